@@ -1,0 +1,128 @@
+// Shared types passed between planes by the gateway pipeline. Planes import these, never each other.
+
+export type PrincipalKind = 'user' | 'service' | 'agent';
+
+export type AuthnMethod =
+  | 'api_key'
+  | 'oidc'
+  | 'mtls'
+  | 'http_signature'
+  | 'jit_token'
+  | 'bootstrap';
+
+export interface Authentication {
+  method: AuthnMethod;
+  /** API key id, JWT jti, client id or certificate fingerprint: what credential was used. */
+  credentialId: string;
+  /** Epoch ms of the last MFA, when the credential carries it (OIDC `auth_time` + `amr`). */
+  mfaAt?: number;
+  /** SHA-256 fingerprint of a verified client certificate (mTLS), hex. */
+  certFingerprint?: string;
+  /** OIDC issuer, for tokens. */
+  issuer?: string;
+}
+
+/** What a credential is allowed to do, before policy: the key's scope, a token's narrowing. */
+export interface Scope {
+  /** Model ids; `*` means any. */
+  models: string[];
+  /** Actions such as `chat`, `complete`, `embed`, `listModels`. `*` means any. */
+  actions: string[];
+}
+
+export interface Principal {
+  kind: PrincipalKind;
+  id: string;
+  tenant: string;
+  groups: string[];
+  authn: Authentication;
+  scope: Scope;
+  /** RFC 8693 actor chain: the agent or service acting for this principal, outermost first. */
+  actor?: { kind: PrincipalKind; id: string; tenant: string }[];
+  /** Optional source CIDR allowlist attached to the principal. */
+  sourceCidrs?: string[];
+  /** Admin principals may use the admin listener. */
+  admin?: boolean;
+}
+
+export type Action =
+  | 'chat'
+  | 'complete'
+  | 'embed'
+  | 'listModels'
+  | 'callTool'
+  | 'readDataset'
+  | 'writeDataset'
+  | 'train'
+  | 'manageKeys'
+  | 'managePolicies'
+  | 'promoteModel'
+  | 'approve'
+  | 'readAudit';
+
+export interface Resource {
+  type: 'Model' | 'Deployment' | 'Tool' | 'Dataset' | 'Key' | 'Policy' | 'Principal' | 'System';
+  id: string;
+}
+
+export type FindingCategory = 'pii' | 'secret' | 'injection' | 'classification' | 'output';
+
+export interface Finding {
+  category: FindingCategory;
+  /** e.g. `email`, `credit_card`, `aws_access_key`, `role_override`. */
+  type: string;
+  /** Character offsets into the inspected text, end exclusive. */
+  start: number;
+  end: number;
+  confidence: number;
+}
+
+export type Classification = 'public' | 'internal' | 'confidential' | 'restricted';
+
+export interface Findings {
+  items: Finding[];
+  classification: Classification;
+  injectionScore: number;
+  injectionSignals: string[];
+}
+
+/** Obligation attached to a permit, e.g. `redact:pii`, `max_tokens:512`, `route:tier=onprem`. */
+export type Obligation = string;
+
+export interface Decision {
+  allow: boolean;
+  /** Ids of the policies that determined the decision (permits for allow, forbids or none for deny). */
+  policyIds: string[];
+  /** Content-hash version of the policy set that decided. */
+  policyVersion: string;
+  obligations: Obligation[];
+  /** Human-readable reasons (never secrets). */
+  reasons: string[];
+}
+
+export type AuditDecision = 'allow' | 'deny' | 'error';
+
+/** One ledger entry. Serialized as RFC 8785 canonical JSON. Never holds raw prompts or sensitive values. */
+export interface AuditEvent {
+  /** ISO 8601 UTC. */
+  time: string;
+  requestId: string;
+  kind: 'inference' | 'tool' | 'control' | 'system';
+  principal: { id: string; kind: PrincipalKind | 'anonymous'; tenant: string; authn: AuthnMethod | 'none'; actor?: string[] } | null;
+  action: string;
+  resource: Resource | null;
+  decision: AuditDecision;
+  /** Stage that ended the request when it was denied or failed. */
+  stage?: string;
+  policyIds: string[];
+  policyVersion: string | null;
+  /** Finding types and counts only. */
+  findings: Record<string, number>;
+  deployment: { id: string; artifactDigest: string | null } | null;
+  requestDigest: string | null;
+  responseDigest: string | null;
+  status: number;
+  latencyMs: number;
+  errorCode?: string;
+  details?: Record<string, string | number | boolean | null>;
+}

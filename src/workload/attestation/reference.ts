@@ -1,0 +1,74 @@
+// Reference values: validated before use (a reference that pins nothing measures nothing) and
+// compared measurement by measurement, naming the first one that differs.
+import { AttestationConfigurationInvalid, AttestationMeasurementMismatch } from './errors.js';
+import type { ReferenceValues } from './types.js';
+
+const HEX = /^[0-9a-fA-F]+$/;
+
+export function assertReferenceUsable(reference: ReferenceValues): void {
+  switch (reference.type) {
+    case 'nitro': {
+      const entries = Object.entries(reference.pcrs ?? {});
+      if (entries.length === 0) throw new AttestationConfigurationInvalid('nitro reference pins no PCR');
+      for (const [idx, value] of entries) {
+        if (!/^(?:[0-9]|[12][0-9]|3[01])$/.test(idx)) throw new AttestationConfigurationInvalid(`nitro reference: PCR index ${JSON.stringify(idx)} is not 0..31`);
+        if (typeof value !== 'string' || !HEX.test(value) || ![64, 96, 128].includes(value.length))
+          throw new AttestationConfigurationInvalid(`nitro reference: PCR${idx} must be 32, 48 or 64 bytes of hex`);
+      }
+      return;
+    }
+    case 'sev-snp': {
+      if (typeof reference.measurement !== 'string' || reference.measurement.length !== 96 || !HEX.test(reference.measurement))
+        throw new AttestationConfigurationInvalid('sev-snp reference: measurement must be 48 bytes of hex');
+      if (reference.hostData !== undefined && (reference.hostData.length !== 64 || !HEX.test(reference.hostData)))
+        throw new AttestationConfigurationInvalid('sev-snp reference: hostData must be 32 bytes of hex');
+      if (reference.idKeyDigest !== undefined && (reference.idKeyDigest.length !== 96 || !HEX.test(reference.idKeyDigest)))
+        throw new AttestationConfigurationInvalid('sev-snp reference: idKeyDigest must be 48 bytes of hex');
+      if (reference.signingKeys !== undefined && reference.signingKeys.length === 0)
+        throw new AttestationConfigurationInvalid('sev-snp reference: signingKeys is empty, nothing could be accepted');
+      return;
+    }
+    case 'jwt': {
+      if (!reference.issuer) throw new AttestationConfigurationInvalid('jwt reference: issuer is required');
+      if (!reference.audience) throw new AttestationConfigurationInvalid('jwt reference: audience is required');
+      const claims = Object.entries(reference.claims ?? {});
+      if (claims.length === 0) throw new AttestationConfigurationInvalid('jwt reference pins no claim');
+      for (const [path, value] of claims) {
+        if (!['string', 'number', 'boolean'].includes(typeof value))
+          throw new AttestationConfigurationInvalid(`jwt reference: claim ${path} must be a string, number or boolean`);
+      }
+      return;
+    }
+    default:
+      throw new AttestationConfigurationInvalid(`unknown reference type ${JSON.stringify((reference as { type?: unknown }).type)}`);
+  }
+}
+
+/** The measurements a reference pins, in the naming of VerifiedEvidence.measurements. */
+export function expectedMeasurements(reference: ReferenceValues): Record<string, string> {
+  switch (reference.type) {
+    case 'nitro':
+      return Object.fromEntries(Object.entries(reference.pcrs).map(([i, v]) => [`pcr${i}`, v.toLowerCase()]));
+    case 'sev-snp': {
+      const out: Record<string, string> = { measurement: reference.measurement.toLowerCase() };
+      if (reference.hostData !== undefined) out['host_data'] = reference.hostData.toLowerCase();
+      if (reference.idKeyDigest !== undefined) out['id_key_digest'] = reference.idKeyDigest.toLowerCase();
+      return out;
+    }
+    case 'jwt':
+      return Object.fromEntries(Object.entries(reference.claims).map(([k, v]) => [k, claimString(v)]));
+  }
+}
+
+/** Claim values are compared as JSON text, so the string "true" can never match the boolean true. */
+export function claimString(v: unknown): string {
+  return JSON.stringify(v) ?? 'undefined';
+}
+
+export function assertMeasurementsMatch(reference: ReferenceValues, measurements: Readonly<Record<string, string>>): void {
+  for (const [name, expected] of Object.entries(expectedMeasurements(reference))) {
+    const actual = measurements[name];
+    if (actual === undefined) throw new AttestationMeasurementMismatch(`${name} is pinned by the reference but absent from the evidence`);
+    if (actual !== expected) throw new AttestationMeasurementMismatch(`${name} differs from the reference value`);
+  }
+}

@@ -32,6 +32,16 @@ export interface PathOptions {
  * AttestationChainInvalid naming the certificate and the check.
  */
 export async function verifyCertificatePath(path: X509Certificate[], pinnedRoots: X509Certificate[], opts: PathOptions): Promise<void> {
+  try {
+    await checkPath(path, pinnedRoots, opts);
+  } catch (e) {
+    if (e instanceof AttestationChainInvalid) throw e;
+    // Extensions are decoded lazily; a malformed one surfaces here as a parser error. Still a refusal, typed.
+    throw new AttestationChainInvalid(`${opts.what}: certificate path cannot be processed (${(e as Error).message})`);
+  }
+}
+
+async function checkPath(path: X509Certificate[], pinnedRoots: X509Certificate[], opts: PathOptions): Promise<void> {
   if (path.length < 2) throw new AttestationChainInvalid(`${opts.what}: certificate path needs a leaf and a root, got ${path.length} certificate(s)`);
   if (pinnedRoots.length === 0) throw new AttestationChainInvalid(`${opts.what}: no pinned root is configured`);
   const root = path[path.length - 1]!;

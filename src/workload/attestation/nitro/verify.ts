@@ -24,6 +24,14 @@ function parseCert(der: Uint8Array, what: string): X509Certificate {
   }
 }
 
+function leafSpki(leaf: X509Certificate): Uint8Array {
+  try {
+    return new Uint8Array(leaf.publicKey.rawData);
+  } catch (e) {
+    throw new AttestationChainInvalid(`nitro: document certificate has no usable public key (${(e as Error).message})`);
+  }
+}
+
 /**
  * Authenticity only: the document parses, its certificate chains to a pinned root at `now`, and the
  * COSE signature verifies. Says nothing about freshness, nonce or PCRs — use verifyNitroEvidence for that.
@@ -33,12 +41,13 @@ export async function verifyNitroDocument(document: Uint8Array, nitroRoots: X509
   const doc = parseNitroDocument(msg.payload);
   const leaf = parseCert(doc.certificate, 'certificate');
   // cabundle is [ROOT, INTERM_1, …, INTERM_N]; the path is [leaf, INTERM_N, …, INTERM_1, pinned ROOT].
-  // cabundle[0] is replaced by the pinned root itself: the document cannot choose its own anchor.
+  // cabundle[0] must be byte-identical to a pinned root: the document cannot choose its own anchor.
   const bundle = doc.cabundle.map((c, i) => parseCert(c, `cabundle[${i}]`));
   const intermediates = bundle.slice(1).reverse();
   const claimedRoot = bundle[0]!;
+  // Signature first: it covers every payload byte, so any tampering is reported as what it is.
+  verifyCoseSign1Es384(msg, leafSpki(leaf));
   await verifyCertificatePath([leaf, ...intermediates, claimedRoot], nitroRoots, { now, what: 'nitro', leafUsage: KeyUsageFlags.digitalSignature });
-  verifyCoseSign1Es384(msg, new Uint8Array(leaf.publicKey.rawData));
   return doc;
 }
 

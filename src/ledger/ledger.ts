@@ -1,0 +1,214 @@
+// The ledger: an append-only RFC 9162 Merkle tree with group commit. Appends that arrive while a batch
+// is being written join the next batch; each batch is one durable transaction (entries, tree nodes and
+// a freshly signed C2SP checkpoint), so every acknowledged entry is already covered by a checkpoint.
+import type { AuditEvent } from '../core/types.js';
+import { canonicalJson } from '../core/canonical-json.js';
+import { BadRequest } from '../core/errors.js';
+import type { LedgerStore } from '../store/ledger-store.js';
+import { openCheckpoint, signCheckpoint, type SignedCheckpoint } from './checkpoint.js';
+import { CompactRange, type StoredNode } from './compact-range.js';
+import { LedgerBadRequest, LedgerUnavailable, RootMismatch, TileNotFound } from './errors.js';
+import { b64, EMPTY_ROOT, hashEquals, leafHash } from './hash.js';
+import type { LedgerKey } from './key.js';
+import { consistencyProof, inclusionProof, rootAt } from './merkle-proof.js';
+import { tileFromNodes } from './tile-reader.js';
+import { encodeEntryBundle, MAX_ENTRY_BYTES, tileWidthAt, TILE_WIDTH, type TileRef } from './tiles.js';
+
+export interface AppendResult {
+  index: number;
+  /** Base64 RFC 9162 leaf hash of the entry. */
+  leafHash: string;
+  /** The signed checkpoint of the batch that committed this entry (size > index). */
+  checkpoint: SignedCheckpoint;
+}
+
+export interface InclusionProofResult {
+  index: number;
+  size: number;
+  leafHash: string;
+  rootHash: string;
+  hashes: string[];
+}
+
+export interface ConsistencyProofResult {
+  old: number;
+  size: number;
+  oldRootHash: string;
+  rootHash: string;
+  hashes: string[];
+}
+
+export interface LedgerOptions {
+  store: LedgerStore;
+  key: LedgerKey;
+  /** Largest batch written in one transaction. 1 gives one fsync per entry (the benchmark baseline). */
+  maxBatch?: number;
+}
+
+/** An entry too large for a C2SP entry bundle (uint16 length prefix). */
+export class LedgerEntryTooLarge extends BadRequest {
+  constructor(bytes: number) {
+    super('ledger_entry_too_large', `audit entry is ${bytes} bytes; entries are limited to ${MAX_ENTRY_BYTES}`);
+  }
+}
+
+interface Pending {
+  entry: Buffer;
+  resolve: (r: AppendResult) => void;
+  reject: (e: Error) => void;
+}
+
+export class Ledger {
+  private pending: Pending[] = [];
+  private flushing: Promise<void> | null = null;
+  private scheduled = false;
+  private closed = false;
+  private readonly maxBatch: number;
+
+  private constructor(
+    private readonly store: LedgerStore,
+    readonly key: LedgerKey,
+    private frontier: CompactRange,
+    private checkpoint: SignedCheckpoint,
+    maxBatch: number,
+  ) {
+    this.maxBatch = maxBatch;
+  }
+
+  /**
+   * Opens the store and resumes its tree. Refuses to start (fail closed) if the stored checkpoint is not
+   * signed by this key or the stored tree does not hash to it: appending on top would extend a tree
+   * nobody can vouch for.
+   */
+  static async open(opts: LedgerOptions): Promise<Ledger> {
+    const { store, key } = opts;
+    const maxBatch = opts.maxBatch ?? 4096;
+    if (!(Number.isInteger(maxBatch) && maxBatch >= 1)) throw new RangeError('maxBatch must be a positive integer');
+    const state = await store.load();
+    if (state.checkpoint === null) {
+      if (state.size !== 0) throw new RootMismatch('missing_checkpoint', `store holds ${state.size} entries but no checkpoint`);
+      const empty = signCheckpoint({ origin: key.name, size: 0, rootHash: EMPTY_ROOT }, key.signer);
+      return new Ledger(store, key, CompactRange.empty(), empty, maxBatch);
+    }
+    const cp = openCheckpoint(state.checkpoint, key.verifier, key.name);
+    if (cp.size !== state.size) throw new RootMismatch('checkpoint_size_mismatch', `stored checkpoint size ${cp.size} differs from stored size ${state.size}`);
+    const frontier = await CompactRange.load(store, state.size);
+    if (!hashEquals(frontier.root(), cp.rootHash)) {
+      throw new RootMismatch('stored_tree_mismatch', `stored tree of size ${state.size} does not hash to its signed checkpoint root`);
+    }
+    return new Ledger(store, key, frontier, cp, maxBatch);
+  }
+
+  /** Committed tree size (every entry below it is durable and covered by the latest checkpoint). */
+  get size(): number {
+    return this.checkpoint.size;
+  }
+
+  /** Records one event; resolves after the batch holding it is durably committed. */
+  append(event: AuditEvent): Promise<AppendResult> {
+    return this.appendEntry(Buffer.from(canonicalJson(event), 'utf8'));
+  }
+
+  /** Appends raw entry bytes (already RFC 8785 canonical JSON). */
+  appendEntry(entry: Buffer): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(new LedgerUnavailable('the ledger is closed'));
+    if (entry.length > MAX_ENTRY_BYTES) return Promise.reject(new LedgerEntryTooLarge(entry.length));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ entry, resolve, reject });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.flushing || this.scheduled) return;
+    this.scheduled = true;
+    // setImmediate lets every append issued in this turn of the event loop join the first batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flushing = this.flushLoop();
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, this.maxBatch);
+      try {
+        await this.commit(batch);
+      } catch (e) {
+        const err = new LedgerUnavailable(`audit batch of ${batch.length} entries was not committed: ${(e as Error).message}`);
+        for (const p of batch) p.reject(err);
+      }
+    }
+    this.flushing = null;
+  }
+
+  private async commit(batch: Pending[]): Promise<void> {
+    const next = this.frontier.clone();
+    const first = next.size;
+    const nodes: StoredNode[] = [];
+    const leaves: Buffer[] = [];
+    for (const p of batch) {
+      const h = leafHash(p.entry);
+      leaves.push(h);
+      next.append(h, nodes);
+    }
+    const cp = signCheckpoint({ origin: this.key.name, size: next.size, rootHash: next.root() }, this.key.signer);
+    await this.store.appendBatch({ firstIndex: first, entries: batch.map((p) => p.entry), nodes, checkpoint: { size: cp.size, note: cp.note } });
+    // Only now, with the batch durable, does the in-memory tree move forward.
+    this.frontier = next;
+    this.checkpoint = cp;
+    for (let i = 0; i < batch.length; i++) batch[i]!.resolve({ index: first + i, leafHash: b64(leaves[i]!), checkpoint: cp });
+  }
+
+  latestCheckpoint(): SignedCheckpoint {
+    return this.checkpoint;
+  }
+
+  private checkSize(size: number, what: string): void {
+    if (!Number.isSafeInteger(size) || size < 0) throw new LedgerBadRequest('invalid_tree_size', `${what} must be a non-negative integer`);
+    if (size > this.checkpoint.size) throw new LedgerBadRequest('tree_size_beyond_checkpoint', `${what} ${size} is beyond the latest checkpoint size ${this.checkpoint.size}`);
+  }
+
+  /** RFC 9162 §2.1.3.1 proof for leaf `index` in the tree of `size` (default: latest checkpoint). */
+  async inclusionProof(index: number, size: number = this.checkpoint.size): Promise<InclusionProofResult> {
+    this.checkSize(size, 'size');
+    if (!Number.isSafeInteger(index) || index < 0 || index >= size) throw new LedgerBadRequest('invalid_leaf_index', `index must be an integer below size ${size}`);
+    const [leaf] = await this.store.readNodes([{ level: 0, index }]);
+    const [proof, root] = await Promise.all([inclusionProof(this.store, index, size), rootAt(this.store, size)]);
+    return { index, size, leafHash: b64(leaf!), rootHash: b64(root), hashes: proof.map(b64) };
+  }
+
+  /** RFC 9162 §2.1.4.1 proof that the tree of `old` is a prefix of the tree of `size`. */
+  async consistencyProof(old: number, size: number = this.checkpoint.size): Promise<ConsistencyProofResult> {
+    this.checkSize(size, 'size');
+    this.checkSize(old, 'old');
+    if (old > size) throw new LedgerBadRequest('invalid_tree_size', `old ${old} is larger than size ${size}`);
+    const [proof, oldRoot, root] = await Promise.all([consistencyProof(this.store, old, size), rootAt(this.store, old), rootAt(this.store, size)]);
+    return { old, size, oldRootHash: b64(oldRoot), rootHash: b64(root), hashes: proof.map(b64) };
+  }
+
+  /** A C2SP tile or entry bundle as of the latest checkpoint; partial widths up to what it covers. */
+  async readTile(ref: TileRef): Promise<Buffer> {
+    const size = this.checkpoint.size;
+    const available = tileWidthAt(ref.level === 'entries' ? 0 : ref.level, ref.index, size);
+    if (available < ref.width) throw new TileNotFound(`tile is not available at tree size ${size}`);
+    if (ref.level === 'entries') return encodeEntryBundle(await this.store.readEntries(ref.index * TILE_WIDTH, ref.width));
+    return tileFromNodes(this.store, ref.level, ref.index, ref.width);
+  }
+
+  /** Stored entries [from, from + count) as committed (RFC 8785 JSON bytes). */
+  readEntries(from: number, count: number): Promise<Buffer[]> {
+    return this.store.readEntries(from, count);
+  }
+
+  /** Waits for every accepted append to be committed (or rejected), then closes the store. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.scheduled || this.flushing) {
+      if (this.flushing) await this.flushing;
+      else await new Promise((r) => setImmediate(r));
+    }
+    await this.store.close();
+  }
+}

@@ -1,0 +1,46 @@
+// The ledger's storage contract. SQLite (embedded) and PostgreSQL (cluster) implement it; the ledger
+// never sees SQL. A batch is one durable transaction: entries, new tree nodes and the checkpoint.
+
+export interface LedgerNodeId {
+  level: number;
+  index: number;
+}
+
+export interface LedgerNodeRow extends LedgerNodeId {
+  hash: Buffer;
+}
+
+export interface LedgerBatch {
+  /** Index of the first entry; must equal the committed size (a second writer is refused). */
+  firstIndex: number;
+  entries: Buffer[];
+  /** Every complete subtree the batch completes, level 0 (leaf hashes) included. */
+  nodes: LedgerNodeRow[];
+  /** The signed checkpoint (C2SP note) of the tree after this batch. */
+  checkpoint: { size: number; note: string };
+}
+
+export interface LedgerState {
+  size: number;
+  /** Latest signed checkpoint note, null for a fresh store. */
+  checkpoint: string | null;
+}
+
+export interface LedgerStore {
+  load(): Promise<LedgerState>;
+  /** Resolves only when the batch is durable (fsync / COMMIT). Rejects without partial effects. */
+  appendBatch(batch: LedgerBatch): Promise<void>;
+  /** One hash per id, in order; throws if any is missing. */
+  readNodes(ids: readonly LedgerNodeId[]): Promise<Buffer[]>;
+  /** Stored entries with from <= index < from + count, in index order (fewer if rows are missing). */
+  readEntries(from: number, count: number): Promise<Buffer[]>;
+  close(): Promise<void>;
+}
+
+/** The store holds a different tree than the ledger expects (second writer, or tampering). */
+export class LedgerStoreConflict extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LedgerStoreConflict';
+  }
+}

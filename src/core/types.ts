@@ -43,6 +43,8 @@ export interface Principal {
   sourceCidrs?: string[];
   /** Admin principals may use the admin listener. */
   admin?: boolean;
+  /** Per-principal limits overriding the listener defaults. */
+  limits?: { requestsPerSecond?: number; burst?: number; concurrency?: number; tokensPerMinute?: number };
 }
 
 export type Action =

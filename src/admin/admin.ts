@@ -1,0 +1,309 @@
+// The control-plane API on its own listener. Every /admin/v1 and /metrics request needs an admin principal;
+// every change is an audit entry. /healthz and /readyz answer without credentials and reveal nothing else.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { BadRequest, Forbidden, NotFound, WardenError } from '../core/errors.js';
+import { newRequestId } from '../core/ids.js';
+import { parseDuration } from '../core/duration.js';
+import type { AuditEvent, Principal, PrincipalKind } from '../core/types.js';
+import type { ApiKeyService } from '../identity/api-keys.js';
+import { parseCidrs } from '../network/source.js';
+import type { ApiKeyRecord, IdentityStore, PrincipalRecord } from '../store/identity-store.js';
+import type { AuditSink } from '../gateway/audit.js';
+import type { RequestContext } from '../gateway/context.js';
+import { readBody, sendError, sendJson } from '../gateway/http.js';
+import type { Metrics } from '../gateway/metrics.js';
+import { createIdentityStage, type CredentialVerifiers } from '../gateway/stages/identity.js';
+
+export interface AdminDeps {
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  verifiers: CredentialVerifiers;
+  keys: ApiKeyService;
+  store: IdentityStore;
+  audit: AuditSink;
+  publicOrigin: string;
+  ready: () => boolean;
+  /** Extra read-only handlers (e.g. the ledger's /audit/v1); return true if handled. */
+  extraRoutes?: ((req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>)[];
+  /** Extra admin-only routes under /admin/v1; return true if handled. */
+  adminRoutes?: ((req: IncomingMessage, res: ServerResponse, ctx: AdminRequest) => Promise<boolean>)[];
+}
+
+export interface AdminRequest {
+  requestId: string;
+  principal: Principal;
+  path: string;
+  body: () => Promise<Record<string, unknown>>;
+  /** Records a control-plane change in the audit log. Resolves once durable; rejects (fail closed) otherwise. */
+  record: (action: string, resource: AuditEvent['resource'], details?: AuditEvent['details']) => Promise<void>;
+}
+
+const KINDS: PrincipalKind[] = ['user', 'service', 'agent'];
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,127}$/;
+
+export function keyView(k: ApiKeyRecord, now: number): Record<string, unknown> {
+  const state = k.revokedAt !== null ? 'revoked' : k.expiresAt !== null && k.expiresAt <= now ? 'expired' : k.rotatedTo !== null ? 'rotating' : 'active';
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  return {
+    id: k.id,
+    principal: k.principalId,
+    hint: k.hint + '…',
+    models: k.models,
+    actions: k.actions,
+    description: k.description,
+    state,
+    created_at: iso(k.createdAt),
+    expires_at: iso(k.expiresAt),
+    revoked_at: iso(k.revokedAt),
+    rotated_to: k.rotatedTo,
+    last_used_at: iso(k.lastUsedAt),
+  };
+}
+
+function principalView(p: PrincipalRecord): Record<string, unknown> {
+  return { id: p.id, kind: p.kind, tenant: p.tenant, groups: p.groups, admin: p.admin, source_cidrs: p.sourceCidrs, limits: p.limits, created_at: new Date(p.createdAt).toISOString() };
+}
+
+function str(body: Record<string, unknown>, name: string, required: true): string;
+function str(body: Record<string, unknown>, name: string, required: false): string | undefined;
+function str(body: Record<string, unknown>, name: string, required: boolean): string | undefined {
+  const v = body[name];
+  if (v === undefined || v === null) {
+    if (required) throw new BadRequest('missing_field', `${name} is required`, name);
+    return undefined;
+  }
+  if (typeof v !== 'string' || v.length === 0) throw new BadRequest('invalid_field', `${name} must be a non-empty string`, name);
+  return v;
+}
+
+function strList(body: Record<string, unknown>, name: string): string[] | undefined {
+  const v = body[name];
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new BadRequest('invalid_field', `${name} must be a list of strings`, name);
+  return v as string[];
+}
+
+export class AdminApi {
+  private readonly identity;
+
+  constructor(private readonly d: AdminDeps) {
+    this.identity = createIdentityStage(d.verifiers, (ctx) => d.publicOrigin + (ctx.req.url ?? '/'));
+  }
+
+  handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const requestId = newRequestId();
+    void this.dispatch(req, res, requestId).catch((e) => {
+      const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error');
+      if (!(e instanceof WardenError)) this.d.log.error({ err: e, requestId }, 'admin error');
+      sendError(res, err, requestId);
+    });
+  };
+
+  private async authenticate(req: IncomingMessage, requestId: string, rawBody: Buffer): Promise<Principal> {
+    const ctx = {
+      requestId,
+      req,
+      socket: req.socket as TLSSocket,
+      rawBody,
+    } as RequestContext;
+    await this.identity(ctx);
+    const p = ctx.principal!;
+    if (!p.admin) throw new Forbidden('admin_required', 'this listener requires an admin principal');
+    return p;
+  }
+
+  private async auditDenied(requestId: string, req: IncomingMessage, err: WardenError): Promise<void> {
+    const event: AuditEvent = {
+      time: new Date(this.d.clock.now()).toISOString(),
+      requestId,
+      kind: 'control',
+      principal: null,
+      action: `${req.method} ${(req.url ?? '').split('?')[0]}`,
+      resource: null,
+      decision: 'deny',
+      stage: 'identity',
+      policyIds: [],
+      policyVersion: null,
+      findings: {},
+      deployment: null,
+      requestDigest: null,
+      responseDigest: null,
+      status: err.status,
+      latencyMs: 0,
+      errorCode: err.code,
+    };
+    try {
+      await this.d.audit.append(event);
+    } catch (e) {
+      this.d.log.error({ err: e, requestId }, 'audit append failed for a refused admin request');
+    }
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://admin.invalid');
+    const path = url.pathname;
+    if (path === '/healthz' && req.method === 'GET') return sendJson(res, 200, { status: 'ok' }, { 'x-request-id': requestId });
+    if (path === '/readyz' && req.method === 'GET') {
+      const ok = this.d.ready();
+      return sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not_ready' }, { 'x-request-id': requestId });
+    }
+    for (const h of this.d.extraRoutes ?? []) if (await h(req, res)) return;
+    if (path !== '/metrics' && !path.startsWith('/admin/v1/')) {
+      return sendError(res, new NotFound('route_not_found', `no such endpoint: ${req.method} ${path}`), requestId);
+    }
+    const raw = req.method === 'GET' || req.method === 'DELETE' ? Buffer.alloc(0) : await readBody(req, 1024 * 1024);
+    let principal: Principal;
+    try {
+      principal = await this.authenticate(req, requestId, raw);
+    } catch (e) {
+      const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error');
+      await this.auditDenied(requestId, req, err);
+      return sendError(res, err, requestId);
+    }
+    if (path === '/metrics' && req.method === 'GET') {
+      const text = await this.d.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': this.d.metrics.registry.contentType, 'x-request-id': requestId });
+      res.end(text);
+      return;
+    }
+    let parsed: Record<string, unknown> | undefined;
+    const ar: AdminRequest = {
+      requestId,
+      principal,
+      path,
+      body: async () => {
+        if (parsed) return parsed;
+        if (raw.length === 0) return (parsed = {});
+        let v: unknown;
+        try {
+          v = JSON.parse(raw.toString('utf8'));
+        } catch {
+          throw new BadRequest('invalid_json', 'the request body is not valid JSON');
+        }
+        if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new BadRequest('invalid_body', 'the request body must be a JSON object');
+        return (parsed = v as Record<string, unknown>);
+      },
+      record: async (action, resource, details) => {
+        await this.d.audit.append({
+          time: new Date(this.d.clock.now()).toISOString(),
+          requestId,
+          kind: 'control',
+          principal: { id: principal.id, kind: principal.kind, tenant: principal.tenant, authn: principal.authn.method },
+          action,
+          resource,
+          decision: 'allow',
+          policyIds: [],
+          policyVersion: null,
+          findings: {},
+          deployment: null,
+          requestDigest: null,
+          responseDigest: null,
+          status: 200,
+          latencyMs: 0,
+          ...(details ? { details } : {}),
+        });
+      },
+    };
+    for (const h of this.d.adminRoutes ?? []) if (await h(req, res, ar)) return;
+    await this.routeIdentity(req, res, ar, url);
+  }
+
+  private async routeIdentity(req: IncomingMessage, res: ServerResponse, ar: AdminRequest, url: URL): Promise<void> {
+    const { path, requestId } = ar;
+    const now = this.d.clock.now();
+    const hdr = { 'x-request-id': requestId };
+    if (path === '/admin/v1/principals') {
+      if (req.method === 'GET') return sendJson(res, 200, { data: (await this.d.store.listPrincipals()).map(principalView) }, hdr);
+      if (req.method === 'POST') {
+        const b = await ar.body();
+        const id = str(b, 'id', true);
+        if (!ID_RE.test(id)) throw new BadRequest('invalid_field', 'id must be 1-128 characters of letters, digits and _.@:-', 'id');
+        const kind = (str(b, 'kind', false) ?? 'user') as PrincipalKind;
+        if (!KINDS.includes(kind)) throw new BadRequest('invalid_field', `kind must be one of ${KINDS.join(', ')}`, 'kind');
+        const tenant = str(b, 'tenant', false) ?? 'default';
+        const groups = strList(b, 'groups') ?? [];
+        const sourceCidrs = strList(b, 'source_cidrs') ?? null;
+        if (sourceCidrs) parseCidrs(sourceCidrs);
+        const admin = b.admin === true;
+        const limits = (b.limits ?? null) as PrincipalRecord['limits'];
+        if (limits !== null) {
+          if (typeof limits !== 'object' || Array.isArray(limits)) throw new BadRequest('invalid_field', 'limits must be an object', 'limits');
+          for (const [k, v] of Object.entries(limits)) {
+            if (!['requestsPerSecond', 'burst', 'concurrency', 'tokensPerMinute'].includes(k)) throw new BadRequest('invalid_field', `unknown limit ${k}`, `limits.${k}`);
+            if (typeof v !== 'number' || !(v > 0)) throw new BadRequest('invalid_field', `limits.${k} must be a positive number`, `limits.${k}`);
+          }
+        }
+        if (await this.d.store.getPrincipal(id)) throw new WardenError(409, 'conflict_error', 'principal_exists', `principal ${id} already exists`);
+        const rec: PrincipalRecord = { id, kind, tenant, groups, admin, sourceCidrs, limits, createdAt: now, erasedAt: null };
+        await ar.record('principal.create', { type: 'Principal', id }, { kind, tenant, admin });
+        await this.d.store.insertPrincipal(rec);
+        return sendJson(res, 201, principalView(rec), hdr);
+      }
+    }
+    const pm = /^\/admin\/v1\/principals\/([^/]+)$/.exec(path);
+    if (pm && req.method === 'GET') {
+      const p = await this.d.store.getPrincipal(decodeURIComponent(pm[1]!));
+      if (!p) throw new NotFound('principal_not_found', `no principal ${pm[1]}`);
+      return sendJson(res, 200, principalView(p), hdr);
+    }
+    if (path === '/admin/v1/keys') {
+      if (req.method === 'GET') {
+        const of = url.searchParams.get('principal') ?? undefined;
+        return sendJson(res, 200, { data: (await this.d.keys.list(of)).map((k) => keyView(k, now)) }, hdr);
+      }
+      if (req.method === 'POST') {
+        const b = await ar.body();
+        const principalId = str(b, 'principal', true);
+        const models = strList(b, 'models');
+        const actions = strList(b, 'actions');
+        if (!models) throw new BadRequest('missing_field', 'models is required', 'models');
+        if (!actions) throw new BadRequest('missing_field', 'actions is required', 'actions');
+        const ttl = str(b, 'ttl', false);
+        const description = str(b, 'description', false);
+        const ttlMs = ttl !== undefined ? parseDuration(ttl, 'ttl') : undefined;
+        if (!(await this.d.store.getPrincipal(principalId))) throw new NotFound('principal_not_found', `no principal ${JSON.stringify(principalId)}; create it first`);
+        const created = await this.d.keys.create({ principalId, models, actions, ...(ttlMs !== undefined ? { ttlMs } : {}), ...(description ? { description } : {}) });
+        try {
+          await ar.record('key.create', { type: 'Key', id: created.record.id }, { principal: principalId, models: models.join(','), actions: actions.join(',') });
+        } catch (e) {
+          // Fail closed: a key whose creation is not in the audit log must not work.
+          await this.d.keys.revoke(created.record.id);
+          throw e;
+        }
+        return sendJson(res, 201, { ...keyView(created.record, now), key: created.key, note: 'store this key now: it is shown only once' }, hdr);
+      }
+    }
+    const km = /^\/admin\/v1\/keys\/([^/]+)(?:\/(rotate|revoke))?$/.exec(path);
+    if (km) {
+      const id = decodeURIComponent(km[1]!);
+      const op = km[2];
+      if (!op && req.method === 'GET') {
+        const k = await this.d.store.getKey(id);
+        if (!k) throw new NotFound('key_not_found', `no key ${id}`);
+        return sendJson(res, 200, keyView(k, now), hdr);
+      }
+      if ((op === 'revoke' && req.method === 'POST') || (!op && req.method === 'DELETE')) {
+        const k = await this.d.keys.revoke(id);
+        await ar.record('key.revoke', { type: 'Key', id }, { principal: k.principalId });
+        return sendJson(res, 200, keyView(k, now), hdr);
+      }
+      if (op === 'rotate' && req.method === 'POST') {
+        const b = await ar.body();
+        const grace = str(b, 'grace', false) ?? '1h';
+        const r = await this.d.keys.rotate(id, parseDuration(grace, 'grace'));
+        try {
+          await ar.record('key.rotate', { type: 'Key', id }, { successor: r.record.id, grace });
+        } catch (e) {
+          await this.d.keys.revoke(r.record.id);
+          throw e;
+        }
+        return sendJson(res, 201, { ...keyView(r.record, now), key: r.key, previous: keyView(r.previous, now), note: 'store this key now: it is shown only once' }, hdr);
+      }
+    }
+    throw new NotFound('route_not_found', `no such endpoint: ${req.method} ${path}`);
+  }
+}

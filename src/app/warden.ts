@@ -1,0 +1,179 @@
+// The composition root: builds every plane from the config and starts both TLS listeners.
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { Server } from 'node:http';
+import { mkdirSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { pino, destination, type Logger, type DestinationStream } from 'pino';
+import { systemClock, type Clock } from '../core/clock.js';
+import type { AuditEvent } from '../core/types.js';
+import type { WardenConfig, UpstreamConfig } from '../config/config.js';
+import { ensureDevPki } from '../network/dev-ca.js';
+import { listenerTlsOptions } from '../network/tls.js';
+import { LocalLimiter } from '../network/limits.js';
+import { openSqlite, type SqliteDb } from '../store/sqlite.js';
+import { SqliteIdentityStore } from '../store/identity-sqlite.js';
+import { ApiKeyService } from '../identity/api-keys.js';
+import { Gateway, type ModelInfo } from '../gateway/gateway.js';
+import { Metrics } from '../gateway/metrics.js';
+import { ScopeAuthorizer } from '../gateway/authorizer.js';
+import type { AuditSink } from '../gateway/audit.js';
+import { createUpstreamTarget, type UpstreamTarget } from '../gateway/upstream.js';
+import type { CredentialVerifiers } from '../gateway/stages/identity.js';
+import { AdminApi } from '../admin/admin.js';
+import { DEMO_MODELS, DEMO_OWNER, startDemoUpstream } from '../demo/upstream.js';
+
+export interface RunningWarden {
+  inferenceUrl: string;
+  adminUrl: string;
+  caPemPath: string;
+  dataDir: string;
+  /** Shown only on the first start of a data dir. */
+  bootstrapKey: string | null;
+  demoUpstreamUrl: string | null;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  clock?: Clock;
+  /** Log destination; defaults to stdout. */
+  logStream?: NodeJS.WritableStream;
+}
+
+/** Until the ledger plane is wired in, audit events go to the structured log. */
+class LogAuditSink implements AuditSink {
+  constructor(private readonly log: Logger) {}
+  async append(event: AuditEvent) {
+    this.log.info({ audit: event }, 'audit');
+    return {};
+  }
+}
+
+async function bootstrapAdmin(store: SqliteIdentityStore, keys: ApiKeyService, clock: Clock): Promise<string | null> {
+  if ((await store.getMeta('bootstrap')) !== null) return null;
+  if (!(await store.getPrincipal('admin'))) {
+    await store.insertPrincipal({ id: 'admin', kind: 'user', tenant: 'system', groups: ['admins'], admin: true, sourceCidrs: null, limits: null, createdAt: clock.now(), erasedAt: null });
+  }
+  const created = await keys.create({ principalId: 'admin', models: ['*'], actions: ['*'], description: 'bootstrap admin credential' });
+  await store.setMeta('bootstrap', created.record.id);
+  return created.key;
+}
+
+function listen(server: Server | HttpsServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'EADDRINUSE' ? new Error(`port ${host}:${port} is already in use (set listeners.*.port in the config)`) : e),
+    );
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+export async function startWarden(config: WardenConfig, opts: StartOptions = {}): Promise<RunningWarden> {
+  const clock = opts.clock ?? systemClock;
+  const log = pino({ level: config.log.level, base: { svc: 'warden' } }, (opts.logStream ?? destination({ sync: false })) as DestinationStream);
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(config.dataDir, 0o700);
+  const db: SqliteDb = openSqlite(join(config.dataDir, 'warden.db'));
+  const hosts = [...new Set([config.listeners.inference.host, config.listeners.admin.host, 'localhost', '127.0.0.1'])];
+  const pki = await ensureDevPki(config.dataDir, hosts);
+  const identityStore = new SqliteIdentityStore(db);
+  const keys = new ApiKeyService(identityStore, clock);
+  const bootstrapKey = await bootstrapAdmin(identityStore, keys, clock);
+  const metrics = new Metrics();
+
+  // Upstreams: the configured ones, or the labelled demo model server when none is configured.
+  const upstreamCfgs: UpstreamConfig[] = [...config.upstreams];
+  let demo: { server: Server; url: string } | null = null;
+  const useDemo = config.demoUpstream.enabled === true || (config.demoUpstream.enabled === 'auto' && config.upstreams.length === 0);
+  if (useDemo) {
+    demo = await startDemoUpstream(config.demoUpstream.port);
+    log.warn({ url: demo.url, models: DEMO_MODELS }, 'DEMO upstream started: a fake echo model server, not a real LLM');
+    upstreamCfgs.push({
+      name: 'demo',
+      baseUrl: demo.url,
+      models: [...DEMO_MODELS],
+      connections: 128,
+      connectTimeoutMs: 5_000,
+      headersTimeoutMs: 60_000,
+      bodyTimeoutMs: 300_000,
+      demo: true,
+    });
+  }
+  const routes = new Map<string, UpstreamTarget>();
+  const models: ModelInfo[] = [];
+  const targets: UpstreamTarget[] = [];
+  for (const u of upstreamCfgs) {
+    const t = createUpstreamTarget(u);
+    targets.push(t);
+    for (const m of u.models) {
+      routes.set(m, t);
+      models.push({ id: m, ownedBy: u.demo ? DEMO_OWNER : u.name, demo: u.demo === true });
+    }
+  }
+
+  const audit: AuditSink = new LogAuditSink(log);
+  const verifiers: CredentialVerifiers = { apiKey: (t) => keys.authenticate(t) };
+  const limits = { requestsPerSecond: config.limits.requestsPerSecond, burst: config.limits.burst, concurrency: config.limits.concurrency, tokensPerMinute: config.limits.tokensPerMinute };
+
+  const inf = config.listeners.inference;
+  const adm = config.listeners.admin;
+  const gateway = new Gateway({
+    clock,
+    log,
+    metrics,
+    verifiers,
+    limiter: new LocalLimiter(clock),
+    limits,
+    maxBodyBytes: config.limits.maxBodyBytes,
+    authorizer: new ScopeAuthorizer(),
+    routes,
+    models,
+    audit,
+    accessLog: config.log.accessLog,
+    publicOrigin: `https://${inf.host}:${inf.port}`,
+  });
+  let ready = false;
+  const admin = new AdminApi({ clock, log, metrics, verifiers, keys, store: identityStore, audit, publicOrigin: `https://${adm.host}:${adm.port}`, ready: () => ready });
+
+  const serverTls = { certPem: pki.server.certPem, keyPem: pki.server.keyPem };
+  const infServer = createHttpsServer(listenerTlsOptions({ ...serverTls, mtls: 'off' }), gateway.handle);
+  const admServer = createHttpsServer(listenerTlsOptions({ ...serverTls, mtls: 'off' }), admin.handle);
+  for (const s of [infServer, admServer]) {
+    s.keepAliveTimeout = 65_000;
+    s.headersTimeout = 30_000;
+    s.requestTimeout = 0;
+  }
+  const infPort = await listen(infServer, inf.port, inf.host);
+  const admPort = await listen(admServer, adm.port, adm.host);
+  ready = true;
+  const inferenceUrl = `https://${inf.host}:${infPort}`;
+  const adminUrl = `https://${adm.host}:${admPort}`;
+  log.info({ inferenceUrl, adminUrl, ca: pki.caPemPath, dataDir: config.dataDir }, 'warden started');
+
+  let closed = false;
+  return {
+    inferenceUrl,
+    adminUrl,
+    caPemPath: pki.caPemPath,
+    dataDir: config.dataDir,
+    bootstrapKey,
+    demoUpstreamUrl: demo?.url ?? null,
+    log,
+    async close() {
+      if (closed) return;
+      closed = true;
+      ready = false;
+      const stop = (s: Server | HttpsServer) =>
+        new Promise<void>((r) => {
+          s.close(() => r());
+          s.closeAllConnections();
+        });
+      await Promise.all([stop(infServer), stop(admServer), ...(demo ? [stop(demo.server)] : [])]);
+      await Promise.all(targets.map((t) => t.pool.close()));
+      await keys.close();
+      db.close();
+      log.flush();
+    },
+  };
+}

@@ -1,0 +1,56 @@
+// The CLI's client for the admin API: every admin verb goes through the API (the CLI holds no logic of its own).
+import { readFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Agent, request } from 'undici';
+
+export interface AdminClientOptions {
+  url: string;
+  key: string;
+  caPem: string;
+}
+
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+  }
+}
+
+/** Resolves the admin URL, credential and CA from flags/environment (credentials never come from argv). */
+export function adminClientOptions(flags: { 'data-dir'?: string | undefined; 'admin-url'?: string | undefined }): AdminClientOptions {
+  const url = flags['admin-url'] ?? process.env.WARDEN_ADMIN_URL ?? 'https://127.0.0.1:9443';
+  let key = process.env.WARDEN_ADMIN_KEY;
+  if (!key && process.env.WARDEN_ADMIN_KEY_FILE) key = readFileSync(process.env.WARDEN_ADMIN_KEY_FILE, 'utf8').trim();
+  if (!key) throw new CliError('no admin credential: set WARDEN_ADMIN_KEY (or WARDEN_ADMIN_KEY_FILE) to an admin API key', 2);
+  const caPath = process.env.WARDEN_CA ?? join(resolve(flags['data-dir'] ?? './.warden'), 'ca.pem');
+  if (!existsSync(caPath)) throw new CliError(`CA certificate not found at ${caPath}: pass --data-dir or set WARDEN_CA`, 2);
+  return { url, key, caPem: readFileSync(caPath, 'utf8') };
+}
+
+export async function adminCall(o: AdminClientOptions, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<unknown> {
+  const dispatcher = new Agent({ connect: { ca: o.caPem, minVersion: 'TLSv1.3' } });
+  try {
+    const r = await request(o.url + path, {
+      method,
+      dispatcher,
+      headers: { authorization: `Bearer ${o.key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await r.body.text();
+    let json: unknown = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = { raw: text };
+    }
+    if (r.statusCode >= 400) {
+      const e = (json as { error?: { code?: string; message?: string } }).error;
+      throw new CliError(`error ${r.statusCode} ${e?.code ?? ''}: ${e?.message ?? text}`);
+    }
+    return json;
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError(`cannot reach the admin API at ${o.url}: ${(e as Error).message}`);
+  } finally {
+    await dispatcher.close();
+  }
+}

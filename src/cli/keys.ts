@@ -1,0 +1,84 @@
+// `warden keys ...` and `warden principals ...`: thin wrappers over the admin API.
+import { parseArgs } from 'node:util';
+import { adminCall, adminClientOptions, CliError } from './admin-client.js';
+
+const common = { 'data-dir': { type: 'string' }, 'admin-url': { type: 'string' }, json: { type: 'boolean' } } as const;
+
+function list(v: string | undefined, what: string): string[] {
+  if (!v) throw new CliError(`--${what} is required (comma-separated)`, 2);
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function print(json: boolean, v: unknown, human: () => string): void {
+  process.stdout.write((json ? JSON.stringify(v, null, 2) : human()) + '\n');
+}
+
+type KeyView = { id: string; principal: string; hint: string; models: string[]; actions: string[]; state: string; expires_at: string | null; last_used_at: string | null; key?: string };
+
+function keyLine(k: KeyView): string {
+  return `${k.id}  ${k.principal}  ${k.hint}  models=${k.models.join(',')}  actions=${k.actions.join(',')}  ${k.state}${k.expires_at ? `  expires=${k.expires_at}` : ''}${k.last_used_at ? `  last_used=${k.last_used_at}` : ''}`;
+}
+
+export async function keysMain(args: string[]): Promise<number> {
+  const [verb, ...rest] = args;
+  if (verb === 'create') {
+    const { values } = parseArgs({ args: rest, options: { ...common, principal: { type: 'string' }, models: { type: 'string' }, actions: { type: 'string' }, ttl: { type: 'string' }, description: { type: 'string' } } });
+    if (!values.principal) throw new CliError('--principal is required', 2);
+    const body = { principal: values.principal, models: list(values.models, 'models'), actions: list(values.actions, 'actions'), ...(values.ttl ? { ttl: values.ttl } : {}), ...(values.description ? { description: values.description } : {}) };
+    const r = (await adminCall(adminClientOptions(values), 'POST', '/admin/v1/keys', body)) as KeyView;
+    print(!!values.json, r, () => `${keyLine(r)}\n\nAPI key (shown once, store it now):\n  ${r.key}`);
+    return 0;
+  }
+  if (verb === 'list') {
+    const { values } = parseArgs({ args: rest, options: { ...common, principal: { type: 'string' } } });
+    const q = values.principal ? `?principal=${encodeURIComponent(values.principal)}` : '';
+    const r = (await adminCall(adminClientOptions(values), 'GET', '/admin/v1/keys' + q)) as { data: KeyView[] };
+    print(!!values.json, r, () => (r.data.length ? r.data.map(keyLine).join('\n') : '(no keys)'));
+    return 0;
+  }
+  if (verb === 'rotate' || verb === 'revoke') {
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { ...common, grace: { type: 'string' } } });
+    const id = positionals[0];
+    if (!id) throw new CliError(`usage: warden keys ${verb} KEY_ID${verb === 'rotate' ? ' [--grace 1h]' : ''}`, 2);
+    if (verb === 'revoke') {
+      const r = (await adminCall(adminClientOptions(values), 'POST', `/admin/v1/keys/${encodeURIComponent(id)}/revoke`)) as KeyView;
+      print(!!values.json, r, () => `revoked ${r.id}`);
+    } else {
+      const r = (await adminCall(adminClientOptions(values), 'POST', `/admin/v1/keys/${encodeURIComponent(id)}/rotate`, { grace: values.grace ?? '1h' })) as KeyView & { previous: KeyView };
+      print(!!values.json, r, () => `${keyLine(r)}\nprevious: ${keyLine(r.previous)}\n\nNew API key (shown once, store it now):\n  ${r.key}`);
+    }
+    return 0;
+  }
+  throw new CliError('usage: warden keys create|list|rotate|revoke ...', 2);
+}
+
+export async function principalsMain(args: string[]): Promise<number> {
+  const [verb, ...rest] = args;
+  if (verb === 'create') {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { ...common, kind: { type: 'string' }, tenant: { type: 'string' }, groups: { type: 'string' }, admin: { type: 'boolean' }, 'source-cidrs': { type: 'string' } },
+    });
+    const id = positionals[0];
+    if (!id) throw new CliError('usage: warden principals create ID [--kind user|service|agent] [--tenant T] [--groups a,b] [--source-cidrs 10.0.0.0/8]', 2);
+    const body = {
+      id,
+      kind: values.kind ?? 'user',
+      tenant: values.tenant ?? 'default',
+      groups: values.groups ? list(values.groups, 'groups') : [],
+      ...(values.admin ? { admin: true } : {}),
+      ...(values['source-cidrs'] ? { source_cidrs: list(values['source-cidrs'], 'source-cidrs') } : {}),
+    };
+    const r = await adminCall(adminClientOptions(values), 'POST', '/admin/v1/principals', body);
+    print(!!values.json, r, () => `created principal ${id}`);
+    return 0;
+  }
+  if (verb === 'list') {
+    const { values } = parseArgs({ args: rest, options: common });
+    const r = (await adminCall(adminClientOptions(values), 'GET', '/admin/v1/principals')) as { data: { id: string; kind: string; tenant: string; groups: string[]; admin: boolean }[] };
+    print(!!values.json, r, () => r.data.map((p) => `${p.id}  ${p.kind}  tenant=${p.tenant}  groups=${p.groups.join(',')}${p.admin ? '  admin' : ''}`).join('\n'));
+    return 0;
+  }
+  throw new CliError('usage: warden principals create|list ...', 2);
+}

@@ -1,0 +1,122 @@
+// `warden` — the command line. Each verb is a thin layer over the library or the admin API.
+import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig } from '../config/config.js';
+import { startWarden } from '../app/warden.js';
+import { startDemoUpstream, DEMO_MODELS } from '../demo/upstream.js';
+import { CliError } from './admin-client.js';
+import { keysMain, principalsMain } from './keys.js';
+
+const USAGE = `usage: warden <command> [options]
+
+  up [--config warden.yaml] [--data-dir DIR]   start the gateway (embedded defaults)
+  demo-upstream [--port N]                       run the demo (fake) OpenAI-compatible model server alone
+  principals create|list                         manage principals (admin API)
+  keys create|list|rotate|revoke                 manage API keys (admin API)
+  policy validate|test|diff|explain              policy-as-code tools
+  audit verify                                   verify the ledger offline
+  receipt verify                                 verify a response receipt offline
+  inspect [FILE|-]                               run the content detectors on a text
+  model sign|verify|scan|register|...            model artifacts and the registry
+
+Admin verbs read WARDEN_ADMIN_KEY (an admin API key), WARDEN_ADMIN_URL (default https://127.0.0.1:9443)
+and the CA from <data-dir>/ca.pem (or WARDEN_CA).`;
+
+async function up(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' }, 'data-dir': { type: 'string' } } });
+  const config = loadConfig(values.config);
+  if (values['data-dir']) config.dataDir = (await import('node:path')).resolve(values['data-dir']);
+  const w = await startWarden(config);
+  const out: string[] = [
+    '',
+    'Warden is running.',
+    `  inference  ${w.inferenceUrl}/v1   (TLS 1.3 only)`,
+    `  admin      ${w.adminUrl}          (/admin/v1, /metrics, /healthz, /readyz)`,
+    `  CA         ${w.caPemPath}   (trust it: curl --cacert, NODE_EXTRA_CA_CERTS)`,
+    `  data dir   ${w.dataDir}`,
+  ];
+  if (w.demoUpstreamUrl) out.push(`  upstream   DEMO echo model server at ${w.demoUpstreamUrl} (models: ${DEMO_MODELS.join(', ')}) — a fake, not a real LLM`);
+  if (w.bootstrapKey) {
+    out.push('', 'Bootstrap admin credential (shown once, store it now):', `  ${w.bootstrapKey}`, '', `  export WARDEN_ADMIN_KEY=${w.bootstrapKey}`);
+  }
+  out.push('');
+  process.stdout.write(out.join('\n') + '\n');
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await w.close();
+  return 0;
+}
+
+async function demoUpstream(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { port: { type: 'string' }, host: { type: 'string' } } });
+  const port = values.port === undefined ? 8000 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be 0-65535, got ${values.port}`, 2);
+  const { server, url } = await startDemoUpstream(port, values.host ?? '127.0.0.1');
+  process.stdout.write(`DEMO upstream (fake echo model, not a real LLM) listening at ${url} — models: ${DEMO_MODELS.join(', ')}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  server.close();
+  return 0;
+}
+
+/** Verbs implemented by a plane's own CLI module (src/cli/<name>.ts exporting `main(args)`). */
+const PLANE_VERBS: Record<string, { module: string; pass: 'rest' | 'all' }> = {
+  policy: { module: './policy.js', pass: 'rest' },
+  audit: { module: './audit.js', pass: 'all' },
+  receipt: { module: './audit.js', pass: 'all' },
+  inspect: { module: './inspect.js', pass: 'rest' },
+  model: { module: './model.js', pass: 'rest' },
+  approvals: { module: './approvals.js', pass: 'rest' },
+};
+
+export async function run(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'up':
+        return await up(rest);
+      case 'demo-upstream':
+        return await demoUpstream(rest);
+      case 'keys':
+        return await keysMain(rest);
+      case 'principals':
+        return await principalsMain(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE + '\n');
+        return cmd === undefined ? 2 : 0;
+    }
+    const plane = PLANE_VERBS[cmd];
+    if (plane) {
+      const file = fileURLToPath(new URL(plane.module, import.meta.url));
+      if (!existsSync(file)) throw new CliError(`warden ${cmd}: not available in this build`, 2);
+      const mod = (await import(plane.module)) as { main(args: string[]): Promise<number> };
+      return await mod.main(plane.pass === 'all' ? argv : rest);
+    }
+    process.stderr.write(`warden: unknown command ${JSON.stringify(cmd)}\n\n${USAGE}\n`);
+    return 2;
+  } catch (e) {
+    if (e instanceof CliError) {
+      process.stderr.write(`warden ${cmd}: ${e.message}\n`);
+      return e.exitCode;
+    }
+    if (e instanceof ConfigError) {
+      process.stderr.write(`warden: invalid configuration\n${e.message}\n`);
+      return 2;
+    }
+    if (e && typeof e === 'object' && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`warden ${cmd}: ${(e as unknown as Error).message}\n`);
+      return 2;
+    }
+    process.stderr.write(`warden ${cmd}: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,183 @@
+// The one config loader: YAML file → schema validation (ajv) → defaults → WardenConfig.
+// Errors name the file, the line:column, the JSON path and what was expected.
+import { readFileSync } from 'node:fs';
+import { resolve, dirname } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { LineCounter, parseDocument, isNode } from 'yaml';
+import { CONFIG_SCHEMA } from './schema.js';
+import type { MtlsMode } from '../network/tls.js';
+
+export interface ListenerConfig {
+  host: string;
+  port: number;
+  mtls: MtlsMode;
+  clientCaFile?: string;
+}
+
+export interface UpstreamConfig {
+  name: string;
+  baseUrl: string;
+  apiKeyEnv?: string;
+  models: string[];
+  connections: number;
+  connectTimeoutMs: number;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  caFile?: string;
+  /** True for the built-in demo model server. */
+  demo?: boolean;
+}
+
+export interface OidcIssuerConfig {
+  issuer: string;
+  audience: string;
+  jwksUri?: string;
+  discovery?: boolean;
+  algorithms?: string[];
+  [k: string]: unknown;
+}
+
+export interface WardenConfig {
+  /** Absolute path of the file the config came from, or null for defaults. */
+  source: string | null;
+  dataDir: string;
+  listeners: { inference: ListenerConfig; admin: ListenerConfig };
+  limits: { maxBodyBytes: number; requestsPerSecond: number; burst: number; concurrency: number; tokensPerMinute: number };
+  upstreams: UpstreamConfig[];
+  demoUpstream: { enabled: 'auto' | boolean; port: number };
+  oidc: { issuers: OidcIssuerConfig[] };
+  httpSignatures: { windowSec: number; clients: { keyId: string; publicKeyFile: string; principal: string }[] };
+  spiffe: { trustDomains: string[]; clientCaFile?: string };
+  log: { level: string; accessLog: boolean };
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+const validate = ajv.compile(CONFIG_SCHEMA);
+
+type RawConfig = {
+  dataDir?: string;
+  listeners?: { inference?: Partial<ListenerConfig>; admin?: Partial<ListenerConfig> };
+  limits?: Partial<WardenConfig['limits']>;
+  upstreams?: Partial<UpstreamConfig>[];
+  demoUpstream?: Partial<WardenConfig['demoUpstream']>;
+  oidc?: { issuers?: OidcIssuerConfig[] };
+  httpSignatures?: Partial<WardenConfig['httpSignatures']>;
+  spiffe?: Partial<WardenConfig['spiffe']>;
+  log?: Partial<WardenConfig['log']>;
+};
+
+function describe(e: ErrorObject): string {
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return `unknown key ${JSON.stringify((e.params as { additionalProperty: string }).additionalProperty)}`;
+    case 'required':
+      return `missing required key ${JSON.stringify((e.params as { missingProperty: string }).missingProperty)}`;
+    case 'enum':
+      return `expected one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'type':
+      return `expected ${(e.params as { type: string }).type}`;
+    case 'pattern':
+      return `expected a value matching ${(e.params as { pattern: string }).pattern}`;
+    default:
+      return `expected a value that ${e.message ?? 'is valid'}`;
+  }
+}
+
+/** Applies defaults to a raw (already validated) config object. */
+export function withDefaults(raw: RawConfig, source: string | null, baseDir = process.cwd()): WardenConfig {
+  const listener = (l: Partial<ListenerConfig> | undefined, port: number): ListenerConfig => ({
+    host: l?.host ?? '127.0.0.1',
+    port: l?.port ?? port,
+    mtls: l?.mtls ?? 'off',
+    ...(l?.clientCaFile ? { clientCaFile: resolve(baseDir, l.clientCaFile) } : {}),
+  });
+  return {
+    source,
+    dataDir: resolve(baseDir, raw.dataDir ?? './.warden'),
+    listeners: { inference: listener(raw.listeners?.inference, 8443), admin: listener(raw.listeners?.admin, 9443) },
+    limits: {
+      maxBodyBytes: raw.limits?.maxBodyBytes ?? 1024 * 1024,
+      requestsPerSecond: raw.limits?.requestsPerSecond ?? 100,
+      burst: raw.limits?.burst ?? 200,
+      concurrency: raw.limits?.concurrency ?? 64,
+      tokensPerMinute: raw.limits?.tokensPerMinute ?? 1_000_000,
+    },
+    upstreams: (raw.upstreams ?? []).map((u) => ({
+      name: u.name!,
+      baseUrl: u.baseUrl!.replace(/\/+$/, ''),
+      models: u.models!,
+      connections: u.connections ?? 128,
+      connectTimeoutMs: u.connectTimeoutMs ?? 5_000,
+      headersTimeoutMs: u.headersTimeoutMs ?? 60_000,
+      bodyTimeoutMs: u.bodyTimeoutMs ?? 300_000,
+      ...(u.apiKeyEnv ? { apiKeyEnv: u.apiKeyEnv } : {}),
+      ...(u.caFile ? { caFile: resolve(baseDir, u.caFile) } : {}),
+    })),
+    demoUpstream: { enabled: raw.demoUpstream?.enabled ?? 'auto', port: raw.demoUpstream?.port ?? 0 },
+    oidc: { issuers: raw.oidc?.issuers ?? [] },
+    httpSignatures: {
+      windowSec: raw.httpSignatures?.windowSec ?? 300,
+      clients: (raw.httpSignatures?.clients ?? []).map((c) => ({ ...c, publicKeyFile: resolve(baseDir, c.publicKeyFile) })),
+    },
+    spiffe: {
+      trustDomains: raw.spiffe?.trustDomains ?? [],
+      ...(raw.spiffe?.clientCaFile ? { clientCaFile: resolve(baseDir, raw.spiffe.clientCaFile) } : {}),
+    },
+    log: { level: raw.log?.level ?? 'info', accessLog: raw.log?.accessLog ?? true },
+  };
+}
+
+export function parseConfig(text: string, file: string): WardenConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const pos = e.linePos?.[0];
+    throw new ConfigError(`${file}${pos ? `:${pos.line}:${pos.col}` : ''}: invalid YAML: ${e.message.split('\n')[0]}`);
+  }
+  const raw = (doc.toJS() ?? {}) as unknown;
+  if (!validate(raw)) {
+    const lines = (validate.errors ?? []).map((e) => {
+      const segs = e.instancePath.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
+      const node = doc.getIn(segs, true);
+      let where = '';
+      if (isNode(node) && node.range) {
+        const p = lineCounter.linePos(node.range[0]);
+        where = `:${p.line}:${p.col}`;
+      }
+      return `${file}${where}: ${e.instancePath || '/'}: ${describe(e)}`;
+    });
+    throw new ConfigError(lines.join('\n'));
+  }
+  const cfg = withDefaults(raw as RawConfig, resolve(file), dirname(resolve(file)));
+  const seen = new Map<string, string>();
+  for (const u of cfg.upstreams) {
+    for (const m of u.models) {
+      const prev = seen.get(m);
+      if (prev) throw new ConfigError(`${file}: model ${JSON.stringify(m)} is served by two upstreams (${prev}, ${u.name}); a model must have one upstream`);
+      seen.set(m, u.name);
+    }
+    if (u.apiKeyEnv && process.env[u.apiKeyEnv] === undefined) {
+      throw new ConfigError(`${file}: upstream ${u.name}: environment variable ${u.apiKeyEnv} (apiKeyEnv) is not set`);
+    }
+  }
+  return cfg;
+}
+
+export function loadConfig(file: string | undefined): WardenConfig {
+  if (!file) return withDefaults({}, null);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${file}: cannot read config: ${(e as Error).message}`);
+  }
+  return parseConfig(text, file);
+}

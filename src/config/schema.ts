@@ -1,0 +1,124 @@
+// JSON Schema of warden.yaml. The config loader validates against it and reports file:line:col, path and expectation.
+export const CONFIG_SCHEMA = {
+  $id: 'https://warden.local/schema/config.json',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    dataDir: { type: 'string', minLength: 1 },
+    listeners: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        inference: { $ref: '#/$defs/listener' },
+        admin: { $ref: '#/$defs/listener' },
+      },
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 104857600 },
+        requestsPerSecond: { type: 'number', exclusiveMinimum: 0 },
+        burst: { type: 'integer', minimum: 1 },
+        concurrency: { type: 'integer', minimum: 1 },
+        tokensPerMinute: { type: 'integer', minimum: 1 },
+      },
+    },
+    upstreams: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'baseUrl', 'models'],
+        properties: {
+          name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' },
+          baseUrl: { type: 'string', pattern: '^https?://[^\\s]+$' },
+          apiKeyEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+          models: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+          connections: { type: 'integer', minimum: 1, maximum: 4096 },
+          connectTimeoutMs: { type: 'integer', minimum: 1 },
+          headersTimeoutMs: { type: 'integer', minimum: 1 },
+          bodyTimeoutMs: { type: 'integer', minimum: 1 },
+          caFile: { type: 'string' },
+        },
+      },
+    },
+    demoUpstream: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { enum: ['auto', true, false] },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+      },
+    },
+    oidc: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        issuers: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['issuer', 'audience'],
+            additionalProperties: true,
+            properties: {
+              issuer: { type: 'string', minLength: 1 },
+              audience: { type: 'string', minLength: 1 },
+              jwksUri: { type: 'string' },
+              discovery: { type: 'boolean' },
+              algorithms: { type: 'array', items: { type: 'string' } },
+            },
+          },
+        },
+      },
+    },
+    httpSignatures: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        windowSec: { type: 'integer', minimum: 1 },
+        clients: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['keyId', 'publicKeyFile', 'principal'],
+            properties: {
+              keyId: { type: 'string', minLength: 1 },
+              publicKeyFile: { type: 'string', minLength: 1 },
+              principal: { type: 'string', minLength: 1 },
+            },
+          },
+        },
+      },
+    },
+    spiffe: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        trustDomains: { type: 'array', items: { type: 'string' } },
+        clientCaFile: { type: 'string' },
+      },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+        accessLog: { type: 'boolean' },
+      },
+    },
+  },
+  $defs: {
+    listener: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        host: { type: 'string', minLength: 1 },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        mtls: { enum: ['off', 'optional', 'required'] },
+        clientCaFile: { type: 'string' },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,57 @@
+// The one place that builds audit events for inference requests, and the sink contract the ledger implements.
+import type { AuditEvent } from '../core/types.js';
+import type { WardenError } from '../core/errors.js';
+import type { RequestContext } from './context.js';
+
+export interface AuditReceipt {
+  /** Ledger leaf index, when the sink is a ledger. */
+  index?: number;
+  /** Compact JWS receipt for the response, when the sink signs receipts. */
+  receipt?: string;
+}
+
+/**
+ * Where audit events go. `append` resolves once the entry is durable; the gateway releases the response only
+ * after that (fail closed: a rejected append turns an allowed request into a 503).
+ */
+export interface AuditSink {
+  append(event: AuditEvent): Promise<AuditReceipt>;
+}
+
+export function findingCounts(ctx: RequestContext): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const f of ctx.findings?.items ?? []) {
+    const k = `${f.category}:${f.type}`;
+    out[k] = (out[k] ?? 0) + 1;
+  }
+  return out;
+}
+
+export function inferenceEvent(ctx: RequestContext, status: number, err: WardenError | null, nowMs: number): AuditEvent {
+  const p = ctx.principal;
+  const latencyMs = Number(process.hrtime.bigint() - ctx.startedAt) / 1e6;
+  const e: AuditEvent = {
+    time: new Date(nowMs).toISOString(),
+    requestId: ctx.requestId,
+    kind: 'inference',
+    principal: p
+      ? { id: p.id, kind: p.kind, tenant: p.tenant, authn: p.authn.method, ...(p.actor ? { actor: p.actor.map((a) => a.id) } : {}) }
+      : null,
+    action: ctx.action,
+    resource: ctx.model !== null ? { type: 'Model', id: ctx.model } : null,
+    decision: err ? (err.status >= 500 ? 'error' : 'deny') : 'allow',
+    policyIds: ctx.decision?.policyIds ?? [],
+    policyVersion: ctx.decision?.policyVersion ?? null,
+    findings: findingCounts(ctx),
+    deployment: ctx.target ? { id: ctx.target.name, artifactDigest: null } : null,
+    requestDigest: ctx.requestDigest ?? null,
+    responseDigest: ctx.responseDigest ?? null,
+    status,
+    latencyMs: Math.round(latencyMs * 1000) / 1000,
+  };
+  if (err) {
+    e.errorCode = err.code;
+    if (ctx.stage) e.stage = ctx.stage;
+  }
+  return e;
+}

@@ -1,0 +1,345 @@
+// The policy enforcement point on the inference listener: every request flows straight through the stages
+// identity → network → validate → inspect → policy → route → upstream/verify, and ends in exactly one audit entry.
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { BadRequest, FailClosed, NotFound, WardenError } from '../core/errors.js';
+import { newRequestId } from '../core/ids.js';
+import type { Action, AuditEvent, Findings } from '../core/types.js';
+import type { Limits, LocalLimiter } from '../network/limits.js';
+import type { AuditSink } from './audit.js';
+import { inferenceEvent } from './audit.js';
+import type { Authorizer } from './authorizer.js';
+import type { Endpoint, RequestContext } from './context.js';
+import { readBody, sendError, sendJson } from './http.js';
+import type { Metrics } from './metrics.js';
+import { eventData, SseSplitter } from './sse.js';
+import { createIdentityStage, type CredentialVerifiers } from './stages/identity.js';
+import { createNetworkStage } from './stages/network.js';
+import { createPolicyStage, type ObligationEnforcers } from './stages/policy.js';
+import { createRouteStage } from './stages/route.js';
+import { callUpstream, readUpstreamBody, upstreamStatusError, type UpstreamTarget } from './upstream.js';
+import { parseAndValidate } from './validate.js';
+
+export interface ModelInfo {
+  id: string;
+  ownedBy: string;
+  demo: boolean;
+}
+
+/** Content inspection as the gateway sees it (implemented in src/inspect). */
+export interface Inspector {
+  inspectRequest(body: Record<string, unknown>): Findings;
+}
+
+export interface GatewayDeps {
+  clock: Clock;
+  log: Logger;
+  metrics: Metrics;
+  verifiers: CredentialVerifiers;
+  limiter: LocalLimiter;
+  limits: Limits;
+  maxBodyBytes: number;
+  authorizer: Authorizer;
+  routes: Map<string, UpstreamTarget>;
+  models: ModelInfo[];
+  audit: AuditSink;
+  inspector?: Inspector;
+  obligations?: ObligationEnforcers;
+  accessLog: boolean;
+  /** Public origin of the listener (for RFC 9421 @target-uri), e.g. https://127.0.0.1:8443 */
+  publicOrigin: string;
+  /** Extra routes on the inference listener (e.g. /v1/token); return true if handled. */
+  extraRoutes?: (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<boolean> | boolean;
+}
+
+const POST_ROUTES: Record<string, { endpoint: Exclude<Endpoint, 'models' | 'token'>; action: Action; upstreamPath: string }> = {
+  '/v1/chat/completions': { endpoint: 'chat', action: 'chat', upstreamPath: '/chat/completions' },
+  '/v1/completions': { endpoint: 'completions', action: 'complete', upstreamPath: '/completions' },
+  '/v1/embeddings': { endpoint: 'embeddings', action: 'embed', upstreamPath: '/embeddings' },
+};
+
+const USE_ACTIONS: Action[] = ['chat', 'complete', 'embed'];
+
+function usageTokens(json: unknown): number {
+  const u = (json as { usage?: { total_tokens?: unknown } } | null)?.usage;
+  return typeof u?.total_tokens === 'number' && u.total_tokens > 0 ? u.total_tokens : 0;
+}
+
+export class Gateway {
+  private readonly identity;
+  private readonly network;
+  private readonly policy;
+  private readonly route;
+
+  constructor(private readonly d: GatewayDeps) {
+    this.identity = createIdentityStage(d.verifiers, (ctx) => d.publicOrigin + (ctx.req.url ?? '/'));
+    this.network = createNetworkStage(d.limiter, d.limits);
+    this.policy = createPolicyStage(d.authorizer, d.obligations ?? {}, (ctx) => this.policyContext(ctx));
+    this.route = createRouteStage(d.routes);
+  }
+
+  private policyContext(ctx: RequestContext): Record<string, unknown> {
+    return {
+      sourceIp: ctx.sourceIp,
+      listener: ctx.listener,
+      findings: ctx.findings ?? null,
+      maxTokens: typeof ctx.body.max_tokens === 'number' ? ctx.body.max_tokens : null,
+    };
+  }
+
+  /** node:http request handler for the inference listener. */
+  handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const requestId = newRequestId();
+    void this.dispatch(req, res, requestId).catch((e) => {
+      this.d.log.error({ err: e, requestId }, 'unhandled gateway error');
+      sendError(res, e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error'), requestId);
+    });
+  };
+
+  private newContext(req: IncomingMessage, requestId: string, endpoint: Endpoint, action: Action): RequestContext {
+    return {
+      requestId,
+      startedAt: process.hrtime.bigint(),
+      receivedAt: this.d.clock.now(),
+      req,
+      socket: req.socket as TLSSocket,
+      sourceIp: req.socket.remoteAddress ?? '',
+      listener: 'inference',
+      endpoint,
+      action,
+      rawBody: EMPTY,
+      body: {},
+      model: null,
+      stream: false,
+      modelTokens: 0,
+    };
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const post = POST_ROUTES[path];
+    if (post) {
+      const ctx = this.newContext(req, requestId, post.endpoint, post.action);
+      if (req.method !== 'POST') return this.fail(ctx, res, new WardenError(405, 'invalid_request_error', 'method_not_allowed', `${path} accepts POST only`), 'validate');
+      return this.runInference(ctx, res, post.upstreamPath);
+    }
+    if (path === '/v1/models') {
+      const ctx = this.newContext(req, requestId, 'models', 'listModels');
+      if (req.method !== 'GET') return this.fail(ctx, res, new WardenError(405, 'invalid_request_error', 'method_not_allowed', `${path} accepts GET only`), 'validate');
+      return this.listModels(ctx, res);
+    }
+    if (this.d.extraRoutes && (await this.d.extraRoutes(req, res, requestId))) return;
+    const ctx = this.newContext(req, requestId, 'models', 'listModels');
+    return this.fail(ctx, res, new NotFound('route_not_found', `no such endpoint: ${req.method} ${path}`), 'validate');
+  }
+
+  private async runInference(ctx: RequestContext, res: ServerResponse, upstreamPath: string): Promise<void> {
+    let stage = 'read';
+    try {
+      ctx.rawBody = await readBody(ctx.req, this.d.maxBodyBytes);
+      ctx.requestDigest = 'sha256:' + createHash('sha256').update(ctx.rawBody).digest('hex');
+      stage = 'identity';
+      await this.identity(ctx);
+      stage = 'network';
+      this.network(ctx);
+      stage = 'validate';
+      ctx.body = parseAndValidate(ctx.endpoint as Exclude<Endpoint, 'models' | 'token'>, ctx.rawBody);
+      ctx.model = ctx.body.model as string;
+      ctx.stream = ctx.body.stream === true && ctx.endpoint !== 'embeddings';
+      stage = 'inspect';
+      if (this.d.inspector) ctx.findings = this.d.inspector.inspectRequest(ctx.body);
+      stage = 'policy';
+      this.policy(ctx);
+      stage = 'route';
+      this.route(ctx);
+      stage = 'upstream';
+      if (ctx.stream) await this.forwardStream(ctx, res, upstreamPath);
+      else await this.forward(ctx, res, upstreamPath);
+    } catch (e) {
+      const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error');
+      if (!(e instanceof WardenError)) this.d.log.error({ err: e, requestId: ctx.requestId }, 'unexpected error in pipeline');
+      await this.fail(ctx, res, err, err.stage ?? stage);
+    }
+  }
+
+  /** Ends a request with a typed error: one audit entry, one JSON error body. */
+  private async fail(ctx: RequestContext, res: ServerResponse, err: WardenError, stage: string): Promise<void> {
+    ctx.stage = stage;
+    ctx.lease?.release(ctx.modelTokens);
+    const status = res.headersSent ? 502 : err.status;
+    const event = inferenceEvent(ctx, status, err, this.d.clock.now());
+    try {
+      await this.d.audit.append(event);
+    } catch (auditErr) {
+      this.d.metrics.auditFailures.inc();
+      this.d.log.error({ err: auditErr, requestId: ctx.requestId }, 'audit append failed for a refused request');
+    }
+    // 413 stops reading the body: close the connection rather than drain an oversized upload.
+    sendError(res, err, ctx.requestId, err.status === 413);
+    if (err.type === 'upstream_error' || err.type === 'timeout_error' || err.type === 'unavailable_error') {
+      this.d.metrics.upstreamErrors.inc({ upstream: ctx.target?.name ?? 'none', code: err.code });
+    }
+    this.finish(ctx, status, event);
+  }
+
+  private finish(ctx: RequestContext, status: number, event: AuditEvent): void {
+    this.d.metrics.requests.inc({ endpoint: ctx.endpoint, status });
+    this.d.metrics.decisions.inc({ decision: event.decision, stage: event.stage ?? 'done' });
+    this.d.metrics.latency.observe({ endpoint: ctx.endpoint }, event.latencyMs / 1000);
+    if (this.d.accessLog) {
+      this.d.log.info(
+        { requestId: ctx.requestId, principal: ctx.principal?.id ?? null, action: ctx.action, model: ctx.model, status, decision: event.decision, stage: event.stage, ms: event.latencyMs },
+        'request',
+      );
+    }
+  }
+
+  /** Commits the audit entry before the response is released (fail closed). */
+  private async commit(ctx: RequestContext, status: number): Promise<{ event: AuditEvent; receipt?: string }> {
+    const event = inferenceEvent(ctx, status, null, this.d.clock.now());
+    try {
+      const r = await this.d.audit.append(event);
+      return r.receipt !== undefined ? { event, receipt: r.receipt } : { event };
+    } catch (e) {
+      this.d.metrics.auditFailures.inc();
+      this.d.log.error({ err: e, requestId: ctx.requestId }, 'audit append failed; refusing to release the response');
+      const err = new FailClosed('audit_unavailable', 'the audit ledger could not record this request; the response is withheld');
+      err.stage = 'audit';
+      throw err;
+    }
+  }
+
+  private async forward(ctx: RequestContext, res: ServerResponse, upstreamPath: string): Promise<void> {
+    const target = ctx.target!;
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!res.writableFinished) abort.abort();
+    };
+    res.once('close', onClose);
+    const r = await callUpstream(target, 'POST', upstreamPath, ctx.rawBody, ctx.requestId, abort.signal);
+    const buf = await readUpstreamBody(target, r);
+    if (r.statusCode >= 300) throw upstreamStatusError(target, r.statusCode, buf);
+    let json: unknown = null;
+    try {
+      json = JSON.parse(buf.toString('utf8'));
+    } catch {
+      throw upstreamStatusError(target, 502, buf);
+    }
+    ctx.modelTokens = usageTokens(json);
+    ctx.responseDigest = 'sha256:' + createHash('sha256').update(buf).digest('hex');
+    const { event, receipt } = await this.commit(ctx, 200);
+    ctx.lease?.release(ctx.modelTokens);
+    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': buf.length, 'x-request-id': ctx.requestId };
+    if (receipt) headers['warden-receipt'] = receipt;
+    res.writeHead(200, headers);
+    res.end(buf);
+    res.off('close', onClose);
+    this.finish(ctx, 200, event);
+  }
+
+  private async forwardStream(ctx: RequestContext, res: ServerResponse, upstreamPath: string): Promise<void> {
+    const target = ctx.target!;
+    const abort = new AbortController();
+    let clientGone = false;
+    res.once('close', () => {
+      if (!res.writableFinished) {
+        clientGone = true;
+        abort.abort();
+      }
+    });
+    const r = await callUpstream(target, 'POST', upstreamPath, ctx.rawBody, ctx.requestId, abort.signal);
+    const ctype = String(r.headers['content-type'] ?? '');
+    if (r.statusCode >= 300 || !ctype.includes('text/event-stream')) {
+      const buf = await readUpstreamBody(target, r);
+      throw upstreamStatusError(target, r.statusCode >= 300 ? r.statusCode : 502, buf);
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': ctx.requestId });
+    res.flushHeaders();
+    const hash = createHash('sha256');
+    const splitter = new SseSplitter();
+    let completionChars = 0;
+    const emit = async (text: string) => {
+      hash.update(text);
+      if (!res.write(text)) await new Promise<void>((ok) => res.once('drain', ok));
+    };
+    const relay = async (ev: string) => {
+      const data = eventData(ev);
+      if (data === '[DONE]') return; // held: the receipt goes before it
+      if (data !== null && data.includes('"usage"')) {
+        try {
+          const t = usageTokens(JSON.parse(data));
+          if (t > 0) ctx.modelTokens = t;
+        } catch {
+          /* not JSON: relayed as is */
+        }
+      }
+      if (data !== null) completionChars += data.length;
+      await emit(ev + '\n\n');
+    };
+    try {
+      for await (const chunk of r.body) {
+        for (const ev of splitter.push(chunk as Buffer)) await relay(ev);
+      }
+      const rest = splitter.end();
+      if (rest) await relay(rest);
+    } catch (e) {
+      if (clientGone) {
+        const err = new WardenError(499, 'invalid_request_error', 'client_closed_request', 'the client closed the connection');
+        return this.fail(ctx, res, err, 'upstream');
+      }
+      throw e instanceof WardenError ? e : new WardenError(502, 'upstream_error', 'upstream_stream_failed', `the stream from upstream ${target.name} failed`);
+    }
+    // Without reported usage, charge an estimate (~4 characters per token) so token limits still bite.
+    if (ctx.modelTokens === 0) ctx.modelTokens = Math.ceil(completionChars / 4);
+    ctx.responseDigest = 'sha256:' + hash.digest('hex');
+    let committed: { event: AuditEvent; receipt?: string };
+    try {
+      committed = await this.commit(ctx, 200);
+    } catch (e) {
+      const err = e as WardenError;
+      res.end(`data: ${JSON.stringify(err.toBody(ctx.requestId))}\n\n`);
+      ctx.lease?.release(ctx.modelTokens);
+      this.d.metrics.auditFailures.inc();
+      return;
+    }
+    if (committed.receipt) {
+      res.write(`event: warden.receipt\ndata: ${JSON.stringify({ id: ctx.requestId, object: 'chat.completion.chunk', choices: [], warden_receipt: committed.receipt })}\n\n`);
+    }
+    res.end('data: [DONE]\n\n');
+    ctx.lease?.release(ctx.modelTokens);
+    this.finish(ctx, 200, committed.event);
+  }
+
+  private async listModels(ctx: RequestContext, res: ServerResponse): Promise<void> {
+    let stage = 'identity';
+    try {
+      await this.identity(ctx);
+      stage = 'network';
+      this.network(ctx);
+      stage = 'policy';
+      const p = ctx.principal!;
+      const visible = this.d.models.filter((m) =>
+        USE_ACTIONS.some((action) => this.d.authorizer.authorize({ principal: p, action, resource: { type: 'Model', id: m.id }, context: this.policyContext(ctx) }).allow),
+      );
+      const { event } = await this.commit(ctx, 200);
+      ctx.lease?.release(0);
+      sendJson(
+        res,
+        200,
+        { object: 'list', data: visible.map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.ownedBy, ...(m.demo ? { demo: true } : {}) })) },
+        { 'x-request-id': ctx.requestId },
+      );
+      this.finish(ctx, 200, event);
+    } catch (e) {
+      const err = e instanceof WardenError ? e : new BadRequest('invalid_request', 'invalid request');
+      await this.fail(ctx, res, err, err.stage ?? stage);
+    }
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -1,0 +1,21 @@
+// Prometheus metrics (prom-client), one registry per Warden process, served on the admin listener.
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({ name: 'warden_requests_total', help: 'Inference requests by endpoint and status', labelNames: ['endpoint', 'status'] as const, registers: [this.registry] });
+  readonly decisions = new Counter({ name: 'warden_decisions_total', help: 'Pipeline outcomes by decision and stage', labelNames: ['decision', 'stage'] as const, registers: [this.registry] });
+  readonly latency = new Histogram({
+    name: 'warden_request_duration_seconds',
+    help: 'Time from request arrival to response end',
+    labelNames: ['endpoint'] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly upstreamErrors = new Counter({ name: 'warden_upstream_errors_total', help: 'Upstream failures by upstream and code', labelNames: ['upstream', 'code'] as const, registers: [this.registry] });
+  readonly auditFailures = new Counter({ name: 'warden_audit_failures_total', help: 'Audit appends that failed', registers: [this.registry] });
+
+  constructor(defaults = true) {
+    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'warden_' });
+  }
+}

@@ -1,0 +1,77 @@
+// Stage 1 — identity: exactly one credential per request, verified by the identity plane. No anonymous access.
+import type { TLSSocket } from 'node:tls';
+import { Unauthenticated } from '../../core/errors.js';
+import type { Principal } from '../../core/types.js';
+import type { RequestContext } from '../context.js';
+
+/** The identity plane's verifiers, as the gateway sees them (implemented in src/identity). */
+export interface CredentialVerifiers {
+  apiKey(token: string): Promise<Principal>;
+  /** Warden-issued JIT/exchange tokens (`iss` = Warden). */
+  jitToken?: { issuer: string; verify(token: string): Promise<Principal> };
+  oidc?: (token: string) => Promise<Principal>;
+  httpSignature?: (msg: { method: string; targetUri: string; headers: Record<string, string | string[] | undefined>; body: Buffer }) => Promise<Principal>;
+  /** Maps a TLS-verified client certificate to a workload principal (SPIFFE). */
+  mtls?: (socket: TLSSocket) => Principal;
+}
+
+const CHALLENGE = 'Bearer realm="warden"';
+
+function jwtIssuer(token: string): string | null {
+  const parts = token.split('.');
+  if (parts.length !== 3) return null;
+  try {
+    const payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as { iss?: unknown };
+    return typeof payload.iss === 'string' ? payload.iss : null;
+  } catch {
+    return null;
+  }
+}
+
+export function createIdentityStage(v: CredentialVerifiers, targetUriOf: (ctx: RequestContext) => string) {
+  return async function identity(ctx: RequestContext): Promise<void> {
+    const h = ctx.req.headers;
+    const auth = h.authorization;
+    const signed = h['signature-input'] !== undefined || h.signature !== undefined;
+    const socket = ctx.socket;
+    // A presented client certificate that failed verification is never ignored (mtls: optional).
+    if (socket.authorized === false && typeof socket.getPeerCertificate === 'function') {
+      const peer = socket.getPeerCertificate();
+      if (peer && Object.keys(peer).length > 0) {
+        throw new Unauthenticated('client_certificate_invalid', 'the client certificate was not issued by a trusted authority', 'Mutual TLS');
+      }
+    }
+    if (auth !== undefined && signed) {
+      throw new Unauthenticated('ambiguous_credentials', 'present exactly one credential (a bearer token or an HTTP message signature)', CHALLENGE);
+    }
+    if (auth !== undefined) {
+      const m = /^Bearer ([^\s]+)$/i.exec(auth);
+      if (!m) throw new Unauthenticated('invalid_authorization', 'the Authorization header must be "Bearer <token>"', `${CHALLENGE}, error="invalid_request"`);
+      const token = m[1]!;
+      if (token.startsWith('wdn_')) {
+        ctx.principal = await v.apiKey(token);
+        return;
+      }
+      const iss = jwtIssuer(token);
+      if (iss !== null && v.jitToken && iss === v.jitToken.issuer) {
+        ctx.principal = await v.jitToken.verify(token);
+        return;
+      }
+      if (iss !== null && v.oidc) {
+        ctx.principal = await v.oidc(token);
+        return;
+      }
+      throw new Unauthenticated('invalid_token', 'the bearer token is invalid', `${CHALLENGE}, error="invalid_token"`);
+    }
+    if (signed) {
+      if (!v.httpSignature) throw new Unauthenticated('signatures_not_enabled', 'HTTP message signatures are not enabled on this listener', CHALLENGE);
+      ctx.principal = await v.httpSignature({ method: ctx.req.method ?? 'GET', targetUri: targetUriOf(ctx), headers: h, body: ctx.rawBody });
+      return;
+    }
+    if (v.mtls && socket.authorized === true) {
+      ctx.principal = v.mtls(socket);
+      return;
+    }
+    throw new Unauthenticated('missing_credentials', 'authentication is required', CHALLENGE);
+  };
+}

@@ -1,0 +1,12 @@
+// Stage 5 — route: the model must be served by a configured upstream; otherwise the request ends here.
+import { NotFound } from '../../core/errors.js';
+import type { RequestContext } from '../context.js';
+import type { UpstreamTarget } from '../upstream.js';
+
+export function createRouteStage(routes: Map<string, UpstreamTarget>) {
+  return function route(ctx: RequestContext): void {
+    const t = routes.get(ctx.model ?? '');
+    if (!t) throw new NotFound('model_not_found', `no upstream serves model ${JSON.stringify(ctx.model)}`);
+    ctx.target = t;
+  };
+}

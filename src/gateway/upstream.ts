@@ -1,0 +1,121 @@
+// The upstream client: one keep-alive undici Pool per upstream, timeouts, and clear 502/503/504 errors.
+import { readFileSync } from 'node:fs';
+import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
+import { UpstreamError, WardenError } from '../core/errors.js';
+import type { UpstreamConfig } from '../config/config.js';
+
+export interface UpstreamTarget {
+  name: string;
+  /** Base URL including the API prefix, e.g. http://127.0.0.1:8000/v1 */
+  baseUrl: string;
+  basePath: string;
+  pool: Pool;
+  demo: boolean;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  /** Upstream credential, read from the environment at start (never from the YAML). */
+  authorization?: string;
+}
+
+export function createUpstreamTarget(cfg: UpstreamConfig): UpstreamTarget {
+  const url = new URL(cfg.baseUrl);
+  const pool = new Pool(url.origin, {
+    connections: cfg.connections,
+    pipelining: 1,
+    keepAliveTimeout: 30_000,
+    connect: { timeout: cfg.connectTimeoutMs, ...(cfg.caFile ? { ca: readFileSync(cfg.caFile, 'utf8') } : {}) },
+  });
+  const key = cfg.apiKeyEnv ? process.env[cfg.apiKeyEnv] : undefined;
+  return {
+    name: cfg.name,
+    baseUrl: cfg.baseUrl,
+    basePath: url.pathname.replace(/\/+$/, ''),
+    pool,
+    demo: cfg.demo === true,
+    headersTimeoutMs: cfg.headersTimeoutMs,
+    bodyTimeoutMs: cfg.bodyTimeoutMs,
+    ...(key ? { authorization: `Bearer ${key}` } : {}),
+  };
+}
+
+function mapError(e: unknown, target: UpstreamTarget): WardenError {
+  if (e instanceof WardenError) return e;
+  const err = e as { code?: string; name?: string; message?: string };
+  if (e instanceof undiciErrors.ConnectTimeoutError || err.code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return new UpstreamError(504, 'upstream_connect_timeout', `upstream ${target.name} did not accept a connection in time`);
+  }
+  if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError) {
+    return new UpstreamError(504, 'upstream_timeout', `upstream ${target.name} did not answer in time`);
+  }
+  if (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' || err.code === 'ECONNRESET' || err.code === 'UND_ERR_SOCKET') {
+    return new UpstreamError(502, 'upstream_unreachable', `upstream ${target.name} is unreachable (${err.code})`);
+  }
+  if (err.name === 'AbortError' || err.code === 'UND_ERR_ABORTED') {
+    return new UpstreamError(502, 'upstream_aborted', `request to upstream ${target.name} was aborted`);
+  }
+  return new UpstreamError(502, 'upstream_failed', `request to upstream ${target.name} failed`);
+}
+
+export interface UpstreamResponse {
+  statusCode: number;
+  headers: Dispatcher.ResponseData['headers'];
+  body: Dispatcher.ResponseData['body'];
+}
+
+export async function callUpstream(
+  target: UpstreamTarget,
+  method: 'GET' | 'POST',
+  path: string,
+  body: Buffer | null,
+  requestId: string,
+  signal?: AbortSignal,
+): Promise<UpstreamResponse> {
+  const headers: Record<string, string> = { accept: 'application/json, text/event-stream', 'x-request-id': requestId };
+  if (body) headers['content-type'] = 'application/json';
+  if (target.authorization) headers.authorization = target.authorization;
+  try {
+    const r = await target.pool.request({
+      method,
+      path: target.basePath + path,
+      headers,
+      body,
+      headersTimeout: target.headersTimeoutMs,
+      bodyTimeout: target.bodyTimeoutMs,
+      ...(signal ? { signal } : {}),
+    });
+    return { statusCode: r.statusCode, headers: r.headers, body: r.body };
+  } catch (e) {
+    throw mapError(e, target);
+  }
+}
+
+export async function readUpstreamBody(target: UpstreamTarget, r: UpstreamResponse, limit = 64 * 1024 * 1024): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  try {
+    for await (const c of r.body) {
+      n += (c as Buffer).length;
+      if (n > limit) throw new UpstreamError(502, 'upstream_response_too_large', `upstream ${target.name} response exceeds ${limit} bytes`);
+      chunks.push(c as Buffer);
+    }
+  } catch (e) {
+    throw mapError(e, target);
+  }
+  return Buffer.concat(chunks, n);
+}
+
+/** Maps a non-2xx upstream status to a Warden error carrying a short, sanitized upstream message. */
+export function upstreamStatusError(target: UpstreamTarget, status: number, body: Buffer): WardenError {
+  let detail = '';
+  try {
+    const j = JSON.parse(body.toString('utf8')) as { error?: { message?: unknown } | string; message?: unknown };
+    const m = typeof j.error === 'string' ? j.error : j.error?.message ?? j.message;
+    if (typeof m === 'string') detail = ': ' + m.slice(0, 300);
+  } catch {
+    /* non-JSON upstream error body: report the status only */
+  }
+  if (status === 503 || status === 429) return new UpstreamError(503, 'upstream_unavailable', `upstream ${target.name} is unavailable (HTTP ${status})${detail}`);
+  if (status >= 500) return new UpstreamError(502, 'upstream_error', `upstream ${target.name} failed (HTTP ${status})${detail}`);
+  if (status === 404) return new WardenError(404, 'not_found_error', 'upstream_not_found', `upstream ${target.name} does not know this model or path${detail}`);
+  return new WardenError(status >= 400 && status < 500 ? status : 502, status < 500 && status >= 400 ? 'invalid_request_error' : 'upstream_error', 'upstream_rejected_request', `upstream ${target.name} rejected the request (HTTP ${status})${detail}`);
+}

@@ -1,0 +1,205 @@
+// API keys: `wdn_` + 256 random bits (base64url). Shown once, stored only as a SHA-256 hash (a fast hash is
+// right for a 256-bit random secret: there is nothing to brute-force). Lookups hit an in-memory map keyed by
+// hash; revocation and rotation change the record through this service, which drops the cached entry, so a
+// revoked key fails on the very next request.
+import { createHash, randomBytes } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import { BadRequest, Conflict, NotFound, Unauthenticated } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import type { Principal, Scope } from '../core/types.js';
+import type { ApiKeyRecord, IdentityStore, PrincipalRecord } from '../store/identity-store.js';
+
+export const API_KEY_PREFIX = 'wdn_';
+const KEY_RE = /^wdn_[A-Za-z0-9_-]{43}$/;
+export const KNOWN_ACTIONS = ['chat', 'complete', 'embed', 'listModels', 'callTool', '*'] as const;
+const CHALLENGE = 'Bearer realm="warden", error="invalid_token"';
+
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+export function looksLikeApiKey(token: string): boolean {
+  return token.startsWith(API_KEY_PREFIX);
+}
+
+export interface CreatedKey {
+  key: string;
+  record: ApiKeyRecord;
+}
+
+interface CacheEntry {
+  record: ApiKeyRecord;
+  principalRecord: PrincipalRecord;
+  principal: Principal;
+}
+
+export interface KeyCreateInput {
+  principalId: string;
+  models: string[];
+  actions: string[];
+  ttlMs?: number;
+  description?: string;
+}
+
+export function validateScope(models: string[], actions: string[]): void {
+  if (!Array.isArray(models) || models.length === 0 || models.some((m) => typeof m !== 'string' || m.length === 0 || m.length > 200)) {
+    throw new BadRequest('invalid_scope', 'models must be a non-empty list of model ids (or "*")', 'models');
+  }
+  if (!Array.isArray(actions) || actions.length === 0) {
+    throw new BadRequest('invalid_scope', 'actions must be a non-empty list', 'actions');
+  }
+  for (const a of actions) {
+    if (!(KNOWN_ACTIONS as readonly string[]).includes(a)) {
+      throw new BadRequest('invalid_scope', `unknown action ${JSON.stringify(a)}; expected one of ${KNOWN_ACTIONS.join(', ')}`, 'actions');
+    }
+  }
+}
+
+export class ApiKeyService {
+  private readonly cache = new Map<string, CacheEntry>();
+  private readonly maxCache: number;
+  private pendingTouches = new Map<string, number>();
+  private touchTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly store: IdentityStore,
+    private readonly clock: Clock,
+    opts: { maxCache?: number; touchFlushMs?: number } = {},
+  ) {
+    this.maxCache = opts.maxCache ?? 100_000;
+    const flushMs = opts.touchFlushMs ?? 1000;
+    this.touchTimer = setInterval(() => void this.flushTouches(), flushMs);
+    this.touchTimer.unref();
+  }
+
+  async create(input: KeyCreateInput): Promise<CreatedKey> {
+    validateScope(input.models, input.actions);
+    if (input.ttlMs !== undefined && (!Number.isFinite(input.ttlMs) || input.ttlMs <= 0)) {
+      throw new BadRequest('invalid_ttl', 'ttl must be a positive duration', 'ttl');
+    }
+    const principal = await this.store.getPrincipal(input.principalId);
+    if (!principal || principal.erasedAt) throw new NotFound('principal_not_found', `no principal ${JSON.stringify(input.principalId)}`);
+    const key = API_KEY_PREFIX + randomBytes(32).toString('base64url');
+    const now = this.clock.now();
+    const record: ApiKeyRecord = {
+      id: newId('key'),
+      principalId: principal.id,
+      hash: hashApiKey(key),
+      hint: key.slice(0, 10),
+      models: [...input.models],
+      actions: [...input.actions],
+      description: input.description ?? null,
+      createdAt: now,
+      expiresAt: input.ttlMs !== undefined ? now + input.ttlMs : null,
+      revokedAt: null,
+      rotatedTo: null,
+      lastUsedAt: null,
+    };
+    await this.store.insertKey(record);
+    return { key, record };
+  }
+
+  /** Issues a successor with the same scope; the old key keeps working for `graceMs`, then stops. */
+  async rotate(id: string, graceMs: number): Promise<CreatedKey & { previous: ApiKeyRecord }> {
+    if (!Number.isFinite(graceMs) || graceMs < 0) throw new BadRequest('invalid_grace', 'grace must be a non-negative duration', 'grace');
+    const old = await this.store.getKey(id);
+    if (!old) throw new NotFound('key_not_found', `no key ${JSON.stringify(id)}`);
+    const now = this.clock.now();
+    if (old.revokedAt !== null) throw new Conflict('key_revoked', `key ${id} is revoked and cannot be rotated`);
+    if (old.rotatedTo !== null) throw new Conflict('key_already_rotated', `key ${id} was already rotated to ${old.rotatedTo}`);
+    if (old.expiresAt !== null && old.expiresAt <= now) throw new Conflict('key_expired', `key ${id} has expired`);
+    // The successor gets the same lifetime the old key was created with.
+    const remainingTtl = old.expiresAt !== null ? old.expiresAt - old.createdAt : undefined;
+    const created = await this.create({
+      principalId: old.principalId,
+      models: old.models,
+      actions: old.actions,
+      ...(remainingTtl !== undefined ? { ttlMs: remainingTtl } : {}),
+      ...(old.description !== null ? { description: old.description } : {}),
+    });
+    const graceEnd = now + graceMs;
+    const expiresAt = old.expiresAt !== null ? Math.min(old.expiresAt, graceEnd) : graceEnd;
+    await this.store.updateKeyState(id, { expiresAt, revokedAt: null, rotatedTo: created.record.id });
+    this.drop(old.hash);
+    return { ...created, previous: { ...old, expiresAt, rotatedTo: created.record.id } };
+  }
+
+  async revoke(id: string): Promise<ApiKeyRecord> {
+    const k = await this.store.getKey(id);
+    if (!k) throw new NotFound('key_not_found', `no key ${JSON.stringify(id)}`);
+    if (k.revokedAt === null) {
+      k.revokedAt = this.clock.now();
+      await this.store.updateKeyState(id, { expiresAt: k.expiresAt, revokedAt: k.revokedAt, rotatedTo: k.rotatedTo });
+    }
+    this.drop(k.hash);
+    return k;
+  }
+
+  /** Drops every cached key of a principal (after the principal record changed). */
+  invalidatePrincipal(principalId: string): void {
+    for (const [h, e] of this.cache) if (e.record.principalId === principalId) this.cache.delete(h);
+  }
+
+  /** Drops a cached key by hash; used by the cluster invalidation broadcast. */
+  drop(hash: string): void {
+    this.cache.delete(hash);
+  }
+
+  async list(principalId?: string): Promise<ApiKeyRecord[]> {
+    return this.store.listKeys(principalId);
+  }
+
+  /** Authenticates a presented key. Every failure is the same 401 to the client (RFC 6750 invalid_token). */
+  async authenticate(presented: string): Promise<Principal> {
+    if (!KEY_RE.test(presented)) throw new Unauthenticated('invalid_api_key', 'the API key is invalid, expired or revoked', CHALLENGE);
+    const hash = hashApiKey(presented);
+    let entry = this.cache.get(hash);
+    if (!entry) {
+      const record = await this.store.findKeyByHash(hash);
+      if (!record) throw new Unauthenticated('invalid_api_key', 'the API key is invalid, expired or revoked', CHALLENGE);
+      const pr = await this.store.getPrincipal(record.principalId);
+      if (!pr || pr.erasedAt) throw new Unauthenticated('invalid_api_key', 'the API key is invalid, expired or revoked', CHALLENGE);
+      entry = { record, principalRecord: pr, principal: toPrincipal(pr, record) };
+      if (this.cache.size >= this.maxCache) {
+        const first = this.cache.keys().next();
+        if (!first.done) this.cache.delete(first.value);
+      }
+      this.cache.set(hash, entry);
+    }
+    const now = this.clock.now();
+    const r = entry.record;
+    if (r.revokedAt !== null || (r.expiresAt !== null && r.expiresAt <= now)) {
+      throw new Unauthenticated('invalid_api_key', 'the API key is invalid, expired or revoked', CHALLENGE);
+    }
+    this.pendingTouches.set(r.id, now);
+    return entry.principal;
+  }
+
+  async flushTouches(): Promise<void> {
+    if (this.pendingTouches.size === 0) return;
+    const batch = this.pendingTouches;
+    this.pendingTouches = new Map();
+    await this.store.touchKeys(batch);
+  }
+
+  async close(): Promise<void> {
+    if (this.touchTimer) clearInterval(this.touchTimer);
+    this.touchTimer = null;
+    await this.flushTouches();
+  }
+}
+
+export function toPrincipal(pr: PrincipalRecord, key: ApiKeyRecord): Principal {
+  const scope: Scope = { models: key.models, actions: key.actions };
+  return {
+    kind: pr.kind,
+    id: pr.id,
+    tenant: pr.tenant,
+    groups: pr.groups,
+    authn: { method: 'api_key', credentialId: key.id },
+    scope,
+    ...(pr.sourceCidrs ? { sourceCidrs: pr.sourceCidrs } : {}),
+    ...(pr.limits ? { limits: pr.limits } : {}),
+    admin: pr.admin,
+  };
+}

@@ -1,0 +1,56 @@
+// The contract between the identity plane and its storage. SQLite implements it for the embedded default;
+// a PostgreSQL implementation plugs in for cluster mode without the identity plane seeing SQL.
+import type { PrincipalKind } from '../core/types.js';
+
+export interface PrincipalLimits {
+  requestsPerSecond?: number;
+  burst?: number;
+  concurrency?: number;
+  tokensPerMinute?: number;
+}
+
+export interface PrincipalRecord {
+  id: string;
+  kind: PrincipalKind;
+  tenant: string;
+  groups: string[];
+  admin: boolean;
+  sourceCidrs: string[] | null;
+  limits: PrincipalLimits | null;
+  createdAt: number;
+  erasedAt: number | null;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  principalId: string;
+  /** SHA-256 of the whole key, hex. The key itself is never stored. */
+  hash: string;
+  /** First characters of the key, for humans to recognise it in listings. */
+  hint: string;
+  models: string[];
+  actions: string[];
+  description: string | null;
+  createdAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  /** Set on a key that was rotated: the id of its successor. */
+  rotatedTo: string | null;
+  lastUsedAt: number | null;
+}
+
+export interface IdentityStore {
+  getPrincipal(id: string): Promise<PrincipalRecord | null>;
+  listPrincipals(): Promise<PrincipalRecord[]>;
+  insertPrincipal(p: PrincipalRecord): Promise<void>;
+  updatePrincipal(p: PrincipalRecord): Promise<void>;
+  findKeyByHash(hash: string): Promise<ApiKeyRecord | null>;
+  getKey(id: string): Promise<ApiKeyRecord | null>;
+  listKeys(principalId?: string): Promise<ApiKeyRecord[]>;
+  insertKey(k: ApiKeyRecord): Promise<void>;
+  /** Sets expiry/revocation/rotation fields of an existing key. */
+  updateKeyState(id: string, s: Pick<ApiKeyRecord, 'expiresAt' | 'revokedAt' | 'rotatedTo'>): Promise<void>;
+  touchKeys(lastUsed: Map<string, number>): Promise<void>;
+  getMeta(name: string): Promise<string | null>;
+  setMeta(name: string, value: string): Promise<void>;
+}

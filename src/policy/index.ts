@@ -1,0 +1,9 @@
+// Public surface of the policy plane.
+export { PolicyDecisionPoint, type PdpRequest, type PdpOptions, type ShadowDiff, type PolicySetChange } from './pdp.js';
+export { buildContext, contextFromPlain, PdpContext, type PdpContextInput } from './context.js';
+export { KNOWN_OBLIGATIONS, parseObligation, parseDecisionObligations, type ParsedObligation } from './obligations.js';
+export { policiesForKeyScope, keyPolicyIds } from './key-scope.js';
+export { parsePolicies, loadPolicyDir, validatePolicies, policySetVersion, type PolicyEntry } from './policy-set.js';
+export { WardenSchema, defaultSchema, DEFAULT_SCHEMA_PATH } from './schema.js';
+export type { StoredEntityInput } from './entities.js';
+export * from './errors.js';

@@ -1,0 +1,70 @@
+// A key's scope as policy (one authorization path): a permit that grants exactly the scope when the
+// request was made with that credential, and a forbid that caps the credential to its scope, so no
+// other permit (a role, a group grant) can widen what a narrowly scoped key may do.
+import { BadRequest } from '../core/errors.js';
+import type { AuthnMethod, Principal, Scope } from '../core/types.js';
+import { cedarEntity, cedarString } from './cedar-text.js';
+import { PRINCIPAL_ENTITY_TYPE } from './entities.js';
+import { defaultSchema, type WardenSchema } from './schema.js';
+
+/** `*` in a key scope's actions: every action outside the admin group (admin actions must be named). */
+function wildcardActions(schema: WardenSchema): string[] {
+  const out: string[] = [];
+  for (const [action, ancestors] of schema.actionAncestors) {
+    if (!schema.actionAppliesTo.has(action)) continue; // action groups themselves
+    if (ancestors.includes('admin')) continue;
+    out.push(action);
+  }
+  return out.sort();
+}
+
+export function keyPolicyIds(keyId: string): { grant: string; cap: string } {
+  return { grant: `key:${keyId}:grant`, cap: `key:${keyId}:cap` };
+}
+
+/**
+ * Cedar text for the key `keyId` held by `principal` with `scope`. Models constrain Model resources
+ * and Deployments (through their `model`); other resource types are constrained by actions only.
+ */
+export function policiesForKeyScope(
+  keyId: string,
+  principal: Pick<Principal, 'kind' | 'id'>,
+  scope: Scope,
+  opts: { method?: AuthnMethod; schema?: WardenSchema } = {},
+): string {
+  const schema = opts.schema ?? defaultSchema();
+  const method = opts.method ?? 'api_key';
+  if (keyId.length === 0) throw new BadRequest('scope_invalid', 'key id must not be empty');
+  const type = PRINCIPAL_ENTITY_TYPE[principal.kind];
+  if (!type) throw new BadRequest('scope_invalid', `unknown principal kind ${JSON.stringify(principal.kind)}`);
+  let actions: string[];
+  if (scope.actions.includes('*')) actions = wildcardActions(schema);
+  else {
+    for (const a of scope.actions) {
+      if (!schema.actionAppliesTo.has(a)) throw new BadRequest('scope_invalid', `key scope names unknown action ${JSON.stringify(a)}`, 'scope.actions');
+    }
+    actions = [...new Set(scope.actions)].sort();
+  }
+  const models = scope.models.includes('*') ? null : [...new Set(scope.models)].sort();
+  const ids = keyPolicyIds(keyId);
+  const who = cedarEntity(type, principal.id);
+  const credential = `context.authn.method == ${cedarString(method)} && context.authn.credentialId == ${cedarString(keyId)}`;
+  let modelCond = 'true';
+  if (models !== null) {
+    const set = models.length === 0 ? null : `[${models.map((m) => cedarEntity('Model', m)).join(', ')}]`;
+    modelCond = set
+      ? `(if resource is Model then ${set}.contains(resource) else if resource is Deployment then (resource has model && ${set}.contains(resource.model)) else true)`
+      : '(!(resource is Model) && !(resource is Deployment))';
+  }
+  const actionList = `[${actions.map((a) => cedarEntity('Action', a)).join(', ')}]`;
+  // Cedar rejects empty set literals, so an empty action list means: no grant, and a cap on everything.
+  const cap =
+    actions.length === 0
+      ? `@id(${cedarString(ids.cap)})\nforbid(principal == ${who}, action, resource)\nwhen { ${credential} };\n`
+      : `@id(${cedarString(ids.cap)})\nforbid(principal == ${who}, action, resource)\nwhen { ${credential} }\nunless { action in ${actionList} && ${modelCond} };\n`;
+  const grant =
+    actions.length === 0
+      ? ''
+      : `@id(${cedarString(ids.grant)})\npermit(principal == ${who}, action in ${actionList}, resource)\nwhen { ${credential} && ${modelCond} };\n`;
+  return grant + cap;
+}

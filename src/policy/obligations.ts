@@ -1,0 +1,59 @@
+// Obligations ride on permits as Cedar annotations: `@obligation("redact:pii")`, and for more than
+// one on a policy `@obligation_2("max_tokens:512")` (Cedar forbids repeating an annotation key).
+// The gateway must enforce every obligation of an allow; one it does not understand is a denial,
+// so the vocabulary is closed and checked when a policy set loads.
+import type { Obligation } from '../core/types.js';
+import { ObligationUnknown } from './errors.js';
+
+export type ParsedObligation =
+  | { kind: 'redact'; what: 'pii' | 'secrets' }
+  | { kind: 'approval' }
+  | { kind: 'max_tokens'; limit: number }
+  | { kind: 'route'; key: 'tier' | 'region'; value: string };
+
+/** The obligation forms Warden's gateway enforces. `<n>` is a positive integer, `<v>` a [a-z0-9_-] word. */
+export const KNOWN_OBLIGATIONS: readonly string[] = Object.freeze([
+  'redact:pii',
+  'redact:secrets',
+  'approval',
+  'max_tokens:<n>',
+  'route:tier=<v>',
+  'route:region=<v>',
+]);
+
+const MAX_TOKENS = /^max_tokens:([1-9]\d{0,8})$/;
+const ROUTE = /^route:(tier|region)=([a-z0-9][a-z0-9_-]{0,62})$/;
+
+/** Parses one obligation; throws ObligationUnknown for anything outside KNOWN_OBLIGATIONS. */
+export function parseObligation(text: Obligation, where = 'obligation'): ParsedObligation {
+  if (text === 'redact:pii') return { kind: 'redact', what: 'pii' };
+  if (text === 'redact:secrets') return { kind: 'redact', what: 'secrets' };
+  if (text === 'approval') return { kind: 'approval' };
+  const mt = MAX_TOKENS.exec(text);
+  if (mt) return { kind: 'max_tokens', limit: Number(mt[1]) };
+  const rt = ROUTE.exec(text);
+  if (rt) return { kind: 'route', key: rt[1] as 'tier' | 'region', value: rt[2]! };
+  throw new ObligationUnknown(text, where);
+}
+
+const OBLIGATION_KEY = /^obligation(_[A-Za-z0-9_]+)?$/;
+
+/** The obligations a policy's annotations carry, each checked against the vocabulary. */
+export function obligationsFromAnnotations(annotations: Record<string, string>, policyId: string): Obligation[] {
+  const out: Obligation[] = [];
+  for (const [k, v] of Object.entries(annotations)) {
+    if (!OBLIGATION_KEY.test(k)) continue;
+    parseObligation(v, `policy ${policyId} @${k}`);
+    out.push(v);
+  }
+  return out;
+}
+
+/**
+ * For the gateway: every obligation of a decision, parsed. Throws ObligationUnknown on the first one
+ * outside the vocabulary, which the gateway must turn into a denial (the PDP never emits one, but a
+ * decision can also come from a cache or a remote PDP).
+ */
+export function parseDecisionObligations(obligations: readonly Obligation[]): ParsedObligation[] {
+  return obligations.map((o) => parseObligation(o, 'decision'));
+}

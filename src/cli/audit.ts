@@ -1,0 +1,112 @@
+// `warden audit verify` and `warden receipt verify`: offline verifiers that trust only a public key.
+// Exit codes: 0 verified, 1 verification failed (tampering, fork, bad receipt), 2 usage error, 3 could not read input.
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { auditVerify } from '../ledger/audit-verify.js';
+import { LedgerVerificationError } from '../ledger/errors.js';
+import { receiptVerify } from '../ledger/receipt-verify.js';
+
+export interface CliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+const processIo: CliIo = { out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n') };
+
+class UsageError extends Error {}
+
+const AUDIT_USAGE = 'usage: warden audit verify --log <url|dir> --key <vkey|pubkey.pem|file> [--state <file>]';
+const RECEIPT_USAGE = 'usage: warden receipt verify <receipt|file> --log <url|dir> --key <vkey|pubkey.pem|file> [--request <file>] [--response <file>]';
+
+/** --key: a C2SP vkey, or a file holding a vkey or a PEM public key. */
+function readKey(arg: string): string {
+  if (existsSync(arg)) return readFileSync(arg, 'utf8').trim();
+  return arg.trim();
+}
+
+const OPTIONS = {
+  log: { type: 'string' },
+  key: { type: 'string' },
+  state: { type: 'string' },
+  request: { type: 'string' },
+  response: { type: 'string' },
+} as const;
+
+function parse(args: string[], usage: string, allowed: readonly (keyof typeof OPTIONS)[]) {
+  try {
+    const r = parseArgs({ args, allowPositionals: true, strict: true, options: OPTIONS });
+    const extra = Object.keys(r.values).filter((k) => !['log', 'key', ...allowed].includes(k));
+    if (extra.length) throw new Error(`option --${extra[0]} does not apply here`);
+    return r;
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n${usage}`);
+  }
+}
+
+async function auditVerifyCmd(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(args, AUDIT_USAGE, ['state']);
+  if (positionals.length > 0 || !values.log || !values.key) throw new UsageError(AUDIT_USAGE);
+  const r = await auditVerify({ log: values.log, key: readKey(values.key), ...(values.state ? { statePath: values.state } : {}) });
+  io.out(`OK: log ${r.origin} verified: ${r.size} entries, root ${r.rootHash}`);
+  if (r.previous) io.out(`OK: consistent with the saved checkpoint at size ${r.previous.size}`);
+  return 0;
+}
+
+async function receiptVerifyCmd(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(args, RECEIPT_USAGE, ['request', 'response']);
+  if (positionals.length !== 1 || !values.log || !values.key) throw new UsageError(RECEIPT_USAGE);
+  const receiptArg = positionals[0]!;
+  const receipt = existsSync(receiptArg) ? readFileSync(receiptArg, 'utf8').trim() : receiptArg;
+  const r = await receiptVerify({
+    receipt,
+    log: values.log,
+    key: readKey(values.key),
+    ...(values.request ? { request: readFileSync(values.request) } : {}),
+    ...(values.response ? { response: readFileSync(values.response) } : {}),
+  });
+  io.out(`OK: receipt for ${r.payload.decisionId} is entry ${r.payload.leafIndex} of log ${r.payload.iss} (log size ${r.logSize}, receipt checkpoint ${r.receiptCheckpointSize})`);
+  if (values.request) io.out('OK: request body matches the receipt digest');
+  if (values.response) io.out('OK: response body matches the receipt digest');
+  return 0;
+}
+
+async function run(family: 'audit' | 'receipt', args: string[], io: CliIo): Promise<number> {
+  const [sub, ...rest] = args;
+  const usage = family === 'audit' ? AUDIT_USAGE : RECEIPT_USAGE;
+  try {
+    if (sub !== 'verify') throw new UsageError(usage);
+    return await (family === 'audit' ? auditVerifyCmd(rest, io) : receiptVerifyCmd(rest, io));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(e.message);
+      return 2;
+    }
+    if (e instanceof LedgerVerificationError) {
+      io.err(`FAILED: ${e.name} (${e.code}): ${e.message}`);
+      return 1;
+    }
+    io.err(`ERROR: could not complete the check: ${(e as Error).message}`);
+    return 3;
+  }
+}
+
+/** `warden audit ...` (args without the word `audit`). */
+export function auditMain(args: string[], io: CliIo = processIo): Promise<number> {
+  return run('audit', args, io);
+}
+
+/** `warden receipt ...` (args without the word `receipt`). */
+export function receiptMain(args: string[], io: CliIo = processIo): Promise<number> {
+  return run('receipt', args, io);
+}
+
+/**
+ * One entry for both commands. Accepts the full form (`audit verify ...`, `receipt verify ...`) or the
+ * form without the leading word: `verify --log ...` is the audit check (it takes no positional), while
+ * `verify <receipt> ...` (one positional) is the receipt check.
+ */
+export async function main(args: string[], io: CliIo = processIo): Promise<number> {
+  if (args[0] === 'audit') return auditMain(args.slice(1), io);
+  if (args[0] === 'receipt') return receiptMain(args.slice(1), io);
+  const positional = args.slice(1).filter((a, i, all) => !a.startsWith('--') && !(all[i - 1] ?? '').startsWith('--'));
+  return positional.length > 0 ? receiptMain(args, io) : auditMain(args, io);
+}

@@ -1,0 +1,69 @@
+// Read-only audit API (served on the admin listener): C2SP checkpoint and tiles, RFC 9162 proofs as
+// JSON with base64 hashes, and the ledger's public key.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isWardenError, WardenError } from '../core/errors.js';
+import { newRequestId } from '../core/ids.js';
+import { LedgerBadRequest } from './errors.js';
+import { publicLedgerKey, type LedgerKey } from './key.js';
+import type { Ledger } from './ledger.js';
+import { parseTilePath } from './tiles.js';
+
+export const AUDIT_PREFIX = '/audit/v1';
+
+class MethodNotAllowed extends WardenError {
+  constructor() {
+    super(405, 'invalid_request_error', 'method_not_allowed', 'the audit API is read-only: use GET or HEAD', { allow: 'GET, HEAD' });
+  }
+}
+class RouteNotFound extends WardenError {
+  constructor(path: string) {
+    super(404, 'not_found_error', 'not_found', `no audit resource at ${path}`);
+  }
+}
+
+function param(q: URLSearchParams, name: string): number {
+  const v = q.get(name);
+  if (v === null) throw new LedgerBadRequest('missing_parameter', `query parameter ${name} is required`, name);
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(v) || !Number.isSafeInteger(Number(v))) throw new LedgerBadRequest('invalid_parameter', `${name} must be a non-negative decimal integer`, name);
+  return Number(v);
+}
+
+function send(res: ServerResponse, req: IncomingMessage, status: number, type: string, body: string | Buffer, cache: string): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': cache, 'x-content-type-options': 'nosniff' });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/** Returns a request listener fragment: true if it handled the request (any /audit/v1 path), false otherwise. */
+export function createAuditHandler(ledger: Ledger, keys: LedgerKey): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const keysBody = JSON.stringify({ keys: [keys.publicJwk], ...publicLedgerKey(keys) });
+  const json = (res: ServerResponse, req: IncomingMessage, status: number, v: unknown, cache = 'no-store') => send(res, req, status, 'application/json', JSON.stringify(v), cache);
+
+  async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodNotAllowed();
+    const path = url.pathname.slice(AUDIT_PREFIX.length + 1);
+    if (path === 'checkpoint') return send(res, req, 200, 'text/plain; charset=utf-8', ledger.latestCheckpoint().note, 'no-cache, max-age=2');
+    if (path === 'keys') return send(res, req, 200, 'application/json', keysBody, 'max-age=300');
+    if (path === 'proof/inclusion') return json(res, req, 200, await ledger.inclusionProof(param(url.searchParams, 'index'), param(url.searchParams, 'size')));
+    if (path === 'proof/consistency') return json(res, req, 200, await ledger.consistencyProof(param(url.searchParams, 'old'), param(url.searchParams, 'size')));
+    if (path.startsWith('tile/')) {
+      const ref = parseTilePath(path);
+      if (!ref) throw new LedgerBadRequest('invalid_tile_path', `${path} is not a C2SP tile path`);
+      // Tiles are immutable once published (tlog-tiles), so they may be cached for long.
+      return send(res, req, 200, 'application/octet-stream', await ledger.readTile(ref), 'public, max-age=31536000, immutable');
+    }
+    throw new RouteNotFound(url.pathname);
+  }
+
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://audit.invalid');
+    if (url.pathname !== AUDIT_PREFIX && !url.pathname.startsWith(AUDIT_PREFIX + '/')) return false;
+    const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'].slice(0, 128) : newRequestId();
+    route(req, res, url).catch((e: unknown) => {
+      const err = isWardenError(e) ? e : new WardenError(500, 'server_error', 'audit_internal_error', 'the audit API failed to answer');
+      if (res.headersSent) return res.destroy();
+      res.writeHead(err.status, { 'content-type': 'application/json', ...err.headers });
+      res.end(JSON.stringify(err.toBody(requestId)));
+    });
+    return true;
+  };
+}

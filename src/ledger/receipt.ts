@@ -1,0 +1,106 @@
+// Warden-Receipt: a compact JWS (RFC 7515, EdDSA / RFC 8037) by the ledger key, binding one response to
+// its audit entry: digests, model, deployment, policy version, decision id, leaf index and leaf hash, and
+// the signed checkpoint of the batch that committed the entry (so no "promise" of a later one is needed).
+import { CompactSign, compactVerify, errors as joseErrors } from 'jose';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { openCheckpoint, parseCheckpointBody, type SignedCheckpoint } from './checkpoint.js';
+import { ReceiptInvalid } from './errors.js';
+import { parseHashB64 } from './hash.js';
+import type { LedgerKey } from './key.js';
+import type { AppendResult } from './ledger.js';
+import { formatVerifierKey, parseNote, parseVerifierKey, rawEd25519PublicKey, type NoteVerifier } from './note.js';
+
+export const RECEIPT_TYP = 'warden-receipt+jws';
+
+/** What the gateway knows about the response it is releasing. */
+export interface ReceiptSubject {
+  requestDigest: string | null;
+  responseDigest: string | null;
+  model: string | null;
+  deployment: string | null;
+  artifactDigest: string | null;
+  policyVersion: string | null;
+  /** The request id, which is also the audit entry's requestId. */
+  decisionId: string;
+}
+
+export interface ReceiptPayload extends ReceiptSubject {
+  v: 1;
+  /** Log origin (= ledger key name). */
+  iss: string;
+  /** Seconds since the epoch at signing. */
+  iat: number;
+  leafIndex: number;
+  leafHash: string;
+  /** The C2SP signed checkpoint whose tree contains leafIndex. */
+  checkpoint: string;
+}
+
+/** Signs the receipt for an entry whose append() has resolved. */
+export async function signReceipt(key: LedgerKey, subject: ReceiptSubject, appended: AppendResult, nowMs: number): Promise<string> {
+  const payload: ReceiptPayload = {
+    v: 1,
+    iss: key.name,
+    iat: Math.floor(nowMs / 1000),
+    ...subject,
+    leafIndex: appended.index,
+    leafHash: appended.leafHash,
+    checkpoint: appended.checkpoint.note,
+  };
+  return new CompactSign(Buffer.from(JSON.stringify(payload))).setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: RECEIPT_TYP }).sign(key.privateKey);
+}
+
+/** The one public key a verifier trusts, as a C2SP vkey, a PEM SPKI, or an Ed25519 KeyObject. */
+export type TrustedLedgerKey = string | KeyObject;
+
+/** Resolves the trusted key to a note verifier; a PEM key takes its name from the origin it must sign for. */
+export function noteVerifierFor(key: TrustedLedgerKey, origin: string): NoteVerifier {
+  if (typeof key === 'string' && !key.includes('-----BEGIN')) return parseVerifierKey(key);
+  const pub = typeof key === 'string' ? createPublicKey(key) : key.type === 'private' ? createPublicKey(key) : key;
+  return parseVerifierKey(formatVerifierKey(origin, rawEd25519PublicKey(pub)));
+}
+
+function str(p: Record<string, unknown>, k: string, nullable: boolean): void {
+  const v = p[k];
+  if (!(typeof v === 'string' || (nullable && v === null))) throw new ReceiptInvalid('bad_claim', `receipt claim ${k} is missing or not a string`);
+}
+
+export interface VerifiedReceipt {
+  payload: ReceiptPayload;
+  checkpoint: SignedCheckpoint;
+}
+
+/**
+ * Verifies the JWS signature with the trusted key, the claim shapes, and the embedded checkpoint's
+ * note signature; checks the leaf lies inside that checkpoint. Does not consult the log (see receiptVerify).
+ */
+export async function verifyReceipt(receipt: string, key: TrustedLedgerKey): Promise<VerifiedReceipt> {
+  // The origin is read from the unverified checkpoint only to name the key; the signatures below decide.
+  let unverifiedOrigin: string;
+  try {
+    const payloadPart = receipt.split('.')[1] ?? '';
+    const p = JSON.parse(Buffer.from(payloadPart, 'base64url').toString('utf8')) as { checkpoint?: unknown };
+    unverifiedOrigin = parseCheckpointBody(parseNote(String(p.checkpoint)).text).origin;
+  } catch {
+    throw new ReceiptInvalid('malformed_receipt', 'receipt is not a compact JWS carrying a checkpoint');
+  }
+  const verifier = noteVerifierFor(key, unverifiedOrigin);
+  let payload: Record<string, unknown>;
+  try {
+    const { payload: bytes, protectedHeader } = await compactVerify(receipt, verifier.publicKey, { algorithms: ['EdDSA'] });
+    if (protectedHeader.typ !== RECEIPT_TYP) throw new ReceiptInvalid('wrong_type', `receipt typ is ${String(protectedHeader.typ)}, expected ${RECEIPT_TYP}`);
+    payload = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof ReceiptInvalid) throw e;
+    if (e instanceof joseErrors.JWSSignatureVerificationFailed) throw new ReceiptInvalid('bad_signature', 'receipt signature does not verify with the trusted ledger key');
+    throw new ReceiptInvalid('malformed_receipt', `receipt does not parse as a JWS: ${(e as Error).message}`);
+  }
+  if (payload.v !== 1) throw new ReceiptInvalid('bad_version', 'unsupported receipt version');
+  for (const k of ['requestDigest', 'responseDigest', 'model', 'deployment', 'artifactDigest', 'policyVersion']) str(payload, k, true);
+  for (const k of ['iss', 'decisionId', 'leafHash', 'checkpoint']) str(payload, k, false);
+  if (!Number.isSafeInteger(payload.leafIndex) || (payload.leafIndex as number) < 0) throw new ReceiptInvalid('bad_claim', 'receipt leafIndex is not a non-negative integer');
+  if (!parseHashB64(payload.leafHash as string)) throw new ReceiptInvalid('bad_claim', 'receipt leafHash is not a base64 SHA-256 hash');
+  const cp = openCheckpoint(payload.checkpoint as string, verifier, payload.iss as string);
+  if ((payload.leafIndex as number) >= cp.size) throw new ReceiptInvalid('leaf_not_in_checkpoint', `leaf ${String(payload.leafIndex)} is not inside the receipt's checkpoint of size ${cp.size}`);
+  return { payload: payload as unknown as ReceiptPayload, checkpoint: cp };
+}

@@ -1,0 +1,25 @@
+// Shared set-up for ledger tests: a real SQLite-backed ledger in a temporary data dir.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSqlite } from '../../src/store/sqlite.js';
+import { SqliteLedgerStore } from '../../src/store/ledger-sqlite.js';
+import { Ledger } from '../../src/ledger/ledger.js';
+import { loadOrCreateLedgerKey } from '../../src/ledger/key.js';
+import { inferenceEvent } from './events.js';
+
+export const ORIGIN = 'warden.test/audit';
+
+export function tmpDir(): string {
+  return mkdtempSync(join(tmpdir(), 'warden-ledger-'));
+}
+
+export async function openLedger(dataDir: string, maxBatch?: number): Promise<Ledger> {
+  const key = loadOrCreateLedgerKey(dataDir, ORIGIN);
+  return Ledger.open({ store: new SqliteLedgerStore(openSqlite(join(dataDir, 'warden.db'))), key, ...(maxBatch ? { maxBatch } : {}) });
+}
+
+/** Appends events from..to-1 concurrently (group commit) and returns the results in order. */
+export function appendRange(ledger: Ledger, from: number, to: number) {
+  return Promise.all(Array.from({ length: to - from }, (_, i) => ledger.append(inferenceEvent(from + i))));
+}

@@ -118,6 +118,20 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
 
   const inf = config.listeners.inference;
   const adm = config.listeners.admin;
+  const serverTls = { certPem: pki.server.certPem, keyPem: pki.server.keyPem };
+  const infServer = createHttpsServer(listenerTlsOptions({ ...serverTls, mtls: 'off' }));
+  const admServer = createHttpsServer(listenerTlsOptions({ ...serverTls, mtls: 'off' }));
+  for (const s of [infServer, admServer]) {
+    s.keepAliveTimeout = 65_000;
+    s.headersTimeout = 30_000;
+    s.requestTimeout = 0;
+  }
+  // Bind first so that the public origins (used for RFC 9421 @target-uri) carry the real ports.
+  const infPort = await listen(infServer, inf.port, inf.host);
+  const admPort = await listen(admServer, adm.port, adm.host);
+  const inferenceUrl = `https://${inf.host}:${infPort}`;
+  const adminUrl = `https://${adm.host}:${admPort}`;
+
   const gateway = new Gateway({
     clock,
     log,
@@ -131,24 +145,13 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
     models,
     audit,
     accessLog: config.log.accessLog,
-    publicOrigin: `https://${inf.host}:${inf.port}`,
+    publicOrigin: inferenceUrl,
   });
   let ready = false;
-  const admin = new AdminApi({ clock, log, metrics, verifiers, keys, store: identityStore, audit, publicOrigin: `https://${adm.host}:${adm.port}`, ready: () => ready });
-
-  const serverTls = { certPem: pki.server.certPem, keyPem: pki.server.keyPem };
-  const infServer = createHttpsServer(listenerTlsOptions({ ...serverTls, mtls: 'off' }), gateway.handle);
-  const admServer = createHttpsServer(listenerTlsOptions({ ...serverTls, mtls: 'off' }), admin.handle);
-  for (const s of [infServer, admServer]) {
-    s.keepAliveTimeout = 65_000;
-    s.headersTimeout = 30_000;
-    s.requestTimeout = 0;
-  }
-  const infPort = await listen(infServer, inf.port, inf.host);
-  const admPort = await listen(admServer, adm.port, adm.host);
+  const admin = new AdminApi({ clock, log, metrics, verifiers, keys, store: identityStore, audit, publicOrigin: adminUrl, ready: () => ready });
+  infServer.on('request', gateway.handle);
+  admServer.on('request', admin.handle);
   ready = true;
-  const inferenceUrl = `https://${inf.host}:${infPort}`;
-  const adminUrl = `https://${adm.host}:${admPort}`;
   log.info({ inferenceUrl, adminUrl, ca: pki.caPemPath, dataDir: config.dataDir }, 'warden started');
 
   let closed = false;

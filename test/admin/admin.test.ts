@@ -1,0 +1,77 @@
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestWarden, type TestWarden } from '../helpers/warden.js';
+
+describe('admin listener', () => {
+  let t: TestWarden;
+  before(async () => {
+    t = await startTestWarden();
+  });
+  after(async () => t.stop());
+
+  test('health and readiness answer without credentials and reveal nothing else', async () => {
+    const h = await t.call('admin', 'GET', '/healthz');
+    assert.deepEqual([h.status, h.json], [200, { status: 'ok' }]);
+    const r = await t.call('admin', 'GET', '/readyz');
+    assert.deepEqual([r.status, r.json], [200, { status: 'ready' }]);
+  });
+
+  test('admin routes need a credential (401) and an admin principal (403), and refusals are audited', async () => {
+    const none = await t.call('admin', 'GET', '/admin/v1/keys');
+    assert.equal(none.status, 401);
+    assert.match(String(none.headers['www-authenticate']), /Bearer/);
+    const m = await t.call('admin', 'GET', '/metrics');
+    assert.equal(m.status, 401);
+    const { key } = await t.keyFor('plain', ['*'], ['*']);
+    const r = await t.call('admin', 'POST', '/admin/v1/keys', { key, body: { principal: 'plain', models: ['*'], actions: ['*'] } });
+    assert.equal(r.status, 403);
+    assert.equal(r.json.error.code, 'admin_required');
+    const a = t.audits().find((x) => x.requestId === r.headers['x-request-id'])!;
+    assert.equal(a.kind, 'control');
+    assert.equal(a.decision, 'deny');
+  });
+
+  test('an inference key does not open the admin listener and vice versa ports are separate', async () => {
+    assert.notEqual(new URL(t.w.adminUrl).port, new URL(t.w.inferenceUrl).port);
+    const r = await t.call('inference', 'GET', '/admin/v1/keys', { key: t.adminKey });
+    assert.equal(r.status, 404);
+  });
+
+  test('metrics are Prometheus text with request counters', async () => {
+    const { key } = await t.keyFor('metric-user', ['demo-chat'], ['chat']);
+    await t.call('inference', 'POST', '/v1/chat/completions', { key, body: { model: 'demo-chat', messages: [{ role: 'user', content: 'x' }] } });
+    const m = await t.call('admin', 'GET', '/metrics', { key: t.adminKey });
+    assert.equal(m.status, 200);
+    assert.match(m.text, /warden_requests_total\{endpoint="chat",status="200"\} \d+/);
+    assert.match(m.text, /warden_request_duration_seconds_bucket/);
+  });
+
+  test('principals and keys: create, list, the key is shown once, bad input is a 400 with the field', async () => {
+    const p = await t.admin('POST', '/admin/v1/principals', { id: 'svc-batch', kind: 'service', tenant: 'acme', groups: ['etl'] });
+    assert.equal(p.kind, 'service');
+    const dup = await t.call('admin', 'POST', '/admin/v1/principals', { key: t.adminKey, body: { id: 'svc-batch' } });
+    assert.equal(dup.status, 409);
+    const badKind = await t.call('admin', 'POST', '/admin/v1/principals', { key: t.adminKey, body: { id: 'x1', kind: 'robot' } });
+    assert.equal(badKind.status, 400);
+    const badCidr = await t.call('admin', 'POST', '/admin/v1/principals', { key: t.adminKey, body: { id: 'x2', source_cidrs: ['10.0.0.0/99'] } });
+    assert.equal(badCidr.status, 400);
+    assert.equal(badCidr.json.error.code, 'invalid_cidr');
+    const k = await t.admin('POST', '/admin/v1/keys', { principal: 'svc-batch', models: ['demo-embed'], actions: ['embed'], ttl: '2h' });
+    assert.match(k.key, /^wdn_[A-Za-z0-9_-]{43}$/);
+    const listed = await t.admin('GET', '/admin/v1/keys?principal=svc-batch');
+    assert.equal(listed.data.length, 1);
+    assert.equal(listed.data[0].key, undefined);
+    assert.ok(!JSON.stringify(listed).includes(k.key));
+    const noPrincipal = await t.call('admin', 'POST', '/admin/v1/keys', { key: t.adminKey, body: { principal: 'ghost', models: ['*'], actions: ['chat'] } });
+    assert.equal(noPrincipal.status, 404);
+    const badAction = await t.call('admin', 'POST', '/admin/v1/keys', { key: t.adminKey, body: { principal: 'svc-batch', models: ['*'], actions: ['fly'] } });
+    assert.equal(badAction.status, 400);
+    assert.equal(badAction.json.error.code, 'invalid_scope');
+    const badTtl = await t.call('admin', 'POST', '/admin/v1/keys', { key: t.adminKey, body: { principal: 'svc-batch', models: ['*'], actions: ['chat'], ttl: 'soon' } });
+    assert.equal(badTtl.status, 400);
+    const badJson = await t.call('admin', 'POST', '/admin/v1/keys', { key: t.adminKey, body: '{nope' });
+    assert.equal(badJson.status, 400);
+    const created = t.audits().filter((a) => a.action === 'key.create');
+    assert.ok(created.length >= 1);
+  });
+});

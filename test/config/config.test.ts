@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfig, ConfigError, loadConfig } from '../../src/config/config.js';
+
+test('defaults: loopback listeners on 8443/9443, data dir ./.warden, demo upstream auto', () => {
+  const c = loadConfig(undefined);
+  assert.equal(c.listeners.inference.port, 8443);
+  assert.equal(c.listeners.admin.port, 9443);
+  assert.equal(c.listeners.inference.host, '127.0.0.1');
+  assert.match(c.dataDir, /\.warden$/);
+  assert.equal(c.demoUpstream.enabled, 'auto');
+});
+
+test('a valid config with upstreams parses, with defaults filled in', () => {
+  const c = parseConfig('upstreams:\n  - name: vllm\n    baseUrl: http://127.0.0.1:8000/v1/\n    models: [llama]\n', '/tmp/w.yaml');
+  assert.equal(c.upstreams[0]!.baseUrl, 'http://127.0.0.1:8000/v1');
+  assert.equal(c.upstreams[0]!.connections, 128);
+});
+
+test('schema errors name the file, line:column, the path and what was expected', () => {
+  const text = 'listeners:\n  inference:\n    port: "eighty"\nupstreams:\n  - name: x\n    baseUrl: ftp://nope\n    models: [a]\n';
+  assert.throws(
+    () => parseConfig(text, 'warden.yaml'),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /warden\.yaml:3:11: \/listeners\/inference\/port: expected integer/);
+      assert.match(e.message, /warden\.yaml:6:14: \/upstreams\/0\/baseUrl: expected a value matching/);
+      return true;
+    },
+  );
+});
+
+test('unknown keys, missing keys and bad YAML are errors', () => {
+  assert.throws(() => parseConfig('listners: {}\n', 'w.yaml'), /unknown key "listners"/);
+  assert.throws(() => parseConfig('upstreams:\n  - name: a\n    models: [x]\n', 'w.yaml'), /missing required key "baseUrl"/);
+  assert.throws(() => parseConfig('a: [1, 2\n', 'w.yaml'), /w\.yaml:\d+:\d+: invalid YAML/);
+});
+
+test('upstream credentials come from the environment: a missing variable is an error', () => {
+  assert.throws(
+    () => parseConfig('upstreams:\n  - name: oai\n    baseUrl: https://example.invalid/v1\n    apiKeyEnv: WARDEN_TEST_MISSING_VAR\n    models: [gpt]\n', 'w.yaml'),
+    /WARDEN_TEST_MISSING_VAR .* is not set/,
+  );
+  assert.throws(() => parseConfig('upstreams:\n  - name: oai\n    baseUrl: https://x.invalid/v1\n    apiKey: sk-123\n    models: [gpt]\n', 'w.yaml'), /unknown key "apiKey"/);
+});
+
+test('a model served by two upstreams is refused', () => {
+  const y = 'upstreams:\n  - {name: a, baseUrl: "http://127.0.0.1:1/v1", models: [m]}\n  - {name: b, baseUrl: "http://127.0.0.1:2/v1", models: [m]}\n';
+  assert.throws(() => parseConfig(y, 'w.yaml'), /served by two upstreams/);
+});

@@ -1,0 +1,174 @@
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:tls';
+import { startTestWarden, type TestWarden } from '../helpers/warden.js';
+
+const chat = (content: string, extra: Record<string, unknown> = {}) => ({ model: 'demo-chat', messages: [{ role: 'user', content }], ...extra });
+
+describe('inference data path with the demo upstream', () => {
+  let t: TestWarden;
+  let key: string;
+  before(async () => {
+    t = await startTestWarden();
+    key = (await t.keyFor('alice', ['demo-chat', 'demo-embed'], ['chat', 'embed', 'complete'])).key;
+  });
+  after(async () => t.stop());
+
+  test('non-streaming chat is relayed with a request id and audited once', async () => {
+    const before = t.audits().length;
+    const r = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: chat('hello gateway') });
+    assert.equal(r.status, 200);
+    assert.equal(r.json.choices[0].message.content, 'You said: hello gateway');
+    assert.match(String(r.headers['x-request-id']), /^req_[0-9a-f]{24}$/);
+    const mine = t.audits().slice(before).filter((a) => a.requestId === r.headers['x-request-id']);
+    assert.equal(mine.length, 1);
+    assert.equal(mine[0]!.decision, 'allow');
+    assert.equal((mine[0]!.principal as { id: string }).id, 'alice');
+    assert.match(String(mine[0]!.requestDigest), /^sha256:[0-9a-f]{64}$/);
+    assert.match(String(mine[0]!.responseDigest), /^sha256:[0-9a-f]{64}$/);
+  });
+
+  test('streaming chat is relayed as SSE events ending in [DONE]', async () => {
+    const r = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: chat('one two three', { stream: true }) });
+    assert.equal(r.status, 200);
+    assert.match(String(r.headers['content-type']), /text\/event-stream/);
+    const events = r.text.split('\n\n').filter(Boolean);
+    assert.equal(events.at(-1), 'data: [DONE]');
+    const content = events
+      .slice(0, -1)
+      .map((e) => JSON.parse(e.replace(/^data: /, '')))
+      .map((c) => c.choices[0]?.delta?.content ?? '')
+      .join('');
+    assert.equal(content, 'You said: one two three');
+  });
+
+  test('tool_calls from the model are passed through (streaming and not)', async () => {
+    const tools = [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object' } } }];
+    const r = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: chat('find it', { tools, tool_choice: 'required' }) });
+    assert.equal(r.status, 200);
+    assert.equal(r.json.choices[0].message.tool_calls[0].function.name, 'lookup');
+    const s = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: chat('find it', { tools, tool_choice: 'required', stream: true }) });
+    assert.match(s.text, /"tool_calls":\[\{"index":0,"id":"call_demo_1"/);
+  });
+
+  test('embeddings and completions work', async () => {
+    const e = await t.call('inference', 'POST', '/v1/embeddings', { key, body: { model: 'demo-embed', input: ['a', 'b'] } });
+    assert.equal(e.status, 200);
+    assert.equal(e.json.data.length, 2);
+    const c = await t.call('inference', 'POST', '/v1/completions', { key, body: { model: 'demo-chat', prompt: 'say hi' } });
+    assert.equal(c.status, 200);
+    assert.match(c.json.choices[0].text, /say hi/);
+  });
+
+  test('/v1/models lists only the models the caller may use, labelled demo', async () => {
+    const chatOnly = (await t.keyFor('bob', ['demo-chat'], ['chat'])).key;
+    const r = await t.call('inference', 'GET', '/v1/models', { key: chatOnly });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json.data.map((m: { id: string }) => m.id), ['demo-chat']);
+    assert.equal(r.json.data[0].demo, true);
+    assert.match(r.json.data[0].owned_by, /demo/);
+  });
+
+  test('a model outside the key scope is denied with 403 and audited as a denial', async () => {
+    const chatOnly = (await t.keyFor('carol', ['demo-chat'], ['chat'])).key;
+    const r = await t.call('inference', 'POST', '/v1/embeddings', { key: chatOnly, body: { model: 'demo-embed', input: 'x' } });
+    assert.equal(r.status, 403);
+    assert.equal(r.json.error.type, 'permission_error');
+    assert.equal(r.json.error.request_id, r.headers['x-request-id']);
+    const a = t.audits().find((x) => x.requestId === r.headers['x-request-id'])!;
+    assert.equal(a.decision, 'deny');
+    assert.equal(a.stage, 'policy');
+  });
+
+  test('an action outside the key scope is denied', async () => {
+    const embedOnly = (await t.keyFor('dave', ['*'], ['embed'])).key;
+    const r = await t.call('inference', 'POST', '/v1/chat/completions', { key: embedOnly, body: chat('hi') });
+    assert.equal(r.status, 403);
+    assert.match(r.json.error.message, /action chat/);
+  });
+
+  test('an unknown model with a wildcard scope is a 404 from the route stage', async () => {
+    const any = (await t.keyFor('erin', ['*'], ['chat'])).key;
+    const r = await t.call('inference', 'POST', '/v1/chat/completions', { key: any, body: { ...chat('x'), model: 'no-such-model' } });
+    assert.equal(r.status, 404);
+    assert.equal(r.json.error.code, 'model_not_found');
+  });
+
+  test('no credential → 401 with WWW-Authenticate, and audited', async () => {
+    const r = await t.call('inference', 'POST', '/v1/chat/completions', { body: chat('hi') });
+    assert.equal(r.status, 401);
+    assert.match(String(r.headers['www-authenticate']), /^Bearer realm="warden"/);
+    assert.equal(r.json.error.code, 'missing_credentials');
+    const a = t.audits().find((x) => x.requestId === r.headers['x-request-id'])!;
+    assert.equal(a.decision, 'deny');
+    assert.equal(a.stage, 'identity');
+  });
+
+  test('a wrong key and a malformed Authorization header are 401 without detail', async () => {
+    const wrong = 'wdn_' + 'A'.repeat(43);
+    const r = await t.call('inference', 'POST', '/v1/chat/completions', { key: wrong, body: chat('hi') });
+    assert.equal(r.status, 401);
+    assert.match(String(r.headers['www-authenticate']), /invalid_token/);
+    assert.equal(r.json.error.message, 'the API key is invalid, expired or revoked');
+    const m = await t.call('inference', 'POST', '/v1/chat/completions', { headers: { authorization: 'Basic Zm9vOmJhcg==' }, body: chat('hi') });
+    assert.equal(m.status, 401);
+    const j = await t.call('inference', 'POST', '/v1/chat/completions', { key: 'eyJhbGciOiJub25lIn0.eyJpc3MiOiJ4In0.', body: chat('hi') });
+    assert.equal(j.status, 401);
+  });
+
+  test('revocation is effective on the next request', async () => {
+    const k = await t.keyFor('frank', ['demo-chat'], ['chat']);
+    assert.equal((await t.call('inference', 'POST', '/v1/chat/completions', { key: k.key, body: chat('a') })).status, 200);
+    await t.admin('POST', `/admin/v1/keys/${k.id}/revoke`);
+    const r = await t.call('inference', 'POST', '/v1/chat/completions', { key: k.key, body: chat('b') });
+    assert.equal(r.status, 401);
+    const listed = await t.admin('GET', '/admin/v1/keys?principal=frank');
+    assert.equal(listed.data[0].state, 'revoked');
+    assert.ok(listed.data[0].last_used_at === null || typeof listed.data[0].last_used_at === 'string');
+  });
+
+  test('request shape errors are 400 with the field; bad JSON is 400; oversize body is 413', async () => {
+    const r1 = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: { model: 'demo-chat' } });
+    assert.equal(r1.status, 400);
+    assert.equal(r1.json.error.message, 'messages is required');
+    const r2 = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: { model: 'demo-chat', messages: [{ role: 'wizard', content: 'x' }] } });
+    assert.equal(r2.status, 400);
+    assert.match(r2.json.error.message, /^messages\[0\]\.role must be one of/);
+    const r3 = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: '{"model": "demo-chat", ' });
+    assert.equal(r3.status, 400);
+    assert.equal(r3.json.error.code, 'invalid_json');
+    const big = 'x'.repeat(1024 * 1024 + 10);
+    const r4 = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: chat(big) });
+    assert.equal(r4.status, 413);
+    assert.equal(r4.json.error.type, 'request_too_large');
+  });
+
+  test('unknown endpoint and wrong method are JSON errors', async () => {
+    const r = await t.call('inference', 'GET', '/v1/nope', { key });
+    assert.equal(r.status, 404);
+    assert.equal(r.json.error.code, 'route_not_found');
+    const m = await t.call('inference', 'GET', '/v1/chat/completions', { key });
+    assert.equal(m.status, 405);
+  });
+
+  test('TLS 1.2 clients are refused; TLS 1.3 is negotiated', async () => {
+    const { port } = new URL(t.w.inferenceUrl);
+    const tls12 = await new Promise<string>((resolve) => {
+      const s = connect({ host: '127.0.0.1', port: Number(port), ca: t.ca, maxVersion: 'TLSv1.2', servername: 'localhost' });
+      s.once('secureConnect', () => {
+        resolve('connected');
+        s.destroy();
+      });
+      s.once('error', (e) => resolve((e as NodeJS.ErrnoException).code ?? e.message));
+    });
+    assert.notEqual(tls12, 'connected');
+    const v = await new Promise<string | null>((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port: Number(port), ca: t.ca, servername: 'localhost' }, () => {
+        resolve(s.getProtocol());
+        s.destroy();
+      });
+      s.once('error', reject);
+    });
+    assert.equal(v, 'TLSv1.3');
+  });
+});

@@ -7,6 +7,7 @@ import { LRUCache } from 'lru-cache';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { FailClosed } from '../../core/errors.js';
 import type { Principal } from '../../core/types.js';
+import { deepFreeze } from '../freeze.js';
 import { DEFAULT_REALM, IdentityConfigError, InvalidBearerToken } from '../errors.js';
 import { principalFromClaims } from './claims.js';
 import { resolveIssuerConfig, type OidcIssuerConfig, type ResolvedIssuerConfig } from './config.js';
@@ -33,13 +34,6 @@ interface CachedPrincipal {
   expMs: number;
 }
 
-function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
-    Object.freeze(o);
-    for (const v of Object.values(o)) deepFreeze(v);
-  }
-  return o;
-}
 
 export class OidcVerifier {
   private readonly issuers = new Map<string, Issuer>();

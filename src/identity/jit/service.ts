@@ -1,0 +1,264 @@
+// Warden's just-in-time tokens (RFC 8693 token exchange for `/v1/token`): short-lived EdDSA JWT
+// access tokens (RFC 9068 profile, `typ: at+jwt`) narrowed to a subset of the subject's scope,
+// audience-bound to Warden, optionally delegated (`act`, RFC 8693 §4.1), revocable before expiry.
+import { LRUCache } from 'lru-cache';
+import { createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { SignJWT, calculateJwkThumbprint, errors, exportJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { systemClock, type Clock } from '../../core/clock.js';
+import { BadRequest } from '../../core/errors.js';
+import type { Principal, PrincipalKind } from '../../core/types.js';
+import { deepFreeze } from '../freeze.js';
+import { DEFAULT_REALM, IdentityConfigError, InvalidBearerToken } from '../errors.js';
+import { MemoryRevocationStore, type RevocationStore } from './revocation-store.js';
+import { narrowScope, ScopeNotGranted, type ScopeRequest } from './scope.js';
+import { TOKEN_TYPE_JWT } from './token-exchange-request.js';
+
+export interface JitTokenServiceOptions {
+  /** Ed25519 private key; generated when absent (tokens then die with the process). */
+  signingKey?: KeyObject;
+  /** `iss` of issued tokens, e.g. `https://warden.acme.example`. */
+  issuer: string;
+  /** The one audience tokens are bound to (Warden itself), e.g. `https://warden.acme.example`. */
+  audience: string;
+  defaultTtlSec?: number;
+  maxTtlSec?: number;
+  revocations?: RevocationStore;
+  clock?: Clock;
+  realm?: string;
+  /** Verified-token cache size; default 10000. Revocation is still checked on every use. */
+  cacheMaxEntries?: number;
+}
+
+export interface ExchangeInput {
+  subject: Principal;
+  actor?: Principal;
+  requested: ScopeRequest & { ttlSec?: number };
+  /** RFC 8693 `audience`/`resource`: must name Warden; default Warden. */
+  audience?: string;
+  /** When the subject's own credential expires (epoch ms): the new token never outlives it. */
+  subjectExpiresAt?: number;
+}
+
+export interface ExchangeResult {
+  access_token: string;
+  issued_token_type: typeof TOKEN_TYPE_JWT;
+  token_type: 'Bearer';
+  expires_in: number;
+}
+
+export interface VerifiedJitToken {
+  principal: Principal;
+  jti: string;
+  /** Epoch ms. */
+  expiresAt: number;
+  /** The one tool this token may call, when it was narrowed to one. */
+  tool?: string;
+  /** jti of the JIT tokens this one was exchanged from, nearest first. */
+  ancestors: string[];
+}
+
+type Actor = NonNullable<Principal['actor']>[number];
+interface ActClaim { sub: string; kind: PrincipalKind; tenant: string; act?: ActClaim }
+
+const MAX_ACTOR_CHAIN = 4;
+const TYP = 'at+jwt'; // RFC 9068 §2.1: keeps these apart from every other JWT Warden signs
+const KINDS: readonly string[] = ['user', 'service', 'agent'];
+
+/** 400 `invalid_target` (RFC 8693 §2.2.2): Warden only issues tokens for itself. */
+export class InvalidTarget extends BadRequest {
+  constructor() {
+    super('invalid_target', 'tokens can only be issued for this gateway\'s audience', 'audience');
+  }
+}
+
+function actClaim(chain: Actor[]): ActClaim | undefined {
+  // Principal.actor is outermost (current) actor first; nested `act` holds the prior ones (§4.1).
+  let act: ActClaim | undefined;
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const a = chain[i]!;
+    act = { sub: a.id, kind: a.kind, tenant: a.tenant, ...(act ? { act } : {}) };
+  }
+  return act;
+}
+
+function actorChain(act: unknown, depth = 0): Actor[] {
+  if (act === undefined) return [];
+  const a = act as Partial<ActClaim>;
+  if (depth >= MAX_ACTOR_CHAIN || typeof a !== 'object' || a === null || typeof a.sub !== 'string' || typeof a.tenant !== 'string' || !KINDS.includes(a.kind as string)) {
+    throw new InvalidBearerToken('jit_act_malformed');
+  }
+  return [{ id: a.sub, kind: a.kind as PrincipalKind, tenant: a.tenant }, ...actorChain(a.act, depth + 1)];
+}
+
+function stringArray(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string');
+}
+
+export class JitTokenService {
+  private readonly key: KeyObject;
+  private readonly publicKey: KeyObject;
+  private readonly issuer: string;
+  private readonly audience: string;
+  private readonly defaultTtlSec: number;
+  private readonly maxTtlSec: number;
+  private readonly revocations: RevocationStore;
+  private readonly clock: Clock;
+  private readonly realm: string;
+  private kid: string | undefined;
+  private readonly cache: LRUCache<string, VerifiedJitToken>;
+  /** What verify() learnt about the principals it returned, so an exchange of a JIT token can
+   * inherit its expiry and lineage without the caller re-stating them. */
+  private readonly provenance = new WeakMap<Principal, VerifiedJitToken>();
+
+  constructor(opts: JitTokenServiceOptions) {
+    this.key = opts.signingKey ?? generateKeyPairSync('ed25519').privateKey;
+    if (this.key.type !== 'private' || this.key.asymmetricKeyType !== 'ed25519') throw new IdentityConfigError('jit: signingKey must be an Ed25519 private key');
+    this.publicKey = createPublicKey(this.key);
+    if (!opts.issuer || !opts.audience) throw new IdentityConfigError('jit: issuer and audience are required');
+    this.issuer = opts.issuer;
+    this.audience = opts.audience;
+    this.defaultTtlSec = opts.defaultTtlSec ?? 300;
+    this.maxTtlSec = opts.maxTtlSec ?? 3600;
+    if (!(this.defaultTtlSec > 0 && this.defaultTtlSec <= this.maxTtlSec && this.maxTtlSec <= 86_400)) {
+      throw new IdentityConfigError('jit: need 0 < defaultTtlSec <= maxTtlSec <= 86400');
+    }
+    this.clock = opts.clock ?? systemClock;
+    this.revocations = opts.revocations ?? new MemoryRevocationStore(this.clock);
+    this.realm = opts.realm ?? DEFAULT_REALM;
+    this.cache = new LRUCache({ max: opts.cacheMaxEntries ?? 10_000 });
+  }
+
+  /** The public key as a JWK (with kid, alg, use) for Warden's own JWKS document. */
+  async publicJwk(): Promise<JWK> {
+    return { ...(await exportJWK(this.publicKey)), kid: await this.keyId(), alg: 'EdDSA', use: 'sig' };
+  }
+
+  async exchange(input: ExchangeInput): Promise<ExchangeResult> {
+    const { subject, actor, requested } = input;
+    if (input.audience !== undefined && input.audience !== this.audience) throw new InvalidTarget();
+    if (actor && actor.tenant !== subject.tenant) throw new ScopeNotGranted('an actor may only act for a subject of its own tenant');
+    if (actor?.actor?.length) throw new BadRequest('invalid_request', 'the actor token must not itself be a delegated token', 'actor_token');
+    const chain: Actor[] = [...(actor ? [{ id: actor.id, kind: actor.kind, tenant: actor.tenant }] : []), ...(subject.actor ?? [])];
+    if (chain.length > MAX_ACTOR_CHAIN) throw new BadRequest('invalid_request', 'the delegation chain is too long', 'actor_token');
+
+    const ttlSec = requested.ttlSec ?? this.defaultTtlSec;
+    if (!(Number.isInteger(ttlSec) && ttlSec > 0 && ttlSec <= this.maxTtlSec)) {
+      throw new BadRequest('invalid_request', `expires_in must be between 1 and ${this.maxTtlSec} seconds`, 'expires_in');
+    }
+    const scope = narrowScope(requested, actor ? [subject.scope, actor.scope] : [subject.scope]);
+
+    // A JIT subject passes its expiry and lineage on; without them (a copied Principal) we cannot
+    // bound the new token, so refuse rather than mint a token that outlives its parent.
+    let ancestors: string[] = [];
+    let notAfter = input.subjectExpiresAt ?? Number.POSITIVE_INFINITY;
+    if (subject.authn.method === 'jit_token') {
+      const parent = this.provenance.get(subject);
+      if (!parent) throw new BadRequest('invalid_request', 'the subject token must be verified by this service before it is exchanged', 'subject_token');
+      ancestors = [parent.jti, ...parent.ancestors];
+      notAfter = Math.min(notAfter, parent.expiresAt);
+    }
+    const nowSec = Math.floor(this.clock.now() / 1000);
+    const exp = Math.min(nowSec + ttlSec, Math.floor(notAfter / 1000));
+    if (exp <= nowSec) throw new BadRequest('invalid_request', 'the subject credential has expired', 'subject_token');
+
+    const claims: JWTPayload = {
+      tenant: subject.tenant,
+      kind: subject.kind,
+      groups: subject.groups,
+      models: scope.models,
+      scope: scope.actions.join(' '), // RFC 8693 §4.2: space-separated
+      ...(scope.tool !== undefined ? { tool: scope.tool } : {}),
+      ...(chain.length ? { act: actClaim(chain) } : {}),
+      ...(ancestors.length ? { anc: ancestors } : {}),
+      ...(subject.authn.mfaAt !== undefined ? { auth_time: Math.floor(subject.authn.mfaAt / 1000), amr: ['mfa'] } : {}),
+      ...(subject.sourceCidrs?.length ? { cidrs: subject.sourceCidrs } : {}),
+    };
+    const accessToken = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'EdDSA', typ: TYP, kid: await this.keyId() })
+      .setIssuer(this.issuer)
+      .setSubject(subject.id)
+      .setAudience(this.audience)
+      .setIssuedAt(nowSec)
+      .setExpirationTime(exp)
+      .setJti(randomUUID())
+      .sign(this.key);
+    return { access_token: accessToken, issued_token_type: TOKEN_TYPE_JWT, token_type: 'Bearer', expires_in: exp - nowSec };
+  }
+
+  /** Revokes a token (and so every token exchanged from it) until it would have expired anyway. */
+  async revoke(jti: string, expiresAt?: number): Promise<void> {
+    const until = expiresAt ?? this.clock.now() + (this.maxTtlSec + 60) * 1000;
+    await this.revocations.revoke(jti, until);
+  }
+
+  async verify(token: string): Promise<Principal> {
+    return (await this.verifyDetailed(token)).principal;
+  }
+
+  async verifyDetailed(token: string): Promise<VerifiedJitToken> {
+    const now = this.clock.now();
+    let v = this.cache.get(token);
+    if (v && now >= v.expiresAt) {
+      this.cache.delete(token);
+      v = undefined;
+    }
+    if (!v) {
+      v = await this.verifyJwt(token, now);
+      this.cache.set(token, v);
+      this.provenance.set(v.principal, v);
+    }
+    if (await this.revocations.anyRevoked([v.jti, ...v.ancestors])) throw this.invalid('jit_revoked');
+    return v;
+  }
+
+  private async verifyJwt(token: string, now: number): Promise<VerifiedJitToken> {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.publicKey, {
+        issuer: this.issuer,
+        audience: this.audience,
+        algorithms: ['EdDSA'],
+        typ: TYP,
+        currentDate: new Date(now),
+        clockTolerance: 5, // issued by this gateway (or a replica on the same clock source)
+        requiredClaims: ['exp', 'iat', 'jti', 'sub'],
+      }));
+    } catch (e) {
+      if (e instanceof errors.JWTExpired) throw this.invalid('jwt_expired', 'the access token expired');
+      if (e instanceof errors.JWTClaimValidationFailed) throw this.invalid(`jwt_claim_${e.claim}`);
+      if (e instanceof errors.JWSSignatureVerificationFailed) throw this.invalid('jwt_signature_invalid');
+      if (e instanceof errors.JOSEAlgNotAllowed) throw this.invalid('jwt_alg_not_allowed');
+      throw this.invalid('jwt_malformed');
+    }
+    const { sub, jti, tenant, kind, groups, models, scope, tool, act, anc, auth_time: authTime, cidrs } = payload as Record<string, unknown>;
+    if (typeof tenant !== 'string' || !KINDS.includes(kind as string) || !stringArray(groups) || !stringArray(models) || typeof scope !== 'string') {
+      throw this.invalid('jit_claims_malformed');
+    }
+    if ((tool !== undefined && typeof tool !== 'string') || (anc !== undefined && !stringArray(anc)) || (cidrs !== undefined && !stringArray(cidrs))) {
+      throw this.invalid('jit_claims_malformed');
+    }
+    const chain = actorChain(act);
+    const principal: Principal = {
+      kind: kind as PrincipalKind,
+      id: sub as string,
+      tenant,
+      groups: [...groups],
+      authn: { method: 'jit_token', credentialId: jti as string, issuer: this.issuer, ...(typeof authTime === 'number' ? { mfaAt: authTime * 1000 } : {}) },
+      scope: { models: [...models], actions: scope.split(' ') },
+      ...(chain.length ? { actor: chain } : {}),
+      ...(cidrs ? { sourceCidrs: [...cidrs] } : {}),
+    };
+    deepFreeze(principal);
+    return { principal, jti: jti as string, expiresAt: (payload.exp as number) * 1000, ancestors: anc ?? [], ...(tool !== undefined ? { tool } : {}) };
+  }
+
+  private async keyId(): Promise<string> {
+    this.kid ??= await calculateJwkThumbprint(await exportJWK(this.publicKey)); // RFC 7638
+    return this.kid;
+  }
+
+  private invalid(reason: string, message?: string): InvalidBearerToken {
+    return new InvalidBearerToken(reason, this.realm, message);
+  }
+}
+

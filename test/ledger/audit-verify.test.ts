@@ -120,7 +120,7 @@ test('a forked history re-signed with the real key is caught against the saved s
   const forkData = join(root, 'fork-data');
   cpSync(join(base, 'ledger-key.pem'), join(forkData, 'ledger-key.pem'), { recursive: true });
   const fork = await openLedger(forkData);
-  for (let i = 0; i < 700; i++) if (i !== 10) await fork.append(inferenceEvent(i));
+  await Promise.all(Array.from({ length: 700 }, (_, i) => i).filter((i) => i !== 10).map((i) => fork.append(inferenceEvent(i))));
   const forkDir = join(root, 'fork-export');
   await exportStatic(fork, forkDir);
   await fork.close();

@@ -1,0 +1,75 @@
+// Feature hashing (Weinberger et al. 2009) for the injection classifier: word unigrams and bigrams
+// and character 4-grams of the skeleton, each hashed into 2^HASH_BITS buckets, plus one indicator per
+// signal. Shared verbatim by inference and by scripts/train-injection.mjs, so the two cannot drift.
+import { SIGNAL_NAMES, type SignalName } from './signals.js';
+
+export const HASH_BITS = 18;
+export const HASH_DIM = 1 << HASH_BITS;
+const MASK = HASH_DIM - 1;
+
+export interface FeatureSink {
+  add(index: number): void;
+}
+
+// murmur3 fmix32: spreads FNV and rolling-code inputs over all bits before masking.
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function isWordChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c >= 128;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 10 || c === 9 || c === 13 || c === 12 || c === 11;
+}
+
+/** Emits every hashed feature of a lower-case skeleton into `sink`; returns how many were emitted. */
+export function hashFeatures(skeleton: string, sink: FeatureSink): number {
+  let n = 0;
+  let c1 = 32;
+  let c2 = 32;
+  let c3 = 32;
+  let prevSpace = true;
+  let word = 0x811c9dc5;
+  let inWord = false;
+  let prevWord = 0;
+  const len = skeleton.length;
+  for (let i = 0; i <= len; i++) {
+    let c = i < len ? skeleton.charCodeAt(i) : 32;
+    if (isWordChar(c)) {
+      if (c >= 48 && c <= 57) c = 48; // all digits alike: numbers vary, their presence matters
+      word = Math.imul(word ^ c, 0x01000193);
+      inWord = true;
+    } else if (inWord) {
+      sink.add(fmix(word ^ 0x2545f491) & MASK);
+      sink.add(fmix(Math.imul(prevWord, 0x9e3779b1) ^ word ^ 0x68e31da4) & MASK);
+      n += 2;
+      prevWord = word;
+      word = 0x811c9dc5;
+      inWord = false;
+    }
+    if (isSpace(c)) {
+      if (prevSpace) continue;
+      c = 32;
+      prevSpace = true;
+    } else {
+      prevSpace = false;
+    }
+    sink.add(fmix((c1 | (c2 << 16)) ^ Math.imul(c3 | (c << 16), 0x27d4eb2f)) & MASK);
+    n++;
+    c1 = c2;
+    c2 = c3;
+    c3 = c;
+  }
+  return n;
+}
+
+export function signalIndex(s: SignalName): number {
+  return SIGNAL_NAMES.indexOf(s);
+}

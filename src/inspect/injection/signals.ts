@@ -1,0 +1,70 @@
+// The deterministic half of the injection detector: which known attack signals fire, and where.
+import { findEncodedPayloads } from './encoded.js';
+import { skeletonize, type Skeleton } from './normalize.js';
+import { DELIMITER_SPOOF, PHRASE_FAMILIES } from './phrases.js';
+
+/** Fixed order: the classifier has one learned weight per signal, stored by this index. */
+export const SIGNAL_NAMES = [
+  'ignore_instructions',
+  'new_instructions',
+  'role_override',
+  'jailbreak_persona',
+  'system_prompt_extraction',
+  'delimiter_spoofing',
+  'encoded_payload',
+  'encoded_instructions',
+  'unicode_tags',
+  'invisible_chars',
+  'bidi_control',
+  'homoglyphs',
+] as const;
+
+export type SignalName = (typeof SIGNAL_NAMES)[number];
+
+export interface SignalHit {
+  signal: SignalName;
+  /** Span in the original text. */
+  start: number;
+  end: number;
+}
+
+export interface SignalScan {
+  skeleton: Skeleton;
+  hits: SignalHit[];
+}
+
+function toOriginal(sk: Skeleton, i: number, fallback: number): number {
+  if (sk.map === undefined) return i;
+  return i < sk.map.length ? sk.map[i]! : fallback;
+}
+
+function phraseHits(lower: string): { signal: SignalName; index: number; length: number }[] {
+  const hits: { signal: SignalName; index: number; length: number }[] = [];
+  for (const fam of PHRASE_FAMILIES) {
+    const m = fam.pattern.exec(lower);
+    if (m !== null) hits.push({ signal: fam.signal as SignalName, index: m.index, length: m[0].length });
+  }
+  const d = DELIMITER_SPOOF.exec(lower);
+  if (d !== null) hits.push({ signal: 'delimiter_spoofing', index: d.index, length: d[0].length });
+  return hits;
+}
+
+export function scanSignals(text: string): SignalScan {
+  const skeleton = skeletonize(text);
+  const hits: SignalHit[] = [];
+  for (const h of phraseHits(skeleton.text)) {
+    const start = toOriginal(skeleton, h.index, text.length);
+    const end = toOriginal(skeleton, h.index + h.length - 1, text.length - 1) + 1;
+    hits.push({ signal: h.signal, start, end });
+  }
+  for (const o of skeleton.obfuscations) {
+    // Tag characters that decode to nothing printable (emoji flag sequences) are not smuggling.
+    if (o.type === 'unicode_tags' && skeleton.tagText.trim() === '') continue;
+    hits.push({ signal: o.type, start: o.start, end: o.end });
+  }
+  for (const p of findEncodedPayloads(text)) {
+    hits.push({ signal: 'encoded_payload', start: p.start, end: p.end });
+    if (phraseHits(skeletonize(p.text).text).length > 0) hits.push({ signal: 'encoded_instructions', start: p.start, end: p.end });
+  }
+  return { skeleton, hits };
+}

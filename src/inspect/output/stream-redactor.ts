@@ -1,0 +1,104 @@
+// Redaction of a streamed answer (SSE deltas) with the same result as redacting the whole answer at
+// once, whatever the chunking. Each push re-scans only the unsent text plus a short window of sent
+// text (the cues some detectors read before a match, e.g. "DOB:", "password ="), emits everything that
+// can no longer become part of a match, and holds back only the tail that still could:
+//   - the trailing token, and the tokens before it that a multi-token entity could continue across a
+//     short single-line gap (digit groups, capitalised words, month names, PEM armour);
+//   - any finding that reaches the end of the text (it might still grow), e.g. an unterminated key.
+// Nothing else is delayed. The hold for multi-token tails is capped at MAX_TAIL_HOLD characters.
+import type { Finding } from '../../core/types.js';
+import { applyRedactions, findRedactable, type RedactTarget } from './redact.js';
+
+export class StreamRedactorClosed extends Error {
+  constructor() {
+    super('stream redactor: push after flush');
+    this.name = 'StreamRedactorClosed';
+  }
+}
+
+/** Sent text kept as left context: longer than any cue-to-match distance the detectors use (48). */
+const CONTEXT_CHARS = 96;
+const MAX_TAIL_HOLD = 160;
+/** A finding ending this close to the end may still extend (optional suffixes like "x123", "Apt 4"). */
+const GROWTH_MARGIN = 3;
+/** Widest gap a multi-token entity spans ("4111 1111", "password =  x"). */
+const MAX_GAP = 3;
+const JOINABLE_WORDS = new Set([
+  'jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'sept', 'oct', 'nov', 'dec',
+  'january', 'february', 'march', 'april', 'june', 'july', 'august', 'september', 'october', 'november', 'december',
+  'x', 'ext', 'ext.', 'box', 'ul.', 'of',
+]);
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13 || c === 12 || c === 11;
+}
+
+function joinable(token: string): boolean {
+  if (/[0-9]/.test(token) || token.startsWith('-----')) return true;
+  if (/^[\p{Lu}([+#"']/u.test(token)) return true;
+  return JOINABLE_WORDS.has(token.toLowerCase().replace(/[,.]$/, ''));
+}
+
+/** Earliest index of `text` that could still be part of a match once more text arrives. */
+function tailHoldStart(text: string, floor: number): number {
+  let i = text.length;
+  while (i > floor && !isSpace(text.charCodeAt(i - 1))) i--;
+  let hold = i;
+  // The trailing token (possibly empty) is held; now walk back across short gaps to joinable tokens.
+  for (;;) {
+    let g = hold;
+    while (g > floor && hold - g <= MAX_GAP && isSpace(text.charCodeAt(g - 1)) && text.charCodeAt(g - 1) !== 10) g--;
+    if (g === hold || hold - g > MAX_GAP || g === floor || isSpace(text.charCodeAt(g - 1))) break;
+    let t = g;
+    while (t > floor && !isSpace(text.charCodeAt(t - 1))) t--;
+    if (text.length - t > MAX_TAIL_HOLD || !joinable(text.slice(t, g))) break;
+    hold = t;
+  }
+  return hold;
+}
+
+export interface StreamRedactor {
+  /** Returns the text that is safe to send now (possibly empty). */
+  push(chunk: string): string;
+  /** End of stream: returns everything still held, redacted. */
+  flush(): string;
+}
+
+export function createStreamRedactor(opts: { categories: readonly RedactTarget[] }): StreamRedactor {
+  const targets = [...opts.categories];
+  let context = '';
+  let pending = '';
+  let done = false;
+
+  const settle = (final: boolean): string => {
+    const window = context + pending;
+    const off = context.length;
+    const findings: Finding[] = findRedactable(window, targets).filter((f) => f.start >= off);
+    let hold = final ? window.length : tailHoldStart(window, off);
+    if (!final) {
+      for (const f of findings) {
+        if (f.end >= window.length - GROWTH_MARGIN || (f.start < hold && f.end > hold)) hold = Math.min(hold, f.start);
+      }
+    }
+    const emitted = applyRedactions(window, findings, off, hold);
+    context = window.slice(Math.max(0, hold - CONTEXT_CHARS), hold);
+    pending = window.slice(hold);
+    return emitted;
+  };
+
+  return {
+    push(chunk: string): string {
+      if (done) throw new StreamRedactorClosed();
+      if (targets.length === 0) return chunk;
+      pending += chunk;
+      return settle(false);
+    },
+    flush(): string {
+      if (done) return '';
+      done = true;
+      if (targets.length === 0) return '';
+      return settle(true);
+    },
+  };
+}
+

@@ -1,0 +1,58 @@
+// Credentials whose format announces them. Each family is gated by a cheap indexOf of its fixed
+// prefix so that clean text costs a handful of native substring searches, not a dozen regex scans.
+import type { Finding } from '../../core/types.js';
+
+interface TokenFormat {
+  type: string;
+  /** Literal substrings one of which every match contains; the regex runs only when one is present. */
+  gate: string[];
+  pattern: RegExp;
+  confidence: number;
+  /** Extra structural check beyond the regex (e.g. a JWT header that is real JSON). */
+  check?: (match: string) => boolean;
+}
+
+function jwtHeaderIsJson(token: string): boolean {
+  const header = token.slice(0, token.indexOf('.'));
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
+    return typeof parsed === 'object' && parsed !== null && typeof (parsed as { alg?: unknown }).alg === 'string';
+  } catch {
+    return false;
+  }
+}
+
+export const TOKEN_FORMATS: readonly TokenFormat[] = [
+  // AWS access key ids: IAM user keys AKIA, STS temporary ASIA (AWS IAM "Unique identifiers" prefixes), 16 base32 chars.
+  { type: 'aws_access_key', gate: ['AKIA', 'ASIA'], pattern: /(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z2-7]{16}(?![A-Za-z0-9])/g, confidence: 0.95 },
+  // AWS secret access keys only next to their name: 40 base64 chars are otherwise indistinguishable.
+  {
+    type: 'aws_secret_key',
+    gate: ['aws_secret', 'AWS_SECRET', 'SecretAccessKey', 'secret_access_key'],
+    pattern: /(?:aws_secret_access_key|AWS_SECRET_ACCESS_KEY|SecretAccessKey|aws_secret_key)["']?\s{0,3}[:=]\s{0,3}["']?[A-Za-z0-9\/+]{40}(?![A-Za-z0-9\/+])/g,
+    confidence: 0.95,
+  },
+  // GitHub token formats (GitHub blog 2021-04 "authentication token format"): ghp_/gho_/ghu_/ghs_/ghr_ + 36, fine-grained github_pat_.
+  { type: 'github_token', gate: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_'], pattern: /(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,251}(?![A-Za-z0-9_])/g, confidence: 0.95 },
+  { type: 'github_token', gate: ['github_pat_'], pattern: /(?<![A-Za-z0-9_])github_pat_[A-Za-z0-9_]{22,255}(?![A-Za-z0-9_])/g, confidence: 0.95 },
+  // Slack tokens (xoxb bot, xoxp user, xoxa/xoxr/xoxs, xapp app-level) and incoming-webhook URLs.
+  { type: 'slack_token', gate: ['xox', 'xapp-'], pattern: /(?<![A-Za-z0-9-])(?:xox[abposr]|xapp)-[0-9A-Za-z-]{10,250}(?![A-Za-z0-9-])/g, confidence: 0.9 },
+  { type: 'slack_token', gate: ['hooks.slack.com'], pattern: /https:\/\/hooks\.slack\.com\/services\/T[A-Z0-9]{6,12}\/B[A-Z0-9]{6,12}\/[A-Za-z0-9]{16,32}/g, confidence: 0.95 },
+  // Stripe secret and restricted keys (publishable pk_ keys are public by design and not reported), webhook secrets.
+  { type: 'stripe_key', gate: ['sk_live_', 'sk_test_', 'rk_live_', 'rk_test_', 'whsec_'], pattern: /(?<![A-Za-z0-9_])(?:(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,247}|whsec_[0-9A-Za-z]{24,64})(?![A-Za-z0-9_])/g, confidence: 0.95 },
+  // JWS compact serialization (RFC 7515 §7.1) whose protected header is JSON with "alg" (RFC 7515 §4.1.1).
+  { type: 'jwt', gate: ['eyJ'], pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,4096}\.[A-Za-z0-9_-]{2,16384}\.[A-Za-z0-9_-]{0,4096}(?![A-Za-z0-9_.-])/g, confidence: 0.9, check: jwtHeaderIsJson },
+  // Warden's own API keys: `wdn_` + base64url.
+  { type: 'warden_key', gate: ['wdn_'], pattern: /(?<![A-Za-z0-9_-])wdn_[A-Za-z0-9_-]{20,256}(?![A-Za-z0-9_-])/g, confidence: 0.99 },
+];
+
+export function findFormattedTokens(text: string, out: Finding[]): void {
+  for (const f of TOKEN_FORMATS) {
+    if (!f.gate.some((g) => text.indexOf(g) !== -1)) continue;
+    f.pattern.lastIndex = 0;
+    for (let m = f.pattern.exec(text); m !== null; m = f.pattern.exec(text)) {
+      if (f.check !== undefined && !f.check(m[0])) continue;
+      out.push({ category: 'secret', type: f.type, start: m.index, end: m.index + m[0].length, confidence: f.confidence });
+    }
+  }
+}

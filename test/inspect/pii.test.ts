@@ -1,0 +1,112 @@
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { detectSensitive } from '../../src/inspect/index.js';
+import { ibanValid, luhnValid } from '../../src/inspect/pii/checksums.js';
+import { ssnValid } from '../../src/inspect/pii/us-ssn.js';
+import { testdata } from '../helpers/testdata.js';
+
+interface Span { entity_type: string; entity_value: string; start_position: number; end_position: number }
+interface PiiRecord { full_text: string; spans: Span[] }
+
+const records = JSON.parse(readFileSync(testdata('pii', 'presidio-research', 'data', 'synth_dataset_v2.json'), 'utf8')) as PiiRecord[];
+function valuesOf(type: string): string[] {
+  return records.flatMap((r) => r.spans.filter((s) => s.entity_type === type).map((s) => s.entity_value));
+}
+function typesIn(text: string): string[] {
+  return detectSensitive(text).map((f) => f.type);
+}
+function found(text: string, type: string): string[] {
+  return detectSensitive(text).filter((f) => f.type === type).map((f) => text.slice(f.start, f.end));
+}
+
+test('nearly all labelled payment cards in the Presidio set are found in a sentence', () => {
+  const cards = valuesOf('CREDIT_CARD');
+  assert.ok(cards.length > 100);
+  const missed = cards.filter((c) => found(`Please charge ${c} today.`, 'credit_card')[0] !== c);
+  // Faker also emits 12-digit numbers from rare issuer ranges (e.g. 0604…) that we do not accept.
+  assert.ok(missed.length / cards.length < 0.03, `missed ${missed.join(', ')}`);
+});
+
+test('a card number with a broken Luhn digit, or an unknown issuer digit, is not a card', () => {
+  assert.equal(luhnValid('4111111111111111'), true);
+  assert.deepEqual(found('card 4111 1111 1111 1112 ok', 'credit_card'), []);
+  assert.deepEqual(found('ref 0000000000000000 ok', 'credit_card'), []);
+  assert.deepEqual(found('card 4111-1111 1111-1111', 'credit_card'), [], 'mixed separators');
+});
+
+test('a card followed by another number group is still found without the extra group', () => {
+  assert.deepEqual(found('4111 1111 1111 1111 123', 'credit_card'), ['4111 1111 1111 1111']);
+});
+
+test('every labelled IBAN is found (upper, lower case); a wrong check digit is not', () => {
+  for (const v of valuesOf('IBAN_CODE')) assert.deepEqual(found(`IBAN: ${v}.`, 'iban'), [v], v);
+  assert.deepEqual(found('pay to DE89 3704 0044 0532 0130 00 now', 'iban'), ['DE89 3704 0044 0532 0130 00']);
+  assert.equal(ibanValid('DE88370400440532013000'), false);
+  assert.deepEqual(found('pay to DE88 3704 0044 0532 0130 00 now', 'iban'), []);
+});
+
+test('SSNs follow the SSA validity rules', () => {
+  for (const v of valuesOf('US_SSN')) assert.deepEqual(found(`SSN ${v}`, 'us_ssn'), [v], v);
+  assert.equal(ssnValid('000', '12', '3456'), false);
+  assert.equal(ssnValid('666', '12', '3456'), false);
+  assert.equal(ssnValid('912', '12', '3456'), false);
+  assert.equal(ssnValid('123', '00', '3456'), false);
+  assert.equal(ssnValid('123', '45', '0000'), false);
+  for (const bad of ['000-12-3456', '666-12-3456', '912-12-3456', '123-00-3456', '123-45-0000', '078-05-1120']) {
+    assert.ok(!typesIn(`id ${bad} x`).includes('us_ssn'), bad);
+  }
+  // Nine bare digits only with a cue.
+  assert.deepEqual(found('my SSN is 123456788', 'us_ssn'), ['123456788']);
+  assert.deepEqual(found('order number 123456788', 'us_ssn'), []);
+});
+
+test('e-mail addresses, including every labelled one', () => {
+  for (const v of valuesOf('EMAIL_ADDRESS')) assert.deepEqual(found(`mail ${v}, thanks`, 'email'), [v], v);
+  assert.deepEqual(found('write to first.last+tag@sub.example.co.uk.', 'email'), ['first.last+tag@sub.example.co.uk']);
+  assert.deepEqual(found('@mention and a@b and x@y.1', 'email'), []);
+});
+
+test('phone numbers in international and national forms; bare numbers in prose are not phones', () => {
+  for (const p of ['+1 415-555-0100', '+44 20 7946 0958', '(021) 0025-967', '618-226-1460', '001-668-040-8670x1711', '+4915112345678']) {
+    assert.deepEqual(found(`reach me at ${p} please`, 'phone'), [p], p);
+  }
+  assert.deepEqual(found('between 1999 2000 people came', 'phone'), []);
+  assert.deepEqual(found('on 12-03-2020 we met', 'phone'), [], 'dates are not phones');
+  assert.deepEqual(found('phone 9747 6578', 'phone'), ['9747 6578'], 'a cue admits a two-group number');
+});
+
+test('IPv4 and IPv6 addresses; versions with a fifth part and times are not', () => {
+  for (const v of valuesOf('IP_ADDRESS')) assert.deepEqual(found(`from ${v} today`, 'ip_address'), [v], v);
+  assert.deepEqual(found('host 2001:db8::1 and ::1', 'ip_address'), ['2001:db8::1', '::1']);
+  assert.deepEqual(found('v1.2.3.4.5 at 12:30:45 and 256.1.1.1', 'ip_address'), []);
+});
+
+test('dates count as dates of birth only after a birth cue', () => {
+  assert.deepEqual(found('She was born on 12 March 1980 in Oslo', 'date_of_birth'), ['12 March 1980']);
+  assert.deepEqual(found('DOB: 1980-03-12', 'date_of_birth'), ['1980-03-12']);
+  assert.deepEqual(found('Geburtsdatum 12.03.1980', 'date_of_birth'), ['12.03.1980']);
+  assert.deepEqual(found('The release is on 12/03/2024', 'date_of_birth'), []);
+});
+
+test('street addresses with a street marker, and PO boxes', () => {
+  assert.deepEqual(found('Ship to 221 Baker Street, London', 'street_address'), ['221 Baker Street']);
+  assert.deepEqual(found('at 1600 Pennsylvania Ave NW, Apt 4 now', 'street_address'), ['1600 Pennsylvania Ave NW, Apt 4']);
+  assert.deepEqual(found('Wohnt in Floridusgasse 89 in Wien', 'street_address'), ['Floridusgasse 89']);
+  assert.deepEqual(found('PO Box 1234 only', 'street_address'), ['PO Box 1234']);
+  assert.deepEqual(found('I have 3 big dogs', 'street_address'), []);
+});
+
+test('person names where the text introduces them', () => {
+  assert.deepEqual(found('Dear Mr. John Smith, hello', 'person'), ['John Smith']);
+  assert.deepEqual(found('My name is Krisztián Szöllösy.', 'person'), ['Krisztián Szöllösy']);
+  assert.deepEqual(found('Dr. Jane Q. Public called', 'person'), ['Jane Q. Public']);
+  assert.deepEqual(found('The weather in Paris is nice', 'person'), []);
+});
+
+test('overlapping candidates resolve to one finding per span, the more specific winning', () => {
+  const text = 'SSN 123-45-6788 here';
+  assert.deepEqual(typesIn(text), ['us_ssn']);
+  const f = detectSensitive('a'.repeat(3));
+  assert.deepEqual(f, [], 'short text short-circuits');
+});

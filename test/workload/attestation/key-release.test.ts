@@ -1,0 +1,126 @@
+// Key release: the model key reaches only the key bound in verified, matching, fresh evidence; each
+// refusal is provoked. Evidence is generated Nitro documents verified by the real verifier.
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSecretKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { compactDecrypt, decodeProtectedHeader } from 'jose';
+import { verifyEvidence } from '../../../src/workload/attestation/verify-evidence.js';
+import { createTrustAnchors } from '../../../src/workload/attestation/trust.js';
+import type { TrustAnchors, VerifiedEvidence } from '../../../src/workload/attestation/types.js';
+import { releaseModelKey } from '../../../src/workload/key-release.js';
+import { unwrapModelKey, wrapModelKey, type LocalKek } from '../../../src/workload/key-release-envelope.js';
+import {
+  KeyReleaseEvidenceNotVerified,
+  KeyReleaseEvidenceStale,
+  KeyReleaseModelMismatch,
+  KeyReleaseNoBoundKey,
+  KeyReleaseReferenceMismatch,
+  KeyReleaseUnsupportedKey,
+  KeyUnwrapFailed,
+} from '../../../src/workload/key-release-errors.js';
+import { createNitroPki, forgeNitroDocument, pcrValues, referenceFor, type NitroPki } from './nitro-forge.js';
+
+const T0 = Date.UTC(2025, 5, 1, 12);
+const MODEL = 'model:llama-guard@sha256:' + 'cd'.repeat(32);
+const pcrs = pcrValues(0x41);
+const reference = referenceFor(pcrs);
+let pki: NitroPki;
+let trust: TrustAnchors;
+let kek: LocalKek;
+const dataKey = randomBytes(32);
+
+before(async () => {
+  pki = await createNitroPki(T0);
+  trust = createTrustAnchors({ nitroRootsPem: [pki.rootPem] });
+  kek = { id: 'kek-local-1', key: createSecretKey(randomBytes(32)) };
+});
+
+async function attest(publicKey: Buffer | null): Promise<VerifiedEvidence> {
+  const nonce = randomBytes(32);
+  const document = await forgeNitroDocument(pki, { timestamp: T0, pcrs, nonce, publicKey });
+  return verifyEvidence({ type: 'nitro', document }, reference, { nonce, now: T0, maxAgeMs: 60_000, trust });
+}
+
+function spki(k: KeyObject): Buffer {
+  return k.export({ format: 'der', type: 'spki' }) as Buffer;
+}
+
+const release = (v: VerifiedEvidence, o: Partial<{ now: number; modelId: string; kek: LocalKek; ref: typeof reference }> = {}) =>
+  releaseModelKey(wrapModelKey(kek, { keyId: 'dk-1', modelId: MODEL }, dataKey), v, o.ref ?? reference, {
+    kek: o.kek ?? kek,
+    modelId: o.modelId ?? MODEL,
+    now: o.now ?? T0 + 1000,
+    maxEvidenceAgeMs: 60_000,
+  });
+
+for (const kind of ['rsa', 'ec-p384', 'x25519'] as const) {
+  test(`released key opens only with the enclave's ${kind} private key`, async () => {
+    const enclave =
+      kind === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : kind === 'ec-p384' ? generateKeyPairSync('ec', { namedCurve: 'P-384' })
+      : generateKeyPairSync('x25519');
+    const v = await attest(spki(enclave.publicKey));
+    const r = await release(v);
+    assert.equal(r.alg, kind === 'rsa' ? 'RSA-OAEP-256' : 'ECDH-ES+A256KW');
+    assert.ok(!r.jwe.includes(dataKey.toString('base64url')));
+    const header = decodeProtectedHeader(r.jwe);
+    assert.equal(header['warden.model'], MODEL);
+    assert.equal(header['warden.attestation_nonce'], v.nonce);
+    const { plaintext } = await compactDecrypt(r.jwe, enclave.privateKey);
+    assert.ok(Buffer.from(plaintext).equals(dataKey));
+    // Anyone else's key cannot open it.
+    const other = kind === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : kind === 'ec-p384' ? generateKeyPairSync('ec', { namedCurve: 'P-384' }) : generateKeyPairSync('x25519');
+    await assert.rejects(compactDecrypt(r.jwe, other.privateKey));
+  });
+}
+
+test('an object that merely looks like verified evidence is refused', async () => {
+  const enclave = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const v = await attest(spki(enclave.publicKey));
+  await assert.rejects(release({ ...v }), KeyReleaseEvidenceNotVerified);
+  await assert.rejects(release(JSON.parse(JSON.stringify(v))), KeyReleaseEvidenceNotVerified);
+});
+
+test('evidence verified against other reference values is refused', async () => {
+  const enclave = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const v = await attest(spki(enclave.publicKey));
+  await assert.rejects(release(v, { ref: referenceFor(pcrValues(0x51)) }), KeyReleaseReferenceMismatch);
+  await assert.rejects(release(v, { ref: { type: 'nitro', pcrs: { '0': pcrs[0]!.toString('hex') } } }), KeyReleaseReferenceMismatch);
+});
+
+test('evidence verified too long ago is refused', async () => {
+  const enclave = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const v = await attest(spki(enclave.publicKey));
+  await assert.rejects(release(v, { now: T0 + 61_000 }), KeyReleaseEvidenceStale);
+  await assert.rejects(release(v, { now: T0 - 1 }), KeyReleaseEvidenceStale);
+});
+
+test('evidence binding no key, or a non-key blob like the real samples carry, gets nothing', async () => {
+  await assert.rejects(release(await attest(null)), KeyReleaseNoBoundKey);
+  await assert.rejects(release(await attest(Buffer.from('my super secret key'))), KeyReleaseNoBoundKey);
+});
+
+test('keys that cannot receive an encrypted key, or weak ones, are refused', async () => {
+  await assert.rejects(release(await attest(spki(generateKeyPairSync('ed25519').publicKey))), KeyReleaseUnsupportedKey);
+  await assert.rejects(release(await attest(spki(generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey))), KeyReleaseUnsupportedKey);
+  await assert.rejects(release(await attest(spki(generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey))), KeyReleaseUnsupportedKey);
+});
+
+test("another model's key is not released to this deployment", async () => {
+  const v = await attest(spki(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey));
+  await assert.rejects(release(v, { modelId: 'model:other' }), KeyReleaseModelMismatch);
+});
+
+test('wrong KEK, tampered or relabeled envelopes do not open', async () => {
+  const v = await attest(spki(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey));
+  await assert.rejects(release(v, { kek: { id: 'kek-local-1', key: createSecretKey(randomBytes(32)) } }), KeyUnwrapFailed);
+  await assert.rejects(release(v, { kek: { id: 'kek-local-2', key: kek.key } }), KeyUnwrapFailed);
+  const w = wrapModelKey(kek, { keyId: 'dk-1', modelId: MODEL }, dataKey);
+  const ct = Buffer.from(w.ciphertext, 'base64url');
+  ct[0] = ct[0]! ^ 1;
+  assert.throws(() => unwrapModelKey(kek, { ...w, ciphertext: ct.toString('base64url') }), KeyUnwrapFailed);
+  // Moving the record to another model (and asking for that model) breaks the AAD.
+  const moved = { ...w, modelId: 'model:other' };
+  await assert.rejects(releaseModelKey(moved, v, reference, { kek, modelId: 'model:other', now: T0 + 1000, maxEvidenceAgeMs: 60_000 }), KeyUnwrapFailed);
+  assert.ok(unwrapModelKey(kek, w).equals(dataKey));
+});

@@ -151,6 +151,31 @@ export class PolicyDecisionPoint {
 
   decide(req: PdpRequest): Decision {
     this.stats.decisions++;
+    return this.run(req, (live, prep, entities) => {
+      const decision = this.decideSliced(live, prep, entities);
+      const shadow = this.shadow;
+      if (shadow) this.compareShadow(shadow, prep, entities, req, decision);
+      return decision;
+    });
+  }
+
+  /** Reference path: the whole set, full context and attributes, no cache. For tests, benchmarks, explain. */
+  decideNaive(req: PdpRequest): Decision {
+    return this.run(req, (live, prep) => {
+      const entries = live.allEntries();
+      if (entries.length === 0) return denyDecision(live.version, DEFAULT_DENY_REASON);
+      const call = this.cedarCall(prep, prep.context as Record<string, CedarValueJson>, null);
+      return this.evaluate(live, live.fullContentKey(entries), entries, call).decision;
+    });
+  }
+
+  /** Same as decide() but never reads or fills the decision cache (for benchmarks of the sliced path). */
+  decideUncached(req: PdpRequest): Decision {
+    return this.run(req, (live, prep, entities) => this.decideSliced(live, prep, entities, false));
+  }
+
+  /** The live set and entities read once (a concurrent swap cannot mix versions), the request prepared or denied. */
+  private run(req: PdpRequest, decideWith: (live: LoadedSet, prep: Prepared, entities: EntitySnapshot) => Decision): Decision {
     const live = this.live;
     if (!live) return denyDecision('none', 'no policy set is loaded (fail closed)');
     const entities = this.entities;
@@ -161,39 +186,7 @@ export class PolicyDecisionPoint {
       this.stats.denialsBeforeCedar++;
       return denyDecision(live.version, `request cannot be evaluated: ${(e as Error).message}`);
     }
-    const decision = this.decideSliced(live, prep, entities);
-    const shadow = this.shadow;
-    if (shadow) this.compareShadow(shadow, prep, entities, req, decision);
-    return decision;
-  }
-
-  /** Reference path: the whole set, full context and attributes, no cache. For tests, benchmarks, explain. */
-  decideNaive(req: PdpRequest): Decision {
-    const live = this.live;
-    if (!live) return denyDecision('none', 'no policy set is loaded (fail closed)');
-    let prep: Prepared;
-    try {
-      prep = this.prepare(req, this.entities);
-    } catch (e) {
-      return denyDecision(live.version, `request cannot be evaluated: ${(e as Error).message}`);
-    }
-    const entries = live.allEntries();
-    if (entries.length === 0) return denyDecision(live.version, DEFAULT_DENY_REASON);
-    const call = this.cedarCall(prep, prep.context as Record<string, CedarValueJson>, null);
-    return this.evaluate(live, live.fullContentKey(entries), entries, call).decision;
-  }
-
-  /** Same as decide() but never reads or fills the decision cache (for benchmarks of the sliced path). */
-  decideUncached(req: PdpRequest): Decision {
-    const live = this.live;
-    if (!live) return denyDecision('none', 'no policy set is loaded (fail closed)');
-    let prep: Prepared;
-    try {
-      prep = this.prepare(req, this.entities);
-    } catch (e) {
-      return denyDecision(live.version, `request cannot be evaluated: ${(e as Error).message}`);
-    }
-    return this.decideSliced(live, prep, this.entities, false);
+    return decideWith(live, prep, entities);
   }
 
   private prepare(req: PdpRequest, entities: EntitySnapshot): Prepared {

@@ -27,6 +27,8 @@ export function toCedarDecimal(value: number | string, path: string): CedarValue
 
 /** Cedar ipaddr from an address or CIDR (IPv4 or IPv6, no zone ids: Cedar rejects them). */
 export function toCedarIp(value: string, path: string): CedarValueJson {
+  // Zone ids (fe80::1%eth0) pass node's isIP but not Cedar's ip(): refuse them here.
+  if (value.includes('%')) throw new CedarValueMismatch(path, `IP zone ids are not supported: ${JSON.stringify(value)}`);
   const [addr, prefix, ...rest] = value.split('/');
   const family = isIP(addr ?? '');
   const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));

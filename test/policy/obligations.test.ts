@@ -1,0 +1,25 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { KNOWN_OBLIGATIONS, parseObligation, parseDecisionObligations, obligationsFromAnnotations } from '../../src/policy/obligations.js';
+import { ObligationUnknown } from '../../src/policy/errors.js';
+
+test('every known obligation form parses', () => {
+  assert.deepEqual(parseObligation('redact:pii'), { kind: 'redact', what: 'pii' });
+  assert.deepEqual(parseObligation('redact:secrets'), { kind: 'redact', what: 'secrets' });
+  assert.deepEqual(parseObligation('approval'), { kind: 'approval' });
+  assert.deepEqual(parseObligation('max_tokens:512'), { kind: 'max_tokens', limit: 512 });
+  assert.deepEqual(parseObligation('route:tier=onprem'), { kind: 'route', key: 'tier', value: 'onprem' });
+  assert.deepEqual(parseObligation('route:region=eu-west'), { kind: 'route', key: 'region', value: 'eu-west' });
+  assert.equal(KNOWN_OBLIGATIONS.length, 6);
+});
+
+test('anything else is an unknown obligation (the gateway denies)', () => {
+  for (const bad of ['redact:everything', 'max_tokens:0', 'max_tokens:-1', 'max_tokens:12abc', 'route:tier=', 'route:zone=a', 'approval ', 'APPROVAL', '']) {
+    assert.throws(() => parseObligation(bad), ObligationUnknown, bad);
+  }
+  assert.throws(() => parseDecisionObligations(['approval', 'teleport']), ObligationUnknown);
+});
+
+test('@obligation and @obligation_<n> annotations are read; other annotations are not', () => {
+  assert.deepEqual(obligationsFromAnnotations({ id: 'x', obligation: 'approval', obligation_2: 'max_tokens:5', note: 'hi' }, 'x'), ['approval', 'max_tokens:5']);
+});

@@ -78,7 +78,7 @@ test('phone numbers in international and national forms; bare numbers in prose a
 
 test('IPv4 and IPv6 addresses; versions with a fifth part and times are not', () => {
   for (const v of valuesOf('IP_ADDRESS')) assert.deepEqual(found(`from ${v} today`, 'ip_address'), [v], v);
-  assert.deepEqual(found('host 2001:db8::1 and ::1', 'ip_address'), ['2001:db8::1', '::1']);
+  assert.deepEqual(found('host 2001:db8::1 and fe80::1 and ::1', 'ip_address'), ['2001:db8::1', 'fe80::1']);
   assert.deepEqual(found('v1.2.3.4.5 at 12:30:45 and 256.1.1.1', 'ip_address'), []);
 });
 

@@ -69,6 +69,10 @@ export function skeletonize(original: string): Skeleton {
   const obfuscations: Obfuscation[] = [];
   let tagText = '';
   let tagStart = -1;
+  let inTagRun = false;
+  let tagRun = '';
+  let runAfterFlag = false;
+  let prevCp = 0;
   let invisibleInWord = -1;
   let sawBidi = -1;
   let homoglyphAt = -1;
@@ -84,11 +88,25 @@ export function skeletonize(original: string): Skeleton {
   for (let i = 0; i < original.length; ) {
     const cp = original.codePointAt(i)!;
     const width = cp > 0xffff ? 2 : 1;
-    if (cp >= 0xe0000 && cp <= 0xe007f) {
+    const isTag = cp >= 0xe0000 && cp <= 0xe007f;
+    if (isTag && !inTagRun) runAfterFlag = prevCp === 0x1f3f4;
+    if ((!isTag && inTagRun) || cp === 0xe007f) {
+      // Emoji tag sequences (UTS #51 §2.8: U+1F3F4, a subdivision code, CANCEL TAG) are flags, not text.
+      if (!(runAfterFlag && /^[a-z0-9]{1,7}$/.test(tagRun))) tagText += tagRun;
+      tagRun = '';
+    }
+    prevCp = cp;
+    if (isTag !== inTagRun) {
+      // Hidden text is its own run of words, not glued to the visible word next to it.
+      out.push(' ');
+      map.push(i);
+      inTagRun = isTag;
+    }
+    if (isTag) {
       if (tagStart === -1) tagStart = i;
       if (cp >= 0xe0020 && cp <= 0xe007e) {
         const ch = String.fromCharCode(cp - 0xe0000);
-        tagText += ch;
+        tagRun += ch;
         out.push(ch.toLowerCase());
         map.push(i);
       }
@@ -123,6 +141,7 @@ export function skeletonize(original: string): Skeleton {
     i += width;
   }
   endWord();
+  if (!(runAfterFlag && /^[a-z0-9]{1,7}$/.test(tagRun))) tagText += tagRun;
   if (tagStart !== -1) obfuscations.push({ type: 'unicode_tags', start: tagStart, end: tagStart + 2 });
   if (invisibleInWord !== -1) obfuscations.push({ type: 'invisible_chars', start: invisibleInWord, end: invisibleInWord + 1 });
   if (sawBidi !== -1) obfuscations.push({ type: 'bidi_control', start: sawBidi, end: sawBidi + 1 });

@@ -34,9 +34,11 @@ function isSpace(c: number): boolean {
 }
 
 function joinable(token: string): boolean {
-  if (/[0-9]/.test(token) || token.startsWith('-----')) return true;
-  if (/^[\p{Lu}([+#"']/u.test(token)) return true;
-  return JOINABLE_WORDS.has(token.toLowerCase().replace(/[,.]$/, ''));
+  // An entity can begin anywhere inside a token after punctuation ("x.PO Box", "mail-4111"), so any
+  // digit or capital letter in the token keeps it, as does PEM armour or a trailing month name.
+  if (/[\p{Lu}\d+#]/u.test(token) || token.includes('-----')) return true;
+  const last = token.split(/[^\p{L}.]/u).pop() ?? '';
+  return JOINABLE_WORDS.has(last.toLowerCase().replace(/^\.+|[,.]+$/g, ''));
 }
 
 /** Earliest index of `text` that could still be part of a match once more text arrives. */

@@ -17,7 +17,8 @@ export function findIpAddresses(text: string, out: Finding[]): void {
   if (text.indexOf(':') === -1) return;
   IPV6.lastIndex = 0;
   for (let m = IPV6.exec(text); m !== null; m = IPV6.exec(text)) {
-    if (!isIPv6(m[0])) continue;
+    // "::" and "::1" are the unspecified and loopback addresses, never anyone's; shorter than 6 is not reported.
+    if (m[0].length < 6 || !isIPv6(m[0])) continue;
     out.push({ category: 'pii', type: 'ip_address', start: m.index, end: m.index + m[0].length, confidence: 0.85 });
   }
 }

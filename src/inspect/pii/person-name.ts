@@ -9,7 +9,7 @@ const NAME = `${NAME_WORD}(?:[ ](?:${INITIAL}|${NAME_WORD})){0,2}`;
 const CUE =
   "(?:(?:Mr|Mrs|Ms|Mx|Dr|Prof|Sir|Madam|Miss|Herr|Frau)\\.?|[Mm]y name is|[Mm]y name's|[Nn]ame:|[Ii]ch heiße|[Mm]ein Name ist|[Dd]ear|[Ss]incerely,|[Rr]egards,|[Cc]ontact person:|[Ss]igned,)";
 // "Dear Mr. Smith": a salutation may be followed by an honorific before the name itself.
-const HONORIFIC = '(?:(?:Mr|Mrs|Ms|Mx|Dr|Prof)\\.?[ ]+)?';
+const HONORIFIC = '(?:(?:Mr|Mrs|Ms|Mx|Dr|Prof)\\.?[ ])?';
 const PERSON = new RegExp(`(?<![\\p{L}])${CUE}[ ]${HONORIFIC}(${NAME})(?![\\p{L}])`, 'gu');
 
 export function findPersonNames(text: string, out: Finding[]): void {

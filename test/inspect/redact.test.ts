@@ -1,0 +1,94 @@
+import { strict as assert } from 'node:assert';
+import { generateKeyPairSync } from 'node:crypto';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { createStreamRedactor, redact, StreamRedactorClosed } from '../../src/inspect/index.js';
+
+const SAMPLE =
+  'Hi, I am reachable at jane.doe@example.com or +1 415-555-0100. My card is 4111 1111 1111 1111 and ' +
+  'SSN 123-45-6788. Dear Mr. John Smith, send it to 221 Baker Street. Token ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa ok. ' +
+  'IBAN DE89 3704 0044 0532 0130 00, born on 12 March 1980, host 10.0.0.1 done.';
+
+test('redact replaces only the selected categories or types', () => {
+  const all = redact(SAMPLE, ['pii', 'secret']);
+  for (const v of ['jane.doe@example.com', '4111 1111 1111 1111', '123-45-6788', 'ghp_', 'DE89', '10.0.0.1', 'John Smith', '12 March 1980']) {
+    assert.ok(!all.includes(v), v);
+  }
+  assert.ok(all.includes('[REDACTED:email]') && all.includes('[REDACTED:github_token]'));
+  const onlySecrets = redact(SAMPLE, ['secret']);
+  assert.ok(onlySecrets.includes('jane.doe@example.com') && !onlySecrets.includes('ghp_'));
+  const onlyEmail = redact(SAMPLE, ['email']);
+  assert.ok(!onlyEmail.includes('jane.doe@') && onlyEmail.includes('4111 1111'));
+  assert.equal(redact(SAMPLE, []), SAMPLE);
+});
+
+function streamed(text: string, cuts: number[], categories = ['pii', 'secret']): { out: string; chunksOut: string[] } {
+  const r = createStreamRedactor({ categories });
+  const pos = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
+  const chunksOut: string[] = [];
+  let prev = 0;
+  for (const p of [...pos, text.length]) {
+    chunksOut.push(r.push(text.slice(prev, p)));
+    prev = p;
+  }
+  chunksOut.push(r.flush());
+  return { out: chunksOut.join(''), chunksOut };
+}
+
+test('streaming redaction equals whole-text redaction for character-by-character chunks', () => {
+  const cuts = Array.from({ length: SAMPLE.length }, (_, i) => i);
+  assert.equal(streamed(SAMPLE, cuts).out, redact(SAMPLE, ['pii', 'secret']));
+});
+
+test('a generated private key split across chunks never leaks, and is held only until its footer', () => {
+  const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  const text = `key:\n${pem}after`;
+  const { out, chunksOut } = streamed(text, [3, 20, 40, 60, 80, 100]);
+  assert.equal(out, redact(text, ['secret']));
+  assert.ok(!out.includes('MC4CAQ'));
+  assert.ok(chunksOut.join('').startsWith('key:\n[REDACTED:private_key]'));
+});
+
+test('text that cannot become a match is emitted at once (only the tail is held)', () => {
+  const r = createStreamRedactor({ categories: ['pii'] });
+  assert.equal(r.push('hello world, how are you today? fine '), 'hello world, how are you today? fine ');
+  assert.equal(r.push('thanks'), '');
+  assert.equal(r.push(' and'), 'thanks ');
+  assert.equal(r.flush(), 'and');
+});
+
+test('push after flush is refused', () => {
+  const r = createStreamRedactor({ categories: ['pii'] });
+  r.flush();
+  assert.throws(() => r.push('x'), StreamRedactorClosed);
+});
+
+const PIECES = [
+  'jane.doe@example.com', '+1 415-555-0100', '4111 1111 1111 1111', '4111111111111111', '123-45-6788', 'SSN ', 'Dear Mr. ',
+  'John Smith', '221 Baker Street', 'ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'DE89 3704 0044 0532 0130 00', 'born on ',
+  '12 March 1980', '10.0.0.1', '2001:db8::1', 'password: Xk9#mQ2$vL8pZ', 'phone ', '9747 6578', ' ', ' ', '\n', ', ', '. ',
+  'and', 'the', 'Hello', 'x', '1', '12', '-', '@', '.', 'A', 'My name is ',
+];
+
+test('property: for any text of PII pieces and any chunking, streaming equals non-streaming redaction', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.constantFrom(...PIECES), { maxLength: 30 }),
+      fc.array(fc.nat({ max: 2000 }), { maxLength: 40 }),
+      (pieces, cuts) => {
+        const text = pieces.join('');
+        assert.equal(streamed(text, cuts).out, redact(text, ['pii', 'secret']));
+      },
+    ),
+    { numRuns: 400 },
+  );
+});
+
+test('property: arbitrary strings stream-redact like whole-text redaction', () => {
+  fc.assert(
+    fc.property(fc.string({ unit: fc.constantFrom(...'0123456789 -.@+()abcXYZ:\n'), maxLength: 120 }), fc.array(fc.nat({ max: 200 }), { maxLength: 20 }), (text, cuts) => {
+      assert.equal(streamed(text, cuts).out, redact(text, ['pii', 'secret']));
+    }),
+    { numRuns: 400 },
+  );
+});

@@ -4,6 +4,7 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { Clock } from '../../core/clock.js';
 import { InvalidClientCertificate } from '../errors.js';
 
@@ -15,19 +16,34 @@ export interface SvidFacts {
   notAfter: number;
 }
 
+interface ParsedSvid extends SvidFacts {
+  notBefore: number;
+}
+
+/** ASN.1 parsing costs ~1-2 ms per certificate; the SVID facts never change for given DER bytes,
+ * so they are cached by fingerprint. Only successful parses are cached; validity is re-checked
+ * against the clock on every call. */
+const parsed = new LRUCache<string, ParsedSvid>({ max: 10_000 });
+
 export function readSvid(der: Uint8Array, clock: Clock): SvidFacts {
+  const fingerprint = createHash('sha256').update(der).digest('hex');
+  const facts = parsed.get(fingerprint) ?? parse(der, fingerprint);
+  parsed.set(fingerprint, facts);
+  const now = clock.now();
+  // Defence in depth: node:tls checks validity too, but a certificate handed over by a proxy
+  // (or a test) has not necessarily been through a handshake at this instant.
+  if (facts.notBefore > now) throw new InvalidClientCertificate('certificate_not_yet_valid');
+  if (facts.notAfter <= now) throw new InvalidClientCertificate('certificate_expired');
+  return { uri: facts.uri, fingerprint: facts.fingerprint, notAfter: facts.notAfter };
+}
+
+function parse(der: Uint8Array, fingerprint: string): ParsedSvid {
   let cert: x509.X509Certificate;
   try {
     cert = new x509.X509Certificate(der);
   } catch {
     throw new InvalidClientCertificate('certificate_unparseable');
   }
-  const now = clock.now();
-  // Defence in depth: node:tls checks validity too, but a certificate handed over by a proxy
-  // (or a test) has not necessarily been through a handshake at this instant.
-  if (cert.notBefore.getTime() > now) throw new InvalidClientCertificate('certificate_not_yet_valid');
-  if (cert.notAfter.getTime() <= now) throw new InvalidClientCertificate('certificate_expired');
-
   const basic = cert.getExtension(x509.BasicConstraintsExtension);
   if (basic?.ca) throw new InvalidClientCertificate('svid_is_ca'); // X509-SVID §4.1
   const usage = cert.getExtension(x509.KeyUsagesExtension);
@@ -43,9 +59,5 @@ export function readSvid(der: Uint8Array, clock: Clock): SvidFacts {
   // X509-SVID §2: "An X.509 SVID MUST contain exactly one URI SAN".
   if (uris.length === 0) throw new InvalidClientCertificate('svid_no_uri_san');
   if (uris.length > 1) throw new InvalidClientCertificate('svid_multiple_uri_sans');
-  return {
-    uri: uris[0]!,
-    fingerprint: createHash('sha256').update(der).digest('hex'),
-    notAfter: cert.notAfter.getTime(),
-  };
+  return { uri: uris[0]!, fingerprint, notBefore: cert.notBefore.getTime(), notAfter: cert.notAfter.getTime() };
 }

@@ -135,6 +135,14 @@ test('a certificate that is not yet valid is refused by the mapper clock', async
   assert.throws(() => principalFromPeerCertificate(new X509Certificate(cert.certPem), { ...opts, clock }), (e: unknown) => e instanceof InvalidClientCertificate && e.reason === 'certificate_not_yet_valid');
 });
 
+test('a certificate seen before (cached parse) is still re-checked for expiry', async () => {
+  const cert = await issueClientCert(ca, { spiffeId: 'spiffe://prod.acme.example/tenant/acme/svc/cached', notAfter: new Date(Date.now() + 3_600_000) });
+  const clock = new FixedClock(Date.now());
+  assert.equal(principalFromPeerCertificate(cert.der, { ...opts, clock }).id, 'spiffe://prod.acme.example/tenant/acme/svc/cached');
+  clock.advance(2 * 3_600_000);
+  assert.throws(() => principalFromPeerCertificate(cert.der, { ...opts, clock }), (e: unknown) => e instanceof InvalidClientCertificate && e.reason === 'certificate_expired');
+});
+
 test('the tenant path segment must exist', async () => {
   const cert = await issueClientCert(ca, { spiffeId: 'spiffe://prod.acme.example/short' });
   assert.throws(() => principalFromPeerCertificate(cert.der, opts), (e: unknown) => e instanceof InvalidClientCertificate && e.reason === 'spiffe_id_no_tenant_segment');

@@ -33,8 +33,10 @@ export interface ExchangeInput {
   subject: Principal;
   actor?: Principal;
   requested: ScopeRequest & { ttlSec?: number };
-  /** RFC 8693 `audience`/`resource`: must name Warden; default Warden. */
-  audience?: string;
+  /** RFC 8693 `audience` values: each must be Warden's audience; default Warden. */
+  audience?: string | string[];
+  /** RFC 8693 / RFC 8707 `resource` values: each must be on Warden's origin. */
+  resource?: string[];
   /** When the subject's own credential expires (epoch ms): the new token never outlives it. */
   subjectExpiresAt?: number;
 }
@@ -135,7 +137,7 @@ export class JitTokenService {
 
   async exchange(input: ExchangeInput): Promise<ExchangeResult> {
     const { subject, actor, requested } = input;
-    if (input.audience !== undefined && input.audience !== this.audience) throw new InvalidTarget();
+    this.checkTargets(input);
     if (actor && actor.tenant !== subject.tenant) throw new ScopeNotGranted('an actor may only act for a subject of its own tenant');
     if (actor?.actor?.length) throw new BadRequest('invalid_request', 'the actor token must not itself be a delegated token', 'actor_token');
     const chain: Actor[] = [...(actor ? [{ id: actor.id, kind: actor.kind, tenant: actor.tenant }] : []), ...(subject.actor ?? [])];
@@ -183,6 +185,28 @@ export class JitTokenService {
       .setJti(randomUUID())
       .sign(this.key);
     return { access_token: accessToken, issued_token_type: TOKEN_TYPE_JWT, token_type: 'Bearer', expires_in: exp - nowSec };
+  }
+
+  /** RFC 8693 §2.2.2: a target Warden will not issue for is `invalid_target` — never silently dropped. */
+  private checkTargets(input: ExchangeInput): void {
+    const audiences = input.audience === undefined ? [] : Array.isArray(input.audience) ? input.audience : [input.audience];
+    if (audiences.some((a) => a !== this.audience)) throw new InvalidTarget();
+    if (!input.resource?.length) return;
+    let origin: string | undefined;
+    try {
+      origin = new URL(this.audience).origin;
+    } catch {
+      origin = undefined; // a non-URL audience cannot own resource URIs
+    }
+    for (const r of input.resource) {
+      let ro: string | undefined;
+      try {
+        ro = new URL(r).origin;
+      } catch {
+        ro = undefined;
+      }
+      if (origin === undefined || ro !== origin) throw new InvalidTarget();
+    }
   }
 
   /** Revokes a token (and so every token exchanged from it) until it would have expired anyway. */

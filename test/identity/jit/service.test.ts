@@ -95,8 +95,13 @@ test('a token never outlives the subject credential', async () => {
   await assert.rejects(s.exchange({ subject: alice, requested: {}, subjectExpiresAt: T0 - 1 }), (e: unknown) => e instanceof BadRequest && e.code === 'invalid_request');
 });
 
-test('an audience other than Warden is invalid_target', async () => {
-  await assert.rejects(service().exchange({ subject: alice, requested: {}, audience: 'https://api.other.example' }), (e: unknown) => e instanceof InvalidTarget && e.status === 400 && e.code === 'invalid_target');
+test('an audience or resource other than Warden is invalid_target', async () => {
+  const s = service();
+  const isInvalidTarget = (e: unknown) => e instanceof InvalidTarget && e.status === 400 && e.code === 'invalid_target';
+  await assert.rejects(s.exchange({ subject: alice, requested: {}, audience: 'https://api.other.example' }), isInvalidTarget);
+  await assert.rejects(s.exchange({ subject: alice, requested: {}, audience: [AUD, 'https://api.other.example'] }), isInvalidTarget);
+  await assert.rejects(s.exchange({ subject: alice, requested: {}, resource: ['https://api.other.example/v1'] }), isInvalidTarget);
+  await s.exchange({ subject: alice, requested: {}, audience: [AUD], resource: [`${AUD}/v1/chat/completions`] });
 });
 
 test('an agent presenting a user\'s token gets a delegated token: sub = user, act.sub = agent', async () => {

@@ -83,11 +83,25 @@ async function checkPath(path: X509Certificate[], pinnedRoots: X509Certificate[]
   }
 }
 
+// Whether issuer's key signed child is a pure function of the two DER encodings, so a verified link
+// can be remembered by their fingerprints (validity dates are still checked on every call). Only
+// successes are cached; the set is bounded and simply cleared when full.
+const verifiedLinks = new Set<string>();
+const MAX_CACHED_LINKS = 4096;
+
 async function signedBy(child: X509Certificate, issuer: X509Certificate): Promise<boolean> {
+  const link = `${certFingerprint(child)}<${certFingerprint(issuer)}`;
+  if (verifiedLinks.has(link)) return true;
+  let ok: boolean;
   try {
-    return await child.verify({ publicKey: issuer.publicKey, signatureOnly: true });
+    ok = await child.verify({ publicKey: issuer.publicKey, signatureOnly: true });
   } catch {
     // An unsupported or malformed signature algorithm is a failed verification, never a pass.
-    return false;
+    ok = false;
   }
+  if (ok === true) {
+    if (verifiedLinks.size >= MAX_CACHED_LINKS) verifiedLinks.clear();
+    verifiedLinks.add(link);
+  }
+  return ok === true;
 }

@@ -29,7 +29,14 @@ let trust: TrustAnchors;
 let kek: LocalKek;
 const dataKey = randomBytes(32);
 
+// RSA key generation is the slow part of this file: two keys, made once.
+let rsaA: { publicKey: KeyObject; privateKey: KeyObject };
+let rsaB: { publicKey: KeyObject; privateKey: KeyObject };
+const rsa2048 = (second = false) => (second ? rsaB : rsaA);
+
 before(async () => {
+  rsaA = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  rsaB = generateKeyPairSync('rsa', { modulusLength: 2048 });
   pki = await createNitroPki(T0);
   trust = createTrustAnchors({ nitroRootsPem: [pki.rootPem] });
   kek = { id: 'kek-local-1', key: createSecretKey(randomBytes(32)) };
@@ -56,7 +63,7 @@ const release = (v: VerifiedEvidence, o: Partial<{ now: number; modelId: string;
 for (const kind of ['rsa', 'ec-p384', 'x25519'] as const) {
   test(`released key opens only with the enclave's ${kind} private key`, async () => {
     const enclave =
-      kind === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      kind === 'rsa' ? rsa2048()
       : kind === 'ec-p384' ? generateKeyPairSync('ec', { namedCurve: 'P-384' })
       : generateKeyPairSync('x25519');
     const v = await attest(spki(enclave.publicKey));
@@ -69,27 +76,27 @@ for (const kind of ['rsa', 'ec-p384', 'x25519'] as const) {
     const { plaintext } = await compactDecrypt(r.jwe, enclave.privateKey);
     assert.ok(Buffer.from(plaintext).equals(dataKey));
     // Anyone else's key cannot open it.
-    const other = kind === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : kind === 'ec-p384' ? generateKeyPairSync('ec', { namedCurve: 'P-384' }) : generateKeyPairSync('x25519');
+    const other = kind === 'rsa' ? rsa2048(true) : kind === 'ec-p384' ? generateKeyPairSync('ec', { namedCurve: 'P-384' }) : generateKeyPairSync('x25519');
     await assert.rejects(compactDecrypt(r.jwe, other.privateKey));
   });
 }
 
 test('an object that merely looks like verified evidence is refused', async () => {
-  const enclave = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const enclave = rsa2048();
   const v = await attest(spki(enclave.publicKey));
   await assert.rejects(release({ ...v }), KeyReleaseEvidenceNotVerified);
   await assert.rejects(release(JSON.parse(JSON.stringify(v))), KeyReleaseEvidenceNotVerified);
 });
 
 test('evidence verified against other reference values is refused', async () => {
-  const enclave = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const enclave = rsa2048();
   const v = await attest(spki(enclave.publicKey));
   await assert.rejects(release(v, { ref: referenceFor(pcrValues(0x51)) }), KeyReleaseReferenceMismatch);
   await assert.rejects(release(v, { ref: { type: 'nitro', pcrs: { '0': pcrs[0]!.toString('hex') } } }), KeyReleaseReferenceMismatch);
 });
 
 test('evidence verified too long ago is refused', async () => {
-  const enclave = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const enclave = rsa2048();
   const v = await attest(spki(enclave.publicKey));
   await assert.rejects(release(v, { now: T0 + 61_000 }), KeyReleaseEvidenceStale);
   await assert.rejects(release(v, { now: T0 - 1 }), KeyReleaseEvidenceStale);
@@ -107,12 +114,12 @@ test('keys that cannot receive an encrypted key, or weak ones, are refused', asy
 });
 
 test("another model's key is not released to this deployment", async () => {
-  const v = await attest(spki(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey));
+  const v = await attest(spki(rsa2048().publicKey));
   await assert.rejects(release(v, { modelId: 'model:other' }), KeyReleaseModelMismatch);
 });
 
 test('wrong KEK, tampered or relabeled envelopes do not open', async () => {
-  const v = await attest(spki(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey));
+  const v = await attest(spki(rsa2048().publicKey));
   await assert.rejects(release(v, { kek: { id: 'kek-local-1', key: createSecretKey(randomBytes(32)) } }), KeyUnwrapFailed);
   await assert.rejects(release(v, { kek: { id: 'kek-local-2', key: kek.key } }), KeyUnwrapFailed);
   const w = wrapModelKey(kek, { keyId: 'dk-1', modelId: MODEL }, dataKey);

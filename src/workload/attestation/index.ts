@@ -1,0 +1,14 @@
+// Public surface of runtime attestation. The gateway wires: createTrustAnchors at start-up, one
+// AttestationMonitor for confidential deployments, isTrusted() in the route stage, and
+// current() + releaseModelKey (../key-release.js) when a workload asks for its model key.
+export * from './types.js';
+export * from './errors.js';
+export { verifyEvidence } from './verify-evidence.js';
+export { AttestationMonitor, CHALLENGE_NONCE_BYTES, type AttestationMonitorOptions, type AttestationStatus } from './monitor.js';
+export { createTrustAnchors, type TrustAnchorSources } from './trust.js';
+export { isSealedVerifiedEvidence, referenceDigest } from './verified.js';
+export { assertReferenceUsable } from './reference.js';
+export { verifyNitroDocument } from './nitro/verify.js';
+export { extractNitroDocumentFromCertificate } from './nitro/evervault-cert.js';
+export { verifySnpReportAuthenticity } from './sev-snp/verify.js';
+export { MIN_NONCE_BYTES } from './nonce.js';

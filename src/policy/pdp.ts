@@ -460,7 +460,8 @@ export class PolicyDecisionPoint {
     const live = this.live;
     if (!live) throw new Error('no policy set is loaded');
     const prep = this.prepare(req, this.entities);
-    return { call: this.cedarCall(prep, prep.context as Record<string, CedarValueJson>, null), slice: this.sliceFor(live, prep).entries, all: live.allEntries() };
+    const { principal, action, resource, context, entities } = this.cedarCall(prep, prep.context as Record<string, CedarValueJson>, null);
+    return { call: { principal, action, resource, context, entities }, slice: this.sliceFor(live, prep).entries, all: live.allEntries() };
   }
 
   private emit(change: PolicySetChange): void {

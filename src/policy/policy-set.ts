@@ -1,11 +1,12 @@
 // Policies as data: parsed from Cedar text, analysed, validated against the schema, versioned by
 // content hash. A PolicyEntry never changes after it is made; a set of them is a version.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { relative, sep } from 'node:path';
 import { sha256Hex } from '../core/digest.js';
 import type { Obligation } from '../core/types.js';
 import { cedar, cedarErrorText, type PolicyJson } from './cedar-wasm.js';
 import { PolicyIdConflict, PolicyParseFailed, PolicyTemplateUnsupported, PolicyValidationFailed } from './errors.js';
+import { filesUnder } from './files.js';
 import { obligationsFromAnnotations } from './obligations.js';
 import { analysePolicy, type PolicyFacts } from './policy-analysis.js';
 import type { WardenSchema } from './schema.js';
@@ -75,15 +76,7 @@ export function parsePolicies(text: string, source: string): PolicyEntry[] {
 
 /** Every `*.cedar` file under dir (sorted, recursive), parsed; ids must be unique across files. */
 export function loadPolicyDir(dir: string): PolicyEntry[] {
-  const files: string[] = [];
-  const collect = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) collect(p);
-      else if (name.endsWith('.cedar')) files.push(p);
-    }
-  };
-  collect(dir);
+  const files = filesUnder(dir, (name) => name.endsWith('.cedar'));
   const all: PolicyEntry[] = [];
   const ids = new Map<string, string>();
   for (const f of files) {
@@ -116,4 +109,30 @@ export function validatePolicies(schema: WardenSchema, entries: readonly PolicyE
 export function policySetVersion(entries: Iterable<PolicyEntry>): string {
   const hashes = [...entries].map((e) => e.hash).sort();
   return 'sha256:' + sha256Hex(hashes.join('\n'));
+}
+
+/** Thrown when stored policies do not hash to the version they were stored under (tampering or corruption). */
+export class PolicyVersionMismatch extends Error {
+  constructor(expected: string, actual: string) {
+    super(`stored policy set claims version ${expected} but its policies hash to ${actual}`);
+    this.name = 'PolicyVersionMismatch';
+  }
+}
+
+/**
+ * Entries from stored (id, text, source) records, e.g. src/store/policy-sqlite.ts. Each text must hold
+ * exactly the one policy with that id, and the set must hash to `version`.
+ */
+export function entriesFromStored(version: string, records: readonly { id: string; text: string; source: string }[]): PolicyEntry[] {
+  const entries = records.map((r) => {
+    const json = cedar.policyToJson(r.text);
+    if (json.type !== 'success') throw new PolicyParseFailed(r.source, cedarErrorText(json.errors));
+    // A policy without @id was named by its position in its file; the stored id keeps that name.
+    const annotated = json.json.annotations?.id;
+    if (annotated !== undefined && annotated !== r.id) throw new PolicyParseFailed(r.source, `stored policy ${r.id} is annotated @id(${JSON.stringify(annotated)})`);
+    return makeEntry(r.id, r.text, r.source, json.json);
+  });
+  const actual = policySetVersion(entries);
+  if (actual !== version) throw new PolicyVersionMismatch(version, actual);
+  return entries;
 }

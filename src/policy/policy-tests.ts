@@ -1,7 +1,7 @@
 // `warden policy test`: policy test files next to the policies, each case a request and the decision
 // (and optionally the obligations and determining policies) it must get.
-import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
+import { filesUnder } from './files.js';
 import type { Decision } from '../core/types.js';
 import { PolicyDecisionPoint } from './pdp.js';
 import type { PolicyEntry } from './policy-set.js';
@@ -18,16 +18,7 @@ export interface PolicyTestResult {
 }
 
 export function findTestFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (/\.test\.(ya?ml|json)$/.test(name)) out.push(p);
-    }
-  };
-  walk(dir);
-  return out;
+  return filesUnder(dir, (name) => /\.test\.(ya?ml|json)$/.test(name));
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {

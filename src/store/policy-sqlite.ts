@@ -1,0 +1,100 @@
+// Policy set versions in the embedded SQLite store: every set that was ever loaded (by content-hash
+// version) and the history of which version was live when. Plain records only: parsing and
+// validation belong to src/policy, which re-checks the version hash when it loads a stored set.
+import type { Clock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
+import { NotFound } from '../core/errors.js';
+import type { SqliteDb } from './sqlite.js';
+
+export interface StoredPolicy {
+  id: string;
+  text: string;
+  source: string;
+}
+
+export interface PolicySetSummary {
+  version: string;
+  createdAt: number;
+  source: string;
+  note: string | null;
+  policyCount: number;
+}
+
+export interface PolicySetRecord extends PolicySetSummary {
+  policies: StoredPolicy[];
+}
+
+export interface PolicyActivation {
+  version: string;
+  activatedAt: number;
+  actor: string;
+}
+
+export class SqlitePolicyStore {
+  constructor(
+    private readonly db: SqliteDb,
+    private readonly clock: Clock = systemClock,
+  ) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS policy_sets (
+        version     TEXT PRIMARY KEY,
+        created_at  INTEGER NOT NULL,
+        source      TEXT NOT NULL,
+        note        TEXT,
+        policies    TEXT NOT NULL          -- JSON array of {id, text, source}
+      );
+      CREATE TABLE IF NOT EXISTS policy_activations (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        version      TEXT NOT NULL REFERENCES policy_sets(version),
+        activated_at INTEGER NOT NULL,
+        actor        TEXT NOT NULL
+      );
+    `);
+  }
+
+  /** Records a set; a version already stored is left as it is (same hash, same content). Returns true when new. */
+  save(version: string, policies: readonly StoredPolicy[], meta: { source: string; note?: string }): boolean {
+    const r = this.db
+      .prepare('INSERT OR IGNORE INTO policy_sets (version, created_at, source, note, policies) VALUES (?, ?, ?, ?, ?)')
+      .run(version, this.clock.now(), meta.source, meta.note ?? null, JSON.stringify(policies.map((p) => ({ id: p.id, text: p.text, source: p.source }))));
+    return r.changes === 1;
+  }
+
+  get(version: string): PolicySetRecord | null {
+    const row = this.db.prepare('SELECT version, created_at, source, note, policies FROM policy_sets WHERE version = ?').get(version) as
+      | { version: string; created_at: number; source: string; note: string | null; policies: string }
+      | undefined;
+    if (!row) return null;
+    const policies = JSON.parse(row.policies) as StoredPolicy[];
+    return { version: row.version, createdAt: row.created_at, source: row.source, note: row.note, policyCount: policies.length, policies };
+  }
+
+  list(): PolicySetSummary[] {
+    const rows = this.db.prepare('SELECT version, created_at, source, note, json_array_length(policies) AS n FROM policy_sets ORDER BY created_at, version').all() as {
+      version: string;
+      created_at: number;
+      source: string;
+      note: string | null;
+      n: number;
+    }[];
+    return rows.map((r) => ({ version: r.version, createdAt: r.created_at, source: r.source, note: r.note, policyCount: r.n }));
+  }
+
+  /** Marks a stored version live (appends to the history). */
+  activate(version: string, actor: string): void {
+    const exists = this.db.prepare('SELECT 1 FROM policy_sets WHERE version = ?').get(version);
+    if (!exists) throw new NotFound('policy_version_not_found', `policy set version ${version} is not stored`);
+    this.db.prepare('INSERT INTO policy_activations (version, activated_at, actor) VALUES (?, ?, ?)').run(version, this.clock.now(), actor);
+  }
+
+  /** The most recently activated set, or null when none was ever activated. */
+  active(): PolicySetRecord | null {
+    const row = this.db.prepare('SELECT version FROM policy_activations ORDER BY seq DESC LIMIT 1').get() as { version: string } | undefined;
+    return row ? this.get(row.version) : null;
+  }
+
+  history(): PolicyActivation[] {
+    const rows = this.db.prepare('SELECT version, activated_at, actor FROM policy_activations ORDER BY seq').all() as { version: string; activated_at: number; actor: string }[];
+    return rows.map((r) => ({ version: r.version, activatedAt: r.activated_at, actor: r.actor }));
+  }
+}

@@ -1,8 +1,8 @@
 // Warden-Receipt: a compact JWS (RFC 7515, EdDSA / RFC 8037) by the ledger key, binding one response to
 // its audit entry: digests, model, deployment, policy version, decision id, leaf index and leaf hash, and
 // the signed checkpoint of the batch that committed the entry (so no "promise" of a later one is needed).
-import { CompactSign, compactVerify, errors as joseErrors } from 'jose';
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { compactVerify, errors as joseErrors } from 'jose';
+import { createPublicKey, sign as edSign, type KeyObject } from 'node:crypto';
 import { openCheckpoint, parseCheckpointBody, type SignedCheckpoint } from './checkpoint.js';
 import { ReceiptInvalid } from './errors.js';
 import { parseHashB64 } from './hash.js';
@@ -36,8 +36,12 @@ export interface ReceiptPayload extends ReceiptSubject {
   checkpoint: string;
 }
 
-/** Signs the receipt for an entry whose append() has resolved. */
-export async function signReceipt(key: LedgerKey, subject: ReceiptSubject, appended: AppendResult, nowMs: number): Promise<string> {
+/**
+ * Signs the receipt for an entry whose append() has resolved. Synchronous and on the request path, so it
+ * signs with node:crypto directly: RFC 8037 EdDSA is deterministic, and a test checks the result is
+ * byte-identical to jose's CompactSign. Verification goes through jose.
+ */
+export function signReceipt(key: LedgerKey, subject: ReceiptSubject, appended: AppendResult, nowMs: number): string {
   const payload: ReceiptPayload = {
     v: 1,
     iss: key.name,
@@ -47,7 +51,9 @@ export async function signReceipt(key: LedgerKey, subject: ReceiptSubject, appen
     leafHash: appended.leafHash,
     checkpoint: appended.checkpoint.note,
   };
-  return new CompactSign(Buffer.from(JSON.stringify(payload))).setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: RECEIPT_TYP }).sign(key.privateKey);
+  // RFC 7515 §7.1: BASE64URL(header) '.' BASE64URL(payload) '.' BASE64URL(signature over the first two).
+  const signingInput = `${Buffer.from(JSON.stringify({ alg: 'EdDSA', kid: key.kid, typ: RECEIPT_TYP })).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+  return `${signingInput}.${edSign(null, Buffer.from(signingInput), key.privateKey).toString('base64url')}`;
 }
 
 /** The one public key a verifier trusts, as a C2SP vkey, a PEM SPKI, or an Ed25519 KeyObject. */

@@ -107,7 +107,7 @@ test('the served log verifies over HTTP with auditVerify', async () => {
 
 test('a receipt verifies offline: signature, bodies, inclusion and the entry it points at (HTTP and static)', async () => {
   const i = 217;
-  const receipt = await signReceipt(ledger.key, subjectFor(i), results[i]!, Date.now());
+  const receipt = signReceipt(ledger.key, subjectFor(i), results[i]!, Date.now());
   const v = await verifyReceipt(receipt, ledger.key.publicKeyPem);
   assert.equal(v.payload.leafIndex, i);
   const request = Buffer.from(`request ${i}`);
@@ -136,9 +136,20 @@ test('a receipt verifies offline: signature, bodies, inclusion and the entry it 
   assert.match(err, /ReceiptInvalid \(response_digest_mismatch\)/);
 });
 
+test('receipts are byte-identical to jose CompactSign output (deterministic EdDSA)', async () => {
+  const { CompactSign } = await import('jose');
+  const receipt = signReceipt(ledger.key, subjectFor(3), results[3]!, 1_700_000_000_000);
+  const [h, p] = receipt.split('.') as [string, string];
+  const viaJose = await new CompactSign(Buffer.from(p, 'base64url'))
+    .setProtectedHeader(JSON.parse(Buffer.from(h, 'base64url').toString()) as { alg: string })
+    .sign(ledger.key.privateKey);
+  assert.equal(receipt, viaJose);
+  assert.deepEqual(JSON.parse(Buffer.from(h, 'base64url').toString()), { alg: 'EdDSA', kid: ledger.key.kid, typ: 'warden-receipt+jws' });
+});
+
 test('forged, altered or misattributed receipts are refused with precise codes', async () => {
   const i = 5;
-  const receipt = await signReceipt(ledger.key, subjectFor(i), results[i]!, Date.now());
+  const receipt = signReceipt(ledger.key, subjectFor(i), results[i]!, Date.now());
   const [h, p, s] = receipt.split('.') as [string, string, string];
   const payload = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
   const withPayload = (o: Record<string, unknown>) => `${h}.${Buffer.from(JSON.stringify(o)).toString('base64url')}.${s}`;
@@ -148,10 +159,10 @@ test('forged, altered or misattributed receipts are refused with precise codes',
   await assert.rejects(verifyReceipt(receipt, other.key.vkey), { name: 'ReceiptInvalid', code: 'bad_signature' });
   await assert.rejects(verifyReceipt(receipt, other.key.publicKeyPem), { name: 'ReceiptInvalid', code: 'bad_signature' });
   // A correctly signed receipt whose claims disagree with the logged entry (e.g. another request's digest).
-  const lying = await signReceipt(ledger.key, { ...subjectFor(i), requestDigest: subjectFor(6).requestDigest }, results[i]!, Date.now());
+  const lying = signReceipt(ledger.key, { ...subjectFor(i), requestDigest: subjectFor(6).requestDigest }, results[i]!, Date.now());
   await assert.rejects(receiptVerify({ receipt: lying, log: `${base}/audit/v1`, key: ledger.key.vkey }), { name: 'ReceiptInvalid', code: 'entry_disagrees' });
   // A receipt pointing at a leaf hash the log does not hold.
-  const ghost = await signReceipt(ledger.key, subjectFor(i), { ...results[i]!, leafHash: results[7]!.leafHash }, Date.now());
+  const ghost = signReceipt(ledger.key, subjectFor(i), { ...results[i]!, leafHash: results[7]!.leafHash }, Date.now());
   await assert.rejects(receiptVerify({ receipt: ghost, log: `${base}/audit/v1`, key: ledger.key.vkey }), { name: 'ReceiptInvalid', code: 'not_in_log' });
   // Another log (other key) cannot vouch for this receipt.
   await other.append(inferenceEvent(0));

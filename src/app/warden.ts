@@ -1,7 +1,7 @@
 // The composition root: builds every plane from the config and starts both TLS listeners.
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Server } from 'node:http';
-import { mkdirSync, chmodSync } from 'node:fs';
+import { mkdirSync, chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { pino, destination, type Logger, type DestinationStream } from 'pino';
@@ -19,7 +19,8 @@ import { Metrics } from '../gateway/metrics.js';
 import { ScopeAuthorizer } from '../gateway/authorizer.js';
 import type { AuditSink } from '../gateway/audit.js';
 import { createUpstreamTarget, type UpstreamTarget } from '../gateway/upstream.js';
-import type { CredentialVerifiers } from '../gateway/stages/identity.js';
+import { parseTokenExchangeRequest } from '../identity/index.js';
+import { buildIdentity } from './identity.js';
 import { AdminApi } from '../admin/admin.js';
 import { DEMO_MODELS, DEMO_OWNER, startDemoUpstream } from '../demo/upstream.js';
 
@@ -113,14 +114,17 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
   }
 
   const audit: AuditSink = new LogAuditSink(log);
-  const verifiers: CredentialVerifiers = { apiKey: (t) => keys.authenticate(t) };
   const limits = { requestsPerSecond: config.limits.requestsPerSecond, burst: config.limits.burst, concurrency: config.limits.concurrency, tokensPerMinute: config.limits.tokensPerMinute };
 
   const inf = config.listeners.inference;
   const adm = config.listeners.admin;
   const serverTls = { certPem: pki.server.certPem, keyPem: pki.server.keyPem };
-  const infServer = createHttpsServer(listenerTlsOptions({ ...serverTls, mtls: 'off' }));
-  const admServer = createHttpsServer(listenerTlsOptions({ ...serverTls, mtls: 'off' }));
+  const clientCa = (l: typeof inf) => {
+    const f = l.clientCaFile ?? config.spiffe.clientCaFile;
+    return f ? { clientCaPem: readFileSync(f, 'utf8') } : {};
+  };
+  const infServer = createHttpsServer(listenerTlsOptions({ ...serverTls, mtls: inf.mtls, ...clientCa(inf) }));
+  const admServer = createHttpsServer(listenerTlsOptions({ ...serverTls, mtls: adm.mtls, ...clientCa(adm) }));
   for (const s of [infServer, admServer]) {
     s.keepAliveTimeout = 65_000;
     s.headersTimeout = 30_000;
@@ -132,6 +136,8 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
   const inferenceUrl = `https://${inf.host}:${infPort}`;
   const adminUrl = `https://${adm.host}:${admPort}`;
 
+  const identity = await buildIdentity(config, { clock, keys, store: identityStore, inferenceUrl });
+  const verifiers = identity.verifiers;
   const gateway = new Gateway({
     clock,
     log,
@@ -146,6 +152,7 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
     audit,
     accessLog: config.log.accessLog,
     publicOrigin: inferenceUrl,
+    tokens: { parse: (b) => parseTokenExchangeRequest(b), exchange: (i) => identity.jit.exchange(i) },
   });
   let ready = false;
   const admin = new AdminApi({ clock, log, metrics, verifiers, keys, store: identityStore, audit, publicOrigin: adminUrl, ready: () => ready });
@@ -175,6 +182,7 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
       await Promise.all([stop(infServer), stop(admServer), ...(demo ? [stop(demo.server)] : [])]);
       await Promise.all(targets.map((t) => t.pool.close()));
       await keys.close();
+      await identity.close();
       db.close();
       log.flush();
     },

@@ -28,6 +28,14 @@ export interface UpstreamConfig {
   demo?: boolean;
 }
 
+export interface ScopeConfig {
+  models: string[];
+  actions: string[];
+}
+
+/** Credentials from OIDC, mTLS or signatures get no scope unless the config grants one (least privilege). */
+export const NO_SCOPE: ScopeConfig = { models: [], actions: [] };
+
 export interface OidcIssuerConfig {
   issuer: string;
   audience: string;
@@ -46,8 +54,8 @@ export interface WardenConfig {
   upstreams: UpstreamConfig[];
   demoUpstream: { enabled: 'auto' | boolean; port: number };
   oidc: { issuers: OidcIssuerConfig[] };
-  httpSignatures: { windowSec: number; clients: { keyId: string; publicKeyFile: string; principal: string }[] };
-  spiffe: { trustDomains: string[]; clientCaFile?: string };
+  httpSignatures: { windowSec: number; clients: { keyId: string; publicKeyFile: string; principal: string; alg?: 'ed25519' | 'ecdsa-p256-sha256'; scope?: ScopeConfig }[] };
+  spiffe: { trustDomains: string[]; clientCaFile?: string; tenant: string; defaultKind?: 'user' | 'service' | 'agent'; rules: Record<string, unknown>[]; scope: ScopeConfig };
   log: { level: string; accessLog: boolean };
 }
 
@@ -128,6 +136,10 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     },
     spiffe: {
       trustDomains: raw.spiffe?.trustDomains ?? [],
+      tenant: raw.spiffe?.tenant ?? 'default',
+      rules: raw.spiffe?.rules ?? [],
+      scope: raw.spiffe?.scope ?? NO_SCOPE,
+      ...(raw.spiffe?.defaultKind ? { defaultKind: raw.spiffe.defaultKind } : {}),
       ...(raw.spiffe?.clientCaFile ? { clientCaFile: resolve(baseDir, raw.spiffe.clientCaFile) } : {}),
     },
     log: { level: raw.log?.level ?? 'info', accessLog: raw.log?.accessLog ?? true },
@@ -157,6 +169,14 @@ export function parseConfig(text: string, file: string): WardenConfig {
     throw new ConfigError(lines.join('\n'));
   }
   const cfg = withDefaults(raw as RawConfig, resolve(file), dirname(resolve(file)));
+  for (const l of [cfg.listeners.inference, cfg.listeners.admin]) {
+    if (l.mtls !== 'off' && !l.clientCaFile && !cfg.spiffe.clientCaFile) {
+      throw new ConfigError(`${file}: mtls is ${l.mtls} but no client CA is configured (listeners.*.clientCaFile or spiffe.clientCaFile)`);
+    }
+  }
+  if (cfg.listeners.inference.mtls !== 'off' && cfg.spiffe.trustDomains.length === 0) {
+    throw new ConfigError(`${file}: mtls is enabled but spiffe.trustDomains is empty: name the trust domains whose SVIDs are accepted`);
+  }
   const seen = new Map<string, string>();
   for (const u of cfg.upstreams) {
     for (const m of u.models) {

@@ -67,6 +67,7 @@ export const CONFIG_SCHEMA = {
               jwksUri: { type: 'string' },
               discovery: { type: 'boolean' },
               algorithms: { type: 'array', items: { type: 'string' } },
+              scope: { $ref: '#/$defs/scope' },
             },
           },
         },
@@ -87,6 +88,8 @@ export const CONFIG_SCHEMA = {
               keyId: { type: 'string', minLength: 1 },
               publicKeyFile: { type: 'string', minLength: 1 },
               principal: { type: 'string', minLength: 1 },
+              alg: { enum: ['ed25519', 'ecdsa-p256-sha256'] },
+              scope: { $ref: '#/$defs/scope' },
             },
           },
         },
@@ -96,8 +99,12 @@ export const CONFIG_SCHEMA = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        trustDomains: { type: 'array', items: { type: 'string' } },
+        trustDomains: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
         clientCaFile: { type: 'string' },
+        tenant: { type: 'string', minLength: 1 },
+        defaultKind: { enum: ['user', 'service', 'agent'] },
+        rules: { type: 'array', items: { type: 'object', required: ['idPrefix'], properties: { idPrefix: { type: 'string' } } } },
+        scope: { $ref: '#/$defs/scope' },
       },
     },
     log: {
@@ -110,6 +117,15 @@ export const CONFIG_SCHEMA = {
     },
   },
   $defs: {
+    scope: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['models', 'actions'],
+      properties: {
+        models: { type: 'array', items: { type: 'string', minLength: 1 } },
+        actions: { type: 'array', items: { type: 'string', minLength: 1 } },
+      },
+    },
     listener: {
       type: 'object',
       additionalProperties: false,

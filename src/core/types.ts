@@ -20,6 +20,8 @@ export interface Authentication {
   certFingerprint?: string;
   /** OIDC issuer, for tokens. */
   issuer?: string;
+  /** Epoch ms when the presented credential expires, when it carries an expiry. */
+  expiresAt?: number;
 }
 
 /** What a credential is allowed to do, before policy: the key's scope, a token's narrowing. */
@@ -28,6 +30,8 @@ export interface Scope {
   models: string[];
   /** Actions such as `chat`, `complete`, `embed`, `listModels`. `*` means any. */
   actions: string[];
+  /** Tools the credential may call (a JIT token narrowed to one tool); absent means not narrowed. */
+  tools?: string[];
 }
 
 export interface Principal {
@@ -60,7 +64,8 @@ export type Action =
   | 'managePolicies'
   | 'promoteModel'
   | 'approve'
-  | 'readAudit';
+  | 'readAudit'
+  | 'exchangeToken';
 
 export interface Resource {
   type: 'Model' | 'Deployment' | 'Tool' | 'Dataset' | 'Key' | 'Policy' | 'Principal' | 'System';

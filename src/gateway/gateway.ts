@@ -16,7 +16,8 @@ import type { Endpoint, RequestContext } from './context.js';
 import { readBody, sendError, sendJson } from './http.js';
 import type { Metrics } from './metrics.js';
 import { eventData, SseSplitter } from './sse.js';
-import { createIdentityStage, type CredentialVerifiers } from './stages/identity.js';
+import { createBearerVerifier, createIdentityStage, type CredentialVerifiers } from './stages/identity.js';
+import type { ExchangeInput, ExchangeResult, TokenExchangeRequest } from '../identity/index.js';
 import { createNetworkStage } from './stages/network.js';
 import { createPolicyStage, type ObligationEnforcers } from './stages/policy.js';
 import { createRouteStage } from './stages/route.js';
@@ -51,7 +52,9 @@ export interface GatewayDeps {
   accessLog: boolean;
   /** Public origin of the listener (for RFC 9421 @target-uri), e.g. https://127.0.0.1:8443 */
   publicOrigin: string;
-  /** Extra routes on the inference listener (e.g. /v1/token); return true if handled. */
+  /** RFC 8693 token exchange at /v1/token (absent: the endpoint answers 404). */
+  tokens?: { parse(body: Buffer): TokenExchangeRequest; exchange(input: ExchangeInput): Promise<ExchangeResult> };
+  /** Extra routes on the inference listener; return true if handled. */
   extraRoutes?: (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<boolean> | boolean;
 }
 
@@ -73,9 +76,11 @@ export class Gateway {
   private readonly network;
   private readonly policy;
   private readonly route;
+  private readonly bearer;
 
   constructor(private readonly d: GatewayDeps) {
     this.identity = createIdentityStage(d.verifiers, (ctx) => d.publicOrigin + (ctx.req.url ?? '/'));
+    this.bearer = createBearerVerifier(d.verifiers);
     this.network = createNetworkStage(d.limiter, d.limits);
     this.policy = createPolicyStage(d.authorizer, d.obligations ?? {}, (ctx) => this.policyContext(ctx));
     this.route = createRouteStage(d.routes);
@@ -133,6 +138,11 @@ export class Gateway {
       if (req.method !== 'GET') return this.fail(ctx, res, new WardenError(405, 'invalid_request_error', 'method_not_allowed', `${path} accepts GET only`), 'validate');
       return this.listModels(ctx, res);
     }
+    if (path === '/v1/token' && this.d.tokens) {
+      const ctx = this.newContext(req, requestId, 'token', 'exchangeToken');
+      if (req.method !== 'POST') return this.fail(ctx, res, new WardenError(405, 'invalid_request_error', 'method_not_allowed', `${path} accepts POST only`), 'validate');
+      return this.exchangeToken(ctx, res, this.d.tokens);
+    }
     if (this.d.extraRoutes && (await this.d.extraRoutes(req, res, requestId))) return;
     const ctx = this.newContext(req, requestId, 'models', 'listModels');
     return this.fail(ctx, res, new NotFound('route_not_found', `no such endpoint: ${req.method} ${path}`), 'validate');
@@ -179,8 +189,12 @@ export class Gateway {
       this.d.metrics.auditFailures.inc();
       this.d.log.error({ err: auditErr, requestId: ctx.requestId }, 'audit append failed for a refused request');
     }
-    // 413 stops reading the body: close the connection rather than drain an oversized upload.
-    sendError(res, err, ctx.requestId, err.status === 413);
+    if (ctx.endpoint === 'token') {
+      sendOAuthError(res, err, ctx.requestId);
+    } else {
+      // 413 stops reading the body: close the connection rather than drain an oversized upload.
+      sendError(res, err, ctx.requestId, err.status === 413);
+    }
     if (err.type === 'upstream_error' || err.type === 'timeout_error' || err.type === 'unavailable_error') {
       this.d.metrics.upstreamErrors.inc({ upstream: ctx.target?.name ?? 'none', code: err.code });
     }
@@ -315,6 +329,45 @@ export class Gateway {
     this.finish(ctx, 200, committed.event);
   }
 
+  /**
+   * RFC 8693 token exchange: the subject token (and, for delegation, the actor token) are verified exactly
+   * like bearer credentials, then traded for a short-lived, narrowed, audience-bound Warden token.
+   */
+  private async exchangeToken(ctx: RequestContext, res: ServerResponse, tokens: NonNullable<GatewayDeps['tokens']>): Promise<void> {
+    let stage = 'read';
+    try {
+      ctx.rawBody = await readBody(ctx.req, 64 * 1024);
+      stage = 'validate';
+      const ctype = String(ctx.req.headers['content-type'] ?? '');
+      if (!ctype.startsWith('application/x-www-form-urlencoded')) {
+        throw new BadRequest('invalid_request', 'the token request must be application/x-www-form-urlencoded (RFC 8693 §2.1)', 'content-type');
+      }
+      const request = tokens.parse(ctx.rawBody);
+      stage = 'identity';
+      ctx.principal = await this.bearer(request.subjectToken);
+      const actor = request.actorToken !== undefined ? await this.bearer(request.actorToken) : undefined;
+      stage = 'network';
+      this.network(ctx);
+      stage = 'policy';
+      const issued = await tokens.exchange({
+        subject: ctx.principal,
+        ...(actor ? { actor } : {}),
+        requested: request.requested,
+        ...(request.audience.length ? { audience: request.audience } : {}),
+        ...(request.resource.length ? { resource: request.resource } : {}),
+      });
+      const { event } = await this.commit(ctx, 200);
+      ctx.lease?.release(0);
+      // RFC 6749 §5.1: token responses must not be cached.
+      sendJson(res, 200, issued, { 'x-request-id': ctx.requestId, 'cache-control': 'no-store', pragma: 'no-cache' });
+      this.finish(ctx, 200, event);
+    } catch (e) {
+      const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error');
+      if (!(e instanceof WardenError)) this.d.log.error({ err: e, requestId: ctx.requestId }, 'token exchange failed');
+      await this.fail(ctx, res, err, err.stage ?? stage);
+    }
+  }
+
   private async listModels(ctx: RequestContext, res: ServerResponse): Promise<void> {
     let stage = 'identity';
     try {
@@ -343,3 +396,16 @@ export class Gateway {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * RFC 6749 §5.2 / RFC 8693 §2.2.2 error body for /v1/token: OAuth clients expect `error` and
+ * `error_description`; an invalid subject or actor token is `invalid_request`.
+ */
+function sendOAuthError(res: ServerResponse, err: WardenError, requestId: string): void {
+  if (res.headersSent) return void res.destroy();
+  const oauthCodes = ['invalid_request', 'invalid_scope', 'invalid_target', 'unsupported_grant_type', 'invalid_client'];
+  const error = err.status >= 500 ? (err.status === 503 ? 'temporarily_unavailable' : 'server_error') : err.status === 429 ? 'slow_down' : oauthCodes.includes(err.code) ? err.code : 'invalid_request';
+  const status = err.status >= 500 || err.status === 429 ? err.status : 400;
+  const description = err.status === 401 ? 'the subject or actor token is invalid' : err.message;
+  sendJson(res, status, { error, error_description: description, request_id: requestId }, { 'x-request-id': requestId, 'cache-control': 'no-store', ...(err.status === 429 ? err.headers : {}) });
+}

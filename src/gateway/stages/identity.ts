@@ -28,7 +28,19 @@ function jwtIssuer(token: string): string | null {
   }
 }
 
+/** Verifies one bearer token (API key, Warden JIT token or OIDC JWT) with the verifier its form calls for. */
+export function createBearerVerifier(v: CredentialVerifiers): (token: string) => Promise<Principal> {
+  return async (token) => {
+    if (token.startsWith('wdn_')) return v.apiKey(token);
+    const iss = jwtIssuer(token);
+    if (iss !== null && v.jitToken && iss === v.jitToken.issuer) return v.jitToken.verify(token);
+    if (iss !== null && v.oidc) return v.oidc(token);
+    throw new Unauthenticated('invalid_token', 'the bearer token is invalid', `${CHALLENGE}, error="invalid_token"`);
+  };
+}
+
 export function createIdentityStage(v: CredentialVerifiers, targetUriOf: (ctx: RequestContext) => string) {
+  const bearer = createBearerVerifier(v);
   return async function identity(ctx: RequestContext): Promise<void> {
     const h = ctx.req.headers;
     const auth = h.authorization;
@@ -38,7 +50,7 @@ export function createIdentityStage(v: CredentialVerifiers, targetUriOf: (ctx: R
     if (socket.authorized === false && typeof socket.getPeerCertificate === 'function') {
       const peer = socket.getPeerCertificate();
       if (peer && Object.keys(peer).length > 0) {
-        throw new Unauthenticated('client_certificate_invalid', 'the client certificate was not issued by a trusted authority', 'Mutual TLS');
+        throw new Unauthenticated('client_certificate_invalid', 'the client certificate was not issued by a trusted authority', CHALLENGE);
       }
     }
     if (auth !== undefined && signed) {
@@ -47,25 +59,12 @@ export function createIdentityStage(v: CredentialVerifiers, targetUriOf: (ctx: R
     if (auth !== undefined) {
       const m = /^Bearer ([^\s]+)$/i.exec(auth);
       if (!m) throw new Unauthenticated('invalid_authorization', 'the Authorization header must be "Bearer <token>"', `${CHALLENGE}, error="invalid_request"`);
-      const token = m[1]!;
-      if (token.startsWith('wdn_')) {
-        ctx.principal = await v.apiKey(token);
-        return;
-      }
-      const iss = jwtIssuer(token);
-      if (iss !== null && v.jitToken && iss === v.jitToken.issuer) {
-        ctx.principal = await v.jitToken.verify(token);
-        return;
-      }
-      if (iss !== null && v.oidc) {
-        ctx.principal = await v.oidc(token);
-        return;
-      }
-      throw new Unauthenticated('invalid_token', 'the bearer token is invalid', `${CHALLENGE}, error="invalid_token"`);
+      ctx.principal = await bearer(m[1]!);
+      return;
     }
     if (signed) {
       if (!v.httpSignature) throw new Unauthenticated('signatures_not_enabled', 'HTTP message signatures are not enabled on this listener', CHALLENGE);
-      ctx.principal = await v.httpSignature({ method: ctx.req.method ?? 'GET', targetUri: targetUriOf(ctx), headers: h, body: ctx.rawBody });
+      ctx.principal = await v.httpSignature({ method: ctx.req.method ?? 'GET', targetUri: targetUriOf(ctx), headers: ctx.req.headersDistinct, body: ctx.rawBody });
       return;
     }
     if (v.mtls && socket.authorized === true) {

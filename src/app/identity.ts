@@ -1,0 +1,85 @@
+// Builds the identity plane's verifiers from the config for the listeners.
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import type { Clock } from '../core/clock.js';
+import type { WardenConfig } from '../config/config.js';
+import { ConfigError } from '../config/config.js';
+import type { ApiKeyService } from '../identity/api-keys.js';
+import { HttpSignatureVerifier, JitTokenService, OidcVerifier, principalFromPeerCertificate, validateMtlsOptions, type MtlsPrincipalOptions, type SignatureClient } from '../identity/index.js';
+import type { IdentityStore } from '../store/identity-store.js';
+import type { CredentialVerifiers } from '../gateway/stages/identity.js';
+
+/** The JIT token signing key lives in the data dir (mode 0600) so issued tokens survive a restart. */
+export function loadOrCreateEd25519(file: string): KeyObject {
+  if (existsSync(file)) {
+    const key = createPrivateKey(readFileSync(file, 'utf8'));
+    if (key.asymmetricKeyType !== 'ed25519') throw new ConfigError(`${file}: expected an Ed25519 private key`);
+    return key;
+  }
+  const { privateKey } = generateKeyPairSync('ed25519');
+  writeFileSync(file, privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return privateKey;
+}
+
+export interface IdentityPlane {
+  verifiers: CredentialVerifiers;
+  jit: JitTokenService;
+  close(): Promise<void>;
+}
+
+export async function buildIdentity(config: WardenConfig, o: { clock: Clock; keys: ApiKeyService; store: IdentityStore; inferenceUrl: string }): Promise<IdentityPlane> {
+  const jit = new JitTokenService({ signingKey: loadOrCreateEd25519(join(config.dataDir, 'jit-key.pem')), issuer: o.inferenceUrl, audience: o.inferenceUrl, clock: o.clock });
+  const verifiers: CredentialVerifiers = {
+    apiKey: (t) => o.keys.authenticate(t),
+    jitToken: { issuer: o.inferenceUrl, verify: (t) => jit.verify(t) },
+  };
+  let oidc: OidcVerifier | null = null;
+  if (config.oidc.issuers.length > 0) {
+    oidc = new OidcVerifier({ issuers: config.oidc.issuers.map((i) => ({ scope: { models: [], actions: [] }, ...i })) as never, clock: o.clock });
+    const v = oidc;
+    verifiers.oidc = (t) => v.verify(t);
+  }
+  if (config.httpSignatures.clients.length > 0) {
+    const clients: SignatureClient[] = [];
+    for (const c of config.httpSignatures.clients) {
+      const p = await o.store.getPrincipal(c.principal);
+      if (!p) throw new ConfigError(`httpSignatures.clients: principal ${JSON.stringify(c.principal)} (keyId ${c.keyId}) does not exist; create it first`);
+      let publicKey: string;
+      try {
+        publicKey = readFileSync(c.publicKeyFile, 'utf8');
+      } catch (e) {
+        throw new ConfigError(`httpSignatures.clients: cannot read ${c.publicKeyFile}: ${(e as Error).message}`);
+      }
+      clients.push({
+        keyId: c.keyId,
+        publicKey,
+        ...(c.alg ? { alg: c.alg } : {}),
+        principal: { kind: p.kind, id: p.id, tenant: p.tenant, groups: p.groups, scope: c.scope ?? { models: [], actions: [] }, ...(p.sourceCidrs ? { sourceCidrs: p.sourceCidrs } : {}), ...(p.limits ? { limits: p.limits } : {}) },
+      });
+    }
+    const sig = new HttpSignatureVerifier({ clients, maxAgeSec: config.httpSignatures.windowSec, clock: o.clock });
+    verifiers.httpSignature = (m) => sig.verify(m as never);
+  }
+  if (config.listeners.inference.mtls !== 'off') {
+    const opts: MtlsPrincipalOptions = {
+      trustDomains: config.spiffe.trustDomains,
+      tenant: { fixed: config.spiffe.tenant },
+      scope: config.spiffe.scope,
+      ...(config.spiffe.defaultKind ? { defaultKind: config.spiffe.defaultKind } : {}),
+      ...(config.spiffe.rules.length ? { rules: config.spiffe.rules as never } : {}),
+      clock: o.clock,
+    };
+    validateMtlsOptions(opts);
+    verifiers.mtls = (socket: TLSSocket) => principalFromPeerCertificate(socket.getPeerCertificate(), opts);
+  }
+  return {
+    verifiers,
+    jit,
+    async close() {
+      await oidc?.close();
+    },
+  };
+}

@@ -22,9 +22,16 @@ import { createUpstreamTarget, type UpstreamTarget } from '../gateway/upstream.j
 import { parseTokenExchangeRequest } from '../identity/index.js';
 import { buildIdentity } from './identity.js';
 import { AdminApi } from '../admin/admin.js';
+import { Ledger } from '../ledger/ledger.js';
+import { loadOrCreateLedgerKey, publicLedgerKey } from '../ledger/key.js';
+import { createAuditHandler } from '../ledger/http.js';
+import { SqliteLedgerStore } from '../store/ledger-sqlite.js';
+import { LedgerAuditSink } from './ledger-sink.js';
 import { DEMO_MODELS, DEMO_OWNER, startDemoUpstream } from '../demo/upstream.js';
 
 export interface RunningWarden {
+  /** The ledger's public key (C2SP verifier key) that auditors pin. */
+  ledgerVerifierKey: string;
   inferenceUrl: string;
   adminUrl: string;
   caPemPath: string;
@@ -42,12 +49,16 @@ export interface StartOptions {
   logStream?: NodeJS.WritableStream;
 }
 
-/** Until the ledger plane is wired in, audit events go to the structured log. */
-class LogAuditSink implements AuditSink {
-  constructor(private readonly log: Logger) {}
+/** Mirrors each appended audit event into the structured log (for SIEMs that read logs), after the ledger. */
+class LoggedAuditSink implements AuditSink {
+  constructor(
+    private readonly inner: AuditSink,
+    private readonly log: Logger,
+  ) {}
   async append(event: AuditEvent) {
-    this.log.info({ audit: event }, 'audit');
-    return {};
+    const r = await this.inner.append(event);
+    this.log.info({ audit: event, leafIndex: r.index }, 'audit');
+    return r;
   }
 }
 
@@ -113,7 +124,13 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
     }
   }
 
-  const audit: AuditSink = new LogAuditSink(log);
+  // The ledger: its own SQLite file (its own fsync stream), resumed on restart; refuses to start on a
+  // tampered store (fail closed).
+  const ledgerKey = loadOrCreateLedgerKey(config.dataDir);
+  const ledgerDb = openSqlite(join(config.dataDir, 'ledger.db'));
+  const ledger = await Ledger.open({ store: new SqliteLedgerStore(ledgerDb), key: ledgerKey });
+  const ledgerSink = new LedgerAuditSink(ledger, ledgerKey, clock);
+  const audit: AuditSink = config.log.auditToLog ? new LoggedAuditSink(ledgerSink, log) : ledgerSink;
   const limits = { requestsPerSecond: config.limits.requestsPerSecond, burst: config.limits.burst, concurrency: config.limits.concurrency, tokensPerMinute: config.limits.tokensPerMinute };
 
   const inf = config.listeners.inference;
@@ -155,7 +172,8 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
     tokens: { parse: (b) => parseTokenExchangeRequest(b), exchange: (i) => identity.jit.exchange(i) },
   });
   let ready = false;
-  const admin = new AdminApi({ clock, log, metrics, verifiers, keys, store: identityStore, audit, publicOrigin: adminUrl, ready: () => ready });
+  const auditHandler = createAuditHandler(ledger, ledgerKey);
+  const admin = new AdminApi({ clock, log, metrics, verifiers, keys, store: identityStore, audit, publicOrigin: adminUrl, ready: () => ready, extraRoutes: [auditHandler] });
   infServer.on('request', gateway.handle);
   admServer.on('request', admin.handle);
   ready = true;
@@ -169,6 +187,7 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
     dataDir: config.dataDir,
     bootstrapKey,
     demoUpstreamUrl: demo?.url ?? null,
+    ledgerVerifierKey: publicLedgerKey(ledgerKey).vkey,
     log,
     async close() {
       if (closed) return;
@@ -183,6 +202,7 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
       await Promise.all(targets.map((t) => t.pool.close()));
       await keys.close();
       await identity.close();
+      await ledger.close(); // closes ledger.db after the last batch
       db.close();
       log.flush();
     },

@@ -56,7 +56,7 @@ export interface WardenConfig {
   oidc: { issuers: OidcIssuerConfig[] };
   httpSignatures: { windowSec: number; clients: { keyId: string; publicKeyFile: string; principal: string; alg?: 'ed25519' | 'ecdsa-p256-sha256'; scope?: ScopeConfig }[] };
   spiffe: { trustDomains: string[]; clientCaFile?: string; tenant: string; defaultKind?: 'user' | 'service' | 'agent'; rules: Record<string, unknown>[]; scope: ScopeConfig };
-  log: { level: string; accessLog: boolean };
+  log: { level: string; accessLog: boolean; auditToLog: boolean };
 }
 
 export class ConfigError extends Error {
@@ -142,7 +142,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       ...(raw.spiffe?.defaultKind ? { defaultKind: raw.spiffe.defaultKind } : {}),
       ...(raw.spiffe?.clientCaFile ? { clientCaFile: resolve(baseDir, raw.spiffe.clientCaFile) } : {}),
     },
-    log: { level: raw.log?.level ?? 'info', accessLog: raw.log?.accessLog ?? true },
+    log: { level: raw.log?.level ?? 'info', accessLog: raw.log?.accessLog ?? true, auditToLog: raw.log?.auditToLog ?? false },
   };
 }
 

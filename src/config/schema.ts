@@ -113,6 +113,7 @@ export const CONFIG_SCHEMA = {
       properties: {
         level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
         accessLog: { type: 'boolean' },
+        auditToLog: { type: 'boolean' },
       },
     },
   },

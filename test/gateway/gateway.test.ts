@@ -1,6 +1,8 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:tls';
+import { createHash } from 'node:crypto';
+import { verifyReceipt } from '../../src/ledger/receipt.js';
 import { startTestWarden, type TestWarden } from '../helpers/warden.js';
 
 const chat = (content: string, extra: Record<string, unknown> = {}) => ({ model: 'demo-chat', messages: [{ role: 'user', content }], ...extra });
@@ -26,6 +28,26 @@ describe('inference data path with the demo upstream', () => {
     assert.equal((mine[0]!.principal as { id: string }).id, 'alice');
     assert.match(String(mine[0]!.requestDigest), /^sha256:[0-9a-f]{64}$/);
     assert.match(String(mine[0]!.responseDigest), /^sha256:[0-9a-f]{64}$/);
+    // The Warden-Receipt verifies with the ledger's public key and binds this exact request and response.
+    const v = await verifyReceipt(String(r.headers['warden-receipt']), t.w.ledgerVerifierKey);
+    assert.equal(v.payload.responseDigest, 'sha256:' + createHash('sha256').update(r.text).digest('hex'));
+    assert.equal(v.payload.requestDigest, mine[0]!.requestDigest);
+    assert.equal(v.payload.decisionId, r.headers['x-request-id']);
+    assert.equal(v.payload.model, 'demo-chat');
+  });
+
+  test('the ledger is served on the admin listener: signed checkpoint and inclusion proofs', async () => {
+    const cp = await t.call('admin', 'GET', '/audit/v1/checkpoint');
+    assert.equal(cp.status, 200);
+    const [origin, size] = cp.text.split('\n');
+    assert.equal(origin, 'warden.local/audit');
+    assert.ok(Number(size) > 0);
+    const proof = await t.call('admin', 'GET', `/audit/v1/proof/inclusion?index=0&size=${size}`);
+    assert.equal(proof.status, 200);
+    assert.ok(Array.isArray(proof.json.hashes));
+    const bad = await t.call('admin', 'GET', `/audit/v1/proof/inclusion?index=${size}&size=${size}`);
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.error.type, 'invalid_request_error');
   });
 
   test('streaming chat is relayed as SSE events ending in [DONE]', async () => {
@@ -34,8 +56,15 @@ describe('inference data path with the demo upstream', () => {
     assert.match(String(r.headers['content-type']), /text\/event-stream/);
     const events = r.text.split('\n\n').filter(Boolean);
     assert.equal(events.at(-1), 'data: [DONE]');
+    // The receipt is the last event before [DONE] and covers every byte streamed before it.
+    const receiptEvent = events.at(-2)!;
+    assert.match(receiptEvent, /^event: warden\.receipt\ndata: /);
+    const receipt = JSON.parse(receiptEvent.split('\ndata: ')[1]!).warden_receipt as string;
+    const streamed = events.slice(0, -2).map((e) => e + '\n\n').join('');
+    const v = await verifyReceipt(receipt, t.w.ledgerVerifierKey);
+    assert.equal(v.payload.responseDigest, 'sha256:' + createHash('sha256').update(streamed).digest('hex'));
     const content = events
-      .slice(0, -1)
+      .slice(0, -2)
       .map((e) => JSON.parse(e.replace(/^data: /, '')))
       .map((c) => c.choices[0]?.delta?.content ?? '')
       .join('');

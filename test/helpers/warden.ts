@@ -25,6 +25,8 @@ export interface TestWarden {
 export async function startTestWarden(mutate: (c: WardenConfig) => void = () => {}, opts: { clock?: Clock; dataDir?: string } = {}): Promise<TestWarden> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'warden-test-'));
   const config = withDefaults({ dataDir, listeners: { inference: { port: 0 }, admin: { port: 0 } } }, null);
+  // Tests read audit entries from the log mirror; the ledger itself is checked by the ledger tests.
+  config.log.auditToLog = true;
   mutate(config);
   const logs: Record<string, unknown>[] = [];
   const logStream = new Writable({

@@ -27,6 +27,7 @@ import { loadOrCreateLedgerKey, publicLedgerKey } from '../ledger/key.js';
 import { createAuditHandler } from '../ledger/http.js';
 import { SqliteLedgerStore } from '../store/ledger-sqlite.js';
 import { LedgerAuditSink } from './ledger-sink.js';
+import { inspectChatRequest } from '../inspect/index.js';
 import { DEMO_MODELS, DEMO_OWNER, startDemoUpstream } from '../demo/upstream.js';
 
 export interface RunningWarden {
@@ -169,6 +170,8 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
     audit,
     accessLog: config.log.accessLog,
     publicOrigin: inferenceUrl,
+    // Input inspection: findings (types and counts) go into the ledger entry and the policy context.
+    inspector: { inspectRequest: (body) => inspectChatRequest(body) },
     tokens: { parse: (b) => parseTokenExchangeRequest(b), exchange: (i) => identity.jit.exchange(i) },
   });
   let ready = false;

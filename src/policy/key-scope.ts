@@ -18,6 +18,17 @@ function wildcardActions(schema: WardenSchema): string[] {
   return out.sort();
 }
 
+/**
+ * What decides whether the generated text type-checks: everything but the quoted ids. Two keys with the
+ * same shape produce the same policies up to escaped string literals, which cannot change a policy's
+ * structure (cedarString), so a shape validated once need not be validated again.
+ */
+export function keyScopeShape(principal: Pick<Principal, 'kind'>, scope: Scope, method: AuthnMethod = 'api_key'): string {
+  const actions = scope.actions.includes('*') ? '*' : [...new Set(scope.actions)].sort().join(',');
+  const models = scope.models.includes('*') ? '*' : scope.models.length === 0 ? 'none' : 'list';
+  return `${principal.kind}|${method}|${actions}|${models}`;
+}
+
 export function keyPolicyIds(keyId: string): { grant: string; cap: string } {
   return { grant: `key:${keyId}:grant`, cap: `key:${keyId}:cap` };
 }

@@ -18,7 +18,7 @@ import {
 } from './entities.js';
 import { DEFAULT_DENY_REASON, denyDecision, evaluatePreparsed, readAnswer, type CedarCall } from './evaluate.js';
 import { PolicyIdConflict } from './errors.js';
-import { policiesForKeyScope } from './key-scope.js';
+import { keyScopeShape, policiesForKeyScope } from './key-scope.js';
 import { Lru } from './lru.js';
 import { PathTree, projectRecord, uidKey } from './policy-analysis.js';
 import { loadPolicyDir, parsePolicies, policySetVersion, validatePolicies, type PolicyEntry } from './policy-set.js';
@@ -113,6 +113,8 @@ export class PolicyDecisionPoint {
   private shadow: LoadedSet | null = null;
   private readonly generated = new Map<string, PolicyEntry>();
   private readonly keyPolicyIds = new Map<string, string[]>();
+  /** Key-scope shapes whose generated policies passed schema validation (see keyScopeShape). */
+  private readonly validatedKeyShapes = new Set<string>();
   private entities: EntitySnapshot = new EntitySnapshot(0, []);
   private readonly cache: Lru<string, Decision> | null;
   private readonly actionEntities = new Map<string, EntityJson[]>();
@@ -373,11 +375,26 @@ export class PolicyDecisionPoint {
    * validates policy by policy, so the rest of the set cannot be affected); the index is updated in
    * place and the version recomputed.
    */
-  upsertGenerated(entries: readonly PolicyEntry[]): string | null {
+  upsertGenerated(entries: readonly PolicyEntry[], opts: { validated?: boolean } = {}): string | null {
+    this.checkGenerated(entries, opts.validated === true);
+    this.applyGenerated(entries, []);
+    return this.afterGeneratedChange();
+  }
+
+  /** Everything that can fail, before anything changes. */
+  private checkGenerated(entries: readonly PolicyEntry[], validated: boolean): void {
     for (const e of entries) {
       if (this.live?.base.has(e.id) || this.shadow?.base.has(e.id)) throw new PolicyIdConflict(e.id, 'also a policy of the loaded set');
     }
-    validatePolicies(this.schema, entries);
+    if (!validated) validatePolicies(this.schema, entries);
+  }
+
+  private applyGenerated(entries: readonly PolicyEntry[], removeIds: readonly string[]): void {
+    for (const id of removeIds) {
+      this.generated.delete(id);
+      this.live?.index.remove(id);
+      this.shadow?.index.remove(id);
+    }
     for (const e of entries) {
       for (const set of [this.live, this.shadow]) {
         if (!set) continue;
@@ -386,15 +403,10 @@ export class PolicyDecisionPoint {
       }
       this.generated.set(e.id, e);
     }
-    return this.afterGeneratedChange();
   }
 
   removeGenerated(ids: readonly string[]): string | null {
-    for (const id of ids) {
-      this.generated.delete(id);
-      this.live?.index.remove(id);
-      this.shadow?.index.remove(id);
-    }
+    this.applyGenerated([], ids);
     return this.afterGeneratedChange();
   }
 
@@ -409,15 +421,15 @@ export class PolicyDecisionPoint {
 
   /** A key's scope as policies bound to that key (see key-scope.ts); replaces the key's previous ones. */
   setKeyScope(keyId: string, principal: Pick<Principal, 'kind' | 'id'>, scope: Scope): string | null {
-    const entries = parsePolicies(policiesForKeyScope(keyId, principal, scope), `key:${keyId}`);
+    const entries = parsePolicies(policiesForKeyScope(keyId, principal, scope, { schema: this.schema }), `key:${keyId}`);
+    // Validation parses the schema (~10 ms); keys of an already validated shape skip it.
+    const shape = keyScopeShape(principal, scope);
+    this.checkGenerated(entries, this.validatedKeyShapes.has(shape));
+    this.validatedKeyShapes.add(shape);
     const stale = (this.keyPolicyIds.get(keyId) ?? []).filter((id) => !entries.some((e) => e.id === id));
-    for (const id of stale) {
-      this.generated.delete(id);
-      this.live?.index.remove(id);
-      this.shadow?.index.remove(id);
-    }
+    this.applyGenerated(entries, stale);
     this.keyPolicyIds.set(keyId, entries.map((e) => e.id));
-    return this.upsertGenerated(entries);
+    return this.afterGeneratedChange();
   }
 
   /** The key was revoked or deleted: its policies go. */

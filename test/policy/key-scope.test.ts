@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PolicyDecisionPoint } from '../../src/policy/pdp.js';
 import { policiesForKeyScope } from '../../src/policy/key-scope.js';
-import { parsePolicies } from '../../src/policy/policy-set.js';
+import { parsePolicies, validatePolicies } from '../../src/policy/policy-set.js';
 import { PolicyIdConflict } from '../../src/policy/errors.js';
 import type { Principal } from '../../src/core/types.js';
 import { MODELS, STARTER_DIR, principal, request } from './fixtures.js';
@@ -98,4 +98,27 @@ test('a generated policy may not take the id of a loaded policy', () => {
   const pdp = pdpWithKey();
   assert.throws(() => pdp.upsertGenerated(parsePolicies('@id("admin-needs-recent-mfa") permit(principal, action, resource);', 'x')), PolicyIdConflict);
   assert.throws(() => pdp.loadText('@id("key:key_abc:grant") permit(principal, action, resource);'), PolicyIdConflict);
+});
+
+test('every key-scope shape validates against the schema (why repeat shapes may skip validation)', () => {
+  const schema = new PolicyDecisionPoint().schema;
+  for (const kind of ['user', 'service', 'agent'] as const) {
+    for (const actions of [['*'], [], ['chat'], ['chat', 'embed', 'listModels'], ['callTool', 'readDataset'], ['manageKeys', 'readAudit'], ['approve', 'promoteModel', 'chat']]) {
+      for (const models of [['*'], [], ['m1'], ['m1', 'm"2\\']]) {
+        const text = policiesForKeyScope('k"\n1', { kind, id: 'p"\\x' }, { models, actions });
+        assert.doesNotThrow(() => validatePolicies(schema, parsePolicies(text, 'key')), `${kind} ${actions} ${models}`);
+      }
+    }
+  }
+});
+
+test('a setKeyScope that fails changes nothing', () => {
+  const pdp = pdpWithKey();
+  const v = pdp.version;
+  pdp.loadText('@id("key:key_zzz:cap") permit(principal, action, resource);');
+  const v2 = pdp.version;
+  assert.notEqual(v, v2);
+  assert.throws(() => pdp.setKeyScope('key_zzz', { kind: 'service', id: 'billing' }, { models: ['*'], actions: ['chat'] }), PolicyIdConflict);
+  assert.equal(pdp.version, v2);
+  assert.equal(pdp.decide(request(svc('key_abc'), 'chat', { type: 'Model', id: 'llama-onprem' })).allow, true);
 });

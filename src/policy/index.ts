@@ -7,3 +7,9 @@ export { parsePolicies, loadPolicyDir, validatePolicies, policySetVersion, type 
 export { WardenSchema, defaultSchema, DEFAULT_SCHEMA_PATH } from './schema.js';
 export type { StoredEntityInput } from './entities.js';
 export * from './errors.js';
+export { PolicyAdmin, type PublishResult } from './policy-admin.js';
+export { explain, type Explanation, type PolicyVerdict } from './explain.js';
+export { diffPolicySets, type PolicySetDiff } from './diff.js';
+export { runPolicyTests, type PolicyTestResult } from './policy-tests.js';
+export { entriesFromStored, PolicyVersionMismatch } from './policy-set.js';
+export { keyScopeShape } from './key-scope.js';

@@ -148,6 +148,14 @@ export class PolicyDecisionPoint {
   policies(): PolicyEntry[] {
     return this.live ? this.live.allEntries() : [];
   }
+  /** The loaded (non-generated) policies: what an admin published; key-scope policies excluded. */
+  basePolicies(): PolicyEntry[] {
+    return this.live ? [...this.live.base.values()] : [];
+  }
+  /** The shadow candidate's loaded policies, or null when shadow mode is off. */
+  shadowBasePolicies(): PolicyEntry[] | null {
+    return this.shadow ? [...this.shadow.base.values()] : null;
+  }
 
   // ---------------------------------------------------------------- decisions
 

@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openSqlite } from '../../src/store/sqlite.js';
+import { SqlitePolicyStore } from '../../src/store/policy-sqlite.js';
+import { NotFound } from '../../src/core/errors.js';
+import { PolicyDecisionPoint } from '../../src/policy/pdp.js';
+import { PolicyAdmin } from '../../src/policy/policy-admin.js';
+import { PolicyValidationFailed } from '../../src/policy/errors.js';
+import { MODELS, STARTER_DIR, principal, request } from './fixtures.js';
+
+function setup() {
+  const db = openSqlite(':memory:');
+  const pdp = new PolicyDecisionPoint();
+  pdp.setEntities(MODELS);
+  const store = new SqlitePolicyStore(db);
+  return { db, pdp, store, admin: new PolicyAdmin(pdp, store) };
+}
+const chat = () => request(principal(), 'chat', { type: 'Model', id: 'llama-onprem' });
+
+test('boot publishes the directory once, then restores the active stored version', () => {
+  const { db, pdp, store, admin } = setup();
+  const first = admin.boot(STARTER_DIR);
+  assert.equal(first.policyCount, 19);
+  assert.equal(pdp.decide(chat()).allow, true);
+  admin.publish('@id("deny-all") forbid(principal, action, resource);', 'ada', 'freeze');
+  // a restart: new PDP, same database
+  const pdp2 = new PolicyDecisionPoint();
+  const again = new PolicyAdmin(pdp2, store).boot(STARTER_DIR);
+  assert.equal(again.policyCount, 1);
+  assert.equal(pdp2.decide(chat()).allow, false);
+  db.close();
+});
+
+test('a rejected publish is neither stored nor live', () => {
+  const { pdp, admin } = setup();
+  admin.boot(STARTER_DIR);
+  const before = admin.versions();
+  assert.throws(() => admin.publish('permit(principal, action, resource) when { resource.colour == "red" };', 'ada'), PolicyValidationFailed);
+  assert.deepEqual(admin.versions(), before);
+  assert.equal(pdp.decide(chat()).allow, true);
+});
+
+test('shadow, promote, roll back; versions list the active one', () => {
+  const { pdp, admin } = setup();
+  const v1 = admin.boot(STARTER_DIR).setVersion;
+  const text = readFileSync(join(STARTER_DIR, 'roles.cedar'), 'utf8');
+  const shadow = admin.shadow(text);
+  assert.equal(shadow.policyCount, 5);
+  assert.equal(pdp.decide(chat()).allow, true);
+  const promoted = admin.promote('ada', 'roles only');
+  assert.equal(promoted.setVersion, shadow.setVersion);
+  assert.equal(admin.current().setVersion, shadow.setVersion);
+  assert.deepEqual(admin.versions().filter((v) => v.active).map((v) => v.version), [shadow.setVersion]);
+  admin.rollback(v1, 'ada');
+  assert.equal(admin.current().setVersion, v1);
+  assert.throws(() => admin.rollback('sha256:nope', 'ada'), NotFound);
+  assert.throws(() => admin.promote('ada'), NotFound);
+});
+
+test('stored versions exclude generated key-scope policies; the live version includes them', () => {
+  const { pdp, admin } = setup();
+  const r = admin.boot(STARTER_DIR);
+  pdp.setKeyScope('key_1', { kind: 'service', id: 'svc' }, { models: ['*'], actions: ['chat'] });
+  const cur = admin.current();
+  assert.equal(cur.setVersion, r.setVersion);
+  assert.notEqual(cur.liveVersion, r.liveVersion);
+  assert.equal(cur.policies.some((p) => p.id.startsWith('key:')), false);
+});

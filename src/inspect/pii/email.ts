@@ -29,7 +29,9 @@ export function findEmails(text: string, out: Finding[]): void {
     while (e < text.length && e - at <= 253 && isDomainChar(text.charCodeAt(e))) e++;
     while (e > at + 1 && (text.charCodeAt(e - 1) === 46 || text.charCodeAt(e - 1) === 45)) e--;
     if (!localTooLong && s < at && e - at > 1) {
-      const dot = text.lastIndexOf('.', e - 1);
+      // Look for the last dot only inside this domain: a search back over the whole text would be quadratic.
+      let dot = e - 1;
+      while (dot > at && text.charCodeAt(dot) !== 46) dot--;
       let tldOk = dot > at + 1 && e - dot - 1 >= 2;
       for (let i = dot + 1; tldOk && i < e; i++) tldOk = isLetter(text.charCodeAt(i));
       if (tldOk) out.push({ category: 'pii', type: 'email', start: s, end: e, confidence: 0.95 });

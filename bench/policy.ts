@@ -16,7 +16,7 @@ const GROUPS = 50;
 function policyText(n: number): string {
   const fixed = `
 @id("deny-injection") forbid(principal, action in [Action::"chat", Action::"complete", Action::"callTool"], resource)
-  when { context.findings.injectionScore.greaterThan(decimal("0.9")) } unless { principal in Group::"red-team" };
+  when { context.findings.injectionScorePermille > 900 } unless { principal in Group::"red-team" };
 @id("restricted-onprem") forbid(principal, action in Action::"inference", resource)
   when { context.classification == "restricted" } unless { resource has tier && resource.tier == "onprem" };
 @id("admin-mfa") forbid(principal, action in Action::"admin", resource)
@@ -26,7 +26,7 @@ function policyText(n: number): string {
   for (let i = 0; i < n - 3; i++) {
     const ob = i % 7 === 0 ? '@obligation("redact:pii") ' : '';
     lines.push(
-      `@id("grant-${i}") ${ob}permit(principal in Group::"g${i % GROUPS}", action in Action::"inference", resource == Model::"m${i}") when { context.time.hour >= 6 && context.riskScore.lessThan(decimal("0.8")) };`,
+      `@id("grant-${i}") ${ob}permit(principal in Group::"g${i % GROUPS}", action in Action::"inference", resource == Model::"m${i}") when { context.time.hour >= 6 && context.riskScorePermille < 800 };`,
     );
   }
   return lines.join('\n');

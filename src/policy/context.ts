@@ -40,9 +40,13 @@ export class PdpContext {
 /** OIDC auth_time may run a little ahead of our clock; beyond this an MFA time is not believable. */
 const MFA_CLOCK_SKEW_MS = 60_000;
 
-function score(value: number, field: string): number {
+/**
+ * Scores travel as integer per-mille (Long), not Cedar decimals: an extension value costs ~20 µs per
+ * call at the Wasm boundary, a Long almost nothing (measured, bench/results/policy.md).
+ */
+function permille(value: number, field: string): number {
   if (!Number.isFinite(value) || value < 0 || value > 1) throw new ContextInvalid(`${field} must be a number in [0, 1]`, field);
-  return value;
+  return Math.round(value * 1000);
 }
 
 export function buildContext(input: PdpContextInput, schema: WardenSchema = defaultSchema()): PdpContext {
@@ -77,9 +81,9 @@ export function buildContext(input: PdpContextInput, schema: WardenSchema = defa
       piiTypes: f ? unique(f.items.filter((i) => i.category === 'pii').map((i) => i.type)) : [],
       secretFound: f ? f.items.some((i) => i.category === 'secret') : false,
       secretTypes: f ? unique(f.items.filter((i) => i.category === 'secret').map((i) => i.type)) : [],
-      injectionScore: score(f ? f.injectionScore : 0, 'findings.injectionScore'),
+      injectionScorePermille: permille(f ? f.injectionScore : 0, 'findings.injectionScore'),
     },
-    riskScore: score(input.riskScore, 'riskScore'),
+    riskScorePermille: permille(input.riskScore, 'riskScore'),
     maxTokens: input.maxTokens,
     tenant: input.tenant,
     region: input.region,

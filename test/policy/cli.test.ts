@@ -83,7 +83,7 @@ test('diff: added, removed and changed policies', async () => {
     rmSync(join(dir, 'tools.cedar'));
     const admin = join(dir, 'admin.cedar');
     writeFileSync(admin, readFileSync(admin, 'utf8').replace('< 900', '< 600'));
-    writeFileSync(join(dir, 'risk.cedar'), '@id("high-risk") forbid(principal, action, resource) when { context.riskScore.greaterThan(decimal("0.8")) };');
+    writeFileSync(join(dir, 'risk.cedar'), '@id("high-risk") forbid(principal, action, resource) when { context.riskScorePermille > 800 };');
     const r = await run(['diff', STARTER_DIR, dir]);
     assert.equal(r.code, 0);
     assert.match(r.out, /^\+ high-risk \(forbid, risk\.cedar\)/m);

@@ -27,12 +27,12 @@ test('buildContext fills every RequestContext attribute with Cedar-typed values'
   assert.deepEqual(c.authn, { credentialId: 'cert-1', method: 'mtls', mfa: true, mfaAgeSeconds: 125, mtls: true, signed: false });
   assert.equal(c.classification, 'confidential');
   assert.deepEqual(c.findings, {
-    injectionScore: { __extn: { fn: 'decimal', arg: '0.9100' } },
+    injectionScorePermille: 910,
     piiTypes: ['credit_card', 'email'],
     secretFound: true,
     secretTypes: ['aws_access_key'],
   });
-  assert.deepEqual(c.riskScore, { __extn: { fn: 'decimal', arg: '0.2500' } });
+  assert.equal(c.riskScorePermille, 250);
   assert.equal(c.maxTokens, 256);
   assert.equal(c.region, 'eu-west');
   assert.deepEqual(c.agent, { id: 'bot-7', kind: 'agent', tenant: 'acme' });
@@ -70,12 +70,13 @@ test('contextFromPlain checks the shape strictly', () => {
     authn: { method: 'oidc', credentialId: 'j', mfa: false, mtls: false, signed: false },
     inspected: true,
     classification: 'public',
-    findings: { piiTypes: [], secretFound: false, secretTypes: [], injectionScore: 0.5 },
-    riskScore: 0,
+    findings: { piiTypes: [], secretFound: false, secretTypes: [], injectionScorePermille: 500 },
+    riskScorePermille: 0,
     tenant: 'acme',
     delegated: false,
   };
-  assert.deepEqual(contextFromPlain(ok).value.findings, { injectionScore: { __extn: { fn: 'decimal', arg: '0.5000' } }, piiTypes: [], secretFound: false, secretTypes: [] });
+  assert.deepEqual(contextFromPlain(ok).value.sourceIp, { __extn: { fn: 'ip', arg: '10.0.0.1' } });
+  assert.throws(() => contextFromPlain({ ...ok, riskScorePermille: 0.5 }), /expected an integer/);
   assert.throws(() => contextFromPlain({ ...ok, extra: 1 }), /not declared in the schema/);
   const { listener: _dropped, ...missing } = ok;
   assert.throws(() => contextFromPlain(missing), /required attribute missing/);

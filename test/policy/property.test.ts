@@ -40,7 +40,9 @@ const resourceScope = fc.oneof(
 );
 const condition = fc.constantFrom(
   '',
-  'when { context.findings.injectionScore.greaterThan(decimal("0.5")) }',
+  'when { context.findings.injectionScorePermille > 500 }',
+  'when { context.sourceIp.isInRange(ip("10.0.0.0/8")) && context has region && context.region == "eu" }', // extension + optional attribute
+  'when { [Action::"chat", Action::"inference"].contains(action) }', // reads the action in a condition
   'when { context.classification == "restricted" }',
   'unless { resource has tier && resource.tier == "onprem" }',
   'when { principal.admin }',
@@ -86,6 +88,7 @@ const contextArb = fc.record({
   hourOffset: fc.integer({ min: 0, max: 23 }),
   maxTokens: fc.option(fc.constantFrom(0, 100)),
   sourceIp: fc.constantFrom('10.1.2.3', '192.168.0.1', '2001:db8::1'),
+  region: fc.option(fc.constantFrom('eu', 'us')),
 });
 // Requests draw from small pools so the same principal/action/resource recurs with other contexts
 // and after changes: that is where a wrong cache key or a stale cache entry would show.
@@ -135,6 +138,7 @@ function toRequest(r: GenRequest, pool: Gen<typeof principalArb>[]) {
       injectionSignals: [],
     },
     ...(c.maxTokens !== null ? { maxTokens: c.maxTokens } : {}),
+    ...(c.region !== null ? { region: c.region } : {}),
   });
 }
 
@@ -183,7 +187,7 @@ test('the property would catch a slicing index that drops a matching policy', ()
     principal: 0,
     action: 'chat',
     resource: { type: 'Model', id: 'm0' },
-    context: { classification: 'public', injectionScore: 0, pii: false, hourOffset: 0, maxTokens: null, sourceIp: '10.1.2.3' },
+    context: { classification: 'public', injectionScore: 0, pii: false, hourOffset: 0, maxTokens: null, sourceIp: '10.1.2.3', region: null },
   }, [{ kind: 'user', id: 'u0', tenant: 't0', groups: [], admin: false, mfaAgo: null }]);
   assert.equal(pdp.decideNaive(req).allow, true);
   assert.equal(pdp.decide(req).allow, true);

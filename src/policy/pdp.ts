@@ -65,6 +65,12 @@ interface Slice {
   contextPaths: PathTree | null;
   /** null: some policy reads attributes in a way not tracked by name. */
   attrNames: Set<string> | null;
+  /**
+   * Some policy needs the action hierarchy (`action in <group>` in its scope, or `action` in a condition).
+   * Otherwise the action entities are left out: `action == A` and `action in [A, B]` over concrete actions
+   * need no entity data (`in` is reflexive), and each entity sent costs time at the Wasm boundary.
+   */
+  needsActionEntities: boolean;
 }
 
 /** One policy set as the PDP evaluates it: base policies + generated (key-scope) policies. */
@@ -118,6 +124,8 @@ export class PolicyDecisionPoint {
   private entities: EntitySnapshot = new EntitySnapshot(0, []);
   private readonly cache: Lru<string, Decision> | null;
   private readonly actionEntities = new Map<string, EntityJson[]>();
+  /** Action ids that other actions are in (inference, admin, ...). */
+  private readonly actionGroups = new Set<string>();
   private readonly opts: PdpOptions;
   readonly stats = { decisions: 0, cacheHits: 0, cedarCalls: 0, denialsBeforeCedar: 0, shadowDiffs: 0 };
 
@@ -126,6 +134,7 @@ export class PolicyDecisionPoint {
     this.schema = opts.schema ?? defaultSchema();
     const size = opts.cacheSize ?? 50_000;
     this.cache = size > 0 ? new Lru(size) : null;
+    for (const parents of this.schema.actionParents.values()) for (const p of parents) this.actionGroups.add(p);
     for (const [action, ancestors] of this.schema.actionAncestors) {
       this.actionEntities.set(
         action,
@@ -246,17 +255,21 @@ export class PolicyDecisionPoint {
     }
     if (contextPaths.whole) contextPaths = null;
     if (attrNames.has('*')) attrNames = null;
-    s = { entries, contentKey: sliceContentKey(entries), contextPaths, attrNames };
+    const needsActionEntities = entries.some(
+      (e) => e.facts.readsAction || (e.facts.action.op === 'in' && e.facts.action.ids.some((id) => this.actionGroups.has(id))),
+    );
+    s = { entries, contentKey: sliceContentKey(entries), contextPaths, attrNames, needsActionEntities };
     if (set.slices.size >= 100_000) set.slices.clear();
     set.slices.set(prep.scopeKey, s);
     return s;
   }
 
-  private cedarCall(prep: Prepared, context: Record<string, CedarValueJson>, attrNames: Set<string> | null): CedarCall & { pAttrs: unknown; rAttrs: unknown } {
+  /** The Cedar call; attrNames null and withActions true give the full (naive) request. */
+  private cedarCall(prep: Prepared, context: Record<string, CedarValueJson>, attrNames: Set<string> | null, withActions = true): CedarCall & { pAttrs: unknown; rAttrs: unknown } {
     const pAttrs = projectAttrs(prep.principal.attrs, attrNames);
     const rAttrs = projectAttrs(prep.resource.attrs, attrNames);
     const entities: EntityJson[] = [toEntityJson(prep.principal, pAttrs), toEntityJson(prep.resource, rAttrs)];
-    for (const a of this.actionEntities.get(prep.action)!) entities.push(a);
+    if (withActions) for (const a of this.actionEntities.get(prep.action)!) entities.push(a);
     for (const e of prep.related) entities.push(toEntityJson(e, projectAttrs(e.attrs, attrNames)));
     return {
       principal: { type: prep.principal.type, id: prep.principal.id },
@@ -273,7 +286,7 @@ export class PolicyDecisionPoint {
     const slice = this.sliceFor(set, prep);
     if (slice.entries.length === 0) return denyDecision(set.version, DEFAULT_DENY_REASON);
     const context = slice.contextPaths ? (projectRecord(prep.context, slice.contextPaths) as Record<string, CedarValueJson>) : (prep.context as Record<string, CedarValueJson>);
-    const call = this.cedarCall(prep, context, slice.attrNames);
+    const call = this.cedarCall(prep, context, slice.attrNames, slice.needsActionEntities);
     const cache = useCache ? this.cache : null;
     let key: string | undefined;
     if (cache) {

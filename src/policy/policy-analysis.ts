@@ -55,6 +55,8 @@ export interface PolicyFacts {
   contextPaths: PathTree;
   /** Attribute names read from any entity (a superset is safe). */
   attrNames: Set<string>;
+  /** The conditions use `action` (then the action hierarchy must be sent to Cedar). */
+  readsAction: boolean;
 }
 
 type Uid = { type: string; id: string } | { __entity: { type: string; id: string } };
@@ -116,7 +118,8 @@ function walk(e: Expr, facts: PolicyFacts): void {
     case 'Slot':
       return;
     case 'Var':
-      if (body === ('context' as unknown)) facts.contextPaths.mark([]);
+      if (body === 'context') facts.contextPaths.mark([]);
+      if (body === 'action') facts.readsAction = true;
       return;
     case '.': {
       facts.attrNames.add(body.attr as string);
@@ -165,6 +168,7 @@ function walk(e: Expr, facts: PolicyFacts): void {
       // An operator this walker does not know: assume it reads everything (never narrow on ignorance).
       facts.contextPaths.mark([]);
       facts.attrNames.add('*');
+      facts.readsAction = true;
   }
 }
 
@@ -177,6 +181,7 @@ export function analysePolicy(json: PolicyJson): PolicyFacts {
     annotations: { ...(json.annotations ?? {}) },
     contextPaths: new PathTree(),
     attrNames: new Set(),
+    readsAction: false,
   };
   for (const clause of json.conditions) walk(clause.body, facts);
   return facts;

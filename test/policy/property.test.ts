@@ -43,6 +43,7 @@ const condition = fc.constantFrom(
   'when { context.findings.injectionScorePermille > 500 }',
   'when { context.sourceIp.isInRange(ip("10.0.0.0/8")) && context has region && context.region == "eu" }', // extension + optional attribute
   'when { [Action::"chat", Action::"inference"].contains(action) }', // reads the action in a condition
+  'when { action in Action::"inference" }', // needs the action hierarchy from a condition
   'when { context.classification == "restricted" }',
   'unless { resource has tier && resource.tier == "onprem" }',
   'when { principal.admin }',

@@ -2,8 +2,17 @@
 // decode to readable text. Credentials and hashes decode to random bytes and are left alone; a run
 // that decodes to readable text is reported, and re-scanned for attack phrasings.
 
-const BASE64_RUN = /(?<![A-Za-z0-9+\/_-])[A-Za-z0-9+\/_-]{24,}={0,2}/g;
-const HEX_RUN = /(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){16,}(?![0-9A-Fa-f])|(?:\\x[0-9A-Fa-f]{2}){12,}/g;
+const MIN_BASE64_RUN = 24;
+const MIN_HEX_RUN = 32;
+const ESCAPED_HEX_RUN = /(?:\\x[0-9A-Fa-f]{2}){12,}/g;
+
+// Character classes for the one-pass run scanner: 1 = base64/base64url alphabet, 2 = also hex.
+const CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  if (/[0-9A-Fa-f]/.test(ch)) CLASS[c] = 2;
+  else if (/[A-Za-z+\/_-]/.test(ch)) CLASS[c] = 1;
+}
 /** Decoding is bounded: a few candidates per text, each cut to 4 KiB. */
 const MAX_CANDIDATES = 8;
 const MAX_DECODE_CHARS = 4096;
@@ -38,25 +47,59 @@ function hasMixedAlphabet(s: string): boolean {
   return lower && (upper || digit);
 }
 
+/** Maximal runs of base64-alphabet characters, found in one pass without a regex. */
+function candidateRuns(text: string): { start: number; end: number; hexOnly: boolean }[] {
+  const runs: { start: number; end: number; hexOnly: boolean }[] = [];
+  let start = -1;
+  let hexOnly = true;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 32;
+    const k = c < 128 ? CLASS[c]! : 0;
+    if (k !== 0) {
+      if (start === -1) {
+        start = i;
+        hexOnly = true;
+      }
+      if (k === 1) hexOnly = false;
+      continue;
+    }
+    if (start !== -1) {
+      let end = i;
+      // Base64 padding belongs to the run.
+      while (end < text.length && end - i < 2 && text.charCodeAt(end) === 61) end++;
+      if (end - start >= MIN_BASE64_RUN) runs.push({ start, end, hexOnly });
+      start = -1;
+    }
+  }
+  return runs;
+}
+
 export function findEncodedPayloads(text: string): DecodedPayload[] {
   const found: DecodedPayload[] = [];
   let tried = 0;
-  BASE64_RUN.lastIndex = 0;
-  for (let m = BASE64_RUN.exec(text); m !== null && tried < MAX_CANDIDATES; m = BASE64_RUN.exec(text)) {
+  for (const run of candidateRuns(text)) {
+    if (tried >= MAX_CANDIDATES) break;
+    const raw = text.slice(run.start, run.end);
+    if (run.hexOnly && raw.length >= MIN_HEX_RUN && raw.length % 2 === 0) {
+      tried++;
+      const decoded = readable(Buffer.from(raw.slice(0, MAX_DECODE_CHARS), 'hex'));
+      if (decoded !== null) found.push({ start: run.start, end: run.end, encoding: 'hex', text: decoded });
+      continue;
+    }
     // Long words and paths are base64-alphabet too; real base64 mixes cases and digits.
-    if (!hasMixedAlphabet(m[0])) continue;
+    if (!hasMixedAlphabet(raw)) continue;
     tried++;
-    const body = m[0].slice(0, MAX_DECODE_CHARS);
+    const body = raw.slice(0, MAX_DECODE_CHARS);
     const decoded = readable(Buffer.from(body, /[-_]/.test(body) ? 'base64url' : 'base64'));
-    if (decoded !== null) found.push({ start: m.index, end: m.index + m[0].length, encoding: 'base64', text: decoded });
+    if (decoded !== null) found.push({ start: run.start, end: run.end, encoding: 'base64', text: decoded });
   }
-  tried = 0;
-  HEX_RUN.lastIndex = 0;
-  for (let m = HEX_RUN.exec(text); m !== null && tried < MAX_CANDIDATES; m = HEX_RUN.exec(text)) {
-    tried++;
-    const hex = m[0].replace(/\\x/g, '').slice(0, MAX_DECODE_CHARS);
-    const decoded = readable(Buffer.from(hex, 'hex'));
-    if (decoded !== null) found.push({ start: m.index, end: m.index + m[0].length, encoding: 'hex', text: decoded });
+  if (text.indexOf('\\x') !== -1) {
+    ESCAPED_HEX_RUN.lastIndex = 0;
+    for (let m = ESCAPED_HEX_RUN.exec(text); m !== null && tried < MAX_CANDIDATES; m = ESCAPED_HEX_RUN.exec(text)) {
+      tried++;
+      const decoded = readable(Buffer.from(m[0].replace(/\\x/g, '').slice(0, MAX_DECODE_CHARS), 'hex'));
+      if (decoded !== null) found.push({ start: m.index, end: m.index + m[0].length, encoding: 'hex', text: decoded });
+    }
   }
   return found;
 }

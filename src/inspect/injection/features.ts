@@ -11,14 +11,11 @@ export interface FeatureSink {
   add(index: number): void;
 }
 
-// murmur3 fmix32: spreads FNV and rolling-code inputs over all bits before masking.
+// Multiplicative (Fibonacci) hashing, then fold the high bits down: one multiply per feature on the
+// hot path, and enough mixing for the low HASH_BITS bits the index uses.
 function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  h = Math.imul(h, 0x9e3779b1);
+  return (h ^ (h >>> 15)) >>> 0;
 }
 
 function isWordChar(c: number): boolean {

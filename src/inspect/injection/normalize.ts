@@ -3,7 +3,7 @@
 // bidirectional overrides (Trojan Source, CVE-2021-42574), compatibility forms (fullwidth,
 // mathematical letters: NFKC, UAX #15) and Cyrillic/Greek homoglyphs (UTS #39 confusables, the
 // subset that renders like Latin letters). The result ("skeleton") is lower-case text in which the
-// phrase signals and the classifier look for attacks; `map[i]` is the index in the original text.
+// phrase signals and the classifier look for attacks; originalIndex maps positions back.
 
 export interface Obfuscation {
   type: 'unicode_tags' | 'invisible_chars' | 'bidi_control' | 'homoglyphs';
@@ -13,14 +13,30 @@ export interface Obfuscation {
 
 export interface Skeleton {
   text: string;
-  /** Original index of each skeleton code unit; absent when the text was pure ASCII (identity). */
-  map?: Int32Array;
+  /** Pairs (skeleton index, original index) at each point where the two stop advancing together;
+   *  empty when the text was pure ASCII (identity). Between anchors both advance one by one. */
+  anchors: number[];
   obfuscations: Obfuscation[];
   /** Text hidden in Unicode tag characters, decoded to ASCII. */
   tagText: string;
 }
 
+/** Original index of skeleton index `i` (binary search over the anchors). */
+export function originalIndex(sk: Skeleton, i: number): number {
+  const a = sk.anchors;
+  if (a.length === 0) return i;
+  let lo = 0;
+  let hi = a.length / 2 - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (a[mid * 2]! <= i) lo = mid;
+    else hi = mid - 1;
+  }
+  return a[lo * 2 + 1]! + (i - a[lo * 2]!);
+}
+
 const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII_RUN = /[^\x00-\x7f]+/g;
 
 // Lower-case confusables (after toLowerCase) that render as Latin letters.
 const CONFUSABLE: Record<number, string> = {
@@ -62,89 +78,103 @@ function nfkc(cp: number): string {
   return s;
 }
 
+/** Does the word around original[i] (letters on either side, up to 32) contain an ASCII letter? */
+function wordHasAsciiLetter(original: string, i: number): boolean {
+  for (let k = i - 1; k >= 0 && i - k <= 32; k--) {
+    const c = original.charCodeAt(k);
+    if (isAsciiLetter(c)) return true;
+    if (c < 0x80) break;
+  }
+  for (let k = i + 1; k < original.length && k - i <= 32; k++) {
+    const c = original.charCodeAt(k);
+    if (isAsciiLetter(c)) return true;
+    if (c < 0x80) break;
+  }
+  return false;
+}
+
+/** Emoji tag sequences (UTS #51 §2.8: U+1F3F4, a subdivision code, CANCEL TAG) are flags, not text. */
+function isFlagSequence(run: string, afterFlag: boolean): boolean {
+  return afterFlag && /^[a-z0-9]{1,7}$/.test(run);
+}
+
 export function skeletonize(original: string): Skeleton {
-  if (!NON_ASCII.test(original)) return { text: original.toLowerCase(), obfuscations: [], tagText: '' };
-  const out: string[] = [];
-  const map: number[] = [];
+  if (!NON_ASCII.test(original)) return { text: original.toLowerCase(), anchors: [], obfuscations: [], tagText: '' };
+  // ASCII stretches are copied in bulk; only the non-ASCII runs are walked code point by code point.
+  const parts: string[] = [];
+  const anchors: number[] = [];
   const obfuscations: Obfuscation[] = [];
+  let skLen = 0;
   let tagText = '';
   let tagStart = -1;
-  let inTagRun = false;
-  let tagRun = '';
-  let runAfterFlag = false;
-  let prevCp = 0;
   let invisibleInWord = -1;
   let sawBidi = -1;
   let homoglyphAt = -1;
-  let wordHasAscii = false;
-  let wordHasConfusable = false;
-  let wordConfusableAt = -1;
-  const endWord = (): void => {
-    if (wordHasAscii && wordHasConfusable && homoglyphAt === -1) homoglyphAt = wordConfusableAt;
-    wordHasAscii = false;
-    wordHasConfusable = false;
-    wordConfusableAt = -1;
+  const emit = (s: string, orig: number): void => {
+    anchors.push(skLen, orig);
+    parts.push(s);
+    skLen += s.length;
   };
-  for (let i = 0; i < original.length; ) {
-    const cp = original.codePointAt(i)!;
-    const width = cp > 0xffff ? 2 : 1;
-    const isTag = cp >= 0xe0000 && cp <= 0xe007f;
-    if (isTag && !inTagRun) runAfterFlag = prevCp === 0x1f3f4;
-    if ((!isTag && inTagRun) || cp === 0xe007f) {
-      // Emoji tag sequences (UTS #51 §2.8: U+1F3F4, a subdivision code, CANCEL TAG) are flags, not text.
-      if (!(runAfterFlag && /^[a-z0-9]{1,7}$/.test(tagRun))) tagText += tagRun;
-      tagRun = '';
-    }
-    prevCp = cp;
-    if (isTag !== inTagRun) {
-      // Hidden text is its own run of words, not glued to the visible word next to it.
-      out.push(' ');
-      map.push(i);
-      inTagRun = isTag;
-    }
-    if (isTag) {
-      if (tagStart === -1) tagStart = i;
-      if (cp >= 0xe0020 && cp <= 0xe007e) {
-        const ch = String.fromCharCode(cp - 0xe0000);
-        tagRun += ch;
-        out.push(ch.toLowerCase());
-        map.push(i);
+  let last = 0;
+  NON_ASCII_RUN.lastIndex = 0;
+  for (let m = NON_ASCII_RUN.exec(original); m !== null; m = NON_ASCII_RUN.exec(original)) {
+    if (m.index > last) emit(original.slice(last, m.index).toLowerCase(), last);
+    const end = m.index + m[0].length;
+    let tagRun = '';
+    let inTagRun = false;
+    let runAfterFlag = false;
+    let prevCp = 0;
+    for (let i = m.index; i < end; ) {
+      const cp = original.codePointAt(i)!;
+      const width = cp > 0xffff ? 2 : 1;
+      const isTag = cp >= 0xe0000 && cp <= 0xe007f;
+      if (isTag && !inTagRun) runAfterFlag = prevCp === 0x1f3f4;
+      if ((!isTag && inTagRun) || cp === 0xe007f) {
+        if (!isFlagSequence(tagRun, runAfterFlag)) tagText += tagRun;
+        tagRun = '';
       }
-    } else if (isInvisible(cp)) {
-      const prev = i > 0 ? original.charCodeAt(i - 1) : 0;
-      const next = i + 1 < original.length ? original.charCodeAt(i + 1) : 0;
-      if (invisibleInWord === -1 && isAsciiLetter(prev) && isAsciiLetter(next)) invisibleInWord = i;
-    } else if (isBidiControl(cp)) {
-      if (sawBidi === -1) sawBidi = i;
-    } else if (cp < 0x80) {
-      const lower = cp >= 65 && cp <= 90 ? cp + 32 : cp;
-      if (isAsciiLetter(cp)) wordHasAscii = true;
-      else if (!(cp >= 48 && cp <= 57)) endWord();
-      out.push(String.fromCharCode(lower));
-      map.push(i);
-    } else {
-      let s = nfkc(cp);
-      const mapped = s.length === 1 ? CONFUSABLE[s.charCodeAt(0)] : undefined;
-      if (mapped !== undefined) {
-        wordHasConfusable = true;
-        if (wordConfusableAt === -1) wordConfusableAt = i;
-        s = mapped;
-      } else if (isStyledLetter(cp) && homoglyphAt === -1) {
-        // Fullwidth or mathematical letters that fold to ASCII: styled text used to dodge filters.
-        homoglyphAt = i;
+      if (isTag !== inTagRun) {
+        // Hidden text is its own run of words, not glued to the visible word next to it.
+        emit(' ', i);
+        inTagRun = isTag;
       }
-      for (let k = 0; k < s.length; k++) {
-        out.push(s[k]!);
-        map.push(i);
+      prevCp = cp;
+      if (isTag) {
+        if (tagStart === -1) tagStart = i;
+        if (cp >= 0xe0020 && cp <= 0xe007e) {
+          const ch = String.fromCharCode(cp - 0xe0000);
+          tagRun += ch;
+          emit(ch.toLowerCase(), i);
+        }
+      } else if (isInvisible(cp)) {
+        const prev = i > 0 ? original.charCodeAt(i - 1) : 0;
+        const next = i + 1 < original.length ? original.charCodeAt(i + 1) : 0;
+        if (invisibleInWord === -1 && isAsciiLetter(prev) && isAsciiLetter(next)) invisibleInWord = i;
+      } else if (isBidiControl(cp)) {
+        if (sawBidi === -1) sawBidi = i;
+      } else {
+        let s = nfkc(cp);
+        const mapped = s.length === 1 ? CONFUSABLE[s.charCodeAt(0)] : undefined;
+        if (mapped !== undefined) {
+          if (homoglyphAt === -1 && wordHasAsciiLetter(original, i)) homoglyphAt = i;
+          s = mapped;
+        } else if (homoglyphAt === -1 && isStyledLetter(cp)) {
+          homoglyphAt = i;
+        }
+        emit(s, i);
       }
+      i += width;
     }
-    i += width;
+    if (inTagRun) {
+      if (!isFlagSequence(tagRun, runAfterFlag)) tagText += tagRun;
+      emit(' ', end);
+    }
+    last = end;
   }
-  endWord();
-  if (!(runAfterFlag && /^[a-z0-9]{1,7}$/.test(tagRun))) tagText += tagRun;
+  if (last < original.length) emit(original.slice(last).toLowerCase(), last);
   if (tagStart !== -1) obfuscations.push({ type: 'unicode_tags', start: tagStart, end: tagStart + 2 });
   if (invisibleInWord !== -1) obfuscations.push({ type: 'invisible_chars', start: invisibleInWord, end: invisibleInWord + 1 });
   if (sawBidi !== -1) obfuscations.push({ type: 'bidi_control', start: sawBidi, end: sawBidi + 1 });
   if (homoglyphAt !== -1) obfuscations.push({ type: 'homoglyphs', start: homoglyphAt, end: homoglyphAt + 1 });
-  return { text: out.join(''), map: Int32Array.from(map), obfuscations, tagText };
+  return { text: parts.join(''), anchors, obfuscations, tagText };
 }

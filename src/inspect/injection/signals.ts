@@ -1,6 +1,6 @@
 // The deterministic half of the injection detector: which known attack signals fire, and where.
 import { findEncodedPayloads } from './encoded.js';
-import { skeletonize, type Skeleton } from './normalize.js';
+import { originalIndex, skeletonize, type Skeleton } from './normalize.js';
 import { DELIMITER_SPOOF, PHRASE_FAMILIES } from './phrases.js';
 
 /** Fixed order: the classifier has one learned weight per signal, stored by this index. */
@@ -33,11 +33,6 @@ export interface SignalScan {
   hits: SignalHit[];
 }
 
-function toOriginal(sk: Skeleton, i: number, fallback: number): number {
-  if (sk.map === undefined) return i;
-  return i < sk.map.length ? sk.map[i]! : fallback;
-}
-
 function phraseHits(lower: string): { signal: SignalName; index: number; length: number }[] {
   const hits: { signal: SignalName; index: number; length: number }[] = [];
   for (const fam of PHRASE_FAMILIES) {
@@ -53,8 +48,8 @@ export function scanSignals(text: string): SignalScan {
   const skeleton = skeletonize(text);
   const hits: SignalHit[] = [];
   for (const h of phraseHits(skeleton.text)) {
-    const start = toOriginal(skeleton, h.index, text.length);
-    const end = toOriginal(skeleton, h.index + h.length - 1, text.length - 1) + 1;
+    const start = Math.min(originalIndex(skeleton, h.index), text.length);
+    const end = Math.min(originalIndex(skeleton, h.index + h.length - 1) + 1, text.length);
     hits.push({ signal: h.signal, start, end });
   }
   for (const o of skeleton.obfuscations) {

@@ -1,5 +1,5 @@
-// Credentials whose format announces them. Each family is gated by a cheap indexOf of its fixed
-// prefix so that clean text costs a handful of native substring searches, not a dozen regex scans.
+// Credentials whose format announces them. Each family is gated by its fixed prefix, all prefixes
+// found in one scan, so that clean text costs one pass rather than a dozen regex scans.
 import type { Finding } from '../../core/types.js';
 
 interface TokenFormat {
@@ -46,9 +46,21 @@ export const TOKEN_FORMATS: readonly TokenFormat[] = [
   { type: 'warden_key', gate: ['wdn_'], pattern: /(?<![A-Za-z0-9_-])wdn_[A-Za-z0-9_-]{20,256}(?![A-Za-z0-9_-])/g, confidence: 0.99 },
 ];
 
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+// All gates in one alternation: one scan of clean text instead of one indexOf per gate.
+const GATES = [...new Set(TOKEN_FORMATS.flatMap((f) => f.gate))];
+const ANY_GATE = new RegExp(GATES.map(escapeRegExp).join('|'), 'g');
+
 export function findFormattedTokens(text: string, out: Finding[]): void {
+  ANY_GATE.lastIndex = 0;
+  const present = new Set<string>();
+  for (let m = ANY_GATE.exec(text); m !== null; m = ANY_GATE.exec(text)) present.add(m[0]);
+  if (present.size === 0) return;
   for (const f of TOKEN_FORMATS) {
-    if (!f.gate.some((g) => text.indexOf(g) !== -1)) continue;
+    if (!f.gate.some((g) => present.has(g))) continue;
     f.pattern.lastIndex = 0;
     for (let m = f.pattern.exec(text); m !== null; m = f.pattern.exec(text)) {
       if (f.check !== undefined && !f.check(m[0])) continue;

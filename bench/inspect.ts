@@ -1,0 +1,248 @@
+// Content-inspection benchmark and evaluation: `node dist/bench/inspect.js`.
+// 1. Injection detector on the fixed test splits (never trained on), beside the npm peer detector
+//    @andersmyrmel/vard (offline, pattern-based), same texts, same metrics.
+// 2. PII detection per type on the Presidio synthetic set (precision/recall/F1).
+// 3. Speed: 4 KB prompt p50/p99 for PII+secrets+injection together, ratio to a JSON round trip measured
+//    in the same run, linearity over input sizes, and the stream redactor's per-chunk cost and hold.
+// Writes the same markdown section to bench/results/inspect.md.
+import { execSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { resolve } from 'node:path';
+import { createStreamRedactor, detectInjection, detectSensitive, inspectText } from '../src/inspect/index.js';
+import { isTrainingRow, type LabelledRow } from '../src/inspect/injection/training.js';
+
+const SHARED = resolve(process.cwd(), '../shared/testdata');
+const PI = resolve(SHARED, 'prompt_injection/normalized');
+
+function jsonl(file: string): LabelledRow[] {
+  return readFileSync(resolve(PI, file), 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as LabelledRow);
+}
+
+// ---------- peer ----------
+type PeerScore = (text: string) => number;
+async function loadPeer(): Promise<{ name: string; score: PeerScore } | null> {
+  const spec = '@andersmyrmel/vard';
+  try {
+    const mod = (await import(spec)) as { default: { moderate(): { threshold(n: number): { safeParse(s: string): { safe: boolean; threats?: { severity: number }[] } } } } };
+    const v = mod.default.moderate().threshold(0);
+    const version = (JSON.parse(readFileSync(resolve('node_modules/@andersmyrmel/vard/package.json'), 'utf8')) as { version: string }).version;
+    return {
+      name: `@andersmyrmel/vard ${version}`,
+      score: (t) => {
+        const r = v.safeParse(t);
+        return r.safe ? 0 : Math.max(0, ...(r.threats ?? []).map((x) => x.severity));
+      },
+    };
+  } catch {
+    return null;
+  }
+}
+
+// ---------- metrics ----------
+interface Metrics { n: number; pos: number; neg: number; precision: number; recall: number; f1: number; fpr: number; tprAt1Fpr: number; auc: number }
+
+function metrics(scores: number[], labels: number[], threshold: number): Metrics {
+  let tp = 0, fp = 0, fn = 0, tn = 0;
+  scores.forEach((s, i) => {
+    const p = s >= threshold;
+    if (labels[i] === 1) p ? tp++ : fn++;
+    else p ? fp++ : tn++;
+  });
+  const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
+  const recall = tp + fn === 0 ? 0 : tp / (tp + fn);
+  const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
+  const neg = scores.filter((_, i) => labels[i] === 0).sort((a, b) => b - a);
+  const posScores = scores.filter((_, i) => labels[i] === 1);
+  // Largest TPR with FPR <= 1%: the threshold must sit strictly above the (floor(1% of negatives)+1)-th highest negative.
+  const allowed = Math.floor(neg.length * 0.01);
+  const cut = neg.length === 0 ? -Infinity : neg[allowed]!;
+  const tprAt1Fpr = posScores.length === 0 ? NaN : posScores.filter((s) => s > cut).length / posScores.length;
+  let auc = 0;
+  for (const p of posScores) for (const q of neg) auc += p > q ? 1 : p === q ? 0.5 : 0;
+  auc = posScores.length && neg.length ? auc / (posScores.length * neg.length) : NaN;
+  return { n: scores.length, pos: posScores.length, neg: neg.length, precision, recall, f1, fpr: neg.length ? fp / neg.length : NaN, tprAt1Fpr, auc };
+}
+
+const f3 = (x: number): string => (Number.isNaN(x) ? '–' : x.toFixed(3));
+
+// ---------- timing ----------
+function percentiles(fn: () => void, iterations: number): { p50: number; p99: number } {
+  for (let i = 0; i < Math.min(200, iterations); i++) fn();
+  const t: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const t0 = performance.now();
+    fn();
+    t.push((performance.now() - t0) * 1000);
+  }
+  t.sort((a, b) => a - b);
+  return { p50: t[Math.floor(t.length * 0.5)]!, p99: t[Math.floor(t.length * 0.99)]! };
+}
+
+async function main(): Promise<void> {
+  const lines: string[] = [];
+  const out = (s = ''): void => void lines.push(s);
+  let commit = 'unknown';
+  try {
+    commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+  } catch {
+    /* not a git checkout: the commit line says unknown */
+  }
+  out('## Content inspection (`bench/inspect.ts`)');
+  out();
+  out(`Machine: ${cpus().length} CPUs (\`nproc\`), ${cpus()[0]?.model ?? '?'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, commit ${commit}.`);
+  out();
+
+  // ----- injection -----
+  const peer = await loadPeer();
+  const setA = jsonl('setA_deepset.jsonl');
+  const setB = jsonl('setB_jackhhao.jsonl');
+  const extra = jsonl('extra_attack_pool.jsonl');
+  const benign = jsonl('benign_pool.jsonl');
+  const evalSets: [string, LabelledRow[]][] = [
+    ['Set A deepset — test split', setA.filter((r) => r.split === 'test')],
+    ['Set B jackhhao — test split', setB.filter((r) => r.split === 'test')],
+    ['A+B test splits together', [...setA, ...setB].filter((r) => r.split === 'test')],
+    ['Extra attacks (held-out half; recall only)', extra.filter((r) => !isTrainingRow(r))],
+    ['Benign pool (held-out half; FPR only)', benign.filter((r) => !isTrainingRow(r))],
+  ];
+  out('### Prompt-injection detector');
+  out();
+  out('Trained by `scripts/train-injection.mjs` on the train splits only (A train, B train, and the SHA-256(id)-even half of the');
+  out('extra-attack and benign pools). Evaluated here on the rest. Warden decides at score ≥ 0.5; vard at its default');
+  out('("moderate") threshold 0.7 over its maximum threat severity. TPR@1%FPR and ROC AUC use the raw scores of each detector.');
+  out();
+  out('| set | detector | n (pos/neg) | precision | recall | F1 | FPR | TPR@1%FPR | ROC AUC |');
+  out('|---|---|---|---|---|---|---|---|---|');
+  for (const [name, rows] of evalSets) {
+    const labels = rows.map((r) => r.label);
+    const ours = rows.map((r) => detectInjection(r.text).score);
+    const dets: [string, number[], number][] = [['Warden', ours, 0.5]];
+    if (peer !== null) dets.push([peer.name, rows.map((r) => peer.score(r.text)), 0.7]);
+    for (const [d, scores, th] of dets) {
+      const m = metrics(scores, labels, th);
+      out(`| ${name} | ${d} | ${m.n} (${m.pos}/${m.neg}) | ${f3(m.precision)} | ${f3(m.recall)} | ${f3(m.f1)} | ${f3(m.fpr)} | ${f3(m.tprAt1Fpr)} | ${f3(m.auc)} |`);
+    }
+  }
+  if (peer === null) out('\n(peer @andersmyrmel/vard not installed: `npm install --save-dev @andersmyrmel/vard@1.2.0`)');
+  out();
+
+  // ----- PII -----
+  out('### PII detection (Presidio synthetic sets, per type)');
+  out();
+  interface Span { entity_type: string; start_position: number; end_position: number }
+  interface Rec { full_text: string; spans: Span[] }
+  const recs: Rec[] = [
+    ...(JSON.parse(readFileSync(resolve(SHARED, 'pii/presidio-research/data/synth_dataset_v2.json'), 'utf8')) as Rec[]),
+    ...(JSON.parse(readFileSync(resolve(SHARED, 'pii/presidio-research/tests/data/generated_large.json'), 'utf8')) as Rec[]),
+  ];
+  const MAP: Record<string, string> = {
+    EMAIL_ADDRESS: 'email', PHONE_NUMBER: 'phone', CREDIT_CARD: 'credit_card', IBAN_CODE: 'iban', US_SSN: 'us_ssn',
+    IP_ADDRESS: 'ip_address', PERSON: 'person', STREET_ADDRESS: 'street_address', ADDRESS: 'street_address', DATE_TIME: 'date_of_birth',
+  };
+  const stats: Record<string, { tp: number; fp: number; fn: number; exact: number }> = {};
+  const st = (t: string) => (stats[t] ??= { tp: 0, fp: 0, fn: 0, exact: 0 });
+  for (const r of recs) {
+    // Presidio offsets are code points; JS strings are UTF-16.
+    const cpToUnit: number[] = [];
+    let u = 0;
+    for (const ch of r.full_text) {
+      cpToUnit.push(u);
+      u += ch.length;
+    }
+    cpToUnit.push(u);
+    const gold = r.spans.filter((s) => MAP[s.entity_type] !== undefined).map((s) => ({ type: MAP[s.entity_type]!, start: cpToUnit[s.start_position]!, end: cpToUnit[s.end_position]!, hit: false }));
+    const pred = detectSensitive(r.full_text).filter((f) => f.category === 'pii');
+    for (const p of pred) {
+      const g = gold.find((x) => x.type === p.type && !x.hit && p.start < x.end && x.start < p.end);
+      if (g !== undefined) {
+        g.hit = true;
+        st(p.type).tp++;
+        if (g.start === p.start && g.end === p.end) st(p.type).exact++;
+      } else if (!gold.some((x) => x.type === p.type && p.start < x.end && x.start < p.end)) st(p.type).fp++;
+    }
+    for (const g of gold) if (!g.hit) st(g.type).fn++;
+  }
+  out(`${recs.length} texts (synth_dataset_v2 + generated_large). A prediction counts when it overlaps a gold span of the mapped type;`);
+  out('"exact" is the share of those hits with identical boundaries. Gold DATE_TIME is any date or time, while Warden reports only');
+  out('dates of birth (a date after a birth cue), so that row measures a different thing; ADDRESS/STREET_ADDRESS include city/country');
+  out('lines that a deterministic street-pattern detector does not claim; PERSON is found only where the text introduces a name.');
+  out();
+  out('| type | gold | predicted | precision | recall | F1 | exact |');
+  out('|---|---|---|---|---|---|---|');
+  for (const [t, s] of Object.entries(stats).sort()) {
+    const p = s.tp + s.fp === 0 ? NaN : s.tp / (s.tp + s.fp);
+    const rc = s.tp + s.fn === 0 ? NaN : s.tp / (s.tp + s.fn);
+    const f = Number.isNaN(p) || Number.isNaN(rc) || p + rc === 0 ? NaN : (2 * p * rc) / (p + rc);
+    out(`| ${t} | ${s.tp + s.fn} | ${s.tp + s.fp} | ${f3(p)} | ${f3(rc)} | ${f3(f)} | ${s.tp ? f3(s.exact / s.tp) : '–'} |`);
+  }
+  out();
+
+  // ----- speed -----
+  out('### Speed');
+  out();
+  let prompt = '';
+  for (const r of benign) {
+    if (prompt.length >= 4096) break;
+    prompt += r.text + '\n';
+  }
+  prompt = (prompt.slice(0, 3900) + ' Contact jane.doe@example.com or +1 415-555-0100 about card 4111 1111 1111 1111.').slice(0, 4096);
+  const body = { model: 'm', messages: [{ role: 'user', content: prompt }] };
+  const base = percentiles(() => JSON.parse(JSON.stringify(body)), 3000);
+  const ours = percentiles(() => inspectText(prompt), 3000);
+  const sens = percentiles(() => detectSensitive(prompt), 3000);
+  const inj = percentiles(() => detectInjection(prompt), 3000);
+  out(`4 KB prompt (real benign prompts + a few PII values), ${prompt.length} chars, 3000 iterations after warm-up:`);
+  out();
+  out('| what | p50 µs | p99 µs | p50 ÷ baseline |');
+  out('|---|---|---|---|');
+  out(`| baseline: JSON.parse(JSON.stringify(body)) | ${base.p50.toFixed(1)} | ${base.p99.toFixed(1)} | 1.00 |`);
+  out(`| inspectText (PII + secrets + injection + classification) | ${ours.p50.toFixed(1)} | ${ours.p99.toFixed(1)} | ${(ours.p50 / base.p50).toFixed(2)} |`);
+  out(`| — PII + secrets only | ${sens.p50.toFixed(1)} | ${sens.p99.toFixed(1)} | ${(sens.p50 / base.p50).toFixed(2)} |`);
+  out(`| — injection only | ${inj.p50.toFixed(1)} | ${inj.p99.toFixed(1)} | ${(inj.p50 / base.p50).toFixed(2)} |`);
+  if (peer !== null) {
+    const pv = percentiles(() => peer.score(prompt), 3000);
+    out(`| peer ${peer.name} (injection only) | ${pv.p50.toFixed(1)} | ${pv.p99.toFixed(1)} | ${(pv.p50 / base.p50).toFixed(2)} |`);
+  }
+  out();
+  out('Linearity (inspectText p50 per KiB; flat means linear):');
+  out();
+  out('| size | p50 µs | µs per KiB |');
+  out('|---|---|---|');
+  for (const kib of [1, 4, 16, 64, 256]) {
+    const text = prompt.repeat(Math.ceil((kib * 1024) / prompt.length)).slice(0, kib * 1024);
+    const r = percentiles(() => inspectText(text), kib >= 64 ? 60 : 600);
+    out(`| ${kib} KiB | ${r.p50.toFixed(1)} | ${(r.p50 / kib).toFixed(1)} |`);
+  }
+  out();
+  // Stream redactor: a 4 KB answer in 16-char SSE deltas.
+  const chunks: string[] = [];
+  for (let i = 0; i < prompt.length; i += 16) chunks.push(prompt.slice(i, i + 16));
+  const perChunk: number[] = [];
+  let held = 0;
+  for (let rep = 0; rep < 50; rep++) {
+    const r = createStreamRedactor({ categories: ['pii', 'secret'] });
+    let inAll = 0;
+    let outAll = 0;
+    for (const c of chunks) {
+      const t0 = performance.now();
+      const e = r.push(c);
+      perChunk.push((performance.now() - t0) * 1000);
+      inAll += c.length;
+      outAll += e.length;
+      if (rep === 0) held += inAll - outAll;
+    }
+    r.flush();
+  }
+  perChunk.sort((a, b) => a - b);
+  out(`Stream redactor, 4 KB answer as ${chunks.length} deltas of 16 chars (×50): per-delta added time p50 ${perChunk[Math.floor(perChunk.length / 2)]!.toFixed(1)} µs,`);
+  out(`p99 ${perChunk[Math.floor(perChunk.length * 0.99)]!.toFixed(1)} µs; characters held back after a delta, averaged over deltas: ${(held / chunks.length).toFixed(1)}`);
+  out('(approximate: replacements change lengths, so this counts input chars minus emitted chars).');
+  out();
+  const md = lines.join('\n');
+  process.stdout.write(md + '\n');
+  writeFileSync(resolve('bench/results/inspect.md'), md + '\n');
+}
+
+await main();

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { machine } from './common.js';
 
-const AREAS = ['gateway', 'ledger', 'policy', 'inspect', 'workload'];
+const AREAS = ['gateway', 'identity', 'ledger', 'policy', 'inspect', 'workload', 'attest'];
 const only = process.argv.slice(2);
 const failed: string[] = [];
 for (const area of AREAS) {

@@ -5,7 +5,7 @@
 import { Conflict } from '../core/errors.js';
 import type { Action, Decision, Principal, Resource, Scope } from '../core/types.js';
 import type { CedarValueJson, EntityJson } from './cedar-wasm.js';
-import type { PdpContext } from './context.js';
+import { PdpContext } from './context.js';
 import {
   EntitySnapshot,
   principalEntity,
@@ -205,10 +205,16 @@ export class PolicyDecisionPoint {
       this.stats.denialsBeforeCedar++;
       return denyDecision(live.version, `request cannot be evaluated: ${(e as Error).message}`);
     }
-    return decideWith(live, prep, entities);
+    try {
+      return decideWith(live, prep, entities);
+    } catch (e) {
+      // Nothing in the evaluation path is expected to throw; if something does, the answer is still no.
+      return denyDecision(live.version, `policy evaluation failed: ${(e as Error).message}`);
+    }
   }
 
   private prepare(req: PdpRequest, entities: EntitySnapshot): Prepared {
+    if (!(req.context instanceof PdpContext)) throw new Error('the context was not built by buildContext');
     const applies = this.schema.actionAppliesTo.get(req.action);
     const actionAnc = this.schema.actionAncestors.get(req.action);
     if (!applies || !actionAnc) throw new Error(`unknown action ${JSON.stringify(req.action)}`);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PolicyDecisionPoint } from '../../src/policy/pdp.js';
+import { PdpContext } from '../../src/policy/context.js';
 import { PolicyParseFailed, PolicyValidationFailed, PolicyTemplateUnsupported, ObligationUnknown, PolicyIdConflict } from '../../src/policy/errors.js';
 import type { ShadowDiff, PolicySetChange } from '../../src/policy/pdp.js';
 import { MODELS, NOW, STARTER_DIR, findings, principal, request } from './fixtures.js';
@@ -208,4 +209,20 @@ test('time in context comes from the clock value given (UTC hour and weekday)', 
   assert.equal(pdp.decide(request(principal(), 'chat', { type: 'Model', id: 'm' })).allow, true);
   const night = request(principal(), 'chat', { type: 'Model', id: 'm' }, { now: NOW + 12 * 3600_000 });
   assert.equal(pdp.decide(night).allow, false);
+});
+
+test('a context not built by buildContext is denied, not evaluated', () => {
+  const pdp = starter();
+  const forged = { ...chatLlama(), context: { value: { listener: 'admin' } } as never };
+  const d = pdp.decide(forged);
+  assert.equal(d.allow, false);
+  assert.match(d.reasons[0]!, /not built by buildContext/);
+});
+
+test('an exception inside evaluation denies (fail closed) instead of escaping decide()', () => {
+  const pdp = starter();
+  const broken = { ...chatLlama(), context: new PdpContext(null as never) };
+  const d = pdp.decide(broken);
+  assert.equal(d.allow, false);
+  assert.match(d.reasons[0]!, /policy evaluation failed/);
 });

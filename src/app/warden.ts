@@ -27,7 +27,9 @@ import { loadOrCreateLedgerKey, publicLedgerKey } from '../ledger/key.js';
 import { createAuditHandler } from '../ledger/http.js';
 import { SqliteLedgerStore } from '../store/ledger-sqlite.js';
 import { LedgerAuditSink } from './ledger-sink.js';
-import { inspectChatRequest } from '../inspect/index.js';
+import { inspectChatRequest, inspectText, parseClassification } from '../inspect/index.js';
+import { BadRequest } from '../core/errors.js';
+import { sendJson } from '../gateway/http.js';
 import { DEMO_MODELS, DEMO_OWNER, startDemoUpstream } from '../demo/upstream.js';
 
 export interface RunningWarden {
@@ -176,7 +178,31 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
   });
   let ready = false;
   const auditHandler = createAuditHandler(ledger, ledgerKey);
-  const admin = new AdminApi({ clock, log, metrics, verifiers, keys, store: identityStore, audit, publicOrigin: adminUrl, ready: () => ready, extraRoutes: [auditHandler] });
+  const admin = new AdminApi({
+    clock,
+    log,
+    metrics,
+    verifiers,
+    keys,
+    store: identityStore,
+    audit,
+    publicOrigin: adminUrl,
+    ready: () => ready,
+    extraRoutes: [auditHandler],
+    adminRoutes: [
+      // /admin/v1/inspect: the same detectors as the request path, for scripting and evaluation (findings, never values).
+      async (req, res, ar) => {
+        if (ar.path !== '/admin/v1/inspect') return false;
+        if (req.method !== 'POST') throw new BadRequest('method_not_allowed', '/admin/v1/inspect accepts POST only');
+        const b = await ar.body();
+        if (typeof b.text !== 'string') throw new BadRequest('invalid_field', 'text must be a string', 'text');
+        const label = b.label === undefined ? undefined : parseClassification(b.label, 'label');
+        const f = inspectText(b.text, label ? { assertedLabel: label } : {});
+        sendJson(res, 200, { classification: f.classification, injectionScore: f.injectionScore, injectionSignals: f.injectionSignals, findings: f.items }, { 'x-request-id': ar.requestId });
+        return true;
+      },
+    ],
+  });
   infServer.on('request', gateway.handle);
   admServer.on('request', admin.handle);
   ready = true;

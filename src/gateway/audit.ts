@@ -2,6 +2,7 @@
 import type { AuditEvent } from '../core/types.js';
 import type { WardenError } from '../core/errors.js';
 import type { RequestContext } from './context.js';
+import { countFindings } from '../inspect/index.js';
 
 export interface AuditReceipt {
   /** Ledger leaf index, when the sink is a ledger. */
@@ -18,14 +19,6 @@ export interface AuditSink {
   append(event: AuditEvent): Promise<AuditReceipt>;
 }
 
-export function findingCounts(ctx: RequestContext): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const f of ctx.findings?.items ?? []) {
-    const k = `${f.category}:${f.type}`;
-    out[k] = (out[k] ?? 0) + 1;
-  }
-  return out;
-}
 
 export function inferenceEvent(ctx: RequestContext, status: number, err: WardenError | null, nowMs: number): AuditEvent {
   const p = ctx.principal;
@@ -42,7 +35,7 @@ export function inferenceEvent(ctx: RequestContext, status: number, err: WardenE
     decision: err ? (err.status >= 500 ? 'error' : 'deny') : 'allow',
     policyIds: ctx.decision?.policyIds ?? [],
     policyVersion: ctx.decision?.policyVersion ?? null,
-    findings: findingCounts(ctx),
+    findings: ctx.findings ? countFindings(ctx.findings) : {},
     deployment: ctx.target ? { id: ctx.target.name, artifactDigest: null } : null,
     requestDigest: ctx.requestDigest ?? null,
     responseDigest: ctx.responseDigest ?? null,

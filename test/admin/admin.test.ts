@@ -75,3 +75,23 @@ describe('admin listener', () => {
     assert.ok(created.length >= 1);
   });
 });
+
+describe('/admin/v1/inspect', () => {
+  test('returns findings with spans and the injection score; bad input is a 400', async () => {
+    const t = await startTestWarden();
+    try {
+      const r = await t.admin('POST', '/admin/v1/inspect', { text: 'reach me at jane.doe@example.com' });
+      assert.equal(r.findings[0].type, 'email');
+      assert.equal(typeof r.injectionScore, 'number');
+      assert.ok(!JSON.stringify(r).includes('jane.doe@example.com'));
+      const bad = await t.call('admin', 'POST', '/admin/v1/inspect', { key: t.adminKey, body: { text: 42 } });
+      assert.equal(bad.status, 400);
+      const badLabel = await t.call('admin', 'POST', '/admin/v1/inspect', { key: t.adminKey, body: { text: 'x', label: 'topsecret' } });
+      assert.equal(badLabel.status, 400);
+      const anon = await t.call('admin', 'POST', '/admin/v1/inspect', { body: { text: 'x' } });
+      assert.equal(anon.status, 401);
+    } finally {
+      await t.stop();
+    }
+  });
+});

@@ -215,9 +215,9 @@ describe('input inspection on the request path', () => {
       assert.equal(r.status, 200);
       const entry = t.audits().find((a) => a.requestId === r.headers['x-request-id'])!;
       const findings = entry.findings as Record<string, number>;
-      assert.equal(findings['pii:email'], 1);
-      assert.ok(Object.keys(findings).some((k) => k.startsWith('secret:')), JSON.stringify(findings));
-      assert.ok(Object.keys(findings).some((k) => k.startsWith('injection:')), JSON.stringify(findings));
+      assert.equal(findings['pii.email'], 1);
+      assert.ok(Object.keys(findings).some((k) => k.startsWith('secret.')), JSON.stringify(findings));
+      assert.ok(Object.keys(findings).some((k) => k.startsWith('injection.')), JSON.stringify(findings));
       const serialized = JSON.stringify(entry);
       for (const raw of ['jane.doe@example.com', '4111', secret]) assert.ok(!serialized.includes(raw), `ledger entry leaks ${raw}`);
     } finally {

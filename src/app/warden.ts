@@ -25,7 +25,7 @@ import { AdminApi } from '../admin/admin.js';
 import { Ledger } from '../ledger/ledger.js';
 import { loadOrCreateLedgerKey, publicLedgerKey } from '../ledger/key.js';
 import { createAuditHandler } from '../ledger/http.js';
-import { SqliteLedgerStore } from '../store/ledger-sqlite.js';
+import { ThreadedSqliteLedgerStore } from '../store/ledger-sqlite-threaded.js';
 import { LedgerAuditSink } from './ledger-sink.js';
 import { inspectChatRequest, inspectText, parseClassification } from '../inspect/index.js';
 import { BadRequest } from '../core/errors.js';
@@ -130,8 +130,8 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
   // The ledger: its own SQLite file (its own fsync stream), resumed on restart; refuses to start on a
   // tampered store (fail closed).
   const ledgerKey = loadOrCreateLedgerKey(config.dataDir);
-  const ledgerDb = openSqlite(join(config.dataDir, 'ledger.db'));
-  const ledger = await Ledger.open({ store: new SqliteLedgerStore(ledgerDb), key: ledgerKey });
+  // Its batch commits (and their fsync) run on a worker thread so the event loop keeps serving meanwhile.
+  const ledger = await Ledger.open({ store: await ThreadedSqliteLedgerStore.open(join(config.dataDir, 'ledger.db')), key: ledgerKey });
   const ledgerSink = new LedgerAuditSink(ledger, ledgerKey, clock);
   const audit: AuditSink = config.log.auditToLog ? new LoggedAuditSink(ledgerSink, log) : ledgerSink;
   const limits = { requestsPerSecond: config.limits.requestsPerSecond, burst: config.limits.burst, concurrency: config.limits.concurrency, tokensPerMinute: config.limits.tokensPerMinute };

@@ -1,9 +1,9 @@
-// Shared set-up for ledger tests: a real SQLite-backed ledger in a temporary data dir.
+// Shared set-up for ledger tests: a real SQLite-backed ledger in a temporary data dir, writing on a worker
+// thread as the gateway does (ledger.test.ts covers the synchronous store).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openSqlite } from '../../src/store/sqlite.js';
-import { SqliteLedgerStore } from '../../src/store/ledger-sqlite.js';
+import { ThreadedSqliteLedgerStore } from '../../src/store/ledger-sqlite-threaded.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { loadOrCreateLedgerKey } from '../../src/ledger/key.js';
 import { inferenceEvent } from './events.js';
@@ -16,7 +16,7 @@ export function tmpDir(): string {
 
 export async function openLedger(dataDir: string, maxBatch?: number): Promise<Ledger> {
   const key = loadOrCreateLedgerKey(dataDir, ORIGIN);
-  return Ledger.open({ store: new SqliteLedgerStore(openSqlite(join(dataDir, 'warden.db'))), key, ...(maxBatch ? { maxBatch } : {}) });
+  return Ledger.open({ store: await ThreadedSqliteLedgerStore.open(join(dataDir, 'warden.db')), key, ...(maxBatch ? { maxBatch } : {}) });
 }
 
 /** Appends events from..to-1 concurrently (group commit) and returns the results in order. */

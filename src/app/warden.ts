@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { pino, destination, type Logger, type DestinationStream } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
+import { newRequestId } from '../core/ids.js';
 import type { AuditEvent } from '../core/types.js';
 import type { WardenConfig, UpstreamConfig } from '../config/config.js';
 import { ensureDevPki } from '../network/dev-ca.js';
@@ -13,10 +14,11 @@ import { listenerTlsOptions } from '../network/tls.js';
 import { LocalLimiter } from '../network/limits.js';
 import { openSqlite, type SqliteDb } from '../store/sqlite.js';
 import { SqliteIdentityStore } from '../store/identity-sqlite.js';
-import { ApiKeyService } from '../identity/api-keys.js';
+import { ApiKeyService, type KeyChange } from '../identity/api-keys.js';
+import { buildPolicyPlane } from './policy.js';
+import { enforcers } from './obligations.js';
 import { Gateway, type ModelInfo } from '../gateway/gateway.js';
 import { Metrics } from '../gateway/metrics.js';
-import { ScopeAuthorizer } from '../gateway/authorizer.js';
 import type { AuditSink } from '../gateway/audit.js';
 import { createUpstreamTarget, type UpstreamTarget } from '../gateway/upstream.js';
 import { parseTokenExchangeRequest } from '../identity/index.js';
@@ -93,7 +95,9 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
   const hosts = [...new Set([config.listeners.inference.host, config.listeners.admin.host, 'localhost', '127.0.0.1'])];
   const pki = await ensureDevPki(config.dataDir, hosts);
   const identityStore = new SqliteIdentityStore(db);
-  const keys = new ApiKeyService(identityStore, clock);
+  // Key changes reach the policy plane (built below) so each key's scope policies stay in step.
+  let onKeyChange: (e: KeyChange) => void = () => {};
+  const keys = new ApiKeyService(identityStore, clock, { onChange: (e) => onKeyChange(e) });
   const bootstrapKey = await bootstrapAdmin(identityStore, keys, clock);
   const metrics = new Metrics();
 
@@ -132,8 +136,38 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
   const ledgerKey = loadOrCreateLedgerKey(config.dataDir);
   // Its batch commits (and their fsync) run on a worker thread so the event loop keeps serving meanwhile.
   const ledger = await Ledger.open({ store: await ThreadedSqliteLedgerStore.open(join(config.dataDir, 'ledger.db')), key: ledgerKey });
-  const ledgerSink = new LedgerAuditSink(ledger, ledgerKey, clock);
+  const ledgerSink = new LedgerAuditSink(ledger);
   const audit: AuditSink = config.log.auditToLog ? new LoggedAuditSink(ledgerSink, log) : ledgerSink;
+
+  const systemEvent = (action: string, details: AuditEvent['details'], policyVersion: string | null = null): AuditEvent => ({
+    time: new Date(clock.now()).toISOString(),
+    requestId: newRequestId(),
+    kind: 'system',
+    principal: null,
+    action,
+    resource: null,
+    decision: 'allow',
+    policyIds: [],
+    policyVersion,
+    findings: {},
+    deployment: null,
+    requestDigest: null,
+    responseDigest: null,
+    status: 200,
+    latencyMs: 0,
+    ...(details ? { details } : {}),
+  });
+  const policy = await buildPolicyPlane(config, {
+    db,
+    clock,
+    identityStore,
+    upstreams: upstreamCfgs,
+    onShadowDiff: (d) => log.warn({ shadow: { principal: d.principal, action: d.action, resource: d.resource, live: d.live.allow, candidate: d.candidate.allow, liveObligations: d.live.obligations, candidateObligations: d.candidate.obligations } }, 'shadow policy set decides differently'),
+    onPublished: (version, reason) => {
+      audit.append(systemEvent('policy.change', { reason }, version)).catch((e) => log.error({ err: e }, 'could not record a policy change in the ledger'));
+    },
+  });
+  onKeyChange = (e) => policy.onKeyChange(e);
   const limits = { requestsPerSecond: config.limits.requestsPerSecond, burst: config.limits.burst, concurrency: config.limits.concurrency, tokensPerMinute: config.limits.tokensPerMinute };
 
   const inf = config.listeners.inference;
@@ -166,7 +200,8 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
     limiter: new LocalLimiter(clock),
     limits,
     maxBodyBytes: config.limits.maxBodyBytes,
-    authorizer: new ScopeAuthorizer(),
+    authorizer: policy.authorizer,
+    obligations: enforcers,
     routes,
     models,
     audit,
@@ -174,7 +209,16 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
     publicOrigin: inferenceUrl,
     // Input inspection: findings (types and counts) go into the ledger entry and the policy context.
     inspector: { inspectRequest: (body) => inspectChatRequest(body) },
-    tokens: { parse: (b) => parseTokenExchangeRequest(b), exchange: (i) => identity.jit.exchange(i) },
+    tokens: {
+      parse: (b) => parseTokenExchangeRequest(b),
+      exchange: async (i) => {
+        const issued = await identity.jit.exchange(i);
+        // The token's narrowed scope becomes its generated grant, so the PDP decides its requests too.
+        const v = await identity.jit.verifyDetailed(issued.access_token);
+        policy.grantJitToken(v.jti, v.principal, v.expiresAt);
+        return issued;
+      },
+    },
   });
   let ready = false;
   const auditHandler = createAuditHandler(ledger, ledgerKey);
@@ -190,6 +234,7 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
     ready: () => ready,
     extraRoutes: [auditHandler],
     adminRoutes: [
+      (req, res, ar) => policy.adminRoute(req, res, ar),
       // /admin/v1/inspect: the same detectors as the request path, for scripting and evaluation (findings, never values).
       async (req, res, ar) => {
         if (ar.path !== '/admin/v1/inspect') return false;
@@ -231,6 +276,7 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
       await Promise.all(targets.map((t) => t.pool.close()));
       await keys.close();
       await identity.close();
+      policy.close();
       await ledger.close(); // closes ledger.db after the last batch
       db.close();
       log.flush();

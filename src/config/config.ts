@@ -24,6 +24,9 @@ export interface UpstreamConfig {
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
   caFile?: string;
+  /** Where the upstream runs (`onprem`, `private_cloud`, `public_cloud`): policies and route obligations read it. */
+  tier?: string;
+  region?: string;
   /** True for the built-in demo model server. */
   demo?: boolean;
 }
@@ -57,6 +60,12 @@ export interface WardenConfig {
   httpSignatures: { windowSec: number; clients: { keyId: string; publicKeyFile: string; principal: string; alg?: 'ed25519' | 'ecdsa-p256-sha256'; scope?: ScopeConfig }[] };
   spiffe: { trustDomains: string[]; clientCaFile?: string; tenant: string; defaultKind?: 'user' | 'service' | 'agent'; rules: Record<string, unknown>[]; scope: ScopeConfig };
   log: { level: string; accessLog: boolean; auditToLog: boolean };
+  /** Model attributes the policies read: which groups may invoke it, owning tenant, provider. */
+  models: Record<string, { grantees?: string[]; tenant?: string; provider?: string }>;
+  /** Policy set directory; absent: the last published set, or else the shipped starter set. */
+  policies: { dir?: string };
+  /** Group nesting: group → parent groups. */
+  groups: Record<string, string[]>;
 }
 
 export class ConfigError extends Error {
@@ -79,6 +88,9 @@ type RawConfig = {
   httpSignatures?: Partial<WardenConfig['httpSignatures']>;
   spiffe?: Partial<WardenConfig['spiffe']>;
   log?: Partial<WardenConfig['log']>;
+  models?: WardenConfig['models'];
+  policies?: { dir?: string };
+  groups?: Record<string, string[]>;
 };
 
 function describe(e: ErrorObject): string {
@@ -127,6 +139,8 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       bodyTimeoutMs: u.bodyTimeoutMs ?? 300_000,
       ...(u.apiKeyEnv ? { apiKeyEnv: u.apiKeyEnv } : {}),
       ...(u.caFile ? { caFile: resolve(baseDir, u.caFile) } : {}),
+      ...(u.tier ? { tier: u.tier } : {}),
+      ...(u.region ? { region: u.region } : {}),
     })),
     demoUpstream: { enabled: raw.demoUpstream?.enabled ?? 'auto', port: raw.demoUpstream?.port ?? 0 },
     oidc: { issuers: raw.oidc?.issuers ?? [] },
@@ -143,6 +157,9 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       ...(raw.spiffe?.clientCaFile ? { clientCaFile: resolve(baseDir, raw.spiffe.clientCaFile) } : {}),
     },
     log: { level: raw.log?.level ?? 'info', accessLog: raw.log?.accessLog ?? true, auditToLog: raw.log?.auditToLog ?? false },
+    models: raw.models ?? {},
+    policies: raw.policies?.dir ? { dir: resolve(baseDir, raw.policies.dir) } : {},
+    groups: raw.groups ?? {},
   };
 }
 

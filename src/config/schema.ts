@@ -40,8 +40,31 @@ export const CONFIG_SCHEMA = {
           headersTimeoutMs: { type: 'integer', minimum: 1 },
           bodyTimeoutMs: { type: 'integer', minimum: 1 },
           caFile: { type: 'string' },
+          tier: { type: 'string', minLength: 1 },
+          region: { type: 'string', minLength: 1 },
         },
       },
+    },
+    models: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          grantees: { type: 'array', items: { type: 'string', minLength: 1 } },
+          tenant: { type: 'string', minLength: 1 },
+          provider: { type: 'string', minLength: 1 },
+        },
+      },
+    },
+    policies: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { dir: { type: 'string', minLength: 1 } },
+    },
+    groups: {
+      type: 'object',
+      additionalProperties: { type: 'array', items: { type: 'string', minLength: 1 } },
     },
     demoUpstream: {
       type: 'object',

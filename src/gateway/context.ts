@@ -34,6 +34,8 @@ export interface RequestContext {
   modelTokens: number;
   /** Set when the pipeline ended the request: the stage that did. */
   stage?: string;
+  /** Placement the policy obliged (`route:tier=onprem`); the route stage refuses an upstream that does not meet it. */
+  routeRequirements?: { attr: 'tier' | 'region'; value: string }[];
   /** SHA-256 digests (sha256:hex) of the request body and the response body. */
   requestDigest?: string;
   responseDigest?: string;

@@ -86,12 +86,15 @@ export class Gateway {
     this.route = createRouteStage(d.routes);
   }
 
+  /** The request facts the policy plane builds its context from (see src/app/policy.ts RequestFacts). */
   private policyContext(ctx: RequestContext): Record<string, unknown> {
+    const maxTokens = typeof ctx.body.max_tokens === 'number' ? ctx.body.max_tokens : typeof ctx.body.max_completion_tokens === 'number' ? ctx.body.max_completion_tokens : undefined;
     return {
+      now: this.d.clock.now(),
       sourceIp: ctx.sourceIp,
       listener: ctx.listener,
       findings: ctx.findings ?? null,
-      maxTokens: typeof ctx.body.max_tokens === 'number' ? ctx.body.max_tokens : null,
+      ...(maxTokens !== undefined ? { maxTokens } : {}),
     };
   }
 

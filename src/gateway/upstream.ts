@@ -11,6 +11,8 @@ export interface UpstreamTarget {
   basePath: string;
   pool: Pool;
   demo: boolean;
+  tier?: string;
+  region?: string;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
   /** Upstream credential, read from the environment at start (never from the YAML). */
@@ -32,6 +34,8 @@ export function createUpstreamTarget(cfg: UpstreamConfig): UpstreamTarget {
     basePath: url.pathname.replace(/\/+$/, ''),
     pool,
     demo: cfg.demo === true,
+    ...(cfg.tier ? { tier: cfg.tier } : cfg.demo ? { tier: 'onprem' } : {}),
+    ...(cfg.region ? { region: cfg.region } : {}),
     headersTimeoutMs: cfg.headersTimeoutMs,
     bodyTimeoutMs: cfg.bodyTimeoutMs,
     ...(key ? { authorization: `Bearer ${key}` } : {}),

@@ -55,8 +55,12 @@ export function validateScope(models: string[], actions: string[]): void {
   }
 }
 
+/** Key lifecycle events, so the policy plane can keep each key's generated scope policies in step. */
+export type KeyChange = { op: 'set'; record: ApiKeyRecord; principal: PrincipalRecord } | { op: 'remove'; id: string };
+
 export class ApiKeyService {
   private readonly cache = new Map<string, CacheEntry>();
+  private readonly onChange: (e: KeyChange) => void;
   private readonly maxCache: number;
   private pendingTouches = new Map<string, number>();
   private touchTimer: NodeJS.Timeout | null = null;
@@ -64,9 +68,10 @@ export class ApiKeyService {
   constructor(
     private readonly store: IdentityStore,
     private readonly clock: Clock,
-    opts: { maxCache?: number; touchFlushMs?: number } = {},
+    opts: { maxCache?: number; touchFlushMs?: number; onChange?: (e: KeyChange) => void } = {},
   ) {
     this.maxCache = opts.maxCache ?? 100_000;
+    this.onChange = opts.onChange ?? (() => {});
     const flushMs = opts.touchFlushMs ?? 1000;
     this.touchTimer = setInterval(() => void this.flushTouches(), flushMs);
     this.touchTimer.unref();
@@ -96,6 +101,7 @@ export class ApiKeyService {
       lastUsedAt: null,
     };
     await this.store.insertKey(record);
+    this.onChange({ op: 'set', record, principal });
     return { key, record };
   }
 
@@ -132,6 +138,7 @@ export class ApiKeyService {
       await this.store.updateKeyState(id, { expiresAt: k.expiresAt, revokedAt: k.revokedAt, rotatedTo: k.rotatedTo });
     }
     this.drop(k.hash);
+    this.onChange({ op: 'remove', id });
     return k;
   }
 

@@ -3,7 +3,7 @@
 // slice reads → decision cache → Cedar on a preparsed slice. Every step that cannot be done denies.
 // Policy changes swap one reference (JS runs decide() to completion, so no request sees half a set).
 import { Conflict } from '../core/errors.js';
-import type { Action, Decision, Principal, Resource, Scope } from '../core/types.js';
+import type { Action, AuthnMethod, Decision, Principal, Resource, Scope } from '../core/types.js';
 import type { CedarValueJson, EntityJson } from './cedar-wasm.js';
 import { PdpContext } from './context.js';
 import {
@@ -447,10 +447,10 @@ export class PolicyDecisionPoint {
   }
 
   /** A key's scope as policies bound to that key (see key-scope.ts); replaces the key's previous ones. */
-  setKeyScope(keyId: string, principal: Pick<Principal, 'kind' | 'id'>, scope: Scope): string | null {
-    const entries = parsePolicies(policiesForKeyScope(keyId, principal, scope, { schema: this.schema }), `key:${keyId}`);
+  setKeyScope(keyId: string, principal: Pick<Principal, 'kind' | 'id'>, scope: Scope, method: AuthnMethod = 'api_key'): string | null {
+    const entries = parsePolicies(policiesForKeyScope(keyId, principal, scope, { schema: this.schema, method }), `key:${keyId}`);
     // Validation parses the schema (~10 ms); keys of an already validated shape skip it.
-    const shape = keyScopeShape(principal, scope);
+    const shape = keyScopeShape(principal, scope, method);
     this.checkGenerated(entries, this.validatedKeyShapes.has(shape));
     this.validatedKeyShapes.add(shape);
     const stale = (this.keyPolicyIds.get(keyId) ?? []).filter((id) => !entries.some((e) => e.id === id));

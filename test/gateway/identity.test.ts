@@ -36,18 +36,18 @@ describe('OIDC bearer tokens through the gateway', () => {
     try {
       const mint = (claims: Record<string, unknown>, exp = '5m') =>
         new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer(issuer).setSubject('oidc-user').setIssuedAt().setExpirationTime(exp).sign(privateKey);
-      const ok = await t.call('inference', 'POST', '/v1/chat/completions', { key: await mint({ aud: 'warden' }), body: CHAT });
+      const ok = await t.call('inference', 'POST', '/v1/chat/completions', { key: await mint({ aud: 'warden', groups: ['consumers'] }), body: CHAT });
       assert.equal(ok.status, 200, ok.text);
       const a = t.audits().find((x) => x.requestId === ok.headers['x-request-id'])!;
       assert.deepEqual(a.principal, { id: 'oidc-user', kind: 'user', tenant: 'acme', authn: 'oidc' });
       const wrongAud = await t.call('inference', 'POST', '/v1/chat/completions', { key: await mint({ aud: 'someone-else' }), body: CHAT });
       assert.equal(wrongAud.status, 401);
       assert.match(String(wrongAud.headers['www-authenticate']), /invalid_token/);
-      const expired = await t.call('inference', 'POST', '/v1/chat/completions', { key: await mint({ aud: 'warden' }, '-1m'), body: CHAT });
+      const expired = await t.call('inference', 'POST', '/v1/chat/completions', { key: await mint({ aud: 'warden', groups: ['consumers'] }, '-1m'), body: CHAT });
       assert.equal(expired.status, 401);
       const none = Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url') + '.' + Buffer.from(JSON.stringify({ iss: issuer, aud: 'warden', sub: 'x', exp: 4e9 })).toString('base64url') + '.';
       assert.equal((await t.call('inference', 'POST', '/v1/chat/completions', { key: none, body: CHAT })).status, 401);
-      const scope = await t.call('inference', 'POST', '/v1/embeddings', { key: await mint({ aud: 'warden' }), body: { model: 'demo-embed', input: 'x' } });
+      const scope = await t.call('inference', 'POST', '/v1/embeddings', { key: await mint({ aud: 'warden', groups: ['consumers'] }), body: { model: 'demo-embed', input: 'x' } });
       assert.equal(scope.status, 403);
     } finally {
       await t.stop();
@@ -65,7 +65,7 @@ describe('mTLS with SPIFFE IDs on the inference listener', () => {
     const t = await startTestWarden((c) => {
       c.listeners.inference.mtls = 'optional';
       c.listeners.inference.clientCaFile = join(dir, 'client-ca.pem');
-      c.spiffe = { trustDomains: ['prod.acme'], tenant: 'acme', rules: [], scope: { models: ['demo-chat'], actions: ['chat'] } };
+      c.spiffe = { trustDomains: ['prod.acme'], tenant: 'acme', rules: [{ idPrefix: 'spiffe://prod.acme/ns/ml', groups: ['consumers'] }], scope: { models: ['demo-chat'], actions: ['chat'] } };
     });
     const post = async (cert?: { certPem: string; keyPem: string }) => {
       const agent = new Agent({ connect: { ca: t.ca, ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}) } });
@@ -100,7 +100,7 @@ describe('RFC 9421 signed requests', () => {
     const clock = new FixedClock(Date.now());
     // The principal must exist before the config that names it is loaded: create it on a first start.
     const first = await startTestWarden(() => {}, { dataDir: join(dir, 'data') });
-    await first.admin('POST', '/admin/v1/principals', { id: 'signer', kind: 'service', tenant: 'acme' });
+    await first.admin('POST', '/admin/v1/principals', { id: 'signer', kind: 'service', tenant: 'acme', groups: ['consumers'] });
     await first.stop();
     const t = await startTestWarden(
       (c) => {

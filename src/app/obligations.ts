@@ -1,0 +1,33 @@
+// The obligations this gateway enforces on inference requests. An obligation not listed here is a
+// denial (stages/policy.ts), so a policy can never attach a duty that is silently ignored.
+import { Forbidden } from '../core/errors.js';
+import type { ObligationEnforcers } from '../gateway/stages/policy.js';
+import type { RequestContext } from '../gateway/context.js';
+
+function setBody(ctx: RequestContext, body: Record<string, unknown>): void {
+  ctx.body = body;
+  ctx.rawBody = Buffer.from(JSON.stringify(body));
+}
+
+export const enforcers: ObligationEnforcers = {
+  /** `max_tokens:N`: the request may not ask for more than N tokens; absent, it is capped at N. */
+  max_tokens(ctx, arg) {
+    const n = Number(arg);
+    if (!Number.isInteger(n) || n <= 0) throw new Forbidden('unenforceable_obligation', `malformed obligation max_tokens:${arg}`);
+    const field = ctx.endpoint === 'chat' && ctx.body.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens';
+    const asked = ctx.body[field];
+    if (typeof asked === 'number' && asked <= n) return;
+    if (ctx.endpoint === 'embeddings') return;
+    setBody(ctx, { ...ctx.body, [field]: n });
+  },
+  /** `route:tier=X` / `route:region=X`: checked by the route stage once it has picked an upstream. */
+  route(ctx, arg) {
+    const m = /^(tier|region)=(.+)$/.exec(arg);
+    if (!m) throw new Forbidden('unenforceable_obligation', `malformed obligation route:${arg}`);
+    (ctx.routeRequirements ??= []).push({ attr: m[1] as 'tier' | 'region', value: m[2]! });
+  },
+  /** Inference calls cannot be held for approval (tool calls can): refuse rather than ignore. */
+  approval() {
+    throw new Forbidden('approval_required', 'this request needs human approval, which inference endpoints do not support; use a tool call');
+  },
+};

@@ -1,0 +1,189 @@
+// Builds the policy plane for the gateway: the Cedar PDP, its published set (store + starter fallback), the
+// entities the policies read (models, groups), the generated scope policies of keys and JIT tokens, and the
+// admin routes for policy-as-code. "One authorization path": every inference decision is the PDP's.
+import { fileURLToPath } from 'node:url';
+import type { ServerResponse, IncomingMessage } from 'node:http';
+import type { Clock } from '../core/clock.js';
+import { BadRequest, NotFound } from '../core/errors.js';
+import type { Decision, Principal } from '../core/types.js';
+import type { WardenConfig } from '../config/config.js';
+import { PolicyAdmin, PolicyDecisionPoint, buildContext, type ShadowDiff, type StoredEntityInput } from '../policy/index.js';
+import { SqlitePolicyStore } from '../store/policy-sqlite.js';
+import type { SqliteDb } from '../store/sqlite.js';
+import type { ApiKeyRecord, IdentityStore } from '../store/identity-store.js';
+import type { KeyChange } from '../identity/api-keys.js';
+import type { AuthorizationRequest, Authorizer } from '../gateway/authorizer.js';
+import { ScopeAuthorizer } from '../gateway/authorizer.js';
+import type { AdminRequest } from '../admin/admin.js';
+import { sendJson } from '../gateway/http.js';
+import type { UpstreamConfig } from '../config/config.js';
+
+export const STARTER_POLICY_DIR = fileURLToPath(new URL('../../../policies/starter', import.meta.url));
+
+/** What the gateway knows about a request, from which the PDP context is built. */
+export interface RequestFacts {
+  now: number;
+  sourceIp: string;
+  listener: string;
+  findings: import('../core/types.js').Findings | null;
+  maxTokens?: number;
+}
+
+/**
+ * The credential's own scope (an API key's, a narrowed JIT token's, the configured scope of an OIDC issuer,
+ * SPIFFE trust domain or signing client) caps what it can do, like an OAuth scope; within that cap the PDP
+ * decides. A request outside the cap never reaches Cedar.
+ */
+export class PdpAuthorizer implements Authorizer {
+  private readonly ceiling = new ScopeAuthorizer();
+  constructor(private readonly pdp: PolicyDecisionPoint) {}
+
+  authorize(req: AuthorizationRequest): Decision {
+    const cap = this.ceiling.authorize(req);
+    if (!cap.allow) return { ...cap, policyIds: ['credential-scope'], policyVersion: this.pdp.version ?? 'none' };
+    const f = req.context as unknown as RequestFacts;
+    const context = buildContext({
+      principal: req.principal,
+      now: f.now,
+      sourceIp: f.sourceIp.startsWith('::ffff:') ? f.sourceIp.slice(7) : f.sourceIp,
+      listener: f.listener,
+      findings: f.findings,
+      riskScore: 0,
+      tenant: req.principal.tenant,
+      ...(f.maxTokens !== undefined ? { maxTokens: f.maxTokens } : {}),
+    });
+    return this.pdp.decide({ principal: req.principal, action: req.action, resource: req.resource, context });
+  }
+}
+
+function modelEntities(config: WardenConfig, upstreams: UpstreamConfig[]): StoredEntityInput[] {
+  const out: StoredEntityInput[] = [];
+  for (const u of upstreams) {
+    for (const m of u.models) {
+      const a = config.models[m] ?? {};
+      // The demo upstream's models are granted to consumers so the walkthrough works with the starter policies.
+      const grantees = a.grantees ?? (u.demo ? ['consumers'] : []);
+      out.push({
+        type: 'Model',
+        id: m,
+        attrs: {
+          grantees,
+          ...(u.tier ? { tier: u.tier } : u.demo ? { tier: 'onprem' } : {}),
+          ...(u.region ? { region: u.region } : {}),
+          ...(a.provider ? { provider: a.provider } : {}),
+          ...(a.tenant ? { tenant: a.tenant } : {}),
+        },
+      });
+    }
+  }
+  for (const [g, parents] of Object.entries(config.groups)) {
+    out.push({ type: 'Group', id: g, parents: parents.map((p) => ({ type: 'Group', id: p })) });
+  }
+  return out;
+}
+
+export interface PolicyPlane {
+  pdp: PolicyDecisionPoint;
+  authorizer: PdpAuthorizer;
+  admin: PolicyAdmin;
+  onKeyChange(e: KeyChange): void;
+  /** Registers the generated grant of a freshly issued JIT token until it expires. */
+  grantJitToken(jti: string, principal: Principal, expiresAtMs: number): void;
+  adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean>;
+  close(): void;
+}
+
+export async function buildPolicyPlane(
+  config: WardenConfig,
+  o: { db: SqliteDb; clock: Clock; identityStore: IdentityStore; upstreams: UpstreamConfig[]; onShadowDiff: (d: ShadowDiff) => void; onPublished: (version: string, reason: string) => void },
+): Promise<PolicyPlane> {
+  const pdp = new PolicyDecisionPoint({
+    onShadowDiff: o.onShadowDiff,
+    onChange: (c) => {
+      if (c.reason !== 'generated') o.onPublished(c.version, c.reason);
+    },
+  });
+  const admin = new PolicyAdmin(pdp, new SqlitePolicyStore(o.db));
+  if (config.policies.dir) admin.publishDirectory(config.policies.dir, 'config', `dir:${config.policies.dir}`);
+  else admin.boot(STARTER_POLICY_DIR);
+  pdp.setEntities(modelEntities(config, o.upstreams));
+
+  // Every live API key's scope becomes its generated policies.
+  const now = o.clock.now();
+  const principals = new Map((await o.identityStore.listPrincipals()).map((p) => [p.id, p]));
+  const live = (k: ApiKeyRecord) => k.revokedAt === null && (k.expiresAt === null || k.expiresAt > now);
+  for (const k of await o.identityStore.listKeys()) {
+    const p = principals.get(k.principalId);
+    if (p && live(k)) pdp.setKeyScope(k.id, p, { models: k.models, actions: k.actions });
+  }
+  const timers = new Set<NodeJS.Timeout>();
+
+  return {
+    pdp,
+    authorizer: new PdpAuthorizer(pdp),
+    admin,
+    onKeyChange(e) {
+      if (e.op === 'set') pdp.setKeyScope(e.record.id, e.principal, { models: e.record.models, actions: e.record.actions });
+      else pdp.removeKeyScope(e.id);
+    },
+    grantJitToken(jti, principal, expiresAtMs) {
+      pdp.setKeyScope(jti, principal, principal.scope, 'jit_token');
+      const t = setTimeout(() => {
+        timers.delete(t);
+        pdp.removeKeyScope(jti);
+      }, Math.max(0, expiresAtMs - o.clock.now()) + 60_000);
+      t.unref();
+      timers.add(t);
+    },
+    async adminRoute(req, res, ar) {
+      if (!ar.path.startsWith('/admin/v1/policies')) return false;
+      const hdr = { 'x-request-id': ar.requestId };
+      const actor = ar.principal.id;
+      const text = async () => {
+        const b = await ar.body();
+        if (typeof b.text !== 'string' || b.text.trim() === '') throw new BadRequest('invalid_field', 'text must be the Cedar policy text', 'text');
+        return b.text;
+      };
+      if (ar.path === '/admin/v1/policies' && req.method === 'GET') {
+        const cur = admin.current();
+        sendJson(res, 200, { set_version: cur.setVersion, live_version: cur.liveVersion, shadow_version: pdp.shadowVersion, policies: cur.policies, versions: admin.versions() }, hdr);
+        return true;
+      }
+      if (ar.path === '/admin/v1/policies' && req.method === 'POST') {
+        const t = await text();
+        await ar.record('policy.publish', { type: 'Policy', id: 'set' }, { actor });
+        const r = admin.publish(t, actor);
+        sendJson(res, 201, r, hdr);
+        return true;
+      }
+      if (ar.path === '/admin/v1/policies/shadow' && req.method === 'POST') {
+        const r = admin.shadow(await text());
+        await ar.record('policy.shadow', { type: 'Policy', id: r.setVersion }, { actor });
+        sendJson(res, 201, r, hdr);
+        return true;
+      }
+      if (ar.path === '/admin/v1/policies/shadow' && req.method === 'DELETE') {
+        admin.stopShadow();
+        await ar.record('policy.shadow.stop', { type: 'Policy', id: 'shadow' }, { actor });
+        sendJson(res, 200, { shadow_version: null }, hdr);
+        return true;
+      }
+      if (ar.path === '/admin/v1/policies/promote' && req.method === 'POST') {
+        await ar.record('policy.promote', { type: 'Policy', id: pdp.shadowVersion ?? 'none' }, { actor });
+        sendJson(res, 200, admin.promote(actor), hdr);
+        return true;
+      }
+      if (ar.path === '/admin/v1/policies/rollback' && req.method === 'POST') {
+        const b = await ar.body();
+        if (typeof b.version !== 'string') throw new BadRequest('invalid_field', 'version is required', 'version');
+        await ar.record('policy.rollback', { type: 'Policy', id: b.version }, { actor });
+        sendJson(res, 200, admin.rollback(b.version, actor), hdr);
+        return true;
+      }
+      throw new NotFound('route_not_found', `no such endpoint: ${req.method} ${ar.path}`);
+    },
+    close() {
+      for (const t of timers) clearTimeout(t);
+    },
+  };
+}

@@ -1,0 +1,86 @@
+// The PDP on the request path: policy versions in the ledger, hot reload, shadow mode, obligations.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestWarden } from '../helpers/warden.js';
+import { startFakeUpstream } from '../helpers/fake-upstream.js';
+
+const chat = (content: string, extra: Record<string, unknown> = {}) => ({ model: 'demo-chat', messages: [{ role: 'user', content }], ...extra });
+
+describe('policy-as-code through the admin API, decided on every request', () => {
+  test('the live policy version is in each ledger entry; a bad set is refused and the last good set stays', async () => {
+    const t = await startTestWarden();
+    try {
+      const { key } = await t.keyFor('pol', ['demo-chat'], ['chat']);
+      const cur = await t.admin('GET', '/admin/v1/policies');
+      assert.ok(cur.policies.length >= 10, 'starter set loaded');
+      const r = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: chat('x') });
+      assert.equal(r.status, 200);
+      const entry = t.audits().find((a) => a.requestId === r.headers['x-request-id'])!;
+      assert.deepEqual(entry.policyIds, ['key:' + (await t.admin('GET', '/admin/v1/keys?principal=pol')).data[0].id + ':grant']);
+      assert.match(String(entry.policyVersion), /^[0-9a-f]{16,}|sha256/);
+      const bad = await t.call('admin', 'POST', '/admin/v1/policies', { key: t.adminKey, body: { text: 'permit(principal, action == Action::"fly", resource);' } });
+      assert.equal(bad.status, 400);
+      const still = await t.admin('GET', '/admin/v1/policies');
+      assert.equal(still.set_version, cur.set_version);
+      assert.equal((await t.call('inference', 'POST', '/v1/chat/completions', { key, body: chat('x') })).status, 200);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  test('hot reload: a published forbid applies to the next request; shadow mode reports before promotion', async () => {
+    const t = await startTestWarden();
+    try {
+      const { key } = await t.keyFor('shadowed', ['demo-chat'], ['chat']);
+      const forbid = '@id("no-chat-for-acme")\nforbid (principal, action == Action::"chat", resource) when { context.tenant == "acme" };';
+      const s = await t.admin('POST', '/admin/v1/policies/shadow', { text: forbid });
+      assert.ok(s.setVersion);
+      const during = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: chat('x') });
+      assert.equal(during.status, 200, 'shadow set does not decide');
+      assert.ok(t.logs.some((l) => l.msg === 'shadow policy set decides differently'), 'the differing decision is reported');
+      await t.admin('POST', '/admin/v1/policies/promote');
+      const after = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: chat('x') });
+      assert.equal(after.status, 403);
+      const entry = t.audits().find((a) => a.requestId === after.headers['x-request-id'])!;
+      assert.deepEqual(entry.policyIds, ['no-chat-for-acme']);
+      assert.ok(t.audits().some((a) => a.action === 'policy.change'), 'the version change is in the ledger');
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('obligations are enforced or the request is denied', () => {
+  test('max_tokens caps the forwarded request; route:tier refuses an off-prem upstream; redact is refused until enforceable', async () => {
+    // FAKE external upstream that records what Warden forwards.
+    const up = await startFakeUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' } }], usage: { total_tokens: 2 } }));
+    });
+    const t = await startTestWarden((c) => {
+      c.upstreams = [{ name: 'cloudy', baseUrl: up.url, models: ['cloud-model', 'capped-model'], tier: 'public_cloud', connections: 2, connectTimeoutMs: 1000, headersTimeoutMs: 2000, bodyTimeoutMs: 2000 }];
+    });
+    try {
+      const { key } = await t.keyFor('obl', ['*'], ['chat']);
+      await t.admin('POST', '/admin/v1/policies', {
+        text: [
+          '@id("cap-tokens")\n@obligation("max_tokens:5")\npermit (principal, action == Action::"chat", resource == Model::"capped-model");',
+          '@id("onprem-only")\n@obligation("route:tier=onprem")\npermit (principal, action == Action::"chat", resource == Model::"cloud-model");',
+        ].join('\n'),
+      });
+      const capped = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: { ...chat('x'), model: 'capped-model', max_tokens: 500 } });
+      assert.equal(capped.status, 200, capped.text);
+      assert.equal(JSON.parse(up.requests.at(-1)!.body).max_tokens, 5);
+      const placed = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: { ...chat('x'), model: 'cloud-model' } });
+      assert.equal(placed.status, 403);
+      assert.equal(placed.json.error.code, 'route_obligation_unmet');
+      await t.admin('POST', '/admin/v1/policies', { text: '@id("redact-all")\n@obligation("redact:pii")\npermit (principal, action == Action::"chat", resource);' });
+      const red = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: { ...chat('x'), model: 'capped-model' } });
+      assert.equal(red.status, 403);
+      assert.equal(red.json.error.code, 'unenforceable_obligation');
+    } finally {
+      await t.stop();
+      await up.close();
+    }
+  });
+});

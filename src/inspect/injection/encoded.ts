@@ -47,29 +47,41 @@ function hasMixedAlphabet(s: string): boolean {
   return lower && (upper || digit);
 }
 
-/** Maximal runs of base64-alphabet characters, found in one pass without a regex. */
-function candidateRuns(text: string): { start: number; end: number; hexOnly: boolean }[] {
+/** A run needs this many alphabet characters before its padding (at most two '=') can make it long enough. */
+const MIN_RUN_CORE = MIN_BASE64_RUN - 2;
+
+function alphabetClass(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  return c < 128 ? CLASS[c]! : 0;
+}
+
+/** Maximal runs of base64-alphabet characters long enough to qualify, found without a regex and
+ *  without reading every character: a run of at least MIN_RUN_CORE characters must cover one of the
+ *  probe positions MIN_RUN_CORE apart, so only the runs under a probe are walked (Boyer–Moore-style
+ *  skipping; prose with short words is read at about one character in four). */
+export function candidateRuns(text: string): { start: number; end: number; hexOnly: boolean }[] {
   const runs: { start: number; end: number; hexOnly: boolean }[] = [];
-  let start = -1;
-  let hexOnly = true;
-  for (let i = 0; i <= text.length; i++) {
-    const c = i < text.length ? text.charCodeAt(i) : 32;
-    const k = c < 128 ? CLASS[c]! : 0;
-    if (k !== 0) {
-      if (start === -1) {
-        start = i;
-        hexOnly = true;
-      }
-      if (k === 1) hexOnly = false;
+  const len = text.length;
+  let probe = MIN_RUN_CORE - 1;
+  while (probe < len) {
+    if (alphabetClass(text, probe) === 0) {
+      probe += MIN_RUN_CORE;
       continue;
     }
-    if (start !== -1) {
-      let end = i;
+    let start = probe;
+    while (start > 0 && alphabetClass(text, start - 1) !== 0) start--;
+    let stop = probe + 1;
+    while (stop < len && alphabetClass(text, stop) !== 0) stop++;
+    if (stop - start >= MIN_RUN_CORE) {
+      let hexOnly = true;
+      for (let i = start; hexOnly && i < stop; i++) hexOnly = alphabetClass(text, i) === 2;
+      let end = stop;
       // Base64 padding belongs to the run.
-      while (end < text.length && end - i < 2 && text.charCodeAt(end) === 61) end++;
+      while (end < len && end - stop < 2 && text.charCodeAt(end) === 61) end++;
       if (end - start >= MIN_BASE64_RUN) runs.push({ start, end, hexOnly });
-      start = -1;
     }
+    // text[stop] ends this run; the next run starts after it, and needs MIN_RUN_CORE characters.
+    probe = stop + MIN_RUN_CORE;
   }
   return runs;
 }

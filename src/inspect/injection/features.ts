@@ -12,11 +12,15 @@ export interface FeatureSink {
 }
 
 // Multiplicative (Fibonacci) hashing, then fold the high bits down: one multiply per feature on the
-// hot path, and enough mixing for the low HASH_BITS bits the index uses.
-function fmix(h: number): number {
+// hot path, and enough mixing for the low HASH_BITS bits the index uses. Kept in int32 arithmetic
+// (no unsigned `>>> 0` result) so the JIT never boxes a hash as a double; the masked index is the same.
+function bucket(h: number): number {
   h = Math.imul(h, 0x9e3779b1);
-  return (h ^ (h >>> 15)) >>> 0;
+  return (h ^ (h >>> 15)) & MASK;
 }
+
+/** FNV-1a offset basis as an int32 (same bits as 0x811c9dc5). */
+const FNV_OFFSET = 0x811c9dc5 | 0;
 
 function isWordChar(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c >= 128;
@@ -33,7 +37,7 @@ export function hashFeatures(skeleton: string, sink: FeatureSink): number {
   let c2 = 32;
   let c3 = 32;
   let prevSpace = true;
-  let word = 0x811c9dc5;
+  let word = FNV_OFFSET;
   let inWord = false;
   let prevWord = 0;
   const len = skeleton.length;
@@ -44,11 +48,11 @@ export function hashFeatures(skeleton: string, sink: FeatureSink): number {
       word = Math.imul(word ^ c, 0x01000193);
       inWord = true;
     } else if (inWord) {
-      sink.add(fmix(word ^ 0x2545f491) & MASK);
-      sink.add(fmix(Math.imul(prevWord, 0x9e3779b1) ^ word ^ 0x68e31da4) & MASK);
+      sink.add(bucket(word ^ 0x2545f491));
+      sink.add(bucket(Math.imul(prevWord, 0x9e3779b1) ^ word ^ 0x68e31da4));
       n += 2;
       prevWord = word;
-      word = 0x811c9dc5;
+      word = FNV_OFFSET;
       inWord = false;
     }
     if (isSpace(c)) {
@@ -58,7 +62,7 @@ export function hashFeatures(skeleton: string, sink: FeatureSink): number {
     } else {
       prevSpace = false;
     }
-    sink.add(fmix((c1 | (c2 << 16)) ^ Math.imul(c3 | (c << 16), 0x27d4eb2f)) & MASK);
+    sink.add(bucket((c1 | (c2 << 16)) ^ Math.imul(c3 | (c << 16), 0x27d4eb2f)));
     n++;
     c1 = c2;
     c2 = c3;

@@ -1,7 +1,7 @@
 // The deterministic half of the injection detector: which known attack signals fire, and where.
 import { findEncodedPayloads } from './encoded.js';
 import { originalIndex, skeletonize, type Skeleton } from './normalize.js';
-import { DELIMITER_SPOOF, PHRASE_FAMILIES } from './phrases.js';
+import { scanPhrases } from './phrase-scan.js';
 
 /** Fixed order: the classifier has one learned weight per signal, stored by this index. */
 export const SIGNAL_NAMES = [
@@ -33,24 +33,13 @@ export interface SignalScan {
   hits: SignalHit[];
 }
 
-function phraseHits(lower: string): { signal: SignalName; index: number; length: number }[] {
-  const hits: { signal: SignalName; index: number; length: number }[] = [];
-  for (const fam of PHRASE_FAMILIES) {
-    const m = fam.pattern.exec(lower);
-    if (m !== null) hits.push({ signal: fam.signal as SignalName, index: m.index, length: m[0].length });
-  }
-  const d = DELIMITER_SPOOF.exec(lower);
-  if (d !== null) hits.push({ signal: 'delimiter_spoofing', index: d.index, length: d[0].length });
-  return hits;
-}
-
 export function scanSignals(text: string): SignalScan {
   const skeleton = skeletonize(text);
   const hits: SignalHit[] = [];
-  for (const h of phraseHits(skeleton.text)) {
+  for (const h of scanPhrases(skeleton.text)) {
     const start = Math.min(originalIndex(skeleton, h.index), text.length);
     const end = Math.min(originalIndex(skeleton, h.index + h.length - 1) + 1, text.length);
-    hits.push({ signal: h.signal, start, end });
+    hits.push({ signal: h.signal as SignalName, start, end });
   }
   for (const o of skeleton.obfuscations) {
     // Tag characters that decode to nothing printable (emoji flag sequences) are not smuggling.
@@ -59,7 +48,7 @@ export function scanSignals(text: string): SignalScan {
   }
   for (const p of findEncodedPayloads(text)) {
     hits.push({ signal: 'encoded_payload', start: p.start, end: p.end });
-    if (phraseHits(skeletonize(p.text).text).length > 0) hits.push({ signal: 'encoded_instructions', start: p.start, end: p.end });
+    if (scanPhrases(skeletonize(p.text).text).length > 0) hits.push({ signal: 'encoded_instructions', start: p.start, end: p.end });
   }
   return { skeleton, hits };
 }

@@ -2,9 +2,12 @@
 // ("password: 8f#kQ2...", "api_key=..."), or after "Bearer". Low-entropy values (placeholders such as
 // "********" or "<your-key>") are skipped so that documentation does not light up.
 import type { Finding } from '../../core/types.js';
+import { scanWithLeftBoundary } from '../left-boundary.js';
 
+// Not right after a letter or digit ("bypass = …" is no password): checked by scanWithLeftBoundary.
 const ASSIGNED =
-  /(?<![A-Za-z0-9])(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|client[_-]?secret|private[_-]?key|credentials?|kennwort|passwort)(?:[_-][A-Za-z]{1,12})?["']?[ \t]{0,3}(?::|=|:=|=>)[ \t]{0,3}["']?([^\s"'`,;<>]{8,256})/gi;
+  /(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|client[_-]?secret|private[_-]?key|credentials?|kennwort|passwort)(?:[_-][A-Za-z]{1,12})?["']?[ \t]{0,3}(?::|=|:=|=>)[ \t]{0,3}["']?([^\s"'`,;<>]{8,256})/gi;
+const AFTER_ALNUM = /(?<=[A-Za-z0-9])/iy;
 const BEARER = /(?<![A-Za-z0-9])Bearer[ ]{1,3}([A-Za-z0-9._~+\/=-]{16,4096})/g;
 const MIN_BITS_PER_CHAR = 3.0;
 
@@ -24,17 +27,16 @@ export function shannonEntropy(s: string): number {
   return h;
 }
 
-function emit(re: RegExp, text: string, out: Finding[]): void {
-  re.lastIndex = 0;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    const value = m[1]!;
-    if (shannonEntropy(value) < MIN_BITS_PER_CHAR) continue;
-    const start = m.index + m[0].length - value.length;
-    out.push({ category: 'secret', type: 'credential', start, end: start + value.length, confidence: 0.7 });
-  }
+function emit(m: RegExpExecArray, out: Finding[]): void {
+  const value = m[1]!;
+  if (shannonEntropy(value) < MIN_BITS_PER_CHAR) return;
+  const start = m.index + m[0].length - value.length;
+  out.push({ category: 'secret', type: 'credential', start, end: start + value.length, confidence: 0.7 });
 }
 
 export function findCredentialAssignments(text: string, out: Finding[]): void {
-  emit(ASSIGNED, text, out);
-  if (text.indexOf('Bearer') !== -1) emit(BEARER, text, out);
+  scanWithLeftBoundary(text, ASSIGNED, AFTER_ALNUM, (m) => emit(m, out));
+  if (text.indexOf('Bearer') === -1) return;
+  BEARER.lastIndex = 0;
+  for (let m = BEARER.exec(text); m !== null; m = BEARER.exec(text)) emit(m, out);
 }

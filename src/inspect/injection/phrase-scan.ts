@@ -1,0 +1,92 @@
+// The first match of every phrase family in (almost) one regex pass over the skeleton, instead of one
+// pass per family. A combined pattern `\b(?:(body1)|(body2)|…)` stops at the leftmost position where
+// any family still missing matches, and its capturing group names that family. The other missing
+// families are then tried at that same position (two can start at one place: "from now on, you are"),
+// and the scan resumes one character later with a pattern of the families still missing. Every stop
+// finds at least one new family, so there are at most as many passes as families, and each family's
+// hit is exactly what `family.pattern.exec(text)` returns on its own: no family can match before the
+// stop, or the combined pattern would have stopped there.
+import { DELIMITER_SPOOF, PHRASE_FAMILIES } from './phrases.js';
+
+export interface PhraseHit {
+  signal: string;
+  /** Position and length in the scanned (skeleton) text. */
+  index: number;
+  length: number;
+}
+
+export class PhraseFamilyInvalid extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PhraseFamilyInvalid';
+  }
+}
+
+function capturingGroups(source: string): number {
+  return new RegExp(`${source}|`).exec('')!.length - 1;
+}
+
+// A capturing group inside a body would shift the group numbers that identify families.
+for (const f of PHRASE_FAMILIES) {
+  if (capturingGroups(f.body) !== 0) throw new PhraseFamilyInvalid(`phrase family ${f.signal} has a capturing group`);
+}
+
+const FAMILY_COUNT = PHRASE_FAMILIES.length;
+const ALL_FAMILIES = (1 << FAMILY_COUNT) - 1;
+const stickyPatterns: RegExp[] = PHRASE_FAMILIES.map((f) => new RegExp(f.pattern.source, 'y'));
+/** Combined patterns by bit mask of the families they contain, compiled on first use (at most 2^5). */
+const combinedByMask = new Map<number, { re: RegExp; families: number[] }>();
+
+function combinedFor(mask: number): { re: RegExp; families: number[] } {
+  let c = combinedByMask.get(mask);
+  if (c === undefined) {
+    const families: number[] = [];
+    for (let i = 0; i < FAMILY_COUNT; i++) if ((mask & (1 << i)) !== 0) families.push(i);
+    const alternatives = families.map((i) => `(${PHRASE_FAMILIES[i]!.body})`).join('|');
+    c = { re: new RegExp(`\\b(?:${alternatives})`, 'g'), families };
+    combinedByMask.set(mask, c);
+  }
+  return c;
+}
+
+/** Every match of DELIMITER_SPOOF contains one of these, so text with none of them is not scanned. */
+function mayHoldDelimiter(text: string): boolean {
+  return text.includes('<') || text.includes('[') || text.includes(':') || text.includes('end of');
+}
+
+/** First match of each phrase family (in PHRASE_FAMILIES order), then of DELIMITER_SPOOF. */
+export function scanPhrases(text: string): PhraseHit[] {
+  const found: (PhraseHit | undefined)[] = new Array<PhraseHit | undefined>(FAMILY_COUNT);
+  let missing = ALL_FAMILIES;
+  let from = 0;
+  while (missing !== 0) {
+    const { re, families } = combinedFor(missing);
+    re.lastIndex = from;
+    const m = re.exec(text);
+    if (m === null) break;
+    for (let g = 1; g < m.length; g++) {
+      if (m[g] === undefined) continue;
+      const i = families[g - 1]!;
+      found[i] = { signal: PHRASE_FAMILIES[i]!.signal, index: m.index, length: m[0].length };
+      missing &= ~(1 << i);
+      break;
+    }
+    for (const i of families) {
+      if ((missing & (1 << i)) === 0) continue;
+      const sticky = stickyPatterns[i]!;
+      sticky.lastIndex = m.index;
+      const s = sticky.exec(text);
+      if (s === null) continue;
+      found[i] = { signal: PHRASE_FAMILIES[i]!.signal, index: s.index, length: s[0].length };
+      missing &= ~(1 << i);
+    }
+    from = m.index + 1;
+  }
+  const hits = found.filter((h): h is PhraseHit => h !== undefined);
+  if (mayHoldDelimiter(text)) {
+    const d = DELIMITER_SPOOF.exec(text);
+    if (d !== null) hits.push({ signal: 'delimiter_spoofing', index: d.index, length: d[0].length });
+  }
+  return hits;
+}
+

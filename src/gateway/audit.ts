@@ -36,7 +36,7 @@ export function inferenceEvent(ctx: RequestContext, status: number, err: WardenE
     policyIds: ctx.decision?.policyIds ?? [],
     policyVersion: ctx.decision?.policyVersion ?? null,
     findings: ctx.findings ? countFindings(ctx.findings) : {},
-    deployment: ctx.target ? { id: ctx.target.name, artifactDigest: null } : null,
+    deployment: ctx.deployment ? { id: ctx.deployment.id, artifactDigest: ctx.deployment.artifactDigest } : ctx.target ? { id: ctx.target.name, artifactDigest: null } : null,
     requestDigest: ctx.requestDigest ?? null,
     responseDigest: ctx.responseDigest ?? null,
     status,

@@ -30,6 +30,8 @@ export interface RequestContext {
   findings?: Findings;
   decision?: Decision;
   target?: UpstreamTarget;
+  /** The registered deployment the route stage chose (absent for unregistered config upstreams). */
+  deployment?: { id: string; artifactDigest: string };
   /** Model tokens used, from the upstream's usage. */
   modelTokens: number;
   /** Set when the pipeline ended the request: the stage that did. */

@@ -52,6 +52,16 @@ export interface GatewayDeps {
   accessLog: boolean;
   /** Public origin of the listener (for RFC 9421 @target-uri), e.g. https://127.0.0.1:8443 */
   publicOrigin: string;
+  /**
+   * Route stage replacement/extension from the workload plane: given the context (model, obligations),
+   * set ctx.target (and ctx.deployment) or throw. Absent: the config routes only.
+   */
+  routeWith?: (ctx: RequestContext, fallback: (ctx: RequestContext) => void) => void;
+  /**
+   * Checks what the upstream says it served (headers) before any byte of the answer is released:
+   * e.g. the artifact digest of a pinned deployment. Throws to withhold the response.
+   */
+  verifyServed?: (ctx: RequestContext, headers: Record<string, string | string[] | undefined>) => Promise<void>;
   /** RFC 8693 token exchange at /v1/token (absent: the endpoint answers 404). */
   tokens?: { parse(body: Buffer): TokenExchangeRequest; exchange(input: ExchangeInput): Promise<ExchangeResult> };
   /** Extra routes on the inference listener; return true if handled. */
@@ -169,7 +179,8 @@ export class Gateway {
       stage = 'policy';
       this.policy(ctx);
       stage = 'route';
-      this.route(ctx);
+      if (this.d.routeWith) this.d.routeWith(ctx, this.route);
+      else this.route(ctx);
       stage = 'upstream';
       if (ctx.stream) await this.forwardStream(ctx, res, upstreamPath);
       else await this.forward(ctx, res, upstreamPath);
@@ -241,6 +252,7 @@ export class Gateway {
     const r = await callUpstream(target, 'POST', upstreamPath, ctx.rawBody, ctx.requestId, abort.signal);
     const buf = await readUpstreamBody(target, r);
     if (r.statusCode >= 300) throw upstreamStatusError(target, r.statusCode, buf);
+    if (this.d.verifyServed) await this.d.verifyServed(ctx, r.headers);
     let json: unknown = null;
     try {
       json = JSON.parse(buf.toString('utf8'));
@@ -274,6 +286,14 @@ export class Gateway {
     if (r.statusCode >= 300 || !ctype.includes('text/event-stream')) {
       const buf = await readUpstreamBody(target, r);
       throw upstreamStatusError(target, r.statusCode >= 300 ? r.statusCode : 502, buf);
+    }
+    if (this.d.verifyServed) {
+      try {
+        await this.d.verifyServed(ctx, r.headers);
+      } catch (e) {
+        r.body.destroy();
+        throw e;
+      }
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': ctx.requestId });
     res.flushHeaders();

@@ -1,0 +1,202 @@
+// The tool registry and the approval requests in the embedded SQLite store. Plain records only:
+// validation of definitions and every approval rule live in src/tools; this file holds the SQL and
+// makes the two state changes that must be atomic (decide once, consume once) single UPDATEs.
+import { Conflict } from '../core/errors.js';
+import type { SqliteDb } from './sqlite.js';
+
+export type ToolRisk = 'read' | 'write' | 'destructive' | 'external';
+
+export type ToolBackend =
+  | { type: 'http'; url: string; method: 'POST' | 'GET' | 'PUT' | 'PATCH' | 'DELETE' }
+  | { type: 'mcp'; url: string; tool: string };
+
+export interface ToolRecord {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+  risk: ToolRisk;
+  needsApproval: boolean;
+  backend: ToolBackend;
+  egress: string[];
+  /** Groups granted the tool (the Cedar Tool entity's `grantees`). */
+  grantees: string[];
+  /** Owning tenant; null = shared. */
+  tenant: string | null;
+  createdAt: number;
+  updatedAt: number;
+  /** Bumped on every change; approvals and decisions cite it. */
+  version: number;
+}
+
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'consumed';
+
+export interface ApprovalRecord {
+  id: string;
+  tool: string;
+  toolVersion: number;
+  requester: string;
+  tenant: string;
+  /** The acting agent (RFC 8693 act), null for a direct call by the user. */
+  agent: string | null;
+  argsDigest: string;
+  /** The arguments as canonical JSON, for the approver to read. */
+  argsJson: string;
+  policyVersion: string;
+  createdAt: number;
+  expiresAt: number;
+  status: ApprovalStatus;
+  decidedBy: string | null;
+  decidedAt: number | null;
+  reason: string | null;
+  consumedAt: number | null;
+  requestId: string;
+}
+
+interface ToolRow {
+  name: string; description: string; input_schema: string; risk: ToolRisk; needs_approval: number; backend: string;
+  egress: string; grantees: string; tenant: string | null; created_at: number; updated_at: number; version: number;
+}
+interface ApprovalRow {
+  id: string; tool: string; tool_version: number; requester: string; tenant: string; agent: string | null; args_digest: string;
+  args_json: string; policy_version: string; created_at: number; expires_at: number; status: ApprovalStatus;
+  decided_by: string | null; decided_at: number | null; reason: string | null; consumed_at: number | null; request_id: string;
+}
+
+function toTool(r: ToolRow): ToolRecord {
+  return {
+    name: r.name,
+    description: r.description,
+    inputSchema: JSON.parse(r.input_schema) as Record<string, unknown>,
+    risk: r.risk,
+    needsApproval: r.needs_approval === 1,
+    backend: JSON.parse(r.backend) as ToolBackend,
+    egress: JSON.parse(r.egress) as string[],
+    grantees: JSON.parse(r.grantees) as string[],
+    tenant: r.tenant,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    version: r.version,
+  };
+}
+
+function toApproval(r: ApprovalRow): ApprovalRecord {
+  return {
+    id: r.id, tool: r.tool, toolVersion: r.tool_version, requester: r.requester, tenant: r.tenant, agent: r.agent, argsDigest: r.args_digest,
+    argsJson: r.args_json, policyVersion: r.policy_version, createdAt: r.created_at, expiresAt: r.expires_at, status: r.status,
+    decidedBy: r.decided_by, decidedAt: r.decided_at, reason: r.reason, consumedAt: r.consumed_at, requestId: r.request_id,
+  };
+}
+
+export class SqliteToolStore {
+  constructor(private readonly db: SqliteDb) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS tools (
+        name           TEXT PRIMARY KEY,
+        description    TEXT NOT NULL,
+        input_schema   TEXT NOT NULL,
+        risk           TEXT NOT NULL CHECK (risk IN ('read','write','destructive','external')),
+        needs_approval INTEGER NOT NULL,
+        backend        TEXT NOT NULL,
+        egress         TEXT NOT NULL,
+        grantees       TEXT NOT NULL,
+        tenant         TEXT,
+        created_at     INTEGER NOT NULL,
+        updated_at     INTEGER NOT NULL,
+        version        INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS tool_approvals (
+        id             TEXT PRIMARY KEY,
+        tool           TEXT NOT NULL,
+        tool_version   INTEGER NOT NULL,
+        requester      TEXT NOT NULL,
+        tenant         TEXT NOT NULL,
+        agent          TEXT,
+        args_digest    TEXT NOT NULL,
+        args_json      TEXT NOT NULL,
+        policy_version TEXT NOT NULL,
+        created_at     INTEGER NOT NULL,
+        expires_at     INTEGER NOT NULL,
+        status         TEXT NOT NULL CHECK (status IN ('pending','approved','denied','consumed')),
+        decided_by     TEXT,
+        decided_at     INTEGER,
+        reason         TEXT,
+        consumed_at    INTEGER,
+        request_id     TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS tool_approvals_status ON tool_approvals (status, created_at);
+    `);
+  }
+
+  insertTool(t: Omit<ToolRecord, 'version'>): ToolRecord {
+    const r = this.db
+      .prepare(
+        `INSERT OR IGNORE INTO tools (name, description, input_schema, risk, needs_approval, backend, egress, grantees, tenant, created_at, updated_at, version)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+      )
+      .run(t.name, t.description, JSON.stringify(t.inputSchema), t.risk, t.needsApproval ? 1 : 0, JSON.stringify(t.backend), JSON.stringify(t.egress), JSON.stringify(t.grantees), t.tenant, t.createdAt, t.updatedAt);
+    if (r.changes !== 1) throw new Conflict('tool_exists', `a tool named ${t.name} is already registered`);
+    return { ...t, version: 1 };
+  }
+
+  /** Replaces a definition; `expectedVersion` guards against lost updates. Returns null when absent. */
+  updateTool(t: Omit<ToolRecord, 'version' | 'createdAt'>, expectedVersion?: number): ToolRecord | null {
+    const cur = this.getTool(t.name);
+    if (!cur) return null;
+    if (expectedVersion !== undefined && expectedVersion !== cur.version) throw new Conflict('tool_version_mismatch', `tool ${t.name} is at version ${cur.version}, not ${expectedVersion}`);
+    const r = this.db
+      .prepare(
+        `UPDATE tools SET description = ?, input_schema = ?, risk = ?, needs_approval = ?, backend = ?, egress = ?, grantees = ?, tenant = ?, updated_at = ?, version = version + 1
+         WHERE name = ? AND version = ?`,
+      )
+      .run(t.description, JSON.stringify(t.inputSchema), t.risk, t.needsApproval ? 1 : 0, JSON.stringify(t.backend), JSON.stringify(t.egress), JSON.stringify(t.grantees), t.tenant, t.updatedAt, t.name, cur.version);
+    if (r.changes !== 1) throw new Conflict('tool_version_mismatch', `tool ${t.name} changed concurrently`);
+    return this.getTool(t.name);
+  }
+
+  getTool(name: string): ToolRecord | null {
+    const r = this.db.prepare('SELECT * FROM tools WHERE name = ?').get(name) as ToolRow | undefined;
+    return r ? toTool(r) : null;
+  }
+
+  listTools(): ToolRecord[] {
+    return (this.db.prepare('SELECT * FROM tools ORDER BY name').all() as ToolRow[]).map(toTool);
+  }
+
+  deleteTool(name: string): boolean {
+    return this.db.prepare('DELETE FROM tools WHERE name = ?').run(name).changes === 1;
+  }
+
+  insertApproval(a: ApprovalRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO tool_approvals (id, tool, tool_version, requester, tenant, agent, args_digest, args_json, policy_version, created_at, expires_at, status, decided_by, decided_at, reason, consumed_at, request_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(a.id, a.tool, a.toolVersion, a.requester, a.tenant, a.agent, a.argsDigest, a.argsJson, a.policyVersion, a.createdAt, a.expiresAt, a.status, a.decidedBy, a.decidedAt, a.reason, a.consumedAt, a.requestId);
+  }
+
+  getApproval(id: string): ApprovalRecord | null {
+    const r = this.db.prepare('SELECT * FROM tool_approvals WHERE id = ?').get(id) as ApprovalRow | undefined;
+    return r ? toApproval(r) : null;
+  }
+
+  listApprovals(filter: { status?: ApprovalStatus; limit?: number } = {}): ApprovalRecord[] {
+    const limit = filter.limit ?? 200;
+    const rows = filter.status
+      ? (this.db.prepare('SELECT * FROM tool_approvals WHERE status = ? ORDER BY created_at DESC LIMIT ?').all(filter.status, limit) as ApprovalRow[])
+      : (this.db.prepare('SELECT * FROM tool_approvals ORDER BY created_at DESC LIMIT ?').all(limit) as ApprovalRow[]);
+    return rows.map(toApproval);
+  }
+
+  /** pending → approved | denied, once. Returns false when the request was no longer pending. */
+  decideApproval(id: string, status: 'approved' | 'denied', by: string, at: number, reason: string | null): boolean {
+    return this.db
+      .prepare(`UPDATE tool_approvals SET status = ?, decided_by = ?, decided_at = ?, reason = ? WHERE id = ? AND status = 'pending'`)
+      .run(status, by, at, reason, id).changes === 1;
+  }
+
+  /** approved → consumed, once: the approved call executes a single time. */
+  consumeApproval(id: string, at: number): boolean {
+    return this.db.prepare(`UPDATE tool_approvals SET status = 'consumed', consumed_at = ? WHERE id = ? AND status = 'approved'`).run(at, id).changes === 1;
+  }
+}

@@ -1,0 +1,167 @@
+// The tools plane's routes on the admin listener (admin principal already authenticated there):
+//   GET/POST /admin/v1/tools, GET/PUT/DELETE /admin/v1/tools/{name}        registry (ledger: control entries)
+//   GET /admin/v1/approvals[?status=pending], GET /admin/v1/approvals/{id}
+//   POST /admin/v1/approvals/{id}/approve|deny  {reason?, mfa_token?}      (ledger: one tool entry each)
+// Approvers step up (RFC 9470) by sending a token of their own with recent MFA (`mfa_token`, or the
+// `Warden-MFA-Token` header): an OIDC token with amr mfa and auth_time, for the same person.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { AdminRequest } from '../admin/admin.js';
+import type { Clock } from '../core/clock.js';
+import { BadRequest, NotFound, WardenError } from '../core/errors.js';
+import type { AuditEvent, Principal } from '../core/types.js';
+import type { AuditSink } from '../gateway/audit.js';
+import { sendJson } from '../gateway/http.js';
+import type { ApprovalStatus } from '../store/tools-sqlite.js';
+import { approvalView, type ApprovalService } from './approvals.js';
+import type { ToolDecide } from './decide.js';
+import { ApproverNotPermitted } from './errors.js';
+import type { ToolAuthenticator } from './http.js';
+import { toolView, type ToolRegistry } from './registry.js';
+
+export interface AdminRouteDeps {
+  clock: Clock;
+  log: Logger;
+  audit: AuditSink;
+  registry: ToolRegistry;
+  approvals: ApprovalService;
+  decide: ToolDecide;
+  authenticate: ToolAuthenticator;
+}
+
+const TOOL = /^\/admin\/v1\/tools\/([^/]+)$/;
+const APPROVAL = /^\/admin\/v1\/approvals\/([^/]+)$/;
+const DECIDE = /^\/admin\/v1\/approvals\/([^/]+)\/(approve|deny)$/;
+const STATUSES: ApprovalStatus[] = ['pending', 'approved', 'denied', 'consumed'];
+
+function methodNotAllowed(path: string): WardenError {
+  return new WardenError(405, 'invalid_request_error', 'method_not_allowed', `method not allowed on ${path}`);
+}
+
+export function createAdminRoute(d: AdminRouteDeps) {
+  /** The admin credential says who; the step-up token proves that person did MFA recently. */
+  async function approverWithStepUp(req: IncomingMessage, ar: AdminRequest, body: Record<string, unknown>): Promise<Principal> {
+    const token = body.mfa_token ?? req.headers['warden-mfa-token'];
+    if (token === undefined) return ar.principal;
+    if (typeof token !== 'string' || token.length === 0) throw new BadRequest('invalid_field', 'mfa_token must be a token', 'mfa_token');
+    const { principal: s } = await d.authenticate(token);
+    if (s.id !== ar.principal.id || s.tenant !== ar.principal.tenant || s.kind !== ar.principal.kind) {
+      throw new ApproverNotPermitted('the step-up token belongs to someone other than the admin credential');
+    }
+    if (s.actor?.length) throw new ApproverNotPermitted('the step-up token must not be delegated');
+    if (s.authn.mfaAt === undefined) return ar.principal;
+    return { ...ar.principal, authn: { ...ar.principal.authn, mfaAt: s.authn.mfaAt } };
+  }
+
+  async function decideApproval(req: IncomingMessage, res: ServerResponse, ar: AdminRequest, id: string, approve: boolean): Promise<void> {
+    const started = process.hrtime.bigint();
+    let approver: Principal = ar.principal;
+    let outcome: { status: number; err: WardenError | null; policyVersion: string | null; tool: string | null } = { status: 200, err: null, policyVersion: null, tool: null };
+    try {
+      const body = await ar.body();
+      const reason = body.reason ?? null;
+      if (reason !== null && (typeof reason !== 'string' || reason.length > 1000)) throw new BadRequest('invalid_field', 'reason must be a string of at most 1000 characters', 'reason');
+      approver = await approverWithStepUp(req, ar, body);
+      const pending = d.approvals.get(id);
+      outcome.tool = pending.tool;
+      outcome.policyVersion = pending.policyVersion;
+      const tool = d.registry.get(pending.tool);
+      const a = d.approvals.decide(id, approver, approve, reason as string | null, tool, d.decide, req.socket.remoteAddress ?? '');
+      await record(ar, approver, approve, outcome, started, id);
+      sendJson(res, 200, approvalView(a), { 'x-request-id': ar.requestId });
+    } catch (e) {
+      const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error');
+      if (!(e instanceof WardenError)) d.log.error({ err: e, requestId: ar.requestId }, 'approval decision failed');
+      if (err.stage !== 'audit') {
+        outcome = { ...outcome, status: err.status, err };
+        await record(ar, approver, approve, outcome, started, id).catch((auditErr: unknown) => d.log.error({ err: auditErr, requestId: ar.requestId }, 'audit append failed for a refused approval'));
+      }
+      throw err;
+    }
+  }
+
+  async function record(ar: AdminRequest, p: Principal, approve: boolean, o: { status: number; err: WardenError | null; policyVersion: string | null; tool: string | null }, started: bigint, id: string): Promise<void> {
+    const event: AuditEvent = {
+      time: new Date(d.clock.now()).toISOString(),
+      requestId: ar.requestId,
+      kind: 'tool',
+      principal: { id: p.id, kind: p.kind, tenant: p.tenant, authn: p.authn.method },
+      action: approve ? 'approveToolCall' : 'denyToolCall',
+      resource: o.tool ? { type: 'Tool', id: o.tool } : null,
+      decision: o.err ? (o.err.status >= 500 ? 'error' : 'deny') : 'allow',
+      policyIds: [],
+      policyVersion: o.policyVersion,
+      findings: {},
+      deployment: null,
+      requestDigest: null,
+      responseDigest: null,
+      status: o.status,
+      latencyMs: Math.round(Number(process.hrtime.bigint() - started) / 1e3) / 1e3,
+      details: { approvalId: id, mfa: p.authn.mfaAt !== undefined },
+      ...(o.err ? { errorCode: o.err.code, stage: 'approval' } : {}),
+    };
+    try {
+      await d.audit.append(event);
+    } catch (e) {
+      if (o.err) throw e;
+      const fc = new WardenError(503, 'unavailable_error', 'audit_unavailable', 'the audit ledger could not record this decision');
+      fc.stage = 'audit';
+      throw fc;
+    }
+  }
+
+  return async function adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean> {
+    const path = ar.path;
+    const send = (status: number, body: unknown) => sendJson(res, status, body, { 'x-request-id': ar.requestId });
+    if (path === '/admin/v1/tools') {
+      if (req.method === 'GET') return send(200, { object: 'list', data: d.registry.list().map(toolView) }), true;
+      if (req.method !== 'POST') throw methodNotAllowed(path);
+      const def = d.registry.parse(await ar.body());
+      const t = d.registry.create(def);
+      await ar.record('tool.create', { type: 'Tool', id: t.name }, { risk: t.risk, needsApproval: t.needsApproval, backend: t.backend.type, egress: t.egress.join(','), version: t.version });
+      send(201, toolView(t));
+      return true;
+    }
+    const tm = TOOL.exec(path);
+    if (tm) {
+      const name = decodeURIComponent(tm[1]!);
+      if (req.method === 'GET') return send(200, toolView(d.registry.get(name))), true;
+      if (req.method === 'DELETE') {
+        d.registry.remove(name);
+        await ar.record('tool.delete', { type: 'Tool', id: name });
+        send(200, { deleted: name });
+        return true;
+      }
+      if (req.method !== 'PUT') throw methodNotAllowed(path);
+      const body = await ar.body();
+      const expected = body.expected_version;
+      if (expected !== undefined && !Number.isInteger(expected)) throw new BadRequest('invalid_field', 'expected_version must be an integer', 'expected_version');
+      const { expected_version: _x, ...rest } = body;
+      const t = d.registry.update(d.registry.parse(rest, name), expected as number | undefined);
+      await ar.record('tool.update', { type: 'Tool', id: t.name }, { risk: t.risk, needsApproval: t.needsApproval, backend: t.backend.type, egress: t.egress.join(','), version: t.version });
+      send(200, toolView(t));
+      return true;
+    }
+    if (path === '/admin/v1/approvals') {
+      if (req.method !== 'GET') throw methodNotAllowed(path);
+      const status = new URL(req.url ?? '/', 'https://admin.invalid').searchParams.get('status');
+      if (status !== null && !STATUSES.includes(status as ApprovalStatus)) throw new BadRequest('invalid_field', `status must be one of ${STATUSES.join(', ')}`, 'status');
+      send(200, { object: 'list', data: d.approvals.list((status ?? undefined) as ApprovalStatus | undefined).map(approvalView) });
+      return true;
+    }
+    const dm = DECIDE.exec(path);
+    if (dm) {
+      if (req.method !== 'POST') throw methodNotAllowed(path);
+      await decideApproval(req, res, ar, decodeURIComponent(dm[1]!), dm[2] === 'approve');
+      return true;
+    }
+    const am = APPROVAL.exec(path);
+    if (am) {
+      if (req.method !== 'GET') throw methodNotAllowed(path);
+      send(200, approvalView(d.approvals.get(decodeURIComponent(am[1]!))));
+      return true;
+    }
+    if (path.startsWith('/admin/v1/tools/') || path.startsWith('/admin/v1/approvals/')) throw new NotFound('route_not_found', `no such endpoint: ${req.method} ${path}`);
+    return false;
+  };
+}

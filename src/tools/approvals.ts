@@ -1,0 +1,158 @@
+// Human in the loop. A held call becomes an approval request bound to {requester, agent, tool (and its
+// version), arguments digest, policy version, expiry}. A different human with the `approve`
+// permission and recent MFA decides it once; the approved call then executes once, with exactly the
+// approved arguments under the same policy version — anything else needs a new approval.
+import type { Clock } from '../core/clock.js';
+import { newId } from '../core/ids.js';
+import type { Principal } from '../core/types.js';
+import type { ApprovalRecord, SqliteToolStore, ToolRecord } from '../store/tools-sqlite.js';
+import type { ToolDecide } from './decide.js';
+import { toolResourceAttrs } from './decide.js';
+import {
+  ApprovalAlreadyDecided,
+  ApprovalAlreadyUsed,
+  ApprovalExpired,
+  ApprovalMismatch,
+  ApprovalNotApproved,
+  ApprovalNotFound,
+  ApproverNotPermitted,
+  ApproverStepUpRequired,
+} from './errors.js';
+
+export interface ApprovalOptions {
+  /** How long a request may wait for a decision and then for its execution; default 15 min. */
+  ttlMs?: number;
+  /** The approver's MFA must be at most this old (RFC 9470 max_age); default 900 s. */
+  approverMfaMaxAgeSec?: number;
+}
+
+export interface HeldCall {
+  tool: ToolRecord;
+  principal: Principal;
+  argsDigest: string;
+  argsJson: string;
+  policyVersion: string;
+  requestId: string;
+}
+
+export function agentOf(p: Principal): string | null {
+  return p.actor?.[0]?.id ?? null;
+}
+
+export function approvalView(a: ApprovalRecord): Record<string, unknown> {
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  return {
+    id: a.id,
+    tool: a.tool,
+    tool_version: a.toolVersion,
+    requester: a.requester,
+    tenant: a.tenant,
+    agent: a.agent,
+    arguments: JSON.parse(a.argsJson) as unknown,
+    args_digest: a.argsDigest,
+    policy_version: a.policyVersion,
+    status: a.status,
+    created_at: iso(a.createdAt),
+    expires_at: iso(a.expiresAt),
+    decided_by: a.decidedBy,
+    decided_at: iso(a.decidedAt),
+    reason: a.reason,
+    consumed_at: iso(a.consumedAt),
+  };
+}
+
+export class ApprovalService {
+  readonly ttlMs: number;
+  readonly mfaMaxAgeSec: number;
+
+  constructor(
+    private readonly store: SqliteToolStore,
+    private readonly clock: Clock,
+    opts: ApprovalOptions = {},
+  ) {
+    this.ttlMs = opts.ttlMs ?? 15 * 60_000;
+    this.mfaMaxAgeSec = opts.approverMfaMaxAgeSec ?? 900;
+  }
+
+  hold(c: HeldCall): ApprovalRecord {
+    const now = this.clock.now();
+    const a: ApprovalRecord = {
+      id: newId('apr'),
+      tool: c.tool.name,
+      toolVersion: c.tool.version,
+      requester: c.principal.id,
+      tenant: c.principal.tenant,
+      agent: agentOf(c.principal),
+      argsDigest: c.argsDigest,
+      argsJson: c.argsJson,
+      policyVersion: c.policyVersion,
+      createdAt: now,
+      expiresAt: now + this.ttlMs,
+      status: 'pending',
+      decidedBy: null,
+      decidedAt: null,
+      reason: null,
+      consumedAt: null,
+      requestId: c.requestId,
+    };
+    this.store.insertApproval(a);
+    return a;
+  }
+
+  get(id: string): ApprovalRecord {
+    const a = this.store.getApproval(id);
+    if (!a) throw new ApprovalNotFound(id);
+    return a;
+  }
+
+  list(status?: ApprovalRecord['status']): ApprovalRecord[] {
+    return this.store.listApprovals(status ? { status } : {});
+  }
+
+  /**
+   * An approver decides. Checks, each an early refusal: pending, not expired, a human acting for
+   * themself, not the requester or the agent, same tenant, recent MFA, and the PDP's `approve`.
+   */
+  decide(id: string, approver: Principal, approve: boolean, reason: string | null, tool: ToolRecord, decide: ToolDecide, sourceIp: string): ApprovalRecord {
+    const a = this.get(id);
+    const now = this.clock.now();
+    if (a.status !== 'pending') throw new ApprovalAlreadyDecided(a.status);
+    if (now >= a.expiresAt) throw new ApprovalExpired();
+    if (approver.kind !== 'user') throw new ApproverNotPermitted(`approvals are decided by a person, not a ${approver.kind}`);
+    if (approver.actor?.length) throw new ApproverNotPermitted('an approval cannot be decided through a delegated token');
+    if (approver.id === a.requester) throw new ApproverNotPermitted('the requester cannot approve their own call (four eyes)');
+    if (a.agent !== null && approver.id === a.agent) throw new ApproverNotPermitted('the acting agent cannot approve the call');
+    if (approver.tenant !== a.tenant && approver.tenant !== 'system') throw new ApproverNotPermitted('the approver belongs to another tenant');
+    const mfaAt = approver.authn.mfaAt;
+    if (mfaAt === undefined) throw new ApproverStepUpRequired(this.mfaMaxAgeSec, 'the credential carries no MFA');
+    if (now - mfaAt > this.mfaMaxAgeSec * 1000) throw new ApproverStepUpRequired(this.mfaMaxAgeSec, 'the last MFA is too old');
+    const d = decide({
+      principal: approver,
+      action: 'approve',
+      resource: { type: 'Tool', id: tool.name, attrs: toolResourceAttrs(tool) },
+      context: { now, sourceIp, listener: 'admin', findings: null, riskScore: 0, tenant: a.tenant },
+    });
+    if (!d.allow) throw new ApproverNotPermitted(`the policy does not grant ${approver.id} the approve permission on ${tool.name}${d.reasons.length ? ` (${d.reasons.join('; ')})` : ''}`);
+    if (!this.store.decideApproval(id, approve ? 'approved' : 'denied', approver.id, now, reason)) throw new ApprovalAlreadyDecided(this.get(id).status);
+    return this.get(id);
+  }
+
+  /**
+   * The held call comes back with its approval id: it must be the very call that was approved, under
+   * the same policy version and tool version; then the approval is consumed (exactly once).
+   */
+  consume(id: string, c: { tool: ToolRecord; principal: Principal; argsDigest: string; policyVersion: string }): ApprovalRecord {
+    const a = this.get(id);
+    const now = this.clock.now();
+    if (a.requester !== c.principal.id || a.tenant !== c.principal.tenant) throw new ApprovalMismatch('requester');
+    if (a.agent !== agentOf(c.principal)) throw new ApprovalMismatch('agent');
+    if (a.tool !== c.tool.name || a.toolVersion !== c.tool.version) throw new ApprovalMismatch('tool');
+    if (a.argsDigest !== c.argsDigest) throw new ApprovalMismatch('arguments');
+    if (a.status === 'consumed') throw new ApprovalAlreadyUsed();
+    if (a.status !== 'approved') throw new ApprovalNotApproved(a.status);
+    if (now >= a.expiresAt) throw new ApprovalExpired();
+    if (a.policyVersion !== c.policyVersion) throw new ApprovalMismatch('policy_version');
+    if (!this.store.consumeApproval(id, now)) throw new ApprovalAlreadyUsed();
+    return { ...a, status: 'consumed', consumedAt: now };
+  }
+}

@@ -1,0 +1,102 @@
+// Calls a tool's backend through the egress guard: an HTTP endpoint (arguments as a JSON body, or as
+// the query for GET; `{arg}` placeholders in the URL filled from string arguments) or a tool on an
+// MCP server (official SDK client over Streamable HTTP, its fetch replaced by the guard's).
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { WardenError } from '../core/errors.js';
+import type { EgressGuard, EgressPolicy } from '../network/egress.js';
+import type { ToolRecord } from '../store/tools-sqlite.js';
+import { ToolArgumentsInvalid, ToolBackendFailed } from './errors.js';
+
+export interface BackendResult {
+  /** Parsed JSON, or the text when the backend did not answer JSON. */
+  value: unknown;
+  /** Every string the result carries, joined: what the injection detector reads. */
+  text: string;
+  isError: boolean;
+}
+
+export interface BackendCall {
+  tool: ToolRecord;
+  args: Record<string, unknown>;
+  credential: string;
+  requestId: string;
+  policy: EgressPolicy;
+}
+
+/** The URL a call goes to: a template's `{name}` replaced by that string argument (whole URL if the template is just `{name}`). */
+export function resolveBackendUrl(template: string, args: Record<string, unknown>): string {
+  const whole = /^\{([A-Za-z0-9_]+)\}$/.exec(template);
+  const get = (name: string): string => {
+    const v = args[name];
+    if (typeof v !== 'string') throw new ToolArgumentsInvalid(`the backend URL needs the string argument ${name}`, `/${name}`);
+    return v;
+  };
+  if (whole) return get(whole[1]!);
+  return template.replace(/\{([A-Za-z0-9_]+)\}/g, (_m, name: string) => encodeURIComponent(get(name)));
+}
+
+export function collectStrings(v: unknown, out: string[] = [], depth = 0): string[] {
+  if (depth > 32) return out;
+  if (typeof v === 'string') out.push(v);
+  else if (Array.isArray(v)) for (const x of v) collectStrings(x, out, depth + 1);
+  else if (v !== null && typeof v === 'object') for (const x of Object.values(v)) collectStrings(x, out, depth + 1);
+  return out;
+}
+
+export async function callHttpBackend(guard: EgressGuard, c: BackendCall): Promise<BackendResult> {
+  const b = c.tool.backend;
+  if (b.type !== 'http') throw new TypeError('not an HTTP backend');
+  let url = resolveBackendUrl(b.url, c.args);
+  const headers: Record<string, string> = { authorization: `Bearer ${c.credential}`, 'x-request-id': c.requestId, accept: 'application/json' };
+  let body: string | undefined;
+  if (b.method === 'GET' || b.method === 'DELETE') {
+    const u = new URL(url);
+    for (const [k, v] of Object.entries(c.args)) if (!b.url.includes(`{${k}}`)) u.searchParams.set(k, typeof v === 'string' ? v : JSON.stringify(v));
+    url = u.href;
+  } else {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(c.args);
+  }
+  const r = await guard.request(url, { method: b.method, headers, ...(body !== undefined ? { body } : {}) }, c.policy);
+  if (r.status >= 400) throw new ToolBackendFailed(r.status);
+  const text = r.body.toString('utf8');
+  if ((r.headers['content-type'] ?? '').includes('json')) {
+    try {
+      const value = JSON.parse(text) as unknown;
+      return { value, text: collectStrings(value).join('\n'), isError: false };
+    } catch {
+      throw new ToolBackendFailed(502);
+    }
+  }
+  return { value: text, text, isError: false };
+}
+
+export async function callMcpBackend(guard: EgressGuard, c: BackendCall): Promise<BackendResult> {
+  const b = c.tool.backend;
+  if (b.type !== 'mcp') throw new TypeError('not an MCP backend');
+  const transport = new StreamableHTTPClientTransport(new URL(b.url), {
+    fetch: guard.fetchFor(c.policy) as never,
+    requestInit: { headers: { authorization: `Bearer ${c.credential}`, 'x-request-id': c.requestId } },
+  });
+  const client = new Client({ name: 'warden-tools-gateway', version: '0.1.0' });
+  try {
+    await client.connect(transport);
+    const r = await client.callTool({ name: b.tool, arguments: c.args });
+    const content = (r.content ?? []) as { type: string; text?: string }[];
+    const strings = content.filter((x) => x.type === 'text' && typeof x.text === 'string').map((x) => x.text!);
+    if (r.structuredContent) collectStrings(r.structuredContent, strings);
+    return { value: { content, ...(r.structuredContent ? { structuredContent: r.structuredContent } : {}), isError: r.isError === true }, text: strings.join('\n'), isError: r.isError === true };
+  } catch (e) {
+    if (e instanceof WardenError) throw e;
+    // The SDK wraps fetch failures; the guard's refusals travel as the cause.
+    let cur: unknown = e;
+    for (let i = 0; i < 4 && cur; i++) {
+      if (cur instanceof WardenError) throw cur;
+      cur = (cur as { cause?: unknown }).cause;
+    }
+    throw new ToolBackendFailed(502);
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+}

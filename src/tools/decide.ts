@@ -1,0 +1,59 @@
+// The tools plane's view of the policy decision point. Planes do not import each other: the wiring
+// hands in a PDP and its context builder (src/policy), and pdpToolDecider joins them, denying when
+// the context cannot be built (fail closed).
+import type { Decision, Findings, Principal } from '../core/types.js';
+import type { ToolRecord } from '../store/tools-sqlite.js';
+
+export interface ToolPolicyContext {
+  now: number;
+  sourceIp: string;
+  listener: string;
+  findings: Findings | null;
+  riskScore: number;
+  tenant: string;
+  toolArgs?: Record<string, unknown>;
+}
+
+export interface ToolPolicyRequest {
+  principal: Principal;
+  action: 'callTool' | 'approve';
+  resource: { type: 'Tool'; id: string; attrs: Record<string, unknown> };
+  context: ToolPolicyContext;
+}
+
+export type ToolDecide = (req: ToolPolicyRequest) => Decision;
+
+/** Structural view of PolicyDecisionPoint.decide (src/policy/pdp.ts). */
+export interface PdpLike<C> {
+  decide(req: { principal: Principal; action: 'callTool' | 'approve'; resource: { type: 'Tool'; id: string; attrs: Record<string, unknown> }; context: C }): Decision;
+  readonly version: string | null;
+}
+
+export function pdpToolDecider<C>(pdp: PdpLike<C>, buildContext: (input: ToolPolicyContext & { principal: Principal }) => C): ToolDecide {
+  return (req) => {
+    let context: C;
+    try {
+      context = buildContext({ principal: req.principal, ...req.context });
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? 'context_invalid';
+      return { allow: false, policyIds: [], policyVersion: pdp.version ?? 'none', obligations: [], reasons: [`the policy context could not be built (${code})`] };
+    }
+    return pdp.decide({ principal: req.principal, action: req.action, resource: req.resource, context });
+  };
+}
+
+/**
+ * The registry's risk levels in the schema's Tool vocabulary (`risk`: low / medium / high, docs/policy.md):
+ * read → low, write and external → medium, destructive → high (the starter set holds high for approval).
+ */
+export const CEDAR_RISK: Record<ToolRecord['risk'], 'low' | 'medium' | 'high'> = { read: 'low', write: 'medium', external: 'medium', destructive: 'high' };
+
+export function toolResourceAttrs(t: ToolRecord): Record<string, unknown> {
+  let server: string;
+  try {
+    server = new URL(t.backend.url.replace(/\{[^}]*\}/g, 'x')).origin;
+  } catch {
+    server = t.backend.url;
+  }
+  return { risk: CEDAR_RISK[t.risk], server, grantees: t.grantees };
+}

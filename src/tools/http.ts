@@ -1,0 +1,235 @@
+// The tools plane's routes on the inference listener:
+//   POST /v1/tools/{name}/invoke   {arguments, approval_id?}  → 200 result | 202 approval pending
+//   GET  /v1/tools                 the tools the caller may call (OpenAI `tools` format)
+//   GET  /v1/tools/approvals/{id}  the status of one's own approval request
+//   GET  /v1/tools/jwks            keys that verify per-call backend credentials
+//   POST /mcp                      MCP gateway (Streamable HTTP)
+//   GET  /.well-known/oauth-protected-resource[/mcp]   RFC 9728 metadata for MCP clients
+// Caller: `Authorization: Bearer <token>` — for an agent, the delegated token from /v1/token
+// (subject = the user, actor = the agent, RFC 8693), so the call runs with the user's authority.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { BadRequest, Unauthenticated, WardenError } from '../core/errors.js';
+import type { AuditEvent, Principal } from '../core/types.js';
+import type { AuditSink } from '../gateway/audit.js';
+import { readBody, sendError, sendJson } from '../gateway/http.js';
+import { approvalView, type ApprovalService } from './approvals.js';
+import type { ToolCredentialIssuer } from './credential.js';
+import { ApprovalNotFound } from './errors.js';
+import { serveMcp } from './mcp.js';
+import type { ToolMediator } from './mediator.js';
+import type { ToolRegistry } from './registry.js';
+
+export interface VerifiedCaller {
+  principal: Principal;
+  /** The tool a JIT token was narrowed to. */
+  narrowedTo?: string;
+}
+
+export type ToolAuthenticator = (token: string) => Promise<VerifiedCaller>;
+
+export interface InferenceRouteDeps {
+  clock: Clock;
+  log: Logger;
+  audit: AuditSink;
+  authenticate: ToolAuthenticator;
+  registry: ToolRegistry;
+  mediator: ToolMediator;
+  approvals: ApprovalService;
+  credentials: ToolCredentialIssuer;
+  publicOrigin: string;
+  maxBodyBytes: number;
+}
+
+const INVOKE = /^\/v1\/tools\/([^/]+)\/invoke$/;
+const APPROVAL = /^\/v1\/tools\/approvals\/([^/]+)$/;
+
+function bearerOf(req: IncomingMessage, challenge: string): string {
+  const auth = req.headers.authorization;
+  if (auth === undefined) throw new Unauthenticated('missing_credentials', 'authentication is required', challenge);
+  const m = /^Bearer ([^\s]+)$/i.exec(auth);
+  if (!m) throw new Unauthenticated('invalid_authorization', 'the Authorization header must be "Bearer <token>"', `${challenge}, error="invalid_request"`);
+  return m[1]!;
+}
+
+function parseJsonObject(buf: Buffer): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(buf.toString('utf8'));
+  } catch {
+    throw new BadRequest('invalid_json', 'the request body is not valid JSON');
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new BadRequest('invalid_body', 'the request body must be a JSON object');
+  return v as Record<string, unknown>;
+}
+
+export function createInferenceRoute(d: InferenceRouteDeps) {
+  const resourceMetadata = `${d.publicOrigin}/.well-known/oauth-protected-resource/mcp`;
+  const challenge = 'Bearer realm="warden"';
+  const mcpChallenge = `Bearer realm="warden", resource_metadata="${resourceMetadata}"`;
+
+  /** A refusal before the mediator saw the call (no credential, bad body): still one ledger entry. */
+  async function auditRefused(requestId: string, action: string, tool: string | null, principal: Principal | null, err: WardenError): Promise<void> {
+    const event: AuditEvent = {
+      time: new Date(d.clock.now()).toISOString(),
+      requestId,
+      kind: 'tool',
+      principal: principal ? { id: principal.id, kind: principal.kind, tenant: principal.tenant, authn: principal.authn.method, ...(principal.actor ? { actor: principal.actor.map((a) => a.id) } : {}) } : null,
+      action,
+      resource: tool ? { type: 'Tool', id: tool } : null,
+      decision: err.status >= 500 ? 'error' : 'deny',
+      stage: err.stage ?? (principal ? 'validate' : 'identity'),
+      policyIds: [],
+      policyVersion: null,
+      findings: {},
+      deployment: null,
+      requestDigest: null,
+      responseDigest: null,
+      status: err.status,
+      latencyMs: 0,
+      errorCode: err.code,
+    };
+    try {
+      await d.audit.append(event);
+    } catch (e) {
+      d.log.error({ err: e, requestId }, 'audit append failed for a refused tool request');
+    }
+  }
+
+  async function invoke(req: IncomingMessage, res: ServerResponse, requestId: string, tool: string): Promise<void> {
+    let caller: VerifiedCaller | null = null;
+    try {
+      if (req.method !== 'POST') throw new WardenError(405, 'invalid_request_error', 'method_not_allowed', 'invoke accepts POST only');
+      const raw = await readBody(req, d.maxBodyBytes);
+      caller = await d.authenticate(bearerOf(req, challenge));
+      const body = parseJsonObject(raw);
+      const approvalId = body.approval_id ?? req.headers['warden-approval'];
+      if (approvalId !== undefined && typeof approvalId !== 'string') throw new BadRequest('invalid_field', 'approval_id must be a string', 'approval_id');
+      if (body.arguments === undefined) throw new BadRequest('missing_field', 'arguments is required', 'arguments');
+      const c = caller;
+      const out = await d.mediator.invoke({
+        principal: c.principal,
+        ...(c.narrowedTo !== undefined ? { narrowedTo: c.narrowedTo } : {}),
+        tool,
+        args: body.arguments,
+        ...(approvalId !== undefined ? { approvalId } : {}),
+        sourceIp: req.socket.remoteAddress ?? '',
+        requestId,
+        listener: 'inference',
+      }).catch((e: unknown) => {
+        if (e instanceof WardenError) (e as WardenError & { audited?: boolean }).audited = true;
+        throw e;
+      });
+      if (out.kind === 'held') {
+        return sendJson(
+          res,
+          202,
+          { object: 'tool.approval', status: 'pending', approval: approvalView(out.approval), poll: `/v1/tools/approvals/${out.approval.id}`, request_id: requestId },
+          { 'x-request-id': requestId, location: `/v1/tools/approvals/${out.approval.id}` },
+        );
+      }
+      const f = out.findings;
+      sendJson(
+        res,
+        200,
+        {
+          object: 'tool.result',
+          tool: out.tool,
+          result: out.result.value,
+          is_error: out.result.isError,
+          warden: { injection_score: f.injectionScore, injection_signals: f.injectionSignals, findings: f.items.map((i) => `${i.category}.${i.type}`), approval_id: out.approvalId },
+          request_id: requestId,
+        },
+        { 'x-request-id': requestId },
+      );
+    } catch (e) {
+      const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error');
+      if (!(e instanceof WardenError)) d.log.error({ err: e, requestId }, 'tool invoke failed');
+      if (!(err as WardenError & { audited?: boolean }).audited) await auditRefused(requestId, 'callTool', tool, caller?.principal ?? null, err);
+      sendError(res, err, requestId, err.status === 413);
+    }
+  }
+
+  async function authed<T>(req: IncomingMessage, res: ServerResponse, requestId: string, action: string, run: (c: VerifiedCaller) => Promise<T>): Promise<void> {
+    let caller: VerifiedCaller | null = null;
+    try {
+      caller = await d.authenticate(bearerOf(req, challenge));
+      await run(caller);
+    } catch (e) {
+      const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error');
+      if (!(e instanceof WardenError)) d.log.error({ err: e, requestId }, 'tools request failed');
+      await auditRefused(requestId, action, null, caller?.principal ?? null, err);
+      sendError(res, err, requestId);
+    }
+  }
+
+  return async function inferenceRoute(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<boolean> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const inv = INVOKE.exec(path);
+    if (inv) {
+      await invoke(req, res, requestId, decodeURIComponent(inv[1]!));
+      return true;
+    }
+    if (path === '/v1/tools' && req.method === 'GET') {
+      await authed(req, res, requestId, 'listTools', async (c) => {
+        const ip = req.socket.remoteAddress ?? '';
+        const data = d.registry
+          .list()
+          .filter((t) => (c.narrowedTo === undefined || c.narrowedTo === t.name) && d.mediator.assess(c.principal, t.name, undefined, ip).allow)
+          .map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.inputSchema }, warden: { risk: t.risk, needs_approval: t.needsApproval } }));
+        sendJson(res, 200, { object: 'list', data }, { 'x-request-id': requestId });
+      });
+      return true;
+    }
+    const ap = APPROVAL.exec(path);
+    if (ap && req.method === 'GET') {
+      await authed(req, res, requestId, 'readApproval', async (c) => {
+        const a = d.approvals.get(decodeURIComponent(ap[1]!));
+        // Only the requester sees their request; to anyone else it does not exist.
+        if (a.requester !== c.principal.id || a.tenant !== c.principal.tenant) throw new ApprovalNotFound(ap[1]!);
+        sendJson(res, 200, approvalView(a), { 'x-request-id': requestId });
+      });
+      return true;
+    }
+    if (path === '/v1/tools/jwks' && req.method === 'GET') {
+      sendJson(res, 200, await d.credentials.publicJwks(), { 'x-request-id': requestId, 'cache-control': 'max-age=300' });
+      return true;
+    }
+    if (path === '/.well-known/oauth-protected-resource/mcp' || path === '/.well-known/oauth-protected-resource') {
+      // RFC 9728 §3: the resource and the authorization server that issues tokens for it (Warden's /v1/token).
+      sendJson(res, 200, { resource: `${d.publicOrigin}/mcp`, authorization_servers: [d.publicOrigin], bearer_methods_supported: ['header'] }, { 'x-request-id': requestId });
+      return true;
+    }
+    if (path === '/mcp') {
+      let caller: VerifiedCaller | null = null;
+      try {
+        if (req.method !== 'POST') throw new WardenError(405, 'invalid_request_error', 'method_not_allowed', 'this MCP endpoint is stateless: POST only');
+        const raw = await readBody(req, d.maxBodyBytes);
+        caller = await d.authenticate(bearerOf(req, mcpChallenge)).catch((e: unknown) => {
+          // MCP clients discover the authorization server from the challenge (MCP authorization, RFC 9728 §5.1).
+          if (e instanceof WardenError && e.status === 401) throw new Unauthenticated(e.code, e.message, mcpChallenge);
+          throw e;
+        });
+        let body: unknown;
+        try {
+          body = JSON.parse(raw.toString('utf8'));
+        } catch {
+          throw new BadRequest('invalid_json', 'the request body is not valid JSON');
+        }
+        const c = caller;
+        await serveMcp(req, res, body, { principal: c.principal, ...(c.narrowedTo !== undefined ? { narrowedTo: c.narrowedTo } : {}), sourceIp: req.socket.remoteAddress ?? '', requestId }, d.registry, d.mediator);
+      } catch (e) {
+        const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error');
+        if (!(e instanceof WardenError)) d.log.error({ err: e, requestId }, 'mcp request failed');
+        await auditRefused(requestId, 'mcp', null, caller?.principal ?? null, err);
+        if (err.status === 405) res.setHeader('allow', 'POST');
+        sendError(res, err, requestId);
+      }
+      return true;
+    }
+    return false;
+  };
+}

@@ -1,0 +1,132 @@
+// Public surface of the tools plane: registry, mediated tool calls, approvals, MCP gateway.
+// The composition root calls createToolsPlane and mounts inferenceRoute (GatewayDeps.extraRoutes)
+// and adminRoute (AdminDeps.adminRoutes); filterToolCalls + plane.assess serve the chat path.
+import type { KeyObject } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { AdminRequest } from '../admin/admin.js';
+import type { Clock } from '../core/clock.js';
+import type { Principal } from '../core/types.js';
+import type { AuditSink } from '../gateway/audit.js';
+import { EgressGuard, type EgressGuardOptions, type EgressPolicy } from '../network/egress.js';
+import type { SqliteDb } from '../store/sqlite.js';
+import { SqliteToolStore } from '../store/tools-sqlite.js';
+import { createAdminRoute } from './admin-routes.js';
+import { ApprovalService, type ApprovalOptions } from './approvals.js';
+import { ToolCredentialIssuer } from './credential.js';
+import type { ToolDecide } from './decide.js';
+import { createInferenceRoute, type ToolAuthenticator, type VerifiedCaller } from './http.js';
+import { ToolMediator, type ProposedCallDecision, type ToolInspector } from './mediator.js';
+import { ToolRegistry } from './registry.js';
+
+export { filterToolCalls, type FilterResult, type FilteredCall, type ProposedCallDecider } from './filter-tool-calls.js';
+export { pdpToolDecider, toolResourceAttrs, CEDAR_RISK, type ToolDecide, type ToolPolicyRequest, type ToolPolicyContext, type PdpLike } from './decide.js';
+export { ToolMediator, checkCaller, type ToolCall, type ToolOutcome, type ToolInspector, type ProposedCallDecision } from './mediator.js';
+export { ToolRegistry, parseToolDefinition, toolView, type ToolDefinition } from './registry.js';
+export { ApprovalService, approvalView } from './approvals.js';
+export { ToolCredentialIssuer, TOOL_CREDENTIAL_TYP } from './credential.js';
+export type { ToolAuthenticator, VerifiedCaller } from './http.js';
+export * from './errors.js';
+
+export interface ToolsPlaneDeps {
+  clock: Clock;
+  log: Logger;
+  /** The data dir's SQLite (tables `tools`, `tool_approvals`). */
+  db: SqliteDb;
+  audit: AuditSink;
+  /** pdpToolDecider(pdp, buildContext). */
+  decide: ToolDecide;
+  /** { inspect: inspectText, count: countFindings } from src/inspect. */
+  inspector: ToolInspector;
+  /** toolAuthenticator(createBearerVerifier(verifiers), identity.jit). */
+  authenticate: ToolAuthenticator;
+  /** The inference listener's origin: issuer of per-call credentials, MCP resource. */
+  publicOrigin: string;
+  maxBodyBytes?: number;
+  egress?: EgressGuardOptions;
+  approvals?: ApprovalOptions;
+  limits?: Partial<Pick<EgressPolicy, 'maxResponseBytes' | 'timeoutMs' | 'maxRedirects'>>;
+  /** Ed25519 key for per-call credentials (persist it in the data dir so backends can pin the JWKS). */
+  credentialKey?: KeyObject;
+}
+
+export interface ToolsPlane {
+  registry: ToolRegistry;
+  approvals: ApprovalService;
+  mediator: ToolMediator;
+  inferenceRoute: (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<boolean>;
+  adminRoute: (req: IncomingMessage, res: ServerResponse, ar: AdminRequest) => Promise<boolean>;
+  /** For filterToolCalls: would `principal` be allowed to call `tool` with `args` (and would it be held)? */
+  assess: (principal: Principal, tool: string, args: unknown, sourceIp: string) => ProposedCallDecision;
+  close(): Promise<void>;
+}
+
+/**
+ * Authenticates a tool caller's bearer token: Warden JIT tokens through verifyDetailed (to learn the one
+ * tool a token was narrowed to), everything else through the gateway's bearer verifier.
+ */
+export function toolAuthenticator(
+  bearer: (token: string) => Promise<Principal>,
+  jit?: { issuer: string; verifyDetailed(token: string): Promise<{ principal: Principal; tool?: string }> },
+): ToolAuthenticator {
+  return async (token): Promise<VerifiedCaller> => {
+    if (jit && jwtIssuer(token) === jit.issuer) {
+      const v = await jit.verifyDetailed(token);
+      return v.tool !== undefined ? { principal: v.principal, narrowedTo: v.tool } : { principal: v.principal };
+    }
+    return { principal: await bearer(token) };
+  };
+}
+
+function jwtIssuer(token: string): string | null {
+  const parts = token.split('.');
+  if (parts.length !== 3) return null;
+  try {
+    const iss = (JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as { iss?: unknown }).iss;
+    return typeof iss === 'string' ? iss : null;
+  } catch {
+    return null;
+  }
+}
+
+export function createToolsPlane(deps: ToolsPlaneDeps): ToolsPlane {
+  const store = new SqliteToolStore(deps.db);
+  const registry = new ToolRegistry(store, deps.clock);
+  const approvals = new ApprovalService(store, deps.clock, deps.approvals);
+  const egress = new EgressGuard(deps.egress);
+  const credentials = new ToolCredentialIssuer(deps.publicOrigin, deps.clock, 60, deps.credentialKey);
+  const mediator = new ToolMediator({
+    clock: deps.clock,
+    log: deps.log,
+    registry,
+    approvals,
+    decide: deps.decide,
+    inspector: deps.inspector,
+    egress,
+    credentials,
+    audit: deps.audit,
+    ...(deps.limits ? { limits: deps.limits } : {}),
+  });
+  const inferenceRoute = createInferenceRoute({
+    clock: deps.clock,
+    log: deps.log,
+    audit: deps.audit,
+    authenticate: deps.authenticate,
+    registry,
+    mediator,
+    approvals,
+    credentials,
+    publicOrigin: deps.publicOrigin,
+    maxBodyBytes: deps.maxBodyBytes ?? 1024 * 1024,
+  });
+  const adminRoute = createAdminRoute({ clock: deps.clock, log: deps.log, audit: deps.audit, registry, approvals, decide: deps.decide, authenticate: deps.authenticate });
+  return {
+    registry,
+    approvals,
+    mediator,
+    inferenceRoute,
+    adminRoute,
+    assess: (p, tool, args, sourceIp) => mediator.assess(p, tool, args, sourceIp),
+    close: () => egress.close(),
+  };
+}

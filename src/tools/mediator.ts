@@ -1,0 +1,220 @@
+// Mediated tool calls: "the model proposes; the PDP disposes". Every call runs with the authority of
+// the human it is made for (principal = the user, context.agent = the acting agent), is re-authorized
+// with its arguments, may be held for a human approval, reaches its backend only through the egress
+// guard with a per-call credential, and has its result inspected and re-checked by policy.
+// Each call ends in exactly one ledger entry (kind `tool`); a ledger that cannot record refuses.
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { canonicalJson } from '../core/canonical-json.js';
+import { sha256Digest } from '../core/digest.js';
+import { FailClosed, WardenError } from '../core/errors.js';
+import type { AuditEvent, Decision, Findings, Principal } from '../core/types.js';
+import type { AuditSink } from '../gateway/audit.js';
+import type { EgressGuard, EgressPolicy } from '../network/egress.js';
+import type { ApprovalRecord, ToolRecord } from '../store/tools-sqlite.js';
+import { agentOf, type ApprovalService } from './approvals.js';
+import { callHttpBackend, callMcpBackend, type BackendResult } from './backend.js';
+import type { ToolCredentialIssuer } from './credential.js';
+import { toolResourceAttrs, type ToolDecide } from './decide.js';
+import { DelegationRequired, ToolCallDenied, ToolNotFound, ToolOutsideTokenScope, ToolResultBlocked } from './errors.js';
+import type { ToolRegistry } from './registry.js';
+
+/** The inspection plane as the tools plane uses it (src/inspect: inspectText, countFindings). */
+export interface ToolInspector {
+  inspect(text: string): Findings;
+  count(f: Findings): Record<string, number>;
+}
+
+export interface MediatorDeps {
+  clock: Clock;
+  log: Logger;
+  registry: ToolRegistry;
+  approvals: ApprovalService;
+  decide: ToolDecide;
+  inspector: ToolInspector;
+  egress: EgressGuard;
+  credentials: ToolCredentialIssuer;
+  audit: AuditSink;
+  limits?: Partial<Pick<EgressPolicy, 'maxResponseBytes' | 'timeoutMs' | 'maxRedirects'>>;
+}
+
+export interface ToolCall {
+  principal: Principal;
+  /** The one tool the presented token was narrowed to (JIT `tool` claim), if any. */
+  narrowedTo?: string;
+  tool: string;
+  args: unknown;
+  approvalId?: string;
+  sourceIp: string;
+  requestId: string;
+  /** `inference` for /v1/tools, `mcp` for /mcp. */
+  listener: string;
+}
+
+export type ToolOutcome =
+  | { kind: 'done'; tool: string; result: BackendResult; findings: Findings; decision: Decision; approvalId: string | null }
+  | { kind: 'held'; tool: string; approval: ApprovalRecord; decision: Decision };
+
+/** Decision for a proposed call, without executing it (chat tool_calls filtering, MCP tools/list). */
+export interface ProposedCallDecision {
+  allow: boolean;
+  approvalRequired: boolean;
+  decision: Decision | null;
+  reason: string | null;
+}
+
+const ANY = '*';
+
+/** Only people call tools; agents and services do so only with a user's delegated token. */
+export function checkCaller(p: Principal, tool: string, narrowedTo?: string): void {
+  if (p.kind !== 'user') throw new DelegationRequired(p.kind);
+  const acts = p.scope.actions;
+  if (!acts.includes(ANY) && !acts.includes('callTool')) throw new ToolOutsideTokenScope('the credential does not include the callTool action');
+  const narrowed = narrowedTo !== undefined ? [narrowedTo] : p.scope.tools;
+  if (narrowed !== undefined && !narrowed.includes(tool)) throw new ToolOutsideTokenScope(`the token was narrowed to ${narrowed.join(', ') || 'no tool'}, not ${tool}`);
+}
+
+export class ToolMediator {
+  constructor(private readonly d: MediatorDeps) {}
+
+  /** The tool as this principal may see it: another tenant's tool does not exist for them. */
+  visibleTool(p: Principal, name: string): ToolRecord {
+    const t = this.d.registry.get(name);
+    if (t.tenant !== null && t.tenant !== p.tenant) throw new ToolNotFound(name);
+    return t;
+  }
+
+  private policyFor(t: ToolRecord): EgressPolicy {
+    return {
+      destinations: t.egress,
+      maxResponseBytes: this.d.limits?.maxResponseBytes ?? 1024 * 1024,
+      timeoutMs: this.d.limits?.timeoutMs ?? 10_000,
+      maxRedirects: this.d.limits?.maxRedirects ?? 2,
+    };
+  }
+
+  private decideCall(p: Principal, t: ToolRecord, args: Record<string, unknown> | undefined, findings: Findings | null, sourceIp: string, listener: string): Decision {
+    return this.d.decide({
+      principal: p,
+      action: 'callTool',
+      resource: { type: 'Tool', id: t.name, attrs: toolResourceAttrs(t) },
+      context: { now: this.d.clock.now(), sourceIp, listener, findings, riskScore: 0, tenant: p.tenant, ...(args !== undefined ? { toolArgs: args } : {}) },
+    });
+  }
+
+  /** Would this call be allowed (and would it be held)? Nothing is executed or recorded. */
+  assess(p: Principal, name: string, args: unknown, sourceIp: string, listener = 'inference'): ProposedCallDecision {
+    try {
+      checkCaller(p, name);
+      const t = this.visibleTool(p, name);
+      const checked = args === undefined ? undefined : this.d.registry.validateArgs(t, args);
+      const findings = checked === undefined ? null : this.d.inspector.inspect(canonicalJson(checked));
+      const d = this.decideCall(p, t, checked, findings, sourceIp, listener);
+      if (!d.allow) return { allow: false, approvalRequired: false, decision: d, reason: d.reasons.join('; ') || 'denied by policy' };
+      return { allow: true, approvalRequired: t.needsApproval || d.obligations.includes('approval'), decision: d, reason: null };
+    } catch (e) {
+      return { allow: false, approvalRequired: false, decision: null, reason: e instanceof WardenError ? e.code : 'error' };
+    }
+  }
+
+  async invoke(call: ToolCall): Promise<ToolOutcome> {
+    const started = process.hrtime.bigint();
+    const st: { stage: string; tool: ToolRecord | null; decision: Decision | null; findings: Findings | null; argsDigest: string | null; resultDigest: string | null; approvalId: string | null } = {
+      stage: 'identity', tool: null, decision: null, findings: null, argsDigest: null, resultDigest: null, approvalId: null,
+    };
+    try {
+      const p = call.principal;
+      checkCaller(p, call.tool, call.narrowedTo);
+      st.stage = 'validate';
+      const t = this.visibleTool(p, call.tool);
+      st.tool = t;
+      const args = this.d.registry.validateArgs(t, call.args);
+      const argsJson = canonicalJson(args);
+      st.argsDigest = sha256Digest(argsJson);
+      st.stage = 'inspect';
+      st.findings = this.d.inspector.inspect(argsJson);
+      st.stage = 'policy';
+      const d = this.decideCall(p, t, args, st.findings, call.sourceIp, call.listener);
+      st.decision = d;
+      if (!d.allow) throw new ToolCallDenied(d.reasons);
+      const needsApproval = t.needsApproval || d.obligations.includes('approval');
+      st.stage = 'approval';
+      if (call.approvalId !== undefined) {
+        st.approvalId = call.approvalId;
+        this.d.approvals.consume(call.approvalId, { tool: t, principal: p, argsDigest: st.argsDigest, policyVersion: d.policyVersion });
+      } else if (needsApproval) {
+        const approval = this.d.approvals.hold({ tool: t, principal: p, argsDigest: st.argsDigest, argsJson, policyVersion: d.policyVersion, requestId: call.requestId });
+        st.approvalId = approval.id;
+        await this.record(call, st, 202, null, started, { outcome: 'approval_pending', approvalId: approval.id });
+        return { kind: 'held', tool: t.name, approval, decision: d };
+      }
+      st.stage = 'egress';
+      const backendOrigin = t.backend.url.includes('{') ? new URL(t.backend.url.replace(/\{[^}]*\}/g, 'x')).origin : new URL(t.backend.url).origin;
+      const credential = await this.d.credentials.mint({ tool: t.name, audience: backendOrigin, principal: p, argsDigest: st.argsDigest, requestId: call.requestId });
+      const input = { tool: t, args, credential, requestId: call.requestId, policy: this.policyFor(t) };
+      const result = t.backend.type === 'http' ? await callHttpBackend(this.d.egress, input) : await callMcpBackend(this.d.egress, input);
+      st.resultDigest = sha256Digest(canonicalJson(result.value ?? null));
+      st.stage = 'result';
+      // Indirect prompt injection: the result is inspected and the PDP asked again with its findings.
+      const findings = this.d.inspector.inspect(result.text);
+      st.findings = findings;
+      const after = this.decideCall(p, t, args, findings, call.sourceIp, call.listener);
+      st.decision = after;
+      if (!after.allow) throw new ToolResultBlocked(after.reasons);
+      await this.record(call, st, 200, null, started, { outcome: 'executed', ...(st.approvalId ? { approvalId: st.approvalId } : {}) });
+      return { kind: 'done', tool: t.name, result, findings, decision: after, approvalId: st.approvalId };
+    } catch (e) {
+      const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error');
+      if (!(e instanceof WardenError)) this.d.log.error({ err: e, requestId: call.requestId }, 'tool call failed');
+      if (err.stage === 'audit') throw err;
+      try {
+        await this.record(call, st, err.status, err, started, st.approvalId ? { approvalId: st.approvalId } : undefined);
+      } catch (auditErr) {
+        this.d.log.error({ err: auditErr, requestId: call.requestId }, 'audit append failed for a refused tool call');
+      }
+      throw err;
+    }
+  }
+
+  private async record(
+    call: ToolCall,
+    st: { stage: string; tool: ToolRecord | null; decision: Decision | null; findings: Findings | null; argsDigest: string | null; resultDigest: string | null },
+    status: number,
+    err: WardenError | null,
+    started: bigint,
+    details?: Record<string, string | number | boolean | null>,
+  ): Promise<void> {
+    const p = call.principal;
+    const event: AuditEvent = {
+      time: new Date(this.d.clock.now()).toISOString(),
+      requestId: call.requestId,
+      kind: 'tool',
+      principal: { id: p.id, kind: p.kind, tenant: p.tenant, authn: p.authn.method, ...(p.actor ? { actor: p.actor.map((a) => a.id) } : {}) },
+      action: 'callTool',
+      resource: { type: 'Tool', id: call.tool },
+      decision: err ? (err.status >= 500 ? 'error' : 'deny') : 'allow',
+      policyIds: st.decision?.policyIds ?? [],
+      policyVersion: st.decision?.policyVersion ?? null,
+      findings: st.findings ? this.d.inspector.count(st.findings) : {},
+      deployment: st.tool ? { id: `tool:${st.tool.name}@${st.tool.version}`, artifactDigest: null } : null,
+      requestDigest: st.argsDigest,
+      responseDigest: st.resultDigest,
+      status,
+      latencyMs: Math.round(Number(process.hrtime.bigint() - started) / 1e3) / 1e3,
+      details: { listener: call.listener, agent: agentOf(p), ...(details ?? {}) },
+    };
+    if (err) {
+      event.errorCode = err.code;
+      event.stage = err.stage ?? st.stage;
+    }
+    try {
+      await this.d.audit.append(event);
+    } catch (e) {
+      if (err) throw e;
+      this.d.log.error({ err: e, requestId: call.requestId }, 'audit append failed; the tool result is withheld');
+      const fc = new FailClosed('audit_unavailable', 'the audit ledger could not record this tool call; the result is withheld');
+      fc.stage = 'audit';
+      throw fc;
+    }
+  }
+}

@@ -47,6 +47,11 @@ export class CompactRange {
     this._size++;
   }
 
+  /** The complete subtrees covering [0, size), left to right, with their hashes. */
+  subtrees(): StoredNode[] {
+    return rangeNodes(0, this._size).map((id, i) => ({ ...id, hash: this.hashes[i]! }));
+  }
+
   root(): Buffer {
     if (this._size === 0) return EMPTY_ROOT;
     let h = this.hashes[this.hashes.length - 1]!;

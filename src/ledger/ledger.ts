@@ -6,6 +6,7 @@ import { canonicalJson } from '../core/canonical-json.js';
 import { BadRequest } from '../core/errors.js';
 import type { LedgerStore } from '../store/ledger-store.js';
 import { openCheckpoint, signCheckpoint, type SignedCheckpoint } from './checkpoint.js';
+import { BatchNodes } from './batch-nodes.js';
 import { CompactRange, type StoredNode } from './compact-range.js';
 import { LedgerBadRequest, LedgerUnavailable, RootMismatch, TileNotFound } from './errors.js';
 import { b64, EMPTY_ROOT, hashEquals, leafHash } from './hash.js';
@@ -20,6 +21,10 @@ export interface AppendResult {
   leafHash: string;
   /** The signed checkpoint of the batch that committed this entry (size > index). */
   checkpoint: SignedCheckpoint;
+  /** The entry bytes as committed (RFC 8785 canonical JSON). */
+  entry: Buffer;
+  /** RFC 9162 §2.1.3.1 inclusion proof of this entry in `checkpoint`'s tree, computed from memory. */
+  inclusionProof(): Buffer[];
 }
 
 export interface InclusionProofResult {
@@ -155,9 +160,13 @@ export class Ledger {
     const cp = signCheckpoint({ origin: this.key.name, size: next.size, rootHash: next.root() }, this.key.signer);
     await this.store.appendBatch({ firstIndex: first, entries: batch.map((p) => p.entry), nodes, checkpoint: { size: cp.size, note: cp.note } });
     // Only now, with the batch durable, does the in-memory tree move forward.
+    const proofs = new BatchNodes(this.frontier, nodes);
     this.frontier = next;
     this.checkpoint = cp;
-    for (let i = 0; i < batch.length; i++) batch[i]!.resolve({ index: first + i, leafHash: b64(leaves[i]!), checkpoint: cp });
+    for (let i = 0; i < batch.length; i++) {
+      const index = first + i;
+      batch[i]!.resolve({ index, leafHash: b64(leaves[i]!), checkpoint: cp, entry: batch[i]!.entry, inclusionProof: () => proofs.inclusionProof(index, cp.size) });
+    }
   }
 
   latestCheckpoint(): SignedCheckpoint {

@@ -58,10 +58,8 @@ function subproofRanges(m: number, lo: number, hi: number, b: boolean, out: Rang
   }
 }
 
-/** Reads every node the ranges need in one call, then folds each range right to left (MTH of a right edge). */
-async function materialize(reader: NodeReader, ranges: readonly Range[]): Promise<Buffer[]> {
-  const plans = ranges.map(([lo, hi]) => rangeNodes(lo, hi));
-  const hashes = await reader.readNodes(plans.flat());
+/** Folds each range's complete subtrees right to left (MTH of a right edge); `hashes` follow `plans` flattened. */
+function fold(plans: readonly NodeId[][], hashes: readonly Buffer[]): Buffer[] {
   let at = 0;
   return plans.map((ids) => {
     const part = hashes.slice(at, at + ids.length);
@@ -70,6 +68,24 @@ async function materialize(reader: NodeReader, ranges: readonly Range[]): Promis
     for (let i = part.length - 2; i >= 0; i--) h = nodeHash(part[i]!, h);
     return h;
   });
+}
+
+/** Reads every node the ranges need in one call, then folds each range. */
+async function materialize(reader: NodeReader, ranges: readonly Range[]): Promise<Buffer[]> {
+  const plans = ranges.map(([lo, hi]) => rangeNodes(lo, hi));
+  return fold(plans, await reader.readNodes(plans.flat()));
+}
+
+/** Hashes of complete subtrees already in memory; throws if one is missing. */
+export type SyncNodeLookup = (id: NodeId) => Buffer;
+
+/** inclusionProof over nodes held in memory (the batch just committed), without a promise per proof. */
+export function inclusionProofFromMemory(lookup: SyncNodeLookup, leafIndex: number, treeSize: number): Buffer[] {
+  if (!(leafIndex >= 0 && leafIndex < treeSize)) throw new RangeError(`leaf index ${leafIndex} is not below tree size ${treeSize}`);
+  const ranges: Range[] = [];
+  pathRanges(leafIndex, 0, treeSize, ranges);
+  const plans = ranges.map(([lo, hi]) => rangeNodes(lo, hi));
+  return fold(plans, plans.flat().map(lookup));
 }
 
 export async function inclusionProof(reader: NodeReader, leafIndex: number, treeSize: number): Promise<Buffer[]> {

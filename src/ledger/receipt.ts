@@ -1,14 +1,20 @@
-// Warden-Receipt: a compact JWS (RFC 7515, EdDSA / RFC 8037) by the ledger key, binding one response to
+// Warden-Receipt v1: a compact JWS (RFC 7515, EdDSA / RFC 8037) by the ledger key, binding one response to
 // its audit entry: digests, model, deployment, policy version, decision id, leaf index and leaf hash, and
 // the signed checkpoint of the batch that committed the entry (so no "promise" of a later one is needed).
+// The gateway now issues v2 (receipt-proof.ts: no per-response signature); v1 receipts already handed out
+// still verify here, and verifyReceipt accepts either form.
 import { compactVerify, errors as joseErrors } from 'jose';
-import { createPublicKey, sign as edSign, type KeyObject } from 'node:crypto';
+import { sign as edSign } from 'node:crypto';
 import { openCheckpoint, parseCheckpointBody, type SignedCheckpoint } from './checkpoint.js';
 import { ReceiptInvalid } from './errors.js';
 import { parseHashB64 } from './hash.js';
 import type { LedgerKey } from './key.js';
 import type { AppendResult } from './ledger.js';
-import { formatVerifierKey, parseNote, parseVerifierKey, rawEd25519PublicKey, type NoteVerifier } from './note.js';
+import { parseNote } from './note.js';
+import { openProofReceipt, RECEIPT_V2_PREFIX } from './receipt-proof.js';
+import { noteVerifierFor, type TrustedLedgerKey } from './trusted-key.js';
+
+export { noteVerifierFor, type TrustedLedgerKey } from './trusted-key.js';
 
 export const RECEIPT_TYP = 'warden-receipt+jws';
 
@@ -25,10 +31,10 @@ export interface ReceiptSubject {
 }
 
 export interface ReceiptPayload extends ReceiptSubject {
-  v: 1;
+  v: 1 | 2;
   /** Log origin (= ledger key name). */
   iss: string;
-  /** Seconds since the epoch at signing. */
+  /** Seconds since the epoch at signing (v1), or the entry's time (v2). */
   iat: number;
   leafIndex: number;
   leafHash: string;
@@ -41,7 +47,7 @@ export interface ReceiptPayload extends ReceiptSubject {
  * signs with node:crypto directly: RFC 8037 EdDSA is deterministic, and a test checks the result is
  * byte-identical to jose's CompactSign. Verification goes through jose.
  */
-export function signReceipt(key: LedgerKey, subject: ReceiptSubject, appended: AppendResult, nowMs: number): string {
+export function signReceipt(key: LedgerKey, subject: ReceiptSubject, appended: Pick<AppendResult, 'index' | 'leafHash' | 'checkpoint'>, nowMs: number): string {
   const payload: ReceiptPayload = {
     v: 1,
     iss: key.name,
@@ -56,16 +62,6 @@ export function signReceipt(key: LedgerKey, subject: ReceiptSubject, appended: A
   return `${signingInput}.${edSign(null, Buffer.from(signingInput), key.privateKey).toString('base64url')}`;
 }
 
-/** The one public key a verifier trusts, as a C2SP vkey, a PEM SPKI, or an Ed25519 KeyObject. */
-export type TrustedLedgerKey = string | KeyObject;
-
-/** Resolves the trusted key to a note verifier; a PEM key takes its name from the origin it must sign for. */
-export function noteVerifierFor(key: TrustedLedgerKey, origin: string): NoteVerifier {
-  if (typeof key === 'string' && !key.includes('-----BEGIN')) return parseVerifierKey(key);
-  const pub = typeof key === 'string' ? createPublicKey(key) : key.type === 'private' ? createPublicKey(key) : key;
-  return parseVerifierKey(formatVerifierKey(origin, rawEd25519PublicKey(pub)));
-}
-
 function str(p: Record<string, unknown>, k: string, nullable: boolean): void {
   const v = p[k];
   if (!(typeof v === 'string' || (nullable && v === null))) throw new ReceiptInvalid('bad_claim', `receipt claim ${k} is missing or not a string`);
@@ -74,13 +70,25 @@ function str(p: Record<string, unknown>, k: string, nullable: boolean): void {
 export interface VerifiedReceipt {
   payload: ReceiptPayload;
   checkpoint: SignedCheckpoint;
+  /** v2 only: the audit entry the receipt carries, proven included in `checkpoint`. */
+  entry?: Record<string, unknown>;
 }
 
 /**
- * Verifies the JWS signature with the trusted key, the claim shapes, and the embedded checkpoint's
- * note signature; checks the leaf lies inside that checkpoint. Does not consult the log (see receiptVerify).
+ * Verifies a receipt of either version offline, trusting only the ledger key: v2 by its checkpoint
+ * signature and inclusion proof (receipt-proof.ts), v1 by its JWS signature, claim shapes and embedded
+ * checkpoint. Does not consult the log (see receiptVerify).
  */
 export async function verifyReceipt(receipt: string, key: TrustedLedgerKey): Promise<VerifiedReceipt> {
+  if (receipt.startsWith(RECEIPT_V2_PREFIX)) return openProofReceipt(receipt, key);
+  return verifyJwsReceipt(receipt, key);
+}
+
+/**
+ * v1: verifies the JWS signature with the trusted key, the claim shapes, and the embedded checkpoint's
+ * note signature; checks the leaf lies inside that checkpoint.
+ */
+async function verifyJwsReceipt(receipt: string, key: TrustedLedgerKey): Promise<VerifiedReceipt> {
   // The origin is read from the unverified checkpoint only to name the key; the signatures below decide.
   let unverifiedOrigin: string;
   try {

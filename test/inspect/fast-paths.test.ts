@@ -5,10 +5,12 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import type { Finding } from '../../src/core/types.js';
 import { scanWithLeftBoundary } from '../../src/inspect/left-boundary.js';
 import { candidateRuns, findEncodedPayloads } from '../../src/inspect/injection/encoded.js';
 import { scanPhrases, type PhraseHit } from '../../src/inspect/injection/phrase-scan.js';
 import { DELIMITER_SPOOF, PHRASE_FAMILIES } from '../../src/inspect/injection/phrases.js';
+import { findFormattedTokens, TOKEN_FORMATS } from '../../src/inspect/secrets/token-formats.js';
 import { testdata } from '../helpers/testdata.js';
 
 /** The reference: every family's own pattern, run on its own. */
@@ -134,4 +136,41 @@ test('a base64 instruction is found whatever text surrounds it', () => {
     assert.equal(found[0]!.start, prefix.length);
     assert.equal(found[0]!.end, prefix.length + payload.length);
   }
+});
+
+/** Reference for the gated token scan: every format's pattern over the whole text, no gates. */
+function tokensUngated(text: string): Finding[] {
+  const out: Finding[] = [];
+  for (const f of TOKEN_FORMATS) {
+    for (const m of text.matchAll(f.pattern)) {
+      if (f.check !== undefined && !f.check(m[0])) continue;
+      out.push({ category: 'secret', type: f.type, start: m.index, end: m.index + m[0].length, confidence: f.confidence });
+    }
+  }
+  return out;
+}
+
+test('property: looking for token prefixes only inside long runs finds every token the ungated patterns find', () => {
+  const jwt = `${Buffer.from('{"alg":"HS256"}').toString('base64url')}.eyJzdWIiOiIxIn0.c2ln`;
+  const pieces = [
+    'AKIA', 'ABCDEFGHIJKLMNOP', 'ghp_', 'a'.repeat(36), 'github_pat_', 'xoxb-', '1234567890', 'hooks.slack.com', 'https://',
+    '/services/T0123456/B0123456/', 'abcdefghijklmnop', 'sk_live_', 'whsec_', 'wdn_', 'eyJ', jwt, 'aws_secret_access_key', '=',
+    ' ', '.', '-', '_', '\n', 'é', 'x', 'AWS_SECRET_ACCESS_KEY: ', 'SecretAccessKey=', 'A'.repeat(40),
+    // Whole tokens too, so that many texts hold real matches next to the fragments.
+    ' AKIAABCDEFGHIJKLMNOP ', ` ghp_${'b'.repeat(36)} `, ' xoxb-1234567890-abc ', ` wdn_${'c'.repeat(24)} `, ` ${jwt} `,
+    ' sk_test_abcdefghij ', ' https://hooks.slack.com/services/T0123456/B0123456/abcdefghijklmnop ',
+  ];
+  let found = 0;
+  fc.assert(
+    fc.property(fc.array(fc.constantFrom(...pieces), { maxLength: 20 }), (ps) => {
+      const text = ps.join('');
+      const got: Finding[] = [];
+      findFormattedTokens(text, got);
+      const expected = tokensUngated(text);
+      found += expected.length;
+      assert.deepEqual(got, expected);
+    }),
+    { numRuns: 2000 },
+  );
+  assert.ok(found > 1000, String(found));
 });

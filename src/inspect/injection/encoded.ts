@@ -1,18 +1,14 @@
 // Encoded payloads: base64 (RFC 4648 §4/§5) and hex runs long enough to carry an instruction, which
 // decode to readable text. Credentials and hashes decode to random bytes and are left alone; a run
 // that decodes to readable text is reported, and re-scanned for attack phrasings.
+import { asciiClass, longRuns } from '../long-runs.js';
 
 const MIN_BASE64_RUN = 24;
 const MIN_HEX_RUN = 32;
 const ESCAPED_HEX_RUN = /(?:\\x[0-9A-Fa-f]{2}){12,}/g;
 
-// Character classes for the one-pass run scanner: 1 = base64/base64url alphabet, 2 = also hex.
-const CLASS = new Uint8Array(128);
-for (let c = 0; c < 128; c++) {
-  const ch = String.fromCharCode(c);
-  if (/[0-9A-Fa-f]/.test(ch)) CLASS[c] = 2;
-  else if (/[A-Za-z+\/_-]/.test(ch)) CLASS[c] = 1;
-}
+const BASE64_ALPHABET = asciiClass(/[A-Za-z0-9+\/_-]/);
+const HEX_DIGIT = asciiClass(/[0-9A-Fa-f]/);
 /** Decoding is bounded: a few candidates per text, each cut to 4 KiB. */
 const MAX_CANDIDATES = 8;
 const MAX_DECODE_CHARS = 4096;
@@ -50,38 +46,19 @@ function hasMixedAlphabet(s: string): boolean {
 /** A run needs this many alphabet characters before its padding (at most two '=') can make it long enough. */
 const MIN_RUN_CORE = MIN_BASE64_RUN - 2;
 
-function alphabetClass(text: string, i: number): number {
-  const c = text.charCodeAt(i);
-  return c < 128 ? CLASS[c]! : 0;
-}
-
-/** Maximal runs of base64-alphabet characters long enough to qualify, found without a regex and
- *  without reading every character: a run of at least MIN_RUN_CORE characters must cover one of the
- *  probe positions MIN_RUN_CORE apart, so only the runs under a probe are walked (Boyer–Moore-style
- *  skipping; prose with short words is read at about one character in four). */
+/** Maximal runs of base64-alphabet characters long enough to carry an instruction, with their padding. */
 export function candidateRuns(text: string): { start: number; end: number; hexOnly: boolean }[] {
   const runs: { start: number; end: number; hexOnly: boolean }[] = [];
-  const len = text.length;
-  let probe = MIN_RUN_CORE - 1;
-  while (probe < len) {
-    if (alphabetClass(text, probe) === 0) {
-      probe += MIN_RUN_CORE;
-      continue;
-    }
-    let start = probe;
-    while (start > 0 && alphabetClass(text, start - 1) !== 0) start--;
-    let stop = probe + 1;
-    while (stop < len && alphabetClass(text, stop) !== 0) stop++;
-    if (stop - start >= MIN_RUN_CORE) {
-      let hexOnly = true;
-      for (let i = start; hexOnly && i < stop; i++) hexOnly = alphabetClass(text, i) === 2;
-      let end = stop;
-      // Base64 padding belongs to the run.
-      while (end < len && end - stop < 2 && text.charCodeAt(end) === 61) end++;
-      if (end - start >= MIN_BASE64_RUN) runs.push({ start, end, hexOnly });
-    }
-    // text[stop] ends this run; the next run starts after it, and needs MIN_RUN_CORE characters.
-    probe = stop + MIN_RUN_CORE;
+  const found = longRuns(text, BASE64_ALPHABET, MIN_RUN_CORE);
+  for (let r = 0; r < found.length; r += 2) {
+    const start = found[r]!;
+    const stop = found[r + 1]!;
+    let hexOnly = true;
+    for (let i = start; hexOnly && i < stop; i++) hexOnly = HEX_DIGIT[text.charCodeAt(i)] === 1;
+    let end = stop;
+    // Base64 padding belongs to the run.
+    while (end < text.length && end - stop < 2 && text.charCodeAt(end) === 61) end++;
+    if (end - start >= MIN_BASE64_RUN) runs.push({ start, end, hexOnly });
   }
   return runs;
 }

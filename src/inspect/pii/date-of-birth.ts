@@ -10,8 +10,11 @@ const DATE = new RegExp(
   'iy',
 );
 const CUE_TO_DATE_MAX = 32;
+/** Every DATE form ends in a four-digit year 19xx/20xx; text without one holds no date of birth. */
+const YEAR = /(?:19|20)\d\d/;
 
 export function findDatesOfBirth(text: string, out: Finding[]): void {
+  if (!YEAR.test(text)) return;
   CUE.lastIndex = 0;
   let searchedUpTo = 0;
   for (let cue = CUE.exec(text); cue !== null; cue = CUE.exec(text)) {

@@ -35,7 +35,8 @@ function emit(m: RegExpExecArray, out: Finding[]): void {
 }
 
 export function findCredentialAssignments(text: string, out: Finding[]): void {
-  scanWithLeftBoundary(text, ASSIGNED, AFTER_ALNUM, (m) => emit(m, out));
+  // Every assignment has ':' or '=' (both operators' first characters).
+  if (text.indexOf(':') !== -1 || text.indexOf('=') !== -1) scanWithLeftBoundary(text, ASSIGNED, AFTER_ALNUM, (m) => emit(m, out));
   if (text.indexOf('Bearer') === -1) return;
   BEARER.lastIndex = 0;
   for (let m = BEARER.exec(text); m !== null; m = BEARER.exec(text)) emit(m, out);

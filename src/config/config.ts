@@ -27,6 +27,10 @@ export interface UpstreamConfig {
   /** Where the upstream runs (`onprem`, `private_cloud`, `public_cloud`): policies and route obligations read it. */
   tier?: string;
   region?: string;
+  /** Output rules every answer from this upstream must satisfy (e.g. a summarizer: no_sql, no_shell). */
+  outputRules?: string[];
+  /** Plant a per-deployment canary in system prompts and withhold any answer that leaks it. */
+  canary?: boolean;
   /** True for the built-in demo model server. */
   demo?: boolean;
 }
@@ -66,6 +70,35 @@ export interface WardenConfig {
   policies: { dir?: string };
   /** Group nesting: group → parent groups. */
   groups: Record<string, string[]>;
+  /** The workload plane: registry routing, trusted model signers, attestation (docs/models.md). */
+  workload: WorkloadConfig;
+}
+
+export interface WorkloadConfig {
+  /** PEM public keys whose model signatures the registry accepts (absolute paths). */
+  trustedSigners: string[];
+  /** Refuse (403 model_not_registered) models the registry does not know instead of using config upstreams. */
+  requireRegistered: boolean;
+  /** Response header in which an upstream reports the artifact digest it serves. */
+  servedDigestHeader: string;
+  /** How often the gateway re-reads the registry (changes made by `warden model` on the data dir). */
+  refreshIntervalMs: number;
+  requireSecondApprover: boolean;
+  /** Connection settings for registered deployments' upstreams. */
+  upstream: { connections: number; connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number; caFile?: string };
+  attestation: {
+    /** PEM files: AWS Nitro roots; AMD ARK/ASK bundles. */
+    nitroRoots: string[];
+    amdCerts: string[];
+    /** Attestation-token issuers and their JWKS. */
+    jwtIssuers: { issuer: string; jwksUri: string }[];
+    /** GET <upstream origin><evidencePath>?nonce=<hex> answers with the evidence JSON. */
+    evidencePath: string;
+    trustTtlMs: number;
+    reverifyEveryMs: number;
+    maxEvidenceAgeMs: number;
+    fetchTimeoutMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -91,6 +124,7 @@ type RawConfig = {
   models?: WardenConfig['models'];
   policies?: { dir?: string };
   groups?: Record<string, string[]>;
+  workload?: Partial<Omit<WardenConfig['workload'], 'upstream' | 'attestation'>> & { upstream?: Partial<WorkloadConfig['upstream']>; attestation?: Partial<WorkloadConfig['attestation']> };
 };
 
 function describe(e: ErrorObject): string {
@@ -141,6 +175,8 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       ...(u.caFile ? { caFile: resolve(baseDir, u.caFile) } : {}),
       ...(u.tier ? { tier: u.tier } : {}),
       ...(u.region ? { region: u.region } : {}),
+      ...(u.outputRules ? { outputRules: u.outputRules } : {}),
+      ...(u.canary !== undefined ? { canary: u.canary } : {}),
     })),
     demoUpstream: { enabled: raw.demoUpstream?.enabled ?? 'auto', port: raw.demoUpstream?.port ?? 0 },
     oidc: { issuers: raw.oidc?.issuers ?? [] },
@@ -160,6 +196,35 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     models: raw.models ?? {},
     policies: raw.policies?.dir ? { dir: resolve(baseDir, raw.policies.dir) } : {},
     groups: raw.groups ?? {},
+    workload: workloadDefaults(raw.workload, baseDir),
+  };
+}
+
+function workloadDefaults(w: RawConfig['workload'], baseDir: string): WorkloadConfig {
+  const a = w?.attestation;
+  return {
+    trustedSigners: (w?.trustedSigners ?? []).map((f) => resolve(baseDir, f)),
+    requireRegistered: w?.requireRegistered ?? false,
+    servedDigestHeader: (w?.servedDigestHeader ?? 'x-model-artifact-digest').toLowerCase(),
+    refreshIntervalMs: w?.refreshIntervalMs ?? 2_000,
+    requireSecondApprover: w?.requireSecondApprover ?? false,
+    upstream: {
+      connections: w?.upstream?.connections ?? 128,
+      connectTimeoutMs: w?.upstream?.connectTimeoutMs ?? 5_000,
+      headersTimeoutMs: w?.upstream?.headersTimeoutMs ?? 60_000,
+      bodyTimeoutMs: w?.upstream?.bodyTimeoutMs ?? 300_000,
+      ...(w?.upstream?.caFile ? { caFile: resolve(baseDir, w.upstream.caFile) } : {}),
+    },
+    attestation: {
+      nitroRoots: (a?.nitroRoots ?? []).map((f) => resolve(baseDir, f)),
+      amdCerts: (a?.amdCerts ?? []).map((f) => resolve(baseDir, f)),
+      jwtIssuers: a?.jwtIssuers ?? [],
+      evidencePath: a?.evidencePath ?? '/.well-known/warden/attestation',
+      trustTtlMs: a?.trustTtlMs ?? 300_000,
+      reverifyEveryMs: a?.reverifyEveryMs ?? 60_000,
+      maxEvidenceAgeMs: a?.maxEvidenceAgeMs ?? 60_000,
+      fetchTimeoutMs: a?.fetchTimeoutMs ?? 5_000,
+    },
   };
 }
 

@@ -42,6 +42,8 @@ export const CONFIG_SCHEMA = {
           caFile: { type: 'string' },
           tier: { type: 'string', minLength: 1 },
           region: { type: 'string', minLength: 1 },
+          outputRules: { type: 'array', items: { enum: ['no_sql', 'no_shell'] } },
+          canary: { type: 'boolean' },
         },
       },
     },
@@ -65,6 +67,50 @@ export const CONFIG_SCHEMA = {
     groups: {
       type: 'object',
       additionalProperties: { type: 'array', items: { type: 'string', minLength: 1 } },
+    },
+    workload: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        trustedSigners: { type: 'array', items: { type: 'string', minLength: 1 } },
+        requireRegistered: { type: 'boolean' },
+        servedDigestHeader: { type: 'string', pattern: '^[A-Za-z0-9-]{1,64}$' },
+        refreshIntervalMs: { type: 'integer', minimum: 100 },
+        requireSecondApprover: { type: 'boolean' },
+        upstream: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            connections: { type: 'integer', minimum: 1, maximum: 4096 },
+            connectTimeoutMs: { type: 'integer', minimum: 1 },
+            headersTimeoutMs: { type: 'integer', minimum: 1 },
+            bodyTimeoutMs: { type: 'integer', minimum: 1 },
+            caFile: { type: 'string', minLength: 1 },
+          },
+        },
+        attestation: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            nitroRoots: { type: 'array', items: { type: 'string', minLength: 1 } },
+            amdCerts: { type: 'array', items: { type: 'string', minLength: 1 } },
+            jwtIssuers: {
+              type: 'array',
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['issuer', 'jwksUri'],
+                properties: { issuer: { type: 'string', minLength: 1 }, jwksUri: { type: 'string', pattern: '^https://[^\\s]+$' } },
+              },
+            },
+            evidencePath: { type: 'string', pattern: '^/[A-Za-z0-9._~/-]*$' },
+            trustTtlMs: { type: 'integer', minimum: 1 },
+            reverifyEveryMs: { type: 'integer', minimum: 1 },
+            maxEvidenceAgeMs: { type: 'integer', minimum: 1 },
+            fetchTimeoutMs: { type: 'integer', minimum: 1 },
+          },
+        },
+      },
     },
     demoUpstream: {
       type: 'object',

@@ -16,6 +16,7 @@ import type { Endpoint, RequestContext } from './context.js';
 import { readBody, sendError, sendJson } from './http.js';
 import type { Metrics } from './metrics.js';
 import { eventData, SseSplitter } from './sse.js';
+import { checkResponse, OutputBlocked, StreamOutputChecker, withCanary } from './output.js';
 import { createBearerVerifier, createIdentityStage, type CredentialVerifiers } from './stages/identity.js';
 import type { ExchangeInput, ExchangeResult, TokenExchangeRequest } from '../identity/index.js';
 import { createNetworkStage } from './stages/network.js';
@@ -181,17 +182,32 @@ export class Gateway {
       stage = 'route';
       if (this.d.routeWith) this.d.routeWith(ctx, this.route);
       else this.route(ctx);
+      if (ctx.endpoint === 'chat') {
+        const planted = withCanary(ctx.body, ctx.target!.output);
+        if (planted) {
+          ctx.body = planted;
+          ctx.rawBody = Buffer.from(JSON.stringify(planted));
+        }
+      }
       stage = 'upstream';
       if (ctx.stream) await this.forwardStream(ctx, res, upstreamPath);
       else await this.forward(ctx, res, upstreamPath);
     } catch (e) {
       const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error');
       if (!(e instanceof WardenError)) this.d.log.error({ err: e, requestId: ctx.requestId }, 'unexpected error in pipeline');
-      await this.fail(ctx, res, err, err.stage ?? stage);
+      if (err instanceof OutputBlocked) this.noteOutputFinding(ctx, err);
+      await this.fail(ctx, res, err, err instanceof OutputBlocked ? 'verify' : err.stage ?? stage);
     }
   }
 
-  /** Ends a request with a typed error: one audit entry, one JSON error body. */
+  /** The output finding joins the request's findings (types and counts reach the ledger entry). */
+  private noteOutputFinding(ctx: RequestContext, e: OutputBlocked): void {
+    this.d.log.warn({ requestId: ctx.requestId, finding: e.finding.type, upstream: ctx.target?.name }, 'answer broke the output policy and was withheld');
+    const base = ctx.findings ?? { items: [], classification: 'public' as const, injectionScore: 0, injectionSignals: [] };
+    ctx.findings = { ...base, items: [...base.items, e.finding] };
+  }
+
+  /** Ends a request with a typed error: one audit entry, one JSON error body (unless a stream already began). */
   private async fail(ctx: RequestContext, res: ServerResponse, err: WardenError, stage: string): Promise<void> {
     ctx.stage = stage;
     ctx.lease?.release(ctx.modelTokens);
@@ -203,7 +219,10 @@ export class Gateway {
       this.d.metrics.auditFailures.inc();
       this.d.log.error({ err: auditErr, requestId: ctx.requestId }, 'audit append failed for a refused request');
     }
-    if (ctx.endpoint === 'token') {
+    if (res.headersSent) {
+      // A stream was under way: end it with an error event (OpenAI clients surface `error` payloads).
+      if (!res.writableEnded && !res.destroyed) res.end(`data: ${JSON.stringify(err.toBody(ctx.requestId))}\n\n`);
+    } else if (ctx.endpoint === 'token') {
       sendOAuthError(res, err, ctx.requestId);
     } else {
       // 413 stops reading the body: close the connection rather than drain an oversized upload.
@@ -260,6 +279,7 @@ export class Gateway {
       throw upstreamStatusError(target, 502, buf);
     }
     ctx.modelTokens = usageTokens(json);
+    checkResponse(json, target.output);
     ctx.responseDigest = 'sha256:' + createHash('sha256').update(buf).digest('hex');
     const { event, receipt } = await this.commit(ctx, 200);
     ctx.lease?.release(ctx.modelTokens);
@@ -300,6 +320,7 @@ export class Gateway {
     const hash = createHash('sha256');
     const splitter = new SseSplitter();
     let completionChars = 0;
+    const checker = new StreamOutputChecker(target.output);
     const emit = async (text: string) => {
       hash.update(text);
       if (!res.write(text)) await new Promise<void>((ok) => res.once('drain', ok));
@@ -316,6 +337,15 @@ export class Gateway {
         }
       }
       if (data !== null) completionChars += data.length;
+      if (checker.active && data !== null) {
+        let parsed: unknown = null;
+        try {
+          parsed = JSON.parse(data);
+        } catch {
+          /* not JSON: nothing to check */
+        }
+        checker.chunk(parsed);
+      }
       await emit(ev + '\n\n');
     };
     try {
@@ -328,6 +358,11 @@ export class Gateway {
       if (clientGone) {
         const err = new WardenError(499, 'invalid_request_error', 'client_closed_request', 'the client closed the connection');
         return this.fail(ctx, res, err, 'upstream');
+      }
+      if (e instanceof OutputBlocked) {
+        abort.abort();
+        this.noteOutputFinding(ctx, e);
+        return this.fail(ctx, res, e, 'verify');
       }
       throw e instanceof WardenError ? e : new WardenError(502, 'upstream_error', 'upstream_stream_failed', `the stream from upstream ${target.name} failed`);
     }

@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import { UpstreamError, WardenError } from '../core/errors.js';
 import type { UpstreamConfig } from '../config/config.js';
+import { makeCanary } from '../inspect/index.js';
+import type { OutputPolicy } from './output.js';
 
 export interface UpstreamTarget {
   name: string;
@@ -13,6 +15,8 @@ export interface UpstreamTarget {
   demo: boolean;
   tier?: string;
   region?: string;
+  /** What every answer from this upstream must satisfy before it is released. */
+  output: OutputPolicy;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
   /** Upstream credential, read from the environment at start (never from the YAML). */
@@ -36,6 +40,7 @@ export function createUpstreamTarget(cfg: UpstreamConfig): UpstreamTarget {
     demo: cfg.demo === true,
     ...(cfg.tier ? { tier: cfg.tier } : cfg.demo ? { tier: 'onprem' } : {}),
     ...(cfg.region ? { region: cfg.region } : {}),
+    output: { rules: cfg.outputRules ?? [], canary: cfg.canary ? makeCanary(cfg.name) : null },
     headersTimeoutMs: cfg.headersTimeoutMs,
     bodyTimeoutMs: cfg.bodyTimeoutMs,
     ...(key ? { authorization: `Bearer ${key}` } : {}),

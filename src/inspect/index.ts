@@ -14,6 +14,14 @@ export {
 } from './classification.js';
 export { redact, redactionMarker, type RedactTarget } from './output/redact.js';
 export { createStreamRedactor, StreamRedactorClosed, type StreamRedactor } from './output/stream-redactor.js';
+export { createStreamCanaryDetector, StreamCanaryClosed, type StreamCanaryDetector } from './output/stream-canary.js';
+export {
+  ChatStreamRedactors,
+  createChatStreamRedactors,
+  finishChatStream,
+  redactChatChunk,
+  redactChatResponse,
+} from './output/chat-redaction.js';
 export { makeCanary, plantCanary, detectCanary, canaryInstruction, InvalidCanary, type Canary } from './output/canary.js';
 export { checkOutputRules, OUTPUT_RULES, UnknownOutputRule, type OutputRule } from './output/output-rules.js';
 export { spotlight, DATAMARK, type Spotlighted, type SpotlightMode } from './output/spotlight.js';

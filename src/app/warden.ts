@@ -16,6 +16,7 @@ import { openSqlite, type SqliteDb } from '../store/sqlite.js';
 import { SqliteIdentityStore } from '../store/identity-sqlite.js';
 import { ApiKeyService, type KeyChange } from '../identity/api-keys.js';
 import { buildPolicyPlane } from './policy.js';
+import { buildWorkloadPlane } from './workload.js';
 import { enforcers } from './obligations.js';
 import { Gateway, type ModelInfo } from '../gateway/gateway.js';
 import { Metrics } from '../gateway/metrics.js';
@@ -192,6 +193,8 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
 
   const identity = await buildIdentity(config, { clock, keys, store: identityStore, inferenceUrl });
   const verifiers = identity.verifiers;
+  // The model registry routes registered models (signed, verified, promoted, attested); config upstreams serve the rest.
+  const workload = buildWorkloadPlane({ config, db, clock, log, audit, pdp: policy.pdp, verifiers });
   const gateway = new Gateway({
     clock,
     log,
@@ -207,6 +210,8 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
     audit,
     accessLog: config.log.accessLog,
     publicOrigin: inferenceUrl,
+    routeWith: workload.routeWith,
+    verifyServed: workload.verifyServed,
     // Input inspection: findings (types and counts) go into the ledger entry and the policy context.
     inspector: { inspectRequest: (body) => inspectChatRequest(body) },
     tokens: {
@@ -235,6 +240,7 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
     extraRoutes: [auditHandler],
     adminRoutes: [
       (req, res, ar) => policy.adminRoute(req, res, ar),
+      (req, res, ar) => workload.adminRoute(req, res, ar),
       // /admin/v1/inspect: the same detectors as the request path, for scripting and evaluation (findings, never values).
       async (req, res, ar) => {
         if (ar.path !== '/admin/v1/inspect') return false;
@@ -277,6 +283,7 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
       await keys.close();
       await identity.close();
       policy.close();
+      await workload.close();
       await ledger.close(); // closes ledger.db after the last batch
       db.close();
       log.flush();

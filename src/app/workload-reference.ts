@@ -1,0 +1,84 @@
+// A registry deployment stores its attestation requirement flat ({type, referenceValues: {k: v}}), as
+// `warden model register --attestation-type T --reference k=v,...` and the admin API take it. This turns it
+// into the verifiers' typed ReferenceValues, refusing anything it does not understand: an unknown key could
+// be a pin the operator believes is enforced (fail closed, docs/models.md "Confidential deployments").
+import type { AttestationRequirement } from '../store/registry-store.js';
+import { AttestationConfigurationInvalid, assertReferenceUsable, type ReferenceValues, type SevSnpReference } from '../workload/attestation/index.js';
+
+const NITRO_TYPES = new Set(['nitro', 'aws-nitro']);
+const SNP_TYPES = new Set(['sev-snp', 'amd-sev-snp']);
+const JWT_TYPES = new Set(['jwt']);
+
+function integer(key: string, v: string): number {
+  if (!/^\d{1,9}$/.test(v)) throw new AttestationConfigurationInvalid(`attestation reference ${key} must be a non-negative integer`);
+  return Number(v);
+}
+
+function boolean(key: string, v: string): boolean {
+  if (v !== 'true' && v !== 'false') throw new AttestationConfigurationInvalid(`attestation reference ${key} must be true or false`);
+  return v === 'true';
+}
+
+function nitro(values: Record<string, string>): ReferenceValues {
+  const pcrs: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) {
+    // `pcr0=<hex>` (or `0=<hex>`): AWS Nitro Enclaves PCR index → expected value.
+    const m = /^(?:pcr)?(\d{1,2})$/i.exec(k);
+    if (!m) throw new AttestationConfigurationInvalid(`nitro reference: unknown key ${JSON.stringify(k)} (expected pcrN)`);
+    pcrs[String(Number(m[1]))] = v;
+  }
+  return { type: 'nitro', pcrs };
+}
+
+function sevSnp(values: Record<string, string>): ReferenceValues {
+  const r: SevSnpReference = { type: 'sev-snp', measurement: '' };
+  for (const [k, v] of Object.entries(values)) {
+    switch (k) {
+      case 'measurement': r.measurement = v; break;
+      case 'hostData': case 'host_data': r.hostData = v; break;
+      case 'idKeyDigest': case 'id_key_digest': r.idKeyDigest = v; break;
+      case 'vmpl': r.vmpl = integer(k, v); break;
+      case 'minGuestSvn': case 'min_guest_svn': r.minGuestSvn = integer(k, v); break;
+      case 'allowDebug': r.allowDebug = boolean(k, v); break;
+      case 'allowMigrationAgent': r.allowMigrationAgent = boolean(k, v); break;
+      case 'signingKeys': {
+        const keys = v.split(/[;|]/).map((s) => s.trim());
+        if (keys.some((x) => x !== 'vcek' && x !== 'vlek')) throw new AttestationConfigurationInvalid('sev-snp reference: signingKeys lists vcek and/or vlek, separated by ;');
+        r.signingKeys = keys as ('vcek' | 'vlek')[];
+        break;
+      }
+      default:
+        throw new AttestationConfigurationInvalid(`sev-snp reference: unknown key ${JSON.stringify(k)}`);
+    }
+  }
+  return r;
+}
+
+function jwt(values: Record<string, string>): ReferenceValues {
+  let issuer = '';
+  let audience = '';
+  let nonceClaim: string | undefined;
+  const claims: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) {
+    if (k === 'issuer') issuer = v;
+    else if (k === 'audience') audience = v;
+    else if (k === 'nonceClaim') nonceClaim = v;
+    // `claim.submods.container.image_digest=sha256:...`: pinned claims compare as strings (docs/attestation.md).
+    else if (k.startsWith('claim.') && k.length > 6) claims[k.slice(6)] = v;
+    else throw new AttestationConfigurationInvalid(`jwt reference: unknown key ${JSON.stringify(k)} (issuer, audience, nonceClaim, claim.<path>)`);
+  }
+  return { type: 'jwt', issuer, audience, claims, ...(nonceClaim ? { nonceClaim } : {}) };
+}
+
+/** The typed reference values for a deployment's attestation requirement; throws AttestationConfigurationInvalid. */
+export function referenceFromRequirement(req: AttestationRequirement): ReferenceValues {
+  const values = req.referenceValues ?? {};
+  if (typeof values !== 'object' || Array.isArray(values) || Object.values(values).some((v) => typeof v !== 'string')) {
+    throw new AttestationConfigurationInvalid('attestation referenceValues must map names to strings');
+  }
+  const t = String(req.type).toLowerCase();
+  const ref = NITRO_TYPES.has(t) ? nitro(values) : SNP_TYPES.has(t) ? sevSnp(values) : JWT_TYPES.has(t) ? jwt(values) : null;
+  if (!ref) throw new AttestationConfigurationInvalid(`unknown attestation type ${JSON.stringify(req.type)} (nitro, sev-snp, jwt)`);
+  assertReferenceUsable(ref);
+  return ref;
+}

@@ -1,0 +1,271 @@
+// The workload plane in the running gateway: the model registry (in warden.db) decides WHERE a request for a
+// registered model may go. Only a promoted deployment (signed by a trusted signer, scanned, verified) that
+// meets the policy's placement obligations and, when confidential, holds fresh attestation evidence gets
+// traffic; the upstream must then report the pinned artifact digest before any byte of the answer is
+// released. Models the registry does not know fall back to the configured upstreams, unless
+// `workload.requireRegistered`. Everything else fails closed with a typed error (issue 6, docs/models.md).
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KeyObject } from 'node:crypto';
+import { createRemoteJWKSet } from 'jose';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { canonicalJson } from '../core/canonical-json.js';
+import { Forbidden } from '../core/errors.js';
+import type { AuditEvent, Principal, Resource } from '../core/types.js';
+import type { WardenConfig } from '../config/config.js';
+import type { AdminRequest } from '../admin/admin.js';
+import type { AuditSink } from '../gateway/audit.js';
+import type { RequestContext } from '../gateway/context.js';
+import { createBearerVerifier, type CredentialVerifiers } from '../gateway/stages/identity.js';
+import { unmetRequirement } from '../gateway/stages/route.js';
+import { createUpstreamTarget, type UpstreamTarget } from '../gateway/upstream.js';
+import { buildContext, type PolicyDecisionPoint } from '../policy/index.js';
+import { SqliteRegistryStore } from '../store/registry-sqlite.js';
+import type { DeploymentRecord } from '../store/registry-store.js';
+import type { SqliteDb } from '../store/sqlite.js';
+import { AttestationMonitor, createTrustAnchors, type AttestationStatus } from '../workload/attestation/index.js';
+import { ModelRegistry, type Authorize } from '../workload/registry/registry.js';
+import { loadPublicKey } from '../workload/signing/keys.js';
+import { createEvidenceFetcher } from './workload-evidence.js';
+import { createModelAdminRoute } from './workload-admin.js';
+import { DeploymentUntrusted, ModelNotRegistered, NoPromotedDeployment } from './workload-errors.js';
+import { referenceFromRequirement } from './workload-reference.js';
+
+export interface WorkloadPlaneDeps {
+  config: WardenConfig;
+  /** warden.db, already open (the registry tables live beside the identity and policy tables). */
+  db: SqliteDb;
+  clock: Clock;
+  log: Logger;
+  /** The gateway's ledger sink: every registry transition and attestation verdict is an entry. */
+  audit: AuditSink;
+  /** Promotion and rollback are `promoteModel` decisions of this PDP. */
+  pdp: PolicyDecisionPoint;
+  /** The gateway's credential verifiers: they check the promoter's MFA step-up token. */
+  verifiers: CredentialVerifiers;
+}
+
+export interface WorkloadPlane {
+  registry: ModelRegistry;
+  monitor: AttestationMonitor;
+  /** GatewayDeps.routeWith */
+  routeWith(ctx: RequestContext, fallback: (ctx: RequestContext) => void): void;
+  /** GatewayDeps.verifyServed */
+  verifyServed(ctx: RequestContext, headers: Record<string, string | string[] | undefined>): Promise<void>;
+  /** AdminApi adminRoutes hook for /admin/v1/models. */
+  adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean>;
+  /** Re-reads the registry (CLI changes), (un)registers confidential deployments with the monitor and challenges new ones. */
+  sync(): Promise<void>;
+  attestationStatus(deploymentId: string): AttestationStatus | null;
+  close(): Promise<void>;
+}
+
+/** Loads `workload.trustedSigners` (PEM public keys or certificates); a bad file fails the start. */
+export function loadTrustedSigners(files: string[]): KeyObject[] {
+  return files.map((f) => {
+    try {
+      return loadPublicKey(readFileSync(f));
+    } catch (e) {
+      throw new Error(`workload.trustedSigners: ${f}: ${(e as Error).message}`);
+    }
+  });
+}
+
+export function buildWorkloadPlane(d: WorkloadPlaneDeps): WorkloadPlane {
+  const wl = d.config.workload;
+  const store = new SqliteRegistryStore(d.db);
+  const trustedSigners = loadTrustedSigners(wl.trustedSigners);
+  const registryAudit = async (e: AuditEvent): Promise<void> => {
+    await d.audit.append(e);
+  };
+  const policy = { trustedSigners, requireSecondApprover: wl.requireSecondApprover };
+
+  // The PDP decides promoteModel with the admin listener's context (the starter set asks for MFA < 15 min).
+  const authorizeFrom = (sourceIp: string): Authorize => (principal: Principal, action, resource: Resource) => {
+    const context = buildContext({ principal, now: d.clock.now(), sourceIp, listener: 'admin', findings: null, riskScore: 0, tenant: principal.tenant });
+    return d.pdp.decide({ principal, action, resource, context }).allow;
+  };
+  // The routing registry never promotes: only the admin API's per-request registries carry the caller's context.
+  const registry = new ModelRegistry({ store, audit: registryAudit, authorize: () => false, policy, clock: d.clock });
+
+  const targets = new Map<string, UpstreamTarget>();
+  const targetFor = (dep: DeploymentRecord): UpstreamTarget => {
+    let t = targets.get(dep.id);
+    if (!t) {
+      t = createUpstreamTarget({ name: `${dep.model}@${dep.version}/${dep.id}`, baseUrl: dep.upstream, models: [dep.model], ...wl.upstream, tier: dep.tier, region: dep.region });
+      targets.set(dep.id, t);
+    }
+    return t;
+  };
+
+  const att = wl.attestation;
+  const trust = createTrustAnchors({
+    nitroRootsPem: att.nitroRoots.map((f) => readFileSync(f, 'utf8')),
+    amdPem: att.amdCerts.map((f) => readFileSync(f, 'utf8')),
+    jwtIssuers: Object.fromEntries(att.jwtIssuers.map((i) => [i.issuer, createRemoteJWKSet(new URL(i.jwksUri))])),
+  });
+  const monitor = new AttestationMonitor({
+    trust,
+    clock: d.clock,
+    // The monitor's hook is synchronous; the ledger append completes asynchronously and a failure is logged.
+    audit: (e) => void d.audit.append(e).catch((err) => d.log.error({ err, deployment: e.resource?.id }, 'could not record an attestation verdict in the ledger')),
+    fetchEvidence: createEvidenceFetcher({
+      evidencePath: att.evidencePath,
+      timeoutMs: att.fetchTimeoutMs,
+      targetOf: (id) => {
+        const dep = store.getDeployment(id);
+        return dep && dep.state === 'promoted' ? targetFor(dep) : null;
+      },
+    }),
+    trustTtlMs: att.trustTtlMs,
+    reverifyEveryMs: att.reverifyEveryMs,
+    maxEvidenceAgeMs: att.maxEvidenceAgeMs,
+    fetchTimeoutMs: att.fetchTimeoutMs,
+  });
+
+  let knownModels = new Set<string>();
+  /** deployment id → canonical JSON of the reference it is monitored against. */
+  const monitored = new Map<string, string>();
+  /** deployment id → why its attestation requirement cannot be used (it then never gets traffic). */
+  const unusableReference = new Map<string, string>();
+  let syncing: Promise<void> | null = null;
+
+  const runSync = async (): Promise<void> => {
+    registry.refresh();
+    const all = registry.list();
+    knownModels = new Set(all.map((x) => x.model));
+    const promoted = new Map(all.filter((x) => x.state === 'promoted').map((x) => [x.id, x]));
+    const fresh: string[] = [];
+    unusableReference.clear();
+    for (const dep of promoted.values()) {
+      if (!dep.attestation) continue;
+      let key: string;
+      try {
+        const ref = referenceFromRequirement(dep.attestation);
+        key = canonicalJson(ref);
+        if (monitored.get(dep.id) !== key) {
+          monitor.register(dep.id, ref);
+          monitored.set(dep.id, key);
+          fresh.push(dep.id);
+        }
+      } catch (e) {
+        unusableReference.set(dep.id, (e as Error).message);
+        if (monitored.delete(dep.id)) monitor.unregister(dep.id);
+      }
+    }
+    for (const id of [...monitored.keys()]) {
+      if (!promoted.get(id)?.attestation) {
+        monitor.unregister(id);
+        monitored.delete(id);
+      }
+    }
+    // Pools of deployments that left routing are closed (in-flight requests finish first).
+    for (const [id, t] of targets) {
+      if (!promoted.has(id)) {
+        targets.delete(id);
+        void t.pool.close().catch(() => {});
+      }
+    }
+    await Promise.all(fresh.map((id) => monitor.challenge(id)));
+  };
+  const sync = (): Promise<void> => {
+    // Concurrent callers share one pass, and a caller arriving mid-pass gets a pass that starts after it.
+    const next = (syncing ?? Promise.resolve()).then(runSync, runSync);
+    syncing = next.finally(() => {
+      if (syncing === next) syncing = null;
+    });
+    return next;
+  };
+
+  const timer = setInterval(() => void sync().catch((err) => d.log.error({ err }, 'registry refresh failed')), wl.refreshIntervalMs);
+  timer.unref();
+  monitor.start();
+
+  const routeWith = (ctx: RequestContext, fallback: (ctx: RequestContext) => void): void => {
+    const model = ctx.model ?? '';
+    if (!knownModels.has(model)) {
+      if (wl.requireRegistered) throw new ModelNotRegistered(model);
+      return fallback(ctx);
+    }
+    const candidates = registry.routableDeployments(model);
+    if (candidates.length === 0) throw new NoPromotedDeployment(model);
+    let untrusted: string | null = null;
+    let unmet: string | null = null;
+    for (const dep of candidates) {
+      const u = unmetRequirement(dep, ctx.routeRequirements);
+      if (u) {
+        unmet ??= `${u.attr}=${u.value}`;
+        continue;
+      }
+      if (dep.attestation) {
+        const bad = unusableReference.get(dep.id);
+        if (bad !== undefined) {
+          untrusted ??= `${dep.id}: attestation_configuration_invalid: ${bad}`;
+          continue;
+        }
+        if (!monitor.isTrusted(dep.id)) {
+          const s = monitor.status(dep.id);
+          untrusted ??= `${dep.id}: ${s.lastError ?? 'attestation_pending'}`;
+          continue;
+        }
+      }
+      ctx.target = targetFor(dep);
+      ctx.deployment = { id: dep.id, artifactDigest: dep.artifactDigest };
+      return;
+    }
+    if (untrusted) throw new DeploymentUntrusted(model, untrusted);
+    throw new Forbidden('route_obligation_unmet', `policy requires ${unmet}; no promoted deployment of ${model} is placed there`);
+  };
+
+  const verifyServed = async (ctx: RequestContext, headers: Record<string, string | string[] | undefined>): Promise<void> => {
+    if (!ctx.deployment) return;
+    const v = headers[wl.servedDigestHeader];
+    // Two values are not one answer: joined, they cannot equal the pin, so the deployment is quarantined.
+    await registry.checkServedDigest(ctx.deployment.id, Array.isArray(v) ? v.join(',') : v);
+  };
+
+  const adminRoute = createModelAdminRoute({
+    registry,
+    store,
+    registryFor: (sourceIp) => new ModelRegistry({ store, audit: registryAudit, authorize: authorizeFrom(sourceIp), policy, clock: d.clock }),
+    trustedSigners,
+    audit: registryAudit,
+    clock: d.clock,
+    sync,
+    attestation: (id) => (monitored.has(id) || unusableReference.has(id) ? attestationStatus(id) : null),
+    stepUp: createBearerVerifier(d.verifiers),
+    challenge: async (id) => {
+      await sync();
+      if (monitored.has(id)) await monitor.challenge(id);
+      return attestationStatus(id);
+    },
+  });
+
+  const attestationStatus = (id: string): AttestationStatus | null => {
+    const bad = unusableReference.get(id);
+    if (bad !== undefined) return { trusted: false, verifiedAt: null, lastError: 'attestation_configuration_invalid', lastMessage: bad };
+    return monitored.has(id) ? monitor.status(id) : null;
+  };
+
+  // The first pass runs synchronously enough for the first request: known models are loaded before listening.
+  knownModels = new Set(registry.list().map((x) => x.model));
+  void sync().catch((err) => d.log.error({ err }, 'registry refresh failed'));
+
+  return {
+    registry,
+    monitor,
+    routeWith,
+    verifyServed,
+    adminRoute,
+    sync,
+    attestationStatus,
+    async close() {
+      clearInterval(timer);
+      monitor.stop();
+      await syncing?.catch(() => {});
+      await Promise.all([...targets.values()].map((t) => t.pool.close().catch(() => {})));
+      targets.clear();
+    },
+  };
+}

@@ -21,8 +21,11 @@ export function largestAlignedSubtree(lo: number, span: number): number {
   return p;
 }
 
+/** Smallest l with 2^l >= p. Math.log2 is exact on powers of two; the loops only correct rounding elsewhere. */
 export function log2Exact(p: number): number {
-  let l = 0;
+  if (p <= 1) return 0;
+  let l = Math.max(0, Math.floor(Math.log2(p)));
   while (2 ** l < p) l++;
+  while (l > 0 && 2 ** (l - 1) >= p) l--;
   return l;
 }

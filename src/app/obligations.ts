@@ -26,6 +26,12 @@ export const enforcers: ObligationEnforcers = {
     if (!m) throw new Forbidden('unenforceable_obligation', `malformed obligation route:${arg}`);
     (ctx.routeRequirements ??= []).push({ attr: m[1] as 'tier' | 'region', value: m[2]! });
   },
+  /** `redact:pii` / `redact:secrets`: the answer is redacted before release (streams too, chunk by chunk). */
+  redact(ctx, arg) {
+    const target = arg === 'pii' ? 'pii' : arg === 'secrets' ? 'secret' : null;
+    if (!target) throw new Forbidden('unenforceable_obligation', `malformed obligation redact:${arg}`);
+    (ctx.redactTargets ??= []).push(target);
+  },
   /** Inference calls cannot be held for approval (tool calls can): refuse rather than ignore. */
   approval() {
     throw new Forbidden('approval_required', 'this request needs human approval, which inference endpoints do not support; use a tool call');

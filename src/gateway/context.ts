@@ -38,6 +38,8 @@ export interface RequestContext {
   stage?: string;
   /** Placement the policy obliged (`route:tier=onprem`); the route stage refuses an upstream that does not meet it. */
   routeRequirements?: { attr: 'tier' | 'region'; value: string }[];
+  /** Finding categories/types the policy obliged to redact from the answer (`redact:pii` → `pii`). */
+  redactTargets?: string[];
   /** SHA-256 digests (sha256:hex) of the request body and the response body. */
   requestDigest?: string;
   responseDigest?: string;

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import { BadRequest, FailClosed, NotFound, WardenError } from '../core/errors.js';
+import { BadRequest, FailClosed, NotFound, UpstreamError, WardenError } from '../core/errors.js';
 import { newRequestId } from '../core/ids.js';
 import type { Action, AuditEvent, Findings } from '../core/types.js';
 import type { Limits, LocalLimiter } from '../network/limits.js';
@@ -17,6 +17,7 @@ import { readBody, sendError, sendJson } from './http.js';
 import type { Metrics } from './metrics.js';
 import { eventData, SseSplitter } from './sse.js';
 import { checkResponse, OutputBlocked, StreamOutputChecker, withCanary } from './output.js';
+import { createChatStreamRedactors, finishChatStream, redact, redactChatChunk, redactChatResponse } from '../inspect/index.js';
 import { createBearerVerifier, createIdentityStage, type CredentialVerifiers } from './stages/identity.js';
 import type { ExchangeInput, ExchangeResult, TokenExchangeRequest } from '../identity/index.js';
 import { createNetworkStage } from './stages/network.js';
@@ -200,6 +201,16 @@ export class Gateway {
     }
   }
 
+  /** Redacts a non-stream answer: chat messages by the inspection plane, legacy completion text likewise. */
+  private redactResponse(ctx: RequestContext, json: unknown, targets: string[]): unknown {
+    if (ctx.endpoint === 'chat') return redactChatResponse(json, targets);
+    if (ctx.endpoint === 'completions') {
+      const j = json as { choices?: { text?: unknown }[] };
+      return { ...j, choices: (j.choices ?? []).map((c) => (typeof c.text === 'string' ? { ...c, text: redact(c.text, targets) } : c)) };
+    }
+    return json;
+  }
+
   /** The output finding joins the request's findings (types and counts reach the ledger entry). */
   private noteOutputFinding(ctx: RequestContext, e: OutputBlocked): void {
     this.d.log.warn({ requestId: ctx.requestId, finding: e.finding.type, upstream: ctx.target?.name }, 'answer broke the output policy and was withheld');
@@ -280,13 +291,18 @@ export class Gateway {
     }
     ctx.modelTokens = usageTokens(json);
     checkResponse(json, target.output);
-    ctx.responseDigest = 'sha256:' + createHash('sha256').update(buf).digest('hex');
+    let out = buf;
+    if (ctx.redactTargets?.length) {
+      // The obliged redaction: the client (and the receipt's digest) see only the redacted answer.
+      out = Buffer.from(JSON.stringify(this.redactResponse(ctx, json, ctx.redactTargets)));
+    }
+    ctx.responseDigest = 'sha256:' + createHash('sha256').update(out).digest('hex');
     const { event, receipt } = await this.commit(ctx, 200);
     ctx.lease?.release(ctx.modelTokens);
-    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': buf.length, 'x-request-id': ctx.requestId };
+    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': out.length, 'x-request-id': ctx.requestId };
     if (receipt) headers['warden-receipt'] = receipt;
     res.writeHead(200, headers);
-    res.end(buf);
+    res.end(out);
     res.off('close', onClose);
     this.finish(ctx, 200, event);
   }
@@ -321,6 +337,8 @@ export class Gateway {
     const splitter = new SseSplitter();
     let completionChars = 0;
     const checker = new StreamOutputChecker(target.output);
+    const redactors = ctx.redactTargets?.length ? createChatStreamRedactors(ctx.redactTargets) : null;
+    let lastChunk: Record<string, unknown> | undefined;
     const emit = async (text: string) => {
       hash.update(text);
       if (!res.write(text)) await new Promise<void>((ok) => res.once('drain', ok));
@@ -337,12 +355,19 @@ export class Gateway {
         }
       }
       if (data !== null) completionChars += data.length;
-      if (checker.active && data !== null) {
+      if ((checker.active || redactors) && data !== null) {
         let parsed: unknown = null;
         try {
           parsed = JSON.parse(data);
         } catch {
-          /* not JSON: nothing to check */
+          if (redactors) throw new UpstreamError(502, 'invalid_upstream_response', `upstream ${target.name} sent a stream event that is not JSON`);
+        }
+        if (redactors && parsed !== null) {
+          const red = redactChatChunk(parsed, redactors);
+          lastChunk = red;
+          checker.chunk(red);
+          await emit(`data: ${JSON.stringify(red)}\n\n`);
+          return;
         }
         checker.chunk(parsed);
       }
@@ -365,6 +390,10 @@ export class Gateway {
         return this.fail(ctx, res, e, 'verify');
       }
       throw e instanceof WardenError ? e : new WardenError(502, 'upstream_error', 'upstream_stream_failed', `the stream from upstream ${target.name} failed`);
+    }
+    if (redactors) {
+      const tail = finishChatStream(redactors, lastChunk);
+      if (tail) await emit(`data: ${JSON.stringify(tail)}\n\n`);
     }
     // Without reported usage, charge an estimate (~4 characters per token) so token limits still bite.
     if (ctx.modelTokens === 0) ctx.modelTokens = Math.ceil(completionChars / 4);

@@ -51,11 +51,20 @@ describe('policy-as-code through the admin API, decided on every request', () =>
 });
 
 describe('obligations are enforced or the request is denied', () => {
-  test('max_tokens caps the forwarded request; route:tier refuses an off-prem upstream; redact is refused until enforceable', async () => {
+  test('max_tokens caps the forwarded request; route:tier refuses an off-prem upstream; redact:pii redacts answers and streams', async () => {
     // FAKE external upstream that records what Warden forwards.
-    const up = await startFakeUpstream((_req, res) => {
+    const answer = 'ok, write to jane.doe@example.com';
+    const up = await startFakeUpstream((_req, res, raw) => {
+      if (JSON.parse(raw).stream) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        // Split so the address straddles chunk boundaries.
+        for (let i = 0; i < answer.length; i += 5) res.write(`data: ${JSON.stringify({ id: 's', choices: [{ index: 0, delta: { content: answer.slice(i, i + 5) }, finish_reason: null }] })}\n\n`);
+        res.write(`data: ${JSON.stringify({ id: 's', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`);
+        res.end('data: [DONE]\n\n');
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' } }], usage: { total_tokens: 2 } }));
+      res.end(JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: answer } }], usage: { total_tokens: 2 } }));
     });
     const t = await startTestWarden((c) => {
       c.upstreams = [{ name: 'cloudy', baseUrl: up.url, models: ['cloud-model', 'capped-model'], tier: 'public_cloud', connections: 2, connectTimeoutMs: 1000, headersTimeoutMs: 2000, bodyTimeoutMs: 2000 }];
@@ -76,8 +85,21 @@ describe('obligations are enforced or the request is denied', () => {
       assert.equal(placed.json.error.code, 'route_obligation_unmet');
       await t.admin('POST', '/admin/v1/policies', { text: '@id("redact-all")\n@obligation("redact:pii")\npermit (principal, action == Action::"chat", resource);' });
       const red = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: { ...chat('x'), model: 'capped-model' } });
-      assert.equal(red.status, 403);
-      assert.equal(red.json.error.code, 'unenforceable_obligation');
+      assert.equal(red.status, 200, red.text);
+      assert.equal(red.json.choices[0].message.content, 'ok, write to [REDACTED:email]');
+      const sred = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: { ...chat('x'), model: 'capped-model', stream: true } });
+      assert.equal(sred.status, 200);
+      assert.doesNotMatch(sred.text, /jane\.doe|example\.com/);
+      const text = sred.text
+        .split('\n\n')
+        .filter((e) => e.startsWith('data: {'))
+        .map((e) => JSON.parse(e.slice(6)).choices?.[0]?.delta?.content ?? '')
+        .join('');
+      assert.equal(text, 'ok, write to [REDACTED:email]');
+      await t.admin('POST', '/admin/v1/policies', { text: '@id("hold-all")\n@obligation("approval")\npermit (principal, action == Action::"chat", resource);' });
+      const held = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: { ...chat('x'), model: 'capped-model' } });
+      assert.equal(held.status, 403);
+      assert.equal(held.json.error.code, 'approval_required');
     } finally {
       await t.stop();
       await up.close();

@@ -66,6 +66,8 @@ export interface WardenConfig {
   log: { level: string; accessLog: boolean; auditToLog: boolean };
   /** Model attributes the policies read: which groups may invoke it, owning tenant, provider. */
   models: Record<string, { grantees?: string[]; tenant?: string; provider?: string }>;
+  /** Payload retention (sealed per principal, erasable) and the JSON-lines export of ledger entries for a SIEM. */
+  ledger: { retainPayloads: boolean; export: { file?: string; webhook?: string; intervalMs: number } };
   /** Policy set directory; absent: the last published set, or else the shipped starter set. */
   policies: { dir?: string };
   /** Group nesting: group → parent groups. */
@@ -125,6 +127,7 @@ type RawConfig = {
   policies?: { dir?: string };
   groups?: Record<string, string[]>;
   workload?: Partial<Omit<WardenConfig['workload'], 'upstream' | 'attestation'>> & { upstream?: Partial<WorkloadConfig['upstream']>; attestation?: Partial<WorkloadConfig['attestation']> };
+  ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number } };
 };
 
 function describe(e: ErrorObject): string {
@@ -194,6 +197,14 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     },
     log: { level: raw.log?.level ?? 'info', accessLog: raw.log?.accessLog ?? true, auditToLog: raw.log?.auditToLog ?? false },
     models: raw.models ?? {},
+    ledger: {
+      retainPayloads: raw.ledger?.retainPayloads ?? false,
+      export: {
+        intervalMs: raw.ledger?.export?.intervalMs ?? 5000,
+        ...(raw.ledger?.export?.file ? { file: resolve(baseDir, raw.ledger.export.file) } : {}),
+        ...(raw.ledger?.export?.webhook ? { webhook: raw.ledger.export.webhook } : {}),
+      },
+    },
     policies: raw.policies?.dir ? { dir: resolve(baseDir, raw.policies.dir) } : {},
     groups: raw.groups ?? {},
     workload: workloadDefaults(raw.workload, baseDir),
@@ -259,6 +270,7 @@ export function parseConfig(text: string, file: string): WardenConfig {
   if (cfg.listeners.inference.mtls !== 'off' && cfg.spiffe.trustDomains.length === 0) {
     throw new ConfigError(`${file}: mtls is enabled but spiffe.trustDomains is empty: name the trust domains whose SVIDs are accepted`);
   }
+  if (cfg.ledger.export.file && cfg.ledger.export.webhook) throw new ConfigError(`${file}: ledger.export: give a file or a webhook, not both`);
   const seen = new Map<string, string>();
   for (const u of cfg.upstreams) {
     for (const m of u.models) {

@@ -59,6 +59,18 @@ export const CONFIG_SCHEMA = {
         },
       },
     },
+    ledger: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        retainPayloads: { type: 'boolean' },
+        export: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { file: { type: 'string', minLength: 1 }, webhook: { type: 'string', pattern: '^https?://' }, intervalMs: { type: 'integer', minimum: 100 } },
+        },
+      },
+    },
     policies: {
       type: 'object',
       additionalProperties: false,

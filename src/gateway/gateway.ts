@@ -64,6 +64,8 @@ export interface GatewayDeps {
    * e.g. the artifact digest of a pinned deployment. Throws to withhold the response.
    */
   verifyServed?: (ctx: RequestContext, headers: Record<string, string | string[] | undefined>) => Promise<void>;
+  /** Payload retention (when enabled): called after the entry is durable, before the answer is released. */
+  retain?: (ctx: RequestContext, response: Buffer) => void;
   /** RFC 8693 token exchange at /v1/token (absent: the endpoint answers 404). */
   tokens?: { parse(body: Buffer): TokenExchangeRequest; exchange(input: ExchangeInput): Promise<ExchangeResult> };
   /** Extra routes on the inference listener; return true if handled. */
@@ -297,6 +299,15 @@ export class Gateway {
       out = Buffer.from(JSON.stringify(this.redactResponse(ctx, json, ctx.redactTargets)));
     }
     ctx.responseDigest = 'sha256:' + createHash('sha256').update(out).digest('hex');
+    if (this.d.retain) {
+      // Before the ledger entry, so a failure still ends in exactly one entry (the refusal).
+      try {
+        this.d.retain(ctx, out);
+      } catch (e) {
+        this.d.log.error({ err: e, requestId: ctx.requestId }, 'payload retention failed; withholding the answer');
+        throw new FailClosed('retention_unavailable', 'the payload could not be retained as configured; the answer is withheld');
+      }
+    }
     const { event, receipt } = await this.commit(ctx, 200);
     ctx.lease?.release(ctx.modelTokens);
     const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': out.length, 'x-request-id': ctx.requestId };
@@ -339,8 +350,11 @@ export class Gateway {
     const checker = new StreamOutputChecker(target.output);
     const redactors = ctx.redactTargets?.length ? createChatStreamRedactors(ctx.redactTargets) : null;
     let lastChunk: Record<string, unknown> | undefined;
+    // With retention on, the streamed answer is also kept (it is what the client received).
+    const kept: string[] | null = this.d.retain ? [] : null;
     const emit = async (text: string) => {
       hash.update(text);
+      kept?.push(text);
       if (!res.write(text)) await new Promise<void>((ok) => res.once('drain', ok));
     };
     const relay = async (ev: string) => {
@@ -407,6 +421,13 @@ export class Gateway {
       ctx.lease?.release(ctx.modelTokens);
       this.d.metrics.auditFailures.inc();
       return;
+    }
+    if (kept) {
+      try {
+        this.d.retain!(ctx, Buffer.from(kept.join('')));
+      } catch (e) {
+        this.d.log.error({ err: e, requestId: ctx.requestId }, 'could not retain the streamed payload');
+      }
     }
     if (committed.receipt) {
       res.write(`event: warden.receipt\ndata: ${JSON.stringify({ id: ctx.requestId, object: 'chat.completion.chunk', choices: [], warden_receipt: committed.receipt })}\n\n`);

@@ -1,0 +1,100 @@
+// Payload retention with crypto-shredding, and the SIEM export of ledger entries.
+// The tree never holds prompts or answers; when retention is on they go to a separate store, sealed with a
+// per-principal data key, and erasing the principal destroys that key (the tree stays verifiable).
+import { join } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { BadRequest, NotFound } from '../core/errors.js';
+import type { WardenConfig } from '../config/config.js';
+import type { AdminRequest } from '../admin/admin.js';
+import type { ApiKeyService } from '../identity/api-keys.js';
+import type { IdentityStore } from '../store/identity-store.js';
+import { openSqlite } from '../store/sqlite.js';
+import { SqlitePayloadStore } from '../store/ledger-payloads-sqlite.js';
+import { PayloadVault, loadOrCreatePayloadKek } from '../ledger/retention.js';
+import { exportJsonLines } from '../ledger/export-jsonl.js';
+import type { Ledger } from '../ledger/ledger.js';
+import type { RequestContext } from '../gateway/context.js';
+import { sendJson } from '../gateway/http.js';
+
+export interface Retention {
+  /** Stores the request and response of an answered request (only when retention is on). */
+  retain: ((ctx: RequestContext, response: Buffer) => void) | undefined;
+  adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export function buildRetention(
+  config: WardenConfig,
+  o: { clock: Clock; log: Logger; ledger: Ledger; identityStore: IdentityStore; keys: ApiKeyService },
+): Retention {
+  const db = config.ledger.retainPayloads ? openSqlite(join(config.dataDir, 'payloads.db')) : null;
+  const vault = db ? new PayloadVault(new SqlitePayloadStore(db), loadOrCreatePayloadKek(config.dataDir), o.clock) : null;
+
+  // Periodic JSON-lines export to a file or webhook; the resume point survives restarts.
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+  const sink = config.ledger.export;
+  if (sink.file || sink.webhook) {
+    const tick = async () => {
+      const next = Number((await o.identityStore.getMeta('ledger.export.next')) ?? '0');
+      try {
+        const r = await exportJsonLines(o.ledger, next, sink.file ? { file: sink.file } : { webhook: sink.webhook! });
+        if (r.next !== next) await o.identityStore.setMeta('ledger.export.next', String(r.next));
+      } catch (e) {
+        o.log.error({ err: e }, 'ledger export failed; it resumes from the same entry next time');
+      }
+    };
+    timer = setInterval(() => {
+      if (!running) running = tick().finally(() => (running = null));
+    }, sink.intervalMs);
+    timer.unref();
+  }
+
+  return {
+    retain: vault
+      ? (ctx, response) => {
+          const who = ctx.principal!.id;
+          vault.put(who, ctx.requestId, 'request', ctx.rawBody);
+          vault.put(who, ctx.requestId, 'response', response);
+        }
+      : undefined,
+    async adminRoute(req, res, ar) {
+      const hdr = { 'x-request-id': ar.requestId };
+      const erase = /^\/admin\/v1\/principals\/([^/]+)\/erase$/.exec(ar.path);
+      if (erase && req.method === 'POST') {
+        const id = decodeURIComponent(erase[1]!);
+        const p = await o.identityStore.getPrincipal(id);
+        if (!p) throw new NotFound('principal_not_found', `no principal ${id}`);
+        // Recorded first (fail closed): an erasure the ledger does not show never happens.
+        await ar.record('principal.erase', { type: 'Principal', id });
+        const shredded = vault ? vault.erase(id) : { keyDestroyed: false, payloadsUnreadable: 0 };
+        await o.identityStore.updatePrincipal({ ...p, erasedAt: o.clock.now() });
+        o.keys.invalidatePrincipal(id);
+        sendJson(res, 200, { principal: id, erased: true, key_destroyed: shredded.keyDestroyed, payloads_unreadable: shredded.payloadsUnreadable }, hdr);
+        return true;
+      }
+      const pay = /^\/admin\/v1\/payloads\/([^/]+)$/.exec(ar.path);
+      if (pay && req.method === 'GET') {
+        if (!vault) throw new NotFound('retention_disabled', 'payload retention is not enabled (ledger.retainPayloads)');
+        const url = new URL(req.url ?? '/', 'https://admin.invalid');
+        const principal = url.searchParams.get('principal');
+        const kind = url.searchParams.get('kind') ?? 'request';
+        if (!principal) throw new BadRequest('missing_field', 'principal is required', 'principal');
+        if (kind !== 'request' && kind !== 'response') throw new BadRequest('invalid_field', 'kind must be request or response', 'kind');
+        const data = vault.get(principal, decodeURIComponent(pay[1]!), kind);
+        await ar.record('payload.read', { type: 'Principal', id: principal }, { requestId: decodeURIComponent(pay[1]!), kind });
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': data.length, ...hdr });
+        res.end(data);
+        return true;
+      }
+      return false;
+    },
+    async close() {
+      if (timer) clearInterval(timer);
+      await running;
+      db?.close();
+    },
+  };
+}

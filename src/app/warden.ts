@@ -16,6 +16,7 @@ import { openSqlite, type SqliteDb } from '../store/sqlite.js';
 import { SqliteIdentityStore } from '../store/identity-sqlite.js';
 import { ApiKeyService, type KeyChange } from '../identity/api-keys.js';
 import { buildPolicyPlane } from './policy.js';
+import { buildRetention } from './retention.js';
 import { buildWorkloadPlane } from './workload.js';
 import { enforcers } from './obligations.js';
 import { Gateway, type ModelInfo } from '../gateway/gateway.js';
@@ -194,6 +195,7 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
   const identity = await buildIdentity(config, { clock, keys, store: identityStore, inferenceUrl });
   const verifiers = identity.verifiers;
   // The model registry routes registered models (signed, verified, promoted, attested); config upstreams serve the rest.
+  const retention = buildRetention(config, { clock, log, ledger, identityStore, keys });
   const workload = buildWorkloadPlane({ config, db, clock, log, audit, pdp: policy.pdp, verifiers });
   const gateway = new Gateway({
     clock,
@@ -211,6 +213,7 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
     accessLog: config.log.accessLog,
     publicOrigin: inferenceUrl,
     routeWith: workload.routeWith,
+    ...(retention.retain ? { retain: retention.retain } : {}),
     verifyServed: workload.verifyServed,
     // Input inspection: findings (types and counts) go into the ledger entry and the policy context.
     inspector: { inspectRequest: (body) => inspectChatRequest(body) },
@@ -240,6 +243,7 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
     extraRoutes: [auditHandler],
     adminRoutes: [
       (req, res, ar) => policy.adminRoute(req, res, ar),
+      (req, res, ar) => retention.adminRoute(req, res, ar),
       (req, res, ar) => workload.adminRoute(req, res, ar),
       // /admin/v1/inspect: the same detectors as the request path, for scripting and evaluation (findings, never values).
       async (req, res, ar) => {
@@ -284,6 +288,7 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
       await identity.close();
       policy.close();
       await workload.close();
+      await retention.close();
       await ledger.close(); // closes ledger.db after the last batch
       db.close();
       log.flush();

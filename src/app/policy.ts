@@ -56,13 +56,22 @@ export class PdpAuthorizer implements Authorizer {
   }
 }
 
-function modelEntities(config: WardenConfig, upstreams: UpstreamConfig[]): StoredEntityInput[] {
+/** A model the registry serves (a registered deployment), as the policies see it. */
+export interface RegisteredModel {
+  id: string;
+  tier: string;
+  region: string;
+}
+
+function modelEntities(config: WardenConfig, upstreams: UpstreamConfig[], registered: readonly RegisteredModel[] = []): StoredEntityInput[] {
   const out: StoredEntityInput[] = [];
+  const seen = new Set<string>();
   for (const u of upstreams) {
     for (const m of u.models) {
       const a = config.models[m] ?? {};
       // The demo upstream's models are granted to consumers so the walkthrough works with the starter policies.
       const grantees = a.grantees ?? (u.demo ? ['consumers'] : []);
+      seen.add(m);
       out.push({
         type: 'Model',
         id: m,
@@ -76,6 +85,17 @@ function modelEntities(config: WardenConfig, upstreams: UpstreamConfig[]): Store
       });
     }
   }
+  // Registry models: grantees, tenant and provider from the config's models section; placement from the registry.
+  for (const r of registered) {
+    if (seen.has(r.id)) continue;
+    seen.add(r.id);
+    const a = config.models[r.id] ?? {};
+    out.push({
+      type: 'Model',
+      id: r.id,
+      attrs: { grantees: a.grantees ?? [], tier: r.tier, region: r.region, ...(a.provider ? { provider: a.provider } : {}), ...(a.tenant ? { tenant: a.tenant } : {}) },
+    });
+  }
   for (const [g, parents] of Object.entries(config.groups)) {
     out.push({ type: 'Group', id: g, parents: parents.map((p) => ({ type: 'Group', id: p })) });
   }
@@ -87,6 +107,8 @@ export interface PolicyPlane {
   authorizer: PdpAuthorizer;
   admin: PolicyAdmin;
   onKeyChange(e: KeyChange): void;
+  /** Makes the registry's models known to the policies (only touches the PDP when the set changed). */
+  syncRegisteredModels(models: readonly RegisteredModel[]): void;
   /** Registers the generated grant of a freshly issued JIT token until it expires. */
   grantJitToken(jti: string, principal: Principal, expiresAtMs: number): void;
   adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean>;
@@ -106,7 +128,15 @@ export async function buildPolicyPlane(
   const admin = new PolicyAdmin(pdp, new SqlitePolicyStore(o.db));
   if (config.policies.dir) admin.publishDirectory(config.policies.dir, 'config', `dir:${config.policies.dir}`);
   else admin.boot(STARTER_POLICY_DIR);
-  pdp.setEntities(modelEntities(config, o.upstreams));
+  let entityKey = '';
+  const setModels = (registered: readonly RegisteredModel[]) => {
+    const list = modelEntities(config, o.upstreams, registered);
+    const key = JSON.stringify(list);
+    if (key === entityKey) return;
+    entityKey = key;
+    pdp.setEntities(list);
+  };
+  setModels([]);
 
   // Every live API key's scope becomes its generated policies.
   const now = o.clock.now();
@@ -122,6 +152,7 @@ export async function buildPolicyPlane(
     pdp,
     authorizer: new PdpAuthorizer(pdp),
     admin,
+    syncRegisteredModels: setModels,
     onKeyChange(e) {
       if (e.op === 'set') pdp.setKeyScope(e.record.id, e.principal, { models: e.record.models, actions: e.record.actions });
       else pdp.removeKeyScope(e.id);

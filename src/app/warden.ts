@@ -196,7 +196,7 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
   const verifiers = identity.verifiers;
   // The model registry routes registered models (signed, verified, promoted, attested); config upstreams serve the rest.
   const retention = buildRetention(config, { clock, log, ledger, identityStore, keys });
-  const workload = buildWorkloadPlane({ config, db, clock, log, audit, pdp: policy.pdp, verifiers });
+  const workload = buildWorkloadPlane({ config, db, clock, log, audit, pdp: policy.pdp, verifiers, onModels: (m) => policy.syncRegisteredModels(m) });
   const gateway = new Gateway({
     clock,
     log,

@@ -44,6 +44,8 @@ export interface WorkloadPlaneDeps {
   pdp: PolicyDecisionPoint;
   /** The gateway's credential verifiers: they check the promoter's MFA step-up token. */
   verifiers: CredentialVerifiers;
+  /** Told the registry's models (placement of the promoted deployment, else of any) after each refresh, for the policies. */
+  onModels?: (models: { id: string; tier: string; region: string }[]) => void;
 }
 
 export interface WorkloadPlane {
@@ -136,6 +138,11 @@ export function buildWorkloadPlane(d: WorkloadPlaneDeps): WorkloadPlane {
     const all = registry.list();
     knownModels = new Set(all.map((x) => x.model));
     const promoted = new Map(all.filter((x) => x.state === 'promoted').map((x) => [x.id, x]));
+    if (d.onModels) {
+      const byModel = new Map<string, { id: string; tier: string; region: string }>();
+      for (const x of all) if (!byModel.has(x.model) || x.state === 'promoted') byModel.set(x.model, { id: x.model, tier: x.tier, region: x.region });
+      d.onModels([...byModel.values()].sort((a, b) => a.id.localeCompare(b.id)));
+    }
     const fresh: string[] = [];
     unusableReference.clear();
     for (const dep of promoted.values()) {

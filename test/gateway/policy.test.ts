@@ -106,3 +106,28 @@ describe('obligations are enforced or the request is denied', () => {
     }
   });
 });
+
+describe('registry models reach the policies as Model entities', async () => {
+  const { buildPolicyPlane } = await import('../../src/app/policy.js');
+  const { withDefaults } = await import('../../src/config/config.js');
+  const { openSqlite } = await import('../../src/store/sqlite.js');
+  const { SqliteIdentityStore } = await import('../../src/store/identity-sqlite.js');
+  const { FixedClock } = await import('../../src/core/clock.js');
+
+  test('a consumer may invoke a registered model only once the config grants it to their group', async () => {
+    const db = openSqlite(':memory:');
+    const config = withDefaults({ models: { 'llama-reg': { grantees: ['consumers'] } } }, null);
+    const plane = await buildPolicyPlane(config, { db, clock: new FixedClock(Date.parse('2026-11-22T10:00:00Z')), identityStore: new SqliteIdentityStore(db), upstreams: [], onShadowDiff: () => {}, onPublished: () => {} });
+    const consumer = { kind: 'user' as const, id: 'cora', tenant: 'acme', groups: ['consumers'], authn: { method: 'oidc' as const, credentialId: 'tok' }, scope: { models: ['*'], actions: ['*'] } };
+    const ask = (model: string) =>
+      plane.authorizer.authorize({ principal: consumer, action: 'chat', resource: { type: 'Model', id: model }, context: { now: Date.parse('2026-11-22T10:00:00Z'), sourceIp: '127.0.0.1', listener: 'inference', findings: null } });
+    assert.equal(ask('llama-reg').allow, false, 'unknown to the PDP before the registry reports it');
+    plane.syncRegisteredModels([{ id: 'llama-reg', tier: 'onprem', region: 'eu' }, { id: 'other-reg', tier: 'onprem', region: 'eu' }]);
+    const d = ask('llama-reg');
+    assert.equal(d.allow, true, d.reasons.join(';'));
+    assert.deepEqual(d.policyIds, ['consumers-invoke-granted-models']);
+    assert.equal(ask('other-reg').allow, false, 'not granted to any group');
+    plane.close();
+    db.close();
+  });
+});

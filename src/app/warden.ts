@@ -18,6 +18,11 @@ import { ApiKeyService, type KeyChange } from '../identity/api-keys.js';
 import { buildPolicyPlane } from './policy.js';
 import { buildRetention } from './retention.js';
 import { buildWorkloadPlane } from './workload.js';
+import { createToolsPlane, pdpToolDecider, toolAuthenticator } from '../tools/index.js';
+import { buildContext } from '../policy/index.js';
+import { countFindings } from '../inspect/index.js';
+import { createBearerVerifier } from '../gateway/stages/identity.js';
+import { loadOrCreateEd25519 } from './identity.js';
 import { enforcers } from './obligations.js';
 import { Gateway, type ModelInfo } from '../gateway/gateway.js';
 import { Metrics } from '../gateway/metrics.js';
@@ -30,6 +35,7 @@ import { Ledger } from '../ledger/ledger.js';
 import { loadOrCreateLedgerKey, publicLedgerKey } from '../ledger/key.js';
 import { createAuditHandler } from '../ledger/http.js';
 import { ThreadedSqliteLedgerStore } from '../store/ledger-sqlite-threaded.js';
+import { PostgresLedgerStore } from '../store/ledger-postgres.js';
 import { LedgerAuditSink } from './ledger-sink.js';
 import { inspectChatRequest, inspectText, parseClassification } from '../inspect/index.js';
 import { BadRequest } from '../core/errors.js';
@@ -137,7 +143,12 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
   // tampered store (fail closed).
   const ledgerKey = loadOrCreateLedgerKey(config.dataDir);
   // Its batch commits (and their fsync) run on a worker thread so the event loop keeps serving meanwhile.
-  const ledger = await Ledger.open({ store: await ThreadedSqliteLedgerStore.open(join(config.dataDir, 'ledger.db')), key: ledgerKey });
+  // Cluster mode: the tree lives in PostgreSQL and this process holds the sequencer lock (a second one
+  // refuses to start rather than fork the log).
+  const ledgerStore = config.ledger.postgres
+    ? await PostgresLedgerStore.connect({ connectionString: config.ledger.postgres.connectionString, ...(config.ledger.postgres.prefix ? { prefix: config.ledger.postgres.prefix } : {}) })
+    : await ThreadedSqliteLedgerStore.open(join(config.dataDir, 'ledger.db'));
+  const ledger = await Ledger.open({ store: ledgerStore, key: ledgerKey });
   const ledgerSink = new LedgerAuditSink(ledger);
   const audit: AuditSink = config.log.auditToLog ? new LoggedAuditSink(ledgerSink, log) : ledgerSink;
 
@@ -197,6 +208,19 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
   // The model registry routes registered models (signed, verified, promoted, attested); config upstreams serve the rest.
   const retention = buildRetention(config, { clock, log, ledger, identityStore, keys });
   const workload = buildWorkloadPlane({ config, db, clock, log, audit, pdp: policy.pdp, verifiers, onModels: (m) => policy.syncRegisteredModels(m) });
+  // Tools plane: /v1/tools, /mcp and /admin/v1/tools|approvals; tool calls decided by the same PDP.
+  const tools = createToolsPlane({
+    clock,
+    log,
+    db,
+    audit,
+    decide: pdpToolDecider(policy.pdp, buildContext),
+    inspector: { inspect: (t) => inspectText(t), count: countFindings },
+    authenticate: toolAuthenticator(createBearerVerifier(verifiers), { issuer: inferenceUrl, verifyDetailed: (t) => identity.jit.verifyDetailed(t) }),
+    publicOrigin: inferenceUrl,
+    maxBodyBytes: config.limits.maxBodyBytes,
+    credentialKey: loadOrCreateEd25519(join(config.dataDir, 'tool-credential-key.pem')),
+  });
   const gateway = new Gateway({
     clock,
     log,
@@ -212,6 +236,7 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
     audit,
     accessLog: config.log.accessLog,
     publicOrigin: inferenceUrl,
+    extraRoutes: tools.inferenceRoute,
     routeWith: workload.routeWith,
     ...(retention.retain ? { retain: retention.retain } : {}),
     verifyServed: workload.verifyServed,
@@ -245,6 +270,7 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
       (req, res, ar) => policy.adminRoute(req, res, ar),
       (req, res, ar) => retention.adminRoute(req, res, ar),
       (req, res, ar) => workload.adminRoute(req, res, ar),
+      tools.adminRoute,
       // /admin/v1/inspect: the same detectors as the request path, for scripting and evaluation (findings, never values).
       async (req, res, ar) => {
         if (ar.path !== '/admin/v1/inspect') return false;
@@ -286,6 +312,7 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
       await Promise.all(targets.map((t) => t.pool.close()));
       await keys.close();
       await identity.close();
+      await tools.close();
       policy.close();
       await workload.close();
       await retention.close();

@@ -39,7 +39,11 @@ function methodNotAllowed(path: string): WardenError {
 }
 
 export function createAdminRoute(d: AdminRouteDeps) {
-  /** The admin credential says who; the step-up token proves that person did MFA recently. */
+  /**
+   * The admin credential opens the listener; the approval itself is decided for the step-up token's
+   * principal (same person, verified, recent MFA): an API key never carries MFA, and its generated
+   * scope policy caps it to non-admin actions, so it could not hold the `approve` permission itself.
+   */
   async function approverWithStepUp(req: IncomingMessage, ar: AdminRequest, body: Record<string, unknown>): Promise<Principal> {
     const token = body.mfa_token ?? req.headers['warden-mfa-token'];
     if (token === undefined) return ar.principal;
@@ -49,8 +53,7 @@ export function createAdminRoute(d: AdminRouteDeps) {
       throw new ApproverNotPermitted('the step-up token belongs to someone other than the admin credential');
     }
     if (s.actor?.length) throw new ApproverNotPermitted('the step-up token must not be delegated');
-    if (s.authn.mfaAt === undefined) return ar.principal;
-    return { ...ar.principal, authn: { ...ar.principal.authn, mfaAt: s.authn.mfaAt } };
+    return s;
   }
 
   async function decideApproval(req: IncomingMessage, res: ServerResponse, ar: AdminRequest, id: string, approve: boolean): Promise<void> {

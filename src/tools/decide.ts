@@ -33,7 +33,9 @@ export function pdpToolDecider<C>(pdp: PdpLike<C>, buildContext: (input: ToolPol
   return (req) => {
     let context: C;
     try {
-      context = buildContext({ principal: req.principal, ...req.context });
+      // IPv4 peers arrive v4-mapped on dual-stack sockets; the schema's ipaddr wants the IPv4 form.
+      const ip = req.context.sourceIp.startsWith('::ffff:') ? req.context.sourceIp.slice(7) : req.context.sourceIp;
+      context = buildContext({ principal: req.principal, ...req.context, sourceIp: ip });
     } catch (e) {
       const code = (e as { code?: string }).code ?? 'context_invalid';
       return { allow: false, policyIds: [], policyVersion: pdp.version ?? 'none', obligations: [], reasons: [`the policy context could not be built (${code})`] };

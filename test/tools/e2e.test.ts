@@ -1,0 +1,239 @@
+// End to end through the real gateway and admin API: registry, delegated calls, argument policy,
+// per-call credentials, approvals (API and CLI), egress, result inspection, MCP, and the ledger.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { startToolsWorld, BIPIA_EMAILS, type ToolsWorld } from './fixtures.js';
+import { main as approvalsCli } from '../../src/cli/approvals.js';
+import { main as toolsCli } from '../../src/cli/tools.js';
+
+let w: ToolsWorld;
+before(async () => {
+  w = await startToolsWorld();
+});
+after(async () => {
+  await w.stop();
+});
+
+const audit = (requestId: string) => w.t.audits().filter((a) => a.requestId === requestId);
+
+describe('tool registry (admin API)', () => {
+  test('create, read, update, delete; each change a ledger entry; bad definitions name the field', async () => {
+    const def = { name: 'scratch_tool', risk: 'write', input_schema: { type: 'object', properties: { x: { type: 'integer' } } }, backend: { type: 'http', url: `${w.backendUrl}/page` }, egress: [w.backendUrl] };
+    const created = await w.t.call('admin', 'POST', '/admin/v1/tools', { key: w.t.adminKey, body: def });
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.json.version, 1);
+    assert.ok(w.t.audits().some((a) => a.requestId === created.headers['x-request-id'] && a.action === 'tool.create' && a.kind === 'control'));
+    assert.equal((await w.t.call('admin', 'POST', '/admin/v1/tools', { key: w.t.adminKey, body: def })).status, 409);
+    const upd = await w.t.call('admin', 'PUT', '/admin/v1/tools/scratch_tool', { key: w.t.adminKey, body: { ...def, risk: 'destructive', expected_version: 1 } });
+    assert.equal(upd.status, 200, upd.text);
+    assert.deepEqual([upd.json.version, upd.json.needs_approval], [2, true]); // destructive always needs a human
+    assert.equal((await w.t.call('admin', 'PUT', '/admin/v1/tools/scratch_tool', { key: w.t.adminKey, body: { ...def, expected_version: 1 } })).status, 409);
+    const bad = [
+      [{ ...def, name: 'bad name' }, 'name'],
+      [{ ...def, name: 'b1', input_schema: { type: 'object', properties: { x: { type: 'nonsense' } } } }, 'input_schema'],
+      [{ ...def, name: 'b2', input_schema: { type: 'object', frobnicate: true } }, 'input_schema'],
+      [{ ...def, name: 'b3', egress: [] }, 'backend/url'],
+      [{ ...def, name: 'b4', egress: ['https://x.example.com/path'] }, 'egress/0'],
+      [{ ...def, name: 'b5', risk: 'harmless' }, 'risk'],
+    ] as const;
+    for (const [body, field] of bad) {
+      const r = await w.t.call('admin', 'POST', '/admin/v1/tools', { key: w.t.adminKey, body });
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.match(r.json.error.message, new RegExp(field.replace('/', '\\/')), r.text);
+    }
+    const del = await w.t.call('admin', 'DELETE', '/admin/v1/tools/scratch_tool', { key: w.t.adminKey });
+    assert.equal(del.status, 200);
+    assert.equal((await w.t.call('admin', 'GET', '/admin/v1/tools/scratch_tool', { key: w.t.adminKey })).status, 404);
+  });
+
+  test('the CLI lists, creates and deletes tools through the admin API', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warden-tools-cli-'));
+    const file = join(dir, 'tool.yaml');
+    writeFileSync(file, `name: cli_tool\nrisk: read\nbackend: { type: http, url: "${w.backendUrl}/page" }\negress: ["${w.backendUrl}"]\n`);
+    const out: string[] = [];
+    const io = { out: (s: string) => void out.push(s), err: (s: string) => void out.push(s) };
+    process.env.WARDEN_ADMIN_KEY = w.t.adminKey;
+    process.env.WARDEN_ADMIN_URL = w.t.w.adminUrl;
+    process.env.WARDEN_CA = w.t.w.caPemPath;
+    assert.equal(await toolsCli(['create', '--file', file], io), 0);
+    assert.equal(await toolsCli(['list'], io), 0);
+    assert.match(out.join(''), /cli_tool {2}risk=read/);
+    assert.equal(await toolsCli(['delete', 'cli_tool'], io), 0);
+    await assert.rejects(toolsCli(['show', 'cli_tool'], io), /404 tool_not_found/);
+  });
+});
+
+describe('mediated tool calls', () => {
+  test('an agent acting for alice reads her orders; the backend gets a per-call credential; one ledger entry', async () => {
+    const token = await w.delegate(w.keys.alice, w.keys.agent);
+    const r = await w.invoke(token, 'orders_lookup', { customer_id: 'alice' });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.deepEqual(r.json.result.orders, [{ id: 'o-1', item: 'tea' }]);
+    const hit = w.backendHits.at(-1)!;
+    assert.equal(hit.credentialError, null);
+    assert.equal(hit.credential!.sub, 'alice');
+    assert.deepEqual(hit.credential!.act, { sub: 'agent-1', kind: 'agent' });
+    assert.equal(hit.credential!.tool, 'orders_lookup');
+    assert.match(String(hit.credential!.args_digest), /^sha256:/);
+    assert.ok((hit.credential!.exp as number) - (hit.credential!.iat as number) <= 60);
+    const entries = audit(r.requestId);
+    assert.equal(entries.length, 1);
+    assert.equal(entries[0]!.kind, 'tool');
+    assert.equal(entries[0]!.decision, 'allow');
+    assert.deepEqual(entries[0]!.principal, { id: 'alice', kind: 'user', tenant: 'acme', authn: 'jit_token', actor: ['agent-1'] });
+  });
+
+  test('bad arguments are a 400 naming the failing path; the backend is not called', async () => {
+    const token = await w.delegate(w.keys.alice, w.keys.agent);
+    const before = w.backendHits.length;
+    const r = await w.invoke(token, 'orders_lookup', { customer_id: 'ALICE!' });
+    assert.equal(r.status, 400);
+    assert.equal(r.json.error.code, 'tool_arguments_invalid');
+    assert.match(r.json.error.message, /\/customer_id/);
+    const missing = await w.invoke(token, 'orders_lookup', {});
+    assert.match(missing.json.error.message, /\/customer_id/);
+    const extra = await w.invoke(token, 'orders_lookup', { customer_id: 'alice', all: true });
+    assert.match(extra.json.error.message, /\/all/);
+    assert.equal(w.backendHits.length, before);
+    assert.equal(audit(r.requestId)[0]!.decision, 'deny');
+  });
+
+  test('an unknown tool is a 404 and a missing credential a 401, both recorded', async () => {
+    const token = await w.delegate(w.keys.alice, w.keys.agent);
+    const r = await w.invoke(token, 'no_such_tool', {});
+    assert.equal(r.status, 404);
+    const anon = await w.t.call('inference', 'POST', '/v1/tools/orders_lookup/invoke', { body: { arguments: { customer_id: 'alice' } } });
+    assert.equal(anon.status, 401);
+    assert.equal(audit(String(anon.headers['x-request-id']))[0]!.stage, 'identity');
+  });
+
+  test('GET /v1/tools lists the tools the caller may call, in the OpenAI tools format', async () => {
+    const token = await w.delegate(w.keys.alice, w.keys.agent);
+    const r = await w.t.call('inference', 'GET', '/v1/tools', { key: token });
+    assert.equal(r.status, 200);
+    const names = r.json.data.map((d: { function: { name: string } }) => d.function.name).sort();
+    assert.deepEqual(names, ['delete_record', 'fetch_doc', 'http_get', 'orders_lookup', 'weather']);
+    const own = await w.t.call('inference', 'GET', '/v1/tools', { key: w.keys.agent });
+    assert.deepEqual(own.json.data, []); // an agent on its own authority may call nothing
+  });
+
+  test('an MCP-server backend is called through the official SDK client with the per-call credential', async () => {
+    const token = await w.delegate(w.keys.alice, w.keys.agent);
+    const r = await w.invoke(token, 'weather', { city: 'Oslo' });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal(r.json.result.content[0].text, 'Sunny in Oslo');
+    assert.ok(w.backendHits.some((h) => h.path === '/mcp#call' && h.credential?.tool === 'weather'));
+  });
+
+  test('tool results are inspected: a benign BIPIA e-mail passes with its score reported', async () => {
+    w.docs.set('mail-0', BIPIA_EMAILS[0]!.context);
+    const token = await w.delegate(w.keys.alice, w.keys.agent);
+    const r = await w.invoke(token, 'fetch_doc', { doc_id: 'mail-0' });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal(typeof r.json.warden.injection_score, 'number');
+  });
+});
+
+describe('human in the loop', () => {
+  test('a destructive call is held (202); a second person with MFA approves via the CLI; it runs once with exactly those arguments', async () => {
+    const token = await w.delegate(w.keys.alice, w.keys.agent);
+    const deletes = () => w.backendHits.filter((h) => h.path === '/records/delete').length;
+    const before = deletes();
+    const held = await w.invoke(token, 'delete_record', { record_id: 'r-17' });
+    assert.equal(held.status, 202, JSON.stringify(held.json));
+    const id = held.json.approval.id as string;
+    assert.equal(held.json.approval.requester, 'alice');
+    assert.equal(held.json.approval.agent, 'agent-1');
+    assert.equal(deletes(), before);
+    // the held call is not executable yet
+    const early = await w.invoke(token, 'delete_record', { record_id: 'r-17' }, id);
+    assert.equal(early.json.error.code, 'approval_not_approved');
+
+    const out: string[] = [];
+    const io = { out: (s: string) => void out.push(s), err: (s: string) => void out.push(s) };
+    process.env.WARDEN_ADMIN_URL = w.t.w.adminUrl;
+    process.env.WARDEN_CA = w.t.w.caPemPath;
+    process.env.WARDEN_ADMIN_KEY = w.keys.bob;
+    assert.equal(await approvalsCli(['list', '--status', 'pending'], io), 0);
+    assert.match(out.join(''), new RegExp(`${id} {2}pending`));
+    // without MFA: RFC 9470 step-up challenge
+    delete process.env.WARDEN_MFA_TOKEN;
+    await assert.rejects(approvalsCli(['approve', id], io), /401 insufficient_user_authentication/);
+    // an MFA token of someone else does not count
+    process.env.WARDEN_MFA_TOKEN = await w.mfaToken('mallory');
+    await assert.rejects(approvalsCli(['approve', id], io), /403 approver_not_permitted/);
+    process.env.WARDEN_MFA_TOKEN = await w.mfaToken('bob');
+    assert.equal(await approvalsCli(['approve', id, '--reason', 'ticket 42'], io), 0);
+    delete process.env.WARDEN_MFA_TOKEN;
+    assert.match(out.join(''), /approved: /);
+    const decided = w.t.audits().filter((a) => a.action === 'approveToolCall');
+    assert.ok(decided.some((a) => a.decision === 'allow' && (a.principal as { id: string }).id === 'bob'));
+    assert.ok(decided.some((a) => a.decision === 'deny' && a.errorCode === 'insufficient_user_authentication'));
+
+    const changed = await w.invoke(token, 'delete_record', { record_id: 'r-18' }, id);
+    assert.equal(changed.status, 403);
+    assert.equal(changed.json.error.code, 'approval_arguments_mismatch');
+    const ok = await w.invoke(token, 'delete_record', { record_id: 'r-17' }, id);
+    assert.equal(ok.status, 200, JSON.stringify(ok.json));
+    assert.equal(ok.json.result.deleted, 'r-17');
+    assert.equal(deletes(), before + 1);
+    const again = await w.invoke(token, 'delete_record', { record_id: 'r-17' }, id);
+    assert.equal(again.status, 409);
+    assert.equal(deletes(), before + 1);
+    const st = await w.t.call('inference', 'GET', `/v1/tools/approvals/${id}`, { key: token });
+    assert.equal(st.json.status, 'consumed');
+    // someone else's approval does not exist for carol
+    const carol = await w.delegate(w.keys.carol, w.keys.agent);
+    assert.equal((await w.t.call('inference', 'GET', `/v1/tools/approvals/${id}`, { key: carol })).status, 404);
+  });
+
+  test('approvers: not the requester, not an agent, not without the approve permission; deny is final', async () => {
+    const token = await w.delegate(w.keys.alice, w.keys.agent);
+    const held = await w.invoke(token, 'delete_record', { record_id: 'r-99' });
+    const id = held.json.approval.id as string;
+    // the bootstrap admin is in `admins` (separation of duties: admins never approve)
+    const admin = await w.t.call('admin', 'POST', `/admin/v1/approvals/${id}/approve`, { key: w.t.adminKey, body: {} });
+    assert.equal(admin.status, 401); // no MFA first
+    const mfa = await w.mfaToken('bob');
+    const denied = await w.t.call('admin', 'POST', `/admin/v1/approvals/${id}/deny`, { key: w.keys.bob, body: { mfa_token: mfa, reason: 'no' } });
+    assert.equal(denied.status, 200, denied.text);
+    assert.equal(denied.json.status, 'denied');
+    const twice = await w.t.call('admin', 'POST', `/admin/v1/approvals/${id}/approve`, { key: w.keys.bob, body: { mfa_token: mfa } });
+    assert.equal(twice.status, 409);
+    const run = await w.invoke(token, 'delete_record', { record_id: 'r-99' }, id);
+    assert.equal(run.json.error.code, 'approval_not_approved');
+  });
+});
+
+describe('MCP gateway at /mcp', () => {
+  test('the official SDK client lists only permitted tools and calls through the same mediation', async () => {
+    const token = await w.delegate(w.keys.alice, w.keys.agent);
+    const transport = new StreamableHTTPClientTransport(new URL(`${w.t.w.inferenceUrl}/mcp`), { fetch: w.mcpFetch as never, requestInit: { headers: { authorization: `Bearer ${token}` } } });
+    const client = new Client({ name: 'test-agent', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const list = await client.listTools();
+      assert.deepEqual(list.tools.map((x) => x.name).sort(), ['delete_record', 'fetch_doc', 'http_get', 'orders_lookup', 'weather']);
+      const r = await client.callTool({ name: 'orders_lookup', arguments: { customer_id: 'alice' } });
+      assert.equal(r.isError ?? false, false);
+      assert.match((r.content as { text: string }[])[0]!.text, /o-1/);
+      const other = await client.callTool({ name: 'orders_lookup', arguments: { customer_id: 'bob' } });
+      assert.equal(other.isError, true);
+      assert.match((other.content as { text: string }[])[0]!.text, /tool_call_denied/);
+      const weather = await client.callTool({ name: 'weather', arguments: { city: 'Bergen' } });
+      assert.equal((weather.content as { text: string }[])[0]!.text, 'Sunny in Bergen');
+    } finally {
+      await client.close();
+    }
+    const anon = await w.t.call('inference', 'POST', '/mcp', { body: { jsonrpc: '2.0', id: 1, method: 'tools/list' } });
+    assert.equal(anon.status, 401);
+    assert.match(String(anon.headers['www-authenticate']), /resource_metadata="https:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource\/mcp"/);
+    const meta = await w.t.call('inference', 'GET', '/.well-known/oauth-protected-resource/mcp');
+    assert.deepEqual(meta.json.authorization_servers, [w.t.w.inferenceUrl]);
+  });
+});

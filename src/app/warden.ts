@@ -35,7 +35,6 @@ import { Ledger } from '../ledger/ledger.js';
 import { loadOrCreateLedgerKey, publicLedgerKey } from '../ledger/key.js';
 import { createAuditHandler } from '../ledger/http.js';
 import { ThreadedSqliteLedgerStore } from '../store/ledger-sqlite-threaded.js';
-import { PostgresLedgerStore } from '../store/ledger-postgres.js';
 import { LedgerAuditSink } from './ledger-sink.js';
 import { inspectChatRequest, inspectText, parseClassification } from '../inspect/index.js';
 import { BadRequest } from '../core/errors.js';
@@ -143,12 +142,7 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
   // tampered store (fail closed).
   const ledgerKey = loadOrCreateLedgerKey(config.dataDir);
   // Its batch commits (and their fsync) run on a worker thread so the event loop keeps serving meanwhile.
-  // Cluster mode: the tree lives in PostgreSQL and this process holds the sequencer lock (a second one
-  // refuses to start rather than fork the log).
-  const ledgerStore = config.ledger.postgres
-    ? await PostgresLedgerStore.connect({ connectionString: config.ledger.postgres.connectionString, ...(config.ledger.postgres.prefix ? { prefix: config.ledger.postgres.prefix } : {}) })
-    : await ThreadedSqliteLedgerStore.open(join(config.dataDir, 'ledger.db'));
-  const ledger = await Ledger.open({ store: ledgerStore, key: ledgerKey });
+  const ledger = await Ledger.open({ store: await ThreadedSqliteLedgerStore.open(join(config.dataDir, 'ledger.db')), key: ledgerKey });
   const ledgerSink = new LedgerAuditSink(ledger);
   const audit: AuditSink = config.log.auditToLog ? new LoggedAuditSink(ledgerSink, log) : ledgerSink;
 

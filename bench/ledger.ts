@@ -227,7 +227,7 @@ rows.push(
   `| export ${BIG.toLocaleString('en-US')} entries as C2SP tiles (static files) | ${exportS.toFixed(1)} s | |`,
   `| full offline verification of the ${audited.size.toLocaleString('en-US')}-entry export (auditVerify: every entry, tile and the root) | ${auditS.toFixed(1)} s | < 10 s |`,
   ``,
-  `Appends/s are end-to-end durable: the promise resolves after the SQLite COMMIT (fsync) of the batch that holds the entry. With ThreadedSqliteLedgerStore (the gateway's) the transaction and its fsync run on a worker thread; the event loop still hashes the leaves, builds the tree nodes, signs one checkpoint per batch and packs the batch. "Event-loop stall" is how late a 1 ms timer fires while the appenders run: the time any other request would wait.`,
+  `Appends/s are end-to-end durable: the promise resolves after the SQLite COMMIT (fsync) of the batch that holds the entry. With ThreadedSqliteLedgerStore (the gateway's) the transaction and its fsync run on a worker thread; the event loop still hashes the leaves, builds the tree nodes, signs one checkpoint per batch and packs the batch. "Event-loop stall" is how late a 1 ms timer fires while the appenders run: the time any other request would wait. With the synchronous store, appenders that re-append from their promise callbacks never let the loop reach its timers, so the stall is the whole run; in the gateway, where appends arrive from sockets, it is held for each commit and its fsync instead.`,
 );
 writeResult('ledger', rows.join('\n'));
 rmSync(root, { recursive: true, force: true });

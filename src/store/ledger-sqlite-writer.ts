@@ -45,7 +45,8 @@ port.on('message', (msg: WriterRequest) => {
     });
     return;
   }
-  store.appendBatch(unpackBatch(msg.batch)).then(
+  // A batch that fails to unpack is refused like any failed transaction, not left to crash the thread.
+  Promise.resolve(msg.batch).then((b) => store.appendBatch(unpackBatch(b))).then(
     () => port.postMessage({ id: msg.id, ok: true } satisfies WriterReply),
     (e: unknown) => port.postMessage({ id: msg.id, ok: false, error: describe(e) } satisfies WriterReply),
   );

@@ -18,6 +18,8 @@ export interface BackendResult {
 
 export interface BackendCall {
   tool: ToolRecord;
+  /** The backend URL, templates already filled (resolveBackendUrl). */
+  url: string;
   args: Record<string, unknown>;
   credential: string;
   requestId: string;
@@ -47,7 +49,7 @@ export function collectStrings(v: unknown, out: string[] = [], depth = 0): strin
 export async function callHttpBackend(guard: EgressGuard, c: BackendCall): Promise<BackendResult> {
   const b = c.tool.backend;
   if (b.type !== 'http') throw new TypeError('not an HTTP backend');
-  let url = resolveBackendUrl(b.url, c.args);
+  let url = c.url;
   const headers: Record<string, string> = { authorization: `Bearer ${c.credential}`, 'x-request-id': c.requestId, accept: 'application/json' };
   let body: string | undefined;
   if (b.method === 'GET' || b.method === 'DELETE') {
@@ -75,7 +77,7 @@ export async function callHttpBackend(guard: EgressGuard, c: BackendCall): Promi
 export async function callMcpBackend(guard: EgressGuard, c: BackendCall): Promise<BackendResult> {
   const b = c.tool.backend;
   if (b.type !== 'mcp') throw new TypeError('not an MCP backend');
-  const transport = new StreamableHTTPClientTransport(new URL(b.url), {
+  const transport = new StreamableHTTPClientTransport(new URL(c.url), {
     fetch: guard.fetchFor(c.policy) as never,
     requestInit: { headers: { authorization: `Bearer ${c.credential}`, 'x-request-id': c.requestId } },
   });

@@ -13,7 +13,8 @@ import type { AuditSink } from '../gateway/audit.js';
 import type { EgressGuard, EgressPolicy } from '../network/egress.js';
 import type { ApprovalRecord, ToolRecord } from '../store/tools-sqlite.js';
 import { agentOf, type ApprovalService } from './approvals.js';
-import { callHttpBackend, callMcpBackend, type BackendResult } from './backend.js';
+import { callHttpBackend, callMcpBackend, resolveBackendUrl, type BackendResult } from './backend.js';
+import { parseDestination } from '../network/egress-destinations.js';
 import type { ToolCredentialIssuer } from './credential.js';
 import { toolResourceAttrs, type ToolDecide } from './decide.js';
 import { DelegationRequired, ToolCallDenied, ToolNotFound, ToolOutsideTokenScope, ToolResultBlocked } from './errors.js';
@@ -149,9 +150,13 @@ export class ToolMediator {
         return { kind: 'held', tool: t.name, approval, decision: d };
       }
       st.stage = 'egress';
-      const backendOrigin = t.backend.url.includes('{') ? new URL(t.backend.url.replace(/\{[^}]*\}/g, 'x')).origin : new URL(t.backend.url).origin;
-      const credential = await this.d.credentials.mint({ tool: t.name, audience: backendOrigin, principal: p, argsDigest: st.argsDigest, requestId: call.requestId });
-      const input = { tool: t, args, credential, requestId: call.requestId, policy: this.policyFor(t) };
+      // The destination is checked before a credential exists for it: an argument-made URL (http_get-like
+      // tools) never gets a credential minted for an undeclared audience.
+      const policy = this.policyFor(t);
+      const url = t.backend.type === 'http' ? resolveBackendUrl(t.backend.url, args) : t.backend.url;
+      const target = this.d.egress.check(url, policy.destinations.map((x) => parseDestination(x)));
+      const credential = await this.d.credentials.mint({ tool: t.name, audience: target.origin, principal: p, argsDigest: st.argsDigest, requestId: call.requestId });
+      const input = { tool: t, url, args, credential, requestId: call.requestId, policy };
       const result = t.backend.type === 'http' ? await callHttpBackend(this.d.egress, input) : await callMcpBackend(this.d.egress, input);
       st.resultDigest = sha256Digest(canonicalJson(result.value ?? null));
       st.stage = 'result';

@@ -4,7 +4,28 @@ import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Agent, request } from 'undici';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 import { hasWrk, machine, startChild, wrk, writeResult, type Child, type WrkResult } from './common.js';
+
+const PORTKEY = '@portkey-ai/gateway@1.15.2';
+
+/**
+ * The Portkey gateway (a peer that does no security checks), installed on demand into bench/out so it is
+ * never a project dependency. Returns its entry script, or the reason it could not be installed.
+ */
+function installPortkey(): { script: string } | { error: string } {
+  const dir = resolve('bench/out/portkey');
+  const script = join(dir, 'node_modules/@portkey-ai/gateway/build/start-server.js');
+  if (existsSync(script)) return { script };
+  try {
+    mkdirSync(dir, { recursive: true });
+    execFileSync('npm', ['install', '--prefix', dir, '--no-save', '--no-audit', '--no-fund', PORTKEY], { stdio: 'ignore', timeout: 300_000 });
+    return existsSync(script) ? { script } : { error: 'installed, but build/start-server.js is missing' };
+  } catch (e) {
+    return { error: (e as Error).message.split('\n')[0]! };
+  }
+}
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const BODY = JSON.stringify({ model: 'demo-chat', messages: [{ role: 'user', content: 'Summarize the quarterly report in two sentences.' }] });
@@ -60,10 +81,25 @@ async function main(): Promise<void> {
     const key = (await adm('/admin/v1/keys', { principal: 'bench', models: ['demo-chat'], actions: ['chat'] })).key as string;
     await agent.close();
 
+    const portkey = installPortkey();
+    let portkeyRow: [string, string, string] | null = null;
+    if ('script' in portkey) {
+      const port = 18000 + Math.floor(Math.random() * 1000);
+      const pk = await startChild(node, [portkey.script, `--port=${port}`], /Ready for connections/);
+      children.push(pk);
+      const f = join(dir, 'portkey.lua');
+      writeFileSync(
+        f,
+        `wrk.method = "POST"\nwrk.body = ${JSON.stringify(BODY)}\nwrk.headers["Content-Type"] = "application/json"\n` +
+          `wrk.headers["Authorization"] = "Bearer sk-demo"\nwrk.headers["x-portkey-provider"] = "openai"\nwrk.headers["x-portkey-custom-host"] = "${upstream}"\n`,
+      );
+      portkeyRow = ['Portkey gateway 1.15.2 (plain HTTP, no security checks)', `http://127.0.0.1:${port}/v1/chat/completions`, f];
+    }
     const targets: [string, string, string][] = [
       ['direct upstream (plain HTTP, no proxy)', `${upstream}/chat/completions`, lua(dir, 'direct', null)],
       ['bare Node TLS proxy (floor, no checks)', `${bare.match[1]}/v1/chat/completions`, lua(dir, 'bare', null)],
       ['Warden (TLS 1.3, API key, limits, pipeline, audit)', `${infUrl}/v1/chat/completions`, lua(dir, 'warden', key)],
+      ...(portkeyRow ? [portkeyRow] : []),
     ];
     const results: Record<string, { high: WrkResult; moderate: WrkResult }> = {};
     for (const [name, url, script] of targets) {
@@ -91,6 +127,7 @@ async function main(): Promise<void> {
       `- Warden / direct upstream throughput: ${(wardenR!.high.rps / direct!.high.rps).toFixed(2)}×`,
       `- Added p50 over direct at moderate load: ${(wardenR!.moderate.p50ms - direct!.moderate.p50ms).toFixed(2)} ms (target ≤ 0.5 ms); added p99: ${(wardenR!.moderate.p99ms - direct!.moderate.p99ms).toFixed(2)} ms (target ≤ 2 ms)`,
       `- Added p50 over the bare proxy at moderate load: ${(wardenR!.moderate.p50ms - bareR!.moderate.p50ms).toFixed(2)} ms`,
+      'error' in portkey ? `- Portkey gateway: not measured: it did not install (${portkey.error})` : `- Portkey / bare proxy throughput: ${(results[portkeyRow![0]]!.high.rps / bareR!.high.rps).toFixed(2)}× (Portkey speaks plain HTTP here, so it skips the TLS cost the other two pay)`,
       '',
     ].join('\n');
     writeResult('gateway', md);

@@ -18,7 +18,7 @@ import { ApiKeyService, type KeyChange } from '../identity/api-keys.js';
 import { buildPolicyPlane } from './policy.js';
 import { buildRetention } from './retention.js';
 import { buildWorkloadPlane } from './workload.js';
-import { createToolsPlane, pdpToolDecider, toolAuthenticator } from '../tools/index.js';
+import { createToolsPlane, filterToolCalls, pdpToolDecider, toolAuthenticator } from '../tools/index.js';
 import { buildContext } from '../policy/index.js';
 import { countFindings } from '../inspect/index.js';
 import { createBearerVerifier } from '../gateway/stages/identity.js';
@@ -35,6 +35,7 @@ import { Ledger } from '../ledger/ledger.js';
 import { loadOrCreateLedgerKey, publicLedgerKey } from '../ledger/key.js';
 import { createAuditHandler } from '../ledger/http.js';
 import { ThreadedSqliteLedgerStore } from '../store/ledger-sqlite-threaded.js';
+import { PostgresLedgerStore } from '../store/ledger-postgres.js';
 import { LedgerAuditSink } from './ledger-sink.js';
 import { inspectChatRequest, inspectText, parseClassification } from '../inspect/index.js';
 import { BadRequest } from '../core/errors.js';
@@ -93,18 +94,34 @@ function listen(server: Server | HttpsServer, port: number, host: string): Promi
   });
 }
 
+/**
+ * Starts Warden. If any step fails, everything started so far is closed again before the error is thrown,
+ * so a refused start (e.g. a ledger that does not verify, a busy port) leaves no listener or lock behind.
+ */
 export async function startWarden(config: WardenConfig, opts: StartOptions = {}): Promise<RunningWarden> {
+  const started: (() => unknown)[] = [];
+  try {
+    return await startWardenSteps(config, opts, started);
+  } catch (e) {
+    for (const undo of started.reverse()) await Promise.resolve().then(undo).catch(() => {});
+    throw e;
+  }
+}
+
+async function startWardenSteps(config: WardenConfig, opts: StartOptions, started: (() => unknown)[]): Promise<RunningWarden> {
   const clock = opts.clock ?? systemClock;
   const log = pino({ level: config.log.level, base: { svc: 'warden' } }, (opts.logStream ?? destination({ sync: false })) as DestinationStream);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   chmodSync(config.dataDir, 0o700);
   const db: SqliteDb = openSqlite(join(config.dataDir, 'warden.db'));
+  started.push(() => db.close());
   const hosts = [...new Set([config.listeners.inference.host, config.listeners.admin.host, 'localhost', '127.0.0.1'])];
   const pki = await ensureDevPki(config.dataDir, hosts);
   const identityStore = new SqliteIdentityStore(db);
   // Key changes reach the policy plane (built below) so each key's scope policies stay in step.
   let onKeyChange: (e: KeyChange) => void = () => {};
   const keys = new ApiKeyService(identityStore, clock, { onChange: (e) => onKeyChange(e) });
+  started.push(() => keys.close());
   const bootstrapKey = await bootstrapAdmin(identityStore, keys, clock);
   const metrics = new Metrics();
 
@@ -114,6 +131,8 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
   const useDemo = config.demoUpstream.enabled === true || (config.demoUpstream.enabled === 'auto' && config.upstreams.length === 0);
   if (useDemo) {
     demo = await startDemoUpstream(config.demoUpstream.port);
+    const demoServer = demo.server;
+    started.push(() => new Promise<void>((r) => demoServer.close(() => r())));
     log.warn({ url: demo.url, models: DEMO_MODELS }, 'DEMO upstream started: a fake echo model server, not a real LLM');
     upstreamCfgs.push({
       name: 'demo',
@@ -132,6 +151,7 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
   for (const u of upstreamCfgs) {
     const t = createUpstreamTarget(u);
     targets.push(t);
+    started.push(() => t.pool.close());
     for (const m of u.models) {
       routes.set(m, t);
       models.push({ id: m, ownedBy: u.demo ? DEMO_OWNER : u.name, demo: u.demo === true });
@@ -142,8 +162,18 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
   // tampered store (fail closed).
   const ledgerKey = loadOrCreateLedgerKey(config.dataDir);
   // Its batch commits (and their fsync) run on a worker thread so the event loop keeps serving meanwhile.
-  const ledger = await Ledger.open({ store: await ThreadedSqliteLedgerStore.open(join(config.dataDir, 'ledger.db')), key: ledgerKey });
-  const ledgerSink = new LedgerAuditSink(ledger);
+  // Cluster mode: the tree lives in PostgreSQL and this process holds the sequencer lock (a second one
+  // refuses to start rather than fork the log).
+  const ledgerStore = config.ledger.postgres
+    ? await PostgresLedgerStore.connect({ connectionString: config.ledger.postgres.connectionString, ...(config.ledger.postgres.prefix ? { prefix: config.ledger.postgres.prefix } : {}) })
+    : await ThreadedSqliteLedgerStore.open(join(config.dataDir, 'ledger.db'));
+  const ledger = await Ledger.open({ store: ledgerStore, key: ledgerKey }).catch(async (e: unknown) => {
+    // Release the store (and, in PostgreSQL, the sequencer lock) before refusing to start.
+    await ledgerStore.close().catch(() => {});
+    throw e;
+  });
+  started.push(() => ledger.close());
+  const ledgerSink = new LedgerAuditSink(ledger, ledgerKey, clock);
   const audit: AuditSink = config.log.auditToLog ? new LoggedAuditSink(ledgerSink, log) : ledgerSink;
 
   const systemEvent = (action: string, details: AuditEvent['details'], policyVersion: string | null = null): AuditEvent => ({
@@ -175,6 +205,7 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
     },
   });
   onKeyChange = (e) => policy.onKeyChange(e);
+  started.push(() => policy.close());
   const limits = { requestsPerSecond: config.limits.requestsPerSecond, burst: config.limits.burst, concurrency: config.limits.concurrency, tokensPerMinute: config.limits.tokensPerMinute };
 
   const inf = config.listeners.inference;
@@ -192,16 +223,20 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
     s.requestTimeout = 0;
   }
   // Bind first so that the public origins (used for RFC 9421 @target-uri) carry the real ports.
+  started.push(() => infServer.close(), () => admServer.close());
   const infPort = await listen(infServer, inf.port, inf.host);
   const admPort = await listen(admServer, adm.port, adm.host);
   const inferenceUrl = `https://${inf.host}:${infPort}`;
   const adminUrl = `https://${adm.host}:${admPort}`;
 
   const identity = await buildIdentity(config, { clock, keys, store: identityStore, inferenceUrl });
+  started.push(() => identity.close());
   const verifiers = identity.verifiers;
   // The model registry routes registered models (signed, verified, promoted, attested); config upstreams serve the rest.
   const retention = buildRetention(config, { clock, log, ledger, identityStore, keys });
+  started.push(() => retention.close());
   const workload = buildWorkloadPlane({ config, db, clock, log, audit, pdp: policy.pdp, verifiers, onModels: (m) => policy.syncRegisteredModels(m) });
+  started.push(() => workload.close());
   // Tools plane: /v1/tools, /mcp and /admin/v1/tools|approvals; tool calls decided by the same PDP.
   const tools = createToolsPlane({
     clock,
@@ -215,6 +250,7 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
     maxBodyBytes: config.limits.maxBodyBytes,
     credentialKey: loadOrCreateEd25519(join(config.dataDir, 'tool-credential-key.pem')),
   });
+  started.push(() => tools.close());
   const gateway = new Gateway({
     clock,
     log,
@@ -232,6 +268,7 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
     publicOrigin: inferenceUrl,
     extraRoutes: tools.inferenceRoute,
     routeWith: workload.routeWith,
+    filterToolCalls: (ctx, json) => filterToolCalls(json, ctx.principal!, (p, t, a) => tools.assess(p, t, a, ctx.sourceIp)),
     ...(retention.retain ? { retain: retention.retain } : {}),
     verifyServed: workload.verifyServed,
     // Input inspection: findings (types and counts) go into the ledger entry and the policy context.

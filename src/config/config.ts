@@ -67,7 +67,7 @@ export interface WardenConfig {
   /** Model attributes the policies read: which groups may invoke it, owning tenant, provider. */
   models: Record<string, { grantees?: string[]; tenant?: string; provider?: string }>;
   /** Payload retention (sealed per principal, erasable) and the JSON-lines export of ledger entries for a SIEM. */
-  ledger: { retainPayloads: boolean; export: { file?: string; webhook?: string; intervalMs: number } };
+  ledger: { retainPayloads: boolean; export: { file?: string; webhook?: string; intervalMs: number }; postgres?: { connectionString: string; prefix?: string } };
   /** Policy set directory; absent: the last published set, or else the shipped starter set. */
   policies: { dir?: string };
   /** Group nesting: group → parent groups. */
@@ -127,7 +127,7 @@ type RawConfig = {
   policies?: { dir?: string };
   groups?: Record<string, string[]>;
   workload?: Partial<Omit<WardenConfig['workload'], 'upstream' | 'attestation'>> & { upstream?: Partial<WorkloadConfig['upstream']>; attestation?: Partial<WorkloadConfig['attestation']> };
-  ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number } };
+  ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number }; postgres?: { connectionString: string; prefix?: string } };
 };
 
 function describe(e: ErrorObject): string {
@@ -199,6 +199,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     models: raw.models ?? {},
     ledger: {
       retainPayloads: raw.ledger?.retainPayloads ?? false,
+      ...(raw.ledger?.postgres ? { postgres: raw.ledger.postgres } : {}),
       export: {
         intervalMs: raw.ledger?.export?.intervalMs ?? 5000,
         ...(raw.ledger?.export?.file ? { file: resolve(baseDir, raw.ledger.export.file) } : {}),

@@ -64,6 +64,12 @@ export const CONFIG_SCHEMA = {
       additionalProperties: false,
       properties: {
         retainPayloads: { type: 'boolean' },
+        postgres: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['connectionString'],
+          properties: { connectionString: { type: 'string', pattern: '^postgres(ql)?://' }, prefix: { type: 'string', pattern: '^[a-z_][a-z0-9_]{0,40}$' } },
+        },
         export: {
           type: 'object',
           additionalProperties: false,

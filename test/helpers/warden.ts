@@ -58,6 +58,7 @@ export async function startTestWarden(mutate: (c: WardenConfig) => void = () => 
     return { status: r.statusCode, headers: r.headers, text, json };
   };
   const adminKey = w.bootstrapKey!;
+  let stopped = false;
   const t: TestWarden = {
     w,
     ca,
@@ -86,6 +87,8 @@ export async function startTestWarden(mutate: (c: WardenConfig) => void = () => 
       return { key: k.key as string, id: k.id as string };
     },
     async stop() {
+      if (stopped) return;
+      stopped = true;
       await agent.close();
       await w.close();
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });

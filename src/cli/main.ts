@@ -19,6 +19,8 @@ const USAGE = `usage: warden <command> [options]
   receipt verify                                 verify a response receipt offline
   inspect [FILE|-]                               run the content detectors on a text
   model sign|verify|scan|register|...            model artifacts and the registry
+  tools list|show|create|update|delete           the tool registry (admin API)
+  approvals list|approve|deny                    held tool calls (admin API)
 
 Admin verbs read WARDEN_ADMIN_KEY (an admin API key), WARDEN_ADMIN_URL (default https://127.0.0.1:9443)
 and the CA from <data-dir>/ca.pem (or WARDEN_CA).`;
@@ -74,6 +76,7 @@ const PLANE_VERBS: Record<string, { module: string; pass: 'rest' | 'all' }> = {
   inspect: { module: './inspect.js', pass: 'rest' },
   model: { module: './model.js', pass: 'rest' },
   approvals: { module: './approvals.js', pass: 'rest' },
+  tools: { module: './tools.js', pass: 'rest' },
 };
 
 export async function run(argv: string[]): Promise<number> {

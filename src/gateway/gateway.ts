@@ -64,6 +64,11 @@ export interface GatewayDeps {
    * e.g. the artifact digest of a pinned deployment. Throws to withhold the response.
    */
   verifyServed?: (ctx: RequestContext, headers: Record<string, string | string[] | undefined>) => Promise<void>;
+  /**
+   * "The model proposes; the PDP disposes": tool calls a model proposes in a non-stream chat answer are
+   * re-authorized for the caller and the ones it may not execute are removed or marked (tools plane).
+   */
+  filterToolCalls?: (ctx: RequestContext, json: unknown) => { json: unknown; changed: boolean };
   /** Payload retention (when enabled): called after the entry is durable, before the answer is released. */
   retain?: (ctx: RequestContext, response: Buffer) => void;
   /** RFC 8693 token exchange at /v1/token (absent: the endpoint answers 404). */
@@ -294,9 +299,17 @@ export class Gateway {
     ctx.modelTokens = usageTokens(json);
     checkResponse(json, target.output);
     let out = buf;
+    if (ctx.endpoint === 'chat' && this.d.filterToolCalls) {
+      const f = this.d.filterToolCalls(ctx, json);
+      if (f.changed) {
+        json = f.json;
+        out = Buffer.from(JSON.stringify(json));
+      }
+    }
     if (ctx.redactTargets?.length) {
       // The obliged redaction: the client (and the receipt's digest) see only the redacted answer.
       out = Buffer.from(JSON.stringify(this.redactResponse(ctx, json, ctx.redactTargets)));
+      // (redaction runs on the already filtered answer)
     }
     ctx.responseDigest = 'sha256:' + createHash('sha256').update(out).digest('hex');
     if (this.d.retain) {

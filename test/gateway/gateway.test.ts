@@ -71,11 +71,10 @@ describe('inference data path with the demo upstream', () => {
     assert.equal(content, 'You said: one two three');
   });
 
-  test('tool_calls from the model are passed through (streaming and not)', async () => {
+  test('tool_calls in a stream are relayed chunk by chunk', async () => {
+    // Non-stream answers are re-authorized call by call (see the tools test below); streamed tool_calls are
+    // relayed as the model sent them.
     const tools = [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object' } } }];
-    const r = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: chat('find it', { tools, tool_choice: 'required' }) });
-    assert.equal(r.status, 200);
-    assert.equal(r.json.choices[0].message.tool_calls[0].function.name, 'lookup');
     const s = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: chat('find it', { tools, tool_choice: 'required', stream: true }) });
     assert.match(s.text, /"tool_calls":\[\{"index":0,"id":"call_demo_1"/);
   });
@@ -222,6 +221,23 @@ describe('input inspection on the request path', () => {
       const denied = t.audits().find((a) => a.requestId === inj.headers['x-request-id'])!;
       assert.deepEqual(denied.policyIds, ['deny-likely-injection']);
       assert.ok(Object.keys(denied.findings as object).some((k) => k.startsWith('injection.')));
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('tool calls proposed by the model are re-authorized for the caller', () => {
+  test('a proposed call the user may not execute never reaches the agent as an authorization', async () => {
+    const t = await startTestWarden();
+    try {
+      const { key } = await t.keyFor('agent-user', ['demo-chat'], ['chat']);
+      const tools = [{ type: 'function', function: { name: 'delete_everything', parameters: { type: 'object' } } }];
+      const r = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: chat('wipe it', { tools, tool_choice: 'required' }) });
+      assert.equal(r.status, 200, r.text);
+      const msg = r.json.choices[0].message;
+      const proposed = (msg.tool_calls ?? []) as { function: { name: string } }[];
+      assert.ok(!proposed.some((c) => c.function.name === 'delete_everything'), JSON.stringify(msg));
     } finally {
       await t.stop();
     }

@@ -17,6 +17,7 @@ import { readBody, sendError, sendJson } from './http.js';
 import type { Metrics } from './metrics.js';
 import { eventData, SseSplitter } from './sse.js';
 import { checkResponse, OutputBlocked, StreamOutputChecker, withCanary } from './output.js';
+import { StreamToolCallGate } from './stream-tool-calls.js';
 import { createChatStreamRedactors, finishChatStream, redact, redactChatChunk, redactChatResponse } from '../inspect/index.js';
 import { createBearerVerifier, createIdentityStage, type CredentialVerifiers } from './stages/identity.js';
 import type { ExchangeInput, ExchangeResult, TokenExchangeRequest } from '../identity/index.js';
@@ -362,6 +363,8 @@ export class Gateway {
     let completionChars = 0;
     const checker = new StreamOutputChecker(target.output);
     const redactors = ctx.redactTargets?.length ? createChatStreamRedactors(ctx.redactTargets) : null;
+    const filter = this.d.filterToolCalls;
+    const gate = ctx.endpoint === 'chat' && filter ? new StreamToolCallGate((json) => filter(ctx, json)) : null;
     let lastChunk: Record<string, unknown> | undefined;
     // With retention on, the streamed answer is also kept (it is what the client received).
     const kept: string[] | null = this.d.retain ? [] : null;
@@ -382,18 +385,21 @@ export class Gateway {
         }
       }
       if (data !== null) completionChars += data.length;
-      if ((checker.active || redactors) && data !== null) {
+      if ((checker.active || redactors || gate) && data !== null) {
         let parsed: unknown = null;
         try {
           parsed = JSON.parse(data);
         } catch {
-          if (redactors) throw new UpstreamError(502, 'invalid_upstream_response', `upstream ${target.name} sent a stream event that is not JSON`);
+          if (redactors || gate) throw new UpstreamError(502, 'invalid_upstream_response', `upstream ${target.name} sent a stream event that is not JSON`);
         }
-        if (redactors && parsed !== null) {
-          const red = redactChatChunk(parsed, redactors);
-          lastChunk = red;
-          checker.chunk(red);
-          await emit(`data: ${JSON.stringify(red)}\n\n`);
+        if ((redactors || gate) && parsed !== null && typeof parsed === 'object') {
+          const chunks = gate ? gate.process(parsed as Record<string, unknown>) : [parsed as Record<string, unknown>];
+          for (const c of chunks) {
+            const red = redactors ? redactChatChunk(c, redactors) : c;
+            lastChunk = red;
+            checker.chunk(red);
+            await emit(`data: ${JSON.stringify(red)}\n\n`);
+          }
           return;
         }
         checker.chunk(parsed);
@@ -418,6 +424,7 @@ export class Gateway {
       }
       throw e instanceof WardenError ? e : new WardenError(502, 'upstream_error', 'upstream_stream_failed', `the stream from upstream ${target.name} failed`);
     }
+    if (gate) for (const c of gate.finish(lastChunk)) await emit(`data: ${JSON.stringify(c)}\n\n`);
     if (redactors) {
       const tail = finishChatStream(redactors, lastChunk);
       if (tail) await emit(`data: ${JSON.stringify(tail)}\n\n`);

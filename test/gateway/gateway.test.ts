@@ -71,12 +71,14 @@ describe('inference data path with the demo upstream', () => {
     assert.equal(content, 'You said: one two three');
   });
 
-  test('tool_calls in a stream are relayed chunk by chunk', async () => {
-    // Non-stream answers are re-authorized call by call (see the tools test below); streamed tool_calls are
-    // relayed as the model sent them.
+  test('tool_calls in a stream are held until whole, judged like a non-stream answer, and removed when not allowed', async () => {
     const tools = [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object' } } }];
     const s = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: chat('find it', { tools, tool_choice: 'required', stream: true }) });
-    assert.match(s.text, /"tool_calls":\[\{"index":0,"id":"call_demo_1"/);
+    assert.equal(s.status, 200);
+    assert.doesNotMatch(s.text, /"tool_calls":\[\{"index":0,"id":"call_demo_1"/, 'the unauthorized call never reaches the agent');
+    assert.match(s.text, /"warden_tool_calls":\[\{"id":"call_demo_1","tool":"lookup","outcome":"removed"/);
+    assert.match(s.text, /"finish_reason":"stop"/);
+    assert.match(s.text, /data: \[DONE\]/);
   });
 
   test('embeddings and completions work', async () => {

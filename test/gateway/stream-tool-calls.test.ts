@@ -6,7 +6,7 @@ import type { Principal } from '../../src/core/types.js';
 
 const user: Principal = { kind: 'user', id: 'u', tenant: 't', groups: [], authn: { method: 'api_key', credentialId: 'k' }, scope: { models: ['*'], actions: ['*'] } };
 // The decision function stands in for the PDP: `search` is allowed, `wire_money` is not.
-const gate = () => new StreamToolCallGate((json) => filterToolCalls(json, user, (_p, tool) => ({ allow: tool === 'search', approvalRequired: false, ...(tool === 'search' ? {} : { reason: 'denied by policy' }) }) as never));
+const gate = () => new StreamToolCallGate((json) => filterToolCalls(json, user, (_p, tool) => ({ allow: tool === 'search', approvalRequired: false, decision: null, reason: tool === 'search' ? null : 'denied by policy' })));
 
 const chunk = (delta: Record<string, unknown>, finish: string | null = null) => ({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] });
 

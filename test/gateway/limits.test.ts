@@ -77,3 +77,38 @@ describe('network plane limits and credential lifetimes', () => {
     }
   });
 });
+
+describe('concurrent requests per principal', () => {
+  test('a second request while the first is in flight is refused with 429 concurrency_limited', async () => {
+    const { startFakeUpstream } = await import('../helpers/fake-upstream.js');
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    // FAKE external upstream that answers only when the test lets it.
+    const up = await startFakeUpstream((_req, res) => {
+      void gate.then(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' } }], usage: { total_tokens: 1 } }));
+      });
+    });
+    const t = await startTestWarden((c) => {
+      c.upstreams = [{ name: 'slow', baseUrl: up.url, models: ['m'], connections: 4, connectTimeoutMs: 1000, headersTimeoutMs: 5000, bodyTimeoutMs: 5000 }];
+    });
+    try {
+      const { key } = await t.keyFor('one-at-a-time', ['m'], ['chat'], { limits: { concurrency: 1 } });
+      const body = { model: 'm', messages: [{ role: 'user', content: 'x' }] };
+      const first = t.call('inference', 'POST', '/v1/chat/completions', { key, body });
+      while (up.requests.length === 0) await new Promise((r) => setTimeout(r, 10));
+      const second = await t.call('inference', 'POST', '/v1/chat/completions', { key, body });
+      assert.equal(second.status, 429);
+      assert.equal(second.json.error.code, 'concurrency_limited');
+      assert.ok(Number(second.headers['retry-after']) >= 1);
+      release();
+      assert.equal((await first).status, 200);
+      assert.equal((await t.call('inference', 'POST', '/v1/chat/completions', { key, body })).status, 200, 'the slot is free again');
+    } finally {
+      release();
+      await t.stop();
+      await up.close();
+    }
+  });
+});

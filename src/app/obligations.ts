@@ -3,6 +3,7 @@
 import { Forbidden } from '../core/errors.js';
 import type { ObligationEnforcers } from '../gateway/stages/policy.js';
 import type { RequestContext } from '../gateway/context.js';
+import { spotlight } from '../inspect/index.js';
 
 function setBody(ctx: RequestContext, body: Record<string, unknown>): void {
   ctx.body = body;
@@ -31,6 +32,26 @@ export const enforcers: ObligationEnforcers = {
     const target = arg === 'pii' ? 'pii' : arg === 'secrets' ? 'secret' : null;
     if (!target) throw new Forbidden('unenforceable_obligation', `malformed obligation redact:${arg}`);
     (ctx.redactTargets ??= []).push(target);
+  },
+  /**
+   * `spotlight`: tool results in the conversation (role `tool`, the indirect-injection channel) are
+   * datamarked inside nonce boundaries, and the system prompt says how to read them (arXiv:2403.14720).
+   */
+  spotlight(ctx) {
+    if (ctx.endpoint !== 'chat' || !Array.isArray(ctx.body.messages)) return;
+    const instructions: string[] = [];
+    const messages = (ctx.body.messages as Record<string, unknown>[]).map((m) => {
+      if (m.role !== 'tool' || typeof m.content !== 'string') return m;
+      const s = spotlight(m.content, { mode: 'datamark' });
+      instructions.push(s.instruction);
+      return { ...m, content: s.text };
+    });
+    if (instructions.length === 0) return;
+    const note = instructions.join('\n');
+    const sys = messages.findIndex((m) => (m.role === 'system' || m.role === 'developer') && typeof m.content === 'string');
+    if (sys >= 0) messages[sys] = { ...messages[sys], content: `${messages[sys]!.content as string}\n\n${note}` };
+    else messages.unshift({ role: 'system', content: note });
+    setBody(ctx, { ...ctx.body, messages });
   },
   /** Inference calls cannot be held for approval (tool calls can): refuse rather than ignore. */
   approval() {

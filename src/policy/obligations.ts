@@ -8,6 +8,7 @@ import { ObligationUnknown } from './errors.js';
 export type ParsedObligation =
   | { kind: 'redact'; what: 'pii' | 'secrets' }
   | { kind: 'approval' }
+  | { kind: 'spotlight' }
   | { kind: 'max_tokens'; limit: number }
   | { kind: 'route'; key: 'tier' | 'region'; value: string };
 
@@ -16,6 +17,7 @@ export const KNOWN_OBLIGATIONS: readonly string[] = Object.freeze([
   'redact:pii',
   'redact:secrets',
   'approval',
+  'spotlight',
   'max_tokens:<n>',
   'route:tier=<v>',
   'route:region=<v>',
@@ -29,6 +31,7 @@ export function parseObligation(text: Obligation, where = 'obligation'): ParsedO
   if (text === 'redact:pii') return { kind: 'redact', what: 'pii' };
   if (text === 'redact:secrets') return { kind: 'redact', what: 'secrets' };
   if (text === 'approval') return { kind: 'approval' };
+  if (text === 'spotlight') return { kind: 'spotlight' };
   const mt = MAX_TOKENS.exec(text);
   if (mt) return { kind: 'max_tokens', limit: Number(mt[1]) };
   const rt = ROUTE.exec(text);

@@ -10,7 +10,8 @@ test('every known obligation form parses', () => {
   assert.deepEqual(parseObligation('max_tokens:512'), { kind: 'max_tokens', limit: 512 });
   assert.deepEqual(parseObligation('route:tier=onprem'), { kind: 'route', key: 'tier', value: 'onprem' });
   assert.deepEqual(parseObligation('route:region=eu-west'), { kind: 'route', key: 'region', value: 'eu-west' });
-  assert.equal(KNOWN_OBLIGATIONS.length, 6);
+  assert.equal(KNOWN_OBLIGATIONS.length, 7);
+  assert.deepEqual(parseObligation('spotlight'), { kind: 'spotlight' });
 });
 
 test('anything else is an unknown obligation (the gateway denies)', () => {

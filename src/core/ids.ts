@@ -1,8 +1,12 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 
-/** Request ids: `req_` + 24 hex chars. Random so they leak nothing about volume. */
+/**
+ * Request ids: `req_` + 24 hex chars (random, so they leak nothing about volume). Built from randomUUID,
+ * which Node serves from a pre-generated entropy cache: a per-request randomBytes() call showed up at
+ * ~2.5% of the gateway's CPU profile under load.
+ */
 export function newRequestId(): string {
-  return 'req_' + randomBytes(12).toString('hex');
+  return 'req_' + randomUUID().replace(/-/g, '').slice(0, 24);
 }
 
 export function newId(prefix: string): string {

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { machine } from './common.js';
 
-const AREAS = ['gateway', 'identity', 'ledger', 'policy', 'inspect', 'workload', 'attest', 'tools'];
+const AREAS = ['gateway', 'gateway-notes', 'identity', 'ledger', 'policy', 'inspect', 'workload', 'attest', 'tools'];
 const only = process.argv.slice(2);
 const failed: string[] = [];
 for (const area of AREAS) {

@@ -8,6 +8,7 @@ import { BadRequest, Forbidden, NotFound, WardenError } from '../core/errors.js'
 import { newRequestId } from '../core/ids.js';
 import { parseDuration } from '../core/duration.js';
 import type { AuditEvent, Principal, PrincipalKind } from '../core/types.js';
+import { auditEvent, auditPrincipal } from '../core/audit-event.js';
 import type { ApiKeyService } from '../identity/api-keys.js';
 import { parseCidrs } from '../network/source.js';
 import type { ApiKeyRecord, IdentityStore, PrincipalRecord } from '../store/identity-store.js';
@@ -117,25 +118,16 @@ export class AdminApi {
   }
 
   private async auditDenied(requestId: string, req: IncomingMessage, err: WardenError): Promise<void> {
-    const event: AuditEvent = {
+    const event = auditEvent({
       time: new Date(this.d.clock.now()).toISOString(),
       requestId,
       kind: 'control',
-      principal: null,
       action: `${req.method} ${(req.url ?? '').split('?')[0]}`,
-      resource: null,
       decision: 'deny',
       stage: 'identity',
-      policyIds: [],
-      policyVersion: null,
-      findings: {},
-      deployment: null,
-      requestDigest: null,
-      responseDigest: null,
       status: err.status,
-      latencyMs: 0,
       errorCode: err.code,
-    };
+    });
     try {
       await this.d.audit.append(event);
     } catch (e) {
@@ -188,24 +180,19 @@ export class AdminApi {
         return (parsed = v as Record<string, unknown>);
       },
       record: async (action, resource, details) => {
-        await this.d.audit.append({
-          time: new Date(this.d.clock.now()).toISOString(),
-          requestId,
-          kind: 'control',
-          principal: { id: principal.id, kind: principal.kind, tenant: principal.tenant, authn: principal.authn.method },
-          action,
-          resource,
-          decision: 'allow',
-          policyIds: [],
-          policyVersion: null,
-          findings: {},
-          deployment: null,
-          requestDigest: null,
-          responseDigest: null,
-          status: 200,
-          latencyMs: 0,
-          ...(details ? { details } : {}),
-        });
+        await this.d.audit.append(
+          auditEvent({
+            time: new Date(this.d.clock.now()).toISOString(),
+            requestId,
+            kind: 'control',
+            principal: auditPrincipal(principal),
+            action,
+            resource,
+            decision: 'allow',
+            status: 200,
+            ...(details ? { details } : {}),
+          }),
+        );
       },
     };
     for (const h of this.d.adminRoutes ?? []) if (await h(req, res, ar)) return;

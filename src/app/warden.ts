@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { pino, destination, type Logger, type DestinationStream } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { newRequestId } from '../core/ids.js';
+import { auditEvent } from '../core/audit-event.js';
 import type { AuditEvent } from '../core/types.js';
 import type { WardenConfig, UpstreamConfig } from '../config/config.js';
 import { ensureDevPki } from '../network/dev-ca.js';
@@ -176,24 +177,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   const ledgerSink = new LedgerAuditSink(ledger, ledgerKey, clock);
   const audit: AuditSink = config.log.auditToLog ? new LoggedAuditSink(ledgerSink, log) : ledgerSink;
 
-  const systemEvent = (action: string, details: AuditEvent['details'], policyVersion: string | null = null): AuditEvent => ({
-    time: new Date(clock.now()).toISOString(),
-    requestId: newRequestId(),
-    kind: 'system',
-    principal: null,
-    action,
-    resource: null,
-    decision: 'allow',
-    policyIds: [],
-    policyVersion,
-    findings: {},
-    deployment: null,
-    requestDigest: null,
-    responseDigest: null,
-    status: 200,
-    latencyMs: 0,
-    ...(details ? { details } : {}),
-  });
+  const systemEvent = (action: string, details: AuditEvent['details'], policyVersion: string | null = null): AuditEvent =>
+    auditEvent({ time: new Date(clock.now()).toISOString(), requestId: newRequestId(), kind: 'system', action, decision: 'allow', status: 200, policyVersion, ...(details ? { details } : {}) });
   const policy = await buildPolicyPlane(config, {
     db,
     clock,

@@ -5,3 +5,4 @@ export * from './ids.js';
 export * from './canonical-json.js';
 export * from './digest.js';
 export * from './duration.js';
+export * from './audit-event.js';

@@ -7,11 +7,12 @@
 //   GET  /.well-known/oauth-protected-resource[/mcp]   RFC 9728 metadata for MCP clients
 // Caller: `Authorization: Bearer <token>` — for an agent, the delegated token from /v1/token
 // (subject = the user, actor = the agent, RFC 8693), so the call runs with the user's authority.
+import { auditEvent, auditPrincipal } from '../core/audit-event.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { BadRequest, Unauthenticated, WardenError } from '../core/errors.js';
-import type { AuditEvent, Principal } from '../core/types.js';
+import type { Principal } from '../core/types.js';
 import type { AuditSink } from '../gateway/audit.js';
 import { readBody, sendError, sendJson } from '../gateway/http.js';
 import { approvalView, type ApprovalService } from './approvals.js';
@@ -71,25 +72,18 @@ export function createInferenceRoute(d: InferenceRouteDeps) {
 
   /** A refusal before the mediator saw the call (no credential, bad body): still one ledger entry. */
   async function auditRefused(requestId: string, action: string, tool: string | null, principal: Principal | null, err: WardenError): Promise<void> {
-    const event: AuditEvent = {
+    const event = auditEvent({
       time: new Date(d.clock.now()).toISOString(),
       requestId,
       kind: 'tool',
-      principal: principal ? { id: principal.id, kind: principal.kind, tenant: principal.tenant, authn: principal.authn.method, ...(principal.actor ? { actor: principal.actor.map((a) => a.id) } : {}) } : null,
+      principal: principal ? auditPrincipal(principal) : null,
       action,
       resource: tool ? { type: 'Tool', id: tool } : null,
       decision: err.status >= 500 ? 'error' : 'deny',
       stage: err.stage ?? (principal ? 'validate' : 'identity'),
-      policyIds: [],
-      policyVersion: null,
-      findings: {},
-      deployment: null,
-      requestDigest: null,
-      responseDigest: null,
       status: err.status,
-      latencyMs: 0,
       errorCode: err.code,
-    };
+    });
     try {
       await d.audit.append(event);
     } catch (e) {

@@ -109,6 +109,8 @@ export interface PolicyPlane {
   onKeyChange(e: KeyChange): void;
   /** Makes the registry's models known to the policies (only touches the PDP when the set changed). */
   syncRegisteredModels(models: readonly RegisteredModel[]): void;
+  /** Drops a revoked JIT token's generated grant at once. */
+  revokeJitToken(jti: string): void;
   /** Registers the generated grant of a freshly issued JIT token until it expires. */
   grantJitToken(jti: string, principal: Principal, expiresAtMs: number): void;
   adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean>;
@@ -156,6 +158,9 @@ export async function buildPolicyPlane(
     onKeyChange(e) {
       if (e.op === 'set') pdp.setKeyScope(e.record.id, e.principal, { models: e.record.models, actions: e.record.actions });
       else pdp.removeKeyScope(e.id);
+    },
+    revokeJitToken(jti) {
+      pdp.removeKeyScope(jti);
     },
     grantJitToken(jti, principal, expiresAtMs) {
       pdp.setKeyScope(jti, principal, principal.scope, 'jit_token');

@@ -284,6 +284,30 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     extraRoutes: [auditHandler],
     adminRoutes: [
       (req, res, ar) => policy.adminRoute(req, res, ar),
+      // Revoking a JIT token before it expires (and every token exchanged from it).
+      async (req, res, ar) => {
+        if (ar.path !== '/admin/v1/tokens/revoke') return false;
+        if (req.method !== 'POST') throw new BadRequest('method_not_allowed', '/admin/v1/tokens/revoke accepts POST only');
+        const b = await ar.body();
+        let jti = typeof b.jti === 'string' && b.jti ? b.jti : null;
+        let exp: number | undefined;
+        if (!jti && typeof b.token === 'string') {
+          // Read without verifying: revoking an id is harmless even if the token was forged.
+          try {
+            const claims = JSON.parse(Buffer.from(b.token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { jti?: unknown; exp?: unknown };
+            if (typeof claims.jti === 'string') jti = claims.jti;
+            if (typeof claims.exp === 'number') exp = claims.exp * 1000;
+          } catch {
+            /* reported below */
+          }
+        }
+        if (!jti) throw new BadRequest('invalid_field', 'give jti, or token (a Warden JIT token)', 'jti');
+        await ar.record('token.revoke', { type: 'Key', id: jti });
+        await identity.jit.revoke(jti, exp);
+        policy.revokeJitToken(jti);
+        sendJson(res, 200, { revoked: jti }, { 'x-request-id': ar.requestId });
+        return true;
+      },
       (req, res, ar) => retention.adminRoute(req, res, ar),
       (req, res, ar) => workload.adminRoute(req, res, ar),
       tools.adminRoute,

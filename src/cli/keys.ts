@@ -82,3 +82,17 @@ export async function principalsMain(args: string[]): Promise<number> {
   }
   throw new CliError('usage: warden principals create|list ...', 2);
 }
+
+export async function tokensMain(args: string[]): Promise<number> {
+  const [verb, ...rest] = args;
+  if (verb === 'revoke') {
+    const { values } = parseArgs({ args: rest, options: { ...common, jti: { type: 'string' }, 'token-file': { type: 'string' } } });
+    const { readFileSync } = await import('node:fs');
+    const body = values.jti ? { jti: values.jti } : values['token-file'] ? { token: readFileSync(values['token-file'], 'utf8').trim() } : null;
+    if (!body) throw new CliError('usage: warden tokens revoke --jti ID | --token-file FILE', 2);
+    const r = (await adminCall(adminClientOptions(values), 'POST', '/admin/v1/tokens/revoke', body)) as { revoked: string };
+    print(!!values.json, r, () => `revoked ${r.revoked}`);
+    return 0;
+  }
+  throw new CliError('usage: warden tokens revoke --jti ID | --token-file FILE', 2);
+}

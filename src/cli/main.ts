@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from '../config/config.js';
 import { startWarden } from '../app/warden.js';
 import { startDemoUpstream, DEMO_MODELS } from '../demo/upstream.js';
 import { CliError } from './admin-client.js';
-import { keysMain, principalsMain } from './keys.js';
+import { keysMain, principalsMain, tokensMain } from './keys.js';
 
 const USAGE = `usage: warden <command> [options]
 
@@ -14,6 +14,7 @@ const USAGE = `usage: warden <command> [options]
   demo-upstream [--port N]                       run the demo (fake) OpenAI-compatible model server alone
   principals create|list                         manage principals (admin API)
   keys create|list|rotate|revoke                 manage API keys (admin API)
+  tokens revoke --jti ID | --token-file FILE     revoke a JIT token from /v1/token before it expires
   policy validate|test|diff|explain              policy-as-code tools
   audit verify                                   verify the ledger offline
   receipt verify                                 verify a response receipt offline
@@ -91,6 +92,8 @@ export async function run(argv: string[]): Promise<number> {
         return await keysMain(rest);
       case 'principals':
         return await principalsMain(rest);
+      case 'tokens':
+        return await tokensMain(rest);
       case undefined:
       case 'help':
       case '--help':

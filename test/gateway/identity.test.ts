@@ -170,8 +170,16 @@ describe('RFC 8693 token exchange at /v1/token', () => {
       const entry = t.audits().find((x) => x.requestId === used.headers['x-request-id'])!;
       assert.deepEqual((entry.principal as { actor: string[] }).actor, ['agent-7']);
 
+      // Revocation before expiry: the token and the delegated one exchanged from it stop at once.
+      const rv = await t.call('admin', 'POST', '/admin/v1/tokens/revoke', { key: t.adminKey, body: { token: jit } });
+      assert.equal(rv.status, 200, rv.text);
+      assert.equal((await t.call('inference', 'POST', '/v1/chat/completions', { key: jit, body: CHAT })).status, 401, 'revoked JIT token');
+      assert.equal((await t.call('inference', 'POST', '/v1/chat/completions', { key: d.json.access_token, body: CHAT })).status, 401, 'token exchanged from a revoked one');
+      assert.ok(t.audits().some((a) => a.action === 'token.revoke'));
+      assert.equal((await t.call('admin', 'POST', '/admin/v1/tokens/revoke', { key: t.adminKey, body: {} })).status, 400);
+      const fresh = await ex({ subject_token: user.key, scope: 'chat model:demo-chat' });
       clock.advance(400_000); // past the 300 s lifetime and the 30 s clock-skew allowance
-      assert.equal((await t.call('inference', 'POST', '/v1/chat/completions', { key: jit, body: CHAT })).status, 401, 'expired JIT token');
+      assert.equal((await t.call('inference', 'POST', '/v1/chat/completions', { key: fresh.json.access_token, body: CHAT })).status, 401, 'expired JIT token');
     } finally {
       await t.stop();
     }

@@ -257,7 +257,11 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     ...(retention.retain ? { retain: retention.retain } : {}),
     verifyServed: workload.verifyServed,
     // Input inspection: findings (types and counts) go into the ledger entry and the policy context.
-    inspector: { inspectRequest: (body) => inspectChatRequest(body) },
+    inspector: {
+      inspectRequest: (body) => inspectChatRequest(body),
+      // PII and secrets in answers (injection scoring is for what goes in).
+      inspectResponse: (texts) => texts.flatMap((t) => inspectText(t).items.filter((f) => f.category === 'pii' || f.category === 'secret')),
+    },
     tokens: {
       parse: (b) => parseTokenExchangeRequest(b),
       exchange: async (i) => {

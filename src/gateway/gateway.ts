@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { BadRequest, FailClosed, NotFound, UpstreamError, WardenError } from '../core/errors.js';
 import { newRequestId } from '../core/ids.js';
-import type { Action, AuditEvent, Findings } from '../core/types.js';
+import type { Action, AuditEvent, Finding, Findings } from '../core/types.js';
 import type { Limits, LocalLimiter } from '../network/limits.js';
 import type { AuditSink } from './audit.js';
 import { inferenceEvent } from './audit.js';
@@ -16,7 +16,7 @@ import type { Endpoint, RequestContext } from './context.js';
 import { readBody, sendError, sendJson } from './http.js';
 import type { Metrics } from './metrics.js';
 import { eventData, SseSplitter } from './sse.js';
-import { checkResponse, OutputBlocked, StreamOutputChecker, withCanary } from './output.js';
+import { checkResponse, OutputBlocked, responseTexts, StreamOutputChecker, withCanary } from './output.js';
 import { StreamToolCallGate } from './stream-tool-calls.js';
 import { createChatStreamRedactors, finishChatStream, redact, redactChatChunk, redactChatResponse } from '../inspect/index.js';
 import { createBearerVerifier, createIdentityStage, type CredentialVerifiers } from './stages/identity.js';
@@ -36,6 +36,8 @@ export interface ModelInfo {
 /** Content inspection as the gateway sees it (implemented in src/inspect). */
 export interface Inspector {
   inspectRequest(body: Record<string, unknown>): Findings;
+  /** Findings in the texts of an answer (what the model sent back), for the ledger entry. */
+  inspectResponse?(texts: string[]): Finding[];
 }
 
 export interface GatewayDeps {
@@ -209,6 +211,16 @@ export class Gateway {
     }
   }
 
+  /** Answer findings join the request's findings as `output.<category>.<type>` (types and counts reach the ledger). */
+  private noteAnswerFindings(ctx: RequestContext, texts: string[]): void {
+    const inspect = this.d.inspector?.inspectResponse;
+    if (!inspect || texts.length === 0) return;
+    const found = inspect(texts).map((f): Finding => ({ ...f, category: 'output', type: `${f.category}.${f.type}` }));
+    if (found.length === 0) return;
+    const base = ctx.findings ?? { items: [], classification: 'public' as const, injectionScore: 0, injectionSignals: [] };
+    ctx.findings = { ...base, items: [...base.items, ...found] };
+  }
+
   /** Redacts a non-stream answer: chat messages by the inspection plane, legacy completion text likewise. */
   private redactResponse(ctx: RequestContext, json: unknown, targets: string[]): unknown {
     if (ctx.endpoint === 'chat') return redactChatResponse(json, targets);
@@ -299,6 +311,7 @@ export class Gateway {
     }
     ctx.modelTokens = usageTokens(json);
     checkResponse(json, target.output);
+    this.noteAnswerFindings(ctx, responseTexts(json));
     let out = buf;
     if (ctx.endpoint === 'chat' && this.d.filterToolCalls) {
       const f = this.d.filterToolCalls(ctx, json);
@@ -363,6 +376,16 @@ export class Gateway {
     let completionChars = 0;
     const checker = new StreamOutputChecker(target.output);
     const redactors = ctx.redactTargets?.length ? createChatStreamRedactors(ctx.redactTargets) : null;
+    // What the client receives is inspected once the stream ends (findings for the ledger, never a delay).
+    const answerText: string[] = [];
+    let answerBytes = 0;
+    const keepAnswer = (c: Record<string, unknown>) => {
+      if (!this.d.inspector?.inspectResponse || answerBytes > MAX_INSPECTED_ANSWER) return;
+      for (const t of responseTexts(c)) {
+        answerText.push(t);
+        answerBytes += t.length;
+      }
+    };
     const filter = this.d.filterToolCalls;
     const gate = ctx.endpoint === 'chat' && filter ? new StreamToolCallGate((json) => filter(ctx, json)) : null;
     let lastChunk: Record<string, unknown> | undefined;
@@ -385,7 +408,7 @@ export class Gateway {
         }
       }
       if (data !== null) completionChars += data.length;
-      if ((checker.active || redactors || gate) && data !== null) {
+      if ((checker.active || redactors || gate || this.d.inspector?.inspectResponse) && data !== null) {
         let parsed: unknown = null;
         try {
           parsed = JSON.parse(data);
@@ -398,11 +421,13 @@ export class Gateway {
             const red = redactors ? redactChatChunk(c, redactors) : c;
             lastChunk = red;
             checker.chunk(red);
+            keepAnswer(c); // findings are about what the model produced, before any redaction
             await emit(`data: ${JSON.stringify(red)}\n\n`);
           }
           return;
         }
         checker.chunk(parsed);
+        if (parsed !== null && typeof parsed === 'object') keepAnswer(parsed as Record<string, unknown>);
       }
       await emit(ev + '\n\n');
     };
@@ -425,6 +450,7 @@ export class Gateway {
       throw e instanceof WardenError ? e : new WardenError(502, 'upstream_error', 'upstream_stream_failed', `the stream from upstream ${target.name} failed`);
     }
     if (gate) for (const c of gate.finish(lastChunk)) await emit(`data: ${JSON.stringify(c)}\n\n`);
+    if (answerText.length) this.noteAnswerFindings(ctx, [answerText.join('')]);
     if (redactors) {
       const tail = finishChatStream(redactors, lastChunk);
       if (tail) await emit(`data: ${JSON.stringify(tail)}\n\n`);
@@ -524,6 +550,8 @@ export class Gateway {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Streamed answer text kept for inspection at the end of a stream, at most (characters). */
+const MAX_INSPECTED_ANSWER = 1 << 20;
 
 /**
  * RFC 6749 §5.2 / RFC 8693 §2.2.2 error body for /v1/token: OAuth clients expect `error` and

@@ -19,7 +19,7 @@ export class OutputBlocked extends Forbidden {
 }
 
 /** Texts of a chat/completions response: message content, tool-call arguments, completion text. */
-function responseTexts(json: unknown): string[] {
+export function responseTexts(json: unknown): string[] {
   const out: string[] = [];
   const choices = (json as { choices?: unknown[] } | null)?.choices;
   if (!Array.isArray(choices)) return out;

@@ -215,6 +215,11 @@ describe('input inspection on the request path', () => {
       const findings = entry.findings as Record<string, number>;
       assert.equal(findings['pii.email'], 1);
       assert.ok(Object.keys(findings).some((k) => k.startsWith('secret.')), JSON.stringify(findings));
+      // The demo echoes the prompt, so the answer carries the same e-mail: an output finding, counted apart.
+      assert.equal(findings['output.pii.email'], 1, JSON.stringify(findings));
+      const streamed = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: chat('write to jane.doe@example.com', { stream: true }) });
+      const sEntry = t.audits().find((a) => a.requestId === streamed.headers['x-request-id'])!;
+      assert.equal((sEntry.findings as Record<string, number>)['output.pii.email'], 1, JSON.stringify(sEntry.findings));
       const serialized = JSON.stringify(entry);
       for (const raw of ['jane.doe@example.com', '4111', secret]) assert.ok(!serialized.includes(raw), `ledger entry leaks ${raw}`);
       // A likely injection is denied by the starter policy deny-likely-injection (score > 0.9), and audited with its findings.

@@ -64,12 +64,12 @@ export interface WorkloadPlane {
 }
 
 /** Loads `workload.trustedSigners` (PEM public keys or certificates); a bad file fails the start. */
-export function loadTrustedSigners(files: string[]): KeyObject[] {
+export function loadTrustedSigners(files: string[], what = 'workload.trustedSigners'): KeyObject[] {
   return files.map((f) => {
     try {
       return loadPublicKey(readFileSync(f));
     } catch (e) {
-      throw new Error(`workload.trustedSigners: ${f}: ${(e as Error).message}`);
+      throw new Error(`${what}: ${f}: ${(e as Error).message}`);
     }
   });
 }
@@ -81,7 +81,23 @@ export function buildWorkloadPlane(d: WorkloadPlaneDeps): WorkloadPlane {
   const registryAudit = async (e: AuditEvent): Promise<void> => {
     await d.audit.append(e);
   };
-  const policy = { trustedSigners, requireSecondApprover: wl.requireSecondApprover };
+  // SLSA provenance and SBOM: judged when attached, refused when missing and required (config workload.*).
+  const provenance = wl.provenance
+    ? {
+        allowedBuilderIds: wl.provenance.allowedBuilderIds,
+        ...(wl.provenance.allowedSourcePrefixes ? { allowedSourcePrefixes: wl.provenance.allowedSourcePrefixes } : {}),
+        builderKeys: loadTrustedSigners(wl.provenance.builderKeys, 'workload.provenance.builderKeys'),
+        allowUnsigned: wl.provenance.allowUnsigned,
+        requireDatasets: wl.provenance.requireDatasets,
+      }
+    : undefined;
+  const policy = {
+    trustedSigners,
+    requireSecondApprover: wl.requireSecondApprover,
+    requireSbom: wl.requireSbom,
+    requireProvenance: wl.provenance?.require ?? false,
+    ...(provenance ? { provenance } : {}),
+  };
 
   // The PDP decides promoteModel with the admin listener's context (the starter set asks for MFA < 15 min).
   const authorizeFrom = (sourceIp: string): Authorize => (principal: Principal, action, resource: Resource) => {

@@ -86,6 +86,10 @@ export interface WorkloadConfig {
   /** How often the gateway re-reads the registry (changes made by `warden model` on the data dir). */
   refreshIntervalMs: number;
   requireSecondApprover: boolean;
+  /** Refuse to verify an artifact without a CycloneDX SBOM. */
+  requireSbom: boolean;
+  /** How SLSA provenance is judged (and whether it is required); builder keys are PEM files. */
+  provenance?: { require: boolean; allowedBuilderIds: string[]; allowedSourcePrefixes?: string[]; builderKeys: string[]; allowUnsigned: boolean; requireDatasets: boolean };
   /** Connection settings for registered deployments' upstreams. */
   upstream: { connections: number; connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number; caFile?: string };
   attestation: {
@@ -126,7 +130,11 @@ type RawConfig = {
   models?: WardenConfig['models'];
   policies?: { dir?: string };
   groups?: Record<string, string[]>;
-  workload?: Partial<Omit<WardenConfig['workload'], 'upstream' | 'attestation'>> & { upstream?: Partial<WorkloadConfig['upstream']>; attestation?: Partial<WorkloadConfig['attestation']> };
+  workload?: Partial<Omit<WardenConfig['workload'], 'upstream' | 'attestation' | 'provenance'>> & {
+    upstream?: Partial<WorkloadConfig['upstream']>;
+    attestation?: Partial<WorkloadConfig['attestation']>;
+    provenance?: Partial<NonNullable<WorkloadConfig['provenance']>>;
+  };
   ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number }; postgres?: { connectionString: string; prefix?: string } };
 };
 
@@ -220,6 +228,19 @@ function workloadDefaults(w: RawConfig['workload'], baseDir: string): WorkloadCo
     servedDigestHeader: (w?.servedDigestHeader ?? 'x-model-artifact-digest').toLowerCase(),
     refreshIntervalMs: w?.refreshIntervalMs ?? 2_000,
     requireSecondApprover: w?.requireSecondApprover ?? false,
+    requireSbom: w?.requireSbom ?? false,
+    ...(w?.provenance
+      ? {
+          provenance: {
+            require: w.provenance.require ?? false,
+            allowedBuilderIds: w.provenance.allowedBuilderIds ?? [],
+            ...(w.provenance.allowedSourcePrefixes ? { allowedSourcePrefixes: w.provenance.allowedSourcePrefixes } : {}),
+            builderKeys: (w.provenance.builderKeys ?? []).map((f) => resolve(baseDir, f)),
+            allowUnsigned: w.provenance.allowUnsigned ?? false,
+            requireDatasets: w.provenance.requireDatasets ?? false,
+          },
+        }
+      : {}),
     upstream: {
       connections: w?.upstream?.connections ?? 128,
       connectTimeoutMs: w?.upstream?.connectTimeoutMs ?? 5_000,

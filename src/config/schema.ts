@@ -95,6 +95,20 @@ export const CONFIG_SCHEMA = {
         servedDigestHeader: { type: 'string', pattern: '^[A-Za-z0-9-]{1,64}$' },
         refreshIntervalMs: { type: 'integer', minimum: 100 },
         requireSecondApprover: { type: 'boolean' },
+        requireSbom: { type: 'boolean' },
+        provenance: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['allowedBuilderIds'],
+          properties: {
+            require: { type: 'boolean' },
+            allowedBuilderIds: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+            allowedSourcePrefixes: { type: 'array', items: { type: 'string', minLength: 1 } },
+            builderKeys: { type: 'array', items: { type: 'string', minLength: 1 } },
+            allowUnsigned: { type: 'boolean' },
+            requireDatasets: { type: 'boolean' },
+          },
+        },
         upstream: {
           type: 'object',
           additionalProperties: false,

@@ -8,6 +8,7 @@
 // Caller: `Authorization: Bearer <token>` — for an agent, the delegated token from /v1/token
 // (subject = the user, actor = the agent, RFC 8693), so the call runs with the user's authority.
 import { auditEvent, auditPrincipal } from '../core/audit-event.js';
+import { FailClosed } from '../core/errors.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
@@ -91,6 +92,19 @@ export function createInferenceRoute(d: InferenceRouteDeps) {
     }
   }
 
+  /**
+   * An answered request that the mediator does not record itself (listings, approval status, MCP
+   * handshakes): one ledger entry, durable before the answer is released (fail closed).
+   */
+  async function auditAllowed(requestId: string, action: string, principal: Principal): Promise<void> {
+    try {
+      await d.audit.append(auditEvent({ time: new Date(d.clock.now()).toISOString(), requestId, kind: 'tool', principal: auditPrincipal(principal), action, decision: 'allow', status: 200 }));
+    } catch (e) {
+      d.log.error({ err: e, requestId }, 'audit append failed; withholding the answer');
+      throw new FailClosed('audit_unavailable', 'the audit ledger could not record this request; the answer is withheld');
+    }
+  }
+
   async function invoke(req: IncomingMessage, res: ServerResponse, requestId: string, tool: string): Promise<void> {
     let caller: VerifiedCaller | null = null;
     try {
@@ -145,11 +159,14 @@ export function createInferenceRoute(d: InferenceRouteDeps) {
     }
   }
 
-  async function authed<T>(req: IncomingMessage, res: ServerResponse, requestId: string, action: string, run: (c: VerifiedCaller) => Promise<T>): Promise<void> {
+  /** Authenticates, computes the answer, records it in the ledger, then releases it. */
+  async function authed(req: IncomingMessage, res: ServerResponse, requestId: string, action: string, run: (c: VerifiedCaller) => Promise<unknown>): Promise<void> {
     let caller: VerifiedCaller | null = null;
     try {
       caller = await d.authenticate(bearerOf(req, challenge));
-      await run(caller);
+      const answer = await run(caller);
+      await auditAllowed(requestId, action, caller.principal);
+      sendJson(res, 200, answer, { 'x-request-id': requestId });
     } catch (e) {
       const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error');
       if (!(e instanceof WardenError)) d.log.error({ err: e, requestId }, 'tools request failed');
@@ -174,7 +191,7 @@ export function createInferenceRoute(d: InferenceRouteDeps) {
           .list()
           .filter((t) => (c.narrowedTo === undefined || c.narrowedTo === t.name) && d.mediator.assess(c.principal, t.name, undefined, ip).allow)
           .map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.inputSchema }, warden: { risk: t.risk, needs_approval: t.needsApproval } }));
-        sendJson(res, 200, { object: 'list', data }, { 'x-request-id': requestId });
+        return { object: 'list', data };
       });
       return true;
     }
@@ -184,7 +201,7 @@ export function createInferenceRoute(d: InferenceRouteDeps) {
         const a = d.approvals.get(decodeURIComponent(ap[1]!));
         // Only the requester sees their request; to anyone else it does not exist.
         if (a.requester !== c.principal.id || a.tenant !== c.principal.tenant) throw new ApprovalNotFound(ap[1]!);
-        sendJson(res, 200, approvalView(a), { 'x-request-id': requestId });
+        return approvalView(a);
       });
       return true;
     }
@@ -214,6 +231,10 @@ export function createInferenceRoute(d: InferenceRouteDeps) {
           throw new BadRequest('invalid_json', 'the request body is not valid JSON');
         }
         const c = caller;
+        // tools/call is recorded by the mediator; every other MCP message (initialize, tools/list, ...) here.
+        const methods = (Array.isArray(body) ? body : [body]).map((m) => (m && typeof m === 'object' ? (m as { method?: unknown }).method : undefined));
+        const notMediated = methods.filter((m) => m !== 'tools/call');
+        if (notMediated.length > 0) await auditAllowed(requestId, `mcp:${notMediated.map((m) => (typeof m === 'string' ? m : 'response')).join(',')}`, c.principal);
         await serveMcp(req, res, body, { principal: c.principal, ...(c.narrowedTo !== undefined ? { narrowedTo: c.narrowedTo } : {}), sourceIp: req.socket.remoteAddress ?? '', requestId }, d.registry, d.mediator);
       } catch (e) {
         const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error');

@@ -120,6 +120,11 @@ describe('mediated tool calls', () => {
     assert.deepEqual(names, ['delete_record', 'fetch_doc', 'http_get', 'orders_lookup', 'weather']);
     const own = await w.t.call('inference', 'GET', '/v1/tools', { key: w.keys.agent });
     assert.deepEqual(own.json.data, []); // an agent on its own authority may call nothing
+    // Every answered request is one ledger entry, listings included.
+    const entries = audit(String(r.headers['x-request-id']));
+    assert.equal(entries.length, 1);
+    assert.equal(entries[0]!.action, 'listTools');
+    assert.equal(entries[0]!.decision, 'allow');
   });
 
   test('an MCP-server backend is called through the official SDK client with the per-call credential', async () => {
@@ -217,8 +222,10 @@ describe('MCP gateway at /mcp', () => {
     const client = new Client({ name: 'test-agent', version: '1.0.0' });
     await client.connect(transport);
     try {
+      const before = w.t.audits().filter((a) => a.action === 'mcp:tools/list').length;
       const list = await client.listTools();
       assert.deepEqual(list.tools.map((x) => x.name).sort(), ['delete_record', 'fetch_doc', 'http_get', 'orders_lookup', 'weather']);
+      assert.equal(w.t.audits().filter((a) => a.action === 'mcp:tools/list').length, before + 1, 'the MCP listing is in the ledger');
       const r = await client.callTool({ name: 'orders_lookup', arguments: { customer_id: 'alice' } });
       assert.equal(r.isError ?? false, false);
       assert.match((r.content as { text: string }[])[0]!.text, /o-1/);

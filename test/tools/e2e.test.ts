@@ -244,3 +244,47 @@ describe('MCP gateway at /mcp', () => {
     assert.deepEqual(meta.json.authorization_servers, [w.t.w.inferenceUrl]);
   });
 });
+
+describe('an agent on the official openai client', () => {
+  test('the model proposes, Warden re-authorizes for the user, the agent calls the tool and finishes the conversation', async () => {
+    const { default: OpenAI } = await import('openai');
+    const { Agent } = await import('undici');
+    await w.t.admin('POST', '/admin/v1/tools', {
+      name: 'search_docs',
+      description: 'Search the documentation',
+      risk: 'read',
+      grantees: ['consumers'],
+      input_schema: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'], additionalProperties: false },
+      backend: { type: 'http', url: `${w.backendUrl}/page` },
+      egress: [w.backendUrl],
+    });
+    const dora = (await w.t.keyFor('dora', ['demo-chat'], ['chat', 'callTool'], { groups: ['consumers'] })).key;
+    const token = await w.delegate(dora, w.keys.agent, 'chat callTool model:demo-chat');
+    const dispatcher = new Agent({ connect: { ca: w.t.ca } });
+    const client = new OpenAI({ apiKey: token, baseURL: `${w.t.w.inferenceUrl}/v1`, fetchOptions: { dispatcher } as never });
+    try {
+      const tools = [
+        { type: 'function' as const, function: { name: 'search_docs', parameters: { type: 'object', properties: { query: { type: 'string' } } } } },
+        { type: 'function' as const, function: { name: 'delete_record', parameters: { type: 'object' } } },
+      ];
+      const user = { role: 'user' as const, content: 'warden receipts' };
+      const first = await client.chat.completions.create({ model: 'demo-chat', messages: [user], tools, tool_choice: { type: 'function', function: { name: 'search_docs' } } });
+      const call = first.choices[0]!.message.tool_calls![0]!;
+      assert.equal(call.type === 'function' && call.function.name, 'search_docs');
+      const args = JSON.parse(call.type === 'function' ? call.function.arguments : '{}') as Record<string, unknown>;
+      const inv = await w.t.call('inference', 'POST', '/v1/tools/search_docs/invoke', { key: token, body: { arguments: args } });
+      assert.equal(inv.status, 200, inv.text);
+      const second = await client.chat.completions.create({
+        model: 'demo-chat',
+        messages: [user, first.choices[0]!.message, { role: 'tool', tool_call_id: call.id, content: JSON.stringify(inv.json.result) }, { role: 'user', content: 'thanks' }],
+      });
+      assert.equal(second.choices[0]!.message.content, 'You said: thanks');
+      // A proposal the user could not execute (a destructive tool with arguments its schema refuses) never reaches the agent.
+      const risky = await client.chat.completions.create({ model: 'demo-chat', messages: [user], tools, tool_choice: { type: 'function', function: { name: 'delete_record' } } });
+      assert.equal((risky.choices[0]!.message.tool_calls ?? []).length, 0);
+      assert.equal(risky.choices[0]!.finish_reason, 'stop');
+    } finally {
+      await dispatcher.close();
+    }
+  });
+});

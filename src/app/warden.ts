@@ -18,6 +18,7 @@ import { SqliteIdentityStore } from '../store/identity-sqlite.js';
 import { ApiKeyService, type KeyChange } from '../identity/api-keys.js';
 import { buildPolicyPlane } from './policy.js';
 import { buildRetention } from './retention.js';
+import { createKeyRelease } from './key-release.js';
 import { buildWorkloadPlane } from './workload.js';
 import { createToolsPlane, filterToolCalls, pdpToolDecider, toolAuthenticator } from '../tools/index.js';
 import { buildContext } from '../policy/index.js';
@@ -222,6 +223,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   started.push(() => retention.close());
   const workload = buildWorkloadPlane({ config, db, clock, log, audit, pdp: policy.pdp, verifiers, onModels: (m) => policy.syncRegisteredModels(m) });
   started.push(() => workload.close());
+  const keyRelease = createKeyRelease({ db, dataDir: config.dataDir, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs });
   // Tools plane: /v1/tools, /mcp and /admin/v1/tools|approvals; tool calls decided by the same PDP.
   const tools = createToolsPlane({
     clock,
@@ -251,7 +253,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     audit,
     accessLog: config.log.accessLog,
     publicOrigin: inferenceUrl,
-    extraRoutes: tools.inferenceRoute,
+    extraRoutes: async (req, res, requestId) => (await keyRelease.inferenceRoute(req, res, requestId)) || tools.inferenceRoute(req, res, requestId),
     routeWith: workload.routeWith,
     filterToolCalls: (ctx, json) => filterToolCalls(json, ctx.principal!, (p, t, a) => tools.assess(p, t, a, ctx.sourceIp)),
     ...(retention.retain ? { retain: retention.retain } : {}),
@@ -313,6 +315,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
         return true;
       },
       (req, res, ar) => retention.adminRoute(req, res, ar),
+      (req, res, ar) => keyRelease.adminRoute(req, res, ar),
       (req, res, ar) => workload.adminRoute(req, res, ar),
       tools.adminRoute,
       // /admin/v1/inspect: the same detectors as the request path, for scripting and evaluation (findings, never values).

@@ -24,7 +24,7 @@ import { buildContext, type PolicyDecisionPoint } from '../policy/index.js';
 import { SqliteRegistryStore } from '../store/registry-sqlite.js';
 import type { DeploymentRecord } from '../store/registry-store.js';
 import type { SqliteDb } from '../store/sqlite.js';
-import { AttestationMonitor, createTrustAnchors, type AttestationStatus } from '../workload/attestation/index.js';
+import { AttestationMonitor, createTrustAnchors, type AttestationStatus, type TrustAnchors } from '../workload/attestation/index.js';
 import { ModelRegistry, type Authorize } from '../workload/registry/registry.js';
 import { loadPublicKey } from '../workload/signing/keys.js';
 import { createEvidenceFetcher } from './workload-evidence.js';
@@ -49,6 +49,8 @@ export interface WorkloadPlaneDeps {
 }
 
 export interface WorkloadPlane {
+  /** Trust anchors for attestation evidence (also used by model-key release). */
+  trust: TrustAnchors;
   registry: ModelRegistry;
   monitor: AttestationMonitor;
   /** GatewayDeps.routeWith */
@@ -276,6 +278,7 @@ export function buildWorkloadPlane(d: WorkloadPlaneDeps): WorkloadPlane {
   void sync().catch((err) => d.log.error({ err }, 'registry refresh failed'));
 
   return {
+    trust,
     registry,
     monitor,
     routeWith,

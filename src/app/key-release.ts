@@ -1,0 +1,171 @@
+// Model-key release to attested workloads (issue 6). A confidential deployment's data key is stored wrapped
+// under a local KEK; the workload asks for a fresh challenge, proves itself with attestation evidence that
+// binds the nonce and its own public key, and receives the key as a JWE only that key can open. The key
+// never exists in the clear outside the enclave (and Warden's memory for the moment of re-wrapping).
+//   POST /v1/attestation/challenge  {deployment}                       → {nonce, expires_in}
+//   POST /v1/attestation/key        {deployment, nonce, evidence}      → {jwe, key_id, alg, enc}
+//   POST /admin/v1/models/{id}/key  {key: base64url of 32 bytes}       (admin; stores the wrapped key)
+import { createSecretKey, randomBytes, randomUUID } from 'node:crypto';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { BadRequest, Forbidden, NotFound, WardenError } from '../core/errors.js';
+import { auditEvent } from '../core/audit-event.js';
+import type { AdminRequest } from '../admin/admin.js';
+import type { AuditSink } from '../gateway/audit.js';
+import { readBody, sendError, sendJson } from '../gateway/http.js';
+import { SqliteModelKeyStore } from '../store/model-keys-sqlite.js';
+import type { SqliteDb } from '../store/sqlite.js';
+import { verifyEvidence, type TrustAnchors } from '../workload/attestation/index.js';
+import { releaseModelKey } from '../workload/key-release.js';
+import { wrapModelKey, type LocalKek } from '../workload/key-release-envelope.js';
+import type { ModelRegistry } from '../workload/registry/registry.js';
+import { parseEvidenceJson } from './workload-evidence.js';
+import { referenceFromRequirement } from './workload-reference.js';
+
+const NONCE_TTL_MS = 60_000;
+const MAX_OPEN_CHALLENGES = 10_000;
+
+/** The KEK lives in the data dir, mode 0600, created on first use. */
+export function loadOrCreateModelKek(dataDir: string): LocalKek {
+  const file = join(dataDir, 'model-kek.bin');
+  let raw: Buffer;
+  try {
+    raw = readFileSync(file);
+  } catch {
+    raw = randomBytes(32);
+    writeFileSync(file, raw, { mode: 0o600, flag: 'wx' });
+    chmodSync(file, 0o600);
+  }
+  if (raw.length !== 32) throw new Error(`${file}: expected a 32-byte key`);
+  return { id: 'local-kek-1', key: createSecretKey(raw) };
+}
+
+export interface KeyReleaseDeps {
+  db: SqliteDb;
+  dataDir: string;
+  registry: ModelRegistry;
+  trust: TrustAnchors;
+  audit: AuditSink;
+  clock: Clock;
+  log: Logger;
+  maxEvidenceAgeMs: number;
+}
+
+export function createKeyRelease(d: KeyReleaseDeps) {
+  const kek = loadOrCreateModelKek(d.dataDir);
+  const keys = new SqliteModelKeyStore(d.db);
+  const challenges = new Map<string, { deployment: string; expiresAt: number }>();
+
+  const record = async (requestId: string, action: string, deployment: string | null, status: number, err?: WardenError) => {
+    await d.audit.append(
+      auditEvent({
+        time: new Date(d.clock.now()).toISOString(),
+        requestId,
+        kind: 'system',
+        action,
+        resource: deployment ? { type: 'Deployment', id: deployment } : null,
+        decision: err ? (err.status >= 500 ? 'error' : 'deny') : 'allow',
+        status,
+        ...(err ? { errorCode: err.code } : {}),
+      }),
+    );
+  };
+
+  const confidential = (id: string) => {
+    let dep;
+    try {
+      dep = d.registry.get(id);
+    } catch {
+      throw new NotFound('deployment_not_found', `no deployment ${JSON.stringify(id)}`);
+    }
+    if (!dep.attestation) throw new Forbidden('not_confidential', `deployment ${id} declares no attestation; its key is never released`);
+    if (dep.state !== 'verified' && dep.state !== 'promoted') throw new Forbidden('deployment_not_verified', `deployment ${id} is ${dep.state}; keys go only to verified or promoted deployments`);
+    return dep;
+  };
+
+  const parse = (raw: Buffer): Record<string, unknown> => {
+    try {
+      const v = JSON.parse(raw.toString('utf8')) as unknown;
+      if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+    } catch {
+      /* below */
+    }
+    throw new BadRequest('invalid_body', 'the request body must be a JSON object');
+  };
+
+  async function inferenceRoute(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<boolean> {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/v1/attestation/challenge' && path !== '/v1/attestation/key') return false;
+    let deployment: string | null = null;
+    const action = path.endsWith('challenge') ? 'attest.challenge' : 'attest.key_release';
+    try {
+      if (req.method !== 'POST') throw new WardenError(405, 'invalid_request_error', 'method_not_allowed', `${path} accepts POST only`);
+      const body = parse(await readBody(req, 2 * 1024 * 1024));
+      if (typeof body.deployment !== 'string') throw new BadRequest('invalid_field', 'deployment is required', 'deployment');
+      deployment = body.deployment;
+      const dep = confidential(deployment);
+      const now = d.clock.now();
+      if (action === 'attest.challenge') {
+        for (const [n, c] of challenges) if (c.expiresAt <= now) challenges.delete(n);
+        if (challenges.size >= MAX_OPEN_CHALLENGES) throw new WardenError(503, 'unavailable_error', 'too_many_challenges', 'too many open attestation challenges; retry shortly');
+        const nonce = randomBytes(32).toString('hex');
+        challenges.set(nonce, { deployment, expiresAt: now + NONCE_TTL_MS });
+        await record(requestId, action, deployment, 200);
+        sendJson(res, 200, { nonce, expires_in: NONCE_TTL_MS / 1000 }, { 'x-request-id': requestId, 'cache-control': 'no-store' });
+        return true;
+      }
+      // The nonce is single use and bound to this deployment: a replayed or foreign document is refused.
+      const nonce = typeof body.nonce === 'string' ? body.nonce : '';
+      const ch = challenges.get(nonce);
+      challenges.delete(nonce);
+      if (!ch || ch.deployment !== deployment || ch.expiresAt <= now) throw new Forbidden('invalid_challenge', 'the nonce is unknown, used, expired or for another deployment');
+      const wrapped = keys.get(deployment);
+      if (!wrapped) throw new NotFound('no_model_key', `no key is stored for deployment ${deployment}`);
+      const reference = referenceFromRequirement(dep.attestation!);
+      const evidence = parseEvidenceJson(Buffer.from(JSON.stringify(body.evidence ?? null)));
+      const verified = await verifyEvidence(evidence, reference, { nonce: Buffer.from(nonce, 'hex'), now, maxAgeMs: d.maxEvidenceAgeMs, trust: d.trust });
+      const released = await releaseModelKey(wrapped, verified, reference, { kek, modelId: dep.model, now, maxEvidenceAgeMs: d.maxEvidenceAgeMs });
+      await record(requestId, action, deployment, 200);
+      sendJson(res, 200, { jwe: released.jwe, key_id: released.keyId, alg: released.alg, enc: released.enc }, { 'x-request-id': requestId, 'cache-control': 'no-store' });
+      return true;
+    } catch (e) {
+      const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error');
+      if (!(e instanceof WardenError)) d.log.error({ err: e, requestId }, 'key release failed');
+      try {
+        await record(requestId, action, deployment, err.status, err);
+      } catch (auditErr) {
+        d.log.error({ err: auditErr, requestId }, 'could not record a refused key release');
+      }
+      sendError(res, err, requestId);
+      return true;
+    }
+  }
+
+  async function adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean> {
+    const m = /^\/admin\/v1\/models\/([^/]+)\/key$/.exec(ar.path);
+    if (!m) return false;
+    if (req.method !== 'POST') throw new WardenError(405, 'invalid_request_error', 'method_not_allowed', 'POST the key');
+    const id = decodeURIComponent(m[1]!);
+    let dep;
+    try {
+      dep = d.registry.get(id);
+    } catch {
+      throw new NotFound('deployment_not_found', `no deployment ${JSON.stringify(id)}`);
+    }
+    if (!dep.attestation) throw new Forbidden('not_confidential', `deployment ${id} declares no attestation; a key for it could never be released`);
+    const b = await ar.body();
+    const key = typeof b.key === 'string' ? Buffer.from(b.key, 'base64url') : Buffer.alloc(0);
+    if (key.length !== 32) throw new BadRequest('invalid_field', 'key must be 32 bytes, base64url', 'key');
+    const keyId = `mk_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+    await ar.record('model.key.set', { type: 'Deployment', id }, { keyId });
+    keys.put(id, wrapModelKey(kek, { keyId, modelId: dep.model }, key), d.clock.now());
+    key.fill(0);
+    sendJson(res, 201, { deployment: id, key_id: keyId }, { 'x-request-id': ar.requestId });
+    return true;
+  }
+
+  return { inferenceRoute, adminRoute };
+}

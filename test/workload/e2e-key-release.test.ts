@@ -1,0 +1,87 @@
+// Model-key release through the gateway: only a verified confidential deployment whose fresh evidence
+// matches its reference values receives its key, wrapped to the key bound in that evidence.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compactDecrypt } from 'jose';
+import { testdata } from '../helpers/testdata.js';
+import { startTestWarden } from '../helpers/warden.js';
+import { createNitroPki, forgeNitroDocument, pcrValues } from './attestation/nitro-forge.js';
+
+const VECTOR = testdata('crypto_vectors/model_signing/v1.0.0-certificate');
+const SIGNER_PUB = testdata('crypto_vectors/model_signing/keys/certificate/signing-key-pub.pem');
+const PCRS = pcrValues(0x31);
+
+test('challenge → evidence → JWE that only the enclave key opens; every refusal is provoked and recorded', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'warden-keyrel-'));
+  const dir = join(tmp, 'model');
+  cpSync(VECTOR, dir, { recursive: true });
+  chmodSync(dir, 0o755);
+  for (const f of readdirSync(dir)) chmodSync(join(dir, f), 0o644);
+  const pki = await createNitroPki(Date.now());
+  writeFileSync(join(tmp, 'root.pem'), pki.rootPem);
+  const t = await startTestWarden((c) => {
+    c.workload.trustedSigners = [SIGNER_PUB];
+    c.workload.attestation.nitroRoots = [join(tmp, 'root.pem')];
+  });
+  try {
+    const adm = (path: string, body: unknown) => t.call('admin', 'POST', path, { key: t.adminKey, body });
+    const referenceValues = Object.fromEntries(Object.entries(PCRS).map(([k, v]) => [`pcr${k}`, v.toString('hex')]));
+    const reg = await adm('/admin/v1/models', { model: 'secret-llm', version: '1', upstream: 'http://127.0.0.1:9/v1', tier: 'onprem', region: 'eu', tenant: 'acme', signatureBundle: JSON.parse(readFileSync(join(VECTOR, 'model.sig'), 'utf8')), attestation: { type: 'nitro', referenceValues } });
+    assert.equal(reg.status, 201, reg.text);
+    const id = reg.json.id as string;
+    const dataKey = randomBytes(32);
+    assert.equal((await adm(`/admin/v1/models/${id}/key`, { key: dataKey.toString('base64url') })).status, 201);
+    assert.equal((await adm(`/admin/v1/models/${id}/key`, { key: 'short' })).status, 400);
+
+    const inf = (path: string, body: unknown) => t.call('inference', 'POST', path, { body });
+    const challenge = async () => {
+      const r = await inf('/v1/attestation/challenge', { deployment: id });
+      assert.equal(r.status, 200, r.text);
+      return r.json.nonce as string;
+    };
+    // Not verified yet: no key goes out.
+    const early = await inf('/v1/attestation/challenge', { deployment: id });
+    assert.equal(early.status, 403);
+    assert.equal(early.json.error.code, 'deployment_not_verified');
+    assert.equal((await adm(`/admin/v1/models/${id}/verify`, { path: dir })).status, 200);
+
+    const enclave = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const spki = enclave.publicKey.export({ format: 'der', type: 'spki' });
+    const evidenceFor = async (nonce: string, o: { pcrs?: typeof PCRS; bind?: boolean } = {}) => ({
+      type: 'nitro',
+      document: (await forgeNitroDocument(pki, { timestamp: Date.now(), pcrs: o.pcrs ?? PCRS, nonce: Buffer.from(nonce, 'hex'), publicKey: o.bind === false ? null : spki })).toString('base64'),
+    });
+
+    const nonce = await challenge();
+    const ok = await inf('/v1/attestation/key', { deployment: id, nonce, evidence: await evidenceFor(nonce) });
+    assert.equal(ok.status, 200, ok.text);
+    const { plaintext } = await compactDecrypt(ok.json.jwe as string, enclave.privateKey);
+    assert.deepEqual(Buffer.from(plaintext), dataKey);
+
+    const replay = await inf('/v1/attestation/key', { deployment: id, nonce, evidence: await evidenceFor(nonce) });
+    assert.equal(replay.status, 403);
+    assert.equal(replay.json.error.code, 'invalid_challenge');
+    const n2 = await challenge();
+    const wrongPcr = await inf('/v1/attestation/key', { deployment: id, nonce: n2, evidence: await evidenceFor(n2, { pcrs: { ...PCRS, 0: Buffer.alloc(48, 0xee) } }) });
+    assert.equal(wrongPcr.json.error.code, 'attestation_measurement_mismatch');
+    const n3 = await challenge();
+    const otherNonce = await inf('/v1/attestation/key', { deployment: id, nonce: n3, evidence: await evidenceFor(randomBytes(32).toString('hex')) });
+    assert.match(otherNonce.json.error.code, /nonce/);
+    const n4 = await challenge();
+    const unbound = await inf('/v1/attestation/key', { deployment: id, nonce: n4, evidence: await evidenceFor(n4, { bind: false }) });
+    assert.equal(unbound.status, 403);
+    assert.equal(unbound.json.error.code, 'key_release_no_bound_key');
+    assert.equal((await inf('/v1/attestation/challenge', { deployment: 'nope' })).status, 404);
+
+    const released = t.audits().filter((a) => a.action === 'attest.key_release');
+    assert.deepEqual(released.map((a) => a.decision), ['allow', 'deny', 'error', 'error', 'deny']);
+    assert.ok(t.audits().some((a) => a.action === 'model.key.set'));
+  } finally {
+    await t.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});

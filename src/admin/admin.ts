@@ -7,7 +7,7 @@ import type { Clock } from '../core/clock.js';
 import { BadRequest, Forbidden, NotFound, WardenError } from '../core/errors.js';
 import { newRequestId } from '../core/ids.js';
 import { parseDuration } from '../core/duration.js';
-import type { AuditEvent, Principal, PrincipalKind } from '../core/types.js';
+import type { Action, AuditEvent, Decision, Principal, PrincipalKind, Resource } from '../core/types.js';
 import { auditEvent, auditPrincipal } from '../core/audit-event.js';
 import type { ApiKeyService } from '../identity/api-keys.js';
 import { parseCidrs } from '../network/source.js';
@@ -30,6 +30,11 @@ export interface AdminDeps {
   ready: () => boolean;
   /** Extra read-only handlers (e.g. the ledger's /audit/v1); return true if handled. */
   extraRoutes?: ((req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>)[];
+  /**
+   * The PDP's answer for an admin action (manageKeys, managePolicies, readAudit) on this listener. Routes
+   * owned by a plane that decides itself (models, tools, approvals: with an MFA step-up) are not asked here.
+   */
+  authorize?: (principal: Principal, action: Action, resource: Resource, sourceIp: string) => Decision;
   /** Extra admin-only routes under /admin/v1; return true if handled. */
   adminRoutes?: ((req: IncomingMessage, res: ServerResponse, ctx: AdminRequest) => Promise<boolean>)[];
 }
@@ -86,6 +91,20 @@ function strList(body: Record<string, unknown>, name: string): string[] | undefi
   if (v === undefined) return undefined;
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new BadRequest('invalid_field', `${name} must be a list of strings`, name);
   return v as string[];
+}
+
+/** The admin action (and resource) a request needs, or null for routes whose plane decides itself. */
+export function adminActionFor(method: string, path: string): { action: Action; resource: Resource } | null {
+  if (path === '/metrics' || path === '/admin/v1/inspect') return { action: 'readAudit', resource: { type: 'System', id: 'warden' } };
+  if (path.startsWith('/admin/v1/payloads/')) return { action: 'readAudit', resource: { type: 'System', id: 'audit' } };
+  if (path.startsWith('/admin/v1/policies')) return { action: 'managePolicies', resource: { type: 'Policy', id: 'set' } };
+  const key = /^\/admin\/v1\/keys\/([^/]+)/.exec(path);
+  if (key) return { action: 'manageKeys', resource: { type: 'Key', id: decodeURIComponent(key[1]!) } };
+  if (path === '/admin/v1/keys' || path.startsWith('/admin/v1/principals') || path === '/admin/v1/tokens/revoke') {
+    return { action: 'manageKeys', resource: { type: 'System', id: 'identity' } };
+  }
+  void method;
+  return null;
 }
 
 export class AdminApi {
@@ -155,6 +174,32 @@ export class AdminApi {
       const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error');
       await this.auditDenied(requestId, req, err);
       return sendError(res, err, requestId);
+    }
+    const need = adminActionFor(req.method ?? 'GET', path);
+    if (need && this.d.authorize) {
+      const decision = this.d.authorize(principal, need.action, need.resource, req.socket.remoteAddress ?? '');
+      if (!decision.allow) {
+        const err = new Forbidden('policy_denied', `not allowed: ${decision.reasons[0] ?? 'no policy permits this admin action'}`);
+        await this.d.audit
+          .append(
+            auditEvent({
+              time: new Date(this.d.clock.now()).toISOString(),
+              requestId,
+              kind: 'control',
+              principal: auditPrincipal(principal),
+              action: need.action,
+              resource: need.resource,
+              decision: 'deny',
+              stage: 'policy',
+              policyIds: decision.policyIds,
+              policyVersion: decision.policyVersion,
+              status: 403,
+              errorCode: err.code,
+            }),
+          )
+          .catch((e: unknown) => this.d.log.error({ err: e, requestId }, 'audit append failed for a refused admin request'));
+        return sendError(res, err, requestId);
+      }
     }
     if (path === '/metrics' && req.method === 'GET') {
       const text = await this.d.metrics.registry.metrics();

@@ -125,6 +125,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   const keys = new ApiKeyService(identityStore, clock, { onChange: (e) => onKeyChange(e) });
   started.push(() => keys.close());
   const bootstrapKey = await bootstrapAdmin(identityStore, keys, clock);
+  keys.setBootstrapKey(await identityStore.getMeta('bootstrap'));
   const metrics = new Metrics();
 
   // Upstreams: the configured ones, or the labelled demo model server when none is configured.
@@ -288,6 +289,9 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     publicOrigin: adminUrl,
     ready: () => ready,
     extraRoutes: [auditHandler],
+    // Admin actions are PDP decisions too (starter set: admins with MFA < 15 min, or the bootstrap credential).
+    authorize: (principal, action, resource, sourceIp) =>
+      policy.authorizer.authorize({ principal, action, resource, context: { now: clock.now(), sourceIp, listener: 'admin', findings: null } }),
     adminRoutes: [
       (req, res, ar) => policy.adminRoute(req, res, ar),
       // Revoking a JIT token before it expires (and every token exchanged from it).

@@ -61,6 +61,8 @@ export type KeyChange = { op: 'set'; record: ApiKeyRecord; principal: PrincipalR
 export class ApiKeyService {
   private readonly cache = new Map<string, CacheEntry>();
   private readonly onChange: (e: KeyChange) => void;
+  /** The one-time bootstrap credential authenticates as method `bootstrap`, so policies can tell it apart. */
+  private bootstrapKeyId: string | null = null;
   private readonly maxCache: number;
   private pendingTouches = new Map<string, number>();
   private touchTimer: NodeJS.Timeout | null = null;
@@ -142,6 +144,11 @@ export class ApiKeyService {
     return k;
   }
 
+  setBootstrapKey(id: string | null): void {
+    this.bootstrapKeyId = id;
+    this.cache.clear();
+  }
+
   /** Drops every cached key of a principal (after the principal record changed). */
   invalidatePrincipal(principalId: string): void {
     for (const [h, e] of this.cache) if (e.record.principalId === principalId) this.cache.delete(h);
@@ -166,7 +173,7 @@ export class ApiKeyService {
       if (!record) throw new Unauthenticated('invalid_api_key', 'the API key is invalid, expired or revoked', CHALLENGE);
       const pr = await this.store.getPrincipal(record.principalId);
       if (!pr || pr.erasedAt) throw new Unauthenticated('invalid_api_key', 'the API key is invalid, expired or revoked', CHALLENGE);
-      entry = { record, principalRecord: pr, principal: toPrincipal(pr, record) };
+      entry = { record, principalRecord: pr, principal: toPrincipal(pr, record, record.id === this.bootstrapKeyId) };
       if (this.cache.size >= this.maxCache) {
         const first = this.cache.keys().next();
         if (!first.done) this.cache.delete(first.value);
@@ -196,14 +203,14 @@ export class ApiKeyService {
   }
 }
 
-export function toPrincipal(pr: PrincipalRecord, key: ApiKeyRecord): Principal {
+export function toPrincipal(pr: PrincipalRecord, key: ApiKeyRecord, bootstrap = false): Principal {
   const scope: Scope = { models: key.models, actions: key.actions };
   return {
     kind: pr.kind,
     id: pr.id,
     tenant: pr.tenant,
     groups: pr.groups,
-    authn: { method: 'api_key', credentialId: key.id },
+    authn: { method: bootstrap ? 'bootstrap' : 'api_key', credentialId: key.id },
     scope,
     ...(pr.sourceCidrs ? { sourceCidrs: pr.sourceCidrs } : {}),
     ...(pr.limits ? { limits: pr.limits } : {}),

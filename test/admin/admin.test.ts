@@ -95,3 +95,31 @@ describe('/admin/v1/inspect', () => {
     }
   });
 });
+
+describe('admin actions are decided by the PDP', () => {
+  test('an admin without MFA is refused by policy; the bootstrap credential sets up, and revoking it ends it', async () => {
+    const t = await startTestWarden();
+    try {
+      await t.admin('POST', '/admin/v1/principals', { id: 'ops-admin', tenant: 'acme', groups: ['admins'], admin: true });
+      const k = await t.admin('POST', '/admin/v1/keys', { principal: 'ops-admin', models: ['*'], actions: ['*'] });
+      const r = await t.call('admin', 'POST', '/admin/v1/keys', { key: k.key, body: { principal: 'ops-admin', models: ['*'], actions: ['chat'] } });
+      assert.equal(r.status, 403, r.text);
+      assert.equal(r.json.error.code, 'policy_denied');
+      const entry = t.audits().find((a) => a.requestId === r.headers['x-request-id'])!;
+      assert.equal(entry.decision, 'deny');
+      assert.equal(entry.action, 'manageKeys');
+      assert.ok((entry.policyIds as string[]).length > 0, 'the deciding policies are recorded');
+      const m = await t.call('admin', 'GET', '/metrics', { key: k.key });
+      assert.equal(m.status, 403, 'reading metrics is readAudit, also an admin action');
+      // The bootstrap credential is recorded as such, then retired.
+      const ok = await t.call('admin', 'GET', '/admin/v1/keys', { key: t.adminKey });
+      assert.equal(ok.status, 200);
+      const boot = (ok.json.data as { id: string; principal: string }[]).find((x) => x.principal === 'admin')!;
+      assert.equal((await t.call('admin', 'POST', `/admin/v1/keys/${boot.id}/revoke`, { key: t.adminKey })).status, 200);
+      assert.equal((await t.call('admin', 'GET', '/admin/v1/keys', { key: t.adminKey })).status, 401);
+      assert.ok(t.audits().some((a) => (a.principal as { authn?: string } | null)?.authn === 'bootstrap'));
+    } finally {
+      await t.stop();
+    }
+  });
+});

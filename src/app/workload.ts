@@ -4,6 +4,7 @@
 // traffic; the upstream must then report the pinned artifact digest before any byte of the answer is
 // released. Models the registry does not know fall back to the configured upstreams, unless
 // `workload.requireRegistered`. Everything else fails closed with a typed error (issue 6, docs/models.md).
+import { createRegistrySpool } from './registry-spool.js';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KeyObject } from 'node:crypto';
@@ -151,7 +152,10 @@ export function buildWorkloadPlane(d: WorkloadPlaneDeps): WorkloadPlane {
   const unusableReference = new Map<string, string>();
   let syncing: Promise<void> | null = null;
 
+  const ingestSpool = createRegistrySpool(d.db, d.config.dataDir, d.audit);
   const runSync = async (): Promise<void> => {
+    // Transitions made offline by `warden model` go into the ledger before the registry is re-read.
+    await ingestSpool().catch((err: unknown) => d.log.error({ err }, 'could not move spooled registry transitions into the ledger'));
     registry.refresh();
     const all = registry.list();
     knownModels = new Set(all.map((x) => x.model));

@@ -1,7 +1,8 @@
 // `warden model sign|verify|scan|register|promote|quarantine|rollback|list|show` (args exclude `model`).
-// File verbs work on a model directory; registry verbs work on the local data dir for now
-// (<data-dir>/warden.db, transitions appended to <data-dir>/registry-audit.jsonl) until the admin
-// API serves them. The local operator is the principal; owning the data dir is the authorization.
+// File verbs work on a model directory. Registry verbs work on the local data dir (the operator's offline
+// path; /admin/v1/models is the API path): transitions are spooled to <data-dir>/registry-audit.jsonl, and
+// the gateway moves them into the ledger on its next registry refresh (src/app/registry-spool.ts). The
+// local operator is the principal; owning the data dir is the authorization.
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';

@@ -30,6 +30,8 @@ async function up(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' }, 'data-dir': { type: 'string' } } });
   const config = loadConfig(values.config);
   if (values['data-dir']) config.dataDir = (await import('node:path')).resolve(values['data-dir']);
+  // Handlers first: a SIGTERM that arrives while starting (or right after the banner) still shuts down cleanly.
+  const stopRequested = untilSignal();
   const w = await startWarden(config);
   const out: string[] = [
     '',
@@ -46,25 +48,26 @@ async function up(args: string[]): Promise<number> {
   }
   out.push('');
   process.stdout.write(out.join('\n') + '\n');
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopRequested;
   await w.close();
   return 0;
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
 }
 
 async function demoUpstream(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { port: { type: 'string' }, host: { type: 'string' } } });
   const port = values.port === undefined ? 8000 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be 0-65535, got ${values.port}`, 2);
+  const stopRequested = untilSignal();
   const { server, url } = await startDemoUpstream(port, values.host ?? '127.0.0.1');
   process.stdout.write(`DEMO upstream (fake echo model, not a real LLM) listening at ${url} — models: ${DEMO_MODELS.join(', ')}\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await stopRequested;
   server.close();
   return 0;
 }

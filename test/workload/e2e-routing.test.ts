@@ -304,12 +304,17 @@ test('a quarantine made with `warden model` on the data dir reaches the running 
   const cli = spawnSync(process.execPath, ['--input-type=module', '-e', RUNNER, 'model', 'quarantine', id, '--reason', 'pulled by the operator', '--data-dir', t.w.dataDir], { encoding: 'utf8' });
   assert.equal(cli.status, 0, cli.stderr);
   // The gateway re-reads the registry every workload.refreshIntervalMs (100 ms here): poll, bounded.
-  let status = 200;
-  for (let i = 0; i < 100 && status === 200; i++) {
-    status = (await chat('cli-model')).status;
-    if (status === 200) await new Promise((r) => setTimeout(r, 50));
+  // Until the route cache catches up, a request may still pick the deployment: the served-digest check then
+  // finds it quarantined and withholds the answer (403 deployment_not_routable). Steady state: 503.
+  let last = await chat('cli-model');
+  for (let i = 0; i < 100 && last.status !== 503; i++) {
+    if (last.status !== 200) assert.equal(last.json.error.code, 'deployment_not_routable', last.text);
+    await new Promise((r) => setTimeout(r, 50));
+    last = await chat('cli-model');
   }
-  assert.equal(status, 503);
+  assert.equal(last.status, 503, last.text);
+  assert.equal(last.json.error.code, 'no_promoted_deployment');
+  assert.ok(t.audits().some((e) => e.action === 'model.quarantine' && (e.principal as { id?: string } | null)?.id?.startsWith('local:')), 'the offline transition reached the ledger');
 });
 
 test('workload.requireRegistered refuses models outside the registry', async () => {

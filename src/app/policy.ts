@@ -4,10 +4,10 @@
 import { fileURLToPath } from 'node:url';
 import type { ServerResponse, IncomingMessage } from 'node:http';
 import type { Clock } from '../core/clock.js';
-import { BadRequest, NotFound } from '../core/errors.js';
+import { BadRequest, Conflict, NotFound } from '../core/errors.js';
 import type { Decision, Principal } from '../core/types.js';
 import type { WardenConfig } from '../config/config.js';
-import { PolicyAdmin, PolicyDecisionPoint, buildContext, type ShadowDiff, type StoredEntityInput } from '../policy/index.js';
+import { PolicyAdmin, PolicyDecisionPoint, buildContext, type PublishResult, type ShadowDiff, type StoredEntityInput } from '../policy/index.js';
 import { SqlitePolicyStore } from '../store/policy-sqlite.js';
 import type { SqliteDb } from '../store/sqlite.js';
 import type { ApiKeyRecord, IdentityStore } from '../store/identity-store.js';
@@ -150,9 +150,10 @@ export async function buildPolicyPlane(
   }
   const timers = new Set<NodeJS.Timeout>();
 
+  const authorizer = new PdpAuthorizer(pdp);
   return {
     pdp,
-    authorizer: new PdpAuthorizer(pdp),
+    authorizer,
     admin,
     syncRegisteredModels: setModels,
     onKeyChange(e) {
@@ -185,10 +186,31 @@ export async function buildPolicyPlane(
         sendJson(res, 200, { set_version: cur.setVersion, live_version: cur.liveVersion, shadow_version: pdp.shadowVersion, policies: cur.policies, versions: admin.versions() }, hdr);
         return true;
       }
+      /**
+       * A new live set that would deny the very admin who installs it managePolicies locks the admin API
+       * out; it is rolled back at once (409) unless the request says `"force": true`.
+       */
+      const guarded = async (apply: () => PublishResult): Promise<PublishResult> => {
+        const force = (await ar.body()).force === true;
+        const before = admin.current().setVersion;
+        const r = apply();
+        if (force) return r;
+        const d = authorizer.authorize({
+          principal: ar.principal,
+          action: 'managePolicies',
+          resource: { type: 'Policy', id: 'set' },
+          context: { now: o.clock.now(), sourceIp: req.socket.remoteAddress ?? '', listener: 'admin', findings: null },
+        });
+        if (!d.allow) {
+          admin.rollback(before, actor);
+          throw new Conflict('policy_lockout', `the new set would deny you managePolicies (${d.reasons[0] ?? 'default deny'}), so it was rolled back; keep a permit for your admins or send "force": true`);
+        }
+        return r;
+      };
       if (ar.path === '/admin/v1/policies' && req.method === 'POST') {
         const t = await text();
         await ar.record('policy.publish', { type: 'Policy', id: 'set' }, { actor });
-        const r = admin.publish(t, actor);
+        const r = await guarded(() => admin.publish(t, actor));
         sendJson(res, 201, r, hdr);
         return true;
       }
@@ -206,7 +228,7 @@ export async function buildPolicyPlane(
       }
       if (ar.path === '/admin/v1/policies/promote' && req.method === 'POST') {
         await ar.record('policy.promote', { type: 'Policy', id: pdp.shadowVersion ?? 'none' }, { actor });
-        sendJson(res, 200, admin.promote(actor), hdr);
+        sendJson(res, 200, await guarded(() => admin.promote(actor)), hdr);
         return true;
       }
       if (ar.path === '/admin/v1/policies/rollback' && req.method === 'POST') {

@@ -30,11 +30,28 @@ describe('policy-as-code through the admin API, decided on every request', () =>
     }
   });
 
+  test('a set that would lock its publisher out of the admin API is rolled back unless forced', async () => {
+    const t = await startTestWarden();
+    try {
+      const before = await t.admin('GET', '/admin/v1/policies');
+      const lockout = await t.call('admin', 'POST', '/admin/v1/policies', { key: t.adminKey, body: { text: '@id("only-chat")\npermit (principal, action == Action::"chat", resource);' } });
+      assert.equal(lockout.status, 409, lockout.text);
+      assert.equal(lockout.json.error.code, 'policy_lockout');
+      const after = await t.admin('GET', '/admin/v1/policies');
+      assert.equal(after.set_version, before.set_version, 'the previous set is live again');
+      const forced = await t.call('admin', 'POST', '/admin/v1/policies', { key: t.adminKey, body: { force: true, text: '@id("only-chat")\npermit (principal, action == Action::"chat", resource);' } });
+      assert.equal(forced.status, 201);
+      assert.equal((await t.call('admin', 'GET', '/admin/v1/policies', { key: t.adminKey })).status, 403, 'forced: the admin API is now closed to this admin');
+    } finally {
+      await t.stop();
+    }
+  });
+
   test('hot reload: a published forbid applies to the next request; shadow mode reports before promotion', async () => {
     const t = await startTestWarden();
     try {
       const { key } = await t.keyFor('shadowed', ['demo-chat'], ['chat']);
-      const forbid = '@id("no-chat-for-acme")\nforbid (principal, action == Action::"chat", resource) when { context.tenant == "acme" };';
+      const forbid = ADMINS + '@id("no-chat-for-acme")\nforbid (principal, action == Action::"chat", resource) when { context.tenant == "acme" };';
       const s = await t.admin('POST', '/admin/v1/policies/shadow', { text: forbid });
       assert.ok(s.setVersion);
       const during = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: chat('x') });

@@ -16,7 +16,7 @@ import type { Endpoint, RequestContext } from './context.js';
 import { readBody, sendError, sendJson } from './http.js';
 import type { Metrics } from './metrics.js';
 import { eventData, SseSplitter } from './sse.js';
-import { checkResponse, OutputBlocked, responseTexts, StreamOutputChecker, withCanary } from './output.js';
+import { checkAnswerTexts, OutputBlocked, responseTexts, StreamOutputChecker, withCanary } from './output.js';
 import { StreamToolCallGate } from './stream-tool-calls.js';
 import { createChatStreamRedactors, finishChatStream, redact, redactChatChunk, redactChatResponse } from '../inspect/index.js';
 import { createBearerVerifier, createIdentityStage, type CredentialVerifiers } from './stages/identity.js';
@@ -310,8 +310,10 @@ export class Gateway {
       throw upstreamStatusError(target, 502, buf);
     }
     ctx.modelTokens = usageTokens(json);
-    checkResponse(json, target.output);
-    this.noteAnswerFindings(ctx, responseTexts(json));
+    // The answer's texts are collected once for both the output policy and the findings.
+    const texts = responseTexts(json);
+    checkAnswerTexts(texts, target.output);
+    this.noteAnswerFindings(ctx, texts);
     let out = buf;
     if (ctx.endpoint === 'chat' && this.d.filterToolCalls) {
       const f = this.d.filterToolCalls(ctx, json);
@@ -321,9 +323,8 @@ export class Gateway {
       }
     }
     if (ctx.redactTargets?.length) {
-      // The obliged redaction: the client (and the receipt's digest) see only the redacted answer.
+      // The obliged redaction, on the already filtered answer: the client (and the receipt's digest) see only this.
       out = Buffer.from(JSON.stringify(this.redactResponse(ctx, json, ctx.redactTargets)));
-      // (redaction runs on the already filtered answer)
     }
     ctx.responseDigest = 'sha256:' + createHash('sha256').update(out).digest('hex');
     if (this.d.retain) {
@@ -530,8 +531,9 @@ export class Gateway {
       this.network(ctx);
       stage = 'policy';
       const p = ctx.principal!;
+      const context = this.policyContext(ctx);
       const visible = this.d.models.filter((m) =>
-        USE_ACTIONS.some((action) => this.d.authorizer.authorize({ principal: p, action, resource: { type: 'Model', id: m.id }, context: this.policyContext(ctx) }).allow),
+        USE_ACTIONS.some((action) => this.d.authorizer.authorize({ principal: p, action, resource: { type: 'Model', id: m.id }, context }).allow),
       );
       const { event } = await this.commit(ctx, 200);
       ctx.lease?.release(0);

@@ -50,9 +50,9 @@ export function withCanary(body: Record<string, unknown>, p: OutputPolicy): Reco
   return { ...body, messages: plantCanary(body.messages as { role: string }[], p.canary) };
 }
 
-/** Non-stream: throws OutputBlocked when any text of the response breaks the policy. */
-export function checkResponse(json: unknown, p: OutputPolicy): void {
-  for (const t of responseTexts(json)) {
+/** Non-stream: throws OutputBlocked when any text of the answer (see responseTexts) breaks the policy. */
+export function checkAnswerTexts(texts: readonly string[], p: OutputPolicy): void {
+  for (const t of texts) {
     const f = firstViolation(t, p);
     if (f) throw new OutputBlocked(f);
   }

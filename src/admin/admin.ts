@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import { BadRequest, Forbidden, NotFound, WardenError } from '../core/errors.js';
+import { BadRequest, Forbidden, NotFound, Unauthenticated, WardenError } from '../core/errors.js';
 import { newRequestId } from '../core/ids.js';
 import { parseDuration } from '../core/duration.js';
 import type { Action, AuditEvent, Decision, Principal, PrincipalKind, Resource } from '../core/types.js';
@@ -31,10 +31,12 @@ export interface AdminDeps {
   /** Extra read-only handlers (e.g. the ledger's /audit/v1); return true if handled. */
   extraRoutes?: ((req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>)[];
   /**
-   * The PDP's answer for an admin action (manageKeys, managePolicies, readAudit) on this listener. Routes
-   * owned by a plane that decides itself (models, tools, approvals: with an MFA step-up) are not asked here.
+   * The PDP's answer for the admin action a request needs (adminActionFor). Promotion, rollback and approval
+   * decisions are asked by their planes, for the resource they resolve.
    */
-  authorize?: (principal: Principal, action: Action, resource: Resource, sourceIp: string) => Decision;
+  authorize?: (principal: Principal, action: Action, resource: Resource, sourceIp: string, opts?: { probe?: boolean }) => Decision;
+  /** Verifies a `Warden-MFA-Token` step-up token (an OIDC token with amr mfa + auth_time) and returns whom it authenticates. */
+  stepUp?: (token: string) => Promise<Principal>;
   /** Extra admin-only routes under /admin/v1; return true if handled. */
   adminRoutes?: ((req: IncomingMessage, res: ServerResponse, ctx: AdminRequest) => Promise<boolean>)[];
 }
@@ -93,17 +95,52 @@ function strList(body: Record<string, unknown>, name: string): string[] | undefi
   return v as string[];
 }
 
-/** The admin action (and resource) a request needs, or null for routes whose plane decides itself. */
-export function adminActionFor(method: string, path: string): { action: Action; resource: Resource } | null {
-  if (path === '/metrics' || path === '/admin/v1/inspect') return { action: 'readAudit', resource: { type: 'System', id: 'warden' } };
-  if (path.startsWith('/admin/v1/payloads/')) return { action: 'readAudit', resource: { type: 'System', id: 'audit' } };
-  if (path.startsWith('/admin/v1/policies')) return { action: 'managePolicies', resource: { type: 'Policy', id: 'set' } };
+/** What the admin listener asks the PDP before a request reaches its route. */
+export type AdminNeed =
+  | { action: Action; resource: Resource }
+  /** The route's plane asks the PDP itself, for the resource it resolves (promotion, rollback, approvals). */
+  | 'plane'
+  /** No such admin endpoint: refused before any route runs (fail closed for a route nobody mapped). */
+  | null;
+
+const sys = (id: string): Resource => ({ type: 'System', id });
+const MODEL = /^\/admin\/v1\/models\/([^/]+)(?:\/(verify|promote|quarantine|retire|attest|key))?$/;
+const TOOL = /^\/admin\/v1\/tools\/([^/]+)$/;
+const APPROVAL = /^\/admin\/v1\/approvals\/([^/]+)(?:\/(approve|deny))?$/;
+
+/**
+ * Every /admin/v1 route maps to a schema action (policies/schema.cedarschema) and a resource, so the PDP
+ * decides each admin request: reads of the registries are `readRegistry`, their changes `manageModels` /
+ * `manageTools`; promotion, rollback and approvals are decided by their planes (`promoteModel`, `approve`).
+ */
+export function adminActionFor(method: string, path: string): AdminNeed {
+  const read = method === 'GET' || method === 'HEAD';
+  if (path === '/metrics' || path === '/admin/v1/inspect') return { action: 'readAudit', resource: sys('warden') };
+  if (path.startsWith('/admin/v1/payloads/')) return { action: 'readAudit', resource: sys('audit') };
+  if (path === '/admin/v1/policies' || path.startsWith('/admin/v1/policies/')) return { action: 'managePolicies', resource: { type: 'Policy', id: 'set' } };
   const key = /^\/admin\/v1\/keys\/([^/]+)/.exec(path);
   if (key) return { action: 'manageKeys', resource: { type: 'Key', id: decodeURIComponent(key[1]!) } };
-  if (path === '/admin/v1/keys' || path.startsWith('/admin/v1/principals') || path === '/admin/v1/tokens/revoke') {
-    return { action: 'manageKeys', resource: { type: 'System', id: 'identity' } };
+  if (path === '/admin/v1/keys' || path === '/admin/v1/principals' || path.startsWith('/admin/v1/principals/') || path === '/admin/v1/tokens/revoke') {
+    return { action: 'manageKeys', resource: sys('identity') };
   }
-  void method;
+  if (path === '/admin/v1/models') return read ? { action: 'readRegistry', resource: sys('models') } : { action: 'manageModels', resource: sys('models') };
+  if (path === '/admin/v1/models/rollback') return 'plane';
+  const m = MODEL.exec(path);
+  if (m) {
+    const dep: Resource = { type: 'Deployment', id: decodeURIComponent(m[1]!) };
+    if (m[2] === 'promote') return 'plane';
+    return read && !m[2] ? { action: 'readRegistry', resource: dep } : { action: 'manageModels', resource: dep };
+  }
+  if (path === '/admin/v1/tools') return read ? { action: 'readRegistry', resource: sys('tools') } : { action: 'manageTools', resource: sys('tools') };
+  const t = TOOL.exec(path);
+  if (t) {
+    const tool: Resource = { type: 'Tool', id: decodeURIComponent(t[1]!) };
+    return read ? { action: 'readRegistry', resource: tool } : { action: 'manageTools', resource: tool };
+  }
+  // Held tool calls carry their arguments: reading them is reading audit material; deciding is `approve`.
+  if (path === '/admin/v1/approvals') return { action: 'readAudit', resource: sys('approvals') };
+  const a = APPROVAL.exec(path);
+  if (a) return a[2] ? 'plane' : { action: 'readAudit', resource: sys('approvals') };
   return null;
 }
 
@@ -136,11 +173,42 @@ export class AdminApi {
     return p;
   }
 
-  private async auditDenied(requestId: string, req: IncomingMessage, err: WardenError): Promise<void> {
+  /**
+   * RFC 9470 step-up on any admin request: the `Warden-MFA-Token` header carries a fresh token of the same
+   * person (OIDC with amr mfa + auth_time); the PDP then judges the admin credential's principal with the
+   * token's authentication (its MFA age), so an API-key admin can meet "admin needs recent MFA".
+   */
+  private async stepUp(req: IncomingMessage, p: Principal): Promise<Principal> {
+    const token = req.headers['warden-mfa-token'];
+    if (token === undefined) return p;
+    if (typeof token !== 'string' || token.length === 0) throw new BadRequest('invalid_header', 'Warden-MFA-Token must be one bearer token', 'warden-mfa-token');
+    if (!this.d.stepUp) throw new Forbidden('step_up_unavailable', 'this listener cannot verify a step-up token');
+    const s = await this.d.stepUp(token);
+    if (s.id !== p.id || s.tenant !== p.tenant || s.kind !== p.kind) throw new Forbidden('step_up_mismatch', 'the step-up token belongs to someone other than the admin credential');
+    if (s.actor?.length) throw new Forbidden('step_up_delegated', 'the step-up token must not be delegated');
+    // The step-up proves MFA only: the admin credential keeps its scope and groups (an IdP used just for
+    // step-up may grant nothing by itself), and the PDP sees the fresh authentication (its MFA time).
+    return { ...p, authn: s.authn };
+  }
+
+  /**
+   * RFC 9470: a denial is answered with a step-up challenge (401 insufficient_user_authentication) only when
+   * the same request, made with a just-verified MFA credential, would be allowed; otherwise it is a plain 403.
+   */
+  private stepUpWouldHelp(p: Principal, action: Action, resource: Resource, sourceIp: string): boolean {
+    const now = this.d.clock.now();
+    if (!this.d.stepUp || !this.d.authorize || p.actor?.length) return false;
+    if (p.authn.mfaAt !== undefined && now - p.authn.mfaAt < 60_000) return false;
+    const fresh: Principal = { ...p, authn: { ...p.authn, method: 'oidc', mfaAt: now } };
+    return this.d.authorize(fresh, action, resource, sourceIp, { probe: true }).allow;
+  }
+
+  private async auditDenied(requestId: string, req: IncomingMessage, err: WardenError, principal?: Principal): Promise<void> {
     const event = auditEvent({
       time: new Date(this.d.clock.now()).toISOString(),
       requestId,
       kind: 'control',
+      ...(principal ? { principal: auditPrincipal(principal) } : {}),
       action: `${req.method} ${(req.url ?? '').split('?')[0]}`,
       decision: 'deny',
       stage: 'identity',
@@ -176,10 +244,28 @@ export class AdminApi {
       return sendError(res, err, requestId);
     }
     const need = adminActionFor(req.method ?? 'GET', path);
-    if (need && this.d.authorize) {
+    if (need === null) {
+      const err = new NotFound('route_not_found', `no such endpoint: ${req.method} ${path}`);
+      await this.auditDenied(requestId, req, err, principal);
+      return sendError(res, err, requestId);
+    }
+    try {
+      principal = await this.stepUp(req, principal);
+    } catch (e) {
+      const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'step-up verification failed');
+      await this.auditDenied(requestId, req, err, principal);
+      return sendError(res, err, requestId);
+    }
+    if (need !== 'plane' && this.d.authorize) {
       const decision = this.d.authorize(principal, need.action, need.resource, req.socket.remoteAddress ?? '');
       if (!decision.allow) {
-        const err = new Forbidden('policy_denied', `not allowed: ${decision.reasons[0] ?? 'no policy permits this admin action'}`);
+        const err = this.stepUpWouldHelp(principal, need.action, need.resource, req.socket.remoteAddress ?? '')
+          ? new Unauthenticated(
+              'insufficient_user_authentication',
+              `${need.action} needs recent multi-factor authentication: send a fresh token of yours (amr mfa) in Warden-MFA-Token`,
+              'Bearer error="insufficient_user_authentication", error_description="recent MFA required"',
+            )
+          : new Forbidden('policy_denied', `not allowed: ${decision.reasons[0] ?? 'no policy permits this admin action'}`);
         await this.d.audit
           .append(
             auditEvent({
@@ -193,7 +279,7 @@ export class AdminApi {
               stage: 'policy',
               policyIds: decision.policyIds,
               policyVersion: decision.policyVersion,
-              status: 403,
+              status: err.status,
               errorCode: err.code,
             }),
           )

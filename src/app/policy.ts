@@ -38,7 +38,7 @@ export class PdpAuthorizer implements Authorizer {
   private readonly ceiling = new ScopeAuthorizer();
   constructor(private readonly pdp: PolicyDecisionPoint) {}
 
-  authorize(req: AuthorizationRequest): Decision {
+  authorize(req: AuthorizationRequest, opts: { probe?: boolean } = {}): Decision {
     const cap = this.ceiling.authorize(req);
     if (!cap.allow) return { ...cap, policyIds: ['credential-scope'], policyVersion: this.pdp.version ?? 'none' };
     const f = req.context as unknown as RequestFacts;
@@ -52,7 +52,7 @@ export class PdpAuthorizer implements Authorizer {
       tenant: req.principal.tenant,
       ...(f.maxTokens !== undefined ? { maxTokens: f.maxTokens } : {}),
     });
-    return this.pdp.decide({ principal: req.principal, action: req.action, resource: req.resource, context });
+    return this.pdp.decide({ principal: req.principal, action: req.action, resource: req.resource, context }, opts);
   }
 }
 

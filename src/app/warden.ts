@@ -289,9 +289,12 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     publicOrigin: adminUrl,
     ready: () => ready,
     extraRoutes: [auditHandler],
-    // Admin actions are PDP decisions too (starter set: admins with MFA < 15 min, or the bootstrap credential).
-    authorize: (principal, action, resource, sourceIp) =>
-      policy.authorizer.authorize({ principal, action, resource, context: { now: clock.now(), sourceIp, listener: 'admin', findings: null } }),
+    // Every admin request is a PDP decision (adminActionFor; starter set: admins with MFA < 15 min, or the bootstrap credential).
+    authorize: (principal, action, resource, sourceIp, opts) =>
+      policy.authorizer.authorize({ principal, action, resource, context: { now: clock.now(), sourceIp, listener: 'admin', findings: null } }, opts),
+    // RFC 9470 step-up for any admin request (Warden-MFA-Token): the starter set wants MFA < 15 min for admin
+    // actions. Only OIDC tokens carry MFA (amr + auth_time), so without an OIDC issuer there is no step-up.
+    ...(verifiers.oidc ? { stepUp: createBearerVerifier(verifiers) } : {}),
     adminRoutes: [
       (req, res, ar) => policy.adminRoute(req, res, ar),
       // Revoking a JIT token before it expires (and every token exchanged from it).

@@ -7,6 +7,8 @@ export interface AdminClientOptions {
   url: string;
   key: string;
   caPem: string;
+  /** RFC 9470 step-up proof (a fresh OIDC token of the same person, amr mfa), sent as Warden-MFA-Token. */
+  mfaToken?: string;
 }
 
 export class CliError extends Error {
@@ -16,14 +18,22 @@ export class CliError extends Error {
 }
 
 /** Resolves the admin URL, credential and CA from flags/environment (credentials never come from argv). */
-export function adminClientOptions(flags: { 'data-dir'?: string | undefined; 'admin-url'?: string | undefined }): AdminClientOptions {
+export function adminClientOptions(flags: { 'data-dir'?: string | undefined; 'admin-url'?: string | undefined; 'mfa-token-file'?: string | undefined }): AdminClientOptions {
   const url = flags['admin-url'] ?? process.env.WARDEN_ADMIN_URL ?? 'https://127.0.0.1:9443';
   let key = process.env.WARDEN_ADMIN_KEY;
   if (!key && process.env.WARDEN_ADMIN_KEY_FILE) key = readFileSync(process.env.WARDEN_ADMIN_KEY_FILE, 'utf8').trim();
   if (!key) throw new CliError('no admin credential: set WARDEN_ADMIN_KEY (or WARDEN_ADMIN_KEY_FILE) to an admin API key', 2);
   const caPath = process.env.WARDEN_CA ?? join(resolve(flags['data-dir'] ?? './.warden'), 'ca.pem');
   if (!existsSync(caPath)) throw new CliError(`CA certificate not found at ${caPath}: pass --data-dir or set WARDEN_CA`, 2);
-  return { url, key, caPem: readFileSync(caPath, 'utf8') };
+  // Admin actions need recent MFA under the starter policies: the step-up token comes from a file or the
+  // environment, never from argv (it would show in the process list).
+  const mfaFile = flags['mfa-token-file'] ?? process.env.WARDEN_MFA_TOKEN_FILE;
+  let mfaToken = process.env.WARDEN_MFA_TOKEN || undefined;
+  if (mfaFile) {
+    if (!existsSync(mfaFile)) throw new CliError(`MFA token file not found: ${mfaFile}`, 2);
+    mfaToken = readFileSync(mfaFile, 'utf8').trim();
+  }
+  return { url, key, caPem: readFileSync(caPath, 'utf8'), ...(mfaToken ? { mfaToken } : {}) };
 }
 
 export async function adminCall(o: AdminClientOptions, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<unknown> {
@@ -32,7 +42,11 @@ export async function adminCall(o: AdminClientOptions, method: 'GET' | 'POST' | 
     const r = await request(o.url + path, {
       method,
       dispatcher,
-      headers: { authorization: `Bearer ${o.key}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${o.key}`,
+        ...(o.mfaToken ? { 'warden-mfa-token': o.mfaToken } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await r.body.text();

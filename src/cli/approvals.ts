@@ -1,7 +1,6 @@
 // `warden approvals list|show|approve|deny` — human in the loop for held tool calls, over the admin API.
 // Approving needs recent MFA: pass a fresh token of your own (OIDC, amr mfa) with --mfa-token-file or
 // WARDEN_MFA_TOKEN; it is sent as the RFC 9470 step-up proof, never on the command line.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { adminCall, adminClientOptions, CliError } from './admin-client.js';
 
@@ -63,9 +62,8 @@ export async function main(args: string[], io: CliIo = defaultIo): Promise<numbe
     case 'approve':
     case 'deny': {
       if (!id) throw new CliError(`${verb} needs an approval id`, 2);
-      let mfa = process.env.WARDEN_MFA_TOKEN;
-      if (values['mfa-token-file']) mfa = readFileSync(values['mfa-token-file'], 'utf8').trim();
-      const body = { ...(values.reason ? { reason: values.reason } : {}), ...(mfa ? { mfa_token: mfa } : {}) };
+      // The step-up token (WARDEN_MFA_TOKEN or --mfa-token-file) travels as the Warden-MFA-Token header.
+      const body = values.reason ? { reason: values.reason } : {};
       const a = (await adminCall(o, 'POST', `/admin/v1/approvals/${encodeURIComponent(id)}/${verb}`, body)) as ApprovalJson;
       io.out(`${verb === 'approve' ? 'approved' : 'denied'}: ${line(a)}\n`);
       return 0;

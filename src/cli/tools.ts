@@ -15,7 +15,7 @@ const USAGE = `usage: warden tools <verb> [options]
   create --file DEF.{json,yaml}
   update NAME --file DEF.{json,yaml} [--expected-version N]
   delete NAME
-options: --data-dir DIR, --admin-url URL (credential: WARDEN_ADMIN_KEY)`;
+options: --data-dir DIR, --admin-url URL (credential: WARDEN_ADMIN_KEY; MFA step-up proof: WARDEN_MFA_TOKEN or --mfa-token-file)`;
 
 function readDefinition(file: string | undefined): Record<string, unknown> {
   if (!file) throw new CliError('--file is required', 2);
@@ -35,7 +35,7 @@ export async function main(args: string[], io: CliIo = defaultIo): Promise<numbe
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { json: { type: 'boolean' }, file: { type: 'string' }, 'expected-version': { type: 'string' }, 'data-dir': { type: 'string' }, 'admin-url': { type: 'string' } },
+    options: { json: { type: 'boolean' }, file: { type: 'string' }, 'expected-version': { type: 'string' }, 'data-dir': { type: 'string' }, 'admin-url': { type: 'string' }, 'mfa-token-file': { type: 'string' } },
   });
   if (verb === undefined || verb === 'help' || verb === '--help') {
     io.out(USAGE + '\n');

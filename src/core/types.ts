@@ -65,6 +65,9 @@ export type Action =
   | 'promoteModel'
   | 'approve'
   | 'readAudit'
+  | 'manageModels'
+  | 'manageTools'
+  | 'readRegistry'
   | 'exchangeToken';
 
 export interface Resource {

@@ -168,12 +168,13 @@ export class PolicyDecisionPoint {
 
   // ---------------------------------------------------------------- decisions
 
-  decide(req: PdpRequest): Decision {
+  /** `probe`: a what-if question (e.g. "would fresh MFA allow this?"), kept out of the shadow comparison. */
+  decide(req: PdpRequest, opts: { probe?: boolean } = {}): Decision {
     this.stats.decisions++;
     return this.run(req, (live, prep, entities) => {
       const decision = this.decideSliced(live, prep, entities);
       const shadow = this.shadow;
-      if (shadow) this.compareShadow(shadow, prep, entities, req, decision);
+      if (shadow && !opts.probe) this.compareShadow(shadow, prep, entities, req, decision);
       return decision;
     });
   }

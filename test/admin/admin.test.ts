@@ -111,6 +111,16 @@ describe('admin actions are decided by the PDP', () => {
       assert.ok((entry.policyIds as string[]).length > 0, 'the deciding policies are recorded');
       const m = await t.call('admin', 'GET', '/metrics', { key: k.key });
       assert.equal(m.status, 403, 'reading metrics is readAudit, also an admin action');
+      // Without an OIDC issuer nothing can prove MFA: a step-up token is refused, not ignored.
+      const su = await t.call('admin', 'GET', '/admin/v1/keys', { key: k.key, headers: { 'warden-mfa-token': 'eyJhbGciOiJub25lIn0.e30.' } });
+      assert.equal(su.status, 403);
+      assert.equal(su.json.error.code, 'step_up_unavailable');
+      // The registries are admin actions too; an admin path nobody mapped to an action is refused before any route.
+      assert.equal((await t.call('admin', 'GET', '/admin/v1/tools', { key: k.key })).status, 403);
+      assert.equal((await t.call('admin', 'GET', '/admin/v1/tools', { key: t.adminKey })).status, 200);
+      const unknown = await t.call('admin', 'GET', '/admin/v1/nothing-here', { key: t.adminKey });
+      assert.equal(unknown.status, 404);
+      assert.equal(t.audits().find((a) => a.requestId === unknown.headers['x-request-id'])?.decision, 'deny');
       // The bootstrap credential is recorded as such, then retired.
       const ok = await t.call('admin', 'GET', '/admin/v1/keys', { key: t.adminKey });
       assert.equal(ok.status, 200);

@@ -22,7 +22,7 @@ const chat = () => request(principal(), 'chat', { type: 'Model', id: 'llama-onpr
 test('boot publishes the directory once, then restores the active stored version', () => {
   const { db, pdp, store, admin } = setup();
   const first = admin.boot(STARTER_DIR);
-  assert.equal(first.policyCount, 19);
+  assert.equal(first.policyCount, 21);
   assert.equal(pdp.decide(chat()).allow, true);
   admin.publish('@id("deny-all") forbid(principal, action, resource);', 'ada', 'freeze');
   // a restart: new PDP, same database
@@ -47,7 +47,7 @@ test('shadow, promote, roll back; versions list the active one', () => {
   const v1 = admin.boot(STARTER_DIR).setVersion;
   const text = readFileSync(join(STARTER_DIR, 'roles.cedar'), 'utf8');
   const shadow = admin.shadow(text);
-  assert.equal(shadow.policyCount, 5);
+  assert.equal(shadow.policyCount, 7);
   assert.equal(pdp.decide(chat()).allow, true);
   const promoted = admin.promote('ada', 'roles only');
   assert.equal(promoted.setVersion, shadow.setVersion);

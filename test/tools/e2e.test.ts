@@ -164,15 +164,16 @@ describe('human in the loop', () => {
     process.env.WARDEN_ADMIN_URL = w.t.w.adminUrl;
     process.env.WARDEN_CA = w.t.w.caPemPath;
     process.env.WARDEN_ADMIN_KEY = w.keys.bob;
-    assert.equal(await approvalsCli(['list', '--status', 'pending'], io), 0);
-    assert.match(out.join(''), new RegExp(`${id} {2}pending`));
-    // without MFA: RFC 9470 step-up challenge
+    // without MFA: RFC 9470 step-up challenge, for reading the held calls and for deciding one
     delete process.env.WARDEN_MFA_TOKEN;
+    await assert.rejects(approvalsCli(['list', '--status', 'pending'], io), /401 insufficient_user_authentication/);
     await assert.rejects(approvalsCli(['approve', id], io), /401 insufficient_user_authentication/);
     // an MFA token of someone else does not count
     process.env.WARDEN_MFA_TOKEN = await w.mfaToken('mallory');
-    await assert.rejects(approvalsCli(['approve', id], io), /403 approver_not_permitted/);
+    await assert.rejects(approvalsCli(['approve', id], io), /403 step_up_mismatch/);
     process.env.WARDEN_MFA_TOKEN = await w.mfaToken('bob');
+    assert.equal(await approvalsCli(['list', '--status', 'pending'], io), 0);
+    assert.match(out.join(''), new RegExp(`${id} {2}pending`));
     assert.equal(await approvalsCli(['approve', id, '--reason', 'ticket 42'], io), 0);
     delete process.env.WARDEN_MFA_TOKEN;
     assert.match(out.join(''), /approved: /);

@@ -191,7 +191,8 @@ export async function startToolsWorld(opts: { clock?: Clock } = {}): Promise<Too
   await t.admin('POST', '/admin/v1/principals', { id: 'agent-rogue', kind: 'agent', tenant: 'acme', groups: ['consumers'] });
   keys.rogueAgent = (await t.admin('POST', '/admin/v1/keys', { principal: 'agent-rogue', models: ['*'], actions: ['*'] })).key;
   await t.admin('POST', '/admin/v1/principals', { id: 'bob', kind: 'user', tenant: 'acme', groups: ['operators'], admin: true });
-  keys.bob = (await t.admin('POST', '/admin/v1/keys', { principal: 'bob', models: ['*'], actions: ['callTool'] })).key;
+  // The operator's admin key: '*' (API-key scopes hold no admin actions; those need bob's MFA step-up).
+  keys.bob = (await t.admin('POST', '/admin/v1/keys', { principal: 'bob', models: ['*'], actions: ['*'] })).key;
 
   const reg = (def: Record<string, unknown>) => t.admin('POST', '/admin/v1/tools', def);
   await reg({ name: 'orders_lookup', description: 'Orders of a customer', risk: 'read', grantees: ['consumers'], input_schema: { type: 'object', properties: { customer_id: { type: 'string', pattern: '^[a-z]+$' } }, required: ['customer_id'], additionalProperties: false }, backend: { type: 'http', url: `${backendUrl}/orders` }, egress: [backendUrl] });

@@ -64,7 +64,10 @@ function modelServer(req: import('node:http').IncomingMessage, res: import('node
 }
 
 const chat = (model: string) => t.call('inference', 'POST', '/v1/chat/completions', { key: alice, body: { model, messages: [{ role: 'user', content: 'hello' }] } });
-const asAdmin = (method: string, path: string, body?: unknown, key = admin, headers: Record<string, string> = {}) => t.call('admin', method, path, { key, headers, ...(body !== undefined ? { body } : {}) });
+// The model admin's calls carry a fresh MFA step-up token (the starter set wants MFA < 15 min for admin actions).
+const asAdmin = async (method: string, path: string, body?: unknown, key = admin, headers: Record<string, string> = {}) =>
+  t.call('admin', method, path, { key, headers: key === admin && !('warden-mfa-token' in headers) ? { ...headers, 'warden-mfa-token': await mfaToken('mia') } : headers, ...(body !== undefined ? { body } : {}) });
+const withoutMfa = (method: string, path: string, body?: unknown) => t.call('admin', method, path, { key: admin, ...(body !== undefined ? { body } : {}) });
 const promote = async (id: string) => asAdmin('POST', `/admin/v1/models/${id}/promote`, undefined, admin, { 'warden-mfa-token': await mfaToken('mia') });
 const bundle = () => JSON.parse(readFileSync(join(VECTOR, 'model.sig'), 'utf8')) as unknown;
 const audits = (pred: (e: Record<string, any>) => boolean) => t.audits().filter(pred) as Record<string, any>[];
@@ -156,7 +159,7 @@ test('signed → registered (no traffic) → verified → promoted by a model ad
   assert.equal(denied.json.error.code, 'promotion_denied');
 
   // The model admin without the MFA step-up: the starter policy refuses; with a stale MFA too; with fresh MFA it passes.
-  const noMfa = await asAdmin('POST', `/admin/v1/models/${id}/promote`);
+  const noMfa = await withoutMfa('POST', `/admin/v1/models/${id}/promote`);
   assert.equal(noMfa.status, 403);
   assert.equal(noMfa.json.error.code, 'promotion_denied');
   const staleMfa = await asAdmin('POST', `/admin/v1/models/${id}/promote`, undefined, admin, { 'warden-mfa-token': await mfaToken('mia', Math.floor(Date.now() / 1000) - 3600) });
@@ -176,7 +179,8 @@ test('signed → registered (no traffic) → verified → promoted by a model ad
 
   assert.ok(audits((e) => e.action === 'model.promote' && e.decision === 'deny' && e.errorCode === 'invalid_transition').length >= 1);
   assert.ok(audits((e) => e.action === 'model.promote' && e.deployment?.id === id && e.errorCode === 'promotion_denied').length === 3);
-  assert.ok(audits((e) => e.action === 'model.promote' && e.deployment?.id === id && e.errorCode === 'step_up_mismatch').length === 1);
+  // The listener checks the step-up token before the registry sees the request.
+  assert.equal(audits((e) => e.action === `POST /admin/v1/models/${id}/promote` && e.decision === 'deny' && e.errorCode === 'step_up_mismatch').length, 1);
   assert.ok(audits((e) => e.kind === 'inference' && e.errorCode === 'no_promoted_deployment').length >= 1);
 
   const shown = await asAdmin('GET', `/admin/v1/models/${id}`);
@@ -295,6 +299,33 @@ test('an attestation reference the verifier cannot use is refused at registratio
   });
   assert.equal(r.status, 400);
   assert.equal(r.json.error.code, 'invalid_attestation_reference');
+});
+
+test('registry changes are PDP decisions: no MFA gets a step-up challenge, a model admin may not touch the tool registry', async () => {
+  const id = await register('pdp-gated', '1', plain.url);
+  // Without the step-up token the PDP refuses (admin-needs-recent-mfa) and, since fresh MFA would be
+  // allowed, the answer is the RFC 9470 challenge; the deployment is unchanged.
+  const q = await withoutMfa('POST', `/admin/v1/models/${id}/quarantine`, { reason: 'no mfa' });
+  assert.equal(q.status, 401, q.text);
+  assert.equal(q.json.error.code, 'insufficient_user_authentication');
+  assert.match(String(q.headers['www-authenticate']), /insufficient_user_authentication/);
+  assert.equal((await asAdmin('GET', `/admin/v1/models/${id}`)).json.state, 'registered');
+  const reg = await withoutMfa('POST', '/admin/v1/models', { model: 'x', version: '1', upstream: plain.url, tier: 'onprem', region: 'eu-west-1', tenant: 'acme', signatureBundle: bundle() });
+  assert.equal(reg.status, 401);
+  // Even listing the registry is an admin action (readRegistry).
+  assert.equal((await withoutMfa('GET', '/admin/v1/models')).status, 401);
+  // With fresh MFA, the model admin still has no permission on the tool registry: a plain 403.
+  const tool = await asAdmin('POST', '/admin/v1/tools', { name: 'should_not_exist', description: 'x', input_schema: { type: 'object' }, backend: { type: 'http', url: 'https://127.0.0.1:9/x' } });
+  assert.equal(tool.status, 403, tool.text);
+  assert.equal(tool.json.error.code, 'policy_denied');
+  assert.equal((await t.call('admin', 'GET', '/admin/v1/tools/should_not_exist', { key: t.adminKey })).status, 404);
+  // A consumer is not an admin principal at all.
+  assert.equal((await t.call('admin', 'GET', '/admin/v1/models', { key: alice })).status, 403);
+  // Each refusal is a ledger entry naming the action the PDP was asked.
+  const denied = audits((e) => e.kind === 'control' && e.decision === 'deny' && e.principal?.id === 'mia');
+  assert.ok(denied.some((e) => e.action === 'manageModels' && e.resource?.id === id && e.policyIds?.includes('admin-needs-recent-mfa') && e.status === 401));
+  assert.ok(denied.some((e) => e.action === 'readRegistry' && e.status === 401));
+  assert.ok(denied.some((e) => e.action === 'manageTools' && e.status === 403));
 });
 
 test('a quarantine made with `warden model` on the data dir reaches the running gateway', async () => {

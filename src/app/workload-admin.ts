@@ -206,7 +206,7 @@ export function createModelAdminRoute(o: ModelAdminDeps) {
         const sigRel = pathInside(dir, signaturePath);
         const scanReport = await scanModel(dir, { ignorePaths: [...ignorePaths, ...verified.manifest.ignorePaths, ...(sigRel ? [sigRel] : [])] });
         const after = await reg.verify(p, id, { verifiedModel: verified, scanReport });
-        return done(200, { ...view(after), files: verified.files, bytes: verified.bytes, signer: verified.signerIdentity });
+        return done(200, { ...view(after), files: verified.files, bytes: verified.bytes, signer: verified.signerIdentity, scanReport });
       }
       case 'promote': {
         const r = await reg.promote(await promoter(req, ar, reg.get(id)), id);

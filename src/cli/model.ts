@@ -1,8 +1,10 @@
 // `warden model sign|verify|scan|register|promote|quarantine|rollback|list|show` (args exclude `model`).
-// File verbs work on a model directory. Registry verbs work on the local data dir (the operator's offline
-// path; /admin/v1/models is the API path): transitions are spooled to <data-dir>/registry-audit.jsonl, and
-// the gateway moves them into the ledger on its next registry refresh (src/app/registry-spool.ts). The
-// local operator is the principal; owning the data dir is the authorization.
+// File verbs work on a model directory. Registry verbs call the admin API (/admin/v1/models): each change is
+// decided by the PDP (manageModels, promoteModel; the starter set wants an MFA step-up, WARDEN_MFA_TOKEN)
+// and is a ledger entry before the CLI hears back. `--offline --data-dir D` is the break-glass path when
+// the gateway is down: it can only take a deployment OUT of service (quarantine, retire) or read; the change
+// is spooled to <data-dir>/registry-audit.jsonl and the gateway moves it into the ledger on its next
+// registry refresh (src/app/registry-spool.ts). Owning the data dir is the authorization there.
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,23 +23,30 @@ import { ModelManifestMismatch } from '../workload/signing/errors.js';
 import { loadPublicKey, pemSigner, type Signer } from '../workload/signing/keys.js';
 import { terminalProgress } from '../workload/signing/progress.js';
 import { DEFAULT_SIGNATURE_NAME, signModel, writeSignature } from '../workload/signing/sign-model.js';
-import { parseStatement } from '../workload/signing/statement.js';
 import { verifyModel } from '../workload/signing/verify-model.js';
+import { adminCall, adminClientOptions, CliError, type AdminClientOptions } from './admin-client.js';
 
 const USAGE = `usage: warden model <verb> [options]
 
   sign DIR --key KEY [--output FILE] [--ignore-paths a,b]
         KEY is a PEM private key (Ed25519 / ECDSA P-256) or a pkcs11: URI (RFC 7512)
-  verify DIR --sig FILE --key PUBKEY [--ignore-paths a,b] [--deployment ID --data-dir D]
-        recompute every digest and check the signature; with --deployment, also scan and
-        record the verification in the registry (registered -> verified)
+  verify DIR --sig FILE --key PUBKEY [--ignore-paths a,b] [--deployment ID]
+        recompute every digest and check the signature; with --deployment, the gateway verifies
+        DIR (same host, absolute path) against the registered bundle, scans it and records it
+        (registered -> verified)
   scan DIR|FILE [--json] [--ignore-paths a,b] [--allow-global module.name,...]
   register DIR --model M --version V --upstream URL --tier T --region R --tenant X
         [--sig FILE] [--provenance FILE] [--sbom FILE] [--attestation-type T --reference k=v,...]
   promote ID | quarantine ID --reason TEXT | retire ID | rollback MODEL [--tenant --region --tier]
   list [--model M] [--state S] [--json] | show ID [--json]
 
-Registry verbs take --data-dir (default ./.warden).`;
+Registry verbs call the admin API: --admin-url URL (or WARDEN_ADMIN_URL), --data-dir DIR (for ca.pem, or
+WARDEN_CA); credential WARDEN_ADMIN_KEY; MFA step-up proof WARDEN_MFA_TOKEN or --mfa-token-file FILE.
+Break-glass without the gateway: quarantine|retire|list|show --offline --data-dir DIR (spooled to the
+ledger when the gateway next runs); registering, verifying, promoting and rolling back need the PDP.`;
+
+const ADMIN_OPTIONS = { 'data-dir': { type: 'string' }, 'admin-url': { type: 'string' }, 'mfa-token-file': { type: 'string' }, offline: { type: 'boolean' } } as const;
+const OFFLINE_VERBS = new Set(['quarantine', 'retire', 'list', 'show']);
 
 class UsageError extends Error {}
 
@@ -59,16 +68,133 @@ function localPrincipal(): Principal {
   return { kind: 'user', id: `local:${user}`, tenant: 'local', groups: ['local-operators'], authn: { method: 'bootstrap', credentialId: `uid:${userInfo().uid}` }, scope: { models: ['*'], actions: ['*'] }, admin: true };
 }
 
-function openRegistry(dataDir: string | undefined, trusted: ReturnType<typeof loadPublicKey>[] = []): ModelRegistry {
-  const dir = resolve(dataDir ?? './.warden');
+/** The offline break-glass registry: the data dir's store, transitions spooled for the ledger. */
+function openOfflineRegistry(dataDir: string | undefined): ModelRegistry {
+  if (!dataDir) throw new UsageError('--offline needs --data-dir (the gateway data dir holding warden.db)');
+  const dir = resolve(dataDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const auditFile = join(dir, 'registry-audit.jsonl');
   return new ModelRegistry({
     store: new SqliteRegistryStore(openSqlite(join(dir, 'warden.db'))),
     audit: (e) => appendFileSync(auditFile, canonicalJson(e) + '\n', { mode: 0o600 }),
-    authorize: (p, action) => action === 'promoteModel' && p.admin === true,
-    policy: { trustedSigners: trusted },
+    // Never reached: promotion is refused offline before the registry is opened (OFFLINE_VERBS).
+    authorize: () => false,
+    policy: { trustedSigners: [] },
   });
+}
+
+const depPath = (id: string, verb?: string) => `/admin/v1/models/${encodeURIComponent(id)}${verb ? `/${verb}` : ''}`;
+
+function readJsonFile(f: string | undefined): unknown {
+  if (!f) return undefined;
+  try {
+    return JSON.parse(readFileSync(f, 'utf8')) as unknown;
+  } catch (e) {
+    throw new CliError(`cannot read ${f} as JSON: ${(e as Error).message}`, 2);
+  }
+}
+
+/** The registry verbs over the admin API; every change is a PDP decision and a ledger entry before the answer. */
+async function registryVerb(verb: string, args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      ...ADMIN_OPTIONS,
+      reason: { type: 'string' }, json: { type: 'boolean' }, model: { type: 'string' }, state: { type: 'string' },
+      version: { type: 'string' }, upstream: { type: 'string' }, tier: { type: 'string' }, region: { type: 'string' }, tenant: { type: 'string' },
+      sig: { type: 'string' }, provenance: { type: 'string' }, sbom: { type: 'string' }, 'attestation-type': { type: 'string' }, reference: { type: 'string' },
+    },
+  });
+  const id = positionals[0];
+  if (['promote', 'quarantine', 'retire', 'show'].includes(verb) && !id) throw new UsageError(`${verb} needs a deployment ID`);
+  if (verb === 'quarantine' && !values.reason) throw new UsageError('quarantine needs --reason');
+  if (values.offline) {
+    if (!OFFLINE_VERBS.has(verb)) throw new UsageError(`${verb} needs the PDP and the ledger: run it against the admin API (without --offline); offline only quarantine, retire, list and show`);
+    return offlineVerb(verb, id, values);
+  }
+  const o: AdminClientOptions = adminClientOptions(values);
+  const show = (d: DeploymentRecord) => out(values.json ? JSON.stringify(d, null, 2) : deploymentLine(d));
+  switch (verb) {
+    case 'register': {
+      const dir = positionals[0];
+      if (!dir) throw new UsageError('register needs DIR');
+      for (const k of ['model', 'version', 'upstream', 'tier', 'region', 'tenant'] as const) if (!values[k]) throw new UsageError(`register needs --${k}`);
+      const reference = Object.fromEntries(csv(values.reference).map((kv) => {
+        const i = kv.indexOf('=');
+        if (i <= 0) throw new UsageError(`--reference expects k=v, got ${kv}`);
+        return [kv.slice(0, i), kv.slice(i + 1)];
+      }));
+      const body = {
+        model: values.model, version: values.version, upstream: values.upstream, tier: values.tier, region: values.region, tenant: values.tenant,
+        signatureBundle: readJsonFile(values.sig ?? join(dir, DEFAULT_SIGNATURE_NAME)),
+        ...(values.provenance ? { provenance: readJsonFile(values.provenance) } : {}),
+        ...(values.sbom ? { sbom: readJsonFile(values.sbom) } : {}),
+        ...(values['attestation-type'] ? { attestation: { type: values['attestation-type'], referenceValues: reference } } : {}),
+      };
+      show((await adminCall(o, 'POST', '/admin/v1/models', body)) as DeploymentRecord);
+      return 0;
+    }
+    case 'promote': {
+      const r = (await adminCall(o, 'POST', depPath(id!, 'promote'), {})) as DeploymentRecord & { pendingApproval?: boolean };
+      show(r);
+      if (r.pendingApproval) out('(approval recorded; a second approver must promote)');
+      return 0;
+    }
+    case 'quarantine':
+      show((await adminCall(o, 'POST', depPath(id!, 'quarantine'), { reason: values.reason })) as DeploymentRecord);
+      return 0;
+    case 'retire':
+      show((await adminCall(o, 'POST', depPath(id!, 'retire'), {})) as DeploymentRecord);
+      return 0;
+    case 'rollback': {
+      if (!positionals[0]) throw new UsageError('rollback needs MODEL');
+      const slot = { ...(values.tenant ? { tenant: values.tenant } : {}), ...(values.region ? { region: values.region } : {}), ...(values.tier ? { tier: values.tier } : {}) };
+      show((await adminCall(o, 'POST', '/admin/v1/models/rollback', { model: positionals[0], ...slot })) as DeploymentRecord);
+      return 0;
+    }
+    case 'show': {
+      const d = (await adminCall(o, 'GET', depPath(id!))) as DeploymentRecord;
+      out(values.json ? JSON.stringify(d, null, 2) : describe(d));
+      return 0;
+    }
+    default: {
+      const q = new URLSearchParams({ ...(values.model ? { model: values.model } : {}), ...(values.state ? { state: values.state } : {}) }).toString();
+      const rows = ((await adminCall(o, 'GET', `/admin/v1/models${q ? `?${q}` : ''}`)) as { data: DeploymentRecord[] }).data;
+      out(values.json ? JSON.stringify(rows, null, 2) : rows.length ? rows.map(deploymentLine).join('\n') : '(no deployments)');
+      return 0;
+    }
+  }
+}
+
+async function offlineVerb(verb: string, id: string | undefined, values: { 'data-dir'?: string | undefined; reason?: string | undefined; json?: boolean | undefined; model?: string | undefined; state?: string | undefined }): Promise<number> {
+  const reg = openOfflineRegistry(values['data-dir']);
+  const p = localPrincipal();
+  const spooled = () => err(`offline: recorded in ${join(resolve(values['data-dir']!), 'registry-audit.jsonl')}; the gateway moves it into the ledger on its next registry refresh`);
+  switch (verb) {
+    case 'quarantine':
+      out(deploymentLine(await reg.quarantine(p, id!, values.reason!)));
+      spooled();
+      return 0;
+    case 'retire':
+      out(deploymentLine(await reg.retire(p, id!)));
+      spooled();
+      return 0;
+    case 'show': {
+      const d = reg.get(id!);
+      out(values.json ? JSON.stringify(d, null, 2) : describe(d));
+      return 0;
+    }
+    default: {
+      const rows = reg.list({ ...(values.model ? { model: values.model } : {}), ...(values.state ? { state: values.state as DeploymentRecord['state'] } : {}) });
+      out(values.json ? JSON.stringify(rows, null, 2) : rows.length ? rows.map(deploymentLine).join('\n') : '(no deployments)');
+      return 0;
+    }
+  }
+}
+
+function describe(d: DeploymentRecord): string {
+  return Object.entries(d).map(([k, v]) => `${k.padEnd(14)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join('\n');
 }
 
 function deploymentLine(d: DeploymentRecord): string {
@@ -103,9 +229,10 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       return 0;
     }
     case 'verify': {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { sig: { type: 'string' }, key: { type: 'string' }, 'ignore-paths': { type: 'string' }, deployment: { type: 'string' }, 'data-dir': { type: 'string' } } });
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { sig: { type: 'string' }, key: { type: 'string' }, 'ignore-paths': { type: 'string' }, deployment: { type: 'string' }, ...ADMIN_OPTIONS } });
       const dir = positionals[0];
       if (!dir || !values.key) throw new UsageError('verify needs DIR and --key');
+      if (values.deployment && values.offline) throw new UsageError('verify --deployment needs the PDP and the ledger: run it against the admin API (without --offline)');
       const sig = values.sig ?? join(dir, DEFAULT_SIGNATURE_NAME);
       const key = loadPublicKey(readFileSync(values.key));
       const progress = terminalProgress('verifying');
@@ -113,9 +240,9 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       const r = await verifyModel(dir, parseBundle(readFileSync(sig)), key, { signaturePath: sig, ignorePaths, hash: progress ? { onProgress: progress } : {} });
       out(`verified ${r.files} file(s), ${r.bytes} bytes, signer ${r.signerIdentity}\nmodel digest ${r.modelDigest}`);
       if (values.deployment) {
-        const scan = await scanModel(dir, { ignorePaths: [...ignorePaths, ...r.manifest.ignorePaths, 'model.sig'] });
-        printScan(scan, false);
-        const d = await openRegistry(values['data-dir'], [key]).verify(localPrincipal(), values.deployment, { verifiedModel: r, scanReport: scan });
+        // The gateway verifies again under ITS trusted signers and scans; only that verification counts.
+        const d = (await adminCall(adminClientOptions(values), 'POST', depPath(values.deployment, 'verify'), { path: resolve(dir), ignorePaths, signaturePath: resolve(sig) })) as DeploymentRecord & { scanReport?: ScanReport | null };
+        if (d.scanReport) printScan(d.scanReport, false);
         out(deploymentLine(d));
       }
       return 0;
@@ -127,68 +254,14 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       printScan(r, !!values.json);
       return r.ok ? 0 : 1;
     }
-    case 'register': {
-      const { values, positionals } = parseArgs({
-        args, allowPositionals: true,
-        options: {
-          model: { type: 'string' }, version: { type: 'string' }, upstream: { type: 'string' }, tier: { type: 'string' }, region: { type: 'string' }, tenant: { type: 'string' },
-          sig: { type: 'string' }, provenance: { type: 'string' }, sbom: { type: 'string' }, 'attestation-type': { type: 'string' }, reference: { type: 'string' }, 'data-dir': { type: 'string' },
-        },
-      });
-      const dir = positionals[0];
-      if (!dir) throw new UsageError('register needs DIR');
-      for (const k of ['model', 'version', 'upstream', 'tier', 'region', 'tenant'] as const) if (!values[k]) throw new UsageError(`register needs --${k}`);
-      const bundleText = readFileSync(values.sig ?? join(dir, DEFAULT_SIGNATURE_NAME), 'utf8');
-      // The digest is read from the (not yet authenticated) manifest; `verify --deployment` authenticates it.
-      const digest = parseStatement(Buffer.from(parseBundle(bundleText).dsseEnvelope.payload, 'base64')).modelDigest;
-      const readJson = (f: string | undefined) => (f ? (JSON.parse(readFileSync(f, 'utf8')) as unknown) : undefined);
-      const reference = Object.fromEntries(csv(values.reference).map((kv) => {
-        const i = kv.indexOf('=');
-        if (i <= 0) throw new UsageError(`--reference expects k=v, got ${kv}`);
-        return [kv.slice(0, i), kv.slice(i + 1)];
-      }));
-      const d = await openRegistry(values['data-dir']).register(localPrincipal(), {
-        model: values.model!, version: values.version!, upstream: values.upstream!, tier: values.tier!, region: values.region!, tenant: values.tenant!,
-        artifactDigest: digest, signatureBundle: bundleText, provenance: readJson(values.provenance), sbom: readJson(values.sbom),
-        ...(values['attestation-type'] ? { attestation: { type: values['attestation-type'], referenceValues: reference } } : {}),
-      });
-      out(deploymentLine(d));
-      return 0;
-    }
+    case 'register':
     case 'promote':
     case 'quarantine':
     case 'retire':
-    case 'show': {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { reason: { type: 'string' }, json: { type: 'boolean' }, 'data-dir': { type: 'string' } } });
-      const id = positionals[0];
-      if (!id) throw new UsageError(`${verb} needs a deployment ID`);
-      const reg = openRegistry(values['data-dir']);
-      if (verb === 'show') {
-        const d = reg.get(id);
-        out(values.json ? JSON.stringify(d, null, 2) : Object.entries(d).map(([k, v]) => `${k.padEnd(14)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join('\n'));
-        return 0;
-      }
-      if (verb === 'quarantine' && !values.reason) throw new UsageError('quarantine needs --reason');
-      const p = localPrincipal();
-      if (verb === 'promote') {
-        const r = await reg.promote(p, id);
-        out(deploymentLine(r.deployment) + (r.pendingApproval ? '\n(approval recorded; a second approver must promote)' : ''));
-      } else out(deploymentLine(verb === 'quarantine' ? await reg.quarantine(p, id, values.reason!) : await reg.retire(p, id)));
-      return 0;
-    }
-    case 'rollback': {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { tenant: { type: 'string' }, region: { type: 'string' }, tier: { type: 'string' }, 'data-dir': { type: 'string' } } });
-      if (!positionals[0]) throw new UsageError('rollback needs MODEL');
-      const slot = values.tenant && values.region && values.tier ? { tenant: values.tenant, region: values.region, tier: values.tier } : undefined;
-      out(deploymentLine(await openRegistry(values['data-dir']).rollback(localPrincipal(), positionals[0], slot)));
-      return 0;
-    }
-    case 'list': {
-      const { values } = parseArgs({ args, options: { model: { type: 'string' }, state: { type: 'string' }, json: { type: 'boolean' }, 'data-dir': { type: 'string' } } });
-      const rows = openRegistry(values['data-dir']).list({ ...(values.model ? { model: values.model } : {}), ...(values.state ? { state: values.state as DeploymentRecord['state'] } : {}) });
-      out(values.json ? JSON.stringify(rows, null, 2) : rows.length ? rows.map(deploymentLine).join('\n') : '(no deployments)');
-      return 0;
-    }
+    case 'rollback':
+    case 'list':
+    case 'show':
+      return registryVerb(verb, args);
     default:
       throw new UsageError(verb ? `unknown verb ${JSON.stringify(verb)}` : 'missing verb');
   }
@@ -212,6 +285,10 @@ export async function main(args: string[]): Promise<number> {
       for (const r of e.renamed) err(`renamed: ${r.from} -> ${r.to}`);
       for (const f of e.added) err(`added (not signed): ${f}`);
       for (const f of e.removed) err(`missing: ${f}`);
+    }
+    if (e instanceof CliError) {
+      err(`warden model ${verb}: ${e.message}`);
+      return e.exitCode;
     }
     if (isWardenError(e)) {
       err(`warden model ${verb}: ${e.code}: ${e.message}`);

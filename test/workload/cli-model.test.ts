@@ -1,5 +1,5 @@
-// The newcomer's path through `warden model`, as real child processes: sign, verify, tamper,
-// scan, register, verify into the registry, promote, quarantine, and the audit trail.
+// The newcomer's path through `warden model`, as real child processes: sign, verify, tamper, scan, and
+// the registry verbs' refusals before the admin API (the API path runs in e2e-routing.test.ts).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -13,10 +13,11 @@ const MAIN = new URL('../../src/cli/main.js', import.meta.url).href;
 const RUNNER = `const { run } = await import(${JSON.stringify(MAIN)}); process.exitCode = await run(process.argv.slice(1));`;
 const tmp = mkdtempSync(join(tmpdir(), 'warden-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-const warden = (...args: string[]) => {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', RUNNER, 'model', ...args], { encoding: 'utf8', cwd: tmp, env: { ...process.env, CI: process.env.CI ?? '' } });
+const wardenEnv = (env: Record<string, string>, ...args: string[]) => {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', RUNNER, 'model', ...args], { encoding: 'utf8', cwd: tmp, env: { ...process.env, CI: process.env.CI ?? '', ...env } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
+const warden = (...args: string[]) => wardenEnv({}, ...args);
 
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 writeFileSync(join(tmp, 'signing.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
@@ -58,23 +59,22 @@ test('scan: clean passes; a pickle importing os.system exits non-zero naming the
   assert.equal(warden('nonsense').code, 2);
 });
 
-test('register, verify into the registry, promote, quarantine; all audited', () => {
+test('registry verbs need the admin API: offline only takes a deployment out of service; no credential is a usage error', () => {
   const dataDir = join(tmp, 'data');
-  const reg = warden('register', model, '--model', 'tiny-llm', '--version', '1', '--upstream', 'http://127.0.0.1:8000', '--tier', 'onprem', '--region', 'local', '--tenant', 'acme', '--data-dir', dataDir);
-  assert.equal(reg.code, 0, reg.err);
-  const id = /^(dep_\w+)/.exec(reg.out)![1]!;
-  assert.equal(warden('promote', id, '--data-dir', dataDir).code, 1, 'a registered artifact cannot be promoted');
-  const v = warden('verify', model, '--key', join(tmp, 'signing.pub'), '--deployment', id, '--data-dir', dataDir);
-  assert.equal(v.code, 0, v.err);
-  assert.match(v.out, /verified/);
-  const p = warden('promote', id, '--data-dir', dataDir);
-  assert.equal(p.code, 0, p.err);
-  assert.match(warden('list', '--data-dir', dataDir).out, /tiny-llm@1\s+promoted/);
-  assert.equal(warden('quarantine', id, '--reason', 'test', '--data-dir', dataDir).code, 0);
-  assert.match(warden('show', id, '--data-dir', dataDir).out, /state\s+quarantined/);
-  const r = warden('rollback', 'tiny-llm', '--data-dir', dataDir);
-  assert.equal(r.code, 1);
-  assert.match(r.err, /no_known_good_version/);
-  const audit = readFileSync(join(dataDir, 'registry-audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { action: string; decision: string });
-  assert.deepEqual(audit.map((e) => `${e.action}:${e.decision}`), ['model.register:allow', 'model.promote:deny', 'model.verify:allow', 'model.promote:allow', 'model.quarantine:allow', 'model.rollback:deny']);
+  // The API path is exercised against a running gateway in e2e-routing.test.ts; here, what is refused before it.
+  const env = { WARDEN_ADMIN_KEY: '', WARDEN_ADMIN_KEY_FILE: '' };
+  const reg = wardenEnv(env, 'register', model, '--model', 'tiny-llm', '--version', '1', '--upstream', 'http://127.0.0.1:8000', '--tier', 'onprem', '--region', 'local', '--tenant', 'acme');
+  assert.equal(reg.code, 2);
+  assert.match(reg.err, /no admin credential: set WARDEN_ADMIN_KEY/);
+  for (const args of [['register', model, '--model', 'm'], ['promote', 'dep_x'], ['rollback', 'tiny-llm'], ['verify', model, '--key', join(tmp, 'signing.pub'), '--deployment', 'dep_x']]) {
+    const r = wardenEnv(env, ...args, '--offline', '--data-dir', dataDir);
+    assert.equal(r.code, 2, `${args[0]} --offline must be refused`);
+    assert.match(r.err, /needs the PDP and the ledger/);
+  }
+  assert.match(wardenEnv(env, 'quarantine', 'dep_x', '--offline', '--data-dir', dataDir).err, /quarantine needs --reason/);
+  assert.match(wardenEnv(env, 'quarantine', 'dep_x', '--reason', 'x', '--offline').err, /--offline needs --data-dir/);
+  const missing = wardenEnv(env, 'quarantine', 'dep_nope', '--reason', 'x', '--offline', '--data-dir', dataDir);
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, /dep_nope/);
+  assert.match(wardenEnv(env, 'list', '--offline', '--data-dir', dataDir).out, /\(no deployments\)/);
 });

@@ -14,6 +14,7 @@ import { after, before, test } from 'node:test';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { issueServerCert, makeTestCa } from '../helpers/pki.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
+import { runWarden } from '../helpers/proc.js';
 import { testdata } from '../helpers/testdata.js';
 import { startTestWarden, type TestWarden } from '../helpers/warden.js';
 import { createNitroPki, forgeNitroDocument, pcrValues, type NitroPki } from './attestation/nitro-forge.js';
@@ -328,11 +329,52 @@ test('registry changes are PDP decisions: no MFA gets a step-up challenge, a mod
   assert.ok(denied.some((e) => e.action === 'manageTools' && e.status === 403));
 });
 
-test('a quarantine made with `warden model` on the data dir reaches the running gateway', async () => {
+test('`warden model` registry verbs go through the admin API: PDP-decided, in the ledger before the CLI returns', async () => {
+  const dir = copyModel('cli-api');
+  const env = { WARDEN_ADMIN_URL: t.w.adminUrl, WARDEN_CA: t.w.caPemPath, WARDEN_ADMIN_KEY: admin, WARDEN_MFA_TOKEN: await mfaToken('mia') };
+  const cli = (...args: string[]) => runWarden(['model', ...args], env);
+  const reg = await cli('register', dir, '--model', 'cli-api', '--version', '1', '--upstream', plain.url, '--tier', 'onprem', '--region', 'eu-west-1', '--tenant', 'acme');
+  assert.equal(reg.code, 0, reg.stderr);
+  const id = /^(dep_\w+)/.exec(reg.stdout)![1]!;
+  assert.ok(audits((e) => e.action === 'model.register' && e.deployment?.id === id && e.principal?.id === 'mia').length === 1);
+  // Promotion before verification: the registry refuses, the CLI says why and exits 1.
+  const early = await cli('promote', id);
+  assert.equal(early.code, 1);
+  assert.match(early.stderr, /409 invalid_transition/);
+  const v = await cli('verify', dir, '--key', SIGNER_PUB, '--deployment', id);
+  assert.equal(v.code, 0, v.stderr);
+  assert.match(v.stdout, /scan ok/);
+  assert.match(v.stdout, /cli-api@1\s+verified/);
+  state.digest = (await asAdmin('GET', `/admin/v1/models/${id}`)).json.artifactDigest;
+  // Without the MFA step-up the CLI gets the RFC 9470 challenge and nothing changes.
+  const noMfa = await runWarden(['model', 'promote', id], { ...env, WARDEN_MFA_TOKEN: '' });
+  assert.equal(noMfa.code, 1);
+  assert.match(noMfa.stderr, /promotion_denied|insufficient_user_authentication/);
+  const p = await cli('promote', id);
+  assert.equal(p.code, 0, p.stderr);
+  assert.match((await cli('list', '--model', 'cli-api')).stdout, /cli-api@1\s+promoted/);
+  assert.match((await cli('show', id)).stdout, /state\s+promoted/);
+  assert.equal((await chat('cli-api')).status, 200);
+  const q = await cli('quarantine', id, '--reason', 'pulled by the operator');
+  assert.equal(q.code, 0, q.stderr);
+  const after = await chat('cli-api');
+  assert.equal(after.status, 503, 'quarantine through the API is effective on the next request');
+  const rb = await cli('rollback', 'cli-api');
+  assert.equal(rb.code, 1);
+  assert.match(rb.stderr, /no_known_good_version/);
+  const trail = audits((e) => e.deployment?.id === id).map((e) => `${e.action}:${e.decision}`);
+  for (const step of ['model.register:allow', 'model.promote:deny', 'model.verify:allow', 'model.promote:allow', 'model.quarantine:allow']) assert.ok(trail.includes(step), `${step} in ${trail.join(', ')}`);
+  // Offline, only taking a deployment out of service is possible: promotion needs the PDP.
+  const off = await runWarden(['model', 'promote', id, '--offline', '--data-dir', t.w.dataDir]);
+  assert.equal(off.code, 2);
+  assert.match(off.stderr, /promote needs the PDP and the ledger/);
+});
+
+test('a break-glass `warden model quarantine --offline` on the data dir reaches the running gateway', async () => {
   const id = await register('cli-model', '1', plain.url);
   await verifyAndPromote(id, copyModel('cli-1'));
   assert.equal((await chat('cli-model')).status, 200);
-  const cli = spawnSync(process.execPath, ['--input-type=module', '-e', RUNNER, 'model', 'quarantine', id, '--reason', 'pulled by the operator', '--data-dir', t.w.dataDir], { encoding: 'utf8' });
+  const cli = spawnSync(process.execPath, ['--input-type=module', '-e', RUNNER, 'model', 'quarantine', id, '--reason', 'pulled by the operator', '--offline', '--data-dir', t.w.dataDir], { encoding: 'utf8' });
   assert.equal(cli.status, 0, cli.stderr);
   // The gateway re-reads the registry every workload.refreshIntervalMs (100 ms here): poll, bounded.
   // Until the route cache catches up, a request may still pick the deployment: the served-digest check then

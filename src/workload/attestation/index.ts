@@ -11,4 +11,7 @@ export { assertReferenceUsable } from './reference.js';
 export { verifyNitroDocument } from './nitro/verify.js';
 export { extractNitroDocumentFromCertificate } from './nitro/evervault-cert.js';
 export { verifySnpReportAuthenticity } from './sev-snp/verify.js';
+export { verifyTdxQuoteAuthenticity } from './tdx/verify.js';
+export { parseTdxQuote, type TdxQuote } from './tdx/quote.js';
+export { INTEL_SGX_ROOT_CA_PEM } from './tdx/intel-root.js';
 export { MIN_NONCE_BYTES } from './nonce.js';

@@ -5,6 +5,10 @@ import type { ReferenceValues } from './types.js';
 
 const HEX = /^[0-9a-fA-F]+$/;
 
+function isHexBytes(v: unknown, bytes: number): v is string {
+  return typeof v === 'string' && v.length === bytes * 2 && HEX.test(v);
+}
+
 export function assertReferenceUsable(reference: ReferenceValues): void {
   switch (reference.type) {
     case 'nitro': {
@@ -26,6 +30,23 @@ export function assertReferenceUsable(reference: ReferenceValues): void {
         throw new AttestationConfigurationInvalid('sev-snp reference: idKeyDigest must be 48 bytes of hex');
       if (reference.signingKeys !== undefined && reference.signingKeys.length === 0)
         throw new AttestationConfigurationInvalid('sev-snp reference: signingKeys is empty, nothing could be accepted');
+      return;
+    }
+    case 'tdx': {
+      if (!isHexBytes(reference.mrtd, 48)) throw new AttestationConfigurationInvalid('tdx reference: mrtd must be 48 bytes of hex');
+      const rtmrs = reference.rtmrs ?? {};
+      if (typeof rtmrs !== 'object' || rtmrs === null || Array.isArray(rtmrs)) throw new AttestationConfigurationInvalid('tdx reference: rtmrs must map 0..3 to hex');
+      for (const [idx, value] of Object.entries(rtmrs)) {
+        if (!/^[0-3]$/.test(idx)) throw new AttestationConfigurationInvalid(`tdx reference: RTMR index ${JSON.stringify(idx)} is not 0..3`);
+        if (!isHexBytes(value, 48)) throw new AttestationConfigurationInvalid(`tdx reference: rtmr${idx} must be 48 bytes of hex`);
+      }
+      for (const k of ['mrseam', 'mrconfigid', 'mrowner', 'mrownerconfig'] as const) {
+        if (reference[k] !== undefined && !isHexBytes(reference[k], 48)) throw new AttestationConfigurationInvalid(`tdx reference: ${k} must be 48 bytes of hex`);
+      }
+      if (reference.minTeeTcbSvn !== undefined && !isHexBytes(reference.minTeeTcbSvn, 16))
+        throw new AttestationConfigurationInvalid('tdx reference: minTeeTcbSvn must be 16 bytes of hex');
+      if (reference.allowDebug !== undefined && typeof reference.allowDebug !== 'boolean')
+        throw new AttestationConfigurationInvalid('tdx reference: allowDebug must be true or false');
       return;
     }
     case 'jwt': {
@@ -53,6 +74,15 @@ export function expectedMeasurements(reference: ReferenceValues): Record<string,
       const out: Record<string, string> = { measurement: reference.measurement.toLowerCase() };
       if (reference.hostData !== undefined) out['host_data'] = reference.hostData.toLowerCase();
       if (reference.idKeyDigest !== undefined) out['id_key_digest'] = reference.idKeyDigest.toLowerCase();
+      return out;
+    }
+    case 'tdx': {
+      const out: Record<string, string> = { mrtd: reference.mrtd.toLowerCase() };
+      for (const [i, v] of Object.entries(reference.rtmrs ?? {})) if (v !== undefined) out[`rtmr${i}`] = v.toLowerCase();
+      for (const k of ['mrseam', 'mrconfigid', 'mrowner', 'mrownerconfig'] as const) {
+        const v = reference[k];
+        if (v !== undefined) out[k] = v.toLowerCase();
+      }
       return out;
     }
     case 'jwt':

@@ -28,19 +28,25 @@ export interface TrustAnchorSources {
   nitroRootsPem?: string[];
   /** PEM of the AMD ARKs to accept (Milan, Genoa, Turin). ASK+ARK bundles are fine: self-signed certs become roots. */
   amdPem?: string[];
+  /** PEM of the Intel SGX Root CA(s) that TDX PCK chains must lead to (tdx/intel-root.ts holds Intel's). */
+  intelRootsPem?: string[];
   jwtIssuers?: Record<string, JWTVerifyGetKey>;
 }
 
 export function createTrustAnchors(src: TrustAnchorSources): TrustAnchors {
   const nitroRoots = (src.nitroRootsPem ?? []).flatMap((p, i) => parseCertificates(p, `nitro root #${i}`));
   const amd = (src.amdPem ?? []).flatMap((p, i) => parseCertificates(p, `AMD bundle #${i}`));
+  const intelRoots = (src.intelRootsPem ?? []).flatMap((p, i) => parseCertificates(p, `Intel root #${i}`));
   for (const r of nitroRoots) {
     if (!isSelfIssued(r)) throw new AttestationConfigurationInvalid(`nitro root ${r.subject} is not self-issued`);
+  }
+  for (const r of intelRoots) {
+    if (!isSelfIssued(r)) throw new AttestationConfigurationInvalid(`Intel root ${r.subject} is not self-issued`);
   }
   // AMD ships ASK and ARK in one file (ASK first); only the self-issued ARK is a root.
   const amdRoots = amd.filter(isSelfIssued);
   const amdIntermediates = amd.filter((c) => !isSelfIssued(c));
-  return { nitroRoots, amdRoots, amdIntermediates, jwtIssuers: { ...(src.jwtIssuers ?? {}) } };
+  return { nitroRoots, amdRoots, amdIntermediates, intelRoots, jwtIssuers: { ...(src.jwtIssuers ?? {}) } };
 }
 
 export function isSelfIssued(c: X509Certificate): boolean {

@@ -4,7 +4,7 @@ import type { KeyObject } from 'node:crypto';
 import type { JWTVerifyGetKey } from 'jose';
 import type { X509Certificate } from '@peculiar/x509';
 
-export type EvidenceType = 'nitro' | 'sev-snp' | 'jwt';
+export type EvidenceType = 'nitro' | 'sev-snp' | 'tdx' | 'jwt';
 
 /** AWS Nitro Enclaves attestation document: COSE_Sign1 bytes as returned by the NSM. */
 export interface NitroEvidence {
@@ -25,13 +25,22 @@ export interface SevSnpEvidence {
   publicKey?: Uint8Array;
 }
 
+/** Intel TDX DCAP quote (version 4, or 5 with a TDX 1.0 / 1.5 body) carrying its PCK certificate chain (certification data type 6 → 5). */
+export interface TdxEvidence {
+  type: 'tdx';
+  /** The raw quote as produced by the Quoting Enclave (configfs-tsm outblob / TDX guest quote ioctl). */
+  quote: Uint8Array;
+  /** DER SubjectPublicKeyInfo the TD claims to own; bound when report_data = SHA-512(nonce ‖ spki). */
+  publicKey?: Uint8Array;
+}
+
 /** A JWT attestation token issued by a verifier service (GCP Confidential Space, Azure MAA, Intel Trust Authority…). */
 export interface JwtEvidence {
   type: 'jwt';
   token: string;
 }
 
-export type Evidence = NitroEvidence | SevSnpEvidence | JwtEvidence;
+export type Evidence = NitroEvidence | SevSnpEvidence | TdxEvidence | JwtEvidence;
 
 /** Hex strings are compared case-insensitively; everything named here must match exactly. */
 export interface NitroReference {
@@ -66,6 +75,24 @@ export interface SevSnpReference {
   signingKeys?: ('vcek' | 'vlek')[];
 }
 
+export interface TdxReference {
+  type: 'tdx';
+  /** MRTD (initial TD contents: TDVF / firmware), 48 bytes hex. Required. */
+  mrtd: string;
+  /** RTMR index ('0'…'3') → expected 48-byte hex value (RTMR0 firmware config, 1 OS loader/kernel, 2 OS, 3 application). */
+  rtmrs?: Partial<Record<'0' | '1' | '2' | '3', string>>;
+  /** TDX module measurement, 48 bytes hex. */
+  mrseam?: string;
+  /** Software-defined TD configuration / owner ids, 48 bytes hex each. */
+  mrconfigid?: string;
+  mrowner?: string;
+  mrownerconfig?: string;
+  /** Minimum TEE_TCB_SVN, 16 bytes hex, compared byte by byte (every byte of the quote's must be ≥). */
+  minTeeTcbSvn?: string;
+  /** Default false: a debuggable TD (TD_ATTRIBUTES.DEBUG) can be read and changed by the host. */
+  allowDebug?: boolean;
+}
+
 export interface JwtReference {
   type: 'jwt';
   issuer: string;
@@ -78,7 +105,7 @@ export interface JwtReference {
   algorithms?: string[];
 }
 
-export type ReferenceValues = NitroReference | SevSnpReference | JwtReference;
+export type ReferenceValues = NitroReference | SevSnpReference | TdxReference | JwtReference;
 
 /** Pinned roots and issuer keys. Certificates are parsed once, by `createTrustAnchors`. */
 export interface TrustAnchors {
@@ -86,6 +113,8 @@ export interface TrustAnchors {
   amdRoots: X509Certificate[];
   /** ASK / ASVK certificates known in advance, used when the evidence carries none. */
   amdIntermediates: X509Certificate[];
+  /** Intel SGX Root CA(s): roots of the PCK certificate chains in TDX quotes. */
+  intelRoots: X509Certificate[];
   /** Issuer (`iss`) → key source (jose createLocalJWKSet / createRemoteJWKSet). */
   jwtIssuers: Record<string, JWTVerifyGetKey>;
 }
@@ -105,13 +134,13 @@ export interface VerifyOptions {
 /** What a verification proved. Only the verifiers construct these (see verified.ts). */
 export interface VerifiedEvidence {
   readonly type: EvidenceType;
-  /** Measurement name → value: `pcr0`…, `measurement`, `host_data`…, or JWT claim paths. */
+  /** Measurement name → value: `pcr0`…, `measurement`, `host_data`…, `mrtd`, `rtmr0`…, or JWT claim paths. */
   readonly measurements: Readonly<Record<string, string>>;
-  /** The key the evidence binds (Nitro public_key, SNP report_data hash, JWT cnf.jwk), or null. */
+  /** The key the evidence binds (Nitro public_key, SNP / TDX report_data hash, JWT cnf.jwk), or null. */
   readonly publicKey: KeyObject | null;
   /** Hex of the challenge nonce the evidence answered. */
   readonly nonce: string;
-  /** Epoch ms the evidence was produced (Nitro timestamp, JWT iat; for SNP, the verification time). */
+  /** Epoch ms the evidence was produced (Nitro timestamp, JWT iat; for SNP and TDX, the verification time). */
   readonly issuedAt: number;
   /** Epoch ms of the verification. */
   readonly verifiedAt: number;

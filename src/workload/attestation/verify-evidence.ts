@@ -5,6 +5,7 @@ import { AttestationError, AttestationMalformed } from './errors.js';
 import { verifyJwtEvidence } from './jwt/verify.js';
 import { verifyNitroEvidence } from './nitro/verify.js';
 import { verifySevSnpEvidence } from './sev-snp/verify.js';
+import { verifyTdxEvidence } from './tdx/verify.js';
 import type { Evidence, ReferenceValues, VerifiedEvidence, VerifyOptions } from './types.js';
 
 export async function verifyEvidence(evidence: Evidence, reference: ReferenceValues, opts: VerifyOptions): Promise<VerifiedEvidence> {
@@ -17,6 +18,8 @@ export async function verifyEvidence(evidence: Evidence, reference: ReferenceVal
         return await verifyNitroEvidence(evidence, reference as Extract<ReferenceValues, { type: 'nitro' }>, opts);
       case 'sev-snp':
         return await verifySevSnpEvidence(evidence, reference as Extract<ReferenceValues, { type: 'sev-snp' }>, opts);
+      case 'tdx':
+        return await verifyTdxEvidence(evidence, reference as Extract<ReferenceValues, { type: 'tdx' }>, opts);
       case 'jwt':
         return await verifyJwtEvidence(evidence, reference as Extract<ReferenceValues, { type: 'jwt' }>, opts);
       default:

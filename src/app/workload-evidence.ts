@@ -2,6 +2,7 @@
 //   GET <upstream origin><evidencePath>?nonce=<64 hex>   →   200 application/json, one of
 //   {"type":"nitro","document":"<base64 COSE_Sign1>"}
 //   {"type":"sev-snp","report":"<base64>","endorsementCert":"<PEM | base64 DER>","intermediates":[...],"publicKey":"<base64 SPKI DER>"}
+//   {"type":"tdx","quote":"<base64 DCAP quote v4/v5>","publicKey":"<base64 SPKI DER>"}
 //   {"type":"jwt","token":"<compact JWS>"}
 // The call goes over the deployment's own upstream pool (same origin, same TLS trust), with a time and size
 // limit; anything else is AttestationUnavailable / AttestationMalformed and the monitor withdraws trust.
@@ -46,6 +47,12 @@ export function parseEvidenceJson(body: Buffer): Evidence {
         ...(e.publicKey !== undefined ? { publicKey: base64Field(e, 'publicKey') } : {}),
       };
     }
+    case 'tdx':
+      return {
+        type: 'tdx',
+        quote: base64Field(e, 'quote'),
+        ...(e.publicKey !== undefined ? { publicKey: base64Field(e, 'publicKey') } : {}),
+      };
     case 'jwt':
       if (typeof e.token !== 'string' || e.token.length === 0) throw new AttestationMalformed('evidence field token must be a compact JWS');
       return { type: 'jwt', token: e.token };

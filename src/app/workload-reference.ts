@@ -3,10 +3,11 @@
 // into the verifiers' typed ReferenceValues, refusing anything it does not understand: an unknown key could
 // be a pin the operator believes is enforced (fail closed, docs/models.md "Confidential deployments").
 import type { AttestationRequirement } from '../store/registry-store.js';
-import { AttestationConfigurationInvalid, assertReferenceUsable, type ReferenceValues, type SevSnpReference } from '../workload/attestation/index.js';
+import { AttestationConfigurationInvalid, assertReferenceUsable, type ReferenceValues, type SevSnpReference, type TdxReference } from '../workload/attestation/index.js';
 
 const NITRO_TYPES = new Set(['nitro', 'aws-nitro']);
 const SNP_TYPES = new Set(['sev-snp', 'amd-sev-snp']);
+const TDX_TYPES = new Set(['tdx', 'intel-tdx']);
 const JWT_TYPES = new Set(['jwt']);
 
 function integer(key: string, v: string): number {
@@ -54,6 +55,30 @@ function sevSnp(values: Record<string, string>): ReferenceValues {
   return r;
 }
 
+function tdx(values: Record<string, string>): ReferenceValues {
+  const r: TdxReference = { type: 'tdx', mrtd: '' };
+  for (const [k, v] of Object.entries(values)) {
+    // `rtmr0=<hex>` … `rtmr3=<hex>`: runtime measurement registers.
+    const m = /^rtmr([0-3])$/i.exec(k);
+    if (m) {
+      r.rtmrs = { ...(r.rtmrs ?? {}), [m[1] as '0' | '1' | '2' | '3']: v };
+      continue;
+    }
+    switch (k) {
+      case 'mrtd': r.mrtd = v; break;
+      case 'mrseam': r.mrseam = v; break;
+      case 'mrconfigid': r.mrconfigid = v; break;
+      case 'mrowner': r.mrowner = v; break;
+      case 'mrownerconfig': r.mrownerconfig = v; break;
+      case 'minTeeTcbSvn': case 'min_tee_tcb_svn': r.minTeeTcbSvn = v; break;
+      case 'allowDebug': r.allowDebug = boolean(k, v); break;
+      default:
+        throw new AttestationConfigurationInvalid(`tdx reference: unknown key ${JSON.stringify(k)}`);
+    }
+  }
+  return r;
+}
+
 function jwt(values: Record<string, string>): ReferenceValues {
   let issuer = '';
   let audience = '';
@@ -77,8 +102,8 @@ export function referenceFromRequirement(req: AttestationRequirement): Reference
     throw new AttestationConfigurationInvalid('attestation referenceValues must map names to strings');
   }
   const t = String(req.type).toLowerCase();
-  const ref = NITRO_TYPES.has(t) ? nitro(values) : SNP_TYPES.has(t) ? sevSnp(values) : JWT_TYPES.has(t) ? jwt(values) : null;
-  if (!ref) throw new AttestationConfigurationInvalid(`unknown attestation type ${JSON.stringify(req.type)} (nitro, sev-snp, jwt)`);
+  const ref = NITRO_TYPES.has(t) ? nitro(values) : SNP_TYPES.has(t) ? sevSnp(values) : TDX_TYPES.has(t) ? tdx(values) : JWT_TYPES.has(t) ? jwt(values) : null;
+  if (!ref) throw new AttestationConfigurationInvalid(`unknown attestation type ${JSON.stringify(req.type)} (nitro, sev-snp, tdx, jwt)`);
   assertReferenceUsable(ref);
   return ref;
 }

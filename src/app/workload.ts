@@ -25,7 +25,7 @@ import { buildContext, type PolicyDecisionPoint } from '../policy/index.js';
 import { SqliteRegistryStore } from '../store/registry-sqlite.js';
 import type { DeploymentRecord } from '../store/registry-store.js';
 import type { SqliteDb } from '../store/sqlite.js';
-import { AttestationMonitor, createTrustAnchors, type AttestationStatus, type TrustAnchors } from '../workload/attestation/index.js';
+import { AttestationMonitor, createTrustAnchors, INTEL_SGX_ROOT_CA_PEM, type AttestationStatus, type TrustAnchors } from '../workload/attestation/index.js';
 import { ModelRegistry, type Authorize } from '../workload/registry/registry.js';
 import { loadPublicKey } from '../workload/signing/keys.js';
 import { createEvidenceFetcher } from './workload-evidence.js';
@@ -124,6 +124,8 @@ export function buildWorkloadPlane(d: WorkloadPlaneDeps): WorkloadPlane {
   const trust = createTrustAnchors({
     nitroRootsPem: att.nitroRoots.map((f) => readFileSync(f, 'utf8')),
     amdPem: att.amdCerts.map((f) => readFileSync(f, 'utf8')),
+    // Intel has one SGX Root CA for all PCK chains; it is pinned in the source (tdx/intel-root.ts).
+    intelRootsPem: [INTEL_SGX_ROOT_CA_PEM],
     jwtIssuers: Object.fromEntries(att.jwtIssuers.map((i) => [i.issuer, createRemoteJWKSet(new URL(i.jwksUri))])),
   });
   const monitor = new AttestationMonitor({

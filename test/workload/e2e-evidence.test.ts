@@ -24,7 +24,8 @@ test('nitro, sev-snp and jwt requirements become typed references', () => {
 
 test('a requirement the verifier cannot enforce is refused, naming what is wrong', () => {
   const bad: [string, Record<string, string>, RegExp][] = [
-    ['tdx', { mrtd: HEX48 }, /unknown attestation type/],
+    ['sgx', { mrenclave: HEX48 }, /unknown attestation type/],
+    ['tdx', { mrtd: HEX48, measurement: HEX48 }, /unknown key "measurement"/],
     ['nitro', { firmware: HEX48 }, /unknown key "firmware"/],
     ['nitro', {}, /pins no PCR/],
     ['nitro', { pcr0: 'zz' }, /PCR0/],

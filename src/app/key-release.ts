@@ -5,7 +5,10 @@
 //   POST /v1/attestation/challenge  {deployment}                       → {nonce, expires_in}
 //   POST /v1/attestation/key        {deployment, nonce, evidence}      → {jwe, key_id, alg, enc}
 //   POST /admin/v1/models/{id}/key  {key: base64url of 32 bytes}       (admin; stores the wrapped key)
-import { createSecretKey, randomBytes, randomUUID } from 'node:crypto';
+// Both /v1/attestation routes answer before any credential is checked (the evidence is the credential), so
+// they are rate-limited per source address, and challenges are stateless (see issueNonce): issuing them
+// cannot fill memory or crowd out a legitimate enclave's challenge.
+import { createHmac, createSecretKey, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -16,6 +19,7 @@ import { auditEvent } from '../core/audit-event.js';
 import type { AdminRequest } from '../admin/admin.js';
 import type { AuditSink } from '../gateway/audit.js';
 import { readBody, sendError, sendJson } from '../gateway/http.js';
+import { SourceRateLimiter, type SourceRate } from '../network/source-limit.js';
 import { SqliteModelKeyStore } from '../store/model-keys-sqlite.js';
 import type { SqliteDb } from '../store/sqlite.js';
 import { verifyEvidence, type TrustAnchors } from '../workload/attestation/index.js';
@@ -26,7 +30,37 @@ import { parseEvidenceJson } from './workload-evidence.js';
 import { referenceFromRequirement } from './workload-reference.js';
 
 const NONCE_TTL_MS = 60_000;
-const MAX_OPEN_CHALLENGES = 10_000;
+/** Consumed nonces are remembered until they expire (single use); past this many, key requests are refused (503). */
+const MAX_CONSUMED_NONCES = 100_000;
+const NONCE_VERSION = 1;
+const NONCE_BYTES = 56;
+
+/**
+ * A stateless challenge: version (1) ‖ expiry, epoch ms (6, big-endian) ‖ random (17) ‖ HMAC-SHA256 over
+ * those and the deployment id (32) = 56 bytes, hex on the wire. Nothing is stored when it is issued; the
+ * MAC proves on return that Warden issued it for this deployment and when it expires.
+ */
+export function issueNonce(macKey: Buffer, deployment: string, expiresAt: number): string {
+  const head = Buffer.alloc(24);
+  head.writeUInt8(NONCE_VERSION, 0);
+  head.writeUIntBE(expiresAt, 1, 6);
+  randomBytes(17).copy(head, 7);
+  return Buffer.concat([head, nonceMac(macKey, head, deployment)]).toString('hex');
+}
+
+/** The nonce's expiry if it is well formed and was issued by this key for this deployment; null otherwise. */
+export function checkNonce(macKey: Buffer, nonceHex: string, deployment: string): number | null {
+  if (!/^[0-9a-f]+$/.test(nonceHex) || nonceHex.length !== NONCE_BYTES * 2) return null;
+  const raw = Buffer.from(nonceHex, 'hex');
+  if (raw.readUInt8(0) !== NONCE_VERSION) return null;
+  const head = raw.subarray(0, 24);
+  if (!timingSafeEqual(raw.subarray(24), nonceMac(macKey, head, deployment))) return null;
+  return head.readUIntBE(1, 6);
+}
+
+function nonceMac(macKey: Buffer, head: Buffer, deployment: string): Buffer {
+  return createHmac('sha256', macKey).update(head).update(deployment, 'utf8').digest();
+}
 
 /** The KEK lives in the data dir, mode 0600, created on first use. */
 export function loadOrCreateModelKek(dataDir: string): LocalKek {
@@ -52,12 +86,18 @@ export interface KeyReleaseDeps {
   clock: Clock;
   log: Logger;
   maxEvidenceAgeMs: number;
+  /** Per source address, on /v1/attestation/challenge and /v1/attestation/key together. */
+  perSource: SourceRate;
 }
 
 export function createKeyRelease(d: KeyReleaseDeps) {
   const kek = loadOrCreateModelKek(d.dataDir);
   const keys = new SqliteModelKeyStore(d.db);
-  const challenges = new Map<string, { deployment: string; expiresAt: number }>();
+  // Per process: a restart invalidates open challenges (they live 60 s; the workload asks again).
+  const macKey = randomBytes(32);
+  // Insertion order is expiry order (one TTL), so expired nonces are dropped from the front.
+  const consumed = new Map<string, number>();
+  const limiter = new SourceRateLimiter(d.clock, d.perSource);
 
   const record = async (requestId: string, action: string, deployment: string | null, status: number, err?: WardenError) => {
     await d.audit.append(
@@ -102,6 +142,7 @@ export function createKeyRelease(d: KeyReleaseDeps) {
     let deployment: string | null = null;
     const action = path.endsWith('challenge') ? 'attest.challenge' : 'attest.key_release';
     try {
+      limiter.take((req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''));
       if (req.method !== 'POST') throw new WardenError(405, 'invalid_request_error', 'method_not_allowed', `${path} accepts POST only`);
       const body = parse(await readBody(req, 2 * 1024 * 1024));
       if (typeof body.deployment !== 'string') throw new BadRequest('invalid_field', 'deployment is required', 'deployment');
@@ -109,19 +150,21 @@ export function createKeyRelease(d: KeyReleaseDeps) {
       const dep = confidential(deployment);
       const now = d.clock.now();
       if (action === 'attest.challenge') {
-        for (const [n, c] of challenges) if (c.expiresAt <= now) challenges.delete(n);
-        if (challenges.size >= MAX_OPEN_CHALLENGES) throw new WardenError(503, 'unavailable_error', 'too_many_challenges', 'too many open attestation challenges; retry shortly');
-        const nonce = randomBytes(32).toString('hex');
-        challenges.set(nonce, { deployment, expiresAt: now + NONCE_TTL_MS });
+        const nonce = issueNonce(macKey, deployment, now + NONCE_TTL_MS);
         await record(requestId, action, deployment, 200);
         sendJson(res, 200, { nonce, expires_in: NONCE_TTL_MS / 1000 }, { 'x-request-id': requestId, 'cache-control': 'no-store' });
         return true;
       }
       // The nonce is single use and bound to this deployment: a replayed or foreign document is refused.
       const nonce = typeof body.nonce === 'string' ? body.nonce : '';
-      const ch = challenges.get(nonce);
-      challenges.delete(nonce);
-      if (!ch || ch.deployment !== deployment || ch.expiresAt <= now) throw new Forbidden('invalid_challenge', 'the nonce is unknown, used, expired or for another deployment');
+      for (const [n, exp] of consumed) {
+        if (exp > now) break;
+        consumed.delete(n);
+      }
+      const expiresAt = checkNonce(macKey, nonce, deployment);
+      if (expiresAt === null || expiresAt <= now || consumed.has(nonce)) throw new Forbidden('invalid_challenge', 'the nonce is unknown, used, expired or for another deployment');
+      if (consumed.size >= MAX_CONSUMED_NONCES) throw new WardenError(503, 'unavailable_error', 'too_many_challenges', 'too many attestation challenges in flight; retry shortly');
+      consumed.set(nonce, expiresAt); // single use from here on, whatever the evidence says
       const wrapped = keys.get(deployment);
       if (!wrapped) throw new NotFound('no_model_key', `no key is stored for deployment ${deployment}`);
       const reference = referenceFromRequirement(dep.attestation!);

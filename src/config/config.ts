@@ -57,7 +57,15 @@ export interface WardenConfig {
   source: string | null;
   dataDir: string;
   listeners: { inference: ListenerConfig; admin: ListenerConfig };
-  limits: { maxBodyBytes: number; requestsPerSecond: number; burst: number; concurrency: number; tokensPerMinute: number };
+  limits: {
+    maxBodyBytes: number;
+    requestsPerSecond: number;
+    burst: number;
+    concurrency: number;
+    tokensPerMinute: number;
+    /** Per source address on /v1/attestation/challenge|key, which answer before any credential is checked. */
+    attestationPerSource: { requestsPerSecond: number; burst: number };
+  };
   upstreams: UpstreamConfig[];
   demoUpstream: { enabled: 'auto' | boolean; port: number };
   oidc: { issuers: OidcIssuerConfig[] };
@@ -120,7 +128,7 @@ const validate = ajv.compile(CONFIG_SCHEMA);
 type RawConfig = {
   dataDir?: string;
   listeners?: { inference?: Partial<ListenerConfig>; admin?: Partial<ListenerConfig> };
-  limits?: Partial<WardenConfig['limits']>;
+  limits?: Partial<Omit<WardenConfig['limits'], 'attestationPerSource'>> & { attestationPerSource?: Partial<WardenConfig['limits']['attestationPerSource']> };
   upstreams?: Partial<UpstreamConfig>[];
   demoUpstream?: Partial<WardenConfig['demoUpstream']>;
   oidc?: { issuers?: OidcIssuerConfig[] };
@@ -173,6 +181,8 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       burst: raw.limits?.burst ?? 200,
       concurrency: raw.limits?.concurrency ?? 64,
       tokensPerMinute: raw.limits?.tokensPerMinute ?? 1_000_000,
+      // An enclave asks for a challenge and then its key: a few requests at start-up and on key rotation.
+      attestationPerSource: { requestsPerSecond: raw.limits?.attestationPerSource?.requestsPerSecond ?? 2, burst: raw.limits?.attestationPerSource?.burst ?? 20 },
     },
     upstreams: (raw.upstreams ?? []).map((u) => ({
       name: u.name!,

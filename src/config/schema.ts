@@ -22,6 +22,11 @@ export const CONFIG_SCHEMA = {
         burst: { type: 'integer', minimum: 1 },
         concurrency: { type: 'integer', minimum: 1 },
         tokensPerMinute: { type: 'integer', minimum: 1 },
+        attestationPerSource: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { requestsPerSecond: { type: 'number', exclusiveMinimum: 0 }, burst: { type: 'integer', minimum: 1 } },
+        },
       },
     },
     upstreams: {

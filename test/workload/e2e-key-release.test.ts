@@ -65,6 +65,10 @@ test('challenge → evidence → JWE that only the enclave key opens; every refu
     const replay = await inf('/v1/attestation/key', { deployment: id, nonce, evidence: await evidenceFor(nonce) });
     assert.equal(replay.status, 403);
     assert.equal(replay.json.error.code, 'invalid_challenge');
+    // A nonce Warden did not issue (right length, no valid MAC), or one issued for another deployment.
+    const forged = await inf('/v1/attestation/key', { deployment: id, nonce: randomBytes(56).toString('hex'), evidence: await evidenceFor(nonce) });
+    assert.equal(forged.status, 403);
+    assert.equal(forged.json.error.code, 'invalid_challenge');
     const n2 = await challenge();
     const wrongPcr = await inf('/v1/attestation/key', { deployment: id, nonce: n2, evidence: await evidenceFor(n2, { pcrs: { ...PCRS, 0: Buffer.alloc(48, 0xee) } }) });
     assert.equal(wrongPcr.json.error.code, 'attestation_measurement_mismatch');
@@ -78,10 +82,32 @@ test('challenge → evidence → JWE that only the enclave key opens; every refu
     assert.equal((await inf('/v1/attestation/challenge', { deployment: 'nope' })).status, 404);
 
     const released = t.audits().filter((a) => a.action === 'attest.key_release');
-    assert.deepEqual(released.map((a) => a.decision), ['allow', 'deny', 'error', 'error', 'deny']);
+    assert.deepEqual(released.map((a) => a.decision), ['allow', 'deny', 'deny', 'error', 'error', 'deny']);
     assert.ok(t.audits().some((a) => a.action === 'model.key.set'));
   } finally {
     await t.stop();
     rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('the attestation endpoints answer before any credential, so each source address is rate-limited (429, in the ledger)', async () => {
+  const t = await startTestWarden((c) => {
+    c.limits.attestationPerSource = { requestsPerSecond: 0.01, burst: 3 };
+  });
+  try {
+    const inf = (path: string) => t.call('inference', 'POST', path, { body: { deployment: 'dep_unknown' } });
+    for (let i = 0; i < 3; i++) assert.equal((await inf('/v1/attestation/challenge')).status, 404);
+    const limited = await inf('/v1/attestation/challenge');
+    assert.equal(limited.status, 429);
+    assert.equal(limited.json.error.code, 'rate_limited');
+    assert.ok(Number(limited.headers['retry-after']) >= 1);
+    assert.equal((await inf('/v1/attestation/key')).status, 429, 'one budget for both endpoints');
+    const entries = t.audits().filter((a) => String(a.action).startsWith('attest.') && a.errorCode === 'rate_limited');
+    assert.equal(entries.length, 2);
+    // Authenticated inference traffic from the same address is not affected.
+    const { key } = await t.keyFor('carol', ['*'], ['chat']);
+    assert.equal((await t.call('inference', 'GET', '/v1/models', { key })).status, 200);
+  } finally {
+    await t.stop();
   }
 });

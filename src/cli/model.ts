@@ -30,10 +30,10 @@ const USAGE = `usage: warden model <verb> [options]
 
   sign DIR --key KEY [--output FILE] [--ignore-paths a,b]
         KEY is a PEM private key (Ed25519 / ECDSA P-256) or a pkcs11: URI (RFC 7512)
-  verify DIR --sig FILE --key PUBKEY [--ignore-paths a,b] [--deployment ID]
-        recompute every digest and check the signature; with --deployment, the gateway verifies
-        DIR (same host, absolute path) against the registered bundle, scans it and records it
-        (registered -> verified)
+  verify DIR [--sig FILE] --key PUBKEY [--ignore-paths a,b] [--deployment ID]
+        recompute every digest and check the signature; with --deployment (--key then optional),
+        the gateway verifies DIR (same host, absolute path) against the registered bundle under its
+        trusted signers, scans it and records it (registered -> verified), refusals in the ledger
   scan DIR|FILE [--json] [--ignore-paths a,b] [--allow-global module.name,...]
   register DIR --model M --version V --upstream URL --tier T --region R --tenant X
         [--sig FILE] [--provenance FILE] [--sbom FILE] [--attestation-type T --reference k=v,...]
@@ -231,14 +231,17 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
     case 'verify': {
       const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { sig: { type: 'string' }, key: { type: 'string' }, 'ignore-paths': { type: 'string' }, deployment: { type: 'string' }, ...ADMIN_OPTIONS } });
       const dir = positionals[0];
-      if (!dir || !values.key) throw new UsageError('verify needs DIR and --key');
+      if (!dir || (!values.key && !values.deployment)) throw new UsageError('verify needs DIR and --key (or --deployment, to have the gateway verify it)');
       if (values.deployment && values.offline) throw new UsageError('verify --deployment needs the PDP and the ledger: run it against the admin API (without --offline)');
       const sig = values.sig ?? join(dir, DEFAULT_SIGNATURE_NAME);
-      const key = loadPublicKey(readFileSync(values.key));
-      const progress = terminalProgress('verifying');
       const ignorePaths = csv(values['ignore-paths']);
-      const r = await verifyModel(dir, parseBundle(readFileSync(sig)), key, { signaturePath: sig, ignorePaths, hash: progress ? { onProgress: progress } : {} });
-      out(`verified ${r.files} file(s), ${r.bytes} bytes, signer ${r.signerIdentity}\nmodel digest ${r.modelDigest}`);
+      if (values.key) {
+        // The local check; with --deployment a failure here stops before the gateway is asked.
+        const key = loadPublicKey(readFileSync(values.key));
+        const progress = terminalProgress('verifying');
+        const r = await verifyModel(dir, parseBundle(readFileSync(sig)), key, { signaturePath: sig, ignorePaths, hash: progress ? { onProgress: progress } : {} });
+        out(`verified ${r.files} file(s), ${r.bytes} bytes, signer ${r.signerIdentity}\nmodel digest ${r.modelDigest}`);
+      }
       if (values.deployment) {
         // The gateway verifies again under ITS trusted signers and scans; only that verification counts.
         const d = (await adminCall(adminClientOptions(values), 'POST', depPath(values.deployment, 'verify'), { path: resolve(dir), ignorePaths, signaturePath: resolve(sig) })) as DeploymentRecord & { scanReport?: ScanReport | null };

@@ -11,6 +11,7 @@ import { wrapModelKey } from '../src/workload/key-release-envelope.js';
 import { loadNitroDocument, nitroExpectations, realTrust, snpFile } from '../test/workload/attestation/samples.js';
 import { createNitroPki, forgeNitroDocument, pcrValues, referenceFor } from '../test/workload/attestation/nitro-forge.js';
 import { createTrustAnchors } from '../src/workload/attestation/trust.js';
+import { INTEL_SGX_ROOT_CA_PEM } from '../src/workload/attestation/tdx/intel-root.js';
 import { machine, writeResult } from './common.js';
 
 async function timeIt(n: number, fn: (i: number) => unknown): Promise<number> {
@@ -51,6 +52,18 @@ async function main(): Promise<void> {
       verifyEvidence({ type: 'sev-snp', report, endorsementCert: vcek }, { type: 'sev-snp', measurement: report.subarray(0x90, 0xc0).toString('hex') }, {
         nonce: report.subarray(0x50, 0x70), now: Date.UTC(2025, 5, 1), maxAgeMs: 60_000, trust,
       }),
+    ),
+  );
+
+  // A real TDX quote (v4, Sapphire Rapids): report_data reads as nonce ‖ zero padding.
+  const quote = snpFile('go-tdx-guest/testing/testdata/tdx_prod_quote_SPR_E4.dat');
+  const td = quote.subarray(48, 48 + 584);
+  const hex = (a: number, b: number) => td.subarray(a, b).toString('hex');
+  const tdxTrust = createTrustAnchors({ intelRootsPem: [INTEL_SGX_ROOT_CA_PEM] });
+  const tdxNonce = Buffer.from(hex(520, 584).replace(/(00)+$/, ''), 'hex');
+  await push('TDX quote v4, real (P-256 quote + QE report + PCK chain, MRTD)', () =>
+    timeIt(200, () =>
+      verifyEvidence({ type: 'tdx', quote }, { type: 'tdx', mrtd: hex(136, 184) }, { nonce: tdxNonce, now: Date.UTC(2026, 5, 1), maxAgeMs: 60_000, trust: tdxTrust }),
     ),
   );
 
@@ -97,7 +110,7 @@ async function main(): Promise<void> {
     '',
     'Rows repeat one document, so certificate links are verified once and then served from the verified-link',
     'cache (validity dates are still checked each time); a document whose chain is new pays one signature',
-    'verification per new link on top (Nitro: up to 4, SNP: 2). Verification happens once per challenge',
+    'verification per new link on top (Nitro: up to 4, SNP: 2, TDX: 2). Verification happens once per challenge',
     '(per deployment per re-verify interval), never per request; the request path only pays for isTrusted().',
   ];
   writeResult('attest', lines.join('\n'));

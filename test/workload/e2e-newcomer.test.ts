@@ -22,7 +22,7 @@ after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-export const LAB_PROMOTION_POLICY = `@id("lab-bootstrap-promotes")
+const LAB_PROMOTION_POLICY = `@id("lab-bootstrap-promotes")
 permit (principal == User::"admin", action == Action::"promoteModel", resource)
 when { context.authn.method == "bootstrap" };`;
 

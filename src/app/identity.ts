@@ -7,7 +7,7 @@ import type { Clock } from '../core/clock.js';
 import type { WardenConfig } from '../config/config.js';
 import { ConfigError } from '../config/config.js';
 import type { ApiKeyService } from '../identity/api-keys.js';
-import { HttpSignatureVerifier, JitTokenService, OidcVerifier, principalFromPeerCertificate, validateMtlsOptions, type MtlsPrincipalOptions, type SignatureClient } from '../identity/index.js';
+import { DpopVerifier, checkSenderBinding, HttpSignatureVerifier, JitTokenService, OidcVerifier, principalFromPeerCertificate, validateMtlsOptions, type MtlsPrincipalOptions, type SignatureClient } from '../identity/index.js';
 import type { IdentityStore } from '../store/identity-store.js';
 import type { CredentialVerifiers } from '../gateway/stages/identity.js';
 
@@ -32,9 +32,13 @@ export interface IdentityPlane {
 
 export async function buildIdentity(config: WardenConfig, o: { clock: Clock; keys: ApiKeyService; store: IdentityStore; inferenceUrl: string }): Promise<IdentityPlane> {
   const jit = new JitTokenService({ signingKey: loadOrCreateEd25519(join(config.dataDir, 'jit-key.pem')), issuer: o.inferenceUrl, audience: o.inferenceUrl, clock: o.clock });
+  // RFC 9449: tokens asked for with a DPoP proof are bound to its key; every use then needs a fresh proof.
+  const dpop = new DpopVerifier({ clock: o.clock });
   const verifiers: CredentialVerifiers = {
     apiKey: (t) => o.keys.authenticate(t),
     jitToken: { issuer: o.inferenceUrl, verify: (t) => jit.verify(t) },
+    senderBinding: (p, token, presented) => checkSenderBinding(dpop, p, token, presented),
+    dpopProof: (proof, expect) => dpop.verify(proof, expect),
   };
   let oidc: OidcVerifier | null = null;
   if (config.oidc.issuers.length > 0) {

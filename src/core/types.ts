@@ -22,6 +22,8 @@ export interface Authentication {
   issuer?: string;
   /** Epoch ms when the presented credential expires, when it carries an expiry. */
   expiresAt?: number;
+  /** RFC 9449: the JWK thumbprint (`cnf.jkt`) of the key a sender-constrained token is bound to. */
+  boundKey?: string;
 }
 
 /** What a credential is allowed to do, before policy: the key's scope, a token's narrowing. */

@@ -19,7 +19,7 @@ import { eventData, SseSplitter } from './sse.js';
 import { checkAnswerTexts, OutputBlocked, responseTexts, StreamOutputChecker, withCanary } from './output.js';
 import { StreamToolCallGate } from './stream-tool-calls.js';
 import { createChatStreamRedactors, finishChatStream, redact, redactChatChunk, redactChatResponse } from '../inspect/index.js';
-import { createBearerVerifier, createIdentityStage, type CredentialVerifiers } from './stages/identity.js';
+import { createBearerVerifier, createIdentityStage, dpopHeader, type CredentialVerifiers } from './stages/identity.js';
 import type { ExchangeInput, ExchangeResult, TokenExchangeRequest } from '../identity/index.js';
 import { createNetworkStage } from './stages/network.js';
 import { createPolicyStage, type ObligationEnforcers } from './stages/policy.js';
@@ -499,8 +499,16 @@ export class Gateway {
       }
       const request = tokens.parse(ctx.rawBody);
       stage = 'identity';
-      ctx.principal = await this.bearer(request.subjectToken);
-      const actor = request.actorToken !== undefined ? await this.bearer(request.actorToken) : undefined;
+      // RFC 9449 §5: a DPoP proof with the request binds the issued token to the proof's key; a bound
+      // subject or actor token is exchanged only with a proof by its own key (checked by the exchange).
+      const proof = dpopHeader(ctx.req.headers);
+      let bindTo: string | undefined;
+      if (proof !== undefined) {
+        if (!this.d.verifiers.dpopProof) throw new BadRequest('invalid_dpop_proof', 'DPoP is not enabled on this gateway', 'DPoP');
+        bindTo = await this.d.verifiers.dpopProof(proof, { method: 'POST', url: `${this.d.publicOrigin}/v1/token` });
+      }
+      ctx.principal = await this.bearer(request.subjectToken, 'exchange');
+      const actor = request.actorToken !== undefined ? await this.bearer(request.actorToken, 'exchange') : undefined;
       stage = 'network';
       this.network(ctx);
       stage = 'policy';
@@ -510,6 +518,7 @@ export class Gateway {
         requested: request.requested,
         ...(request.audience.length ? { audience: request.audience } : {}),
         ...(request.resource.length ? { resource: request.resource } : {}),
+        ...(bindTo !== undefined ? { bindTo } : {}),
       });
       const { event } = await this.commit(ctx, 200);
       ctx.lease?.release(0);
@@ -561,9 +570,9 @@ const MAX_INSPECTED_ANSWER = 1 << 20;
  */
 function sendOAuthError(res: ServerResponse, err: WardenError, requestId: string): void {
   if (res.headersSent) return void res.destroy();
-  const oauthCodes = ['invalid_request', 'invalid_scope', 'invalid_target', 'unsupported_grant_type', 'invalid_client'];
+  const oauthCodes = ['invalid_request', 'invalid_scope', 'invalid_target', 'unsupported_grant_type', 'invalid_client', 'invalid_dpop_proof'];
   const error = err.status >= 500 ? (err.status === 503 ? 'temporarily_unavailable' : 'server_error') : err.status === 429 ? 'slow_down' : oauthCodes.includes(err.code) ? err.code : 'invalid_request';
   const status = err.status >= 500 || err.status === 429 ? err.status : 400;
-  const description = err.status === 401 ? 'the subject or actor token is invalid' : err.message;
+  const description = err.status === 401 && err.code !== 'invalid_dpop_proof' ? 'the subject or actor token is invalid' : err.message;
   sendJson(res, status, { error, error_description: description, request_id: requestId }, { 'x-request-id': requestId, 'cache-control': 'no-store', ...(err.status === 429 ? err.headers : {}) });
 }

@@ -74,6 +74,7 @@ export function buildContext(input: PdpContextInput, schema: WardenSchema = defa
       mfaAgeSeconds,
       mtls: authn.method === 'mtls' || authn.certFingerprint !== undefined,
       signed: authn.method === 'http_signature',
+      senderBound: authn.boundKey !== undefined,
     },
     inspected: f !== null,
     classification: f ? f.classification : 'none',

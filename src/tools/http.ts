@@ -16,6 +16,7 @@ import { BadRequest, Unauthenticated, WardenError } from '../core/errors.js';
 import type { Principal } from '../core/types.js';
 import type { AuditSink } from '../gateway/audit.js';
 import { readBody, sendError, sendJson } from '../gateway/http.js';
+import { dpopHeader, parseAuthorization, type Presented } from '../gateway/stages/identity.js';
 import { approvalView, type ApprovalService } from './approvals.js';
 import type { ToolCredentialIssuer } from './credential.js';
 import { ApprovalNotFound } from './errors.js';
@@ -29,7 +30,8 @@ export interface VerifiedCaller {
   narrowedTo?: string;
 }
 
-export type ToolAuthenticator = (token: string) => Promise<VerifiedCaller>;
+/** `presented`: how the token came with this request (RFC 9449 sender binding); absent for a step-up token. */
+export type ToolAuthenticator = (token: string, presented?: Presented) => Promise<VerifiedCaller>;
 
 export interface InferenceRouteDeps {
   clock: Clock;
@@ -47,12 +49,17 @@ export interface InferenceRouteDeps {
 const INVOKE = /^\/v1\/tools\/([^/]+)\/invoke$/;
 const APPROVAL = /^\/v1\/tools\/approvals\/([^/]+)$/;
 
-function bearerOf(req: IncomingMessage, challenge: string): string {
+/** The token and how it was presented (scheme, DPoP proof, this request's method and URI) for the sender-binding check. */
+function credentialOf(req: IncomingMessage, challenge: string, publicOrigin: string): { token: string; presented: Presented } {
   const auth = req.headers.authorization;
   if (auth === undefined) throw new Unauthenticated('missing_credentials', 'authentication is required', challenge);
-  const m = /^Bearer ([^\s]+)$/i.exec(auth);
-  if (!m) throw new Unauthenticated('invalid_authorization', 'the Authorization header must be "Bearer <token>"', `${challenge}, error="invalid_request"`);
-  return m[1]!;
+  const { scheme, token } = parseAuthorization(auth, challenge);
+  return { token, presented: { scheme, proof: dpopHeader(req.headers), method: req.method ?? 'GET', url: publicOrigin + (req.url ?? '/') } };
+}
+
+function authenticateRequest(d: InferenceRouteDeps, req: IncomingMessage, challenge: string): Promise<VerifiedCaller> {
+  const { token, presented } = credentialOf(req, challenge, d.publicOrigin);
+  return d.authenticate(token, presented);
 }
 
 function parseJsonObject(buf: Buffer): Record<string, unknown> {
@@ -110,7 +117,7 @@ export function createInferenceRoute(d: InferenceRouteDeps) {
     try {
       if (req.method !== 'POST') throw new WardenError(405, 'invalid_request_error', 'method_not_allowed', 'invoke accepts POST only');
       const raw = await readBody(req, d.maxBodyBytes);
-      caller = await d.authenticate(bearerOf(req, challenge));
+      caller = await authenticateRequest(d, req, challenge);
       const body = parseJsonObject(raw);
       const approvalId = body.approval_id ?? req.headers['warden-approval'];
       if (approvalId !== undefined && typeof approvalId !== 'string') throw new BadRequest('invalid_field', 'approval_id must be a string', 'approval_id');
@@ -163,7 +170,7 @@ export function createInferenceRoute(d: InferenceRouteDeps) {
   async function authed(req: IncomingMessage, res: ServerResponse, requestId: string, action: string, run: (c: VerifiedCaller) => Promise<unknown>): Promise<void> {
     let caller: VerifiedCaller | null = null;
     try {
-      caller = await d.authenticate(bearerOf(req, challenge));
+      caller = await authenticateRequest(d, req, challenge);
       const answer = await run(caller);
       await auditAllowed(requestId, action, caller.principal);
       sendJson(res, 200, answer, { 'x-request-id': requestId });
@@ -219,7 +226,7 @@ export function createInferenceRoute(d: InferenceRouteDeps) {
       try {
         if (req.method !== 'POST') throw new WardenError(405, 'invalid_request_error', 'method_not_allowed', 'this MCP endpoint is stateless: POST only');
         const raw = await readBody(req, d.maxBodyBytes);
-        caller = await d.authenticate(bearerOf(req, mcpChallenge)).catch((e: unknown) => {
+        caller = await authenticateRequest(d, req, mcpChallenge).catch((e: unknown) => {
           // MCP clients discover the authorization server from the challenge (MCP authorization, RFC 9728 §5.1).
           if (e instanceof WardenError && e.status === 401) throw new Unauthenticated(e.code, e.message, mcpChallenge);
           throw e;

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { AdminRequest } from '../admin/admin.js';
 import type { Clock } from '../core/clock.js';
 import type { Principal } from '../core/types.js';
+import type { Presented } from '../gateway/stages/identity.js';
 import type { AuditSink } from '../gateway/audit.js';
 import { EgressGuard, type EgressGuardOptions, type EgressPolicy } from '../network/egress.js';
 import type { SqliteDb } from '../store/sqlite.js';
@@ -66,15 +67,17 @@ export interface ToolsPlane {
  * tool a token was narrowed to), everything else through the gateway's bearer verifier.
  */
 export function toolAuthenticator(
-  bearer: (token: string) => Promise<Principal>,
+  bearer: (token: string, presented?: Presented) => Promise<Principal>,
   jit?: { issuer: string; verifyDetailed(token: string): Promise<{ principal: Principal; tool?: string }> },
 ): ToolAuthenticator {
-  return async (token): Promise<VerifiedCaller> => {
+  return async (token, presented): Promise<VerifiedCaller> => {
+    // The bearer verifier checks the sender binding (DPoP) of every token, a JIT token's included.
+    const principal = await bearer(token, presented);
     if (jit && jwtIssuer(token) === jit.issuer) {
       const v = await jit.verifyDetailed(token);
       return v.tool !== undefined ? { principal: v.principal, narrowedTo: v.tool } : { principal: v.principal };
     }
-    return { principal: await bearer(token) };
+    return { principal };
   };
 }
 

@@ -24,7 +24,9 @@ test('buildContext fills every RequestContext attribute with Cedar-typed values'
   const c = buildContext({ ...base, principal: p, findings: f, maxTokens: 256, region: 'eu-west', toolArgs: { path: '/tmp/x', depth: 2 } }).value;
   assert.deepEqual(c.time, { hour: 10, weekday: 3 });
   assert.deepEqual(c.sourceIp, { __extn: { fn: 'ip', arg: '10.0.0.5' } });
-  assert.deepEqual(c.authn, { credentialId: 'cert-1', method: 'mtls', mfa: true, mfaAgeSeconds: 125, mtls: true, signed: false });
+  assert.deepEqual(c.authn, { credentialId: 'cert-1', method: 'mtls', mfa: true, mfaAgeSeconds: 125, mtls: true, signed: false, senderBound: false });
+  const bound = principal({ authn: { method: 'jit_token', credentialId: 'jti-1', boundKey: 'x'.repeat(43) } });
+  assert.equal((buildContext({ ...base, principal: bound }).value.authn as { senderBound: boolean }).senderBound, true);
   assert.equal(c.classification, 'confidential');
   assert.deepEqual(c.findings, {
     injectionScorePermille: 910,
@@ -67,7 +69,7 @@ test('contextFromPlain checks the shape strictly', () => {
     time: { hour: 1, weekday: 2 },
     sourceIp: '10.0.0.1',
     listener: 'inference',
-    authn: { method: 'oidc', credentialId: 'j', mfa: false, mtls: false, signed: false },
+    authn: { method: 'oidc', credentialId: 'j', mfa: false, mtls: false, signed: false, senderBound: false },
     inspected: true,
     classification: 'public',
     findings: { piiTypes: [], secretFound: false, secretTypes: [], injectionScorePermille: 500 },

@@ -13,9 +13,35 @@ export interface CredentialVerifiers {
   httpSignature?: (msg: { method: string; targetUri: string; headers: Record<string, string | string[] | undefined>; body: Buffer }) => Promise<Principal>;
   /** Maps a TLS-verified client certificate to a workload principal (SPIFFE). */
   mtls?: (socket: TLSSocket) => Principal;
+  /** RFC 9449: checks a token's sender binding against the request's DPoP proof (identity plane). */
+  senderBinding?: (principal: Principal, token: string, presented: Presented) => Promise<void>;
+  /** RFC 9449: verifies a proof sent without an access token (the token endpoint); returns its key's thumbprint. */
+  dpopProof?: (proof: string | undefined, expect: { method: string; url: string }) => Promise<string>;
+}
+
+/** How a token was presented: its Authorization scheme, the DPoP header, and the request it came with. */
+export interface Presented {
+  scheme: 'bearer' | 'dpop';
+  proof: string | undefined;
+  method: string;
+  url: string;
 }
 
 const CHALLENGE = 'Bearer realm="warden"';
+
+/** Parses `Authorization: Bearer <token>` or `Authorization: DPoP <token>` (RFC 9449 §7.1). */
+export function parseAuthorization(auth: string, challenge: string): { scheme: 'bearer' | 'dpop'; token: string } {
+  const m = /^(Bearer|DPoP) ([^\s]+)$/i.exec(auth);
+  if (!m) throw new Unauthenticated('invalid_authorization', 'the Authorization header must be "Bearer <token>" or "DPoP <token>"', `${challenge}, error="invalid_request"`);
+  return { scheme: m[1]!.toLowerCase() === 'dpop' ? 'dpop' : 'bearer', token: m[2]! };
+}
+
+/** The one `DPoP` header of a request, or none; several are refused (RFC 9449 §4.3 step 1). */
+export function dpopHeader(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const v = headers.dpop;
+  if (Array.isArray(v)) throw new Unauthenticated('invalid_dpop_proof', 'send exactly one DPoP header', 'DPoP error="invalid_dpop_proof"');
+  return v;
+}
 
 function jwtIssuer(token: string): string | null {
   const parts = token.split('.');
@@ -29,13 +55,30 @@ function jwtIssuer(token: string): string | null {
 }
 
 /** Verifies one bearer token (API key, Warden JIT token or OIDC JWT) with the verifier its form calls for. */
-export function createBearerVerifier(v: CredentialVerifiers): (token: string) => Promise<Principal> {
-  return async (token) => {
+/**
+ * `presented`: how the token came (its scheme and DPoP proof), checked against the token's sender binding;
+ * 'exchange' at the token endpoint, where the exchange itself checks the binding against the request's
+ * proof. Without either, a sender-constrained token is refused: it is never accepted as a plain bearer.
+ */
+export function createBearerVerifier(v: CredentialVerifiers): (token: string, presented?: Presented | 'exchange') => Promise<Principal> {
+  const verify = async (token: string): Promise<Principal> => {
     if (token.startsWith('wdn_')) return v.apiKey(token);
     const iss = jwtIssuer(token);
     if (iss !== null && v.jitToken && iss === v.jitToken.issuer) return v.jitToken.verify(token);
     if (iss !== null && v.oidc) return v.oidc(token);
     throw new Unauthenticated('invalid_token', 'the bearer token is invalid', `${CHALLENGE}, error="invalid_token"`);
+  };
+  return async (token, presented) => {
+    const p = await verify(token);
+    if (presented === 'exchange') return p;
+    if (presented && v.senderBinding) {
+      await v.senderBinding(p, token, presented);
+      return p;
+    }
+    if (p.authn.boundKey !== undefined || presented?.scheme === 'dpop') {
+      throw new Unauthenticated('invalid_token', 'a sender-constrained (DPoP) token cannot be used here', `${CHALLENGE}, error="invalid_token"`);
+    }
+    return p;
   };
 }
 
@@ -57,9 +100,8 @@ export function createIdentityStage(v: CredentialVerifiers, targetUriOf: (ctx: R
       throw new Unauthenticated('ambiguous_credentials', 'present exactly one credential (a bearer token or an HTTP message signature)', CHALLENGE);
     }
     if (auth !== undefined) {
-      const m = /^Bearer ([^\s]+)$/i.exec(auth);
-      if (!m) throw new Unauthenticated('invalid_authorization', 'the Authorization header must be "Bearer <token>"', `${CHALLENGE}, error="invalid_request"`);
-      ctx.principal = await bearer(m[1]!);
+      const { scheme, token } = parseAuthorization(auth, CHALLENGE);
+      ctx.principal = await bearer(token, { scheme, proof: dpopHeader(h), method: ctx.req.method ?? 'GET', url: targetUriOf(ctx) });
       return;
     }
     if (signed) {

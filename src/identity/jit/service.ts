@@ -12,6 +12,7 @@ import { DEFAULT_REALM, IdentityConfigError, InvalidBearerToken } from '../error
 import { MemoryRevocationStore, type RevocationStore } from './revocation-store.js';
 import { narrowScope, ScopeNotGranted, type ScopeRequest } from './scope.js';
 import { TOKEN_TYPE_JWT } from './token-exchange-request.js';
+import { InvalidDpopProof } from '../dpop.js';
 
 export interface JitTokenServiceOptions {
   /** Ed25519 private key; generated when absent (tokens then die with the process). */
@@ -39,12 +40,14 @@ export interface ExchangeInput {
   resource?: string[];
   /** When the subject's own credential expires (epoch ms): the new token never outlives it. */
   subjectExpiresAt?: number;
+  /** RFC 9449: the thumbprint of the key whose DPoP proof came with the request; the token is bound to it. */
+  bindTo?: string;
 }
 
 export interface ExchangeResult {
   access_token: string;
   issued_token_type: typeof TOKEN_TYPE_JWT;
-  token_type: 'Bearer';
+  token_type: 'Bearer' | 'DPoP';
   expires_in: number;
 }
 
@@ -148,6 +151,12 @@ export class JitTokenService {
       throw new BadRequest('invalid_request', `expires_in must be between 1 and ${this.maxTtlSec} seconds`, 'expires_in');
     }
     const scope = narrowScope(requested, actor ? [subject.scope, actor.scope] : [subject.scope]);
+    // A sender-constrained token is exchanged only by its key holder, and what it yields stays bound.
+    for (const p of actor ? [subject, actor] : [subject]) {
+      if (p.authn.boundKey !== undefined && p.authn.boundKey !== input.bindTo) {
+        throw new InvalidDpopProof('key', 'a sender-constrained token can only be exchanged with a DPoP proof by the key it is bound to');
+      }
+    }
 
     // A JIT subject passes its expiry and lineage on; without them (a copied Principal) we cannot
     // bound the new token, so refuse rather than mint a token that outlives its parent.
@@ -174,6 +183,7 @@ export class JitTokenService {
       ...(ancestors.length ? { anc: ancestors } : {}),
       ...(subject.authn.mfaAt !== undefined ? { auth_time: Math.floor(subject.authn.mfaAt / 1000), amr: ['mfa'] } : {}),
       ...(subject.sourceCidrs?.length ? { cidrs: subject.sourceCidrs } : {}),
+      ...(input.bindTo !== undefined ? { cnf: { jkt: input.bindTo } } : {}),
     };
     const accessToken = await new SignJWT(claims)
       .setProtectedHeader({ alg: 'EdDSA', typ: TYP, kid: await this.keyId() })
@@ -184,7 +194,7 @@ export class JitTokenService {
       .setExpirationTime(exp)
       .setJti(randomUUID())
       .sign(this.key);
-    return { access_token: accessToken, issued_token_type: TOKEN_TYPE_JWT, token_type: 'Bearer', expires_in: exp - nowSec };
+    return { access_token: accessToken, issued_token_type: TOKEN_TYPE_JWT, token_type: input.bindTo !== undefined ? 'DPoP' : 'Bearer', expires_in: exp - nowSec };
   }
 
   /** RFC 8693 §2.2.2: a target Warden will not issue for is `invalid_target` — never silently dropped. */
@@ -254,7 +264,13 @@ export class JitTokenService {
       if (e instanceof errors.JOSEAlgNotAllowed) throw this.invalid('jwt_alg_not_allowed');
       throw this.invalid('jwt_malformed');
     }
-    const { sub, jti, tenant, kind, groups, models, scope, tool, act, anc, auth_time: authTime, cidrs } = payload as Record<string, unknown>;
+    const { sub, jti, tenant, kind, groups, models, scope, tool, act, anc, auth_time: authTime, cidrs, cnf } = payload as Record<string, unknown>;
+    let boundKey: string | undefined;
+    if (cnf !== undefined) {
+      const jkt = (cnf as { jkt?: unknown } | null)?.jkt;
+      if (typeof jkt !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(jkt)) throw this.invalid('jit_cnf_malformed');
+      boundKey = jkt;
+    }
     if (typeof tenant !== 'string' || !KINDS.includes(kind as string) || !stringArray(groups) || !stringArray(models) || typeof scope !== 'string') {
       throw this.invalid('jit_claims_malformed');
     }
@@ -267,7 +283,7 @@ export class JitTokenService {
       id: sub as string,
       tenant,
       groups: [...groups],
-      authn: { method: 'jit_token', credentialId: jti as string, issuer: this.issuer, ...(typeof authTime === 'number' ? { mfaAt: authTime * 1000 } : {}) },
+      authn: { method: 'jit_token', credentialId: jti as string, issuer: this.issuer, ...(typeof authTime === 'number' ? { mfaAt: authTime * 1000 } : {}), ...(boundKey ? { boundKey } : {}) },
       scope: { models: [...models], actions: scope.split(' ') },
       ...(chain.length ? { actor: chain } : {}),
       ...(cidrs ? { sourceCidrs: [...cidrs] } : {}),

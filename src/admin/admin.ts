@@ -174,6 +174,70 @@ export class AdminApi {
   }
 
   /**
+   * Authenticates the admin principal, applies a step-up token, and asks the PDP for `need`; every refusal
+   * is recorded before it is thrown. Returns the principal as the PDP judged it.
+   */
+  private async gate(req: IncomingMessage, requestId: string, raw: Buffer, need: AdminNeed): Promise<Principal> {
+    let principal: Principal;
+    try {
+      principal = await this.authenticate(req, requestId, raw);
+    } catch (e) {
+      const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error');
+      await this.auditDenied(requestId, req, err);
+      throw err;
+    }
+    if (need === null) {
+      const err = new NotFound('route_not_found', `no such endpoint: ${req.method} ${(req.url ?? '').split('?')[0]}`);
+      await this.auditDenied(requestId, req, err, principal);
+      throw err;
+    }
+    try {
+      principal = await this.stepUp(req, principal);
+    } catch (e) {
+      const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'step-up verification failed');
+      await this.auditDenied(requestId, req, err, principal);
+      throw err;
+    }
+    if (need === 'plane' || !this.d.authorize) return principal;
+    const decision = this.d.authorize(principal, need.action, need.resource, req.socket.remoteAddress ?? '');
+    if (decision.allow) return principal;
+    const err = this.stepUpWouldHelp(principal, need.action, need.resource, req.socket.remoteAddress ?? '')
+      ? new Unauthenticated(
+          'insufficient_user_authentication',
+          `${need.action} needs recent multi-factor authentication: send a fresh token of yours (amr mfa) in Warden-MFA-Token`,
+          'Bearer error="insufficient_user_authentication", error_description="recent MFA required"',
+        )
+      : new Forbidden('policy_denied', `not allowed: ${decision.reasons[0] ?? 'no policy permits this admin action'}`);
+    await this.d.audit
+      .append(
+        auditEvent({
+          time: new Date(this.d.clock.now()).toISOString(),
+          requestId,
+          kind: 'control',
+          principal: auditPrincipal(principal),
+          action: need.action,
+          resource: need.resource,
+          decision: 'deny',
+          stage: 'policy',
+          policyIds: decision.policyIds,
+          policyVersion: decision.policyVersion,
+          status: err.status,
+          errorCode: err.code,
+        }),
+      )
+      .catch((e: unknown) => this.d.log.error({ err: e, requestId }, 'audit append failed for a refused admin request'));
+    throw err;
+  }
+
+  /**
+   * The admin gate for a read served outside /admin/v1 (the ledger's entry bundles): an admin principal
+   * the PDP allows `action` on `resource`. Throws the refusal (already recorded in the ledger).
+   */
+  async authorizeRead(req: IncomingMessage, requestId: string, action: Action, resource: Resource): Promise<Principal> {
+    return this.gate(req, requestId, Buffer.alloc(0), { action, resource });
+  }
+
+  /**
    * RFC 9470 step-up on any admin request: the `Warden-MFA-Token` header carries a fresh token of the same
    * person (OIDC with amr mfa + auth_time); the PDP then judges the admin credential's principal with the
    * token's authentication (its MFA age), so an API-key admin can meet "admin needs recent MFA".
@@ -237,55 +301,9 @@ export class AdminApi {
     const raw = req.method === 'GET' || req.method === 'DELETE' ? Buffer.alloc(0) : await readBody(req, 1024 * 1024);
     let principal: Principal;
     try {
-      principal = await this.authenticate(req, requestId, raw);
+      principal = await this.gate(req, requestId, raw, adminActionFor(req.method ?? 'GET', path));
     } catch (e) {
-      const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error');
-      await this.auditDenied(requestId, req, err);
-      return sendError(res, err, requestId);
-    }
-    const need = adminActionFor(req.method ?? 'GET', path);
-    if (need === null) {
-      const err = new NotFound('route_not_found', `no such endpoint: ${req.method} ${path}`);
-      await this.auditDenied(requestId, req, err, principal);
-      return sendError(res, err, requestId);
-    }
-    try {
-      principal = await this.stepUp(req, principal);
-    } catch (e) {
-      const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'step-up verification failed');
-      await this.auditDenied(requestId, req, err, principal);
-      return sendError(res, err, requestId);
-    }
-    if (need !== 'plane' && this.d.authorize) {
-      const decision = this.d.authorize(principal, need.action, need.resource, req.socket.remoteAddress ?? '');
-      if (!decision.allow) {
-        const err = this.stepUpWouldHelp(principal, need.action, need.resource, req.socket.remoteAddress ?? '')
-          ? new Unauthenticated(
-              'insufficient_user_authentication',
-              `${need.action} needs recent multi-factor authentication: send a fresh token of yours (amr mfa) in Warden-MFA-Token`,
-              'Bearer error="insufficient_user_authentication", error_description="recent MFA required"',
-            )
-          : new Forbidden('policy_denied', `not allowed: ${decision.reasons[0] ?? 'no policy permits this admin action'}`);
-        await this.d.audit
-          .append(
-            auditEvent({
-              time: new Date(this.d.clock.now()).toISOString(),
-              requestId,
-              kind: 'control',
-              principal: auditPrincipal(principal),
-              action: need.action,
-              resource: need.resource,
-              decision: 'deny',
-              stage: 'policy',
-              policyIds: decision.policyIds,
-              policyVersion: decision.policyVersion,
-              status: err.status,
-              errorCode: err.code,
-            }),
-          )
-          .catch((e: unknown) => this.d.log.error({ err: e, requestId }, 'audit append failed for a refused admin request'));
-        return sendError(res, err, requestId);
-      }
+      return sendError(res, e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error'), requestId);
     }
     if (path === '/metrics' && req.method === 'GET') {
       const text = await this.d.metrics.registry.metrics();

@@ -277,8 +277,16 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     },
   });
   let ready = false;
-  const auditHandler = createAuditHandler(ledger, ledgerKey);
-  const admin = new AdminApi({
+  // Entry bundles name principals and decisions: an admin allowed readAudit reads them (unless
+  // ledger.publicEntries); checkpoints, hash tiles and proofs stay public for witnesses and receipt holders.
+  let admin: AdminApi | undefined;
+  const auditHandler = createAuditHandler(ledger, ledgerKey, config.ledger.publicEntries ? {} : {
+    authorizeEntries: async (req, requestId) => {
+      if (!admin) throw new BadRequest('not_ready', 'the admin API is not ready');
+      return admin.authorizeRead(req, requestId, 'readAudit', { type: 'System', id: 'audit' });
+    },
+  });
+  admin = new AdminApi({
     clock,
     log,
     metrics,

@@ -42,10 +42,18 @@ function parse(args: string[], usage: string, allowed: readonly (keyof typeof OP
   }
 }
 
+/** The admin credential (and step-up proof) for reading entry bundles, from the environment only. */
+function logHeaders(): Record<string, string> | undefined {
+  const key = process.env.WARDEN_ADMIN_KEY;
+  if (!key) return undefined;
+  return { authorization: `Bearer ${key}`, ...(process.env.WARDEN_MFA_TOKEN ? { 'warden-mfa-token': process.env.WARDEN_MFA_TOKEN } : {}) };
+}
+
 async function auditVerifyCmd(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, AUDIT_USAGE, ['state']);
   if (positionals.length > 0 || !values.log || !values.key) throw new UsageError(AUDIT_USAGE);
-  const r = await auditVerify({ log: values.log, key: readKey(values.key), ...(values.state ? { statePath: values.state } : {}) });
+  const headers = logHeaders();
+  const r = await auditVerify({ log: values.log, key: readKey(values.key), ...(values.state ? { statePath: values.state } : {}), ...(headers ? { headers } : {}) });
   io.out(`OK: log ${r.origin} verified: ${r.size} entries, root ${r.rootHash}`);
   if (r.previous) io.out(`OK: consistent with the saved checkpoint at size ${r.previous.size}`);
   return 0;
@@ -62,8 +70,10 @@ async function receiptVerifyCmd(args: string[], io: CliIo): Promise<number> {
     key: readKey(values.key),
     ...(values.request ? { request: readFileSync(values.request) } : {}),
     ...(values.response ? { response: readFileSync(values.response) } : {}),
+    ...(logHeaders() ? { headers: logHeaders()! } : {}),
   });
   io.out(`OK: receipt for ${r.payload.decisionId} is entry ${r.payload.leafIndex} of log ${r.payload.iss} (log size ${r.logSize}, receipt checkpoint ${r.receiptCheckpointSize})`);
+  if (r.entry === null) io.out('NOTE: the log keeps its entries behind admin credentials: inclusion is proven, the entry itself was not compared (set WARDEN_ADMIN_KEY to compare it)');
   if (values.request) io.out('OK: request body matches the receipt digest');
   if (values.response) io.out('OK: response body matches the receipt digest');
   return 0;

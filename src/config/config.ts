@@ -75,7 +75,13 @@ export interface WardenConfig {
   /** Model attributes the policies read: which groups may invoke it, owning tenant, provider. */
   models: Record<string, { grantees?: string[]; tenant?: string; provider?: string }>;
   /** Payload retention (sealed per principal, erasable) and the JSON-lines export of ledger entries for a SIEM. */
-  ledger: { retainPayloads: boolean; export: { file?: string; webhook?: string; intervalMs: number }; postgres?: { connectionString: string; prefix?: string } };
+  ledger: {
+    retainPayloads: boolean;
+    export: { file?: string; webhook?: string; intervalMs: number };
+    postgres?: { connectionString: string; prefix?: string };
+    /** Serve /audit/v1 entry bundles without credentials (default false: an admin allowed readAudit only). */
+    publicEntries: boolean;
+  };
   /** Policy set directory; absent: the last published set, or else the shipped starter set. */
   policies: { dir?: string };
   /** Group nesting: group → parent groups. */
@@ -143,7 +149,7 @@ type RawConfig = {
     attestation?: Partial<WorkloadConfig['attestation']>;
     provenance?: Partial<NonNullable<WorkloadConfig['provenance']>>;
   };
-  ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number }; postgres?: { connectionString: string; prefix?: string } };
+  ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean };
 };
 
 function describe(e: ErrorObject): string {
@@ -217,6 +223,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     models: raw.models ?? {},
     ledger: {
       retainPayloads: raw.ledger?.retainPayloads ?? false,
+      publicEntries: raw.ledger?.publicEntries ?? false,
       ...(raw.ledger?.postgres ? { postgres: raw.ledger.postgres } : {}),
       export: {
         intervalMs: raw.ledger?.export?.intervalMs ?? 5000,

@@ -69,6 +69,7 @@ export const CONFIG_SCHEMA = {
       additionalProperties: false,
       properties: {
         retainPayloads: { type: 'boolean' },
+        publicEntries: { type: 'boolean' },
         postgres: {
           type: 'object',
           additionalProperties: false,

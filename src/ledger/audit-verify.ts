@@ -20,6 +20,8 @@ export interface AuditVerifyOptions {
   key: TrustedLedgerKey;
   /** JSON file holding the last verified checkpoint; created if absent, updated on success. */
   statePath?: string;
+  /** Extra headers for an HTTP log: the entry bundles need an admin credential unless published openly. */
+  headers?: Record<string, string>;
 }
 
 export interface AuditVerifyResult {
@@ -94,7 +96,7 @@ async function readState(path: string): Promise<SavedState | null> {
 }
 
 export async function auditVerify(opts: AuditVerifyOptions): Promise<AuditVerifyResult> {
-  const fetchPath = openLogSource(opts.log);
+  const fetchPath = openLogSource(opts.log, opts.headers ? { headers: opts.headers } : {});
   const cp = await fetchCheckpoint(fetchPath, opts.key);
   const saved = opts.statePath ? await readState(opts.statePath) : null;
   if (saved) {

@@ -33,12 +33,21 @@ function send(res: ServerResponse, req: IncomingMessage, status: number, type: s
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
+export interface AuditHandlerOptions {
+  /**
+   * Gate for entry bundles (`tile/entries/*`): the entries name principals, models, tools and decisions,
+   * so by default only an admin allowed `readAudit` reads them. Checkpoints, hash tiles, proofs and keys
+   * reveal only hashes and sizes and stay public (witnesses and receipt holders need them). Throws to refuse.
+   */
+  authorizeEntries?: (req: IncomingMessage, requestId: string) => Promise<unknown>;
+}
+
 /** Returns a request listener fragment: true if it handled the request (any /audit/v1 path), false otherwise. */
-export function createAuditHandler(ledger: Ledger, keys: LedgerKey): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function createAuditHandler(ledger: Ledger, keys: LedgerKey, opts: AuditHandlerOptions = {}): (req: IncomingMessage, res: ServerResponse) => boolean {
   const keysBody = JSON.stringify({ keys: [keys.publicJwk], ...publicLedgerKey(keys) });
   const json = (res: ServerResponse, req: IncomingMessage, status: number, v: unknown, cache = 'no-store') => send(res, req, status, 'application/json', JSON.stringify(v), cache);
 
-  async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  async function route(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodNotAllowed();
     const path = url.pathname.slice(AUDIT_PREFIX.length + 1);
     if (path === 'checkpoint') return send(res, req, 200, 'text/plain; charset=utf-8', ledger.latestCheckpoint().note, 'no-cache, max-age=2');
@@ -48,6 +57,11 @@ export function createAuditHandler(ledger: Ledger, keys: LedgerKey): (req: Incom
     if (path.startsWith('tile/')) {
       const ref = parseTilePath(path);
       if (!ref) throw new LedgerBadRequest('invalid_tile_path', `${path} is not a C2SP tile path`);
+      if (ref.level === 'entries' && opts.authorizeEntries) {
+        await opts.authorizeEntries(req, requestId);
+        // Entries behind credentials must not sit in shared caches.
+        return send(res, req, 200, 'application/octet-stream', await ledger.readTile(ref), 'private, no-store');
+      }
       // Tiles are immutable once published (tlog-tiles), so they may be cached for long.
       return send(res, req, 200, 'application/octet-stream', await ledger.readTile(ref), 'public, max-age=31536000, immutable');
     }
@@ -58,7 +72,7 @@ export function createAuditHandler(ledger: Ledger, keys: LedgerKey): (req: Incom
     const url = new URL(req.url ?? '/', 'http://audit.invalid');
     if (url.pathname !== AUDIT_PREFIX && !url.pathname.startsWith(AUDIT_PREFIX + '/')) return false;
     const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'].slice(0, 128) : newRequestId();
-    route(req, res, url).catch((e: unknown) => {
+    route(req, res, url, requestId).catch((e: unknown) => {
       const err = isWardenError(e) ? e : new WardenError(500, 'server_error', 'audit_internal_error', 'the audit API failed to answer');
       if (res.headersSent) return res.destroy();
       res.writeHead(err.status, { 'content-type': 'application/json', ...err.headers });

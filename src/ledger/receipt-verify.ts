@@ -5,7 +5,7 @@ import { sha256Digest } from '../core/digest.js';
 import { fetchCheckpoint } from './audit-verify.js';
 import { ConsistencyProofInvalid, InclusionProofInvalid, LogForked, ReceiptInvalid } from './errors.js';
 import { hashEquals, leafHash, parseHashB64 } from './hash.js';
-import { openLogSource } from './log-source.js';
+import { LogAccessDenied, openLogSource } from './log-source.js';
 import { consistencyProof, inclusionProof } from './merkle-proof.js';
 import { verifyConsistency, verifyInclusion } from './merkle-verify.js';
 import { verifyReceipt, type ReceiptPayload, type TrustedLedgerKey } from './receipt.js';
@@ -19,6 +19,8 @@ export interface ReceiptVerifyOptions {
   /** Raw request / response body bytes; their sha256 digests must match the receipt. */
   request?: Uint8Array;
   response?: Uint8Array;
+  /** Extra headers for an HTTP log (an admin credential lets the entry itself be compared too). */
+  headers?: Record<string, string>;
 }
 
 export interface ReceiptVerifyResult {
@@ -27,8 +29,12 @@ export interface ReceiptVerifyResult {
   receiptCheckpointSize: number;
   /** Size of the log's current checkpoint the leaf was proven in. */
   logSize: number;
-  /** The audit entry the receipt points at, as published. */
-  entry: Record<string, unknown>;
+  /**
+   * The audit entry the receipt points at, as published; null when the log keeps its entries behind
+   * credentials the caller does not have: inclusion of the receipt's leaf hash is then proven, the
+   * comparison of the entry's fields with the receipt's claims is not.
+   */
+  entry: Record<string, unknown> | null;
 }
 
 export async function receiptVerify(opts: ReceiptVerifyOptions): Promise<ReceiptVerifyResult> {
@@ -36,7 +42,7 @@ export async function receiptVerify(opts: ReceiptVerifyOptions): Promise<Receipt
   if (opts.request && sha256Digest(opts.request) !== payload.requestDigest) throw new ReceiptInvalid('request_digest_mismatch', `the request body hashes to ${sha256Digest(opts.request)}, the receipt says ${String(payload.requestDigest)}`);
   if (opts.response && sha256Digest(opts.response) !== payload.responseDigest) throw new ReceiptInvalid('response_digest_mismatch', `the response body hashes to ${sha256Digest(opts.response)}, the receipt says ${String(payload.responseDigest)}`);
 
-  const fetchPath = openLogSource(opts.log);
+  const fetchPath = openLogSource(opts.log, opts.headers ? { headers: opts.headers } : {});
   const latest = await fetchCheckpoint(fetchPath, opts.key);
   if (latest.origin !== rcp.origin) throw new ReceiptInvalid('wrong_log', `receipt is for log ${rcp.origin}, the log at ${opts.log} is ${latest.origin}`);
   if (latest.size < rcp.size) throw new LogForked('rolled_back', `log has ${latest.size} entries, fewer than the ${rcp.size} of the receipt's checkpoint: history was rolled back`);
@@ -56,7 +62,14 @@ export async function receiptVerify(opts: ReceiptVerifyOptions): Promise<Receipt
   }
 
   const bi = Math.floor(payload.leafIndex / TILE_WIDTH);
-  const bundle = decodeEntryBundle(await fetchPath(tilePath({ level: 'entries', index: bi, width: tileWidthAt(0, bi, latest.size) })));
+  let bundleBytes: Buffer;
+  try {
+    bundleBytes = await fetchPath(tilePath({ level: 'entries', index: bi, width: tileWidthAt(0, bi, latest.size) }));
+  } catch (e) {
+    if (e instanceof LogAccessDenied) return { payload, receiptCheckpointSize: rcp.size, logSize: latest.size, entry: null };
+    throw e;
+  }
+  const bundle = decodeEntryBundle(bundleBytes);
   const entryBytes = bundle[payload.leafIndex % TILE_WIDTH];
   if (!entryBytes || !hashEquals(leafHash(entryBytes), leaf)) throw new ReceiptInvalid('entry_mismatch', `the published entry ${payload.leafIndex} does not hash to the receipt's leaf hash`);
   const entry = JSON.parse(entryBytes.toString('utf8')) as Record<string, unknown>;

@@ -64,6 +64,8 @@ export function approvalView(a: ApprovalRecord): Record<string, unknown> {
 export class ApprovalService {
   readonly ttlMs: number;
   readonly mfaMaxAgeSec: number;
+  /** Callers waiting for a decision (RFC 7240 `Prefer: wait`), by approval id. */
+  private readonly waiters = new Map<string, Set<(status: ApprovalRecord['status']) => void>>();
 
   constructor(
     private readonly store: SqliteToolStore,
@@ -134,7 +136,35 @@ export class ApprovalService {
     });
     if (!d.allow) throw new ApproverNotPermitted(`the policy does not grant ${approver.id} the approve permission on ${tool.name}${d.reasons.length ? ` (${d.reasons.join('; ')})` : ''}`);
     if (!this.store.decideApproval(id, approve ? 'approved' : 'denied', approver.id, now, reason)) throw new ApprovalAlreadyDecided(this.get(id).status);
-    return this.get(id);
+    const decided = this.get(id);
+    for (const wake of this.waiters.get(id) ?? []) wake(decided.status);
+    this.waiters.delete(id);
+    return decided;
+  }
+
+  /**
+   * Resolves with the approval's status once it is decided, or with 'pending' after `ms` or when `signal`
+   * aborts (the caller went away). Decisions made by this process wake the waiter at once.
+   */
+  waitForDecision(id: string, ms: number, signal: AbortSignal): Promise<ApprovalRecord['status']> {
+    const now = this.get(id).status;
+    if (now !== 'pending' || ms <= 0 || signal.aborted) return Promise.resolve(now);
+    return new Promise((resolve) => {
+      const set = this.waiters.get(id) ?? new Set();
+      this.waiters.set(id, set);
+      const finish = (status: ApprovalRecord['status']) => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        set.delete(wake);
+        if (set.size === 0 && this.waiters.get(id) === set) this.waiters.delete(id);
+        resolve(status);
+      };
+      const wake = (status: ApprovalRecord['status']) => finish(status);
+      const onAbort = () => finish('pending');
+      const timer = setTimeout(() => finish(this.get(id).status), ms);
+      set.add(wake);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   /**

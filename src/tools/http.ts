@@ -1,5 +1,6 @@
 // The tools plane's routes on the inference listener:
 //   POST /v1/tools/{name}/invoke   {arguments, approval_id?}  → 200 result | 202 approval pending
+//                                  (Prefer: wait=N, N ≤ 60: waits for the approver, then runs it: 200)
 //   GET  /v1/tools                 the tools the caller may call (OpenAI `tools` format)
 //   GET  /v1/tools/approvals/{id}  the status of one's own approval request
 //   GET  /v1/tools/jwks            keys that verify per-call backend credentials
@@ -19,7 +20,7 @@ import { readBody, sendError, sendJson } from '../gateway/http.js';
 import { dpopHeader, parseAuthorization, type Presented } from '../gateway/stages/identity.js';
 import { approvalView, type ApprovalService } from './approvals.js';
 import type { ToolCredentialIssuer } from './credential.js';
-import { ApprovalNotFound } from './errors.js';
+import { ApprovalNotApproved, ApprovalNotFound } from './errors.js';
 import { serveMcp } from './mcp.js';
 import type { ToolMediator } from './mediator.js';
 import type { ToolRegistry } from './registry.js';
@@ -55,6 +56,16 @@ function credentialOf(req: IncomingMessage, challenge: string, publicOrigin: str
   if (auth === undefined) throw new Unauthenticated('missing_credentials', 'authentication is required', challenge);
   const { scheme, token } = parseAuthorization(auth, challenge);
   return { token, presented: { scheme, proof: dpopHeader(req.headers), method: req.method ?? 'GET', url: publicOrigin + (req.url ?? '/') } };
+}
+
+/** Longest `Prefer: wait` honoured for a held call, in seconds. */
+export const MAX_APPROVAL_WAIT_SEC = 60;
+
+/** RFC 7240 §4.3 `wait=<seconds>` from a Prefer header (any of its comma-separated preferences), capped. */
+export function preferWait(header: string | string[] | undefined): number {
+  const text = Array.isArray(header) ? header.join(',') : header ?? '';
+  const m = /(?:^|[,\s])wait\s*=\s*"?(\d{1,6})"?\s*(?:[,;]|$)/i.exec(text);
+  return m ? Math.min(Number(m[1]), MAX_APPROVAL_WAIT_SEC) : 0;
 }
 
 function authenticateRequest(d: InferenceRouteDeps, req: IncomingMessage, challenge: string): Promise<VerifiedCaller> {
@@ -123,25 +134,41 @@ export function createInferenceRoute(d: InferenceRouteDeps) {
       if (approvalId !== undefined && typeof approvalId !== 'string') throw new BadRequest('invalid_field', 'approval_id must be a string', 'approval_id');
       if (body.arguments === undefined) throw new BadRequest('missing_field', 'arguments is required', 'arguments');
       const c = caller;
-      const out = await d.mediator.invoke({
-        principal: c.principal,
-        ...(c.narrowedTo !== undefined ? { narrowedTo: c.narrowedTo } : {}),
-        tool,
-        args: body.arguments,
-        ...(approvalId !== undefined ? { approvalId } : {}),
-        sourceIp: req.socket.remoteAddress ?? '',
-        requestId,
-        listener: 'inference',
-      }).catch((e: unknown) => {
-        if (e instanceof WardenError) (e as WardenError & { audited?: boolean }).audited = true;
-        throw e;
-      });
+      const run = (approval: string | undefined) =>
+        d.mediator.invoke({
+          principal: c.principal,
+          ...(c.narrowedTo !== undefined ? { narrowedTo: c.narrowedTo } : {}),
+          tool,
+          args: body.arguments,
+          ...(approval !== undefined ? { approvalId: approval } : {}),
+          sourceIp: req.socket.remoteAddress ?? '',
+          requestId,
+          listener: 'inference',
+        }).catch((e: unknown) => {
+          if (e instanceof WardenError) (e as WardenError & { audited?: boolean }).audited = true;
+          throw e;
+        });
+      let out = await run(approvalId);
+      const wait = preferWait(req.headers.prefer);
+      const applied: Record<string, string> = wait > 0 ? { 'preference-applied': `wait=${wait}` } : {};
+      if (out.kind === 'held' && wait > 0) {
+        // RFC 7240 `Prefer: wait=N`: hold the answer until an approver decides (or N s pass). If the caller
+        // goes away meanwhile nothing runs; the approval stays usable with approval_id.
+        const gone = new AbortController();
+        res.on('close', () => {
+          if (!res.writableEnded) gone.abort();
+        });
+        const status = await d.approvals.waitForDecision(out.approval.id, wait * 1000, gone.signal);
+        if (gone.signal.aborted) return;
+        if (status === 'approved') out = await run(out.approval.id);
+        else if (status !== 'pending') throw new ApprovalNotApproved(status);
+      }
       if (out.kind === 'held') {
         return sendJson(
           res,
           202,
           { object: 'tool.approval', status: 'pending', approval: approvalView(out.approval), poll: `/v1/tools/approvals/${out.approval.id}`, request_id: requestId },
-          { 'x-request-id': requestId, location: `/v1/tools/approvals/${out.approval.id}` },
+          { 'x-request-id': requestId, location: `/v1/tools/approvals/${out.approval.id}`, ...applied },
         );
       }
       const f = out.findings;
@@ -156,7 +183,7 @@ export function createInferenceRoute(d: InferenceRouteDeps) {
           warden: { injection_score: f.injectionScore, injection_signals: f.injectionSignals, findings: f.items.map((i) => `${i.category}.${i.type}`), approval_id: out.approvalId },
           request_id: requestId,
         },
-        { 'x-request-id': requestId },
+        { 'x-request-id': requestId, ...applied },
       );
     } catch (e) {
       const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error');

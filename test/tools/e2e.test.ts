@@ -10,6 +10,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { startToolsWorld, BIPIA_EMAILS, type ToolsWorld } from './fixtures.js';
 import { main as approvalsCli } from '../../src/cli/approvals.js';
 import { main as toolsCli } from '../../src/cli/tools.js';
+import { MAX_APPROVAL_WAIT_SEC, preferWait } from '../../src/tools/http.js';
+import { request } from 'undici';
 
 let w: ToolsWorld;
 before(async () => {
@@ -213,6 +215,87 @@ describe('human in the loop', () => {
     assert.equal(twice.status, 409);
     const run = await w.invoke(token, 'delete_record', { record_id: 'r-99' }, id);
     assert.equal(run.json.error.code, 'approval_not_approved');
+  });
+});
+
+describe('waiting for the approver (RFC 7240 Prefer: wait)', () => {
+  const invokeWaiting = (token: string, args: unknown, wait: number, signal?: AbortSignal) =>
+    request(`${w.t.w.inferenceUrl}/v1/tools/delete_record/invoke`, {
+      method: 'POST',
+      dispatcher: w.t.agent,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', prefer: `wait=${wait}` },
+      body: JSON.stringify({ arguments: args }),
+      ...(signal ? { signal } : {}),
+    });
+  const pendingFor = async (record: string): Promise<string> => {
+    for (let i = 0; i < 100; i++) {
+      const a = (await w.t.admin('GET', '/admin/v1/approvals?status=pending')) as { data: { id: string; arguments?: unknown }[] } | null;
+      const hit = a?.data.find((x) => JSON.stringify(x).includes(record));
+      if (hit) return hit.id;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`no pending approval for ${record}`);
+  };
+  const decide = async (id: string, verb: 'approve' | 'deny') => {
+    const r = await w.t.call('admin', 'POST', `/admin/v1/approvals/${id}/${verb}`, { key: w.keys.bob, body: { mfa_token: await w.mfaToken('bob') } });
+    assert.equal(r.status, 200, r.text);
+  };
+  const deletes = (record: string) => w.backendHits.filter((h) => h.path === '/records/delete' && JSON.stringify(h).includes(record)).length;
+
+  test('the held call runs once, in the same response, as soon as a person approves it', async () => {
+    const token = await w.delegate(w.keys.alice, w.keys.agent);
+    const pending = invokeWaiting(token, { record_id: 'r-w1' }, 20);
+    await decide(await pendingFor('r-w1'), 'approve');
+    const r = await pending;
+    assert.equal(r.statusCode, 200);
+    assert.equal(r.headers['preference-applied'], 'wait=20');
+    const body = (await r.body.json()) as { result: { deleted: string }; warden: { approval_id: string } };
+    assert.equal(body.result.deleted, 'r-w1');
+    assert.equal(deletes('r-w1'), 1);
+    const trail = w.t.audits().filter((a) => a.requestId === r.headers['x-request-id']).map((a) => (a.details as { outcome?: string } | undefined)?.outcome);
+    assert.deepEqual(trail, ['approval_pending', 'executed'], 'held, then executed after the approval: both in the ledger');
+  });
+
+  test('a denial ends the wait with 403; no decision within the wait is the usual 202', async () => {
+    const token = await w.delegate(w.keys.alice, w.keys.agent);
+    const pending = invokeWaiting(token, { record_id: 'r-w2' }, 20);
+    await decide(await pendingFor('r-w2'), 'deny');
+    const r = await pending;
+    assert.equal(r.statusCode, 403);
+    assert.equal(((await r.body.json()) as { error: { code: string } }).error.code, 'approval_not_approved');
+    assert.equal(deletes('r-w2'), 0);
+    const started = Date.now();
+    const slow = await invokeWaiting(token, { record_id: 'r-w3' }, 1);
+    assert.equal(slow.statusCode, 202);
+    assert.equal(slow.headers['preference-applied'], 'wait=1');
+    await slow.body.dump();
+    assert.ok(Date.now() - started >= 900, 'it waited');
+  });
+
+  test('a caller who went away gets nothing run; the approval stays usable with approval_id, once', async () => {
+    const token = await w.delegate(w.keys.alice, w.keys.agent);
+    const ac = new AbortController();
+    const pending = invokeWaiting(token, { record_id: 'r-w4' }, 20, ac.signal).catch((e: unknown) => e);
+    const id = await pendingFor('r-w4');
+    ac.abort();
+    await pending;
+    await new Promise((r) => setTimeout(r, 50));
+    await decide(id, 'approve');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(deletes('r-w4'), 0, 'nothing ran for the caller who left');
+    const run = await w.invoke(token, 'delete_record', { record_id: 'r-w4' }, id);
+    assert.equal(run.status, 200, JSON.stringify(run.json));
+    assert.equal(deletes('r-w4'), 1);
+  });
+
+  test('Prefer parsing: wait among other preferences, capped at 60 s; anything else is no wait', () => {
+    assert.equal(preferWait('wait=10'), 10);
+    assert.equal(preferWait('respond-async, wait=5'), 5);
+    assert.equal(preferWait(['handling=lenient', 'wait=7']), 7);
+    assert.equal(preferWait('wait=3600'), MAX_APPROVAL_WAIT_SEC);
+    assert.equal(preferWait('wait=-1'), 0);
+    assert.equal(preferWait('nowait=5'), 0);
+    assert.equal(preferWait(undefined), 0);
   });
 });
 

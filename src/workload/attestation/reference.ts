@@ -1,7 +1,7 @@
 // Reference values: validated before use (a reference that pins nothing measures nothing) and
 // compared measurement by measurement, naming the first one that differs.
 import { AttestationConfigurationInvalid, AttestationMeasurementMismatch } from './errors.js';
-import type { ReferenceValues } from './types.js';
+import { TDX_TCB_STATUSES, type ReferenceValues } from './types.js';
 
 const HEX = /^[0-9a-fA-F]+$/;
 
@@ -47,6 +47,19 @@ export function assertReferenceUsable(reference: ReferenceValues): void {
         throw new AttestationConfigurationInvalid('tdx reference: minTeeTcbSvn must be 16 bytes of hex');
       if (reference.allowDebug !== undefined && typeof reference.allowDebug !== 'boolean')
         throw new AttestationConfigurationInvalid('tdx reference: allowDebug must be true or false');
+      if (reference.requireCollateral !== undefined && typeof reference.requireCollateral !== 'boolean')
+        throw new AttestationConfigurationInvalid('tdx reference: requireCollateral must be true or false');
+      if (reference.acceptedTcbStatuses !== undefined) {
+        const list: unknown = reference.acceptedTcbStatuses;
+        if (!Array.isArray(list) || list.length === 0)
+          throw new AttestationConfigurationInvalid('tdx reference: acceptedTcbStatuses must list at least one TCB status');
+        for (const st of list) {
+          if (typeof st !== 'string' || !(TDX_TCB_STATUSES as readonly string[]).includes(st))
+            throw new AttestationConfigurationInvalid(`tdx reference: acceptedTcbStatuses: ${JSON.stringify(st)} is not an Intel TCB status (${TDX_TCB_STATUSES.filter((x) => x !== 'Revoked').join(', ')})`);
+          // A revoked platform (or TCB level) is never trustworthy, whatever the operator writes.
+          if (st === 'Revoked') throw new AttestationConfigurationInvalid('tdx reference: acceptedTcbStatuses cannot accept Revoked');
+        }
+      }
       return;
     }
     case 'jwt': {

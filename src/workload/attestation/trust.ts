@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { X509Certificate, PemConverter } from '@peculiar/x509';
 import type { JWTVerifyGetKey } from 'jose';
 import { AttestationConfigurationInvalid } from './errors.js';
-import type { TrustAnchors } from './types.js';
+import type { TdxCollateralSource, TrustAnchors } from './types.js';
 
 export function parseCertificates(input: string | Uint8Array, what: string): X509Certificate[] {
   try {
@@ -31,6 +31,8 @@ export interface TrustAnchorSources {
   /** PEM of the Intel SGX Root CA(s) that TDX PCK chains must lead to (tdx/intel-root.ts holds Intel's). */
   intelRootsPem?: string[];
   jwtIssuers?: Record<string, JWTVerifyGetKey>;
+  /** Intel PCS collateral for TDX TCB status (tdx/collateral.ts `tdxCollateralDirectory`); absent = not evaluated. */
+  tdxCollateral?: TdxCollateralSource;
 }
 
 export function createTrustAnchors(src: TrustAnchorSources): TrustAnchors {
@@ -46,7 +48,14 @@ export function createTrustAnchors(src: TrustAnchorSources): TrustAnchors {
   // AMD ships ASK and ARK in one file (ASK first); only the self-issued ARK is a root.
   const amdRoots = amd.filter(isSelfIssued);
   const amdIntermediates = amd.filter((c) => !isSelfIssued(c));
-  return { nitroRoots, amdRoots, amdIntermediates, intelRoots, jwtIssuers: { ...(src.jwtIssuers ?? {}) } };
+  return {
+    nitroRoots,
+    amdRoots,
+    amdIntermediates,
+    intelRoots,
+    jwtIssuers: { ...(src.jwtIssuers ?? {}) },
+    ...(src.tdxCollateral ? { tdxCollateral: src.tdxCollateral } : {}),
+  };
 }
 
 export function isSelfIssued(c: X509Certificate): boolean {

@@ -91,6 +91,69 @@ export interface TdxReference {
   minTeeTcbSvn?: string;
   /** Default false: a debuggable TD (TD_ATTRIBUTES.DEBUG) can be read and changed by the host. */
   allowDebug?: boolean;
+  /**
+   * With Intel collateral configured (TrustAnchors.tdxCollateral): the platform TCB statuses accepted.
+   * Default ['UpToDate']. 'Revoked' can never be listed.
+   */
+  acceptedTcbStatuses?: TdxTcbStatus[];
+  /**
+   * Default false: without collateral configured the TCB status is reported 'not-evaluated' and the quote
+   * can still verify. true refuses such a quote (fail closed) — the TCB status must have been evaluated.
+   */
+  requireCollateral?: boolean;
+}
+
+/** Intel's TCB statuses for a TDX platform (Intel PCS TCB Info v3 `tcbStatus`, converged with the QE and TDX module). */
+export type TdxTcbStatus =
+  | 'UpToDate'
+  | 'SWHardeningNeeded'
+  | 'ConfigurationNeeded'
+  | 'ConfigurationAndSWHardeningNeeded'
+  | 'OutOfDate'
+  | 'OutOfDateConfigurationNeeded'
+  | 'Revoked';
+
+export const TDX_TCB_STATUSES: readonly TdxTcbStatus[] = Object.freeze([
+  'UpToDate',
+  'SWHardeningNeeded',
+  'ConfigurationNeeded',
+  'ConfigurationAndSWHardeningNeeded',
+  'OutOfDate',
+  'OutOfDateConfigurationNeeded',
+  'Revoked',
+]);
+
+/**
+ * Intel PCS collateral for one TDX platform, exactly as an operator stored it (Warden never downloads it).
+ * Bodies are kept byte for byte: the signatures cover their exact bytes.
+ */
+export interface TdxCollateralFiles {
+  /** Body of PCS `GET /tdx/certification/v4/tcb?fmspc=<fmspc>`: {"tcbInfo":{…},"signature":"<hex>"}. */
+  tcbInfo: Uint8Array;
+  /** Body of PCS `GET /tdx/certification/v4/qe/identity`: {"enclaveIdentity":{…},"signature":"<hex>"}. */
+  qeIdentity: Uint8Array;
+  /**
+   * The Intel SGX TCB Signing certificate(s) that sign both (the TCB-Info-Issuer-Chain /
+   * SGX-Enclave-Identity-Issuer-Chain response header): PEM, or the header value still URL-encoded.
+   */
+  tcbSigningChain: string;
+  /** PCK CRLs (Platform CA and/or Processor CA; DER, PEM or hex). The one issued by the PCK's CA is used. */
+  pckCrls: Uint8Array[];
+  /** The Intel SGX Root CA CRL (DER, PEM or hex). */
+  rootCaCrl: Uint8Array;
+  /** Where the files came from, for messages. */
+  source: string;
+}
+
+/** Where TDX collateral comes from: an operator-maintained directory (tdx/collateral.ts), never the network. */
+export interface TdxCollateralSource {
+  /** For messages and start-up logs. */
+  readonly description: string;
+  /**
+   * The collateral for a platform of this FMSPC (12 lowercase hex digits), or null when the source holds
+   * no TCB Info for it. Throws an AttestationError when the files exist but cannot be read.
+   */
+  load(fmspc: string): Promise<TdxCollateralFiles | null>;
 }
 
 export interface JwtReference {
@@ -115,6 +178,11 @@ export interface TrustAnchors {
   amdIntermediates: X509Certificate[];
   /** Intel SGX Root CA(s): roots of the PCK certificate chains in TDX quotes. */
   intelRoots: X509Certificate[];
+  /**
+   * Intel PCS collateral (TCB Info, QE identity, CRLs) for evaluating a TDX platform's TCB status. Absent:
+   * the status is 'not-evaluated' (and a reference with requireCollateral refuses the quote).
+   */
+  tdxCollateral?: TdxCollateralSource;
   /** Issuer (`iss`) → key source (jose createLocalJWKSet / createRemoteJWKSet). */
   jwtIssuers: Record<string, JWTVerifyGetKey>;
 }

@@ -6,12 +6,13 @@
 // then the TD's policy (debug refused unless allowed, minimum TEE_TCB_SVN), report_data binding to the
 // challenge (and the workload key), and the measurements against the reference.
 //
-// NOT checked (an honest limit, also in docs/attestation.md): the platform's TCB status. That needs Intel
-// PCS collateral — TCB Info for the PCK's FMSPC (signed by the Intel SGX TCB Signing certificate), the
-// QE identity's TCB levels, and the PCK / Root CA CRLs — none of which is fetched or evaluated here. So a
-// quote from a genuine but out-of-date or revoked platform (a PCK certificate Intel has since revoked,
-// an unpatched TDX module or microcode) verifies as long as its chain is intact and valid at `now`. The
-// reference's `minTeeTcbSvn` is an operator-chosen floor on the TDX module SVNs, not a TCB status.
+// The platform's TCB status (UpToDate, OutOfDate, Revoked…) is judged by collateral.ts against Intel PCS
+// collateral (TCB Info for the PCK's FMSPC, the TD QE identity, the PCK and Root CA CRLs) when the trust
+// anchors carry an operator-maintained collateral source (workload.attestation.tdxCollateralDir; nothing
+// is ever downloaded). Without one the status is reported 'not-evaluated': a genuine but out-of-date or
+// revoked platform then verifies as long as its chain is intact and valid at `now` — unless the reference
+// sets requireCollateral, which refuses it. The reference's `minTeeTcbSvn` is an operator-chosen floor on
+// the TDX module SVNs, not a TCB status.
 // Quotes carry no timestamp: freshness rests entirely on the nonce in report_data (as for SEV-SNP).
 import 'reflect-metadata';
 import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
@@ -31,13 +32,15 @@ import { isSelfIssued, parseCertificates } from '../trust.js';
 import { sealVerifiedEvidence } from '../verified.js';
 import { verifyCertificatePath } from '../x509-path.js';
 import type { TdxEvidence, TdxReference, TrustAnchors, VerifiedEvidence, VerifyOptions } from '../types.js';
+import { assertTdxPlatformTcb } from './collateral.js';
 import { BODY_TYPE_TD15, isDebugTd, parseTdxQuote, type QeReport, type TdxQuote } from './quote.js';
 
 /**
  * The static part of Intel's TD Quoting Enclave identity (Intel PCS enclave identity "TD_QE", version 2:
  * mrsigner, isvprodid, miscselect and attributes under their masks; identical in the 2023-06 and 2025-10
  * published identities). The masked attributes require INIT and PROVISIONKEY and refuse a debug QE.
- * The identity's TCB levels (which QE ISVSVN is up to date) are collateral and are not evaluated.
+ * The identity's TCB levels (which QE ISVSVN is up to date) are collateral: collateral.ts evaluates them
+ * (and the identity itself, as signed by Intel) when collateral is configured.
  */
 const TD_QE_IDENTITY = {
   mrSigner: 'dc9e2a7c6f948f17474e34a7fc43ed030f7c1563f1babddf6340c82e0e54a8c5',
@@ -76,11 +79,18 @@ function attestationKeyObject(raw: Buffer): KeyObject {
   }
 }
 
+export interface VerifiedPckChain {
+  leaf: X509Certificate;
+  ca: X509Certificate;
+  /** The pinned root the chain leads to. */
+  root: X509Certificate;
+}
+
 /**
  * [PCK leaf, PCK CA, pinned root]: the leaf comes first in the quote's chain, exactly one non-self-issued
  * CA follows; a root the quote carries is ignored and replaced by the pinned root of that name.
  */
-async function verifyPckChain(pem: string, trust: TrustAnchors, now: number): Promise<X509Certificate> {
+async function verifyPckChain(pem: string, trust: TrustAnchors, now: number): Promise<VerifiedPckChain> {
   let certs: X509Certificate[];
   try {
     certs = parseCertificates(pem, 'tdx PCK certificate chain');
@@ -100,7 +110,7 @@ async function verifyPckChain(pem: string, trust: TrustAnchors, now: number): Pr
   for (const root of roots) {
     try {
       await verifyCertificatePath([leaf, ca, root], trust.intelRoots, { now, what: 'tdx', leafUsage: KeyUsageFlags.digitalSignature });
-      return leaf;
+      return { leaf, ca, root };
     } catch (e) {
       lastError = e as Error;
     }
@@ -128,9 +138,10 @@ export async function verifyTdxQuoteAuthenticity(
   quoteBytes: Uint8Array,
   trust: TrustAnchors,
   now: number,
-): Promise<{ quote: TdxQuote; pck: X509Certificate }> {
+): Promise<{ quote: TdxQuote; pck: X509Certificate; chain: VerifiedPckChain }> {
   const quote = parseTdxQuote(quoteBytes);
-  const pck = await verifyPckChain(quote.pckChainPem, trust, now);
+  const chain = await verifyPckChain(quote.pckChainPem, trust, now);
+  const pck = chain.leaf;
 
   const pckKey = ecP256Key(pck.publicKey.rawData, 'PCK certificate key');
   if (!cryptoVerify('sha256', quote.qeReport.raw, { key: pckKey, dsaEncoding: 'ieee-p1363' }, quote.qeReportSignature))
@@ -145,7 +156,7 @@ export async function verifyTdxQuoteAuthenticity(
   const ak = attestationKeyObject(quote.attestationKey);
   if (!cryptoVerify('sha256', quote.signedBytes, { key: ak, dsaEncoding: 'ieee-p1363' }, quote.signature))
     throw new AttestationSignatureInvalid('tdx: quote signature does not verify with the attestation key');
-  return { quote, pck };
+  return { quote, pck, chain };
 }
 
 function assertPolicy(quote: TdxQuote, reference: TdxReference): void {
@@ -210,12 +221,15 @@ export function tdxMeasurements(quote: TdxQuote): Record<string, string> {
 export async function verifyTdxEvidence(evidence: TdxEvidence, reference: TdxReference, opts: VerifyOptions): Promise<VerifiedEvidence> {
   assertReferenceUsable(reference);
   assertUsableNonce(opts.nonce, 'tdx');
-  const { quote, pck } = await verifyTdxQuoteAuthenticity(evidence.quote, opts.trust, opts.now);
+  const { quote, pck, chain } = await verifyTdxQuoteAuthenticity(evidence.quote, opts.trust, opts.now);
   assertPolicy(quote, reference);
   const publicKey = assertReportDataBinding(quote.body.reportData, opts.nonce, evidence.publicKey);
 
   const measurements = tdxMeasurements(quote);
   assertMeasurementsMatch(reference, measurements);
+
+  // Intel collateral (when configured): a revoked or out-of-date platform is refused here.
+  const tcb = await assertTdxPlatformTcb({ quote, pck, pckCa: chain.ca, root: chain.root, trust: opts.trust, now: opts.now }, reference);
 
   return sealVerifiedEvidence({
     type: 'tdx',
@@ -236,8 +250,8 @@ export async function verifyTdxEvidence(evidence: TdxEvidence, reference: TdxRef
       pckSubject: pck.subject,
       pckSerial: pck.serialNumber,
       pckNotAfter: pck.notAfter.toISOString(),
-      // Intel PCS TCB status (UpToDate, OutOfDate, Revoked…) is not evaluated; see the header comment.
-      tcbStatus: 'not-evaluated',
+      // tcbStatus: Intel's status from the collateral, or 'not-evaluated' without collateral (header comment).
+      ...tcb,
     },
   });
 }

@@ -3,7 +3,7 @@
 // into the verifiers' typed ReferenceValues, refusing anything it does not understand: an unknown key could
 // be a pin the operator believes is enforced (fail closed, docs/models.md "Confidential deployments").
 import type { AttestationRequirement } from '../store/registry-store.js';
-import { AttestationConfigurationInvalid, assertReferenceUsable, type ReferenceValues, type SevSnpReference, type TdxReference } from '../workload/attestation/index.js';
+import { AttestationConfigurationInvalid, assertReferenceUsable, type ReferenceValues, type SevSnpReference, type TdxReference, type TdxTcbStatus } from '../workload/attestation/index.js';
 
 const NITRO_TYPES = new Set(['nitro', 'aws-nitro']);
 const SNP_TYPES = new Set(['sev-snp', 'amd-sev-snp']);
@@ -72,6 +72,12 @@ function tdx(values: Record<string, string>): ReferenceValues {
       case 'mrownerconfig': r.mrownerconfig = v; break;
       case 'minTeeTcbSvn': case 'min_tee_tcb_svn': r.minTeeTcbSvn = v; break;
       case 'allowDebug': r.allowDebug = boolean(k, v); break;
+      // `acceptedTcbStatuses=UpToDate;SWHardeningNeeded`: Intel TCB statuses accepted when collateral is
+      // configured (each is checked against Intel's list by assertReferenceUsable).
+      case 'acceptedTcbStatuses': case 'accepted_tcb_statuses':
+        r.acceptedTcbStatuses = v.split(/[;|]/).map((s) => s.trim()).filter((s) => s !== '') as TdxTcbStatus[];
+        break;
+      case 'requireCollateral': case 'require_collateral': r.requireCollateral = boolean(k, v); break;
       default:
         throw new AttestationConfigurationInvalid(`tdx reference: unknown key ${JSON.stringify(k)}`);
     }

@@ -26,6 +26,7 @@ import { SqliteRegistryStore } from '../store/registry-sqlite.js';
 import type { DeploymentRecord } from '../store/registry-store.js';
 import type { SqliteDb } from '../store/sqlite.js';
 import { AttestationMonitor, createTrustAnchors, INTEL_SGX_ROOT_CA_PEM, type AttestationStatus, type TrustAnchors } from '../workload/attestation/index.js';
+import { tdxCollateralDirectory } from '../workload/attestation/tdx/collateral.js';
 import { ModelRegistry, type Authorize } from '../workload/registry/registry.js';
 import { loadPublicKey } from '../workload/signing/keys.js';
 import { createEvidenceFetcher } from './workload-evidence.js';
@@ -127,6 +128,8 @@ export function buildWorkloadPlane(d: WorkloadPlaneDeps): WorkloadPlane {
     // Intel has one SGX Root CA for all PCK chains; it is pinned in the source (tdx/intel-root.ts).
     intelRootsPem: [INTEL_SGX_ROOT_CA_PEM],
     jwtIssuers: Object.fromEntries(att.jwtIssuers.map((i) => [i.issuer, createRemoteJWKSet(new URL(i.jwksUri))])),
+    // Intel PCS collateral the operator keeps in a directory (never downloaded): TDX TCB status evaluation.
+    ...(att.tdxCollateralDir ? { tdxCollateral: tdxCollateralDirectory(att.tdxCollateralDir) } : {}),
   });
   const monitor = new AttestationMonitor({
     trust,

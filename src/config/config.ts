@@ -118,6 +118,12 @@ export interface WorkloadConfig {
     reverifyEveryMs: number;
     maxEvidenceAgeMs: number;
     fetchTimeoutMs: number;
+    /**
+     * Directory of Intel PCS collateral (TCB Info per FMSPC, TD QE identity, TCB signing chain, PCK and
+     * Root CA CRLs) that an operator keeps current; when set, every TDX quote's platform TCB status is
+     * evaluated against it (docs/attestation.md "TDX collateral"). Warden never downloads collateral.
+     */
+    tdxCollateralDir?: string;
   };
 }
 
@@ -274,6 +280,7 @@ function workloadDefaults(w: RawConfig['workload'], baseDir: string): WorkloadCo
       reverifyEveryMs: a?.reverifyEveryMs ?? 60_000,
       maxEvidenceAgeMs: a?.maxEvidenceAgeMs ?? 60_000,
       fetchTimeoutMs: a?.fetchTimeoutMs ?? 5_000,
+      ...(a?.tdxCollateralDir ? { tdxCollateralDir: resolve(baseDir, a.tdxCollateralDir) } : {}),
     },
   };
 }

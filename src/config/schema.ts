@@ -146,6 +146,7 @@ export const CONFIG_SCHEMA = {
             reverifyEveryMs: { type: 'integer', minimum: 1 },
             maxEvidenceAgeMs: { type: 'integer', minimum: 1 },
             fetchTimeoutMs: { type: 'integer', minimum: 1 },
+            tdxCollateralDir: { type: 'string', minLength: 1 },
           },
         },
       },

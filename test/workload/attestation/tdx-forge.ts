@@ -2,15 +2,23 @@
 // (root → PCK Platform CA → PCK leaf, ECDSA P-256 / SHA-256, as Intel's): QE report signed by the PCK
 // key and certifying a fresh attestation key, quote signed by that key. Laid out byte for byte as the
 // verifier's parser expects (src/workload/attestation/tdx/quote.ts), so every check can be provoked.
+//
+// Collateral too (tdx-collateral.test.ts): the PCK leaf carries Intel's SGX extensions (FMSPC, PCE-ID, TCB
+// components, PCESVN), a test "Intel SGX TCB Signing" certificate issued by the test root signs TCB Info and
+// QE identity bodies laid out as Intel PCS returns them, and CRLs are signed by the test Platform CA / root.
 import { createHash, createPrivateKey, generateKeyPairSync, sign, webcrypto, type KeyObject } from 'node:crypto';
 import 'reflect-metadata';
+import * as asn1js from 'asn1js';
 import {
   BasicConstraintsExtension,
+  Extension,
   KeyUsageFlags,
   KeyUsagesExtension,
   Name,
   X509Certificate,
   X509CertificateGenerator,
+  X509CrlGenerator,
+  type X509Crl,
 } from '@peculiar/x509';
 
 const subtle = webcrypto.subtle;
@@ -26,6 +34,51 @@ export interface TdxPki {
   root: P256Issued;
   ca: P256Issued;
   pck: P256Issued;
+  /** The test "Intel SGX TCB Signing" certificate (root → end entity), signs TCB Info and QE identity. */
+  tcbSigning: P256Issued;
+  /** The SGX extension values carried by `pck`. */
+  sgx: SgxFields;
+}
+
+/** What a PCK certificate's SGX extensions (OID 1.2.840.113741.1.13.1) certify. */
+export interface SgxFields {
+  fmspc: string;
+  pceId: string;
+  cpuSvnComponents: number[];
+  pceSvn: number;
+  sgxType: number;
+}
+
+export const DEFAULT_SGX: SgxFields = {
+  fmspc: 'a0b0c0000000',
+  pceId: '0000',
+  cpuSvnComponents: [4, 4, 2, 2, 4, 1, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0],
+  pceSvn: 13,
+  sgxType: 1,
+};
+
+const SGX_OID = '1.2.840.113741.1.13.1';
+
+/** DER of the SGX extensions as Intel lays them out (PPID, TCB {comp01..16, PCESVN, CPUSVN}, PCE-ID, FMSPC, SGX type). */
+export function encodeSgxExtensions(f: SgxFields, o: { dropFmspc?: boolean; duplicateFmspc?: boolean } = {}): ArrayBuffer {
+  const pair = (oid: string, value: asn1js.AsnType) => new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: oid }), value] });
+  const octets = (hex: string) => new asn1js.OctetString({ valueHex: new Uint8Array(Buffer.from(hex, 'hex')) });
+  const tcb = [
+    ...f.cpuSvnComponents.map((v, i) => pair(`${SGX_OID}.2.${i + 1}`, new asn1js.Integer({ value: v }))),
+    pair(`${SGX_OID}.2.17`, new asn1js.Integer({ value: f.pceSvn })),
+    pair(`${SGX_OID}.2.18`, octets(Buffer.from(f.cpuSvnComponents).toString('hex'))),
+  ];
+  const fmspc = pair(`${SGX_OID}.4`, octets(f.fmspc));
+  return new asn1js.Sequence({
+    value: [
+      pair(`${SGX_OID}.1`, octets('11'.repeat(16))),
+      pair(`${SGX_OID}.2`, new asn1js.Sequence({ value: tcb })),
+      pair(`${SGX_OID}.3`, octets(f.pceId)),
+      ...(o.dropFmspc ? [] : [fmspc]),
+      ...(o.duplicateFmspc ? [pair(`${SGX_OID}.4`, octets(f.fmspc))] : []),
+      pair(`${SGX_OID}.5`, new asn1js.Enumerated({ value: f.sgxType })),
+    ],
+  }).toBER();
 }
 
 async function p256(): Promise<webcrypto.CryptoKeyPair> {
@@ -33,7 +86,11 @@ async function p256(): Promise<webcrypto.CryptoKeyPair> {
 }
 
 /** root (pathLen 1) → PCK Platform CA (pathLen 0) → PCK leaf, all valid base ± 1 day unless told otherwise. */
-export async function createTdxPki(base: number, o: { rootName?: string | Name; pckNotAfter?: number } = {}): Promise<TdxPki> {
+export async function createTdxPki(
+  base: number,
+  o: { rootName?: string | Name; pckNotAfter?: number; sgx?: Partial<SgxFields>; sgxExtensionDer?: ArrayBuffer | null } = {},
+): Promise<TdxPki> {
+  const sgx: SgxFields = { ...DEFAULT_SGX, ...(o.sgx ?? {}) };
   const notBefore = new Date(base - 24 * HOUR);
   const notAfter = new Date(base + 24 * HOUR);
   const rootKeys = await p256();
@@ -73,10 +130,33 @@ export async function createTdxPki(base: number, o: { rootName?: string | Name; 
       notBefore,
       notAfter: new Date(o.pckNotAfter ?? base + 24 * HOUR),
       signingAlgorithm: ES256,
+      extensions: [
+        new BasicConstraintsExtension(false, undefined, true),
+        new KeyUsagesExtension(KeyUsageFlags.digitalSignature | KeyUsageFlags.nonRepudiation, true),
+        ...(o.sgxExtensionDer === null ? [] : [new Extension(SGX_OID, false, o.sgxExtensionDer ?? encodeSgxExtensions(sgx))]),
+      ],
+    }),
+  };
+  const tcbSigning = await issueTcbSigning(root, notBefore, notAfter);
+  return { root, ca, pck, tcbSigning, sgx };
+}
+
+/** A test "Intel SGX TCB Signing" certificate: end entity under `root`, digitalSignature. */
+export async function issueTcbSigning(root: P256Issued, notBefore: Date, notAfter: Date, subject = 'CN=Test SGX TCB Signing, O=Warden Test'): Promise<P256Issued> {
+  const keys = await p256();
+  return {
+    keys,
+    cert: await X509CertificateGenerator.create({
+      subject,
+      issuer: root.cert.subject,
+      publicKey: keys.publicKey,
+      signingKey: root.keys.privateKey,
+      notBefore,
+      notAfter,
+      signingAlgorithm: ES256,
       extensions: [new BasicConstraintsExtension(false, undefined, true), new KeyUsagesExtension(KeyUsageFlags.digitalSignature | KeyUsageFlags.nonRepudiation, true)],
     }),
   };
-  return { root, ca, pck };
 }
 
 async function nodeKey(k: webcrypto.CryptoKey): Promise<KeyObject> {
@@ -105,6 +185,8 @@ export interface QuoteOptions {
   qeMrSigner?: Buffer;
   qeIsvProdId?: number;
   qeAttributes?: Buffer;
+  /** QE report ISVSVN (default 4). */
+  qeIsvSvn?: number;
   /** Certify this attestation key in the QE report but sign the quote with another one. */
   signWithOtherKey?: boolean;
   /** PEM chain to embed instead of leaf ‖ CA ‖ root. */
@@ -171,7 +253,7 @@ export async function forgeTdxQuote(pki: TdxPki, f: TdFields, o: QuoteOptions = 
   Buffer.alloc(32, 0xee).copy(qe, 64); // mr_enclave
   (o.qeMrSigner ?? INTEL_TD_QE_MRSIGNER).copy(qe, 128);
   qe.writeUInt16LE(o.qeIsvProdId ?? 2, 256);
-  qe.writeUInt16LE(4, 258);
+  qe.writeUInt16LE(o.qeIsvSvn ?? 4, 258);
   createHash('sha256').update(akRaw).update(qeAuth).digest().copy(qe, 320);
   const qeSig = sign('sha256', qe, { key: await nodeKey(pki.pck.keys.privateKey), dsaEncoding: 'ieee-p1363' });
 
@@ -210,4 +292,117 @@ export function bindKey(nonce: Buffer, spki: Buffer): Buffer {
 /** report_data carrying the bare nonce: nonce ‖ zero padding to 64 bytes. */
 export function padNonce(nonce: Buffer): Buffer {
   return Buffer.concat([nonce, Buffer.alloc(64 - nonce.length)]);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Collateral, laid out as Intel PCS serves it.
+
+const iso = (t: number) => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const comps = (svns: number[]) => svns.map((svn) => ({ svn }));
+
+export interface ForgedTcbLevel {
+  sgx: number[];
+  pceSvn: number;
+  tdx: number[];
+  status: string;
+  tcbDate?: string;
+  advisoryIDs?: string[];
+}
+
+export interface ForgedModuleIdentity {
+  id: string;
+  mrsigner?: string;
+  attributes?: string;
+  attributesMask?: string;
+  levels: { isvsvn: number; status: string; advisoryIDs?: string[] }[];
+}
+
+/** A TCB Info body object ("tcbInfo" member), TDX v3. */
+export function tcbInfoBody(o: {
+  fmspc: string;
+  issueDate: number;
+  nextUpdate: number;
+  levels: ForgedTcbLevel[];
+  modules?: ForgedModuleIdentity[] | null;
+  pceId?: string;
+  id?: string;
+  version?: number;
+}): Record<string, unknown> {
+  const zeros48 = '00'.repeat(48);
+  return {
+    id: o.id ?? 'TDX',
+    version: o.version ?? 3,
+    issueDate: iso(o.issueDate),
+    nextUpdate: iso(o.nextUpdate),
+    fmspc: o.fmspc,
+    pceId: o.pceId ?? '0000',
+    tcbType: 0,
+    tcbEvaluationDataNumber: 17,
+    tdxModule: { mrsigner: zeros48, attributes: '0000000000000000', attributesMask: 'FFFFFFFFFFFFFFFF' },
+    ...(o.modules === null
+      ? {}
+      : {
+          tdxModuleIdentities: (o.modules ?? [{ id: 'TDX_01', levels: [{ isvsvn: 4, status: 'UpToDate' }] }]).map((m) => ({
+            id: m.id,
+            mrsigner: m.mrsigner ?? zeros48,
+            attributes: m.attributes ?? '0000000000000000',
+            attributesMask: m.attributesMask ?? 'FFFFFFFFFFFFFFFF',
+            tcbLevels: m.levels.map((l) => ({ tcb: { isvsvn: l.isvsvn }, tcbDate: '2024-03-13T00:00:00Z', tcbStatus: l.status, ...(l.advisoryIDs ? { advisoryIDs: l.advisoryIDs } : {}) })),
+          })),
+        }),
+    tcbLevels: o.levels.map((l) => ({
+      tcb: { sgxtcbcomponents: comps(l.sgx), pcesvn: l.pceSvn, tdxtcbcomponents: comps(l.tdx) },
+      tcbDate: l.tcbDate ?? '2024-03-13T00:00:00Z',
+      tcbStatus: l.status,
+      ...(l.advisoryIDs ? { advisoryIDs: l.advisoryIDs } : {}),
+    })),
+  };
+}
+
+/** A TD QE identity body object ("enclaveIdentity" member), v2, matching the forged QE report. */
+export function qeIdentityBody(o: {
+  issueDate: number;
+  nextUpdate: number;
+  levels?: { isvsvn: number; status: string; advisoryIDs?: string[] }[];
+  mrsigner?: string;
+  isvprodid?: number;
+}): Record<string, unknown> {
+  return {
+    id: 'TD_QE',
+    version: 2,
+    issueDate: iso(o.issueDate),
+    nextUpdate: iso(o.nextUpdate),
+    tcbEvaluationDataNumber: 17,
+    miscselect: '00000000',
+    miscselectMask: 'FFFFFFFF',
+    attributes: '11000000000000000000000000000000',
+    attributesMask: 'FBFFFFFFFFFFFFFF0000000000000000',
+    mrsigner: o.mrsigner ?? INTEL_TD_QE_MRSIGNER.toString('hex').toUpperCase(),
+    isvprodid: o.isvprodid ?? 2,
+    tcbLevels: (o.levels ?? [{ isvsvn: 4, status: 'UpToDate' }]).map((l) => ({
+      tcb: { isvsvn: l.isvsvn },
+      tcbDate: '2024-03-13T00:00:00Z',
+      tcbStatus: l.status,
+      ...(l.advisoryIDs ? { advisoryIDs: l.advisoryIDs } : {}),
+    })),
+  };
+}
+
+/** {"<member>": <body>, "signature": "<hex r ‖ s>"}: the signature covers exactly the member's JSON bytes. */
+export async function signCollateral(member: 'tcbInfo' | 'enclaveIdentity', body: Record<string, unknown>, signer: P256Issued): Promise<Buffer> {
+  const json = JSON.stringify(body);
+  const sig = sign('sha256', Buffer.from(json), { key: await nodeKey(signer.keys.privateKey), dsaEncoding: 'ieee-p1363' });
+  return Buffer.from(`{"${member}":${json},"signature":"${sig.toString('hex')}"}`);
+}
+
+/** A CRL signed by `issuer` listing `serials` (hex). */
+export async function forgeCrl(issuer: P256Issued, o: { serials?: string[]; thisUpdate: number; nextUpdate: number }): Promise<X509Crl> {
+  return X509CrlGenerator.create({
+    issuer: issuer.cert.subjectName,
+    thisUpdate: new Date(o.thisUpdate),
+    nextUpdate: new Date(o.nextUpdate),
+    signingAlgorithm: ES256,
+    signingKey: issuer.keys.privateKey,
+    entries: (o.serials ?? []).map((serialNumber) => ({ serialNumber, revocationDate: new Date(o.thisUpdate) })),
+  });
 }

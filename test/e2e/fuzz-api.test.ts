@@ -72,3 +72,22 @@ test('random token-exchange forms get an RFC 6749 error, never a 5xx', async () 
     { numRuns: 150 },
   );
 });
+
+test('random JSON-RPC on /mcp gets a JSON-RPC or HTTP error, never a 5xx', async () => {
+  const token = (await t.call('inference', 'POST', '/v1/token', {
+    body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: key, subject_token_type: 'urn:ietf:params:oauth:token-type:jwt', scope: 'callTool' }).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  })).json.access_token as string;
+  const rpc = fc.oneof(
+    fc.jsonValue(),
+    fc.record({ jsonrpc: fc.constantFrom('2.0', '1.0'), id: fc.oneof(fc.integer(), fc.string()), method: fc.constantFrom('initialize', 'tools/list', 'tools/call', 'ping', 'nope'), params: fc.jsonValue() }, { requiredKeys: ['jsonrpc', 'method'] }),
+    fc.array(fc.record({ jsonrpc: fc.constant('2.0'), id: fc.integer(), method: fc.constantFrom('tools/list', 'tools/call'), params: fc.jsonValue() }), { maxLength: 3 }),
+  );
+  await fc.assert(
+    fc.asyncProperty(rpc, async (msg) => {
+      const r = await t.call('inference', 'POST', '/mcp', { key: token, body: JSON.stringify(msg), headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' } });
+      assert.ok(r.status < 500, `${r.status} ${r.text.slice(0, 300)}`);
+    }),
+    { numRuns: 150 },
+  );
+});

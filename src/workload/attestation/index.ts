@@ -14,4 +14,5 @@ export { verifySnpReportAuthenticity } from './sev-snp/verify.js';
 export { verifyTdxQuoteAuthenticity } from './tdx/verify.js';
 export { parseTdxQuote, type TdxQuote } from './tdx/quote.js';
 export { INTEL_SGX_ROOT_CA_PEM } from './tdx/intel-root.js';
+export { AttestationCollateralInvalid, tdxCollateralDirectory } from './tdx/collateral.js';
 export { MIN_NONCE_BYTES } from './nonce.js';

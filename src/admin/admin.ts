@@ -137,6 +137,9 @@ export function adminActionFor(method: string, path: string): AdminNeed {
     const tool: Resource = { type: 'Tool', id: decodeURIComponent(t[1]!) };
     return read ? { action: 'readRegistry', resource: tool } : { action: 'manageTools', resource: tool };
   }
+  // The monitor's view of principals is audit material; clearing a principal's record is an identity action.
+  if (path === '/admin/v1/monitor') return { action: 'readAudit', resource: sys('monitor') };
+  if (/^\/admin\/v1\/monitor\/[^/]+\/reset$/.test(path)) return { action: 'manageKeys', resource: sys('monitor') };
   // Held tool calls carry their arguments: reading them is reading audit material; deciding is `approve`.
   if (path === '/admin/v1/approvals') return { action: 'readAudit', resource: sys('approvals') };
   const a = APPROVAL.exec(path);

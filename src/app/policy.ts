@@ -36,7 +36,11 @@ export interface RequestFacts {
  */
 export class PdpAuthorizer implements Authorizer {
   private readonly ceiling = new ScopeAuthorizer();
-  constructor(private readonly pdp: PolicyDecisionPoint) {}
+  /** `risk`: the monitor's current risk for a principal (0..1), the context's riskScorePermille. */
+  constructor(
+    private readonly pdp: PolicyDecisionPoint,
+    private readonly risk: (p: Principal) => number = () => 0,
+  ) {}
 
   authorize(req: AuthorizationRequest, opts: { probe?: boolean } = {}): Decision {
     const cap = this.ceiling.authorize(req);
@@ -48,7 +52,7 @@ export class PdpAuthorizer implements Authorizer {
       sourceIp: f.sourceIp.startsWith('::ffff:') ? f.sourceIp.slice(7) : f.sourceIp,
       listener: f.listener,
       findings: f.findings,
-      riskScore: 0,
+      riskScore: this.risk(req.principal),
       tenant: req.principal.tenant,
       ...(f.maxTokens !== undefined ? { maxTokens: f.maxTokens } : {}),
     });
@@ -119,7 +123,16 @@ export interface PolicyPlane {
 
 export async function buildPolicyPlane(
   config: WardenConfig,
-  o: { db: SqliteDb; clock: Clock; identityStore: IdentityStore; upstreams: UpstreamConfig[]; onShadowDiff: (d: ShadowDiff) => void; onPublished: (version: string, reason: string) => void },
+  o: {
+    db: SqliteDb;
+    clock: Clock;
+    identityStore: IdentityStore;
+    upstreams: UpstreamConfig[];
+    onShadowDiff: (d: ShadowDiff) => void;
+    onPublished: (version: string, reason: string) => void;
+    /** The monitor's risk for a principal (0..1); 0 without a monitor. */
+    risk?: (p: Principal) => number;
+  },
 ): Promise<PolicyPlane> {
   const pdp = new PolicyDecisionPoint({
     onShadowDiff: o.onShadowDiff,
@@ -150,7 +163,7 @@ export async function buildPolicyPlane(
   }
   const timers = new Set<NodeJS.Timeout>();
 
-  const authorizer = new PdpAuthorizer(pdp);
+  const authorizer = new PdpAuthorizer(pdp, o.risk);
   return {
     pdp,
     authorizer,

@@ -1,6 +1,6 @@
 // The composition root: builds every plane from the config and starts both TLS listeners.
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { mkdirSync, chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -8,7 +8,7 @@ import { pino, destination, type Logger, type DestinationStream } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
 import { newRequestId } from '../core/ids.js';
 import { auditEvent } from '../core/audit-event.js';
-import type { AuditEvent } from '../core/types.js';
+import type { AuditEvent, Principal } from '../core/types.js';
 import type { WardenConfig, UpstreamConfig } from '../config/config.js';
 import { ensureDevPki } from '../network/dev-ca.js';
 import { listenerTlsOptions } from '../network/tls.js';
@@ -20,6 +20,7 @@ import { buildPolicyPlane } from './policy.js';
 import { buildRetention } from './retention.js';
 import { createKeyRelease } from './key-release.js';
 import { buildWorkloadPlane } from './workload.js';
+import { buildMonitor } from './monitor.js';
 import { createToolsPlane, filterToolCalls, pdpToolDecider, toolAuthenticator } from '../tools/index.js';
 import { buildContext } from '../policy/index.js';
 import { countFindings } from '../inspect/index.js';
@@ -32,7 +33,7 @@ import type { AuditSink } from '../gateway/audit.js';
 import { createUpstreamTarget, type UpstreamTarget } from '../gateway/upstream.js';
 import { parseTokenExchangeRequest } from '../identity/index.js';
 import { buildIdentity } from './identity.js';
-import { AdminApi } from '../admin/admin.js';
+import { AdminApi, type AdminRequest } from '../admin/admin.js';
 import { Ledger } from '../ledger/ledger.js';
 import { loadOrCreateLedgerKey, publicLedgerKey } from '../ledger/key.js';
 import { createAuditHandler } from '../ledger/http.js';
@@ -181,7 +182,21 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
 
   const systemEvent = (action: string, details: AuditEvent['details'], policyVersion: string | null = null): AuditEvent =>
     auditEvent({ time: new Date(clock.now()).toISOString(), requestId: newRequestId(), kind: 'system', action, decision: 'allow', status: 200, policyVersion, ...(details ? { details } : {}) });
+  // The monitor plane: behaviour → risk (the PDP's riskScorePermille) and responses, each in the ledger.
+  // Revoking a Warden token needs the identity plane, built once the listeners have their ports.
+  let revokeJit: ((jti: string) => Promise<void>) | null = null;
+  const monitor = buildMonitor(config, {
+    clock,
+    log,
+    audit,
+    revoke: async (method, credentialId) => {
+      if (method === 'api_key' || method === 'bootstrap') return (await keys.revoke(credentialId), true);
+      if (method === 'jit_token' && revokeJit) return (await revokeJit(credentialId), true);
+      return false;
+    },
+  });
   const policy = await buildPolicyPlane(config, {
+    ...(monitor ? { risk: (p: Principal) => monitor.risk(p) } : {}),
     db,
     clock,
     identityStore,
@@ -217,6 +232,10 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   const adminUrl = `https://${adm.host}:${admPort}`;
 
   const identity = await buildIdentity(config, { clock, keys, store: identityStore, inferenceUrl });
+  revokeJit = async (jti) => {
+    await identity.jit.revoke(jti);
+    policy.revokeJitToken(jti);
+  };
   started.push(() => identity.close());
   const verifiers = identity.verifiers;
   // The model registry routes registered models (signed, verified, promoted, attested); config upstreams serve the rest.
@@ -231,7 +250,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     log,
     db,
     audit,
-    decide: pdpToolDecider(policy.pdp, buildContext),
+    decide: ((base) => (monitor ? (q) => base({ ...q, context: { ...q.context, riskScore: monitor.risk(q.principal) } }) : base))(pdpToolDecider(policy.pdp, buildContext)),
     inspector: { inspect: (t) => inspectText(t), count: countFindings },
     authenticate: toolAuthenticator(createBearerVerifier(verifiers), { issuer: inferenceUrl, verifyDetailed: (t) => identity.jit.verifyDetailed(t) }),
     publicOrigin: inferenceUrl,
@@ -259,6 +278,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     filterToolCalls: (ctx, json) => filterToolCalls(json, ctx.principal!, (p, t, a) => tools.assess(p, t, a, ctx.sourceIp)),
     ...(retention.retain ? { retain: retention.retain } : {}),
     verifyServed: workload.verifyServed,
+    ...(monitor ? { monitor } : {}),
     // Input inspection: findings (types and counts) go into the ledger entry and the policy context.
     inspector: {
       inspectRequest: (body) => inspectChatRequest(body),
@@ -330,6 +350,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
         return true;
       },
       (req, res, ar) => retention.adminRoute(req, res, ar),
+      ...(monitor ? [(req: IncomingMessage, res: ServerResponse, ar: AdminRequest) => monitor.adminRoute(req, res, ar)] : []),
       (req, res, ar) => keyRelease.adminRoute(req, res, ar),
       (req, res, ar) => workload.adminRoute(req, res, ar),
       tools.adminRoute,

@@ -22,6 +22,7 @@ const USAGE = `usage: warden <command> [options]
   model sign|verify|scan|register|...            model artifacts and the registry
   tools list|show|create|update|delete           the tool registry (admin API)
   approvals list|approve|deny                    held tool calls (admin API)
+  monitor list|reset                             what the monitor sees of principals, and resets (admin API)
 
 Admin verbs read WARDEN_ADMIN_KEY (an admin API key), WARDEN_ADMIN_URL (default https://127.0.0.1:9443)
 and the CA from <data-dir>/ca.pem (or WARDEN_CA).`;
@@ -81,6 +82,7 @@ const PLANE_VERBS: Record<string, { module: string; pass: 'rest' | 'all' }> = {
   model: { module: './model.js', pass: 'rest' },
   approvals: { module: './approvals.js', pass: 'rest' },
   tools: { module: './tools.js', pass: 'rest' },
+  monitor: { module: './monitor.js', pass: 'rest' },
 };
 
 export async function run(argv: string[]): Promise<number> {

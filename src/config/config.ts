@@ -88,6 +88,19 @@ export interface WardenConfig {
   groups: Record<string, string[]>;
   /** The workload plane: registry routing, trusted model signers, attestation (docs/models.md). */
   workload: WorkloadConfig;
+  /** The monitor plane: per-principal behaviour → risk score (PDP context) and responses (docs/monitor.md). */
+  monitor: MonitorConfig;
+}
+
+export interface MonitorConfig {
+  enabled: boolean;
+  windowMs: number;
+  injectionThreshold: number;
+  burstPerWindow: number;
+  throttleAt: number;
+  throttleRequestsPerSecond: number;
+  /** null: the monitor never revokes. */
+  revokeAt: number | null;
 }
 
 export interface WorkloadConfig {
@@ -156,6 +169,7 @@ type RawConfig = {
     provenance?: Partial<NonNullable<WorkloadConfig['provenance']>>;
   };
   ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean };
+  monitor?: Partial<MonitorConfig>;
 };
 
 function describe(e: ErrorObject): string {
@@ -240,6 +254,15 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     policies: raw.policies?.dir ? { dir: resolve(baseDir, raw.policies.dir) } : {},
     groups: raw.groups ?? {},
     workload: workloadDefaults(raw.workload, baseDir),
+    monitor: {
+      enabled: raw.monitor?.enabled ?? true,
+      windowMs: raw.monitor?.windowMs ?? 60_000,
+      injectionThreshold: raw.monitor?.injectionThreshold ?? 0.9,
+      burstPerWindow: raw.monitor?.burstPerWindow ?? 3_000,
+      throttleAt: raw.monitor?.throttleAt ?? 0.6,
+      throttleRequestsPerSecond: raw.monitor?.throttleRequestsPerSecond ?? 1,
+      revokeAt: raw.monitor?.revokeAt ?? null,
+    },
   };
 }
 

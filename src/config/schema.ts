@@ -64,6 +64,19 @@ export const CONFIG_SCHEMA = {
         },
       },
     },
+    monitor: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        windowMs: { type: 'integer', minimum: 1000 },
+        injectionThreshold: { type: 'number', minimum: 0, maximum: 1 },
+        burstPerWindow: { type: 'integer', minimum: 1 },
+        throttleAt: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+        throttleRequestsPerSecond: { type: 'number', exclusiveMinimum: 0 },
+        revokeAt: { anyOf: [{ type: 'number', exclusiveMinimum: 0, maximum: 1 }, { type: 'null' }] },
+      },
+    },
     ledger: {
       type: 'object',
       additionalProperties: false,

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { BadRequest, FailClosed, NotFound, UpstreamError, WardenError } from '../core/errors.js';
 import { newRequestId } from '../core/ids.js';
-import type { Action, AuditEvent, Finding, Findings } from '../core/types.js';
+import type { Action, AuditEvent, Finding, Findings, Principal } from '../core/types.js';
 import type { Limits, LocalLimiter } from '../network/limits.js';
 import type { AuditSink } from './audit.js';
 import { inferenceEvent } from './audit.js';
@@ -74,6 +74,8 @@ export interface GatewayDeps {
   filterToolCalls?: (ctx: RequestContext, json: unknown) => { json: unknown; changed: boolean };
   /** Payload retention (when enabled): called after the entry is durable, before the answer is released. */
   retain?: (ctx: RequestContext, response: Buffer) => void;
+  /** The monitor plane: admits (or throttles) a principal before policy, and hears of every answered request. */
+  monitor?: { admit(p: Principal): void; observe(ctx: RequestContext, event: AuditEvent): void };
   /** RFC 8693 token exchange at /v1/token (absent: the endpoint answers 404). */
   tokens?: { parse(body: Buffer): TokenExchangeRequest; exchange(input: ExchangeInput): Promise<ExchangeResult> };
   /** Extra routes on the inference listener; return true if handled. */
@@ -182,6 +184,7 @@ export class Gateway {
       await this.identity(ctx);
       stage = 'network';
       this.network(ctx);
+      this.d.monitor?.admit(ctx.principal!);
       stage = 'validate';
       ctx.body = parseAndValidate(ctx.endpoint as Exclude<Endpoint, 'models' | 'token'>, ctx.rawBody);
       ctx.model = ctx.body.model as string;
@@ -266,6 +269,7 @@ export class Gateway {
   }
 
   private finish(ctx: RequestContext, status: number, event: AuditEvent): void {
+    this.d.monitor?.observe(ctx, event);
     this.d.metrics.requests.inc({ endpoint: ctx.endpoint, status });
     this.d.metrics.decisions.inc({ decision: event.decision, stage: event.stage ?? 'done' });
     this.d.metrics.latency.observe({ endpoint: ctx.endpoint }, event.latencyMs / 1000);

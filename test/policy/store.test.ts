@@ -21,14 +21,14 @@ test('a loaded set is stored by version, activated, and restored into a fresh PD
 
   const active = store.active()!;
   assert.equal(active.version, version);
-  assert.equal(active.policyCount, 22);
+  assert.equal(active.policyCount, 23);
   const pdp = new PolicyDecisionPoint();
   const restored = pdp.replacePolicies(entriesFromStored(active.version, active.policies));
   assert.equal(restored.version, version);
   pdp.setEntities(MODELS);
   assert.equal(pdp.decide(request(principal(), 'chat', { type: 'Model', id: 'llama-onprem' })).allow, true);
 
-  assert.deepEqual(store.list().map((s) => [s.version, s.policyCount, s.note]), [[version, 22, 'initial']]);
+  assert.deepEqual(store.list().map((s) => [s.version, s.policyCount, s.note]), [[version, 23, 'initial']]);
   assert.deepEqual(store.history(), [{ version, activatedAt: 1_700_000_000_000, actor: 'ada' }]);
   db.close();
 });

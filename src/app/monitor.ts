@@ -1,0 +1,111 @@
+// Wires the monitor plane: the gateway reports each answered request, the PDP asks for a principal's risk,
+// the monitor's responses (throttle, release, revoke) are ledger entries, and a revoke is carried out on the
+// credential in use (an API key or a Warden token; other credentials are the IdP's to revoke, recorded so).
+// Admin: GET /admin/v1/monitor (readAudit), POST /admin/v1/monitor/{principal}/reset (manageKeys).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { AdminRequest } from '../admin/admin.js';
+import { auditEvent } from '../core/audit-event.js';
+import type { Clock } from '../core/clock.js';
+import { BadRequest, NotFound } from '../core/errors.js';
+import { newRequestId } from '../core/ids.js';
+import type { AuditEvent, AuthnMethod, Principal } from '../core/types.js';
+import type { WardenConfig } from '../config/config.js';
+import type { AuditSink } from '../gateway/audit.js';
+import type { RequestContext } from '../gateway/context.js';
+import { sendJson } from '../gateway/http.js';
+import { BehaviourMonitor, type MonitorAction } from '../monitor/monitor.js';
+
+export interface MonitorPlane {
+  /** Gateway: before policy, a throttled principal beyond its allowance gets 429 `monitor_throttled`. */
+  admit(p: Principal): void;
+  /** Gateway: every answered request. */
+  observe(ctx: RequestContext, event: AuditEvent): void;
+  /** PDP: the principal's risk, 0..1. */
+  risk(p: Principal): number;
+  adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean>;
+}
+
+/** One principal, one key: tenant, kind and id (ids of different IdPs may coincide). */
+export const monitorKey = (p: { tenant: string; kind: string; id: string }): string => `${p.tenant}/${p.kind}:${p.id}`;
+
+export function buildMonitor(
+  config: WardenConfig,
+  o: { clock: Clock; log: Logger; audit: AuditSink; revoke: (authn: AuthnMethod, credentialId: string) => Promise<boolean> },
+): MonitorPlane | null {
+  const m = config.monitor;
+  if (!m.enabled) return null;
+  const record = (a: MonitorAction, decision: 'allow' | 'deny', extra: Record<string, string | number | boolean | null> = {}) => {
+    o.audit
+      .append(
+        auditEvent({
+          time: new Date(o.clock.now()).toISOString(),
+          requestId: newRequestId(),
+          kind: 'system',
+          principal: { id: a.who.id, kind: a.who.kind as Principal['kind'], tenant: a.who.tenant, authn: a.kind === 'revoke' ? a.authn : 'none' },
+          action: `monitor.${a.kind}`,
+          decision,
+          status: 200,
+          details: { risk: a.risk, requests: a.signals.requests, denials: a.signals.denials, injections: a.signals.injections, secrets: a.signals.secrets, ...extra },
+        }),
+      )
+      .catch((e: unknown) => o.log.error({ err: e, action: a.kind }, 'could not record a monitor action in the ledger'));
+  };
+  const monitor = new BehaviourMonitor({
+    clock: o.clock,
+    windowMs: m.windowMs,
+    injectionThreshold: m.injectionThreshold,
+    burstPerWindow: m.burstPerWindow,
+    throttleAt: m.throttleAt,
+    throttleRps: m.throttleRequestsPerSecond,
+    revokeAt: m.revokeAt,
+    onAction: (a) => {
+      o.log.warn({ monitor: a.kind, principal: a.principal, risk: a.risk, signals: a.signals }, 'monitor response');
+      if (a.kind !== 'revoke') return record(a, 'allow');
+      // Only credentials Warden issued can be revoked here; for the others the ledger says so.
+      o.revoke(a.authn, a.credentialId).then(
+        (done) => record(a, done ? 'allow' : 'deny', { credential: a.credentialId, revoked: done }),
+        (e: unknown) => {
+          o.log.error({ err: e, credential: a.credentialId }, 'monitor could not revoke a credential');
+          record(a, 'deny', { credential: a.credentialId, revoked: false });
+        },
+      );
+    },
+  });
+
+  return {
+    admit: (p) => monitor.admit(monitorKey(p)),
+    observe(ctx, event) {
+      const p = ctx.principal;
+      if (!p) return;
+      monitor.observe({
+        principal: monitorKey(p),
+        who: { id: p.id, kind: p.kind, tenant: p.tenant },
+        authn: p.authn.method,
+        credentialId: p.authn.credentialId,
+        status: event.status,
+        denied: (event.status === 401 || event.status === 403) && (event.stage === 'identity' || event.stage === 'policy'),
+        injectionScore: ctx.findings?.injectionScore ?? 0,
+        secrets: ctx.findings ? ctx.findings.items.filter((i) => i.category === 'secret').length : 0,
+      });
+    },
+    risk: (p) => monitor.risk(monitorKey(p)),
+    async adminRoute(req, res, ar) {
+      if (ar.path === '/admin/v1/monitor') {
+        if (req.method !== 'GET') throw new BadRequest('method_not_allowed', '/admin/v1/monitor accepts GET only');
+        const data = monitor.report().sort((a, b) => b.risk - a.risk);
+        sendJson(res, 200, { data }, { 'x-request-id': ar.requestId });
+        return true;
+      }
+      const r = /^\/admin\/v1\/monitor\/([^/]+)\/reset$/.exec(ar.path);
+      if (!r) return false;
+      if (req.method !== 'POST') throw new BadRequest('method_not_allowed', 'reset accepts POST only');
+      const key = decodeURIComponent(r[1]!);
+      if (!monitor.report().some((x) => x.principal === key)) throw new NotFound('principal_not_watched', `the monitor has nothing on ${key} (keys look like tenant/kind:id)`);
+      await ar.record('monitor.reset', { type: 'Principal', id: key });
+      monitor.reset(key);
+      sendJson(res, 200, { reset: key }, { 'x-request-id': ar.requestId });
+      return true;
+    },
+  };
+}

@@ -1,0 +1,231 @@
+// The monitor plane, first cut: per-principal behaviour over a sliding window, turned into a risk score the
+// PDP sees (context.riskScorePermille) and into responses — throttle the principal, and optionally revoke
+// the credential in use — each of which the caller records in the ledger.
+//
+// Signals (counted per request over the last `windowMs`, in `buckets` slices, so they fade on their own):
+//   denials     requests refused by identity or policy (401 / 403)
+//   injections  requests whose prompt-injection score exceeded `injectionThreshold`
+//   secrets     requests that carried a secret (an API key, a private key…) to a model
+//   burst       requests beyond `burstPerWindow` (or 4× the principal's own average window, if higher)
+// Risk = 1 − Π(1 − weightᵢ · signalᵢ) (noisy-OR), each signal saturating at its `full` count. What it does not
+// do yet: long-term baselines per model or tool, extraction (high-volume diverse prompts) and drift detection.
+import type { Clock } from '../core/clock.js';
+import { RateLimited } from '../core/errors.js';
+import type { AuthnMethod } from '../core/types.js';
+
+/** Who a principal is, for the responses the monitor reports. */
+export interface Who {
+  id: string;
+  kind: string;
+  tenant: string;
+}
+
+export interface Observation {
+  /** The key the principal is tracked under (unique across tenants and identity providers). */
+  principal: string;
+  who: Who;
+  authn: AuthnMethod;
+  credentialId: string;
+  status: number;
+  /** Refused by identity or policy (not by a limit, a bad request or an upstream failure). */
+  denied: boolean;
+  injectionScore: number;
+  secrets: number;
+}
+
+export interface MonitorOptions {
+  clock: Clock;
+  windowMs?: number;
+  buckets?: number;
+  injectionThreshold?: number;
+  burstPerWindow?: number;
+  /** Risk at which a principal is throttled to `throttleRps`; released below half of it. */
+  throttleAt?: number;
+  throttleRps?: number;
+  /** Risk at which the credential in use is revoked; null: never (the default). */
+  revokeAt?: number | null;
+  /** Principals remembered at most (least recently seen forgotten first). */
+  maxPrincipals?: number;
+  /** Called for every response the monitor takes; the caller records it (ledger) and carries it out (revoke). */
+  onAction?: (a: MonitorAction) => void;
+}
+
+export type MonitorAction =
+  | { kind: 'throttle' | 'release'; principal: string; who: Who; risk: number; signals: Signals }
+  | { kind: 'revoke'; principal: string; who: Who; risk: number; signals: Signals; authn: AuthnMethod; credentialId: string };
+
+export interface Signals {
+  requests: number;
+  denials: number;
+  injections: number;
+  secrets: number;
+}
+
+export interface RiskReport {
+  principal: string;
+  who: Who;
+  risk: number;
+  signals: Signals;
+  throttled: boolean;
+  revoked: string[];
+}
+
+interface Bucket extends Signals {
+  start: number;
+}
+
+interface State {
+  who: Who;
+  buckets: Bucket[];
+  /** Average requests per window, over the windows seen so far (for the burst signal). */
+  avgWindow: number;
+  windowsSeen: number;
+  throttled: boolean;
+  tokens: number;
+  tokensAt: number;
+  revoked: Set<string>;
+}
+
+const WEIGHTS = { denials: 0.6, injections: 0.9, secrets: 0.5, burst: 0.5 };
+const FULL = { denials: 10, injections: 3, secrets: 5 };
+
+export class BehaviourMonitor {
+  private readonly states = new Map<string, State>();
+  private readonly windowMs: number;
+  private readonly sliceMs: number;
+  private readonly injectionThreshold: number;
+  private readonly burstPerWindow: number;
+  private readonly throttleAt: number;
+  private readonly throttleRps: number;
+  private readonly revokeAt: number | null;
+  private readonly maxPrincipals: number;
+
+  constructor(private readonly o: MonitorOptions) {
+    this.windowMs = o.windowMs ?? 60_000;
+    const buckets = o.buckets ?? 12;
+    this.sliceMs = Math.max(1, Math.floor(this.windowMs / buckets));
+    this.injectionThreshold = o.injectionThreshold ?? 0.9;
+    this.burstPerWindow = o.burstPerWindow ?? 3_000;
+    this.throttleAt = o.throttleAt ?? 0.6;
+    this.throttleRps = o.throttleRps ?? 1;
+    this.revokeAt = o.revokeAt ?? null;
+    this.maxPrincipals = o.maxPrincipals ?? 100_000;
+    if (!(this.throttleAt > 0 && this.throttleAt <= 1)) throw new Error('monitor.throttleAt must be in (0, 1]');
+    if (this.revokeAt !== null && !(this.revokeAt > 0 && this.revokeAt <= 1)) throw new Error('monitor.revokeAt must be in (0, 1]');
+    if (!(this.throttleRps > 0)) throw new Error('monitor.throttleRequestsPerSecond must be > 0');
+  }
+
+  /** One answered request (allowed or not). */
+  observe(ob: Observation): void {
+    const now = this.o.clock.now();
+    const s = this.state(ob.principal, ob.who, now);
+    const b = this.currentBucket(s, now);
+    b.requests++;
+    if (ob.denied) b.denials++;
+    if (ob.injectionScore > this.injectionThreshold) b.injections++;
+    if (ob.secrets > 0) b.secrets++;
+    this.respond(ob.principal, s, now, ob);
+  }
+
+  /** The principal's risk now, 0..1 (0 for a principal never seen). */
+  risk(principal: string): number {
+    const s = this.states.get(principal);
+    if (!s) return 0;
+    return this.score(s, this.o.clock.now()).risk;
+  }
+
+  /** Throws 429 `monitor_throttled` when the principal is throttled and has used its allowance. */
+  admit(principal: string): void {
+    const s = this.states.get(principal);
+    if (!s) return;
+    const now = this.o.clock.now();
+    this.respond(principal, s, now, null);
+    if (!s.throttled) return;
+    s.tokens = Math.min(1, s.tokens + ((now - s.tokensAt) / 1000) * this.throttleRps);
+    s.tokensAt = now;
+    if (s.tokens < 1) throw new RateLimited('monitor_throttled', `unusual behaviour: this principal is limited to ${this.throttleRps} request(s)/s until its risk falls`, (1 - s.tokens) / this.throttleRps);
+    s.tokens -= 1;
+  }
+
+  report(): RiskReport[] {
+    const now = this.o.clock.now();
+    return [...this.states.entries()].map(([principal, s]) => {
+      const { risk, signals } = this.score(s, now);
+      return { principal, who: s.who, risk, signals, throttled: s.throttled, revoked: [...s.revoked] };
+    });
+  }
+
+  /** Forgets what was seen of a principal (an operator's decision after review): unthrottled at once. */
+  reset(principal: string): boolean {
+    return this.states.delete(principal);
+  }
+
+  private state(principal: string, who: Who, now: number): State {
+    let s = this.states.get(principal);
+    if (s) {
+      this.states.delete(principal); // re-inserted: Map order is recency order
+    } else {
+      if (this.states.size >= this.maxPrincipals) this.states.delete(this.states.keys().next().value!);
+      s = { who, buckets: [], avgWindow: 0, windowsSeen: 0, throttled: false, tokens: 1, tokensAt: now, revoked: new Set() };
+    }
+    this.states.set(principal, s);
+    return s;
+  }
+
+  private currentBucket(s: State, now: number): Bucket {
+    const start = now - (now % this.sliceMs);
+    this.expire(s, now);
+    const last = s.buckets.at(-1);
+    if (last && last.start === start) return last;
+    const b: Bucket = { start, requests: 0, denials: 0, injections: 0, secrets: 0 };
+    s.buckets.push(b);
+    return b;
+  }
+
+  /** Drops slices older than the window; each dropped window's traffic feeds the principal's average. */
+  private expire(s: State, now: number): void {
+    while (s.buckets.length && s.buckets[0]!.start <= now - this.windowMs) {
+      const old = s.buckets.shift()!;
+      s.windowsSeen++;
+      s.avgWindow += (old.requests * (this.windowMs / this.sliceMs) - s.avgWindow) / Math.min(s.windowsSeen, 60);
+    }
+  }
+
+  private score(s: State, now: number): { risk: number; signals: Signals } {
+    this.expire(s, now);
+    const signals: Signals = { requests: 0, denials: 0, injections: 0, secrets: 0 };
+    for (const b of s.buckets) {
+      signals.requests += b.requests;
+      signals.denials += b.denials;
+      signals.injections += b.injections;
+      signals.secrets += b.secrets;
+    }
+    const burstAt = Math.max(this.burstPerWindow, 4 * s.avgWindow);
+    const parts = [
+      WEIGHTS.denials * Math.min(1, signals.denials / FULL.denials),
+      WEIGHTS.injections * Math.min(1, signals.injections / FULL.injections),
+      WEIGHTS.secrets * Math.min(1, signals.secrets / FULL.secrets),
+      WEIGHTS.burst * Math.min(1, Math.max(0, signals.requests - burstAt) / burstAt),
+    ];
+    const risk = 1 - parts.reduce((acc, p) => acc * (1 - p), 1);
+    return { risk: Math.round(risk * 1000) / 1000, signals };
+  }
+
+  /** Applies the playbook on threshold crossings (once per crossing, with hysteresis for the throttle). */
+  private respond(principal: string, s: State, now: number, ob: Observation | null): void {
+    const { risk, signals } = this.score(s, now);
+    if (!s.throttled && risk >= this.throttleAt) {
+      s.throttled = true;
+      s.tokens = 1;
+      s.tokensAt = now;
+      this.o.onAction?.({ kind: 'throttle', principal, who: s.who, risk, signals });
+    } else if (s.throttled && risk < this.throttleAt / 2) {
+      s.throttled = false;
+      this.o.onAction?.({ kind: 'release', principal, who: s.who, risk, signals });
+    }
+    if (ob && this.revokeAt !== null && risk >= this.revokeAt && !s.revoked.has(ob.credentialId)) {
+      s.revoked.add(ob.credentialId);
+      this.o.onAction?.({ kind: 'revoke', principal, who: s.who, risk, signals, authn: ob.authn, credentialId: ob.credentialId });
+    }
+  }
+}

@@ -6,7 +6,8 @@
 //   denials     requests refused by identity or policy (401 / 403)
 //   injections  requests whose prompt-injection score exceeded `injectionThreshold`
 //   secrets     requests that carried a secret (an API key, a private key…) to a model
-//   burst       requests beyond `burstPerWindow` (or 4× the principal's own average window, if higher)
+//   burst       requests beyond `burstPerWindow` (or 4× the principal's own average window, if higher), once
+//               the principal has a window of history
 // Risk = 1 − Π(1 − weightᵢ · signalᵢ) (noisy-OR), each signal saturating at its `full` count. What it does not
 // do yet: long-term baselines per model or tool, extraction (high-volume diverse prompts) and drift detection.
 import type { Clock } from '../core/clock.js';
@@ -93,6 +94,7 @@ export class BehaviourMonitor {
   private readonly states = new Map<string, State>();
   private readonly windowMs: number;
   private readonly sliceMs: number;
+  private readonly slicesPerWindow: number;
   private readonly injectionThreshold: number;
   private readonly burstPerWindow: number;
   private readonly throttleAt: number;
@@ -104,6 +106,7 @@ export class BehaviourMonitor {
     this.windowMs = o.windowMs ?? 60_000;
     const buckets = o.buckets ?? 12;
     this.sliceMs = Math.max(1, Math.floor(this.windowMs / buckets));
+    this.slicesPerWindow = Math.ceil(this.windowMs / this.sliceMs);
     this.injectionThreshold = o.injectionThreshold ?? 0.9;
     this.burstPerWindow = o.burstPerWindow ?? 3_000;
     this.throttleAt = o.throttleAt ?? 0.6;
@@ -200,12 +203,14 @@ export class BehaviourMonitor {
       signals.injections += b.injections;
       signals.secrets += b.secrets;
     }
-    const burstAt = Math.max(this.burstPerWindow, 4 * s.avgWindow);
+    // A burst is judged against the principal's own history: never in its first window (nor after a restart),
+    // so a busy service is not throttled for being busy when the monitor first meets it.
+    const burstAt = s.windowsSeen < this.slicesPerWindow ? Number.POSITIVE_INFINITY : Math.max(this.burstPerWindow, 4 * s.avgWindow);
     const parts = [
       WEIGHTS.denials * Math.min(1, signals.denials / FULL.denials),
       WEIGHTS.injections * Math.min(1, signals.injections / FULL.injections),
       WEIGHTS.secrets * Math.min(1, signals.secrets / FULL.secrets),
-      WEIGHTS.burst * Math.min(1, Math.max(0, signals.requests - burstAt) / burstAt),
+      Number.isFinite(burstAt) ? WEIGHTS.burst * Math.min(1, Math.max(0, signals.requests - burstAt) / burstAt) : 0,
     ];
     const risk = 1 - parts.reduce((acc, p) => acc * (1 - p), 1);
     return { risk: Math.round(risk * 1000) / 1000, signals };

@@ -36,8 +36,16 @@ test('each signal raises the risk, saturating: injections weigh most, then denia
   const sec = setup();
   for (let i = 0; i < 5; i++) sec.m.observe(ob({ secrets: 1 }));
   assert.equal(sec.m.risk('acme/user:mallory'), 0.5);
+  const fresh = setup({ burstPerWindow: 100 });
+  for (let i = 0; i < 300; i++) fresh.m.observe(ob());
+  assert.equal(fresh.m.risk('acme/user:mallory'), 0, 'no burst before the principal has a history');
   const burst = setup({ burstPerWindow: 100 });
-  for (let i = 0; i < 200; i++) burst.m.observe(ob());
+  for (let i = 0; i < 25; i++) {
+    burst.m.observe(ob()); // two quiet minutes: one request every 5 s
+    burst.clock.advance(5_000);
+  }
+  assert.equal(burst.m.risk('acme/user:mallory'), 0);
+  for (let i = 0; i < 300; i++) burst.m.observe(ob());
   assert.equal(burst.m.risk('acme/user:mallory'), 0.5);
   // A score below the injection threshold is not an injection.
   const low = setup();

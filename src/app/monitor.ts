@@ -9,7 +9,7 @@ import { auditEvent } from '../core/audit-event.js';
 import type { Clock } from '../core/clock.js';
 import { BadRequest, NotFound } from '../core/errors.js';
 import { newRequestId } from '../core/ids.js';
-import type { AuditEvent, AuthnMethod, Principal } from '../core/types.js';
+import type { AuditEvent, AuthnMethod, Findings, Principal } from '../core/types.js';
 import type { WardenConfig } from '../config/config.js';
 import type { AuditSink } from '../gateway/audit.js';
 import type { RequestContext } from '../gateway/context.js';
@@ -21,6 +21,8 @@ export interface MonitorPlane {
   admit(p: Principal): void;
   /** Gateway: every answered request. */
   observe(ctx: RequestContext, event: AuditEvent): void;
+  /** Tools plane: every decided tool call. */
+  observeTool(p: Principal, o: { status: number; stage: string | null; findings: Findings | null }): void;
   /** PDP: the principal's risk, 0..1. */
   risk(p: Principal): number;
   adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean>;
@@ -73,22 +75,24 @@ export function buildMonitor(
     },
   });
 
+  const report = (p: Principal, status: number, stage: string | null, findings: Findings | null) =>
+    monitor.observe({
+      principal: monitorKey(p),
+      who: { id: p.id, kind: p.kind, tenant: p.tenant },
+      authn: p.authn.method,
+      credentialId: p.authn.credentialId,
+      status,
+      denied: (status === 401 || status === 403) && (stage === 'identity' || stage === 'policy'),
+      injectionScore: findings?.injectionScore ?? 0,
+      secrets: findings ? findings.items.filter((i) => i.category === 'secret').length : 0,
+    });
+
   return {
     admit: (p) => monitor.admit(monitorKey(p)),
     observe(ctx, event) {
-      const p = ctx.principal;
-      if (!p) return;
-      monitor.observe({
-        principal: monitorKey(p),
-        who: { id: p.id, kind: p.kind, tenant: p.tenant },
-        authn: p.authn.method,
-        credentialId: p.authn.credentialId,
-        status: event.status,
-        denied: (event.status === 401 || event.status === 403) && (event.stage === 'identity' || event.stage === 'policy'),
-        injectionScore: ctx.findings?.injectionScore ?? 0,
-        secrets: ctx.findings ? ctx.findings.items.filter((i) => i.category === 'secret').length : 0,
-      });
+      if (ctx.principal) report(ctx.principal, event.status, event.stage ?? null, ctx.findings ?? null);
     },
+    observeTool: (p, o) => report(p, o.status, o.stage, o.findings),
     risk: (p) => monitor.risk(monitorKey(p)),
     async adminRoute(req, res, ar) {
       if (ar.path === '/admin/v1/monitor') {

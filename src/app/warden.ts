@@ -256,6 +256,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     publicOrigin: inferenceUrl,
     maxBodyBytes: config.limits.maxBodyBytes,
     credentialKey: loadOrCreateEd25519(join(config.dataDir, 'tool-credential-key.pem')),
+    ...(monitor ? { observe: (p: Principal, o: Parameters<typeof monitor.observeTool>[1]) => monitor.observeTool(p, o) } : {}),
   });
   started.push(() => tools.close());
   const gateway = new Gateway({

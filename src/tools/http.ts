@@ -148,18 +148,21 @@ export function createInferenceRoute(d: InferenceRouteDeps) {
           if (e instanceof WardenError) (e as WardenError & { audited?: boolean }).audited = true;
           throw e;
         });
-      let out = await run(approvalId);
       const wait = preferWait(req.headers.prefer);
       const applied: Record<string, string> = wait > 0 ? { 'preference-applied': `wait=${wait}` } : {};
+      // Watch for the caller going away from the start: it may hang up while the call is being held.
+      const gone = new AbortController();
+      if (wait > 0) {
+        res.once('close', () => {
+          if (!res.writableEnded) gone.abort();
+        });
+      }
+      let out = await run(approvalId);
       if (out.kind === 'held' && wait > 0) {
         // RFC 7240 `Prefer: wait=N`: hold the answer until an approver decides (or N s pass). If the caller
         // goes away meanwhile nothing runs; the approval stays usable with approval_id.
-        const gone = new AbortController();
-        res.on('close', () => {
-          if (!res.writableEnded) gone.abort();
-        });
         const status = await d.approvals.waitForDecision(out.approval.id, wait * 1000, gone.signal);
-        if (gone.signal.aborted) return;
+        if (gone.signal.aborted || res.destroyed) return;
         if (status === 'approved') out = await run(out.approval.id);
         else if (status !== 'pending') throw new ApprovalNotApproved(status);
       }

@@ -17,7 +17,7 @@ import { ApprovalService, type ApprovalOptions } from './approvals.js';
 import { ToolCredentialIssuer } from './credential.js';
 import type { ToolDecide } from './decide.js';
 import { createInferenceRoute, type ToolAuthenticator, type VerifiedCaller } from './http.js';
-import { ToolMediator, type ProposedCallDecision, type ToolInspector } from './mediator.js';
+import { ToolMediator, type MediatorDeps, type ProposedCallDecision, type ToolInspector } from './mediator.js';
 import { ToolRegistry } from './registry.js';
 
 export { filterToolCalls, type FilterResult, type FilteredCall, type ProposedCallDecider } from './filter-tool-calls.js';
@@ -49,6 +49,8 @@ export interface ToolsPlaneDeps {
   limits?: Partial<Pick<EgressPolicy, 'maxResponseBytes' | 'timeoutMs' | 'maxRedirects'>>;
   /** Ed25519 key for per-call credentials (persist it in the data dir so backends can pin the JWKS). */
   credentialKey?: KeyObject;
+  /** The monitor plane hears of every decided tool call. */
+  observe?: MediatorDeps['observe'];
 }
 
 export interface ToolsPlane {
@@ -109,6 +111,7 @@ export function createToolsPlane(deps: ToolsPlaneDeps): ToolsPlane {
     credentials,
     audit: deps.audit,
     ...(deps.limits ? { limits: deps.limits } : {}),
+    ...(deps.observe ? { observe: deps.observe } : {}),
   });
   const inferenceRoute = createInferenceRoute({
     clock: deps.clock,

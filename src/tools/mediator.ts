@@ -37,6 +37,8 @@ export interface MediatorDeps {
   credentials: ToolCredentialIssuer;
   audit: AuditSink;
   limits?: Partial<Pick<EgressPolicy, 'maxResponseBytes' | 'timeoutMs' | 'maxRedirects'>>;
+  /** Hears of every decided call (the monitor plane): who, the answer's status, the refusing stage, findings. */
+  observe?: (p: Principal, o: { status: number; stage: string | null; findings: Findings | null }) => void;
 }
 
 export interface ToolCall {
@@ -212,6 +214,7 @@ export class ToolMediator {
       event.errorCode = err.code;
       event.stage = err.stage ?? st.stage;
     }
+    this.d.observe?.(p, { status, stage: event.stage ?? null, findings: st.findings });
     try {
       await this.d.audit.append(event);
     } catch (e) {

@@ -97,3 +97,22 @@ test('monitor.enabled: false leaves the risk at 0', async () => {
     await t.stop();
   }
 });
+
+test('tool calls feed the monitor too: refused calls raise the caller\'s risk', async () => {
+  const t = await startTestWarden();
+  try {
+    await t.admin('POST', '/admin/v1/tools', { name: 'wire_money', description: 'moves money', risk: 'read', input_schema: { type: 'object' }, backend: { type: 'http', url: 'https://127.0.0.1:9/wire' }, egress: ['https://127.0.0.1:9'] });
+    const { key } = await t.keyFor('tess', ['*'], ['chat'], { groups: ['consumers'] }); // callTool is outside its scope
+    for (let i = 0; i < 10; i++) {
+      const r = await t.call('inference', 'POST', '/v1/tools/wire_money/invoke', { key, body: { arguments: { to: 'x' } } });
+      assert.equal(r.status, 403, r.text); // refused by policy: the key's scope caps it
+    }
+    const row = (await t.call('admin', 'GET', '/admin/v1/monitor', { key: t.adminKey })).json.data.find((x: { principal: string }) => x.principal === 'acme/user:tess');
+    assert.equal(row.signals.denials, 10);
+    assert.equal(row.risk, 0.6);
+    assert.equal(row.throttled, true);
+    assert.ok(t.audits().some((a) => a.action === 'monitor.throttle' && (a.principal as { id: string }).id === 'tess'));
+  } finally {
+    await t.stop();
+  }
+});

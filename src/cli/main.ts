@@ -41,7 +41,7 @@ async function up(args: string[]): Promise<number> {
     `  admin      ${w.adminUrl}          (/admin/v1, /metrics, /healthz, /readyz)`,
     `  CA         ${w.caPemPath}   (trust it: curl --cacert, NODE_EXTRA_CA_CERTS)`,
     `  data dir   ${w.dataDir}`,
-    `  ledger key ${w.ledgerVerifierKey}   (verify: warden audit verify --log ${w.adminUrl}/audit/v1 --key <this>)`,
+    `  ledger key ${w.ledgerVerifierKey}   (verify: WARDEN_ADMIN_KEY=... warden audit verify --log ${w.adminUrl}/audit/v1 --key <this>)`,
   ];
   if (w.demoUpstreamUrl) out.push(`  upstream   DEMO echo model server at ${w.demoUpstreamUrl} (models: ${DEMO_MODELS.join(', ')}) — a fake, not a real LLM`);
   if (w.bootstrapKey) {

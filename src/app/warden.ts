@@ -48,8 +48,12 @@ import { DEMO_MODELS, DEMO_OWNER, startDemoUpstream } from '../demo/upstream.js'
 export interface RunningWarden {
   /** The ledger's public key (C2SP verifier key) that auditors pin. */
   ledgerVerifierKey: string;
+  /** Where the listeners are bound. */
   inferenceUrl: string;
   adminUrl: string;
+  /** What clients call (listeners.*.publicUrl, else the bound URL): token issuer, DPoP htu, @target-uri. */
+  inferenceOrigin: string;
+  adminOrigin: string;
   caPemPath: string;
   dataDir: string;
   /** Shown only on the first start of a data dir. */
@@ -118,7 +122,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   chmodSync(config.dataDir, 0o700);
   const db: SqliteDb = openSqlite(join(config.dataDir, 'warden.db'));
   started.push(() => db.close());
-  const hosts = [...new Set([config.listeners.inference.host, config.listeners.admin.host, 'localhost', '127.0.0.1'])];
+  const publicHosts = [config.listeners.inference.publicUrl, config.listeners.admin.publicUrl].flatMap((u) => (u ? [new URL(u).hostname] : []));
+  const hosts = [...new Set([config.listeners.inference.host, config.listeners.admin.host, ...publicHosts, 'localhost', '127.0.0.1'])];
   const pki = await ensureDevPki(config.dataDir, hosts);
   const identityStore = new SqliteIdentityStore(db);
   // Key changes reach the policy plane (built below) so each key's scope policies stay in step.
@@ -230,8 +235,11 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   const admPort = await listen(admServer, adm.port, adm.host);
   const inferenceUrl = `https://${inf.host}:${infPort}`;
   const adminUrl = `https://${adm.host}:${admPort}`;
+  // What clients call (a load balancer's origin, when one fronts Warden): tokens, proofs and signatures name it.
+  const inferenceOrigin = inf.publicUrl ?? inferenceUrl;
+  const adminOrigin = adm.publicUrl ?? adminUrl;
 
-  const identity = await buildIdentity(config, { clock, keys, store: identityStore, inferenceUrl });
+  const identity = await buildIdentity(config, { clock, keys, store: identityStore, inferenceUrl: inferenceOrigin });
   revokeJit = async (jti) => {
     await identity.jit.revoke(jti);
     policy.revokeJitToken(jti);
@@ -252,8 +260,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     audit,
     decide: ((base) => (monitor ? (q) => base({ ...q, context: { ...q.context, riskScore: monitor.risk(q.principal) } }) : base))(pdpToolDecider(policy.pdp, buildContext)),
     inspector: { inspect: (t) => inspectText(t), count: countFindings },
-    authenticate: toolAuthenticator(createBearerVerifier(verifiers), { issuer: inferenceUrl, verifyDetailed: (t) => identity.jit.verifyDetailed(t) }),
-    publicOrigin: inferenceUrl,
+    authenticate: toolAuthenticator(createBearerVerifier(verifiers), { issuer: inferenceOrigin, verifyDetailed: (t) => identity.jit.verifyDetailed(t) }),
+    publicOrigin: inferenceOrigin,
     maxBodyBytes: config.limits.maxBodyBytes,
     credentialKey: loadOrCreateEd25519(join(config.dataDir, 'tool-credential-key.pem')),
     ...(monitor ? { observe: (p: Principal, o: Parameters<typeof monitor.observeTool>[1]) => monitor.observeTool(p, o) } : {}),
@@ -273,7 +281,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     models,
     audit,
     accessLog: config.log.accessLog,
-    publicOrigin: inferenceUrl,
+    publicOrigin: inferenceOrigin,
     extraRoutes: async (req, res, requestId) => (await keyRelease.inferenceRoute(req, res, requestId)) || tools.inferenceRoute(req, res, requestId),
     routeWith: workload.routeWith,
     filterToolCalls: (ctx, json) => filterToolCalls(json, ctx.principal!, (p, t, a) => tools.assess(p, t, a, ctx.sourceIp)),
@@ -315,7 +323,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     keys,
     store: identityStore,
     audit,
-    publicOrigin: adminUrl,
+    publicOrigin: adminOrigin,
     ready: () => ready,
     extraRoutes: [auditHandler],
     // Every admin request is a PDP decision (adminActionFor; starter set: admins with MFA < 15 min, or the bootstrap credential).
@@ -371,12 +379,14 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   infServer.on('request', gateway.handle);
   admServer.on('request', admin.handle);
   ready = true;
-  log.info({ inferenceUrl, adminUrl, ca: pki.caPemPath, dataDir: config.dataDir }, 'warden started');
+  log.info({ inferenceUrl, adminUrl, inferenceOrigin, adminOrigin, ca: pki.caPemPath, dataDir: config.dataDir }, 'warden started');
 
   let closed = false;
   return {
     inferenceUrl,
     adminUrl,
+    inferenceOrigin,
+    adminOrigin,
     caPemPath: pki.caPemPath,
     dataDir: config.dataDir,
     bootstrapKey,

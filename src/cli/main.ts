@@ -43,6 +43,8 @@ async function up(args: string[]): Promise<number> {
     `  data dir   ${w.dataDir}`,
     `  ledger key ${w.ledgerVerifierKey}   (verify: WARDEN_ADMIN_KEY=... warden audit verify --log ${w.adminUrl}/audit/v1 --key <this>)`,
   ];
+  if (w.inferenceOrigin !== w.inferenceUrl) out.push(`  public     ${w.inferenceOrigin}/v1   (listeners.inference.publicUrl: tokens and proofs name this origin)`);
+  if (w.adminOrigin !== w.adminUrl) out.push(`  public     ${w.adminOrigin}   (listeners.admin.publicUrl)`);
   if (w.demoUpstreamUrl) out.push(`  upstream   DEMO echo model server at ${w.demoUpstreamUrl} (models: ${DEMO_MODELS.join(', ')}) — a fake, not a real LLM`);
   if (w.bootstrapKey) {
     out.push('', 'Bootstrap admin credential (shown once, store it now):', `  ${w.bootstrapKey}`, '', `  export WARDEN_ADMIN_KEY=${w.bootstrapKey}`);

@@ -12,6 +12,12 @@ export interface ListenerConfig {
   port: number;
   mtls: MtlsMode;
   clientCaFile?: string;
+  /**
+   * The origin clients use when a load balancer or reverse proxy fronts this listener (https://host[:port]):
+   * the issuer and audience of Warden tokens, the `htu` of DPoP proofs, the `@target-uri` of signed
+   * requests and the MCP resource are judged against it. Default: https://<host>:<port>.
+   */
+  publicUrl?: string;
 }
 
 export interface UpstreamConfig {
@@ -196,6 +202,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     port: l?.port ?? port,
     mtls: l?.mtls ?? 'off',
     ...(l?.clientCaFile ? { clientCaFile: resolve(baseDir, l.clientCaFile) } : {}),
+    ...(l?.publicUrl ? { publicUrl: new URL(l.publicUrl).origin } : {}),
   });
   return {
     source,

@@ -256,6 +256,7 @@ export const CONFIG_SCHEMA = {
         port: { type: 'integer', minimum: 0, maximum: 65535 },
         mtls: { enum: ['off', 'optional', 'required'] },
         clientCaFile: { type: 'string' },
+        publicUrl: { type: 'string', pattern: '^https://[^/?#\\s]+/?$' },
       },
     },
   },

@@ -34,6 +34,10 @@ test('unknown keys, missing keys and bad YAML are errors', () => {
   assert.throws(() => parseConfig('listners: {}\n', 'w.yaml'), /unknown key "listners"/);
   assert.throws(() => parseConfig('upstreams:\n  - name: a\n    models: [x]\n', 'w.yaml'), /missing required key "baseUrl"/);
   assert.throws(() => parseConfig('a: [1, 2\n', 'w.yaml'), /w\.yaml:\d+:\d+: invalid YAML/);
+  // A public URL is an https origin: no path, no plain http.
+  assert.equal(parseConfig('listeners:\n  inference: { publicUrl: "https://gw.example.com/" }\n', 'w.yaml').listeners.inference.publicUrl, 'https://gw.example.com');
+  assert.throws(() => parseConfig('listeners:\n  inference: { publicUrl: "https://gw.example.com/v1" }\n', 'w.yaml'), /publicUrl/);
+  assert.throws(() => parseConfig('listeners:\n  inference: { publicUrl: "http://gw.example.com" }\n', 'w.yaml'), /publicUrl/);
 });
 
 test('upstream credentials come from the environment: a missing variable is an error', () => {

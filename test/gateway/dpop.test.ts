@@ -88,3 +88,33 @@ test('exchanging a bound token needs a proof by its key, and what it yields stay
   assert.equal(plain.json.token_type, 'Bearer');
   assert.equal((await chat({ authorization: `Bearer ${plain.json.access_token}` })).status, 200);
 });
+
+test('behind a load balancer (listeners.inference.publicUrl) tokens and proofs name the public origin, not the bound one', async () => {
+  const lb = await startTestWarden((c) => {
+    c.listeners.inference.publicUrl = 'https://gw.example.test';
+  });
+  try {
+    assert.equal(lb.w.inferenceOrigin, 'https://gw.example.test');
+    const { key } = await lb.keyFor('lena', ['*'], ['chat'], { groups: ['consumers'] });
+    const k = await newKey();
+    const at = (path: string, htm: string, token?: string, origin = 'https://gw.example.test') =>
+      new SignJWT({ htm, htu: origin + path, iat: Math.floor(Date.now() / 1000), jti: randomUUID(), ...(token ? { ath: createHash('sha256').update(token).digest('base64url') } : {}) })
+        .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: k.jwk })
+        .sign(k.privateKey);
+    const ex = (dpop: string) => lb.call('inference', 'POST', '/v1/token', { headers: { 'content-type': 'application/x-www-form-urlencoded', dpop }, body: form({ subject_token: key, scope: 'chat' }) });
+    // A proof for the bound address is not for this gateway as its clients know it.
+    assert.equal((await ex(await at('/v1/token', 'POST', undefined, lb.w.inferenceUrl))).json.error, 'invalid_dpop_proof');
+    const issued = await ex(await at('/v1/token', 'POST'));
+    assert.equal(issued.status, 200, issued.text);
+    const token = issued.json.access_token as string;
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { iss: string; aud: string };
+    assert.equal(claims.iss, 'https://gw.example.test');
+    assert.equal(claims.aud, 'https://gw.example.test');
+    const r = await lb.call('inference', 'POST', '/v1/chat/completions', { headers: { authorization: `DPoP ${token}`, dpop: await at('/v1/chat/completions', 'POST', token) }, body: CHAT });
+    assert.equal(r.status, 200, r.text);
+    const meta = await lb.call('inference', 'GET', '/.well-known/oauth-protected-resource/mcp');
+    assert.equal(meta.json.resource, 'https://gw.example.test/mcp');
+  } finally {
+    await lb.stop();
+  }
+});

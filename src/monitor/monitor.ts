@@ -12,6 +12,7 @@
 // do yet: long-term baselines per model or tool, extraction (high-volume diverse prompts) and drift detection.
 import type { Clock } from '../core/clock.js';
 import { RateLimited } from '../core/errors.js';
+import { TokenBucket } from '../core/token-bucket.js';
 import type { AuthnMethod } from '../core/types.js';
 
 /** Who a principal is, for the responses the monitor reports. */
@@ -81,9 +82,8 @@ interface State {
   /** Average requests per window, over the windows seen so far (for the burst signal). */
   avgWindow: number;
   windowsSeen: number;
-  throttled: boolean;
-  tokens: number;
-  tokensAt: number;
+  /** Set while throttled: the principal's allowance. */
+  throttle: TokenBucket | null;
   revoked: Set<string>;
 }
 
@@ -143,18 +143,15 @@ export class BehaviourMonitor {
     if (!s) return;
     const now = this.o.clock.now();
     this.respond(principal, s, now, null);
-    if (!s.throttled) return;
-    s.tokens = Math.min(1, s.tokens + ((now - s.tokensAt) / 1000) * this.throttleRps);
-    s.tokensAt = now;
-    if (s.tokens < 1) throw new RateLimited('monitor_throttled', `unusual behaviour: this principal is limited to ${this.throttleRps} request(s)/s until its risk falls`, (1 - s.tokens) / this.throttleRps);
-    s.tokens -= 1;
+    const wait = s.throttle?.take(now) ?? 0;
+    if (wait > 0) throw new RateLimited('monitor_throttled', `unusual behaviour: this principal is limited to ${this.throttleRps} request(s)/s until its risk falls`, wait);
   }
 
   report(): RiskReport[] {
     const now = this.o.clock.now();
     return [...this.states.entries()].map(([principal, s]) => {
       const { risk, signals } = this.score(s, now);
-      return { principal, who: s.who, risk, signals, throttled: s.throttled, revoked: [...s.revoked] };
+      return { principal, who: s.who, risk, signals, throttled: s.throttle !== null, revoked: [...s.revoked] };
     });
   }
 
@@ -169,7 +166,7 @@ export class BehaviourMonitor {
       this.states.delete(principal); // re-inserted: Map order is recency order
     } else {
       if (this.states.size >= this.maxPrincipals) this.states.delete(this.states.keys().next().value!);
-      s = { who, buckets: [], avgWindow: 0, windowsSeen: 0, throttled: false, tokens: 1, tokensAt: now, revoked: new Set() };
+      s = { who, buckets: [], avgWindow: 0, windowsSeen: 0, throttle: null, revoked: new Set() };
     }
     this.states.set(principal, s);
     return s;
@@ -219,13 +216,11 @@ export class BehaviourMonitor {
   /** Applies the playbook on threshold crossings (once per crossing, with hysteresis for the throttle). */
   private respond(principal: string, s: State, now: number, ob: Observation | null): void {
     const { risk, signals } = this.score(s, now);
-    if (!s.throttled && risk >= this.throttleAt) {
-      s.throttled = true;
-      s.tokens = 1;
-      s.tokensAt = now;
+    if (!s.throttle && risk >= this.throttleAt) {
+      s.throttle = new TokenBucket(this.throttleRps, 1, now);
       this.o.onAction?.({ kind: 'throttle', principal, who: s.who, risk, signals });
-    } else if (s.throttled && risk < this.throttleAt / 2) {
-      s.throttled = false;
+    } else if (s.throttle && risk < this.throttleAt / 2) {
+      s.throttle = null;
       this.o.onAction?.({ kind: 'release', principal, who: s.who, risk, signals });
     }
     if (ob && this.revokeAt !== null && risk >= this.revokeAt && !s.revoked.has(ob.credentialId)) {

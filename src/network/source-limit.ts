@@ -3,19 +3,15 @@
 // full the least recently seen source is forgotten, so a flood of addresses costs memory once, not forever.
 import type { Clock } from '../core/clock.js';
 import { RateLimited } from '../core/errors.js';
+import { TokenBucket } from '../core/token-bucket.js';
 
 export interface SourceRate {
   requestsPerSecond: number;
   burst: number;
 }
 
-interface Bucket {
-  tokens: number;
-  at: number;
-}
-
 export class SourceRateLimiter {
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets = new Map<string, TokenBucket>();
 
   constructor(
     private readonly clock: Clock,
@@ -29,19 +25,14 @@ export class SourceRateLimiter {
   take(source: string): void {
     const now = this.clock.now();
     let b = this.buckets.get(source);
-    if (b) {
-      this.buckets.delete(source); // re-inserted below: Map order is recency order
-      b.tokens = Math.min(this.rate.burst, b.tokens + ((now - b.at) / 1000) * this.rate.requestsPerSecond);
-      b.at = now;
-    } else {
-      b = { tokens: this.rate.burst, at: now };
+    if (b) this.buckets.delete(source); // re-inserted below: Map order is recency order
+    else {
+      b = new TokenBucket(this.rate.requestsPerSecond, this.rate.burst, now);
       if (this.buckets.size >= this.maxSources) this.buckets.delete(this.buckets.keys().next().value!);
     }
     this.buckets.set(source, b);
-    if (b.tokens < 1) {
-      throw new RateLimited('rate_limited', `at most ${this.rate.requestsPerSecond} request(s)/s from one source address on this endpoint`, (1 - b.tokens) / this.rate.requestsPerSecond);
-    }
-    b.tokens -= 1;
+    const wait = b.take(now);
+    if (wait > 0) throw new RateLimited('rate_limited', `at most ${this.rate.requestsPerSecond} request(s)/s from one source address on this endpoint`, wait);
   }
 
   get size(): number {

@@ -258,13 +258,13 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     log,
     db,
     audit,
-    decide: ((base) => (monitor ? (q) => base({ ...q, context: { ...q.context, riskScore: monitor.risk(q.principal) } }) : base))(pdpToolDecider(policy.pdp, buildContext)),
+    decide: pdpToolDecider(policy.pdp, buildContext),
     inspector: { inspect: (t) => inspectText(t), count: countFindings },
     authenticate: toolAuthenticator(createBearerVerifier(verifiers), { issuer: inferenceOrigin, verifyDetailed: (t) => identity.jit.verifyDetailed(t) }),
     publicOrigin: inferenceOrigin,
     maxBodyBytes: config.limits.maxBodyBytes,
     credentialKey: loadOrCreateEd25519(join(config.dataDir, 'tool-credential-key.pem')),
-    ...(monitor ? { observe: (p: Principal, o: Parameters<typeof monitor.observeTool>[1]) => monitor.observeTool(p, o) } : {}),
+    ...(monitor ? { risk: (p: Principal) => monitor.risk(p), observe: (p: Principal, o: Parameters<typeof monitor.observeTool>[1]) => monitor.observeTool(p, o) } : {}),
   });
   started.push(() => tools.close());
   const gateway = new Gateway({

@@ -49,7 +49,8 @@ export interface ToolsPlaneDeps {
   limits?: Partial<Pick<EgressPolicy, 'maxResponseBytes' | 'timeoutMs' | 'maxRedirects'>>;
   /** Ed25519 key for per-call credentials (persist it in the data dir so backends can pin the JWKS). */
   credentialKey?: KeyObject;
-  /** The monitor plane hears of every decided tool call. */
+  /** The monitor plane: the caller's risk for each decision, and every decided tool call reported back. */
+  risk?: MediatorDeps['risk'];
   observe?: MediatorDeps['observe'];
 }
 
@@ -111,6 +112,7 @@ export function createToolsPlane(deps: ToolsPlaneDeps): ToolsPlane {
     credentials,
     audit: deps.audit,
     ...(deps.limits ? { limits: deps.limits } : {}),
+    ...(deps.risk ? { risk: deps.risk } : {}),
     ...(deps.observe ? { observe: deps.observe } : {}),
   });
   const inferenceRoute = createInferenceRoute({

@@ -37,6 +37,8 @@ export interface MediatorDeps {
   credentials: ToolCredentialIssuer;
   audit: AuditSink;
   limits?: Partial<Pick<EgressPolicy, 'maxResponseBytes' | 'timeoutMs' | 'maxRedirects'>>;
+  /** The monitor's current risk for the caller (0..1): the PDP context's riskScorePermille. Default 0. */
+  risk?: (p: Principal) => number;
   /** Hears of every decided call (the monitor plane): who, the answer's status, the refusing stage, findings. */
   observe?: (p: Principal, o: { status: number; stage: string | null; findings: Findings | null }) => void;
 }
@@ -101,7 +103,7 @@ export class ToolMediator {
       principal: p,
       action: 'callTool',
       resource: { type: 'Tool', id: t.name, attrs: toolResourceAttrs(t) },
-      context: { now: this.d.clock.now(), sourceIp, listener, findings, riskScore: 0, tenant: p.tenant, ...(args !== undefined ? { toolArgs: args } : {}) },
+      context: { now: this.d.clock.now(), sourceIp, listener, findings, riskScore: this.d.risk?.(p) ?? 0, tenant: p.tenant, ...(args !== undefined ? { toolArgs: args } : {}) },
     });
   }
 

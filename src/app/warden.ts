@@ -41,7 +41,7 @@ import { ThreadedSqliteLedgerStore } from '../store/ledger-sqlite-threaded.js';
 import { PostgresLedgerStore } from '../store/ledger-postgres.js';
 import { LedgerAuditSink } from './ledger-sink.js';
 import { inspectChatRequest, inspectText, parseClassification } from '../inspect/index.js';
-import { BadRequest } from '../core/errors.js';
+import { BadRequest, FailClosed } from '../core/errors.js';
 import { sendJson } from '../gateway/http.js';
 import { DEMO_MODELS, DEMO_OWNER, startDemoUpstream } from '../demo/upstream.js';
 
@@ -311,7 +311,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   let admin: AdminApi | undefined;
   const auditHandler = createAuditHandler(ledger, ledgerKey, config.ledger.publicEntries ? {} : {
     authorizeEntries: async (req, requestId) => {
-      if (!admin) throw new BadRequest('not_ready', 'the admin API is not ready');
+      if (!admin) throw new FailClosed('not_ready', 'the admin API is not ready'); // unreachable: requests start after it exists
       return admin.authorizeRead(req, requestId, 'readAudit', { type: 'System', id: 'audit' });
     },
   });

@@ -10,7 +10,7 @@ import { parseDuration } from '../core/duration.js';
 import type { Action, AuditEvent, Decision, Principal, PrincipalKind, Resource } from '../core/types.js';
 import { auditEvent, auditPrincipal } from '../core/audit-event.js';
 import type { ApiKeyService } from '../identity/api-keys.js';
-import { parseCidrs } from '../network/source.js';
+import { parseCidrs, clientAddress } from '../network/source.js';
 import type { ApiKeyRecord, IdentityStore, PrincipalRecord } from '../store/identity-store.js';
 import type { AuditSink } from '../gateway/audit.js';
 import type { RequestContext } from '../gateway/context.js';
@@ -202,9 +202,9 @@ export class AdminApi {
       throw err;
     }
     if (need === 'plane' || !this.d.authorize) return principal;
-    const decision = this.d.authorize(principal, need.action, need.resource, req.socket.remoteAddress ?? '');
+    const decision = this.d.authorize(principal, need.action, need.resource, clientAddress(req));
     if (decision.allow) return principal;
-    const err = this.stepUpWouldHelp(principal, need.action, need.resource, req.socket.remoteAddress ?? '')
+    const err = this.stepUpWouldHelp(principal, need.action, need.resource, clientAddress(req))
       ? new Unauthenticated(
           'insufficient_user_authentication',
           `${need.action} needs recent multi-factor authentication: send a fresh token of yours (amr mfa) in Warden-MFA-Token`,

@@ -28,6 +28,7 @@ import { wrapModelKey, type LocalKek } from '../workload/key-release-envelope.js
 import type { ModelRegistry } from '../workload/registry/registry.js';
 import { parseEvidenceJson } from './workload-evidence.js';
 import { referenceFromRequirement } from './workload-reference.js';
+import { clientAddress } from '../network/source.js';
 
 const NONCE_TTL_MS = 60_000;
 /** Consumed nonces are remembered until they expire (single use); past this many, key requests are refused (503). */
@@ -142,7 +143,7 @@ export function createKeyRelease(d: KeyReleaseDeps) {
     let deployment: string | null = null;
     const action = path.endsWith('challenge') ? 'attest.challenge' : 'attest.key_release';
     try {
-      limiter.take((req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''));
+      limiter.take(clientAddress(req));
       if (req.method !== 'POST') throw new WardenError(405, 'invalid_request_error', 'method_not_allowed', `${path} accepts POST only`);
       const body = parse(await readBody(req, 2 * 1024 * 1024));
       if (typeof body.deployment !== 'string') throw new BadRequest('invalid_field', 'deployment is required', 'deployment');

@@ -17,6 +17,7 @@ import { ScopeAuthorizer } from '../gateway/authorizer.js';
 import type { AdminRequest } from '../admin/admin.js';
 import { sendJson } from '../gateway/http.js';
 import type { UpstreamConfig } from '../config/config.js';
+import { clientAddress } from '../network/source.js';
 
 export const STARTER_POLICY_DIR = fileURLToPath(new URL('../../../policies/starter', import.meta.url));
 
@@ -212,7 +213,7 @@ export async function buildPolicyPlane(
           principal: ar.principal,
           action: 'managePolicies',
           resource: { type: 'Policy', id: 'set' },
-          context: { now: o.clock.now(), sourceIp: req.socket.remoteAddress ?? '', listener: 'admin', findings: null },
+          context: { now: o.clock.now(), sourceIp: clientAddress(req), listener: 'admin', findings: null },
         });
         if (!d.allow) {
           admin.rollback(before, actor);

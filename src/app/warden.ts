@@ -11,6 +11,7 @@ import { auditEvent } from '../core/audit-event.js';
 import type { AuditEvent, Principal } from '../core/types.js';
 import type { WardenConfig, UpstreamConfig } from '../config/config.js';
 import { ensureDevPki } from '../network/dev-ca.js';
+import { createClientAddressResolver } from '../network/source.js';
 import { listenerTlsOptions } from '../network/tls.js';
 import { LocalLimiter } from '../network/limits.js';
 import { openSqlite, type SqliteDb } from '../store/sqlite.js';
@@ -376,8 +377,17 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       },
     ],
   });
-  infServer.on('request', gateway.handle);
-  admServer.on('request', admin.handle);
+  // Behind trusted proxies the client is who X-Forwarded-For names (src/network/source.ts clientAddress).
+  const withClient = (trusted: string[], handle: (req: IncomingMessage, res: ServerResponse) => void) => {
+    if (trusted.length === 0) return handle;
+    const resolve = createClientAddressResolver(trusted);
+    return (req: IncomingMessage, res: ServerResponse) => {
+      resolve(req);
+      handle(req, res);
+    };
+  };
+  infServer.on('request', withClient(inf.trustedProxies, gateway.handle));
+  admServer.on('request', withClient(adm.trustedProxies, admin.handle));
   ready = true;
   log.info({ inferenceUrl, adminUrl, inferenceOrigin, adminOrigin, ca: pki.caPemPath, dataDir: config.dataDir }, 'warden started');
 

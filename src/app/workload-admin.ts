@@ -22,6 +22,7 @@ import { DEFAULT_SIGNATURE_NAME, pathInside } from '../workload/signing/sign-mod
 import { parseStatement } from '../workload/signing/statement.js';
 import { verifyModel, type VerifiedModel } from '../workload/signing/verify-model.js';
 import { referenceFromRequirement } from './workload-reference.js';
+import { clientAddress } from '../network/source.js';
 
 export interface ModelAdminDeps {
   /** The routing registry (reads). */
@@ -150,7 +151,7 @@ export function createModelAdminRoute(o: ModelAdminDeps) {
     const url = new URL(req.url ?? '/', 'https://admin.invalid');
     if (ar.path !== '/admin/v1/models' && !ar.path.startsWith('/admin/v1/models/')) return false;
     const hdr = { 'x-request-id': ar.requestId };
-    const sourceIp = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    const sourceIp = clientAddress(req);
     const p = ar.principal;
     const done = async (status: number, body: unknown) => {
       await o.sync();

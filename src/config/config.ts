@@ -18,6 +18,12 @@ export interface ListenerConfig {
    * requests and the MCP resource are judged against it. Default: https://<host>:<port>.
    */
   publicUrl?: string;
+  /**
+   * CIDRs of the load balancers / reverse proxies in front of this listener. A request from one of them is
+   * attributed to the right-most X-Forwarded-For address that is not a trusted proxy (source CIDR checks,
+   * the PDP's sourceIp, per-source limits). Empty (default): X-Forwarded-For is ignored.
+   */
+  trustedProxies: string[];
 }
 
 export interface UpstreamConfig {
@@ -203,6 +209,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     mtls: l?.mtls ?? 'off',
     ...(l?.clientCaFile ? { clientCaFile: resolve(baseDir, l.clientCaFile) } : {}),
     ...(l?.publicUrl ? { publicUrl: new URL(l.publicUrl).origin } : {}),
+    trustedProxies: l?.trustedProxies ?? [],
   });
   return {
     source,

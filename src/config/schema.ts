@@ -257,6 +257,7 @@ export const CONFIG_SCHEMA = {
         mtls: { enum: ['off', 'optional', 'required'] },
         clientCaFile: { type: 'string' },
         publicUrl: { type: 'string', pattern: '^https://[^/?#\\s]+/?$' },
+        trustedProxies: { type: 'array', items: { type: 'string', minLength: 1 } },
       },
     },
   },

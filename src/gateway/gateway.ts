@@ -26,6 +26,7 @@ import { createPolicyStage, type ObligationEnforcers } from './stages/policy.js'
 import { createRouteStage } from './stages/route.js';
 import { callUpstream, readUpstreamBody, upstreamStatusError, type UpstreamTarget } from './upstream.js';
 import { parseAndValidate } from './validate.js';
+import { clientAddress } from '../network/source.js';
 
 export interface ModelInfo {
   id: string;
@@ -138,7 +139,7 @@ export class Gateway {
       receivedAt: this.d.clock.now(),
       req,
       socket: req.socket as TLSSocket,
-      sourceIp: req.socket.remoteAddress ?? '',
+      sourceIp: clientAddress(req),
       listener: 'inference',
       endpoint,
       action,

@@ -1,4 +1,6 @@
-// Source address allowlists (per principal), matched with node's BlockList.
+// Source address allowlists (per principal), matched with node's BlockList; and the client address of a
+// request, which is the peer's unless the peer is a trusted proxy (then X-Forwarded-For says who called).
+import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import { BadRequest, Forbidden } from '../core/errors.js';
 
@@ -36,4 +38,44 @@ export function checkSource(sourceIp: string | undefined, cidrs: string[] | unde
   if (!family || !list.check(ip, family === 4 ? 'ipv4' : 'ipv6')) {
     throw new Forbidden('source_not_allowed', 'requests from this source address are not allowed for this principal');
   }
+}
+
+const CLIENT = Symbol('warden.clientAddress');
+type Annotated = IncomingMessage & { [CLIENT]?: string };
+
+/** The request's client address: resolved by the listener (trusted proxies), else the TCP peer. */
+export function clientAddress(req: IncomingMessage): string {
+  return (req as Annotated)[CLIENT] ?? normalize(req.socket.remoteAddress ?? '');
+}
+
+/**
+ * For a listener behind load balancers or reverse proxies (`trustedProxies`, CIDRs): when the peer is one of
+ * them, the client is the right-most X-Forwarded-For address that is not itself a trusted proxy. A header
+ * that does not parse leaves the peer as the client (never a guess). With no trusted proxies, a client's own
+ * X-Forwarded-For is ignored: it could claim any address.
+ */
+export function createClientAddressResolver(trustedProxies: string[]): (req: IncomingMessage) => void {
+  const trusted = trustedProxies.length ? parseCidrs(trustedProxies) : null;
+  const isTrusted = (ip: string) => {
+    const family = isIP(ip);
+    return family !== 0 && trusted!.check(ip, family === 4 ? 'ipv4' : 'ipv6');
+  };
+  return (req) => {
+    const peer = normalize(req.socket.remoteAddress ?? '');
+    let client = peer;
+    if (trusted && isTrusted(peer)) {
+      const raw = req.headersDistinct['x-forwarded-for'];
+      const hops = raw ? raw.join(',').split(',').map((h) => normalize(h.trim())) : [];
+      if (hops.length && hops.every((h) => isIP(h) !== 0)) {
+        client = hops[0]!;
+        for (let i = hops.length - 1; i >= 0; i--) {
+          if (!isTrusted(hops[i]!)) {
+            client = hops[i]!;
+            break;
+          }
+        }
+      }
+    }
+    (req as Annotated)[CLIENT] = client;
+  };
 }

@@ -18,6 +18,7 @@ import type { ToolDecide } from './decide.js';
 import { ApproverNotPermitted } from './errors.js';
 import type { ToolAuthenticator } from './http.js';
 import { toolView, type ToolRegistry } from './registry.js';
+import { clientAddress } from '../network/source.js';
 
 export interface AdminRouteDeps {
   clock: Clock;
@@ -69,7 +70,7 @@ export function createAdminRoute(d: AdminRouteDeps) {
       outcome.tool = pending.tool;
       outcome.policyVersion = pending.policyVersion;
       const tool = d.registry.get(pending.tool);
-      const a = d.approvals.decide(id, approver, approve, reason as string | null, tool, d.decide, req.socket.remoteAddress ?? '');
+      const a = d.approvals.decide(id, approver, approve, reason as string | null, tool, d.decide, clientAddress(req));
       await record(ar, approver, approve, outcome, started, id);
       sendJson(res, 200, approvalView(a), { 'x-request-id': ar.requestId });
     } catch (e) {

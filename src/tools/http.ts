@@ -24,6 +24,7 @@ import { ApprovalNotApproved, ApprovalNotFound } from './errors.js';
 import { serveMcp } from './mcp.js';
 import type { ToolMediator } from './mediator.js';
 import type { ToolRegistry } from './registry.js';
+import { clientAddress } from '../network/source.js';
 
 export interface VerifiedCaller {
   principal: Principal;
@@ -141,7 +142,7 @@ export function createInferenceRoute(d: InferenceRouteDeps) {
           tool,
           args: body.arguments,
           ...(approval !== undefined ? { approvalId: approval } : {}),
-          sourceIp: req.socket.remoteAddress ?? '',
+          sourceIp: clientAddress(req),
           requestId,
           listener: 'inference',
         }).catch((e: unknown) => {
@@ -223,7 +224,7 @@ export function createInferenceRoute(d: InferenceRouteDeps) {
     }
     if (path === '/v1/tools' && req.method === 'GET') {
       await authed(req, res, requestId, 'listTools', async (c) => {
-        const ip = req.socket.remoteAddress ?? '';
+        const ip = clientAddress(req);
         const data = d.registry
           .list()
           .filter((t) => (c.narrowedTo === undefined || c.narrowedTo === t.name) && d.mediator.assess(c.principal, t.name, undefined, ip).allow)
@@ -272,7 +273,7 @@ export function createInferenceRoute(d: InferenceRouteDeps) {
         const methods = (Array.isArray(body) ? body : [body]).map((m) => (m && typeof m === 'object' ? (m as { method?: unknown }).method : undefined));
         const notMediated = methods.filter((m) => m !== 'tools/call');
         if (notMediated.length > 0) await auditAllowed(requestId, `mcp:${notMediated.map((m) => (typeof m === 'string' ? m : 'response')).join(',')}`, c.principal);
-        await serveMcp(req, res, body, { principal: c.principal, ...(c.narrowedTo !== undefined ? { narrowedTo: c.narrowedTo } : {}), sourceIp: req.socket.remoteAddress ?? '', requestId }, d.registry, d.mediator);
+        await serveMcp(req, res, body, { principal: c.principal, ...(c.narrowedTo !== undefined ? { narrowedTo: c.narrowedTo } : {}), sourceIp: clientAddress(req), requestId }, d.registry, d.mediator);
       } catch (e) {
         const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error');
         if (!(e instanceof WardenError)) d.log.error({ err: e, requestId }, 'mcp request failed');

@@ -47,6 +47,20 @@ function mfaAtOf(payload: JWTPayload, mfaValues: string[]): number | undefined {
   return authTime * 1000;
 }
 
+/**
+ * RFC 9449 §6: an access token with `cnf.jkt` is bound to that key, and must then be presented with a DPoP
+ * proof by it (checked by the gateway like Warden's own bound tokens). Other confirmation methods
+ * (`x5t#S256`, RFC 8705 mTLS-bound tokens) are not checked here, so such a token is refused rather than
+ * accepted as a bearer token.
+ */
+function boundKeyOf(payload: JWTPayload): string | undefined {
+  const cnf = payload.cnf;
+  if (cnf === undefined) return undefined;
+  const jkt = (cnf as { jkt?: unknown } | null)?.jkt;
+  if (typeof jkt === 'string' && /^[A-Za-z0-9_-]{43}$/.test(jkt)) return jkt;
+  throw new InvalidBearerToken('cnf_unsupported');
+}
+
 export function principalFromClaims(payload: JWTPayload, token: string, cfg: ResolvedIssuerConfig): Principal {
   const id = nonEmptyString(payload, cfg.claims.subject, 'claim_subject_missing');
   const tenant = claimOrFixed(payload, cfg.claims.tenant, 'claim_tenant_missing');
@@ -56,12 +70,13 @@ export function principalFromClaims(payload: JWTPayload, token: string, cfg: Res
     ? payload.jti
     : 'sha256:' + createHash('sha256').update(token).digest('hex').slice(0, 32);
   const mfaAt = mfaAtOf(payload, cfg.claims.mfaAmrValues);
+  const boundKey = boundKeyOf(payload);
   return {
     kind: kind as PrincipalKind,
     id,
     tenant,
     groups: groupsOf(payload, cfg.claims.groups),
-    authn: { method: 'oidc', credentialId, issuer: cfg.issuer, ...(mfaAt !== undefined ? { mfaAt } : {}) },
+    authn: { method: 'oidc', credentialId, issuer: cfg.issuer, ...(mfaAt !== undefined ? { mfaAt } : {}), ...(boundKey ? { boundKey } : {}) },
     scope: { models: [...cfg.scope.models], actions: [...cfg.scope.actions] },
   };
 }

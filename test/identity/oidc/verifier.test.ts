@@ -102,6 +102,16 @@ test('an RS256 token from a JWKS-configured issuer maps to a principal', async (
   await v.close();
 });
 
+test('a DPoP-bound access token (cnf.jkt) carries its key to the gateway; other confirmation methods are refused', async () => {
+  const v = verifierWith([issuerA()]);
+  const jkt = 'x'.repeat(43);
+  const p = await v.verify(await sign('ES256', { jti: 'tok-b', cnf: { jkt } }));
+  assert.equal(p.authn.boundKey, jkt);
+  await assert.rejects(v.verify(await sign('ES256', { jti: 'tok-c', cnf: { 'x5t#S256': 'abc' } })), (e: unknown) => e instanceof InvalidBearerToken);
+  await assert.rejects(v.verify(await sign('ES256', { jti: 'tok-d', cnf: { jkt: 'short' } })), (e: unknown) => e instanceof InvalidBearerToken);
+  await v.close();
+});
+
 test('ES256 and EdDSA tokens verify through OIDC discovery; kind and tenant can be fixed or claimed', async () => {
   const v = verifierWith([
     { issuer: `${base}/b`, audience: [AUD, 'other'], discovery: true, caPem: ca.certPem, claims: { tenant: { fixed: 'ops' }, kind: { claim: 'kind' } } },

@@ -3,18 +3,16 @@
 // report's, guest policy, report_data binding to the challenge, then the launch measurement.
 // SNP reports carry no timestamp: freshness rests entirely on the nonce in report_data.
 import 'reflect-metadata';
-import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { X509Certificate } from '@peculiar/x509';
 import {
   AttestationChainInvalid,
-  AttestationKeyBindingInvalid,
-  AttestationNonceMismatch,
   AttestationPolicyViolation,
   AttestationSignatureInvalid,
 } from '../errors.js';
 import { bytesEqual, isAllZero, toHex } from '../bytes.js';
 import { assertUsableNonce } from '../nonce.js';
-import { parseBoundPublicKey } from '../public-key.js';
+import { assertReportDataBinding } from '../report-data.js';
 import { assertMeasurementsMatch, assertReferenceUsable } from '../reference.js';
 import { parseCertificates } from '../trust.js';
 import { sealVerifiedEvidence } from '../verified.js';
@@ -121,26 +119,6 @@ function assertPolicy(report: SnpReport, reference: SevSnpReference): void {
 }
 
 /**
- * report_data binding. With a claimed public key: report_data = SHA-512(nonce ‖ SPKI DER), which binds
- * both. Without: report_data = nonce, zero-padded to 64 bytes. A claimed key that is not bound is refused.
- */
-function assertReportDataBinding(report: SnpReport, nonce: Uint8Array, publicKey: Uint8Array | undefined): KeyObject | null {
-  if (publicKey !== undefined) {
-    const key = parseBoundPublicKey(publicKey);
-    if (!key) throw new AttestationKeyBindingInvalid('sev-snp: the claimed public key is not a DER SubjectPublicKeyInfo');
-    const expected = createHash('sha512').update(nonce).update(publicKey).digest();
-    if (!bytesEqual(expected, report.reportData))
-      throw new AttestationNonceMismatch('sev-snp: report_data is not SHA-512(nonce ‖ public key): replayed report or unbound key');
-    return key;
-  }
-  if (nonce.length > 64) throw new AttestationNonceMismatch('sev-snp: a nonce longer than 64 bytes cannot be carried in report_data');
-  const padded = Buffer.alloc(64);
-  Buffer.from(nonce).copy(padded);
-  if (!bytesEqual(padded, report.reportData)) throw new AttestationNonceMismatch('sev-snp: report_data is not this challenge (replayed or foreign report)');
-  return null;
-}
-
-/**
  * Authenticity only: the report parses, its endorsement certificate chains to a pinned ARK at `now`,
  * matches the report's TCB and chip, and signed the report. No policy, nonce or measurement check.
  */
@@ -169,7 +147,7 @@ export async function verifySevSnpEvidence(evidence: SevSnpEvidence, reference: 
   assertUsableNonce(opts.nonce, 'sev-snp');
   const { report, endorsement } = await verifySnpReportAuthenticity(evidence, opts.trust, opts.now);
   assertPolicy(report, reference);
-  const publicKey = assertReportDataBinding(report, opts.nonce, evidence.publicKey);
+  const publicKey = assertReportDataBinding({ type: 'sev-snp', doc: 'report' }, report.reportData, opts.nonce, evidence.publicKey);
 
   const measurements: Record<string, string> = {
     measurement: toHex(report.measurement),

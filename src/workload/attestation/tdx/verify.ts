@@ -19,14 +19,12 @@ import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } f
 import { KeyUsageFlags, type X509Certificate } from '@peculiar/x509';
 import {
   AttestationChainInvalid,
-  AttestationKeyBindingInvalid,
-  AttestationNonceMismatch,
   AttestationPolicyViolation,
   AttestationSignatureInvalid,
 } from '../errors.js';
 import { bytesEqual, isAllZero, toHex } from '../bytes.js';
 import { assertUsableNonce } from '../nonce.js';
-import { parseBoundPublicKey } from '../public-key.js';
+import { assertReportDataBinding } from '../report-data.js';
 import { assertMeasurementsMatch, assertReferenceUsable } from '../reference.js';
 import { isSelfIssued, parseCertificates } from '../trust.js';
 import { sealVerifiedEvidence } from '../verified.js';
@@ -172,26 +170,6 @@ function assertPolicy(quote: TdxQuote, reference: TdxReference): void {
   }
 }
 
-/**
- * report_data binding, as for SEV-SNP. With a claimed public key: report_data = SHA-512(nonce ‖ SPKI DER),
- * which binds both. Without: report_data = nonce, zero-padded to 64 bytes. A claimed key not bound is refused.
- */
-function assertReportDataBinding(reportData: Buffer, nonce: Uint8Array, publicKey: Uint8Array | undefined): KeyObject | null {
-  if (publicKey !== undefined) {
-    const key = parseBoundPublicKey(publicKey);
-    if (!key) throw new AttestationKeyBindingInvalid('tdx: the claimed public key is not a DER SubjectPublicKeyInfo');
-    const expected = createHash('sha512').update(nonce).update(publicKey).digest();
-    if (!bytesEqual(expected, reportData))
-      throw new AttestationNonceMismatch('tdx: report_data is not SHA-512(nonce ‖ public key): replayed quote or unbound key');
-    return key;
-  }
-  if (nonce.length > 64) throw new AttestationNonceMismatch('tdx: a nonce longer than 64 bytes cannot be carried in report_data');
-  const padded = Buffer.alloc(64);
-  Buffer.from(nonce).copy(padded);
-  if (!bytesEqual(padded, reportData)) throw new AttestationNonceMismatch('tdx: report_data is not this challenge (replayed or foreign quote)');
-  return null;
-}
-
 /** Every measurement register and attribute of the TD report, hex, in VerifiedEvidence naming. */
 export function tdxMeasurements(quote: TdxQuote): Record<string, string> {
   const b = quote.body;
@@ -223,7 +201,7 @@ export async function verifyTdxEvidence(evidence: TdxEvidence, reference: TdxRef
   assertUsableNonce(opts.nonce, 'tdx');
   const { quote, pck, chain } = await verifyTdxQuoteAuthenticity(evidence.quote, opts.trust, opts.now);
   assertPolicy(quote, reference);
-  const publicKey = assertReportDataBinding(quote.body.reportData, opts.nonce, evidence.publicKey);
+  const publicKey = assertReportDataBinding({ type: 'tdx', doc: 'quote' }, quote.body.reportData, opts.nonce, evidence.publicKey);
 
   const measurements = tdxMeasurements(quote);
   assertMeasurementsMatch(reference, measurements);

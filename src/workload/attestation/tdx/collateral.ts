@@ -42,7 +42,7 @@ import { BasicConstraintsExtension, KeyUsageFlags, PemConverter, X509Certificate
 import { AttestationChainInvalid, AttestationConfigurationInvalid, AttestationError, AttestationPolicyViolation } from '../errors.js';
 import { isSelfIssued } from '../trust.js';
 import { verifyCertificatePath } from '../x509-path.js';
-import type { TdxCollateralFiles, TdxCollateralSource, TdxReference, TdxTcbStatus, TrustAnchors } from '../types.js';
+import { TDX_TCB_STATUSES, type TdxCollateralFiles, type TdxCollateralSource, type TdxReference, type TdxTcbStatus, type TrustAnchors } from '../types.js';
 import { parsePckSgxExtensions, type PckSgxExtensions } from './pck-extensions.js';
 import { BODY_TYPE_TD15, type QeReport, type TdxQuote } from './quote.js';
 
@@ -53,15 +53,7 @@ export class AttestationCollateralInvalid extends AttestationError {
   }
 }
 
-const TCB_LEVEL_STATUSES = new Set<string>([
-  'UpToDate',
-  'SWHardeningNeeded',
-  'ConfigurationNeeded',
-  'ConfigurationAndSWHardeningNeeded',
-  'OutOfDate',
-  'OutOfDateConfigurationNeeded',
-  'Revoked',
-]);
+const TCB_LEVEL_STATUSES = new Set<string>(TDX_TCB_STATUSES);
 type SimpleStatus = 'UpToDate' | 'OutOfDate' | 'Revoked';
 const SIMPLE_STATUSES = new Set<string>(['UpToDate', 'OutOfDate', 'Revoked']);
 

@@ -1,9 +1,9 @@
 // RFC 9449 DPoP: sender-constrained Warden tokens. A client that asks /v1/token with a `DPoP` proof gets a
 // token bound to its key (`cnf.jkt`, RFC 7638 thumbprint); every later use must come as
 // `Authorization: DPoP <token>` with a fresh proof signed by that key for that request (htm, htu, ath), so a
-// stolen token alone is useless. Proof verification uses jose (EmbeddedJWK); the checks of §4.3 are here.
-import { createHash } from 'node:crypto';
-import { EmbeddedJWK, calculateJwkThumbprint, decodeProtectedHeader, errors, jwtVerify, type JWK } from 'jose';
+// stolen token alone is useless. Signatures are checked by jose; the checks of §4.3 are here.
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { calculateJwkThumbprint, decodeProtectedHeader, errors, jwtVerify, type JWK } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../core/clock.js';
 import { Unauthenticated } from '../core/errors.js';
@@ -52,12 +52,33 @@ export class DpopVerifier {
   private readonly maxAgeSec: number;
   private readonly skewSec: number;
   private readonly seen: LRUCache<string, true>;
+  private readonly keys = new LRUCache<string, { key: KeyObject; jkt: string }>({ max: 10_000 });
 
   constructor(o: DpopVerifierOptions) {
     this.clock = o.clock;
     this.maxAgeSec = o.maxAgeSec ?? 60;
     this.skewSec = o.skewSec ?? 5;
     this.seen = new LRUCache({ max: o.maxRemembered ?? 100_000, ttl: (this.maxAgeSec + this.skewSec) * 1000, ttlAutopurge: false });
+  }
+
+  /**
+   * The client's key and its RFC 7638 thumbprint, imported once per distinct jwk header: a client signs
+   * every request with the same key, and importing plus hashing it each time cost more than the signature
+   * check itself (bench/results/identity.md).
+   */
+  private async holderKey(jwk: JWK): Promise<{ key: KeyObject; jkt: string }> {
+    const id = JSON.stringify(jwk);
+    const hit = this.keys.get(id);
+    if (hit) return hit;
+    let key: KeyObject;
+    try {
+      key = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+    } catch {
+      throw new InvalidDpopProof('jwk', 'the jwk header is not a usable public key');
+    }
+    const holder = { key, jkt: await calculateJwkThumbprint(jwk, 'sha256') };
+    this.keys.set(id, holder);
+    return holder;
   }
 
   /** Verifies one proof for one request; returns the thumbprint (jkt) of the key that signed it. */
@@ -74,9 +95,10 @@ export class DpopVerifier {
     if (!jwk || typeof jwk !== 'object') throw new InvalidDpopProof('jwk', 'the proof carries no jwk header');
     if ('d' in jwk || 'p' in jwk || 'k' in jwk) throw new InvalidDpopProof('jwk', 'the jwk header must be a public key');
     const now = this.clock.now();
+    const holder = await this.holderKey(jwk);
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = (await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: DPOP_ALGORITHMS, currentDate: new Date(now) })) as { payload: Record<string, unknown> });
+      ({ payload } = (await jwtVerify(proof, holder.key, { typ: 'dpop+jwt', algorithms: DPOP_ALGORITHMS, currentDate: new Date(now) })) as { payload: Record<string, unknown> });
     } catch (e) {
       if (e instanceof errors.JOSEAlgNotAllowed) throw new InvalidDpopProof('alg', `alg must be one of ${DPOP_ALGORITHMS.join(', ')}`);
       if (e instanceof errors.JWSSignatureVerificationFailed) throw new InvalidDpopProof('signature', 'the signature does not verify under the jwk header');
@@ -95,7 +117,7 @@ export class DpopVerifier {
       const want = createHash('sha256').update(expect.accessToken, 'ascii').digest('base64url');
       if (ath !== want) throw new InvalidDpopProof('ath', 'ath must be the base64url SHA-256 of the access token');
     }
-    const jkt = await calculateJwkThumbprint(jwk, 'sha256');
+    const jkt = holder.jkt;
     // §11.1: a proof is single use within its window.
     const key = `${jkt}:${jti}`;
     if (this.seen.has(key)) throw new InvalidDpopProof('replay', 'this proof was already used');

@@ -196,7 +196,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     log,
     audit,
     revoke: async (method, credentialId) => {
-      if (method === 'api_key' || method === 'bootstrap') return (await keys.revoke(credentialId), true);
+      // Never the bootstrap credential: it may be the only way in (like the policy lockout guard).
+      if (method === 'api_key') return (await keys.revoke(credentialId), true);
       if (method === 'jit_token' && revokeJit) return (await revokeJit(credentialId), true);
       return false;
     },

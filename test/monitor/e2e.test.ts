@@ -79,6 +79,13 @@ test('with monitor.revokeAt the credential in use is revoked: the next request i
     const revoke = t.audits().find((a) => a.action === 'monitor.revoke')!;
     assert.equal(revoke.decision, 'allow');
     assert.equal((revoke.details as { revoked: boolean }).revoked, true);
+    // The bootstrap credential is never revoked by the monitor (it may be the only way in): recorded as not done.
+    for (let i = 0; i < 3; i++) await t.call('inference', 'POST', '/v1/chat/completions', { key: t.adminKey, body: chat(INJECTION) });
+    await new Promise((res) => setTimeout(res, 100));
+    const kept = t.audits().find((a) => a.action === 'monitor.revoke' && (a.principal as { id: string }).id === 'admin')!;
+    assert.equal(kept.decision, 'deny');
+    assert.equal((kept.details as { revoked: boolean }).revoked, false);
+    assert.equal((await t.call('admin', 'GET', '/admin/v1/keys', { key: t.adminKey })).status, 200);
   } finally {
     await t.stop();
   }

@@ -2,6 +2,7 @@
 // the throttle has hysteresis, a revoke happens once per credential, and the table of principals is bounded.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { FixedClock } from '../../src/core/clock.js';
 import { RateLimited } from '../../src/core/errors.js';
 import { BehaviourMonitor, type MonitorAction, type Observation } from '../../src/monitor/monitor.js';
@@ -90,4 +91,30 @@ test('reset forgets a principal; the table of principals is bounded; bad thresho
   assert.deepEqual(m.report().map((r) => r.principal), ['acme/user:b', 'acme/user:c', 'acme/user:d']);
   assert.throws(() => setup({ throttleAt: 0 }), /throttleAt/);
   assert.throws(() => setup({ revokeAt: 1.5 }), /revokeAt/);
+});
+
+test('property: risk stays in [0, 1], never falls as bad requests add up within the window, and is 0 a window later', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ denied: fc.boolean(), injection: fc.boolean(), secret: fc.boolean(), gapMs: fc.nat({ max: 3_000 }) }), { minLength: 1, maxLength: 40 }),
+      (events) => {
+        const { clock, m } = setup({ windowMs: 60_000, throttleAt: 1 });
+        let last = 0;
+        let elapsed = 0;
+        for (const e of events) {
+          clock.advance(e.gapMs);
+          elapsed += e.gapMs;
+          m.observe(ob({ denied: e.denied, status: e.denied ? 403 : 200, injectionScore: e.injection ? 0.95 : 0, secrets: e.secret ? 1 : 0 }));
+          const r = m.risk('acme/user:mallory');
+          assert.ok(r >= 0 && r <= 1, `risk ${r}`);
+          // Within one window nothing has expired yet, so the risk can only grow.
+          if (elapsed < 55_000) assert.ok(r >= last, `risk fell from ${last} to ${r}`);
+          last = r;
+        }
+        clock.advance(61_000);
+        assert.equal(m.risk('acme/user:mallory'), 0);
+      },
+    ),
+    { numRuns: 200 },
+  );
 });

@@ -91,3 +91,16 @@ test('random JSON-RPC on /mcp gets a JSON-RPC or HTTP error, never a 5xx', async
     { numRuns: 150 },
   );
 });
+
+test('random methods, paths and queries on both listeners get a clear answer, never a 5xx', async () => {
+  const seg = fc.oneof(fc.constantFrom('admin', 'v1', 'models', 'tools', 'keys', 'principals', 'policies', 'approvals', 'monitor', 'audit', 'tile', 'entries', 'proof', 'inclusion', 'payloads', 'reset', 'promote', 'key', '..', '%2e%2e', '%00', 'dep_x'), fc.string({ minLength: 1, maxLength: 12 }).map(encodeURIComponent));
+  const target = fc.tuple(fc.array(seg, { minLength: 1, maxLength: 6 }), fc.option(fc.dictionary(fc.constantFrom('state', 'model', 'index', 'size', 'old', 'principal', 'status'), fc.string({ maxLength: 8 })), { nil: undefined }));
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom<'inference' | 'admin'>('inference', 'admin'), fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH'), target, async (listener, method, [segs, q]) => {
+      const path = '/' + segs.join('/') + (q ? '?' + new URLSearchParams(q).toString() : '');
+      const r = await t.call(listener, method, path, { key: listener === 'admin' ? t.adminKey : key, ...(method === 'GET' || method === 'DELETE' ? {} : { body: '{}' }) });
+      assert.ok(r.status < 500, `${method} ${path} on ${listener}: ${r.status} ${r.text.slice(0, 200)}`);
+    }),
+    { numRuns: 300 },
+  );
+});

@@ -89,6 +89,8 @@ export interface KeyReleaseDeps {
   maxEvidenceAgeMs: number;
   /** Per source address, on /v1/attestation/challenge and /v1/attestation/key together. */
   perSource: SourceRate;
+  /** Used nonces remembered at most (limits.attestationUsedNonces); beyond it key requests get 503. */
+  maxConsumedNonces?: number;
 }
 
 export function createKeyRelease(d: KeyReleaseDeps) {
@@ -164,7 +166,7 @@ export function createKeyRelease(d: KeyReleaseDeps) {
       }
       const expiresAt = checkNonce(macKey, nonce, deployment);
       if (expiresAt === null || expiresAt <= now || consumed.has(nonce)) throw new Forbidden('invalid_challenge', 'the nonce is unknown, used, expired or for another deployment');
-      if (consumed.size >= MAX_CONSUMED_NONCES) throw new WardenError(503, 'unavailable_error', 'too_many_challenges', 'too many attestation challenges in flight; retry shortly');
+      if (consumed.size >= (d.maxConsumedNonces ?? MAX_CONSUMED_NONCES)) throw new WardenError(503, 'unavailable_error', 'too_many_challenges', 'too many attestation challenges in flight; retry shortly');
       consumed.set(nonce, expiresAt); // single use from here on, whatever the evidence says
       const wrapped = keys.get(deployment);
       if (!wrapped) throw new NotFound('no_model_key', `no key is stored for deployment ${deployment}`);

@@ -253,7 +253,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   started.push(() => retention.close());
   const workload = buildWorkloadPlane({ config, db, clock, log, audit, pdp: policy.pdp, verifiers, onModels: (m) => policy.syncRegisteredModels(m) });
   started.push(() => workload.close());
-  const keyRelease = createKeyRelease({ db, dataDir: config.dataDir, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource });
+  const keyRelease = createKeyRelease({ db, dataDir: config.dataDir, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces });
   // Tools plane: /v1/tools, /mcp and /admin/v1/tools|approvals; tool calls decided by the same PDP.
   const tools = createToolsPlane({
     clock,

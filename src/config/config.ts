@@ -77,6 +77,8 @@ export interface WardenConfig {
     tokensPerMinute: number;
     /** Per source address on /v1/attestation/challenge|key, which answer before any credential is checked. */
     attestationPerSource: { requestsPerSecond: number; burst: number };
+    /** Used attestation nonces remembered until they expire (single use); beyond it key requests get 503. */
+    attestationUsedNonces: number;
   };
   upstreams: UpstreamConfig[];
   demoUpstream: { enabled: 'auto' | boolean; port: number };
@@ -223,6 +225,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       tokensPerMinute: raw.limits?.tokensPerMinute ?? 1_000_000,
       // An enclave asks for a challenge and then its key: a few requests at start-up and on key rotation.
       attestationPerSource: { requestsPerSecond: raw.limits?.attestationPerSource?.requestsPerSecond ?? 2, burst: raw.limits?.attestationPerSource?.burst ?? 20 },
+      attestationUsedNonces: raw.limits?.attestationUsedNonces ?? 100_000,
     },
     upstreams: (raw.upstreams ?? []).map((u) => ({
       name: u.name!,

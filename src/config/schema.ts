@@ -27,6 +27,7 @@ export const CONFIG_SCHEMA = {
           additionalProperties: false,
           properties: { requestsPerSecond: { type: 'number', exclusiveMinimum: 0 }, burst: { type: 'integer', minimum: 1 } },
         },
+        attestationUsedNonces: { type: 'integer', minimum: 1 },
       },
     },
     upstreams: {

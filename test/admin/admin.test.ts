@@ -115,6 +115,9 @@ describe('admin actions are decided by the PDP', () => {
       const su = await t.call('admin', 'GET', '/admin/v1/keys', { key: k.key, headers: { 'warden-mfa-token': 'eyJhbGciOiJub25lIn0.e30.' } });
       assert.equal(su.status, 403);
       assert.equal(su.json.error.code, 'step_up_unavailable');
+      const blank = await t.call('admin', 'GET', '/admin/v1/keys', { key: k.key, headers: { 'warden-mfa-token': '' } });
+      assert.equal(blank.status, 400);
+      assert.equal(blank.json.error.code, 'invalid_header');
       // The registries are admin actions too; an admin path nobody mapped to an action is refused before any route.
       assert.equal((await t.call('admin', 'GET', '/admin/v1/tools', { key: k.key })).status, 403);
       assert.equal((await t.call('admin', 'GET', '/admin/v1/tools', { key: t.adminKey })).status, 200);

@@ -26,6 +26,7 @@ test('challenge → evidence → JWE that only the enclave key opens; every refu
   const t = await startTestWarden((c) => {
     c.workload.trustedSigners = [SIGNER_PUB];
     c.workload.attestation.nitroRoots = [join(tmp, 'root.pem')];
+    c.limits.attestationUsedNonces = 5;
   });
   try {
     const adm = (path: string, body: unknown) => t.call('admin', 'POST', path, { key: t.adminKey, body });
@@ -83,6 +84,14 @@ test('challenge → evidence → JWE that only the enclave key opens; every refu
 
     const released = t.audits().filter((a) => a.action === 'attest.key_release');
     assert.deepEqual(released.map((a) => a.decision), ['allow', 'deny', 'deny', 'error', 'error', 'deny']);
+    // Used nonces are remembered until they expire, in a bounded table (limits.attestationUsedNonces, 5 here;
+    // four are used above): past it, key requests get 503 and the nonce is not spent.
+    const n5 = await challenge();
+    assert.equal((await inf('/v1/attestation/key', { deployment: id, nonce: n5, evidence: await evidenceFor(n5) })).status, 200);
+    const n6 = await challenge();
+    const full = await inf('/v1/attestation/key', { deployment: id, nonce: n6, evidence: await evidenceFor(n6) });
+    assert.equal(full.status, 503);
+    assert.equal(full.json.error.code, 'too_many_challenges');
     assert.ok(t.audits().some((a) => a.action === 'model.key.set'));
   } finally {
     await t.stop();

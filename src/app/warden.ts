@@ -12,6 +12,7 @@ import type { AuditEvent, Principal } from '../core/types.js';
 import type { WardenConfig, UpstreamConfig } from '../config/config.js';
 import { ensureDevPki } from '../network/dev-ca.js';
 import { createClientAddressResolver } from '../network/source.js';
+import { loadServerCertificate } from '../network/server-cert.js';
 import { listenerTlsOptions } from '../network/tls.js';
 import { LocalLimiter } from '../network/limits.js';
 import { openSqlite, type SqliteDb } from '../store/sqlite.js';
@@ -219,13 +220,20 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
 
   const inf = config.listeners.inference;
   const adm = config.listeners.admin;
-  const serverTls = { certPem: pki.server.certPem, keyPem: pki.server.keyPem };
+  // Each listener serves the operator's certificate when one is configured (checked now: a wrong file fails
+  // the start), else the dev CA's.
+  const serverTls = (l: typeof inf) => {
+    if (!l.tls) return { certPem: pki.server.certPem, keyPem: pki.server.keyPem };
+    const c = loadServerCertificate(l.tls.certFile, l.tls.keyFile, clock.now());
+    log.info({ subject: c.subject, notAfter: c.notAfter, listener: l === inf ? 'inference' : 'admin' }, 'serving the configured TLS certificate');
+    return { certPem: c.certPem, keyPem: c.keyPem };
+  };
   const clientCa = (l: typeof inf) => {
     const f = l.clientCaFile ?? config.spiffe.clientCaFile;
     return f ? { clientCaPem: readFileSync(f, 'utf8') } : {};
   };
-  const infServer = createHttpsServer(listenerTlsOptions({ ...serverTls, mtls: inf.mtls, ...clientCa(inf) }));
-  const admServer = createHttpsServer(listenerTlsOptions({ ...serverTls, mtls: adm.mtls, ...clientCa(adm) }));
+  const infServer = createHttpsServer(listenerTlsOptions({ ...serverTls(inf), mtls: inf.mtls, ...clientCa(inf) }));
+  const admServer = createHttpsServer(listenerTlsOptions({ ...serverTls(adm), mtls: adm.mtls, ...clientCa(adm) }));
   for (const s of [infServer, admServer]) {
     s.keepAliveTimeout = 65_000;
     s.headersTimeout = 30_000;

@@ -24,6 +24,8 @@ export interface ListenerConfig {
    * the PDP's sourceIp, per-source limits). Empty (default): X-Forwarded-For is ignored.
    */
   trustedProxies: string[];
+  /** The operator's own server certificate (PEM chain) and key (mode 0600); absent: the dev CA issues one. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export interface UpstreamConfig {
@@ -212,6 +214,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     ...(l?.clientCaFile ? { clientCaFile: resolve(baseDir, l.clientCaFile) } : {}),
     ...(l?.publicUrl ? { publicUrl: new URL(l.publicUrl).origin } : {}),
     trustedProxies: l?.trustedProxies ?? [],
+    ...(l?.tls ? { tls: { certFile: resolve(baseDir, l.tls.certFile), keyFile: resolve(baseDir, l.tls.keyFile) } } : {}),
   });
   return {
     source,

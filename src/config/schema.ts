@@ -259,6 +259,12 @@ export const CONFIG_SCHEMA = {
         clientCaFile: { type: 'string' },
         publicUrl: { type: 'string', pattern: '^https://[^/?#\\s]+/?$' },
         trustedProxies: { type: 'array', items: { type: 'string', minLength: 1 } },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['certFile', 'keyFile'],
+          properties: { certFile: { type: 'string', minLength: 1 }, keyFile: { type: 'string', minLength: 1 } },
+        },
       },
     },
   },

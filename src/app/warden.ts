@@ -60,6 +60,12 @@ export interface RunningWarden {
   dataDir: string;
   /** Shown only on the first start of a data dir. */
   bootstrapKey: string | null;
+  /**
+   * Re-reads the configured listener certificates (listeners.*.tls) for new connections, e.g. after a
+   * rotation (`warden up` does it on SIGHUP). A pair that fails the start-up checks is refused and the
+   * current certificate stays in service. Returns what was reloaded.
+   */
+  reloadTls(): { reloaded: string[] };
   demoUpstreamUrl: string | null;
   log: Logger;
   close(): Promise<void>;
@@ -234,6 +240,16 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   };
   const infServer = createHttpsServer(listenerTlsOptions({ ...serverTls(inf), mtls: inf.mtls, ...clientCa(inf) }));
   const admServer = createHttpsServer(listenerTlsOptions({ ...serverTls(adm), mtls: adm.mtls, ...clientCa(adm) }));
+  const reloadTls = () => {
+    const reloaded: string[] = [];
+    for (const [name, l, server] of [['inference', inf, infServer], ['admin', adm, admServer]] as const) {
+      if (!l.tls) continue;
+      // serverTls throws on a bad pair, before anything changes: the current certificate stays in service.
+      server.setSecureContext(listenerTlsOptions({ ...serverTls(l), mtls: l.mtls, ...clientCa(l) }));
+      reloaded.push(name);
+    }
+    return { reloaded };
+  };
   for (const s of [infServer, admServer]) {
     s.keepAliveTimeout = 65_000;
     s.headersTimeout = 30_000;
@@ -409,6 +425,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     caPemPath: pki.caPemPath,
     dataDir: config.dataDir,
     bootstrapKey,
+    reloadTls,
     demoUpstreamUrl: demo?.url ?? null,
     ledgerVerifierKey: publicLedgerKey(ledgerKey).vkey,
     log,

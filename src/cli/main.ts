@@ -51,7 +51,18 @@ async function up(args: string[]): Promise<number> {
   }
   out.push('');
   process.stdout.write(out.join('\n') + '\n');
+  // SIGHUP: re-read rotated listener certificates (a bad pair is refused; the current one stays).
+  const onHup = () => {
+    try {
+      const r = w.reloadTls();
+      w.log.info({ reloaded: r.reloaded }, r.reloaded.length ? 'listener certificates reloaded' : 'SIGHUP: no listener certificate is configured (listeners.*.tls)');
+    } catch (e) {
+      w.log.error({ err: e }, 'listener certificate reload refused; the current certificates stay in service');
+    }
+  };
+  process.on('SIGHUP', onHup);
   await stopRequested;
+  process.off('SIGHUP', onHup);
   await w.close();
   return 0;
 }

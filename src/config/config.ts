@@ -38,6 +38,8 @@ export interface UpstreamConfig {
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
   caFile?: string;
+  /** mTLS to the upstream: Warden's client certificate (PEM chain) and key (mode 0600). */
+  clientTls?: { certFile: string; keyFile: string };
   /** Where the upstream runs (`onprem`, `private_cloud`, `public_cloud`): policies and route obligations read it. */
   tier?: string;
   region?: string;
@@ -134,7 +136,7 @@ export interface WorkloadConfig {
   /** How SLSA provenance is judged (and whether it is required); builder keys are PEM files. */
   provenance?: { require: boolean; allowedBuilderIds: string[]; allowedSourcePrefixes?: string[]; builderKeys: string[]; allowUnsigned: boolean; requireDatasets: boolean };
   /** Connection settings for registered deployments' upstreams. */
-  upstream: { connections: number; connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number; caFile?: string };
+  upstream: { connections: number; connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number; caFile?: string; clientTls?: { certFile: string; keyFile: string } };
   attestation: {
     /** PEM files: AWS Nitro roots; AMD ARK/ASK bundles. */
     nitroRoots: string[];
@@ -240,6 +242,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       bodyTimeoutMs: u.bodyTimeoutMs ?? 300_000,
       ...(u.apiKeyEnv ? { apiKeyEnv: u.apiKeyEnv } : {}),
       ...(u.caFile ? { caFile: resolve(baseDir, u.caFile) } : {}),
+      ...(u.clientTls ? { clientTls: { certFile: resolve(baseDir, u.clientTls.certFile), keyFile: resolve(baseDir, u.clientTls.keyFile) } } : {}),
       ...(u.tier ? { tier: u.tier } : {}),
       ...(u.region ? { region: u.region } : {}),
       ...(u.outputRules ? { outputRules: u.outputRules } : {}),
@@ -313,6 +316,7 @@ function workloadDefaults(w: RawConfig['workload'], baseDir: string): WorkloadCo
       headersTimeoutMs: w?.upstream?.headersTimeoutMs ?? 60_000,
       bodyTimeoutMs: w?.upstream?.bodyTimeoutMs ?? 300_000,
       ...(w?.upstream?.caFile ? { caFile: resolve(baseDir, w.upstream.caFile) } : {}),
+      ...(w?.upstream?.clientTls ? { clientTls: { certFile: resolve(baseDir, w.upstream.clientTls.certFile), keyFile: resolve(baseDir, w.upstream.clientTls.keyFile) } } : {}),
     },
     attestation: {
       nitroRoots: (a?.nitroRoots ?? []).map((f) => resolve(baseDir, f)),

@@ -46,6 +46,7 @@ export const CONFIG_SCHEMA = {
           headersTimeoutMs: { type: 'integer', minimum: 1 },
           bodyTimeoutMs: { type: 'integer', minimum: 1 },
           caFile: { type: 'string' },
+          clientTls: { type: 'object', additionalProperties: false, required: ['certFile', 'keyFile'], properties: { certFile: { type: 'string', minLength: 1 }, keyFile: { type: 'string', minLength: 1 } } },
           tier: { type: 'string', minLength: 1 },
           region: { type: 'string', minLength: 1 },
           outputRules: { type: 'array', items: { enum: ['no_sql', 'no_shell'] } },
@@ -138,6 +139,7 @@ export const CONFIG_SCHEMA = {
             headersTimeoutMs: { type: 'integer', minimum: 1 },
             bodyTimeoutMs: { type: 'integer', minimum: 1 },
             caFile: { type: 'string', minLength: 1 },
+            clientTls: { type: 'object', additionalProperties: false, required: ['certFile', 'keyFile'], properties: { certFile: { type: 'string', minLength: 1 }, keyFile: { type: 'string', minLength: 1 } } },
           },
         },
         attestation: {

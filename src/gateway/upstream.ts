@@ -1,5 +1,6 @@
 // The upstream client: one keep-alive undici Pool per upstream, timeouts, and clear 502/503/504 errors.
 import { readFileSync } from 'node:fs';
+import { loadServerCertificate, ServerCertificateInvalid } from '../network/server-cert.js';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import { UpstreamError, WardenError } from '../core/errors.js';
 import type { UpstreamConfig } from '../config/config.js';
@@ -25,11 +26,18 @@ export interface UpstreamTarget {
 
 export function createUpstreamTarget(cfg: UpstreamConfig): UpstreamTarget {
   const url = new URL(cfg.baseUrl);
+  if (cfg.clientTls && url.protocol !== 'https:') throw new ServerCertificateInvalid(`upstream ${cfg.name}: clientTls needs an https baseUrl`);
+  const client = cfg.clientTls ? loadServerCertificate(cfg.clientTls.certFile, cfg.clientTls.keyFile) : null;
   const pool = new Pool(url.origin, {
     connections: cfg.connections,
     pipelining: 1,
     keepAliveTimeout: 30_000,
-    connect: { timeout: cfg.connectTimeoutMs, ...(cfg.caFile ? { ca: readFileSync(cfg.caFile, 'utf8') } : {}) },
+    connect: {
+      timeout: cfg.connectTimeoutMs,
+      ...(cfg.caFile ? { ca: readFileSync(cfg.caFile, 'utf8') } : {}),
+      // mTLS: the upstream authenticates Warden too (zero trust both ways).
+      ...(client ? { cert: client.certPem, key: client.keyPem } : {}),
+    },
   });
   const key = cfg.apiKeyEnv ? process.env[cfg.apiKeyEnv] : undefined;
   return {

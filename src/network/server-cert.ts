@@ -1,7 +1,7 @@
-// An operator's own TLS server certificate for a listener (instead of the dev CA's): checked at start-up so a
-// wrong file fails the start with a clear message, never a handshake later. Refused: a key that does not
-// match the certificate, a certificate outside its validity period, and a private key file that group or
-// others can read.
+// An operator's own certificate and key: a listener's server certificate (instead of the dev CA's) or
+// Warden's client certificate for mTLS to an upstream. Checked at start-up so a wrong file fails the start
+// with a clear message, never a handshake later. Refused: a key that does not match the certificate, a
+// certificate outside its validity period, and a private key file that group or others can read.
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 

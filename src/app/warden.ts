@@ -162,6 +162,9 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       demo: true,
     });
   }
+  // Registry deployments get their upstream pools when first routed to: check their client certificate now.
+  const wlClient = config.workload.upstream.clientTls;
+  if (wlClient) loadServerCertificate(wlClient.certFile, wlClient.keyFile, clock.now());
   const routes = new Map<string, UpstreamTarget>();
   const models: ModelInfo[] = [];
   const targets: UpstreamTarget[] = [];

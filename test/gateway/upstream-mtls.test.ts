@@ -75,6 +75,13 @@ test('Warden presents its client certificate to an upstream that requires one; w
       }),
       /is not the private key of the certificate/,
     );
+    // For registry deployments (pools made when first routed to) the pair is checked at start-up too.
+    await assert.rejects(
+      startTestWarden((c) => {
+        c.workload.upstream.clientTls = { certFile, keyFile: wrongKey };
+      }),
+      /is not the private key of the certificate/,
+    );
   } finally {
     upstream.close();
     rmSync(dir, { recursive: true, force: true });

@@ -79,9 +79,9 @@ interface Bucket extends Signals {
 interface State {
   who: Who;
   buckets: Bucket[];
-  /** Average requests per window, over the windows seen so far (for the burst signal). */
+  /** Average requests per window (estimated per expired slice) and how many slices fed it (for the burst signal). */
   avgWindow: number;
-  windowsSeen: number;
+  slicesSeen: number;
   /** Set while throttled: the principal's allowance. */
   throttle: TokenBucket | null;
   revoked: Set<string>;
@@ -166,7 +166,7 @@ export class BehaviourMonitor {
       this.states.delete(principal); // re-inserted: Map order is recency order
     } else {
       if (this.states.size >= this.maxPrincipals) this.states.delete(this.states.keys().next().value!);
-      s = { who, buckets: [], avgWindow: 0, windowsSeen: 0, throttle: null, revoked: new Set() };
+      s = { who, buckets: [], avgWindow: 0, slicesSeen: 0, throttle: null, revoked: new Set() };
     }
     this.states.set(principal, s);
     return s;
@@ -186,8 +186,8 @@ export class BehaviourMonitor {
   private expire(s: State, now: number): void {
     while (s.buckets.length && s.buckets[0]!.start <= now - this.windowMs) {
       const old = s.buckets.shift()!;
-      s.windowsSeen++;
-      s.avgWindow += (old.requests * (this.windowMs / this.sliceMs) - s.avgWindow) / Math.min(s.windowsSeen, 60);
+      s.slicesSeen++;
+      s.avgWindow += (old.requests * (this.windowMs / this.sliceMs) - s.avgWindow) / Math.min(s.slicesSeen, 60);
     }
   }
 
@@ -202,7 +202,7 @@ export class BehaviourMonitor {
     }
     // A burst is judged against the principal's own history: never in its first window (nor after a restart),
     // so a busy service is not throttled for being busy when the monitor first meets it.
-    const burstAt = s.windowsSeen < this.slicesPerWindow ? Number.POSITIVE_INFINITY : Math.max(this.burstPerWindow, 4 * s.avgWindow);
+    const burstAt = s.slicesSeen < this.slicesPerWindow ? Number.POSITIVE_INFINITY : Math.max(this.burstPerWindow, 4 * s.avgWindow);
     const parts = [
       WEIGHTS.denials * Math.min(1, signals.denials / FULL.denials),
       WEIGHTS.injections * Math.min(1, signals.injections / FULL.injections),

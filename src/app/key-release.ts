@@ -98,7 +98,8 @@ export function createKeyRelease(d: KeyReleaseDeps) {
   const keys = new SqliteModelKeyStore(d.db);
   // Per process: a restart invalidates open challenges (they live 60 s; the workload asks again).
   const macKey = randomBytes(32);
-  // Insertion order is expiry order (one TTL), so expired nonces are dropped from the front.
+  // Nonces are consumed in roughly expiry order (one TTL), so expired ones are dropped from the front; one may
+  // outlive its expiry by at most a TTL here (it is refused anyway: checkNonce reads the expiry it carries).
   const consumed = new Map<string, number>();
   const limiter = new SourceRateLimiter(d.clock, d.perSource);
 

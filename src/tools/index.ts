@@ -51,6 +51,7 @@ export interface ToolsPlaneDeps {
   credentialKey?: KeyObject;
   /** The monitor plane: the caller's risk for each decision, and every decided tool call reported back. */
   risk?: MediatorDeps['risk'];
+  admit?: MediatorDeps['admit'];
   observe?: MediatorDeps['observe'];
 }
 
@@ -113,6 +114,7 @@ export function createToolsPlane(deps: ToolsPlaneDeps): ToolsPlane {
     audit: deps.audit,
     ...(deps.limits ? { limits: deps.limits } : {}),
     ...(deps.risk ? { risk: deps.risk } : {}),
+    ...(deps.admit ? { admit: deps.admit } : {}),
     ...(deps.observe ? { observe: deps.observe } : {}),
   });
   const inferenceRoute = createInferenceRoute({

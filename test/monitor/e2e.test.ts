@@ -119,6 +119,12 @@ test('tool calls feed the monitor too: refused calls raise the caller\'s risk', 
     assert.equal(row.risk, 0.6);
     assert.equal(row.throttled, true);
     assert.ok(t.audits().some((a) => a.action === 'monitor.throttle' && (a.principal as { id: string }).id === 'tess'));
+    // The throttle holds on the tools routes too: one call per second, the next one 429.
+    await new Promise((r) => setTimeout(r, 1100));
+    const calls = [];
+    for (let i = 0; i < 2; i++) calls.push(await t.call('inference', 'POST', '/v1/tools/wire_money/invoke', { key, body: { arguments: { to: 'x' } } }));
+    assert.deepEqual(calls.map((c) => c.status), [403, 429]);
+    assert.equal(calls[1]!.json.error.code, 'monitor_throttled');
   } finally {
     await t.stop();
   }

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from '../config/config.js';
 import { startWarden } from '../app/warden.js';
 import { startDemoUpstream, DEMO_MODELS } from '../demo/upstream.js';
 import { CliError } from './admin-client.js';
+import { isWardenError } from '../core/errors.js';
 import { keysMain, principalsMain, tokensMain } from './keys.js';
 
 const USAGE = `usage: warden <command> [options]
@@ -140,6 +141,12 @@ export async function run(argv: string[]): Promise<number> {
     if (e && typeof e === 'object' && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`warden ${cmd}: ${(e as unknown as Error).message}\n`);
       return 2;
+    }
+    // A refusal Warden itself raised (a certificate that does not fit its key, an attestation anchor that does
+    // not parse, …) is the whole message; anything else is a bug, printed with its stack.
+    if (e instanceof Error && (e.name === 'ServerCertificateInvalid' || isWardenError(e))) {
+      process.stderr.write(`warden ${cmd}: ${e.message}\n`);
+      return 1;
     }
     process.stderr.write(`warden ${cmd}: ${(e as Error).stack ?? String(e)}\n`);
     return 1;

@@ -1,6 +1,7 @@
 // The one config loader: YAML file → schema validation (ajv) → defaults → WardenConfig.
 // Errors name the file, the line:column, the JSON path and what was expected.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve, dirname } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, isNode } from 'yaml';
@@ -363,6 +364,11 @@ export function parseConfig(text: string, file: string): WardenConfig {
   if (cfg.listeners.inference.mtls !== 'off' && cfg.spiffe.trustDomains.length === 0) {
     throw new ConfigError(`${file}: mtls is enabled but spiffe.trustDomains is empty: name the trust domains whose SVIDs are accepted`);
   }
+  for (const [name, l] of [['inference', cfg.listeners.inference], ['admin', cfg.listeners.admin]] as const) {
+    for (const c of l.trustedProxies) {
+      if (!isCidr(c)) throw new ConfigError(`${file}: listeners.${name}.trustedProxies: ${JSON.stringify(c)} is not an IPv4 or IPv6 CIDR`);
+    }
+  }
   if (cfg.ledger.export.file && cfg.ledger.export.webhook) throw new ConfigError(`${file}: ledger.export: give a file or a webhook, not both`);
   const seen = new Map<string, string>();
   for (const u of cfg.upstreams) {
@@ -387,4 +393,13 @@ export function loadConfig(file: string | undefined): WardenConfig {
     throw new ConfigError(`${file}: cannot read config: ${(e as Error).message}`);
   }
   return parseConfig(text, file);
+}
+
+function isCidr(c: string): boolean {
+  const [addr, bits, extra] = c.split('/');
+  const family = isIP(addr ?? '');
+  if (!family || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d{1,3}$/.test(bits) && n >= 0 && n <= (family === 4 ? 32 : 128);
 }

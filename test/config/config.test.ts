@@ -38,6 +38,8 @@ test('unknown keys, missing keys and bad YAML are errors', () => {
   assert.equal(parseConfig('listeners:\n  inference: { publicUrl: "https://gw.example.com/" }\n', 'w.yaml').listeners.inference.publicUrl, 'https://gw.example.com');
   assert.throws(() => parseConfig('listeners:\n  inference: { publicUrl: "https://gw.example.com/v1" }\n', 'w.yaml'), /publicUrl/);
   assert.throws(() => parseConfig('listeners:\n  inference: { publicUrl: "http://gw.example.com" }\n', 'w.yaml'), /publicUrl/);
+  assert.throws(() => parseConfig('listeners:\n  admin: { trustedProxies: ["10.0.0.0/33"] }\n', 'w.yaml'), /listeners\.admin\.trustedProxies: "10\.0\.0\.0\/33" is not an IPv4 or IPv6 CIDR/);
+  assert.deepEqual(parseConfig('listeners:\n  inference: { trustedProxies: ["10.0.0.0/8", "fd00::/8", "192.0.2.1"] }\n', 'w.yaml').listeners.inference.trustedProxies, ['10.0.0.0/8', 'fd00::/8', '192.0.2.1']);
 });
 
 test('upstream credentials come from the environment: a missing variable is an error', () => {

@@ -8,6 +8,14 @@ import { LineCounter, parseDocument, isNode } from 'yaml';
 import { CONFIG_SCHEMA } from './schema.js';
 import type { MtlsMode } from '../network/tls.js';
 
+/** A PEM certificate (chain) and its private key, as absolute paths. */
+export interface CertPair {
+  certFile: string;
+  keyFile: string;
+}
+
+const certPair = (c: CertPair, baseDir: string): CertPair => ({ certFile: resolve(baseDir, c.certFile), keyFile: resolve(baseDir, c.keyFile) });
+
 export interface ListenerConfig {
   host: string;
   port: number;
@@ -26,7 +34,7 @@ export interface ListenerConfig {
    */
   trustedProxies: string[];
   /** The operator's own server certificate (PEM chain) and key (mode 0600); absent: the dev CA issues one. */
-  tls?: { certFile: string; keyFile: string };
+  tls?: CertPair;
 }
 
 export interface UpstreamConfig {
@@ -40,7 +48,7 @@ export interface UpstreamConfig {
   bodyTimeoutMs: number;
   caFile?: string;
   /** mTLS to the upstream: Warden's client certificate (PEM chain) and key (mode 0600). */
-  clientTls?: { certFile: string; keyFile: string };
+  clientTls?: CertPair;
   /** Where the upstream runs (`onprem`, `private_cloud`, `public_cloud`): policies and route obligations read it. */
   tier?: string;
   region?: string;
@@ -137,7 +145,7 @@ export interface WorkloadConfig {
   /** How SLSA provenance is judged (and whether it is required); builder keys are PEM files. */
   provenance?: { require: boolean; allowedBuilderIds: string[]; allowedSourcePrefixes?: string[]; builderKeys: string[]; allowUnsigned: boolean; requireDatasets: boolean };
   /** Connection settings for registered deployments' upstreams. */
-  upstream: { connections: number; connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number; caFile?: string; clientTls?: { certFile: string; keyFile: string } };
+  upstream: { connections: number; connectTimeoutMs: number; headersTimeoutMs: number; bodyTimeoutMs: number; caFile?: string; clientTls?: CertPair };
   attestation: {
     /** PEM files: AWS Nitro roots; AMD ARK/ASK bundles. */
     nitroRoots: string[];
@@ -217,7 +225,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     ...(l?.clientCaFile ? { clientCaFile: resolve(baseDir, l.clientCaFile) } : {}),
     ...(l?.publicUrl ? { publicUrl: new URL(l.publicUrl).origin } : {}),
     trustedProxies: l?.trustedProxies ?? [],
-    ...(l?.tls ? { tls: { certFile: resolve(baseDir, l.tls.certFile), keyFile: resolve(baseDir, l.tls.keyFile) } } : {}),
+    ...(l?.tls ? { tls: certPair(l.tls, baseDir) } : {}),
   });
   return {
     source,
@@ -243,7 +251,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       bodyTimeoutMs: u.bodyTimeoutMs ?? 300_000,
       ...(u.apiKeyEnv ? { apiKeyEnv: u.apiKeyEnv } : {}),
       ...(u.caFile ? { caFile: resolve(baseDir, u.caFile) } : {}),
-      ...(u.clientTls ? { clientTls: { certFile: resolve(baseDir, u.clientTls.certFile), keyFile: resolve(baseDir, u.clientTls.keyFile) } } : {}),
+      ...(u.clientTls ? { clientTls: certPair(u.clientTls, baseDir) } : {}),
       ...(u.tier ? { tier: u.tier } : {}),
       ...(u.region ? { region: u.region } : {}),
       ...(u.outputRules ? { outputRules: u.outputRules } : {}),
@@ -317,7 +325,7 @@ function workloadDefaults(w: RawConfig['workload'], baseDir: string): WorkloadCo
       headersTimeoutMs: w?.upstream?.headersTimeoutMs ?? 60_000,
       bodyTimeoutMs: w?.upstream?.bodyTimeoutMs ?? 300_000,
       ...(w?.upstream?.caFile ? { caFile: resolve(baseDir, w.upstream.caFile) } : {}),
-      ...(w?.upstream?.clientTls ? { clientTls: { certFile: resolve(baseDir, w.upstream.clientTls.certFile), keyFile: resolve(baseDir, w.upstream.clientTls.keyFile) } } : {}),
+      ...(w?.upstream?.clientTls ? { clientTls: certPair(w.upstream.clientTls, baseDir) } : {}),
     },
     attestation: {
       nitroRoots: (a?.nitroRoots ?? []).map((f) => resolve(baseDir, f)),

@@ -46,7 +46,7 @@ export const CONFIG_SCHEMA = {
           headersTimeoutMs: { type: 'integer', minimum: 1 },
           bodyTimeoutMs: { type: 'integer', minimum: 1 },
           caFile: { type: 'string' },
-          clientTls: { type: 'object', additionalProperties: false, required: ['certFile', 'keyFile'], properties: { certFile: { type: 'string', minLength: 1 }, keyFile: { type: 'string', minLength: 1 } } },
+          clientTls: { $ref: '#/$defs/certPair' },
           tier: { type: 'string', minLength: 1 },
           region: { type: 'string', minLength: 1 },
           outputRules: { type: 'array', items: { enum: ['no_sql', 'no_shell'] } },
@@ -139,7 +139,7 @@ export const CONFIG_SCHEMA = {
             headersTimeoutMs: { type: 'integer', minimum: 1 },
             bodyTimeoutMs: { type: 'integer', minimum: 1 },
             caFile: { type: 'string', minLength: 1 },
-            clientTls: { type: 'object', additionalProperties: false, required: ['certFile', 'keyFile'], properties: { certFile: { type: 'string', minLength: 1 }, keyFile: { type: 'string', minLength: 1 } } },
+            clientTls: { $ref: '#/$defs/certPair' },
           },
         },
         attestation: {
@@ -251,6 +251,13 @@ export const CONFIG_SCHEMA = {
         actions: { type: 'array', items: { type: 'string', minLength: 1 } },
       },
     },
+    /** A PEM certificate (chain) and its private key (mode 0600), checked at start-up (src/network/server-cert.ts). */
+    certPair: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['certFile', 'keyFile'],
+      properties: { certFile: { type: 'string', minLength: 1 }, keyFile: { type: 'string', minLength: 1 } },
+    },
     listener: {
       type: 'object',
       additionalProperties: false,
@@ -261,12 +268,7 @@ export const CONFIG_SCHEMA = {
         clientCaFile: { type: 'string' },
         publicUrl: { type: 'string', pattern: '^https://[^/?#\\s]+/?$' },
         trustedProxies: { type: 'array', items: { type: 'string', minLength: 1 } },
-        tls: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['certFile', 'keyFile'],
-          properties: { certFile: { type: 'string', minLength: 1 }, keyFile: { type: 'string', minLength: 1 } },
-        },
+        tls: { $ref: '#/$defs/certPair' },
       },
     },
   },

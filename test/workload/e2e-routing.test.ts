@@ -322,6 +322,13 @@ test('registry changes are PDP decisions: no MFA gets a step-up challenge, a mod
   assert.equal((await t.call('admin', 'GET', '/admin/v1/tools/should_not_exist', { key: t.adminKey })).status, 404);
   // A consumer is not an admin principal at all.
   assert.equal((await t.call('admin', 'GET', '/admin/v1/models', { key: alice })).status, 403);
+  // A delegated token (an agent acting for mia) is never a step-up proof.
+  const form = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: admin, subject_token_type: 'urn:ietf:params:oauth:token-type:jwt', actor_token: alice, actor_token_type: 'urn:ietf:params:oauth:token-type:jwt', scope: 'chat' });
+  const delegated = await t.call('inference', 'POST', '/v1/token', { body: form.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  assert.equal(delegated.status, 200, delegated.text);
+  const viaAgent = await t.call('admin', 'GET', '/admin/v1/models', { key: admin, headers: { 'warden-mfa-token': delegated.json.access_token } });
+  assert.equal(viaAgent.status, 403);
+  assert.equal(viaAgent.json.error.code, 'step_up_delegated');
   // Each refusal is a ledger entry naming the action the PDP was asked.
   const denied = audits((e) => e.kind === 'control' && e.decision === 'deny' && e.principal?.id === 'mia');
   assert.ok(denied.some((e) => e.action === 'manageModels' && e.resource?.id === id && e.policyIds?.includes('admin-needs-recent-mfa') && e.status === 401));

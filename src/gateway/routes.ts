@@ -1,0 +1,43 @@
+// The inference listener's routes, declared as data: each names its method, its path and the PDP action it
+// asks for. The gateway dispatches from this table only, so a route cannot exist without an entry here
+// (the differential test in test/e2e/differential.test.ts fails for a route missing from its table).
+import type { Action } from '../core/types.js';
+
+export type RouteName =
+  | 'chat'
+  | 'completions'
+  | 'embeddings'
+  | 'models'
+  | 'token'
+  | 'tools.list'
+  | 'tools.invoke'
+  | 'tools.approval'
+  | 'tools.jwks'
+  | 'mcp'
+  | 'mcp.metadata'
+  | 'attestation.challenge'
+  | 'attestation.key';
+
+export interface RouteDecl {
+  name: RouteName;
+  method: 'GET' | 'POST';
+  /** Exact path, or a pattern whose first group is the resource id. */
+  path: string | RegExp;
+  action: Action | string;
+}
+
+export const INFERENCE_ROUTES: readonly RouteDecl[] = [
+  { name: 'chat', method: 'POST', path: '/v1/chat/completions', action: 'chat' },
+  { name: 'completions', method: 'POST', path: '/v1/completions', action: 'complete' },
+  { name: 'embeddings', method: 'POST', path: '/v1/embeddings', action: 'embed' },
+  { name: 'models', method: 'GET', path: '/v1/models', action: 'listModels' },
+  { name: 'token', method: 'POST', path: '/v1/token', action: 'exchangeToken' },
+  { name: 'tools.list', method: 'GET', path: '/v1/tools', action: 'listTools' },
+  { name: 'tools.invoke', method: 'POST', path: /^\/v1\/tools\/([^/]+)\/invoke$/, action: 'callTool' },
+  { name: 'tools.approval', method: 'GET', path: /^\/v1\/tools\/approvals\/([^/]+)$/, action: 'readApproval' },
+  { name: 'tools.jwks', method: 'GET', path: '/v1/tools/jwks', action: 'readJwks' },
+  { name: 'mcp', method: 'POST', path: '/mcp', action: 'mcp' },
+  { name: 'mcp.metadata', method: 'GET', path: /^\/\.well-known\/oauth-protected-resource(\/mcp)?$/, action: 'readMetadata' },
+  { name: 'attestation.challenge', method: 'POST', path: '/v1/attestation/challenge', action: 'attest' },
+  { name: 'attestation.key', method: 'POST', path: '/v1/attestation/key', action: 'releaseKey' },
+];

@@ -151,7 +151,8 @@ export class AdminApi {
   private readonly identity;
 
   constructor(private readonly d: AdminDeps) {
-    this.identity = createIdentityStage(d.verifiers, (ctx) => d.publicOrigin + (ctx.req.url ?? '/'));
+    // The admin listener reads the (small) body before authenticating, so the signature's body is at hand.
+    this.identity = createIdentityStage(d.verifiers, (ctx) => d.publicOrigin + (ctx.req.url ?? '/'), async () => {});
   }
 
   handle = (req: IncomingMessage, res: ServerResponse): void => {

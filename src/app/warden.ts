@@ -193,7 +193,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     throw e;
   });
   started.push(() => ledger.close());
-  const ledgerSink = new LedgerAuditSink(ledger, ledgerKey, clock);
+  const ledgerSink = new LedgerAuditSink(ledger);
   const audit: AuditSink = config.log.auditToLog ? new LoggedAuditSink(ledgerSink, log) : ledgerSink;
 
   const systemEvent = (action: string, details: AuditEvent['details'], policyVersion: string | null = null): AuditEvent =>
@@ -291,10 +291,9 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     inspector: { inspect: (t) => inspectText(t), count: countFindings },
     authenticate: toolAuthenticator(createBearerVerifier(verifiers), { issuer: inferenceOrigin, verifyDetailed: (t) => identity.jit.verifyDetailed(t) }),
     publicOrigin: inferenceOrigin,
-    maxBodyBytes: config.limits.maxBodyBytes,
     credentialKey: loadOrCreateEd25519(join(config.dataDir, 'tool-credential-key.pem')),
     ...(monitor
-      ? { risk: (p: Principal) => monitor.risk(p), admit: (p: Principal) => monitor.admit(p), observe: (p: Principal, o: Parameters<typeof monitor.observeTool>[1]) => monitor.observeTool(p, o) }
+      ? { risk: (p: Principal) => monitor.risk(p), observe: (p: Principal, o: Parameters<typeof monitor.observeTool>[1]) => monitor.observeTool(p, o) }
       : {}),
   });
   started.push(() => tools.close());
@@ -313,18 +312,15 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     audit,
     accessLog: config.log.accessLog,
     publicOrigin: inferenceOrigin,
-    extraRoutes: async (req, res, requestId) => (await keyRelease.inferenceRoute(req, res, requestId)) || tools.inferenceRoute(req, res, requestId),
+    tools: tools.routes,
+    attestation: keyRelease.inferenceRoute,
     routeWith: workload.routeWith,
     filterToolCalls: (ctx, json) => filterToolCalls(json, ctx.principal!, (p, t, a) => tools.assess(p, t, a, ctx.sourceIp)),
     ...(retention.retain ? { retain: retention.retain } : {}),
     verifyServed: workload.verifyServed,
     ...(monitor ? { monitor } : {}),
     // Input inspection: findings (types and counts) go into the ledger entry and the policy context.
-    inspector: {
-      inspectRequest: (body) => inspectChatRequest(body),
-      // PII and secrets in answers (injection scoring is for what goes in).
-      inspectResponse: (texts) => texts.flatMap((t) => inspectText(t).items.filter((f) => f.category === 'pii' || f.category === 'secret')),
-    },
+    inspector: { inspectRequest: (_endpoint, body) => inspectChatRequest(body) },
     tokens: {
       parse: (b) => parseTokenExchangeRequest(b),
       exchange: async (i) => {

@@ -44,6 +44,12 @@ export class BadRequest extends WardenError {
     super(400, 'invalid_request_error', code, message);
     if (field !== undefined) this.field = field;
   }
+
+  /** OpenAI's error body names the offending field in `param`. */
+  override toBody(requestId: string): ReturnType<WardenError['toBody']> & { error: { param?: string } } {
+    const b = super.toBody(requestId);
+    return this.field !== undefined ? { error: { ...b.error, param: this.field } } : b;
+  }
 }
 
 /** 401. The message never says which part of the credential was wrong beyond what the standard allows. */

@@ -20,18 +20,19 @@ export interface AuditSink {
 }
 
 
-export function inferenceEvent(ctx: RequestContext, status: number, err: WardenError | null, nowMs: number): AuditEvent {
+/** The one builder of a request's audit entry on the inference listener (model, tool and MCP routes). */
+export function requestEvent(ctx: RequestContext, status: number, err: WardenError | null, nowMs: number): AuditEvent {
   const p = ctx.principal;
   const latencyMs = Number(process.hrtime.bigint() - ctx.startedAt) / 1e6;
   const e: AuditEvent = {
     time: new Date(nowMs).toISOString(),
     requestId: ctx.requestId,
-    kind: 'inference',
+    kind: ctx.kind,
     principal: p
       ? { id: p.id, kind: p.kind, tenant: p.tenant, authn: p.authn.method, ...(p.actor ? { actor: p.actor.map((a) => a.id) } : {}) }
       : null,
     action: ctx.action,
-    resource: ctx.model !== null ? { type: 'Model', id: ctx.model } : null,
+    resource: ctx.resource ?? (ctx.model !== null ? { type: 'Model', id: ctx.model } : null),
     decision: err ? (err.status >= 500 ? 'error' : 'deny') : 'allow',
     policyIds: ctx.decision?.policyIds ?? [],
     policyVersion: ctx.decision?.policyVersion ?? null,

@@ -1,11 +1,15 @@
 // The one request context every stage reads and extends (DESIGN: "Every stage has the same shape").
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { Action, Decision, Findings, Principal } from '../core/types.js';
+import type { Action, Decision, Findings, Principal, Resource } from '../core/types.js';
+import type { TokenExchangeRequest } from '../identity/index.js';
 import type { Lease } from '../network/limits.js';
+import type { RouteName } from './routes.js';
 import type { UpstreamTarget } from './upstream.js';
 
-export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'models' | 'token';
+export type Endpoint = RouteName;
+/** The routes that carry a model request body (OpenAI shapes). */
+export type ModelEndpoint = 'chat' | 'completions' | 'embeddings';
 
 export interface RequestContext {
   requestId: string;
@@ -14,14 +18,22 @@ export interface RequestContext {
   /** Wall-clock ms at arrival (from the Clock). */
   receivedAt: number;
   req: IncomingMessage;
+  /** The request path, without the query. */
+  path: string;
   socket: TLSSocket;
   sourceIp: string;
   listener: 'inference' | 'admin';
   endpoint: Endpoint;
-  action: Action;
-  /** The request body exactly as received (forwarded unchanged unless an obligation changed it). */
+  /** Ledger entry kind: model requests are `inference`, tool and MCP requests `tool`. */
+  kind: 'inference' | 'tool';
+  action: Action | string;
+  /** What the request acts on when it is not a model (a tool); models are `model`. */
+  resource?: Resource;
+  /** The request body exactly as received (its digest is recorded; it is never forwarded as is). */
   rawBody: Buffer;
-  /** Parsed JSON body (POST endpoints). */
+  /** True once the body has been read (identity reads it first for RFC 9421 signatures). */
+  bodyRead: boolean;
+  /** Parsed JSON body (POST endpoints): the object every stage judges and the one forwarded, re-serialized. */
   body: Record<string, unknown>;
   model: string | null;
   stream: boolean;
@@ -40,6 +52,12 @@ export interface RequestContext {
   routeRequirements?: { attr: 'tier' | 'region'; value: string }[];
   /** Finding categories/types the policy obliged to redact from the answer (`redact:pii` → `pii`). */
   redactTargets?: string[];
+  /** /v1/token: the parsed exchange request, its actor and the DPoP key the issued token is bound to. */
+  tokenRequest?: TokenExchangeRequest;
+  tokenActor?: Principal;
+  tokenBindTo?: string;
+  /** /mcp: the parsed JSON-RPC message or batch. */
+  mcpBody?: unknown;
   /** SHA-256 digests (sha256:hex) of the request body and the response body. */
   requestDigest?: string;
   responseDigest?: string;

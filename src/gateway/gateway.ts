@@ -1,32 +1,37 @@
-// The policy enforcement point on the inference listener: every request flows straight through the stages
-// identity → network → validate → inspect → policy → route → upstream/verify, and ends in exactly one audit entry.
+// The policy enforcement point on the inference listener. Every route is declared in routes.ts and gets its
+// list of stages here; one runner (pipeline.ts) runs them, and every error goes to one failure path (fail)
+// that writes exactly one audit entry. Identity, network (source, rate, concurrency, tokens, the monitor's
+// throttle), body parsing, inspection, policy and routing are the same stages on every route that has a
+// principal, so a protection added once holds on chat, completions, embeddings, models, token, tools and MCP.
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import { BadRequest, FailClosed, NotFound, UpstreamError, WardenError } from '../core/errors.js';
+import { BadRequest, FailClosed, NotFound, Unauthenticated, UpstreamError, WardenError } from '../core/errors.js';
 import { newRequestId } from '../core/ids.js';
 import type { Action, AuditEvent, Finding, Findings, Principal } from '../core/types.js';
 import type { Limits, LocalLimiter } from '../network/limits.js';
+import { clientAddress } from '../network/source.js';
+import { parseJson, parseJsonObject } from '../http/json.js';
+import type { ExchangeInput, ExchangeResult, TokenExchangeRequest } from '../identity/index.js';
 import type { AuditSink } from './audit.js';
-import { inferenceEvent } from './audit.js';
+import { requestEvent } from './audit.js';
 import type { Authorizer } from './authorizer.js';
-import type { Endpoint, RequestContext } from './context.js';
+import type { Endpoint, ModelEndpoint, RequestContext } from './context.js';
 import { readBody, sendError, sendJson } from './http.js';
 import type { Metrics } from './metrics.js';
+import { AnswerGuard, OutputBlocked, withCanary } from './output.js';
+import { runStages, stage, type Stage } from './pipeline.js';
+import { INFERENCE_ROUTES, type RouteDecl, type RouteName } from './routes.js';
 import { eventData, SseSplitter } from './sse.js';
-import { checkAnswerTexts, OutputBlocked, responseTexts, StreamOutputChecker, withCanary } from './output.js';
-import { StreamToolCallGate } from './stream-tool-calls.js';
-import { createChatStreamRedactors, finishChatStream, redact, redactChatChunk, redactChatResponse } from '../inspect/index.js';
 import { createBearerVerifier, createIdentityStage, dpopHeader, type CredentialVerifiers } from './stages/identity.js';
-import type { ExchangeInput, ExchangeResult, TokenExchangeRequest } from '../identity/index.js';
 import { createNetworkStage } from './stages/network.js';
 import { createPolicyStage, type ObligationEnforcers } from './stages/policy.js';
 import { createRouteStage } from './stages/route.js';
+import { StreamToolCallGate } from './stream-tool-calls.js';
 import { callUpstream, readUpstreamBody, upstreamStatusError, type UpstreamTarget } from './upstream.js';
-import { parseAndValidate } from './validate.js';
-import { clientAddress } from '../network/source.js';
+import { validateModelRequest } from './validate.js';
 
 export interface ModelInfo {
   id: string;
@@ -36,9 +41,25 @@ export interface ModelInfo {
 
 /** Content inspection as the gateway sees it (implemented in src/inspect). */
 export interface Inspector {
-  inspectRequest(body: Record<string, unknown>): Findings;
-  /** Findings in the texts of an answer (what the model sent back), for the ledger entry. */
-  inspectResponse?(texts: string[]): Finding[];
+  inspectRequest(endpoint: ModelEndpoint, body: Record<string, unknown>): Findings;
+}
+
+/** The tools plane's handlers, called once the gateway's stages have authenticated and admitted the caller. */
+export interface ToolRoutes {
+  /** GET /v1/tools: the tools the caller may call. */
+  list(p: Principal, sourceIp: string): unknown;
+  /** GET /v1/tools/approvals/{id}: the caller's own approval request. */
+  approval(p: Principal, id: string): unknown;
+  /** GET /v1/tools/jwks (public): keys that verify per-call backend credentials. */
+  jwks(): Promise<unknown>;
+  /** GET /.well-known/oauth-protected-resource[/mcp] (public, RFC 9728). */
+  metadata(path: string): unknown;
+  /** POST /v1/tools/{name}/invoke: mediated (the mediator writes the ledger entry of the call). */
+  invoke(call: { principal: Principal; tool: string; body: Record<string, unknown>; sourceIp: string; requestId: string; prefer: string | string[] | undefined; approvalHeader: string | string[] | undefined; gone: AbortSignal }): Promise<{ status: number; body: unknown; headers: Record<string, string> } | null>;
+  /** POST /mcp: the MCP gateway (tools/call mediated and recorded by the mediator). */
+  mcp(req: IncomingMessage, res: ServerResponse, body: unknown, c: { principal: Principal; sourceIp: string; requestId: string }): Promise<void>;
+  /** The RFC 9728 metadata URL an MCP client is pointed at by a 401. */
+  resourceMetadataUrl: string;
 }
 
 export interface GatewayDeps {
@@ -69,51 +90,160 @@ export interface GatewayDeps {
    */
   verifyServed?: (ctx: RequestContext, headers: Record<string, string | string[] | undefined>) => Promise<void>;
   /**
-   * "The model proposes; the PDP disposes": tool calls a model proposes in a non-stream chat answer are
-   * re-authorized for the caller and the ones it may not execute are removed or marked (tools plane).
+   * "The model proposes; the PDP disposes": tool calls a model proposes in a chat answer are re-authorized
+   * for the caller and the ones it may not execute are removed or marked (tools plane).
    */
   filterToolCalls?: (ctx: RequestContext, json: unknown) => { json: unknown; changed: boolean };
-  /** Payload retention (when enabled): called after the entry is durable, before the answer is released. */
+  /** Payload retention (when enabled): called before the entry is written, after the answer is final. */
   retain?: (ctx: RequestContext, response: Buffer) => void;
-  /** The monitor plane: admits (or throttles) a principal before policy, and hears of every answered request. */
+  /** The monitor plane: admits (or throttles) a principal before any other work, and hears of every answered request. */
   monitor?: { admit(p: Principal): void; observe(ctx: RequestContext, event: AuditEvent): void };
   /** RFC 8693 token exchange at /v1/token (absent: the endpoint answers 404). */
   tokens?: { parse(body: Buffer): TokenExchangeRequest; exchange(input: ExchangeInput): Promise<ExchangeResult> };
-  /** Extra routes on the inference listener; return true if handled. */
-  extraRoutes?: (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<boolean> | boolean;
+  /** The tools plane (absent: its routes answer 404). */
+  tools?: ToolRoutes;
+  /** The workload plane's attestation routes (they authenticate by evidence, and limit per source). */
+  attestation?: (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<boolean>;
 }
 
-const POST_ROUTES: Record<string, { endpoint: Exclude<Endpoint, 'models' | 'token'>; action: Action; upstreamPath: string }> = {
-  '/v1/chat/completions': { endpoint: 'chat', action: 'chat', upstreamPath: '/chat/completions' },
-  '/v1/completions': { endpoint: 'completions', action: 'complete', upstreamPath: '/completions' },
-  '/v1/embeddings': { endpoint: 'embeddings', action: 'embed', upstreamPath: '/embeddings' },
-};
+/** What a route does once its stages have passed. */
+interface RouteHandler {
+  stages: readonly Stage[];
+  respond(ctx: RequestContext, res: ServerResponse, param: string | undefined): Promise<void>;
+  /** Ends outside the runner's audit (public documents, and routes whose plane records its own entries). */
+  unaudited?: boolean;
+}
 
+const UPSTREAM_PATHS: Record<ModelEndpoint, string> = { chat: '/chat/completions', completions: '/completions', embeddings: '/embeddings' };
 const USE_ACTIONS: Action[] = ['chat', 'complete', 'embed'];
+const EMPTY = Buffer.alloc(0);
+const CHALLENGE = 'Bearer realm="warden"';
+/** The request fields that ask for a number of output tokens, across OpenAI, Responses-style and llama.cpp servers. */
+export const MAX_TOKEN_FIELDS = ['max_tokens', 'max_completion_tokens', 'max_output_tokens', 'n_predict'] as const;
 
 function usageTokens(json: unknown): number {
   const u = (json as { usage?: { total_tokens?: unknown } } | null)?.usage;
   return typeof u?.total_tokens === 'number' && u.total_tokens > 0 ? u.total_tokens : 0;
 }
 
+function sha256(b: Buffer | string): string {
+  return 'sha256:' + createHash('sha256').update(b).digest('hex');
+}
+
+/** Decodes a path segment; a malformed escape is bad input (400), never a crash. */
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new BadRequest('invalid_path', 'the request path has a malformed percent-escape');
+  }
+}
+
 export class Gateway {
-  private readonly identity;
-  private readonly network;
-  private readonly policy;
-  private readonly route;
+  private readonly handlers: Map<RouteName, RouteHandler>;
   private readonly bearer;
 
   constructor(private readonly d: GatewayDeps) {
-    this.identity = createIdentityStage(d.verifiers, (ctx) => d.publicOrigin + (ctx.req.url ?? '/'));
     this.bearer = createBearerVerifier(d.verifiers);
-    this.network = createNetworkStage(d.limiter, d.limits);
-    this.policy = createPolicyStage(d.authorizer, d.obligations ?? {}, (ctx) => this.policyContext(ctx));
-    this.route = createRouteStage(d.routes);
+    this.handlers = this.declare();
+  }
+
+  /** Each route's stages. A route in INFERENCE_ROUTES without a handler here fails at construction. */
+  private declare(): Map<RouteName, RouteHandler> {
+    const d = this.d;
+    const identityStage = createIdentityStage(d.verifiers, (ctx) => d.publicOrigin + (ctx.req.url ?? '/'), (ctx) => this.readBodyOnce(ctx, d.maxBodyBytes));
+    const identity = stage('identity', identityStage);
+    // MCP clients discover the authorization server from the challenge (MCP authorization, RFC 9728 §5.1).
+    const mcpIdentity = stage('identity', async (ctx) => {
+      try {
+        await identityStage(ctx);
+      } catch (e) {
+        if (e instanceof WardenError && e.status === 401 && d.tools) throw new Unauthenticated(e.code, e.message, `${CHALLENGE}, resource_metadata="${d.tools.resourceMetadataUrl}"`);
+        throw e;
+      }
+    });
+    const networkCheck = createNetworkStage(d.limiter, d.limits);
+    const network = stage('network', (ctx) => {
+      networkCheck(ctx);
+      // A throttled principal is turned away before any other work, on every route.
+      d.monitor?.admit(ctx.principal!);
+    });
+    const read = stage('read', (ctx) => (ctx.bodyRead ? undefined : this.readBodyOnce(ctx, d.maxBodyBytes)));
+    const parseModel = stage('validate', (ctx) => {
+      ctx.body = parseJsonObject(ctx.rawBody);
+      validateModelRequest(ctx.endpoint as ModelEndpoint, ctx.body);
+      ctx.model = ctx.body.model as string;
+      ctx.stream = ctx.body.stream === true && ctx.endpoint !== 'embeddings';
+    });
+    const parseObject = stage('validate', (ctx) => {
+      ctx.body = parseJsonObject(ctx.rawBody);
+    });
+    const inspect = stage('inspect', (ctx) => {
+      if (d.inspector) ctx.findings = d.inspector.inspectRequest(ctx.endpoint as ModelEndpoint, ctx.body);
+    });
+    const policy = stage('policy', createPolicyStage(d.authorizer, d.obligations ?? {}, (ctx) => this.policyContext(ctx)));
+    const routeStage = createRouteStage(d.routes);
+    const route = stage('route', (ctx) => {
+      if (d.routeWith) d.routeWith(ctx, routeStage);
+      else routeStage(ctx);
+      if (ctx.endpoint === 'chat') {
+        const planted = withCanary(ctx.body, ctx.target!.output);
+        if (planted) ctx.body = planted;
+      }
+    });
+
+    const model: RouteHandler = { stages: [identity, network, read, parseModel, inspect, policy, route], respond: (ctx, res) => this.forward(ctx, res) };
+    const authed = (stages: Stage[], respond: RouteHandler['respond']): RouteHandler => ({ stages, respond });
+    const noTools = (): never => {
+      throw new NotFound('route_not_found', 'tool mediation is not enabled on this gateway');
+    };
+    const h = new Map<RouteName, RouteHandler>([
+      ['chat', model],
+      ['completions', model],
+      ['embeddings', model],
+      ['models', authed([identity, network], (ctx, res) => this.listModels(ctx, res))],
+      ['token', authed([stage('read', (ctx) => this.readBodyOnce(ctx, 64 * 1024)), stage('identity', (ctx) => this.tokenIdentity(ctx)), network], (ctx, res) => this.exchangeToken(ctx, res))],
+      [
+        'tools.list',
+        authed([identity, network], async (ctx, res) => {
+          const answer = (d.tools ?? noTools()).list(ctx.principal!, ctx.sourceIp);
+          await this.release(ctx, res, 200, answer);
+        }),
+      ],
+      [
+        'tools.approval',
+        authed([identity, network], async (ctx, res, id) => {
+          const answer = (d.tools ?? noTools()).approval(ctx.principal!, id!);
+          await this.release(ctx, res, 200, answer);
+        }),
+      ],
+      ['tools.invoke', authed([identity, network, read, parseObject], (ctx, res, tool) => this.invokeTool(ctx, res, tool!))],
+      ['mcp', authed([mcpIdentity, network, read, stage('validate', (ctx) => void (ctx.mcpBody = parseJson(ctx.rawBody)))], (ctx, res) => this.mcp(ctx, res))],
+      // Public by design: key material for verifying credentials and RFC 9728 metadata name no principal.
+      ['tools.jwks', { stages: [], unaudited: true, respond: async (ctx, res) => sendJson(res, 200, await (d.tools ?? noTools()).jwks(), { 'x-request-id': ctx.requestId, 'cache-control': 'max-age=300' }) }],
+      ['mcp.metadata', { stages: [], unaudited: true, respond: async (ctx, res) => sendJson(res, 200, (d.tools ?? noTools()).metadata(ctx.path), { 'x-request-id': ctx.requestId }) }],
+      // Attestation: the workload plane authenticates by evidence, limits per source and records each step.
+      ['attestation.challenge', { stages: [], unaudited: true, respond: (ctx, res) => this.attestation(ctx, res) }],
+      ['attestation.key', { stages: [], unaudited: true, respond: (ctx, res) => this.attestation(ctx, res) }],
+    ]);
+    for (const r of INFERENCE_ROUTES) if (!h.has(r.name)) throw new Error(`route ${r.name} has no stages declared`);
+    return h;
+  }
+
+  private async readBodyOnce(ctx: RequestContext, limit: number): Promise<void> {
+    if (ctx.bodyRead) return;
+    ctx.rawBody = await readBody(ctx.req, limit);
+    ctx.bodyRead = true;
+    ctx.requestDigest = sha256(ctx.rawBody);
   }
 
   /** The request facts the policy plane builds its context from (see src/app/policy.ts RequestFacts). */
   private policyContext(ctx: RequestContext): Record<string, unknown> {
-    const maxTokens = typeof ctx.body.max_tokens === 'number' ? ctx.body.max_tokens : typeof ctx.body.max_completion_tokens === 'number' ? ctx.body.max_completion_tokens : undefined;
+    let maxTokens: number | undefined;
+    for (const f of MAX_TOKEN_FIELDS) {
+      const v = ctx.body[f];
+      if (typeof v === 'number') maxTokens = Math.max(maxTokens ?? 0, v);
+    }
     return {
       now: this.d.clock.now(),
       sourceIp: ctx.sourceIp,
@@ -132,18 +262,22 @@ export class Gateway {
     });
   };
 
-  private newContext(req: IncomingMessage, requestId: string, endpoint: Endpoint, action: Action): RequestContext {
+  private newContext(req: IncomingMessage, requestId: string, path: string, r: RouteDecl | null): RequestContext {
+    const endpoint: Endpoint = r?.name ?? 'models';
     return {
       requestId,
       startedAt: process.hrtime.bigint(),
       receivedAt: this.d.clock.now(),
       req,
+      path,
       socket: req.socket as TLSSocket,
       sourceIp: clientAddress(req),
       listener: 'inference',
       endpoint,
-      action,
+      kind: endpoint.startsWith('tools') || endpoint.startsWith('mcp') ? 'tool' : 'inference',
+      action: r?.action ?? 'unknown',
       rawBody: EMPTY,
+      bodyRead: false,
       body: {},
       model: null,
       stream: false,
@@ -151,114 +285,72 @@ export class Gateway {
     };
   }
 
+  private match(path: string): { route: RouteDecl; param: string | undefined } | null {
+    for (const r of INFERENCE_ROUTES) {
+      if (typeof r.path === 'string') {
+        if (r.path === path) return { route: r, param: undefined };
+      } else {
+        const m = r.path.exec(path);
+        if (m) return { route: r, param: m[1] };
+      }
+    }
+    return null;
+  }
+
   private async dispatch(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const post = POST_ROUTES[path];
-    if (post) {
-      const ctx = this.newContext(req, requestId, post.endpoint, post.action);
-      if (req.method !== 'POST') return this.fail(ctx, res, new WardenError(405, 'invalid_request_error', 'method_not_allowed', `${path} accepts POST only`), 'validate');
-      return this.runInference(ctx, res, post.upstreamPath);
-    }
-    if (path === '/v1/models') {
-      const ctx = this.newContext(req, requestId, 'models', 'listModels');
-      if (req.method !== 'GET') return this.fail(ctx, res, new WardenError(405, 'invalid_request_error', 'method_not_allowed', `${path} accepts GET only`), 'validate');
-      return this.listModels(ctx, res);
-    }
-    if (path === '/v1/token' && this.d.tokens) {
-      const ctx = this.newContext(req, requestId, 'token', 'exchangeToken');
-      if (req.method !== 'POST') return this.fail(ctx, res, new WardenError(405, 'invalid_request_error', 'method_not_allowed', `${path} accepts POST only`), 'validate');
-      return this.exchangeToken(ctx, res, this.d.tokens);
-    }
-    if (this.d.extraRoutes && (await this.d.extraRoutes(req, res, requestId))) return;
-    const ctx = this.newContext(req, requestId, 'models', 'listModels');
-    return this.fail(ctx, res, new NotFound('route_not_found', `no such endpoint: ${req.method} ${path}`), 'validate');
-  }
-
-  private async runInference(ctx: RequestContext, res: ServerResponse, upstreamPath: string): Promise<void> {
-    let stage = 'read';
+    const m = this.match(path);
+    const ctx = this.newContext(req, requestId, path, m?.route ?? null);
+    if (!m) return this.fail(ctx, res, new NotFound('route_not_found', `no such endpoint: ${req.method} ${path}`), 'validate');
+    const handler = this.handlers.get(m.route.name)!;
     try {
-      ctx.rawBody = await readBody(ctx.req, this.d.maxBodyBytes);
-      ctx.requestDigest = 'sha256:' + createHash('sha256').update(ctx.rawBody).digest('hex');
-      stage = 'identity';
-      await this.identity(ctx);
-      stage = 'network';
-      this.network(ctx);
-      this.d.monitor?.admit(ctx.principal!);
-      stage = 'validate';
-      ctx.body = parseAndValidate(ctx.endpoint as Exclude<Endpoint, 'models' | 'token'>, ctx.rawBody);
-      ctx.model = ctx.body.model as string;
-      ctx.stream = ctx.body.stream === true && ctx.endpoint !== 'embeddings';
-      stage = 'inspect';
-      if (this.d.inspector) ctx.findings = this.d.inspector.inspectRequest(ctx.body);
-      stage = 'policy';
-      this.policy(ctx);
-      stage = 'route';
-      if (this.d.routeWith) this.d.routeWith(ctx, this.route);
-      else this.route(ctx);
-      if (ctx.endpoint === 'chat') {
-        const planted = withCanary(ctx.body, ctx.target!.output);
-        if (planted) {
-          ctx.body = planted;
-          ctx.rawBody = Buffer.from(JSON.stringify(planted));
-        }
+      if (req.method !== m.route.method) {
+        if (m.route.name === 'mcp') res.setHeader('allow', 'POST');
+        throw new WardenError(405, 'invalid_request_error', 'method_not_allowed', `${path} accepts ${m.route.method} only`);
       }
-      stage = 'upstream';
-      if (ctx.stream) await this.forwardStream(ctx, res, upstreamPath);
-      else await this.forward(ctx, res, upstreamPath);
+      const param = m.param === undefined ? undefined : decodeSegment(m.param);
+      if (m.route.name === 'tools.invoke' || m.route.name === 'tools.approval') ctx.resource = { type: 'Tool', id: param! };
+      await runStages(handler.stages, ctx);
+      ctx.stage = 'respond';
+      await handler.respond(ctx, res, param);
     } catch (e) {
       const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error');
       if (!(e instanceof WardenError)) this.d.log.error({ err: e, requestId: ctx.requestId }, 'unexpected error in pipeline');
-      if (err instanceof OutputBlocked) this.noteOutputFinding(ctx, err);
-      await this.fail(ctx, res, err, err instanceof OutputBlocked ? 'verify' : err.stage ?? stage);
+      if (err instanceof OutputBlocked) this.noteFinding(ctx, err.finding);
+      await this.fail(ctx, res, err, err instanceof OutputBlocked ? 'verify' : err.stage ?? ctx.stage ?? 'validate');
     }
   }
 
-  /** Answer findings join the request's findings as `output.<category>.<type>` (types and counts reach the ledger). */
-  private noteAnswerFindings(ctx: RequestContext, texts: string[]): void {
-    const inspect = this.d.inspector?.inspectResponse;
-    if (!inspect || texts.length === 0) return;
-    const found = inspect(texts).map((f): Finding => ({ ...f, category: 'output', type: `${f.category}.${f.type}` }));
+  private noteFinding(ctx: RequestContext, ...found: Finding[]): void {
     if (found.length === 0) return;
     const base = ctx.findings ?? { items: [], classification: 'public' as const, injectionScore: 0, injectionSignals: [] };
     ctx.findings = { ...base, items: [...base.items, ...found] };
   }
 
-  /** Redacts a non-stream answer: chat messages by the inspection plane, legacy completion text likewise. */
-  private redactResponse(ctx: RequestContext, json: unknown, targets: string[]): unknown {
-    if (ctx.endpoint === 'chat') return redactChatResponse(json, targets);
-    if (ctx.endpoint === 'completions') {
-      const j = json as { choices?: { text?: unknown }[] };
-      return { ...j, choices: (j.choices ?? []).map((c) => (typeof c.text === 'string' ? { ...c, text: redact(c.text, targets) } : c)) };
-    }
-    return json;
-  }
-
-  /** The output finding joins the request's findings (types and counts reach the ledger entry). */
-  private noteOutputFinding(ctx: RequestContext, e: OutputBlocked): void {
-    this.d.log.warn({ requestId: ctx.requestId, finding: e.finding.type, upstream: ctx.target?.name }, 'answer broke the output policy and was withheld');
-    const base = ctx.findings ?? { items: [], classification: 'public' as const, injectionScore: 0, injectionSignals: [] };
-    ctx.findings = { ...base, items: [...base.items, e.finding] };
-  }
-
-  /** Ends a request with a typed error: one audit entry, one JSON error body (unless a stream already began). */
-  private async fail(ctx: RequestContext, res: ServerResponse, err: WardenError, stage: string): Promise<void> {
-    ctx.stage = stage;
+  /**
+   * The one failure path: one audit entry (unless the plane that refused already wrote it), one JSON error
+   * body, or an error event when a stream had already begun.
+   */
+  private async fail(ctx: RequestContext, res: ServerResponse, err: WardenError, stageName: string): Promise<void> {
+    ctx.stage = stageName;
     ctx.lease?.release(ctx.modelTokens);
-    const status = res.headersSent ? 502 : err.status;
-    const event = inferenceEvent(ctx, status, err, this.d.clock.now());
-    try {
-      await this.d.audit.append(event);
-    } catch (auditErr) {
-      this.d.metrics.auditFailures.inc();
-      this.d.log.error({ err: auditErr, requestId: ctx.requestId }, 'audit append failed for a refused request');
+    const status = res.headersSent ? (err.status === 499 ? 499 : 502) : err.status;
+    const event = requestEvent(ctx, status, err, this.d.clock.now());
+    if (!(err as WardenError & { audited?: boolean }).audited) {
+      try {
+        await this.d.audit.append(event);
+      } catch (auditErr) {
+        this.d.metrics.auditFailures.inc();
+        this.d.log.error({ err: auditErr, requestId: ctx.requestId }, 'audit append failed for a refused request');
+      }
     }
     if (res.headersSent) {
       // A stream was under way: end it with an error event (OpenAI clients surface `error` payloads).
       if (!res.writableEnded && !res.destroyed) res.end(`data: ${JSON.stringify(err.toBody(ctx.requestId))}\n\n`);
     } else if (ctx.endpoint === 'token') {
-      sendOAuthError(res, err, ctx.requestId);
+      sendOAuthError(res, err, ctx.requestId, stageName);
     } else {
       // 413 stops reading the body: close the connection rather than drain an oversized upload.
       sendError(res, err, ctx.requestId, err.status === 413);
@@ -282,9 +374,10 @@ export class Gateway {
     }
   }
 
-  /** Commits the audit entry before the response is released (fail closed). */
-  private async commit(ctx: RequestContext, status: number): Promise<{ event: AuditEvent; receipt?: string }> {
-    const event = inferenceEvent(ctx, status, null, this.d.clock.now());
+  /** Commits an audit entry before anything is released (fail closed: 503 when the ledger cannot). */
+  private async commit(ctx: RequestContext, status: number, details?: AuditEvent['details']): Promise<{ event: AuditEvent; receipt?: string }> {
+    const event = requestEvent(ctx, status, null, this.d.clock.now());
+    if (details) event.details = { ...event.details, ...details };
     try {
       const r = await this.d.audit.append(event);
       return r.receipt !== undefined ? { event, receipt: r.receipt } : { event };
@@ -297,62 +390,24 @@ export class Gateway {
     }
   }
 
-  private async forward(ctx: RequestContext, res: ServerResponse, upstreamPath: string): Promise<void> {
-    const target = ctx.target!;
-    const abort = new AbortController();
-    const onClose = () => {
-      if (!res.writableFinished) abort.abort();
-    };
-    res.once('close', onClose);
-    const r = await callUpstream(target, 'POST', upstreamPath, ctx.rawBody, ctx.requestId, abort.signal);
-    const buf = await readUpstreamBody(target, r);
-    if (r.statusCode >= 300) throw upstreamStatusError(target, r.statusCode, buf);
-    if (this.d.verifyServed) await this.d.verifyServed(ctx, r.headers);
-    let json: unknown = null;
-    try {
-      json = JSON.parse(buf.toString('utf8'));
-    } catch {
-      throw upstreamStatusError(target, 502, buf);
-    }
-    ctx.modelTokens = usageTokens(json);
-    // The answer's texts are collected once for both the output policy and the findings.
-    const texts = responseTexts(json);
-    checkAnswerTexts(texts, target.output);
-    this.noteAnswerFindings(ctx, texts);
-    let out = buf;
-    if (ctx.endpoint === 'chat' && this.d.filterToolCalls) {
-      const f = this.d.filterToolCalls(ctx, json);
-      if (f.changed) {
-        json = f.json;
-        out = Buffer.from(JSON.stringify(json));
-      }
-    }
-    if (ctx.redactTargets?.length) {
-      // The obliged redaction, on the already filtered answer: the client (and the receipt's digest) see only this.
-      out = Buffer.from(JSON.stringify(this.redactResponse(ctx, json, ctx.redactTargets)));
-    }
-    ctx.responseDigest = 'sha256:' + createHash('sha256').update(out).digest('hex');
-    if (this.d.retain) {
-      // Before the ledger entry, so a failure still ends in exactly one entry (the refusal).
-      try {
-        this.d.retain(ctx, out);
-      } catch (e) {
-        this.d.log.error({ err: e, requestId: ctx.requestId }, 'payload retention failed; withholding the answer');
-        throw new FailClosed('retention_unavailable', 'the payload could not be retained as configured; the answer is withheld');
-      }
-    }
-    const { event, receipt } = await this.commit(ctx, 200);
-    ctx.lease?.release(ctx.modelTokens);
-    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': out.length, 'x-request-id': ctx.requestId };
-    if (receipt) headers['warden-receipt'] = receipt;
-    res.writeHead(200, headers);
-    res.end(out);
-    res.off('close', onClose);
-    this.finish(ctx, 200, event);
+  /** A JSON answer released after its entry is durable. */
+  private async release(ctx: RequestContext, res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): Promise<void> {
+    const { event } = await this.commit(ctx, status);
+    ctx.lease?.release(0);
+    sendJson(res, status, body, { 'x-request-id': ctx.requestId, ...headers });
+    this.finish(ctx, status, event);
   }
 
-  private async forwardStream(ctx: RequestContext, res: ServerResponse, upstreamPath: string): Promise<void> {
+  // ---- model requests: one answer path (a buffered answer is a stream of one chunk) ----------------------
+
+  private answerGuard(ctx: RequestContext): AnswerGuard {
+    const out = ctx.target!.output;
+    return new AnswerGuard({ rules: out.rules, canary: out.canary, redact: ctx.redactTargets ?? [], findings: true });
+  }
+
+  private async forward(ctx: RequestContext, res: ServerResponse): Promise<void> {
     const target = ctx.target!;
+    const upstreamPath = UPSTREAM_PATHS[ctx.endpoint as ModelEndpoint];
     const abort = new AbortController();
     let clientGone = false;
     res.once('close', () => {
@@ -361,7 +416,84 @@ export class Gateway {
         abort.abort();
       }
     });
-    const r = await callUpstream(target, 'POST', upstreamPath, ctx.rawBody, ctx.requestId, abort.signal);
+    // The body that was judged is the body that is forwarded: the parsed object, re-serialized.
+    const forwarded = Buffer.from(JSON.stringify(ctx.body));
+    // A stream's first byte waits for a durable opening entry (request and decision); it is written while
+    // the upstream call starts, so the fsync overlaps the model's time to first token.
+    ctx.stage = 'upstream';
+    const opening = ctx.stream ? this.commit(ctx, 200, { phase: 'open' }).then(() => null, (e: WardenError) => e) : null;
+    let r: Awaited<ReturnType<typeof callUpstream>>;
+    try {
+      r = await callUpstream(target, 'POST', upstreamPath, forwarded, ctx.requestId, abort.signal);
+    } catch (e) {
+      if (opening) await opening;
+      throw e;
+    }
+    if (opening) {
+      const failed = await opening;
+      if (failed) {
+        abort.abort();
+        r.body.destroy();
+        throw failed;
+      }
+    }
+    ctx.stage = 'upstream';
+    const guard = this.answerGuard(ctx);
+    if (ctx.stream) return this.relayStream(ctx, res, r, guard, abort, () => clientGone);
+    const buf = await readUpstreamBody(target, r);
+    if (r.statusCode >= 300) throw upstreamStatusError(target, r.statusCode, buf);
+    if (this.d.verifyServed) await this.d.verifyServed(ctx, r.headers);
+    let json: Record<string, unknown>;
+    try {
+      const parsed: unknown = JSON.parse(buf.toString('utf8'));
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+      json = parsed as Record<string, unknown>;
+    } catch {
+      throw upstreamStatusError(target, 502, buf);
+    }
+    ctx.modelTokens = usageTokens(json);
+    let changed = false;
+    if (ctx.endpoint === 'chat' && this.d.filterToolCalls) {
+      const f = this.d.filterToolCalls(ctx, json);
+      if (f.changed) {
+        json = f.json as Record<string, unknown>;
+        changed = true;
+      }
+    }
+    const answer = guard.whole(json);
+    this.noteFinding(ctx, ...guard.findings());
+    const out = changed || answer !== json ? Buffer.from(JSON.stringify(answer)) : buf;
+    ctx.responseDigest = sha256(out);
+    this.retain(ctx, out);
+    const { event, receipt } = await this.commit(ctx, 200);
+    ctx.lease?.release(ctx.modelTokens);
+    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': out.length, 'x-request-id': ctx.requestId };
+    if (receipt) headers['warden-receipt'] = receipt;
+    res.writeHead(200, headers);
+    res.end(out);
+    this.finish(ctx, 200, event);
+  }
+
+  /** Payload retention happens before the final entry, so a failure still ends in exactly one refusal entry. */
+  private retain(ctx: RequestContext, out: Buffer): void {
+    if (!this.d.retain) return;
+    try {
+      this.d.retain(ctx, out);
+    } catch (e) {
+      this.d.log.error({ err: e, requestId: ctx.requestId }, 'payload retention failed; withholding the answer');
+      throw new FailClosed('retention_unavailable', 'the payload could not be retained as configured; the answer is withheld');
+    }
+  }
+
+  private async relayStream(
+    ctx: RequestContext,
+    res: ServerResponse,
+    r: Awaited<ReturnType<typeof callUpstream>>,
+    guard: AnswerGuard,
+    abort: AbortController,
+    clientGone: () => boolean,
+  ): Promise<void> {
+    const target = ctx.target!;
     const ctype = String(r.headers['content-type'] ?? '');
     if (r.statusCode >= 300 || !ctype.includes('text/event-stream')) {
       const buf = await readUpstreamBody(target, r);
@@ -380,18 +512,6 @@ export class Gateway {
     const hash = createHash('sha256');
     const splitter = new SseSplitter();
     let completionChars = 0;
-    const checker = new StreamOutputChecker(target.output);
-    const redactors = ctx.redactTargets?.length ? createChatStreamRedactors(ctx.redactTargets) : null;
-    // What the client receives is inspected once the stream ends (findings for the ledger, never a delay).
-    const answerText: string[] = [];
-    let answerBytes = 0;
-    const keepAnswer = (c: Record<string, unknown>) => {
-      if (!this.d.inspector?.inspectResponse || answerBytes > MAX_INSPECTED_ANSWER) return;
-      for (const t of responseTexts(c)) {
-        answerText.push(t);
-        answerBytes += t.length;
-      }
-    };
     const filter = this.d.filterToolCalls;
     const gate = ctx.endpoint === 'chat' && filter ? new StreamToolCallGate((json) => filter(ctx, json)) : null;
     let lastChunk: Record<string, unknown> | undefined;
@@ -402,40 +522,32 @@ export class Gateway {
       kept?.push(text);
       if (!res.write(text)) await new Promise<void>((ok) => res.once('drain', ok));
     };
+    const emitChunks = async (chunks: Record<string, unknown>[]) => {
+      for (const c of chunks) await emit(`data: ${JSON.stringify(c)}\n\n`);
+    };
     const relay = async (ev: string) => {
       const data = eventData(ev);
       if (data === '[DONE]') return; // held: the receipt goes before it
-      if (data !== null && data.includes('"usage"')) {
-        try {
-          const t = usageTokens(JSON.parse(data));
-          if (t > 0) ctx.modelTokens = t;
-        } catch {
-          /* not JSON: relayed as is */
-        }
+      if (data === null) return emit(ev + '\n\n');
+      completionChars += data.length;
+      if (guard.idle && !gate) {
+        if (data.includes('"usage"')) this.noteUsage(ctx, data);
+        return emit(ev + '\n\n');
       }
-      if (data !== null) completionChars += data.length;
-      if ((checker.active || redactors || gate || this.d.inspector?.inspectResponse) && data !== null) {
-        let parsed: unknown = null;
-        try {
-          parsed = JSON.parse(data);
-        } catch {
-          if (redactors || gate) throw new UpstreamError(502, 'invalid_upstream_response', `upstream ${target.name} sent a stream event that is not JSON`);
-        }
-        if ((redactors || gate) && parsed !== null && typeof parsed === 'object') {
-          const chunks = gate ? gate.process(parsed as Record<string, unknown>) : [parsed as Record<string, unknown>];
-          for (const c of chunks) {
-            const red = redactors ? redactChatChunk(c, redactors) : c;
-            lastChunk = red;
-            checker.chunk(red);
-            keepAnswer(c); // findings are about what the model produced, before any redaction
-            await emit(`data: ${JSON.stringify(red)}\n\n`);
-          }
-          return;
-        }
-        checker.chunk(parsed);
-        if (parsed !== null && typeof parsed === 'object') keepAnswer(parsed as Record<string, unknown>);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(data);
+      } catch {
+        throw new UpstreamError(502, 'invalid_upstream_response', `upstream ${target.name} sent a stream event that is not JSON`);
       }
-      await emit(ev + '\n\n');
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UpstreamError(502, 'invalid_upstream_response', `upstream ${target.name} sent a stream event that is not a JSON object`);
+      const t = usageTokens(parsed);
+      if (t > 0) ctx.modelTokens = t;
+      const chunks = gate ? gate.process(parsed as Record<string, unknown>) : [parsed as Record<string, unknown>];
+      for (const c of chunks) {
+        lastChunk = c;
+        await emitChunks(guard.chunk(c));
+      }
     };
     try {
       for await (const chunk of r.body) {
@@ -443,37 +555,18 @@ export class Gateway {
       }
       const rest = splitter.end();
       if (rest) await relay(rest);
+      if (gate) for (const c of gate.finish(lastChunk)) await emitChunks(guard.chunk(c));
+      await emitChunks(guard.end(lastChunk));
     } catch (e) {
-      if (clientGone) {
-        const err = new WardenError(499, 'invalid_request_error', 'client_closed_request', 'the client closed the connection');
-        return this.fail(ctx, res, err, 'upstream');
-      }
-      if (e instanceof OutputBlocked) {
-        abort.abort();
-        this.noteOutputFinding(ctx, e);
-        return this.fail(ctx, res, e, 'verify');
-      }
+      if (clientGone()) throw new WardenError(499, 'invalid_request_error', 'client_closed_request', 'the client closed the connection');
+      abort.abort();
+      if (e instanceof OutputBlocked) throw e;
       throw e instanceof WardenError ? e : new WardenError(502, 'upstream_error', 'upstream_stream_failed', `the stream from upstream ${target.name} failed`);
     }
-    if (gate) for (const c of gate.finish(lastChunk)) await emit(`data: ${JSON.stringify(c)}\n\n`);
-    if (answerText.length) this.noteAnswerFindings(ctx, [answerText.join('')]);
-    if (redactors) {
-      const tail = finishChatStream(redactors, lastChunk);
-      if (tail) await emit(`data: ${JSON.stringify(tail)}\n\n`);
-    }
+    this.noteFinding(ctx, ...guard.findings());
     // Without reported usage, charge an estimate (~4 characters per token) so token limits still bite.
     if (ctx.modelTokens === 0) ctx.modelTokens = Math.ceil(completionChars / 4);
     ctx.responseDigest = 'sha256:' + hash.digest('hex');
-    let committed: { event: AuditEvent; receipt?: string };
-    try {
-      committed = await this.commit(ctx, 200);
-    } catch (e) {
-      const err = e as WardenError;
-      res.end(`data: ${JSON.stringify(err.toBody(ctx.requestId))}\n\n`);
-      ctx.lease?.release(ctx.modelTokens);
-      this.d.metrics.auditFailures.inc();
-      return;
-    }
     if (kept) {
       try {
         this.d.retain!(ctx, Buffer.from(kept.join('')));
@@ -481,6 +574,9 @@ export class Gateway {
         this.d.log.error({ err: e, requestId: ctx.requestId }, 'could not retain the streamed payload');
       }
     }
+    // The final entry (usage, findings, digest). The opening entry already made the request durable; if this
+    // one cannot commit the client gets an error event instead of a receipt.
+    const committed = await this.commit(ctx, 200);
     if (committed.receipt) {
       res.write(`event: warden.receipt\ndata: ${JSON.stringify({ id: ctx.requestId, object: 'chat.completion.chunk', choices: [], warden_receipt: committed.receipt })}\n\n`);
     }
@@ -489,95 +585,120 @@ export class Gateway {
     this.finish(ctx, 200, committed.event);
   }
 
+  private noteUsage(ctx: RequestContext, data: string): void {
+    try {
+      const t = usageTokens(JSON.parse(data));
+      if (t > 0) ctx.modelTokens = t;
+    } catch {
+      /* not JSON: relayed as is (no check needs it parsed) */
+    }
+  }
+
+  // ---- the other routes --------------------------------------------------------------------------------
+
   /**
    * RFC 8693 token exchange: the subject token (and, for delegation, the actor token) are verified exactly
    * like bearer credentials, then traded for a short-lived, narrowed, audience-bound Warden token.
    */
-  private async exchangeToken(ctx: RequestContext, res: ServerResponse, tokens: NonNullable<GatewayDeps['tokens']>): Promise<void> {
-    let stage = 'read';
-    try {
-      ctx.rawBody = await readBody(ctx.req, 64 * 1024);
-      stage = 'validate';
-      const ctype = String(ctx.req.headers['content-type'] ?? '');
-      if (!ctype.startsWith('application/x-www-form-urlencoded')) {
-        throw new BadRequest('invalid_request', 'the token request must be application/x-www-form-urlencoded (RFC 8693 §2.1)', 'content-type');
-      }
-      const request = tokens.parse(ctx.rawBody);
-      stage = 'identity';
-      // RFC 9449 §5: a DPoP proof with the request binds the issued token to the proof's key; a bound
-      // subject or actor token is exchanged only with a proof by its own key (checked by the exchange).
-      const proof = dpopHeader(ctx.req.headers);
-      let bindTo: string | undefined;
-      if (proof !== undefined) {
-        if (!this.d.verifiers.dpopProof) throw new BadRequest('invalid_dpop_proof', 'DPoP is not enabled on this gateway', 'DPoP');
-        bindTo = await this.d.verifiers.dpopProof(proof, { method: 'POST', url: `${this.d.publicOrigin}/v1/token` });
-      }
-      ctx.principal = await this.bearer(request.subjectToken, 'exchange');
-      const actor = request.actorToken !== undefined ? await this.bearer(request.actorToken, 'exchange') : undefined;
-      stage = 'network';
-      this.network(ctx);
-      stage = 'policy';
-      const issued = await tokens.exchange({
-        subject: ctx.principal,
-        ...(actor ? { actor } : {}),
-        requested: request.requested,
-        ...(request.audience.length ? { audience: request.audience } : {}),
-        ...(request.resource.length ? { resource: request.resource } : {}),
-        ...(bindTo !== undefined ? { bindTo } : {}),
-      });
-      const { event } = await this.commit(ctx, 200);
-      ctx.lease?.release(0);
-      // RFC 6749 §5.1: token responses must not be cached.
-      sendJson(res, 200, issued, { 'x-request-id': ctx.requestId, 'cache-control': 'no-store', pragma: 'no-cache' });
-      this.finish(ctx, 200, event);
-    } catch (e) {
-      const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error');
-      if (!(e instanceof WardenError)) this.d.log.error({ err: e, requestId: ctx.requestId }, 'token exchange failed');
-      await this.fail(ctx, res, err, err.stage ?? stage);
+  private async tokenIdentity(ctx: RequestContext): Promise<void> {
+    const ctype = String(ctx.req.headers['content-type'] ?? '');
+    if (!ctype.startsWith('application/x-www-form-urlencoded')) {
+      const e = new BadRequest('invalid_request', 'the token request must be application/x-www-form-urlencoded (RFC 8693 §2.1)', 'content-type');
+      e.stage = 'validate';
+      throw e;
     }
+    const tokens = this.d.tokens;
+    if (!tokens) throw new NotFound('route_not_found', 'token exchange is not enabled on this gateway');
+    let request: TokenExchangeRequest;
+    try {
+      request = tokens.parse(ctx.rawBody);
+    } catch (e) {
+      if (e instanceof WardenError) e.stage = 'validate';
+      throw e;
+    }
+    // RFC 9449 §5: a DPoP proof with the request binds the issued token to the proof's key; a bound
+    // subject or actor token is exchanged only with a proof by its own key (checked by the exchange).
+    const proof = dpopHeader(ctx.req.headers);
+    if (proof !== undefined) {
+      if (!this.d.verifiers.dpopProof) throw new BadRequest('invalid_dpop_proof', 'DPoP is not enabled on this gateway', 'DPoP');
+      ctx.tokenBindTo = await this.d.verifiers.dpopProof(proof, { method: 'POST', url: `${this.d.publicOrigin}/v1/token` });
+    }
+    ctx.principal = await this.bearer(request.subjectToken, 'exchange');
+    if (request.actorToken !== undefined) ctx.tokenActor = await this.bearer(request.actorToken, 'exchange');
+    ctx.tokenRequest = request;
+  }
+
+  private async exchangeToken(ctx: RequestContext, res: ServerResponse): Promise<void> {
+    const request = ctx.tokenRequest!;
+    ctx.stage = 'policy';
+    const issued = await this.d.tokens!.exchange({
+      subject: ctx.principal!,
+      ...(ctx.tokenActor ? { actor: ctx.tokenActor } : {}),
+      requested: request.requested,
+      ...(request.audience.length ? { audience: request.audience } : {}),
+      ...(request.resource.length ? { resource: request.resource } : {}),
+      ...(ctx.tokenBindTo !== undefined ? { bindTo: ctx.tokenBindTo } : {}),
+    });
+    // RFC 6749 §5.1: token responses must not be cached.
+    await this.release(ctx, res, 200, issued, { 'cache-control': 'no-store', pragma: 'no-cache' });
   }
 
   private async listModels(ctx: RequestContext, res: ServerResponse): Promise<void> {
-    let stage = 'identity';
+    ctx.stage = 'policy';
+    const p = ctx.principal!;
+    const context = this.policyContext(ctx);
+    const visible = this.d.models.filter((m) => USE_ACTIONS.some((action) => this.d.authorizer.authorize({ principal: p, action, resource: { type: 'Model', id: m.id }, context }).allow));
+    await this.release(ctx, res, 200, { object: 'list', data: visible.map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.ownedBy, ...(m.demo ? { demo: true } : {}) })) });
+  }
+
+  private async invokeTool(ctx: RequestContext, res: ServerResponse, tool: string): Promise<void> {
+    const tools = this.d.tools;
+    if (!tools) throw new NotFound('route_not_found', 'tool mediation is not enabled on this gateway');
+    // Watch for the caller going away from the start: it may hang up while the call is being held.
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableEnded) gone.abort();
+    });
+    const out = await tools.invoke({ principal: ctx.principal!, tool, body: ctx.body, sourceIp: ctx.sourceIp, requestId: ctx.requestId, prefer: ctx.req.headers.prefer, approvalHeader: ctx.req.headers['warden-approval'], gone: gone.signal });
+    ctx.lease?.release(0);
+    if (out === null) return; // the caller hung up while the call was held: nothing ran, nothing to send
+    sendJson(res, out.status, out.body, { 'x-request-id': ctx.requestId, ...out.headers });
+    this.d.metrics.requests.inc({ endpoint: ctx.endpoint, status: out.status });
+  }
+
+  private async mcp(ctx: RequestContext, res: ServerResponse): Promise<void> {
+    const tools = this.d.tools;
+    if (!tools) throw new NotFound('route_not_found', 'tool mediation is not enabled on this gateway');
+    const body = ctx.mcpBody;
+    // tools/call is recorded by the mediator; every other MCP message (initialize, tools/list, ...) here.
+    const methods = (Array.isArray(body) ? body : [body]).map((m) => (m && typeof m === 'object' ? (m as { method?: unknown }).method : undefined));
+    const notMediated = methods.filter((m) => m !== 'tools/call');
+    if (notMediated.length > 0) {
+      ctx.action = `mcp:${notMediated.map((m) => (typeof m === 'string' ? m : 'response')).join(',')}`;
+      await this.commit(ctx, 200);
+    }
     try {
-      await this.identity(ctx);
-      stage = 'network';
-      this.network(ctx);
-      stage = 'policy';
-      const p = ctx.principal!;
-      const context = this.policyContext(ctx);
-      const visible = this.d.models.filter((m) =>
-        USE_ACTIONS.some((action) => this.d.authorizer.authorize({ principal: p, action, resource: { type: 'Model', id: m.id }, context }).allow),
-      );
-      const { event } = await this.commit(ctx, 200);
+      await tools.mcp(ctx.req, res, body, { principal: ctx.principal!, sourceIp: ctx.sourceIp, requestId: ctx.requestId });
+    } finally {
       ctx.lease?.release(0);
-      sendJson(
-        res,
-        200,
-        { object: 'list', data: visible.map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: m.ownedBy, ...(m.demo ? { demo: true } : {}) })) },
-        { 'x-request-id': ctx.requestId },
-      );
-      this.finish(ctx, 200, event);
-    } catch (e) {
-      const err = e instanceof WardenError ? e : new BadRequest('invalid_request', 'invalid request');
-      await this.fail(ctx, res, err, err.stage ?? stage);
     }
   }
-}
 
-const EMPTY = Buffer.alloc(0);
-/** Streamed answer text kept for inspection at the end of a stream, at most (characters). */
-const MAX_INSPECTED_ANSWER = 1 << 20;
+  private async attestation(ctx: RequestContext, res: ServerResponse): Promise<void> {
+    if (!this.d.attestation || !(await this.d.attestation(ctx.req, res, ctx.requestId))) throw new NotFound('route_not_found', `no such endpoint: ${ctx.req.method} ${ctx.path}`);
+  }
+}
 
 /**
  * RFC 6749 §5.2 / RFC 8693 §2.2.2 error body for /v1/token: OAuth clients expect `error` and
  * `error_description`; an invalid subject or actor token is `invalid_request`.
  */
-function sendOAuthError(res: ServerResponse, err: WardenError, requestId: string): void {
+function sendOAuthError(res: ServerResponse, err: WardenError, requestId: string, stageName: string): void {
   if (res.headersSent) return void res.destroy();
   const oauthCodes = ['invalid_request', 'invalid_scope', 'invalid_target', 'unsupported_grant_type', 'invalid_client', 'invalid_dpop_proof'];
   const error = err.status >= 500 ? (err.status === 503 ? 'temporarily_unavailable' : 'server_error') : err.status === 429 ? 'slow_down' : oauthCodes.includes(err.code) ? err.code : 'invalid_request';
-  const status = err.status >= 500 || err.status === 429 ? err.status : 400;
+  // OAuth clients expect 400 for a refused exchange; limits and source refusals keep their status (as on every route).
+  const status = err.status >= 500 || err.status === 429 || (err.status === 403 && stageName === 'network') ? err.status : 400;
   const description = err.status === 401 && err.code !== 'invalid_dpop_proof' ? 'the subject or actor token is invalid' : err.message;
   sendJson(res, status, { error, error_description: description, request_id: requestId }, { 'x-request-id': requestId, 'cache-control': 'no-store', ...(err.status === 429 ? err.headers : {}) });
 }

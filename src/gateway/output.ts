@@ -90,3 +90,59 @@ export class StreamOutputChecker {
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Interim AnswerGuard over the functions above (superseded by src/inspect/surface when it lands): the one
+// answer path for buffered and streamed answers.
+import { createChatStreamRedactors, finishChatStream, redactChatChunk, redactChatResponse, redact as redactText, inspectText, type RedactTarget } from '../inspect/index.js';
+
+export interface AnswerPolicy {
+  rules: string[];
+  canary: Canary | null;
+  redact: RedactTarget[];
+  findings: boolean;
+}
+
+export class AnswerGuard {
+  private readonly checker: StreamOutputChecker;
+  private readonly redactors;
+  private readonly texts: string[] = [];
+  private kept = 0;
+  readonly idle: boolean;
+  constructor(private readonly p: AnswerPolicy) {
+    this.checker = new StreamOutputChecker({ rules: p.rules, canary: p.canary });
+    this.redactors = p.redact.length ? createChatStreamRedactors(p.redact) : null;
+    this.idle = !this.checker.active && !this.redactors && !p.findings;
+  }
+  private keep(json: unknown): void {
+    if (!this.p.findings || this.kept > 1 << 20) return;
+    for (const t of responseTexts(json)) {
+      this.texts.push(t);
+      this.kept += t.length;
+    }
+  }
+  chunk(json: Record<string, unknown>): Record<string, unknown>[] {
+    this.keep(json);
+    const out = this.redactors ? redactChatChunk(json, this.redactors) : json;
+    this.checker.chunk(out);
+    return [out];
+  }
+  end(like: Record<string, unknown> = {}): Record<string, unknown>[] {
+    if (!this.redactors) return [];
+    const tail = finishChatStream(this.redactors, like);
+    return tail ? [tail] : [];
+  }
+  whole(json: Record<string, unknown>): Record<string, unknown> {
+    const texts = responseTexts(json);
+    checkAnswerTexts(texts, this.p);
+    this.keep(json);
+    if (!this.p.redact.length) return json;
+    if (Array.isArray((json as { choices?: { message?: unknown }[] }).choices) && (json as { choices: { message?: unknown }[] }).choices.some((c) => c?.message !== undefined)) return redactChatResponse(json, this.p.redact);
+    const j = json as { choices?: { text?: unknown }[] };
+    return { ...j, choices: (j.choices ?? []).map((c) => (typeof c.text === 'string' ? { ...c, text: redactText(c.text, this.p.redact) } : c)) };
+  }
+  findings(): Finding[] {
+    if (!this.texts.length) return [];
+    return inspectText(this.texts.join('\n')).items.filter((f) => f.category === 'pii' || f.category === 'secret').map((f): Finding => ({ ...f, category: 'output', type: `${f.category}.${f.type}` }));
+  }
+}

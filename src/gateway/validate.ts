@@ -2,7 +2,7 @@
 // (servers such as vLLM accept extensions); the fields Warden relies on must be well-typed.
 import { Ajv, type ErrorObject } from 'ajv';
 import { BadRequest } from '../core/errors.js';
-import type { Endpoint } from './context.js';
+import type { ModelEndpoint } from './context.js';
 
 const contentPart = {
   type: 'object',
@@ -85,14 +85,8 @@ function fieldOf(e: ErrorObject): string {
   return base || '(body)';
 }
 
-export function parseAndValidate(endpoint: Exclude<Endpoint, 'models' | 'token'>, raw: Buffer): Record<string, unknown> {
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new BadRequest('invalid_json', 'the request body is not valid JSON');
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new BadRequest('invalid_body', 'the request body must be a JSON object', '(body)');
+/** Checks the shape of a parsed model request body (parsing, and refusing duplicate keys, is src/http/json.ts). */
+export function validateModelRequest(endpoint: ModelEndpoint, body: Record<string, unknown>): void {
   const v = validators[endpoint];
   if (!v(body)) {
     const e = v.errors![0]!;
@@ -100,5 +94,4 @@ export function parseAndValidate(endpoint: Exclude<Endpoint, 'models' | 'token'>
     const what = e.keyword === 'required' ? 'is required' : e.keyword === 'enum' ? `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}` : e.message ?? 'is invalid';
     throw new BadRequest('invalid_field', `${field} ${what}`, field);
   }
-  return body as Record<string, unknown>;
 }

@@ -1,6 +1,6 @@
 // Public surface of the tools plane: registry, mediated tool calls, approvals, MCP gateway.
-// The composition root calls createToolsPlane and mounts inferenceRoute (GatewayDeps.extraRoutes)
-// and adminRoute (AdminDeps.adminRoutes); filterToolCalls + plane.assess serve the chat path.
+// The composition root calls createToolsPlane and hands `routes` to the gateway (GatewayDeps.tools), which
+// runs its stages before them, and mounts adminRoute (AdminDeps.adminRoutes); filterToolCalls + plane.assess serve the chat path.
 import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -16,7 +16,7 @@ import { createAdminRoute } from './admin-routes.js';
 import { ApprovalService, type ApprovalOptions } from './approvals.js';
 import { ToolCredentialIssuer } from './credential.js';
 import type { ToolDecide } from './decide.js';
-import { createInferenceRoute, type ToolAuthenticator, type VerifiedCaller } from './http.js';
+import { createToolRoutes, type ToolAuthenticator, type VerifiedCaller } from './http.js';
 import { ToolMediator, type MediatorDeps, type ProposedCallDecision, type ToolInspector } from './mediator.js';
 import { ToolRegistry } from './registry.js';
 
@@ -43,7 +43,6 @@ export interface ToolsPlaneDeps {
   authenticate: ToolAuthenticator;
   /** The inference listener's origin: issuer of per-call credentials, MCP resource. */
   publicOrigin: string;
-  maxBodyBytes?: number;
   egress?: EgressGuardOptions;
   approvals?: ApprovalOptions;
   limits?: Partial<Pick<EgressPolicy, 'maxResponseBytes' | 'timeoutMs' | 'maxRedirects'>>;
@@ -59,7 +58,8 @@ export interface ToolsPlane {
   registry: ToolRegistry;
   approvals: ApprovalService;
   mediator: ToolMediator;
-  inferenceRoute: (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<boolean>;
+  /** The handlers behind the gateway's tool routes (GatewayDeps.tools). */
+  routes: ReturnType<typeof createToolRoutes>;
   adminRoute: (req: IncomingMessage, res: ServerResponse, ar: AdminRequest) => Promise<boolean>;
   /** For filterToolCalls: would `principal` be allowed to call `tool` with `args` (and would it be held)? */
   assess: (principal: Principal, tool: string, args: unknown, sourceIp: string) => ProposedCallDecision;
@@ -117,24 +117,13 @@ export function createToolsPlane(deps: ToolsPlaneDeps): ToolsPlane {
     ...(deps.admit ? { admit: deps.admit } : {}),
     ...(deps.observe ? { observe: deps.observe } : {}),
   });
-  const inferenceRoute = createInferenceRoute({
-    clock: deps.clock,
-    log: deps.log,
-    audit: deps.audit,
-    authenticate: deps.authenticate,
-    registry,
-    mediator,
-    approvals,
-    credentials,
-    publicOrigin: deps.publicOrigin,
-    maxBodyBytes: deps.maxBodyBytes ?? 1024 * 1024,
-  });
+  const routes = createToolRoutes({ registry, mediator, approvals, credentials, publicOrigin: deps.publicOrigin });
   const adminRoute = createAdminRoute({ clock: deps.clock, log: deps.log, audit: deps.audit, registry, approvals, decide: deps.decide, authenticate: deps.authenticate });
   return {
     registry,
     approvals,
     mediator,
-    inferenceRoute,
+    routes,
     adminRoute,
     assess: (p, tool, args, sourceIp) => mediator.assess(p, tool, args, sourceIp),
     close: () => egress.close(),

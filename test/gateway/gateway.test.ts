@@ -218,7 +218,8 @@ describe('input inspection on the request path', () => {
       // The demo echoes the prompt, so the answer carries the same e-mail: an output finding, counted apart.
       assert.equal(findings['output.pii.email'], 1, JSON.stringify(findings));
       const streamed = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: chat('write to jane.doe@example.com', { stream: true }) });
-      const sEntry = t.audits().find((a) => a.requestId === streamed.headers['x-request-id'])!;
+      // A stream has an opening entry (request and decision) and a final one (usage, findings, digest).
+      const sEntry = t.audits().filter((a) => a.requestId === streamed.headers['x-request-id']).at(-1)!;
       assert.equal((sEntry.findings as Record<string, number>)['output.pii.email'], 1, JSON.stringify(sEntry.findings));
       const serialized = JSON.stringify(entry);
       for (const raw of ['jane.doe@example.com', '4111', secret]) assert.ok(!serialized.includes(raw), `ledger entry leaks ${raw}`);

@@ -44,8 +44,10 @@ describe('output policy on answers', () => {
       assert.equal(streamed.status, 200);
       assert.doesNotMatch(streamed.text, /\[DONE\]/);
       assert.match(streamed.text, /"code":"output_blocked"/);
-      const sEntry = t.audits().find((a) => a.requestId === streamed.headers['x-request-id'])!;
-      assert.equal(sEntry.decision, 'deny');
+      // The stream's opening entry allowed it; its final entry records that the answer was cut off.
+      const sEntries = t.audits().filter((a) => a.requestId === streamed.headers['x-request-id']);
+      assert.deepEqual(sEntries.map((e) => e.decision), ['allow', 'deny']);
+      assert.equal((sEntries[0]!.details as Record<string, unknown>).phase, 'open');
       const fine = await ask('summarize', true);
       assert.match(fine.text, /\[DONE\]/);
     } finally {

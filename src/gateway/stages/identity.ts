@@ -82,7 +82,12 @@ export function createBearerVerifier(v: CredentialVerifiers): (token: string, pr
   };
 }
 
-export function createIdentityStage(v: CredentialVerifiers, targetUriOf: (ctx: RequestContext) => string) {
+/**
+ * Authenticates from the headers, before the body is read, so an unauthenticated client cannot make the
+ * gateway buffer a body. The one exception is an RFC 9421 signature, which covers the body's digest:
+ * `readBody` is called for it first.
+ */
+export function createIdentityStage(v: CredentialVerifiers, targetUriOf: (ctx: RequestContext) => string, readBody: (ctx: RequestContext) => Promise<void>) {
   const bearer = createBearerVerifier(v);
   return async function identity(ctx: RequestContext): Promise<void> {
     const h = ctx.req.headers;
@@ -96,6 +101,10 @@ export function createIdentityStage(v: CredentialVerifiers, targetUriOf: (ctx: R
         throw new Unauthenticated('client_certificate_invalid', 'the client certificate was not issued by a trusted authority', CHALLENGE);
       }
     }
+    // Node keeps the first of repeated Authorization headers; another server may keep the last.
+    if ((ctx.req.headersDistinct.authorization?.length ?? 0) > 1) {
+      throw new Unauthenticated('ambiguous_credentials', 'send exactly one Authorization header', CHALLENGE);
+    }
     if (auth !== undefined && signed) {
       throw new Unauthenticated('ambiguous_credentials', 'present exactly one credential (a bearer token or an HTTP message signature)', CHALLENGE);
     }
@@ -106,6 +115,7 @@ export function createIdentityStage(v: CredentialVerifiers, targetUriOf: (ctx: R
     }
     if (signed) {
       if (!v.httpSignature) throw new Unauthenticated('signatures_not_enabled', 'HTTP message signatures are not enabled on this listener', CHALLENGE);
+      await readBody(ctx);
       ctx.principal = await v.httpSignature({ method: ctx.req.method ?? 'GET', targetUri: targetUriOf(ctx), headers: ctx.req.headersDistinct, body: ctx.rawBody });
       return;
     }

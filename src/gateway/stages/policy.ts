@@ -1,5 +1,6 @@
 // Stage 4 — policy: the PDP decides; the gateway enforces the decision and refuses obligations it cannot enforce.
 import { Forbidden } from '../../core/errors.js';
+import type { Action } from '../../core/types.js';
 import type { Authorizer } from '../authorizer.js';
 import type { RequestContext } from '../context.js';
 
@@ -10,7 +11,7 @@ export function createPolicyStage(authorizer: Authorizer, enforcers: ObligationE
   return function policy(ctx: RequestContext): void {
     const decision = authorizer.authorize({
       principal: ctx.principal!,
-      action: ctx.action,
+      action: ctx.action as Action,
       resource: { type: 'Model', id: ctx.model ?? '' },
       context: contextOf(ctx),
     });

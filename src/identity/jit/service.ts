@@ -284,7 +284,8 @@ export class JitTokenService {
       tenant,
       groups: [...groups],
       authn: { method: 'jit_token', credentialId: jti as string, issuer: this.issuer, ...(typeof authTime === 'number' ? { mfaAt: authTime * 1000 } : {}), ...(boundKey ? { boundKey } : {}) },
-      scope: { models: [...models], actions: scope.split(' ') },
+      // A token narrowed to one tool carries it in its scope, so every route that checks scope.tools sees it.
+      scope: { models: [...models], actions: scope.split(' '), ...(tool !== undefined ? { tools: [tool as string] } : {}) },
       ...(chain.length ? { actor: chain } : {}),
       ...(cidrs ? { sourceCidrs: [...cidrs] } : {}),
     };

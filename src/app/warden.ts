@@ -28,7 +28,7 @@ import { buildContext } from '../policy/index.js';
 import { countFindings } from '../inspect/index.js';
 import { createBearerVerifier } from '../gateway/stages/identity.js';
 import { loadOrCreateEd25519 } from './identity.js';
-import { enforcers } from './obligations.js';
+import { enforcers } from '../gateway/stages/obligations.js';
 import { Gateway, type ModelInfo } from '../gateway/gateway.js';
 import { Metrics } from '../gateway/metrics.js';
 import type { AuditSink } from '../gateway/audit.js';

@@ -244,7 +244,8 @@ export function buildWorkloadPlane(d: WorkloadPlaneDeps): WorkloadPlane {
         }
       }
       ctx.target = targetFor(dep);
-      ctx.deployment = { id: dep.id, artifactDigest: dep.artifactDigest };
+      const evidenceDigest = dep.attestation ? monitor.evidenceDigest(dep.id) : null;
+      ctx.deployment = { id: dep.id, artifactDigest: dep.artifactDigest, ...(evidenceDigest ? { evidenceDigest } : {}) };
       return;
     }
     if (untrusted) throw new DeploymentUntrusted(model, untrusted);

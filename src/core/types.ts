@@ -130,7 +130,11 @@ export interface AuditEvent {
   policyVersion: string | null;
   /** Finding types and counts only. */
   findings: Record<string, number>;
-  deployment: { id: string; artifactDigest: string | null } | null;
+  /**
+   * The deployment that served: its artifact digest (pinned/registered deployments) and, for a confidential
+   * one, the digest of the attestation evidence that admitted it (the receipt's "output attestation").
+   */
+  deployment: { id: string; artifactDigest: string | null; evidenceDigest?: string } | null;
   requestDigest: string | null;
   responseDigest: string | null;
   status: number;

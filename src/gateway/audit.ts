@@ -37,7 +37,7 @@ export function requestEvent(ctx: RequestContext, status: number, err: WardenErr
     policyIds: ctx.decision?.policyIds ?? [],
     policyVersion: ctx.decision?.policyVersion ?? null,
     findings: ctx.findings ? countFindings(ctx.findings) : {},
-    deployment: ctx.deployment ? { id: ctx.deployment.id, artifactDigest: ctx.deployment.artifactDigest } : ctx.target ? { id: ctx.target.name, artifactDigest: null } : null,
+    deployment: ctx.deployment ? { id: ctx.deployment.id, artifactDigest: ctx.deployment.artifactDigest, ...(ctx.deployment.evidenceDigest ? { evidenceDigest: ctx.deployment.evidenceDigest } : {}) } : ctx.target ? { id: ctx.target.name, artifactDigest: null } : null,
     requestDigest: ctx.requestDigest ?? null,
     responseDigest: ctx.responseDigest ?? null,
     status,

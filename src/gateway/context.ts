@@ -43,7 +43,7 @@ export interface RequestContext {
   decision?: Decision;
   target?: UpstreamTarget;
   /** The registered deployment the route stage chose (absent for unregistered config upstreams). */
-  deployment?: { id: string; artifactDigest: string };
+  deployment?: { id: string; artifactDigest: string; evidenceDigest?: string };
   /** Model tokens used, from the upstream's usage. */
   modelTokens: number;
   /** Set when the pipeline ended the request: the stage that did. */

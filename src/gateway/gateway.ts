@@ -27,6 +27,7 @@ import { INFERENCE_ROUTES, type RouteDecl, type RouteName } from './routes.js';
 import { eventData, SseSplitter } from './sse.js';
 import { createBearerVerifier, createIdentityStage, dpopHeader, type CredentialVerifiers } from './stages/identity.js';
 import { createNetworkStage } from './stages/network.js';
+import { MAX_TOKEN_FIELDS } from './stages/obligations.js';
 import { createPolicyStage, type ObligationEnforcers } from './stages/policy.js';
 import { createRouteStage } from './stages/route.js';
 import { StreamToolCallGate } from './stream-tool-calls.js';
@@ -118,8 +119,6 @@ const UPSTREAM_PATHS: Record<ModelEndpoint, string> = { chat: '/chat/completions
 const USE_ACTIONS: Action[] = ['chat', 'complete', 'embed'];
 const EMPTY = Buffer.alloc(0);
 const CHALLENGE = 'Bearer realm="warden"';
-/** The request fields that ask for a number of output tokens, across OpenAI, Responses-style and llama.cpp servers. */
-export const MAX_TOKEN_FIELDS = ['max_tokens', 'max_completion_tokens', 'max_output_tokens', 'n_predict'] as const;
 
 function usageTokens(json: unknown): number {
   const u = (json as { usage?: { total_tokens?: unknown } } | null)?.usage;

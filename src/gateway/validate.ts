@@ -27,6 +27,9 @@ const common = {
   stream: { type: 'boolean' },
   max_tokens: { type: 'integer', minimum: 1 },
   max_completion_tokens: { type: 'integer', minimum: 1 },
+  max_output_tokens: { type: 'integer', minimum: 1 },
+  // llama.cpp: -1 means "until the context is full", -2 "until it is filled".
+  n_predict: { type: 'integer', minimum: -2 },
   temperature: { type: 'number', minimum: 0, maximum: 2 },
   top_p: { type: 'number', minimum: 0, maximum: 1 },
   n: { type: 'integer', minimum: 1, maximum: 16 },

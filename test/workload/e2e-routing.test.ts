@@ -18,6 +18,7 @@ import { runWarden } from '../helpers/proc.js';
 import { testdata } from '../helpers/testdata.js';
 import { startTestWarden, type TestWarden } from '../helpers/warden.js';
 import { createNitroPki, forgeNitroDocument, pcrValues, type NitroPki } from './attestation/nitro-forge.js';
+import { verifyReceipt } from '../../src/ledger/receipt.js';
 
 const MAIN = new URL('../../src/cli/main.js', import.meta.url).href;
 const RUNNER = `const { run } = await import(${JSON.stringify(MAIN)}); process.exitCode = await run(process.argv.slice(1));`;
@@ -264,6 +265,12 @@ test('a confidential deployment gets traffic only with fresh evidence matching i
   await verifyAndPromote(id, copyModel('secret-1'));
   const ok = await chat('secret-llm');
   assert.equal(ok.status, 200, ok.text);
+  // The batch receipt carries the entry, which binds the served artifact and the evidence that admitted it.
+  const receipt = await verifyReceipt(String(ok.headers["warden-receipt"]), t.w.ledgerVerifierKey);
+  const bound = receipt.entry!.deployment as { id: string; artifactDigest: string; evidenceDigest?: string };
+  assert.equal(bound.id, id);
+  assert.match(bound.artifactDigest, /^sha256:[0-9a-f]{64}$/);
+  assert.match(bound.evidenceDigest ?? '', /^sha256:[0-9a-f]{64}$/);
   assert.equal(enclave.requests.filter((r) => r.path.startsWith('/.well-known/warden/attestation?nonce=')).length >= 1, true);
 
   const expectRefused = async (behaviour: Evidence, lastError: string) => {

@@ -1,7 +1,8 @@
 // Continuous attestation of confidential deployments: challenge with a fresh nonce, verify, trust the
 // result for a bounded time, re-challenge on schedule. Trust is withdrawn the moment a challenge fails
 // (missing, stale or wrong evidence) or the verdict outlives its TTL, and every verdict change is audited.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { canonicalJson } from '../../core/canonical-json.js';
 import type { AuditEvent } from '../../core/types.js';
 import type { Clock } from '../../core/clock.js';
 import { newRequestId } from '../../core/ids.js';
@@ -44,6 +45,8 @@ interface Entry {
   /** null until the first verdict, so the first one is audited too. */
   lastVerdict: boolean | null;
   generation: number;
+  /** sha256 of the evidence behind `verified` (what an answer's ledger entry binds). */
+  evidenceDigest: string | null;
   inFlight: Promise<VerifiedEvidence | null> | null;
 }
 
@@ -69,6 +72,7 @@ export class AttestationMonitor {
       lastMessage: null,
       lastVerdict: prev?.lastVerdict ?? null,
       generation: (prev?.generation ?? 0) + 1,
+      evidenceDigest: null,
       inFlight: null,
     });
     if (prev?.lastVerdict === true) this.record(deploymentId, this.entries.get(deploymentId)!, false, 'attestation_reference_changed', 'reference values changed', null, 0);
@@ -91,6 +95,11 @@ export class AttestationMonitor {
       return false;
     }
     return true;
+  }
+
+  /** Digest of the evidence behind a current trusted verdict (bound into each answer's ledger entry), or null. */
+  evidenceDigest(deploymentId: string): string | null {
+    return this.isTrusted(deploymentId) ? this.entries.get(deploymentId)!.evidenceDigest : null;
   }
 
   /** The evidence behind a current trusted verdict (for key release), or null. */
@@ -138,8 +147,10 @@ export class AttestationMonitor {
     const nonce = randomBytes(CHALLENGE_NONCE_BYTES);
     let verified: VerifiedEvidence | null = null;
     let failure: AttestationError | null = null;
+    let digest: string | null = null;
     try {
       const evidence = await this.fetchWithTimeout(deploymentId, nonce);
+      digest = evidenceDigest(evidence);
       verified = await verifyEvidence(evidence, e.reference, { nonce, now: this.o.clock.now(), maxAgeMs: this.o.maxEvidenceAgeMs, trust: this.o.trust });
     } catch (err) {
       failure = err instanceof AttestationError ? err : new AttestationUnavailable(`attestation of ${deploymentId} failed (${(err as Error)?.message ?? String(err)})`);
@@ -156,6 +167,7 @@ export class AttestationMonitor {
     // Trust is granted only once the grant is on record; a failing audit sink leaves the deployment untrusted.
     if (!this.record(deploymentId, e, true, null, null, verified, latencyMs)) return null;
     e.verified = verified;
+    e.evidenceDigest = digest;
     return verified;
   }
 
@@ -237,4 +249,10 @@ export class AttestationMonitor {
     }
     return true;
   }
+}
+
+/** sha256 over the evidence as received (byte fields as base64 inside canonical JSON). */
+function evidenceDigest(evidence: Evidence): string {
+  const text = canonicalJson(JSON.parse(JSON.stringify(evidence, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v))) as unknown);
+  return 'sha256:' + createHash('sha256').update(text).digest('hex');
 }

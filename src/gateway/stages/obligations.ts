@@ -1,25 +1,42 @@
 // The obligations this gateway enforces on inference requests. An obligation not listed here is a
 // denial (stages/policy.ts), so a policy can never attach a duty that is silently ignored.
-import { Forbidden } from '../core/errors.js';
-import type { ObligationEnforcers } from '../gateway/stages/policy.js';
-import type { RequestContext } from '../gateway/context.js';
-import { spotlight } from '../inspect/index.js';
+import { BadRequest, Forbidden } from '../../core/errors.js';
+import type { ObligationEnforcers } from './policy.js';
+import type { RequestContext } from '../context.js';
+import { spotlight } from '../../inspect/index.js';
 
+/** The request fields that ask for a number of output tokens: OpenAI (both names), Responses-style, llama.cpp. */
+export const MAX_TOKEN_FIELDS = ['max_tokens', 'max_completion_tokens', 'max_output_tokens', 'n_predict'] as const;
+
+// The gateway forwards ctx.body (re-serialized), so an obligation changes the object, never raw bytes.
 function setBody(ctx: RequestContext, body: Record<string, unknown>): void {
   ctx.body = body;
-  ctx.rawBody = Buffer.from(JSON.stringify(body));
 }
 
 export const enforcers: ObligationEnforcers = {
-  /** `max_tokens:N`: the request may not ask for more than N tokens; absent, it is capped at N. */
+  /**
+   * `max_tokens:N`: the answer may not cost more than N output tokens. Every alias a server may read is
+   * capped (one left uncapped would be the one the server obeys), max_tokens is set when none is given, and
+   * `n` choices share the budget: each is capped at floor(N / n), and an n above N is refused.
+   */
   max_tokens(ctx, arg) {
     const n = Number(arg);
     if (!Number.isInteger(n) || n <= 0) throw new Forbidden('unenforceable_obligation', `malformed obligation max_tokens:${arg}`);
-    const field = ctx.endpoint === 'chat' && ctx.body.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens';
-    const asked = ctx.body[field];
-    if (typeof asked === 'number' && asked <= n) return;
     if (ctx.endpoint === 'embeddings') return;
-    setBody(ctx, { ...ctx.body, [field]: n });
+    const choices = typeof ctx.body.n === 'number' && Number.isInteger(ctx.body.n) && ctx.body.n > 1 ? ctx.body.n : 1;
+    const each = Math.floor(n / choices);
+    if (each < 1) throw new BadRequest('invalid_field', `n=${choices} choices cannot fit the ${n}-token limit policy sets; ask for fewer choices`, 'n');
+    const body = { ...ctx.body };
+    let present = false;
+    for (const f of MAX_TOKEN_FIELDS) {
+      const v = body[f];
+      if (v === undefined || v === null) continue;
+      present = true;
+      // A non-number (or a -1 "unlimited" for llama.cpp) is replaced by the cap, never passed through.
+      if (typeof v !== 'number' || !Number.isFinite(v) || v > each || v < 1) body[f] = each;
+    }
+    if (!present) body.max_tokens = each;
+    setBody(ctx, body);
   },
   /** `route:tier=X` / `route:region=X`: checked by the route stage once it has picked an upstream. */
   route(ctx, arg) {

@@ -12,9 +12,10 @@ import { auditEvent, auditPrincipal } from '../core/audit-event.js';
 import type { ApiKeyService } from '../identity/api-keys.js';
 import { parseCidrs, clientAddress } from '../network/source.js';
 import type { ApiKeyRecord, IdentityStore, PrincipalRecord } from '../store/identity-store.js';
-import type { AuditSink } from '../gateway/audit.js';
+import type { AuditSink } from '../core/audit-sink.js';
 import type { RequestContext } from '../gateway/context.js';
-import { readBody, sendError, sendJson } from '../gateway/http.js';
+import { readBody } from '../http/body.js';
+import { sendError, sendJson } from '../http/respond.js';
 import type { Metrics } from '../gateway/metrics.js';
 import { createIdentityStage, type CredentialVerifiers } from '../gateway/stages/identity.js';
 

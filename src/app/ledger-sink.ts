@@ -4,7 +4,7 @@
 // is one signature per batch and none per response (product decision; `warden receipt verify` still
 // accepts the v1 compact-JWS receipts handed out before).
 import type { AuditEvent } from '../core/types.js';
-import type { AuditReceipt, AuditSink } from '../gateway/audit.js';
+import type { AuditReceipt, AuditSink } from '../core/audit-sink.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { issueReceipt } from '../ledger/receipt-proof.js';
 

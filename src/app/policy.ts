@@ -15,7 +15,7 @@ import type { KeyChange } from '../identity/api-keys.js';
 import type { AuthorizationRequest, Authorizer } from '../gateway/authorizer.js';
 import { ScopeAuthorizer } from '../gateway/authorizer.js';
 import type { AdminRequest } from '../admin/admin.js';
-import { sendJson } from '../gateway/http.js';
+import { sendJson } from '../http/respond.js';
 import type { UpstreamConfig } from '../config/config.js';
 import { clientAddress } from '../network/source.js';
 

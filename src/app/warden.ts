@@ -19,10 +19,10 @@ import { openSqlite, type SqliteDb } from '../store/sqlite.js';
 import { SqliteIdentityStore } from '../store/identity-sqlite.js';
 import { ApiKeyService, type KeyChange } from '../identity/api-keys.js';
 import { buildPolicyPlane } from './policy.js';
-import { buildRetention } from './retention.js';
-import { createKeyRelease } from './key-release.js';
-import { buildWorkloadPlane } from './workload.js';
-import { buildMonitor } from './monitor.js';
+import { buildRetention } from '../ledger/retention-plane.js';
+import { createKeyRelease } from '../workload/key-release-routes.js';
+import { buildWorkloadPlane } from '../workload/plane.js';
+import { buildMonitor } from '../monitor/plane.js';
 import { createToolsPlane, filterToolCalls, pdpToolDecider, toolAuthenticator } from '../tools/index.js';
 import { buildContext } from '../policy/index.js';
 import { countFindings } from '../inspect/index.js';
@@ -31,8 +31,8 @@ import { loadOrCreateEd25519 } from './identity.js';
 import { enforcers } from '../gateway/stages/obligations.js';
 import { Gateway, type ModelInfo } from '../gateway/gateway.js';
 import { Metrics } from '../gateway/metrics.js';
-import type { AuditSink } from '../gateway/audit.js';
-import { createUpstreamTarget, type UpstreamTarget } from '../gateway/upstream.js';
+import type { AuditSink } from '../core/audit-sink.js';
+import { createUpstreamTarget, type UpstreamTarget } from '../network/upstream.js';
 import { parseTokenExchangeRequest } from '../identity/index.js';
 import { buildIdentity } from './identity.js';
 import { AdminApi, type AdminRequest } from '../admin/admin.js';
@@ -44,7 +44,7 @@ import { PostgresLedgerStore } from '../store/ledger-postgres.js';
 import { LedgerAuditSink } from './ledger-sink.js';
 import { inspectChatRequest, inspectText, parseClassification } from '../inspect/index.js';
 import { BadRequest, FailClosed } from '../core/errors.js';
-import { sendJson } from '../gateway/http.js';
+import { sendJson } from '../http/respond.js';
 import { DEMO_MODELS, DEMO_OWNER, startDemoUpstream } from '../demo/upstream.js';
 
 export interface RunningWarden {
@@ -278,7 +278,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   // The model registry routes registered models (signed, verified, promoted, attested); config upstreams serve the rest.
   const retention = buildRetention(config, { clock, log, ledger, identityStore, keys });
   started.push(() => retention.close());
-  const workload = buildWorkloadPlane({ config, db, clock, log, audit, pdp: policy.pdp, verifiers, onModels: (m) => policy.syncRegisteredModels(m) });
+  const workload = buildWorkloadPlane({ config, db, clock, log, audit, pdp: policy.pdp, stepUp: createBearerVerifier(verifiers), onModels: (m) => policy.syncRegisteredModels(m) });
   started.push(() => workload.close());
   const keyRelease = createKeyRelease({ db, dataDir: config.dataDir, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces });
   // Tools plane: /v1/tools, /mcp and /admin/v1/tools|approvals; tool calls decided by the same PDP.

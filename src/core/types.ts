@@ -142,3 +142,18 @@ export interface AuditEvent {
   errorCode?: string;
   details?: Record<string, string | number | boolean | null>;
 }
+
+/** A placement obligation (`route:tier=onprem`, `route:region=eu`) the route stage must meet. */
+export interface RouteRequirement {
+  attr: 'tier' | 'region';
+  value: string;
+}
+
+/**
+ * The first placement obligation that `placement` does not meet, or null.
+ * Fail closed: an upstream whose placement is unknown does not meet a placement obligation.
+ */
+export function unmetRequirement(placement: { tier?: string | undefined; region?: string | undefined }, requirements: readonly RouteRequirement[] | undefined): RouteRequirement | null {
+  for (const r of requirements ?? []) if (placement[r.attr] !== r.value) return r;
+  return null;
+}

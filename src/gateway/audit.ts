@@ -4,21 +4,7 @@ import type { WardenError } from '../core/errors.js';
 import type { RequestContext } from './context.js';
 import { countFindings } from '../inspect/index.js';
 
-export interface AuditReceipt {
-  /** Ledger leaf index, when the sink is a ledger. */
-  index?: number;
-  /** Compact JWS receipt for the response, when the sink signs receipts. */
-  receipt?: string;
-}
-
-/**
- * Where audit events go. `append` resolves once the entry is durable; the gateway releases the response only
- * after that (fail closed: a rejected append turns an allowed request into a 503).
- */
-export interface AuditSink {
-  append(event: AuditEvent): Promise<AuditReceipt>;
-}
-
+export type { AuditReceipt, AuditSink } from '../core/audit-sink.js';
 
 /** The one builder of a request's audit entry on the inference listener (model, tool and MCP routes). */
 export function requestEvent(ctx: RequestContext, status: number, err: WardenError | null, nowMs: number): AuditEvent {

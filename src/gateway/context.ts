@@ -1,11 +1,11 @@
 // The one request context every stage reads and extends (DESIGN: "Every stage has the same shape").
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { Action, Decision, Findings, Principal, Resource } from '../core/types.js';
+import type { Action, Decision, Findings, Principal, Resource, RouteRequirement } from '../core/types.js';
 import type { TokenExchangeRequest } from '../identity/index.js';
 import type { Lease } from '../network/limits.js';
 import type { RouteName } from './routes.js';
-import type { UpstreamTarget } from './upstream.js';
+import type { UpstreamTarget } from '../network/upstream.js';
 
 export type Endpoint = RouteName;
 /** The routes that carry a model request body (OpenAI shapes). */
@@ -49,7 +49,7 @@ export interface RequestContext {
   /** Set when the pipeline ended the request: the stage that did. */
   stage?: string;
   /** Placement the policy obliged (`route:tier=onprem`); the route stage refuses an upstream that does not meet it. */
-  routeRequirements?: { attr: 'tier' | 'region'; value: string }[];
+  routeRequirements?: RouteRequirement[];
   /** Finding categories/types the policy obliged to redact from the answer (`redact:pii` → `pii`). */
   redactTargets?: string[];
   /** /v1/token: the parsed exchange request, its actor and the DPoP key the issued token is bound to. */

@@ -13,13 +13,15 @@ import { newRequestId } from '../core/ids.js';
 import type { Action, AuditEvent, Finding, Findings, Principal } from '../core/types.js';
 import type { Limits, LocalLimiter } from '../network/limits.js';
 import { clientAddress } from '../network/source.js';
+import { CHALLENGE } from '../http/credentials.js';
 import { parseJson, parseJsonObject } from '../http/json.js';
 import type { ExchangeInput, ExchangeResult, TokenExchangeRequest } from '../identity/index.js';
-import type { AuditSink } from './audit.js';
+import type { AuditSink } from '../core/audit-sink.js';
 import { requestEvent } from './audit.js';
 import type { Authorizer } from './authorizer.js';
 import type { Endpoint, ModelEndpoint, RequestContext } from './context.js';
-import { readBody, sendError, sendJson } from './http.js';
+import { readBody } from '../http/body.js';
+import { sendError, sendJson } from '../http/respond.js';
 import type { Metrics } from './metrics.js';
 import { AnswerGuard, OutputBlocked, withCanary } from './output.js';
 import { runStages, stage, type Stage } from './pipeline.js';
@@ -31,7 +33,7 @@ import { MAX_TOKEN_FIELDS } from './stages/obligations.js';
 import { createPolicyStage, type ObligationEnforcers } from './stages/policy.js';
 import { createRouteStage } from './stages/route.js';
 import { StreamToolCallGate } from './stream-tool-calls.js';
-import { callUpstream, readUpstreamBody, upstreamStatusError, type UpstreamTarget } from './upstream.js';
+import { callUpstream, readUpstreamBody, upstreamStatusError, type UpstreamTarget } from '../network/upstream.js';
 import { validateModelRequest } from './validate.js';
 
 export interface ModelInfo {
@@ -118,7 +120,6 @@ interface RouteHandler {
 const UPSTREAM_PATHS: Record<ModelEndpoint, string> = { chat: '/chat/completions', completions: '/completions', embeddings: '/embeddings' };
 const USE_ACTIONS: Action[] = ['chat', 'complete', 'embed'];
 const EMPTY = Buffer.alloc(0);
-const CHALLENGE = 'Bearer realm="warden"';
 
 function usageTokens(json: unknown): number {
   const u = (json as { usage?: { total_tokens?: unknown } } | null)?.usage;

@@ -7,10 +7,8 @@ import { Forbidden } from '../core/errors.js';
 import type { Finding } from '../core/types.js';
 import { checkOutputRules, detectCanary, plantCanary, type Canary } from '../inspect/index.js';
 
-export interface OutputPolicy {
-  rules: string[];
-  canary: Canary | null;
-}
+export type { OutputPolicy } from '../inspect/output/policy.js';
+import type { OutputPolicy } from '../inspect/output/policy.js';
 
 export class OutputBlocked extends Forbidden {
   constructor(readonly finding: Finding) {

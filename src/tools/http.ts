@@ -13,7 +13,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BadRequest, WardenError } from '../core/errors.js';
 import type { Principal } from '../core/types.js';
-import type { Presented } from '../gateway/stages/identity.js';
+import type { Presented } from '../http/credentials.js';
 import { approvalView, type ApprovalService } from './approvals.js';
 import type { ToolCredentialIssuer } from './credential.js';
 import { ApprovalNotApproved, ApprovalNotFound } from './errors.js';

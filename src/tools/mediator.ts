@@ -9,7 +9,7 @@ import { canonicalJson } from '../core/canonical-json.js';
 import { sha256Digest } from '../core/digest.js';
 import { FailClosed, WardenError } from '../core/errors.js';
 import type { AuditEvent, Decision, Findings, Principal } from '../core/types.js';
-import type { AuditSink } from '../gateway/audit.js';
+import type { AuditSink } from '../core/audit-sink.js';
 import type { EgressGuard, EgressPolicy } from '../network/egress.js';
 import type { ApprovalRecord, ToolRecord } from '../store/tools-sqlite.js';
 import { agentOf, type ApprovalService } from './approvals.js';

@@ -3,8 +3,8 @@
 // refusal is provoked; the happy paths are exercised end to end in e2e-routing.test.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseEvidenceJson } from '../../src/app/workload-evidence.js';
-import { referenceFromRequirement } from '../../src/app/workload-reference.js';
+import { parseEvidenceJson } from '../../src/workload/attestation/evidence-fetch.js';
+import { referenceFromRequirement } from '../../src/workload/attestation/requirement.js';
 import { AttestationConfigurationInvalid, AttestationMalformed } from '../../src/workload/attestation/index.js';
 import { loadNitroDocument, nitroExpectations } from './attestation/samples.js';
 

@@ -3,6 +3,9 @@ import type { TLSSocket } from 'node:tls';
 import { Unauthenticated } from '../../core/errors.js';
 import type { Principal } from '../../core/types.js';
 import type { RequestContext } from '../context.js';
+import { CHALLENGE, dpopHeader, parseAuthorization, type Presented } from '../../http/credentials.js';
+
+export { dpopHeader, parseAuthorization, type Presented } from '../../http/credentials.js';
 
 /** The identity plane's verifiers, as the gateway sees them (implemented in src/identity). */
 export interface CredentialVerifiers {
@@ -17,30 +20,6 @@ export interface CredentialVerifiers {
   senderBinding?: (principal: Principal, token: string, presented: Presented) => Promise<void>;
   /** RFC 9449: verifies a proof sent without an access token (the token endpoint); returns its key's thumbprint. */
   dpopProof?: (proof: string | undefined, expect: { method: string; url: string }) => Promise<string>;
-}
-
-/** How a token was presented: its Authorization scheme, the DPoP header, and the request it came with. */
-export interface Presented {
-  scheme: 'bearer' | 'dpop';
-  proof: string | undefined;
-  method: string;
-  url: string;
-}
-
-const CHALLENGE = 'Bearer realm="warden"';
-
-/** Parses `Authorization: Bearer <token>` or `Authorization: DPoP <token>` (RFC 9449 §7.1). */
-export function parseAuthorization(auth: string, challenge: string): { scheme: 'bearer' | 'dpop'; token: string } {
-  const m = /^(Bearer|DPoP) ([^\s]+)$/i.exec(auth);
-  if (!m) throw new Unauthenticated('invalid_authorization', 'the Authorization header must be "Bearer <token>" or "DPoP <token>"', `${challenge}, error="invalid_request"`);
-  return { scheme: m[1]!.toLowerCase() === 'dpop' ? 'dpop' : 'bearer', token: m[2]! };
-}
-
-/** The one `DPoP` header of a request, or none; several are refused (RFC 9449 §4.3 step 1). */
-export function dpopHeader(headers: Record<string, string | string[] | undefined>): string | undefined {
-  const v = headers.dpop;
-  if (Array.isArray(v)) throw new Unauthenticated('invalid_dpop_proof', 'send exactly one DPoP header', 'DPoP error="invalid_dpop_proof"');
-  return v;
 }
 
 function jwtIssuer(token: string): string | null {

@@ -2,19 +2,11 @@
 // The workload plane (src/app/workload.ts) replaces this stage for registered models and falls back to it
 // for the rest; both judge placement obligations with `unmetRequirement`.
 import { Forbidden, NotFound } from '../../core/errors.js';
+import { unmetRequirement } from '../../core/types.js';
 import type { RequestContext } from '../context.js';
-import type { UpstreamTarget } from '../upstream.js';
+import type { UpstreamTarget } from '../../network/upstream.js';
 
-export type RouteRequirement = NonNullable<RequestContext['routeRequirements']>[number];
-
-/**
- * The first placement obligation (`route:tier=onprem`) that `placement` does not meet, or null.
- * Fail closed: an upstream whose placement is unknown does not meet a placement obligation.
- */
-export function unmetRequirement(placement: { tier?: string | undefined; region?: string | undefined }, requirements: readonly RouteRequirement[] | undefined): RouteRequirement | null {
-  for (const r of requirements ?? []) if (placement[r.attr] !== r.value) return r;
-  return null;
-}
+export { unmetRequirement, type RouteRequirement } from '../../core/types.js';
 
 export function createRouteStage(routes: Map<string, UpstreamTarget>) {
   return function route(ctx: RequestContext): void {

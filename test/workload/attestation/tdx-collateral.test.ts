@@ -78,7 +78,7 @@ import {
 import { assertReferenceUsable } from '../../../src/workload/attestation/reference.js';
 import { createTrustAnchors } from '../../../src/workload/attestation/trust.js';
 import type { TdxCollateralFiles, TdxCollateralSource, TdxReference, TrustAnchors } from '../../../src/workload/attestation/types.js';
-import { referenceFromRequirement } from '../../../src/app/workload-reference.js';
+import { referenceFromRequirement } from '../../../src/workload/attestation/requirement.js';
 import { parseConfig } from '../../../src/config/config.js';
 import {
   createTdxPki,

@@ -23,8 +23,8 @@ import { createTrustAnchors } from '../../../src/workload/attestation/trust.js';
 import type { TdxEvidence, TdxReference, TrustAnchors } from '../../../src/workload/attestation/types.js';
 import { releaseModelKey } from '../../../src/workload/key-release.js';
 import { wrapModelKey } from '../../../src/workload/key-release-envelope.js';
-import { parseEvidenceJson } from '../../../src/app/workload-evidence.js';
-import { referenceFromRequirement } from '../../../src/app/workload-reference.js';
+import { parseEvidenceJson } from '../../../src/workload/attestation/evidence-fetch.js';
+import { referenceFromRequirement } from '../../../src/workload/attestation/requirement.js';
 import { bindKey, createTdxPki, forgeTdxQuote, padNonce, type TdFields, type TdxPki } from './tdx-forge.js';
 
 const T0 = Date.UTC(2025, 5, 1, 12);

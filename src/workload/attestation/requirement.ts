@@ -2,8 +2,8 @@
 // `warden model register --attestation-type T --reference k=v,...` and the admin API take it. This turns it
 // into the verifiers' typed ReferenceValues, refusing anything it does not understand: an unknown key could
 // be a pin the operator believes is enforced (fail closed, docs/models.md "Confidential deployments").
-import type { AttestationRequirement } from '../store/registry-store.js';
-import { AttestationConfigurationInvalid, assertReferenceUsable, type ReferenceValues, type SevSnpReference, type TdxReference, type TdxTcbStatus } from '../workload/attestation/index.js';
+import type { AttestationRequirement } from '../../store/registry-store.js';
+import { AttestationConfigurationInvalid, assertReferenceUsable, type ReferenceValues, type SevSnpReference, type TdxReference, type TdxTcbStatus } from './index.js';
 
 const NITRO_TYPES = new Set(['nitro', 'aws-nitro']);
 const SNP_TYPES = new Set(['sev-snp', 'amd-sev-snp']);

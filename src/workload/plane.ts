@@ -4,7 +4,7 @@
 // traffic; the upstream must then report the pinned artifact digest before any byte of the answer is
 // released. Models the registry does not know fall back to the configured upstreams, unless
 // `workload.requireRegistered`. Everything else fails closed with a typed error (issue 6, docs/models.md).
-import { createRegistrySpool } from './registry-spool.js';
+import { createRegistrySpool } from './registry/spool.js';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KeyObject } from 'node:crypto';
@@ -16,22 +16,20 @@ import { Forbidden } from '../core/errors.js';
 import type { AuditEvent, Principal, Resource } from '../core/types.js';
 import type { WardenConfig } from '../config/config.js';
 import type { AdminRequest } from '../admin/admin.js';
-import type { AuditSink } from '../gateway/audit.js';
-import type { RequestContext } from '../gateway/context.js';
-import { createBearerVerifier, type CredentialVerifiers } from '../gateway/stages/identity.js';
-import { unmetRequirement } from '../gateway/stages/route.js';
-import { createUpstreamTarget, type UpstreamTarget } from '../gateway/upstream.js';
+import type { AuditSink } from '../core/audit-sink.js';
+import { unmetRequirement, type RouteRequirement } from '../core/types.js';
+import { createUpstreamTarget, type UpstreamTarget } from '../network/upstream.js';
 import { buildContext, type PolicyDecisionPoint } from '../policy/index.js';
 import { SqliteRegistryStore } from '../store/registry-sqlite.js';
 import type { DeploymentRecord } from '../store/registry-store.js';
 import type { SqliteDb } from '../store/sqlite.js';
-import { AttestationMonitor, createTrustAnchors, INTEL_SGX_ROOT_CA_PEM, tdxCollateralDirectory, type AttestationStatus, type TrustAnchors } from '../workload/attestation/index.js';
-import { ModelRegistry, type Authorize } from '../workload/registry/registry.js';
-import { loadPublicKey } from '../workload/signing/keys.js';
-import { createEvidenceFetcher } from './workload-evidence.js';
-import { createModelAdminRoute } from './workload-admin.js';
-import { DeploymentUntrusted, ModelNotRegistered, NoPromotedDeployment } from './workload-errors.js';
-import { referenceFromRequirement } from './workload-reference.js';
+import { AttestationMonitor, createTrustAnchors, INTEL_SGX_ROOT_CA_PEM, tdxCollateralDirectory, type AttestationStatus, type TrustAnchors } from './attestation/index.js';
+import { ModelRegistry, type Authorize } from './registry/registry.js';
+import { loadPublicKey } from './signing/keys.js';
+import { createEvidenceFetcher } from './attestation/evidence-fetch.js';
+import { createModelAdminRoute } from './admin-routes.js';
+import { DeploymentUntrusted, ModelNotRegistered, NoPromotedDeployment } from './routing-errors.js';
+import { referenceFromRequirement } from './attestation/requirement.js';
 
 export interface WorkloadPlaneDeps {
   config: WardenConfig;
@@ -43,10 +41,18 @@ export interface WorkloadPlaneDeps {
   audit: AuditSink;
   /** Promotion and rollback are `promoteModel` decisions of this PDP. */
   pdp: PolicyDecisionPoint;
-  /** The gateway's credential verifiers: they check the promoter's MFA step-up token. */
-  verifiers: CredentialVerifiers;
+  /** Verifies the promoter's MFA step-up token (the identity plane's bearer verifier). */
+  stepUp: (token: string) => Promise<Principal>;
   /** Told the registry's models (placement of the promoted deployment, else of any) after each refresh, for the policies. */
   onModels?: (models: { id: string; tier: string; region: string }[]) => void;
+}
+
+/** What the route stage knows of a request, and where the plane writes its choice (the gateway's context). */
+export interface RoutableRequest {
+  model: string | null;
+  routeRequirements?: RouteRequirement[];
+  target?: UpstreamTarget;
+  deployment?: { id: string; artifactDigest: string; evidenceDigest?: string };
 }
 
 export interface WorkloadPlane {
@@ -55,9 +61,9 @@ export interface WorkloadPlane {
   registry: ModelRegistry;
   monitor: AttestationMonitor;
   /** GatewayDeps.routeWith */
-  routeWith(ctx: RequestContext, fallback: (ctx: RequestContext) => void): void;
+  routeWith<R extends RoutableRequest>(ctx: R, fallback: (ctx: R) => void): void;
   /** GatewayDeps.verifyServed */
-  verifyServed(ctx: RequestContext, headers: Record<string, string | string[] | undefined>): Promise<void>;
+  verifyServed(ctx: RoutableRequest, headers: Record<string, string | string[] | undefined>): Promise<void>;
   /** AdminApi adminRoutes hook for /admin/v1/models. */
   adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean>;
   /** Re-reads the registry (CLI changes), (un)registers confidential deployments with the monitor and challenges new ones. */
@@ -215,7 +221,7 @@ export function buildWorkloadPlane(d: WorkloadPlaneDeps): WorkloadPlane {
   timer.unref();
   monitor.start();
 
-  const routeWith = (ctx: RequestContext, fallback: (ctx: RequestContext) => void): void => {
+  const routeWith = <R extends RoutableRequest>(ctx: R, fallback: (ctx: R) => void): void => {
     const model = ctx.model ?? '';
     if (!knownModels.has(model)) {
       if (wl.requireRegistered) throw new ModelNotRegistered(model);
@@ -252,7 +258,7 @@ export function buildWorkloadPlane(d: WorkloadPlaneDeps): WorkloadPlane {
     throw new Forbidden('route_obligation_unmet', `policy requires ${unmet}; no promoted deployment of ${model} is placed there`);
   };
 
-  const verifyServed = async (ctx: RequestContext, headers: Record<string, string | string[] | undefined>): Promise<void> => {
+  const verifyServed = async (ctx: RoutableRequest, headers: Record<string, string | string[] | undefined>): Promise<void> => {
     if (!ctx.deployment) return;
     const v = headers[wl.servedDigestHeader];
     // Two values are not one answer: joined, they cannot equal the pin, so the deployment is quarantined.
@@ -268,7 +274,7 @@ export function buildWorkloadPlane(d: WorkloadPlaneDeps): WorkloadPlane {
     clock: d.clock,
     sync,
     attestation: (id) => (monitored.has(id) || unusableReference.has(id) ? attestationStatus(id) : null),
-    stepUp: createBearerVerifier(d.verifiers),
+    stepUp: d.stepUp,
     challenge: async (id) => {
       await sync();
       if (monitored.has(id)) await monitor.challenge(id);

@@ -4,9 +4,9 @@
 // what was moved is kept in warden.db, so nothing is appended twice.
 import { existsSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AuditEvent } from '../core/types.js';
-import type { AuditSink } from '../gateway/audit.js';
-import type { SqliteDb } from '../store/sqlite.js';
+import type { AuditEvent } from '../../core/types.js';
+import type { AuditSink } from '../../core/audit-sink.js';
+import type { SqliteDb } from '../../store/sqlite.js';
 
 export const REGISTRY_SPOOL = 'registry-audit.jsonl';
 

@@ -11,16 +11,16 @@ import { BadRequest, NotFound } from '../core/errors.js';
 import { newRequestId } from '../core/ids.js';
 import type { AuditEvent, AuthnMethod, Findings, Principal } from '../core/types.js';
 import type { WardenConfig } from '../config/config.js';
-import type { AuditSink } from '../gateway/audit.js';
-import type { RequestContext } from '../gateway/context.js';
-import { sendJson } from '../gateway/http.js';
-import { BehaviourMonitor, type MonitorAction } from '../monitor/monitor.js';
+import type { AuditSink } from '../core/audit-sink.js';
+import { sendJson } from '../http/respond.js';
+import { BehaviourMonitor, type MonitorAction } from './monitor.js';
 
 export interface MonitorPlane {
   /** Gateway: before policy, a throttled principal beyond its allowance gets 429 `monitor_throttled`. */
   admit(p: Principal): void;
   /** Gateway: every answered request. */
-  observe(ctx: RequestContext, event: AuditEvent): void;
+  /** Hears of every answered request (the gateway's context: who asked, and what inspection found). */
+  observe(ctx: { principal?: Principal; findings?: Findings }, event: AuditEvent): void;
   /** Tools plane: every decided tool call. */
   observeTool(p: Principal, o: { status: number; stage: string | null; findings: Findings | null }): void;
   /** PDP: the principal's risk, 0..1. */

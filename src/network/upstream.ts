@@ -1,11 +1,11 @@
 // The upstream client: one keep-alive undici Pool per upstream, timeouts, and clear 502/503/504 errors.
 import { readFileSync } from 'node:fs';
-import { loadServerCertificate, ServerCertificateInvalid } from '../network/server-cert.js';
+import { loadServerCertificate, ServerCertificateInvalid } from './server-cert.js';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import { UpstreamError, WardenError } from '../core/errors.js';
 import type { UpstreamConfig } from '../config/config.js';
 import { makeCanary } from '../inspect/index.js';
-import type { OutputPolicy } from './output.js';
+import type { OutputPolicy } from '../inspect/output/policy.js';
 
 export interface UpstreamTarget {
   name: string;

@@ -1,6 +1,6 @@
-// Small HTTP helpers for the listeners: bounded body reading and the one JSON error writer.
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PayloadTooLarge, WardenError } from '../core/errors.js';
+// The edge's bounded body reader: refuses an oversized body by its Content-Length, or as soon as it passes the limit.
+import type { IncomingMessage } from 'node:http';
+import { PayloadTooLarge } from '../core/errors.js';
 
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
@@ -32,20 +32,4 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       reject(e);
     });
   });
-}
-
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
-export function sendError(res: ServerResponse, err: WardenError, requestId: string, close = false): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const headers: Record<string, string> = { 'x-request-id': requestId, ...err.headers };
-  if (close) headers.connection = 'close';
-  sendJson(res, err.status, err.toBody(requestId), headers);
 }

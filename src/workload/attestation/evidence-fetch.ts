@@ -6,8 +6,8 @@
 //   {"type":"jwt","token":"<compact JWS>"}
 // The call goes over the deployment's own upstream pool (same origin, same TLS trust), with a time and size
 // limit; anything else is AttestationUnavailable / AttestationMalformed and the monitor withdraws trust.
-import type { UpstreamTarget } from '../gateway/upstream.js';
-import { AttestationMalformed, AttestationUnavailable, type Evidence } from '../workload/attestation/index.js';
+import type { UpstreamTarget } from '../../network/upstream.js';
+import { AttestationMalformed, AttestationUnavailable, type Evidence } from './index.js';
 
 const MAX_EVIDENCE_BYTES = 1024 * 1024;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;

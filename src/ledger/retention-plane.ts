@@ -1,6 +1,7 @@
 // Payload retention with crypto-shredding, and the SIEM export of ledger entries.
 // The tree never holds prompts or answers; when retention is on they go to a separate store, sealed with a
 // per-principal data key, and erasing the principal destroys that key (the tree stays verifiable).
+import type { Principal } from '../core/types.js';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -12,15 +13,15 @@ import type { ApiKeyService } from '../identity/api-keys.js';
 import type { IdentityStore } from '../store/identity-store.js';
 import { openSqlite } from '../store/sqlite.js';
 import { SqlitePayloadStore } from '../store/ledger-payloads-sqlite.js';
-import { PayloadVault, loadOrCreatePayloadKek } from '../ledger/retention.js';
-import { exportJsonLines } from '../ledger/export-jsonl.js';
-import type { Ledger } from '../ledger/ledger.js';
-import type { RequestContext } from '../gateway/context.js';
-import { sendJson } from '../gateway/http.js';
+import { PayloadVault, loadOrCreatePayloadKek } from './retention.js';
+import { exportJsonLines } from './export-jsonl.js';
+import type { Ledger } from './ledger.js';
+import { sendJson } from '../http/respond.js';
 
 export interface Retention {
   /** Stores the request and response of an answered request (only when retention is on). */
-  retain: ((ctx: RequestContext, response: Buffer) => void) | undefined;
+  /** Keeps a request's body and its answer, sealed (the gateway's context names who and which request). */
+  retain: ((ctx: { principal?: Principal; requestId: string; rawBody: Buffer }, response: Buffer) => void) | undefined;
   adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean>;
   close(): Promise<void>;
 }

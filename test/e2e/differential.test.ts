@@ -28,7 +28,6 @@ interface RouteRow {
 }
 
 const NO_PRINCIPAL = 'public, unauthenticated document: no principal, so per-principal limits have nothing to key on';
-const NO_MODEL_TEXT = 'the answer carries no model-generated text';
 const NOT_A_MODEL_PROMPT = 'the request is not a model prompt (no content inspection or placement on this route)';
 const NO_GENERATION = 'no generation: there is no token budget to cap';
 const ATTESTATION_PUBLIC = 'answers before any credential (the evidence is the credential); limited per source address instead (test/workload/attestation-challenge.test.ts)';
@@ -117,9 +116,6 @@ const TABLE: Partial<Record<string, RouteRow>> = {
   },
 };
 
-/** Routes whose answers are model text (the content protections' home). */
-const GENERATING: readonly RouteName[] = ['chat', 'completions'];
-
 function rowsFor(protection: Protection): { route: RouteName; framing: Framing }[] {
   const out: { route: RouteName; framing: Framing }[] = [];
   for (const r of INFERENCE_ROUTES) {
@@ -148,6 +144,15 @@ function naCells(): string[] {
 function reached(r: Resp, s: string): boolean {
   const d = delivered(r);
   return [r.text, d.text, d.reasoning, d.refusal, d.logprobTokens.join('')].some((x) => x.includes(s));
+}
+
+/** A refusal is still exactly one ledger entry (read from the audit log mirror), with the status the client got. */
+function assertOneEntry(r: Resp, what: string): void {
+  const id = r.headers['x-request-id'];
+  assert.ok(typeof id === 'string' && id.length > 0, `${what}: the answer names its request id`);
+  const entries = w.t.audits().filter((a) => a.requestId === id);
+  assert.equal(entries.length, 1, `${what}: ${entries.length} ledger entries for ${id}`);
+  assert.equal(entries[0]!.status, r.status, `${what}: the entry records the status the client got`);
 }
 
 const isStream = (r: Resp) => String(r.headers['content-type'] ?? '').includes('text/event-stream');
@@ -270,6 +275,7 @@ describe('differential table: route × framing × protection', () => {
         assert.equal(r.status, 403, r.text);
         assert.equal(errorCode(r), 'policy_denied');
         assert.equal(w.model.since(mark).length, 0, 'the upstream received the request');
+        assertOneEntry(r, `${route} × ${framing}`);
       });
     }
   });
@@ -284,6 +290,7 @@ describe('differential table: route × framing × protection', () => {
         assert.equal(r.status, 403, r.text);
         assert.equal(errorCode(r), 'policy_denied');
         assert.equal(w.model.since(mark).length, 0, 'the public-cloud upstream received the body');
+        assertOneEntry(r, `${route} × ${framing}`);
       });
     }
   });
@@ -316,6 +323,7 @@ describe('differential table: route × framing × protection', () => {
         const accepted = route === 'token' ? [expectedCode, oauth[expectedCode]] : [expectedCode];
         assert.ok(accepted.includes(code), `${route}: error code ${String(code)}, chat's is ${expectedCode}`);
         if (reference.status === 429) assert.ok(Number(r.headers['retry-after']) >= 1, 'Retry-After as chat sends it');
+        assertOneEntry(r, `${route} (${framing})`);
       });
     }
   }

@@ -8,7 +8,8 @@ export interface FakeUpstream {
   server: Server;
   /** Set when a streaming response's connection was closed by Warden before the stream finished. */
   aborted: Promise<void>;
-  requests: { path: string; headers: IncomingMessage['headers']; body: string }[];
+  /** Every request received, in arrival order; `aborted` turns true when Warden closed the connection before the answer finished. */
+  requests: { path: string; headers: IncomingMessage['headers']; body: string; aborted: boolean }[];
   close(): Promise<void>;
 }
 
@@ -20,9 +21,13 @@ export async function startFakeUpstream(handler: (req: IncomingMessage, res: Ser
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
-      requests.push({ path: req.url ?? '', headers: req.headers, body });
+      const entry = { path: req.url ?? '', headers: req.headers, body, aborted: false };
+      requests.push(entry);
       res.on('close', () => {
-        if (!res.writableFinished) markAborted();
+        if (!res.writableFinished) {
+          entry.aborted = true;
+          markAborted();
+        }
       });
       handler(req, res, body);
     });

@@ -9,9 +9,12 @@ import type { Child } from './common.js';
 
 export const NGINX_MISSING = 'nginx: not installed (apt-get install nginx-light)';
 
-/** The nginx binary and its version ("nginx/1.22.1"), or null when there is no nginx on PATH or in /usr/sbin. */
+/**
+ * The nginx binary and its version ("nginx/1.22.1"), or null when there is none: BENCH_NGINX names the binary
+ * to use (another build, or a path that does not exist to leave nginx out); else nginx on PATH or in /usr/sbin.
+ */
 export function nginxVersion(): { bin: string; version: string } | null {
-  for (const bin of ['nginx', '/usr/sbin/nginx']) {
+  for (const bin of process.env.BENCH_NGINX ? [process.env.BENCH_NGINX] : ['nginx', '/usr/sbin/nginx']) {
     // nginx -v prints its version on stderr.
     const r = spawnSync(bin, ['-v'], { encoding: 'utf8' });
     if (r.error) continue;

@@ -34,7 +34,8 @@ function stopAndWait(c: Child, ms = 30_000): Promise<number | null> {
 /** The commit the profile is of (and whether src/ differs from it), so before/after profiles can be told apart. */
 function commitUnderTest(): string {
   try {
-    const head = execFileSync('git', ['log', '-1', '--format=%h %s'], { encoding: 'utf8' }).trim();
+    // The last commit that changed src/: the code profiled, whatever bench/ commits came after it.
+    const head = execFileSync('git', ['log', '-1', '--format=%h %s', '--', 'src'], { encoding: 'utf8' }).trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).trim();
     return `\`${head.slice(0, 100)}\`${dirty ? ' (plus uncommitted changes in src/)' : ''}`;
   } catch {
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
     const md = [
       '## Gateway CPU profile (where the time goes)',
       '',
-      `Run ${new Date().toISOString()} on ${machine()}, commit under test: ${commitUnderTest()}.`,
+      `Run ${new Date().toISOString()} on ${machine()}, src/ as of ${commitUnderTest()}.`,
       `\`warden up\` (every plane on, as in the gateway table) under \`node --cpu-prof --cpu-prof-interval=${INTERVAL_US}\`; wrk -t1 -c${CONNECTIONS}`,
       `for ${SECONDS} s after a 2 s warm-up, small buffered chat requests to the demo upstream: ${r.rps.toFixed(0)} req/s with the profiler on`,
       `(p50 ${r.p50ms.toFixed(2)} ms). Every thread is sampled (the event loop, and worker threads such as the ledger's writer); only samples taken`,

@@ -73,7 +73,7 @@ async function preflight(t: Target): Promise<void> {
     if (t.id === 'warden' && !r.headers['warden-receipt']) throw new Error(`${t.name}: preflight answer has no Warden-Receipt header`);
     const s = await request(t.chatUrl, { method: 'POST', dispatcher: agent, headers, body: STREAM_BODY });
     const events = await s.body.text();
-    if (s.statusCode !== 200 || !events.startsWith('data:') && !events.startsWith('event:')) throw new Error(`${t.name}: stream preflight answered ${s.statusCode}: ${events.slice(0, 300)}`);
+    if (s.statusCode !== 200 || (!events.startsWith('data:') && !events.startsWith('event:'))) throw new Error(`${t.name}: stream preflight answered ${s.statusCode}: ${events.slice(0, 300)}`);
     if (t.id === 'warden' && !/receipt/i.test(events)) throw new Error(`${t.name}: stream preflight has no receipt event`);
   } finally {
     await agent.close();

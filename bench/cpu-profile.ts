@@ -166,10 +166,10 @@ export function summarizeProfile(p: CpuProfile, fromUs: number, toUs: number): P
     sampleCount: count,
     busyMs: busy,
     idleMs: idle,
-    byGroup: sorted(byGroup, 25),
-    byWardenFolder: sorted(byFolder, 25),
-    topSelf: sorted(self, 40),
-    topWarden: sorted(warden, 30),
+    byGroup: sorted(byGroup, 20),
+    byWardenFolder: sorted(byFolder, 20),
+    topSelf: sorted(self, 30),
+    topWarden: sorted(warden, 25),
   };
 }
 

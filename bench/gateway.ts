@@ -51,8 +51,6 @@ function installPortkey(): { script: string } | { error: string } {
 interface Target {
   id: 'direct' | 'bare' | 'nginx' | 'warden' | 'portkey';
   name: string;
-  /** Base URL without /v1. */
-  base: string;
   /** Chat completions URL (Portkey's path differs from the others' only in having no TLS). */
   chatUrl: string;
   headers: Record<string, string>;
@@ -143,12 +141,12 @@ async function main(): Promise<void> {
     children.push(w.child);
 
     const targets: Target[] = [
-      { id: 'direct', name: 'direct upstream (plain HTTP, no proxy)', base: upstream.replace(/\/v1$/, ''), chatUrl: `${upstream}/chat/completions`, headers: {} },
-      { id: 'bare', name: 'bare Node TLS proxy (floor, no checks)', base: bare.match[1]!, chatUrl: `${bare.match[1]}/v1/chat/completions`, headers: {}, ca: benchCa.certPem },
+      { id: 'direct', name: 'direct upstream (plain HTTP, no proxy)', chatUrl: `${upstream}/chat/completions`, headers: {} },
+      { id: 'bare', name: 'bare Node TLS proxy (floor, no checks)', chatUrl: `${bare.match[1]}/v1/chat/completions`, headers: {}, ca: benchCa.certPem },
       ...(nginx && nginxBin
-        ? [{ id: 'nginx' as const, name: `${nginxBin.version} (1 process, TLS 1.3, keep-alive upstream, no checks)`, base: nginx.match[1]!, chatUrl: `${nginx.match[1]}/v1/chat/completions`, headers: {}, ca: benchCa.certPem }]
+        ? [{ id: 'nginx' as const, name: `${nginxBin.version} (1 process, TLS 1.3, keep-alive upstream, no checks)`, chatUrl: `${nginx.match[1]}/v1/chat/completions`, headers: {}, ca: benchCa.certPem }]
         : []),
-      { id: 'warden', name: 'Warden (TLS 1.3, API key, limits, inspection, Cedar, ledger, receipts)', base: w.url, chatUrl: `${w.url}/v1/chat/completions`, headers: { authorization: `Bearer ${w.key}` }, ca: w.ca },
+      { id: 'warden', name: 'Warden (TLS 1.3, API key, limits, inspection, Cedar, ledger, receipts)', chatUrl: `${w.url}/v1/chat/completions`, headers: { authorization: `Bearer ${w.key}` }, ca: w.ca },
     ];
     const portkey = installPortkey();
     if ('script' in portkey) {
@@ -158,7 +156,6 @@ async function main(): Promise<void> {
       targets.push({
         id: 'portkey',
         name: 'Portkey gateway 1.15.2 (plain HTTP, no security checks)',
-        base: `http://127.0.0.1:${port}`,
         chatUrl: `http://127.0.0.1:${port}/v1/chat/completions`,
         headers: { Authorization: 'Bearer sk-demo', 'x-portkey-provider': 'openai', 'x-portkey-custom-host': upstream },
       });
@@ -253,6 +250,13 @@ async function main(): Promise<void> {
       `| added p50 @${LOW}, Warden − nginx (buffered) | ${nginxR ? `${f2(wardenR.low!.p50ms - nginxR.low!.p50ms)} ms` : '–'} | |`,
       `| Warden / direct upstream @${HIGH} | ${f2(wardenR.high!.rps / directR.high!.rps)}× | |`,
       `| Portkey / bare proxy @${HIGH} | ${portkeyR ? `${f2(portkeyR.high!.rps / bareR.high!.rps)}× (plain HTTP: it skips the TLS cost the others pay)` : `not measured: it did not install (${'error' in portkey ? portkey.error : '?'})`} | |`,
+      '',
+      `Streams @${LOW}: ` +
+        targets
+          .filter((t) => t.stream)
+          .map((t) => `${t.id} TTFB p90 ${f2(t.stream!.p90ms)} ms, p99 ${f2(t.stream!.p99ms)} ms, whole stream p50 ${f2(t.stream!.totalP50ms)} ms (${t.stream!.requests} streams)`)
+          .join('; ') +
+        '.',
       '',
       ...(streamErrors.length ? ['Stream errors:', '', ...streamErrors, ''] : []),
     ].join('\n');

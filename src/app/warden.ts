@@ -30,6 +30,7 @@ import { createBearerVerifier } from '../gateway/stages/identity.js';
 import { loadOrCreateEd25519 } from './identity.js';
 import { enforcers } from '../gateway/stages/obligations.js';
 import { Gateway, type ModelInfo } from '../gateway/gateway.js';
+import { UnauthenticatedRefusals } from '../gateway/refusals.js';
 import { Metrics } from '../gateway/metrics.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import { createUpstreamTarget, type UpstreamTarget } from '../network/upstream.js';
@@ -66,6 +67,8 @@ export interface RunningWarden {
    * current certificate stays in service. Returns what was reloaded.
    */
   reloadTls(): { reloaded: string[] };
+  /** Writes the pending per-source entries for refused unauthenticated requests now (else at each window's end). */
+  flushRefusals(): Promise<void>;
   demoUpstreamUrl: string | null;
   log: Logger;
   close(): Promise<void>;
@@ -241,8 +244,9 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     const f = l.clientCaFile ?? config.spiffe.clientCaFile;
     return f ? { clientCaPem: readFileSync(f, 'utf8') } : {};
   };
-  const infServer = createHttpsServer(listenerTlsOptions({ ...serverTls(inf), mtls: inf.mtls, ...clientCa(inf) }));
-  const admServer = createHttpsServer(listenerTlsOptions({ ...serverTls(adm), mtls: adm.mtls, ...clientCa(adm) }));
+  const serverOptions = { connectionsCheckingInterval: 1000 };
+  const infServer = createHttpsServer({ ...listenerTlsOptions({ ...serverTls(inf), mtls: inf.mtls, ...clientCa(inf) }), ...serverOptions });
+  const admServer = createHttpsServer({ ...listenerTlsOptions({ ...serverTls(adm), mtls: adm.mtls, ...clientCa(adm) }), ...serverOptions });
   const reloadTls = () => {
     const reloaded: string[] = [];
     for (const [name, l, server] of [['inference', inf, infServer], ['admin', adm, admServer]] as const) {
@@ -253,10 +257,12 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     }
     return { reloaded };
   };
+  // A client gets headersTimeoutMs for its headers and requestTimeoutMs for its whole request (a slow body is
+  // cut off), checked every second rather than Node's default 30 s, so slow clients cannot hold sockets.
   for (const s of [infServer, admServer]) {
     s.keepAliveTimeout = 65_000;
-    s.headersTimeout = 30_000;
-    s.requestTimeout = 0;
+    s.headersTimeout = config.limits.headersTimeoutMs;
+    s.requestTimeout = config.limits.requestTimeoutMs;
   }
   // Bind first so that the public origins (used for RFC 9421 @target-uri) carry the real ports.
   started.push(() => infServer.close(), () => admServer.close());
@@ -297,7 +303,11 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       : {}),
   });
   started.push(() => tools.close());
+  const u = config.limits.unauthenticated;
+  const refusals = new UnauthenticatedRefusals({ perSource: { requestsPerSecond: u.requestsPerSecond, burst: u.burst }, windowMs: u.accountingWindowMs }, { clock, audit, log });
+  started.push(() => refusals.close());
   const gateway = new Gateway({
+    refusals,
     clock,
     log,
     metrics,
@@ -427,6 +437,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     dataDir: config.dataDir,
     bootstrapKey,
     reloadTls,
+    flushRefusals: () => refusals.flush(),
     demoUpstreamUrl: demo?.url ?? null,
     ledgerVerifierKey: publicLedgerKey(ledgerKey).vkey,
     log,
@@ -441,6 +452,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
         });
       await Promise.all([stop(infServer), stop(admServer), ...(demo ? [stop(demo.server)] : [])]);
       await Promise.all(targets.map((t) => t.pool.close()));
+      await refusals.close();
       await keys.close();
       await identity.close();
       await tools.close();

@@ -92,6 +92,14 @@ export interface WardenConfig {
     attestationPerSource: { requestsPerSecond: number; burst: number };
     /** Used attestation nonces remembered until they expire (single use); beyond it key requests get 503. */
     attestationUsedNonces: number;
+    /**
+     * Requests that never had a principal (bad or no credential): each source's budget of them, after which it
+     * is refused before any work; and the window over which they are counted into one ledger entry per source.
+     */
+    unauthenticated: { requestsPerSecond: number; burst: number; accountingWindowMs: number };
+    /** Time a client has to send its headers, and its whole request (headers and body). */
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
   };
   upstreams: UpstreamConfig[];
   demoUpstream: { enabled: 'auto' | boolean; port: number };
@@ -180,7 +188,7 @@ const validate = ajv.compile(CONFIG_SCHEMA);
 type RawConfig = {
   dataDir?: string;
   listeners?: { inference?: Partial<ListenerConfig>; admin?: Partial<ListenerConfig> };
-  limits?: Partial<Omit<WardenConfig['limits'], 'attestationPerSource'>> & { attestationPerSource?: Partial<WardenConfig['limits']['attestationPerSource']> };
+  limits?: Partial<Omit<WardenConfig['limits'], 'attestationPerSource' | 'unauthenticated'>> & { attestationPerSource?: Partial<WardenConfig['limits']['attestationPerSource']>; unauthenticated?: Partial<WardenConfig['limits']['unauthenticated']> };
   upstreams?: Partial<UpstreamConfig>[];
   demoUpstream?: Partial<WardenConfig['demoUpstream']>;
   oidc?: { issuers?: OidcIssuerConfig[] };
@@ -240,6 +248,13 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       // An enclave asks for a challenge and then its key: a few requests at start-up and on key rotation.
       attestationPerSource: { requestsPerSecond: raw.limits?.attestationPerSource?.requestsPerSecond ?? 2, burst: raw.limits?.attestationPerSource?.burst ?? 20 },
       attestationUsedNonces: raw.limits?.attestationUsedNonces ?? 100_000,
+      unauthenticated: {
+        requestsPerSecond: raw.limits?.unauthenticated?.requestsPerSecond ?? 2,
+        burst: raw.limits?.unauthenticated?.burst ?? 30,
+        accountingWindowMs: raw.limits?.unauthenticated?.accountingWindowMs ?? 10_000,
+      },
+      headersTimeoutMs: raw.limits?.headersTimeoutMs ?? 10_000,
+      requestTimeoutMs: raw.limits?.requestTimeoutMs ?? 30_000,
     },
     upstreams: (raw.upstreams ?? []).map((u) => ({
       name: u.name!,

@@ -28,6 +28,13 @@ export const CONFIG_SCHEMA = {
           properties: { requestsPerSecond: { type: 'number', exclusiveMinimum: 0 }, burst: { type: 'integer', minimum: 1 } },
         },
         attestationUsedNonces: { type: 'integer', minimum: 1 },
+        unauthenticated: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { requestsPerSecond: { type: 'number', exclusiveMinimum: 0 }, burst: { type: 'integer', minimum: 1 }, accountingWindowMs: { type: 'integer', minimum: 100, maximum: 3600000 } },
+        },
+        headersTimeoutMs: { type: 'integer', minimum: 100, maximum: 600000 },
+        requestTimeoutMs: { type: 'integer', minimum: 100, maximum: 3600000 },
       },
     },
     upstreams: {

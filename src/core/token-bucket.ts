@@ -21,4 +21,10 @@ export class TokenBucket {
     this.tokens -= 1;
     return 0;
   }
+
+  /** Seconds until a token is available (0: one is), spending nothing. */
+  peek(now: number): number {
+    const tokens = Math.min(this.burst, this.tokens + (Math.max(0, now - this.at) / 1000) * this.rate);
+    return tokens < 1 ? (1 - tokens) / this.rate : 0;
+  }
 }

@@ -25,6 +25,7 @@ import { sendError, sendJson } from '../http/respond.js';
 import type { Metrics } from './metrics.js';
 import { AnswerGuard, OutputBlocked, withCanary } from './output.js';
 import { runStages, stage, type Stage } from './pipeline.js';
+import type { UnauthenticatedRefusals } from './refusals.js';
 import { INFERENCE_ROUTES, type RouteDecl, type RouteName } from './routes.js';
 import { eventData, SseSplitter } from './sse.js';
 import { createBearerVerifier, createIdentityStage, dpopHeader, type CredentialVerifiers } from './stages/identity.js';
@@ -105,6 +106,8 @@ export interface GatewayDeps {
   tokens?: { parse(body: Buffer): TokenExchangeRequest; exchange(input: ExchangeInput): Promise<ExchangeResult> };
   /** The tools plane (absent: its routes answer 404). */
   tools?: ToolRoutes;
+  /** Accounting (and a per-source budget) for refusals of requests that never had a principal. */
+  refusals?: UnauthenticatedRefusals;
   /** The workload plane's attestation routes (they authenticate by evidence, and limit per source). */
   attestation?: (req: IncomingMessage, res: ServerResponse, requestId: string) => Promise<boolean>;
 }
@@ -303,9 +306,11 @@ export class Gateway {
     const path = q === -1 ? url : url.slice(0, q);
     const m = this.match(path);
     const ctx = this.newContext(req, requestId, path, m?.route ?? null);
-    if (!m) return this.fail(ctx, res, new NotFound('route_not_found', `no such endpoint: ${req.method} ${path}`), 'validate');
-    const handler = this.handlers.get(m.route.name)!;
+    const handler = m ? this.handlers.get(m.route.name)! : null;
     try {
+      // A source that spent its budget of unauthenticated failures is turned away before any other work.
+      if (!handler?.unaudited) this.d.refusals?.admit(ctx.sourceIp);
+      if (!m || !handler) throw new NotFound('route_not_found', `no such endpoint: ${req.method} ${path}`);
       if (req.method !== m.route.method) {
         if (m.route.name === 'mcp') res.setHeader('allow', 'POST');
         throw new WardenError(405, 'invalid_request_error', 'method_not_allowed', `${path} accepts ${m.route.method} only`);
@@ -338,7 +343,10 @@ export class Gateway {
     ctx.lease?.release(ctx.modelTokens);
     const status = res.headersSent ? (err.status === 499 ? 499 : 502) : err.status;
     const event = requestEvent(ctx, status, err, this.d.clock.now());
-    if (!(err as WardenError & { audited?: boolean }).audited) {
+    if (!ctx.principal && this.d.refusals) {
+      // No principal: counted into its source's window entry instead of one fsync'd entry each (refusals.ts).
+      this.d.refusals.record(ctx.sourceIp, ctx.requestId, err.code, status);
+    } else if (!(err as WardenError & { audited?: boolean }).audited) {
       try {
         await this.d.audit.append(event);
       } catch (auditErr) {
@@ -696,9 +704,10 @@ export class Gateway {
 function sendOAuthError(res: ServerResponse, err: WardenError, requestId: string, stageName: string): void {
   if (res.headersSent) return void res.destroy();
   const oauthCodes = ['invalid_request', 'invalid_scope', 'invalid_target', 'unsupported_grant_type', 'invalid_client', 'invalid_dpop_proof'];
-  const error = err.status >= 500 ? (err.status === 503 ? 'temporarily_unavailable' : 'server_error') : err.status === 429 ? 'slow_down' : oauthCodes.includes(err.code) ? err.code : 'invalid_request';
   // OAuth clients expect 400 for a refused exchange; limits and source refusals keep their status (as on every route).
-  const status = err.status >= 500 || err.status === 429 || (err.status === 403 && stageName === 'network') ? err.status : 400;
+  const network403 = err.status === 403 && stageName === 'network';
+  const error = err.status >= 500 ? (err.status === 503 ? 'temporarily_unavailable' : 'server_error') : err.status === 429 ? 'slow_down' : network403 ? 'access_denied' : oauthCodes.includes(err.code) ? err.code : 'invalid_request';
+  const status = err.status >= 500 || err.status === 429 || network403 ? err.status : 400;
   const description = err.status === 401 && err.code !== 'invalid_dpop_proof' ? 'the subject or actor token is invalid' : err.message;
   sendJson(res, status, { error, error_description: description, request_id: requestId }, { 'x-request-id': requestId, 'cache-control': 'no-store', ...(err.status === 429 ? err.headers : {}) });
 }

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import { BadRequest, Forbidden, NotFound, WardenError } from '../core/errors.js';
+import { BadRequest, FailClosed, Forbidden, NotFound, WardenError } from '../core/errors.js';
 import { auditEvent } from '../core/audit-event.js';
 import type { AdminRequest } from '../admin/admin.js';
 import type { AuditSink } from '../core/audit-sink.js';
@@ -105,6 +105,11 @@ export function createKeyRelease(d: KeyReleaseDeps) {
   const limiter = new SourceRateLimiter(d.clock, d.perSource);
 
   const record = async (requestId: string, action: string, deployment: string | null, status: number, err?: WardenError) => {
+    // Fail closed with the same code as every other route: nothing is released that the ledger did not record.
+    const unavailable = (e: unknown): never => {
+      d.log.error({ err: e, requestId }, 'audit append failed; withholding the answer');
+      throw new FailClosed('audit_unavailable', 'the audit ledger could not record this request; the answer is withheld');
+    };
     await d.audit.append(
       auditEvent({
         time: new Date(d.clock.now()).toISOString(),
@@ -116,7 +121,7 @@ export function createKeyRelease(d: KeyReleaseDeps) {
         status,
         ...(err ? { errorCode: err.code } : {}),
       }),
-    );
+    ).catch(unavailable);
   };
 
   const confidential = (id: string) => {

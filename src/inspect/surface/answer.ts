@@ -204,10 +204,17 @@ export function choiceIndex(c: Record<string, unknown>, pos: number, strict: boo
   return pos;
 }
 
+/** An embeddings answer (`{object: 'list', data: [{embedding}]}`): vectors, no text. */
+export function isEmbeddingsAnswer(json: unknown): boolean {
+  return isObject(json) && json.object === 'list' && Array.isArray(json.data) && !('choices' in json);
+}
+
 /** Every text of a buffered answer or a stream chunk (chat or completions), in order. A body without a
- *  `choices` array (an error event) has its strings read as `other` texts of choice -1. */
+ *  `choices` array (an error event) has its strings read as `other` texts of choice -1; an embeddings
+ *  answer has none. */
 export function answerTexts(json: unknown): AnswerText[] {
   const out: AnswerText[] = [];
+  if (isEmbeddingsAnswer(json)) return out;
   if (!isObject(json) || !Array.isArray(json.choices)) {
     const r = new ChoiceReader(-1, false, '(body)');
     r.other(json, []);

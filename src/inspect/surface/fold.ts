@@ -72,30 +72,45 @@ export function originEnd(text: string, origin: number): number {
 }
 
 /** Streaming fold with the same result as foldText over the concatenated chunks, for any chunking:
- *  a high surrogate that ends a chunk waits for its pair. Holds at most one code unit. */
+ *  a high surrogate that ends a chunk waits for its pair. Holds at most one code unit. Origins count
+ *  source characters pushed so far, or are taken from `from` when the chunk is itself a view (Folded). */
 export class StreamFolder {
   private carry = '';
-  /** Source characters consumed before `carry`. */
+  private carryOrigin = 0;
+  /** Source characters consumed so far (for chunks given as plain strings). */
   private offset = 0;
 
-  push(chunk: string, final = false): Folded {
-    let src = this.carry + chunk;
-    const base = this.offset;
+  push(chunk: string | Folded, final = false): Folded {
+    const plain = typeof chunk === 'string';
+    const piece = plain ? chunk : chunk.text;
+    const hadCarry = this.carry !== '';
+    let src = this.carry + piece;
+    const originOf = (k: number): number => {
+      if (hadCarry && k === 0) return this.carryOrigin;
+      const local = hadCarry ? k - 1 : k;
+      return plain ? this.offset + local : (chunk as Folded).origins[local]!;
+    };
     let end = src.length;
     if (!final && end > 0) {
       const last = src.charCodeAt(end - 1);
       if (last >= 0xd800 && last <= 0xdbff) end -= 1;
     }
-    this.carry = src.slice(end);
-    this.offset = base + end;
+    const nextCarry = src.slice(end);
+    const nextCarryOrigin = end < src.length ? originOf(end) : 0;
     if (end < src.length) src = src.slice(0, end);
+    let out: Folded;
     if (!NON_ASCII.test(src)) {
       const origins = new Array<number>(src.length);
-      for (let k = 0; k < src.length; k++) origins[k] = base + k;
-      return { text: src, origins };
+      for (let k = 0; k < src.length; k++) origins[k] = originOf(k);
+      out = { text: src, origins };
+    } else {
+      const acc = { parts: [] as string[], origins: [] as number[] };
+      foldInto(src, 0, src.length, 0, acc);
+      out = { text: acc.parts.join(''), origins: acc.origins.map(originOf) };
     }
-    const out = { parts: [] as string[], origins: [] as number[] };
-    foldInto(src, 0, src.length, base, out);
-    return { text: out.parts.join(''), origins: out.origins };
+    this.carry = nextCarry;
+    this.carryOrigin = nextCarryOrigin;
+    this.offset += piece.length;
+    return out;
   }
 }

@@ -15,19 +15,21 @@
 // Checks read what the model produced (before redaction): a canary or a command the model emitted is a
 // violation even where redaction would have hidden it.
 //
-// Memory: per live (choice, field) a RuleMatcher (≤ MAX_RULE_MATCH + 2 = 242 characters and origins), a
-// CanaryMatcher (≤ token length − 1 characters) and a stream redactor (its context of 96 characters plus
-// the held tail); at most MAX_FIELDS live fields; tool-call text held for redaction ≤ MAX_HELD_CHARS;
+// Memory: per live (choice, field) a RuleMatcher (≤ MAX_RULE_MATCH + 2 = 242 characters and origins)
+// and a CanaryMatcher (≤ token length − 1 characters) — twice for tool-call arguments, which are also
+// read through their decoded JSON string values (json-view.ts; plus a pending escape of ≤ 6 characters)
+// — and a stream redactor (its context of 96 characters plus the held tail); at most MAX_FIELDS live fields; tool-call text held for redaction ≤ MAX_HELD_CHARS;
 // text kept for findings ≤ MAX_FINDINGS_TEXT. Past a limit the answer is refused (502), never passed unread.
 import { Forbidden } from '../../core/errors.js';
 import type { Finding } from '../../core/types.js';
 import type { Canary } from '../output/canary.js';
 import { redact, type RedactTarget } from '../output/redact.js';
 import { createStreamRedactor, type StreamRedactor } from '../output/stream-redactor.js';
-import { ChoiceReader, choiceIndex, invalidAnswer, isObject, type AnswerField, type AnswerTextKind, type PathSegment } from './answer.js';
+import { ChoiceReader, choiceIndex, invalidAnswer, isEmbeddingsAnswer, isObject, type AnswerField, type AnswerTextKind, type PathSegment } from './answer.js';
 import { detectSensitiveFolded } from './detect.js';
 import { StreamFolder } from './fold.js';
 import { redactJsonText } from './json-redact.js';
+import { detectSensitiveJson, JsonStringDecoder } from './json-view.js';
 import { CanaryMatcher, RuleMatcher } from './matchers.js';
 
 export interface AnswerPolicy {
@@ -60,20 +62,32 @@ export const MAX_HELD_CHARS = 1 << 20;
 /** Produced text kept for findings (characters); beyond it, text is not inspected for findings. */
 export const MAX_FINDINGS_TEXT = 1 << 20;
 
+/** One view of a field the rules and the canary read: the text as sent, or (tool-call arguments) the
+ *  decoded JSON string values. */
+interface CheckView {
+  decoder: JsonStringDecoder | null;
+  folder: StreamFolder;
+  rules: RuleMatcher | null;
+  canary: CanaryMatcher | null;
+}
+
 interface FieldState {
   field: string;
   kind: AnswerTextKind;
   /** Where the field was last seen, from its choice (where a finishing chunk puts what is held). */
   at: PathSegment[];
-  folder: StreamFolder | null;
-  rules: RuleMatcher | null;
-  canary: CanaryMatcher | null;
+  views: CheckView[];
   redactor: StreamRedactor | null;
   /** Tool-call text held until the choice finishes (redaction on, kind `call`). */
   held: string | null;
 }
 
 type Json = Record<string, unknown>;
+
+/** Tool-call arguments: JSON for a tool, also read through their decoded string values. */
+function isArguments(f: AnswerField): boolean {
+  return f.kind === 'call' && f.field.endsWith('.arguments');
+}
 type Framing = 'chat' | 'completions';
 
 function framingOf(json: Json): Framing {
@@ -177,7 +191,7 @@ export class AnswerGuard {
    *  Same per-field machinery as a stream of one chunk in which every choice finishes. */
   whole(json: Record<string, unknown>): Record<string, unknown> {
     if (this.closed) throw new AnswerGuardClosed();
-    if (this.idle) {
+    if (this.idle || isEmbeddingsAnswer(json)) {
       this.closed = true;
       return json;
     }
@@ -199,8 +213,10 @@ export class AnswerGuard {
   findings(): Finding[] {
     if (this.cachedFindings !== null) return this.cachedFindings;
     const out: Finding[] = [];
-    for (const parts of this.produced.values()) {
-      for (const f of detectSensitiveFolded(parts.join(''))) out.push({ ...f, category: 'output', type: `${f.category}.${f.type}` });
+    for (const [key, parts] of this.produced) {
+      const text = parts.join('');
+      const found = key.endsWith('.arguments') ? detectSensitiveJson(text) : detectSensitiveFolded(text);
+      for (const f of found) out.push({ ...f, category: 'output', type: `${f.category}.${f.type}` });
     }
     this.cachedFindings = out;
     return out;
@@ -253,9 +269,7 @@ export class AnswerGuard {
         field: f.field,
         kind: f.kind,
         at: f.at,
-        folder: this.checking ? new StreamFolder() : null,
-        rules: this.policy.rules.length > 0 ? new RuleMatcher(this.policy.rules) : null,
-        canary: this.policy.canary !== null ? new CanaryMatcher(this.policy.canary) : null,
+        views: this.checking ? [this.view(false), ...(isArguments(f) ? [this.view(true)] : [])] : [],
         redactor: this.redacting && f.kind === 'text' ? createStreamRedactor({ categories: this.policy.redact }) : null,
         held: this.redacting && f.kind === 'call' ? '' : null,
       };
@@ -265,13 +279,23 @@ export class AnswerGuard {
     return st;
   }
 
+  private view(decoded: boolean): CheckView {
+    return {
+      decoder: decoded ? new JsonStringDecoder() : null,
+      folder: new StreamFolder(),
+      rules: this.policy.rules.length > 0 ? new RuleMatcher(this.policy.rules) : null,
+      canary: this.policy.canary !== null ? new CanaryMatcher(this.policy.canary) : null,
+    };
+  }
+
   private check(st: FieldState, text: string, final: boolean): void {
-    if (st.folder === null) return;
-    const piece = st.folder.push(text, final);
-    const rule = st.rules?.push(piece, final) ?? null;
-    if (rule !== null) throw new OutputBlocked(rule);
-    const leak = st.canary?.push(piece) ?? null;
-    if (leak !== null) throw new OutputBlocked(leak);
+    for (const v of st.views) {
+      const piece = v.folder.push(v.decoder !== null ? v.decoder.push(text) : text, final);
+      const rule = v.rules?.push(piece, final) ?? null;
+      if (rule !== null) throw new OutputBlocked(rule);
+      const leak = v.canary?.push(piece) ?? null;
+      if (leak !== null) throw new OutputBlocked(leak);
+    }
   }
 
   private keep(f: AnswerField): void {

@@ -8,9 +8,11 @@
 //     by the marker as a JSON string;
 //   - a finding spanning several tokens is applied to each string or bare value it touches; punctuation
 //     and whitespace between them are kept.
-// Text that is not valid JSON is redacted as plain text.
+// Findings come from the raw text and from each decoded string value (json-view.ts). Text that is not
+// valid JSON is redacted as plain text.
 import type { Finding } from '../../core/types.js';
 import { findRedactable, redact, redactionMarker, type RedactTarget } from '../output/redact.js';
+import { jsonLiterals, rawSpan } from './json-view.js';
 
 interface Token {
   start: number;
@@ -93,12 +95,14 @@ function replacements(toks: Token[], findings: readonly Finding[]): Replacement[
 /** Redacts `text`; when it is valid JSON, the result is valid JSON too. */
 export function redactJsonText(text: string, targets: readonly RedactTarget[]): string {
   if (targets.length === 0) return text;
-  try {
-    JSON.parse(text);
-  } catch {
-    return redact(text, targets);
-  }
+  const lits = jsonLiterals(text);
+  if (lits === null) return redact(text, targets);
   const findings = findRedactable(text, targets);
+  // Also what the string values say once decoded ("\nAKIA…" hides the key's left boundary in the raw text).
+  for (const lit of lits) {
+    if (lit.decoded === text.slice(lit.start, lit.end)) continue;
+    for (const f of findRedactable(lit.decoded, targets)) findings.push({ ...f, ...rawSpan(lit, f.start, f.end) });
+  }
   if (findings.length === 0) return text;
   let out = '';
   let pos = 0;

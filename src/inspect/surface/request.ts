@@ -12,7 +12,8 @@ import { BadRequest } from '../../core/errors.js';
 import type { Finding, Findings } from '../../core/types.js';
 import { classify } from '../classification.js';
 import type { InspectOptions } from '../inspect-text.js';
-import { detectInjectionFolded, detectSensitiveFolded } from './detect.js';
+import { detectInjectionFolded, detectSensitiveFolded, type InjectionView } from './detect.js';
+import { decodedView, detectSensitiveJson } from './json-view.js';
 
 export type RequestEndpoint = 'chat' | 'completions' | 'embeddings';
 
@@ -85,7 +86,8 @@ class Collector {
     this.out.push(role === undefined ? { path, text, kind } : { path, role, text, kind });
   }
 
-  /** Every string in `v` (and every object key), for a field whose structure is not known. */
+  /** Every string in `v` (and every object key unless `skip` is given: the keys of a known non-text part
+   *  are its vocabulary), for a field whose structure is not known. */
   any(v: unknown, path: string, kind: RequestTextKind, role: string | undefined, depth = 0, skip?: ReadonlySet<string>): void {
     if (depth > MAX_DEPTH) throw invalid(`${path} is nested too deeply`, path);
     if (typeof v === 'string') {
@@ -96,7 +98,7 @@ class Collector {
       for (const [k, item] of Object.entries(v)) {
         if (skip?.has(k)) continue;
         const at = `${path}.${k}`;
-        this.add(`${at}#key`, k, kind, role);
+        if (skip === undefined) this.add(`${at}#key`, k, kind, role);
         this.any(item, at, kind, role, depth + 1, skip);
       }
     }
@@ -285,6 +287,16 @@ export function endpointOfBody(body: Record<string, unknown>): RequestEndpoint {
   return 'chat';
 }
 
+/** Injection in JSON text: the raw text and its decoded string values (the higher score counts). */
+function injectionOfJson(text: string): InjectionView {
+  const raw = detectInjectionFolded(text);
+  const view = decodedView(text);
+  if (view === null) return raw;
+  const dec = detectInjectionFolded(view.text);
+  const mapped = dec.findings.map((f) => ({ ...f, start: view.origins[f.start] ?? text.length, end: (view.origins[Math.max(f.start, f.end - 1)] ?? text.length - 1) + 1 }));
+  return { score: Math.max(raw.score, dec.score), signals: [...new Set([...raw.signals, ...dec.signals])], findings: [...raw.findings, ...mapped] };
+}
+
 /**
  * Findings over every text of requestTexts(endpoint, body): PII and secrets on all of them, injection
  * scored on all but the operator's (system/developer) messages — tool and function definitions ARE scored.
@@ -299,9 +311,12 @@ export function inspectRequest(endpoint: RequestEndpoint, body: Record<string, u
   let score = 0;
   let offset = 0;
   for (const t of texts) {
-    for (const f of detectSensitiveFolded(t.text)) items.push({ ...f, start: f.start + offset, end: f.end + offset });
+    // Tool-call arguments are JSON: their string values are also read decoded ("\nAKIA…", "\u0049gnore").
+    const json = t.kind === 'tool_call';
+    const sensitive = json ? detectSensitiveJson(t.text) : detectSensitiveFolded(t.text);
+    for (const f of sensitive) items.push({ ...f, start: f.start + offset, end: f.end + offset });
     if (t.role === undefined || !OPERATOR_ROLES.has(t.role)) {
-      const inj = detectInjectionFolded(t.text);
+      const inj = json ? injectionOfJson(t.text) : detectInjectionFolded(t.text);
       score = Math.max(score, inj.score);
       for (const s of inj.signals) signals.add(s);
       for (const f of inj.findings) injectionItems.push({ ...f, start: f.start + offset, end: f.end + offset });

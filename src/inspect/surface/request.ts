@@ -8,6 +8,7 @@
 // Only a small allowlist of known non-text values is skipped (NON_TEXT_FIELDS, SKIPPED_PART_FIELDS):
 // identifiers and enums that are routing or format choices, not words the model reads, and binary data.
 // Token-id arrays carry no text.
+import { LRUCache } from 'lru-cache';
 import { BadRequest } from '../../core/errors.js';
 import type { Finding, Findings } from '../../core/types.js';
 import { classify } from '../classification.js';
@@ -287,6 +288,34 @@ export function endpointOfBody(body: Record<string, unknown>): RequestEndpoint {
   return 'chat';
 }
 
+interface TextVerdict {
+  sensitive: Finding[];
+  injection: InjectionView | null;
+}
+
+/** Tool definitions and response schemas come back verbatim on every call of an agent: their verdicts
+ *  (a pure function of the text) are remembered, so the definitions cost one inspection, not one per
+ *  request. Bounded: 4,096 entries, 2 Mi characters of keys, texts of at most MAX_CACHED_TEXT. */
+const definitionVerdicts = new LRUCache<string, TextVerdict>({ max: 4096, maxSize: 1 << 21, sizeCalculation: (_v, k) => k.length + 1 });
+const MAX_CACHED_TEXT = 4096;
+
+function verdictOf(t: RequestText, scoreInjection: boolean): TextVerdict {
+  const cacheable = (t.kind === 'tool_definition' || t.kind === 'schema') && t.text.length <= MAX_CACHED_TEXT;
+  const key = cacheable ? `${scoreInjection ? 1 : 0}${t.text}` : '';
+  if (cacheable) {
+    const hit = definitionVerdicts.get(key);
+    if (hit !== undefined) return hit;
+  }
+  // Tool-call arguments are JSON: their string values are also read decoded ("\nAKIA…", "\u0049gnore").
+  const json = t.kind === 'tool_call';
+  const v: TextVerdict = {
+    sensitive: json ? detectSensitiveJson(t.text) : detectSensitiveFolded(t.text),
+    injection: scoreInjection ? (json ? injectionOfJson(t.text) : detectInjectionFolded(t.text)) : null,
+  };
+  if (cacheable) definitionVerdicts.set(key, v);
+  return v;
+}
+
 /** Injection in JSON text: the raw text and its decoded string values (the higher score counts). */
 function injectionOfJson(text: string): InjectionView {
   const raw = detectInjectionFolded(text);
@@ -311,12 +340,10 @@ export function inspectRequest(endpoint: RequestEndpoint, body: Record<string, u
   let score = 0;
   let offset = 0;
   for (const t of texts) {
-    // Tool-call arguments are JSON: their string values are also read decoded ("\nAKIA…", "\u0049gnore").
-    const json = t.kind === 'tool_call';
-    const sensitive = json ? detectSensitiveJson(t.text) : detectSensitiveFolded(t.text);
-    for (const f of sensitive) items.push({ ...f, start: f.start + offset, end: f.end + offset });
-    if (t.role === undefined || !OPERATOR_ROLES.has(t.role)) {
-      const inj = json ? injectionOfJson(t.text) : detectInjectionFolded(t.text);
+    const v = verdictOf(t, t.role === undefined || !OPERATOR_ROLES.has(t.role));
+    for (const f of v.sensitive) items.push({ ...f, start: f.start + offset, end: f.end + offset });
+    const inj = v.injection;
+    if (inj !== null) {
       score = Math.max(score, inj.score);
       for (const s of inj.signals) signals.add(s);
       for (const f of inj.findings) injectionItems.push({ ...f, start: f.start + offset, end: f.end + offset });

@@ -90,11 +90,13 @@ function isArguments(f: AnswerField): boolean {
 }
 type Framing = 'chat' | 'completions';
 
-function framingOf(json: Json): Framing {
+/** The framing a chunk shows, or null when it shows none (a usage chunk with no choices and no `object`). */
+function framingOf(json: Json): Framing | null {
   if (json.object === 'text_completion') return 'completions';
+  if (typeof json.object === 'string' && json.object.startsWith('chat.completion')) return 'chat';
   const first = (json.choices as unknown[])[0];
-  if (isObject(first) && 'text' in first && !('delta' in first) && !('message' in first)) return 'completions';
-  return 'chat';
+  if (!isObject(first)) return null;
+  return 'text' in first && !('delta' in first) && !('message' in first) ? 'completions' : 'chat';
 }
 
 /** The container at `at` (all but the last segment), created on the way when missing. */
@@ -161,7 +163,7 @@ export class AnswerGuard {
       this.loose(json);
       return [json];
     }
-    this.framing = framingOf(json);
+    this.framing = framingOf(json) ?? this.framing;
     const choices = json.choices.map((c, pos) => this.choice(c, pos, false));
     return [this.redacting ? { ...json, choices } : json];
   }
@@ -201,7 +203,7 @@ export class AnswerGuard {
       this.end();
       return json;
     }
-    this.framing = framingOf(json);
+    this.framing = framingOf(json) ?? this.framing;
     const choices = json.choices.map((c, pos) => this.choice(c, pos, true));
     this.end();
     return this.redacting ? { ...json, choices } : json;

@@ -292,3 +292,13 @@ test('findings and redaction read escaped JSON values decoded', () => {
   assert.deepEqual(g.findings().map((f) => f.type), ['secret.aws_access_key']);
   assert.deepEqual(JSON.parse(wholeTexts(w).calls![0]!.arguments), { v: 'x\n[REDACTED:aws_access_key]' });
 });
+
+test('a usage chunk without choices or object does not change the framing of the held tail', () => {
+  const g = new AnswerGuard(REDACT);
+  g.chunk({ choices: [{ index: 0, text: 'Mail jane.doe@exa', finish_reason: null }] });
+  g.chunk({ choices: [{ index: 0, text: 'mple.com', finish_reason: null }] });
+  g.chunk({ choices: [], usage: { total_tokens: 9 } });
+  const tail = g.end();
+  assert.equal(tail[0]!.object, 'text_completion');
+  assert.equal(completionText(tail), '[REDACTED:email]');
+});

@@ -295,10 +295,13 @@ test('findings and redaction read escaped JSON values decoded', () => {
 
 test('a usage chunk without choices or object does not change the framing of the held tail', () => {
   const g = new AnswerGuard(REDACT);
-  g.chunk({ choices: [{ index: 0, text: 'Mail jane.doe@exa', finish_reason: null }] });
-  g.chunk({ choices: [{ index: 0, text: 'mple.com', finish_reason: null }] });
-  g.chunk({ choices: [], usage: { total_tokens: 9 } });
+  const out = [
+    ...g.chunk({ choices: [{ index: 0, text: 'Mail jane.doe@exa', finish_reason: null }] }),
+    ...g.chunk({ choices: [{ index: 0, text: 'mple.com', finish_reason: null }] }),
+    ...g.chunk({ choices: [], usage: { total_tokens: 9 } }),
+  ];
   const tail = g.end();
   assert.equal(tail[0]!.object, 'text_completion');
-  assert.equal(completionText(tail), '[REDACTED:email]');
+  assert.ok('text' in (tail[0]!.choices as Json[])[0]!);
+  assert.equal(completionText([...out, ...tail]), 'Mail [REDACTED:email]');
 });

@@ -75,6 +75,10 @@ export function originEnd(text: string, origin: number): number {
  *  a high surrogate that ends a chunk waits for its pair. Holds at most one code unit. Origins count
  *  source characters pushed so far, or are taken from `from` when the chunk is itself a view (Folded). */
 export class StreamFolder {
+  /** `fold: false` gives the text as sent (with origins): the view in which a non-ASCII character that
+   *  folds to a letter or digit (², ｘ) still separates, as it does for the reader of the raw text. */
+  constructor(private readonly fold = true) {}
+
   private carry = '';
   private carryOrigin = 0;
   /** Source characters consumed so far (for chunks given as plain strings). */
@@ -99,7 +103,7 @@ export class StreamFolder {
     const nextCarryOrigin = end < src.length ? originOf(end) : 0;
     if (end < src.length) src = src.slice(0, end);
     let out: Folded;
-    if (!NON_ASCII.test(src)) {
+    if (!this.fold || !NON_ASCII.test(src)) {
       const origins = new Array<number>(src.length);
       for (let k = 0; k < src.length; k++) origins[k] = originOf(k);
       out = { text: src, origins };

@@ -15,11 +15,11 @@
 // Checks read what the model produced (before redaction): a canary or a command the model emitted is a
 // violation even where redaction would have hidden it.
 //
-// Memory: per live (choice, field) a RuleMatcher (≤ MAX_RULE_MATCH + 2 = 242 characters and origins)
-// and a CanaryMatcher (≤ token length − 1 characters) — twice for tool-call arguments, which are also
-// read through their decoded JSON string values (json-view.ts; plus a pending escape of ≤ 6 characters)
-// — and a stream redactor (its context of 96 characters plus the held tail); at most MAX_FIELDS live fields; tool-call text held for redaction ≤ MAX_HELD_CHARS;
-// text kept for findings ≤ MAX_FINDINGS_TEXT. Past a limit the answer is refused (502), never passed unread.
+// Memory: per live (choice, field) and view (as sent, normalized, and for tool-call arguments their
+// decoded JSON string values — json-view.ts, plus a pending escape of ≤ 6 characters) a RuleMatcher
+// (≤ MAX_RULE_MATCH + 2 = 242 characters and origins) and a CanaryMatcher (≤ token length − 1
+// characters); a stream redactor (its context of 96 characters plus the held tail); at most MAX_FIELDS
+// live fields; tool-call text held for redaction ≤ MAX_HELD_CHARS; text kept for findings ≤ MAX_FINDINGS_TEXT. Past a limit the answer is refused (502), never passed unread.
 import { Forbidden } from '../../core/errors.js';
 import type { Finding } from '../../core/types.js';
 import type { Canary } from '../output/canary.js';
@@ -62,8 +62,10 @@ export const MAX_HELD_CHARS = 1 << 20;
 /** Produced text kept for findings (characters); beyond it, text is not inspected for findings. */
 export const MAX_FINDINGS_TEXT = 1 << 20;
 
-/** One view of a field the rules and the canary read: the text as sent, or (tool-call arguments) the
- *  decoded JSON string values. */
+/** One view of a field the rules and the canary read: the text as sent, its normalized view, or (tool-call
+ *  arguments) the normalized decoded JSON string values. Both the sent and the normalized view are read
+ *  because neither finds everything the other does: removing U+200B joins "DR\u200bOP" but also
+ *  "sql\u200bSELECT"; folding "²" to "2" reveals a fullwidth digit but breaks "W²D²N²C²…". */
 interface CheckView {
   decoder: JsonStringDecoder | null;
   folder: StreamFolder;
@@ -271,7 +273,7 @@ export class AnswerGuard {
         field: f.field,
         kind: f.kind,
         at: f.at,
-        views: this.checking ? [this.view(false), ...(isArguments(f) ? [this.view(true)] : [])] : [],
+        views: this.checking ? [this.view('sent'), this.view('folded'), ...(isArguments(f) ? [this.view('decoded')] : [])] : [],
         redactor: this.redacting && f.kind === 'text' ? createStreamRedactor({ categories: this.policy.redact }) : null,
         held: this.redacting && f.kind === 'call' ? '' : null,
       };
@@ -281,12 +283,12 @@ export class AnswerGuard {
     return st;
   }
 
-  private view(decoded: boolean): CheckView {
+  private view(kind: 'sent' | 'folded' | 'decoded'): CheckView {
     return {
-      decoder: decoded ? new JsonStringDecoder() : null,
-      folder: new StreamFolder(),
+      decoder: kind === 'decoded' ? new JsonStringDecoder() : null,
+      folder: new StreamFolder(kind !== 'sent'),
       rules: this.policy.rules.length > 0 ? new RuleMatcher(this.policy.rules) : null,
-      canary: this.policy.canary !== null ? new CanaryMatcher(this.policy.canary) : null,
+      canary: this.policy.canary !== null ? new CanaryMatcher(this.policy.canary, kind === 'sent') : null,
     };
   }
 

@@ -123,23 +123,28 @@ export class RuleMatcher {
 
 /** Upper-case ASCII letter or digit the folded character stands for (Cyrillic/Greek look-alikes
  *  included: UTS #39 confusables), or -1. */
-function projectChar(c: number, ch: string): number {
+function projectChar(c: number, ch: string, asciiOnly: boolean): number {
   if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90)) return c;
   if (c >= 97 && c <= 122) return c - 32;
-  if (c < 0x80) return -1;
+  if (c < 0x80 || asciiOnly) return -1;
   const lower = ch.toLowerCase();
   const mapped = lower.length === 1 ? CONFUSABLE[lower.charCodeAt(0)] : undefined;
   return mapped === undefined ? -1 : mapped.charCodeAt(0) - 32;
 }
 
-/** The canary over a stream of folded pieces: its letters and digits only, so spaces, punctuation,
- *  zero-width characters, case, fullwidth forms and look-alike letters between them change nothing. */
+/** The canary over a stream of pieces: its letters and digits only, so spaces, punctuation,
+ *  zero-width characters and case between them change nothing; on the folded view, fullwidth forms and
+ *  look-alike letters neither. `asciiOnly` (for the text as sent) skips every non-ASCII character, so
+ *  letters interleaved with characters that fold to digits ("W²D²N²C²…") are seen too. */
 export class CanaryMatcher {
   private readonly token: string;
   private squeezed = '';
   private origins: number[] = [];
 
-  constructor(canary: Canary) {
+  constructor(
+    canary: Canary,
+    private readonly asciiOnly = false,
+  ) {
     this.token = canary.token.toUpperCase();
     if (this.token.length < 8) throw new InvalidCanary('canary token too short to detect reliably');
   }
@@ -148,7 +153,7 @@ export class CanaryMatcher {
   push(piece: Folded): Finding | null {
     const text = piece.text;
     for (let i = 0; i < text.length; i++) {
-      const c = projectChar(text.charCodeAt(i), text[i]!);
+      const c = projectChar(text.charCodeAt(i), text[i]!, this.asciiOnly);
       if (c === -1) continue;
       this.squeezed += String.fromCharCode(c);
       this.origins.push(piece.origins[i]!);

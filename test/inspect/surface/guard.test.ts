@@ -305,3 +305,12 @@ test('a usage chunk without choices or object does not change the framing of the
   assert.ok('text' in (tail[0]!.choices as Json[])[0]!);
   assert.equal(completionText([...out, ...tail]), 'Mail [REDACTED:email]');
 });
+
+test('both views are read: superscript digits between the letters (folding them would break the token) and U+200B between words', () => {
+  const canary = makeCanary('dep-sup');
+  const p: AnswerPolicy = { rules: ['no_sql'], canary, redact: [], findings: false };
+  const sup = [...canary.token].join('\u00b2');
+  assert.deepEqual(runWhole(p, chatCompletion({ content: sup })), { blocked: 'canary_leak' });
+  assert.deepEqual(runStream(p, chatStream({ content: sup }, [3, 4, 9])), { blocked: 'canary_leak' });
+  assert.deepEqual(runWhole(p, chatCompletion({ content: '```sql\u200bSELECT 1' })), { blocked: 'sql' });
+});

@@ -314,3 +314,16 @@ test('both views are read: superscript digits between the letters (folding them 
   assert.deepEqual(runStream(p, chatStream({ content: sup }, [3, 4, 9])), { blocked: 'canary_leak' });
   assert.deepEqual(runWhole(p, chatCompletion({ content: '```sql\u200bSELECT 1' })), { blocked: 'sql' });
 });
+
+test('content parts and the audio transcript of a buffered answer are redacted too', () => {
+  const json = {
+    object: 'chat.completion',
+    choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: [{ type: 'text', text: 'to jane.doe@example.com' }], audio: { id: 'a', data: 'AAAA', transcript: 'call bob@example.org' } } }],
+  };
+  const out = new AnswerGuard(REDACT).whole(json);
+  const m = (out.choices as Json[])[0]!.message as { content: { text: string }[]; audio: { transcript: string; data: string } };
+  assert.equal(m.content[0]!.text, 'to [REDACTED:email]');
+  assert.equal(m.audio.transcript, 'call [REDACTED:email]');
+  assert.equal(m.audio.data, 'AAAA');
+  assert.equal(((json.choices[0]!.message.content as { text: string }[])[0]!).text, 'to jane.doe@example.com', 'the input is not modified');
+});

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { BadRequest } from '../../src/core/errors.js';
 import { countFindings, extractRequestTexts, inspectChatRequest } from '../../src/inspect/index.js';
 
-test('chat bodies: string contents, text parts, tool-call arguments; images skipped', () => {
+test('chat bodies: string contents, text parts, tool-call names and arguments; images skipped', () => {
   const body = {
     model: 'm',
     messages: [
@@ -13,7 +13,12 @@ test('chat bodies: string contents, text parts, tool-call arguments; images skip
     ],
   };
   const texts = extractRequestTexts(body);
-  assert.deepEqual(texts.map((t) => t.path), ['messages[0].content', 'messages[1].content[0].text', 'messages[2].tool_calls[0].function.arguments']);
+  assert.deepEqual(texts.map((t) => t.path), [
+    'messages[0].content',
+    'messages[1].content[0].text',
+    'messages[2].tool_calls[0].function.name',
+    'messages[2].tool_calls[0].function.arguments',
+  ]);
   const f = inspectChatRequest(body);
   const joined = texts.map((t) => t.text).join('\n');
   const email = f.items.find((i) => i.type === 'email')!;

@@ -39,7 +39,7 @@ const NON_ASCII = /[^\x00-\x7f]/;
 const NON_ASCII_RUN = /[^\x00-\x7f]+/g;
 
 // Lower-case confusables (after toLowerCase) that render as Latin letters.
-const CONFUSABLE: Record<number, string> = {
+export const CONFUSABLE: Record<number, string> = {
   0x0430: 'a', 0x0432: 'b', 0x0435: 'e', 0x043a: 'k', 0x043c: 'm', 0x043d: 'h', 0x043e: 'o', 0x0440: 'p',
   0x0441: 'c', 0x0442: 't', 0x0443: 'y', 0x0445: 'x', 0x0456: 'i', 0x0458: 'j', 0x0455: 's', 0x0501: 'd',
   0x051b: 'q', 0x051d: 'w', 0x0261: 'g', 0x04bb: 'h', 0x0457: 'i',

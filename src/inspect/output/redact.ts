@@ -1,7 +1,7 @@
 // Redaction of PII and secrets in text the model wrote (or a caller sent), as a policy obligation
 // (`redact:pii`, `redact:secret`, `redact:email`). Each finding becomes `[REDACTED:<type>]`.
 import type { Finding } from '../../core/types.js';
-import { detectSensitive } from '../detect-sensitive.js';
+import { detectSensitiveFolded } from '../surface/detect.js';
 
 /** A finding category (`pii`, `secret`) or a single finding type (`email`, `credit_card`). */
 export type RedactTarget = string;
@@ -26,8 +26,9 @@ export function applyRedactions(text: string, findings: readonly Finding[], from
   return out + text.slice(pos, to);
 }
 
+/** Findings to redact, read on the text and on its normalized view (a key split by U+200B is redacted whole). */
 export function findRedactable(text: string, targets: readonly RedactTarget[]): Finding[] {
-  return detectSensitive(text).filter((f) => selectsFinding(targets, f));
+  return detectSensitiveFolded(text).filter((f) => selectsFinding(targets, f));
 }
 
 export function redact(text: string, targets: readonly RedactTarget[]): string {

@@ -43,7 +43,7 @@ import { createAuditHandler } from '../ledger/http.js';
 import { ThreadedSqliteLedgerStore } from '../store/ledger-sqlite-threaded.js';
 import { PostgresLedgerStore } from '../store/ledger-postgres.js';
 import { LedgerAuditSink } from './ledger-sink.js';
-import { inspectChatRequest, inspectText, parseClassification } from '../inspect/index.js';
+import { inspectRequest, inspectText, parseClassification } from '../inspect/index.js';
 import { BadRequest, FailClosed } from '../core/errors.js';
 import { sendJson } from '../http/respond.js';
 import { DEMO_MODELS, DEMO_OWNER, startDemoUpstream } from '../demo/upstream.js';
@@ -330,7 +330,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     verifyServed: workload.verifyServed,
     ...(monitor ? { monitor } : {}),
     // Input inspection: findings (types and counts) go into the ledger entry and the policy context.
-    inspector: { inspectRequest: (_endpoint, body) => inspectChatRequest(body) },
+    inspector: { inspectRequest: (endpoint, body) => inspectRequest(endpoint, body) },
     tokens: {
       parse: (b) => parseTokenExchangeRequest(b),
       exchange: async (i) => {

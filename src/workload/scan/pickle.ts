@@ -10,8 +10,10 @@ import { explainGlobal, normalizeGlobal, SAFE_GLOBALS } from './pickle-allowlist
 import { bufferSource, type ByteSource } from './region.js';
 import { MalformedArtifact, type ScanIssue } from './types.js';
 
-type Value = { s: string } | { mark: true } | { other: true };
+/** A visible string, a MARK, a string too long to read (it may still be a module name to Python), or anything else. */
+type Value = { s: string } | { mark: true } | { longText: true } | { other: true };
 const OTHER: Value = { other: true };
+const LONG_TEXT: Value = { longText: true };
 const MARK: Value = { mark: true };
 
 export interface PickleParse {
@@ -87,7 +89,7 @@ export function parsePickle(input: Buffer | ByteSource, start = 0, opts: ParseOp
   };
   const text = (n: number, encoding: BufferEncoding): Value => {
     need(n);
-    const v = n <= MAX_VISIBLE_STRING ? { s: src.read(pos, n).toString(encoding) } : OTHER;
+    const v = n <= MAX_VISIBLE_STRING ? { s: src.read(pos, n).toString(encoding) } : LONG_TEXT;
     pos += n;
     return v;
   };
@@ -160,7 +162,7 @@ export function parsePickle(input: Buffer | ByteSource, start = 0, opts: ParseOp
       case 0x52: pop(); pop(); push(OTHER); break; // REDUCE
       case 0x53: { // STRING (repr-quoted)
         const s = line();
-        if (s === null) { push(OTHER); break; }
+        if (s === null) { push(LONG_TEXT); break; }
         const m = /^(['"])(.*)\1$/s.exec(s);
         if (!m) throw malformed(`STRING argument not quoted at offset ${at}`);
         push({ s: m[2]! });
@@ -168,7 +170,7 @@ export function parsePickle(input: Buffer | ByteSource, start = 0, opts: ParseOp
       }
       case 0x54: { const n = i32(); if (n < 0) throw malformed(`negative BINSTRING length at ${at}`); push(text(n, 'latin1')); break; } // BINSTRING
       case 0x55: push(text(u8(), 'latin1')); break; // SHORT_BINSTRING
-      case 0x56: { const s = line(); push(s === null ? OTHER : { s }); break; } // UNICODE (raw-unicode-escape; escapes kept literally, so a crafted escape never matches the allowlist)
+      case 0x56: { const s = line(); push(s === null ? LONG_TEXT : { s }); break; } // UNICODE (raw-unicode-escape; escapes kept literally, so a crafted escape never matches the allowlist)
       case 0x58: push(text(u32(), 'utf8')); break; // BINUNICODE
       case 0x8c: push(text(u8(), 'utf8')); break; // SHORT_BINUNICODE
       case 0x8d: push(text(u64(), 'utf8')); break; // BINUNICODE8
@@ -188,7 +190,9 @@ export function parsePickle(input: Buffer | ByteSource, start = 0, opts: ParseOp
       case 0x93: { // STACK_GLOBAL
         const name = pop();
         const module = pop();
-        opts.onImport?.();
+        // pickle.load imports only when both are str (else "STACK_GLOBAL requires str"); a string too long to read counts.
+        const importable = (v: Value) => ('s' in v && IMPORTABLE.test(v.s)) || 'longText' in v;
+        if (importable(module) && importable(name)) opts.onImport?.();
         if (!('s' in module) || !('s' in name)) throw new MalformedArtifact('pickle.unresolved_global', `STACK_GLOBAL at offset ${at} imports a name that is not a visible string constant`);
         importGlobal(module.s, name.s);
         break;
@@ -214,8 +218,8 @@ export function parsePickle(input: Buffer | ByteSource, start = 0, opts: ParseOp
         break;
       }
       // EXT1/2/4 look a callable up in copyreg's extension registry: a global we cannot see.
+      // (Python ships no registered extension codes, so for the probe this is not an import.)
       case 0x82: case 0x83: case 0x84:
-        opts.onImport?.();
         throw new MalformedArtifact('pickle.extension_code', `EXT opcode at offset ${at} imports a callable through the extension registry`);
       default:
         throw malformed(`unknown opcode 0x${op.toString(16).padStart(2, '0')} at offset ${at}`);
@@ -230,38 +234,50 @@ export function isTorchLegacy(head: Buffer): boolean {
   return head.subarray(0, TORCH_LEGACY_MAGIC.length).equals(TORCH_LEGACY_MAGIC);
 }
 
+/** A file of more pickles than this is not parsed further (each is at least two bytes: "N."). */
+const MAX_PICKLES = 1 << 20;
+
 /**
- * Would pickle.load treat these bytes as a pickle? True when they parse to a STOP, or when the stream
- * makes the unpickler import something before it fails: pickle.load runs each opcode as it reads it,
- * so `os.system` followed by garbage has already run when the garbage is reached. False only when the
- * parse fails before any import — then no loader can run anything the bytes name.
+ * Would a loader running these bytes as pickles run anything? Pickles are read one after another
+ * (legacy PyTorch files hold five, joblib and hand-written loaders call pickle.load repeatedly), and
+ * pickle.load runs each opcode as it reads it, so `os.system` followed by garbage has already run when
+ * the garbage is reached. True when the stream imports something before it stops parsing, or when the
+ * whole file parses as pickles (plain data: scanned as a pickle, which it is). False when parsing stops
+ * before any import: then no loader can run anything these bytes name — raw tensor bytes that happen to
+ * begin with "N." are not a pickle worth the name.
  */
 export function probePickle(src: ByteSource): boolean {
   let imports = 0;
+  let pos = 0;
+  const legacy = isTorchLegacy(src.read(0, Math.min(src.length, TORCH_LEGACY_MAGIC.length)));
   try {
-    parsePickle(src, 0, { lenientStop: true, onImport: () => imports++ });
-    return true;
+    for (let count = 1; ; count++) {
+      pos = parsePickle(src, pos, { lenientStop: true, onImport: () => imports++ }).end;
+      if (imports > 0 || pos >= src.length || (legacy && count === 5)) return true;
+      if (count >= MAX_PICKLES) return true; // undecided is a pickle
+    }
   } catch (e) {
     if (!(e instanceof MalformedArtifact)) throw e;
     // Bounds we impose (too_complex) are not errors pickle.load would raise: undecided is a pickle.
-    return e.rule !== 'pickle.malformed' || imports > 0;
+    return e.rule === 'pickle.too_complex' || imports > 0;
   }
 }
 
 export interface PickleScanOptions {
   extraAllowed?: ReadonlySet<string>;
   /**
-   * The bytes after the first pickle belong to another format (a polyglot: a tar, GGUF, safetensors…
-   * file that is also a pickle). Only the leading pickle(s) are judged; the other format's checker
-   * judges the rest.
+   * The bytes after the leading pickles belong to another format (a polyglot: a tar, GGUF, safetensors…
+   * file that is also a pickle). Where the pickles stop parsing is not an issue; the other format's
+   * checker judges those bytes.
    */
   allowTrailing?: boolean;
 }
 
 /**
- * Scans a pickle file. Every pickle that a loader reads is parsed: one for a plain pickle, five for
- * a legacy PyTorch file (magic, protocol, sys info, the object, storage keys; raw tensor bytes follow).
- * Bytes after the last pickle of a plain pickle are refused: nothing legitimate puts them there.
+ * Scans a pickle file: every pickle a loader could read in a row is parsed, and every global imported
+ * on the way — also by a pickle that then breaks off — is judged against the allowlist. A legacy PyTorch
+ * file is five pickles followed by raw tensor bytes, which are not parsed. Otherwise, bytes after the
+ * last pickle are refused: nothing legitimate puts them there.
  */
 export function scanPickle(input: Buffer | ByteSource, file: string, opts: ReadonlySet<string> | PickleScanOptions = {}): PickleScan {
   const { extraAllowed = new Set<string>(), allowTrailing = false } = opts instanceof Set ? { extraAllowed: opts } : (opts as PickleScanOptions);
@@ -273,18 +289,24 @@ export function scanPickle(input: Buffer | ByteSource, file: string, opts: Reado
   let pickles = 0;
   try {
     do {
-      // Globals are collected as they are imported: those before a parse error are judged too.
-      const p = parsePickle(src, pos, { globals });
-      pos = p.end;
+      if (pickles >= MAX_PICKLES) throw new MalformedArtifact('pickle.too_complex', `more than ${MAX_PICKLES} pickles in a row`);
+      const at = pos;
+      try {
+        // Globals are collected as they are imported: those before a parse error are judged too.
+        pos = parsePickle(src, pos, { globals }).end;
+      } catch (e) {
+        // Past the first pickle, bytes that do not parse are trailing data (or, in a polyglot, the other format).
+        if (pickles > 0 && e instanceof MalformedArtifact && e.rule === 'pickle.malformed') {
+          if (!allowTrailing) issues.push({ file, rule: 'pickle.trailing_data', severity: 'medium', reason: `${src.length - at} bytes follow the last pickle at offset ${at}` });
+          break;
+        }
+        throw e;
+      }
       pickles++;
-    } while (legacyTorch ? pickles < 5 : pos < src.length && src.read(pos, 1)[0] === 0x80);
-    if (!legacyTorch && !allowTrailing && pos < src.length) {
-      issues.push({ file, rule: 'pickle.trailing_data', severity: 'medium', reason: `${src.length - pos} bytes follow the last pickle at offset ${pos}` });
-    }
+    } while (legacyTorch ? pickles < 5 : pos < src.length);
   } catch (e) {
     if (!(e instanceof MalformedArtifact)) throw e;
-    // Past the first pickle of a polyglot, a parse error is the other format's bytes, not a pickle's.
-    if (!(allowTrailing && pickles > 0 && e.rule === 'pickle.malformed')) {
+    if (!(allowTrailing && e.rule === 'pickle.malformed')) {
       const severity = e.rule === 'pickle.malformed' ? 'medium' : e.rule === 'pickle.too_complex' ? 'high' : 'critical';
       issues.push({ file, rule: e.rule, severity, reason: e.message });
     }

@@ -76,7 +76,8 @@ test('pickle/GGUF polyglot: a well-formed GGUF that unpickles to os.system is fo
 });
 
 test('a safetensors file whose length prefix happens to read as a harmless pickle ("N.") still passes', async () => {
-  // Header length 0x2e4e: the first two bytes are NONE, STOP — pickle.load returns None and runs nothing.
+  // Header length 0x2e4e: the first two bytes are NONE, STOP — pickle.load returns None and runs nothing,
+  // and the bytes after it are no pickle: nothing a loader could run, so not judged as one.
   const base = JSON.stringify({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, __metadata__: { pad: '' } });
   const header = { w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, __metadata__: { pad: 'x'.repeat(0x2e4e - base.length) } };
   const data = safetensors(header, 4);
@@ -84,7 +85,18 @@ test('a safetensors file whose length prefix happens to read as a harmless pickl
   const r = await scanAs('model.safetensors', data);
   assert.deepEqual(r.issues, []);
   assert.equal(r.files[0]!.format, 'safetensors');
-  assert.equal(r.files[0]!.alsoPickle, true);
+  assert.equal(r.files[0]!.alsoPickle, undefined);
+});
+
+test('raw tensor bytes that begin like a pickle ("N.") in a PyTorch storage slot pass', async () => {
+  const storage = Buffer.concat([Buffer.from('N.', 'latin1'), Buffer.from([0x00, 0x3c, 0x00, 0x40, 0x00, 0xbc])]);
+  const r = await scanAs('model.pt', zip([{ name: 'archive/data.pkl', data: fixture('pickles', 'benign-p2.pkl') }, { name: 'archive/data/0', data: storage }]));
+  assert.deepEqual(r.issues, []);
+});
+
+test('a harmless pickle followed by a second one that imports os.system is found (loaders read pickles in a row)', async () => {
+  const r = await scanAs('state.dat', Buffer.concat([Buffer.from('N.', 'latin1'), fixture('pickles', 'evil-p0.pkl')]));
+  assert.deepEqual(rulesOf(r), ['state.dat pickle.unsafe_global:critical']);
 });
 
 test('a tar holding a protocol-0 pickle under an innocent name is opened and the pickle found', async () => {

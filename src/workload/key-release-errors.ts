@@ -24,6 +24,13 @@ export class KeyReleaseEvidenceStale extends KeyReleaseRefused {
   }
 }
 
+/** The reference pins no image measurement (Nitro PCR0, SEV-SNP measurement, TDX MRTD, a JWT image claim): it identifies no code to release a key to. */
+export class KeyReleaseReferenceUnmeasured extends KeyReleaseRefused {
+  constructor(message: string) {
+    super('key_release_reference_unmeasured', message);
+  }
+}
+
 /** The evidence binds no public key, so there is nothing the key could be wrapped to. */
 export class KeyReleaseNoBoundKey extends KeyReleaseRefused {
   constructor() {

@@ -4,7 +4,7 @@
 import { CompactEncrypt } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import { isSealedVerifiedEvidence, referenceDigest } from './attestation/verified.js';
-import { assertMeasurementsMatch } from './attestation/reference.js';
+import { assertMeasurementsMatch, imageMeasurementProblem } from './attestation/reference.js';
 import type { ReferenceValues, VerifiedEvidence } from './attestation/types.js';
 import { unwrapModelKey, type LocalKek, type WrappedModelKey } from './key-release-envelope.js';
 import {
@@ -13,6 +13,7 @@ import {
   KeyReleaseModelMismatch,
   KeyReleaseNoBoundKey,
   KeyReleaseReferenceMismatch,
+  KeyReleaseReferenceUnmeasured,
   KeyReleaseUnsupportedKey,
 } from './key-release-errors.js';
 
@@ -65,6 +66,8 @@ export async function releaseModelKey(
   opts: ReleaseOptions,
 ): Promise<ReleasedModelKey> {
   if (!isSealedVerifiedEvidence(verifiedEvidence)) throw new KeyReleaseEvidenceNotVerified();
+  const unmeasured = imageMeasurementProblem(reference);
+  if (unmeasured) throw new KeyReleaseReferenceUnmeasured(`${unmeasured}: no model key is released against it`);
   if (verifiedEvidence.type !== reference.type || verifiedEvidence.referenceDigest !== referenceDigest(reference))
     throw new KeyReleaseReferenceMismatch("the evidence was verified against other reference values than this deployment's");
   try {

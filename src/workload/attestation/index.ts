@@ -7,7 +7,7 @@ export { verifyEvidence } from './verify-evidence.js';
 export { AttestationMonitor, CHALLENGE_NONCE_BYTES, type AttestationMonitorOptions, type AttestationStatus } from './monitor.js';
 export { createTrustAnchors, type TrustAnchorSources } from './trust.js';
 export { isSealedVerifiedEvidence, referenceDigest } from './verified.js';
-export { assertReferenceUsable } from './reference.js';
+export { assertReferenceUsable, imageMeasurementProblem, JWT_IMAGE_CLAIMS } from './reference.js';
 export { verifyNitroDocument } from './nitro/verify.js';
 export { extractNitroDocumentFromCertificate } from './nitro/evervault-cert.js';
 export { verifySnpReportAuthenticity } from './sev-snp/verify.js';

@@ -19,6 +19,8 @@ export function assertReferenceUsable(reference: ReferenceValues): void {
         if (typeof value !== 'string' || !HEX.test(value) || ![64, 96, 128].includes(value.length))
           throw new AttestationConfigurationInvalid(`nitro reference: PCR${idx} must be 32, 48 or 64 bytes of hex`);
       }
+      if (reference.allowDebug !== undefined && typeof reference.allowDebug !== 'boolean')
+        throw new AttestationConfigurationInvalid('nitro reference: allowDebug must be true or false');
       return;
     }
     case 'sev-snp': {
@@ -75,6 +77,50 @@ export function assertReferenceUsable(reference: ReferenceValues): void {
     }
     default:
       throw new AttestationConfigurationInvalid(`unknown reference type ${JSON.stringify((reference as { type?: unknown }).type)}`);
+  }
+}
+
+/**
+ * JWT claims that carry an image measurement, by attestation service: GCP Confidential Space (container
+ * image digest), Azure Attestation (SEV-SNP launch measurement, SGX MRENCLAVE, TDX MRTD) and Intel Trust
+ * Authority (TDX MRTD, SGX MRENCLAVE). A JWT reference pinning none of them pins no code.
+ */
+export const JWT_IMAGE_CLAIMS: readonly string[] = Object.freeze([
+  'submods.container.image_digest',
+  'x-ms-sevsnpvm-launchmeasurement',
+  'x-ms-isolation-tee.x-ms-sevsnpvm-launchmeasurement',
+  'x-ms-sgx-mrenclave',
+  'x-ms-isolation-tee.x-ms-sgx-mrenclave',
+  'x-ms-tdx-mrtd',
+  'tdx_mrtd',
+  'sgx_mrenclave',
+]);
+
+const allZero = (hex: string) => /^0*$/.test(hex);
+
+/**
+ * The image measurement a reference pins for key release — Nitro PCR0 (the enclave image), SEV-SNP
+ * `measurement`, TDX MRTD, or a JWT image claim — or why there is none. A reference that pins, say,
+ * only Nitro PCR3 (the IAM role) would hand the model key to any code that runs under that role.
+ */
+export function imageMeasurementProblem(reference: ReferenceValues): string | undefined {
+  switch (reference.type) {
+    case 'nitro': {
+      const pcr0 = reference.pcrs?.['0'];
+      if (pcr0 === undefined) return 'the nitro reference does not pin PCR0 (the enclave image)';
+      if (allZero(pcr0)) return 'the nitro reference pins PCR0 to zeros, the value of a debug-mode enclave, which measures no image';
+      return undefined;
+    }
+    case 'sev-snp':
+      return allZero(reference.measurement ?? '') ? 'the sev-snp reference pins no launch measurement' : undefined;
+    case 'tdx':
+      return allZero(reference.mrtd ?? '') ? 'the tdx reference pins no MRTD' : undefined;
+    case 'jwt':
+      return Object.keys(reference.claims ?? {}).some((c) => JWT_IMAGE_CLAIMS.includes(c))
+        ? undefined
+        : `the jwt reference pins no image-measurement claim (one of ${JWT_IMAGE_CLAIMS.join(', ')})`;
+    default:
+      return 'unknown reference type';
   }
 }
 

@@ -45,8 +45,14 @@ export type Evidence = NitroEvidence | SevSnpEvidence | TdxEvidence | JwtEvidenc
 /** Hex strings are compared case-insensitively; everything named here must match exactly. */
 export interface NitroReference {
   type: 'nitro';
-  /** PCR index ('0', '1', '2', '8', …) → hex value. At least one PCR must be pinned. */
+  /** PCR index ('0', '1', '2', '8', …) → hex value. At least one PCR must be pinned; key release also needs PCR0. */
   pcrs: Record<string, string>;
+  /**
+   * Default false: a debug-mode enclave (PCR0–2 all zero: console attached, and the document measures no
+   * image, so any code can produce it) is refused whatever PCRs are pinned. true admits it to routing;
+   * it still never receives a model key (key release needs a non-zero PCR0).
+   */
+  allowDebug?: boolean;
 }
 
 export interface SnpTcb {

@@ -2,7 +2,7 @@
 // value and tensor types, at most 4 dims, unique keys and tensor names, aligned tensor offsets that
 // stay inside the file and do not overlap. Also the chat template: a Jinja template is code for the
 // serving runtime (llama-cpp-python CVE-2024-34359), so sandbox-escape idioms fail the scan.
-import type { FileHandle } from 'node:fs/promises';
+import type { ReadAt } from './region.js';
 import { MalformedArtifact } from './types.js';
 
 const MAGIC = 0x46554747; // "GGUF" little-endian
@@ -32,7 +32,7 @@ export interface GgufInfo {
 
 const bad = (rule: string, m: string) => new MalformedArtifact(`gguf.${rule}`, m);
 
-export async function checkGguf(fh: FileHandle, fileSize: number): Promise<GgufInfo> {
+export async function checkGguf(fh: ReadAt, fileSize: number): Promise<GgufInfo> {
   const window = Math.min(fileSize, MAX_HEADER_READ);
   const buf = Buffer.alloc(window);
   await fh.read(buf, 0, window, 0);

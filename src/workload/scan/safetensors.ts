@@ -2,7 +2,7 @@
 // N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__"?: {str: str}},
 // then the byte buffer. The tensors must tile the buffer exactly: no overlap, no gap, no trailing
 // junk, each tensor exactly shape × dtype-size bytes. The reference loader refuses headers over 100 MB.
-import type { FileHandle } from 'node:fs/promises';
+import type { ReadAt } from './region.js';
 import { MalformedArtifact } from './types.js';
 
 export const SAFETENSORS_MAX_HEADER = 100_000_000;
@@ -46,7 +46,7 @@ function topLevelKeys(json: string): string[] {
   return keys;
 }
 
-export async function checkSafetensors(fh: FileHandle, fileSize: number): Promise<SafetensorsInfo> {
+export async function checkSafetensors(fh: ReadAt, fileSize: number): Promise<SafetensorsInfo> {
   if (fileSize < 8) throw bad('truncated', 'file is shorter than the 8-byte header length');
   const lenBuf = Buffer.alloc(8);
   await fh.read(lenBuf, 0, 8, 0);

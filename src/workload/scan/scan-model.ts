@@ -1,106 +1,323 @@
 // `warden model scan DIR|FILE`: runs every format check over a model and collects the issues.
-// Formats are recognised by magic bytes first and extension second, so a pickle renamed to
-// `.dat` is still parsed as a pickle.
-import { lstat, open, readdir } from 'node:fs/promises';
+// A file's format is decided by its content, never by its name alone:
+// - every file is first probed as a pickle (protocol 0 and 1 pickles have no header, and a loader
+//   will unpickle a file whatever it is called); one that parses as a pickle is scanned as one —
+//   also when it is at the same time a tar, GGUF, safetensors… file (a polyglot);
+// - magic bytes then establish zip, gzip, tar (a valid header checksum), GGUF, NumPy .npy and
+//   safetensors; ONNX (protobuf has no magic) is recognised by its extension and must then parse;
+// - archives (zip, tar, gzip, nested in any order) are opened and every member is scanned the same
+//   way, down to `maxArchiveDepth`, within a byte budget for what has to be decompressed;
+// - a file whose format cannot be established (not text, no known format) is reported, not passed.
+import { createWriteStream } from 'node:fs';
+import { lstat, mkdtemp, open, readdir, rm, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
 import { checkGguf } from './gguf.js';
+import { checkNpy, NPY_MAGIC } from './npy.js';
 import { checkExternalData, parseOnnx } from './onnx.js';
-import { isTorchLegacy, scanPickle } from './pickle.js';
+import { isTorchLegacy, probePickle, scanPickle } from './pickle.js';
+import { withFileSource, type ReadAt, type Region } from './region.js';
 import { checkSafetensors } from './safetensors.js';
-import { scanTar } from './tar.js';
+import { scanTar, tarChecksumValid } from './tar.js';
 import { MalformedArtifact, SCANNER_VERSION, type FileScan, type ScanFormat, type ScanIssue, type ScanReport } from './types.js';
-import { scanZip } from './zip.js';
+import { scanZip, type ArchiveHooks } from './zip.js';
 
 export interface ScanOptions {
   /** Paths relative to the root that are not model content (e.g. `.git`, the signature file). */
   ignorePaths?: string[];
   /** Extra `module.name` globals a deployment trusts in pickles, beyond the built-in allowlist. */
   extraAllowedGlobals?: string[];
-  /** Largest pickle (or pickle section) read into memory; larger fails closed. Default 512 MiB. */
+  /** Largest plain pickle parsed; larger fails closed. Default 512 MiB. (Legacy PyTorch files: only their leading pickles.) */
   maxPickleBytes?: number;
   /** Largest ONNX file parsed (protobuf caps a model at 2 GiB). */
   maxOnnxBytes?: number;
+  /** How deep archives are opened: a member of a top-level archive is at depth 1. An archive deeper than this fails. Default 4. */
+  maxArchiveDepth?: number;
+  /** Bytes the whole scan may decompress (gzip, deflated zip members) into its private temp dir. Default 32 GiB. */
+  maxDecompressedBytes?: number;
+  /** Archive members the whole scan may open. Default 1,000,000. */
+  maxArchiveMembers?: number;
 }
 
-const TAR_EXT = /\.(tar|tar\.gz|tgz)$/i;
+const GIB = 1024 * 1024 * 1024;
 
-function detect(name: string, head: Buffer): ScanFormat {
-  if (head.length >= 4 && head.readUInt32LE(0) === 0x04034b50) return 'zip';
-  if (head.length >= 4 && head.readUInt32LE(0) === 0x06054b50) return 'zip';
-  if (head.length >= 4 && head.toString('latin1', 0, 4) === 'GGUF') return 'gguf';
-  if (/\.gguf$/i.test(name)) return 'gguf';
+/** One scan's shared state: budget, temp dir and where issues go. */
+interface ScanContext {
+  opts: ScanOptions;
+  modelRoot: string;
+  tmp?: string;
+  tmpCount: number;
+  decompressed: number;
+  members: number;
+}
+
+const MAGIC = {
+  zip: [Buffer.from('PK\x03\x04', 'latin1'), Buffer.from('PK\x05\x06', 'latin1')],
+  gzip: Buffer.from([0x1f, 0x8b]),
+  gguf: Buffer.from('GGUF', 'latin1'),
+  // Compressions Node cannot undo: recognised so that they are reported as unreadable, not as unknown.
+  compressed: [
+    ['bzip2', Buffer.from('BZh', 'latin1')],
+    ['xz', Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])],
+    ['zstd', Buffer.from([0x28, 0xb5, 0x2f, 0xfd])],
+    ['lz4', Buffer.from([0x04, 0x22, 0x4d, 0x18])],
+    ['7z', Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c])],
+    ['rar', Buffer.from('Rar!\x1a\x07', 'latin1')],
+  ] as const,
+};
+
+/** The format the magic bytes establish, if any (the pickle probe is separate). */
+function detectByContent(head: Buffer, size: number): { format: ScanFormat; detail?: string } | undefined {
+  const starts = (m: Buffer) => head.length >= m.length && head.subarray(0, m.length).equals(m);
+  if (MAGIC.zip.some(starts)) return { format: 'zip' };
+  if (starts(MAGIC.gzip)) return { format: 'gzip' };
+  if (starts(MAGIC.gguf)) return { format: 'gguf' };
+  if (starts(NPY_MAGIC)) return { format: 'npy' };
+  for (const [detail, m] of MAGIC.compressed) if (starts(m)) return { format: 'compressed', detail };
+  if (head.length >= 512 && tarChecksumValid(head.subarray(0, 512))) return { format: 'tar' };
+  // safetensors: u64 header length, then the JSON header itself.
+  if (head.length >= 10) {
+    const n = head.readBigUInt64LE(0);
+    if (n >= 2n && n <= BigInt(size - 8) && head[8] === 0x7b) return { format: 'safetensors' };
+  }
+  return undefined;
+}
+
+/** Formats that have no magic number, claimed by the name; the checker must then accept the content. */
+function detectByName(name: string): ScanFormat | undefined {
   if (/\.safetensors$/i.test(name)) return 'safetensors';
+  if (/\.gguf$/i.test(name)) return 'gguf';
   if (/\.onnx$/i.test(name)) return 'onnx';
-  if (TAR_EXT.test(name) || (head.length >= 262 && head.toString('latin1', 257, 262) === 'ustar')) return 'tar';
-  if (head.length >= 2 && head[0] === 0x80 && head[1]! >= 2 && head[1]! <= 5) return 'pickle';
-  // Protocol 0/1 pickles have no header; trust the extension for those.
-  if (/\.(pkl|pickle)$/i.test(name)) return 'pickle';
-  return 'other';
+  if (/\.npy$/i.test(name)) return 'npy';
+  return undefined;
 }
 
-export async function scanFile(path: string, name: string, modelRoot: string, opts: ScanOptions = {}): Promise<FileScan> {
-  const fh = await open(path, 'r');
+async function isText(region: Region): Promise<boolean> {
+  if (region.length === 0) return true;
+  const decoder = new TextDecoder('utf-8', { fatal: true });
   try {
-    const { size } = await fh.stat();
-    const head = Buffer.alloc(Math.min(size, 512));
-    await fh.read(head, 0, head.length, 0);
-    const format = detect(name, head);
-    const result: FileScan = { file: name, format, bytes: size, issues: [] };
-    const issue = (rule: string, severity: ScanIssue['severity'], reason: string) => result.issues.push({ file: name, rule, severity, reason });
+    for await (const chunk of createReadStream(region.path, { start: region.offset, end: region.offset + region.length - 1 })) {
+      const b = chunk as Buffer;
+      if (b.includes(0)) return false;
+      decoder.decode(b, { stream: true });
+    }
+    decoder.decode();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readAt(fh: FileHandle, region: Region): ReadAt {
+  return {
+    read: (buffer, offset, length, position) => {
+      const n = Math.max(0, Math.min(length, region.length - position));
+      return fh.read(buffer, offset, n, region.offset + position);
+    },
+  };
+}
+
+async function tempPath(ctx: ScanContext): Promise<string> {
+  ctx.tmp ??= await mkdtemp(join(tmpdir(), 'warden-scan-'));
+  return join(ctx.tmp, String(ctx.tmpCount++));
+}
+
+/** Writes a stream to the scan's temp dir, failing once the scan's decompression budget is spent (bombs). */
+async function spool(ctx: ScanContext, data: Readable): Promise<Region> {
+  const path = await tempPath(ctx);
+  const budget = ctx.opts.maxDecompressedBytes ?? 32 * GIB;
+  let length = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      length += chunk.length;
+      ctx.decompressed += chunk.length;
+      if (ctx.decompressed > budget) done(new ScanBudgetExceeded(`decompressing more than ${budget} bytes (the scan's budget; a decompression bomb?)`));
+      else done(null, chunk);
+    },
+  });
+  await pipeline(data, meter, createWriteStream(path, { mode: 0o600 }));
+  return { path, offset: 0, length };
+}
+
+class ScanBudgetExceeded extends Error {}
+
+function severityOf(e: MalformedArtifact): ScanIssue['severity'] {
+  if (/escape|code|object_dtype/.test(e.rule)) return 'critical';
+  if (e.rule.endsWith('malformed') || e.rule.endsWith('truncated')) return 'medium';
+  return 'high';
+}
+
+interface RegionScan {
+  format: ScanFormat;
+  issues: ScanIssue[];
+  globals: string[];
+  alsoPickle: boolean;
+}
+
+/** Scans one file or archive member by its content; recurses into archives. */
+async function scanRegion(region: Region, name: string, depth: number, ctx: ScanContext, onDisk?: string, rawTensors = false): Promise<RegionScan> {
+  const { opts } = ctx;
+  const out: RegionScan = { format: 'unknown', issues: [], globals: [], alsoPickle: false };
+  const issue = (rule: string, severity: ScanIssue['severity'], reason: string, file = name) => out.issues.push({ file, rule, severity, reason });
+  const extraAllowed = new Set(opts.extraAllowedGlobals ?? []);
+  const fh = await open(region.path, 'r');
+  try {
+    const head = Buffer.alloc(Math.min(region.length, 4096));
+    await fh.read(head, 0, head.length, region.offset);
+    const isPickle = withFileSource(region, probePickle);
+    const byContent = detectByContent(head, region.length);
+    const byName = byContent || isPickle ? undefined : detectByName(name);
+    out.format = byContent?.format ?? (isPickle ? 'pickle' : byName ?? (rawTensors ? 'tensor-data' : (await isText(region)) ? 'text' : 'unknown'));
+
+    if (isPickle) {
+      const polyglot = out.format !== 'pickle';
+      const cap = opts.maxPickleBytes ?? 512 * 1024 * 1024;
+      // A legacy PyTorch file is small pickles then raw tensor bytes: only the pickles are parsed.
+      if (!polyglot && region.length > cap && !isTorchLegacy(head)) {
+        issue('pickle.too_large', 'high', `pickle of ${region.length} bytes exceeds the ${cap}-byte scan limit`);
+      } else {
+        const p = withFileSource(region, (src) => scanPickle(src, name, { extraAllowed, allowTrailing: polyglot }));
+        out.globals.push(...p.globals);
+        out.issues.push(...p.issues);
+        out.alsoPickle = polyglot;
+      }
+    }
+
+    const member: ArchiveHooks = {
+      visit: async (where, r, raw) => {
+        ctx.members++;
+        const limit = opts.maxArchiveMembers ?? 1_000_000;
+        if (ctx.members > limit) {
+          if (ctx.members === limit + 1) issue('archive.too_many_members', 'high', `more than ${limit} archive members: the rest are not scanned`, where);
+          return;
+        }
+        const inner = await scanRegion(r, where, depth + 1, ctx, undefined, raw);
+        out.issues.push(...inner.issues);
+        out.globals.push(...inner.globals);
+      },
+      extract: async (where, data) => {
+        try {
+          return await spool(ctx, data);
+        } catch (e) {
+          if (!(e instanceof ScanBudgetExceeded)) throw e;
+          issue('archive.too_large', 'high', e.message, where);
+          return undefined;
+        }
+      },
+    };
+    const maxDepth = opts.maxArchiveDepth ?? 4;
+    const tooDeep = () => {
+      if (depth < maxDepth) return false;
+      issue('archive.too_deep', 'high', `archive nested ${depth} levels deep; the limit is ${maxDepth}, so its content is not scanned`);
+      return true;
+    };
+
     try {
-      switch (format) {
-        case 'pickle': {
-          const cap = opts.maxPickleBytes ?? 512 * 1024 * 1024;
-          // A legacy PyTorch file is small pickles then raw tensor bytes: its head is enough to scan.
-          if (size > cap && !isTorchLegacy(head)) {
-            issue('pickle.too_large', 'high', `pickle of ${size} bytes exceeds the ${cap}-byte scan limit`);
+      switch (out.format) {
+        case 'pickle':
+        case 'text':
+        case 'tensor-data':
+          break;
+        case 'unknown':
+          issue('format.unrecognized', 'medium', 'content matches no format Warden can check (not a pickle, archive, safetensors, GGUF, ONNX, NumPy or text file); remove it or list it in ignorePaths');
+          break;
+        case 'compressed':
+          issue('archive.unsupported_compression', 'high', `${byContent!.detail} data cannot be decompressed here, so its content cannot be scanned`);
+          break;
+        case 'zip': {
+          if (tooDeep()) break;
+          // yauzl reads a whole file: a zip inside another archive is copied out first.
+          const whole = onDisk !== undefined && region.offset === 0 ? onDisk : undefined;
+          let zipPath = whole;
+          if (!zipPath) {
+            const r = await member.extract(name, createReadStream(region.path, { start: region.offset, end: region.offset + region.length - 1 }), region.length);
+            if (!r) break;
+            zipPath = r.path;
+          }
+          const z = await scanZip(zipPath, name, member);
+          out.issues.push(...z.issues);
+          break;
+        }
+        case 'tar': {
+          if (tooDeep()) break;
+          out.issues.push(...(await scanTar(region, name, member)).issues);
+          break;
+        }
+        case 'gzip': {
+          if (tooDeep()) break;
+          const innerName = `${name}!${basename(name).replace(/\.tgz$/i, '.tar').replace(/\.gz$/i, '') || 'gunzipped'}`;
+          let r: Region | undefined;
+          try {
+            r = await member.extract(innerName, createReadStream(region.path, { start: region.offset, end: region.offset + region.length - 1 }).pipe(createGunzip()), 0);
+          } catch (e) {
+            issue('archive.malformed', 'medium', `gzip data does not decompress: ${(e as Error).message}`);
             break;
           }
-          const buf = Buffer.alloc(Math.min(size, cap));
-          await fh.read(buf, 0, buf.length, 0);
-          const p = scanPickle(buf, name, new Set(opts.extraAllowedGlobals ?? []));
-          result.globals = p.globals;
-          result.issues.push(...p.issues);
+          if (r) {
+            // The gunzipped content counts as one level of nesting (a .tar.gz's members are at depth 2).
+            const inner = await scanRegion(r, innerName, depth + 1, ctx);
+            out.issues.push(...inner.issues);
+            out.globals.push(...inner.globals);
+          }
           break;
         }
-        case 'zip': {
-          const z = await scanZip(path, name, { maxPickleBytes: opts.maxPickleBytes, extraAllowedGlobals: new Set(opts.extraAllowedGlobals ?? []) });
-          result.globals = z.globals;
-          result.issues.push(...z.issues);
-          break;
-        }
-        case 'tar':
-          result.issues.push(...(await scanTar(path, name, head[0] === 0x1f && head[1] === 0x8b)).issues);
-          break;
         case 'safetensors':
-          await checkSafetensors(fh, size);
+          await checkSafetensors(readAt(fh, region), region.length);
           break;
         case 'gguf':
-          await checkGguf(fh, size);
+          await checkGguf(readAt(fh, region), region.length);
+          break;
+        case 'npy':
+          await checkNpy(readAt(fh, region), region.length);
           break;
         case 'onnx': {
-          const cap = opts.maxOnnxBytes ?? 2 * 1024 * 1024 * 1024;
-          if (size > cap) {
-            issue('onnx.too_large', 'high', `ONNX file of ${size} bytes exceeds ${cap}`);
+          const cap = opts.maxOnnxBytes ?? 2 * GIB;
+          if (region.length > cap) {
+            issue('onnx.too_large', 'high', `ONNX file of ${region.length} bytes exceeds ${cap}`);
             break;
           }
-          const buf = Buffer.alloc(size);
-          await fh.read(buf, 0, size, 0);
-          await checkExternalData(path, modelRoot, parseOnnx(buf).externalData);
+          const buf = Buffer.alloc(region.length);
+          await fh.read(buf, 0, region.length, region.offset);
+          const refs = parseOnnx(buf).externalData;
+          if (onDisk !== undefined) await checkExternalData(onDisk, ctx.modelRoot, refs);
+          else if (refs.length > 0) issue('onnx.external_data_in_archive', 'high', 'an ONNX model inside an archive points at external data files, which cannot be checked where it lies');
           break;
         }
-        case 'other':
-          break;
       }
     } catch (e) {
       if (!(e instanceof MalformedArtifact)) throw e;
-      const severity = /escape|code/.test(e.rule) ? 'critical' : e.rule.endsWith('malformed') || e.rule.endsWith('truncated') ? 'medium' : 'high';
-      issue(e.rule, severity, e.message);
+      issue(e.rule, severityOf(e), e.message);
     }
-    return result;
+    return out;
   } finally {
     await fh.close();
   }
+}
+
+async function scanWithContext(path: string, name: string, ctx: ScanContext): Promise<FileScan> {
+  const { size } = await lstat(path);
+  const r = await scanRegion({ path, offset: 0, length: size }, name, 0, ctx, path);
+  const result: FileScan = { file: name, format: r.format, bytes: size, issues: r.issues };
+  if (r.globals.length > 0 || r.format === 'pickle') result.globals = [...new Set(r.globals)];
+  if (r.alsoPickle) result.alsoPickle = true;
+  return result;
+}
+
+async function withContext<T>(modelRoot: string, opts: ScanOptions, fn: (ctx: ScanContext) => Promise<T>): Promise<T> {
+  const ctx: ScanContext = { opts, modelRoot, tmpCount: 0, decompressed: 0, members: 0 };
+  try {
+    return await fn(ctx);
+  } finally {
+    if (ctx.tmp) await rm(ctx.tmp, { recursive: true, force: true });
+  }
+}
+
+export async function scanFile(path: string, name: string, modelRoot: string, opts: ScanOptions = {}): Promise<FileScan> {
+  return withContext(modelRoot, opts, (ctx) => scanWithContext(path, name, ctx));
 }
 
 function ignored(rel: string, ignorePaths: readonly string[]): boolean {
@@ -111,25 +328,27 @@ export async function scanModel(path: string, opts: ScanOptions = {}): Promise<S
   const files: FileScan[] = [];
   const treeIssues: ScanIssue[] = [];
   const top = await lstat(path);
-  if (top.isFile()) {
-    files.push(await scanFile(path, basename(path), join(path, '..'), opts));
-  } else if (top.isDirectory()) {
-    const walk = async (dir: string, prefix: string): Promise<void> => {
-      for (const n of (await readdir(dir)).sort()) {
-        const rel = prefix ? `${prefix}/${n}` : n;
-        if (ignored(rel, opts.ignorePaths ?? [])) continue;
-        const full = join(dir, n);
-        const st = await lstat(full);
-        if (st.isSymbolicLink()) treeIssues.push({ file: rel, rule: 'tree.symlink', severity: 'high', reason: 'symlink inside the model directory (it can point anywhere at load time)' });
-        else if (st.isDirectory()) await walk(full, rel);
-        else if (st.isFile()) files.push(await scanFile(full, rel, path, opts));
-        else treeIssues.push({ file: rel, rule: 'tree.special_file', severity: 'high', reason: 'not a regular file' });
-      }
-    };
-    await walk(path, '');
-  } else {
-    treeIssues.push({ file: basename(path), rule: 'tree.special_file', severity: 'high', reason: 'not a regular file or directory' });
-  }
+  await withContext(top.isDirectory() ? path : join(path, '..'), opts, async (ctx) => {
+    if (top.isFile()) {
+      files.push(await scanWithContext(path, basename(path), ctx));
+    } else if (top.isDirectory()) {
+      const walk = async (dir: string, prefix: string): Promise<void> => {
+        for (const n of (await readdir(dir)).sort()) {
+          const rel = prefix ? `${prefix}/${n}` : n;
+          if (ignored(rel, opts.ignorePaths ?? [])) continue;
+          const full = join(dir, n);
+          const st = await lstat(full);
+          if (st.isSymbolicLink()) treeIssues.push({ file: rel, rule: 'tree.symlink', severity: 'high', reason: 'symlink inside the model directory (it can point anywhere at load time)' });
+          else if (st.isDirectory()) await walk(full, rel);
+          else if (st.isFile()) files.push(await scanWithContext(full, rel, ctx));
+          else treeIssues.push({ file: rel, rule: 'tree.special_file', severity: 'high', reason: 'not a regular file' });
+        }
+      };
+      await walk(path, '');
+    } else {
+      treeIssues.push({ file: basename(path), rule: 'tree.special_file', severity: 'high', reason: 'not a regular file or directory' });
+    }
+  });
   const issues = [...treeIssues, ...files.flatMap((f) => f.issues)];
   return { scanner: SCANNER_VERSION, ok: issues.length === 0, files, issues };
 }

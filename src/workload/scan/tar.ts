@@ -1,8 +1,11 @@
-// Tar archives (POSIX ustar, GNU long names, PAX `path`/`linkpath`), optionally gzipped: member
-// paths must stay inside the extraction directory and links must not point out of it.
+// Tar archives (POSIX ustar, GNU long names, PAX `path`/`linkpath`, and pre-POSIX v7 headers): header
+// checksums, member paths that stay inside the extraction directory, links that do not point out of
+// it, no device/FIFO/sparse members. Every regular member is then handed back to be scanned by its
+// content, in place (a tar stores members contiguously). Gzip is undone before this (scan-model.ts).
 import { createReadStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
 import { archivePathProblem } from './archive-paths.js';
+import type { ArchiveHooks } from './zip.js';
+import type { Region } from './region.js';
 import type { ScanIssue } from './types.js';
 
 const BLOCK = 512;
@@ -18,6 +21,21 @@ function octal(b: Buffer, start: number, len: number): number {
   if (s === '') return 0;
   if (!/^[0-7]+$/.test(s)) return NaN;
   return parseInt(s, 8);
+}
+
+/** POSIX header checksum: the byte sum with the checksum field read as spaces (signed sums are what old tars wrote). */
+export function tarChecksumValid(h: Buffer): boolean {
+  if (h.length < BLOCK) return false;
+  const stored = octal(h, 148, 8);
+  if (!Number.isSafeInteger(stored)) return false;
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const b = i >= 148 && i < 156 ? 0x20 : h[i]!;
+    unsigned += b;
+    signed += b > 127 ? b - 256 : b;
+  }
+  return stored === unsigned || stored === signed;
 }
 
 function parsePax(body: Buffer): Record<string, string> {
@@ -36,12 +54,16 @@ function parsePax(body: Buffer): Record<string, string> {
   return out;
 }
 
-/** Streams the archive header by header; data blocks are skipped, never buffered whole. */
-export async function scanTar(path: string, file: string, gzipped: boolean): Promise<{ members: string[]; issues: ScanIssue[] }> {
+const REGULAR = new Set(['0', '\0', '7']);
+const KNOWN = new Set(['0', '\0', '7', '1', '2', '3', '4', '5', '6', 'g', 'x', 'L', 'K']);
+
+/** Streams the archive header by header (data blocks are skipped), then scans each regular member where it lies. */
+export async function scanTar(region: Region, file: string, hooks: ArchiveHooks): Promise<{ members: string[]; issues: ScanIssue[] }> {
   const issues: ScanIssue[] = [];
   const members: string[] = [];
-  const source = createReadStream(path);
-  const stream = gzipped ? source.pipe(createGunzip()) : source;
+  const regular: { where: string; offset: number; size: number }[] = [];
+  const source = region.length > 0 ? createReadStream(region.path, { start: region.offset, end: region.offset + region.length - 1 }) : undefined;
+  let consumed = 0; // bytes of the archive before `pending`
   let pending: Buffer = Buffer.alloc(0);
   let skip = 0;
   let longName: string | undefined;
@@ -49,15 +71,17 @@ export async function scanTar(path: string, file: string, gzipped: boolean): Pro
   let pax: Record<string, string> = {};
   let collect: { kind: 'L' | 'K' | 'x'; size: number } | undefined;
   let ended = false;
-  const header = (h: Buffer) => {
+  const header = (h: Buffer, at: number) => {
     if (h.every((x) => x === 0)) {
       ended = true;
       return;
     }
+    if (!tarChecksumValid(h)) throw new Error(`header at offset ${at} has a bad checksum`);
     const type = String.fromCharCode(h[156]!);
     const size = octal(h, 124, 12);
-    if (!Number.isSafeInteger(size)) throw new Error('bad size field');
+    if (!Number.isSafeInteger(size)) throw new Error(`bad size field at offset ${at}`);
     const dataBlocks = Math.ceil(size / BLOCK) * BLOCK;
+    if (at + BLOCK + size > region.length) throw new Error(`member at offset ${at} runs past the end of the archive`);
     if (type === 'L' || type === 'K' || type === 'x') {
       collect = { kind: type, size };
       skip = dataBlocks;
@@ -81,11 +105,17 @@ export async function scanTar(path: string, file: string, gzipped: boolean): Pro
       if (linkProblem) issues.push({ file: where, rule: 'archive.link_escape', severity: 'critical', reason: `${type === '2' ? 'symlink' : 'hard link'} to ${JSON.stringify(link)}: ${linkProblem}` });
     } else if (type === '3' || type === '4' || type === '6') {
       issues.push({ file: where, rule: 'archive.special_file', severity: 'high', reason: 'device or FIFO member' });
+    } else if (REGULAR.has(type)) {
+      regular.push({ where, offset: region.offset + at + BLOCK, size });
+    } else if (!KNOWN.has(type)) {
+      // GNU sparse ('S'), multi-volume ('M') and vendor types lay their data out differently: unreadable here.
+      issues.push({ file: where, rule: 'archive.unsupported_member', severity: 'high', reason: `member type ${JSON.stringify(type)} cannot be read, so it cannot be scanned` });
     }
     skip = dataBlocks;
   };
   try {
-    for await (const chunk of stream) {
+    if (!source) throw new Error('empty archive');
+    for await (const chunk of source) {
       pending = pending.length ? Buffer.concat([pending, chunk as Buffer]) : (chunk as Buffer);
       let pos = 0;
       while (!ended) {
@@ -108,16 +138,19 @@ export async function scanTar(path: string, file: string, gzipped: boolean): Pro
           continue;
         }
         if (pending.length - pos < BLOCK) break;
-        header(pending.subarray(pos, pos + BLOCK));
+        header(pending.subarray(pos, pos + BLOCK), consumed + pos);
         pos += BLOCK;
       }
+      consumed += pos;
       pending = pending.subarray(pos);
       if (ended) break;
     }
+    if (!ended && (skip > 0 || pending.length > 0)) throw new Error('archive ends inside a member');
   } catch (e) {
     issues.push({ file, rule: 'archive.malformed', severity: 'medium', reason: (e as Error).message });
   } finally {
-    source.destroy();
+    source?.destroy();
   }
+  for (const m of regular) await hooks.visit(m.where, { path: region.path, offset: m.offset, length: m.size });
   return { members, issues };
 }

@@ -3,7 +3,12 @@
 
 export type ScanSeverity = 'critical' | 'high' | 'medium';
 
-export type ScanFormat = 'pickle' | 'zip' | 'tar' | 'safetensors' | 'gguf' | 'onnx' | 'other';
+/**
+ * What a file's content was established to be. `text` is valid UTF-8 without NUL bytes (JSON, vocabularies,
+ * model cards); `tensor-data` is a storage member of a PyTorch zip (raw bytes its data.pkl points at); `compressed` is a compression Warden cannot undo (bzip2, xz, zstd, lz4, 7z, rar) and
+ * `unknown` is content that matches no format: both are reported as issues, never passed.
+ */
+export type ScanFormat = 'pickle' | 'zip' | 'tar' | 'gzip' | 'safetensors' | 'gguf' | 'onnx' | 'npy' | 'text' | 'tensor-data' | 'compressed' | 'unknown';
 
 export interface ScanIssue {
   /** File path relative to the scanned root; archive members as `archive.zip!member`. */
@@ -19,8 +24,10 @@ export interface FileScan {
   format: ScanFormat;
   bytes: number;
   issues: ScanIssue[];
-  /** For pickles: every global the stream imports (module.name), allowed or not. */
+  /** For pickles (and archives holding them): every global the streams import (module.name), allowed or not. */
   globals?: string[];
+  /** The file is also a pickle: its leading bytes parse as one (a polyglot). Its globals were judged. */
+  alsoPickle?: boolean;
 }
 
 export interface ScanReport {
@@ -30,7 +37,7 @@ export interface ScanReport {
   issues: ScanIssue[];
 }
 
-export const SCANNER_VERSION = 'warden-scan/1';
+export const SCANNER_VERSION = 'warden-scan/2';
 
 /** Thrown inside a format parser when the bytes cannot be what they claim; turned into an issue. */
 export class MalformedArtifact extends Error {

@@ -1,12 +1,13 @@
-// Zip archives (PyTorch .pt/.pth/.bin/.ckpt are zips holding `*/data.pkl` plus raw tensor entries).
-// Checks: member paths (zip-slip), symlink members, names that differ between the central directory,
-// the Info-ZIP unicode-path field and the local header (each extractor may believe a different
-// one), duplicate names, encryption we cannot see through, and every pickle member through the
-// pickle scanner.
+// Zip archives (PyTorch .pt/.pth/.bin/.ckpt are zips holding `*/data.pkl` plus raw tensor entries;
+// NumPy .npz is a zip of .npy). Checks: member paths (zip-slip), symlink members, names that differ
+// between the central directory, the Info-ZIP unicode-path field and the local header (each
+// extractor may believe a different one), duplicate names, encryption and compression we cannot see
+// through. Then every member, whatever its name, is handed back to be scanned by its content: a
+// pickle called `archive/weights` is as dangerous as one called `data.pkl`.
 import yauzlModule from 'yauzl';
 import type { Readable } from 'node:stream';
 import { archivePathProblem } from './archive-paths.js';
-import { scanPickle } from './pickle.js';
+import type { Region } from './region.js';
 import type { ScanIssue } from './types.js';
 
 interface ZipEntry {
@@ -14,13 +15,15 @@ interface ZipEntry {
   generalPurposeBitFlag: number;
   extraFields: { id: number; data: Buffer }[];
   externalFileAttributes: number;
+  compressionMethod: number;
+  compressedSize: number;
   uncompressedSize: number;
   isEncrypted(): boolean;
 }
 interface ZipFile {
   eachEntry(): AsyncIterable<ZipEntry>;
   openReadStreamPromise(entry: ZipEntry): Promise<Readable>;
-  readLocalFileHeaderPromise(entry: ZipEntry): Promise<{ fileName: Buffer }>;
+  readLocalFileHeaderPromise(entry: ZipEntry): Promise<{ fileName: Buffer; fileDataStart: number }>;
   close(): void;
 }
 interface Yauzl {
@@ -29,54 +32,47 @@ interface Yauzl {
 }
 const yauzl = yauzlModule as unknown as Yauzl;
 
-export interface ZipScan {
-  members: string[];
-  globals: string[];
-  issues: ScanIssue[];
+export interface ArchiveHooks {
+  /**
+   * Scans one member by its content. `where` is `archive!member`. `rawTensors`: the member is a storage
+   * of a PyTorch archive (`<prefix>/data/<key>` beside `<prefix>/data.pkl`), raw bytes with no format of
+   * their own — still probed as a pickle, but not reported as unrecognised.
+   */
+  visit(where: string, region: Region, rawTensors?: boolean): Promise<void>;
+  /** Writes a decompressed member to the scan's temp dir (within the scan's byte budget); undefined when refused (the issue is recorded). */
+  extract(where: string, data: Readable, declaredSize: number): Promise<Region | undefined>;
 }
 
-export interface ZipScanOptions {
-  /** Largest pickle member we read into memory; bigger ones fail the scan rather than go unread. */
-  maxPickleBytes?: number;
-  extraAllowedGlobals?: ReadonlySet<string>;
+export interface ZipScan {
+  members: string[];
+  issues: ScanIssue[];
 }
 
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
+const STORED = 0;
+const DEFLATED = 8;
 
-async function readAll(stream: Readable, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of stream) {
-    n += (c as Buffer).length;
-    if (n > limit) {
-      stream.destroy();
-      throw new Error(`member is larger than ${limit} bytes`);
-    }
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-export function isPickleMemberName(name: string): boolean {
-  return /\.(pkl|pickle)$/i.test(name);
-}
-
-export async function scanZip(path: string, file: string, opts: ZipScanOptions = {}): Promise<ZipScan> {
+export async function scanZip(path: string, file: string, hooks: ArchiveHooks): Promise<ZipScan> {
   const issues: ScanIssue[] = [];
   const members: string[] = [];
-  const globals: string[] = [];
-  const limit = opts.maxPickleBytes ?? 512 * 1024 * 1024;
   let zip: ZipFile;
   try {
     zip = await yauzl.openPromise(path, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, autoClose: false });
   } catch (e) {
-    return { members, globals, issues: [{ file, rule: 'archive.malformed', severity: 'medium', reason: `not a readable zip: ${(e as Error).message}` }] };
+    return { members, issues: [{ file, rule: 'archive.malformed', severity: 'medium', reason: `not a readable zip: ${(e as Error).message}` }] };
   }
   try {
+    // The central directory first: whether this is a PyTorch archive decides how its storages are judged.
+    const entries: { entry: ZipEntry; name: string }[] = [];
+    for await (const entry of zip.eachEntry()) entries.push({ entry, name: yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, true) });
+    const torchPrefixes = new Set(entries.map((e) => /^(.+)\/data\.pkl$/.exec(e.name)?.[1]).filter((p) => p !== undefined));
+    const isTorchStorage = (name: string) => {
+      const m = /^(.+)\/data\/[^/]+$/.exec(name);
+      return m !== null && torchPrefixes.has(m[1]!);
+    };
     const seen = new Set<string>();
-    for await (const entry of zip.eachEntry()) {
-      const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, true);
+    for (const { entry, name } of entries) {
       const rawName = entry.fileNameRaw.toString(entry.generalPurposeBitFlag & 0x800 ? 'utf8' : 'latin1');
       const where = `${file}!${name}`;
       members.push(name);
@@ -85,31 +81,45 @@ export async function scanZip(path: string, file: string, opts: ZipScanOptions =
         if (problem) issues.push({ file: `${file}!${n}`, rule: 'archive.path_traversal', severity: 'critical', reason: problem });
       }
       if (name !== rawName) issues.push({ file: where, rule: 'archive.name_mismatch', severity: 'high', reason: `unicode-path field says ${JSON.stringify(name)} but the name field says ${JSON.stringify(rawName)}` });
-      const local = (await zip.readLocalFileHeaderPromise(entry)).fileName;
-      if (!local.equals(entry.fileNameRaw)) issues.push({ file: where, rule: 'archive.name_mismatch', severity: 'high', reason: `local header names it ${JSON.stringify(local.toString('latin1'))}` });
+      const local = await zip.readLocalFileHeaderPromise(entry);
+      if (!local.fileName.equals(entry.fileNameRaw)) issues.push({ file: where, rule: 'archive.name_mismatch', severity: 'high', reason: `local header names it ${JSON.stringify(local.fileName.toString('latin1'))}` });
       if (seen.has(name)) issues.push({ file: where, rule: 'archive.duplicate_entry', severity: 'high', reason: 'the archive holds two members with this name; loaders and scanners may read different ones' });
       seen.add(name);
-      if (((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK) issues.push({ file: where, rule: 'archive.symlink', severity: 'critical', reason: 'symlink member' });
-      if (!isPickleMemberName(name)) continue;
+      if (((entry.externalFileAttributes >>> 16) & S_IFMT) === S_IFLNK) {
+        issues.push({ file: where, rule: 'archive.symlink', severity: 'critical', reason: 'symlink member' });
+        continue;
+      }
+      if (name.endsWith('/') && entry.uncompressedSize === 0) continue; // a directory
       if (entry.isEncrypted()) {
-        issues.push({ file: where, rule: 'archive.encrypted', severity: 'high', reason: 'encrypted pickle member cannot be scanned' });
+        issues.push({ file: where, rule: 'archive.encrypted', severity: 'high', reason: 'encrypted member: its content cannot be scanned' });
         continue;
       }
-      let data: Buffer;
-      try {
-        data = await readAll(await zip.openReadStreamPromise(entry), limit);
-      } catch (e) {
-        issues.push({ file: where, rule: 'archive.unreadable_member', severity: 'high', reason: (e as Error).message });
+      let region: Region | undefined;
+      if (entry.compressionMethod === STORED) {
+        // Stored members are scanned in place (PyTorch's zips are stored: no copy of the tensors).
+        if (entry.compressedSize !== entry.uncompressedSize) {
+          issues.push({ file: where, rule: 'archive.malformed', severity: 'medium', reason: 'stored member whose compressed and uncompressed sizes differ' });
+          continue;
+        }
+        region = { path, offset: local.fileDataStart, length: entry.uncompressedSize };
+      } else if (entry.compressionMethod === DEFLATED) {
+        try {
+          region = await hooks.extract(where, await zip.openReadStreamPromise(entry), entry.uncompressedSize);
+        } catch (e) {
+          issues.push({ file: where, rule: 'archive.unreadable_member', severity: 'high', reason: (e as Error).message });
+          continue;
+        }
+        if (!region) continue;
+      } else {
+        issues.push({ file: where, rule: 'archive.unsupported_compression', severity: 'high', reason: `compression method ${entry.compressionMethod}: the member cannot be read, so it cannot be scanned` });
         continue;
       }
-      const p = scanPickle(data, where, opts.extraAllowedGlobals);
-      globals.push(...p.globals);
-      issues.push(...p.issues);
+      await hooks.visit(where, region, isTorchStorage(name));
     }
   } catch (e) {
     issues.push({ file, rule: 'archive.malformed', severity: 'medium', reason: (e as Error).message });
   } finally {
     zip.close();
   }
-  return { members, globals: [...new Set(globals)], issues };
+  return { members, issues };
 }

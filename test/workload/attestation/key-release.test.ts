@@ -8,6 +8,8 @@ import { verifyEvidence } from '../../../src/workload/attestation/verify-evidenc
 import { createTrustAnchors } from '../../../src/workload/attestation/trust.js';
 import type { TrustAnchors, VerifiedEvidence } from '../../../src/workload/attestation/types.js';
 import { releaseModelKey } from '../../../src/workload/key-release.js';
+import { imageMeasurementProblem } from '../../../src/workload/attestation/reference.js';
+import type { ReferenceValues } from '../../../src/workload/attestation/types.js';
 import { unwrapModelKey, wrapModelKey, type LocalKek } from '../../../src/workload/key-release-envelope.js';
 import {
   KeyReleaseEvidenceNotVerified,
@@ -15,6 +17,7 @@ import {
   KeyReleaseModelMismatch,
   KeyReleaseNoBoundKey,
   KeyReleaseReferenceMismatch,
+  KeyReleaseReferenceUnmeasured,
   KeyReleaseUnsupportedKey,
   KeyUnwrapFailed,
 } from '../../../src/workload/key-release-errors.js';
@@ -52,7 +55,7 @@ function spki(k: KeyObject): Buffer {
   return k.export({ format: 'der', type: 'spki' }) as Buffer;
 }
 
-const release = (v: VerifiedEvidence, o: Partial<{ now: number; modelId: string; kek: LocalKek; ref: typeof reference }> = {}) =>
+const release = (v: VerifiedEvidence, o: Partial<{ now: number; modelId: string; kek: LocalKek; ref: ReferenceValues }> = {}) =>
   releaseModelKey(wrapModelKey(kek, { keyId: 'dk-1', modelId: MODEL }, dataKey), v, o.ref ?? reference, {
     kek: o.kek ?? kek,
     modelId: o.modelId ?? MODEL,
@@ -130,4 +133,41 @@ test('wrong KEK, tampered or relabeled envelopes do not open', async () => {
   const moved = { ...w, modelId: 'model:other' };
   await assert.rejects(releaseModelKey(moved, v, reference, { kek, modelId: 'model:other', now: T0 + 1000, maxEvidenceAgeMs: 60_000 }), KeyUnwrapFailed);
   assert.ok(unwrapModelKey(kek, w).equals(dataKey));
+});
+
+// Issue 21: a reference that pins no image measurement identifies no code; the key must not follow it.
+test('a Nitro reference without PCR0 releases no key, though the evidence verifies against it', async () => {
+  const nonce = randomBytes(32);
+  const pcr8Only = { type: 'nitro' as const, pcrs: { '8': pcrs[8]!.toString('hex') } };
+  const document = await forgeNitroDocument(pki, { timestamp: T0, pcrs, nonce, publicKey: spki(rsa2048().publicKey) });
+  const v = await verifyEvidence({ type: 'nitro', document }, pcr8Only, { nonce, now: T0, maxAgeMs: 60_000, trust });
+  await assert.rejects(release(v, { ref: pcr8Only }), (e: unknown) => e instanceof KeyReleaseReferenceUnmeasured && /PCR0/.test((e as Error).message));
+});
+
+test('a debug enclave admitted with allowDebug still gets no key (its PCR0 measures no image)', async () => {
+  const nonce = randomBytes(32);
+  const zero = Buffer.alloc(48);
+  const debugPcrs = { 0: zero, 1: zero, 2: zero, 3: Buffer.alloc(48, 0x33) };
+  const document = await forgeNitroDocument(pki, { timestamp: T0, pcrs: debugPcrs, nonce, publicKey: spki(rsa2048().publicKey) });
+  const refs: ReferenceValues[] = [
+    { type: 'nitro' as const, pcrs: { '3': debugPcrs[3].toString('hex') }, allowDebug: true },
+    { type: 'nitro' as const, pcrs: { '0': zero.toString('hex'), '3': debugPcrs[3].toString('hex') }, allowDebug: true },
+  ];
+  for (const ref of refs) {
+    const v = await verifyEvidence({ type: 'nitro', document }, ref, { nonce, now: T0, maxAgeMs: 60_000, trust });
+    assert.equal(v.platform['debugMode'], true);
+    await assert.rejects(release(v, { ref }), KeyReleaseReferenceUnmeasured);
+  }
+});
+
+test('the image measurement each reference kind must pin for key release', () => {
+  const hex48 = 'ab'.repeat(48);
+  assert.equal(imageMeasurementProblem(reference), undefined);
+  assert.match(imageMeasurementProblem({ type: 'nitro', pcrs: { '3': hex48 } })!, /PCR0/);
+  assert.equal(imageMeasurementProblem({ type: 'sev-snp', measurement: hex48 }), undefined);
+  assert.match(imageMeasurementProblem({ type: 'sev-snp', measurement: '00'.repeat(48) })!, /launch measurement/);
+  assert.equal(imageMeasurementProblem({ type: 'tdx', mrtd: hex48 }), undefined);
+  assert.match(imageMeasurementProblem({ type: 'tdx', mrtd: '00'.repeat(48) })!, /MRTD/);
+  assert.equal(imageMeasurementProblem({ type: 'jwt', issuer: 'i', audience: 'a', claims: { 'submods.container.image_digest': 'sha256:00', hwmodel: 'GCP_AMD_SEV' } }), undefined);
+  assert.match(imageMeasurementProblem({ type: 'jwt', issuer: 'i', audience: 'a', claims: { hwmodel: 'GCP_AMD_SEV', secboot: true } })!, /image-measurement claim/);
 });

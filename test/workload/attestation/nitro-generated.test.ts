@@ -9,7 +9,9 @@ import {
   AttestationError,
   AttestationMalformed,
   AttestationMeasurementMismatch,
+  AttestationConfigurationInvalid,
   AttestationNonceMismatch,
+  AttestationPolicyViolation,
   AttestationSignatureInvalid,
   AttestationStale,
 } from '../../../src/workload/attestation/errors.js';
@@ -142,6 +144,37 @@ test('changing any single byte of the document makes verification fail', async (
 test('a nonce shorter than 16 bytes is refused before anything else', async () => {
   const doc = await forgeNitroDocument(pki, { timestamp: T0, pcrs, nonce: Buffer.from('abc') });
   await assert.rejects(verifyNitroEvidence({ type: 'nitro', document: doc }, reference, opts(Buffer.from('abc'))), /at least 16/);
+});
+
+// Issue 21: debug mode is refused unless the reference allows it, whatever the reference pins.
+test('a debug-mode document (PCR0-2 zero) is refused against a reference pinning only PCR3; allowDebug admits it', async () => {
+  const nonce = randomBytes(32);
+  const zero = Buffer.alloc(48);
+  const debugPcrs = { 0: zero, 1: zero, 2: zero, 3: Buffer.alloc(48, 0x33), 8: pcrs[8]! };
+  const doc = await forgeNitroDocument(pki, { timestamp: T0, pcrs: debugPcrs, nonce });
+  const pcr3 = { '3': debugPcrs[3].toString('hex') };
+  const isDebugRefusal = (e: unknown) => e instanceof AttestationPolicyViolation && /debug mode/.test((e as Error).message);
+  await assert.rejects(verifyNitroEvidence({ type: 'nitro', document: doc }, { type: 'nitro', pcrs: pcr3 }, opts(nonce)), isDebugRefusal);
+  await assert.rejects(verifyNitroEvidence({ type: 'nitro', document: doc }, referenceFor(debugPcrs), opts(nonce)), isDebugRefusal);
+  const v = await verifyNitroEvidence({ type: 'nitro', document: doc }, { type: 'nitro', pcrs: pcr3, allowDebug: true }, opts(nonce));
+  assert.equal(v.platform['debugMode'], true);
+});
+
+test('a document that leaves PCR0 out, or zeroes just one of PCR0-2, does not establish a production image', async () => {
+  const nonce = randomBytes(32);
+  const { 0: _pcr0, ...noPcr0 } = pcrs;
+  const pcr8 = { type: 'nitro' as const, pcrs: { '8': pcrs[8]!.toString('hex') } };
+  const missing = await forgeNitroDocument(pki, { timestamp: T0, pcrs: noPcr0, nonce });
+  await assert.rejects(verifyNitroEvidence({ type: 'nitro', document: missing }, pcr8, opts(nonce)), AttestationPolicyViolation);
+  const oneZero = await forgeNitroDocument(pki, { timestamp: T0, pcrs: { ...pcrs, 1: Buffer.alloc(48) }, nonce });
+  await assert.rejects(verifyNitroEvidence({ type: 'nitro', document: oneZero }, pcr8, opts(nonce)), AttestationPolicyViolation);
+});
+
+test('allowDebug must be a boolean', async () => {
+  const nonce = randomBytes(32);
+  const doc = await forgeNitroDocument(pki, { timestamp: T0, pcrs, nonce });
+  const bad = { ...reference, allowDebug: 'yes' as unknown as boolean };
+  await assert.rejects(verifyNitroEvidence({ type: 'nitro', document: doc }, bad, opts(nonce)), AttestationConfigurationInvalid);
 });
 
 void webcrypto;

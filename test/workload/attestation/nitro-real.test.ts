@@ -14,6 +14,7 @@ import {
   AttestationMalformed,
   AttestationMeasurementMismatch,
   AttestationNonceMismatch,
+  AttestationPolicyViolation,
   AttestationSignatureInvalid,
   AttestationStale,
 } from '../../../src/workload/attestation/errors.js';
@@ -44,14 +45,19 @@ for (const e of valid) {
   });
 }
 
+// Debug-mode enclaves report PCR0-2 as zeros; AWS signs their documents all the same.
+const isDebug = (e: (typeof valid)[number]) => ['0', '1', '2'].every((i) => /^0+$/.test(e.pcrs![i]!));
+
 for (const e of valid.filter((x) => x.nonce && x.nonce.length >= 32)) {
   test(`full verification (nonce, freshness, all PCRs) of ${e.file}`, async () => {
     const pcrs = Object.fromEntries(Object.entries(e.pcrs!).filter(([i]) => ['0', '1', '2', '3', '4', '8'].includes(i)));
+    // A debug document verifies only where the deployment allows debug mode explicitly (see the tests below).
     const v = await verifyNitroEvidence(
       { type: 'nitro', document: loadNitroDocument(e) },
-      { type: 'nitro', pcrs },
+      { type: 'nitro', pcrs, ...(isDebug(e) ? { allowDebug: true } : {}) },
       { nonce: Buffer.from(e.nonce!, 'hex'), now: e.timestamp_ms! + 1000, maxAgeMs: 60_000, trust },
     );
+    assert.equal(v.platform['debugMode'], isDebug(e));
     assert.equal(v.type, 'nitro');
     assert.equal(v.issuedAt, e.timestamp_ms);
     assert.equal(v.nonce, e.nonce);
@@ -126,3 +132,25 @@ test('a real document is refused against a root that is not AWS', async () => {
   const e = valid[0]!;
   await assert.rejects(verifyNitroDocument(loadNitroDocument(e), other.nitroRoots, e.timestamp_ms!), AttestationChainInvalid);
 });
+
+// Issue 21: a genuine, AWS-signed debug-mode document (PCR0-2 zero) was accepted against a reference
+// that pins only PCR3 (the IAM role), so a debug enclave — console attached, no image measured — could
+// be routed to and get the model key.
+const debugDocs = valid.filter((x) => isDebug(x) && x.nonce && x.nonce.length >= 32);
+
+test('the real sample set holds AWS-signed debug-mode documents with usable nonces', () => {
+  assert.ok(debugDocs.length >= 2, debugDocs.map((d) => d.file).join(', '));
+});
+
+for (const e of debugDocs) {
+  test(`a real debug-mode document is refused whatever PCRs are pinned, unless allowDebug: ${e.file}`, async () => {
+    const evidence = { type: 'nitro' as const, document: loadNitroDocument(e) };
+    const opts = { nonce: Buffer.from(e.nonce!, 'hex'), now: e.timestamp_ms! + 1000, maxAgeMs: 60_000, trust };
+    const debugRefused = (err: unknown) => err instanceof AttestationPolicyViolation && /debug/.test((err as Error).message);
+    await assert.rejects(verifyNitroEvidence(evidence, { type: 'nitro', pcrs: { '3': e.pcrs!['3']! } }, opts), debugRefused);
+    await assert.rejects(verifyNitroEvidence(evidence, { type: 'nitro', pcrs: { '0': e.pcrs!['0']!, '1': e.pcrs!['1']!, '2': e.pcrs!['2']! } }, opts), debugRefused);
+    await assert.rejects(verifyNitroEvidence(evidence, { type: 'nitro', pcrs: { '3': e.pcrs!['3']! }, allowDebug: false }, opts), debugRefused);
+    const v = await verifyNitroEvidence(evidence, { type: 'nitro', pcrs: { '3': e.pcrs!['3']! }, allowDebug: true }, opts);
+    assert.equal(v.platform['debugMode'], true);
+  });
+}

@@ -23,7 +23,7 @@ test('a clean model directory scans ok, each file with its detected format', asy
   const r = await scanModel(cleanModel('clean'));
   assert.equal(r.ok, true, JSON.stringify(r.issues));
   assert.deepEqual(r.files.map((f) => [f.file, f.format]), [
-    ['config.json', 'other'],
+    ['config.json', 'text'],
     ['model.gguf', 'gguf'],
     ['model.safetensors', 'safetensors'],
     ['nested/pytorch_model.bin', 'zip'],

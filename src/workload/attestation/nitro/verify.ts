@@ -3,7 +3,7 @@
 // (AWS Nitro attestation process §3; "Verifying the root of trust" in the Nitro Enclaves user guide).
 import 'reflect-metadata';
 import { X509Certificate, KeyUsageFlags } from '@peculiar/x509';
-import { AttestationChainInvalid, AttestationNonceMismatch } from '../errors.js';
+import { AttestationChainInvalid, AttestationNonceMismatch, AttestationPolicyViolation } from '../errors.js';
 import { bytesEqual, toHex } from '../bytes.js';
 import { assertFresh } from '../freshness.js';
 import { assertUsableNonce } from '../nonce.js';
@@ -61,13 +61,16 @@ export async function verifyNitroEvidence(evidence: NitroEvidence, reference: Ni
 
   const measurements: Record<string, string> = {};
   for (const [idx, value] of doc.pcrs) measurements[`pcr${idx}`] = toHex(value);
+  // A debug-mode enclave reports PCR0-2 as zeros (Nitro Enclaves user guide, "Debug mode"): its console
+  // is attached and its document measures no image, so any code can present it. A document that leaves
+  // any of PCR0-2 out, or zero, is treated the same: it does not establish a production image. Checked
+  // before the PCRs, so it holds whatever the reference pins (SEV-SNP and TDX refuse debug guests too).
+  const debugMode = [0, 1, 2].some((i) => /^0*$/.test(measurements[`pcr${i}`] ?? ''));
+  if (debugMode && reference.allowDebug !== true)
+    throw new AttestationPolicyViolation('nitro: the enclave runs in debug mode (PCR0-2 zero or absent); refused unless the reference sets allowDebug');
   assertMeasurementsMatch(reference, measurements);
 
-  const platform: Record<string, string | number | boolean> = {
-    moduleId: doc.moduleId,
-    // PCR0..2 all zero means the enclave runs in debug mode (console attached, memory readable).
-    debugMode: [0, 1, 2].every((i) => /^0*$/.test(measurements[`pcr${i}`] ?? 'x')),
-  };
+  const platform: Record<string, string | number | boolean> = { moduleId: doc.moduleId, debugMode };
   if (doc.publicKey) platform['publicKeySha256'] = createHash('sha256').update(doc.publicKey).digest('hex');
   if (doc.userData) platform['userDataSha256'] = createHash('sha256').update(doc.userData).digest('hex');
   return sealVerifiedEvidence({

@@ -139,7 +139,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   const identityStore = new SqliteIdentityStore(db);
   // Key changes reach the policy plane (built below) so each key's scope policies stay in step.
   let onKeyChange: (e: KeyChange) => void = () => {};
-  const keys = new ApiKeyService(identityStore, clock, { onChange: (e) => onKeyChange(e) });
+  const keys = new ApiKeyService(identityStore, clock, { onChange: (e) => onKeyChange(e), onError: (e) => log.error({ err: e }, 'could not record API key last-use times; will retry') });
   started.push(() => keys.close());
   const bootstrapKey = await bootstrapAdmin(identityStore, keys, clock);
   keys.setBootstrapKey(await identityStore.getMeta('bootstrap'));

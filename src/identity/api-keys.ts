@@ -66,16 +66,20 @@ export class ApiKeyService {
   private readonly maxCache: number;
   private pendingTouches = new Map<string, number>();
   private touchTimer: NodeJS.Timeout | null = null;
+  private reportError: (e: unknown) => void = () => {};
 
   constructor(
     private readonly store: IdentityStore,
     private readonly clock: Clock,
-    opts: { maxCache?: number; touchFlushMs?: number; onChange?: (e: KeyChange) => void } = {},
+    opts: { maxCache?: number; touchFlushMs?: number; onChange?: (e: KeyChange) => void; onError?: (e: unknown) => void } = {},
   ) {
     this.maxCache = opts.maxCache ?? 100_000;
     this.onChange = opts.onChange ?? (() => {});
     const flushMs = opts.touchFlushMs ?? 1000;
-    this.touchTimer = setInterval(() => void this.flushTouches(), flushMs);
+    // A background write must never crash the process (a full disk rejects it): report it and retry later.
+    const onError = opts.onError ?? (() => {});
+    this.reportError = onError;
+    this.touchTimer = setInterval(() => void this.flushTouches().catch(onError), flushMs);
     this.touchTimer.unref();
   }
 
@@ -193,13 +197,19 @@ export class ApiKeyService {
     if (this.pendingTouches.size === 0) return;
     const batch = this.pendingTouches;
     this.pendingTouches = new Map();
-    await this.store.touchKeys(batch);
+    try {
+      await this.store.touchKeys(batch);
+    } catch (e) {
+      // Kept for the next flush (a newer use since then wins); last-used times are not lost to a full disk.
+      for (const [id, at] of batch) if (!this.pendingTouches.has(id)) this.pendingTouches.set(id, at);
+      throw e;
+    }
   }
 
   async close(): Promise<void> {
     if (this.touchTimer) clearInterval(this.touchTimer);
     this.touchTimer = null;
-    await this.flushTouches();
+    await this.flushTouches().catch(this.reportError);
   }
 }
 

@@ -12,6 +12,8 @@ const HEX48 = 'ab'.repeat(48);
 
 test('nitro, sev-snp and jwt requirements become typed references', () => {
   assert.deepEqual(referenceFromRequirement({ type: 'aws-nitro', referenceValues: { pcr0: HEX48, '8': HEX48 } }), { type: 'nitro', pcrs: { '0': HEX48, '8': HEX48 } });
+  // A debug enclave is admitted only when the deployment says so explicitly.
+  assert.deepEqual(referenceFromRequirement({ type: 'aws-nitro', referenceValues: { pcr0: HEX48, allowDebug: 'true' } }), { type: 'nitro', pcrs: { '0': HEX48 }, allowDebug: true });
   assert.deepEqual(
     referenceFromRequirement({ type: 'sev-snp', referenceValues: { measurement: HEX48, vmpl: '0', allowDebug: 'false', signingKeys: 'vcek' } }),
     { type: 'sev-snp', measurement: HEX48, vmpl: 0, allowDebug: false, signingKeys: ['vcek'] },

@@ -22,13 +22,19 @@ function boolean(key: string, v: string): boolean {
 
 function nitro(values: Record<string, string>): ReferenceValues {
   const pcrs: Record<string, string> = {};
+  let allowDebug = false;
   for (const [k, v] of Object.entries(values)) {
+    // A debug-mode enclave (PCR0-2 zero) is refused unless the deployment says so explicitly.
+    if (k === 'allowDebug') {
+      allowDebug = boolean(k, v);
+      continue;
+    }
     // `pcr0=<hex>` (or `0=<hex>`): AWS Nitro Enclaves PCR index → expected value.
     const m = /^(?:pcr)?(\d{1,2})$/i.exec(k);
     if (!m) throw new AttestationConfigurationInvalid(`nitro reference: unknown key ${JSON.stringify(k)} (expected pcrN)`);
     pcrs[String(Number(m[1]))] = v;
   }
-  return { type: 'nitro', pcrs };
+  return allowDebug ? { type: 'nitro', pcrs, allowDebug } : { type: 'nitro', pcrs };
 }
 
 function sevSnp(values: Record<string, string>): ReferenceValues {

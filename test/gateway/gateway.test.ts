@@ -124,14 +124,21 @@ describe('inference data path with the demo upstream', () => {
     assert.equal(r.json.error.code, 'model_not_found');
   });
 
-  test('no credential → 401 with WWW-Authenticate, and audited', async () => {
+  test('no credential → 401 with WWW-Authenticate, and counted into the refusal entry of its source', async () => {
     const r = await t.call('inference', 'POST', '/v1/chat/completions', { body: chat('hi') });
     assert.equal(r.status, 401);
     assert.match(String(r.headers['www-authenticate']), /^Bearer realm="warden"/);
     assert.equal(r.json.error.code, 'missing_credentials');
-    const a = t.audits().find((x) => x.requestId === r.headers['x-request-id'])!;
+    // No fsync'd entry per unauthenticated refusal: one per source and window (docs/ledger.md).
+    assert.equal(t.audits().find((x) => x.requestId === r.headers['x-request-id']), undefined);
+    await t.w.flushRefusals();
+    const a = t.audits().filter((x) => x.action === 'refused.unauthenticated').at(-1)!;
+    const d = a.details as Record<string, unknown>;
     assert.equal(a.decision, 'deny');
     assert.equal(a.stage, 'identity');
+    assert.equal(d.lastRequestId, r.headers['x-request-id']);
+    assert.match(String(d.codes), /missing_credentials:\d+/);
+    assert.match(String(d.chain), /^sha256:[0-9a-f]{64}$/);
   });
 
   test('a wrong key and a malformed Authorization header are 401 without detail', async () => {

@@ -128,7 +128,11 @@ export async function attackScenarios(w: ToolsWorld, expired?: { world: ToolsWor
     const short = await x.delegate(x.keys.alice, x.keys.agent, 'callTool', 60);
     expired.advance(10 * 60_000);
     const r = await x.invoke(short, 'orders_lookup', { customer_id: 'alice' });
-    out.push({ name: 'replay a delegated token after expiry', attack: true, succeeded: r.status === 200, blockedBy: r.json?.error?.code ?? null, recorded: recordedAll(x, [r.requestId], 'deny') });
+    // An expired token establishes no principal: the refusal is counted into its source's window entry.
+    await x.t.w.flushRefusals();
+    const window = x.t.audits().filter((a) => a.action === 'refused.unauthenticated').at(-1);
+    const counted = window?.decision === 'deny' && (window.details as Record<string, unknown>).lastRequestId === r.requestId;
+    out.push({ name: 'replay a delegated token after expiry', attack: true, succeeded: r.status === 200, blockedBy: r.json?.error?.code ?? null, recorded: counted });
   }
   return out;
 }

@@ -22,6 +22,11 @@ export class WardenError extends Error {
   readonly headers: Record<string, string>;
   /** The pipeline stage that raised it, for the audit entry. */
   stage?: string;
+  /**
+   * The precise cause (`nonce_replayed`, `jwt_claim_aud`, `key_revoked`, …) for the operator: the log line and
+   * the ledger entry carry it; the response body never does (it would tell an attacker which part to fix).
+   */
+  reason?: string;
 
   constructor(status: number, type: ErrorType, code: string, message: string, headers: Record<string, string> = {}) {
     super(message);
@@ -54,8 +59,9 @@ export class BadRequest extends WardenError {
 
 /** 401. The message never says which part of the credential was wrong beyond what the standard allows. */
 export class Unauthenticated extends WardenError {
-  constructor(code: string, message: string, challenge: string) {
+  constructor(code: string, message: string, challenge: string, reason?: string) {
     super(401, 'authentication_error', code, message, { 'www-authenticate': challenge });
+    if (reason !== undefined) this.reason = reason;
   }
 }
 

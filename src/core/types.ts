@@ -140,6 +140,8 @@ export interface AuditEvent {
   status: number;
   latencyMs: number;
   errorCode?: string;
+  /** The precise cause of a refusal for the operator (never sent to the client): `jwt_claim_aud`, `key_revoked`, … */
+  reason?: string;
   details?: Record<string, string | number | boolean | null>;
 }
 

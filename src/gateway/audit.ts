@@ -31,6 +31,7 @@ export function requestEvent(ctx: RequestContext, status: number, err: WardenErr
   };
   if (err) {
     e.errorCode = err.code;
+    if (err.reason !== undefined) e.reason = err.reason;
     if (ctx.stage) e.stage = ctx.stage;
   }
   return e;

@@ -162,7 +162,7 @@ export class Gateway {
       try {
         await identityStage(ctx);
       } catch (e) {
-        if (e instanceof WardenError && e.status === 401 && d.tools) throw new Unauthenticated(e.code, e.message, `${CHALLENGE}, resource_metadata="${d.tools.resourceMetadataUrl}"`);
+        if (e instanceof WardenError && e.status === 401 && d.tools) throw new Unauthenticated(e.code, e.message, `${CHALLENGE}, resource_metadata="${d.tools.resourceMetadataUrl}"`, e.reason);
         throw e;
       }
     });
@@ -346,7 +346,7 @@ export class Gateway {
     const event = requestEvent(ctx, status, err, this.d.clock.now());
     if (!ctx.principal && this.d.refusals) {
       // No principal: counted into its source's window entry instead of one fsync'd entry each (refusals.ts).
-      this.d.refusals.record(ctx.sourceIp, ctx.requestId, err.code, status);
+      this.d.refusals.record(ctx.sourceIp, ctx.requestId, err.code, status, err.reason);
     } else if (!(err as WardenError & { audited?: boolean }).audited) {
       try {
         await this.d.audit.append(event);
@@ -377,7 +377,7 @@ export class Gateway {
     this.d.metrics.latency.observe({ endpoint: ctx.endpoint }, event.latencyMs / 1000);
     if (this.d.accessLog) {
       this.d.log.info(
-        { requestId: ctx.requestId, principal: ctx.principal?.id ?? null, action: ctx.action, model: ctx.model, status, decision: event.decision, stage: event.stage, ms: event.latencyMs },
+        { requestId: ctx.requestId, principal: ctx.principal?.id ?? null, action: ctx.action, model: ctx.model, status, decision: event.decision, stage: event.stage, code: event.errorCode, reason: event.reason, ms: event.latencyMs },
         'request',
       );
     }

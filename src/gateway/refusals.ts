@@ -27,6 +27,8 @@ export interface RefusalOptions {
 interface Tally {
   count: number;
   codes: Map<string, number>;
+  /** Operator-facing causes (`jwt_claim_aud`, `key_revoked`, …), bounded to MAX_REASONS distinct values. */
+  reasons: Map<string, number>;
   firstAt: number;
   lastAt: number;
   firstRequestId: string;
@@ -35,6 +37,8 @@ interface Tally {
 }
 
 const OTHER = 'other';
+/** Distinct reasons kept per window entry: reasons come from a closed set in code, the cap only guards against a bug. */
+const MAX_REASONS = 32;
 
 export class UnauthenticatedRefusals {
   private readonly budgets = new Map<string, TokenBucket>();
@@ -60,7 +64,7 @@ export class UnauthenticatedRefusals {
   }
 
   /** Accounts for one refused request that had no principal, and spends one unit of its source's budget. */
-  record(source: string, requestId: string, code: string, status: number): void {
+  record(source: string, requestId: string, code: string, status: number, reason?: string): void {
     const now = this.d.clock.now();
     let b = this.budgets.get(source);
     if (!b) {
@@ -72,11 +76,12 @@ export class UnauthenticatedRefusals {
     const key = this.tallies.has(source) || this.tallies.size < this.maxSources ? source : OTHER;
     let t = this.tallies.get(key);
     if (!t) {
-      t = { count: 0, codes: new Map(), firstAt: now, lastAt: now, firstRequestId: requestId, lastRequestId: requestId, chain: Buffer.alloc(32) };
+      t = { count: 0, codes: new Map(), reasons: new Map(), firstAt: now, lastAt: now, firstRequestId: requestId, lastRequestId: requestId, chain: Buffer.alloc(32) };
       this.tallies.set(key, t);
     }
     t.count++;
     t.codes.set(code, (t.codes.get(code) ?? 0) + 1);
+    if (reason !== undefined && (t.reasons.has(reason) || t.reasons.size < MAX_REASONS)) t.reasons.set(reason, (t.reasons.get(reason) ?? 0) + 1);
     t.lastAt = now;
     t.lastRequestId = requestId;
     // chain_n = SHA-256(chain_{n-1} || requestId "\n" code "\n" status)
@@ -102,6 +107,7 @@ export class UnauthenticatedRefusals {
             source,
             count: t.count,
             codes: [...t.codes].map(([c, n]) => `${c}:${n}`).join(','),
+            reasons: [...t.reasons].map(([c, n]) => `${c}:${n}`).join(','),
             firstAt: new Date(t.firstAt).toISOString(),
             lastAt: new Date(t.lastAt).toISOString(),
             firstRequestId: t.firstRequestId,
@@ -109,6 +115,8 @@ export class UnauthenticatedRefusals {
             chain: 'sha256:' + t.chain.toString('hex'),
           },
         });
+        // The operator's line: which causes, from where, how often (the entry id ties it to the ledger).
+        this.d.log.info({ source, count: t.count, codes: event.details?.codes, reasons: event.details?.reasons, entry: event.requestId }, 'refused unauthenticated requests');
         try {
           await this.d.audit.append(event);
         } catch (e) {

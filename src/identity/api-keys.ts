@@ -14,6 +14,11 @@ const KEY_RE = /^wdn_[A-Za-z0-9_-]{43}$/;
 export const KNOWN_ACTIONS = ['chat', 'complete', 'embed', 'listModels', 'callTool', '*'] as const;
 const CHALLENGE = 'Bearer realm="warden", error="invalid_token"';
 
+/** Every key failure is the same 401 to the client; `reason` tells the operator which it was. */
+function invalidKey(reason: 'key_malformed' | 'key_unknown' | 'principal_erased' | 'key_revoked' | 'key_expired'): Unauthenticated {
+  return new Unauthenticated('invalid_api_key', 'the API key is invalid, expired or revoked', CHALLENGE, reason);
+}
+
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
@@ -169,14 +174,14 @@ export class ApiKeyService {
 
   /** Authenticates a presented key. Every failure is the same 401 to the client (RFC 6750 invalid_token). */
   async authenticate(presented: string): Promise<Principal> {
-    if (!KEY_RE.test(presented)) throw new Unauthenticated('invalid_api_key', 'the API key is invalid, expired or revoked', CHALLENGE);
+    if (!KEY_RE.test(presented)) throw invalidKey('key_malformed');
     const hash = hashApiKey(presented);
     let entry = this.cache.get(hash);
     if (!entry) {
       const record = await this.store.findKeyByHash(hash);
-      if (!record) throw new Unauthenticated('invalid_api_key', 'the API key is invalid, expired or revoked', CHALLENGE);
+      if (!record) throw invalidKey('key_unknown');
       const pr = await this.store.getPrincipal(record.principalId);
-      if (!pr || pr.erasedAt) throw new Unauthenticated('invalid_api_key', 'the API key is invalid, expired or revoked', CHALLENGE);
+      if (!pr || pr.erasedAt) throw invalidKey('principal_erased');
       entry = { record, principalRecord: pr, principal: toPrincipal(pr, record, record.id === this.bootstrapKeyId) };
       if (this.cache.size >= this.maxCache) {
         const first = this.cache.keys().next();
@@ -186,9 +191,8 @@ export class ApiKeyService {
     }
     const now = this.clock.now();
     const r = entry.record;
-    if (r.revokedAt !== null || (r.expiresAt !== null && r.expiresAt <= now)) {
-      throw new Unauthenticated('invalid_api_key', 'the API key is invalid, expired or revoked', CHALLENGE);
-    }
+    if (r.revokedAt !== null) throw invalidKey('key_revoked');
+    if (r.expiresAt !== null && r.expiresAt <= now) throw invalidKey('key_expired');
     this.pendingTouches.set(r.id, now);
     return entry.principal;
   }

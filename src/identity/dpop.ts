@@ -22,9 +22,16 @@ export interface DpopExpectation {
   accessToken?: string;
 }
 
+/**
+ * A refused DPoP proof. The client is told only that the proof is missing or invalid; which check failed
+ * (`reason`, and `detail` for the operator) goes to the log and the ledger entry, never to the body.
+ */
 export class InvalidDpopProof extends Unauthenticated {
-  constructor(reason: string, message: string) {
-    super('invalid_dpop_proof', `DPoP proof refused (${reason}): ${message}`, `${CHALLENGE}, error="invalid_dpop_proof"`);
+  declare reason: string;
+  readonly detail: string;
+  constructor(reason: string, detail: string) {
+    super('invalid_dpop_proof', 'the DPoP proof is missing or invalid', `${CHALLENGE}, error="invalid_dpop_proof"`, `dpop_${reason}`);
+    this.detail = detail;
   }
 }
 
@@ -138,10 +145,10 @@ export async function checkSenderBinding(
 ): Promise<void> {
   const bound = principal.authn.boundKey;
   if (bound === undefined) {
-    if (presented.scheme === 'dpop') throw new Unauthenticated('invalid_token', 'this token is not sender-constrained: present it with the Bearer scheme', `${CHALLENGE}, error="invalid_token"`);
+    if (presented.scheme === 'dpop') throw new Unauthenticated('invalid_token', 'this token is not sender-constrained: present it with the Bearer scheme', `${CHALLENGE}, error="invalid_token"`, 'dpop_scheme_unbound_token');
     return;
   }
-  if (presented.scheme !== 'dpop') throw new Unauthenticated('invalid_token', 'this token is bound to a key (DPoP): present it as "Authorization: DPoP <token>" with a DPoP proof', `${CHALLENGE}, error="invalid_token"`);
+  if (presented.scheme !== 'dpop') throw new Unauthenticated('invalid_token', 'this token is bound to a key (DPoP): present it as "Authorization: DPoP <token>" with a DPoP proof', `${CHALLENGE}, error="invalid_token"`, 'dpop_bound_token_as_bearer');
   const jkt = await dpop.verify(presented.proof, { method: presented.method, url: presented.url, accessToken: token });
   if (jkt !== bound) throw new InvalidDpopProof('key', 'the proof is signed by another key than the one the token is bound to');
 }

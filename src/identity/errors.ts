@@ -12,30 +12,27 @@ export function bearerChallenge(realm: string, error?: 'invalid_token' | 'invali
 
 /** An OIDC or Warden JIT bearer token was rejected (401, `Bearer error="invalid_token"`). */
 export class InvalidBearerToken extends Unauthenticated {
-  readonly reason: string;
+  declare reason: string;
   constructor(reason: string, realm: string = DEFAULT_REALM, message = 'the access token is invalid') {
-    super('invalid_token', message, bearerChallenge(realm, 'invalid_token'));
-    this.reason = reason;
+    super('invalid_token', message, bearerChallenge(realm, 'invalid_token'), reason);
   }
 }
 
 /** A client certificate did not yield a workload identity (401). No HTTP challenge is registered for
  * mutual TLS (RFC 8705 defines none), so the challenge names the bearer realm for the other methods. */
 export class InvalidClientCertificate extends Unauthenticated {
-  readonly reason: string;
+  declare reason: string;
   constructor(reason: string, realm: string = DEFAULT_REALM) {
-    super('invalid_client_certificate', 'the client certificate is not an acceptable workload identity', bearerChallenge(realm));
-    this.reason = reason;
+    super('invalid_client_certificate', 'the client certificate is not an acceptable workload identity', bearerChallenge(realm), reason);
   }
 }
 
 /** An RFC 9421 request signature was rejected (401). RFC 9421 registers no auth scheme; the
  * challenge uses `Signature` with the realm so clients can tell which method was refused. */
 export class InvalidRequestSignature extends Unauthenticated {
-  readonly reason: string;
+  declare reason: string;
   constructor(reason: string, realm: string = DEFAULT_REALM) {
-    super('invalid_signature', 'the request signature is invalid', `Signature realm="${realm}"`);
-    this.reason = reason;
+    super('invalid_signature', 'the request signature is invalid', `Signature realm="${realm}"`, reason);
   }
 }
 

@@ -111,4 +111,23 @@ describe('abuse', () => {
     assert.equal(r.status, 400);
     assert.equal(r.json.error.code, 'invalid_path');
   });
+  test('refusal reasons reach the operator (window entry and log), never the client body', async () => {
+    const revoked = await t.keyFor('leaver', ['demo-chat'], ['chat'], { groups: ['consumers'] });
+    await t.admin('DELETE', `/admin/v1/keys/${revoked.id}`);
+    const r1 = await t.call('inference', 'POST', '/v1/chat/completions', { key: revoked.key, body: chat('hi') });
+    const r2 = await t.call('inference', 'POST', '/v1/chat/completions', { key: 'wdn_' + 'D'.repeat(43), body: chat('hi') });
+    for (const r of [r1, r2]) {
+      assert.equal(r.status, 401);
+      assert.equal(r.json.error.code, 'invalid_api_key');
+      assert.equal(r.json.error.message, 'the API key is invalid, expired or revoked');
+      assert.doesNotMatch(r.text, /key_revoked|key_unknown/);
+    }
+    await t.w.flushRefusals();
+    const windows = t.audits().filter((a) => a.action === 'refused.unauthenticated' && (a.details as Record<string, unknown>).source === '127.0.0.1');
+    const reasons = windows.map((a) => String((a.details as Record<string, unknown>).reasons)).join(',');
+    assert.match(reasons, /key_revoked:1/);
+    assert.match(reasons, /key_unknown:1/);
+    const line = t.logs.find((l) => l.msg === 'refused unauthenticated requests' && String(l.reasons).includes('key_revoked'));
+    assert.ok(line, 'the log names the reason');
+  });
 });

@@ -51,7 +51,11 @@ test('a DPoP-bound token is useless without its key: wrong scheme, no proof, ano
   assert.equal((await chat({ authorization: `DPoP ${token}`, dpop: await proof(thief, 'POST', '/v1/chat/completions', token) })).json.error.code, 'invalid_dpop_proof');
   const once = await proof(k, 'POST', '/v1/chat/completions', token);
   assert.equal((await chat({ authorization: `DPoP ${token}`, dpop: once })).status, 200);
-  assert.equal((await chat({ authorization: `DPoP ${token}`, dpop: once })).json.error.code, 'invalid_dpop_proof', 'a proof is single use');
+  const replayed = await chat({ authorization: `DPoP ${token}`, dpop: once });
+  assert.equal(replayed.json.error.code, 'invalid_dpop_proof', 'a proof is single use');
+  // Which check failed is for the operator: the body says only that the proof is missing or invalid.
+  assert.equal(replayed.json.error.message, 'the DPoP proof is missing or invalid');
+  assert.doesNotMatch(replayed.text, /replay|jti|already used/i);
   assert.equal((await chat({ authorization: `DPoP ${token}`, dpop: await proof(k, 'POST', '/v1/embeddings', token) })).status, 401, 'a proof for another URL');
   // The tools routes check the binding the same way.
   const tools = (headers: Record<string, string>) => t.call('inference', 'GET', '/v1/tools', { headers });
@@ -64,11 +68,19 @@ test('a DPoP-bound token is useless without its key: wrong scheme, no proof, ano
   // established, so they are counted, not written one by one: docs/ledger.md).
   await t.w.flushRefusals();
   const counts = new Map<string, number>();
+  const reasons = new Map<string, number>();
   for (const a of t.audits().filter((x) => x.action === 'refused.unauthenticated')) {
-    for (const pair of String((a.details as Record<string, unknown>).codes).split(',')) {
-      const [code, n] = pair.split(':');
-      counts.set(code!, (counts.get(code!) ?? 0) + Number(n));
+    const d = a.details as Record<string, unknown>;
+    for (const [field, into] of [['codes', counts], ['reasons', reasons]] as const) {
+      for (const pair of String(d[field]).split(',').filter(Boolean)) {
+        const [code, n] = pair.split(':');
+        into.set(code!, (into.get(code!) ?? 0) + Number(n));
+      }
     }
+  }
+  // The precise causes are in the entry: the replay, the thief's key, the bearer downgrade, the missing proof.
+  for (const r of ['dpop_replay', 'dpop_key', 'dpop_bound_token_as_bearer', 'dpop_missing', 'dpop_htu']) {
+    assert.ok((reasons.get(r) ?? 0) >= 1, `reason ${r} recorded: ${JSON.stringify([...reasons])}`);
   }
   const refusals = (counts.get('invalid_dpop_proof') ?? 0) + (counts.get('invalid_token') ?? 0);
   assert.ok(refusals >= 6, `${refusals} refusals recorded: ${JSON.stringify([...counts])}`);

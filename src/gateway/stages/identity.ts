@@ -45,7 +45,7 @@ export function createBearerVerifier(v: CredentialVerifiers): (token: string, pr
     const iss = jwtIssuer(token);
     if (iss !== null && v.jitToken && iss === v.jitToken.issuer) return v.jitToken.verify(token);
     if (iss !== null && v.oidc) return v.oidc(token);
-    throw new Unauthenticated('invalid_token', 'the bearer token is invalid', `${CHALLENGE}, error="invalid_token"`);
+    throw new Unauthenticated('invalid_token', 'the bearer token is invalid', `${CHALLENGE}, error="invalid_token"`, iss === null ? 'token_not_a_jwt' : 'token_issuer_unknown');
   };
   return async (token, presented) => {
     const p = await verify(token);
@@ -55,7 +55,7 @@ export function createBearerVerifier(v: CredentialVerifiers): (token: string, pr
       return p;
     }
     if (p.authn.boundKey !== undefined || presented?.scheme === 'dpop') {
-      throw new Unauthenticated('invalid_token', 'a sender-constrained (DPoP) token cannot be used here', `${CHALLENGE}, error="invalid_token"`);
+      throw new Unauthenticated('invalid_token', 'a sender-constrained (DPoP) token cannot be used here', `${CHALLENGE}, error="invalid_token"`, 'dpop_not_supported_here');
     }
     return p;
   };
@@ -77,15 +77,15 @@ export function createIdentityStage(v: CredentialVerifiers, targetUriOf: (ctx: R
     if (socket.authorized === false && typeof socket.getPeerCertificate === 'function') {
       const peer = socket.getPeerCertificate();
       if (peer && Object.keys(peer).length > 0) {
-        throw new Unauthenticated('client_certificate_invalid', 'the client certificate was not issued by a trusted authority', CHALLENGE);
+        throw new Unauthenticated('client_certificate_invalid', 'the client certificate was not issued by a trusted authority', CHALLENGE, `tls_${socket.authorizationError ?? 'unauthorized'}`.toLowerCase());
       }
     }
     // Node keeps the first of repeated Authorization headers; another server may keep the last.
     if ((ctx.req.headersDistinct.authorization?.length ?? 0) > 1) {
-      throw new Unauthenticated('ambiguous_credentials', 'send exactly one Authorization header', CHALLENGE);
+      throw new Unauthenticated('ambiguous_credentials', 'send exactly one Authorization header', CHALLENGE, 'authorization_repeated');
     }
     if (auth !== undefined && signed) {
-      throw new Unauthenticated('ambiguous_credentials', 'present exactly one credential (a bearer token or an HTTP message signature)', CHALLENGE);
+      throw new Unauthenticated('ambiguous_credentials', 'present exactly one credential (a bearer token or an HTTP message signature)', CHALLENGE, 'authorization_and_signature');
     }
     if (auth !== undefined) {
       const { scheme, token } = parseAuthorization(auth, CHALLENGE);

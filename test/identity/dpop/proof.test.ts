@@ -21,7 +21,7 @@ async function proof(o: { htm?: string; htu?: string; iat?: number; jti?: string
 }
 const ath = (t: string) => createHash('sha256').update(t).digest('base64url');
 const verifier = () => new DpopVerifier({ clock: new FixedClock(NOW) });
-const refused = (reason: string) => (e: unknown) => e instanceof InvalidDpopProof && e.status === 401 && e.message.includes(`(${reason})`) && /invalid_dpop_proof/.test(e.headers['www-authenticate'] ?? '');
+const refused = (reason: string) => (e: unknown) => e instanceof InvalidDpopProof && e.status === 401 && e.reason === `dpop_${reason}` && e.message === 'the DPoP proof is missing or invalid' && /invalid_dpop_proof/.test(e.headers['www-authenticate'] ?? '');
 
 test('a fresh proof for this request returns the RFC 7638 thumbprint of its key; query and fragment are ignored', async () => {
   const v = verifier();

@@ -28,7 +28,8 @@ export interface AdminDeps {
   store: IdentityStore;
   audit: AuditSink;
   publicOrigin: string;
-  ready: () => boolean;
+  /** /readyz: whether this replica can serve, per check (src/app/readiness.ts). */
+  ready: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
   /** Extra read-only handlers (e.g. the ledger's /audit/v1); return true if handled. */
   extraRoutes?: ((req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>)[];
   /**
@@ -296,8 +297,8 @@ export class AdminApi {
     const path = url.pathname;
     if (path === '/healthz' && req.method === 'GET') return sendJson(res, 200, { status: 'ok' }, { 'x-request-id': requestId });
     if (path === '/readyz' && req.method === 'GET') {
-      const ok = this.d.ready();
-      return sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not_ready' }, { 'x-request-id': requestId });
+      const r = await this.d.ready();
+      return sendJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not_ready', checks: r.checks }, { 'x-request-id': requestId });
     }
     for (const h of this.d.extraRoutes ?? []) if (await h(req, res)) return;
     if (path !== '/metrics' && !path.startsWith('/admin/v1/')) {

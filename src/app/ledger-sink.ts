@@ -3,18 +3,58 @@
 // src/ledger/receipt-proof.ts): the entry, its inclusion proof and the batch's signed checkpoint, so there
 // is one signature per batch and none per response (product decision; `warden receipt verify` still
 // accepts the v1 compact-JWS receipts handed out before).
+import { auditEvent } from '../core/audit-event.js';
+import { newRequestId } from '../core/ids.js';
 import type { AuditEvent } from '../core/types.js';
 import type { AuditReceipt, AuditSink } from '../core/audit-sink.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { issueReceipt } from '../ledger/receipt-proof.js';
 
 export class LedgerAuditSink implements AuditSink {
-  constructor(private readonly ledger: Ledger) {}
+  /** Set while appends fail (a full disk, a lost database): readiness says no until an append succeeds again. */
+  private failing: { since: number; failures: number } | null = null;
+
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async append(event: AuditEvent): Promise<AuditReceipt> {
-    const appended = await this.ledger.append(event);
+    let appended;
+    try {
+      appended = await this.ledger.append(event);
+    } catch (e) {
+      if (this.failing) this.failing.failures++;
+      else this.failing = { since: this.now(), failures: 1 };
+      throw e;
+    }
+    this.failing = null;
     // Only a released inference response gets a receipt (a stream's opening entry has no response yet).
     if (event.kind !== 'inference' || event.decision !== 'allow' || event.responseDigest === null) return { index: appended.index };
     return { index: appended.index, receipt: issueReceipt(appended) };
+  }
+
+  /**
+   * Readiness: true while the last append succeeded. While appends fail, each probe tries to record the
+   * recovery itself (a `ledger.recovered` entry with the outage's start and failed-append count), so a
+   * replica taken out of rotation notices by itself when space or the database comes back. `via` is the sink
+   * the rest of Warden appends through (it may also mirror entries to the log), which ends in this one.
+   */
+  async probe(via: AuditSink = this): Promise<boolean> {
+    const f = this.failing;
+    if (!f) return true;
+    const at = this.now();
+    await via.append(
+      auditEvent({
+        time: new Date(at).toISOString(),
+        requestId: newRequestId(),
+        kind: 'system',
+        action: 'ledger.recovered',
+        decision: 'allow',
+        status: 0,
+        details: { failingSince: new Date(f.since).toISOString(), failedAppends: f.failures },
+      }),
+    );
+    return true;
   }
 }

@@ -43,6 +43,7 @@ import { createAuditHandler } from '../ledger/http.js';
 import { ThreadedSqliteLedgerStore } from '../store/ledger-sqlite-threaded.js';
 import { PostgresLedgerStore } from '../store/ledger-postgres.js';
 import { LedgerAuditSink } from './ledger-sink.js';
+import { Readiness } from './readiness.js';
 import { inspectRequest, inspectText, parseClassification } from '../inspect/index.js';
 import { BadRequest, FailClosed } from '../core/errors.js';
 import { sendJson } from '../http/respond.js';
@@ -196,7 +197,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     throw e;
   });
   started.push(() => ledger.close());
-  const ledgerSink = new LedgerAuditSink(ledger);
+  const ledgerSink = new LedgerAuditSink(ledger, () => clock.now());
   const audit: AuditSink = config.log.auditToLog ? new LoggedAuditSink(ledgerSink, log) : ledgerSink;
 
   const systemEvent = (action: string, details: AuditEvent['details'], policyVersion: string | null = null): AuditEvent =>
@@ -342,7 +343,14 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       },
     },
   });
-  let ready = false;
+  // /readyz: the ledger can commit (no response is released otherwise) and the identity database answers.
+  const readiness = new Readiness(
+    [
+      { name: 'ledger', probe: () => ledgerSink.probe(audit) },
+      { name: 'identity_store', probe: async () => db.prepare('SELECT 1 AS ok').get() !== undefined },
+    ],
+    log,
+  );
   // Entry bundles name principals and decisions: an admin allowed readAudit reads them (unless
   // ledger.publicEntries); checkpoints, hash tiles and proofs stay public for witnesses and receipt holders.
   let admin: AdminApi | undefined;
@@ -361,7 +369,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     store: identityStore,
     audit,
     publicOrigin: adminOrigin,
-    ready: () => ready,
+    ready: () => readiness.report(),
     extraRoutes: [auditHandler],
     // Every admin request is a PDP decision (adminActionFor; starter set: admins with MFA < 15 min, or the bootstrap credential).
     authorize: (principal, action, resource, sourceIp, opts) =>
@@ -424,7 +432,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   };
   infServer.on('request', withClient(inf.trustedProxies, gateway.handle));
   admServer.on('request', withClient(adm.trustedProxies, admin.handle));
-  ready = true;
+  readiness.markStarted();
   log.info({ inferenceUrl, adminUrl, inferenceOrigin, adminOrigin, ca: pki.caPemPath, dataDir: config.dataDir }, 'warden started');
 
   let closed = false;
@@ -444,7 +452,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     async close() {
       if (closed) return;
       closed = true;
-      ready = false;
+      readiness.markStopping();
       const stop = (s: Server | HttpsServer) =>
         new Promise<void>((r) => {
           s.close(() => r());

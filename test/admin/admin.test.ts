@@ -13,7 +13,7 @@ describe('admin listener', () => {
     const h = await t.call('admin', 'GET', '/healthz');
     assert.deepEqual([h.status, h.json], [200, { status: 'ok' }]);
     const r = await t.call('admin', 'GET', '/readyz');
-    assert.deepEqual([r.status, r.json], [200, { status: 'ready' }]);
+    assert.deepEqual([r.status, r.json], [200, { status: 'ready', checks: { lifecycle: 'ok', ledger: 'ok', identity_store: 'ok' } }]);
   });
 
   test('admin routes need a credential (401) and an admin principal (403), and refusals are audited', async () => {

@@ -25,7 +25,7 @@ import { buildWorkloadPlane } from '../workload/plane.js';
 import { buildMonitor } from '../monitor/plane.js';
 import { createToolsPlane, filterToolCalls, pdpToolDecider, toolAuthenticator } from '../tools/index.js';
 import { buildContext } from '../policy/index.js';
-import { countFindings } from '../inspect/index.js';
+import { countFindings, redact } from '../inspect/index.js';
 import { createBearerVerifier } from '../gateway/stages/identity.js';
 import { loadOrCreateEd25519 } from './identity.js';
 import { enforcers } from '../gateway/stages/obligations.js';
@@ -295,7 +295,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     db,
     audit,
     decide: pdpToolDecider(policy.pdp, buildContext),
-    inspector: { inspect: (t) => inspectText(t), count: countFindings },
+    inspector: { inspect: (t) => inspectText(t), count: countFindings, redact },
     authenticate: toolAuthenticator(createBearerVerifier(verifiers), { issuer: inferenceOrigin, verifyDetailed: (t) => identity.jit.verifyDetailed(t) }),
     publicOrigin: inferenceOrigin,
     credentialKey: loadOrCreateEd25519(join(config.dataDir, 'tool-credential-key.pem')),

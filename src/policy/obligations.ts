@@ -2,6 +2,7 @@
 // one on a policy `@obligation_2("max_tokens:512")` (Cedar forbids repeating an annotation key).
 // The gateway must enforce every obligation of an allow; one it does not understand is a denial,
 // so the vocabulary is closed and checked when a policy set loads.
+import { Forbidden } from '../core/errors.js';
 import type { Obligation } from '../core/types.js';
 import { ObligationUnknown } from './errors.js';
 
@@ -59,4 +60,16 @@ export function obligationsFromAnnotations(annotations: Record<string, string>, 
  */
 export function parseDecisionObligations(obligations: readonly Obligation[]): ParsedObligation[] {
   return obligations.map((o) => parseObligation(o, 'decision'));
+}
+
+/**
+ * The one parse every enforcement point uses (the gateway's policy stage, the tool mediator): a decision's
+ * obligations as the typed union, or a 403 `unenforceable_obligation` (never an ignored duty).
+ */
+export function decisionDuties(obligations: readonly Obligation[]): ParsedObligation[] {
+  try {
+    return parseDecisionObligations(obligations);
+  } catch {
+    throw new Forbidden('unenforceable_obligation', 'the policy attached an obligation this gateway cannot enforce');
+  }
 }

@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { sha256Digest } from '../core/digest.js';
-import { FailClosed, WardenError } from '../core/errors.js';
+import { FailClosed, Forbidden, WardenError } from '../core/errors.js';
+import { decisionDuties } from '../policy/obligations.js';
 import type { AuditEvent, Decision, Findings, Principal } from '../core/types.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import type { EgressGuard, EgressPolicy } from '../network/egress.js';
@@ -24,6 +25,31 @@ import type { ToolRegistry } from './registry.js';
 export interface ToolInspector {
   inspect(text: string): Findings;
   count(f: Findings): Record<string, number>;
+  /** Replaces PII / secrets in a text with markers (src/inspect redact): the `redact:*` obligation on a tool result. */
+  redact(text: string, targets: readonly ('pii' | 'secret')[]): string;
+}
+
+/**
+ * What a tool call's decision obliges, from the policy plane's one parse. A tool call can be held for
+ * approval and have its result redacted; `max_tokens`, `route:*` and `spotlight` describe model calls, so
+ * on a tool call they are refused (403 unenforceable_obligation), never ignored.
+ */
+export function toolDuties(d: Decision): { approval: boolean; redact: ('pii' | 'secret')[] } {
+  const out = { approval: false, redact: [] as ('pii' | 'secret')[] };
+  for (const o of decisionDuties(d.obligations)) {
+    if (o.kind === 'approval') out.approval = true;
+    else if (o.kind === 'redact') out.redact.push(o.what === 'pii' ? 'pii' : 'secret');
+    else throw new Forbidden('unenforceable_obligation', `the policy attached an obligation a tool call cannot honour (${o.kind})`);
+  }
+  return out;
+}
+
+/** Every string in a JSON value passed through `f` (object keys are kept: they are the tool's schema). */
+function mapStrings(v: unknown, f: (s: string) => string): unknown {
+  if (typeof v === 'string') return f(v);
+  if (Array.isArray(v)) return v.map((x) => mapStrings(x, f));
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mapStrings(x, f)]));
+  return v;
 }
 
 export interface MediatorDeps {
@@ -118,7 +144,7 @@ export class ToolMediator {
       const findings = checked === undefined ? null : this.d.inspector.inspect(canonicalJson(checked));
       const d = this.decideCall(p, t, checked, findings, sourceIp, listener);
       if (!d.allow) return { allow: false, approvalRequired: false, decision: d, reason: d.reasons.join('; ') || 'denied by policy' };
-      return { allow: true, approvalRequired: t.needsApproval || d.obligations.includes('approval'), decision: d, reason: null };
+      return { allow: true, approvalRequired: t.needsApproval || toolDuties(d).approval, decision: d, reason: null };
     } catch (e) {
       return { allow: false, approvalRequired: false, decision: null, reason: e instanceof WardenError ? e.code : 'error' };
     }
@@ -148,7 +174,7 @@ export class ToolMediator {
       const d = this.decideCall(p, t, args, st.findings, call.sourceIp, call.listener);
       st.decision = d;
       if (!d.allow) throw new ToolCallDenied(d.reasons);
-      const needsApproval = t.needsApproval || d.obligations.includes('approval');
+      const needsApproval = t.needsApproval || toolDuties(d).approval;
       st.stage = 'approval';
       if (call.approvalId !== undefined) {
         st.approvalId = call.approvalId;
@@ -167,7 +193,7 @@ export class ToolMediator {
       const target = this.d.egress.check(url, policy.destinations.map((x) => parseDestination(x)));
       const credential = await this.d.credentials.mint({ tool: t.name, audience: target.origin, principal: p, argsDigest: st.argsDigest, requestId: call.requestId });
       const input = { tool: t, url, args, credential, requestId: call.requestId, policy };
-      const result = t.backend.type === 'http' ? await callHttpBackend(this.d.egress, input) : await callMcpBackend(this.d.egress, input);
+      let result = t.backend.type === 'http' ? await callHttpBackend(this.d.egress, input) : await callMcpBackend(this.d.egress, input);
       st.resultDigest = sha256Digest(canonicalJson(result.value ?? null));
       st.stage = 'result';
       // Indirect prompt injection: the result is inspected and the PDP asked again with its findings.
@@ -176,6 +202,14 @@ export class ToolMediator {
       const after = this.decideCall(p, t, args, findings, call.sourceIp, call.listener);
       st.decision = after;
       if (!after.allow) throw new ToolResultBlocked(after.reasons);
+      // The decision that releases the result decides its duties (a finding in the result can add one).
+      const duties = toolDuties(after);
+      if (duties.redact.length > 0) {
+        const r = (x: string) => this.d.inspector.redact(x, duties.redact);
+        result = { ...result, value: mapStrings(result.value, r), text: r(result.text) };
+        // The entry's digest is of what is released.
+        st.resultDigest = sha256Digest(canonicalJson(result.value ?? null));
+      }
       await this.record(call, st, 200, null, started, { outcome: 'executed', ...(st.approvalId ? { approvalId: st.approvalId } : {}) });
       return { kind: 'done', tool: t.name, result, findings, decision: after, approvalId: st.approvalId };
     } catch (e) {

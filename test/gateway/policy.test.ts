@@ -162,4 +162,36 @@ describe('registry models reach the policies as Model entities', async () => {
     plane.close();
     db.close();
   });
+  test('a tool call honours the same obligations: redact:pii redacts the result, one it cannot honour is refused before the backend', async () => {
+    // FAKE external tool backend: answers with a customer's e-mail address.
+    const backend = await startFakeUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ customer: 'jane', contact: { email: 'jane.doe@example.com' }, notes: ['call jane.doe@example.com'] }));
+    });
+    const t = await startTestWarden();
+    try {
+      const key = (await t.keyFor('toolie', ['*'], ['callTool'], { groups: ['consumers'] })).key;
+      const origin = new URL(backend.url).origin;
+      await t.admin('POST', '/admin/v1/tools', { name: 'crm_lookup', risk: 'read', input_schema: { type: 'object', properties: {} }, backend: { type: 'http', url: `${origin}/crm` }, egress: [origin] });
+      const call = () => t.call('inference', 'POST', '/v1/tools/crm_lookup/invoke', { key, body: { arguments: {} } });
+      await t.admin('POST', '/admin/v1/policies', { text: ADMINS + '@id("tools-redacted")\n@obligation("redact:pii")\npermit (principal, action == Action::"callTool", resource);' });
+      const red = await call();
+      assert.equal(red.status, 200, red.text);
+      assert.doesNotMatch(red.text, /jane\.doe@example\.com/);
+      assert.deepEqual(red.json.result.contact, { email: '[REDACTED:email]' });
+      assert.deepEqual(red.json.result.notes, ['call [REDACTED:email]']);
+      // A duty that describes model calls is refused on a tool call, before anything reaches the backend.
+      const hits = backend.requests.length;
+      await t.admin('POST', '/admin/v1/policies', { text: ADMINS + '@id("tools-capped")\n@obligation("max_tokens:5")\npermit (principal, action == Action::"callTool", resource);' });
+      const capped = await call();
+      assert.equal(capped.status, 403, capped.text);
+      assert.equal(capped.json.error.code, 'unenforceable_obligation');
+      assert.equal(backend.requests.length, hits);
+      const entry = t.audits().find((a) => a.requestId === capped.headers['x-request-id']);
+      assert.equal(entry?.errorCode, 'unenforceable_obligation');
+    } finally {
+      await t.stop();
+      await backend.close();
+    }
+  });
 });

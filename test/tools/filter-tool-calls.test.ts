@@ -6,7 +6,7 @@ import pino from 'pino';
 import { FixedClock } from '../../src/core/clock.js';
 import type { Principal } from '../../src/core/types.js';
 import { PolicyDecisionPoint, buildContext, loadPolicyDir, parsePolicies } from '../../src/policy/index.js';
-import { inspectText, countFindings } from '../../src/inspect/index.js';
+import { inspectText, countFindings, redact } from '../../src/inspect/index.js';
 import { openSqlite } from '../../src/store/sqlite.js';
 import { SqliteToolStore } from '../../src/store/tools-sqlite.js';
 import { EgressGuard } from '../../src/network/egress.js';
@@ -29,7 +29,7 @@ function world() {
     registry,
     approvals: new ApprovalService(store, clock),
     decide: pdpToolDecider(pdp, buildContext),
-    inspector: { inspect: inspectText, count: countFindings },
+    inspector: { inspect: inspectText, count: countFindings, redact },
     egress: new EgressGuard(),
     credentials: new ToolCredentialIssuer('https://warden.test', clock),
     audit: { append: async () => ({}) },

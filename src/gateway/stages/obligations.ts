@@ -19,9 +19,7 @@ export const enforcers: ObligationEnforcers = {
    * capped (one left uncapped would be the one the server obeys), max_tokens is set when none is given, and
    * `n` choices share the budget: each is capped at floor(N / n), and an n above N is refused.
    */
-  max_tokens(ctx, arg) {
-    const n = Number(arg);
-    if (!Number.isInteger(n) || n <= 0) throw new Forbidden('unenforceable_obligation', `malformed obligation max_tokens:${arg}`);
+  max_tokens(ctx, { limit: n }) {
     if (ctx.endpoint === 'embeddings') return;
     const choices = typeof ctx.body.n === 'number' && Number.isInteger(ctx.body.n) && ctx.body.n > 1 ? ctx.body.n : 1;
     const each = Math.floor(n / choices);
@@ -39,16 +37,12 @@ export const enforcers: ObligationEnforcers = {
     setBody(ctx, body);
   },
   /** `route:tier=X` / `route:region=X`: checked by the route stage once it has picked an upstream. */
-  route(ctx, arg) {
-    const m = /^(tier|region)=(.+)$/.exec(arg);
-    if (!m) throw new Forbidden('unenforceable_obligation', `malformed obligation route:${arg}`);
-    (ctx.routeRequirements ??= []).push({ attr: m[1] as 'tier' | 'region', value: m[2]! });
+  route(ctx, { key, value }) {
+    (ctx.routeRequirements ??= []).push({ attr: key, value });
   },
   /** `redact:pii` / `redact:secrets`: the answer is redacted before release (streams too, chunk by chunk). */
-  redact(ctx, arg) {
-    const target = arg === 'pii' ? 'pii' : arg === 'secrets' ? 'secret' : null;
-    if (!target) throw new Forbidden('unenforceable_obligation', `malformed obligation redact:${arg}`);
-    (ctx.redactTargets ??= []).push(target);
+  redact(ctx, { what }) {
+    (ctx.redactTargets ??= []).push(what === 'pii' ? 'pii' : 'secret');
   },
   /**
    * `spotlight`: tool results in the conversation (role `tool`, the indirect-injection channel) are

@@ -274,7 +274,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   const inferenceOrigin = inf.publicUrl ?? inferenceUrl;
   const adminOrigin = adm.publicUrl ?? adminUrl;
 
-  const identity = await buildIdentity(config, { clock, keys, store: identityStore, inferenceUrl: inferenceOrigin });
+  const identity = await buildIdentity(config, { clock, keys, store: identityStore, inferenceUrl: inferenceOrigin, db });
   revokeJit = async (jti) => {
     await identity.jit.revoke(jti);
     policy.revokeJitToken(jti);
@@ -335,7 +335,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       parse: (b) => parseTokenExchangeRequest(b),
       exchange: async (i) => {
         const issued = await identity.jit.exchange(i);
-        // The token's narrowed scope becomes its generated grant, so the PDP decides its requests too.
+        // The token's narrowed scope becomes its generated cap (a ceiling: grants still come from policy).
         const v = await identity.jit.verifyDetailed(issued.access_token);
         policy.grantJitToken(v.jti, v.principal, v.expiresAt);
         return issued;

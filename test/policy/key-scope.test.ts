@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PolicyDecisionPoint } from '../../src/policy/pdp.js';
 import { policiesForKeyScope } from '../../src/policy/key-scope.js';
-import { parsePolicies, validatePolicies } from '../../src/policy/policy-set.js';
+import { loadPolicyDir, parsePolicies, validatePolicies } from '../../src/policy/policy-set.js';
 import { PolicyIdConflict } from '../../src/policy/errors.js';
 import type { Principal } from '../../src/core/types.js';
 import { MODELS, STARTER_DIR, principal, request } from './fixtures.js';
@@ -48,7 +48,8 @@ test('outside its scope the key is capped: other model, other action, other cred
   assert.equal(other.allow, false);
   assert.deepEqual(other.policyIds, ['key:key_abc:cap']);
   assert.equal(pdp.decide(request(svc('key_abc'), 'complete', { type: 'Model', id: 'llama-onprem' })).allow, false);
-  assert.equal(pdp.decide(request(svc('key_other'), 'chat', { type: 'Model', id: 'llama-onprem' })).allow, false);
+  // Another credential of the same principal is not capped by this key: policy alone decides for it.
+  assert.equal(pdp.decide(request(svc('key_other'), 'chat', { type: 'Model', id: 'gpt-cloud' })).allow, true);
 });
 
 test('the cap holds even when a role would permit more', () => {
@@ -61,6 +62,7 @@ test('the cap holds even when a role would permit more', () => {
 
 test('deployments are scoped through their model', () => {
   const pdp = pdpWithKey();
+  pdp.replacePolicies([...loadPolicyDir(STARTER_DIR), ...parsePolicies('@id("deployments-open") permit(principal, action in Action::"inference", resource is Deployment);', 'test')]);
   pdp.upsertEntities([
     { type: 'Deployment', id: 'd-llama', attrs: { model: 'llama-onprem' } },
     { type: 'Deployment', id: 'd-gpt', attrs: { model: 'gpt-cloud' } },
@@ -71,12 +73,13 @@ test('deployments are scoped through their model', () => {
 
 test('revoking the key removes its policies and changes the version', () => {
   const pdp = pdpWithKey();
-  const req = request(svc('key_abc'), 'chat', { type: 'Model', id: 'llama-onprem' });
-  assert.equal(pdp.decide(req).allow, true);
+  // Outside the key's scope, but granted by policy: capped while the key's policy is there.
+  const req = request(svc('key_abc'), 'chat', { type: 'Model', id: 'gpt-cloud' });
+  assert.equal(pdp.decide(req).allow, false);
   const v = pdp.version;
   pdp.removeKeyScope('key_abc');
   assert.notEqual(pdp.version, v);
-  assert.equal(pdp.decide(req).allow, false);
+  assert.equal(pdp.decide(req).allow, true);
   assert.equal(pdp.policies().some((p) => p.id.startsWith('key:')), false);
 });
 

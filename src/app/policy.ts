@@ -114,6 +114,8 @@ export interface PolicyPlane {
   onKeyChange(e: KeyChange): void;
   /** Makes the registry's models known to the policies (only touches the PDP when the set changed). */
   syncRegisteredModels(models: readonly RegisteredModel[]): void;
+  /** Every model the policies know (config upstreams and registry): what effective permissions are asked for. */
+  modelIds(): string[];
   /** Drops a revoked JIT token's generated cap (the token itself is refused by the revocation store). */
   revokeJitToken(jti: string): void;
   /** Registers the generated cap of a freshly issued JIT token until it expires. */
@@ -145,11 +147,13 @@ export async function buildPolicyPlane(
   if (config.policies.dir) admin.publishDirectory(config.policies.dir, 'config', `dir:${config.policies.dir}`);
   else admin.boot(STARTER_POLICY_DIR);
   let entityKey = '';
+  let modelIds: string[] = [];
   const setModels = (registered: readonly RegisteredModel[]) => {
     const list = modelEntities(config, o.upstreams, registered);
     const key = JSON.stringify(list);
     if (key === entityKey) return;
     entityKey = key;
+    modelIds = list.filter((e) => e.type === 'Model').map((e) => e.id);
     pdp.setEntities(list);
   };
   setModels([]);
@@ -170,6 +174,7 @@ export async function buildPolicyPlane(
     authorizer,
     admin,
     syncRegisteredModels: setModels,
+    modelIds: () => [...modelIds],
     onKeyChange(e) {
       if (e.op === 'set') pdp.setKeyScope(e.record.id, e.principal, { models: e.record.models, actions: e.record.actions });
       else pdp.removeKeyScope(e.id);

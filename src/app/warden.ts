@@ -35,6 +35,7 @@ import { Metrics } from '../gateway/metrics.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import { createUpstreamTarget, type UpstreamTarget } from '../network/upstream.js';
 import { parseTokenExchangeRequest } from '../identity/index.js';
+import { createEffectiveRoute } from './effective.js';
 import { buildIdentity } from './identity.js';
 import { AdminApi, type AdminRequest } from '../admin/admin.js';
 import { Ledger } from '../ledger/ledger.js';
@@ -371,6 +372,15 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     ...(verifiers.oidc ? { stepUp: createBearerVerifier(verifiers) } : {}),
     adminRoutes: [
       (req, res, ar) => policy.adminRoute(req, res, ar),
+      // What a key can actually do: its scope ∩ what policy grants its principal (`warden keys effective`).
+      createEffectiveRoute({
+        clock,
+        store: identityStore,
+        authorize: (r, o) => policy.authorizer.authorize(r, o),
+        models: () => policy.modelIds(),
+        tools: () => tools.registry.list().map((t) => t.name),
+        assessTool: (p, tool, ip) => tools.assess(p, tool, undefined, ip),
+      }),
       // Revoking a JIT token before it expires (and every token exchanged from it).
       async (req, res, ar) => {
         if (ar.path !== '/admin/v1/tokens/revoke') return false;

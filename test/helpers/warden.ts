@@ -31,6 +31,9 @@ export async function startTestWarden(mutate: (c: WardenConfig) => void = () => 
   // Tests read audit entries from the log mirror; the ledger itself is checked by the ledger tests.
   config.log.auditToLog = true;
   mutate(config);
+  // Grants come from policy, not from keys: a configured model that the test gave no grantees is granted to
+  // `consumers` (the group keyFor puts principals in), as an operator would in the models section.
+  for (const u of config.upstreams) for (const m of u.models) config.models[m] ??= { grantees: ['consumers'] };
   const logs: Record<string, unknown>[] = [];
   const logStream = new Writable({
     write(chunk, _enc, cb) {

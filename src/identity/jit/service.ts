@@ -194,11 +194,12 @@ export class JitTokenService {
     const ancestors: string[] = [];
     const sources: string[] = [];
     let notAfter = input.subjectExpiresAt ?? Number.POSITIVE_INFINITY;
-    for (const [p, field] of actor ? ([[subject, 'subject_token'], [actor, 'actor_token']] as const) : ([[subject, 'subject_token']] as const)) {
+    const holders = [{ p: subject, role: 'subject' }, ...(actor ? [{ p: actor, role: 'actor' }] : [])] as const;
+    for (const { p, role } of holders) {
       if (p.authn.expiresAt !== undefined) notAfter = Math.min(notAfter, p.authn.expiresAt);
       if (p.authn.method === 'jit_token') {
         const parent = this.provenance.get(p);
-        if (!parent) throw new BadRequest('invalid_request', `the ${field === 'subject_token' ? 'subject' : 'actor'} token must be verified by this service before it is exchanged`, field);
+        if (!parent) throw new BadRequest('invalid_request', `the ${role} token must be verified by this service before it is exchanged`, `${role}_token`);
         ancestors.push(parent.jti, ...parent.ancestors);
         sources.push(...parent.sources);
         notAfter = Math.min(notAfter, parent.expiresAt);

@@ -76,7 +76,11 @@ test('with monitor.revokeAt the credential in use is revoked: the next request i
       r = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: chat('hello') });
     }
     assert.equal(r.status, 401, r.text);
-    const revoke = t.audits().find((a) => a.action === 'monitor.revoke')!;
+    // The entry is written once the revocation (and its cascade to derived tokens) has completed, which
+    // can be a moment after the key already stopped working.
+    const revokeEntry = () => t.audits().find((a) => a.action === 'monitor.revoke');
+    for (let i = 0; i < 100 && !revokeEntry(); i++) await new Promise((res) => setTimeout(res, 20));
+    const revoke = revokeEntry()!;
     assert.equal(revoke.decision, 'allow');
     assert.equal((revoke.details as { revoked: boolean }).revoked, true);
     // The bootstrap credential is never revoked by the monitor (it may be the only way in): recorded as not done.

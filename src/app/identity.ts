@@ -9,6 +9,9 @@ import { ConfigError } from '../config/config.js';
 import type { ApiKeyService } from '../identity/api-keys.js';
 import { DpopVerifier, checkSenderBinding, HttpSignatureVerifier, JitTokenService, OidcVerifier, principalFromPeerCertificate, validateMtlsOptions, type MtlsPrincipalOptions, type SignatureClient } from '../identity/index.js';
 import type { IdentityStore } from '../store/identity-store.js';
+import type { SqliteDb } from '../store/sqlite.js';
+import { SqliteRevocationStore } from '../identity/jit/sqlite-revocation-store.js';
+import type { RevocationStore } from '../identity/jit/revocation-store.js';
 import type { CredentialVerifiers } from '../gateway/stages/identity.js';
 
 /** The JIT token signing key lives in the data dir (mode 0600) so issued tokens survive a restart. */
@@ -30,8 +33,16 @@ export interface IdentityPlane {
   close(): Promise<void>;
 }
 
-export async function buildIdentity(config: WardenConfig, o: { clock: Clock; keys: ApiKeyService; store: IdentityStore; inferenceUrl: string }): Promise<IdentityPlane> {
-  const jit = new JitTokenService({ signingKey: loadOrCreateEd25519(join(config.dataDir, 'jit-key.pem')), issuer: o.inferenceUrl, audience: o.inferenceUrl, clock: o.clock });
+export async function buildIdentity(
+  config: WardenConfig,
+  o: { clock: Clock; keys: ApiKeyService; store: IdentityStore; inferenceUrl: string; db: SqliteDb; revocations?: RevocationStore },
+): Promise<IdentityPlane> {
+  // Revocations persist in warden.db by default (embedded mode), so `tokens revoke` survives a restart;
+  // a cluster passes its shared store (RedisRevocationStore).
+  const revocations = o.revocations ?? new SqliteRevocationStore(o.db, o.clock);
+  const jit = new JitTokenService({ signingKey: loadOrCreateEd25519(join(config.dataDir, 'jit-key.pem')), issuer: o.inferenceUrl, audience: o.inferenceUrl, clock: o.clock, revocations });
+  // Revoking or rotating a key, or erasing a principal, revokes the tokens derived from them.
+  o.keys.setRevokeDerived((from, fromMs) => jit.revokeDerived(from, fromMs));
   // RFC 9449: tokens asked for with a DPoP proof are bound to its key; every use then needs a fresh proof.
   const dpop = new DpopVerifier({ clock: o.clock });
   const verifiers: CredentialVerifiers = {

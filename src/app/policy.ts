@@ -1,5 +1,5 @@
 // Builds the policy plane for the gateway: the Cedar PDP, its published set (store + starter fallback), the
-// entities the policies read (models, groups), the generated scope policies of keys and JIT tokens, and the
+// entities the policies read (models, groups), the generated scope caps of keys and JIT tokens, and the
 // admin routes for policy-as-code. "One authorization path": every inference decision is the PDP's.
 import { fileURLToPath } from 'node:url';
 import type { ServerResponse, IncomingMessage } from 'node:http';
@@ -114,9 +114,11 @@ export interface PolicyPlane {
   onKeyChange(e: KeyChange): void;
   /** Makes the registry's models known to the policies (only touches the PDP when the set changed). */
   syncRegisteredModels(models: readonly RegisteredModel[]): void;
-  /** Drops a revoked JIT token's generated grant at once. */
+  /** Every model the policies know (config upstreams and registry): what effective permissions are asked for. */
+  modelIds(): string[];
+  /** Drops a revoked JIT token's generated cap (the token itself is refused by the revocation store). */
   revokeJitToken(jti: string): void;
-  /** Registers the generated grant of a freshly issued JIT token until it expires. */
+  /** Registers the generated cap of a freshly issued JIT token until it expires. */
   grantJitToken(jti: string, principal: Principal, expiresAtMs: number): void;
   adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean>;
   close(): void;
@@ -145,16 +147,18 @@ export async function buildPolicyPlane(
   if (config.policies.dir) admin.publishDirectory(config.policies.dir, 'config', `dir:${config.policies.dir}`);
   else admin.boot(STARTER_POLICY_DIR);
   let entityKey = '';
+  let modelIds: string[] = [];
   const setModels = (registered: readonly RegisteredModel[]) => {
     const list = modelEntities(config, o.upstreams, registered);
     const key = JSON.stringify(list);
     if (key === entityKey) return;
     entityKey = key;
+    modelIds = list.filter((e) => e.type === 'Model').map((e) => e.id);
     pdp.setEntities(list);
   };
   setModels([]);
 
-  // Every live API key's scope becomes its generated policies.
+  // Every live API key's scope becomes its generated cap (a ceiling; grants come from policy).
   const now = o.clock.now();
   const principals = new Map((await o.identityStore.listPrincipals()).map((p) => [p.id, p]));
   const live = (k: ApiKeyRecord) => k.revokedAt === null && (k.expiresAt === null || k.expiresAt > now);
@@ -170,6 +174,7 @@ export async function buildPolicyPlane(
     authorizer,
     admin,
     syncRegisteredModels: setModels,
+    modelIds: () => [...modelIds],
     onKeyChange(e) {
       if (e.op === 'set') pdp.setKeyScope(e.record.id, e.principal, { models: e.record.models, actions: e.record.actions });
       else pdp.removeKeyScope(e.id);

@@ -35,6 +35,7 @@ import { Metrics } from '../gateway/metrics.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import { createUpstreamTarget, type UpstreamTarget } from '../network/upstream.js';
 import { parseTokenExchangeRequest } from '../identity/index.js';
+import { createEffectiveRoute } from './effective.js';
 import { buildIdentity } from './identity.js';
 import { AdminApi, type AdminRequest } from '../admin/admin.js';
 import { Ledger } from '../ledger/ledger.js';
@@ -275,7 +276,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   const inferenceOrigin = inf.publicUrl ?? inferenceUrl;
   const adminOrigin = adm.publicUrl ?? adminUrl;
 
-  const identity = await buildIdentity(config, { clock, keys, store: identityStore, inferenceUrl: inferenceOrigin });
+  const identity = await buildIdentity(config, { clock, keys, store: identityStore, inferenceUrl: inferenceOrigin, db });
   revokeJit = async (jti) => {
     await identity.jit.revoke(jti);
     policy.revokeJitToken(jti);
@@ -336,7 +337,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       parse: (b) => parseTokenExchangeRequest(b),
       exchange: async (i) => {
         const issued = await identity.jit.exchange(i);
-        // The token's narrowed scope becomes its generated grant, so the PDP decides its requests too.
+        // The token's narrowed scope becomes its generated cap (a ceiling: grants still come from policy).
         const v = await identity.jit.verifyDetailed(issued.access_token);
         policy.grantJitToken(v.jti, v.principal, v.expiresAt);
         return issued;
@@ -379,6 +380,15 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     ...(verifiers.oidc ? { stepUp: createBearerVerifier(verifiers) } : {}),
     adminRoutes: [
       (req, res, ar) => policy.adminRoute(req, res, ar),
+      // What a key can actually do: its scope ∩ what policy grants its principal (`warden keys effective`).
+      createEffectiveRoute({
+        clock,
+        store: identityStore,
+        authorize: (r, o) => policy.authorizer.authorize(r, o),
+        models: () => policy.modelIds(),
+        tools: () => tools.registry.list().map((t) => t.name),
+        assessTool: (p, tool, ip) => tools.assess(p, tool, undefined, ip),
+      }),
       // Revoking a JIT token before it expires (and every token exchanged from it).
       async (req, res, ar) => {
         if (ar.path !== '/admin/v1/tokens/revoke') return false;

@@ -15,6 +15,39 @@ function print(json: boolean, v: unknown, human: () => string): void {
 
 type KeyView = { id: string; principal: string; hint: string; models: string[]; actions: string[]; state: string; expires_at: string | null; last_used_at: string | null; key?: string };
 
+type Effective = {
+  key: string;
+  principal: string;
+  state: string;
+  groups: string[];
+  ceiling: { models: string[]; actions: string[] };
+  models: { id: string; actions: string[] }[];
+  tools: { name: string; approval_required: boolean }[];
+  empty: boolean;
+};
+
+function effectiveLines(e: Effective): string {
+  const lines = [`effective permissions (scope ∩ what policy grants ${e.principal}, groups=${e.groups.join(',') || '(none)'}):`];
+  for (const m of e.models) lines.push(`  model ${m.id}: ${m.actions.join(', ')}`);
+  for (const t of e.tools) lines.push(`  tool ${t.name}${t.approval_required ? ' (held for approval)' : ''}`);
+  if (e.empty) lines.push('  (none)');
+  return lines.join('\n');
+}
+
+/** A key that can do nothing is almost always a mistake (no group, a model nobody granted): say so. */
+function warnIfEmpty(e: Effective): void {
+  if (!e.empty) return;
+  process.stderr.write(
+    `warning: key ${e.key} can do nothing: policy grants principal ${e.principal} nothing within the key's scope ` +
+      `(models=${e.ceiling.models.join(',')} actions=${e.ceiling.actions.join(',')}). A key's scope only narrows what policy grants; ` +
+      `add the principal to a group the policies grant (e.g. consumers) or grant the model/tool to one of its groups.\n`,
+  );
+}
+
+async function effectiveOf(opts: ReturnType<typeof adminClientOptions>, id: string): Promise<Effective> {
+  return (await adminCall(opts, 'GET', `/admin/v1/keys/${encodeURIComponent(id)}/effective`)) as Effective;
+}
+
 function keyLine(k: KeyView): string {
   return `${k.id}  ${k.principal}  ${k.hint}  models=${k.models.join(',')}  actions=${k.actions.join(',')}  ${k.state}${k.expires_at ? `  expires=${k.expires_at}` : ''}${k.last_used_at ? `  last_used=${k.last_used_at}` : ''}`;
 }
@@ -25,8 +58,20 @@ export async function keysMain(args: string[]): Promise<number> {
     const { values } = parseArgs({ args: rest, options: { ...common, principal: { type: 'string' }, models: { type: 'string' }, actions: { type: 'string' }, ttl: { type: 'string' }, description: { type: 'string' } } });
     if (!values.principal) throw new CliError('--principal is required', 2);
     const body = { principal: values.principal, models: list(values.models, 'models'), actions: list(values.actions, 'actions'), ...(values.ttl ? { ttl: values.ttl } : {}), ...(values.description ? { description: values.description } : {}) };
-    const r = (await adminCall(adminClientOptions(values), 'POST', '/admin/v1/keys', body)) as KeyView;
-    print(!!values.json, r, () => `${keyLine(r)}\n\nAPI key (shown once, store it now):\n  ${r.key}`);
+    const opts = adminClientOptions(values);
+    const r = (await adminCall(opts, 'POST', '/admin/v1/keys', body)) as KeyView;
+    const e = await effectiveOf(opts, r.id);
+    print(!!values.json, { ...r, effective: e }, () => `${keyLine(r)}\n${effectiveLines(e)}\n\nAPI key (shown once, store it now):\n  ${r.key}`);
+    warnIfEmpty(e);
+    return 0;
+  }
+  if (verb === 'effective') {
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: common });
+    const id = positionals[0];
+    if (!id) throw new CliError('usage: warden keys effective KEY_ID', 2);
+    const e = await effectiveOf(adminClientOptions(values), id);
+    print(!!values.json, e, () => `${e.key}  ${e.principal}  ${e.state}  ceiling: models=${e.ceiling.models.join(',')} actions=${e.ceiling.actions.join(',')}\n${effectiveLines(e)}`);
+    warnIfEmpty(e);
     return 0;
   }
   if (verb === 'list') {
@@ -49,7 +94,7 @@ export async function keysMain(args: string[]): Promise<number> {
     }
     return 0;
   }
-  throw new CliError('usage: warden keys create|list|rotate|revoke ...', 2);
+  throw new CliError('usage: warden keys create|list|effective|rotate|revoke ...', 2);
 }
 
 export async function principalsMain(args: string[]): Promise<number> {
@@ -71,7 +116,9 @@ export async function principalsMain(args: string[]): Promise<number> {
       ...(values['source-cidrs'] ? { source_cidrs: list(values['source-cidrs'], 'source-cidrs') } : {}),
     };
     const r = await adminCall(adminClientOptions(values), 'POST', '/admin/v1/principals', body);
-    print(!!values.json, r, () => `created principal ${id}`);
+    print(!!values.json, r, () => `created principal ${id}${body.groups.length ? ` in ${body.groups.join(', ')}` : ''}`);
+    // Grants come from policy (roles, grantees): a principal in no group is granted nothing by the starter set.
+    if (body.groups.length === 0 && !values.admin) process.stderr.write(`note: ${id} is in no group, so policy grants it nothing yet; use --groups consumers (the starter policies grant models to groups)\n`);
     return 0;
   }
   if (verb === 'list') {

@@ -63,6 +63,13 @@ export function validateScope(models: string[], actions: string[]): void {
 /** Key lifecycle events, so the policy plane can keep each key's generated scope policies in step. */
 export type KeyChange = { op: 'set'; record: ApiKeyRecord; principal: PrincipalRecord } | { op: 'remove'; id: string };
 
+/**
+ * Revokes what was derived from a key or a principal (the JIT tokens exchanged from them), from `fromMs`
+ * (default now). Wired to JitTokenService.revokeDerived; awaited, so a cascade that cannot be recorded fails
+ * the revocation instead of leaving derived tokens working.
+ */
+export type RevokeDerived = (from: { key: string } | { principal: string }, fromMs?: number) => Promise<void>;
+
 export class ApiKeyService {
   private readonly cache = new Map<string, CacheEntry>();
   private readonly onChange: (e: KeyChange) => void;
@@ -72,6 +79,7 @@ export class ApiKeyService {
   private pendingTouches = new Map<string, number>();
   private touchTimer: NodeJS.Timeout | null = null;
   private reportError: (e: unknown) => void = () => {};
+  private revokeDerived: RevokeDerived = async () => {};
 
   constructor(
     private readonly store: IdentityStore,
@@ -116,6 +124,11 @@ export class ApiKeyService {
     return { key, record };
   }
 
+  /** Set once the token service exists (it is built after the keys); until then nothing is derived. */
+  setRevokeDerived(fn: RevokeDerived): void {
+    this.revokeDerived = fn;
+  }
+
   /** Issues a successor with the same scope; the old key keeps working for `graceMs`, then stops. */
   async rotate(id: string, graceMs: number): Promise<CreatedKey & { previous: ApiKeyRecord }> {
     if (!Number.isFinite(graceMs) || graceMs < 0) throw new BadRequest('invalid_grace', 'grace must be a non-negative duration', 'grace');
@@ -138,6 +151,8 @@ export class ApiKeyService {
     const expiresAt = old.expiresAt !== null ? Math.min(old.expiresAt, graceEnd) : graceEnd;
     await this.store.updateKeyState(id, { expiresAt, revokedAt: null, rotatedTo: created.record.id });
     this.drop(old.hash);
+    // Tokens exchanged from the old key stop with it, even those whose own expiry is later.
+    await this.revokeDerived({ key: id }, expiresAt);
     return { ...created, previous: { ...old, expiresAt, rotatedTo: created.record.id } };
   }
 
@@ -150,7 +165,14 @@ export class ApiKeyService {
     }
     this.drop(k.hash);
     this.onChange({ op: 'remove', id });
+    await this.revokeDerived({ key: id });
     return k;
+  }
+
+  /** The principal was erased (or disabled): its cached keys go, and so does every token naming it. */
+  async principalRemoved(principalId: string): Promise<void> {
+    this.invalidatePrincipal(principalId);
+    await this.revokeDerived({ principal: principalId });
   }
 
   setBootstrapKey(id: string | null): void {
@@ -224,7 +246,7 @@ export function toPrincipal(pr: PrincipalRecord, key: ApiKeyRecord, bootstrap = 
     id: pr.id,
     tenant: pr.tenant,
     groups: pr.groups,
-    authn: { method: bootstrap ? 'bootstrap' : 'api_key', credentialId: key.id },
+    authn: { method: bootstrap ? 'bootstrap' : 'api_key', credentialId: key.id, ...(key.expiresAt !== null ? { expiresAt: key.expiresAt } : {}) },
     scope,
     ...(pr.sourceCidrs ? { sourceCidrs: pr.sourceCidrs } : {}),
     ...(pr.limits ? { limits: pr.limits } : {}),

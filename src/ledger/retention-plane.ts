@@ -72,7 +72,7 @@ export function buildRetention(
         await ar.record('principal.erase', { type: 'Principal', id });
         const shredded = vault ? vault.erase(id) : { keyDestroyed: false, payloadsUnreadable: 0 };
         await o.identityStore.updatePrincipal({ ...p, erasedAt: o.clock.now() });
-        o.keys.invalidatePrincipal(id);
+        await o.keys.principalRemoved(id);
         sendJson(res, 200, { principal: id, erased: true, key_destroyed: shredded.keyDestroyed, payloads_unreadable: shredded.payloadsUnreadable }, hdr);
         return true;
       }

@@ -13,3 +13,4 @@ export { diffPolicySets, type PolicySetDiff } from './diff.js';
 export { runPolicyTests, type PolicyTestResult } from './policy-tests.js';
 export { entriesFromStored, PolicyVersionMismatch } from './policy-set.js';
 export { keyScopeShape } from './key-scope.js';
+export { effectivePermissions, MODEL_ACTIONS, type EffectivePermissions, type EffectiveQuestions } from './effective.js';

@@ -1,6 +1,7 @@
-// A key's scope as policy (one authorization path): a permit that grants exactly the scope when the
-// request was made with that credential, and a forbid that caps the credential to its scope, so no
-// other permit (a role, a group grant) can widen what a narrowly scoped key may do.
+// A key's scope as policy (one authorization path): a forbid that caps the credential to its scope, so no
+// permit (a role, a group grant, a model's or tool's grantees) can widen what a narrowly scoped key may do.
+// A scope is a ceiling, never a grant (product decision, issue 12): the key generates no permit, so what
+// it may do is what policy grants its principal, intersected with the scope.
 import { BadRequest } from '../core/errors.js';
 import type { AuthnMethod, Principal, Scope } from '../core/types.js';
 import { cedarEntity, cedarString } from './cedar-text.js';
@@ -29,8 +30,8 @@ export function keyScopeShape(principal: Pick<Principal, 'kind'>, scope: Scope, 
   return `${principal.kind}|${method}|${actions}|${models}`;
 }
 
-export function keyPolicyIds(keyId: string): { grant: string; cap: string } {
-  return { grant: `key:${keyId}:grant`, cap: `key:${keyId}:cap` };
+export function keyPolicyIds(keyId: string): { cap: string } {
+  return { cap: `key:${keyId}:cap` };
 }
 
 /**
@@ -68,14 +69,8 @@ export function policiesForKeyScope(
       : '(!(resource is Model) && !(resource is Deployment))';
   }
   const actionList = `[${actions.map((a) => cedarEntity('Action', a)).join(', ')}]`;
-  // Cedar rejects empty set literals, so an empty action list means: no grant, and a cap on everything.
-  const cap =
-    actions.length === 0
-      ? `@id(${cedarString(ids.cap)})\nforbid(principal == ${who}, action, resource)\nwhen { ${credential} };\n`
-      : `@id(${cedarString(ids.cap)})\nforbid(principal == ${who}, action, resource)\nwhen { ${credential} }\nunless { action in ${actionList} && ${modelCond} };\n`;
-  const grant =
-    actions.length === 0
-      ? ''
-      : `@id(${cedarString(ids.grant)})\npermit(principal == ${who}, action in ${actionList}, resource)\nwhen { ${credential} && ${modelCond} };\n`;
-  return grant + cap;
+  // Cedar rejects empty set literals, so an empty action list means a cap on everything.
+  return actions.length === 0
+    ? `@id(${cedarString(ids.cap)})\nforbid(principal == ${who}, action, resource)\nwhen { ${credential} };\n`
+    : `@id(${cedarString(ids.cap)})\nforbid(principal == ${who}, action, resource)\nwhen { ${credential} }\nunless { action in ${actionList} && ${modelCond} };\n`;
 }

@@ -27,7 +27,7 @@ test('SIGKILL under load loses no entry whose receipt a client received', async 
     const [, admUrl] = await p.waitFor(/admin\s+(https:\/\/127\.0\.0\.1:\d+)/);
     const [adminKey] = await p.waitFor(/wdn_[A-Za-z0-9_-]{43}/);
     const env = { WARDEN_ADMIN_KEY: adminKey!, WARDEN_ADMIN_URL: admUrl! };
-    assert.equal((await runWarden(['principals', 'create', 'load', '--data-dir', dataDir], env)).code, 0);
+    assert.equal((await runWarden(['principals', 'create', 'load', '--groups', 'consumers', '--data-dir', dataDir], env)).code, 0);
     const kc = await runWarden(['keys', 'create', '--principal', 'load', '--models', 'demo-chat', '--actions', 'chat', '--data-dir', dataDir], env);
     const key = kc.stdout.match(/wdn_[A-Za-z0-9_-]{43}/)![0];
     const agent = new Agent({ connect: { ca: readFileSync(join(dataDir, 'ca.pem'), 'utf8') } });

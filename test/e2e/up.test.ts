@@ -25,11 +25,27 @@ test('warden up: first run prints URLs and a one-time admin credential; restart 
     for (const f of ['ca-key.pem', 'server-key.pem']) assert.equal(statSync(join(dataDir, f)).mode & 0o777, 0o600, f);
     assert.equal(statSync(dataDir).mode & 0o777, 0o700);
     const env = { WARDEN_ADMIN_KEY: adminKey!, WARDEN_ADMIN_URL: admUrl! };
-    const pc = await runWarden(['principals', 'create', 'alice', '--tenant', 'acme', '--data-dir', dataDir], env);
+    // As the README has it: alice joins consumers, to whom the starter policies grant the demo models.
+    const pc = await runWarden(['principals', 'create', 'alice', '--tenant', 'acme', '--groups', 'consumers', '--data-dir', dataDir], env);
     assert.equal(pc.code, 0, pc.stderr);
     const kc = await runWarden(['keys', 'create', '--principal', 'alice', '--models', 'demo-chat', '--actions', 'chat', '--ttl', '24h', '--data-dir', dataDir], env);
     assert.equal(kc.code, 0, kc.stderr);
     const userKey = kc.stdout.match(/wdn_[A-Za-z0-9_-]{43}/)![0];
+    assert.match(kc.stdout, /effective permissions[^\n]*\n  model demo-chat: chat\n/);
+    assert.doesNotMatch(kc.stderr, /warning/);
+    const aliceKeyId = kc.stdout.match(/^(key_\S+)/)![1]!;
+    const eff = await runWarden(['keys', 'effective', aliceKeyId, '--data-dir', dataDir], env);
+    assert.equal(eff.code, 0, eff.stderr);
+    assert.match(eff.stdout, /model demo-chat: chat/);
+    assert.doesNotMatch(eff.stdout, /demo-embed/);
+    // A principal in no group is granted nothing: even a key scoped to everything can do nothing, and says so.
+    const bc = await runWarden(['principals', 'create', 'bob', '--tenant', 'acme', '--data-dir', dataDir], env);
+    assert.match(bc.stderr, /no group/);
+    const bk = await runWarden(['keys', 'create', '--principal', 'bob', '--models', '*', '--actions', '*', '--data-dir', dataDir], env);
+    assert.equal(bk.code, 0, bk.stderr);
+    assert.match(bk.stderr, /warning: key key_\S+ can do nothing/);
+    assert.match(bk.stdout, /\(none\)/);
+    const bobKey = bk.stdout.match(/wdn_[A-Za-z0-9_-]{43}/)![0];
     const noCred = await runWarden(['keys', 'list', '--data-dir', dataDir], { WARDEN_ADMIN_KEY: '', WARDEN_ADMIN_URL: admUrl! });
     assert.equal(noCred.code, 2);
     assert.match(noCred.stderr, /WARDEN_ADMIN_KEY/);
@@ -47,6 +63,7 @@ test('warden up: first run prints URLs and a one-time admin credential; restart 
     };
     assert.equal(await ask(infUrl!, userKey, 'demo-chat'), 200);
     assert.equal(await ask(infUrl!, userKey, 'demo-embed'), 403);
+    assert.equal(await ask(infUrl!, bobKey, 'demo-chat'), 403);
 
     assert.equal(await p.stop('SIGTERM'), 0);
     p = startWardenProcess(['up', '--config', cfg]);

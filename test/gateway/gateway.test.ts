@@ -117,11 +117,11 @@ describe('inference data path with the demo upstream', () => {
     assert.match(r.json.error.message, /action chat/);
   });
 
-  test('an unknown model with a wildcard scope is a 404 from the route stage', async () => {
+  test('an unknown model with a wildcard scope is 403 policy_denied: a scope grants nothing, and no policy grants it', async () => {
     const any = (await t.keyFor('erin', ['*'], ['chat'])).key;
     const r = await t.call('inference', 'POST', '/v1/chat/completions', { key: any, body: { ...chat('x'), model: 'no-such-model' } });
-    assert.equal(r.status, 404);
-    assert.equal(r.json.error.code, 'model_not_found');
+    assert.equal(r.status, 403, r.text);
+    assert.equal(r.json.error.code, 'policy_denied');
   });
 
   test('no credential → 401 with WWW-Authenticate, and counted into the refusal entry of its source', async () => {

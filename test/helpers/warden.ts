@@ -17,7 +17,10 @@ export interface TestWarden {
   audits: () => Record<string, unknown>[];
   call(listener: 'inference' | 'admin', method: string, path: string, opts?: { key?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string; json: any }>;
   admin(method: string, path: string, body?: unknown): Promise<any>;
-  /** Creates a principal and a key; returns the key. */
+  /**
+   * Creates a principal (in group `consumers` unless `groups` says otherwise: a key's scope is only a ceiling,
+   * so the principal's permissions come from policy) and a key; returns the key.
+   */
   keyFor(principal: string, models: string[], actions: string[], extra?: { ttl?: string; tenant?: string; groups?: string[]; source_cidrs?: string[]; limits?: Record<string, number> }): Promise<{ key: string; id: string }>;
   stop(): Promise<void>;
 }
@@ -28,6 +31,9 @@ export async function startTestWarden(mutate: (c: WardenConfig) => void = () => 
   // Tests read audit entries from the log mirror; the ledger itself is checked by the ledger tests.
   config.log.auditToLog = true;
   mutate(config);
+  // Grants come from policy, not from keys: a configured model that the test gave no grantees is granted to
+  // `consumers` (the group keyFor puts principals in), as an operator would in the models section.
+  for (const u of config.upstreams) for (const m of u.models) config.models[m] ??= { grantees: ['consumers'] };
   const logs: Record<string, unknown>[] = [];
   const logStream = new Writable({
     write(chunk, _enc, cb) {
@@ -78,7 +84,7 @@ export async function startTestWarden(mutate: (c: WardenConfig) => void = () => 
         await t.admin('POST', '/admin/v1/principals', {
           id: principal,
           tenant: extra.tenant ?? 'acme',
-          groups: extra.groups ?? [],
+          groups: extra.groups ?? ['consumers'],
           ...(extra.source_cidrs ? { source_cidrs: extra.source_cidrs } : {}),
           ...(extra.limits ? { limits: extra.limits } : {}),
         });

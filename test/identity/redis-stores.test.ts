@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { requireService } from '../helpers/services.js';
 import { FailClosed } from '../../src/core/errors.js';
+import { FixedClock } from '../../src/core/clock.js';
 import { RedisNonceStore } from '../../src/identity/http-signature/redis-nonce-store.js';
 import { RedisRevocationStore } from '../../src/identity/jit/redis-revocation-store.js';
 
@@ -54,4 +55,19 @@ test('an unreachable Redis fails closed (503), never "fresh" or "not revoked"', 
   } finally {
     dead.disconnect();
   }
+});
+
+test('a revocation can start later (a rotated key\'s grace), and revoking again keeps the earliest start', async (t) => {
+  if (skip) return t.skip(skip);
+  const clock = new FixedClock(Date.now());
+  const a = new RedisRevocationStore(redis, prefix, clock);
+  const b = new RedisRevocationStore(redis, prefix, clock);
+  await a.revoke('key:rotated', clock.now() + 120_000, clock.now() + 60_000);
+  assert.equal(await b.anyRevoked(['key:rotated']), false, 'not yet: the grace runs');
+  clock.advance(60_000);
+  assert.equal(await b.anyRevoked(['key:rotated']), true);
+  await a.revoke('key:later', clock.now() + 120_000, clock.now() + 60_000);
+  await b.revoke('key:later', clock.now() + 30_000); // an immediate revocation wins over the later start
+  assert.equal(await a.anyRevoked(['key:later']), true);
+  assert.ok((await redis.pttl(prefix + 'key:later')) > 60_000, 'and the later end is kept');
 });

@@ -1,5 +1,8 @@
 // Narrowing for exchanged tokens: what a JIT token may do is what was asked for, and never more
 // than what the subject may do — nor, for a delegated token, more than the acting agent may do.
+// Every claim of every bound holds (models, actions, and the tools a token was narrowed to), so a
+// token exchanged from an exchanged token is bounded by the whole chain, at any depth. A request
+// beyond a bound is refused (`invalid_scope`, RFC 8693 §2.2.2), never silently narrowed or widened.
 import { Forbidden } from '../../core/errors.js';
 import type { Scope } from '../../core/types.js';
 
@@ -29,8 +32,18 @@ export interface ScopeRequest {
   tool?: string;
 }
 
+/** The tools every bound allows: undefined when no bound is narrowed to tools. */
+function toolBound(bounds: Scope[]): string[] | undefined {
+  let tools: string[] | undefined;
+  for (const b of bounds) {
+    if (b.tools === undefined) continue;
+    tools = tools === undefined ? [...new Set(b.tools)] : tools.filter((t) => b.tools!.includes(t));
+  }
+  return tools;
+}
+
 /** Returns the token's scope, or throws ScopeNotGranted. `bounds` are subject first, then actor. */
-export function narrowScope(requested: ScopeRequest, bounds: Scope[]): Scope & { tool?: string } {
+export function narrowScope(requested: ScopeRequest, bounds: Scope[]): Scope {
   let models = bounds.reduce<string[]>((acc, b) => intersect(acc, b.models), [ANY]);
   let actions = bounds.reduce<string[]>((acc, b) => intersect(acc, b.actions), [ANY]);
   if (requested.models !== undefined) {
@@ -44,10 +57,20 @@ export function narrowScope(requested: ScopeRequest, bounds: Scope[]): Scope & {
     actions = [...new Set(requested.actions)];
   }
   if (models.length === 0 || actions.length === 0) throw new ScopeNotGranted('the subject and actor scopes do not overlap');
+  const mayCallTools = actions.includes('callTool') || actions.includes(ANY);
+  const boundTools = toolBound(bounds);
   if (requested.tool !== undefined) {
-    // A tool grant is only meaningful for a token that may call tools at all.
-    if (!actions.includes('callTool') && !actions.includes(ANY)) throw new ScopeNotGranted('a tool was requested without the callTool action');
-    return { models, actions, tool: requested.tool };
+    // A tool narrowing is only meaningful for a token that may call tools at all.
+    if (!mayCallTools) throw new ScopeNotGranted('a tool was requested without the callTool action');
+    if (boundTools !== undefined && !boundTools.includes(requested.tool)) {
+      throw new ScopeNotGranted(`the subject token is narrowed to ${boundTools.join(', ') || 'no tool'}, not ${requested.tool}`);
+    }
+    return { models, actions, tools: [requested.tool] };
+  }
+  // Not asked for: the narrowing of the bounds carries over (a tool-narrowed token stays narrowed).
+  if (boundTools !== undefined) {
+    if (mayCallTools && boundTools.length === 0) throw new ScopeNotGranted('the subject and actor are narrowed to different tools');
+    return { models, actions, tools: boundTools };
   }
   return { models, actions };
 }

@@ -1,6 +1,9 @@
 // Warden's just-in-time tokens (RFC 8693 token exchange for `/v1/token`): short-lived EdDSA JWT
 // access tokens (RFC 9068 profile, `typ: at+jwt`) narrowed to a subset of the subject's scope,
 // audience-bound to Warden, optionally delegated (`act`, RFC 8693 §4.1), revocable before expiry.
+// A token lives no longer than its sources: its `exp` is capped at the subject's (and actor's) expiry,
+// and it names the API keys it derives from (`src`) and its principals (`sub`, `act`), so revoking or
+// rotating out a key, or erasing a principal, revokes every token derived from them (revokeDerived).
 import { LRUCache } from 'lru-cache';
 import { createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { SignJWT, calculateJwkThumbprint, errors, exportJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
@@ -60,7 +63,14 @@ export interface VerifiedJitToken {
   tool?: string;
   /** jti of the JIT tokens this one was exchanged from, nearest first. */
   ancestors: string[];
+  /** Ids of the API keys this token derives from (its subject's and actor's, through every exchange). */
+  sources: string[];
 }
+
+/** What derived tokens can be revoked by: an API key they were exchanged from, or a principal they name. */
+export type DerivedFrom = { key: string } | { principal: string };
+
+const LIMIT_NAMES = ['requestsPerSecond', 'burst', 'concurrency', 'tokensPerMinute'] as const;
 
 type Actor = NonNullable<Principal['actor']>[number];
 interface ActClaim { sub: string; kind: PrincipalKind; tenant: string; act?: ActClaim }
@@ -97,6 +107,26 @@ function actorChain(act: unknown, depth = 0): Actor[] {
 
 function stringArray(v: unknown): v is string[] {
   return Array.isArray(v) && v.every((x) => typeof x === 'string');
+}
+
+type Limits = NonNullable<Principal['limits']>;
+
+function limitsClaim(l: Principal['limits']): Limits | undefined {
+  if (!l) return undefined;
+  const out: Limits = {};
+  for (const n of LIMIT_NAMES) if (typeof l[n] === 'number') out[n] = l[n];
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** The `lim` claim, or null when it is not an object of positive finite numbers with known names. */
+function parseLimits(v: unknown): Limits | null {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
+  const out: Limits = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (!(LIMIT_NAMES as readonly string[]).includes(k) || typeof x !== 'number' || !Number.isFinite(x) || x <= 0) return null;
+    out[k as (typeof LIMIT_NAMES)[number]] = x;
+  }
+  return out;
 }
 
 export class JitTokenService {
@@ -151,6 +181,7 @@ export class JitTokenService {
       throw new BadRequest('invalid_request', `expires_in must be between 1 and ${this.maxTtlSec} seconds`, 'expires_in');
     }
     const scope = narrowScope(requested, actor ? [subject.scope, actor.scope] : [subject.scope]);
+    const toolClaim = scope.tools === undefined ? {} : scope.tools.length === 1 ? { tool: scope.tools[0]! } : { tools: scope.tools };
     // A sender-constrained token is exchanged only by its key holder, and what it yields stays bound.
     for (const p of actor ? [subject, actor] : [subject]) {
       if (p.authn.boundKey !== undefined && p.authn.boundKey !== input.bindTo) {
@@ -158,16 +189,25 @@ export class JitTokenService {
       }
     }
 
-    // A JIT subject passes its expiry and lineage on; without them (a copied Principal) we cannot
-    // bound the new token, so refuse rather than mint a token that outlives its parent.
-    let ancestors: string[] = [];
+    // A JIT subject (or actor) passes its expiry, lineage and sources on; without them (a copied
+    // Principal) we cannot bound the new token, so refuse rather than mint one that outlives its parent.
+    const ancestors: string[] = [];
+    const sources: string[] = [];
     let notAfter = input.subjectExpiresAt ?? Number.POSITIVE_INFINITY;
-    if (subject.authn.method === 'jit_token') {
-      const parent = this.provenance.get(subject);
-      if (!parent) throw new BadRequest('invalid_request', 'the subject token must be verified by this service before it is exchanged', 'subject_token');
-      ancestors = [parent.jti, ...parent.ancestors];
-      notAfter = Math.min(notAfter, parent.expiresAt);
+    const holders = [{ p: subject, role: 'subject' }, ...(actor ? [{ p: actor, role: 'actor' }] : [])] as const;
+    for (const { p, role } of holders) {
+      if (p.authn.expiresAt !== undefined) notAfter = Math.min(notAfter, p.authn.expiresAt);
+      if (p.authn.method === 'jit_token') {
+        const parent = this.provenance.get(p);
+        if (!parent) throw new BadRequest('invalid_request', `the ${role} token must be verified by this service before it is exchanged`, `${role}_token`);
+        ancestors.push(parent.jti, ...parent.ancestors);
+        sources.push(...parent.sources);
+        notAfter = Math.min(notAfter, parent.expiresAt);
+      } else if (p.authn.method === 'api_key' || p.authn.method === 'bootstrap') {
+        sources.push(p.authn.credentialId);
+      }
     }
+    const limits = limitsClaim(subject.limits);
     const nowSec = Math.floor(this.clock.now() / 1000);
     const exp = Math.min(nowSec + ttlSec, Math.floor(notAfter / 1000));
     if (exp <= nowSec) throw new BadRequest('invalid_request', 'the subject credential has expired', 'subject_token');
@@ -178,9 +218,11 @@ export class JitTokenService {
       groups: subject.groups,
       models: scope.models,
       scope: scope.actions.join(' '), // RFC 8693 §4.2: space-separated
-      ...(scope.tool !== undefined ? { tool: scope.tool } : {}),
+      ...toolClaim,
       ...(chain.length ? { act: actClaim(chain) } : {}),
-      ...(ancestors.length ? { anc: ancestors } : {}),
+      ...(ancestors.length ? { anc: [...new Set(ancestors)] } : {}),
+      ...(sources.length ? { src: [...new Set(sources)] } : {}),
+      ...(limits ? { lim: limits } : {}),
       ...(subject.authn.mfaAt !== undefined ? { auth_time: Math.floor(subject.authn.mfaAt / 1000), amr: ['mfa'] } : {}),
       ...(subject.sourceCidrs?.length ? { cidrs: subject.sourceCidrs } : {}),
       ...(input.bindTo !== undefined ? { cnf: { jkt: input.bindTo } } : {}),
@@ -225,6 +267,16 @@ export class JitTokenService {
     await this.revocations.revoke(jti, until);
   }
 
+  /**
+   * Revokes every token derived from an API key or naming a principal, from `fromMs` (default: now; a
+   * rotated key's tokens die when its grace ends). Kept until the last token issued before then has expired.
+   */
+  async revokeDerived(from: DerivedFrom, fromMs?: number): Promise<void> {
+    const start = fromMs ?? this.clock.now();
+    const until = Math.max(start, this.clock.now()) + (this.maxTtlSec + 60) * 1000;
+    await this.revocations.revoke('key' in from ? `key:${from.key}` : `principal:${from.principal}`, until, fromMs);
+  }
+
   async verify(token: string): Promise<Principal> {
     return (await this.verifyDetailed(token)).principal;
   }
@@ -241,7 +293,9 @@ export class JitTokenService {
       this.cache.set(token, v);
       this.provenance.set(v.principal, v);
     }
-    if (await this.revocations.anyRevoked([v.jti, ...v.ancestors])) throw this.invalid('jit_revoked');
+    const principals = [v.principal.id, ...(v.principal.actor ?? []).map((a) => a.id)];
+    const ids = [v.jti, ...v.ancestors, ...v.sources.map((k) => `key:${k}`), ...principals.map((p) => `principal:${p}`)];
+    if (await this.revocations.anyRevoked(ids)) throw this.invalid('jit_revoked');
     return v;
   }
 
@@ -264,7 +318,7 @@ export class JitTokenService {
       if (e instanceof errors.JOSEAlgNotAllowed) throw this.invalid('jwt_alg_not_allowed');
       throw this.invalid('jwt_malformed');
     }
-    const { sub, jti, tenant, kind, groups, models, scope, tool, act, anc, auth_time: authTime, cidrs, cnf } = payload as Record<string, unknown>;
+    const { sub, jti, tenant, kind, groups, models, scope, tool, tools, act, anc, src, lim, auth_time: authTime, cidrs, cnf } = payload as Record<string, unknown>;
     let boundKey: string | undefined;
     if (cnf !== undefined) {
       const jkt = (cnf as { jkt?: unknown } | null)?.jkt;
@@ -277,20 +331,40 @@ export class JitTokenService {
     if ((tool !== undefined && typeof tool !== 'string') || (anc !== undefined && !stringArray(anc)) || (cidrs !== undefined && !stringArray(cidrs))) {
       throw this.invalid('jit_claims_malformed');
     }
+    if ((tools !== undefined && (!stringArray(tools) || tool !== undefined)) || (src !== undefined && !stringArray(src))) throw this.invalid('jit_claims_malformed');
+    const limits = lim === undefined ? undefined : parseLimits(lim);
+    if (limits === null) throw this.invalid('jit_claims_malformed');
+    const narrowedTools = tool !== undefined ? [tool as string] : tools !== undefined ? [...(tools as string[])] : undefined;
     const chain = actorChain(act);
     const principal: Principal = {
       kind: kind as PrincipalKind,
       id: sub as string,
       tenant,
       groups: [...groups],
-      authn: { method: 'jit_token', credentialId: jti as string, issuer: this.issuer, ...(typeof authTime === 'number' ? { mfaAt: authTime * 1000 } : {}), ...(boundKey ? { boundKey } : {}) },
-      // A token narrowed to one tool carries it in its scope, so every route that checks scope.tools sees it.
-      scope: { models: [...models], actions: scope.split(' '), ...(tool !== undefined ? { tools: [tool as string] } : {}) },
+      authn: {
+        method: 'jit_token',
+        credentialId: jti as string,
+        issuer: this.issuer,
+        expiresAt: (payload.exp as number) * 1000,
+        ...(typeof authTime === 'number' ? { mfaAt: authTime * 1000 } : {}),
+        ...(boundKey ? { boundKey } : {}),
+      },
+      // A token narrowed to tools carries them in its scope, so every route that checks scope.tools sees it.
+      scope: { models: [...models], actions: scope.split(' '), ...(narrowedTools !== undefined ? { tools: narrowedTools } : {}) },
       ...(chain.length ? { actor: chain } : {}),
       ...(cidrs ? { sourceCidrs: [...cidrs] } : {}),
+      // The subject's limits hold through its tokens (the limiter keys on the principal, not the credential).
+      ...(limits ? { limits } : {}),
     };
     deepFreeze(principal);
-    return { principal, jti: jti as string, expiresAt: (payload.exp as number) * 1000, ancestors: anc ?? [], ...(tool !== undefined ? { tool } : {}) };
+    return {
+      principal,
+      jti: jti as string,
+      expiresAt: (payload.exp as number) * 1000,
+      ancestors: anc ?? [],
+      sources: src ? [...(src as string[])] : [],
+      ...(narrowedTools?.length === 1 ? { tool: narrowedTools[0]! } : {}),
+    };
   }
 
   private async keyId(): Promise<string> {

@@ -76,7 +76,15 @@ export function principalFromClaims(payload: JWTPayload, token: string, cfg: Res
     id,
     tenant,
     groups: groupsOf(payload, cfg.claims.groups),
-    authn: { method: 'oidc', credentialId, issuer: cfg.issuer, ...(mfaAt !== undefined ? { mfaAt } : {}), ...(boundKey ? { boundKey } : {}) },
+    // The token's expiry bounds what is exchanged from it (a JIT token never outlives its subject).
+    authn: {
+      method: 'oidc',
+      credentialId,
+      issuer: cfg.issuer,
+      ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}),
+      ...(mfaAt !== undefined ? { mfaAt } : {}),
+      ...(boundKey ? { boundKey } : {}),
+    },
     scope: { models: [...cfg.scope.models], actions: [...cfg.scope.actions] },
   };
 }

@@ -98,7 +98,7 @@ test('an RS256 token from a JWKS-configured issuer maps to a principal', async (
   assert.equal(p.id, 'alice');
   assert.equal(p.tenant, 'acme');
   assert.deepEqual(p.groups, ['consumers']);
-  assert.deepEqual(p.authn, { method: 'oidc', credentialId: 'tok-1', issuer: `${base}/a`, mfaAt: (nowSec - 60) * 1000 });
+  assert.deepEqual(p.authn, { method: 'oidc', credentialId: 'tok-1', issuer: `${base}/a`, expiresAt: (nowSec + 300) * 1000, mfaAt: (nowSec - 60) * 1000 });
   await v.close();
 });
 

@@ -57,7 +57,7 @@ export interface ToolRoutes {
   approval(p: Principal, id: string): unknown;
   /** GET /v1/tools/jwks (public): keys that verify per-call backend credentials. */
   jwks(): Promise<unknown>;
-  /** GET /.well-known/oauth-protected-resource[/mcp] (public, RFC 9728). */
+  /** GET /.well-known/oauth-protected-resource[/mcp] (public, RFC 9728): the document for that resource path. */
   metadata(path: string): unknown;
   /** POST /v1/tools/{name}/invoke: mediated (the mediator writes the ledger entry of the call). */
   invoke(call: { principal: Principal; tool: string; body: Record<string, unknown>; sourceIp: string; requestId: string; prefer: string | string[] | undefined; approvalHeader: string | string[] | undefined; gone: AbortSignal }): Promise<{ status: number; body: unknown; headers: Record<string, string> } | null>;
@@ -103,8 +103,11 @@ export interface GatewayDeps {
   retain?: (ctx: RequestContext, response: Buffer) => void;
   /** The monitor plane: admits (or throttles) a principal before any other work, and hears of every answered request. */
   monitor?: { admit(p: Principal): void; observe(ctx: RequestContext, event: AuditEvent): void };
-  /** RFC 8693 token exchange at /v1/token (absent: the endpoint answers 404). */
-  tokens?: { parse(body: Buffer): TokenExchangeRequest; exchange(input: ExchangeInput): Promise<ExchangeResult> };
+  /**
+   * RFC 8693 token exchange at /v1/token (absent: the endpoint answers 404), and the RFC 8414 metadata that
+   * describes it at /.well-known/oauth-authorization-server.
+   */
+  tokens?: { parse(body: Buffer): TokenExchangeRequest; exchange(input: ExchangeInput): Promise<ExchangeResult>; metadata?(): unknown };
   /** The tools plane (absent: its routes answer 404). */
   tools?: ToolRoutes;
   /** Accounting (and a per-source budget) for refusals of requests that never had a principal. */
@@ -226,6 +229,7 @@ export class Gateway {
       // Public by design: key material for verifying credentials and RFC 9728 metadata name no principal.
       ['tools.jwks', { stages: [], unaudited: true, respond: async (ctx, res) => sendJson(res, 200, await (d.tools ?? noTools()).jwks(), { 'x-request-id': ctx.requestId, 'cache-control': 'max-age=300' }) }],
       ['mcp.metadata', { stages: [], unaudited: true, respond: async (ctx, res) => sendJson(res, 200, (d.tools ?? noTools()).metadata(ctx.path), { 'x-request-id': ctx.requestId }) }],
+      ['oauth.metadata', { stages: [], unaudited: true, respond: async (ctx, res) => sendJson(res, 200, this.tokenServiceMetadata(), { 'x-request-id': ctx.requestId, 'cache-control': 'max-age=300' }) }],
       // Attestation: the workload plane authenticates by evidence, limits per source and records each step.
       ['attestation.challenge', { stages: [], unaudited: true, respond: (ctx, res) => this.attestation(ctx, res) }],
       ['attestation.key', { stages: [], unaudited: true, respond: (ctx, res) => this.attestation(ctx, res) }],
@@ -635,6 +639,13 @@ export class Gateway {
     ctx.principal = await this.bearer(request.subjectToken, 'exchange');
     if (request.actorToken !== undefined) ctx.tokenActor = await this.bearer(request.actorToken, 'exchange');
     ctx.tokenRequest = request;
+  }
+
+  /** RFC 8414 metadata of Warden's own token service; without a token endpoint there is nothing to describe. */
+  private tokenServiceMetadata(): unknown {
+    const tokens = this.d.tokens;
+    if (!tokens?.metadata) throw new NotFound('route_not_found', 'this gateway issues no tokens; its authorization servers are named in /.well-known/oauth-protected-resource');
+    return tokens.metadata();
   }
 
   private async exchangeToken(ctx: RequestContext, res: ServerResponse): Promise<void> {

@@ -15,6 +15,7 @@ import { createClientAddressResolver } from '../network/source.js';
 import { loadServerCertificate } from '../network/server-cert.js';
 import { listenerTlsOptions } from '../network/tls.js';
 import { LocalLimiter } from '../network/limits.js';
+import { UpstreamShare } from '../network/upstream-share.js';
 import { openSqlite, type SqliteDb } from '../store/sqlite.js';
 import { SqliteIdentityStore } from '../store/identity-sqlite.js';
 import { ApiKeyService, type KeyChange } from '../identity/api-keys.js';
@@ -316,6 +317,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     verifiers,
     limiter: new LocalLimiter(clock),
     limits,
+    upstreamShare: new UpstreamShare(config.limits.upstreamShare),
     maxBodyBytes: config.limits.maxBodyBytes,
     authorizer: policy.authorizer,
     obligations: enforcers,

@@ -36,6 +36,7 @@ import { createPolicyStage, type ObligationEnforcers } from './stages/policy.js'
 import { createRouteStage } from './stages/route.js';
 import { StreamToolCallGate } from './stream-tool-calls.js';
 import { callUpstream, readUpstreamBody, upstreamStatusError, type UpstreamTarget } from '../network/upstream.js';
+import type { UpstreamShare } from '../network/upstream-share.js';
 import { validateModelRequest } from './validate.js';
 
 export interface ModelInfo {
@@ -108,6 +109,8 @@ export interface GatewayDeps {
    * describes it at /.well-known/oauth-authorization-server.
    */
   tokens?: { parse(body: Buffer): TokenExchangeRequest; exchange(input: ExchangeInput): Promise<ExchangeResult>; metadata?(): unknown };
+  /** Each principal's share of an upstream's connection pool (absent: no share is enforced). */
+  upstreamShare?: UpstreamShare;
   /** The tools plane (absent: its routes answer 404). */
   tools?: ToolRoutes;
   /** Accounting (and a per-source budget) for refusals of requests that never had a principal. */
@@ -419,6 +422,23 @@ export class Gateway {
   }
 
   private async forward(ctx: RequestContext, res: ServerResponse): Promise<void> {
+    // Refused before the opening entry and the upstream call; given back however the answer ends.
+    const p = ctx.principal!;
+    let slot;
+    try {
+      slot = this.d.upstreamShare?.acquire(ctx.target!, `${p.kind}:${p.id}`);
+    } catch (e) {
+      if (e instanceof WardenError) e.stage = 'network';
+      throw e;
+    }
+    try {
+      await this.forwardWithin(ctx, res);
+    } finally {
+      slot?.release();
+    }
+  }
+
+  private async forwardWithin(ctx: RequestContext, res: ServerResponse): Promise<void> {
     const target = ctx.target!;
     const upstreamPath = UPSTREAM_PATHS[ctx.endpoint as ModelEndpoint];
     const abort = new AbortController();
@@ -531,9 +551,20 @@ export class Gateway {
     // With retention on, the streamed answer is also kept (it is what the client received).
     const kept: string[] | null = this.d.retain ? [] : null;
     const emit = async (text: string) => {
+      if (res.destroyed) throw new WardenError(499, 'invalid_request_error', 'client_closed_request', 'the client closed the connection');
       hash.update(text);
       kept?.push(text);
-      if (!res.write(text)) await new Promise<void>((ok) => res.once('drain', ok));
+      // A client that stops reading and then hangs up never drains: wait for either, or the stream (and its
+      // upstream connection and share) would be held for ever.
+      if (!res.write(text)) await new Promise<void>((ok) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          ok();
+        };
+        res.once('drain', done);
+        res.once('close', done);
+      });
     };
     const emitChunks = async (chunks: Record<string, unknown>[]) => {
       for (const c of chunks) await emit(`data: ${JSON.stringify(c)}\n\n`);

@@ -15,6 +15,7 @@ import { createClientAddressResolver } from '../network/source.js';
 import { loadServerCertificate } from '../network/server-cert.js';
 import { listenerTlsOptions } from '../network/tls.js';
 import { LocalLimiter } from '../network/limits.js';
+import { UpstreamShare } from '../network/upstream-share.js';
 import { openSqlite, type SqliteDb } from '../store/sqlite.js';
 import { SqliteIdentityStore } from '../store/identity-sqlite.js';
 import { ApiKeyService, type KeyChange } from '../identity/api-keys.js';
@@ -34,7 +35,7 @@ import { UnauthenticatedRefusals } from '../gateway/refusals.js';
 import { Metrics } from '../gateway/metrics.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import { createUpstreamTarget, type UpstreamTarget } from '../network/upstream.js';
-import { parseTokenExchangeRequest } from '../identity/index.js';
+import { DPOP_ALGORITHMS, parseTokenExchangeRequest, tokenServiceMetadata } from '../identity/index.js';
 import { createEffectiveRoute } from './effective.js';
 import { buildIdentity } from './identity.js';
 import { AdminApi, type AdminRequest } from '../admin/admin.js';
@@ -299,6 +300,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     inspector: { inspect: (t) => inspectText(t), count: countFindings, redact },
     authenticate: toolAuthenticator(createBearerVerifier(verifiers), { issuer: inferenceOrigin, verifyDetailed: (t) => identity.jit.verifyDetailed(t) }),
     publicOrigin: inferenceOrigin,
+    // MCP clients log users in at the configured OIDC issuers; Warden's own token service (exchange) comes last.
+    authorizationServers: [...config.oidc.issuers.map((i) => i.issuer), inferenceOrigin],
     credentialKey: loadOrCreateEd25519(join(config.dataDir, 'tool-credential-key.pem')),
     ...(monitor
       ? { risk: (p: Principal) => monitor.risk(p), observe: (p: Principal, o: Parameters<typeof monitor.observeTool>[1]) => monitor.observeTool(p, o) }
@@ -316,6 +319,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     verifiers,
     limiter: new LocalLimiter(clock),
     limits,
+    upstreamShare: new UpstreamShare(config.limits.upstreamShare),
     maxBodyBytes: config.limits.maxBodyBytes,
     authorizer: policy.authorizer,
     obligations: enforcers,
@@ -335,6 +339,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     inspector: { inspectRequest: (endpoint, body) => inspectRequest(endpoint, body) },
     tokens: {
       parse: (b) => parseTokenExchangeRequest(b),
+      metadata: () => tokenServiceMetadata({ issuer: inferenceOrigin, tokenEndpoint: `${inferenceOrigin}/v1/token`, dpopAlgorithms: DPOP_ALGORITHMS }),
       exchange: async (i) => {
         const issued = await identity.jit.exchange(i);
         // The token's narrowed scope becomes its generated cap (a ceiling: grants still come from policy).

@@ -7,6 +7,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { CONFIG_SCHEMA } from './schema.js';
 import type { MtlsMode } from '../network/tls.js';
+import { DEFAULT_UPSTREAM_SHARE } from '../network/upstream-share.js';
 
 /** A PEM certificate (chain) and its private key, as absolute paths. */
 export interface CertPair {
@@ -100,6 +101,8 @@ export interface WardenConfig {
     /** Time a client has to send its headers, and its whole request (headers and body). */
     headersTimeoutMs: number;
     requestTimeoutMs: number;
+    /** Each principal's share of every upstream's connections (fractions of its `connections`; upstream-share.ts). */
+    upstreamShare: { perPrincipal: number; reserve: number };
   };
   upstreams: UpstreamConfig[];
   demoUpstream: { enabled: 'auto' | boolean; port: number };
@@ -188,7 +191,7 @@ const validate = ajv.compile(CONFIG_SCHEMA);
 type RawConfig = {
   dataDir?: string;
   listeners?: { inference?: Partial<ListenerConfig>; admin?: Partial<ListenerConfig> };
-  limits?: Partial<Omit<WardenConfig['limits'], 'attestationPerSource' | 'unauthenticated'>> & { attestationPerSource?: Partial<WardenConfig['limits']['attestationPerSource']>; unauthenticated?: Partial<WardenConfig['limits']['unauthenticated']> };
+  limits?: Partial<Omit<WardenConfig['limits'], 'attestationPerSource' | 'unauthenticated' | 'upstreamShare'>> & { attestationPerSource?: Partial<WardenConfig['limits']['attestationPerSource']>; unauthenticated?: Partial<WardenConfig['limits']['unauthenticated']>; upstreamShare?: Partial<WardenConfig['limits']['upstreamShare']> };
   upstreams?: Partial<UpstreamConfig>[];
   demoUpstream?: Partial<WardenConfig['demoUpstream']>;
   oidc?: { issuers?: OidcIssuerConfig[] };
@@ -255,6 +258,8 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       },
       headersTimeoutMs: raw.limits?.headersTimeoutMs ?? 10_000,
       requestTimeoutMs: raw.limits?.requestTimeoutMs ?? 30_000,
+      // Half a pool per principal, an eighth kept for principals with nothing in flight (docs/models.md).
+      upstreamShare: { perPrincipal: raw.limits?.upstreamShare?.perPrincipal ?? DEFAULT_UPSTREAM_SHARE.perPrincipal, reserve: raw.limits?.upstreamShare?.reserve ?? DEFAULT_UPSTREAM_SHARE.reserve },
     },
     upstreams: (raw.upstreams ?? []).map((u) => ({
       name: u.name!,

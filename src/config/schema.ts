@@ -35,6 +35,11 @@ export const CONFIG_SCHEMA = {
         },
         headersTimeoutMs: { type: 'integer', minimum: 100, maximum: 600000 },
         requestTimeoutMs: { type: 'integer', minimum: 100, maximum: 3600000 },
+        upstreamShare: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { perPrincipal: { type: 'number', exclusiveMinimum: 0, maximum: 1 }, reserve: { type: 'number', minimum: 0, exclusiveMaximum: 1 } },
+        },
       },
     },
     upstreams: {

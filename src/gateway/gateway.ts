@@ -36,6 +36,7 @@ import { createPolicyStage, type ObligationEnforcers } from './stages/policy.js'
 import { createRouteStage } from './stages/route.js';
 import { StreamToolCallGate } from './stream-tool-calls.js';
 import { callUpstream, readUpstreamBody, upstreamStatusError, type UpstreamTarget } from '../network/upstream.js';
+import type { UpstreamShare } from '../network/upstream-share.js';
 import { validateModelRequest } from './validate.js';
 
 export interface ModelInfo {
@@ -57,7 +58,7 @@ export interface ToolRoutes {
   approval(p: Principal, id: string): unknown;
   /** GET /v1/tools/jwks (public): keys that verify per-call backend credentials. */
   jwks(): Promise<unknown>;
-  /** GET /.well-known/oauth-protected-resource[/mcp] (public, RFC 9728). */
+  /** GET /.well-known/oauth-protected-resource[/mcp] (public, RFC 9728): the document for that resource path. */
   metadata(path: string): unknown;
   /** POST /v1/tools/{name}/invoke: mediated (the mediator writes the ledger entry of the call). */
   invoke(call: { principal: Principal; tool: string; body: Record<string, unknown>; sourceIp: string; requestId: string; prefer: string | string[] | undefined; approvalHeader: string | string[] | undefined; gone: AbortSignal }): Promise<{ status: number; body: unknown; headers: Record<string, string> } | null>;
@@ -103,8 +104,13 @@ export interface GatewayDeps {
   retain?: (ctx: RequestContext, response: Buffer) => void;
   /** The monitor plane: admits (or throttles) a principal before any other work, and hears of every answered request. */
   monitor?: { admit(p: Principal): void; observe(ctx: RequestContext, event: AuditEvent): void };
-  /** RFC 8693 token exchange at /v1/token (absent: the endpoint answers 404). */
-  tokens?: { parse(body: Buffer): TokenExchangeRequest; exchange(input: ExchangeInput): Promise<ExchangeResult> };
+  /**
+   * RFC 8693 token exchange at /v1/token (absent: the endpoint answers 404), and the RFC 8414 metadata that
+   * describes it at /.well-known/oauth-authorization-server.
+   */
+  tokens?: { parse(body: Buffer): TokenExchangeRequest; exchange(input: ExchangeInput): Promise<ExchangeResult>; metadata?(): unknown };
+  /** Each principal's share of an upstream's connection pool (absent: no share is enforced). */
+  upstreamShare?: UpstreamShare;
   /** The tools plane (absent: its routes answer 404). */
   tools?: ToolRoutes;
   /** Accounting (and a per-source budget) for refusals of requests that never had a principal. */
@@ -226,6 +232,7 @@ export class Gateway {
       // Public by design: key material for verifying credentials and RFC 9728 metadata name no principal.
       ['tools.jwks', { stages: [], unaudited: true, respond: async (ctx, res) => sendJson(res, 200, await (d.tools ?? noTools()).jwks(), { 'x-request-id': ctx.requestId, 'cache-control': 'max-age=300' }) }],
       ['mcp.metadata', { stages: [], unaudited: true, respond: async (ctx, res) => sendJson(res, 200, (d.tools ?? noTools()).metadata(ctx.path), { 'x-request-id': ctx.requestId }) }],
+      ['oauth.metadata', { stages: [], unaudited: true, respond: async (ctx, res) => sendJson(res, 200, this.tokenServiceMetadata(), { 'x-request-id': ctx.requestId, 'cache-control': 'max-age=300' }) }],
       // Attestation: the workload plane authenticates by evidence, limits per source and records each step.
       ['attestation.challenge', { stages: [], unaudited: true, respond: (ctx, res) => this.attestation(ctx, res) }],
       ['attestation.key', { stages: [], unaudited: true, respond: (ctx, res) => this.attestation(ctx, res) }],
@@ -415,6 +422,23 @@ export class Gateway {
   }
 
   private async forward(ctx: RequestContext, res: ServerResponse): Promise<void> {
+    // Refused before the opening entry and the upstream call; given back however the answer ends.
+    const p = ctx.principal!;
+    let slot;
+    try {
+      slot = this.d.upstreamShare?.acquire(ctx.target!, `${p.kind}:${p.id}`);
+    } catch (e) {
+      if (e instanceof WardenError) e.stage = 'network';
+      throw e;
+    }
+    try {
+      await this.forwardWithin(ctx, res);
+    } finally {
+      slot?.release();
+    }
+  }
+
+  private async forwardWithin(ctx: RequestContext, res: ServerResponse): Promise<void> {
     const target = ctx.target!;
     const upstreamPath = UPSTREAM_PATHS[ctx.endpoint as ModelEndpoint];
     const abort = new AbortController();
@@ -527,9 +551,20 @@ export class Gateway {
     // With retention on, the streamed answer is also kept (it is what the client received).
     const kept: string[] | null = this.d.retain ? [] : null;
     const emit = async (text: string) => {
+      if (res.destroyed) throw new WardenError(499, 'invalid_request_error', 'client_closed_request', 'the client closed the connection');
       hash.update(text);
       kept?.push(text);
-      if (!res.write(text)) await new Promise<void>((ok) => res.once('drain', ok));
+      // A client that stops reading and then hangs up never drains: wait for either, or the stream (and its
+      // upstream connection and share) would be held for ever.
+      if (!res.write(text)) await new Promise<void>((ok) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          ok();
+        };
+        res.once('drain', done);
+        res.once('close', done);
+      });
     };
     const emitChunks = async (chunks: Record<string, unknown>[]) => {
       for (const c of chunks) await emit(`data: ${JSON.stringify(c)}\n\n`);
@@ -635,6 +670,13 @@ export class Gateway {
     ctx.principal = await this.bearer(request.subjectToken, 'exchange');
     if (request.actorToken !== undefined) ctx.tokenActor = await this.bearer(request.actorToken, 'exchange');
     ctx.tokenRequest = request;
+  }
+
+  /** RFC 8414 metadata of Warden's own token service; without a token endpoint there is nothing to describe. */
+  private tokenServiceMetadata(): unknown {
+    const tokens = this.d.tokens;
+    if (!tokens?.metadata) throw new NotFound('route_not_found', 'this gateway issues no tokens; its authorization servers are named in /.well-known/oauth-protected-resource');
+    return tokens.metadata();
   }
 
   private async exchangeToken(ctx: RequestContext, res: ServerResponse): Promise<void> {

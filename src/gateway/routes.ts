@@ -15,6 +15,7 @@ export type RouteName =
   | 'tools.jwks'
   | 'mcp'
   | 'mcp.metadata'
+  | 'oauth.metadata'
   | 'attestation.challenge'
   | 'attestation.key';
 
@@ -38,6 +39,7 @@ export const INFERENCE_ROUTES: readonly RouteDecl[] = [
   { name: 'tools.jwks', method: 'GET', path: '/v1/tools/jwks', action: 'readJwks' },
   { name: 'mcp', method: 'POST', path: '/mcp', action: 'mcp' },
   { name: 'mcp.metadata', method: 'GET', path: /^\/\.well-known\/oauth-protected-resource(\/mcp)?$/, action: 'readMetadata' },
+  { name: 'oauth.metadata', method: 'GET', path: '/.well-known/oauth-authorization-server', action: 'readMetadata' },
   { name: 'attestation.challenge', method: 'POST', path: '/v1/attestation/challenge', action: 'attest' },
   { name: 'attestation.key', method: 'POST', path: '/v1/attestation/key', action: 'releaseKey' },
 ];

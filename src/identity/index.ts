@@ -25,4 +25,5 @@ export {
   parseTokenExchangeRequest, GRANT_TYPE_TOKEN_EXCHANGE, TOKEN_TYPE_JWT, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_ID_TOKEN,
   type TokenExchangeRequest, type InputTokenType,
 } from './jit/token-exchange-request.js';
+export { tokenServiceMetadata, type TokenServiceMetadataInput } from './jit/metadata.js';
 export { DpopVerifier, checkSenderBinding, InvalidDpopProof, DPOP_ALGORITHMS, type DpopExpectation, type DpopVerifierOptions } from './dpop.js';

@@ -13,6 +13,8 @@ export interface UpstreamTarget {
   baseUrl: string;
   basePath: string;
   pool: Pool;
+  /** The pool's connection count: what per-principal shares (upstream-share.ts) are fractions of. */
+  connections: number;
   demo: boolean;
   tier?: string;
   region?: string;
@@ -45,6 +47,7 @@ export function createUpstreamTarget(cfg: UpstreamConfig): UpstreamTarget {
     baseUrl: cfg.baseUrl,
     basePath: url.pathname.replace(/\/+$/, ''),
     pool,
+    connections: cfg.connections,
     demo: cfg.demo === true,
     ...(cfg.tier ? { tier: cfg.tier } : cfg.demo ? { tier: 'onprem' } : {}),
     ...(cfg.region ? { region: cfg.region } : {}),

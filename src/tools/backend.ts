@@ -6,7 +6,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { WardenError } from '../core/errors.js';
 import type { EgressGuard, EgressPolicy } from '../network/egress.js';
 import type { ToolRecord } from '../store/tools-sqlite.js';
-import { ToolArgumentsInvalid, ToolBackendFailed } from './errors.js';
+import { ToolArgumentsInvalid, ToolBackendFailed, ToolUrlSegmentInvalid } from './errors.js';
 
 export interface BackendResult {
   /** Parsed JSON, or the text when the backend did not answer JSON. */
@@ -26,7 +26,36 @@ export interface BackendCall {
   policy: EgressPolicy;
 }
 
-/** The URL a call goes to: a template's `{name}` replaced by that string argument (whole URL if the template is just `{name}`). */
+/** Percent-decoding rounds tried before a value is called too deeply encoded to judge. */
+const MAX_DECODE_ROUNDS = 4;
+
+/**
+ * Why a value may not stand in a URL path, or null. Judged after percent-decoding until nothing changes, so
+ * `%2f`, `%2e%2e` and their double escapes (any case) count as what they decode to: a backend or proxy that
+ * decodes once more must not find a traversal either.
+ */
+function unsafeSegment(value: string): string | null {
+  if (value === '') return 'it is empty';
+  let decoded = value;
+  for (let i = 0; ; i++) {
+    const next = decoded.replace(/%([0-9a-fA-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    if (next === decoded) break;
+    if (i === MAX_DECODE_ROUNDS) return 'it is percent-encoded too many times';
+    decoded = next;
+  }
+  if (decoded === '') return 'it is empty';
+  if (decoded.includes('/')) return 'it contains "/"';
+  if (decoded.includes('\\')) return 'it contains "\\"';
+  if (decoded.includes('..')) return 'it contains ".."';
+  if (decoded === '.') return 'it is "."';
+  return null;
+}
+
+/**
+ * The URL a call goes to: a template's `{name}` replaced by that string argument (whole URL if the template is
+ * just `{name}`, checked by the egress guard). A placeholder before the query fills one path segment: a value
+ * that would add, leave or empty a segment is refused (ToolUrlSegmentInvalid), never forwarded.
+ */
 export function resolveBackendUrl(template: string, args: Record<string, unknown>): string {
   const whole = /^\{([A-Za-z0-9_]+)\}$/.exec(template);
   const get = (name: string): string => {
@@ -35,7 +64,15 @@ export function resolveBackendUrl(template: string, args: Record<string, unknown
     return v;
   };
   if (whole) return get(whole[1]!);
-  return template.replace(/\{([A-Za-z0-9_]+)\}/g, (_m, name: string) => encodeURIComponent(get(name)));
+  const queryAt = template.search(/[?#]/);
+  return template.replace(/\{([A-Za-z0-9_]+)\}/g, (_m, name: string, offset: number) => {
+    const v = get(name);
+    if (queryAt === -1 || offset < queryAt) {
+      const why = unsafeSegment(v);
+      if (why !== null) throw new ToolUrlSegmentInvalid(name, why);
+    }
+    return encodeURIComponent(v);
+  });
 }
 
 export function collectStrings(v: unknown, out: string[] = [], depth = 0): string[] {

@@ -14,6 +14,17 @@ export class ToolArgumentsInvalid extends BadRequest {
   }
 }
 
+/**
+ * An argument substituted into a backend URL template would change the path it names (`..`, `/`, `\`, their
+ * percent-escapes, or nothing at all): refused before anything is sent, so a tool cannot be steered to
+ * another endpoint of its backend (path traversal).
+ */
+export class ToolUrlSegmentInvalid extends BadRequest {
+  constructor(name: string, why: string) {
+    super('tool_url_segment_invalid', `the argument ${name} cannot be used in the backend URL: ${why}`, `/${name}`);
+  }
+}
+
 export class ToolDefinitionInvalid extends BadRequest {
   constructor(message: string, field: string) {
     super('tool_definition_invalid', message, field);

@@ -7,7 +7,8 @@
 //   GET  /v1/tools/approvals/{id}  the status of one's own approval request
 //   GET  /v1/tools/jwks            keys that verify per-call backend credentials
 //   POST /mcp                      MCP gateway (Streamable HTTP)
-//   GET  /.well-known/oauth-protected-resource[/mcp]   RFC 9728 metadata for MCP clients
+//   GET  /.well-known/oauth-protected-resource[/mcp]   RFC 9728 metadata for MCP clients (the OIDC issuers,
+//                                  then Warden's token exchange, as authorization servers)
 // Caller: `Authorization: Bearer <token>` — for an agent, the delegated token from /v1/token
 // (subject = the user, actor = the agent, RFC 8693), so the call runs with the user's authority.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -36,7 +37,16 @@ export interface InferenceRouteDeps {
   approvals: ApprovalService;
   credentials: ToolCredentialIssuer;
   publicOrigin: string;
+  /**
+   * Issuer identifiers (RFC 8414) of the authorization servers whose tokens these routes accept, in the order
+   * a client should try them: the configured OIDC issuers (they log users in and serve their own metadata),
+   * then Warden itself when its token endpoint is served (token exchange only).
+   */
+  authorizationServers: readonly string[];
 }
+
+/** RFC 9728 §3.1: the well-known prefix; what follows it is the path of the resource the document is for. */
+const PRM_PREFIX = '/.well-known/oauth-protected-resource';
 
 /** Longest `Prefer: wait` honoured for a held call, in seconds. */
 export const MAX_APPROVAL_WAIT_SEC = 60;
@@ -81,8 +91,14 @@ export function createToolRoutes(d: InferenceRouteDeps) {
 
     jwks: () => d.credentials.publicJwks(),
 
-    // RFC 9728 §3: the resource and the authorization server that issues tokens for it (Warden's /v1/token).
-    metadata: (_path: string): unknown => ({ resource: `${d.publicOrigin}/mcp`, authorization_servers: [d.publicOrigin], bearer_methods_supported: ['header'] }),
+    // RFC 9728 §3.3: the document fetched for a resource path names exactly that resource (`…/mcp` → the MCP
+    // endpoint, the bare one → the whole origin), or a client must refuse it.
+    metadata: (path: string): unknown => ({
+      resource: d.publicOrigin + (path.startsWith(PRM_PREFIX) ? path.slice(PRM_PREFIX.length) : ''),
+      ...(d.authorizationServers.length > 0 ? { authorization_servers: [...d.authorizationServers] } : {}),
+      bearer_methods_supported: ['header'],
+      resource_name: 'Warden',
+    }),
 
     async invoke(c: { principal: Principal; tool: string; body: Record<string, unknown>; sourceIp: string; requestId: string; prefer: string | string[] | undefined; approvalHeader: string | string[] | undefined; gone: AbortSignal }) {
       const { body } = c;

@@ -43,6 +43,8 @@ export interface ToolsPlaneDeps {
   authenticate: ToolAuthenticator;
   /** The inference listener's origin: issuer of per-call credentials, MCP resource. */
   publicOrigin: string;
+  /** Named in the RFC 9728 metadata as the authorization servers for /mcp, in order (see InferenceRouteDeps). */
+  authorizationServers: readonly string[];
   egress?: EgressGuardOptions;
   approvals?: ApprovalOptions;
   limits?: Partial<Pick<EgressPolicy, 'maxResponseBytes' | 'timeoutMs' | 'maxRedirects'>>;
@@ -117,7 +119,7 @@ export function createToolsPlane(deps: ToolsPlaneDeps): ToolsPlane {
     ...(deps.admit ? { admit: deps.admit } : {}),
     ...(deps.observe ? { observe: deps.observe } : {}),
   });
-  const routes = createToolRoutes({ registry, mediator, approvals, credentials, publicOrigin: deps.publicOrigin });
+  const routes = createToolRoutes({ registry, mediator, approvals, credentials, publicOrigin: deps.publicOrigin, authorizationServers: deps.authorizationServers });
   const adminRoute = createAdminRoute({ clock: deps.clock, log: deps.log, audit: deps.audit, registry, approvals, decide: deps.decide, authenticate: deps.authenticate });
   return {
     registry,

@@ -166,6 +166,8 @@ export class ToolMediator {
       const t = this.visibleTool(p, call.tool);
       st.tool = t;
       const args = this.d.registry.validateArgs(t, call.args);
+      // Filled before policy and approval: a call whose URL cannot be built never holds or spends an approval.
+      const url = t.backend.type === 'http' ? resolveBackendUrl(t.backend.url, args) : t.backend.url;
       const argsJson = canonicalJson(args);
       st.argsDigest = sha256Digest(argsJson);
       st.stage = 'inspect';
@@ -189,7 +191,6 @@ export class ToolMediator {
       // The destination is checked before a credential exists for it: an argument-made URL (http_get-like
       // tools) never gets a credential minted for an undeclared audience.
       const policy = this.policyFor(t);
-      const url = t.backend.type === 'http' ? resolveBackendUrl(t.backend.url, args) : t.backend.url;
       const target = this.d.egress.check(url, policy.destinations.map((x) => parseDestination(x)));
       const credential = await this.d.credentials.mint({ tool: t.name, audience: target.origin, principal: p, argsDigest: st.argsDigest, requestId: call.requestId });
       const input = { tool: t, url, args, credential, requestId: call.requestId, policy };

@@ -104,6 +104,11 @@ const TABLE: Partial<Record<string, RouteRow>> = {
     streamedNotApplicable: SINGLE_JSON,
     cells: { ...noContent(NOT_A_MODEL_PROMPT), ...principalLimits({ notApplicable: NO_PRINCIPAL }), 'ledger unavailable': { notApplicable: 'RFC 9728 metadata (static): releases nothing that needs a ledger entry' } },
   },
+  'oauth.metadata': {
+    framings: ['buffered'],
+    streamedNotApplicable: SINGLE_JSON,
+    cells: { ...noContent(NOT_A_MODEL_PROMPT), ...principalLimits({ notApplicable: NO_PRINCIPAL }), 'ledger unavailable': { notApplicable: 'RFC 8414 metadata (static): releases nothing that needs a ledger entry' } },
+  },
   'attestation.challenge': {
     framings: ['buffered'],
     streamedNotApplicable: SINGLE_JSON,

@@ -329,7 +329,8 @@ describe('MCP gateway at /mcp', () => {
     assert.equal(anon.status, 401);
     assert.match(String(anon.headers['www-authenticate']), /resource_metadata="https:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource\/mcp"/);
     const meta = await w.t.call('inference', 'GET', '/.well-known/oauth-protected-resource/mcp');
-    assert.deepEqual(meta.json.authorization_servers, [w.t.w.inferenceUrl]);
+    assert.equal(meta.json.resource, `${w.t.w.inferenceUrl}/mcp`);
+    assert.equal(meta.json.authorization_servers.at(-1), w.t.w.inferenceUrl, "Warden's token exchange is offered after the OIDC issuers");
   });
 });
 

@@ -159,6 +159,8 @@ export function probe(w: World, route: RouteName, key: string | undefined, ctx: 
       return t.call('inference', 'POST', '/mcp', { ...k, headers: MCP_HEADERS, body: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'lookup', arguments: { q: 'x' } } } });
     case 'mcp.metadata':
       return t.call('inference', 'GET', '/.well-known/oauth-protected-resource/mcp', k);
+    case 'oauth.metadata':
+      return t.call('inference', 'GET', '/.well-known/oauth-authorization-server', k);
     case 'attestation.challenge':
       return t.call('inference', 'POST', '/v1/attestation/challenge', { body: { deployment: ctx.deployment ?? 'dep_missing' } });
     case 'attestation.key':

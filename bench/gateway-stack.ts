@@ -38,7 +38,9 @@ export async function startWardenUnderTest(dir: string, upstream: string, nodeAr
     cfg,
     `dataDir: ${dataDir}\nlisteners:\n  inference: { port: 0 }\n  admin: { port: 0 }\n` +
       `limits: { requestsPerSecond: 1000000, burst: 1000000, concurrency: 10000, tokensPerMinute: 1000000000 }\n` +
-      `upstreams:\n  - { name: demo, baseUrl: "${upstream}", models: [demo-chat] }\n`,
+      `upstreams:\n  - { name: demo, baseUrl: "${upstream}", models: [demo-chat] }\n` +
+      // A key's scope is a ceiling: the grant comes from policy (the starter set lets consumers use granted models).
+      `models:\n  demo-chat: { grantees: [consumers] }\n`,
   );
   const child = await startChild(node, [...nodeArgs, warden, 'up', '--config', cfg], /inference\s+(https:\/\/\S+)\/v1[\s\S]*admin\s+(https:\/\/\S+)[\s\S]*Bootstrap admin credential[^\n]*\n\s+(wdn_\S+)/);
   const [, url, admUrl, adminKey] = child.match as unknown as [string, string, string, string];
@@ -51,7 +53,7 @@ export async function startWardenUnderTest(dir: string, upstream: string, nodeAr
       if (r.statusCode >= 300) throw new Error(`admin ${path}: ${JSON.stringify(j)}`);
       return j;
     };
-    await adm('/admin/v1/principals', { id: 'bench', tenant: 'bench' });
+    await adm('/admin/v1/principals', { id: 'bench', tenant: 'bench', groups: ['consumers'] });
     const key = (await adm('/admin/v1/keys', { principal: 'bench', models: ['demo-chat'], actions: ['chat'] })).key as string;
     return { child, url, key, ca, dataDir };
   } catch (e) {

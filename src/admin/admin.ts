@@ -18,6 +18,7 @@ import { readBody } from '../http/body.js';
 import { sendError, sendJson } from '../http/respond.js';
 import type { Metrics } from '../gateway/metrics.js';
 import { createIdentityStage, type CredentialVerifiers } from '../gateway/stages/identity.js';
+import { matchAdminRoute, type AdminNeed } from './routes.js';
 
 export interface AdminDeps {
   clock: Clock;
@@ -97,57 +98,7 @@ function strList(body: Record<string, unknown>, name: string): string[] | undefi
   return v as string[];
 }
 
-/** What the admin listener asks the PDP before a request reaches its route. */
-export type AdminNeed =
-  | { action: Action; resource: Resource }
-  /** The route's plane asks the PDP itself, for the resource it resolves (promotion, rollback, approvals). */
-  | 'plane'
-  /** No such admin endpoint: refused before any route runs (fail closed for a route nobody mapped). */
-  | null;
-
-const sys = (id: string): Resource => ({ type: 'System', id });
-const MODEL = /^\/admin\/v1\/models\/([^/]+)(?:\/(verify|promote|quarantine|retire|attest|key))?$/;
-const TOOL = /^\/admin\/v1\/tools\/([^/]+)$/;
-const APPROVAL = /^\/admin\/v1\/approvals\/([^/]+)(?:\/(approve|deny))?$/;
-
-/**
- * Every /admin/v1 route maps to a schema action (policies/schema.cedarschema) and a resource, so the PDP
- * decides each admin request: reads of the registries are `readRegistry`, their changes `manageModels` /
- * `manageTools`; promotion, rollback and approvals are decided by their planes (`promoteModel`, `approve`).
- */
-export function adminActionFor(method: string, path: string): AdminNeed {
-  const read = method === 'GET' || method === 'HEAD';
-  if (path === '/metrics' || path === '/admin/v1/inspect') return { action: 'readAudit', resource: sys('warden') };
-  if (path.startsWith('/admin/v1/payloads/')) return { action: 'readAudit', resource: sys('audit') };
-  if (path === '/admin/v1/policies' || path.startsWith('/admin/v1/policies/')) return { action: 'managePolicies', resource: { type: 'Policy', id: 'set' } };
-  const key = /^\/admin\/v1\/keys\/([^/]+)/.exec(path);
-  if (key) return { action: 'manageKeys', resource: { type: 'Key', id: decodeURIComponent(key[1]!) } };
-  if (path === '/admin/v1/keys' || path === '/admin/v1/principals' || path.startsWith('/admin/v1/principals/') || path === '/admin/v1/tokens/revoke') {
-    return { action: 'manageKeys', resource: sys('identity') };
-  }
-  if (path === '/admin/v1/models') return read ? { action: 'readRegistry', resource: sys('models') } : { action: 'manageModels', resource: sys('models') };
-  if (path === '/admin/v1/models/rollback') return 'plane';
-  const m = MODEL.exec(path);
-  if (m) {
-    const dep: Resource = { type: 'Deployment', id: decodeURIComponent(m[1]!) };
-    if (m[2] === 'promote') return 'plane';
-    return read && !m[2] ? { action: 'readRegistry', resource: dep } : { action: 'manageModels', resource: dep };
-  }
-  if (path === '/admin/v1/tools') return read ? { action: 'readRegistry', resource: sys('tools') } : { action: 'manageTools', resource: sys('tools') };
-  const t = TOOL.exec(path);
-  if (t) {
-    const tool: Resource = { type: 'Tool', id: decodeURIComponent(t[1]!) };
-    return read ? { action: 'readRegistry', resource: tool } : { action: 'manageTools', resource: tool };
-  }
-  // The monitor's view of principals is audit material; clearing a principal's record is an identity action.
-  if (path === '/admin/v1/monitor') return { action: 'readAudit', resource: sys('monitor') };
-  if (/^\/admin\/v1\/monitor\/[^/]+\/reset$/.test(path)) return { action: 'manageKeys', resource: sys('monitor') };
-  // Held tool calls carry their arguments: reading them is reading audit material; deciding is `approve`.
-  if (path === '/admin/v1/approvals') return { action: 'readAudit', resource: sys('approvals') };
-  const a = APPROVAL.exec(path);
-  if (a) return a[2] ? 'plane' : { action: 'readAudit', resource: sys('approvals') };
-  return null;
-}
+export { adminActionFor, type AdminNeed } from './routes.js';
 
 export class AdminApi {
   private readonly identity;
@@ -301,13 +252,19 @@ export class AdminApi {
       return sendJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not_ready', checks: r.checks }, { 'x-request-id': requestId });
     }
     for (const h of this.d.extraRoutes ?? []) if (await h(req, res)) return;
-    if (path !== '/metrics' && !path.startsWith('/admin/v1/')) {
+    // Only declared routes (src/admin/routes.ts) go further: anything else is refused before authentication.
+    const declared = matchAdminRoute(req.method ?? 'GET', path);
+    if (!declared.route) {
+      if (declared.allowed.length > 0) {
+        res.setHeader('allow', [...new Set(declared.allowed)].join(', '));
+        return sendError(res, new WardenError(405, 'invalid_request_error', 'method_not_allowed', `${path} accepts ${[...new Set(declared.allowed)].join(', ')} only`), requestId);
+      }
       return sendError(res, new NotFound('route_not_found', `no such endpoint: ${req.method} ${path}`), requestId);
     }
     const raw = req.method === 'GET' || req.method === 'DELETE' ? Buffer.alloc(0) : await readBody(req, 1024 * 1024);
     let principal: Principal;
     try {
-      principal = await this.gate(req, requestId, raw, adminActionFor(req.method ?? 'GET', path));
+      principal = await this.gate(req, requestId, raw, declared.need);
     } catch (e) {
       return sendError(res, e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error'), requestId);
     }
@@ -446,6 +403,7 @@ export class AdminApi {
         return sendJson(res, 201, { ...keyView(r.record, now), key: r.key, previous: keyView(r.previous, now), note: 'store this key now: it is shown only once' }, hdr);
       }
     }
-    throw new NotFound('route_not_found', `no such endpoint: ${req.method} ${path}`);
+    // Declared (src/admin/routes.ts) but no handler answered: the plane that serves it is not enabled here.
+    throw new NotFound('route_not_enabled', `${req.method} ${path} is served by a plane that is not enabled on this Warden`);
   }
 }

@@ -3,6 +3,7 @@ import type { AuditEvent } from '../core/types.js';
 import type { WardenError } from '../core/errors.js';
 import type { RequestContext } from './context.js';
 import { countFindings } from '../inspect/index.js';
+import { auditPrincipal } from '../core/audit-event.js';
 
 export type { AuditReceipt, AuditSink } from '../core/audit-sink.js';
 
@@ -14,9 +15,7 @@ export function requestEvent(ctx: RequestContext, status: number, err: WardenErr
     time: new Date(nowMs).toISOString(),
     requestId: ctx.requestId,
     kind: ctx.kind,
-    principal: p
-      ? { id: p.id, kind: p.kind, tenant: p.tenant, authn: p.authn.method, ...(p.actor ? { actor: p.actor.map((a) => a.id) } : {}) }
-      : null,
+    principal: p ? auditPrincipal(p) : null,
     action: ctx.action,
     resource: ctx.resource ?? (ctx.model !== null ? { type: 'Model', id: ctx.model } : null),
     decision: err ? (err.status >= 500 ? 'error' : 'deny') : 'allow',

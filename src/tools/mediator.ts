@@ -9,6 +9,7 @@ import { canonicalJson } from '../core/canonical-json.js';
 import { sha256Digest } from '../core/digest.js';
 import { FailClosed, Forbidden, WardenError } from '../core/errors.js';
 import { decisionDuties } from '../policy/obligations.js';
+import { auditEvent, auditPrincipal } from '../core/audit-event.js';
 import type { AuditEvent, Decision, Findings, Principal } from '../core/types.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import type { EgressGuard, EgressPolicy } from '../network/egress.js';
@@ -235,11 +236,12 @@ export class ToolMediator {
     details?: Record<string, string | number | boolean | null>,
   ): Promise<void> {
     const p = call.principal;
-    const event: AuditEvent = {
+    // One builder for entries other than the gateway's requests (core/audit-event.ts).
+    const event: AuditEvent = auditEvent({
       time: new Date(this.d.clock.now()).toISOString(),
       requestId: call.requestId,
       kind: 'tool',
-      principal: { id: p.id, kind: p.kind, tenant: p.tenant, authn: p.authn.method, ...(p.actor ? { actor: p.actor.map((a) => a.id) } : {}) },
+      principal: auditPrincipal(p),
       action: 'callTool',
       resource: { type: 'Tool', id: call.tool },
       decision: err ? (err.status >= 500 ? 'error' : 'deny') : 'allow',
@@ -252,9 +254,10 @@ export class ToolMediator {
       status,
       latencyMs: Math.round(Number(process.hrtime.bigint() - started) / 1e3) / 1e3,
       details: { listener: call.listener, agent: agentOf(p), ...(details ?? {}) },
-    };
+    });
     if (err) {
       event.errorCode = err.code;
+      if (err.reason !== undefined) event.reason = err.reason;
       event.stage = err.stage ?? st.stage;
     }
     this.d.observe?.(p, { status, stage: event.stage ?? null, findings: st.findings });

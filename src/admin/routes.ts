@@ -1,0 +1,117 @@
+// The admin listener's routes, declared as data: method, path pattern, and what the PDP is asked before the
+// route runs. The dispatcher refuses anything not in this table (404, or 405 naming the allowed methods)
+// before authentication, so a handler for an undeclared route is unreachable, and a declared route that no
+// handler answers fails loudly (500 `route_not_wired`, and test/admin/routes.test.ts calls every entry).
+import type { Action, Resource } from '../core/types.js';
+
+/** What the admin listener asks the PDP before a request reaches its route. */
+export type AdminNeed =
+  | { action: Action; resource: Resource }
+  /** The route's plane asks the PDP itself, for the resource it resolves (promotion, rollback, approvals). */
+  | 'plane'
+  /** No such admin endpoint: refused before any route runs (fail closed for a route nobody mapped). */
+  | null;
+
+export interface AdminRouteDecl {
+  /** Stable name (metrics, docs, the wiring test). */
+  name: string;
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string | RegExp;
+  /** The PDP question for this route; `m` holds the pattern's captures (percent-decoded). */
+  need: (m: string[]) => Exclude<AdminNeed, null>;
+  /** A sample path for the wiring test (patterns only). */
+  example?: string;
+}
+
+const sys = (id: string): Resource => ({ type: 'System', id });
+const audit = (id: string) => () => ({ action: 'readAudit' as const, resource: sys(id) });
+const identity = () => ({ action: 'manageKeys' as const, resource: sys('identity') });
+const keyNeed = (m: string[]) => ({ action: 'manageKeys' as const, resource: { type: 'Key', id: m[0]! } satisfies Resource as Resource });
+const policies = () => ({ action: 'managePolicies' as const, resource: { type: 'Policy', id: 'set' } satisfies Resource as Resource });
+const dep = (m: string[]): Resource => ({ type: 'Deployment', id: m[0]! });
+const tool = (m: string[]): Resource => ({ type: 'Tool', id: m[0]! });
+const plane = () => 'plane' as const;
+
+export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
+  { name: 'metrics', method: 'GET', path: '/metrics', need: audit('warden') },
+  { name: 'inspect', method: 'POST', path: '/admin/v1/inspect', need: audit('warden') },
+  { name: 'payloads.get', method: 'GET', path: /^\/admin\/v1\/payloads\/([^/]+)$/, need: audit('audit'), example: '/admin/v1/payloads/req_x' },
+  { name: 'policies.list', method: 'GET', path: '/admin/v1/policies', need: policies },
+  { name: 'policies.publish', method: 'POST', path: '/admin/v1/policies', need: policies },
+  { name: 'policies.shadow.set', method: 'POST', path: '/admin/v1/policies/shadow', need: policies },
+  { name: 'policies.shadow.clear', method: 'DELETE', path: '/admin/v1/policies/shadow', need: policies },
+  { name: 'policies.promote', method: 'POST', path: '/admin/v1/policies/promote', need: policies },
+  { name: 'policies.rollback', method: 'POST', path: '/admin/v1/policies/rollback', need: policies },
+  { name: 'principals.list', method: 'GET', path: '/admin/v1/principals', need: identity },
+  { name: 'principals.create', method: 'POST', path: '/admin/v1/principals', need: identity },
+  { name: 'principals.get', method: 'GET', path: /^\/admin\/v1\/principals\/([^/]+)$/, need: identity, example: '/admin/v1/principals/nobody' },
+  { name: 'principals.erase', method: 'POST', path: /^\/admin\/v1\/principals\/([^/]+)\/erase$/, need: identity, example: '/admin/v1/principals/nobody/erase' },
+  { name: 'keys.list', method: 'GET', path: '/admin/v1/keys', need: identity },
+  { name: 'keys.create', method: 'POST', path: '/admin/v1/keys', need: identity },
+  { name: 'keys.get', method: 'GET', path: /^\/admin\/v1\/keys\/([^/]+)$/, need: keyNeed, example: '/admin/v1/keys/key_none' },
+  { name: 'keys.delete', method: 'DELETE', path: /^\/admin\/v1\/keys\/([^/]+)$/, need: keyNeed, example: '/admin/v1/keys/key_none' },
+  { name: 'keys.revoke', method: 'POST', path: /^\/admin\/v1\/keys\/([^/]+)\/revoke$/, need: keyNeed, example: '/admin/v1/keys/key_none/revoke' },
+  { name: 'keys.rotate', method: 'POST', path: /^\/admin\/v1\/keys\/([^/]+)\/rotate$/, need: keyNeed, example: '/admin/v1/keys/key_none/rotate' },
+  { name: 'keys.effective', method: 'GET', path: /^\/admin\/v1\/keys\/([^/]+)\/effective$/, need: keyNeed, example: '/admin/v1/keys/key_none/effective' },
+  { name: 'tokens.revoke', method: 'POST', path: '/admin/v1/tokens/revoke', need: identity },
+  { name: 'models.list', method: 'GET', path: '/admin/v1/models', need: () => ({ action: 'readRegistry', resource: sys('models') }) },
+  { name: 'models.register', method: 'POST', path: '/admin/v1/models', need: () => ({ action: 'manageModels', resource: sys('models') }) },
+  { name: 'models.rollback', method: 'POST', path: '/admin/v1/models/rollback', need: plane },
+  { name: 'models.get', method: 'GET', path: /^\/admin\/v1\/models\/([^/]+)$/, need: (m) => ({ action: 'readRegistry', resource: dep(m) }), example: '/admin/v1/models/none' },
+  { name: 'models.promote', method: 'POST', path: /^\/admin\/v1\/models\/([^/]+)\/promote$/, need: plane, example: '/admin/v1/models/none/promote' },
+  ...(['verify', 'quarantine', 'retire', 'attest', 'key'] as const).map(
+    (verb): AdminRouteDecl => ({ name: `models.${verb}`, method: 'POST', path: new RegExp(`^\\/admin\\/v1\\/models\\/([^/]+)\\/${verb}$`), need: (m) => ({ action: 'manageModels', resource: dep(m) }), example: `/admin/v1/models/none/${verb}` }),
+  ),
+  { name: 'tools.list', method: 'GET', path: '/admin/v1/tools', need: () => ({ action: 'readRegistry', resource: sys('tools') }) },
+  { name: 'tools.create', method: 'POST', path: '/admin/v1/tools', need: () => ({ action: 'manageTools', resource: sys('tools') }) },
+  { name: 'tools.get', method: 'GET', path: /^\/admin\/v1\/tools\/([^/]+)$/, need: (m) => ({ action: 'readRegistry', resource: tool(m) }), example: '/admin/v1/tools/none' },
+  { name: 'tools.update', method: 'PUT', path: /^\/admin\/v1\/tools\/([^/]+)$/, need: (m) => ({ action: 'manageTools', resource: tool(m) }), example: '/admin/v1/tools/none' },
+  { name: 'tools.delete', method: 'DELETE', path: /^\/admin\/v1\/tools\/([^/]+)$/, need: (m) => ({ action: 'manageTools', resource: tool(m) }), example: '/admin/v1/tools/none' },
+  // The monitor's view of principals is audit material; clearing a principal's record is an identity action.
+  { name: 'monitor.list', method: 'GET', path: '/admin/v1/monitor', need: audit('monitor') },
+  { name: 'monitor.reset', method: 'POST', path: /^\/admin\/v1\/monitor\/([^/]+)\/reset$/, need: () => ({ action: 'manageKeys', resource: sys('monitor') }), example: '/admin/v1/monitor/nobody/reset' },
+  // Held tool calls carry their arguments: reading them is reading audit material; deciding is `approve`.
+  { name: 'approvals.list', method: 'GET', path: '/admin/v1/approvals', need: audit('approvals') },
+  { name: 'approvals.get', method: 'GET', path: /^\/admin\/v1\/approvals\/([^/]+)$/, need: audit('approvals'), example: '/admin/v1/approvals/none' },
+  { name: 'approvals.decide', method: 'POST', path: /^\/admin\/v1\/approvals\/([^/]+)\/(?:approve|deny)$/, need: plane, example: '/admin/v1/approvals/none/deny' },
+];
+
+export type AdminMatch = { route: AdminRouteDecl; need: Exclude<AdminNeed, null> } | { route: null; allowed: string[] };
+
+/**
+ * The declared route for a request. Captures are percent-decoded; a malformed escape is left as is (the
+ * handler refuses the id). When the path is declared for other methods only, `allowed` lists them (405).
+ */
+export function matchAdminRoute(method: string, path: string): AdminMatch {
+  const allowed: string[] = [];
+  const m = method === 'HEAD' ? 'GET' : method;
+  for (const r of ADMIN_ROUTES) {
+    let caps: string[] | null = null;
+    if (typeof r.path === 'string') caps = r.path === path ? [] : null;
+    else {
+      const x = r.path.exec(path);
+      caps = x ? x.slice(1).map(decodeCapture) : null;
+    }
+    if (caps === null) continue;
+    if (r.method !== m) {
+      allowed.push(r.method);
+      continue;
+    }
+    return { route: r, need: r.need(caps) };
+  }
+  return { route: null, allowed };
+}
+
+function decodeCapture(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** The PDP question for a request (null: no such admin endpoint). */
+export function adminActionFor(method: string, path: string): AdminNeed {
+  const m = matchAdminRoute(method, path);
+  return m.route ? m.need : null;
+}

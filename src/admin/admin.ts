@@ -29,7 +29,7 @@ export interface AdminDeps {
   store: IdentityStore;
   audit: AuditSink;
   publicOrigin: string;
-  /** /readyz: whether this replica can serve, per check (src/app/readiness.ts). */
+  /** /readyz: whether this replica can serve, per check (src/admin/readiness.ts). */
   ready: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
   /** Extra read-only handlers (e.g. the ledger's /audit/v1); return true if handled. */
   extraRoutes?: ((req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>)[];

@@ -1,4 +1,4 @@
-// The sink contract every plane writes audit events to (the ledger implements it, src/app/ledger-sink.ts).
+// The sink contract every plane writes audit events to (the ledger implements it, src/ledger/sink.ts).
 import type { AuditEvent } from './types.js';
 export interface AuditReceipt {
   /** Ledger leaf index, when the sink is a ledger. */

@@ -18,7 +18,7 @@ import { parseJson, parseJsonObject } from '../http/json.js';
 import type { ExchangeInput, ExchangeResult, TokenExchangeRequest } from '../identity/index.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import { requestEvent } from './audit.js';
-import type { Authorizer } from './authorizer.js';
+import type { Authorizer } from '../policy/authorizer.js';
 import type { Endpoint, ModelEndpoint, RequestContext } from './context.js';
 import { readBody } from '../http/body.js';
 import { sendError, sendJson } from '../http/respond.js';
@@ -248,7 +248,7 @@ export class Gateway {
     ctx.requestDigest = sha256(ctx.rawBody);
   }
 
-  /** The request facts the policy plane builds its context from (see src/app/policy.ts RequestFacts). */
+  /** The request facts the policy plane builds its context from (see src/policy/plane.ts RequestFacts). */
   private policyContext(ctx: RequestContext): Record<string, unknown> {
     let maxTokens: number | undefined;
     for (const f of MAX_TOKEN_FIELDS) {

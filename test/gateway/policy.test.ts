@@ -141,7 +141,7 @@ describe('obligations are enforced or the request is denied', () => {
 });
 
 describe('registry models reach the policies as Model entities', async () => {
-  const { buildPolicyPlane } = await import('../../src/app/policy.js');
+  const { buildPolicyPlane } = await import('../../src/policy/plane.js');
   const { withDefaults } = await import('../../src/config/config.js');
   const { openSqlite } = await import('../../src/store/sqlite.js');
   const { SqliteIdentityStore } = await import('../../src/store/identity-sqlite.js');

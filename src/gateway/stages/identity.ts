@@ -3,24 +3,13 @@ import type { TLSSocket } from 'node:tls';
 import { Unauthenticated } from '../../core/errors.js';
 import type { Principal } from '../../core/types.js';
 import type { RequestContext } from '../context.js';
+import type { CredentialVerifiers } from '../../identity/verifiers.js';
 import { CHALLENGE, dpopHeader, parseAuthorization, type Presented } from '../../http/credentials.js';
 
 export { dpopHeader, parseAuthorization, type Presented } from '../../http/credentials.js';
 
 /** The identity plane's verifiers, as the gateway sees them (implemented in src/identity). */
-export interface CredentialVerifiers {
-  apiKey(token: string): Promise<Principal>;
-  /** Warden-issued JIT/exchange tokens (`iss` = Warden). */
-  jitToken?: { issuer: string; verify(token: string): Promise<Principal> };
-  oidc?: (token: string) => Promise<Principal>;
-  httpSignature?: (msg: { method: string; targetUri: string; headers: Record<string, string | string[] | undefined>; body: Buffer }) => Promise<Principal>;
-  /** Maps a TLS-verified client certificate to a workload principal (SPIFFE). */
-  mtls?: (socket: TLSSocket) => Principal;
-  /** RFC 9449: checks a token's sender binding against the request's DPoP proof (identity plane). */
-  senderBinding?: (principal: Principal, token: string, presented: Presented) => Promise<void>;
-  /** RFC 9449: verifies a proof sent without an access token (the token endpoint); returns its key's thumbprint. */
-  dpopProof?: (proof: string | undefined, expect: { method: string; url: string }) => Promise<string>;
-}
+export type { CredentialVerifiers } from '../../identity/verifiers.js';
 
 function jwtIssuer(token: string): string | null {
   const parts = token.split('.');

@@ -2,7 +2,7 @@
 import { Forbidden } from '../../core/errors.js';
 import type { Action } from '../../core/types.js';
 import { decisionDuties, type ParsedObligation } from '../../policy/obligations.js';
-import type { Authorizer } from '../authorizer.js';
+import type { Authorizer } from '../../policy/authorizer.js';
 import type { RequestContext } from '../context.js';
 
 /**

@@ -5,11 +5,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../core/clock.js';
 import { NotFound } from '../core/errors.js';
 import type { Principal } from '../core/types.js';
-import type { AdminRequest } from '../admin/admin.js';
-import { keyView } from '../admin/admin.js';
+import type { AdminRequest } from './admin.js';
+import { keyView } from './admin.js';
 import { toPrincipal } from '../identity/api-keys.js';
 import { effectivePermissions, type EffectivePermissions } from '../policy/index.js';
-import type { AuthorizationRequest } from '../gateway/authorizer.js';
+import type { AuthorizationRequest } from '../policy/authorizer.js';
 import type { IdentityStore } from '../store/identity-store.js';
 import { sendJson } from '../http/respond.js';
 

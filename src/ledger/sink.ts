@@ -7,8 +7,8 @@ import { auditEvent } from '../core/audit-event.js';
 import { newRequestId } from '../core/ids.js';
 import type { AuditEvent } from '../core/types.js';
 import type { AuditReceipt, AuditSink } from '../core/audit-sink.js';
-import type { Ledger } from '../ledger/ledger.js';
-import { issueReceipt } from '../ledger/receipt-proof.js';
+import type { Ledger } from './ledger.js';
+import { issueReceipt } from './receipt-proof.js';
 
 export class LedgerAuditSink implements AuditSink {
   /** Set while appends fail (a full disk, a lost database): readiness says no until an append succeeds again. */

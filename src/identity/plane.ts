@@ -6,13 +6,13 @@ import type { TLSSocket } from 'node:tls';
 import type { Clock } from '../core/clock.js';
 import type { WardenConfig } from '../config/config.js';
 import { ConfigError } from '../config/config.js';
-import type { ApiKeyService } from '../identity/api-keys.js';
-import { DpopVerifier, checkSenderBinding, HttpSignatureVerifier, JitTokenService, OidcVerifier, principalFromPeerCertificate, validateMtlsOptions, type MtlsPrincipalOptions, type SignatureClient } from '../identity/index.js';
+import type { ApiKeyService } from './api-keys.js';
+import { DpopVerifier, checkSenderBinding, HttpSignatureVerifier, JitTokenService, OidcVerifier, principalFromPeerCertificate, validateMtlsOptions, type MtlsPrincipalOptions, type SignatureClient } from './index.js';
 import type { IdentityStore } from '../store/identity-store.js';
 import type { SqliteDb } from '../store/sqlite.js';
-import { SqliteRevocationStore } from '../identity/jit/sqlite-revocation-store.js';
-import type { RevocationStore } from '../identity/jit/revocation-store.js';
-import type { CredentialVerifiers } from '../gateway/stages/identity.js';
+import { SqliteRevocationStore } from './jit/sqlite-revocation-store.js';
+import type { RevocationStore } from './jit/revocation-store.js';
+import type { CredentialVerifiers } from './verifiers.js';
 
 /** The JIT token signing key lives in the data dir (mode 0600) so issued tokens survive a restart. */
 export function loadOrCreateEd25519(file: string): KeyObject {

@@ -76,7 +76,17 @@ export function keyView(k: ApiKeyRecord, now: number): Record<string, unknown> {
 }
 
 function principalView(p: PrincipalRecord): Record<string, unknown> {
-  return { id: p.id, kind: p.kind, tenant: p.tenant, groups: p.groups, admin: p.admin, source_cidrs: p.sourceCidrs, limits: p.limits, created_at: new Date(p.createdAt).toISOString() };
+  return {
+    id: p.id,
+    kind: p.kind,
+    tenant: p.tenant,
+    groups: p.groups,
+    admin: p.admin,
+    source_cidrs: p.sourceCidrs,
+    limits: p.limits,
+    created_at: new Date(p.createdAt).toISOString(),
+    disabled_at: p.disabledAt ? new Date(p.disabledAt).toISOString() : null,
+  };
 }
 
 function str(body: Record<string, unknown>, name: string, required: true): string;
@@ -348,6 +358,22 @@ export class AdminApi {
       const p = await this.d.store.getPrincipal(decodeURIComponent(pm[1]!));
       if (!p) throw new NotFound('principal_not_found', `no principal ${pm[1]}`);
       return sendJson(res, 200, principalView(p), hdr);
+    }
+    // Disabling stops every key of the principal and every token derived from them (revoked for good: enabling
+    // again restores the keys, not the tokens); the record, its keys and its history stay.
+    const toggle = /^\/admin\/v1\/principals\/([^/]+)\/(disable|enable)$/.exec(path);
+    if (toggle && req.method === 'POST') {
+      const id = decodeURIComponent(toggle[1]!);
+      const p = await this.d.store.getPrincipal(id);
+      if (!p || p.erasedAt) throw new NotFound('principal_not_found', `no principal ${JSON.stringify(id)}`);
+      if (id === 'admin' && toggle[2] === 'disable' && p.admin) throw new BadRequest('invalid_field', 'the bootstrap admin is retired by revoking its key, not disabled');
+      const disable = toggle[2] === 'disable';
+      await ar.record(disable ? 'principal.disable' : 'principal.enable', { type: 'Principal', id });
+      const next: PrincipalRecord = { ...p, disabledAt: disable ? (p.disabledAt ?? now) : null };
+      await this.d.store.updatePrincipal(next);
+      if (disable) await this.d.keys.principalRemoved(id);
+      else this.d.keys.invalidatePrincipal(id);
+      return sendJson(res, 200, principalView(next), hdr);
     }
     if (path === '/admin/v1/keys') {
       if (req.method === 'GET') {

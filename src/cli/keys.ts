@@ -123,11 +123,19 @@ export async function principalsMain(args: string[]): Promise<number> {
   }
   if (verb === 'list') {
     const { values } = parseArgs({ args: rest, options: common });
-    const r = (await adminCall(adminClientOptions(values), 'GET', '/admin/v1/principals')) as { data: { id: string; kind: string; tenant: string; groups: string[]; admin: boolean }[] };
-    print(!!values.json, r, () => r.data.map((p) => `${p.id}  ${p.kind}  tenant=${p.tenant}  groups=${p.groups.join(',')}${p.admin ? '  admin' : ''}`).join('\n'));
+    const r = (await adminCall(adminClientOptions(values), 'GET', '/admin/v1/principals')) as { data: { id: string; kind: string; tenant: string; groups: string[]; admin: boolean; disabled_at?: string | null }[] };
+    print(!!values.json, r, () => r.data.map((p) => `${p.id}  ${p.kind}  tenant=${p.tenant}  groups=${p.groups.join(',')}${p.admin ? '  admin' : ''}${p.disabled_at ? '  DISABLED' : ''}`).join('\n'));
     return 0;
   }
-  throw new CliError('usage: warden principals create|list ...', 2);
+  if (verb === 'disable' || verb === 'enable') {
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: common });
+    const id = positionals[0];
+    if (!id) throw new CliError(`usage: warden principals ${verb} ID`, 2);
+    const r = await adminCall(adminClientOptions(values), 'POST', `/admin/v1/principals/${encodeURIComponent(id)}/${verb}`, {});
+    print(!!values.json, r, () => (verb === 'disable' ? `disabled ${id}: its keys are refused and the tokens derived from them revoked` : `enabled ${id}: its keys work again (revoked tokens stay revoked)`));
+    return 0;
+  }
+  throw new CliError('usage: warden principals create|list|disable|enable ...', 2);
 }
 
 export async function tokensMain(args: string[]): Promise<number> {

@@ -15,7 +15,7 @@ export const KNOWN_ACTIONS = ['chat', 'complete', 'embed', 'listModels', 'callTo
 const CHALLENGE = 'Bearer realm="warden", error="invalid_token"';
 
 /** Every key failure is the same 401 to the client; `reason` tells the operator which it was. */
-function invalidKey(reason: 'key_malformed' | 'key_unknown' | 'principal_erased' | 'key_revoked' | 'key_expired'): Unauthenticated {
+function invalidKey(reason: 'key_malformed' | 'key_unknown' | 'principal_erased' | 'principal_disabled' | 'key_revoked' | 'key_expired'): Unauthenticated {
   return new Unauthenticated('invalid_api_key', 'the API key is invalid, expired or revoked', CHALLENGE, reason);
 }
 
@@ -204,6 +204,7 @@ export class ApiKeyService {
       if (!record) throw invalidKey('key_unknown');
       const pr = await this.store.getPrincipal(record.principalId);
       if (!pr || pr.erasedAt) throw invalidKey('principal_erased');
+      if (pr.disabledAt) throw invalidKey('principal_disabled');
       entry = { record, principalRecord: pr, principal: toPrincipal(pr, record, record.id === this.bootstrapKeyId) };
       if (this.cache.size >= this.maxCache) {
         const first = this.cache.keys().next();

@@ -28,6 +28,7 @@ function toPrincipal(r: Row): PrincipalRecord {
     limits: r.limits ? (JSON.parse(r.limits as string) as PrincipalRecord['limits']) : null,
     createdAt: r.created_at as number,
     erasedAt: (r.erased_at as number | null) ?? null,
+    disabledAt: (r.disabled_at as number | null) ?? null,
   };
 }
 
@@ -53,14 +54,17 @@ export class SqliteIdentityStore implements IdentityStore {
 
   constructor(private readonly db: SqliteDb) {
     db.exec(SCHEMA);
+    // Added after the first release: a data dir created before it gets the column on open.
+    const cols = (db.prepare('PRAGMA table_info(principals)').all() as { name: string }[]).map((c) => c.name);
+    if (!cols.includes('disabled_at')) db.exec('ALTER TABLE principals ADD COLUMN disabled_at INTEGER');
     this.q = {
       getPrincipal: db.prepare('SELECT * FROM principals WHERE id = ?'),
       listPrincipals: db.prepare('SELECT * FROM principals ORDER BY created_at'),
       insertPrincipal: db.prepare(
-        'INSERT INTO principals (id, kind, tenant, groups, admin, source_cidrs, limits, created_at, erased_at) VALUES (@id, @kind, @tenant, @groups, @admin, @source_cidrs, @limits, @created_at, @erased_at)',
+        'INSERT INTO principals (id, kind, tenant, groups, admin, source_cidrs, limits, created_at, erased_at, disabled_at) VALUES (@id, @kind, @tenant, @groups, @admin, @source_cidrs, @limits, @created_at, @erased_at, @disabled_at)',
       ),
       updatePrincipal: db.prepare(
-        'UPDATE principals SET kind=@kind, tenant=@tenant, groups=@groups, admin=@admin, source_cidrs=@source_cidrs, limits=@limits, erased_at=@erased_at WHERE id=@id',
+        'UPDATE principals SET kind=@kind, tenant=@tenant, groups=@groups, admin=@admin, source_cidrs=@source_cidrs, limits=@limits, erased_at=@erased_at, disabled_at=@disabled_at WHERE id=@id',
       ),
       keyByHash: db.prepare('SELECT * FROM api_keys WHERE hash = ?'),
       keyById: db.prepare('SELECT * FROM api_keys WHERE id = ?'),
@@ -87,6 +91,7 @@ export class SqliteIdentityStore implements IdentityStore {
       limits: p.limits ? JSON.stringify(p.limits) : null,
       created_at: p.createdAt,
       erased_at: p.erasedAt,
+      disabled_at: p.disabledAt ?? null,
     };
   }
 

@@ -19,6 +19,8 @@ export interface PrincipalRecord {
   limits: PrincipalLimits | null;
   createdAt: number;
   erasedAt: number | null;
+  /** Set while an operator has disabled the principal: its keys and the tokens derived from them are refused. */
+  disabledAt?: number | null;
 }
 
 export interface ApiKeyRecord {

@@ -234,3 +234,41 @@ test('`tokens revoke` survives a restart (revocations persist in warden.db)', as
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('disabling a principal stops its keys and revokes its tokens for good; enabling restores the keys only', async () => {
+  const t = await startTestWarden();
+  try {
+    const dora = await t.keyFor('dora', ['demo-chat'], ['chat']);
+    const tok = (await exchange(t, { subject_token: dora.key })).json.access_token as string;
+    const bob = await t.keyFor('bob', ['demo-chat'], ['chat']);
+    for (const k of [dora.key, tok]) assert.equal((await t.call('inference', 'POST', '/v1/chat/completions', { key: k, body: chat('demo-chat') })).status, 200);
+
+    const adm = (path: string) => t.call('admin', 'POST', path, { key: t.adminKey });
+    const d = await adm('/admin/v1/principals/dora/disable');
+    assert.equal(d.status, 200, d.text);
+    assert.ok(d.json.disabled_at, 'the record says when');
+    for (const k of [dora.key, tok]) {
+      const r = await t.call('inference', 'POST', '/v1/chat/completions', { key: k, body: chat('demo-chat') });
+      assert.equal(r.status, 401);
+      assert.doesNotMatch(r.text, /principal_disabled/, 'the reason is for the operator, not the client');
+    }
+    // A disabled principal cannot mint a token either.
+    assert.notEqual((await exchange(t, { subject_token: dora.key })).status, 200);
+    assert.equal((await t.call('inference', 'POST', '/v1/chat/completions', { key: bob.key, body: chat('demo-chat') })).status, 200, 'others are unaffected');
+    await t.w.flushRefusals();
+    const reasons = t.audits().filter((a) => a.action === 'refused.unauthenticated').map((a) => String((a.details as Record<string, unknown>).reasons)).join(',');
+    assert.match(reasons, /principal_disabled/);
+    assert.ok(t.audits().some((a) => a.action === 'principal.disable' && a.decision === 'allow'), 'the change is in the ledger');
+
+    const e = await adm('/admin/v1/principals/dora/enable');
+    assert.equal(e.status, 200, e.text);
+    assert.equal(e.json.disabled_at, null);
+    assert.equal((await t.call('inference', 'POST', '/v1/chat/completions', { key: dora.key, body: chat('demo-chat') })).status, 200, 'the key works again');
+    assert.equal((await t.call('inference', 'POST', '/v1/chat/completions', { key: tok, body: chat('demo-chat') })).status, 401, 'tokens minted before stay revoked');
+
+    assert.equal((await adm('/admin/v1/principals/nobody/disable')).status, 404);
+    assert.equal((await adm('/admin/v1/principals/admin/disable')).status, 400, 'the bootstrap admin is not disabled');
+  } finally {
+    await t.stop();
+  }
+});

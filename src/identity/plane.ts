@@ -13,6 +13,10 @@ import type { SqliteDb } from '../store/sqlite.js';
 import { SqliteRevocationStore } from './jit/sqlite-revocation-store.js';
 import type { RevocationStore } from './jit/revocation-store.js';
 import type { CredentialVerifiers } from './verifiers.js';
+import type { Principal } from '../core/types.js';
+import { Unauthenticated } from '../core/errors.js';
+
+const STANDING_CHALLENGE = 'Bearer realm="warden", error="invalid_token"';
 
 /** The JIT token signing key lives in the data dir (mode 0600) so issued tokens survive a restart. */
 export function loadOrCreateEd25519(file: string): KeyObject {
@@ -51,11 +55,19 @@ export async function buildIdentity(
     senderBinding: (p, token, presented) => checkSenderBinding(dpop, p, token, presented),
     dpopProof: (proof, expect) => dpop.verify(proof, expect),
   };
+  // A principal Warden holds a record for is refused once disabled or erased, whatever the credential
+  // (API keys check it themselves, JIT tokens through the revocation cascade). One lookup per request.
+  const standing = async (p: Principal): Promise<Principal> => {
+    const r = await o.store.getPrincipal(p.id);
+    if (r?.erasedAt) throw new Unauthenticated('invalid_credential', 'the credential is not accepted', STANDING_CHALLENGE, 'principal_erased');
+    if (r?.disabledAt) throw new Unauthenticated('invalid_credential', 'the credential is not accepted', STANDING_CHALLENGE, 'principal_disabled');
+    return p;
+  };
   let oidc: OidcVerifier | null = null;
   if (config.oidc.issuers.length > 0) {
     oidc = new OidcVerifier({ issuers: config.oidc.issuers.map((i) => ({ scope: { models: [], actions: [] }, ...i })) as never, clock: o.clock });
     const v = oidc;
-    verifiers.oidc = (t) => v.verify(t);
+    verifiers.oidc = async (t) => standing(await v.verify(t));
   }
   if (config.httpSignatures.clients.length > 0) {
     const clients: SignatureClient[] = [];
@@ -76,7 +88,7 @@ export async function buildIdentity(
       });
     }
     const sig = new HttpSignatureVerifier({ clients, maxAgeSec: config.httpSignatures.windowSec, clock: o.clock });
-    verifiers.httpSignature = (m) => sig.verify(m as never);
+    verifiers.httpSignature = async (m) => standing(await sig.verify(m as never));
   }
   if (config.listeners.inference.mtls !== 'off') {
     const opts: MtlsPrincipalOptions = {

@@ -49,6 +49,14 @@ describe('OIDC bearer tokens through the gateway', () => {
       assert.equal((await t.call('inference', 'POST', '/v1/chat/completions', { key: none, body: CHAT })).status, 401);
       const scope = await t.call('inference', 'POST', '/v1/embeddings', { key: await mint({ aud: 'warden', groups: ['consumers'] }), body: { model: 'demo-embed', input: 'x' } });
       assert.equal(scope.status, 403);
+      // A principal Warden holds a record for is refused once disabled, even with a valid IdP token.
+      await t.admin('POST', '/admin/v1/principals', { id: 'oidc-user', tenant: 'acme', groups: ['consumers'] });
+      await t.call('admin', 'POST', '/admin/v1/principals/oidc-user/disable', { key: t.adminKey });
+      const disabled = await t.call('inference', 'POST', '/v1/chat/completions', { key: await mint({ aud: 'warden', groups: ['consumers'] }), body: CHAT });
+      assert.equal(disabled.status, 401);
+      assert.doesNotMatch(disabled.text, /principal_disabled/);
+      await t.call('admin', 'POST', '/admin/v1/principals/oidc-user/enable', { key: t.adminKey });
+      assert.equal((await t.call('inference', 'POST', '/v1/chat/completions', { key: await mint({ aud: 'warden', groups: ['consumers'] }), body: CHAT })).status, 200);
     } finally {
       await t.stop();
       idp.close();
@@ -101,6 +109,7 @@ describe('RFC 9421 signed requests', () => {
     // The principal must exist before the config that names it is loaded: create it on a first start.
     const first = await startTestWarden(() => {}, { dataDir: join(dir, 'data') });
     await first.admin('POST', '/admin/v1/principals', { id: 'signer', kind: 'service', tenant: 'acme', groups: ['consumers'] });
+    const adminKey = first.adminKey;
     await first.stop();
     const t = await startTestWarden(
       (c) => {
@@ -123,6 +132,12 @@ describe('RFC 9421 signed requests', () => {
       const changed = CHAT.replace('hi', 'ho');
       assert.equal((await send(changed, sign(CHAT))).status, 401, 'body changed after signing');
       assert.equal((await send(CHAT, sign(CHAT, Math.floor(clock.now() / 1000) - 3600))).status, 401, 'stale created');
+      // Disabling the principal stops its signed requests without a restart.
+      const dis = await t.call('admin', 'POST', '/admin/v1/principals/signer/disable', { key: adminKey });
+      assert.equal(dis.status, 200, dis.text);
+      assert.equal((await send(CHAT, sign(CHAT))).status, 401, 'principal disabled');
+      await t.w.flushRefusals();
+      assert.ok(t.audits().some((a) => a.action === 'refused.unauthenticated' && /principal_disabled/.test(String((a.details as Record<string, unknown>).reasons))));
     } finally {
       await t.stop();
     }

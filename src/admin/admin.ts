@@ -8,7 +8,7 @@ import { BadRequest, Forbidden, NotFound, Unauthenticated, WardenError } from '.
 import { newRequestId } from '../core/ids.js';
 import { parseDuration } from '../core/duration.js';
 import type { Action, AuditEvent, Decision, Principal, PrincipalKind, Resource } from '../core/types.js';
-import { auditEvent, auditPrincipal } from '../core/audit-event.js';
+import { auditEvent, auditPrincipal, clientRequestId } from '../core/audit-event.js';
 import type { ApiKeyService } from '../identity/api-keys.js';
 import { parseCidrs, clientAddress } from '../network/source.js';
 import type { ApiKeyRecord, IdentityStore, PrincipalRecord } from '../store/identity-store.js';
@@ -302,6 +302,7 @@ export class AdminApi {
         return (parsed = v as Record<string, unknown>);
       },
       record: async (action, resource, details) => {
+        const attrs = { ...details, ...clientRequestId(req.headers['x-request-id']) };
         await this.d.audit.append(
           auditEvent({
             time: new Date(this.d.clock.now()).toISOString(),
@@ -312,7 +313,7 @@ export class AdminApi {
             resource,
             decision: 'allow',
             status: 200,
-            ...(details ? { details } : {}),
+            ...(Object.keys(attrs).length ? { details: attrs } : {}),
           }),
         );
       },

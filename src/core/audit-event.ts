@@ -23,3 +23,14 @@ export function auditEvent(e: AuditEventInput): AuditEvent {
 export function auditPrincipal(p: Principal): NonNullable<AuditEvent['principal']> {
   return { id: p.id, kind: p.kind, tenant: p.tenant, authn: p.authn.method, ...(p.actor ? { actor: p.actor.map((a) => a.id) } : {}) };
 }
+
+/**
+ * A client's own `X-Request-Id`, kept as an attribute of the entry (`details.client_request_id`) so its
+ * logs can be joined to ours. It never becomes the entry's id: Warden mints every request id itself, so a
+ * client cannot collide with, predict or overwrite another entry's. Only printable ASCII, at most 128
+ * characters; anything else is dropped, not repaired.
+ */
+export function clientRequestId(header: string | string[] | undefined): { client_request_id: string } | undefined {
+  if (typeof header !== 'string' || header.length === 0 || header.length > 128 || !/^[\x21-\x7e]+$/.test(header)) return undefined;
+  return { client_request_id: header };
+}

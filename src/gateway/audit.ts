@@ -3,7 +3,7 @@ import type { AuditEvent } from '../core/types.js';
 import type { WardenError } from '../core/errors.js';
 import type { RequestContext } from './context.js';
 import { countFindings } from '../inspect/index.js';
-import { auditPrincipal } from '../core/audit-event.js';
+import { auditPrincipal, clientRequestId } from '../core/audit-event.js';
 
 export type { AuditReceipt, AuditSink } from '../core/audit-sink.js';
 
@@ -28,6 +28,8 @@ export function requestEvent(ctx: RequestContext, status: number, err: WardenErr
     status,
     latencyMs: Math.round(latencyMs * 1000) / 1000,
   };
+  const cid = clientRequestId(ctx.req.headers['x-request-id']);
+  if (cid) e.details = { ...e.details, ...cid };
   if (err) {
     e.errorCode = err.code;
     if (err.reason !== undefined) e.reason = err.reason;

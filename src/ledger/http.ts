@@ -71,7 +71,7 @@ export function createAuditHandler(ledger: Ledger, keys: LedgerKey, opts: AuditH
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://audit.invalid');
     if (url.pathname !== AUDIT_PREFIX && !url.pathname.startsWith(AUDIT_PREFIX + '/')) return false;
-    const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'].slice(0, 128) : newRequestId();
+    const requestId = newRequestId();
     route(req, res, url, requestId).catch((e: unknown) => {
       const err = isWardenError(e) ? e : new WardenError(500, 'server_error', 'audit_internal_error', 'the audit API failed to answer');
       if (res.headersSent) return res.destroy();

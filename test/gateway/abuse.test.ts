@@ -111,6 +111,18 @@ describe('abuse', () => {
     assert.equal(r.status, 400);
     assert.equal(r.json.error.code, 'invalid_path');
   });
+  test("a client's X-Request-Id is an attribute of its entry, never the entry's id", async () => {
+    const r = await t.call('inference', 'POST', '/v1/chat/completions', { key: normalKey, headers: { 'x-request-id': 'client-42' }, body: chat('hi') });
+    assert.equal(r.status, 200, r.text);
+    const ours = String(r.headers['x-request-id']);
+    assert.notEqual(ours, 'client-42');
+    const e = t.audits().find((a) => a.requestId === ours)!;
+    assert.equal((e.details as Record<string, unknown>).client_request_id, 'client-42');
+    assert.ok(!t.audits().some((a) => a.requestId === 'client-42'));
+    const bad = await t.call('inference', 'POST', '/v1/chat/completions', { key: normalKey, headers: { 'x-request-id': 'x'.repeat(200) }, body: chat('hi') });
+    const e2 = t.audits().find((a) => a.requestId === String(bad.headers['x-request-id']))!;
+    assert.equal((e2.details as Record<string, unknown> | undefined)?.client_request_id, undefined, 'an oversized id is dropped');
+  });
   test('refusal reasons reach the operator (window entry and log), never the client body', async () => {
     const revoked = await t.keyFor('leaver', ['demo-chat'], ['chat'], { groups: ['consumers'] });
     await t.admin('DELETE', `/admin/v1/keys/${revoked.id}`);

@@ -92,7 +92,8 @@ test('bad parameters answer 400 with the Warden error body; unknown paths 404; w
     assert.equal(res.status, status, path);
     const body = (await res.json()) as { error: { type: string; code: string; message: string; request_id: string } };
     assert.equal(body.error.code, code, path);
-    assert.equal(body.error.request_id, 'req_test');
+    assert.match(body.error.request_id, /^req_[0-9a-f]+$/, 'Warden mints the id');
+    assert.notEqual(body.error.request_id, 'req_test', 'a client-sent X-Request-Id is never taken as ours');
     assert.ok(body.error.type && body.error.message);
   }
   const post = await fetch(`${base}/audit/v1/checkpoint`, { method: 'POST', body: 'x' });

@@ -48,6 +48,11 @@ export interface LedgerOptions {
   key: LedgerKey;
   /** Largest batch written in one transaction. 1 gives one fsync per entry (the benchmark baseline). */
   maxBatch?: number;
+  /**
+   * How many of the newest entries `open` rehashes against the signed root (default: one full batch,
+   * `maxBatch`). The last batch is the one a crash or a hand edit is most likely to have touched.
+   */
+  verifyTail?: number;
 }
 
 /** An entry too large for a C2SP entry bundle (uint16 length prefix). */
@@ -101,6 +106,7 @@ export class Ledger {
     if (!hashEquals(frontier.root(), cp.rootHash)) {
       throw new RootMismatch('stored_tree_mismatch', `stored tree of size ${state.size} does not hash to its signed checkpoint root`);
     }
+    await verifyTail(store, state.size, Math.min(state.size, opts.verifyTail ?? maxBatch), cp.rootHash);
     return new Ledger(store, key, frontier, cp, maxBatch);
   }
 
@@ -219,5 +225,24 @@ export class Ledger {
       else await new Promise((r) => setImmediate(r));
     }
     await this.store.close();
+  }
+}
+
+/**
+ * Rehashes the newest `count` entries on top of the stored subtrees left of them and checks the result is
+ * the signed root: an entry edited in place (its stored leaf node left alone) or a stored node that does
+ * not match its entries is caught at start, not by the next auditor. Older entries are covered by
+ * `warden audit verify`, which rehashes the whole log.
+ */
+async function verifyTail(store: LedgerStore, size: number, count: number, rootHash: Uint8Array): Promise<void> {
+  if (count <= 0) return;
+  const start = size - count;
+  const range = (await CompactRange.load(store, start)).clone();
+  const sink: StoredNode[] = [];
+  const entries = await store.readEntries(start, count);
+  if (entries.length !== count) throw new RootMismatch('stored_entries_missing', `store holds ${entries.length} of the last ${count} entries below size ${size}`);
+  for (const e of entries) range.append(leafHash(e), sink);
+  if (!hashEquals(range.root(), rootHash)) {
+    throw new RootMismatch('stored_entries_mismatch', `the last ${count} stored entries (from ${start}) do not hash to the signed checkpoint root`);
   }
 }

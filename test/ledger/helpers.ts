@@ -14,9 +14,14 @@ export function tmpDir(): string {
   return mkdtempSync(join(tmpdir(), 'warden-ledger-'));
 }
 
-export async function openLedger(dataDir: string, maxBatch?: number): Promise<Ledger> {
+export async function openLedger(dataDir: string, maxBatch?: number, verifyTail?: number): Promise<Ledger> {
   const key = loadOrCreateLedgerKey(dataDir, ORIGIN);
-  return Ledger.open({ store: await ThreadedSqliteLedgerStore.open(join(dataDir, 'warden.db')), key, ...(maxBatch ? { maxBatch } : {}) });
+  return Ledger.open({
+    store: await ThreadedSqliteLedgerStore.open(join(dataDir, 'warden.db')),
+    key,
+    ...(maxBatch ? { maxBatch } : {}),
+    ...(verifyTail !== undefined ? { verifyTail } : {}),
+  });
 }
 
 /** Appends events from..to-1 concurrently (group commit) and returns the results in order. */

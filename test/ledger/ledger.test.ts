@@ -74,6 +74,23 @@ test('a stored tree that no longer matches its signed checkpoint refuses to open
   await assert.rejects(openLedger(dir), { name: 'RootMismatch', code: 'stored_tree_mismatch' });
 });
 
+test('an entry of the last batch edited in place (its stored nodes untouched) refuses to open', async (t) => {
+  const dir = tmp();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const ledger = await openLedger(dir);
+  for (let i = 0; i < 6; i++) await ledger.append(inferenceEvent(i));
+  await ledger.close();
+  // Control: the untouched store opens (and rehashes its tail).
+  await (await openLedger(dir)).close();
+  const db = openSqlite(join(dir, 'warden.db'));
+  const row = db.prepare('SELECT entry FROM ledger_entries WHERE idx = 5').get() as { entry: Buffer };
+  const edited = Buffer.from(row.entry.toString('utf8').replace('llama-3-8b', 'llama-3-70b'));
+  assert.notDeepEqual(edited, row.entry);
+  db.prepare('UPDATE ledger_entries SET entry = ? WHERE idx = 5').run(edited);
+  db.close();
+  await assert.rejects(openLedger(dir), { name: 'RootMismatch', code: 'stored_entries_mismatch' });
+});
+
 test('a store whose checkpoint was signed by another key refuses to open', async (t) => {
   const dir = tmp();
   t.after(() => rmSync(dir, { recursive: true, force: true }));

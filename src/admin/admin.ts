@@ -373,7 +373,7 @@ export class AdminApi {
       const next: PrincipalRecord = { ...p, disabledAt: disable ? (p.disabledAt ?? now) : null };
       await this.d.store.updatePrincipal(next);
       if (disable) await this.d.keys.principalRemoved(id);
-      else this.d.keys.invalidatePrincipal(id);
+      else await this.d.keys.invalidatePrincipal(id);
       return sendJson(res, 200, principalView(next), hdr);
     }
     if (path === '/admin/v1/keys') {

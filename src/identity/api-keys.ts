@@ -8,6 +8,7 @@ import { BadRequest, Conflict, NotFound, Unauthenticated } from '../core/errors.
 import { newId } from '../core/ids.js';
 import type { Principal, Scope } from '../core/types.js';
 import type { ApiKeyRecord, IdentityStore, PrincipalRecord } from '../store/identity-store.js';
+import type { ChangeFeed, StoreChange } from '../store/pg-changes.js';
 
 export const API_KEY_PREFIX = 'wdn_';
 const KEY_RE = /^wdn_[A-Za-z0-9_-]{43}$/;
@@ -80,12 +81,26 @@ export class ApiKeyService {
   private touchTimer: NodeJS.Timeout | null = null;
   private reportError: (e: unknown) => void = () => {};
   private revokeDerived: RevokeDerived = async () => {};
+  private readonly changes: ChangeFeed | null;
+  private readonly unsubscribe: () => void = () => {};
 
   constructor(
     private readonly store: IdentityStore,
     private readonly clock: Clock,
-    opts: { maxCache?: number; touchFlushMs?: number; onChange?: (e: KeyChange) => void; onError?: (e: unknown) => void } = {},
+    opts: {
+      maxCache?: number;
+      touchFlushMs?: number;
+      onChange?: (e: KeyChange) => void;
+      onError?: (e: unknown) => void;
+      /**
+       * Shared store (cluster): changes made by any replica arrive here and drop what this one cached; while
+       * the feed is not healthy nothing is served from the cache.
+       */
+      changes?: ChangeFeed;
+    } = {},
   ) {
+    this.changes = opts.changes ?? null;
+    if (this.changes) this.unsubscribe = this.changes.subscribe((c) => this.applyChange(c));
     this.maxCache = opts.maxCache ?? 100_000;
     this.onChange = opts.onChange ?? (() => {});
     const flushMs = opts.touchFlushMs ?? 1000;
@@ -150,7 +165,7 @@ export class ApiKeyService {
     const graceEnd = now + graceMs;
     const expiresAt = old.expiresAt !== null ? Math.min(old.expiresAt, graceEnd) : graceEnd;
     await this.store.updateKeyState(id, { expiresAt, revokedAt: null, rotatedTo: created.record.id });
-    this.drop(old.hash);
+    await this.announce({ type: 'key', hash: old.hash });
     // Tokens exchanged from the old key stop with it, even those whose own expiry is later.
     await this.revokeDerived({ key: id }, expiresAt);
     return { ...created, previous: { ...old, expiresAt, rotatedTo: created.record.id } };
@@ -163,7 +178,7 @@ export class ApiKeyService {
       k.revokedAt = this.clock.now();
       await this.store.updateKeyState(id, { expiresAt: k.expiresAt, revokedAt: k.revokedAt, rotatedTo: k.rotatedTo });
     }
-    this.drop(k.hash);
+    await this.announce({ type: 'key', hash: k.hash });
     this.onChange({ op: 'remove', id });
     await this.revokeDerived({ key: id });
     return k;
@@ -171,7 +186,7 @@ export class ApiKeyService {
 
   /** The principal was erased (or disabled): its cached keys go, and so does every token naming it. */
   async principalRemoved(principalId: string): Promise<void> {
-    this.invalidatePrincipal(principalId);
+    await this.invalidatePrincipal(principalId);
     await this.revokeDerived({ principal: principalId });
   }
 
@@ -180,14 +195,26 @@ export class ApiKeyService {
     this.cache.clear();
   }
 
-  /** Drops every cached key of a principal (after the principal record changed). */
-  invalidatePrincipal(principalId: string): void {
-    for (const [h, e] of this.cache) if (e.record.principalId === principalId) this.cache.delete(h);
+  /** Drops every cached key of a principal (after the principal record changed), on every replica. */
+  async invalidatePrincipal(principalId: string): Promise<void> {
+    await this.announce({ type: 'principal', id: principalId });
   }
 
-  /** Drops a cached key by hash; used by the cluster invalidation broadcast. */
-  drop(hash: string): void {
-    this.cache.delete(hash);
+  /**
+   * Drops the cached copy here and, with a shared store, tells every replica to. The change is already
+   * committed; if it cannot be announced the caller gets the error (the operator retries; revocation is
+   * idempotent) rather than a success while peers may still serve the old record.
+   */
+  private async announce(change: StoreChange): Promise<void> {
+    this.applyChange(change);
+    if (this.changes) await this.changes.publish(change);
+  }
+
+  private applyChange(c: StoreChange): void {
+    if (c.type === 'key') this.cache.delete(c.hash);
+    else if (c.type === 'principal') {
+      for (const [h, e] of this.cache) if (e.record.principalId === c.id) this.cache.delete(h);
+    } else this.cache.clear();
   }
 
   async list(principalId?: string): Promise<ApiKeyRecord[]> {
@@ -198,7 +225,9 @@ export class ApiKeyService {
   async authenticate(presented: string): Promise<Principal> {
     if (!KEY_RE.test(presented)) throw invalidKey('key_malformed');
     const hash = hashApiKey(presented);
-    let entry = this.cache.get(hash);
+    // With a shared store whose change feed is down, a peer's revocation could be missed: read the store.
+    const useCache = this.changes === null || this.changes.healthy;
+    let entry = useCache ? this.cache.get(hash) : undefined;
     if (!entry) {
       const record = await this.store.findKeyByHash(hash);
       if (!record) throw invalidKey('key_unknown');
@@ -210,7 +239,7 @@ export class ApiKeyService {
         const first = this.cache.keys().next();
         if (!first.done) this.cache.delete(first.value);
       }
-      this.cache.set(hash, entry);
+      if (useCache) this.cache.set(hash, entry);
     }
     const now = this.clock.now();
     const r = entry.record;
@@ -234,6 +263,7 @@ export class ApiKeyService {
   }
 
   async close(): Promise<void> {
+    this.unsubscribe();
     if (this.touchTimer) clearInterval(this.touchTimer);
     this.touchTimer = null;
     await this.flushTouches().catch(this.reportError);

@@ -11,7 +11,7 @@ import type { Clock } from '../core/clock.js';
 import { BadRequest, FailClosed, NotFound, Unauthenticated, UpstreamError, WardenError } from '../core/errors.js';
 import { newRequestId } from '../core/ids.js';
 import type { Action, AuditEvent, Finding, Findings, Principal } from '../core/types.js';
-import type { Limits, LocalLimiter } from '../network/limits.js';
+import type { Limiter, Limits } from '../network/limits.js';
 import { clientAddress } from '../network/source.js';
 import { CHALLENGE } from '../http/credentials.js';
 import { parseJson, parseJsonObject } from '../http/json.js';
@@ -73,7 +73,7 @@ export interface GatewayDeps {
   log: Logger;
   metrics: Metrics;
   verifiers: CredentialVerifiers;
-  limiter: LocalLimiter;
+  limiter: Limiter;
   limits: Limits;
   maxBodyBytes: number;
   authorizer: Authorizer;

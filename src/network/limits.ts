@@ -24,9 +24,15 @@ export interface Lease {
   release(modelTokens?: number): void;
 }
 
+/** In process (LocalLimiter) or shared by the replicas of a cluster (RedisLimiter). */
+export interface Limiter {
+  /** A slot and a request charged to `key`, or RateLimited (FailClosed when the limits cannot be checked). */
+  acquire(key: string, limits: Limits): Lease | Promise<Lease>;
+}
+
 const MINUTE = 60_000;
 
-export class LocalLimiter {
+export class LocalLimiter implements Limiter {
   private readonly states = new Map<string, State>();
 
   constructor(private readonly clock: Clock) {}

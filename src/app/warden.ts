@@ -15,9 +15,14 @@ import { createClientAddressResolver } from '../network/source.js';
 import { loadServerCertificate } from '../network/server-cert.js';
 import { listenerTlsOptions } from '../network/tls.js';
 import { LocalLimiter } from '../network/limits.js';
+import { RedisLimiter } from '../network/redis-limiter.js';
+import { openClusterStores } from '../store/cluster.js';
+import { RedisNonceStore } from '../identity/http-signature/redis-nonce-store.js';
+import { RedisRevocationStore } from '../identity/jit/redis-revocation-store.js';
 import { UpstreamShare } from '../network/upstream-share.js';
 import { openSqlite, type SqliteDb } from '../store/sqlite.js';
 import { SqliteIdentityStore } from '../store/identity-sqlite.js';
+import type { IdentityStore } from '../store/identity-store.js';
 import { ApiKeyService, type KeyChange } from '../identity/api-keys.js';
 import { buildPolicyPlane } from '../policy/plane.js';
 import { buildRetention } from '../ledger/retention-plane.js';
@@ -96,7 +101,7 @@ class LoggedAuditSink implements AuditSink {
   }
 }
 
-async function bootstrapAdmin(store: SqliteIdentityStore, keys: ApiKeyService, clock: Clock): Promise<string | null> {
+async function bootstrapAdmin(store: IdentityStore, keys: ApiKeyService, clock: Clock): Promise<string | null> {
   if ((await store.getMeta('bootstrap')) !== null) return null;
   if (!(await store.getPrincipal('admin'))) {
     await store.insertPrincipal({ id: 'admin', kind: 'user', tenant: 'system', groups: ['admins'], admin: true, sourceCidrs: null, limits: null, createdAt: clock.now(), erasedAt: null });
@@ -139,10 +144,17 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   const publicHosts = [config.listeners.inference.publicUrl, config.listeners.admin.publicUrl].flatMap((u) => (u ? [new URL(u).hostname] : []));
   const hosts = [...new Set([config.listeners.inference.host, config.listeners.admin.host, ...publicHosts, 'localhost', '127.0.0.1'])];
   const pki = await ensureDevPki(config.dataDir, hosts);
-  const identityStore = new SqliteIdentityStore(db);
+  // Cluster stores (store.postgres / store.redis) when configured: reached now or the start is refused.
+  const cluster = await openClusterStores(config.store, (e, what) => log.error({ err: e }, `${what}: connection error`));
+  started.push(() => cluster.close());
+  const identityStore: IdentityStore = cluster.identity ?? new SqliteIdentityStore(db);
   // Key changes reach the policy plane (built below) so each key's scope policies stay in step.
   let onKeyChange: (e: KeyChange) => void = () => {};
-  const keys = new ApiKeyService(identityStore, clock, { onChange: (e) => onKeyChange(e), onError: (e) => log.error({ err: e }, 'could not record API key last-use times; will retry') });
+  const keys = new ApiKeyService(identityStore, clock, {
+    onChange: (e) => onKeyChange(e),
+    onError: (e) => log.error({ err: e }, 'could not record API key last-use times; will retry'),
+    ...(cluster.changes ? { changes: cluster.changes } : {}),
+  });
   started.push(() => keys.close());
   const bootstrapKey = await bootstrapAdmin(identityStore, keys, clock);
   keys.setBootstrapKey(await identityStore.getMeta('bootstrap'));
@@ -190,8 +202,9 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   // Its batch commits (and their fsync) run on a worker thread so the event loop keeps serving meanwhile.
   // Cluster mode: the tree lives in PostgreSQL and this process holds the sequencer lock (a second one
   // refuses to start rather than fork the log).
-  const ledgerStore = config.ledger.postgres
-    ? await PostgresLedgerStore.connect({ connectionString: config.ledger.postgres.connectionString, ...(config.ledger.postgres.prefix ? { prefix: config.ledger.postgres.prefix } : {}) })
+  const ledgerPg = config.ledger.postgres ?? (config.store.postgres ? { connectionString: config.store.postgres.connectionString, prefix: `${config.store.postgres.prefix}ledger_` } : undefined);
+  const ledgerStore = ledgerPg
+    ? await PostgresLedgerStore.connect({ connectionString: ledgerPg.connectionString, ...(ledgerPg.prefix ? { prefix: ledgerPg.prefix } : {}) })
     : await ThreadedSqliteLedgerStore.open(join(config.dataDir, 'ledger.db'));
   const ledger = await Ledger.open({ store: ledgerStore, key: ledgerKey }).catch(async (e: unknown) => {
     // Release the store (and, in PostgreSQL, the sequencer lock) before refusing to start.
@@ -277,7 +290,15 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   const inferenceOrigin = inf.publicUrl ?? inferenceUrl;
   const adminOrigin = adm.publicUrl ?? adminUrl;
 
-  const identity = await buildIdentity(config, { clock, keys, store: identityStore, inferenceUrl: inferenceOrigin, db });
+  const redisPrefix = config.store.redis?.prefix ?? '';
+  const identity = await buildIdentity(config, {
+    clock,
+    keys,
+    store: identityStore,
+    inferenceUrl: inferenceOrigin,
+    db,
+    ...(cluster.redis ? { revocations: new RedisRevocationStore(cluster.redis, `${redisPrefix}revoked:`, clock), nonces: new RedisNonceStore(cluster.redis, `${redisPrefix}nonce:`) } : {}),
+  });
   revokeJit = async (jti) => {
     await identity.jit.revoke(jti);
     policy.revokeJitToken(jti);
@@ -317,7 +338,9 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     log,
     metrics,
     verifiers,
-    limiter: new LocalLimiter(clock),
+    limiter: cluster.redis
+      ? new RedisLimiter(cluster.redis, { prefix: `${redisPrefix}limits:`, onError: (e) => log.error({ err: e }, 'could not release or renew a shared limit lease; it expires on its own') })
+      : new LocalLimiter(clock),
     limits,
     upstreamShare: new UpstreamShare(config.limits.upstreamShare),
     maxBodyBytes: config.limits.maxBodyBytes,
@@ -354,6 +377,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     [
       { name: 'ledger', probe: () => ledgerSink.probe(audit) },
       { name: 'identity_store', probe: async () => db.prepare('SELECT 1 AS ok').get() !== undefined },
+      ...cluster.probes,
     ],
     log,
   );
@@ -483,6 +507,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       await workload.close();
       await retention.close();
       await ledger.close(); // closes ledger.db after the last batch
+      await cluster.close();
       db.close();
       log.flush();
     },

@@ -128,6 +128,12 @@ export interface WardenConfig {
   workload: WorkloadConfig;
   /** The monitor plane: per-principal behaviour → risk score (PDP context) and responses (docs/monitor.md). */
   monitor: MonitorConfig;
+  /**
+   * Cluster stores (docs/cluster.md). Absent: everything in the data dir (SQLite) and in this process.
+   * postgres: principals and API keys, the ledger, and change announcements between replicas.
+   * redis: limits, token revocations, DPoP and RFC 9421 replay caches.
+   */
+  store: { postgres?: { connectionString: string; prefix: string }; redis?: { url: string; prefix: string } };
 }
 
 export interface MonitorConfig {
@@ -208,7 +214,29 @@ type RawConfig = {
   };
   ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean };
   monitor?: Partial<MonitorConfig>;
+  store?: {
+    postgres?: { connectionString?: string; connectionStringEnv?: string; prefix?: string };
+    redis?: { url?: string; urlEnv?: string; prefix?: string };
+  };
 };
+
+/** A connection string given inline or (for secrets) named by an environment variable that must be set. */
+function secretOrEnv(where: string, inline: string | undefined, envName: string | undefined, source: string | null, names: [string, string]): string {
+  if ((inline === undefined) === (envName === undefined)) throw new ConfigError(`${source ?? 'config'}: ${where}: give exactly one of ${names[0]} and ${names[1]}`);
+  if (inline !== undefined) return inline;
+  const v = envName ? process.env[envName] : undefined;
+  if (!v) throw new ConfigError(`${source ?? 'config'}: ${where}: environment variable ${envName} is not set`);
+  return v;
+}
+
+function storeDefaults(raw: RawConfig['store'], source: string | null): WardenConfig['store'] {
+  const pg = raw?.postgres;
+  const redis = raw?.redis;
+  return {
+    ...(pg ? { postgres: { connectionString: secretOrEnv('store.postgres', pg.connectionString, pg.connectionStringEnv, source, ['connectionString', 'connectionStringEnv']), prefix: pg.prefix ?? 'warden_' } } : {}),
+    ...(redis ? { redis: { url: secretOrEnv('store.redis', redis.url, redis.urlEnv, source, ['url', 'urlEnv']), prefix: redis.prefix ?? 'warden:' } } : {}),
+  };
+}
 
 function describe(e: ErrorObject): string {
   switch (e.keyword) {
@@ -315,6 +343,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       throttleRequestsPerSecond: raw.monitor?.throttleRequestsPerSecond ?? 1,
       revokeAt: raw.monitor?.revokeAt ?? null,
     },
+    store: storeDefaults(raw.store, source),
   };
 }
 

@@ -115,6 +115,31 @@ export const CONFIG_SCHEMA = {
       additionalProperties: false,
       properties: { dir: { type: 'string', minLength: 1 } },
     },
+    store: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        postgres: {
+          type: 'object',
+          additionalProperties: false,
+          // Exactly one of the inline string and the environment variable that holds it (checked in config.ts).
+          properties: {
+            connectionString: { type: 'string', pattern: '^postgres(ql)?://' },
+            connectionStringEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+            prefix: { type: 'string', pattern: '^[a-z_][a-z0-9_]{0,30}$' },
+          },
+        },
+        redis: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            url: { type: 'string', pattern: '^rediss?://' },
+            urlEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+            prefix: { type: 'string', pattern: '^[A-Za-z0-9:_.-]{1,64}$' },
+          },
+        },
+      },
+    },
     groups: {
       type: 'object',
       additionalProperties: { type: 'array', items: { type: 'string', minLength: 1 } },

@@ -174,9 +174,11 @@ export class Gateway {
     });
     const networkCheck = createNetworkStage(d.limiter, d.limits);
     const network = stage('network', (ctx) => {
-      networkCheck(ctx);
       // A throttled principal is turned away before any other work, on every route.
-      d.monitor?.admit(ctx.principal!);
+      const admit = () => d.monitor?.admit(ctx.principal!);
+      const pending = networkCheck(ctx); // a promise only with a shared (Redis) limiter
+      if (pending) return pending.then(admit);
+      admit();
     });
     const read = stage('read', (ctx) => (ctx.bodyRead ? undefined : this.readBodyOnce(ctx, d.maxBodyBytes)));
     const parseModel = stage('validate', (ctx) => {

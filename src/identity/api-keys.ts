@@ -235,6 +235,10 @@ export class ApiKeyService {
       if (!pr || pr.erasedAt) throw invalidKey('principal_erased');
       if (pr.disabledAt) throw invalidKey('principal_disabled');
       entry = { record, principalRecord: pr, principal: toPrincipal(pr, record, record.id === this.bootstrapKeyId) };
+      // Shared store: the key may have been created by another replica, whose announcement of it reached only
+      // that replica's policy plane. Its scope cap is set here before the key is first used (a key without
+      // its cap would be bounded by policy alone, not by its scope).
+      if (this.changes && record.revokedAt === null) this.onChange({ op: 'set', record, principal: pr });
       if (this.cache.size >= this.maxCache) {
         const first = this.cache.keys().next();
         if (!first.done) this.cache.delete(first.value);

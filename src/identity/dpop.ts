@@ -8,6 +8,7 @@ import { LRUCache } from 'lru-cache';
 import type { Clock } from '../core/clock.js';
 import { Unauthenticated } from '../core/errors.js';
 import type { Principal } from '../core/types.js';
+import type { NonceStore } from './http-signature/nonce-store.js';
 
 /** Asymmetric algorithms accepted for proofs (§4.3 step 5: no `none`, no MACs). */
 export const DPOP_ALGORITHMS = ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'PS256', 'RS256'];
@@ -43,6 +44,8 @@ export interface DpopVerifierOptions {
   skewSec?: number;
   /** Remembered proof ids (jti), for replay detection within the window. Default 100,000. */
   maxRemembered?: number;
+  /** Shared replay cache (RedisNonceStore) for replicas; without it proofs are remembered in this process. */
+  nonceStore?: NonceStore;
 }
 
 function comparableUri(u: string): string | null {
@@ -59,6 +62,7 @@ export class DpopVerifier {
   private readonly maxAgeSec: number;
   private readonly skewSec: number;
   private readonly seen: LRUCache<string, true>;
+  private readonly nonces: NonceStore | null;
   private readonly keys = new LRUCache<string, { key: KeyObject; jkt: string }>({ max: 10_000 });
 
   constructor(o: DpopVerifierOptions) {
@@ -66,6 +70,7 @@ export class DpopVerifier {
     this.maxAgeSec = o.maxAgeSec ?? 60;
     this.skewSec = o.skewSec ?? 5;
     this.seen = new LRUCache({ max: o.maxRemembered ?? 100_000, ttl: (this.maxAgeSec + this.skewSec) * 1000, ttlAutopurge: false });
+    this.nonces = o.nonceStore ?? null;
   }
 
   /**
@@ -127,6 +132,11 @@ export class DpopVerifier {
     const jkt = holder.jkt;
     // §11.1: a proof is single use within its window.
     const key = `${jkt}:${jti}`;
+    if (this.nonces) {
+      // One atomic record-if-unseen across replicas (a Redis error is a 503, never "unseen").
+      if (!(await this.nonces.checkAndRecord(`dpop:${key}`, (this.maxAgeSec + this.skewSec) * 1000))) throw new InvalidDpopProof('replay', 'this proof was already used');
+      return jkt;
+    }
     if (this.seen.has(key)) throw new InvalidDpopProof('replay', 'this proof was already used');
     this.seen.set(key, true);
     return jkt;

@@ -12,6 +12,7 @@ import type { IdentityStore } from '../store/identity-store.js';
 import type { SqliteDb } from '../store/sqlite.js';
 import { SqliteRevocationStore } from './jit/sqlite-revocation-store.js';
 import type { RevocationStore } from './jit/revocation-store.js';
+import type { NonceStore } from './http-signature/nonce-store.js';
 import type { CredentialVerifiers } from './verifiers.js';
 import type { Principal } from '../core/types.js';
 import { Unauthenticated } from '../core/errors.js';
@@ -39,7 +40,16 @@ export interface IdentityPlane {
 
 export async function buildIdentity(
   config: WardenConfig,
-  o: { clock: Clock; keys: ApiKeyService; store: IdentityStore; inferenceUrl: string; db: SqliteDb; revocations?: RevocationStore },
+  o: {
+    clock: Clock;
+    keys: ApiKeyService;
+    store: IdentityStore;
+    inferenceUrl: string;
+    db: SqliteDb;
+    /** Shared by replicas (cluster): token revocations and the DPoP / RFC 9421 replay caches. */
+    revocations?: RevocationStore;
+    nonces?: NonceStore;
+  },
 ): Promise<IdentityPlane> {
   // Revocations persist in warden.db by default (embedded mode), so `tokens revoke` survives a restart;
   // a cluster passes its shared store (RedisRevocationStore).
@@ -48,7 +58,7 @@ export async function buildIdentity(
   // Revoking or rotating a key, or erasing a principal, revokes the tokens derived from them.
   o.keys.setRevokeDerived((from, fromMs) => jit.revokeDerived(from, fromMs));
   // RFC 9449: tokens asked for with a DPoP proof are bound to its key; every use then needs a fresh proof.
-  const dpop = new DpopVerifier({ clock: o.clock });
+  const dpop = new DpopVerifier({ clock: o.clock, ...(o.nonces ? { nonceStore: o.nonces } : {}) });
   const verifiers: CredentialVerifiers = {
     apiKey: (t) => o.keys.authenticate(t),
     jitToken: { issuer: o.inferenceUrl, verify: (t) => jit.verify(t) },
@@ -87,7 +97,7 @@ export async function buildIdentity(
         principal: { kind: p.kind, id: p.id, tenant: p.tenant, groups: p.groups, scope: c.scope ?? { models: [], actions: [] }, ...(p.sourceCidrs ? { sourceCidrs: p.sourceCidrs } : {}), ...(p.limits ? { limits: p.limits } : {}) },
       });
     }
-    const sig = new HttpSignatureVerifier({ clients, maxAgeSec: config.httpSignatures.windowSec, clock: o.clock });
+    const sig = new HttpSignatureVerifier({ clients, maxAgeSec: config.httpSignatures.windowSec, clock: o.clock, ...(o.nonces ? { nonceStore: o.nonces } : {}) });
     verifiers.httpSignature = async (m) => standing(await sig.verify(m as never));
   }
   if (config.listeners.inference.mtls !== 'off') {

@@ -84,8 +84,18 @@ export class PgChangeFeed implements ChangeFeed {
       }
       this.emit(change);
     });
-    await client.connect();
-    await client.query(`LISTEN ${this.channel}`);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${this.channel}`);
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      throw e;
+    }
+    if (this.closed) {
+      // Closed while this listener was connecting: do not leave it open.
+      await client.end().catch(() => undefined);
+      return;
+    }
     this.listener = client;
     // Anything announced while no listener was connected was missed.
     this.emit({ type: 'resync' });

@@ -1,0 +1,82 @@
+// The cluster stores named by `store:` in warden.yaml: PostgreSQL (identity records, change announcements;
+// the ledger connects on its own) and Redis (limits, token revocations, replay caches). Both are reached at
+// start or the start is refused; later outages fail closed where they are used (503) and turn /readyz.
+import { Redis } from 'ioredis';
+import type { WardenConfig } from '../config/config.js';
+import { PostgresIdentityStore } from './identity-postgres.js';
+import { PgChangeFeed } from './pg-changes.js';
+
+export interface ClusterStores {
+  identity: PostgresIdentityStore | null;
+  changes: PgChangeFeed | null;
+  redis: Redis | null;
+  /** Readiness probes for what is configured (none in embedded mode). */
+  probes: { name: string; probe: () => Promise<boolean> }[];
+  close(): Promise<void>;
+}
+
+/** A configured cluster store could not be reached or set up at start. */
+export class ClusterStoreUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ClusterStoreUnavailable';
+  }
+}
+
+/** The URL without its password, for messages. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+export async function openClusterStores(cfg: WardenConfig['store'], onError: (e: unknown, what: string) => void): Promise<ClusterStores> {
+  let identity: PostgresIdentityStore | null = null;
+  let changes: PgChangeFeed | null = null;
+  let redis: Redis | null = null;
+  const close = async () => {
+    await Promise.allSettled([changes?.close(), identity?.close(), redis?.disconnect()]);
+  };
+  try {
+    if (cfg.postgres) {
+      const { connectionString, prefix } = cfg.postgres;
+      try {
+        identity = await PostgresIdentityStore.connect({ connectionString, prefix });
+        changes = await PgChangeFeed.connect({ connectionString, prefix, onError: (e) => onError(e, 'postgres change listener') });
+      } catch (e) {
+        throw new ClusterStoreUnavailable(`store.postgres: cannot use ${redact(connectionString)}: ${(e as Error).message}`);
+      }
+    }
+    if (cfg.redis) {
+      // No offline queue: while Redis is away a command fails at once (503) instead of waiting unbounded.
+      redis = new Redis(cfg.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 3000 });
+      redis.on('error', (e) => onError(e, 'redis'));
+      try {
+        await redis.connect();
+        await redis.ping();
+      } catch (e) {
+        throw new ClusterStoreUnavailable(`store.redis: cannot reach ${redact(cfg.redis.url)}: ${(e as Error).message}`);
+      }
+    }
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  const probes: ClusterStores['probes'] = [];
+  if (identity) {
+    const id = identity;
+    const ch = changes!;
+    probes.push({ name: 'postgres', probe: async () => (await id.getMeta('readiness-probe'), true) });
+    // Without the listener, peers' revocations could be missed; caches are bypassed, but say so.
+    probes.push({ name: 'postgres_changes', probe: async () => ch.healthy });
+  }
+  if (redis) {
+    const r = redis;
+    probes.push({ name: 'redis', probe: async () => (await r.ping()) === 'PONG' });
+  }
+  return { identity, changes, redis, probes, close };
+}

@@ -96,11 +96,20 @@ class LoggedAuditSink implements AuditSink {
   }
 }
 
+/** The bootstrap admin principal exists from the first start on (config may name it, e.g. an httpSignatures client). */
+async function ensureAdminPrincipal(store: SqliteIdentityStore, clock: Clock): Promise<void> {
+  if ((await store.getMeta('bootstrap')) !== null || (await store.getPrincipal('admin'))) return;
+  await store.insertPrincipal({ id: 'admin', kind: 'user', tenant: 'system', groups: ['admins'], admin: true, sourceCidrs: null, limits: null, createdAt: clock.now(), erasedAt: null });
+}
+
+/**
+ * Creates the one-time bootstrap credential. Called only once every other start-up step has succeeded (ports
+ * bound, every plane built): a start refused after it would have stored a credential nobody ever saw, and later
+ * starts, finding it, print none.
+ */
 async function bootstrapAdmin(store: SqliteIdentityStore, keys: ApiKeyService, clock: Clock): Promise<string | null> {
   if ((await store.getMeta('bootstrap')) !== null) return null;
-  if (!(await store.getPrincipal('admin'))) {
-    await store.insertPrincipal({ id: 'admin', kind: 'user', tenant: 'system', groups: ['admins'], admin: true, sourceCidrs: null, limits: null, createdAt: clock.now(), erasedAt: null });
-  }
+  await ensureAdminPrincipal(store, clock);
   const created = await keys.create({ principalId: 'admin', models: ['*'], actions: ['*'], description: 'bootstrap admin credential' });
   await store.setMeta('bootstrap', created.record.id);
   return created.key;
@@ -144,8 +153,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   let onKeyChange: (e: KeyChange) => void = () => {};
   const keys = new ApiKeyService(identityStore, clock, { onChange: (e) => onKeyChange(e), onError: (e) => log.error({ err: e }, 'could not record API key last-use times; will retry') });
   started.push(() => keys.close());
-  const bootstrapKey = await bootstrapAdmin(identityStore, keys, clock);
-  keys.setBootstrapKey(await identityStore.getMeta('bootstrap'));
+  await ensureAdminPrincipal(identityStore, clock);
   const metrics = new Metrics();
 
   // Upstreams: the configured ones, or the labelled demo model server when none is configured.
@@ -445,6 +453,9 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       handle(req, res);
     };
   };
+  // Last: everything above can still refuse the start (see bootstrapAdmin).
+  const bootstrapKey = await bootstrapAdmin(identityStore, keys, clock);
+  keys.setBootstrapKey(await identityStore.getMeta('bootstrap'));
   infServer.on('request', withClient(inf.trustedProxies, gateway.handle));
   admServer.on('request', withClient(adm.trustedProxies, admin.handle));
   readiness.markStarted();

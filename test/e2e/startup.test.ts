@@ -125,3 +125,19 @@ test('warden up: a busy port is refused on one line, exit 1, no stack; the next 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('warden up: an oidc caFile that cannot be read is a config refusal naming the file (exit 2, one line)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-startup-'));
+  const cfg = join(dir, 'warden.yaml');
+  writeFileSync(
+    cfg,
+    `dataDir: ${join(dir, 'data')}\nlisteners:\n  inference: { port: 0 }\n  admin: { port: 0 }\noidc:\n  issuers:\n    - { issuer: https://idp.example, audience: warden, discovery: true, caFile: missing-ca.pem }\n`,
+  );
+  try {
+    const r = await runWarden(['up', '--config', cfg]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(oneRefusalLine(r.stderr), `warden: cannot start: oidc issuer "https://idp.example": caFile ${join(dir, 'missing-ca.pem')}: cannot read it (ENOENT)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

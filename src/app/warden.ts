@@ -9,10 +9,9 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { newRequestId } from '../core/ids.js';
 import { auditEvent } from '../core/audit-event.js';
 import type { AuditEvent, Principal } from '../core/types.js';
-import type { WardenConfig, UpstreamConfig } from '../config/config.js';
+import { ConfigError, type WardenConfig, type UpstreamConfig } from '../config/config.js';
 import { ensureDevPki } from '../network/dev-ca.js';
 import { createClientAddressResolver } from '../network/source.js';
-import { loadServerCertificate } from '../network/server-cert.js';
 import { listenerTlsOptions } from '../network/tls.js';
 import { LocalLimiter } from '../network/limits.js';
 import { RedisLimiter } from '../network/redis-limiter.js';
@@ -52,7 +51,9 @@ import { PostgresLedgerStore } from '../store/ledger-postgres.js';
 import { LedgerAuditSink } from '../ledger/sink.js';
 import { Readiness } from '../admin/readiness.js';
 import { inspectRequest, inspectText, parseClassification } from '../inspect/index.js';
-import { BadRequest, FailClosed } from '../core/errors.js';
+import { BadRequest, FailClosed, StartupRefused } from '../core/errors.js';
+import { IdentityConfigError } from '../identity/errors.js';
+import { loadServerCertificate, ServerCertificateInvalid } from '../network/server-cert.js';
 import { sendJson } from '../http/respond.js';
 import { DEMO_MODELS, DEMO_OWNER, startDemoUpstream } from '../demo/upstream.js';
 
@@ -101,11 +102,20 @@ class LoggedAuditSink implements AuditSink {
   }
 }
 
+/** The bootstrap admin principal exists from the first start on (config may name it, e.g. an httpSignatures client). */
+async function ensureAdminPrincipal(store: IdentityStore, clock: Clock): Promise<void> {
+  if ((await store.getMeta('bootstrap')) !== null || (await store.getPrincipal('admin'))) return;
+  await store.insertPrincipal({ id: 'admin', kind: 'user', tenant: 'system', groups: ['admins'], admin: true, sourceCidrs: null, limits: null, createdAt: clock.now(), erasedAt: null });
+}
+
+/**
+ * Creates the one-time bootstrap credential. Called only once every other start-up step has succeeded (ports
+ * bound, every plane built): a start refused after it would have stored a credential nobody ever saw, and later
+ * starts, finding it, print none.
+ */
 async function bootstrapAdmin(store: IdentityStore, keys: ApiKeyService, clock: Clock): Promise<string | null> {
   if ((await store.getMeta('bootstrap')) !== null) return null;
-  if (!(await store.getPrincipal('admin'))) {
-    await store.insertPrincipal({ id: 'admin', kind: 'user', tenant: 'system', groups: ['admins'], admin: true, sourceCidrs: null, limits: null, createdAt: clock.now(), erasedAt: null });
-  }
+  await ensureAdminPrincipal(store, clock);
   const created = await keys.create({ principalId: 'admin', models: ['*'], actions: ['*'], description: 'bootstrap admin credential' });
   await store.setMeta('bootstrap', created.record.id);
   return created.key;
@@ -114,14 +124,29 @@ async function bootstrapAdmin(store: IdentityStore, keys: ApiKeyService, clock: 
 function listen(server: Server | HttpsServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(e.code === 'EADDRINUSE' ? new Error(`port ${host}:${port} is already in use (set listeners.*.port in the config)`) : e),
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new StartupRefused('environment', `port ${host}:${port} is already in use (set listeners.*.port in the config)`, { cause: e })
+          : new StartupRefused('environment', `cannot listen on ${host}:${port}: ${e.message}`, { cause: e }),
+      ),
     );
     server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
   });
 }
 
 /**
- * Starts Warden. If any step fails, everything started so far is closed again before the error is thrown,
+ * Why a start was refused, as one StartupRefused: a mistake in the configuration (a key, a file or principal it
+ * names, a certificate that does not fit its key) or else something in the environment.
+ */
+export function startupRefusal(e: unknown): StartupRefused {
+  if (e instanceof StartupRefused) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  const config = e instanceof ConfigError || e instanceof IdentityConfigError || e instanceof ServerCertificateInvalid;
+  return new StartupRefused(config ? 'config' : 'environment', message, { cause: e });
+}
+
+/**
+ * Starts Warden. If any step fails, everything started so far is closed again before StartupRefused is thrown,
  * so a refused start (e.g. a ledger that does not verify, a busy port) leaves no listener or lock behind.
  */
 export async function startWarden(config: WardenConfig, opts: StartOptions = {}): Promise<RunningWarden> {
@@ -130,7 +155,7 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
     return await startWardenSteps(config, opts, started);
   } catch (e) {
     for (const undo of started.reverse()) await Promise.resolve().then(undo).catch(() => {});
-    throw e;
+    throw startupRefusal(e);
   }
 }
 
@@ -156,8 +181,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     ...(cluster.changes ? { changes: cluster.changes } : {}),
   });
   started.push(() => keys.close());
-  const bootstrapKey = await bootstrapAdmin(identityStore, keys, clock);
-  keys.setBootstrapKey(await identityStore.getMeta('bootstrap'));
+  await ensureAdminPrincipal(identityStore, clock);
   const metrics = new Metrics();
 
   // Upstreams: the configured ones, or the labelled demo model server when none is configured.
@@ -469,6 +493,9 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       handle(req, res);
     };
   };
+  // Last: everything above can still refuse the start (see bootstrapAdmin).
+  const bootstrapKey = await bootstrapAdmin(identityStore, keys, clock);
+  keys.setBootstrapKey(await identityStore.getMeta('bootstrap'));
   infServer.on('request', withClient(inf.trustedProxies, gateway.handle));
   admServer.on('request', withClient(adm.trustedProxies, admin.handle));
   readiness.markStarted();

@@ -2,16 +2,18 @@
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../config/config.js';
-import { startWarden } from '../app/warden.js';
+import { startWarden, startupRefusal, type RunningWarden } from '../app/warden.js';
 import { startDemoUpstream, DEMO_MODELS } from '../demo/upstream.js';
 import { CliError } from './admin-client.js';
-import { isWardenError } from '../core/errors.js';
+import { isWardenError, StartupRefused } from '../core/errors.js';
 import { keysMain, principalsMain, tokensMain } from './keys.js';
 
 const USAGE = `usage: warden <command> [options]
 
-  up [--config warden.yaml] [--data-dir DIR]   start the gateway (embedded defaults)
+  up [--config warden.yaml] [--data-dir DIR]   start the gateway (embedded defaults); a refused start prints
+                                                 one line (exit 2: the config, 1: else; WARDEN_DEBUG=1: stack)
   demo-upstream [--port N]                       run the demo (fake) OpenAI-compatible model server alone
   principals create|list|disable|enable          manage principals (admin API)
   keys create|list|effective|rotate|revoke       manage API keys; effective: scope ∩ what policy grants
@@ -30,11 +32,16 @@ and the CA from <data-dir>/ca.pem (or WARDEN_CA).`;
 
 async function up(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { config: { type: 'string' }, 'data-dir': { type: 'string' } } });
-  const config = loadConfig(values.config);
-  if (values['data-dir']) config.dataDir = (await import('node:path')).resolve(values['data-dir']);
   // Handlers first: a SIGTERM that arrives while starting (or right after the banner) still shuts down cleanly.
   const stopRequested = untilSignal();
-  const w = await startWarden(config);
+  let w: RunningWarden;
+  try {
+    const config = loadConfig(values.config);
+    if (values['data-dir']) config.dataDir = resolve(values['data-dir']);
+    w = await startWarden(config);
+  } catch (e) {
+    throw startupRefusal(e);
+  }
   const out: string[] = [
     '',
     'Warden is running.',
@@ -130,6 +137,12 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`warden: unknown command ${JSON.stringify(cmd)}\n\n${USAGE}\n`);
     return 2;
   } catch (e) {
+    // One line an operator can act on; the stack only when asked for (WARDEN_DEBUG=1).
+    if (e instanceof StartupRefused) {
+      process.stderr.write(`warden: cannot start: ${e.message.split('\n').map((l) => l.trim()).filter(Boolean).join('; ')}\n`);
+      if (process.env.WARDEN_DEBUG === '1') process.stderr.write(`${e.cause instanceof Error && e.cause.stack ? e.cause.stack : e.stack}\n`);
+      return e.kind === 'config' ? 2 : 1;
+    }
     if (e instanceof CliError) {
       process.stderr.write(`warden ${cmd}: ${e.message}\n`);
       return e.exitCode;

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve, dirname } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { LineCounter, parseDocument, isNode } from 'yaml';
+import { LineCounter, parseDocument, isMap, isNode, isScalar } from 'yaml';
 import { CONFIG_SCHEMA } from './schema.js';
 import type { MtlsMode } from '../network/tls.js';
 import { DEFAULT_UPSTREAM_SHARE } from '../network/upstream-share.js';
@@ -69,13 +69,21 @@ export interface ScopeConfig {
 /** Credentials from OIDC, mTLS or signatures get no scope unless the config grants one (least privilege). */
 export const NO_SCOPE: ScopeConfig = { models: [], actions: [] };
 
+/** An `oidc.issuers[]` entry as written (src/identity/oidc/config.ts says what each key does). */
 export interface OidcIssuerConfig {
   issuer: string;
   audience: string;
   jwksUri?: string;
   discovery?: boolean;
   algorithms?: string[];
-  [k: string]: unknown;
+  clockSkewSec?: number;
+  claims?: { subject?: string; groups?: string; tenant?: { claim: string } | { fixed: string }; kind?: { claim: string } | { fixed: 'user' | 'service' | 'agent' }; mfaAmrValues?: string[] };
+  scope?: ScopeConfig;
+  /** PEM CA certificate(s) (absolute path) trusted for this issuer's discovery and JWKS fetches only. */
+  caFile?: string;
+  fetchTimeoutMs?: number;
+  jwksCooldownMs?: number;
+  jwksMaxAgeMs?: number;
 }
 
 export interface WardenConfig {
@@ -191,7 +199,8 @@ export class ConfigError extends Error {
   }
 }
 
-const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+// verbose: each error carries its schema, so an unknown key can be compared with the keys that are allowed there.
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
 const validate = ajv.compile(CONFIG_SCHEMA);
 
 type RawConfig = {
@@ -238,10 +247,37 @@ function storeDefaults(raw: RawConfig['store'], source: string | null): WardenCo
   };
 }
 
+/** Optimal string alignment distance (Levenshtein plus adjacent transpositions: `caFlie` is one edit from `caFile`). */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The known key a misspelt one was most likely meant to be (case ignored; at most 2 edits, fewer for short keys). */
+export function closestKey(key: string, known: string[]): string | null {
+  let best: { name: string; distance: number } | null = null;
+  for (const name of known) {
+    const distance = editDistance(key.toLowerCase(), name.toLowerCase());
+    if (distance <= Math.min(2, Math.floor(name.length / 3)) && (!best || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name ?? null;
+}
+
 function describe(e: ErrorObject): string {
   switch (e.keyword) {
-    case 'additionalProperties':
-      return `unknown key ${JSON.stringify((e.params as { additionalProperty: string }).additionalProperty)}`;
+    case 'additionalProperties': {
+      const key = (e.params as { additionalProperty: string }).additionalProperty;
+      const known = Object.keys((e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {});
+      const guess = closestKey(key, known);
+      return `unknown key ${JSON.stringify(key)}${guess ? ` (did you mean ${JSON.stringify(guess)}?)` : ''}`;
+    }
     case 'required':
       return `missing required key ${JSON.stringify((e.params as { missingProperty: string }).missingProperty)}`;
     case 'enum':
@@ -306,7 +342,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       ...(u.canary !== undefined ? { canary: u.canary } : {}),
     })),
     demoUpstream: { enabled: raw.demoUpstream?.enabled ?? 'auto', port: raw.demoUpstream?.port ?? 0 },
-    oidc: { issuers: raw.oidc?.issuers ?? [] },
+    oidc: { issuers: (raw.oidc?.issuers ?? []).map((i) => ({ ...i, ...(i.caFile ? { caFile: resolve(baseDir, i.caFile) } : {}) })) },
     httpSignatures: {
       windowSec: raw.httpSignatures?.windowSec ?? 300,
       clients: (raw.httpSignatures?.clients ?? []).map((c) => ({ ...c, publicKeyFile: resolve(baseDir, c.publicKeyFile) })),
@@ -402,15 +438,24 @@ export function parseConfig(text: string, file: string): WardenConfig {
   if (!validate(raw)) {
     const lines = (validate.errors ?? []).map((e) => {
       const segs = e.instancePath.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s.replace(/~1/g, '/').replace(/~0/g, '~')));
-      const node = doc.getIn(segs, true);
+      let path = e.instancePath || '/';
+      let node: unknown = doc.getIn(segs, true);
+      if (e.keyword === 'additionalProperties') {
+        // Point at the unknown key itself (its line, and its path), not at the object holding it.
+        const key = (e.params as { additionalProperty: string }).additionalProperty;
+        path = `${e.instancePath}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+        const pair = isMap(node) ? node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === key) : undefined;
+        if (pair && isNode(pair.key)) node = pair.key;
+      }
       let where = '';
       if (isNode(node) && node.range) {
         const p = lineCounter.linePos(node.range[0]);
         where = `:${p.line}:${p.col}`;
       }
-      return `${file}${where}: ${e.instancePath || '/'}: ${describe(e)}`;
+      return `${file}${where}: ${path}: ${describe(e)}`;
     });
-    throw new ConfigError(lines.join('\n'));
+    // anyOf/oneOf branches can report the same mistake more than once.
+    throw new ConfigError([...new Set(lines)].join('\n'));
   }
   const cfg = withDefaults(raw as RawConfig, resolve(file), dirname(resolve(file)));
   for (const l of [cfg.listeners.inference, cfg.listeners.admin]) {

@@ -1,4 +1,6 @@
 // JSON Schema of warden.yaml. The config loader validates against it and reports file:line:col, path and expectation.
+// Every object is closed (additionalProperties: false, or a schema for the values of a map): a misspelt key is an
+// error at start, never a setting silently ignored (test/config/schema-closed.test.ts walks the whole schema).
 export const CONFIG_SCHEMA = {
   $id: 'https://warden.local/schema/config.json',
   type: 'object',
@@ -221,14 +223,37 @@ export const CONFIG_SCHEMA = {
           items: {
             type: 'object',
             required: ['issuer', 'audience'],
-            additionalProperties: true,
+            additionalProperties: false,
             properties: {
               issuer: { type: 'string', minLength: 1 },
               audience: { type: 'string', minLength: 1 },
               jwksUri: { type: 'string' },
               discovery: { type: 'boolean' },
               algorithms: { type: 'array', items: { type: 'string' } },
+              clockSkewSec: { type: 'integer', minimum: 0, maximum: 300 },
+              claims: {
+                type: 'object',
+                additionalProperties: false,
+                properties: {
+                  subject: { type: 'string', minLength: 1 },
+                  groups: { type: 'string', minLength: 1 },
+                  tenant: { $ref: '#/$defs/claimOrFixed' },
+                  kind: {
+                    type: 'object',
+                    additionalProperties: false,
+                    minProperties: 1,
+                    maxProperties: 1,
+                    properties: { claim: { type: 'string', minLength: 1 }, fixed: { enum: ['user', 'service', 'agent'] } },
+                  },
+                  mfaAmrValues: { type: 'array', items: { type: 'string', minLength: 1 } },
+                },
+              },
               scope: { $ref: '#/$defs/scope' },
+              /** PEM CA certificate(s) trusted for this issuer's discovery and JWKS fetches only (a private IdP). */
+              caFile: { type: 'string', minLength: 1 },
+              fetchTimeoutMs: { type: 'integer', minimum: 1, maximum: 60000 },
+              jwksCooldownMs: { type: 'integer', minimum: 0 },
+              jwksMaxAgeMs: { type: 'integer', minimum: 1000 },
             },
           },
         },
@@ -264,7 +289,21 @@ export const CONFIG_SCHEMA = {
         clientCaFile: { type: 'string' },
         tenant: { type: 'string', minLength: 1 },
         defaultKind: { enum: ['user', 'service', 'agent'] },
-        rules: { type: 'array', items: { type: 'object', required: ['idPrefix'], properties: { idPrefix: { type: 'string' } } } },
+        rules: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['idPrefix'],
+            properties: {
+              idPrefix: { type: 'string', minLength: 1 },
+              kind: { enum: ['user', 'service', 'agent'] },
+              tenant: { type: 'string', minLength: 1 },
+              groups: { type: 'array', items: { type: 'string', minLength: 1 } },
+              scope: { $ref: '#/$defs/scope' },
+            },
+          },
+        },
         scope: { $ref: '#/$defs/scope' },
       },
     },
@@ -287,6 +326,14 @@ export const CONFIG_SCHEMA = {
         models: { type: 'array', items: { type: 'string', minLength: 1 } },
         actions: { type: 'array', items: { type: 'string', minLength: 1 } },
       },
+    },
+    /** A value read from a token claim, or fixed: exactly one of the two. */
+    claimOrFixed: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      maxProperties: 1,
+      properties: { claim: { type: 'string', minLength: 1 }, fixed: { type: 'string', minLength: 1 } },
     },
     /** A PEM certificate (chain) and its private key (mode 0600), checked at start-up (src/network/server-cert.ts). */
     certPair: {

@@ -111,3 +111,17 @@ export class FailClosed extends WardenError {
 export function isWardenError(e: unknown): e is WardenError {
   return e instanceof WardenError;
 }
+
+/**
+ * Warden will not start. Never seen by a client: `warden up` prints the message on one line and exits 2 for a
+ * mistake in the configuration (`config`: a key, a file it names, a principal it names) and 1 for anything in
+ * the environment (`environment`: a busy port, a ledger that does not verify, a database that cannot be opened).
+ */
+export class StartupRefused extends Error {
+  readonly kind: 'config' | 'environment';
+  constructor(kind: 'config' | 'environment', message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StartupRefused';
+    this.kind = kind;
+  }
+}

@@ -11,6 +11,7 @@ import { DpopVerifier, checkSenderBinding, HttpSignatureVerifier, JitTokenServic
 import type { IdentityStore } from '../store/identity-store.js';
 import type { SqliteDb } from '../store/sqlite.js';
 import { SqliteRevocationStore } from './jit/sqlite-revocation-store.js';
+import { loadIssuerCaFile } from './oidc/ca-file.js';
 import type { RevocationStore } from './jit/revocation-store.js';
 import type { NonceStore } from './http-signature/nonce-store.js';
 import type { CredentialVerifiers } from './verifiers.js';
@@ -75,7 +76,9 @@ export async function buildIdentity(
   };
   let oidc: OidcVerifier | null = null;
   if (config.oidc.issuers.length > 0) {
-    oidc = new OidcVerifier({ issuers: config.oidc.issuers.map((i) => ({ scope: { models: [], actions: [] }, ...i })) as never, clock: o.clock });
+    // A caFile becomes the issuer's own trust anchors (read and checked now: a bad file refuses the start).
+    const issuers = config.oidc.issuers.map(({ caFile, ...i }) => ({ scope: { models: [], actions: [] }, ...i, ...(caFile ? { caPem: loadIssuerCaFile(i.issuer, caFile) } : {}) }));
+    oidc = new OidcVerifier({ issuers: issuers as never, clock: o.clock });
     const v = oidc;
     verifiers.oidc = async (t) => standing(await v.verify(t));
   }

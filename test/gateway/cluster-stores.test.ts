@@ -136,12 +136,13 @@ test('a configured cluster store that cannot be reached refuses the start, namin
     startTestWarden((c) => {
       c.store = { redis: { url: `redis://:secret@127.0.0.1:${dead}`, prefix: 'x:' } };
     }),
-    (e: Error) => e.name === 'ClusterStoreUnavailable' && /store\.redis: cannot reach redis:\/\/:\*\*\*@127\.0\.0\.1/.test(e.message) && !e.message.includes('secret'),
+    (e: Error & { kind?: string; cause?: Error }) =>
+      e.name === 'StartupRefused' && e.kind === 'environment' && e.cause?.name === 'ClusterStoreUnavailable' && /store\.redis: cannot reach redis:\/\/:\*\*\*@127\.0\.0\.1/.test(e.message) && !e.message.includes('secret'),
   );
   await assert.rejects(
     startTestWarden((c) => {
       c.store = { postgres: { connectionString: `postgres://postgres:pw@127.0.0.1:${dead}/test`, prefix: 'x_' } };
     }),
-    (e: Error) => e.name === 'ClusterStoreUnavailable' && /store\.postgres: cannot use/.test(e.message) && !e.message.includes(':pw@'),
+    (e: Error & { cause?: Error }) => e.name === 'StartupRefused' && e.cause?.name === 'ClusterStoreUnavailable' && /store\.postgres: cannot use/.test(e.message) && !e.message.includes(':pw@'),
   );
 });

@@ -28,9 +28,11 @@ describe('OIDC bearer tokens through the gateway', () => {
     });
     await new Promise<void>((r) => idp.listen(0, '127.0.0.1', () => r()));
     const issuer = `https://127.0.0.1:${(idp.address() as AddressInfo).port}`;
+    const caFile = join(mkdtempSync(join(tmpdir(), 'warden-idp-ca-')), 'idp-ca.pem');
+    writeFileSync(caFile, ca.certPem);
     const t = await startTestWarden((c) => {
       c.oidc.issuers = [
-        { issuer, audience: 'warden', jwksUri: `${issuer}/jwks`, caPem: ca.certPem, claims: { tenant: { fixed: 'acme' } }, scope: { models: ['demo-chat'], actions: ['chat'] } },
+        { issuer, audience: 'warden', jwksUri: `${issuer}/jwks`, caFile: caFile, claims: { tenant: { fixed: 'acme' } }, scope: { models: ['demo-chat'], actions: ['chat'] } },
       ];
     });
     try {

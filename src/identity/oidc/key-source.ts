@@ -11,6 +11,15 @@ export class KeySourceUnavailable extends Error {
     super(message, options);
     this.name = 'KeySourceUnavailable';
   }
+
+  /** For the operator (log, ledger): what failed and its first cause, e.g. a TLS error from the IdP. Never for a client. */
+  get detail(): string {
+    let root: unknown = this.cause;
+    while (root instanceof Error && root.cause instanceof Error) root = root.cause;
+    const why = root instanceof Error ? root.message : root === undefined ? '' : String(root);
+    // Commas separate reasons in a refused.unauthenticated entry (src/gateway/refusals.ts).
+    return (why ? `${this.message}: ${why}` : this.message).replace(/,/g, ';');
+  }
 }
 
 export interface KeySource {

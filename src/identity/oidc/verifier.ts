@@ -111,7 +111,9 @@ export class OidcVerifier {
 
   private translate(e: unknown): Error {
     if (e instanceof KeySourceUnavailable) {
-      return new FailClosed('jwks_unavailable', 'the token issuer\'s signing keys cannot be obtained; try again later');
+      const err = new FailClosed('jwks_unavailable', 'the token issuer\'s signing keys cannot be obtained; try again later');
+      err.reason = `oidc_fetch_failed: ${e.detail}`;
+      return err;
     }
     // RFC 6750 §3 shows "The access token expired" as an allowed description; nothing finer is said.
     if (e instanceof errors.JWTExpired) return this.invalid('jwt_expired', 'the access token expired');

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Trains Warden's prompt-injection classifier (logistic regression over hashed n-grams + signal
-// indicators) on the TRAIN part of ../shared/testdata/prompt_injection/normalized and writes the
-// weights, int8-quantized, to src/inspect/model/injection-weights.ts (a generated, committed file).
+// indicators) on the TRAIN part of test/fixtures/prompt_injection/normalized (byte-identical copies
+// of the shared testdata collection's files, see test/fixtures/SOURCES.md) and writes the weights,
+// int8-quantized, to src/inspect/model/injection-weights.ts (a generated, committed file).
 //
 //   npx tsc -p . --outDir dist && node scripts/train-injection.mjs [--dist dist] [--out FILE]
 //
@@ -19,7 +20,7 @@ const opt = (name, dflt) => {
 };
 const dist = resolve(opt('--dist', 'dist'));
 const outFile = resolve(opt('--out', 'src/inspect/model/injection-weights.ts'));
-const dataDir = resolve(opt('--data', '../shared/testdata/prompt_injection/normalized'));
+const dataDir = resolve(opt('--data', 'test/fixtures/prompt_injection/normalized'));
 
 const { extractExample, isTrainingRow } = await import(pathToFileURL(`${dist}/src/inspect/injection/training.js`).href);
 const { HASH_BITS, HASH_DIM } = await import(pathToFileURL(`${dist}/src/inspect/injection/features.js`).href);

@@ -1,4 +1,4 @@
-// Every real Nitro sample in ../shared/testdata, judged at its own timestamp.
+// Every real Nitro sample in test/fixtures, judged at its own timestamp.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Loads the real attestation samples in ../shared/testdata with the expectations computed there.
+// Loads the real attestation samples in test/fixtures with the expectations computed by their collection.
 import { readFileSync } from 'node:fs';
 import { testdata } from '../../helpers/testdata.js';
 import { extractNitroDocumentFromCertificate } from '../../../src/workload/attestation/nitro/evervault-cert.js';

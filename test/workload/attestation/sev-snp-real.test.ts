@@ -1,4 +1,4 @@
-// The real SEV-SNP reports in ../shared/testdata (VCEK v2, VLEK v3) and the bad-VCEK negatives.
+// The real SEV-SNP reports in test/fixtures (VCEK v2, VLEK v3) and the bad-VCEK negatives.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

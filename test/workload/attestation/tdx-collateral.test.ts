@@ -1,6 +1,6 @@
 // Intel TDX collateral: TCB Info, TD QE identity, PCK / Root CA CRLs (src/workload/attestation/tdx/collateral.ts).
 //
-// Real collateral from ../shared/testdata/sev_snp_tdx (go-tdx-guest PCS samples of 2023 and 2026, trustee's of
+// Real collateral from test/fixtures/sev_snp_tdx (go-tdx-guest PCS samples of 2023 and 2026, trustee's of
 // 2025), checked against Intel's TCB Signing certificates, and three real quotes whose FMSPC matches a real TCB
 // Info, each status computed by hand below. Then a whole generated "Intel" (root, Platform CA, TCB Signing,
 // PCK with SGX extensions) so every refusal can be provoked: a tampered body, expired collateral, an FMSPC

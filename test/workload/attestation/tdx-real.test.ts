@@ -1,4 +1,4 @@
-// The real Intel TDX DCAP quotes in ../shared/testdata/sev_snp_tdx (v4, v5 with TDX 1.5 bodies), checked
+// The real Intel TDX DCAP quotes in test/fixtures/sev_snp_tdx (v4, v5 with TDX 1.5 bodies), checked
 // against EXPECTED_TDX_VERIFICATION.json: every listed field parses as expected and every quote is authentic
 // (PCK chain → pinned Intel SGX Root CA, QE report by the PCK key, QE certifies the attestation key, quote
 // signed by it). Then tampering, truncation, a foreign root and an expired PCK certificate, each refused.

@@ -1,5 +1,5 @@
 // The real OpenSSF model-signing bundles (sigstore/model-transparency scripts/tests), verified with
-// the published signing key. See testdata crypto_vectors/SOURCES.md and VERIFICATION_RESULTS.json.
+// the published signing key. See test/fixtures/SOURCES.md and crypto_vectors/model_signing/VERIFICATION_RESULTS.json.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 // The ledger signing key: one Ed25519 key that signs checkpoints (C2SP note) and receipts (JWS EdDSA).
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign as edSign, type KeyObject } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FailClosed } from '../core/errors.js';
@@ -57,7 +57,7 @@ export function ledgerKeyFromPrivate(privateKey: KeyObject, name: string = DEFAU
     publicKey,
     publicKeyPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
     publicJwk: { kty: 'OKP', crv: 'Ed25519', x, kid, alg: 'EdDSA', use: 'sig' },
-    signer: { name, keyId: ed25519KeyId(name, raw), privateKey },
+    signer: { name, keyId: ed25519KeyId(name, raw), sign: (message) => edSign(null, message, privateKey) },
     verifier: parseVerifierKey(vkey),
   };
 }
@@ -72,8 +72,13 @@ export function publicLedgerKey(k: LedgerKey): PublicLedgerKey {
  * group or others can access, because the ledger key is what makes the log's history unforgeable.
  */
 export function loadOrCreateLedgerKey(dataDir: string, name: string = DEFAULT_LEDGER_ORIGIN): LedgerKey {
+  return ledgerKeyFromPrivate(loadOrCreateEd25519Key(dataDir, LEDGER_KEY_FILE), name);
+}
+
+/** `<dataDir>/<fileName>` as a PKCS#8 Ed25519 key, created with mode 0600 if absent; refused if others can read it. */
+export function loadOrCreateEd25519Key(dataDir: string, fileName: string): KeyObject {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const file = join(dataDir, LEDGER_KEY_FILE);
+  const file = join(dataDir, fileName);
   let pem: string;
   try {
     const st = statSync(file);
@@ -86,5 +91,5 @@ export function loadOrCreateLedgerKey(dataDir: string, name: string = DEFAULT_LE
     // 'wx': never overwrite a key another process created meanwhile.
     writeFileSync(file, pem, { mode: 0o600, flag: 'wx' });
   }
-  return ledgerKeyFromPrivate(createPrivateKey(pem), name);
+  return createPrivateKey(pem);
 }

@@ -108,6 +108,21 @@ export const CONFIG_SCHEMA = {
           additionalProperties: false,
           properties: { file: { type: 'string', minLength: 1 }, webhook: { type: 'string', pattern: '^https?://' }, intervalMs: { type: 'integer', minimum: 100 } },
         },
+        witnesses: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'url', 'key'],
+            properties: {
+              name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' },
+              url: { type: 'string', pattern: '^https?://[^\\s]+$' },
+              // C2SP tlog-cosignature vkey: <name>+<8 hex key id>+base64(0x04 || Ed25519 key).
+              key: { type: 'string', pattern: '^[^+\\s]+\\+[0-9a-f]{8}\\+[A-Za-z0-9+/]+={0,2}$' },
+            },
+          },
+        },
+        witnessIntervalMs: { type: 'integer', minimum: 1000, maximum: 86400000 },
       },
     },
     policies: {

@@ -41,6 +41,7 @@ import { buildIdentity } from '../identity/plane.js';
 import { AdminApi, type AdminRequest } from '../admin/admin.js';
 import { Ledger } from '../ledger/ledger.js';
 import { loadOrCreateLedgerKey, publicLedgerKey } from '../ledger/key.js';
+import { openPkcs11LedgerKey } from '../ledger/pkcs11-key.js';
 import { createAuditHandler } from '../ledger/http.js';
 import { ThreadedSqliteLedgerStore } from '../store/ledger-sqlite-threaded.js';
 import { PostgresLedgerStore } from '../store/ledger-postgres.js';
@@ -187,7 +188,10 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
 
   // The ledger: its own SQLite file (its own fsync stream), resumed on restart; refuses to start on a
   // tampered store (fail closed).
-  const ledgerKey = loadOrCreateLedgerKey(config.dataDir);
+  // The signing key lives in a PKCS#11 token when configured; a token that cannot sign refuses the start.
+  const tokenKey = config.ledger.signingKey ? openPkcs11LedgerKey(config.ledger.signingKey) : null;
+  if (tokenKey) started.push(() => tokenKey.close());
+  const ledgerKey = tokenKey?.key ?? loadOrCreateLedgerKey(config.dataDir);
   // Its batch commits (and their fsync) run on a worker thread so the event loop keeps serving meanwhile.
   // Cluster mode: the tree lives in PostgreSQL and this process holds the sequencer lock (a second one
   // refuses to start rather than fork the log).
@@ -496,6 +500,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       await retention.close();
       await witnessing?.close();
       await ledger.close(); // closes ledger.db after the last batch
+      tokenKey?.close();
       db.close();
       log.flush();
     },

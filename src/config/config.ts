@@ -123,6 +123,8 @@ export interface WardenConfig {
     witnesses: { name: string; url: string; key: string }[];
     /** How often the latest checkpoint goes to the witnesses (also refreshes cosignatures of an idle log). */
     witnessIntervalMs: number;
+    /** The checkpoint and receipt signing key in a PKCS#11 token (absent: `<dataDir>/ledger-key.pem`). */
+    signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string };
   };
   /** Policy set directory; absent: the last published set, or else the shipped starter set. */
   policies: { dir?: string };
@@ -210,7 +212,7 @@ type RawConfig = {
     attestation?: Partial<WorkloadConfig['attestation']>;
     provenance?: Partial<NonNullable<WorkloadConfig['provenance']>>;
   };
-  ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number };
+  ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number; signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string } };
   monitor?: Partial<MonitorConfig>;
 };
 
@@ -302,6 +304,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       publicEntries: raw.ledger?.publicEntries ?? false,
       witnesses: raw.ledger?.witnesses ?? [],
       witnessIntervalMs: raw.ledger?.witnessIntervalMs ?? 60_000,
+      ...(raw.ledger?.signingKey ? { signingKey: { pkcs11: { ...raw.ledger.signingKey.pkcs11, module: resolve(baseDir, raw.ledger.signingKey.pkcs11.module) }, pinEnv: raw.ledger.signingKey.pinEnv } } : {}),
       ...(raw.ledger?.postgres ? { postgres: raw.ledger.postgres } : {}),
       export: {
         intervalMs: raw.ledger?.export?.intervalMs ?? 5000,

@@ -123,6 +123,20 @@ export const CONFIG_SCHEMA = {
           },
         },
         witnessIntervalMs: { type: 'integer', minimum: 1000, maximum: 86400000 },
+        signingKey: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['pkcs11', 'pinEnv'],
+          properties: {
+            pkcs11: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['module', 'tokenLabel', 'keyLabel'],
+              properties: { module: { type: 'string', minLength: 1 }, tokenLabel: { type: 'string', minLength: 1, maxLength: 32 }, keyLabel: { type: 'string', minLength: 1 } },
+            },
+            pinEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+          },
+        },
       },
     },
     policies: {

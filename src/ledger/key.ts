@@ -20,7 +20,6 @@ export interface PublicLedgerKey {
 }
 
 export interface LedgerKey extends PublicLedgerKey {
-  privateKey: KeyObject;
   publicKey: KeyObject;
   /** For signing checkpoints. */
   signer: NoteSigner;
@@ -44,7 +43,14 @@ function jwkThumbprint(x: string): string {
 
 export function ledgerKeyFromPrivate(privateKey: KeyObject, name: string = DEFAULT_LEDGER_ORIGIN): LedgerKey {
   if (privateKey.asymmetricKeyType !== 'ed25519') throw new LedgerKeyInsecure(`ledger key must be Ed25519, got ${privateKey.asymmetricKeyType}`);
-  const publicKey = createPublicKey(privateKey);
+  return ledgerKeyFromSigner(createPublicKey(privateKey), (message) => edSign(null, message, privateKey), name);
+}
+
+/**
+ * A ledger key whose private half signs through `sign` (RFC 8032 Ed25519 over the message), wherever it
+ * lives: a key file, or a PKCS#11 token that never lets it out.
+ */
+export function ledgerKeyFromSigner(publicKey: KeyObject, sign: (message: Buffer) => Buffer, name: string = DEFAULT_LEDGER_ORIGIN): LedgerKey {
   const raw = rawEd25519PublicKey(publicKey);
   const x = raw.toString('base64url');
   const kid = jwkThumbprint(x);
@@ -53,11 +59,10 @@ export function ledgerKeyFromPrivate(privateKey: KeyObject, name: string = DEFAU
     name,
     vkey,
     kid,
-    privateKey,
     publicKey,
     publicKeyPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
     publicJwk: { kty: 'OKP', crv: 'Ed25519', x, kid, alg: 'EdDSA', use: 'sig' },
-    signer: { name, keyId: ed25519KeyId(name, raw), sign: (message) => edSign(null, message, privateKey) },
+    signer: { name, keyId: ed25519KeyId(name, raw), sign },
     verifier: parseVerifierKey(vkey),
   };
 }

@@ -38,6 +38,34 @@ const TOKEN = 'warden-ledger';
 const cfg = (over: Partial<Pkcs11KeyConfig['pkcs11']> = {}): Pkcs11KeyConfig => ({ pkcs11: { module: modulePath!, tokenLabel: TOKEN, keyLabel: 'ledger-key', ...over }, pinEnv: 'WARDEN_TEST_LEDGER_PIN' });
 const env = { WARDEN_TEST_LEDGER_PIN: PIN };
 
+/** An Ed25519 key pair generated inside the token: sensitive, never extractable. */
+function generateEd25519(token: string, label: string, ecParams: Buffer): void {
+  const p = new pkcs11js.PKCS11();
+  p.load(modulePath!);
+  try {
+    p.C_Initialize();
+  } catch (e) {
+    if ((e as { code?: number }).code !== pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED) throw e;
+  }
+  const slot = p.C_GetSlotList(true).find((s) => p.C_GetTokenInfo(s).label.trim() === token)!;
+  const session = p.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+  try {
+    p.C_Login(session, pkcs11js.CKU_USER, PIN);
+  } catch (e) {
+    if ((e as { code?: number }).code !== pkcs11js.CKR_USER_ALREADY_LOGGED_IN) throw e;
+  }
+  p.C_GenerateKeyPair(
+    session,
+    { mechanism: CKM_EC_EDWARDS_KEY_PAIR_GEN },
+    [{ type: pkcs11js.CKA_TOKEN, value: true }, { type: pkcs11js.CKA_LABEL, value: label }, { type: pkcs11js.CKA_VERIFY, value: true }, { type: pkcs11js.CKA_EC_PARAMS, value: ecParams }],
+    [
+      { type: pkcs11js.CKA_TOKEN, value: true }, { type: pkcs11js.CKA_LABEL, value: label }, { type: pkcs11js.CKA_SIGN, value: true },
+      { type: pkcs11js.CKA_PRIVATE, value: true }, { type: pkcs11js.CKA_SENSITIVE, value: true }, { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+    ],
+  );
+  p.C_CloseSession(session);
+}
+
 if (!missing) {
   mkdirSync(join(tmp, 'tokens'));
   const conf = join(tmp, 'softhsm2.conf');
@@ -45,24 +73,7 @@ if (!missing) {
   // SoftHSM reads SOFTHSM2_CONF at C_Initialize; each test file is its own process, so this stays local.
   process.env.SOFTHSM2_CONF = conf;
   execFileSync(util!, ['--init-token', '--free', '--label', TOKEN, '--pin', PIN, '--so-pin', '97531'], { env: process.env, stdio: 'pipe' });
-  // An Ed25519 key pair generated inside the token: sensitive, never extractable.
-  const p = new pkcs11js.PKCS11();
-  p.load(modulePath!);
-  p.C_Initialize();
-  const slot = p.C_GetSlotList(true).find((s) => p.C_GetTokenInfo(s).label.trim() === TOKEN)!;
-  const session = p.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
-  p.C_Login(session, pkcs11js.CKU_USER, PIN);
-  p.C_GenerateKeyPair(
-    session,
-    { mechanism: CKM_EC_EDWARDS_KEY_PAIR_GEN },
-    [{ type: pkcs11js.CKA_TOKEN, value: true }, { type: pkcs11js.CKA_LABEL, value: 'ledger-key' }, { type: pkcs11js.CKA_VERIFY, value: true }, { type: pkcs11js.CKA_EC_PARAMS, value: ED25519_OID }],
-    [
-      { type: pkcs11js.CKA_TOKEN, value: true }, { type: pkcs11js.CKA_LABEL, value: 'ledger-key' }, { type: pkcs11js.CKA_SIGN, value: true },
-      { type: pkcs11js.CKA_PRIVATE, value: true }, { type: pkcs11js.CKA_SENSITIVE, value: true }, { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-    ],
-  );
-  p.C_Logout(session);
-  p.C_CloseSession(session);
+  generateEd25519(TOKEN, 'ledger-key', ED25519_OID);
 }
 
 test('checkpoints signed inside the token verify with its public key alone', { skip: missing }, async () => {
@@ -84,6 +95,29 @@ test('checkpoints signed inside the token verify with its public key alone', { s
     await appendRange(again, 300, 310);
     assert.equal(again.latestCheckpoint().size, 310);
     await again.close();
+  } finally {
+    hsm.close();
+  }
+});
+
+let pkcs11Tool: string | undefined;
+try {
+  pkcs11Tool = execFileSync('sh', ['-c', 'command -v pkcs11-tool'], { encoding: 'utf8' }).trim() || undefined;
+} catch {
+  pkcs11Tool = undefined;
+}
+
+test('a key whose EC_PARAMS name the curve ("edwards25519", as pkcs11-tool writes them) is used the same way', { skip: missing }, () => {
+  if (pkcs11Tool) {
+    execFileSync(pkcs11Tool, ['--module', modulePath!, '--token-label', TOKEN, '--login', '--pin', PIN, '--keypairgen', '--key-type', 'EC:edwards25519', '--label', 'tool-key'], { env: process.env, stdio: 'pipe' });
+  } else {
+    console.log('# pkcs11-tool (OpenSC) is not installed: generating the key with the PrintableString curve name through pkcs11js');
+    generateEd25519(TOKEN, 'tool-key', Buffer.concat([Buffer.from([0x13, 12]), Buffer.from('edwards25519')]));
+  }
+  const hsm = openPkcs11LedgerKey(cfg({ keyLabel: 'tool-key' }), ORIGIN, env);
+  try {
+    assert.equal(hsm.key.signer.sign(Buffer.from('probe')).length, 64);
+    assert.match(hsm.key.vkey, /^warden\.test\/audit\+[0-9a-f]{8}\+A/);
   } finally {
     hsm.close();
   }

@@ -12,6 +12,7 @@ import { FixedClock } from '../../src/core/clock.js';
 import { auditVerify } from '../../src/ledger/audit-verify.js';
 import { CosignatureInvalid, LogForked } from '../../src/ledger/errors.js';
 import { createAuditHandler } from '../../src/ledger/http.js';
+import { exportStatic } from '../../src/ledger/export-static.js';
 import type { Ledger } from '../../src/ledger/ledger.js';
 import { loadOrCreateWitnessKey, type WitnessKey } from '../../src/ledger/witness/key.js';
 import { startWitnessServer, type RunningWitness } from '../../src/ledger/witness/server.js';
@@ -179,6 +180,16 @@ test('a rewritten history longer than the witnessed one is refused by the witnes
     auditVerify({ log: forked.url, key: forked.ledger.key.vkey, witnesses: [wkey.vkey], minWitnesses: 1, now: clock.now() }),
     (e: unknown) => e instanceof LogForked && e.code === 'forked',
   );
+});
+
+test('a static export carries the witnessed checkpoint, and audit verify --min-witnesses reads it from the directory', async () => {
+  const dir = join(root, 'static');
+  await exportStatic(honest.ledger, dir, { witnessedCheckpoint: honest.submitter.witnessedCheckpoint() });
+  const r = await auditVerify({ log: dir, key: honest.ledger.key.vkey, witnesses: [wkey.vkey], minWitnesses: 1, now: clock.now() });
+  assert.equal(r.witnessed?.size, 650);
+  const bare = join(root, 'static-bare');
+  await exportStatic(honest.ledger, bare);
+  await assert.rejects(auditVerify({ log: bare, key: honest.ledger.key.vkey, witnesses: [wkey.vkey], minWitnesses: 1, now: clock.now() }), (e: unknown) => e instanceof CosignatureInvalid && e.code === 'not_witnessed');
 });
 
 test('audit verify refuses witness options that cannot be met, and a cosignature by an untrusted witness does not count', async () => {

@@ -36,7 +36,12 @@ export async function main(args: string[]): Promise<number> {
   if (positionals.length > 1 || (positionals.length === 1 && positionals[0] !== 'key')) throw new CliError(USAGE, 2);
   if (!values['data-dir']) throw new CliError(`--data-dir is required\n${USAGE}`, 2);
   const dataDir = resolve(values['data-dir']);
-  const key = loadOrCreateWitnessKey(dataDir, values.name ?? DEFAULT_WITNESS_NAME);
+  let key;
+  try {
+    key = loadOrCreateWitnessKey(dataDir, values.name ?? DEFAULT_WITNESS_NAME);
+  } catch (e) {
+    throw new CliError(`witness key in ${dataDir}: ${(e as Error).message}`, 2);
+  }
   if (positionals[0] === 'key') {
     process.stdout.write(key.vkey + '\n');
     return 0;
@@ -60,6 +65,9 @@ export async function main(args: string[]): Promise<number> {
   });
   const running = await startWitnessServer(witness, port, values.host ?? '127.0.0.1', {
     onRefusal: (e) => log.warn({ status: e.status, code: e.code, msg: e.message }, 'add-checkpoint refused'),
+  }).catch((e: unknown) => {
+    db.close();
+    throw new CliError(`cannot listen on ${values.host ?? '127.0.0.1'}:${port}: ${(e as Error).message}`, 1);
   });
   process.stdout.write(`Warden witness listening at ${running.url} (POST /add-checkpoint)\n  witness key ${key.vkey}\n  logs        ${witness.origins.join(', ')}\n`);
   await stop;

@@ -24,6 +24,9 @@ test('warden witness cosigns the checkpoints of warden up, and audit verify requ
     const noLog = await runWarden(['witness', '--data-dir', witnessDir, '--port', '0']);
     assert.equal(noLog.code, 2);
     assert.match(noLog.stderr, /at least one --log-key is required/);
+    const badName = await runWarden(['witness', 'key', '--data-dir', witnessDir, '--name', 'has space']);
+    assert.equal(badName.code, 2);
+    assert.match(badName.stderr, /^warden witness: witness key in .*: invalid witness name "has space"\n$/);
 
     const w = startWardenProcess(['witness', '--data-dir', witnessDir, '--name', 'witness.test/w1', '--port', '0', '--log-key', logVkey]);
     procs.push(w);

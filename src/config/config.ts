@@ -412,7 +412,8 @@ export function parseConfig(text: string, file: string): WardenConfig {
     if (witnessNames.has(w.name)) throw new ConfigError(`${file}: ledger.witnesses: the name ${JSON.stringify(w.name)} is used twice`);
     witnessNames.add(w.name);
     // tlog-cosignature: an Ed25519 cosigner key is a vkey of signature type 0x04 and 32 key bytes.
-    const material = Buffer.from(w.key.split('+')[2]!, 'base64');
+    // The key material is base64 and may itself contain '+': only the first two '+' separate fields.
+    const material = Buffer.from(/^[^+]+\+[0-9a-f]{8}\+(.+)$/.exec(w.key)?.[1] ?? '', 'base64');
     if (material.length !== 33 || material[0] !== 0x04) throw new ConfigError(`${file}: ledger.witnesses[${JSON.stringify(w.name)}].key is not an Ed25519 cosignature/v1 verifier key (print one with \`warden witness key\`)`);
   }
   const seen = new Map<string, string>();

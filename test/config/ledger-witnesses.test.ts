@@ -17,6 +17,12 @@ test('witnesses parse with a default interval of a minute', () => {
   assert.equal(parseConfig('ledger: { witnessIntervalMs: 5000 }\n', 'w.yaml').ledger.witnessIntervalMs, 5000);
 });
 
+test('a witness key whose base64 material contains "+" is read whole', () => {
+  let key = '';
+  while (!/\+.*\+.*\+/.test(key)) key = formatCosignatureVerifierKey('witness.test/w1', generateKeyPairSync('ed25519').publicKey);
+  assert.equal(parseConfig(witness('', key), 'w.yaml').ledger.witnesses[0]!.key, key);
+});
+
 test('an unknown key under a witness, a missing key, a duplicate name and a too short interval are refused', () => {
   assert.throws(() => parseConfig(witness(', caFile: x.pem'), 'w.yaml'), /w\.yaml:3:\d+: \/ledger\/witnesses\/0: unknown key "caFile"/);
   assert.throws(() => parseConfig('ledger:\n  witnesses:\n    - { name: w1, url: "http://127.0.0.1:7380" }\n', 'w.yaml'), /missing required key "key"/);

@@ -71,6 +71,15 @@ export interface VerifiedCosignature {
   timestamp: number;
 }
 
+/** Splits a cosignature's note signature bytes: timestamped_signature = u64 timestamp || Ed25519 signature. */
+export function parseTimestampedSignature(signature: Buffer, by: string): { timestamp: number; signature: Buffer } {
+  if (signature.length !== TIMESTAMPED_SIGNATURE_BYTES) throw new CosignatureInvalid('bad_signature_length', `cosignature by ${by} is ${signature.length} bytes, expected ${TIMESTAMPED_SIGNATURE_BYTES}`);
+  const t = signature.readBigUInt64BE(0);
+  // "It MUST NOT exceed 2^63 - 1"; we also keep it within what a JS number holds exactly.
+  if (t > BigInt(Number.MAX_SAFE_INTEGER)) throw new CosignatureInvalid('bad_timestamp', `cosignature by ${by} has timestamp ${t}, out of range`);
+  return { timestamp: Number(t), signature: signature.subarray(8) };
+}
+
 export interface CosignatureCheck {
   /** POSIX seconds now; a cosignature from more than `maxFutureSec` ahead is refused. */
   now: number;
@@ -88,12 +97,8 @@ export function verifyCosignatures(note: string, witnesses: readonly Cosignature
   for (const sig of parsed.signatures) {
     const w = witnesses.find((k) => k.name === sig.name && k.keyId.equals(sig.keyId));
     if (!w) continue;
-    if (sig.signature.length !== TIMESTAMPED_SIGNATURE_BYTES) throw new CosignatureInvalid('bad_signature_length', `cosignature by ${w.name} is ${sig.signature.length} bytes, expected ${TIMESTAMPED_SIGNATURE_BYTES}`);
-    const t = sig.signature.readBigUInt64BE(0);
-    // "It MUST NOT exceed 2^63 - 1"; we also keep it within what a JS number holds exactly.
-    if (t > BigInt(Number.MAX_SAFE_INTEGER)) throw new CosignatureInvalid('bad_timestamp', `cosignature by ${w.name} has timestamp ${t}, out of range`);
-    const timestamp = Number(t);
-    if (!edVerify(null, cosignedMessage(parsed.text, timestamp), w.publicKey, sig.signature.subarray(8))) {
+    const { timestamp, signature } = parseTimestampedSignature(sig.signature, w.name);
+    if (!edVerify(null, cosignedMessage(parsed.text, timestamp), w.publicKey, signature)) {
       throw new CosignatureInvalid('bad_cosignature', `cosignature by trusted witness ${w.name}+${w.keyId.toString('hex')} does not verify`);
     }
     // "verifiers MAY reject cosignatures with timestamps in the future": a witness clock far ahead could

@@ -7,11 +7,11 @@ import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FixedClock } from '../../src/core/clock.js';
 import { signCheckpoint } from '../../src/ledger/checkpoint.js';
-import { cosign, cosignedMessage, parseCosignatureVerifierKey, verifyCosignatures } from '../../src/ledger/cosignature.js';
+import { cosign, cosignedMessage, parseCosignatureVerifierKey, parseTimestampedSignature, verifyCosignatures } from '../../src/ledger/cosignature.js';
 import { CosignatureInvalid, VerifierKeyMalformed } from '../../src/ledger/errors.js';
 import { ledgerKeyFromPrivate } from '../../src/ledger/key.js';
 import type { Ledger } from '../../src/ledger/ledger.js';
-import { parseVerifierKey } from '../../src/ledger/note.js';
+import { parseNote, parseVerifierKey } from '../../src/ledger/note.js';
 import { loadOrCreateWitnessKey, type WitnessKey } from '../../src/ledger/witness/key.js';
 import { formatAddCheckpointRequest } from '../../src/ledger/witness/request.js';
 import { startWitnessServer, type RunningWitness } from '../../src/ledger/witness/server.js';
@@ -78,6 +78,21 @@ test('cosignature/v1: the signed message is the spec example, and a cosignature 
   const other = signCheckpoint({ origin: ORIGIN, size: 4, rootHash: Buffer.alloc(32, 1) }, ledger.key.signer);
   assert.throws(() => verifyCosignatures(other.note + line, [w], { now: 1_700_000_100 }), (e: unknown) => e instanceof CosignatureInvalid && e.code === 'bad_cosignature');
   assert.throws(() => verifyCosignatures(cp.note + line, [w], { now: 1_700_000_000 - 3600 }), (e: unknown) => e instanceof CosignatureInvalid && e.code === 'timestamp_in_future');
+});
+
+test('the cosignature in the tlog-cosignature spec example parses: key ID 8d66cf3f, time 1679315147', () => {
+  // c2sp.org/tlog-cosignature, "Format" example (the witness's key is not published, so this is parse-only).
+  const note = 'example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n' +
+    '\u2014 example.com/behind-the-sofa Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n' +
+    '\u2014 witness.example.com/w1 jWbPPwAAAABkGFDLEZMHwSRaJNiIDoe9DYn/zXcrtPHeolMI5OWXEhZCB9dlrDJsX3b2oyin1nPZqhf5nNo0xUe+mbIUBkBIfZ+qnA==\n';
+  const sig = parseNote(note).signatures[1]!;
+  assert.equal(sig.keyId.toString('hex'), '8d66cf3f');
+  const ts = parseTimestampedSignature(sig.signature, sig.name);
+  assert.equal(ts.timestamp, 1679315147);
+  assert.equal(ts.signature.length, 64);
+  // The spec's signed-message example for the same checkpoint and time.
+  assert.equal(cosignedMessage(parseNote(note).text, ts.timestamp).toString(), 'cosignature/v1\ntime 1679315147\nexample.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n');
+  assert.throws(() => parseTimestampedSignature(sig.signature.subarray(1), sig.name), (e: unknown) => e instanceof CosignatureInvalid && e.code === 'bad_signature_length');
 });
 
 test('a log key is not a witness key, and a witness vkey with a wrong key id is refused', () => {

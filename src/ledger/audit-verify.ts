@@ -108,6 +108,9 @@ async function readState(path: string): Promise<SavedState | null> {
 
 export async function auditVerify(opts: AuditVerifyOptions): Promise<AuditVerifyResult> {
   const fetchPath = openLogSource(opts.log, opts.headers ? { headers: opts.headers } : {});
+  // The witnessed checkpoint is read before the log's own: an honest log only grows, so the checkpoint read
+  // second is never smaller, and a log that grew meanwhile is not mistaken for one rolled back.
+  const witnessedNote = opts.minWitnesses !== undefined && opts.minWitnesses > 0 ? await fetchWitnessed(fetchPath) : null;
   const cp = await fetchCheckpoint(fetchPath, opts.key);
   const saved = opts.statePath ? await readState(opts.statePath) : null;
   if (saved) {
@@ -155,7 +158,7 @@ export async function auditVerify(opts: AuditVerifyOptions): Promise<AuditVerify
     }
     result.previous = { size: saved.size, rootHash: saved.rootHash };
   }
-  if (opts.minWitnesses !== undefined && opts.minWitnesses > 0) result.witnessed = await checkWitnessed(fetchPath, reader, cp, opts);
+  if (witnessedNote !== null) result.witnessed = await checkWitnessed(witnessedNote, reader, cp, opts);
   if (opts.statePath) {
     const state: SavedState = { origin: cp.origin, size: cp.size, rootHash: b64(cp.rootHash), checkpoint: cp.note };
     await writeFile(opts.statePath + '.tmp', JSON.stringify(state, null, 2) + '\n');
@@ -170,18 +173,20 @@ export async function auditVerify(opts: AuditVerifyOptions): Promise<AuditVerify
  * consistent with the last one it cosigned, so a log truncated or rewritten after they saw it can show
  * either no such cosignatures or ones it is not consistent with.
  */
-async function checkWitnessed(fetchPath: FetchPath, reader: TileNodeReader, cp: SignedCheckpoint, opts: AuditVerifyOptions): Promise<NonNullable<AuditVerifyResult['witnessed']>> {
-  const min = opts.minWitnesses!;
-  const witnesses = (opts.witnesses ?? []).map(parseCosignatureVerifierKey);
-  if (new Set(witnesses.map((w) => w.name)).size < min) throw new CosignatureInvalid('too_few_witness_keys', `${min} witnesses are required but only ${witnesses.length} distinct witness keys were given`);
-  let note: string;
+async function fetchWitnessed(fetchPath: FetchPath): Promise<string> {
   try {
-    note = utf8.decode(await fetchPath('witnessed-checkpoint'));
+    return utf8.decode(await fetchPath('witnessed-checkpoint'));
   } catch (e) {
     if (e instanceof LogResourceMissing) throw new CosignatureInvalid('not_witnessed', `the log publishes no witnessed checkpoint (${e.message}): no witness vouches for its history`);
     if (e instanceof TypeError) throw new NoteMalformed('invalid_utf8', 'witnessed checkpoint is not valid UTF-8');
     throw e;
   }
+}
+
+async function checkWitnessed(note: string, reader: TileNodeReader, cp: SignedCheckpoint, opts: AuditVerifyOptions): Promise<NonNullable<AuditVerifyResult['witnessed']>> {
+  const min = opts.minWitnesses!;
+  const witnesses = (opts.witnesses ?? []).map(parseCosignatureVerifierKey);
+  if (new Set(witnesses.map((w) => w.name)).size < min) throw new CosignatureInvalid('too_few_witness_keys', `${min} witnesses are required but only ${witnesses.length} distinct witness keys were given`);
   const wcp = openCheckpoint(note, noteVerifierFor(opts.key, cp.origin), cp.origin);
   const nowSec = Math.floor((opts.now ?? Date.now()) / 1000);
   const all = verifyCosignatures(note, witnesses, { now: nowSec });

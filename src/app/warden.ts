@@ -45,10 +45,12 @@ import { buildIdentity } from '../identity/plane.js';
 import { AdminApi, type AdminRequest } from '../admin/admin.js';
 import { Ledger } from '../ledger/ledger.js';
 import { loadOrCreateLedgerKey, publicLedgerKey } from '../ledger/key.js';
+import { openPkcs11LedgerKey } from '../ledger/pkcs11-key.js';
 import { createAuditHandler } from '../ledger/http.js';
 import { ThreadedSqliteLedgerStore } from '../store/ledger-sqlite-threaded.js';
 import { PostgresLedgerStore } from '../store/ledger-postgres.js';
 import { LedgerAuditSink } from '../ledger/sink.js';
+import { WITNESSED_CHECKPOINT_FILE, WitnessSubmitter } from '../ledger/witness-submitter.js';
 import { Readiness } from '../admin/readiness.js';
 import { inspectRequest, inspectText, parseClassification } from '../inspect/index.js';
 import { BadRequest, FailClosed, StartupRefused } from '../core/errors.js';
@@ -222,7 +224,10 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
 
   // The ledger: its own SQLite file (its own fsync stream), resumed on restart; refuses to start on a
   // tampered store (fail closed).
-  const ledgerKey = loadOrCreateLedgerKey(config.dataDir);
+  // The signing key lives in a PKCS#11 token when configured; a token that cannot sign refuses the start.
+  const tokenKey = config.ledger.signingKey ? openPkcs11LedgerKey(config.ledger.signingKey) : null;
+  if (tokenKey) started.push(() => tokenKey.close());
+  const ledgerKey = tokenKey?.key ?? loadOrCreateLedgerKey(config.dataDir);
   // Its batch commits (and their fsync) run on a worker thread so the event loop keeps serving meanwhile.
   // Cluster mode: the tree lives in PostgreSQL and this process holds the sequencer lock (a second one
   // refuses to start rather than fork the log).
@@ -236,6 +241,15 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     throw e;
   });
   started.push(() => ledger.close());
+  // C2SP tlog-witness: each new checkpoint goes to the configured witnesses; what they cosign is served at
+  // /audit/v1/witnessed-checkpoint, so an auditor need not trust the key that sits beside this ledger.
+  const witnessing = config.ledger.witnesses.length > 0
+    ? new WitnessSubmitter({ ledger, logKey: ledgerKey.verifier, witnesses: config.ledger.witnesses, intervalMs: config.ledger.witnessIntervalMs, clock, statePath: join(config.dataDir, WITNESSED_CHECKPOINT_FILE), log: log.child({ component: 'witness-submitter' }) })
+    : null;
+  if (witnessing) {
+    witnessing.start();
+    started.push(() => witnessing.close());
+  }
   const ledgerSink = new LedgerAuditSink(ledger, () => clock.now());
   const audit: AuditSink = config.log.auditToLog ? new LoggedAuditSink(ledgerSink, log) : ledgerSink;
 
@@ -408,7 +422,9 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   // Entry bundles name principals and decisions: an admin allowed readAudit reads them (unless
   // ledger.publicEntries); checkpoints, hash tiles and proofs stay public for witnesses and receipt holders.
   let admin: AdminApi | undefined;
-  const auditHandler = createAuditHandler(ledger, ledgerKey, config.ledger.publicEntries ? {} : {
+  const witnessedCheckpoint = () => witnessing?.witnessedCheckpoint() ?? null;
+  const auditHandler = createAuditHandler(ledger, ledgerKey, config.ledger.publicEntries ? { witnessedCheckpoint } : {
+    witnessedCheckpoint,
     authorizeEntries: async (req, requestId) => {
       if (!admin) throw new FailClosed('not_ready', 'the admin API is not ready'); // unreachable: requests start after it exists
       return admin.authorizeRead(req, requestId, 'readAudit', { type: 'System', id: 'audit' });
@@ -533,8 +549,10 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       policy.close();
       await workload.close();
       await retention.close();
+      await witnessing?.close();
       await ledger.close(); // closes ledger.db after the last batch
       await cluster.close();
+      tokenKey?.close();
       db.close();
       log.flush();
     },

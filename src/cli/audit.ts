@@ -14,7 +14,9 @@ const processIo: CliIo = { out: (l) => process.stdout.write(l + '\n'), err: (l) 
 
 class UsageError extends Error {}
 
-const AUDIT_USAGE = 'usage: warden audit verify --log <url|dir> --key <vkey|pubkey.pem|file> [--state <file>]';
+const AUDIT_USAGE = 'usage: warden audit verify --log <url|dir> --key <vkey|pubkey.pem|file> [--state <file>] [--witness <vkey|file> ... --min-witnesses N [--max-witness-age SECONDS]]';
+/** Without --max-witness-age, cosignatures older than this do not count: an old cosignature of a shorter tree would otherwise vouch for a truncated log. */
+export const DEFAULT_MAX_WITNESS_AGE_SEC = 3600;
 const RECEIPT_USAGE = 'usage: warden receipt verify <receipt|file> --log <url|dir> --key <vkey|pubkey.pem|file> [--request <file>] [--response <file>]';
 
 /** --key: a C2SP vkey, or a file holding a vkey or a PEM public key. */
@@ -29,6 +31,9 @@ const OPTIONS = {
   state: { type: 'string' },
   request: { type: 'string' },
   response: { type: 'string' },
+  witness: { type: 'string', multiple: true },
+  'min-witnesses': { type: 'string' },
+  'max-witness-age': { type: 'string' },
 } as const;
 
 function parse(args: string[], usage: string, allowed: readonly (keyof typeof OPTIONS)[]) {
@@ -50,12 +55,32 @@ function logHeaders(): Record<string, string> | undefined {
 }
 
 async function auditVerifyCmd(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parse(args, AUDIT_USAGE, ['state']);
+  const { values, positionals } = parse(args, AUDIT_USAGE, ['state', 'witness', 'min-witnesses', 'max-witness-age']);
   if (positionals.length > 0 || !values.log || !values.key) throw new UsageError(AUDIT_USAGE);
+  const count = (name: string, v: string | undefined, min: number): number | undefined => {
+    if (v === undefined) return undefined;
+    if (!/^[0-9]{1,9}$/.test(v) || Number(v) < min) throw new UsageError(`--${name} must be an integer >= ${min}\n${AUDIT_USAGE}`);
+    return Number(v);
+  };
+  const witnesses = (values.witness ?? []).map(readKey);
+  const minWitnesses = count('min-witnesses', values['min-witnesses'], 1);
+  const maxAge = count('max-witness-age', values['max-witness-age'], 1);
+  if (minWitnesses === undefined && (witnesses.length > 0 || maxAge !== undefined)) throw new UsageError(`--witness and --max-witness-age need --min-witnesses N\n${AUDIT_USAGE}`);
+  if (minWitnesses !== undefined && witnesses.length < minWitnesses) throw new UsageError(`--min-witnesses ${minWitnesses} needs at least ${minWitnesses} --witness keys\n${AUDIT_USAGE}`);
   const headers = logHeaders();
-  const r = await auditVerify({ log: values.log, key: readKey(values.key), ...(values.state ? { statePath: values.state } : {}), ...(headers ? { headers } : {}) });
+  const r = await auditVerify({
+    log: values.log,
+    key: readKey(values.key),
+    ...(values.state ? { statePath: values.state } : {}),
+    ...(headers ? { headers } : {}),
+    ...(minWitnesses !== undefined ? { witnesses, minWitnesses, maxWitnessAgeSec: maxAge ?? DEFAULT_MAX_WITNESS_AGE_SEC } : {}),
+  });
   io.out(`OK: log ${r.origin} verified: ${r.size} entries, root ${r.rootHash}`);
   if (r.previous) io.out(`OK: consistent with the saved checkpoint at size ${r.previous.size}`);
+  if (r.witnessed) {
+    const who = r.witnessed.cosigners.map((c) => `${c.name} at ${new Date(c.timestamp * 1000).toISOString()}`).join(', ');
+    io.out(`OK: consistent with the checkpoint at size ${r.witnessed.size} cosigned by ${r.witnessed.cosigners.length} witness(es): ${who}`);
+  }
   return 0;
 }
 

@@ -21,6 +21,7 @@ const USAGE = `usage: warden <command> [options]
   policy validate|test|diff|explain              policy-as-code tools
   audit verify                                   verify the ledger offline
   receipt verify                                 verify a response receipt offline
+  witness [key] --data-dir DIR --log-key VKEY    run a C2SP tlog-witness for a log; key: print its verifier key
   inspect [FILE|-]                               run the content detectors on a text
   model sign|verify|scan|register|...            model artifacts and the registry
   tools list|show|create|update|delete           the tool registry (admin API)
@@ -104,6 +105,7 @@ const PLANE_VERBS: Record<string, { module: string; pass: 'rest' | 'all' }> = {
   approvals: { module: './approvals.js', pass: 'rest' },
   tools: { module: './tools.js', pass: 'rest' },
   monitor: { module: './monitor.js', pass: 'rest' },
+  witness: { module: './witness.js', pass: 'rest' },
 };
 
 export async function run(argv: string[]): Promise<number> {

@@ -127,6 +127,12 @@ export interface WardenConfig {
     postgres?: { connectionString: string; prefix?: string };
     /** Serve /audit/v1 entry bundles without credentials (default false: an admin allowed readAudit only). */
     publicEntries: boolean;
+    /** C2SP tlog-witnesses that cosign each new checkpoint (docs/ledger.md "Witnesses"). */
+    witnesses: { name: string; url: string; key: string }[];
+    /** How often the latest checkpoint goes to the witnesses (also refreshes cosignatures of an idle log). */
+    witnessIntervalMs: number;
+    /** The checkpoint and receipt signing key in a PKCS#11 token (absent: `<dataDir>/ledger-key.pem`). */
+    signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string };
   };
   /** Policy set directory; absent: the last published set, or else the shipped starter set. */
   policies: { dir?: string };
@@ -221,7 +227,7 @@ type RawConfig = {
     attestation?: Partial<WorkloadConfig['attestation']>;
     provenance?: Partial<NonNullable<WorkloadConfig['provenance']>>;
   };
-  ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean };
+  ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number; signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string } };
   monitor?: Partial<MonitorConfig>;
   store?: {
     postgres?: { connectionString?: string; connectionStringEnv?: string; prefix?: string };
@@ -360,6 +366,9 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     ledger: {
       retainPayloads: raw.ledger?.retainPayloads ?? false,
       publicEntries: raw.ledger?.publicEntries ?? false,
+      witnesses: raw.ledger?.witnesses ?? [],
+      witnessIntervalMs: raw.ledger?.witnessIntervalMs ?? 60_000,
+      ...(raw.ledger?.signingKey ? { signingKey: { pkcs11: { ...raw.ledger.signingKey.pkcs11, module: resolve(baseDir, raw.ledger.signingKey.pkcs11.module) }, pinEnv: raw.ledger.signingKey.pinEnv } } : {}),
       ...(raw.ledger?.postgres ? { postgres: raw.ledger.postgres } : {}),
       export: {
         intervalMs: raw.ledger?.export?.intervalMs ?? 5000,
@@ -472,6 +481,15 @@ export function parseConfig(text: string, file: string): WardenConfig {
     }
   }
   if (cfg.ledger.export.file && cfg.ledger.export.webhook) throw new ConfigError(`${file}: ledger.export: give a file or a webhook, not both`);
+  const witnessNames = new Set<string>();
+  for (const w of cfg.ledger.witnesses) {
+    if (witnessNames.has(w.name)) throw new ConfigError(`${file}: ledger.witnesses: the name ${JSON.stringify(w.name)} is used twice`);
+    witnessNames.add(w.name);
+    // tlog-cosignature: an Ed25519 cosigner key is a vkey of signature type 0x04 and 32 key bytes.
+    // The key material is base64 and may itself contain '+': only the first two '+' separate fields.
+    const material = Buffer.from(/^[^+]+\+[0-9a-f]{8}\+(.+)$/.exec(w.key)?.[1] ?? '', 'base64');
+    if (material.length !== 33 || material[0] !== 0x04) throw new ConfigError(`${file}: ledger.witnesses[${JSON.stringify(w.name)}].key is not an Ed25519 cosignature/v1 verifier key (print one with \`warden witness key\`)`);
+  }
   const seen = new Map<string, string>();
   for (const u of cfg.upstreams) {
     for (const m of u.models) {

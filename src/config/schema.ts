@@ -110,6 +110,35 @@ export const CONFIG_SCHEMA = {
           additionalProperties: false,
           properties: { file: { type: 'string', minLength: 1 }, webhook: { type: 'string', pattern: '^https?://' }, intervalMs: { type: 'integer', minimum: 100 } },
         },
+        witnesses: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'url', 'key'],
+            properties: {
+              name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' },
+              url: { type: 'string', pattern: '^https?://[^\\s]+$' },
+              // C2SP tlog-cosignature vkey: <name>+<8 hex key id>+base64(0x04 || Ed25519 key).
+              key: { type: 'string', pattern: '^[^+\\s]+\\+[0-9a-f]{8}\\+[A-Za-z0-9+/]+={0,2}$' },
+            },
+          },
+        },
+        witnessIntervalMs: { type: 'integer', minimum: 1000, maximum: 86400000 },
+        signingKey: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['pkcs11', 'pinEnv'],
+          properties: {
+            pkcs11: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['module', 'tokenLabel', 'keyLabel'],
+              properties: { module: { type: 'string', minLength: 1 }, tokenLabel: { type: 'string', minLength: 1, maxLength: 32 }, keyLabel: { type: 'string', minLength: 1 } },
+            },
+            pinEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+          },
+        },
       },
     },
     policies: {

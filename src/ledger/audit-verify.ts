@@ -4,9 +4,10 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { openCheckpoint, parseCheckpointBody, type SignedCheckpoint } from './checkpoint.js';
 import { CompactRange, type StoredNode } from './compact-range.js';
-import { ConsistencyProofInvalid, LogEntryMismatch, LogForked, NoteMalformed, RootMismatch, TileInvalid } from './errors.js';
+import { parseCosignatureVerifierKey, verifyCosignatures, type VerifiedCosignature } from './cosignature.js';
+import { ConsistencyProofInvalid, CosignatureInvalid, LogEntryMismatch, LogForked, NoteMalformed, RootMismatch, TileInvalid } from './errors.js';
 import { b64, hashEquals, HASH_SIZE, leafHash, parseHashB64 } from './hash.js';
-import { openLogSource } from './log-source.js';
+import { LogResourceMissing, openLogSource } from './log-source.js';
 import { consistencyProof } from './merkle-proof.js';
 import { verifyConsistency } from './merkle-verify.js';
 import { parseNote } from './note.js';
@@ -22,6 +23,14 @@ export interface AuditVerifyOptions {
   statePath?: string;
   /** Extra headers for an HTTP log: the entry bundles need an admin credential unless published openly. */
   headers?: Record<string, string>;
+  /** Witness cosignature/v1 verifier keys (C2SP tlog-cosignature) the auditor trusts. */
+  witnesses?: readonly string[];
+  /** How many distinct trusted witnesses must have cosigned a checkpoint the log is consistent with. */
+  minWitnesses?: number;
+  /** Cosignatures older than this (seconds) do not count. */
+  maxWitnessAgeSec?: number;
+  /** Epoch milliseconds (default Date.now), for cosignature ages. */
+  now?: number;
 }
 
 export interface AuditVerifyResult {
@@ -30,6 +39,8 @@ export interface AuditVerifyResult {
   rootHash: string;
   /** The checkpoint from the state file this one was proven consistent with. */
   previous?: { size: number; rootHash: string };
+  /** The witnessed checkpoint this log was proven consistent with, and who cosigned it. */
+  witnessed?: { size: number; rootHash: string; cosigners: VerifiedCosignature[] };
 }
 
 interface SavedState {
@@ -97,6 +108,9 @@ async function readState(path: string): Promise<SavedState | null> {
 
 export async function auditVerify(opts: AuditVerifyOptions): Promise<AuditVerifyResult> {
   const fetchPath = openLogSource(opts.log, opts.headers ? { headers: opts.headers } : {});
+  // The witnessed checkpoint is read before the log's own: an honest log only grows, so the checkpoint read
+  // second is never smaller, and a log that grew meanwhile is not mistaken for one rolled back.
+  const witnessedNote = opts.minWitnesses !== undefined && opts.minWitnesses > 0 ? await fetchWitnessed(fetchPath) : null;
   const cp = await fetchCheckpoint(fetchPath, opts.key);
   const saved = opts.statePath ? await readState(opts.statePath) : null;
   if (saved) {
@@ -144,10 +158,50 @@ export async function auditVerify(opts: AuditVerifyOptions): Promise<AuditVerify
     }
     result.previous = { size: saved.size, rootHash: saved.rootHash };
   }
+  if (witnessedNote !== null) result.witnessed = await checkWitnessed(witnessedNote, reader, cp, opts);
   if (opts.statePath) {
     const state: SavedState = { origin: cp.origin, size: cp.size, rootHash: b64(cp.rootHash), checkpoint: cp.note };
     await writeFile(opts.statePath + '.tmp', JSON.stringify(state, null, 2) + '\n');
     await rename(opts.statePath + '.tmp', opts.statePath);
   }
   return result;
+}
+
+/**
+ * C2SP tlog-witness: the log's own key can sign any history, so require `minWitnesses` trusted witnesses to
+ * have cosigned a checkpoint, and the log's current tree to extend it. A witness cosigns only checkpoints
+ * consistent with the last one it cosigned, so a log truncated or rewritten after they saw it can show
+ * either no such cosignatures or ones it is not consistent with.
+ */
+async function fetchWitnessed(fetchPath: FetchPath): Promise<string> {
+  try {
+    return utf8.decode(await fetchPath('witnessed-checkpoint'));
+  } catch (e) {
+    if (e instanceof LogResourceMissing) throw new CosignatureInvalid('not_witnessed', `the log publishes no witnessed checkpoint (${e.message}): no witness vouches for its history`);
+    if (e instanceof TypeError) throw new NoteMalformed('invalid_utf8', 'witnessed checkpoint is not valid UTF-8');
+    throw e;
+  }
+}
+
+async function checkWitnessed(note: string, reader: TileNodeReader, cp: SignedCheckpoint, opts: AuditVerifyOptions): Promise<NonNullable<AuditVerifyResult['witnessed']>> {
+  const min = opts.minWitnesses!;
+  const witnesses = (opts.witnesses ?? []).map(parseCosignatureVerifierKey);
+  if (new Set(witnesses.map((w) => w.name)).size < min) throw new CosignatureInvalid('too_few_witness_keys', `${min} witnesses are required but only ${witnesses.length} distinct witness keys were given`);
+  const wcp = openCheckpoint(note, noteVerifierFor(opts.key, cp.origin), cp.origin);
+  const nowSec = Math.floor((opts.now ?? Date.now()) / 1000);
+  const all = verifyCosignatures(note, witnesses, { now: nowSec });
+  const maxAge = opts.maxWitnessAgeSec;
+  const fresh = maxAge === undefined ? all : all.filter((c) => nowSec - c.timestamp <= maxAge);
+  if (fresh.length < min) {
+    const stale = all.length - fresh.length;
+    throw new CosignatureInvalid('too_few_cosignatures', `the witnessed checkpoint at size ${wcp.size} carries ${fresh.length} valid cosignature(s) from the given witnesses${stale ? ` (${stale} older than ${maxAge} s)` : ''}, ${min} required`);
+  }
+  if (wcp.size > cp.size) throw new LogForked('rolled_back', `witnesses cosigned the log at size ${wcp.size}, but it now has ${cp.size} entries: history was rolled back`);
+  try {
+    verifyConsistency(wcp.size, cp.size, wcp.rootHash, cp.rootHash, await consistencyProof(reader, wcp.size, cp.size));
+  } catch (e) {
+    if (!(e instanceof ConsistencyProofInvalid)) throw e;
+    throw new LogForked('forked', `the log at size ${cp.size} is not consistent with the checkpoint witnesses cosigned at size ${wcp.size}: its history was rewritten`);
+  }
+  return { size: wcp.size, rootHash: b64(wcp.rootHash), cosigners: fresh };
 }

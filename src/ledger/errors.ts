@@ -36,6 +36,8 @@ export class LogEntryMismatch extends LedgerVerificationError {
 export class RootMismatch extends LedgerVerificationError {}
 /** The log is inconsistent with a checkpoint seen before: forked or rolled back history. */
 export class LogForked extends LedgerVerificationError {}
+/** A witness cosignature (C2SP tlog-cosignature) does not verify, or is missing, stale or too few. */
+export class CosignatureInvalid extends LedgerVerificationError {}
 /** Receipt signature, claims or binding to the log do not verify. */
 export class ReceiptInvalid extends LedgerVerificationError {}
 

@@ -1,5 +1,5 @@
 // Publishes the log as static files (c2sp tlog-tiles): <dir>/checkpoint and <dir>/tile/..., servable by
-// any web server and readable by `warden audit verify --log <dir>`.
+// any web server and readable by `warden audit verify --log <dir>` (with `witnessed-checkpoint` when given).
 import { existsSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -17,7 +17,12 @@ export interface ExportResult {
  * rename) so a reader never sees a checkpoint whose tiles are not there yet. Full tiles are immutable and
  * skipped when already present, so repeated exports are incremental.
  */
-export async function exportStatic(ledger: Ledger, dir: string): Promise<ExportResult> {
+export interface ExportOptions {
+  /** The witnessed checkpoint (WitnessSubmitter.witnessedCheckpoint()), published as `witnessed-checkpoint`. */
+  witnessedCheckpoint?: string | null;
+}
+
+export async function exportStatic(ledger: Ledger, dir: string, opts: ExportOptions = {}): Promise<ExportResult> {
   const cp = ledger.latestCheckpoint();
   let written = 0;
   let skipped = 0;
@@ -36,5 +41,9 @@ export async function exportStatic(ledger: Ledger, dir: string): Promise<ExportR
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'checkpoint.tmp'), cp.note);
   await rename(join(dir, 'checkpoint.tmp'), join(dir, 'checkpoint'));
+  if (opts.witnessedCheckpoint) {
+    await writeFile(join(dir, 'witnessed-checkpoint.tmp'), opts.witnessedCheckpoint);
+    await rename(join(dir, 'witnessed-checkpoint.tmp'), join(dir, 'witnessed-checkpoint'));
+  }
   return { size: cp.size, written, skipped };
 }

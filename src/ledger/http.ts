@@ -40,6 +40,14 @@ export interface AuditHandlerOptions {
    * reveal only hashes and sizes and stay public (witnesses and receipt holders need them). Throws to refuse.
    */
   authorizeEntries?: (req: IncomingMessage, requestId: string) => Promise<unknown>;
+  /** The latest checkpoint with its witness cosignatures (C2SP tlog-cosignature), null until one was cosigned. */
+  witnessedCheckpoint?: () => string | null;
+}
+
+class NotWitnessed extends WardenError {
+  constructor() {
+    super(404, 'not_found_error', 'not_witnessed', 'no witness has cosigned a checkpoint of this log yet');
+  }
 }
 
 /** Returns a request listener fragment: true if it handled the request (any /audit/v1 path), false otherwise. */
@@ -51,6 +59,11 @@ export function createAuditHandler(ledger: Ledger, keys: LedgerKey, opts: AuditH
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodNotAllowed();
     const path = url.pathname.slice(AUDIT_PREFIX.length + 1);
     if (path === 'checkpoint') return send(res, req, 200, 'text/plain; charset=utf-8', ledger.latestCheckpoint().note, 'no-cache, max-age=2');
+    if (path === 'witnessed-checkpoint') {
+      const note = opts.witnessedCheckpoint?.() ?? null;
+      if (note === null) throw new NotWitnessed();
+      return send(res, req, 200, 'text/plain; charset=utf-8', note, 'no-cache, max-age=2');
+    }
     if (path === 'keys') return send(res, req, 200, 'application/json', keysBody, 'max-age=300');
     if (path === 'proof/inclusion') return json(res, req, 200, await ledger.inclusionProof(param(url.searchParams, 'index'), param(url.searchParams, 'size')));
     if (path === 'proof/consistency') return json(res, req, 200, await ledger.consistencyProof(param(url.searchParams, 'old'), param(url.searchParams, 'size')));

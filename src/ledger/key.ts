@@ -1,5 +1,5 @@
 // The ledger signing key: one Ed25519 key that signs checkpoints (C2SP note) and receipts (JWS EdDSA).
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign as edSign, type KeyObject } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FailClosed } from '../core/errors.js';
@@ -20,7 +20,6 @@ export interface PublicLedgerKey {
 }
 
 export interface LedgerKey extends PublicLedgerKey {
-  privateKey: KeyObject;
   publicKey: KeyObject;
   /** For signing checkpoints. */
   signer: NoteSigner;
@@ -44,7 +43,14 @@ function jwkThumbprint(x: string): string {
 
 export function ledgerKeyFromPrivate(privateKey: KeyObject, name: string = DEFAULT_LEDGER_ORIGIN): LedgerKey {
   if (privateKey.asymmetricKeyType !== 'ed25519') throw new LedgerKeyInsecure(`ledger key must be Ed25519, got ${privateKey.asymmetricKeyType}`);
-  const publicKey = createPublicKey(privateKey);
+  return ledgerKeyFromSigner(createPublicKey(privateKey), (message) => edSign(null, message, privateKey), name);
+}
+
+/**
+ * A ledger key whose private half signs through `sign` (RFC 8032 Ed25519 over the message), wherever it
+ * lives: a key file, or a PKCS#11 token that never lets it out.
+ */
+export function ledgerKeyFromSigner(publicKey: KeyObject, sign: (message: Buffer) => Buffer, name: string = DEFAULT_LEDGER_ORIGIN): LedgerKey {
   const raw = rawEd25519PublicKey(publicKey);
   const x = raw.toString('base64url');
   const kid = jwkThumbprint(x);
@@ -53,11 +59,10 @@ export function ledgerKeyFromPrivate(privateKey: KeyObject, name: string = DEFAU
     name,
     vkey,
     kid,
-    privateKey,
     publicKey,
     publicKeyPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
     publicJwk: { kty: 'OKP', crv: 'Ed25519', x, kid, alg: 'EdDSA', use: 'sig' },
-    signer: { name, keyId: ed25519KeyId(name, raw), privateKey },
+    signer: { name, keyId: ed25519KeyId(name, raw), sign },
     verifier: parseVerifierKey(vkey),
   };
 }
@@ -72,8 +77,13 @@ export function publicLedgerKey(k: LedgerKey): PublicLedgerKey {
  * group or others can access, because the ledger key is what makes the log's history unforgeable.
  */
 export function loadOrCreateLedgerKey(dataDir: string, name: string = DEFAULT_LEDGER_ORIGIN): LedgerKey {
+  return ledgerKeyFromPrivate(loadOrCreateEd25519Key(dataDir, LEDGER_KEY_FILE), name);
+}
+
+/** `<dataDir>/<fileName>` as a PKCS#8 Ed25519 key, created with mode 0600 if absent; refused if others can read it. */
+export function loadOrCreateEd25519Key(dataDir: string, fileName: string): KeyObject {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const file = join(dataDir, LEDGER_KEY_FILE);
+  const file = join(dataDir, fileName);
   let pem: string;
   try {
     const st = statSync(file);
@@ -86,5 +96,5 @@ export function loadOrCreateLedgerKey(dataDir: string, name: string = DEFAULT_LE
     // 'wx': never overwrite a key another process created meanwhile.
     writeFileSync(file, pem, { mode: 0o600, flag: 'wx' });
   }
-  return ledgerKeyFromPrivate(createPrivateKey(pem), name);
+  return createPrivateKey(pem);
 }

@@ -1,5 +1,5 @@
 // C2SP signed-note (c2sp.org/signed-note) with Ed25519 signatures (signature type 0x01).
-import { createHash, createPublicKey, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, verify as edVerify, type KeyObject } from 'node:crypto';
 import { NoteMalformed, NoteSignatureInvalid, VerifierKeyMalformed } from './errors.js';
 
 const ED25519_TYPE = 0x01;
@@ -10,7 +10,8 @@ const MAX_SIGNATURES = 64;
 export interface NoteSigner {
   name: string;
   keyId: Buffer;
-  privateKey: KeyObject;
+  /** Ed25519 (RFC 8032) signature over the message: an in-memory key or a PKCS#11 token. */
+  sign(message: Buffer): Buffer;
 }
 
 export interface NoteVerifier {
@@ -22,7 +23,7 @@ export interface NoteVerifier {
 }
 
 /** Key names MUST be non-empty and MUST NOT contain Unicode spaces or '+'. */
-function checkKeyName(name: string): boolean {
+export function checkKeyName(name: string): boolean {
   return name.length > 0 && !/[\s+\u2014]/u.test(name) && !/[\u0000-\u001f]/.test(name);
 }
 
@@ -106,7 +107,7 @@ export function signNote(text: string, signers: readonly NoteSigner[]): string {
   if (signers.length === 0) throw new NoteMalformed('no_signer', 'a note needs at least one signature');
   const msg = Buffer.from(text, 'utf8');
   const lines = signers.map((s) => {
-    const sig = edSign(null, msg, s.privateKey);
+    const sig = s.sign(msg);
     return `${EM_DASH} ${s.name} ${Buffer.concat([s.keyId, sig]).toString('base64')}\n`;
   });
   return `${text}\n${lines.join('')}`;

@@ -59,7 +59,7 @@ export function signReceipt(key: LedgerKey, subject: ReceiptSubject, appended: P
   };
   // RFC 7515 §7.1: BASE64URL(header) '.' BASE64URL(payload) '.' BASE64URL(signature over the first two).
   const signingInput = `${Buffer.from(JSON.stringify({ alg: 'EdDSA', kid: key.kid, typ: RECEIPT_TYP })).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
-  return `${signingInput}.${edSign(null, Buffer.from(signingInput), key.privateKey).toString('base64url')}`;
+  return `${signingInput}.${key.signer.sign(Buffer.from(signingInput)).toString('base64url')}`;
 }
 
 function str(p: Record<string, unknown>, k: string, nullable: boolean): void {

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createAuditHandler } from '../../src/ledger/http.js';
@@ -143,7 +144,7 @@ test('receipts are byte-identical to jose CompactSign output (deterministic EdDS
   const [h, p] = receipt.split('.') as [string, string];
   const viaJose = await new CompactSign(Buffer.from(p, 'base64url'))
     .setProtectedHeader(JSON.parse(Buffer.from(h, 'base64url').toString()) as { alg: string })
-    .sign(ledger.key.privateKey);
+    .sign(createPrivateKey(readFileSync(join(dir, 'data', 'ledger-key.pem'))));
   assert.equal(receipt, viaJose);
   assert.deepEqual(JSON.parse(Buffer.from(h, 'base64url').toString()), { alg: 'EdDSA', kid: ledger.key.kid, typ: 'warden-receipt+jws' });
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, sign as edSign } from 'node:crypto';
 import { testdata } from '../helpers/testdata.js';
 import { ed25519KeyId, formatVerifierKey, openNote, parseNote, parseVerifierKey, signNote } from '../../src/ledger/note.js';
 import { openCheckpoint, parseCheckpointBody, signCheckpoint } from '../../src/ledger/checkpoint.js';
@@ -54,7 +54,7 @@ test('signing with the Go skey reproduces the published signature byte for byte'
   const material = Buffer.from(v.skey!.split('+').slice(4).join('+'), 'base64');
   assert.equal(material[0], 0x01);
   const key = parseVerifierKey(v.vkey!);
-  const note = signNote(v.signed_text!, [{ name: key.name, keyId: key.keyId, privateKey: ed25519FromSeed(material.subarray(1)) }]);
+  const note = signNote(v.signed_text!, [{ name: key.name, keyId: key.keyId, sign: (m: Buffer) => edSign(null, m, ed25519FromSeed(material.subarray(1))) }]);
   assert.equal(note, v.note);
 });
 
@@ -114,7 +114,7 @@ test('our own checkpoints sign and open; origin and signature are enforced', asy
   const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
   const name = 'warden.test/ledger';
   const v = parseVerifierKey(formatVerifierKey(name, raw));
-  const signed = signCheckpoint({ origin: name, size: 5, rootHash: Buffer.alloc(32, 7) }, { name, keyId: v.keyId, privateKey });
+  const signed = signCheckpoint({ origin: name, size: 5, rootHash: Buffer.alloc(32, 7) }, { name, keyId: v.keyId, sign: (m) => edSign(null, m, privateKey) });
   const opened = openCheckpoint(signed.note, v);
   assert.equal(opened.size, 5);
   assert.throws(() => openCheckpoint(signed.note.replace('\n5\n', '\n6\n'), v), NoteSignatureInvalid);

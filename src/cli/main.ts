@@ -22,6 +22,7 @@ const USAGE = `usage: warden <command> [options]
   audit verify                                   verify the ledger offline
   receipt verify                                 verify a response receipt offline
   witness [key] --data-dir DIR --log-key VKEY    run a C2SP tlog-witness for a log; key: print its verifier key
+  migrate [--config warden.yaml]                 bring the store.postgres schema up to this release
   inspect [FILE|-]                               run the content detectors on a text
   model sign|verify|scan|register|...            model artifacts and the registry
   tools list|show|create|update|delete           the tool registry (admin API)
@@ -106,6 +107,7 @@ const PLANE_VERBS: Record<string, { module: string; pass: 'rest' | 'all' }> = {
   tools: { module: './tools.js', pass: 'rest' },
   monitor: { module: './monitor.js', pass: 'rest' },
   witness: { module: './witness.js', pass: 'rest' },
+  migrate: { module: './migrate.js', pass: 'rest' },
 };
 
 export async function run(argv: string[]): Promise<number> {

@@ -24,7 +24,7 @@ test('a witness key whose base64 material contains "+" is read whole', () => {
 });
 
 test('an unknown key under a witness, a missing key, a duplicate name and a too short interval are refused', () => {
-  assert.throws(() => parseConfig(witness(', caFile: x.pem'), 'w.yaml'), /w\.yaml:3:\d+: \/ledger\/witnesses\/0: unknown key "caFile"/);
+  assert.throws(() => parseConfig(witness(', caFile: x.pem'), 'w.yaml'), /w\.yaml:3:\d+: \/ledger\/witnesses\/0\/caFile: unknown key "caFile"/);
   assert.throws(() => parseConfig('ledger:\n  witnesses:\n    - { name: w1, url: "http://127.0.0.1:7380" }\n', 'w.yaml'), /missing required key "key"/);
   assert.throws(() => parseConfig('ledger:\n  witnesses:\n    - { name: w1, url: "http://a", key: "' + wkey + '" }\n    - { name: w1, url: "http://b", key: "' + wkey + '" }\n', 'w.yaml'), /the name "w1" is used twice/);
   assert.throws(() => parseConfig('ledger: { witnessIntervalMs: 10 }\n', 'w.yaml'), /witnessIntervalMs/);

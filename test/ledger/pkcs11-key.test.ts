@@ -136,5 +136,5 @@ test('warden up with ledger.signingKey refuses to start on a wrong PIN, in one l
   writeFileSync(conf, `dataDir: ${join(tmp, 'up')}\nlisteners:\n  inference: { port: 0 }\n  admin: { port: 0 }\nlog: { level: warn }\nledger:\n  signingKey:\n    pkcs11: { module: "${modulePath}", tokenLabel: ${TOKEN}, keyLabel: ledger-key }\n    pinEnv: WARDEN_TEST_LEDGER_PIN\n`);
   const bad = await runWarden(['up', '--config', conf], { WARDEN_TEST_LEDGER_PIN: '000000' });
   assert.equal(bad.code, 1, bad.stdout + bad.stderr);
-  assert.match(bad.stderr, /^warden up: ledger\.signingKey: the PIN in WARDEN_TEST_LEDGER_PIN was refused by token "warden-ledger"\n$/);
+  assert.match(bad.stderr, /^warden: cannot start: ledger\.signingKey: the PIN in WARDEN_TEST_LEDGER_PIN was refused by token "warden-ledger"\n$/);
 });

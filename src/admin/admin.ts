@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { BadRequest, Forbidden, NotFound, Unauthenticated, WardenError } from '../core/errors.js';
 import { newRequestId } from '../core/ids.js';
+import { parseSpiffeId } from '../identity/mtls/spiffe-id.js';
 import { parseDuration } from '../core/duration.js';
 import type { Action, AuditEvent, Decision, Principal, PrincipalKind, Resource } from '../core/types.js';
 import { auditEvent, auditPrincipal, clientRequestId } from '../core/audit-event.js';
@@ -55,6 +56,16 @@ export interface AdminRequest {
 
 const KINDS: PrincipalKind[] = ['user', 'service', 'agent'];
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,127}$/;
+
+/** A workload's principal id is its SPIFFE ID: a record for it lets an operator set its limits or disable it. */
+function isSpiffeId(id: string): boolean {
+  try {
+    parseSpiffeId(id);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export function keyView(k: ApiKeyRecord, now: number): Record<string, unknown> {
   const state = k.revokedAt !== null ? 'revoked' : k.expiresAt !== null && k.expiresAt <= now ? 'expired' : k.rotatedTo !== null ? 'rotating' : 'active';
@@ -331,7 +342,7 @@ export class AdminApi {
       if (req.method === 'POST') {
         const b = await ar.body();
         const id = str(b, 'id', true);
-        if (!ID_RE.test(id)) throw new BadRequest('invalid_field', 'id must be 1-128 characters of letters, digits and _.@:-', 'id');
+        if (!ID_RE.test(id) && !isSpiffeId(id)) throw new BadRequest('invalid_field', 'id must be 1-128 characters of letters, digits and _.@:- or a SPIFFE ID (spiffe://trust-domain/path)', 'id');
         const kind = (str(b, 'kind', false) ?? 'user') as PrincipalKind;
         if (!KINDS.includes(kind)) throw new BadRequest('invalid_field', `kind must be one of ${KINDS.join(', ')}`, 'kind');
         const tenant = str(b, 'tenant', false) ?? 'default';

@@ -113,7 +113,8 @@ export async function buildIdentity(
       clock: o.clock,
     };
     validateMtlsOptions(opts);
-    verifiers.mtls = (socket: TLSSocket) => principalFromPeerCertificate(socket.getPeerCertificate(), opts);
+    // An SVID names a principal Warden may hold a record for: a disabled or erased one is refused too.
+    verifiers.mtls = async (socket: TLSSocket) => standing(principalFromPeerCertificate(socket.getPeerCertificate(), opts));
   }
   return {
     verifiers,

@@ -11,7 +11,7 @@ export interface CredentialVerifiers {
   oidc?: (token: string) => Promise<Principal>;
   httpSignature?: (msg: { method: string; targetUri: string; headers: Record<string, string | string[] | undefined>; body: Buffer }) => Promise<Principal>;
   /** Maps a TLS-verified client certificate to a workload principal (SPIFFE). */
-  mtls?: (socket: TLSSocket) => Principal;
+  mtls?: (socket: TLSSocket) => Promise<Principal>;
   /** RFC 9449: checks a token's sender binding against the request's DPoP proof (identity plane). */
   senderBinding?: (principal: Principal, token: string, presented: Presented) => Promise<void>;
   /** RFC 9449: verifies a proof sent without an access token (the token endpoint); returns its key's thumbprint. */

@@ -96,6 +96,22 @@ describe('mTLS with SPIFFE IDs on the inference listener', () => {
       assert.equal((await post(await issueClientCert(other, { spiffeId: 'spiffe://prod.acme/ns/ml/sa/batch' }))).status, 401);
       assert.equal((await post(await issueClientCert(ca, { spiffeId: 'spiffe://evil.example/x' }))).status, 401);
       assert.equal((await post(await issueClientCert(ca, { cn: 'no-uri-san' }))).status, 401);
+      // A workload Warden holds a record for is refused once disabled, even with a valid SVID; enabled, it is back.
+      const svid = await issueClientCert(ca, { spiffeId: 'spiffe://prod.acme/ns/ml/sa/batch' });
+      const id = encodeURIComponent('spiffe://prod.acme/ns/ml/sa/batch');
+      await t.admin('POST', '/admin/v1/principals', { id: 'spiffe://prod.acme/ns/ml/sa/batch', kind: 'service', tenant: 'acme', groups: ['consumers'] });
+      assert.equal((await post(svid)).status, 200, 'a record alone changes nothing');
+      await t.admin('POST', `/admin/v1/principals/${id}/disable`);
+      const refused = await post(svid);
+      assert.equal(refused.status, 401);
+      assert.doesNotMatch(refused.body, /principal_disabled/, 'the reason is for the operator, not the client');
+      await t.w.flushRefusals(); // refusals without a principal are tallied per source window (docs/ledger.md)
+      assert.ok(
+        t.audits().some((a) => a.action === 'refused.unauthenticated' && /principal_disabled/.test(String((a.details as Record<string, unknown>).reasons))),
+        'the ledger entry says why',
+      );
+      await t.admin('POST', `/admin/v1/principals/${id}/enable`);
+      assert.equal((await post(svid)).status, 200);
     } finally {
       await t.stop();
     }

@@ -88,7 +88,7 @@ export function createIdentityStage(v: CredentialVerifiers, targetUriOf: (ctx: R
       return;
     }
     if (v.mtls && socket.authorized === true) {
-      ctx.principal = v.mtls(socket);
+      ctx.principal = await v.mtls(socket);
       return;
     }
     throw new Unauthenticated('missing_credentials', 'authentication is required', CHALLENGE);

@@ -119,9 +119,19 @@ async function run(family: 'audit' | 'receipt', args: string[], io: CliIo): Prom
       io.err(`FAILED: ${e.name} (${e.code}): ${e.message}`);
       return 1;
     }
-    io.err(`ERROR: could not complete the check: ${(e as Error).message}`);
+    io.err(`ERROR: could not complete the check: ${describeFailure(e)}`);
     return 3;
   }
+}
+
+/** fetch() reports every network failure as "fetch failed"; the cause says which (refused, untrusted CA, …). */
+function describeFailure(e: unknown): string {
+  const msg = (e as Error).message;
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  if (!cause) return msg;
+  const detail = `${msg} (${cause.code ?? ''}${cause.code && cause.message ? ': ' : ''}${cause.message ?? ''})`;
+  const tls = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(cause.code ?? '');
+  return tls ? `${detail}; trust the log's CA with NODE_EXTRA_CA_CERTS=<data-dir>/ca.pem` : detail;
 }
 
 /** `warden audit ...` (args without the word `audit`). */

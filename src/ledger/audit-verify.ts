@@ -54,9 +54,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Fetches and verifies the log's current checkpoint with the trusted key. */
 export async function fetchCheckpoint(fetchPath: FetchPath, key: TrustedLedgerKey): Promise<SignedCheckpoint> {
+  // Fetched outside the try: a failed fetch is a TypeError too, and must not be reported as bad UTF-8.
+  const bytes = await fetchPath('checkpoint');
   let note: string;
   try {
-    note = utf8.decode(await fetchPath('checkpoint'));
+    note = utf8.decode(bytes);
   } catch (e) {
     if (e instanceof TypeError) throw new NoteMalformed('invalid_utf8', 'checkpoint is not valid UTF-8');
     throw e;
@@ -174,12 +176,17 @@ export async function auditVerify(opts: AuditVerifyOptions): Promise<AuditVerify
  * either no such cosignatures or ones it is not consistent with.
  */
 async function fetchWitnessed(fetchPath: FetchPath): Promise<string> {
+  let bytes: Uint8Array;
   try {
-    return utf8.decode(await fetchPath('witnessed-checkpoint'));
+    bytes = await fetchPath('witnessed-checkpoint');
   } catch (e) {
     if (e instanceof LogResourceMissing) throw new CosignatureInvalid('not_witnessed', `the log publishes no witnessed checkpoint (${e.message}): no witness vouches for its history`);
-    if (e instanceof TypeError) throw new NoteMalformed('invalid_utf8', 'witnessed checkpoint is not valid UTF-8');
     throw e;
+  }
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new NoteMalformed('invalid_utf8', 'witnessed checkpoint is not valid UTF-8');
   }
 }
 

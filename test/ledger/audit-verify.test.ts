@@ -1,4 +1,5 @@
 // Tampering with the stored log in each way issue 3 lists, and showing `warden audit verify` catches it.
+import { createServer as createNetServer } from 'node:net';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -168,4 +169,17 @@ test('a log checked with another key, or a missing tile, fails with a precise re
   const res = await cli(['verify', '--log', dir, '--key', vkey]);
   assert.equal(res.code, 1);
   assert.equal((await cli(['verify', '--key', vkey])).code, 2);
+});
+
+test('a log that cannot be reached is exit 3 naming the network cause, never reported as a malformed checkpoint', async () => {
+  const port = await new Promise<number>((resolvePort) => {
+    const s = createNetServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolvePort(p));
+    });
+  });
+  const res = await cli(['verify', '--log', `http://127.0.0.1:${port}/audit/v1`, '--key', vkey]);
+  assert.equal(res.code, 3, res.err);
+  assert.match(res.err, /ERROR: could not complete the check: fetch failed \(ECONNREFUSED/);
+  assert.doesNotMatch(res.err, /UTF-8/);
 });

@@ -20,7 +20,8 @@ export function startWardenProcess(args: string[], env: NodeJS.ProcessEnv = {}):
   return {
     child,
     output: () => out,
-    waitFor: (re, timeoutMs = 20_000) =>
+    // warden up takes a few seconds on a quiet machine and over ten on a loaded 2-core one (first start makes its PKI).
+    waitFor: (re, timeoutMs = 60_000) =>
       new Promise((resolveP, reject) => {
         const started = Date.now();
         const tick = () => {

@@ -120,6 +120,8 @@ export interface Usage {
 
 /** A reservation held while the upstream answers; settle exactly once (further calls do nothing). */
 export interface BudgetHold {
+  /** What was reserved for (the prompt part is charged for a stream whose upstream reported no usage). */
+  readonly estimate: Usage;
   /** Usage known: charge it. `reserved`: the upstream was called but said nothing, keep the estimate. null: refund all. */
   settle(usage: Usage | 'reserved' | null): void;
 }
@@ -243,15 +245,16 @@ export class Budgets {
         throw exhausted(r, o.used, amount, now);
       }
       rs.forEach((r, i) => this.report(r, o.used[i]!));
-      return this.hold(rs, model, amount);
+      return this.hold(rs, model, amount, estimate);
     };
     if (out instanceof Promise) return out.then(decide, (e: unknown) => Promise.reject(unavailable(e)));
     return decide(out);
   }
 
-  private hold(rs: Resolved[], model: string, reserved: Charge): BudgetHold {
+  private hold(rs: Resolved[], model: string, reserved: Charge, estimate: Usage): BudgetHold {
     let settled = false;
     return {
+      estimate,
       settle: (usage) => {
         if (settled) return;
         settled = true;

@@ -98,6 +98,28 @@ describe('budgets on the request path', () => {
     }
   });
 
+  test('a stream settles too: with its usage, or without one with the prompt estimate and the streamed text', async () => {
+    const t = await startTestWarden((c) => {
+      c.budgets.limits = [{ scope: 'key', id: '*', window: 'lifetime', tokens: 100_000, cost: null }];
+    });
+    try {
+      const { key, id } = await t.keyFor('dan', ['demo-chat'], ['chat']);
+      const used = async () => (await t.admin('GET', `/admin/v1/budgets/key/${id}`)).data[0].used.tokens as number;
+      const withUsage = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: chat('hello there', { max_tokens: 5000, stream: true, stream_options: { include_usage: true } }) });
+      assert.equal(withUsage.status, 200);
+      assert.match(withUsage.text, /"total_tokens":6/);
+      assert.equal(await used(), 6);
+      const without = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: chat('hello there', { max_tokens: 5000, stream: true }) });
+      assert.equal(without.status, 200);
+      const second = (await used()) - 6;
+      // The prompt estimate (41 characters of messages / 4 → 11) plus the streamed events' data (JSON and all) / 4,
+      // the gateway's estimate for token limits too: more than the text, far below the 5011 reserved.
+      assert.ok(second > 11 && second < 1000, `charged ${second}`);
+    } finally {
+      await t.stop();
+    }
+  });
+
   test('a cost budget counts with the price table; warden budgets set|show and the gauge', async () => {
     const t = await startTestWarden((c) => {
       c.budgets.prices = { 'demo-chat': { inputPer1k: 1, outputPer1k: 2 } };

@@ -47,6 +47,8 @@ export interface RequestContext {
   deployment?: { id: string; artifactDigest: string; evidenceDigest?: string };
   /** Model tokens used, from the upstream's usage. */
   modelTokens: number;
+  /** The least remaining budget of the caller before this request (PDP context), when a budget applies. */
+  budgetLeft?: { tokens: number | null; cost: number | null };
   /** The budget reservation (budget stage); settled once with `usage` however the answer ends. */
   budget?: BudgetHold;
   /** Prompt and completion tokens as the upstream reported them (absent: it reported none). */

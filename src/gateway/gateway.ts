@@ -31,7 +31,7 @@ import { INFERENCE_ROUTES, type RouteDecl, type RouteName } from './routes.js';
 import { eventData, SseSplitter } from './sse.js';
 import { createBearerVerifier, createIdentityStage, dpopHeader, type CredentialVerifiers } from './stages/identity.js';
 import { createNetworkStage } from './stages/network.js';
-import { createBudgetStage } from './stages/budget.js';
+import { createBudgetContextStage, createBudgetStage } from './stages/budget.js';
 import type { Budgets, Usage } from '../network/budgets.js';
 import { MAX_TOKEN_FIELDS } from './stages/obligations.js';
 import { createPolicyStage, type ObligationEnforcers } from './stages/policy.js';
@@ -211,6 +211,8 @@ export class Gateway {
     const inspect = stage('inspect', (ctx) => {
       if (d.inspector) ctx.findings = d.inspector.inspectRequest(ctx.endpoint as ModelEndpoint, ctx.body);
     });
+    // The remaining budget is a PDP context attribute: read before policy, on model routes, when budgets exist.
+    const budgetContext = d.budgets ? [stage('budget', createBudgetContextStage(d.budgets.budgets))] : [];
     const policy = stage('policy', createPolicyStage(d.authorizer, d.obligations ?? {}, (ctx) => this.policyContext(ctx)));
     const routeStage = createRouteStage(d.routes);
     const route = stage('route', (ctx) => {
@@ -223,7 +225,7 @@ export class Gateway {
     });
 
     const budget = d.budgets ? [stage('budget', createBudgetStage(d.budgets.budgets, d.budgets.defaultMaxTokens))] : [];
-    const model: RouteHandler = { stages: [identity, network, read, parseModel, inspect, policy, route, ...budget], respond: (ctx, res) => this.forward(ctx, res) };
+    const model: RouteHandler = { stages: [identity, network, read, parseModel, inspect, ...budgetContext, policy, route, ...budget], respond: (ctx, res) => this.forward(ctx, res) };
     const authed = (stages: Stage[], respond: RouteHandler['respond']): RouteHandler => ({ stages, respond });
     const noTools = (): never => {
       throw new NotFound('route_not_found', 'tool mediation is not enabled on this gateway');
@@ -282,6 +284,7 @@ export class Gateway {
       listener: ctx.listener,
       findings: ctx.findings ?? null,
       ...(maxTokens !== undefined ? { maxTokens } : {}),
+      ...(ctx.budgetLeft ? { budgetLeft: ctx.budgetLeft } : {}),
     };
   }
 

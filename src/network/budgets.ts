@@ -324,7 +324,12 @@ export class Budgets {
   async remaining(p: Principal): Promise<{ tokens: number | null; cost: number | null }> {
     const rs = this.resolve(subjectsOf(p), this.d.clock.now());
     if (rs.length === 0) return { tokens: null, cost: null };
-    const used = await this.store.read(rs.map((r) => r.counter.key));
+    let used: Charge[];
+    try {
+      used = await this.store.read(rs.map((r) => r.counter.key));
+    } catch (e) {
+      throw unavailable(e);
+    }
     let tokens: number | null = null;
     let micros: number | null = null;
     rs.forEach((r, i) => {

@@ -120,6 +120,31 @@ describe('budgets on the request path', () => {
     }
   });
 
+  test('the remaining budget is a PDP context attribute: a policy can refuse a caller running low', async () => {
+    const t = await startTestWarden((c) => {
+      c.budgets.limits = [{ scope: 'principal', id: '*', window: 'day', tokens: 1000, cost: null }];
+    });
+    try {
+      const { key } = await t.keyFor('eli', ['demo-chat'], ['chat']);
+      const set =
+        '@id("admins-administer")\npermit (principal in Group::"admins", action in [Action::"manageKeys", Action::"managePolicies", Action::"readAudit"], resource);\n' +
+        '@id("consumers-chat")\npermit (principal in Group::"consumers", action == Action::"chat", resource);\n' +
+        '@id("low-budget")\nforbid (principal, action == Action::"chat", resource) when { context has budgetTokensLeft && context.budgetTokensLeft < 995 };\n';
+      await t.admin('POST', '/admin/v1/policies', { text: set });
+      assert.equal((await t.call('inference', 'POST', '/v1/chat/completions', { key, body: chat('hello there', { max_tokens: 10 }) })).status, 200);
+      // 6 tokens used: 994 left, below the policy's floor.
+      const low = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: chat('hello there', { max_tokens: 10 }) });
+      assert.equal(low.status, 403);
+      assert.deepEqual(t.audits().find((a) => a.requestId === low.headers['x-request-id'])!.policyIds, ['low-budget']);
+      // A caller without any budget has no such attribute: the forbid does not apply.
+      await t.admin('PUT', '/admin/v1/budgets/principal/fin/day', { tokens: null });
+      const free = await t.keyFor('fin', ['demo-chat'], ['chat']);
+      assert.equal((await t.call('inference', 'POST', '/v1/chat/completions', { key: free.key, body: chat('hello there', { max_tokens: 10 }) })).status, 200);
+    } finally {
+      await t.stop();
+    }
+  });
+
   test('a cost budget counts with the price table; warden budgets set|show and the gauge', async () => {
     const t = await startTestWarden((c) => {
       c.budgets.prices = { 'demo-chat': { inputPer1k: 1, outputPer1k: 2 } };

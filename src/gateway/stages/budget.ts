@@ -26,6 +26,16 @@ export function estimateUsage(ctx: RequestContext, defaultMaxTokens: number): Us
   return { prompt, completion: (max ?? defaultMaxTokens) * n };
 }
 
+/** Before policy: the least remaining budget of the caller, for the PDP context (budgetTokensLeft, budgetCostLeftMicros). */
+export function createBudgetContextStage(budgets: Budgets) {
+  return function budgetContext(ctx: RequestContext): void | Promise<void> {
+    if (budgets.empty) return;
+    return budgets.remaining(ctx.principal!).then((left) => {
+      if (left.tokens !== null || left.cost !== null) ctx.budgetLeft = left;
+    });
+  };
+}
+
 export function createBudgetStage(budgets: Budgets, defaultMaxTokens: number) {
   return function budget(ctx: RequestContext): void | Promise<void> {
     const hold = budgets.reserve(ctx.principal!, ctx.model!, estimateUsage(ctx, defaultMaxTokens));

@@ -180,17 +180,28 @@ export class Budgets {
 
   /** The limit for one subject and window: override for the id, config for the id, override `*`, config `*`. */
   limitFor(scope: BudgetScope, id: string, w: BudgetWindow): (BudgetLimit & { source: 'config' | 'override' }) | null {
-    const find = (list: BudgetLimit[], want: string) => list.find((l) => l.scope === scope && l.window === w && l.id === want);
-    for (const [list, want, source] of [
-      [this.overrideList, id, 'override'],
-      [this.config.limits, id, 'config'],
-      [this.overrideList, '*', 'override'],
-      [this.config.limits, '*', 'config'],
-    ] as const) {
-      const l = find(list, want);
-      if (l) return l.tokens === null && l.cost === null ? null : { ...l, id, source };
-    }
-    return null;
+    const find = (list: BudgetLimit[], want: string) => {
+      for (const l of list) if (l.scope === scope && l.window === w && l.id === want) return l;
+      return undefined;
+    };
+    let l = find(this.overrideList, id);
+    let source: 'config' | 'override' = 'override';
+    if (!l) (l = find(this.config.limits, id)), (source = 'config');
+    if (!l) (l = find(this.overrideList, '*')), (source = 'override');
+    if (!l) (l = find(this.config.limits, '*')), (source = 'config');
+    if (!l || (l.tokens === null && l.cost === null)) return null;
+    return { ...l, id, source };
+  }
+
+  private readonly windows = new Map<BudgetWindow, ReturnType<typeof windowAt>>();
+
+  /** windowAt, computed once per window and reused until it ends (Date formatting is the costly part). */
+  private windowOf(w: BudgetWindow, now: number): ReturnType<typeof windowAt> {
+    const c = this.windows.get(w);
+    if (c && now >= c.start && (c.end === null || now < c.end)) return c;
+    const fresh = windowAt(w, now);
+    this.windows.set(w, fresh);
+    return fresh;
   }
 
   private resolve(subjects: { scope: BudgetScope; id: string }[], now: number): Resolved[] {
@@ -199,7 +210,7 @@ export class Budgets {
       for (const w of BUDGET_WINDOWS) {
         const l = this.limitFor(s.scope, s.id, w);
         if (!l) continue;
-        const win = windowAt(w, now);
+        const win = this.windowOf(w, now);
         out.push({
           limit: l,
           resetsAt: win.end,

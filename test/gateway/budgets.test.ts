@@ -76,6 +76,33 @@ describe('budgets on the request path', () => {
     }
   });
 
+  test('an upstream that fails without usage keeps the reservation charged', async () => {
+    const up = await startFakeUpstream((_req, res) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"error":{"message":"boom"}}');
+    });
+    const t = await startTestWarden((c) => {
+      c.upstreams = [{ ...c.upstreams[0]!, name: 'fake', baseUrl: up.url, models: ['m'] } as WardenConfig['upstreams'][number]];
+      c.demoUpstream.enabled = false;
+      c.budgets.limits = [{ scope: 'principal', id: 'gil', window: 'week', tokens: 10_000, cost: null }];
+    }).catch(async (e) => {
+      await up.close();
+      throw e;
+    });
+    try {
+      const { key } = await t.keyFor('gil', ['m'], ['chat']);
+      const body = { model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 100 };
+      const r = await t.call('inference', 'POST', '/v1/chat/completions', { key, body });
+      assert.equal(r.status, 502);
+      assert.equal(up.requests.length, 1);
+      // 32 characters of messages → 8 prompt tokens, plus 100: the estimate stays (the upstream may have billed).
+      assert.equal((await t.admin('GET', '/admin/v1/budgets/principal/gil')).data[0].used.tokens, 108);
+    } finally {
+      await t.stop();
+      await up.close();
+    }
+  });
+
   test('the reservation is refunded down to the usage; a refused one leaves nothing charged', async () => {
     const t = await startTestWarden((c) => {
       c.budgets.limits = [{ scope: 'tenant', id: 'acme', window: 'month', tokens: 1200, cost: null }];

@@ -103,6 +103,44 @@ describe('budgets on the request path', () => {
     }
   });
 
+  test('refused after the reservation but before the upstream (its share of the pool in use): all of it is refunded', async () => {
+    let answer!: () => void;
+    const held = new Promise<void>((r) => (answer = r));
+    const up = await startFakeUpstream((_req, res) => {
+      void held.then(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 } }));
+      });
+    });
+    const t = await startTestWarden((c) => {
+      // Two connections: one principal holds at most one of them.
+      c.upstreams = [{ ...c.upstreams[0]!, name: 'fake', baseUrl: up.url, models: ['m'], connections: 2 } as WardenConfig['upstreams'][number]];
+      c.demoUpstream.enabled = false;
+      c.budgets.limits = [{ scope: 'principal', id: 'hy', window: 'day', tokens: 10_000, cost: null }];
+    }).catch(async (e) => {
+      await up.close();
+      throw e;
+    });
+    try {
+      const { key } = await t.keyFor('hy', ['m'], ['chat']);
+      const body = { model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 100 };
+      const first = t.call('inference', 'POST', '/v1/chat/completions', { key, body });
+      while (up.requests.length === 0) await new Promise((r) => setTimeout(r, 10));
+      const second = await t.call('inference', 'POST', '/v1/chat/completions', { key, body });
+      assert.equal(second.status, 429);
+      assert.equal(second.json.error.code, 'upstream_share_exceeded');
+      // Only the first request's reservation (108) is held.
+      assert.equal((await t.admin('GET', '/admin/v1/budgets/principal/hy')).data[0].used.tokens, 108);
+      answer();
+      assert.equal((await first).status, 200);
+      assert.equal((await t.admin('GET', '/admin/v1/budgets/principal/hy')).data[0].used.tokens, 10);
+    } finally {
+      answer();
+      await t.stop();
+      await up.close();
+    }
+  });
+
   test('the reservation is refunded down to the usage; a refused one leaves nothing charged', async () => {
     const t = await startTestWarden((c) => {
       c.budgets.limits = [{ scope: 'tenant', id: 'acme', window: 'month', tokens: 1200, cost: null }];

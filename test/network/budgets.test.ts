@@ -200,5 +200,7 @@ test('Redis unreachable: 503 budgets_unavailable, never a silent pass', async ()
   const clock = new FixedClock(NOW);
   const b = new Budgets(new RedisBudgetStore(r, `${prefix}down:`), { limits: [limit({ scope: 'principal', id: '*', window: 'day', tokens: 10 })], prices: {}, defaultMaxTokens: 1 }, { clock, refreshMs: 0 });
   await assert.rejects(async () => b.reserve(principal('jo'), 'm', { prompt: 1, completion: 1 }), (e: unknown) => e instanceof FailClosed && e.code === 'budgets_unavailable' && e.status === 503);
+  // The PDP context's remaining budget is read from the same store: refused the same way.
+  await assert.rejects(async () => b.remaining(principal('jo')), (e: unknown) => e instanceof FailClosed && e.code === 'budgets_unavailable');
   r.disconnect();
 });

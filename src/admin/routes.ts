@@ -72,6 +72,10 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   // The monitor's view of principals is audit material; clearing a principal's record is an identity action.
   { name: 'monitor.list', method: 'GET', path: '/admin/v1/monitor', need: audit('monitor') },
   { name: 'monitor.reset', method: 'POST', path: /^\/admin\/v1\/monitor\/([^/]+)\/reset$/, need: () => ({ action: 'manageKeys', resource: sys('monitor') }), example: '/admin/v1/monitor/nobody/reset' },
+  // What budgets have used is audit material; changing a budget's limits is an identity action.
+  { name: 'budgets.list', method: 'GET', path: '/admin/v1/budgets', need: audit('budgets') },
+  { name: 'budgets.get', method: 'GET', path: /^\/admin\/v1\/budgets\/([^/]+)\/([^/]+)$/, need: audit('budgets'), example: '/admin/v1/budgets/principal/nobody' },
+  { name: 'budgets.set', method: 'PUT', path: /^\/admin\/v1\/budgets\/([^/]+)\/([^/]+)\/([^/]+)$/, need: () => ({ action: 'manageKeys', resource: sys('budgets') }), example: '/admin/v1/budgets/principal/nobody/day' },
   // Held tool calls carry their arguments: reading them is reading audit material; deciding is `approve`.
   { name: 'approvals.list', method: 'GET', path: '/admin/v1/approvals', need: audit('approvals') },
   { name: 'approvals.get', method: 'GET', path: /^\/admin\/v1\/approvals\/([^/]+)$/, need: audit('approvals'), example: '/admin/v1/approvals/none' },

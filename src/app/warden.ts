@@ -15,6 +15,10 @@ import { createClientAddressResolver } from '../network/source.js';
 import { listenerTlsOptions } from '../network/tls.js';
 import { LocalLimiter } from '../network/limits.js';
 import { RedisLimiter } from '../network/redis-limiter.js';
+import { Budgets, LocalBudgetStore } from '../network/budgets.js';
+import { RedisBudgetStore } from '../network/redis-budgets.js';
+import { SqliteBudgetPersistence } from '../store/budgets-sqlite.js';
+import { createBudgetsRoute } from '../admin/budgets.js';
 import { openClusterStores } from '../store/cluster.js';
 import { RedisNonceStore } from '../identity/http-signature/redis-nonce-store.js';
 import { RedisRevocationStore } from '../identity/jit/redis-revocation-store.js';
@@ -367,6 +371,19 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       : {}),
   });
   started.push(() => tools.close());
+  // Budgets: counters in Redis when it is configured (shared by every replica), else in process (SQLite-backed).
+  const budgetStore = cluster.redis ? new RedisBudgetStore(cluster.redis, `${redisPrefix}budgets:`) : new LocalBudgetStore(clock, new SqliteBudgetPersistence(db));
+  if (budgetStore instanceof LocalBudgetStore) started.push(() => budgetStore.close());
+  const budgets = new Budgets(budgetStore, config.budgets, {
+    clock,
+    onRemaining: (l, r) => {
+      if (r.tokens !== null) metrics.budgetRemaining.set({ scope: l.scope, id: l.id, window: l.window, unit: 'tokens' }, r.tokens);
+      if (r.micros !== null) metrics.budgetRemaining.set({ scope: l.scope, id: l.id, window: l.window, unit: 'cost' }, r.micros / 1e6);
+    },
+    onError: (e) => log.error({ err: e }, 'could not settle or refresh budgets'),
+  });
+  started.push(() => budgets.close());
+  await budgets.refresh();
   const u = config.limits.unauthenticated;
   const refusals = new UnauthenticatedRefusals({ perSource: { requestsPerSecond: u.requestsPerSecond, burst: u.burst }, windowMs: u.accountingWindowMs }, { clock, audit, log });
   started.push(() => refusals.close());
@@ -381,6 +398,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       : new LocalLimiter(clock),
     limits,
     upstreamShare: new UpstreamShare(config.limits.upstreamShare),
+    budgets: { budgets, defaultMaxTokens: config.budgets.defaultMaxTokens },
     maxBodyBytes: config.limits.maxBodyBytes,
     authorizer: policy.authorizer,
     obligations: enforcers,
@@ -483,6 +501,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
         return true;
       },
       (req, res, ar) => retention.adminRoute(req, res, ar),
+      createBudgetsRoute(budgets),
       ...(monitor ? [(req: IncomingMessage, res: ServerResponse, ar: AdminRequest) => monitor.adminRoute(req, res, ar)] : []),
       (req, res, ar) => keyRelease.adminRoute(req, res, ar),
       (req, res, ar) => workload.adminRoute(req, res, ar),
@@ -549,6 +568,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       policy.close();
       await workload.close();
       await retention.close();
+      budgets.close();
+      if (budgetStore instanceof LocalBudgetStore) budgetStore.close();
       await witnessing?.close();
       await ledger.close(); // closes ledger.db after the last batch
       await cluster.close();

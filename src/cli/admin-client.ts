@@ -36,7 +36,7 @@ export function adminClientOptions(flags: { 'data-dir'?: string | undefined; 'ad
   return { url, key, caPem: readFileSync(caPath, 'utf8'), ...(mfaToken ? { mfaToken } : {}) };
 }
 
-export async function adminCall(o: AdminClientOptions, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<unknown> {
+export async function adminCall(o: AdminClientOptions, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<unknown> {
   const dispatcher = new Agent({ connect: { ca: o.caPem, minVersion: 'TLSv1.3' } });
   try {
     const r = await request(o.url + path, {

@@ -28,6 +28,7 @@ const USAGE = `usage: warden <command> [options]
   tools list|show|create|update|delete           the tool registry (admin API)
   approvals list|approve|deny                    held tool calls (admin API)
   monitor list|reset                             what the monitor sees of principals, and resets (admin API)
+  budgets show|set                               token and cost budgets: used, left, overrides (admin API)
 
 Admin verbs read WARDEN_ADMIN_KEY (an admin API key), WARDEN_ADMIN_URL (default https://127.0.0.1:9443)
 and the CA from <data-dir>/ca.pem (or WARDEN_CA).`;
@@ -106,6 +107,7 @@ const PLANE_VERBS: Record<string, { module: string; pass: 'rest' | 'all' }> = {
   approvals: { module: './approvals.js', pass: 'rest' },
   tools: { module: './tools.js', pass: 'rest' },
   monitor: { module: './monitor.js', pass: 'rest' },
+  budgets: { module: './budgets.js', pass: 'rest' },
   witness: { module: './witness.js', pass: 'rest' },
   migrate: { module: './migrate.js', pass: 'rest' },
 };

@@ -8,6 +8,7 @@ import { LineCounter, parseDocument, isMap, isNode, isScalar } from 'yaml';
 import { CONFIG_SCHEMA } from './schema.js';
 import type { MtlsMode } from '../network/tls.js';
 import { DEFAULT_UPSTREAM_SHARE } from '../network/upstream-share.js';
+import type { BudgetLimit, BudgetsConfig } from '../network/budgets.js';
 
 /** A PEM certificate (chain) and its private key, as absolute paths. */
 export interface CertPair {
@@ -148,6 +149,8 @@ export interface WardenConfig {
    * redis: limits, token revocations, DPoP and RFC 9421 replay caches.
    */
   store: { postgres?: { connectionString: string; prefix: string }; redis?: { url: string; prefix: string } };
+  /** Token and cost budgets per key, principal and tenant, and the price table they are counted with (docs/budgets.md). */
+  budgets: BudgetsConfig;
 }
 
 export interface MonitorConfig {
@@ -229,6 +232,7 @@ type RawConfig = {
   };
   ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number; signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string } };
   monitor?: Partial<MonitorConfig>;
+  budgets?: { limits?: { scope: BudgetLimit['scope']; id: string; window: BudgetLimit['window']; tokens?: number; cost?: number }[]; prices?: BudgetsConfig['prices']; defaultMaxTokens?: number };
   store?: {
     postgres?: { connectionString?: string; connectionStringEnv?: string; prefix?: string };
     redis?: { url?: string; urlEnv?: string; prefix?: string };
@@ -389,7 +393,21 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       revokeAt: raw.monitor?.revokeAt ?? null,
     },
     store: storeDefaults(raw.store, source),
+    budgets: budgetDefaults(raw.budgets, source),
   };
+}
+
+function budgetDefaults(b: RawConfig['budgets'], source: string | null): BudgetsConfig {
+  const seen = new Set<string>();
+  const limits = (b?.limits ?? []).map((l, i): BudgetLimit => {
+    const where = `${source ?? 'config'}: budgets.limits[${i}]`;
+    if (l.tokens === undefined && l.cost === undefined) throw new ConfigError(`${where}: give tokens, cost or both (a budget with neither limits nothing)`);
+    const k = `${l.scope}\n${l.id}\n${l.window}`;
+    if (seen.has(k)) throw new ConfigError(`${where}: a second ${l.window} budget for ${l.scope} ${l.id}; give tokens and cost in one entry`);
+    seen.add(k);
+    return { scope: l.scope, id: l.id, window: l.window, tokens: l.tokens ?? null, cost: l.cost ?? null };
+  });
+  return { limits, prices: b?.prices ?? {}, defaultMaxTokens: b?.defaultMaxTokens ?? 4096 };
 }
 
 function workloadDefaults(w: RawConfig['workload'], baseDir: string): WorkloadConfig {

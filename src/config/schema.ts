@@ -146,6 +146,37 @@ export const CONFIG_SCHEMA = {
       additionalProperties: false,
       properties: { dir: { type: 'string', minLength: 1 } },
     },
+    budgets: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        limits: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['scope', 'id', 'window'],
+            properties: {
+              scope: { enum: ['key', 'principal', 'tenant'] },
+              id: { type: 'string', minLength: 1 },
+              window: { enum: ['day', 'week', 'month', 'lifetime'] },
+              tokens: { type: 'integer', minimum: 0 },
+              cost: { type: 'number', minimum: 0 },
+            },
+          },
+        },
+        prices: {
+          type: 'object',
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['inputPer1k', 'outputPer1k'],
+            properties: { inputPer1k: { type: 'number', minimum: 0 }, outputPer1k: { type: 'number', minimum: 0 } },
+          },
+        },
+        defaultMaxTokens: { type: 'integer', minimum: 1 },
+      },
+    },
     store: {
       type: 'object',
       additionalProperties: false,

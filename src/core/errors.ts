@@ -95,6 +95,23 @@ export class RateLimited extends WardenError {
   }
 }
 
+/** 429: a token or cost budget cannot hold this request's reservation; names the budget and its reset. */
+export class BudgetExhausted extends WardenError {
+  constructor(
+    message: string,
+    readonly budget: { scope: string; id: string; window: string; unit: 'tokens' | 'cost'; resetsAt: number | null; retryAfterSeconds: number | null },
+  ) {
+    // A lifetime budget never resets: no Retry-After (RFC 9110 §10.2.3 has no "never").
+    super(429, 'rate_limit_error', 'budget_exhausted', message, budget.retryAfterSeconds === null ? {} : { 'retry-after': String(Math.max(1, Math.ceil(budget.retryAfterSeconds))) });
+  }
+
+  override toBody(requestId: string): ReturnType<WardenError['toBody']> & { error: { budget: Record<string, unknown> } } {
+    const b = super.toBody(requestId);
+    const x = this.budget;
+    return { error: { ...b.error, budget: { scope: x.scope, id: x.id, window: x.window, unit: x.unit, resets_at: x.resetsAt === null ? null : new Date(x.resetsAt).toISOString() } } };
+  }
+}
+
 export class UpstreamError extends WardenError {
   constructor(status: 502 | 503 | 504, code: string, message: string) {
     super(status, status === 504 ? 'timeout_error' : status === 503 ? 'unavailable_error' : 'upstream_error', code, message);

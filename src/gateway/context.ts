@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Action, Decision, Findings, Principal, Resource, RouteRequirement } from '../core/types.js';
 import type { TokenExchangeRequest } from '../identity/index.js';
+import type { BudgetHold, Usage } from '../network/budgets.js';
 import type { Lease } from '../network/limits.js';
 import type { RouteName } from './routes.js';
 import type { UpstreamTarget } from '../network/upstream.js';
@@ -46,6 +47,14 @@ export interface RequestContext {
   deployment?: { id: string; artifactDigest: string; evidenceDigest?: string };
   /** Model tokens used, from the upstream's usage. */
   modelTokens: number;
+  /** The least remaining budget of the caller before this request (PDP context), when a budget applies. */
+  budgetLeft?: { tokens: number | null; cost: number | null };
+  /** The budget reservation (budget stage); settled once with `usage` however the answer ends. */
+  budget?: BudgetHold;
+  /** Prompt and completion tokens as the upstream reported them (absent: it reported none). */
+  usage?: Usage;
+  /** True once the upstream call was started (a failure after it keeps the budget reservation). */
+  upstreamCalled?: boolean;
   /** Set when the pipeline ended the request: the stage that did. */
   stage?: string;
   /** Placement the policy obliged (`route:tier=onprem`); the route stage refuses an upstream that does not meet it. */

@@ -31,6 +31,8 @@ import { INFERENCE_ROUTES, type RouteDecl, type RouteName } from './routes.js';
 import { eventData, SseSplitter } from './sse.js';
 import { createBearerVerifier, createIdentityStage, dpopHeader, type CredentialVerifiers } from './stages/identity.js';
 import { createNetworkStage } from './stages/network.js';
+import { createBudgetContextStage, createBudgetStage } from './stages/budget.js';
+import type { Budgets, Usage } from '../network/budgets.js';
 import { MAX_TOKEN_FIELDS } from './stages/obligations.js';
 import { createPolicyStage, type ObligationEnforcers } from './stages/policy.js';
 import { createRouteStage } from './stages/route.js';
@@ -109,6 +111,8 @@ export interface GatewayDeps {
    * describes it at /.well-known/oauth-authorization-server.
    */
   tokens?: { parse(body: Buffer): TokenExchangeRequest; exchange(input: ExchangeInput): Promise<ExchangeResult>; metadata?(): unknown };
+  /** Token and cost budgets, reserved before the upstream call and settled after (absent: none). */
+  budgets?: { budgets: Budgets; defaultMaxTokens: number };
   /** Each principal's share of an upstream's connection pool (absent: no share is enforced). */
   upstreamShare?: UpstreamShare;
   /** The tools plane (absent: its routes answer 404). */
@@ -134,6 +138,20 @@ const EMPTY = Buffer.alloc(0);
 function usageTokens(json: unknown): number {
   const u = (json as { usage?: { total_tokens?: unknown } } | null)?.usage;
   return typeof u?.total_tokens === 'number' && u.total_tokens > 0 ? u.total_tokens : 0;
+}
+
+const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0);
+
+/** Prompt and completion tokens of an answer's `usage` (OpenAI and Responses-style names), or null. */
+function usageSplit(json: unknown): Usage | null {
+  const u = (json as { usage?: Record<string, unknown> } | null)?.usage;
+  if (!u || typeof u !== 'object') return null;
+  const prompt = count(u.prompt_tokens ?? u.input_tokens);
+  const completion = count(u.completion_tokens ?? u.output_tokens);
+  const total = count(u.total_tokens);
+  if (prompt + completion === 0 && total === 0) return null;
+  // Only a total: charged as output, the dearer side.
+  return prompt + completion > 0 ? { prompt, completion: Math.max(completion, total - prompt) } : { prompt: 0, completion: total };
 }
 
 function sha256(b: Buffer | string): string {
@@ -193,6 +211,8 @@ export class Gateway {
     const inspect = stage('inspect', (ctx) => {
       if (d.inspector) ctx.findings = d.inspector.inspectRequest(ctx.endpoint as ModelEndpoint, ctx.body);
     });
+    // The remaining budget is a PDP context attribute: read before policy, on model routes, when budgets exist.
+    const budgetContext = d.budgets ? [stage('budget', createBudgetContextStage(d.budgets.budgets))] : [];
     const policy = stage('policy', createPolicyStage(d.authorizer, d.obligations ?? {}, (ctx) => this.policyContext(ctx)));
     const routeStage = createRouteStage(d.routes);
     const route = stage('route', (ctx) => {
@@ -204,7 +224,8 @@ export class Gateway {
       }
     });
 
-    const model: RouteHandler = { stages: [identity, network, read, parseModel, inspect, policy, route], respond: (ctx, res) => this.forward(ctx, res) };
+    const budget = d.budgets ? [stage('budget', createBudgetStage(d.budgets.budgets, d.budgets.defaultMaxTokens))] : [];
+    const model: RouteHandler = { stages: [identity, network, read, parseModel, inspect, ...budgetContext, policy, route, ...budget], respond: (ctx, res) => this.forward(ctx, res) };
     const authed = (stages: Stage[], respond: RouteHandler['respond']): RouteHandler => ({ stages, respond });
     const noTools = (): never => {
       throw new NotFound('route_not_found', 'tool mediation is not enabled on this gateway');
@@ -263,6 +284,7 @@ export class Gateway {
       listener: ctx.listener,
       findings: ctx.findings ?? null,
       ...(maxTokens !== undefined ? { maxTokens } : {}),
+      ...(ctx.budgetLeft ? { budgetLeft: ctx.budgetLeft } : {}),
     };
   }
 
@@ -351,6 +373,7 @@ export class Gateway {
   private async fail(ctx: RequestContext, res: ServerResponse, err: WardenError, stageName: string): Promise<void> {
     ctx.stage = stageName;
     ctx.lease?.release(ctx.modelTokens);
+    this.settleBudget(ctx);
     const status = res.headersSent ? (err.status === 499 ? 499 : 502) : err.status;
     const event = requestEvent(ctx, status, err, this.d.clock.now());
     if (!ctx.principal && this.d.refusals) {
@@ -377,6 +400,16 @@ export class Gateway {
       this.d.metrics.upstreamErrors.inc({ upstream: ctx.target?.name ?? 'none', code: err.code });
     }
     this.finish(ctx, status, event);
+  }
+
+  /**
+   * Settles the budget reservation: with the usage the upstream reported; with the reservation itself when the
+   * upstream was called but reported nothing (it may well have billed); with nothing when it was never called.
+   */
+  private settleBudget(ctx: RequestContext): void {
+    const b = ctx.budget;
+    if (!b) return;
+    b.settle(ctx.usage ?? (ctx.upstreamCalled ? 'reserved' : null));
   }
 
   private finish(ctx: RequestContext, status: number, event: AuditEvent): void {
@@ -458,6 +491,7 @@ export class Gateway {
     ctx.stage = 'upstream';
     const opening = ctx.stream ? this.commit(ctx, 200, { phase: 'open' }).then(() => null, (e: WardenError) => e) : null;
     let r: Awaited<ReturnType<typeof callUpstream>>;
+    ctx.upstreamCalled = true;
     try {
       r = await callUpstream(target, 'POST', upstreamPath, forwarded, ctx.requestId, abort.signal);
     } catch (e) {
@@ -487,6 +521,8 @@ export class Gateway {
       throw upstreamStatusError(target, 502, buf);
     }
     ctx.modelTokens = usageTokens(json);
+    const split = usageSplit(json);
+    if (split) ctx.usage = split;
     let changed = false;
     if (ctx.endpoint === 'chat' && this.d.filterToolCalls) {
       const f = this.d.filterToolCalls(ctx, json);
@@ -502,6 +538,7 @@ export class Gateway {
     this.retain(ctx, out);
     const { event, receipt } = await this.commit(ctx, 200);
     ctx.lease?.release(ctx.modelTokens);
+    this.settleBudget(ctx);
     const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': out.length, 'x-request-id': ctx.requestId };
     if (receipt) headers['warden-receipt'] = receipt;
     res.writeHead(200, headers);
@@ -589,6 +626,8 @@ export class Gateway {
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UpstreamError(502, 'invalid_upstream_response', `upstream ${target.name} sent a stream event that is not a JSON object`);
       const t = usageTokens(parsed);
       if (t > 0) ctx.modelTokens = t;
+      const split = usageSplit(parsed);
+      if (split) ctx.usage = split;
       const chunks = gate ? gate.process(parsed as Record<string, unknown>) : [parsed as Record<string, unknown>];
       for (const c of chunks) {
         lastChunk = c;
@@ -612,6 +651,8 @@ export class Gateway {
     this.noteFinding(ctx, ...guard.findings());
     // Without reported usage, charge an estimate (~4 characters per token) so token limits still bite.
     if (ctx.modelTokens === 0) ctx.modelTokens = Math.ceil(completionChars / 4);
+    // The same estimate for the budget, with the prompt as it was estimated at reservation.
+    if (!ctx.usage && ctx.budget) ctx.usage = { prompt: ctx.budget.estimate.prompt, completion: Math.ceil(completionChars / 4) };
     ctx.responseDigest = 'sha256:' + hash.digest('hex');
     if (kept) {
       try {
@@ -628,13 +669,17 @@ export class Gateway {
     }
     res.end('data: [DONE]\n\n');
     ctx.lease?.release(ctx.modelTokens);
+    this.settleBudget(ctx);
     this.finish(ctx, 200, committed.event);
   }
 
   private noteUsage(ctx: RequestContext, data: string): void {
     try {
-      const t = usageTokens(JSON.parse(data));
+      const parsed: unknown = JSON.parse(data);
+      const t = usageTokens(parsed);
       if (t > 0) ctx.modelTokens = t;
+      const split = usageSplit(parsed);
+      if (split) ctx.usage = split;
     } catch {
       /* not JSON: relayed as is (no check needs it parsed) */
     }

@@ -1,5 +1,5 @@
 // Prometheus metrics (prom-client), one registry per Warden process, served on the admin listener.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -14,6 +14,8 @@ export class Metrics {
   });
   readonly upstreamErrors = new Counter({ name: 'warden_upstream_errors_total', help: 'Upstream failures by upstream and code', labelNames: ['upstream', 'code'] as const, registers: [this.registry] });
   readonly auditFailures = new Counter({ name: 'warden_audit_failures_total', help: 'Audit appends that failed', registers: [this.registry] });
+  /** Set whenever a budget is reserved on, settled or shown (docs/budgets.md); unit `tokens` or `cost`. */
+  readonly budgetRemaining = new Gauge({ name: 'warden_budget_remaining', help: 'Remaining budget (reservations in flight counted as spent) by scope, id, window and unit', labelNames: ['scope', 'id', 'window', 'unit'] as const, registers: [this.registry] });
 
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'warden_' });

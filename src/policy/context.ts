@@ -22,6 +22,8 @@ export interface PdpContextInput {
   riskScore: number;
   /** Requested max tokens, when the request names one. */
   maxTokens?: number;
+  /** The least remaining token / cost budget over the caller's key, principal and tenant (docs/budgets.md), when one applies. */
+  budgetLeft?: { tokens: number | null; cost: number | null };
   /** Tenant the request is for. */
   tenant: string;
   region?: string;
@@ -86,6 +88,8 @@ export function buildContext(input: PdpContextInput, schema: WardenSchema = defa
     },
     riskScorePermille: permille(input.riskScore, 'riskScore'),
     maxTokens: input.maxTokens,
+    budgetTokensLeft: input.budgetLeft?.tokens ?? undefined,
+    budgetCostLeftMicros: input.budgetLeft?.cost === null || input.budgetLeft?.cost === undefined ? undefined : Math.round(input.budgetLeft.cost * 1_000_000),
     tenant: input.tenant,
     region: input.region,
     agent: actor ? { kind: actor.kind, id: actor.id, tenant: actor.tenant } : undefined,

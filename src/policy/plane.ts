@@ -28,6 +28,7 @@ export interface RequestFacts {
   listener: string;
   findings: import('../core/types.js').Findings | null;
   maxTokens?: number;
+  budgetLeft?: { tokens: number | null; cost: number | null };
 }
 
 /**
@@ -56,6 +57,7 @@ export class PdpAuthorizer implements Authorizer {
       riskScore: this.risk(req.principal),
       tenant: req.principal.tenant,
       ...(f.maxTokens !== undefined ? { maxTokens: f.maxTokens } : {}),
+      ...(f.budgetLeft !== undefined ? { budgetLeft: f.budgetLeft } : {}),
     });
     return this.pdp.decide({ principal: req.principal, action: req.action, resource: req.resource, context }, opts);
   }

@@ -54,3 +54,21 @@ test('a model served by two upstreams is refused', () => {
   const y = 'upstreams:\n  - {name: a, baseUrl: "http://127.0.0.1:1/v1", models: [m]}\n  - {name: b, baseUrl: "http://127.0.0.1:2/v1", models: [m]}\n';
   assert.throws(() => parseConfig(y, 'w.yaml'), /served by two upstreams/);
 });
+
+test('budgets: limits and prices parse; a budget without a limit, a duplicate and a bad window are errors', () => {
+  const c = parseConfig(
+    'budgets:\n  limits:\n    - { scope: tenant, id: acme, window: month, tokens: 1000000, cost: 250 }\n    - { scope: principal, id: "*", window: day, tokens: 50000 }\n  prices:\n    gpt-4o: { inputPer1k: 0.0025, outputPer1k: 0.01 }\n',
+    'w.yaml',
+  );
+  assert.deepEqual(c.budgets.limits, [
+    { scope: 'tenant', id: 'acme', window: 'month', tokens: 1_000_000, cost: 250 },
+    { scope: 'principal', id: '*', window: 'day', tokens: 50_000, cost: null },
+  ]);
+  assert.deepEqual(c.budgets.prices, { 'gpt-4o': { inputPer1k: 0.0025, outputPer1k: 0.01 } });
+  assert.equal(c.budgets.defaultMaxTokens, 4096);
+  assert.deepEqual(parseConfig('', 'w.yaml').budgets, { limits: [], prices: {}, defaultMaxTokens: 4096 });
+  assert.throws(() => parseConfig('budgets:\n  limits:\n    - { scope: key, id: k, window: day }\n', 'w.yaml'), /budgets\.limits\[0\]: give tokens, cost or both/);
+  assert.throws(() => parseConfig('budgets:\n  limits:\n    - { scope: key, id: k, window: day, tokens: 1 }\n    - { scope: key, id: k, window: day, cost: 1 }\n', 'w.yaml'), /budgets\.limits\[1\]: a second day budget for key k/);
+  assert.throws(() => parseConfig('budgets:\n  limits:\n    - { scope: key, id: k, window: year, tokens: 1 }\n', 'w.yaml'), /window/);
+  assert.throws(() => parseConfig('budgets:\n  prices:\n    m: { inputPer1k: 1 }\n', 'w.yaml'), /outputPer1k/);
+});

@@ -36,6 +36,11 @@ test('buildContext fills every RequestContext attribute with Cedar-typed values'
   });
   assert.equal(c.riskScorePermille, 250);
   assert.equal(c.maxTokens, 256);
+  assert.equal(c.budgetTokensLeft, undefined);
+  const b = buildContext({ ...base, budgetLeft: { tokens: 1200, cost: 0.25 } }).value;
+  assert.equal(b.budgetTokensLeft, 1200);
+  assert.equal(b.budgetCostLeftMicros, 250_000);
+  assert.equal(buildContext({ ...base, budgetLeft: { tokens: null, cost: 1 } }).value.budgetTokensLeft, undefined);
   assert.equal(c.region, 'eu-west');
   assert.deepEqual(c.agent, { id: 'bot-7', kind: 'agent', tenant: 'acme' });
   assert.equal(c.delegated, true);

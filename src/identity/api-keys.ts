@@ -4,7 +4,7 @@
 // revoked key fails on the very next request.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
-import { BadRequest, Conflict, NotFound, Unauthenticated } from '../core/errors.js';
+import { BadRequest, Conflict, FailClosed, NotFound, Unauthenticated } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { Principal, Scope } from '../core/types.js';
 import type { ApiKeyRecord, IdentityStore, PrincipalRecord } from '../store/identity-store.js';
@@ -207,7 +207,12 @@ export class ApiKeyService {
    */
   private async announce(change: StoreChange): Promise<void> {
     this.applyChange(change);
-    if (this.changes) await this.changes.publish(change);
+    if (!this.changes) return;
+    try {
+      await this.changes.publish(change);
+    } catch {
+      throw new FailClosed('change_not_announced', 'the change is saved, but the other replicas could not be told yet; retry (it is safe to repeat)');
+    }
   }
 
   private applyChange(c: StoreChange): void {

@@ -129,3 +129,14 @@ test('a replica whose change listener is cut reads the store instead of its cach
   assert.equal(r2.feed.healthy, true, 'the listener reconnected');
   await assert.rejects(r2.keys.authenticate(key), { reason: 'key_revoked' });
 });
+
+test('a change that cannot be announced is an error to the operator (503), though it is saved and safe to retry', { timeout: 20_000 }, async (t) => {
+  if (skip) return t.skip(skip);
+  const r1 = await replica();
+  await r1.store.insertPrincipal(principal('dave'));
+  const { key, record } = await r1.keys.create({ principalId: 'dave', models: ['*'], actions: ['chat'] });
+  await r1.feed.close(); // this replica can no longer tell the others
+  await assert.rejects(r1.keys.revoke(record.id), { name: 'FailClosed', status: 503, code: 'change_not_announced' });
+  assert.notEqual((await r1.store.getKey(record.id))!.revokedAt, null, 'the revocation itself was committed');
+  await assert.rejects(r1.keys.authenticate(key), { reason: 'key_revoked' });
+});

@@ -248,7 +248,13 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   // C2SP tlog-witness: each new checkpoint goes to the configured witnesses; what they cosign is served at
   // /audit/v1/witnessed-checkpoint, so an auditor need not trust the key that sits beside this ledger.
   const witnessing = config.ledger.witnesses.length > 0
-    ? new WitnessSubmitter({ ledger, logKey: ledgerKey.verifier, witnesses: config.ledger.witnesses, intervalMs: config.ledger.witnessIntervalMs, clock, statePath: join(config.dataDir, WITNESSED_CHECKPOINT_FILE), log: log.child({ component: 'witness-submitter' }) })
+    ? new WitnessSubmitter({ ledger, logKey: ledgerKey.verifier, witnesses: config.ledger.witnesses, intervalMs: config.ledger.witnessIntervalMs, clock, statePath: join(config.dataDir, WITNESSED_CHECKPOINT_FILE),
+        log: log.child({ component: 'witness-submitter' }),
+        onResult: (witness, cosigned, atMs) => {
+          metrics.witnessSubmissions.inc({ witness, result: cosigned ? 'cosigned' : 'failed' });
+          if (cosigned) metrics.witnessLastCosigned.set({ witness }, Math.floor(atMs / 1000));
+        },
+      })
     : null;
   if (witnessing) {
     witnessing.start();

@@ -16,6 +16,9 @@ export class Metrics {
   readonly auditFailures = new Counter({ name: 'warden_audit_failures_total', help: 'Audit appends that failed', registers: [this.registry] });
   /** Set whenever a budget is reserved on, settled or shown (docs/budgets.md); unit `tokens` or `cost`. */
   readonly budgetRemaining = new Gauge({ name: 'warden_budget_remaining', help: 'Remaining budget (reservations in flight counted as spent) by scope, id, window and unit', labelNames: ['scope', 'id', 'window', 'unit'] as const, registers: [this.registry] });
+  /** Witness submissions (docs/ledger.md "Witnesses"): a witness that stopped cosigning shows here, not in /readyz. */
+  readonly witnessSubmissions = new Counter({ name: 'warden_witness_submissions_total', help: 'Checkpoint submissions to each witness by result (cosigned or failed)', labelNames: ['witness', 'result'] as const, registers: [this.registry] });
+  readonly witnessLastCosigned = new Gauge({ name: 'warden_witness_last_cosigned_timestamp_seconds', help: 'When each witness last cosigned a checkpoint (Unix seconds)', labelNames: ['witness'] as const, registers: [this.registry] });
 
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'warden_' });

@@ -42,6 +42,8 @@ export interface WitnessSubmitterOptions {
   log?: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Per-request timeout (default: the interval, at most 10 s). */
   timeoutMs?: number;
+  /** Each witness's outcome in each round (metrics: an operator sees a witness that stopped cosigning). */
+  onResult?: (witness: string, cosigned: boolean, atMs: number) => void;
 }
 
 interface WitnessState {
@@ -108,8 +110,10 @@ export class WitnessSubmitter {
     const settled = await Promise.allSettled(this.witnesses.map((w) => this.submitTo(w, cp)));
     const lines: string[] = [];
     const result: RoundResult = { size: cp.size, cosigned: [], failed: [] };
+    const at = this.opts.clock.now();
     settled.forEach((s, i) => {
       const w = this.witnesses[i]!;
+      this.opts.onResult?.(w.endpoint.name, s.status === 'fulfilled', at);
       if (s.status === 'fulfilled') {
         lines.push(...s.value);
         result.cosigned.push(w.endpoint.name);

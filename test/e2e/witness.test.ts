@@ -53,8 +53,11 @@ test('warden witness cosigns the checkpoints of warden up, and audit verify requ
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    await agent.close();
     assert.match(witnessed, /\u2014 witness\.test\/w1 /u, 'the gateway serves a checkpoint cosigned by the witness');
+    const metrics = async () => (await (await request(`${admUrl}/metrics`, { dispatcher: agent, headers: { authorization: `Bearer ${adminKey}` } })).body.text());
+    const m = await metrics();
+    assert.match(m, /warden_witness_submissions_total\{witness="w1",result="cosigned"\} [1-9]/);
+    assert.match(m, /warden_witness_last_cosigned_timestamp_seconds\{witness="w1"\} \d{10}/);
 
     const ok = await runWarden(['audit', 'verify', '--log', `${admUrl}/audit/v1`, '--key', logVkey, '--witness', witnessVkey, '--min-witnesses', '1', '--max-witness-age', '600'], env);
     assert.equal(ok.code, 0, ok.stderr + ok.stdout);
@@ -63,6 +66,16 @@ test('warden witness cosigns the checkpoints of warden up, and audit verify requ
     // The witness refuses a log it does not follow.
     const stranger = await fetch(`${witnessUrl}/add-checkpoint`, { method: 'POST', body: 'old 0\n\nother.test/log\n1\n' + Buffer.alloc(32).toString('base64') + '\n\n\u2014 other.test/log AAAAAAAA\n' });
     assert.equal(stranger.status, 404);
+
+    // A witness that goes away shows in the metrics as failed submissions (the gateway keeps serving).
+    await w.stop();
+    let failed = false;
+    for (let i = 0; i < 60 && !failed; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      failed = /warden_witness_submissions_total\{witness="w1",result="failed"\} [1-9]/.test(await metrics());
+    }
+    await agent.close();
+    assert.ok(failed, 'failed submissions are counted');
   } finally {
     for (const p of procs.reverse()) await p.stop();
     rmSync(dir, { recursive: true, force: true });

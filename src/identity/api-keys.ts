@@ -165,9 +165,8 @@ export class ApiKeyService {
     const graceEnd = now + graceMs;
     const expiresAt = old.expiresAt !== null ? Math.min(old.expiresAt, graceEnd) : graceEnd;
     await this.store.updateKeyState(id, { expiresAt, revokedAt: null, rotatedTo: created.record.id });
-    await this.announce({ type: 'key', hash: old.hash });
     // Tokens exchanged from the old key stop with it, even those whose own expiry is later.
-    await this.revokeDerived({ key: id }, expiresAt);
+    await allOrFirstError(this.announce({ type: 'key', hash: old.hash }), this.revokeDerived({ key: id }, expiresAt));
     return { ...created, previous: { ...old, expiresAt, rotatedTo: created.record.id } };
   }
 
@@ -178,16 +177,16 @@ export class ApiKeyService {
       k.revokedAt = this.clock.now();
       await this.store.updateKeyState(id, { expiresAt: k.expiresAt, revokedAt: k.revokedAt, rotatedTo: k.rotatedTo });
     }
-    await this.announce({ type: 'key', hash: k.hash });
+    const announced = this.announce({ type: 'key', hash: k.hash });
     this.onChange({ op: 'remove', id });
-    await this.revokeDerived({ key: id });
+    // Derived tokens are revoked even when the announcement to other replicas fails (and vice versa).
+    await allOrFirstError(announced, this.revokeDerived({ key: id }));
     return k;
   }
 
   /** The principal was erased (or disabled): its cached keys go, and so does every token naming it. */
   async principalRemoved(principalId: string): Promise<void> {
-    await this.invalidatePrincipal(principalId);
-    await this.revokeDerived({ principal: principalId });
+    await allOrFirstError(this.invalidatePrincipal(principalId), this.revokeDerived({ principal: principalId }));
   }
 
   setBootstrapKey(id: string | null): void {
@@ -277,6 +276,13 @@ export class ApiKeyService {
     this.touchTimer = null;
     await this.flushTouches().catch(this.reportError);
   }
+}
+
+/** Waits for every step (none is skipped because another failed), then throws the first failure. */
+async function allOrFirstError(...steps: Promise<unknown>[]): Promise<void> {
+  const settled = await Promise.allSettled(steps);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 export function toPrincipal(pr: PrincipalRecord, key: ApiKeyRecord, bootstrap = false): Principal {

@@ -135,8 +135,12 @@ test('a change that cannot be announced is an error to the operator (503), thoug
   const r1 = await replica();
   await r1.store.insertPrincipal(principal('dave'));
   const { key, record } = await r1.keys.create({ principalId: 'dave', models: ['*'], actions: ['chat'] });
+  // What the key service asks the token service to revoke (in warden up: JitTokenService.revokeDerived).
+  const derived: unknown[] = [];
+  r1.keys.setRevokeDerived(async (from) => void derived.push(from));
   await r1.feed.close(); // this replica can no longer tell the others
   await assert.rejects(r1.keys.revoke(record.id), { name: 'FailClosed', status: 503, code: 'change_not_announced' });
+  assert.deepEqual(derived, [{ key: record.id }], 'tokens derived from the key are revoked even though the announcement failed');
   assert.notEqual((await r1.store.getKey(record.id))!.revokedAt, null, 'the revocation itself was committed');
   await assert.rejects(r1.keys.authenticate(key), { reason: 'key_revoked' });
 });

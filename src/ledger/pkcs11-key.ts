@@ -4,6 +4,7 @@
 import { createPublicKey, verify as edVerify, type KeyObject } from 'node:crypto';
 import pkcs11js from 'pkcs11js';
 import { FailClosed } from '../core/errors.js';
+import { findTokenObject, openTokenSession, type Pkcs11Fail, type Pkcs11Handle } from '../core/pkcs11-token.js';
 import { DEFAULT_LEDGER_ORIGIN, ledgerKeyFromSigner, type LedgerKey } from './key.js';
 
 // PKCS#11 v3.0 §2.3.5-2.3.6 (pkcs11js 2.x exports no names for them).
@@ -33,39 +34,36 @@ export interface Pkcs11LedgerKey {
   close(): void;
 }
 
-type Handle = Buffer;
-
-const code = (e: unknown) => (e as { code?: number }).code;
 const detail = (e: unknown) => (e as Error).message;
 
-function openModule(modulePath: string): pkcs11js.PKCS11 {
-  const p = new pkcs11js.PKCS11();
-  try {
-    p.load(modulePath);
-  } catch (e) {
-    throw new LedgerKeyUnavailable(`ledger.signingKey: cannot load the PKCS#11 module ${modulePath}: ${detail(e)}`);
-  }
-  try {
-    p.C_Initialize();
-  } catch (e) {
-    // Another key in this process (a model signer) may have initialised the module already.
-    if (code(e) !== pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED) throw new LedgerKeyUnavailable(`ledger.signingKey: C_Initialize failed: ${detail(e)}`);
-  }
-  return p;
+/** The ledger's wording for each token failure (operators see it as the one start-up refusal line). */
+function failure(cfg: Pkcs11KeyConfig, objectClass?: 'private' | 'public'): Pkcs11Fail {
+  const { module, tokenLabel, keyLabel } = cfg.pkcs11;
+  const token = JSON.stringify(tokenLabel);
+  return (f) => {
+    switch (f.step) {
+      case 'load':
+        return new LedgerKeyUnavailable(`ledger.signingKey: cannot load the PKCS#11 module ${module}: ${f.detail}`);
+      case 'initialize':
+        return new LedgerKeyUnavailable(`ledger.signingKey: C_Initialize failed: ${f.detail}`);
+      case 'no_token':
+        return new LedgerKeyUnavailable(`ledger.signingKey: no PKCS#11 token labelled ${token} in ${module}`);
+      case 'pin':
+        return new LedgerKeyUnavailable(`ledger.signingKey: the PIN in ${cfg.pinEnv} was refused by token ${token}`);
+      case 'login':
+        return new LedgerKeyUnavailable(`ledger.signingKey: login to token ${token} failed: ${f.detail}`);
+      case 'no_object':
+        return new LedgerKeyUnavailable(`ledger.signingKey: token ${token} has no ${objectClass} key labelled ${JSON.stringify(keyLabel)}`);
+      case 'ambiguous_object':
+        return new LedgerKeyUnavailable(`ledger.signingKey: ${objectClass} key label ${JSON.stringify(keyLabel)} is ambiguous on token ${token}`);
+    }
+  };
 }
 
-function findObject(p: pkcs11js.PKCS11, session: Handle, cls: number, label: string, token: string): Handle {
-  p.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_CLASS, value: cls }, { type: pkcs11js.CKA_LABEL, value: label }]);
-  const found = p.C_FindObjects(session, 2);
-  p.C_FindObjectsFinal(session);
-  const what = cls === pkcs11js.CKO_PRIVATE_KEY ? 'private' : 'public';
-  if (found.length === 0) throw new LedgerKeyUnavailable(`ledger.signingKey: token ${JSON.stringify(token)} has no ${what} key labelled ${JSON.stringify(label)}`);
-  if (found.length > 1) throw new LedgerKeyUnavailable(`ledger.signingKey: ${what} key label ${JSON.stringify(label)} is ambiguous on token ${JSON.stringify(token)}`);
-  return found[0]!;
-}
+const byLabel = (cls: number, label: string): pkcs11js.Template => [{ type: pkcs11js.CKA_CLASS, value: cls }, { type: pkcs11js.CKA_LABEL, value: label }];
 
 /** CKA_EC_POINT of an Edwards key: the 32-byte public key, DER OCTET STRING-wrapped or bare. */
-function ed25519PublicKey(p: pkcs11js.PKCS11, session: Handle, pub: Handle, label: string): KeyObject {
+function ed25519PublicKey(p: pkcs11js.PKCS11, session: Pkcs11Handle, pub: Pkcs11Handle, label: string): KeyObject {
   const [type, params, point] = p.C_GetAttributeValue(session, pub, [{ type: pkcs11js.CKA_KEY_TYPE }, { type: pkcs11js.CKA_EC_PARAMS }, { type: pkcs11js.CKA_EC_POINT }]).map((a) => a.value);
   // CK_ULONG in host byte order (little-endian on the platforms Node ships for).
   if (type!.length < 1 || type![0] !== CKK_EC_EDWARDS || type!.subarray(1).some((b) => b !== 0) || !(params!.equals(ED25519_OID) || params!.equals(ED25519_NAME))) {
@@ -85,19 +83,11 @@ export function openPkcs11LedgerKey(cfg: Pkcs11KeyConfig, name: string = DEFAULT
   const { module, tokenLabel, keyLabel } = cfg.pkcs11;
   const pin = env[cfg.pinEnv];
   if (!pin) throw new LedgerKeyUnavailable(`ledger.signingKey: the token PIN variable ${cfg.pinEnv} is not set`);
-  const p = openModule(module);
-  const slot = p.C_GetSlotList(true).find((s) => p.C_GetTokenInfo(s).label.trim() === tokenLabel);
-  if (!slot) throw new LedgerKeyUnavailable(`ledger.signingKey: no PKCS#11 token labelled ${JSON.stringify(tokenLabel)} in ${module}`);
-  const session = p.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
+  const t = openTokenSession({ module, token: tokenLabel, pin }, failure(cfg));
+  const { p, session } = t;
   try {
-    try {
-      p.C_Login(session, pkcs11js.CKU_USER, pin);
-    } catch (e) {
-      if (code(e) === pkcs11js.CKR_PIN_INCORRECT || code(e) === pkcs11js.CKR_PIN_LEN_RANGE) throw new LedgerKeyUnavailable(`ledger.signingKey: the PIN in ${cfg.pinEnv} was refused by token ${JSON.stringify(tokenLabel)}`);
-      if (code(e) !== pkcs11js.CKR_USER_ALREADY_LOGGED_IN) throw new LedgerKeyUnavailable(`ledger.signingKey: login to token ${JSON.stringify(tokenLabel)} failed: ${detail(e)}`);
-    }
-    const priv = findObject(p, session, pkcs11js.CKO_PRIVATE_KEY, keyLabel, tokenLabel);
-    const publicKey = ed25519PublicKey(p, session, findObject(p, session, pkcs11js.CKO_PUBLIC_KEY, keyLabel, tokenLabel), keyLabel);
+    const priv = findTokenObject(t, byLabel(pkcs11js.CKO_PRIVATE_KEY, keyLabel), failure(cfg, 'private'));
+    const publicKey = ed25519PublicKey(p, session, findTokenObject(t, byLabel(pkcs11js.CKO_PUBLIC_KEY, keyLabel), failure(cfg, 'public')), keyLabel);
     // Synchronous C_Sign: the ledger signs one checkpoint per batch, in order, on one session.
     const sign = (message: Buffer): Buffer => {
       try {
@@ -109,17 +99,7 @@ export function openPkcs11LedgerKey(cfg: Pkcs11KeyConfig, name: string = DEFAULT
     };
     const probe = Buffer.from(`warden ledger key probe ${Date.now()}`);
     if (!edVerify(null, probe, publicKey, sign(probe))) throw new LedgerKeyUnavailable(`ledger.signingKey: private and public key ${JSON.stringify(keyLabel)} on token ${JSON.stringify(tokenLabel)} do not form a pair`);
-    return {
-      key: ledgerKeyFromSigner(publicKey, sign, name),
-      close: () => {
-        try {
-          p.C_Logout(session);
-        } catch {
-          // another session of this process logged out already
-        }
-        p.C_CloseSession(session);
-      },
-    };
+    return { key: ledgerKeyFromSigner(publicKey, sign, name), close: t.close };
   } catch (e) {
     try {
       p.C_CloseSession(session);

@@ -3,11 +3,12 @@
 // CKM_ECDSA and returns raw r||s, which we DER-encode like every other signature we write.
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import pkcs11js from 'pkcs11js';
+import { findTokenObject, openTokenSession, type Pkcs11Fail, type Pkcs11Handle, type TokenSession } from '../../core/pkcs11-token.js';
 import { Pkcs11Unavailable } from './errors.js';
 import { ecdsaRawToDer, type KeyAlgorithm, type Signer } from './keys.js';
 import { parsePkcs11Uri, type Pkcs11KeyRef } from './pkcs11-uri.js';
 
-type Handle = Buffer;
+type Handle = Pkcs11Handle;
 
 // DER-encoded curve OIDs as found in CKA_EC_PARAMS.
 const P256_OID = Buffer.from('06082a8648ce3d030107', 'hex');
@@ -20,54 +21,37 @@ export interface Pkcs11Signer extends Signer {
 
 const wrap = (what: string, e: unknown) => new Pkcs11Unavailable(`${what}: ${(e as Error).message}`);
 
-function openModule(modulePath: string): pkcs11js.PKCS11 {
-  const p = new pkcs11js.PKCS11();
-  try {
-    p.load(modulePath);
-  } catch (e) {
-    throw wrap(`cannot load PKCS#11 module ${modulePath}`, e);
-  }
-  try {
-    p.C_Initialize();
-  } catch (e) {
-    // CKR_CRYPTOKI_ALREADY_INITIALIZED: another signer in this process opened the module; fine.
-    if ((e as { code?: number }).code !== pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED) throw wrap('C_Initialize failed', e);
-  }
-  return p;
-}
-
-function findSlot(p: pkcs11js.PKCS11, token: string): Handle {
-  for (const slot of p.C_GetSlotList(true)) {
-    if (p.C_GetTokenInfo(slot).label.trim() === token) return slot;
-  }
-  throw new Pkcs11Unavailable(`no token labelled ${JSON.stringify(token)}`);
-}
-
-function openSession(ref: Pkcs11KeyRef): { p: pkcs11js.PKCS11; session: Handle } {
-  const p = openModule(ref.modulePath);
-  const session = p.C_OpenSession(findSlot(p, ref.token), pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
-  try {
-    p.C_Login(session, pkcs11js.CKU_USER, ref.pin);
-  } catch (e) {
-    if ((e as { code?: number }).code !== pkcs11js.CKR_USER_ALREADY_LOGGED_IN) {
-      p.C_CloseSession(session);
-      throw wrap('token login failed', e);
+/** The model signer's wording for each token failure. */
+function failure(ref: Pkcs11KeyRef, cls?: number): Pkcs11Fail {
+  const what = () => `${cls === pkcs11js.CKO_PRIVATE_KEY ? 'private' : 'public'} key ${ref.object ?? ref.id?.toString('hex')}`;
+  return (f) => {
+    switch (f.step) {
+      case 'load':
+        return new Pkcs11Unavailable(`cannot load PKCS#11 module ${ref.modulePath}: ${f.detail}`);
+      case 'initialize':
+        return new Pkcs11Unavailable(`C_Initialize failed: ${f.detail}`);
+      case 'no_token':
+        return new Pkcs11Unavailable(`no token labelled ${JSON.stringify(ref.token)}`);
+      case 'pin':
+      case 'login':
+        return new Pkcs11Unavailable(`token login failed: ${f.detail}`);
+      case 'no_object':
+        return new Pkcs11Unavailable(`no ${what()} on token ${ref.token}`);
+      case 'ambiguous_object':
+        return new Pkcs11Unavailable(`${what()} is ambiguous on token ${ref.token}`);
     }
-  }
-  return { p, session };
+  };
 }
 
-function findKey(p: pkcs11js.PKCS11, session: Handle, cls: number, ref: Pkcs11KeyRef): Handle {
+function openSession(ref: Pkcs11KeyRef): TokenSession {
+  return openTokenSession({ module: ref.modulePath, token: ref.token, pin: ref.pin, readWrite: true }, failure(ref));
+}
+
+function findKey(t: TokenSession, cls: number, ref: Pkcs11KeyRef): Handle {
   const template: pkcs11js.Template = [{ type: pkcs11js.CKA_CLASS, value: cls }];
   if (ref.object !== undefined) template.push({ type: pkcs11js.CKA_LABEL, value: ref.object });
   if (ref.id !== undefined) template.push({ type: pkcs11js.CKA_ID, value: ref.id });
-  p.C_FindObjectsInit(session, template);
-  const found = p.C_FindObjects(session, 2);
-  p.C_FindObjectsFinal(session);
-  const what = `${cls === pkcs11js.CKO_PRIVATE_KEY ? 'private' : 'public'} key ${ref.object ?? ref.id?.toString('hex')}`;
-  if (found.length === 0) throw new Pkcs11Unavailable(`no ${what} on token ${ref.token}`);
-  if (found.length > 1) throw new Pkcs11Unavailable(`${what} is ambiguous on token ${ref.token}`);
-  return found[0]!;
+  return findTokenObject(t, template, failure(ref, cls));
 }
 
 /** Builds a KeyObject from the token's public key (CKA_EC_PARAMS + CKA_EC_POINT). */
@@ -87,10 +71,11 @@ function publicKeyOf(p: pkcs11js.PKCS11, session: Handle, pub: Handle): { key: K
 
 export function openPkcs11Signer(uri: string, env: NodeJS.ProcessEnv = process.env): Pkcs11Signer {
   const ref = parsePkcs11Uri(uri, env);
-  const { p, session } = openSession(ref);
+  const t = openSession(ref);
+  const { p, session } = t;
   try {
-    const priv = findKey(p, session, pkcs11js.CKO_PRIVATE_KEY, ref);
-    const { key, algorithm } = publicKeyOf(p, session, findKey(p, session, pkcs11js.CKO_PUBLIC_KEY, ref));
+    const priv = findKey(t, pkcs11js.CKO_PRIVATE_KEY, ref);
+    const { key, algorithm } = publicKeyOf(p, session, findKey(t, pkcs11js.CKO_PUBLIC_KEY, ref));
     const hash = algorithm === 'ecdsa-p256' ? 'sha256' : 'sha384';
     let queue: Promise<unknown> = Promise.resolve();
     const signOnce = (data: Uint8Array) =>
@@ -114,14 +99,7 @@ export function openPkcs11Signer(uri: string, env: NodeJS.ProcessEnv = process.e
         queue = next.catch(() => undefined);
         return next;
       },
-      close: () => {
-        try {
-          p.C_Logout(session);
-        } catch {
-          // already logged out by another session of this application
-        }
-        p.C_CloseSession(session);
-      },
+      close: t.close,
     };
   } catch (e) {
     p.C_CloseSession(session);

@@ -37,7 +37,7 @@ import { MAX_TOKEN_FIELDS } from './stages/obligations.js';
 import { createPolicyStage, type ObligationEnforcers } from './stages/policy.js';
 import { createRouteStage } from './stages/route.js';
 import { StreamToolCallGate } from './stream-tool-calls.js';
-import { callUpstream, readUpstreamBody, upstreamStatusError, type UpstreamTarget } from '../network/upstream.js';
+import { callUpstream, readUpstreamBody, UpstreamAbort, upstreamStatusError, type UpstreamTarget } from '../network/upstream.js';
 import type { UpstreamShare } from '../network/upstream-share.js';
 import { validateModelRequest } from './validate.js';
 
@@ -476,7 +476,7 @@ export class Gateway {
   private async forwardWithin(ctx: RequestContext, res: ServerResponse): Promise<void> {
     const target = ctx.target!;
     const upstreamPath = UPSTREAM_PATHS[ctx.endpoint as ModelEndpoint];
-    const abort = new AbortController();
+    const abort = new UpstreamAbort();
     let clientGone = false;
     res.once('close', () => {
       if (!res.writableFinished) {
@@ -493,7 +493,7 @@ export class Gateway {
     let r: Awaited<ReturnType<typeof callUpstream>>;
     ctx.upstreamCalled = true;
     try {
-      r = await callUpstream(target, 'POST', upstreamPath, forwarded, ctx.requestId, abort.signal);
+      r = await callUpstream(target, 'POST', upstreamPath, forwarded, ctx.requestId, abort);
     } catch (e) {
       if (opening) await opening;
       throw e;
@@ -562,7 +562,7 @@ export class Gateway {
     res: ServerResponse,
     r: Awaited<ReturnType<typeof callUpstream>>,
     guard: AnswerGuard,
-    abort: AbortController,
+    abort: UpstreamAbort,
     clientGone: () => boolean,
   ): Promise<void> {
     const target = ctx.target!;

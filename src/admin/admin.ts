@@ -41,6 +41,8 @@ export interface AdminDeps {
   authorize?: (principal: Principal, action: Action, resource: Resource, sourceIp: string, opts?: { probe?: boolean }) => Decision;
   /** Verifies a `Warden-MFA-Token` step-up token (an OIDC token with amr mfa + auth_time) and returns whom it authenticates. */
   stepUp?: (token: string) => Promise<Principal>;
+  /** The configured OIDC issuers (a principal may be bound to one of them for step-up). */
+  oidcIssuers?: readonly string[];
   /** Extra admin-only routes under /admin/v1; return true if handled. */
   adminRoutes?: ((req: IncomingMessage, res: ServerResponse, ctx: AdminRequest) => Promise<boolean>)[];
 }
@@ -50,8 +52,13 @@ export interface AdminRequest {
   principal: Principal;
   path: string;
   body: () => Promise<Record<string, unknown>>;
-  /** Records a control-plane change in the audit log. Resolves once durable; rejects (fail closed) otherwise. */
-  record: (action: string, resource: AuditEvent['resource'], details?: AuditEvent['details']) => Promise<void>;
+  /**
+   * Records a control-plane change in the audit log. Resolves once durable; rejects (fail closed) otherwise.
+   * Without `refused` it records an allowed change (200); with it, the refusal (its status and code).
+   */
+  record: (action: string, resource: AuditEvent['resource'], details?: AuditEvent['details'], refused?: WardenError) => Promise<void>;
+  /** The admin principal stepped up with `token` (same checks as the Warden-MFA-Token header). */
+  stepUp: (token: string) => Promise<Principal>;
 }
 
 const KINDS: PrincipalKind[] = ['user', 'service', 'agent'];
@@ -86,6 +93,15 @@ export function keyView(k: ApiKeyRecord, now: number): Record<string, unknown> {
   };
 }
 
+function wellFormedPath(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function principalView(p: PrincipalRecord): Record<string, unknown> {
   return {
     id: p.id,
@@ -97,6 +113,7 @@ function principalView(p: PrincipalRecord): Record<string, unknown> {
     limits: p.limits,
     created_at: new Date(p.createdAt).toISOString(),
     disabled_at: p.disabledAt ? new Date(p.disabledAt).toISOString() : null,
+    oidc_issuer: p.oidcIssuer ?? null,
   };
 }
 
@@ -224,13 +241,39 @@ export class AdminApi {
     const token = req.headers['warden-mfa-token'];
     if (token === undefined) return p;
     if (typeof token !== 'string' || token.length === 0) throw new BadRequest('invalid_header', 'Warden-MFA-Token must be one bearer token', 'warden-mfa-token');
+    return this.applyStepUp(p, token);
+  }
+
+  /**
+   * The one step-up check (the Warden-MFA-Token header, and an approver's `mfa_token`): the token must be
+   * an OIDC token of the same person (id, tenant, kind) from the issuer that person is bound to, not
+   * delegated. It proves MFA only: the admin credential keeps its scope and its groups, which come from
+   * Warden's record (an IdP used just for step-up may grant nothing, and its `groups` claim is not read),
+   * and the PDP sees the fresh authentication (its MFA time).
+   */
+  async applyStepUp(p: Principal, token: string): Promise<Principal> {
     if (!this.d.stepUp) throw new Forbidden('step_up_unavailable', 'this listener cannot verify a step-up token');
     const s = await this.d.stepUp(token);
     if (s.id !== p.id || s.tenant !== p.tenant || s.kind !== p.kind) throw new Forbidden('step_up_mismatch', 'the step-up token belongs to someone other than the admin credential');
     if (s.actor?.length) throw new Forbidden('step_up_delegated', 'the step-up token must not be delegated');
-    // The step-up proves MFA only: the admin credential keeps its scope and groups (an IdP used just for
-    // step-up may grant nothing by itself), and the PDP sees the fresh authentication (its MFA time).
+    if (s.authn.method !== 'oidc' || !s.authn.issuer) throw new Forbidden('step_up_not_oidc', 'a step-up token must be an OIDC access token of yours with recent MFA');
+    const bound = await this.boundIssuer(p);
+    if (bound === null) {
+      throw new Forbidden('step_up_issuer_unbound', `several OIDC issuers are configured and ${p.id} is bound to none: bind the principal to its issuer (warden principals bind-issuer ${p.id} --oidc-issuer URL)`);
+    }
+    if (s.authn.issuer !== bound) throw new Forbidden('step_up_wrong_issuer', `${p.id} steps up only with tokens from ${bound}, not ${s.authn.issuer}`);
     return { ...p, authn: s.authn };
+  }
+
+  /**
+   * The issuer whose tokens step `p` up: the one bound to its record, else the only configured issuer;
+   * null when several are configured and none is bound (refused: a name at one IdP is not a person at another).
+   */
+  private async boundIssuer(p: Principal): Promise<string | null> {
+    const rec = await this.d.store.getPrincipal(p.id);
+    if (rec?.oidcIssuer) return rec.oidcIssuer;
+    const issuers = this.d.oidcIssuers ?? [];
+    return issuers.length === 1 ? issuers[0]! : null;
   }
 
   /**
@@ -273,6 +316,12 @@ export class AdminApi {
       return sendJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not_ready', checks: r.checks }, { 'x-request-id': requestId });
     }
     for (const h of this.d.extraRoutes ?? []) if (await h(req, res)) return;
+    // A malformed percent-escape would throw in every route's decoding: refused here, once, as bad input.
+    if (!wellFormedPath(path)) {
+      const err = new BadRequest('invalid_path', 'the request path has a malformed percent-escape');
+      await this.auditDenied(requestId, req, err);
+      return sendError(res, err, requestId);
+    }
     // Only declared routes (src/admin/routes.ts) go further: anything else is refused before authentication.
     const declared = matchAdminRoute(req.method ?? 'GET', path);
     if (!declared.route) {
@@ -312,7 +361,8 @@ export class AdminApi {
         if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new BadRequest('invalid_body', 'the request body must be a JSON object');
         return (parsed = v as Record<string, unknown>);
       },
-      record: async (action, resource, details) => {
+      stepUp: (token) => this.applyStepUp(principal, token),
+      record: async (action, resource, details, refused) => {
         const attrs = { ...details, ...clientRequestId(req.headers['x-request-id']) };
         await this.d.audit.append(
           auditEvent({
@@ -322,8 +372,9 @@ export class AdminApi {
             principal: auditPrincipal(principal),
             action,
             resource,
-            decision: 'allow',
-            status: 200,
+            decision: refused ? (refused.status >= 500 ? 'error' : 'deny') : 'allow',
+            status: refused ? refused.status : 200,
+            ...(refused ? { errorCode: refused.code } : {}),
             ...(Object.keys(attrs).length ? { details: attrs } : {}),
           }),
         );
@@ -331,6 +382,17 @@ export class AdminApi {
     };
     for (const h of this.d.adminRoutes ?? []) if (await h(req, res, ar)) return;
     await this.routeIdentity(req, res, ar, url);
+  }
+
+  /** `oidc_issuer` of a request body: absent or null (unbound), or one of the configured issuers. */
+  private issuerField(b: Record<string, unknown>): string | null {
+    const v = b.oidc_issuer;
+    if (v === undefined || v === null) return null;
+    const known = this.d.oidcIssuers ?? [];
+    if (typeof v !== 'string' || !known.includes(v)) {
+      throw new BadRequest('invalid_field', known.length ? `oidc_issuer must be one of the configured issuers: ${known.join(', ')}` : 'oidc_issuer: no OIDC issuer is configured', 'oidc_issuer');
+    }
+    return v;
   }
 
   private async routeIdentity(req: IncomingMessage, res: ServerResponse, ar: AdminRequest, url: URL): Promise<void> {
@@ -358,9 +420,10 @@ export class AdminApi {
             if (typeof v !== 'number' || !(v > 0)) throw new BadRequest('invalid_field', `limits.${k} must be a positive number`, `limits.${k}`);
           }
         }
+        const oidcIssuer = this.issuerField(b);
         if (await this.d.store.getPrincipal(id)) throw new WardenError(409, 'conflict_error', 'principal_exists', `principal ${id} already exists`);
-        const rec: PrincipalRecord = { id, kind, tenant, groups, admin, sourceCidrs, limits, createdAt: now, erasedAt: null };
-        await ar.record('principal.create', { type: 'Principal', id }, { kind, tenant, admin });
+        const rec: PrincipalRecord = { id, kind, tenant, groups, admin, sourceCidrs, limits, createdAt: now, erasedAt: null, oidcIssuer };
+        await ar.record('principal.create', { type: 'Principal', id }, { kind, tenant, admin, ...(oidcIssuer ? { oidcIssuer } : {}) });
         await this.d.store.insertPrincipal(rec);
         return sendJson(res, 201, principalView(rec), hdr);
       }
@@ -370,6 +433,17 @@ export class AdminApi {
       const p = await this.d.store.getPrincipal(decodeURIComponent(pm[1]!));
       if (!p) throw new NotFound('principal_not_found', `no principal ${pm[1]}`);
       return sendJson(res, 200, principalView(p), hdr);
+    }
+    const bind = /^\/admin\/v1\/principals\/([^/]+)\/issuer$/.exec(path);
+    if (bind && req.method === 'POST') {
+      const id = decodeURIComponent(bind[1]!);
+      const oidcIssuer = this.issuerField(await ar.body());
+      const p = await this.d.store.getPrincipal(id);
+      if (!p || p.erasedAt) throw new NotFound('principal_not_found', `no principal ${JSON.stringify(id)}`);
+      await ar.record('principal.bindIssuer', { type: 'Principal', id }, { oidcIssuer: oidcIssuer ?? 'none' });
+      const next: PrincipalRecord = { ...p, oidcIssuer };
+      await this.d.store.updatePrincipal(next);
+      return sendJson(res, 200, principalView(next), hdr);
     }
     // Disabling stops every key of the principal and every token derived from them (revoked for good: enabling
     // again restores the keys, not the tokens); the record, its keys and its history stay.

@@ -46,6 +46,7 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   { name: 'principals.create', method: 'POST', path: '/admin/v1/principals', need: identity },
   { name: 'principals.get', method: 'GET', path: /^\/admin\/v1\/principals\/([^/]+)$/, need: identity, example: '/admin/v1/principals/nobody' },
   { name: 'principals.disable', method: 'POST', path: /^\/admin\/v1\/principals\/([^/]+)\/disable$/, need: identity, example: '/admin/v1/principals/nobody/disable' },
+  { name: 'principals.bindIssuer', method: 'POST', path: /^\/admin\/v1\/principals\/([^/]+)\/issuer$/, need: identity, example: '/admin/v1/principals/nobody/issuer' },
   { name: 'principals.enable', method: 'POST', path: /^\/admin\/v1\/principals\/([^/]+)\/enable$/, need: identity, example: '/admin/v1/principals/nobody/enable' },
   { name: 'principals.erase', method: 'POST', path: /^\/admin\/v1\/principals\/([^/]+)\/erase$/, need: identity, example: '/admin/v1/principals/nobody/erase' },
   { name: 'keys.list', method: 'GET', path: '/admin/v1/keys', need: identity },

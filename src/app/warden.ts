@@ -283,6 +283,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     ...(monitor ? { risk: (p: Principal) => monitor.risk(p) } : {}),
     db,
     clock,
+    log,
     identityStore,
     upstreams: upstreamCfgs,
     onShadowDiff: (d) => log.warn({ shadow: { principal: d.principal, action: d.action, resource: d.resource, live: d.live.allow, candidate: d.candidate.allow, liveObligations: d.live.obligations, candidateObligations: d.candidate.obligations } }, 'shadow policy set decides differently'),
@@ -470,7 +471,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       policy.authorizer.authorize({ principal, action, resource, context: { now: clock.now(), sourceIp, listener: 'admin', findings: null } }, opts),
     // RFC 9470 step-up for any admin request (Warden-MFA-Token): the starter set wants MFA < 15 min for admin
     // actions. Only OIDC tokens carry MFA (amr + auth_time), so without an OIDC issuer there is no step-up.
-    ...(verifiers.oidc ? { stepUp: createBearerVerifier(verifiers) } : {}),
+    ...(verifiers.oidc ? { stepUp: createBearerVerifier(verifiers), oidcIssuers: config.oidc.issuers.map((i) => i.issuer) } : {}),
     adminRoutes: [
       (req, res, ar) => policy.adminRoute(req, res, ar),
       // What a key can actually do: its scope ∩ what policy grants its principal (`warden keys effective`).

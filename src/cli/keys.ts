@@ -103,10 +103,10 @@ export async function principalsMain(args: string[]): Promise<number> {
     const { values, positionals } = parseArgs({
       args: rest,
       allowPositionals: true,
-      options: { ...common, kind: { type: 'string' }, tenant: { type: 'string' }, groups: { type: 'string' }, admin: { type: 'boolean' }, 'source-cidrs': { type: 'string' } },
+      options: { ...common, kind: { type: 'string' }, tenant: { type: 'string' }, groups: { type: 'string' }, admin: { type: 'boolean' }, 'source-cidrs': { type: 'string' }, 'oidc-issuer': { type: 'string' } },
     });
     const id = positionals[0];
-    if (!id) throw new CliError('usage: warden principals create ID [--kind user|service|agent] [--tenant T] [--groups a,b] [--source-cidrs 10.0.0.0/8]', 2);
+    if (!id) throw new CliError('usage: warden principals create ID [--kind user|service|agent] [--tenant T] [--groups a,b] [--source-cidrs 10.0.0.0/8] [--oidc-issuer URL]', 2);
     const body = {
       id,
       kind: values.kind ?? 'user',
@@ -114,6 +114,7 @@ export async function principalsMain(args: string[]): Promise<number> {
       groups: values.groups ? list(values.groups, 'groups') : [],
       ...(values.admin ? { admin: true } : {}),
       ...(values['source-cidrs'] ? { source_cidrs: list(values['source-cidrs'], 'source-cidrs') } : {}),
+      ...(values['oidc-issuer'] ? { oidc_issuer: values['oidc-issuer'] } : {}),
     };
     const r = await adminCall(adminClientOptions(values), 'POST', '/admin/v1/principals', body);
     print(!!values.json, r, () => `created principal ${id}${body.groups.length ? ` in ${body.groups.join(', ')}` : ''}`);
@@ -135,7 +136,15 @@ export async function principalsMain(args: string[]): Promise<number> {
     print(!!values.json, r, () => (verb === 'disable' ? `disabled ${id}: its keys are refused and the tokens derived from them revoked` : `enabled ${id}: its keys work again (revoked tokens stay revoked)`));
     return 0;
   }
-  throw new CliError('usage: warden principals create|list|disable|enable ...', 2);
+  if (verb === 'bind-issuer') {
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { ...common, 'oidc-issuer': { type: 'string' }, none: { type: 'boolean' } } });
+    const id = positionals[0];
+    if (!id || (values['oidc-issuer'] === undefined) === !values.none) throw new CliError('usage: warden principals bind-issuer ID (--oidc-issuer URL | --none)', 2);
+    const r = await adminCall(adminClientOptions(values), 'POST', `/admin/v1/principals/${encodeURIComponent(id)}/issuer`, { oidc_issuer: values.none ? null : values['oidc-issuer'] });
+    print(!!values.json, r, () => (values.none ? `${id} is bound to no issuer (step-up only while exactly one issuer is configured)` : `${id} steps up only with tokens from ${values['oidc-issuer']}`));
+    return 0;
+  }
+  throw new CliError('usage: warden principals create|list|disable|enable|bind-issuer ...', 2);
 }
 
 export async function tokensMain(args: string[]): Promise<number> {

@@ -15,7 +15,7 @@ const USAGE = `usage: warden <command> [options]
   up [--config warden.yaml] [--data-dir DIR]   start the gateway (embedded defaults); a refused start prints
                                                  one line (exit 2: the config, 1: else; WARDEN_DEBUG=1: stack)
   demo-upstream [--port N]                       run the demo (fake) OpenAI-compatible model server alone
-  principals create|list|disable|enable          manage principals (admin API)
+  principals create|list|disable|enable|bind-issuer manage principals (admin API)
   keys create|list|effective|rotate|revoke       manage API keys; effective: scope ∩ what policy grants
   tokens revoke --jti ID | --token-file FILE     revoke a JIT token from /v1/token before it expires
   policy validate|test|diff|explain              policy-as-code tools

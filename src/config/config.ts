@@ -85,6 +85,7 @@ export interface OidcIssuerConfig {
   fetchTimeoutMs?: number;
   jwksCooldownMs?: number;
   jwksMaxAgeMs?: number;
+  requireAccessTokenTyp?: boolean;
 }
 
 export interface WardenConfig {

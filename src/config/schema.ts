@@ -314,6 +314,7 @@ export const CONFIG_SCHEMA = {
               fetchTimeoutMs: { type: 'integer', minimum: 1, maximum: 60000 },
               jwksCooldownMs: { type: 'integer', minimum: 0 },
               jwksMaxAgeMs: { type: 'integer', minimum: 1000 },
+              requireAccessTokenTyp: { type: 'boolean' },
             },
           },
         },

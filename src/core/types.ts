@@ -105,8 +105,14 @@ export interface Decision {
   allow: boolean;
   /** Ids of the policies that determined the decision (permits for allow, forbids or none for deny). */
   policyIds: string[];
-  /** Content-hash version of the policy set that decided. */
+  /** Content-hash version of the policy set that decided (the published set plus generated per-credential policies). */
   policyVersion: string;
+  /**
+   * Content-hash version of the published policy set alone, as `warden policies` lists it (no generated
+   * key- and token-scope policies, which change with every key or token exchange). Set where a decision must
+   * be compared across time: an approval binds to it.
+   */
+  publishedVersion?: string;
   obligations: Obligation[];
   /** Human-readable reasons (never secrets). */
   reasons: string[];

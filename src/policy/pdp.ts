@@ -77,6 +77,8 @@ interface Slice {
 class LoadedSet {
   readonly index: SliceIndex;
   version: string;
+  /** Version of the base (published) policies only: what an approval binds to. */
+  readonly publishedVersion: string;
   readonly slices = new Map<string, Slice>();
   private fullKey: string | undefined;
   constructor(
@@ -85,6 +87,7 @@ class LoadedSet {
   ) {
     this.index = new SliceIndex([...base.values(), ...generated]);
     this.version = policySetVersion(this.index.values());
+    this.publishedVersion = policySetVersion(base.values());
   }
   changed(): void {
     this.version = policySetVersion(this.index.values());
@@ -146,6 +149,11 @@ export class PolicyDecisionPoint {
   /** Content-hash version of the live set (base + generated), or null before the first load. */
   get version(): string | null {
     return this.live?.version ?? null;
+  }
+
+  /** Content-hash version of the live published set alone (no generated policies), or null before the first load. */
+  get publishedVersion(): string | null {
+    return this.live?.publishedVersion ?? null;
   }
   get shadowVersion(): string | null {
     return this.shadow?.version ?? null;

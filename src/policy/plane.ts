@@ -3,11 +3,13 @@
 // admin routes for policy-as-code. "One authorization path": every inference decision is the PDP's.
 import { fileURLToPath } from 'node:url';
 import type { ServerResponse, IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import { BadRequest, Conflict, NotFound } from '../core/errors.js';
-import type { Decision, Principal } from '../core/types.js';
+import { BadRequest, Conflict, NotFound, WardenError } from '../core/errors.js';
+import type { Decision, Principal, Resource } from '../core/types.js';
 import type { WardenConfig } from '../config/config.js';
 import { PolicyAdmin, PolicyDecisionPoint, buildContext, type PublishResult, type ShadowDiff, type StoredEntityInput } from './index.js';
+import type { ChangeGate } from './policy-admin.js';
 import { SqlitePolicyStore } from '../store/policy-sqlite.js';
 import type { SqliteDb } from '../store/sqlite.js';
 import type { ApiKeyRecord, IdentityStore } from '../store/identity-store.js';
@@ -135,6 +137,8 @@ export async function buildPolicyPlane(
     upstreams: UpstreamConfig[];
     onShadowDiff: (d: ShadowDiff) => void;
     onPublished: (version: string, reason: string) => void;
+    /** Where a refused change whose ledger entry could not be written is reported. */
+    log: Pick<Logger, 'error'>;
     /** The monitor's risk for a principal (0..1); 0 without a monitor. */
     risk?: (p: Principal) => number;
   },
@@ -208,31 +212,44 @@ export async function buildPolicyPlane(
         return true;
       }
       /**
-       * A new live set that would deny the very admin who installs it managePolicies locks the admin API
-       * out; it is rolled back at once (409) unless the request says `"force": true`.
+       * Every change of the live set (publish, promote, rollback) passes one gate. Lockout: a set that would deny
+       * the admin who installs it managePolicies locks the admin API out, so it is refused (409) unless the
+       * request says `"force": true`. It is judged for the person, not for one credential: the same principal
+       * on another credential must keep the permission too (a set granting it to this token's jti alone locks
+       * out the next token). Every outcome is in the ledger as what happened: the change once it passed the
+       * gate (before it is stored or served), a refusal with its status and code.
        */
-      const guarded = async (apply: () => PublishResult): Promise<PublishResult> => {
-        const force = (await ar.body()).force === true;
-        const before = admin.current().setVersion;
-        const r = apply();
-        if (force) return r;
-        const d = authorizer.authorize({
-          principal: ar.principal,
-          action: 'managePolicies',
-          resource: { type: 'Policy', id: 'set' },
-          context: { now: o.clock.now(), sourceIp: clientAddress(req), listener: 'admin', findings: null },
-        });
-        if (!d.allow) {
-          admin.rollback(before, actor);
-          throw new Conflict('policy_lockout', `the new set would deny you managePolicies (${d.reasons[0] ?? 'default deny'}), so it was rolled back; keep a permit for your admins or send "force": true`);
+      const change = async (action: string, resource: Resource, run: (gate: ChangeGate) => Promise<PublishResult>, status: number): Promise<void> => {
+        let committed = false;
+        try {
+          const force = (await ar.body()).force === true;
+          const r = await run({
+            check: () => {
+              if (force) return;
+              const probe: Principal = { ...ar.principal, authn: { ...ar.principal.authn, credentialId: `lockout-probe:${ar.requestId}` } };
+              for (const principal of [ar.principal, probe]) {
+                const d = authorizer.authorize({ principal, action: 'managePolicies', resource: { type: 'Policy', id: 'set' }, context: { now: o.clock.now(), sourceIp: clientAddress(req), listener: 'admin', findings: null } });
+                if (!d.allow) {
+                  const whom = principal === probe ? `${actor} on any other credential` : 'you';
+                  throw new Conflict('policy_lockout', `the new set would deny ${whom} managePolicies (${d.reasons[0] ?? 'default deny'}), so it was not applied; keep a permit for your admins or send "force": true`);
+                }
+              }
+            },
+            commit: async (result) => {
+              await ar.record(action, resource, { actor, setVersion: result.setVersion, ...(force ? { force: true } : {}) });
+              committed = true;
+            },
+          });
+          sendJson(res, status, r, hdr);
+        } catch (e) {
+          const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error');
+          // A failed ledger write is the refusal itself (nothing changed); anything else is recorded as refused.
+          if (!committed && err.stage !== 'audit') await ar.record(action, resource, { actor }, err).catch((auditErr: unknown) => o.log.error({ err: auditErr, requestId: ar.requestId }, 'audit append failed for a refused policy change'));
+          throw e;
         }
-        return r;
       };
       if (ar.path === '/admin/v1/policies' && req.method === 'POST') {
-        const t = await text();
-        await ar.record('policy.publish', { type: 'Policy', id: 'set' }, { actor });
-        const r = await guarded(() => admin.publish(t, actor));
-        sendJson(res, 201, r, hdr);
+        await change('policy.publish', { type: 'Policy', id: 'set' }, async (gate) => admin.publish(await text(), actor, undefined, gate), 201);
         return true;
       }
       if (ar.path === '/admin/v1/policies/shadow' && req.method === 'POST') {
@@ -248,15 +265,16 @@ export async function buildPolicyPlane(
         return true;
       }
       if (ar.path === '/admin/v1/policies/promote' && req.method === 'POST') {
-        await ar.record('policy.promote', { type: 'Policy', id: pdp.shadowVersion ?? 'none' }, { actor });
-        sendJson(res, 200, await guarded(() => admin.promote(actor)), hdr);
+        await change('policy.promote', { type: 'Policy', id: pdp.shadowVersion ?? 'none' }, (gate) => admin.promote(actor, undefined, gate), 200);
         return true;
       }
       if (ar.path === '/admin/v1/policies/rollback' && req.method === 'POST') {
         const b = await ar.body();
-        if (typeof b.version !== 'string') throw new BadRequest('invalid_field', 'version is required', 'version');
-        await ar.record('policy.rollback', { type: 'Policy', id: b.version }, { actor });
-        sendJson(res, 200, admin.rollback(b.version, actor), hdr);
+        const version = typeof b.version === 'string' ? b.version : '';
+        await change('policy.rollback', { type: 'Policy', id: version || 'none' }, async (gate) => {
+          if (!version) throw new BadRequest('invalid_field', 'version is required', 'version');
+          return admin.rollback(version, actor, gate);
+        }, 200);
         return true;
       }
       throw new NotFound('route_not_found', `no such endpoint: ${req.method} ${ar.path}`);

@@ -15,6 +15,17 @@ export interface PublishResult {
   policyCount: number;
 }
 
+/**
+ * What the admin API wraps around a change: `check` runs with the candidate live (synchronously: no request is
+ * decided meanwhile) and throws to refuse it; `commit` records the accepted change (the ledger entry) before
+ * anything is stored or made live for requests. A change refused by either leaves the live and stored sets as
+ * they were (a refused set is never stored, so it cannot be rolled back to later).
+ */
+export interface ChangeGate {
+  check?: () => void;
+  commit?: (result: PublishResult) => Promise<void>;
+}
+
 export class PolicyAdmin {
   constructor(
     private readonly pdp: PolicyDecisionPoint,
@@ -25,16 +36,21 @@ export class PolicyAdmin {
   boot(fallbackDir: string): PublishResult {
     const active = this.store.active();
     if (active) return this.apply(entriesFromStored(active.version, active.policies));
-    return this.publishEntries(loadPolicyDir(fallbackDir), 'boot', `dir:${fallbackDir}`);
+    return this.publishDirectory(fallbackDir, 'boot');
   }
 
   /** Validates and makes `text` live; on any error it throws (Cedar's message) and nothing changes. */
-  publish(text: string, actor: string, note?: string): PublishResult {
-    return this.publishEntries(parsePolicies(text, 'admin'), actor, 'admin', note);
+  publish(text: string, actor: string, note?: string, gate: ChangeGate = {}): Promise<PublishResult> {
+    return this.publishEntries(parsePolicies(text, 'admin'), actor, 'admin', note, gate);
   }
 
+  /** At startup, from the config's directory: no gate (nothing is being served yet). */
   publishDirectory(dir: string, actor: string, note?: string): PublishResult {
-    return this.publishEntries(loadPolicyDir(dir), actor, `dir:${dir}`, note);
+    // Boot and config load, before any request: the gate's lockout check and ledger entry are the admin API's.
+    const entries = loadPolicyDir(dir);
+    const result = this.apply(entries); // validates first: a rejected set is never stored
+    this.persistPublished(result, entries, actor, `dir:${dir}`, note);
+    return result;
   }
 
   /** Starts shadow evaluation of a candidate; differences go to the PDP's onShadowDiff. */
@@ -49,21 +65,20 @@ export class PolicyAdmin {
   }
 
   /** The shadow candidate goes live and is recorded. */
-  promote(actor: string, note?: string): PublishResult {
+  async promote(actor: string, note?: string, gate: ChangeGate = {}): Promise<PublishResult> {
     const candidate = this.pdp.shadowBasePolicies();
     if (candidate === null) throw new NotFound('no_shadow_set', 'there is no shadow policy set to promote');
-    const version = policySetVersion(candidate);
-    this.store.save(version, candidate, { source: 'shadow', ...(note !== undefined ? { note } : {}) });
-    const r = this.pdp.promoteShadow();
-    this.store.activate(version, actor);
-    return { setVersion: version, liveVersion: r.version, policyCount: candidate.length };
+    const r = await this.change(candidate, gate);
+    this.pdp.clearShadow();
+    this.persistPublished(r, candidate, actor, 'shadow', note);
+    return r;
   }
 
-  /** Makes a previously stored version live again. */
-  rollback(version: string, actor: string): PublishResult {
+  /** Makes a previously stored version live again, through the same gate as a publish. */
+  async rollback(version: string, actor: string, gate: ChangeGate = {}): Promise<PublishResult> {
     const stored = this.store.get(version);
     if (!stored) throw new NotFound('policy_version_not_found', `policy set version ${version} is not stored`);
-    const r = this.apply(entriesFromStored(stored.version, stored.policies));
+    const r = await this.change(entriesFromStored(stored.version, stored.policies), gate);
     this.store.activate(version, actor);
     return r;
   }
@@ -79,11 +94,31 @@ export class PolicyAdmin {
     return { setVersion: policySetVersion(base), liveVersion: this.pdp.version, policies: base.map((e) => ({ id: e.id, source: e.source, text: e.text })) };
   }
 
-  private publishEntries(entries: PolicyEntry[], actor: string, source: string, note?: string): PublishResult {
-    const result = this.apply(entries); // validates first: a rejected set is never stored
+  private async publishEntries(entries: PolicyEntry[], actor: string, source: string, note: string | undefined, gate: ChangeGate): Promise<PublishResult> {
+    const result = await this.change(entries, gate);
+    this.persistPublished(result, entries, actor, source, note);
+    return result;
+  }
+
+  private persistPublished(result: PublishResult, entries: PolicyEntry[], actor: string, source: string, note: string | undefined): void {
     this.store.save(result.setVersion, entries, { source, ...(note !== undefined ? { note } : {}) });
     this.store.activate(result.setVersion, actor);
-    return result;
+  }
+
+  /**
+   * Candidate live only while `check` runs (validated first: Cedar's errors throw before anything changes),
+   * then the previous set again while the outcome is recorded, then the candidate for good.
+   */
+  private async change(candidate: PolicyEntry[], gate: ChangeGate): Promise<PublishResult> {
+    const previous = this.pdp.basePolicies();
+    const trial = this.apply(candidate);
+    try {
+      gate.check?.();
+    } finally {
+      this.pdp.replacePolicies(previous);
+    }
+    await gate.commit?.(trial);
+    return this.apply(candidate);
   }
 
   private apply(entries: PolicyEntry[]): PublishResult {

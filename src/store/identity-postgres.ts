@@ -26,6 +26,11 @@ export const IDENTITY_MIGRATIONS: readonly Migration[] = [
     description: 'principals.disabled_at (operators can disable a principal)',
     sql: `ALTER TABLE $PREFIXprincipals ADD COLUMN disabled_at bigint`,
   },
+  {
+    version: 3,
+    description: 'principals.oidc_issuer (the one issuer whose tokens step a person up)',
+    sql: `ALTER TABLE $PREFIXprincipals ADD COLUMN oidc_issuer text`,
+  },
 ];
 
 export interface PostgresStoreOptions {
@@ -54,6 +59,7 @@ function toPrincipal(r: Row): PrincipalRecord {
     createdAt: Number(r.created_at),
     erasedAt: num(r.erased_at),
     disabledAt: num(r.disabled_at),
+    oidcIssuer: (r.oidc_issuer as string | null) ?? null,
   };
 }
 
@@ -118,14 +124,14 @@ export class PostgresIdentityStore implements IdentityStore {
   }
   async insertPrincipal(p: PrincipalRecord): Promise<void> {
     await this.pool.query(
-      `INSERT INTO ${this.t.principals} (id, kind, tenant, groups, admin, source_cidrs, limits, created_at, erased_at, disabled_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [p.id, p.kind, p.tenant, json(p.groups), p.admin, json(p.sourceCidrs), json(p.limits), p.createdAt, p.erasedAt, p.disabledAt ?? null],
+      `INSERT INTO ${this.t.principals} (id, kind, tenant, groups, admin, source_cidrs, limits, created_at, erased_at, disabled_at, oidc_issuer) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [p.id, p.kind, p.tenant, json(p.groups), p.admin, json(p.sourceCidrs), json(p.limits), p.createdAt, p.erasedAt, p.disabledAt ?? null, p.oidcIssuer ?? null],
     );
   }
   async updatePrincipal(p: PrincipalRecord): Promise<void> {
     await this.pool.query(
-      `UPDATE ${this.t.principals} SET kind = $2, tenant = $3, groups = $4, admin = $5, source_cidrs = $6, limits = $7, erased_at = $8, disabled_at = $9 WHERE id = $1`,
-      [p.id, p.kind, p.tenant, json(p.groups), p.admin, json(p.sourceCidrs), json(p.limits), p.erasedAt, p.disabledAt ?? null],
+      `UPDATE ${this.t.principals} SET kind = $2, tenant = $3, groups = $4, admin = $5, source_cidrs = $6, limits = $7, erased_at = $8, disabled_at = $9, oidc_issuer = $10 WHERE id = $1`,
+      [p.id, p.kind, p.tenant, json(p.groups), p.admin, json(p.sourceCidrs), json(p.limits), p.erasedAt, p.disabledAt ?? null, p.oidcIssuer ?? null],
     );
   }
   async findKeyByHash(hash: string): Promise<ApiKeyRecord | null> {

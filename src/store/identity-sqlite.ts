@@ -29,6 +29,7 @@ function toPrincipal(r: Row): PrincipalRecord {
     createdAt: r.created_at as number,
     erasedAt: (r.erased_at as number | null) ?? null,
     disabledAt: (r.disabled_at as number | null) ?? null,
+    oidcIssuer: (r.oidc_issuer as string | null) ?? null,
   };
 }
 
@@ -57,14 +58,15 @@ export class SqliteIdentityStore implements IdentityStore {
     // Added after the first release: a data dir created before it gets the column on open.
     const cols = (db.prepare('PRAGMA table_info(principals)').all() as { name: string }[]).map((c) => c.name);
     if (!cols.includes('disabled_at')) db.exec('ALTER TABLE principals ADD COLUMN disabled_at INTEGER');
+    if (!cols.includes('oidc_issuer')) db.exec('ALTER TABLE principals ADD COLUMN oidc_issuer TEXT');
     this.q = {
       getPrincipal: db.prepare('SELECT * FROM principals WHERE id = ?'),
       listPrincipals: db.prepare('SELECT * FROM principals ORDER BY created_at'),
       insertPrincipal: db.prepare(
-        'INSERT INTO principals (id, kind, tenant, groups, admin, source_cidrs, limits, created_at, erased_at, disabled_at) VALUES (@id, @kind, @tenant, @groups, @admin, @source_cidrs, @limits, @created_at, @erased_at, @disabled_at)',
+        'INSERT INTO principals (id, kind, tenant, groups, admin, source_cidrs, limits, created_at, erased_at, disabled_at, oidc_issuer) VALUES (@id, @kind, @tenant, @groups, @admin, @source_cidrs, @limits, @created_at, @erased_at, @disabled_at, @oidc_issuer)',
       ),
       updatePrincipal: db.prepare(
-        'UPDATE principals SET kind=@kind, tenant=@tenant, groups=@groups, admin=@admin, source_cidrs=@source_cidrs, limits=@limits, erased_at=@erased_at, disabled_at=@disabled_at WHERE id=@id',
+        'UPDATE principals SET kind=@kind, tenant=@tenant, groups=@groups, admin=@admin, source_cidrs=@source_cidrs, limits=@limits, erased_at=@erased_at, disabled_at=@disabled_at, oidc_issuer=@oidc_issuer WHERE id=@id',
       ),
       keyByHash: db.prepare('SELECT * FROM api_keys WHERE hash = ?'),
       keyById: db.prepare('SELECT * FROM api_keys WHERE id = ?'),
@@ -92,6 +94,7 @@ export class SqliteIdentityStore implements IdentityStore {
       created_at: p.createdAt,
       erased_at: p.erasedAt,
       disabled_at: p.disabledAt ?? null,
+      oidc_issuer: p.oidcIssuer ?? null,
     };
   }
 

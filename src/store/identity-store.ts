@@ -21,6 +21,11 @@ export interface PrincipalRecord {
   erasedAt: number | null;
   /** Set while an operator has disabled the principal: its keys and the tokens derived from them are refused. */
   disabledAt?: number | null;
+  /**
+   * The OIDC issuer that authenticates this person (with `sub` = id): the only issuer whose tokens count as
+   * their step-up. Null: unbound (accepted only while exactly one issuer is configured).
+   */
+  oidcIssuer?: string | null;
 }
 
 export interface ApiKeyRecord {

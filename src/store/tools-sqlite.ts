@@ -124,18 +124,37 @@ export class SqliteToolStore {
         request_id     TEXT NOT NULL
       );
       CREATE INDEX IF NOT EXISTS tool_approvals_status ON tool_approvals (status, created_at);
+      -- The highest version a tool name has ever had, kept when the tool is deleted: a re-created tool
+      -- continues after it, so an approval bound to (name, version) can never match a different definition.
+      CREATE TABLE IF NOT EXISTS tool_version_high (name TEXT PRIMARY KEY, version INTEGER NOT NULL);
+    `);
+    // Stores written before the table existed: the live tools and every version an approval names.
+    db.exec(`
+      INSERT INTO tool_version_high (name, version)
+        SELECT name, MAX(v) FROM (SELECT name, version AS v FROM tools UNION ALL SELECT tool, tool_version FROM tool_approvals) GROUP BY name
+      ON CONFLICT (name) DO UPDATE SET version = MAX(version, excluded.version);
     `);
   }
 
+  private bumpVersion(name: string, version: number): void {
+    this.db.prepare('INSERT INTO tool_version_high (name, version) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET version = MAX(version, excluded.version)').run(name, version);
+  }
+
+  /** Registers a new tool at the version after the highest its name ever had (1 for a name never used). */
   insertTool(t: Omit<ToolRecord, 'version'>): ToolRecord {
-    const r = this.db
-      .prepare(
-        `INSERT OR IGNORE INTO tools (name, description, input_schema, risk, needs_approval, backend, egress, grantees, tenant, created_at, updated_at, version)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
-      )
-      .run(t.name, t.description, JSON.stringify(t.inputSchema), t.risk, t.needsApproval ? 1 : 0, JSON.stringify(t.backend), JSON.stringify(t.egress), JSON.stringify(t.grantees), t.tenant, t.createdAt, t.updatedAt);
-    if (r.changes !== 1) throw new Conflict('tool_exists', `a tool named ${t.name} is already registered`);
-    return { ...t, version: 1 };
+    return this.db.transaction(() => {
+      const high = this.db.prepare('SELECT version FROM tool_version_high WHERE name = ?').pluck().get(t.name) as number | undefined;
+      const version = (high ?? 0) + 1;
+      const r = this.db
+        .prepare(
+          `INSERT OR IGNORE INTO tools (name, description, input_schema, risk, needs_approval, backend, egress, grantees, tenant, created_at, updated_at, version)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(t.name, t.description, JSON.stringify(t.inputSchema), t.risk, t.needsApproval ? 1 : 0, JSON.stringify(t.backend), JSON.stringify(t.egress), JSON.stringify(t.grantees), t.tenant, t.createdAt, t.updatedAt, version);
+      if (r.changes !== 1) throw new Conflict('tool_exists', `a tool named ${t.name} is already registered`);
+      this.bumpVersion(t.name, version);
+      return { ...t, version };
+    })();
   }
 
   /** Replaces a definition; `expectedVersion` guards against lost updates. Returns null when absent. */
@@ -150,6 +169,7 @@ export class SqliteToolStore {
       )
       .run(t.description, JSON.stringify(t.inputSchema), t.risk, t.needsApproval ? 1 : 0, JSON.stringify(t.backend), JSON.stringify(t.egress), JSON.stringify(t.grantees), t.tenant, t.updatedAt, t.name, cur.version);
     if (r.changes !== 1) throw new Conflict('tool_version_mismatch', `tool ${t.name} changed concurrently`);
+    this.bumpVersion(t.name, cur.version + 1);
     return this.getTool(t.name);
   }
 

@@ -15,8 +15,6 @@ import { sendJson } from '../http/respond.js';
 import type { ApprovalStatus } from '../store/tools-sqlite.js';
 import { approvalView, type ApprovalService } from './approvals.js';
 import type { ToolDecide } from './decide.js';
-import { ApproverNotPermitted } from './errors.js';
-import type { ToolAuthenticator } from './http.js';
 import { toolView, type ToolRegistry } from './registry.js';
 import { clientAddress } from '../network/source.js';
 
@@ -27,7 +25,6 @@ export interface AdminRouteDeps {
   registry: ToolRegistry;
   approvals: ApprovalService;
   decide: ToolDecide;
-  authenticate: ToolAuthenticator;
 }
 
 const TOOL = /^\/admin\/v1\/tools\/([^/]+)$/;
@@ -41,20 +38,16 @@ function methodNotAllowed(path: string): WardenError {
 
 export function createAdminRoute(d: AdminRouteDeps) {
   /**
-   * The admin credential opens the listener; the approval itself is decided for the step-up token's
-   * principal (same person, verified, recent MFA): an API key never carries MFA, and its generated
-   * scope policy caps it to non-admin actions, so it could not hold the `approve` permission itself.
+   * The admin credential opens the listener and says who decides, with Warden's record of their groups; a
+   * step-up token (same person, from their bound issuer, recent MFA) adds only the fresh authentication:
+   * an API key never carries MFA. One source of groups for the admin gate and the approve decision.
    */
-  async function approverWithStepUp(req: IncomingMessage, ar: AdminRequest, body: Record<string, unknown>): Promise<Principal> {
-    const token = body.mfa_token ?? req.headers['warden-mfa-token'];
+  async function approverWithStepUp(ar: AdminRequest, body: Record<string, unknown>): Promise<Principal> {
+    // The header was applied by the admin gate already (ar.principal); a body token goes through the same check.
+    const token = body.mfa_token;
     if (token === undefined) return ar.principal;
     if (typeof token !== 'string' || token.length === 0) throw new BadRequest('invalid_field', 'mfa_token must be a token', 'mfa_token');
-    const { principal: s } = await d.authenticate(token);
-    if (s.id !== ar.principal.id || s.tenant !== ar.principal.tenant || s.kind !== ar.principal.kind) {
-      throw new ApproverNotPermitted('the step-up token belongs to someone other than the admin credential');
-    }
-    if (s.actor?.length) throw new ApproverNotPermitted('the step-up token must not be delegated');
-    return s;
+    return ar.stepUp(token);
   }
 
   async function decideApproval(req: IncomingMessage, res: ServerResponse, ar: AdminRequest, id: string, approve: boolean): Promise<void> {
@@ -65,7 +58,7 @@ export function createAdminRoute(d: AdminRouteDeps) {
       const body = await ar.body();
       const reason = body.reason ?? null;
       if (reason !== null && (typeof reason !== 'string' || reason.length > 1000)) throw new BadRequest('invalid_field', 'reason must be a string of at most 1000 characters', 'reason');
-      approver = await approverWithStepUp(req, ar, body);
+      approver = await approverWithStepUp(ar, body);
       const pending = d.approvals.get(id);
       outcome.tool = pending.tool;
       outcome.policyVersion = pending.policyVersion;

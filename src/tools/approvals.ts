@@ -1,5 +1,5 @@
 // Human in the loop. A held call becomes an approval request bound to {requester, agent, tool (and its
-// version), arguments digest, policy version, expiry}. A different human with the `approve`
+// version), arguments digest, published policy set version, expiry}. A different human with the `approve`
 // permission and recent MFA decides it once; the approved call then executes once, with exactly the
 // approved arguments under the same policy version — anything else needs a new approval.
 import type { Clock } from '../core/clock.js';

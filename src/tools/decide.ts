@@ -27,6 +27,7 @@ export type ToolDecide = (req: ToolPolicyRequest) => Decision;
 export interface PdpLike<C> {
   decide(req: { principal: Principal; action: 'callTool' | 'approve'; resource: { type: 'Tool'; id: string; attrs: Record<string, unknown> }; context: C }): Decision;
   readonly version: string | null;
+  readonly publishedVersion: string | null;
 }
 
 export function pdpToolDecider<C>(pdp: PdpLike<C>, buildContext: (input: ToolPolicyContext & { principal: Principal }) => C): ToolDecide {
@@ -40,7 +41,9 @@ export function pdpToolDecider<C>(pdp: PdpLike<C>, buildContext: (input: ToolPol
       const code = (e as { code?: string }).code ?? 'context_invalid';
       return { allow: false, policyIds: [], policyVersion: pdp.version ?? 'none', obligations: [], reasons: [`the policy context could not be built (${code})`] };
     }
-    return pdp.decide({ principal: req.principal, action: req.action, resource: req.resource, context });
+    // Read in the same synchronous turn as the decision, so both describe one live set.
+    const d = pdp.decide({ principal: req.principal, action: req.action, resource: req.resource, context });
+    return { ...d, publishedVersion: pdp.publishedVersion ?? 'none' };
   };
 }
 

@@ -120,7 +120,7 @@ export function createToolsPlane(deps: ToolsPlaneDeps): ToolsPlane {
     ...(deps.observe ? { observe: deps.observe } : {}),
   });
   const routes = createToolRoutes({ registry, mediator, approvals, credentials, publicOrigin: deps.publicOrigin, authorizationServers: deps.authorizationServers });
-  const adminRoute = createAdminRoute({ clock: deps.clock, log: deps.log, audit: deps.audit, registry, approvals, decide: deps.decide, authenticate: deps.authenticate });
+  const adminRoute = createAdminRoute({ clock: deps.clock, log: deps.log, audit: deps.audit, registry, approvals, decide: deps.decide });
   return {
     registry,
     approvals,

@@ -108,6 +108,17 @@ export function checkCaller(p: Principal, tool: string, narrowedTo?: string): vo
   if (narrowed !== undefined && !narrowed.includes(tool)) throw new ToolOutsideTokenScope(`the token was narrowed to ${narrowed.join(', ') || 'no tool'}, not ${tool}`);
 }
 
+/**
+ * The policy version an approval binds to: the published set's. The live set's version also hashes the
+ * generated per-credential policies, which change whenever anyone creates a key or exchanges a token, so
+ * binding to it voided every pending approval. A decider that cannot say which published set decided
+ * neither holds nor executes approved calls.
+ */
+function boundPolicyVersion(d: Decision): string {
+  if (!d.publishedVersion) throw new FailClosed('policy_version_unknown', 'the decision does not name the published policy set; approvals cannot be bound to it');
+  return d.publishedVersion;
+}
+
 export class ToolMediator {
   constructor(private readonly d: MediatorDeps) {}
 
@@ -181,9 +192,9 @@ export class ToolMediator {
       st.stage = 'approval';
       if (call.approvalId !== undefined) {
         st.approvalId = call.approvalId;
-        this.d.approvals.consume(call.approvalId, { tool: t, principal: p, argsDigest: st.argsDigest, policyVersion: d.policyVersion });
+        this.d.approvals.consume(call.approvalId, { tool: t, principal: p, argsDigest: st.argsDigest, policyVersion: boundPolicyVersion(d) });
       } else if (needsApproval) {
-        const approval = this.d.approvals.hold({ tool: t, principal: p, argsDigest: st.argsDigest, argsJson, policyVersion: d.policyVersion, requestId: call.requestId });
+        const approval = this.d.approvals.hold({ tool: t, principal: p, argsDigest: st.argsDigest, argsJson, policyVersion: boundPolicyVersion(d), requestId: call.requestId });
         st.approvalId = approval.id;
         await this.record(call, st, 202, null, started, { outcome: 'approval_pending', approvalId: approval.id });
         return { kind: 'held', tool: t.name, approval, decision: d };

@@ -9,6 +9,13 @@ describe('admin listener', () => {
   });
   after(async () => t.stop());
 
+  test('a malformed percent-escape in an admin path is a 400 with a ledger entry, not a 500', async () => {
+    const r = await t.call('admin', 'GET', '/admin/v1/keys/%ZZ', { key: t.adminKey });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.error.code, 'invalid_path');
+    assert.ok(t.audits().some((a) => a.errorCode === 'invalid_path' && a.status === 400));
+  });
+
   test('health and readiness answer without credentials and reveal nothing else', async () => {
     const h = await t.call('admin', 'GET', '/healthz');
     assert.deepEqual([h.status, h.json], [200, { status: 'ok' }]);

@@ -37,7 +37,7 @@ describe('OIDC bearer tokens through the gateway', () => {
     });
     try {
       const mint = (claims: Record<string, unknown>, exp = '5m') =>
-        new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer(issuer).setSubject('oidc-user').setIssuedAt().setExpirationTime(exp).sign(privateKey);
+        new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'at+jwt' }).setIssuer(issuer).setSubject('oidc-user').setIssuedAt().setExpirationTime(exp).sign(privateKey);
       const ok = await t.call('inference', 'POST', '/v1/chat/completions', { key: await mint({ aud: 'warden', groups: ['consumers'] }), body: CHAT });
       assert.equal(ok.status, 200, ok.text);
       const a = t.audits().find((x) => x.requestId === ok.headers['x-request-id'])!;

@@ -56,7 +56,7 @@ function oidcFrom(extra: string): ReturnType<typeof parseConfig>['oidc'] {
   return parseConfig(yaml, join(dir, 'warden.yaml')).oidc;
 }
 
-const mint = () => new SignJWT({ aud: 'warden', groups: ['consumers'] }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer(issuer).setSubject('idp-user').setIssuedAt().setExpirationTime('5m').sign(signingKey);
+const mint = () => new SignJWT({ aud: 'warden', groups: ['consumers'] }).setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'at+jwt' }).setIssuer(issuer).setSubject('idp-user').setIssuedAt().setExpirationTime('5m').sign(signingKey);
 
 test('without caFile the private IdP is not trusted: 503, the cause goes to the log and the ledger, never to the client', async () => {
   const t = await startTestWarden((c) => (c.oidc = oidcFrom('')));

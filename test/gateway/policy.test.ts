@@ -48,6 +48,48 @@ describe('policy-as-code through the admin API, decided on every request', () =>
     }
   });
 
+  test('the lockout guard holds for rollback and for the person, and the ledger records what happened', async () => {
+    const t = await startTestWarden();
+    try {
+      const before = await t.admin('GET', '/admin/v1/policies');
+      const onlyChat = '@id("only-chat")\npermit (principal, action == Action::"chat", resource);';
+      const refused = await t.call('admin', 'POST', '/admin/v1/policies', { key: t.adminKey, body: { text: onlyChat } });
+      assert.equal(refused.status, 409);
+      // Never stored: there is nothing to roll back to.
+      const versions = (await t.admin('GET', '/admin/v1/policies')).versions as { version: string }[];
+      assert.deepEqual(versions.map((v) => v.version), before.versions.map((v: { version: string }) => v.version));
+      const entries = (action: string) => t.audits().filter((a) => a.action === action);
+      assert.deepEqual(entries('policy.publish').map((a) => [a.decision, a.status, a.errorCode]), [['deny', 409, 'policy_lockout']]);
+      // A parse error is a refusal in the ledger too, not an allowed 200.
+      const bad = await t.call('admin', 'POST', '/admin/v1/policies', { key: t.adminKey, body: { text: 'permit(principal, action == Action::"fly", resource);' } });
+      assert.equal(bad.status, 400);
+      assert.deepEqual(entries('policy.publish').at(-1)!.status, 400);
+      assert.equal(entries('policy.publish').at(-1)!.decision, 'deny');
+
+      // Forced, it is stored; rolling back to it later meets the same guard.
+      const keys = (await t.admin('GET', '/admin/v1/keys')).data as { id: string; principal: string }[];
+      const bootstrapKey = keys.find((k) => k.principal === 'admin')!.id;
+      const forced = await t.call('admin', 'POST', '/admin/v1/policies', { key: t.adminKey, body: { force: true, text: ADMINS + onlyChat } });
+      assert.equal(forced.status, 201, forced.text);
+      const lockoutVersion = (await t.call('admin', 'POST', '/admin/v1/policies', { key: t.adminKey, body: { force: true, text: onlyChat + '\n@id("bootstrap-still")\npermit (principal, action == Action::"managePolicies", resource) when { context.authn.credentialId == "' + bootstrapKey + '" };' } })).json.setVersion as string;
+      const back = await t.call('admin', 'POST', '/admin/v1/policies/rollback', { key: t.adminKey, body: { version: forced.json.setVersion } });
+      assert.equal(back.status, 200, back.text);
+      // A set that grants managePolicies to this one credential only locks out the person's next credential.
+      const viaRollback = await t.call('admin', 'POST', '/admin/v1/policies/rollback', { key: t.adminKey, body: { version: lockoutVersion } });
+      assert.equal(viaRollback.status, 409, viaRollback.text);
+      assert.equal(viaRollback.json.error.code, 'policy_lockout');
+      assert.match(viaRollback.json.error.message, /on any other credential/);
+      assert.equal((await t.admin('GET', '/admin/v1/policies')).set_version, forced.json.setVersion, 'the refused rollback changed nothing');
+      const unknown = await t.call('admin', 'POST', '/admin/v1/policies/rollback', { key: t.adminKey, body: { version: 'sha256:nope' } });
+      assert.equal(unknown.status, 404);
+      assert.deepEqual(entries('policy.rollback').map((a) => [a.decision, a.status]), [['allow', 200], ['deny', 409], ['deny', 404]]);
+      // Back to the starter set for good measure (allowed: the admins permit is in it).
+      assert.equal((await t.call('admin', 'POST', '/admin/v1/policies/rollback', { key: t.adminKey, body: { version: before.set_version } })).status, 200);
+    } finally {
+      await t.stop();
+    }
+  });
+
   test('hot reload: a published forbid applies to the next request; shadow mode reports before promotion', async () => {
     const t = await startTestWarden();
     try {
@@ -150,7 +192,7 @@ describe('registry models reach the policies as Model entities', async () => {
   test('a consumer may invoke a registered model only once the config grants it to their group', async () => {
     const db = openSqlite(':memory:');
     const config = withDefaults({ models: { 'llama-reg': { grantees: ['consumers'] } } }, null);
-    const plane = await buildPolicyPlane(config, { db, clock: new FixedClock(Date.parse('2026-11-22T10:00:00Z')), identityStore: new SqliteIdentityStore(db), upstreams: [], onShadowDiff: () => {}, onPublished: () => {} });
+    const plane = await buildPolicyPlane(config, { db, clock: new FixedClock(Date.parse('2026-11-22T10:00:00Z')), identityStore: new SqliteIdentityStore(db), upstreams: [], onShadowDiff: () => {}, onPublished: () => {}, log: { error: () => {} } });
     const consumer = { kind: 'user' as const, id: 'cora', tenant: 'acme', groups: ['consumers'], authn: { method: 'oidc' as const, credentialId: 'tok' }, scope: { models: ['*'], actions: ['*'] } };
     const ask = (model: string) =>
       plane.authorizer.authorize({ principal: consumer, action: 'chat', resource: { type: 'Model', id: model }, context: { now: Date.parse('2026-11-22T10:00:00Z'), sourceIp: '127.0.0.1', listener: 'inference', findings: null } });

@@ -19,12 +19,12 @@ function setup() {
 }
 const chat = () => request(principal(), 'chat', { type: 'Model', id: 'llama-onprem' });
 
-test('boot publishes the directory once, then restores the active stored version', () => {
+test('boot publishes the directory once, then restores the active stored version', async () => {
   const { db, pdp, store, admin } = setup();
   const first = admin.boot(STARTER_DIR);
   assert.equal(first.policyCount, 22);
   assert.equal(pdp.decide(chat()).allow, true);
-  admin.publish('@id("deny-all") forbid(principal, action, resource);', 'ada', 'freeze');
+  await admin.publish('@id("deny-all") forbid(principal, action, resource);', 'ada', 'freeze');
   // a restart: new PDP, same database
   const pdp2 = new PolicyDecisionPoint();
   const again = new PolicyAdmin(pdp2, store).boot(STARTER_DIR);
@@ -33,30 +33,63 @@ test('boot publishes the directory once, then restores the active stored version
   db.close();
 });
 
-test('a rejected publish is neither stored nor live', () => {
+test('a rejected publish is neither stored nor live', async () => {
   const { pdp, admin } = setup();
   admin.boot(STARTER_DIR);
   const before = admin.versions();
-  assert.throws(() => admin.publish('permit(principal, action, resource) when { resource.colour == "red" };', 'ada'), PolicyValidationFailed);
+  await assert.rejects(async () => admin.publish('permit(principal, action, resource) when { resource.colour == "red" };', 'ada'), PolicyValidationFailed);
   assert.deepEqual(admin.versions(), before);
   assert.equal(pdp.decide(chat()).allow, true);
 });
 
-test('shadow, promote, roll back; versions list the active one', () => {
+test('a set refused by the gate (check or commit) is neither stored nor live, so it cannot be rolled back to', async () => {
+  const { pdp, admin } = setup();
+  const v1 = admin.boot(STARTER_DIR).setVersion;
+  const before = admin.versions();
+  const denyAll = '@id("deny-all") forbid(principal, action, resource);';
+  let seenLive: boolean | null = null;
+  await assert.rejects(
+    admin.publish(denyAll, 'ada', undefined, {
+      check: () => {
+        seenLive = pdp.decide(chat()).allow;
+        throw new Error('refused by check');
+      },
+    }),
+    /refused by check/,
+  );
+  assert.equal(seenLive, false, 'the check ran with the candidate live');
+  assert.deepEqual(admin.versions(), before);
+  assert.equal(pdp.decide(chat()).allow, true);
+  let liveDuringCommit: boolean | null = null;
+  await assert.rejects(
+    admin.publish(denyAll, 'ada', undefined, {
+      commit: async () => {
+        liveDuringCommit = pdp.decide(chat()).allow;
+        throw new Error('ledger down');
+      },
+    }),
+    /ledger down/,
+  );
+  assert.equal(liveDuringCommit, true, 'while the outcome is recorded, requests still see the previous set');
+  assert.deepEqual(admin.versions(), before);
+  assert.equal(admin.current().setVersion, v1);
+});
+
+test('shadow, promote, roll back; versions list the active one', async () => {
   const { pdp, admin } = setup();
   const v1 = admin.boot(STARTER_DIR).setVersion;
   const text = readFileSync(join(STARTER_DIR, 'roles.cedar'), 'utf8');
   const shadow = admin.shadow(text);
   assert.equal(shadow.policyCount, 7);
   assert.equal(pdp.decide(chat()).allow, true);
-  const promoted = admin.promote('ada', 'roles only');
+  const promoted = await admin.promote('ada', 'roles only');
   assert.equal(promoted.setVersion, shadow.setVersion);
   assert.equal(admin.current().setVersion, shadow.setVersion);
   assert.deepEqual(admin.versions().filter((v) => v.active).map((v) => v.version), [shadow.setVersion]);
-  admin.rollback(v1, 'ada');
+  await admin.rollback(v1, 'ada');
   assert.equal(admin.current().setVersion, v1);
-  assert.throws(() => admin.rollback('sha256:nope', 'ada'), NotFound);
-  assert.throws(() => admin.promote('ada'), NotFound);
+  await assert.rejects(admin.rollback('sha256:nope', 'ada'), NotFound);
+  await assert.rejects(admin.promote('ada'), NotFound);
 });
 
 test('stored versions exclude generated key-scope policies; the live version includes them', () => {

@@ -45,6 +45,7 @@ const principal = (id: string, over: Partial<PrincipalRecord> = {}): PrincipalRe
   createdAt: 1_700_000_000_000,
   erasedAt: null,
   disabledAt: null,
+  oidcIssuer: null,
   ...over,
 });
 const key = (id: string, principalId: string, over: Partial<ApiKeyRecord> = {}): ApiKeyRecord => ({
@@ -108,7 +109,7 @@ for (const b of backends) {
   withStore('updating a principal changes it (disable, erase, groups) and nothing else', async (s) => {
     await s.insertPrincipal(principal('alice'));
     await s.insertPrincipal(principal('bob'));
-    const changed = principal('alice', { groups: ['admins'], disabledAt: 1_700_000_000_500, erasedAt: 1_700_000_000_900 });
+    const changed = principal('alice', { groups: ['admins'], disabledAt: 1_700_000_000_500, erasedAt: 1_700_000_000_900, oidcIssuer: 'https://idp.example.com' });
     await s.updatePrincipal(changed);
     assert.deepEqual(await s.getPrincipal('alice'), changed);
     assert.deepEqual(await s.getPrincipal('bob'), principal('bob'));
@@ -166,7 +167,7 @@ test('PostgreSQL: migrations apply once, in order, and a second start applies no
   if (pgSkip) return t.skip(pgSkip);
   const prefix = newPrefix();
   const first = await PostgresIdentityStore.connect({ connectionString: PG, prefix });
-  assert.deepEqual(first.migration, { store: 'identity', from: 0, to: IDENTITY_MIGRATIONS.length, applied: [1, 2] });
+  assert.deepEqual(first.migration, { store: 'identity', from: 0, to: IDENTITY_MIGRATIONS.length, applied: IDENTITY_MIGRATIONS.map((m) => m.version) });
   await first.close();
   const again = await PostgresIdentityStore.connect({ connectionString: PG, prefix });
   assert.deepEqual(again.migration.applied, []);
@@ -188,11 +189,13 @@ test('PostgreSQL: a store written by the previous release (schema 1) is upgraded
   }
   const s = await PostgresIdentityStore.connect({ connectionString: PG, prefix });
   try {
-    assert.deepEqual(s.migration.applied, [2]);
+    assert.deepEqual(s.migration.applied, [2, 3]);
     assert.deepEqual(await s.getPrincipal('old'), principal('old', { groups: ['consumers'], createdAt: 5 }));
     assert.equal((await s.findKeyByHash('h'))!.id, 'key_old');
     await s.updatePrincipal(principal('old', { groups: ['consumers'], createdAt: 5, disabledAt: 7 }));
     assert.equal((await s.getPrincipal('old'))!.disabledAt, 7);
+    await s.updatePrincipal(principal('old', { groups: ['consumers'], createdAt: 5, oidcIssuer: 'https://idp.example.com' }));
+    assert.equal((await s.getPrincipal('old'))!.oidcIssuer, 'https://idp.example.com');
   } finally {
     await s.close();
   }
@@ -204,13 +207,13 @@ test('PostgreSQL: replicas starting together migrate once; a newer schema is ref
   const stores = await Promise.all(Array.from({ length: 5 }, () => PostgresIdentityStore.connect({ connectionString: PG, prefix })));
   try {
     const applied = stores.map((s) => s.migration.applied.length);
-    assert.deepEqual(applied.sort(), [0, 0, 0, 0, 2], 'exactly one replica applied the migrations');
+    assert.deepEqual(applied.sort(), [0, 0, 0, 0, IDENTITY_MIGRATIONS.length], 'exactly one replica applied the migrations');
   } finally {
     await Promise.all(stores.map((s) => s.close()));
   }
   const c = new pg.Client({ connectionString: PG });
   await c.connect();
-  await c.query(`INSERT INTO ${prefix}schema_migrations (store, version, description) VALUES ('identity', 3, 'from the future')`);
+  await c.query(`INSERT INTO ${prefix}schema_migrations (store, version, description) VALUES ('identity', ${IDENTITY_MIGRATIONS.length + 1}, 'from the future')`);
   await c.end();
-  await assert.rejects(PostgresIdentityStore.connect({ connectionString: PG, prefix }), (e: unknown) => e instanceof SchemaTooNew && e.found === 3 && /upgrade Warden/.test(e.message));
+  await assert.rejects(PostgresIdentityStore.connect({ connectionString: PG, prefix }), (e: unknown) => e instanceof SchemaTooNew && e.found === IDENTITY_MIGRATIONS.length + 1 && /upgrade Warden/.test(e.message));
 });

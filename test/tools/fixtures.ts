@@ -58,7 +58,8 @@ export interface ToolsWorld {
   /** A delegated token (subject user key, actor agent key) from /v1/token. */
   delegate(userKey: string, agentKey: string, scope?: string, ttl?: number): Promise<string>;
   invoke(token: string, tool: string, args: unknown, approvalId?: string): Promise<{ status: number; json: any; requestId: string }>;
-  mfaToken(sub: string, authTimeSec?: number): Promise<string>;
+  /** An MFA token of `sub` from the approvers' IdP; `groups` overrides the groups claim (bob: operators, others: none). */
+  mfaToken(sub: string, authTimeSec?: number, groups?: string[]): Promise<string>;
   mcpFetch: (url: string | URL, init?: RequestInit) => Promise<Response>;
   stop(): Promise<void>;
 }
@@ -222,9 +223,9 @@ export async function startToolsWorld(opts: { clock?: Clock } = {}): Promise<Too
       const r = await t.call('inference', 'POST', `/v1/tools/${tool}/invoke`, { key: token, body: { arguments: args, ...(approvalId ? { approval_id: approvalId } : {}) } });
       return { status: r.status, json: r.json, requestId: String(r.headers['x-request-id']) };
     },
-    async mfaToken(sub, authTimeSec) {
+    async mfaToken(sub, authTimeSec, groups) {
       const now = Math.floor((opts.clock?.now() ?? Date.now()) / 1000);
-      return new SignJWT({ aud: 'warden', amr: ['pwd', 'mfa'], auth_time: authTimeSec ?? now, groups: sub === 'bob' ? ['operators'] : [] }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer(issuer).setSubject(sub).setIssuedAt(now).setExpirationTime(now + 300).sign(privateKey);
+      return new SignJWT({ aud: 'warden', amr: ['pwd', 'mfa'], auth_time: authTimeSec ?? now, groups: groups ?? (sub === 'bob' ? ['operators'] : []) }).setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'at+jwt' }).setIssuer(issuer).setSubject(sub).setIssuedAt(now).setExpirationTime(now + 300).sign(privateKey);
     },
     mcpFetch: (url, init) => undiciFetch(url, { ...(init as object), dispatcher: t.agent } as never) as unknown as Promise<Response>,
     async stop() {

@@ -100,7 +100,7 @@ async function startFakeIdp(): Promise<FakeIdp> {
 
 function sign(key: CryptoKey, issuer: string): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ groups: ['consumers'] }).setProtectedHeader({ alg: 'ES256', kid: 'idp-1' }).setIssuer(issuer).setSubject('alice').setAudience(AUDIENCE).setIssuedAt(now).setExpirationTime(now + 300).sign(key);
+  return new SignJWT({ groups: ['consumers'] }).setProtectedHeader({ alg: 'ES256', kid: 'idp-1', typ: 'at+jwt' }).setIssuer(issuer).setSubject('alice').setAudience(AUDIENCE).setIssuedAt(now).setExpirationTime(now + 300).sign(key);
 }
 
 /** An MCP client's OAuth state, in memory; the "browser" step is done by the test. */

@@ -101,7 +101,7 @@ before(async () => {
   const issuer = `https://127.0.0.1:${(idp.address() as AddressInfo).port}`;
   mfaToken = (sub, authTimeSec) => {
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ aud: 'warden', amr: ['pwd', 'mfa'], auth_time: authTimeSec ?? now }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer(issuer).setSubject(sub).setIssuedAt(now).setExpirationTime(now + 300).sign(privateKey);
+    return new SignJWT({ aud: 'warden', amr: ['pwd', 'mfa'], auth_time: authTimeSec ?? now }).setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'at+jwt' }).setIssuer(issuer).setSubject(sub).setIssuedAt(now).setExpirationTime(now + 300).sign(privateKey);
   };
   plain = await startFakeUpstream((req, res) => modelServer(req, res));
   enclave = await startFakeUpstream((req, res) => modelServer(req, res));

@@ -52,6 +52,12 @@ export interface OidcIssuerConfig {
   jwksCooldownMs?: number;
   /** Max JWKS cache age before refetching, ms; default 600000. */
   jwksMaxAgeMs?: number;
+  /**
+   * Accept only JWT access tokens (RFC 9068 §2.1: JOSE header `typ` = `at+jwt`), so an ID token of the same
+   * issuer and audience is not taken for one. Default true; false for an IdP whose access tokens carry no
+   * such `typ` (a token whose payload says `"typ": "ID"`, as Keycloak's ID tokens do, is refused either way).
+   */
+  requireAccessTokenTyp?: boolean;
 }
 
 export interface ResolvedIssuerConfig {
@@ -67,6 +73,7 @@ export interface ResolvedIssuerConfig {
   fetchTimeoutMs: number;
   jwksCooldownMs: number;
   jwksMaxAgeMs: number;
+  requireAccessTokenTyp: boolean;
 }
 
 function fail(issuer: string, what: string): never {
@@ -120,5 +127,6 @@ export function resolveIssuerConfig(c: OidcIssuerConfig): ResolvedIssuerConfig {
     fetchTimeoutMs: c.fetchTimeoutMs ?? 5000,
     jwksCooldownMs: c.jwksCooldownMs ?? 30_000,
     jwksMaxAgeMs: c.jwksMaxAgeMs ?? 600_000,
+    requireAccessTokenTyp: c.requireAccessTokenTyp ?? true,
   };
 }

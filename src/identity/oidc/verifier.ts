@@ -102,7 +102,10 @@ export class OidcVerifier {
         clockTolerance: cfg.clockSkewSec,
         currentDate: new Date(now),
         requiredClaims: ['exp'],
+        // RFC 9068 §4: the JOSE header says what the token is, so an ID token cannot pass as an access token.
+        ...(cfg.requireAccessTokenTyp ? { typ: 'at+jwt' } : {}),
       });
+      if (payload.typ === 'ID') throw this.invalid('jwt_is_id_token');
       return payload;
     } catch (e) {
       throw this.translate(e);
@@ -117,6 +120,8 @@ export class OidcVerifier {
     }
     // RFC 6750 §3 shows "The access token expired" as an allowed description; nothing finer is said.
     if (e instanceof errors.JWTExpired) return this.invalid('jwt_expired', 'the access token expired');
+    if (e instanceof InvalidBearerToken) return e;
+    if (e instanceof errors.JWTClaimValidationFailed && e.claim === 'typ') return this.invalid('jwt_not_access_token');
     if (e instanceof errors.JWTClaimValidationFailed) return this.invalid(`jwt_claim_${e.claim}`);
     if (e instanceof errors.JWSSignatureVerificationFailed) return this.invalid('jwt_signature_invalid');
     if (e instanceof errors.JOSEAlgNotAllowed) return this.invalid('jwt_alg_not_allowed');

@@ -69,9 +69,9 @@ function verifierWith(issuers: OidcIssuerConfig[], clock = new FixedClock(T0)): 
   return new OidcVerifier({ issuers, clock });
 }
 
-async function sign(alg: Alg, claims: Record<string, unknown> = {}, opts: { iss?: string; kid?: string; key?: CryptoKey } = {}): Promise<string> {
+async function sign(alg: Alg, claims: Record<string, unknown> = {}, opts: { iss?: string; kid?: string; key?: CryptoKey; typ?: string } = {}): Promise<string> {
   const body = { sub: 'alice', tenant: 'acme', realm_access: { roles: ['consumers'] }, ...claims };
-  const jwt = new SignJWT(body).setProtectedHeader({ alg, kid: opts.kid ?? keys[alg].kid, typ: 'JWT' });
+  const jwt = new SignJWT(body).setProtectedHeader({ alg, kid: opts.kid ?? keys[alg].kid, typ: opts.typ ?? 'at+jwt' });
   if (!('iss' in claims)) jwt.setIssuer(opts.iss ?? `${base}/a`);
   if (!('aud' in claims)) jwt.setAudience(AUD);
   if (!('iat' in claims)) jwt.setIssuedAt(nowSec);
@@ -186,7 +186,7 @@ test('HS256 signed with the issuer\'s public key as the secret is refused (no HS
   const v = verifierWith([issuerA()]);
   const pem = await exportSPKI(keys.RS256.publicKey);
   const token = await new SignJWT({ sub: 'alice', tenant: 'acme' })
-    .setProtectedHeader({ alg: 'HS256', kid: keys.RS256.kid })
+    .setProtectedHeader({ alg: 'HS256', kid: keys.RS256.kid, typ: 'at+jwt' })
     .setIssuer(`${base}/a`).setAudience(AUD).setIssuedAt(nowSec).setExpirationTime(nowSec + 60)
     .sign(new TextEncoder().encode(String(pem)));
   await rejected(v, token, 'jwt_alg_not_allowed');
@@ -209,7 +209,7 @@ test('a known kid with a key that is not the issuer\'s fails the signature check
 
 test('tokens without exp, or without the mapped tenant/subject, are refused', async () => {
   const v = verifierWith([issuerA()]);
-  const noExp = await new SignJWT({ sub: 'alice', tenant: 'acme' }).setProtectedHeader({ alg: 'ES256', kid: keys.ES256.kid })
+  const noExp = await new SignJWT({ sub: 'alice', tenant: 'acme' }).setProtectedHeader({ alg: 'ES256', kid: keys.ES256.kid, typ: 'at+jwt' })
     .setIssuer(`${base}/a`).setAudience(AUD).setIssuedAt(nowSec).sign(keys.ES256.privateKey);
   await rejected(v, noExp, 'jwt_claim_exp');
   await rejected(v, await sign('ES256', { tenant: undefined }), 'claim_tenant_missing');
@@ -217,6 +217,23 @@ test('tokens without exp, or without the mapped tenant/subject, are refused', as
   await rejected(v, await sign('ES256', { realm_access: { roles: 'consumers' } }), 'claim_groups_malformed');
   await rejected(v, 'not-a-jwt', 'jwt_malformed');
   await v.close();
+});
+
+test('an ID token is not an access token: typ must be at+jwt (RFC 9068) unless the issuer is configured otherwise', async () => {
+  const strict = verifierWith([issuerA()]);
+  // An ID token as IdPs mint them (typ JWT, or none), same issuer, audience and keys.
+  await rejected(strict, await sign('ES256', { nonce: 'n-1' }, { typ: 'JWT' }), 'jwt_not_access_token');
+  const noTyp = await new SignJWT({ sub: 'alice', tenant: 'acme' }).setProtectedHeader({ alg: 'ES256', kid: keys.ES256.kid })
+    .setIssuer(`${base}/a`).setAudience(AUD).setIssuedAt(nowSec).setExpirationTime(nowSec + 300).sign(keys.ES256.privateKey);
+  await rejected(strict, noTyp, 'jwt_not_access_token');
+  // The media-type form (application/at+jwt) is the same type.
+  assert.equal((await strict.verify(await sign('ES256', {}, { typ: 'application/at+jwt' }))).id, 'alice');
+  // An IdP without typ on its access tokens: the header check is off for it, but a Keycloak ID token stays refused.
+  const lax = verifierWith([issuerA({ requireAccessTokenTyp: false })]);
+  assert.equal((await lax.verify(noTyp)).id, 'alice');
+  await rejected(lax, await sign('ES256', { typ: 'ID' }, { typ: 'JWT' }), 'jwt_is_id_token');
+  await strict.close();
+  await lax.close();
 });
 
 test('a kind claim outside user/service/agent is refused', async () => {

@@ -62,6 +62,7 @@ interface ScanContext {
   tmpCount: number;
   decompressed: number;
   members: number;
+  memberLimitReported: boolean;
 }
 
 const MAGIC = {
@@ -214,13 +215,17 @@ async function scanRegion(region: Region, name: string, depth: number, ctx: Scan
     }
 
     const member: ArchiveHooks = {
-      visit: async (where, r, raw) => {
-        ctx.members++;
+      admit: (where, count) => {
         const limit = opts.maxArchiveMembers ?? 1_000_000;
-        if (ctx.members > limit) {
-          if (ctx.members === limit + 1) issue('archive.too_many_members', 'high', `more than ${limit} archive members: the rest are not scanned`, where);
-          return;
+        const allowed = Math.max(0, Math.min(count, limit - ctx.members));
+        ctx.members += allowed;
+        if (allowed < count && !ctx.memberLimitReported) {
+          ctx.memberLimitReported = true;
+          issue('archive.too_many_members', 'high', `more than ${limit} archive members (maxArchiveMembers): the rest are not opened`, where);
         }
+        return allowed;
+      },
+      visit: async (where, r, raw) => {
         const inner = await scanRegion(r, where, depth + 1, ctx, undefined, raw);
         out.issues.push(...inner.issues);
         out.globals.push(...inner.globals);
@@ -339,7 +344,7 @@ async function scanWithContext(path: string, name: string, ctx: ScanContext): Pr
 }
 
 async function withContext<T>(modelRoot: string, opts: ScanOptions, fn: (ctx: ScanContext) => Promise<T>): Promise<T> {
-  const ctx: ScanContext = { opts, modelRoot, tmpCount: 0, decompressed: 0, members: 0 };
+  const ctx: ScanContext = { opts, modelRoot, tmpCount: 0, decompressed: 0, members: 0, memberLimitReported: false };
   try {
     return await fn(ctx);
   } finally {

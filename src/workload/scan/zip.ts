@@ -24,6 +24,8 @@ interface ZipEntry {
   isEncrypted(): boolean;
 }
 interface ZipFile {
+  /** As the end-of-central-directory record states it. */
+  entryCount: number;
   eachEntry(): AsyncIterable<ZipEntry>;
   openReadStreamPromise(entry: ZipEntry): Promise<Readable>;
   readLocalFileHeaderPromise(entry: ZipEntry): Promise<{ fileName: Buffer; fileDataStart: number }>;
@@ -48,6 +50,11 @@ export interface ArchiveHooks {
    * `declaredSize`, when the archive states the expanded size, lets a bomb be refused before inflating it.
    */
   extract(where: string, data: Readable, compressedSize: number, declaredSize?: number): Promise<Region | undefined>;
+  /**
+   * Counts `count` more members against the scan's member limit and returns how many of them may be opened
+   * (fewer once the limit is reached; the issue is recorded once, against `where`).
+   */
+  admit(where: string, count: number): number;
   /** Whether a member declared to expand from `compressedSize` to `declaredSize` bytes may be inflated; records the issue when not. */
   mayExpand(where: string, compressedSize: number, declaredSize: number): boolean;
 }
@@ -73,8 +80,13 @@ export async function scanZip(path: string, file: string, hooks: ArchiveHooks): 
   }
   try {
     // The central directory first: whether this is a PyTorch archive decides how its storages are judged.
+    // Entries are read only up to the member limit: a central directory of millions of tiny entries is refused, not loaded.
+    const admitted = hooks.admit(file, zip.entryCount);
     const entries: { entry: ZipEntry; name: string }[] = [];
-    for await (const entry of zip.eachEntry()) entries.push({ entry, name: yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, true) });
+    for await (const entry of zip.eachEntry()) {
+      if (entries.length >= admitted) break;
+      entries.push({ entry, name: yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, true) });
+    }
     const torchPrefixes = new Set(entries.map((e) => /^(.+)\/data\.pkl$/.exec(e.name)?.[1]).filter((p) => p !== undefined));
     const isTorchStorage = (name: string) => {
       const m = /^(.+)\/data\/[^/]+$/.exec(name);

@@ -68,6 +68,13 @@ test('an archive with more members than maxArchiveMembers is refused once, and t
   assert.deepEqual(ok.issues, []);
   const r = await scanAs('many.tar', tar(...members), { maxArchiveMembers: 3 });
   assert.deepEqual(rulesOf(r), ['many.tar!m3.json archive.too_many_members']);
+  // A zip's central directory is read only up to the limit; the evil member past it is never opened.
+  const z = zip([...Array.from({ length: 5 }, (_, i) => ({ name: `m${i}.json`, data: Buffer.from('{}') })), { name: 'late', data: pkl("cposix\nsystem\n(S'id'\ntR.") }]);
+  assert.deepEqual(rulesOf(await scanAs('many.zip', z, { maxArchiveMembers: 3 })), ['many.zip archive.too_many_members']);
+  assert.deepEqual(rulesOf(await scanAs('many.zip', z)), ['many.zip!late pickle.unsafe_global']);
+  // The limit is for the whole scan, nested members included.
+  const nested = tar(tarMember('a.json', Buffer.from('{}')), tarMember('inner.tar', tar(...members.slice(0, 4))));
+  assert.deepEqual(rulesOf(await scanAs('nested.tar', nested, { maxArchiveMembers: 4 })), ['nested.tar!inner.tar!m2.json archive.too_many_members']);
 });
 
 test('a benign compressed model passes: tar.gz of config, vocabulary, safetensors and a plain pickle', async () => {

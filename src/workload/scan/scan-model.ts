@@ -13,7 +13,7 @@ import { createWriteStream } from 'node:fs';
 import { lstat, mkdtemp, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { pipeline as chain, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
@@ -288,7 +288,9 @@ async function scanRegion(region: Region, name: string, depth: number, ctx: Scan
           const innerName = `${name}!${basename(name).replace(/\.tgz$/i, '.tar').replace(/\.gz$/i, '') || 'gunzipped'}`;
           let r: Region | undefined;
           try {
-            r = await member.extract(innerName, createReadStream(region.path, { start: region.offset, end: region.offset + region.length - 1 }).pipe(createGunzip()), region.length);
+            // Chained (not piped) so that refusing the output closes the file and a read error reaches the scan.
+            const gunzipped = chain(createReadStream(region.path, { start: region.offset, end: region.offset + region.length - 1 }), createGunzip(), () => {});
+            r = await member.extract(innerName, gunzipped, region.length);
           } catch (e) {
             issue('archive.malformed', 'medium', `gzip data does not decompress: ${(e as Error).message}`);
             break;

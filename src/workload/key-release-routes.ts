@@ -15,7 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { BadRequest, FailClosed, Forbidden, NotFound, WardenError } from '../core/errors.js';
-import { auditEvent } from '../core/audit-event.js';
+import { auditEvent, auditPrincipal } from '../core/audit-event.js';
 import type { AdminRequest } from '../admin/admin.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import { readBody } from '../http/body.js';
@@ -25,8 +25,11 @@ import { SqliteModelKeyStore } from '../store/model-keys-sqlite.js';
 import type { SqliteDb } from '../store/sqlite.js';
 import { verifyEvidence, type TrustAnchors } from './attestation/index.js';
 import { releaseModelKey } from './key-release.js';
+import { KeyReleaseReferenceUnmeasured } from './key-release-errors.js';
+import { imageMeasurementProblem } from './attestation/reference.js';
 import { wrapModelKey, type LocalKek } from './key-release-envelope.js';
 import type { ModelRegistry } from './registry/registry.js';
+import type { AttestationRequirement } from '../store/registry-store.js';
 import { parseEvidenceJson } from './attestation/evidence-fetch.js';
 import { referenceFromRequirement } from './attestation/requirement.js';
 import { clientAddress } from '../network/source.js';
@@ -202,23 +205,62 @@ export function createKeyRelease(d: KeyReleaseDeps) {
     if (!m) return false;
     if (req.method !== 'POST') throw new WardenError(405, 'invalid_request_error', 'method_not_allowed', 'POST the key');
     const id = decodeURIComponent(m[1]!);
-    let dep;
     try {
-      dep = d.registry.get(id);
-    } catch {
-      throw new NotFound('deployment_not_found', `no deployment ${JSON.stringify(id)}`);
+      let dep;
+      try {
+        dep = d.registry.get(id);
+      } catch {
+        throw new NotFound('deployment_not_found', `no deployment ${JSON.stringify(id)}`);
+      }
+      if (!dep.attestation) throw new Forbidden('not_confidential', `deployment ${id} declares no attestation; a key for it could never be released`);
+      assertReleasable(id, dep.attestation);
+      const b = await ar.body();
+      const key = typeof b.key === 'string' ? Buffer.from(b.key, 'base64url') : Buffer.alloc(0);
+      if (key.length !== 32) throw new BadRequest('invalid_field', 'key must be 32 bytes, base64url', 'key');
+      const keyId = `mk_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+      await ar.record('model.key.set', { type: 'Deployment', id }, { keyId });
+      keys.put(id, wrapModelKey(kek, { keyId, modelId: dep.model }, key), d.clock.now());
+      key.fill(0);
+      sendJson(res, 201, { deployment: id, key_id: keyId }, { 'x-request-id': ar.requestId });
+      return true;
+    } catch (e) {
+      // A refused key is a ledger entry like a stored one (the admin listener records only its own gate's refusals).
+      if (e instanceof WardenError && e.status < 500) await recordRefusedKey(ar, id, e);
+      throw e;
     }
-    if (!dep.attestation) throw new Forbidden('not_confidential', `deployment ${id} declares no attestation; a key for it could never be released`);
-    const b = await ar.body();
-    const key = typeof b.key === 'string' ? Buffer.from(b.key, 'base64url') : Buffer.alloc(0);
-    if (key.length !== 32) throw new BadRequest('invalid_field', 'key must be 32 bytes, base64url', 'key');
-    const keyId = `mk_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-    await ar.record('model.key.set', { type: 'Deployment', id }, { keyId });
-    keys.put(id, wrapModelKey(kek, { keyId, modelId: dep.model }, key), d.clock.now());
-    key.fill(0);
-    sendJson(res, 201, { deployment: id, key_id: keyId }, { 'x-request-id': ar.requestId });
-    return true;
   }
+
+  /**
+   * Key release needs a reference that pins an image measurement (docs/attestation.md "Key release"): storing a
+   * key for a deployment without one is refused now, not at the first release, so the operator learns it here.
+   */
+  const assertReleasable = (id: string, requirement: AttestationRequirement) => {
+    let reference;
+    try {
+      reference = referenceFromRequirement(requirement);
+    } catch (e) {
+      throw new BadRequest('invalid_attestation_reference', `deployment ${id}: ${(e as Error).message}`, 'attestation');
+    }
+    const unmeasured = imageMeasurementProblem(reference);
+    if (unmeasured) throw new KeyReleaseReferenceUnmeasured(`deployment ${id}: ${unmeasured}, so a key stored for it could never be released; register the model with one`);
+  };
+
+  const recordRefusedKey = async (ar: AdminRequest, id: string, err: WardenError) => {
+    await d.audit.append(
+      auditEvent({
+        time: new Date(d.clock.now()).toISOString(),
+        requestId: ar.requestId,
+        kind: 'control',
+        principal: auditPrincipal(ar.principal),
+        action: 'model.key.set',
+        resource: { type: 'Deployment', id },
+        decision: 'deny',
+        status: err.status,
+        errorCode: err.code,
+        details: { reason: err.message },
+      }),
+    ).catch((auditErr: unknown) => d.log.error({ err: auditErr, requestId: ar.requestId }, 'could not record a refused model key'));
+  };
 
   return { inferenceRoute, adminRoute };
 }

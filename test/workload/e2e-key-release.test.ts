@@ -15,7 +15,8 @@ const VECTOR = testdata('crypto_vectors/model_signing/v1.0.0-certificate');
 const SIGNER_PUB = testdata('crypto_vectors/model_signing/keys/certificate/signing-key-pub.pem');
 const PCRS = pcrValues(0x31);
 
-test('challenge → evidence → JWE that only the enclave key opens; every refusal is provoked and recorded', async () => {
+/** A Warden trusting the model-signing vector's signer and a generated Nitro root; `dir` is a copy of the signed model. */
+async function startKeyReleaseWarden(configure: Parameters<typeof startTestWarden>[0] = () => {}) {
   const tmp = mkdtempSync(join(tmpdir(), 'warden-keyrel-'));
   const dir = join(tmp, 'model');
   cpSync(VECTOR, dir, { recursive: true });
@@ -26,6 +27,13 @@ test('challenge → evidence → JWE that only the enclave key opens; every refu
   const t = await startTestWarden((c) => {
     c.workload.trustedSigners = [SIGNER_PUB];
     c.workload.attestation.nitroRoots = [join(tmp, 'root.pem')];
+    configure(c);
+  });
+  return { tmp, dir, pki, t };
+}
+
+test('challenge → evidence → JWE that only the enclave key opens; every refusal is provoked and recorded', async () => {
+  const { tmp, dir, pki, t } = await startKeyReleaseWarden((c) => {
     c.limits.attestationUsedNonces = 5;
   });
   try {
@@ -118,5 +126,69 @@ test('the attestation endpoints answer before any credential, so each source add
     assert.equal((await t.call('inference', 'GET', '/v1/models', { key })).status, 200);
   } finally {
     await t.stop();
+  }
+});
+
+// Issue 21: a debug-mode Nitro enclave (PCR0-2 zero) got the model key of a deployment whose reference pinned
+// only PCR3. Storing a key for a reference that pins no image measurement is refused (and recorded), and a
+// debug-mode document is refused at release whatever the reference pins.
+test('no model key for a reference without an image measurement; a debug-mode enclave is refused at release', async () => {
+  const { tmp, dir, pki, t } = await startKeyReleaseWarden();
+  try {
+    const adm = (path: string, body: unknown) => t.call('admin', 'POST', path, { key: t.adminKey, body });
+    const hex = (b: Buffer) => b.toString('hex');
+    const zero = Buffer.alloc(48);
+    const pcr3 = Buffer.alloc(48, 0x33);
+    const register = async (version: string, referenceValues: Record<string, string>) => {
+      const reg = await adm('/admin/v1/models', { model: 'secret-llm', version, upstream: 'http://127.0.0.1:9/v1', tier: 'onprem', region: 'eu', tenant: 'acme', signatureBundle: JSON.parse(readFileSync(join(VECTOR, 'model.sig'), 'utf8')), attestation: { type: 'nitro', referenceValues } });
+      assert.equal(reg.status, 201, reg.text);
+      return reg.json.id as string;
+    };
+    const setKey = (id: string) => adm(`/admin/v1/models/${id}/key`, { key: randomBytes(32).toString('base64url') });
+    const keySetRefusals = () => t.audits().filter((a) => a.action === 'model.key.set' && a.decision === 'deny');
+
+    // Only PCR3 (the IAM role): any image running under the role would match it.
+    const roleOnly = await register('1', { pcr3: hex(pcr3) });
+    const refusedRole = await setKey(roleOnly);
+    assert.equal(refusedRole.status, 403, refusedRole.text);
+    assert.equal(refusedRole.json.error.code, 'key_release_reference_unmeasured');
+    assert.match(refusedRole.json.error.message, /PCR0/);
+    // PCR0 pinned to zeros with the debug opt-in: the value of a debug enclave, which measures no image.
+    const debugRef = await register('2', { pcr0: hex(zero), pcr1: hex(zero), pcr2: hex(zero), pcr3: hex(pcr3), allowDebug: 'true' });
+    const refusedDebug = await setKey(debugRef);
+    assert.equal(refusedDebug.status, 403);
+    assert.equal(refusedDebug.json.error.code, 'key_release_reference_unmeasured');
+    assert.deepEqual(keySetRefusals().map((a) => [(a.resource as { id: string }).id, a.errorCode, a.status]), [
+      [roleOnly, 'key_release_reference_unmeasured', 403],
+      [debugRef, 'key_release_reference_unmeasured', 403],
+    ]);
+    // A deployment without attestation is refused the same way, and recorded.
+    const plain = await adm('/admin/v1/models', { model: 'plain-llm', version: '1', upstream: 'http://127.0.0.1:9/v1', tier: 'onprem', region: 'eu', tenant: 'acme', signatureBundle: JSON.parse(readFileSync(join(VECTOR, 'model.sig'), 'utf8')) });
+    assert.equal((await setKey(plain.json.id as string)).json.error.code, 'not_confidential');
+    assert.equal((await setKey('no-such-deployment')).status, 404);
+    assert.deepEqual(keySetRefusals().slice(2).map((a) => [a.errorCode, a.status]), [['not_confidential', 403], ['deployment_not_found', 404]]);
+
+    // A production reference (PCR0-3): the key is stored; a debug-mode document is refused at release.
+    const pcrs = { ...PCRS, 3: pcr3 };
+    const id = await register('3', Object.fromEntries(Object.entries(pcrs).map(([k, v]) => [`pcr${k}`, hex(v)])));
+    assert.equal((await setKey(id)).status, 201);
+    assert.equal((await adm(`/admin/v1/models/${id}/verify`, { path: dir })).status, 200);
+    const inf = (path: string, body: unknown) => t.call('inference', 'POST', path, { body });
+    const spki = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'der', type: 'spki' });
+    const present = async (docPcrs: Record<number, Buffer>) => {
+      const nonce = (await inf('/v1/attestation/challenge', { deployment: id })).json.nonce as string;
+      const document = await forgeNitroDocument(pki, { timestamp: Date.now(), pcrs: docPcrs, nonce: Buffer.from(nonce, 'hex'), publicKey: spki });
+      return inf('/v1/attestation/key', { deployment: id, nonce, evidence: { type: 'nitro', document: document.toString('base64') } });
+    };
+    const debug = await present({ 0: zero, 1: zero, 2: zero, 3: pcr3, 8: PCRS[8]! });
+    assert.equal(debug.status, 503, debug.text);
+    assert.equal(debug.json.error.code, 'attestation_policy_violation');
+    assert.match(debug.json.error.message, /debug mode/);
+    assert.equal((await present(pcrs)).status, 200);
+    const releases = t.audits().filter((a) => a.action === 'attest.key_release');
+    assert.deepEqual(releases.map((a) => [a.decision, a.errorCode ?? null]), [['error', 'attestation_policy_violation'], ['allow', null]]);
+  } finally {
+    await t.stop();
+    rmSync(tmp, { recursive: true, force: true });
   }
 });

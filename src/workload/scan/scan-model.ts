@@ -6,13 +6,14 @@
 // - magic bytes then establish zip, gzip, tar (a valid header checksum), GGUF, NumPy .npy and
 //   safetensors; ONNX (protobuf has no magic) is recognised by its extension and must then parse;
 // - archives (zip, tar, gzip, nested in any order) are opened and every member is scanned the same
-//   way, down to `maxArchiveDepth`, within a byte budget for what has to be decompressed;
+//   way, down to `maxArchiveDepth`, within a byte budget for what has to be decompressed and a limit on
+//   how far any one compressed stream may expand (a bomb is refused at once, not inflated to the budget);
 // - a file whose format cannot be established (not text, no known format) is reported, not passed.
 import { createWriteStream } from 'node:fs';
 import { lstat, mkdtemp, open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { pipeline as chain, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
@@ -41,9 +42,17 @@ export interface ScanOptions {
   maxDecompressedBytes?: number;
   /** Archive members the whole scan may open. Default 1,000,000. */
   maxArchiveMembers?: number;
+  /**
+   * How many times its compressed size a gzip stream or deflated zip member may expand to (past the first
+   * MiB). Model weights barely compress and text about tenfold; deflate tops out near 1032:1, which is what
+   * bombs use. Default 200.
+   */
+  maxExpansionRatio?: number;
 }
 
 const GIB = 1024 * 1024 * 1024;
+/** Output below this is never judged by its expansion ratio (a small, very repetitive JSON file is no bomb). */
+const RATIO_GRACE_BYTES = 1024 * 1024;
 
 /** One scan's shared state: budget, temp dir and where issues go. */
 interface ScanContext {
@@ -53,6 +62,7 @@ interface ScanContext {
   tmpCount: number;
   decompressed: number;
   members: number;
+  memberLimitReported: boolean;
 }
 
 const MAGIC = {
@@ -126,24 +136,41 @@ async function tempPath(ctx: ScanContext): Promise<string> {
   return join(ctx.tmp, String(ctx.tmpCount++));
 }
 
-/** Writes a stream to the scan's temp dir, failing once the scan's decompression budget is spent (bombs). */
-async function spool(ctx: ScanContext, data: Readable): Promise<Region> {
-  const path = await tempPath(ctx);
+/** The refusal, if inflating `compressed` bytes into `expanded` would exceed the scan's budget or the expansion ratio. */
+function expansionProblem(ctx: ScanContext, compressed: number, expanded: number): { rule: string; reason: string } | undefined {
   const budget = ctx.opts.maxDecompressedBytes ?? 32 * GIB;
+  const ratio = ctx.opts.maxExpansionRatio ?? 200;
+  if (expanded > RATIO_GRACE_BYTES && expanded > ratio * compressed)
+    return { rule: 'archive.expansion_ratio', reason: `${compressed} compressed bytes expand to more than ${expanded} (over ${ratio}:1, maxExpansionRatio): a decompression bomb, refused` };
+  if (ctx.decompressed + expanded > budget) return { rule: 'archive.too_large', reason: `decompressing more than ${budget} bytes (maxDecompressedBytes, the scan's budget; a decompression bomb?)` };
+  return undefined;
+}
+
+/** Writes a stream to the scan's temp dir, failing as soon as the budget or the expansion ratio is exceeded (bombs). */
+async function spool(ctx: ScanContext, data: Readable, compressed: number): Promise<Region> {
+  const path = await tempPath(ctx);
   let length = 0;
   const meter = new Transform({
     transform(chunk: Buffer, _enc, done) {
       length += chunk.length;
-      ctx.decompressed += chunk.length;
-      if (ctx.decompressed > budget) done(new ScanBudgetExceeded(`decompressing more than ${budget} bytes (the scan's budget; a decompression bomb?)`));
-      else done(null, chunk);
+      const problem = expansionProblem(ctx, compressed, length);
+      if (problem) return done(new ScanBudgetExceeded(problem.rule, problem.reason));
+      done(null, chunk);
+    },
+    flush(done) {
+      ctx.decompressed += length;
+      done();
     },
   });
   await pipeline(data, meter, createWriteStream(path, { mode: 0o600 }));
   return { path, offset: 0, length };
 }
 
-class ScanBudgetExceeded extends Error {}
+class ScanBudgetExceeded extends Error {
+  constructor(readonly rule: string, message: string) {
+    super(message);
+  }
+}
 
 function severityOf(e: MalformedArtifact): ScanIssue['severity'] {
   if (/escape|code|object_dtype/.test(e.rule)) return 'critical';
@@ -188,23 +215,32 @@ async function scanRegion(region: Region, name: string, depth: number, ctx: Scan
     }
 
     const member: ArchiveHooks = {
-      visit: async (where, r, raw) => {
-        ctx.members++;
+      admit: (where, count) => {
         const limit = opts.maxArchiveMembers ?? 1_000_000;
-        if (ctx.members > limit) {
-          if (ctx.members === limit + 1) issue('archive.too_many_members', 'high', `more than ${limit} archive members: the rest are not scanned`, where);
-          return;
+        const allowed = Math.max(0, Math.min(count, limit - ctx.members));
+        ctx.members += allowed;
+        if (allowed < count && !ctx.memberLimitReported) {
+          ctx.memberLimitReported = true;
+          issue('archive.too_many_members', 'high', `more than ${limit} archive members (maxArchiveMembers): the rest are not opened`, where);
         }
+        return allowed;
+      },
+      visit: async (where, r, raw) => {
         const inner = await scanRegion(r, where, depth + 1, ctx, undefined, raw);
         out.issues.push(...inner.issues);
         out.globals.push(...inner.globals);
       },
-      extract: async (where, data) => {
+      mayExpand: (where, compressed, declared) => {
+        const problem = expansionProblem(ctx, compressed, declared);
+        if (problem) issue(problem.rule, 'high', `declared: ${problem.reason}`, where);
+        return problem === undefined;
+      },
+      extract: async (where, data, compressed) => {
         try {
-          return await spool(ctx, data);
+          return await spool(ctx, data, compressed);
         } catch (e) {
           if (!(e instanceof ScanBudgetExceeded)) throw e;
-          issue('archive.too_large', 'high', e.message, where);
+          issue(e.rule, 'high', e.message, where);
           return undefined;
         }
       },
@@ -252,7 +288,9 @@ async function scanRegion(region: Region, name: string, depth: number, ctx: Scan
           const innerName = `${name}!${basename(name).replace(/\.tgz$/i, '.tar').replace(/\.gz$/i, '') || 'gunzipped'}`;
           let r: Region | undefined;
           try {
-            r = await member.extract(innerName, createReadStream(region.path, { start: region.offset, end: region.offset + region.length - 1 }).pipe(createGunzip()), 0);
+            // Chained (not piped) so that refusing the output closes the file and a read error reaches the scan.
+            const gunzipped = chain(createReadStream(region.path, { start: region.offset, end: region.offset + region.length - 1 }), createGunzip(), () => {});
+            r = await member.extract(innerName, gunzipped, region.length);
           } catch (e) {
             issue('archive.malformed', 'medium', `gzip data does not decompress: ${(e as Error).message}`);
             break;
@@ -308,7 +346,7 @@ async function scanWithContext(path: string, name: string, ctx: ScanContext): Pr
 }
 
 async function withContext<T>(modelRoot: string, opts: ScanOptions, fn: (ctx: ScanContext) => Promise<T>): Promise<T> {
-  const ctx: ScanContext = { opts, modelRoot, tmpCount: 0, decompressed: 0, members: 0 };
+  const ctx: ScanContext = { opts, modelRoot, tmpCount: 0, decompressed: 0, members: 0, memberLimitReported: false };
   try {
     return await fn(ctx);
   } finally {

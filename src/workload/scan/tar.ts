@@ -96,8 +96,12 @@ export async function scanTar(region: Region, file: string, hooks: ArchiveHooks)
     const link = pax.linkpath ?? longLink ?? cstr(h, 157, 100);
     longName = longLink = undefined;
     pax = {};
-    members.push(name);
     const where = `${file}!${name}`;
+    if (hooks.admit(where, 1) === 0) {
+      ended = true; // the member limit is reached: nothing further is read
+      return;
+    }
+    members.push(name);
     const problem = archivePathProblem(name.replace(/^\.\//, ''));
     if (problem) issues.push({ file: where, rule: 'archive.path_traversal', severity: 'critical', reason: problem });
     if (type === '1' || type === '2') {

@@ -15,6 +15,7 @@ import { createTrustAnchors } from '../../../src/workload/attestation/trust.js';
 import type { SevSnpReference, TrustAnchors } from '../../../src/workload/attestation/types.js';
 import { releaseModelKey } from '../../../src/workload/key-release.js';
 import { wrapModelKey } from '../../../src/workload/key-release-envelope.js';
+import { KeyReleaseReferenceUnmeasured } from '../../../src/workload/key-release-errors.js';
 import { bindKey, createSnpPki, der, forgeSnpReport, type SnpPki } from './snp-forge.js';
 import { realTrust } from './samples.js';
 
@@ -87,5 +88,22 @@ test('a report endorsed by the test PKI is refused when only the real AMD ARKs a
   await assert.rejects(
     verifyEvidence({ type: 'sev-snp', report, endorsementCert: der(pki.vcek.cert), intermediates: [der(pki.ask.cert)] }, reference, { ...opts(nonce), trust: realTrust() }),
     AttestationChainInvalid,
+  );
+});
+
+// Issue 21: a reference whose launch measurement is zeros pins no image; a guest reporting that value verifies
+// against it (the verifier compares what is pinned), but no model key follows.
+test('a guest verified against a reference with no launch measurement gets no model key', async () => {
+  const nonce = randomBytes(32);
+  const guest = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+  const spki = guest.publicKey.export({ format: 'der', type: 'spki' }) as Buffer;
+  const zeros = Buffer.alloc(48);
+  const unmeasured: SevSnpReference = { type: 'sev-snp', measurement: zeros.toString('hex') };
+  const report = await forgeSnpReport(pki, { measurement: zeros, reportData: bindKey(nonce, spki) });
+  const v = await verifyEvidence({ type: 'sev-snp', report, endorsementCert: der(pki.vcek.cert), publicKey: spki }, unmeasured, opts(nonce));
+  const kek = { id: 'kek', key: createSecretKey(randomBytes(32)) };
+  await assert.rejects(
+    releaseModelKey(wrapModelKey(kek, { keyId: 'k', modelId: 'm' }, randomBytes(32)), v, unmeasured, { kek, modelId: 'm', now: T0, maxEvidenceAgeMs: 60_000 }),
+    (e: unknown) => e instanceof KeyReleaseReferenceUnmeasured && e.code === 'key_release_reference_unmeasured' && /launch measurement/.test(e.message),
   );
 });

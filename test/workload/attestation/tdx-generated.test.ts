@@ -23,6 +23,7 @@ import { createTrustAnchors } from '../../../src/workload/attestation/trust.js';
 import type { TdxEvidence, TdxReference, TrustAnchors } from '../../../src/workload/attestation/types.js';
 import { releaseModelKey } from '../../../src/workload/key-release.js';
 import { wrapModelKey } from '../../../src/workload/key-release-envelope.js';
+import { KeyReleaseReferenceUnmeasured } from '../../../src/workload/key-release-errors.js';
 import { parseEvidenceJson } from '../../../src/workload/attestation/evidence-fetch.js';
 import { referenceFromRequirement } from '../../../src/workload/attestation/requirement.js';
 import { bindKey, createTdxPki, forgeTdxQuote, padNonce, type TdFields, type TdxPki } from './tdx-forge.js';
@@ -307,4 +308,21 @@ test('gateway wiring: a registered tdx requirement becomes a TdxReference; the e
   for (const bad of ['{"type":"tdx"}', '{"type":"tdx","quote":""}', '{"type":"tdx","quote":"***"}', '{"type":"tdx","quote":"AAAA","publicKey":7}']) {
     assert.throws(() => parseEvidenceJson(Buffer.from(bad)), AttestationMalformed, bad);
   }
+});
+
+// Issue 21: a reference whose MRTD is zeros pins no TD image; a quote reporting that value verifies against it,
+// but no model key follows.
+test('a TD verified against a reference with no MRTD gets no model key', async () => {
+  const nonce = randomBytes(32);
+  const td = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const spki = td.publicKey.export({ format: 'der', type: 'spki' }) as Buffer;
+  const zeros = Buffer.alloc(48);
+  const unmeasured: TdxReference = { type: 'tdx', mrtd: zeros.toString('hex') };
+  const { quote } = await forgeTdxQuote(pki, fields(bindKey(nonce, spki), { mrtd: zeros }));
+  const v = await verifyEvidence(ev(quote, spki), unmeasured, opts(nonce));
+  const kek = { id: 'kek', key: createSecretKey(randomBytes(32)) };
+  await assert.rejects(
+    releaseModelKey(wrapModelKey(kek, { keyId: 'k', modelId: 'm' }, randomBytes(32)), v, unmeasured, { kek, modelId: 'm', now: T0, maxEvidenceAgeMs: 60_000 }),
+    (e: unknown) => e instanceof KeyReleaseReferenceUnmeasured && /MRTD/.test(e.message),
+  );
 });

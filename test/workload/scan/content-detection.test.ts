@@ -2,25 +2,15 @@
 // Each case is a file a loader would unpickle (torch.load, joblib.load, pickle.load, np.load) that
 // scanned clean before; the Python-made fixtures are described in test/fixtures/workload/README.md.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { after, test } from 'node:test';
-import { scanModel, type ScanOptions } from '../../../src/workload/scan/scan-model.js';
-import { gguf, pkl, safetensors, tar, tarMember, zip } from './fixtures.js';
+import { test } from 'node:test';
+import { gguf, modelScanner, pkl, safetensors, tar, tarMember, zip } from './fixtures.js';
 
 const FIXTURES = resolve('test/fixtures/workload');
 const fixture = (...p: string[]) => readFileSync(join(FIXTURES, ...p));
-const tmp = mkdtempSync(join(tmpdir(), 'warden-content-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
-let n = 0;
-async function scanAs(name: string, data: Buffer, opts: ScanOptions = {}) {
-  const dir = join(tmp, `d${n++}`);
-  mkdirSync(dir);
-  writeFileSync(join(dir, name), data);
-  return scanModel(dir, opts);
-}
+const scanAs = modelScanner('warden-content-');
 const rulesOf = (r: Awaited<ReturnType<typeof scanAs>>) => r.issues.map((i) => `${i.file} ${i.rule}:${i.severity}`);
 
 const MISLEADING = ['pytorch_model.bin', 'model.pt', 'model.ckpt', 'model.joblib', 'weights.dat'];
@@ -40,6 +30,17 @@ for (let proto = 0; proto <= 5; proto++) {
     assert.deepEqual(r.issues, []);
     assert.equal(r.files[0]!.format, 'pickle');
     assert.deepEqual(r.files[0]!.globals, ['collections.OrderedDict']);
+  });
+}
+
+for (let proto = 0; proto <= 5; proto++) {
+  test(`a protocol-${proto} pickle of plain data (a dict of lists, no global) passes under any name`, async () => {
+    for (const name of ['data.pkl', 'pytorch_model.bin', 'weights.dat']) {
+      const r = await scanAs(name, fixture('pickles', `plain-p${proto}.pkl`));
+      assert.deepEqual(r.issues, [], name);
+      assert.equal(r.files[0]!.format, 'pickle');
+      assert.deepEqual(r.files[0]!.globals, []);
+    }
   });
 }
 
@@ -132,8 +133,8 @@ test('nesting: a pickle inside a zip inside a tar inside a tar.gz is found; past
   assert.deepEqual(rulesOf(shallow), ['bundle.tgz!bundle.tar!layer.tar archive.too_deep:high']);
 });
 
-test('a decompression bomb stops at the byte budget and is reported', async () => {
-  const r = await scanAs('bomb.gz', gzipSync(Buffer.alloc(4 * 1024 * 1024, 'a')), { maxDecompressedBytes: 1024 * 1024 });
+test('a decompression bomb stops at the byte budget and is reported (bombs.test.ts: the expansion ratio stops it sooner)', async () => {
+  const r = await scanAs('bomb.gz', gzipSync(Buffer.alloc(4 * 1024 * 1024, 'a')), { maxDecompressedBytes: 1024 * 1024, maxExpansionRatio: 1e9 });
   assert.deepEqual(rulesOf(r), ['bomb.gz!bomb archive.too_large:high']);
 });
 
@@ -147,11 +148,20 @@ test('.npy with dtype=object is refused; a float .npy passes', async () => {
   assert.equal(ok.files[0]!.format, 'npy');
 });
 
-test('.npz with an object member is refused and the member named; a plain .npz passes', async () => {
+test('.npz with an object member is refused and the member named; plain .npz files (stored and deflated) pass', async () => {
   const bad = await scanAs('arrays.npz', fixture('object-arrays.npz'));
   assert.deepEqual(rulesOf(bad), ['arrays.npz!bad.npy npy.object_dtype:critical']);
   const ok = await scanAs('arrays.npz', fixture('float-arrays.npz'));
   assert.deepEqual(ok.issues, []);
+  const deflated = await scanAs('arrays.npz', fixture('float-arrays-deflated.npz'));
+  assert.deepEqual(deflated.issues, []);
+});
+
+test('an object .npy deflated inside an .npz, or in a tar.gz, is still refused', async () => {
+  const npz = await scanAs('arrays.npz', zip([{ name: 'ok.npy', data: fixture('float-array.npy'), deflate: true }, { name: 'bad.npy', data: fixture('object-array.npy'), deflate: true }]));
+  assert.deepEqual(rulesOf(npz), ['arrays.npz!bad.npy npy.object_dtype:critical']);
+  const tgz = await scanAs('arrays.tgz', gzipSync(tar(tarMember('bad.npy', fixture('object-array.npy')))));
+  assert.deepEqual(rulesOf(tgz), ['arrays.tgz!arrays.tar!bad.npy npy.object_dtype:critical']);
 });
 
 test('a structured dtype with an object field is refused', async () => {

@@ -1,6 +1,24 @@
 // Builders for crafted test artifacts. Every malicious file in the scan tests is assembled here
 // byte by byte; nothing is downloaded and nothing is ever unpickled.
-import { crc32 } from 'node:zlib';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import { crc32, deflateRawSync } from 'node:zlib';
+import { scanModel, type ScanOptions } from '../../../src/workload/scan/scan-model.js';
+
+/** Scans `data` saved as `name` alone in a fresh model directory (removed after the test file). */
+export function modelScanner(prefix: string) {
+  const tmp = mkdtempSync(join(tmpdir(), prefix));
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+  let n = 0;
+  return async (name: string, data: Buffer, opts: ScanOptions = {}) => {
+    const dir = join(tmp, `d${n++}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, name), data);
+    return scanModel(dir, opts);
+  };
+}
 
 /** Pickle bytes from a readable mix of strings (latin1) and byte arrays. */
 export function pkl(...parts: (string | number[] | Buffer)[]): Buffer {
@@ -27,41 +45,57 @@ export interface ZipMember {
   mode?: number;
   /** Name written in the local header, when it should differ from the central directory. */
   localName?: string;
+  /** Deflate the data (method 8) instead of storing it. */
+  deflate?: boolean;
+  /** Uncompressed size written in the headers, when it should differ from the real one. */
+  declaredSize?: number;
+  /** Index of an earlier member: this central directory entry points at that member's local header and data (no bytes of its own). */
+  sameDataAs?: number;
 }
 
-/** A stored (uncompressed) zip, written by hand so that malformed names are possible. */
+/** A zip (stored unless a member says deflate), written by hand so that malformed names and layouts are possible. */
 export function zip(members: ZipMember[]): Buffer {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
+  const written: { offset: number; crc: number; body: Buffer; size: number; method: number }[] = [];
   let offset = 0;
   for (const m of members) {
     const name = typeof m.name === 'string' ? Buffer.from(m.name, 'utf8') : m.name;
-    const localName = m.localName !== undefined ? Buffer.from(m.localName, 'utf8') : name;
-    const crc = crc32(m.data);
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0);
-    lh.writeUInt16LE(20, 4);
-    lh.writeUInt16LE(0x800, 6);
-    lh.writeUInt16LE(0, 8);
-    lh.writeUInt32LE(crc, 14);
-    lh.writeUInt32LE(m.data.length, 18);
-    lh.writeUInt32LE(m.data.length, 22);
-    lh.writeUInt16LE(localName.length, 26);
-    const local = Buffer.concat([lh, localName, m.data]);
+    const shared = m.sameDataAs !== undefined ? written[m.sameDataAs]! : undefined;
+    const method = m.deflate ? 8 : 0;
+    const body = shared?.body ?? (m.deflate ? deflateRawSync(m.data) : m.data);
+    const crc = shared?.crc ?? crc32(m.data);
+    const size = shared?.size ?? m.declaredSize ?? m.data.length;
+    const at = shared?.offset ?? offset;
+    if (!shared) {
+      const localName = m.localName !== undefined ? Buffer.from(m.localName, 'utf8') : name;
+      const lh = Buffer.alloc(30);
+      lh.writeUInt32LE(0x04034b50, 0);
+      lh.writeUInt16LE(20, 4);
+      lh.writeUInt16LE(0x800, 6);
+      lh.writeUInt16LE(method, 8);
+      lh.writeUInt32LE(crc, 14);
+      lh.writeUInt32LE(body.length, 18);
+      lh.writeUInt32LE(size, 22);
+      lh.writeUInt16LE(localName.length, 26);
+      const local = Buffer.concat([lh, localName, body]);
+      locals.push(local);
+      offset += local.length;
+    }
+    written.push({ offset: at, crc, body, size, method: shared?.method ?? method });
     const ch = Buffer.alloc(46);
     ch.writeUInt32LE(0x02014b50, 0);
     ch.writeUInt16LE((3 << 8) | 20, 4); // made by Unix, so external attrs carry a mode
     ch.writeUInt16LE(20, 6);
     ch.writeUInt16LE(0x800, 8);
+    ch.writeUInt16LE(shared?.method ?? method, 10);
     ch.writeUInt32LE(crc, 16);
-    ch.writeUInt32LE(m.data.length, 20);
-    ch.writeUInt32LE(m.data.length, 24);
+    ch.writeUInt32LE(body.length, 20);
+    ch.writeUInt32LE(size, 24);
     ch.writeUInt16LE(name.length, 28);
     ch.writeUInt32LE(((m.mode ?? 0o100644) << 16) >>> 0, 38);
-    ch.writeUInt32LE(offset, 42);
+    ch.writeUInt32LE(at, 42);
     centrals.push(Buffer.concat([ch, name]));
-    locals.push(local);
-    offset += local.length;
   }
   const cd = Buffer.concat(centrals);
   const eocd = Buffer.alloc(22);

@@ -233,14 +233,14 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   if (tokenKey) started.push(() => tokenKey.close());
   const ledgerKey = tokenKey?.key ?? loadOrCreateLedgerKey(config.dataDir);
   // Its batch commits (and their fsync) run on a worker thread so the event loop keeps serving meanwhile.
-  // Cluster mode: the tree lives in PostgreSQL and this process holds the sequencer lock (a second one
-  // refuses to start rather than fork the log).
+  // Cluster mode: the tree lives in PostgreSQL and every replica appends to it (batches serialized by a
+  // lock; replicas must share the ledger key).
   const ledgerPg = config.ledger.postgres ?? (config.store.postgres ? { connectionString: config.store.postgres.connectionString, prefix: `${config.store.postgres.prefix}ledger_` } : undefined);
   const ledgerStore = ledgerPg
     ? await PostgresLedgerStore.connect({ connectionString: ledgerPg.connectionString, ...(ledgerPg.prefix ? { prefix: ledgerPg.prefix } : {}) })
     : await ThreadedSqliteLedgerStore.open(join(config.dataDir, 'ledger.db'));
   const ledger = await Ledger.open({ store: ledgerStore, key: ledgerKey }).catch(async (e: unknown) => {
-    // Release the store (and, in PostgreSQL, the sequencer lock) before refusing to start.
+    // Release the store before refusing to start.
     await ledgerStore.close().catch(() => {});
     throw e;
   });

@@ -110,8 +110,11 @@ class LoggedAuditSink implements AuditSink {
 
 /** The bootstrap admin principal exists from the first start on (config may name it, e.g. an httpSignatures client). */
 async function ensureAdminPrincipal(store: IdentityStore, clock: Clock): Promise<void> {
-  if ((await store.getMeta('bootstrap')) !== null || (await store.getPrincipal('admin'))) return;
-  await store.insertPrincipal({ id: 'admin', kind: 'user', tenant: 'system', groups: ['admins'], admin: true, sourceCidrs: null, limits: null, createdAt: clock.now(), erasedAt: null });
+  // Replicas starting together on one store: one of them creates it, the others find it.
+  await store.exclusive('bootstrap', async () => {
+    if ((await store.getMeta('bootstrap')) !== null || (await store.getPrincipal('admin'))) return;
+    await store.insertPrincipal({ id: 'admin', kind: 'user', tenant: 'system', groups: ['admins'], admin: true, sourceCidrs: null, limits: null, createdAt: clock.now(), erasedAt: null });
+  });
 }
 
 /**
@@ -120,11 +123,14 @@ async function ensureAdminPrincipal(store: IdentityStore, clock: Clock): Promise
  * starts, finding it, print none.
  */
 async function bootstrapAdmin(store: IdentityStore, keys: ApiKeyService, clock: Clock): Promise<string | null> {
-  if ((await store.getMeta('bootstrap')) !== null) return null;
   await ensureAdminPrincipal(store, clock);
-  const created = await keys.create({ principalId: 'admin', models: ['*'], actions: ['*'], description: 'bootstrap admin credential' });
-  await store.setMeta('bootstrap', created.record.id);
-  return created.key;
+  // Exactly one credential however many replicas start together: the first to hold the lock creates it.
+  return store.exclusive('bootstrap', async () => {
+    if ((await store.getMeta('bootstrap')) !== null) return null;
+    const created = await keys.create({ principalId: 'admin', models: ['*'], actions: ['*'], description: 'bootstrap admin credential' });
+    await store.setMeta('bootstrap', created.record.id);
+    return created.key;
+  });
 }
 
 function listen(server: Server | HttpsServer, port: number, host: string): Promise<number> {
@@ -346,6 +352,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     inferenceUrl: inferenceOrigin,
     db,
     ...(cluster.redis ? { revocations: new RedisRevocationStore(cluster.redis, `${redisPrefix}revoked:`, clock), nonces: new RedisNonceStore(cluster.redis, `${redisPrefix}nonce:`) } : {}),
+    ...(cluster.identity ? { jitKeys: cluster.identity } : {}),
   });
   revokeJit = async (jti) => {
     await identity.jit.revoke(jti);

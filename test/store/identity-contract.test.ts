@@ -166,7 +166,7 @@ test('PostgreSQL: migrations apply once, in order, and a second start applies no
   if (pgSkip) return t.skip(pgSkip);
   const prefix = newPrefix();
   const first = await PostgresIdentityStore.connect({ connectionString: PG, prefix });
-  assert.deepEqual(first.migration, { store: 'identity', from: 0, to: IDENTITY_MIGRATIONS.length, applied: [1, 2] });
+  assert.deepEqual(first.migration, { store: 'identity', from: 0, to: IDENTITY_MIGRATIONS.length, applied: [1, 2, 3] });
   await first.close();
   const again = await PostgresIdentityStore.connect({ connectionString: PG, prefix });
   assert.deepEqual(again.migration.applied, []);
@@ -188,7 +188,7 @@ test('PostgreSQL: a store written by the previous release (schema 1) is upgraded
   }
   const s = await PostgresIdentityStore.connect({ connectionString: PG, prefix });
   try {
-    assert.deepEqual(s.migration.applied, [2]);
+    assert.deepEqual(s.migration.applied, [2, 3]);
     assert.deepEqual(await s.getPrincipal('old'), principal('old', { groups: ['consumers'], createdAt: 5 }));
     assert.equal((await s.findKeyByHash('h'))!.id, 'key_old');
     await s.updatePrincipal(principal('old', { groups: ['consumers'], createdAt: 5, disabledAt: 7 }));
@@ -204,13 +204,13 @@ test('PostgreSQL: replicas starting together migrate once; a newer schema is ref
   const stores = await Promise.all(Array.from({ length: 5 }, () => PostgresIdentityStore.connect({ connectionString: PG, prefix })));
   try {
     const applied = stores.map((s) => s.migration.applied.length);
-    assert.deepEqual(applied.sort(), [0, 0, 0, 0, 2], 'exactly one replica applied the migrations');
+    assert.deepEqual(applied.sort(), [0, 0, 0, 0, 3], 'exactly one replica applied the migrations');
   } finally {
     await Promise.all(stores.map((s) => s.close()));
   }
   const c = new pg.Client({ connectionString: PG });
   await c.connect();
-  await c.query(`INSERT INTO ${prefix}schema_migrations (store, version, description) VALUES ('identity', 3, 'from the future')`);
+  await c.query(`INSERT INTO ${prefix}schema_migrations (store, version, description) VALUES ('identity', 4, 'from the future')`);
   await c.end();
-  await assert.rejects(PostgresIdentityStore.connect({ connectionString: PG, prefix }), (e: unknown) => e instanceof SchemaTooNew && e.found === 3 && /upgrade Warden/.test(e.message));
+  await assert.rejects(PostgresIdentityStore.connect({ connectionString: PG, prefix }), (e: unknown) => e instanceof SchemaTooNew && e.found === 4 && /upgrade Warden/.test(e.message));
 });

@@ -35,10 +35,10 @@ test('warden migrate applies the schema once, then reports it current; the conne
   writeFileSync(cfg, `dataDir: ${join(dir, 'data')}\nstore:\n  postgres: { connectionStringEnv: TEST_WARDEN_PG, prefix: ${prefix} }\n`);
   const first = cli(['migrate', '--config', cfg], { TEST_WARDEN_PG: PG });
   assert.equal(first.status, 0, first.stderr);
-  assert.equal(first.stdout.trim(), `identity (${prefix}*): schema 0 -> 2, applied 1, 2`);
+  assert.equal(first.stdout.trim(), `identity (${prefix}*): schema 0 -> 3, applied 1, 2, 3`);
   const again = cli(['migrate', '--config', cfg], { TEST_WARDEN_PG: PG });
   assert.equal(again.status, 0, again.stderr);
-  assert.match(again.stdout, /schema 2 -> 2, already current/);
+  assert.match(again.stdout, /schema 3 -> 3, already current/);
   const noEnv = cli(['migrate', '--config', cfg], { TEST_WARDEN_PG: '' });
   assert.equal(noEnv.status, 2, 'a config that names an unset variable is a config error');
   assert.match(noEnv.stderr, /environment variable TEST_WARDEN_PG is not set/);

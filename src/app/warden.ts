@@ -110,8 +110,11 @@ class LoggedAuditSink implements AuditSink {
 
 /** The bootstrap admin principal exists from the first start on (config may name it, e.g. an httpSignatures client). */
 async function ensureAdminPrincipal(store: IdentityStore, clock: Clock): Promise<void> {
-  if ((await store.getMeta('bootstrap')) !== null || (await store.getPrincipal('admin'))) return;
-  await store.insertPrincipal({ id: 'admin', kind: 'user', tenant: 'system', groups: ['admins'], admin: true, sourceCidrs: null, limits: null, createdAt: clock.now(), erasedAt: null });
+  // Replicas starting together on one store: one of them creates it, the others find it.
+  await store.exclusive('bootstrap', async () => {
+    if ((await store.getMeta('bootstrap')) !== null || (await store.getPrincipal('admin'))) return;
+    await store.insertPrincipal({ id: 'admin', kind: 'user', tenant: 'system', groups: ['admins'], admin: true, sourceCidrs: null, limits: null, createdAt: clock.now(), erasedAt: null });
+  });
 }
 
 /**
@@ -120,11 +123,14 @@ async function ensureAdminPrincipal(store: IdentityStore, clock: Clock): Promise
  * starts, finding it, print none.
  */
 async function bootstrapAdmin(store: IdentityStore, keys: ApiKeyService, clock: Clock): Promise<string | null> {
-  if ((await store.getMeta('bootstrap')) !== null) return null;
   await ensureAdminPrincipal(store, clock);
-  const created = await keys.create({ principalId: 'admin', models: ['*'], actions: ['*'], description: 'bootstrap admin credential' });
-  await store.setMeta('bootstrap', created.record.id);
-  return created.key;
+  // Exactly one credential however many replicas start together: the first to hold the lock creates it.
+  return store.exclusive('bootstrap', async () => {
+    if ((await store.getMeta('bootstrap')) !== null) return null;
+    const created = await keys.create({ principalId: 'admin', models: ['*'], actions: ['*'], description: 'bootstrap admin credential' });
+    await store.setMeta('bootstrap', created.record.id);
+    return created.key;
+  });
 }
 
 function listen(server: Server | HttpsServer, port: number, host: string): Promise<number> {
@@ -233,14 +239,14 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   if (tokenKey) started.push(() => tokenKey.close());
   const ledgerKey = tokenKey?.key ?? loadOrCreateLedgerKey(config.dataDir);
   // Its batch commits (and their fsync) run on a worker thread so the event loop keeps serving meanwhile.
-  // Cluster mode: the tree lives in PostgreSQL and this process holds the sequencer lock (a second one
-  // refuses to start rather than fork the log).
+  // Cluster mode: the tree lives in PostgreSQL and every replica appends to it (batches serialized by a
+  // lock; replicas must share the ledger key).
   const ledgerPg = config.ledger.postgres ?? (config.store.postgres ? { connectionString: config.store.postgres.connectionString, prefix: `${config.store.postgres.prefix}ledger_` } : undefined);
   const ledgerStore = ledgerPg
     ? await PostgresLedgerStore.connect({ connectionString: ledgerPg.connectionString, ...(ledgerPg.prefix ? { prefix: ledgerPg.prefix } : {}) })
     : await ThreadedSqliteLedgerStore.open(join(config.dataDir, 'ledger.db'));
   const ledger = await Ledger.open({ store: ledgerStore, key: ledgerKey }).catch(async (e: unknown) => {
-    // Release the store (and, in PostgreSQL, the sequencer lock) before refusing to start.
+    // Release the store before refusing to start.
     await ledgerStore.close().catch(() => {});
     throw e;
   });
@@ -347,6 +353,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     inferenceUrl: inferenceOrigin,
     db,
     ...(cluster.redis ? { revocations: new RedisRevocationStore(cluster.redis, `${redisPrefix}revoked:`, clock), nonces: new RedisNonceStore(cluster.redis, `${redisPrefix}nonce:`) } : {}),
+    ...(cluster.identity ? { jitKeys: cluster.identity } : {}),
   });
   revokeJit = async (jti) => {
     await identity.jit.revoke(jti);

@@ -1,5 +1,5 @@
 // Builds the identity plane's verifiers from the config for the listeners.
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -8,7 +8,7 @@ import type { WardenConfig } from '../config/config.js';
 import { ConfigError } from '../config/config.js';
 import type { ApiKeyService } from './api-keys.js';
 import { DpopVerifier, checkSenderBinding, HttpSignatureVerifier, JitTokenService, OidcVerifier, principalFromPeerCertificate, validateMtlsOptions, type MtlsPrincipalOptions, type SignatureClient } from './index.js';
-import type { IdentityStore } from '../store/identity-store.js';
+import type { IdentityStore, JitKeyDirectory } from '../store/identity-store.js';
 import type { SqliteDb } from '../store/sqlite.js';
 import { SqliteRevocationStore } from './jit/sqlite-revocation-store.js';
 import { loadIssuerCaFile } from './oidc/ca-file.js';
@@ -50,12 +50,19 @@ export async function buildIdentity(
     /** Shared by replicas (cluster): token revocations and the DPoP / RFC 9421 replay caches. */
     revocations?: RevocationStore;
     nonces?: NonceStore;
+    /** Shared by replicas (cluster): each publishes its public JIT key there and finds the others'. */
+    jitKeys?: JitKeyDirectory;
   },
 ): Promise<IdentityPlane> {
   // Revocations persist in warden.db by default (embedded mode), so `tokens revoke` survives a restart;
   // a cluster passes its shared store (RedisRevocationStore).
   const revocations = o.revocations ?? new SqliteRevocationStore(o.db, o.clock);
-  const jit = new JitTokenService({ signingKey: loadOrCreateEd25519(join(config.dataDir, 'jit-key.pem')), issuer: o.inferenceUrl, audience: o.inferenceUrl, clock: o.clock, revocations });
+  const jit = new JitTokenService({ signingKey: loadOrCreateEd25519(join(config.dataDir, 'jit-key.pem')), issuer: o.inferenceUrl, audience: o.inferenceUrl, clock: o.clock, revocations, ...(o.jitKeys ? { peerKeys: o.jitKeys } : {}) });
+  // Cluster: every replica keeps its own private key and publishes the public half, so its tokens verify on all.
+  if (o.jitKeys) {
+    const jwk = await jit.publicJwk();
+    await o.jitKeys.publishJitKey(jwk.kid!, jwk as JsonWebKey);
+  }
   // Revoking or rotating a key, or erasing a principal, revokes the tokens derived from them.
   o.keys.setRevokeDerived((from, fromMs) => jit.revokeDerived(from, fromMs));
   // RFC 9449: tokens asked for with a DPoP proof are bound to its key; every use then needs a fresh proof.

@@ -4,14 +4,15 @@
 import type { AuditEvent } from '../core/types.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { BadRequest } from '../core/errors.js';
-import type { LedgerStore } from '../store/ledger-store.js';
+import type { LedgerAppend, LedgerBatch, LedgerState, LedgerStore } from '../store/ledger-store.js';
 import { openCheckpoint, signCheckpoint, type SignedCheckpoint } from './checkpoint.js';
 import { BatchNodes } from './batch-nodes.js';
 import { CompactRange, type StoredNode } from './compact-range.js';
-import { LedgerBadRequest, LedgerUnavailable, RootMismatch, TileNotFound } from './errors.js';
+import { LedgerBadRequest, LedgerUnavailable, LogForked, NoteSignatureInvalid, RootMismatch, TileNotFound } from './errors.js';
 import { b64, EMPTY_ROOT, hashEquals, leafHash } from './hash.js';
 import type { LedgerKey } from './key.js';
 import { consistencyProof, inclusionProof, rootAt } from './merkle-proof.js';
+import { verifyConsistency } from './merkle-verify.js';
 import { tileFromNodes } from './tile-reader.js';
 import { encodeEntryBundle, MAX_ENTRY_BYTES, tileWidthAt, TILE_WIDTH, type TileRef } from './tiles.js';
 
@@ -62,6 +63,13 @@ export class LedgerEntryTooLarge extends BadRequest {
   }
 }
 
+interface Built {
+  next: CompactRange;
+  leaves: Buffer[];
+  cp: SignedCheckpoint;
+  batch: LedgerBatch;
+}
+
 interface Pending {
   entry: Buffer;
   resolve: (r: AppendResult) => void;
@@ -94,13 +102,13 @@ export class Ledger {
     const { store, key } = opts;
     const maxBatch = opts.maxBatch ?? 4096;
     if (!(Number.isInteger(maxBatch) && maxBatch >= 1)) throw new RangeError('maxBatch must be a positive integer');
-    const state = await store.load();
+    const state = store.beginAppend ? await pinLedgerKey(store, key) : await store.load();
     if (state.checkpoint === null) {
       if (state.size !== 0) throw new RootMismatch('missing_checkpoint', `store holds ${state.size} entries but no checkpoint`);
       const empty = signCheckpoint({ origin: key.name, size: 0, rootHash: EMPTY_ROOT }, key.signer);
       return new Ledger(store, key, CompactRange.empty(), empty, maxBatch);
     }
-    const cp = openCheckpoint(state.checkpoint, key.verifier, key.name);
+    const cp = openOwnCheckpoint(state.checkpoint, key);
     if (cp.size !== state.size) throw new RootMismatch('checkpoint_size_mismatch', `stored checkpoint size ${cp.size} differs from stored size ${state.size}`);
     const frontier = await CompactRange.load(store, state.size);
     if (!hashEquals(frontier.root(), cp.rootHash)) {
@@ -154,6 +162,55 @@ export class Ledger {
   }
 
   private async commit(batch: Pending[]): Promise<void> {
+    if (this.store.beginAppend) return this.commitShared(batch, this.store.beginAppend.bind(this.store));
+    const built = this.build(batch);
+    await this.store.appendBatch(built.batch);
+    this.advance(batch, built);
+  }
+
+  /**
+   * A log other replicas append to: under the store's write lock, catch up on what they committed since this
+   * ledger's last batch, then build the batch (indices, nodes, checkpoint) on the committed tree.
+   */
+  private async commitShared(batch: Pending[], begin: () => Promise<LedgerAppend>): Promise<void> {
+    const txn = await begin();
+    let built: Built;
+    try {
+      if (txn.state.size !== this.frontier.size || (txn.state.checkpoint !== null && txn.state.checkpoint !== this.checkpoint.note)) await this.catchUp(txn.state);
+      built = this.build(batch);
+      await txn.commit(built.batch);
+    } catch (e) {
+      await txn.abort();
+      throw e;
+    }
+    this.advance(batch, built);
+  }
+
+  /**
+   * Moves this ledger to a tree another replica committed, checking it first (fail closed): the checkpoint is
+   * signed by this ledger's key, the stored tree hashes to it, and the tree this ledger last signed is a prefix
+   * of it (RFC 9162 §2.1.4 consistency proof from the stored nodes), so no replica ever extends a fork.
+   */
+  private async catchUp(state: LedgerState): Promise<void> {
+    if (state.checkpoint === null) throw new LogForked('log_rolled_back', `the shared log holds ${state.size} entries and no checkpoint, but this replica committed up to ${this.checkpoint.size}`);
+    const cp = openOwnCheckpoint(state.checkpoint, this.key);
+    if (cp.size !== state.size) throw new RootMismatch('checkpoint_size_mismatch', `stored checkpoint size ${cp.size} differs from stored size ${state.size}`);
+    const old = this.checkpoint;
+    if (cp.size < old.size) throw new LogForked('log_rolled_back', `the shared log is at size ${cp.size}, below the size ${old.size} this replica committed`);
+    const frontier = await CompactRange.load(this.store, cp.size);
+    if (!hashEquals(frontier.root(), cp.rootHash)) throw new RootMismatch('stored_tree_mismatch', `stored tree of size ${cp.size} does not hash to its signed checkpoint root`);
+    if (old.size > 0) {
+      try {
+        verifyConsistency(old.size, cp.size, old.rootHash, cp.rootHash, await consistencyProof(this.store, old.size, cp.size));
+      } catch (e) {
+        throw new LogForked('log_forked', `the shared log at size ${cp.size} does not extend the tree of size ${old.size} this replica signed: ${(e as Error).message}`);
+      }
+    }
+    this.frontier = frontier;
+    this.checkpoint = cp;
+  }
+
+  private build(batch: Pending[]): Built {
     const next = this.frontier.clone();
     const first = next.size;
     const nodes: StoredNode[] = [];
@@ -164,8 +221,11 @@ export class Ledger {
       next.append(h, nodes);
     }
     const cp = signCheckpoint({ origin: this.key.name, size: next.size, rootHash: next.root() }, this.key.signer);
-    await this.store.appendBatch({ firstIndex: first, entries: batch.map((p) => p.entry), nodes, checkpoint: { size: cp.size, note: cp.note } });
-    // Only now, with the batch durable, does the in-memory tree move forward.
+    return { next, leaves, cp, batch: { firstIndex: first, entries: batch.map((p) => p.entry), nodes, checkpoint: { size: cp.size, note: cp.note } } };
+  }
+
+  /** Only once the batch is durable does the in-memory tree move forward. */
+  private advance(batch: Pending[], { next, leaves, cp, batch: { firstIndex: first, nodes } }: Built): void {
     const proofs = new BatchNodes(this.frontier, nodes);
     this.frontier = next;
     this.checkpoint = cp;
@@ -225,6 +285,32 @@ export class Ledger {
       else await new Promise((r) => setImmediate(r));
     }
     await this.store.close();
+  }
+}
+
+/** A stored checkpoint, which must be signed by this ledger's key: a replica with another key is refused in one line. */
+function openOwnCheckpoint(note: string, key: LedgerKey): SignedCheckpoint {
+  try {
+    return openCheckpoint(note, key.verifier, key.name);
+  } catch (e) {
+    if (!(e instanceof NoteSignatureInvalid && e.code === 'no_trusted_signature')) throw e;
+    throw new NoteSignatureInvalid('no_trusted_signature', `the stored ledger checkpoint is not signed by this ledger key (${key.vkey}); every replica appending to one log must use the same ledger key`);
+  }
+}
+
+/**
+ * A fresh shared log gets a signed empty checkpoint at once, so the first replica's key is pinned: a replica
+ * started with another key is refused at start, not at its first append. Returns the committed state.
+ */
+async function pinLedgerKey(store: LedgerStore, key: LedgerKey): Promise<LedgerState> {
+  const txn = await store.beginAppend!();
+  try {
+    if (txn.state.checkpoint !== null || txn.state.size !== 0) return txn.state;
+    const empty = signCheckpoint({ origin: key.name, size: 0, rootHash: EMPTY_ROOT }, key.signer);
+    await txn.commit({ firstIndex: 0, entries: [], nodes: [], checkpoint: { size: 0, note: empty.note } });
+    return { size: 0, checkpoint: empty.note };
+  } finally {
+    await txn.abort();
   }
 }
 

@@ -2,8 +2,9 @@
 // Same contract as SqliteIdentityStore (test/store/identity-contract.test.ts runs one suite on both).
 // Every change a replica must see at once (a key revoked, a principal disabled) is also announced with
 // NOTIFY by the service that makes it (src/store/pg-changes.ts); this store only reads and writes rows.
+import type { JsonWebKey } from 'node:crypto';
 import pg from 'pg';
-import type { ApiKeyRecord, IdentityStore, PrincipalRecord } from './identity-store.js';
+import type { ApiKeyRecord, IdentityStore, JitKeyDirectory, PrincipalRecord } from './identity-store.js';
 import { checkPrefix, migrate, type Migration, type MigrationResult } from './pg-migrate.js';
 
 export const IDENTITY_MIGRATIONS: readonly Migration[] = [
@@ -28,6 +29,11 @@ export const IDENTITY_MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 3,
+    description: 'jit_keys (public JIT token keys of every replica, by kid)',
+    sql: `CREATE TABLE $PREFIXjit_keys (kid text PRIMARY KEY, jwk jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
+  },
+  {
+    version: 4,
     description: 'principals.oidc_issuer (the one issuer whose tokens step a person up)',
     sql: `ALTER TABLE $PREFIXprincipals ADD COLUMN oidc_issuer text`,
   },
@@ -82,10 +88,10 @@ function toKey(r: Row): ApiKeyRecord {
 
 const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
 
-export class PostgresIdentityStore implements IdentityStore {
+export class PostgresIdentityStore implements IdentityStore, JitKeyDirectory {
   private constructor(
     private readonly pool: pg.Pool,
-    private readonly t: { principals: string; keys: string; meta: string },
+    private readonly t: { principals: string; keys: string; meta: string; jitKeys: string },
     /** What `connect` found and applied (for `warden migrate` and the start-up log). */
     readonly migration: MigrationResult,
   ) {}
@@ -104,7 +110,7 @@ export class PostgresIdentityStore implements IdentityStore {
       } finally {
         client.release();
       }
-      return new PostgresIdentityStore(pool, { principals: `${prefix}principals`, keys: `${prefix}api_keys`, meta: `${prefix}meta` }, migration);
+      return new PostgresIdentityStore(pool, { principals: `${prefix}principals`, keys: `${prefix}api_keys`, meta: `${prefix}meta`, jitKeys: `${prefix}jit_keys` }, migration);
     } catch (e) {
       await pool.end().catch(() => undefined);
       throw e;
@@ -171,6 +177,27 @@ export class PostgresIdentityStore implements IdentityStore {
   }
   async setMeta(name: string, value: string): Promise<void> {
     await this.pool.query(`INSERT INTO ${this.t.meta} (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, [name, value]);
+  }
+  /** A session advisory lock on a connection of its own, held while `fn` runs on the pool's others. */
+  async exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('SELECT pg_advisory_lock(hashtext($1))', [`warden:${this.t.meta}:${name}`]);
+      try {
+        return await fn();
+      } finally {
+        await c.query('SELECT pg_advisory_unlock(hashtext($1))', [`warden:${this.t.meta}:${name}`]);
+      }
+    } finally {
+      c.release();
+    }
+  }
+  async publishJitKey(kid: string, jwk: JsonWebKey): Promise<void> {
+    await this.pool.query(`INSERT INTO ${this.t.jitKeys} (kid, jwk) VALUES ($1, $2) ON CONFLICT (kid) DO NOTHING`, [kid, JSON.stringify(jwk)]);
+  }
+  async findJitKey(kid: string): Promise<JsonWebKey | null> {
+    const [r] = await this.rows(`SELECT jwk FROM ${this.t.jitKeys} WHERE kid = $1`, [kid]);
+    return r ? (r.jwk as JsonWebKey) : null;
   }
 
   async close(): Promise<void> {

@@ -155,4 +155,8 @@ export class SqliteIdentityStore implements IdentityStore {
   async setMeta(name: string, value: string): Promise<void> {
     this.q.setMeta.run(name, value);
   }
+  /** One process owns the SQLite file: there is no other replica to exclude. */
+  exclusive<T>(_name: string, fn: () => Promise<T>): Promise<T> {
+    return fn();
+  }
 }

@@ -1,5 +1,6 @@
 // The contract between the identity plane and its storage. SQLite implements it for the embedded default;
 // a PostgreSQL implementation plugs in for cluster mode without the identity plane seeing SQL.
+import type { JsonWebKey } from 'node:crypto';
 import type { PrincipalKind } from '../core/types.js';
 
 export interface PrincipalLimits {
@@ -60,4 +61,18 @@ export interface IdentityStore {
   touchKeys(lastUsed: Map<string, number>): Promise<void>;
   getMeta(name: string): Promise<string | null>;
   setMeta(name: string, value: string): Promise<void>;
+  /**
+   * Runs `fn` while no other replica runs `fn` under the same name (stores shared by replicas; a store one
+   * process owns has no other replica to exclude and runs `fn` directly).
+   */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * The public JIT token keys of every replica, by `kid` (RFC 7638 thumbprint), so a token issued by one
+ * replica verifies on all of them while each private key stays in its own data dir.
+ */
+export interface JitKeyDirectory {
+  publishJitKey(kid: string, jwk: JsonWebKey): Promise<void>;
+  findJitKey(kid: string): Promise<JsonWebKey | null>;
 }

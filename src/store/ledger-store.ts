@@ -1,5 +1,8 @@
 // The ledger's storage contract. SQLite (embedded) and PostgreSQL (cluster) implement it; the ledger
 // never sees SQL. A batch is one durable transaction: entries, new tree nodes and the checkpoint.
+// A store one process owns (SQLite) takes batches the ledger built on its own frontier (appendBatch: no
+// extra round trip). A store several replicas append to (PostgreSQL) serializes them instead: beginAppend
+// holds the log's write lock and tells the ledger what is committed, and the ledger builds its batch on that.
 
 export interface LedgerNodeId {
   level: number;
@@ -26,10 +29,22 @@ export interface LedgerState {
   checkpoint: string | null;
 }
 
+/** One append under the store's write lock: nobody else appends until commit or abort. */
+export interface LedgerAppend {
+  /** What is committed now, read under the lock (other replicas may have appended since this one did). */
+  readonly state: LedgerState;
+  /** Writes the batch and releases the lock; resolves only when durable. firstIndex must equal state.size. */
+  commit(batch: LedgerBatch): Promise<void>;
+  /** Releases the lock, writing nothing. Never throws. */
+  abort(): Promise<void>;
+}
+
 export interface LedgerStore {
   load(): Promise<LedgerState>;
   /** Resolves only when the batch is durable (fsync / COMMIT). Rejects without partial effects. */
   appendBatch(batch: LedgerBatch): Promise<void>;
+  /** Present on stores that several writers share; the ledger then appends only through it. */
+  beginAppend?(): Promise<LedgerAppend>;
   /** One hash per id, in order; throws if any is missing. */
   readNodes(ids: readonly LedgerNodeId[]): Promise<Buffer[]>;
   /** Stored entries with from <= index < from + count, in index order (fewer if rows are missing). */

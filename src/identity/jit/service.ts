@@ -5,8 +5,8 @@
 // and it names the API keys it derives from (`src`) and its principals (`sub`, `act`), so revoking or
 // rotating out a key, or erasing a principal, revokes every token derived from them (revokeDerived).
 import { LRUCache } from 'lru-cache';
-import { createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
-import { SignJWT, calculateJwkThumbprint, errors, exportJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { createPublicKey, generateKeyPairSync, randomUUID, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { SignJWT, calculateJwkThumbprint, decodeProtectedHeader, errors, exportJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { BadRequest } from '../../core/errors.js';
 import type { Principal, PrincipalKind } from '../../core/types.js';
@@ -31,7 +31,15 @@ export interface JitTokenServiceOptions {
   realm?: string;
   /** Verified-token cache size; default 10000. Revocation is still checked on every use. */
   cacheMaxEntries?: number;
+  /**
+   * Cluster: where the other replicas publish their public keys by kid, so their tokens verify here too. A
+   * key found there must hash to its kid (RFC 7638), or the token is refused.
+   */
+  peerKeys?: { findJitKey(kid: string): Promise<JsonWebKey | null> };
 }
+
+/** How long a kid nobody published stays unknown before the directory is asked again (a replica may start meanwhile). */
+const UNKNOWN_KID_MS = 5_000;
 
 export interface ExchangeInput {
   subject: Principal;
@@ -140,6 +148,9 @@ export class JitTokenService {
   private readonly clock: Clock;
   private readonly realm: string;
   private kid: string | undefined;
+  private readonly peerKeys: JitTokenServiceOptions['peerKeys'];
+  /** Peer public keys by kid; null for a kid not published (until `retryAt`). */
+  private readonly peerKeyCache = new LRUCache<string, { key: KeyObject | null; retryAt: number }>({ max: 1_000 });
   private readonly cache: LRUCache<string, VerifiedJitToken>;
   /** What verify() learnt about the principals it returned, so an exchange of a JIT token can
    * inherit its expiry and lineage without the caller re-stating them. */
@@ -161,6 +172,7 @@ export class JitTokenService {
     this.revocations = opts.revocations ?? new MemoryRevocationStore(this.clock);
     this.realm = opts.realm ?? DEFAULT_REALM;
     this.cache = new LRUCache({ max: opts.cacheMaxEntries ?? 10_000 });
+    this.peerKeys = opts.peerKeys;
   }
 
   /** The public key as a JWK (with kid, alg, use) for Warden's own JWKS document. */
@@ -299,10 +311,40 @@ export class JitTokenService {
     return v;
   }
 
+  /** This replica's key, or (cluster) the published key of the replica whose kid the token names. */
+  private async verificationKey(token: string, now: number): Promise<KeyObject> {
+    if (!this.peerKeys) return this.publicKey;
+    let kid: unknown;
+    try {
+      kid = decodeProtectedHeader(token).kid;
+    } catch {
+      throw this.invalid('jwt_malformed');
+    }
+    if (typeof kid !== 'string' || kid === (await this.keyId())) return this.publicKey;
+    const cached = this.peerKeyCache.get(kid);
+    if (cached && (cached.key || now < cached.retryAt)) {
+      if (!cached.key) throw this.invalid('jwt_unknown_kid');
+      return cached.key;
+    }
+    const jwk = await this.peerKeys.findJitKey(kid);
+    let key: KeyObject | null = null;
+    if (jwk) {
+      // The directory is a lookup, not an authority on its own: the key must be an Ed25519 key whose thumbprint is the kid.
+      if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string' || (await calculateJwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: jwk.x })) !== kid) {
+        throw this.invalid('jwt_peer_key_mismatch', 'the key published for this token\'s kid does not match it');
+      }
+      key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' });
+    }
+    this.peerKeyCache.set(kid, { key, retryAt: now + UNKNOWN_KID_MS });
+    if (!key) throw this.invalid('jwt_unknown_kid');
+    return key;
+  }
+
   private async verifyJwt(token: string, now: number): Promise<VerifiedJitToken> {
     let payload: JWTPayload;
+    const key = await this.verificationKey(token, now);
     try {
-      ({ payload } = await jwtVerify(token, this.publicKey, {
+      ({ payload } = await jwtVerify(token, key, {
         issuer: this.issuer,
         audience: this.audience,
         algorithms: ['EdDSA'],

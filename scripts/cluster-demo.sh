@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Three `warden up` replicas on the cluster stores (PostgreSQL + Redis) behind nginx, all on 127.0.0.1:
+# a key created through replica 1's admin API chats through the load balancer (demo upstream), is revoked
+# through replica 2 and is then refused through the load balancer; `warden audit verify` checks the one
+# shared log and `warden receipt verify` the receipts handed out by whichever replica served them.
+#
+#   npm run build && scripts/cluster-demo.sh
+#
+# Needs PostgreSQL on 127.0.0.1:5432 (db `test`, trust auth; or set WARDEN_PG_URL), Redis on 127.0.0.1:6379
+# (or WARDEN_REDIS_URL) and nginx (/usr/sbin/nginx, run unprivileged in the foreground with a temporary
+# config). Everything it creates (data dirs, tables with a random prefix, Redis keys) is removed at exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WARDEN="node $PWD/bin/warden.js"
+PG_URL="${WARDEN_PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
+REDIS_URL="${WARDEN_REDIS_URL:-redis://127.0.0.1:6379}"
+NGINX="${NGINX:-/usr/sbin/nginx}"
+LB_PORT="${LB_PORT:-18080}"
+[ -f dist/src/ledger/key.js ] || { echo "build first: npm run build" >&2; exit 1; }
+
+WORK="$(mktemp -d /tmp/warden-cluster-demo.XXXXXX)"
+PREFIX="demo_$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')_"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  node -e '
+    const pg = require("pg"); const { Redis } = require("ioredis");
+    (async () => {
+      const c = new pg.Client({ connectionString: process.argv[1] }); await c.connect();
+      const t = await c.query("SELECT tablename FROM pg_tables WHERE tablename LIKE $1", [process.argv[3] + "%"]);
+      for (const { tablename } of t.rows) await c.query(`DROP TABLE IF EXISTS ${tablename} CASCADE`);
+      await c.end();
+      const r = new Redis(process.argv[2]); const k = await r.keys(process.argv[3] + ":*"); if (k.length) await r.del(...k); r.disconnect();
+    })().catch((e) => { console.error("cleanup:", e.message); process.exit(1); });' "$PG_URL" "$REDIS_URL" "$PREFIX" || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "one ledger key for all replicas (one log, one signer); every other key stays in its replica's data dir"
+node --input-type=module -e "import('$PWD/dist/src/ledger/key.js').then((m) => console.log(m.loadOrCreateLedgerKey(process.argv[1]).vkey))" "$WORK/key" >"$WORK/vkey"
+VKEY="$(cat "$WORK/vkey")"
+echo "ledger key: $VKEY"
+
+for i in 1 2 3; do
+  mkdir -p -m 700 "$WORK/r$i/data"
+  cp "$WORK/key/ledger-key.pem" "$WORK/r$i/data/" && chmod 600 "$WORK/r$i/data/ledger-key.pem"
+  cat >"$WORK/r$i/warden.yaml" <<EOF
+dataDir: ./data
+listeners:
+  inference: { host: 127.0.0.1, port: 1844$i }
+  admin: { host: 127.0.0.1, port: 1894$i }
+store:
+  postgres: { connectionString: "$PG_URL", prefix: $PREFIX }
+  redis: { url: "$REDIS_URL", prefix: "$PREFIX:" }
+EOF
+done
+
+step "start three replicas at once (a first start: exactly one of them prints the bootstrap credential)"
+for i in 1 2 3; do
+  (cd "$WORK/r$i" && exec $WARDEN up --config warden.yaml >"$WORK/r$i/out.log" 2>&1) &
+  PIDS+=($!)
+done
+for i in 1 2 3; do
+  for _ in $(seq 1 100); do grep -q 'Warden is running' "$WORK/r$i/out.log" 2>/dev/null && break; sleep 0.2; done
+  grep -q 'Warden is running' "$WORK/r$i/out.log" || { echo "replica $i did not start:"; cat "$WORK/r$i/out.log"; exit 1; }
+  echo "replica $i: inference https://127.0.0.1:1844$i  admin https://127.0.0.1:1894$i"
+done
+ADMIN_KEY="$(grep -ho 'export WARDEN_ADMIN_KEY=wdn_[A-Za-z0-9_-]*' "$WORK"/r*/out.log | sed 's/.*=//')"
+[ "$(echo "$ADMIN_KEY" | wc -l)" = 1 ] && [ -n "$ADMIN_KEY" ] || { echo "expected exactly one bootstrap credential, got: $ADMIN_KEY"; exit 1; }
+echo "bootstrap credentials printed: 1"
+
+step "nginx on http://127.0.0.1:$LB_PORT, round robin over the replicas' TLS listeners (each verified with its dev CA)"
+for i in 1 2 3; do cat "$WORK/r$i/data/ca.pem"; echo; done >"$WORK/cas.pem"
+mkdir -p "$WORK/nginx"
+cat >"$WORK/nginx/nginx.conf" <<EOF
+worker_processes 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 64; }
+http {
+  access_log $WORK/nginx/access.log;
+  client_body_temp_path $WORK/nginx/body; proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi; uwsgi_temp_path $WORK/nginx/uwsgi; scgi_temp_path $WORK/nginx/scgi;
+  upstream warden { server 127.0.0.1:18441; server 127.0.0.1:18442; server 127.0.0.1:18443; }
+  server {
+    listen 127.0.0.1:$LB_PORT;
+    location / {
+      proxy_pass https://warden;
+      proxy_http_version 1.1;
+      proxy_ssl_protocols TLSv1.3;
+      proxy_ssl_verify on;
+      proxy_ssl_trusted_certificate $WORK/cas.pem;
+      proxy_ssl_name localhost;   # a DNS name of the dev certificates (nginx checks DNS names only)
+      add_header X-Upstream \$upstream_addr always;
+    }
+  }
+}
+EOF
+"$NGINX" -e "$WORK/nginx/error.log" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' &
+PIDS+=($!)
+for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$LB_PORT/" && break; sleep 0.1; done
+curl -s -o /dev/null "http://127.0.0.1:$LB_PORT/" || { echo "nginx did not start"; cat "$WORK/nginx/error.log"; exit 1; }
+
+admin() { # admin <replica> <method> <path> [json]
+  curl -sS --max-time 10 --cacert "$WORK/r$1/data/ca.pem" -X "$2" -H "authorization: Bearer $ADMIN_KEY" -H 'content-type: application/json' \
+    ${4:+--data "$4"} "https://127.0.0.1:1894$1$3"
+}
+chat() { # chat <n>: one request through the load balancer; prints status and the replica that served it
+  curl -sS --max-time 10 -o "$WORK/chat.json" -D "$WORK/chat.h" -w '%{http_code}' "http://127.0.0.1:$LB_PORT/v1/chat/completions" \
+    -H "authorization: Bearer $KEY" -H 'content-type: application/json' \
+    --data '{"model":"demo-chat","messages":[{"role":"user","content":"hello from the cluster demo"}]}'
+}
+
+step "create a principal and a key through replica 1's admin API"
+admin 1 POST /admin/v1/principals '{"id":"alice","tenant":"acme","groups":["consumers"]}' >/dev/null
+admin 1 POST /admin/v1/keys '{"principal":"alice","models":["demo-chat"],"actions":["chat"]}' >"$WORK/key.json"
+KEY="$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).key)' "$WORK/key.json")"
+KEY_ID="$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).id)' "$WORK/key.json")"
+echo "key $KEY_ID created on replica 1"
+
+step "chat through the load balancer (the demo upstream: a fake echo model, not an LLM)"
+mkdir -p "$WORK/receipts"
+for n in 1 2 3 4 5 6; do
+  code="$(chat)"
+  served="$(grep -i '^x-upstream:' "$WORK/chat.h" | tr -d '\r' | cut -d' ' -f2)"
+  echo "request $n: HTTP $code via $served"
+  [ "$code" = 200 ] || { cat "$WORK/chat.json"; tail -5 "$WORK/nginx/error.log"; exit 1; }
+  grep -i '^warden-receipt:' "$WORK/chat.h" | tr -d '\r' | cut -d' ' -f2 >"$WORK/receipts/$n"
+done
+
+step "revoke the key through replica 2; through the load balancer it is refused (every replica)"
+admin 2 DELETE "/admin/v1/keys/$KEY_ID" >/dev/null
+sleep 1
+for n in 1 2 3 4 5 6; do
+  code="$(chat)"
+  served="$(grep -i '^x-upstream:' "$WORK/chat.h" | tr -d '\r' | cut -d' ' -f2)"
+  echo "request $n after revocation: HTTP $code via $served"
+  [ "$code" = 401 ] || { echo "expected 401"; cat "$WORK/chat.json"; exit 1; }
+done
+
+step "warden audit verify: the one shared log, read through replica 3, checked from scratch against the ledger key"
+NODE_EXTRA_CA_CERTS="$WORK/r3/data/ca.pem" WARDEN_ADMIN_KEY="$ADMIN_KEY" $WARDEN audit verify --log https://127.0.0.1:18943/audit/v1 --key "$VKEY"
+
+step "warden receipt verify: every receipt the load balancer handed out is in that log"
+for f in "$WORK"/receipts/*; do
+  NODE_EXTRA_CA_CERTS="$WORK/r3/data/ca.pem" WARDEN_ADMIN_KEY="$ADMIN_KEY" $WARDEN receipt verify "$(cat "$f")" --log https://127.0.0.1:18943/audit/v1 --key "$VKEY" | head -1
+done
+
+step "done: three replicas, one store, one log"

@@ -1,0 +1,161 @@
+// Three `warden up` replicas on one store config (PostgreSQL + Redis), each with its own data dir and ports,
+// started together as a first start: exactly one bootstrap credential; a key created through replica 1 chats
+// through 2 and 3; a JIT token issued by one replica verifies on the others (each publishes its public key
+// by kid, private keys stay put); a key revoked through replica 2 is refused everywhere; every receipt is in
+// the one log, which verifies from scratch. (scripts/cluster-demo.sh shows the same behind nginx.)
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { requireService } from '../helpers/services.js';
+import { startTestWarden, type TestWarden } from '../helpers/warden.js';
+import type { WardenConfig } from '../../src/config/config.js';
+import { loadOrCreateLedgerKey, LEDGER_KEY_FILE } from '../../src/ledger/key.js';
+import { openProofReceipt } from '../../src/ledger/receipt-proof.js';
+import { auditVerify } from '../../src/ledger/audit-verify.js';
+import { exportStatic } from '../../src/ledger/export-static.js';
+import { Ledger } from '../../src/ledger/ledger.js';
+import { PostgresLedgerStore } from '../../src/store/ledger-postgres.js';
+import { verifyInclusion } from '../../src/ledger/merkle-verify.js';
+import { leafHash } from '../../src/ledger/hash.js';
+
+const PG = 'postgres://postgres@127.0.0.1:5432/test';
+const TE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const JWT = 'urn:ietf:params:oauth:token-type:jwt';
+
+test('three replicas on one store: one bootstrap credential, keys, tokens, revocations and the ledger shared', { timeout: 120_000 }, async (t) => {
+  const skip = (await requireService('postgres')) || (await requireService('redis'));
+  if (skip) return t.skip(skip);
+  const prefix = `wcr_${randomBytes(4).toString('hex')}_`;
+  const root = mkdtempSync(join(tmpdir(), 'warden-replicas-'));
+  // The replicas share the ledger key (one log, one signer); every other key stays in its own data dir.
+  const keyDir = join(root, 'key');
+  const ledgerKey = loadOrCreateLedgerKey(keyDir);
+  const dirs = [1, 2, 3].map((i) => {
+    const d = join(root, `r${i}`);
+    mkdirSync(d, { mode: 0o700 });
+    copyFileSync(join(keyDir, LEDGER_KEY_FILE), join(d, LEDGER_KEY_FILE));
+    chmodSync(join(d, LEDGER_KEY_FILE), 0o600);
+    return d;
+  });
+  const cluster = (c: WardenConfig) => {
+    c.store = { postgres: { connectionString: PG, prefix }, redis: { url: 'redis://127.0.0.1:6379', prefix: `${prefix}:` } };
+    // Behind a load balancer every replica names the one origin clients call (token iss/aud).
+    c.listeners.inference.publicUrl = 'https://gateway.test';
+  };
+  const replicas: TestWarden[] = [];
+  t.after(async () => {
+    await Promise.allSettled(replicas.map((r) => r.stop()));
+    const c = new pg.Client({ connectionString: PG });
+    await c.connect();
+    const tables = await c.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE tablename LIKE $1`, [`${prefix}%`]);
+    for (const { tablename } of tables.rows) await c.query(`DROP TABLE IF EXISTS ${tablename} CASCADE`);
+    await c.end();
+    const r = new Redis();
+    const keys = await r.keys(`${prefix}:*`);
+    if (keys.length) await r.del(...keys);
+    r.disconnect();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  // A first start of three replicas at once.
+  replicas.push(...(await Promise.all(dirs.map((dataDir) => startTestWarden(cluster, { dataDir })))));
+  const [r1, r2, r3] = replicas as [TestWarden, TestWarden, TestWarden];
+  const bootstrap = replicas.map((r) => r.w.bootstrapKey).filter((k): k is string => k !== null);
+  assert.equal(bootstrap.length, 1, 'exactly one replica printed a bootstrap credential');
+  const db = new pg.Client({ connectionString: PG });
+  await db.connect();
+  t.after(() => db.end());
+  const adminKeys = await db.query(`SELECT id FROM ${prefix}api_keys WHERE principal_id = 'admin'`);
+  assert.equal(adminKeys.rowCount, 1, 'exactly one bootstrap credential was created');
+  const admin = (r: TestWarden, method: string, path: string, body?: unknown) => r.call('admin', method, path, { key: bootstrap[0]!, ...(body !== undefined ? { body } : {}) });
+
+  // A key created through replica 1 chats through 2 and 3.
+  assert.equal((await admin(r1, 'POST', '/admin/v1/principals', { id: 'alice', tenant: 'acme', groups: ['consumers'] })).status, 201);
+  const created = await admin(r1, 'POST', '/admin/v1/keys', { principal: 'alice', models: ['demo-chat'], actions: ['chat'] });
+  assert.equal(created.status, 201, created.text);
+  const key = created.json.key as string;
+  const chat = (r: TestWarden, k: string) => r.call('inference', 'POST', '/v1/chat/completions', { key: k, body: { model: 'demo-chat', messages: [{ role: 'user', content: 'hello' }] } });
+  const receipts: string[] = [];
+  for (const r of [r2, r3, r1, r2, r3]) {
+    const res = await chat(r, key);
+    assert.equal(res.status, 200, res.text);
+    receipts.push(String(res.headers['warden-receipt']));
+  }
+
+  // A token issued by replica 1 is accepted by replicas 2 and 3.
+  const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
+  const issued = await r1.call('inference', 'POST', '/v1/token', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form({ grant_type: TE, subject_token_type: JWT, subject_token: key, scope: 'chat model:demo-chat' }) });
+  assert.equal(issued.status, 200, issued.text);
+  const jit = issued.json.access_token as string;
+  for (const r of [r2, r3]) {
+    const res = await chat(r, jit);
+    assert.equal(res.status, 200, res.text);
+    receipts.push(String(res.headers['warden-receipt']));
+  }
+  assert.equal((await db.query(`SELECT kid FROM ${prefix}jit_keys`)).rowCount, 3, 'each replica published its own public key');
+  // A token signed by a key no replica published is refused (the directory is looked up, not trusted blindly).
+  const forged = jit.split('.');
+  const header = JSON.parse(Buffer.from(forged[0]!, 'base64url').toString());
+  const unknown = await chat(r2, [Buffer.from(JSON.stringify({ ...header, kid: 'A'.repeat(43) })).toString('base64url'), forged[1], forged[2]].join('.'));
+  assert.equal(unknown.status, 401);
+
+  // Revoked through replica 2: refused by 1 and 3 within a second, and so are the tokens derived from it.
+  const revoked = await admin(r2, 'DELETE', `/admin/v1/keys/${created.json.id}`);
+  assert.ok(revoked.status < 300, revoked.text);
+  const started = Date.now();
+  for (const r of [r1, r3]) {
+    let status = 0;
+    while ((status = (await chat(r, key)).status) === 200 && Date.now() - started < 1000) await new Promise((res) => setTimeout(res, 20));
+    assert.equal(status, 401, 'the revoked key is refused');
+    assert.equal((await chat(r, jit)).status, 401, 'so is the token derived from it');
+  }
+
+  // Every receipt (from any replica) is in the one log, which verifies from scratch through any replica.
+  // (An auditor's view: the log exported as C2SP static files by a reader on the shared store, verified from scratch.)
+  const reader = await Ledger.open({ store: await PostgresLedgerStore.connect({ connectionString: PG, prefix: `${prefix}ledger_` }), key: ledgerKey });
+  await exportStatic(reader, join(root, 'export'));
+  await reader.close();
+  const verified = await auditVerify({ log: join(root, 'export'), key: ledgerKey.vkey });
+  const entries = (await db.query<{ idx: string; entry: Buffer }>(`SELECT idx, entry FROM ${prefix}ledger_entries ORDER BY idx`)).rows;
+  assert.equal(verified.size, entries.length, 'the whole log verifies');
+  for (const rc of receipts) {
+    const { payload } = openProofReceipt(rc, ledgerKey.vkey);
+    const stored = entries[payload.leafIndex]!;
+    assert.equal(Number(stored.idx), payload.leafIndex);
+    assert.equal(leafHash(stored.entry).toString('base64'), payload.leafHash, `receipt ${payload.leafIndex} names the stored entry`);
+  }
+  // Replica 1 proves an entry replica 2 appended, in its own latest tree.
+  const r1Size = Number((await r1.call('admin', 'GET', '/audit/v1/checkpoint')).text.split('\n')[1]);
+  const proof = await r1.call('admin', 'GET', `/audit/v1/proof/inclusion?index=${openProofReceipt(receipts[0]!, ledgerKey.vkey).payload.leafIndex}&size=${r1Size}`, { key: bootstrap[0]! });
+  assert.equal(proof.status, 200, proof.text);
+  const p = proof.json;
+  verifyInclusion(p.index, p.size, Buffer.from(p.leafHash, 'base64'), p.hashes.map((h: string) => Buffer.from(h, 'base64')), Buffer.from(p.rootHash, 'base64'));
+});
+
+test('a replica with another ledger key is refused at start in one line', { timeout: 60_000 }, async (t) => {
+  const skip = await requireService('postgres');
+  if (skip) return t.skip(skip);
+  const prefix = `wcr_${randomBytes(4).toString('hex')}_`;
+  const cfg = (c: WardenConfig) => {
+    c.store = { postgres: { connectionString: PG, prefix } };
+  };
+  const a = await startTestWarden(cfg);
+  t.after(async () => {
+    await a.stop();
+    const c = new pg.Client({ connectionString: PG });
+    await c.connect();
+    const tables = await c.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE tablename LIKE $1`, [`${prefix}%`]);
+    for (const { tablename } of tables.rows) await c.query(`DROP TABLE IF EXISTS ${tablename} CASCADE`);
+    await c.end();
+  });
+  await assert.rejects(startTestWarden(cfg), (e: Error) => {
+    assert.match(e.message, /not signed by this ledger key .* every replica appending to one log must use the same ledger key/);
+    assert.ok(!e.message.includes('\n'));
+    return true;
+  });
+});

@@ -74,7 +74,14 @@ async function up(args: string[]): Promise<number> {
   process.on('SIGHUP', onHup);
   await stopRequested;
   process.off('SIGHUP', onHup);
-  await w.close();
+  // Finish what is under way (up to shutdown.drainTimeoutMs), flush the ledger, close the stores. A second
+  // signal does not cut the drain short (the deadline does; an orchestrator's last word is SIGKILL).
+  const again = (sig: NodeJS.Signals) => w.log.warn({ signal: sig }, 'already shutting down: waiting for requests under way (shutdown.drainTimeoutMs)');
+  process.on('SIGINT', again);
+  process.on('SIGTERM', again);
+  await w.shutdown();
+  process.off('SIGINT', again);
+  process.off('SIGTERM', again);
   return 0;
 }
 

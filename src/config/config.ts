@@ -119,6 +119,8 @@ export interface WardenConfig {
   httpSignatures: { windowSec: number; clients: { keyId: string; publicKeyFile: string; principal: string; alg?: 'ed25519' | 'ecdsa-p256-sha256'; scope?: ScopeConfig }[] };
   spiffe: { trustDomains: string[]; clientCaFile?: string; tenant: string; defaultKind?: 'user' | 'service' | 'agent'; rules: Record<string, unknown>[]; scope: ScopeConfig };
   log: { level: string; accessLog: boolean; auditToLog: boolean };
+  /** SIGTERM/SIGINT: in-flight requests and streams get this long to finish before they are cut (src/app/drain.ts). */
+  shutdown: { drainTimeoutMs: number };
   /** Model attributes the policies read: which groups may invoke it, owning tenant, provider. */
   models: Record<string, { grantees?: string[]; tenant?: string; provider?: string }>;
   /** Payload retention (sealed per principal, erasable) and the JSON-lines export of ledger entries for a SIEM. */
@@ -222,6 +224,7 @@ type RawConfig = {
   httpSignatures?: Partial<WardenConfig['httpSignatures']>;
   spiffe?: Partial<WardenConfig['spiffe']>;
   log?: Partial<WardenConfig['log']>;
+  shutdown?: Partial<WardenConfig['shutdown']>;
   models?: WardenConfig['models'];
   policies?: { dir?: string };
   groups?: Record<string, string[]>;
@@ -352,6 +355,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       ...(u.canary !== undefined ? { canary: u.canary } : {}),
     })),
     demoUpstream: { enabled: raw.demoUpstream?.enabled ?? 'auto', port: raw.demoUpstream?.port ?? 0 },
+    shutdown: { drainTimeoutMs: raw.shutdown?.drainTimeoutMs ?? 25_000 },
     oidc: { issuers: (raw.oidc?.issuers ?? []).map((i) => ({ ...i, ...(i.caFile ? { caFile: resolve(baseDir, i.caFile) } : {}) })) },
     httpSignatures: {
       windowSec: raw.httpSignatures?.windowSec ?? 300,

@@ -367,6 +367,15 @@ export const CONFIG_SCHEMA = {
         scope: { $ref: '#/$defs/scope' },
       },
     },
+    shutdown: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        // How long SIGTERM waits for in-flight requests and streams before cutting them (Kubernetes' default
+        // terminationGracePeriodSeconds is 30 s: keep this below it).
+        drainTimeoutMs: { type: 'integer', minimum: 0, maximum: 3600000 },
+      },
+    },
     log: {
       type: 'object',
       additionalProperties: false,

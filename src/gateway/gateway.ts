@@ -170,6 +170,8 @@ function decodeSegment(s: string): string {
 export class Gateway {
   private readonly handlers: Map<RouteName, RouteHandler>;
   private readonly bearer;
+  /** Upstream calls under way: a shutdown past its drain deadline aborts them with its error (cutInFlight). */
+  private readonly inFlight = new Set<UpstreamAbort>();
 
   constructor(private readonly d: GatewayDeps) {
     this.bearer = createBearerVerifier(d.verifiers);
@@ -466,17 +468,32 @@ export class Gateway {
       if (e instanceof WardenError) e.stage = 'network';
       throw e;
     }
+    const abort = new UpstreamAbort();
+    this.inFlight.add(abort);
     try {
-      await this.forwardWithin(ctx, res);
+      await this.forwardWithin(ctx, res, abort);
+    } catch (e) {
+      // Cut by a shutdown: the shutdown's error, whatever the upstream client made of the abort.
+      throw abort.reason instanceof WardenError ? abort.reason : e;
     } finally {
+      this.inFlight.delete(abort);
       slot?.release();
     }
   }
 
-  private async forwardWithin(ctx: RequestContext, res: ServerResponse): Promise<void> {
+  /**
+   * Ends every upstream call and stream under way with an error from `reason` (each still gets its ledger
+   * entry, and a stream its error event): a shutdown whose drain deadline passed. Returns how many were cut.
+   */
+  cutInFlight(reason: () => WardenError): number {
+    const n = this.inFlight.size;
+    for (const a of this.inFlight) a.abort(reason());
+    return n;
+  }
+
+  private async forwardWithin(ctx: RequestContext, res: ServerResponse, abort: UpstreamAbort): Promise<void> {
     const target = ctx.target!;
     const upstreamPath = UPSTREAM_PATHS[ctx.endpoint as ModelEndpoint];
-    const abort = new UpstreamAbort();
     let clientGone = false;
     res.once('close', () => {
       if (!res.writableFinished) {

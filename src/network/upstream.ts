@@ -86,9 +86,10 @@ export class UpstreamAbort extends EventEmitter {
   aborted = false;
   reason: unknown = undefined;
 
-  abort(): void {
+  abort(reason?: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
+    this.reason = reason;
     this.emit('abort');
   }
 }

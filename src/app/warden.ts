@@ -43,7 +43,7 @@ import { Gateway, type ModelInfo } from '../gateway/gateway.js';
 import { UnauthenticatedRefusals } from '../gateway/refusals.js';
 import { Metrics } from '../gateway/metrics.js';
 import type { AuditSink } from '../core/audit-sink.js';
-import { createUpstreamTarget, type UpstreamTarget } from '../network/upstream.js';
+import { closeUpstreamTarget, createUpstreamTarget, type UpstreamTarget } from '../network/upstream.js';
 import { DPOP_ALGORITHMS, parseTokenExchangeRequest, tokenServiceMetadata } from '../identity/index.js';
 import { createEffectiveRoute } from '../admin/effective.js';
 import { buildIdentity } from '../identity/plane.js';
@@ -227,7 +227,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   for (const u of upstreamCfgs) {
     const t = createUpstreamTarget(u);
     targets.push(t);
-    started.push(() => t.pool.close());
+    started.push(() => closeUpstreamTarget(t));
     for (const m of u.models) {
       routes.set(m, t);
       models.push({ id: m, ownedBy: u.demo ? DEMO_OWNER : u.name, demo: u.demo === true });
@@ -584,7 +584,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
           s.closeAllConnections();
         });
       await Promise.all([stop(infServer), stop(admServer), ...(demo ? [stop(demo.server)] : [])]);
-      await Promise.all(targets.map((t) => t.pool.close()));
+      await Promise.all(targets.map((t) => closeUpstreamTarget(t)));
       await refusals.close();
       await keys.close();
       await identity.close();

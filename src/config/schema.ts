@@ -49,10 +49,40 @@ export const CONFIG_SCHEMA = {
       items: {
         type: 'object',
         additionalProperties: false,
-        required: ['name', 'baseUrl', 'models'],
+        // baseUrl, or endpoints (several, balanced and failed over): exactly one, checked in config.ts.
+        required: ['name', 'models'],
         properties: {
           name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' },
           baseUrl: { type: 'string', pattern: '^https?://[^\\s]+$' },
+          endpoints: {
+            type: 'array',
+            minItems: 1,
+            maxItems: 64,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['url'],
+              properties: { url: { type: 'string', pattern: '^https?://[^\\s]+$' }, weight: { type: 'integer', minimum: 1, maximum: 1000 } },
+            },
+          },
+          retries: { type: 'integer', minimum: 0, maximum: 63 },
+          healthCheck: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              path: { type: 'string', pattern: '^/[A-Za-z0-9._~/-]*$' },
+              intervalMs: { type: 'integer', minimum: 100, maximum: 3600000 },
+              timeoutMs: { type: 'integer', minimum: 1, maximum: 60000 },
+              unhealthyAfter: { type: 'integer', minimum: 1, maximum: 100 },
+              healthyAfter: { type: 'integer', minimum: 1, maximum: 100 },
+            },
+          },
+          outlierEjection: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { consecutiveFailures: { type: 'integer', minimum: 1, maximum: 1000 }, ejectMs: { type: 'integer', minimum: 100, maximum: 3600000 } },
+          },
+          streamStallMs: { type: 'integer', minimum: 100, maximum: 3600000 },
           apiKeyEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
           models: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
           connections: { type: 'integer', minimum: 1, maximum: 4096 },

@@ -7,6 +7,7 @@ import type { BudgetHold, Usage } from '../network/budgets.js';
 import type { Lease } from '../network/limits.js';
 import type { RouteName } from './routes.js';
 import type { UpstreamTarget } from '../network/upstream.js';
+import type { UpstreamAttempt } from '../network/upstream-pool.js';
 
 export type Endpoint = RouteName;
 /** The routes that carry a model request body (OpenAI shapes). */
@@ -55,6 +56,8 @@ export interface RequestContext {
   usage?: Usage;
   /** True once the upstream call was started (a failure after it keeps the budget reservation). */
   upstreamCalled?: boolean;
+  /** Each endpoint tried, for an upstream with several (upstreams[].endpoints); recorded in the entry. */
+  upstreamAttempts?: UpstreamAttempt[];
   /** Set when the pipeline ended the request: the stage that did. */
   stage?: string;
   /** Placement the policy obliged (`route:tier=onprem`); the route stage refuses an upstream that does not meet it. */

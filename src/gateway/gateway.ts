@@ -37,7 +37,7 @@ import { MAX_TOKEN_FIELDS } from './stages/obligations.js';
 import { createPolicyStage, type ObligationEnforcers } from './stages/policy.js';
 import { createRouteStage } from './stages/route.js';
 import { StreamToolCallGate } from './stream-tool-calls.js';
-import { callUpstream, readUpstreamBody, UpstreamAbort, upstreamStatusError, type UpstreamTarget } from '../network/upstream.js';
+import { callUpstream, readUpstreamBody, UpstreamAbort, upstreamStatusError, upstreamStreamError, type UpstreamTarget } from '../network/upstream.js';
 import type { UpstreamShare } from '../network/upstream-share.js';
 import { validateModelRequest } from './validate.js';
 
@@ -510,7 +510,7 @@ export class Gateway {
     let r: Awaited<ReturnType<typeof callUpstream>>;
     ctx.upstreamCalled = true;
     try {
-      r = await callUpstream(target, 'POST', upstreamPath, forwarded, ctx.requestId, abort);
+      r = await callUpstream(target, 'POST', upstreamPath, forwarded, ctx.requestId, abort, ctx);
     } catch (e) {
       if (opening) await opening;
       throw e;
@@ -663,7 +663,7 @@ export class Gateway {
       if (clientGone()) throw new WardenError(499, 'invalid_request_error', 'client_closed_request', 'the client closed the connection');
       abort.abort();
       if (e instanceof OutputBlocked) throw e;
-      throw e instanceof WardenError ? e : new WardenError(502, 'upstream_error', 'upstream_stream_failed', `the stream from upstream ${target.name} failed`);
+      throw upstreamStreamError(target, e);
     }
     this.noteFinding(ctx, ...guard.findings());
     // Without reported usage, charge an estimate (~4 characters per token) so token limits still bite.

@@ -29,6 +29,7 @@ const USAGE = `usage: warden <command> [options]
   approvals list|approve|deny                    held tool calls (admin API)
   monitor list|reset                             what the monitor sees of principals, and resets (admin API)
   budgets show|set                               token and cost budgets: used, left, overrides (admin API)
+  k8s render --config warden.yaml [--out DIR]   Kubernetes manifests (kustomize base) with NetworkPolicies from segmentation
 
 Admin verbs read WARDEN_ADMIN_KEY (an admin API key), WARDEN_ADMIN_URL (default https://127.0.0.1:9443)
 and the CA from <data-dir>/ca.pem (or WARDEN_CA).`;
@@ -117,6 +118,7 @@ const PLANE_VERBS: Record<string, { module: string; pass: 'rest' | 'all' }> = {
   budgets: { module: './budgets.js', pass: 'rest' },
   witness: { module: './witness.js', pass: 'rest' },
   migrate: { module: './migrate.js', pass: 'rest' },
+  k8s: { module: './k8s.js', pass: 'rest' },
 };
 
 export async function run(argv: string[]): Promise<number> {

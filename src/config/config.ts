@@ -485,6 +485,13 @@ function workloadDefaults(w: RawConfig['workload'], baseDir: string): WorkloadCo
 }
 
 export function parseConfig(text: string, file: string): WardenConfig {
+  const raw = parseRawConfig(text, file);
+  const cfg = withDefaults(raw as RawConfig, resolve(file), dirname(resolve(file)));
+  return checkConfig(cfg, raw, file);
+}
+
+/** The YAML as written (environment variables unread, no defaults), once it passed the schema. */
+export function parseRawConfig(text: string, file: string): Record<string, unknown> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -515,7 +522,10 @@ export function parseConfig(text: string, file: string): WardenConfig {
     // anyOf/oneOf branches can report the same mistake more than once.
     throw new ConfigError([...new Set(lines)].join('\n'));
   }
-  const cfg = withDefaults(raw as RawConfig, resolve(file), dirname(resolve(file)));
+  return raw as Record<string, unknown>;
+}
+
+function checkConfig(cfg: WardenConfig, raw: unknown, file: string): WardenConfig {
   for (const l of [cfg.listeners.inference, cfg.listeners.admin]) {
     if (l.mtls !== 'off' && !l.clientCaFile && !cfg.spiffe.clientCaFile) {
       throw new ConfigError(`${file}: mtls is ${l.mtls} but no client CA is configured (listeners.*.clientCaFile or spiffe.clientCaFile)`);

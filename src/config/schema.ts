@@ -397,6 +397,28 @@ export const CONFIG_SCHEMA = {
         scope: { $ref: '#/$defs/scope' },
       },
     },
+    // Network segmentation for `warden k8s render`: who may reach each listener, and where Warden may connect.
+    segmentation: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['inference', 'admin', 'egress'],
+      properties: {
+        namespace: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' },
+        inference: { type: 'object', additionalProperties: false, required: ['from'], properties: { from: { type: 'array', minItems: 1, items: { $ref: '#/$defs/peer' } } } },
+        admin: { type: 'object', additionalProperties: false, required: ['from'], properties: { from: { type: 'array', minItems: 1, items: { $ref: '#/$defs/peer' } } } },
+        egress: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            postgres: { $ref: '#/$defs/egressRule' },
+            redis: { $ref: '#/$defs/egressRule' },
+            upstreams: { type: 'array', items: { $ref: '#/$defs/egressRule' } },
+            tools: { type: 'array', items: { $ref: '#/$defs/egressRule' } },
+            dns: { $ref: '#/$defs/egressRule' },
+          },
+        },
+      },
+    },
     shutdown: {
       type: 'object',
       additionalProperties: false,
@@ -417,6 +439,26 @@ export const CONFIG_SCHEMA = {
     },
   },
   $defs: {
+    /** A NetworkPolicy peer: pods (by namespace and/or labels) or an address block, not both. */
+    peer: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      properties: {
+        namespace: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' },
+        podLabels: { type: 'object', minProperties: 1, additionalProperties: { type: 'string', pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$', maxLength: 63 } },
+        cidr: { type: 'string', minLength: 1 },
+      },
+    },
+    egressRule: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['to', 'ports'],
+      properties: {
+        to: { type: 'array', minItems: 1, items: { $ref: '#/$defs/peer' } },
+        ports: { type: 'array', minItems: 1, items: { type: 'integer', minimum: 1, maximum: 65535 } },
+      },
+    },
     scope: {
       type: 'object',
       additionalProperties: false,

@@ -401,7 +401,11 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   const u = config.limits.unauthenticated;
   const refusals = new UnauthenticatedRefusals({ perSource: { requestsPerSecond: u.requestsPerSecond, burst: u.burst }, windowMs: u.accountingWindowMs }, { clock, audit, log });
   started.push(() => refusals.close());
+  // Traces only when configured: the OpenTelemetry SDK is not even loaded otherwise.
+  const tracing = config.telemetry.traces ? (await import('../telemetry/tracing.js')).startTracing(config.telemetry.traces, log) : undefined;
+  if (tracing) started.push(() => tracing.shutdown());
   const gateway = new Gateway({
+    ...(tracing ? { tracing } : {}),
     refusals,
     clock,
     log,
@@ -586,6 +590,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       await Promise.all([stop(infServer), stop(admServer), ...(demo ? [stop(demo.server)] : [])]);
       await Promise.all(targets.map((t) => closeUpstreamTarget(t)));
       await refusals.close();
+      await tracing?.shutdown();
       await keys.close();
       await identity.close();
       await tools.close();

@@ -134,6 +134,8 @@ export interface WardenConfig {
   log: { level: string; accessLog: boolean; auditToLog: boolean };
   /** SIGTERM/SIGINT: in-flight requests and streams get this long to finish before they are cut (src/app/drain.ts). */
   shutdown: { drainTimeoutMs: number };
+  /** OpenTelemetry export (src/telemetry/tracing.ts); absent: no traces, and no tracing code is loaded. */
+  telemetry: { traces?: { endpoint: string; serviceName: string; sampleRatio: number; batchDelayMs: number } };
   /** Model attributes the policies read: which groups may invoke it, owning tenant, provider. */
   models: Record<string, { grantees?: string[]; tenant?: string; provider?: string }>;
   /** Payload retention (sealed per principal, erasable) and the JSON-lines export of ledger entries for a SIEM. */
@@ -238,6 +240,7 @@ type RawConfig = {
   spiffe?: Partial<WardenConfig['spiffe']>;
   log?: Partial<WardenConfig['log']>;
   shutdown?: Partial<WardenConfig['shutdown']>;
+  telemetry?: { traces?: { endpoint: string; serviceName?: string; sampleRatio?: number; batchDelayMs?: number } };
   models?: WardenConfig['models'];
   policies?: { dir?: string };
   groups?: Record<string, string[]>;
@@ -383,6 +386,9 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     })),
     demoUpstream: { enabled: raw.demoUpstream?.enabled ?? 'auto', port: raw.demoUpstream?.port ?? 0 },
     shutdown: { drainTimeoutMs: raw.shutdown?.drainTimeoutMs ?? 25_000 },
+    telemetry: raw.telemetry?.traces
+      ? { traces: { endpoint: raw.telemetry.traces.endpoint, serviceName: raw.telemetry.traces.serviceName ?? 'warden', sampleRatio: raw.telemetry.traces.sampleRatio ?? 1, batchDelayMs: raw.telemetry.traces.batchDelayMs ?? 2_000 } }
+      : {},
     oidc: { issuers: (raw.oidc?.issuers ?? []).map((i) => ({ ...i, ...(i.caFile ? { caFile: resolve(baseDir, i.caFile) } : {}) })) },
     httpSignatures: {
       windowSec: raw.httpSignatures?.windowSec ?? 300,

@@ -419,6 +419,23 @@ export const CONFIG_SCHEMA = {
         },
       },
     },
+    telemetry: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        traces: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['endpoint'],
+          properties: {
+            endpoint: { type: 'string', pattern: '^https?://[^\\s]+$' },
+            serviceName: { type: 'string', minLength: 1, maxLength: 256 },
+            sampleRatio: { type: 'number', minimum: 0, maximum: 1 },
+            batchDelayMs: { type: 'integer', minimum: 10, maximum: 60000 },
+          },
+        },
+      },
+    },
     shutdown: {
       type: 'object',
       additionalProperties: false,

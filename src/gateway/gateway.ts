@@ -19,7 +19,7 @@ import type { ExchangeInput, ExchangeResult, TokenExchangeRequest } from '../ide
 import type { AuditSink } from '../core/audit-sink.js';
 import { requestEvent } from './audit.js';
 import type { Authorizer } from '../policy/authorizer.js';
-import type { Endpoint, ModelEndpoint, RequestContext } from './context.js';
+import type { Endpoint, ModelEndpoint, RequestContext, RequestTracing } from './context.js';
 import { readBody } from '../http/body.js';
 import { sendError, sendJson } from '../http/respond.js';
 import type { Metrics } from './metrics.js';
@@ -71,6 +71,8 @@ export interface ToolRoutes {
 }
 
 export interface GatewayDeps {
+  /** OpenTelemetry traces (telemetry.traces); absent: no trace is started and nothing is measured. */
+  tracing?: RequestTracing;
   clock: Clock;
   log: Logger;
   metrics: Metrics;
@@ -176,6 +178,20 @@ export class Gateway {
   constructor(private readonly d: GatewayDeps) {
     this.bearer = createBearerVerifier(d.verifiers);
     this.handlers = this.declare();
+    if (d.tracing) this.traceStages();
+  }
+
+  /** With tracing on, each stage (and the answer, as `upstream` on model routes) first marks its span. */
+  private traceStages(): void {
+    for (const [name, h] of this.handlers) {
+      const respond = h.respond;
+      const answerSpan = name in UPSTREAM_PATHS ? 'upstream' : 'respond';
+      this.handlers.set(name, {
+        ...h,
+        stages: h.stages.map((s) => stage(s.name, (ctx) => (ctx.trace?.mark(s.name), s.run(ctx)))),
+        respond: (ctx, res, param) => (ctx.trace?.mark(answerSpan), respond.call(h, ctx, res, param)),
+      });
+    }
   }
 
   /** Each route's stages. A route in INFERENCE_ROUTES without a handler here fails at construction. */
@@ -340,6 +356,7 @@ export class Gateway {
     const path = q === -1 ? url : url.slice(0, q);
     const m = this.match(path);
     const ctx = this.newContext(req, requestId, path, m?.route ?? null);
+    if (this.d.tracing) ctx.trace = this.d.tracing.start(req);
     const handler = m ? this.handlers.get(m.route.name)! : null;
     try {
       // A source that spent its budget of unauthenticated failures is turned away before any other work.
@@ -415,6 +432,7 @@ export class Gateway {
   }
 
   private finish(ctx: RequestContext, status: number, event: AuditEvent): void {
+    ctx.trace?.end(ctx, status, event);
     this.d.monitor?.observe(ctx, event);
     this.d.metrics.requests.inc({ endpoint: ctx.endpoint, status });
     this.d.metrics.decisions.inc({ decision: event.decision, stage: event.stage ?? 'done' });
@@ -433,6 +451,7 @@ export class Gateway {
     if (details) event.details = { ...event.details, ...details };
     try {
       const r = await this.d.audit.append(event);
+      if (ctx.trace) ctx.trace.ledgerIndex = r.index;
       return r.receipt !== undefined ? { event, receipt: r.receipt } : { event };
     } catch (e) {
       this.d.metrics.auditFailures.inc();

@@ -113,6 +113,8 @@ export interface UpstreamCallContext {
   model: string | null;
   /** Filled by pooled upstreams: each endpoint tried, for the ledger entry. */
   upstreamAttempts?: UpstreamAttempt[];
+  /** With tracing on: the upstream span's W3C traceparent, sent to the upstream. */
+  trace?: { readonly traceparent: string | undefined };
 }
 
 export interface UpstreamResponse {
@@ -133,6 +135,8 @@ export async function callUpstream(
   const headers: Record<string, string> = { accept: 'application/json, text/event-stream', 'x-request-id': requestId };
   if (body) headers['content-type'] = 'application/json';
   if (target.authorization) headers.authorization = target.authorization;
+  const traceparent = call?.trace?.traceparent;
+  if (traceparent) headers.traceparent = traceparent;
   try {
     const bodyTimeout = call?.stream ? target.streamStallMs : target.bodyTimeoutMs;
     const r = target.endpoints

@@ -126,9 +126,14 @@ export class EndpointPool {
       try {
         r = await ep.pool.request({ ...req, path: ep.basePath + req.path });
       } catch (e) {
-        this.failed(ep);
         const code = (e as { code?: string }).code;
-        if (isConnectFailure(e) && !req.signal?.aborted) {
+        // A call the client (or a shutdown) cancelled says nothing about the endpoint.
+        if (req.signal?.aborted) {
+          attempts?.push({ endpoint: ep.label, outcome: 'failed', code: 'aborted' });
+          throw e;
+        }
+        this.failed(ep);
+        if (isConnectFailure(e)) {
           attempts?.push({ endpoint: ep.label, outcome: 'connect_failed', ...(code ? { code } : {}) });
           continue;
         }

@@ -152,3 +152,33 @@ test('a stream that stalls for streamStallMs ends with an error event and an ent
     await stalled.close();
   }
 });
+
+test('a client that hangs up does not count against the endpoint: no ejection from cancelled calls', async () => {
+  let hang = true;
+  // a keeps its first chat request unanswered (a slow model); the client gives up on it.
+  const a = await fakeModel('a', { onChat: () => (hang ? ((hang = false), true) : false) });
+  const b = await fakeModel('b');
+  try {
+    const yaml = `upstreams:\n  - name: pool\n    models: [pooled]\n    endpoints: [{ url: "${a.url}" }, { url: "${b.url}" }]\n    healthCheck: { intervalMs: 60000 }\n    outlierEjection: { consecutiveFailures: 1, ejectMs: 60000 }\n`;
+    await withPool(yaml, async (t, key) => {
+      const { request } = await import('undici');
+      const gaveUp = new AbortController();
+      const pending = request(`${t.w.inferenceUrl}/v1/chat/completions`, {
+        method: 'POST',
+        dispatcher: t.agent,
+        signal: gaveUp.signal,
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'pooled', messages: [{ role: 'user', content: 'hello' }] }),
+      });
+      while (chats(a) === 0) await new Promise((r) => setTimeout(r, 10));
+      gaveUp.abort();
+      await assert.rejects(pending);
+      await a.aborted; // Warden cancelled its call to a
+      for (let i = 0; i < 4; i++) assert.equal((await ask(t, key)).status, 200);
+      assert.deepEqual([chats(a), chats(b)], [3, 2], 'a still takes its share: one failure would have ejected it');
+    });
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});

@@ -31,7 +31,7 @@ export interface AdminDeps {
   audit: AuditSink;
   publicOrigin: string;
   /** /readyz: whether this replica can serve, per check (src/admin/readiness.ts). */
-  ready: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
+  ready: () => Promise<{ ready: boolean; status?: string; checks: Record<string, string> }>;
   /** Extra read-only handlers (e.g. the ledger's /audit/v1); return true if handled. */
   extraRoutes?: ((req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>)[];
   /**
@@ -313,7 +313,7 @@ export class AdminApi {
     if (path === '/healthz' && req.method === 'GET') return sendJson(res, 200, { status: 'ok' }, { 'x-request-id': requestId });
     if (path === '/readyz' && req.method === 'GET') {
       const r = await this.d.ready();
-      return sendJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not_ready', checks: r.checks }, { 'x-request-id': requestId });
+      return sendJson(res, r.ready ? 200 : 503, { status: r.status ?? (r.ready ? 'ready' : 'not_ready'), checks: r.checks }, { 'x-request-id': requestId });
     }
     for (const h of this.d.extraRoutes ?? []) if (await h(req, res)) return;
     // A malformed percent-escape would throw in every route's decoding: refused here, once, as bad input.

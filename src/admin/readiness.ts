@@ -11,7 +11,9 @@ export interface ReadinessCheck {
 
 export interface ReadinessReport {
   ready: boolean;
-  checks: Record<string, 'ok' | 'failing'>;
+  /** Set while shutting down: the replica finishes what it has and takes nothing new. */
+  status?: 'draining';
+  checks: Record<string, 'ok' | 'failing' | 'draining'>;
 }
 
 export class Readiness {
@@ -35,7 +37,8 @@ export class Readiness {
   }
 
   async report(): Promise<ReadinessReport> {
-    if (!this.started || this.stopped) return { ready: false, checks: { lifecycle: 'failing' } };
+    if (this.stopped) return { ready: false, status: 'draining', checks: { lifecycle: 'draining' } };
+    if (!this.started) return { ready: false, checks: { lifecycle: 'failing' } };
     const results = await Promise.all(this.checks.map(async (c) => [c.name, await this.run(c)] as const));
     const checks: ReadinessReport['checks'] = { lifecycle: 'ok' };
     for (const [name, ok] of results) checks[name] = ok ? 'ok' : 'failing';

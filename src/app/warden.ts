@@ -13,6 +13,7 @@ import { ConfigError, type WardenConfig, type UpstreamConfig } from '../config/c
 import { ensureDevPki } from '../network/dev-ca.js';
 import { createClientAddressResolver } from '../network/source.js';
 import { listenerTlsOptions } from '../network/tls.js';
+import { ListenerDrain } from '../network/drain.js';
 import { LocalLimiter } from '../network/limits.js';
 import { RedisLimiter } from '../network/redis-limiter.js';
 import { Budgets, LocalBudgetStore } from '../network/budgets.js';
@@ -42,7 +43,7 @@ import { Gateway, type ModelInfo } from '../gateway/gateway.js';
 import { UnauthenticatedRefusals } from '../gateway/refusals.js';
 import { Metrics } from '../gateway/metrics.js';
 import type { AuditSink } from '../core/audit-sink.js';
-import { createUpstreamTarget, type UpstreamTarget } from '../network/upstream.js';
+import { closeUpstreamTarget, createUpstreamTarget, type UpstreamTarget } from '../network/upstream.js';
 import { DPOP_ALGORITHMS, parseTokenExchangeRequest, tokenServiceMetadata } from '../identity/index.js';
 import { createEffectiveRoute } from '../admin/effective.js';
 import { buildIdentity } from '../identity/plane.js';
@@ -57,7 +58,7 @@ import { LedgerAuditSink } from '../ledger/sink.js';
 import { WITNESSED_CHECKPOINT_FILE, WitnessSubmitter } from '../ledger/witness-submitter.js';
 import { Readiness } from '../admin/readiness.js';
 import { inspectRequest, inspectText, parseClassification } from '../inspect/index.js';
-import { BadRequest, FailClosed, StartupRefused } from '../core/errors.js';
+import { BadRequest, FailClosed, StartupRefused, UpstreamError } from '../core/errors.js';
 import { IdentityConfigError } from '../identity/errors.js';
 import { loadServerCertificate, ServerCertificateInvalid } from '../network/server-cert.js';
 import { sendJson } from '../http/respond.js';
@@ -86,6 +87,13 @@ export interface RunningWarden {
   flushRefusals(): Promise<void>;
   demoUpstreamUrl: string | null;
   log: Logger;
+  /**
+   * Graceful shutdown (SIGTERM): /readyz answers 503 draining, the inference listener stops accepting, requests
+   * and streams under way get shutdown.drainTimeoutMs to finish (then are cut, each with its error and entry),
+   * then everything closes as in close(). /healthz answers until then.
+   */
+  shutdown(): Promise<void>;
+  /** Closes at once: connections still open are dropped. */
   close(): Promise<void>;
 }
 
@@ -225,7 +233,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   for (const u of upstreamCfgs) {
     const t = createUpstreamTarget(u);
     targets.push(t);
-    started.push(() => t.pool.close());
+    started.push(() => closeUpstreamTarget(t));
     for (const m of u.models) {
       routes.set(m, t);
       models.push({ id: m, ownedBy: u.demo ? DEMO_OWNER : u.name, demo: u.demo === true });
@@ -401,7 +409,11 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   const u = config.limits.unauthenticated;
   const refusals = new UnauthenticatedRefusals({ perSource: { requestsPerSecond: u.requestsPerSecond, burst: u.burst }, windowMs: u.accountingWindowMs }, { clock, audit, log });
   started.push(() => refusals.close());
+  // Traces only when configured: the OpenTelemetry SDK is not even loaded otherwise.
+  const tracing = config.telemetry.traces ? (await import('../telemetry/tracing.js')).startTracing(config.telemetry.traces, log) : undefined;
+  if (tracing) started.push(() => tracing.shutdown());
   const gateway = new Gateway({
+    ...(tracing ? { tracing } : {}),
     refusals,
     clock,
     log,
@@ -545,13 +557,14 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   // Last: everything above can still refuse the start (see bootstrapAdmin).
   const bootstrapKey = await bootstrapAdmin(identityStore, keys, clock);
   keys.setBootstrapKey(await identityStore.getMeta('bootstrap'));
-  infServer.on('request', withClient(inf.trustedProxies, gateway.handle));
+  const infDrain = new ListenerDrain(infServer);
+  infServer.on('request', infDrain.track(withClient(inf.trustedProxies, gateway.handle)));
   admServer.on('request', withClient(adm.trustedProxies, admin.handle));
   readiness.markStarted();
   log.info({ inferenceUrl, adminUrl, inferenceOrigin, adminOrigin, ca: pki.caPemPath, dataDir: config.dataDir }, 'warden started');
 
   let closed = false;
-  return {
+  const running: RunningWarden = {
     inferenceUrl,
     adminUrl,
     inferenceOrigin,
@@ -564,6 +577,15 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     demoUpstreamUrl: demo?.url ?? null,
     ledgerVerifierKey: publicLedgerKey(ledgerKey).vkey,
     log,
+    async shutdown() {
+      if (closed) return;
+      readiness.markStopping();
+      log.info({ inFlight: infDrain.active, drainTimeoutMs: config.shutdown.drainTimeoutMs }, 'draining: no new connections; finishing requests under way');
+      const shuttingDown = () => new UpstreamError(503, 'shutting_down', 'Warden is shutting down: the answer was cut at the drain deadline (shutdown.drainTimeoutMs)');
+      const r = await infDrain.drain(config.shutdown.drainTimeoutMs, () => gateway.cutInFlight(shuttingDown));
+      if (r.cut > 0 || r.dropped > 0) log.warn(r, 'drain deadline passed: requests under way were cut');
+      await running.close();
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -574,8 +596,9 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
           s.closeAllConnections();
         });
       await Promise.all([stop(infServer), stop(admServer), ...(demo ? [stop(demo.server)] : [])]);
-      await Promise.all(targets.map((t) => t.pool.close()));
+      await Promise.all(targets.map((t) => closeUpstreamTarget(t)));
       await refusals.close();
+      await tracing?.shutdown();
       await keys.close();
       await identity.close();
       await tools.close();
@@ -592,4 +615,5 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       log.flush();
     },
   };
+  return running;
 }

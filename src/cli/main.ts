@@ -29,6 +29,7 @@ const USAGE = `usage: warden <command> [options]
   approvals list|approve|deny                    held tool calls (admin API)
   monitor list|reset                             what the monitor sees of principals, and resets (admin API)
   budgets show|set                               token and cost budgets: used, left, overrides (admin API)
+  k8s render --config warden.yaml [--out DIR]   Kubernetes manifests (kustomize base) with NetworkPolicies from segmentation
 
 Admin verbs read WARDEN_ADMIN_KEY (an admin API key), WARDEN_ADMIN_URL (default https://127.0.0.1:9443)
 and the CA from <data-dir>/ca.pem (or WARDEN_CA).`;
@@ -74,7 +75,14 @@ async function up(args: string[]): Promise<number> {
   process.on('SIGHUP', onHup);
   await stopRequested;
   process.off('SIGHUP', onHup);
-  await w.close();
+  // Finish what is under way (up to shutdown.drainTimeoutMs), flush the ledger, close the stores. A second
+  // signal does not cut the drain short (the deadline does; an orchestrator's last word is SIGKILL).
+  const again = (sig: NodeJS.Signals) => w.log.warn({ signal: sig }, 'already shutting down: waiting for requests under way (shutdown.drainTimeoutMs)');
+  process.on('SIGINT', again);
+  process.on('SIGTERM', again);
+  await w.shutdown();
+  process.off('SIGINT', again);
+  process.off('SIGTERM', again);
   return 0;
 }
 
@@ -110,6 +118,7 @@ const PLANE_VERBS: Record<string, { module: string; pass: 'rest' | 'all' }> = {
   budgets: { module: './budgets.js', pass: 'rest' },
   witness: { module: './witness.js', pass: 'rest' },
   migrate: { module: './migrate.js', pass: 'rest' },
+  k8s: { module: './k8s.js', pass: 'rest' },
 };
 
 export async function run(argv: string[]): Promise<number> {

@@ -39,6 +39,15 @@ export interface ListenerConfig {
   tls?: CertPair;
 }
 
+/** upstreams[].endpoints and what goes with them (src/network/upstream-pool.ts). */
+export interface UpstreamPoolConfig {
+  endpoints: { url: string; weight: number }[];
+  /** Further endpoints tried after a connection failure (never after a byte of the request was sent). */
+  retries: number;
+  healthCheck: { path: string; intervalMs: number; timeoutMs: number; unhealthyAfter: number; healthyAfter: number };
+  outlierEjection: { consecutiveFailures: number; ejectMs: number };
+}
+
 export interface UpstreamConfig {
   name: string;
   baseUrl: string;
@@ -58,6 +67,10 @@ export interface UpstreamConfig {
   outputRules?: string[];
   /** Plant a per-deployment canary in system prompts and withhold any answer that leaks it. */
   canary?: boolean;
+  /** Several endpoints for this upstream (upstreams[].endpoints): balancing, health checks, ejection, failover. */
+  pool?: UpstreamPoolConfig;
+  /** A stream that sends no byte for this long is ended with an error event (default: bodyTimeoutMs). */
+  streamStallMs?: number;
   /** True for the built-in demo model server. */
   demo?: boolean;
 }
@@ -120,6 +133,10 @@ export interface WardenConfig {
   httpSignatures: { windowSec: number; clients: { keyId: string; publicKeyFile: string; principal: string; alg?: 'ed25519' | 'ecdsa-p256-sha256'; scope?: ScopeConfig }[] };
   spiffe: { trustDomains: string[]; clientCaFile?: string; tenant: string; defaultKind?: 'user' | 'service' | 'agent'; rules: Record<string, unknown>[]; scope: ScopeConfig };
   log: { level: string; accessLog: boolean; auditToLog: boolean };
+  /** SIGTERM/SIGINT: in-flight requests and streams get this long to finish before they are cut (src/app/drain.ts). */
+  shutdown: { drainTimeoutMs: number };
+  /** OpenTelemetry export (src/telemetry/tracing.ts); absent: no traces, and no tracing code is loaded. */
+  telemetry: { traces?: { endpoint: string; serviceName: string; sampleRatio: number; batchDelayMs: number } };
   /** Model attributes the policies read: which groups may invoke it, owning tenant, provider. */
   models: Record<string, { grantees?: string[]; tenant?: string; provider?: string }>;
   /** Payload retention (sealed per principal, erasable) and the JSON-lines export of ledger entries for a SIEM. */
@@ -217,12 +234,14 @@ type RawConfig = {
   dataDir?: string;
   listeners?: { inference?: Partial<ListenerConfig>; admin?: Partial<ListenerConfig> };
   limits?: Partial<Omit<WardenConfig['limits'], 'attestationPerSource' | 'unauthenticated' | 'upstreamShare'>> & { attestationPerSource?: Partial<WardenConfig['limits']['attestationPerSource']>; unauthenticated?: Partial<WardenConfig['limits']['unauthenticated']>; upstreamShare?: Partial<WardenConfig['limits']['upstreamShare']> };
-  upstreams?: Partial<UpstreamConfig>[];
+  upstreams?: (Partial<Omit<UpstreamConfig, 'pool'>> & { endpoints?: { url: string; weight?: number }[]; retries?: number; healthCheck?: Partial<UpstreamPoolConfig['healthCheck']>; outlierEjection?: Partial<UpstreamPoolConfig['outlierEjection']> })[];
   demoUpstream?: Partial<WardenConfig['demoUpstream']>;
   oidc?: { issuers?: OidcIssuerConfig[] };
   httpSignatures?: Partial<WardenConfig['httpSignatures']>;
   spiffe?: Partial<WardenConfig['spiffe']>;
   log?: Partial<WardenConfig['log']>;
+  shutdown?: Partial<WardenConfig['shutdown']>;
+  telemetry?: { traces?: { endpoint: string; serviceName?: string; sampleRatio?: number; batchDelayMs?: number } };
   models?: WardenConfig['models'];
   policies?: { dir?: string };
   groups?: Record<string, string[]>;
@@ -239,6 +258,17 @@ type RawConfig = {
     redis?: { url?: string; urlEnv?: string; prefix?: string };
   };
 };
+
+function poolDefaults(u: NonNullable<RawConfig['upstreams']>[number]): UpstreamPoolConfig {
+  const eps = (u.endpoints ?? []).map((e) => ({ url: e.url.replace(/\/+$/, ''), weight: e.weight ?? 1 }));
+  const hc = u.healthCheck;
+  return {
+    endpoints: eps,
+    retries: u.retries ?? eps.length - 1,
+    healthCheck: { path: hc?.path ?? '/models', intervalMs: hc?.intervalMs ?? 5_000, timeoutMs: hc?.timeoutMs ?? 2_000, unhealthyAfter: hc?.unhealthyAfter ?? 2, healthyAfter: hc?.healthyAfter ?? 2 },
+    outlierEjection: { consecutiveFailures: u.outlierEjection?.consecutiveFailures ?? 3, ejectMs: u.outlierEjection?.ejectMs ?? 30_000 },
+  };
+}
 
 /** A connection string given inline or (for secrets) named by an environment variable that must be set. */
 function secretOrEnv(where: string, inline: string | undefined, envName: string | undefined, source: string | null, names: [string, string]): string {
@@ -338,7 +368,10 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     },
     upstreams: (raw.upstreams ?? []).map((u) => ({
       name: u.name!,
-      baseUrl: u.baseUrl!.replace(/\/+$/, ''),
+      // With endpoints, baseUrl names the first (what single-endpoint readers such as the attestation fetch use).
+      baseUrl: (u.baseUrl ?? u.endpoints?.[0]?.url ?? '').replace(/\/+$/, ''),
+      ...(u.endpoints ? { pool: poolDefaults(u) } : {}),
+      ...(u.streamStallMs !== undefined ? { streamStallMs: u.streamStallMs } : {}),
       models: u.models!,
       connections: u.connections ?? 128,
       connectTimeoutMs: u.connectTimeoutMs ?? 5_000,
@@ -353,6 +386,10 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       ...(u.canary !== undefined ? { canary: u.canary } : {}),
     })),
     demoUpstream: { enabled: raw.demoUpstream?.enabled ?? 'auto', port: raw.demoUpstream?.port ?? 0 },
+    shutdown: { drainTimeoutMs: raw.shutdown?.drainTimeoutMs ?? 25_000 },
+    telemetry: raw.telemetry?.traces
+      ? { traces: { endpoint: raw.telemetry.traces.endpoint, serviceName: raw.telemetry.traces.serviceName ?? 'warden', sampleRatio: raw.telemetry.traces.sampleRatio ?? 1, batchDelayMs: raw.telemetry.traces.batchDelayMs ?? 2_000 } }
+      : {},
     oidc: { issuers: (raw.oidc?.issuers ?? []).map((i) => ({ ...i, ...(i.caFile ? { caFile: resolve(baseDir, i.caFile) } : {}) })) },
     httpSignatures: {
       windowSec: raw.httpSignatures?.windowSec ?? 300,
@@ -455,6 +492,13 @@ function workloadDefaults(w: RawConfig['workload'], baseDir: string): WorkloadCo
 }
 
 export function parseConfig(text: string, file: string): WardenConfig {
+  const raw = parseRawConfig(text, file);
+  const cfg = withDefaults(raw as RawConfig, resolve(file), dirname(resolve(file)));
+  return checkConfig(cfg, raw, file);
+}
+
+/** The YAML as written (environment variables unread, no defaults), once it passed the schema. */
+export function parseRawConfig(text: string, file: string): Record<string, unknown> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -485,7 +529,10 @@ export function parseConfig(text: string, file: string): WardenConfig {
     // anyOf/oneOf branches can report the same mistake more than once.
     throw new ConfigError([...new Set(lines)].join('\n'));
   }
-  const cfg = withDefaults(raw as RawConfig, resolve(file), dirname(resolve(file)));
+  return raw as Record<string, unknown>;
+}
+
+function checkConfig(cfg: WardenConfig, raw: unknown, file: string): WardenConfig {
   for (const l of [cfg.listeners.inference, cfg.listeners.admin]) {
     if (l.mtls !== 'off' && !l.clientCaFile && !cfg.spiffe.clientCaFile) {
       throw new ConfigError(`${file}: mtls is ${l.mtls} but no client CA is configured (listeners.*.clientCaFile or spiffe.clientCaFile)`);
@@ -509,6 +556,15 @@ export function parseConfig(text: string, file: string): WardenConfig {
     const material = Buffer.from(/^[^+]+\+[0-9a-f]{8}\+(.+)$/.exec(w.key)?.[1] ?? '', 'base64');
     if (material.length !== 33 || material[0] !== 0x04) throw new ConfigError(`${file}: ledger.witnesses[${JSON.stringify(w.name)}].key is not an Ed25519 cosignature/v1 verifier key (print one with \`warden witness key\`)`);
   }
+  const rawUpstreams = ((raw as RawConfig).upstreams ?? []);
+  rawUpstreams.forEach((u, i) => {
+    const at = `${file}: upstreams[${i}] (${u.name})`;
+    if (u.baseUrl === undefined && u.endpoints === undefined) throw new ConfigError(`${at}: missing required key "baseUrl" (or "endpoints", for several)`);
+    if (u.baseUrl !== undefined && u.endpoints !== undefined) throw new ConfigError(`${at}: give baseUrl or endpoints, not both`);
+    if (!u.endpoints && (u.retries !== undefined || u.healthCheck || u.outlierEjection)) throw new ConfigError(`${at}: retries, healthCheck and outlierEjection apply to endpoints; with one baseUrl there is nothing to fail over to`);
+    if (u.endpoints && new Set(u.endpoints.map((e) => e.url.replace(/\/+$/, ''))).size !== u.endpoints.length) throw new ConfigError(`${at}: endpoints: the same url is listed twice`);
+    if (u.endpoints && u.retries !== undefined && u.retries > u.endpoints.length - 1) throw new ConfigError(`${at}: retries is ${u.retries} but there are only ${u.endpoints.length - 1} other endpoints to try`);
+  });
   const seen = new Map<string, string>();
   for (const u of cfg.upstreams) {
     for (const m of u.models) {

@@ -49,10 +49,40 @@ export const CONFIG_SCHEMA = {
       items: {
         type: 'object',
         additionalProperties: false,
-        required: ['name', 'baseUrl', 'models'],
+        // baseUrl, or endpoints (several, balanced and failed over): exactly one, checked in config.ts.
+        required: ['name', 'models'],
         properties: {
           name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' },
           baseUrl: { type: 'string', pattern: '^https?://[^\\s]+$' },
+          endpoints: {
+            type: 'array',
+            minItems: 1,
+            maxItems: 64,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['url'],
+              properties: { url: { type: 'string', pattern: '^https?://[^\\s]+$' }, weight: { type: 'integer', minimum: 1, maximum: 1000 } },
+            },
+          },
+          retries: { type: 'integer', minimum: 0, maximum: 63 },
+          healthCheck: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              path: { type: 'string', pattern: '^/[A-Za-z0-9._~/-]*$' },
+              intervalMs: { type: 'integer', minimum: 100, maximum: 3600000 },
+              timeoutMs: { type: 'integer', minimum: 1, maximum: 60000 },
+              unhealthyAfter: { type: 'integer', minimum: 1, maximum: 100 },
+              healthyAfter: { type: 'integer', minimum: 1, maximum: 100 },
+            },
+          },
+          outlierEjection: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { consecutiveFailures: { type: 'integer', minimum: 1, maximum: 1000 }, ejectMs: { type: 'integer', minimum: 100, maximum: 3600000 } },
+          },
+          streamStallMs: { type: 'integer', minimum: 100, maximum: 3600000 },
           apiKeyEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
           models: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
           connections: { type: 'integer', minimum: 1, maximum: 4096 },
@@ -368,6 +398,54 @@ export const CONFIG_SCHEMA = {
         scope: { $ref: '#/$defs/scope' },
       },
     },
+    // Network segmentation for `warden k8s render`: who may reach each listener, and where Warden may connect.
+    segmentation: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['inference', 'admin', 'egress'],
+      properties: {
+        namespace: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' },
+        inference: { type: 'object', additionalProperties: false, required: ['from'], properties: { from: { type: 'array', minItems: 1, items: { $ref: '#/$defs/peer' } } } },
+        admin: { type: 'object', additionalProperties: false, required: ['from'], properties: { from: { type: 'array', minItems: 1, items: { $ref: '#/$defs/peer' } } } },
+        egress: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            postgres: { $ref: '#/$defs/egressRule' },
+            redis: { $ref: '#/$defs/egressRule' },
+            upstreams: { type: 'array', items: { $ref: '#/$defs/egressRule' } },
+            tools: { type: 'array', items: { $ref: '#/$defs/egressRule' } },
+            dns: { $ref: '#/$defs/egressRule' },
+          },
+        },
+      },
+    },
+    telemetry: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        traces: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['endpoint'],
+          properties: {
+            endpoint: { type: 'string', pattern: '^https?://[^\\s]+$' },
+            serviceName: { type: 'string', minLength: 1, maxLength: 256 },
+            sampleRatio: { type: 'number', minimum: 0, maximum: 1 },
+            batchDelayMs: { type: 'integer', minimum: 10, maximum: 60000 },
+          },
+        },
+      },
+    },
+    shutdown: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        // How long SIGTERM waits for in-flight requests and streams before cutting them (Kubernetes' default
+        // terminationGracePeriodSeconds is 30 s: keep this below it).
+        drainTimeoutMs: { type: 'integer', minimum: 0, maximum: 3600000 },
+      },
+    },
     log: {
       type: 'object',
       additionalProperties: false,
@@ -379,6 +457,26 @@ export const CONFIG_SCHEMA = {
     },
   },
   $defs: {
+    /** A NetworkPolicy peer: pods (by namespace and/or labels) or an address block, not both. */
+    peer: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      properties: {
+        namespace: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' },
+        podLabels: { type: 'object', minProperties: 1, additionalProperties: { type: 'string', pattern: '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$', maxLength: 63 } },
+        cidr: { type: 'string', minLength: 1 },
+      },
+    },
+    egressRule: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['to', 'ports'],
+      properties: {
+        to: { type: 'array', minItems: 1, items: { $ref: '#/$defs/peer' } },
+        ports: { type: 'array', minItems: 1, items: { type: 'integer', minimum: 1, maximum: 65535 } },
+      },
+    },
     scope: {
       type: 'object',
       additionalProperties: false,

@@ -30,6 +30,8 @@ export function requestEvent(ctx: RequestContext, status: number, err: WardenErr
   };
   const cid = clientRequestId(ctx.req.headers['x-request-id']);
   if (cid) e.details = { ...e.details, ...cid };
+  // Entry details are flat scalars: one attempt per `;`, each `<upstream>#<i> <origin> <outcome> [status|code]`.
+  if (ctx.upstreamAttempts) e.details = { ...e.details, upstreamAttempts: ctx.upstreamAttempts.map((a) => `${a.endpoint} ${a.outcome}${a.status !== undefined ? ` ${a.status}` : ''}${a.code ? ` ${a.code}` : ''}`).join('; ') };
   if (err) {
     e.errorCode = err.code;
     if (err.reason !== undefined) e.reason = err.reason;

@@ -1,12 +1,13 @@
 // The one request context every stage reads and extends (DESIGN: "Every stage has the same shape").
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { Action, Decision, Findings, Principal, Resource, RouteRequirement } from '../core/types.js';
+import type { Action, AuditEvent, Decision, Findings, Principal, Resource, RouteRequirement } from '../core/types.js';
 import type { TokenExchangeRequest } from '../identity/index.js';
 import type { BudgetHold, Usage } from '../network/budgets.js';
 import type { Lease } from '../network/limits.js';
 import type { RouteName } from './routes.js';
 import type { UpstreamTarget } from '../network/upstream.js';
+import type { UpstreamAttempt } from '../network/upstream-pool.js';
 
 export type Endpoint = RouteName;
 /** The routes that carry a model request body (OpenAI shapes). */
@@ -55,6 +56,10 @@ export interface RequestContext {
   usage?: Usage;
   /** True once the upstream call was started (a failure after it keeps the budget reservation). */
   upstreamCalled?: boolean;
+  /** This request's trace, only when telemetry.traces is configured (src/telemetry/tracing.ts). */
+  trace?: RequestTrace;
+  /** Each endpoint tried, for an upstream with several (upstreams[].endpoints); recorded in the entry. */
+  upstreamAttempts?: UpstreamAttempt[];
   /** Set when the pipeline ended the request: the stage that did. */
   stage?: string;
   /** Placement the policy obliged (`route:tier=onprem`); the route stage refuses an upstream that does not meet it. */
@@ -70,4 +75,18 @@ export interface RequestContext {
   /** SHA-256 digests (sha256:hex) of the request body and the response body. */
   requestDigest?: string;
   responseDigest?: string;
+}
+
+/** A request's trace: stage spans, the upstream span's W3C traceparent, the attributes written at its end. */
+export interface RequestTrace {
+  /** A stage begins (the previous stage's span ends); `upstream` also sets `traceparent`. */
+  mark(stage: string): void;
+  /** The traceparent header for the upstream call (set once the upstream span began). */
+  readonly traceparent: string | undefined;
+  ledgerIndex: number | undefined;
+  end(ctx: RequestContext, status: number, event: AuditEvent): void;
+}
+
+export interface RequestTracing {
+  start(req: IncomingMessage): RequestTrace;
 }

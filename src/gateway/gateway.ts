@@ -19,7 +19,7 @@ import type { ExchangeInput, ExchangeResult, TokenExchangeRequest } from '../ide
 import type { AuditSink } from '../core/audit-sink.js';
 import { requestEvent } from './audit.js';
 import type { Authorizer } from '../policy/authorizer.js';
-import type { Endpoint, ModelEndpoint, RequestContext } from './context.js';
+import type { Endpoint, ModelEndpoint, RequestContext, RequestTracing } from './context.js';
 import { readBody } from '../http/body.js';
 import { sendError, sendJson } from '../http/respond.js';
 import type { Metrics } from './metrics.js';
@@ -37,7 +37,7 @@ import { MAX_TOKEN_FIELDS } from './stages/obligations.js';
 import { createPolicyStage, type ObligationEnforcers } from './stages/policy.js';
 import { createRouteStage } from './stages/route.js';
 import { StreamToolCallGate } from './stream-tool-calls.js';
-import { callUpstream, readUpstreamBody, UpstreamAbort, upstreamStatusError, type UpstreamTarget } from '../network/upstream.js';
+import { callUpstream, readUpstreamBody, UpstreamAbort, upstreamStatusError, upstreamStreamError, type UpstreamTarget } from '../network/upstream.js';
 import type { UpstreamShare } from '../network/upstream-share.js';
 import { validateModelRequest } from './validate.js';
 
@@ -71,6 +71,8 @@ export interface ToolRoutes {
 }
 
 export interface GatewayDeps {
+  /** OpenTelemetry traces (telemetry.traces); absent: no trace is started and nothing is measured. */
+  tracing?: RequestTracing;
   clock: Clock;
   log: Logger;
   metrics: Metrics;
@@ -170,10 +172,26 @@ function decodeSegment(s: string): string {
 export class Gateway {
   private readonly handlers: Map<RouteName, RouteHandler>;
   private readonly bearer;
+  /** Upstream calls under way: a shutdown past its drain deadline aborts them with its error (cutInFlight). */
+  private readonly inFlight = new Set<UpstreamAbort>();
 
   constructor(private readonly d: GatewayDeps) {
     this.bearer = createBearerVerifier(d.verifiers);
     this.handlers = this.declare();
+    if (d.tracing) this.traceStages();
+  }
+
+  /** With tracing on, each stage (and the answer, as `upstream` on model routes) first marks its span. */
+  private traceStages(): void {
+    for (const [name, h] of this.handlers) {
+      const respond = h.respond;
+      const answerSpan = name in UPSTREAM_PATHS ? 'upstream' : 'respond';
+      this.handlers.set(name, {
+        ...h,
+        stages: h.stages.map((s) => stage(s.name, (ctx) => (ctx.trace?.mark(s.name), s.run(ctx)))),
+        respond: (ctx, res, param) => (ctx.trace?.mark(answerSpan), respond.call(h, ctx, res, param)),
+      });
+    }
   }
 
   /** Each route's stages. A route in INFERENCE_ROUTES without a handler here fails at construction. */
@@ -338,6 +356,7 @@ export class Gateway {
     const path = q === -1 ? url : url.slice(0, q);
     const m = this.match(path);
     const ctx = this.newContext(req, requestId, path, m?.route ?? null);
+    if (this.d.tracing) ctx.trace = this.d.tracing.start(req);
     const handler = m ? this.handlers.get(m.route.name)! : null;
     try {
       // A source that spent its budget of unauthenticated failures is turned away before any other work.
@@ -413,6 +432,7 @@ export class Gateway {
   }
 
   private finish(ctx: RequestContext, status: number, event: AuditEvent): void {
+    ctx.trace?.end(ctx, status, event);
     this.d.monitor?.observe(ctx, event);
     this.d.metrics.requests.inc({ endpoint: ctx.endpoint, status });
     this.d.metrics.decisions.inc({ decision: event.decision, stage: event.stage ?? 'done' });
@@ -431,6 +451,7 @@ export class Gateway {
     if (details) event.details = { ...event.details, ...details };
     try {
       const r = await this.d.audit.append(event);
+      if (ctx.trace) ctx.trace.ledgerIndex = r.index;
       return r.receipt !== undefined ? { event, receipt: r.receipt } : { event };
     } catch (e) {
       this.d.metrics.auditFailures.inc();
@@ -466,17 +487,32 @@ export class Gateway {
       if (e instanceof WardenError) e.stage = 'network';
       throw e;
     }
+    const abort = new UpstreamAbort();
+    this.inFlight.add(abort);
     try {
-      await this.forwardWithin(ctx, res);
+      await this.forwardWithin(ctx, res, abort);
+    } catch (e) {
+      // Cut by a shutdown: the shutdown's error, whatever the upstream client made of the abort.
+      throw abort.reason instanceof WardenError ? abort.reason : e;
     } finally {
+      this.inFlight.delete(abort);
       slot?.release();
     }
   }
 
-  private async forwardWithin(ctx: RequestContext, res: ServerResponse): Promise<void> {
+  /**
+   * Ends every upstream call and stream under way with an error from `reason` (each still gets its ledger
+   * entry, and a stream its error event): a shutdown whose drain deadline passed. Returns how many were cut.
+   */
+  cutInFlight(reason: () => WardenError): number {
+    const n = this.inFlight.size;
+    for (const a of this.inFlight) a.abort(reason());
+    return n;
+  }
+
+  private async forwardWithin(ctx: RequestContext, res: ServerResponse, abort: UpstreamAbort): Promise<void> {
     const target = ctx.target!;
     const upstreamPath = UPSTREAM_PATHS[ctx.endpoint as ModelEndpoint];
-    const abort = new UpstreamAbort();
     let clientGone = false;
     res.once('close', () => {
       if (!res.writableFinished) {
@@ -493,7 +529,7 @@ export class Gateway {
     let r: Awaited<ReturnType<typeof callUpstream>>;
     ctx.upstreamCalled = true;
     try {
-      r = await callUpstream(target, 'POST', upstreamPath, forwarded, ctx.requestId, abort);
+      r = await callUpstream(target, 'POST', upstreamPath, forwarded, ctx.requestId, abort, ctx);
     } catch (e) {
       if (opening) await opening;
       throw e;
@@ -646,7 +682,7 @@ export class Gateway {
       if (clientGone()) throw new WardenError(499, 'invalid_request_error', 'client_closed_request', 'the client closed the connection');
       abort.abort();
       if (e instanceof OutputBlocked) throw e;
-      throw e instanceof WardenError ? e : new WardenError(502, 'upstream_error', 'upstream_stream_failed', `the stream from upstream ${target.name} failed`);
+      throw upstreamStreamError(target, e);
     }
     this.noteFinding(ctx, ...guard.findings());
     // Without reported usage, charge an estimate (~4 characters per token) so token limits still bite.

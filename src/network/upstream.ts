@@ -2,11 +2,12 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { loadServerCertificate, ServerCertificateInvalid } from './server-cert.js';
-import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
+import { errors as undiciErrors, type Dispatcher, type Pool } from 'undici';
 import { UpstreamError, WardenError } from '../core/errors.js';
 import type { UpstreamConfig } from '../config/config.js';
 import { makeCanary } from '../inspect/index.js';
 import type { OutputPolicy } from '../inspect/output/policy.js';
+import { EndpointPool, openPool, type UpstreamAttempt } from './upstream-pool.js';
 
 export interface UpstreamTarget {
   name: string;
@@ -23,6 +24,10 @@ export interface UpstreamTarget {
   output: OutputPolicy;
   headersTimeoutMs: number;
   bodyTimeoutMs: number;
+  /** For a stream: the longest wait for its next byte before it is ended as stalled. */
+  streamStallMs: number;
+  /** Several endpoints (upstreams[].endpoints): calls go through it; `pool` is its first endpoint's. */
+  endpoints?: EndpointPool;
   /** Upstream credential, read from the environment at start (never from the YAML). */
   authorization?: string;
 }
@@ -31,18 +36,12 @@ export function createUpstreamTarget(cfg: UpstreamConfig): UpstreamTarget {
   const url = new URL(cfg.baseUrl);
   if (cfg.clientTls && url.protocol !== 'https:') throw new ServerCertificateInvalid(`upstream ${cfg.name}: clientTls needs an https baseUrl`);
   const client = cfg.clientTls ? loadServerCertificate(cfg.clientTls.certFile, cfg.clientTls.keyFile) : null;
-  const pool = new Pool(url.origin, {
-    connections: cfg.connections,
-    pipelining: 1,
-    keepAliveTimeout: 30_000,
-    connect: {
-      timeout: cfg.connectTimeoutMs,
-      ...(cfg.caFile ? { ca: readFileSync(cfg.caFile, 'utf8') } : {}),
-      // mTLS: the upstream authenticates Warden too (zero trust both ways).
-      ...(client ? { cert: client.certPem, key: client.keyPem } : {}),
-    },
-  });
+  const ca = cfg.caFile ? readFileSync(cfg.caFile, 'utf8') : undefined;
   const key = cfg.apiKeyEnv ? process.env[cfg.apiKeyEnv] : undefined;
+  const authorization = key ? `Bearer ${key}` : undefined;
+  const conn = { connections: cfg.connections, connectTimeoutMs: cfg.connectTimeoutMs, ...(ca ? { ca } : {}), ...(client ? { cert: client.certPem, key: client.keyPem } : {}) };
+  const endpoints = cfg.pool ? new EndpointPool(cfg.name, cfg.pool, { ...conn, ...(authorization ? { authorization } : {}) }) : undefined;
+  const pool = endpoints?.primary ?? openPool(url.origin, conn);
   return {
     name: cfg.name,
     baseUrl: cfg.baseUrl,
@@ -55,7 +54,9 @@ export function createUpstreamTarget(cfg: UpstreamConfig): UpstreamTarget {
     output: { rules: cfg.outputRules ?? [], canary: cfg.canary ? makeCanary(cfg.name) : null },
     headersTimeoutMs: cfg.headersTimeoutMs,
     bodyTimeoutMs: cfg.bodyTimeoutMs,
-    ...(key ? { authorization: `Bearer ${key}` } : {}),
+    streamStallMs: cfg.streamStallMs ?? cfg.bodyTimeoutMs,
+    ...(endpoints ? { endpoints } : {}),
+    ...(authorization ? { authorization } : {}),
   };
 }
 
@@ -86,11 +87,34 @@ export class UpstreamAbort extends EventEmitter {
   aborted = false;
   reason: unknown = undefined;
 
-  abort(): void {
+  abort(reason?: unknown): void {
     if (this.aborted) return;
     this.aborted = true;
+    this.reason = reason;
     this.emit('abort');
   }
+}
+
+/** Closes an upstream's connections (every endpoint's, and its health checks). */
+export function closeUpstreamTarget(t: UpstreamTarget): Promise<void> {
+  return t.endpoints ? t.endpoints.close() : t.pool.close();
+}
+
+/** A relayed stream that failed: stalled (no byte within streamStallMs), or failed otherwise. */
+export function upstreamStreamError(target: UpstreamTarget, e: unknown): WardenError {
+  if (e instanceof WardenError) return e;
+  if (e instanceof undiciErrors.BodyTimeoutError) return new UpstreamError(504, 'upstream_stream_stalled', `the stream from upstream ${target.name} sent nothing for ${target.streamStallMs} ms`);
+  return new WardenError(502, 'upstream_error', 'upstream_stream_failed', `the stream from upstream ${target.name} failed`);
+}
+
+/** What a call reports back and reads (the gateway passes its request context). */
+export interface UpstreamCallContext {
+  stream: boolean;
+  model: string | null;
+  /** Filled by pooled upstreams: each endpoint tried, for the ledger entry. */
+  upstreamAttempts?: UpstreamAttempt[];
+  /** With tracing on: the upstream span's W3C traceparent, sent to the upstream. */
+  trace?: { readonly traceparent: string | undefined };
 }
 
 export interface UpstreamResponse {
@@ -106,20 +130,26 @@ export async function callUpstream(
   body: Buffer | null,
   requestId: string,
   signal?: UpstreamAbort | AbortSignal,
+  call?: UpstreamCallContext,
 ): Promise<UpstreamResponse> {
   const headers: Record<string, string> = { accept: 'application/json, text/event-stream', 'x-request-id': requestId };
   if (body) headers['content-type'] = 'application/json';
   if (target.authorization) headers.authorization = target.authorization;
+  const traceparent = call?.trace?.traceparent;
+  if (traceparent) headers.traceparent = traceparent;
   try {
-    const r = await target.pool.request({
-      method,
-      path: target.basePath + path,
-      headers,
-      body,
-      headersTimeout: target.headersTimeoutMs,
-      bodyTimeout: target.bodyTimeoutMs,
-      ...(signal ? { signal } : {}),
-    });
+    const bodyTimeout = call?.stream ? target.streamStallMs : target.bodyTimeoutMs;
+    const r = target.endpoints
+      ? await target.endpoints.request({ method, path, headers, body, headersTimeout: target.headersTimeoutMs, bodyTimeout, ...(signal ? { signal } : {}) }, call?.model ?? null, call ? (call.upstreamAttempts ??= []) : null)
+      : await target.pool.request({
+          method,
+          path: target.basePath + path,
+          headers,
+          body,
+          headersTimeout: target.headersTimeoutMs,
+          bodyTimeout,
+          ...(signal ? { signal } : {}),
+        });
     return { statusCode: r.statusCode, headers: r.headers, body: r.body };
   } catch (e) {
     throw mapError(e, target);

@@ -55,7 +55,7 @@ const GIB = 1024 * 1024 * 1024;
 const RATIO_GRACE_BYTES = 1024 * 1024;
 
 /** One scan's shared state: budget, temp dir and where issues go. */
-interface ScanContext {
+export interface ScanContext {
   opts: ScanOptions;
   modelRoot: string;
   tmp?: string;
@@ -147,8 +147,22 @@ function expansionProblem(ctx: ScanContext, compressed: number, expanded: number
 }
 
 /** Writes a stream to the scan's temp dir, failing as soon as the budget or the expansion ratio is exceeded (bombs). */
-async function spool(ctx: ScanContext, data: Readable, compressed: number): Promise<Region> {
-  const path = await tempPath(ctx);
+export async function spool(ctx: ScanContext, data: Readable, compressed: number): Promise<Region> {
+  // The source may already be flowing into its own checks (yauzl's byte counter errors on a member that lies
+  // about its size): an error raised while the temporary path is made must fail this member, not the process.
+  let early: Error | undefined;
+  const onEarlyError = (e: Error) => void (early ??= e);
+  data.on('error', onEarlyError);
+  let path: string;
+  try {
+    path = await tempPath(ctx);
+  } finally {
+    data.off('error', onEarlyError);
+  }
+  if (early) {
+    data.destroy();
+    throw early;
+  }
   let length = 0;
   const meter = new Transform({
     transform(chunk: Buffer, _enc, done) {

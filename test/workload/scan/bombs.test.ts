@@ -3,6 +3,9 @@
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { test } from 'node:test';
+import { Readable } from 'node:stream';
+import { rmSync } from 'node:fs';
+import { spool, type ScanContext } from '../../../src/workload/scan/scan-model.js';
 import { modelScanner, pkl, safetensors, tar, tarMember, zip } from './fixtures.js';
 
 const scanAs = modelScanner('warden-bombs-');
@@ -36,6 +39,18 @@ test('a deflated zip member that lies about its size is stopped while inflating'
   assert.equal(r.ok, false);
   assert.equal(r.issues.length, 1);
   assert.match(r.issues[0]!.rule, /^archive\.(expansion_ratio|unreadable_member)$/);
+});
+
+test('a member stream that fails before its spool file exists fails that member, never the process (CI saw this as an uncaught exception)', async () => {
+  // yauzl's byte counter checks a lying member as soon as inflated bytes arrive, which can be before the scan's
+  // temporary directory exists: that error must reach the scan. Here the source fails on the next tick, while
+  // the first spool still waits for mkdtemp.
+  const ctx: ScanContext = { opts: {}, modelRoot: '.', tmpCount: 0, decompressed: 0, members: 0, memberLimitReported: false };
+  const source = new Readable({ read() {} });
+  process.nextTick(() => source.destroy(new Error('too many bytes in the stream. expected 1000. got at least 16384')));
+  await assert.rejects(spool(ctx, source, 100), /too many bytes in the stream/);
+  assert.ok(source.destroyed);
+  if (ctx.tmp) rmSync(ctx.tmp, { recursive: true, force: true });
 });
 
 test('the scan budget (maxDecompressedBytes) refuses a member whose declared size exceeds it, before inflating', async () => {

@@ -84,6 +84,43 @@ test('property: for any text of PII pieces and any chunking, streaming equals no
   );
 });
 
+// Every secret format Warden redacts, with the cues some of them need, in the spellings people write them
+// (spaces around '=', quotes, YAML, env files); values are generated-looking, not the vendors' EXAMPLE keys.
+const SECRET_PIECES = [
+  'aws_secret_access_key = ', 'AWS_SECRET_ACCESS_KEY=', '"SecretAccessKey": "', 'aws_secret_key: ', 'Tz3kP9qLm2Vx8RbN4wHj7YsC1dFg5AeK6uQo0Xi/',
+  'AKIA4XQ7RZ2MBT5KJW3N', 'ghp_Zk3Lm9Qx2Vb7Np4Rt8Wy1Hs6Jd5Fg0Ca3Ee7', 'xoxb-2048-1234567890-Kq9Zr3Lm7Vx2Np8T',
+  'sk_live_9Kq2Zr7Lm3Vx8Np4Tw1Hy6J', 'wdn_Xk9Qm2Zr7Lp3Vb8Nt4Wy1Hs', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlX2hlcmU',
+  'password = ', 'password: ', 'api_key=', 'client_secret := ', 'Authorization: Bearer ', 'Xk9#mQ2$vL8pZ', 'q8Zr2VbN4kLp9TxW7yHs',
+  '"', "'", ' ', ' ', '\n', ', ', '. ', 'and', 'the key is', 'export ', '=', ':', 'x', '1',
+];
+
+test('property: for any text of secret pieces (cues, spellings, formats) and any chunking, streaming equals non-streaming redaction', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.constantFrom(...SECRET_PIECES), { maxLength: 24 }),
+      fc.array(fc.nat({ max: 1500 }), { maxLength: 40 }),
+      (pieces, cuts) => {
+        const text = pieces.join('');
+        assert.equal(streamed(text, cuts).out, redact(text, ['pii', 'secret']));
+      },
+    ),
+    { numRuns: 600 },
+  );
+});
+
+test('an AWS secret key written "aws_secret_access_key = KEY" never streams out, at every fixed chunk size (the reported leak)', () => {
+  const key = 'Tz3kP9qLm2Vx8RbN4wHj7YsC1dFg5AeK6uQo0Xi/';
+  for (const text of [`aws_secret_access_key = ${key}`, `config:\naws_secret_access_key = ${key}\nok`, `AWS_SECRET_ACCESS_KEY=${key} done`]) {
+    const whole = redact(text, ['secret']);
+    assert.ok(!whole.includes(key) && whole.includes('[REDACTED:aws_secret_key]'), whole);
+    for (let n = 1; n <= 48; n++) {
+      const cuts = Array.from({ length: Math.ceil(text.length / n) }, (_, i) => i * n);
+      const out = streamed(text, cuts, ['secret']).out;
+      assert.equal(out, whole, `chunk size ${n}`);
+    }
+  }
+});
+
 test('property: arbitrary strings stream-redact like whole-text redaction', () => {
   fc.assert(
     fc.property(fc.string({ unit: fc.constantFrom(...'0123456789 -.@+()abcXYZ:\n'), maxLength: 120 }), fc.array(fc.nat({ max: 200 }), { maxLength: 20 }), (text, cuts) => {

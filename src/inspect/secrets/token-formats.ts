@@ -27,11 +27,13 @@ function jwtHeaderIsJson(token: string): boolean {
 export const TOKEN_FORMATS: readonly TokenFormat[] = [
   // AWS access key ids: IAM user keys AKIA, STS temporary ASIA (AWS IAM "Unique identifiers" prefixes), 16 base32 chars.
   { type: 'aws_access_key', gate: ['AKIA', 'ASIA'], pattern: /(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z2-7]{16}(?![A-Za-z0-9])/g, confidence: 0.95 },
-  // AWS secret access keys only next to their name: 40 base64 chars are otherwise indistinguishable.
+  // AWS secret access keys only next to their name: 40 base64 chars are otherwise indistinguishable. The name
+  // is read (lookbehind) but not reported: a finding is the secret alone, so a stream that has already sent
+  // "aws_secret_access_key = " still redacts the value exactly as whole-text redaction does.
   {
     type: 'aws_secret_key',
     gate: ['aws_secret', 'AWS_SECRET', 'SecretAccessKey', 'secret_access_key'],
-    pattern: /(?:aws_secret_access_key|AWS_SECRET_ACCESS_KEY|SecretAccessKey|aws_secret_key)["']?\s{0,3}[:=]\s{0,3}["']?[A-Za-z0-9\/+]{40}(?![A-Za-z0-9\/+])/g,
+    pattern: /(?<=(?:aws_secret_access_key|AWS_SECRET_ACCESS_KEY|SecretAccessKey|aws_secret_key)["']?\s{0,3}[:=]\s{0,3}["']?)[A-Za-z0-9\/+]{40}(?![A-Za-z0-9\/+])/g,
     confidence: 0.95,
   },
   // GitHub token formats (GitHub blog 2021-04 "authentication token format"): ghp_/gho_/ghu_/ghs_/ghr_ + 36, fine-grained github_pat_.

@@ -23,7 +23,7 @@ const USAGE = `usage: warden <command> [options]
   receipt verify                                 verify a response receipt offline
   witness [key] --data-dir DIR --log-key VKEY    run a C2SP tlog-witness for a log; key: print its verifier key
   migrate [--config warden.yaml]                 bring the store.postgres schema up to this release
-  inspect [FILE|-]                               run the content detectors on a text
+  inspect [FILE|-] [--jsonl] | --eval F.jsonl    run the content detectors on a text; measure them
   model sign|verify|scan|register|...            model artifacts and the registry
   tools list|show|create|update|delete           the tool registry (admin API)
   approvals list|approve|deny                    held tool calls (admin API)

@@ -5,9 +5,9 @@ import type { Finding } from '../../core/types.js';
 
 // Groups are separated by exactly one separator, so a run of digits has a single way to split.
 const PHONE =
-  /(?<![\w+.\/-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,5}(?:[ .-]\d{2,5}){1,5}(?:[ ]?(?:x|ext\.?)[ ]?\d{1,5})?(?![\w\/]|[.-]\d)|(?<![\w+])\+\d{7,15}(?!\w)/g;
+  /(?<![\w+./-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,5}(?:[ .-]\d{2,5}){1,5}(?:[ ]?(?:x|ext\.?)[ ]?\d{1,5})?(?![\w/]|[.-]\d)|(?<![\w+])\+\d{7,15}(?!\w)/g;
 const PHONE_CUE = /\b(?:phone|tel|telephone|mobile|cell|call|fax|whatsapp|telefon|handy)\b[^\n\d]{0,12}$/i;
-const DATE_SHAPED = /^\d{1,4}([-\/.])\d{1,2}\1\d{1,4}$/;
+const DATE_SHAPED = /^\d{1,4}([-/.])\d{1,2}\1\d{1,4}$/;
 const DOTTED_QUAD = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
 export function findPhones(text: string, out: Finding[]): void {

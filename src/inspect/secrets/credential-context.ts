@@ -8,7 +8,7 @@ import { scanWithLeftBoundary } from '../left-boundary.js';
 const ASSIGNED =
   /(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|client[_-]?secret|private[_-]?key|credentials?|kennwort|passwort)(?:[_-][A-Za-z]{1,12})?["']?[ \t]{0,3}(?::|=|:=|=>)[ \t]{0,3}["']?([^\s"'`,;<>]{8,256})/gi;
 const AFTER_ALNUM = /(?<=[A-Za-z0-9])/iy;
-const BEARER = /(?<![A-Za-z0-9])Bearer[ ]{1,3}([A-Za-z0-9._~+\/=-]{16,4096})/g;
+const BEARER = /(?<![A-Za-z0-9])Bearer[ ]{1,3}([A-Za-z0-9._~+/=-]{16,4096})/g;
 const MIN_BITS_PER_CHAR = 3.0;
 
 /** Shannon entropy in bits per character (over UTF-16 code units; credentials are ASCII). */

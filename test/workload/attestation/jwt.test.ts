@@ -1,7 +1,7 @@
 // JWT attestation tokens signed by a verifier key generated here, checked through verifyEvidence.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes, webcrypto } from "node:crypto";
+import { generateKeyPairSync, randomBytes, webcrypto } from 'node:crypto';
 type CryptoKey = webcrypto.CryptoKey;
 import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { verifyEvidence } from '../../../src/workload/attestation/verify-evidence.js';

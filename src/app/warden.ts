@@ -58,7 +58,7 @@ import { LedgerAuditSink } from '../ledger/sink.js';
 import { WITNESSED_CHECKPOINT_FILE, WitnessSubmitter } from '../ledger/witness-submitter.js';
 import { Readiness } from '../admin/readiness.js';
 import { inspectRequest, inspectText, parseClassification } from '../inspect/index.js';
-import { BadRequest, FailClosed, StartupRefused, UpstreamError } from '../core/errors.js';
+import { BadRequest, StartupRefused, UpstreamError } from '../core/errors.js';
 import { IdentityConfigError } from '../identity/errors.js';
 import { loadServerCertificate, ServerCertificateInvalid } from '../network/server-cert.js';
 import { sendJson } from '../http/respond.js';
@@ -465,16 +465,15 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   );
   // Entry bundles name principals and decisions: an admin allowed readAudit reads them (unless
   // ledger.publicEntries); checkpoints, hash tiles and proofs stay public for witnesses and receipt holders.
-  let admin: AdminApi | undefined;
   const witnessedCheckpoint = () => witnessing?.witnessedCheckpoint() ?? null;
   const auditHandler = createAuditHandler(ledger, ledgerKey, config.ledger.publicEntries ? { witnessedCheckpoint } : {
     witnessedCheckpoint,
     authorizeEntries: async (req, requestId) => {
-      if (!admin) throw new FailClosed('not_ready', 'the admin API is not ready'); // unreachable: requests start after it exists
       return admin.authorizeRead(req, requestId, 'readAudit', { type: 'System', id: 'audit' });
     },
   });
-  admin = new AdminApi({
+  // Declared after the audit handler that reads it: requests start only once it exists.
+  const admin: AdminApi = new AdminApi({
     clock,
     log,
     metrics,

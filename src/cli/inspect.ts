@@ -63,8 +63,11 @@ export function evaluate(scores: readonly number[], labels: readonly (0 | 1)[], 
   let tp = 0, fp = 0, tn = 0, fn = 0;
   scores.forEach((s, i) => {
     const blocked = s > cut;
-    if (labels[i] === 1) blocked ? tp++ : fn++;
-    else blocked ? fp++ : tn++;
+    if (labels[i] === 1) {
+      if (blocked) tp++;
+      else fn++;
+    } else if (blocked) fp++;
+    else tn++;
   });
   const order = scores.map((s, i) => [s, labels[i]!] as const).sort((a, b) => a[0] - b[0]);
   let rankSumPos = 0;

@@ -9,6 +9,7 @@ import { CONFIG_SCHEMA } from './schema.js';
 import type { MtlsMode } from '../network/tls.js';
 import { DEFAULT_UPSTREAM_SHARE } from '../network/upstream-share.js';
 import type { BudgetLimit, BudgetsConfig } from '../network/budgets.js';
+import type { ScanOptions } from '../workload/scan/scan-model.js';
 
 /** A PEM certificate (chain) and its private key, as absolute paths. */
 export interface CertPair {
@@ -182,6 +183,9 @@ export interface MonitorConfig {
   revokeAt: number | null;
 }
 
+/** workload.scan: the scanner's own limits, minus what is per scan (ignorePaths). */
+export type ModelScanLimits = Omit<ScanOptions, 'ignorePaths'>;
+
 export interface WorkloadConfig {
   /** PEM public keys whose model signatures the registry accepts (absolute paths). */
   trustedSigners: string[];
@@ -194,6 +198,8 @@ export interface WorkloadConfig {
   requireSecondApprover: boolean;
   /** Refuse to verify an artifact without a CycloneDX SBOM. */
   requireSbom: boolean;
+  /** Limits of the model scan the registry runs on verify (unset fields: the scanner's defaults). */
+  scan: ModelScanLimits;
   /** How SLSA provenance is judged (and whether it is required); builder keys are PEM files. */
   provenance?: { require: boolean; allowedBuilderIds: string[]; allowedSourcePrefixes?: string[]; builderKeys: string[]; allowUnsigned: boolean; requireDatasets: boolean };
   /** Connection settings for registered deployments' upstreams. */
@@ -457,6 +463,7 @@ function workloadDefaults(w: RawConfig['workload'], baseDir: string): WorkloadCo
     refreshIntervalMs: w?.refreshIntervalMs ?? 2_000,
     requireSecondApprover: w?.requireSecondApprover ?? false,
     requireSbom: w?.requireSbom ?? false,
+    scan: { ...(w?.scan ?? {}) },
     ...(w?.provenance
       ? {
           provenance: {

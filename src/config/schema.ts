@@ -246,6 +246,21 @@ export const CONFIG_SCHEMA = {
         refreshIntervalMs: { type: 'integer', minimum: 100 },
         requireSecondApprover: { type: 'boolean' },
         requireSbom: { type: 'boolean' },
+        // Model-scan limits (docs/models.md, "Scanning"). Bounds keep an operator from switching a limit off
+        // by accident: 0 or a negative number is refused, and so is a ceiling past what the scanner can mean.
+        scan: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            maxPickleBytes: { type: 'integer', minimum: 1024, maximum: 68719476736 },
+            maxOnnxBytes: { type: 'integer', minimum: 1024, maximum: 2147483648 },
+            maxArchiveDepth: { type: 'integer', minimum: 1, maximum: 16 },
+            maxDecompressedBytes: { type: 'integer', minimum: 1048576, maximum: 1099511627776 },
+            maxArchiveMembers: { type: 'integer', minimum: 1, maximum: 100000000 },
+            maxExpansionRatio: { type: 'number', minimum: 2, maximum: 1032 },
+            extraAllowedGlobals: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_.]*\\.[A-Za-z_][A-Za-z0-9_]*$' } },
+          },
+        },
         provenance: {
           type: 'object',
           additionalProperties: false,

@@ -77,7 +77,7 @@ export function renderKustomizeBase(configText: string, raw: RawConfig, opts: Re
 /** Every object as one multi-document YAML stream (what `kubectl kustomize` of the base prints, unhashed). */
 export function renderManifests(configText: string, raw: RawConfig, opts: RenderOptions): string {
   const r = objects(raw, opts);
-  const ns = (o: Record<string, any>) => ({ ...o, metadata: { ...o.metadata, namespace: r.namespace } });
+  const ns = (o: Record<string, unknown>) => ({ ...o, metadata: { ...(o.metadata as object), namespace: r.namespace } });
   const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'warden-config', labels: APP }, data: { 'warden.yaml': configText } };
   return [configMap, r.deployment, ...r.services, r.pdb, r.hpa, ...r.policies].map((o) => stringify(ns(o))).join('---\n');
 }

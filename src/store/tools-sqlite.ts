@@ -87,6 +87,17 @@ function toApproval(r: ApprovalRow): ApprovalRecord {
   };
 }
 
+export interface ApprovalQuery {
+  status?: ApprovalStatus;
+  tool?: string;
+  requester?: string;
+  /** Oldest first unless set. */
+  newestFirst?: boolean;
+  /** The last row of the previous page. */
+  after?: { createdAt: number; id: string };
+  limit: number;
+}
+
 export class SqliteToolStore {
   constructor(private readonly db: SqliteDb) {
     db.exec(`
@@ -200,12 +211,24 @@ export class SqliteToolStore {
     return r ? toApproval(r) : null;
   }
 
-  listApprovals(filter: { status?: ApprovalStatus; limit?: number } = {}): ApprovalRecord[] {
-    const limit = filter.limit ?? 200;
-    const rows = filter.status
-      ? (this.db.prepare('SELECT * FROM tool_approvals WHERE status = ? ORDER BY created_at DESC LIMIT ?').all(filter.status, limit) as ApprovalRow[])
-      : (this.db.prepare('SELECT * FROM tool_approvals ORDER BY created_at DESC LIMIT ?').all(limit) as ApprovalRow[]);
-    return rows.map(toApproval);
+  /**
+   * One page of approvals in (created_at, id) order, after the `after` position (keyset paging: a flood of new
+   * held calls cannot push older ones off the list or shift a page under the reader).
+   */
+  listApprovals(q: ApprovalQuery): ApprovalRecord[] {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    const and = (clause: string, ...values: (string | number)[]) => {
+      where.push(clause);
+      params.push(...values);
+    };
+    if (q.status) and('status = ?', q.status);
+    if (q.tool) and('tool = ?', q.tool);
+    if (q.requester) and('requester = ?', q.requester);
+    if (q.after) and(`(created_at, id) ${q.newestFirst ? '<' : '>'} (?, ?)`, q.after.createdAt, q.after.id);
+    const dir = q.newestFirst ? 'DESC' : 'ASC';
+    const sql = `SELECT * FROM tool_approvals ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at ${dir}, id ${dir} LIMIT ?`;
+    return (this.db.prepare(sql).all(...params, q.limit) as ApprovalRow[]).map(toApproval);
   }
 
   /** pending → approved | denied, once. Returns false when the request was no longer pending. */

@@ -1,6 +1,6 @@
 // The tools plane's routes on the admin listener (admin principal already authenticated there):
 //   GET/POST /admin/v1/tools, GET/PUT/DELETE /admin/v1/tools/{name}        registry (ledger: control entries)
-//   GET /admin/v1/approvals[?status=pending], GET /admin/v1/approvals/{id}
+//   GET /admin/v1/approvals[?status=&tool=&requester=&order=oldest|newest&limit=&cursor=] (oldest first, paged), GET /admin/v1/approvals/{id}
 //   POST /admin/v1/approvals/{id}/approve|deny  {reason?, mfa_token?}      (ledger: one tool entry each)
 // Approvers step up (RFC 9470) by sending a token of their own with recent MFA (`mfa_token`, or the
 // `Warden-MFA-Token` header): an OIDC token with amr mfa and auth_time, for the same person.
@@ -13,7 +13,7 @@ import type { AuditEvent, Principal } from '../core/types.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import { sendJson } from '../http/respond.js';
 import type { ApprovalStatus } from '../store/tools-sqlite.js';
-import { approvalView, type ApprovalService } from './approvals.js';
+import { APPROVAL_PAGE_MAX, approvalView, type ApprovalListQuery, type ApprovalService } from './approvals.js';
 import type { ToolDecide } from './decide.js';
 import { toolView, type ToolRegistry } from './registry.js';
 import { clientAddress } from '../network/source.js';
@@ -31,6 +31,37 @@ const TOOL = /^\/admin\/v1\/tools\/([^/]+)$/;
 const APPROVAL = /^\/admin\/v1\/approvals\/([^/]+)$/;
 const DECIDE = /^\/admin\/v1\/approvals\/([^/]+)\/(approve|deny)$/;
 const STATUSES: ApprovalStatus[] = ['pending', 'approved', 'denied', 'consumed'];
+const LIST_PARAMS = new Set(['status', 'tool', 'requester', 'order', 'limit', 'cursor']);
+
+/** GET /admin/v1/approvals?status=&tool=&requester=&order=oldest|newest&limit=1..500&cursor= — each checked. */
+function approvalListQuery(p: URLSearchParams): ApprovalListQuery {
+  for (const k of p.keys()) if (!LIST_PARAMS.has(k)) throw new BadRequest('invalid_field', `unknown query parameter ${k}; known: ${[...LIST_PARAMS].join(', ')}`, k);
+  const q: ApprovalListQuery = {};
+  const status = p.get('status');
+  if (status !== null) {
+    if (!STATUSES.includes(status as ApprovalStatus)) throw new BadRequest('invalid_field', `status must be one of ${STATUSES.join(', ')}`, 'status');
+    q.status = status as ApprovalStatus;
+  }
+  const order = p.get('order');
+  if (order !== null) {
+    if (order !== 'oldest' && order !== 'newest') throw new BadRequest('invalid_field', 'order must be oldest or newest', 'order');
+    q.order = order;
+  }
+  const limit = p.get('limit');
+  if (limit !== null) {
+    const n = Number(limit);
+    if (!/^\d+$/.test(limit) || n < 1 || n > APPROVAL_PAGE_MAX) throw new BadRequest('invalid_field', `limit must be an integer 1-${APPROVAL_PAGE_MAX}`, 'limit');
+    q.limit = n;
+  }
+  for (const k of ['tool', 'requester', 'cursor'] as const) {
+    const v = p.get(k);
+    if (v !== null) {
+      if (v === '') throw new BadRequest('invalid_field', `${k} must not be empty`, k);
+      q[k] = v;
+    }
+  }
+  return q;
+}
 
 function methodNotAllowed(path: string): WardenError {
   return new WardenError(405, 'invalid_request_error', 'method_not_allowed', `method not allowed on ${path}`);
@@ -141,9 +172,8 @@ export function createAdminRoute(d: AdminRouteDeps) {
     }
     if (path === '/admin/v1/approvals') {
       if (req.method !== 'GET') throw methodNotAllowed(path);
-      const status = new URL(req.url ?? '/', 'https://admin.invalid').searchParams.get('status');
-      if (status !== null && !STATUSES.includes(status as ApprovalStatus)) throw new BadRequest('invalid_field', `status must be one of ${STATUSES.join(', ')}`, 'status');
-      send(200, { object: 'list', data: d.approvals.list((status ?? undefined) as ApprovalStatus | undefined).map(approvalView) });
+      const page = d.approvals.list(approvalListQuery(new URL(req.url ?? '/', 'https://admin.invalid').searchParams));
+      send(200, { object: 'list', data: page.data.map(approvalView), has_more: page.nextCursor !== null, next_cursor: page.nextCursor });
       return true;
     }
     const dm = DECIDE.exec(path);

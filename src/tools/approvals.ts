@@ -5,7 +5,8 @@
 import type { Clock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import type { Principal } from '../core/types.js';
-import type { ApprovalRecord, SqliteToolStore, ToolRecord } from '../store/tools-sqlite.js';
+import { BadRequest } from '../core/errors.js';
+import type { ApprovalRecord, ApprovalStatus, SqliteToolStore, ToolRecord } from '../store/tools-sqlite.js';
 import type { ToolDecide } from './decide.js';
 import { toolResourceAttrs } from './decide.js';
 import {
@@ -61,6 +62,43 @@ export function approvalView(a: ApprovalRecord): Record<string, unknown> {
   };
 }
 
+export const APPROVAL_PAGE_DEFAULT = 50;
+export const APPROVAL_PAGE_MAX = 500;
+
+export interface ApprovalListQuery {
+  status?: ApprovalStatus;
+  tool?: string;
+  requester?: string;
+  order?: 'oldest' | 'newest';
+  limit?: number;
+  cursor?: string;
+}
+
+export interface ApprovalPage {
+  data: ApprovalRecord[];
+  nextCursor: string | null;
+}
+
+// A cursor is the position of the last row shown, and the order it was shown in: reading it in the other
+// order would silently skip or repeat rows, so that is refused.
+function encodeCursor(order: 'oldest' | 'newest', a: ApprovalRecord): string {
+  return Buffer.from(JSON.stringify([order, a.createdAt, a.id]), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string, order: 'oldest' | 'newest'): { createdAt: number; id: string } {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    v = null;
+  }
+  if (!Array.isArray(v) || v.length !== 3 || (v[0] !== 'oldest' && v[0] !== 'newest') || !Number.isSafeInteger(v[1]) || typeof v[2] !== 'string') {
+    throw new BadRequest('invalid_field', 'cursor is not one this server issued', 'cursor');
+  }
+  if (v[0] !== order) throw new BadRequest('invalid_field', `cursor was issued for order=${String(v[0])}, not order=${order}`, 'cursor');
+  return { createdAt: v[1] as number, id: v[2] };
+}
+
 export class ApprovalService {
   readonly ttlMs: number;
   readonly mfaMaxAgeSec: number;
@@ -107,8 +145,16 @@ export class ApprovalService {
     return a;
   }
 
-  list(status?: ApprovalRecord['status']): ApprovalRecord[] {
-    return this.store.listApprovals(status ? { status } : {});
+  /** One page, oldest first unless asked otherwise; `nextCursor` is null on the last page. */
+  list(q: ApprovalListQuery = {}): ApprovalPage {
+    const order = q.order ?? 'oldest';
+    const limit = q.limit ?? APPROVAL_PAGE_DEFAULT;
+    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, order);
+    // One row more than asked says whether another page exists without a count query.
+    const rows = this.store.listApprovals({ status: q.status, tool: q.tool, requester: q.requester, newestFirst: order === 'newest', after, limit: limit + 1 });
+    const data = rows.slice(0, limit);
+    const last = data[data.length - 1];
+    return { data, nextCursor: rows.length > limit && last ? encodeCursor(order, last) : null };
   }
 
   /**

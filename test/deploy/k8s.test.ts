@@ -165,10 +165,10 @@ test('render refuses configs that would not work in the cluster, naming what to 
   const cases: [string, string, RegExp][] = [
     ['no segmentation', good.slice(0, good.indexOf('segmentation:')), /no segmentation section/],
     ['loopback listener', good.replace('host: 0.0.0.0\n    port: 8443', 'host: 127.0.0.1\n    port: 8443'), /listeners\.inference\.host is 127\.0\.0\.1/],
-    ['no listener certificate', good.replace(/\n    tls: \{ certFile: \/var\/lib\/warden\/admin\.pem[^\n]*/, ''), /listeners\.admin\.tls is not set/],
-    ['no egress to PostgreSQL', good.replace(/\n    postgres: \{ to: [^\n]*/, ''), /segmentation\.egress\.postgres is not/],
+    ['no listener certificate', good.replace(/\n {4}tls: \{ certFile: \/var\/lib\/warden\/admin\.pem[^\n]*/, ''), /listeners\.admin\.tls is not set/],
+    ['no egress to PostgreSQL', good.replace(/\n {4}postgres: \{ to: [^\n]*/, ''), /segmentation\.egress\.postgres is not/],
     ['upstream outside the egress rules', good.replace('10.40.0.12:8000', '10.41.0.12:8000'), /upstream vllm \(http:\/\/10\.41\.0\.12:8000\/v1\): no segmentation\.egress\.upstreams rule allows 10\.41\.0\.12 port 8000/],
-    ['three replicas without the cluster stores', good.replace(/\nstore:\n[^\n]*\n[^\n]*/, '').replace(/\n    postgres: \{ to: [^\n]*/, '').replace(/\n    redis: \{ to: [^\n]*/, ''), /3 replicas need the cluster stores/],
+    ['three replicas without the cluster stores', good.replace(/\nstore:\n[^\n]*\n[^\n]*/, '').replace(/\n {4}postgres: \{ to: [^\n]*/, '').replace(/\n {4}redis: \{ to: [^\n]*/, ''), /3 replicas need the cluster stores/],
     ['a peer both pods and addresses', good.replace('{ namespace: warden-admin }', '{ namespace: warden-admin, cidr: 10.0.0.0/8 }'), /a peer is pods .* or an address block .*, not both/],
     ['a bad CIDR', good.replace('10.20.0.10/32', '10.20.0.10/33'), /"10\.20\.0\.10\/33" is not a CIDR/],
     ['an unknown key', good.replace('  admin:\n    from:', '  admin:\n    form:'), /unknown key "form"/],

@@ -84,7 +84,7 @@ const backends: { name: string; open: () => Promise<{ store: IdentityStore; clos
 
 for (const b of backends) {
   const withStore = (name: string, fn: (s: IdentityStore) => Promise<void>) =>
-    test(`${b.name}: ${name}`, async (t) => {
+    void test(`${b.name}: ${name}`, async (t) => {
       const opened = await b.open();
       if (typeof opened === 'string') return t.skip(opened);
       try {

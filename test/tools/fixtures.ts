@@ -99,7 +99,7 @@ export async function startToolsWorld(opts: { clock?: Clock } = {}): Promise<Too
     }
   };
 
-  const backend = createServer(async (req, res) => {
+  const backend = createServer((req, res) => void (async () => {
     const body = await readBodyText(req);
     const v = await verify(req, backendUrl);
     backendHits.push({ path: req.url ?? '', body, ...v });
@@ -119,18 +119,18 @@ export async function startToolsWorld(opts: { clock?: Clock } = {}): Promise<Too
       return res.end();
     }
     json(404, { error: 'no such path' });
-  });
+  })());
   backendUrl = await listen(backend);
 
-  const attacker = createServer(async (req, res) => {
+  const attacker = createServer((req, res) => void (async () => {
     attackerHits.push({ path: req.url ?? '', body: await readBodyText(req), credential: null, credentialError: null });
     res.end('ok');
-  });
+  })());
   const attackerUrl = await listen(attacker);
 
   // An MCP server (official SDK, stateless Streamable HTTP) with one tool; it checks the per-call credential too.
   let mcpBase = '';
-  const mcpHttp = createServer(async (req, res: ServerResponse) => {
+  const mcpHttp = createServer((req, res: ServerResponse) => void (async () => {
     const raw = await readBodyText(req);
     const v = await verify(req, mcpBase);
     backendHits.push({ path: '/mcp' + (raw.includes('tools/call') ? '#call' : ''), body: raw, ...v });
@@ -148,7 +148,7 @@ export async function startToolsWorld(opts: { clock?: Clock } = {}): Promise<Too
     });
     await server.connect(transport as never);
     await transport.handleRequest(req, res, raw ? JSON.parse(raw) : undefined);
-  });
+  })());
   mcpBase = await listen(mcpHttp);
 
   // The approvers' identity provider (OIDC, for the MFA step-up only).

@@ -6,9 +6,9 @@ import type { Finding } from '../../core/types.js';
 
 // Groups are separated by exactly one separator, so a run of digits has a single way to split.
 const PHONE =
-  /(?<![\w+.\/-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,5}(?:[ .-]\d{2,5}){1,5}(?:[ ]?(?:x|ext\.?)[ ]?\d{1,5})?(?![\w\/]|[.-]\d)|(?<![\w+])\+\d{7,15}(?!\w)/g;
+  /(?<![\w+./-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,5}(?:[ .-]\d{2,5}){1,5}(?:[ ]?(?:x|ext\.?)[ ]?\d{1,5})?(?![\w/]|[.-]\d)|(?<![\w+])\+\d{7,15}(?!\w)/g;
 const PHONE_CUE = /\b(?:phone|tel|telephone|mobile|cell|call|fax|whatsapp|telefon|handy)\b[^\n\d]{0,12}$/i;
-const DATE_SHAPED = /^\d{1,4}([-\/.])\d{1,2}\1\d{1,4}$/;
+const DATE_SHAPED = /^\d{1,4}([-/.])\d{1,2}\1\d{1,4}$/;
 const DOTTED_QUAD = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
 export function findPhones(text: string, out: Finding[]): void {
@@ -40,7 +40,7 @@ function findShapedPhones(text: string, out: Finding[]): void {
 // and long groups ("+81 3-1234-5678", "+49 30 901820"), national trunk forms ("030 901820", "07911 123456",
 // "06 12 34 56 78") and NANP "1-800-…". A candidate is reported only when it is a valid number: with its
 // country code, or with a leading trunk 0 / "1-" in one of REGIONS, or after a phone cue.
-const CANDIDATE = /(?<![\w+.\/-])(?:\+|\(\+?)?\d[\d \-.()]{4,20}\d(?![\w\/]|[.-]\d)/g;
+const CANDIDATE = /(?<![\w+./-])(?:\+|\(\+?)?\d[\d \-.()]{4,20}\d(?![\w/]|[.-]\d)/g;
 
 /** Where national forms are recognised: the countries most users write from (37 numbering plans). */
 export const PHONE_REGIONS: readonly CountryCode[] = [

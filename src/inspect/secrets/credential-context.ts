@@ -8,7 +8,7 @@ import { scanWithLeftBoundary } from '../left-boundary.js';
 const ASSIGNED =
   /(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|client[_-]?secret|private[_-]?key|credentials?|kennwort|passwort)(?:[_-][A-Za-z]{1,12})?["']?[ \t]{0,3}(?::|=|:=|=>)[ \t]{0,3}["']?([^\s"'`,;<>]{8,256})/gi;
 const AFTER_ALNUM = /(?<=[A-Za-z0-9])/iy;
-const BEARER = /(?<![A-Za-z0-9])Bearer[ ]{1,3}([A-Za-z0-9._~+\/=-]{16,4096})/g;
+const BEARER = /(?<![A-Za-z0-9])Bearer[ ]{1,3}([A-Za-z0-9._~+/=-]{16,4096})/g;
 const MIN_BITS_PER_CHAR = 3.0;
 
 /** Shannon entropy in bits per character (over UTF-16 code units; credentials are ASCII). */
@@ -38,7 +38,7 @@ const PROSE_VALUE = /(?:now[ \t]{1,3}|still[ \t]{1,3})?["'`]?([^\s"'`,;<>]{8,256
 // postgres://user:PASSWORD@host. Without this the e-mail detector reads "PASSWORD@host" as an address.
 const URL_PASSWORD = /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}:\/\/[^\s:/@]{0,128}:([^\s@/]{1,256})@[A-Za-z0-9[]/dg;
 // HTTP Basic credentials (RFC 7617): base64 of "user:password".
-const BASIC = /(?<![A-Za-z0-9])Basic[ ]{1,3}([A-Za-z0-9+\/]{8,1024}={0,2})(?![A-Za-z0-9+\/=])/g;
+const BASIC = /(?<![A-Za-z0-9])Basic[ ]{1,3}([A-Za-z0-9+/]{8,1024}={0,2})(?![A-Za-z0-9+/=])/g;
 
 /** Environment references and templates stand in for a secret; they are not one. */
 const TEMPLATE = /^(?:\$\{[^}]*\}?|\$\(?[A-Za-z_][A-Za-z0-9_]*\)?|\{\{.*|%[A-Za-z_][A-Za-z0-9_]*%|process\.env\..*|os\.environ.*|env\(.*|\*+|x+|X+|\.{3,}|…+)$/;

@@ -26,8 +26,8 @@ export function findPrivateKeys(text: string, out: Finding[]): void {
 // base64 spells a DER SEQUENCE with a one- or two-byte length.
 // The left boundary is checked outside the regex (a leading lookbehind stops irregexp skipping to 'M'; see
 // left-boundary.ts).
-const BARE_FIRST_LINE = /M[CHI][A-Za-z0-9+\/]{38,}={0,2}(?![A-Za-z0-9+\/=])/g;
-const AFTER_BASE64 = /(?<=[A-Za-z0-9+\/=])/y;
+const BARE_FIRST_LINE = /M[CHI][A-Za-z0-9+/]{38,}={0,2}(?![A-Za-z0-9+/=])/g;
+const AFTER_BASE64 = /(?<=[A-Za-z0-9+/=])/y;
 
 /** Total DER bytes the outer SEQUENCE declares (tag, length bytes and content), or 0 if unreadable. */
 function derTotalLength(der: Buffer): number {

@@ -33,7 +33,7 @@ export const TOKEN_FORMATS: readonly TokenFormat[] = [
   {
     type: 'aws_secret_key',
     gate: ['aws_secret', 'AWS_SECRET', 'SecretAccessKey', 'secret_access_key'],
-    pattern: /(?<=(?:aws_secret_access_key|AWS_SECRET_ACCESS_KEY|SecretAccessKey|aws_secret_key)["']?\s{0,3}[:=]\s{0,3}["']?)[A-Za-z0-9\/+]{40}(?![A-Za-z0-9\/+])/g,
+    pattern: /(?<=(?:aws_secret_access_key|AWS_SECRET_ACCESS_KEY|SecretAccessKey|aws_secret_key)["']?\s{0,3}[:=]\s{0,3}["']?)[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])/g,
     confidence: 0.95,
   },
   // GitHub token formats (GitHub blog 2021-04 "authentication token format"): ghp_/gho_/ghu_/ghs_/ghr_ + 36, fine-grained github_pat_.

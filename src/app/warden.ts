@@ -86,6 +86,9 @@ export interface RunningWarden {
   /** Writes the pending per-source entries for refused unauthenticated requests now (else at each window's end). */
   flushRefusals(): Promise<void>;
   demoUpstreamUrl: string | null;
+  /** Where the Envoy ext_authz servers listen (extAuthz.grpc / extAuthz.http), or null. */
+  extAuthzGrpcPort: number | null;
+  extAuthzHttpPort: number | null;
   log: Logger;
   /**
    * Graceful shutdown (SIGTERM): /readyz answers 503 draining, the inference listener stops accepting, requests
@@ -554,6 +557,21 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       handle(req, res);
     };
   };
+  // Envoy ext_authz: a mesh asks the gateway for decisions on traffic it routes itself (same stages, same ledger).
+  const extAuthz = config.extAuthz
+    ? await (await import('../gateway/ext-authz/index.js')).startExtAuthz(config.extAuthz, {
+        check: (x) => gateway.check(x),
+        serverTls: config.extAuthz.tls ? (() => {
+          const c = loadServerCertificate(config.extAuthz.tls.certFile, config.extAuthz.tls.keyFile, clock.now());
+          return { certPem: c.certPem, keyPem: c.keyPem };
+        })() : serverTls(inf),
+        ...(inf.mtls !== 'off' ? { inferenceClientCaPem: clientCa(inf).clientCaPem } : {}),
+        maxBodyBytes: config.limits.maxBodyBytes,
+        now: () => clock.now(),
+        log: log.child({ component: 'ext-authz' }),
+      })
+    : null;
+  if (extAuthz) started.push(() => extAuthz.close());
   // Last: everything above can still refuse the start (see bootstrapAdmin).
   const bootstrapKey = await bootstrapAdmin(identityStore, keys, clock);
   keys.setBootstrapKey(await identityStore.getMeta('bootstrap'));
@@ -575,6 +593,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     reloadTls,
     flushRefusals: () => refusals.flush(),
     demoUpstreamUrl: demo?.url ?? null,
+    extAuthzGrpcPort: extAuthz?.grpcPort ?? null,
+    extAuthzHttpPort: extAuthz?.httpPort ?? null,
     ledgerVerifierKey: publicLedgerKey(ledgerKey).vkey,
     log,
     async shutdown() {
@@ -595,7 +615,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
           s.close(() => r());
           s.closeAllConnections();
         });
-      await Promise.all([stop(infServer), stop(admServer), ...(demo ? [stop(demo.server)] : [])]);
+      await Promise.all([stop(infServer), stop(admServer), ...(demo ? [stop(demo.server)] : []), extAuthz?.close()]);
       await Promise.all(targets.map((t) => closeUpstreamTarget(t)));
       await refusals.close();
       await tracing?.shutdown();

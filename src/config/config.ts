@@ -101,6 +101,14 @@ export interface OidcIssuerConfig {
   requireAccessTokenTyp?: boolean;
 }
 
+export interface ExtAuthzConfig {
+  grpc?: { host: string; port: number };
+  http?: { host: string; port: number; pathPrefix: string; trustedProxies: string[] };
+  tls?: CertPair;
+  clientCaFile: string;
+  allowedClients: string[];
+}
+
 export interface WardenConfig {
   /** Absolute path of the file the config came from, or null for defaults. */
   source: string | null;
@@ -135,6 +143,8 @@ export interface WardenConfig {
   log: { level: string; accessLog: boolean; auditToLog: boolean };
   /** SIGTERM/SIGINT: in-flight requests and streams get this long to finish before they are cut (src/app/drain.ts). */
   shutdown: { drainTimeoutMs: number };
+  /** Envoy ext_authz servers (src/gateway/ext-authz); absent: none is started. */
+  extAuthz?: ExtAuthzConfig;
   /** OpenTelemetry export (src/telemetry/tracing.ts); absent: no traces, and no tracing code is loaded. */
   telemetry: { traces?: { endpoint: string; serviceName: string; sampleRatio: number; batchDelayMs: number } };
   /** Model attributes the policies read: which groups may invoke it, owning tenant, provider. */
@@ -241,6 +251,7 @@ type RawConfig = {
   spiffe?: Partial<WardenConfig['spiffe']>;
   log?: Partial<WardenConfig['log']>;
   shutdown?: Partial<WardenConfig['shutdown']>;
+  extAuthz?: { grpc?: { host?: string; port: number }; http?: { host?: string; port: number; pathPrefix?: string; trustedProxies?: string[] }; tls?: CertPair; clientCaFile: string; allowedClients?: string[] };
   telemetry?: { traces?: { endpoint: string; serviceName?: string; sampleRatio?: number; batchDelayMs?: number } };
   models?: WardenConfig['models'];
   policies?: { dir?: string };
@@ -387,6 +398,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     })),
     demoUpstream: { enabled: raw.demoUpstream?.enabled ?? 'auto', port: raw.demoUpstream?.port ?? 0 },
     shutdown: { drainTimeoutMs: raw.shutdown?.drainTimeoutMs ?? 25_000 },
+    ...(raw.extAuthz ? { extAuthz: extAuthzDefaults(raw.extAuthz, baseDir) } : {}),
     telemetry: raw.telemetry?.traces
       ? { traces: { endpoint: raw.telemetry.traces.endpoint, serviceName: raw.telemetry.traces.serviceName ?? 'warden', sampleRatio: raw.telemetry.traces.sampleRatio ?? 1, batchDelayMs: raw.telemetry.traces.batchDelayMs ?? 2_000 } }
       : {},
@@ -546,6 +558,10 @@ function checkConfig(cfg: WardenConfig, raw: unknown, file: string): WardenConfi
       if (!isCidr(c)) throw new ConfigError(`${file}: listeners.${name}.trustedProxies: ${JSON.stringify(c)} is not an IPv4 or IPv6 CIDR`);
     }
   }
+  if (cfg.extAuthz && !cfg.extAuthz.grpc && !cfg.extAuthz.http) throw new ConfigError(`${file}: extAuthz: give grpc, http or both (where Envoy sends its checks)`);
+  for (const c of cfg.extAuthz?.http?.trustedProxies ?? []) {
+    if (!isCidr(c)) throw new ConfigError(`${file}: extAuthz.http.trustedProxies: ${JSON.stringify(c)} is not an IPv4 or IPv6 CIDR`);
+  }
   if (cfg.ledger.export.file && cfg.ledger.export.webhook) throw new ConfigError(`${file}: ledger.export: give a file or a webhook, not both`);
   const witnessNames = new Set<string>();
   for (const w of cfg.ledger.witnesses) {
@@ -577,6 +593,16 @@ function checkConfig(cfg: WardenConfig, raw: unknown, file: string): WardenConfi
     }
   }
   return cfg;
+}
+
+function extAuthzDefaults(x: NonNullable<RawConfig['extAuthz']>, baseDir: string): ExtAuthzConfig {
+  return {
+    ...(x.grpc ? { grpc: { host: x.grpc.host ?? '127.0.0.1', port: x.grpc.port } } : {}),
+    ...(x.http ? { http: { host: x.http.host ?? '127.0.0.1', port: x.http.port, pathPrefix: x.http.pathPrefix ?? '/ext_authz', trustedProxies: x.http.trustedProxies ?? [] } } : {}),
+    ...(x.tls ? { tls: { certFile: resolve(baseDir, x.tls.certFile), keyFile: resolve(baseDir, x.tls.keyFile) } } : {}),
+    clientCaFile: resolve(baseDir, x.clientCaFile),
+    allowedClients: x.allowedClients ?? [],
+  };
 }
 
 export function loadConfig(file: string | undefined): WardenConfig {

@@ -437,6 +437,31 @@ export const CONFIG_SCHEMA = {
         },
       },
     },
+    // Envoy external authorization (src/gateway/ext-authz): a mesh asks Warden for decisions over gRPC and/or HTTP.
+    extAuthz: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['clientCaFile'],
+      properties: {
+        grpc: { type: 'object', additionalProperties: false, required: ['port'], properties: { host: { type: 'string', minLength: 1 }, port: { type: 'integer', minimum: 0, maximum: 65535 } } },
+        http: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['port'],
+          properties: {
+            host: { type: 'string', minLength: 1 },
+            port: { type: 'integer', minimum: 0, maximum: 65535 },
+            pathPrefix: { type: 'string', pattern: '^/[^?#\\s]*[^/?#\\s]$' },
+            trustedProxies: { type: 'array', items: { type: 'string', minLength: 1 } },
+          },
+        },
+        tls: { $ref: '#/$defs/certPair' },
+        // The CA that issued the mesh proxies' client certificates: only they may ask for checks.
+        clientCaFile: { type: 'string', minLength: 1 },
+        // URI or DNS subject alternative names of the proxies allowed to ask (absent: any the CA issued).
+        allowedClients: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+      },
+    },
     shutdown: {
       type: 'object',
       additionalProperties: false,

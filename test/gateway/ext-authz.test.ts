@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { Agent, request } from 'undici';
+import { createHash } from 'node:crypto';
+import { verifyReceipt } from '../../src/ledger/receipt.js';
 import { PROTO_DIR } from '../../src/gateway/ext-authz/grpc.js';
 import { startTestWarden, type TestWarden } from '../helpers/warden.js';
 import { makeTestCa, issueClientCert, type IssuedCert, type TestCa } from '../helpers/pki.js';
@@ -85,7 +87,10 @@ describe('Envoy ext_authz', () => {
     assert.ok(ok.headers_to_remove.includes('authorization'));
     assert.equal(headerOf(ok.headers, 'warden-principal'), 'user:alice');
     const requestId = headerOf(ok.response_headers_to_add, 'warden-request-id')!;
-    assert.ok(headerOf(ok.response_headers_to_add, 'warden-receipt'), 'the receipt goes back to the client');
+    // The receipt verifies with the ledger's key and binds this decision and the body Envoy sent.
+    const v = await verifyReceipt(headerOf(ok.response_headers_to_add, 'warden-receipt')!, t.w.ledgerVerifierKey);
+    assert.equal(v.payload.decisionId, requestId);
+    assert.equal(v.payload.requestDigest, 'sha256:' + createHash('sha256').update(JSON.stringify(CHAT)).digest('hex'));
     const entries = t.audits().filter((a) => a.requestId === requestId);
     assert.equal(entries.length, 1);
     assert.equal(entries[0]!.decision, 'allow');

@@ -253,7 +253,9 @@ export class Gateway {
     const checkPolicy = stage('policy', (ctx) => {
       const asked = ctx.body;
       policyStage(ctx);
-      if (ctx.body !== asked || ctx.redactTargets || ctx.routeRequirements) {
+      // An enforcer copies the body even when it changes nothing (a max_tokens already under the cap): compare what it holds.
+      const changed = ctx.body !== asked && JSON.stringify(ctx.body) !== JSON.stringify(asked);
+      if (changed || ctx.redactTargets || ctx.routeRequirements) {
         throw new Forbidden('obligation_needs_proxy', 'the policy attaches an obligation that changes the request or judges the answer, which only Warden\'s inference listener can enforce; send this request there');
       }
     });

@@ -219,6 +219,22 @@ describe('Envoy ext_authz', () => {
       await anonymous.close();
     }
   });
+
+  // Last: it replaces the policy set the tests above rely on.
+  test('an obligation only the listener can keep is refused (obligation_needs_proxy); one the request already meets is not', async () => {
+    const { key } = await t.keyFor('frank', ['demo-chat'], ['chat']);
+    await t.admin('POST', '/admin/v1/policies', {
+      text: '@id("admins-administer")\npermit (principal in Group::"admins", action in [Action::"manageKeys", Action::"managePolicies", Action::"readAudit"], resource);\n' +
+        '@id("cap-tokens")\n@obligation("max_tokens:5")\npermit (principal in Group::"consumers", action == Action::"chat", resource == Model::"demo-chat");',
+    });
+    const over = await check(client, checkRequest({ key, body: { ...CHAT, max_tokens: 500 } }));
+    assert.equal(over.res.status.code, grpc.status.PERMISSION_DENIED);
+    assert.equal(headerOf(over.res.denied_response.headers, 'warden-deny-reason'), 'obligation_needs_proxy');
+    // The listener keeps it by capping the request.
+    assert.equal((await t.call('inference', 'POST', '/v1/chat/completions', { key, body: { ...CHAT, max_tokens: 500 } })).status, 200);
+    const within = await check(client, checkRequest({ key, body: { ...CHAT, max_tokens: 3 } }));
+    assert.equal(within.res.status.code, 0, JSON.stringify(within.res));
+  });
 });
 
 test('extAuthz config: a client CA is required, one of grpc/http must be given, unknown keys are errors', async () => {

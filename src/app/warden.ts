@@ -14,6 +14,7 @@ import { ensureDevPki } from '../network/dev-ca.js';
 import { createClientAddressResolver } from '../network/source.js';
 import { listenerTlsOptions } from '../network/tls.js';
 import { ListenerDrain } from '../network/drain.js';
+import { startSiemExport } from '../ledger/export/plane.js';
 import { LocalLimiter } from '../network/limits.js';
 import { RedisLimiter } from '../network/redis-limiter.js';
 import { Budgets, LocalBudgetStore } from '../network/budgets.js';
@@ -375,6 +376,16 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   // The model registry routes registered models (signed, verified, promoted, attested); config upstreams serve the rest.
   const retention = buildRetention(config, { clock, log, ledger, identityStore, keys });
   started.push(() => retention.close());
+  // SIEM export (ledger.export): pulls committed entries from the ledger, so requests never wait for it.
+  const siem = await startSiemExport(config, {
+    log: ledger,
+    store: identityStore,
+    logger: log.child({ component: 'siem-export' }),
+    now: () => clock.now(),
+    onLag: (d, lag) => metrics.siemExportLag.set({ destination: d }, lag),
+    onFailure: (d) => metrics.siemExportFailures.inc({ destination: d }),
+  });
+  started.push(() => siem.close());
   const workload = buildWorkloadPlane({ config, db, clock, log, audit, pdp: policy.pdp, stepUp: createBearerVerifier(verifiers), onModels: (m) => policy.syncRegisteredModels(m) });
   started.push(() => workload.close());
   const keyRelease = createKeyRelease({ db, dataDir: config.dataDir, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces });
@@ -625,6 +636,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       policy.close();
       await workload.close();
       await retention.close();
+      await siem.close(); // after the last entries were appended, before the ledger closes
       budgets.close();
       if (budgetStore instanceof LocalBudgetStore) budgetStore.close();
       await witnessing?.close();

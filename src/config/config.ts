@@ -152,7 +152,14 @@ export interface WardenConfig {
   /** Payload retention (sealed per principal, erasable) and the JSON-lines export of ledger entries for a SIEM. */
   ledger: {
     retainPayloads: boolean;
-    export: { file?: string; webhook?: string; intervalMs: number };
+    export: {
+      file?: string;
+      webhook?: string;
+      intervalMs: number;
+      batchSize: number;
+      syslog?: { host: string; port: number; caFile: string; serverName?: string; clientTls?: CertPair; facility: number; appName: string; hostname?: string; settleMs: number };
+      otlpLogs?: { endpoint: string; serviceName: string };
+    };
     postgres?: { connectionString: string; prefix?: string };
     /** Serve /audit/v1 entry bundles without credentials (default false: an admin allowed readAudit only). */
     publicEntries: boolean;
@@ -261,7 +268,7 @@ type RawConfig = {
     attestation?: Partial<WorkloadConfig['attestation']>;
     provenance?: Partial<NonNullable<WorkloadConfig['provenance']>>;
   };
-  ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number; signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string } };
+  ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number; batchSize?: number; syslog?: { host: string; port?: number; caFile: string; serverName?: string; clientTls?: CertPair; facility?: number; appName?: string; hostname?: string; settleMs?: number }; otlpLogs?: { endpoint: string; serviceName?: string } }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number; signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string } };
   monitor?: Partial<MonitorConfig>;
   budgets?: { limits?: { scope: BudgetLimit['scope']; id: string; window: BudgetLimit['window']; tokens?: number; cost?: number }[]; prices?: BudgetsConfig['prices']; defaultMaxTokens?: number };
   store?: {
@@ -426,6 +433,9 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       ...(raw.ledger?.postgres ? { postgres: raw.ledger.postgres } : {}),
       export: {
         intervalMs: raw.ledger?.export?.intervalMs ?? 5000,
+        batchSize: raw.ledger?.export?.batchSize ?? 500,
+        ...(raw.ledger?.export?.syslog ? { syslog: syslogDefaults(raw.ledger.export.syslog, baseDir) } : {}),
+        ...(raw.ledger?.export?.otlpLogs ? { otlpLogs: { endpoint: raw.ledger.export.otlpLogs.endpoint, serviceName: raw.ledger.export.otlpLogs.serviceName ?? 'warden' } } : {}),
         ...(raw.ledger?.export?.file ? { file: resolve(baseDir, raw.ledger.export.file) } : {}),
         ...(raw.ledger?.export?.webhook ? { webhook: raw.ledger.export.webhook } : {}),
       },
@@ -593,6 +603,20 @@ function checkConfig(cfg: WardenConfig, raw: unknown, file: string): WardenConfi
     }
   }
   return cfg;
+}
+
+function syslogDefaults(x: NonNullable<NonNullable<NonNullable<RawConfig['ledger']>['export']>['syslog']>, baseDir: string): NonNullable<WardenConfig['ledger']['export']['syslog']> {
+  return {
+    host: x.host,
+    port: x.port ?? 6514, // RFC 5425 §4.1
+    caFile: resolve(baseDir, x.caFile),
+    ...(x.serverName ? { serverName: x.serverName } : {}),
+    ...(x.clientTls ? { clientTls: { certFile: resolve(baseDir, x.clientTls.certFile), keyFile: resolve(baseDir, x.clientTls.keyFile) } } : {}),
+    facility: x.facility ?? 13, // RFC 5424 §6.2.1: log audit
+    appName: x.appName ?? 'warden',
+    ...(x.hostname ? { hostname: x.hostname } : {}),
+    settleMs: x.settleMs ?? 2_000,
+  };
 }
 
 function extAuthzDefaults(x: NonNullable<RawConfig['extAuthz']>, baseDir: string): ExtAuthzConfig {

@@ -138,7 +138,36 @@ export const CONFIG_SCHEMA = {
         export: {
           type: 'object',
           additionalProperties: false,
-          properties: { file: { type: 'string', minLength: 1 }, webhook: { type: 'string', pattern: '^https?://' }, intervalMs: { type: 'integer', minimum: 100 } },
+          properties: {
+            file: { type: 'string', minLength: 1 },
+            webhook: { type: 'string', pattern: '^https?://' },
+            intervalMs: { type: 'integer', minimum: 100 },
+            batchSize: { type: 'integer', minimum: 1, maximum: 10000 },
+            // RFC 5424 messages over TLS (RFC 5425 octet counting) to a syslog collector.
+            syslog: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['host', 'caFile'],
+              properties: {
+                host: { type: 'string', minLength: 1 },
+                port: { type: 'integer', minimum: 1, maximum: 65535 },
+                caFile: { type: 'string', minLength: 1 },
+                serverName: { type: 'string', minLength: 1 },
+                clientTls: { $ref: '#/$defs/certPair' },
+                facility: { type: 'integer', minimum: 0, maximum: 23 },
+                appName: { type: 'string', pattern: '^[\\x21-\\x7e]{1,48}$' },
+                hostname: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
+                settleMs: { type: 'integer', minimum: 0, maximum: 600000 },
+              },
+            },
+            // OTLP/HTTP (JSON) logs, e.g. to an OpenTelemetry Collector.
+            otlpLogs: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['endpoint'],
+              properties: { endpoint: { type: 'string', pattern: '^https?://[^\\s]+$' }, serviceName: { type: 'string', minLength: 1, maxLength: 256 } },
+            },
+          },
         },
         witnesses: {
           type: 'array',

@@ -426,6 +426,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   // Traces only when configured: the OpenTelemetry SDK is not even loaded otherwise.
   const tracing = config.telemetry.traces ? (await import('../telemetry/tracing.js')).startTracing(config.telemetry.traces, log) : undefined;
   if (tracing) started.push(() => tracing.shutdown());
+  const metricsExport = config.telemetry.metrics ? (await import('../telemetry/metrics-otlp.js')).startMetricsExport(metrics.registry, config.telemetry.metrics, log, () => clock.now()) : undefined;
+  if (metricsExport) started.push(() => metricsExport.shutdown());
   const gateway = new Gateway({
     ...(tracing ? { tracing } : {}),
     refusals,
@@ -630,6 +632,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       await Promise.all(targets.map((t) => closeUpstreamTarget(t)));
       await refusals.close();
       await tracing?.shutdown();
+      await metricsExport?.shutdown();
       await keys.close();
       await identity.close();
       await tools.close();

@@ -146,7 +146,7 @@ export interface WardenConfig {
   /** Envoy ext_authz servers (src/gateway/ext-authz); absent: none is started. */
   extAuthz?: ExtAuthzConfig;
   /** OpenTelemetry export (src/telemetry/tracing.ts); absent: no traces, and no tracing code is loaded. */
-  telemetry: { traces?: { endpoint: string; serviceName: string; sampleRatio: number; batchDelayMs: number } };
+  telemetry: { traces?: { endpoint: string; serviceName: string; sampleRatio: number; batchDelayMs: number }; metrics?: { endpoint: string; serviceName: string; intervalMs: number } };
   /** Model attributes the policies read: which groups may invoke it, owning tenant, provider. */
   models: Record<string, { grantees?: string[]; tenant?: string; provider?: string }>;
   /** Payload retention (sealed per principal, erasable) and the JSON-lines export of ledger entries for a SIEM. */
@@ -259,7 +259,7 @@ type RawConfig = {
   log?: Partial<WardenConfig['log']>;
   shutdown?: Partial<WardenConfig['shutdown']>;
   extAuthz?: { grpc?: { host?: string; port: number }; http?: { host?: string; port: number; pathPrefix?: string; trustedProxies?: string[] }; tls?: CertPair; clientCaFile: string; allowedClients?: string[] };
-  telemetry?: { traces?: { endpoint: string; serviceName?: string; sampleRatio?: number; batchDelayMs?: number } };
+  telemetry?: { traces?: { endpoint: string; serviceName?: string; sampleRatio?: number; batchDelayMs?: number }; metrics?: { endpoint: string; serviceName?: string; intervalMs?: number } };
   models?: WardenConfig['models'];
   policies?: { dir?: string };
   groups?: Record<string, string[]>;
@@ -406,9 +406,10 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     demoUpstream: { enabled: raw.demoUpstream?.enabled ?? 'auto', port: raw.demoUpstream?.port ?? 0 },
     shutdown: { drainTimeoutMs: raw.shutdown?.drainTimeoutMs ?? 25_000 },
     ...(raw.extAuthz ? { extAuthz: extAuthzDefaults(raw.extAuthz, baseDir) } : {}),
-    telemetry: raw.telemetry?.traces
-      ? { traces: { endpoint: raw.telemetry.traces.endpoint, serviceName: raw.telemetry.traces.serviceName ?? 'warden', sampleRatio: raw.telemetry.traces.sampleRatio ?? 1, batchDelayMs: raw.telemetry.traces.batchDelayMs ?? 2_000 } }
-      : {},
+    telemetry: {
+      ...(raw.telemetry?.traces ? { traces: { endpoint: raw.telemetry.traces.endpoint, serviceName: raw.telemetry.traces.serviceName ?? 'warden', sampleRatio: raw.telemetry.traces.sampleRatio ?? 1, batchDelayMs: raw.telemetry.traces.batchDelayMs ?? 2_000 } } : {}),
+      ...(raw.telemetry?.metrics ? { metrics: { endpoint: raw.telemetry.metrics.endpoint, serviceName: raw.telemetry.metrics.serviceName ?? 'warden', intervalMs: raw.telemetry.metrics.intervalMs ?? 15_000 } } : {}),
+    },
     oidc: { issuers: (raw.oidc?.issuers ?? []).map((i) => ({ ...i, ...(i.caFile ? { caFile: resolve(baseDir, i.caFile) } : {}) })) },
     httpSignatures: {
       windowSec: raw.httpSignatures?.windowSec ?? 300,

@@ -464,6 +464,17 @@ export const CONFIG_SCHEMA = {
             batchDelayMs: { type: 'integer', minimum: 10, maximum: 60000 },
           },
         },
+        // The /metrics registry pushed as OTLP/HTTP metrics (src/telemetry/metrics-otlp.ts).
+        metrics: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['endpoint'],
+          properties: {
+            endpoint: { type: 'string', pattern: '^https?://[^\\s]+$' },
+            serviceName: { type: 'string', minLength: 1, maxLength: 256 },
+            intervalMs: { type: 'integer', minimum: 100, maximum: 3600000 },
+          },
+        },
       },
     },
     // Envoy external authorization (src/gateway/ext-authz): a mesh asks Warden for decisions over gRPC and/or HTTP.

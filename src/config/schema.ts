@@ -165,7 +165,7 @@ export const CONFIG_SCHEMA = {
               type: 'object',
               additionalProperties: false,
               required: ['endpoint'],
-              properties: { endpoint: { type: 'string', pattern: '^https?://[^\\s]+$' }, serviceName: { type: 'string', minLength: 1, maxLength: 256 } },
+              properties: { endpoint: { $ref: '#/$defs/httpUrl' }, serviceName: { $ref: '#/$defs/serviceName' } },
             },
           },
         },
@@ -458,8 +458,8 @@ export const CONFIG_SCHEMA = {
           additionalProperties: false,
           required: ['endpoint'],
           properties: {
-            endpoint: { type: 'string', pattern: '^https?://[^\\s]+$' },
-            serviceName: { type: 'string', minLength: 1, maxLength: 256 },
+            endpoint: { $ref: '#/$defs/httpUrl' },
+            serviceName: { $ref: '#/$defs/serviceName' },
             sampleRatio: { type: 'number', minimum: 0, maximum: 1 },
             batchDelayMs: { type: 'integer', minimum: 10, maximum: 60000 },
           },
@@ -470,8 +470,8 @@ export const CONFIG_SCHEMA = {
           additionalProperties: false,
           required: ['endpoint'],
           properties: {
-            endpoint: { type: 'string', pattern: '^https?://[^\\s]+$' },
-            serviceName: { type: 'string', minLength: 1, maxLength: 256 },
+            endpoint: { $ref: '#/$defs/httpUrl' },
+            serviceName: { $ref: '#/$defs/serviceName' },
             intervalMs: { type: 'integer', minimum: 100, maximum: 3600000 },
           },
         },
@@ -522,6 +522,10 @@ export const CONFIG_SCHEMA = {
     },
   },
   $defs: {
+    /** An http(s) URL (OTLP endpoints). */
+    httpUrl: { type: 'string', pattern: '^https?://[^\\s]+$' },
+    /** OpenTelemetry service.name. */
+    serviceName: { type: 'string', minLength: 1, maxLength: 256 },
     /** A NetworkPolicy peer: pods (by namespace and/or labels) or an address block, not both. */
     peer: {
       type: 'object',

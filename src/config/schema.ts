@@ -436,6 +436,7 @@ export const CONFIG_SCHEMA = {
         namespace: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' },
         inference: { type: 'object', additionalProperties: false, required: ['from'], properties: { from: { type: 'array', minItems: 1, items: { $ref: '#/$defs/peer' } } } },
         admin: { type: 'object', additionalProperties: false, required: ['from'], properties: { from: { type: 'array', minItems: 1, items: { $ref: '#/$defs/peer' } } } },
+        extAuthz: { type: 'object', additionalProperties: false, required: ['from'], properties: { from: { type: 'array', minItems: 1, items: { $ref: '#/$defs/peer' } } } },
         egress: {
           type: 'object',
           additionalProperties: false,

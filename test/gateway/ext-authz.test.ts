@@ -129,6 +129,21 @@ describe('Envoy ext_authz', () => {
     assert.equal(entry.stage, 'network');
   });
 
+  test('gRPC Check: the listener\'s rate limits hold: RESOURCE_EXHAUSTED / 429 with retry-after', async () => {
+    const { key } = await t.keyFor('ratey', ['demo-chat'], ['chat'], { limits: { requestsPerSecond: 1, burst: 2 } });
+    const codes: number[] = [];
+    let limited: any;
+    for (let i = 0; i < 4; i++) {
+      const { res } = await check(client, checkRequest({ key }));
+      codes.push(res.status.code);
+      if (res.status.code !== 0) limited = res;
+    }
+    assert.deepEqual(codes.slice(0, 2), [0, 0]);
+    assert.ok(codes.slice(2).includes(grpc.status.RESOURCE_EXHAUSTED), JSON.stringify(codes));
+    assert.equal(limited.denied_response.status.code, 'TooManyRequests');
+    assert.ok(headerOf(limited.denied_response.headers, 'retry-after'));
+  });
+
   test('gRPC Check: the client certificate Envoy forwards is a workload identity only if Warden\'s own CA issued it', async () => {
     const svid = await issueClientCert(spiffeCa, { spiffeId: 'spiffe://prod.acme/ns/ml/sa/batch' });
     const ok = await check(client, checkRequest({ cert: svid.certPem }));

@@ -100,7 +100,9 @@ export class LedgerExporter {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     try {
-      await this.runOnce();
+      // A last round, bounded: a collector that does not take it gets it after the next start.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.runOnce(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('the last export round did not finish within 10 s')), 10_000)))]).finally(() => clearTimeout(timer));
     } catch (e) {
       this.o.logger.warn({ err: e, destination: this.o.destination.name }, 'could not export the last entries before closing; they are sent after the next start');
     }

@@ -42,6 +42,7 @@ function destinations(x: WardenConfig['ledger']['export']): ExportDestination[] 
         ...(s.hostname ? { hostname: s.hostname } : {}),
         settleMs: s.settleMs,
         connectTimeoutMs: 5_000,
+        writeTimeoutMs: 30_000,
       }),
     );
   }

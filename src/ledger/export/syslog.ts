@@ -21,6 +21,7 @@ export interface SyslogOptions {
   hostname?: string;
   settleMs: number;
   connectTimeoutMs: number;
+  writeTimeoutMs: number;
 }
 
 /** RFC 5424 §6.2.1 severities: an allowed request is informational, a refusal a warning, an error an error. */
@@ -81,8 +82,12 @@ export class SyslogTlsDestination implements ExportDestination {
       };
       s.on('error', fail);
       s.on('close', onClose);
+      // A collector that stops reading holds the batch; past writeTimeoutMs the connection is given up (and the
+      // batch sent again on a new one) rather than waited on for ever.
+      const stalled = setTimeout(() => s.destroy(new Error(`the syslog collector took no data for ${this.o.writeTimeoutMs} ms`)), this.o.writeTimeoutMs);
       // The write callback runs once the data is handed to the kernel: back-pressure from a slow collector.
       s.write(data, (e) => {
+        clearTimeout(stalled);
         if (done) return;
         done = true;
         cleanup();

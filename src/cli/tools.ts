@@ -46,9 +46,9 @@ export async function main(args: string[], io: CliIo = defaultIo): Promise<numbe
   const path = (n: string) => `/admin/v1/tools/${encodeURIComponent(n)}`;
   switch (verb) {
     case 'list': {
-      const r = (await adminCall(o, 'GET', '/admin/v1/tools')) as { data: { name: string; risk: string; needs_approval: boolean; backend: { type: string; url: string }; version: number }[] };
+      const r = (await adminCall(o, 'GET', '/admin/v1/tools')) as { data: { name: string; risk: string; needs_approval: boolean; backend: { type: string; url?: string }; version: number }[] };
       if (values.json) io.out(JSON.stringify(r.data, null, 2) + '\n');
-      else io.out(r.data.length ? r.data.map((t) => `${t.name}  risk=${t.risk}${t.needs_approval ? ' approval' : ''}  ${t.backend.type} ${t.backend.url}  v${t.version}`).join('\n') + '\n' : 'no tools registered\n');
+      else io.out(r.data.length ? r.data.map((t) => `${t.name}  risk=${t.risk}${t.needs_approval ? ' approval' : ''}  ${t.backend.type} ${t.backend.url ?? ''}  v${t.version}`).join('\n') + '\n' : 'no tools registered\n');
       return 0;
     }
     case 'show':

@@ -8,7 +8,9 @@ export type ToolRisk = 'read' | 'write' | 'destructive' | 'external';
 
 export type ToolBackend =
   | { type: 'http'; url: string; method: 'POST' | 'GET' | 'PUT' | 'PATCH' | 'DELETE' }
-  | { type: 'mcp'; url: string; tool: string };
+  | { type: 'mcp'; url: string; tool: string }
+  /** Warden's own code sandbox (src/tools/sandbox): no URL, no network; caps in ms and bytes. */
+  | { type: 'sandbox'; language: 'javascript'; limits: { timeMs: number; memoryBytes: number; outputBytes: number } };
 
 export interface ToolRecord {
   name: string;

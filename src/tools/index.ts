@@ -19,6 +19,7 @@ import type { ToolDecide } from './decide.js';
 import { createToolRoutes, type ToolAuthenticator, type VerifiedCaller } from './http.js';
 import { ToolMediator, type MediatorDeps, type ProposedCallDecision, type ToolInspector } from './mediator.js';
 import { ToolRegistry } from './registry.js';
+import { SandboxPool, type SandboxOptions } from './sandbox/pool.js';
 
 export { filterToolCalls, type FilterResult, type FilteredCall, type ProposedCallDecider } from './filter-tool-calls.js';
 export { pdpToolDecider, toolResourceAttrs, CEDAR_RISK, type ToolDecide, type ToolPolicyRequest, type ToolPolicyContext, type PdpLike } from './decide.js';
@@ -28,6 +29,9 @@ export { ApprovalService, approvalView } from './approvals.js';
 export { ToolCredentialIssuer, TOOL_CREDENTIAL_TYP } from './credential.js';
 export type { ToolAuthenticator, VerifiedCaller } from './http.js';
 export * from './errors.js';
+export { SandboxPool, type SandboxOptions, type SandboxOutcome } from './sandbox/pool.js';
+export { SANDBOX_INPUT_SCHEMA, DEFAULT_SANDBOX_LIMITS, MAX_SANDBOX_LIMITS } from './sandbox/definition.js';
+export * from './sandbox/errors.js';
 
 export interface ToolsPlaneDeps {
   clock: Clock;
@@ -50,6 +54,8 @@ export interface ToolsPlaneDeps {
   limits?: Partial<Pick<EgressPolicy, 'maxResponseBytes' | 'timeoutMs' | 'maxRedirects'>>;
   /** Ed25519 key for per-call credentials (persist it in the data dir so backends can pin the JWKS). */
   credentialKey?: KeyObject;
+  /** The code sandbox's pool (warm threads, concurrency); defaults when absent. */
+  sandbox?: SandboxOptions;
   /** The monitor plane: the caller's risk for each decision, and every decided tool call reported back. */
   risk?: MediatorDeps['risk'];
   admit?: MediatorDeps['admit'];
@@ -63,6 +69,8 @@ export interface ToolsPlane {
   /** The handlers behind the gateway's tool routes (GatewayDeps.tools). */
   routes: ReturnType<typeof createToolRoutes>;
   adminRoute: (req: IncomingMessage, res: ServerResponse, ar: AdminRequest) => Promise<boolean>;
+  /** The code sandbox that runs sandbox tools (src/tools/sandbox). */
+  sandbox: SandboxPool;
   /** For filterToolCalls: would `principal` be allowed to call `tool` with `args` (and would it be held)? */
   assess: (principal: Principal, tool: string, args: unknown, sourceIp: string) => ProposedCallDecision;
   close(): Promise<void>;
@@ -104,6 +112,9 @@ export function createToolsPlane(deps: ToolsPlaneDeps): ToolsPlane {
   const approvals = new ApprovalService(store, deps.clock, deps.approvals);
   const egress = new EgressGuard(deps.egress);
   const credentials = new ToolCredentialIssuer(deps.publicOrigin, deps.clock, 60, deps.credentialKey);
+  const sandbox = new SandboxPool(deps.sandbox);
+  // Threads are kept warm only where a sandbox tool is registered (a tool created later warms on first use).
+  if (registry.list().some((t) => t.backend.type === 'sandbox')) sandbox.prewarm();
   const mediator = new ToolMediator({
     clock: deps.clock,
     log: deps.log,
@@ -113,6 +124,7 @@ export function createToolsPlane(deps: ToolsPlaneDeps): ToolsPlane {
     inspector: deps.inspector,
     egress,
     credentials,
+    sandbox,
     audit: deps.audit,
     ...(deps.limits ? { limits: deps.limits } : {}),
     ...(deps.risk ? { risk: deps.risk } : {}),
@@ -128,6 +140,10 @@ export function createToolsPlane(deps: ToolsPlaneDeps): ToolsPlane {
     routes,
     adminRoute,
     assess: (p, tool, args, sourceIp) => mediator.assess(p, tool, args, sourceIp),
-    close: () => egress.close(),
+    sandbox,
+    close: async () => {
+      await sandbox.close();
+      await egress.close();
+    },
   };
 }

@@ -117,9 +117,9 @@ export class SandboxPool {
     if (this.running >= this.maxConcurrent) throw new SandboxBusy(this.maxConcurrent);
     this.running++;
     try {
+      // A warm thread comes back to the pool after its run (recycle), so taking one spawns nothing.
       const slot = this.idle.shift() ?? this.spawn();
       this.started = true;
-      this.topUp();
       await slot.ready;
       return await this.runOn(slot, input, limits);
     } finally {
@@ -148,7 +148,11 @@ export class SandboxPool {
         worker.off('error', onError);
         worker.off('exit', onExit);
         if (reuse && !this.closed) this.recycle(worker);
-        else void worker.terminate();
+        else {
+          // A thread that hit a cap or died is never reused; a new one takes its place in the warm set.
+          void worker.terminate();
+          this.topUp();
+        }
         f();
       };
       // The time cap: the thread is stopped wherever the guest is (a loop, a regex, a native call).

@@ -18,13 +18,19 @@ import { ToolCredentialIssuer } from './credential.js';
 import type { ToolDecide } from './decide.js';
 import { createToolRoutes, type ToolAuthenticator, type VerifiedCaller } from './http.js';
 import { ToolMediator, type MediatorDeps, type ProposedCallDecision, type ToolInspector } from './mediator.js';
-import { ToolRegistry } from './registry.js';
+import { ToolRegistry, type ToolDefinition } from './registry.js';
+import { ToolPins } from './pins.js';
+import { fetchMcpDefinition } from './backend.js';
+import { parseDestination } from '../network/egress-destinations.js';
+import { canonicalJson } from '../core/canonical-json.js';
+import { sha256Digest } from '../core/digest.js';
 import { SandboxPool, type SandboxOptions } from './sandbox/pool.js';
 
 export { filterToolCalls, type FilterResult, type FilteredCall, type ProposedCallDecider } from './filter-tool-calls.js';
 export { pdpToolDecider, toolResourceAttrs, CEDAR_RISK, type ToolDecide, type ToolPolicyRequest, type ToolPolicyContext, type PdpLike } from './decide.js';
 export { ToolMediator, checkCaller, type ToolCall, type ToolOutcome, type ToolInspector, type ProposedCallDecision } from './mediator.js';
 export { ToolRegistry, parseToolDefinition, toolView, type ToolDefinition } from './registry.js';
+export { ToolPins, definitionDigest, diffDefinitions, DESCRIPTION_INJECTION_THRESHOLD } from './pins.js';
 export { ApprovalService, approvalView } from './approvals.js';
 export { ToolCredentialIssuer, TOOL_CREDENTIAL_TYP } from './credential.js';
 export type { ToolAuthenticator, VerifiedCaller } from './http.js';
@@ -112,6 +118,7 @@ export function createToolsPlane(deps: ToolsPlaneDeps): ToolsPlane {
   const approvals = new ApprovalService(store, deps.clock, deps.approvals);
   const egress = new EgressGuard(deps.egress);
   const credentials = new ToolCredentialIssuer(deps.publicOrigin, deps.clock, 60, deps.credentialKey);
+  const pins = new ToolPins(store, deps.clock, deps.inspector);
   const sandbox = new SandboxPool(deps.sandbox);
   // Threads are kept warm only where a sandbox tool is registered (a tool created later warms on first use).
   if (registry.list().some((t) => t.backend.type === 'sandbox')) sandbox.prewarm();
@@ -124,6 +131,7 @@ export function createToolsPlane(deps: ToolsPlaneDeps): ToolsPlane {
     inspector: deps.inspector,
     egress,
     credentials,
+    pins,
     sandbox,
     audit: deps.audit,
     ...(deps.limits ? { limits: deps.limits } : {}),
@@ -132,7 +140,16 @@ export function createToolsPlane(deps: ToolsPlaneDeps): ToolsPlane {
     ...(deps.observe ? { observe: deps.observe } : {}),
   });
   const routes = createToolRoutes({ registry, mediator, approvals, credentials, publicOrigin: deps.publicOrigin, authorizationServers: deps.authorizationServers });
-  const adminRoute = createAdminRoute({ clock: deps.clock, log: deps.log, audit: deps.audit, registry, approvals, decide: deps.decide });
+  // Registration asks the MCP server what the tool is, as the tool will be called: through the egress guard with
+  // a per-call credential (for the registering admin, no arguments).
+  const fetchDefinition = async (t: ToolDefinition, admin: Principal, requestId: string) => {
+    if (t.backend.type !== 'mcp') throw new TypeError('not an MCP backend');
+    const policy = mediator.egressPolicy(t.egress);
+    const target = egress.check(t.backend.url, policy.destinations.map((x) => parseDestination(x)));
+    const credential = await credentials.mint({ tool: t.name, audience: target.origin, principal: admin, argsDigest: sha256Digest(canonicalJson({})), requestId });
+    return fetchMcpDefinition(egress, { url: t.backend.url, tool: t.backend.tool, credential, requestId, policy });
+  };
+  const adminRoute = createAdminRoute({ clock: deps.clock, log: deps.log, audit: deps.audit, registry, approvals, pins, fetchDefinition, decide: deps.decide });
   return {
     registry,
     approvals,

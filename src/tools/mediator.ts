@@ -24,6 +24,8 @@ import type { ToolCredentialIssuer } from './credential.js';
 import { toolResourceAttrs, type ToolDecide } from './decide.js';
 import { DelegationRequired, ToolCallDenied, ToolNotFound, ToolOutsideTokenScope, ToolResultBlocked } from './errors.js';
 import type { ToolRegistry } from './registry.js';
+import type { ToolPins } from './pins.js';
+import type { ServedToolDefinition } from '../store/tools-sqlite.js';
 
 /** The inspection plane as the tools plane uses it (src/inspect: inspectText, countFindings). */
 export interface ToolInspector {
@@ -67,6 +69,8 @@ export interface MediatorDeps {
   credentials: ToolCredentialIssuer;
   audit: AuditSink;
   limits?: Partial<Pick<EgressPolicy, 'maxResponseBytes' | 'timeoutMs' | 'maxRedirects'>>;
+  /** Pinned definitions of MCP-backed tools (rug-pull quarantine). */
+  pins: ToolPins;
   /** Runs sandbox tools (`backend.type: "sandbox"`); without it such tools are refused (503 sandbox_unavailable). */
   sandbox?: SandboxPool;
   /** The monitor's current risk for the caller (0..1): the PDP context's riskScorePermille. Default 0. */
@@ -143,12 +147,19 @@ export class ToolMediator {
   visibleTool(p: Principal, name: string): ToolRecord {
     const t = this.d.registry.get(name);
     if (t.tenant !== null && t.tenant !== p.tenant) throw new ToolNotFound(name);
+    // A quarantined tool (its MCP server changed what it says it is) is neither listed nor called.
+    this.d.pins.assertUsable(t);
     return t;
   }
 
   private policyFor(t: ToolRecord): EgressPolicy {
+    return this.egressPolicy(t.egress);
+  }
+
+  /** The egress policy for a tool's declared destinations, with this gateway's limits. */
+  egressPolicy(destinations: string[]): EgressPolicy {
     return {
-      destinations: t.egress,
+      destinations,
       maxResponseBytes: this.d.limits?.maxResponseBytes ?? 1024 * 1024,
       timeoutMs: this.d.limits?.timeoutMs ?? 10_000,
       maxRedirects: this.d.limits?.maxRedirects ?? 2,
@@ -162,6 +173,19 @@ export class ToolMediator {
       resource: { type: 'Tool', id: t.name, attrs: toolResourceAttrs(t) },
       context: { now: this.d.clock.now(), sourceIp, listener, findings, riskScore: this.d.risk?.(p) ?? 0, tenant: p.tenant, ...(args !== undefined ? { toolArgs: args } : {}) },
     });
+  }
+
+  /** A changed served definition quarantines the tool; the pinned and served digests and the diff go in the entry. */
+  private checkServed(name: string, served: ServedToolDefinition | null, st: CallState): void {
+    st.stage = 'definition';
+    try {
+      this.d.pins.check(name, served);
+    } catch (e) {
+      const details = (e as { details?: Record<string, string> }).details;
+      if (details) Object.assign(st.details, details);
+      throw e;
+    }
+    st.stage = 'egress';
   }
 
   /** Would this call be allowed (and would it be held)? Nothing is executed or recorded. */
@@ -235,7 +259,7 @@ export class ToolMediator {
         const target = this.d.egress.check(url!, policy.destinations.map((x) => parseDestination(x)));
         const credential = await this.d.credentials.mint({ tool: t.name, audience: target.origin, principal: p, argsDigest: st.argsDigest, requestId: call.requestId });
         const input = { tool: t, url: url!, args, credential, requestId: call.requestId, policy };
-        result = t.backend.type === 'http' ? await callHttpBackend(this.d.egress, input) : await callMcpBackend(this.d.egress, input);
+        result = t.backend.type === 'http' ? await callHttpBackend(this.d.egress, input) : await callMcpBackend(this.d.egress, { ...input, checkDefinition: (served) => this.checkServed(t.name, served, st) });
       }
       st.resultDigest = sha256Digest(canonicalJson(result.value ?? null));
       st.stage = 'result';

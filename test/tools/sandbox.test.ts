@@ -161,7 +161,7 @@ describe('code sandbox: escapes end in clear refusals within their caps', () => 
   });
 
   test('output floods end at the output cap (422 sandbox_output_limit): console, caught writes, and a huge result', async () => {
-    await assertRefused('sandbox_output_limit', ['while (true) console.log("x".repeat(1000))', 'for (;;) { try { console.log("y".repeat(4096)) } catch (e) {} }', '"z".repeat(1 << 20)']);
+    await assertRefused('sandbox_output_limit', ['while (true) console.log("x".repeat(1000))', 'for (;;) { try { console.log("y".repeat(4096)) } catch (e) {} }', '"z".repeat(1 << 20)', 'console.log("w".repeat(8 << 20))']);
     await assertHealthy();
   });
 

@@ -93,7 +93,19 @@ function run(qjs: QuickJSWASMModule, job: SandboxJob): SandboxReply {
     return { type: 'guest_error', id: job.id, ...e, stdout: stdout.join('') };
   };
   try {
+    // A guest string is measured before it is copied out: a string longer (in UTF-16 units, each at least one
+    // UTF-8 byte) than what is left of the cap never enters this thread's heap.
+    const fits = (h: QuickJSHandle, used: number): boolean => {
+      const len = ctx.getProp(h, 'length');
+      const n = ctx.getNumber(len);
+      len.dispose();
+      return used + n <= job.limits.outputBytes;
+    };
     const write = ctx.newFunction('write', (h) => {
+      if (overflow || !fits(h, written)) {
+        overflow = true;
+        return;
+      }
       const s = ctx.getString(h);
       written += Buffer.byteLength(s);
       if (written > job.limits.outputBytes) overflow = true;
@@ -135,6 +147,7 @@ function run(qjs: QuickJSWASMModule, job: SandboxJob): SandboxReply {
     value.dispose();
     stringify.dispose();
     if (text.error) return guestError(text.error);
+    if (ctx.typeof(text.value) === 'string' && !fits(text.value, written)) return { type: 'limit', id: job.id, limit: 'output' };
     const resultJson = ctx.typeof(text.value) === 'string' ? ctx.getString(text.value) : 'null';
     text.value.dispose();
     if (overflow || written + Buffer.byteLength(resultJson) > job.limits.outputBytes) return { type: 'limit', id: job.id, limit: 'output' };

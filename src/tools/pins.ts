@@ -13,10 +13,17 @@ import type { ToolInspector } from './mediator.js';
 
 /**
  * Injection score at or above which a description is refused. A description tells a model what a tool does;
- * ordinary ones score near 0, the published tool-poisoning examples (an <IMPORTANT> block telling the model to
+ * ordinary ones score low, the published tool-poisoning examples (an <IMPORTANT> block telling the model to
  * read a secret file and keep quiet) above 0.9.
  */
 export const DESCRIPTION_INJECTION_THRESHOLD = 0.8;
+
+/**
+ * Below this many words the classifier's score alone does not refuse a description: a two-word imperative such as
+ * "Delete everything" scores 0.93, as high as a real poisoning block, yet carries no instruction to the model
+ * beyond naming the tool. A rule signal (ignore-instructions, system-prompt extraction, …) refuses at any length.
+ */
+export const DESCRIPTION_MIN_WORDS_FOR_CLASSIFIER = 8;
 
 export interface DefinitionChange {
   field: 'name' | 'description' | 'inputSchema';
@@ -61,7 +68,10 @@ export class ToolPins {
   /** Refuses a description that reads as instructions to the model (tool poisoning). */
   scanDescription(text: string, field: string): void {
     const f = this.inspector.inspect(text);
-    if (f.injectionScore >= DESCRIPTION_INJECTION_THRESHOLD) throw new ToolDescriptionInjection(field, f.injectionScore, f.injectionSignals);
+    if (f.injectionScore < DESCRIPTION_INJECTION_THRESHOLD) return;
+    const ruled = f.injectionSignals.some((s) => s !== 'classifier');
+    const words = text.trim().split(/\s+/).length;
+    if (ruled || words >= DESCRIPTION_MIN_WORDS_FOR_CLASSIFIER) throw new ToolDescriptionInjection(field, f.injectionScore, f.injectionSignals);
   }
 
   get(name: string): ToolPinRecord | null {

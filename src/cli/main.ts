@@ -25,7 +25,7 @@ const USAGE = `usage: warden <command> [options]
   migrate [--config warden.yaml]                 bring the store.postgres schema up to this release
   inspect [FILE|-] [--jsonl] | --eval F.jsonl    run the content detectors on a text; measure them
   model sign|verify|scan|register|...            model artifacts and the registry
-  tools list|show|create|update|delete           the tool registry (admin API)
+  tools list|show|create|update|delete|definition|approve-definition   the tool registry (admin API)
   approvals list|approve|deny                    held tool calls (admin API)
   monitor list|reset                             what the monitor sees of principals, and resets (admin API)
   budgets show|set                               token and cost budgets: used, left, overrides (admin API)

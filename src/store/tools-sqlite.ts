@@ -8,7 +8,9 @@ export type ToolRisk = 'read' | 'write' | 'destructive' | 'external';
 
 export type ToolBackend =
   | { type: 'http'; url: string; method: 'POST' | 'GET' | 'PUT' | 'PATCH' | 'DELETE' }
-  | { type: 'mcp'; url: string; tool: string };
+  | { type: 'mcp'; url: string; tool: string }
+  /** Warden's own code sandbox (src/tools/sandbox): no URL, no network; caps in ms and bytes. */
+  | { type: 'sandbox'; language: 'javascript'; limits: { timeMs: number; memoryBytes: number; outputBytes: number } };
 
 export interface ToolRecord {
   name: string;
@@ -26,6 +28,23 @@ export interface ToolRecord {
   updatedAt: number;
   /** Bumped on every change; approvals and decisions cite it. */
   version: number;
+}
+
+/** What an MCP server says a tool is: the part of `tools/list` an agent's model reads and obeys. */
+export interface ServedToolDefinition {
+  name: string;
+  description: string;
+  inputSchema: unknown;
+}
+
+export interface ToolPinRecord {
+  name: string;
+  digest: string;
+  definition: ServedToolDefinition;
+  pinnedAt: number;
+  pinnedBy: string;
+  /** A definition the server served later that differs from the pin: the tool is quarantined until re-approved. */
+  pending: { digest: string; definition: ServedToolDefinition; at: number } | null;
 }
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'consumed';
@@ -138,6 +157,18 @@ export class SqliteToolStore {
       -- The highest version a tool name has ever had, kept when the tool is deleted: a re-created tool
       -- continues after it, so an approval bound to (name, version) can never match a different definition.
       CREATE TABLE IF NOT EXISTS tool_version_high (name TEXT PRIMARY KEY, version INTEGER NOT NULL);
+      -- The definition an MCP server gave for a tool when an admin registered or re-approved it, and the
+      -- different one it gave later (the tool is quarantined while pending_digest is set).
+      CREATE TABLE IF NOT EXISTS tool_pins (
+        name               TEXT PRIMARY KEY,
+        digest             TEXT NOT NULL,
+        definition         TEXT NOT NULL,
+        pinned_at          INTEGER NOT NULL,
+        pinned_by          TEXT NOT NULL,
+        pending_digest     TEXT,
+        pending_definition TEXT,
+        pending_at         INTEGER
+      );
     `);
     // Stores written before the table existed: the live tools and every version an approval names.
     db.exec(`
@@ -195,6 +226,41 @@ export class SqliteToolStore {
 
   deleteTool(name: string): boolean {
     return this.db.prepare('DELETE FROM tools WHERE name = ?').run(name).changes === 1;
+  }
+
+  /** Pins (or re-pins, clearing any quarantine) the served definition of a tool. */
+  setPin(name: string, digest: string, definition: ServedToolDefinition, at: number, by: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO tool_pins (name, digest, definition, pinned_at, pinned_by) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET digest = excluded.digest, definition = excluded.definition, pinned_at = excluded.pinned_at,
+           pinned_by = excluded.pinned_by, pending_digest = NULL, pending_definition = NULL, pending_at = NULL`,
+      )
+      .run(name, digest, JSON.stringify(definition), at, by);
+  }
+
+  /** Records a changed served definition (quarantine). The first change seen stays until an admin decides. */
+  setPending(name: string, digest: string, definition: ServedToolDefinition, at: number): void {
+    this.db.prepare('UPDATE tool_pins SET pending_digest = ?, pending_definition = ?, pending_at = ? WHERE name = ? AND pending_digest IS NULL').run(digest, JSON.stringify(definition), at, name);
+  }
+
+  getPin(name: string): ToolPinRecord | null {
+    const r = this.db.prepare('SELECT * FROM tool_pins WHERE name = ?').get(name) as
+      | { name: string; digest: string; definition: string; pinned_at: number; pinned_by: string; pending_digest: string | null; pending_definition: string | null; pending_at: number | null }
+      | undefined;
+    if (!r) return null;
+    return {
+      name: r.name,
+      digest: r.digest,
+      definition: JSON.parse(r.definition) as ServedToolDefinition,
+      pinnedAt: r.pinned_at,
+      pinnedBy: r.pinned_by,
+      pending: r.pending_digest !== null ? { digest: r.pending_digest, definition: JSON.parse(r.pending_definition!) as ServedToolDefinition, at: r.pending_at! } : null,
+    };
+  }
+
+  deletePin(name: string): void {
+    this.db.prepare('DELETE FROM tool_pins WHERE name = ?').run(name);
   }
 
   insertApproval(a: ApprovalRecord): void {

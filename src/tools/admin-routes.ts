@@ -2,6 +2,8 @@
 //   GET/POST /admin/v1/tools, GET/PUT/DELETE /admin/v1/tools/{name}        registry (ledger: control entries)
 //   GET /admin/v1/approvals[?status=&tool=&requester=&order=oldest|newest&limit=&cursor=] (oldest first, paged), GET /admin/v1/approvals/{id}
 //   POST /admin/v1/approvals/{id}/approve|deny  {reason?, mfa_token?}      (ledger: one tool entry each)
+//   GET /admin/v1/tools/{name}/definition                                  pinned MCP definition, pending change + diff
+//   POST /admin/v1/tools/{name}/definition/approve  {digest}               re-approve a changed definition (ends quarantine)
 // Approvers step up (RFC 9470) by sending a token of their own with recent MFA (`mfa_token`, or the
 // `Warden-MFA-Token` header): an OIDC token with amr mfa and auth_time, for the same person.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -15,7 +17,10 @@ import { sendJson } from '../http/respond.js';
 import type { ApprovalStatus } from '../store/tools-sqlite.js';
 import { APPROVAL_PAGE_MAX, approvalView, type ApprovalListQuery, type ApprovalService } from './approvals.js';
 import type { ToolDecide } from './decide.js';
-import { toolView, type ToolRegistry } from './registry.js';
+import { toolView, type ToolDefinition, type ToolRegistry } from './registry.js';
+import { diffDetail, pinView, type ToolPins } from './pins.js';
+import { ToolDefinitionUnavailable } from './errors.js';
+import type { ServedToolDefinition, ToolRecord } from '../store/tools-sqlite.js';
 import { clientAddress } from '../network/source.js';
 
 export interface AdminRouteDeps {
@@ -25,10 +30,15 @@ export interface AdminRouteDeps {
   registry: ToolRegistry;
   approvals: ApprovalService;
   decide: ToolDecide;
+  pins: ToolPins;
+  /** What the MCP server behind a definition serves for its tool now (null: it does not list it). */
+  fetchDefinition: (t: ToolDefinition, admin: Principal, requestId: string) => Promise<ServedToolDefinition | null>;
 }
 
 const TOOL = /^\/admin\/v1\/tools\/([^/]+)$/;
 const APPROVAL = /^\/admin\/v1\/approvals\/([^/]+)$/;
+const DEFINITION = /^\/admin\/v1\/tools\/([^/]+)\/definition$/;
+const DEFINITION_APPROVE = /^\/admin\/v1\/tools\/([^/]+)\/definition\/approve$/;
 const DECIDE = /^\/admin\/v1\/approvals\/([^/]+)\/(approve|deny)$/;
 const STATUSES: ApprovalStatus[] = ['pending', 'approved', 'denied', 'consumed'];
 const LIST_PARAMS = new Set(['status', 'tool', 'requester', 'order', 'limit', 'cursor']);
@@ -138,15 +148,50 @@ export function createAdminRoute(d: AdminRouteDeps) {
     }
   }
 
+  /**
+   * A definition about to be written: its description is scanned (agents read it), and for an MCP tool the
+   * server's own definition is fetched and scanned, to be pinned once the tool is stored. An MCP tool with no
+   * description of its own shows the server's.
+   */
+  async function vet(def: ToolDefinition, ar: AdminRequest): Promise<{ def: ToolDefinition; served: ServedToolDefinition | null }> {
+    d.pins.scanDescription(def.description, 'description');
+    if (def.backend.type !== 'mcp') return { def, served: null };
+    const served = await d.fetchDefinition(def, ar.principal, ar.requestId);
+    if (!served) throw new ToolDefinitionUnavailable(`the MCP server at ${def.backend.url} does not list a tool named ${def.backend.tool}`);
+    d.pins.scanDescription(served.description, 'served_definition/description');
+    return { def: def.description === '' ? { ...def, description: served.description } : def, served };
+  }
+
+  function pinFor(t: ToolRecord, served: ServedToolDefinition | null, ar: AdminRequest): Record<string, string> {
+    if (!served) return {};
+    return { pinnedDigest: d.pins.pin(t.name, served, ar.principal.id).digest };
+  }
+
+  async function approveDefinition(req: IncomingMessage, ar: AdminRequest, name: string): Promise<unknown> {
+    const resource = { type: 'Tool' as const, id: name };
+    try {
+      d.registry.get(name);
+      const body = await ar.body();
+      if (typeof body.digest !== 'string') throw new BadRequest('missing_field', 'digest is required: the digest of the pending definition you reviewed', 'digest');
+      const r = d.pins.approve(name, body.digest, ar.principal.id);
+      await ar.record('tool.definition.approve', resource, { from: r.before.digest, to: r.after.digest, definitionDiff: diffDetail(r.changes) });
+      return pinView(r.after);
+    } catch (e) {
+      if (e instanceof WardenError && e.stage !== 'audit') await ar.record('tool.definition.approve', resource, {}, e);
+      throw e;
+    }
+  }
+
   return async function adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean> {
     const path = ar.path;
     const send = (status: number, body: unknown) => sendJson(res, status, body, { 'x-request-id': ar.requestId });
     if (path === '/admin/v1/tools') {
       if (req.method === 'GET') return send(200, { object: 'list', data: d.registry.list().map(toolView) }), true;
       if (req.method !== 'POST') throw methodNotAllowed(path);
-      const def = d.registry.parse(await ar.body());
+      const { def, served } = await vet(d.registry.parse(await ar.body()), ar);
       const t = d.registry.create(def);
-      await ar.record('tool.create', { type: 'Tool', id: t.name }, { risk: t.risk, needsApproval: t.needsApproval, backend: t.backend.type, egress: t.egress.join(','), version: t.version });
+      const pinned = pinFor(t, served, ar);
+      await ar.record('tool.create', { type: 'Tool', id: t.name }, { risk: t.risk, needsApproval: t.needsApproval, backend: t.backend.type, egress: t.egress.join(','), version: t.version, ...pinned });
       send(201, toolView(t));
       return true;
     }
@@ -156,6 +201,7 @@ export function createAdminRoute(d: AdminRouteDeps) {
       if (req.method === 'GET') return send(200, toolView(d.registry.get(name))), true;
       if (req.method === 'DELETE') {
         d.registry.remove(name);
+        d.pins.remove(name);
         await ar.record('tool.delete', { type: 'Tool', id: name });
         send(200, { deleted: name });
         return true;
@@ -165,10 +211,28 @@ export function createAdminRoute(d: AdminRouteDeps) {
       const expected = body.expected_version;
       if (expected !== undefined && !Number.isInteger(expected)) throw new BadRequest('invalid_field', 'expected_version must be an integer', 'expected_version');
       const { expected_version: _x, ...rest } = body;
-      const t = d.registry.update(d.registry.parse(rest, name), expected as number | undefined);
-      await ar.record('tool.update', { type: 'Tool', id: t.name }, { risk: t.risk, needsApproval: t.needsApproval, backend: t.backend.type, egress: t.egress.join(','), version: t.version });
+      const { def, served } = await vet(d.registry.parse(rest, name), ar);
+      const t = d.registry.update(def, expected as number | undefined);
+      // Re-registering is the admin's consent to what the server serves now: the pin moves and a quarantine ends.
+      const pinned = pinFor(t, served, ar);
+      if (!served) d.pins.remove(t.name);
+      await ar.record('tool.update', { type: 'Tool', id: t.name }, { risk: t.risk, needsApproval: t.needsApproval, backend: t.backend.type, egress: t.egress.join(','), version: t.version, ...pinned });
       send(200, toolView(t));
       return true;
+    }
+    const dfm = DEFINITION.exec(path);
+    if (dfm) {
+      if (req.method !== 'GET') throw methodNotAllowed(path);
+      const name = decodeURIComponent(dfm[1]!);
+      d.registry.get(name);
+      const pin = d.pins.get(name);
+      if (!pin) throw new NotFound('tool_definition_not_pinned', `the tool ${name} has no pinned definition (only MCP-backed tools have one)`);
+      return send(200, pinView(pin)), true;
+    }
+    const dam = DEFINITION_APPROVE.exec(path);
+    if (dam) {
+      if (req.method !== 'POST') throw methodNotAllowed(path);
+      return send(200, await approveDefinition(req, ar, decodeURIComponent(dam[1]!))), true;
     }
     if (path === '/admin/v1/approvals') {
       if (req.method !== 'GET') throw methodNotAllowed(path);

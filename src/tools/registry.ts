@@ -8,6 +8,7 @@ import type { Clock } from '../core/clock.js';
 import { findDestination, parseDestination, parseTarget } from '../network/egress-destinations.js';
 import type { SqliteToolStore, ToolBackend, ToolRecord, ToolRisk } from '../store/tools-sqlite.js';
 import { ToolArgumentsInvalid, ToolDefinitionInvalid, ToolNotFound } from './errors.js';
+import { parseSandboxBackend, SANDBOX_INPUT_SCHEMA } from './sandbox/definition.js';
 
 const addFormats = addFormatsModule as unknown as (a: Ajv) => Ajv;
 
@@ -37,7 +38,8 @@ export function parseToolDefinition(body: Record<string, unknown>, ajv: Ajv, nam
   if (typeof description !== 'string' || description.length > 4096) fail('description', 'must be a string of at most 4096 characters');
   const risk = body.risk;
   if (!RISKS.includes(risk as ToolRisk)) fail('risk', `must be one of ${RISKS.join(', ')}`);
-  const schema = body.input_schema ?? { type: 'object', properties: {}, additionalProperties: false };
+  const sandbox = isSandboxBackend(body.backend);
+  const schema = sandbox ? SANDBOX_INPUT_SCHEMA : body.input_schema ?? { type: 'object', properties: {}, additionalProperties: false };
   if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) fail('input_schema', 'must be a JSON Schema object');
   if ((schema as { type?: unknown }).type !== 'object') fail('input_schema', 'the arguments of a tool are an object: type must be "object"');
   try {
@@ -47,7 +49,7 @@ export function parseToolDefinition(body: Record<string, unknown>, ajv: Ajv, nam
   }
   const egress = stringList(body.egress, 'egress');
   egress.forEach((d, i) => parseDestination(d, `egress/${i}`));
-  const backend = parseBackend(body.backend, egress);
+  const backend = sandbox ? parseSandboxBackend(body.backend as Record<string, unknown>, egress, body.input_schema, fail) : parseBackend(body.backend, egress);
   const needs = body.needs_approval ?? false;
   if (typeof needs !== 'boolean') fail('needs_approval', 'must be a boolean');
   // A destructive tool always waits for a human: no definition can switch that off.
@@ -67,8 +69,12 @@ export function parseToolDefinition(body: Record<string, unknown>, ajv: Ajv, nam
   };
 }
 
+function isSandboxBackend(v: unknown): boolean {
+  return v !== null && typeof v === 'object' && (v as { type?: unknown }).type === 'sandbox';
+}
+
 function parseBackend(v: unknown, egress: string[]): ToolBackend {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) fail('backend', 'must be {type: "http", url, method?} or {type: "mcp", url, tool}');
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) fail('backend', 'must be {type: "http", url, method?}, {type: "mcp", url, tool} or {type: "sandbox", limits?}');
   const b = v as Record<string, unknown>;
   if (typeof b.url !== 'string') fail('backend/url', 'is required');
   // The backend's own origin must be declared: the registry never holds a tool that cannot run.
@@ -93,7 +99,7 @@ function parseBackend(v: unknown, egress: string[]): ToolBackend {
     if (typeof tool !== 'string' || tool.length === 0 || tool.length > 128) fail('backend/tool', 'must name the tool on the MCP server');
     return { type: 'mcp', url: b.url, tool };
   }
-  fail('backend/type', 'must be "http" or "mcp"');
+  fail('backend/type', 'must be "http", "mcp" or "sandbox"');
 }
 
 /** Public view of a tool (admin API, CLI): no secrets live in a definition, so all of it. */

@@ -75,6 +75,11 @@ when { context has args && !context.args.contains({ name: "customer_id", value: 
 forbid (principal == User::"carol", action == Action::"callTool", resource == Tool::"orders_lookup")
 when { context has args && !context.args.contains({ name: "customer_id", value: "carol" }) };
 
+// Code sandbox: carol's runs must say their language (a policy on the arguments of a sandbox tool).
+@id("code-carol-language-explicit")
+forbid (principal == User::"carol", action == Action::"callTool", resource == Tool::"code_run")
+when { context has args && !context.args.contains({ name: "language", value: "javascript" }) };
+
 // Tools reachable only through an agent that acts for a person (or by the person directly).
 @id("tools-agents-only-delegated")
 forbid (principal is Agent, action == Action::"callTool", resource);

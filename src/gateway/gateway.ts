@@ -252,12 +252,17 @@ export class Gateway {
     const policyStage = policy.run;
     const checkPolicy = stage('policy', (ctx) => {
       const asked = ctx.body;
-      policyStage(ctx);
-      // An enforcer copies the body even when it changes nothing (a max_tokens already under the cap): compare what it holds.
-      const changed = ctx.body !== asked && JSON.stringify(ctx.body) !== JSON.stringify(asked);
-      if (changed || ctx.redactTargets || ctx.routeRequirements) {
-        throw new Forbidden('obligation_needs_proxy', 'the policy attaches an obligation that changes the request or judges the answer, which only Warden\'s inference listener can enforce; send this request there');
-      }
+      const judge = () => {
+        // An enforcer copies the body even when it changes nothing (a max_tokens already under the cap): compare what it holds.
+        const changed = ctx.body !== asked && JSON.stringify(ctx.body) !== JSON.stringify(asked);
+        if (changed || ctx.redactTargets || ctx.routeRequirements) {
+          throw new Forbidden('obligation_needs_proxy', 'the policy attaches an obligation that changes the request or judges the answer, which only Warden\'s inference listener can enforce; send this request there');
+        }
+      };
+      // The policy stage is synchronous today; should it ever decide asynchronously, the check still waits for it.
+      const pending = policyStage(ctx);
+      if (pending !== undefined) return pending.then(judge);
+      judge();
     });
     this.checkStages = [identity, network, read, parseModel, inspect, ...budgetContext, checkPolicy];
     const model: RouteHandler = { stages: [identity, network, read, parseModel, inspect, ...budgetContext, policy, route, ...budget], respond: (ctx, res) => this.forward(ctx, res) };

@@ -212,7 +212,7 @@ test('with extAuthz: the ext_authz ports are container ports and a Service, reac
     const ingress = { namespace: 'ingress-nginx', namespaceLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' }, podLabels: { 'app.kubernetes.io/name': 'ingress-nginx' } };
     assert.equal(allowed(policies, 'Ingress', warden, ingress, 9001), false, 'the inference ingress does not reach ext_authz');
     for (const [name, text, re] of [
-      ['no segmentation.extAuthz', withAuthz.replace(/\n  extAuthz: \{ from: [^\n]*/, ''), /segmentation\.extAuthz is not/],
+      ['no segmentation.extAuthz', withAuthz.replace(/\n {2}extAuthz: \{ from: [^\n]*/, ''), /segmentation\.extAuthz is not/],
       ['loopback ext_authz', withAuthz.replace('grpc: { host: 0.0.0.0', 'grpc: { host: 127.0.0.1'), /extAuthz\.grpc\.host is 127\.0\.0\.1/],
     ] as const) {
       writeFileSync(f, text);

@@ -28,7 +28,7 @@ before(async () => {
   mcp = createServer((req, res) => {
     let raw = '';
     req.on('data', (c) => (raw += c));
-    req.on('end', async () => {
+    req.on('end', () => void (async () => {
       const server = new McpServer({ name: 'calc', version: '1.0.0' }, { capabilities: { tools: {} } });
       server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: served.tools as never }));
       server.setRequestHandler(CallToolRequestSchema, (r) => {
@@ -40,7 +40,7 @@ before(async () => {
       res.on('close', () => void server.close());
       await server.connect(transport as never);
       await transport.handleRequest(req, res, raw ? JSON.parse(raw) : undefined);
-    });
+    })());
   });
   await new Promise<void>((r) => mcp.listen(0, '127.0.0.1', () => r()));
   mcpOrigin = `http://127.0.0.1:${(mcp.address() as AddressInfo).port}`;

@@ -1,6 +1,8 @@
 // `warden k8s render` and the checked-in deploy/k8s: the base is what the renderer makes of deploy/k8s/warden.yaml,
-// `kubectl kustomize` builds it and both overlays offline, every object is a known kind with its required fields
-// and consistent references, and the NetworkPolicies allow exactly what the segmentation section says.
+// `kubectl kustomize` builds it and both overlays offline, every object validates against the Kubernetes OpenAPI
+// schema (offline, through kubernetes-models: JSON schemas generated from the Kubernetes API's OpenAPI spec, with
+// their validators; `kubectl --validate` would need an API server), is a known kind with its required fields and
+// consistent references, and the NetworkPolicies allow exactly what the segmentation section says.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -8,6 +10,12 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { NetworkPolicy as NetworkPolicyModel } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { Service } from 'kubernetes-models/v1/Service';
 import { runWarden } from '../helpers/proc.js';
 import { allowed, type NetworkPolicy } from './netpol.js';
 
@@ -33,6 +41,27 @@ const KINDS: Record<string, { apiVersion: string; required: string[] }> = {
 const get = (o: any, path: string) => path.split('.').reduce((v, k) => (v === undefined || v === null ? undefined : v[k]), o);
 const subset = (a: Record<string, string>, b: Record<string, string>) => Object.entries(a).every(([k, v]) => b[k] === v);
 
+/** The schema-validating model of each kind (apiVersion checked against KINDS first). */
+const SCHEMA: Record<string, new (o: any) => { validate(): void }> = {
+  ConfigMap, Service, Deployment, PodDisruptionBudget, HorizontalPodAutoscaler, NetworkPolicy: NetworkPolicyModel,
+};
+
+/** Validates an object against its kind's OpenAPI schema; the error names the field. */
+function validateSchema(o: Record<string, any>): void {
+  const Model = SCHEMA[o.kind];
+  assert.ok(Model, `no schema for ${o.kind}`);
+  assert.doesNotThrow(() => new Model(o).validate(), `${o.kind}/${o.metadata?.name} does not validate against the Kubernetes schema`);
+}
+
+test('the schema validation rejects what the API server would: a string port, an unknown policy type, a missing container image field type', () => {
+  const dep = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'w' }, spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i', ports: [{ containerPort: '8443' }] }] } } } };
+  assert.throws(() => new Deployment(dep as any).validate(), /containerPort must be integer/);
+  const np = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'n' }, spec: { podSelector: {}, policyTypes: 'Ingress' } };
+  assert.throws(() => new NetworkPolicyModel(np as any).validate(), /policyTypes must be array/);
+  const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { ports: [{ port: 443, targetPort: 8443, protocol: 7 }] } };
+  assert.throws(() => new Service(svc as any).validate(), /protocol/);
+});
+
 function checkObjects(objs: Record<string, any>[], namespace: string): void {
   const kinds = objs.map((o) => o.kind).sort();
   assert.deepEqual(kinds, ['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'NetworkPolicy', 'NetworkPolicy', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'Service']);
@@ -43,6 +72,7 @@ function checkObjects(objs: Record<string, any>[], namespace: string): void {
     assert.match(o.metadata?.name ?? '', /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, `${o.kind} name`);
     assert.equal(o.metadata.namespace, namespace, `${o.kind}/${o.metadata.name} namespace`);
     for (const f of k.required) assert.notEqual(get(o, f), undefined, `${o.kind}/${o.metadata.name}: ${f} is required`);
+    validateSchema(o);
   }
   const dep = objs.find((o) => o.kind === 'Deployment')!;
   const pod = dep.spec.template.spec;
@@ -197,6 +227,7 @@ test('with extAuthz: the ext_authz ports are container ports and a Service, reac
     const r = await runWarden(['k8s', 'render', '--config', f]);
     assert.equal(r.code, 0, r.stderr);
     const objs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Record<string, any>);
+    for (const o of objs) validateSchema(o);
     const w = objs.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0];
     assert.deepEqual(w.ports.map((p: any) => [p.name, p.containerPort]).slice(2), [['ext-authz-grpc', 9001], ['ext-authz-http', 9002]]);
     const svc = objs.find((o) => o.kind === 'Service' && o.metadata.name === 'warden-ext-authz')!;

@@ -12,7 +12,7 @@ import { BadRequest, NotFound, WardenError } from '../core/errors.js';
 import type { AuditEvent, Principal } from '../core/types.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import { sendJson } from '../http/respond.js';
-import type { ApprovalStatus } from '../store/tools-sqlite.js';
+import type { ApprovalStatus } from '../store/tools-store.js';
 import { approvalView, type ApprovalService } from './approvals.js';
 import type { ToolDecide } from './decide.js';
 import { toolView, type ToolRegistry } from './registry.js';
@@ -59,11 +59,11 @@ export function createAdminRoute(d: AdminRouteDeps) {
       const reason = body.reason ?? null;
       if (reason !== null && (typeof reason !== 'string' || reason.length > 1000)) throw new BadRequest('invalid_field', 'reason must be a string of at most 1000 characters', 'reason');
       approver = await approverWithStepUp(ar, body);
-      const pending = d.approvals.get(id);
+      const pending = await d.approvals.get(id);
       outcome.tool = pending.tool;
       outcome.policyVersion = pending.policyVersion;
-      const tool = d.registry.get(pending.tool);
-      const a = d.approvals.decide(id, approver, approve, reason as string | null, tool, d.decide, clientAddress(req));
+      const tool = await d.registry.get(pending.tool);
+      const a = await d.approvals.decide(id, approver, approve, reason as string | null, tool, d.decide, clientAddress(req));
       await record(ar, approver, approve, outcome, started, id);
       sendJson(res, 200, approvalView(a), { 'x-request-id': ar.requestId });
     } catch (e) {
@@ -111,10 +111,10 @@ export function createAdminRoute(d: AdminRouteDeps) {
     const path = ar.path;
     const send = (status: number, body: unknown) => sendJson(res, status, body, { 'x-request-id': ar.requestId });
     if (path === '/admin/v1/tools') {
-      if (req.method === 'GET') return send(200, { object: 'list', data: d.registry.list().map(toolView) }), true;
+      if (req.method === 'GET') return send(200, { object: 'list', data: (await d.registry.listStored()).map(toolView) }), true;
       if (req.method !== 'POST') throw methodNotAllowed(path);
       const def = d.registry.parse(await ar.body());
-      const t = d.registry.create(def);
+      const t = await d.registry.create(def);
       await ar.record('tool.create', { type: 'Tool', id: t.name }, { risk: t.risk, needsApproval: t.needsApproval, backend: t.backend.type, egress: t.egress.join(','), version: t.version });
       send(201, toolView(t));
       return true;
@@ -122,9 +122,9 @@ export function createAdminRoute(d: AdminRouteDeps) {
     const tm = TOOL.exec(path);
     if (tm) {
       const name = decodeURIComponent(tm[1]!);
-      if (req.method === 'GET') return send(200, toolView(d.registry.get(name))), true;
+      if (req.method === 'GET') return send(200, toolView(await d.registry.get(name))), true;
       if (req.method === 'DELETE') {
-        d.registry.remove(name);
+        await d.registry.remove(name);
         await ar.record('tool.delete', { type: 'Tool', id: name });
         send(200, { deleted: name });
         return true;
@@ -134,7 +134,7 @@ export function createAdminRoute(d: AdminRouteDeps) {
       const expected = body.expected_version;
       if (expected !== undefined && !Number.isInteger(expected)) throw new BadRequest('invalid_field', 'expected_version must be an integer', 'expected_version');
       const { expected_version: _x, ...rest } = body;
-      const t = d.registry.update(d.registry.parse(rest, name), expected as number | undefined);
+      const t = await d.registry.update(d.registry.parse(rest, name), expected as number | undefined);
       await ar.record('tool.update', { type: 'Tool', id: t.name }, { risk: t.risk, needsApproval: t.needsApproval, backend: t.backend.type, egress: t.egress.join(','), version: t.version });
       send(200, toolView(t));
       return true;
@@ -143,7 +143,7 @@ export function createAdminRoute(d: AdminRouteDeps) {
       if (req.method !== 'GET') throw methodNotAllowed(path);
       const status = new URL(req.url ?? '/', 'https://admin.invalid').searchParams.get('status');
       if (status !== null && !STATUSES.includes(status as ApprovalStatus)) throw new BadRequest('invalid_field', `status must be one of ${STATUSES.join(', ')}`, 'status');
-      send(200, { object: 'list', data: d.approvals.list((status ?? undefined) as ApprovalStatus | undefined).map(approvalView) });
+      send(200, { object: 'list', data: (await d.approvals.list((status ?? undefined) as ApprovalStatus | undefined)).map(approvalView) });
       return true;
     }
     const dm = DECIDE.exec(path);
@@ -155,7 +155,7 @@ export function createAdminRoute(d: AdminRouteDeps) {
     const am = APPROVAL.exec(path);
     if (am) {
       if (req.method !== 'GET') throw methodNotAllowed(path);
-      send(200, approvalView(d.approvals.get(decodeURIComponent(am[1]!))));
+      send(200, approvalView(await d.approvals.get(decodeURIComponent(am[1]!))));
       return true;
     }
     if (path.startsWith('/admin/v1/tools/') || path.startsWith('/admin/v1/approvals/')) throw new NotFound('route_not_found', `no such endpoint: ${req.method} ${path}`);

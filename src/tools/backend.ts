@@ -5,7 +5,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { WardenError } from '../core/errors.js';
 import type { EgressGuard, EgressPolicy } from '../network/egress.js';
-import type { ToolRecord } from '../store/tools-sqlite.js';
+import type { ToolRecord } from '../store/tools-store.js';
 import { ToolArgumentsInvalid, ToolBackendFailed, ToolUrlSegmentInvalid } from './errors.js';
 
 export interface BackendResult {

@@ -295,6 +295,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   });
   const policy = await buildPolicyPlane(config, {
     ...(monitor ? { risk: (p: Principal) => monitor.risk(p) } : {}),
+    ...(cluster.policies && cluster.changes ? { shared: { store: cluster.policies, changes: cluster.changes } } : {}),
     db,
     clock,
     log,

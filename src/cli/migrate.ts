@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/config.js';
 import { PostgresIdentityStore } from '../store/identity-postgres.js';
+import { PostgresPolicyStore } from '../store/policy-postgres.js';
 import { PostgresToolStore } from '../store/tools-postgres.js';
 import { CliError } from './admin-client.js';
 
@@ -19,6 +20,7 @@ export async function main(args: string[]): Promise<number> {
   const stores = [
     (o: { connectionString: string; prefix: string }) => PostgresIdentityStore.connect(o),
     (o: { connectionString: string; prefix: string }) => PostgresToolStore.connect(o),
+    (o: { connectionString: string; prefix: string }) => PostgresPolicyStore.connect(o),
   ];
   for (const connect of stores) {
     let store: Awaited<ReturnType<typeof connect>>;

@@ -1,10 +1,11 @@
-// The cluster stores named by `store:` in warden.yaml: PostgreSQL (identity records, tools and approvals, change announcements;
+// The cluster stores named by `store:` in warden.yaml: PostgreSQL (identity records, policies, tools and approvals, change announcements;
 // the ledger connects on its own) and Redis (limits, token revocations, replay caches). Both are reached at
 // start or the start is refused; later outages fail closed where they are used (503) and turn /readyz.
 import { Redis } from 'ioredis';
 import type { WardenConfig } from '../config/config.js';
 import { PostgresIdentityStore } from './identity-postgres.js';
 import { PgChangeFeed } from './pg-changes.js';
+import { PostgresPolicyStore } from './policy-postgres.js';
 import { PostgresToolStore } from './tools-postgres.js';
 
 export interface ClusterStores {
@@ -12,6 +13,8 @@ export interface ClusterStores {
   changes: PgChangeFeed | null;
   /** Tools and approvals (the tools plane). */
   tools: PostgresToolStore | null;
+  /** Published policy sets and which one is live. */
+  policies: PostgresPolicyStore | null;
   redis: Redis | null;
   /** Readiness probes for what is configured (none in embedded mode). */
   probes: { name: string; probe: () => Promise<boolean> }[];
@@ -41,9 +44,10 @@ export async function openClusterStores(cfg: WardenConfig['store'], onError: (e:
   let identity: PostgresIdentityStore | null = null;
   let changes: PgChangeFeed | null = null;
   let tools: PostgresToolStore | null = null;
+  let policies: PostgresPolicyStore | null = null;
   let redis: Redis | null = null;
   const close = async () => {
-    await Promise.allSettled([changes?.close(), identity?.close(), tools?.close(), redis?.disconnect()]);
+    await Promise.allSettled([changes?.close(), identity?.close(), tools?.close(), policies?.close(), redis?.disconnect()]);
   };
   try {
     if (cfg.postgres) {
@@ -51,6 +55,7 @@ export async function openClusterStores(cfg: WardenConfig['store'], onError: (e:
       try {
         identity = await PostgresIdentityStore.connect({ connectionString, prefix });
         tools = await PostgresToolStore.connect({ connectionString, prefix });
+        policies = await PostgresPolicyStore.connect({ connectionString, prefix });
         changes = await PgChangeFeed.connect({ connectionString, prefix, onError: (e) => onError(e, 'postgres change listener') });
       } catch (e) {
         throw new ClusterStoreUnavailable(`store.postgres: cannot use ${redact(connectionString)}: ${(e as Error).message}`);
@@ -83,5 +88,5 @@ export async function openClusterStores(cfg: WardenConfig['store'], onError: (e:
     const r = redis;
     probes.push({ name: 'redis', probe: async () => (await r.ping()) === 'PONG' });
   }
-  return { identity, changes, tools, redis, probes, close };
+  return { identity, changes, tools, policies, redis, probes, close };
 }

@@ -12,6 +12,8 @@ export type StoreChange =
   | { type: 'principal'; id: string }
   /** A tool registered, changed or deleted: replicas reload it into their registry mirror. */
   | { type: 'tool'; name: string }
+  /** A policy set published, promoted or rolled back: replicas load the stored active set. */
+  | { type: 'policy'; version: string }
   /** An approval decided: a call held on any replica (`Prefer: wait`) wakes and reads the decision. */
   | { type: 'approval'; id: string }
   /** Notifications may have been missed: drop every cached record. */

@@ -2,9 +2,9 @@
 // Same contract as SqliteToolStore (test/store/tools-contract.test.ts runs one suite on both). Deciding and
 // consuming an approval are single conditional UPDATEs, so of parallel attempts on any number of replicas
 // exactly one succeeds; a tool's versions are numbered under a row lock on its high-water mark.
-import pg from 'pg';
+import type pg from 'pg';
 import { Conflict } from '../core/errors.js';
-import { checkPrefix, migrate, type Migration, type MigrationResult } from './pg-migrate.js';
+import { connectMigrated, type Migration, type MigrationResult } from './pg-migrate.js';
 import type { ApprovalRecord, ApprovalStatus, ToolBackend, ToolRecord, ToolStore } from './tools-store.js';
 
 export const TOOLS_MIGRATIONS: readonly Migration[] = [
@@ -83,22 +83,8 @@ export class PostgresToolStore implements ToolStore {
 
   /** Connects and brings the schema up to date (see pg-migrate.ts). */
   static async connect(opts: { connectionString: string; prefix?: string; poolSize?: number }): Promise<PostgresToolStore> {
-    const prefix = checkPrefix(opts.prefix ?? 'warden_');
-    const pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.poolSize ?? 4 });
-    pool.on('error', () => undefined); // an idle client's lost connection surfaces at the next query
-    try {
-      const client = await pool.connect();
-      let migration: MigrationResult;
-      try {
-        migration = await migrate(client, 'tools', prefix, TOOLS_MIGRATIONS);
-      } finally {
-        client.release();
-      }
-      return new PostgresToolStore(pool, { tools: `${prefix}tools`, high: `${prefix}tool_version_high`, approvals: `${prefix}tool_approvals` }, migration);
-    } catch (e) {
-      await pool.end().catch(() => undefined);
-      throw e;
-    }
+    const { pool, prefix, migration } = await connectMigrated(opts, 'tools', TOOLS_MIGRATIONS);
+    return new PostgresToolStore(pool, { tools: `${prefix}tools`, high: `${prefix}tool_version_high`, approvals: `${prefix}tool_approvals` }, migration);
   }
 
   private async rows(sql: string, params: unknown[] = []): Promise<Row[]> {

@@ -3,8 +3,6 @@
 // lock per store, so replicas starting together do not race and a half-applied step never commits.
 import pg from 'pg';
 
-const PgPool = pg.Pool;
-
 export interface Migration {
   /** 1, 2, 3, …: applied in order, each once. */
   version: number;
@@ -78,7 +76,7 @@ export async function connectMigrated(
   migrations: readonly Migration[],
 ): Promise<{ pool: pg.Pool; prefix: string; migration: MigrationResult }> {
   const prefix = checkPrefix(opts.prefix ?? 'warden_');
-  const pool = new PgPool({ connectionString: opts.connectionString, max: opts.poolSize ?? 4 });
+  const pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.poolSize ?? 4 });
   pool.on('error', () => undefined);
   try {
     const client = await pool.connect();

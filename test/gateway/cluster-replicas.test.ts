@@ -95,6 +95,10 @@ test('three replicas on one store: one bootstrap credential, keys, tokens, revoc
     assert.equal(Number(stored.idx), payload.leafIndex);
     assert.equal(leafHash(stored.entry).toString('base64'), payload.leafHash, `receipt ${payload.leafIndex} names the stored entry`);
   }
+  // Each replica serves the shared latest checkpoint, not the one of its own last append: at least the size
+  // committed (by anyone) before the request.
+  const committed = Number((await db.query<{ size: string }>(`SELECT size FROM ${prefix}ledger_checkpoint`)).rows[0]!.size);
+  for (const r of replicas) assert.ok(Number((await r.call('admin', 'GET', '/audit/v1/checkpoint')).text.split('\n')[1]) >= committed, 'a replica serves the shared latest checkpoint');
   // Replica 1 proves an entry replica 2 appended, in its own latest tree.
   const r1Size = Number((await r1.call('admin', 'GET', '/audit/v1/checkpoint')).text.split('\n')[1]);
   const proof = await r1.call('admin', 'GET', `/audit/v1/proof/inclusion?index=${openProofReceipt(receipts[0]!, ledgerKey.vkey).payload.leafIndex}&size=${r1Size}`, { key: bootstrap[0]! });

@@ -150,7 +150,7 @@ export class PolicyAdmin {
     try {
       await this.shared.changes.publish({ type: 'policy', version });
     } catch {
-      throw new FailClosed('change_not_announced', 'the change is saved, but the other replicas could not be told yet (they load it within seconds); retry to be sure');
+      throw new FailClosed('change_not_announced', 'the change is saved and live here, but the other replicas could not be told yet: they load it at their next check (within 5 s)');
     }
   }
 

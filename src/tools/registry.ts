@@ -167,7 +167,7 @@ export class ToolRegistry {
     try {
       await this.shared.changes.publish({ type: 'tool', name });
     } catch {
-      throw new FailClosed('change_not_announced', 'the change is saved, but the other replicas could not be told yet; retry (it is safe to repeat)');
+      throw new FailClosed('change_not_announced', 'the change is saved, but the other replicas could not be told yet: they apply it at their next reload (within 5 s); executions read the store and use it at once');
     }
   }
 

@@ -29,6 +29,7 @@ COPY --from=build /app/dist/src ./dist/src
 COPY package.json ./
 COPY bin ./bin
 COPY policies ./policies
+COPY proto ./proto
 COPY scripts/healthcheck.mjs ./scripts/healthcheck.mjs
 RUN groupadd --system --gid 10001 warden \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin warden \

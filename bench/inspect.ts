@@ -54,11 +54,13 @@ async function loadPeer(): Promise<{ name: string; score: PeerScore } | null> {
 interface Metrics { n: number; pos: number; neg: number; precision: number; recall: number; f1: number; fpr: number; tprAt1Fpr: number; auc: number }
 
 function metrics(scores: number[], labels: number[], threshold: number): Metrics {
-  let tp = 0, fp = 0, fn = 0, tn = 0;
+  let tp = 0, fp = 0, fn = 0;
   scores.forEach((s, i) => {
     const p = s >= threshold;
-    if (labels[i] === 1) p ? tp++ : fn++;
-    else p ? fp++ : tn++;
+    if (labels[i] === 1) {
+      if (p) tp++;
+      else fn++;
+    } else if (p) fp++;
   });
   const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
   const recall = tp + fn === 0 ? 0 : tp / (tp + fn);

@@ -6,7 +6,6 @@
 import type { Principal } from '../src/core/types.js';
 import { buildContext } from '../src/policy/context.js';
 import { PolicyDecisionPoint, type PdpRequest } from '../src/policy/pdp.js';
-import { parsePolicies } from '../src/policy/policy-set.js';
 import { machine, writeResult } from './common.js';
 
 const NOW = Date.parse('2025-01-15T10:00:00Z');

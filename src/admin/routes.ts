@@ -70,6 +70,9 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   { name: 'tools.get', method: 'GET', path: /^\/admin\/v1\/tools\/([^/]+)$/, need: (m) => ({ action: 'readRegistry', resource: tool(m) }), example: '/admin/v1/tools/none' },
   { name: 'tools.update', method: 'PUT', path: /^\/admin\/v1\/tools\/([^/]+)$/, need: (m) => ({ action: 'manageTools', resource: tool(m) }), example: '/admin/v1/tools/none' },
   { name: 'tools.delete', method: 'DELETE', path: /^\/admin\/v1\/tools\/([^/]+)$/, need: (m) => ({ action: 'manageTools', resource: tool(m) }), example: '/admin/v1/tools/none' },
+  // Pinned MCP definitions: reading one is reading the registry; re-approving a changed one is managing tools.
+  { name: 'tools.definition.get', method: 'GET', path: /^\/admin\/v1\/tools\/([^/]+)\/definition$/, need: (m) => ({ action: 'readRegistry', resource: tool(m) }), example: '/admin/v1/tools/none/definition' },
+  { name: 'tools.definition.approve', method: 'POST', path: /^\/admin\/v1\/tools\/([^/]+)\/definition\/approve$/, need: (m) => ({ action: 'manageTools', resource: tool(m) }), example: '/admin/v1/tools/none/definition/approve' },
   // The monitor's view of principals is audit material; clearing a principal's record is an identity action.
   { name: 'monitor.list', method: 'GET', path: '/admin/v1/monitor', need: audit('monitor') },
   { name: 'monitor.reset', method: 'POST', path: /^\/admin\/v1\/monitor\/([^/]+)\/reset$/, need: () => ({ action: 'manageKeys', resource: sys('monitor') }), example: '/admin/v1/monitor/nobody/reset' },

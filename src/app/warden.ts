@@ -14,6 +14,7 @@ import { ensureDevPki } from '../network/dev-ca.js';
 import { createClientAddressResolver } from '../network/source.js';
 import { listenerTlsOptions } from '../network/tls.js';
 import { ListenerDrain } from '../network/drain.js';
+import { startSiemExport } from '../ledger/export/plane.js';
 import { LocalLimiter } from '../network/limits.js';
 import { RedisLimiter } from '../network/redis-limiter.js';
 import { Budgets, LocalBudgetStore } from '../network/budgets.js';
@@ -58,7 +59,7 @@ import { LedgerAuditSink } from '../ledger/sink.js';
 import { WITNESSED_CHECKPOINT_FILE, WitnessSubmitter } from '../ledger/witness-submitter.js';
 import { Readiness } from '../admin/readiness.js';
 import { inspectRequest, inspectText, parseClassification } from '../inspect/index.js';
-import { BadRequest, FailClosed, StartupRefused, UpstreamError } from '../core/errors.js';
+import { BadRequest, StartupRefused, UpstreamError } from '../core/errors.js';
 import { IdentityConfigError } from '../identity/errors.js';
 import { loadServerCertificate, ServerCertificateInvalid } from '../network/server-cert.js';
 import { sendJson } from '../http/respond.js';
@@ -86,6 +87,9 @@ export interface RunningWarden {
   /** Writes the pending per-source entries for refused unauthenticated requests now (else at each window's end). */
   flushRefusals(): Promise<void>;
   demoUpstreamUrl: string | null;
+  /** Where the Envoy ext_authz servers listen (extAuthz.grpc / extAuthz.http), or null. */
+  extAuthzGrpcPort: number | null;
+  extAuthzHttpPort: number | null;
   log: Logger;
   /**
    * Graceful shutdown (SIGTERM): /readyz answers 503 draining, the inference listener stops accepting, requests
@@ -373,6 +377,16 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   // The model registry routes registered models (signed, verified, promoted, attested); config upstreams serve the rest.
   const retention = buildRetention(config, { clock, log, ledger, identityStore, keys });
   started.push(() => retention.close());
+  // SIEM export (ledger.export): pulls committed entries from the ledger, so requests never wait for it.
+  const siem = await startSiemExport(config, {
+    log: ledger,
+    store: identityStore,
+    logger: log.child({ component: 'siem-export' }),
+    now: () => clock.now(),
+    onLag: (d, lag) => metrics.siemExportLag.set({ destination: d }, lag),
+    onFailure: (d) => metrics.siemExportFailures.inc({ destination: d }),
+  });
+  started.push(() => siem.close());
   const workload = buildWorkloadPlane({ config, db, clock, log, audit, pdp: policy.pdp, stepUp: createBearerVerifier(verifiers), onModels: (m) => policy.syncRegisteredModels(m) });
   started.push(() => workload.close());
   const keyRelease = createKeyRelease({ db, dataDir: config.dataDir, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces });
@@ -414,6 +428,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   // Traces only when configured: the OpenTelemetry SDK is not even loaded otherwise.
   const tracing = config.telemetry.traces ? (await import('../telemetry/tracing.js')).startTracing(config.telemetry.traces, log) : undefined;
   if (tracing) started.push(() => tracing.shutdown());
+  const metricsExport = config.telemetry.metrics ? (await import('../telemetry/metrics-otlp.js')).startMetricsExport(metrics.registry, config.telemetry.metrics, log, () => clock.now()) : undefined;
+  if (metricsExport) started.push(() => metricsExport.shutdown());
   const gateway = new Gateway({
     ...(tracing ? { tracing } : {}),
     refusals,
@@ -467,16 +483,15 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   );
   // Entry bundles name principals and decisions: an admin allowed readAudit reads them (unless
   // ledger.publicEntries); checkpoints, hash tiles and proofs stay public for witnesses and receipt holders.
-  let admin: AdminApi | undefined;
   const witnessedCheckpoint = () => witnessing?.witnessedCheckpoint() ?? null;
   const auditHandler = createAuditHandler(ledger, ledgerKey, config.ledger.publicEntries ? { witnessedCheckpoint } : {
     witnessedCheckpoint,
     authorizeEntries: async (req, requestId) => {
-      if (!admin) throw new FailClosed('not_ready', 'the admin API is not ready'); // unreachable: requests start after it exists
       return admin.authorizeRead(req, requestId, 'readAudit', { type: 'System', id: 'audit' });
     },
   });
-  admin = new AdminApi({
+  // Declared after the audit handler that reads it: requests start only once it exists.
+  const admin: AdminApi = new AdminApi({
     clock,
     log,
     metrics,
@@ -556,6 +571,21 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       handle(req, res);
     };
   };
+  // Envoy ext_authz: a mesh asks the gateway for decisions on traffic it routes itself (same stages, same ledger).
+  const extAuthz = config.extAuthz
+    ? await (await import('../gateway/ext-authz/index.js')).startExtAuthz(config.extAuthz, {
+        check: (x) => gateway.check(x),
+        serverTls: config.extAuthz.tls ? (() => {
+          const c = loadServerCertificate(config.extAuthz.tls.certFile, config.extAuthz.tls.keyFile, clock.now());
+          return { certPem: c.certPem, keyPem: c.keyPem };
+        })() : serverTls(inf),
+        ...(inf.mtls !== 'off' ? { inferenceClientCaPem: clientCa(inf).clientCaPem } : {}),
+        maxBodyBytes: config.limits.maxBodyBytes,
+        now: () => clock.now(),
+        log: log.child({ component: 'ext-authz' }),
+      })
+    : null;
+  if (extAuthz) started.push(() => extAuthz.close());
   // Last: everything above can still refuse the start (see bootstrapAdmin).
   const bootstrapKey = await bootstrapAdmin(identityStore, keys, clock);
   keys.setBootstrapKey(await identityStore.getMeta('bootstrap'));
@@ -577,6 +607,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     reloadTls,
     flushRefusals: () => refusals.flush(),
     demoUpstreamUrl: demo?.url ?? null,
+    extAuthzGrpcPort: extAuthz?.grpcPort ?? null,
+    extAuthzHttpPort: extAuthz?.httpPort ?? null,
     ledgerVerifierKey: publicLedgerKey(ledgerKey).vkey,
     log,
     async shutdown() {
@@ -597,16 +629,18 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
           s.close(() => r());
           s.closeAllConnections();
         });
-      await Promise.all([stop(infServer), stop(admServer), ...(demo ? [stop(demo.server)] : [])]);
+      await Promise.all([stop(infServer), stop(admServer), ...(demo ? [stop(demo.server)] : []), extAuthz?.close()]);
       await Promise.all(targets.map((t) => closeUpstreamTarget(t)));
       await refusals.close();
       await tracing?.shutdown();
+      await metricsExport?.shutdown();
       await keys.close();
       await identity.close();
       await tools.close();
       policy.close();
       await workload.close();
       await retention.close();
+      await siem.close(); // after the last entries were appended, before the ledger closes
       budgets.close();
       if (budgetStore instanceof LocalBudgetStore) budgetStore.close();
       await witnessing?.close();

@@ -12,7 +12,8 @@ export interface CliIo {
 const defaultIo: CliIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
 const USAGE = `usage: warden approvals <verb> [options]
-  list [--status pending|approved|denied|consumed] [--json]
+  list [--status pending|approved|denied|consumed] [--tool NAME] [--requester ID] [--newest-first]
+       [--limit N] [--cursor C | --all] [--json]   oldest first, one page (default 50) unless --all
   show ID
   approve ID [--reason TEXT] [--mfa-token-file FILE]
   deny ID [--reason TEXT] [--mfa-token-file FILE]
@@ -33,6 +34,12 @@ export async function main(args: string[], io: CliIo = defaultIo): Promise<numbe
     allowPositionals: true,
     options: {
       status: { type: 'string' },
+      tool: { type: 'string' },
+      requester: { type: 'string' },
+      'newest-first': { type: 'boolean' },
+      limit: { type: 'string' },
+      cursor: { type: 'string' },
+      all: { type: 'boolean' },
       json: { type: 'boolean' },
       reason: { type: 'string' },
       'mfa-token-file': { type: 'string' },
@@ -48,10 +55,26 @@ export async function main(args: string[], io: CliIo = defaultIo): Promise<numbe
   const id = positionals[0];
   switch (verb) {
     case 'list': {
-      const q = values.status ? `?status=${encodeURIComponent(values.status)}` : '';
-      const r = (await adminCall(o, 'GET', `/admin/v1/approvals${q}`)) as { data: ApprovalJson[] };
-      if (values.json) io.out(JSON.stringify(r.data, null, 2) + '\n');
-      else io.out(r.data.length ? r.data.map(line).join('\n') + '\n' : 'no approval requests\n');
+      if (values.all && values.cursor) throw new CliError('--all and --cursor do not go together', 2);
+      const q = new URLSearchParams();
+      if (values.status) q.set('status', values.status);
+      if (values.tool) q.set('tool', values.tool);
+      if (values.requester) q.set('requester', values.requester);
+      if (values['newest-first']) q.set('order', 'newest');
+      if (values.limit) q.set('limit', values.limit);
+      let cursor = values.cursor ?? null;
+      const shown: ApprovalJson[] = [];
+      // --all follows the cursors to the end; otherwise one page, and the command for the next one.
+      for (;;) {
+        if (cursor) q.set('cursor', cursor);
+        const r = (await adminCall(o, 'GET', `/admin/v1/approvals?${q.toString()}`)) as { data: ApprovalJson[]; next_cursor: string | null };
+        shown.push(...r.data);
+        cursor = r.next_cursor;
+        if (!values.all || !cursor) break;
+      }
+      if (values.json) io.out(JSON.stringify(shown, null, 2) + '\n');
+      else io.out(shown.length ? shown.map(line).join('\n') + '\n' : 'no approval requests\n');
+      if (cursor && !values.all) io.err(`more: warden approvals list --cursor ${cursor} (same filters), or --all\n`);
       return 0;
     }
     case 'show': {

@@ -1,11 +1,93 @@
-// `warden inspect [FILE|-] [--json] [--lines]`: runs the request-side detectors over a text (one
-// document, or one per line with --lines) and prints findings and the injection score. Values are
-// never printed, only types, spans and confidences, so the output is safe to paste into a ticket.
+// `warden inspect [FILE|-] [--json] [--lines | --jsonl]`: runs the request-side detectors over a text (one
+// document, one per line with --lines, or one {"text": …} object per line with --jsonl, so multi-line items
+// can be inspected) and prints findings and the injection score. Values are never printed, only types,
+// spans and confidences, so the output is safe to paste into a ticket.
+// `warden inspect --eval LABELLED.jsonl [--cut 0.9] [--json]`: each line {"text": …, "label": 0|1} (1 = an
+// injection); prints TPR, FPR, precision and F1 at the cut (default: the starter policy's blocking cut,
+// injectionScorePermille > 900) and the ROC AUC of the score.
 import { readFile } from 'node:fs/promises';
 import type { Findings } from '../core/types.js';
 import { inspectText } from '../inspect/index.js';
 
-const USAGE = 'usage: warden inspect [FILE|-] [--json] [--lines]\n';
+const USAGE = 'usage: warden inspect [FILE|-] [--json] [--lines | --jsonl]\n       warden inspect --eval LABELLED.jsonl [--cut SCORE] [--json]\n';
+/** The starter policy's blocking cut (policies/starter/data.cedar: injectionScorePermille > 900). */
+const STARTER_CUT = 0.9;
+
+class InputError extends Error {}
+
+/** One JSON object per non-empty line; every line is checked before any is used (nothing half-read). */
+function jsonlRecords(text: string, what: string): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    if (line.trim() === '') return;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch (e) {
+      throw new InputError(`${what} line ${i + 1}: not JSON (${(e as Error).message})`);
+    }
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InputError(`${what} line ${i + 1}: expected an object like {"text": "…"}`);
+    const rec = v as Record<string, unknown>;
+    if (typeof rec.text !== 'string') throw new InputError(`${what} line ${i + 1}: "text" must be a string`);
+    out.push(rec);
+  });
+  return out;
+}
+
+function labelOf(rec: Record<string, unknown>, line: number): 0 | 1 {
+  const l = rec.label;
+  if (l === 1 || l === true || l === '1') return 1;
+  if (l === 0 || l === false || l === '0') return 0;
+  throw new InputError(`item ${line}: "label" must be 0 or 1 (1 = injection), got ${JSON.stringify(l)}`);
+}
+
+export interface EvalReport {
+  items: number;
+  positives: number;
+  negatives: number;
+  cut: number;
+  tp: number;
+  fp: number;
+  tn: number;
+  fn: number;
+  tpr: number;
+  fpr: number;
+  precision: number;
+  f1: number;
+  auc: number;
+}
+
+/** Metrics of scores against labels at `cut` (blocked when score > cut, as the policy compares). AUC by ranks
+ *  (Mann–Whitney U, ties counted half), which is the probability a random injection outscores a random benign. */
+export function evaluate(scores: readonly number[], labels: readonly (0 | 1)[], cut: number): EvalReport {
+  let tp = 0, fp = 0, tn = 0, fn = 0;
+  scores.forEach((s, i) => {
+    const blocked = s > cut;
+    if (labels[i] === 1) {
+      if (blocked) tp++;
+      else fn++;
+    } else if (blocked) fp++;
+    else tn++;
+  });
+  const order = scores.map((s, i) => [s, labels[i]!] as const).sort((a, b) => a[0] - b[0]);
+  let rankSumPos = 0;
+  for (let i = 0; i < order.length; ) {
+    let j = i;
+    while (j < order.length && order[j]![0] === order[i]![0]) j++;
+    const avgRank = (i + 1 + j) / 2;
+    for (let k = i; k < j; k++) if (order[k]![1] === 1) rankSumPos += avgRank;
+    i = j;
+  }
+  const pos = tp + fn;
+  const neg = fp + tn;
+  const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b);
+  const precision = ratio(tp, tp + fp);
+  const tpr = ratio(tp, pos);
+  return {
+    items: scores.length, positives: pos, negatives: neg, cut, tp, fp, tn, fn, tpr, fpr: ratio(fp, neg), precision,
+    f1: ratio(2 * precision * tpr, precision + tpr), auc: pos === 0 || neg === 0 ? NaN : (rankSumPos - (pos * (pos + 1)) / 2) / (pos * neg),
+  };
+}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -34,29 +116,73 @@ const defaultIo: CliIo = {
 export async function main(args: string[], io: CliIo = defaultIo): Promise<number> {
   let json = false;
   let lines = false;
+  let jsonl = false;
+  let evalFile: string | undefined;
+  let cut = STARTER_CUT;
   let file: string | undefined;
-  for (const a of args) {
+  const bad = (msg: string) => {
+    io.err(`warden inspect: ${msg}\n${USAGE}`);
+    return 2;
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
     if (a === '--json') json = true;
     else if (a === '--lines') lines = true;
-    else if (a === '-h' || a === '--help') {
+    else if (a === '--jsonl') jsonl = true;
+    else if (a === '--eval' || a === '--cut') {
+      const v = args[++i];
+      if (v === undefined) return bad(`${a} needs a value`);
+      if (a === '--eval') evalFile = v;
+      else {
+        cut = Number(v);
+        if (v.trim() === '' || !Number.isFinite(cut) || cut < 0 || cut > 1) return bad(`--cut must be a score between 0 and 1, got ${JSON.stringify(v)}`);
+      }
+    } else if (a === '-h' || a === '--help') {
       io.out(USAGE);
       return 0;
     } else if (a.startsWith('--') || file !== undefined) {
-      io.err(`warden inspect: unexpected argument ${JSON.stringify(a)}\n${USAGE}`);
-      return 2;
+      return bad(`unexpected argument ${JSON.stringify(a)}`);
     } else file = a;
   }
+  if (lines && jsonl) return bad('--lines and --jsonl are two ways to split the input: give one');
+  if (evalFile !== undefined && (file !== undefined || lines || jsonl)) return bad('--eval reads its own file; give no other input');
+  const source = evalFile ?? file;
   let text: string;
   try {
-    text = file === undefined || file === '-' ? await io.stdin() : await readFile(file, 'utf8');
+    text = source === undefined || source === '-' ? await io.stdin() : await readFile(source, 'utf8');
   } catch (e) {
-    io.err(`warden inspect: cannot read ${file}: ${(e as Error).message}\n`);
+    io.err(`warden inspect: cannot read ${source}: ${(e as Error).message}\n`);
     return 1;
   }
-  const docs = lines ? text.split(/\r?\n/).filter((l, i, all) => !(l === '' && i === all.length - 1)) : [text];
-  docs.forEach((doc, i) => {
-    const f = inspectText(doc);
-    io.out(json ? JSON.stringify({ index: i, ...f }) + '\n' : human(i, f));
-  });
-  return 0;
+  try {
+    if (evalFile !== undefined) {
+      const recs = jsonlRecords(text, evalFile);
+      if (recs.length === 0) throw new InputError(`${evalFile}: no items`);
+      const labels = recs.map((r, i) => labelOf(r, i + 1));
+      const r = evaluate(recs.map((rec) => inspectText(rec.text as string).injectionScore), labels, cut);
+      const f3 = (x: number) => (Number.isNaN(x) ? 'n/a' : x.toFixed(3));
+      io.out(
+        json
+          ? JSON.stringify(r) + '\n'
+          : `${r.items} items (${r.positives} injections, ${r.negatives} benign), blocked when injection score > ${cut}\n` +
+              `TPR ${f3(r.tpr)}  FPR ${f3(r.fpr)}  precision ${f3(r.precision)}  F1 ${f3(r.f1)}  ROC AUC ${f3(r.auc)}\n` +
+              `TP ${r.tp}  FP ${r.fp}  TN ${r.tn}  FN ${r.fn}\n`,
+      );
+      return 0;
+    }
+    const docs = jsonl
+      ? jsonlRecords(text, source ?? 'stdin').map((r) => r.text as string)
+      : lines
+        ? text.split(/\r?\n/).filter((l, i, all) => !(l === '' && i === all.length - 1))
+        : [text];
+    docs.forEach((doc, i) => {
+      const f = inspectText(doc);
+      io.out(json || jsonl ? JSON.stringify({ index: i, ...f }) + '\n' : human(i, f));
+    });
+    return 0;
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    io.err(`warden inspect: ${e.message}\n`);
+    return 2;
+  }
 }

@@ -23,13 +23,15 @@ const USAGE = `usage: warden <command> [options]
   receipt verify                                 verify a response receipt offline
   witness [key] --data-dir DIR --log-key VKEY    run a C2SP tlog-witness for a log; key: print its verifier key
   migrate [--config warden.yaml]                 bring the store.postgres schema up to this release
-  inspect [FILE|-]                               run the content detectors on a text
+  inspect [FILE|-] [--jsonl] | --eval F.jsonl    run the content detectors on a text; measure them
   model sign|verify|scan|register|...            model artifacts and the registry
-  tools list|show|create|update|delete           the tool registry (admin API)
+  tools list|show|create|update|delete|definition|approve-definition   the tool registry (admin API)
   approvals list|approve|deny                    held tool calls (admin API)
   monitor list|reset                             what the monitor sees of principals, and resets (admin API)
   budgets show|set                               token and cost budgets: used, left, overrides (admin API)
   k8s render --config warden.yaml [--out DIR]   Kubernetes manifests (kustomize base) with NetworkPolicies from segmentation
+  release build --key PRIVATE.pem [--out DIR]    npm pack + CycloneDX SBOM + signed SLSA provenance (npm run release)
+  verify-release TGZ --provenance F --sbom F --key PUB   check a release: signature, tarball and SBOM digests
 
 Admin verbs read WARDEN_ADMIN_KEY (an admin API key), WARDEN_ADMIN_URL (default https://127.0.0.1:9443)
 and the CA from <data-dir>/ca.pem (or WARDEN_CA).`;
@@ -119,6 +121,8 @@ const PLANE_VERBS: Record<string, { module: string; pass: 'rest' | 'all' }> = {
   witness: { module: './witness.js', pass: 'rest' },
   migrate: { module: './migrate.js', pass: 'rest' },
   k8s: { module: './k8s.js', pass: 'rest' },
+  release: { module: './release.js', pass: 'all' },
+  'verify-release': { module: './release.js', pass: 'all' },
 };
 
 export async function run(argv: string[]): Promise<number> {

@@ -9,6 +9,7 @@ import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/config.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { isWardenError } from '../core/errors.js';
 import type { Principal } from '../core/types.js';
@@ -34,7 +35,7 @@ const USAGE = `usage: warden model <verb> [options]
         recompute every digest and check the signature; with --deployment (--key then optional),
         the gateway verifies DIR (same host, absolute path) against the registered bundle under its
         trusted signers, scans it and records it (registered -> verified), refusals in the ledger
-  scan DIR|FILE [--json] [--ignore-paths a,b] [--allow-global module.name,...]
+  scan DIR|FILE [--json] [--ignore-paths a,b] [--allow-global module.name,...] [--config warden.yaml (its workload.scan limits)]
   register DIR --model M --version V --upstream URL --tier T --region R --tenant X
         [--sig FILE] [--provenance FILE] [--sbom FILE] [--attestation-type T --reference k=v,...]
   promote ID | quarantine ID --reason TEXT | retire ID | rollback MODEL [--tenant --region --tier]
@@ -251,9 +252,12 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       return 0;
     }
     case 'scan': {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, 'ignore-paths': { type: 'string' }, 'allow-global': { type: 'string' } } });
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, 'ignore-paths': { type: 'string' }, 'allow-global': { type: 'string' }, config: { type: 'string' } } });
       if (!positionals[0]) throw new UsageError('scan needs DIR or FILE');
-      const r = await scanModel(positionals[0], { ignorePaths: csv(values['ignore-paths']), extraAllowedGlobals: csv(values['allow-global']) });
+      // --config: the same workload.scan limits the gateway's registry scans with, so a local scan agrees with it.
+      const limits = values.config ? loadConfig(values.config).workload.scan : {};
+      const extraAllowedGlobals = [...(limits.extraAllowedGlobals ?? []), ...csv(values['allow-global'])];
+      const r = await scanModel(positionals[0], { ...limits, ignorePaths: csv(values['ignore-paths']), extraAllowedGlobals });
       printScan(r, !!values.json);
       return r.ok ? 0 : 1;
     }

@@ -1,4 +1,4 @@
-// `warden tools list|show|create|update|delete` — the tool registry over the admin API. Definitions are
+// `warden tools list|show|create|update|delete|definition|approve-definition` — the tool registry over the admin API. Definitions are
 // JSON or YAML files in the admin API's shape (name, description, input_schema, risk, needs_approval,
 // backend, egress, grantees, tenant); docs/tools.md describes every field.
 import { readFileSync } from 'node:fs';
@@ -15,6 +15,8 @@ const USAGE = `usage: warden tools <verb> [options]
   create --file DEF.{json,yaml}
   update NAME --file DEF.{json,yaml} [--expected-version N]
   delete NAME
+  definition NAME                      the pinned MCP definition; when quarantined, the changed one and the diff
+  approve-definition NAME --digest D   re-approve the changed definition you reviewed (ends the quarantine)
 options: --data-dir DIR, --admin-url URL (credential: WARDEN_ADMIN_KEY; MFA step-up proof: WARDEN_MFA_TOKEN or --mfa-token-file)`;
 
 function readDefinition(file: string | undefined): Record<string, unknown> {
@@ -35,7 +37,7 @@ export async function main(args: string[], io: CliIo = defaultIo): Promise<numbe
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { json: { type: 'boolean' }, file: { type: 'string' }, 'expected-version': { type: 'string' }, 'data-dir': { type: 'string' }, 'admin-url': { type: 'string' }, 'mfa-token-file': { type: 'string' } },
+    options: { json: { type: 'boolean' }, file: { type: 'string' }, digest: { type: 'string' }, 'expected-version': { type: 'string' }, 'data-dir': { type: 'string' }, 'admin-url': { type: 'string' }, 'mfa-token-file': { type: 'string' } },
   });
   if (verb === undefined || verb === 'help' || verb === '--help') {
     io.out(USAGE + '\n');
@@ -46,9 +48,9 @@ export async function main(args: string[], io: CliIo = defaultIo): Promise<numbe
   const path = (n: string) => `/admin/v1/tools/${encodeURIComponent(n)}`;
   switch (verb) {
     case 'list': {
-      const r = (await adminCall(o, 'GET', '/admin/v1/tools')) as { data: { name: string; risk: string; needs_approval: boolean; backend: { type: string; url: string }; version: number }[] };
+      const r = (await adminCall(o, 'GET', '/admin/v1/tools')) as { data: { name: string; risk: string; needs_approval: boolean; backend: { type: string; url?: string }; version: number }[] };
       if (values.json) io.out(JSON.stringify(r.data, null, 2) + '\n');
-      else io.out(r.data.length ? r.data.map((t) => `${t.name}  risk=${t.risk}${t.needs_approval ? ' approval' : ''}  ${t.backend.type} ${t.backend.url}  v${t.version}`).join('\n') + '\n' : 'no tools registered\n');
+      else io.out(r.data.length ? r.data.map((t) => `${t.name}  risk=${t.risk}${t.needs_approval ? ' approval' : ''}  ${t.backend.type} ${t.backend.url ?? ''}  v${t.version}`).join('\n') + '\n' : 'no tools registered\n');
       return 0;
     }
     case 'show':
@@ -73,6 +75,17 @@ export async function main(args: string[], io: CliIo = defaultIo): Promise<numbe
       await adminCall(o, 'DELETE', path(name));
       io.out(`deleted ${name}\n`);
       return 0;
+    case 'definition':
+      if (!name) throw new CliError('definition needs a tool name', 2);
+      io.out(JSON.stringify(await adminCall(o, 'GET', `${path(name)}/definition`), null, 2) + '\n');
+      return 0;
+    case 'approve-definition': {
+      if (!name) throw new CliError('approve-definition needs a tool name', 2);
+      if (!values.digest) throw new CliError('--digest is required: the digest of the pending definition (warden tools definition NAME)', 2);
+      const r = (await adminCall(o, 'POST', `${path(name)}/definition/approve`, { digest: values.digest })) as { pinned: { digest: string } };
+      io.out(`approved the definition of ${name}: pinned ${r.pinned.digest}\n`);
+      return 0;
+    }
     default:
       io.err(`warden tools: unknown verb ${JSON.stringify(verb)}\n${USAGE}\n`);
       return 2;

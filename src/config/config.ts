@@ -9,6 +9,7 @@ import { CONFIG_SCHEMA } from './schema.js';
 import type { MtlsMode } from '../network/tls.js';
 import { DEFAULT_UPSTREAM_SHARE } from '../network/upstream-share.js';
 import type { BudgetLimit, BudgetsConfig } from '../network/budgets.js';
+import type { ScanOptions } from '../workload/scan/scan-model.js';
 
 /** A PEM certificate (chain) and its private key, as absolute paths. */
 export interface CertPair {
@@ -101,6 +102,14 @@ export interface OidcIssuerConfig {
   requireAccessTokenTyp?: boolean;
 }
 
+export interface ExtAuthzConfig {
+  grpc?: { host: string; port: number };
+  http?: { host: string; port: number; pathPrefix: string; trustedProxies: string[] };
+  tls?: CertPair;
+  clientCaFile: string;
+  allowedClients: string[];
+}
+
 export interface WardenConfig {
   /** Absolute path of the file the config came from, or null for defaults. */
   source: string | null;
@@ -135,14 +144,23 @@ export interface WardenConfig {
   log: { level: string; accessLog: boolean; auditToLog: boolean };
   /** SIGTERM/SIGINT: in-flight requests and streams get this long to finish before they are cut (src/app/drain.ts). */
   shutdown: { drainTimeoutMs: number };
+  /** Envoy ext_authz servers (src/gateway/ext-authz); absent: none is started. */
+  extAuthz?: ExtAuthzConfig;
   /** OpenTelemetry export (src/telemetry/tracing.ts); absent: no traces, and no tracing code is loaded. */
-  telemetry: { traces?: { endpoint: string; serviceName: string; sampleRatio: number; batchDelayMs: number } };
+  telemetry: { traces?: { endpoint: string; serviceName: string; sampleRatio: number; batchDelayMs: number }; metrics?: { endpoint: string; serviceName: string; intervalMs: number } };
   /** Model attributes the policies read: which groups may invoke it, owning tenant, provider. */
   models: Record<string, { grantees?: string[]; tenant?: string; provider?: string }>;
   /** Payload retention (sealed per principal, erasable) and the JSON-lines export of ledger entries for a SIEM. */
   ledger: {
     retainPayloads: boolean;
-    export: { file?: string; webhook?: string; intervalMs: number };
+    export: {
+      file?: string;
+      webhook?: string;
+      intervalMs: number;
+      batchSize: number;
+      syslog?: { host: string; port: number; caFile: string; serverName?: string; clientTls?: CertPair; facility: number; appName: string; hostname?: string; settleMs: number };
+      otlpLogs?: { endpoint: string; serviceName: string };
+    };
     postgres?: { connectionString: string; prefix?: string };
     /** Serve /audit/v1 entry bundles without credentials (default false: an admin allowed readAudit only). */
     publicEntries: boolean;
@@ -182,6 +200,9 @@ export interface MonitorConfig {
   revokeAt: number | null;
 }
 
+/** workload.scan: the scanner's own limits, minus what is per scan (ignorePaths). */
+export type ModelScanLimits = Omit<ScanOptions, 'ignorePaths'>;
+
 export interface WorkloadConfig {
   /** PEM public keys whose model signatures the registry accepts (absolute paths). */
   trustedSigners: string[];
@@ -194,6 +215,8 @@ export interface WorkloadConfig {
   requireSecondApprover: boolean;
   /** Refuse to verify an artifact without a CycloneDX SBOM. */
   requireSbom: boolean;
+  /** Limits of the model scan the registry runs on verify (unset fields: the scanner's defaults). */
+  scan: ModelScanLimits;
   /** How SLSA provenance is judged (and whether it is required); builder keys are PEM files. */
   provenance?: { require: boolean; allowedBuilderIds: string[]; allowedSourcePrefixes?: string[]; builderKeys: string[]; allowUnsigned: boolean; requireDatasets: boolean };
   /** Connection settings for registered deployments' upstreams. */
@@ -241,7 +264,8 @@ type RawConfig = {
   spiffe?: Partial<WardenConfig['spiffe']>;
   log?: Partial<WardenConfig['log']>;
   shutdown?: Partial<WardenConfig['shutdown']>;
-  telemetry?: { traces?: { endpoint: string; serviceName?: string; sampleRatio?: number; batchDelayMs?: number } };
+  extAuthz?: { grpc?: { host?: string; port: number }; http?: { host?: string; port: number; pathPrefix?: string; trustedProxies?: string[] }; tls?: CertPair; clientCaFile: string; allowedClients?: string[] };
+  telemetry?: { traces?: { endpoint: string; serviceName?: string; sampleRatio?: number; batchDelayMs?: number }; metrics?: { endpoint: string; serviceName?: string; intervalMs?: number } };
   models?: WardenConfig['models'];
   policies?: { dir?: string };
   groups?: Record<string, string[]>;
@@ -250,7 +274,7 @@ type RawConfig = {
     attestation?: Partial<WorkloadConfig['attestation']>;
     provenance?: Partial<NonNullable<WorkloadConfig['provenance']>>;
   };
-  ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number; signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string } };
+  ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number; batchSize?: number; syslog?: { host: string; port?: number; caFile: string; serverName?: string; clientTls?: CertPair; facility?: number; appName?: string; hostname?: string; settleMs?: number }; otlpLogs?: { endpoint: string; serviceName?: string } }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number; signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string } };
   monitor?: Partial<MonitorConfig>;
   budgets?: { limits?: { scope: BudgetLimit['scope']; id: string; window: BudgetLimit['window']; tokens?: number; cost?: number }[]; prices?: BudgetsConfig['prices']; defaultMaxTokens?: number };
   store?: {
@@ -387,9 +411,11 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     })),
     demoUpstream: { enabled: raw.demoUpstream?.enabled ?? 'auto', port: raw.demoUpstream?.port ?? 0 },
     shutdown: { drainTimeoutMs: raw.shutdown?.drainTimeoutMs ?? 25_000 },
-    telemetry: raw.telemetry?.traces
-      ? { traces: { endpoint: raw.telemetry.traces.endpoint, serviceName: raw.telemetry.traces.serviceName ?? 'warden', sampleRatio: raw.telemetry.traces.sampleRatio ?? 1, batchDelayMs: raw.telemetry.traces.batchDelayMs ?? 2_000 } }
-      : {},
+    ...(raw.extAuthz ? { extAuthz: extAuthzDefaults(raw.extAuthz, baseDir) } : {}),
+    telemetry: {
+      ...(raw.telemetry?.traces ? { traces: { endpoint: raw.telemetry.traces.endpoint, serviceName: raw.telemetry.traces.serviceName ?? 'warden', sampleRatio: raw.telemetry.traces.sampleRatio ?? 1, batchDelayMs: raw.telemetry.traces.batchDelayMs ?? 2_000 } } : {}),
+      ...(raw.telemetry?.metrics ? { metrics: { endpoint: raw.telemetry.metrics.endpoint, serviceName: raw.telemetry.metrics.serviceName ?? 'warden', intervalMs: raw.telemetry.metrics.intervalMs ?? 15_000 } } : {}),
+    },
     oidc: { issuers: (raw.oidc?.issuers ?? []).map((i) => ({ ...i, ...(i.caFile ? { caFile: resolve(baseDir, i.caFile) } : {}) })) },
     httpSignatures: {
       windowSec: raw.httpSignatures?.windowSec ?? 300,
@@ -414,6 +440,9 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       ...(raw.ledger?.postgres ? { postgres: raw.ledger.postgres } : {}),
       export: {
         intervalMs: raw.ledger?.export?.intervalMs ?? 5000,
+        batchSize: raw.ledger?.export?.batchSize ?? 500,
+        ...(raw.ledger?.export?.syslog ? { syslog: syslogDefaults(raw.ledger.export.syslog, baseDir) } : {}),
+        ...(raw.ledger?.export?.otlpLogs ? { otlpLogs: { endpoint: raw.ledger.export.otlpLogs.endpoint, serviceName: raw.ledger.export.otlpLogs.serviceName ?? 'warden' } } : {}),
         ...(raw.ledger?.export?.file ? { file: resolve(baseDir, raw.ledger.export.file) } : {}),
         ...(raw.ledger?.export?.webhook ? { webhook: raw.ledger.export.webhook } : {}),
       },
@@ -457,6 +486,7 @@ function workloadDefaults(w: RawConfig['workload'], baseDir: string): WorkloadCo
     refreshIntervalMs: w?.refreshIntervalMs ?? 2_000,
     requireSecondApprover: w?.requireSecondApprover ?? false,
     requireSbom: w?.requireSbom ?? false,
+    scan: { ...(w?.scan ?? {}) },
     ...(w?.provenance
       ? {
           provenance: {
@@ -546,6 +576,10 @@ function checkConfig(cfg: WardenConfig, raw: unknown, file: string): WardenConfi
       if (!isCidr(c)) throw new ConfigError(`${file}: listeners.${name}.trustedProxies: ${JSON.stringify(c)} is not an IPv4 or IPv6 CIDR`);
     }
   }
+  if (cfg.extAuthz && !cfg.extAuthz.grpc && !cfg.extAuthz.http) throw new ConfigError(`${file}: extAuthz: give grpc, http or both (where Envoy sends its checks)`);
+  for (const c of cfg.extAuthz?.http?.trustedProxies ?? []) {
+    if (!isCidr(c)) throw new ConfigError(`${file}: extAuthz.http.trustedProxies: ${JSON.stringify(c)} is not an IPv4 or IPv6 CIDR`);
+  }
   if (cfg.ledger.export.file && cfg.ledger.export.webhook) throw new ConfigError(`${file}: ledger.export: give a file or a webhook, not both`);
   const witnessNames = new Set<string>();
   for (const w of cfg.ledger.witnesses) {
@@ -577,6 +611,30 @@ function checkConfig(cfg: WardenConfig, raw: unknown, file: string): WardenConfi
     }
   }
   return cfg;
+}
+
+function syslogDefaults(x: NonNullable<NonNullable<NonNullable<RawConfig['ledger']>['export']>['syslog']>, baseDir: string): NonNullable<WardenConfig['ledger']['export']['syslog']> {
+  return {
+    host: x.host,
+    port: x.port ?? 6514, // RFC 5425 §4.1
+    caFile: resolve(baseDir, x.caFile),
+    ...(x.serverName ? { serverName: x.serverName } : {}),
+    ...(x.clientTls ? { clientTls: { certFile: resolve(baseDir, x.clientTls.certFile), keyFile: resolve(baseDir, x.clientTls.keyFile) } } : {}),
+    facility: x.facility ?? 13, // RFC 5424 §6.2.1: log audit
+    appName: x.appName ?? 'warden',
+    ...(x.hostname ? { hostname: x.hostname } : {}),
+    settleMs: x.settleMs ?? 2_000,
+  };
+}
+
+function extAuthzDefaults(x: NonNullable<RawConfig['extAuthz']>, baseDir: string): ExtAuthzConfig {
+  return {
+    ...(x.grpc ? { grpc: { host: x.grpc.host ?? '127.0.0.1', port: x.grpc.port } } : {}),
+    ...(x.http ? { http: { host: x.http.host ?? '127.0.0.1', port: x.http.port, pathPrefix: x.http.pathPrefix ?? '/ext_authz', trustedProxies: x.http.trustedProxies ?? [] } } : {}),
+    ...(x.tls ? { tls: { certFile: resolve(baseDir, x.tls.certFile), keyFile: resolve(baseDir, x.tls.keyFile) } } : {}),
+    clientCaFile: resolve(baseDir, x.clientCaFile),
+    allowedClients: x.allowedClients ?? [],
+  };
 }
 
 export function loadConfig(file: string | undefined): WardenConfig {

@@ -138,7 +138,36 @@ export const CONFIG_SCHEMA = {
         export: {
           type: 'object',
           additionalProperties: false,
-          properties: { file: { type: 'string', minLength: 1 }, webhook: { type: 'string', pattern: '^https?://' }, intervalMs: { type: 'integer', minimum: 100 } },
+          properties: {
+            file: { type: 'string', minLength: 1 },
+            webhook: { type: 'string', pattern: '^https?://' },
+            intervalMs: { type: 'integer', minimum: 100 },
+            batchSize: { type: 'integer', minimum: 1, maximum: 10000 },
+            // RFC 5424 messages over TLS (RFC 5425 octet counting) to a syslog collector.
+            syslog: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['host', 'caFile'],
+              properties: {
+                host: { type: 'string', minLength: 1 },
+                port: { type: 'integer', minimum: 1, maximum: 65535 },
+                caFile: { type: 'string', minLength: 1 },
+                serverName: { type: 'string', minLength: 1 },
+                clientTls: { $ref: '#/$defs/certPair' },
+                facility: { type: 'integer', minimum: 0, maximum: 23 },
+                appName: { type: 'string', pattern: '^[\\x21-\\x7e]{1,48}$' },
+                hostname: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
+                settleMs: { type: 'integer', minimum: 0, maximum: 600000 },
+              },
+            },
+            // OTLP/HTTP (JSON) logs, e.g. to an OpenTelemetry Collector.
+            otlpLogs: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['endpoint'],
+              properties: { endpoint: { $ref: '#/$defs/httpUrl' }, serviceName: { $ref: '#/$defs/serviceName' } },
+            },
+          },
         },
         witnesses: {
           type: 'array',
@@ -246,6 +275,21 @@ export const CONFIG_SCHEMA = {
         refreshIntervalMs: { type: 'integer', minimum: 100 },
         requireSecondApprover: { type: 'boolean' },
         requireSbom: { type: 'boolean' },
+        // Model-scan limits (docs/models.md, "Scanning"). Bounds keep an operator from switching a limit off
+        // by accident: 0 or a negative number is refused, and so is a ceiling past what the scanner can mean.
+        scan: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            maxPickleBytes: { type: 'integer', minimum: 1024, maximum: 68719476736 },
+            maxOnnxBytes: { type: 'integer', minimum: 1024, maximum: 2147483648 },
+            maxArchiveDepth: { type: 'integer', minimum: 1, maximum: 16 },
+            maxDecompressedBytes: { type: 'integer', minimum: 1048576, maximum: 1099511627776 },
+            maxArchiveMembers: { type: 'integer', minimum: 1, maximum: 100000000 },
+            maxExpansionRatio: { type: 'number', minimum: 2, maximum: 1032 },
+            extraAllowedGlobals: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_.]*\\.[A-Za-z_][A-Za-z0-9_]*$' } },
+          },
+        },
         provenance: {
           type: 'object',
           additionalProperties: false,
@@ -407,6 +451,7 @@ export const CONFIG_SCHEMA = {
         namespace: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' },
         inference: { type: 'object', additionalProperties: false, required: ['from'], properties: { from: { type: 'array', minItems: 1, items: { $ref: '#/$defs/peer' } } } },
         admin: { type: 'object', additionalProperties: false, required: ['from'], properties: { from: { type: 'array', minItems: 1, items: { $ref: '#/$defs/peer' } } } },
+        extAuthz: { type: 'object', additionalProperties: false, required: ['from'], properties: { from: { type: 'array', minItems: 1, items: { $ref: '#/$defs/peer' } } } },
         egress: {
           type: 'object',
           additionalProperties: false,
@@ -429,12 +474,48 @@ export const CONFIG_SCHEMA = {
           additionalProperties: false,
           required: ['endpoint'],
           properties: {
-            endpoint: { type: 'string', pattern: '^https?://[^\\s]+$' },
-            serviceName: { type: 'string', minLength: 1, maxLength: 256 },
+            endpoint: { $ref: '#/$defs/httpUrl' },
+            serviceName: { $ref: '#/$defs/serviceName' },
             sampleRatio: { type: 'number', minimum: 0, maximum: 1 },
             batchDelayMs: { type: 'integer', minimum: 10, maximum: 60000 },
           },
         },
+        // The /metrics registry pushed as OTLP/HTTP metrics (src/telemetry/metrics-otlp.ts).
+        metrics: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['endpoint'],
+          properties: {
+            endpoint: { $ref: '#/$defs/httpUrl' },
+            serviceName: { $ref: '#/$defs/serviceName' },
+            intervalMs: { type: 'integer', minimum: 100, maximum: 3600000 },
+          },
+        },
+      },
+    },
+    // Envoy external authorization (src/gateway/ext-authz): a mesh asks Warden for decisions over gRPC and/or HTTP.
+    extAuthz: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['clientCaFile'],
+      properties: {
+        grpc: { type: 'object', additionalProperties: false, required: ['port'], properties: { host: { type: 'string', minLength: 1 }, port: { type: 'integer', minimum: 0, maximum: 65535 } } },
+        http: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['port'],
+          properties: {
+            host: { type: 'string', minLength: 1 },
+            port: { type: 'integer', minimum: 0, maximum: 65535 },
+            pathPrefix: { type: 'string', pattern: '^/[^?#\\s]*[^/?#\\s]$' },
+            trustedProxies: { type: 'array', items: { type: 'string', minLength: 1 } },
+          },
+        },
+        tls: { $ref: '#/$defs/certPair' },
+        // The CA that issued the mesh proxies' client certificates: only they may ask for checks.
+        clientCaFile: { type: 'string', minLength: 1 },
+        // URI or DNS subject alternative names of the proxies allowed to ask (absent: any the CA issued).
+        allowedClients: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
       },
     },
     shutdown: {
@@ -457,6 +538,10 @@ export const CONFIG_SCHEMA = {
     },
   },
   $defs: {
+    /** An http(s) URL (OTLP endpoints). */
+    httpUrl: { type: 'string', pattern: '^https?://[^\\s]+$' },
+    /** OpenTelemetry service.name. */
+    serviceName: { type: 'string', minLength: 1, maxLength: 256 },
     /** A NetworkPolicy peer: pods (by namespace and/or labels) or an address block, not both. */
     peer: {
       type: 'object',

@@ -26,6 +26,8 @@ interface Segmentation {
   namespace?: string;
   inference: { from: Peer[] };
   admin: { from: Peer[] };
+  /** Who may ask the Envoy ext_authz servers (the mesh's proxies), when extAuthz is configured. */
+  extAuthz?: { from: Peer[] };
   egress: { postgres?: EgressRule; redis?: EgressRule; upstreams?: EgressRule[]; tools?: EgressRule[]; dns?: EgressRule };
 }
 /** The parts of warden.yaml (as written, schema-checked) that the manifests depend on. */
@@ -35,6 +37,7 @@ interface RawConfig {
   store?: { postgres?: { connectionStringEnv?: string }; redis?: { urlEnv?: string } };
   ledger?: { signingKey?: { pinEnv: string } };
   shutdown?: { drainTimeoutMs?: number };
+  extAuthz?: { grpc?: { host?: string; port: number }; http?: { host?: string; port: number } };
   segmentation?: Segmentation;
 }
 
@@ -77,7 +80,7 @@ export function renderKustomizeBase(configText: string, raw: RawConfig, opts: Re
 /** Every object as one multi-document YAML stream (what `kubectl kustomize` of the base prints, unhashed). */
 export function renderManifests(configText: string, raw: RawConfig, opts: RenderOptions): string {
   const r = objects(raw, opts);
-  const ns = (o: Record<string, any>) => ({ ...o, metadata: { ...o.metadata, namespace: r.namespace } });
+  const ns = (o: Record<string, unknown>) => ({ ...o, metadata: { ...(o.metadata as object), namespace: r.namespace } });
   const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'warden-config', labels: APP }, data: { 'warden.yaml': configText } };
   return [configMap, r.deployment, ...r.services, r.pdb, r.hpa, ...r.policies].map((o) => stringify(ns(o))).join('---\n');
 }
@@ -91,6 +94,7 @@ function objects(raw: RawConfig, opts: RenderOptions) {
     throw new RenderRefused(`${opts.replicas} replicas need the cluster stores (store.postgres and store.redis, docs/cluster.md): without them each replica would keep its own keys, limits and ledger`);
   }
   checkEgress(raw, seg);
+  const authz = extAuthzPorts(raw, seg);
   const namespace = seg.namespace ?? 'warden';
   const drainMs = raw.shutdown?.drainTimeoutMs ?? 25_000;
   const envNames = [raw.store?.postgres?.connectionStringEnv, raw.store?.redis?.urlEnv, raw.ledger?.signingKey?.pinEnv, ...(raw.upstreams ?? []).map((u) => u.apiKeyEnv)].filter((v): v is string => !!v);
@@ -132,6 +136,7 @@ function objects(raw: RawConfig, opts: RenderOptions) {
               ports: [
                 { name: 'inference', containerPort: inf.port, protocol: 'TCP' },
                 { name: 'admin', containerPort: adm.port, protocol: 'TCP' },
+                ...authz.map((a) => ({ name: a.name, containerPort: a.port, protocol: 'TCP' })),
               ],
               env: envNames.map((name) => ({ name, valueFrom: { secretKeyRef: { name: 'warden-env', key: name } } })),
               startupProbe: probe('/healthz', 2, 30),
@@ -156,11 +161,11 @@ function objects(raw: RawConfig, opts: RenderOptions) {
       },
     },
   };
-  const service = (name: string, port: number) => ({
+  const service = (name: string, ports: { name: string; port: number }[]) => ({
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: `warden-${name}`, labels: APP },
-    spec: { type: 'ClusterIP', selector: APP, ports: [{ name, port, targetPort: name, protocol: 'TCP' }] },
+    spec: { type: 'ClusterIP', selector: APP, ports: ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.name, protocol: 'TCP' })) },
   });
   const pdb = { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'warden', labels: APP }, spec: { maxUnavailable: 1, selector: { matchLabels: APP } } };
   const hpa = {
@@ -174,7 +179,8 @@ function objects(raw: RawConfig, opts: RenderOptions) {
       metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } }],
     },
   };
-  return { namespace, deployment, services: [service('inference', inf.port), service('admin', adm.port)], pdb, hpa, policies: networkPolicies(seg, inf.port, adm.port) };
+  const services = [service('inference', [{ name: 'inference', port: inf.port }]), service('admin', [{ name: 'admin', port: adm.port }]), ...(authz.length ? [service('ext-authz', authz)] : [])];
+  return { namespace, deployment, services, pdb, hpa, policies: networkPolicies(seg, inf.port, adm.port, authz.map((a) => a.port)) };
 }
 
 function listener(raw: RawConfig, name: 'inference' | 'admin', defaultPort: number): { port: number } {
@@ -191,9 +197,24 @@ function listener(raw: RawConfig, name: 'inference' | 'admin', defaultPort: numb
   return { port };
 }
 
+/** The Envoy ext_authz ports (extAuthz.grpc / .http), reachable from segmentation.extAuthz.from only. */
+function extAuthzPorts(raw: RawConfig, seg: Segmentation): { name: string; port: number }[] {
+  const x = raw.extAuthz;
+  if (!x) return [];
+  if (!seg.extAuthz) throw new RenderRefused('extAuthz is configured but segmentation.extAuthz is not: say which proxies (the mesh) may ask for checks');
+  return (['grpc', 'http'] as const).flatMap((kind) => {
+    const l = x[kind];
+    if (!l) return [];
+    const host = l.host ?? '127.0.0.1';
+    if (host === 'localhost' || host === '::1' || host.startsWith('127.')) throw new RenderRefused(`extAuthz.${kind}.host is ${host}: the mesh's proxies could not reach it; listen on 0.0.0.0`);
+    if (l.port === 0) throw new RenderRefused(`extAuthz.${kind}.port is 0: a Service needs a fixed port`);
+    return [{ name: `ext-authz-${kind}`, port: l.port }];
+  });
+}
+
 /** Refuses a segmentation that would cut Warden off from a store or an upstream the config uses. */
 function checkEgress(raw: RawConfig, seg: Segmentation): void {
-  for (const p of [...seg.inference.from, ...seg.admin.from, ...allEgress(seg).flatMap((r) => r.to)]) {
+  for (const p of [...seg.inference.from, ...seg.admin.from, ...(seg.extAuthz?.from ?? []), ...allEgress(seg).flatMap((r) => r.to)]) {
     if (p.cidr !== undefined && (p.namespace !== undefined || p.podLabels !== undefined)) throw new RenderRefused(`segmentation: a peer is pods (namespace, podLabels) or an address block (cidr), not both: ${JSON.stringify(p)}`);
     if (p.cidr !== undefined && !parseCidr(p.cidr)) throw new RenderRefused(`segmentation: ${JSON.stringify(p.cidr)} is not a CIDR`);
   }
@@ -236,7 +257,7 @@ function peer(p: Peer): Record<string, unknown> {
   };
 }
 
-function networkPolicies(seg: Segmentation, infPort: number, admPort: number): Record<string, unknown>[] {
+function networkPolicies(seg: Segmentation, infPort: number, admPort: number, authzPorts: number[]): Record<string, unknown>[] {
   const policy = (name: string, spec: Record<string, unknown>) => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, labels: APP }, spec: { podSelector: { matchLabels: APP }, ...spec } });
   const tcp = (ports: number[]) => ports.map((port) => ({ protocol: 'TCP', port }));
   const e = seg.egress;
@@ -247,6 +268,7 @@ function networkPolicies(seg: Segmentation, infPort: number, admPort: number): R
     policy('warden-default-deny', { policyTypes: ['Ingress', 'Egress'] }),
     policy('warden-inference-ingress', { policyTypes: ['Ingress'], ingress: [{ from: seg.inference.from.map(peer), ports: tcp([infPort]) }] }),
     policy('warden-admin-ingress', { policyTypes: ['Ingress'], ingress: [{ from: seg.admin.from.map(peer), ports: tcp([admPort]) }] }),
+    ...(authzPorts.length && seg.extAuthz ? [policy('warden-ext-authz-ingress', { policyTypes: ['Ingress'], ingress: [{ from: seg.extAuthz.from.map(peer), ports: tcp(authzPorts) }] })] : []),
     policy('warden-egress', {
       policyTypes: ['Egress'],
       egress: [

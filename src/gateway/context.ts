@@ -25,6 +25,8 @@ export interface RequestContext {
   socket: TLSSocket;
   sourceIp: string;
   listener: 'inference' | 'admin';
+  /** Set when the request is an Envoy ext_authz check (the mesh forwards it), recorded in the entry. */
+  via?: 'ext_authz_grpc' | 'ext_authz_http';
   endpoint: Endpoint;
   /** Ledger entry kind: model requests are `inference`, tool and MCP requests `tool`. */
   kind: 'inference' | 'tool';

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import { BadRequest, FailClosed, NotFound, Unauthenticated, UpstreamError, WardenError } from '../core/errors.js';
+import { BadRequest, FailClosed, Forbidden, NotFound, PayloadTooLarge, Unauthenticated, UpstreamError, WardenError } from '../core/errors.js';
 import { newRequestId } from '../core/ids.js';
 import type { Action, AuditEvent, Finding, Findings, Principal } from '../core/types.js';
 import type { Limiter, Limits } from '../network/limits.js';
@@ -40,6 +40,7 @@ import { StreamToolCallGate } from './stream-tool-calls.js';
 import { callUpstream, readUpstreamBody, UpstreamAbort, upstreamStatusError, upstreamStreamError, type UpstreamTarget } from '../network/upstream.js';
 import type { UpstreamShare } from '../network/upstream-share.js';
 import { validateModelRequest } from './validate.js';
+import { externalRequest, type CheckOutcome, type ExternalCheck } from './external-check.js';
 
 export interface ModelInfo {
   id: string;
@@ -174,6 +175,8 @@ export class Gateway {
   private readonly bearer;
   /** Upstream calls under way: a shutdown past its drain deadline aborts them with its error (cutInFlight). */
   private readonly inFlight = new Set<UpstreamAbort>();
+  /** A model route's stages up to the decision, for ext_authz checks (declared with the routes). */
+  private checkStages: readonly Stage[] = [];
 
   constructor(private readonly d: GatewayDeps) {
     this.bearer = createBearerVerifier(d.verifiers);
@@ -183,6 +186,7 @@ export class Gateway {
 
   /** With tracing on, each stage (and the answer, as `upstream` on model routes) first marks its span. */
   private traceStages(): void {
+    this.checkStages = this.checkStages.map((s) => stage(s.name, (ctx) => (ctx.trace?.mark(s.name), s.run(ctx))));
     for (const [name, h] of this.handlers) {
       const respond = h.respond;
       const answerSpan = name in UPSTREAM_PATHS ? 'upstream' : 'respond';
@@ -243,6 +247,24 @@ export class Gateway {
     });
 
     const budget = d.budgets ? [stage('budget', createBudgetStage(d.budgets.budgets, d.budgets.defaultMaxTokens))] : [];
+    // An ext_authz check runs a model route's stages up to the decision: the mesh routes and relays the answer
+    // itself, so an obligation that would change the request or judge the answer cannot be kept there.
+    const policyStage = policy.run;
+    const checkPolicy = stage('policy', (ctx) => {
+      const asked = ctx.body;
+      const judge = () => {
+        // An enforcer copies the body even when it changes nothing (a max_tokens already under the cap): compare what it holds.
+        const changed = ctx.body !== asked && JSON.stringify(ctx.body) !== JSON.stringify(asked);
+        if (changed || ctx.redactTargets || ctx.routeRequirements) {
+          throw new Forbidden('obligation_needs_proxy', 'the policy attaches an obligation that changes the request or judges the answer, which only Warden\'s inference listener can enforce; send this request there');
+        }
+      };
+      // The policy stage is synchronous today; should it ever decide asynchronously, the check still waits for it.
+      const pending = policyStage(ctx);
+      if (pending !== undefined) return pending.then(judge);
+      judge();
+    });
+    this.checkStages = [identity, network, read, parseModel, inspect, ...budgetContext, checkPolicy];
     const model: RouteHandler = { stages: [identity, network, read, parseModel, inspect, ...budgetContext, policy, route, ...budget], respond: (ctx, res) => this.forward(ctx, res) };
     const authed = (stages: Stage[], respond: RouteHandler['respond']): RouteHandler => ({ stages, respond });
     const noTools = (): never => {
@@ -314,6 +336,52 @@ export class Gateway {
       sendError(res, e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error'), requestId);
     });
   };
+
+  /**
+   * Envoy ext_authz: decides a request that a mesh routes and relays itself, through a model route's own
+   * stages (identity from the forwarded headers or the mesh-verified client certificate, network, validation,
+   * inspection, policy), with one ledger entry per check. Allowed: the entry (and its receipt) is durable
+   * before the answer; refused: the listener's own refusal bookkeeping (an entry, or without a principal the
+   * per-source tally).
+   */
+  async check(input: ExternalCheck): Promise<CheckOutcome> {
+    const requestId = newRequestId();
+    const q = input.path.indexOf('?');
+    const path = q === -1 ? input.path : input.path.slice(0, q);
+    const m = this.match(path);
+    const req = externalRequest(input);
+    const ctx = this.newContext(req, requestId, path, m?.route ?? null);
+    ctx.sourceIp = input.sourceIp;
+    ctx.via = input.via;
+    // The body is what the mesh buffered; nothing is read from a socket.
+    ctx.bodyRead = true;
+    if (input.body) {
+      ctx.rawBody = input.body.bytes;
+      ctx.requestDigest = sha256(input.body.bytes);
+    }
+    if (this.d.tracing) ctx.trace = this.d.tracing.start(req);
+    try {
+      this.d.refusals?.admit(ctx.sourceIp);
+      if (!m || !(m.route.name in UPSTREAM_PATHS)) throw new NotFound('route_not_found', `ext_authz decides model requests (chat, completions, embeddings); ${input.method} ${path} is not one`);
+      if (input.method !== m.route.method) throw new WardenError(405, 'invalid_request_error', 'method_not_allowed', `${path} accepts ${m.route.method} only`);
+      // Judging part of a prompt would pass what the rest hides: a cut or missing body is refused, never guessed at.
+      if (!input.body) throw new BadRequest('body_required', 'the check carries no request body; configure ext_authz with_request_body (allow_partial_message: false)');
+      if (input.body.bytes.length > this.d.maxBodyBytes) throw new PayloadTooLarge(this.d.maxBodyBytes);
+      if (!input.body.complete) throw new WardenError(413, 'request_too_large', 'body_truncated', 'the mesh sent part of the request body; raise with_request_body.max_request_bytes and set allow_partial_message: false');
+      await runStages(this.checkStages, ctx);
+      ctx.stage = 'respond';
+      const { event, receipt } = await this.commit(ctx, 200, { phase: 'authorize' });
+      ctx.lease?.release(0);
+      this.finish(ctx, 200, event);
+      return { allow: true, requestId, principal: ctx.principal!, ...(receipt !== undefined ? { receipt } : {}) };
+    } catch (e) {
+      const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error');
+      if (!(e instanceof WardenError)) this.d.log.error({ err: e, requestId }, 'unexpected error in an ext_authz check');
+      const event = await this.recordRefusal(ctx, err, err.stage ?? ctx.stage ?? 'validate', err.status);
+      this.finish(ctx, err.status, event);
+      return { allow: false, requestId, error: err };
+    }
+  }
 
   private newContext(req: IncomingMessage, requestId: string, path: string, r: RouteDecl | null): RequestContext {
     const endpoint: Endpoint = r?.name ?? 'models';
@@ -390,10 +458,25 @@ export class Gateway {
    * body, or an error event when a stream had already begun.
    */
   private async fail(ctx: RequestContext, res: ServerResponse, err: WardenError, stageName: string): Promise<void> {
+    const status = res.headersSent ? (err.status === 499 ? 499 : 502) : err.status;
+    const event = await this.recordRefusal(ctx, err, stageName, status);
+    if (res.headersSent) {
+      // A stream was under way: end it with an error event (OpenAI clients surface `error` payloads).
+      if (!res.writableEnded && !res.destroyed) res.end(`data: ${JSON.stringify(err.toBody(ctx.requestId))}\n\n`);
+    } else if (ctx.endpoint === 'token') {
+      sendOAuthError(res, err, ctx.requestId, stageName);
+    } else {
+      // 413 stops reading the body: close the connection rather than drain an oversized upload.
+      sendError(res, err, ctx.requestId, err.status === 413);
+    }
+    this.finish(ctx, status, event);
+  }
+
+  /** The refusal's bookkeeping, the same for a listener request and an ext_authz check: lease, budget, entry, metrics. */
+  private async recordRefusal(ctx: RequestContext, err: WardenError, stageName: string, status: number): Promise<AuditEvent> {
     ctx.stage = stageName;
     ctx.lease?.release(ctx.modelTokens);
     this.settleBudget(ctx);
-    const status = res.headersSent ? (err.status === 499 ? 499 : 502) : err.status;
     const event = requestEvent(ctx, status, err, this.d.clock.now());
     if (!ctx.principal && this.d.refusals) {
       // No principal: counted into its source's window entry instead of one fsync'd entry each (refusals.ts).
@@ -406,19 +489,10 @@ export class Gateway {
         this.d.log.error({ err: auditErr, requestId: ctx.requestId }, 'audit append failed for a refused request');
       }
     }
-    if (res.headersSent) {
-      // A stream was under way: end it with an error event (OpenAI clients surface `error` payloads).
-      if (!res.writableEnded && !res.destroyed) res.end(`data: ${JSON.stringify(err.toBody(ctx.requestId))}\n\n`);
-    } else if (ctx.endpoint === 'token') {
-      sendOAuthError(res, err, ctx.requestId, stageName);
-    } else {
-      // 413 stops reading the body: close the connection rather than drain an oversized upload.
-      sendError(res, err, ctx.requestId, err.status === 413);
-    }
     if (err.type === 'upstream_error' || err.type === 'timeout_error' || err.type === 'unavailable_error') {
       this.d.metrics.upstreamErrors.inc({ upstream: ctx.target?.name ?? 'none', code: err.code });
     }
-    this.finish(ctx, status, event);
+    return event;
   }
 
   /**

@@ -20,6 +20,10 @@ export class Metrics {
   readonly witnessSubmissions = new Counter({ name: 'warden_witness_submissions_total', help: 'Checkpoint submissions to each witness by result (cosigned or failed)', labelNames: ['witness', 'result'] as const, registers: [this.registry] });
   readonly witnessLastCosigned = new Gauge({ name: 'warden_witness_last_cosigned_timestamp_seconds', help: 'When each witness last cosigned a checkpoint (Unix seconds)', labelNames: ['witness'] as const, registers: [this.registry] });
 
+  /** SIEM export (ledger.export): entries committed but not yet delivered to each destination, and failed rounds. */
+  readonly siemExportLag = new Gauge({ name: 'warden_siem_export_lag_entries', help: 'Ledger entries not yet delivered to each SIEM destination', labelNames: ['destination'] as const, registers: [this.registry] });
+  readonly siemExportFailures = new Counter({ name: 'warden_siem_export_failures_total', help: 'SIEM export rounds that failed, by destination (they are retried from the last delivered entry)', labelNames: ['destination'] as const, registers: [this.registry] });
+
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'warden_' });
   }

@@ -67,7 +67,7 @@ export class StreamToolCallGate {
   }
 
   private release(idx: number, template: Json): { release: Json; allRemoved: boolean } {
-    const calls = [...(this.pending.get(idx) ?? new Map()).entries()].sort((a, b) => a[0] - b[0]).map(([, c]) => c);
+    const calls = [...(this.pending.get(idx) ?? new Map<number, PendingCall>()).entries()].sort((a, b) => a[0] - b[0]).map(([, c]) => c);
     this.pending.delete(idx);
     const message = {
       role: 'assistant',

@@ -30,6 +30,11 @@ const LEVEL_BY_TYPE: Record<string, Classification> = {
   person: 'internal',
 };
 
+/** A type without its own entry is judged by its category (fail closed): any secret opens a system. */
+function levelOf(f: Finding): Classification {
+  return LEVEL_BY_TYPE[f.type] ?? (f.category === 'secret' ? 'restricted' : 'internal');
+}
+
 export function isClassification(v: unknown): v is Classification {
   return typeof v === 'string' && Object.prototype.hasOwnProperty.call(RANK, v);
 }
@@ -56,8 +61,8 @@ export function classificationRank(c: Classification): number {
 export function classifyFindings(items: readonly Finding[]): Classification {
   let best: Classification = 'public';
   for (const f of items) {
-    const l = LEVEL_BY_TYPE[f.type];
-    if (l !== undefined && RANK[l] > RANK[best]) best = l;
+    const l = levelOf(f);
+    if (RANK[l] > RANK[best]) best = l;
   }
   return best;
 }

@@ -11,7 +11,7 @@ import { findPhones } from './pii/phone.js';
 import { findStreetAddresses } from './pii/street-address.js';
 import { findUsSsns } from './pii/us-ssn.js';
 import { findCredentialAssignments } from './secrets/credential-context.js';
-import { findPrivateKeys } from './secrets/private-key.js';
+import { findPrivateKeys, findUnarmouredPrivateKeys } from './secrets/private-key.js';
 import { findFormattedTokens } from './secrets/token-formats.js';
 
 /** Shorter than the shortest thing any detector finds ("a@b.co", "1.2.3.4" is 7). */
@@ -21,7 +21,8 @@ const HAS_DIGIT = /\d/;
 /** Higher wins an overlap: secrets over PII, checksummed identifiers over shape-only ones. */
 const PRIORITY: Record<string, number> = {
   private_key: 100, warden_key: 95, aws_access_key: 95, aws_secret_key: 95, github_token: 95, slack_token: 95,
-  stripe_key: 95, jwt: 90, credential: 85,
+  stripe_key: 95, google_api_key: 95, npm_token: 95, gitlab_token: 95, openai_key: 95, anthropic_key: 95,
+  huggingface_token: 90, google_oauth_token: 90, jwt: 90, credential: 85,
   credit_card: 60, iban: 60, us_ssn: 55, email: 50, date_of_birth: 45, ip_address: 40, phone: 35,
   street_address: 30, person: 20,
 };
@@ -59,6 +60,7 @@ export function detectSensitive(text: string): Finding[] {
   const out: Finding[] = [];
   if (text.length < MIN_DETECTABLE_LENGTH) return out;
   findPrivateKeys(text, out);
+  findUnarmouredPrivateKeys(text, out);
   findFormattedTokens(text, out);
   findCredentialAssignments(text, out);
   findEmails(text, out);

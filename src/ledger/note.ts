@@ -24,6 +24,7 @@ export interface NoteVerifier {
 
 /** Key names MUST be non-empty and MUST NOT contain Unicode spaces or '+'. */
 export function checkKeyName(name: string): boolean {
+  // eslint-disable-next-line no-control-regex -- the spec forbids exactly the C0 controls here
   return name.length > 0 && !/[\s+\u2014]/u.test(name) && !/[\u0000-\u001f]/.test(name);
 }
 
@@ -80,6 +81,7 @@ export interface ParsedNote {
 
 /** Splits a note into text and signature lines without trusting anything (signed-note "Format"). */
 export function parseNote(note: string): ParsedNote {
+  // eslint-disable-next-line no-control-regex -- signed-note allows no C0 control but the newline
   if (/[\u0000-\u0009\u000b-\u001f]/.test(note)) throw new NoteMalformed('control_character', 'note contains an ASCII control character other than newline');
   if (!note.endsWith('\n')) throw new NoteMalformed('no_final_newline', 'note does not end in a newline');
   // The text is separated from the signatures by the last empty line.
@@ -103,6 +105,7 @@ export function parseNote(note: string): ParsedNote {
 /** Signs `text` (which must end in a newline) with each signer. */
 export function signNote(text: string, signers: readonly NoteSigner[]): string {
   if (!text.endsWith('\n')) throw new NoteMalformed('no_final_newline', 'note text must end in a newline');
+  // eslint-disable-next-line no-control-regex -- signed-note allows no C0 control but the newline
   if (/[\u0000-\u0009\u000b-\u001f]/.test(text)) throw new NoteMalformed('control_character', 'note text contains a control character');
   if (signers.length === 0) throw new NoteMalformed('no_signer', 'a note needs at least one signature');
   const msg = Buffer.from(text, 'utf8');

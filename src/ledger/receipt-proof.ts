@@ -112,8 +112,11 @@ export function openProofReceipt(receipt: string, key: TrustedLedgerKey): Verifi
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry) || canonicalJson(entry) !== w.entry) {
     throw new ReceiptInvalid('bad_entry', 'receipt entry is not an RFC 8785 canonical JSON object');
   }
-  // A receipt vouches for a released inference response, as v1 receipts were only ever signed for those.
-  if (entry.kind !== 'inference' || entry.decision !== 'allow' || typeof entry.responseDigest !== 'string') {
+  // A receipt vouches for a released inference response, as v1 receipts were only ever signed for those, or
+  // for an ext_authz decision (phase `authorize`, no response: the mesh relayed it).
+  const details = entry.details as Record<string, unknown> | undefined;
+  const decision = entry.responseDigest === null && details?.phase === 'authorize';
+  if (entry.kind !== 'inference' || entry.decision !== 'allow' || (typeof entry.responseDigest !== 'string' && !decision)) {
     throw new ReceiptInvalid('not_a_response', `entry ${w.leafIndex} records ${String(entry.kind)}/${String(entry.decision)}, not a released inference response`);
   }
   const time = Date.parse(claim(entry, 'time', false)!);
@@ -125,7 +128,7 @@ export function openProofReceipt(receipt: string, key: TrustedLedgerKey): Verifi
     iss: cp.origin,
     iat: Math.floor(time / 1000),
     requestDigest: claim(entry, 'requestDigest', true),
-    responseDigest: claim(entry, 'responseDigest', false),
+    responseDigest: claim(entry, 'responseDigest', decision),
     model: resource ? claim(resource, 'id', true) : null,
     deployment: deployment ? claim(deployment, 'id', true) : null,
     artifactDigest: deployment ? claim(deployment, 'artifactDigest', true) : null,

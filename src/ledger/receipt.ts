@@ -4,7 +4,6 @@
 // The gateway now issues v2 (receipt-proof.ts: no per-response signature); v1 receipts already handed out
 // still verify here, and verifyReceipt accepts either form.
 import { compactVerify, errors as joseErrors } from 'jose';
-import { sign as edSign } from 'node:crypto';
 import { openCheckpoint, parseCheckpointBody, type SignedCheckpoint } from './checkpoint.js';
 import { ReceiptInvalid } from './errors.js';
 import { parseHashB64 } from './hash.js';

@@ -1,4 +1,4 @@
-// Payload retention with crypto-shredding, and the SIEM export of ledger entries.
+// Payload retention with crypto-shredding (the SIEM export of ledger entries is src/ledger/export/).
 // The tree never holds prompts or answers; when retention is on they go to a separate store, sealed with a
 // per-principal data key, and erasing the principal destroys that key (the tree stays verifiable).
 import type { Principal } from '../core/types.js';
@@ -14,7 +14,6 @@ import type { IdentityStore } from '../store/identity-store.js';
 import { openSqlite } from '../store/sqlite.js';
 import { SqlitePayloadStore } from '../store/ledger-payloads-sqlite.js';
 import { PayloadVault, loadOrCreatePayloadKek } from './retention.js';
-import { exportJsonLines } from './export-jsonl.js';
 import type { Ledger } from './ledger.js';
 import { sendJson } from '../http/respond.js';
 
@@ -32,26 +31,6 @@ export function buildRetention(
 ): Retention {
   const db = config.ledger.retainPayloads ? openSqlite(join(config.dataDir, 'payloads.db')) : null;
   const vault = db ? new PayloadVault(new SqlitePayloadStore(db), loadOrCreatePayloadKek(config.dataDir), o.clock) : null;
-
-  // Periodic JSON-lines export to a file or webhook; the resume point survives restarts.
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<void> | null = null;
-  const sink = config.ledger.export;
-  if (sink.file || sink.webhook) {
-    const tick = async () => {
-      const next = Number((await o.identityStore.getMeta('ledger.export.next')) ?? '0');
-      try {
-        const r = await exportJsonLines(o.ledger, next, sink.file ? { file: sink.file } : { webhook: sink.webhook! });
-        if (r.next !== next) await o.identityStore.setMeta('ledger.export.next', String(r.next));
-      } catch (e) {
-        o.log.error({ err: e }, 'ledger export failed; it resumes from the same entry next time');
-      }
-    };
-    timer = setInterval(() => {
-      if (!running) running = tick().finally(() => (running = null));
-    }, sink.intervalMs);
-    timer.unref();
-  }
 
   return {
     retain: vault
@@ -93,8 +72,6 @@ export function buildRetention(
       return false;
     },
     async close() {
-      if (timer) clearInterval(timer);
-      await running;
       db?.close();
     },
   };

@@ -29,8 +29,10 @@ export class LedgerAuditSink implements AuditSink {
       throw e;
     }
     this.failing = null;
-    // Only a released inference response gets a receipt (a stream's opening entry has no response yet).
-    if (event.kind !== 'inference' || event.decision !== 'allow' || event.responseDigest === null) return { index: appended.index };
+    // Only a released inference response gets a receipt (a stream's opening entry has no response yet), and an
+    // ext_authz decision (phase `authorize`): the mesh relays that answer, the receipt proves the decision entry.
+    const decided = event.responseDigest !== null || event.details?.phase === 'authorize';
+    if (event.kind !== 'inference' || event.decision !== 'allow' || !decided) return { index: appended.index };
     return { index: appended.index, receipt: issueReceipt(appended) };
   }
 

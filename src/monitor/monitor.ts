@@ -160,7 +160,7 @@ export class BehaviourMonitor {
     return this.states.delete(principal);
   }
 
-  private state(principal: string, who: Who, now: number): State {
+  private state(principal: string, who: Who, _now: number): State {
     let s = this.states.get(principal);
     if (s) {
       this.states.delete(principal); // re-inserted: Map order is recency order

@@ -186,9 +186,9 @@ export class Budgets {
     };
     let l = find(this.overrideList, id);
     let source: 'config' | 'override' = 'override';
-    if (!l) (l = find(this.config.limits, id)), (source = 'config');
-    if (!l) (l = find(this.overrideList, '*')), (source = 'override');
-    if (!l) (l = find(this.config.limits, '*')), (source = 'config');
+    if (!l) [l, source] = [find(this.config.limits, id), 'config'];
+    if (!l) [l, source] = [find(this.overrideList, '*'), 'override'];
+    if (!l) [l, source] = [find(this.config.limits, '*'), 'config'];
     if (!l || (l.tokens === null && l.cost === null)) return null;
     return { ...l, id, source };
   }

@@ -38,14 +38,14 @@ export async function createCa(commonName: string): Promise<CertAndKey> {
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     name: `CN=${commonName}`,
-    keys: keys as any,
+    keys,
     notBefore: new Date(now - 60_000),
     notAfter: new Date(now + 5 * 365 * 86_400_000),
     signingAlgorithm: ALG,
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as any),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
   return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
@@ -60,8 +60,8 @@ export async function issueServerCert(ca: CertAndKey, hosts: string[], days = 90
   const cert = await x509.X509CertificateGenerator.create({
     subject: `CN=${hosts[0] ?? 'warden'}`,
     issuer: caCert.subject,
-    publicKey: keys.publicKey as any,
-    signingKey: caKey as any,
+    publicKey: keys.publicKey,
+    signingKey: caKey,
     notBefore: new Date(now - 60_000),
     notAfter: new Date(now + days * 86_400_000),
     signingAlgorithm: ALG,

@@ -24,15 +24,16 @@ export class PathTree {
   whole = false;
   readonly children = new Map<string, PathTree>();
   mark(path: readonly string[]): void {
-    let node: PathTree = this;
-    for (const seg of path) {
-      if (node.whole) return;
-      let next = node.children.get(seg);
-      if (!next) node.children.set(seg, (next = new PathTree()));
-      node = next;
+    if (this.whole) return;
+    const [seg, ...rest] = path;
+    if (seg === undefined) {
+      this.whole = true;
+      this.children.clear();
+      return;
     }
-    node.whole = true;
-    node.children.clear();
+    let next = this.children.get(seg);
+    if (!next) this.children.set(seg, (next = new PathTree()));
+    next.mark(rest);
   }
   mergeFrom(other: PathTree): void {
     if (other.whole) return this.mark([]);
@@ -108,18 +109,32 @@ function contextChain(e: Expr): string[] | null {
 
 const UNARY = new Set(['!', 'neg', 'isEmpty']);
 
+/** The fields an operator's value may carry, by operator (".", "has", "is", "if-then-else", binary, unary). */
+interface ExprFields {
+  attr?: string | string[];
+  left?: Expr;
+  right?: Expr;
+  in?: Expr;
+  if?: Expr;
+  then?: Expr;
+  else?: Expr;
+  arg?: Expr;
+}
+
 function walk(e: Expr, facts: PolicyFacts): void {
   const node = e as Record<string, unknown>;
   const op = Object.keys(node)[0];
   if (op === undefined) return;
-  const body = node[op] as any; // Cedar's Expr JSON: the shape depends on the operator key
+  // Cedar's Expr JSON: the shape of the value depends on the operator key.
+  const raw: unknown = node[op];
+  const body = (raw && typeof raw === 'object' ? raw : {}) as ExprFields;
   switch (op) {
     case 'Value':
     case 'Slot':
       return;
     case 'Var':
-      if (body === 'context') facts.contextPaths.mark([]);
-      if (body === 'action') facts.readsAction = true;
+      if (raw === 'context') facts.contextPaths.mark([]);
+      if (raw === 'action') facts.readsAction = true;
       return;
     case '.': {
       facts.attrNames.add(body.attr as string);
@@ -148,21 +163,21 @@ function walk(e: Expr, facts: PolicyFacts): void {
       walk(body.else as Expr, facts);
       return;
     case 'Set':
-      for (const x of body as unknown as Expr[]) walk(x, facts);
+      for (const x of raw as Expr[]) walk(x, facts);
       return;
     case 'Record':
-      for (const x of Object.values(body as Record<string, Expr>)) walk(x, facts);
+      for (const x of Object.values(raw as Record<string, Expr>)) walk(x, facts);
       return;
     default:
       if (UNARY.has(op)) return walk(body.arg as Expr, facts);
-      if (Array.isArray(body)) {
+      if (Array.isArray(raw)) {
         // extension function call: { fnName: [args] }
-        for (const x of body as Expr[]) walk(x, facts);
+        for (const x of raw as Expr[]) walk(x, facts);
         return;
       }
-      if (body && typeof body === 'object' && 'left' in body && 'right' in body) {
-        walk((body as { left: Expr }).left, facts);
-        walk((body as { right: Expr }).right, facts);
+      if (body.left !== undefined && body.right !== undefined) {
+        walk(body.left, facts);
+        walk(body.right, facts);
         return;
       }
       // An operator this walker does not know: assume it reads everything (never narrow on ignorance).

@@ -36,7 +36,7 @@ export function makeEntry(id: string, text: string, source: string, json: Policy
   let facts: PolicyFacts;
   try {
     facts = analysePolicy(json);
-  } catch (e) {
+  } catch {
     throw new PolicyTemplateUnsupported(`${source} (${id})`);
   }
   return Object.freeze({
@@ -59,7 +59,7 @@ export function parsePolicies(text: string, source: string): PolicyEntry[] {
   if (parts.type !== 'success') throw new PolicyParseFailed(source, cedarErrorText(parts.errors));
   if (parts.policy_templates.length > 0) throw new PolicyTemplateUnsupported(source);
   const order = sourceOrder(parts.policies.length);
-  const bySourceIndex: string[] = new Array(parts.policies.length);
+  const bySourceIndex = new Array<string>(parts.policies.length);
   order.forEach((srcIndex, sorted) => (bySourceIndex[srcIndex] = parts.policies[sorted]!));
   const out: PolicyEntry[] = [];
   const seen = new Set<string>();

@@ -60,7 +60,10 @@ export class WardenSchema {
     for (const id of direct.keys()) {
       const seen = new Set<string>([id]);
       const queue = [id];
-      while (queue.length) for (const p of direct.get(queue.pop()!) ?? []) if (!seen.has(p)) (seen.add(p), queue.push(p));
+      while (queue.length) for (const p of direct.get(queue.pop()!) ?? []) if (!seen.has(p)) {
+        seen.add(p);
+        queue.push(p);
+      }
       ancestors.set(id, [...seen]);
     }
     this.actionAncestors = ancestors;

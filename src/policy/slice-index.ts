@@ -170,7 +170,7 @@ export class SliceIndex {
     for (const d of dims) {
       let n = 0;
       for (const s of d) n += s.size;
-      if (n < bestSize) (best = d), (bestSize = n);
+      if (n < bestSize) [best, bestSize] = [d, n];
     }
     const seen = new Set<string>();
     const out: PolicyEntry[] = [];

@@ -5,7 +5,7 @@
 import type pg from 'pg';
 import { Conflict } from '../core/errors.js';
 import { connectMigrated, type Migration, type MigrationResult } from './pg-migrate.js';
-import type { ApprovalRecord, ApprovalStatus, ToolBackend, ToolRecord, ToolStore } from './tools-store.js';
+import type { ApprovalQuery, ApprovalRecord, ApprovalStatus, ServedToolDefinition, ToolBackend, ToolPinRecord, ToolRecord, ToolStore } from './tools-store.js';
 
 export const TOOLS_MIGRATIONS: readonly Migration[] = [
   {
@@ -27,6 +27,19 @@ export const TOOLS_MIGRATIONS: readonly Migration[] = [
         status text NOT NULL CHECK (status IN ('pending','approved','denied','consumed')),
         decided_by text, decided_at bigint, reason text, consumed_at bigint, request_id text NOT NULL);
       CREATE INDEX $PREFIXtool_approvals_status ON $PREFIXtool_approvals (status, created_at);`,
+  },
+  {
+    version: 2,
+    description: 'tool_pins; approvals paged by (created_at, id)',
+    sql: `
+      -- The definition an MCP server gave for a tool when an admin registered or re-approved it, and the
+      -- different one it gave later (the tool is quarantined while pending_digest is set).
+      CREATE TABLE $PREFIXtool_pins (
+        name text PRIMARY KEY, digest text NOT NULL, definition jsonb NOT NULL, pinned_at bigint NOT NULL,
+        pinned_by text NOT NULL, pending_digest text, pending_definition jsonb, pending_at bigint);
+      -- Keyset paging walks (created_at, id) in byte order of id, as SQLite compares it.
+      CREATE INDEX $PREFIXtool_approvals_page ON $PREFIXtool_approvals (created_at, id COLLATE "C");
+      CREATE INDEX $PREFIXtool_approvals_status_page ON $PREFIXtool_approvals (status, created_at, id COLLATE "C");`,
   },
 ];
 
@@ -77,14 +90,14 @@ const json = (v: unknown) => JSON.stringify(v);
 export class PostgresToolStore implements ToolStore {
   private constructor(
     private readonly pool: pg.Pool,
-    private readonly t: { tools: string; high: string; approvals: string },
+    private readonly t: { tools: string; high: string; approvals: string; pins: string },
     readonly migration: MigrationResult,
   ) {}
 
   /** Connects and brings the schema up to date (see pg-migrate.ts). */
   static async connect(opts: { connectionString: string; prefix?: string; poolSize?: number }): Promise<PostgresToolStore> {
     const { pool, prefix, migration } = await connectMigrated(opts, 'tools', TOOLS_MIGRATIONS);
-    return new PostgresToolStore(pool, { tools: `${prefix}tools`, high: `${prefix}tool_version_high`, approvals: `${prefix}tool_approvals` }, migration);
+    return new PostgresToolStore(pool, { tools: `${prefix}tools`, high: `${prefix}tool_version_high`, approvals: `${prefix}tool_approvals`, pins: `${prefix}tool_pins` }, migration);
   }
 
   private async rows(sql: string, params: unknown[] = []): Promise<Row[]> {
@@ -110,7 +123,7 @@ export class PostgresToolStore implements ToolStore {
     return this.tx(async (c) => {
       // The high-water row is created if absent and locked, so two registrations of a name number in turn.
       await c.query(`INSERT INTO ${this.t.high} (name, version) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING`, [t.name]);
-      const high = Number((await c.query(`SELECT version FROM ${this.t.high} WHERE name = $1 FOR UPDATE`, [t.name])).rows[0].version);
+      const high = Number((await c.query<{ version: number }>(`SELECT version FROM ${this.t.high} WHERE name = $1 FOR UPDATE`, [t.name])).rows[0]!.version);
       const version = high + 1;
       const r = await c.query(
         `INSERT INTO ${this.t.tools} (name, description, input_schema, risk, needs_approval, backend, egress, grantees, tenant, created_at, updated_at, version)
@@ -153,6 +166,37 @@ export class PostgresToolStore implements ToolStore {
     return (await this.pool.query(`DELETE FROM ${this.t.tools} WHERE name = $1`, [name])).rowCount === 1;
   }
 
+  async setPin(name: string, digest: string, definition: ServedToolDefinition, at: number, by: string): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ${this.t.pins} (name, digest, definition, pinned_at, pinned_by) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (name) DO UPDATE SET digest = excluded.digest, definition = excluded.definition, pinned_at = excluded.pinned_at,
+         pinned_by = excluded.pinned_by, pending_digest = NULL, pending_definition = NULL, pending_at = NULL`,
+      [name, digest, json(definition), at, by],
+    );
+  }
+
+  async setPending(name: string, digest: string, definition: ServedToolDefinition, at: number): Promise<void> {
+    // Conditional on no pending change: of replicas seeing different changes at once, the first one recorded stays.
+    await this.pool.query(`UPDATE ${this.t.pins} SET pending_digest = $2, pending_definition = $3, pending_at = $4 WHERE name = $1 AND pending_digest IS NULL`, [name, digest, json(definition), at]);
+  }
+
+  async getPin(name: string): Promise<ToolPinRecord | null> {
+    const [r] = await this.rows(`SELECT * FROM ${this.t.pins} WHERE name = $1`, [name]);
+    if (!r) return null;
+    return {
+      name: r.name as string,
+      digest: r.digest as string,
+      definition: r.definition as ServedToolDefinition,
+      pinnedAt: Number(r.pinned_at),
+      pinnedBy: r.pinned_by as string,
+      pending: r.pending_digest !== null ? { digest: r.pending_digest as string, definition: r.pending_definition as ServedToolDefinition, at: Number(r.pending_at) } : null,
+    };
+  }
+
+  async deletePin(name: string): Promise<void> {
+    await this.pool.query(`DELETE FROM ${this.t.pins} WHERE name = $1`, [name]);
+  }
+
   async insertApproval(a: ApprovalRecord): Promise<void> {
     await this.pool.query(
       `INSERT INTO ${this.t.approvals} (id, tool, tool_version, requester, tenant, agent, args_digest, args_json, policy_version, created_at, expires_at, status, decided_by, decided_at, reason, consumed_at, request_id)
@@ -166,12 +210,21 @@ export class PostgresToolStore implements ToolStore {
     return r ? toApproval(r) : null;
   }
 
-  async listApprovals(filter: { status?: ApprovalStatus; limit?: number } = {}): Promise<ApprovalRecord[]> {
-    const limit = filter.limit ?? 200;
-    const rows = filter.status
-      ? await this.rows(`SELECT * FROM ${this.t.approvals} WHERE status = $1 ORDER BY created_at DESC LIMIT $2`, [filter.status, limit])
-      : await this.rows(`SELECT * FROM ${this.t.approvals} ORDER BY created_at DESC LIMIT $1`, [limit]);
-    return rows.map(toApproval);
+  async listApprovals(q: ApprovalQuery): Promise<ApprovalRecord[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    const and = (clause: (n: number) => string, ...values: (string | number)[]) => {
+      where.push(clause(params.length + 1));
+      params.push(...values);
+    };
+    if (q.status) and((n) => `status = $${n}`, q.status);
+    if (q.tool) and((n) => `tool = $${n}`, q.tool);
+    if (q.requester) and((n) => `requester = $${n}`, q.requester);
+    if (q.after) and((n) => `(created_at, id COLLATE "C") ${q.newestFirst ? '<' : '>'} ($${n}, $${n + 1})`, q.after.createdAt, q.after.id);
+    const dir = q.newestFirst ? 'DESC' : 'ASC';
+    params.push(q.limit);
+    const sql = `SELECT * FROM ${this.t.approvals} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at ${dir}, id COLLATE "C" ${dir} LIMIT $${params.length}`;
+    return (await this.rows(sql, params)).map(toApproval);
   }
 
   async decideApproval(id: string, status: 'approved' | 'denied', by: string, at: number, reason: string | null): Promise<boolean> {

@@ -3,7 +3,7 @@
 // makes the two state changes that must be atomic (decide once, consume once) single UPDATEs.
 import { Conflict } from '../core/errors.js';
 import type { SqliteDb } from './sqlite.js';
-import type { ApprovalRecord, ApprovalStatus, ToolBackend, ToolRecord, ToolRisk, ToolStore } from './tools-store.js';
+import type { ApprovalQuery, ApprovalRecord, ApprovalStatus, ServedToolDefinition, ToolBackend, ToolPinRecord, ToolRecord, ToolRisk, ToolStore } from './tools-store.js';
 
 interface ToolRow {
   name: string; description: string; input_schema: string; risk: ToolRisk; needs_approval: number; backend: string;
@@ -80,6 +80,18 @@ export class SqliteToolStore implements ToolStore {
       -- The highest version a tool name has ever had, kept when the tool is deleted: a re-created tool
       -- continues after it, so an approval bound to (name, version) can never match a different definition.
       CREATE TABLE IF NOT EXISTS tool_version_high (name TEXT PRIMARY KEY, version INTEGER NOT NULL);
+      -- The definition an MCP server gave for a tool when an admin registered or re-approved it, and the
+      -- different one it gave later (the tool is quarantined while pending_digest is set).
+      CREATE TABLE IF NOT EXISTS tool_pins (
+        name               TEXT PRIMARY KEY,
+        digest             TEXT NOT NULL,
+        definition         TEXT NOT NULL,
+        pinned_at          INTEGER NOT NULL,
+        pinned_by          TEXT NOT NULL,
+        pending_digest     TEXT,
+        pending_definition TEXT,
+        pending_at         INTEGER
+      );
     `);
     // Stores written before the table existed: the live tools and every version an approval names.
     db.exec(`
@@ -139,6 +151,41 @@ export class SqliteToolStore implements ToolStore {
     return this.db.prepare('DELETE FROM tools WHERE name = ?').run(name).changes === 1;
   }
 
+  /** Pins (or re-pins, clearing any quarantine) the served definition of a tool. */
+  async setPin(name: string, digest: string, definition: ServedToolDefinition, at: number, by: string): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO tool_pins (name, digest, definition, pinned_at, pinned_by) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET digest = excluded.digest, definition = excluded.definition, pinned_at = excluded.pinned_at,
+           pinned_by = excluded.pinned_by, pending_digest = NULL, pending_definition = NULL, pending_at = NULL`,
+      )
+      .run(name, digest, JSON.stringify(definition), at, by);
+  }
+
+  /** Records a changed served definition (quarantine). The first change seen stays until an admin decides. */
+  async setPending(name: string, digest: string, definition: ServedToolDefinition, at: number): Promise<void> {
+    this.db.prepare('UPDATE tool_pins SET pending_digest = ?, pending_definition = ?, pending_at = ? WHERE name = ? AND pending_digest IS NULL').run(digest, JSON.stringify(definition), at, name);
+  }
+
+  async getPin(name: string): Promise<ToolPinRecord | null> {
+    const r = this.db.prepare('SELECT * FROM tool_pins WHERE name = ?').get(name) as
+      | { name: string; digest: string; definition: string; pinned_at: number; pinned_by: string; pending_digest: string | null; pending_definition: string | null; pending_at: number | null }
+      | undefined;
+    if (!r) return null;
+    return {
+      name: r.name,
+      digest: r.digest,
+      definition: JSON.parse(r.definition) as ServedToolDefinition,
+      pinnedAt: r.pinned_at,
+      pinnedBy: r.pinned_by,
+      pending: r.pending_digest !== null ? { digest: r.pending_digest, definition: JSON.parse(r.pending_definition!) as ServedToolDefinition, at: r.pending_at! } : null,
+    };
+  }
+
+  async deletePin(name: string): Promise<void> {
+    this.db.prepare('DELETE FROM tool_pins WHERE name = ?').run(name);
+  }
+
   async insertApproval(a: ApprovalRecord): Promise<void> {
     this.db
       .prepare(
@@ -153,12 +200,24 @@ export class SqliteToolStore implements ToolStore {
     return r ? toApproval(r) : null;
   }
 
-  async listApprovals(filter: { status?: ApprovalStatus; limit?: number } = {}): Promise<ApprovalRecord[]> {
-    const limit = filter.limit ?? 200;
-    const rows = filter.status
-      ? (this.db.prepare('SELECT * FROM tool_approvals WHERE status = ? ORDER BY created_at DESC LIMIT ?').all(filter.status, limit) as ApprovalRow[])
-      : (this.db.prepare('SELECT * FROM tool_approvals ORDER BY created_at DESC LIMIT ?').all(limit) as ApprovalRow[]);
-    return rows.map(toApproval);
+  /**
+   * One page of approvals in (created_at, id) order, after the `after` position (keyset paging: a flood of new
+   * held calls cannot push older ones off the list or shift a page under the reader).
+   */
+  async listApprovals(q: ApprovalQuery): Promise<ApprovalRecord[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    const and = (clause: string, ...values: (string | number)[]) => {
+      where.push(clause);
+      params.push(...values);
+    };
+    if (q.status) and('status = ?', q.status);
+    if (q.tool) and('tool = ?', q.tool);
+    if (q.requester) and('requester = ?', q.requester);
+    if (q.after) and(`(created_at, id) ${q.newestFirst ? '<' : '>'} (?, ?)`, q.after.createdAt, q.after.id);
+    const dir = q.newestFirst ? 'DESC' : 'ASC';
+    const sql = `SELECT * FROM tool_approvals ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at ${dir}, id ${dir} LIMIT ?`;
+    return (this.db.prepare(sql).all(...params, q.limit) as ApprovalRow[]).map(toApproval);
   }
 
   /** pending → approved | denied, once. Returns false when the request was no longer pending. */

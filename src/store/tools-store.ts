@@ -7,7 +7,9 @@ export type ToolRisk = 'read' | 'write' | 'destructive' | 'external';
 
 export type ToolBackend =
   | { type: 'http'; url: string; method: 'POST' | 'GET' | 'PUT' | 'PATCH' | 'DELETE' }
-  | { type: 'mcp'; url: string; tool: string };
+  | { type: 'mcp'; url: string; tool: string }
+  /** Warden's own code sandbox (src/tools/sandbox): no URL, no network; caps in ms and bytes. */
+  | { type: 'sandbox'; language: 'javascript'; limits: { timeMs: number; memoryBytes: number; outputBytes: number } };
 
 export interface ToolRecord {
   name: string;
@@ -25,6 +27,23 @@ export interface ToolRecord {
   updatedAt: number;
   /** Bumped on every change; approvals and decisions cite it. */
   version: number;
+}
+
+/** What an MCP server says a tool is: the part of `tools/list` an agent's model reads and obeys. */
+export interface ServedToolDefinition {
+  name: string;
+  description: string;
+  inputSchema: unknown;
+}
+
+export interface ToolPinRecord {
+  name: string;
+  digest: string;
+  definition: ServedToolDefinition;
+  pinnedAt: number;
+  pinnedBy: string;
+  /** A definition the server served later that differs from the pin: the tool is quarantined until re-approved. */
+  pending: { digest: string; definition: ServedToolDefinition; at: number } | null;
 }
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'consumed';
@@ -51,6 +70,17 @@ export interface ApprovalRecord {
   requestId: string;
 }
 
+export interface ApprovalQuery {
+  status?: ApprovalStatus;
+  tool?: string;
+  requester?: string;
+  /** Oldest first unless set. */
+  newestFirst?: boolean;
+  /** The last row of the previous page. */
+  after?: { createdAt: number; id: string };
+  limit: number;
+}
+
 export interface ToolStore {
   /** Registers a new tool at the version after the highest its name ever had (1 for a name never used). Conflict `tool_exists` when registered. */
   insertTool(t: Omit<ToolRecord, 'version'>): Promise<ToolRecord>;
@@ -60,10 +90,20 @@ export interface ToolStore {
   /** Every tool, by name. */
   listTools(): Promise<ToolRecord[]>;
   deleteTool(name: string): Promise<boolean>;
+  /** Pins (or re-pins, clearing any quarantine) the served definition of a tool. */
+  setPin(name: string, digest: string, definition: ServedToolDefinition, at: number, by: string): Promise<void>;
+  /** Records a changed served definition (quarantine). The first change seen stays until an admin decides. */
+  setPending(name: string, digest: string, definition: ServedToolDefinition, at: number): Promise<void>;
+  getPin(name: string): Promise<ToolPinRecord | null>;
+  deletePin(name: string): Promise<void>;
   insertApproval(a: ApprovalRecord): Promise<void>;
   getApproval(id: string): Promise<ApprovalRecord | null>;
-  /** Newest first; at most `limit` (default 200). */
-  listApprovals(filter?: { status?: ApprovalStatus; limit?: number }): Promise<ApprovalRecord[]>;
+  /**
+   * One page of approvals in (created_at, id) order, oldest first unless `newestFirst`, after the `after`
+   * position (keyset paging: a flood of new held calls cannot push older ones off the list or shift a page
+   * under the reader).
+   */
+  listApprovals(q: ApprovalQuery): Promise<ApprovalRecord[]>;
   /** pending → approved | denied, once. False when the request was no longer pending. */
   decideApproval(id: string, status: 'approved' | 'denied', by: string, at: number, reason: string | null): Promise<boolean>;
   /** approved → consumed, once: the approved call executes a single time, whichever replica runs it. */

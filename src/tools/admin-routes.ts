@@ -1,7 +1,9 @@
 // The tools plane's routes on the admin listener (admin principal already authenticated there):
 //   GET/POST /admin/v1/tools, GET/PUT/DELETE /admin/v1/tools/{name}        registry (ledger: control entries)
-//   GET /admin/v1/approvals[?status=pending], GET /admin/v1/approvals/{id}
+//   GET /admin/v1/approvals[?status=&tool=&requester=&order=oldest|newest&limit=&cursor=] (oldest first, paged), GET /admin/v1/approvals/{id}
 //   POST /admin/v1/approvals/{id}/approve|deny  {reason?, mfa_token?}      (ledger: one tool entry each)
+//   GET /admin/v1/tools/{name}/definition                                  pinned MCP definition, pending change + diff
+//   POST /admin/v1/tools/{name}/definition/approve  {digest}               re-approve a changed definition (ends quarantine)
 // Approvers step up (RFC 9470) by sending a token of their own with recent MFA (`mfa_token`, or the
 // `Warden-MFA-Token` header): an OIDC token with amr mfa and auth_time, for the same person.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -12,10 +14,12 @@ import { BadRequest, NotFound, WardenError } from '../core/errors.js';
 import type { AuditEvent, Principal } from '../core/types.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import { sendJson } from '../http/respond.js';
-import type { ApprovalStatus } from '../store/tools-store.js';
-import { approvalView, type ApprovalService } from './approvals.js';
+import type { ApprovalStatus, ServedToolDefinition, ToolRecord } from '../store/tools-store.js';
+import { APPROVAL_PAGE_MAX, approvalView, type ApprovalListQuery, type ApprovalService } from './approvals.js';
 import type { ToolDecide } from './decide.js';
-import { toolView, type ToolRegistry } from './registry.js';
+import { toolView, type ToolDefinition, type ToolRegistry } from './registry.js';
+import { diffDetail, pinView, type ToolPins } from './pins.js';
+import { ToolDefinitionUnavailable } from './errors.js';
 import { clientAddress } from '../network/source.js';
 
 export interface AdminRouteDeps {
@@ -25,12 +29,48 @@ export interface AdminRouteDeps {
   registry: ToolRegistry;
   approvals: ApprovalService;
   decide: ToolDecide;
+  pins: ToolPins;
+  /** What the MCP server behind a definition serves for its tool now (null: it does not list it). */
+  fetchDefinition: (t: ToolDefinition, admin: Principal, requestId: string) => Promise<ServedToolDefinition | null>;
 }
 
 const TOOL = /^\/admin\/v1\/tools\/([^/]+)$/;
 const APPROVAL = /^\/admin\/v1\/approvals\/([^/]+)$/;
+const DEFINITION = /^\/admin\/v1\/tools\/([^/]+)\/definition$/;
+const DEFINITION_APPROVE = /^\/admin\/v1\/tools\/([^/]+)\/definition\/approve$/;
 const DECIDE = /^\/admin\/v1\/approvals\/([^/]+)\/(approve|deny)$/;
 const STATUSES: ApprovalStatus[] = ['pending', 'approved', 'denied', 'consumed'];
+const LIST_PARAMS = new Set(['status', 'tool', 'requester', 'order', 'limit', 'cursor']);
+
+/** GET /admin/v1/approvals?status=&tool=&requester=&order=oldest|newest&limit=1..500&cursor= — each checked. */
+function approvalListQuery(p: URLSearchParams): ApprovalListQuery {
+  for (const k of p.keys()) if (!LIST_PARAMS.has(k)) throw new BadRequest('invalid_field', `unknown query parameter ${k}; known: ${[...LIST_PARAMS].join(', ')}`, k);
+  const q: ApprovalListQuery = {};
+  const status = p.get('status');
+  if (status !== null) {
+    if (!STATUSES.includes(status as ApprovalStatus)) throw new BadRequest('invalid_field', `status must be one of ${STATUSES.join(', ')}`, 'status');
+    q.status = status as ApprovalStatus;
+  }
+  const order = p.get('order');
+  if (order !== null) {
+    if (order !== 'oldest' && order !== 'newest') throw new BadRequest('invalid_field', 'order must be oldest or newest', 'order');
+    q.order = order;
+  }
+  const limit = p.get('limit');
+  if (limit !== null) {
+    const n = Number(limit);
+    if (!/^\d+$/.test(limit) || n < 1 || n > APPROVAL_PAGE_MAX) throw new BadRequest('invalid_field', `limit must be an integer 1-${APPROVAL_PAGE_MAX}`, 'limit');
+    q.limit = n;
+  }
+  for (const k of ['tool', 'requester', 'cursor'] as const) {
+    const v = p.get(k);
+    if (v !== null) {
+      if (v === '') throw new BadRequest('invalid_field', `${k} must not be empty`, k);
+      q[k] = v;
+    }
+  }
+  return q;
+}
 
 function methodNotAllowed(path: string): WardenError {
   return new WardenError(405, 'invalid_request_error', 'method_not_allowed', `method not allowed on ${path}`);
@@ -107,15 +147,50 @@ export function createAdminRoute(d: AdminRouteDeps) {
     }
   }
 
+  /**
+   * A definition about to be written: its description is scanned (agents read it), and for an MCP tool the
+   * server's own definition is fetched and scanned, to be pinned once the tool is stored. An MCP tool with no
+   * description of its own shows the server's.
+   */
+  async function vet(def: ToolDefinition, ar: AdminRequest): Promise<{ def: ToolDefinition; served: ServedToolDefinition | null }> {
+    d.pins.scanDescription(def.description, 'description');
+    if (def.backend.type !== 'mcp') return { def, served: null };
+    const served = await d.fetchDefinition(def, ar.principal, ar.requestId);
+    if (!served) throw new ToolDefinitionUnavailable(`the MCP server at ${def.backend.url} does not list a tool named ${def.backend.tool}`);
+    d.pins.scanDescription(served.description, 'served_definition/description');
+    return { def: def.description === '' ? { ...def, description: served.description } : def, served };
+  }
+
+  async function pinFor(t: ToolRecord, served: ServedToolDefinition | null, ar: AdminRequest): Promise<Record<string, string>> {
+    if (!served) return {};
+    return { pinnedDigest: (await d.pins.pin(t.name, served, ar.principal.id)).digest };
+  }
+
+  async function approveDefinition(req: IncomingMessage, ar: AdminRequest, name: string): Promise<unknown> {
+    const resource = { type: 'Tool' as const, id: name };
+    try {
+      await d.registry.get(name);
+      const body = await ar.body();
+      if (typeof body.digest !== 'string') throw new BadRequest('missing_field', 'digest is required: the digest of the pending definition you reviewed', 'digest');
+      const r = await d.pins.approve(name, body.digest, ar.principal.id);
+      await ar.record('tool.definition.approve', resource, { from: r.before.digest, to: r.after.digest, definitionDiff: diffDetail(r.changes) });
+      return pinView(r.after);
+    } catch (e) {
+      if (e instanceof WardenError && e.stage !== 'audit') await ar.record('tool.definition.approve', resource, {}, e);
+      throw e;
+    }
+  }
+
   return async function adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean> {
     const path = ar.path;
     const send = (status: number, body: unknown) => sendJson(res, status, body, { 'x-request-id': ar.requestId });
     if (path === '/admin/v1/tools') {
       if (req.method === 'GET') return send(200, { object: 'list', data: (await d.registry.listStored()).map(toolView) }), true;
       if (req.method !== 'POST') throw methodNotAllowed(path);
-      const def = d.registry.parse(await ar.body());
+      const { def, served } = await vet(d.registry.parse(await ar.body()), ar);
       const t = await d.registry.create(def);
-      await ar.record('tool.create', { type: 'Tool', id: t.name }, { risk: t.risk, needsApproval: t.needsApproval, backend: t.backend.type, egress: t.egress.join(','), version: t.version });
+      const pinned = await pinFor(t, served, ar);
+      await ar.record('tool.create', { type: 'Tool', id: t.name }, { risk: t.risk, needsApproval: t.needsApproval, backend: t.backend.type, egress: t.egress.join(','), version: t.version, ...pinned });
       send(201, toolView(t));
       return true;
     }
@@ -125,6 +200,7 @@ export function createAdminRoute(d: AdminRouteDeps) {
       if (req.method === 'GET') return send(200, toolView(await d.registry.get(name))), true;
       if (req.method === 'DELETE') {
         await d.registry.remove(name);
+        await d.pins.remove(name);
         await ar.record('tool.delete', { type: 'Tool', id: name });
         send(200, { deleted: name });
         return true;
@@ -134,16 +210,33 @@ export function createAdminRoute(d: AdminRouteDeps) {
       const expected = body.expected_version;
       if (expected !== undefined && !Number.isInteger(expected)) throw new BadRequest('invalid_field', 'expected_version must be an integer', 'expected_version');
       const { expected_version: _x, ...rest } = body;
-      const t = await d.registry.update(d.registry.parse(rest, name), expected as number | undefined);
-      await ar.record('tool.update', { type: 'Tool', id: t.name }, { risk: t.risk, needsApproval: t.needsApproval, backend: t.backend.type, egress: t.egress.join(','), version: t.version });
+      const { def, served } = await vet(d.registry.parse(rest, name), ar);
+      const t = await d.registry.update(def, expected as number | undefined);
+      // Re-registering is the admin's consent to what the server serves now: the pin moves and a quarantine ends.
+      const pinned = await pinFor(t, served, ar);
+      if (!served) await d.pins.remove(t.name);
+      await ar.record('tool.update', { type: 'Tool', id: t.name }, { risk: t.risk, needsApproval: t.needsApproval, backend: t.backend.type, egress: t.egress.join(','), version: t.version, ...pinned });
       send(200, toolView(t));
       return true;
     }
+    const dfm = DEFINITION.exec(path);
+    if (dfm) {
+      if (req.method !== 'GET') throw methodNotAllowed(path);
+      const name = decodeURIComponent(dfm[1]!);
+      await d.registry.get(name);
+      const pin = await d.pins.get(name);
+      if (!pin) throw new NotFound('tool_definition_not_pinned', `the tool ${name} has no pinned definition (only MCP-backed tools have one)`);
+      return send(200, pinView(pin)), true;
+    }
+    const dam = DEFINITION_APPROVE.exec(path);
+    if (dam) {
+      if (req.method !== 'POST') throw methodNotAllowed(path);
+      return send(200, await approveDefinition(req, ar, decodeURIComponent(dam[1]!))), true;
+    }
     if (path === '/admin/v1/approvals') {
       if (req.method !== 'GET') throw methodNotAllowed(path);
-      const status = new URL(req.url ?? '/', 'https://admin.invalid').searchParams.get('status');
-      if (status !== null && !STATUSES.includes(status as ApprovalStatus)) throw new BadRequest('invalid_field', `status must be one of ${STATUSES.join(', ')}`, 'status');
-      send(200, { object: 'list', data: (await d.approvals.list((status ?? undefined) as ApprovalStatus | undefined)).map(approvalView) });
+      const page = await d.approvals.list(approvalListQuery(new URL(req.url ?? '/', 'https://admin.invalid').searchParams));
+      send(200, { object: 'list', data: page.data.map(approvalView), has_more: page.nextCursor !== null, next_cursor: page.nextCursor });
       return true;
     }
     const dm = DECIDE.exec(path);

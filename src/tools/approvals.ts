@@ -5,8 +5,9 @@
 import type { Clock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import type { Principal } from '../core/types.js';
+import { BadRequest } from '../core/errors.js';
 import type { ChangeFeed } from '../store/pg-changes.js';
-import type { ApprovalRecord, ToolRecord, ToolStore } from '../store/tools-store.js';
+import type { ApprovalRecord, ApprovalStatus, ToolRecord, ToolStore } from '../store/tools-store.js';
 import type { ToolDecide } from './decide.js';
 import { toolResourceAttrs } from './decide.js';
 import {
@@ -69,6 +70,43 @@ export function approvalView(a: ApprovalRecord): Record<string, unknown> {
     reason: a.reason,
     consumed_at: iso(a.consumedAt),
   };
+}
+
+export const APPROVAL_PAGE_DEFAULT = 50;
+export const APPROVAL_PAGE_MAX = 500;
+
+export interface ApprovalListQuery {
+  status?: ApprovalStatus;
+  tool?: string;
+  requester?: string;
+  order?: 'oldest' | 'newest';
+  limit?: number;
+  cursor?: string;
+}
+
+export interface ApprovalPage {
+  data: ApprovalRecord[];
+  nextCursor: string | null;
+}
+
+// A cursor is the position of the last row shown, and the order it was shown in: reading it in the other
+// order would silently skip or repeat rows, so that is refused.
+function encodeCursor(order: 'oldest' | 'newest', a: ApprovalRecord): string {
+  return Buffer.from(JSON.stringify([order, a.createdAt, a.id]), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string, order: 'oldest' | 'newest'): { createdAt: number; id: string } {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    v = null;
+  }
+  if (!Array.isArray(v) || v.length !== 3 || (v[0] !== 'oldest' && v[0] !== 'newest') || !Number.isSafeInteger(v[1]) || typeof v[2] !== 'string') {
+    throw new BadRequest('invalid_field', 'cursor is not one this server issued', 'cursor');
+  }
+  if (v[0] !== order) throw new BadRequest('invalid_field', `cursor was issued for order=${String(v[0])}, not order=${order}`, 'cursor');
+  return { createdAt: v[1] as number, id: v[2] };
 }
 
 export class ApprovalService {
@@ -141,8 +179,16 @@ export class ApprovalService {
     return a;
   }
 
-  list(status?: ApprovalRecord['status']): Promise<ApprovalRecord[]> {
-    return this.store.listApprovals(status ? { status } : {});
+  /** One page, oldest first unless asked otherwise; `nextCursor` is null on the last page. */
+  async list(q: ApprovalListQuery = {}): Promise<ApprovalPage> {
+    const order = q.order ?? 'oldest';
+    const limit = q.limit ?? APPROVAL_PAGE_DEFAULT;
+    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, order);
+    // One row more than asked says whether another page exists without a count query.
+    const rows = await this.store.listApprovals({ status: q.status, tool: q.tool, requester: q.requester, newestFirst: order === 'newest', after, limit: limit + 1 });
+    const data = rows.slice(0, limit);
+    const last = data[data.length - 1];
+    return { data, nextCursor: rows.length > limit && last ? encodeCursor(order, last) : null };
   }
 
   /**

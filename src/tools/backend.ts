@@ -5,7 +5,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { WardenError } from '../core/errors.js';
 import type { EgressGuard, EgressPolicy } from '../network/egress.js';
-import type { ToolRecord } from '../store/tools-store.js';
+import type { ServedToolDefinition, ToolRecord } from '../store/tools-store.js';
 import { ToolArgumentsInvalid, ToolBackendFailed, ToolUrlSegmentInvalid } from './errors.js';
 
 export interface BackendResult {
@@ -111,9 +111,8 @@ export async function callHttpBackend(guard: EgressGuard, c: BackendCall): Promi
   return { value: text, text, isError: false };
 }
 
-export async function callMcpBackend(guard: EgressGuard, c: BackendCall): Promise<BackendResult> {
-  const b = c.tool.backend;
-  if (b.type !== 'mcp') throw new TypeError('not an MCP backend');
+/** One connection to an MCP server through the egress guard, with the per-call credential; closed afterwards. */
+async function withMcpClient<T>(guard: EgressGuard, c: { url: string; credential: string; requestId: string; policy: EgressPolicy }, fn: (client: Client) => Promise<T>): Promise<T> {
   const transport = new StreamableHTTPClientTransport(new URL(c.url), {
     fetch: guard.fetchFor(c.policy) as never,
     requestInit: { headers: { authorization: `Bearer ${c.credential}`, 'x-request-id': c.requestId } },
@@ -121,11 +120,7 @@ export async function callMcpBackend(guard: EgressGuard, c: BackendCall): Promis
   const client = new Client({ name: 'warden-tools-gateway', version: '0.1.0' });
   try {
     await client.connect(transport);
-    const r = await client.callTool({ name: b.tool, arguments: c.args });
-    const content = (r.content ?? []) as { type: string; text?: string }[];
-    const strings = content.filter((x) => x.type === 'text' && typeof x.text === 'string').map((x) => x.text!);
-    if (r.structuredContent) collectStrings(r.structuredContent, strings);
-    return { value: { content, ...(r.structuredContent ? { structuredContent: r.structuredContent } : {}), isError: r.isError === true }, text: strings.join('\n'), isError: r.isError === true };
+    return await fn(client);
   } catch (e) {
     if (e instanceof WardenError) throw e;
     // The SDK wraps fetch failures; the guard's refusals travel as the cause.
@@ -138,4 +133,42 @@ export async function callMcpBackend(guard: EgressGuard, c: BackendCall): Promis
   } finally {
     await client.close().catch(() => undefined);
   }
+}
+
+/** Pages of `tools/list` read before a server is taken not to list the tool. */
+const MAX_LIST_PAGES = 10;
+
+/** The server's own definition of one of its tools (`tools/list`), or null when it does not list it. */
+async function servedDefinition(client: Client, tool: string): Promise<ServedToolDefinition | null> {
+  let cursor: string | undefined;
+  for (let page = 0; page < MAX_LIST_PAGES; page++) {
+    const r = await client.listTools(cursor !== undefined ? { cursor } : undefined);
+    const t = r.tools.find((x) => x.name === tool);
+    if (t) return { name: t.name, description: t.description ?? '', inputSchema: t.inputSchema ?? null };
+    if (!r.nextCursor) return null;
+    cursor = r.nextCursor;
+  }
+  return null;
+}
+
+/** What the MCP server serves for the tool now (registration pins it). */
+export function fetchMcpDefinition(guard: EgressGuard, c: { url: string; tool: string; credential: string; requestId: string; policy: EgressPolicy }): Promise<ServedToolDefinition | null> {
+  return withMcpClient(guard, c, (client) => servedDefinition(client, c.tool));
+}
+
+/**
+ * Calls the tool; first, on the same connection, `checkDefinition` judges what the server serves now against the
+ * pinned definition, so a changed tool is never called under the old approval.
+ */
+export async function callMcpBackend(guard: EgressGuard, c: BackendCall & { checkDefinition: (served: ServedToolDefinition | null) => Promise<void> }): Promise<BackendResult> {
+  const b = c.tool.backend;
+  if (b.type !== 'mcp') throw new TypeError('not an MCP backend');
+  return withMcpClient(guard, c, async (client) => {
+    await c.checkDefinition(await servedDefinition(client, b.tool));
+    const r = await client.callTool({ name: b.tool, arguments: c.args });
+    const content = (r.content ?? []) as { type: string; text?: string }[];
+    const strings = content.filter((x) => x.type === 'text' && typeof x.text === 'string').map((x) => x.text!);
+    if (r.structuredContent) collectStrings(r.structuredContent, strings);
+    return { value: { content, ...(r.structuredContent ? { structuredContent: r.structuredContent } : {}), isError: r.isError === true }, text: strings.join('\n'), isError: r.isError === true };
+  });
 }

@@ -53,7 +53,11 @@ export function pdpToolDecider<C>(pdp: PdpLike<C>, buildContext: (input: ToolPol
  */
 export const CEDAR_RISK: Record<ToolRecord['risk'], 'low' | 'medium' | 'high'> = { read: 'low', write: 'medium', external: 'medium', destructive: 'high' };
 
+/** The `server` a sandbox tool reaches: Warden's own sandbox, never a network origin. */
+export const SANDBOX_SERVER = 'warden:sandbox';
+
 export function toolResourceAttrs(t: ToolRecord): Record<string, unknown> {
+  if (t.backend.type === 'sandbox') return { risk: CEDAR_RISK[t.risk], server: SANDBOX_SERVER, grantees: t.grantees };
   let server: string;
   try {
     server = new URL(t.backend.url.replace(/\{[^}]*\}/g, 'x')).origin;

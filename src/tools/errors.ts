@@ -114,3 +114,40 @@ export class ApproverStepUpRequired extends Unauthenticated {
     super('insufficient_user_authentication', `approving needs multi-factor authentication within the last ${maxAgeSec} s (${why})`, `Bearer error="insufficient_user_authentication", error_description="recent MFA required", max_age=${maxAgeSec}`);
   }
 }
+
+/**
+ * Tool poisoning: a description (the registry's, or the one an MCP server serves) reads as instructions to the
+ * model. Refused before any agent can see it, at registration and at re-approval.
+ */
+export class ToolDescriptionInjection extends BadRequest {
+  constructor(field: string, score: number, signals: string[]) {
+    super('tool_description_injection', `${field}: the description reads as injected instructions (score ${score.toFixed(2)}${signals.length ? `, ${signals.join(', ')}` : ''}); agents would obey it`, field);
+  }
+}
+
+/** The MCP server could not say what the tool is (unreachable, or it does not list it): nothing to pin. */
+export class ToolDefinitionUnavailable extends WardenError {
+  constructor(message: string) {
+    super(502, 'upstream_error', 'tool_definition_unavailable', message);
+  }
+}
+
+/** A "rug pull": the MCP server now serves a different definition than the pinned one. The tool is quarantined. */
+export class ToolDefinitionChanged extends WardenError {
+  constructor(name: string) {
+    super(502, 'upstream_error', 'tool_definition_changed', `the MCP server changed the definition of ${name} since it was approved; the tool is quarantined until an admin re-approves it`);
+  }
+}
+
+export class ToolQuarantined extends Forbidden {
+  constructor(name: string, why: string) {
+    super('tool_quarantined', `the tool ${name} is quarantined: ${why}`);
+  }
+}
+
+/** An admin approves a served definition only by the digest they were shown. */
+export class ToolDefinitionNotPending extends Conflict {
+  constructor(message: string) {
+    super('tool_definition_not_pending', message);
+  }
+}

@@ -20,16 +20,26 @@ import { ToolCredentialIssuer } from './credential.js';
 import type { ToolDecide } from './decide.js';
 import { createToolRoutes, type ToolAuthenticator, type VerifiedCaller } from './http.js';
 import { ToolMediator, type MediatorDeps, type ProposedCallDecision, type ToolInspector } from './mediator.js';
-import { ToolRegistry } from './registry.js';
+import { ToolRegistry, type ToolDefinition } from './registry.js';
+import { ToolPins } from './pins.js';
+import { fetchMcpDefinition } from './backend.js';
+import { parseDestination } from '../network/egress-destinations.js';
+import { canonicalJson } from '../core/canonical-json.js';
+import { sha256Digest } from '../core/digest.js';
+import { SandboxPool, type SandboxOptions } from './sandbox/pool.js';
 
 export { filterToolCalls, type FilterResult, type FilteredCall, type ProposedCallDecider } from './filter-tool-calls.js';
 export { pdpToolDecider, toolResourceAttrs, CEDAR_RISK, type ToolDecide, type ToolPolicyRequest, type ToolPolicyContext, type PdpLike } from './decide.js';
 export { ToolMediator, checkCaller, type ToolCall, type ToolOutcome, type ToolInspector, type ProposedCallDecision } from './mediator.js';
 export { ToolRegistry, parseToolDefinition, toolView, type ToolDefinition } from './registry.js';
+export { ToolPins, definitionDigest, diffDefinitions, DESCRIPTION_INJECTION_THRESHOLD } from './pins.js';
 export { ApprovalService, approvalView } from './approvals.js';
 export { ToolCredentialIssuer, TOOL_CREDENTIAL_TYP } from './credential.js';
 export type { ToolAuthenticator, VerifiedCaller } from './http.js';
 export * from './errors.js';
+export { SandboxPool, type SandboxOptions, type SandboxOutcome } from './sandbox/pool.js';
+export { SANDBOX_INPUT_SCHEMA, DEFAULT_SANDBOX_LIMITS, MAX_SANDBOX_LIMITS } from './sandbox/definition.js';
+export * from './sandbox/errors.js';
 
 export interface ToolsPlaneDeps {
   clock: Clock;
@@ -54,6 +64,8 @@ export interface ToolsPlaneDeps {
   limits?: Partial<Pick<EgressPolicy, 'maxResponseBytes' | 'timeoutMs' | 'maxRedirects'>>;
   /** Ed25519 key for per-call credentials (persist it in the data dir so backends can pin the JWKS). */
   credentialKey?: KeyObject;
+  /** The code sandbox's pool (warm threads, concurrency); defaults when absent. */
+  sandbox?: SandboxOptions;
   /** The monitor plane: the caller's risk for each decision, and every decided tool call reported back. */
   risk?: MediatorDeps['risk'];
   admit?: MediatorDeps['admit'];
@@ -67,6 +79,8 @@ export interface ToolsPlane {
   /** The handlers behind the gateway's tool routes (GatewayDeps.tools). */
   routes: ReturnType<typeof createToolRoutes>;
   adminRoute: (req: IncomingMessage, res: ServerResponse, ar: AdminRequest) => Promise<boolean>;
+  /** The code sandbox that runs sandbox tools (src/tools/sandbox). */
+  sandbox: SandboxPool;
   /** For filterToolCalls: would `principal` be allowed to call `tool` with `args` (and would it be held)? */
   assess: (principal: Principal, tool: string, args: unknown, sourceIp: string) => ProposedCallDecision;
   close(): Promise<void>;
@@ -111,6 +125,12 @@ export async function createToolsPlane(deps: ToolsPlaneDeps): Promise<ToolsPlane
   const approvals = new ApprovalService(store, deps.clock, deps.approvals, shared);
   const egress = new EgressGuard(deps.egress);
   const credentials = new ToolCredentialIssuer(deps.publicOrigin, deps.clock, 60, deps.credentialKey);
+  // The pins mirror (for listings) follows the registry's tools and the same change feed.
+  const pins = new ToolPins(store, deps.clock, deps.inspector, () => registry.list().map((t) => t.name), shared);
+  await pins.load();
+  const sandbox = new SandboxPool(deps.sandbox);
+  // Threads are kept warm only where a sandbox tool is registered (a tool created later warms on first use).
+  if (registry.list().some((t) => t.backend.type === 'sandbox')) sandbox.prewarm();
   const mediator = new ToolMediator({
     clock: deps.clock,
     log: deps.log,
@@ -120,6 +140,8 @@ export async function createToolsPlane(deps: ToolsPlaneDeps): Promise<ToolsPlane
     inspector: deps.inspector,
     egress,
     credentials,
+    pins,
+    sandbox,
     audit: deps.audit,
     ...(deps.limits ? { limits: deps.limits } : {}),
     ...(deps.risk ? { risk: deps.risk } : {}),
@@ -127,7 +149,16 @@ export async function createToolsPlane(deps: ToolsPlaneDeps): Promise<ToolsPlane
     ...(deps.observe ? { observe: deps.observe } : {}),
   });
   const routes = createToolRoutes({ registry, mediator, approvals, credentials, publicOrigin: deps.publicOrigin, authorizationServers: deps.authorizationServers });
-  const adminRoute = createAdminRoute({ clock: deps.clock, log: deps.log, audit: deps.audit, registry, approvals, decide: deps.decide });
+  // Registration asks the MCP server what the tool is, as the tool will be called: through the egress guard with
+  // a per-call credential (for the registering admin, no arguments).
+  const fetchDefinition = async (t: ToolDefinition, admin: Principal, requestId: string) => {
+    if (t.backend.type !== 'mcp') throw new TypeError('not an MCP backend');
+    const policy = mediator.egressPolicy(t.egress);
+    const target = egress.check(t.backend.url, policy.destinations.map((x) => parseDestination(x)));
+    const credential = await credentials.mint({ tool: t.name, audience: target.origin, principal: admin, argsDigest: sha256Digest(canonicalJson({})), requestId });
+    return fetchMcpDefinition(egress, { url: t.backend.url, tool: t.backend.tool, credential, requestId, policy });
+  };
+  const adminRoute = createAdminRoute({ clock: deps.clock, log: deps.log, audit: deps.audit, registry, approvals, pins, fetchDefinition, decide: deps.decide });
   return {
     registry,
     approvals,
@@ -135,9 +166,12 @@ export async function createToolsPlane(deps: ToolsPlaneDeps): Promise<ToolsPlane
     routes,
     adminRoute,
     assess: (p, tool, args, sourceIp) => mediator.assess(p, tool, args, sourceIp),
+    sandbox,
     close: async () => {
       registry.close();
       approvals.close();
+      pins.close();
+      await sandbox.close();
       await egress.close();
     },
   };

@@ -13,14 +13,18 @@ import { auditEvent, auditPrincipal } from '../core/audit-event.js';
 import type { AuditEvent, Decision, Findings, Principal } from '../core/types.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import type { EgressGuard, EgressPolicy } from '../network/egress.js';
-import type { ApprovalRecord, ToolRecord } from '../store/tools-store.js';
+import type { ApprovalRecord, ServedToolDefinition, ToolRecord } from '../store/tools-store.js';
 import { agentOf, type ApprovalService } from './approvals.js';
 import { callHttpBackend, callMcpBackend, resolveBackendUrl, type BackendResult } from './backend.js';
+import { SandboxUnavailable } from './sandbox/errors.js';
+import type { SandboxPool } from './sandbox/pool.js';
+import { callSandboxBackend } from './sandbox/run.js';
 import { parseDestination } from '../network/egress-destinations.js';
 import type { ToolCredentialIssuer } from './credential.js';
 import { toolResourceAttrs, type ToolDecide } from './decide.js';
 import { DelegationRequired, ToolCallDenied, ToolNotFound, ToolOutsideTokenScope, ToolResultBlocked } from './errors.js';
 import type { ToolRegistry } from './registry.js';
+import type { ToolPins } from './pins.js';
 
 /** The inspection plane as the tools plane uses it (src/inspect: inspectText, countFindings). */
 export interface ToolInspector {
@@ -64,6 +68,10 @@ export interface MediatorDeps {
   credentials: ToolCredentialIssuer;
   audit: AuditSink;
   limits?: Partial<Pick<EgressPolicy, 'maxResponseBytes' | 'timeoutMs' | 'maxRedirects'>>;
+  /** Pinned definitions of MCP-backed tools (rug-pull quarantine). */
+  pins: ToolPins;
+  /** Runs sandbox tools (`backend.type: "sandbox"`); without it such tools are refused (503 sandbox_unavailable). */
+  sandbox?: SandboxPool;
   /** The monitor's current risk for the caller (0..1): the PDP context's riskScorePermille. Default 0. */
   risk?: (p: Principal) => number;
   /** The monitor's throttle: throws 429 `monitor_throttled` for a throttled caller beyond its allowance. */
@@ -99,6 +107,18 @@ export interface ProposedCallDecision {
 
 const ANY = '*';
 
+/** What one call has established so far, for its one ledger entry. */
+interface CallState {
+  stage: string;
+  tool: ToolRecord | null;
+  decision: Decision | null;
+  findings: Findings | null;
+  argsDigest: string | null;
+  resultDigest: string | null;
+  /** Backend-specific facts for the entry (a sandbox run: the code's digest, its time). */
+  details: Record<string, string | number | boolean | null>;
+}
+
 /** Only people call tools; agents and services do so only with a user's delegated token. */
 export function checkCaller(p: Principal, tool: string, narrowedTo?: string): void {
   if (p.kind !== 'user') throw new DelegationRequired(p.kind);
@@ -126,11 +146,17 @@ export class ToolMediator {
   private visible(p: Principal, t: ToolRecord): ToolRecord {
     if (t.tenant !== null && t.tenant !== p.tenant) throw new ToolNotFound(t.name);
     return t;
+    return t;
   }
 
   private policyFor(t: ToolRecord): EgressPolicy {
+    return this.egressPolicy(t.egress);
+  }
+
+  /** The egress policy for a tool's declared destinations, with this gateway's limits. */
+  egressPolicy(destinations: string[]): EgressPolicy {
     return {
-      destinations: t.egress,
+      destinations,
       maxResponseBytes: this.d.limits?.maxResponseBytes ?? 1024 * 1024,
       timeoutMs: this.d.limits?.timeoutMs ?? 10_000,
       maxRedirects: this.d.limits?.maxRedirects ?? 2,
@@ -146,11 +172,26 @@ export class ToolMediator {
     });
   }
 
+  /** A changed served definition quarantines the tool; the pinned and served digests and the diff go in the entry. */
+  private async checkServed(name: string, served: ServedToolDefinition | null, st: CallState): Promise<void> {
+    st.stage = 'definition';
+    try {
+      await this.d.pins.check(name, served);
+    } catch (e) {
+      const details = (e as { details?: Record<string, string> }).details;
+      if (details) Object.assign(st.details, details);
+      throw e;
+    }
+    st.stage = 'egress';
+  }
+
   /** Would this call be allowed (and would it be held)? Nothing is executed or recorded. */
   assess(p: Principal, name: string, args: unknown, sourceIp: string, listener = 'inference'): ProposedCallDecision {
     try {
       checkCaller(p, name);
       const t = this.visible(p, this.d.registry.peek(name));
+      // A quarantined tool (its MCP server changed what it says it is) is neither listed nor proposed.
+      this.d.pins.peekUsable(t);
       const checked = args === undefined ? undefined : this.d.registry.validateArgs(t, args);
       const findings = checked === undefined ? null : this.d.inspector.inspect(canonicalJson(checked));
       const d = this.decideCall(p, t, checked, findings, sourceIp, listener);
@@ -163,8 +204,8 @@ export class ToolMediator {
 
   async invoke(call: ToolCall): Promise<ToolOutcome> {
     const started = process.hrtime.bigint();
-    const st: { stage: string; tool: ToolRecord | null; decision: Decision | null; findings: Findings | null; argsDigest: string | null; resultDigest: string | null; approvalId: string | null } = {
-      stage: 'identity', tool: null, decision: null, findings: null, argsDigest: null, resultDigest: null, approvalId: null,
+    const st: CallState & { approvalId: string | null } = {
+      stage: 'identity', tool: null, decision: null, findings: null, argsDigest: null, resultDigest: null, approvalId: null, details: {},
     };
     try {
       const p = call.principal;
@@ -176,10 +217,14 @@ export class ToolMediator {
       st.stage = 'validate';
       // An execution reads the stored definition, never a replica's possibly older copy.
       const t = this.visible(p, await this.d.registry.get(call.tool));
+      // A quarantined tool is not called; the pin is read from the store, as the definition is.
+      await this.d.pins.assertUsable(t);
       st.tool = t;
       const args = this.d.registry.validateArgs(t, call.args);
       // Filled before policy and approval: a call whose URL cannot be built never holds or spends an approval.
-      const url = t.backend.type === 'http' ? resolveBackendUrl(t.backend.url, args) : t.backend.url;
+      const url = t.backend.type === 'http' ? resolveBackendUrl(t.backend.url, args) : t.backend.type === 'mcp' ? t.backend.url : null;
+      // The code a sandbox call runs is named in its entry even when the run is refused.
+      if (t.backend.type === 'sandbox') st.details.codeDigest = sha256Digest(String(args.code));
       const argsJson = canonicalJson(args);
       st.argsDigest = sha256Digest(argsJson);
       st.stage = 'inspect';
@@ -199,14 +244,25 @@ export class ToolMediator {
         await this.record(call, st, 202, null, started, { outcome: 'approval_pending', approvalId: approval.id });
         return { kind: 'held', tool: t.name, approval, decision: d };
       }
-      st.stage = 'egress';
-      // The destination is checked before a credential exists for it: an argument-made URL (http_get-like
-      // tools) never gets a credential minted for an undeclared audience.
-      const policy = this.policyFor(t);
-      const target = this.d.egress.check(url, policy.destinations.map((x) => parseDestination(x)));
-      const credential = await this.d.credentials.mint({ tool: t.name, audience: target.origin, principal: p, argsDigest: st.argsDigest, requestId: call.requestId });
-      const input = { tool: t, url, args, credential, requestId: call.requestId, policy };
-      let result = t.backend.type === 'http' ? await callHttpBackend(this.d.egress, input) : await callMcpBackend(this.d.egress, input);
+      let result: BackendResult;
+      if (t.backend.type === 'sandbox') {
+        // No network and no credential: the code runs in a fresh WebAssembly instance under the tool's caps.
+        st.stage = 'sandbox';
+        if (!this.d.sandbox) throw new SandboxUnavailable('no code sandbox is running in this gateway');
+        const ran = await callSandboxBackend(this.d.sandbox, t.backend, args);
+        st.details.sandboxMs = ran.elapsedMs;
+        if (ran.isError) st.details.guestError = true;
+        result = ran;
+      } else {
+        st.stage = 'egress';
+        // The destination is checked before a credential exists for it: an argument-made URL (http_get-like
+        // tools) never gets a credential minted for an undeclared audience.
+        const policy = this.policyFor(t);
+        const target = this.d.egress.check(url!, policy.destinations.map((x) => parseDestination(x)));
+        const credential = await this.d.credentials.mint({ tool: t.name, audience: target.origin, principal: p, argsDigest: st.argsDigest, requestId: call.requestId });
+        const input = { tool: t, url: url!, args, credential, requestId: call.requestId, policy };
+        result = t.backend.type === 'http' ? await callHttpBackend(this.d.egress, input) : await callMcpBackend(this.d.egress, { ...input, checkDefinition: (served) => this.checkServed(t.name, served, st) });
+      }
       st.resultDigest = sha256Digest(canonicalJson(result.value ?? null));
       st.stage = 'result';
       // Indirect prompt injection: the result is inspected and the PDP asked again with its findings.
@@ -240,7 +296,7 @@ export class ToolMediator {
 
   private async record(
     call: ToolCall,
-    st: { stage: string; tool: ToolRecord | null; decision: Decision | null; findings: Findings | null; argsDigest: string | null; resultDigest: string | null },
+    st: CallState,
     status: number,
     err: WardenError | null,
     started: bigint,
@@ -264,7 +320,7 @@ export class ToolMediator {
       responseDigest: st.resultDigest,
       status,
       latencyMs: Math.round(Number(process.hrtime.bigint() - started) / 1e3) / 1e3,
-      details: { listener: call.listener, agent: agentOf(p), ...(details ?? {}) },
+      details: { listener: call.listener, agent: agentOf(p), ...st.details, ...(details ?? {}) },
     });
     if (err) {
       event.errorCode = err.code;

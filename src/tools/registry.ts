@@ -7,9 +7,9 @@ import type { Clock } from '../core/clock.js';
 
 import { findDestination, parseDestination, parseTarget } from '../network/egress-destinations.js';
 import type { ToolBackend, ToolRecord, ToolRisk, ToolStore } from '../store/tools-store.js';
-import { FailClosed } from '../core/errors.js';
-import type { ChangeFeed } from '../store/pg-changes.js';
+import { announceToolChange, followToolChanges, type SharedTools } from './changes.js';
 import { ToolArgumentsInvalid, ToolDefinitionInvalid, ToolNotFound } from './errors.js';
+import { parseSandboxBackend, SANDBOX_INPUT_SCHEMA } from './sandbox/definition.js';
 
 const addFormats = addFormatsModule as unknown as (a: Ajv) => Ajv;
 
@@ -39,7 +39,8 @@ export function parseToolDefinition(body: Record<string, unknown>, ajv: Ajv, nam
   if (typeof description !== 'string' || description.length > 4096) fail('description', 'must be a string of at most 4096 characters');
   const risk = body.risk;
   if (!RISKS.includes(risk as ToolRisk)) fail('risk', `must be one of ${RISKS.join(', ')}`);
-  const schema = body.input_schema ?? { type: 'object', properties: {}, additionalProperties: false };
+  const sandbox = isSandboxBackend(body.backend);
+  const schema = sandbox ? SANDBOX_INPUT_SCHEMA : body.input_schema ?? { type: 'object', properties: {}, additionalProperties: false };
   if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) fail('input_schema', 'must be a JSON Schema object');
   if ((schema as { type?: unknown }).type !== 'object') fail('input_schema', 'the arguments of a tool are an object: type must be "object"');
   try {
@@ -49,7 +50,7 @@ export function parseToolDefinition(body: Record<string, unknown>, ajv: Ajv, nam
   }
   const egress = stringList(body.egress, 'egress');
   egress.forEach((d, i) => parseDestination(d, `egress/${i}`));
-  const backend = parseBackend(body.backend, egress);
+  const backend = sandbox ? parseSandboxBackend(body.backend as Record<string, unknown>, egress, body.input_schema, fail) : parseBackend(body.backend, egress);
   const needs = body.needs_approval ?? false;
   if (typeof needs !== 'boolean') fail('needs_approval', 'must be a boolean');
   // A destructive tool always waits for a human: no definition can switch that off.
@@ -69,8 +70,12 @@ export function parseToolDefinition(body: Record<string, unknown>, ajv: Ajv, nam
   };
 }
 
+function isSandboxBackend(v: unknown): boolean {
+  return v !== null && typeof v === 'object' && (v as { type?: unknown }).type === 'sandbox';
+}
+
 function parseBackend(v: unknown, egress: string[]): ToolBackend {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) fail('backend', 'must be {type: "http", url, method?} or {type: "mcp", url, tool}');
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) fail('backend', 'must be {type: "http", url, method?}, {type: "mcp", url, tool} or {type: "sandbox", limits?}');
   const b = v as Record<string, unknown>;
   if (typeof b.url !== 'string') fail('backend/url', 'is required');
   // The backend's own origin must be declared: the registry never holds a tool that cannot run.
@@ -95,7 +100,7 @@ function parseBackend(v: unknown, egress: string[]): ToolBackend {
     if (typeof tool !== 'string' || tool.length === 0 || tool.length > 128) fail('backend/tool', 'must name the tool on the MCP server');
     return { type: 'mcp', url: b.url, tool };
   }
-  fail('backend/type', 'must be "http" or "mcp"');
+  fail('backend/type', 'must be "http", "mcp" or "sandbox"');
 }
 
 /** Public view of a tool (admin API, CLI): no secrets live in a definition, so all of it. */
@@ -127,25 +132,16 @@ export class ToolRegistry {
   readonly ajv: Ajv;
   private readonly validators = new Map<string, { version: number; validate: ValidateFunction }>();
   private mirror = new Map<string, ToolRecord>();
-  private readonly unsubscribe: () => void = () => undefined;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly stop: () => void = () => undefined;
 
   constructor(
     private readonly store: ToolStore,
     private readonly clock: Clock,
-    private readonly shared: { changes: ChangeFeed; reloadMs?: number; onError?: (e: unknown) => void } | null = null,
+    private readonly shared: SharedTools | null = null,
   ) {
     // strict: unknown keywords in a schema are refused at registration instead of silently ignored.
     this.ajv = addFormats(new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }));
-    if (shared) {
-      const onError = shared.onError ?? (() => undefined);
-      this.unsubscribe = shared.changes.subscribe((c) => {
-        if (c.type === 'tool') this.refresh(c.name).catch(onError);
-        else if (c.type === 'resync') this.load().catch(onError);
-      });
-      this.timer = setInterval(() => void this.load().catch(onError), shared.reloadMs ?? 5000);
-      this.timer.unref();
-    }
+    if (shared) this.stop = followToolChanges(shared, (name) => this.refresh(name), () => this.load());
   }
 
   /** Fills the mirror from the store (at start, and after a resync). */
@@ -163,12 +159,7 @@ export class ToolRegistry {
   /** Tells the other replicas (and this one) that `name` changed; the change is committed already. */
   private async announce(name: string): Promise<void> {
     await this.refresh(name);
-    if (!this.shared) return;
-    try {
-      await this.shared.changes.publish({ type: 'tool', name });
-    } catch {
-      throw new FailClosed('change_not_announced', 'the change is saved, but the other replicas could not be told yet: they apply it at their next reload (within 5 s); executions read the store and use it at once');
-    }
+    await announceToolChange(this.shared, name);
   }
 
   async create(def: ToolDefinition): Promise<ToolRecord> {
@@ -217,8 +208,7 @@ export class ToolRegistry {
   }
 
   close(): void {
-    this.unsubscribe();
-    if (this.timer) clearInterval(this.timer);
+    this.stop();
   }
 
   parse(body: Record<string, unknown>, nameFromPath?: string): ToolDefinition {

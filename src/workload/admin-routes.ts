@@ -15,7 +15,7 @@ import type { AttestationStatus } from './attestation/index.js';
 import { registryEvent } from './registry/audit.js';
 import { ArtifactVerificationFailed } from './registry/errors.js';
 import type { ModelRegistry, RegisterInput } from './registry/registry.js';
-import { scanModel } from './scan/scan-model.js';
+import { scanModel, type ScanOptions } from './scan/scan-model.js';
 import { parseBundle } from './signing/bundle.js';
 import { ModelSignatureInvalid } from './signing/errors.js';
 import { DEFAULT_SIGNATURE_NAME, pathInside } from './signing/sign-model.js';
@@ -31,6 +31,8 @@ export interface ModelAdminDeps {
   /** A registry whose promoteModel decisions carry this caller's source address. */
   registryFor(sourceIp: string): ModelRegistry;
   trustedSigners: KeyObject[];
+  /** workload.scan: the limits of the scan run on verify. */
+  scanLimits: Omit<ScanOptions, 'ignorePaths'>;
   audit: (e: AuditEvent) => Promise<void>;
   clock: Clock;
   /** Makes a change visible to routing before the response (quarantine is effective on the next request). */
@@ -205,7 +207,7 @@ export function createModelAdminRoute(o: ModelAdminDeps) {
         const dep = reg.get(id);
         const verified = await verifyFiles(p, dep, dir, ignorePaths, signaturePath);
         const sigRel = pathInside(dir, signaturePath);
-        const scanReport = await scanModel(dir, { ignorePaths: [...ignorePaths, ...verified.manifest.ignorePaths, ...(sigRel ? [sigRel] : [])] });
+        const scanReport = await scanModel(dir, { ...o.scanLimits, ignorePaths: [...ignorePaths, ...verified.manifest.ignorePaths, ...(sigRel ? [sigRel] : [])] });
         const after = await reg.verify(p, id, { verifiedModel: verified, scanReport });
         return done(200, { ...view(after), files: verified.files, bytes: verified.bytes, signer: verified.signerIdentity, scanReport });
       }

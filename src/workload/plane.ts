@@ -270,6 +270,7 @@ export function buildWorkloadPlane(d: WorkloadPlaneDeps): WorkloadPlane {
     store,
     registryFor: (sourceIp) => new ModelRegistry({ store, audit: registryAudit, authorize: authorizeFrom(sourceIp), policy, clock: d.clock }),
     trustedSigners,
+    scanLimits: wl.scan,
     audit: registryAudit,
     clock: d.clock,
     sync,

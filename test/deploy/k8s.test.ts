@@ -165,10 +165,10 @@ test('render refuses configs that would not work in the cluster, naming what to 
   const cases: [string, string, RegExp][] = [
     ['no segmentation', good.slice(0, good.indexOf('segmentation:')), /no segmentation section/],
     ['loopback listener', good.replace('host: 0.0.0.0\n    port: 8443', 'host: 127.0.0.1\n    port: 8443'), /listeners\.inference\.host is 127\.0\.0\.1/],
-    ['no listener certificate', good.replace(/\n    tls: \{ certFile: \/var\/lib\/warden\/admin\.pem[^\n]*/, ''), /listeners\.admin\.tls is not set/],
-    ['no egress to PostgreSQL', good.replace(/\n    postgres: \{ to: [^\n]*/, ''), /segmentation\.egress\.postgres is not/],
+    ['no listener certificate', good.replace(/\n {4}tls: \{ certFile: \/var\/lib\/warden\/admin\.pem[^\n]*/, ''), /listeners\.admin\.tls is not set/],
+    ['no egress to PostgreSQL', good.replace(/\n {4}postgres: \{ to: [^\n]*/, ''), /segmentation\.egress\.postgres is not/],
     ['upstream outside the egress rules', good.replace('10.40.0.12:8000', '10.41.0.12:8000'), /upstream vllm \(http:\/\/10\.41\.0\.12:8000\/v1\): no segmentation\.egress\.upstreams rule allows 10\.41\.0\.12 port 8000/],
-    ['three replicas without the cluster stores', good.replace(/\nstore:\n[^\n]*\n[^\n]*/, '').replace(/\n    postgres: \{ to: [^\n]*/, '').replace(/\n    redis: \{ to: [^\n]*/, ''), /3 replicas need the cluster stores/],
+    ['three replicas without the cluster stores', good.replace(/\nstore:\n[^\n]*\n[^\n]*/, '').replace(/\n {4}postgres: \{ to: [^\n]*/, '').replace(/\n {4}redis: \{ to: [^\n]*/, ''), /3 replicas need the cluster stores/],
     ['a peer both pods and addresses', good.replace('{ namespace: warden-admin }', '{ namespace: warden-admin, cidr: 10.0.0.0/8 }'), /a peer is pods .* or an address block .*, not both/],
     ['a bad CIDR', good.replace('10.20.0.10/32', '10.20.0.10/33'), /"10\.20\.0\.10\/33" is not a CIDR/],
     ['an unknown key', good.replace('  admin:\n    from:', '  admin:\n    form:'), /unknown key "form"/],
@@ -181,6 +181,44 @@ test('render refuses configs that would not work in the cluster, naming what to 
       assert.equal(r.code, 2, `${name}: ${r.stdout}`);
       assert.match(r.stderr, re, name);
       assert.equal(r.stdout, '', name);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('with extAuthz: the ext_authz ports are container ports and a Service, reachable from segmentation.extAuthz.from only', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-k8s-authz-'));
+  const good = readFileSync(CONFIG, 'utf8');
+  const withAuthz = good.replace('segmentation:\n', 'extAuthz:\n  grpc: { host: 0.0.0.0, port: 9001 }\n  http: { host: 0.0.0.0, port: 9002 }\n  clientCaFile: /var/lib/warden/mesh-ca.pem\nsegmentation:\n  extAuthz: { from: [{ namespace: istio-system, podLabels: { app: istio-ingressgateway } }] }\n');
+  try {
+    const f = join(dir, 'warden.yaml');
+    writeFileSync(f, withAuthz);
+    const r = await runWarden(['k8s', 'render', '--config', f]);
+    assert.equal(r.code, 0, r.stderr);
+    const objs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Record<string, any>);
+    const w = objs.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0];
+    assert.deepEqual(w.ports.map((p: any) => [p.name, p.containerPort]).slice(2), [['ext-authz-grpc', 9001], ['ext-authz-http', 9002]]);
+    const svc = objs.find((o) => o.kind === 'Service' && o.metadata.name === 'warden-ext-authz')!;
+    assert.deepEqual(svc.spec.ports.map((p: any) => p.targetPort), ['ext-authz-grpc', 'ext-authz-http']);
+    const policies = objs.filter((o) => o.kind === 'NetworkPolicy') as NetworkPolicy[];
+    const warden = { namespace: 'warden', labels: objs.find((o) => o.kind === 'Deployment')!.spec.template.metadata.labels as Record<string, string> };
+    const mesh = { namespace: 'istio-system', namespaceLabels: { 'kubernetes.io/metadata.name': 'istio-system' }, podLabels: { app: 'istio-ingressgateway' } };
+    const other = { ...mesh, podLabels: { app: 'istiod' } };
+    assert.equal(allowed(policies, 'Ingress', warden, mesh, 9001), true, 'the mesh gateway → gRPC ext_authz');
+    assert.equal(allowed(policies, 'Ingress', warden, mesh, 9002), true, 'the mesh gateway → HTTP ext_authz');
+    assert.equal(allowed(policies, 'Ingress', warden, mesh, 9443), false, 'the mesh gateway → admin');
+    assert.equal(allowed(policies, 'Ingress', warden, other, 9001), false, 'another pod of the mesh namespace');
+    const ingress = { namespace: 'ingress-nginx', namespaceLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' }, podLabels: { 'app.kubernetes.io/name': 'ingress-nginx' } };
+    assert.equal(allowed(policies, 'Ingress', warden, ingress, 9001), false, 'the inference ingress does not reach ext_authz');
+    for (const [name, text, re] of [
+      ['no segmentation.extAuthz', withAuthz.replace(/\n {2}extAuthz: \{ from: [^\n]*/, ''), /segmentation\.extAuthz is not/],
+      ['loopback ext_authz', withAuthz.replace('grpc: { host: 0.0.0.0', 'grpc: { host: 127.0.0.1'), /extAuthz\.grpc\.host is 127\.0\.0\.1/],
+    ] as const) {
+      writeFileSync(f, text);
+      const bad = await runWarden(['k8s', 'render', '--config', f]);
+      assert.equal(bad.code, 2, name);
+      assert.match(bad.stderr, re, name);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

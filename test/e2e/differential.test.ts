@@ -633,7 +633,7 @@ describe('ledger unavailable: nothing is released that the ledger did not record
   });
 
   /** A request that gets no answer must fail the row, not hang the suite (a lost ledger commit could do that). */
-  const within = <T,>(p: Promise<T>, what: string, ms = 10_000): Promise<T> => {
+  const within = <T>(p: Promise<T>, what: string, ms = 10_000): Promise<T> => {
     let timer: NodeJS.Timeout | undefined;
     return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
   };

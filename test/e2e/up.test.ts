@@ -31,7 +31,7 @@ test('warden up: first run prints URLs and a one-time admin credential; restart 
     const kc = await runWarden(['keys', 'create', '--principal', 'alice', '--models', 'demo-chat', '--actions', 'chat', '--ttl', '24h', '--data-dir', dataDir], env);
     assert.equal(kc.code, 0, kc.stderr);
     const userKey = kc.stdout.match(/wdn_[A-Za-z0-9_-]{43}/)![0];
-    assert.match(kc.stdout, /effective permissions[^\n]*\n  model demo-chat: chat\n/);
+    assert.match(kc.stdout, /effective permissions[^\n]*\n {2}model demo-chat: chat\n/);
     assert.doesNotMatch(kc.stderr, /warning/);
     const aliceKeyId = kc.stdout.match(/^(key_\S+)/)![1]!;
     const eff = await runWarden(['keys', 'effective', aliceKeyId, '--data-dir', dataDir], env);

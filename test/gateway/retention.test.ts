@@ -10,7 +10,7 @@ import { startTestWarden } from '../helpers/warden.js';
 test('retained payloads are readable until the principal is erased; the export carries every entry', async () => {
   const out = join(mkdtempSync(join(tmpdir(), 'warden-export-')), 'audit.jsonl');
   const t = await startTestWarden((c) => {
-    c.ledger = { ...c.ledger, retainPayloads: true, export: { file: out, intervalMs: 100 } };
+    c.ledger = { ...c.ledger, retainPayloads: true, export: { file: out, intervalMs: 100, batchSize: 500 } };
   });
   try {
     const { key } = await t.keyFor('erin', ['demo-chat'], ['chat']);

@@ -76,6 +76,17 @@ test('phone numbers in international and national forms; bare numbers in prose a
   assert.deepEqual(found('phone 9747 6578', 'phone'), ['9747 6578'], 'a cue admits a two-group number');
 });
 
+test('national and international numbering plans (libphonenumber metadata): valid numbers in many countries are phones, order and tracking numbers are not', () => {
+  for (const p of ['+49 30 901820', '030 901820', '07911 123456', '+44 7911 123456', '+81 3-1234-5678', '1-800-555-0199', '06 12 34 56 78', '+33 6 12 34 56 78', '(02) 9876 5432', '020 123 4567', '+46 (0)8 928 571 38', '+91 98765 43210', '+55 11 91234-5678', '+61 412 345 678', '+39 06 6982 1234', '+34 912 345 678', '+48 512 345 678', '+86 10 6552 9988', '+82 2-312-3456', '+27 21 123 4567']) {
+    assert.deepEqual(found(`reach me at ${p} please`, 'phone'), [p], p);
+  }
+  for (const notPhone of ['order 123-4567890-1234567 shipped', 'tracking 1Z999AA10123456784', 'ISBN 978-3-16-148410-0', 'invoice 0012345678 paid', 'in 2020 we had 1500 people', 'IMEI 356938035643809', 'Python 3.10.2.1']) {
+    assert.deepEqual(found(notPhone, 'phone'), [], notPhone);
+  }
+  // A number that is not assigned in its plan is not a phone even in a phone shape with a trunk 0.
+  assert.deepEqual(found('code 000 000000 here', 'phone'), []);
+});
+
 test('IPv4 and IPv6 addresses; versions with a fifth part and times are not', () => {
   for (const v of valuesOf('IP_ADDRESS')) assert.deepEqual(found(`from ${v} today`, 'ip_address'), [v], v);
   assert.deepEqual(found('host 2001:db8::1 and fe80::1 and ::1', 'ip_address'), ['2001:db8::1', 'fe80::1']);

@@ -84,6 +84,50 @@ test('property: for any text of PII pieces and any chunking, streaming equals no
   );
 });
 
+// Every secret format Warden redacts, in the spellings people write them (spaces around '=', quotes, YAML,
+// env files, prose, URLs, headers), as phrases of a text separated as words are; values are generated-looking,
+// not the vendors' EXAMPLE keys. (Cue words glued to each other without a separator chain assignments into
+// one another — "api_key=password=…" — which real text does not do, and which a scan of a window can read
+// differently from a scan of the whole.)
+const AWS_SECRET = 'Tz3kP9qLm2Vx8RbN4wHj7YsC1dFg5AeK6uQo0Xi/';
+const SECRET_PHRASES = [
+  `aws_secret_access_key = ${AWS_SECRET}`, `AWS_SECRET_ACCESS_KEY=${AWS_SECRET}`, `"SecretAccessKey": "${AWS_SECRET}"`, `aws_secret_key: ${AWS_SECRET}`,
+  'AKIA4XQ7RZ2MBT5KJW3N', 'ghp_Zk3Lm9Qx2Vb7Np4Rt8Wy1Hs6Jd5Fg0Ca3Ee7', 'xoxb-2048-1234567890-Kq9Zr3Lm7Vx2Np8T',
+  'sk_live_9Kq2Zr7Lm3Vx8Np4Tw1Hy6J', 'wdn_Xk9Qm2Zr7Lp3Vb8Nt4Wy1Hs', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlX2hlcmU',
+  'AIzaSyD4x9K2mQ7vL3pZ8nR1tW6yH5jC0bF2eG9', 'npm_4Kq9Zr3Lm7Vx2Np8TwXy1Hs6Jd5Fg0Ca3Ee', 'glpat-Zk3Lm9Qx2Vb7Np4Rt8Wy',
+  'password = Xk9#mQ2$vL8pZ', 'password: q8Zr2VbN4kLp9TxW7yHs', 'api_key=q8Zr2VbN4kLp9TxW7yHs', 'client_secret := Xk9#mQ2$vL8pZ',
+  'my password is Xk9#mQ2$vL8pZ', 'Authorization: Bearer q8Zr2VbN4kLp9TxW7yHs', 'Authorization: Basic YWRtaW46UzNjcjN0UGE1NXcwcmQ=',
+  'postgres://admin:S3cr3tPa55w0rd@db.internal:5432/app', 'password = ${DB_PASSWORD}', 'AKIAXXXXXXXXXXXXXXXX',
+  'jane.doe@example.com', 'the key is', 'and', 'export', 'x', '1', '=',
+];
+
+test('property: for any text of secret phrases (cues, spellings, formats) and any chunking, streaming equals non-streaming redaction', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.constantFrom(...SECRET_PHRASES), fc.constantFrom(' ', '  ', '\n', ', ', '. ', '; ', '\t')), { maxLength: 16 }),
+      fc.array(fc.nat({ max: 1500 }), { maxLength: 40 }),
+      (words, cuts) => {
+        const text = words.map(([w, sep]) => w + sep).join('');
+        assert.equal(streamed(text, cuts).out, redact(text, ['pii', 'secret']));
+      },
+    ),
+    { numRuns: 600 },
+  );
+});
+
+test('an AWS secret key written "aws_secret_access_key = KEY" never streams out, at every fixed chunk size (the reported leak)', () => {
+  const key = AWS_SECRET;
+  for (const text of [`aws_secret_access_key = ${key}`, `config:\naws_secret_access_key = ${key}\nok`, `AWS_SECRET_ACCESS_KEY=${key} done`]) {
+    const whole = redact(text, ['secret']);
+    assert.ok(!whole.includes(key) && whole.includes('[REDACTED:aws_secret_key]'), whole);
+    for (let n = 1; n <= 48; n++) {
+      const cuts = Array.from({ length: Math.ceil(text.length / n) }, (_, i) => i * n);
+      const out = streamed(text, cuts, ['secret']).out;
+      assert.equal(out, whole, `chunk size ${n}`);
+    }
+  }
+});
+
 test('property: arbitrary strings stream-redact like whole-text redaction', () => {
   fc.assert(
     fc.property(fc.string({ unit: fc.constantFrom(...'0123456789 -.@+()abcXYZ:\n'), maxLength: 120 }), fc.array(fc.nat({ max: 200 }), { maxLength: 20 }), (text, cuts) => {

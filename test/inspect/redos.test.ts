@@ -16,7 +16,7 @@ import { findPhones } from '../../src/inspect/pii/phone.js';
 import { findStreetAddresses } from '../../src/inspect/pii/street-address.js';
 import { findUsSsns } from '../../src/inspect/pii/us-ssn.js';
 import { findCredentialAssignments } from '../../src/inspect/secrets/credential-context.js';
-import { findPrivateKeys } from '../../src/inspect/secrets/private-key.js';
+import { findPrivateKeys, findUnarmouredPrivateKeys } from '../../src/inspect/secrets/private-key.js';
 import { findFormattedTokens } from '../../src/inspect/secrets/token-formats.js';
 
 const MB = 1 << 20;
@@ -49,7 +49,7 @@ const ADVERSARIAL: Record<string, string> = {
 
 const DETECTORS: Record<string, (t: string, out: Finding[]) => void> = {
   findEmails, findPaymentCards, findIbans, findUsSsns, findPhones, findIpAddresses, findDatesOfBirth,
-  findStreetAddresses, findPersonNames, findPrivateKeys, findFormattedTokens, findCredentialAssignments,
+  findStreetAddresses, findPersonNames, findPrivateKeys, findUnarmouredPrivateKeys, findFormattedTokens, findCredentialAssignments,
 };
 
 function timed(fn: () => void): number {

@@ -218,7 +218,7 @@ test('a replica with another ledger key is refused at start, and a running repli
   await Promise.all([a.close(), b.close()]);
 });
 
-test("a replica serves the shared latest checkpoint (and proofs for it) without appending first; a forged one or a lost store is refused, never served", async (t) => {
+test('a replica serves the shared latest checkpoint (and proofs for it) without appending first; a forged one or a lost store is refused, never served', async (t) => {
   const s = await setup(t);
   if (!s) return;
   const a = await replica(s.prefix, s.key, 'rep_a');

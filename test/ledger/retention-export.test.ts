@@ -49,7 +49,7 @@ test('erasing a principal destroys its data key: payloads unreadable, the tree s
   await ledger.close();
 
   // A ciphertext moved to another request, or altered, does not authenticate.
-  db.prepare("UPDATE ledger_payloads SET request_id = ? WHERE request_id = ?").run('req_moved', inferenceEvent(1).requestId);
+  db.prepare('UPDATE ledger_payloads SET request_id = ? WHERE request_id = ?').run('req_moved', inferenceEvent(1).requestId);
   assert.throws(() => vault.get(inferenceEvent(1).principal!.id, 'req_moved', 'request'), PayloadTampered);
   db.close();
   chmodSync(join(dir, 'payload-kek.bin'), 0o640);

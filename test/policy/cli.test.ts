@@ -71,7 +71,7 @@ test('test: a malformed test file is refused', async () => {
     writeFileSync(join(dir, 'tests', 'bad.test.yaml'), 'cases:\n  - name: x\n    action: chat\n    expect: { decision: deny }\n');
     const r2 = await run(['test', dir]);
     assert.equal(r2.code, 1);
-    assert.match(r2.out, /FAIL  tests\/bad\.test\.yaml: x\n +cannot run: .*no principal/);
+    assert.match(r2.out, /FAIL {2}tests\/bad\.test\.yaml: x\n +cannot run: .*no principal/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

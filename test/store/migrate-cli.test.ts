@@ -25,7 +25,7 @@ after(async () => {
   if (skip) return;
   const c = new pg.Client({ connectionString: PG });
   await c.connect();
-  await c.query(`DROP TABLE IF EXISTS ${prefix}api_keys, ${prefix}principals, ${prefix}meta, ${prefix}tools, ${prefix}tool_version_high, ${prefix}tool_approvals, ${prefix}policy_activations, ${prefix}policy_sets, ${prefix}jit_keys, ${prefix}schema_migrations CASCADE`);
+  await c.query(`DROP TABLE IF EXISTS ${prefix}api_keys, ${prefix}principals, ${prefix}meta, ${prefix}tools, ${prefix}tool_version_high, ${prefix}tool_approvals, ${prefix}tool_pins, ${prefix}policy_activations, ${prefix}policy_sets, ${prefix}jit_keys, ${prefix}schema_migrations CASCADE`);
   await c.end();
 });
 

@@ -151,6 +151,45 @@ describe('mediated tool calls', () => {
 });
 
 describe('human in the loop', () => {
+  test('GET /admin/v1/approvals pages oldest first with filters and a cursor; bad paging parameters are 400s', async () => {
+    const token = await w.delegate(w.keys.alice, w.keys.agent);
+    const held: string[] = [];
+    for (const record_id of ['page-1', 'page-2', 'page-3']) {
+      const r = await w.invoke(token, 'delete_record', { record_id });
+      assert.equal(r.status, 202, JSON.stringify(r.json));
+      held.push(r.json.approval.id as string);
+    }
+    const list = (q: string) => w.t.call('admin', 'GET', `/admin/v1/approvals?${q}`, { key: w.t.adminKey });
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await list(`tool=delete_record&requester=alice&status=pending&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      assert.equal(page.status, 200, page.text);
+      assert.ok(page.json.data.length <= 1);
+      for (const a of page.json.data) {
+        assert.equal(a.tool, 'delete_record');
+        assert.equal(a.requester, 'alice');
+        seen.push(a.id as string);
+      }
+      assert.equal(page.json.has_more, page.json.next_cursor !== null);
+      cursor = page.json.next_cursor as string | null;
+    } while (cursor);
+    assert.deepEqual(seen.filter((id) => held.includes(id)), held, 'oldest first, each once');
+    assert.equal(new Set(seen).size, seen.length);
+    const newest = await list('tool=delete_record&requester=alice&order=newest&limit=1');
+    assert.equal(newest.json.data[0].id, held[2]);
+
+    for (const [q, field] of [['limit=0', 'limit'], ['limit=501', 'limit'], ['limit=ten', 'limit'], ['order=sideways', 'order'], ['cursor=forged', 'cursor'], ['page=2', 'page'], ['status=held', 'status'], ['tool=', 'tool']]) {
+      const r = await list(q!);
+      assert.equal(r.status, 400, `${q}: ${r.text}`);
+      assert.equal(r.json.error.code, 'invalid_field', q);
+      assert.equal(r.json.error.param, field, q);
+    }
+    const other = await list(`order=newest&cursor=${(await list('limit=1')).json.next_cursor as string}`);
+    assert.equal(other.status, 400);
+    assert.match(other.json.error.message, /issued for order=oldest/);
+  });
+
   test('a destructive call is held (202); a second person with MFA approves via the CLI; it runs once with exactly those arguments', async () => {
     const token = await w.delegate(w.keys.alice, w.keys.agent);
     const deletes = () => w.backendHits.filter((h) => h.path === '/records/delete').length;

@@ -11,6 +11,7 @@ import { openSqlite } from '../../src/store/sqlite.js';
 import { SqliteToolStore } from '../../src/store/tools-sqlite.js';
 import { EgressGuard } from '../../src/network/egress.js';
 import { ApprovalService, ToolCredentialIssuer, ToolMediator, ToolRegistry, filterToolCalls, pdpToolDecider } from '../../src/tools/index.js';
+import { ToolPins } from '../../src/tools/pins.js';
 import { TEST_POLICY } from './fixtures.js';
 
 async function world() {
@@ -32,6 +33,7 @@ async function world() {
     inspector: { inspect: inspectText, count: countFindings, redact },
     egress: new EgressGuard(),
     credentials: new ToolCredentialIssuer('https://warden.test', clock),
+    pins: new ToolPins(store, clock, { inspect: inspectText }),
     audit: { append: async () => ({}) },
   });
   return { mediator };

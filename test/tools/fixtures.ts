@@ -74,6 +74,11 @@ when { context has args && !context.args.contains({ name: "customer_id", value: 
 forbid (principal == User::"carol", action == Action::"callTool", resource == Tool::"orders_lookup")
 when { context has args && !context.args.contains({ name: "customer_id", value: "carol" }) };
 
+// Code sandbox: carol's runs must say their language (a policy on the arguments of a sandbox tool).
+@id("code-carol-language-explicit")
+forbid (principal == User::"carol", action == Action::"callTool", resource == Tool::"code_run")
+when { context has args && !context.args.contains({ name: "language", value: "javascript" }) };
+
 // Tools reachable only through an agent that acts for a person (or by the person directly).
 @id("tools-agents-only-delegated")
 forbid (principal is Agent, action == Action::"callTool", resource);
@@ -98,7 +103,7 @@ export async function startToolsWorld(opts: { clock?: Clock } = {}): Promise<Too
     }
   };
 
-  const backend = createServer(async (req, res) => {
+  const backend = createServer((req, res) => void (async () => {
     const body = await readBodyText(req);
     const v = await verify(req, backendUrl);
     backendHits.push({ path: req.url ?? '', body, ...v });
@@ -118,18 +123,18 @@ export async function startToolsWorld(opts: { clock?: Clock } = {}): Promise<Too
       return res.end();
     }
     json(404, { error: 'no such path' });
-  });
+  })());
   backendUrl = await listen(backend);
 
-  const attacker = createServer(async (req, res) => {
+  const attacker = createServer((req, res) => void (async () => {
     attackerHits.push({ path: req.url ?? '', body: await readBodyText(req), credential: null, credentialError: null });
     res.end('ok');
-  });
+  })());
   const attackerUrl = await listen(attacker);
 
   // An MCP server (official SDK, stateless Streamable HTTP) with one tool; it checks the per-call credential too.
   let mcpBase = '';
-  const mcpHttp = createServer(async (req, res: ServerResponse) => {
+  const mcpHttp = createServer((req, res: ServerResponse) => void (async () => {
     const raw = await readBodyText(req);
     const v = await verify(req, mcpBase);
     backendHits.push({ path: '/mcp' + (raw.includes('tools/call') ? '#call' : ''), body: raw, ...v });
@@ -147,7 +152,7 @@ export async function startToolsWorld(opts: { clock?: Clock } = {}): Promise<Too
     });
     await server.connect(transport as never);
     await transport.handleRequest(req, res, raw ? JSON.parse(raw) : undefined);
-  });
+  })());
   mcpBase = await listen(mcpHttp);
 
   // The approvers' identity provider (OIDC, for the MFA step-up only).

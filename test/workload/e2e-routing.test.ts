@@ -266,7 +266,7 @@ test('a confidential deployment gets traffic only with fresh evidence matching i
   const ok = await chat('secret-llm');
   assert.equal(ok.status, 200, ok.text);
   // The batch receipt carries the entry, which binds the served artifact and the evidence that admitted it.
-  const receipt = await verifyReceipt(String(ok.headers["warden-receipt"]), t.w.ledgerVerifierKey);
+  const receipt = await verifyReceipt(String(ok.headers['warden-receipt']), t.w.ledgerVerifierKey);
   const bound = receipt.entry!.deployment as { id: string; artifactDigest: string; evidenceDigest?: string };
   assert.equal(bound.id, id);
   assert.match(bound.artifactDigest, /^sha256:[0-9a-f]{64}$/);

@@ -1,5 +1,4 @@
 // Stage 1 — identity: exactly one credential per request, verified by the identity plane. No anonymous access.
-import type { TLSSocket } from 'node:tls';
 import { Unauthenticated } from '../../core/errors.js';
 import type { Principal } from '../../core/types.js';
 import type { RequestContext } from '../context.js';

@@ -1,7 +1,7 @@
 // Client side of RFC 9421 + RFC 9530, for Warden's tests, SDK snippets and the README walkthrough:
 // returns the Content-Digest, Signature-Input and Signature fields to add to a request.
 import { randomBytes, type KeyObject, createPrivateKey } from 'node:crypto';
-import type { InnerList, Item } from 'structured-headers';
+import type { InnerList, Item, Parameters } from 'structured-headers';
 import { serializeDictionary } from 'structured-headers';
 import { createSignature, type SignatureAlgorithm } from './algorithms.js';
 import { contentDigest, type DigestAlgorithm } from './content-digest.js';
@@ -46,7 +46,7 @@ export function signRequest(request: HttpRequestParts, opts: SignRequestOptions)
   params.set('keyid', opts.keyId);
   if (opts.includeAlg ?? true) params.set('alg', opts.alg);
   params.set('nonce', opts.nonce ?? randomBytes(16).toString('base64url'));
-  const covered: InnerList = [components.map((c): Item => [c, new Map()]), params];
+  const covered: InnerList = [components.map((c): Item => [c, new Map() as Parameters]), params];
   const base = buildSignatureBase(covered, { ...request, headers });
   const key = typeof opts.privateKey === 'string' ? createPrivateKey(opts.privateKey) : opts.privateKey;
   const sig = createSignature(opts.alg, key, Buffer.from(base));

@@ -48,7 +48,7 @@ function derived(name: string, params: Item[1], t: Target, realm?: string): stri
     case '@query': // §2.2.7: "?" alone when there is no query
       return t.url.search || '?';
     case '@query-param': {
-      const n = params.get('name');
+      const n: unknown = params.get('name');
       if (typeof n !== 'string') reject('component_parameter_unsupported', realm);
       return queryParam(t.url, n, realm);
     }
@@ -82,7 +82,7 @@ export function buildSignatureBase(covered: InnerList, request: HttpRequestParts
   const seen = new Set<string>();
   const lines: string[] = [];
   for (const item of covered[0]) {
-    const name = item[0];
+    const name: unknown = item[0];
     if (typeof name !== 'string') reject('signature_input_malformed', realm);
     if (name !== name.toLowerCase()) reject('component_name_not_lowercase', realm);
     const id = identity(item);

@@ -106,7 +106,7 @@ export class HttpSignatureVerifier {
     const candidates: [string, InnerList, RegisteredClient][] = [];
     for (const [label, member] of inputs) {
       if (!isInnerList(member)) throw this.fail('signature_input_malformed');
-      const keyId = member[1].get('keyid');
+      const keyId: unknown = member[1].get('keyid');
       const client = typeof keyId === 'string' ? this.clients.get(keyId) : undefined;
       if (client) candidates.push([label, member, client]);
     }
@@ -115,25 +115,26 @@ export class HttpSignatureVerifier {
     const [label, covered, client] = candidates[0]!;
     const params = covered[1];
 
-    const alg = params.get('alg');
+    const alg: unknown = params.get('alg');
     if (alg !== undefined && alg !== client.alg) throw this.fail('alg_mismatch'); // §3.2 step 5
 
-    const names = covered[0].map((i) => i[0]);
+    const names = covered[0].map((i): unknown => i[0]);
     for (const r of this.required) if (!names.includes(r)) throw this.fail('required_component_not_covered');
     const body = request.body ?? new Uint8Array(0);
     if (this.requireContentDigest && body.length > 0 && !names.includes('content-digest')) {
       throw this.fail('content_digest_not_covered');
     }
 
-    const created = params.get('created');
+    const created: unknown = params.get('created');
     if (typeof created !== 'number' || !Number.isInteger(created)) throw this.fail('created_missing');
     const nowSec = this.clock.now() / 1000;
     if (created > nowSec + this.clockSkewSec) throw this.fail('created_in_future');
     if (nowSec - created > this.maxAgeSec) throw this.fail('created_too_old');
-    const expires = params.get('expires');
+    const expires: unknown = params.get('expires');
     if (expires !== undefined && (typeof expires !== 'number' || nowSec > expires)) throw this.fail('signature_expired');
-    const nonce = params.get('nonce');
-    if (nonce !== undefined && (typeof nonce !== 'string' || nonce.length === 0 || nonce.length > 256)) throw this.fail('nonce_malformed');
+    const nonceParam: unknown = params.get('nonce');
+    const nonce = typeof nonceParam === 'string' ? nonceParam : undefined;
+    if (nonceParam !== undefined && (nonce === undefined || nonce.length === 0 || nonce.length > 256)) throw this.fail('nonce_malformed');
     if (this.requireNonce && nonce === undefined) throw this.fail('nonce_missing');
 
     if (names.includes('content-digest')) {

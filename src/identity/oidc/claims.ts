@@ -31,10 +31,12 @@ function claimOrFixed<T extends string>(payload: JWTPayload, source: ClaimOrFixe
 }
 
 function groupsOf(payload: JWTPayload, claim: string): string[] {
-  const v = readClaim(payload, claim);
+  const v: unknown = readClaim(payload, claim);
   if (v === undefined) return [];
-  if (!Array.isArray(v) || v.some((g) => typeof g !== 'string')) throw new InvalidBearerToken('claim_groups_malformed');
-  return [...v];
+  if (!Array.isArray(v)) throw new InvalidBearerToken('claim_groups_malformed');
+  const groups: unknown[] = v;
+  if (!groups.every((g): g is string => typeof g === 'string')) throw new InvalidBearerToken('claim_groups_malformed');
+  return [...groups];
 }
 
 /** OIDC Core §2: `auth_time` is seconds since the epoch; `amr` (RFC 8176) says how. */

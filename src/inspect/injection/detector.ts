@@ -8,6 +8,7 @@ import type { Finding } from '../../core/types.js';
 import { hashFeatures, type FeatureSink } from './features.js';
 import { injectionModel, type InjectionModel } from './model.js';
 import { SIGNAL_NAMES, scanSignals, type SignalName } from './signals.js';
+import { obfuscatedViews } from './views.js';
 
 export const OBFUSCATION_PRIORS: Partial<Record<SignalName, number>> = {
   encoded_instructions: 0.9,
@@ -50,21 +51,58 @@ export function classifierProbability(model: InjectionModel, skeleton: string, s
   return sigmoid(z);
 }
 
-export function detectInjection(text: string): InjectionResult {
-  if (text.trim().length < MIN_SCORED_LENGTH) return { score: 0, classifierProbability: 0, signals: [], findings: [] };
+interface Scored {
+  score: number;
+  p: number;
+  fired: Set<SignalName>;
+  hits: { signal: SignalName; start: number; end: number }[];
+}
+
+function scoreText(text: string): Scored {
   const { skeleton, hits } = scanSignals(text);
   const fired = new Set<SignalName>(hits.map((h) => h.signal));
   const p = classifierProbability(injectionModel(), skeleton.text, fired);
   let keep = 1 - p;
   for (const s of fired) keep *= 1 - (OBFUSCATION_PRIORS[s] ?? 0);
-  const findings: Finding[] = hits.map((h) => ({
+  return { score: 1 - keep, p, fired, hits };
+}
+
+/** Phrase signals (an attack's wording) in `fired` that `before` did not have: what a view revealed. */
+function newPhrases(fired: ReadonlySet<SignalName>, before: ReadonlySet<SignalName>): boolean {
+  for (const s of fired) if (OBFUSCATION_PRIORS[s] === undefined && s !== 'encoded_payload' && !before.has(s)) return true;
+  return false;
+}
+
+/** A view's classifier verdict counts only when it turns the text's: below 0.5 as written, ≥ 0.5 read so. */
+const VIEW_MARGIN = 0.2;
+
+export function detectInjection(text: string): InjectionResult {
+  if (text.trim().length < MIN_SCORED_LENGTH) return { score: 0, classifierProbability: 0, signals: [], findings: [] };
+  const base = scoreText(text);
+  const findings: Finding[] = base.hits.map((h) => ({
     category: 'injection',
     type: h.signal,
     start: h.start,
     end: h.end,
     confidence: OBFUSCATION_PRIORS[h.signal] ?? PHRASE_CONFIDENCE,
   }));
-  const signals = [...fired] as string[];
-  if (p >= 0.5) signals.push('classifier');
-  return { score: 1 - keep, classifierProbability: p, signals, findings };
+  const signals = [...base.fired] as string[];
+  let score = base.score;
+  // An instruction readable only once leetspeak, rot13, reversal, spacing, separated hex or variation-selector
+  // smuggling is undone is scored as that reading; attack wording found there counts as hidden instructions.
+  for (const v of obfuscatedViews(text)) {
+    if (v.text.trim().length < MIN_SCORED_LENGTH) continue;
+    const r = scoreText(v.text);
+    // Only what the reading reveals counts: wording the text as written did not show, or a classifier verdict
+    // it did not reach. A prompt whose "35-year-old" reads "3s-year-old" reveals nothing.
+    const phrases = newPhrases(r.fired, base.fired);
+    if (!phrases && !(r.p >= 0.5 && base.p < 0.5 && r.p > base.p + VIEW_MARGIN)) continue;
+    const viewScore = phrases ? 1 - (1 - r.score) * (1 - OBFUSCATION_PRIORS.encoded_instructions!) : r.score;
+    if (viewScore <= score && signals.includes('obfuscated_instructions')) continue;
+    score = Math.max(score, viewScore);
+    if (!signals.includes('obfuscated_instructions')) signals.push('obfuscated_instructions');
+    findings.push({ category: 'injection', type: 'obfuscated_instructions', start: v.start, end: v.end, confidence: phrases ? 0.9 : PHRASE_CONFIDENCE });
+  }
+  if (base.p >= 0.5) signals.push('classifier');
+  return { score, classifierProbability: base.p, signals, findings };
 }

@@ -7,7 +7,7 @@ const MIN_BASE64_RUN = 24;
 const MIN_HEX_RUN = 32;
 const ESCAPED_HEX_RUN = /(?:\\x[0-9A-Fa-f]{2}){12,}/g;
 
-const BASE64_ALPHABET = asciiClass(/[A-Za-z0-9+\/_-]/);
+const BASE64_ALPHABET = asciiClass(/[A-Za-z0-9+/_-]/);
 const HEX_DIGIT = asciiClass(/[0-9A-Fa-f]/);
 /** Decoding is bounded: a few candidates per text, each cut to 4 KiB. */
 const MAX_CANDIDATES = 8;

@@ -35,8 +35,8 @@ export function originalIndex(sk: Skeleton, i: number): number {
   return a[lo * 2 + 1]! + (i - a[lo * 2]!);
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
-const NON_ASCII_RUN = /[^\x00-\x7f]+/g;
+const NON_ASCII = /\P{ASCII}/u;
+const NON_ASCII_RUN = /\P{ASCII}+/gu;
 
 // Lower-case confusables (after toLowerCase) that render as Latin letters.
 export const CONFUSABLE: Record<number, string> = {

@@ -17,7 +17,7 @@ function family(signal: string, body: string): PhraseFamily {
   return { signal, body, pattern: new RegExp(`\\b(?:${body})`) };
 }
 
-const GAP = "[^.!?\\n]{0,60}?";
+const GAP = '[^.!?\\n]{0,60}?';
 
 // Each body's alternatives are written as they follow a word boundary; family() adds the `\b`.
 export const PHRASE_FAMILIES: readonly PhraseFamily[] = [

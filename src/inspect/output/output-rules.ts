@@ -20,7 +20,7 @@ export class UnknownOutputRule extends Error {
 // Statements in upper case (how SQL is written in answers) or anything inside a ```sql fence.
 // Prose such as "select the best items from the list" stays clear because keywords are case-sensitive.
 const SQL_STATEMENT =
-  /\b(?:SELECT\s(?:[^;]{0,200}?\s)?FROM\s|INSERT\s+INTO\s|UPDATE\s+[\w."`\[\]]{1,64}\s+SET\s|DELETE\s+FROM\s|DROP\s+(?:TABLE|DATABASE|SCHEMA|VIEW|INDEX|USER)\b|CREATE\s+(?:TABLE|DATABASE|SCHEMA|INDEX|VIEW|USER|FUNCTION|PROCEDURE)\b|ALTER\s+(?:TABLE|USER|DATABASE)\b|TRUNCATE\s+TABLE\b|GRANT\s+(?:ALL|SELECT|INSERT|UPDATE|DELETE)\b|UNION\s+(?:ALL\s+)?SELECT\b)/g;
+  /\b(?:SELECT\s(?:[^;]{0,200}?\s)?FROM\s|INSERT\s+INTO\s|UPDATE\s+[\w."`[\]]{1,64}\s+SET\s|DELETE\s+FROM\s|DROP\s+(?:TABLE|DATABASE|SCHEMA|VIEW|INDEX|USER)\b|CREATE\s+(?:TABLE|DATABASE|SCHEMA|INDEX|VIEW|USER|FUNCTION|PROCEDURE)\b|ALTER\s+(?:TABLE|USER|DATABASE)\b|TRUNCATE\s+TABLE\b|GRANT\s+(?:ALL|SELECT|INSERT|UPDATE|DELETE)\b|UNION\s+(?:ALL\s+)?SELECT\b)/g;
 const SQL_FENCE = /```(?:sql|mysql|postgresql|psql|sqlite|tsql|plsql)\b/gi;
 
 const SHELL_FENCE = /```(?:bash|sh|shell|zsh|console|terminal|powershell|ps1|pwsh|cmd|bat)\b/gi;

@@ -8,10 +8,14 @@ const IPV4 = new RegExp(`(?<![\\w.])${OCTET}(?:\\.${OCTET}){3}(?!\\w|\\.\\d)`, '
 // Colon-separated hex groups; separators are fixed so there is one way to split.
 const IPV6 = /(?<![\w:])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:(?<=:)\d{1,3}(?:\.\d{1,3}){3})?(?![\w:])/g;
 
+/** Words right before a dotted quad that make it a version number, not an address. */
+const VERSION_CUE = /(?:\b(?:versions?|ver|release[sd]?|rel|build|firmware|kernel|patch|update|upgrade[sd]?|python|node(?:\.js)?|java|jdk|ruby|php|perl|golang|rust|windows|android|ios|macos|chrome|firefox|sdk|library|package|npm|pip|gem)\b[ \t]*[:=]?[ \t]*v?|(?<![\w.])v)$/i;
+
 export function findIpAddresses(text: string, out: Finding[]): void {
   IPV4.lastIndex = 0;
   for (let m = IPV4.exec(text); m !== null; m = IPV4.exec(text)) {
-    // Version strings ("1.2.3.4") look the same; prose around them is the only tell, so lower confidence for tiny octets.
+    // Version strings ("Python 3.10.2.1", "v1.2.3.4") look the same; the word before is the only tell.
+    if (VERSION_CUE.test(text.slice(Math.max(0, m.index - 24), m.index))) continue;
     out.push({ category: 'pii', type: 'ip_address', start: m.index, end: m.index + m[0].length, confidence: 0.8 });
   }
   if (text.indexOf(':') === -1) return;

@@ -11,7 +11,20 @@ const CARD = /(?<![\w+-])\d(?:[ -]?\d){11,18}(?!\w)/g;
 function issuerPlausible(d: string): boolean {
   const c0 = d.charCodeAt(0) - 48;
   // 1800: the 15-digit JCB range, the one issuer outside MII 2–6.
-  return (c0 >= 2 && c0 <= 6) || d.startsWith('1800');
+  if (!((c0 >= 2 && c0 <= 6) || d.startsWith('1800'))) return false;
+  return d.length === 15 ? fifteenDigitIssuer(d) : true;
+}
+
+const MAESTRO = /^(?:50|5[6-9]|6)/;
+
+/**
+ * Fifteen digits is the length of an IMEI (also Luhn-checked) as well as of a card, so a 15-digit number is a
+ * card only in the ranges that issue 15-digit PANs: American Express 34/37, JCB 1800/2131, Diners enRoute
+ * 2014/2149, and Maestro-family 50/56–69 (12–19 digits). A phone's IMEI (TACs start 35, 01, 86, 49, 99, …)
+ * is then not reported as a card.
+ */
+function fifteenDigitIssuer(d: string): boolean {
+  return /^(?:3[47]|1800|2131|2014|2149)/.test(d) || MAESTRO.test(d);
 }
 
 /** 12-digit PANs exist only for Maestro-family issuers (IIN 50, 56–69). */

@@ -7,7 +7,7 @@ import { scanWithLeftBoundary } from '../left-boundary.js';
 
 const SUFFIX =
   '(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Terrace|Ter|Way|Parkway|Pkwy|Circle|Cir|Highway|Hwy|Square|Sq|Trail|Trl|Crescent|Close|Alley|Row)';
-const UNIT = "(?:,?[ ](?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|#)\\.?[ ]?[A-Za-z0-9-]{1,6})?";
+const UNIT = '(?:,?[ ](?:Apt|Apartment|Suite|Ste|Unit|Fl|Floor|#)\\.?[ ]?[A-Za-z0-9-]{1,6})?';
 const WORD = "\\p{Lu}[\\p{L}'.-]{0,30}";
 const US_STYLE = `\\d{1,6}(?:[ ]${WORD}){1,4}[ ]${SUFFIX}\\.?(?:[ ](?:N|S|E|W|NE|NW|SE|SW)\\b)?${UNIT}`;
 const SUFFIXED_WORD = `\\p{Lu}\\p{Ll}{1,30}(?:straße|strasse|gasse|weg|allee|platz|vej|gade|gatan|vägen|veien|vegur|laan|straat|utca)\\.?[ ]\\d{1,5}[a-z]?${UNIT}`;

@@ -12,7 +12,7 @@
 // view map back to the text the client or the model sees.
 
 const IGNORABLE = /\p{Default_Ignorable_Code_Point}/u;
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /\P{ASCII}/u;
 
 const foldCache = new Map<number, string>();
 const FOLD_CACHE_MAX = 8192;

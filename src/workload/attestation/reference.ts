@@ -73,6 +73,8 @@ export function assertReferenceUsable(reference: ReferenceValues): void {
         if (!['string', 'number', 'boolean'].includes(typeof value))
           throw new AttestationConfigurationInvalid(`jwt reference: claim ${path} must be a string, number or boolean`);
       }
+      if (reference.allowDebug !== undefined && typeof reference.allowDebug !== 'boolean')
+        throw new AttestationConfigurationInvalid('jwt reference: allowDebug must be true or false');
       return;
     }
     default:

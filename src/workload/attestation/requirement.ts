@@ -95,16 +95,18 @@ function jwt(values: Record<string, string>): ReferenceValues {
   let issuer = '';
   let audience = '';
   let nonceClaim: string | undefined;
+  let allowDebug = false;
   const claims: Record<string, string> = {};
   for (const [k, v] of Object.entries(values)) {
     if (k === 'issuer') issuer = v;
+    else if (k === 'allowDebug') allowDebug = boolean(k, v);
     else if (k === 'audience') audience = v;
     else if (k === 'nonceClaim') nonceClaim = v;
     // `claim.submods.container.image_digest=sha256:...`: pinned claims compare as strings (docs/attestation.md).
     else if (k.startsWith('claim.') && k.length > 6) claims[k.slice(6)] = v;
-    else throw new AttestationConfigurationInvalid(`jwt reference: unknown key ${JSON.stringify(k)} (issuer, audience, nonceClaim, claim.<path>)`);
+    else throw new AttestationConfigurationInvalid(`jwt reference: unknown key ${JSON.stringify(k)} (issuer, audience, nonceClaim, allowDebug, claim.<path>)`);
   }
-  return { type: 'jwt', issuer, audience, claims, ...(nonceClaim ? { nonceClaim } : {}) };
+  return { type: 'jwt', issuer, audience, claims, ...(nonceClaim ? { nonceClaim } : {}), ...(allowDebug ? { allowDebug } : {}) };
 }
 
 /** The typed reference values for a deployment's attestation requirement; throws AttestationConfigurationInvalid. */

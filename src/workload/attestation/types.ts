@@ -172,6 +172,8 @@ export interface JwtReference {
   nonceClaim?: string;
   /** Accepted JWS algorithms. Default ES256, ES384, RS256, PS256. */
   algorithms?: string[];
+  /** Accept a token that says the workload is debuggable (dbgstat enabled, is-debuggable true). Off by default. */
+  allowDebug?: boolean;
 }
 
 export type ReferenceValues = NitroReference | SevSnpReference | TdxReference | JwtReference;

@@ -195,7 +195,7 @@ test('client registration refuses weak or mismatched keys', () => {
 
 test('end to end over real HTTP: fetch signs, a node:http server verifies headersDistinct + raw body', async () => {
   const v = verifier({}, { now: () => Date.now() });
-  const server = http.createServer(async (req, res) => {
+  const server = http.createServer((req, res) => void (async () => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     try {
@@ -205,7 +205,7 @@ test('end to end over real HTTP: fetch signs, a node:http server verifies header
       res.statusCode = (e as InvalidRequestSignature).status ?? 500;
       res.end(JSON.stringify({ reason: (e as InvalidRequestSignature).reason }));
     }
-  });
+  })());
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   try {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat/completions`;

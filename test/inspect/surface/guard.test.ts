@@ -166,14 +166,14 @@ test('the longest SQL match (200 characters between SELECT and FROM) is caught a
   // Whitespace runs collapse: hundreds of spaces and zero-width characters in between change nothing.
   const spaced = `DELETE${' \u200b'.repeat(500)}FROM users`;
   assert.deepEqual(runStream(RULES, chatStream({ content: spaced }, [7, 300, 900])), { blocked: 'sql' });
-  assert.deepEqual(runWhole(RULES, chatCompletion({ content: 'Please select the best items from the list.' })).hasOwnProperty('json'), true);
+  assert.deepEqual(Object.hasOwn(runWhole(RULES, chatCompletion({ content: 'Please select the best items from the list.' })), 'json'), true);
 });
 
 test('a word boundary decided by the next chunk: "DROP TABLE" then "S" is not a statement end', () => {
   // DROP TABLES is not in the rule; only DROP TABLE\b is. A stream must not decide before the next character.
   const r = runStream(RULES, chatStream({ content: 'DROP TABLEScape is a band' }, [10]));
   assert.ok('chunks' in r);
-  assert.deepEqual(runWhole(RULES, chatCompletion({ content: 'DROP TABLEScape is a band' })).hasOwnProperty('json'), true);
+  assert.deepEqual(Object.hasOwn(runWhole(RULES, chatCompletion({ content: 'DROP TABLEScape is a band' })), 'json'), true);
 });
 
 test('unknown string fields inside a choice are read: checked, redacted, found', () => {

@@ -1,7 +1,7 @@
 // JWT attestation tokens signed by a verifier key generated here, checked through verifyEvidence.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes, webcrypto } from "node:crypto";
+import { generateKeyPairSync, randomBytes, webcrypto } from 'node:crypto';
 type CryptoKey = webcrypto.CryptoKey;
 import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { verifyEvidence } from '../../../src/workload/attestation/verify-evidence.js';
@@ -130,4 +130,27 @@ test('a reference that pins no claim is a configuration error; evidence of anoth
   const nonce = randomBytes(32);
   await assert.rejects(verifyEvidence({ type: 'jwt', token: await token(nonce) }, { ...reference, claims: {} }, opts(nonce)), AttestationConfigurationInvalid);
   await assert.rejects(verifyEvidence({ type: 'jwt', token: await token(nonce) }, { type: 'nitro', pcrs: { '0': 'aa'.repeat(48) } }, opts(nonce)), AttestationMalformed);
+});
+
+test('a token that says the workload is debuggable is refused unless the reference sets allowDebug', async () => {
+  const debuggable: Record<string, unknown>[] = [
+    { dbgstat: 'enabled' },
+    { dbgstat: 0 },
+    { dbgstat: 'maybe' },
+    { 'x-ms-sevsnpvm-is-debuggable': true },
+    { 'x-ms-isolation-tee': { 'x-ms-sevsnpvm-is-debuggable': true } },
+  ];
+  for (const claims of debuggable) {
+    const nonce = randomBytes(32);
+    const t = await token(nonce, { claims });
+    await assert.rejects(verifyEvidence({ type: 'jwt', token: t }, reference, opts(nonce)), { name: 'AttestationPolicyViolation', message: /debuggable workload is refused/ }, JSON.stringify(claims));
+    const ok = await verifyEvidence({ type: 'jwt', token: await token(nonce, { claims }) }, { ...reference, allowDebug: true }, opts(nonce));
+    assert.equal(ok.type, 'jwt');
+  }
+  for (const dbgstat of ['disabled-since-boot', 'disabled', 2, 4]) {
+    const nonce = randomBytes(32);
+    const v = await verifyEvidence({ type: 'jwt', token: await token(nonce, { claims: { dbgstat } }) }, reference, opts(nonce));
+    assert.equal(v.type, 'jwt');
+  }
+  await assert.rejects(verifyEvidence({ type: 'jwt', token: 'x' }, { ...reference, allowDebug: 'yes' as unknown as boolean }, opts(randomBytes(32))), { name: 'AttestationConfigurationInvalid' });
 });

@@ -409,7 +409,7 @@ interface Gen {
   fmspc?: string;
   tcbInfoWindow?: [number, number];
   qe?: Parameters<typeof qeIdentityBody>[0];
-  signer?: TdxPki["tcbSigning"];
+  signer?: TdxPki['tcbSigning'];
   chainPem?: string;
   pckCrl?: Buffer | null;
   rootCrl?: Buffer;

@@ -1,6 +1,6 @@
 // A throwaway PKI generated per test run (no committed keys): root → intermediate → leaf, P-384.
 import 'reflect-metadata';
-import { webcrypto } from "node:crypto";
+import { webcrypto } from 'node:crypto';
 import {
   BasicConstraintsExtension,
   Extension,

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { test } from 'node:test';
-import { gguf, modelScanner, pkl, safetensors, tar, tarMember, zip } from './fixtures.js';
+import { gguf, modelScanner, safetensors, tar, tarMember, zip } from './fixtures.js';
 
 const FIXTURES = resolve('test/fixtures/workload');
 const fixture = (...p: string[]) => readFileSync(join(FIXTURES, ...p));

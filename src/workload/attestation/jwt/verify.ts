@@ -10,6 +10,7 @@ import {
   AttestationKeyBindingInvalid,
   AttestationMalformed,
   AttestationNonceMismatch,
+  AttestationPolicyViolation,
   AttestationSignatureInvalid,
   AttestationStale,
   AttestationUnavailable,
@@ -62,6 +63,22 @@ function boundKey(payload: JWTPayload): KeyObject | null {
   }
 }
 
+// EAT dbgstat (RFC 9711 §4.2.9): 0 enabled, 1 disabled, 2 disabled-since-boot, 3 disabled-permanently,
+// 4 disabled-fully-and-permanently; Confidential Space writes the names. Azure Attestation says
+// x-ms-sevsnpvm-is-debuggable (top level or under x-ms-isolation-tee). A value we cannot read is not "off".
+const DBGSTAT_OFF = new Set<unknown>([1, 2, 3, 4, 'disabled', 'disabled-since-boot', 'disabled-permanently', 'disabled-fully-and-permanently']);
+
+function debugState(payload: JWTPayload): 'off' | string {
+  const dbgstat = payload.dbgstat;
+  if (dbgstat !== undefined && !DBGSTAT_OFF.has(dbgstat)) return `dbgstat is ${JSON.stringify(dbgstat)}`;
+  const tee = payload['x-ms-isolation-tee'];
+  for (const source of [payload, typeof tee === 'object' && tee !== null ? (tee as Record<string, unknown>) : {}]) {
+    const v = source['x-ms-sevsnpvm-is-debuggable'];
+    if (v !== undefined && v !== false) return `x-ms-sevsnpvm-is-debuggable is ${JSON.stringify(v)}`;
+  }
+  return 'off';
+}
+
 export async function verifyJwtEvidence(evidence: JwtEvidence, reference: JwtReference, opts: VerifyOptions): Promise<VerifiedEvidence> {
   assertReferenceUsable(reference);
   assertUsableNonce(opts.nonce, 'jwt');
@@ -92,6 +109,11 @@ export async function verifyJwtEvidence(evidence: JwtEvidence, reference: JwtRef
   const values = Array.isArray(carried) ? carried : [carried];
   if (carried === undefined) throw new AttestationNonceMismatch(`jwt: token has no ${nonceClaim} claim`);
   if (!values.some((v) => v === expected)) throw new AttestationNonceMismatch(`jwt: ${nonceClaim} is not this challenge (replayed or foreign token)`);
+
+  const debug = debugState(payload);
+  if (debug !== 'off' && reference.allowDebug !== true) {
+    throw new AttestationPolicyViolation(`jwt: ${debug}; a debuggable workload is refused unless the reference sets allowDebug`);
+  }
 
   const measurements: Record<string, string> = {};
   for (const path of Object.keys(reference.claims)) {

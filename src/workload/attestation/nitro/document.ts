@@ -33,8 +33,9 @@ function optionalBytes(m: Map<unknown, unknown>, field: string, min: number, max
 }
 
 export function parseNitroDocument(payload: Uint8Array): NitroDocument {
-  const m = decodeCbor(payload, 'nitro document');
-  if (!(m instanceof Map)) throw new AttestationMalformed('nitro document: payload is not a CBOR map');
+  const decoded = decodeCbor(payload, 'nitro document');
+  if (!(decoded instanceof Map)) throw new AttestationMalformed('nitro document: payload is not a CBOR map');
+  const m: Map<unknown, unknown> = decoded;
   for (const k of m.keys()) {
     if (typeof k !== 'string' || !ALLOWED.has(k)) throw new AttestationMalformed(`nitro document: unexpected field ${String(k)}`);
   }

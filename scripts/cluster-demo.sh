@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Three `warden up` replicas on the cluster stores (PostgreSQL + Redis) behind nginx, all on 127.0.0.1:
-# a key created through replica 1's admin API chats through the load balancer (demo upstream), is revoked
-# through replica 2 and is then refused through the load balancer; `warden audit verify` checks the one
+# a key created through replica 1's admin API chats through the load balancer (demo upstream); replica 3 is
+# killed (SIGKILL) under load and only requests in flight on it fail, every receipt a client got being in the
+# log; the key is revoked through replica 2 and is then refused through the load balancer; `warden audit verify` checks the one
 # shared log and `warden receipt verify` the receipts handed out by whichever replica served them.
 #
 #   npm run build && scripts/cluster-demo.sh
@@ -131,7 +132,45 @@ for n in 1 2 3 4 5 6; do
   grep -i '^warden-receipt:' "$WORK/chat.h" | tr -d '\r' | cut -d' ' -f2 >"$WORK/receipts/$n"
 done
 
-step "revoke the key through replica 2; through the load balancer it is refused (every replica)"
+step "kill -9 replica 3 while 6 clients send 90 requests through the load balancer"
+mkdir -p "$WORK/load"
+export WORK LB_PORT KEY
+one() { # one <n>: a request through the load balancer; its status in load/<n>.code, its headers in load/<n>.h
+  curl -sS --max-time 20 -o "$WORK/load/$1.json" -D "$WORK/load/$1.h" -w '%{http_code}\n' "http://127.0.0.1:$LB_PORT/v1/chat/completions" \
+    -H "authorization: Bearer $KEY" -H 'content-type: application/json' \
+    --data '{"model":"demo-chat","messages":[{"role":"user","content":"load through the cluster"}]}' >"$WORK/load/$1.code" 2>/dev/null || echo 000 >"$WORK/load/$1.code"
+}
+export -f one
+seq 1 90 | xargs -P 6 -I{} bash -c 'one {}' &
+LOAD=$!
+for _ in $(seq 1 100); do [ "$(ls "$WORK/load" | grep -c '\.code$')" -ge 20 ] && break; sleep 0.05; done
+kill -9 "${PIDS[2]}"
+echo "replica 3 killed (SIGKILL) after $(ls "$WORK/load" | grep -c '\.code$') of 90 requests had finished"
+wait "$LOAD"
+cat "$WORK"/load/*.code | sort | uniq -c | sed 's/^/  HTTP /'
+BAD="$(cat "$WORK"/load/*.code | grep -vc '^200$' || true)"
+# Only requests in flight on the killed replica may fail (nginx answers 502 for them; POST is not retried).
+NON_LB="$(cat "$WORK"/load/*.code | grep -vc "^\(200\|502\)$" || true)"
+[ "$NON_LB" = 0 ] && [ "$BAD" -le 6 ] || { echo "expected only 200s and at most 6 in-flight 502s, got $BAD failures ($NON_LB not 502)"; exit 1; }
+mkdir -p "$WORK/load-receipts"
+for f in "$WORK"/load/*.h; do
+  r="$(grep -i '^warden-receipt:' "$f" | tr -d '\r' | cut -d' ' -f2 || true)"
+  [ -z "$r" ] || echo "$r" >"$WORK/load-receipts/$(basename "$f" .h)"
+done
+echo "$(ls "$WORK/load-receipts" | wc -l) receipts received; checking each against the one log through replica 1"
+# One process for all of them: the same check as `warden receipt verify --log` (receipt signature, consistency of
+# its checkpoint with the log's latest, inclusion of its leaf, the entry itself).
+NODE_EXTRA_CA_CERTS="$WORK/r1/data/ca.pem" WARDEN_ADMIN_KEY="$ADMIN_KEY" node --input-type=module -e "
+  import { readdirSync, readFileSync } from 'node:fs';
+  const { receiptVerify } = await import('$PWD/dist/src/ledger/receipt-verify.js');
+  const dir = process.argv[1];
+  for (const f of readdirSync(dir)) {
+    const r = await receiptVerify({ receipt: readFileSync(dir + '/' + f, 'utf8'), log: 'https://127.0.0.1:18941/audit/v1', key: process.argv[2], headers: { authorization: 'Bearer ' + process.env.WARDEN_ADMIN_KEY } });
+    if (r.entry === null) throw new Error('entry of request ' + f + ' was not compared');
+  }" "$WORK/load-receipts" "$VKEY"
+echo "every receipt a client received is in the log"
+
+step "revoke the key through replica 2; through the load balancer it is refused (by the replicas still running)"
 admin 2 DELETE "/admin/v1/keys/$KEY_ID" >/dev/null
 sleep 1
 for n in 1 2 3 4 5 6; do
@@ -141,12 +180,12 @@ for n in 1 2 3 4 5 6; do
   [ "$code" = 401 ] || { echo "expected 401"; cat "$WORK/chat.json"; exit 1; }
 done
 
-step "warden audit verify: the one shared log, read through replica 3, checked from scratch against the ledger key"
-NODE_EXTRA_CA_CERTS="$WORK/r3/data/ca.pem" WARDEN_ADMIN_KEY="$ADMIN_KEY" $WARDEN audit verify --log https://127.0.0.1:18943/audit/v1 --key "$VKEY"
+step "warden audit verify: the one shared log, read through replica 1, checked from scratch against the ledger key"
+NODE_EXTRA_CA_CERTS="$WORK/r1/data/ca.pem" WARDEN_ADMIN_KEY="$ADMIN_KEY" $WARDEN audit verify --log https://127.0.0.1:18941/audit/v1 --key "$VKEY"
 
 step "warden receipt verify: every receipt the load balancer handed out is in that log"
 for f in "$WORK"/receipts/*; do
-  NODE_EXTRA_CA_CERTS="$WORK/r3/data/ca.pem" WARDEN_ADMIN_KEY="$ADMIN_KEY" $WARDEN receipt verify "$(cat "$f")" --log https://127.0.0.1:18943/audit/v1 --key "$VKEY" | head -1
+  NODE_EXTRA_CA_CERTS="$WORK/r1/data/ca.pem" WARDEN_ADMIN_KEY="$ADMIN_KEY" $WARDEN receipt verify "$(cat "$f")" --log https://127.0.0.1:18941/audit/v1 --key "$VKEY" | head -1
 done
 
-step "done: three replicas, one store, one log"
+step "done: three replicas (one killed mid-load), one store, one log"

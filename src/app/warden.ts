@@ -299,6 +299,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   });
   const policy = await buildPolicyPlane(config, {
     ...(monitor ? { risk: (p: Principal) => monitor.risk(p) } : {}),
+    ...(cluster.policies && cluster.changes ? { shared: { store: cluster.policies, changes: cluster.changes } } : {}),
     db,
     clock,
     log,
@@ -390,10 +391,11 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   started.push(() => workload.close());
   const keyRelease = createKeyRelease({ db, dataDir: config.dataDir, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces });
   // Tools plane: /v1/tools, /mcp and /admin/v1/tools|approvals; tool calls decided by the same PDP.
-  const tools = createToolsPlane({
+  const tools = await createToolsPlane({
     clock,
     log,
     db,
+    ...(cluster.tools && cluster.changes ? { shared: { store: cluster.tools, changes: cluster.changes } } : {}),
     audit,
     decide: pdpToolDecider(policy.pdp, buildContext),
     inspector: { inspect: (t) => inspectText(t), count: countFindings, redact },

@@ -4,6 +4,8 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/config.js';
 import { PostgresIdentityStore } from '../store/identity-postgres.js';
+import { PostgresPolicyStore } from '../store/policy-postgres.js';
+import { PostgresToolStore } from '../store/tools-postgres.js';
 import { CliError } from './admin-client.js';
 
 export async function main(args: string[]): Promise<number> {
@@ -14,15 +16,23 @@ export async function main(args: string[]): Promise<number> {
     process.stdout.write('nothing to migrate: no store.postgres in the config (the embedded SQLite stores migrate themselves when opened)\n');
     return 0;
   }
-  let store: PostgresIdentityStore;
-  try {
-    store = await PostgresIdentityStore.connect({ connectionString: pg.connectionString, prefix: pg.prefix });
-  } catch (e) {
-    throw new CliError(`migrate: ${(e as Error).message}`, 1);
+  // Every PostgreSQL store of the control plane, each with its own versions (the ledger migrates when opened).
+  const stores = [
+    (o: { connectionString: string; prefix: string }) => PostgresIdentityStore.connect(o),
+    (o: { connectionString: string; prefix: string }) => PostgresToolStore.connect(o),
+    (o: { connectionString: string; prefix: string }) => PostgresPolicyStore.connect(o),
+  ];
+  for (const connect of stores) {
+    let store: Awaited<ReturnType<typeof connect>>;
+    try {
+      store = await connect({ connectionString: pg.connectionString, prefix: pg.prefix });
+    } catch (e) {
+      throw new CliError(`migrate: ${(e as Error).message}`, 1);
+    }
+    const m = store.migration;
+    await store.close();
+    const what = m.applied.length ? `applied ${m.applied.join(', ')}` : 'already current';
+    process.stdout.write(`${m.store} (${pg.prefix}*): schema ${m.from} -> ${m.to}, ${what}\n`);
   }
-  const m = store.migration;
-  await store.close();
-  const what = m.applied.length ? `applied ${m.applied.join(', ')}` : 'already current';
-  process.stdout.write(`${m.store} (${pg.prefix}*): schema ${m.from} -> ${m.to}, ${what}\n`);
   return 0;
 }

@@ -58,7 +58,7 @@ export interface ToolRoutes {
   /** GET /v1/tools: the tools the caller may call. */
   list(p: Principal, sourceIp: string): unknown;
   /** GET /v1/tools/approvals/{id}: the caller's own approval request. */
-  approval(p: Principal, id: string): unknown;
+  approval(p: Principal, id: string): Promise<unknown>;
   /** GET /v1/tools/jwks (public): keys that verify per-call backend credentials. */
   jwks(): Promise<unknown>;
   /** GET /.well-known/oauth-protected-resource[/mcp] (public, RFC 9728): the document for that resource path. */
@@ -286,7 +286,7 @@ export class Gateway {
       [
         'tools.approval',
         authed([identity, network], async (ctx, res, id) => {
-          const answer = (d.tools ?? noTools()).approval(ctx.principal!, id!);
+          const answer = await (d.tools ?? noTools()).approval(ctx.principal!, id!);
           await this.release(ctx, res, 200, answer);
         }),
       ],

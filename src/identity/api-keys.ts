@@ -218,7 +218,7 @@ export class ApiKeyService {
     if (c.type === 'key') this.cache.delete(c.hash);
     else if (c.type === 'principal') {
       for (const [h, e] of this.cache) if (e.record.principalId === c.id) this.cache.delete(h);
-    } else this.cache.clear();
+    } else if (c.type === 'resync') this.cache.clear();
   }
 
   async list(principalId?: string): Promise<ApiKeyRecord[]> {

@@ -58,6 +58,8 @@ export function createAuditHandler(ledger: Ledger, keys: LedgerKey, opts: AuditH
   async function route(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodNotAllowed();
     const path = url.pathname.slice(AUDIT_PREFIX.length + 1);
+    // Replicas share one log: answer with the shared latest tree, not the one this replica last appended to.
+    if (path === 'checkpoint' || path.startsWith('proof/') || path.startsWith('tile/')) await ledger.refresh();
     if (path === 'checkpoint') return send(res, req, 200, 'text/plain; charset=utf-8', ledger.latestCheckpoint().note, 'no-cache, max-age=2');
     if (path === 'witnessed-checkpoint') {
       const note = opts.witnessedCheckpoint?.() ?? null;

@@ -79,6 +79,9 @@ interface Pending {
 export class Ledger {
   private pending: Pending[] = [];
   private flushing: Promise<void> | null = null;
+  private refreshing: Promise<void> | null = null;
+  /** True from taking the shared log's lock until the batch's tree is this ledger's (see refresh). */
+  private committing = false;
   private scheduled = false;
   private closed = false;
   private readonly maxBatch: number;
@@ -173,17 +176,22 @@ export class Ledger {
    * ledger's last batch, then build the batch (indices, nodes, checkpoint) on the committed tree.
    */
   private async commitShared(batch: Pending[], begin: () => Promise<LedgerAppend>): Promise<void> {
-    const txn = await begin();
-    let built: Built;
+    this.committing = true;
     try {
-      if (txn.state.size !== this.frontier.size || (txn.state.checkpoint !== null && txn.state.checkpoint !== this.checkpoint.note)) await this.catchUp(txn.state);
-      built = this.build(batch);
-      await txn.commit(built.batch);
-    } catch (e) {
-      await txn.abort();
-      throw e;
+      const txn = await begin();
+      let built: Built;
+      try {
+        if (txn.state.size !== this.frontier.size || (txn.state.checkpoint !== null && txn.state.checkpoint !== this.checkpoint.note)) await this.catchUp(txn.state);
+        built = this.build(batch);
+        await txn.commit(built.batch);
+      } catch (e) {
+        await txn.abort();
+        throw e;
+      }
+      this.advance(batch, built);
+    } finally {
+      this.committing = false;
     }
-    this.advance(batch, built);
   }
 
   /**
@@ -191,7 +199,7 @@ export class Ledger {
    * signed by this ledger's key, the stored tree hashes to it, and the tree this ledger last signed is a prefix
    * of it (RFC 9162 §2.1.4 consistency proof from the stored nodes), so no replica ever extends a fork.
    */
-  private async catchUp(state: LedgerState): Promise<void> {
+  private async catchUp(state: LedgerState, onlyForward = false): Promise<void> {
     if (state.checkpoint === null) throw new LogForked('log_rolled_back', `the shared log holds ${state.size} entries and no checkpoint, but this replica committed up to ${this.checkpoint.size}`);
     const cp = openOwnCheckpoint(state.checkpoint, this.key);
     if (cp.size !== state.size) throw new RootMismatch('checkpoint_size_mismatch', `stored checkpoint size ${cp.size} differs from stored size ${state.size}`);
@@ -206,8 +214,40 @@ export class Ledger {
         throw new LogForked('log_forked', `the shared log at size ${cp.size} does not extend the tree of size ${old.size} this replica signed: ${(e as Error).message}`);
       }
     }
+    // A refresh never touches the tree while this replica commits (the batch's proofs are built on the frontier
+    // the commit started from) and never moves it back to an older tree than the one it has.
+    if (onlyForward && (this.committing || cp.size <= this.checkpoint.size)) return;
     this.frontier = frontier;
     this.checkpoint = cp;
+  }
+
+  /**
+   * A log other replicas append to: moves this ledger to the newest tree any replica committed (checked as in
+   * catchUp: our signature, the stored tree hashes to it, it extends the tree this replica signed), so the
+   * checkpoint, proofs and tiles it serves are the shared log's latest. Concurrent callers share one read.
+   * A no-op for a store one process owns. The store unreachable: LedgerUnavailable (never a stale answer).
+   */
+  refresh(): Promise<void> {
+    if (!this.store.beginAppend) return Promise.resolve();
+    this.refreshing ??= (async () => {
+      // An append of this replica's in flight catches up under the lock; then read what is committed. A commit
+      // that starts meanwhile wins (its tree is at least as new), and the read is tried again after it.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        await this.flushing;
+        let state: LedgerState;
+        try {
+          state = await this.store.load();
+        } catch (e) {
+          throw new LedgerUnavailable(`cannot read the shared log to catch up: ${(e as Error).message}`);
+        }
+        if (state.size <= this.checkpoint.size) return;
+        await this.catchUp(state, true);
+        if (this.checkpoint.size >= state.size) return;
+      }
+    })().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
   }
 
   private build(batch: Pending[]): Built {

@@ -10,7 +10,9 @@ import type { Decision, Principal, Resource } from '../core/types.js';
 import type { WardenConfig } from '../config/config.js';
 import { PolicyAdmin, PolicyDecisionPoint, buildContext, type PublishResult, type ShadowDiff, type StoredEntityInput } from './index.js';
 import type { ChangeGate } from './policy-admin.js';
+import type { ChangeFeed } from '../store/pg-changes.js';
 import { SqlitePolicyStore } from '../store/policy-sqlite.js';
+import type { PolicyStore } from '../store/policy-store.js';
 import type { SqliteDb } from '../store/sqlite.js';
 import type { ApiKeyRecord, IdentityStore } from '../store/identity-store.js';
 import type { KeyChange } from '../identity/api-keys.js';
@@ -141,6 +143,8 @@ export async function buildPolicyPlane(
     log: Pick<Logger, 'error'>;
     /** The monitor's risk for a principal (0..1); 0 without a monitor. */
     risk?: (p: Principal) => number;
+    /** Replicas sharing one control plane: the PostgreSQL policy store and the change feed. */
+    shared?: { store: PolicyStore; changes: ChangeFeed };
   },
 ): Promise<PolicyPlane> {
   const pdp = new PolicyDecisionPoint({
@@ -149,9 +153,13 @@ export async function buildPolicyPlane(
       if (c.reason !== 'generated') o.onPublished(c.version, c.reason);
     },
   });
-  const admin = new PolicyAdmin(pdp, new SqlitePolicyStore(o.db));
-  if (config.policies.dir) admin.publishDirectory(config.policies.dir, 'config', `dir:${config.policies.dir}`);
-  else admin.boot(STARTER_POLICY_DIR);
+  const admin = new PolicyAdmin(
+    pdp,
+    o.shared?.store ?? new SqlitePolicyStore(o.db),
+    o.shared ? { changes: o.shared.changes, onError: (e) => o.log.error({ err: e }, 'policies: could not load the set another replica published (retried)') } : null,
+  );
+  if (config.policies.dir) await admin.publishDirectory(config.policies.dir, 'config', `dir:${config.policies.dir}`);
+  else await admin.boot(STARTER_POLICY_DIR);
   let entityKey = '';
   let modelIds: string[] = [];
   const setModels = (registered: readonly RegisteredModel[]) => {
@@ -208,7 +216,7 @@ export async function buildPolicyPlane(
       };
       if (ar.path === '/admin/v1/policies' && req.method === 'GET') {
         const cur = admin.current();
-        sendJson(res, 200, { set_version: cur.setVersion, live_version: cur.liveVersion, shadow_version: pdp.shadowVersion, policies: cur.policies, versions: admin.versions() }, hdr);
+        sendJson(res, 200, { set_version: cur.setVersion, live_version: cur.liveVersion, shadow_version: pdp.shadowVersion, policies: cur.policies, versions: await admin.versions() }, hdr);
         return true;
       }
       /**
@@ -280,6 +288,7 @@ export async function buildPolicyPlane(
       throw new NotFound('route_not_found', `no such endpoint: ${req.method} ${ar.path}`);
     },
     close() {
+      admin.close();
       for (const t of timers) clearTimeout(t);
     },
   };

@@ -2,8 +2,9 @@
 // activate), shadow a candidate, promote, roll back to a stored version, list versions. Stored
 // versions are of the published (base) set; key-scope policies are regenerated from the key store and
 // are not persisted here, so a decision's policyVersion (base + generated) can differ from the stored one.
-import type { SqlitePolicyStore, PolicySetSummary } from '../store/policy-sqlite.js';
-import { NotFound } from '../core/errors.js';
+import type { ChangeFeed } from '../store/pg-changes.js';
+import type { PolicySetSummary, PolicyStore } from '../store/policy-store.js';
+import { FailClosed, NotFound } from '../core/errors.js';
 import type { PolicyDecisionPoint } from './pdp.js';
 import { entriesFromStored, loadPolicyDir, parsePolicies, policySetVersion, type PolicyEntry } from './policy-set.js';
 
@@ -26,15 +27,51 @@ export interface ChangeGate {
   commit?: (result: PublishResult) => Promise<void>;
 }
 
+/**
+ * Replicas sharing the store: a publish, promote or rollback through any of them is announced ('policy');
+ * every replica then loads the stored active set (so does a 'resync', and a check every `reloadMs`).
+ */
+export interface SharedPolicies {
+  changes: ChangeFeed;
+  /** Default 5000 ms. */
+  reloadMs?: number;
+  onError?: (e: unknown) => void;
+}
+
 export class PolicyAdmin {
+  private readonly unsubscribe: () => void = () => undefined;
+  private timer: NodeJS.Timeout | null = null;
+
   constructor(
     private readonly pdp: PolicyDecisionPoint,
-    private readonly store: SqlitePolicyStore,
-  ) {}
+    private readonly store: PolicyStore,
+    private readonly shared: SharedPolicies | null = null,
+  ) {
+    if (shared) {
+      const follow = () => void this.follow().catch((e: unknown) => shared.onError?.(e));
+      this.unsubscribe = shared.changes.subscribe((c) => {
+        if (c.type === 'policy' || c.type === 'resync') follow();
+      });
+      this.timer = setInterval(follow, shared.reloadMs ?? 5000);
+      this.timer.unref();
+    }
+  }
+
+  /** Makes the stored active set live here if another replica changed it (its hash is checked on load). */
+  async follow(): Promise<void> {
+    const active = await this.store.active();
+    if (!active || active.version === policySetVersion(this.pdp.basePolicies())) return;
+    this.apply(entriesFromStored(active.version, active.policies));
+  }
+
+  close(): void {
+    this.unsubscribe();
+    if (this.timer) clearInterval(this.timer);
+  }
 
   /** At startup: the last activated stored set, or else `fallbackDir` (published as actor `boot`). */
-  boot(fallbackDir: string): PublishResult {
-    const active = this.store.active();
+  async boot(fallbackDir: string): Promise<PublishResult> {
+    const active = await this.store.active();
     if (active) return this.apply(entriesFromStored(active.version, active.policies));
     return this.publishDirectory(fallbackDir, 'boot');
   }
@@ -45,11 +82,11 @@ export class PolicyAdmin {
   }
 
   /** At startup, from the config's directory: no gate (nothing is being served yet). */
-  publishDirectory(dir: string, actor: string, note?: string): PublishResult {
+  async publishDirectory(dir: string, actor: string, note?: string): Promise<PublishResult> {
     // Boot and config load, before any request: the gate's lockout check and ledger entry are the admin API's.
     const entries = loadPolicyDir(dir);
     const result = this.apply(entries); // validates first: a rejected set is never stored
-    this.persistPublished(result, entries, actor, `dir:${dir}`, note);
+    await this.persistPublished(result, entries, actor, `dir:${dir}`, note);
     return result;
   }
 
@@ -70,22 +107,23 @@ export class PolicyAdmin {
     if (candidate === null) throw new NotFound('no_shadow_set', 'there is no shadow policy set to promote');
     const r = await this.change(candidate, gate);
     this.pdp.clearShadow();
-    this.persistPublished(r, candidate, actor, 'shadow', note);
+    await this.persistPublished(r, candidate, actor, 'shadow', note);
     return r;
   }
 
   /** Makes a previously stored version live again, through the same gate as a publish. */
   async rollback(version: string, actor: string, gate: ChangeGate = {}): Promise<PublishResult> {
-    const stored = this.store.get(version);
+    const stored = await this.store.get(version);
     if (!stored) throw new NotFound('policy_version_not_found', `policy set version ${version} is not stored`);
     const r = await this.change(entriesFromStored(stored.version, stored.policies), gate);
-    this.store.activate(version, actor);
+    await this.store.activate(version, actor);
+    await this.announce(version);
     return r;
   }
 
-  versions(): (PolicySetSummary & { active: boolean })[] {
-    const active = this.store.active()?.version;
-    return this.store.list().map((s) => ({ ...s, active: s.version === active }));
+  async versions(): Promise<(PolicySetSummary & { active: boolean })[]> {
+    const active = (await this.store.active())?.version;
+    return (await this.store.list()).map((s) => ({ ...s, active: s.version === active }));
   }
 
   /** The live published policies (id, source, text), sorted by id. */
@@ -96,13 +134,24 @@ export class PolicyAdmin {
 
   private async publishEntries(entries: PolicyEntry[], actor: string, source: string, note: string | undefined, gate: ChangeGate): Promise<PublishResult> {
     const result = await this.change(entries, gate);
-    this.persistPublished(result, entries, actor, source, note);
+    await this.persistPublished(result, entries, actor, source, note);
     return result;
   }
 
-  private persistPublished(result: PublishResult, entries: PolicyEntry[], actor: string, source: string, note: string | undefined): void {
-    this.store.save(result.setVersion, entries, { source, ...(note !== undefined ? { note } : {}) });
-    this.store.activate(result.setVersion, actor);
+  private async persistPublished(result: PublishResult, entries: PolicyEntry[], actor: string, source: string, note: string | undefined): Promise<void> {
+    await this.store.save(result.setVersion, entries, { source, ...(note !== undefined ? { note } : {}) });
+    await this.store.activate(result.setVersion, actor);
+    await this.announce(result.setVersion);
+  }
+
+  /** Tells the other replicas that the stored active set changed (it is committed already). */
+  private async announce(version: string): Promise<void> {
+    if (!this.shared) return;
+    try {
+      await this.shared.changes.publish({ type: 'policy', version });
+    } catch {
+      throw new FailClosed('change_not_announced', 'the change is saved and live here, but the other replicas could not be told yet: they load it at their next check (within 5 s)');
+    }
   }
 
   /**

@@ -1,14 +1,20 @@
-// The cluster stores named by `store:` in warden.yaml: PostgreSQL (identity records, change announcements;
+// The cluster stores named by `store:` in warden.yaml: PostgreSQL (identity records, policies, tools and approvals, change announcements;
 // the ledger connects on its own) and Redis (limits, token revocations, replay caches). Both are reached at
 // start or the start is refused; later outages fail closed where they are used (503) and turn /readyz.
 import { Redis } from 'ioredis';
 import type { WardenConfig } from '../config/config.js';
 import { PostgresIdentityStore } from './identity-postgres.js';
 import { PgChangeFeed } from './pg-changes.js';
+import { PostgresPolicyStore } from './policy-postgres.js';
+import { PostgresToolStore } from './tools-postgres.js';
 
 export interface ClusterStores {
   identity: PostgresIdentityStore | null;
   changes: PgChangeFeed | null;
+  /** Tools and approvals (the tools plane). */
+  tools: PostgresToolStore | null;
+  /** Published policy sets and which one is live. */
+  policies: PostgresPolicyStore | null;
   redis: Redis | null;
   /** Readiness probes for what is configured (none in embedded mode). */
   probes: { name: string; probe: () => Promise<boolean> }[];
@@ -37,15 +43,19 @@ function redact(url: string): string {
 export async function openClusterStores(cfg: WardenConfig['store'], onError: (e: unknown, what: string) => void): Promise<ClusterStores> {
   let identity: PostgresIdentityStore | null = null;
   let changes: PgChangeFeed | null = null;
+  let tools: PostgresToolStore | null = null;
+  let policies: PostgresPolicyStore | null = null;
   let redis: Redis | null = null;
   const close = async () => {
-    await Promise.allSettled([changes?.close(), identity?.close(), redis?.disconnect()]);
+    await Promise.allSettled([changes?.close(), identity?.close(), tools?.close(), policies?.close(), redis?.disconnect()]);
   };
   try {
     if (cfg.postgres) {
       const { connectionString, prefix } = cfg.postgres;
       try {
         identity = await PostgresIdentityStore.connect({ connectionString, prefix });
+        tools = await PostgresToolStore.connect({ connectionString, prefix });
+        policies = await PostgresPolicyStore.connect({ connectionString, prefix });
         changes = await PgChangeFeed.connect({ connectionString, prefix, onError: (e) => onError(e, 'postgres change listener') });
       } catch (e) {
         throw new ClusterStoreUnavailable(`store.postgres: cannot use ${redact(connectionString)}: ${(e as Error).message}`);
@@ -78,5 +88,5 @@ export async function openClusterStores(cfg: WardenConfig['store'], onError: (e:
     const r = redis;
     probes.push({ name: 'redis', probe: async () => (await r.ping()) === 'PONG' });
   }
-  return { identity, changes, redis, probes, close };
+  return { identity, changes, tools, policies, redis, probes, close };
 }

@@ -3,9 +3,9 @@
 // Every change a replica must see at once (a key revoked, a principal disabled) is also announced with
 // NOTIFY by the service that makes it (src/store/pg-changes.ts); this store only reads and writes rows.
 import type { JsonWebKey } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import type { ApiKeyRecord, IdentityStore, JitKeyDirectory, PrincipalRecord } from './identity-store.js';
-import { checkPrefix, migrate, type Migration, type MigrationResult } from './pg-migrate.js';
+import { connectMigrated, type Migration, type MigrationResult } from './pg-migrate.js';
 
 export const IDENTITY_MIGRATIONS: readonly Migration[] = [
   {
@@ -98,23 +98,8 @@ export class PostgresIdentityStore implements IdentityStore, JitKeyDirectory {
 
   /** Connects and brings the schema up to date (see pg-migrate.ts). */
   static async connect(opts: PostgresStoreOptions): Promise<PostgresIdentityStore> {
-    const prefix = checkPrefix(opts.prefix ?? 'warden_');
-    const pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.poolSize ?? 4 });
-    // An idle client losing its connection must not crash the process; the next query reports it.
-    pool.on('error', () => undefined);
-    try {
-      const client = await pool.connect();
-      let migration: MigrationResult;
-      try {
-        migration = await migrate(client, 'identity', prefix, IDENTITY_MIGRATIONS);
-      } finally {
-        client.release();
-      }
-      return new PostgresIdentityStore(pool, { principals: `${prefix}principals`, keys: `${prefix}api_keys`, meta: `${prefix}meta`, jitKeys: `${prefix}jit_keys` }, migration);
-    } catch (e) {
-      await pool.end().catch(() => undefined);
-      throw e;
-    }
+    const { pool, prefix, migration } = await connectMigrated(opts, 'identity', IDENTITY_MIGRATIONS);
+    return new PostgresIdentityStore(pool, { principals: `${prefix}principals`, keys: `${prefix}api_keys`, meta: `${prefix}meta`, jitKeys: `${prefix}jit_keys` }, migration);
   }
 
   private async rows(sql: string, params: unknown[] = []): Promise<Row[]> {

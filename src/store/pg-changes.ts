@@ -1,7 +1,7 @@
 // Change announcements between replicas that share a PostgreSQL store: LISTEN/NOTIFY on one channel per
 // deployment (the table prefix). A replica that changes something a peer may hold in a cache (a key revoked
-// or rotated, a principal disabled, erased or edited) publishes it; every replica, itself included, drops
-// what it cached. Notifications are lost while a listener is disconnected, so a listener that is not
+// or rotated, a principal disabled, erased or edited, a tool changed) or wait for (an approval decided)
+// publishes it; every replica, itself included, drops what it cached or wakes what waited. Notifications are lost while a listener is disconnected, so a listener that is not
 // connected reports itself unhealthy (callers stop trusting their caches and read the store) and, once it
 // is back, tells every subscriber to resynchronise (drop everything) before it reports healthy again.
 import pg from 'pg';
@@ -10,6 +10,12 @@ import { checkPrefix } from './pg-migrate.js';
 export type StoreChange =
   | { type: 'key'; hash: string }
   | { type: 'principal'; id: string }
+  /** A tool registered, changed or deleted: replicas reload it into their registry mirror. */
+  | { type: 'tool'; name: string }
+  /** A policy set published, promoted or rolled back: replicas load the stored active set. */
+  | { type: 'policy'; version: string }
+  /** An approval decided: a call held on any replica (`Prefer: wait`) wakes and reads the decision. */
+  | { type: 'approval'; id: string }
   /** Notifications may have been missed: drop every cached record. */
   | { type: 'resync' };
 

@@ -1,7 +1,7 @@
 // Versioned, idempotent schema migrations for the PostgreSQL stores. Each store names its migrations
 // (an ordered list); `migrate` applies the ones not yet recorded, in one transaction holding an advisory
 // lock per store, so replicas starting together do not race and a half-applied step never commits.
-import type pg from 'pg';
+import pg from 'pg';
 
 export interface Migration {
   /** 1, 2, 3, …: applied in order, each once. */
@@ -62,6 +62,31 @@ export async function migrate(client: pg.ClientBase, store: string, prefix: stri
     return { store, from, to: migrations.length, applied };
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * A pool for one store, its schema brought up to date first (the pool is closed again if that fails). An idle
+ * client losing its connection must not crash the process: the next query reports it.
+ */
+export async function connectMigrated(
+  opts: { connectionString: string; prefix?: string; poolSize?: number },
+  store: string,
+  migrations: readonly Migration[],
+): Promise<{ pool: pg.Pool; prefix: string; migration: MigrationResult }> {
+  const prefix = checkPrefix(opts.prefix ?? 'warden_');
+  const pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.poolSize ?? 4 });
+  pool.on('error', () => undefined);
+  try {
+    const client = await pool.connect();
+    try {
+      return { pool, prefix, migration: await migrate(client, store, prefix, migrations) };
+    } finally {
+      client.release();
+    }
+  } catch (e) {
+    await pool.end().catch(() => undefined);
     throw e;
   }
 }

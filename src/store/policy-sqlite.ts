@@ -1,36 +1,11 @@
-// Policy set versions in the embedded SQLite store: every set that was ever loaded (by content-hash
-// version) and the history of which version was live when. Plain records only: parsing and
-// validation belong to src/policy, which re-checks the version hash when it loads a stored set.
+// Policy set versions in the embedded SQLite store (the contract is src/store/policy-store.ts).
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { NotFound } from '../core/errors.js';
+import type { PolicyActivation, PolicySetRecord, PolicySetSummary, PolicyStore, StoredPolicy } from './policy-store.js';
 import type { SqliteDb } from './sqlite.js';
 
-export interface StoredPolicy {
-  id: string;
-  text: string;
-  source: string;
-}
-
-export interface PolicySetSummary {
-  version: string;
-  createdAt: number;
-  source: string;
-  note: string | null;
-  policyCount: number;
-}
-
-export interface PolicySetRecord extends PolicySetSummary {
-  policies: StoredPolicy[];
-}
-
-export interface PolicyActivation {
-  version: string;
-  activatedAt: number;
-  actor: string;
-}
-
-export class SqlitePolicyStore {
+export class SqlitePolicyStore implements PolicyStore {
   constructor(
     private readonly db: SqliteDb,
     private readonly clock: Clock = systemClock,
@@ -52,15 +27,14 @@ export class SqlitePolicyStore {
     `);
   }
 
-  /** Records a set; a version already stored is left as it is (same hash, same content). Returns true when new. */
-  save(version: string, policies: readonly StoredPolicy[], meta: { source: string; note?: string }): boolean {
+  async save(version: string, policies: readonly StoredPolicy[], meta: { source: string; note?: string }): Promise<boolean> {
     const r = this.db
       .prepare('INSERT OR IGNORE INTO policy_sets (version, created_at, source, note, policies) VALUES (?, ?, ?, ?, ?)')
       .run(version, this.clock.now(), meta.source, meta.note ?? null, JSON.stringify(policies.map((p) => ({ id: p.id, text: p.text, source: p.source }))));
     return r.changes === 1;
   }
 
-  get(version: string): PolicySetRecord | null {
+  async get(version: string): Promise<PolicySetRecord | null> {
     const row = this.db.prepare('SELECT version, created_at, source, note, policies FROM policy_sets WHERE version = ?').get(version) as
       | { version: string; created_at: number; source: string; note: string | null; policies: string }
       | undefined;
@@ -69,7 +43,7 @@ export class SqlitePolicyStore {
     return { version: row.version, createdAt: row.created_at, source: row.source, note: row.note, policyCount: policies.length, policies };
   }
 
-  list(): PolicySetSummary[] {
+  async list(): Promise<PolicySetSummary[]> {
     const rows = this.db.prepare('SELECT version, created_at, source, note, json_array_length(policies) AS n FROM policy_sets ORDER BY created_at, version').all() as {
       version: string;
       created_at: number;
@@ -80,20 +54,18 @@ export class SqlitePolicyStore {
     return rows.map((r) => ({ version: r.version, createdAt: r.created_at, source: r.source, note: r.note, policyCount: r.n }));
   }
 
-  /** Marks a stored version live (appends to the history). */
-  activate(version: string, actor: string): void {
+  async activate(version: string, actor: string): Promise<void> {
     const exists = this.db.prepare('SELECT 1 FROM policy_sets WHERE version = ?').get(version);
     if (!exists) throw new NotFound('policy_version_not_found', `policy set version ${version} is not stored`);
     this.db.prepare('INSERT INTO policy_activations (version, activated_at, actor) VALUES (?, ?, ?)').run(version, this.clock.now(), actor);
   }
 
-  /** The most recently activated set, or null when none was ever activated. */
-  active(): PolicySetRecord | null {
+  async active(): Promise<PolicySetRecord | null> {
     const row = this.db.prepare('SELECT version FROM policy_activations ORDER BY seq DESC LIMIT 1').get() as { version: string } | undefined;
     return row ? this.get(row.version) : null;
   }
 
-  history(): PolicyActivation[] {
+  async history(): Promise<PolicyActivation[]> {
     const rows = this.db.prepare('SELECT version, activated_at, actor FROM policy_activations ORDER BY seq').all() as { version: string; activated_at: number; actor: string }[];
     return rows.map((r) => ({ version: r.version, activatedAt: r.activated_at, actor: r.actor }));
   }

@@ -3,73 +3,7 @@
 // makes the two state changes that must be atomic (decide once, consume once) single UPDATEs.
 import { Conflict } from '../core/errors.js';
 import type { SqliteDb } from './sqlite.js';
-
-export type ToolRisk = 'read' | 'write' | 'destructive' | 'external';
-
-export type ToolBackend =
-  | { type: 'http'; url: string; method: 'POST' | 'GET' | 'PUT' | 'PATCH' | 'DELETE' }
-  | { type: 'mcp'; url: string; tool: string }
-  /** Warden's own code sandbox (src/tools/sandbox): no URL, no network; caps in ms and bytes. */
-  | { type: 'sandbox'; language: 'javascript'; limits: { timeMs: number; memoryBytes: number; outputBytes: number } };
-
-export interface ToolRecord {
-  name: string;
-  description: string;
-  inputSchema: Record<string, unknown>;
-  risk: ToolRisk;
-  needsApproval: boolean;
-  backend: ToolBackend;
-  egress: string[];
-  /** Groups granted the tool (the Cedar Tool entity's `grantees`). */
-  grantees: string[];
-  /** Owning tenant; null = shared. */
-  tenant: string | null;
-  createdAt: number;
-  updatedAt: number;
-  /** Bumped on every change; approvals and decisions cite it. */
-  version: number;
-}
-
-/** What an MCP server says a tool is: the part of `tools/list` an agent's model reads and obeys. */
-export interface ServedToolDefinition {
-  name: string;
-  description: string;
-  inputSchema: unknown;
-}
-
-export interface ToolPinRecord {
-  name: string;
-  digest: string;
-  definition: ServedToolDefinition;
-  pinnedAt: number;
-  pinnedBy: string;
-  /** A definition the server served later that differs from the pin: the tool is quarantined until re-approved. */
-  pending: { digest: string; definition: ServedToolDefinition; at: number } | null;
-}
-
-export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'consumed';
-
-export interface ApprovalRecord {
-  id: string;
-  tool: string;
-  toolVersion: number;
-  requester: string;
-  tenant: string;
-  /** The acting agent (RFC 8693 act), null for a direct call by the user. */
-  agent: string | null;
-  argsDigest: string;
-  /** The arguments as canonical JSON, for the approver to read. */
-  argsJson: string;
-  policyVersion: string;
-  createdAt: number;
-  expiresAt: number;
-  status: ApprovalStatus;
-  decidedBy: string | null;
-  decidedAt: number | null;
-  reason: string | null;
-  consumedAt: number | null;
-  requestId: string;
-}
+import type { ApprovalQuery, ApprovalRecord, ApprovalStatus, ServedToolDefinition, ToolBackend, ToolPinRecord, ToolRecord, ToolRisk, ToolStore } from './tools-store.js';
 
 interface ToolRow {
   name: string; description: string; input_schema: string; risk: ToolRisk; needs_approval: number; backend: string;
@@ -106,18 +40,7 @@ function toApproval(r: ApprovalRow): ApprovalRecord {
   };
 }
 
-export interface ApprovalQuery {
-  status?: ApprovalStatus;
-  tool?: string;
-  requester?: string;
-  /** Oldest first unless set. */
-  newestFirst?: boolean;
-  /** The last row of the previous page. */
-  after?: { createdAt: number; id: string };
-  limit: number;
-}
-
-export class SqliteToolStore {
+export class SqliteToolStore implements ToolStore {
   constructor(private readonly db: SqliteDb) {
     db.exec(`
       CREATE TABLE IF NOT EXISTS tools (
@@ -183,7 +106,7 @@ export class SqliteToolStore {
   }
 
   /** Registers a new tool at the version after the highest its name ever had (1 for a name never used). */
-  insertTool(t: Omit<ToolRecord, 'version'>): ToolRecord {
+  async insertTool(t: Omit<ToolRecord, 'version'>): Promise<ToolRecord> {
     return this.db.transaction(() => {
       const high = this.db.prepare('SELECT version FROM tool_version_high WHERE name = ?').pluck().get(t.name) as number | undefined;
       const version = (high ?? 0) + 1;
@@ -200,8 +123,8 @@ export class SqliteToolStore {
   }
 
   /** Replaces a definition; `expectedVersion` guards against lost updates. Returns null when absent. */
-  updateTool(t: Omit<ToolRecord, 'version' | 'createdAt'>, expectedVersion?: number): ToolRecord | null {
-    const cur = this.getTool(t.name);
+  async updateTool(t: Omit<ToolRecord, 'version' | 'createdAt'>, expectedVersion?: number): Promise<ToolRecord | null> {
+    const cur = await this.getTool(t.name);
     if (!cur) return null;
     if (expectedVersion !== undefined && expectedVersion !== cur.version) throw new Conflict('tool_version_mismatch', `tool ${t.name} is at version ${cur.version}, not ${expectedVersion}`);
     const r = this.db
@@ -215,21 +138,21 @@ export class SqliteToolStore {
     return this.getTool(t.name);
   }
 
-  getTool(name: string): ToolRecord | null {
+  async getTool(name: string): Promise<ToolRecord | null> {
     const r = this.db.prepare('SELECT * FROM tools WHERE name = ?').get(name) as ToolRow | undefined;
     return r ? toTool(r) : null;
   }
 
-  listTools(): ToolRecord[] {
+  async listTools(): Promise<ToolRecord[]> {
     return (this.db.prepare('SELECT * FROM tools ORDER BY name').all() as ToolRow[]).map(toTool);
   }
 
-  deleteTool(name: string): boolean {
+  async deleteTool(name: string): Promise<boolean> {
     return this.db.prepare('DELETE FROM tools WHERE name = ?').run(name).changes === 1;
   }
 
   /** Pins (or re-pins, clearing any quarantine) the served definition of a tool. */
-  setPin(name: string, digest: string, definition: ServedToolDefinition, at: number, by: string): void {
+  async setPin(name: string, digest: string, definition: ServedToolDefinition, at: number, by: string): Promise<void> {
     this.db
       .prepare(
         `INSERT INTO tool_pins (name, digest, definition, pinned_at, pinned_by) VALUES (?, ?, ?, ?, ?)
@@ -240,11 +163,11 @@ export class SqliteToolStore {
   }
 
   /** Records a changed served definition (quarantine). The first change seen stays until an admin decides. */
-  setPending(name: string, digest: string, definition: ServedToolDefinition, at: number): void {
+  async setPending(name: string, digest: string, definition: ServedToolDefinition, at: number): Promise<void> {
     this.db.prepare('UPDATE tool_pins SET pending_digest = ?, pending_definition = ?, pending_at = ? WHERE name = ? AND pending_digest IS NULL').run(digest, JSON.stringify(definition), at, name);
   }
 
-  getPin(name: string): ToolPinRecord | null {
+  async getPin(name: string): Promise<ToolPinRecord | null> {
     const r = this.db.prepare('SELECT * FROM tool_pins WHERE name = ?').get(name) as
       | { name: string; digest: string; definition: string; pinned_at: number; pinned_by: string; pending_digest: string | null; pending_definition: string | null; pending_at: number | null }
       | undefined;
@@ -259,11 +182,11 @@ export class SqliteToolStore {
     };
   }
 
-  deletePin(name: string): void {
+  async deletePin(name: string): Promise<void> {
     this.db.prepare('DELETE FROM tool_pins WHERE name = ?').run(name);
   }
 
-  insertApproval(a: ApprovalRecord): void {
+  async insertApproval(a: ApprovalRecord): Promise<void> {
     this.db
       .prepare(
         `INSERT INTO tool_approvals (id, tool, tool_version, requester, tenant, agent, args_digest, args_json, policy_version, created_at, expires_at, status, decided_by, decided_at, reason, consumed_at, request_id)
@@ -272,7 +195,7 @@ export class SqliteToolStore {
       .run(a.id, a.tool, a.toolVersion, a.requester, a.tenant, a.agent, a.argsDigest, a.argsJson, a.policyVersion, a.createdAt, a.expiresAt, a.status, a.decidedBy, a.decidedAt, a.reason, a.consumedAt, a.requestId);
   }
 
-  getApproval(id: string): ApprovalRecord | null {
+  async getApproval(id: string): Promise<ApprovalRecord | null> {
     const r = this.db.prepare('SELECT * FROM tool_approvals WHERE id = ?').get(id) as ApprovalRow | undefined;
     return r ? toApproval(r) : null;
   }
@@ -281,7 +204,7 @@ export class SqliteToolStore {
    * One page of approvals in (created_at, id) order, after the `after` position (keyset paging: a flood of new
    * held calls cannot push older ones off the list or shift a page under the reader).
    */
-  listApprovals(q: ApprovalQuery): ApprovalRecord[] {
+  async listApprovals(q: ApprovalQuery): Promise<ApprovalRecord[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
     const and = (clause: string, ...values: (string | number)[]) => {
@@ -298,14 +221,14 @@ export class SqliteToolStore {
   }
 
   /** pending → approved | denied, once. Returns false when the request was no longer pending. */
-  decideApproval(id: string, status: 'approved' | 'denied', by: string, at: number, reason: string | null): boolean {
+  async decideApproval(id: string, status: 'approved' | 'denied', by: string, at: number, reason: string | null): Promise<boolean> {
     return this.db
       .prepare(`UPDATE tool_approvals SET status = ?, decided_by = ?, decided_at = ?, reason = ? WHERE id = ? AND status = 'pending'`)
       .run(status, by, at, reason, id).changes === 1;
   }
 
   /** approved → consumed, once: the approved call executes a single time. */
-  consumeApproval(id: string, at: number): boolean {
+  async consumeApproval(id: string, at: number): Promise<boolean> {
     return this.db.prepare(`UPDATE tool_approvals SET status = 'consumed', consumed_at = ? WHERE id = ? AND status = 'approved'`).run(at, id).changes === 1;
   }
 }

@@ -14,13 +14,12 @@ import { BadRequest, NotFound, WardenError } from '../core/errors.js';
 import type { AuditEvent, Principal } from '../core/types.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import { sendJson } from '../http/respond.js';
-import type { ApprovalStatus } from '../store/tools-sqlite.js';
+import type { ApprovalStatus, ServedToolDefinition, ToolRecord } from '../store/tools-store.js';
 import { APPROVAL_PAGE_MAX, approvalView, type ApprovalListQuery, type ApprovalService } from './approvals.js';
 import type { ToolDecide } from './decide.js';
 import { toolView, type ToolDefinition, type ToolRegistry } from './registry.js';
 import { diffDetail, pinView, type ToolPins } from './pins.js';
 import { ToolDefinitionUnavailable } from './errors.js';
-import type { ServedToolDefinition, ToolRecord } from '../store/tools-sqlite.js';
 import { clientAddress } from '../network/source.js';
 
 export interface AdminRouteDeps {
@@ -100,11 +99,11 @@ export function createAdminRoute(d: AdminRouteDeps) {
       const reason = body.reason ?? null;
       if (reason !== null && (typeof reason !== 'string' || reason.length > 1000)) throw new BadRequest('invalid_field', 'reason must be a string of at most 1000 characters', 'reason');
       approver = await approverWithStepUp(ar, body);
-      const pending = d.approvals.get(id);
+      const pending = await d.approvals.get(id);
       outcome.tool = pending.tool;
       outcome.policyVersion = pending.policyVersion;
-      const tool = d.registry.get(pending.tool);
-      const a = d.approvals.decide(id, approver, approve, reason as string | null, tool, d.decide, clientAddress(req));
+      const tool = await d.registry.get(pending.tool);
+      const a = await d.approvals.decide(id, approver, approve, reason as string | null, tool, d.decide, clientAddress(req));
       await record(ar, approver, approve, outcome, started, id);
       sendJson(res, 200, approvalView(a), { 'x-request-id': ar.requestId });
     } catch (e) {
@@ -162,18 +161,18 @@ export function createAdminRoute(d: AdminRouteDeps) {
     return { def: def.description === '' ? { ...def, description: served.description } : def, served };
   }
 
-  function pinFor(t: ToolRecord, served: ServedToolDefinition | null, ar: AdminRequest): Record<string, string> {
+  async function pinFor(t: ToolRecord, served: ServedToolDefinition | null, ar: AdminRequest): Promise<Record<string, string>> {
     if (!served) return {};
-    return { pinnedDigest: d.pins.pin(t.name, served, ar.principal.id).digest };
+    return { pinnedDigest: (await d.pins.pin(t.name, served, ar.principal.id)).digest };
   }
 
   async function approveDefinition(req: IncomingMessage, ar: AdminRequest, name: string): Promise<unknown> {
     const resource = { type: 'Tool' as const, id: name };
     try {
-      d.registry.get(name);
+      await d.registry.get(name);
       const body = await ar.body();
       if (typeof body.digest !== 'string') throw new BadRequest('missing_field', 'digest is required: the digest of the pending definition you reviewed', 'digest');
-      const r = d.pins.approve(name, body.digest, ar.principal.id);
+      const r = await d.pins.approve(name, body.digest, ar.principal.id);
       await ar.record('tool.definition.approve', resource, { from: r.before.digest, to: r.after.digest, definitionDiff: diffDetail(r.changes) });
       return pinView(r.after);
     } catch (e) {
@@ -186,11 +185,11 @@ export function createAdminRoute(d: AdminRouteDeps) {
     const path = ar.path;
     const send = (status: number, body: unknown) => sendJson(res, status, body, { 'x-request-id': ar.requestId });
     if (path === '/admin/v1/tools') {
-      if (req.method === 'GET') return send(200, { object: 'list', data: d.registry.list().map(toolView) }), true;
+      if (req.method === 'GET') return send(200, { object: 'list', data: (await d.registry.listStored()).map(toolView) }), true;
       if (req.method !== 'POST') throw methodNotAllowed(path);
       const { def, served } = await vet(d.registry.parse(await ar.body()), ar);
-      const t = d.registry.create(def);
-      const pinned = pinFor(t, served, ar);
+      const t = await d.registry.create(def);
+      const pinned = await pinFor(t, served, ar);
       await ar.record('tool.create', { type: 'Tool', id: t.name }, { risk: t.risk, needsApproval: t.needsApproval, backend: t.backend.type, egress: t.egress.join(','), version: t.version, ...pinned });
       send(201, toolView(t));
       return true;
@@ -198,10 +197,10 @@ export function createAdminRoute(d: AdminRouteDeps) {
     const tm = TOOL.exec(path);
     if (tm) {
       const name = decodeURIComponent(tm[1]!);
-      if (req.method === 'GET') return send(200, toolView(d.registry.get(name))), true;
+      if (req.method === 'GET') return send(200, toolView(await d.registry.get(name))), true;
       if (req.method === 'DELETE') {
-        d.registry.remove(name);
-        d.pins.remove(name);
+        await d.registry.remove(name);
+        await d.pins.remove(name);
         await ar.record('tool.delete', { type: 'Tool', id: name });
         send(200, { deleted: name });
         return true;
@@ -212,10 +211,10 @@ export function createAdminRoute(d: AdminRouteDeps) {
       if (expected !== undefined && !Number.isInteger(expected)) throw new BadRequest('invalid_field', 'expected_version must be an integer', 'expected_version');
       const { expected_version: _x, ...rest } = body;
       const { def, served } = await vet(d.registry.parse(rest, name), ar);
-      const t = d.registry.update(def, expected as number | undefined);
+      const t = await d.registry.update(def, expected as number | undefined);
       // Re-registering is the admin's consent to what the server serves now: the pin moves and a quarantine ends.
-      const pinned = pinFor(t, served, ar);
-      if (!served) d.pins.remove(t.name);
+      const pinned = await pinFor(t, served, ar);
+      if (!served) await d.pins.remove(t.name);
       await ar.record('tool.update', { type: 'Tool', id: t.name }, { risk: t.risk, needsApproval: t.needsApproval, backend: t.backend.type, egress: t.egress.join(','), version: t.version, ...pinned });
       send(200, toolView(t));
       return true;
@@ -224,8 +223,8 @@ export function createAdminRoute(d: AdminRouteDeps) {
     if (dfm) {
       if (req.method !== 'GET') throw methodNotAllowed(path);
       const name = decodeURIComponent(dfm[1]!);
-      d.registry.get(name);
-      const pin = d.pins.get(name);
+      await d.registry.get(name);
+      const pin = await d.pins.get(name);
       if (!pin) throw new NotFound('tool_definition_not_pinned', `the tool ${name} has no pinned definition (only MCP-backed tools have one)`);
       return send(200, pinView(pin)), true;
     }
@@ -236,7 +235,7 @@ export function createAdminRoute(d: AdminRouteDeps) {
     }
     if (path === '/admin/v1/approvals') {
       if (req.method !== 'GET') throw methodNotAllowed(path);
-      const page = d.approvals.list(approvalListQuery(new URL(req.url ?? '/', 'https://admin.invalid').searchParams));
+      const page = await d.approvals.list(approvalListQuery(new URL(req.url ?? '/', 'https://admin.invalid').searchParams));
       send(200, { object: 'list', data: page.data.map(approvalView), has_more: page.nextCursor !== null, next_cursor: page.nextCursor });
       return true;
     }
@@ -249,7 +248,7 @@ export function createAdminRoute(d: AdminRouteDeps) {
     const am = APPROVAL.exec(path);
     if (am) {
       if (req.method !== 'GET') throw methodNotAllowed(path);
-      send(200, approvalView(d.approvals.get(decodeURIComponent(am[1]!))));
+      send(200, approvalView(await d.approvals.get(decodeURIComponent(am[1]!))));
       return true;
     }
     if (path.startsWith('/admin/v1/tools/') || path.startsWith('/admin/v1/approvals/')) throw new NotFound('route_not_found', `no such endpoint: ${req.method} ${path}`);

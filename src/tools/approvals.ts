@@ -6,7 +6,8 @@ import type { Clock } from '../core/clock.js';
 import { newId } from '../core/ids.js';
 import type { Principal } from '../core/types.js';
 import { BadRequest } from '../core/errors.js';
-import type { ApprovalRecord, ApprovalStatus, SqliteToolStore, ToolRecord } from '../store/tools-sqlite.js';
+import type { ChangeFeed } from '../store/pg-changes.js';
+import type { ApprovalRecord, ApprovalStatus, ToolRecord, ToolStore } from '../store/tools-store.js';
 import type { ToolDecide } from './decide.js';
 import { toolResourceAttrs } from './decide.js';
 import {
@@ -25,6 +26,15 @@ export interface ApprovalOptions {
   ttlMs?: number;
   /** The approver's MFA must be at most this old (RFC 9470 max_age); default 900 s. */
   approverMfaMaxAgeSec?: number;
+}
+
+/** Replicas sharing the store: decisions are announced, and a waiter re-reads the store every `pollMs` as a safety net. */
+export interface SharedApprovals {
+  changes: ChangeFeed;
+  /** Default 2000 ms. */
+  pollMs?: number;
+  /** An announcement that could not be sent or read (the poll still delivers the decision). */
+  onError?: (e: unknown) => void;
 }
 
 export interface HeldCall {
@@ -104,17 +114,41 @@ export class ApprovalService {
   readonly mfaMaxAgeSec: number;
   /** Callers waiting for a decision (RFC 7240 `Prefer: wait`), by approval id. */
   private readonly waiters = new Map<string, Set<(status: ApprovalRecord['status']) => void>>();
+  private readonly unsubscribe: () => void = () => undefined;
 
   constructor(
-    private readonly store: SqliteToolStore,
+    private readonly store: ToolStore,
     private readonly clock: Clock,
     opts: ApprovalOptions = {},
+    private readonly shared: SharedApprovals | null = null,
   ) {
     this.ttlMs = opts.ttlMs ?? 15 * 60_000;
     this.mfaMaxAgeSec = opts.approverMfaMaxAgeSec ?? 900;
+    if (shared) {
+      this.unsubscribe = shared.changes.subscribe((c) => {
+        if (c.type === 'approval') void this.wakeFromStore(c.id);
+        else if (c.type === 'resync') for (const id of this.waiters.keys()) void this.wakeFromStore(id);
+      });
+    }
   }
 
-  hold(c: HeldCall): ApprovalRecord {
+  /** Wakes the waiters of `id` if the stored request is no longer pending (decided here or on another replica). */
+  private async wakeFromStore(id: string): Promise<void> {
+    if (!this.waiters.has(id)) return;
+    try {
+      const a = await this.store.getApproval(id);
+      if (a && a.status !== 'pending') this.wake(id, a.status);
+    } catch (e) {
+      this.shared?.onError?.(e);
+    }
+  }
+
+  private wake(id: string, status: ApprovalRecord['status']): void {
+    for (const fn of this.waiters.get(id) ?? []) fn(status);
+    this.waiters.delete(id);
+  }
+
+  async hold(c: HeldCall): Promise<ApprovalRecord> {
     const now = this.clock.now();
     const a: ApprovalRecord = {
       id: newId('apr'),
@@ -135,23 +169,23 @@ export class ApprovalService {
       consumedAt: null,
       requestId: c.requestId,
     };
-    this.store.insertApproval(a);
+    await this.store.insertApproval(a);
     return a;
   }
 
-  get(id: string): ApprovalRecord {
-    const a = this.store.getApproval(id);
+  async get(id: string): Promise<ApprovalRecord> {
+    const a = await this.store.getApproval(id);
     if (!a) throw new ApprovalNotFound(id);
     return a;
   }
 
   /** One page, oldest first unless asked otherwise; `nextCursor` is null on the last page. */
-  list(q: ApprovalListQuery = {}): ApprovalPage {
+  async list(q: ApprovalListQuery = {}): Promise<ApprovalPage> {
     const order = q.order ?? 'oldest';
     const limit = q.limit ?? APPROVAL_PAGE_DEFAULT;
     const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor, order);
     // One row more than asked says whether another page exists without a count query.
-    const rows = this.store.listApprovals({ status: q.status, tool: q.tool, requester: q.requester, newestFirst: order === 'newest', after, limit: limit + 1 });
+    const rows = await this.store.listApprovals({ status: q.status, tool: q.tool, requester: q.requester, newestFirst: order === 'newest', after, limit: limit + 1 });
     const data = rows.slice(0, limit);
     const last = data[data.length - 1];
     return { data, nextCursor: rows.length > limit && last ? encodeCursor(order, last) : null };
@@ -161,8 +195,8 @@ export class ApprovalService {
    * An approver decides. Checks, each an early refusal: pending, not expired, a human acting for
    * themself, not the requester or the agent, same tenant, recent MFA, and the PDP's `approve`.
    */
-  decide(id: string, approver: Principal, approve: boolean, reason: string | null, tool: ToolRecord, decide: ToolDecide, sourceIp: string): ApprovalRecord {
-    const a = this.get(id);
+  async decide(id: string, approver: Principal, approve: boolean, reason: string | null, tool: ToolRecord, decide: ToolDecide, sourceIp: string): Promise<ApprovalRecord> {
+    const a = await this.get(id);
     const now = this.clock.now();
     if (a.status !== 'pending') throw new ApprovalAlreadyDecided(a.status);
     if (now >= a.expiresAt) throw new ApprovalExpired();
@@ -181,25 +215,28 @@ export class ApprovalService {
       context: { now, sourceIp, listener: 'admin', findings: null, riskScore: 0, tenant: a.tenant },
     });
     if (!d.allow) throw new ApproverNotPermitted(`the policy does not grant ${approver.id} the approve permission on ${tool.name}${d.reasons.length ? ` (${d.reasons.join('; ')})` : ''}`);
-    if (!this.store.decideApproval(id, approve ? 'approved' : 'denied', approver.id, now, reason)) throw new ApprovalAlreadyDecided(this.get(id).status);
-    const decided = this.get(id);
-    for (const wake of this.waiters.get(id) ?? []) wake(decided.status);
-    this.waiters.delete(id);
+    if (!(await this.store.decideApproval(id, approve ? 'approved' : 'denied', approver.id, now, reason))) throw new ApprovalAlreadyDecided((await this.get(id)).status);
+    const decided = await this.get(id);
+    this.wake(id, decided.status);
+    // The decision is committed; a replica that misses the announcement still sees it at its next poll.
+    await this.shared?.changes.publish({ type: 'approval', id }).catch((e: unknown) => this.shared?.onError?.(e));
     return decided;
   }
 
   /**
    * Resolves with the approval's status once it is decided, or with 'pending' after `ms` or when `signal`
-   * aborts (the caller went away). Decisions made by this process wake the waiter at once.
+   * aborts (the caller went away). Decisions made by this process wake the waiter at once; with a shared
+   * store, so do decisions announced by other replicas, and the store is polled in case one was missed.
    */
-  waitForDecision(id: string, ms: number, signal: AbortSignal): Promise<ApprovalRecord['status']> {
-    const now = this.get(id).status;
-    if (now !== 'pending' || ms <= 0 || signal.aborted) return Promise.resolve(now);
+  async waitForDecision(id: string, ms: number, signal: AbortSignal): Promise<ApprovalRecord['status']> {
+    const now = (await this.get(id)).status;
+    if (now !== 'pending' || ms <= 0 || signal.aborted) return now;
     return new Promise((resolve) => {
       const set = this.waiters.get(id) ?? new Set();
       this.waiters.set(id, set);
       const finish = (status: ApprovalRecord['status']) => {
         clearTimeout(timer);
+        if (poll) clearInterval(poll);
         signal.removeEventListener('abort', onAbort);
         set.delete(wake);
         if (set.size === 0 && this.waiters.get(id) === set) this.waiters.delete(id);
@@ -207,9 +244,17 @@ export class ApprovalService {
       };
       const wake = (status: ApprovalRecord['status']) => finish(status);
       const onAbort = () => finish('pending');
-      const timer = setTimeout(() => finish(this.get(id).status), ms);
+      const timer = setTimeout(() => {
+        this.store.getApproval(id).then(
+          (a) => finish(a?.status ?? 'pending'),
+          () => finish('pending'),
+        );
+      }, ms);
+      const poll = this.shared ? setInterval(() => void this.wakeFromStore(id), this.shared.pollMs ?? 2000) : null;
       set.add(wake);
       signal.addEventListener('abort', onAbort, { once: true });
+      // A decision committed while the first read was in flight woke nobody: look once more.
+      void this.wakeFromStore(id);
     });
   }
 
@@ -217,8 +262,8 @@ export class ApprovalService {
    * The held call comes back with its approval id: it must be the very call that was approved, under
    * the same policy version and tool version; then the approval is consumed (exactly once).
    */
-  consume(id: string, c: { tool: ToolRecord; principal: Principal; argsDigest: string; policyVersion: string }): ApprovalRecord {
-    const a = this.get(id);
+  async consume(id: string, c: { tool: ToolRecord; principal: Principal; argsDigest: string; policyVersion: string }): Promise<ApprovalRecord> {
+    const a = await this.get(id);
     const now = this.clock.now();
     if (a.requester !== c.principal.id || a.tenant !== c.principal.tenant) throw new ApprovalMismatch('requester');
     if (a.agent !== agentOf(c.principal)) throw new ApprovalMismatch('agent');
@@ -228,7 +273,13 @@ export class ApprovalService {
     if (a.status !== 'approved') throw new ApprovalNotApproved(a.status);
     if (now >= a.expiresAt) throw new ApprovalExpired();
     if (a.policyVersion !== c.policyVersion) throw new ApprovalMismatch('policy_version');
-    if (!this.store.consumeApproval(id, now)) throw new ApprovalAlreadyUsed();
+    // One conditional UPDATE in the shared store: of parallel attempts on any replicas exactly one wins.
+    if (!(await this.store.consumeApproval(id, now))) throw new ApprovalAlreadyUsed();
     return { ...a, status: 'consumed', consumedAt: now };
+  }
+
+  close(): void {
+    this.unsubscribe();
+    for (const id of [...this.waiters.keys()]) this.wake(id, 'pending');
   }
 }

@@ -5,7 +5,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { WardenError } from '../core/errors.js';
 import type { EgressGuard, EgressPolicy } from '../network/egress.js';
-import type { ServedToolDefinition, ToolRecord } from '../store/tools-sqlite.js';
+import type { ServedToolDefinition, ToolRecord } from '../store/tools-store.js';
 import { ToolArgumentsInvalid, ToolBackendFailed, ToolUrlSegmentInvalid } from './errors.js';
 
 export interface BackendResult {
@@ -160,11 +160,11 @@ export function fetchMcpDefinition(guard: EgressGuard, c: { url: string; tool: s
  * Calls the tool; first, on the same connection, `checkDefinition` judges what the server serves now against the
  * pinned definition, so a changed tool is never called under the old approval.
  */
-export async function callMcpBackend(guard: EgressGuard, c: BackendCall & { checkDefinition: (served: ServedToolDefinition | null) => void }): Promise<BackendResult> {
+export async function callMcpBackend(guard: EgressGuard, c: BackendCall & { checkDefinition: (served: ServedToolDefinition | null) => Promise<void> }): Promise<BackendResult> {
   const b = c.tool.backend;
   if (b.type !== 'mcp') throw new TypeError('not an MCP backend');
   return withMcpClient(guard, c, async (client) => {
-    c.checkDefinition(await servedDefinition(client, b.tool));
+    await c.checkDefinition(await servedDefinition(client, b.tool));
     const r = await client.callTool({ name: b.tool, arguments: c.args });
     const content = (r.content ?? []) as { type: string; text?: string }[];
     const strings = content.filter((x) => x.type === 'text' && typeof x.text === 'string').map((x) => x.text!);

@@ -2,7 +2,7 @@
 // hands in a PDP and its context builder (src/policy), and pdpToolDecider joins them, denying when
 // the context cannot be built (fail closed).
 import type { Decision, Findings, Principal } from '../core/types.js';
-import type { ToolRecord } from '../store/tools-sqlite.js';
+import type { ToolRecord } from '../store/tools-store.js';
 
 export interface ToolPolicyContext {
   now: number;

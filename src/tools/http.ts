@@ -82,8 +82,8 @@ export function createToolRoutes(d: InferenceRouteDeps) {
       return { object: 'list', data };
     },
 
-    approval(p: Principal, id: string): unknown {
-      const a = d.approvals.get(id);
+    async approval(p: Principal, id: string): Promise<unknown> {
+      const a = await d.approvals.get(id);
       // Only the requester sees their request; to anyone else it does not exist.
       if (a.requester !== p.id || a.tenant !== p.tenant) throw new ApprovalNotFound(id);
       return approvalView(a);

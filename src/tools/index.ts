@@ -10,8 +10,10 @@ import type { Principal } from '../core/types.js';
 import type { Presented } from '../http/credentials.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import { EgressGuard, type EgressGuardOptions, type EgressPolicy } from '../network/egress.js';
+import type { ChangeFeed } from '../store/pg-changes.js';
 import type { SqliteDb } from '../store/sqlite.js';
 import { SqliteToolStore } from '../store/tools-sqlite.js';
+import type { ToolStore } from '../store/tools-store.js';
 import { createAdminRoute } from './admin-routes.js';
 import { ApprovalService, type ApprovalOptions } from './approvals.js';
 import { ToolCredentialIssuer } from './credential.js';
@@ -42,8 +44,10 @@ export * from './sandbox/errors.js';
 export interface ToolsPlaneDeps {
   clock: Clock;
   log: Logger;
-  /** The data dir's SQLite (tables `tools`, `tool_approvals`). */
+  /** The data dir's SQLite (tables `tools`, `tool_approvals`), used unless `shared` names the cluster's store. */
   db: SqliteDb;
+  /** Replicas sharing one control plane: the PostgreSQL store and its change feed (tool changes, approval decisions). */
+  shared?: { store: ToolStore; changes: ChangeFeed };
   audit: AuditSink;
   /** pdpToolDecider(pdp, buildContext). */
   decide: ToolDecide;
@@ -112,13 +116,18 @@ function jwtIssuer(token: string): string | null {
   }
 }
 
-export function createToolsPlane(deps: ToolsPlaneDeps): ToolsPlane {
-  const store = new SqliteToolStore(deps.db);
-  const registry = new ToolRegistry(store, deps.clock);
-  const approvals = new ApprovalService(store, deps.clock, deps.approvals);
+export async function createToolsPlane(deps: ToolsPlaneDeps): Promise<ToolsPlane> {
+  const store = deps.shared?.store ?? new SqliteToolStore(deps.db);
+  const onError = (e: unknown) => deps.log.error({ err: e }, 'tools: a change announcement could not be sent or read (the periodic reload still applies it)');
+  const shared = deps.shared ? { changes: deps.shared.changes, onError } : null;
+  const registry = new ToolRegistry(store, deps.clock, shared);
+  await registry.load();
+  const approvals = new ApprovalService(store, deps.clock, deps.approvals, shared);
   const egress = new EgressGuard(deps.egress);
   const credentials = new ToolCredentialIssuer(deps.publicOrigin, deps.clock, 60, deps.credentialKey);
-  const pins = new ToolPins(store, deps.clock, deps.inspector);
+  // The pins mirror (for listings) follows the registry's tools and the same change feed.
+  const pins = new ToolPins(store, deps.clock, deps.inspector, () => registry.list().map((t) => t.name), shared);
+  await pins.load();
   const sandbox = new SandboxPool(deps.sandbox);
   // Threads are kept warm only where a sandbox tool is registered (a tool created later warms on first use).
   if (registry.list().some((t) => t.backend.type === 'sandbox')) sandbox.prewarm();
@@ -159,6 +168,9 @@ export function createToolsPlane(deps: ToolsPlaneDeps): ToolsPlane {
     assess: (p, tool, args, sourceIp) => mediator.assess(p, tool, args, sourceIp),
     sandbox,
     close: async () => {
+      registry.close();
+      approvals.close();
+      pins.close();
       await sandbox.close();
       await egress.close();
     },

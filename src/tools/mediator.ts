@@ -13,7 +13,7 @@ import { auditEvent, auditPrincipal } from '../core/audit-event.js';
 import type { AuditEvent, Decision, Findings, Principal } from '../core/types.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import type { EgressGuard, EgressPolicy } from '../network/egress.js';
-import type { ApprovalRecord, ToolRecord } from '../store/tools-sqlite.js';
+import type { ApprovalRecord, ServedToolDefinition, ToolRecord } from '../store/tools-store.js';
 import { agentOf, type ApprovalService } from './approvals.js';
 import { callHttpBackend, callMcpBackend, resolveBackendUrl, type BackendResult } from './backend.js';
 import { SandboxUnavailable } from './sandbox/errors.js';
@@ -25,7 +25,6 @@ import { toolResourceAttrs, type ToolDecide } from './decide.js';
 import { DelegationRequired, ToolCallDenied, ToolNotFound, ToolOutsideTokenScope, ToolResultBlocked } from './errors.js';
 import type { ToolRegistry } from './registry.js';
 import type { ToolPins } from './pins.js';
-import type { ServedToolDefinition } from '../store/tools-sqlite.js';
 
 /** The inspection plane as the tools plane uses it (src/inspect: inspectText, countFindings). */
 export interface ToolInspector {
@@ -144,11 +143,9 @@ export class ToolMediator {
   constructor(private readonly d: MediatorDeps) {}
 
   /** The tool as this principal may see it: another tenant's tool does not exist for them. */
-  visibleTool(p: Principal, name: string): ToolRecord {
-    const t = this.d.registry.get(name);
-    if (t.tenant !== null && t.tenant !== p.tenant) throw new ToolNotFound(name);
-    // A quarantined tool (its MCP server changed what it says it is) is neither listed nor called.
-    this.d.pins.assertUsable(t);
+  private visible(p: Principal, t: ToolRecord): ToolRecord {
+    if (t.tenant !== null && t.tenant !== p.tenant) throw new ToolNotFound(t.name);
+    return t;
     return t;
   }
 
@@ -176,10 +173,10 @@ export class ToolMediator {
   }
 
   /** A changed served definition quarantines the tool; the pinned and served digests and the diff go in the entry. */
-  private checkServed(name: string, served: ServedToolDefinition | null, st: CallState): void {
+  private async checkServed(name: string, served: ServedToolDefinition | null, st: CallState): Promise<void> {
     st.stage = 'definition';
     try {
-      this.d.pins.check(name, served);
+      await this.d.pins.check(name, served);
     } catch (e) {
       const details = (e as { details?: Record<string, string> }).details;
       if (details) Object.assign(st.details, details);
@@ -192,7 +189,9 @@ export class ToolMediator {
   assess(p: Principal, name: string, args: unknown, sourceIp: string, listener = 'inference'): ProposedCallDecision {
     try {
       checkCaller(p, name);
-      const t = this.visibleTool(p, name);
+      const t = this.visible(p, this.d.registry.peek(name));
+      // A quarantined tool (its MCP server changed what it says it is) is neither listed nor proposed.
+      this.d.pins.peekUsable(t);
       const checked = args === undefined ? undefined : this.d.registry.validateArgs(t, args);
       const findings = checked === undefined ? null : this.d.inspector.inspect(canonicalJson(checked));
       const d = this.decideCall(p, t, checked, findings, sourceIp, listener);
@@ -216,7 +215,10 @@ export class ToolMediator {
       st.stage = 'identity';
       checkCaller(p, call.tool, call.narrowedTo);
       st.stage = 'validate';
-      const t = this.visibleTool(p, call.tool);
+      // An execution reads the stored definition, never a replica's possibly older copy.
+      const t = this.visible(p, await this.d.registry.get(call.tool));
+      // A quarantined tool is not called; the pin is read from the store, as the definition is.
+      await this.d.pins.assertUsable(t);
       st.tool = t;
       const args = this.d.registry.validateArgs(t, call.args);
       // Filled before policy and approval: a call whose URL cannot be built never holds or spends an approval.
@@ -235,9 +237,9 @@ export class ToolMediator {
       st.stage = 'approval';
       if (call.approvalId !== undefined) {
         st.approvalId = call.approvalId;
-        this.d.approvals.consume(call.approvalId, { tool: t, principal: p, argsDigest: st.argsDigest, policyVersion: boundPolicyVersion(d) });
+        await this.d.approvals.consume(call.approvalId, { tool: t, principal: p, argsDigest: st.argsDigest, policyVersion: boundPolicyVersion(d) });
       } else if (needsApproval) {
-        const approval = this.d.approvals.hold({ tool: t, principal: p, argsDigest: st.argsDigest, argsJson, policyVersion: boundPolicyVersion(d), requestId: call.requestId });
+        const approval = await this.d.approvals.hold({ tool: t, principal: p, argsDigest: st.argsDigest, argsJson, policyVersion: boundPolicyVersion(d), requestId: call.requestId });
         st.approvalId = approval.id;
         await this.record(call, st, 202, null, started, { outcome: 'approval_pending', approvalId: approval.id });
         return { kind: 'held', tool: t.name, approval, decision: d };

@@ -7,9 +7,10 @@
 import type { Clock } from '../core/clock.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { sha256Digest } from '../core/digest.js';
-import type { ServedToolDefinition, SqliteToolStore, ToolPinRecord, ToolRecord } from '../store/tools-sqlite.js';
+import type { ServedToolDefinition, ToolPinRecord, ToolRecord, ToolStore } from '../store/tools-store.js';
 import { ToolDefinitionChanged, ToolDefinitionNotPending, ToolDescriptionInjection, ToolQuarantined } from './errors.js';
 import type { ToolInspector } from './mediator.js';
+import { announceToolChange, followToolChanges, type SharedTools } from './changes.js';
 
 /**
  * Injection score at or above which a description is refused. A description tells a model what a tool does;
@@ -58,12 +59,53 @@ export function pinView(p: ToolPinRecord): Record<string, unknown> {
   };
 }
 
+/**
+ * Pins live in the tool store. Every check before a call and every admin read asks the store; a mirror of the
+ * pins of the registry's tools serves the synchronous paths that only look (tools/list, filtering a model's
+ * proposed calls), as the registry's mirror does for definitions. With a shared store a pin change is announced
+ * as a 'tool' change, and the mirror follows the feed and a periodic reload.
+ */
 export class ToolPins {
+  private mirror = new Map<string, ToolPinRecord>();
+  private readonly stop: () => void = () => undefined;
+
   constructor(
-    private readonly store: SqliteToolStore,
+    private readonly store: ToolStore,
     private readonly clock: Clock,
     private readonly inspector: Pick<ToolInspector, 'inspect'>,
-  ) {}
+    /** The names whose pins the mirror holds (the registry's tools). */
+    private readonly names: () => string[] = () => [],
+    private readonly shared: SharedTools | null = null,
+  ) {
+    if (shared) this.stop = followToolChanges(shared, (name) => this.refresh(name), () => this.load());
+  }
+
+  /** Fills the mirror from the store (at start, after a resync, and periodically). */
+  async load(): Promise<void> {
+    const next = new Map<string, ToolPinRecord>();
+    for (const name of this.names()) {
+      const p = await this.store.getPin(name);
+      if (p) next.set(name, p);
+    }
+    this.mirror = next;
+  }
+
+  private async refresh(name: string): Promise<ToolPinRecord | null> {
+    const p = await this.store.getPin(name);
+    if (p) this.mirror.set(name, p);
+    else this.mirror.delete(name);
+    return p;
+  }
+
+  /** Refreshes this replica's copy and tells the other replicas (503 change_not_announced when they cannot be told). */
+  private async announce(name: string): Promise<void> {
+    await this.refresh(name);
+    await announceToolChange(this.shared, name);
+  }
+
+  close(): void {
+    this.stop();
+  }
 
   /** Refuses a description that reads as instructions to the model (tool poisoning). */
   scanDescription(text: string, field: string): void {
@@ -74,53 +116,70 @@ export class ToolPins {
     if (ruled || words >= DESCRIPTION_MIN_WORDS_FOR_CLASSIFIER) throw new ToolDescriptionInjection(field, f.injectionScore, f.injectionSignals);
   }
 
-  get(name: string): ToolPinRecord | null {
+  get(name: string): Promise<ToolPinRecord | null> {
     return this.store.getPin(name);
   }
 
   /** Pins the served definition at registration (the admin's consent), after scanning its description. */
-  pin(name: string, served: ServedToolDefinition, by: string): ToolPinRecord {
+  async pin(name: string, served: ServedToolDefinition, by: string): Promise<ToolPinRecord> {
     this.scanDescription(served.description, 'served_definition/description');
-    this.store.setPin(name, definitionDigest(served), served, this.clock.now(), by);
-    return this.store.getPin(name)!;
+    await this.store.setPin(name, definitionDigest(served), served, this.clock.now(), by);
+    const p = await this.store.getPin(name);
+    // Deleted between the write and the read (another admin): nothing is pinned, the tool stays quarantined.
+    if (!p) throw new ToolQuarantined(name, 'it was deleted while its definition was being pinned');
+    await this.announce(name);
+    return p;
   }
 
-  remove(name: string): void {
-    this.store.deletePin(name);
+  async remove(name: string): Promise<void> {
+    await this.store.deletePin(name);
+    await this.announce(name);
   }
 
-  /** Before a call: an MCP tool runs only while it has a pin and no changed definition is waiting. */
-  assertUsable(t: ToolRecord): void {
+  private static usable(t: ToolRecord, p: ToolPinRecord | null | undefined): void {
     if (t.backend.type !== 'mcp') return;
-    const p = this.store.getPin(t.name);
     if (!p) throw new ToolQuarantined(t.name, 'it has no pinned definition; an admin re-registers it (PUT) to pin one');
     if (p.pending) throw new ToolQuarantined(t.name, `its MCP server changed the definition (now ${p.pending.digest}); an admin must re-approve it`);
+  }
+
+  /** Before a call: an MCP tool runs only while it has a pin and no changed definition is waiting (read from the store). */
+  async assertUsable(t: ToolRecord): Promise<void> {
+    if (t.backend.type !== 'mcp') return;
+    ToolPins.usable(t, await this.refresh(t.name));
+  }
+
+  /** The same check against this replica's mirror, for paths that only look (never before an execution). */
+  peekUsable(t: ToolRecord): void {
+    ToolPins.usable(t, this.mirror.get(t.name));
   }
 
   /**
    * What the server serves now against the pin: equal → nothing; different or missing → the change is kept as
    * pending (the tool is quarantined) and ToolDefinitionChanged carries the diff for the call's ledger entry.
    */
-  check(name: string, served: ServedToolDefinition | null): void {
-    const p = this.store.getPin(name);
+  async check(name: string, served: ServedToolDefinition | null): Promise<void> {
+    const p = await this.store.getPin(name);
     if (!p) throw new ToolQuarantined(name, 'it has no pinned definition');
     const now: ServedToolDefinition = served ?? { name: p.definition.name, description: '', inputSchema: null };
     const digest = served ? definitionDigest(served) : 'absent';
     if (digest === p.digest) return;
-    this.store.setPending(name, digest, now, this.clock.now());
+    await this.store.setPending(name, digest, now, this.clock.now());
+    // The quarantine is stored (every replica's next call reads it); an announcement that fails only delays
+    // the other replicas' listings, so it must not replace the definition-changed refusal of this call.
+    await this.announce(name).catch((e: unknown) => this.shared?.onError?.(e));
     const e = new ToolDefinitionChanged(name) as ToolDefinitionChanged & { details?: Record<string, string> };
     e.details = { pinnedDigest: p.digest, servedDigest: digest, definitionDiff: served ? diffDetail(diffDefinitions(p.definition, now)) : 'the server no longer lists the tool' };
     throw e;
   }
 
   /** An admin re-approves the pending definition, naming its digest (what they were shown). */
-  approve(name: string, digest: string, by: string): { before: ToolPinRecord; after: ToolPinRecord; changes: DefinitionChange[] } {
-    const before = this.store.getPin(name);
+  async approve(name: string, digest: string, by: string): Promise<{ before: ToolPinRecord; after: ToolPinRecord; changes: DefinitionChange[] }> {
+    const before = await this.store.getPin(name);
     if (!before?.pending) throw new ToolDefinitionNotPending(`the tool ${name} has no changed definition waiting for approval`);
     if (before.pending.digest !== digest) throw new ToolDefinitionNotPending(`the definition waiting for approval is ${before.pending.digest}, not ${digest}`);
     if (digest === 'absent') throw new ToolDefinitionNotPending('the server no longer lists the tool: there is no definition to approve; delete the tool or fix the server');
     this.scanDescription(before.pending.definition.description, 'pending/description');
-    const after = this.pin(name, before.pending.definition, by);
+    const after = await this.pin(name, before.pending.definition, by);
     return { before, after, changes: diffDefinitions(before.definition, after.definition) };
   }
 }

@@ -6,7 +6,8 @@ import addFormatsModule from 'ajv-formats';
 import type { Clock } from '../core/clock.js';
 
 import { findDestination, parseDestination, parseTarget } from '../network/egress-destinations.js';
-import type { SqliteToolStore, ToolBackend, ToolRecord, ToolRisk } from '../store/tools-sqlite.js';
+import type { ToolBackend, ToolRecord, ToolRisk, ToolStore } from '../store/tools-store.js';
+import { announceToolChange, followToolChanges, type SharedTools } from './changes.js';
 import { ToolArgumentsInvalid, ToolDefinitionInvalid, ToolNotFound } from './errors.js';
 import { parseSandboxBackend, SANDBOX_INPUT_SCHEMA } from './sandbox/definition.js';
 
@@ -120,42 +121,94 @@ export function toolView(t: ToolRecord): Record<string, unknown> {
   };
 }
 
+/**
+ * The registry keeps every tool in memory (a mirror of the store) for the synchronous paths that only
+ * look (listing, filtering a model's proposed calls); an execution and every admin read ask the store, so
+ * a call never runs against a definition another replica has changed. With a shared store the mirror
+ * follows the change feed ('tool' announcements, 'resync' after a lost listener) and is reloaded every
+ * `reloadMs` as a safety net.
+ */
 export class ToolRegistry {
   readonly ajv: Ajv;
   private readonly validators = new Map<string, { version: number; validate: ValidateFunction }>();
+  private mirror = new Map<string, ToolRecord>();
+  private readonly stop: () => void = () => undefined;
 
   constructor(
-    private readonly store: SqliteToolStore,
+    private readonly store: ToolStore,
     private readonly clock: Clock,
+    private readonly shared: SharedTools | null = null,
   ) {
     // strict: unknown keywords in a schema are refused at registration instead of silently ignored.
     this.ajv = addFormats(new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }));
+    if (shared) this.stop = followToolChanges(shared, (name) => this.refresh(name), () => this.load());
   }
 
-  create(def: ToolDefinition): ToolRecord {
+  /** Fills the mirror from the store (at start, and after a resync). */
+  async load(): Promise<void> {
+    this.mirror = new Map((await this.store.listTools()).map((t) => [t.name, t]));
+  }
+
+  private async refresh(name: string): Promise<ToolRecord | null> {
+    const t = await this.store.getTool(name);
+    if (t) this.mirror.set(name, t);
+    else this.mirror.delete(name);
+    return t;
+  }
+
+  /** Tells the other replicas (and this one) that `name` changed; the change is committed already. */
+  private async announce(name: string): Promise<void> {
+    await this.refresh(name);
+    await announceToolChange(this.shared, name);
+  }
+
+  async create(def: ToolDefinition): Promise<ToolRecord> {
     const now = this.clock.now();
-    return this.store.insertTool({ ...def, createdAt: now, updatedAt: now });
+    const t = await this.store.insertTool({ ...def, createdAt: now, updatedAt: now });
+    await this.announce(t.name);
+    return t;
   }
 
-  update(def: ToolDefinition, expectedVersion?: number): ToolRecord {
-    const r = this.store.updateTool({ ...def, updatedAt: this.clock.now() }, expectedVersion);
+  async update(def: ToolDefinition, expectedVersion?: number): Promise<ToolRecord> {
+    const r = await this.store.updateTool({ ...def, updatedAt: this.clock.now() }, expectedVersion);
     if (!r) throw new ToolNotFound(def.name);
+    await this.announce(r.name);
     return r;
   }
 
-  remove(name: string): void {
-    if (!this.store.deleteTool(name)) throw new ToolNotFound(name);
+  async remove(name: string): Promise<void> {
+    if (!(await this.store.deleteTool(name))) throw new ToolNotFound(name);
     this.validators.delete(name);
+    await this.announce(name);
   }
 
-  get(name: string): ToolRecord {
-    const t = TOOL_NAME_RE.test(name) ? this.store.getTool(name) : null;
+  /** The stored definition (what an execution or an admin reads). */
+  async get(name: string): Promise<ToolRecord> {
+    const t = TOOL_NAME_RE.test(name) ? await this.refresh(name) : null;
     if (!t) throw new ToolNotFound(name);
     return t;
   }
 
+  /** The definition as this replica last saw it, for paths that only look (never for an execution). */
+  peek(name: string): ToolRecord {
+    const t = this.mirror.get(name);
+    if (!t) throw new ToolNotFound(name);
+    return t;
+  }
+
+  /** Every tool as this replica last saw it, by name. */
   list(): ToolRecord[] {
-    return this.store.listTools();
+    return [...this.mirror.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** Every stored tool (admin reads). */
+  async listStored(): Promise<ToolRecord[]> {
+    await this.load();
+    return this.list();
+  }
+
+  close(): void {
+    this.stop();
   }
 
   parse(body: Record<string, unknown>, nameFromPath?: string): ToolDefinition {

@@ -6,15 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { Redis } from 'ioredis';
 import { requireService } from '../helpers/services.js';
 import { startTestWarden, type TestWarden } from '../helpers/warden.js';
+import { dropPgPrefix, PG_URL as PG, startTestCluster } from '../helpers/cluster.js';
 import type { WardenConfig } from '../../src/config/config.js';
-import { loadOrCreateLedgerKey, LEDGER_KEY_FILE } from '../../src/ledger/key.js';
 import { openProofReceipt } from '../../src/ledger/receipt-proof.js';
 import { auditVerify } from '../../src/ledger/audit-verify.js';
 import { exportStatic } from '../../src/ledger/export-static.js';
@@ -23,47 +20,16 @@ import { PostgresLedgerStore } from '../../src/store/ledger-postgres.js';
 import { verifyInclusion } from '../../src/ledger/merkle-verify.js';
 import { leafHash } from '../../src/ledger/hash.js';
 
-const PG = 'postgres://postgres@127.0.0.1:5432/test';
 const TE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const JWT = 'urn:ietf:params:oauth:token-type:jwt';
 
 test('three replicas on one store: one bootstrap credential, keys, tokens, revocations and the ledger shared', { timeout: 120_000 }, async (t) => {
   const skip = (await requireService('postgres')) || (await requireService('redis'));
   if (skip) return t.skip(skip);
-  const prefix = `wcr_${randomBytes(4).toString('hex')}_`;
-  const root = mkdtempSync(join(tmpdir(), 'warden-replicas-'));
-  // The replicas share the ledger key (one log, one signer); every other key stays in its own data dir.
-  const keyDir = join(root, 'key');
-  const ledgerKey = loadOrCreateLedgerKey(keyDir);
-  const dirs = [1, 2, 3].map((i) => {
-    const d = join(root, `r${i}`);
-    mkdirSync(d, { mode: 0o700 });
-    copyFileSync(join(keyDir, LEDGER_KEY_FILE), join(d, LEDGER_KEY_FILE));
-    chmodSync(join(d, LEDGER_KEY_FILE), 0o600);
-    return d;
-  });
-  const cluster = (c: WardenConfig) => {
-    c.store = { postgres: { connectionString: PG, prefix }, redis: { url: 'redis://127.0.0.1:6379', prefix: `${prefix}:` } };
-    // Behind a load balancer every replica names the one origin clients call (token iss/aud).
-    c.listeners.inference.publicUrl = 'https://gateway.test';
-  };
-  const replicas: TestWarden[] = [];
-  t.after(async () => {
-    await Promise.allSettled(replicas.map((r) => r.stop()));
-    const c = new pg.Client({ connectionString: PG });
-    await c.connect();
-    const tables = await c.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE tablename LIKE $1`, [`${prefix}%`]);
-    for (const { tablename } of tables.rows) await c.query(`DROP TABLE IF EXISTS ${tablename} CASCADE`);
-    await c.end();
-    const r = new Redis();
-    const keys = await r.keys(`${prefix}:*`);
-    if (keys.length) await r.del(...keys);
-    r.disconnect();
-    rmSync(root, { recursive: true, force: true });
-  });
-
   // A first start of three replicas at once.
-  replicas.push(...(await Promise.all(dirs.map((dataDir) => startTestWarden(cluster, { dataDir })))));
+  const cl = await startTestCluster(3);
+  t.after(() => cl.stop());
+  const { prefix, root, ledgerKey, replicas } = cl;
   const [r1, r2, r3] = replicas as [TestWarden, TestWarden, TestWarden];
   const bootstrap = replicas.map((r) => r.w.bootstrapKey).filter((k): k is string => k !== null);
   assert.equal(bootstrap.length, 1, 'exactly one replica printed a bootstrap credential');
@@ -129,6 +95,10 @@ test('three replicas on one store: one bootstrap credential, keys, tokens, revoc
     assert.equal(Number(stored.idx), payload.leafIndex);
     assert.equal(leafHash(stored.entry).toString('base64'), payload.leafHash, `receipt ${payload.leafIndex} names the stored entry`);
   }
+  // Each replica serves the shared latest checkpoint, not the one of its own last append: at least the size
+  // committed (by anyone) before the request.
+  const committed = Number((await db.query<{ size: string }>(`SELECT size FROM ${prefix}ledger_checkpoint`)).rows[0]!.size);
+  for (const r of replicas) assert.ok(Number((await r.call('admin', 'GET', '/audit/v1/checkpoint')).text.split('\n')[1]) >= committed, 'a replica serves the shared latest checkpoint');
   // Replica 1 proves an entry replica 2 appended, in its own latest tree.
   const r1Size = Number((await r1.call('admin', 'GET', '/audit/v1/checkpoint')).text.split('\n')[1]);
   const proof = await r1.call('admin', 'GET', `/audit/v1/proof/inclusion?index=${openProofReceipt(receipts[0]!, ledgerKey.vkey).payload.leafIndex}&size=${r1Size}`, { key: bootstrap[0]! });
@@ -147,11 +117,7 @@ test('a replica with another ledger key is refused at start in one line', { time
   const a = await startTestWarden(cfg);
   t.after(async () => {
     await a.stop();
-    const c = new pg.Client({ connectionString: PG });
-    await c.connect();
-    const tables = await c.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE tablename LIKE $1`, [`${prefix}%`]);
-    for (const { tablename } of tables.rows) await c.query(`DROP TABLE IF EXISTS ${tablename} CASCADE`);
-    await c.end();
+    await dropPgPrefix(prefix);
   });
   await assert.rejects(startTestWarden(cfg), (e: Error) => {
     assert.match(e.message, /not signed by this ledger key .* every replica appending to one log must use the same ledger key/);

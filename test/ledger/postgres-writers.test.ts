@@ -217,3 +217,39 @@ test('a replica with another ledger key is refused at start, and a running repli
   assert.equal((await b.append(inferenceEvent(5))).index, size, 'with the genuine checkpoint back, appends go on');
   await Promise.all([a.close(), b.close()]);
 });
+
+test('a replica serves the shared latest checkpoint (and proofs for it) without appending first; a forged one or a lost store is refused, never served', async (t) => {
+  const s = await setup(t);
+  if (!s) return;
+  const a = await replica(s.prefix, s.key, 'rep_a');
+  const b = await replica(s.prefix, s.key, 'rep_b');
+  await b.append(inferenceEvent(0));
+  const fromA = await Promise.all(Array.from({ length: 5 }, (_, i) => a.append(inferenceEvent(i + 1))));
+  assert.equal(b.latestCheckpoint().size, 1, 'before refreshing, B knows only its own append');
+  // Concurrent readers share one catch-up; B then serves A's checkpoint and proves A's entries in it.
+  await Promise.all([b.refresh(), b.refresh(), b.refresh()]);
+  const cp = b.latestCheckpoint();
+  assert.equal(cp.note, a.latestCheckpoint().note, 'B serves the shared latest checkpoint');
+  const last = fromA[fromA.length - 1]!;
+  const p = await b.inclusionProof(last.index, cp.size);
+  verifyInclusion(last.index, cp.size, leafHash(last.entry), p.hashes.map((h) => Buffer.from(h, 'base64')), cp.rootHash);
+  // B's next append builds on the tree it caught up to.
+  assert.equal((await b.append(inferenceEvent(9))).index, 6);
+  await a.refresh();
+  assert.equal(a.latestCheckpoint().size, 7);
+
+  // A newer checkpoint that our key did not sign is refused by the refresh; B keeps serving its verified one.
+  const otherDir = tmpDir();
+  t.after(() => rmSync(otherDir, { recursive: true, force: true }));
+  const other = loadOrCreateLedgerKey(otherDir, ORIGIN);
+  const genuine = (await sql<{ size: string; note: string }>(`SELECT size, note FROM ${s.prefix}checkpoint`))[0]!;
+  await sql(`UPDATE ${s.prefix}checkpoint SET note = $1, size = $2`, [signCheckpoint({ origin: ORIGIN, size: 9, rootHash: randomBytes(32) }, other.signer).note, 9]);
+  await assert.rejects(b.refresh(), { name: 'NoteSignatureInvalid' });
+  assert.equal(b.latestCheckpoint().size, 7);
+  await sql(`UPDATE ${s.prefix}checkpoint SET note = $1, size = $2`, [genuine.note, Number(genuine.size)]);
+
+  // The store gone: a refresh fails as LedgerUnavailable (the audit API answers 503), not with a stale tree.
+  await a.close();
+  await assert.rejects(a.refresh(), { name: 'LedgerUnavailable', message: /cannot read the shared log/ });
+  await b.close();
+});

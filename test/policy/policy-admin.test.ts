@@ -21,13 +21,13 @@ const chat = () => request(principal(), 'chat', { type: 'Model', id: 'llama-onpr
 
 test('boot publishes the directory once, then restores the active stored version', async () => {
   const { db, pdp, store, admin } = setup();
-  const first = admin.boot(STARTER_DIR);
+  const first = await admin.boot(STARTER_DIR);
   assert.equal(first.policyCount, 22);
   assert.equal(pdp.decide(chat()).allow, true);
   await admin.publish('@id("deny-all") forbid(principal, action, resource);', 'ada', 'freeze');
   // a restart: new PDP, same database
   const pdp2 = new PolicyDecisionPoint();
-  const again = new PolicyAdmin(pdp2, store).boot(STARTER_DIR);
+  const again = (await new PolicyAdmin(pdp2, store).boot(STARTER_DIR));
   assert.equal(again.policyCount, 1);
   assert.equal(pdp2.decide(chat()).allow, false);
   db.close();
@@ -35,17 +35,17 @@ test('boot publishes the directory once, then restores the active stored version
 
 test('a rejected publish is neither stored nor live', async () => {
   const { pdp, admin } = setup();
-  admin.boot(STARTER_DIR);
-  const before = admin.versions();
+  (await admin.boot(STARTER_DIR));
+  const before = await admin.versions();
   await assert.rejects(async () => admin.publish('permit(principal, action, resource) when { resource.colour == "red" };', 'ada'), PolicyValidationFailed);
-  assert.deepEqual(admin.versions(), before);
+  assert.deepEqual((await admin.versions()), before);
   assert.equal(pdp.decide(chat()).allow, true);
 });
 
 test('a set refused by the gate (check or commit) is neither stored nor live, so it cannot be rolled back to', async () => {
   const { pdp, admin } = setup();
-  const v1 = admin.boot(STARTER_DIR).setVersion;
-  const before = admin.versions();
+  const v1 = (await admin.boot(STARTER_DIR)).setVersion;
+  const before = await admin.versions();
   const denyAll = '@id("deny-all") forbid(principal, action, resource);';
   let seenLive: boolean | null = null;
   await assert.rejects(
@@ -58,7 +58,7 @@ test('a set refused by the gate (check or commit) is neither stored nor live, so
     /refused by check/,
   );
   assert.equal(seenLive, false, 'the check ran with the candidate live');
-  assert.deepEqual(admin.versions(), before);
+  assert.deepEqual((await admin.versions()), before);
   assert.equal(pdp.decide(chat()).allow, true);
   let liveDuringCommit: boolean | null = null;
   await assert.rejects(
@@ -71,13 +71,13 @@ test('a set refused by the gate (check or commit) is neither stored nor live, so
     /ledger down/,
   );
   assert.equal(liveDuringCommit, true, 'while the outcome is recorded, requests still see the previous set');
-  assert.deepEqual(admin.versions(), before);
+  assert.deepEqual((await admin.versions()), before);
   assert.equal(admin.current().setVersion, v1);
 });
 
 test('shadow, promote, roll back; versions list the active one', async () => {
   const { pdp, admin } = setup();
-  const v1 = admin.boot(STARTER_DIR).setVersion;
+  const v1 = (await admin.boot(STARTER_DIR)).setVersion;
   const text = readFileSync(join(STARTER_DIR, 'roles.cedar'), 'utf8');
   const shadow = admin.shadow(text);
   assert.equal(shadow.policyCount, 7);
@@ -85,16 +85,16 @@ test('shadow, promote, roll back; versions list the active one', async () => {
   const promoted = await admin.promote('ada', 'roles only');
   assert.equal(promoted.setVersion, shadow.setVersion);
   assert.equal(admin.current().setVersion, shadow.setVersion);
-  assert.deepEqual(admin.versions().filter((v) => v.active).map((v) => v.version), [shadow.setVersion]);
+  assert.deepEqual((await admin.versions()).filter((v) => v.active).map((v) => v.version), [shadow.setVersion]);
   await admin.rollback(v1, 'ada');
   assert.equal(admin.current().setVersion, v1);
   await assert.rejects(admin.rollback('sha256:nope', 'ada'), NotFound);
   await assert.rejects(admin.promote('ada'), NotFound);
 });
 
-test('stored versions exclude generated key-scope policies; the live version includes them', () => {
+test('stored versions exclude generated key-scope policies; the live version includes them', async () => {
   const { pdp, admin } = setup();
-  const r = admin.boot(STARTER_DIR);
+  const r = await admin.boot(STARTER_DIR);
   pdp.setKeyScope('key_1', { kind: 'service', id: 'svc' }, { models: ['*'], actions: ['chat'] });
   const cur = admin.current();
   assert.equal(cur.setVersion, r.setVersion);

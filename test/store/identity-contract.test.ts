@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { requireService } from '../helpers/services.js';
+import { contractCase } from '../helpers/contract.js';
 import { openSqlite } from '../../src/store/sqlite.js';
 import { SqliteIdentityStore } from '../../src/store/identity-sqlite.js';
 import { IDENTITY_MIGRATIONS, PostgresIdentityStore } from '../../src/store/identity-postgres.js';
@@ -82,84 +83,73 @@ const backends: { name: string; open: () => Promise<{ store: IdentityStore; clos
   },
 ];
 
-for (const b of backends) {
-  const withStore = (name: string, fn: (s: IdentityStore) => Promise<void>) =>
-    void test(`${b.name}: ${name}`, async (t) => {
-      const opened = await b.open();
-      if (typeof opened === 'string') return t.skip(opened);
-      try {
-        await fn(opened.store);
-      } finally {
-        await opened.close();
-      }
-    });
+const withStore = (name: string, fn: (s: IdentityStore) => Promise<void>) => contractCase(backends, name, (o) => fn(o.store));
 
-  withStore('a principal round-trips every field, including nulls, lists and limits', async (s) => {
-    assert.equal(await s.getPrincipal('alice'), null);
-    const a = principal('alice', { sourceCidrs: ['10.0.0.0/8', '2001:db8::/32'], limits: { requestsPerSecond: 0.2, burst: 1, tokensPerMinute: 1000 } });
-    const bob = principal('bob', { kind: 'service', admin: true, groups: [], createdAt: 1_700_000_000_001 });
-    await s.insertPrincipal(a);
-    await s.insertPrincipal(bob);
-    assert.deepEqual(await s.getPrincipal('alice'), a);
-    assert.deepEqual(await s.getPrincipal('bob'), bob);
-    assert.deepEqual((await s.listPrincipals()).map((p) => p.id), ['alice', 'bob'], 'listed in creation order');
-    await assert.rejects(s.insertPrincipal(principal('alice')), 'a principal id is unique');
-  });
+withStore('a principal round-trips every field, including nulls, lists and limits', async (s) => {
+  assert.equal(await s.getPrincipal('alice'), null);
+  const a = principal('alice', { sourceCidrs: ['10.0.0.0/8', '2001:db8::/32'], limits: { requestsPerSecond: 0.2, burst: 1, tokensPerMinute: 1000 } });
+  const bob = principal('bob', { kind: 'service', admin: true, groups: [], createdAt: 1_700_000_000_001 });
+  await s.insertPrincipal(a);
+  await s.insertPrincipal(bob);
+  assert.deepEqual(await s.getPrincipal('alice'), a);
+  assert.deepEqual(await s.getPrincipal('bob'), bob);
+  assert.deepEqual((await s.listPrincipals()).map((p) => p.id), ['alice', 'bob'], 'listed in creation order');
+  await assert.rejects(s.insertPrincipal(principal('alice')), 'a principal id is unique');
+});
 
-  withStore('updating a principal changes it (disable, erase, groups) and nothing else', async (s) => {
-    await s.insertPrincipal(principal('alice'));
-    await s.insertPrincipal(principal('bob'));
-    const changed = principal('alice', { groups: ['admins'], disabledAt: 1_700_000_000_500, erasedAt: 1_700_000_000_900, oidcIssuer: 'https://idp.example.com' });
-    await s.updatePrincipal(changed);
-    assert.deepEqual(await s.getPrincipal('alice'), changed);
-    assert.deepEqual(await s.getPrincipal('bob'), principal('bob'));
-  });
+withStore('updating a principal changes it (disable, erase, groups) and nothing else', async (s) => {
+  await s.insertPrincipal(principal('alice'));
+  await s.insertPrincipal(principal('bob'));
+  const changed = principal('alice', { groups: ['admins'], disabledAt: 1_700_000_000_500, erasedAt: 1_700_000_000_900, oidcIssuer: 'https://idp.example.com' });
+  await s.updatePrincipal(changed);
+  assert.deepEqual(await s.getPrincipal('alice'), changed);
+  assert.deepEqual(await s.getPrincipal('bob'), principal('bob'));
+});
 
-  withStore('keys are found by hash and id, listed per principal, and their state changes', async (s) => {
-    await s.insertPrincipal(principal('alice'));
-    await s.insertPrincipal(principal('bob'));
-    const k1 = key('key_1', 'alice', { expiresAt: 1_700_000_060_000, description: 'ci' });
-    const k2 = key('key_2', 'bob', { createdAt: 1_700_000_000_001 });
-    await s.insertKey(k1);
-    await s.insertKey(k2);
-    assert.deepEqual(await s.findKeyByHash(k1.hash), k1);
-    assert.equal(await s.findKeyByHash('0'.repeat(64)), null);
-    assert.deepEqual(await s.getKey('key_2'), k2);
-    assert.equal(await s.getKey('key_3'), null);
-    assert.deepEqual((await s.listKeys()).map((k) => k.id), ['key_1', 'key_2']);
-    assert.deepEqual((await s.listKeys('bob')).map((k) => k.id), ['key_2']);
-    assert.deepEqual(await s.listKeys('nobody'), []);
-    await s.updateKeyState('key_1', { expiresAt: 1_700_000_001_000, revokedAt: 1_700_000_000_700, rotatedTo: 'key_2' });
-    assert.deepEqual(await s.getKey('key_1'), { ...k1, expiresAt: 1_700_000_001_000, revokedAt: 1_700_000_000_700, rotatedTo: 'key_2' });
-    assert.deepEqual(await s.getKey('key_2'), k2, 'the other key is untouched');
-  });
+withStore('keys are found by hash and id, listed per principal, and their state changes', async (s) => {
+  await s.insertPrincipal(principal('alice'));
+  await s.insertPrincipal(principal('bob'));
+  const k1 = key('key_1', 'alice', { expiresAt: 1_700_000_060_000, description: 'ci' });
+  const k2 = key('key_2', 'bob', { createdAt: 1_700_000_000_001 });
+  await s.insertKey(k1);
+  await s.insertKey(k2);
+  assert.deepEqual(await s.findKeyByHash(k1.hash), k1);
+  assert.equal(await s.findKeyByHash('0'.repeat(64)), null);
+  assert.deepEqual(await s.getKey('key_2'), k2);
+  assert.equal(await s.getKey('key_3'), null);
+  assert.deepEqual((await s.listKeys()).map((k) => k.id), ['key_1', 'key_2']);
+  assert.deepEqual((await s.listKeys('bob')).map((k) => k.id), ['key_2']);
+  assert.deepEqual(await s.listKeys('nobody'), []);
+  await s.updateKeyState('key_1', { expiresAt: 1_700_000_001_000, revokedAt: 1_700_000_000_700, rotatedTo: 'key_2' });
+  assert.deepEqual(await s.getKey('key_1'), { ...k1, expiresAt: 1_700_000_001_000, revokedAt: 1_700_000_000_700, rotatedTo: 'key_2' });
+  assert.deepEqual(await s.getKey('key_2'), k2, 'the other key is untouched');
+});
 
-  withStore('a key needs an existing principal and a unique hash', async (s) => {
-    await s.insertPrincipal(principal('alice'));
-    await assert.rejects(s.insertKey(key('key_x', 'ghost')), 'a key of an unknown principal is refused');
-    const k = key('key_1', 'alice');
-    await s.insertKey(k);
-    await assert.rejects(s.insertKey(key('key_2', 'alice', { hash: k.hash })), 'two keys cannot share a hash');
-  });
+withStore('a key needs an existing principal and a unique hash', async (s) => {
+  await s.insertPrincipal(principal('alice'));
+  await assert.rejects(s.insertKey(key('key_x', 'ghost')), 'a key of an unknown principal is refused');
+  const k = key('key_1', 'alice');
+  await s.insertKey(k);
+  await assert.rejects(s.insertKey(key('key_2', 'alice', { hash: k.hash })), 'two keys cannot share a hash');
+});
 
-  withStore('last-used times are batched and never move backwards', async (s) => {
-    await s.insertPrincipal(principal('alice'));
-    await s.insertKey(key('key_1', 'alice'));
-    await s.insertKey(key('key_2', 'alice'));
-    await s.touchKeys(new Map([['key_1', 2000], ['key_2', 3000], ['key_unknown', 4000]]));
-    await s.touchKeys(new Map([['key_1', 1000]]));
-    assert.equal((await s.getKey('key_1'))!.lastUsedAt, 2000);
-    assert.equal((await s.getKey('key_2'))!.lastUsedAt, 3000);
-    await s.touchKeys(new Map());
-  });
+withStore('last-used times are batched and never move backwards', async (s) => {
+  await s.insertPrincipal(principal('alice'));
+  await s.insertKey(key('key_1', 'alice'));
+  await s.insertKey(key('key_2', 'alice'));
+  await s.touchKeys(new Map([['key_1', 2000], ['key_2', 3000], ['key_unknown', 4000]]));
+  await s.touchKeys(new Map([['key_1', 1000]]));
+  assert.equal((await s.getKey('key_1'))!.lastUsedAt, 2000);
+  assert.equal((await s.getKey('key_2'))!.lastUsedAt, 3000);
+  await s.touchKeys(new Map());
+});
 
-  withStore('metadata is set, overwritten and read back', async (s) => {
-    assert.equal(await s.getMeta('bootstrap'), null);
-    await s.setMeta('bootstrap', 'key_1');
-    await s.setMeta('bootstrap', 'key_2');
-    assert.equal(await s.getMeta('bootstrap'), 'key_2');
-  });
-}
+withStore('metadata is set, overwritten and read back', async (s) => {
+  assert.equal(await s.getMeta('bootstrap'), null);
+  await s.setMeta('bootstrap', 'key_1');
+  await s.setMeta('bootstrap', 'key_2');
+  assert.equal(await s.getMeta('bootstrap'), 'key_2');
+});
 
 // ---- PostgreSQL schema versions -------------------------------------------------------------------------
 

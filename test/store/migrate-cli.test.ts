@@ -10,6 +10,7 @@ import pg from 'pg';
 import { requireService } from '../helpers/services.js';
 import { WARDEN_BIN } from '../helpers/proc.js';
 import { IDENTITY_MIGRATIONS } from '../../src/store/identity-postgres.js';
+import { TOOLS_MIGRATIONS } from '../../src/store/tools-postgres.js';
 
 const PG = 'postgres://postgres@127.0.0.1:5432/test';
 const prefix = `tm${randomBytes(4).toString('hex')}_`;
@@ -24,7 +25,7 @@ after(async () => {
   if (skip) return;
   const c = new pg.Client({ connectionString: PG });
   await c.connect();
-  await c.query(`DROP TABLE IF EXISTS ${prefix}api_keys, ${prefix}principals, ${prefix}meta, ${prefix}schema_migrations CASCADE`);
+  await c.query(`DROP TABLE IF EXISTS ${prefix}api_keys, ${prefix}principals, ${prefix}meta, ${prefix}tools, ${prefix}tool_version_high, ${prefix}tool_approvals, ${prefix}tool_pins, ${prefix}policy_activations, ${prefix}policy_sets, ${prefix}jit_keys, ${prefix}schema_migrations CASCADE`);
   await c.end();
 });
 
@@ -37,10 +38,16 @@ test('warden migrate applies the schema once, then reports it current; the conne
   const first = cli(['migrate', '--config', cfg], { TEST_WARDEN_PG: PG });
   assert.equal(first.status, 0, first.stderr);
   const all = IDENTITY_MIGRATIONS.map((m) => m.version);
-  assert.equal(first.stdout.trim(), `identity (${prefix}*): schema 0 -> ${all.length}, applied ${all.join(', ')}`);
+  const tools = TOOLS_MIGRATIONS.map((m) => m.version);
+  assert.equal(
+    first.stdout.trim(),
+    `identity (${prefix}*): schema 0 -> ${all.length}, applied ${all.join(', ')}\ntools (${prefix}*): schema 0 -> ${tools.length}, applied ${tools.join(', ')}\npolicies (${prefix}*): schema 0 -> 1, applied 1`,
+  );
   const again = cli(['migrate', '--config', cfg], { TEST_WARDEN_PG: PG });
   assert.equal(again.status, 0, again.stderr);
-  assert.match(again.stdout, new RegExp(`schema ${all.length} -> ${all.length}, already current`));
+  assert.match(again.stdout, new RegExp(`identity .*schema ${all.length} -> ${all.length}, already current`));
+  assert.match(again.stdout, new RegExp(`tools .*schema ${tools.length} -> ${tools.length}, already current`));
+  assert.match(again.stdout, /policies .*schema 1 -> 1, already current/);
   const noEnv = cli(['migrate', '--config', cfg], { TEST_WARDEN_PG: '' });
   assert.equal(noEnv.status, 2, 'a config that names an unset variable is a config error');
   assert.match(noEnv.stderr, /environment variable TEST_WARDEN_PG is not set/);

@@ -14,7 +14,7 @@ import { ApprovalService, ToolCredentialIssuer, ToolMediator, ToolRegistry, filt
 import { ToolPins } from '../../src/tools/pins.js';
 import { TEST_POLICY } from './fixtures.js';
 
-function world() {
+async function world() {
   const clock = new FixedClock(Date.UTC(2026, 0, 5, 10));
   const pdp = new PolicyDecisionPoint();
   pdp.replacePolicies([...loadPolicyDir('policies/starter'), ...parsePolicies(TEST_POLICY, 'tools-test.cedar')]);
@@ -22,8 +22,8 @@ function world() {
   const registry = new ToolRegistry(store, clock);
   const def = (name: string, risk: string, props: Record<string, unknown>) =>
     registry.create(registry.parse({ name, risk, grantees: ['consumers'], input_schema: { type: 'object', properties: props, additionalProperties: false }, backend: { type: 'http', url: 'https://tools.example.com/x' }, egress: ['https://tools.example.com'] }));
-  def('orders_lookup', 'read', { customer_id: { type: 'string' } });
-  def('delete_record', 'destructive', { record_id: { type: 'string' } });
+  await def('orders_lookup', 'read', { customer_id: { type: 'string' } });
+  await def('delete_record', 'destructive', { record_id: { type: 'string' } });
   const mediator = new ToolMediator({
     clock,
     log: pino({ level: 'silent' }),
@@ -48,8 +48,8 @@ const alice: Principal = {
 const call = (id: string, name: string, args: unknown) => ({ id, type: 'function', function: { name, arguments: typeof args === 'string' ? args : JSON.stringify(args) } });
 const completion = (calls: unknown[]) => ({ id: 'chatcmpl-1', object: 'chat.completion', choices: [{ index: 0, finish_reason: 'tool_calls', message: { role: 'assistant', content: null, tool_calls: calls } }] });
 
-test('calls the user may make are kept; others removed with a reason; approval-bound calls marked', () => {
-  const { mediator } = world();
+test('calls the user may make are kept; others removed with a reason; approval-bound calls marked', async () => {
+  const { mediator } = await world();
   const decide = (p: Principal, tool: string, args: unknown) => mediator.assess(p, tool, args, '10.0.0.1');
   const input = completion([
     call('c1', 'orders_lookup', { customer_id: 'alice' }),
@@ -75,8 +75,8 @@ test('calls the user may make are kept; others removed with a reason; approval-b
   assert.equal(input.choices[0]!.message.tool_calls.length, 6);
 });
 
-test('an agent on its own authority gets every call removed and finish_reason becomes stop', () => {
-  const { mediator } = world();
+test('an agent on its own authority gets every call removed and finish_reason becomes stop', async () => {
+  const { mediator } = await world();
   const agent: Principal = { ...alice, kind: 'agent', id: 'agent-1', actor: undefined as never };
   delete (agent as { actor?: unknown }).actor;
   const r = filterToolCalls(completion([call('c1', 'orders_lookup', { customer_id: 'alice' })]), agent, (p, t, a) => mediator.assess(p, t, a, '10.0.0.1'));
@@ -87,8 +87,8 @@ test('an agent on its own authority gets every call removed and finish_reason be
   assert.equal(ch.message.warden_tool_calls[0]!.reason, 'delegation_required');
 });
 
-test('a response without tool calls is returned untouched (same object)', () => {
-  const { mediator } = world();
+test('a response without tool calls is returned untouched (same object)', async () => {
+  const { mediator } = await world();
   const plain = { choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'hi' } }] };
   const r = filterToolCalls(plain, alice, (p, t, a) => mediator.assess(p, t, a, '10.0.0.1'));
   assert.equal(r.changed, false);

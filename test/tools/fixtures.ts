@@ -2,18 +2,17 @@
 // the official SDK), an attacker's server that counts what reaches it, an OIDC issuer for the approver's
 // MFA step-up, and helpers for delegated tokens and calls. Documents come from the BIPIA benchmark.
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, type JWTPayload } from 'jose';
+import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { fetch as undiciFetch } from 'undici';
 import { Server as McpServer } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { startTestWarden, type TestWarden } from '../helpers/warden.js';
-import { makeTestCa, issueServerCert } from '../helpers/pki.js';
+import { startMfaIdp } from '../helpers/mfa-idp.js';
 import { testdata } from '../helpers/testdata.js';
 import type { Clock } from '../../src/core/clock.js';
 
@@ -157,16 +156,7 @@ export async function startToolsWorld(opts: { clock?: Clock } = {}): Promise<Too
   mcpBase = await listen(mcpHttp);
 
   // The approvers' identity provider (OIDC, for the MFA step-up only).
-  const ca = await makeTestCa();
-  const tlsCert = await issueServerCert(ca, ['127.0.0.1']);
-  const { publicKey, privateKey } = await generateKeyPair('ES256');
-  const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
-  const idp = createHttpsServer({ cert: tlsCert.certPem, key: tlsCert.keyPem }, (_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ keys: [jwk] }));
-  });
-  await new Promise<void>((r) => idp.listen(0, '127.0.0.1', () => r()));
-  const issuer = `https://127.0.0.1:${(idp.address() as AddressInfo).port}`;
+  const idp = await startMfaIdp();
 
   const policyDir = mkdtempSync(join(tmpdir(), 'warden-tools-policies-'));
   const starter = join(process.cwd(), 'policies/starter');
@@ -176,7 +166,7 @@ export async function startToolsWorld(opts: { clock?: Clock } = {}): Promise<Too
   const t = await startTestWarden(
     (c) => {
       c.policies = { dir: policyDir };
-      c.oidc.issuers = [{ issuer, audience: 'warden', jwksUri: `${issuer}/jwks`, caPem: ca.certPem, claims: { tenant: { fixed: 'acme' } }, scope: { models: [], actions: [] } } as never];
+      c.oidc.issuers = [idp.oidcIssuer];
     },
     opts.clock ? { clock: opts.clock } : {},
   );
@@ -228,14 +218,12 @@ export async function startToolsWorld(opts: { clock?: Clock } = {}): Promise<Too
       const r = await t.call('inference', 'POST', `/v1/tools/${tool}/invoke`, { key: token, body: { arguments: args, ...(approvalId ? { approval_id: approvalId } : {}) } });
       return { status: r.status, json: r.json, requestId: String(r.headers['x-request-id']) };
     },
-    async mfaToken(sub, authTimeSec, groups) {
-      const now = Math.floor((opts.clock?.now() ?? Date.now()) / 1000);
-      return new SignJWT({ aud: 'warden', amr: ['pwd', 'mfa'], auth_time: authTimeSec ?? now, groups: groups ?? (sub === 'bob' ? ['operators'] : []) }).setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'at+jwt' }).setIssuer(issuer).setSubject(sub).setIssuedAt(now).setExpirationTime(now + 300).sign(privateKey);
-    },
+    mfaToken: (sub, authTimeSec, groups) => idp.mfaToken(sub, Math.floor((opts.clock?.now() ?? Date.now()) / 1000), authTimeSec, groups),
     mcpFetch: (url, init) => undiciFetch(url, { ...(init as object), dispatcher: t.agent } as never) as unknown as Promise<Response>,
     async stop() {
       await t.stop();
-      for (const s of [backend, attacker, mcpHttp, idp]) s.close();
+      for (const s of [backend, attacker, mcpHttp]) s.close();
+      idp.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 // What a sandbox tool is in the registry: `backend: {type: "sandbox", language: "javascript", limits?}`, with
 // arguments fixed by Warden (the sandbox reads them) and no egress at all (the guest has no network to declare).
-import type { ToolBackend } from '../../store/tools-sqlite.js';
+import type { ToolBackend } from '../../store/tools-store.js';
 import { ENGINE_INITIAL_BYTES, type SandboxLimits } from './protocol.js';
 
 /** Defaults and ceilings of a sandbox tool's caps (the pool terminates a run at `timeMs`). */

@@ -1,7 +1,7 @@
 // A sandbox tool's backend call: the mediator has already authorized the arguments (and any approval); this runs
 // the code under the tool's caps and shapes the outcome like any backend's, so result inspection, the second
 // policy decision, redaction and the ledger digest treat it exactly as they treat an HTTP or MCP answer.
-import type { ToolBackend } from '../../store/tools-sqlite.js';
+import type { ToolBackend } from '../../store/tools-store.js';
 import { collectStrings, type BackendResult } from '../backend.js';
 import { DEFAULT_SANDBOX_LIMITS } from './definition.js';
 import type { SandboxPool } from './pool.js';

@@ -1,0 +1,72 @@
+// Replicas of one Warden for tests: in-process `startWarden`s on one store config (PostgreSQL + Redis under
+// a prefix of their own), each with its own data dir and ports, sharing only the ledger key (one log, one
+// signer) and the public origin a load balancer would give them. `stop` removes the replicas, their tables,
+// their Redis keys and their data dirs.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import type { WardenConfig } from '../../src/config/config.js';
+import { loadOrCreateLedgerKey, LEDGER_KEY_FILE, type LedgerKey } from '../../src/ledger/key.js';
+import { startTestWarden, type TestWarden } from './warden.js';
+
+export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface TestCluster {
+  prefix: string;
+  root: string;
+  ledgerKey: LedgerKey;
+  replicas: TestWarden[];
+  /** The bootstrap admin credential (exactly one replica printed it). */
+  adminKey: string;
+  stop(): Promise<void>;
+}
+
+/** Drops every table named `<prefix>…`. */
+export async function dropPgPrefix(prefix: string): Promise<void> {
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  const tables = await c.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE tablename LIKE $1`, [`${prefix.replaceAll('_', '\\_')}%`]);
+  for (const { tablename } of tables.rows) await c.query(`DROP TABLE IF EXISTS ${tablename} CASCADE`);
+  await c.end();
+}
+
+export async function startTestCluster(n: number, mutate: (c: WardenConfig) => void = () => {}): Promise<TestCluster> {
+  const prefix = `wcr_${randomBytes(4).toString('hex')}_`;
+  const root = mkdtempSync(join(tmpdir(), 'warden-replicas-'));
+  const keyDir = join(root, 'key');
+  const ledgerKey = loadOrCreateLedgerKey(keyDir);
+  const dirs = Array.from({ length: n }, (_, i) => {
+    const d = join(root, `r${i + 1}`);
+    mkdirSync(d, { mode: 0o700 });
+    copyFileSync(join(keyDir, LEDGER_KEY_FILE), join(d, LEDGER_KEY_FILE));
+    chmodSync(join(d, LEDGER_KEY_FILE), 0o600);
+    return d;
+  });
+  const config = (c: WardenConfig) => {
+    c.store = { postgres: { connectionString: PG_URL, prefix }, redis: { url: 'redis://127.0.0.1:6379', prefix: `${prefix}:` } };
+    // Behind a load balancer every replica names the one origin clients call (token iss/aud).
+    c.listeners.inference.publicUrl = 'https://gateway.test';
+    mutate(c);
+  };
+  const started = await Promise.allSettled(dirs.map((dataDir) => startTestWarden(config, { dataDir })));
+  const replicas = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const stop = async () => {
+    await Promise.allSettled(replicas.map((r) => r.stop()));
+    await dropPgPrefix(prefix);
+    const r = new Redis();
+    const keys = await r.keys(`${prefix}:*`);
+    if (keys.length) await r.del(...keys);
+    r.disconnect();
+    rmSync(root, { recursive: true, force: true });
+  };
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await stop();
+    throw failed.reason;
+  }
+  const bootstrap = replicas.map((r) => r.w.bootstrapKey).filter((k): k is string => k !== null);
+  return { prefix, root, ledgerKey, replicas, adminKey: bootstrap[0] ?? '', stop };
+}

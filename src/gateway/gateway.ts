@@ -23,6 +23,7 @@ import type { Endpoint, ModelEndpoint, RequestContext, RequestTracing } from './
 import { readBody } from '../http/body.js';
 import { sendError, sendJson } from '../http/respond.js';
 import type { Metrics } from './metrics.js';
+import { GEN_AI_OPERATION } from '../telemetry/genai.js';
 import { AnswerGuard, OutputBlocked } from '../inspect/index.js';
 import { withCanary } from './output.js';
 import { runStages, stage, type Stage } from './pipeline.js';
@@ -511,6 +512,15 @@ export class Gateway {
     this.d.metrics.requests.inc({ endpoint: ctx.endpoint, status });
     this.d.metrics.decisions.inc({ decision: event.decision, stage: event.stage ?? 'done' });
     this.d.metrics.latency.observe({ endpoint: ctx.endpoint }, event.latencyMs / 1000);
+    const op = GEN_AI_OPERATION[ctx.endpoint];
+    if (op && ctx.model) {
+      const genAi = { gen_ai_operation_name: op, gen_ai_request_model: ctx.model };
+      this.d.metrics.genAiRequestDuration.observe({ ...genAi, error_type: status >= 400 ? String(status) : '' }, event.latencyMs / 1000);
+      if (ctx.usage) {
+        this.d.metrics.genAiTokenUsage.observe({ ...genAi, gen_ai_token_type: 'input' }, ctx.usage.prompt);
+        this.d.metrics.genAiTokenUsage.observe({ ...genAi, gen_ai_token_type: 'output' }, ctx.usage.completion);
+      }
+    }
     if (this.d.accessLog) {
       this.d.log.info(
         { requestId: ctx.requestId, principal: ctx.principal?.id ?? null, action: ctx.action, model: ctx.model, status, decision: event.decision, stage: event.stage, code: event.errorCode, reason: event.reason, ms: event.latencyMs },

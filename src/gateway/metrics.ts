@@ -24,7 +24,28 @@ export class Metrics {
   readonly siemExportLag = new Gauge({ name: 'warden_siem_export_lag_entries', help: 'Ledger entries not yet delivered to each SIEM destination', labelNames: ['destination'] as const, registers: [this.registry] });
   readonly siemExportFailures = new Counter({ name: 'warden_siem_export_failures_total', help: 'SIEM export rounds that failed, by destination (they are retried from the last delivered entry)', labelNames: ['destination'] as const, registers: [this.registry] });
 
+  /**
+   * OpenTelemetry GenAI semantic-convention metrics (Prometheus spellings; the OTLP push restores the dotted
+   * names, see OTEL_NAMES in src/telemetry/genai.ts): tokens the upstream reported per call by type, and the duration of each GenAI
+   * request Warden served. Buckets are the ones the conventions advise.
+   */
+  readonly genAiTokenUsage = new Histogram({
+    name: 'gen_ai_client_token_usage',
+    help: 'Tokens used per upstream GenAI call, by operation, requested model and token type (gen_ai.client.token.usage)',
+    labelNames: ['gen_ai_operation_name', 'gen_ai_request_model', 'gen_ai_token_type'] as const,
+    buckets: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864],
+    registers: [this.registry],
+  });
+  readonly genAiRequestDuration = new Histogram({
+    name: 'gen_ai_server_request_duration_seconds',
+    help: 'Duration of each GenAI request Warden served, to its last byte (gen_ai.server.request.duration)',
+    labelNames: ['gen_ai_operation_name', 'gen_ai_request_model', 'error_type'] as const,
+    buckets: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
+    registers: [this.registry],
+  });
+
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'warden_' });
   }
 }
+

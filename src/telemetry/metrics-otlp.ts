@@ -4,6 +4,9 @@
 // Loaded only when configured.
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import { OTEL_NAMES } from './genai.js';
+
+const UNITS: Record<string, string> = { gen_ai_client_token_usage: '{token}', gen_ai_server_request_duration_seconds: 's' };
 
 export interface MetricsExportConfig {
   /** OTLP/HTTP metrics endpoint, e.g. http://otel-collector:4318/v1/metrics */
@@ -17,7 +20,12 @@ type PromMetric = { name: string; help: string; type: string; values: PromValue[
 
 const CUMULATIVE = 2; // opentelemetry-proto AggregationTemporality
 
-const attributes = (labels: Record<string, string | number>) => Object.entries(labels).map(([key, v]) => ({ key, value: { stringValue: String(v) } }));
+// Semantic-convention metrics carry their dotted names and attribute keys; an empty label (error.type on a
+// success) is an absent attribute, as in Prometheus.
+const attributes = (labels: Record<string, string | number>) =>
+  Object.entries(labels)
+    .filter(([, v]) => v !== '')
+    .map(([key, v]) => ({ key: OTEL_NAMES[key] ?? key, value: { stringValue: String(v) } }));
 const nanos = (ms: number) => String(BigInt(Math.round(ms)) * 1_000_000n);
 
 function histogramPoints(m: PromMetric, start: string, now: string): unknown[] {
@@ -53,7 +61,7 @@ export function otlpMetricsRequest(metrics: PromMetric[], serviceName: string, s
   const now = nanos(nowMs);
   const out: unknown[] = [];
   for (const m of metrics) {
-    const base = { name: m.name, description: m.help };
+    const base = { name: OTEL_NAMES[m.name] ?? m.name, description: m.help, ...(UNITS[m.name] ? { unit: UNITS[m.name] } : {}) };
     if (m.type === 'counter') out.push({ ...base, sum: { aggregationTemporality: CUMULATIVE, isMonotonic: true, dataPoints: m.values.map((v) => ({ attributes: attributes(v.labels), startTimeUnixNano: start, timeUnixNano: now, asDouble: v.value })) } });
     else if (m.type === 'gauge') out.push({ ...base, gauge: { dataPoints: m.values.map((v) => ({ attributes: attributes(v.labels), timeUnixNano: now, asDouble: v.value })) } });
     else if (m.type === 'histogram') out.push({ ...base, histogram: { aggregationTemporality: CUMULATIVE, dataPoints: histogramPoints(m, start, now) } });

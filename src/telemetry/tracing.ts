@@ -12,6 +12,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { Logger } from 'pino';
 import type { AuditEvent } from '../core/types.js';
 import type { RequestContext, RequestTrace, RequestTracing } from '../gateway/context.js';
+import { GEN_AI_OPERATION } from './genai.js';
 
 export interface TracesConfig {
   /** OTLP/HTTP traces endpoint, e.g. http://otel-collector:4318/v1/traces */
@@ -33,7 +34,6 @@ function parentFrom(req: IncomingMessage): Context {
   return trace.setSpanContext(context.active(), { traceId: m[1]!, spanId: m[2]!, traceFlags: parseInt(m[3]!, 16) & TraceFlags.SAMPLED, isRemote: true });
 }
 
-const OPERATION: Record<string, string> = { chat: 'chat', completions: 'text_completion', embeddings: 'embeddings' };
 
 class Trace implements RequestTrace {
   traceparent: string | undefined;
@@ -64,7 +64,7 @@ class Trace implements RequestTrace {
     this.current?.end();
     this.current = null;
     const r = this.root;
-    const op = OPERATION[ctx.endpoint];
+    const op = GEN_AI_OPERATION[ctx.endpoint];
     r.updateName(op && ctx.model ? `${op} ${ctx.model}` : `warden ${ctx.endpoint}`);
     if (op) r.setAttribute('gen_ai.operation.name', op);
     if (ctx.model) r.setAttribute('gen_ai.request.model', ctx.model);

@@ -58,6 +58,23 @@ test('the Prometheus registry is pushed as OTLP metrics: request counters as cum
     assert.equal(chat.bucketCounts.length, chat.explicitBounds.length + 1);
     assert.ok(!chat.attributes.some((a) => a.key === 'le'));
     assert.ok(last.some((m) => m.name === 'warden_process_resident_memory_bytes' && m.gauge));
+    // OpenTelemetry GenAI semantic conventions: dotted names, units and attribute keys, one series per token type.
+    const attr = (p: { attributes: { key: string; value: { stringValue: string } }[] }) => Object.fromEntries(p.attributes.map((a) => [a.key, a.value.stringValue]));
+    const tokens = last.find((m) => m.name === 'gen_ai.client.token.usage') as (Metric & { unit?: string }) | undefined;
+    assert.ok(tokens?.histogram, `gen_ai.client.token.usage among ${last.map((m) => m.name).join(', ')}`);
+    assert.equal(tokens.unit, '{token}');
+    const byType = new Map(tokens.histogram.dataPoints.map((p) => [attr(p)['gen_ai.token.type'], p]));
+    for (const type of ['input', 'output']) {
+      const p = byType.get(type)!;
+      assert.deepEqual(attr(p), { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'demo-chat', 'gen_ai.token.type': type });
+      assert.equal(p.count, '2');
+      assert.ok(p.sum > 0, `${type} tokens counted`);
+    }
+    const duration = last.find((m) => m.name === 'gen_ai.server.request.duration') as (Metric & { unit?: string }) | undefined;
+    assert.equal(duration?.unit, 's');
+    const ok = duration!.histogram!.dataPoints.find((p) => attr(p)['gen_ai.request.model'] === 'demo-chat')!;
+    assert.equal(ok.count, '2');
+    assert.equal(attr(ok)['error.type'], undefined, 'a success has no error.type');
   } finally {
     await t.stop();
     server.close();

@@ -22,6 +22,7 @@ import {
   redactChatChunk,
 } from '../src/inspect/index.js';
 import { isTrainingRow, type LabelledRow } from '../src/inspect/injection/training.js';
+import { evaluate } from '../src/inspect/evaluate.js';
 
 const SHARED = resolve(process.cwd(), '../shared/testdata');
 const PI = resolve(SHARED, 'prompt_injection/normalized');
@@ -53,28 +54,10 @@ async function loadPeer(): Promise<{ name: string; score: PeerScore } | null> {
 // ---------- metrics ----------
 interface Metrics { n: number; pos: number; neg: number; precision: number; recall: number; f1: number; fpr: number; tprAt1Fpr: number; auc: number }
 
+/** The peers' thresholds are inclusive (score >= threshold); the shared metrics say so. */
 function metrics(scores: number[], labels: number[], threshold: number): Metrics {
-  let tp = 0, fp = 0, fn = 0;
-  scores.forEach((s, i) => {
-    const p = s >= threshold;
-    if (labels[i] === 1) {
-      if (p) tp++;
-      else fn++;
-    } else if (p) fp++;
-  });
-  const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
-  const recall = tp + fn === 0 ? 0 : tp / (tp + fn);
-  const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
-  const neg = scores.filter((_, i) => labels[i] === 0).sort((a, b) => b - a);
-  const posScores = scores.filter((_, i) => labels[i] === 1);
-  // Largest TPR with FPR <= 1%: the threshold must sit strictly above the (floor(1% of negatives)+1)-th highest negative.
-  const allowed = Math.floor(neg.length * 0.01);
-  const cut = neg.length === 0 ? -Infinity : neg[allowed]!;
-  const tprAt1Fpr = posScores.length === 0 ? NaN : posScores.filter((s) => s > cut).length / posScores.length;
-  let auc = 0;
-  for (const p of posScores) for (const q of neg) auc += p > q ? 1 : p === q ? 0.5 : 0;
-  auc = posScores.length && neg.length ? auc / (posScores.length * neg.length) : NaN;
-  return { n: scores.length, pos: posScores.length, neg: neg.length, precision, recall, f1, fpr: neg.length ? fp / neg.length : NaN, tprAt1Fpr, auc };
+  const r = evaluate(scores, labels.map((l) => (l === 1 ? 1 : 0)), threshold, true);
+  return { n: r.items, pos: r.positives, neg: r.negatives, precision: r.precision, recall: r.tpr, f1: r.f1, fpr: r.negatives ? r.fpr : NaN, tprAt1Fpr: r.tprAt1Fpr, auc: r.auc };
 }
 
 const f3 = (x: number): string => (Number.isNaN(x) ? '–' : x.toFixed(3));

@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Findings } from '../core/types.js';
 import { inspectText } from '../inspect/index.js';
+import { evaluate } from '../inspect/evaluate.js';
 
 const USAGE = 'usage: warden inspect [FILE|-] [--json] [--lines | --jsonl]\n       warden inspect --eval LABELLED.jsonl [--cut SCORE] [--json]\n';
 /** The starter policy's blocking cut (policies/starter/data.cedar: injectionScorePermille > 900). */
@@ -39,54 +40,6 @@ function labelOf(rec: Record<string, unknown>, line: number): 0 | 1 {
   if (l === 1 || l === true || l === '1') return 1;
   if (l === 0 || l === false || l === '0') return 0;
   throw new InputError(`item ${line}: "label" must be 0 or 1 (1 = injection), got ${JSON.stringify(l)}`);
-}
-
-export interface EvalReport {
-  items: number;
-  positives: number;
-  negatives: number;
-  cut: number;
-  tp: number;
-  fp: number;
-  tn: number;
-  fn: number;
-  tpr: number;
-  fpr: number;
-  precision: number;
-  f1: number;
-  auc: number;
-}
-
-/** Metrics of scores against labels at `cut` (blocked when score > cut, as the policy compares). AUC by ranks
- *  (Mann–Whitney U, ties counted half), which is the probability a random injection outscores a random benign. */
-export function evaluate(scores: readonly number[], labels: readonly (0 | 1)[], cut: number): EvalReport {
-  let tp = 0, fp = 0, tn = 0, fn = 0;
-  scores.forEach((s, i) => {
-    const blocked = s > cut;
-    if (labels[i] === 1) {
-      if (blocked) tp++;
-      else fn++;
-    } else if (blocked) fp++;
-    else tn++;
-  });
-  const order = scores.map((s, i) => [s, labels[i]!] as const).sort((a, b) => a[0] - b[0]);
-  let rankSumPos = 0;
-  for (let i = 0; i < order.length; ) {
-    let j = i;
-    while (j < order.length && order[j]![0] === order[i]![0]) j++;
-    const avgRank = (i + 1 + j) / 2;
-    for (let k = i; k < j; k++) if (order[k]![1] === 1) rankSumPos += avgRank;
-    i = j;
-  }
-  const pos = tp + fn;
-  const neg = fp + tn;
-  const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b);
-  const precision = ratio(tp, tp + fp);
-  const tpr = ratio(tp, pos);
-  return {
-    items: scores.length, positives: pos, negatives: neg, cut, tp, fp, tn, fn, tpr, fpr: ratio(fp, neg), precision,
-    f1: ratio(2 * precision * tpr, precision + tpr), auc: pos === 0 || neg === 0 ? NaN : (rankSumPos - (pos * (pos + 1)) / 2) / (pos * neg),
-  };
 }
 
 async function readStdin(): Promise<string> {

@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { evaluate, main } from '../../src/cli/inspect.js';
+import { main } from '../../src/cli/inspect.js';
+import { evaluate } from '../../src/inspect/evaluate.js';
 
 function io(stdin = '') {
   const out: string[] = [];

@@ -12,8 +12,13 @@ const DATE_SHAPED = /^\d{1,4}([-/.])\d{1,2}\1\d{1,4}$/;
 const DOTTED_QUAD = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
 export function findPhones(text: string, out: Finding[]): void {
+  const before = out.length;
   findShapedPhones(text, out);
-  findNumberingPlanPhones(text, out);
+  // A candidate the shape rule already found whole is not parsed again (a parse costs µs); one it found only
+  // part of still is, so the longer valid number wins the overlap.
+  const shaped = new Map<number, number>();
+  for (let i = before; i < out.length; i++) shaped.set(out[i]!.start, out[i]!.end);
+  findNumberingPlanPhones(text, out, shaped);
 }
 
 function findShapedPhones(text: string, out: Finding[]): void {
@@ -66,11 +71,12 @@ function validIn(candidate: string, regions: readonly CountryCode[] | undefined)
   return false;
 }
 
-function findNumberingPlanPhones(text: string, out: Finding[]): void {
+function findNumberingPlanPhones(text: string, out: Finding[], shaped: ReadonlyMap<number, number>): void {
   let parsed = 0;
   CANDIDATE.lastIndex = 0;
   for (let m = CANDIDATE.exec(text); m !== null && parsed < MAX_CANDIDATES; m = CANDIDATE.exec(text)) {
     let raw = m[0].replace(/[ .\-(]+$/, '');
+    if ((shaped.get(m.index) ?? -1) >= m.index + raw.length) continue;
     const international = raw.startsWith('+') || raw.startsWith('(+');
     const cued = PHONE_CUE.test(text.slice(Math.max(0, m.index - 32), m.index));
     const trunk = /^\(?0[1-9]/.test(raw);

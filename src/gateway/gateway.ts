@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { BadRequest, FailClosed, Forbidden, NotFound, PayloadTooLarge, Unauthenticated, UpstreamError, WardenError } from '../core/errors.js';
 import { newRequestId } from '../core/ids.js';
+import { sha256Digest } from '../core/digest.js';
 import type { Action, AuditEvent, Finding, Findings, Principal } from '../core/types.js';
 import type { Limiter, Limits } from '../network/limits.js';
 import { clientAddress } from '../network/source.js';
@@ -158,9 +159,6 @@ function usageSplit(json: unknown): Usage | null {
   return prompt + completion > 0 ? { prompt, completion: Math.max(completion, total - prompt) } : { prompt: 0, completion: total };
 }
 
-function sha256(b: Buffer | string): string {
-  return 'sha256:' + createHash('sha256').update(b).digest('hex');
-}
 
 /** Decodes a path segment; a malformed escape is bad input (400), never a crash. */
 function decodeSegment(s: string): string {
@@ -309,7 +307,7 @@ export class Gateway {
     if (ctx.bodyRead) return;
     ctx.rawBody = await readBody(ctx.req, limit);
     ctx.bodyRead = true;
-    ctx.requestDigest = sha256(ctx.rawBody);
+    ctx.requestDigest = sha256Digest(ctx.rawBody);
   }
 
   /** The request facts the policy plane builds its context from (see src/policy/plane.ts RequestFacts). */
@@ -358,7 +356,7 @@ export class Gateway {
     ctx.bodyRead = true;
     if (input.body) {
       ctx.rawBody = input.body.bytes;
-      ctx.requestDigest = sha256(input.body.bytes);
+      ctx.requestDigest = sha256Digest(input.body.bytes);
     }
     if (this.d.tracing) ctx.trace = this.d.tracing.start(req);
     try {
@@ -654,7 +652,7 @@ export class Gateway {
     const answer = guard.whole(json);
     this.noteFinding(ctx, ...guard.findings());
     const out = changed || answer !== json ? Buffer.from(JSON.stringify(answer)) : buf;
-    ctx.responseDigest = sha256(out);
+    ctx.responseDigest = sha256Digest(out);
     this.retain(ctx, out);
     const { event, receipt } = await this.commit(ctx, 200);
     ctx.lease?.release(ctx.modelTokens);

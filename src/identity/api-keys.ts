@@ -2,7 +2,8 @@
 // right for a 256-bit random secret: there is nothing to brute-force). Lookups hit an in-memory map keyed by
 // hash; revocation and rotation change the record through this service, which drops the cached entry, so a
 // revoked key fails on the very next request.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256Hex } from '../core/digest.js';
 import type { Clock } from '../core/clock.js';
 import { BadRequest, Conflict, FailClosed, NotFound, Unauthenticated } from '../core/errors.js';
 import { newId } from '../core/ids.js';
@@ -21,7 +22,7 @@ function invalidKey(reason: 'key_malformed' | 'key_unknown' | 'principal_erased'
 }
 
 export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  return sha256Hex(key);
 }
 
 export function looksLikeApiKey(token: string): boolean {

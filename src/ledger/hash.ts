@@ -8,7 +8,7 @@ const NODE_PREFIX = Buffer.from([0x01]);
 
 /** MTH({d(0)}) = SHA-256(0x00 || d(0)). */
 export function leafHash(entry: Uint8Array): Buffer {
-  return createHash('sha256').update(LEAF_PREFIX).update(entry).digest();
+  return hash('sha256', Buffer.concat([LEAF_PREFIX, entry], 1 + entry.length), 'buffer') as Buffer;
 }
 
 const nodeInput = Buffer.alloc(1 + 2 * HASH_SIZE);

@@ -707,13 +707,21 @@ export class Gateway {
     let lastChunk: Record<string, unknown> | undefined;
     // With retention on, the streamed answer is also kept (it is what the client received).
     const kept: string[] | null = this.d.retain ? [] : null;
+    // The events cut from one upstream read go out in one socket write (one TLS record, one syscall) instead
+    // of one each: the response is corked while they are relayed, and uncorked before waiting for a drain.
+    let corked = false;
+    const uncork = () => {
+      if (corked) res.uncork();
+      corked = false;
+    };
     const emit = async (text: string) => {
       if (res.destroyed) throw new WardenError(499, 'invalid_request_error', 'client_closed_request', 'the client closed the connection');
       hash.update(text);
       kept?.push(text);
       // A client that stops reading and then hangs up never drains: wait for either, or the stream (and its
       // upstream connection and share) would be held for ever.
-      if (!res.write(text)) await new Promise<void>((ok) => {
+      if (!res.write(text)) uncork();
+      if (res.writableNeedDrain) await new Promise<void>((ok) => {
         const done = () => {
           res.off('drain', done);
           res.off('close', done);
@@ -754,7 +762,13 @@ export class Gateway {
     };
     try {
       for await (const chunk of r.body) {
-        for (const ev of splitter.push(chunk as Buffer)) await relay(ev);
+        res.cork();
+        corked = true;
+        try {
+          for (const ev of splitter.push(chunk as Buffer)) await relay(ev);
+        } finally {
+          uncork();
+        }
       }
       const rest = splitter.end();
       if (rest) await relay(rest);

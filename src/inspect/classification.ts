@@ -22,6 +22,8 @@ const LEVEL_BY_TYPE: Record<string, Classification> = {
   credit_card: 'confidential',
   iban: 'confidential',
   us_ssn: 'confidential',
+  national_id: 'confidential',
+  passport: 'confidential',
   date_of_birth: 'confidential',
   email: 'internal',
   phone: 'internal',

@@ -5,6 +5,7 @@ import { findDatesOfBirth } from './pii/date-of-birth.js';
 import { findEmails } from './pii/email.js';
 import { findIbans } from './pii/iban.js';
 import { findIpAddresses } from './pii/ip-address.js';
+import { findNationalIds } from './pii/national-id.js';
 import { findPaymentCards } from './pii/payment-card.js';
 import { findPersonNames } from './pii/person-name.js';
 import { findPhones } from './pii/phone.js';
@@ -23,7 +24,7 @@ const PRIORITY: Record<string, number> = {
   private_key: 100, warden_key: 95, aws_access_key: 95, aws_secret_key: 95, github_token: 95, slack_token: 95,
   stripe_key: 95, google_api_key: 95, npm_token: 95, gitlab_token: 95, openai_key: 95, anthropic_key: 95,
   huggingface_token: 90, google_oauth_token: 90, jwt: 90, credential: 85,
-  credit_card: 60, iban: 60, us_ssn: 55, email: 50, date_of_birth: 45, ip_address: 40, phone: 35,
+  credit_card: 60, iban: 60, passport: 58, national_id: 57, us_ssn: 55, email: 50, date_of_birth: 45, ip_address: 40, phone: 35,
   street_address: 30, person: 20,
 };
 
@@ -69,6 +70,7 @@ export function detectSensitive(text: string): Finding[] {
     findPaymentCards(text, out);
     findIbans(text, out);
     findUsSsns(text, out);
+    findNationalIds(text, out);
     findPhones(text, out);
     findDatesOfBirth(text, out);
     findStreetAddresses(text, out);

@@ -13,6 +13,7 @@ import { findStreetAddresses } from './pii/street-address.js';
 import { findUsSsns } from './pii/us-ssn.js';
 import { findCredentialAssignments } from './secrets/credential-context.js';
 import { findPrivateKeys, findUnarmouredPrivateKeys } from './secrets/private-key.js';
+import { findSplitTokens } from './secrets/split-tokens.js';
 import { findFormattedTokens } from './secrets/token-formats.js';
 
 /** Shorter than the shortest thing any detector finds ("a@b.co", "1.2.3.4" is 7). */
@@ -63,6 +64,7 @@ export function detectSensitive(text: string): Finding[] {
   findPrivateKeys(text, out);
   findUnarmouredPrivateKeys(text, out);
   findFormattedTokens(text, out);
+  findSplitTokens(text, out);
   findCredentialAssignments(text, out);
   findEmails(text, out);
   findPersonNames(text, out);

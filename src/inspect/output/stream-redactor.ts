@@ -4,9 +4,12 @@
 // can no longer become part of a match, and holds back only the tail that still could:
 //   - the trailing token, and the tokens before it that a multi-token entity could continue across a
 //     short single-line gap (digit groups, capitalised words, month names, PEM armour);
-//   - any finding that reaches the end of the text (it might still grow), e.g. an unterminated key.
+//   - any finding that reaches the end of the text (it might still grow), e.g. an unterminated key;
+//   - a token prefix whose pieces (wrapped lines, concatenated strings, spaced groups) reach the end of the
+//     text: the next chunk may complete a split token (src/inspect/secrets/split-tokens.ts).
 // Nothing else is delayed. The hold for multi-token tails is capped at MAX_TAIL_HOLD characters.
 import type { Finding } from '../../core/types.js';
+import { openSplitTokenStart } from '../secrets/split-tokens.js';
 import { applyRedactions, findRedactable, type RedactTarget } from './redact.js';
 
 export class StreamRedactorClosed extends Error {
@@ -81,7 +84,7 @@ export function createStreamRedactor(opts: { categories: readonly RedactTarget[]
     const findings: Finding[] = findRedactable(window, targets)
       .filter((f) => f.end > off)
       .map((f) => (f.start >= off ? f : { ...f, start: off }));
-    let hold = final ? window.length : tailHoldStart(window, off);
+    let hold = final ? window.length : Math.min(tailHoldStart(window, off), openSplitTokenStart(window, off));
     if (!final) {
       for (const f of findings) {
         if (f.end >= window.length - GROWTH_MARGIN || (f.start < hold && f.end > hold)) hold = Math.min(hold, f.start);

@@ -60,7 +60,8 @@ function sortedCopy(v: unknown): unknown {
     return out;
   }
   const keys = Object.keys(v).sort();
-  const out: Record<string, unknown> = {};
+  // No prototype: a "__proto__" member (JSON.parse makes it an own property) stays a member, not a prototype.
+  const out = Object.create(null) as Record<string, unknown>;
   for (const k of keys) {
     const x = (v as Record<string, unknown>)[k];
     if (isAbsent(x)) continue;

@@ -35,6 +35,10 @@ test('undefined members are left out, undefined array items are null, toJSON is 
   assert.equal(canonicalJson({ x: { toJSON: () => ({ '2': 'b', '1': 'a' }) } }), '{"x":{"1":"a","2":"b"}}');
 });
 
+test('a "__proto__" member from parsed JSON is kept as a member', () => {
+  assert.equal(canonicalJson(JSON.parse('{"b":1,"__proto__":{"x":2},"a":[{"__proto__":0}]}')), '{"__proto__":{"x":2},"a":[{"__proto__":0}],"b":1}');
+});
+
 test('values JSON cannot carry are refused', () => {
   assert.throws(() => canonicalJson(undefined), TypeError);
   assert.throws(() => canonicalJson({ a: Number.NaN }), /NaN/);

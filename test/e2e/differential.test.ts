@@ -240,6 +240,7 @@ describe('differential table: route × framing × protection', () => {
   test('setup: every probe is served for a permitted caller', async () => {
     for (const r of INFERENCE_ROUTES) {
       if (r.name === 'attestation.challenge' || r.name === 'attestation.key') continue; // served in the ledger describe (needs a confidential deployment)
+      if (r.name === 'a2a' || r.name === 'a2a.card') continue; // served in test/agents/a2a.test.ts (needs a registered A2A agent)
       for (const framing of TABLE[r.name]!.framings) {
         const res = await probe(w, r.name, keys.base, { framing, approval: baseApproval });
         assert.ok(served(r.name, res), `${r.name} (${framing}) is not served for a permitted caller: ${res.status} ${res.text.slice(0, 300)}`);

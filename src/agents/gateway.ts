@@ -63,6 +63,8 @@ export interface A2AGatewayDeps {
   /** A JIT token for the callee: the caller's subject, with the agent as the newest actor (src/identity/jit). */
   mint: (caller: Principal, agent: AgentRecord) => Promise<string>;
   risk?: (p: Principal) => number;
+  /** Hears of every decided call (the monitor plane, as for tool calls): who, the status, the refusing stage, findings. */
+  observe?: (p: Principal, o: { status: number; stage: string | null; findings: Findings | null }) => void;
 }
 
 export interface A2ACall {
@@ -402,6 +404,7 @@ export class A2AGateway {
       if (err.reason !== undefined) event.reason = err.reason;
       event.stage = err.stage ?? st.stage;
     }
+    this.d.observe?.(p, { status, stage: event.stage ?? null, findings: st.findings });
     try {
       await this.d.audit.append(event);
     } catch (e) {

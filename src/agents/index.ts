@@ -11,7 +11,7 @@ import { EgressGuard, type EgressGuardOptions } from '../network/egress.js';
 import type { SqliteDb } from '../store/sqlite.js';
 import type { ToolInspector } from '../tools/mediator.js';
 import { createAgentAdminRoute } from './admin-routes.js';
-import { A2AGateway, type A2ACall, type AgentDecide } from './gateway.js';
+import { A2AGateway, type A2ACall, type A2AGatewayDeps, type AgentDecide } from './gateway.js';
 import { SqliteAgentStore, type AgentRecord } from './store.js';
 
 export { A2AGateway, a2aText, taskIdsOf, type AgentDecide, type AgentPolicyRequest } from './gateway.js';
@@ -52,6 +52,7 @@ export interface AgentsPlaneDeps {
   config?: Partial<AgentsConfig>;
   egress?: EgressGuardOptions;
   risk?: (p: Principal) => number;
+  observe?: A2AGatewayDeps['observe'];
 }
 
 /** The gateway's view of the plane (GatewayDeps.agents). */
@@ -86,6 +87,7 @@ export function createAgentsPlane(d: AgentsPlaneDeps): AgentsPlane {
     limits,
     mint: d.mint,
     ...(d.risk ? { risk: d.risk } : {}),
+    ...(d.observe ? { observe: d.observe } : {}),
   });
   return {
     store,

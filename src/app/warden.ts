@@ -426,7 +426,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     publicOrigin: inferenceOrigin,
     config: config.agents,
     mint: async (caller, agent) => (await identity.jit.exchange({ subject: caller, actor: calleeActor(caller, agent), requested: {} })).access_token,
-    ...(monitor ? { risk: (p: Principal) => monitor.risk(p) } : {}),
+    ...(monitor ? { risk: (p: Principal) => monitor.risk(p), observe: (p: Principal, o: Parameters<typeof monitor.observeTool>[1]) => monitor.observeTool(p, o) } : {}),
   });
   started.push(() => agents.close());
   // Budgets: counters in Redis when it is configured (shared by every replica), else in process (SQLite-backed).

@@ -246,6 +246,12 @@ describe('A2A gateway', () => {
     const unknown = await t.call('inference', 'POST', '/a2a/worker', { key: aliceKey, body: { ...body, params: { message: { ...body.params.message, metadata: { 'warden/skill': 'launch-rockets' } } } } });
     assert.equal(unknown.status, 404);
     assert.equal(unknown.json.error.code, 'a2a_skill_unknown');
+    // The v0.3 method name and part shape go through the same mediation.
+    const legacy = await t.call('inference', 'POST', '/a2a/worker', { key: aliceKey, body: { jsonrpc: '2.0', id: 8, method: 'message/send', params: { message: { kind: 'message', messageId: 'm-old', role: 'user', parts: [{ kind: 'text', text: 'move 1000 EUR' }], metadata: { 'warden/skill': 'wire-transfer' } } } } });
+    assert.equal(legacy.status, 403, legacy.text);
+    assert.equal(legacy.json.error.code, 'a2a_call_denied');
+    assert.equal(entries((a) => a.requestId === legacy.headers['x-request-id'])[0]!.details.method, 'message/send');
+    assert.equal(worker.calls, calls);
     const unnamed = await t.call('inference', 'POST', '/a2a/worker', { key: aliceKey, body: { ...body, params: { message: { ...body.params.message, metadata: {} } } } });
     assert.equal(unnamed.status, 400);
     assert.equal(unnamed.json.error.code, 'a2a_skill_required');
@@ -262,6 +268,15 @@ describe('A2A gateway', () => {
     assert.equal(missing.status, 404);
     assert.equal(missing.json.error.code, 'a2a_agent_not_found');
     assert.equal(entries((a) => a.requestId === missing.headers['x-request-id'])[0]!.errorCode, 'a2a_agent_not_found');
+    // Another tenant's agent does not exist for this caller.
+    const other = await t.call('admin', 'POST', '/admin/v1/agents', { key: t.adminKey, body: { id: 'globex-worker', url: worker.url, grantees: ['consumers'], tenant: 'globex' } });
+    assert.equal(other.status, 201, other.text);
+    const hidden = await t.call('inference', 'POST', '/a2a/globex-worker', { key: aliceKey, body: msg });
+    assert.equal(hidden.status, 404);
+    assert.equal(hidden.json.error.code, 'a2a_agent_not_found');
+    const hiddenCard = await t.call('inference', 'GET', '/a2a/globex-worker/.well-known/agent-card.json', { key: aliceKey });
+    assert.equal(hiddenCard.status, 404);
+    await t.admin('DELETE', '/admin/v1/agents/globex-worker');
     const notJson = await t.call('inference', 'POST', '/a2a/worker', { key: aliceKey, body: '{nope', headers: { 'content-type': 'application/json' } });
     assert.equal(notJson.status, 400);
     assert.equal(notJson.json.error.code, 'a2a_request_invalid');

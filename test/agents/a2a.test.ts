@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { decodeJwt, exportJWK, generateKeyPair } from 'jose';
 import { generateAgentCardSignature } from '@a2a-js/sdk';
 import { AgentEvent } from '@a2a-js/sdk/server';
@@ -390,5 +391,40 @@ describe('A2A gateway', () => {
     assert.equal(r.status, 404);
     assert.equal(r.json.error.code, 'a2a_agent_not_found');
     await assert.rejects(agentsCli(['show', 'planner'], io), /404 a2a_agent_not_found/);
+  });
+
+  test('random JSON-RPC on /a2a/{id} and random registrations get a clear error, never a crash', async () => {
+    const clear = (r: Awaited<ReturnType<TestWarden['call']>>, what: string) => {
+      // A 502 is the agent's own failure, named as such; anything else at 5xx is Warden's.
+      assert.ok(r.status < 500 || (r.status === 502 && r.json?.error?.code === 'a2a_agent_failed'), `${what}: ${r.status} ${r.text.slice(0, 300)}`);
+      if (r.status >= 400) assert.equal(typeof r.json?.error?.code, 'string', `${what}: no JSON error body: ${r.text.slice(0, 300)}`);
+    };
+    const method = fc.constantFrom('SendMessage', 'SendStreamingMessage', 'GetTask', 'CancelTask', 'message/send', 'tasks/get', 'Nope');
+    const part = fc.oneof(fc.record({ text: fc.string() }), fc.jsonValue());
+    const message = fc.record({ messageId: fc.string(), role: fc.constantFrom('ROLE_USER', 'user', 'x'), parts: fc.oneof(fc.array(part, { maxLength: 3 }), fc.jsonValue()), metadata: fc.oneof(fc.constant({ 'warden/skill': 'summarize' }), fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 2 })) }, { requiredKeys: [] });
+    const rpc = fc.oneof(
+      fc.record({ jsonrpc: fc.constantFrom('2.0', '1.0'), id: fc.oneof(fc.integer(), fc.string()), method, params: fc.oneof(fc.record({ message }), fc.record({ id: fc.string() }), fc.jsonValue()) }, { requiredKeys: ['jsonrpc', 'method'] }).map((v) => JSON.stringify(v)),
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      fc.uint8Array({ maxLength: 100 }).map((b) => Buffer.from(b).toString('latin1')),
+    );
+    await fc.assert(
+      fc.asyncProperty(rpc, async (b) => {
+        const r = await t.call('inference', 'POST', '/a2a/worker', { key: aliceKey, body: b, headers: { 'content-type': 'application/json', 'a2a-version': '1.0' } });
+        clear(r, `POST /a2a/worker ${b.slice(0, 120)}`);
+      }),
+      { numRuns: 120 },
+    );
+    const reg = fc.dictionary(fc.constantFrom('id', 'url', 'card_url', 'grantees', 'egress', 'actions', 'tenant', 'card_keys'), fc.oneof(fc.jsonValue(), fc.constant('http://127.0.0.1:9/rpc'), fc.constant(['consumers'])), { maxKeys: 6 });
+    await fc.assert(
+      fc.asyncProperty(reg, async (b) => {
+        const r = await t.call('admin', 'POST', '/admin/v1/agents', { key: t.adminKey, body: b });
+        assert.ok(r.status === 400 || r.status === 409, `POST /admin/v1/agents ${JSON.stringify(b).slice(0, 160)}: ${r.status} ${r.text.slice(0, 300)}`);
+        assert.equal(typeof r.json?.error?.code, 'string');
+      }),
+      { numRuns: 60 },
+    );
+    // Still serving, and still right.
+    const ok = await t.call('inference', 'POST', '/a2a/worker', { key: aliceKey, body: { jsonrpc: '2.0', id: 1, method: 'SendMessage', params: { message: { messageId: 'm-last', role: 'ROLE_USER', parts: [{ text: 'still there?' }], metadata: { 'warden/skill': 'summarize' } } } }, headers: { 'a2a-version': '1.0' } });
+    assert.equal(ok.status, 200, ok.text);
   });
 });

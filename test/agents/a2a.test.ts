@@ -187,6 +187,9 @@ describe('A2A gateway', () => {
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.json.supportedInterfaces.map((i: { url: string }) => i.url), [wardenA2a('worker')]);
     assert.equal(JSON.stringify(r.json).includes(worker.origin), false, 'the agent\'s own address is not disclosed');
+    const read = entries((a) => a.requestId === r.headers['x-request-id'])[0]!;
+    assert.equal(read.action, 'readAgentCard');
+    assert.equal(read.decision, 'allow');
     const anon = await t.call('inference', 'GET', '/a2a/worker/.well-known/agent-card.json');
     assert.equal(anon.status, 401);
   });

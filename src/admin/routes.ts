@@ -73,6 +73,12 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   // Pinned MCP definitions: reading one is reading the registry; re-approving a changed one is managing tools.
   { name: 'tools.definition.get', method: 'GET', path: /^\/admin\/v1\/tools\/([^/]+)\/definition$/, need: (m) => ({ action: 'readRegistry', resource: tool(m) }), example: '/admin/v1/tools/none/definition' },
   { name: 'tools.definition.approve', method: 'POST', path: /^\/admin\/v1\/tools\/([^/]+)\/definition\/approve$/, need: (m) => ({ action: 'manageTools', resource: tool(m) }), example: '/admin/v1/tools/none/definition/approve' },
+  // The A2A agent registry (src/agents): reading it is reading a registry; registering, removing and re-approving a changed card is manageAgents.
+  { name: 'agents.list', method: 'GET', path: '/admin/v1/agents', need: () => ({ action: 'readRegistry', resource: sys('agents') }) },
+  { name: 'agents.register', method: 'POST', path: '/admin/v1/agents', need: () => ({ action: 'manageAgents', resource: sys('agents') }) },
+  { name: 'agents.get', method: 'GET', path: /^\/admin\/v1\/agents\/([^/]+)$/, need: () => ({ action: 'readRegistry', resource: sys('agents') }), example: '/admin/v1/agents/none' },
+  { name: 'agents.remove', method: 'DELETE', path: /^\/admin\/v1\/agents\/([^/]+)$/, need: () => ({ action: 'manageAgents', resource: sys('agents') }), example: '/admin/v1/agents/none' },
+  { name: 'agents.card.approve', method: 'POST', path: /^\/admin\/v1\/agents\/([^/]+)\/card\/approve$/, need: () => ({ action: 'manageAgents', resource: sys('agents') }), example: '/admin/v1/agents/none/card/approve' },
   // The monitor's view of principals is audit material; clearing a principal's record is an identity action.
   { name: 'monitor.list', method: 'GET', path: '/admin/v1/monitor', need: audit('monitor') },
   { name: 'monitor.reset', method: 'POST', path: /^\/admin\/v1\/monitor\/([^/]+)\/reset$/, need: () => ({ action: 'manageKeys', resource: sys('monitor') }), example: '/admin/v1/monitor/nobody/reset' },

@@ -34,7 +34,8 @@ import { buildRetention } from '../ledger/retention-plane.js';
 import { createKeyRelease } from '../workload/key-release-routes.js';
 import { buildWorkloadPlane } from '../workload/plane.js';
 import { buildMonitor } from '../monitor/plane.js';
-import { createToolsPlane, filterToolCalls, pdpToolDecider, toolAuthenticator } from '../tools/index.js';
+import { createToolsPlane, filterToolCalls, pdpToolDecider, toolAuthenticator, type ToolPolicyRequest } from '../tools/index.js';
+import { calleeActor, createAgentsPlane } from '../agents/index.js';
 import { buildContext } from '../policy/index.js';
 import { countFindings, redact } from '../inspect/index.js';
 import { createBearerVerifier } from '../gateway/stages/identity.js';
@@ -412,6 +413,22 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       : {}),
   });
   started.push(() => tools.close());
+  // A2A plane: /a2a/{id} and /admin/v1/agents; agent calls decided by the same PDP (pdpToolDecider passes the
+  // action and resource through: callAgent on AgentSkill), callees get JIT tokens naming them as the actor.
+  const decideForTools = pdpToolDecider(policy.pdp, buildContext);
+  const agents = createAgentsPlane({
+    clock,
+    log,
+    db,
+    audit,
+    decide: (r) => decideForTools(r as unknown as ToolPolicyRequest),
+    inspector: { inspect: (t) => inspectText(t), count: countFindings, redact },
+    publicOrigin: inferenceOrigin,
+    config: config.agents,
+    mint: async (caller, agent) => (await identity.jit.exchange({ subject: caller, actor: calleeActor(caller, agent), requested: {} })).access_token,
+    ...(monitor ? { risk: (p: Principal) => monitor.risk(p), observe: (p: Principal, o: Parameters<typeof monitor.observeTool>[1]) => monitor.observeTool(p, o) } : {}),
+  });
+  started.push(() => agents.close());
   // Budgets: counters in Redis when it is configured (shared by every replica), else in process (SQLite-backed).
   const budgetStore = cluster.redis ? new RedisBudgetStore(cluster.redis, `${redisPrefix}budgets:`) : new LocalBudgetStore(clock, new SqliteBudgetPersistence(db));
   if (budgetStore instanceof LocalBudgetStore) started.push(() => budgetStore.close());
@@ -455,6 +472,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     accessLog: config.log.accessLog,
     publicOrigin: inferenceOrigin,
     tools: tools.routes,
+    agents: agents.routes,
     attestation: keyRelease.inferenceRoute,
     routeWith: workload.routeWith,
     filterToolCalls: (ctx, json) => filterToolCalls(json, ctx.principal!, (p, t, a) => tools.assess(p, t, a, ctx.sourceIp)),
@@ -552,6 +570,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       (req, res, ar) => keyRelease.adminRoute(req, res, ar),
       (req, res, ar) => workload.adminRoute(req, res, ar),
       tools.adminRoute,
+      agents.adminRoute,
       // /admin/v1/inspect: the same detectors as the request path, for scripting and evaluation (findings, never values).
       async (req, res, ar) => {
         if (ar.path !== '/admin/v1/inspect') return false;
@@ -640,6 +659,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       await keys.close();
       await identity.close();
       await tools.close();
+      await agents.close();
       policy.close();
       await workload.close();
       await retention.close();

@@ -26,6 +26,7 @@ const USAGE = `usage: warden <command> [options]
   inspect [FILE|-] [--jsonl] | --eval F.jsonl    run the content detectors on a text; measure them
   model sign|verify|scan|register|...            model artifacts and the registry
   tools list|show|create|update|delete|definition|approve-definition   the tool registry (admin API)
+  agents list|show|register|remove|approve-card  the A2A agent registry (admin API)
   approvals list|approve|deny                    held tool calls (admin API)
   monitor list|reset                             what the monitor sees of principals, and resets (admin API)
   budgets show|set                               token and cost budgets: used, left, overrides (admin API)
@@ -116,6 +117,7 @@ const PLANE_VERBS: Record<string, { module: string; pass: 'rest' | 'all' }> = {
   model: { module: './model.js', pass: 'rest' },
   approvals: { module: './approvals.js', pass: 'rest' },
   tools: { module: './tools.js', pass: 'rest' },
+  agents: { module: './agents.js', pass: 'rest' },
   monitor: { module: './monitor.js', pass: 'rest' },
   budgets: { module: './budgets.js', pass: 'rest' },
   witness: { module: './witness.js', pass: 'rest' },

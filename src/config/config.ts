@@ -187,6 +187,8 @@ export interface WardenConfig {
   store: { postgres?: { connectionString: string; prefix: string }; redis?: { url: string; prefix: string } };
   /** Token and cost budgets per key, principal and tenant, and the price table they are counted with (docs/budgets.md). */
   budgets: BudgetsConfig;
+  /** The A2A gateway (docs/agents.md): chain depth, card re-check interval, limits; defaults in src/agents. */
+  agents: { maxDepth?: number; cardRecheckMs?: number; timeoutMs?: number; maxResponseBytes?: number };
 }
 
 export interface MonitorConfig {
@@ -276,6 +278,7 @@ type RawConfig = {
   };
   ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number; batchSize?: number; syslog?: { host: string; port?: number; caFile: string; serverName?: string; clientTls?: CertPair; facility?: number; appName?: string; hostname?: string; settleMs?: number }; otlpLogs?: { endpoint: string; serviceName?: string } }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number; signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string } };
   monitor?: Partial<MonitorConfig>;
+  agents?: WardenConfig['agents'];
   budgets?: { limits?: { scope: BudgetLimit['scope']; id: string; window: BudgetLimit['window']; tokens?: number; cost?: number }[]; prices?: BudgetsConfig['prices']; defaultMaxTokens?: number };
   store?: {
     postgres?: { connectionString?: string; connectionStringEnv?: string; prefix?: string };
@@ -461,6 +464,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     },
     store: storeDefaults(raw.store, source),
     budgets: budgetDefaults(raw.budgets, source),
+    agents: { ...(raw.agents ?? {}) },
   };
 }
 

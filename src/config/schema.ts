@@ -205,6 +205,17 @@ export const CONFIG_SCHEMA = {
       additionalProperties: false,
       properties: { dir: { type: 'string', minLength: 1 } },
     },
+    // Agent-to-agent calls through /a2a/{id} (docs/agents.md).
+    agents: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        maxDepth: { type: 'integer', minimum: 1, maximum: 4 },
+        cardRecheckMs: { type: 'integer', minimum: 0 },
+        timeoutMs: { type: 'integer', minimum: 1 },
+        maxResponseBytes: { type: 'integer', minimum: 1024 },
+      },
+    },
     budgets: {
       type: 'object',
       additionalProperties: false,

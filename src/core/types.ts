@@ -70,10 +70,12 @@ export type Action =
   | 'manageModels'
   | 'manageTools'
   | 'readRegistry'
+  | 'callAgent'
+  | 'manageAgents'
   | 'exchangeToken';
 
 export interface Resource {
-  type: 'Model' | 'Deployment' | 'Tool' | 'Dataset' | 'Key' | 'Policy' | 'Principal' | 'System';
+  type: 'Model' | 'Deployment' | 'Tool' | 'AgentSkill' | 'Dataset' | 'Key' | 'Policy' | 'Principal' | 'System';
   id: string;
 }
 

@@ -73,6 +73,14 @@ export interface ToolRoutes {
   resourceMetadataUrl: string;
 }
 
+/** The A2A plane's handlers (src/agents), called once the gateway's stages have authenticated and admitted the caller. */
+export interface AgentRoutes {
+  /** GET /a2a/{id}/.well-known/agent-card.json: the pinned card, pointing through Warden. */
+  card(p: Principal, id: string): Record<string, unknown>;
+  /** POST /a2a/{id}: a mediated call; the plane answers and writes the call's ledger entry itself. */
+  serve(call: { principal: Principal; sourceIp: string; requestId: string; agentId: string; body: Buffer; headers: IncomingMessage['headers'] }, res: ServerResponse): Promise<void>;
+}
+
 export interface GatewayDeps {
   /** OpenTelemetry traces (telemetry.traces); absent: no trace is started and nothing is measured. */
   tracing?: RequestTracing;
@@ -122,6 +130,8 @@ export interface GatewayDeps {
   upstreamShare?: UpstreamShare;
   /** The tools plane (absent: its routes answer 404). */
   tools?: ToolRoutes;
+  /** The A2A plane (absent: /a2a answers 404). */
+  agents?: AgentRoutes;
   /** Accounting (and a per-source budget) for refusals of requests that never had a principal. */
   refusals?: UnauthenticatedRefusals;
   /** The workload plane's attestation routes (they authenticate by evidence, and limit per source). */
@@ -291,6 +301,14 @@ export class Gateway {
       ],
       ['tools.invoke', authed([identity, network, read, parseObject], (ctx, res, tool) => this.invokeTool(ctx, res, tool!))],
       ['mcp', authed([mcpIdentity, network, read, stage('validate', (ctx) => void (ctx.mcpBody = parseJson(ctx.rawBody)))], (ctx, res) => this.mcp(ctx, res))],
+      [
+        'a2a.card',
+        authed([identity, network], async (ctx, res, id) => {
+          if (!d.agents) throw new NotFound('route_not_found', 'the A2A gateway is not enabled on this gateway');
+          await this.release(ctx, res, 200, d.agents.card(ctx.principal!, id!));
+        }),
+      ],
+      ['a2a', authed([identity, network, read], (ctx, res, id) => this.a2a(ctx, res, id!))],
       // Public by design: key material for verifying credentials and RFC 9728 metadata name no principal.
       ['tools.jwks', { stages: [], unaudited: true, respond: async (ctx, res) => sendJson(res, 200, await (d.tools ?? noTools()).jwks(), { 'x-request-id': ctx.requestId, 'cache-control': 'max-age=300' }) }],
       ['mcp.metadata', { stages: [], unaudited: true, respond: async (ctx, res) => sendJson(res, 200, (d.tools ?? noTools()).metadata(ctx.path), { 'x-request-id': ctx.requestId }) }],
@@ -394,7 +412,7 @@ export class Gateway {
       sourceIp: clientAddress(req),
       listener: 'inference',
       endpoint,
-      kind: endpoint.startsWith('tools') || endpoint.startsWith('mcp') ? 'tool' : 'inference',
+      kind: endpoint.startsWith('tools') || endpoint.startsWith('mcp') || endpoint.startsWith('a2a') ? 'tool' : 'inference',
       action: r?.action ?? 'unknown',
       rawBody: EMPTY,
       bodyRead: false,
@@ -909,6 +927,16 @@ export class Gateway {
     }
     try {
       await tools.mcp(ctx.req, res, body, { principal: ctx.principal!, sourceIp: ctx.sourceIp, requestId: ctx.requestId });
+    } finally {
+      ctx.lease?.release(0);
+    }
+  }
+
+  private async a2a(ctx: RequestContext, res: ServerResponse, agentId: string): Promise<void> {
+    if (!this.d.agents) throw new NotFound('route_not_found', 'the A2A gateway is not enabled on this gateway');
+    try {
+      await this.d.agents.serve({ principal: ctx.principal!, sourceIp: ctx.sourceIp, requestId: ctx.requestId, agentId, body: ctx.rawBody, headers: ctx.req.headers }, res);
+      this.d.metrics.requests.inc({ endpoint: ctx.endpoint, status: res.statusCode });
     } finally {
       ctx.lease?.release(0);
     }

@@ -16,6 +16,8 @@ export type RouteName =
   | 'mcp'
   | 'mcp.metadata'
   | 'oauth.metadata'
+  | 'a2a'
+  | 'a2a.card'
   | 'attestation.challenge'
   | 'attestation.key';
 
@@ -40,6 +42,9 @@ export const INFERENCE_ROUTES: readonly RouteDecl[] = [
   { name: 'mcp', method: 'POST', path: '/mcp', action: 'mcp' },
   { name: 'mcp.metadata', method: 'GET', path: /^\/\.well-known\/oauth-protected-resource(\/mcp)?$/, action: 'readMetadata' },
   { name: 'oauth.metadata', method: 'GET', path: '/.well-known/oauth-authorization-server', action: 'readMetadata' },
+  // Agent-to-agent calls (src/agents): JSON-RPC relayed to a registered agent, and its card pointing through Warden.
+  { name: 'a2a', method: 'POST', path: /^\/a2a\/([^/]+)$/, action: 'callAgent' },
+  { name: 'a2a.card', method: 'GET', path: /^\/a2a\/([^/]+)\/\.well-known\/agent-card\.json$/, action: 'readAgentCard' },
   { name: 'attestation.challenge', method: 'POST', path: '/v1/attestation/challenge', action: 'attest' },
   { name: 'attestation.key', method: 'POST', path: '/v1/attestation/key', action: 'releaseKey' },
 ];

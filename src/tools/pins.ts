@@ -26,6 +26,18 @@ export const DESCRIPTION_INJECTION_THRESHOLD = 0.8;
  */
 export const DESCRIPTION_MIN_WORDS_FOR_CLASSIFIER = 8;
 
+/**
+ * The findings of a description that reads as instructions to the model, or null. Shared by tool definitions
+ * and A2A agent cards (src/agents), whose descriptions and skills an agent's model reads the same way.
+ */
+export function descriptionInjection(inspector: Pick<ToolInspector, 'inspect'>, text: string): { injectionScore: number; injectionSignals: string[] } | null {
+  const f = inspector.inspect(text);
+  if (f.injectionScore < DESCRIPTION_INJECTION_THRESHOLD) return null;
+  const ruled = f.injectionSignals.some((s) => s !== 'classifier');
+  const words = text.trim().split(/\s+/).length;
+  return ruled || words >= DESCRIPTION_MIN_WORDS_FOR_CLASSIFIER ? f : null;
+}
+
 export interface DefinitionChange {
   field: 'name' | 'description' | 'inputSchema';
   before: unknown;
@@ -109,11 +121,8 @@ export class ToolPins {
 
   /** Refuses a description that reads as instructions to the model (tool poisoning). */
   scanDescription(text: string, field: string): void {
-    const f = this.inspector.inspect(text);
-    if (f.injectionScore < DESCRIPTION_INJECTION_THRESHOLD) return;
-    const ruled = f.injectionSignals.some((s) => s !== 'classifier');
-    const words = text.trim().split(/\s+/).length;
-    if (ruled || words >= DESCRIPTION_MIN_WORDS_FOR_CLASSIFIER) throw new ToolDescriptionInjection(field, f.injectionScore, f.injectionSignals);
+    const f = descriptionInjection(this.inspector, text);
+    if (f) throw new ToolDescriptionInjection(field, f.injectionScore, f.injectionSignals);
   }
 
   get(name: string): Promise<ToolPinRecord | null> {

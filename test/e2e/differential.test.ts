@@ -32,6 +32,7 @@ const NOT_A_MODEL_PROMPT = 'the request is not a model prompt (no content inspec
 const NO_GENERATION = 'no generation: there is no token budget to cap';
 const ATTESTATION_PUBLIC = 'answers before any credential (the evidence is the credential); limited per source address instead (test/workload/attestation-challenge.test.ts)';
 const SINGLE_JSON = 'answers are single JSON documents';
+const A2A_ELSEWHERE = 'needs a registered A2A agent (SDK servers), which this world does not run: test/agents/a2a.test.ts';
 
 const principalLimits = (c: Cell): Pick<Record<Protection, Cell>, 'source CIDR' | 'rate limit' | 'concurrency'> => ({ 'source CIDR': c, 'rate limit': c, concurrency: c });
 const noContent = (why: string): Pick<Record<Protection, Cell>, 'redact' | 'output rule' | 'canary' | 'injection deny' | 'secret routing' | 'max_tokens'> => ({
@@ -108,6 +109,18 @@ const TABLE: Partial<Record<string, RouteRow>> = {
     framings: ['buffered'],
     streamedNotApplicable: SINGLE_JSON,
     cells: { ...noContent(NOT_A_MODEL_PROMPT), ...principalLimits({ notApplicable: NO_PRINCIPAL }), 'ledger unavailable': { notApplicable: 'RFC 8414 metadata (static): releases nothing that needs a ledger entry' } },
+  },
+  // The A2A routes run the same identity and network stages; the differential world registers no A2A agent, so
+  // they are not served here. Their refusals and ledger entries are asserted in test/agents/a2a.test.ts.
+  a2a: {
+    framings: ['buffered'],
+    streamedNotApplicable: 'the SSE relay (message/stream) is asserted in test/agents/a2a.test.ts, against SDK agents this world does not run',
+    cells: { ...noContent('an A2A message is mediated by the A2A plane (test/agents): message and update inspection, skill policy'), ...principalLimits({ notApplicable: A2A_ELSEWHERE }), 'ledger unavailable': { notApplicable: A2A_ELSEWHERE } },
+  },
+  'a2a.card': {
+    framings: ['buffered'],
+    streamedNotApplicable: SINGLE_JSON,
+    cells: { ...noContent(NOT_A_MODEL_PROMPT), ...principalLimits({ notApplicable: A2A_ELSEWHERE }), 'ledger unavailable': { notApplicable: A2A_ELSEWHERE } },
   },
   'attestation.challenge': {
     framings: ['buffered'],
@@ -227,6 +240,7 @@ describe('differential table: route × framing × protection', () => {
   test('setup: every probe is served for a permitted caller', async () => {
     for (const r of INFERENCE_ROUTES) {
       if (r.name === 'attestation.challenge' || r.name === 'attestation.key') continue; // served in the ledger describe (needs a confidential deployment)
+      if (r.name === 'a2a' || r.name === 'a2a.card') continue; // served in test/agents/a2a.test.ts (needs a registered A2A agent)
       for (const framing of TABLE[r.name]!.framings) {
         const res = await probe(w, r.name, keys.base, { framing, approval: baseApproval });
         assert.ok(served(r.name, res), `${r.name} (${framing}) is not served for a permitted caller: ${res.status} ${res.text.slice(0, 300)}`);

@@ -1,0 +1,118 @@
+// Registered A2A agents in the data dir's SQLite: the endpoint, who may call it, and the pinned agent card
+// (its digest and the card itself), plus a changed card waiting for an admin's re-approval (quarantine).
+import type { SqliteDb } from '../store/sqlite.js';
+import { AgentExists, AgentNotFound } from './errors.js';
+
+export interface AgentRecord {
+  id: string;
+  /** The agent's A2A JSON-RPC endpoint. */
+  url: string;
+  /** Where its agent card is fetched (default: the endpoint's origin + /.well-known/agent-card.json). */
+  cardUrl: string;
+  /** Groups granted calls (the AgentSkill entity's `grantees`). */
+  grantees: string[];
+  /** Origins Warden may reach for this agent (egress guard). */
+  egress: string[];
+  /** Actions the token minted for the callee carries at most (default callAgent). */
+  actions: string[];
+  tenant: string | null;
+  /** JWKS whose keys must verify the card's signature (A2A card signatures, JWS); null: unsigned cards accepted. */
+  cardKeys: { keys: Record<string, unknown>[] } | null;
+  card: Record<string, unknown>;
+  digest: string;
+  pending: { card: Record<string, unknown>; digest: string; at: number } | null;
+  createdAt: number;
+  updatedAt: number;
+  registeredBy: string;
+}
+
+interface Row {
+  id: string; url: string; card_url: string; grantees: string; egress: string; actions: string; tenant: string | null; card_keys: string | null;
+  card: string; digest: string; pending_card: string | null; pending_digest: string | null; pending_at: number | null;
+  created_at: number; updated_at: number; registered_by: string;
+}
+
+function toRecord(r: Row): AgentRecord {
+  return {
+    id: r.id,
+    url: r.url,
+    cardUrl: r.card_url,
+    grantees: JSON.parse(r.grantees) as string[],
+    egress: JSON.parse(r.egress) as string[],
+    actions: JSON.parse(r.actions) as string[],
+    tenant: r.tenant,
+    cardKeys: r.card_keys === null ? null : (JSON.parse(r.card_keys) as AgentRecord['cardKeys']),
+    card: JSON.parse(r.card) as Record<string, unknown>,
+    digest: r.digest,
+    pending: r.pending_card !== null && r.pending_digest !== null ? { card: JSON.parse(r.pending_card) as Record<string, unknown>, digest: r.pending_digest, at: r.pending_at ?? 0 } : null,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    registeredBy: r.registered_by,
+  };
+}
+
+export class SqliteAgentStore {
+  constructor(private readonly db: SqliteDb) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS a2a_agents (
+        id             TEXT PRIMARY KEY,
+        url            TEXT NOT NULL,
+        card_url       TEXT NOT NULL,
+        grantees       TEXT NOT NULL,
+        egress         TEXT NOT NULL,
+        actions        TEXT NOT NULL,
+        tenant         TEXT,
+        card_keys      TEXT,
+        card           TEXT NOT NULL,
+        digest         TEXT NOT NULL,
+        pending_card   TEXT,
+        pending_digest TEXT,
+        pending_at     INTEGER,
+        created_at     INTEGER NOT NULL,
+        updated_at     INTEGER NOT NULL,
+        registered_by  TEXT NOT NULL
+      );`);
+  }
+
+  list(): AgentRecord[] {
+    return (this.db.prepare('SELECT * FROM a2a_agents ORDER BY id').all() as Row[]).map(toRecord);
+  }
+
+  find(id: string): AgentRecord | null {
+    const r = this.db.prepare('SELECT * FROM a2a_agents WHERE id = ?').get(id) as Row | undefined;
+    return r ? toRecord(r) : null;
+  }
+
+  get(id: string): AgentRecord {
+    const r = this.find(id);
+    if (!r) throw new AgentNotFound(id);
+    return r;
+  }
+
+  create(a: Omit<AgentRecord, 'pending' | 'createdAt' | 'updatedAt'>, now: number): AgentRecord {
+    if (this.find(a.id)) throw new AgentExists(a.id);
+    this.db
+      .prepare(`INSERT INTO a2a_agents (id, url, card_url, grantees, egress, actions, tenant, card_keys, card, digest, created_at, updated_at, registered_by)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(a.id, a.url, a.cardUrl, JSON.stringify(a.grantees), JSON.stringify(a.egress), JSON.stringify(a.actions), a.tenant, a.cardKeys === null ? null : JSON.stringify(a.cardKeys), JSON.stringify(a.card), a.digest, now, now, a.registeredBy);
+    return this.get(a.id);
+  }
+
+  remove(id: string): void {
+    if (this.db.prepare('DELETE FROM a2a_agents WHERE id = ?').run(id).changes === 0) throw new AgentNotFound(id);
+  }
+
+  /** A changed card seen at the agent: kept as pending (the agent is quarantined until it is approved). */
+  setPending(id: string, card: Record<string, unknown>, digest: string, now: number): void {
+    this.db.prepare('UPDATE a2a_agents SET pending_card = ?, pending_digest = ?, pending_at = ? WHERE id = ?').run(JSON.stringify(card), digest, now, id);
+  }
+
+  /** Pins `card` (the admin's consent) and ends a quarantine, only if the pending digest is still `expected`. */
+  approvePending(id: string, expected: string, by: string, now: number): boolean {
+    return (
+      this.db
+        .prepare('UPDATE a2a_agents SET card = pending_card, digest = pending_digest, pending_card = NULL, pending_digest = NULL, pending_at = NULL, updated_at = ?, registered_by = ? WHERE id = ? AND pending_digest = ?')
+        .run(now, by, id, expected).changes === 1
+    );
+  }
+}

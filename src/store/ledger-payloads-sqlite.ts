@@ -26,6 +26,8 @@ export class SqlitePayloadStore {
       putPayload: db.prepare('INSERT INTO ledger_payloads (request_id, kind, principal, nonce, ciphertext) VALUES (?, ?, ?, ?, ?)'),
       getPayload: db.prepare('SELECT principal, nonce, ciphertext FROM ledger_payloads WHERE request_id = ? AND kind = ?'),
       countPayloads: db.prepare('SELECT count(*) FROM ledger_payloads WHERE principal = ?').pluck(),
+      listKeys: db.prepare('SELECT principal, wrapped_key FROM ledger_payload_keys ORDER BY principal'),
+      replaceKey: db.prepare('UPDATE ledger_payload_keys SET wrapped_key = ? WHERE principal = ? AND wrapped_key = ?'),
     };
   }
 
@@ -43,6 +45,14 @@ export class SqlitePayloadStore {
   }
   getPayload(requestId: string, kind: string): StoredPayload | undefined {
     return this.q.getPayload.get(requestId, kind) as StoredPayload | undefined;
+  }
+  /** Every principal's wrapped data key (for `warden data migrate|rewrap`). */
+  listKeys(): { principal: string; wrapped: Buffer }[] {
+    return (this.q.listKeys.all() as { principal: string; wrapped_key: Buffer }[]).map((r) => ({ principal: r.principal, wrapped: r.wrapped_key }));
+  }
+  /** Swaps a wrapped key for its rewrapped form; false if it changed (or was erased) meanwhile. */
+  replaceKey(principal: string, from: Buffer, to: Buffer): boolean {
+    return this.q.replaceKey.run(to, principal, from).changes === 1;
   }
   /** Deletes the key and records the erasure in one transaction, then flushes the WAL so the old page is gone. */
   destroyKey(principal: string, nowMs: number): { keyExisted: boolean; payloads: number } {

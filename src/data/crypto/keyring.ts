@@ -105,6 +105,11 @@ export class Keyring {
     return this.tenants.get(tenant) ?? this.o.kek;
   }
 
+  /** Every KEK this keyring holds (platform, previous, tenants'): what a backup key must never be. */
+  kekIds(): string[] {
+    return [...new Set([...this.platform.keys(), ...[...this.tenants.values()].map((k) => k.id)])];
+  }
+
   hasOwnKek(tenant: string): boolean {
     return this.tenants.has(tenant);
   }

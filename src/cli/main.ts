@@ -30,6 +30,7 @@ const USAGE = `usage: warden <command> [options]
   monitor list|reset                             what the monitor sees of principals, and resets (admin API)
   budgets show|set                               token and cost budgets: used, left, overrides (admin API)
   data migrate|rewrap [--config F]               rewrap stored data keys: old formats, KEK rotation, BYOK (Warden stopped)
+  erase SUBJECT                                  right to erasure: delete a principal's payloads, destroy its data key (admin API)
   backup create|verify|restore --key K …        encrypted, verified backups of the data dir (restore: empty dir only)
   data new-key FILE                              a new 32-byte key file (mode 0600) for a KEK or a backup key
   k8s render --config warden.yaml [--out DIR]   Kubernetes manifests (kustomize base) with NetworkPolicies from segmentation
@@ -125,6 +126,7 @@ const PLANE_VERBS: Record<string, { module: string; pass: 'rest' | 'all' }> = {
   migrate: { module: './migrate.js', pass: 'rest' },
   data: { module: './data.js', pass: 'rest' },
   backup: { module: './backup.js', pass: 'rest' },
+  erase: { module: './erase.js', pass: 'rest' },
   k8s: { module: './k8s.js', pass: 'rest' },
   release: { module: './release.js', pass: 'all' },
   'verify-release': { module: './release.js', pass: 'all' },

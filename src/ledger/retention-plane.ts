@@ -48,12 +48,14 @@ export function buildRetention(
         const id = decodeURIComponent(erase[1]!);
         const p = await o.identityStore.getPrincipal(id);
         if (!p) throw new NotFound('principal_not_found', `no principal ${id}`);
-        // Recorded first (fail closed): an erasure the ledger does not show never happens.
-        await ar.record('principal.erase', { type: 'Principal', id });
+        // Recorded first (fail closed): an erasure the ledger does not show never happens. The one entry says what
+        // goes: the retained payloads (deleted) and the data key (destroyed: any copy elsewhere is shredded).
+        const holdings = vault ? vault.holdings(id) : { key: false, payloads: 0 };
+        await ar.record('principal.erase', { type: 'Principal', id }, { payloadsDeleted: holdings.payloads, dataKeyDestroyed: holdings.key, apiKeysRevoked: true });
         const shredded = vault ? vault.erase(id) : { keyDestroyed: false, payloadsUnreadable: 0 };
         await o.identityStore.updatePrincipal({ ...p, erasedAt: o.clock.now() });
         await o.keys.principalRemoved(id);
-        sendJson(res, 200, { principal: id, erased: true, key_destroyed: shredded.keyDestroyed, payloads_unreadable: shredded.payloadsUnreadable }, hdr);
+        sendJson(res, 200, { principal: id, erased: true, key_destroyed: shredded.keyDestroyed, payloads_deleted: shredded.payloadsUnreadable, payloads_unreadable: shredded.payloadsUnreadable }, hdr);
         return true;
       }
       const pay = /^\/admin\/v1\/payloads\/([^/]+)$/.exec(ar.path);

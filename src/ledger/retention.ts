@@ -60,6 +60,8 @@ export class PayloadVault {
   }
 
   async get(principal: string, requestId: string, kind: PayloadKind): Promise<Buffer> {
+    // An erased principal's payloads are deleted as well as shredded: say so (410), not "never existed".
+    if (this.store.erasedAt(principal) !== undefined) throw new PayloadErased(principal);
     const p = this.store.getPayload(requestId, kind);
     if (!p || p.principal !== principal) throw new NotFound('payload_not_found', `no ${kind} payload for ${requestId}`);
     const key = await this.dataKey(principal, null);
@@ -72,7 +74,15 @@ export class PayloadVault {
     }
   }
 
-  /** Crypto-shredding: destroys the principal's data key; returns how many payloads became unreadable. */
+  /** What `erase` would remove now. */
+  holdings(principal: string): { key: boolean; payloads: number } {
+    return this.store.holdings(principal);
+  }
+
+  /**
+   * Erasure: deletes the principal's payloads and destroys its data key (crypto-shredding whatever copy the delete
+   * cannot reach, such as a backup); later puts are refused. Returns how many payloads were removed.
+   */
   erase(principal: string): { keyDestroyed: boolean; payloadsUnreadable: number } {
     const r = this.store.destroyKey(principal, this.clock.now());
     return { keyDestroyed: r.keyExisted, payloadsUnreadable: r.payloads };

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalJson } from '../../../src/core/canonical-json.js';
@@ -99,4 +99,26 @@ test('legacy payload and model keys are refused until `warden data migrate`, the
   const bad = await runWarden(['data', 'frobnicate']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /usage: warden data migrate\|rewrap/);
+});
+
+test('warden up refuses to start when the platform KEK file is readable by others, or its token KEK cannot open', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-kek-up-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const data = join(dir, 'data');
+  createKeyFile(join(data, 'data-kek.bin'));
+  chmodSync(join(data, 'data-kek.bin'), 0o644);
+  const conf = join(dir, 'warden.yaml');
+  writeFileSync(conf, `dataDir: ${data}\nlisteners:\n  inference: { port: 0 }\n  admin: { port: 0 }\nlog: { level: warn }\n`);
+  const loose = await runWarden(['up', '--config', conf]);
+  assert.equal(loose.code, 1, loose.stdout + loose.stderr);
+  assert.match(loose.stderr, /^warden: cannot start: .*data-kek\.bin has mode 644; a key file must be 600/m);
+  writeFileSync(conf, `dataDir: ${data}\nlisteners:\n  inference: { port: 0 }\n  admin: { port: 0 }\nlog: { level: warn }\nencryption:\n  kek: { pkcs11: { module: ${join(dir, 'none.so')}, tokenLabel: t, keyLabel: k }, pinEnv: WARDEN_TEST_NO_PIN }\n`);
+  const token = await runWarden(['up', '--config', conf], { WARDEN_TEST_NO_PIN: '' });
+  assert.equal(token.code, 1, token.stdout + token.stderr);
+  assert.match(token.stderr, /^warden: cannot start: KEK pkcs11: the token PIN variable WARDEN_TEST_NO_PIN is not set/m);
+  // An unknown key under encryption is a configuration error, not ignored.
+  writeFileSync(conf, `dataDir: ${data}\nencryption:\n  kek: { file: x, extra: 1 }\n`);
+  const typo = await runWarden(['up', '--config', conf]);
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /\/encryption\/kek\/extra: unknown key "extra"/);
 });

@@ -1,7 +1,7 @@
 // Attestation micro-benchmark: cost of each verifier on real evidence (done per challenge, off the
 // request path) and of isTrusted() (done per request), against a raw ECDSA P-384 verify measured in
 // the same run. Run: node dist/bench/attest.js  (bounded: a few seconds on 2 cores).
-import { createSecretKey, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { FixedClock } from '../src/core/clock.js';
 import { verifyEvidence } from '../src/workload/attestation/verify-evidence.js';
 import { AttestationMonitor } from '../src/workload/attestation/monitor.js';
@@ -13,6 +13,7 @@ import { createNitroPki, forgeNitroDocument, pcrValues, referenceFor } from '../
 import { createTrustAnchors } from '../src/workload/attestation/trust.js';
 import { INTEL_SGX_ROOT_CA_PEM } from '../src/workload/attestation/tdx/intel-root.js';
 import { machine, writeResult } from './common.js';
+import { tmpKeyring } from '../test/helpers/keyring.js';
 
 async function timeIt(n: number, fn: (i: number) => unknown): Promise<number> {
   for (let i = 0; i < Math.min(50, n); i++) await fn(i);
@@ -91,11 +92,11 @@ async function main(): Promise<void> {
   await push('monitor challenge (generate + verify a Nitro document)', () => timeIt(100, () => monitor.challenge('dep')));
   await push('monitor isTrusted() (per request)', () => timeIt(200_000, () => monitor.isTrusted('dep')));
 
-  const kek = { id: 'kek', key: createSecretKey(randomBytes(32)) };
-  const wrapped = wrapModelKey(kek, { keyId: 'k', modelId: 'm' }, randomBytes(32));
+  const { keyring } = tmpKeyring();
+  const wrapped = await wrapModelKey(keyring, { keyId: 'k', modelId: 'm', tenant: 'default' }, randomBytes(32));
   const verified = monitor.current('dep')!;
   await push('releaseModelKey (unwrap + RSA-OAEP-256 JWE)', () =>
-    timeIt(300, () => releaseModelKey(wrapped, verified, referenceFor(pcrs), { kek, modelId: 'm', now: clock.now(), maxEvidenceAgeMs: 60_000 })),
+    timeIt(300, () => releaseModelKey(wrapped, verified, referenceFor(pcrs), { keyring, modelId: 'm', now: clock.now(), maxEvidenceAgeMs: 60_000 })),
   );
 
   const lines = [

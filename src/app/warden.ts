@@ -32,6 +32,7 @@ import { ApiKeyService, type KeyChange } from '../identity/api-keys.js';
 import { buildPolicyPlane } from '../policy/plane.js';
 import { buildRetention } from '../ledger/retention-plane.js';
 import { createKeyRelease } from '../workload/key-release-routes.js';
+import { keyringFromConfig } from '../data/crypto/index.js';
 import { buildWorkloadPlane } from '../workload/plane.js';
 import { buildMonitor } from '../monitor/plane.js';
 import { createToolsPlane, filterToolCalls, pdpToolDecider, toolAuthenticator, type ToolPolicyRequest } from '../tools/index.js';
@@ -194,6 +195,9 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   chmodSync(config.dataDir, 0o700);
   const db: SqliteDb = openSqlite(join(config.dataDir, 'warden.db'));
   started.push(() => db.close());
+  // Envelope encryption of content at rest (retained payloads, model keys): the platform KEK must open, or no start.
+  const keyring = keyringFromConfig(config);
+  started.push(() => keyring.close());
   const publicHosts = [config.listeners.inference.publicUrl, config.listeners.admin.publicUrl].flatMap((u) => (u ? [new URL(u).hostname] : []));
   const hosts = [...new Set([config.listeners.inference.host, config.listeners.admin.host, ...publicHosts, 'localhost', '127.0.0.1'])];
   const pki = await ensureDevPki(config.dataDir, hosts);
@@ -379,7 +383,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   started.push(() => identity.close());
   const verifiers = identity.verifiers;
   // The model registry routes registered models (signed, verified, promoted, attested); config upstreams serve the rest.
-  const retention = buildRetention(config, { clock, log, ledger, identityStore, keys });
+  const retention = buildRetention(config, { clock, log, ledger, identityStore, keys, keyring });
   started.push(() => retention.close());
   // SIEM export (ledger.export): pulls committed entries from the ledger, so requests never wait for it.
   const siem = await startSiemExport(config, {
@@ -393,7 +397,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   started.push(() => siem.close());
   const workload = buildWorkloadPlane({ config, db, clock, log, audit, pdp: policy.pdp, stepUp: createBearerVerifier(verifiers), onModels: (m) => policy.syncRegisteredModels(m) });
   started.push(() => workload.close());
-  const keyRelease = createKeyRelease({ db, dataDir: config.dataDir, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces });
+  const keyRelease = createKeyRelease({ db, keyring, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces });
   // Tools plane: /v1/tools, /mcp and /admin/v1/tools|approvals; tool calls decided by the same PDP.
   const tools = await createToolsPlane({
     clock,
@@ -670,6 +674,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       await ledger.close(); // closes ledger.db after the last batch
       await cluster.close();
       tokenKey?.close();
+      keyring.close();
       db.close();
       log.flush();
     },

@@ -30,6 +30,10 @@ const USAGE = `usage: warden <command> [options]
   approvals list|approve|deny                    held tool calls (admin API)
   monitor list|reset                             what the monitor sees of principals, and resets (admin API)
   budgets show|set                               token and cost budgets: used, left, overrides (admin API)
+  data migrate|rewrap [--config F]               rewrap stored data keys: old formats, KEK rotation, BYOK (Warden stopped)
+  erase SUBJECT                                  right to erasure: delete a principal's payloads, destroy its data key (admin API)
+  backup create|verify|restore --key K …        encrypted, verified backups of the data dir (restore: empty dir only)
+  data new-key FILE                              a new 32-byte key file (mode 0600) for a KEK or a backup key
   k8s render --config warden.yaml [--out DIR]   Kubernetes manifests (kustomize base) with NetworkPolicies from segmentation
   release build --key PRIVATE.pem [--out DIR]    npm pack + CycloneDX SBOM + signed SLSA provenance (npm run release)
   verify-release TGZ --provenance F --sbom F --key PUB   check a release: signature, tarball and SBOM digests
@@ -122,6 +126,9 @@ const PLANE_VERBS: Record<string, { module: string; pass: 'rest' | 'all' }> = {
   budgets: { module: './budgets.js', pass: 'rest' },
   witness: { module: './witness.js', pass: 'rest' },
   migrate: { module: './migrate.js', pass: 'rest' },
+  data: { module: './data.js', pass: 'rest' },
+  backup: { module: './backup.js', pass: 'rest' },
+  erase: { module: './erase.js', pass: 'rest' },
   k8s: { module: './k8s.js', pass: 'rest' },
   release: { module: './release.js', pass: 'all' },
   'verify-release': { module: './release.js', pass: 'all' },

@@ -11,6 +11,12 @@ import { DEFAULT_UPSTREAM_SHARE } from '../network/upstream-share.js';
 import type { BudgetLimit, BudgetsConfig } from '../network/budgets.js';
 import type { ScanOptions } from '../workload/scan/scan-model.js';
 
+/** A key-encryption key: a key file (mode 0600) or an AES-256 key in a PKCS#11 token. */
+export type KekConfig = { file: string } | { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string };
+
+const kekConfig = (k: KekConfig, baseDir: string): KekConfig =>
+  'file' in k ? { file: resolve(baseDir, k.file) } : { pkcs11: { ...k.pkcs11, module: resolve(baseDir, k.pkcs11.module) }, pinEnv: k.pinEnv };
+
 /** A PEM certificate (chain) and its private key, as absolute paths. */
 export interface CertPair {
   certFile: string;
@@ -150,6 +156,11 @@ export interface WardenConfig {
   telemetry: { traces?: { endpoint: string; serviceName: string; sampleRatio: number; batchDelayMs: number }; metrics?: { endpoint: string; serviceName: string; intervalMs: number } };
   /** Model attributes the policies read: which groups may invoke it, owning tenant, provider. */
   models: Record<string, { grantees?: string[]; tenant?: string; provider?: string }>;
+  /**
+   * Envelope encryption of content at rest (docs/data-encryption.md): the platform KEK (default: the key file
+   * `<dataDir>/data-kek.bin`), earlier KEKs kept for unwrapping until `warden data rewrap`, and tenants' own KEKs.
+   */
+  encryption: { kek?: KekConfig; previous: KekConfig[]; tenants: Record<string, KekConfig> };
   /** Payload retention (sealed per principal, erasable) and the JSON-lines export of ledger entries for a SIEM. */
   ledger: {
     retainPayloads: boolean;
@@ -257,6 +268,7 @@ const validate = ajv.compile(CONFIG_SCHEMA);
 
 type RawConfig = {
   dataDir?: string;
+  encryption?: { kek?: KekConfig; previous?: KekConfig[]; tenants?: Record<string, KekConfig> };
   listeners?: { inference?: Partial<ListenerConfig>; admin?: Partial<ListenerConfig> };
   limits?: Partial<Omit<WardenConfig['limits'], 'attestationPerSource' | 'unauthenticated' | 'upstreamShare'>> & { attestationPerSource?: Partial<WardenConfig['limits']['attestationPerSource']>; unauthenticated?: Partial<WardenConfig['limits']['unauthenticated']>; upstreamShare?: Partial<WardenConfig['limits']['upstreamShare']> };
   upstreams?: (Partial<Omit<UpstreamConfig, 'pool'>> & { endpoints?: { url: string; weight?: number }[]; retries?: number; healthCheck?: Partial<UpstreamPoolConfig['healthCheck']>; outlierEjection?: Partial<UpstreamPoolConfig['outlierEjection']> })[];
@@ -434,6 +446,11 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     },
     log: { level: raw.log?.level ?? 'info', accessLog: raw.log?.accessLog ?? true, auditToLog: raw.log?.auditToLog ?? false },
     models: raw.models ?? {},
+    encryption: {
+      ...(raw.encryption?.kek ? { kek: kekConfig(raw.encryption.kek, baseDir) } : {}),
+      previous: (raw.encryption?.previous ?? []).map((k) => kekConfig(k, baseDir)),
+      tenants: Object.fromEntries(Object.entries(raw.encryption?.tenants ?? {}).map(([t, k]) => [t, kekConfig(k, baseDir)])),
+    },
     ledger: {
       retainPayloads: raw.ledger?.retainPayloads ?? false,
       publicEntries: raw.ledger?.publicEntries ?? false,

@@ -123,6 +123,15 @@ export const CONFIG_SCHEMA = {
         revokeAt: { anyOf: [{ type: 'number', exclusiveMinimum: 0, maximum: 1 }, { type: 'null' }] },
       },
     },
+    encryption: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        kek: { $ref: '#/$defs/kek' },
+        previous: { type: 'array', items: { $ref: '#/$defs/kek' } },
+        tenants: { type: 'object', additionalProperties: { $ref: '#/$defs/kek' } },
+      },
+    },
     ledger: {
       type: 'object',
       additionalProperties: false,
@@ -184,20 +193,7 @@ export const CONFIG_SCHEMA = {
           },
         },
         witnessIntervalMs: { type: 'integer', minimum: 1000, maximum: 86400000 },
-        signingKey: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['pkcs11', 'pinEnv'],
-          properties: {
-            pkcs11: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['module', 'tokenLabel', 'keyLabel'],
-              properties: { module: { type: 'string', minLength: 1 }, tokenLabel: { type: 'string', minLength: 1, maxLength: 32 }, keyLabel: { type: 'string', minLength: 1 } },
-            },
-            pinEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
-          },
-        },
+        signingKey: { $ref: '#/$defs/pkcs11Key' },
       },
     },
     policies: {
@@ -549,6 +545,27 @@ export const CONFIG_SCHEMA = {
     },
   },
   $defs: {
+    kek: {
+      oneOf: [
+        { type: 'object', additionalProperties: false, required: ['file'], properties: { file: { type: 'string', minLength: 1 } } },
+        { $ref: '#/$defs/pkcs11Key' },
+      ],
+    },
+    /** A key held in a PKCS#11 token, found by token and key label; the PIN comes from an environment variable. */
+    pkcs11Key: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['pkcs11', 'pinEnv'],
+      properties: {
+        pkcs11: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['module', 'tokenLabel', 'keyLabel'],
+          properties: { module: { type: 'string', minLength: 1 }, tokenLabel: { type: 'string', minLength: 1, maxLength: 32 }, keyLabel: { type: 'string', minLength: 1 } },
+        },
+        pinEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+      },
+    },
     /** An http(s) URL (OTLP endpoints). */
     httpUrl: { type: 'string', pattern: '^https?://[^\\s]+$' },
     /** OpenTelemetry service.name. */

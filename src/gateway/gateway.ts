@@ -116,7 +116,7 @@ export interface GatewayDeps {
    */
   filterToolCalls?: (ctx: RequestContext, json: unknown) => { json: unknown; changed: boolean };
   /** Payload retention (when enabled): called before the entry is written, after the answer is final. */
-  retain?: (ctx: RequestContext, response: Buffer) => void;
+  retain?: (ctx: RequestContext, response: Buffer) => Promise<void>;
   /** The monitor plane: admits (or throttles) a principal before any other work, and hears of every answered request. */
   monitor?: { admit(p: Principal): void; observe(ctx: RequestContext, event: AuditEvent): void };
   /**
@@ -671,7 +671,7 @@ export class Gateway {
     this.noteFinding(ctx, ...guard.findings());
     const out = changed || answer !== json ? Buffer.from(JSON.stringify(answer)) : buf;
     ctx.responseDigest = sha256Digest(out);
-    this.retain(ctx, out);
+    if (this.d.retain) await this.retain(ctx, out);
     const { event, receipt } = await this.commit(ctx, 200);
     ctx.lease?.release(ctx.modelTokens);
     this.settleBudget(ctx);
@@ -683,10 +683,10 @@ export class Gateway {
   }
 
   /** Payload retention happens before the final entry, so a failure still ends in exactly one refusal entry. */
-  private retain(ctx: RequestContext, out: Buffer): void {
+  private async retain(ctx: RequestContext, out: Buffer): Promise<void> {
     if (!this.d.retain) return;
     try {
-      this.d.retain(ctx, out);
+      await this.d.retain(ctx, out);
     } catch (e) {
       this.d.log.error({ err: e, requestId: ctx.requestId }, 'payload retention failed; withholding the answer');
       throw new FailClosed('retention_unavailable', 'the payload could not be retained as configured; the answer is withheld');
@@ -806,7 +806,7 @@ export class Gateway {
     ctx.responseDigest = 'sha256:' + hash.digest('hex');
     if (kept) {
       try {
-        this.d.retain!(ctx, Buffer.from(kept.join('')));
+        await this.d.retain!(ctx, Buffer.from(kept.join('')));
       } catch (e) {
         this.d.log.error({ err: e, requestId: ctx.requestId }, 'could not retain the streamed payload');
       }

@@ -8,7 +8,7 @@ export { exportStatic, type ExportResult } from './export-static.js';
 export { exportJsonLines, type JsonlSink, type JsonlExportResult } from './export-jsonl.js';
 export { auditVerify, type AuditVerifyOptions, type AuditVerifyResult } from './audit-verify.js';
 export { receiptVerify, type ReceiptVerifyOptions, type ReceiptVerifyResult } from './receipt-verify.js';
-export { PayloadVault, loadOrCreatePayloadKek, PayloadErased, PayloadTampered, type PayloadKind } from './retention.js';
+export { PayloadVault, PayloadErased, PayloadTampered, payloadKeyContext, type PayloadKind } from './retention.js';
 export { verifyInclusion, verifyConsistency } from './merkle-verify.js';
 export { openCheckpoint, type Checkpoint, type SignedCheckpoint } from './checkpoint.js';
 export * from './errors.js';

@@ -13,32 +13,33 @@ import type { ApiKeyService } from '../identity/api-keys.js';
 import type { IdentityStore } from '../store/identity-store.js';
 import { openSqlite } from '../store/sqlite.js';
 import { SqlitePayloadStore } from '../store/ledger-payloads-sqlite.js';
-import { PayloadVault, loadOrCreatePayloadKek } from './retention.js';
+import { PayloadVault } from './retention.js';
+import type { Keyring } from '../data/crypto/index.js';
 import type { Ledger } from './ledger.js';
 import { sendJson } from '../http/respond.js';
 
 export interface Retention {
   /** Stores the request and response of an answered request (only when retention is on). */
   /** Keeps a request's body and its answer, sealed (the gateway's context names who and which request). */
-  retain: ((ctx: { principal?: Principal; requestId: string; rawBody: Buffer }, response: Buffer) => void) | undefined;
+  retain: ((ctx: { principal?: Principal; requestId: string; rawBody: Buffer }, response: Buffer) => Promise<void>) | undefined;
   adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean>;
   close(): Promise<void>;
 }
 
 export function buildRetention(
   config: WardenConfig,
-  o: { clock: Clock; log: Logger; ledger: Ledger; identityStore: IdentityStore; keys: ApiKeyService },
+  o: { clock: Clock; log: Logger; ledger: Ledger; identityStore: IdentityStore; keys: ApiKeyService; keyring: Keyring },
 ): Retention {
   const db = config.ledger.retainPayloads ? openSqlite(join(config.dataDir, 'payloads.db')) : null;
-  const vault = db ? new PayloadVault(new SqlitePayloadStore(db), loadOrCreatePayloadKek(config.dataDir), o.clock) : null;
+  const vault = db ? new PayloadVault(new SqlitePayloadStore(db), o.keyring, o.clock) : null;
 
   return {
     retain: vault
-      ? (ctx, response) => {
-          const who = ctx.principal!.id;
-          vault.put(who, ctx.requestId, 'request', ctx.rawBody);
-          vault.put(who, ctx.requestId, 'response', response);
-        }
+      ? async (ctx, response) => {
+        const who = ctx.principal!;
+        await vault.put(who, ctx.requestId, 'request', ctx.rawBody);
+        await vault.put(who, ctx.requestId, 'response', response);
+      }
       : undefined,
     async adminRoute(req, res, ar) {
       const hdr = { 'x-request-id': ar.requestId };
@@ -47,12 +48,14 @@ export function buildRetention(
         const id = decodeURIComponent(erase[1]!);
         const p = await o.identityStore.getPrincipal(id);
         if (!p) throw new NotFound('principal_not_found', `no principal ${id}`);
-        // Recorded first (fail closed): an erasure the ledger does not show never happens.
-        await ar.record('principal.erase', { type: 'Principal', id });
+        // Recorded first (fail closed): an erasure the ledger does not show never happens. The one entry says what
+        // goes: the retained payloads (deleted) and the data key (destroyed: any copy elsewhere is shredded).
+        const holdings = vault ? vault.holdings(id) : { key: false, payloads: 0 };
+        await ar.record('principal.erase', { type: 'Principal', id }, { payloadsDeleted: holdings.payloads, dataKeyDestroyed: holdings.key, apiKeysRevoked: true });
         const shredded = vault ? vault.erase(id) : { keyDestroyed: false, payloadsUnreadable: 0 };
         await o.identityStore.updatePrincipal({ ...p, erasedAt: o.clock.now() });
         await o.keys.principalRemoved(id);
-        sendJson(res, 200, { principal: id, erased: true, key_destroyed: shredded.keyDestroyed, payloads_unreadable: shredded.payloadsUnreadable }, hdr);
+        sendJson(res, 200, { principal: id, erased: true, key_destroyed: shredded.keyDestroyed, payloads_deleted: shredded.payloadsUnreadable, payloads_unreadable: shredded.payloadsUnreadable }, hdr);
         return true;
       }
       const pay = /^\/admin\/v1\/payloads\/([^/]+)$/.exec(ar.path);
@@ -63,7 +66,7 @@ export function buildRetention(
         const kind = url.searchParams.get('kind') ?? 'request';
         if (!principal) throw new BadRequest('missing_field', 'principal is required', 'principal');
         if (kind !== 'request' && kind !== 'response') throw new BadRequest('invalid_field', 'kind must be request or response', 'kind');
-        const data = vault.get(principal, decodeURIComponent(pay[1]!), kind);
+        const data = await vault.get(principal, decodeURIComponent(pay[1]!), kind);
         await ar.record('payload.read', { type: 'Principal', id: principal }, { requestId: decodeURIComponent(pay[1]!), kind });
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': data.length, ...hdr });
         res.end(data);

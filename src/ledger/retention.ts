@@ -1,16 +1,12 @@
 // Payload retention with crypto-shredding. Raw prompts/responses never enter the Merkle tree (entries
 // hold only digests). When retention is on, payloads are sealed with AES-256-GCM under a per-principal
-// data key, itself wrapped by a key-encryption key kept in the data dir. Erasing a principal destroys
-// its data key: the ciphertexts become unreadable, while the tree (and every proof) is untouched.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// data key, wrapped by the tenant's KEK through the one envelope module (src/data/crypto). Erasing a principal
+// destroys its data key: the ciphertexts become unreadable, while the tree (and every proof) is untouched.
 import type { Clock } from '../core/clock.js';
 import { NotFound, WardenError } from '../core/errors.js';
 import type { SqlitePayloadStore } from '../store/ledger-payloads-sqlite.js';
-import { LedgerKeyInsecure } from './key.js';
+import { EnvelopeTampered, LegacyEnvelope, openWithDataKey, parseWrappedKey, sealWithDataKey, type Keyring } from '../data/crypto/index.js';
 
-export const PAYLOAD_KEK_FILE = 'payload-kek.bin';
 export type PayloadKind = 'request' | 'response';
 
 /** The principal was erased: its payloads are cryptographically gone (410). */
@@ -26,75 +22,67 @@ export class PayloadTampered extends WardenError {
   }
 }
 
-function seal(key: Buffer, plaintext: Buffer, aad: string): { nonce: Buffer; ciphertext: Buffer } {
-  const nonce = randomBytes(12);
-  const c = createCipheriv('aes-256-gcm', key, nonce);
-  c.setAAD(Buffer.from(aad));
-  const ciphertext = Buffer.concat([c.update(plaintext), c.final(), c.getAuthTag()]);
-  return { nonce, ciphertext };
-}
-
-function open(key: Buffer, nonce: Buffer, ciphertext: Buffer, aad: string): Buffer {
-  if (ciphertext.length < 16) throw new PayloadTampered('ciphertext shorter than its tag');
-  const d = createDecipheriv('aes-256-gcm', key, nonce);
-  d.setAAD(Buffer.from(aad));
-  d.setAuthTag(ciphertext.subarray(ciphertext.length - 16));
-  try {
-    return Buffer.concat([d.update(ciphertext.subarray(0, ciphertext.length - 16)), d.final()]);
-  } catch {
-    throw new PayloadTampered(`sealed data for ${aad} does not authenticate`);
-  }
-}
-
-/** Loads `<dataDir>/payload-kek.bin` (32 random bytes, mode 0600) or creates it. */
-export function loadOrCreatePayloadKek(dataDir: string): Buffer {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const file = join(dataDir, PAYLOAD_KEK_FILE);
-  try {
-    const st = statSync(file);
-    if ((st.mode & 0o077) !== 0) throw new LedgerKeyInsecure(`${file} has mode ${(st.mode & 0o777).toString(8)}; it must be 600`);
-    const kek = readFileSync(file);
-    if (kek.length !== 32) throw new LedgerKeyInsecure(`${file} is not a 32-byte key`);
-    return kek;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    const kek = randomBytes(32);
-    writeFileSync(file, kek, { mode: 0o600, flag: 'wx' });
-    return kek;
-  }
-}
+/** The context a principal's data key is wrapped for (also what `warden data migrate` rewraps legacy keys with). */
+export const payloadKeyContext = (principal: string) => `data-key:${principal}`;
 
 export class PayloadVault {
   constructor(
     private readonly store: SqlitePayloadStore,
-    private readonly kek: Buffer,
+    private readonly keyring: Keyring,
     private readonly clock: Clock,
   ) {}
 
-  private dataKey(principal: string, create: boolean): Buffer {
+  private async dataKey(principal: string, create: { tenant: string } | null): Promise<Buffer> {
     if (this.store.erasedAt(principal) !== undefined) throw new PayloadErased(principal);
     const wrapped = this.store.wrappedKey(principal);
-    if (wrapped) return open(this.kek, wrapped.subarray(0, 12), wrapped.subarray(12), `data-key:${principal}`);
+    if (wrapped) {
+      if (!parseWrappedKey(wrapped)) throw new LegacyEnvelope(`the payload data key of principal ${principal}`);
+      try {
+        return (await this.keyring.unwrapDataKey(wrapped, payloadKeyContext(principal))).key;
+      } catch (e) {
+        throw e instanceof EnvelopeTampered ? new PayloadTampered(e.message) : e;
+      }
+    }
     if (!create) throw new NotFound('payload_not_found', `no payloads retained for principal ${principal}`);
-    const key = randomBytes(32);
-    const w = seal(this.kek, key, `data-key:${principal}`);
-    this.store.putKey(principal, Buffer.concat([w.nonce, w.ciphertext]), this.clock.now());
-    return key;
+    const k = await this.keyring.newDataKey(create.tenant, payloadKeyContext(principal));
+    this.store.putKey(principal, k.wrapped, this.clock.now());
+    return k.key;
   }
 
-  /** Seals and stores a payload; refused for an erased principal (erasure is permanent). */
-  put(principal: string, requestId: string, kind: PayloadKind, data: Uint8Array): void {
-    const s = seal(this.dataKey(principal, true), Buffer.from(data), `${principal}|${requestId}|${kind}`);
-    this.store.putPayload(requestId, kind, { principal, ...s });
+  /** Seals and stores a payload under the principal's data key (wrapped by its tenant's KEK); refused once erased. */
+  async put(principal: { id: string; tenant: string }, requestId: string, kind: PayloadKind, data: Uint8Array): Promise<void> {
+    const key = await this.dataKey(principal.id, { tenant: principal.tenant });
+    try {
+      this.store.putPayload(requestId, kind, { principal: principal.id, ...sealWithDataKey(key, data, `${principal.id}|${requestId}|${kind}`) });
+    } finally {
+      key.fill(0);
+    }
   }
 
-  get(principal: string, requestId: string, kind: PayloadKind): Buffer {
+  async get(principal: string, requestId: string, kind: PayloadKind): Promise<Buffer> {
+    // An erased principal's payloads are deleted as well as shredded: say so (410), not "never existed".
+    if (this.store.erasedAt(principal) !== undefined) throw new PayloadErased(principal);
     const p = this.store.getPayload(requestId, kind);
     if (!p || p.principal !== principal) throw new NotFound('payload_not_found', `no ${kind} payload for ${requestId}`);
-    return open(this.dataKey(principal, false), p.nonce, p.ciphertext, `${principal}|${requestId}|${kind}`);
+    const key = await this.dataKey(principal, null);
+    try {
+      return openWithDataKey(key, p.nonce, p.ciphertext, `${principal}|${requestId}|${kind}`);
+    } catch (e) {
+      throw e instanceof EnvelopeTampered ? new PayloadTampered(e.message) : e;
+    } finally {
+      key.fill(0);
+    }
   }
 
-  /** Crypto-shredding: destroys the principal's data key; returns how many payloads became unreadable. */
+  /** What `erase` would remove now. */
+  holdings(principal: string): { key: boolean; payloads: number } {
+    return this.store.holdings(principal);
+  }
+
+  /**
+   * Erasure: deletes the principal's payloads and destroys its data key (crypto-shredding whatever copy the delete
+   * cannot reach, such as a backup); later puts are refused. Returns how many payloads were removed.
+   */
   erase(principal: string): { keyDestroyed: boolean; payloadsUnreadable: number } {
     const r = this.store.destroyKey(principal, this.clock.now());
     return { keyDestroyed: r.keyExisted, payloadsUnreadable: r.payloads };

@@ -26,6 +26,9 @@ export class SqlitePayloadStore {
       putPayload: db.prepare('INSERT INTO ledger_payloads (request_id, kind, principal, nonce, ciphertext) VALUES (?, ?, ?, ?, ?)'),
       getPayload: db.prepare('SELECT principal, nonce, ciphertext FROM ledger_payloads WHERE request_id = ? AND kind = ?'),
       countPayloads: db.prepare('SELECT count(*) FROM ledger_payloads WHERE principal = ?').pluck(),
+      delPayloads: db.prepare('DELETE FROM ledger_payloads WHERE principal = ?'),
+      listKeys: db.prepare('SELECT principal, wrapped_key FROM ledger_payload_keys ORDER BY principal'),
+      replaceKey: db.prepare('UPDATE ledger_payload_keys SET wrapped_key = ? WHERE principal = ? AND wrapped_key = ?'),
     };
   }
 
@@ -44,12 +47,27 @@ export class SqlitePayloadStore {
   getPayload(requestId: string, kind: string): StoredPayload | undefined {
     return this.q.getPayload.get(requestId, kind) as StoredPayload | undefined;
   }
-  /** Deletes the key and records the erasure in one transaction, then flushes the WAL so the old page is gone. */
+  /** Every principal's wrapped data key (for `warden data migrate|rewrap`). */
+  listKeys(): { principal: string; wrapped: Buffer }[] {
+    return (this.q.listKeys.all() as { principal: string; wrapped_key: Buffer }[]).map((r) => ({ principal: r.principal, wrapped: r.wrapped_key }));
+  }
+  /** Swaps a wrapped key for its rewrapped form; false if it changed (or was erased) meanwhile. */
+  replaceKey(principal: string, from: Buffer, to: Buffer): boolean {
+    return this.q.replaceKey.run(to, principal, from).changes === 1;
+  }
+  /** What an erasure of `principal` would remove now (recorded in the ledger before it happens). */
+  holdings(principal: string): { key: boolean; payloads: number } {
+    return { key: this.q.getKey.get(principal) !== undefined, payloads: this.q.countPayloads.get(principal) as number };
+  }
+  /**
+   * Deletes the key and the payloads and records the erasure in one transaction, then flushes the WAL so the old
+   * pages are gone (secure_delete overwrote them). Copies this cannot reach (backups) stay shredded: no key opens them.
+   */
   destroyKey(principal: string, nowMs: number): { keyExisted: boolean; payloads: number } {
     const r = this.db.transaction(() => {
       const keyExisted = this.q.delKey.run(principal).changes > 0;
       this.q.markErased.run(principal, nowMs);
-      return { keyExisted, payloads: this.q.countPayloads.get(principal) as number };
+      return { keyExisted, payloads: this.q.delPayloads.run(principal).changes };
     })();
     this.db.pragma('wal_checkpoint(TRUNCATE)');
     return r;

@@ -1,58 +1,64 @@
-// Model data keys at rest: AES-256-GCM under a local key-encryption key (KEK). The record's labels
-// (key id, model id, KEK id) are the AAD, so a wrapped key moved to another model no longer opens.
-import { createCipheriv, createDecipheriv, randomBytes, type KeyObject } from 'node:crypto';
+// Model data keys at rest, through the one envelope module (src/data/crypto): the model's 32-byte key is a data
+// key wrapped by its tenant's KEK (the platform KEK, a key file or a PKCS#11 token, or the tenant's own). The
+// record's labels (key id, model id) are the wrap context, so a wrapped key moved to another model does not open.
+// Records of the old format (AES-GCM under <dataDir>/model-kek.bin) are refused until `warden data migrate`.
+import { createDecipheriv } from 'node:crypto';
 import { canonicalJson } from '../core/canonical-json.js';
+import { EnvelopeTampered, LegacyEnvelope, type Keyring } from '../data/crypto/index.js';
 import { KeyUnwrapFailed } from './key-release-errors.js';
 
-export interface LocalKek {
-  id: string;
-  /** AES-256 secret key. */
-  key: KeyObject;
+export interface WrappedModelKey {
+  v: 2;
+  keyId: string;
+  modelId: string;
+  /** The owning tenant: its own KEK (BYOK) wraps the key when it brought one. */
+  tenant: string;
+  /** base64url of the wrapped data key (src/data/crypto/keyring.ts format). */
+  wrapped: string;
 }
 
-export interface WrappedModelKey {
+/** The pre-envelope record: AES-256-GCM under the local model KEK file. Read only by the migration. */
+export interface LegacyWrappedModelKey {
   keyId: string;
   modelId: string;
   kekId: string;
   alg: 'A256GCM';
-  /** base64url */
   iv: string;
   ciphertext: string;
   tag: string;
 }
 
-function aad(w: Pick<WrappedModelKey, 'keyId' | 'modelId' | 'kekId' | 'alg'>): Buffer {
-  return Buffer.from(canonicalJson({ alg: w.alg, kekId: w.kekId, keyId: w.keyId, modelId: w.modelId }));
-}
+export type StoredModelKey = WrappedModelKey | LegacyWrappedModelKey;
 
-function assertKek(kek: LocalKek): void {
-  if (kek.key.type !== 'secret' || kek.key.symmetricKeySize !== 32) throw new KeyUnwrapFailed(`KEK ${kek.id} is not a 256-bit secret key`);
-}
+export const isLegacyModelKey = (w: StoredModelKey): w is LegacyWrappedModelKey => (w as { v?: unknown }).v !== 2;
 
-export function wrapModelKey(kek: LocalKek, labels: { keyId: string; modelId: string }, dataKey: Uint8Array): WrappedModelKey {
-  assertKek(kek);
-  const meta = { keyId: labels.keyId, modelId: labels.modelId, kekId: kek.id, alg: 'A256GCM' as const };
-  const iv = randomBytes(12);
-  const c = createCipheriv('aes-256-gcm', kek.key, iv);
-  c.setAAD(aad(meta));
-  const ciphertext = Buffer.concat([c.update(dataKey), c.final()]);
-  return { ...meta, iv: iv.toString('base64url'), ciphertext: ciphertext.toString('base64url'), tag: c.getAuthTag().toString('base64url') };
+export const modelKeyContext = (labels: { keyId: string; modelId: string }) => `model-key:${canonicalJson({ keyId: labels.keyId, modelId: labels.modelId })}`;
+
+export async function wrapModelKey(keyring: Keyring, labels: { keyId: string; modelId: string; tenant: string }, dataKey: Uint8Array): Promise<WrappedModelKey> {
+  const wrapped = await keyring.wrapDataKey(Buffer.from(dataKey), labels.tenant, modelKeyContext(labels));
+  return { v: 2, keyId: labels.keyId, modelId: labels.modelId, tenant: labels.tenant, wrapped: wrapped.toString('base64url') };
 }
 
 /** Returns the clear data key. Callers must zero it (`fill(0)`) as soon as it has been re-wrapped. */
-export function unwrapModelKey(kek: LocalKek, w: WrappedModelKey): Buffer {
-  assertKek(kek);
-  if (w.kekId !== kek.id) throw new KeyUnwrapFailed(`model key ${w.keyId} is wrapped under KEK ${w.kekId}, not ${kek.id}`);
-  if (w.alg !== 'A256GCM') throw new KeyUnwrapFailed(`model key ${w.keyId} uses unsupported wrapping ${String(w.alg)}`);
+export async function unwrapModelKey(keyring: Keyring, w: StoredModelKey): Promise<Buffer> {
+  if (isLegacyModelKey(w)) throw new LegacyEnvelope(`model key ${w.keyId}`);
   try {
-    const iv = Buffer.from(w.iv, 'base64url');
-    const tag = Buffer.from(w.tag, 'base64url');
-    if (iv.length !== 12 || tag.length !== 16) throw new Error('bad iv or tag length');
-    const d = createDecipheriv('aes-256-gcm', kek.key, iv);
-    d.setAAD(aad(w));
-    d.setAuthTag(tag);
+    return (await keyring.unwrapDataKey(Buffer.from(w.wrapped, 'base64url'), modelKeyContext(w))).key;
+  } catch (e) {
+    if (e instanceof EnvelopeTampered) throw new KeyUnwrapFailed(`model key ${w.keyId} does not open: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Opens a legacy record with the old model KEK (32 raw bytes); for `warden data migrate` only. */
+export function unwrapLegacyModelKey(kek: Buffer, w: LegacyWrappedModelKey): Buffer {
+  const aad = Buffer.from(canonicalJson({ alg: w.alg, kekId: w.kekId, keyId: w.keyId, modelId: w.modelId }));
+  try {
+    const d = createDecipheriv('aes-256-gcm', kek, Buffer.from(w.iv, 'base64url'));
+    d.setAAD(aad);
+    d.setAuthTag(Buffer.from(w.tag, 'base64url'));
     return Buffer.concat([d.update(Buffer.from(w.ciphertext, 'base64url')), d.final()]);
   } catch (e) {
-    throw new KeyUnwrapFailed(`model key ${w.keyId} does not open with KEK ${kek.id} (${(e as Error).message})`);
+    throw new KeyUnwrapFailed(`legacy model key ${w.keyId} does not open with the old model KEK (${(e as Error).message})`);
   }
 }

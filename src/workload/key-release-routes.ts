@@ -8,9 +8,7 @@
 // Both /v1/attestation routes answer before any credential is checked (the evidence is the credential), so
 // they are rate-limited per source address, and challenges are stateless (see issueNonce): issuing them
 // cannot fill memory or crowd out a legitimate enclave's challenge.
-import { createHmac, createSecretKey, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
@@ -27,7 +25,8 @@ import { verifyEvidence, type TrustAnchors } from './attestation/index.js';
 import { releaseModelKey } from './key-release.js';
 import { KeyReleaseReferenceUnmeasured } from './key-release-errors.js';
 import { imageMeasurementProblem } from './attestation/reference.js';
-import { wrapModelKey, type LocalKek } from './key-release-envelope.js';
+import { wrapModelKey } from './key-release-envelope.js';
+import type { Keyring } from '../data/crypto/index.js';
 import type { ModelRegistry } from './registry/registry.js';
 import type { AttestationRequirement } from '../store/registry-store.js';
 import { parseEvidenceJson } from './attestation/evidence-fetch.js';
@@ -67,24 +66,10 @@ function nonceMac(macKey: Buffer, head: Buffer, deployment: string): Buffer {
   return createHmac('sha256', macKey).update(head).update(deployment, 'utf8').digest();
 }
 
-/** The KEK lives in the data dir, mode 0600, created on first use. */
-export function loadOrCreateModelKek(dataDir: string): LocalKek {
-  const file = join(dataDir, 'model-kek.bin');
-  let raw: Buffer;
-  try {
-    raw = readFileSync(file);
-  } catch {
-    raw = randomBytes(32);
-    writeFileSync(file, raw, { mode: 0o600, flag: 'wx' });
-    chmodSync(file, 0o600);
-  }
-  if (raw.length !== 32) throw new Error(`${file}: expected a 32-byte key`);
-  return { id: 'local-kek-1', key: createSecretKey(raw) };
-}
-
 export interface KeyReleaseDeps {
   db: SqliteDb;
-  dataDir: string;
+  /** Wraps model keys under the deployment tenant's KEK (src/data/crypto). */
+  keyring: Keyring;
   registry: ModelRegistry;
   trust: TrustAnchors;
   audit: AuditSink;
@@ -98,7 +83,6 @@ export interface KeyReleaseDeps {
 }
 
 export function createKeyRelease(d: KeyReleaseDeps) {
-  const kek = loadOrCreateModelKek(d.dataDir);
   const keys = new SqliteModelKeyStore(d.db);
   // Per process: a restart invalidates open challenges (they live 60 s; the workload asks again).
   const macKey = randomBytes(32);
@@ -183,7 +167,7 @@ export function createKeyRelease(d: KeyReleaseDeps) {
       const reference = referenceFromRequirement(dep.attestation!);
       const evidence = parseEvidenceJson(Buffer.from(JSON.stringify(body.evidence ?? null)));
       const verified = await verifyEvidence(evidence, reference, { nonce: Buffer.from(nonce, 'hex'), now, maxAgeMs: d.maxEvidenceAgeMs, trust: d.trust });
-      const released = await releaseModelKey(wrapped, verified, reference, { kek, modelId: dep.model, now, maxEvidenceAgeMs: d.maxEvidenceAgeMs });
+      const released = await releaseModelKey(wrapped, verified, reference, { keyring: d.keyring, modelId: dep.model, now, maxEvidenceAgeMs: d.maxEvidenceAgeMs });
       await record(requestId, action, deployment, 200);
       sendJson(res, 200, { jwe: released.jwe, key_id: released.keyId, alg: released.alg, enc: released.enc }, { 'x-request-id': requestId, 'cache-control': 'no-store' });
       return true;
@@ -219,8 +203,11 @@ export function createKeyRelease(d: KeyReleaseDeps) {
       if (key.length !== 32) throw new BadRequest('invalid_field', 'key must be 32 bytes, base64url', 'key');
       const keyId = `mk_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
       await ar.record('model.key.set', { type: 'Deployment', id }, { keyId });
-      keys.put(id, wrapModelKey(kek, { keyId, modelId: dep.model }, key), d.clock.now());
-      key.fill(0);
+      try {
+        keys.put(id, await wrapModelKey(d.keyring, { keyId, modelId: dep.model, tenant: dep.tenant }, key), d.clock.now());
+      } finally {
+        key.fill(0);
+      }
       sendJson(res, 201, { deployment: id, key_id: keyId }, { 'x-request-id': ar.requestId });
       return true;
     } catch (e) {

@@ -6,7 +6,8 @@ import type { KeyObject } from 'node:crypto';
 import { isSealedVerifiedEvidence, referenceDigest } from './attestation/verified.js';
 import { assertMeasurementsMatch, imageMeasurementProblem } from './attestation/reference.js';
 import type { ReferenceValues, VerifiedEvidence } from './attestation/types.js';
-import { unwrapModelKey, type LocalKek, type WrappedModelKey } from './key-release-envelope.js';
+import type { Keyring } from '../data/crypto/index.js';
+import { unwrapModelKey, type StoredModelKey } from './key-release-envelope.js';
 import {
   KeyReleaseEvidenceNotVerified,
   KeyReleaseEvidenceStale,
@@ -18,7 +19,7 @@ import {
 } from './key-release-errors.js';
 
 export interface ReleaseOptions {
-  kek: LocalKek;
+  keyring: Keyring;
   /** The model the attested deployment serves; the wrapped key must be this model's. */
   modelId: string;
   now: number;
@@ -60,7 +61,7 @@ function wrapAlgorithmFor(key: KeyObject): ReleasedModelKey['alg'] {
 }
 
 export async function releaseModelKey(
-  wrappedKey: WrappedModelKey,
+  wrappedKey: StoredModelKey,
   verifiedEvidence: VerifiedEvidence,
   reference: ReferenceValues,
   opts: ReleaseOptions,
@@ -85,7 +86,7 @@ export async function releaseModelKey(
   if (!recipient) throw new KeyReleaseNoBoundKey();
   const alg = wrapAlgorithmFor(recipient);
 
-  const dataKey = unwrapModelKey(opts.kek, wrappedKey);
+  const dataKey = await unwrapModelKey(opts.keyring, wrappedKey);
   try {
     const jwe = await new CompactEncrypt(dataKey)
       .setProtectedHeader({

@@ -4,7 +4,7 @@
 // (CI=true) its absence is a failure.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -17,19 +17,10 @@ import { parseVerifierKey } from '../../src/ledger/note.js';
 import { CKM_EC_EDWARDS_KEY_PAIR_GEN, ED25519_OID, LedgerKeyUnavailable, openPkcs11LedgerKey, type Pkcs11KeyConfig } from '../../src/ledger/pkcs11-key.js';
 import { ThreadedSqliteLedgerStore } from '../../src/store/ledger-sqlite-threaded.js';
 import { runWarden } from '../helpers/proc.js';
+import { findSoftHsm, initToken, operatorSession } from '../helpers/softhsm.js';
 import { appendRange, ORIGIN } from './helpers.js';
 
-const MODULES = ['/usr/lib/softhsm/libsofthsm2.so', '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so', '/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so'];
-const modulePath = MODULES.find((m) => existsSync(m));
-let util: string | undefined;
-try {
-  util = execFileSync('sh', ['-c', 'command -v softhsm2-util'], { encoding: 'utf8' }).trim() || undefined;
-} catch {
-  util = undefined;
-}
-const missing = !modulePath || !util ? 'SoftHSM2 is not installed (apt-get install softhsm2)' : false;
-if (missing && process.env.CI === 'true') throw new Error(`${missing} (CI=true: PKCS#11 tests must run)`);
-if (missing) console.log(`# skipping PKCS#11 ledger key tests: ${missing}`);
+const { modulePath, util, missing } = findSoftHsm('PKCS#11 ledger key tests');
 
 const tmp = mkdtempSync(join(tmpdir(), 'warden-ledger-hsm-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -40,20 +31,7 @@ const env = { WARDEN_TEST_LEDGER_PIN: PIN };
 
 /** An Ed25519 key pair generated inside the token: sensitive, never extractable. */
 function generateEd25519(token: string, label: string, ecParams: Buffer): void {
-  const p = new pkcs11js.PKCS11();
-  p.load(modulePath!);
-  try {
-    p.C_Initialize();
-  } catch (e) {
-    if ((e as { code?: number }).code !== pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED) throw e;
-  }
-  const slot = p.C_GetSlotList(true).find((s) => p.C_GetTokenInfo(s).label.trim() === token)!;
-  const session = p.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
-  try {
-    p.C_Login(session, pkcs11js.CKU_USER, PIN);
-  } catch (e) {
-    if ((e as { code?: number }).code !== pkcs11js.CKR_USER_ALREADY_LOGGED_IN) throw e;
-  }
+  const { p, session } = operatorSession(modulePath!, token, PIN);
   p.C_GenerateKeyPair(
     session,
     { mechanism: CKM_EC_EDWARDS_KEY_PAIR_GEN },
@@ -67,12 +45,7 @@ function generateEd25519(token: string, label: string, ecParams: Buffer): void {
 }
 
 if (!missing) {
-  mkdirSync(join(tmp, 'tokens'));
-  const conf = join(tmp, 'softhsm2.conf');
-  writeFileSync(conf, `directories.tokendir = ${join(tmp, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
-  // SoftHSM reads SOFTHSM2_CONF at C_Initialize; each test file is its own process, so this stays local.
-  process.env.SOFTHSM2_CONF = conf;
-  execFileSync(util!, ['--init-token', '--free', '--label', TOKEN, '--pin', PIN, '--so-pin', '97531'], { env: process.env, stdio: 'pipe' });
+  initToken(util!, tmp, TOKEN, PIN);
   generateEd25519(TOKEN, 'ledger-key', ED25519_OID);
 }
 

@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { openSqlite } from '../../src/store/sqlite.js';
 import { SqlitePayloadStore } from '../../src/store/ledger-payloads-sqlite.js';
-import { loadOrCreatePayloadKek, PayloadErased, PayloadTampered, PayloadVault } from '../../src/ledger/retention.js';
+import { PayloadErased, PayloadTampered, PayloadVault } from '../../src/ledger/retention.js';
+import { Keyring, KeyFileInsecure, LocalFileKek } from '../../src/data/crypto/index.js';
 import { exportJsonLines } from '../../src/ledger/export-jsonl.js';
 import { exportStatic } from '../../src/ledger/export-static.js';
 import { auditVerify } from '../../src/ledger/audit-verify.js';
 import { FixedClock } from '../../src/core/clock.js';
 import { sha256Digest } from '../../src/core/digest.js';
-import { LedgerKeyInsecure } from '../../src/ledger/key.js';
 import { inferenceEvent } from './events.js';
 import { appendRange, openLedger, tmpDir } from './helpers.js';
 
@@ -21,24 +21,24 @@ test('erasing a principal destroys its data key: payloads unreadable, the tree s
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const ledger = await openLedger(dir);
   const db = openSqlite(join(dir, 'warden.db'));
-  const vault = new PayloadVault(new SqlitePayloadStore(db), loadOrCreatePayloadKek(dir), new FixedClock(1_700_000_000_000));
+  const vault = new PayloadVault(new SqlitePayloadStore(db), new Keyring({ kek: LocalFileKek.open(join(dir, 'data-kek.bin'), { create: true }) }), new FixedClock(1_700_000_000_000));
   const prompt = Buffer.from('my email is alice@example.com, summarize my contract');
   for (let i = 0; i < 14; i++) {
     const e = inferenceEvent(i); // principal user-(i % 7)
     await ledger.append(e);
-    vault.put(e.principal!.id, e.requestId, 'request', i === 0 ? prompt : Buffer.from(`request ${i}`));
+    await vault.put(e.principal!, e.requestId, 'request', i === 0 ? prompt : Buffer.from(`request ${i}`));
   }
   const alice = inferenceEvent(0).principal!.id;
-  assert.deepEqual(vault.get(alice, inferenceEvent(0).requestId, 'request'), prompt);
+  assert.deepEqual(await vault.get(alice, inferenceEvent(0).requestId, 'request'), prompt);
   // The ciphertext on disk does not contain the prompt.
   assert.equal(readFileSync(join(dir, 'warden.db')).includes(Buffer.from('alice@example.com')), false);
 
   const r = vault.erase(alice);
   assert.deepEqual(r, { keyDestroyed: true, payloadsUnreadable: 2 });
-  assert.throws(() => vault.get(alice, inferenceEvent(0).requestId, 'request'), PayloadErased);
-  assert.throws(() => vault.put(alice, 'req_new', 'request', Buffer.from('x')), { name: 'PayloadErased', status: 410 });
+  await assert.rejects(vault.get(alice, inferenceEvent(0).requestId, 'request'), PayloadErased);
+  await assert.rejects(vault.put(inferenceEvent(0).principal!, 'req_new', 'request', Buffer.from('x')), { name: 'PayloadErased', status: 410 });
   // Other principals are unaffected.
-  assert.deepEqual(vault.get(inferenceEvent(1).principal!.id, inferenceEvent(1).requestId, 'request'), Buffer.from('request 1'));
+  assert.deepEqual(await vault.get(inferenceEvent(1).principal!.id, inferenceEvent(1).requestId, 'request'), Buffer.from('request 1'));
 
   // The log still verifies end to end, and still binds the erased request by digest.
   const out = join(dir, 'export');
@@ -50,10 +50,10 @@ test('erasing a principal destroys its data key: payloads unreadable, the tree s
 
   // A ciphertext moved to another request, or altered, does not authenticate.
   db.prepare('UPDATE ledger_payloads SET request_id = ? WHERE request_id = ?').run('req_moved', inferenceEvent(1).requestId);
-  assert.throws(() => vault.get(inferenceEvent(1).principal!.id, 'req_moved', 'request'), PayloadTampered);
+  await assert.rejects(vault.get(inferenceEvent(1).principal!.id, 'req_moved', 'request'), PayloadTampered);
   db.close();
-  chmodSync(join(dir, 'payload-kek.bin'), 0o640);
-  assert.throws(() => loadOrCreatePayloadKek(dir), LedgerKeyInsecure);
+  chmodSync(join(dir, 'data-kek.bin'), 0o640);
+  assert.throws(() => LocalFileKek.open(join(dir, 'data-kek.bin'), { create: true }), KeyFileInsecure);
 });
 
 test('JSON-lines export to a file and to a webhook, resumable from the returned cursor', async (t) => {

@@ -2,7 +2,7 @@
 // refusal is provoked. Evidence is generated Nitro documents verified by the real verifier.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSecretKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { compactDecrypt, decodeProtectedHeader } from 'jose';
 import { verifyEvidence } from '../../../src/workload/attestation/verify-evidence.js';
 import { createTrustAnchors } from '../../../src/workload/attestation/trust.js';
@@ -10,7 +10,10 @@ import type { TrustAnchors, VerifiedEvidence } from '../../../src/workload/attes
 import { releaseModelKey } from '../../../src/workload/key-release.js';
 import { imageMeasurementProblem } from '../../../src/workload/attestation/reference.js';
 import type { ReferenceValues } from '../../../src/workload/attestation/types.js';
-import { unwrapModelKey, wrapModelKey, type LocalKek } from '../../../src/workload/key-release-envelope.js';
+import { unwrapModelKey, wrapModelKey } from '../../../src/workload/key-release-envelope.js';
+import { Keyring, KekUnavailable, LocalFileKek } from '../../../src/data/crypto/index.js';
+import { tmpKeyring } from '../../helpers/keyring.js';
+import { join } from 'node:path';
 import {
   KeyReleaseEvidenceNotVerified,
   KeyReleaseEvidenceStale,
@@ -29,7 +32,8 @@ const pcrs = pcrValues(0x41);
 const reference = referenceFor(pcrs);
 let pki: NitroPki;
 let trust: TrustAnchors;
-let kek: LocalKek;
+let keyring: Keyring;
+let kekDir: string;
 const dataKey = randomBytes(32);
 
 // RSA key generation is the slow part of this file: two keys, made once.
@@ -42,7 +46,7 @@ before(async () => {
   rsaB = generateKeyPairSync('rsa', { modulusLength: 2048 });
   pki = await createNitroPki(T0);
   trust = createTrustAnchors({ nitroRootsPem: [pki.rootPem] });
-  kek = { id: 'kek-local-1', key: createSecretKey(randomBytes(32)) };
+  ({ keyring, dir: kekDir } = tmpKeyring());
 });
 
 async function attest(publicKey: Buffer | null): Promise<VerifiedEvidence> {
@@ -55,9 +59,9 @@ function spki(k: KeyObject): Buffer {
   return k.export({ format: 'der', type: 'spki' }) as Buffer;
 }
 
-const release = (v: VerifiedEvidence, o: Partial<{ now: number; modelId: string; kek: LocalKek; ref: ReferenceValues }> = {}) =>
-  releaseModelKey(wrapModelKey(kek, { keyId: 'dk-1', modelId: MODEL }, dataKey), v, o.ref ?? reference, {
-    kek: o.kek ?? kek,
+const release = async (v: VerifiedEvidence, o: Partial<{ now: number; modelId: string; keyring: Keyring; ref: ReferenceValues }> = {}) =>
+  releaseModelKey(await wrapModelKey(keyring, { keyId: 'dk-1', modelId: MODEL, tenant: 'default' }, dataKey), v, o.ref ?? reference, {
+    keyring: o.keyring ?? keyring,
     modelId: o.modelId ?? MODEL,
     now: o.now ?? T0 + 1000,
     maxEvidenceAgeMs: 60_000,
@@ -123,16 +127,17 @@ test("another model's key is not released to this deployment", async () => {
 
 test('wrong KEK, tampered or relabeled envelopes do not open', async () => {
   const v = await attest(spki(rsa2048().publicKey));
-  await assert.rejects(release(v, { kek: { id: 'kek-local-1', key: createSecretKey(randomBytes(32)) } }), KeyUnwrapFailed);
-  await assert.rejects(release(v, { kek: { id: 'kek-local-2', key: kek.key } }), KeyUnwrapFailed);
-  const w = wrapModelKey(kek, { keyId: 'dk-1', modelId: MODEL }, dataKey);
-  const ct = Buffer.from(w.ciphertext, 'base64url');
-  ct[0] = ct[0]! ^ 1;
-  assert.throws(() => unwrapModelKey(kek, { ...w, ciphertext: ct.toString('base64url') }), KeyUnwrapFailed);
-  // Moving the record to another model (and asking for that model) breaks the AAD.
+  // Another KEK (not configured here): the key is unavailable, not guessed at.
+  const other = new Keyring({ kek: LocalFileKek.open(join(kekDir, 'other-kek.bin'), { create: true }) });
+  await assert.rejects(release(v, { keyring: other }), KekUnavailable);
+  const w = await wrapModelKey(keyring, { keyId: 'dk-1', modelId: MODEL, tenant: 'default' }, dataKey);
+  const ct = Buffer.from(w.wrapped, 'base64url');
+  ct[ct.length - 1] = ct[ct.length - 1]! ^ 1;
+  await assert.rejects(unwrapModelKey(keyring, { ...w, wrapped: ct.toString('base64url') }), KeyUnwrapFailed);
+  // Moving the record to another model (and asking for that model) breaks the wrap context.
   const moved = { ...w, modelId: 'model:other' };
-  await assert.rejects(releaseModelKey(moved, v, reference, { kek, modelId: 'model:other', now: T0 + 1000, maxEvidenceAgeMs: 60_000 }), KeyUnwrapFailed);
-  assert.ok(unwrapModelKey(kek, w).equals(dataKey));
+  await assert.rejects(releaseModelKey(moved, v, reference, { keyring, modelId: 'model:other', now: T0 + 1000, maxEvidenceAgeMs: 60_000 }), KeyUnwrapFailed);
+  assert.ok((await unwrapModelKey(keyring, w)).equals(dataKey));
 });
 
 // Issue 21: a reference that pins no image measurement identifies no code; the key must not follow it.

@@ -2,7 +2,7 @@
 // report endorsed all the way to key release.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSecretKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { compactDecrypt } from 'jose';
 import { verifyEvidence } from '../../../src/workload/attestation/verify-evidence.js';
 import {
@@ -18,6 +18,7 @@ import { wrapModelKey } from '../../../src/workload/key-release-envelope.js';
 import { KeyReleaseReferenceUnmeasured } from '../../../src/workload/key-release-errors.js';
 import { bindKey, createSnpPki, der, forgeSnpReport, type SnpPki } from './snp-forge.js';
 import { realTrust } from './samples.js';
+import { tmpKeyring } from '../../helpers/keyring.js';
 
 const T0 = Date.UTC(2025, 5, 1, 12);
 const measurement = Buffer.alloc(48, 0x6d);
@@ -39,9 +40,9 @@ test('report_data = SHA-512(nonce ‖ SPKI) binds the guest key, and the key rel
   const report = await forgeSnpReport(pki, { measurement, reportData: bindKey(nonce, spki) });
   const v = await verifyEvidence({ type: 'sev-snp', report, endorsementCert: der(pki.vcek.cert), publicKey: spki }, reference, opts(nonce));
   assert.ok(v.publicKey?.equals(guest.publicKey));
-  const kek = { id: 'kek', key: createSecretKey(randomBytes(32)) };
+  const { keyring } = tmpKeyring();
   const dataKey = randomBytes(32);
-  const r = await releaseModelKey(wrapModelKey(kek, { keyId: 'k', modelId: 'm' }, dataKey), v, reference, { kek, modelId: 'm', now: T0, maxEvidenceAgeMs: 60_000 });
+  const r = await releaseModelKey(await wrapModelKey(keyring, { keyId: 'k', modelId: 'm', tenant: 'default' }, dataKey), v, reference, { keyring, modelId: 'm', now: T0, maxEvidenceAgeMs: 60_000 });
   assert.ok(Buffer.from((await compactDecrypt(r.jwe, guest.privateKey)).plaintext).equals(dataKey));
 });
 
@@ -101,9 +102,9 @@ test('a guest verified against a reference with no launch measurement gets no mo
   const unmeasured: SevSnpReference = { type: 'sev-snp', measurement: zeros.toString('hex') };
   const report = await forgeSnpReport(pki, { measurement: zeros, reportData: bindKey(nonce, spki) });
   const v = await verifyEvidence({ type: 'sev-snp', report, endorsementCert: der(pki.vcek.cert), publicKey: spki }, unmeasured, opts(nonce));
-  const kek = { id: 'kek', key: createSecretKey(randomBytes(32)) };
+  const { keyring } = tmpKeyring();
   await assert.rejects(
-    releaseModelKey(wrapModelKey(kek, { keyId: 'k', modelId: 'm' }, randomBytes(32)), v, unmeasured, { kek, modelId: 'm', now: T0, maxEvidenceAgeMs: 60_000 }),
+    releaseModelKey(await wrapModelKey(keyring, { keyId: 'k', modelId: 'm', tenant: 'default' }, randomBytes(32)), v, unmeasured, { keyring, modelId: 'm', now: T0, maxEvidenceAgeMs: 60_000 }),
     (e: unknown) => e instanceof KeyReleaseReferenceUnmeasured && e.code === 'key_release_reference_unmeasured' && /launch measurement/.test(e.message),
   );
 });

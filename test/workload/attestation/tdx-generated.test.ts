@@ -3,7 +3,7 @@
 // attestation-key certification, the PCK chain, every length of the layout — and a key release at the end.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSecretKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { compactDecrypt } from 'jose';
 import { verifyEvidence } from '../../../src/workload/attestation/verify-evidence.js';
 import { verifyTdxEvidence, verifyTdxQuoteAuthenticity } from '../../../src/workload/attestation/tdx/verify.js';
@@ -27,6 +27,7 @@ import { KeyReleaseReferenceUnmeasured } from '../../../src/workload/key-release
 import { parseEvidenceJson } from '../../../src/workload/attestation/evidence-fetch.js';
 import { referenceFromRequirement } from '../../../src/workload/attestation/requirement.js';
 import { bindKey, createTdxPki, forgeTdxQuote, padNonce, type TdFields, type TdxPki } from './tdx-forge.js';
+import { tmpKeyring } from '../../helpers/keyring.js';
 
 const T0 = Date.UTC(2025, 5, 1, 12);
 const mrtd = Buffer.alloc(48, 0x6d);
@@ -136,9 +137,9 @@ test('report_data = SHA-512(nonce ‖ SPKI) binds the TD key, and the model key 
   const { quote } = await forgeTdxQuote(pki, fields(bindKey(nonce, spki)), { version: 5 });
   const v = await verifyEvidence(ev(quote, spki), fullReference, opts(nonce));
   assert.ok(v.publicKey?.equals(td.publicKey));
-  const kek = { id: 'kek', key: createSecretKey(randomBytes(32)) };
+  const { keyring } = tmpKeyring();
   const dataKey = randomBytes(32);
-  const r = await releaseModelKey(wrapModelKey(kek, { keyId: 'k', modelId: 'm' }, dataKey), v, fullReference, { kek, modelId: 'm', now: T0, maxEvidenceAgeMs: 60_000 });
+  const r = await releaseModelKey(await wrapModelKey(keyring, { keyId: 'k', modelId: 'm', tenant: 'default' }, dataKey), v, fullReference, { keyring, modelId: 'm', now: T0, maxEvidenceAgeMs: 60_000 });
   assert.ok(Buffer.from((await compactDecrypt(r.jwe, td.privateKey)).plaintext).equals(dataKey));
 });
 
@@ -320,9 +321,9 @@ test('a TD verified against a reference with no MRTD gets no model key', async (
   const unmeasured: TdxReference = { type: 'tdx', mrtd: zeros.toString('hex') };
   const { quote } = await forgeTdxQuote(pki, fields(bindKey(nonce, spki), { mrtd: zeros }));
   const v = await verifyEvidence(ev(quote, spki), unmeasured, opts(nonce));
-  const kek = { id: 'kek', key: createSecretKey(randomBytes(32)) };
+  const { keyring } = tmpKeyring();
   await assert.rejects(
-    releaseModelKey(wrapModelKey(kek, { keyId: 'k', modelId: 'm' }, randomBytes(32)), v, unmeasured, { kek, modelId: 'm', now: T0, maxEvidenceAgeMs: 60_000 }),
+    releaseModelKey(await wrapModelKey(keyring, { keyId: 'k', modelId: 'm', tenant: 'default' }, randomBytes(32)), v, unmeasured, { keyring, modelId: 'm', now: T0, maxEvidenceAgeMs: 60_000 }),
     (e: unknown) => e instanceof KeyReleaseReferenceUnmeasured && /MRTD/.test(e.message),
   );
 });

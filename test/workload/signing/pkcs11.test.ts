@@ -1,8 +1,7 @@
 // PKCS#11 signing against a real SoftHSM2 token that the test creates in a temp dir. Without
 // SoftHSM2 the tests skip with a printed reason; in CI (CI=true) its absence is a failure.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -12,30 +11,16 @@ import { parsePkcs11Uri } from '../../../src/workload/signing/pkcs11-uri.js';
 import { generatePkcs11EcKey, openPkcs11Signer } from '../../../src/workload/signing/pkcs11.js';
 import { signModel } from '../../../src/workload/signing/sign-model.js';
 import { verifyModel } from '../../../src/workload/signing/verify-model.js';
+import { findSoftHsm, initToken } from '../../helpers/softhsm.js';
 
-const MODULES = ['/usr/lib/softhsm/libsofthsm2.so', '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so', '/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so'];
-const modulePath = MODULES.find((m) => existsSync(m));
-let util: string | undefined;
-try {
-  util = execFileSync('sh', ['-c', 'command -v softhsm2-util'], { encoding: 'utf8' }).trim() || undefined;
-} catch {
-  util = undefined;
-}
-const missing = !modulePath || !util ? 'SoftHSM2 is not installed (apt-get install softhsm2)' : false;
-if (missing && process.env.CI === 'true') throw new Error(`${missing} (CI=true: PKCS#11 tests must run)`);
-if (missing) console.log(`# skipping PKCS#11 tests: ${missing}`);
+const { modulePath, util, missing } = findSoftHsm('PKCS#11 tests');
 
 const tmp = mkdtempSync(join(tmpdir(), 'warden-hsm-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 const PIN = '246810';
 let uriBase = '';
 if (!missing) {
-  mkdirSync(join(tmp, 'tokens'));
-  const conf = join(tmp, 'softhsm2.conf');
-  writeFileSync(conf, `directories.tokendir = ${join(tmp, 'tokens')}\nobjectstore.backend = file\nlog.level = ERROR\n`);
-  // SoftHSM reads SOFTHSM2_CONF at C_Initialize; each test file is its own process, so this stays local.
-  process.env.SOFTHSM2_CONF = conf;
-  execFileSync(util!, ['--init-token', '--free', '--label', 'warden-test', '--pin', PIN, '--so-pin', '13579'], { env: process.env, stdio: 'pipe' });
+  initToken(util!, tmp, 'warden-test', PIN);
   uriBase = `pkcs11:token=warden-test;object=model-key?module-path=${encodeURIComponent(modulePath!)}&pin-value=${PIN}`;
 }
 

@@ -1,0 +1,220 @@
+// Encrypted backups of a data dir: every SQLite store copied with SQLite's online backup API (a consistent
+// snapshot of each file while Warden keeps writing), the other files as they are, all sealed in one envelope
+// under a backup key that is NOT a data KEK (the platform and tenant KEKs are never in a backup: a stolen backup
+// with its backup key still cannot open retained payloads or model keys). Verified after writing; restored only
+// into an empty dir, after which the restored ledger is re-verified (signed checkpoint, every leaf to the root).
+//
+// File: "WBK1" ‖ u32 header length ‖ header (canonical JSON: format, created, backup KEK id) ‖ sealed body.
+// The body (manifest + file bytes) is sealed with the header as its context, so the header cannot be swapped.
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, sep } from 'node:path';
+import Database from 'better-sqlite3';
+import { canonicalJson } from '../../core/canonical-json.js';
+import { WardenError } from '../../core/errors.js';
+import type { KeyEncryptionKey } from '../crypto/kek.js';
+import { Keyring, openBlob, sealBlob } from '../crypto/keyring.js';
+import { LEDGER_KEY_FILE, loadOrCreateLedgerKey, type LedgerKey } from '../../ledger/key.js';
+import { verifyLedgerFile } from './verify-ledger.js';
+
+const MAGIC = Buffer.from('WBK1');
+const FORMAT = 'warden-backup/1';
+/** Key files that never go into a backup (the data KEK and the pre-envelope KEKs). */
+const NEVER = new Set(['data-kek.bin', 'payload-kek.bin', 'model-kek.bin']);
+const SQLITE_SIDE = /\.db-(wal|shm|journal)$/;
+/** The ledger's own file in the data dir (src/app/warden.ts). */
+export const LEDGER_FILE = 'ledger.db';
+
+export class BackupInvalid extends WardenError {
+  constructor(message: string) {
+    super(400, 'invalid_request_error', 'backup_invalid', message);
+  }
+}
+
+export interface ManifestEntry {
+  path: string;
+  size: number;
+  sha256: string;
+  mode: number;
+  sqlite: boolean;
+}
+
+interface Header {
+  format: string;
+  created: string;
+  backupKek: string;
+}
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function walk(root: string, dir = root, out: string[] = []): string[] {
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    const st = lstatSync(p);
+    if (st.isDirectory()) walk(root, p, out);
+    else if (st.isFile()) out.push(relative(root, p).split(sep).join('/'));
+  }
+  return out;
+}
+
+/** What goes into a backup of `dataDir`, ledger last (so every payload in the copy was kept before its entry). */
+export function backupContents(dataDir: string, o: { exclude?: string[] } = {}): string[] {
+  const excluded = new Set(o.exclude ?? []);
+  const files = walk(dataDir).filter((f) => !NEVER.has(f) && !SQLITE_SIDE.test(f) && !excluded.has(f));
+  return [...files.filter((f) => f !== LEDGER_FILE), ...files.filter((f) => f === LEDGER_FILE)];
+}
+
+async function snapshot(dataDir: string, files: string[], scratch: string): Promise<{ manifest: ManifestEntry[]; blobs: Buffer[] }> {
+  const manifest: ManifestEntry[] = [];
+  const blobs: Buffer[] = [];
+  for (const f of files) {
+    const src = join(dataDir, f);
+    const sqlite = f.endsWith('.db');
+    let bytes: Buffer;
+    if (sqlite) {
+      const copy = join(scratch, `${manifest.length}.db`);
+      const db = new Database(src, { fileMustExist: true });
+      try {
+        await db.backup(copy);
+      } finally {
+        db.close();
+      }
+      bytes = readFileSync(copy);
+    } else {
+      bytes = readFileSync(src);
+    }
+    manifest.push({ path: f, size: bytes.length, sha256: sha256(bytes), mode: lstatSync(src).mode & 0o777, sqlite });
+    blobs.push(bytes);
+  }
+  return { manifest, blobs };
+}
+
+function writeExclusive(file: string, data: Buffer, mode: number): void {
+  const fd = openSync(file, 'wx', mode);
+  try {
+    writeSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Seals a backup of `dataDir` into `out` (never overwritten, mode 0600). `dataKekIds`: KEKs the backup key must not be. */
+export async function createBackup(o: { dataDir: string; out: string; backupKek: KeyEncryptionKey; dataKekIds: string[]; now: Date; exclude?: string[] }): Promise<ManifestEntry[]> {
+  if (o.dataKekIds.includes(o.backupKek.id)) throw new BackupInvalid(`the backup key ${o.backupKek.id} is a data KEK; backups need a key of their own`);
+  const scratch = mkdtempSync(join(tmpdir(), 'warden-backup-'));
+  try {
+    const { manifest, blobs } = await snapshot(o.dataDir, backupContents(o.dataDir, o.exclude ? { exclude: o.exclude } : {}), scratch);
+    const header: Header = { format: FORMAT, created: o.now.toISOString(), backupKek: o.backupKek.id };
+    const h = Buffer.from(canonicalJson(header));
+    const m = Buffer.from(canonicalJson(manifest));
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(m.length);
+    const sealed = await sealBlob(new Keyring({ kek: o.backupKek }), 'backup', `backup:${h.toString()}`, Buffer.concat([len, m, ...blobs]));
+    const hl = Buffer.alloc(4);
+    hl.writeUInt32BE(h.length);
+    mkdirSync(dirname(o.out), { recursive: true });
+    writeExclusive(o.out, Buffer.concat([MAGIC, hl, h, sealed]), 0o600);
+    return manifest;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+export interface OpenedBackup {
+  header: Header;
+  files: { entry: ManifestEntry; bytes: Buffer }[];
+}
+
+/** Decrypts and checks every file against the sealed manifest; any mismatch is BackupInvalid. */
+export async function openBackup(file: string, backupKek: KeyEncryptionKey): Promise<OpenedBackup> {
+  const raw = readFileSync(file);
+  if (raw.length < 8 || !raw.subarray(0, 4).equals(MAGIC)) throw new BackupInvalid(`${file} is not a Warden backup`);
+  const hl = raw.readUInt32BE(4);
+  if (8 + hl > raw.length) throw new BackupInvalid(`${file} is truncated`);
+  const h = raw.subarray(8, 8 + hl);
+  let header: Header;
+  try {
+    header = JSON.parse(h.toString('utf8')) as Header;
+  } catch {
+    throw new BackupInvalid(`${file} has an unreadable header`);
+  }
+  if (header.format !== FORMAT) throw new BackupInvalid(`${file} is ${String(header.format)}, this Warden reads ${FORMAT}`);
+  if (header.backupKek !== backupKek.id) throw new BackupInvalid(`${file} is sealed under backup key ${header.backupKek}, not ${backupKek.id}`);
+  const body = await openBlob(new Keyring({ kek: backupKek }), `backup:${h.toString()}`, raw.subarray(8 + hl));
+  const ml = body.readUInt32BE(0);
+  const manifest = JSON.parse(body.subarray(4, 4 + ml).toString('utf8')) as ManifestEntry[];
+  let at = 4 + ml;
+  const files = manifest.map((entry) => {
+    const bytes = body.subarray(at, at + entry.size);
+    at += entry.size;
+    if (bytes.length !== entry.size || sha256(bytes) !== entry.sha256) throw new BackupInvalid(`${entry.path} in ${file} does not match its manifest digest`);
+    if (entry.path.split('/').some((p) => p === '..' || p === '') || entry.path.startsWith('/')) throw new BackupInvalid(`${file} names an unsafe path ${entry.path}`);
+    return { entry, bytes };
+  });
+  if (at !== body.length) throw new BackupInvalid(`${file} carries bytes beyond its manifest`);
+  return { header, files };
+}
+
+/** Every SQLite file in the backup passes `PRAGMA integrity_check` (checked on a scratch copy). */
+export function checkSqliteIntegrity(b: OpenedBackup): void {
+  const scratch = mkdtempSync(join(tmpdir(), 'warden-backup-check-'));
+  try {
+    for (const [i, f] of b.files.entries()) {
+      if (!f.entry.sqlite) continue;
+      const p = join(scratch, `${i}.db`);
+      writeExclusive(p, f.bytes, 0o600);
+      const db = new Database(p, { readonly: true, fileMustExist: true });
+      try {
+        const r = db.pragma('integrity_check', { simple: true });
+        if (r !== 'ok') throw new BackupInvalid(`${f.entry.path}: integrity_check says ${String(r)}`);
+      } finally {
+        db.close();
+      }
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Writes a verified backup into `dataDir`, which must be absent or empty; files are owner-only. */
+export function restoreFiles(b: OpenedBackup, dataDir: string): void {
+  let existing: string[] = [];
+  try {
+    existing = readdirSync(dataDir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  if (existing.length) throw new BackupInvalid(`${dataDir} is not empty; a backup is restored only into an empty data dir`);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  for (const f of b.files) {
+    const p = join(dataDir, ...f.entry.path.split('/'));
+    mkdirSync(dirname(p), { recursive: true, mode: 0o700 });
+    writeExclusive(p, f.bytes, f.entry.mode & 0o700);
+  }
+}
+
+/**
+ * Verifies the ledger inside a backup (written to a scratch dir): with `key` (a token-held ledger key) or else the
+ * backup's own ledger-key.pem. Null when the backup holds no ledger (it lives in PostgreSQL: back that up there).
+ */
+export async function verifyBackupLedger(b: OpenedBackup, key?: LedgerKey): Promise<{ size: number; rootHash: string } | null> {
+  const ledger = b.files.find((f) => f.entry.path === LEDGER_FILE);
+  if (!ledger) return null;
+  const scratch = mkdtempSync(join(tmpdir(), 'warden-backup-ledger-'));
+  try {
+    writeExclusive(join(scratch, LEDGER_FILE), ledger.bytes, 0o600);
+    return await verifyLedgerFile(join(scratch, LEDGER_FILE), key ?? ownLedgerKey(b, scratch));
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** The backup's ledger-key.pem, never a new one: a backup without its key cannot prove its ledger. */
+function ownLedgerKey(b: OpenedBackup, dir: string): LedgerKey {
+  const pem = b.files.find((f) => f.entry.path === LEDGER_KEY_FILE);
+  if (!pem) throw new BackupInvalid(`the backup holds ${LEDGER_FILE} but no ${LEDGER_KEY_FILE}; give the ledger signing key (ledger.signingKey) to verify it`);
+  writeExclusive(join(dir, LEDGER_KEY_FILE), pem.bytes, 0o600);
+  return loadOrCreateLedgerKey(dir);
+}

@@ -1,0 +1,105 @@
+// Moving stored data keys between KEKs, the data they protect untouched:
+//  - migrate: records sealed by the two pre-envelope formats (payload data keys under <dataDir>/payload-kek.bin,
+//    model keys under <dataDir>/model-kek.bin) are opened with those files once and rewrapped by the keyring;
+//  - rewrap: data keys under a previous KEK (rotation), or under the platform KEK for a tenant that now brings
+//    its own (BYOK), are rewrapped under the tenant's current KEK.
+import { createDecipheriv } from 'node:crypto';
+import { payloadKeyContext } from '../../ledger/retention.js';
+import type { SqlitePayloadStore } from '../../store/ledger-payloads-sqlite.js';
+import type { SqliteModelKeyStore } from '../../store/model-keys-sqlite.js';
+import { isLegacyModelKey, modelKeyContext, unwrapLegacyModelKey, type WrappedModelKey } from '../../workload/key-release-envelope.js';
+import { EnvelopeTampered } from './errors.js';
+import { parseWrappedKey, type Keyring } from './keyring.js';
+
+export const LEGACY_PAYLOAD_KEK_FILE = 'payload-kek.bin';
+export const LEGACY_MODEL_KEK_FILE = 'model-kek.bin';
+
+// The old payload vault wrapped a principal's data key for the same context (nonce ‖ ciphertext ‖ tag under the file key).
+const payloadContext = payloadKeyContext;
+
+function openLegacyPayloadKey(kek: Buffer, principal: string, wrapped: Buffer): Buffer {
+  const d = createDecipheriv('aes-256-gcm', kek, wrapped.subarray(0, 12));
+  d.setAAD(Buffer.from(payloadContext(principal)));
+  d.setAuthTag(wrapped.subarray(wrapped.length - 16));
+  try {
+    return Buffer.concat([d.update(wrapped.subarray(12, wrapped.length - 16)), d.final()]);
+  } catch {
+    throw new EnvelopeTampered(`the legacy data key of principal ${principal} does not open with ${LEGACY_PAYLOAD_KEK_FILE}`);
+  }
+}
+
+export interface MoveReport {
+  payloadKeys: number;
+  modelKeys: number;
+  /** Records left as they were because the needed old key is absent (named, never silently skipped). */
+  skipped: string[];
+}
+
+export interface Stores {
+  payloads?: SqlitePayloadStore;
+  models?: SqliteModelKeyStore;
+}
+
+export async function migrateLegacy(
+  keyring: Keyring,
+  stores: Stores,
+  o: { payloadKek?: Buffer; modelKek?: Buffer; tenantOfPrincipal(id: string): Promise<string>; tenantOfDeployment(id: string): string; now: number },
+): Promise<MoveReport> {
+  const r: MoveReport = { payloadKeys: 0, modelKeys: 0, skipped: [] };
+  for (const { principal, wrapped } of stores.payloads?.listKeys() ?? []) {
+    if (parseWrappedKey(wrapped)) continue;
+    if (!o.payloadKek) {
+      r.skipped.push(`payload data key of ${principal} (no ${LEGACY_PAYLOAD_KEK_FILE})`);
+      continue;
+    }
+    const key = openLegacyPayloadKey(o.payloadKek, principal, wrapped);
+    try {
+      const next = await keyring.wrapDataKey(key, await o.tenantOfPrincipal(principal), payloadContext(principal));
+      if (stores.payloads!.replaceKey(principal, wrapped, next)) r.payloadKeys++;
+    } finally {
+      key.fill(0);
+    }
+  }
+  for (const { deploymentId, wrapped } of stores.models?.list() ?? []) {
+    if (!isLegacyModelKey(wrapped)) continue;
+    if (!o.modelKek) {
+      r.skipped.push(`model key of ${deploymentId} (no ${LEGACY_MODEL_KEK_FILE})`);
+      continue;
+    }
+    const key = unwrapLegacyModelKey(o.modelKek, wrapped);
+    try {
+      const tenant = o.tenantOfDeployment(deploymentId);
+      const next: WrappedModelKey = { v: 2, keyId: wrapped.keyId, modelId: wrapped.modelId, tenant, wrapped: (await keyring.wrapDataKey(key, tenant, modelKeyContext(wrapped))).toString('base64url') };
+      stores.models!.put(deploymentId, next, o.now);
+      r.modelKeys++;
+    } finally {
+      key.fill(0);
+    }
+  }
+  return r;
+}
+
+/** Rewraps every data key not under its tenant's current KEK. Legacy records are left to `migrateLegacy`. */
+export async function rewrapAll(keyring: Keyring, stores: Stores, now: number): Promise<MoveReport> {
+  const r: MoveReport = { payloadKeys: 0, modelKeys: 0, skipped: [] };
+  for (const { principal, wrapped } of stores.payloads?.listKeys() ?? []) {
+    if (!parseWrappedKey(wrapped)) {
+      r.skipped.push(`payload data key of ${principal} (old format: run warden data migrate)`);
+      continue;
+    }
+    const next = await keyring.rewrap(wrapped, payloadContext(principal));
+    if (next && stores.payloads!.replaceKey(principal, wrapped, next)) r.payloadKeys++;
+  }
+  for (const { deploymentId, wrapped } of stores.models?.list() ?? []) {
+    if (isLegacyModelKey(wrapped)) {
+      r.skipped.push(`model key of ${deploymentId} (old format: run warden data migrate)`);
+      continue;
+    }
+    const next = await keyring.rewrap(Buffer.from(wrapped.wrapped, 'base64url'), modelKeyContext(wrapped));
+    if (next) {
+      stores.models!.put(deploymentId, { ...wrapped, wrapped: next.toString('base64url') }, now);
+      r.modelKeys++;
+    }
+  }
+  return r;
+}

@@ -387,7 +387,10 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     onFailure: (d) => metrics.siemExportFailures.inc({ destination: d }),
   });
   started.push(() => siem.close());
-  const workload = buildWorkloadPlane({ config, db, clock, log, audit, pdp: policy.pdp, stepUp: createBearerVerifier(verifiers), onModels: (m) => policy.syncRegisteredModels(m) });
+  const workload = await buildWorkloadPlane({
+    config, db, clock, log, audit, pdp: policy.pdp, stepUp: createBearerVerifier(verifiers), onModels: (m) => policy.syncRegisteredModels(m),
+    ...(cluster.registry && cluster.changes ? { shared: { store: cluster.registry, changes: cluster.changes } } : {}),
+  });
   started.push(() => workload.close());
   const keyRelease = createKeyRelease({ db, dataDir: config.dataDir, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces });
   // Tools plane: /v1/tools, /mcp and /admin/v1/tools|approvals; tool calls decided by the same PDP.

@@ -296,6 +296,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       if (method === 'jit_token' && revokeJit) return (await revokeJit(credentialId), true);
       return false;
     },
+    // Replicas share every principal's windows and risk (docs/monitor.md, "Across replicas").
+    ...(cluster.redis ? { shared: { redis: cluster.redis, prefix: `${config.store.redis?.prefix ?? ''}monitor:` } } : {}),
   });
   const policy = await buildPolicyPlane(config, {
     ...(monitor ? { risk: (p: Principal) => monitor.risk(p) } : {}),

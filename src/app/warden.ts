@@ -105,6 +105,8 @@ export interface StartOptions {
   clock?: Clock;
   /** Log destination; defaults to stdout. */
   logStream?: NodeJS.WritableStream;
+  /** The worker's number under `warden up --workers N` (each log line names it). */
+  worker?: number;
 }
 
 /** Mirrors each appended audit event into the structured log (for SIEMs that read logs), after the ledger. */
@@ -185,7 +187,7 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
 
 async function startWardenSteps(config: WardenConfig, opts: StartOptions, started: (() => unknown)[]): Promise<RunningWarden> {
   const clock = opts.clock ?? systemClock;
-  const log = pino({ level: config.log.level, base: { svc: 'warden' } }, (opts.logStream ?? destination({ sync: false })) as DestinationStream);
+  const log = pino({ level: config.log.level, base: { svc: 'warden', ...(opts.worker ? { worker: opts.worker } : {}) } }, (opts.logStream ?? destination({ sync: false })) as DestinationStream);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   chmodSync(config.dataDir, 0o700);
   const db: SqliteDb = openSqlite(join(config.dataDir, 'warden.db'));

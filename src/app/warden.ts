@@ -107,6 +107,8 @@ export interface StartOptions {
   clock?: Clock;
   /** Log destination; defaults to stdout. */
   logStream?: NodeJS.WritableStream;
+  /** The worker's number under `warden up --workers N` (each log line names it). */
+  worker?: number;
 }
 
 /** Mirrors each appended audit event into the structured log (for SIEMs that read logs), after the ledger. */
@@ -190,7 +192,10 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   // Log lines are written in blocks of at least 4 KiB or every 200 ms, whichever comes first (one write per
   // access-log line was a syscall per request); pino flushes what is buffered when the process exits. Only a
   // SIGKILL can lose the last 200 ms of log lines; the ledger, not the log, is the record of requests.
-  const log = pino({ level: config.log.level, base: { svc: 'warden' } }, (opts.logStream ?? destination({ sync: false, minLength: 4096, periodicFlush: 200 })) as DestinationStream);
+  const log = pino(
+    { level: config.log.level, base: { svc: 'warden', ...(opts.worker ? { worker: opts.worker } : {}) } },
+    (opts.logStream ?? destination({ sync: false, minLength: 4096, periodicFlush: 200 })) as DestinationStream,
+  );
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   chmodSync(config.dataDir, 0o700);
   const db: SqliteDb = openSqlite(join(config.dataDir, 'warden.db'));
@@ -304,6 +309,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       if (method === 'jit_token' && revokeJit) return (await revokeJit(credentialId), true);
       return false;
     },
+    // Replicas share every principal's windows and risk (docs/monitor.md, "Across replicas").
+    ...(cluster.redis ? { shared: { redis: cluster.redis, prefix: `${config.store.redis?.prefix ?? ''}monitor:` } } : {}),
   });
   const policy = await buildPolicyPlane(config, {
     ...(monitor ? { risk: (p: Principal) => monitor.risk(p) } : {}),
@@ -395,7 +402,10 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     onFailure: (d) => metrics.siemExportFailures.inc({ destination: d }),
   });
   started.push(() => siem.close());
-  const workload = buildWorkloadPlane({ config, db, clock, log, audit, pdp: policy.pdp, stepUp: createBearerVerifier(verifiers), onModels: (m) => policy.syncRegisteredModels(m) });
+  const workload = await buildWorkloadPlane({
+    config, db, clock, log, audit, pdp: policy.pdp, stepUp: createBearerVerifier(verifiers), onModels: (m) => policy.syncRegisteredModels(m),
+    ...(cluster.registry && cluster.changes ? { shared: { store: cluster.registry, changes: cluster.changes } } : {}),
+  });
   started.push(() => workload.close());
   const keyRelease = createKeyRelease({ db, keyring, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces });
   // Tools plane: /v1/tools, /mcp and /admin/v1/tools|approvals; tool calls decided by the same PDP.

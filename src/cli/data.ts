@@ -68,7 +68,7 @@ export async function main(args: string[]): Promise<number> {
           ...(modelKek ? { modelKek } : {}),
           // A principal or deployment no longer registered keeps its data under the platform KEK (tenant "default").
           tenantOfPrincipal: async (id) => (await identity.getPrincipal(id))?.tenant ?? 'default',
-          tenantOfDeployment: (id) => registry.getDeployment(id)?.tenant ?? 'default',
+          tenantOfDeployment: async (id) => (await registry.getDeployment(id))?.tenant ?? 'default',
           now: Date.now(),
         });
       });

@@ -9,11 +9,16 @@ import { startDemoUpstream, DEMO_MODELS } from '../demo/upstream.js';
 import { CliError } from './admin-client.js';
 import { isWardenError, StartupRefused } from '../core/errors.js';
 import { keysMain, principalsMain, tokensMain } from './keys.js';
+import { checkWorkersConfig, parseWorkers, runPrimary, WORKER_READY, workerNumber } from './workers.js';
+import cluster from 'node:cluster';
 
 const USAGE = `usage: warden <command> [options]
 
-  up [--config warden.yaml] [--data-dir DIR]   start the gateway (embedded defaults); a refused start prints
-                                                 one line (exit 2: the config, 1: else; WARDEN_DEBUG=1: stack)
+  up [--config warden.yaml] [--data-dir DIR] [--workers N]
+                                                 start the gateway (embedded defaults); a refused start prints
+                                                 one line (exit 2: the config, 1: else; WARDEN_DEBUG=1: stack);
+                                                 --workers N: N processes on the same listeners (needs
+                                                 store.postgres and store.redis; docs/cluster.md)
   demo-upstream [--port N]                       run the demo (fake) OpenAI-compatible model server alone
   principals create|list|disable|enable|bind-issuer manage principals (admin API)
   keys create|list|effective|rotate|revoke       manage API keys; effective: scope ∩ what policy grants
@@ -42,17 +47,29 @@ Admin verbs read WARDEN_ADMIN_KEY (an admin API key), WARDEN_ADMIN_URL (default 
 and the CA from <data-dir>/ca.pem (or WARDEN_CA).`;
 
 async function up(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string' }, 'data-dir': { type: 'string' } } });
+  const { values } = parseArgs({ args, options: { config: { type: 'string' }, 'data-dir': { type: 'string' }, workers: { type: 'string' } } });
+  const worker = workerNumber();
+  if (worker === null) {
+    let workers: number;
+    try {
+      workers = parseWorkers(values.workers);
+      if (workers > 1) checkWorkersConfig(workers, loadConfig(values.config));
+    } catch (e) {
+      throw startupRefusal(e);
+    }
+    if (workers > 1 && cluster.isPrimary) return runPrimary(workers, (line) => void process.stdout.write(line + '\n'));
+  }
   // Handlers first: a SIGTERM that arrives while starting (or right after the banner) still shuts down cleanly.
   const stopRequested = untilSignal();
   let w: RunningWarden;
   try {
     const config = loadConfig(values.config);
     if (values['data-dir']) config.dataDir = resolve(values['data-dir']);
-    w = await startWarden(config);
+    w = await startWarden(config, worker === null ? {} : { worker });
   } catch (e) {
     throw startupRefusal(e);
   }
+  if (worker !== null) process.send?.(WORKER_READY);
   const out: string[] = [
     '',
     'Warden is running.',
@@ -69,7 +86,9 @@ async function up(args: string[]): Promise<number> {
     out.push('', 'Bootstrap admin credential (shown once, store it now):', `  ${w.bootstrapKey}`, '', `  export WARDEN_ADMIN_KEY=${w.bootstrapKey}`);
   }
   out.push('');
-  process.stdout.write(out.join('\n') + '\n');
+  // Workers after the first print only what the first did not know: a bootstrap credential (never, in practice).
+  if (worker === null || worker === 1) process.stdout.write(out.join('\n') + '\n');
+  else if (w.bootstrapKey) process.stdout.write(out.slice(out.indexOf('Bootstrap admin credential (shown once, store it now):') - 1).join('\n') + '\n');
   // SIGHUP: re-read rotated listener certificates (a bad pair is refused; the current one stays).
   const onHup = () => {
     try {
@@ -90,6 +109,8 @@ async function up(args: string[]): Promise<number> {
   await w.shutdown();
   process.off('SIGINT', again);
   process.off('SIGTERM', again);
+  // A worker's channel to the primary would keep it alive after everything else has closed.
+  if (worker !== null) process.disconnect?.();
   return 0;
 }
 

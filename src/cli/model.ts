@@ -182,12 +182,12 @@ async function offlineVerb(verb: string, id: string | undefined, values: { 'data
       spooled();
       return 0;
     case 'show': {
-      const d = reg.get(id!);
+      const d = await reg.get(id!);
       out(values.json ? JSON.stringify(d, null, 2) : describe(d));
       return 0;
     }
     default: {
-      const rows = reg.list({ ...(values.model ? { model: values.model } : {}), ...(values.state ? { state: values.state as DeploymentRecord['state'] } : {}) });
+      const rows = await reg.list({ ...(values.model ? { model: values.model } : {}), ...(values.state ? { state: values.state as DeploymentRecord['state'] } : {}) });
       out(values.json ? JSON.stringify(rows, null, 2) : rows.length ? rows.map(deploymentLine).join('\n') : '(no deployments)');
       return 0;
     }

@@ -118,7 +118,7 @@ export interface GatewayDeps {
   /** Payload retention (when enabled): called before the entry is written, after the answer is final. */
   retain?: (ctx: RequestContext, response: Buffer) => Promise<void>;
   /** The monitor plane: admits (or throttles) a principal before any other work, and hears of every answered request. */
-  monitor?: { admit(p: Principal): void; observe(ctx: RequestContext, event: AuditEvent): void };
+  monitor?: { admit(p: Principal): void | Promise<void>; observe(ctx: RequestContext, event: AuditEvent): void };
   /**
    * RFC 8693 token exchange at /v1/token (absent: the endpoint answers 404), and the RFC 8414 metadata that
    * describes it at /.well-known/oauth-authorization-server.
@@ -227,7 +227,7 @@ export class Gateway {
       const admit = () => d.monitor?.admit(ctx.principal!);
       const pending = networkCheck(ctx); // a promise only with a shared (Redis) limiter
       if (pending) return pending.then(admit);
-      admit();
+      return admit(); // a promise only with a shared (Redis) monitor
     });
     const read = stage('read', (ctx) => (ctx.bodyRead ? undefined : this.readBodyOnce(ctx, d.maxBodyBytes)));
     const parseModel = stage('validate', (ctx) => {

@@ -72,16 +72,20 @@ export interface RiskReport {
   revoked: string[];
 }
 
-interface Bucket extends Signals {
+export interface Bucket extends Signals {
   start: number;
 }
 
-interface State {
-  who: Who;
+/** What the monitor keeps of one principal's traffic: the slices of the current window and its history. */
+export interface WindowState {
   buckets: Bucket[];
   /** Average requests per window (estimated per expired slice) and how many slices fed it (for the burst signal). */
   avgWindow: number;
   slicesSeen: number;
+}
+
+interface State extends WindowState {
+  who: Who;
   /** Set while throttled: the principal's allowance. */
   throttle: TokenBucket | null;
   revoked: Set<string>;
@@ -90,19 +94,26 @@ interface State {
 const WEIGHTS = { denials: 0.6, injections: 0.9, secrets: 0.5, burst: 0.5 };
 const FULL = { denials: 10, injections: 3, secrets: 5 };
 
-export class BehaviourMonitor {
-  private readonly states = new Map<string, State>();
-  private readonly windowMs: number;
-  private readonly sliceMs: number;
-  private readonly slicesPerWindow: number;
-  private readonly injectionThreshold: number;
-  private readonly burstPerWindow: number;
-  private readonly throttleAt: number;
-  private readonly throttleRps: number;
-  private readonly revokeAt: number | null;
-  private readonly maxPrincipals: number;
+/** The options with their defaults, checked: shared by the in-process monitor and the Redis-backed one. */
+/** 429: the principal is throttled and has used its allowance. */
+export class MonitorThrottled extends RateLimited {
+  constructor(rps: number, retryAfterSeconds: number) {
+    super('monitor_throttled', `unusual behaviour: this principal is limited to ${rps} request(s)/s until its risk falls`, retryAfterSeconds);
+  }
+}
 
-  constructor(private readonly o: MonitorOptions) {
+export class MonitorSettings {
+  readonly windowMs: number;
+  readonly sliceMs: number;
+  readonly slicesPerWindow: number;
+  readonly injectionThreshold: number;
+  readonly burstPerWindow: number;
+  readonly throttleAt: number;
+  readonly throttleRps: number;
+  readonly revokeAt: number | null;
+  readonly maxPrincipals: number;
+
+  constructor(o: Omit<MonitorOptions, 'clock' | 'onAction'>) {
     this.windowMs = o.windowMs ?? 60_000;
     const buckets = o.buckets ?? 12;
     this.sliceMs = Math.max(1, Math.floor(this.windowMs / buckets));
@@ -118,81 +129,13 @@ export class BehaviourMonitor {
     if (!(this.throttleRps > 0)) throw new Error('monitor.throttleRequestsPerSecond must be > 0');
   }
 
-  /** One answered request (allowed or not). */
-  observe(ob: Observation): void {
-    const now = this.o.clock.now();
-    const s = this.state(ob.principal, ob.who, now);
-    const b = this.currentBucket(s, now);
-    b.requests++;
-    if (ob.denied) b.denials++;
-    if (ob.injectionScore > this.injectionThreshold) b.injections++;
-    if (ob.secrets > 0) b.secrets++;
-    this.respond(ob.principal, s, now, ob);
+  /** What one observation adds to its slice. */
+  delta(ob: Observation): Signals {
+    return { requests: 1, denials: ob.denied ? 1 : 0, injections: ob.injectionScore > this.injectionThreshold ? 1 : 0, secrets: ob.secrets > 0 ? 1 : 0 };
   }
 
-  /** The principal's risk now, 0..1 (0 for a principal never seen). */
-  risk(principal: string): number {
-    const s = this.states.get(principal);
-    if (!s) return 0;
-    return this.score(s, this.o.clock.now()).risk;
-  }
-
-  /** Throws 429 `monitor_throttled` when the principal is throttled and has used its allowance. */
-  admit(principal: string): void {
-    const s = this.states.get(principal);
-    if (!s) return;
-    const now = this.o.clock.now();
-    this.respond(principal, s, now, null);
-    const wait = s.throttle?.take(now) ?? 0;
-    if (wait > 0) throw new RateLimited('monitor_throttled', `unusual behaviour: this principal is limited to ${this.throttleRps} request(s)/s until its risk falls`, wait);
-  }
-
-  report(): RiskReport[] {
-    const now = this.o.clock.now();
-    return [...this.states.entries()].map(([principal, s]) => {
-      const { risk, signals } = this.score(s, now);
-      return { principal, who: s.who, risk, signals, throttled: s.throttle !== null, revoked: [...s.revoked] };
-    });
-  }
-
-  /** Forgets what was seen of a principal (an operator's decision after review): unthrottled at once. */
-  reset(principal: string): boolean {
-    return this.states.delete(principal);
-  }
-
-  private state(principal: string, who: Who, _now: number): State {
-    let s = this.states.get(principal);
-    if (s) {
-      this.states.delete(principal); // re-inserted: Map order is recency order
-    } else {
-      if (this.states.size >= this.maxPrincipals) this.states.delete(this.states.keys().next().value!);
-      s = { who, buckets: [], avgWindow: 0, slicesSeen: 0, throttle: null, revoked: new Set() };
-    }
-    this.states.set(principal, s);
-    return s;
-  }
-
-  private currentBucket(s: State, now: number): Bucket {
-    const start = now - (now % this.sliceMs);
-    this.expire(s, now);
-    const last = s.buckets.at(-1);
-    if (last && last.start === start) return last;
-    const b: Bucket = { start, requests: 0, denials: 0, injections: 0, secrets: 0 };
-    s.buckets.push(b);
-    return b;
-  }
-
-  /** Drops slices older than the window; each dropped window's traffic feeds the principal's average. */
-  private expire(s: State, now: number): void {
-    while (s.buckets.length && s.buckets[0]!.start <= now - this.windowMs) {
-      const old = s.buckets.shift()!;
-      s.slicesSeen++;
-      s.avgWindow += (old.requests * (this.windowMs / this.sliceMs) - s.avgWindow) / Math.min(s.slicesSeen, 60);
-    }
-  }
-
-  private score(s: State, now: number): { risk: number; signals: Signals } {
-    this.expire(s, now);
+  /** Risk from the live slices (already expired to `now`): noisy-OR of the saturated signals. */
+  score(s: WindowState): { risk: number; signals: Signals } {
     const signals: Signals = { requests: 0, denials: 0, injections: 0, secrets: 0 };
     for (const b of s.buckets) {
       signals.requests += b.requests;
@@ -213,17 +156,117 @@ export class BehaviourMonitor {
     return { risk: Math.round(risk * 1000) / 1000, signals };
   }
 
+  /** The throttle's playbook, with hysteresis: on at `throttleAt`, off below half of it. */
+  throttleMove(risk: number): 'throttle' | 'release' | 'keep' {
+    return risk >= this.throttleAt ? 'throttle' : risk < this.throttleAt / 2 ? 'release' : 'keep';
+  }
+
+  /** Whether the credential in use is to be revoked at this risk. */
+  revokes(risk: number): boolean {
+    return this.revokeAt !== null && risk >= this.revokeAt;
+  }
+}
+
+export class BehaviourMonitor {
+  private readonly states = new Map<string, State>();
+  private readonly set: MonitorSettings;
+
+  constructor(private readonly o: MonitorOptions) {
+    this.set = new MonitorSettings(o);
+  }
+
+  /** One answered request (allowed or not). */
+  observe(ob: Observation): void {
+    const now = this.o.clock.now();
+    const s = this.state(ob.principal, ob.who, now);
+    const b = this.currentBucket(s, now);
+    const d = this.set.delta(ob);
+    b.requests += d.requests;
+    b.denials += d.denials;
+    b.injections += d.injections;
+    b.secrets += d.secrets;
+    this.respond(ob.principal, s, now, ob);
+  }
+
+  /** The principal's risk now, 0..1 (0 for a principal never seen). */
+  risk(principal: string): number {
+    const s = this.states.get(principal);
+    if (!s) return 0;
+    return this.score(s, this.o.clock.now()).risk;
+  }
+
+  /** Throws 429 `monitor_throttled` when the principal is throttled and has used its allowance. */
+  admit(principal: string): void {
+    const s = this.states.get(principal);
+    if (!s) return;
+    const now = this.o.clock.now();
+    this.respond(principal, s, now, null);
+    const wait = s.throttle?.take(now) ?? 0;
+    if (wait > 0) throw new MonitorThrottled(this.set.throttleRps, wait);
+  }
+
+  report(): RiskReport[] {
+    const now = this.o.clock.now();
+    return [...this.states.entries()].map(([principal, s]) => {
+      const { risk, signals } = this.score(s, now);
+      return { principal, who: s.who, risk, signals, throttled: s.throttle !== null, revoked: [...s.revoked] };
+    });
+  }
+
+  /** Forgets what was seen of a principal (an operator's decision after review): unthrottled at once. */
+  reset(principal: string): boolean {
+    return this.states.delete(principal);
+  }
+
+  private state(principal: string, who: Who, _now: number): State {
+    let s = this.states.get(principal);
+    if (s) {
+      this.states.delete(principal); // re-inserted: Map order is recency order
+    } else {
+      if (this.states.size >= this.set.maxPrincipals) this.states.delete(this.states.keys().next().value!);
+      s = { who, buckets: [], avgWindow: 0, slicesSeen: 0, throttle: null, revoked: new Set() };
+    }
+    this.states.set(principal, s);
+    return s;
+  }
+
+  private currentBucket(s: State, now: number): Bucket {
+    const start = now - (now % this.set.sliceMs);
+    this.expire(s, now);
+    const last = s.buckets.at(-1);
+    if (last && last.start === start) return last;
+    const b: Bucket = { start, requests: 0, denials: 0, injections: 0, secrets: 0 };
+    s.buckets.push(b);
+    return b;
+  }
+
+  /** Drops slices older than the window; each dropped window's traffic feeds the principal's average. */
+  private expire(s: State, now: number): void {
+    // The same steps as EXPIRE in redis-monitor.ts (the shared monitor does them inside Redis).
+    while (s.buckets.length && s.buckets[0]!.start <= now - this.set.windowMs) {
+      const old = s.buckets.shift()!;
+      s.slicesSeen++;
+      s.avgWindow += (old.requests * (this.set.windowMs / this.set.sliceMs) - s.avgWindow) / Math.min(s.slicesSeen, 60);
+    }
+  }
+
+  private score(s: State, now: number): { risk: number; signals: Signals } {
+    this.expire(s, now);
+    return this.set.score(s);
+  }
+
   /** Applies the playbook on threshold crossings (once per crossing, with hysteresis for the throttle). */
   private respond(principal: string, s: State, now: number, ob: Observation | null): void {
     const { risk, signals } = this.score(s, now);
-    if (!s.throttle && risk >= this.throttleAt) {
-      s.throttle = new TokenBucket(this.throttleRps, 1, now);
+    const move = this.set.throttleMove(risk);
+    if (!s.throttle && move === 'throttle') {
+      s.throttle = new TokenBucket(this.set.throttleRps, 1, now);
       this.o.onAction?.({ kind: 'throttle', principal, who: s.who, risk, signals });
-    } else if (s.throttle && risk < this.throttleAt / 2) {
+    } else if (s.throttle && move === 'release') {
       s.throttle = null;
       this.o.onAction?.({ kind: 'release', principal, who: s.who, risk, signals });
     }
-    if (ob && this.revokeAt !== null && risk >= this.revokeAt && !s.revoked.has(ob.credentialId)) {
+    if (ob && this.set.revokes(risk) && !s.revoked.has(ob.credentialId)) {
       s.revoked.add(ob.credentialId);
       this.o.onAction?.({ kind: 'revoke', principal, who: s.who, risk, signals, authn: ob.authn, credentialId: ob.credentialId });
     }

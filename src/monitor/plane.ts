@@ -2,7 +2,9 @@
 // the monitor's responses (throttle, release, revoke) are ledger entries, and a revoke is carried out on the
 // credential in use (an API key or a Warden token; other credentials are the IdP's to revoke, recorded so).
 // Admin: GET /admin/v1/monitor (readAudit), POST /admin/v1/monitor/{principal}/reset (manageKeys).
+// With `store.redis` the windows and risk are shared by every replica (redis-monitor.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AdminRequest } from '../admin/admin.js';
 import { auditEvent } from '../core/audit-event.js';
@@ -13,12 +15,16 @@ import type { AuditEvent, AuthnMethod, Findings, Principal } from '../core/types
 import type { WardenConfig } from '../config/config.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import { sendJson } from '../http/respond.js';
-import { BehaviourMonitor, type MonitorAction } from './monitor.js';
+import { BehaviourMonitor, type MonitorAction, type MonitorOptions, type Observation, type RiskReport } from './monitor.js';
+import { SharedBehaviourMonitor } from './redis-monitor.js';
 
 export interface MonitorPlane {
-  /** Gateway: before policy, a throttled principal beyond its allowance gets 429 `monitor_throttled`. */
-  admit(p: Principal): void;
-  /** Gateway: every answered request. */
+  /**
+   * Gateway: before policy, a throttled principal beyond its allowance gets 429 `monitor_throttled`. A promise
+   * only when shared (Redis): then it also reads the principal's shared risk for `risk()`, and rejects with 503
+   * `monitor_unavailable` when Redis does not answer.
+   */
+  admit(p: Principal): void | Promise<void>;
   /** Hears of every answered request (the gateway's context: who asked, and what inspection found). */
   observe(ctx: { principal?: Principal; findings?: Findings }, event: AuditEvent): void;
   /** Tools plane: every decided tool call. */
@@ -31,9 +37,25 @@ export interface MonitorPlane {
 /** One principal, one key: tenant, kind and id (ids of different IdPs may coincide). */
 export const monitorKey = (p: { tenant: string; kind: string; id: string }): string => `${p.tenant}/${p.kind}:${p.id}`;
 
+/** What the plane needs of a monitor: the in-process one answers at once, the shared one with promises. */
+interface MonitorEngine {
+  observe(ob: Observation): void | Promise<void>;
+  admit(principal: string): void | Promise<void>;
+  risk(principal: string): number;
+  report(): RiskReport[] | Promise<RiskReport[]>;
+  reset(principal: string): boolean | Promise<boolean>;
+}
+
 export function buildMonitor(
   config: WardenConfig,
-  o: { clock: Clock; log: Logger; audit: AuditSink; revoke: (authn: AuthnMethod, credentialId: string) => Promise<boolean> },
+  o: {
+    clock: Clock;
+    log: Logger;
+    audit: AuditSink;
+    revoke: (authn: AuthnMethod, credentialId: string) => Promise<boolean>;
+    /** Cluster mode: windows and risk shared by every replica under `<prefix>` (e.g. `warden:monitor:`). */
+    shared?: { redis: Redis; prefix: string };
+  },
 ): MonitorPlane | null {
   const m = config.monitor;
   if (!m.enabled) return null;
@@ -53,7 +75,7 @@ export function buildMonitor(
       )
       .catch((e: unknown) => o.log.error({ err: e, action: a.kind }, 'could not record a monitor action in the ledger'));
   };
-  const monitor = new BehaviourMonitor({
+  const options: MonitorOptions = {
     clock: o.clock,
     windowMs: m.windowMs,
     injectionThreshold: m.injectionThreshold,
@@ -73,10 +95,11 @@ export function buildMonitor(
         },
       );
     },
-  });
+  };
+  const monitor: MonitorEngine = o.shared ? new SharedBehaviourMonitor(o.shared.redis, o.shared.prefix, options) : new BehaviourMonitor(options);
 
-  const report = (p: Principal, status: number, stage: string | null, findings: Findings | null) =>
-    monitor.observe({
+  const report = (p: Principal, status: number, stage: string | null, findings: Findings | null) => {
+    const pending = monitor.observe({
       principal: monitorKey(p),
       who: { id: p.id, kind: p.kind, tenant: p.tenant },
       authn: p.authn.method,
@@ -86,6 +109,9 @@ export function buildMonitor(
       injectionScore: findings?.injectionScore ?? 0,
       secrets: findings ? findings.items.filter((i) => i.category === 'secret').length : 0,
     });
+    // The answer has gone already: an observation the shared store did not take can only be logged.
+    if (pending) pending.catch((e: unknown) => o.log.error({ err: e, principal: p.id }, 'monitor: could not record an observation in the shared store'));
+  };
 
   return {
     admit: (p) => monitor.admit(monitorKey(p)),
@@ -97,7 +123,7 @@ export function buildMonitor(
     async adminRoute(req, res, ar) {
       if (ar.path === '/admin/v1/monitor') {
         if (req.method !== 'GET') throw new BadRequest('method_not_allowed', '/admin/v1/monitor accepts GET only');
-        const data = monitor.report().sort((a, b) => b.risk - a.risk);
+        const data = (await monitor.report()).sort((a, b) => b.risk - a.risk);
         sendJson(res, 200, { data }, { 'x-request-id': ar.requestId });
         return true;
       }
@@ -105,9 +131,9 @@ export function buildMonitor(
       if (!r) return false;
       if (req.method !== 'POST') throw new BadRequest('method_not_allowed', 'reset accepts POST only');
       const key = decodeURIComponent(r[1]!);
-      if (!monitor.report().some((x) => x.principal === key)) throw new NotFound('principal_not_watched', `the monitor has nothing on ${key} (keys look like tenant/kind:id)`);
+      if (!(await monitor.report()).some((x) => x.principal === key)) throw new NotFound('principal_not_watched', `the monitor has nothing on ${key} (keys look like tenant/kind:id)`);
       await ar.record('monitor.reset', { type: 'Principal', id: key });
-      monitor.reset(key);
+      await monitor.reset(key);
       sendJson(res, 200, { reset: key }, { 'x-request-id': ar.requestId });
       return true;
     },

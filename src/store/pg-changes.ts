@@ -14,6 +14,8 @@ export type StoreChange =
   | { type: 'tool'; name: string }
   /** A policy set published, promoted or rolled back: replicas load the stored active set. */
   | { type: 'policy'; version: string }
+  /** A model deployment registered or moved (promoted, quarantined, retired…): replicas reload their routing snapshot. */
+  | { type: 'model'; id: string }
   /** An approval decided: a call held on any replica (`Prefer: wait`) wakes and reads the decision. */
   | { type: 'approval'; id: string }
   /** Notifications may have been missed: drop every cached record. */

@@ -1,5 +1,6 @@
 import type { SqliteDb } from './sqlite.js';
-import type { DeploymentPatch, DeploymentRecord, DeploymentState, ModelVersionRecord, RegistryStore, VersionVerification } from './registry-store.js';
+import type { DeploymentPatch, DeploymentRecord, DeploymentState, ModelVersionRecord, RegistryStore, TransitionStep, VersionVerification } from './registry-store.js';
+import { json, toDeployment, toVersion, type Row } from './registry-rows.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS model_versions (
@@ -16,49 +17,6 @@ CREATE TABLE IF NOT EXISTS model_deployments (
 );
 CREATE INDEX IF NOT EXISTS model_deployments_state ON model_deployments(state);
 `;
-
-type Row = Record<string, unknown>;
-const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
-const unjson = (v: unknown) => (v === null || v === undefined ? null : (JSON.parse(v as string) as unknown));
-
-function toVersion(r: Row): ModelVersionRecord {
-  return {
-    id: r.id as string,
-    model: r.model as string,
-    version: r.version as string,
-    artifactDigest: r.artifact_digest as string,
-    signatureBundle: (r.signature_bundle as string | null) ?? null,
-    signerIdentity: (r.signer_identity as string | null) ?? null,
-    provenance: unjson(r.provenance),
-    sbom: unjson(r.sbom),
-    scanReport: unjson(r.scan_report),
-    verification: unjson(r.verification),
-    createdAt: r.created_at as number,
-    verifiedAt: (r.verified_at as number | null) ?? null,
-  };
-}
-
-function toDeployment(r: Row): DeploymentRecord {
-  return {
-    id: r.id as string,
-    versionId: r.version_id as string,
-    model: r.model as string,
-    version: r.version as string,
-    artifactDigest: r.artifact_digest as string,
-    upstream: r.upstream as string,
-    tier: r.tier as string,
-    region: r.region as string,
-    tenant: r.tenant as string,
-    attestation: unjson(r.attestation) as DeploymentRecord['attestation'],
-    state: r.state as DeploymentState,
-    approvals: JSON.parse(r.approvals as string) as string[],
-    knownGood: r.known_good === 1,
-    supersededBy: (r.superseded_by as string | null) ?? null,
-    createdAt: r.created_at as number,
-    updatedAt: r.updated_at as number,
-    promotedAt: (r.promoted_at as number | null) ?? null,
-  };
-}
 
 const DEPLOYMENT_SELECT = `SELECT d.*, v.model, v.version, v.artifact_digest FROM model_deployments d JOIN model_versions v ON v.id = d.version_id`;
 
@@ -94,7 +52,9 @@ export class SqliteRegistryStore implements RegistryStore {
     };
   }
 
-  insertVersion(v: ModelVersionRecord): void {
+  // Async to match the contract (PostgreSQL is async); SQLite answers in the same tick.
+
+  private insertVersion(v: ModelVersionRecord): void {
     this.q.insertVersion.run({
       id: v.id, model: v.model, version: v.version, artifact_digest: v.artifactDigest, signature_bundle: v.signatureBundle,
       signer_identity: v.signerIdentity, provenance: json(v.provenance), sbom: json(v.sbom), scan_report: json(v.scanReport),
@@ -102,38 +62,41 @@ export class SqliteRegistryStore implements RegistryStore {
     });
   }
 
-  getVersion(id: string): ModelVersionRecord | undefined {
+  async getVersion(id: string): Promise<ModelVersionRecord | undefined> {
     const r = this.q.getVersion.get(id) as Row | undefined;
     return r && toVersion(r);
   }
 
-  findVersion(model: string, version: string): ModelVersionRecord | undefined {
+  async findVersion(model: string, version: string): Promise<ModelVersionRecord | undefined> {
     const r = this.q.findVersion.get(model, version) as Row | undefined;
     return r && toVersion(r);
   }
 
-  setVersionVerification(id: string, v: VersionVerification): void {
+  async setVersionVerification(id: string, v: VersionVerification): Promise<void> {
     this.q.verifyVersion.run(v.signerIdentity, json(v.scanReport), json(v.verification), v.verifiedAt, id);
   }
 
-  insertDeployment(d: Omit<DeploymentRecord, 'model' | 'version' | 'artifactDigest'>): void {
-    this.q.insertDeployment.run({
-      id: d.id, version_id: d.versionId, upstream: d.upstream, tier: d.tier, region: d.region, tenant: d.tenant,
-      attestation: json(d.attestation), state: d.state, approvals: JSON.stringify(d.approvals), known_good: d.knownGood ? 1 : 0,
-      superseded_by: d.supersededBy, created_at: d.createdAt, updated_at: d.updatedAt, promoted_at: d.promotedAt,
-    });
+  async insertDeployment(d: Omit<DeploymentRecord, 'model' | 'version' | 'artifactDigest'>, newVersion?: ModelVersionRecord): Promise<void> {
+    this.db.transaction(() => {
+      if (newVersion) this.insertVersion(newVersion);
+      this.q.insertDeployment.run({
+        id: d.id, version_id: d.versionId, upstream: d.upstream, tier: d.tier, region: d.region, tenant: d.tenant,
+        attestation: json(d.attestation), state: d.state, approvals: JSON.stringify(d.approvals), known_good: d.knownGood ? 1 : 0,
+        superseded_by: d.supersededBy, created_at: d.createdAt, updated_at: d.updatedAt, promoted_at: d.promotedAt,
+      });
+    })();
   }
 
-  getDeployment(id: string): DeploymentRecord | undefined {
+  async getDeployment(id: string): Promise<DeploymentRecord | undefined> {
     const r = this.q.getDeployment.get(id) as Row | undefined;
     return r && toDeployment(r);
   }
 
-  listDeployments(filter: { model?: string; state?: DeploymentState; tenant?: string } = {}): DeploymentRecord[] {
+  async listDeployments(filter: { model?: string; state?: DeploymentState; tenant?: string } = {}): Promise<DeploymentRecord[]> {
     return (this.q.listDeployments.all({ model: filter.model ?? null, state: filter.state ?? null, tenant: filter.tenant ?? null }) as Row[]).map(toDeployment);
   }
 
-  transition(id: string, from: DeploymentState, to: DeploymentState, patch: DeploymentPatch, at: number): boolean {
+  private step(id: string, from: DeploymentState, to: DeploymentState, patch: DeploymentPatch, at: number): boolean {
     const r = this.q.transition.run({
       id, from, to, at,
       approvals: patch.approvals === undefined ? null : JSON.stringify(patch.approvals),
@@ -145,11 +108,24 @@ export class SqliteRegistryStore implements RegistryStore {
     return r.changes === 1;
   }
 
-  setApprovals(id: string, state: DeploymentState, approvals: string[], at: number): boolean {
-    return this.q.setApprovals.run(JSON.stringify(approvals), at, id, state).changes === 1;
+  async transition(id: string, from: DeploymentState, to: DeploymentState, patch: DeploymentPatch, at: number): Promise<boolean> {
+    return this.step(id, from, to, patch, at);
   }
 
-  atomically<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+  async transitionAll(steps: readonly TransitionStep[], at: number): Promise<boolean> {
+    const lost = new Error('lost');
+    try {
+      this.db.transaction(() => {
+        for (const s of steps) if (!this.step(s.id, s.from, s.to, s.patch, at)) throw lost; // rolls the earlier steps back
+      })();
+      return true;
+    } catch (e) {
+      if (e === lost) return false;
+      throw e;
+    }
+  }
+
+  async setApprovals(id: string, state: DeploymentState, approvals: string[], at: number): Promise<boolean> {
+    return this.q.setApprovals.run(JSON.stringify(approvals), at, id, state).changes === 1;
   }
 }

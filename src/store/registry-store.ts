@@ -1,5 +1,7 @@
-// The contract between the model registry (workload plane) and its storage. SQLite implements it
-// for the embedded default; the registry never sees SQL.
+// The contract between the model registry (workload plane) and its storage. SQLite implements it for the
+// embedded default, PostgreSQL for replicas that share one control plane; one contract suite
+// (test/store/registry-contract.test.ts) runs against both. The registry never sees SQL. Every state change
+// is a compare-and-set on the deployment's state, so of two replicas moving one deployment only one wins.
 
 export type DeploymentState = 'registered' | 'verified' | 'promoted' | 'quarantined' | 'retired';
 
@@ -64,17 +66,26 @@ export interface VersionVerification {
   verifiedAt: number;
 }
 
+/** One compare-and-set step of `transitionAll`. */
+export interface TransitionStep {
+  id: string;
+  from: DeploymentState;
+  to: DeploymentState;
+  patch: DeploymentPatch;
+}
+
 export interface RegistryStore {
-  insertVersion(v: ModelVersionRecord): void;
-  getVersion(id: string): ModelVersionRecord | undefined;
-  findVersion(model: string, version: string): ModelVersionRecord | undefined;
-  setVersionVerification(id: string, v: VersionVerification): void;
-  insertDeployment(d: Omit<DeploymentRecord, 'model' | 'version' | 'artifactDigest'>): void;
-  getDeployment(id: string): DeploymentRecord | undefined;
-  listDeployments(filter?: { model?: string; state?: DeploymentState; tenant?: string }): DeploymentRecord[];
+  getVersion(id: string): Promise<ModelVersionRecord | undefined>;
+  findVersion(model: string, version: string): Promise<ModelVersionRecord | undefined>;
+  setVersionVerification(id: string, v: VersionVerification): Promise<void>;
+  /** Inserts a deployment and, when given, the new version it deploys, in one transaction. */
+  insertDeployment(d: Omit<DeploymentRecord, 'model' | 'version' | 'artifactDigest'>, newVersion?: ModelVersionRecord): Promise<void>;
+  getDeployment(id: string): Promise<DeploymentRecord | undefined>;
+  /** Oldest first (created_at, then id). */
+  listDeployments(filter?: { model?: string; state?: DeploymentState; tenant?: string }): Promise<DeploymentRecord[]>;
   /** Compare-and-set: moves `id` from `from` to `to` only if it is still in `from`; false otherwise. */
-  transition(id: string, from: DeploymentState, to: DeploymentState, patch: DeploymentPatch, at: number): boolean;
-  setApprovals(id: string, state: DeploymentState, approvals: string[], at: number): boolean;
-  /** Runs `fn` atomically (one SQLite transaction). */
-  atomically<T>(fn: () => T): T;
+  transition(id: string, from: DeploymentState, to: DeploymentState, patch: DeploymentPatch, at: number): Promise<boolean>;
+  /** Every step or none (one transaction): false, and nothing changed, when any deployment had left its `from`. */
+  transitionAll(steps: readonly TransitionStep[], at: number): Promise<boolean>;
+  setApprovals(id: string, state: DeploymentState, approvals: string[], at: number): Promise<boolean>;
 }

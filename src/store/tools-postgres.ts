@@ -4,7 +4,7 @@
 // exactly one succeeds; a tool's versions are numbered under a row lock on its high-water mark.
 import type pg from 'pg';
 import { Conflict } from '../core/errors.js';
-import { connectMigrated, type Migration, type MigrationResult } from './pg-migrate.js';
+import { connectMigrated, inTransaction, type Migration, type MigrationResult } from './pg-migrate.js';
 import type { ApprovalQuery, ApprovalRecord, ApprovalStatus, ServedToolDefinition, ToolBackend, ToolPinRecord, ToolRecord, ToolStore } from './tools-store.js';
 
 export const TOOLS_MIGRATIONS: readonly Migration[] = [
@@ -104,19 +104,8 @@ export class PostgresToolStore implements ToolStore {
     return (await this.pool.query(sql, params)).rows as Row[];
   }
 
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
-    try {
-      await c.query('BEGIN');
-      const out = await fn(c);
-      await c.query('COMMIT');
-      return out;
-    } catch (e) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      c.release();
-    }
+  private tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, fn);
   }
 
   async insertTool(t: Omit<ToolRecord, 'version'>): Promise<ToolRecord> {

@@ -75,7 +75,7 @@ export interface MediatorDeps {
   /** The monitor's current risk for the caller (0..1): the PDP context's riskScorePermille. Default 0. */
   risk?: (p: Principal) => number;
   /** The monitor's throttle: throws 429 `monitor_throttled` for a throttled caller beyond its allowance. */
-  admit?: (p: Principal) => void;
+  admit?: (p: Principal) => void | Promise<void>;
   /** Hears of every decided call (the monitor plane): who, the answer's status, the refusing stage, findings. */
   observe?: (p: Principal, o: { status: number; stage: string | null; findings: Findings | null }) => void;
 }
@@ -211,7 +211,7 @@ export class ToolMediator {
       const p = call.principal;
       // A throttled caller is turned away before any other work.
       st.stage = 'network';
-      this.d.admit?.(p);
+      await this.d.admit?.(p);
       st.stage = 'identity';
       checkCaller(p, call.tool, call.narrowedTo);
       st.stage = 'validate';

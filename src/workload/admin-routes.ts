@@ -109,7 +109,7 @@ export function createModelAdminRoute(o: ModelAdminDeps) {
       await o.audit(registryEvent({ at: o.clock.now(), principal, action: 'model.verify', deployment: dep, decision: 'deny', status: err.status, errorCode: err.code, details: { reason: err.message, path: dir, ...details } }));
       throw err;
     };
-    const version = o.store.getVersion(dep.versionId);
+    const version = await o.store.getVersion(dep.versionId);
     if (!version?.signatureBundle) return refuse(new ArtifactVerificationFailed('signature_missing', 'no signature bundle was registered'));
     const bundle = parseBundle(version.signatureBundle);
     for (const key of o.trustedSigners) {
@@ -170,7 +170,7 @@ export function createModelAdminRoute(o: ModelAdminDeps) {
           ...(url.searchParams.get('tenant') ? { tenant: url.searchParams.get('tenant')! } : {}),
           ...(state ? { state: state as DeploymentState } : {}),
         };
-        sendJson(res, 200, { data: o.registry.list(filter).map(view) }, hdr);
+        sendJson(res, 200, { data: (await o.registry.list(filter)).map(view) }, hdr);
         return true;
       }
       if (req.method === 'POST') {
@@ -191,7 +191,7 @@ export function createModelAdminRoute(o: ModelAdminDeps) {
     const id = decodeURIComponent(m[1]!);
     const verb = m[2];
     if (!verb && req.method === 'GET') {
-      sendJson(res, 200, view(o.registry.get(id)), hdr);
+      sendJson(res, 200, view(await o.registry.get(id)), hdr);
       return true;
     }
     if (req.method !== 'POST' || !verb) throw new NotFound('route_not_found', `no such endpoint: ${req.method} ${ar.path}`);
@@ -204,7 +204,7 @@ export function createModelAdminRoute(o: ModelAdminDeps) {
         const dir = resolve(path);
         const ignorePaths = stringList(b, 'ignorePaths');
         const signaturePath = resolve(dir, optionalString(b, 'signaturePath') ?? DEFAULT_SIGNATURE_NAME);
-        const dep = reg.get(id);
+        const dep = await reg.get(id);
         const verified = await verifyFiles(p, dep, dir, ignorePaths, signaturePath);
         const sigRel = pathInside(dir, signaturePath);
         const scanReport = await scanModel(dir, { ...o.scanLimits, ignorePaths: [...ignorePaths, ...verified.manifest.ignorePaths, ...(sigRel ? [sigRel] : [])] });
@@ -212,7 +212,7 @@ export function createModelAdminRoute(o: ModelAdminDeps) {
         return done(200, { ...view(after), files: verified.files, bytes: verified.bytes, signer: verified.signerIdentity, scanReport });
       }
       case 'promote': {
-        const r = await reg.promote(await promoter(req, ar, reg.get(id)), id);
+        const r = await reg.promote(await promoter(req, ar, await reg.get(id)), id);
         return done(200, { ...view(r.deployment), pendingApproval: r.pendingApproval });
       }
       case 'quarantine': {
@@ -222,7 +222,7 @@ export function createModelAdminRoute(o: ModelAdminDeps) {
       case 'retire':
         return done(200, view(await reg.retire(p, id)));
       case 'attest': {
-        reg.get(id);
+        await reg.get(id); // 404 for an unknown deployment
         const status = await o.challenge(id);
         if (!status) throw new BadRequest('not_confidential', `deployment ${id} is not a promoted confidential deployment; nothing to attest`);
         sendJson(res, 200, { id, ...status }, hdr);

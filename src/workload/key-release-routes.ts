@@ -28,6 +28,7 @@ import { imageMeasurementProblem } from './attestation/reference.js';
 import { wrapModelKey } from './key-release-envelope.js';
 import type { Keyring } from '../data/crypto/index.js';
 import type { ModelRegistry } from './registry/registry.js';
+import { DeploymentNotFound } from './registry/errors.js';
 import type { AttestationRequirement } from '../store/registry-store.js';
 import { parseEvidenceJson } from './attestation/evidence-fetch.js';
 import { referenceFromRequirement } from './attestation/requirement.js';
@@ -111,11 +112,12 @@ export function createKeyRelease(d: KeyReleaseDeps) {
     ).catch(unavailable);
   };
 
-  const confidential = (id: string) => {
+  const confidential = async (id: string) => {
     let dep;
     try {
-      dep = d.registry.get(id);
-    } catch {
+      dep = await d.registry.get(id);
+    } catch (e) {
+      if (!(e instanceof DeploymentNotFound)) throw e; // the store is unreachable: not a 404
       throw new NotFound('deployment_not_found', `no deployment ${JSON.stringify(id)}`);
     }
     if (!dep.attestation) throw new Forbidden('not_confidential', `deployment ${id} declares no attestation; its key is never released`);
@@ -144,7 +146,7 @@ export function createKeyRelease(d: KeyReleaseDeps) {
       const body = parse(await readBody(req, 2 * 1024 * 1024));
       if (typeof body.deployment !== 'string') throw new BadRequest('invalid_field', 'deployment is required', 'deployment');
       deployment = body.deployment;
-      const dep = confidential(deployment);
+      const dep = await confidential(deployment);
       const now = d.clock.now();
       if (action === 'attest.challenge') {
         const nonce = issueNonce(macKey, deployment, now + NONCE_TTL_MS);
@@ -192,8 +194,9 @@ export function createKeyRelease(d: KeyReleaseDeps) {
     try {
       let dep;
       try {
-        dep = d.registry.get(id);
-      } catch {
+        dep = await d.registry.get(id);
+      } catch (e) {
+        if (!(e instanceof DeploymentNotFound)) throw e;
         throw new NotFound('deployment_not_found', `no deployment ${JSON.stringify(id)}`);
       }
       if (!dep.attestation) throw new Forbidden('not_confidential', `deployment ${id} declares no attestation; a key for it could never be released`);

@@ -20,8 +20,10 @@ import type { AuditSink } from '../core/audit-sink.js';
 import { unmetRequirement, type RouteRequirement } from '../core/types.js';
 import { createUpstreamTarget, type UpstreamTarget } from '../network/upstream.js';
 import { buildContext, type PolicyDecisionPoint } from '../policy/index.js';
+import type { ChangeFeed } from '../store/pg-changes.js';
+import { AnnouncingRegistryStore } from '../store/registry-announce.js';
 import { SqliteRegistryStore } from '../store/registry-sqlite.js';
-import type { DeploymentRecord } from '../store/registry-store.js';
+import type { DeploymentRecord, RegistryStore } from '../store/registry-store.js';
 import type { SqliteDb } from '../store/sqlite.js';
 import { AttestationMonitor, createTrustAnchors, INTEL_SGX_ROOT_CA_PEM, tdxCollateralDirectory, type AttestationStatus, type TrustAnchors } from './attestation/index.js';
 import { ModelRegistry, type Authorize } from './registry/registry.js';
@@ -43,6 +45,11 @@ export interface WorkloadPlaneDeps {
   pdp: PolicyDecisionPoint;
   /** Verifies the promoter's MFA step-up token (the identity plane's bearer verifier). */
   stepUp: (token: string) => Promise<Principal>;
+  /**
+   * Shared store (cluster): the registry lives in PostgreSQL; every change is announced and every replica
+   * reloads its routing snapshot when told (and every `workload.refreshIntervalMs` in case it missed one).
+   */
+  shared?: { store: RegistryStore; changes: ChangeFeed };
   /** Told the registry's models (placement of the promoted deployment, else of any) after each refresh, for the policies. */
   onModels?: (models: { id: string; tier: string; region: string }[]) => void;
 }
@@ -83,9 +90,9 @@ export function loadTrustedSigners(files: string[], what = 'workload.trustedSign
   });
 }
 
-export function buildWorkloadPlane(d: WorkloadPlaneDeps): WorkloadPlane {
+export async function buildWorkloadPlane(d: WorkloadPlaneDeps): Promise<WorkloadPlane> {
   const wl = d.config.workload;
-  const store = new SqliteRegistryStore(d.db);
+  const store: RegistryStore = d.shared ? new AnnouncingRegistryStore(d.shared.store, d.shared.changes) : new SqliteRegistryStore(d.db);
   const trustedSigners = loadTrustedSigners(wl.trustedSigners);
   const registryAudit = async (e: AuditEvent): Promise<void> => {
     await d.audit.append(e);
@@ -145,8 +152,8 @@ export function buildWorkloadPlane(d: WorkloadPlaneDeps): WorkloadPlane {
       evidencePath: att.evidencePath,
       timeoutMs: att.fetchTimeoutMs,
       targetOf: (id) => {
-        const dep = store.getDeployment(id);
-        return dep && dep.state === 'promoted' ? targetFor(dep) : null;
+        const dep = registry.routableDeployment(id);
+        return dep ? targetFor(dep) : null;
       },
     }),
     trustTtlMs: att.trustTtlMs,
@@ -166,8 +173,8 @@ export function buildWorkloadPlane(d: WorkloadPlaneDeps): WorkloadPlane {
   const runSync = async (): Promise<void> => {
     // Transitions made offline by `warden model` go into the ledger before the registry is re-read.
     await ingestSpool().catch((err: unknown) => d.log.error({ err }, 'could not move spooled registry transitions into the ledger'));
-    registry.refresh();
-    const all = registry.list();
+    await registry.refresh();
+    const all = await registry.list();
     knownModels = new Set(all.map((x) => x.model));
     const promoted = new Map(all.filter((x) => x.state === 'promoted').map((x) => [x.id, x]));
     if (d.onModels) {
@@ -289,9 +296,14 @@ export function buildWorkloadPlane(d: WorkloadPlaneDeps): WorkloadPlane {
     return monitored.has(id) ? monitor.status(id) : null;
   };
 
-  // The first pass runs synchronously enough for the first request: known models are loaded before listening.
-  knownModels = new Set(registry.list().map((x) => x.model));
+  // Known models and the routing snapshot are loaded before listening; attestation challenges follow.
+  await registry.refresh();
+  knownModels = new Set((await registry.list()).map((x) => x.model));
   void sync().catch((err) => d.log.error({ err }, 'registry refresh failed'));
+  // Another replica registered or moved a deployment (or announcements may have been missed): reload.
+  const unsubscribe = d.shared?.changes.subscribe((c) => {
+    if (c.type === 'model' || c.type === 'resync') void sync().catch((err) => d.log.error({ err }, 'registry refresh after a change announcement failed'));
+  });
 
   return {
     trust,
@@ -303,6 +315,7 @@ export function buildWorkloadPlane(d: WorkloadPlaneDeps): WorkloadPlane {
     sync,
     attestationStatus,
     async close() {
+      unsubscribe?.();
       clearInterval(timer);
       monitor.stop();
       await syncing?.catch(() => {});

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import assert from 'node:assert/strict';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import type { WardenConfig } from '../../src/config/config.js';
@@ -69,4 +70,14 @@ export async function startTestCluster(n: number, mutate: (c: WardenConfig) => v
   }
   const bootstrap = replicas.map((r) => r.w.bootstrapKey).filter((k): k is string => k !== null);
   return { prefix, root, ledgerKey, replicas, adminKey: bootstrap[0] ?? '', stop };
+}
+
+/** Polls `probe` until it returns true or a second passes; returns the milliseconds it took (or fails). */
+export async function withinOneSecond(what: string, probe: () => Promise<boolean>): Promise<number> {
+  const started = Date.now();
+  while (!(await probe())) {
+    if (Date.now() - started > 1000) assert.fail(`${what}: not within one second`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return Date.now() - started;
 }

@@ -4,18 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireService } from '../helpers/services.js';
-import { startTestCluster } from '../helpers/cluster.js';
+import { startTestCluster, withinOneSecond } from '../helpers/cluster.js';
 import type { TestWarden } from '../helpers/warden.js';
-
-/** Polls `probe` until it returns true or a second passes; returns the milliseconds it took (or fails). */
-async function withinOneSecond(what: string, probe: () => Promise<boolean>): Promise<number> {
-  const started = Date.now();
-  while (!(await probe())) {
-    if (Date.now() - started > 1000) assert.fail(`${what}: not within one second`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return Date.now() - started;
-}
 
 test('a policy set published through one replica is live on the other within a second; so is a rollback', { timeout: 120_000 }, async (t) => {
   const skip = (await requireService('postgres')) || (await requireService('redis'));

@@ -43,7 +43,7 @@ export interface Stores {
 export async function migrateLegacy(
   keyring: Keyring,
   stores: Stores,
-  o: { payloadKek?: Buffer; modelKek?: Buffer; tenantOfPrincipal(id: string): Promise<string>; tenantOfDeployment(id: string): string; now: number },
+  o: { payloadKek?: Buffer; modelKek?: Buffer; tenantOfPrincipal(id: string): Promise<string>; tenantOfDeployment(id: string): Promise<string>; now: number },
 ): Promise<MoveReport> {
   const r: MoveReport = { payloadKeys: 0, modelKeys: 0, skipped: [] };
   for (const { principal, wrapped } of stores.payloads?.listKeys() ?? []) {
@@ -68,7 +68,7 @@ export async function migrateLegacy(
     }
     const key = unwrapLegacyModelKey(o.modelKek, wrapped);
     try {
-      const tenant = o.tenantOfDeployment(deploymentId);
+      const tenant = await o.tenantOfDeployment(deploymentId);
       const next: WrappedModelKey = { v: 2, keyId: wrapped.keyId, modelId: wrapped.modelId, tenant, wrapped: (await keyring.wrapDataKey(key, tenant, modelKeyContext(wrapped))).toString('base64url') };
       stores.models!.put(deploymentId, next, o.now);
       r.modelKeys++;

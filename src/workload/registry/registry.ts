@@ -89,7 +89,11 @@ export class ModelRegistry {
   private readonly authorizeFn: Authorize;
   private readonly policy: RegistryPolicy;
   private readonly clock: Clock;
-  /** model → promoted deployments; dropped on every transition made through this instance. */
+  /**
+   * model → promoted deployments, the routing snapshot the request path reads without waiting on the store:
+   * reloaded after every transition made through this instance and by `refresh()` (another replica's change,
+   * the plane's periodic sync).
+   */
   private routes = new Map<string, DeploymentRecord[]>();
 
   constructor(deps: RegistryDeps) {
@@ -100,19 +104,25 @@ export class ModelRegistry {
     this.clock = deps.clock ?? systemClock;
   }
 
-  get(id: string): DeploymentRecord {
-    const d = this.store.getDeployment(id);
+  async get(id: string): Promise<DeploymentRecord> {
+    const d = await this.store.getDeployment(id);
     if (!d) throw new DeploymentNotFound(id);
     return d;
   }
 
-  list(filter: { model?: string; state?: DeploymentState; tenant?: string } = {}): DeploymentRecord[] {
+  list(filter: { model?: string; state?: DeploymentState; tenant?: string } = {}): Promise<DeploymentRecord[]> {
     return this.store.listDeployments(filter);
   }
 
-  /** Drops the routing cache (call after another process changed the store). */
-  refresh(): void {
-    this.routes.clear();
+  /** Reloads the routing snapshot from the store (after another process or replica changed it). */
+  async refresh(): Promise<void> {
+    const routes = new Map<string, DeploymentRecord[]>();
+    for (const d of await this.store.listDeployments({ state: 'promoted' })) {
+      const list = routes.get(d.model);
+      if (list) list.push(d);
+      else routes.set(d.model, [d]);
+    }
+    this.routes = routes;
   }
 
   // --- audit helpers ---------------------------------------------------------------------------
@@ -136,11 +146,11 @@ export class ModelRegistry {
 
   /** CAS transition after the ledger took the entry; a lost race is audited as an error. */
   private async move(principal: Principal | null, action: string, d: DeploymentRecord, to: DeploymentState, patch: Parameters<RegistryStore['transition']>[3] = {}): Promise<DeploymentRecord> {
-    if (!this.store.transition(d.id, d.state, to, patch, this.clock.now())) {
-      const now = this.get(d.id);
+    if (!(await this.store.transition(d.id, d.state, to, patch, this.clock.now()))) {
+      const now = await this.get(d.id);
       await this.refuse(principal, action, d, new InvalidTransition(d.id, now.state, action), { race: 'true' });
     }
-    this.routes.clear();
+    await this.refresh();
     return this.get(d.id);
   }
 
@@ -162,7 +172,7 @@ export class ModelRegistry {
     const bundleText = typeof input.signatureBundle === 'string' ? input.signatureBundle : serializeBundle(input.signatureBundle);
     parseBundle(bundleText);
     const now = this.clock.now();
-    let version = this.store.findVersion(input.model, input.version);
+    const version = await this.store.findVersion(input.model, input.version);
     if (version && version.artifactDigest !== input.artifactDigest) throw new VersionDigestConflict(input.model, input.version);
     const id = newId('dep');
     const draft: DeploymentRecord = {
@@ -172,23 +182,22 @@ export class ModelRegistry {
       createdAt: now, updatedAt: now, promotedAt: null,
     };
     await this.record(registryEvent({ at: now, principal, action: 'model.register', deployment: { ...draft, state: 'registered' }, decision: 'allow', status: 201, details: { upstream: draft.upstream, tier: draft.tier, region: draft.region, tenant: draft.tenant, confidential: draft.attestation !== null } }));
-    this.store.atomically(() => {
-      if (!version) {
-        version = { id: draft.versionId, model: input.model, version: input.version, artifactDigest: input.artifactDigest, signatureBundle: bundleText, signerIdentity: null, provenance: input.provenance ?? null, sbom: input.sbom ?? null, scanReport: null, verification: null, createdAt: now, verifiedAt: null };
-        this.store.insertVersion(version);
-      }
-      const { model: _m, version: _v, artifactDigest: _a, ...row } = draft;
-      this.store.insertDeployment(row);
-    });
+    const { model: _m, version: _v, artifactDigest: _a, ...row } = draft;
+    await this.store.insertDeployment(
+      row,
+      version
+        ? undefined
+        : { id: draft.versionId, model: input.model, version: input.version, artifactDigest: input.artifactDigest, signatureBundle: bundleText, signerIdentity: null, provenance: input.provenance ?? null, sbom: input.sbom ?? null, scanReport: null, verification: null, createdAt: now, verifiedAt: null },
+    );
     return this.get(id);
   }
 
   /** Checks the artifact's evidence against the policy; registered → verified. */
   async verify(principal: Principal, id: string, evidence: VerifyEvidence): Promise<DeploymentRecord> {
-    const d = this.get(id);
+    const d = await this.get(id);
     const action = 'model.verify';
     if (d.state !== 'registered') return this.refuse(principal, action, d, new InvalidTransition(id, d.state, 'verify'));
-    const version = this.store.getVersion(d.versionId)!;
+    const version = (await this.store.getVersion(d.versionId))!;
     const fail = (code: string, message: string) => this.refuse(principal, action, d, new ArtifactVerificationFailed(code, message));
 
     // 1. The stored bundle must verify under a trusted signer and bind exactly this artifact digest.
@@ -244,7 +253,7 @@ export class ModelRegistry {
     } else if (this.policy.requireSbom) return fail('sbom_missing', 'policy requires a CycloneDX SBOM');
 
     await this.allowEntry(principal, action, d, 'verified', { signer: signerIdentity });
-    this.store.setVersionVerification(version.id, { signerIdentity, scanReport: evidence.scanReport, verification: summary, verifiedAt: this.clock.now() });
+    await this.store.setVersionVerification(version.id, { signerIdentity, scanReport: evidence.scanReport, verification: summary, verifiedAt: this.clock.now() });
     return this.move(principal, action, d, 'verified');
   }
 
@@ -263,7 +272,7 @@ export class ModelRegistry {
   /** verified → promoted (authorized; two approvals when the policy says so). Supersedes the slot's previous promotion. */
   async promote(principal: Principal, id: string): Promise<PromoteResult> {
     const action = 'model.promote';
-    const d = this.get(id);
+    const d = await this.get(id);
     if (d.state !== 'verified') return this.refuse(principal, action, d, new InvalidTransition(id, d.state, 'promote (only verified artifacts can be promoted)'));
     await this.authorizePromotion(principal, action, d);
     if (this.policy.requireSecondApprover) {
@@ -272,43 +281,46 @@ export class ModelRegistry {
       }
       if (d.approvals.length === 0) {
         await this.record(registryEvent({ at: this.clock.now(), principal, action: 'model.approve', deployment: d, decision: 'allow', status: 202, details: { approvals: 1 } }));
-        if (!this.store.setApprovals(id, 'verified', [principal.id], this.clock.now())) {
-          return this.refuse(principal, action, d, new InvalidTransition(id, this.get(id).state, 'approve'));
+        if (!(await this.store.setApprovals(id, 'verified', [principal.id], this.clock.now()))) {
+          return this.refuse(principal, action, d, new InvalidTransition(id, (await this.get(id)).state, 'approve'));
         }
-        return { deployment: this.get(id), pendingApproval: true };
+        return { deployment: await this.get(id), pendingApproval: true };
       }
     }
     return { deployment: await this.promoteNow(principal, action, d, [...d.approvals, principal.id]), pendingApproval: false };
   }
 
-  private slotPeers(d: DeploymentRecord): DeploymentRecord[] {
-    return this.store.listDeployments({ model: d.model, state: 'promoted' }).filter((x) => x.id !== d.id && x.tenant === d.tenant && x.region === d.region && x.tier === d.tier);
+  private async slotPeers(d: DeploymentRecord): Promise<DeploymentRecord[]> {
+    return (await this.store.listDeployments({ model: d.model, state: 'promoted' })).filter((x) => x.id !== d.id && x.tenant === d.tenant && x.region === d.region && x.tier === d.tier);
   }
 
   private async promoteNow(principal: Principal, action: string, d: DeploymentRecord, approvals: string[]): Promise<DeploymentRecord> {
-    const superseded = this.slotPeers(d);
+    const superseded = await this.slotPeers(d);
     for (const s of superseded) await this.allowEntry(principal, 'model.retire', s, 'retired', { reason: 'superseded', by: d.id });
     await this.allowEntry(principal, action, d, 'promoted', { approvals: approvals.join(','), superseded: superseded.map((s) => s.id).join(',') });
     const now = this.clock.now();
-    const ok = this.store.atomically(() => {
-      for (const s of superseded) if (!this.store.transition(s.id, 'promoted', 'retired', { supersededBy: d.id }, now)) return false;
-      return this.store.transition(d.id, d.state, 'promoted', { approvals, knownGood: true, promotedAt: now, supersededBy: null }, now);
-    });
-    this.routes.clear();
-    if (!ok) await this.refuse(principal, action, d, new InvalidTransition(d.id, this.get(d.id).state, 'promote'), { race: 'true' });
+    const ok = await this.store.transitionAll(
+      [
+        ...superseded.map((s) => ({ id: s.id, from: 'promoted' as const, to: 'retired' as const, patch: { supersededBy: d.id } })),
+        { id: d.id, from: d.state, to: 'promoted', patch: { approvals, knownGood: true, promotedAt: now, supersededBy: null } },
+      ],
+      now,
+    );
+    await this.refresh();
+    if (!ok) await this.refuse(principal, action, d, new InvalidTransition(d.id, (await this.get(d.id)).state, 'promote'), { race: 'true' });
     return this.get(d.id);
   }
 
   /** Any live state → quarantined: out of routing at once, never a rollback target again. */
   async quarantine(principal: Principal | null, id: string, reason: string): Promise<DeploymentRecord> {
-    const d = this.get(id);
+    const d = await this.get(id);
     if (d.state === 'quarantined') return d;
     await this.allowEntry(principal, 'model.quarantine', d, 'quarantined', { reason });
     return this.move(principal, 'model.quarantine', d, 'quarantined', { knownGood: false, approvals: [] });
   }
 
   async retire(principal: Principal, id: string): Promise<DeploymentRecord> {
-    const d = this.get(id);
+    const d = await this.get(id);
     if (d.state === 'retired' || d.state === 'quarantined') return this.refuse(principal, 'model.retire', d, new InvalidTransition(id, d.state, 'retire'));
     await this.allowEntry(principal, 'model.retire', d, 'retired');
     return this.move(principal, 'model.retire', d, 'retired', { supersededBy: null });
@@ -320,16 +332,15 @@ export class ModelRegistry {
    * is the emergency path back to something already approved.
    */
   async rollback(principal: Principal, model: string, slot?: Slot): Promise<DeploymentRecord> {
-    const all = this.store.listDeployments({ model });
+    const all = await this.store.listDeployments({ model });
     const inSlot = (x: DeploymentRecord) => !slot || (x.tenant === slot.tenant && x.region === slot.region && x.tier === slot.tier);
     const current = all.filter((x) => x.state === 'promoted' && inSlot(x));
     if (!slot && new Set(all.map((x) => `${x.tenant}|${x.region}|${x.tier}`)).size > 1) {
       throw new BadRequest('slot_required', `${model} is deployed in several tenant/region/tier slots; name one`);
     }
-    const target = all
-      .filter((x) => x.state === 'retired' && x.knownGood && x.promotedAt !== null && inSlot(x))
-      .filter((x) => this.store.getVersion(x.versionId)?.verifiedAt !== null)
-      .sort((a, b) => b.promotedAt! - a.promotedAt!)[0];
+    const candidates = all.filter((x) => x.state === 'retired' && x.knownGood && x.promotedAt !== null && inSlot(x));
+    const verified = await Promise.all(candidates.map(async (x) => (await this.store.getVersion(x.versionId))?.verifiedAt !== null));
+    const target = candidates.filter((_, i) => verified[i]).sort((a, b) => b.promotedAt! - a.promotedAt!)[0];
     if (!target) {
       await this.record(registryEvent({ at: this.clock.now(), principal, action: 'model.rollback', deployment: current[0] ?? null, decision: 'deny', status: 409, errorCode: 'no_known_good_version', details: { model } }));
       throw new NoKnownGoodVersion(model);
@@ -345,14 +356,15 @@ export class ModelRegistry {
 
   // --- routing support for the gateway ------------------------------------------------------------
 
-  /** Promoted deployments of `model` (only these may receive traffic). */
+  /** The promoted deployment `id` in the routing snapshot, or null. */
+  routableDeployment(id: string): DeploymentRecord | null {
+    for (const list of this.routes.values()) for (const d of list) if (d.id === id) return d;
+    return null;
+  }
+
+  /** Promoted deployments of `model` (only these may receive traffic), from the routing snapshot. */
   routableDeployments(model: string): DeploymentRecord[] {
-    let r = this.routes.get(model);
-    if (!r) {
-      r = this.store.listDeployments({ model, state: 'promoted' });
-      this.routes.set(model, r);
-    }
-    return r;
+    return this.routes.get(model) ?? [];
   }
 
   /**
@@ -361,7 +373,7 @@ export class ModelRegistry {
    * DeploymentNotRoutable. Accepts `sha256:<hex>` or bare hex.
    */
   async checkServedDigest(deploymentId: string, reportedDigest: string | null | undefined): Promise<void> {
-    const d = this.get(deploymentId);
+    const d = await this.get(deploymentId);
     if (d.state !== 'promoted') throw new DeploymentNotRoutable(d.id, d.state);
     const reported = (reportedDigest ?? '').trim().toLowerCase();
     const normalized = reported.startsWith('sha256:') ? reported : reported ? `sha256:${reported}` : '';

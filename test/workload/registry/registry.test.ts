@@ -132,7 +132,7 @@ test('the PDP decides promotion: deny is audited, an unanswering PDP fails close
   await down.registry.verify(alice, x.d.id, x.a.evidence);
   await assert.rejects(down.registry.promote(alice, x.d.id), FailClosed);
   assert.equal(down.events.at(-1)!.decision, 'error');
-  assert.equal(down.registry.get(x.d.id).state, 'verified');
+  assert.equal((await down.registry.get(x.d.id)).state, 'verified');
 });
 
 test('two-person rule: the first approval waits, the same person cannot approve twice, a second person promotes', async () => {
@@ -170,14 +170,14 @@ test('promoting v2 retires v1 in the same slot; rollback re-promotes v1 (the las
   const v2 = await registered(registry, '2.0');
   await registry.verify(alice, v2.d.id, v2.a.evidence);
   await registry.promote(alice, v2.d.id);
-  assert.equal(registry.get(v1.d.id).state, 'retired');
-  assert.equal(registry.get(v1.d.id).supersededBy, v2.d.id);
+  assert.equal((await registry.get(v1.d.id)).state, 'retired');
+  assert.equal((await registry.get(v1.d.id)).supersededBy, v2.d.id);
   assert.deepEqual(registry.routableDeployments('llama-3-8b').map((x) => x.version), ['2.0']);
   clock.advance(60_000);
   const back = await registry.rollback(alice, 'llama-3-8b');
   assert.equal(back.id, v1.d.id);
   assert.equal(back.state, 'promoted');
-  assert.equal(registry.get(v2.d.id).state, 'retired');
+  assert.equal((await registry.get(v2.d.id)).state, 'retired');
   assert.deepEqual(registry.routableDeployments('llama-3-8b').map((x) => x.version), ['1.0']);
   assert.ok(events.some((e) => e.action === 'model.rollback' && e.decision === 'allow' && e.deployment?.id === v1.d.id));
 });
@@ -193,7 +193,7 @@ test('rollback skips quarantined versions and refuses when nothing known-good is
   await registry.quarantine(alice, v1.d.id, 'bad');
   await assert.rejects(registry.rollback(alice, 'llama-3-8b'), NoKnownGoodVersion);
   assert.equal(events.at(-1)!.errorCode, 'no_known_good_version');
-  assert.equal(registry.get(v2.d.id).state, 'promoted');
+  assert.equal((await registry.get(v2.d.id)).state, 'promoted');
 });
 
 test('checkServedDigest: the pinned digest passes; anything else quarantines and denies', async () => {
@@ -204,7 +204,7 @@ test('checkServedDigest: the pinned digest passes; anything else quarantines and
   await registry.checkServedDigest(d.id, a.signed.modelDigest);
   await registry.checkServedDigest(d.id, a.signed.modelDigest.slice('sha256:'.length).toUpperCase());
   await assert.rejects(registry.checkServedDigest(d.id, 'sha256:' + '0'.repeat(64)), ServedDigestMismatch);
-  assert.equal(registry.get(d.id).state, 'quarantined');
+  assert.equal((await registry.get(d.id)).state, 'quarantined');
   assert.deepEqual(registry.routableDeployments('llama-3-8b'), []);
   const q = events.at(-1)!;
   assert.equal(q.action, 'model.quarantine');
@@ -228,7 +228,7 @@ test('if the ledger refuses the entry, the transition does not happen', async ()
   await registry.verify(alice, d.id, a.evidence);
   fail = true;
   await assert.rejects(registry.promote(alice, d.id), FailClosed);
-  assert.equal(registry.get(d.id).state, 'verified');
+  assert.equal((await registry.get(d.id)).state, 'verified');
 });
 
 test('register validates its input', async () => {

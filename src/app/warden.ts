@@ -50,6 +50,7 @@ import { createEffectiveRoute } from '../admin/effective.js';
 import { buildIdentity } from '../identity/plane.js';
 import { AdminApi, type AdminRequest } from '../admin/admin.js';
 import { Ledger } from '../ledger/ledger.js';
+import { buildDataPlane } from '../data/plane.js';
 import { loadOrCreateLedgerKey, publicLedgerKey } from '../ledger/key.js';
 import { openPkcs11LedgerKey } from '../ledger/pkcs11-key.js';
 import { createAuditHandler } from '../ledger/http.js';
@@ -387,6 +388,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     onFailure: (d) => metrics.siemExportFailures.inc({ destination: d }),
   });
   started.push(() => siem.close());
+  // Data plane: data sources and signed datasets (/admin/v1/data-sources, /admin/v1/datasets), each change in the ledger.
+  const data = buildDataPlane({ db, audit, clock });
   const workload = buildWorkloadPlane({ config, db, clock, log, audit, pdp: policy.pdp, stepUp: createBearerVerifier(verifiers), onModels: (m) => policy.syncRegisteredModels(m) });
   started.push(() => workload.close());
   const keyRelease = createKeyRelease({ db, dataDir: config.dataDir, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces });
@@ -548,6 +551,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       ...(monitor ? [(req: IncomingMessage, res: ServerResponse, ar: AdminRequest) => monitor.adminRoute(req, res, ar)] : []),
       (req, res, ar) => keyRelease.adminRoute(req, res, ar),
       (req, res, ar) => workload.adminRoute(req, res, ar),
+      data.adminRoute,
       tools.adminRoute,
       // /admin/v1/inspect: the same detectors as the request path, for scripting and evaluation (findings, never values).
       async (req, res, ar) => {

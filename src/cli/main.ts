@@ -25,6 +25,7 @@ const USAGE = `usage: warden <command> [options]
   migrate [--config warden.yaml]                 bring the store.postgres schema up to this release
   inspect [FILE|-] [--jsonl] | --eval F.jsonl    run the content detectors on a text; measure them
   model sign|verify|scan|register|...            model artifacts and the registry
+  data source|sign|verify|register|show|list|retire   data sources and signed datasets
   tools list|show|create|update|delete|definition|approve-definition   the tool registry (admin API)
   approvals list|approve|deny                    held tool calls (admin API)
   monitor list|reset                             what the monitor sees of principals, and resets (admin API)
@@ -114,6 +115,7 @@ const PLANE_VERBS: Record<string, { module: string; pass: 'rest' | 'all' }> = {
   receipt: { module: './audit.js', pass: 'all' },
   inspect: { module: './inspect.js', pass: 'rest' },
   model: { module: './model.js', pass: 'rest' },
+  data: { module: './data.js', pass: 'rest' },
   approvals: { module: './approvals.js', pass: 'rest' },
   tools: { module: './tools.js', pass: 'rest' },
   monitor: { module: './monitor.js', pass: 'rest' },

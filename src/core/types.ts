@@ -69,6 +69,7 @@ export type Action =
   | 'readAudit'
   | 'manageModels'
   | 'manageTools'
+  | 'manageDatasets'
   | 'readRegistry'
   | 'exchangeToken';
 

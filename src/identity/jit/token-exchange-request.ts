@@ -17,7 +17,7 @@ export type InputTokenType = (typeof INPUT_TOKEN_TYPES)[number];
 
 const ACTIONS: readonly Action[] = [
   'chat', 'complete', 'embed', 'listModels', 'callTool', 'readDataset', 'writeDataset', 'train',
-  'manageKeys', 'managePolicies', 'promoteModel', 'approve', 'readAudit', 'manageModels', 'manageTools', 'readRegistry',
+  'manageKeys', 'managePolicies', 'promoteModel', 'approve', 'readAudit', 'manageModels', 'manageTools', 'manageDatasets', 'readRegistry',
 ];
 
 /** Parameters that may repeat (RFC 8693 §2.1); every other one MUST NOT (RFC 6749 §3.1). */

@@ -1,0 +1,190 @@
+// `warden data source|sign|verify|register|show|list|retire` (args exclude `data`).
+// File verbs (sign, verify --key) work on a dataset directory or file. Registry verbs call the admin API
+// (/admin/v1/datasets, /admin/v1/data-sources): each change is a PDP decision (manageDatasets) and a ledger
+// entry before the CLI hears back. There is no offline path: admitting data needs the PDP and the ledger.
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DatasetManifestMismatch, describeRecord } from '../data/datasets/errors.js';
+import { DEFAULT_DATASET_SIGNATURE_NAME, datasetIgnorePaths, signDataset, writeDatasetSignature } from '../data/datasets/sign-dataset.js';
+import { DEFAULT_RECORDS_NAME } from '../data/datasets/sidecar.js';
+import { verifyDataset } from '../data/datasets/verify-dataset.js';
+import type { DataSourceRecord, DatasetRecord } from '../store/datasets-store.js';
+import { parseBundle } from '../workload/signing/bundle.js';
+import { loadPublicKey } from '../workload/signing/keys.js';
+import { terminalProgress } from '../workload/signing/progress.js';
+import { UsageError, verbMain } from './verb-main.js';
+import { adminCall, adminClientOptions, CliError } from './admin-client.js';
+import { loadSigner } from './model.js';
+
+const USAGE = `usage: warden data <verb> [options]
+
+  source add ID --key PUBKEY --owner O [--description D]     register a data source (an identity with a key)
+  source list | source show ID | source retire ID
+  sign DIR|FILE --key KEY --name N --version V --source S --owner O --licence L --classification C
+        [--categories pii,health,...] [--retention P365D|indefinite] [--output FILE] [--records FILE] [--ignore-paths a,b]
+        KEY: the source's PEM private key (Ed25519 / ECDSA P-256) or a pkcs11: URI. Writes the DSSE bundle
+        (default DIR/${DEFAULT_DATASET_SIGNATURE_NAME}) and the record sidecar (default DIR/${DEFAULT_RECORDS_NAME})
+  verify DIR --key PUBKEY [--sig FILE] [--records FILE]      recompute every file and record; names what changed
+  verify DIR --dataset ID [--records FILE]                   the gateway verifies DIR (same host, absolute path)
+        under the registered source's key and records it (registered -> verified), refusals in the ledger
+  register DIR [--sig FILE]                                  admit a dataset signed by a registered source
+  show ID [--json] | list [--name N] [--state S] [--json] | retire ID
+
+Registry verbs call the admin API: --admin-url URL (or WARDEN_ADMIN_URL), --data-dir DIR (for ca.pem, or
+WARDEN_CA); credential WARDEN_ADMIN_KEY; MFA step-up proof WARDEN_MFA_TOKEN or --mfa-token-file FILE.`;
+
+const ADMIN_OPTIONS = { 'data-dir': { type: 'string' }, 'admin-url': { type: 'string' }, 'mfa-token-file': { type: 'string' } } as const;
+
+
+const csv = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
+const out = (s: string): void => void process.stdout.write(s + '\n');
+const err = (s: string) => process.stderr.write(s + '\n');
+
+function readJson(f: string): unknown {
+  try {
+    return JSON.parse(readFileSync(f, 'utf8')) as unknown;
+  } catch (e) {
+    throw new CliError(`cannot read ${f} as JSON: ${(e as Error).message}`, 2);
+  }
+}
+
+function datasetLine(d: DatasetRecord): string {
+  return `${d.id}  ${d.name}@${d.version}  ${d.state.padEnd(10)}  ${d.classification.padEnd(12)}  source ${d.sourceId}  ${d.digest.slice(0, 19)}…`;
+}
+
+function sourceLine(s: DataSourceRecord): string {
+  return `${s.id}  ${s.retiredAt === null ? 'active ' : 'retired'}  ${s.algorithm}  ${s.keyId}  owner ${s.owner}`;
+}
+
+function describe(o: object): string {
+  return Object.entries(o).map(([k, v]) => `${k.padEnd(15)} ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`).join('\n');
+}
+
+const dsPath = (id: string, verb?: string) => `/admin/v1/datasets/${encodeURIComponent(id)}${verb ? `/${verb}` : ''}`;
+
+async function sourceVerb(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, key: { type: 'string' }, owner: { type: 'string' }, description: { type: 'string' }, json: { type: 'boolean' } } });
+  const [verb, id] = positionals;
+  const o = adminClientOptions(values);
+  const path = (x: string, v?: string) => `/admin/v1/data-sources/${encodeURIComponent(x)}${v ? `/${v}` : ''}`;
+  switch (verb) {
+    case 'add': {
+      if (!id || !values.key || !values.owner) throw new UsageError('source add needs ID, --key PUBKEY and --owner');
+      const s = (await adminCall(o, 'POST', '/admin/v1/data-sources', { id, publicKey: readFileSync(values.key, 'utf8'), owner: values.owner, ...(values.description ? { description: values.description } : {}) })) as DataSourceRecord;
+      out(sourceLine(s));
+      return 0;
+    }
+    case 'list': {
+      const rows = ((await adminCall(o, 'GET', '/admin/v1/data-sources')) as { data: DataSourceRecord[] }).data;
+      out(values.json ? JSON.stringify(rows, null, 2) : rows.length ? rows.map(sourceLine).join('\n') : '(no data sources)');
+      return 0;
+    }
+    case 'show':
+    case 'retire': {
+      if (!id) throw new UsageError(`source ${verb} needs ID`);
+      const s = (await adminCall(o, verb === 'show' ? 'GET' : 'POST', path(id, verb === 'retire' ? 'retire' : undefined), verb === 'retire' ? {} : undefined)) as DataSourceRecord;
+      out(values.json ? JSON.stringify(s, null, 2) : verb === 'show' ? describe(s) : sourceLine(s));
+      return 0;
+    }
+    default:
+      throw new UsageError(`source needs add, list, show or retire`);
+  }
+}
+
+function printMismatch(e: DatasetManifestMismatch): void {
+  for (const f of e.changed) err(`changed: ${f}`);
+  for (const r of e.renamed) err(`renamed: ${r.from} -> ${r.to}`);
+  for (const f of e.added) err(`added (not signed): ${f}`);
+  for (const f of e.removed) err(`missing: ${f}`);
+  for (const r of e.records) err(`record: ${describeRecord(r)}`);
+}
+
+async function run(verb: string | undefined, args: string[]): Promise<number> {
+  switch (verb) {
+    case 'source':
+      return sourceVerb(args);
+    case 'sign': {
+      const { values, positionals } = parseArgs({
+        args, allowPositionals: true,
+        options: {
+          key: { type: 'string' }, output: { type: 'string' }, records: { type: 'string' }, 'ignore-paths': { type: 'string' },
+          name: { type: 'string' }, version: { type: 'string' }, source: { type: 'string' }, owner: { type: 'string' }, licence: { type: 'string' },
+          classification: { type: 'string' }, categories: { type: 'string' }, retention: { type: 'string' },
+        },
+      });
+      const dir = positionals[0];
+      if (!dir || !values.key) throw new UsageError('sign needs DIR and --key');
+      for (const k of ['name', 'version', 'source', 'owner', 'licence', 'classification'] as const) if (!values[k]) throw new UsageError(`sign needs --${k}`);
+      const paths = { ...(values.output ? { signaturePath: values.output } : {}), ...(values.records ? { recordsPath: values.records } : {}), ignorePaths: csv(values['ignore-paths']) };
+      const { signaturePath, recordsPath } = datasetIgnorePaths(dir, paths);
+      const signer = await loadSigner(values.key);
+      try {
+        const progress = terminalProgress('hashing');
+        const meta = { name: values.name, version: values.version, source: values.source, owner: values.owner, licence: values.licence, classification: values.classification, categories: csv(values.categories), retention: values.retention ?? 'indefinite' };
+        const signed = await signDataset(dir, meta, signer, { ...paths, hash: progress ? { onProgress: progress } : {} });
+        await writeDatasetSignature(signed, signaturePath, recordsPath);
+        out(`signed ${signed.files.length} file(s), ${signed.records} record(s), ${signed.bytes} bytes with ${signer.description}\ndataset digest ${signed.digest}\nsignature      ${signaturePath}\nrecords        ${recordsPath}`);
+      } finally {
+        signer.close?.();
+      }
+      return 0;
+    }
+    case 'verify': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, key: { type: 'string' }, sig: { type: 'string' }, records: { type: 'string' }, dataset: { type: 'string' }, 'ignore-paths': { type: 'string' } } });
+      const dir = positionals[0];
+      if (!dir || (!values.key && !values.dataset)) throw new UsageError('verify needs DIR and --key (or --dataset, to have the gateway verify it)');
+      const { signaturePath, recordsPath } = datasetIgnorePaths(dir, { ...(values.sig ? { signaturePath: values.sig } : {}), ...(values.records ? { recordsPath: values.records } : {}) });
+      if (values.key) {
+        let sidecar: unknown;
+        try {
+          sidecar = JSON.parse(readFileSync(recordsPath, 'utf8')) as unknown;
+        } catch (e) {
+          if (values.records || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw new CliError(`cannot read the record sidecar ${recordsPath}: ${(e as Error).message}`, 2);
+        }
+        const progress = terminalProgress('verifying');
+        const r = await verifyDataset(dir, parseBundle(readFileSync(signaturePath)), loadPublicKey(readFileSync(values.key)), {
+          ignorePaths: csv(values['ignore-paths']), ...(sidecar !== undefined ? { sidecar } : {}), hash: progress ? { onProgress: progress } : {},
+        });
+        out(`verified ${r.files} file(s), ${r.records} record(s), ${r.bytes} bytes, signer ${r.signerIdentity}\ndataset ${r.manifest.metadata.name}@${r.manifest.metadata.version} source ${r.manifest.metadata.source} classification ${r.manifest.metadata.classification}\ndataset digest ${r.digest}`);
+      }
+      if (values.dataset) {
+        const d = (await adminCall(adminClientOptions(values), 'POST', dsPath(values.dataset, 'verify'), { path: resolve(dir), ...(values.records ? { recordsPath: resolve(values.records) } : {}), ignorePaths: csv(values['ignore-paths']) })) as DatasetRecord;
+        out(datasetLine(d));
+      }
+      return 0;
+    }
+    case 'register': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, sig: { type: 'string' }, json: { type: 'boolean' } } });
+      const dir = positionals[0];
+      if (!dir && !values.sig) throw new UsageError('register needs DIR (or --sig FILE)');
+      const d = (await adminCall(adminClientOptions(values), 'POST', '/admin/v1/datasets', { signatureBundle: readJson(values.sig ?? join(dir!, DEFAULT_DATASET_SIGNATURE_NAME)) })) as DatasetRecord;
+      out(values.json ? JSON.stringify(d, null, 2) : datasetLine(d));
+      return 0;
+    }
+    case 'show':
+    case 'retire': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, json: { type: 'boolean' } } });
+      const id = positionals[0];
+      if (!id) throw new UsageError(`${verb} needs a dataset ID`);
+      const d = (await adminCall(adminClientOptions(values), verb === 'show' ? 'GET' : 'POST', dsPath(id, verb === 'retire' ? 'retire' : undefined), verb === 'retire' ? {} : undefined)) as DatasetRecord;
+      out(values.json ? JSON.stringify(d, null, 2) : verb === 'show' ? describe(d) : datasetLine(d));
+      return 0;
+    }
+    case 'list': {
+      const { values } = parseArgs({ args, options: { ...ADMIN_OPTIONS, json: { type: 'boolean' }, name: { type: 'string' }, state: { type: 'string' } } });
+      const q = new URLSearchParams({ ...(values.name ? { name: values.name } : {}), ...(values.state ? { state: values.state } : {}) }).toString();
+      const rows = ((await adminCall(adminClientOptions(values), 'GET', `/admin/v1/datasets${q ? `?${q}` : ''}`)) as { data: DatasetRecord[] }).data;
+      out(values.json ? JSON.stringify(rows, null, 2) : rows.length ? rows.map(datasetLine).join('\n') : '(no datasets)');
+      return 0;
+    }
+    default:
+      throw new UsageError(verb ? `unknown verb ${JSON.stringify(verb)}` : 'missing verb');
+  }
+}
+
+export function main(args: string[]): Promise<number> {
+  return verbMain('data', USAGE, args, run, (e) => {
+    if (e instanceof DatasetManifestMismatch) printMismatch(e);
+  });
+}

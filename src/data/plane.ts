@@ -1,0 +1,19 @@
+// The data plane's composition for the gateway: the dataset registry over the embedded store, its admin
+// routes, and its ledger sink. (Sensitivity routing and envelope encryption live beside it in src/data.)
+import type { AuditSink } from '../core/audit-sink.js';
+import type { Clock } from '../core/clock.js';
+import { SqliteDatasetsStore } from '../store/datasets-sqlite.js';
+import type { SqliteDb } from '../store/sqlite.js';
+import { createDatasetAdminRoute } from './datasets/admin-routes.js';
+import { DatasetRegistry } from './datasets/registry.js';
+
+export function buildDataPlane(d: { db: SqliteDb; audit: AuditSink; clock: Clock }) {
+  const registry = new DatasetRegistry({
+    store: new SqliteDatasetsStore(d.db),
+    audit: async (e) => {
+      await d.audit.append(e);
+    },
+    clock: d.clock,
+  });
+  return { registry, adminRoute: createDatasetAdminRoute({ registry }) };
+}

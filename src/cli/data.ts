@@ -1,4 +1,4 @@
-// `warden data source|sign|verify|register|show|list|retire` (args exclude `data`).
+// `warden data source|sign|verify|register|show|list|retire|screen` (args exclude `data`).
 // File verbs (sign, verify --key) work on a dataset directory or file. Registry verbs call the admin API
 // (/admin/v1/datasets, /admin/v1/data-sources): each change is a PDP decision (manageDatasets) and a ledger
 // entry before the CLI hears back. There is no offline path: admitting data needs the PDP and the ledger.
@@ -9,6 +9,8 @@ import { DatasetManifestMismatch, describeRecord } from '../data/datasets/errors
 import { DEFAULT_DATASET_SIGNATURE_NAME, datasetIgnorePaths, signDataset, writeDatasetSignature } from '../data/datasets/sign-dataset.js';
 import { DEFAULT_RECORDS_NAME } from '../data/datasets/sidecar.js';
 import { verifyDataset } from '../data/datasets/verify-dataset.js';
+import { readScreenRecords } from '../data/screen/read.js';
+import { DEFAULT_THRESHOLDS, formatReport, screenDataset, type ScreenThresholds } from '../data/screen/screen.js';
 import type { DataSourceRecord, DatasetRecord } from '../store/datasets-store.js';
 import { parseBundle } from '../workload/signing/bundle.js';
 import { loadPublicKey } from '../workload/signing/keys.js';
@@ -30,6 +32,10 @@ const USAGE = `usage: warden data <verb> [options]
         under the registered source's key and records it (registered -> verified), refusals in the ledger
   register DIR [--sig FILE]                                  admit a dataset signed by a registered source
   show ID [--json] | list [--name N] [--state S] [--json] | retire ID
+  screen DIR|FILE [--baseline DIR|FILE] [--text-field F] [--label-field F] [--thresholds FILE.json] [--json]
+        the poisoning screen over JSONL/CSV records: duplicates (exact, MinHash), label changes and
+        distribution vs the baseline, robust outliers, backdoor-trigger tokens, injected instructions, drift
+        (PSI, KS). Exit 1 when a check is over its threshold (thresholds: JSON object overriding the defaults)
 
 Registry verbs call the admin API: --admin-url URL (or WARDEN_ADMIN_URL), --data-dir DIR (for ca.pem, or
 WARDEN_CA); credential WARDEN_ADMIN_KEY; MFA step-up proof WARDEN_MFA_TOKEN or --mfa-token-file FILE.`;
@@ -177,6 +183,18 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       const rows = ((await adminCall(adminClientOptions(values), 'GET', `/admin/v1/datasets${q ? `?${q}` : ''}`)) as { data: DatasetRecord[] }).data;
       out(values.json ? JSON.stringify(rows, null, 2) : rows.length ? rows.map(datasetLine).join('\n') : '(no datasets)');
       return 0;
+    }
+    case 'screen': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { baseline: { type: 'string' }, 'text-field': { type: 'string' }, 'label-field': { type: 'string' }, thresholds: { type: 'string' }, json: { type: 'boolean' } } });
+      if (!positionals[0]) throw new UsageError('screen needs DIR or FILE');
+      const read = { ...(values['text-field'] ? { textField: values['text-field'] } : {}), ...(values['label-field'] ? { labelField: values['label-field'] } : {}) };
+      const thresholds = values.thresholds ? readJson(values.thresholds) : {};
+      if (typeof thresholds !== 'object' || thresholds === null || Array.isArray(thresholds)) throw new CliError('--thresholds must hold a JSON object', 2);
+      const unknown = Object.keys(thresholds).filter((k) => !(k in DEFAULT_THRESHOLDS) || typeof (thresholds as Record<string, unknown>)[k] !== 'number');
+      if (unknown.length) throw new CliError(`--thresholds: unknown or non-numeric key(s) ${unknown.join(', ')}; known: ${Object.keys(DEFAULT_THRESHOLDS).join(', ')}`, 2);
+      const report = screenDataset(await readScreenRecords(positionals[0], read), values.baseline ? await readScreenRecords(values.baseline, read) : null, thresholds as Partial<ScreenThresholds>);
+      out(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+      return report.alarms.length ? 1 : 0;
     }
     default:
       throw new UsageError(verb ? `unknown verb ${JSON.stringify(verb)}` : 'missing verb');

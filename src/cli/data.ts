@@ -1,4 +1,4 @@
-// `warden data source|sign|verify|register|show|list|retire|screen` (args exclude `data`).
+// `warden data source|sign|verify|register|show|list|retire|scan|screen` (args exclude `data`).
 // File verbs (sign, verify --key) work on a dataset directory or file. Registry verbs call the admin API
 // (/admin/v1/datasets, /admin/v1/data-sources): each change is a PDP decision (manageDatasets) and a ledger
 // entry before the CLI hears back. There is no offline path: admitting data needs the PDP and the ledger.
@@ -10,6 +10,8 @@ import { DEFAULT_DATASET_SIGNATURE_NAME, datasetIgnorePaths, signDataset, writeD
 import { DEFAULT_RECORDS_NAME } from '../data/datasets/sidecar.js';
 import { verifyDataset } from '../data/datasets/verify-dataset.js';
 import { readScreenRecords } from '../data/screen/read.js';
+import { scanClassification } from '../data/screen/classification-scan.js';
+import { parseDatasetStatement } from '../data/datasets/manifest.js';
 import { DEFAULT_THRESHOLDS, formatReport, screenDataset, type ScreenThresholds } from '../data/screen/screen.js';
 import type { DataSourceRecord, DatasetRecord } from '../store/datasets-store.js';
 import { parseBundle } from '../workload/signing/bundle.js';
@@ -32,6 +34,9 @@ const USAGE = `usage: warden data <verb> [options]
         under the registered source's key and records it (registered -> verified), refusals in the ledger
   register DIR [--sig FILE]                                  admit a dataset signed by a registered source
   show ID [--json] | list [--name N] [--state S] [--json] | retire ID
+  scan DIR|FILE [--sig FILE | --classification C --categories a,b] [--sample N] [--json]
+        the inspection plane's detectors over the records versus the declared classification and categories
+        (from the dataset's signed statement, or the flags); exit 1 when the data is more sensitive than declared
   screen DIR|FILE [--baseline DIR|FILE] [--text-field F] [--label-field F] [--thresholds FILE.json] [--json]
         the poisoning screen over JSONL/CSV records: duplicates (exact, MinHash), label changes and
         distribution vs the baseline, robust outliers, backdoor-trigger tokens, injected instructions, drift
@@ -183,6 +188,30 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       const rows = ((await adminCall(adminClientOptions(values), 'GET', `/admin/v1/datasets${q ? `?${q}` : ''}`)) as { data: DatasetRecord[] }).data;
       out(values.json ? JSON.stringify(rows, null, 2) : rows.length ? rows.map(datasetLine).join('\n') : '(no datasets)');
       return 0;
+    }
+    case 'scan': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { sig: { type: 'string' }, classification: { type: 'string' }, categories: { type: 'string' }, sample: { type: 'string' }, 'text-field': { type: 'string' }, json: { type: 'boolean' } } });
+      const path = positionals[0];
+      if (!path) throw new UsageError('scan needs DIR or FILE');
+      let declared: { classification: string; categories: string[] };
+      if (values.classification) declared = { classification: values.classification, categories: csv(values.categories) };
+      else {
+        // The declaration is read from the statement; `verify` is what authenticates it.
+        const bundle = parseBundle(readFileSync(datasetIgnorePaths(path, values.sig ? { signaturePath: values.sig } : {}).signaturePath));
+        const m = parseDatasetStatement(Buffer.from(bundle.dsseEnvelope.payload, 'base64')).metadata;
+        declared = { classification: m.classification, categories: m.categories };
+      }
+      const sample = values.sample ? Number(values.sample) : undefined;
+      if (sample !== undefined && !(Number.isSafeInteger(sample) && sample > 0)) throw new UsageError('--sample must be a positive integer');
+      const r = scanClassification(await readScreenRecords(path, values['text-field'] ? { textField: values['text-field'] } : {}), declared, sample ? { sample } : {});
+      if (values.json) out(JSON.stringify(r, null, 2));
+      else {
+        out(`scanned ${r.scanned} record(s): found ${JSON.stringify(r.found)}, implies ${r.implied}; declared ${declared.classification} [${declared.categories.join(', ')}]`);
+        for (const reason of r.reasons) out(`FLAGGED ${reason}`);
+        for (const e of r.flagged ? r.examples : []) out(`        ${e.file} record ${e.index}: ${e.note}`);
+        if (!r.flagged) out('consistent with the declaration');
+      }
+      return r.flagged ? 1 : 0;
     }
     case 'screen': {
       const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { baseline: { type: 'string' }, 'text-field': { type: 'string' }, 'label-field': { type: 'string' }, thresholds: { type: 'string' }, json: { type: 'boolean' } } });

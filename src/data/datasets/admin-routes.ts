@@ -11,7 +11,9 @@ import { BadRequest, NotFound, WardenError } from '../../core/errors.js';
 import type { AdminRequest } from '../../admin/admin.js';
 import { sendJson } from '../../http/respond.js';
 import type { DatasetRecord, DatasetState } from '../../store/datasets-store.js';
-import { DatasetManifestMismatch, describeRecord } from './errors.js';
+import { DatasetClassificationMismatch, DatasetManifestMismatch, describeRecord } from './errors.js';
+import { scanClassification } from '../screen/classification-scan.js';
+import { readScreenRecords } from '../screen/read.js';
 import type { DatasetRegistry } from './registry.js';
 import { datasetIgnorePaths } from './sign-dataset.js';
 import { verifyDataset } from './verify-dataset.js';
@@ -123,7 +125,13 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry }) {
             : { path: dir };
           return reg.refuseVerification(principal, id, e, details);
         }
-        const after = await reg.markVerified(principal, dataset.id, verified);
+        // Declared and checked: the inspection plane's detectors over every record of the verified files.
+        const m = verified.manifest.metadata;
+        const scan = verified.records > 0 ? scanClassification(await readScreenRecords(dir, { allStrings: true }), { classification: m.classification, categories: m.categories }) : null;
+        if (scan?.flagged) {
+          return reg.refuseVerification(principal, id, new DatasetClassificationMismatch(scan.reasons.join('; ')), { path: dir, found: JSON.stringify(scan.found), records: scan.examples.map((e) => `${e.file} record ${e.index}`).join('; ') });
+        }
+        const after = await reg.markVerified(principal, dataset.id, verified, scan ? { implied: scan.implied, found: scan.found, scanned: scan.scanned } : null);
         return send(200, { ...datasetView(after), files: verified.files, bytes: verified.bytes, records: verified.records });
       }
     }

@@ -96,3 +96,10 @@ export class DatasetInvalidTransition extends Conflict {
     super('invalid_transition', `dataset ${id} is ${from}; cannot ${action}`);
   }
 }
+
+/** The records hold data more sensitive than the signed declaration (e.g. card numbers in a `public` dataset). */
+export class DatasetClassificationMismatch extends Forbidden {
+  constructor(message: string) {
+    super('dataset_classification_mismatch', message);
+  }
+}

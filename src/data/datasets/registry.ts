@@ -165,14 +165,14 @@ export class DatasetRegistry {
   }
 
   /** registered → verified, given the files' verification under the source's key (hashing happens outside). */
-  async markVerified(principal: Principal, id: string, v: VerifiedDataset): Promise<DatasetRecord> {
+  async markVerified(principal: Principal, id: string, v: VerifiedDataset, classificationScan: unknown = null): Promise<DatasetRecord> {
     const action = 'data.dataset.verify';
     const d = this.get(id);
     if (d.state !== 'registered') return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, d.state, 'verify'));
     if (v.digest !== d.digest || v.signerIdentity !== d.signerIdentity) {
       return this.refuse(principal, action, dsResource(id), new DatasetManifestInvalid(`the files verified as ${v.digest} under ${v.signerIdentity}, not ${d.digest} under ${d.signerIdentity}`));
     }
-    const verification = { files: v.files, bytes: v.bytes, records: v.records };
+    const verification = { files: v.files, bytes: v.bytes, records: v.records, classificationScan };
     await this.record(principal, action, dsResource(id), { name: d.name, version: d.version, digest: d.digest, from: d.state, to: 'verified', files: v.files, bytes: v.bytes });
     if (!this.store.transition(id, 'registered', 'verified', { verification, at: this.clock.now() })) {
       return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, this.get(id).state, 'verify'), { race: true });

@@ -20,6 +20,8 @@ export interface ScreenRecord {
 export interface ReadOptions {
   textField?: string;
   labelField?: string;
+  /** Every string field of a record joined as its text (for the classification scan: PII hides in any column). */
+  allStrings?: boolean;
 }
 
 export const TEXT_FIELDS = ['text', 'prompt', 'sentence', 'content', 'input'];
@@ -94,11 +96,11 @@ export async function readScreenRecords(path: string, o: ReadOptions = {}): Prom
   for (const f of files) {
     const rows = rowsOf(f.name, await readFile(f.path), recordFormatOf(f.name === '.' ? path : f.name)!);
     if (rows.length === 0) continue;
-    const textField = o.textField ?? TEXT_FIELDS.find((t) => typeof rows[0]!.row[t] === 'string');
-    if (!textField) throw new BadRequest('dataset_text_field_missing', `${f.name}: no text field (tried ${TEXT_FIELDS.join(', ')}; name one with --text-field)`);
+    const textField = o.allStrings ? '' : o.textField ?? TEXT_FIELDS.find((t) => typeof rows[0]!.row[t] === 'string');
+    if (textField === undefined) throw new BadRequest('dataset_text_field_missing', `${f.name}: no text field (tried ${TEXT_FIELDS.join(', ')}; name one with --text-field)`);
     const labelField = o.labelField ?? 'label';
     for (const { index, row } of rows) {
-      const text = row[textField];
+      const text = o.allStrings ? Object.values(row).filter((v): v is string => typeof v === 'string').join('\n') : row[textField];
       if (typeof text !== 'string') throw new BadRequest('dataset_record_invalid', `${f.name} record ${index} has no string ${textField}`);
       const lv = row[labelField];
       const numeric: Record<string, number> = {};

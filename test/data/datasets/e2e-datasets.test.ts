@@ -90,7 +90,7 @@ describe('warden data: sources, signed datasets, verification, refusals', () => 
     assert.deepEqual(rec.categories, ['pii']);
     assert.equal(rec.retention, 'P365D');
     assert.equal(rec.records, 41);
-    assert.deepEqual(rec.verification, { files: 2, bytes: rec.verification.bytes, records: 41 });
+    assert.deepEqual(rec.verification, { files: 2, bytes: rec.verification.bytes, records: 41, classificationScan: { implied: 'public', found: {}, scanned: 40 } });
     assert.match((await data('list', '--state', 'verified')).stdout, new RegExp(`${id} {2}tickets@1 {2}verified`));
     const entries = t.audits().filter((a) => String(a.action).startsWith('data.') && a.decision === 'allow').map((a) => a.action);
     assert.deepEqual(entries, ['data.source.register', 'data.dataset.register', 'data.dataset.verify']);
@@ -133,6 +133,23 @@ describe('warden data: sources, signed datasets, verification, refusals', () => 
     const denials = t.audits().filter((a) => a.action === 'data.dataset.register' && a.decision === 'deny').map((a) => a.errorCode);
     assert.deepEqual(denials, ['dataset_version_exists', 'dataset_unsigned', 'untrusted_data_source', 'untrusted_data_source', 'untrusted_data_source']);
     assert.deepEqual((await t.admin('GET', '/admin/v1/datasets')).data.map((d: { version: string }) => d.version), ['1']);
+  });
+
+  test('declared and checked: a dataset signed as public that holds card numbers is refused at verification, named and audited', async () => {
+    const dir = dataset('tickets-cards');
+    writeFileSync(join(dir, 'train.jsonl'), readFileSync(join(dir, 'train.jsonl'), 'utf8') + JSON.stringify({ text: 'refund to card 4111 1111 1111 1111 please', label: 'billing' }) + '\n');
+    const sign = await data('sign', dir, '--key', labeling.key, '--name', 'tickets-public', '--version', '1', '--source', 'labeling-vendor', '--owner', 'o', '--licence', 'CC0-1.0', '--classification', 'public');
+    assert.equal(sign.code, 0, sign.stderr);
+    const reg = await data('register', dir);
+    assert.equal(reg.code, 0, reg.stderr);
+    const id = /^(ds_\w+)/.exec(reg.stdout)![1]!;
+    const v = await data('verify', dir, '--dataset', id);
+    assert.equal(v.code, 1);
+    assert.match(v.stderr, /dataset_classification_mismatch: declared public but the records hold credit_card \(confidential\); undeclared data categories: financial/);
+    const entry = t.audits().filter((a) => a.action === 'data.dataset.verify' && a.errorCode === 'dataset_classification_mismatch').at(-1);
+    assert.ok(entry);
+    assert.equal((entry.details as Record<string, string>).records, 'train.jsonl record 30');
+    assert.equal((await t.admin('GET', `/admin/v1/datasets/${id}`)).state, 'registered');
   });
 
   test('bad input is a clear 400/404, and a caller without manageDatasets is refused by the PDP', async () => {

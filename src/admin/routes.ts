@@ -74,6 +74,7 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   { name: 'datasets.list', method: 'GET', path: '/admin/v1/datasets', need: () => ({ action: 'readRegistry', resource: sys('datasets') }) },
   { name: 'datasets.register', method: 'POST', path: '/admin/v1/datasets', need: () => ({ action: 'manageDatasets', resource: sys('datasets') }) },
   { name: 'datasets.get', method: 'GET', path: /^\/admin\/v1\/datasets\/([^/]+)$/, need: (m) => ({ action: 'readRegistry', resource: ds(m) }), example: '/admin/v1/datasets/none' },
+  { name: 'datasets.lineage', method: 'GET', path: /^\/admin\/v1\/datasets\/([^/]+)\/lineage$/, need: (m) => ({ action: 'readRegistry', resource: ds(m) }), example: '/admin/v1/datasets/none/lineage' },
   ...(['verify', 'retire'] as const).map(
     (verb): AdminRouteDecl => ({ name: `datasets.${verb}`, method: 'POST', path: new RegExp(`^\\/admin\\/v1\\/datasets\\/([^/]+)\\/${verb}$`), need: (m) => ({ action: 'manageDatasets', resource: ds(m) }), example: `/admin/v1/datasets/none/${verb}` }),
   ),

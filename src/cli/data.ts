@@ -1,4 +1,4 @@
-// `warden data source|sign|verify|register|show|list|retire|scan|screen` (args exclude `data`).
+// `warden data source|sign|verify|register|show|list|retire|lineage|scan|screen` (args exclude `data`).
 // File verbs (sign, verify --key) work on a dataset directory or file. Registry verbs call the admin API
 // (/admin/v1/datasets, /admin/v1/data-sources): each change is a PDP decision (manageDatasets) and a ledger
 // entry before the CLI hears back. There is no offline path: admitting data needs the PDP and the ledger.
@@ -34,6 +34,7 @@ const USAGE = `usage: warden data <verb> [options]
         under the registered source's key and records it (registered -> verified), refusals in the ledger
   register DIR [--sig FILE]                                  admit a dataset signed by a registered source
   show ID [--json] | list [--name N] [--state S] [--json] | retire ID
+  lineage ID [--mermaid | --json]                            the dataset's OpenLineage events back to its source
   scan DIR|FILE [--sig FILE | --classification C --categories a,b] [--sample N] [--json]
         the inspection plane's detectors over the records versus the declared classification and categories
         (from the dataset's signed statement, or the flags); exit 1 when the data is more sensitive than declared
@@ -180,6 +181,13 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       if (!id) throw new UsageError(`${verb} needs a dataset ID`);
       const d = (await adminCall(adminClientOptions(values), verb === 'show' ? 'GET' : 'POST', dsPath(id, verb === 'retire' ? 'retire' : undefined), verb === 'retire' ? {} : undefined)) as DatasetRecord;
       out(values.json ? JSON.stringify(d, null, 2) : verb === 'show' ? describe(d) : datasetLine(d));
+      return 0;
+    }
+    case 'lineage': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, json: { type: 'boolean' }, mermaid: { type: 'boolean' } } });
+      if (!positionals[0]) throw new UsageError('lineage needs a dataset ID');
+      const r = (await adminCall(adminClientOptions(values), 'GET', dsPath(positionals[0], 'lineage'))) as { events: unknown[]; mermaid: string; text: string };
+      out(values.json ? JSON.stringify(r.events, null, 2) : values.mermaid ? r.mermaid : r.text);
       return 0;
     }
     case 'list': {

@@ -15,6 +15,11 @@ CREATE TABLE IF NOT EXISTS datasets (
   created_at INTEGER NOT NULL, verified_at INTEGER, retired_at INTEGER, UNIQUE (name, version)
 );
 CREATE INDEX IF NOT EXISTS datasets_digest ON datasets(digest);
+CREATE TABLE IF NOT EXISTS dataset_lineage (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, dataset_id TEXT NOT NULL REFERENCES datasets(id), digest TEXT NOT NULL,
+  event TEXT NOT NULL, at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dataset_lineage_dataset ON dataset_lineage(dataset_id, seq);
 `;
 
 type Row = Record<string, unknown>;
@@ -79,6 +84,8 @@ export class SqliteDatasetsStore implements DatasetsStore {
       findDataset: db.prepare('SELECT * FROM datasets WHERE name = ? AND version = ?'),
       findByDigest: db.prepare('SELECT * FROM datasets WHERE digest = ? ORDER BY created_at, id'),
       listDatasets: db.prepare('SELECT * FROM datasets WHERE (@name IS NULL OR name = @name) AND (@state IS NULL OR state = @state) ORDER BY created_at, id'),
+      insertLineage: db.prepare('INSERT INTO dataset_lineage (dataset_id, digest, event, at) VALUES (?, ?, ?, ?)'),
+      listLineage: db.prepare('SELECT digest, event, at FROM dataset_lineage WHERE dataset_id = ? ORDER BY seq'),
       transition: db.prepare(
         `UPDATE datasets SET state = @to,
            verification = COALESCE(@verification, verification),
@@ -139,5 +146,13 @@ export class SqliteDatasetsStore implements DatasetsStore {
 
   transition(id: string, from: DatasetState, to: DatasetState, patch: { verification?: unknown; at: number }): boolean {
     return this.q.transition.run({ id, from, to, at: patch.at, verification: patch.verification === undefined ? null : JSON.stringify(patch.verification) }).changes === 1;
+  }
+
+  insertLineage(e: { datasetId: string; digest: string; event: unknown; at: number }): void {
+    this.q.insertLineage.run(e.datasetId, e.digest, JSON.stringify(e.event), e.at);
+  }
+
+  listLineage(datasetId: string): { digest: string; event: unknown; at: number }[] {
+    return (this.q.listLineage.all(datasetId) as Row[]).map((r) => ({ digest: r.digest as string, event: JSON.parse(r.event as string) as unknown, at: r.at as number }));
   }
 }

@@ -59,4 +59,7 @@ export interface DatasetsStore {
   listDatasets(filter?: { name?: string; state?: DatasetState }): DatasetRecord[];
   /** Compare-and-set on the state; false when the dataset was no longer in `from`. */
   transition(id: string, from: DatasetState, to: DatasetState, patch: { verification?: unknown; at: number }): boolean;
+  /** Lineage events (OpenLineage RunEvent JSON) of a dataset, with the digest its ledger entry carries. */
+  insertLineage(e: { datasetId: string; digest: string; event: unknown; at: number }): void;
+  listLineage(datasetId: string): { digest: string; event: unknown; at: number }[];
 }

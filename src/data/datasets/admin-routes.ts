@@ -2,7 +2,7 @@
 // The admin dispatcher has already asked the PDP (manageDatasets / readRegistry, src/admin/routes.ts); the
 // registry writes each change, and each refusal, to the ledger before it happens.
 //   GET/POST /admin/v1/data-sources, GET /admin/v1/data-sources/{id}, POST /admin/v1/data-sources/{id}/retire
-//   GET/POST /admin/v1/datasets,     GET /admin/v1/datasets/{id},     POST /admin/v1/datasets/{id}/verify|retire
+//   GET/POST /admin/v1/datasets,     GET /admin/v1/datasets/{id}[/lineage], POST /admin/v1/datasets/{id}/verify|retire
 // Verification hashes the dataset ON THE GATEWAY HOST (an absolute path) under the registered source's key.
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
@@ -14,6 +14,7 @@ import type { DatasetRecord, DatasetState } from '../../store/datasets-store.js'
 import { DatasetClassificationMismatch, DatasetManifestMismatch, describeRecord } from './errors.js';
 import { scanClassification } from '../screen/classification-scan.js';
 import { readScreenRecords } from '../screen/read.js';
+import { lineageMermaid, lineageText } from '../lineage/openlineage.js';
 import type { DatasetRegistry } from './registry.js';
 import { datasetIgnorePaths } from './sign-dataset.js';
 import { verifyDataset } from './verify-dataset.js';
@@ -102,9 +103,13 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry }) {
       const b = await ar.body();
       return send(201, datasetView(await reg.register(principal, b.signatureBundle)));
     }
-    const dm = /^\/admin\/v1\/datasets\/([^/]+)(?:\/(verify|retire))?$/.exec(p);
+    const dm = /^\/admin\/v1\/datasets\/([^/]+)(?:\/(verify|retire|lineage))?$/.exec(p);
     if (dm) {
       const id = decodeURIComponent(dm[1]!);
+      if (dm[2] === 'lineage' && req.method === 'GET') {
+        const events = reg.lineageOf(id);
+        return send(200, { events, mermaid: lineageMermaid(events.map((e) => e.event)), text: lineageText(events.map((e) => e.event)) });
+      }
       if (!dm[2] && req.method === 'GET') return send(200, datasetView(reg.get(id), url.searchParams.get('bundle') === '1'));
       if (dm[2] === 'retire' && req.method === 'POST') return send(200, datasetView(await reg.retire(principal, id)));
       if (dm[2] === 'verify' && req.method === 'POST') {

@@ -13,6 +13,7 @@ import { parseBundle, serializeBundle, type SignatureBundle } from '../../worklo
 import { keyAlgorithmOf, loadPublicKey, publicKeyPem } from '../../workload/signing/keys.js';
 import { signerIdentityOf } from '../../workload/signing/verify-model.js';
 import { dataEvent } from './audit.js';
+import { lineageDigest, lineageEvent, type LineageEvent } from '../lineage/openlineage.js';
 import {
   DataSourceExists, DataSourceNotFound, DatasetInvalidTransition, DatasetManifestInvalid, DatasetNotFound, DatasetUnsigned,
   DatasetVersionExists, UntrustedDataSource,
@@ -151,8 +152,10 @@ export class DatasetRegistry {
       state: 'registered', signatureBundle: serializeBundle(bundle), files: manifest.files.length,
       records: manifest.files.reduce((s, f) => s + (f.records?.count ?? 0), 0), verification: null, createdAt: now, verifiedAt: null, retiredAt: null,
     };
-    await this.record(principal, action, dsResource(rec.id), { name: rec.name, version: rec.version, digest: rec.digest, source: rec.sourceId, classification: rec.classification, to: 'registered' });
+    const lineage = this.lineage(principal, 'data.dataset.register', rec, 'registered');
+    await this.record(principal, action, dsResource(rec.id), { name: rec.name, version: rec.version, digest: rec.digest, source: rec.sourceId, classification: rec.classification, to: 'registered', lineageEvent: lineage.digest });
     this.store.insertDataset(rec);
+    this.store.insertLineage(lineage);
     return rec;
   }
 
@@ -173,10 +176,12 @@ export class DatasetRegistry {
       return this.refuse(principal, action, dsResource(id), new DatasetManifestInvalid(`the files verified as ${v.digest} under ${v.signerIdentity}, not ${d.digest} under ${d.signerIdentity}`));
     }
     const verification = { files: v.files, bytes: v.bytes, records: v.records, classificationScan };
-    await this.record(principal, action, dsResource(id), { name: d.name, version: d.version, digest: d.digest, from: d.state, to: 'verified', files: v.files, bytes: v.bytes });
+    const lineage = this.lineage(principal, action, d, 'verified');
+    await this.record(principal, action, dsResource(id), { name: d.name, version: d.version, digest: d.digest, from: d.state, to: 'verified', files: v.files, bytes: v.bytes, lineageEvent: lineage.digest });
     if (!this.store.transition(id, 'registered', 'verified', { verification, at: this.clock.now() })) {
       return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, this.get(id).state, 'verify'), { race: true });
     }
+    this.store.insertLineage(lineage);
     return this.get(id);
   }
 
@@ -190,8 +195,22 @@ export class DatasetRegistry {
     const action = 'data.dataset.retire';
     const d = this.get(id);
     if (d.state === 'retired') return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, d.state, 'retire'));
-    await this.record(principal, action, dsResource(id), { name: d.name, version: d.version, digest: d.digest, from: d.state, to: 'retired' });
+    const lineage = this.lineage(principal, action, d, 'retired');
+    await this.record(principal, action, dsResource(id), { name: d.name, version: d.version, digest: d.digest, from: d.state, to: 'retired', lineageEvent: lineage.digest });
     if (!this.store.transition(id, d.state, 'retired', { at: this.clock.now() })) return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, this.get(id).state, 'retire'), { race: true });
+    this.store.insertLineage(lineage);
     return this.get(id);
+  }
+
+  /** The OpenLineage event of a change; its digest goes into the change's ledger entry before it is stored. */
+  private lineage(principal: Principal, job: string, d: DatasetRecord, state: DatasetState) {
+    const event = lineageEvent({ at: this.clock.now(), job, principal: principal.id, source: d.sourceId, dataset: { id: d.id, name: d.name, version: d.version, digest: d.digest, state } });
+    return { datasetId: d.id, digest: lineageDigest(event), event, at: this.clock.now() };
+  }
+
+  /** The dataset's lineage events, oldest first; each digest is the one its ledger entry carries. */
+  lineageOf(id: string): { digest: string; event: LineageEvent }[] {
+    this.get(id);
+    return this.store.listLineage(id).map((l) => ({ digest: l.digest, event: l.event as LineageEvent }));
   }
 }

@@ -95,6 +95,23 @@ describe('warden data: sources, signed datasets, verification, refusals', () => 
     const entries = t.audits().filter((a) => String(a.action).startsWith('data.') && a.decision === 'allow').map((a) => a.action);
     assert.deepEqual(entries, ['data.source.register', 'data.dataset.register', 'data.dataset.verify']);
 
+    // Lineage: one OpenLineage RunEvent per change, each chained into the ledger by its digest.
+    const lin = await data('lineage', id, '--json');
+    assert.equal(lin.code, 0, lin.stderr);
+    const events = JSON.parse(lin.stdout) as { digest: string; event: { job: { name: string }; inputs: { name: string }[]; outputs: { name: string }[]; schemaURL: string } }[];
+    assert.deepEqual(events.map((e) => e.event.job.name), ['data.dataset.register', 'data.dataset.verify']);
+    assert.deepEqual(events[0]!.event.inputs.map((i) => i.name), ['labeling-vendor']);
+    assert.deepEqual(events[0]!.event.outputs.map((o) => o.name), ['tickets@1']);
+    assert.match(events[0]!.event.schemaURL, /openlineage\.io\/spec\/.*RunEvent/);
+    const ledgerDigests = t.audits().filter((a) => a.resource && (a.resource as { id: string }).id === id && a.decision === 'allow').map((a) => (a.details as Record<string, string>).lineageEvent);
+    assert.deepEqual(ledgerDigests, events.map((e) => e.digest));
+    const { lineageDigest } = await import('../../../src/data/lineage/openlineage.js');
+    for (const e of events) assert.equal(lineageDigest(e.event as never), e.digest, 'the stored event is the one the ledger entry names');
+    const mermaid = await data('lineage', id, '--mermaid');
+    assert.match(mermaid.stdout, /^flowchart LR\n {2}src_labeling_vendor\[\("source labeling-vendor"\)\]\n {2}ds_tickets_1\["dataset tickets@1"\]/);
+    assert.match(mermaid.stdout, /src_labeling_vendor -->\|"data\.dataset\.verify [^"]+"\| ds_tickets_1/);
+    assert.match((await data('lineage', id)).stdout, /data\.dataset\.register +source labeling-vendor -> tickets@1 \(registered, sha256:/);
+
     // The same version again is refused: versions are immutable.
     const again = await data('register', dir);
     assert.equal(again.code, 1);

@@ -75,7 +75,8 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   { name: 'datasets.register', method: 'POST', path: '/admin/v1/datasets', need: () => ({ action: 'manageDatasets', resource: sys('datasets') }) },
   { name: 'datasets.get', method: 'GET', path: /^\/admin\/v1\/datasets\/([^/]+)$/, need: (m) => ({ action: 'readRegistry', resource: ds(m) }), example: '/admin/v1/datasets/none' },
   { name: 'datasets.lineage', method: 'GET', path: /^\/admin\/v1\/datasets\/([^/]+)\/lineage$/, need: (m) => ({ action: 'readRegistry', resource: ds(m) }), example: '/admin/v1/datasets/none/lineage' },
-  ...(['verify', 'retire'] as const).map(
+  { name: 'datasets.trainOn.list', method: 'GET', path: /^\/admin\/v1\/datasets\/([^/]+)\/train-on$/, need: (m) => ({ action: 'readRegistry', resource: ds(m) }), example: '/admin/v1/datasets/none/train-on' },
+  ...(['verify', 'retire', 'train-on'] as const).map(
     (verb): AdminRouteDecl => ({ name: `datasets.${verb}`, method: 'POST', path: new RegExp(`^\\/admin\\/v1\\/datasets\\/([^/]+)\\/${verb}$`), need: (m) => ({ action: 'manageDatasets', resource: ds(m) }), example: `/admin/v1/datasets/none/${verb}` }),
   ),
   { name: 'tools.list', method: 'GET', path: '/admin/v1/tools', need: () => ({ action: 'readRegistry', resource: sys('tools') }) },

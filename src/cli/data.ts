@@ -1,4 +1,4 @@
-// `warden data source|sign|verify|register|show|list|retire|lineage|scan|screen` (args exclude `data`).
+// `warden data source|sign|verify|register|show|list|retire|train-on|lineage|scan|screen` (args exclude `data`).
 // File verbs (sign, verify --key) work on a dataset directory or file. Registry verbs call the admin API
 // (/admin/v1/datasets, /admin/v1/data-sources): each change is a PDP decision (manageDatasets) and a ledger
 // entry before the CLI hears back. There is no offline path: admitting data needs the PDP and the ledger.
@@ -34,6 +34,8 @@ const USAGE = `usage: warden data <verb> [options]
         under the registered source's key and records it (registered -> verified), refusals in the ledger
   register DIR [--sig FILE]                                  admit a dataset signed by a registered source
   show ID [--json] | list [--name N] [--state S] [--json] | retire ID
+  train-on ID --model M [--family F] [--tenant T]            ask the PDP (trainOn) whether model M may train on the
+        dataset (verified datasets only); the decision is in the ledger; exit 1 when denied
   lineage ID [--mermaid | --json]                            the dataset's OpenLineage events back to its source
   scan DIR|FILE [--sig FILE | --classification C --categories a,b] [--sample N] [--json]
         the inspection plane's detectors over the records versus the declared classification and categories
@@ -181,6 +183,14 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       if (!id) throw new UsageError(`${verb} needs a dataset ID`);
       const d = (await adminCall(adminClientOptions(values), verb === 'show' ? 'GET' : 'POST', dsPath(id, verb === 'retire' ? 'retire' : undefined), verb === 'retire' ? {} : undefined)) as DatasetRecord;
       out(values.json ? JSON.stringify(d, null, 2) : verb === 'show' ? describe(d) : datasetLine(d));
+      return 0;
+    }
+    case 'train-on': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, model: { type: 'string' }, family: { type: 'string' }, tenant: { type: 'string' } } });
+      if (!positionals[0] || !values.model) throw new UsageError('train-on needs a dataset ID and --model');
+      const body = { model: values.model, ...(values.family ? { family: values.family } : {}), ...(values.tenant ? { tenant: values.tenant } : {}) };
+      const r = (await adminCall(adminClientOptions(values), 'POST', dsPath(positionals[0], 'train-on'), body)) as { model: string; policyIds: string[]; policyVersion: string };
+      out(`allowed: ${r.model} may train on ${positionals[0]} (policies ${r.policyIds.join(', ')}; policy set ${r.policyVersion})`);
       return 0;
     }
     case 'lineage': {

@@ -62,6 +62,7 @@ export type Action =
   | 'readDataset'
   | 'writeDataset'
   | 'train'
+  | 'trainOn'
   | 'manageKeys'
   | 'managePolicies'
   | 'promoteModel'

@@ -5,9 +5,9 @@ import type { Clock } from '../core/clock.js';
 import { SqliteDatasetsStore } from '../store/datasets-sqlite.js';
 import type { SqliteDb } from '../store/sqlite.js';
 import { createDatasetAdminRoute } from './datasets/admin-routes.js';
-import { DatasetRegistry } from './datasets/registry.js';
+import { DatasetRegistry, type DecideTrainOn } from './datasets/registry.js';
 
-export function buildDataPlane(d: { db: SqliteDb; audit: AuditSink; clock: Clock }) {
+export function buildDataPlane(d: { db: SqliteDb; audit: AuditSink; clock: Clock; decideTrainOn: (sourceIp: string) => DecideTrainOn }) {
   const registry = new DatasetRegistry({
     store: new SqliteDatasetsStore(d.db),
     audit: async (e) => {
@@ -15,5 +15,5 @@ export function buildDataPlane(d: { db: SqliteDb; audit: AuditSink; clock: Clock
     },
     clock: d.clock,
   });
-  return { registry, adminRoute: createDatasetAdminRoute({ registry }) };
+  return { registry, adminRoute: createDatasetAdminRoute({ registry, decideTrainOn: d.decideTrainOn }) };
 }

@@ -1,5 +1,5 @@
 import type { SqliteDb } from './sqlite.js';
-import type { DataSourceRecord, DatasetRecord, DatasetState, DatasetsStore } from './datasets-store.js';
+import type { DataSourceRecord, DatasetRecord, DatasetState, DatasetsStore, TrainDecisionRecord } from './datasets-store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS data_sources (
@@ -20,6 +20,10 @@ CREATE TABLE IF NOT EXISTS dataset_lineage (
   event TEXT NOT NULL, at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS dataset_lineage_dataset ON dataset_lineage(dataset_id, seq);
+CREATE TABLE IF NOT EXISTS dataset_train_decisions (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, dataset_id TEXT NOT NULL REFERENCES datasets(id), model TEXT NOT NULL, tenant TEXT NOT NULL,
+  allow INTEGER NOT NULL, policy_ids TEXT NOT NULL, policy_version TEXT NOT NULL, decided_by TEXT NOT NULL, at INTEGER NOT NULL
+);
 `;
 
 type Row = Record<string, unknown>;
@@ -86,6 +90,8 @@ export class SqliteDatasetsStore implements DatasetsStore {
       listDatasets: db.prepare('SELECT * FROM datasets WHERE (@name IS NULL OR name = @name) AND (@state IS NULL OR state = @state) ORDER BY created_at, id'),
       insertLineage: db.prepare('INSERT INTO dataset_lineage (dataset_id, digest, event, at) VALUES (?, ?, ?, ?)'),
       listLineage: db.prepare('SELECT digest, event, at FROM dataset_lineage WHERE dataset_id = ? ORDER BY seq'),
+      insertTrain: db.prepare('INSERT INTO dataset_train_decisions (dataset_id, model, tenant, allow, policy_ids, policy_version, decided_by, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      listTrain: db.prepare('SELECT * FROM dataset_train_decisions WHERE dataset_id = ? ORDER BY seq'),
       transition: db.prepare(
         `UPDATE datasets SET state = @to,
            verification = COALESCE(@verification, verification),
@@ -154,5 +160,16 @@ export class SqliteDatasetsStore implements DatasetsStore {
 
   listLineage(datasetId: string): { digest: string; event: unknown; at: number }[] {
     return (this.q.listLineage.all(datasetId) as Row[]).map((r) => ({ digest: r.digest as string, event: JSON.parse(r.event as string) as unknown, at: r.at as number }));
+  }
+
+  insertTrainDecision(d: TrainDecisionRecord): void {
+    this.q.insertTrain.run(d.datasetId, d.model, d.tenant, d.allow ? 1 : 0, JSON.stringify(d.policyIds), d.policyVersion, d.decidedBy, d.at);
+  }
+
+  listTrainDecisions(datasetId: string): TrainDecisionRecord[] {
+    return (this.q.listTrain.all(datasetId) as Row[]).map((r) => ({
+      datasetId: r.dataset_id as string, model: r.model as string, tenant: r.tenant as string, allow: r.allow === 1,
+      policyIds: JSON.parse(r.policy_ids as string) as string[], policyVersion: r.policy_version as string, decidedBy: r.decided_by as string, at: r.at as number,
+    }));
   }
 }

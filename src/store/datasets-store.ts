@@ -62,4 +62,18 @@ export interface DatasetsStore {
   /** Lineage events (OpenLineage RunEvent JSON) of a dataset, with the digest its ledger entry carries. */
   insertLineage(e: { datasetId: string; digest: string; event: unknown; at: number }): void;
   listLineage(datasetId: string): { digest: string; event: unknown; at: number }[];
+  /** trainOn decisions: which model may train on which dataset, under which policy version. */
+  insertTrainDecision(d: TrainDecisionRecord): void;
+  listTrainDecisions(datasetId: string): TrainDecisionRecord[];
+}
+
+export interface TrainDecisionRecord {
+  datasetId: string;
+  model: string;
+  tenant: string;
+  allow: boolean;
+  policyIds: string[];
+  policyVersion: string;
+  decidedBy: string;
+  at: number;
 }

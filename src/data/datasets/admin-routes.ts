@@ -15,7 +15,8 @@ import { DatasetClassificationMismatch, DatasetManifestMismatch, describeRecord 
 import { scanClassification } from '../screen/classification-scan.js';
 import { readScreenRecords } from '../screen/read.js';
 import { lineageMermaid, lineageText } from '../lineage/openlineage.js';
-import type { DatasetRegistry } from './registry.js';
+import type { DatasetRegistry, DecideTrainOn } from './registry.js';
+import { clientAddress } from '../../network/source.js';
 import { datasetIgnorePaths } from './sign-dataset.js';
 import { verifyDataset } from './verify-dataset.js';
 
@@ -67,7 +68,7 @@ async function readSidecar(path: string, explicit: boolean): Promise<unknown> {
   }
 }
 
-export function createDatasetAdminRoute(o: { registry: DatasetRegistry }) {
+export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTrainOn: (sourceIp: string) => DecideTrainOn }) {
   const reg = o.registry;
   return async function datasetAdminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean> {
     const p = ar.path;
@@ -103,9 +104,16 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry }) {
       const b = await ar.body();
       return send(201, datasetView(await reg.register(principal, b.signatureBundle)));
     }
-    const dm = /^\/admin\/v1\/datasets\/([^/]+)(?:\/(verify|retire|lineage))?$/.exec(p);
+    const dm = /^\/admin\/v1\/datasets\/([^/]+)(?:\/(verify|retire|lineage|train-on))?$/.exec(p);
     if (dm) {
       const id = decodeURIComponent(dm[1]!);
+      if (dm[2] === 'train-on' && req.method === 'GET') return send(200, { data: reg.trainDecisions(id) });
+      if (dm[2] === 'train-on' && req.method === 'POST') {
+        const b = await ar.body();
+        const family = str(b, 'family', false);
+        const model = { model: str(b, 'model', true)!, tenant: str(b, 'tenant', false) ?? principal.tenant, ...(family ? { family } : {}) };
+        return send(200, await reg.trainOn(principal, id, model, o.decideTrainOn(clientAddress(req))));
+      }
       if (dm[2] === 'lineage' && req.method === 'GET') {
         const events = reg.lineageOf(id);
         return send(200, { events, mermaid: lineageMermaid(events.map((e) => e.event)), text: lineageText(events.map((e) => e.event)) });

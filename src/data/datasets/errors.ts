@@ -103,3 +103,10 @@ export class DatasetClassificationMismatch extends Forbidden {
     super('dataset_classification_mismatch', message);
   }
 }
+
+/** The PDP said no to trainOn: this model may not train on this dataset. */
+export class TrainOnDenied extends Forbidden {
+  constructor(message: string) {
+    super('train_on_denied', message);
+  }
+}

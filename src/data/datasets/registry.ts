@@ -7,8 +7,8 @@ import { createPublicKey } from 'node:crypto';
 import { BadRequest, WardenError } from '../../core/errors.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
-import type { AuditEvent, Principal, Resource } from '../../core/types.js';
-import type { DataSourceRecord, DatasetRecord, DatasetState, DatasetsStore } from '../../store/datasets-store.js';
+import type { AuditEvent, Decision, Principal, Resource } from '../../core/types.js';
+import type { DataSourceRecord, DatasetRecord, DatasetState, DatasetsStore, TrainDecisionRecord } from '../../store/datasets-store.js';
 import { parseBundle, serializeBundle, type SignatureBundle } from '../../workload/signing/bundle.js';
 import { keyAlgorithmOf, loadPublicKey, publicKeyPem } from '../../workload/signing/keys.js';
 import { signerIdentityOf } from '../../workload/signing/verify-model.js';
@@ -16,18 +16,23 @@ import { dataEvent } from './audit.js';
 import { lineageDigest, lineageEvent, type LineageEvent } from '../lineage/openlineage.js';
 import {
   DataSourceExists, DataSourceNotFound, DatasetInvalidTransition, DatasetManifestInvalid, DatasetNotFound, DatasetUnsigned,
-  DatasetVersionExists, UntrustedDataSource,
+  DatasetVersionExists, TrainOnDenied, UntrustedDataSource,
 } from './errors.js';
 import { parseDatasetStatement, type DatasetManifest } from './manifest.js';
 import { authenticateManifest, type VerifiedDataset } from './verify-dataset.js';
 
 export type AuditSink = (event: AuditEvent) => void | Promise<void>;
 
+/** The PDP's trainOn decision for a model principal and a dataset resource (injected by the composition root). */
+export type DecideTrainOn = (model: Principal, dataset: Resource & { attrs: Record<string, unknown> }) => Decision;
+
 export interface DatasetRegistryDeps {
   store: DatasetsStore;
   audit: AuditSink;
   clock?: Clock;
 }
+
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$/;
 
 const SOURCE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 
@@ -200,6 +205,42 @@ export class DatasetRegistry {
     if (!this.store.transition(id, d.state, 'retired', { at: this.clock.now() })) return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, this.get(id).state, 'retire'), { race: true });
     this.store.insertLineage(lineage);
     return this.get(id);
+  }
+
+  /**
+   * Asks the PDP whether `model` may train on the dataset (trainOn), as the Service principal `model:<name>` in
+   * groups `model:<name>` and `family:<family>`, of `tenant`, on behalf of the admin asking (whose credential and
+   * MFA the context carries). Only a verified dataset can be approved. The decision, either way, is a ledger entry
+   * and is stored; a deny is thrown as TrainOnDenied.
+   */
+  async trainOn(admin: Principal, id: string, m: { model: string; tenant: string; family?: string }, decide: DecideTrainOn): Promise<TrainDecisionRecord> {
+    const action = 'data.dataset.trainOn';
+    if (!MODEL_NAME.test(m.model)) throw new BadRequest('invalid_field', 'model must be a model name', 'model');
+    if (m.family !== undefined && !MODEL_NAME.test(m.family)) throw new BadRequest('invalid_field', 'family must be a name', 'family');
+    const d = this.get(id);
+    const details = { name: d.name, version: d.version, digest: d.digest, model: m.model, tenant: m.tenant };
+    if (d.state !== 'verified') return this.refuse(admin, action, dsResource(id), new DatasetInvalidTransition(id, d.state, 'approve training on it (only verified datasets)'), details);
+    const model: Principal = {
+      kind: 'service', id: `model:${m.model}`, tenant: m.tenant, groups: [`model:${m.model}`, ...(m.family ? [`family:${m.family}`] : [])],
+      authn: admin.authn, scope: { models: ['*'], actions: ['trainOn'] },
+    };
+    const decision = decide(model, { type: 'Dataset', id, attrs: { classification: d.classification } });
+    const rec: TrainDecisionRecord = { datasetId: id, model: m.model, tenant: m.tenant, allow: decision.allow, policyIds: decision.policyIds, policyVersion: decision.policyVersion, decidedBy: admin.id, at: this.clock.now() };
+    const more = { ...details, policyIds: decision.policyIds.join(','), policyVersion: decision.policyVersion };
+    if (!decision.allow) {
+      const err = new TrainOnDenied(`policy does not let ${m.model} train on ${d.name}@${d.version} (${d.classification})`);
+      await this.record(admin, action, dsResource(id), more, err);
+      this.store.insertTrainDecision(rec);
+      throw err;
+    }
+    await this.record(admin, action, dsResource(id), more);
+    this.store.insertTrainDecision(rec);
+    return rec;
+  }
+
+  trainDecisions(id: string): TrainDecisionRecord[] {
+    this.get(id);
+    return this.store.listTrainDecisions(id);
   }
 
   /** The OpenLineage event of a change; its digest goes into the change's ledger entry before it is stored. */

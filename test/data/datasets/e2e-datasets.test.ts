@@ -112,6 +112,16 @@ describe('warden data: sources, signed datasets, verification, refusals', () => 
     assert.match(mermaid.stdout, /src_labeling_vendor -->\|"data\.dataset\.verify [^"]+"\| ds_tickets_1/);
     assert.match((await data('lineage', id)).stdout, /data\.dataset\.register +source labeling-vendor -> tickets@1 \(registered, sha256:/);
 
+    // trainOn: the starter policy lets a model train on an internal dataset; the decision is in the ledger.
+    const allowed = await data('train-on', id, '--model', 'tiny-llm', '--family', 'llama');
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.match(allowed.stdout, /allowed: tiny-llm may train on ds_\w+ \(policies models-train-on-public-and-internal-data; policy set sha256:/);
+    const trainEntry = t.audits().filter((a) => a.action === 'data.dataset.trainOn').at(-1)!;
+    assert.equal(trainEntry.decision, 'allow');
+    assert.equal((trainEntry.details as Record<string, string>).model, 'tiny-llm');
+    assert.equal((trainEntry.details as Record<string, string>).policyIds, 'models-train-on-public-and-internal-data');
+    assert.deepEqual((await t.admin('GET', `/admin/v1/datasets/${id}/train-on`)).data.map((d: { model: string; allow: boolean }) => [d.model, d.allow]), [['tiny-llm', true]]);
+
     // The same version again is refused: versions are immutable.
     const again = await data('register', dir);
     assert.equal(again.code, 1);
@@ -167,6 +177,25 @@ describe('warden data: sources, signed datasets, verification, refusals', () => 
     assert.ok(entry);
     assert.equal((entry.details as Record<string, string>).records, 'train.jsonl record 30');
     assert.equal((await t.admin('GET', `/admin/v1/datasets/${id}`)).state, 'registered');
+    // An unverified dataset cannot be approved for training.
+    const unverified = await data('train-on', id, '--model', 'tiny-llm');
+    assert.equal(unverified.code, 1);
+    assert.match(unverified.stderr, /invalid_transition: dataset ds_\w+ is registered; cannot approve training on it/);
+  });
+
+  test('trainOn denies a confidential dataset to a model no policy names, and records the denial', async () => {
+    const dir = dataset('tickets-confidential');
+    const s = await data('sign', dir, '--key', labeling.key, '--name', 'tickets-conf', '--version', '1', '--source', 'labeling-vendor', '--owner', 'o', '--licence', 'proprietary', '--classification', 'confidential', '--categories', 'pii');
+    assert.equal(s.code, 0, s.stderr);
+    const id = /^(ds_\w+)/.exec((await data('register', dir)).stdout)![1]!;
+    assert.equal((await data('verify', dir, '--dataset', id)).code, 0);
+    const denied = await data('train-on', id, '--model', 'tiny-llm');
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /train_on_denied: policy does not let tiny-llm train on tickets-conf@1 \(confidential\)/);
+    const entry = t.audits().filter((a) => a.action === 'data.dataset.trainOn').at(-1)!;
+    assert.equal(entry.decision, 'deny');
+    assert.equal(entry.errorCode, 'train_on_denied');
+    assert.deepEqual((await t.admin('GET', `/admin/v1/datasets/${id}/train-on`)).data.map((d: { allow: boolean }) => d.allow), [false]);
   });
 
   test('bad input is a clear 400/404, and a caller without manageDatasets is refused by the PDP', async () => {

@@ -395,7 +395,11 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     decideTrainOn: (sourceIp) => (principal, resource) =>
       policy.pdp.decide({ principal, action: 'trainOn', resource, context: buildContext({ principal, now: clock.now(), sourceIp, listener: 'admin', findings: null, riskScore: 0, tenant: principal.tenant }) }),
   });
-  const workload = buildWorkloadPlane({ config, db, clock, log, audit, pdp: policy.pdp, stepUp: createBearerVerifier(verifiers), onModels: (m) => policy.syncRegisteredModels(m) });
+  const workload = buildWorkloadPlane({
+    config, db, clock, log, audit, pdp: policy.pdp, stepUp: createBearerVerifier(verifiers), onModels: (m) => policy.syncRegisteredModels(m),
+    // Promotion refuses a model whose provenance names a dataset that is unregistered, unverified or not trainOn-approved.
+    trainingData: { gate: (dep, datasets) => data.trainingDataGate(dep.model, datasets), explain: (model, datasets) => data.explainTrainingData(model, datasets) },
+  });
   started.push(() => workload.close());
   const keyRelease = createKeyRelease({ db, dataDir: config.dataDir, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces });
   // Tools plane: /v1/tools, /mcp and /admin/v1/tools|approvals; tool calls decided by the same PDP.

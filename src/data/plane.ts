@@ -6,6 +6,8 @@ import { SqliteDatasetsStore } from '../store/datasets-sqlite.js';
 import type { SqliteDb } from '../store/sqlite.js';
 import { createDatasetAdminRoute } from './datasets/admin-routes.js';
 import { DatasetRegistry, type DecideTrainOn } from './datasets/registry.js';
+import { explainTrainingData, trainingDataGate } from './datasets/gate.js';
+import type { DatasetRef } from '../workload/provenance/slsa.js';
 
 export function buildDataPlane(d: { db: SqliteDb; audit: AuditSink; clock: Clock; decideTrainOn: (sourceIp: string) => DecideTrainOn }) {
   const registry = new DatasetRegistry({
@@ -15,5 +17,10 @@ export function buildDataPlane(d: { db: SqliteDb; audit: AuditSink; clock: Clock
     },
     clock: d.clock,
   });
-  return { registry, adminRoute: createDatasetAdminRoute({ registry, decideTrainOn: d.decideTrainOn }) };
+  return {
+    registry,
+    adminRoute: createDatasetAdminRoute({ registry, decideTrainOn: d.decideTrainOn }),
+    trainingDataGate: trainingDataGate(registry),
+    explainTrainingData: (model: string, datasets: readonly DatasetRef[]) => explainTrainingData(registry, model, datasets),
+  };
 }

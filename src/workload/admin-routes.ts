@@ -41,6 +41,8 @@ export interface ModelAdminDeps {
   challenge(id: string): Promise<AttestationStatus | null>;
   /** Verifies a step-up bearer token (OIDC with amr mfa + auth_time) and returns whom it authenticates. */
   stepUp(token: string): Promise<Principal>;
+  /** The training datasets the deployment's provenance names and whether each may be used (the data plane's gate). */
+  trainingData?(dep: DeploymentRecord): unknown;
 }
 
 const STATES: DeploymentState[] = ['registered', 'verified', 'promoted', 'quarantined', 'retired'];
@@ -101,7 +103,7 @@ function parseRegisterBody(b: Record<string, unknown>): RegisterInput {
 }
 
 export function createModelAdminRoute(o: ModelAdminDeps) {
-  const view = (dep: DeploymentRecord) => ({ ...dep, attestationStatus: o.attestation(dep.id) });
+  const view = (dep: DeploymentRecord) => ({ ...dep, attestationStatus: o.attestation(dep.id), ...(o.trainingData ? { trainingData: o.trainingData(dep) } : {}) });
 
   /** Hash against the stored bundle under each trusted signer; a refusal here is audited like the registry's own. */
   async function verifyFiles(principal: Principal, dep: DeploymentRecord, dir: string, ignorePaths: string[], signaturePath: string): Promise<VerifiedModel> {

@@ -24,7 +24,8 @@ import { SqliteRegistryStore } from '../store/registry-sqlite.js';
 import type { DeploymentRecord } from '../store/registry-store.js';
 import type { SqliteDb } from '../store/sqlite.js';
 import { AttestationMonitor, createTrustAnchors, INTEL_SGX_ROOT_CA_PEM, tdxCollateralDirectory, type AttestationStatus, type TrustAnchors } from './attestation/index.js';
-import { ModelRegistry, type Authorize } from './registry/registry.js';
+import { ModelRegistry, type Authorize, type TrainingDataGate } from './registry/registry.js';
+import type { DatasetRef } from './provenance/slsa.js';
 import { loadPublicKey } from './signing/keys.js';
 import { createEvidenceFetcher } from './attestation/evidence-fetch.js';
 import { createModelAdminRoute } from './admin-routes.js';
@@ -45,6 +46,8 @@ export interface WorkloadPlaneDeps {
   stepUp: (token: string) => Promise<Principal>;
   /** Told the registry's models (placement of the promoted deployment, else of any) after each refresh, for the policies. */
   onModels?: (models: { id: string; tier: string; region: string }[]) => void;
+  /** The data plane's training-data gate on promotion, and its per-dataset explanation for `warden model show`. */
+  trainingData?: { gate: TrainingDataGate; explain: (model: string, datasets: readonly DatasetRef[]) => unknown };
 }
 
 /** What the route stage knows of a request, and where the plane writes its choice (the gateway's context). */
@@ -106,6 +109,7 @@ export function buildWorkloadPlane(d: WorkloadPlaneDeps): WorkloadPlane {
     requireSbom: wl.requireSbom,
     requireProvenance: wl.provenance?.require ?? false,
     ...(provenance ? { provenance } : {}),
+    ...(d.trainingData ? { trainingData: d.trainingData.gate } : {}),
   };
 
   // The PDP decides promoteModel with the admin listener's context (the starter set asks for MFA < 15 min).
@@ -267,6 +271,7 @@ export function buildWorkloadPlane(d: WorkloadPlaneDeps): WorkloadPlane {
 
   const adminRoute = createModelAdminRoute({
     registry,
+    ...(d.trainingData ? { trainingData: (dep: DeploymentRecord) => d.trainingData!.explain(dep.model, registry.trainingDatasets(dep)) } : {}),
     store,
     registryFor: (sourceIp) => new ModelRegistry({ store, audit: registryAudit, authorize: authorizeFrom(sourceIp), policy, clock: d.clock }),
     trustedSigners,

@@ -9,6 +9,8 @@ import { DatasetManifestMismatch, describeRecord } from '../data/datasets/errors
 import { DEFAULT_DATASET_SIGNATURE_NAME, datasetIgnorePaths, signDataset, writeDatasetSignature } from '../data/datasets/sign-dataset.js';
 import { DEFAULT_RECORDS_NAME } from '../data/datasets/sidecar.js';
 import { verifyDataset } from '../data/datasets/verify-dataset.js';
+import type { TrainingDataStatus } from '../data/datasets/gate.js';
+import { lineageText, modelLineageMermaid, type LineageEvent } from '../data/lineage/openlineage.js';
 import { readScreenRecords } from '../data/screen/read.js';
 import { scanClassification } from '../data/screen/classification-scan.js';
 import { parseDatasetStatement } from '../data/datasets/manifest.js';
@@ -36,7 +38,8 @@ const USAGE = `usage: warden data <verb> [options]
   show ID [--json] | list [--name N] [--state S] [--json] | retire ID
   train-on ID --model M [--family F] [--tenant T]            ask the PDP (trainOn) whether model M may train on the
         dataset (verified datasets only); the decision is in the ledger; exit 1 when denied
-  lineage ID [--mermaid | --json]                            the dataset's OpenLineage events back to its source
+  lineage ID|DEPLOYMENT [--mermaid | --json]                 OpenLineage events back to the sources: of a dataset, or
+        of every dataset a model deployment's provenance names (model -> datasets -> sources)
   scan DIR|FILE [--sig FILE | --classification C --categories a,b] [--sample N] [--json]
         the inspection plane's detectors over the records versus the declared classification and categories
         (from the dataset's signed statement, or the flags); exit 1 when the data is more sensitive than declared
@@ -195,9 +198,31 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
     }
     case 'lineage': {
       const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, json: { type: 'boolean' }, mermaid: { type: 'boolean' } } });
-      if (!positionals[0]) throw new UsageError('lineage needs a dataset ID');
-      const r = (await adminCall(adminClientOptions(values), 'GET', dsPath(positionals[0], 'lineage'))) as { events: unknown[]; mermaid: string; text: string };
-      out(values.json ? JSON.stringify(r.events, null, 2) : values.mermaid ? r.mermaid : r.text);
+      const id = positionals[0];
+      if (!id) throw new UsageError('lineage needs a dataset ID (ds_...) or a model deployment ID (dep_...)');
+      const o = adminClientOptions(values);
+      type Lineage = { events: { digest: string; event: LineageEvent }[]; mermaid: string; text: string };
+      if (!id.startsWith('dep_')) {
+        const r = (await adminCall(o, 'GET', dsPath(id, 'lineage'))) as Lineage;
+        out(values.json ? JSON.stringify(r.events, null, 2) : values.mermaid ? r.mermaid : r.text);
+        return 0;
+      }
+      // A model: the datasets its provenance names (as `model show` explains them), each with its own lineage.
+      const dep = (await adminCall(o, 'GET', `/admin/v1/models/${encodeURIComponent(id)}`)) as { id: string; model: string; version: string; trainingData?: TrainingDataStatus[] };
+      const datasets = await Promise.all((dep.trainingData ?? []).map(async (s) => {
+        const l = s.dataset ? ((await adminCall(o, 'GET', dsPath(s.dataset, 'lineage'))) as Lineage) : null;
+        const events = l?.events.map((e) => e.event) ?? [];
+        return { status: s, name: events[0]?.outputs[0]?.name ?? null, uri: s.uri, ok: s.ok, events };
+      }));
+      if (values.json) out(JSON.stringify({ deployment: dep.id, model: dep.model, datasets: datasets.map((d) => ({ ...d.status, lineage: d.events })) }, null, 2));
+      else if (values.mermaid) out(modelLineageMermaid({ id: dep.id, name: `${dep.model}@${dep.version}` }, datasets));
+      else {
+        out(`model ${dep.model}@${dep.version} (${dep.id})${datasets.length ? '' : ': its provenance names no training dataset'}`);
+        for (const d of datasets) {
+          out(`  trained on ${d.uri} ${d.status.digest.slice(0, 19)}…  ${d.ok ? 'approved' : `NOT approved: ${d.status.reason}`}`);
+          for (const line of lineageText(d.events).split('\n').filter(Boolean)) out(`    ${line}`);
+        }
+      }
       return 0;
     }
     case 'list': {

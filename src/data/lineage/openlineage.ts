@@ -65,3 +65,16 @@ export function lineageMermaid(events: readonly LineageEvent[]): string {
 export function lineageText(events: readonly LineageEvent[]): string {
   return events.map((e) => `${e.eventTime}  ${e.job.name.padEnd(22)} ${e.inputs.map((i) => `source ${i.name}`).join(', ')} -> ${e.outputs.map((o) => `${o.name} (${o.facets.warden_dataset.state}, ${o.facets.warden_dataset.digest.slice(0, 19)}…)`).join(', ')}  by ${e.run.facets.warden_actor.principal ?? '(system)'}`).join('\n');
 }
+
+/** A model deployment trained on datasets: the dataset graphs plus model nodes fed by the datasets it names. */
+export function modelLineageMermaid(model: { id: string; name: string }, datasets: readonly { name: string | null; uri: string; ok: boolean; events: readonly LineageEvent[] }[]): string {
+  const lines = lineageMermaid(datasets.flatMap((d) => d.events)).split('\n');
+  const m = `model_${model.id.replace(/[^A-Za-z0-9]/g, '_')}`;
+  lines.push(`  ${m}{{"model ${model.name} (${model.id})"}}`);
+  for (const d of datasets) {
+    const from = d.name ? node(NAMESPACE_DATASETS, d.name) : `unknown_${d.uri.replace(/[^A-Za-z0-9]/g, '_')}`;
+    if (!d.name) lines.push(`  ${from}["unregistered ${d.uri}"]`);
+    lines.push(`  ${from} -->|"${d.ok ? 'trained (approved)' : 'trained (NOT approved)'}"| ${m}`);
+  }
+  return lines.join('\n');
+}

@@ -107,6 +107,13 @@ test('promotion waits for the training dataset to be registered, verified and ap
   assert.match(p.stdout, /promoted/);
   const after = JSON.parse((await warden('model', 'show', dep, '--json')).stdout);
   assert.deepEqual(after.trainingData, [{ uri: 'warden-dataset:corpus@3', digest: `sha256:${datasetHex}`, dataset: dsId, state: 'verified', ok: true, reason: null }]);
+  // Lineage from the model back to the source.
+  const text = await warden('data', 'lineage', dep);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^model tiny-llm@1 \(dep_\w+\)\n {2}trained on warden-dataset:corpus@3 sha256:[0-9a-f]{12}… {2}approved\n {4}\S+ {2}data\.dataset\.register +source acme-curation -> corpus@3/);
+  const mermaid = await warden('data', 'lineage', dep, '--mermaid');
+  assert.match(mermaid.stdout, /src_acme_curation -->\|"data\.dataset\.verify [^"]+"\| ds_corpus_3/);
+  assert.match(mermaid.stdout, /ds_corpus_3 -->\|"trained \(approved\)"\| model_dep_\w+/);
   const refusals = t.audits().filter((a) => a.action === 'model.promote' && a.errorCode === 'training_data_not_approved');
   assert.equal(refusals.length, 3, 'each refused promotion is in the ledger');
 });

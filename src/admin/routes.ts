@@ -30,6 +30,7 @@ const keyNeed = (m: string[]) => ({ action: 'manageKeys' as const, resource: { t
 const policies = () => ({ action: 'managePolicies' as const, resource: { type: 'Policy', id: 'set' } satisfies Resource as Resource });
 const dep = (m: string[]): Resource => ({ type: 'Deployment', id: m[0]! });
 const tool = (m: string[]): Resource => ({ type: 'Tool', id: m[0]! });
+const ds = (m: string[]): Resource => ({ type: 'Dataset', id: m[0]! });
 const plane = () => 'plane' as const;
 
 export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
@@ -64,6 +65,19 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   { name: 'models.promote', method: 'POST', path: /^\/admin\/v1\/models\/([^/]+)\/promote$/, need: plane, example: '/admin/v1/models/none/promote' },
   ...(['verify', 'quarantine', 'retire', 'attest', 'key'] as const).map(
     (verb): AdminRouteDecl => ({ name: `models.${verb}`, method: 'POST', path: new RegExp(`^\\/admin\\/v1\\/models\\/([^/]+)\\/${verb}$`), need: (m) => ({ action: 'manageModels', resource: dep(m) }), example: `/admin/v1/models/none/${verb}` }),
+  ),
+  // The data plane: sources (identities with a key) and signed datasets. Changing either is manageDatasets.
+  { name: 'dataSources.list', method: 'GET', path: '/admin/v1/data-sources', need: () => ({ action: 'readRegistry', resource: sys('data-sources') }) },
+  { name: 'dataSources.register', method: 'POST', path: '/admin/v1/data-sources', need: () => ({ action: 'manageDatasets', resource: sys('data-sources') }) },
+  { name: 'dataSources.get', method: 'GET', path: /^\/admin\/v1\/data-sources\/([^/]+)$/, need: () => ({ action: 'readRegistry', resource: sys('data-sources') }), example: '/admin/v1/data-sources/none' },
+  { name: 'dataSources.retire', method: 'POST', path: /^\/admin\/v1\/data-sources\/([^/]+)\/retire$/, need: () => ({ action: 'manageDatasets', resource: sys('data-sources') }), example: '/admin/v1/data-sources/none/retire' },
+  { name: 'datasets.list', method: 'GET', path: '/admin/v1/datasets', need: () => ({ action: 'readRegistry', resource: sys('datasets') }) },
+  { name: 'datasets.register', method: 'POST', path: '/admin/v1/datasets', need: () => ({ action: 'manageDatasets', resource: sys('datasets') }) },
+  { name: 'datasets.get', method: 'GET', path: /^\/admin\/v1\/datasets\/([^/]+)$/, need: (m) => ({ action: 'readRegistry', resource: ds(m) }), example: '/admin/v1/datasets/none' },
+  { name: 'datasets.lineage', method: 'GET', path: /^\/admin\/v1\/datasets\/([^/]+)\/lineage$/, need: (m) => ({ action: 'readRegistry', resource: ds(m) }), example: '/admin/v1/datasets/none/lineage' },
+  { name: 'datasets.trainOn.list', method: 'GET', path: /^\/admin\/v1\/datasets\/([^/]+)\/train-on$/, need: (m) => ({ action: 'readRegistry', resource: ds(m) }), example: '/admin/v1/datasets/none/train-on' },
+  ...(['verify', 'retire', 'train-on'] as const).map(
+    (verb): AdminRouteDecl => ({ name: `datasets.${verb}`, method: 'POST', path: new RegExp(`^\\/admin\\/v1\\/datasets\\/([^/]+)\\/${verb}$`), need: (m) => ({ action: 'manageDatasets', resource: ds(m) }), example: `/admin/v1/datasets/none/${verb}` }),
   ),
   { name: 'tools.list', method: 'GET', path: '/admin/v1/tools', need: () => ({ action: 'readRegistry', resource: sys('tools') }) },
   { name: 'tools.create', method: 'POST', path: '/admin/v1/tools', need: () => ({ action: 'manageTools', resource: sys('tools') }) },

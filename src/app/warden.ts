@@ -52,6 +52,7 @@ import { createEffectiveRoute } from '../admin/effective.js';
 import { buildIdentity } from '../identity/plane.js';
 import { AdminApi, type AdminRequest } from '../admin/admin.js';
 import { Ledger } from '../ledger/ledger.js';
+import { buildDataPlane } from '../data/plane.js';
 import { loadOrCreateLedgerKey, publicLedgerKey } from '../ledger/key.js';
 import { openPkcs11LedgerKey } from '../ledger/pkcs11-key.js';
 import { createAuditHandler } from '../ledger/http.js';
@@ -402,9 +403,18 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     onFailure: (d) => metrics.siemExportFailures.inc({ destination: d }),
   });
   started.push(() => siem.close());
+  // Data plane: data sources and signed datasets (/admin/v1/data-sources, /admin/v1/datasets), each change in the ledger.
+  const data = buildDataPlane({
+    db, audit, clock,
+    // trainOn is asked with the model as principal; the context is the admin listener's, at the caller's address.
+    decideTrainOn: (sourceIp) => (principal, resource) =>
+      policy.pdp.decide({ principal, action: 'trainOn', resource, context: buildContext({ principal, now: clock.now(), sourceIp, listener: 'admin', findings: null, riskScore: 0, tenant: principal.tenant }) }),
+  });
   const workload = await buildWorkloadPlane({
     config, db, clock, log, audit, pdp: policy.pdp, stepUp: createBearerVerifier(verifiers), onModels: (m) => policy.syncRegisteredModels(m),
     ...(cluster.registry && cluster.changes ? { shared: { store: cluster.registry, changes: cluster.changes } } : {}),
+    // Promotion refuses a model whose provenance names a dataset that is unregistered, unverified or not trainOn-approved.
+    trainingData: { gate: (dep, datasets) => data.trainingDataGate(dep.model, datasets), explain: (model, datasets) => data.explainTrainingData(model, datasets) },
   });
   started.push(() => workload.close());
   const keyRelease = createKeyRelease({ db, keyring, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces });
@@ -583,6 +593,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       ...(monitor ? [(req: IncomingMessage, res: ServerResponse, ar: AdminRequest) => monitor.adminRoute(req, res, ar)] : []),
       (req, res, ar) => keyRelease.adminRoute(req, res, ar),
       (req, res, ar) => workload.adminRoute(req, res, ar),
+      data.adminRoute,
       tools.adminRoute,
       agents.adminRoute,
       // /admin/v1/inspect: the same detectors as the request path, for scripting and evaluation (findings, never values).

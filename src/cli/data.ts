@@ -1,91 +1,289 @@
-// `warden data …` — content encryption at rest (docs/data-encryption.md):
-//   data migrate [--config F] [--data-dir D] [--remove-legacy-keys]   rewrap records of the pre-envelope formats
-//   data rewrap  [--config F] [--data-dir D]                          move data keys to each tenant's current KEK
-//   data new-key FILE                                                 a new 32-byte key file, mode 0600 (never overwrites)
-// migrate and rewrap work on the data dir's SQLite files; run them with Warden stopped.
-import { existsSync, rmSync } from 'node:fs';
+// `warden data source|sign|verify|register|show|list|retire|train-on|lineage|scan|screen` (args exclude `data`).
+// File verbs (sign, verify --key) work on a dataset directory or file. Registry verbs call the admin API
+// (/admin/v1/datasets, /admin/v1/data-sources): each change is a PDP decision (manageDatasets) and a ledger
+// entry before the CLI hears back. There is no offline path: admitting data needs the PDP and the ledger.
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, type WardenConfig } from '../config/config.js';
-import { createKeyFile, keyringFromConfig, readKeyFile } from '../data/crypto/index.js';
-import { LEGACY_MODEL_KEK_FILE, LEGACY_PAYLOAD_KEK_FILE, migrateLegacy, rewrapAll, type MoveReport } from '../data/crypto/migrate.js';
-import { SqlitePayloadStore } from '../store/ledger-payloads-sqlite.js';
-import { SqliteModelKeyStore } from '../store/model-keys-sqlite.js';
-import { SqliteIdentityStore } from '../store/identity-sqlite.js';
-import { PostgresIdentityStore } from '../store/identity-postgres.js';
-import { SqliteRegistryStore } from '../store/registry-sqlite.js';
-import type { IdentityStore } from '../store/identity-store.js';
-import { openSqlite, type SqliteDb } from '../store/sqlite.js';
-import { CliError } from './admin-client.js';
+import { DatasetManifestMismatch, describeRecord } from '../data/datasets/errors.js';
+import { DEFAULT_DATASET_SIGNATURE_NAME, datasetIgnorePaths, signDataset, writeDatasetSignature } from '../data/datasets/sign-dataset.js';
+import { DEFAULT_RECORDS_NAME } from '../data/datasets/sidecar.js';
+import { verifyDataset } from '../data/datasets/verify-dataset.js';
+import type { TrainingDataStatus } from '../data/datasets/gate.js';
+import { lineageText, modelLineageMermaid, type LineageEvent } from '../data/lineage/openlineage.js';
+import { readScreenRecords } from '../data/screen/read.js';
+import { scanClassification } from '../data/screen/classification-scan.js';
+import { parseDatasetStatement } from '../data/datasets/manifest.js';
+import { DEFAULT_THRESHOLDS, formatReport, screenDataset, type ScreenThresholds } from '../data/screen/screen.js';
+import type { DataSourceRecord, DatasetRecord } from '../store/datasets-store.js';
+import { parseBundle } from '../workload/signing/bundle.js';
+import { loadPublicKey } from '../workload/signing/keys.js';
+import { terminalProgress } from '../workload/signing/progress.js';
+import { UsageError, verbMain } from './verb-main.js';
+import { adminCall, adminClientOptions, CliError } from './admin-client.js';
+import { loadSigner } from './model.js';
+import { main as keysMain } from './data-keys.js';
 
-const USAGE = 'usage: warden data migrate|rewrap [--config FILE] [--data-dir DIR] [--remove-legacy-keys] | warden data new-key FILE';
+const USAGE = `usage: warden data <verb> [options]
 
-function report(verb: string, r: MoveReport): number {
-  process.stdout.write(`${verb}: ${r.payloadKeys} payload data key(s), ${r.modelKeys} model key(s)\n`);
-  for (const s of r.skipped) process.stdout.write(`  not moved: ${s}\n`);
-  return r.skipped.length ? 1 : 0;
-}
+  source add ID --key PUBKEY --owner O [--description D]     register a data source (an identity with a key)
+  source list | source show ID | source retire ID
+  sign DIR|FILE --key KEY --name N --version V --source S --owner O --licence L --classification C
+        [--categories pii,health,...] [--retention P365D|indefinite] [--output FILE] [--records FILE] [--ignore-paths a,b]
+        KEY: the source's PEM private key (Ed25519 / ECDSA P-256) or a pkcs11: URI. Writes the DSSE bundle
+        (default DIR/${DEFAULT_DATASET_SIGNATURE_NAME}) and the record sidecar (default DIR/${DEFAULT_RECORDS_NAME})
+  verify DIR --key PUBKEY [--sig FILE] [--records FILE]      recompute every file and record; names what changed
+  verify DIR --dataset ID [--records FILE]                   the gateway verifies DIR (same host, absolute path)
+        under the registered source's key and records it (registered -> verified), refusals in the ledger
+  register DIR [--sig FILE]                                  admit a dataset signed by a registered source
+  show ID [--json] | list [--name N] [--state S] [--json] | retire ID
+  train-on ID --model M [--family F] [--tenant T]            ask the PDP (trainOn) whether model M may train on the
+        dataset (verified datasets only); the decision is in the ledger; exit 1 when denied
+  lineage ID|DEPLOYMENT [--mermaid | --json]                 OpenLineage events back to the sources: of a dataset, or
+        of every dataset a model deployment's provenance names (model -> datasets -> sources)
+  scan DIR|FILE [--sig FILE | --classification C --categories a,b] [--sample N] [--json]
+        the inspection plane's detectors over the records versus the declared classification and categories
+        (from the dataset's signed statement, or the flags); exit 1 when the data is more sensitive than declared
+  screen DIR|FILE [--baseline DIR|FILE] [--text-field F] [--label-field F] [--thresholds FILE.json] [--json]
+        the poisoning screen over JSONL/CSV records: duplicates (exact, MinHash), label changes and
+        distribution vs the baseline, robust outliers, backdoor-trigger tokens, injected instructions, drift
+        (PSI, KS). Exit 1 when a check is over its threshold (thresholds: JSON object overriding the defaults)
+  migrate [--config F] [--data-dir D] [--remove-legacy-keys]   rewrap records sealed in the pre-envelope formats
+  rewrap [--config F] [--data-dir D]                         move data keys to each tenant's current KEK
+  new-key FILE                                               a new 32-byte key file, mode 0600 (never overwrites)
+        (content encryption at rest, docs/data-encryption.md; migrate and rewrap run with Warden stopped)
 
-async function withStores<T>(config: WardenConfig, fn: (s: { db: SqliteDb; payloads?: SqlitePayloadStore; models: SqliteModelKeyStore }) => Promise<T>): Promise<T> {
-  const main = join(config.dataDir, 'warden.db');
-  if (!existsSync(main)) throw new CliError(`no Warden data in ${config.dataDir} (warden.db is missing)`, 1);
-  const db = openSqlite(main);
-  const payloadFile = join(config.dataDir, 'payloads.db');
-  const pdb = existsSync(payloadFile) ? openSqlite(payloadFile) : null;
+Registry verbs call the admin API: --admin-url URL (or WARDEN_ADMIN_URL), --data-dir DIR (for ca.pem, or
+WARDEN_CA); credential WARDEN_ADMIN_KEY; MFA step-up proof WARDEN_MFA_TOKEN or --mfa-token-file FILE.`;
+
+const ADMIN_OPTIONS = { 'data-dir': { type: 'string' }, 'admin-url': { type: 'string' }, 'mfa-token-file': { type: 'string' } } as const;
+
+
+const csv = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
+const out = (s: string): void => void process.stdout.write(s + '\n');
+const err = (s: string) => process.stderr.write(s + '\n');
+
+function readJson(f: string): unknown {
   try {
-    return await fn({ db, models: new SqliteModelKeyStore(db), ...(pdb ? { payloads: new SqlitePayloadStore(pdb) } : {}) });
-  } finally {
-    pdb?.close();
-    db.close();
+    return JSON.parse(readFileSync(f, 'utf8')) as unknown;
+  } catch (e) {
+    throw new CliError(`cannot read ${f} as JSON: ${(e as Error).message}`, 2);
   }
 }
 
-export async function main(args: string[]): Promise<number> {
-  const [verb, ...rest] = args;
-  if (verb === 'new-key') {
-    if (rest.length !== 1) throw new CliError(USAGE, 2);
-    createKeyFile(resolve(rest[0]!));
-    process.stdout.write(`created ${resolve(rest[0]!)} (32 random bytes, mode 0600)\n`);
-    return 0;
+function datasetLine(d: DatasetRecord): string {
+  return `${d.id}  ${d.name}@${d.version}  ${d.state.padEnd(10)}  ${d.classification.padEnd(12)}  source ${d.sourceId}  ${d.digest.slice(0, 19)}…`;
+}
+
+function sourceLine(s: DataSourceRecord): string {
+  return `${s.id}  ${s.retiredAt === null ? 'active ' : 'retired'}  ${s.algorithm}  ${s.keyId}  owner ${s.owner}`;
+}
+
+function describe(o: object): string {
+  return Object.entries(o).map(([k, v]) => `${k.padEnd(15)} ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`).join('\n');
+}
+
+const dsPath = (id: string, verb?: string) => `/admin/v1/datasets/${encodeURIComponent(id)}${verb ? `/${verb}` : ''}`;
+
+async function sourceVerb(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, key: { type: 'string' }, owner: { type: 'string' }, description: { type: 'string' }, json: { type: 'boolean' } } });
+  const [verb, id] = positionals;
+  const o = adminClientOptions(values);
+  const path = (x: string, v?: string) => `/admin/v1/data-sources/${encodeURIComponent(x)}${v ? `/${v}` : ''}`;
+  switch (verb) {
+    case 'add': {
+      if (!id || !values.key || !values.owner) throw new UsageError('source add needs ID, --key PUBKEY and --owner');
+      const s = (await adminCall(o, 'POST', '/admin/v1/data-sources', { id, publicKey: readFileSync(values.key, 'utf8'), owner: values.owner, ...(values.description ? { description: values.description } : {}) })) as DataSourceRecord;
+      out(sourceLine(s));
+      return 0;
+    }
+    case 'list': {
+      const rows = ((await adminCall(o, 'GET', '/admin/v1/data-sources')) as { data: DataSourceRecord[] }).data;
+      out(values.json ? JSON.stringify(rows, null, 2) : rows.length ? rows.map(sourceLine).join('\n') : '(no data sources)');
+      return 0;
+    }
+    case 'show':
+    case 'retire': {
+      if (!id) throw new UsageError(`source ${verb} needs ID`);
+      const s = (await adminCall(o, verb === 'show' ? 'GET' : 'POST', path(id, verb === 'retire' ? 'retire' : undefined), verb === 'retire' ? {} : undefined)) as DataSourceRecord;
+      out(values.json ? JSON.stringify(s, null, 2) : verb === 'show' ? describe(s) : sourceLine(s));
+      return 0;
+    }
+    default:
+      throw new UsageError(`source needs add, list, show or retire`);
   }
-  if (verb !== 'migrate' && verb !== 'rewrap') throw new CliError(USAGE, 2);
-  const { values } = parseArgs({ args: rest, options: { config: { type: 'string' }, 'data-dir': { type: 'string' }, 'remove-legacy-keys': { type: 'boolean' } } });
-  const config = loadConfig(values.config);
-  if (values['data-dir']) config.dataDir = resolve(values['data-dir']);
-  const keyring = keyringFromConfig(config);
-  try {
-    if (verb === 'rewrap') return report('rewrapped', await withStores(config, (s) => rewrapAll(keyring, s, Date.now())));
-    const legacy = (name: string) => (existsSync(join(config.dataDir, name)) ? readKeyFile(join(config.dataDir, name)) : undefined);
-    const payloadKek = legacy(LEGACY_PAYLOAD_KEK_FILE);
-    const modelKek = legacy(LEGACY_MODEL_KEK_FILE);
-    const pg = config.store.postgres ? await PostgresIdentityStore.connect({ connectionString: config.store.postgres.connectionString, prefix: config.store.postgres.prefix }) : null;
-    try {
-      const r = await withStores(config, async (s) => {
-        const identity: IdentityStore = pg ?? new SqliteIdentityStore(s.db);
-        const registry = new SqliteRegistryStore(s.db);
-        return migrateLegacy(keyring, s, {
-          ...(payloadKek ? { payloadKek } : {}),
-          ...(modelKek ? { modelKek } : {}),
-          // A principal or deployment no longer registered keeps its data under the platform KEK (tenant "default").
-          tenantOfPrincipal: async (id) => (await identity.getPrincipal(id))?.tenant ?? 'default',
-          tenantOfDeployment: async (id) => (await registry.getDeployment(id))?.tenant ?? 'default',
-          now: Date.now(),
-        });
+}
+
+function printMismatch(e: DatasetManifestMismatch): void {
+  for (const f of e.changed) err(`changed: ${f}`);
+  for (const r of e.renamed) err(`renamed: ${r.from} -> ${r.to}`);
+  for (const f of e.added) err(`added (not signed): ${f}`);
+  for (const f of e.removed) err(`missing: ${f}`);
+  for (const r of e.records) err(`record: ${describeRecord(r)}`);
+}
+
+async function run(verb: string | undefined, args: string[]): Promise<number> {
+  switch (verb) {
+    case 'source':
+      return sourceVerb(args);
+    case 'migrate':
+    case 'rewrap':
+    case 'new-key':
+      return keysMain([verb, ...args]);
+    case 'sign': {
+      const { values, positionals } = parseArgs({
+        args, allowPositionals: true,
+        options: {
+          key: { type: 'string' }, output: { type: 'string' }, records: { type: 'string' }, 'ignore-paths': { type: 'string' },
+          name: { type: 'string' }, version: { type: 'string' }, source: { type: 'string' }, owner: { type: 'string' }, licence: { type: 'string' },
+          classification: { type: 'string' }, categories: { type: 'string' }, retention: { type: 'string' },
+        },
       });
-      const code = report('migrated', r);
-      if (values['remove-legacy-keys'] && code === 0) {
-        for (const f of [LEGACY_PAYLOAD_KEK_FILE, LEGACY_MODEL_KEK_FILE]) {
-          if (existsSync(join(config.dataDir, f))) {
-            rmSync(join(config.dataDir, f));
-            process.stdout.write(`removed ${join(config.dataDir, f)}\n`);
-          }
+      const dir = positionals[0];
+      if (!dir || !values.key) throw new UsageError('sign needs DIR and --key');
+      for (const k of ['name', 'version', 'source', 'owner', 'licence', 'classification'] as const) if (!values[k]) throw new UsageError(`sign needs --${k}`);
+      const paths = { ...(values.output ? { signaturePath: values.output } : {}), ...(values.records ? { recordsPath: values.records } : {}), ignorePaths: csv(values['ignore-paths']) };
+      const { signaturePath, recordsPath } = datasetIgnorePaths(dir, paths);
+      const signer = await loadSigner(values.key);
+      try {
+        const progress = terminalProgress('hashing');
+        const meta = { name: values.name, version: values.version, source: values.source, owner: values.owner, licence: values.licence, classification: values.classification, categories: csv(values.categories), retention: values.retention ?? 'indefinite' };
+        const signed = await signDataset(dir, meta, signer, { ...paths, hash: progress ? { onProgress: progress } : {} });
+        await writeDatasetSignature(signed, signaturePath, recordsPath);
+        out(`signed ${signed.files.length} file(s), ${signed.records} record(s), ${signed.bytes} bytes with ${signer.description}\ndataset digest ${signed.digest}\nsignature      ${signaturePath}\nrecords        ${recordsPath}`);
+      } finally {
+        signer.close?.();
+      }
+      return 0;
+    }
+    case 'verify': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, key: { type: 'string' }, sig: { type: 'string' }, records: { type: 'string' }, dataset: { type: 'string' }, 'ignore-paths': { type: 'string' } } });
+      const dir = positionals[0];
+      if (!dir || (!values.key && !values.dataset)) throw new UsageError('verify needs DIR and --key (or --dataset, to have the gateway verify it)');
+      const { signaturePath, recordsPath } = datasetIgnorePaths(dir, { ...(values.sig ? { signaturePath: values.sig } : {}), ...(values.records ? { recordsPath: values.records } : {}) });
+      if (values.key) {
+        let sidecar: unknown;
+        try {
+          sidecar = JSON.parse(readFileSync(recordsPath, 'utf8')) as unknown;
+        } catch (e) {
+          if (values.records || (e as NodeJS.ErrnoException).code !== 'ENOENT') throw new CliError(`cannot read the record sidecar ${recordsPath}: ${(e as Error).message}`, 2);
+        }
+        const progress = terminalProgress('verifying');
+        const r = await verifyDataset(dir, parseBundle(readFileSync(signaturePath)), loadPublicKey(readFileSync(values.key)), {
+          ignorePaths: csv(values['ignore-paths']), ...(sidecar !== undefined ? { sidecar } : {}), hash: progress ? { onProgress: progress } : {},
+        });
+        out(`verified ${r.files} file(s), ${r.records} record(s), ${r.bytes} bytes, signer ${r.signerIdentity}\ndataset ${r.manifest.metadata.name}@${r.manifest.metadata.version} source ${r.manifest.metadata.source} classification ${r.manifest.metadata.classification}\ndataset digest ${r.digest}`);
+      }
+      if (values.dataset) {
+        const d = (await adminCall(adminClientOptions(values), 'POST', dsPath(values.dataset, 'verify'), { path: resolve(dir), ...(values.records ? { recordsPath: resolve(values.records) } : {}), ignorePaths: csv(values['ignore-paths']) })) as DatasetRecord;
+        out(datasetLine(d));
+      }
+      return 0;
+    }
+    case 'register': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, sig: { type: 'string' }, json: { type: 'boolean' } } });
+      const dir = positionals[0];
+      if (!dir && !values.sig) throw new UsageError('register needs DIR (or --sig FILE)');
+      const d = (await adminCall(adminClientOptions(values), 'POST', '/admin/v1/datasets', { signatureBundle: readJson(values.sig ?? join(dir!, DEFAULT_DATASET_SIGNATURE_NAME)) })) as DatasetRecord;
+      out(values.json ? JSON.stringify(d, null, 2) : datasetLine(d));
+      return 0;
+    }
+    case 'show':
+    case 'retire': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, json: { type: 'boolean' } } });
+      const id = positionals[0];
+      if (!id) throw new UsageError(`${verb} needs a dataset ID`);
+      const d = (await adminCall(adminClientOptions(values), verb === 'show' ? 'GET' : 'POST', dsPath(id, verb === 'retire' ? 'retire' : undefined), verb === 'retire' ? {} : undefined)) as DatasetRecord;
+      out(values.json ? JSON.stringify(d, null, 2) : verb === 'show' ? describe(d) : datasetLine(d));
+      return 0;
+    }
+    case 'train-on': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, model: { type: 'string' }, family: { type: 'string' }, tenant: { type: 'string' } } });
+      if (!positionals[0] || !values.model) throw new UsageError('train-on needs a dataset ID and --model');
+      const body = { model: values.model, ...(values.family ? { family: values.family } : {}), ...(values.tenant ? { tenant: values.tenant } : {}) };
+      const r = (await adminCall(adminClientOptions(values), 'POST', dsPath(positionals[0], 'train-on'), body)) as { model: string; policyIds: string[]; policyVersion: string };
+      out(`allowed: ${r.model} may train on ${positionals[0]} (policies ${r.policyIds.join(', ')}; policy set ${r.policyVersion})`);
+      return 0;
+    }
+    case 'lineage': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, json: { type: 'boolean' }, mermaid: { type: 'boolean' } } });
+      const id = positionals[0];
+      if (!id) throw new UsageError('lineage needs a dataset ID (ds_...) or a model deployment ID (dep_...)');
+      const o = adminClientOptions(values);
+      type Lineage = { events: { digest: string; event: LineageEvent }[]; mermaid: string; text: string };
+      if (!id.startsWith('dep_')) {
+        const r = (await adminCall(o, 'GET', dsPath(id, 'lineage'))) as Lineage;
+        out(values.json ? JSON.stringify(r.events, null, 2) : values.mermaid ? r.mermaid : r.text);
+        return 0;
+      }
+      // A model: the datasets its provenance names (as `model show` explains them), each with its own lineage.
+      const dep = (await adminCall(o, 'GET', `/admin/v1/models/${encodeURIComponent(id)}`)) as { id: string; model: string; version: string; trainingData?: TrainingDataStatus[] };
+      const datasets = await Promise.all((dep.trainingData ?? []).map(async (s) => {
+        const l = s.dataset ? ((await adminCall(o, 'GET', dsPath(s.dataset, 'lineage'))) as Lineage) : null;
+        const events = l?.events.map((e) => e.event) ?? [];
+        return { status: s, name: events[0]?.outputs[0]?.name ?? null, uri: s.uri, ok: s.ok, events };
+      }));
+      if (values.json) out(JSON.stringify({ deployment: dep.id, model: dep.model, datasets: datasets.map((d) => ({ ...d.status, lineage: d.events })) }, null, 2));
+      else if (values.mermaid) out(modelLineageMermaid({ id: dep.id, name: `${dep.model}@${dep.version}` }, datasets));
+      else {
+        out(`model ${dep.model}@${dep.version} (${dep.id})${datasets.length ? '' : ': its provenance names no training dataset'}`);
+        for (const d of datasets) {
+          out(`  trained on ${d.uri} ${d.status.digest.slice(0, 19)}…  ${d.ok ? 'approved' : `NOT approved: ${d.status.reason}`}`);
+          for (const line of lineageText(d.events).split('\n').filter(Boolean)) out(`    ${line}`);
         }
       }
-      return code;
-    } finally {
-      await pg?.close();
+      return 0;
     }
-  } finally {
-    keyring.close();
+    case 'list': {
+      const { values } = parseArgs({ args, options: { ...ADMIN_OPTIONS, json: { type: 'boolean' }, name: { type: 'string' }, state: { type: 'string' } } });
+      const q = new URLSearchParams({ ...(values.name ? { name: values.name } : {}), ...(values.state ? { state: values.state } : {}) }).toString();
+      const rows = ((await adminCall(adminClientOptions(values), 'GET', `/admin/v1/datasets${q ? `?${q}` : ''}`)) as { data: DatasetRecord[] }).data;
+      out(values.json ? JSON.stringify(rows, null, 2) : rows.length ? rows.map(datasetLine).join('\n') : '(no datasets)');
+      return 0;
+    }
+    case 'scan': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { sig: { type: 'string' }, classification: { type: 'string' }, categories: { type: 'string' }, sample: { type: 'string' }, 'text-field': { type: 'string' }, json: { type: 'boolean' } } });
+      const path = positionals[0];
+      if (!path) throw new UsageError('scan needs DIR or FILE');
+      let declared: { classification: string; categories: string[] };
+      if (values.classification) declared = { classification: values.classification, categories: csv(values.categories) };
+      else {
+        // The declaration is read from the statement; `verify` is what authenticates it.
+        const bundle = parseBundle(readFileSync(datasetIgnorePaths(path, values.sig ? { signaturePath: values.sig } : {}).signaturePath));
+        const m = parseDatasetStatement(Buffer.from(bundle.dsseEnvelope.payload, 'base64')).metadata;
+        declared = { classification: m.classification, categories: m.categories };
+      }
+      const sample = values.sample ? Number(values.sample) : undefined;
+      if (sample !== undefined && !(Number.isSafeInteger(sample) && sample > 0)) throw new UsageError('--sample must be a positive integer');
+      const r = scanClassification(await readScreenRecords(path, values['text-field'] ? { textField: values['text-field'] } : {}), declared, sample ? { sample } : {});
+      if (values.json) out(JSON.stringify(r, null, 2));
+      else {
+        out(`scanned ${r.scanned} record(s): found ${JSON.stringify(r.found)}, implies ${r.implied}; declared ${declared.classification} [${declared.categories.join(', ')}]`);
+        for (const reason of r.reasons) out(`FLAGGED ${reason}`);
+        for (const e of r.flagged ? r.examples : []) out(`        ${e.file} record ${e.index}: ${e.note}`);
+        if (!r.flagged) out('consistent with the declaration');
+      }
+      return r.flagged ? 1 : 0;
+    }
+    case 'screen': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { baseline: { type: 'string' }, 'text-field': { type: 'string' }, 'label-field': { type: 'string' }, thresholds: { type: 'string' }, json: { type: 'boolean' } } });
+      if (!positionals[0]) throw new UsageError('screen needs DIR or FILE');
+      const read = { ...(values['text-field'] ? { textField: values['text-field'] } : {}), ...(values['label-field'] ? { labelField: values['label-field'] } : {}) };
+      const thresholds = values.thresholds ? readJson(values.thresholds) : {};
+      if (typeof thresholds !== 'object' || thresholds === null || Array.isArray(thresholds)) throw new CliError('--thresholds must hold a JSON object', 2);
+      const unknown = Object.keys(thresholds).filter((k) => !(k in DEFAULT_THRESHOLDS) || typeof (thresholds as Record<string, unknown>)[k] !== 'number');
+      if (unknown.length) throw new CliError(`--thresholds: unknown or non-numeric key(s) ${unknown.join(', ')}; known: ${Object.keys(DEFAULT_THRESHOLDS).join(', ')}`, 2);
+      const report = screenDataset(await readScreenRecords(positionals[0], read), values.baseline ? await readScreenRecords(values.baseline, read) : null, thresholds as Partial<ScreenThresholds>);
+      out(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+      return report.alarms.length ? 1 : 0;
+    }
+    default:
+      throw new UsageError(verb ? `unknown verb ${JSON.stringify(verb)}` : 'missing verb');
   }
+}
+
+export function main(args: string[]): Promise<number> {
+  return verbMain('data', USAGE, args, run, (e) => {
+    if (e instanceof DatasetManifestMismatch) printMismatch(e);
+  });
 }

@@ -30,6 +30,7 @@ const USAGE = `usage: warden <command> [options]
   migrate [--config warden.yaml]                 bring the store.postgres schema up to this release
   inspect [FILE|-] [--jsonl] | --eval F.jsonl    run the content detectors on a text; measure them
   model sign|verify|scan|register|...            model artifacts and the registry
+  data source|sign|verify|register|show|list|retire   data sources and signed datasets
   tools list|show|create|update|delete|definition|approve-definition   the tool registry (admin API)
   agents list|show|register|remove|approve-card  the A2A agent registry (admin API)
   approvals list|approve|deny                    held tool calls (admin API)
@@ -140,6 +141,7 @@ const PLANE_VERBS: Record<string, { module: string; pass: 'rest' | 'all' }> = {
   receipt: { module: './audit.js', pass: 'all' },
   inspect: { module: './inspect.js', pass: 'rest' },
   model: { module: './model.js', pass: 'rest' },
+  data: { module: './data.js', pass: 'rest' },
   approvals: { module: './approvals.js', pass: 'rest' },
   tools: { module: './tools.js', pass: 'rest' },
   agents: { module: './agents.js', pass: 'rest' },
@@ -147,7 +149,6 @@ const PLANE_VERBS: Record<string, { module: string; pass: 'rest' | 'all' }> = {
   budgets: { module: './budgets.js', pass: 'rest' },
   witness: { module: './witness.js', pass: 'rest' },
   migrate: { module: './migrate.js', pass: 'rest' },
-  data: { module: './data.js', pass: 'rest' },
   backup: { module: './backup.js', pass: 'rest' },
   erase: { module: './erase.js', pass: 'rest' },
   k8s: { module: './k8s.js', pass: 'rest' },

@@ -11,7 +11,6 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/config.js';
 import { canonicalJson } from '../core/canonical-json.js';
-import { isWardenError } from '../core/errors.js';
 import type { Principal } from '../core/types.js';
 import { SqliteRegistryStore } from '../store/registry-sqlite.js';
 import type { DeploymentRecord } from '../store/registry-store.js';
@@ -25,6 +24,7 @@ import { loadPublicKey, pemSigner, type Signer } from '../workload/signing/keys.
 import { terminalProgress } from '../workload/signing/progress.js';
 import { DEFAULT_SIGNATURE_NAME, signModel, writeSignature } from '../workload/signing/sign-model.js';
 import { verifyModel } from '../workload/signing/verify-model.js';
+import { UsageError, verbMain } from './verb-main.js';
 import { adminCall, adminClientOptions, CliError, type AdminClientOptions } from './admin-client.js';
 
 const USAGE = `usage: warden model <verb> [options]
@@ -49,13 +49,12 @@ ledger when the gateway next runs); registering, verifying, promoting and rollin
 const ADMIN_OPTIONS = { 'data-dir': { type: 'string' }, 'admin-url': { type: 'string' }, 'mfa-token-file': { type: 'string' }, offline: { type: 'boolean' } } as const;
 const OFFLINE_VERBS = new Set(['quarantine', 'retire', 'list', 'show']);
 
-class UsageError extends Error {}
 
 const csv = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
 const out = (s: string): void => void process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
 
-async function loadSigner(key: string): Promise<Signer & { close?: () => void }> {
+export async function loadSigner(key: string): Promise<Signer & { close?: () => void }> {
   if (key.startsWith('pkcs11:')) {
     // Loaded lazily: the native binding is only needed when a token is used.
     const { openPkcs11Signer } = await import('../workload/signing/pkcs11.js');
@@ -274,37 +273,12 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
   }
 }
 
-export async function main(args: string[]): Promise<number> {
-  const [verb, ...rest] = args;
-  if (verb === 'help' || verb === '--help' || verb === '-h') {
-    out(USAGE);
-    return 0;
-  }
-  try {
-    return await run(verb, rest);
-  } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith?.('ERR_PARSE_ARGS')) {
-      err(`warden model: ${(e as Error).message}\n\n${USAGE}`);
-      return 2;
-    }
-    if (e instanceof ModelManifestMismatch) {
-      for (const f of e.changed) err(`changed: ${f}`);
-      for (const r of e.renamed) err(`renamed: ${r.from} -> ${r.to}`);
-      for (const f of e.added) err(`added (not signed): ${f}`);
-      for (const f of e.removed) err(`missing: ${f}`);
-    }
-    if (e instanceof CliError) {
-      err(`warden model ${verb}: ${e.message}`);
-      return e.exitCode;
-    }
-    if (isWardenError(e)) {
-      err(`warden model ${verb}: ${e.code}: ${e.message}`);
-      return 1;
-    }
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      err(`warden model ${verb}: ${(e as Error).message}`);
-      return 1;
-    }
-    throw e;
-  }
+export function main(args: string[]): Promise<number> {
+  return verbMain('model', USAGE, args, run, (e) => {
+    if (!(e instanceof ModelManifestMismatch)) return;
+    for (const f of e.changed) err(`changed: ${f}`);
+    for (const r of e.renamed) err(`renamed: ${r.from} -> ${r.to}`);
+    for (const f of e.added) err(`added (not signed): ${f}`);
+    for (const f of e.removed) err(`missing: ${f}`);
+  });
 }

@@ -41,6 +41,8 @@ export interface ModelAdminDeps {
   challenge(id: string): Promise<AttestationStatus | null>;
   /** Verifies a step-up bearer token (OIDC with amr mfa + auth_time) and returns whom it authenticates. */
   stepUp(token: string): Promise<Principal>;
+  /** The training datasets the deployment's provenance names and whether each may be used (the data plane's gate). */
+  trainingData?(dep: DeploymentRecord): Promise<unknown>;
 }
 
 const STATES: DeploymentState[] = ['registered', 'verified', 'promoted', 'quarantined', 'retired'];
@@ -101,7 +103,7 @@ function parseRegisterBody(b: Record<string, unknown>): RegisterInput {
 }
 
 export function createModelAdminRoute(o: ModelAdminDeps) {
-  const view = (dep: DeploymentRecord) => ({ ...dep, attestationStatus: o.attestation(dep.id) });
+  const view = async (dep: DeploymentRecord) => ({ ...dep, attestationStatus: o.attestation(dep.id), ...(o.trainingData ? { trainingData: await o.trainingData(dep) } : {}) });
 
   /** Hash against the stored bundle under each trusted signer; a refusal here is audited like the registry's own. */
   async function verifyFiles(principal: Principal, dep: DeploymentRecord, dir: string, ignorePaths: string[], signaturePath: string): Promise<VerifiedModel> {
@@ -175,7 +177,7 @@ export function createModelAdminRoute(o: ModelAdminDeps) {
       }
       if (req.method === 'POST') {
         const dep = await o.registryFor(sourceIp).register(p, parseRegisterBody(await ar.body()));
-        return done(201, view(dep));
+        return done(201, await view(dep));
       }
     }
     if (ar.path === '/admin/v1/models/rollback' && req.method === 'POST') {
@@ -184,14 +186,14 @@ export function createModelAdminRoute(o: ModelAdminDeps) {
       const [tenant, region, tier] = [optionalString(b, 'tenant'), optionalString(b, 'region'), optionalString(b, 'tier')];
       const slot = tenant && region && tier ? { tenant, region, tier } : undefined;
       if (!slot && (tenant || region || tier)) throw new BadRequest('invalid_field', 'a slot is tenant, region and tier together', 'tenant');
-      return done(200, view(await o.registryFor(sourceIp).rollback(await promoter(req, ar, null), model, slot)));
+      return done(200, await view(await o.registryFor(sourceIp).rollback(await promoter(req, ar, null), model, slot)));
     }
     const m = /^\/admin\/v1\/models\/([^/]+)(?:\/(verify|promote|quarantine|retire|attest))?$/.exec(ar.path);
     if (!m) throw new NotFound('route_not_found', `no such endpoint: ${req.method} ${ar.path}`);
     const id = decodeURIComponent(m[1]!);
     const verb = m[2];
     if (!verb && req.method === 'GET') {
-      sendJson(res, 200, view(await o.registry.get(id)), hdr);
+      sendJson(res, 200, await view(await o.registry.get(id)), hdr);
       return true;
     }
     if (req.method !== 'POST' || !verb) throw new NotFound('route_not_found', `no such endpoint: ${req.method} ${ar.path}`);
@@ -209,18 +211,18 @@ export function createModelAdminRoute(o: ModelAdminDeps) {
         const sigRel = pathInside(dir, signaturePath);
         const scanReport = await scanModel(dir, { ...o.scanLimits, ignorePaths: [...ignorePaths, ...verified.manifest.ignorePaths, ...(sigRel ? [sigRel] : [])] });
         const after = await reg.verify(p, id, { verifiedModel: verified, scanReport });
-        return done(200, { ...view(after), files: verified.files, bytes: verified.bytes, signer: verified.signerIdentity, scanReport });
+        return done(200, { ...(await view(after)), files: verified.files, bytes: verified.bytes, signer: verified.signerIdentity, scanReport });
       }
       case 'promote': {
         const r = await reg.promote(await promoter(req, ar, await reg.get(id)), id);
-        return done(200, { ...view(r.deployment), pendingApproval: r.pendingApproval });
+        return done(200, { ...(await view(r.deployment)), pendingApproval: r.pendingApproval });
       }
       case 'quarantine': {
         const reason = requiredString(await ar.body(), 'reason');
-        return done(200, view(await reg.quarantine(p, id, reason)));
+        return done(200, await view(await reg.quarantine(p, id, reason)));
       }
       case 'retire':
-        return done(200, view(await reg.retire(p, id)));
+        return done(200, await view(await reg.retire(p, id)));
       case 'attest': {
         await reg.get(id); // 404 for an unknown deployment
         const status = await o.challenge(id);

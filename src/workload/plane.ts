@@ -26,7 +26,8 @@ import { SqliteRegistryStore } from '../store/registry-sqlite.js';
 import type { DeploymentRecord, RegistryStore } from '../store/registry-store.js';
 import type { SqliteDb } from '../store/sqlite.js';
 import { AttestationMonitor, createTrustAnchors, INTEL_SGX_ROOT_CA_PEM, tdxCollateralDirectory, type AttestationStatus, type TrustAnchors } from './attestation/index.js';
-import { ModelRegistry, type Authorize } from './registry/registry.js';
+import { ModelRegistry, type Authorize, type TrainingDataGate } from './registry/registry.js';
+import type { DatasetRef } from './provenance/slsa.js';
 import { loadPublicKey } from './signing/keys.js';
 import { createEvidenceFetcher } from './attestation/evidence-fetch.js';
 import { createModelAdminRoute } from './admin-routes.js';
@@ -52,6 +53,8 @@ export interface WorkloadPlaneDeps {
   shared?: { store: RegistryStore; changes: ChangeFeed };
   /** Told the registry's models (placement of the promoted deployment, else of any) after each refresh, for the policies. */
   onModels?: (models: { id: string; tier: string; region: string }[]) => void;
+  /** The data plane's training-data gate on promotion, and its per-dataset explanation for `warden model show`. */
+  trainingData?: { gate: TrainingDataGate; explain: (model: string, datasets: readonly DatasetRef[]) => unknown };
 }
 
 /** What the route stage knows of a request, and where the plane writes its choice (the gateway's context). */
@@ -113,6 +116,7 @@ export async function buildWorkloadPlane(d: WorkloadPlaneDeps): Promise<Workload
     requireSbom: wl.requireSbom,
     requireProvenance: wl.provenance?.require ?? false,
     ...(provenance ? { provenance } : {}),
+    ...(d.trainingData ? { trainingData: d.trainingData.gate } : {}),
   };
 
   // The PDP decides promoteModel with the admin listener's context (the starter set asks for MFA < 15 min).
@@ -274,6 +278,7 @@ export async function buildWorkloadPlane(d: WorkloadPlaneDeps): Promise<Workload
 
   const adminRoute = createModelAdminRoute({
     registry,
+    ...(d.trainingData ? { trainingData: async (dep: DeploymentRecord) => d.trainingData!.explain(dep.model, await registry.trainingDatasets(dep)) } : {}),
     store,
     registryFor: (sourceIp) => new ModelRegistry({ store, audit: registryAudit, authorize: authorizeFrom(sourceIp), policy, clock: d.clock }),
     trustedSigners,

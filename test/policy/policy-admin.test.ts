@@ -22,7 +22,7 @@ const chat = () => request(principal(), 'chat', { type: 'Model', id: 'llama-onpr
 test('boot publishes the directory once, then restores the active stored version', async () => {
   const { db, pdp, store, admin } = setup();
   const first = await admin.boot(STARTER_DIR);
-  assert.equal(first.policyCount, 25);
+  assert.equal(first.policyCount, 27);
   assert.equal(pdp.decide(chat()).allow, true);
   await admin.publish('@id("deny-all") forbid(principal, action, resource);', 'ada', 'freeze');
   // a restart: new PDP, same database
@@ -80,7 +80,7 @@ test('shadow, promote, roll back; versions list the active one', async () => {
   const v1 = (await admin.boot(STARTER_DIR)).setVersion;
   const text = readFileSync(join(STARTER_DIR, 'roles.cedar'), 'utf8');
   const shadow = admin.shadow(text);
-  assert.equal(shadow.policyCount, 7);
+  assert.equal(shadow.policyCount, 8);
   assert.equal(pdp.decide(chat()).allow, true);
   const promoted = await admin.promote('ada', 'roles only');
   assert.equal(promoted.setVersion, shadow.setVersion);

@@ -17,7 +17,7 @@ export type InputTokenType = (typeof INPUT_TOKEN_TYPES)[number];
 
 const ACTIONS: readonly Action[] = [
   'chat', 'complete', 'embed', 'listModels', 'callTool', 'readDataset', 'writeDataset', 'train',
-  'manageKeys', 'managePolicies', 'promoteModel', 'approve', 'readAudit', 'manageModels', 'manageTools', 'readRegistry',
+  'manageKeys', 'managePolicies', 'promoteModel', 'approve', 'readAudit', 'manageModels', 'manageTools', 'manageDatasets', 'readRegistry',
   'callAgent', 'manageAgents',
 ];
 

@@ -12,7 +12,7 @@ import { newId } from '../../core/ids.js';
 import type { AuditEvent, Principal, Resource } from '../../core/types.js';
 import type { AttestationRequirement, DeploymentRecord, DeploymentState, RegistryStore } from '../../store/registry-store.js';
 import { verifySbom } from '../provenance/cyclonedx.js';
-import { verifyProvenance, type ProvenancePolicy } from '../provenance/slsa.js';
+import { verifyProvenance, type DatasetRef, type ProvenancePolicy } from '../provenance/slsa.js';
 import type { ScanReport } from '../scan/types.js';
 import { parseBundle, serializeBundle, type SignatureBundle } from '../signing/bundle.js';
 import { verifyEnvelope } from '../signing/dsse.js';
@@ -27,6 +27,13 @@ import {
 export type AuditSink = (event: AuditEvent) => void | Promise<void>;
 export type Authorize = (principal: Principal, action: 'promoteModel', resource: Resource) => boolean | Promise<boolean>;
 
+/**
+ * The training-data gate (the data plane's, injected): given a deployment and the datasets its verified SLSA
+ * provenance names by digest, the reason promotion must be refused (an unregistered, unverified or not
+ * trainOn-approved dataset), or null.
+ */
+export type TrainingDataGate = (deployment: DeploymentRecord, datasets: readonly DatasetRef[]) => string | null;
+
 export interface RegistryPolicy {
   /** Keys whose signatures make an artifact acceptable. Empty: nothing can be verified. */
   trustedSigners: KeyObject[];
@@ -36,6 +43,7 @@ export interface RegistryPolicy {
   requireSbom?: boolean;
   /** Two-person rule for promotion. */
   requireSecondApprover?: boolean;
+  trainingData?: TrainingDataGate;
 }
 
 export interface RegistryDeps {
@@ -257,6 +265,16 @@ export class ModelRegistry {
     return this.move(principal, action, d, 'verified');
   }
 
+  /** The datasets the verified provenance names, as verification recorded them. */
+  async trainingDatasets(d: DeploymentRecord): Promise<DatasetRef[]> {
+    const v = (await this.store.getVersion(d.versionId))?.verification as { provenance?: { datasets?: DatasetRef[] } } | null | undefined;
+    return v?.provenance?.datasets ?? [];
+  }
+
+  private async trainingDataRefusal(d: DeploymentRecord): Promise<string | null> {
+    return this.policy.trainingData ? this.policy.trainingData(d, await this.trainingDatasets(d)) : null;
+  }
+
   private async authorizePromotion(principal: Principal, action: string, d: DeploymentRecord): Promise<void> {
     let allowed: boolean;
     try {
@@ -274,6 +292,8 @@ export class ModelRegistry {
     const action = 'model.promote';
     const d = await this.get(id);
     if (d.state !== 'verified') return this.refuse(principal, action, d, new InvalidTransition(id, d.state, 'promote (only verified artifacts can be promoted)'));
+    const dataRefusal = await this.trainingDataRefusal(d);
+    if (dataRefusal) return this.refuse(principal, action, d, new ArtifactVerificationFailed('training_data_not_approved', dataRefusal));
     await this.authorizePromotion(principal, action, d);
     if (this.policy.requireSecondApprover) {
       if (d.approvals.includes(principal.id)) {

@@ -1,0 +1,153 @@
+// /admin/v1/datasets and /admin/v1/data-sources: the registry verbs of `warden data` on the admin listener.
+// The admin dispatcher has already asked the PDP (manageDatasets / readRegistry, src/admin/routes.ts); the
+// registry writes each change, and each refusal, to the ledger before it happens.
+//   GET/POST /admin/v1/data-sources, GET /admin/v1/data-sources/{id}, POST /admin/v1/data-sources/{id}/retire
+//   GET/POST /admin/v1/datasets,     GET /admin/v1/datasets/{id}[/lineage], POST /admin/v1/datasets/{id}/verify|retire
+// Verification hashes the dataset ON THE GATEWAY HOST (an absolute path) under the registered source's key.
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BadRequest, NotFound, WardenError } from '../../core/errors.js';
+import type { AdminRequest } from '../../admin/admin.js';
+import { sendJson } from '../../http/respond.js';
+import type { DatasetRecord, DatasetState } from '../../store/datasets-store.js';
+import { DatasetClassificationMismatch, DatasetManifestMismatch, describeRecord } from './errors.js';
+import { scanClassification } from '../screen/classification-scan.js';
+import { readScreenRecords } from '../screen/read.js';
+import { lineageMermaid, lineageText } from '../lineage/openlineage.js';
+import type { DatasetRegistry, DecideTrainOn } from './registry.js';
+import { clientAddress } from '../../network/source.js';
+import { datasetIgnorePaths } from './sign-dataset.js';
+import { verifyDataset } from './verify-dataset.js';
+
+const STATES: DatasetState[] = ['registered', 'verified', 'retired'];
+
+function str(b: Record<string, unknown>, name: string, required: boolean): string | undefined {
+  const v = b[name];
+  if (v === undefined || v === null) {
+    if (required) throw new BadRequest('missing_field', `${name} is required`, name);
+    return undefined;
+  }
+  if (typeof v !== 'string' || v === '') throw new BadRequest('invalid_field', `${name} must be a non-empty string`, name);
+  return v;
+}
+
+function list(b: Record<string, unknown>, name: string): string[] {
+  const v = b[name];
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new BadRequest('invalid_field', `${name} must be a list of strings`, name);
+  return v as string[];
+}
+
+function absolute(b: Record<string, unknown>, name: string, required: boolean): string | undefined {
+  const v = str(b, name, required);
+  if (v === undefined) return undefined;
+  if (!isAbsolute(v)) throw new BadRequest('invalid_field', `${name} must be an absolute path on the gateway host`, name);
+  return resolve(v);
+}
+
+/** The dataset as the API shows it: without the bundle text (GET /{id}?bundle=1 includes it). */
+export function datasetView(d: DatasetRecord, withBundle = false): Record<string, unknown> {
+  const { signatureBundle, ...rest } = d;
+  return withBundle ? { ...rest, signatureBundle: JSON.parse(signatureBundle) as unknown } : rest;
+}
+
+/** The record sidecar for verification: the named file, else `<dir>/dataset.records` when present. */
+async function readSidecar(path: string, explicit: boolean): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !explicit) return undefined;
+    throw new BadRequest('record_sidecar_unreadable', `cannot read the record sidecar ${path}: ${(e as Error).message}`, 'recordsPath');
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new BadRequest('record_sidecar_invalid', `the record sidecar ${path} is not JSON`, 'recordsPath');
+  }
+}
+
+export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTrainOn: (sourceIp: string) => DecideTrainOn }) {
+  const reg = o.registry;
+  return async function datasetAdminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean> {
+    const p = ar.path;
+    const isSources = p === '/admin/v1/data-sources' || p.startsWith('/admin/v1/data-sources/');
+    const isDatasets = p === '/admin/v1/datasets' || p.startsWith('/admin/v1/datasets/');
+    if (!isSources && !isDatasets) return false;
+    const url = new URL(req.url ?? '/', 'https://admin.invalid');
+    const send = (status: number, body: unknown) => {
+      sendJson(res, status, body, { 'x-request-id': ar.requestId });
+      return true;
+    };
+    const principal = ar.principal;
+
+    if (p === '/admin/v1/data-sources') {
+      if (req.method === 'GET') return send(200, { data: reg.listSources() });
+      const b = await ar.body();
+      const s = await reg.registerSource(principal, { id: str(b, 'id', true)!, publicKey: str(b, 'publicKey', true)!, owner: str(b, 'owner', true)!, ...(b.description !== undefined ? { description: str(b, 'description', false)! } : {}) });
+      return send(201, s);
+    }
+    const sm = /^\/admin\/v1\/data-sources\/([^/]+)(?:\/(retire))?$/.exec(p);
+    if (sm) {
+      const id = decodeURIComponent(sm[1]!);
+      if (!sm[2] && req.method === 'GET') return send(200, reg.getSource(id));
+      if (sm[2] && req.method === 'POST') return send(200, await reg.retireSource(principal, id));
+    }
+    if (p === '/admin/v1/datasets') {
+      if (req.method === 'GET') {
+        const state = url.searchParams.get('state');
+        if (state !== null && !STATES.includes(state as DatasetState)) throw new BadRequest('invalid_field', `state must be one of ${STATES.join(', ')}`, 'state');
+        const name = url.searchParams.get('name');
+        return send(200, { data: reg.list({ ...(name ? { name } : {}), ...(state ? { state: state as DatasetState } : {}) }).map((d) => datasetView(d)) });
+      }
+      const b = await ar.body();
+      return send(201, datasetView(await reg.register(principal, b.signatureBundle)));
+    }
+    const dm = /^\/admin\/v1\/datasets\/([^/]+)(?:\/(verify|retire|lineage|train-on))?$/.exec(p);
+    if (dm) {
+      const id = decodeURIComponent(dm[1]!);
+      if (dm[2] === 'train-on' && req.method === 'GET') return send(200, { data: reg.trainDecisions(id) });
+      if (dm[2] === 'train-on' && req.method === 'POST') {
+        const b = await ar.body();
+        const family = str(b, 'family', false);
+        const model = { model: str(b, 'model', true)!, tenant: str(b, 'tenant', false) ?? principal.tenant, ...(family ? { family } : {}) };
+        return send(200, await reg.trainOn(principal, id, model, o.decideTrainOn(clientAddress(req))));
+      }
+      if (dm[2] === 'lineage' && req.method === 'GET') {
+        const events = reg.lineageOf(id);
+        return send(200, { events, mermaid: lineageMermaid(events.map((e) => e.event)), text: lineageText(events.map((e) => e.event)) });
+      }
+      if (!dm[2] && req.method === 'GET') return send(200, datasetView(reg.get(id), url.searchParams.get('bundle') === '1'));
+      if (dm[2] === 'retire' && req.method === 'POST') return send(200, datasetView(await reg.retire(principal, id)));
+      if (dm[2] === 'verify' && req.method === 'POST') {
+        const b = await ar.body();
+        const dir = absolute(b, 'path', true)!;
+        const explicitRecords = absolute(b, 'recordsPath', false);
+        const { dataset, bundle, key } = await reg.sourceKeyFor(principal, id);
+        const { recordsPath } = datasetIgnorePaths(dir, explicitRecords ? { recordsPath: explicitRecords } : {});
+        const sidecar = await readSidecar(recordsPath, explicitRecords !== undefined);
+        let verified;
+        try {
+          verified = await verifyDataset(dir, bundle, key, { ignorePaths: list(b, 'ignorePaths'), ...(sidecar !== undefined ? { sidecar } : {}) });
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ENOENT') return reg.refuseVerification(principal, id, new BadRequest('dataset_path_not_found', `no such file or directory on the gateway host: ${dir}`, 'path'));
+          if (!(e instanceof WardenError)) throw e;
+          const details: Record<string, string> = e instanceof DatasetManifestMismatch
+            ? { path: dir, changed: e.changed.join(','), added: e.added.join(','), removed: e.removed.join(','), renamed: e.renamed.map((r) => `${r.from}->${r.to}`).join(','), records: e.records.slice(0, 20).map(describeRecord).join('; ') }
+            : { path: dir };
+          return reg.refuseVerification(principal, id, e, details);
+        }
+        // Declared and checked: the inspection plane's detectors over every record of the verified files.
+        const m = verified.manifest.metadata;
+        const scan = verified.records > 0 ? scanClassification(await readScreenRecords(dir, { allStrings: true }), { classification: m.classification, categories: m.categories }) : null;
+        if (scan?.flagged) {
+          return reg.refuseVerification(principal, id, new DatasetClassificationMismatch(scan.reasons.join('; ')), { path: dir, found: JSON.stringify(scan.found), records: scan.examples.map((e) => `${e.file} record ${e.index}`).join('; ') });
+        }
+        const after = await reg.markVerified(principal, dataset.id, verified, scan ? { implied: scan.implied, found: scan.found, scanned: scan.scanned } : null);
+        return send(200, { ...datasetView(after), files: verified.files, bytes: verified.bytes, records: verified.records });
+      }
+    }
+    throw new NotFound('route_not_found', `no such endpoint: ${req.method} ${p}`);
+  };
+}

@@ -1,0 +1,43 @@
+// The promotion gate's data side: for each dataset a model's verified SLSA provenance names by digest, is it a
+// registered dataset, verified, from a source still trusted, and approved for this model by its latest
+// trainOn decision? The workload registry refuses promotion on the first "no" (in the ledger), and
+// `warden model show` prints the explanation for every dataset.
+import type { DatasetRef } from '../../workload/provenance/slsa.js';
+import type { DatasetRegistry } from './registry.js';
+
+export interface TrainingDataStatus {
+  uri: string;
+  digest: string;
+  dataset: string | null;
+  state: string | null;
+  ok: boolean;
+  reason: string | null;
+}
+
+export function explainTrainingData(reg: DatasetRegistry, model: string, datasets: readonly DatasetRef[]): TrainingDataStatus[] {
+  return datasets.map((ref) => {
+    const hex = ref.digest.sha256;
+    const base = { uri: ref.uri, digest: hex ? `sha256:${hex}` : JSON.stringify(ref.digest) };
+    const no = (reason: string, dataset: string | null = null, state: string | null = null): TrainingDataStatus => ({ ...base, dataset, state, ok: false, reason });
+    if (!hex) return no(`${ref.uri} is named without a sha256 digest`);
+    const candidates = reg.byDigest(`sha256:${hex}`);
+    if (candidates.length === 0) return no(`${ref.uri} (sha256:${hex.slice(0, 12)}…) is not a registered dataset`);
+    const verified = candidates.filter((c) => c.state === 'verified');
+    if (verified.length === 0) return no(`${ref.uri} is ${candidates.map((c) => `${c.name}@${c.version} ${c.state}`).join(', ')}, not verified`, candidates[0]!.id, candidates[0]!.state);
+    for (const c of verified) {
+      if (reg.getSource(c.sourceId).retiredAt !== null) continue;
+      const last = reg.trainDecisions(c.id).filter((t) => t.model === model).at(-1);
+      if (last?.allow) return { ...base, dataset: c.id, state: c.state, ok: true, reason: null };
+    }
+    const c = verified[0]!;
+    return no(`${c.name}@${c.version} is not approved for ${model} (no allowing trainOn decision${reg.getSource(c.sourceId).retiredAt !== null ? '; its source is retired' : ''})`, c.id, c.state);
+  });
+}
+
+/** The registry's gate: the first refusal reason, or null when every named dataset may be used. */
+export function trainingDataGate(reg: DatasetRegistry) {
+  return (model: string, datasets: readonly DatasetRef[]): string | null => {
+    const bad = explainTrainingData(reg, model, datasets).filter((s) => !s.ok);
+    return bad.length ? `training data: ${bad.map((b) => b.reason).join('; ')}` : null;
+  };
+}

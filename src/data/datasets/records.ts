@@ -1,0 +1,165 @@
+// Records of JSONL and CSV shards, and a Merkle tree over them (RFC 9162 §2.1.1, the ledger's hash
+// primitives), so one record can be proven in or out of a signed dataset without the others.
+//   JSONL: a record is one line without its `\n` (and a trailing `\r`); a final line without `\n` counts.
+//   CSV (RFC 4180): a record ends at a line break outside double quotes; the header is record 0.
+// The file's SHA-256 is computed in the same streaming pass, so a shard is read once.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { leafHash } from '../../ledger/hash.js';
+import { MemoryTree } from '../../ledger/memory-tree.js';
+import { inclusionProof } from '../../ledger/merkle-proof.js';
+import { verifyInclusion } from '../../ledger/merkle-verify.js';
+
+export type RecordFormat = 'jsonl' | 'csv';
+
+export function recordFormatOf(name: string): RecordFormat | null {
+  const n = name.toLowerCase();
+  if (n.endsWith('.jsonl') || n.endsWith('.ndjson')) return 'jsonl';
+  if (n.endsWith('.csv')) return 'csv';
+  return null;
+}
+
+export interface RecordTree {
+  format: RecordFormat;
+  /** RFC 9162 leaf hashes (SHA-256(0x00 || record bytes)), in file order. */
+  leaves: Buffer[];
+  /** First line (1-based) of each record, for messages. */
+  lines: number[];
+  /** Lowercase hex MTH over the leaves. */
+  root: string;
+}
+
+export interface HashedRecordFile {
+  sha256: string;
+  size: number;
+  tree: RecordTree;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const QUOTE = 0x22;
+
+/** Splits a byte stream into records, calling `onRecord` with each record's bytes and first line. */
+export class RecordSplitter {
+  private pending: Buffer[] = [];
+  private inQuotes = false;
+  private line = 1;
+  private recordLine = 1;
+
+  constructor(private readonly format: RecordFormat, private readonly onRecord: (bytes: Buffer, line: number) => void) {}
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      // An escaped quote ("") toggles twice, so the state stays right without look-ahead across chunks.
+      if (b === QUOTE && this.format === 'csv') this.inQuotes = !this.inQuotes;
+      else if (b === LF) {
+        this.line++;
+        if (this.inQuotes) continue;
+        this.pending.push(chunk.subarray(start, i));
+        this.emit();
+        start = i + 1;
+      }
+    }
+    if (start < chunk.length) this.pending.push(Buffer.from(chunk.subarray(start)));
+  }
+
+  end(): void {
+    if (this.pending.some((p) => p.length > 0)) this.emit();
+  }
+
+  private emit(): void {
+    let rec = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+    if (rec.length > 0 && rec[rec.length - 1] === CR) rec = rec.subarray(0, rec.length - 1);
+    this.pending = [];
+    this.onRecord(rec, this.recordLine);
+    this.recordLine = this.line;
+  }
+}
+
+function treeOf(format: RecordFormat, leaves: Buffer[], lines: number[]): RecordTree {
+  const t = new MemoryTree();
+  for (const l of leaves) t.append(l);
+  return { format, leaves, lines, root: t.root().toString('hex') };
+}
+
+/** Reads `path` once: its SHA-256 and the record tree. */
+export function hashRecordFile(path: string, format: RecordFormat, onBytes: (n: number) => void = () => {}): Promise<HashedRecordFile> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    const leaves: Buffer[] = [];
+    const lines: number[] = [];
+    let size = 0;
+    const splitter = new RecordSplitter(format, (rec, line) => {
+      leaves.push(leafHash(rec));
+      lines.push(line);
+    });
+    createReadStream(path, { highWaterMark: 1024 * 1024 })
+      .on('data', (c) => {
+        const chunk = c as Buffer;
+        h.update(chunk);
+        splitter.push(chunk);
+        size += chunk.length;
+        onBytes(chunk.length);
+      })
+      .on('error', reject)
+      .on('end', () => {
+        splitter.end();
+        resolve({ sha256: h.digest('hex'), size, tree: treeOf(format, leaves, lines) });
+      });
+  });
+}
+
+/** The record tree of bytes already in memory (tests, proofs of a single record). */
+export function recordTreeOf(bytes: Buffer, format: RecordFormat): RecordTree {
+  const leaves: Buffer[] = [];
+  const lines: number[] = [];
+  const s = new RecordSplitter(format, (rec, line) => {
+    leaves.push(leafHash(rec));
+    lines.push(line);
+  });
+  s.push(bytes);
+  s.end();
+  return treeOf(format, leaves, lines);
+}
+
+/** RFC 9162 §2.1.3.1 inclusion proof of record `index` (MemoryTree keeps the complete subtrees a proof reads). */
+export async function recordInclusionProof(leaves: readonly Buffer[], index: number): Promise<Buffer[]> {
+  const t = new MemoryTree();
+  for (const l of leaves) t.append(l);
+  return inclusionProof(t, index, leaves.length);
+}
+
+/** Throws InclusionProofInvalid unless `record` is record `index` of the tree with `rootHex` and `size` records. */
+export function verifyRecordInclusion(record: Buffer, index: number, size: number, proof: readonly Buffer[], rootHex: string): void {
+  verifyInclusion(index, size, leafHash(record), proof, Buffer.from(rootHex, 'hex'));
+}
+
+export interface RecordChange {
+  kind: 'changed' | 'added' | 'removed';
+  /** 0-based record index in the signed file (changed, removed) or in the file on disk (added). */
+  index: number;
+  /** First line of the record in the file on disk (changed, added). */
+  line?: number;
+}
+
+/**
+ * Which records differ between the signed leaves and the file on disk: the common prefix and suffix are
+ * equal; inside, records at the same position are changed, the rest added or removed.
+ */
+export function diffRecords(signed: readonly Buffer[], actual: RecordTree): RecordChange[] {
+  const a = actual.leaves;
+  let p = 0;
+  while (p < signed.length && p < a.length && signed[p]!.equals(a[p]!)) p++;
+  let s = 0;
+  while (s < signed.length - p && s < a.length - p && signed[signed.length - 1 - s]!.equals(a[a.length - 1 - s]!)) s++;
+  const oldEnd = signed.length - s;
+  const newEnd = a.length - s;
+  const out: RecordChange[] = [];
+  const paired = Math.min(oldEnd - p, newEnd - p);
+  for (let k = 0; k < paired; k++) if (!signed[p + k]!.equals(a[p + k]!)) out.push({ kind: 'changed', index: p + k, line: actual.lines[p + k]! });
+  for (let k = p + paired; k < newEnd; k++) out.push({ kind: 'added', index: k, line: actual.lines[k]! });
+  for (let k = p + paired; k < oldEnd; k++) out.push({ kind: 'removed', index: k });
+  return out;
+}

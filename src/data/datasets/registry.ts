@@ -1,0 +1,257 @@
+// The dataset registry: data sources (identities with a key, registered by an admin) and datasets
+//   registered (manifest signed by a registered, active source) → verified (files hashed and matched) → retired
+// A dataset is admitted only with a DSSE in-toto statement that verifies under the key of the source it names;
+// unsigned, anonymous or unknown-source data is refused. Every change, and every refusal of one, goes to the
+// injected `audit` (the ledger) BEFORE the state changes: if the ledger cannot take it, nothing changes.
+import { createPublicKey } from 'node:crypto';
+import { BadRequest, WardenError } from '../../core/errors.js';
+import { systemClock, type Clock } from '../../core/clock.js';
+import { newId } from '../../core/ids.js';
+import type { AuditEvent, Decision, Principal, Resource } from '../../core/types.js';
+import type { DataSourceRecord, DatasetRecord, DatasetState, DatasetsStore, TrainDecisionRecord } from '../../store/datasets-store.js';
+import { parseBundle, serializeBundle, type SignatureBundle } from '../../workload/signing/bundle.js';
+import { keyAlgorithmOf, loadPublicKey, publicKeyPem } from '../../workload/signing/keys.js';
+import { signerIdentityOf } from '../../workload/signing/verify-model.js';
+import { dataEvent } from './audit.js';
+import { lineageDigest, lineageEvent, type LineageEvent } from '../lineage/openlineage.js';
+import {
+  DataSourceExists, DataSourceNotFound, DatasetInvalidTransition, DatasetManifestInvalid, DatasetNotFound, DatasetUnsigned,
+  DatasetVersionExists, TrainOnDenied, UntrustedDataSource,
+} from './errors.js';
+import { parseDatasetStatement, type DatasetManifest } from './manifest.js';
+import { authenticateManifest, type VerifiedDataset } from './verify-dataset.js';
+
+export type AuditSink = (event: AuditEvent) => void | Promise<void>;
+
+/** The PDP's trainOn decision for a model principal and a dataset resource (injected by the composition root). */
+export type DecideTrainOn = (model: Principal, dataset: Resource & { attrs: Record<string, unknown> }) => Decision;
+
+export interface DatasetRegistryDeps {
+  store: DatasetsStore;
+  audit: AuditSink;
+  clock?: Clock;
+}
+
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$/;
+
+const SOURCE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
+
+const dsResource = (id: string): Resource => ({ type: 'Dataset', id });
+const sourceResource = (id: string): Resource => ({ type: 'System', id: `data-source:${id}` });
+
+export class DatasetRegistry {
+  private readonly store: DatasetsStore;
+  private readonly auditSink: AuditSink;
+  private readonly clock: Clock;
+
+  constructor(d: DatasetRegistryDeps) {
+    this.store = d.store;
+    this.auditSink = d.audit;
+    this.clock = d.clock ?? systemClock;
+  }
+
+  private async record(principal: Principal | null, action: string, resource: Resource | null, details: Record<string, string | number | boolean | null>, err?: WardenError): Promise<void> {
+    await this.auditSink(dataEvent({
+      at: this.clock.now(), principal, action, resource, decision: err ? 'deny' : 'allow', status: err ? err.status : 200,
+      ...(err ? { errorCode: err.code, details: { ...details, reason: err.message } } : { details }),
+    }));
+  }
+
+  /** Records the refusal in the ledger, then throws it. */
+  private async refuse(principal: Principal | null, action: string, resource: Resource | null, err: WardenError, details: Record<string, string | number | boolean | null> = {}): Promise<never> {
+    await this.record(principal, action, resource, details, err);
+    throw err;
+  }
+
+  // --- sources -----------------------------------------------------------------------------------
+
+  getSource(id: string): DataSourceRecord {
+    const s = this.store.getSource(id);
+    if (!s) throw new DataSourceNotFound(id);
+    return s;
+  }
+
+  listSources(): DataSourceRecord[] {
+    return this.store.listSources();
+  }
+
+  async registerSource(principal: Principal, input: { id: string; publicKey: string; owner: string; description?: string }): Promise<DataSourceRecord> {
+    const action = 'data.source.register';
+    if (!SOURCE_ID.test(input.id)) throw new BadRequest('invalid_field', 'id must be 1-128 characters of A-Z a-z 0-9 . _ : @ -', 'id');
+    const key = loadPublicKey(input.publicKey);
+    if (this.store.getSource(input.id)) return this.refuse(principal, action, sourceResource(input.id), new DataSourceExists(input.id));
+    const rec: DataSourceRecord = {
+      id: input.id, publicKeyPem: publicKeyPem(key), keyId: signerIdentityOf(key), algorithm: keyAlgorithmOf(key), owner: input.owner,
+      description: input.description ?? '', createdAt: this.clock.now(), retiredAt: null,
+    };
+    await this.record(principal, action, sourceResource(rec.id), { source: rec.id, keyId: rec.keyId, owner: rec.owner });
+    this.store.insertSource(rec);
+    return rec;
+  }
+
+  async retireSource(principal: Principal, id: string): Promise<DataSourceRecord> {
+    const action = 'data.source.retire';
+    const s = this.getSource(id);
+    if (s.retiredAt !== null) return this.refuse(principal, action, sourceResource(id), new DatasetInvalidTransition(id, 'retired', 'retire'));
+    await this.record(principal, action, sourceResource(id), { source: id, keyId: s.keyId });
+    this.store.retireSource(id, this.clock.now());
+    return this.getSource(id);
+  }
+
+  // --- datasets ----------------------------------------------------------------------------------
+
+  get(id: string): DatasetRecord {
+    const d = this.store.getDataset(id);
+    if (!d) throw new DatasetNotFound(id);
+    return d;
+  }
+
+  list(filter: { name?: string; state?: DatasetState } = {}): DatasetRecord[] {
+    return this.store.listDatasets(filter);
+  }
+
+  byDigest(digest: string): DatasetRecord[] {
+    return this.store.findByDigest(digest);
+  }
+
+  /** The active source a manifest names, and the manifest authenticated under its key; refusals are audited. */
+  private async authenticate(principal: Principal, action: string, resource: Resource | null, bundle: SignatureBundle): Promise<{ source: DataSourceRecord; manifest: DatasetManifest }> {
+    let claimed: DatasetManifest;
+    try {
+      // Read only to learn which source to check; nothing of it is used until the signature verifies.
+      claimed = parseDatasetStatement(Buffer.from(bundle.dsseEnvelope.payload, 'base64'));
+    } catch (e) {
+      return this.refuse(principal, action, resource, e instanceof WardenError ? e : new DatasetManifestInvalid((e as Error).message));
+    }
+    const sourceId = claimed.metadata.source;
+    const source = this.store.getSource(sourceId);
+    const details = { source: sourceId, name: claimed.metadata.name, version: claimed.metadata.version };
+    if (!source) return this.refuse(principal, action, resource, new UntrustedDataSource(`data source ${sourceId} is not registered`), details);
+    if (source.retiredAt !== null) return this.refuse(principal, action, resource, new UntrustedDataSource(`data source ${sourceId} is retired`), details);
+    try {
+      return { source, manifest: authenticateManifest(bundle, createPublicKey(source.publicKeyPem)) };
+    } catch (e) {
+      if (!(e instanceof WardenError)) throw e;
+      const err = e.code === 'model_signature_invalid' ? new UntrustedDataSource(`the manifest is not signed by data source ${sourceId}'s key (${source.keyId})`) : e;
+      return this.refuse(principal, action, resource, err, details);
+    }
+  }
+
+  /** Admits a dataset whose manifest a registered, active source signed. Metadata comes from the signed manifest only. */
+  async register(principal: Principal, bundleInput: unknown): Promise<DatasetRecord> {
+    const action = 'data.dataset.register';
+    if (bundleInput === undefined || bundleInput === null) return this.refuse(principal, action, null, new DatasetUnsigned());
+    let bundle: SignatureBundle;
+    try {
+      bundle = parseBundle(bundleInput);
+    } catch (e) {
+      return this.refuse(principal, action, null, e as WardenError);
+    }
+    const { source, manifest } = await this.authenticate(principal, action, null, bundle);
+    const m = manifest.metadata;
+    if (this.store.findDataset(m.name, m.version)) return this.refuse(principal, action, null, new DatasetVersionExists(m.name, m.version), { name: m.name, version: m.version, digest: manifest.digest });
+    const now = this.clock.now();
+    const rec: DatasetRecord = {
+      id: newId('ds'), name: m.name, version: m.version, digest: manifest.digest, sourceId: source.id, signerIdentity: source.keyId,
+      owner: m.owner, licence: m.licence, classification: m.classification, categories: m.categories, retention: m.retention,
+      state: 'registered', signatureBundle: serializeBundle(bundle), files: manifest.files.length,
+      records: manifest.files.reduce((s, f) => s + (f.records?.count ?? 0), 0), verification: null, createdAt: now, verifiedAt: null, retiredAt: null,
+    };
+    const lineage = this.lineage(principal, 'data.dataset.register', rec, 'registered');
+    await this.record(principal, action, dsResource(rec.id), { name: rec.name, version: rec.version, digest: rec.digest, source: rec.sourceId, classification: rec.classification, to: 'registered', lineageEvent: lineage.digest });
+    this.store.insertDataset(rec);
+    this.store.insertLineage(lineage);
+    return rec;
+  }
+
+  /** The source's key for a registered dataset, refusing (audited) when the source is gone or retired. */
+  async sourceKeyFor(principal: Principal, id: string): Promise<{ dataset: DatasetRecord; bundle: SignatureBundle; key: ReturnType<typeof createPublicKey> }> {
+    const d = this.get(id);
+    const bundle = parseBundle(d.signatureBundle);
+    const { source } = await this.authenticate(principal, 'data.dataset.verify', dsResource(id), bundle);
+    return { dataset: d, bundle, key: createPublicKey(source.publicKeyPem) };
+  }
+
+  /** registered → verified, given the files' verification under the source's key (hashing happens outside). */
+  async markVerified(principal: Principal, id: string, v: VerifiedDataset, classificationScan: unknown = null): Promise<DatasetRecord> {
+    const action = 'data.dataset.verify';
+    const d = this.get(id);
+    if (d.state !== 'registered') return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, d.state, 'verify'));
+    if (v.digest !== d.digest || v.signerIdentity !== d.signerIdentity) {
+      return this.refuse(principal, action, dsResource(id), new DatasetManifestInvalid(`the files verified as ${v.digest} under ${v.signerIdentity}, not ${d.digest} under ${d.signerIdentity}`));
+    }
+    const verification = { files: v.files, bytes: v.bytes, records: v.records, classificationScan };
+    const lineage = this.lineage(principal, action, d, 'verified');
+    await this.record(principal, action, dsResource(id), { name: d.name, version: d.version, digest: d.digest, from: d.state, to: 'verified', files: v.files, bytes: v.bytes, lineageEvent: lineage.digest });
+    if (!this.store.transition(id, 'registered', 'verified', { verification, at: this.clock.now() })) {
+      return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, this.get(id).state, 'verify'), { race: true });
+    }
+    this.store.insertLineage(lineage);
+    return this.get(id);
+  }
+
+  /** Records a refused verification (a file or record that breaks it) and rethrows it. */
+  async refuseVerification(principal: Principal, id: string, err: WardenError, details: Record<string, string> = {}): Promise<never> {
+    const d = this.get(id);
+    return this.refuse(principal, 'data.dataset.verify', dsResource(id), err, { name: d.name, version: d.version, digest: d.digest, ...details });
+  }
+
+  async retire(principal: Principal, id: string): Promise<DatasetRecord> {
+    const action = 'data.dataset.retire';
+    const d = this.get(id);
+    if (d.state === 'retired') return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, d.state, 'retire'));
+    const lineage = this.lineage(principal, action, d, 'retired');
+    await this.record(principal, action, dsResource(id), { name: d.name, version: d.version, digest: d.digest, from: d.state, to: 'retired', lineageEvent: lineage.digest });
+    if (!this.store.transition(id, d.state, 'retired', { at: this.clock.now() })) return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, this.get(id).state, 'retire'), { race: true });
+    this.store.insertLineage(lineage);
+    return this.get(id);
+  }
+
+  /**
+   * Asks the PDP whether `model` may train on the dataset (trainOn), as the Service principal `model:<name>` in
+   * groups `model:<name>` and `family:<family>`, of `tenant`, on behalf of the admin asking (whose credential and
+   * MFA the context carries). Only a verified dataset can be approved. The decision, either way, is a ledger entry
+   * and is stored; a deny is thrown as TrainOnDenied.
+   */
+  async trainOn(admin: Principal, id: string, m: { model: string; tenant: string; family?: string }, decide: DecideTrainOn): Promise<TrainDecisionRecord> {
+    const action = 'data.dataset.trainOn';
+    if (!MODEL_NAME.test(m.model)) throw new BadRequest('invalid_field', 'model must be a model name', 'model');
+    if (m.family !== undefined && !MODEL_NAME.test(m.family)) throw new BadRequest('invalid_field', 'family must be a name', 'family');
+    const d = this.get(id);
+    const details = { name: d.name, version: d.version, digest: d.digest, model: m.model, tenant: m.tenant };
+    if (d.state !== 'verified') return this.refuse(admin, action, dsResource(id), new DatasetInvalidTransition(id, d.state, 'approve training on it (only verified datasets)'), details);
+    const model: Principal = {
+      kind: 'service', id: `model:${m.model}`, tenant: m.tenant, groups: [`model:${m.model}`, ...(m.family ? [`family:${m.family}`] : [])],
+      authn: admin.authn, scope: { models: ['*'], actions: ['trainOn'] },
+    };
+    const decision = decide(model, { type: 'Dataset', id, attrs: { classification: d.classification } });
+    const rec: TrainDecisionRecord = { datasetId: id, model: m.model, tenant: m.tenant, allow: decision.allow, policyIds: decision.policyIds, policyVersion: decision.policyVersion, decidedBy: admin.id, at: this.clock.now() };
+    const more = { ...details, policyIds: decision.policyIds.join(','), policyVersion: decision.policyVersion };
+    if (!decision.allow) {
+      const err = new TrainOnDenied(`policy does not let ${m.model} train on ${d.name}@${d.version} (${d.classification})`);
+      await this.record(admin, action, dsResource(id), more, err);
+      this.store.insertTrainDecision(rec);
+      throw err;
+    }
+    await this.record(admin, action, dsResource(id), more);
+    this.store.insertTrainDecision(rec);
+    return rec;
+  }
+
+  trainDecisions(id: string): TrainDecisionRecord[] {
+    this.get(id);
+    return this.store.listTrainDecisions(id);
+  }
+
+  /** The OpenLineage event of a change; its digest goes into the change's ledger entry before it is stored. */
+  private lineage(principal: Principal, job: string, d: DatasetRecord, state: DatasetState) {
+    const event = lineageEvent({ at: this.clock.now(), job, principal: principal.id, source: d.sourceId, dataset: { id: d.id, name: d.name, version: d.version, digest: d.digest, state } });
+    return { datasetId: d.id, digest: lineageDigest(event), event, at: this.clock.now() };
+  }
+
+  /** The dataset's lineage events, oldest first; each digest is the one its ledger entry carries. */
+  lineageOf(id: string): { digest: string; event: LineageEvent }[] {
+    this.get(id);
+    return this.store.listLineage(id).map((l) => ({ digest: l.digest, event: l.event as LineageEvent }));
+  }
+}

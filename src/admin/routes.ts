@@ -75,6 +75,9 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   { name: 'tools.definition.approve', method: 'POST', path: /^\/admin\/v1\/tools\/([^/]+)\/definition\/approve$/, need: (m) => ({ action: 'manageTools', resource: tool(m) }), example: '/admin/v1/tools/none/definition/approve' },
   // The monitor's view of principals is audit material; clearing a principal's record is an identity action.
   { name: 'monitor.list', method: 'GET', path: '/admin/v1/monitor', need: audit('monitor') },
+  // A deployment's answer profile is audit material; re-learning its baseline approves its answers as they are.
+  { name: 'monitor.drift.list', method: 'GET', path: '/admin/v1/monitor/drift', need: audit('monitor') },
+  { name: 'monitor.drift.relearn', method: 'POST', path: /^\/admin\/v1\/monitor\/drift\/([^/]+)\/relearn$/, need: (m) => ({ action: 'manageModels', resource: dep(m) }), example: '/admin/v1/monitor/drift/none/relearn' },
   { name: 'monitor.reset', method: 'POST', path: /^\/admin\/v1\/monitor\/([^/]+)\/reset$/, need: () => ({ action: 'manageKeys', resource: sys('monitor') }), example: '/admin/v1/monitor/nobody/reset' },
   // What budgets have used is audit material; changing a budget's limits is an identity action.
   { name: 'budgets.list', method: 'GET', path: '/admin/v1/budgets', need: audit('budgets') },

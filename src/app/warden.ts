@@ -286,7 +286,10 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   // The monitor plane: behaviour → risk (the PDP's riskScorePermille) and responses, each in the ledger.
   // Revoking a Warden token needs the identity plane, built once the listeners have their ports.
   let revokeJit: ((jti: string) => Promise<void>) | null = null;
+  // Quarantining a drifting deployment needs the workload plane, built after the policy plane (which needs the monitor).
+  let quarantineDeployment: ((id: string, reason: string) => Promise<boolean>) | null = null;
   const monitor = buildMonitor(config, {
+    quarantine: (id, reason) => (quarantineDeployment ? quarantineDeployment(id, reason) : Promise.resolve(false)),
     clock,
     log,
     audit,
@@ -389,6 +392,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   started.push(() => siem.close());
   const workload = buildWorkloadPlane({ config, db, clock, log, audit, pdp: policy.pdp, stepUp: createBearerVerifier(verifiers), onModels: (m) => policy.syncRegisteredModels(m) });
   started.push(() => workload.close());
+  quarantineDeployment = async (id, reason) => (await workload.registry.quarantine(null, id, reason)).state === 'quarantined';
   const keyRelease = createKeyRelease({ db, dataDir: config.dataDir, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces });
   // Tools plane: /v1/tools, /mcp and /admin/v1/tools|approvals; tool calls decided by the same PDP.
   const tools = await createToolsPlane({

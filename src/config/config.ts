@@ -198,6 +198,20 @@ export interface MonitorConfig {
   throttleRequestsPerSecond: number;
   /** null: the monitor never revokes. */
   revokeAt: number | null;
+  /** Output drift per deployment (src/monitor/drift.ts). */
+  drift: DriftConfig;
+}
+
+export interface DriftConfig {
+  enabled: boolean;
+  /** Answers that make a deployment's approved baseline (learnt from its first answers, or after an operator's relearn). */
+  baselineAnswers: number;
+  /** The sliding window of recent answers compared with the baseline. */
+  windowAnswers: number;
+  /** PSI past which the window has drifted. */
+  threshold: number;
+  /** `alert`: a ledger entry; `quarantine`: also take the registered deployment out of routing (workload plane). */
+  action: 'alert' | 'quarantine';
 }
 
 /** workload.scan: the scanner's own limits, minus what is per scan (ignorePaths). */
@@ -275,7 +289,7 @@ type RawConfig = {
     provenance?: Partial<NonNullable<WorkloadConfig['provenance']>>;
   };
   ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number; batchSize?: number; syslog?: { host: string; port?: number; caFile: string; serverName?: string; clientTls?: CertPair; facility?: number; appName?: string; hostname?: string; settleMs?: number }; otlpLogs?: { endpoint: string; serviceName?: string } }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number; signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string } };
-  monitor?: Partial<MonitorConfig>;
+  monitor?: Partial<Omit<MonitorConfig, 'drift'>> & { drift?: Partial<DriftConfig> };
   budgets?: { limits?: { scope: BudgetLimit['scope']; id: string; window: BudgetLimit['window']; tokens?: number; cost?: number }[]; prices?: BudgetsConfig['prices']; defaultMaxTokens?: number };
   store?: {
     postgres?: { connectionString?: string; connectionStringEnv?: string; prefix?: string };
@@ -458,6 +472,13 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       throttleAt: raw.monitor?.throttleAt ?? 0.6,
       throttleRequestsPerSecond: raw.monitor?.throttleRequestsPerSecond ?? 1,
       revokeAt: raw.monitor?.revokeAt ?? null,
+      drift: {
+        enabled: raw.monitor?.drift?.enabled ?? true,
+        baselineAnswers: raw.monitor?.drift?.baselineAnswers ?? 200,
+        windowAnswers: raw.monitor?.drift?.windowAnswers ?? 50,
+        threshold: raw.monitor?.drift?.threshold ?? 0.5,
+        action: raw.monitor?.drift?.action ?? 'alert',
+      },
     },
     store: storeDefaults(raw.store, source),
     budgets: budgetDefaults(raw.budgets, source),

@@ -121,6 +121,17 @@ export const CONFIG_SCHEMA = {
         throttleAt: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
         throttleRequestsPerSecond: { type: 'number', exclusiveMinimum: 0 },
         revokeAt: { anyOf: [{ type: 'number', exclusiveMinimum: 0, maximum: 1 }, { type: 'null' }] },
+        drift: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            enabled: { type: 'boolean' },
+            baselineAnswers: { type: 'integer', minimum: 10 },
+            windowAnswers: { type: 'integer', minimum: 5 },
+            threshold: { type: 'number', exclusiveMinimum: 0 },
+            action: { enum: ['alert', 'quarantine'] },
+          },
+        },
       },
     },
     ledger: {

@@ -109,7 +109,7 @@ export interface GatewayDeps {
   /** Payload retention (when enabled): called before the entry is written, after the answer is final. */
   retain?: (ctx: RequestContext, response: Buffer) => void;
   /** The monitor plane: admits (or throttles) a principal before any other work, and hears of every answered request. */
-  monitor?: { admit(p: Principal): void; observe(ctx: RequestContext, event: AuditEvent): void };
+  monitor?: { admit(p: Principal): void; observe(ctx: RequestContext, event: AuditEvent): void; observeAnswer?(ctx: RequestContext, answer: unknown, findings: readonly Finding[]): void };
   /**
    * RFC 8693 token exchange at /v1/token (absent: the endpoint answers 404), and the RFC 8414 metadata that
    * describes it at /.well-known/oauth-authorization-server.
@@ -653,6 +653,7 @@ export class Gateway {
     }
     const answer = guard.whole(json);
     this.noteFinding(ctx, ...guard.findings());
+    this.d.monitor?.observeAnswer?.(ctx, json, guard.findings()); // output drift: what the model produced, before redaction
     const out = changed || answer !== json ? Buffer.from(JSON.stringify(answer)) : buf;
     ctx.responseDigest = sha256(out);
     this.retain(ctx, out);

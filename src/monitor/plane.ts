@@ -5,15 +5,25 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { AdminRequest } from '../admin/admin.js';
-import { auditEvent } from '../core/audit-event.js';
 import type { Clock } from '../core/clock.js';
 import { BadRequest, NotFound } from '../core/errors.js';
-import { newRequestId } from '../core/ids.js';
 import type { AuditEvent, AuthnMethod, Findings, Principal } from '../core/types.js';
 import type { WardenConfig } from '../config/config.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import { sendJson } from '../http/respond.js';
 import { BehaviourMonitor, type MonitorAction } from './monitor.js';
+import { recordSystemEntry } from './entries.js';
+import { profileAnswer } from './answer-profile.js';
+import { DriftDetector, type DriftEvent } from './drift.js';
+
+/** What the monitor reads of an answered model request to profile its answer (the gateway's context). */
+export interface AnsweredRequest {
+  model: string | null;
+  /** The registered deployment that served (the workload plane's), if any. */
+  deployment?: { id: string; artifactDigest: string };
+  /** The configured upstream that served. */
+  target?: { name: string };
+}
 
 export interface MonitorPlane {
   /** Gateway: before policy, a throttled principal beyond its allowance gets 429 `monitor_throttled`. */
@@ -23,6 +33,8 @@ export interface MonitorPlane {
   observe(ctx: { principal?: Principal; findings?: Findings }, event: AuditEvent): void;
   /** Tools plane: every decided tool call. */
   observeTool(p: Principal, o: { status: number; stage: string | null; findings: Findings | null }): void;
+  /** Gateway: a model's (non-streamed) answer as released, with the count of what the answer guard found in it. */
+  observeAnswer(ctx: AnsweredRequest, answer: unknown, findings: readonly unknown[]): void;
   /** PDP: the principal's risk, 0..1. */
   risk(p: Principal): number;
   adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean>;
@@ -33,26 +45,25 @@ export const monitorKey = (p: { tenant: string; kind: string; id: string }): str
 
 export function buildMonitor(
   config: WardenConfig,
-  o: { clock: Clock; log: Logger; audit: AuditSink; revoke: (authn: AuthnMethod, credentialId: string) => Promise<boolean> },
+  o: {
+    clock: Clock;
+    log: Logger;
+    audit: AuditSink;
+    revoke: (authn: AuthnMethod, credentialId: string) => Promise<boolean>;
+    /** Takes a registered deployment out of routing (the workload plane's quarantine); false when it cannot. */
+    quarantine?: (deploymentId: string, reason: string) => Promise<boolean>;
+  },
 ): MonitorPlane | null {
   const m = config.monitor;
   if (!m.enabled) return null;
-  const record = (a: MonitorAction, decision: 'allow' | 'deny', extra: Record<string, string | number | boolean | null> = {}) => {
-    o.audit
-      .append(
-        auditEvent({
-          time: new Date(o.clock.now()).toISOString(),
-          requestId: newRequestId(),
-          kind: 'system',
-          principal: { id: a.who.id, kind: a.who.kind as Principal['kind'], tenant: a.who.tenant, authn: a.kind === 'revoke' ? a.authn : 'none' },
-          action: `monitor.${a.kind}`,
-          decision,
-          status: 200,
-          details: { risk: a.risk, requests: a.signals.requests, denials: a.signals.denials, injections: a.signals.injections, secrets: a.signals.secrets, ...extra },
-        }),
-      )
-      .catch((e: unknown) => o.log.error({ err: e, action: a.kind }, 'could not record a monitor action in the ledger'));
-  };
+  const drift = m.drift.enabled ? buildDrift(config, o) : null;
+  const record = (a: MonitorAction, decision: 'allow' | 'deny', extra: Record<string, string | number | boolean | null> = {}) =>
+    recordSystemEntry(o, {
+      principal: { id: a.who.id, kind: a.who.kind as Principal['kind'], tenant: a.who.tenant, authn: a.kind === 'revoke' ? a.authn : 'none' },
+      action: `monitor.${a.kind}`,
+      decision,
+      details: { risk: a.risk, requests: a.signals.requests, denials: a.signals.denials, injections: a.signals.injections, secrets: a.signals.secrets, ...extra },
+    });
   const monitor = new BehaviourMonitor({
     clock: o.clock,
     windowMs: m.windowMs,
@@ -93,12 +104,35 @@ export function buildMonitor(
       if (ctx.principal) report(ctx.principal, event.status, event.stage ?? null, ctx.findings ?? null);
     },
     observeTool: (p, o) => report(p, o.status, o.stage, o.findings),
+    observeAnswer(ctx, answer, findings) {
+      if (!drift || !ctx.model) return;
+      // A registered deployment is watched as itself; a configured upstream per model it serves.
+      const key = ctx.deployment ? ctx.deployment.id : `upstream:${ctx.target?.name ?? 'none'}/${ctx.model}`;
+      drift.detector.observe(key, ctx.model, profileAnswer(answer, findings.length));
+    },
     risk: (p) => monitor.risk(monitorKey(p)),
     async adminRoute(req, res, ar) {
       if (ar.path === '/admin/v1/monitor') {
         if (req.method !== 'GET') throw new BadRequest('method_not_allowed', '/admin/v1/monitor accepts GET only');
         const data = monitor.report().sort((a, b) => b.risk - a.risk);
         sendJson(res, 200, { data }, { 'x-request-id': ar.requestId });
+        return true;
+      }
+      if (ar.path === '/admin/v1/monitor/drift') {
+        if (req.method !== 'GET') throw new BadRequest('method_not_allowed', '/admin/v1/monitor/drift accepts GET only');
+        if (!drift) throw new NotFound('drift_disabled', 'monitor.drift.enabled is false');
+        sendJson(res, 200, { data: drift.detector.report() }, { 'x-request-id': ar.requestId });
+        return true;
+      }
+      const rl = /^\/admin\/v1\/monitor\/drift\/([^/]+)\/relearn$/.exec(ar.path);
+      if (rl) {
+        if (req.method !== 'POST') throw new BadRequest('method_not_allowed', 'relearn accepts POST only');
+        if (!drift) throw new NotFound('drift_disabled', 'monitor.drift.enabled is false');
+        const key = decodeURIComponent(rl[1]!);
+        if (!drift.detector.report().some((x) => x.deployment === key)) throw new NotFound('deployment_not_profiled', `the monitor has no answer profile for ${key}`);
+        await ar.record('monitor.drift.relearn', { type: 'Deployment', id: key });
+        drift.detector.relearn(key);
+        sendJson(res, 200, { relearn: key }, { 'x-request-id': ar.requestId });
         return true;
       }
       const r = /^\/admin\/v1\/monitor\/([^/]+)\/reset$/.exec(ar.path);
@@ -112,4 +146,38 @@ export function buildMonitor(
       return true;
     },
   };
+}
+
+/**
+ * The drift detector and its response: every drift is a ledger entry (`monitor.drift`); with
+ * `monitor.drift.action: quarantine` a registered deployment is also quarantined through the workload plane
+ * (an unregistered upstream cannot be, and the entry says `quarantined: false`).
+ */
+function buildDrift(config: WardenConfig, o: Parameters<typeof buildMonitor>[1]): { detector: DriftDetector } {
+  const d = config.monitor.drift;
+  const record = (e: DriftEvent, quarantined: boolean): void =>
+    recordSystemEntry(o, {
+      action: 'monitor.drift',
+      resource: { type: 'Model', id: e.model },
+      decision: d.action === 'quarantine' && !quarantined ? 'deny' : 'allow',
+      details: { deployment: e.deployment, feature: e.feature, psi: e.psi, baseline: e.baseline, window: e.window, answers: e.answersSinceBaseline, action: d.action, quarantined },
+    });
+  const detector = new DriftDetector({
+    baselineAnswers: d.baselineAnswers,
+    windowAnswers: d.windowAnswers,
+    threshold: d.threshold,
+    onDrift: (e) => {
+      o.log.warn({ drift: e }, 'a deployment\'s answers drifted from its baseline');
+      const registered = !e.deployment.startsWith('upstream:');
+      if (d.action !== 'quarantine' || !registered || !o.quarantine) return record(e, false);
+      o.quarantine(e.deployment, `output drift: ${e.feature} PSI ${e.psi} (baseline ${e.baseline}, now ${e.window})`).then(
+        (done) => record(e, done),
+        (err: unknown) => {
+          o.log.error({ err, deployment: e.deployment }, 'the monitor could not quarantine a drifting deployment');
+          record(e, false);
+        },
+      );
+    },
+  });
+  return { detector };
 }

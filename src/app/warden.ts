@@ -288,8 +288,10 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   let revokeJit: ((jti: string) => Promise<void>) | null = null;
   // Quarantining a drifting deployment needs the workload plane, built after the policy plane (which needs the monitor).
   let quarantineDeployment: ((id: string, reason: string) => Promise<boolean>) | null = null;
+  let revokeTokensOf: ((principalId: string) => Promise<void>) | null = null;
   const monitor = buildMonitor(config, {
     quarantine: (id, reason) => (quarantineDeployment ? quarantineDeployment(id, reason) : Promise.resolve(false)),
+    revokeTokens: async (principalId) => (revokeTokensOf ? (await revokeTokensOf(principalId), true) : false),
     clock,
     log,
     audit,
@@ -375,6 +377,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     await identity.jit.revoke(jti);
     policy.revokeJitToken(jti);
   };
+  revokeTokensOf = (principalId) => identity.jit.revokeDerived({ principal: principalId });
   started.push(() => identity.close());
   const verifiers = identity.verifiers;
   // The model registry routes registered models (signed, verified, promoted, attested); config upstreams serve the rest.

@@ -28,6 +28,7 @@ const USAGE = `usage: warden <command> [options]
   tools list|show|create|update|delete|definition|approve-definition   the tool registry (admin API)
   approvals list|approve|deny                    held tool calls (admin API)
   monitor list|reset                             what the monitor sees of principals, and resets (admin API)
+  playbook list|revert|simulate                  response playbooks: steps run, undo one; replay traffic in dry run
   budgets show|set                               token and cost budgets: used, left, overrides (admin API)
   k8s render --config warden.yaml [--out DIR]   Kubernetes manifests (kustomize base) with NetworkPolicies from segmentation
   release build --key PRIVATE.pem [--out DIR]    npm pack + CycloneDX SBOM + signed SLSA provenance (npm run release)
@@ -117,6 +118,7 @@ const PLANE_VERBS: Record<string, { module: string; pass: 'rest' | 'all' }> = {
   approvals: { module: './approvals.js', pass: 'rest' },
   tools: { module: './tools.js', pass: 'rest' },
   monitor: { module: './monitor.js', pass: 'rest' },
+  playbook: { module: './playbook.js', pass: 'rest' },
   budgets: { module: './budgets.js', pass: 'rest' },
   witness: { module: './witness.js', pass: 'rest' },
   migrate: { module: './migrate.js', pass: 'rest' },

@@ -6,6 +6,7 @@ import { resolve, dirname } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, isMap, isNode, isScalar } from 'yaml';
 import { CONFIG_SCHEMA } from './schema.js';
+import { validatePlaybooks, type Playbook } from '../monitor/playbooks.js';
 import type { MtlsMode } from '../network/tls.js';
 import { DEFAULT_UPSTREAM_SHARE } from '../network/upstream-share.js';
 import type { BudgetLimit, BudgetsConfig } from '../network/budgets.js';
@@ -200,6 +201,8 @@ export interface MonitorConfig {
   revokeAt: number | null;
   /** Output drift per deployment (src/monitor/drift.ts). */
   drift: DriftConfig;
+  /** Response playbooks (src/monitor/playbooks.ts): conditions → steps, each a ledger entry. */
+  playbooks: Playbook[];
 }
 
 export interface DriftConfig {
@@ -261,6 +264,16 @@ export class ConfigError extends Error {
     super(message);
     this.name = 'ConfigError';
   }
+}
+
+/** What the schema cannot say of playbooks (a subject's steps, unique names), refused at load. */
+function checkedPlaybooks(playbooks: Playbook[], source: string | null): Playbook[] {
+  try {
+    validatePlaybooks(playbooks);
+  } catch (e) {
+    throw new ConfigError(`${source ?? 'config'}: ${(e as Error).message}`);
+  }
+  return playbooks;
 }
 
 // verbose: each error carries its schema, so an unknown key can be compared with the keys that are allowed there.
@@ -479,6 +492,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
         threshold: raw.monitor?.drift?.threshold ?? 0.5,
         action: raw.monitor?.drift?.action ?? 'alert',
       },
+      playbooks: checkedPlaybooks(raw.monitor?.playbooks ?? [], source),
     },
     store: storeDefaults(raw.store, source),
     budgets: budgetDefaults(raw.budgets, source),

@@ -132,6 +132,46 @@ export const CONFIG_SCHEMA = {
             action: { enum: ['alert', 'quarantine'] },
           },
         },
+        playbooks: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'when', 'steps'],
+            properties: {
+              name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' },
+              dryRun: { type: 'boolean' },
+              when: {
+                type: 'object',
+                additionalProperties: false,
+                minProperties: 1,
+                properties: {
+                  risk: { type: 'number', minimum: 0, maximum: 1 },
+                  extraction: { type: 'number', minimum: 0, maximum: 1 },
+                  signals: {
+                    type: 'object',
+                    additionalProperties: false,
+                    minProperties: 1,
+                    properties: Object.fromEntries(['denials', 'injections', 'secrets', 'requests'].map((k) => [k, { type: 'integer', minimum: 1 }])),
+                  },
+                  drift: { anyOf: [{ const: true }, { type: 'object', additionalProperties: false, required: ['features'], properties: { features: { type: 'array', minItems: 1, items: { enum: ['length', 'sql', 'shell', 'code', 'url', 'refusal', 'toolCall', 'finding'] } } } }] },
+                },
+              },
+              steps: {
+                type: 'array',
+                minItems: 1,
+                items: {
+                  oneOf: [
+                    { type: 'object', additionalProperties: false, required: ['do'], properties: { do: { enum: ['suspendCredential', 'revokeCredential', 'revokeTokens', 'quarantineDeployment'] } } },
+                    { type: 'object', additionalProperties: false, required: ['do'], properties: { do: { const: 'stepUp' }, maxAgeSec: { type: 'integer', minimum: 1 } } },
+                    { type: 'object', additionalProperties: false, required: ['do', 'requestsPerSecond'], properties: { do: { const: 'throttle' }, requestsPerSecond: { type: 'number', exclusiveMinimum: 0 } } },
+                    { type: 'object', additionalProperties: false, required: ['do', 'url'], properties: { do: { const: 'webhook' }, url: { type: 'string', pattern: '^https?://' } } },
+                  ],
+                },
+              },
+            },
+          },
+        },
       },
     },
     ledger: {

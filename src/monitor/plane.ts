@@ -15,6 +15,7 @@ import { BehaviourMonitor, type MonitorAction } from './monitor.js';
 import { recordSystemEntry } from './entries.js';
 import { profileAnswer } from './answer-profile.js';
 import { DriftDetector, type DriftEvent } from './drift.js';
+import { PlaybookEngine, type Playbook } from './playbooks.js';
 
 /** What the monitor reads of an answered model request to profile its answer (the gateway's context). */
 export interface AnsweredRequest {
@@ -52,11 +53,14 @@ export function buildMonitor(
     revoke: (authn: AuthnMethod, credentialId: string) => Promise<boolean>;
     /** Takes a registered deployment out of routing (the workload plane's quarantine); false when it cannot. */
     quarantine?: (deploymentId: string, reason: string) => Promise<boolean>;
+    /** Revokes every Warden token naming the principal (a playbook's revokeTokens). */
+    revokeTokens?: (principalId: string) => Promise<boolean>;
   },
 ): MonitorPlane | null {
   const m = config.monitor;
   if (!m.enabled) return null;
-  const drift = m.drift.enabled ? buildDrift(config, o) : null;
+  const playbooks = m.playbooks.length ? buildPlaybooks(m.playbooks, o) : null;
+  const drift = m.drift.enabled ? buildDrift(config, o, playbooks) : null;
   const record = (a: MonitorAction, decision: 'allow' | 'deny', extra: Record<string, string | number | boolean | null> = {}) =>
     recordSystemEntry(o, {
       principal: { id: a.who.id, kind: a.who.kind as Principal['kind'], tenant: a.who.tenant, authn: a.kind === 'revoke' ? a.authn : 'none' },
@@ -86,9 +90,10 @@ export function buildMonitor(
     },
   });
 
-  const report = (p: Principal, status: number, stage: string | null, findings: Findings | null) =>
+  const report = (p: Principal, status: number, stage: string | null, findings: Findings | null) => {
+    const key = monitorKey(p);
     monitor.observe({
-      principal: monitorKey(p),
+      principal: key,
       who: { id: p.id, kind: p.kind, tenant: p.tenant },
       authn: p.authn.method,
       credentialId: p.authn.credentialId,
@@ -97,9 +102,19 @@ export function buildMonitor(
       injectionScore: findings?.injectionScore ?? 0,
       secrets: findings ? findings.items.filter((i) => i.category === 'secret').length : 0,
     });
+    if (!playbooks?.hasPrincipalPlaybooks) return;
+    const now = monitor.assess(key)!;
+    playbooks
+      .onPrincipal({ principal: key, who: { id: p.id, kind: p.kind, tenant: p.tenant }, authn: p.authn.method, credentialId: p.authn.credentialId, risk: now.risk, signals: now.signals, extraction: 0 })
+      .catch((e: unknown) => o.log.error({ err: e, principal: key }, 'a response playbook failed'));
+  };
 
   return {
-    admit: (p) => monitor.admit(monitorKey(p)),
+    admit(p) {
+      const key = monitorKey(p);
+      monitor.admit(key);
+      playbooks?.admit(key, p);
+    },
     observe(ctx, event) {
       if (ctx.principal) report(ctx.principal, event.status, event.stage ?? null, ctx.findings ?? null);
     },
@@ -135,6 +150,19 @@ export function buildMonitor(
         sendJson(res, 200, { relearn: key }, { 'x-request-id': ar.requestId });
         return true;
       }
+      if (ar.path === '/admin/v1/playbooks') {
+        sendJson(res, 200, { playbooks: m.playbooks, steps: playbooks ? playbooks.steps().reverse() : [] }, { 'x-request-id': ar.requestId });
+        return true;
+      }
+      const rv = /^\/admin\/v1\/playbooks\/steps\/([^/]+)\/revert$/.exec(ar.path);
+      if (rv) {
+        const id = decodeURIComponent(rv[1]!);
+        if (!playbooks) throw new NotFound('step_not_found', `no playbook step ${id} (no playbooks are configured)`);
+        playbooks.revertable(id);
+        await ar.record('playbook.revert', { type: 'System', id });
+        sendJson(res, 200, { reverted: playbooks.revert(id) }, { 'x-request-id': ar.requestId });
+        return true;
+      }
       const r = /^\/admin\/v1\/monitor\/([^/]+)\/reset$/.exec(ar.path);
       if (!r) return false;
       if (req.method !== 'POST') throw new BadRequest('method_not_allowed', 'reset accepts POST only');
@@ -142,6 +170,7 @@ export function buildMonitor(
       if (!monitor.report().some((x) => x.principal === key)) throw new NotFound('principal_not_watched', `the monitor has nothing on ${key} (keys look like tenant/kind:id)`);
       await ar.record('monitor.reset', { type: 'Principal', id: key });
       monitor.reset(key);
+      playbooks?.forget(key);
       sendJson(res, 200, { reset: key }, { 'x-request-id': ar.requestId });
       return true;
     },
@@ -153,7 +182,7 @@ export function buildMonitor(
  * `monitor.drift.action: quarantine` a registered deployment is also quarantined through the workload plane
  * (an unregistered upstream cannot be, and the entry says `quarantined: false`).
  */
-function buildDrift(config: WardenConfig, o: Parameters<typeof buildMonitor>[1]): { detector: DriftDetector } {
+function buildDrift(config: WardenConfig, o: Parameters<typeof buildMonitor>[1], playbooks: PlaybookEngine | null): { detector: DriftDetector } {
   const d = config.monitor.drift;
   const record = (e: DriftEvent, quarantined: boolean): void =>
     recordSystemEntry(o, {
@@ -168,6 +197,7 @@ function buildDrift(config: WardenConfig, o: Parameters<typeof buildMonitor>[1])
     threshold: d.threshold,
     onDrift: (e) => {
       o.log.warn({ drift: e }, 'a deployment\'s answers drifted from its baseline');
+      playbooks?.onDrift(e).catch((err: unknown) => o.log.error({ err, deployment: e.deployment }, 'a response playbook failed'));
       const registered = !e.deployment.startsWith('upstream:');
       if (d.action !== 'quarantine' || !registered || !o.quarantine) return record(e, false);
       o.quarantine(e.deployment, `output drift: ${e.feature} PSI ${e.psi} (baseline ${e.baseline}, now ${e.window})`).then(
@@ -180,4 +210,31 @@ function buildDrift(config: WardenConfig, o: Parameters<typeof buildMonitor>[1])
     },
   });
   return { detector };
+}
+
+/** The playbook engine, acting through the identity and workload planes; each step a `playbook.step` entry. */
+function buildPlaybooks(books: Playbook[], o: Parameters<typeof buildMonitor>[1]): PlaybookEngine {
+  return new PlaybookEngine({
+    playbooks: books,
+    clock: o.clock,
+    effects: {
+      revokeCredential: o.revoke,
+      revokeTokens: (who) => (o.revokeTokens ? o.revokeTokens(who.id) : Promise.resolve(false)),
+      quarantine: (id, reason) => (o.quarantine ? o.quarantine(id, reason) : Promise.resolve(false)),
+      webhook: async (url, body) => {
+        const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(5_000) });
+        await r.body?.cancel();
+        return r.ok;
+      },
+    },
+    onStep: (r) => {
+      o.log.warn({ playbook: r.playbook, step: r.step, subject: r.subject, dryRun: r.dryRun, done: r.done }, 'playbook step');
+      recordSystemEntry(o, {
+        action: 'playbook.step',
+        ...(r.who ? { principal: { id: r.who.id, kind: r.who.kind as Principal['kind'], tenant: r.who.tenant, authn: 'none' as const } } : { resource: { type: 'Deployment' as const, id: r.subject } }),
+        decision: r.done || r.dryRun ? 'allow' : 'deny',
+        details: { playbook: r.playbook, step: r.step, stepId: r.id, dryRun: r.dryRun, done: r.done, reversible: r.reversible, ...r.detail },
+      });
+    },
+  });
 }

@@ -203,6 +203,23 @@ export interface MonitorConfig {
   drift: DriftConfig;
   /** Response playbooks (src/monitor/playbooks.ts): conditions → steps, each a ledger entry. */
   playbooks: Playbook[];
+  /** Model extraction detection per principal (src/monitor/extraction.ts). */
+  extraction: ExtractionConfig;
+}
+
+export interface ExtractionConfig {
+  enabled: boolean;
+  windowMs: number;
+  /** Requests in the window below which the prompt signals (diverse, templated, logprobs) stay 0. */
+  minRequests: number;
+  /** Sampled choices (Σ n) in the window below which the samples signal stays 0. */
+  samples: number;
+  /** Embedding inputs in the window below which the embeddings signal stays 0. */
+  embeddingInputs: number;
+  /** Score at which a principal is reported (ledger entry `monitor.extraction`). */
+  threshold: number;
+  /** How much of the extraction score the PDP's risk carries: risk = 1 − (1 − behaviour)(1 − weight · extraction). */
+  riskWeight: number;
 }
 
 export interface DriftConfig {
@@ -302,7 +319,7 @@ type RawConfig = {
     provenance?: Partial<NonNullable<WorkloadConfig['provenance']>>;
   };
   ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number; batchSize?: number; syslog?: { host: string; port?: number; caFile: string; serverName?: string; clientTls?: CertPair; facility?: number; appName?: string; hostname?: string; settleMs?: number }; otlpLogs?: { endpoint: string; serviceName?: string } }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number; signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string } };
-  monitor?: Partial<Omit<MonitorConfig, 'drift'>> & { drift?: Partial<DriftConfig> };
+  monitor?: Partial<Omit<MonitorConfig, 'drift' | 'extraction'>> & { drift?: Partial<DriftConfig>; extraction?: Partial<ExtractionConfig> };
   budgets?: { limits?: { scope: BudgetLimit['scope']; id: string; window: BudgetLimit['window']; tokens?: number; cost?: number }[]; prices?: BudgetsConfig['prices']; defaultMaxTokens?: number };
   store?: {
     postgres?: { connectionString?: string; connectionStringEnv?: string; prefix?: string };
@@ -493,6 +510,15 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
         action: raw.monitor?.drift?.action ?? 'alert',
       },
       playbooks: checkedPlaybooks(raw.monitor?.playbooks ?? [], source),
+      extraction: {
+        enabled: raw.monitor?.extraction?.enabled ?? true,
+        windowMs: raw.monitor?.extraction?.windowMs ?? 600_000,
+        minRequests: raw.monitor?.extraction?.minRequests ?? 200,
+        samples: raw.monitor?.extraction?.samples ?? 2_000,
+        embeddingInputs: raw.monitor?.extraction?.embeddingInputs ?? 5_000,
+        threshold: raw.monitor?.extraction?.threshold ?? 0.65,
+        riskWeight: raw.monitor?.extraction?.riskWeight ?? 0.6,
+      },
     },
     store: storeDefaults(raw.store, source),
     budgets: budgetDefaults(raw.budgets, source),

@@ -132,6 +132,19 @@ export const CONFIG_SCHEMA = {
             action: { enum: ['alert', 'quarantine'] },
           },
         },
+        extraction: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            enabled: { type: 'boolean' },
+            windowMs: { type: 'integer', minimum: 10_000 },
+            minRequests: { type: 'integer', minimum: 1 },
+            samples: { type: 'integer', minimum: 1 },
+            embeddingInputs: { type: 'integer', minimum: 1 },
+            threshold: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+            riskWeight: { type: 'number', minimum: 0, maximum: 1 },
+          },
+        },
         playbooks: {
           type: 'array',
           items: {

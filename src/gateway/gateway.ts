@@ -256,7 +256,7 @@ export class Gateway {
       const judge = () => {
         // An enforcer copies the body even when it changes nothing (a max_tokens already under the cap): compare what it holds.
         const changed = ctx.body !== asked && JSON.stringify(ctx.body) !== JSON.stringify(asked);
-        if (changed || ctx.redactTargets || ctx.routeRequirements) {
+        if (changed || ctx.redactTargets || ctx.routeRequirements || ctx.answerHardening) {
           throw new Forbidden('obligation_needs_proxy', 'the policy attaches an obligation that changes the request or judges the answer, which only Warden\'s inference listener can enforce; send this request there');
         }
       };
@@ -651,7 +651,8 @@ export class Gateway {
         changed = true;
       }
     }
-    const answer = guard.whole(json);
+    let answer = guard.whole(json);
+    for (const harden of ctx.answerHardening ?? []) answer = harden(answer); // harden:* obligations
     this.noteFinding(ctx, ...guard.findings());
     this.d.monitor?.observeAnswer?.(ctx, json, guard.findings()); // output drift: what the model produced, before redaction
     const out = changed || answer !== json ? Buffer.from(JSON.stringify(answer)) : buf;

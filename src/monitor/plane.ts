@@ -16,6 +16,7 @@ import { recordSystemEntry } from './entries.js';
 import { profileAnswer } from './answer-profile.js';
 import { DriftDetector, type DriftEvent } from './drift.js';
 import { PlaybookEngine, type Playbook } from './playbooks.js';
+import { ExtractionDetector, type ExtractionRequest } from './extraction.js';
 
 /** What the monitor reads of an answered model request to profile its answer (the gateway's context). */
 export interface AnsweredRequest {
@@ -31,7 +32,7 @@ export interface MonitorPlane {
   admit(p: Principal): void;
   /** Gateway: every answered request. */
   /** Hears of every answered request (the gateway's context: who asked, and what inspection found). */
-  observe(ctx: { principal?: Principal; findings?: Findings }, event: AuditEvent): void;
+  observe(ctx: { principal?: Principal; findings?: Findings; endpoint?: string; body?: Record<string, unknown> }, event: AuditEvent): void;
   /** Tools plane: every decided tool call. */
   observeTool(p: Principal, o: { status: number; stage: string | null; findings: Findings | null }): void;
   /** Gateway: a model's (non-streamed) answer as released, with the count of what the answer guard found in it. */
@@ -43,6 +44,12 @@ export interface MonitorPlane {
 
 /** One principal, one key: tenant, kind and id (ids of different IdPs may coincide). */
 export const monitorKey = (p: { tenant: string; kind: string; id: string }): string => `${p.tenant}/${p.kind}:${p.id}`;
+
+/** The principal a monitor key names (null for a key not of that shape). */
+function principalOf(key: string): { id: string; kind: Principal['kind']; tenant: string } | null {
+  const m = /^([^/]+)\/([^:]+):(.+)$/.exec(key);
+  return m ? { tenant: m[1]!, kind: m[2]! as Principal['kind'], id: m[3]! } : null;
+}
 
 export function buildMonitor(
   config: WardenConfig,
@@ -61,6 +68,33 @@ export function buildMonitor(
   if (!m.enabled) return null;
   const playbooks = m.playbooks.length ? buildPlaybooks(m.playbooks, o) : null;
   const drift = m.drift.enabled ? buildDrift(config, o, playbooks) : null;
+  const x = m.extraction;
+  const extraction = x.enabled
+    ? new ExtractionDetector({
+        clock: o.clock,
+        windowMs: x.windowMs,
+        minRequests: x.minRequests,
+        samples: x.samples,
+        embeddingInputs: x.embeddingInputs,
+        threshold: x.threshold,
+        onSuspect: (principal, a) => {
+          o.log.warn({ principal, extraction: a }, 'model extraction suspected');
+          const who = principalOf(principal);
+          recordSystemEntry(o, {
+            ...(who ? { principal: { ...who, authn: 'none' as const } } : {}),
+            action: 'monitor.extraction',
+            decision: 'allow',
+            details: { score: a.score, ...Object.fromEntries(Object.entries(a.parts).map(([k, v]) => [k, Math.round(v * 1000) / 1000])), requests: a.requests, distinctShort: a.distinctShort, templatedRequests: a.templatedRequests, logprobRequests: a.logprobRequests, samples: a.samples, embeddingInputs: a.embeddingInputs },
+          });
+        },
+      })
+    : null;
+  const extractionOf = (key: string) => (extraction ? extraction.score(key) : 0);
+  // The PDP's risk: behaviour, and extraction weighted (a confirmed campaign alone reaches riskWeight).
+  const riskOf = (key: string) => {
+    const r = 1 - (1 - monitor.risk(key)) * (1 - x.riskWeight * extractionOf(key));
+    return Math.round(r * 1000) / 1000;
+  };
   const record = (a: MonitorAction, decision: 'allow' | 'deny', extra: Record<string, string | number | boolean | null> = {}) =>
     recordSystemEntry(o, {
       principal: { id: a.who.id, kind: a.who.kind as Principal['kind'], tenant: a.who.tenant, authn: a.kind === 'revoke' ? a.authn : 'none' },
@@ -90,8 +124,9 @@ export function buildMonitor(
     },
   });
 
-  const report = (p: Principal, status: number, stage: string | null, findings: Findings | null) => {
+  const report = (p: Principal, status: number, stage: string | null, findings: Findings | null, request: ExtractionRequest | null) => {
     const key = monitorKey(p);
+    if (extraction && request && status < 400) extraction.observe(key, request);
     monitor.observe({
       principal: key,
       who: { id: p.id, kind: p.kind, tenant: p.tenant },
@@ -105,7 +140,7 @@ export function buildMonitor(
     if (!playbooks?.hasPrincipalPlaybooks) return;
     const now = monitor.assess(key)!;
     playbooks
-      .onPrincipal({ principal: key, who: { id: p.id, kind: p.kind, tenant: p.tenant }, authn: p.authn.method, credentialId: p.authn.credentialId, risk: now.risk, signals: now.signals, extraction: 0 })
+      .onPrincipal({ principal: key, who: { id: p.id, kind: p.kind, tenant: p.tenant }, authn: p.authn.method, credentialId: p.authn.credentialId, risk: now.risk, signals: now.signals, extraction: extractionOf(key) })
       .catch((e: unknown) => o.log.error({ err: e, principal: key }, 'a response playbook failed'));
   };
 
@@ -116,20 +151,26 @@ export function buildMonitor(
       playbooks?.admit(key, p);
     },
     observe(ctx, event) {
-      if (ctx.principal) report(ctx.principal, event.status, event.stage ?? null, ctx.findings ?? null);
+      if (!ctx.principal) return;
+      const e = ctx.endpoint;
+      const request: ExtractionRequest | null = (e === 'chat' || e === 'completions' || e === 'embeddings') && ctx.body ? { endpoint: e, body: ctx.body } : null;
+      report(ctx.principal, event.status, event.stage ?? null, ctx.findings ?? null, request);
     },
-    observeTool: (p, o) => report(p, o.status, o.stage, o.findings),
+    observeTool: (p, o) => report(p, o.status, o.stage, o.findings, null),
     observeAnswer(ctx, answer, findings) {
       if (!drift || !ctx.model) return;
       // A registered deployment is watched as itself; a configured upstream per model it serves.
       const key = ctx.deployment ? ctx.deployment.id : `upstream:${ctx.target?.name ?? 'none'}/${ctx.model}`;
       drift.detector.observe(key, ctx.model, profileAnswer(answer, findings.length));
     },
-    risk: (p) => monitor.risk(monitorKey(p)),
+    risk: (p) => riskOf(monitorKey(p)),
     async adminRoute(req, res, ar) {
       if (ar.path === '/admin/v1/monitor') {
         if (req.method !== 'GET') throw new BadRequest('method_not_allowed', '/admin/v1/monitor accepts GET only');
-        const data = monitor.report().sort((a, b) => b.risk - a.risk);
+        const data = monitor
+          .report()
+          .map((r) => ({ ...r, risk: riskOf(r.principal), extraction: extraction ? extraction.assessment(r.principal) : null }))
+          .sort((a, b) => b.risk - a.risk);
         sendJson(res, 200, { data }, { 'x-request-id': ar.requestId });
         return true;
       }
@@ -170,6 +211,7 @@ export function buildMonitor(
       if (!monitor.report().some((x) => x.principal === key)) throw new NotFound('principal_not_watched', `the monitor has nothing on ${key} (keys look like tenant/kind:id)`);
       await ar.record('monitor.reset', { type: 'Principal', id: key });
       monitor.reset(key);
+      extraction?.reset(key);
       playbooks?.forget(key);
       sendJson(res, 200, { reset: key }, { 'x-request-id': ar.requestId });
       return true;

@@ -5,22 +5,13 @@
 // link in its answers, versus benign summarizers whose answers vary but do not change.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { seededRandom } from '../helpers/seeded.js';
 import { profileAnswer } from '../../src/monitor/answer-profile.js';
 import { DriftDetector, psi, type DriftEvent } from '../../src/monitor/drift.js';
 
 const chat = (content: string) => ({ choices: [{ index: 0, message: { role: 'assistant', content } }] });
 
-/** A seeded PRNG (mulberry32), so every run sees the same scripted traffic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const WORDS = 'the report finds revenue grew in the third quarter while costs fell and the board approved a new plan for hiring engineers across two regions'.split(' ');
 /** A benign summary: 1–6 sentences, a source link now and then, a refusal rarely. */

@@ -205,6 +205,20 @@ export interface MonitorConfig {
   playbooks: Playbook[];
   /** Model extraction detection per principal (src/monitor/extraction.ts). */
   extraction: ExtractionConfig;
+  /** Per-principal baselines (src/monitor/baselines.ts). */
+  baselines: BaselinesConfig;
+}
+
+export interface BaselinesConfig {
+  enabled: boolean;
+  /** Requests before a principal's baseline is trusted. */
+  minObservations: number;
+  /** How long a deviation counts after the request that showed it. */
+  holdMs: number;
+  /** An observation's weight halves every this many newer ones. */
+  halfLife: number;
+  /** Deviation at which a ledger entry `monitor.deviation` is written (once per crossing). */
+  reportAt: number;
 }
 
 export interface ExtractionConfig {
@@ -319,7 +333,7 @@ type RawConfig = {
     provenance?: Partial<NonNullable<WorkloadConfig['provenance']>>;
   };
   ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number; batchSize?: number; syslog?: { host: string; port?: number; caFile: string; serverName?: string; clientTls?: CertPair; facility?: number; appName?: string; hostname?: string; settleMs?: number }; otlpLogs?: { endpoint: string; serviceName?: string } }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number; signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string } };
-  monitor?: Partial<Omit<MonitorConfig, 'drift' | 'extraction'>> & { drift?: Partial<DriftConfig>; extraction?: Partial<ExtractionConfig> };
+  monitor?: Partial<Omit<MonitorConfig, 'drift' | 'extraction' | 'baselines'>> & { drift?: Partial<DriftConfig>; extraction?: Partial<ExtractionConfig>; baselines?: Partial<BaselinesConfig> };
   budgets?: { limits?: { scope: BudgetLimit['scope']; id: string; window: BudgetLimit['window']; tokens?: number; cost?: number }[]; prices?: BudgetsConfig['prices']; defaultMaxTokens?: number };
   store?: {
     postgres?: { connectionString?: string; connectionStringEnv?: string; prefix?: string };
@@ -518,6 +532,13 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
         embeddingInputs: raw.monitor?.extraction?.embeddingInputs ?? 5_000,
         threshold: raw.monitor?.extraction?.threshold ?? 0.65,
         riskWeight: raw.monitor?.extraction?.riskWeight ?? 0.6,
+      },
+      baselines: {
+        enabled: raw.monitor?.baselines?.enabled ?? true,
+        minObservations: raw.monitor?.baselines?.minObservations ?? 200,
+        holdMs: raw.monitor?.baselines?.holdMs ?? 600_000,
+        halfLife: raw.monitor?.baselines?.halfLife ?? 2_000,
+        reportAt: raw.monitor?.baselines?.reportAt ?? 0.5,
       },
     },
     store: storeDefaults(raw.store, source),

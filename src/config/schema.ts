@@ -145,6 +145,17 @@ export const CONFIG_SCHEMA = {
             riskWeight: { type: 'number', minimum: 0, maximum: 1 },
           },
         },
+        baselines: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            enabled: { type: 'boolean' },
+            minObservations: { type: 'integer', minimum: 1 },
+            holdMs: { type: 'integer', minimum: 1000 },
+            halfLife: { type: 'integer', minimum: 10 },
+            reportAt: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+          },
+        },
         playbooks: {
           type: 'array',
           items: {

@@ -16,7 +16,8 @@ import { recordSystemEntry } from './entries.js';
 import { profileAnswer } from './answer-profile.js';
 import { DriftDetector, type DriftEvent } from './drift.js';
 import { PlaybookEngine, type Playbook } from './playbooks.js';
-import { ExtractionDetector, type ExtractionRequest } from './extraction.js';
+import { ExtractionDetector, promptsOf, type ExtractionRequest } from './extraction.js';
+import { PrincipalBaselines } from './baselines.js';
 
 /** What the monitor reads of an answered model request to profile its answer (the gateway's context). */
 export interface AnsweredRequest {
@@ -32,7 +33,7 @@ export interface MonitorPlane {
   admit(p: Principal): void;
   /** Gateway: every answered request. */
   /** Hears of every answered request (the gateway's context: who asked, and what inspection found). */
-  observe(ctx: { principal?: Principal; findings?: Findings; endpoint?: string; body?: Record<string, unknown> }, event: AuditEvent): void;
+  observe(ctx: { principal?: Principal; findings?: Findings; endpoint?: string; body?: Record<string, unknown>; sourceIp?: string; model?: string | null }, event: AuditEvent): void;
   /** Tools plane: every decided tool call. */
   observeTool(p: Principal, o: { status: number; stage: string | null; findings: Findings | null }): void;
   /** Gateway: a model's (non-streamed) answer as released, with the count of what the answer guard found in it. */
@@ -90,9 +91,25 @@ export function buildMonitor(
       })
     : null;
   const extractionOf = (key: string) => (extraction ? extraction.score(key) : 0);
-  // The PDP's risk: behaviour, and extraction weighted (a confirmed campaign alone reaches riskWeight).
+  const bl = m.baselines;
+  const baselines = bl.enabled
+    ? new PrincipalBaselines({
+        clock: o.clock,
+        minObservations: bl.minObservations,
+        holdMs: bl.holdMs,
+        halfLife: bl.halfLife,
+        reportAt: bl.reportAt,
+        onDeviation: (principal, d) => {
+          o.log.warn({ principal, deviation: d }, 'a principal deviates from its baseline');
+          const who = principalOf(principal);
+          recordSystemEntry(o, { ...(who ? { principal: { ...who, authn: 'none' as const } } : {}), action: 'monitor.deviation', decision: 'allow', details: { score: d.score, reasons: d.reasons.join('; ') } });
+        },
+      })
+    : null;
+  // The PDP's risk: behaviour, extraction weighted (a confirmed campaign alone reaches riskWeight), and the
+  // deviation from the principal's own baseline.
   const riskOf = (key: string) => {
-    const r = 1 - (1 - monitor.risk(key)) * (1 - x.riskWeight * extractionOf(key));
+    const r = 1 - (1 - monitor.risk(key)) * (1 - x.riskWeight * extractionOf(key)) * (1 - (baselines?.deviation(key)?.score ?? 0));
     return Math.round(r * 1000) / 1000;
   };
   const record = (a: MonitorAction, decision: 'allow' | 'deny', extra: Record<string, string | number | boolean | null> = {}) =>
@@ -124,9 +141,10 @@ export function buildMonitor(
     },
   });
 
-  const report = (p: Principal, status: number, stage: string | null, findings: Findings | null, request: ExtractionRequest | null) => {
+  const report = (p: Principal, status: number, stage: string | null, findings: Findings | null, request: ExtractionRequest | null, seen?: { sourceIp: string; model: string | null }) => {
     const key = monitorKey(p);
     if (extraction && request && status < 400) extraction.observe(key, request);
+    if (baselines && seen && status < 400) baselines.observe(key, { sourceIp: seen.sourceIp, model: seen.model, promptChars: request ? promptsOf(request).reduce((a, t) => a + t.length, 0) : 0 });
     monitor.observe({
       principal: key,
       who: { id: p.id, kind: p.kind, tenant: p.tenant },
@@ -140,7 +158,7 @@ export function buildMonitor(
     if (!playbooks?.hasPrincipalPlaybooks) return;
     const now = monitor.assess(key)!;
     playbooks
-      .onPrincipal({ principal: key, who: { id: p.id, kind: p.kind, tenant: p.tenant }, authn: p.authn.method, credentialId: p.authn.credentialId, risk: now.risk, signals: now.signals, extraction: extractionOf(key) })
+      .onPrincipal({ principal: key, who: { id: p.id, kind: p.kind, tenant: p.tenant }, authn: p.authn.method, credentialId: p.authn.credentialId, signals: now.signals, extraction: extractionOf(key), risk: riskOf(key) })
       .catch((e: unknown) => o.log.error({ err: e, principal: key }, 'a response playbook failed'));
   };
 
@@ -154,7 +172,7 @@ export function buildMonitor(
       if (!ctx.principal) return;
       const e = ctx.endpoint;
       const request: ExtractionRequest | null = (e === 'chat' || e === 'completions' || e === 'embeddings') && ctx.body ? { endpoint: e, body: ctx.body } : null;
-      report(ctx.principal, event.status, event.stage ?? null, ctx.findings ?? null, request);
+      report(ctx.principal, event.status, event.stage ?? null, ctx.findings ?? null, request, ctx.sourceIp ? { sourceIp: ctx.sourceIp, model: ctx.model ?? null } : undefined);
     },
     observeTool: (p, o) => report(p, o.status, o.stage, o.findings, null),
     observeAnswer(ctx, answer, findings) {
@@ -169,7 +187,7 @@ export function buildMonitor(
         if (req.method !== 'GET') throw new BadRequest('method_not_allowed', '/admin/v1/monitor accepts GET only');
         const data = monitor
           .report()
-          .map((r) => ({ ...r, risk: riskOf(r.principal), extraction: extraction ? extraction.assessment(r.principal) : null }))
+          .map((r) => ({ ...r, risk: riskOf(r.principal), extraction: extraction ? extraction.assessment(r.principal) : null, baseline: baselines?.report(r.principal) ?? null }))
           .sort((a, b) => b.risk - a.risk);
         sendJson(res, 200, { data }, { 'x-request-id': ar.requestId });
         return true;
@@ -212,6 +230,7 @@ export function buildMonitor(
       await ar.record('monitor.reset', { type: 'Principal', id: key });
       monitor.reset(key);
       extraction?.reset(key);
+      baselines?.reset(key);
       playbooks?.forget(key);
       sendJson(res, 200, { reset: key }, { 'x-request-id': ar.requestId });
       return true;

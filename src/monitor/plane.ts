@@ -69,6 +69,12 @@ export function buildMonitor(
   if (!m.enabled) return null;
   const playbooks = m.playbooks.length ? buildPlaybooks(m.playbooks, o) : null;
   const drift = m.drift.enabled ? buildDrift(config, o, playbooks) : null;
+  /** A finding about a principal (extraction, deviation): a warning and a `kind: system` entry naming it. */
+  const finding = (action: string, principal: string, details: Record<string, string | number | boolean | null>) => {
+    o.log.warn({ principal, [action]: details }, `monitor: ${action}`);
+    const who = principalOf(principal);
+    recordSystemEntry(o, { ...(who ? { principal: { ...who, authn: 'none' as const } } : {}), action, decision: 'allow', details });
+  };
   const x = m.extraction;
   const extraction = x.enabled
     ? new ExtractionDetector({
@@ -78,16 +84,8 @@ export function buildMonitor(
         samples: x.samples,
         embeddingInputs: x.embeddingInputs,
         threshold: x.threshold,
-        onSuspect: (principal, a) => {
-          o.log.warn({ principal, extraction: a }, 'model extraction suspected');
-          const who = principalOf(principal);
-          recordSystemEntry(o, {
-            ...(who ? { principal: { ...who, authn: 'none' as const } } : {}),
-            action: 'monitor.extraction',
-            decision: 'allow',
-            details: { score: a.score, ...Object.fromEntries(Object.entries(a.parts).map(([k, v]) => [k, Math.round(v * 1000) / 1000])), requests: a.requests, distinctShort: a.distinctShort, templatedRequests: a.templatedRequests, logprobRequests: a.logprobRequests, samples: a.samples, embeddingInputs: a.embeddingInputs },
-          });
-        },
+        onSuspect: (principal, a) =>
+          finding('monitor.extraction', principal, { score: a.score, ...Object.fromEntries(Object.entries(a.parts).map(([k, v]) => [k, Math.round(v * 1000) / 1000])), requests: a.requests, distinctShort: a.distinctShort, templatedRequests: a.templatedRequests, logprobRequests: a.logprobRequests, samples: a.samples, embeddingInputs: a.embeddingInputs }),
       })
     : null;
   const extractionOf = (key: string) => (extraction ? extraction.score(key) : 0);
@@ -99,11 +97,7 @@ export function buildMonitor(
         holdMs: bl.holdMs,
         halfLife: bl.halfLife,
         reportAt: bl.reportAt,
-        onDeviation: (principal, d) => {
-          o.log.warn({ principal, deviation: d }, 'a principal deviates from its baseline');
-          const who = principalOf(principal);
-          recordSystemEntry(o, { ...(who ? { principal: { ...who, authn: 'none' as const } } : {}), action: 'monitor.deviation', decision: 'allow', details: { score: d.score, reasons: d.reasons.join('; ') } });
-        },
+        onDeviation: (principal, d) => finding('monitor.deviation', principal, { score: d.score, reasons: d.reasons.join('; ') }),
       })
     : null;
   // The PDP's risk: behaviour, extraction weighted (a confirmed campaign alone reaches riskWeight), and the

@@ -81,6 +81,8 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   // What playbooks did is audit material; undoing a step (lifting a step-up, a throttle, a suspension) is an identity action.
   { name: 'playbooks.list', method: 'GET', path: '/admin/v1/playbooks', need: audit('monitor') },
   { name: 'playbooks.revert', method: 'POST', path: /^\/admin\/v1\/playbooks\/steps\/([^/]+)\/revert$/, need: () => ({ action: 'manageKeys', resource: sys('monitor') }), example: '/admin/v1/playbooks/steps/none/revert' },
+  // Every model, deployment, tool, key and principal with its risk flags: audit material.
+  { name: 'inventory', method: 'GET', path: '/admin/v1/inventory', need: audit('inventory') },
   { name: 'monitor.reset', method: 'POST', path: /^\/admin\/v1\/monitor\/([^/]+)\/reset$/, need: () => ({ action: 'manageKeys', resource: sys('monitor') }), example: '/admin/v1/monitor/nobody/reset' },
   // What budgets have used is audit material; changing a budget's limits is an identity action.
   { name: 'budgets.list', method: 'GET', path: '/admin/v1/budgets', need: audit('budgets') },

@@ -34,6 +34,7 @@ import { buildRetention } from '../ledger/retention-plane.js';
 import { createKeyRelease } from '../workload/key-release-routes.js';
 import { buildWorkloadPlane } from '../workload/plane.js';
 import { buildMonitor } from '../monitor/plane.js';
+import { createInventoryRoute } from '../monitor/inventory.js';
 import { createToolsPlane, filterToolCalls, pdpToolDecider, toolAuthenticator } from '../tools/index.js';
 import { buildContext } from '../policy/index.js';
 import { countFindings, redact } from '../inspect/index.js';
@@ -517,6 +518,19 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     ...(verifiers.oidc ? { stepUp: createBearerVerifier(verifiers), oidcIssuers: config.oidc.issuers.map((i) => i.issuer) } : {}),
     adminRoutes: [
       (req, res, ar) => policy.adminRoute(req, res, ar),
+      // Everything Warden knows of, with its risk flags (GET /admin/v1/inventory, `warden inventory`).
+      createInventoryRoute({
+        clock,
+        principals: () => identityStore.listPrincipals(),
+        // Pending last-use touches first, so a key in use is not listed as never used.
+        keys: async () => (await keys.flushTouches(), keys.list()),
+        tools: () => tools.registry.list(),
+        deployments: () => workload.registry.list(),
+        configuredModels: () => upstreamCfgs.flatMap((u) => u.models.map((model) => ({ model, upstream: u.name }))),
+        ...(monitor ? { risk: (p: { tenant: string; kind: string; id: string }) => monitor.riskWithReasons(p) } : {}),
+        unusedAfterDays: config.monitor.inventory.unusedAfterDays,
+        rotateAfterDays: config.monitor.inventory.rotateAfterDays,
+      }),
       // What a key can actually do: its scope ∩ what policy grants its principal (`warden keys effective`).
       createEffectiveRoute({
         clock,

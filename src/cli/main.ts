@@ -29,6 +29,7 @@ const USAGE = `usage: warden <command> [options]
   approvals list|approve|deny                    held tool calls (admin API)
   monitor list|reset                             what the monitor sees of principals, and resets (admin API)
   playbook list|revert|simulate                  response playbooks: steps run, undo one; replay traffic in dry run
+  inventory [--json] [--flagged]                 every model, deployment, tool, key and principal with risk flags (admin API)
   budgets show|set                               token and cost budgets: used, left, overrides (admin API)
   k8s render --config warden.yaml [--out DIR]   Kubernetes manifests (kustomize base) with NetworkPolicies from segmentation
   release build --key PRIVATE.pem [--out DIR]    npm pack + CycloneDX SBOM + signed SLSA provenance (npm run release)
@@ -119,6 +120,7 @@ const PLANE_VERBS: Record<string, { module: string; pass: 'rest' | 'all' }> = {
   tools: { module: './tools.js', pass: 'rest' },
   monitor: { module: './monitor.js', pass: 'rest' },
   playbook: { module: './playbook.js', pass: 'rest' },
+  inventory: { module: './inventory.js', pass: 'rest' },
   budgets: { module: './budgets.js', pass: 'rest' },
   witness: { module: './witness.js', pass: 'rest' },
   migrate: { module: './migrate.js', pass: 'rest' },

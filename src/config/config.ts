@@ -207,6 +207,8 @@ export interface MonitorConfig {
   extraction: ExtractionConfig;
   /** Per-principal baselines (src/monitor/baselines.ts). */
   baselines: BaselinesConfig;
+  /** When the inventory flags a key (src/monitor/inventory.ts). */
+  inventory: { unusedAfterDays: number; rotateAfterDays: number };
 }
 
 export interface BaselinesConfig {
@@ -333,7 +335,7 @@ type RawConfig = {
     provenance?: Partial<NonNullable<WorkloadConfig['provenance']>>;
   };
   ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number; batchSize?: number; syslog?: { host: string; port?: number; caFile: string; serverName?: string; clientTls?: CertPair; facility?: number; appName?: string; hostname?: string; settleMs?: number }; otlpLogs?: { endpoint: string; serviceName?: string } }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number; signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string } };
-  monitor?: Partial<Omit<MonitorConfig, 'drift' | 'extraction' | 'baselines'>> & { drift?: Partial<DriftConfig>; extraction?: Partial<ExtractionConfig>; baselines?: Partial<BaselinesConfig> };
+  monitor?: Partial<Omit<MonitorConfig, 'drift' | 'extraction' | 'baselines' | 'inventory'>> & { drift?: Partial<DriftConfig>; extraction?: Partial<ExtractionConfig>; baselines?: Partial<BaselinesConfig>; inventory?: Partial<MonitorConfig['inventory']> };
   budgets?: { limits?: { scope: BudgetLimit['scope']; id: string; window: BudgetLimit['window']; tokens?: number; cost?: number }[]; prices?: BudgetsConfig['prices']; defaultMaxTokens?: number };
   store?: {
     postgres?: { connectionString?: string; connectionStringEnv?: string; prefix?: string };
@@ -540,6 +542,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
         halfLife: raw.monitor?.baselines?.halfLife ?? 2_000,
         reportAt: raw.monitor?.baselines?.reportAt ?? 0.5,
       },
+      inventory: { unusedAfterDays: raw.monitor?.inventory?.unusedAfterDays ?? 30, rotateAfterDays: raw.monitor?.inventory?.rotateAfterDays ?? 90 },
     },
     store: storeDefaults(raw.store, source),
     budgets: budgetDefaults(raw.budgets, source),

@@ -156,6 +156,11 @@ export const CONFIG_SCHEMA = {
             reportAt: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
           },
         },
+        inventory: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { unusedAfterDays: { type: 'integer', minimum: 1 }, rotateAfterDays: { type: 'integer', minimum: 1 } },
+        },
         playbooks: {
           type: 'array',
           items: {

@@ -40,6 +40,8 @@ export interface MonitorPlane {
   observeAnswer(ctx: AnsweredRequest, answer: unknown, findings: readonly unknown[]): void;
   /** PDP: the principal's risk, 0..1. */
   risk(p: Principal): number;
+  /** Inventory: the principal's risk and why (behaviour signals, extraction, deviation from its baseline). */
+  riskWithReasons(p: { tenant: string; kind: string; id: string }): { risk: number; reasons: string[] };
   adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean>;
 }
 
@@ -176,6 +178,17 @@ export function buildMonitor(
       drift.detector.observe(key, ctx.model, profileAnswer(answer, findings.length));
     },
     risk: (p) => riskOf(monitorKey(p)),
+    riskWithReasons(p) {
+      const key = monitorKey(p);
+      const reasons: string[] = [];
+      const b = monitor.assess(key);
+      if (b) for (const k of ['denials', 'injections', 'secrets'] as const) if (b.signals[k] > 0) reasons.push(`${k} ${b.signals[k]} in the window`);
+      const e = extraction?.assessment(key);
+      if (e && e.score > 0) reasons.push(`extraction ${e.score} (${Object.entries(e.parts).filter(([, v]) => v > 0).map(([k]) => k).join(', ')})`);
+      const d = baselines?.deviation(key);
+      if (d) reasons.push(...d.reasons);
+      return { risk: riskOf(key), reasons };
+    },
     async adminRoute(req, res, ar) {
       if (ar.path === '/admin/v1/monitor') {
         if (req.method !== 'GET') throw new BadRequest('method_not_allowed', '/admin/v1/monitor accepts GET only');

@@ -2,7 +2,7 @@
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { mkdirSync, chmodSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { pino, destination, type Logger, type DestinationStream } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -35,6 +35,7 @@ import { createKeyRelease } from '../workload/key-release-routes.js';
 import { buildWorkloadPlane } from '../workload/plane.js';
 import { buildMonitor } from '../monitor/plane.js';
 import { createInventoryRoute } from '../monitor/inventory.js';
+import { KeyRotation } from '../monitor/rotation.js';
 import { createToolsPlane, filterToolCalls, pdpToolDecider, toolAuthenticator } from '../tools/index.js';
 import { buildContext } from '../policy/index.js';
 import { countFindings, redact } from '../inspect/index.js';
@@ -303,6 +304,34 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       return false;
     },
   });
+  // API keys on a cadence (monitor.rotation; off by default): rotated with an overlap, the new secret in a
+  // 0600 file under the data dir for a secret manager, reminders, unused keys disabled; never the bootstrap key.
+  if (config.monitor.rotation.enabled) {
+    const rc = config.monitor.rotation;
+    let bootstrapId: string | null = null;
+    const rotation = new KeyRotation({
+      clock,
+      keys,
+      rotateAfterDays: rc.rotateAfterDays,
+      overlapDays: rc.overlapDays,
+      remindDaysBefore: rc.remindDaysBefore,
+      disableUnusedAfterDays: rc.disableUnusedAfterDays,
+      deliverDir: resolve(config.dataDir, rc.deliverDir),
+      exempt: (id) => id === bootstrapId,
+      record: (action, ok, details) =>
+        void audit
+          .append(auditEvent({ time: new Date(clock.now()).toISOString(), requestId: newRequestId(), kind: 'system', action, decision: ok ? 'allow' : 'deny', status: 200, resource: { type: 'Key', id: String(details.key) }, details }))
+          .catch((e: unknown) => log.error({ err: e, action }, 'could not record a key rotation step in the ledger')),
+    });
+    const timer = setInterval(() => {
+      void (async () => {
+        bootstrapId = await identityStore.getMeta('bootstrap');
+        await rotation.tick();
+      })().catch((e: unknown) => log.error({ err: e }, 'key rotation tick failed'));
+    }, rc.intervalMs);
+    timer.unref();
+    started.push(() => clearInterval(timer));
+  }
   const policy = await buildPolicyPlane(config, {
     ...(monitor ? { risk: (p: Principal) => monitor.risk(p) } : {}),
     ...(cluster.policies && cluster.changes ? { shared: { store: cluster.policies, changes: cluster.changes } } : {}),

@@ -209,6 +209,8 @@ export interface MonitorConfig {
   baselines: BaselinesConfig;
   /** When the inventory flags a key (src/monitor/inventory.ts). */
   inventory: { unusedAfterDays: number; rotateAfterDays: number };
+  /** API keys on a cadence (src/monitor/rotation.ts); off by default. */
+  rotation: { enabled: boolean; intervalMs: number; rotateAfterDays: number; overlapDays: number; remindDaysBefore: number; disableUnusedAfterDays: number | null; deliverDir: string };
 }
 
 export interface BaselinesConfig {
@@ -335,7 +337,7 @@ type RawConfig = {
     provenance?: Partial<NonNullable<WorkloadConfig['provenance']>>;
   };
   ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number; batchSize?: number; syslog?: { host: string; port?: number; caFile: string; serverName?: string; clientTls?: CertPair; facility?: number; appName?: string; hostname?: string; settleMs?: number }; otlpLogs?: { endpoint: string; serviceName?: string } }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number; signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string } };
-  monitor?: Partial<Omit<MonitorConfig, 'drift' | 'extraction' | 'baselines' | 'inventory'>> & { drift?: Partial<DriftConfig>; extraction?: Partial<ExtractionConfig>; baselines?: Partial<BaselinesConfig>; inventory?: Partial<MonitorConfig['inventory']> };
+  monitor?: Partial<Omit<MonitorConfig, 'drift' | 'extraction' | 'baselines' | 'inventory' | 'rotation'>> & { drift?: Partial<DriftConfig>; extraction?: Partial<ExtractionConfig>; baselines?: Partial<BaselinesConfig>; inventory?: Partial<MonitorConfig['inventory']>; rotation?: Partial<MonitorConfig['rotation']> };
   budgets?: { limits?: { scope: BudgetLimit['scope']; id: string; window: BudgetLimit['window']; tokens?: number; cost?: number }[]; prices?: BudgetsConfig['prices']; defaultMaxTokens?: number };
   store?: {
     postgres?: { connectionString?: string; connectionStringEnv?: string; prefix?: string };
@@ -543,6 +545,15 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
         reportAt: raw.monitor?.baselines?.reportAt ?? 0.5,
       },
       inventory: { unusedAfterDays: raw.monitor?.inventory?.unusedAfterDays ?? 30, rotateAfterDays: raw.monitor?.inventory?.rotateAfterDays ?? 90 },
+      rotation: {
+        enabled: raw.monitor?.rotation?.enabled ?? false,
+        intervalMs: raw.monitor?.rotation?.intervalMs ?? 3_600_000,
+        rotateAfterDays: raw.monitor?.rotation?.rotateAfterDays ?? 90,
+        overlapDays: raw.monitor?.rotation?.overlapDays ?? 7,
+        remindDaysBefore: raw.monitor?.rotation?.remindDaysBefore ?? 14,
+        disableUnusedAfterDays: raw.monitor?.rotation?.disableUnusedAfterDays ?? null,
+        deliverDir: raw.monitor?.rotation?.deliverDir ?? 'rotated-keys',
+      },
     },
     store: storeDefaults(raw.store, source),
     budgets: budgetDefaults(raw.budgets, source),

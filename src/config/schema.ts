@@ -161,6 +161,19 @@ export const CONFIG_SCHEMA = {
           additionalProperties: false,
           properties: { unusedAfterDays: { type: 'integer', minimum: 1 }, rotateAfterDays: { type: 'integer', minimum: 1 } },
         },
+        rotation: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            enabled: { type: 'boolean' },
+            intervalMs: { type: 'integer', minimum: 1000 },
+            rotateAfterDays: { type: 'integer', minimum: 1 },
+            overlapDays: { type: 'integer', minimum: 0 },
+            remindDaysBefore: { type: 'integer', minimum: 0 },
+            disableUnusedAfterDays: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }] },
+            deliverDir: { type: 'string', minLength: 1 },
+          },
+        },
         playbooks: {
           type: 'array',
           items: {

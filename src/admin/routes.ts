@@ -95,6 +95,14 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   { name: 'agents.card.approve', method: 'POST', path: /^\/admin\/v1\/agents\/([^/]+)\/card\/approve$/, need: () => ({ action: 'manageAgents', resource: sys('agents') }), example: '/admin/v1/agents/none/card/approve' },
   // The monitor's view of principals is audit material; clearing a principal's record is an identity action.
   { name: 'monitor.list', method: 'GET', path: '/admin/v1/monitor', need: audit('monitor') },
+  // A deployment's answer profile is audit material; re-learning its baseline approves its answers as they are.
+  { name: 'monitor.drift.list', method: 'GET', path: '/admin/v1/monitor/drift', need: audit('monitor') },
+  { name: 'monitor.drift.relearn', method: 'POST', path: /^\/admin\/v1\/monitor\/drift\/([^/]+)\/relearn$/, need: (m) => ({ action: 'manageModels', resource: dep(m) }), example: '/admin/v1/monitor/drift/none/relearn' },
+  // What playbooks did is audit material; undoing a step (lifting a step-up, a throttle, a suspension) is an identity action.
+  { name: 'playbooks.list', method: 'GET', path: '/admin/v1/playbooks', need: audit('monitor') },
+  { name: 'playbooks.revert', method: 'POST', path: /^\/admin\/v1\/playbooks\/steps\/([^/]+)\/revert$/, need: () => ({ action: 'manageKeys', resource: sys('monitor') }), example: '/admin/v1/playbooks/steps/none/revert' },
+  // Every model, deployment, tool, key and principal with its risk flags: audit material.
+  { name: 'inventory', method: 'GET', path: '/admin/v1/inventory', need: audit('inventory') },
   { name: 'monitor.reset', method: 'POST', path: /^\/admin\/v1\/monitor\/([^/]+)\/reset$/, need: () => ({ action: 'manageKeys', resource: sys('monitor') }), example: '/admin/v1/monitor/nobody/reset' },
   // What budgets have used is audit material; changing a budget's limits is an identity action.
   { name: 'budgets.list', method: 'GET', path: '/admin/v1/budgets', need: audit('budgets') },

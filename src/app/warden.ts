@@ -2,7 +2,7 @@
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { mkdirSync, chmodSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { pino, destination, type Logger, type DestinationStream } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -35,6 +35,8 @@ import { createKeyRelease } from '../workload/key-release-routes.js';
 import { keyringFromConfig } from '../data/crypto/index.js';
 import { buildWorkloadPlane } from '../workload/plane.js';
 import { buildMonitor } from '../monitor/plane.js';
+import { createInventoryRoute } from '../monitor/inventory.js';
+import { KeyRotation } from '../monitor/rotation.js';
 import { createToolsPlane, filterToolCalls, pdpToolDecider, toolAuthenticator, type ToolPolicyRequest } from '../tools/index.js';
 import { calleeActor, createAgentsPlane } from '../agents/index.js';
 import { buildContext } from '../policy/index.js';
@@ -300,7 +302,12 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   // The monitor plane: behaviour → risk (the PDP's riskScorePermille) and responses, each in the ledger.
   // Revoking a Warden token needs the identity plane, built once the listeners have their ports.
   let revokeJit: ((jti: string) => Promise<void>) | null = null;
+  // Quarantining a drifting deployment needs the workload plane, built after the policy plane (which needs the monitor).
+  let quarantineDeployment: ((id: string, reason: string) => Promise<boolean>) | null = null;
+  let revokeTokensOf: ((principalId: string) => Promise<void>) | null = null;
   const monitor = buildMonitor(config, {
+    quarantine: (id, reason) => (quarantineDeployment ? quarantineDeployment(id, reason) : Promise.resolve(false)),
+    revokeTokens: async (principalId) => (revokeTokensOf ? (await revokeTokensOf(principalId), true) : false),
     clock,
     log,
     audit,
@@ -313,6 +320,34 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     // Replicas share every principal's windows and risk (docs/monitor.md, "Across replicas").
     ...(cluster.redis ? { shared: { redis: cluster.redis, prefix: `${config.store.redis?.prefix ?? ''}monitor:` } } : {}),
   });
+  // API keys on a cadence (monitor.rotation; off by default): rotated with an overlap, the new secret in a
+  // 0600 file under the data dir for a secret manager, reminders, unused keys disabled; never the bootstrap key.
+  if (config.monitor.rotation.enabled) {
+    const rc = config.monitor.rotation;
+    let bootstrapId: string | null = null;
+    const rotation = new KeyRotation({
+      clock,
+      keys,
+      rotateAfterDays: rc.rotateAfterDays,
+      overlapDays: rc.overlapDays,
+      remindDaysBefore: rc.remindDaysBefore,
+      disableUnusedAfterDays: rc.disableUnusedAfterDays,
+      deliverDir: resolve(config.dataDir, rc.deliverDir),
+      exempt: (id) => id === bootstrapId,
+      record: (action, ok, details) =>
+        void audit
+          .append(auditEvent({ time: new Date(clock.now()).toISOString(), requestId: newRequestId(), kind: 'system', action, decision: ok ? 'allow' : 'deny', status: 200, resource: { type: 'Key', id: String(details.key) }, details }))
+          .catch((e: unknown) => log.error({ err: e, action }, 'could not record a key rotation step in the ledger')),
+    });
+    const timer = setInterval(() => {
+      void (async () => {
+        bootstrapId = await identityStore.getMeta('bootstrap');
+        await rotation.tick();
+      })().catch((e: unknown) => log.error({ err: e }, 'key rotation tick failed'));
+    }, rc.intervalMs);
+    timer.unref();
+    started.push(() => clearInterval(timer));
+  }
   const policy = await buildPolicyPlane(config, {
     ...(monitor ? { risk: (p: Principal) => monitor.risk(p) } : {}),
     ...(cluster.policies && cluster.changes ? { shared: { store: cluster.policies, changes: cluster.changes } } : {}),
@@ -388,6 +423,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     await identity.jit.revoke(jti);
     policy.revokeJitToken(jti);
   };
+  revokeTokensOf = (principalId) => identity.jit.revokeDerived({ principal: principalId });
   started.push(() => identity.close());
   const verifiers = identity.verifiers;
   // The model registry routes registered models (signed, verified, promoted, attested); config upstreams serve the rest.
@@ -417,6 +453,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     trainingData: { gate: (dep, datasets) => data.trainingDataGate(dep.model, datasets), explain: (model, datasets) => data.explainTrainingData(model, datasets) },
   });
   started.push(() => workload.close());
+  quarantineDeployment = async (id, reason) => (await workload.registry.quarantine(null, id, reason)).state === 'quarantined';
   const keyRelease = createKeyRelease({ db, keyring, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces });
   // Tools plane: /v1/tools, /mcp and /admin/v1/tools|approvals; tool calls decided by the same PDP.
   const tools = await createToolsPlane({
@@ -555,6 +592,19 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     ...(verifiers.oidc ? { stepUp: createBearerVerifier(verifiers), oidcIssuers: config.oidc.issuers.map((i) => i.issuer) } : {}),
     adminRoutes: [
       (req, res, ar) => policy.adminRoute(req, res, ar),
+      // Everything Warden knows of, with its risk flags (GET /admin/v1/inventory, `warden inventory`).
+      createInventoryRoute({
+        clock,
+        principals: () => identityStore.listPrincipals(),
+        // Pending last-use touches first, so a key in use is not listed as never used.
+        keys: async () => (await keys.flushTouches(), keys.list()),
+        tools: () => tools.registry.list(),
+        deployments: () => workload.registry.list(),
+        configuredModels: () => upstreamCfgs.flatMap((u) => u.models.map((model) => ({ model, upstream: u.name }))),
+        ...(monitor ? { risk: (p: { tenant: string; kind: string; id: string }) => monitor.riskWithReasons(p) } : {}),
+        unusedAfterDays: config.monitor.inventory.unusedAfterDays,
+        rotateAfterDays: config.monitor.inventory.rotateAfterDays,
+      }),
       // What a key can actually do: its scope ∩ what policy grants its principal (`warden keys effective`).
       createEffectiveRoute({
         clock,

@@ -35,6 +35,8 @@ const USAGE = `usage: warden <command> [options]
   agents list|show|register|remove|approve-card  the A2A agent registry (admin API)
   approvals list|approve|deny                    held tool calls (admin API)
   monitor list|reset                             what the monitor sees of principals, and resets (admin API)
+  playbook list|revert|simulate                  response playbooks: steps run, undo one; replay traffic in dry run
+  inventory [--json] [--flagged]                 every model, deployment, tool, key and principal with risk flags (admin API)
   budgets show|set                               token and cost budgets: used, left, overrides (admin API)
   data migrate|rewrap [--config F]               rewrap stored data keys: old formats, KEK rotation, BYOK (Warden stopped)
   erase SUBJECT                                  right to erasure: delete a principal's payloads, destroy its data key (admin API)
@@ -146,6 +148,8 @@ const PLANE_VERBS: Record<string, { module: string; pass: 'rest' | 'all' }> = {
   tools: { module: './tools.js', pass: 'rest' },
   agents: { module: './agents.js', pass: 'rest' },
   monitor: { module: './monitor.js', pass: 'rest' },
+  playbook: { module: './playbook.js', pass: 'rest' },
+  inventory: { module: './inventory.js', pass: 'rest' },
   budgets: { module: './budgets.js', pass: 'rest' },
   witness: { module: './witness.js', pass: 'rest' },
   migrate: { module: './migrate.js', pass: 'rest' },

@@ -6,6 +6,7 @@ import { resolve, dirname } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, isMap, isNode, isScalar } from 'yaml';
 import { CONFIG_SCHEMA } from './schema.js';
+import { validatePlaybooks, type Playbook } from '../monitor/playbooks.js';
 import type { MtlsMode } from '../network/tls.js';
 import { DEFAULT_UPSTREAM_SHARE } from '../network/upstream-share.js';
 import type { BudgetLimit, BudgetsConfig } from '../network/budgets.js';
@@ -211,6 +212,57 @@ export interface MonitorConfig {
   throttleRequestsPerSecond: number;
   /** null: the monitor never revokes. */
   revokeAt: number | null;
+  /** Output drift per deployment (src/monitor/drift.ts). */
+  drift: DriftConfig;
+  /** Response playbooks (src/monitor/playbooks.ts): conditions → steps, each a ledger entry. */
+  playbooks: Playbook[];
+  /** Model extraction detection per principal (src/monitor/extraction.ts). */
+  extraction: ExtractionConfig;
+  /** Per-principal baselines (src/monitor/baselines.ts). */
+  baselines: BaselinesConfig;
+  /** When the inventory flags a key (src/monitor/inventory.ts). */
+  inventory: { unusedAfterDays: number; rotateAfterDays: number };
+  /** API keys on a cadence (src/monitor/rotation.ts); off by default. */
+  rotation: { enabled: boolean; intervalMs: number; rotateAfterDays: number; overlapDays: number; remindDaysBefore: number; disableUnusedAfterDays: number | null; deliverDir: string };
+}
+
+export interface BaselinesConfig {
+  enabled: boolean;
+  /** Requests before a principal's baseline is trusted. */
+  minObservations: number;
+  /** How long a deviation counts after the request that showed it. */
+  holdMs: number;
+  /** An observation's weight halves every this many newer ones. */
+  halfLife: number;
+  /** Deviation at which a ledger entry `monitor.deviation` is written (once per crossing). */
+  reportAt: number;
+}
+
+export interface ExtractionConfig {
+  enabled: boolean;
+  windowMs: number;
+  /** Requests in the window below which the prompt signals (diverse, templated, logprobs) stay 0. */
+  minRequests: number;
+  /** Sampled choices (Σ n) in the window below which the samples signal stays 0. */
+  samples: number;
+  /** Embedding inputs in the window below which the embeddings signal stays 0. */
+  embeddingInputs: number;
+  /** Score at which a principal is reported (ledger entry `monitor.extraction`). */
+  threshold: number;
+  /** How much of the extraction score the PDP's risk carries: risk = 1 − (1 − behaviour)(1 − weight · extraction). */
+  riskWeight: number;
+}
+
+export interface DriftConfig {
+  enabled: boolean;
+  /** Answers that make a deployment's approved baseline (learnt from its first answers, or after an operator's relearn). */
+  baselineAnswers: number;
+  /** The sliding window of recent answers compared with the baseline. */
+  windowAnswers: number;
+  /** PSI past which the window has drifted. */
+  threshold: number;
+  /** `alert`: a ledger entry; `quarantine`: also take the registered deployment out of routing (workload plane). */
+  action: 'alert' | 'quarantine';
 }
 
 /** workload.scan: the scanner's own limits, minus what is per scan (ignorePaths). */
@@ -262,6 +314,16 @@ export class ConfigError extends Error {
   }
 }
 
+/** What the schema cannot say of playbooks (a subject's steps, unique names), refused at load. */
+function checkedPlaybooks(playbooks: Playbook[], source: string | null): Playbook[] {
+  try {
+    validatePlaybooks(playbooks);
+  } catch (e) {
+    throw new ConfigError(`${source ?? 'config'}: ${(e as Error).message}`);
+  }
+  return playbooks;
+}
+
 // verbose: each error carries its schema, so an unknown key can be compared with the keys that are allowed there.
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
 const validate = ajv.compile(CONFIG_SCHEMA);
@@ -289,7 +351,7 @@ type RawConfig = {
     provenance?: Partial<NonNullable<WorkloadConfig['provenance']>>;
   };
   ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number; batchSize?: number; syslog?: { host: string; port?: number; caFile: string; serverName?: string; clientTls?: CertPair; facility?: number; appName?: string; hostname?: string; settleMs?: number }; otlpLogs?: { endpoint: string; serviceName?: string } }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number; signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string } };
-  monitor?: Partial<MonitorConfig>;
+  monitor?: Partial<Omit<MonitorConfig, 'drift' | 'extraction' | 'baselines' | 'inventory' | 'rotation'>> & { drift?: Partial<DriftConfig>; extraction?: Partial<ExtractionConfig>; baselines?: Partial<BaselinesConfig>; inventory?: Partial<MonitorConfig['inventory']>; rotation?: Partial<MonitorConfig['rotation']> };
   agents?: WardenConfig['agents'];
   budgets?: { limits?: { scope: BudgetLimit['scope']; id: string; window: BudgetLimit['window']; tokens?: number; cost?: number }[]; prices?: BudgetsConfig['prices']; defaultMaxTokens?: number };
   store?: {
@@ -478,6 +540,40 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       throttleAt: raw.monitor?.throttleAt ?? 0.6,
       throttleRequestsPerSecond: raw.monitor?.throttleRequestsPerSecond ?? 1,
       revokeAt: raw.monitor?.revokeAt ?? null,
+      drift: {
+        enabled: raw.monitor?.drift?.enabled ?? true,
+        baselineAnswers: raw.monitor?.drift?.baselineAnswers ?? 200,
+        windowAnswers: raw.monitor?.drift?.windowAnswers ?? 50,
+        threshold: raw.monitor?.drift?.threshold ?? 0.5,
+        action: raw.monitor?.drift?.action ?? 'alert',
+      },
+      playbooks: checkedPlaybooks(raw.monitor?.playbooks ?? [], source),
+      extraction: {
+        enabled: raw.monitor?.extraction?.enabled ?? true,
+        windowMs: raw.monitor?.extraction?.windowMs ?? 600_000,
+        minRequests: raw.monitor?.extraction?.minRequests ?? 200,
+        samples: raw.monitor?.extraction?.samples ?? 2_000,
+        embeddingInputs: raw.monitor?.extraction?.embeddingInputs ?? 5_000,
+        threshold: raw.monitor?.extraction?.threshold ?? 0.65,
+        riskWeight: raw.monitor?.extraction?.riskWeight ?? 0.6,
+      },
+      baselines: {
+        enabled: raw.monitor?.baselines?.enabled ?? true,
+        minObservations: raw.monitor?.baselines?.minObservations ?? 200,
+        holdMs: raw.monitor?.baselines?.holdMs ?? 600_000,
+        halfLife: raw.monitor?.baselines?.halfLife ?? 2_000,
+        reportAt: raw.monitor?.baselines?.reportAt ?? 0.5,
+      },
+      inventory: { unusedAfterDays: raw.monitor?.inventory?.unusedAfterDays ?? 30, rotateAfterDays: raw.monitor?.inventory?.rotateAfterDays ?? 90 },
+      rotation: {
+        enabled: raw.monitor?.rotation?.enabled ?? false,
+        intervalMs: raw.monitor?.rotation?.intervalMs ?? 3_600_000,
+        rotateAfterDays: raw.monitor?.rotation?.rotateAfterDays ?? 90,
+        overlapDays: raw.monitor?.rotation?.overlapDays ?? 7,
+        remindDaysBefore: raw.monitor?.rotation?.remindDaysBefore ?? 14,
+        disableUnusedAfterDays: raw.monitor?.rotation?.disableUnusedAfterDays ?? null,
+        deliverDir: raw.monitor?.rotation?.deliverDir ?? 'rotated-keys',
+      },
     },
     store: storeDefaults(raw.store, source),
     budgets: budgetDefaults(raw.budgets, source),

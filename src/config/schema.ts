@@ -121,6 +121,99 @@ export const CONFIG_SCHEMA = {
         throttleAt: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
         throttleRequestsPerSecond: { type: 'number', exclusiveMinimum: 0 },
         revokeAt: { anyOf: [{ type: 'number', exclusiveMinimum: 0, maximum: 1 }, { type: 'null' }] },
+        drift: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            enabled: { type: 'boolean' },
+            baselineAnswers: { type: 'integer', minimum: 10 },
+            windowAnswers: { type: 'integer', minimum: 5 },
+            threshold: { type: 'number', exclusiveMinimum: 0 },
+            action: { enum: ['alert', 'quarantine'] },
+          },
+        },
+        extraction: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            enabled: { type: 'boolean' },
+            windowMs: { type: 'integer', minimum: 10_000 },
+            minRequests: { type: 'integer', minimum: 1 },
+            samples: { type: 'integer', minimum: 1 },
+            embeddingInputs: { type: 'integer', minimum: 1 },
+            threshold: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+            riskWeight: { type: 'number', minimum: 0, maximum: 1 },
+          },
+        },
+        baselines: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            enabled: { type: 'boolean' },
+            minObservations: { type: 'integer', minimum: 1 },
+            holdMs: { type: 'integer', minimum: 1000 },
+            halfLife: { type: 'integer', minimum: 10 },
+            reportAt: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+          },
+        },
+        inventory: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { unusedAfterDays: { type: 'integer', minimum: 1 }, rotateAfterDays: { type: 'integer', minimum: 1 } },
+        },
+        rotation: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            enabled: { type: 'boolean' },
+            intervalMs: { type: 'integer', minimum: 1000 },
+            rotateAfterDays: { type: 'integer', minimum: 1 },
+            overlapDays: { type: 'integer', minimum: 0 },
+            remindDaysBefore: { type: 'integer', minimum: 0 },
+            disableUnusedAfterDays: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }] },
+            deliverDir: { type: 'string', minLength: 1 },
+          },
+        },
+        playbooks: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'when', 'steps'],
+            properties: {
+              name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' },
+              dryRun: { type: 'boolean' },
+              when: {
+                type: 'object',
+                additionalProperties: false,
+                minProperties: 1,
+                properties: {
+                  risk: { type: 'number', minimum: 0, maximum: 1 },
+                  extraction: { type: 'number', minimum: 0, maximum: 1 },
+                  signals: {
+                    type: 'object',
+                    additionalProperties: false,
+                    minProperties: 1,
+                    properties: Object.fromEntries(['denials', 'injections', 'secrets', 'requests'].map((k) => [k, { type: 'integer', minimum: 1 }])),
+                  },
+                  drift: { anyOf: [{ const: true }, { type: 'object', additionalProperties: false, required: ['features'], properties: { features: { type: 'array', minItems: 1, items: { enum: ['length', 'sql', 'shell', 'code', 'url', 'refusal', 'toolCall', 'finding'] } } } }] },
+                },
+              },
+              steps: {
+                type: 'array',
+                minItems: 1,
+                items: {
+                  oneOf: [
+                    { type: 'object', additionalProperties: false, required: ['do'], properties: { do: { enum: ['suspendCredential', 'revokeCredential', 'revokeTokens', 'quarantineDeployment'] } } },
+                    { type: 'object', additionalProperties: false, required: ['do'], properties: { do: { const: 'stepUp' }, maxAgeSec: { type: 'integer', minimum: 1 } } },
+                    { type: 'object', additionalProperties: false, required: ['do', 'requestsPerSecond'], properties: { do: { const: 'throttle' }, requestsPerSecond: { type: 'number', exclusiveMinimum: 0 } } },
+                    { type: 'object', additionalProperties: false, required: ['do', 'url'], properties: { do: { const: 'webhook' }, url: { type: 'string', pattern: '^https?://' } } },
+                  ],
+                },
+              },
+            },
+          },
+        },
       },
     },
     encryption: {

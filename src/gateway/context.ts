@@ -66,6 +66,8 @@ export interface RequestContext {
   stage?: string;
   /** Placement the policy obliged (`route:tier=onprem`); the route stage refuses an upstream that does not meet it. */
   routeRequirements?: RouteRequirement[];
+  /** Rewrites of a non-streamed answer the policy obliged (`harden:logprobs`, `harden:embeddings`), in order. */
+  answerHardening?: ((answer: Record<string, unknown>) => Record<string, unknown>)[];
   /** Finding categories/types the policy obliged to redact from the answer (`redact:pii` → `pii`). */
   redactTargets?: string[];
   /** /v1/token: the parsed exchange request, its actor and the DPoP key the issued token is bound to. */

@@ -118,7 +118,7 @@ export interface GatewayDeps {
   /** Payload retention (when enabled): called before the entry is written, after the answer is final. */
   retain?: (ctx: RequestContext, response: Buffer) => Promise<void>;
   /** The monitor plane: admits (or throttles) a principal before any other work, and hears of every answered request. */
-  monitor?: { admit(p: Principal): void | Promise<void>; observe(ctx: RequestContext, event: AuditEvent): void };
+  monitor?: { admit(p: Principal): void | Promise<void>; observe(ctx: RequestContext, event: AuditEvent): void; observeAnswer?(ctx: RequestContext, answer: unknown, findings: readonly Finding[]): void };
   /**
    * RFC 8693 token exchange at /v1/token (absent: the endpoint answers 404), and the RFC 8414 metadata that
    * describes it at /.well-known/oauth-authorization-server.
@@ -264,7 +264,7 @@ export class Gateway {
       const judge = () => {
         // An enforcer copies the body even when it changes nothing (a max_tokens already under the cap): compare what it holds.
         const changed = ctx.body !== asked && JSON.stringify(ctx.body) !== JSON.stringify(asked);
-        if (changed || ctx.redactTargets || ctx.routeRequirements) {
+        if (changed || ctx.redactTargets || ctx.routeRequirements || ctx.answerHardening) {
           throw new Forbidden('obligation_needs_proxy', 'the policy attaches an obligation that changes the request or judges the answer, which only Warden\'s inference listener can enforce; send this request there');
         }
       };
@@ -667,8 +667,10 @@ export class Gateway {
         changed = true;
       }
     }
-    const answer = guard.whole(json);
+    let answer = guard.whole(json);
+    for (const harden of ctx.answerHardening ?? []) answer = harden(answer); // harden:* obligations
     this.noteFinding(ctx, ...guard.findings());
+    this.d.monitor?.observeAnswer?.(ctx, json, guard.findings()); // output drift: what the model produced, before redaction
     const out = changed || answer !== json ? Buffer.from(JSON.stringify(answer)) : buf;
     ctx.responseDigest = sha256Digest(out);
     if (this.d.retain) await this.retain(ctx, out);

@@ -195,6 +195,12 @@ export class BehaviourMonitor {
     return this.score(s, this.o.clock.now()).risk;
   }
 
+  /** The principal's risk and the signals in its window now (null for a principal never seen). */
+  assess(principal: string): { risk: number; signals: Signals } | null {
+    const s = this.states.get(principal);
+    return s ? this.score(s, this.o.clock.now()) : null;
+  }
+
   /** Throws 429 `monitor_throttled` when the principal is throttled and has used its allowance. */
   admit(principal: string): void {
     const s = this.states.get(principal);

@@ -7,16 +7,29 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AdminRequest } from '../admin/admin.js';
-import { auditEvent } from '../core/audit-event.js';
 import type { Clock } from '../core/clock.js';
 import { BadRequest, NotFound } from '../core/errors.js';
-import { newRequestId } from '../core/ids.js';
 import type { AuditEvent, AuthnMethod, Findings, Principal } from '../core/types.js';
 import type { WardenConfig } from '../config/config.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import { sendJson } from '../http/respond.js';
-import { BehaviourMonitor, type MonitorAction, type MonitorOptions, type Observation, type RiskReport } from './monitor.js';
+import { BehaviourMonitor, type MonitorAction, type MonitorOptions, type Observation, type RiskReport, type Signals } from './monitor.js';
 import { SharedBehaviourMonitor } from './redis-monitor.js';
+import { recordSystemEntry } from './entries.js';
+import { profileAnswer } from './answer-profile.js';
+import { DriftDetector, type DriftEvent } from './drift.js';
+import { PlaybookEngine, type Playbook } from './playbooks.js';
+import { ExtractionDetector, promptsOf, type ExtractionRequest } from './extraction.js';
+import { PrincipalBaselines } from './baselines.js';
+
+/** What the monitor reads of an answered model request to profile its answer (the gateway's context). */
+export interface AnsweredRequest {
+  model: string | null;
+  /** The registered deployment that served (the workload plane's), if any. */
+  deployment?: { id: string; artifactDigest: string };
+  /** The configured upstream that served. */
+  target?: { name: string };
+}
 
 export interface MonitorPlane {
   /**
@@ -26,11 +39,15 @@ export interface MonitorPlane {
    */
   admit(p: Principal): void | Promise<void>;
   /** Hears of every answered request (the gateway's context: who asked, and what inspection found). */
-  observe(ctx: { principal?: Principal; findings?: Findings }, event: AuditEvent): void;
+  observe(ctx: { principal?: Principal; findings?: Findings; endpoint?: string; body?: Record<string, unknown>; sourceIp?: string; model?: string | null }, event: AuditEvent): void;
   /** Tools plane: every decided tool call. */
   observeTool(p: Principal, o: { status: number; stage: string | null; findings: Findings | null }): void;
+  /** Gateway: a model's (non-streamed) answer as released, with the count of what the answer guard found in it. */
+  observeAnswer(ctx: AnsweredRequest, answer: unknown, findings: readonly unknown[]): void;
   /** PDP: the principal's risk, 0..1. */
   risk(p: Principal): number;
+  /** Inventory: the principal's risk and why (behaviour signals, extraction, deviation from its baseline). */
+  riskWithReasons(p: { tenant: string; kind: string; id: string }): { risk: number; reasons: string[] };
   adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean>;
 }
 
@@ -42,8 +59,16 @@ interface MonitorEngine {
   observe(ob: Observation): void | Promise<void>;
   admit(principal: string): void | Promise<void>;
   risk(principal: string): number;
+  /** Risk and window signals as this replica last saw them (null for a principal never seen). */
+  assess(principal: string): { risk: number; signals: Signals } | null;
   report(): RiskReport[] | Promise<RiskReport[]>;
   reset(principal: string): boolean | Promise<boolean>;
+}
+
+/** The principal a monitor key names (null for a key not of that shape). */
+function principalOf(key: string): { id: string; kind: Principal['kind']; tenant: string } | null {
+  const m = /^([^/]+)\/([^:]+):(.+)$/.exec(key);
+  return m ? { tenant: m[1]!, kind: m[2]! as Principal['kind'], id: m[3]! } : null;
 }
 
 export function buildMonitor(
@@ -55,26 +80,60 @@ export function buildMonitor(
     revoke: (authn: AuthnMethod, credentialId: string) => Promise<boolean>;
     /** Cluster mode: windows and risk shared by every replica under `<prefix>` (e.g. `warden:monitor:`). */
     shared?: { redis: Redis; prefix: string };
+    /** Takes a registered deployment out of routing (the workload plane's quarantine); false when it cannot. */
+    quarantine?: (deploymentId: string, reason: string) => Promise<boolean>;
+    /** Revokes every Warden token naming the principal (a playbook's revokeTokens). */
+    revokeTokens?: (principalId: string) => Promise<boolean>;
   },
 ): MonitorPlane | null {
   const m = config.monitor;
   if (!m.enabled) return null;
-  const record = (a: MonitorAction, decision: 'allow' | 'deny', extra: Record<string, string | number | boolean | null> = {}) => {
-    o.audit
-      .append(
-        auditEvent({
-          time: new Date(o.clock.now()).toISOString(),
-          requestId: newRequestId(),
-          kind: 'system',
-          principal: { id: a.who.id, kind: a.who.kind as Principal['kind'], tenant: a.who.tenant, authn: a.kind === 'revoke' ? a.authn : 'none' },
-          action: `monitor.${a.kind}`,
-          decision,
-          status: 200,
-          details: { risk: a.risk, requests: a.signals.requests, denials: a.signals.denials, injections: a.signals.injections, secrets: a.signals.secrets, ...extra },
-        }),
-      )
-      .catch((e: unknown) => o.log.error({ err: e, action: a.kind }, 'could not record a monitor action in the ledger'));
+  const playbooks = m.playbooks.length ? buildPlaybooks(m.playbooks, o) : null;
+  const drift = m.drift.enabled ? buildDrift(config, o, playbooks) : null;
+  /** A finding about a principal (extraction, deviation): a warning and a `kind: system` entry naming it. */
+  const finding = (action: string, principal: string, details: Record<string, string | number | boolean | null>) => {
+    o.log.warn({ principal, [action]: details }, `monitor: ${action}`);
+    const who = principalOf(principal);
+    recordSystemEntry(o, { ...(who ? { principal: { ...who, authn: 'none' as const } } : {}), action, decision: 'allow', details });
   };
+  const x = m.extraction;
+  const extraction = x.enabled
+    ? new ExtractionDetector({
+        clock: o.clock,
+        windowMs: x.windowMs,
+        minRequests: x.minRequests,
+        samples: x.samples,
+        embeddingInputs: x.embeddingInputs,
+        threshold: x.threshold,
+        onSuspect: (principal, a) =>
+          finding('monitor.extraction', principal, { score: a.score, ...Object.fromEntries(Object.entries(a.parts).map(([k, v]) => [k, Math.round(v * 1000) / 1000])), requests: a.requests, distinctShort: a.distinctShort, templatedRequests: a.templatedRequests, logprobRequests: a.logprobRequests, samples: a.samples, embeddingInputs: a.embeddingInputs }),
+      })
+    : null;
+  const extractionOf = (key: string) => (extraction ? extraction.score(key) : 0);
+  const bl = m.baselines;
+  const baselines = bl.enabled
+    ? new PrincipalBaselines({
+        clock: o.clock,
+        minObservations: bl.minObservations,
+        holdMs: bl.holdMs,
+        halfLife: bl.halfLife,
+        reportAt: bl.reportAt,
+        onDeviation: (principal, d) => finding('monitor.deviation', principal, { score: d.score, reasons: d.reasons.join('; ') }),
+      })
+    : null;
+  // The PDP's risk: behaviour, extraction weighted (a confirmed campaign alone reaches riskWeight), and the
+  // deviation from the principal's own baseline.
+  const riskOf = (key: string) => {
+    const r = 1 - (1 - monitor.risk(key)) * (1 - x.riskWeight * extractionOf(key)) * (1 - (baselines?.deviation(key)?.score ?? 0));
+    return Math.round(r * 1000) / 1000;
+  };
+  const record = (a: MonitorAction, decision: 'allow' | 'deny', extra: Record<string, string | number | boolean | null> = {}) =>
+    recordSystemEntry(o, {
+      principal: { id: a.who.id, kind: a.who.kind as Principal['kind'], tenant: a.who.tenant, authn: a.kind === 'revoke' ? a.authn : 'none' },
+      action: `monitor.${a.kind}`,
+      decision,
+      details: { risk: a.risk, requests: a.signals.requests, denials: a.signals.denials, injections: a.signals.injections, secrets: a.signals.secrets, ...extra },
+    });
   const options: MonitorOptions = {
     clock: o.clock,
     windowMs: m.windowMs,
@@ -98,9 +157,12 @@ export function buildMonitor(
   };
   const monitor: MonitorEngine = o.shared ? new SharedBehaviourMonitor(o.shared.redis, o.shared.prefix, options) : new BehaviourMonitor(options);
 
-  const report = (p: Principal, status: number, stage: string | null, findings: Findings | null) => {
+  const report = (p: Principal, status: number, stage: string | null, findings: Findings | null, request: ExtractionRequest | null, seen?: { sourceIp: string; model: string | null }) => {
+    const key = monitorKey(p);
+    if (extraction && request && status < 400) extraction.observe(key, request);
+    if (baselines && seen && status < 400) baselines.observe(key, { sourceIp: seen.sourceIp, model: seen.model, promptChars: request ? promptsOf(request).reduce((a, t) => a + t.length, 0) : 0 });
     const pending = monitor.observe({
-      principal: monitorKey(p),
+      principal: key,
       who: { id: p.id, kind: p.kind, tenant: p.tenant },
       authn: p.authn.method,
       credentialId: p.authn.credentialId,
@@ -109,22 +171,88 @@ export function buildMonitor(
       injectionScore: findings?.injectionScore ?? 0,
       secrets: findings ? findings.items.filter((i) => i.category === 'secret').length : 0,
     });
+    const afterObserve = () => {
+      if (!playbooks?.hasPrincipalPlaybooks) return;
+      const now = monitor.assess(key);
+      if (!now) return;
+      playbooks
+        .onPrincipal({ principal: key, who: { id: p.id, kind: p.kind, tenant: p.tenant }, authn: p.authn.method, credentialId: p.authn.credentialId, signals: now.signals, extraction: extractionOf(key), risk: riskOf(key) })
+        .catch((e: unknown) => o.log.error({ err: e, principal: key }, 'a response playbook failed'));
+    };
     // The answer has gone already: an observation the shared store did not take can only be logged.
-    if (pending) pending.catch((e: unknown) => o.log.error({ err: e, principal: p.id }, 'monitor: could not record an observation in the shared store'));
+    if (pending) pending.then(afterObserve, (e: unknown) => o.log.error({ err: e, principal: p.id }, 'monitor: could not record an observation in the shared store'));
+    else afterObserve();
   };
 
   return {
-    admit: (p) => monitor.admit(monitorKey(p)),
-    observe(ctx, event) {
-      if (ctx.principal) report(ctx.principal, event.status, event.stage ?? null, ctx.findings ?? null);
+    admit(p) {
+      const key = monitorKey(p);
+      const shared = monitor.admit(key);
+      if (shared) return shared.then(() => playbooks?.admit(key, p));
+      playbooks?.admit(key, p);
     },
-    observeTool: (p, o) => report(p, o.status, o.stage, o.findings),
-    risk: (p) => monitor.risk(monitorKey(p)),
+    observe(ctx, event) {
+      if (!ctx.principal) return;
+      const e = ctx.endpoint;
+      const request: ExtractionRequest | null = (e === 'chat' || e === 'completions' || e === 'embeddings') && ctx.body ? { endpoint: e, body: ctx.body } : null;
+      report(ctx.principal, event.status, event.stage ?? null, ctx.findings ?? null, request, ctx.sourceIp ? { sourceIp: ctx.sourceIp, model: ctx.model ?? null } : undefined);
+    },
+    observeTool: (p, o) => report(p, o.status, o.stage, o.findings, null),
+    observeAnswer(ctx, answer, findings) {
+      if (!drift || !ctx.model) return;
+      // A registered deployment is watched as itself; a configured upstream per model it serves.
+      const key = ctx.deployment ? ctx.deployment.id : `upstream:${ctx.target?.name ?? 'none'}/${ctx.model}`;
+      drift.detector.observe(key, ctx.model, profileAnswer(answer, findings.length));
+    },
+    risk: (p) => riskOf(monitorKey(p)),
+    riskWithReasons(p) {
+      const key = monitorKey(p);
+      const reasons: string[] = [];
+      const b = monitor.assess(key);
+      if (b) for (const k of ['denials', 'injections', 'secrets'] as const) if (b.signals[k] > 0) reasons.push(`${k} ${b.signals[k]} in the window`);
+      const e = extraction?.assessment(key);
+      if (e && e.score > 0) reasons.push(`extraction ${e.score} (${Object.entries(e.parts).filter(([, v]) => v > 0).map(([k]) => k).join(', ')})`);
+      const d = baselines?.deviation(key);
+      if (d) reasons.push(...d.reasons);
+      return { risk: riskOf(key), reasons };
+    },
     async adminRoute(req, res, ar) {
       if (ar.path === '/admin/v1/monitor') {
         if (req.method !== 'GET') throw new BadRequest('method_not_allowed', '/admin/v1/monitor accepts GET only');
-        const data = (await monitor.report()).sort((a, b) => b.risk - a.risk);
+        const data = (await monitor.report())
+          .map((r) => ({ ...r, risk: riskOf(r.principal), extraction: extraction ? extraction.assessment(r.principal) : null, baseline: baselines?.report(r.principal) ?? null }))
+          .sort((a, b) => b.risk - a.risk);
         sendJson(res, 200, { data }, { 'x-request-id': ar.requestId });
+        return true;
+      }
+      if (ar.path === '/admin/v1/monitor/drift') {
+        if (req.method !== 'GET') throw new BadRequest('method_not_allowed', '/admin/v1/monitor/drift accepts GET only');
+        if (!drift) throw new NotFound('drift_disabled', 'monitor.drift.enabled is false');
+        sendJson(res, 200, { data: drift.detector.report() }, { 'x-request-id': ar.requestId });
+        return true;
+      }
+      const rl = /^\/admin\/v1\/monitor\/drift\/([^/]+)\/relearn$/.exec(ar.path);
+      if (rl) {
+        if (req.method !== 'POST') throw new BadRequest('method_not_allowed', 'relearn accepts POST only');
+        if (!drift) throw new NotFound('drift_disabled', 'monitor.drift.enabled is false');
+        const key = decodeURIComponent(rl[1]!);
+        if (!drift.detector.report().some((x) => x.deployment === key)) throw new NotFound('deployment_not_profiled', `the monitor has no answer profile for ${key}`);
+        await ar.record('monitor.drift.relearn', { type: 'Deployment', id: key });
+        drift.detector.relearn(key);
+        sendJson(res, 200, { relearn: key }, { 'x-request-id': ar.requestId });
+        return true;
+      }
+      if (ar.path === '/admin/v1/playbooks') {
+        sendJson(res, 200, { playbooks: m.playbooks, steps: playbooks ? playbooks.steps().reverse() : [] }, { 'x-request-id': ar.requestId });
+        return true;
+      }
+      const rv = /^\/admin\/v1\/playbooks\/steps\/([^/]+)\/revert$/.exec(ar.path);
+      if (rv) {
+        const id = decodeURIComponent(rv[1]!);
+        if (!playbooks) throw new NotFound('step_not_found', `no playbook step ${id} (no playbooks are configured)`);
+        playbooks.revertable(id);
+        await ar.record('playbook.revert', { type: 'System', id });
+        sendJson(res, 200, { reverted: playbooks.revert(id) }, { 'x-request-id': ar.requestId });
         return true;
       }
       const r = /^\/admin\/v1\/monitor\/([^/]+)\/reset$/.exec(ar.path);
@@ -134,8 +262,73 @@ export function buildMonitor(
       if (!(await monitor.report()).some((x) => x.principal === key)) throw new NotFound('principal_not_watched', `the monitor has nothing on ${key} (keys look like tenant/kind:id)`);
       await ar.record('monitor.reset', { type: 'Principal', id: key });
       await monitor.reset(key);
+      extraction?.reset(key);
+      baselines?.reset(key);
+      playbooks?.forget(key);
       sendJson(res, 200, { reset: key }, { 'x-request-id': ar.requestId });
       return true;
     },
   };
+}
+
+/**
+ * The drift detector and its response: every drift is a ledger entry (`monitor.drift`); with
+ * `monitor.drift.action: quarantine` a registered deployment is also quarantined through the workload plane
+ * (an unregistered upstream cannot be, and the entry says `quarantined: false`).
+ */
+function buildDrift(config: WardenConfig, o: Parameters<typeof buildMonitor>[1], playbooks: PlaybookEngine | null): { detector: DriftDetector } {
+  const d = config.monitor.drift;
+  const record = (e: DriftEvent, quarantined: boolean): void =>
+    recordSystemEntry(o, {
+      action: 'monitor.drift',
+      resource: { type: 'Model', id: e.model },
+      decision: d.action === 'quarantine' && !quarantined ? 'deny' : 'allow',
+      details: { deployment: e.deployment, feature: e.feature, psi: e.psi, baseline: e.baseline, window: e.window, answers: e.answersSinceBaseline, action: d.action, quarantined },
+    });
+  const detector = new DriftDetector({
+    baselineAnswers: d.baselineAnswers,
+    windowAnswers: d.windowAnswers,
+    threshold: d.threshold,
+    onDrift: (e) => {
+      o.log.warn({ drift: e }, 'a deployment\'s answers drifted from its baseline');
+      playbooks?.onDrift(e).catch((err: unknown) => o.log.error({ err, deployment: e.deployment }, 'a response playbook failed'));
+      const registered = !e.deployment.startsWith('upstream:');
+      if (d.action !== 'quarantine' || !registered || !o.quarantine) return record(e, false);
+      o.quarantine(e.deployment, `output drift: ${e.feature} PSI ${e.psi} (baseline ${e.baseline}, now ${e.window})`).then(
+        (done) => record(e, done),
+        (err: unknown) => {
+          o.log.error({ err, deployment: e.deployment }, 'the monitor could not quarantine a drifting deployment');
+          record(e, false);
+        },
+      );
+    },
+  });
+  return { detector };
+}
+
+/** The playbook engine, acting through the identity and workload planes; each step a `playbook.step` entry. */
+function buildPlaybooks(books: Playbook[], o: Parameters<typeof buildMonitor>[1]): PlaybookEngine {
+  return new PlaybookEngine({
+    playbooks: books,
+    clock: o.clock,
+    effects: {
+      revokeCredential: o.revoke,
+      revokeTokens: (who) => (o.revokeTokens ? o.revokeTokens(who.id) : Promise.resolve(false)),
+      quarantine: (id, reason) => (o.quarantine ? o.quarantine(id, reason) : Promise.resolve(false)),
+      webhook: async (url, body) => {
+        const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(5_000) });
+        await r.body?.cancel();
+        return r.ok;
+      },
+    },
+    onStep: (r) => {
+      o.log.warn({ playbook: r.playbook, step: r.step, subject: r.subject, dryRun: r.dryRun, done: r.done }, 'playbook step');
+      recordSystemEntry(o, {
+        action: 'playbook.step',
+        ...(r.who ? { principal: { id: r.who.id, kind: r.who.kind as Principal['kind'], tenant: r.who.tenant, authn: 'none' as const } } : { resource: { type: 'Deployment' as const, id: r.subject } }),
+        decision: r.done || r.dryRun ? 'allow' : 'deny',
+        details: { playbook: r.playbook, step: r.step, stepId: r.id, dryRun: r.dryRun, done: r.done, reversible: r.reversible, ...r.detail },
+      });
+    },
+  });
 }

@@ -95,8 +95,8 @@ export class MonitorUnavailable extends FailClosed {
 export class SharedBehaviourMonitor {
   private readonly set: MonitorSettings;
   private readonly ttlMs: number;
-  /** principal → the risk last read from Redis on this replica, for the PDP's synchronous context (bounded). */
-  private readonly lastRisk = new Map<string, number>();
+  /** principal → the risk and signals last read from Redis on this replica, for the PDP's synchronous context (bounded). */
+  private readonly lastRisk = new Map<string, { risk: number; signals: Signals }>();
 
   constructor(
     private readonly redis: Redis,
@@ -130,10 +130,10 @@ export class SharedBehaviourMonitor {
     return Number(wait);
   }
 
-  private remember(principal: string, risk: number): number {
+  private remember(principal: string, risk: number, signals: Signals): number {
     this.lastRisk.delete(principal);
     if (this.lastRisk.size >= this.set.maxPrincipals) this.lastRisk.delete(this.lastRisk.keys().next().value!);
-    this.lastRisk.set(principal, risk);
+    this.lastRisk.set(principal, { risk, signals });
     return risk;
   }
 
@@ -142,7 +142,7 @@ export class SharedBehaviourMonitor {
     const now = this.o.clock.now();
     const r = (await this.record(ob.principal, ob.who, now, this.set.delta(ob)))!;
     const { risk, signals } = this.set.score(r.state);
-    this.remember(ob.principal, risk);
+    this.remember(ob.principal, risk, signals);
     await this.respond(ob.principal, r.who, now, risk, signals, ob, false);
   }
 
@@ -156,11 +156,11 @@ export class SharedBehaviourMonitor {
     try {
       const r = await this.record(principal, null, now, null);
       if (!r) {
-        this.remember(principal, 0);
+        this.remember(principal, 0, { requests: 0, denials: 0, injections: 0, secrets: 0 });
         return;
       }
       const { risk, signals } = this.set.score(r.state);
-      this.remember(principal, risk);
+      this.remember(principal, risk, signals);
       wait = await this.respond(principal, r.who, now, risk, signals, null, true);
     } catch (e) {
       throw new MonitorUnavailable(e);
@@ -170,7 +170,12 @@ export class SharedBehaviourMonitor {
 
   /** The risk last read for the principal on this replica (admit() reads it before every decision); 0 if none. */
   risk(principal: string): number {
-    return this.lastRisk.get(principal) ?? 0;
+    return this.lastRisk.get(principal)?.risk ?? 0;
+  }
+
+  /** Risk and window signals as this replica last read them (after its last observation or admission); null if none. */
+  assess(principal: string): { risk: number; signals: Signals } | null {
+    return this.lastRisk.get(principal) ?? null;
   }
 
   /** The shared risk now (one read), for operators and tests. */

@@ -5,13 +5,17 @@
 import { Forbidden } from '../core/errors.js';
 import type { Obligation } from '../core/types.js';
 import { ObligationUnknown } from './errors.js';
+import type { LogprobHardening } from '../monitor/harden.js';
 
 export type ParsedObligation =
   | { kind: 'redact'; what: 'pii' | 'secrets' }
   | { kind: 'approval' }
   | { kind: 'spotlight' }
   | { kind: 'max_tokens'; limit: number }
-  | { kind: 'route'; key: 'tier' | 'region'; value: string };
+  | { kind: 'route'; key: 'tier' | 'region'; value: string }
+  /** Output hardening against extraction (src/monitor/harden.ts). */
+  | { kind: 'harden'; what: 'logprobs'; hardening: LogprobHardening }
+  | { kind: 'harden'; what: 'embeddings'; sigma: number };
 
 /** The obligation forms Warden's gateway enforces. `<n>` is a positive integer, `<v>` a [a-z0-9_-] word. */
 export const KNOWN_OBLIGATIONS: readonly string[] = Object.freeze([
@@ -22,10 +26,19 @@ export const KNOWN_OBLIGATIONS: readonly string[] = Object.freeze([
   'max_tokens:<n>',
   'route:tier=<v>',
   'route:region=<v>',
+  'harden:logprobs',
+  'harden:logprobs=round',
+  'harden:logprobs=strip',
+  'harden:logprobs=noise:<eps>',
+  'harden:embeddings',
+  'harden:embeddings=<sigma>',
 ]);
 
 const MAX_TOKENS = /^max_tokens:([1-9]\d{0,8})$/;
 const ROUTE = /^route:(tier|region)=([a-z0-9][a-z0-9_-]{0,62})$/;
+// ε in (0, 100], σ in (0, 1]: decimals, at most three places.
+const HARDEN_NOISE = /^harden:logprobs=noise:((?:[1-9]\d?|100|0)(?:\.\d{1,3})?)$/;
+const HARDEN_EMBEDDINGS = /^harden:embeddings=((?:0|1)(?:\.\d{1,3})?)$/;
 
 /** Parses one obligation; throws ObligationUnknown for anything outside KNOWN_OBLIGATIONS. */
 export function parseObligation(text: Obligation, where = 'obligation'): ParsedObligation {
@@ -37,6 +50,13 @@ export function parseObligation(text: Obligation, where = 'obligation'): ParsedO
   if (mt) return { kind: 'max_tokens', limit: Number(mt[1]) };
   const rt = ROUTE.exec(text);
   if (rt) return { kind: 'route', key: rt[1] as 'tier' | 'region', value: rt[2]! };
+  if (text === 'harden:logprobs' || text === 'harden:logprobs=round') return { kind: 'harden', what: 'logprobs', hardening: { mode: 'round' } };
+  if (text === 'harden:logprobs=strip') return { kind: 'harden', what: 'logprobs', hardening: { mode: 'strip' } };
+  if (text === 'harden:embeddings') return { kind: 'harden', what: 'embeddings', sigma: 0.05 };
+  const hn = HARDEN_NOISE.exec(text);
+  if (hn && Number(hn[1]) > 0 && Number(hn[1]) <= 100) return { kind: 'harden', what: 'logprobs', hardening: { mode: 'noise', epsilon: Number(hn[1]) } };
+  const he = HARDEN_EMBEDDINGS.exec(text);
+  if (he && Number(he[1]) > 0 && Number(he[1]) <= 1) return { kind: 'harden', what: 'embeddings', sigma: Number(he[1]) };
   throw new ObligationUnknown(text, where);
 }
 

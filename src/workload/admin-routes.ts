@@ -172,7 +172,7 @@ export function createModelAdminRoute(o: ModelAdminDeps) {
           ...(url.searchParams.get('tenant') ? { tenant: url.searchParams.get('tenant')! } : {}),
           ...(state ? { state: state as DeploymentState } : {}),
         };
-        sendJson(res, 200, { data: (await o.registry.list(filter)).map(view) }, hdr);
+        sendJson(res, 200, { data: await Promise.all((await o.registry.list(filter)).map(view)) }, hdr);
         return true;
       }
       if (req.method === 'POST') {

@@ -98,7 +98,7 @@ test('legacy payload and model keys are refused until `warden data migrate`, the
 
   const bad = await runWarden(['data', 'frobnicate']);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /usage: warden data migrate\|rewrap/);
+  assert.match(bad.stderr, /unknown verb "frobnicate"[\s\S]*\n {2}migrate \[--config F\][\s\S]*\n {2}rewrap \[--config F\]/);
 });
 
 test('warden up refuses to start when the platform KEK file is readable by others, or its token KEK cannot open', async (t) => {

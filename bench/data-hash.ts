@@ -1,6 +1,7 @@
 // Dataset hashing throughput (issue 15): `signDataset` (file digests on the worker pool, JSONL record trees on
 // the main thread in the same read) against `sha256sum` over the same files, in MB/s. Run on a quiet machine:
-//   npx tsc -p tsconfig.json && node dist/bench/data-hash.js [MB per kind, default 256]
+//   npx tsc -p tsconfig.json && node dist/bench/data-hash.js [MB per kind, default 256] (or `node dist/bench/run.js data-hash`)
+// Writes bench/results/data-hash.md, with the poisoning screen's detection figures as its tests assert them.
 // It writes two datasets to a temp dir: binary shards (4 files) and JSONL shards (4 files, ~200-byte records).
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signDataset } from '../src/data/datasets/sign-dataset.js';
 import { pemSigner } from '../src/workload/signing/keys.js';
+import { machine, writeResult } from './common.js';
 
 const mb = Number(process.argv[2] ?? 256);
 const tmp = mkdtempSync(join(tmpdir(), 'warden-bench-data-'));
@@ -27,7 +29,7 @@ function makeJsonl(dir: string): void {
   for (let f = 0; f < 4; f++) writeFileSync(join(dir, `shard-${f}.jsonl`), Array.from({ length: perFile }, (_, i) => line(i)).join(''));
 }
 
-async function measure(kind: string, dir: string): Promise<void> {
+async function measure(kind: string, dir: string): Promise<string> {
   const t0 = performance.now();
   const s = await signDataset(dir, META, signer, { hash: { inlineBelowBytes: 0 } });
   const warden = (s.bytes / 1e6) / ((performance.now() - t0) / 1000);
@@ -35,14 +37,47 @@ async function measure(kind: string, dir: string): Promise<void> {
   const r = spawnSync('sh', ['-c', `sha256sum ${dir}/* > /dev/null`]);
   if (r.status !== 0) throw new Error(`sha256sum failed: ${r.stderr.toString()}`);
   const ref = (s.bytes / 1e6) / ((performance.now() - t1) / 1000);
-  console.log(`${kind.padEnd(7)} ${(s.bytes / 1e6).toFixed(0)} MB, ${s.records} records: warden ${warden.toFixed(0)} MB/s, sha256sum (one process) ${ref.toFixed(0)} MB/s, ratio ${(warden / ref).toFixed(2)}`);
+  return `| ${kind} | ${(s.bytes / 1e6).toFixed(0)} | ${s.records} | ${warden.toFixed(0)} | ${ref.toFixed(0)} | ${(warden / ref).toFixed(2)} |`;
 }
+
+/** What test/data/screen/screen.test.ts asserts (not measured here; kept beside the hashing figures). */
+const SCREEN = `**Screen detection** (not a benchmark: the figures are what \`test/data/screen/screen.test.ts\` asserts, on XSTest
+v2, 450 real prompts labelled safe/unsafe, poisoned by the test; clean version = 10 rows dropped and reordered):
+
+| poison | rate | records | found (with baseline) | found (no baseline) |
+|---|---|---|---|---|
+| none (clean version) | — | 440 | no alarm | no alarm (450-row original) |
+| label flips | 1%, 3%, 10% | 4, 13, 44 | all, exactly the flipped records (\`label_changes\`) | not tested (flips are found only via duplicates) |
+| backdoor trigger token, label forced to \`safe\` | 1%, 2%, 5% | 4, 9, 22 | yes (\`backdoor_triggers\`, lift ≥ 3 vs baseline) | no false token named |
+| trigger forced to the minority label | 5% | 22 | — | yes (binomial tail / vocabulary) |
+| trigger | 0.5% | 2 | no (below the minimum support of 3) | no |
+| injected instructions | 3 records | 0.7% | exactly those 3 (\`injected_instructions\`) | — |
+| exact + near duplicates with flipped labels | 2% + 1.3% | 9 + 6 | — | yes (\`exact_duplicates\`, \`near_duplicates\`, \`conflicting_labels\`) |
+| longer texts (a third padded) | 33% | 147 | \`drift\` (PSI, KS) | \`outliers\` on text length |
+
+False alarms on the clean versions: 0 of 9 checks. The injection detector scores one clean XSTest prompt 0.63
+(0.2% of records), below the 0.5% rate threshold.`;
 
 try {
   makeBinary(join(tmp, 'bin'));
   makeJsonl(join(tmp, 'jsonl'));
-  await measure('binary', join(tmp, 'bin'));
-  await measure('jsonl', join(tmp, 'jsonl'));
+  const rows = [await measure('binary', join(tmp, 'bin')), await measure('jsonl', join(tmp, 'jsonl'))];
+  writeResult(
+    'data-hash',
+    [
+      '## Data plane: dataset hashing and the poisoning screen (issue 15)',
+      '',
+      `Run ${new Date().toISOString()} on ${machine()}. \`node dist/bench/data-hash.js [MB]\`: \`signDataset\` (file digests on the`,
+      'worker pool; JSONL record Merkle trees on the main thread in the same read) against one `sha256sum` process over the same',
+      'four shards of each kind (the JSONL shards hold ~200-byte records).',
+      '',
+      '| shards | MB | records | Warden MB/s | sha256sum MB/s | ratio |',
+      '|---|---|---|---|---|---|',
+      ...rows,
+      '',
+      SCREEN,
+    ].join('\n'),
+  );
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

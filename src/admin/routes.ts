@@ -103,6 +103,11 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   { name: 'playbooks.revert', method: 'POST', path: /^\/admin\/v1\/playbooks\/steps\/([^/]+)\/revert$/, need: () => ({ action: 'manageKeys', resource: sys('monitor') }), example: '/admin/v1/playbooks/steps/none/revert' },
   // Every model, deployment, tool, key and principal with its risk flags: audit material.
   { name: 'inventory', method: 'GET', path: '/admin/v1/inventory', need: audit('inventory') },
+  // Red-team results are audit material; starting a run mints a key for the red-team principal: an identity action.
+  { name: 'redteam.attacks', method: 'GET', path: '/admin/v1/redteam/attacks', need: audit('redteam') },
+  { name: 'redteam.runs.list', method: 'GET', path: '/admin/v1/redteam/runs', need: audit('redteam') },
+  { name: 'redteam.runs.start', method: 'POST', path: '/admin/v1/redteam/runs', need: () => ({ action: 'manageKeys', resource: sys('redteam') }) },
+  { name: 'redteam.runs.get', method: 'GET', path: /^\/admin\/v1\/redteam\/runs\/([^/]+)$/, need: audit('redteam'), example: '/admin/v1/redteam/runs/none' },
   { name: 'monitor.reset', method: 'POST', path: /^\/admin\/v1\/monitor\/([^/]+)\/reset$/, need: () => ({ action: 'manageKeys', resource: sys('monitor') }), example: '/admin/v1/monitor/nobody/reset' },
   // What budgets have used is audit material; changing a budget's limits is an identity action.
   { name: 'budgets.list', method: 'GET', path: '/admin/v1/budgets', need: audit('budgets') },

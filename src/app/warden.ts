@@ -68,6 +68,8 @@ import { BadRequest, StartupRefused, UpstreamError } from '../core/errors.js';
 import { IdentityConfigError } from '../identity/errors.js';
 import { loadServerCertificate, ServerCertificateInvalid } from '../network/server-cert.js';
 import { sendJson } from '../http/respond.js';
+import { RedTeam } from '../monitor/redteam/service.js';
+import { createRedTeamRoute } from '../monitor/redteam/route.js';
 import { DEMO_MODELS, DEMO_OWNER, startDemoUpstream } from '../demo/upstream.js';
 
 export interface RunningWarden {
@@ -572,6 +574,38 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       return admin.authorizeRead(req, requestId, 'readAudit', { type: 'System', id: 'audit' });
     },
   });
+  // The continuous red team (docs/monitor.md "Red team"): attacks sent through this process's own inference
+  // listener as the configured principal, with a key minted per run and revoked after it.
+  const redTeam = new RedTeam({
+    config: config.monitor.redteam,
+    dataDir: config.dataDir,
+    clock,
+    log,
+    audit,
+    metrics,
+    inferenceUrl: `https://${inf.host === '0.0.0.0' || inf.host === '' ? '127.0.0.1' : inf.host === '::' ? '[::1]' : inf.host}:${infPort}`,
+    ca: () => readFileSync(pki.caPemPath, 'utf8'),
+    models: () => upstreamCfgs.flatMap((u) => u.models),
+    policyVersion: () => policy.pdp.version ?? 'none',
+    principalUsable: async (id) => {
+      const p = await identityStore.getPrincipal(id);
+      return p !== null && !p.erasedAt && !p.disabledAt;
+    },
+    mintKey: async (principalId, ttlMs, description) => {
+      const k = await keys.create({ principalId, models: ['*'], actions: ['chat'], ttlMs, description });
+      return { id: k.record.id, key: k.key };
+    },
+    revokeKey: async (id) => void (await keys.revoke(id)),
+    ...(monitor
+      ? {
+          forgetRisk: async (id: string) => {
+            const p = await identityStore.getPrincipal(id);
+            if (p) await monitor.forget({ tenant: p.tenant, kind: p.kind, id: p.id });
+          },
+        }
+      : {}),
+  });
+  started.push(() => redTeam.stop());
   // Declared after the audit handler that reads it: requests start only once it exists.
   const admin: AdminApi = new AdminApi({
     clock,
@@ -605,6 +639,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
         unusedAfterDays: config.monitor.inventory.unusedAfterDays,
         rotateAfterDays: config.monitor.inventory.rotateAfterDays,
       }),
+      // The continuous red team's runs and history (`warden redteam`).
+      createRedTeamRoute(redTeam),
       // What a key can actually do: its scope ∩ what policy grants its principal (`warden keys effective`).
       createEffectiveRoute({
         clock,
@@ -691,6 +727,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   admServer.on('request', withClient(adm.trustedProxies, admin.handle));
   readiness.markStarted();
   log.info({ inferenceUrl, adminUrl, inferenceOrigin, adminOrigin, ca: pki.caPemPath, dataDir: config.dataDir }, 'warden started');
+  redTeam.schedule();
 
   let closed = false;
   const running: RunningWarden = {
@@ -728,6 +765,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
         });
       await Promise.all([stop(infServer), stop(admServer), ...(demo ? [stop(demo.server)] : []), extAuthz?.close()]);
       await Promise.all(targets.map((t) => closeUpstreamTarget(t)));
+      await redTeam.stop();
       await refusals.close();
       await tracing?.shutdown();
       await metricsExport?.shutdown();

@@ -37,6 +37,7 @@ const USAGE = `usage: warden <command> [options]
   monitor list|reset                             what the monitor sees of principals, and resets (admin API)
   playbook list|revert|simulate                  response playbooks: steps run, undo one; replay traffic in dry run
   inventory [--json] [--flagged]                 every model, deployment, tool, key and principal with risk flags (admin API)
+  redteam run|history|show|attacks               attack the configured models through Warden and report success (admin API)
   budgets show|set                               token and cost budgets: used, left, overrides (admin API)
   data migrate|rewrap [--config F]               rewrap stored data keys: old formats, KEK rotation, BYOK (Warden stopped)
   erase SUBJECT                                  right to erasure: delete a principal's payloads, destroy its data key (admin API)
@@ -150,6 +151,7 @@ const PLANE_VERBS: Record<string, { module: string; pass: 'rest' | 'all' }> = {
   monitor: { module: './monitor.js', pass: 'rest' },
   playbook: { module: './playbook.js', pass: 'rest' },
   inventory: { module: './inventory.js', pass: 'rest' },
+  redteam: { module: './redteam.js', pass: 'rest' },
   budgets: { module: './budgets.js', pass: 'rest' },
   witness: { module: './witness.js', pass: 'rest' },
   migrate: { module: './migrate.js', pass: 'rest' },

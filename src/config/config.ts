@@ -224,6 +224,24 @@ export interface MonitorConfig {
   inventory: { unusedAfterDays: number; rotateAfterDays: number };
   /** API keys on a cadence (src/monitor/rotation.ts); off by default. */
   rotation: { enabled: boolean; intervalMs: number; rotateAfterDays: number; overlapDays: number; remindDaysBefore: number; disableUnusedAfterDays: number | null; deliverDir: string };
+  /** The continuous red team (src/monitor/redteam): off while `principal` is null. */
+  redteam: RedTeamConfig;
+}
+
+export interface RedTeamConfig {
+  /** The principal the attacks are sent as (created by the operator; a short-lived key is minted per run). */
+  principal: string | null;
+  /** 0: on demand only (`warden redteam run`); otherwise a run every this many ms. */
+  everyMs: number;
+  /** Models attacked (default: every model a configured upstream serves). */
+  models: string[];
+  /** Attack kinds run (default: all; src/monitor/redteam/attacks.ts). */
+  kinds: string[];
+  /** Attacks in flight at once (default 1: the monitor's memory of the principal is cleared before each one, so
+   *  with more in flight an attack's refusal may be due to its neighbours' risk). */
+  concurrency: number;
+  /** Where history.jsonl and report.md are kept (relative to the data dir). */
+  dir: string;
 }
 
 export interface BaselinesConfig {
@@ -351,7 +369,7 @@ type RawConfig = {
     provenance?: Partial<NonNullable<WorkloadConfig['provenance']>>;
   };
   ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number; batchSize?: number; syslog?: { host: string; port?: number; caFile: string; serverName?: string; clientTls?: CertPair; facility?: number; appName?: string; hostname?: string; settleMs?: number }; otlpLogs?: { endpoint: string; serviceName?: string } }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number; signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string } };
-  monitor?: Partial<Omit<MonitorConfig, 'drift' | 'extraction' | 'baselines' | 'inventory' | 'rotation'>> & { drift?: Partial<DriftConfig>; extraction?: Partial<ExtractionConfig>; baselines?: Partial<BaselinesConfig>; inventory?: Partial<MonitorConfig['inventory']>; rotation?: Partial<MonitorConfig['rotation']> };
+  monitor?: Partial<Omit<MonitorConfig, 'drift' | 'extraction' | 'baselines' | 'inventory' | 'rotation' | 'redteam'>> & { redteam?: Partial<RedTeamConfig>; drift?: Partial<DriftConfig>; extraction?: Partial<ExtractionConfig>; baselines?: Partial<BaselinesConfig>; inventory?: Partial<MonitorConfig['inventory']>; rotation?: Partial<MonitorConfig['rotation']> };
   agents?: WardenConfig['agents'];
   budgets?: { limits?: { scope: BudgetLimit['scope']; id: string; window: BudgetLimit['window']; tokens?: number; cost?: number }[]; prices?: BudgetsConfig['prices']; defaultMaxTokens?: number };
   store?: {
@@ -573,6 +591,14 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
         remindDaysBefore: raw.monitor?.rotation?.remindDaysBefore ?? 14,
         disableUnusedAfterDays: raw.monitor?.rotation?.disableUnusedAfterDays ?? null,
         deliverDir: raw.monitor?.rotation?.deliverDir ?? 'rotated-keys',
+      },
+      redteam: {
+        principal: raw.monitor?.redteam?.principal ?? null,
+        everyMs: raw.monitor?.redteam?.everyMs ?? 0,
+        models: raw.monitor?.redteam?.models ?? [],
+        kinds: raw.monitor?.redteam?.kinds ?? [],
+        concurrency: raw.monitor?.redteam?.concurrency ?? 1,
+        dir: raw.monitor?.redteam?.dir ?? 'redteam',
       },
     },
     store: storeDefaults(raw.store, source),

@@ -174,6 +174,18 @@ export const CONFIG_SCHEMA = {
             deliverDir: { type: 'string', minLength: 1 },
           },
         },
+        redteam: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            principal: { anyOf: [{ type: 'string', minLength: 1, maxLength: 128 }, { type: 'null' }] },
+            everyMs: { anyOf: [{ const: 0 }, { type: 'integer', minimum: 60_000 }] },
+            models: { type: 'array', items: { type: 'string', minLength: 1 } },
+            kinds: { type: 'array', items: { enum: ['direct_injection', 'indirect_injection', 'jailbreak', 'system_prompt_leak', 'data_leak', 'tool_abuse'] } },
+            concurrency: { type: 'integer', minimum: 1, maximum: 32 },
+            dir: { type: 'string', minLength: 1 },
+          },
+        },
         playbooks: {
           type: 'array',
           items: {

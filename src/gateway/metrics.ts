@@ -24,6 +24,11 @@ export class Metrics {
   readonly siemExportLag = new Gauge({ name: 'warden_siem_export_lag_entries', help: 'Ledger entries not yet delivered to each SIEM destination', labelNames: ['destination'] as const, registers: [this.registry] });
   readonly siemExportFailures = new Counter({ name: 'warden_siem_export_failures_total', help: 'SIEM export rounds that failed, by destination (they are retried from the last delivered entry)', labelNames: ['destination'] as const, registers: [this.registry] });
 
+  /** The continuous red team (docs/monitor.md "Red team"): attack success per model and kind in the latest run. */
+  readonly redteamSuccess = new Gauge({ name: 'warden_redteam_attack_success_ratio', help: 'Share of red-team attacks that worked in the latest run, by model and attack kind (errors left out)', labelNames: ['model', 'kind'] as const, registers: [this.registry] });
+  readonly redteamAttacks = new Counter({ name: 'warden_redteam_attacks_total', help: 'Red-team attacks sent, by model, attack kind and outcome (blocked, resisted, succeeded, error)', labelNames: ['model', 'kind', 'outcome'] as const, registers: [this.registry] });
+  readonly redteamLastRun = new Gauge({ name: 'warden_redteam_last_run_timestamp_seconds', help: 'When the latest red-team run finished (Unix seconds)', registers: [this.registry] });
+
   /**
    * OpenTelemetry GenAI semantic-convention metrics (Prometheus spellings; the OTLP push restores the dotted
    * names, see OTEL_NAMES in src/telemetry/genai.ts): tokens the upstream reported per call by type, and the duration of each GenAI

@@ -48,6 +48,11 @@ export interface MonitorPlane {
   risk(p: Principal): number;
   /** Inventory: the principal's risk and why (behaviour signals, extraction, deviation from its baseline). */
   riskWithReasons(p: { tenant: string; kind: string; id: string }): { risk: number; reasons: string[] };
+  /**
+   * Forgets a principal (windows and risk, extraction, baseline, playbook holds), as the admin reset does: the
+   * red team clears its own principal before each attack so that each is judged on its own (the caller records it).
+   */
+  forget(p: { tenant: string; kind: string; id: string }): Promise<void>;
   adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean>;
 }
 
@@ -184,6 +189,14 @@ export function buildMonitor(
     else afterObserve();
   };
 
+  /** Everything the monitor holds on one principal, gone (the admin reset, the red team before each attack). */
+  const forgetKey = async (key: string): Promise<void> => {
+    await monitor.reset(key);
+    extraction?.reset(key);
+    baselines?.reset(key);
+    playbooks?.forget(key);
+  };
+
   return {
     admit(p) {
       const key = monitorKey(p);
@@ -216,6 +229,7 @@ export function buildMonitor(
       if (d) reasons.push(...d.reasons);
       return { risk: riskOf(key), reasons };
     },
+    forget: (p) => forgetKey(monitorKey(p)),
     async adminRoute(req, res, ar) {
       if (ar.path === '/admin/v1/monitor') {
         if (req.method !== 'GET') throw new BadRequest('method_not_allowed', '/admin/v1/monitor accepts GET only');
@@ -261,10 +275,7 @@ export function buildMonitor(
       const key = decodeURIComponent(r[1]!);
       if (!(await monitor.report()).some((x) => x.principal === key)) throw new NotFound('principal_not_watched', `the monitor has nothing on ${key} (keys look like tenant/kind:id)`);
       await ar.record('monitor.reset', { type: 'Principal', id: key });
-      await monitor.reset(key);
-      extraction?.reset(key);
-      baselines?.reset(key);
-      playbooks?.forget(key);
+      await forgetKey(key);
       sendJson(res, 200, { reset: key }, { 'x-request-id': ar.requestId });
       return true;
     },

@@ -281,6 +281,8 @@ export interface DriftConfig {
   threshold: number;
   /** `alert`: a ledger entry; `quarantine`: also take the registered deployment out of routing (workload plane). */
   action: 'alert' | 'quarantine';
+  /** Input drift per model (what it is asked, same features and thresholds): a `monitor.input_drift` entry, never a quarantine. */
+  inputs: boolean;
 }
 
 /** workload.scan: the scanner's own limits, minus what is per scan (ignorePaths). */
@@ -564,6 +566,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
         windowAnswers: raw.monitor?.drift?.windowAnswers ?? 50,
         threshold: raw.monitor?.drift?.threshold ?? 0.5,
         action: raw.monitor?.drift?.action ?? 'alert',
+        inputs: raw.monitor?.drift?.inputs ?? true,
       },
       playbooks: checkedPlaybooks(raw.monitor?.playbooks ?? [], source),
       extraction: {

@@ -130,6 +130,7 @@ export const CONFIG_SCHEMA = {
             windowAnswers: { type: 'integer', minimum: 5 },
             threshold: { type: 'number', exclusiveMinimum: 0 },
             action: { enum: ['alert', 'quarantine'] },
+            inputs: { type: 'boolean' },
           },
         },
         extraction: {

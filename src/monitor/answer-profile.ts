@@ -55,6 +55,19 @@ export function answerText(json: unknown): { text: string; toolCall: boolean } {
 
 export function profileAnswer(json: unknown, findings: number): AnswerSample {
   const { text, toolCall } = answerText(json);
+  return profileText(text, toolCall, findings);
+}
+
+/**
+ * What a model is asked, with the same features (input drift per model): the prompt's length and whether it
+ * carries SQL, shell, code, URLs or a refusal-like phrase; `toolCall` = the request offers tools; `finding` =
+ * inspection found something in it (PII, a secret, an injection).
+ */
+export function profileRequest(prompt: string, offersTools: boolean, findings: number): AnswerSample {
+  return profileText(prompt, offersTools, findings);
+}
+
+function profileText(text: string, toolCall: boolean, findings: number): AnswerSample {
   const sql = SQL.test(text);
   const shell = SHELL.test(text);
   return {

@@ -16,7 +16,7 @@ import { sendJson } from '../http/respond.js';
 import { BehaviourMonitor, type MonitorAction, type MonitorOptions, type Observation, type RiskReport, type Signals } from './monitor.js';
 import { SharedBehaviourMonitor } from './redis-monitor.js';
 import { recordSystemEntry } from './entries.js';
-import { profileAnswer } from './answer-profile.js';
+import { profileAnswer, profileRequest } from './answer-profile.js';
 import { DriftDetector, type DriftEvent } from './drift.js';
 import { PlaybookEngine, type Playbook } from './playbooks.js';
 import { ExtractionDetector, promptsOf, type ExtractionRequest } from './extraction.js';
@@ -95,6 +95,7 @@ export function buildMonitor(
   if (!m.enabled) return null;
   const playbooks = m.playbooks.length ? buildPlaybooks(m.playbooks, o) : null;
   const drift = m.drift.enabled ? buildDrift(config, o, playbooks) : null;
+  const inputDrift = m.drift.enabled && m.drift.inputs ? buildInputDrift(config, o) : null;
   /** A finding about a principal (extraction, deviation): a warning and a `kind: system` entry naming it. */
   const finding = (action: string, principal: string, details: Record<string, string | number | boolean | null>) => {
     o.log.warn({ principal, [action]: details }, `monitor: ${action}`);
@@ -209,6 +210,13 @@ export function buildMonitor(
       const e = ctx.endpoint;
       const request: ExtractionRequest | null = (e === 'chat' || e === 'completions' || e === 'embeddings') && ctx.body ? { endpoint: e, body: ctx.body } : null;
       report(ctx.principal, event.status, event.stage ?? null, ctx.findings ?? null, request, ctx.sourceIp ? { sourceIp: ctx.sourceIp, model: ctx.model ?? null } : undefined);
+      // Input drift per model: every request that named a model, refused or not (a wave of refused
+      // injections at one model is exactly the shift to see).
+      if (inputDrift && ctx.model && request && e !== 'embeddings') {
+        const f = ctx.findings;
+        const found = f ? f.items.length + (f.injectionScore > m.injectionThreshold ? 1 : 0) : 0;
+        inputDrift.observe(`input:${ctx.model}`, ctx.model, profileRequest(promptsOf(request).join('\n'), Array.isArray(request.body.tools) && request.body.tools.length > 0, found));
+      }
     },
     observeTool: (p, o) => report(p, o.status, o.stage, o.findings, null),
     observeAnswer(ctx, answer, findings) {
@@ -242,7 +250,7 @@ export function buildMonitor(
       if (ar.path === '/admin/v1/monitor/drift') {
         if (req.method !== 'GET') throw new BadRequest('method_not_allowed', '/admin/v1/monitor/drift accepts GET only');
         if (!drift) throw new NotFound('drift_disabled', 'monitor.drift.enabled is false');
-        sendJson(res, 200, { data: drift.detector.report() }, { 'x-request-id': ar.requestId });
+        sendJson(res, 200, { data: drift.detector.report(), inputs: inputDrift?.report() ?? [] }, { 'x-request-id': ar.requestId });
         return true;
       }
       const rl = /^\/admin\/v1\/monitor\/drift\/([^/]+)\/relearn$/.exec(ar.path);
@@ -250,9 +258,11 @@ export function buildMonitor(
         if (req.method !== 'POST') throw new BadRequest('method_not_allowed', 'relearn accepts POST only');
         if (!drift) throw new NotFound('drift_disabled', 'monitor.drift.enabled is false');
         const key = decodeURIComponent(rl[1]!);
-        if (!drift.detector.report().some((x) => x.deployment === key)) throw new NotFound('deployment_not_profiled', `the monitor has no answer profile for ${key}`);
+        // `input:MODEL` names a model's input profile (GET /admin/v1/monitor/drift, `inputs`); anything else a deployment's answers.
+        const detector = key.startsWith('input:') ? inputDrift : drift.detector;
+        if (!detector?.report().some((x) => x.deployment === key)) throw new NotFound('deployment_not_profiled', `the monitor has no ${key.startsWith('input:') ? 'input' : 'answer'} profile for ${key}`);
         await ar.record('monitor.drift.relearn', { type: 'Deployment', id: key });
-        drift.detector.relearn(key);
+        detector.relearn(key);
         sendJson(res, 200, { relearn: key }, { 'x-request-id': ar.requestId });
         return true;
       }
@@ -315,6 +325,29 @@ function buildDrift(config: WardenConfig, o: Parameters<typeof buildMonitor>[1],
     },
   });
   return { detector };
+}
+
+/**
+ * Input drift per model: what each model is asked, against its first `baselineAnswers` requests (re-learnt by
+ * POST /admin/v1/monitor/drift/input:MODEL/relearn). A shift is a `monitor.input_drift` entry and a warning: the
+ * traffic changed, not the model, so nothing is quarantined; playbooks do not act on it (yet).
+ */
+function buildInputDrift(config: WardenConfig, o: Parameters<typeof buildMonitor>[1]): DriftDetector {
+  const d = config.monitor.drift;
+  return new DriftDetector({
+    baselineAnswers: d.baselineAnswers,
+    windowAnswers: d.windowAnswers,
+    threshold: d.threshold,
+    onDrift: (e) => {
+      o.log.warn({ inputDrift: e }, 'the requests to a model drifted from its baseline');
+      recordSystemEntry(o, {
+        action: 'monitor.input_drift',
+        resource: { type: 'Model', id: e.model },
+        decision: 'allow',
+        details: { feature: e.feature, psi: e.psi, baseline: e.baseline, window: e.window, requests: e.answersSinceBaseline },
+      });
+    },
+  });
 }
 
 /** The playbook engine, acting through the identity and workload planes; each step a `playbook.step` entry. */

@@ -46,7 +46,7 @@ before(async () => {
   t = await startTestWarden((c) => {
     c.workload.trustedSigners = [SIGNER_PUB];
     c.workload.refreshIntervalMs = 100;
-    c.monitor.drift = { enabled: true, baselineAnswers: 20, windowAnswers: 10, threshold: 0.5, action: 'quarantine' };
+    c.monitor.drift = { enabled: true, baselineAnswers: 20, windowAnswers: 10, threshold: 0.5, action: 'quarantine', inputs: true };
     c.upstreams = [...c.upstreams, { ...c.upstreams[0]!, name: 'cfg', baseUrl: configured.url, models: ['cfg-summarizer'] } as WardenConfig['upstreams'][number]];
   });
   // This test is about the monitor, not about who may promote: everyone may do everything here.

@@ -450,6 +450,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   });
   const workload = await buildWorkloadPlane({
     config, db, clock, log, audit, pdp: policy.pdp, stepUp: createBearerVerifier(verifiers), onModels: (m) => policy.syncRegisteredModels(m),
+    // A deployment whose attestation fails: the monitor's playbooks act on it (`when: { attestation: true }`).
+    ...(monitor ? { onAttestationFailure: (e: Parameters<typeof monitor.onAttestationFailure>[0]) => monitor.onAttestationFailure(e) } : {}),
     ...(cluster.registry && cluster.changes ? { shared: { store: cluster.registry, changes: cluster.changes } } : {}),
     // Promotion refuses a model whose provenance names a dataset that is unregistered, unverified or not trainOn-approved.
     trainingData: { gate: (dep, datasets) => data.trainingDataGate(dep.model, datasets), explain: (model, datasets) => data.explainTrainingData(model, datasets) },

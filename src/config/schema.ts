@@ -210,6 +210,7 @@ export const CONFIG_SCHEMA = {
                     properties: Object.fromEntries(['denials', 'injections', 'secrets', 'requests'].map((k) => [k, { type: 'integer', minimum: 1 }])),
                   },
                   drift: { anyOf: [{ const: true }, { type: 'object', additionalProperties: false, required: ['features'], properties: { features: { type: 'array', minItems: 1, items: { enum: ['length', 'sql', 'shell', 'code', 'url', 'refusal', 'toolCall', 'finding'] } } } }] },
+                  attestation: { const: true },
                 },
               },
               steps: {

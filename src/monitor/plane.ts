@@ -18,7 +18,7 @@ import { SharedBehaviourMonitor } from './redis-monitor.js';
 import { recordSystemEntry } from './entries.js';
 import { profileAnswer, profileRequest } from './answer-profile.js';
 import { DriftDetector, type DriftEvent } from './drift.js';
-import { PlaybookEngine, type Playbook } from './playbooks.js';
+import { PlaybookEngine, type AttestationFailure, type Playbook } from './playbooks.js';
 import { ExtractionDetector, promptsOf, type ExtractionRequest } from './extraction.js';
 import { PrincipalBaselines } from './baselines.js';
 
@@ -53,6 +53,8 @@ export interface MonitorPlane {
    * red team clears its own principal before each attack so that each is judged on its own (the caller records it).
    */
   forget(p: { tenant: string; kind: string; id: string }): Promise<void>;
+  /** Workload plane: a deployment's attestation turned untrusted (playbooks with `when: { attestation: true }`). */
+  onAttestationFailure(e: AttestationFailure): void;
   adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean>;
 }
 
@@ -238,6 +240,9 @@ export function buildMonitor(
       return { risk: riskOf(key), reasons };
     },
     forget: (p) => forgetKey(monitorKey(p)),
+    onAttestationFailure(e) {
+      playbooks?.onAttestationFailure(e).catch((err: unknown) => o.log.error({ err, deployment: e.deployment }, 'a response playbook failed'));
+    },
     async adminRoute(req, res, ar) {
       if (ar.path === '/admin/v1/monitor') {
         if (req.method !== 'GET') throw new BadRequest('method_not_allowed', '/admin/v1/monitor accepts GET only');

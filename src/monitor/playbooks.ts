@@ -1,5 +1,5 @@
 // Response playbooks as data (`monitor.playbooks` in warden.yaml): when a principal's facts (risk, the
-// signals in the monitor's window, extraction score) or a deployment's answers (drift) meet a playbook's
+// signals in the monitor's window, extraction score) or a deployment's answers (drift) or attestation meet a playbook's
 // conditions, its steps run — require step-up, throttle, suspend or revoke the credential in use, revoke every
 // Warden token of the principal, quarantine the drifting deployment, notify a webhook. Each step is a ledger
 // entry (`playbook.step`) with an id an operator reverts (`playbook.revert`) where the step can be undone in
@@ -36,6 +36,15 @@ export interface PlaybookConditions {
   signals?: Partial<Record<'denials' | 'injections' | 'secrets' | 'requests', number>>;
   /** A deployment's answers drifted (optionally only on these features). */
   drift?: boolean | { features: string[] };
+  /** A deployment's attestation verdict turned untrusted (missing, stale or wrong evidence; docs/attestation.md). */
+  attestation?: boolean;
+}
+
+/** A deployment's attestation that just failed, as the workload plane reports it. */
+export interface AttestationFailure {
+  deployment: string;
+  code: string | null;
+  reason: string | null;
 }
 
 export interface Playbook {
@@ -102,12 +111,16 @@ export function validatePlaybooks(playbooks: Playbook[]): void {
     if (names.has(p.name)) throw new Error(`monitor.playbooks: the name ${p.name} is used twice`);
     names.add(p.name);
     const principalWhen = p.when.risk !== undefined || p.when.extraction !== undefined || p.when.signals !== undefined;
-    if (principalWhen === Boolean(p.when.drift)) throw new Error(`monitor.playbooks ${p.name}: when needs either drift or principal conditions (risk, extraction, signals), not both and not neither`);
-    const allowed = p.when.drift ? DEPLOYMENT_STEPS : PRINCIPAL_STEPS;
-    for (const s of p.steps) if (!allowed.has(s.do)) throw new Error(`monitor.playbooks ${p.name}: step ${s.do} does not apply to ${p.when.drift ? 'a drifting deployment' : 'a principal'}`);
+    const deploymentWhen = isDeploymentBook(p);
+    if (principalWhen === deploymentWhen) throw new Error(`monitor.playbooks ${p.name}: when needs either deployment conditions (drift, attestation) or principal conditions (risk, extraction, signals), not both and not neither`);
+    if (p.when.drift && p.when.attestation) throw new Error(`monitor.playbooks ${p.name}: when names drift and attestation: one event each, write two playbooks`);
+    const allowed = deploymentWhen ? DEPLOYMENT_STEPS : PRINCIPAL_STEPS;
+    for (const s of p.steps) if (!allowed.has(s.do)) throw new Error(`monitor.playbooks ${p.name}: step ${s.do} does not apply to ${deploymentWhen ? 'a deployment' : 'a principal'}`);
     if (p.steps.length === 0) throw new Error(`monitor.playbooks ${p.name}: no steps`);
   }
 }
+
+const isDeploymentBook = (p: Playbook): boolean => Boolean(p.when.drift) || p.when.attestation === true;
 
 interface Hold {
   stepUpSince?: { at: number; maxAgeSec: number; id: string };
@@ -118,6 +131,7 @@ interface Hold {
 export class PlaybookEngine {
   private readonly principalBooks: Playbook[];
   private readonly driftBooks: Playbook[];
+  private readonly attestationBooks: Playbook[];
   /** playbook name + subject → fired (armed again when the conditions no longer hold). */
   private readonly latched = new Set<string>();
   private readonly holds = new Map<string, Hold>();
@@ -126,8 +140,9 @@ export class PlaybookEngine {
 
   constructor(private readonly o: PlaybookOptions) {
     validatePlaybooks(o.playbooks);
-    this.principalBooks = o.playbooks.filter((p) => !p.when.drift);
+    this.principalBooks = o.playbooks.filter((p) => !isDeploymentBook(p));
     this.driftBooks = o.playbooks.filter((p) => p.when.drift);
+    this.attestationBooks = o.playbooks.filter((p) => p.when.attestation === true);
     this.maxRecords = o.maxRecords ?? 10_000;
   }
 
@@ -153,19 +168,29 @@ export class PlaybookEngine {
     for (const p of this.driftBooks) {
       const d = p.when.drift;
       if (typeof d === 'object' && !d.features.includes(e.feature)) continue;
-      for (const s of p.steps) {
-        const detail = { model: e.model, feature: e.feature, psi: e.psi };
-        if (p.dryRun) {
-          this.record(p, s, e.deployment, null, false, detail);
-          continue;
-        }
-        const done = s.do === 'quarantineDeployment'
-          ? await this.o.effects.quarantine(e.deployment, `playbook ${p.name}: output drift on ${e.feature} (PSI ${e.psi})`).catch(() => false)
-          : s.do === 'webhook'
-            ? await this.o.effects.webhook(s.url, { playbook: p.name, deployment: e.deployment, drift: e }).catch(() => false)
-            : false;
-        this.record(p, s, e.deployment, null, done, detail);
+      await this.runDeploymentSteps(p, e.deployment, { model: e.model, feature: e.feature, psi: e.psi }, `output drift on ${e.feature} (PSI ${e.psi})`, { drift: e });
+    }
+  }
+
+  /** A deployment's attestation turned untrusted: its playbooks run (each time it fails again after recovering). */
+  async onAttestationFailure(e: AttestationFailure): Promise<void> {
+    for (const p of this.attestationBooks) {
+      await this.runDeploymentSteps(p, e.deployment, { code: e.code, reason: e.reason }, `attestation failed (${e.code ?? 'untrusted'})`, { attestation: e });
+    }
+  }
+
+  private async runDeploymentSteps(p: Playbook, deployment: string, detail: StepRecord['detail'], why: string, event: Record<string, unknown>): Promise<void> {
+    for (const s of p.steps) {
+      if (p.dryRun) {
+        this.record(p, s, deployment, null, false, detail);
+        continue;
       }
+      const done = s.do === 'quarantineDeployment'
+        ? await this.o.effects.quarantine(deployment, `playbook ${p.name}: ${why}`).catch(() => false)
+        : s.do === 'webhook'
+          ? await this.o.effects.webhook(s.url, { playbook: p.name, deployment, ...event }).catch(() => false)
+          : false;
+      this.record(p, s, deployment, null, done, detail);
     }
   }
 

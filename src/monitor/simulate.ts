@@ -84,8 +84,11 @@ export async function simulatePlaybooks(monitor: WardenConfig['monitor'], playbo
       deployments.add(ev.deployment);
       drift.observe(ev.deployment, typeof ev.model === 'string' ? ev.model : ev.deployment, profileAnswer({ choices: [{ message: { content: ev.answer } }] }, typeof ev.findings === 'number' ? ev.findings : 0));
       await Promise.all(drifts.splice(0));
+    } else if (typeof ev.deployment === 'string' && ev.attestation === 'failed') {
+      deployments.add(ev.deployment);
+      await engine.onAttestationFailure({ deployment: ev.deployment, code: typeof ev.code === 'string' ? ev.code : null, reason: null });
     } else {
-      throw new SimulationInputError(`line ${line}: needs "principal" (a request) or "deployment" and "answer" (an answer)`);
+      throw new SimulationInputError(`line ${line}: needs "principal" (a request), "deployment" and "answer" (an answer), or "deployment" and "attestation": "failed"`);
     }
   }
   const byPlaybook: SimulationReport['byPlaybook'] = {};

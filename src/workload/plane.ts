@@ -51,6 +51,8 @@ export interface WorkloadPlaneDeps {
    * reloads its routing snapshot when told (and every `workload.refreshIntervalMs` in case it missed one).
    */
   shared?: { store: RegistryStore; changes: ChangeFeed };
+  /** Told when a deployment's attestation verdict turns untrusted (the monitor's playbooks act on it). */
+  onAttestationFailure?: (e: { deployment: string; code: string | null; reason: string | null }) => void;
   /** Told the registry's models (placement of the promoted deployment, else of any) after each refresh, for the policies. */
   onModels?: (models: { id: string; tier: string; region: string }[]) => void;
   /** The data plane's training-data gate on promotion, and its per-dataset explanation for `warden model show`. */
@@ -151,7 +153,10 @@ export async function buildWorkloadPlane(d: WorkloadPlaneDeps): Promise<Workload
     trust,
     clock: d.clock,
     // The monitor's hook is synchronous; the ledger append completes asynchronously and a failure is logged.
-    audit: (e) => void d.audit.append(e).catch((err) => d.log.error({ err, deployment: e.resource?.id }, 'could not record an attestation verdict in the ledger')),
+    audit: (e) => {
+      void d.audit.append(e).catch((err) => d.log.error({ err, deployment: e.resource?.id }, 'could not record an attestation verdict in the ledger'));
+      if (e.decision === 'deny' && e.resource) d.onAttestationFailure?.({ deployment: e.resource.id, code: e.errorCode ?? null, reason: typeof e.details?.reason === 'string' ? e.details.reason : null });
+    },
     fetchEvidence: createEvidenceFetcher({
       evidencePath: att.evidencePath,
       timeoutMs: att.fetchTimeoutMs,

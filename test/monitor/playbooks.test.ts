@@ -141,11 +141,37 @@ test('drift playbooks quarantine the deployment, optionally only for some featur
   assert.equal(q.reversible, false);
 });
 
+test('attestation playbooks quarantine the deployment whose attestation failed and notify; dry run does neither', async () => {
+  const { steps, effects, engine } = setup([
+    { name: 'untrusted-out', when: { attestation: true }, steps: [{ do: 'quarantineDeployment' }, { do: 'webhook', url: 'https://hooks.example/att' }] },
+    { name: 'drift-only', when: { drift: true }, steps: [{ do: 'quarantineDeployment' }] },
+  ]);
+  await engine.onAttestationFailure({ deployment: 'dep_tee', code: 'evidence_stale', reason: 'evidence older than 5 min' });
+  assert.deepEqual(effects, ['quarantine dep_tee', 'webhook https://hooks.example/att'], 'the drift playbook does not fire on an attestation failure');
+  const [q, w] = steps;
+  assert.equal(q!.step, 'quarantineDeployment');
+  assert.equal(q!.subject, 'dep_tee');
+  assert.equal(q!.done, true);
+  assert.deepEqual(q!.detail, { code: 'evidence_stale', reason: 'evidence older than 5 min' });
+  assert.equal(w!.done, false, 'the webhook did not answer: the step says so');
+  const dry = setup([{ name: 'watch', dryRun: true, when: { attestation: true }, steps: [{ do: 'quarantineDeployment' }] }]);
+  await dry.engine.onAttestationFailure({ deployment: 'dep_tee', code: null, reason: null });
+  assert.deepEqual(dry.effects, []);
+  assert.equal(dry.steps[0]!.dryRun, true);
+  assert.equal(dry.steps[0]!.done, false);
+  // The playbooks do not fire on drift for an attestation-only book.
+  await dry.engine.onDrift({ deployment: 'dep_tee', model: 'm', feature: 'sql', psi: 3, answersSinceBaseline: 5, baseline: 0, window: 1 });
+  assert.equal(dry.steps.length, 1);
+});
+
 test('playbooks that could never fire, or whose steps do not fit their subject, are refused at config load', () => {
   const bad: [Playbook[], RegExp][] = [
     [[{ name: 'a', when: { risk: 0.5, drift: true }, steps: [{ do: 'stepUp' }] }], /not both/],
     [[{ name: 'a', when: {}, steps: [{ do: 'stepUp' }] }], /not neither/],
-    [[{ name: 'a', when: { drift: true }, steps: [{ do: 'stepUp' }] }], /stepUp does not apply to a drifting deployment/],
+    [[{ name: 'a', when: { drift: true }, steps: [{ do: 'stepUp' }] }], /stepUp does not apply to a deployment/],
+    [[{ name: 'a', when: { attestation: true }, steps: [{ do: 'revokeCredential' }] }], /revokeCredential does not apply to a deployment/],
+    [[{ name: 'a', when: { attestation: true, risk: 0.5 }, steps: [{ do: 'webhook', url: 'https://h.example' }] }], /not both/],
+    [[{ name: 'a', when: { attestation: true, drift: true }, steps: [{ do: 'quarantineDeployment' }] }], /one event each/],
     [[{ name: 'a', when: { risk: 0.5 }, steps: [{ do: 'quarantineDeployment' }] }], /does not apply to a principal/],
     [[{ name: 'a', when: { risk: 0.5 }, steps: [{ do: 'stepUp' }] }, { name: 'a', when: { risk: 0.6 }, steps: [{ do: 'stepUp' }] }], /used twice/],
     [[{ name: 'a', when: { risk: 0.5 }, steps: [] }], /no steps/],
@@ -164,6 +190,7 @@ test('the simulator replays scripted traffic in dry run: what would fire, when, 
     { name: 'injections', when: { signals: { injections: 2 } }, steps: [{ do: 'stepUp' }, { do: 'revokeCredential' }] },
     { name: 'drift', when: { drift: true }, steps: [{ do: 'quarantineDeployment' }] },
     { name: 'never', when: { risk: 1 }, steps: [{ do: 'throttle', requestsPerSecond: 1 }] },
+    { name: 'tee', when: { attestation: true }, steps: [{ do: 'quarantineDeployment' }] },
   ];
   const lines: unknown[] = [];
   for (let i = 0; i < 5; i++) lines.push({ at: i * 100, principal: 'acme/user:bob', status: 200 });
@@ -171,9 +198,11 @@ test('the simulator replays scripted traffic in dry run: what would fire, when, 
   lines.push({ at: 900, principal: 'acme/user:eve', status: 403, denied: true, injectionScore: 0.98 });
   for (let i = 0; i < 12; i++) lines.push({ at: 1000 + i, deployment: 'dep_1', model: 'summarizer', answer: 'The quarter went well and revenue grew.' });
   for (let i = 0; i < 5; i++) lines.push({ at: 2000 + i, deployment: 'dep_1', model: 'summarizer', answer: 'SELECT * FROM users;' });
+  lines.push({ at: 3000, deployment: 'dep_tee', attestation: 'failed', code: 'evidence_stale' });
   const report = await simulatePlaybooks(config.monitor, books, lines.map((l) => JSON.stringify(l)).join('\n'));
   assert.equal(report.principals, 2);
-  assert.equal(report.deployments, 1);
+  assert.equal(report.deployments, 2);
+  assert.deepEqual(report.byPlaybook.tee, { steps: 1, firstAt: 3000 });
   assert.deepEqual(report.byPlaybook.injections, { steps: 2, firstAt: 900 });
   assert.equal(report.fired[0]!.line, 7);
   assert.equal(report.fired[0]!.subject, 'acme/user:eve');

@@ -33,6 +33,15 @@ const state = { digest: '', evidence: 'honest' as Evidence };
 let pki: NitroPki;
 let plain: FakeUpstream;
 let enclave: FakeUpstream;
+let hooks: FakeUpstream;
+
+async function waitFor(cond: () => boolean, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 let t: TestWarden;
 let admin: string;
 let alice: string;
@@ -105,7 +114,10 @@ before(async () => {
   };
   plain = await startFakeUpstream((req, res) => modelServer(req, res));
   enclave = await startFakeUpstream((req, res) => modelServer(req, res));
+  // The operator's incident channel (a FAKE webhook receiver): a playbook notifies it of failed attestations.
+  hooks = await startFakeUpstream((_req, res) => void res.writeHead(204).end());
   t = await startTestWarden((c) => {
+    c.monitor.playbooks = [{ name: 'tee-failed', when: { attestation: true }, steps: [{ do: 'webhook', url: `${hooks.url}/incident` }] }];
     c.workload.trustedSigners = [SIGNER_PUB];
     c.workload.refreshIntervalMs = 100;
     c.workload.attestation.nitroRoots = [join(tmp, 'nitro-root.pem')];
@@ -130,6 +142,7 @@ after(async () => {
   await t?.stop();
   await plain?.close();
   await enclave?.close();
+  await hooks?.close();
   idp?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
@@ -298,6 +311,17 @@ test('a confidential deployment gets traffic only with fresh evidence matching i
   const verdicts = audits((e) => e.action === 'attest' && e.resource?.id === id).map((e) => `${e.decision}:${e.errorCode ?? ''}`);
   assert.deepEqual(verdicts, ['allow:', 'deny:attestation_measurement_mismatch', 'allow:', 'deny:attestation_stale', 'allow:', 'deny:attestation_unavailable']);
   assert.equal(audits((e) => e.kind === 'inference' && e.errorCode === 'deployment_not_attested').length, 3);
+  // Each failure ran the attestation playbook: the webhook heard of it, and each step is a ledger entry.
+  await waitFor(() => hooks.requests.length >= 3);
+  const told = hooks.requests.map((r) => JSON.parse(r.body) as { playbook: string; deployment: string; attestation: { code: string } });
+  assert.deepEqual(told.map((b) => [b.playbook, b.deployment, b.attestation.code]), [
+    ['tee-failed', id, 'attestation_measurement_mismatch'],
+    ['tee-failed', id, 'attestation_stale'],
+    ['tee-failed', id, 'attestation_unavailable'],
+  ]);
+  const steps = audits((e) => e.action === 'playbook.step' && (e.details as { playbook?: string }).playbook === 'tee-failed');
+  assert.equal(steps.length, 3);
+  assert.ok(steps.every((e) => e.resource?.id === id && (e.details as { done: boolean }).done === true));
 });
 
 test('an attestation reference the verifier cannot use is refused at registration', async () => {

@@ -319,6 +319,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       if (method === 'jit_token' && revokeJit) return (await revokeJit(credentialId), true);
       return false;
     },
+    baselinesFile: join(config.dataDir, 'monitor-baselines.json'),
     // Replicas share every principal's windows and risk (docs/monitor.md, "Across replicas").
     ...(cluster.redis ? { shared: { redis: cluster.redis, prefix: `${config.store.redis?.prefix ?? ''}monitor:` } } : {}),
   });
@@ -768,6 +769,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       await Promise.all([stop(infServer), stop(admServer), ...(demo ? [stop(demo.server)] : []), extAuthz?.close()]);
       await Promise.all(targets.map((t) => closeUpstreamTarget(t)));
       await redTeam.stop();
+      monitor?.close();
       await refusals.close();
       await tracing?.shutdown();
       await metricsExport?.shutdown();

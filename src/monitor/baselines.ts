@@ -69,6 +69,22 @@ export class QuantileSketch {
     this.total += weight;
   }
 
+  toJSON(): { buckets: [number, number][]; total: number } {
+    return { buckets: [...this.buckets.entries()], total: this.total };
+  }
+
+  static fromJSON(j: unknown): QuantileSketch {
+    const o = j as { buckets?: unknown; total?: unknown };
+    if (!Array.isArray(o?.buckets) || !finite(o.total)) throw new Error('sketch: buckets and total expected');
+    const q = new QuantileSketch();
+    for (const e of o.buckets as unknown[]) {
+      if (!Array.isArray(e) || e.length !== 2 || !Number.isInteger(e[0]) || !finite(e[1])) throw new Error('sketch: a bucket is not [index, weight]');
+      q.buckets.set(e[0] as number, e[1] as number);
+    }
+    q.total = o.total as number;
+    return q;
+  }
+
   scale(f: number): void {
     for (const [k, v] of this.buckets) this.buckets.set(k, v * f);
     this.total *= f;
@@ -85,6 +101,14 @@ export class QuantileSketch {
     }
     return (2 * GAMMA ** keys.at(-1)!) / (GAMMA + 1);
   }
+}
+
+const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0;
+
+/** What survives a restart (docs/monitor.md "Baselines per principal"); a deviation in progress does not. */
+export interface BaselinesSnapshot {
+  v: 1;
+  principals: [string, { n: number; inc: number; hours: number[]; networks: [string, number][]; models: [string, number][]; weight: number; prompt: unknown; promptEwma: number }][];
 }
 
 interface Baseline {
@@ -190,6 +214,32 @@ export class PrincipalBaselines {
 
   reset(principal: string): void {
     this.states.delete(principal);
+  }
+
+  /** Every principal's learnt statistics (oldest seen first), for a restart. */
+  snapshot(): BaselinesSnapshot {
+    return {
+      v: 1,
+      principals: [...this.states.entries()].map(([k, b]) => [k, { n: b.n, inc: b.inc, hours: b.hours, networks: [...b.networks.entries()], models: [...b.models.entries()], weight: b.weight, prompt: b.prompt.toJSON(), promptEwma: b.promptEwma }]),
+    };
+  }
+
+  /** Loads a snapshot taken by snapshot() (replacing nothing learnt since); throws on anything malformed. */
+  restore(snap: unknown): number {
+    const s = snap as Partial<BaselinesSnapshot>;
+    if (s?.v !== 1 || !Array.isArray(s.principals)) throw new Error('not a baselines snapshot (v 1)');
+    const loaded: [string, Baseline][] = [];
+    for (const entry of s.principals as unknown[]) {
+      if (!Array.isArray(entry) || typeof entry[0] !== 'string') throw new Error('a snapshot entry is not [principal, state]');
+      const x = entry[1] as BaselinesSnapshot['principals'][number][1];
+      const pairs = (v: unknown) => Array.isArray(v) && v.every((p) => Array.isArray(p) && typeof p[0] === 'string' && finite(p[1]));
+      if (!Number.isInteger(x?.n) || !finite(x.inc) || !finite(x.weight) || !finite(x.promptEwma) || !Array.isArray(x.hours) || x.hours.length !== 24 || !x.hours.every(finite) || !pairs(x.networks) || !pairs(x.models)) {
+        throw new Error(`the snapshot of ${entry[0]} is malformed`);
+      }
+      loaded.push([entry[0], { n: x.n, inc: x.inc, hours: [...x.hours], networks: new Map(x.networks), models: new Map(x.models), weight: x.weight, prompt: QuantileSketch.fromJSON(x.prompt), promptEwma: x.promptEwma, deviation: null, reported: false }]);
+    }
+    for (const [k, b] of loaded) if (!this.states.has(k) && this.states.size < this.maxPrincipals) this.states.set(k, b);
+    return loaded.length;
   }
 
   private current(b: Baseline, now: number): Deviation | null {

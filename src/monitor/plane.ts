@@ -20,6 +20,7 @@ import { profileAnswer, profileRequest } from './answer-profile.js';
 import { DriftDetector, type DriftEvent } from './drift.js';
 import { PlaybookEngine, type AttestationFailure, type Playbook } from './playbooks.js';
 import { ExtractionDetector, promptsOf, type ExtractionRequest } from './extraction.js';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { PrincipalBaselines } from './baselines.js';
 
 /** What the monitor reads of an answered model request to profile its answer (the gateway's context). */
@@ -53,6 +54,8 @@ export interface MonitorPlane {
    * red team clears its own principal before each attack so that each is judged on its own (the caller records it).
    */
   forget(p: { tenant: string; kind: string; id: string }): Promise<void>;
+  /** Saves what must survive a restart (the baselines) and stops the monitor's timers. */
+  close(): void;
   /** Workload plane: a deployment's attestation turned untrusted (playbooks with `when: { attestation: true }`). */
   onAttestationFailure(e: AttestationFailure): void;
   adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean>;
@@ -85,6 +88,8 @@ export function buildMonitor(
     log: Logger;
     audit: AuditSink;
     revoke: (authn: AuthnMethod, credentialId: string) => Promise<boolean>;
+    /** Where the per-principal baselines are kept across restarts (loaded at start, saved every minute and at close). */
+    baselinesFile?: string;
     /** Cluster mode: windows and risk shared by every replica under `<prefix>` (e.g. `warden:monitor:`). */
     shared?: { redis: Redis; prefix: string };
     /** Takes a registered deployment out of routing (the workload plane's quarantine); false when it cannot. */
@@ -129,6 +134,7 @@ export function buildMonitor(
         onDeviation: (principal, d) => finding('monitor.deviation', principal, { score: d.score, reasons: d.reasons.join('; ') }),
       })
     : null;
+  const keepBaselines = baselines && o.baselinesFile ? persistBaselines(baselines, o.baselinesFile, o.log) : null;
   // The PDP's risk: behaviour, extraction weighted (a confirmed campaign alone reaches riskWeight), and the
   // deviation from the principal's own baseline.
   const riskOf = (key: string) => {
@@ -240,6 +246,7 @@ export function buildMonitor(
       return { risk: riskOf(key), reasons };
     },
     forget: (p) => forgetKey(monitorKey(p)),
+    close: () => keepBaselines?.close(),
     onAttestationFailure(e) {
       playbooks?.onAttestationFailure(e).catch((err: unknown) => o.log.error({ err, deployment: e.deployment }, 'a response playbook failed'));
     },
@@ -330,6 +337,42 @@ function buildDrift(config: WardenConfig, o: Parameters<typeof buildMonitor>[1],
     },
   });
   return { detector };
+}
+
+/**
+ * The baselines survive a restart: loaded from `file` at start, written every minute and at close (atomically:
+ * a temporary file renamed over it; mode 0600, it names principals and their networks). A file that cannot be
+ * read is moved aside (`.unreadable-<time>`) and logged as an error; learning starts again rather than the
+ * gateway refusing to start over a statistic.
+ */
+function persistBaselines(b: PrincipalBaselines, file: string, log: Logger): { close(): void } {
+  if (existsSync(file)) {
+    try {
+      const n = b.restore(JSON.parse(readFileSync(file, 'utf8')) as unknown);
+      log.info({ file, principals: n }, 'monitor baselines restored');
+    } catch (err) {
+      const aside = `${file}.unreadable-${Date.now()}`;
+      renameSync(file, aside);
+      log.error({ err, file, movedTo: aside }, 'monitor baselines could not be restored: learning again from the next requests');
+    }
+  }
+  const save = () => {
+    try {
+      const tmp = `${file}.tmp`;
+      writeFileSync(tmp, JSON.stringify(b.snapshot()), { mode: 0o600 });
+      renameSync(tmp, file);
+    } catch (err) {
+      log.error({ err, file }, 'monitor baselines could not be saved');
+    }
+  };
+  const timer = setInterval(save, 60_000);
+  timer.unref();
+  return {
+    close() {
+      clearInterval(timer);
+      save();
+    },
+  };
 }
 
 /**

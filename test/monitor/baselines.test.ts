@@ -103,3 +103,26 @@ test('no deviation before the baseline is mature; old habits fade (half-life)', 
   assert.ok(back.reasons.includes('new_network 10.0.0.0/24'));
   assert.throws(() => new PrincipalBaselines({ clock, minObservations: 0 }), /minObservations/);
 });
+
+test('a snapshot survives a restart: the restored baseline flags the same new network at the same odd hour', () => {
+  const clock = new FixedClock(MONDAY + 9 * HOUR);
+  const a = new PrincipalBaselines({ clock, minObservations: 50 });
+  for (let i = 0; i < 60; i++) {
+    clock.set(MONDAY + (9 + (i % 8)) * HOUR + i * 1000);
+    a.observe('acme/user:kim', { sourceIp: '10.1.2.3', model: 'summarizer', promptChars: 200 + (i % 7) * 10 });
+  }
+  const snap = JSON.parse(JSON.stringify(a.snapshot())) as unknown;
+  const b = new PrincipalBaselines({ clock, minObservations: 50 });
+  assert.equal(b.restore(snap), 1);
+  assert.equal(b.report('acme/user:kim')!.observations, 60);
+  assert.deepEqual(b.report('acme/user:kim')!.networks, a.report('acme/user:kim')!.networks);
+  clock.set(MONDAY + 5 * 24 * HOUR + 3 * HOUR);
+  const d = b.observe('acme/user:kim', { sourceIp: '203.0.113.9', model: 'summarizer', promptChars: 210 });
+  assert.deepEqual(d?.reasons, ['new_network 203.0.113.0/24', 'unusual_hour 03h UTC']);
+  // Malformed snapshots are refused whole, naming what is wrong; nothing is half-loaded.
+  const c = new PrincipalBaselines({ clock, minObservations: 50 });
+  for (const [bad, re] of [[{ v: 2, principals: [] }, /v 1/], [{ v: 1, principals: [['x', { n: 1 }]] }, /x is malformed/], [{ v: 1, principals: [['x', { ...(snap as { principals: [string, Record<string, unknown>][] }).principals[0]![1], prompt: { buckets: [['a', 1]], total: 1 } }]] }, /bucket/]] as const) {
+    assert.throws(() => c.restore(bad), re);
+  }
+  assert.equal(c.report('x'), null);
+});

@@ -33,6 +33,7 @@ import { buildPolicyPlane } from '../policy/plane.js';
 import { buildRetention } from '../ledger/retention-plane.js';
 import { createKeyRelease } from '../workload/key-release-routes.js';
 import { keyringFromConfig } from '../data/crypto/index.js';
+import { buildRetrievalPlane } from '../data/retrieval/index.js';
 import { buildWorkloadPlane } from '../workload/plane.js';
 import { buildMonitor } from '../monitor/plane.js';
 import { createInventoryRoute } from '../monitor/inventory.js';
@@ -490,6 +491,15 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     ...(monitor ? { risk: (p: Principal) => monitor.risk(p), observe: (p: Principal, o: Parameters<typeof monitor.observeTool>[1]) => monitor.observeTool(p, o) } : {}),
   });
   started.push(() => agents.close());
+  // Retrieval: /v1/vector_stores; the store, and each chunk a search would return, decided by the same PDP.
+  const retrieval = buildRetrievalPlane(config.dataDir, config.retrieval, {
+    keyring,
+    clock,
+    log,
+    inspect: (t) => inspectText(t),
+    authorize: (principal, action, resource, findings, sourceIp) => policy.authorizer.authorize({ principal, action, resource, context: { now: clock.now(), sourceIp, listener: 'inference', findings } }),
+  });
+  started.push(() => retrieval.close());
   // Budgets: counters in Redis when it is configured (shared by every replica), else in process (SQLite-backed).
   const budgetStore = cluster.redis ? new RedisBudgetStore(cluster.redis, `${redisPrefix}budgets:`) : new LocalBudgetStore(clock, new SqliteBudgetPersistence(db));
   if (budgetStore instanceof LocalBudgetStore) started.push(() => budgetStore.close());
@@ -534,6 +544,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     publicOrigin: inferenceOrigin,
     tools: tools.routes,
     agents: agents.routes,
+    retrieval: retrieval.routes,
     attestation: keyRelease.inferenceRoute,
     routeWith: workload.routeWith,
     filterToolCalls: (ctx, json) => filterToolCalls(json, ctx.principal!, (p, t, a) => tools.assess(p, t, a, ctx.sourceIp)),
@@ -646,6 +657,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       data.adminRoute,
       tools.adminRoute,
       agents.adminRoute,
+      retrieval.adminRoute,
       // /admin/v1/inspect: the same detectors as the request path, for scripting and evaluation (findings, never values).
       async (req, res, ar) => {
         if (ar.path !== '/admin/v1/inspect') return false;
@@ -735,6 +747,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       await identity.close();
       await tools.close();
       await agents.close();
+      retrieval.close();
       policy.close();
       await workload.close();
       await retention.close();

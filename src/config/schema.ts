@@ -294,6 +294,15 @@ export const CONFIG_SCHEMA = {
       additionalProperties: false,
       properties: { dir: { type: 'string', minLength: 1 } },
     },
+    // Vector stores on the inference listener (docs/retrieval.md).
+    retrieval: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        embeddingModel: { type: 'string', minLength: 1 },
+        index: { enum: ['auto', 'exact-scan'] },
+      },
+    },
     // Agent-to-agent calls through /a2a/{id} (docs/agents.md).
     agents: {
       type: 'object',

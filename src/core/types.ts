@@ -74,10 +74,14 @@ export type Action =
   | 'readRegistry'
   | 'callAgent'
   | 'manageAgents'
-  | 'exchangeToken';
+  | 'exchangeToken'
+  | 'createVectorStore'
+  | 'readVectorStore'
+  | 'writeVectorStore'
+  | 'retrieve';
 
 export interface Resource {
-  type: 'Model' | 'Deployment' | 'Tool' | 'AgentSkill' | 'Dataset' | 'Key' | 'Policy' | 'Principal' | 'System';
+  type: 'Model' | 'Deployment' | 'Tool' | 'AgentSkill' | 'Dataset' | 'Key' | 'Policy' | 'Principal' | 'System' | 'VectorStore' | 'Chunk';
   id: string;
 }
 

@@ -428,7 +428,16 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   started.push(() => identity.close());
   const verifiers = identity.verifiers;
   // The model registry routes registered models (signed, verified, promoted, attested); config upstreams serve the rest.
-  const retention = buildRetention(config, { clock, log, ledger, identityStore, keys, keyring });
+  // Retrieval: /v1/vector_stores; the store, and each chunk a search would return, decided by the same PDP.
+  const retrieval = buildRetrievalPlane(config.dataDir, config.retrieval, {
+    keyring,
+    clock,
+    log,
+    inspect: (t) => inspectText(t),
+    authorize: (principal, action, resource, findings, sourceIp) => policy.authorizer.authorize({ principal, action, resource, context: { now: clock.now(), sourceIp, listener: 'inference', findings } }),
+  });
+  started.push(() => retrieval.close());
+  const retention = buildRetention(config, { clock, log, ledger, identityStore, keys, keyring, subjectData: retrieval.plane });
   started.push(() => retention.close());
   // SIEM export (ledger.export): pulls committed entries from the ledger, so requests never wait for it.
   const siem = await startSiemExport(config, {
@@ -491,15 +500,6 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     ...(monitor ? { risk: (p: Principal) => monitor.risk(p), observe: (p: Principal, o: Parameters<typeof monitor.observeTool>[1]) => monitor.observeTool(p, o) } : {}),
   });
   started.push(() => agents.close());
-  // Retrieval: /v1/vector_stores; the store, and each chunk a search would return, decided by the same PDP.
-  const retrieval = buildRetrievalPlane(config.dataDir, config.retrieval, {
-    keyring,
-    clock,
-    log,
-    inspect: (t) => inspectText(t),
-    authorize: (principal, action, resource, findings, sourceIp) => policy.authorizer.authorize({ principal, action, resource, context: { now: clock.now(), sourceIp, listener: 'inference', findings } }),
-  });
-  started.push(() => retrieval.close());
   // Budgets: counters in Redis when it is configured (shared by every replica), else in process (SQLite-backed).
   const budgetStore = cluster.redis ? new RedisBudgetStore(cluster.redis, `${redisPrefix}budgets:`) : new LocalBudgetStore(clock, new SqliteBudgetPersistence(db));
   if (budgetStore instanceof LocalBudgetStore) started.push(() => budgetStore.close());

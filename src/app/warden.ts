@@ -34,6 +34,7 @@ import { buildRetention } from '../ledger/retention-plane.js';
 import { createKeyRelease } from '../workload/key-release-routes.js';
 import { keyringFromConfig } from '../data/crypto/index.js';
 import { buildRetrievalPlane } from '../data/retrieval/index.js';
+import { localStoreRefusal, placementRequirements } from '../data/placement.js';
 import { buildWorkloadPlane } from '../workload/plane.js';
 import { buildMonitor } from '../monitor/plane.js';
 import { createInventoryRoute } from '../monitor/inventory.js';
@@ -434,6 +435,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     clock,
     log,
     inspect: (t) => inspectText(t),
+    storeRefusal: (tenant) => localStoreRefusal(config.placement, tenant),
     authorize: (principal, action, resource, findings, sourceIp) => policy.authorizer.authorize({ principal, action, resource, context: { now: clock.now(), sourceIp, listener: 'inference', findings } }),
   });
   started.push(() => retrieval.close());
@@ -545,6 +547,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     tools: tools.routes,
     agents: agents.routes,
     retrieval: retrieval.routes,
+    placementFor: (classification, tenant) => placementRequirements(config.placement, classification, tenant),
     attestation: keyRelease.inferenceRoute,
     routeWith: workload.routeWith,
     filterToolCalls: (ctx, json) => filterToolCalls(json, ctx.principal!, (p, t, a) => tools.assess(p, t, a, ctx.sourceIp)),

@@ -203,6 +203,8 @@ export interface WardenConfig {
   agents: { maxDepth?: number; cardRecheckMs?: number; timeoutMs?: number; maxResponseBytes?: number };
   /** Vector stores on the inference listener (docs/retrieval.md): default embedding model, index kind. */
   retrieval: { embeddingModel?: string; index: 'auto' | 'exact-scan' };
+  /** Classification → allowed tiers/regions, tenant residency, this Warden's region (src/data/placement.ts). */
+  placement: import('../data/placement.js').PlacementConfig;
 }
 
 export interface MonitorConfig {
@@ -356,6 +358,7 @@ type RawConfig = {
   monitor?: Partial<Omit<MonitorConfig, 'drift' | 'extraction' | 'baselines' | 'inventory' | 'rotation'>> & { drift?: Partial<DriftConfig>; extraction?: Partial<ExtractionConfig>; baselines?: Partial<BaselinesConfig>; inventory?: Partial<MonitorConfig['inventory']>; rotation?: Partial<MonitorConfig['rotation']> };
   agents?: WardenConfig['agents'];
   retrieval?: Partial<WardenConfig['retrieval']>;
+  placement?: Partial<WardenConfig['placement']>;
   budgets?: { limits?: { scope: BudgetLimit['scope']; id: string; window: BudgetLimit['window']; tokens?: number; cost?: number }[]; prices?: BudgetsConfig['prices']; defaultMaxTokens?: number };
   store?: {
     postgres?: { connectionString?: string; connectionStringEnv?: string; prefix?: string };
@@ -582,6 +585,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     budgets: budgetDefaults(raw.budgets, source),
     agents: { ...(raw.agents ?? {}) },
     retrieval: { index: raw.retrieval?.index ?? 'auto', ...(raw.retrieval?.embeddingModel ? { embeddingModel: raw.retrieval.embeddingModel } : {}) },
+    placement: { classes: { ...(raw.placement?.classes ?? {}) }, tenants: { ...(raw.placement?.tenants ?? {}) }, ...(raw.placement?.region ? { region: raw.placement.region } : {}) },
   };
 }
 

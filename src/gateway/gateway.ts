@@ -11,7 +11,7 @@ import type { Clock } from '../core/clock.js';
 import { BadRequest, FailClosed, Forbidden, NotFound, PayloadTooLarge, Unauthenticated, UpstreamError, WardenError } from '../core/errors.js';
 import { newRequestId } from '../core/ids.js';
 import { sha256Digest } from '../core/digest.js';
-import type { Action, AuditEvent, Finding, Findings, Principal } from '../core/types.js';
+import type { Action, AuditEvent, Classification, Finding, Findings, Principal, RouteRequirement } from '../core/types.js';
 import type { Limiter, Limits } from '../network/limits.js';
 import { clientAddress } from '../network/source.js';
 import { CHALLENGE } from '../http/credentials.js';
@@ -25,7 +25,7 @@ import { readBody } from '../http/body.js';
 import { sendError, sendJson } from '../http/respond.js';
 import type { Metrics } from './metrics.js';
 import { GEN_AI_OPERATION } from '../telemetry/genai.js';
-import { AnswerGuard, OutputBlocked } from '../inspect/index.js';
+import { AnswerGuard, OutputBlocked, maxClassification } from '../inspect/index.js';
 import { withCanary } from './output.js';
 import { runStages, stage, type Stage } from './pipeline.js';
 import type { UnauthenticatedRefusals } from './refusals.js';
@@ -89,7 +89,7 @@ export interface RetrievalRoutes {
       principal: Principal;
       sourceIp: string;
       /** /v1/embeddings for this caller through the model stages (policy on the model, routing, budget, its own entry). */
-      embed(model: string, input: string[]): Promise<number[][]>;
+      embed(model: string, input: string[], classification?: Classification): Promise<number[][]>;
       decided(d: import('../core/types.js').Decision, resource: { type: 'VectorStore'; id: string }): void;
     },
     param: string | undefined,
@@ -148,6 +148,11 @@ export interface GatewayDeps {
   tools?: ToolRoutes;
   /** The A2A plane (absent: /a2a answers 404). */
   agents?: AgentRoutes;
+  /**
+   * Placement by classification and tenant residency (src/data/placement.ts): route requirements added before
+   * routing; the request's class is the inspector's (unknown without an inspector: judged as restricted).
+   */
+  placementFor?: (classification: Classification, tenant: string) => RouteRequirement[];
   /** The retrieval plane (absent: /v1/vector_stores answers 404). */
   retrieval?: RetrievalRoutes;
   /** Accounting (and a per-source budget) for refusals of requests that never had a principal. */
@@ -224,8 +229,8 @@ export class Gateway {
   private readonly inFlight = new Set<UpstreamAbort>();
   /** A model route's stages up to the decision, for ext_authz checks (declared with the routes). */
   private checkStages: readonly Stage[] = [];
-  /** An embeddings request's stages after identity and network: for embeddings a plane asks for on a caller's behalf. */
-  private embedStages: readonly Stage[] = [];
+  /** An embeddings request's stages after identity and network (for a plane's embeddings on a caller's behalf): up to inspection, then the rest. */
+  private embedStages: { inspect: readonly Stage[]; decide: readonly Stage[] } = { inspect: [], decide: [] };
 
   constructor(private readonly d: GatewayDeps) {
     this.bearer = createBearerVerifier(d.verifiers);
@@ -287,6 +292,10 @@ export class Gateway {
     const policy = stage('policy', createPolicyStage(d.authorizer, d.obligations ?? {}, (ctx) => this.policyContext(ctx)));
     const routeStage = createRouteStage(d.routes);
     const route = stage('route', (ctx) => {
+      if (d.placementFor) {
+        const placed = d.placementFor(ctx.findings?.classification ?? 'restricted', ctx.principal!.tenant);
+        if (placed.length > 0) ctx.routeRequirements = [...(ctx.routeRequirements ?? []), ...placed];
+      }
       if (d.routeWith) d.routeWith(ctx, routeStage);
       else routeStage(ctx);
       if (ctx.endpoint === 'chat') {
@@ -314,7 +323,7 @@ export class Gateway {
       judge();
     });
     this.checkStages = [identity, network, read, parseModel, inspect, ...budgetContext, checkPolicy];
-    this.embedStages = [parseModel, inspect, ...budgetContext, policy, route, ...budget];
+    this.embedStages = { inspect: [parseModel, inspect], decide: [...budgetContext, policy, route, ...budget] };
     const model: RouteHandler = { stages: [identity, network, read, parseModel, inspect, ...budgetContext, policy, route, ...budget], respond: (ctx, res) => this.forward(ctx, res) };
     const authed = (stages: Stage[], respond: RouteHandler['respond']): RouteHandler => ({ stages, respond });
     const noTools = (): never => {
@@ -1009,7 +1018,7 @@ export class Gateway {
         {
           principal: ctx.principal!,
           sourceIp: ctx.sourceIp,
-          embed: (model, input) => this.embedFor(ctx, model, input),
+          embed: (model, input, classification) => this.embedFor(ctx, model, input, classification),
           decided: (d, resource) => {
             ctx.decision = d;
             ctx.resource = resource;
@@ -1030,7 +1039,7 @@ export class Gateway {
    * route's stages after identity and network (the parent was admitted; its lease is held), the upstream call,
    * and its own ledger entry naming the parent request. A refusal is recorded and thrown to the parent.
    */
-  private async embedFor(parent: RequestContext, model: string, input: string[]): Promise<number[][]> {
+  private async embedFor(parent: RequestContext, model: string, input: string[], floor?: Classification): Promise<number[][]> {
     const raw = Buffer.from(JSON.stringify({ model, input }));
     const ctx = this.newContext(parent.req, newRequestId(), '/v1/embeddings', INFERENCE_ROUTES.find((r) => r.name === 'embeddings')!);
     ctx.principal = parent.principal!;
@@ -1042,7 +1051,10 @@ export class Gateway {
     const p = ctx.principal;
     let slot;
     try {
-      await runStages(this.embedStages, ctx);
+      await runStages(this.embedStages.inspect, ctx);
+      // Content the plane already classed (a file declared confidential) is never judged below that class.
+      if (floor && ctx.findings) ctx.findings = { ...ctx.findings, classification: maxClassification(ctx.findings.classification, floor) };
+      await runStages(this.embedStages.decide, ctx);
       ctx.stage = 'network';
       slot = this.d.upstreamShare?.acquire(ctx.target!, `${p.kind}:${p.id}`);
       ctx.stage = 'upstream';

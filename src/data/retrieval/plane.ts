@@ -29,6 +29,8 @@ export interface RetrievalDeps {
   inspect(text: string): Findings;
   /** Embedding model for a store created without `embedding_model` (null: it must be given). */
   defaultEmbeddingModel: string | null;
+  /** Why this Warden's stores may not hold a tenant's data (residency, src/data/placement.ts), or null. */
+  storeRefusal?: (tenant: string) => string | null;
 }
 
 /** What one call on the listener knows: who, from where, and how to embed through Warden's own path. */
@@ -36,7 +38,7 @@ export interface RetrievalCall {
   principal: Principal;
   sourceIp: string;
   /** Runs /v1/embeddings for this caller through the gateway's model stages (its own ledger entry). */
-  embed(model: string, input: string[]): Promise<number[][]>;
+  embed(model: string, input: string[], classification?: Classification): Promise<number[][]>;
   /** Told of every store-level decision (the gateway records the deciding policies in the entry). */
   decided(d: Decision, resource: { type: 'VectorStore'; id: string }): void;
 }
@@ -149,6 +151,8 @@ export class RetrievalPlane {
     const model = str(body, 'embedding_model', 256, false) ?? this.d.defaultEmbeddingModel;
     if (!model) throw new BadRequest('missing_field', 'embedding_model is required (no retrieval.embeddingModel is configured)', 'embedding_model');
     for (const f of ['file_ids', 'expires_after']) if (body[f] !== undefined) throw new BadRequest('unsupported_field', `${f} is not supported: add content with POST /v1/vector_stores/{id}/files`, f);
+    const refusal = this.d.storeRefusal?.(call.principal.tenant);
+    if (refusal) throw new Forbidden('placement_refused', refusal);
     const s: VectorStoreRecord = { id: newId('vs'), tenant: call.principal.tenant, name, classification, embeddingModel: model, createdBy: call.principal.id, createdAt: this.d.clock.now(), dims: null };
     this.decide(call, 'createVectorStore', s);
     this.d.store.createStore(s);
@@ -197,7 +201,8 @@ export class RetrievalPlane {
     if (pieces.length > 10_000) throw new BadRequest('invalid_field', 'content makes more than 10,000 chunks', 'content');
 
     const vectors: number[][] = [];
-    for (let i = 0; i < pieces.length; i += EMBED_BATCH) vectors.push(...(await call.embed(s.embeddingModel, pieces.slice(i, i + EMBED_BATCH))));
+    // Declared confidential content is embedded as confidential: the placement table and the PDP see its class.
+    for (let i = 0; i < pieces.length; i += EMBED_BATCH) vectors.push(...(await call.embed(s.embeddingModel, pieces.slice(i, i + EMBED_BATCH), declared)));
     if (vectors.length !== pieces.length) throw new FailClosed('embedding_mismatch', `the embedding model answered ${vectors.length} vectors for ${pieces.length} chunks`);
 
     const fileId = newId('file');

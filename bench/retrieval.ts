@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import type { Principal } from '../src/core/types.js';
 import { Keyring, LocalFileKek, openBlob, sealBlob } from '../src/data/crypto/index.js';
 import { RetrievalPlane } from '../src/data/retrieval/index.js';
-import { buildContext } from '../src/policy/context.js';
 import { PolicyDecisionPoint } from '../src/policy/pdp.js';
 import { PdpAuthorizer, STARTER_POLICY_DIR } from '../src/policy/plane.js';
 import { inspectText } from '../src/inspect/index.js';
@@ -34,7 +33,7 @@ const vector = () => Float32Array.from({ length: DIMS }, rnd);
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const fmt = (us: number) => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(0)} µs`);
 
-export async function timeEach(n: number, fn: (i: number) => unknown): Promise<number[]> {
+async function timeEach(n: number, fn: (i: number) => unknown): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
@@ -108,7 +107,6 @@ try {
   const authorizer = new PdpAuthorizer(pdp);
   // Warm the PDP once (first Cedar call parses the slice).
   authorizer.authorize({ principal: carl, action: 'retrieve', resource: { type: 'Chunk', id: 'w', attrs: { tenant: 'acme', store: 's', classification: 'public', dataset: 'd', access: [] } } as never, context: { now: Date.now(), sourceIp: '10.0.0.1', listener: 'inference', findings: null } });
-  void buildContext;
   const t0 = performance.now();
   const rows: string[] = [];
   for (const index of ['auto', 'exact-scan'] as const) {

@@ -210,6 +210,21 @@ describe('refusals', () => {
     await denied(await w.call('inference', 'DELETE', `/v1/vector_stores/${store}`, { key: key.carl! }), 403, 'policy_denied');
   });
 
+  test('a key\'s scope is a ceiling: a key without the retrieval actions is refused, one naming them is served', async () => {
+    const narrow = (await w.admin('POST', '/admin/v1/keys', { principal: 'dana', models: ['demo-embed'], actions: ['embed'] })).key;
+    const e = await denied(await w.call('inference', 'POST', `/v1/vector_stores/${store}/search`, { key: narrow, body: { query: 'x' } }), 403, 'policy_denied');
+    assert.ok(e.policyIds.includes('credential-scope'), JSON.stringify(e.policyIds));
+    const named = (await w.admin('POST', '/admin/v1/keys', { principal: 'dana', models: ['demo-embed'], actions: ['embed', 'readVectorStore', 'retrieve'] })).key;
+    const ok = await w.call('inference', 'POST', `/v1/vector_stores/${store}/search`, { key: named, body: { query: first(SECRET_PLAN), max_num_results: 1 } });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.json.data[0].content[0].text, first(SECRET_PLAN));
+    // readVectorStore without retrieve: the store opens, every chunk is refused by the scope, nothing is returned.
+    const noRetrieve = (await w.admin('POST', '/admin/v1/keys', { principal: 'dana', models: ['demo-embed'], actions: ['embed', 'readVectorStore'] })).key;
+    const none = await w.call('inference', 'POST', `/v1/vector_stores/${store}/search`, { key: noRetrieve, body: { query: first(SECRET_PLAN) } });
+    assert.equal(none.status, 200, none.text);
+    assert.deepEqual(none.json.data, []);
+  });
+
   test('the embedding model must be allowed to the caller: refused at the embeddings stage, both requests in the ledger', async () => {
     const r = await search('nora', 'anything');
     const e = await denied(r, 403, 'policy_denied');

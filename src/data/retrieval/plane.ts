@@ -106,10 +106,16 @@ function fileJson(f: VectorFileRecord): Record<string, unknown> {
   };
 }
 
+/**
+ * A chunk as the PDP sees it. Its Cedar id names its file (`<store>/<file>`): a policy can name a file's chunks,
+ * and the chunks of one file with the same attributes and findings share the decision cache (each new resource
+ * id costs the PDP a new slice: ~1.4 ms per candidate (decision, row, unseal) with per-chunk ids against ~0.45 ms this way, bench/retrieval).
+ * Every chunk is still decided on its own attributes and findings.
+ */
 function chunkResource(c: ChunkRecord): RetrievalResource {
   return {
     type: 'Chunk',
-    id: `${c.storeId}/${c.id}`,
+    id: `${c.storeId}/${c.fileId}`,
     attrs: { tenant: c.tenant, store: c.storeId, classification: c.classification, dataset: c.datasetDigest, access: c.access, ...(c.subject ? { subject: c.subject } : {}) },
   };
 }

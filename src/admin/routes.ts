@@ -71,6 +71,10 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   { name: 'dataSources.register', method: 'POST', path: '/admin/v1/data-sources', need: () => ({ action: 'manageDatasets', resource: sys('data-sources') }) },
   { name: 'dataSources.get', method: 'GET', path: /^\/admin\/v1\/data-sources\/([^/]+)$/, need: () => ({ action: 'readRegistry', resource: sys('data-sources') }), example: '/admin/v1/data-sources/none' },
   { name: 'dataSources.retire', method: 'POST', path: /^\/admin\/v1\/data-sources\/([^/]+)\/retire$/, need: () => ({ action: 'manageDatasets', resource: sys('data-sources') }), example: '/admin/v1/data-sources/none/retire' },
+  // Vector stores of every tenant (`warden vector-stores`): reading is readRegistry, deleting manageDatasets.
+  { name: 'vectorStores.list', method: 'GET', path: '/admin/v1/vector-stores', need: () => ({ action: 'readRegistry', resource: sys('vector-stores') }) },
+  { name: 'vectorStores.get', method: 'GET', path: /^\/admin\/v1\/vector-stores\/([^/]+)$/, need: () => ({ action: 'readRegistry', resource: sys('vector-stores') }), example: '/admin/v1/vector-stores/none' },
+  { name: 'vectorStores.delete', method: 'DELETE', path: /^\/admin\/v1\/vector-stores\/([^/]+)$/, need: () => ({ action: 'manageDatasets', resource: sys('vector-stores') }), example: '/admin/v1/vector-stores/none' },
   { name: 'datasets.list', method: 'GET', path: '/admin/v1/datasets', need: () => ({ action: 'readRegistry', resource: sys('datasets') }) },
   { name: 'datasets.register', method: 'POST', path: '/admin/v1/datasets', need: () => ({ action: 'manageDatasets', resource: sys('datasets') }) },
   { name: 'datasets.get', method: 'GET', path: /^\/admin\/v1\/datasets\/([^/]+)$/, need: (m) => ({ action: 'readRegistry', resource: ds(m) }), example: '/admin/v1/datasets/none' },

@@ -33,6 +33,8 @@ import { buildPolicyPlane } from '../policy/plane.js';
 import { buildRetention } from '../ledger/retention-plane.js';
 import { createKeyRelease } from '../workload/key-release-routes.js';
 import { keyringFromConfig } from '../data/crypto/index.js';
+import { buildRetrievalPlane } from '../data/retrieval/index.js';
+import { localStoreRefusal, placementRequirements } from '../data/placement.js';
 import { buildWorkloadPlane } from '../workload/plane.js';
 import { buildMonitor } from '../monitor/plane.js';
 import { createInventoryRoute } from '../monitor/inventory.js';
@@ -430,7 +432,17 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   started.push(() => identity.close());
   const verifiers = identity.verifiers;
   // The model registry routes registered models (signed, verified, promoted, attested); config upstreams serve the rest.
-  const retention = buildRetention(config, { clock, log, ledger, identityStore, keys, keyring });
+  // Retrieval: /v1/vector_stores; the store, and each chunk a search would return, decided by the same PDP.
+  const retrieval = buildRetrievalPlane(config.dataDir, config.retrieval, {
+    keyring,
+    clock,
+    log,
+    inspect: (t) => inspectText(t),
+    storeRefusal: (tenant) => localStoreRefusal(config.placement, tenant),
+    authorize: (principal, action, resource, findings, sourceIp) => policy.authorizer.authorize({ principal, action, resource, context: { now: clock.now(), sourceIp, listener: 'inference', findings } }),
+  });
+  started.push(() => retrieval.close());
+  const retention = buildRetention(config, { clock, log, ledger, identityStore, keys, keyring, subjectData: retrieval.plane });
   started.push(() => retention.close());
   // SIEM export (ledger.export): pulls committed entries from the ledger, so requests never wait for it.
   const siem = await startSiemExport(config, {
@@ -539,6 +551,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     publicOrigin: inferenceOrigin,
     tools: tools.routes,
     agents: agents.routes,
+    retrieval: retrieval.routes,
+    placementFor: (classification, tenant) => placementRequirements(config.placement, classification, tenant),
     attestation: keyRelease.inferenceRoute,
     routeWith: workload.routeWith,
     filterToolCalls: (ctx, json) => filterToolCalls(json, ctx.principal!, (p, t, a) => tools.assess(p, t, a, ctx.sourceIp)),
@@ -685,6 +699,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       data.adminRoute,
       tools.adminRoute,
       agents.adminRoute,
+      retrieval.adminRoute,
       // /admin/v1/inspect: the same detectors as the request path, for scripting and evaluation (findings, never values).
       async (req, res, ar) => {
         if (ar.path !== '/admin/v1/inspect') return false;
@@ -777,6 +792,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       await identity.close();
       await tools.close();
       await agents.close();
+      retrieval.close();
       policy.close();
       await workload.close();
       await retention.close();

@@ -40,7 +40,8 @@ const USAGE = `usage: warden <command> [options]
   redteam run|history|show|attacks               attack the configured models through Warden and report success (admin API)
   budgets show|set                               token and cost budgets: used, left, overrides (admin API)
   data migrate|rewrap [--config F]               rewrap stored data keys: old formats, KEK rotation, BYOK (Warden stopped)
-  erase SUBJECT                                  right to erasure: delete a principal's payloads, destroy its data key (admin API)
+  erase SUBJECT                                  right to erasure: delete a principal's payloads and retrieval chunks, destroy its data key (admin API)
+  vector-stores list|show|delete                 every tenant's vector stores (/v1/vector_stores) (admin API)
   backup create|verify|restore --key K …        encrypted, verified backups of the data dir (restore: empty dir only)
   data new-key FILE                              a new 32-byte key file (mode 0600) for a KEK or a backup key
   k8s render --config warden.yaml [--out DIR]   Kubernetes manifests (kustomize base) with NetworkPolicies from segmentation
@@ -157,6 +158,7 @@ const PLANE_VERBS: Record<string, { module: string; pass: 'rest' | 'all' }> = {
   migrate: { module: './migrate.js', pass: 'rest' },
   backup: { module: './backup.js', pass: 'rest' },
   erase: { module: './erase.js', pass: 'rest' },
+  'vector-stores': { module: './vector-stores.js', pass: 'rest' },
   k8s: { module: './k8s.js', pass: 'rest' },
   release: { module: './release.js', pass: 'all' },
   'verify-release': { module: './release.js', pass: 'all' },

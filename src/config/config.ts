@@ -201,6 +201,10 @@ export interface WardenConfig {
   budgets: BudgetsConfig;
   /** The A2A gateway (docs/agents.md): chain depth, card re-check interval, limits; defaults in src/agents. */
   agents: { maxDepth?: number; cardRecheckMs?: number; timeoutMs?: number; maxResponseBytes?: number };
+  /** Vector stores on the inference listener (docs/retrieval.md): default embedding model, index kind. */
+  retrieval: { embeddingModel?: string; index: 'auto' | 'exact-scan' };
+  /** Classification → allowed tiers/regions, tenant residency, this Warden's region (src/data/placement.ts). */
+  placement: import('../data/placement.js').PlacementConfig;
 }
 
 export interface MonitorConfig {
@@ -373,6 +377,8 @@ type RawConfig = {
   ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number; batchSize?: number; syslog?: { host: string; port?: number; caFile: string; serverName?: string; clientTls?: CertPair; facility?: number; appName?: string; hostname?: string; settleMs?: number }; otlpLogs?: { endpoint: string; serviceName?: string } }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number; signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string } };
   monitor?: Partial<Omit<MonitorConfig, 'drift' | 'extraction' | 'baselines' | 'inventory' | 'rotation' | 'redteam'>> & { redteam?: Partial<RedTeamConfig>; drift?: Partial<DriftConfig>; extraction?: Partial<ExtractionConfig>; baselines?: Partial<BaselinesConfig>; inventory?: Partial<MonitorConfig['inventory']>; rotation?: Partial<MonitorConfig['rotation']> };
   agents?: WardenConfig['agents'];
+  retrieval?: Partial<WardenConfig['retrieval']>;
+  placement?: Partial<WardenConfig['placement']>;
   budgets?: { limits?: { scope: BudgetLimit['scope']; id: string; window: BudgetLimit['window']; tokens?: number; cost?: number }[]; prices?: BudgetsConfig['prices']; defaultMaxTokens?: number };
   store?: {
     postgres?: { connectionString?: string; connectionStringEnv?: string; prefix?: string };
@@ -607,6 +613,8 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     store: storeDefaults(raw.store, source),
     budgets: budgetDefaults(raw.budgets, source),
     agents: { ...(raw.agents ?? {}) },
+    retrieval: { index: raw.retrieval?.index ?? 'auto', ...(raw.retrieval?.embeddingModel ? { embeddingModel: raw.retrieval.embeddingModel } : {}) },
+    placement: { classes: { ...(raw.placement?.classes ?? {}) }, tenants: { ...(raw.placement?.tenants ?? {}) }, ...(raw.placement?.region ? { region: raw.placement.region } : {}) },
   };
 }
 

@@ -308,6 +308,47 @@ export const CONFIG_SCHEMA = {
       additionalProperties: false,
       properties: { dir: { type: 'string', minLength: 1 } },
     },
+    // Classification decides placement (docs/retrieval.md "Placement"): class → tiers/regions, tenant residency.
+    placement: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        classes: {
+          type: 'object',
+          additionalProperties: false,
+          properties: Object.fromEntries(
+            ['public', 'internal', 'confidential', 'restricted'].map((c) => [
+              c,
+              {
+                type: 'object',
+                additionalProperties: false,
+                minProperties: 1,
+                properties: { tiers: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }, regions: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } } },
+              },
+            ]),
+          ),
+        },
+        tenants: {
+          type: 'object',
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['regions'],
+            properties: { regions: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } } },
+          },
+        },
+        region: { type: 'string', minLength: 1 },
+      },
+    },
+    // Vector stores on the inference listener (docs/retrieval.md).
+    retrieval: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        embeddingModel: { type: 'string', minLength: 1 },
+        index: { enum: ['auto', 'exact-scan'] },
+      },
+    },
     // Agent-to-agent calls through /a2a/{id} (docs/agents.md).
     agents: {
       type: 'object',

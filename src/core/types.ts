@@ -74,10 +74,14 @@ export type Action =
   | 'readRegistry'
   | 'callAgent'
   | 'manageAgents'
-  | 'exchangeToken';
+  | 'exchangeToken'
+  | 'createVectorStore'
+  | 'readVectorStore'
+  | 'writeVectorStore'
+  | 'retrieve';
 
 export interface Resource {
-  type: 'Model' | 'Deployment' | 'Tool' | 'AgentSkill' | 'Dataset' | 'Key' | 'Policy' | 'Principal' | 'System';
+  type: 'Model' | 'Deployment' | 'Tool' | 'AgentSkill' | 'Dataset' | 'Key' | 'Policy' | 'Principal' | 'System' | 'VectorStore' | 'Chunk';
   id: string;
 }
 
@@ -158,7 +162,12 @@ export interface AuditEvent {
 /** A placement obligation (`route:tier=onprem`, `route:region=eu`) the route stage must meet. */
 export interface RouteRequirement {
   attr: 'tier' | 'region';
+  /** The required value; with `oneOf`, the allowed values joined by `|` (for messages). */
   value: string;
+  /** Any of these values meets it (the placement table: classification → tiers/regions, tenant residency). */
+  oneOf?: readonly string[];
+  /** Why it is required, when it comes from the placement table rather than a policy obligation. */
+  placement?: string;
 }
 
 /**
@@ -166,6 +175,9 @@ export interface RouteRequirement {
  * Fail closed: an upstream whose placement is unknown does not meet a placement obligation.
  */
 export function unmetRequirement(placement: { tier?: string | undefined; region?: string | undefined }, requirements: readonly RouteRequirement[] | undefined): RouteRequirement | null {
-  for (const r of requirements ?? []) if (placement[r.attr] !== r.value) return r;
+  for (const r of requirements ?? []) {
+    const have = placement[r.attr];
+    if (r.oneOf ? have === undefined || !r.oneOf.includes(have) : have !== r.value) return r;
+  }
   return null;
 }

@@ -31,6 +31,7 @@ export function requestEvent(ctx: RequestContext, status: number, err: WardenErr
   const cid = clientRequestId(ctx.req.headers['x-request-id']);
   if (cid) e.details = { ...e.details, ...cid };
   if (ctx.via) e.details = { ...e.details, via: ctx.via };
+  if (ctx.parentRequestId) e.details = { ...e.details, parentRequestId: ctx.parentRequestId };
   // Entry details are flat scalars: one attempt per `;`, each `<upstream>#<i> <origin> <outcome> [status|code]`.
   if (ctx.upstreamAttempts) e.details = { ...e.details, upstreamAttempts: ctx.upstreamAttempts.map((a) => `${a.endpoint} ${a.outcome}${a.status !== undefined ? ` ${a.status}` : ''}${a.code ? ` ${a.code}` : ''}`).join('; ') };
   if (err) {

@@ -27,6 +27,8 @@ export interface RequestContext {
   listener: 'inference' | 'admin';
   /** Set when the request is an Envoy ext_authz check (the mesh forwards it), recorded in the entry. */
   via?: 'ext_authz_grpc' | 'ext_authz_http';
+  /** A request a plane made on the caller's behalf (retrieval embeddings): the caller's request. */
+  parentRequestId?: string;
   endpoint: Endpoint;
   /** Ledger entry kind: model requests are `inference`, tool and MCP requests `tool`. */
   kind: 'inference' | 'tool';

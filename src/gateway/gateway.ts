@@ -11,7 +11,7 @@ import type { Clock } from '../core/clock.js';
 import { BadRequest, FailClosed, Forbidden, NotFound, PayloadTooLarge, Unauthenticated, UpstreamError, WardenError } from '../core/errors.js';
 import { newRequestId } from '../core/ids.js';
 import { sha256Digest } from '../core/digest.js';
-import type { Action, AuditEvent, Finding, Findings, Principal } from '../core/types.js';
+import type { Action, AuditEvent, Classification, Finding, Findings, Principal, RouteRequirement } from '../core/types.js';
 import type { Limiter, Limits } from '../network/limits.js';
 import { clientAddress } from '../network/source.js';
 import { CHALLENGE } from '../http/credentials.js';
@@ -25,11 +25,11 @@ import { readBody } from '../http/body.js';
 import { sendError, sendJson } from '../http/respond.js';
 import type { Metrics } from './metrics.js';
 import { GEN_AI_OPERATION } from '../telemetry/genai.js';
-import { AnswerGuard, OutputBlocked } from '../inspect/index.js';
+import { AnswerGuard, OutputBlocked, maxClassification } from '../inspect/index.js';
 import { withCanary } from './output.js';
 import { runStages, stage, type Stage } from './pipeline.js';
 import type { UnauthenticatedRefusals } from './refusals.js';
-import { INFERENCE_ROUTES, type RouteDecl, type RouteName } from './routes.js';
+import { INFERENCE_ROUTES, type RetrievalRouteName, type RouteDecl, type RouteName } from './routes.js';
 import { eventData, SseSplitter } from './sse.js';
 import { createBearerVerifier, createIdentityStage, dpopHeader, type CredentialVerifiers } from './stages/identity.js';
 import { createNetworkStage } from './stages/network.js';
@@ -79,6 +79,22 @@ export interface AgentRoutes {
   card(p: Principal, id: string): Record<string, unknown>;
   /** POST /a2a/{id}: a mediated call; the plane answers and writes the call's ledger entry itself. */
   serve(call: { principal: Principal; sourceIp: string; requestId: string; agentId: string; body: Buffer; headers: IncomingMessage['headers'] }, res: ServerResponse): Promise<void>;
+}
+
+/** The retrieval plane's handlers (src/data/retrieval), called once identity and network admitted the caller. */
+export interface RetrievalRoutes {
+  serve(
+    route: RetrievalRouteName,
+    call: {
+      principal: Principal;
+      sourceIp: string;
+      /** /v1/embeddings for this caller through the model stages (policy on the model, routing, budget, its own entry). */
+      embed(model: string, input: string[], classification?: Classification): Promise<number[][]>;
+      decided(d: import('../core/types.js').Decision, resource: { type: 'VectorStore'; id: string }): void;
+    },
+    param: string | undefined,
+    body: Record<string, unknown>,
+  ): Promise<{ status: number; body: unknown; details: Record<string, string | number | boolean> }>;
 }
 
 export interface GatewayDeps {
@@ -132,6 +148,13 @@ export interface GatewayDeps {
   tools?: ToolRoutes;
   /** The A2A plane (absent: /a2a answers 404). */
   agents?: AgentRoutes;
+  /**
+   * Placement by classification and tenant residency (src/data/placement.ts): route requirements added before
+   * routing; the request's class is the inspector's (unknown without an inspector: judged as restricted).
+   */
+  placementFor?: (classification: Classification, tenant: string) => RouteRequirement[];
+  /** The retrieval plane (absent: /v1/vector_stores answers 404). */
+  retrieval?: RetrievalRoutes;
   /** Accounting (and a per-source budget) for refusals of requests that never had a principal. */
   refusals?: UnauthenticatedRefusals;
   /** The workload plane's attestation routes (they authenticate by evidence, and limit per source). */
@@ -170,6 +193,26 @@ function usageSplit(json: unknown): Usage | null {
 }
 
 
+/** The vectors of an OpenAI embeddings answer, in input order; null when it is not one with `n` finite vectors. */
+function embeddingVectors(buf: Buffer, n: number): number[][] | null {
+  let json: { data?: unknown };
+  try {
+    json = JSON.parse(buf.toString('utf8')) as { data?: unknown };
+  } catch {
+    return null;
+  }
+  if (!json || !Array.isArray(json.data) || json.data.length !== n) return null;
+  const out: number[][] = new Array<number[]>(n);
+  for (const d of json.data as { index?: unknown; embedding?: unknown }[]) {
+    const i = d?.index;
+    const v = d?.embedding;
+    if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= n || out[i] !== undefined) return null;
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) return null;
+    out[i] = v as number[];
+  }
+  return out;
+}
+
 /** Decodes a path segment; a malformed escape is bad input (400), never a crash. */
 function decodeSegment(s: string): string {
   try {
@@ -186,6 +229,8 @@ export class Gateway {
   private readonly inFlight = new Set<UpstreamAbort>();
   /** A model route's stages up to the decision, for ext_authz checks (declared with the routes). */
   private checkStages: readonly Stage[] = [];
+  /** An embeddings request's stages after identity and network (for a plane's embeddings on a caller's behalf): up to inspection, then the rest. */
+  private embedStages: { inspect: readonly Stage[]; decide: readonly Stage[] } = { inspect: [], decide: [] };
 
   constructor(private readonly d: GatewayDeps) {
     this.bearer = createBearerVerifier(d.verifiers);
@@ -247,6 +292,10 @@ export class Gateway {
     const policy = stage('policy', createPolicyStage(d.authorizer, d.obligations ?? {}, (ctx) => this.policyContext(ctx)));
     const routeStage = createRouteStage(d.routes);
     const route = stage('route', (ctx) => {
+      if (d.placementFor) {
+        const placed = d.placementFor(ctx.findings?.classification ?? 'restricted', ctx.principal!.tenant);
+        if (placed.length > 0) ctx.routeRequirements = [...(ctx.routeRequirements ?? []), ...placed];
+      }
       if (d.routeWith) d.routeWith(ctx, routeStage);
       else routeStage(ctx);
       if (ctx.endpoint === 'chat') {
@@ -274,6 +323,7 @@ export class Gateway {
       judge();
     });
     this.checkStages = [identity, network, read, parseModel, inspect, ...budgetContext, checkPolicy];
+    this.embedStages = { inspect: [parseModel, inspect], decide: [...budgetContext, policy, route, ...budget] };
     const model: RouteHandler = { stages: [identity, network, read, parseModel, inspect, ...budgetContext, policy, route, ...budget], respond: (ctx, res) => this.forward(ctx, res) };
     const authed = (stages: Stage[], respond: RouteHandler['respond']): RouteHandler => ({ stages, respond });
     const noTools = (): never => {
@@ -309,6 +359,9 @@ export class Gateway {
         }),
       ],
       ['a2a', authed([identity, network, read], (ctx, res, id) => this.a2a(ctx, res, id!))],
+      // Retrieval: the plane decides the store (and each chunk) with the PDP; every answer is one entry.
+      ...(['vector_stores.create', 'vector_stores.files.add', 'vector_stores.search'] as const).map((n): [RouteName, RouteHandler] => [n, authed([identity, network, read, parseObject], (ctx, res, id) => this.retrieval(n, ctx, res, id))]),
+      ...(['vector_stores.list', 'vector_stores.get', 'vector_stores.delete', 'vector_stores.files.list'] as const).map((n): [RouteName, RouteHandler] => [n, authed([identity, network], (ctx, res, id) => this.retrieval(n, ctx, res, id))]),
       // Public by design: key material for verifying credentials and RFC 9728 metadata name no principal.
       ['tools.jwks', { stages: [], unaudited: true, respond: async (ctx, res) => sendJson(res, 200, await (d.tools ?? noTools()).jwks(), { 'x-request-id': ctx.requestId, 'cache-control': 'max-age=300' }) }],
       ['mcp.metadata', { stages: [], unaudited: true, respond: async (ctx, res) => sendJson(res, 200, (d.tools ?? noTools()).metadata(ctx.path), { 'x-request-id': ctx.requestId }) }],
@@ -423,23 +476,33 @@ export class Gateway {
     };
   }
 
-  private match(path: string): { route: RouteDecl; param: string | undefined } | null {
+  /** The route for `path` (and `method`, when several routes share the path); a path match alone answers 405 later. */
+  private match(path: string, method?: string): { route: RouteDecl; param: string | undefined } | null {
+    let first: { route: RouteDecl; param: string | undefined } | null = null;
     for (const r of INFERENCE_ROUTES) {
+      let param: string | undefined;
       if (typeof r.path === 'string') {
-        if (r.path === path) return { route: r, param: undefined };
+        if (r.path !== path) continue;
       } else {
         const m = r.path.exec(path);
-        if (m) return { route: r, param: m[1] };
+        if (!m) continue;
+        param = m[1];
       }
+      if (method === undefined || r.method === method) return { route: r, param };
+      first ??= { route: r, param };
     }
-    return null;
+    return first;
+  }
+
+  private allowedMethods(path: string): string {
+    return INFERENCE_ROUTES.filter((r) => (typeof r.path === 'string' ? r.path === path : r.path.test(path))).map((r) => r.method).join(', ');
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const m = this.match(path);
+    const m = this.match(path, req.method);
     const ctx = this.newContext(req, requestId, path, m?.route ?? null);
     if (this.d.tracing) ctx.trace = this.d.tracing.start(req);
     const handler = m ? this.handlers.get(m.route.name)! : null;
@@ -448,8 +511,9 @@ export class Gateway {
       if (!handler?.unaudited) this.d.refusals?.admit(ctx.sourceIp);
       if (!m || !handler) throw new NotFound('route_not_found', `no such endpoint: ${req.method} ${path}`);
       if (req.method !== m.route.method) {
-        if (m.route.name === 'mcp') res.setHeader('allow', 'POST');
-        throw new WardenError(405, 'invalid_request_error', 'method_not_allowed', `${path} accepts ${m.route.method} only`);
+        const allowed = this.allowedMethods(path);
+        if (m.route.name === 'mcp' || m.route.name.startsWith('vector_stores.')) res.setHeader('allow', allowed);
+        throw new WardenError(405, 'invalid_request_error', 'method_not_allowed', `${path} accepts ${allowed} only`);
       }
       const param = m.param === undefined ? undefined : decodeSegment(m.param);
       if (m.route.name === 'tools.invoke' || m.route.name === 'tools.approval') ctx.resource = { type: 'Tool', id: param! };
@@ -563,8 +627,8 @@ export class Gateway {
   }
 
   /** A JSON answer released after its entry is durable. */
-  private async release(ctx: RequestContext, res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): Promise<void> {
-    const { event } = await this.commit(ctx, status);
+  private async release(ctx: RequestContext, res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, details?: AuditEvent['details']): Promise<void> {
+    const { event } = await this.commit(ctx, status, details);
     ctx.lease?.release(0);
     sendJson(res, status, body, { 'x-request-id': ctx.requestId, ...headers });
     this.finish(ctx, status, event);
@@ -941,6 +1005,90 @@ export class Gateway {
       this.d.metrics.requests.inc({ endpoint: ctx.endpoint, status: res.statusCode });
     } finally {
       ctx.lease?.release(0);
+    }
+  }
+
+  private async retrieval(route: RetrievalRouteName, ctx: RequestContext, res: ServerResponse, id: string | undefined): Promise<void> {
+    const plane = this.d.retrieval;
+    if (!plane) throw new NotFound('route_not_found', 'retrieval (vector stores) is not enabled on this gateway');
+    let answer;
+    try {
+      answer = await plane.serve(
+        route,
+        {
+          principal: ctx.principal!,
+          sourceIp: ctx.sourceIp,
+          embed: (model, input, classification) => this.embedFor(ctx, model, input, classification),
+          decided: (d, resource) => {
+            ctx.decision = d;
+            ctx.resource = resource;
+          },
+        },
+        id,
+        ctx.body,
+      );
+    } catch (e) {
+      if (e instanceof WardenError && e.status === 403 && e.code === 'policy_denied') e.stage = 'policy';
+      throw e;
+    }
+    await this.release(ctx, res, answer.status, answer.body, {}, answer.details);
+  }
+
+  /**
+   * An embeddings request a plane makes for the caller of `parent` (retrieval: chunks and queries): the model
+   * route's stages after identity and network (the parent was admitted; its lease is held), the upstream call,
+   * and its own ledger entry naming the parent request. A refusal is recorded and thrown to the parent.
+   */
+  private async embedFor(parent: RequestContext, model: string, input: string[], floor?: Classification): Promise<number[][]> {
+    const raw = Buffer.from(JSON.stringify({ model, input }));
+    const ctx = this.newContext(parent.req, newRequestId(), '/v1/embeddings', INFERENCE_ROUTES.find((r) => r.name === 'embeddings')!);
+    ctx.principal = parent.principal!;
+    ctx.sourceIp = parent.sourceIp;
+    ctx.rawBody = raw;
+    ctx.bodyRead = true;
+    ctx.requestDigest = sha256Digest(raw);
+    ctx.parentRequestId = parent.requestId;
+    const p = ctx.principal;
+    let slot;
+    try {
+      await runStages(this.embedStages.inspect, ctx);
+      // Content the plane already classed (a file declared confidential) is never judged below that class.
+      if (floor && ctx.findings) ctx.findings = { ...ctx.findings, classification: maxClassification(ctx.findings.classification, floor) };
+      await runStages(this.embedStages.decide, ctx);
+      ctx.stage = 'network';
+      slot = this.d.upstreamShare?.acquire(ctx.target!, `${p.kind}:${p.id}`);
+      ctx.stage = 'upstream';
+      ctx.upstreamCalled = true;
+      const target = ctx.target!;
+      const r = await callUpstream(target, 'POST', UPSTREAM_PATHS.embeddings, Buffer.from(JSON.stringify(ctx.body)), ctx.requestId, new UpstreamAbort(), ctx);
+      const buf = await readUpstreamBody(target, r);
+      if (r.statusCode >= 300) throw upstreamStatusError(target, r.statusCode, buf);
+      if (this.d.verifyServed) await this.d.verifyServed(ctx, r.headers);
+      const vectors = embeddingVectors(buf, input.length);
+      if (!vectors) throw upstreamStatusError(target, 502, buf);
+      let json: unknown = null;
+      try {
+        json = JSON.parse(buf.toString('utf8'));
+      } catch {
+        /* embeddingVectors parsed it already */
+      }
+      ctx.modelTokens = usageTokens(json);
+      const split = usageSplit(json);
+      if (split) ctx.usage = split;
+      ctx.responseDigest = sha256Digest(buf);
+      const { event } = await this.commit(ctx, 200);
+      this.settleBudget(ctx);
+      this.finish(ctx, 200, event);
+      return vectors;
+    } catch (e) {
+      const err = e instanceof WardenError ? e : new WardenError(500, 'server_error', 'internal_error', 'internal error');
+      if (!(e instanceof WardenError)) this.d.log.error({ err: e, requestId: ctx.requestId }, 'unexpected error in an embeddings request for a plane');
+      const event = await this.recordRefusal(ctx, err, err.stage ?? ctx.stage ?? 'validate', err.status);
+      this.finish(ctx, err.status, event);
+      if (!err.stage) err.stage = 'embed';
+      throw err;
+    } finally {
+      slot?.release();
     }
   }
 

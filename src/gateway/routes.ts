@@ -19,11 +19,18 @@ export type RouteName =
   | 'a2a'
   | 'a2a.card'
   | 'attestation.challenge'
-  | 'attestation.key';
+  | 'attestation.key'
+  | 'vector_stores.create'
+  | 'vector_stores.list'
+  | 'vector_stores.get'
+  | 'vector_stores.delete'
+  | 'vector_stores.files.add'
+  | 'vector_stores.files.list'
+  | 'vector_stores.search';
 
 export interface RouteDecl {
   name: RouteName;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   /** Exact path, or a pattern whose first group is the resource id. */
   path: string | RegExp;
   action: Action | string;
@@ -47,4 +54,14 @@ export const INFERENCE_ROUTES: readonly RouteDecl[] = [
   { name: 'a2a.card', method: 'GET', path: /^\/a2a\/([^/]+)\/\.well-known\/agent-card\.json$/, action: 'readAgentCard' },
   { name: 'attestation.challenge', method: 'POST', path: '/v1/attestation/challenge', action: 'attest' },
   { name: 'attestation.key', method: 'POST', path: '/v1/attestation/key', action: 'releaseKey' },
+  // Retrieval (src/data/retrieval): OpenAI's vector store API; a search returns only chunks the PDP allows the caller.
+  { name: 'vector_stores.create', method: 'POST', path: '/v1/vector_stores', action: 'createVectorStore' },
+  { name: 'vector_stores.list', method: 'GET', path: '/v1/vector_stores', action: 'readVectorStore' },
+  { name: 'vector_stores.get', method: 'GET', path: /^\/v1\/vector_stores\/([^/]+)$/, action: 'readVectorStore' },
+  { name: 'vector_stores.delete', method: 'DELETE', path: /^\/v1\/vector_stores\/([^/]+)$/, action: 'writeVectorStore' },
+  { name: 'vector_stores.files.add', method: 'POST', path: /^\/v1\/vector_stores\/([^/]+)\/files$/, action: 'writeVectorStore' },
+  { name: 'vector_stores.files.list', method: 'GET', path: /^\/v1\/vector_stores\/([^/]+)\/files$/, action: 'readVectorStore' },
+  { name: 'vector_stores.search', method: 'POST', path: /^\/v1\/vector_stores\/([^/]+)\/search$/, action: 'readVectorStore' },
 ];
+
+export type RetrievalRouteName = Extract<RouteName, `vector_stores.${string}`>;

@@ -250,7 +250,7 @@ export async function buildWorkloadPlane(d: WorkloadPlaneDeps): Promise<Workload
     for (const dep of candidates) {
       const u = unmetRequirement(dep, ctx.routeRequirements);
       if (u) {
-        unmet ??= `${u.attr}=${u.value}`;
+        unmet ??= u.placement ?? `${u.attr}=${u.value}`;
         continue;
       }
       if (dep.attestation) {

@@ -32,6 +32,8 @@ const NOT_A_MODEL_PROMPT = 'the request is not a model prompt (no content inspec
 const NO_GENERATION = 'no generation: there is no token budget to cap';
 const ATTESTATION_PUBLIC = 'answers before any credential (the evidence is the credential); limited per source address instead (test/workload/attestation-challenge.test.ts)';
 const SINGLE_JSON = 'answers are single JSON documents';
+const RETRIEVAL_ELSEWHERE = 'same identity and network stages as vector_stores.list (asserted here); served with a store, a writer and its refusals in test/data/retrieval/search.test.ts';
+const NOT_A_PROMPT_RETRIEVAL = 'not a model prompt: chunks are inspected when added, and each chunk a search returns is a PDP decision with its findings (test/data/retrieval)';
 const A2A_ELSEWHERE = 'needs a registered A2A agent (SDK servers), which this world does not run: test/agents/a2a.test.ts';
 
 const principalLimits = (c: Cell): Pick<Record<Protection, Cell>, 'source CIDR' | 'rate limit' | 'concurrency'> => ({ 'source CIDR': c, 'rate limit': c, concurrency: c });
@@ -122,6 +124,13 @@ const TABLE: Partial<Record<string, RouteRow>> = {
     streamedNotApplicable: SINGLE_JSON,
     cells: { ...noContent(NOT_A_MODEL_PROMPT), ...principalLimits({ notApplicable: A2A_ELSEWHERE }), 'ledger unavailable': { notApplicable: A2A_ELSEWHERE } },
   },
+  'vector_stores.list': { framings: ['buffered'], streamedNotApplicable: SINGLE_JSON, cells: { ...noContent(NOT_A_PROMPT_RETRIEVAL), ...principalLimits('assert'), 'ledger unavailable': 'assert' } },
+  ...Object.fromEntries(
+    (['vector_stores.create', 'vector_stores.get', 'vector_stores.delete', 'vector_stores.files.add', 'vector_stores.files.list', 'vector_stores.search'] as const).map((n) => [
+      n,
+      { framings: ['buffered'], streamedNotApplicable: SINGLE_JSON, cells: { ...noContent(NOT_A_PROMPT_RETRIEVAL), ...principalLimits({ notApplicable: RETRIEVAL_ELSEWHERE }), 'ledger unavailable': { notApplicable: RETRIEVAL_ELSEWHERE } } } satisfies RouteRow,
+    ]),
+  ),
   'attestation.challenge': {
     framings: ['buffered'],
     streamedNotApplicable: SINGLE_JSON,
@@ -241,6 +250,7 @@ describe('differential table: route × framing × protection', () => {
     for (const r of INFERENCE_ROUTES) {
       if (r.name === 'attestation.challenge' || r.name === 'attestation.key') continue; // served in the ledger describe (needs a confidential deployment)
       if (r.name === 'a2a' || r.name === 'a2a.card') continue; // served in test/agents/a2a.test.ts (needs a registered A2A agent)
+      if (r.name.startsWith('vector_stores.') && r.name !== 'vector_stores.list') continue; // served in test/data/retrieval (needs a store and a writer)
       for (const framing of TABLE[r.name]!.framings) {
         const res = await probe(w, r.name, keys.base, { framing, approval: baseApproval });
         assert.ok(served(r.name, res), `${r.name} (${framing}) is not served for a permitted caller: ${res.status} ${res.text.slice(0, 300)}`);

@@ -13,6 +13,7 @@ export function createRouteStage(routes: Map<string, UpstreamTarget>) {
     const t = routes.get(ctx.model ?? '');
     if (!t) throw new NotFound('model_not_found', `no upstream serves model ${JSON.stringify(ctx.model)}`);
     const unmet = unmetRequirement(t, ctx.routeRequirements);
+    if (unmet?.placement) throw new Forbidden('placement_refused', `${unmet.placement}; the upstream serving ${ctx.model} is ${unmet.attr} ${t[unmet.attr] ?? 'unknown'}`);
     if (unmet) throw new Forbidden('route_obligation_unmet', `policy requires ${unmet.attr}=${unmet.value}; the upstream serving ${ctx.model} is not`);
     ctx.target = t;
   };

@@ -167,6 +167,20 @@ export function probe(w: World, route: RouteName, key: string | undefined, ctx: 
       return t.call('inference', 'GET', '/a2a/none/.well-known/agent-card.json', k);
     case 'attestation.challenge':
       return t.call('inference', 'POST', '/v1/attestation/challenge', { body: { deployment: ctx.deployment ?? 'dep_missing' } });
+    case 'vector_stores.list':
+      return t.call('inference', 'GET', '/v1/vector_stores', k);
+    // Served with a store and a writer: test/data/retrieval/search.test.ts (this world has neither).
+    case 'vector_stores.create':
+      return t.call('inference', 'POST', '/v1/vector_stores', { ...k, body: { name: 'probe', embedding_model: PLAIN } });
+    case 'vector_stores.get':
+    case 'vector_stores.delete':
+      return t.call('inference', route === 'vector_stores.get' ? 'GET' : 'DELETE', '/v1/vector_stores/vs_missing', k);
+    case 'vector_stores.files.add':
+      return t.call('inference', 'POST', '/v1/vector_stores/vs_missing/files', { ...k, body: { content: 'x' } });
+    case 'vector_stores.files.list':
+      return t.call('inference', 'GET', '/v1/vector_stores/vs_missing/files', k);
+    case 'vector_stores.search':
+      return t.call('inference', 'POST', '/v1/vector_stores/vs_missing/search', { ...k, body: { query: 'x' } });
     case 'attestation.key':
       return (async () => t.call('inference', 'POST', '/v1/attestation/key', { body: { deployment: ctx.deployment ?? 'dep_missing', ...(ctx.nonceEvidence ? await ctx.nonceEvidence() : {}) } }))();
   }

@@ -1,0 +1,77 @@
+// The retrieval plane's composition: the embedded store (SQLite + sqlite-vec, <dataDir>/retrieval.db), the
+// listener routes (/v1/vector_stores, called by the gateway after identity and network), and the admin routes
+// behind `warden vector-stores` (GET /admin/v1/vector-stores[/{id}], DELETE /admin/v1/vector-stores/{id}).
+import { join } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { AdminRequest } from '../../admin/admin.js';
+import { NotFound } from '../../core/errors.js';
+import { sendJson } from '../../http/respond.js';
+import type { RetrievalRoutes } from '../../gateway/gateway.js';
+import { SqliteRetrievalStore } from '../../store/retrieval-sqlite.js';
+import { openSqlite } from '../../store/sqlite.js';
+import { RetrievalPlane, type RetrievalDeps } from './plane.js';
+
+export { RetrievalPlane, clearanceOf, MAX_CANDIDATES, type RetrievalCall, type RetrievalDeps, type RetrievalResource } from './plane.js';
+export { chunkText, parseChunkingStrategy, DEFAULT_CHUNKING } from './chunk.js';
+
+export interface RetrievalConfig {
+  /** Embedding model for stores created without `embedding_model`. */
+  embeddingModel?: string;
+  /** `exact-scan` forces the exact cosine scan even where sqlite-vec loads. */
+  index: 'auto' | 'exact-scan';
+}
+
+export function buildRetrievalPlane(dataDir: string, config: RetrievalConfig, deps: Omit<RetrievalDeps, 'store' | 'defaultEmbeddingModel'> & { log: Logger }) {
+  const store = new SqliteRetrievalStore(openSqlite(join(dataDir, 'retrieval.db')), { index: config.index });
+  if (store.fallbackReason && config.index !== 'exact-scan') deps.log.warn({ reason: store.fallbackReason }, 'sqlite-vec did not load: vector search is an exact cosine scan');
+  const plane = new RetrievalPlane({ ...deps, store, defaultEmbeddingModel: config.embeddingModel ?? null });
+  const routes: RetrievalRoutes = {
+    async serve(route, call, id, body) {
+      switch (route) {
+        case 'vector_stores.create':
+          return plane.create(call, body);
+        case 'vector_stores.list':
+          return plane.list(call);
+        case 'vector_stores.get':
+          return plane.get(call, id!);
+        case 'vector_stores.delete':
+          return plane.delete(call, id!);
+        case 'vector_stores.files.add':
+          return plane.addFile(call, id!, body);
+        case 'vector_stores.files.list':
+          return plane.listFiles(call, id!);
+        case 'vector_stores.search':
+          return plane.search(call, id!, body);
+      }
+    },
+  };
+  /** The admin view: every tenant's stores (the admin dispatcher asked readRegistry / manageDatasets first). */
+  async function adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean> {
+    const hdr = { 'x-request-id': ar.requestId };
+    if (ar.path === '/admin/v1/vector-stores' && req.method === 'GET') {
+      const tenant = new URL(req.url ?? '/', 'https://admin.invalid').searchParams.get('tenant');
+      sendJson(res, 200, { vector_stores: store.listStores(tenant).map((s) => ({ ...s, files: store.listFiles(s.tenant, s.id).length })) }, hdr);
+      return true;
+    }
+    const m = /^\/admin\/v1\/vector-stores\/([^/]+)$/.exec(ar.path);
+    if (!m) return false;
+    const id = decodeURIComponent(m[1]!);
+    const s = store.getStoreAnyTenant(id);
+    if (!s) throw new NotFound('vector_store_not_found', `no vector store ${id}`);
+    if (req.method === 'GET') {
+      sendJson(res, 200, { ...s, files: store.listFiles(s.tenant, s.id) }, hdr);
+      return true;
+    }
+    if (req.method === 'DELETE') {
+      const held = store.listFiles(s.tenant, s.id);
+      // Recorded before it happens (fail closed): a deletion the ledger does not show never happens.
+      await ar.record('vector_store.delete', { type: 'VectorStore', id }, { tenant: s.tenant, files: held.length, chunks: held.reduce((n, f) => n + f.chunks, 0) });
+      const gone = store.deleteStore(s.tenant, s.id);
+      sendJson(res, 200, { id, deleted: true, files: gone.files, chunks: gone.chunks }, hdr);
+      return true;
+    }
+    return false;
+  }
+  return { plane, store, routes, adminRoute, close: () => store.close() };
+}

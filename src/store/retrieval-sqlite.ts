@@ -1,0 +1,266 @@
+// The embedded retrieval store: SQLite, with the sqlite-vec extension (shipped as a registry package) for the
+// nearest-neighbour query, or an exact cosine scan when the extension cannot load here. One vec0 table per
+// vector size; the store id is its partition key and tenant and classification rank are metadata columns,
+// so the tenant and classification filters run inside the KNN query (pushed down, not applied afterwards).
+import { createRequire } from 'node:module';
+import type { SqliteDb } from './sqlite.js';
+import type { Candidate, ChunkRecord, NewChunk, RetrievalStore, VectorFileRecord, VectorStoreRecord } from './retrieval-store.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS retrieval_stores (
+  id TEXT PRIMARY KEY, tenant TEXT NOT NULL, name TEXT NOT NULL, classification TEXT NOT NULL,
+  embedding_model TEXT NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL, dims INTEGER
+);
+CREATE INDEX IF NOT EXISTS retrieval_stores_tenant ON retrieval_stores(tenant, created_at);
+CREATE TABLE IF NOT EXISTS retrieval_files (
+  id TEXT PRIMARY KEY, store_id TEXT NOT NULL REFERENCES retrieval_stores(id) ON DELETE CASCADE, tenant TEXT NOT NULL,
+  filename TEXT NOT NULL, dataset_digest TEXT NOT NULL, classification TEXT NOT NULL, access TEXT NOT NULL,
+  subject TEXT, chunks INTEGER NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS retrieval_files_store ON retrieval_files(store_id, created_at);
+CREATE INDEX IF NOT EXISTS retrieval_files_subject ON retrieval_files(subject);
+CREATE TABLE IF NOT EXISTS retrieval_chunks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, store_id TEXT NOT NULL, file_id TEXT NOT NULL REFERENCES retrieval_files(id) ON DELETE CASCADE,
+  tenant TEXT NOT NULL, classification TEXT NOT NULL, rank INTEGER NOT NULL, dataset_digest TEXT NOT NULL,
+  access TEXT NOT NULL, subject TEXT, position INTEGER NOT NULL, sealed BLOB NOT NULL, findings TEXT NOT NULL,
+  dims INTEGER NOT NULL, embedding BLOB
+);
+CREATE INDEX IF NOT EXISTS retrieval_chunks_store ON retrieval_chunks(store_id, tenant, rank);
+CREATE INDEX IF NOT EXISTS retrieval_chunks_subject ON retrieval_chunks(subject);
+CREATE INDEX IF NOT EXISTS retrieval_chunks_file ON retrieval_chunks(file_id);
+`;
+
+type Row = Record<string, unknown>;
+
+const toStore = (r: Row): VectorStoreRecord => ({
+  id: r.id as string,
+  tenant: r.tenant as string,
+  name: r.name as string,
+  classification: r.classification as string,
+  embeddingModel: r.embedding_model as string,
+  createdBy: r.created_by as string,
+  createdAt: r.created_at as number,
+  dims: (r.dims as number | null) ?? null,
+});
+
+const toFile = (r: Row): VectorFileRecord => ({
+  id: r.id as string,
+  storeId: r.store_id as string,
+  tenant: r.tenant as string,
+  filename: r.filename as string,
+  datasetDigest: r.dataset_digest as string,
+  classification: r.classification as string,
+  access: JSON.parse(r.access as string) as string[],
+  subject: (r.subject as string | null) ?? null,
+  chunks: r.chunks as number,
+  createdBy: r.created_by as string,
+  createdAt: r.created_at as number,
+});
+
+const toChunk = (r: Row): ChunkRecord => ({
+  id: r.id as number,
+  storeId: r.store_id as string,
+  fileId: r.file_id as string,
+  tenant: r.tenant as string,
+  classification: r.classification as string,
+  rank: r.rank as number,
+  datasetDigest: r.dataset_digest as string,
+  access: JSON.parse(r.access as string) as string[],
+  subject: (r.subject as string | null) ?? null,
+  position: r.position as number,
+  sealed: r.sealed as Buffer,
+  findings: JSON.parse(r.findings as string) as ChunkRecord['findings'],
+});
+
+/** Loads sqlite-vec into `db`; the reason it could not, or null. */
+export function loadSqliteVec(db: SqliteDb): string | null {
+  try {
+    const require = createRequire(import.meta.url);
+    (require('sqlite-vec') as { load(db: SqliteDb): void }).load(db);
+    db.prepare('SELECT vec_version()').get();
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+const f32 = (v: Float32Array): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+
+function cosineDistance(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  const d = Math.sqrt(na) * Math.sqrt(nb);
+  return d === 0 ? 1 : 1 - dot / d;
+}
+
+export class SqliteRetrievalStore implements RetrievalStore {
+  readonly index: 'sqlite-vec' | 'exact-scan';
+  /** Why sqlite-vec is not used (null when it is). */
+  readonly fallbackReason: string | null;
+  private readonly vecTables = new Set<number>();
+
+  /** `index: 'exact-scan'` forces the scan (benchmarks, and the contract test of the fallback). */
+  constructor(
+    private readonly db: SqliteDb,
+    opts: { index?: 'auto' | 'exact-scan' } = {},
+  ) {
+    db.exec(SCHEMA);
+    // Erased chunks are overwritten in the file, not just unlinked from the b-tree.
+    db.pragma('secure_delete = ON');
+    const failed = opts.index === 'exact-scan' ? 'exact scan requested' : loadSqliteVec(db);
+    this.index = failed === null ? 'sqlite-vec' : 'exact-scan';
+    this.fallbackReason = failed;
+    if (this.index === 'sqlite-vec') {
+      for (const r of db.prepare('SELECT DISTINCT dims FROM retrieval_chunks').all() as { dims: number }[]) this.vecTable(r.dims);
+    }
+  }
+
+  private vecTable(dims: number): string {
+    if (!Number.isSafeInteger(dims) || dims < 1 || dims > 8192) throw new Error(`vector size ${dims} is out of range`);
+    const name = `retrieval_vec_${dims}`;
+    if (!this.vecTables.has(dims)) {
+      this.db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS ${name} USING vec0(store_id TEXT PARTITION KEY, tenant TEXT, rank INTEGER, embedding float[${dims}] distance_metric=cosine)`);
+      this.vecTables.add(dims);
+    }
+    return name;
+  }
+
+  createStore(r: VectorStoreRecord): void {
+    this.db
+      .prepare('INSERT INTO retrieval_stores (id, tenant, name, classification, embedding_model, created_by, created_at, dims) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(r.id, r.tenant, r.name, r.classification, r.embeddingModel, r.createdBy, r.createdAt, r.dims);
+  }
+
+  getStore(tenant: string, id: string): VectorStoreRecord | null {
+    const r = this.db.prepare('SELECT * FROM retrieval_stores WHERE id = ? AND tenant = ?').get(id, tenant) as Row | undefined;
+    return r ? toStore(r) : null;
+  }
+
+  getStoreAnyTenant(id: string): VectorStoreRecord | null {
+    const r = this.db.prepare('SELECT * FROM retrieval_stores WHERE id = ?').get(id) as Row | undefined;
+    return r ? toStore(r) : null;
+  }
+
+  listStores(tenant: string | null): VectorStoreRecord[] {
+    const rows = tenant === null ? this.db.prepare('SELECT * FROM retrieval_stores ORDER BY created_at, id').all() : this.db.prepare('SELECT * FROM retrieval_stores WHERE tenant = ? ORDER BY created_at, id').all(tenant);
+    return (rows as Row[]).map(toStore);
+  }
+
+  listFiles(tenant: string, storeId: string): VectorFileRecord[] {
+    return (this.db.prepare('SELECT * FROM retrieval_files WHERE store_id = ? AND tenant = ? ORDER BY created_at, id').all(storeId, tenant) as Row[]).map(toFile);
+  }
+
+  addFile(f: VectorFileRecord, chunks: NewChunk[]): number[] {
+    const dims = chunks[0]?.embedding.length;
+    if (dims !== undefined && chunks.some((c) => c.embedding.length !== dims)) throw new Error('the chunks of one file have different vector sizes');
+    const vec = dims !== undefined && this.index === 'sqlite-vec' ? this.vecTable(dims) : null;
+    const insertChunk = this.db.prepare(
+      'INSERT INTO retrieval_chunks (store_id, file_id, tenant, classification, rank, dataset_digest, access, subject, position, sealed, findings, dims, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    const insertVec = vec ? this.db.prepare(`INSERT INTO ${vec} (rowid, store_id, tenant, rank, embedding) VALUES (?, ?, ?, ?, ?)`) : null;
+    return this.db.transaction(() => {
+      const store = this.db.prepare('SELECT dims FROM retrieval_stores WHERE id = ? AND tenant = ?').get(f.storeId, f.tenant) as { dims: number | null } | undefined;
+      if (!store) throw new Error(`no vector store ${f.storeId} in tenant ${f.tenant}`);
+      if (dims !== undefined) {
+        if (store.dims === null) this.db.prepare('UPDATE retrieval_stores SET dims = ? WHERE id = ?').run(dims, f.storeId);
+        else if (store.dims !== dims) throw new Error(`the store holds ${store.dims}-dimensional vectors, the embedding model answered ${dims}`);
+      }
+      this.db
+        .prepare('INSERT INTO retrieval_files (id, store_id, tenant, filename, dataset_digest, classification, access, subject, chunks, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(f.id, f.storeId, f.tenant, f.filename, f.datasetDigest, f.classification, JSON.stringify(f.access), f.subject, chunks.length, f.createdBy, f.createdAt);
+      const ids: number[] = [];
+      for (const c of chunks) {
+        const r = insertChunk.run(f.storeId, f.id, f.tenant, c.classification, c.rank, f.datasetDigest, JSON.stringify(f.access), f.subject, c.position, c.sealed, JSON.stringify(c.findings), c.embedding.length, vec ? null : f32(c.embedding));
+        const id = Number(r.lastInsertRowid);
+        insertVec?.run(BigInt(id), f.storeId, f.tenant, BigInt(c.rank), c.embedding);
+        ids.push(id);
+      }
+      return ids;
+    })();
+  }
+
+  nearest(q: { tenant: string; storeId: string; maxRank: number; embedding: Float32Array; limit: number }): Candidate[] {
+    if (this.index === 'sqlite-vec') {
+      if (!this.vecTables.has(q.embedding.length)) return [];
+      const t = this.vecTable(q.embedding.length);
+      // vec0 KNN with the partition key and metadata filters applied during the search (k = limit after filtering).
+      const rows = this.db
+        .prepare(`SELECT rowid AS id, distance FROM ${t} WHERE embedding MATCH ? AND k = ? AND store_id = ? AND tenant = ? AND rank <= ? ORDER BY distance`)
+        .all(q.embedding, q.limit, q.storeId, q.tenant, q.maxRank) as { id: number; distance: number }[];
+      return rows.map((r) => ({ chunkId: Number(r.id), distance: r.distance }));
+    }
+    const rows = this.db
+      .prepare('SELECT id, embedding FROM retrieval_chunks WHERE store_id = ? AND tenant = ? AND rank <= ? AND dims = ?')
+      .all(q.storeId, q.tenant, q.maxRank, q.embedding.length) as { id: number; embedding: Buffer }[];
+    const scored = rows.map((r) => ({
+      chunkId: r.id,
+      distance: cosineDistance(q.embedding, new Float32Array(r.embedding.buffer, r.embedding.byteOffset, r.embedding.byteLength / 4)),
+    }));
+    scored.sort((a, b) => a.distance - b.distance || a.chunkId - b.chunkId);
+    return scored.slice(0, q.limit);
+  }
+
+  chunks(ids: readonly number[]): Map<number, ChunkRecord> {
+    const out = new Map<number, ChunkRecord>();
+    if (ids.length === 0) return out;
+    const get = this.db.prepare('SELECT * FROM retrieval_chunks WHERE id = ?');
+    for (const id of ids) {
+      const r = get.get(id) as Row | undefined;
+      if (r) out.set(id, toChunk(r));
+    }
+    return out;
+  }
+
+  /** Removes chunks from the vector tables first, their vectors overwritten with zeros (vec0 keeps deleted slots). */
+  private dropVectors(where: string, arg: string): number {
+    const rows = this.db.prepare(`SELECT id, dims FROM retrieval_chunks WHERE ${where}`).all(arg) as { id: number; dims: number }[];
+    if (this.index === 'sqlite-vec') {
+      for (const r of rows) {
+        if (!this.vecTables.has(r.dims)) continue;
+        const t = this.vecTable(r.dims);
+        this.db.prepare(`UPDATE ${t} SET embedding = ? WHERE rowid = ?`).run(new Float32Array(r.dims), BigInt(r.id));
+        this.db.prepare(`DELETE FROM ${t} WHERE rowid = ?`).run(BigInt(r.id));
+      }
+    }
+    return rows.length;
+  }
+
+  deleteStore(tenant: string, id: string): { files: number; chunks: number } {
+    return this.db.transaction(() => {
+      if (!this.getStore(tenant, id)) return { files: 0, chunks: 0 };
+      const chunks = this.dropVectors('store_id = ?', id);
+      const files = this.db.prepare('DELETE FROM retrieval_files WHERE store_id = ?').run(id).changes;
+      this.db.prepare('DELETE FROM retrieval_chunks WHERE store_id = ?').run(id);
+      this.db.prepare('DELETE FROM retrieval_stores WHERE id = ?').run(id);
+      return { files, chunks };
+    })();
+  }
+
+  countSubject(subject: string): { files: number; chunks: number } {
+    const files = (this.db.prepare('SELECT COUNT(*) AS n FROM retrieval_files WHERE subject = ?').get(subject) as { n: number }).n;
+    const chunks = (this.db.prepare('SELECT COUNT(*) AS n FROM retrieval_chunks WHERE subject = ?').get(subject) as { n: number }).n;
+    return { files, chunks };
+  }
+
+  eraseSubject(subject: string): { files: number; chunks: number } {
+    const done = this.db.transaction(() => {
+      const chunks = this.dropVectors('subject = ?', subject);
+      this.db.prepare('DELETE FROM retrieval_chunks WHERE subject = ?').run(subject);
+      const files = this.db.prepare('DELETE FROM retrieval_files WHERE subject = ?').run(subject).changes;
+      return { files, chunks };
+    })();
+    // The deleted pages are overwritten (secure_delete); the WAL that still holds them is folded in and cut.
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return done;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -53,6 +53,7 @@ import { DPOP_ALGORITHMS, parseTokenExchangeRequest, tokenServiceMetadata } from
 import { createEffectiveRoute } from '../admin/effective.js';
 import { buildIdentity } from '../identity/plane.js';
 import { AdminApi, type AdminRequest } from '../admin/admin.js';
+import { createConsole } from '../console/index.js';
 import { Ledger } from '../ledger/ledger.js';
 import { buildDataPlane } from '../data/plane.js';
 import { loadOrCreateLedgerKey, publicLedgerKey } from '../ledger/key.js';
@@ -572,6 +573,9 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       return admin.authorizeRead(req, requestId, 'readAudit', { type: 'System', id: 'audit' });
     },
   });
+  // The console (src/console): browser sessions as admin credentials, and its assets and sign-in under /console/.
+  const consoleUi = config.console.enabled ? await createConsole(config, { clock, audit, store: identityStore, verifiers, adminOrigin }) : null;
+  if (consoleUi) started.push(() => consoleUi.close());
   // Declared after the audit handler that reads it: requests start only once it exists.
   const admin: AdminApi = new AdminApi({
     clock,
@@ -583,7 +587,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     audit,
     publicOrigin: adminOrigin,
     ready: () => readiness.report(),
-    extraRoutes: [auditHandler],
+    extraRoutes: [auditHandler, ...(consoleUi ? [consoleUi.handler] : [])],
+    ...(consoleUi ? { session: consoleUi.session } : {}),
     // Every admin request is a PDP decision (adminActionFor; starter set: admins with MFA < 15 min, or the bootstrap credential).
     authorize: (principal, action, resource, sourceIp, opts) =>
       policy.authorizer.authorize({ principal, action, resource, context: { now: clock.now(), sourceIp, listener: 'admin', findings: null } }, opts),

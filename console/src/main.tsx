@@ -105,7 +105,7 @@ function App() {
           {info.principal!.id} · {info.principal!.authn}
           {info.principal!.mfa_at ? ` · MFA ${new Date(info.principal!.mfa_at).toLocaleTimeString()}` : ''}
         </span>
-        {info.oidc && <a href="/console/auth/oidc/start?reauth=1">Re-authenticate</a>}
+        {info.principal!.authn === 'oidc' && <a href="/console/auth/oidc/start?reauth=1">Re-authenticate</a>}
         <button type="button" onClick={() => void signOut()}>Sign out</button>
       </header>
       <div class="layout">
@@ -126,4 +126,6 @@ function App() {
   );
 }
 
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+root.textContent = '';
+render(<App />, root);

@@ -218,7 +218,7 @@ export function PrincipalsPage() {
       {effective && (
         <div class="card">
           <h3>Effective permissions</h3>
-          <pre>{JSON.stringify(effective, null, 2)}</pre>
+          <pre tabIndex={0} aria-label="effective permissions">{JSON.stringify(effective, null, 2)}</pre>
         </div>
       )}
     </section>
@@ -230,7 +230,8 @@ export function PoliciesPage() {
   const [textValue, setText] = useState<string | null>(null);
   const [msg, setMsg] = useState<{ error?: string; ok?: string }>({});
   const policies = (cur.data?.policies as Row[] | undefined) ?? [];
-  const liveText = policies.map((p) => String(p.text ?? '')).join('\n\n');
+  // Each policy with its id, so an edited set keeps its ids (an id-less policy would be named by position).
+  const liveText = policies.map((p) => (String(p.text).includes('@id(') ? String(p.text) : `@id(${JSON.stringify(p.id)})\n${String(p.text)}`)).join('\n\n');
   const edited = textValue ?? liveText;
   const act = async (f: () => Promise<Row>, ok: (r: Row) => string) => {
     setMsg({});
@@ -310,12 +311,12 @@ export function LedgerPage() {
         rows={shown.slice(0, 100).map(({ index, entry }) => ({ id: index, index, time: entry.time, principal: (entry.principal as Row | undefined)?.id, action: entry.action, resource: entry.resource ? `${cell((entry.resource as Row).type)}::${cell((entry.resource as Row).id)}` : '', decision: entry.decision, status: entry.status }))}
         columns={['index', 'time', 'principal', 'action', 'resource', 'decision', 'status']}
         caption="Ledger entries"
-        actions={(r) => <button type="button" onClick={() => (setOpen(entries.find((e) => e.index === r.index) ?? null), setResult(null), setVerr(''))}>Open {cell(r.index)}</button>}
+        actions={(r) => <button type="button" aria-label={`Open ${cell(r.index)}`} onClick={() => (setOpen(entries.find((e) => e.index === r.index) ?? null), setResult(null), setVerr(''))}>Open</button>}
       />
       {open && (
         <div class="card" id="entry">
           <h3>Entry {open.index}</h3>
-          <pre>{JSON.stringify(open.entry, null, 2)}</pre>
+          <pre tabIndex={0} aria-label={`entry ${open.index}`}>{JSON.stringify(open.entry, null, 2)}</pre>
           <label for="vkey">Ledger verifier key you trust (as printed by <code>warden up</code>; prefilled from /audit/v1/keys — compare it)</label>
           <input id="vkey" style="width:100%" value={vkey} onInput={(e) => setVkey((e.target as HTMLInputElement).value)} />
           <p><button type="button" class="primary" onClick={() => void verify()}>Verify in this browser</button></p>
@@ -358,8 +359,8 @@ export function ApprovalsPage() {
         caption="Pending tool calls"
         actions={(r) => (
           <>
-            <button type="button" class="primary" onClick={() => void decide(String(r.id), 'approve')}>Approve {cell(r.id)}</button>
-            <button type="button" onClick={() => void decide(String(r.id), 'deny')}>Deny</button>
+            <button type="button" class="primary" aria-label={`Approve ${cell(r.id)}`} onClick={() => void decide(String(r.id), 'approve')}>Approve</button>
+            <button type="button" aria-label={`Deny ${cell(r.id)}`} onClick={() => void decide(String(r.id), 'deny')}>Deny</button>
           </>
         )}
       />

@@ -6,6 +6,7 @@ export interface SessionInfo {
   csrf?: string;
   ended?: string;
   principal?: { id: string; kind: string; tenant: string; groups: string[]; admin: boolean; authn: string; mfa_at: string | null };
+  passkeys?: number;
 }
 
 export class ApiError extends Error {
@@ -60,6 +61,6 @@ export const session = () => call<SessionInfo>('GET', '/console/auth/session');
 
 /** RFC 9470: a 401 insufficient_user_authentication asks for a fresh sign-in with MFA, not a different person. */
 export function stepUpHint(e: unknown): string {
-  if (e instanceof ApiError && e.code === 'insufficient_user_authentication') return `${e.message}. Re-authenticate with your identity provider (link above) and try again.`;
+  if (e instanceof ApiError && e.code === 'insufficient_user_authentication') return `${e.message}. Step up (with your passkey, or by re-authenticating with your identity provider) and try again.`;
   return (e as Error).message;
 }

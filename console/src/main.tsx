@@ -1,7 +1,8 @@
 // The Warden console: a client of the admin API (/admin/v1, /audit/v1) with the session cookie.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { call, session, setCsrf, type SessionInfo } from './api.js';
+import { call, session, setCsrf, stepUpHint, type SessionInfo } from './api.js';
+import { passkeyStepUp, registerPasskey } from './passkey.js';
 import { ApprovalsPage, LedgerPage, ModelsPage, MonitorPage, OverviewPage, PoliciesPage, PrincipalsPage, ToolsPage } from './pages.js';
 
 const PAGES = [
@@ -13,7 +14,34 @@ const PAGES = [
   { id: 'models', title: 'Models', page: ModelsPage },
   { id: 'tools', title: 'Tools', page: ToolsPage },
   { id: 'monitor', title: 'Monitor', page: MonitorPage },
+  { id: 'passkeys', title: 'Passkeys', page: PasskeysPage },
 ] as const;
+
+function PasskeysPage({ info, refresh }: { info: SessionInfo; refresh: () => void }) {
+  const [msg, setMsg] = useState<{ error?: string; ok?: string }>({});
+  const register = async () => {
+    setMsg({});
+    try {
+      await registerPasskey();
+      setMsg({ ok: 'passkey registered' });
+      refresh();
+    } catch (e) {
+      setMsg({ error: stepUpHint(e) });
+    }
+  };
+  return (
+    <section>
+      <h2>Passkeys</h2>
+      <p>
+        A passkey registered here steps you up (multi-factor, user verification required) when a change needs recent MFA. You have <strong id="passkey-count">{info.passkeys ?? 0}</strong> registered.
+        Registering one needs a sign-in with MFA in the last 15 minutes.
+      </p>
+      <button type="button" class="primary" onClick={() => void register()}>Register a passkey</button>
+      {msg.error && <p class="error" role="alert">{msg.error}</p>}
+      {msg.ok && <p class="ok" role="status">{msg.ok}</p>}
+    </section>
+  );
+}
 
 function currentPage(): string {
   const id = location.hash.replace(/^#\/?/, '');
@@ -68,6 +96,7 @@ function NoAdmin({ info, signOut }: { info: SessionInfo; signOut: () => void }) 
 function App() {
   const [info, setInfo] = useState<SessionInfo | null>(null);
   const [page, setPage] = useState(currentPage());
+  const [stepUpMsg, setStepUpMsg] = useState('');
   const load = async () => {
     try {
       const s = await session();
@@ -95,7 +124,17 @@ function App() {
   if (!info) return <main id="main"><p>Loading…</p></main>;
   if (!info.signed_in) return <SignIn info={info} onDone={() => void load()} />;
   if (!info.principal!.admin) return <NoAdmin info={info} signOut={() => void signOut()} />;
-  const Page = PAGES.find((p) => p.id === page)!.page;
+  const Page = PAGES.find((p) => p.id === page)!.page as (props: { info: SessionInfo; refresh: () => void }) => preact.JSX.Element;
+  const stepUp = async () => {
+    setStepUpMsg('');
+    try {
+      await passkeyStepUp();
+      setStepUpMsg('stepped up with your passkey');
+      await load();
+    } catch (e) {
+      setStepUpMsg('step-up failed: ' + (e as Error).message);
+    }
+  };
   return (
     <>
       <a class="skip" href="#main">Skip to content</a>
@@ -105,6 +144,8 @@ function App() {
           {info.principal!.id} · {info.principal!.authn}
           {info.principal!.mfa_at ? ` · MFA ${new Date(info.principal!.mfa_at).toLocaleTimeString()}` : ''}
         </span>
+        {(info.passkeys ?? 0) > 0 && <button type="button" onClick={() => void stepUp()}>Step up with passkey</button>}
+        {stepUpMsg && <span role="status" id="stepup-status">{stepUpMsg}</span>}
         {info.principal!.authn === 'oidc' && <a href="/console/auth/oidc/start?reauth=1">Re-authenticate</a>}
         <button type="button" onClick={() => void signOut()}>Sign out</button>
       </header>
@@ -119,7 +160,7 @@ function App() {
           </ul>
         </nav>
         <main id="main">
-          <Page key={page} />
+          <Page key={page} info={info} refresh={() => void load()} />
         </main>
       </div>
     </>

@@ -9,12 +9,13 @@ import { fileURLToPath } from 'node:url';
 import { auditEvent, auditPrincipal } from '../core/audit-event.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import type { Clock } from '../core/clock.js';
-import { BadRequest, Forbidden, WardenError } from '../core/errors.js';
+import { BadRequest, Forbidden, Unauthenticated, WardenError } from '../core/errors.js';
 import { newRequestId } from '../core/ids.js';
 import type { Principal } from '../core/types.js';
 import { readBody } from '../http/body.js';
 import { sendError, sendJson } from '../http/respond.js';
 import type { OidcClient } from './oidc-client.js';
+import type { Passkeys } from './passkeys.js';
 import { oidcSessionPrincipal, requestSession, sessionPrincipal, type SessionAuthDeps } from './session-auth.js';
 import { clearedSessionCookie, readCookie, SESSION_COOKIE, sessionCookie, type SessionCredential } from './sessions.js';
 
@@ -48,6 +49,7 @@ export interface ConsoleDeps extends SessionAuthDeps {
   oidc: OidcClient | null;
   /** The OIDC verifier of the API's bearer tokens (identity plane): the one judge of the IdP's access token. */
   oidcToken: (token: string) => Promise<Principal>;
+  passkeys: Passkeys;
   assetDir?: string;
 }
 
@@ -99,6 +101,7 @@ export function createConsoleHandler(d: ConsoleDeps): (req: IncomingMessage, res
       csrf: s.csrf,
       principal: { id: p.id, kind: p.kind, tenant: p.tenant, groups: p.groups, admin: p.admin === true, authn: p.authn.method, mfa_at: p.authn.mfaAt ? new Date(p.authn.mfaAt).toISOString() : null },
       created_at: new Date(s.createdAt).toISOString(),
+      passkeys: p.admin ? (await d.passkeys.list(p.id)).length : 0,
     };
   };
 
@@ -153,6 +156,39 @@ export function createConsoleHandler(d: ConsoleDeps): (req: IncomingMessage, res
         await record(requestId, 'console.signOut', await sessionPrincipal(d, s).catch(() => null));
       }
       return sendJson(res, 200, { signed_in: false }, { ...SECURITY_HEADERS, 'set-cookie': clearedSessionCookie(), 'x-request-id': requestId });
+    }
+    const pk = /^\/console\/auth\/passkey\/(register|stepup)\/(options|verify)$/.exec(path);
+    if (pk && method === 'POST') {
+      // Signed in (with the CSRF token: requestSession checks it for a POST), as an admin.
+      const s = requestSession(d, req);
+      if (!s) throw new Unauthenticated('session_required', 'sign in first', 'Cookie realm="warden-console"');
+      const p = await sessionPrincipal(d, s);
+      if (!p.admin) throw new Forbidden('admin_required', 'passkeys are for admins of this Warden');
+      const hdr = { ...SECURITY_HEADERS, 'cache-control': 'no-store', 'x-request-id': requestId };
+      if (pk[2] === 'options') {
+        const r = pk[1] === 'register' ? await d.passkeys.registrationOptions(p) : await d.passkeys.stepUpOptions(p);
+        s.pendingPasskey = r.pending;
+        return sendJson(res, 200, r.options, hdr);
+      }
+      const pending = s.pendingPasskey ?? null;
+      s.pendingPasskey = null;
+      let response: unknown;
+      try {
+        response = JSON.parse((await readBody(req, 64 * 1024)).toString('utf8'));
+      } catch {
+        throw new BadRequest('invalid_json', 'the request body is not valid JSON');
+      }
+      const action = pk[1] === 'register' ? 'console.passkey.register' : 'console.passkey.stepUp';
+      try {
+        if (pk[1] === 'register') await d.passkeys.register(p, pending, response);
+        else await d.passkeys.stepUp(p, pending, response);
+      } catch (e) {
+        if (e instanceof WardenError) await record(requestId, action, p, e);
+        throw e;
+      }
+      await record(requestId, action, p);
+      if (pk[1] === 'stepup') s.stepUpAt = d.clock.now();
+      return sendJson(res, 200, { ok: true, ...(pk[1] === 'stepup' ? { mfa_at: new Date(s.stepUpAt!).toISOString() } : {}) }, hdr);
     }
     if (path === '/console/auth/oidc/start' && method === 'GET') {
       if (!d.oidc) throw new WardenError(404, 'not_found_error', 'oidc_not_configured', 'no OIDC issuer is configured for the console (console.oidc)');

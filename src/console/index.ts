@@ -11,6 +11,7 @@ import { loadIssuerCaFile } from '../identity/oidc/ca-file.js';
 import type { IdentityStore } from '../store/identity-store.js';
 import { createConsoleHandler } from './handler.js';
 import { OidcClient } from './oidc-client.js';
+import { Passkeys } from './passkeys.js';
 import { createSessionAuthenticator } from './session-auth.js';
 import { SessionStore } from './sessions.js';
 
@@ -54,6 +55,7 @@ export async function createConsole(
       clock: d.clock,
       audit: d.audit,
       oidc,
+      passkeys: new Passkeys(d.store, d.adminOrigin, () => d.clock.now()),
       oidcToken: (t) => (verifyOidc ? verifyOidc(t) : Promise.reject(new Error('no OIDC verifier'))),
       ...(d.assetDir ? { assetDir: d.assetDir } : {}),
     }),

@@ -40,8 +40,11 @@ export async function oidcSessionPrincipal(d: Pick<SessionAuthDeps, 'store' | 'o
   };
 }
 
+/** The session's person; a passkey step-up in the session counts as their latest MFA. */
 export async function sessionPrincipal(d: SessionAuthDeps, s: ConsoleSession): Promise<Principal> {
-  return s.credential.kind === 'api_key' ? d.apiKey(s.credential.key) : oidcSessionPrincipal(d, s.credential);
+  const p = s.credential.kind === 'api_key' ? await d.apiKey(s.credential.key) : await oidcSessionPrincipal(d, s.credential);
+  if (s.stepUpAt !== undefined && (p.authn.mfaAt === undefined || p.authn.mfaAt < s.stepUpAt)) return { ...p, authn: { ...p.authn, mfaAt: s.stepUpAt } };
+  return p;
 }
 
 /**

@@ -4,6 +4,7 @@
 // sign-in), never a snapshot of their permissions: each request is judged again by the same verifier and PDP.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
+import type { PendingChallenge } from './passkeys.js';
 
 export const SESSION_COOKIE = '__Host-warden_console';
 
@@ -21,6 +22,10 @@ export interface ConsoleSession {
   credential: SessionCredential;
   createdAt: number;
   lastSeenAt: number;
+  /** When the person last asserted a registered passkey in this session (step-up, src/console/passkeys.ts). */
+  stepUpAt?: number;
+  /** The one outstanding WebAuthn challenge of this session (used once). */
+  pendingPasskey?: PendingChallenge | null;
 }
 
 export type SessionLookup = { session: ConsoleSession } | { ended: 'unknown' | 'idle' | 'expired' };

@@ -66,6 +66,14 @@ async function open(page: Page, section: string, heading: string): Promise<void>
 
 const skip = chromiumMissing();
 
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
 describe('the console in chromium', { skip, timeout: 180_000 }, () => {
   let admin: { ctx: BrowserContext; page: Page };
 
@@ -84,7 +92,11 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
     await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
     const backendUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
     idp = await startTestOidcIdp();
+    // Passkeys need a host name (a WebAuthn RP ID is a domain): the admin listener is published as localhost.
+    const port = await freePort();
     t = await startTestWarden((c) => {
+      c.listeners.admin.port = port;
+      c.listeners.admin.publicUrl = `https://localhost:${port}`;
       c.oidc.issuers = [idp.oidcIssuer];
       c.console = { ...c.console, oidc: { issuer: idp.issuer, clientId: idp.clientId, scopes: ['openid'] } };
     });
@@ -104,7 +116,7 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
 
   test('the bootstrap admin signs in with the key warden up printed; the overview loads', async () => {
     const { page } = admin;
-    await page.goto(`${t.w.adminUrl}/console/`);
+    await page.goto(`${t.w.adminOrigin}/console/`);
     await page.getByRole('heading', { name: 'Sign in to the Warden console' }).waitFor();
     await axe(page, 'sign-in');
     await shot(page, 'sign-in');
@@ -202,18 +214,42 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
     }
   });
 
-  test('approvals: an operator signs in through the IdP (code + PKCE, MFA) and approves a held tool call', async () => {
+  test('approvals: an operator signs in through the IdP (code + PKCE), registers a passkey, and approves a held tool call after a passkey step-up', async () => {
     const alice = await t.keyFor('alice', ['*'], ['callTool']);
     const held = await t.call('inference', 'POST', '/v1/tools/delete_record/invoke', { key: alice.key, body: { arguments: { record_id: 'r-42' } } });
     assert.equal(held.status, 202, held.text);
     const id = held.json.approval.id as string;
-    idp.signInAs = { sub: 'bob', groups: [] };
     const bob = await newPage();
-    await bob.page.goto(`${t.w.adminUrl}/console/`);
+    // Chromium's virtual authenticator (CDP WebAuthn domain): a platform passkey with user verification.
+    const cdp = await bob.ctx.newCDPSession(bob.page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', { options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true } });
+    // 1. Signed in with MFA at the IdP: registers a passkey.
+    idp.signInAs = { sub: 'bob', groups: [] };
+    await bob.page.goto(`${t.w.adminOrigin}/console/`);
     await bob.page.getByRole('link', { name: 'Sign in with your identity provider' }).click();
     await bob.page.getByRole('heading', { level: 2, name: 'Overview' }).waitFor();
     assert.match(await bob.page.locator('#who').innerText(), /bob · oidc · MFA/);
     assert.equal(idp.authorizeRequests.at(-1)?.get('code_challenge_method'), 'S256');
+    await bob.page.getByRole('link', { name: 'Passkeys', exact: true }).click();
+    await bob.page.getByRole('button', { name: 'Register a passkey' }).click();
+    await bob.page.getByText('passkey registered').waitFor();
+    await bob.page.locator('#passkey-count').filter({ hasText: /^1$/ }).waitFor();
+    await axe(bob.page, 'passkeys');
+    await shot(bob.page, 'passkeys');
+    assert.ok(t.audits().some((a) => a.action === 'console.passkey.register' && (a.principal as Record<string, unknown>)?.id === 'bob'));
+    // 2. A later sign-in without MFA: admin pages ask for a step-up (RFC 9470), the passkey gives it.
+    await bob.page.getByRole('button', { name: 'Sign out' }).click();
+    idp.signInAs = { sub: 'bob', groups: [], mfa: false };
+    await bob.page.getByRole('link', { name: 'Sign in with your identity provider' }).click();
+    await bob.page.getByRole('heading', { level: 2, name: 'Overview' }).waitFor();
+    assert.doesNotMatch(await bob.page.locator('#who').innerText(), /MFA/);
+    await bob.page.getByRole('link', { name: 'Approvals', exact: true }).click();
+    await bob.page.getByRole('alert').filter({ hasText: 'insufficient_user_authentication' }).or(bob.page.getByRole('alert').filter({ hasText: /multi-factor/ })).first().waitFor();
+    await bob.page.getByRole('button', { name: 'Step up with passkey' }).click();
+    await bob.page.getByText('stepped up with your passkey').waitFor();
+    assert.ok(t.audits().some((a) => a.action === 'console.passkey.stepUp' && a.decision === 'allow'));
+    await bob.page.getByRole('link', { name: 'Overview', exact: true }).click();
     await bob.page.getByRole('link', { name: 'Approvals', exact: true }).click();
     await bob.page.getByRole('cell', { name: id, exact: true }).waitFor();
     await axe(bob.page, 'approvals');
@@ -232,13 +268,13 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
   test('a consumer who signs in sees no admin page: no navigation, and the API answers 403', async () => {
     idp.signInAs = { sub: 'alice', groups: ['consumers'] };
     const c = await newPage();
-    await c.page.goto(`${t.w.adminUrl}/console/`);
+    await c.page.goto(`${t.w.adminOrigin}/console/`);
     await c.page.getByRole('link', { name: 'Sign in with your identity provider' }).click();
     await c.page.getByRole('heading', { name: 'No admin access' }).waitFor();
     assert.equal(await c.page.getByRole('navigation').count(), 0);
     const status = await c.page.evaluate(async () => (await fetch('/admin/v1/principals')).status);
     assert.equal(status, 403);
-    await c.page.goto(`${t.w.adminUrl}/console/#/principals`);
+    await c.page.goto(`${t.w.adminOrigin}/console/#/principals`);
     await c.page.getByRole('heading', { name: 'No admin access' }).waitFor();
     await axe(c.page, 'no admin access');
     await shot(c.page, 'consumer');

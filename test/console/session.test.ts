@@ -245,4 +245,32 @@ describe('console sessions', () => {
     assert.equal(refused.json.error.code, 'oidc_error');
     assert.ok(t.audits().some((a) => a.action === 'console.signIn' && a.errorCode === 'oidc_state_mismatch'));
   });
+
+  test('passkeys: refused without the CSRF token, for a consumer, without fresh MFA, with no passkey, and at an IP-address origin', async () => {
+    const boot = await keySession(t.adminKey);
+    const noCsrf = await send('POST', '/console/auth/passkey/register/options', { cookie: boot.cookie, body: {} });
+    assert.equal(noCsrf.json.error.code, 'csrf_token_invalid');
+    // WebAuthn RP IDs are host names: this Warden's admin origin is https://127.0.0.1:port.
+    const ip = await send('POST', '/console/auth/passkey/register/options', { cookie: boot.cookie, csrf: boot.csrf, body: {} });
+    assert.equal(ip.status, 409);
+    assert.equal(ip.json.error.code, 'passkeys_need_hostname');
+    const none = await send('POST', '/console/auth/passkey/stepup/options', { cookie: boot.cookie, csrf: boot.csrf, body: {} });
+    assert.equal(none.status, 404);
+    assert.equal(none.json.error.code, 'no_passkey');
+    const unasked = await send('POST', '/console/auth/passkey/stepup/verify', { cookie: boot.cookie, csrf: boot.csrf, body: { id: 'x', response: {} } });
+    assert.equal(unasked.status, 400);
+    assert.equal(unasked.json.error.code, 'passkey_no_challenge');
+    idp.signInAs = { sub: 'bob', groups: [], mfa: false };
+    const noMfa = await oidcSession();
+    const stale = await send('POST', '/console/auth/passkey/register/options', { cookie: noMfa.cookie, csrf: noMfa.csrf, body: {} });
+    assert.equal(stale.status, 401);
+    assert.equal(stale.json.error.code, 'insufficient_user_authentication');
+    idp.signInAs = { sub: 'alice', groups: ['consumers'] };
+    const consumer = await oidcSession();
+    const c = await send('POST', '/console/auth/passkey/register/options', { cookie: consumer.cookie, csrf: consumer.csrf, body: {} });
+    assert.equal(c.status, 403);
+    assert.equal(c.json.error.code, 'admin_required');
+    assert.equal((await send('POST', '/console/auth/passkey/register/options', { body: {} })).status, 401, 'no session');
+    assert.ok(t.audits().some((a) => a.action === 'console.passkey.stepUp' && a.errorCode === 'passkey_no_challenge'));
+  });
 });

@@ -14,8 +14,8 @@ export interface TestOidcIdp {
   caPem: string;
   clientId: string;
   oidcIssuer: WardenConfig['oidc']['issuers'][number];
-  /** Who the next /authorize signs in (null: the IdP answers error=access_denied). */
-  signInAs: { sub: string; groups: string[] } | null;
+  /** Who the next /authorize signs in (null: the IdP answers error=access_denied); `mfa: false`: a password-only sign-in. */
+  signInAs: { sub: string; groups: string[]; mfa?: boolean } | null;
   /** What the token endpoint saw: for asserting PKCE was used. */
   tokenRequests: { codeVerifier: string | null; ok: boolean; error?: string }[];
   authorizeRequests: URLSearchParams[];
@@ -27,7 +27,7 @@ export async function startTestOidcIdp(now: () => number = Date.now): Promise<Te
   const tls = await issueServerCert(ca, ['127.0.0.1']);
   const { publicKey, privateKey } = await generateKeyPair('ES256');
   const jwk = { ...(await exportJWK(publicKey)), kid: 'console-k1', alg: 'ES256', use: 'sig' };
-  const codes = new Map<string, { clientId: string; redirectUri: string; challenge: string; sub: string; groups: string[] }>();
+  const codes = new Map<string, { clientId: string; redirectUri: string; challenge: string; sub: string; groups: string[]; mfa: boolean }>();
   const clientId = 'warden-console';
   let issuer = '';
   const idp: TestOidcIdp = { issuer: '', caPem: ca.certPem, clientId, oidcIssuer: null as never, signInAs: null, tokenRequests: [], authorizeRequests: [], close: () => server.close() };
@@ -50,7 +50,7 @@ export async function startTestOidcIdp(now: () => number = Date.now): Promise<Te
         back.searchParams.set('error', 'access_denied');
       } else {
         const code = randomBytes(16).toString('base64url');
-        codes.set(code, { clientId, redirectUri: q.get('redirect_uri')!, challenge: q.get('code_challenge')!, sub: idp.signInAs.sub, groups: idp.signInAs.groups });
+        codes.set(code, { clientId, redirectUri: q.get('redirect_uri')!, challenge: q.get('code_challenge')!, sub: idp.signInAs.sub, groups: idp.signInAs.groups, mfa: idp.signInAs.mfa !== false });
         back.searchParams.set('code', code);
       }
       res.writeHead(302, { location: back.toString() });
@@ -69,7 +69,7 @@ export async function startTestOidcIdp(now: () => number = Date.now): Promise<Te
           if (!c || f.get('grant_type') !== 'authorization_code' || f.get('client_id') !== c.clientId || f.get('redirect_uri') !== c.redirectUri) return fail('invalid_grant');
           if (!verifier || createHash('sha256').update(verifier).digest('base64url') !== c.challenge) return fail('invalid_grant');
           const t = Math.floor(now() / 1000);
-          const at = await new SignJWT({ aud: 'warden', amr: ['pwd', 'mfa'], auth_time: t, groups: c.groups })
+          const at = await new SignJWT({ aud: 'warden', amr: c.mfa ? ['pwd', 'mfa'] : ['pwd'], auth_time: t, groups: c.groups })
             .setProtectedHeader({ alg: 'ES256', kid: 'console-k1', typ: 'at+jwt' })
             .setIssuer(issuer).setSubject(c.sub).setIssuedAt(t).setExpirationTime(t + 600).setJti(randomBytes(8).toString('hex'))
             .sign(privateKey);

@@ -80,6 +80,8 @@ export interface RunningWarden {
   /** What clients call (listeners.*.publicUrl, else the bound URL): token issuer, DPoP htu, @target-uri. */
   inferenceOrigin: string;
   adminOrigin: string;
+  /** The web console's address (null when console.enabled is false). */
+  consoleUrl: string | null;
   caPemPath: string;
   dataDir: string;
   /** Shown only on the first start of a data dir. */
@@ -703,6 +705,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     adminUrl,
     inferenceOrigin,
     adminOrigin,
+    consoleUrl: consoleUi ? `${adminOrigin}/console/` : null,
     caPemPath: pki.caPemPath,
     dataDir: config.dataDir,
     bootstrapKey,

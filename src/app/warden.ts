@@ -576,7 +576,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     },
   });
   // The console (src/console): browser sessions as admin credentials, and its assets and sign-in under /console/.
-  const consoleUi = config.console.enabled ? await createConsole(config, { clock, audit, store: identityStore, verifiers, adminOrigin }) : null;
+  const consoleUi = config.console.enabled ? await createConsole(config, { clock, audit, store: identityStore, verifiers, adminOrigin, adminUrl }) : null;
   if (consoleUi) started.push(() => consoleUi.close());
   // Declared after the audit handler that reads it: requests start only once it exists.
   const admin: AdminApi = new AdminApi({

@@ -16,7 +16,7 @@ import { readBody } from '../http/body.js';
 import { sendError, sendJson } from '../http/respond.js';
 import type { OidcClient } from './oidc-client.js';
 import type { Passkeys } from './passkeys.js';
-import { oidcSessionPrincipal, requestSession, sessionPrincipal, type SessionAuthDeps } from './session-auth.js';
+import { oidcSessionPrincipal, requestOrigin, requestSession, sessionPrincipal, type SessionAuthDeps } from './session-auth.js';
 import { clearedSessionCookie, readCookie, SESSION_COOKIE, sessionCookie, type SessionCredential } from './sessions.js';
 
 /** Where the built assets are: dist/console beside dist/src (this file is dist/src/console/handler.js). */
@@ -123,7 +123,7 @@ export function createConsoleHandler(d: ConsoleDeps): (req: IncomingMessage, res
     }
     if (path === '/console/auth/key' && method === 'POST') {
       // Login CSRF: a cross-site page cannot send JSON without a preflight, and Origin (when sent) must be ours.
-      if (req.headers.origin !== undefined && req.headers.origin !== d.adminOrigin) throw new Forbidden('csrf_origin_mismatch', 'sign-in from another origin is refused');
+      if (req.headers.origin !== undefined && !d.origins.includes(req.headers.origin)) throw new Forbidden('csrf_origin_mismatch', 'sign-in from another origin is refused');
       if (!(req.headers['content-type'] ?? '').startsWith('application/json')) throw new BadRequest('invalid_content_type', 'send the key as application/json');
       let key: unknown;
       try {
@@ -166,7 +166,8 @@ export function createConsoleHandler(d: ConsoleDeps): (req: IncomingMessage, res
       if (!p.admin) throw new Forbidden('admin_required', 'passkeys are for admins of this Warden');
       const hdr = { ...SECURITY_HEADERS, 'cache-control': 'no-store', 'x-request-id': requestId };
       if (pk[2] === 'options') {
-        const r = pk[1] === 'register' ? await d.passkeys.registrationOptions(p) : await d.passkeys.stepUpOptions(p);
+        const origin = requestOrigin(d, req);
+        const r = pk[1] === 'register' ? await d.passkeys.registrationOptions(p, origin) : await d.passkeys.stepUpOptions(p, origin);
         s.pendingPasskey = r.pending;
         return sendJson(res, 200, r.options, hdr);
       }
@@ -192,7 +193,8 @@ export function createConsoleHandler(d: ConsoleDeps): (req: IncomingMessage, res
     }
     if (path === '/console/auth/oidc/start' && method === 'GET') {
       if (!d.oidc) throw new WardenError(404, 'not_found_error', 'oidc_not_configured', 'no OIDC issuer is configured for the console (console.oidc)');
-      const { url: to, state } = await d.oidc.start(url.searchParams.get('reauth') === '1');
+      // Back to the origin the person opened the console at (each must be a redirect URI registered at the IdP).
+      const { url: to, state } = await d.oidc.start(url.searchParams.get('reauth') === '1', `${requestOrigin(d, req)}/console/auth/oidc/callback`);
       // Lax, not Strict: the IdP's redirect back is a cross-site navigation, and this cookie must come with it.
       res.writeHead(302, { ...SECURITY_HEADERS, location: to, 'set-cookie': `${STATE_COOKIE}=${state}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=600` });
       res.end();

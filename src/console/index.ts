@@ -22,9 +22,20 @@ export interface ConsoleUi {
   close(): void;
 }
 
+/**
+ * Where the console may be opened: the public origin, the bound URL, and for a loopback listener both
+ * loopback names (the dev certificate covers both; passkeys need the host name `localhost`).
+ */
+export function consoleOrigins(adminOrigin: string, adminUrl: string): string[] {
+  const out = [adminOrigin, adminUrl];
+  const u = new URL(adminUrl);
+  if (['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname)) out.push(`https://localhost:${u.port}`, `https://127.0.0.1:${u.port}`);
+  return [...new Set(out.map((o) => new URL(o).origin))];
+}
+
 export async function createConsole(
   config: WardenConfig,
-  d: { clock: Clock; audit: AuditSink; store: IdentityStore; verifiers: CredentialVerifiers; adminOrigin: string; assetDir?: string },
+  d: { clock: Clock; audit: AuditSink; store: IdentityStore; verifiers: CredentialVerifiers; adminOrigin: string; adminUrl: string; assetDir?: string },
 ): Promise<ConsoleUi> {
   const c = config.console;
   const sessions = new SessionStore(d.clock, c.idleTimeoutSec * 1000, c.absoluteTimeoutSec * 1000);
@@ -41,21 +52,20 @@ export async function createConsole(
         clientId: c.oidc.clientId,
         clientSecret: secret,
         scopes: c.oidc.scopes,
-        redirectUri: `${d.adminOrigin}/console/auth/oidc/callback`,
         caPem: (issuer as { caPem?: string }).caPem ?? (issuer.caFile ? loadIssuerCaFile(issuer.issuer, issuer.caFile) : undefined),
       },
       () => d.clock.now(),
     );
   }
   const verifyOidc = d.verifiers.oidc;
-  const auth = { sessions, store: d.store, apiKey: (k: string) => d.verifiers.apiKey(k), adminOrigin: d.adminOrigin, oidcIssuers };
+  const auth = { sessions, store: d.store, apiKey: (k: string) => d.verifiers.apiKey(k), origins: consoleOrigins(d.adminOrigin, d.adminUrl), oidcIssuers };
   return {
     handler: createConsoleHandler({
       ...auth,
       clock: d.clock,
       audit: d.audit,
       oidc,
-      passkeys: new Passkeys(d.store, d.adminOrigin, () => d.clock.now()),
+      passkeys: new Passkeys(d.store, () => d.clock.now()),
       oidcToken: (t) => (verifyOidc ? verifyOidc(t) : Promise.reject(new Error('no OIDC verifier'))),
       ...(d.assetDir ? { assetDir: d.assetDir } : {}),
     }),

@@ -11,13 +11,12 @@ export interface OidcClientConfig {
   clientId: string;
   clientSecret: string | undefined;
   scopes: string[];
-  redirectUri: string;
   caPem: string | undefined;
 }
 
 interface Endpoints { authorization: string; token: string }
 
-export interface PendingSignIn { state: string; verifier: string; createdAt: number; reauth: boolean }
+export interface PendingSignIn { state: string; verifier: string; redirectUri: string; createdAt: number; reauth: boolean }
 
 const CHALLENGE = 'Cookie realm="warden-console"';
 const PENDING_MS = 10 * 60_000;
@@ -45,16 +44,16 @@ export class OidcClient {
   }
 
   /** The URL to send the browser to, and the state to bind to it (kept here, and in a cookie). */
-  async start(reauth: boolean): Promise<{ url: string; state: string }> {
+  async start(reauth: boolean, redirectUri: string): Promise<{ url: string; state: string }> {
     const e = await this.discover();
     this.sweep();
     const state = randomBytes(24).toString('base64url');
     const verifier = randomBytes(48).toString('base64url');
-    this.pending.set(state, { state, verifier, createdAt: this.now(), reauth });
+    this.pending.set(state, { state, verifier, redirectUri, createdAt: this.now(), reauth });
     const u = new URL(e.authorization);
     u.searchParams.set('response_type', 'code');
     u.searchParams.set('client_id', this.c.clientId);
-    u.searchParams.set('redirect_uri', this.c.redirectUri);
+    u.searchParams.set('redirect_uri', redirectUri);
     u.searchParams.set('scope', this.c.scopes.join(' '));
     u.searchParams.set('state', state);
     u.searchParams.set('code_challenge', createHash('sha256').update(verifier).digest('base64url'));
@@ -79,7 +78,7 @@ export class OidcClient {
     const code = params.get('code');
     if (!code) throw new BadRequest('missing_field', 'the callback has no code', 'code');
     const e = await this.discover();
-    const form = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: this.c.redirectUri, code_verifier: p.verifier, client_id: this.c.clientId });
+    const form = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: p.redirectUri, code_verifier: p.verifier, client_id: this.c.clientId });
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
     // RFC 6749 §2.3.1 client_secret_basic for a confidential client; a public client proves itself by PKCE alone.
     if (this.c.clientSecret) headers.authorization = 'Basic ' + Buffer.from(`${encodeURIComponent(this.c.clientId)}:${encodeURIComponent(this.c.clientSecret)}`).toString('base64');

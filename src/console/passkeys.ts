@@ -23,22 +23,17 @@ export const ENROL_MFA_WINDOW_MS = 15 * 60_000;
 const CHALLENGE_MS = 5 * 60_000;
 const CHALLENGE = 'Cookie realm="warden-console"';
 
-export interface PendingChallenge { kind: 'register' | 'stepup'; challenge: string; principalId: string; expiresAt: number }
+/** `origin`: where the options were asked for; the answer must come from the same origin (and its host is the RP ID). */
+export interface PendingChallenge { kind: 'register' | 'stepup'; challenge: string; principalId: string; origin: string; expiresAt: number }
 
 export class Passkeys {
-  private readonly rpID: string | null;
-  private readonly origin: string;
+  constructor(private readonly store: IdentityStore, private readonly now: () => number) {}
 
-  constructor(private readonly store: IdentityStore, adminOrigin: string, private readonly now: () => number) {
-    const u = new URL(adminOrigin);
-    this.origin = u.origin;
-    // WebAuthn RP IDs are domain names: an admin origin at an IP address cannot hold passkeys.
-    this.rpID = isIP(u.hostname.replace(/^\[|\]$/g, '')) ? null : u.hostname;
-  }
-
-  private rp(): string {
-    if (!this.rpID) throw new Conflict('passkeys_need_hostname', `passkeys need the admin listener at a host name, not ${this.origin}: open the console at https://localhost:<port>, or set listeners.admin.publicUrl`);
-    return this.rpID;
+  /** The RP ID for an origin: its host name. WebAuthn RP IDs are domain names, so an IP-address origin has none. */
+  private rp(origin: string): string {
+    const host = new URL(origin).hostname;
+    if (isIP(host.replace(/^\[|\]$/g, ''))) throw new Conflict('passkeys_need_hostname', `passkeys need the console at a host name, not ${origin}: open it at https://localhost:<port>/console/, or set listeners.admin.publicUrl`);
+    return host;
   }
 
   async list(principalId: string): Promise<StoredPasskey[]> {
@@ -50,13 +45,13 @@ export class Passkeys {
     await this.store.setMeta(`console.passkeys:${principalId}`, JSON.stringify(keys));
   }
 
-  async registrationOptions(p: Principal): Promise<{ options: unknown; pending: PendingChallenge }> {
+  async registrationOptions(p: Principal, origin: string): Promise<{ options: unknown; pending: PendingChallenge }> {
     const fresh = p.authn.method === 'bootstrap' || (p.authn.mfaAt !== undefined && this.now() - p.authn.mfaAt < ENROL_MFA_WINDOW_MS);
     if (!fresh) throw new Unauthenticated('insufficient_user_authentication', 'registering a passkey needs a sign-in with MFA in the last 15 minutes: re-authenticate first', CHALLENGE);
     const existing = await this.list(p.id);
     const options = await generateRegistrationOptions({
       rpName: 'Warden console',
-      rpID: this.rp(),
+      rpID: this.rp(origin),
       userName: p.id,
       userID: new TextEncoder().encode(`${p.tenant}/${p.id}`),
       attestationType: 'none',
@@ -64,14 +59,14 @@ export class Passkeys {
       authenticatorSelection: { residentKey: 'preferred', userVerification: 'required' },
       supportedAlgorithmIDs: [-8, -7, -257],
     });
-    return { options, pending: { kind: 'register', challenge: options.challenge, principalId: p.id, expiresAt: this.now() + CHALLENGE_MS } };
+    return { options, pending: { kind: 'register', challenge: options.challenge, principalId: p.id, origin, expiresAt: this.now() + CHALLENGE_MS } };
   }
 
   async register(p: Principal, pending: PendingChallenge | null, response: unknown): Promise<StoredPasskey> {
     const c = this.take(p, pending, 'register');
     let v;
     try {
-      v = await verifyRegistrationResponse({ response: response as RegistrationResponseJSON, expectedChallenge: c, expectedOrigin: this.origin, expectedRPID: this.rp(), requireUserVerification: true });
+      v = await verifyRegistrationResponse({ response: response as RegistrationResponseJSON, expectedChallenge: c.challenge, expectedOrigin: c.origin, expectedRPID: this.rp(c.origin), requireUserVerification: true });
     } catch (e) {
       throw new BadRequest('passkey_registration_invalid', `the passkey registration does not verify: ${(e as Error).message}`);
     }
@@ -84,11 +79,11 @@ export class Passkeys {
     return key;
   }
 
-  async stepUpOptions(p: Principal): Promise<{ options: unknown; pending: PendingChallenge }> {
+  async stepUpOptions(p: Principal, origin: string): Promise<{ options: unknown; pending: PendingChallenge }> {
     const keys = await this.list(p.id);
     if (keys.length === 0) throw new NotFound('no_passkey', `${p.id} has no passkey: register one first`);
-    const options = await generateAuthenticationOptions({ rpID: this.rp(), allowCredentials: keys.map((k) => ({ id: k.id })), userVerification: 'required' });
-    return { options, pending: { kind: 'stepup', challenge: options.challenge, principalId: p.id, expiresAt: this.now() + CHALLENGE_MS } };
+    const options = await generateAuthenticationOptions({ rpID: this.rp(origin), allowCredentials: keys.map((k) => ({ id: k.id })), userVerification: 'required' });
+    return { options, pending: { kind: 'stepup', challenge: options.challenge, principalId: p.id, origin, expiresAt: this.now() + CHALLENGE_MS } };
   }
 
   /** Verifies an assertion by one of `p`'s passkeys (fresh challenge, user verified, counter moving forward). */
@@ -100,7 +95,7 @@ export class Passkeys {
     if (!key) throw new Forbidden('passkey_unknown', 'that passkey is not registered to you');
     let v;
     try {
-      v = await verifyAuthenticationResponse({ response: r, expectedChallenge: c, expectedOrigin: this.origin, expectedRPID: this.rp(), credential: { id: key.id, publicKey: Buffer.from(key.publicKey, 'base64url'), counter: key.counter }, requireUserVerification: true });
+      v = await verifyAuthenticationResponse({ response: r, expectedChallenge: c.challenge, expectedOrigin: c.origin, expectedRPID: this.rp(c.origin), credential: { id: key.id, publicKey: Buffer.from(key.publicKey, 'base64url'), counter: key.counter }, requireUserVerification: true });
     } catch (e) {
       throw new Forbidden('passkey_assertion_invalid', `the passkey assertion does not verify: ${(e as Error).message}`);
     }
@@ -109,9 +104,9 @@ export class Passkeys {
     await this.save(p.id, keys);
   }
 
-  private take(p: Principal, pending: PendingChallenge | null, kind: PendingChallenge['kind']): string {
+  private take(p: Principal, pending: PendingChallenge | null, kind: PendingChallenge['kind']): PendingChallenge {
     if (!pending || pending.kind !== kind || pending.principalId !== p.id) throw new BadRequest('passkey_no_challenge', 'ask for options first (the challenge is missing or for something else)');
     if (this.now() > pending.expiresAt) throw new BadRequest('passkey_challenge_expired', 'the challenge expired: ask for options again');
-    return pending.challenge;
+    return pending;
   }
 }

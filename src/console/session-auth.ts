@@ -15,8 +15,11 @@ export interface SessionAuthDeps {
   sessions: SessionStore;
   store: IdentityStore;
   apiKey: (key: string) => Promise<Principal>;
-  /** The admin listener's public origin: a state-changing call from any other origin is refused. */
-  adminOrigin: string;
+  /**
+   * The origins the console is served at: the admin listener's public origin first, then its bound URL (and
+   * localhost, for a loopback listener). A state-changing call from any other origin is refused.
+   */
+  origins: readonly string[];
   oidcIssuers: readonly string[];
 }
 
@@ -61,10 +64,16 @@ export function requestSession(d: SessionAuthDeps, req: IncomingMessage): Consol
   }
   if (!SAFE.has(req.method ?? 'GET')) {
     const origin = req.headers.origin;
-    if (origin !== undefined && origin !== d.adminOrigin) throw new Forbidden('csrf_origin_mismatch', `a console call from ${origin} is refused: only ${d.adminOrigin} may change anything`);
+    if (origin !== undefined && !d.origins.includes(origin)) throw new Forbidden('csrf_origin_mismatch', `a console call from ${origin} is refused: only ${d.origins.join(', ')} may change anything`);
     if (!csrfMatches(r.session, req.headers['x-warden-csrf'])) throw new Forbidden('csrf_token_invalid', 'a state-changing console call needs the session\'s X-Warden-CSRF token');
   }
   return r.session;
+}
+
+/** The origin this request was addressed to, when it is one of the console's (else the public one). */
+export function requestOrigin(d: Pick<SessionAuthDeps, 'origins'>, req: IncomingMessage): string {
+  const addressed = `https://${req.headers.host ?? ''}`;
+  return d.origins.includes(addressed) ? addressed : d.origins[0]!;
 }
 
 /** AdminDeps.session: a request with its own Authorization (or signature) is judged by that, never by a cookie. */

@@ -66,13 +66,8 @@ async function open(page: Page, section: string, heading: string): Promise<void>
 
 const skip = chromiumMissing();
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+/** The console as a newcomer opens it: at localhost (passkeys need a host name: a WebAuthn RP ID is a domain). */
+const consoleUrl = () => t.w.adminUrl.replace('https://127.0.0.1:', 'https://localhost:') + '/console/';
 
 describe('the console in chromium', { skip, timeout: 180_000 }, () => {
   let admin: { ctx: BrowserContext; page: Page };
@@ -92,11 +87,7 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
     await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
     const backendUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
     idp = await startTestOidcIdp();
-    // Passkeys need a host name (a WebAuthn RP ID is a domain): the admin listener is published as localhost.
-    const port = await freePort();
     t = await startTestWarden((c) => {
-      c.listeners.admin.port = port;
-      c.listeners.admin.publicUrl = `https://localhost:${port}`;
       c.oidc.issuers = [idp.oidcIssuer];
       c.console = { ...c.console, oidc: { issuer: idp.issuer, clientId: idp.clientId, scopes: ['openid'] } };
     });
@@ -116,7 +107,7 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
 
   test('the bootstrap admin signs in with the key warden up printed; the overview loads', async () => {
     const { page } = admin;
-    await page.goto(`${t.w.adminOrigin}/console/`);
+    await page.goto(consoleUrl());
     await page.getByRole('heading', { name: 'Sign in to the Warden console' }).waitFor();
     await axe(page, 'sign-in');
     await shot(page, 'sign-in');
@@ -226,7 +217,7 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
     await cdp.send('WebAuthn.addVirtualAuthenticator', { options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true } });
     // 1. Signed in with MFA at the IdP: registers a passkey.
     idp.signInAs = { sub: 'bob', groups: [] };
-    await bob.page.goto(`${t.w.adminOrigin}/console/`);
+    await bob.page.goto(consoleUrl());
     await bob.page.getByRole('link', { name: 'Sign in with your identity provider' }).click();
     await bob.page.getByRole('heading', { level: 2, name: 'Overview' }).waitFor();
     assert.match(await bob.page.locator('#who').innerText(), /bob · oidc · MFA/);
@@ -268,13 +259,13 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
   test('a consumer who signs in sees no admin page: no navigation, and the API answers 403', async () => {
     idp.signInAs = { sub: 'alice', groups: ['consumers'] };
     const c = await newPage();
-    await c.page.goto(`${t.w.adminOrigin}/console/`);
+    await c.page.goto(consoleUrl());
     await c.page.getByRole('link', { name: 'Sign in with your identity provider' }).click();
     await c.page.getByRole('heading', { name: 'No admin access' }).waitFor();
     assert.equal(await c.page.getByRole('navigation').count(), 0);
     const status = await c.page.evaluate(async () => (await fetch('/admin/v1/principals')).status);
     assert.equal(status, 403);
-    await c.page.goto(`${t.w.adminOrigin}/console/#/principals`);
+    await c.page.goto(consoleUrl() + '#/principals');
     await c.page.getByRole('heading', { name: 'No admin access' }).waitFor();
     await axe(c.page, 'no admin access');
     await shot(c.page, 'consumer');

@@ -128,6 +128,12 @@ describe('console sessions', () => {
     const cross = await send('POST', '/admin/v1/principals', { cookie, csrf, origin: 'https://evil.example', body: { id: 'mallory3' } });
     assert.equal(cross.status, 403);
     assert.equal(cross.json.error.code, 'csrf_origin_mismatch');
+    // The console's own origins pass: the bound URL and, for a loopback listener, localhost.
+    const port = new URL(t.w.adminUrl).port;
+    const local = await send('POST', '/admin/v1/principals', { cookie, csrf, origin: `https://localhost:${port}`, body: { id: 'via-localhost' } });
+    assert.equal(local.status, 201, local.text);
+    const otherPort = await send('POST', '/admin/v1/principals', { cookie, csrf, origin: `https://localhost:1`, body: { id: 'mallory4' } });
+    assert.equal(otherPort.json.error.code, 'csrf_origin_mismatch');
     const del = await send('DELETE', '/admin/v1/policies/shadow', { cookie });
     assert.equal(del.json.error.code, 'csrf_token_invalid');
     assert.equal((await send('GET', '/admin/v1/principals/mallory1', { cookie })).status, 404, 'nothing was created');

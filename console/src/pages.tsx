@@ -253,18 +253,52 @@ export function PoliciesPage() {
       <label for="policy-text">Cedar policy set (edit, then publish to shadow to see how decisions would differ)</label>
       <textarea id="policy-text" spellcheck={false} value={edited} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} />
       <p>
-        <button type="button" onClick={() => void act(() => call('POST', '/admin/v1/policies/shadow', { text: edited }), (r) => `published to shadow: ${cell(r.setVersion ?? r.set_version)}`)}>Publish to shadow</button>
+        <button type="button" onClick={() => void act(() => call('POST', '/admin/v1/policies/shadow', { text: edited }), () => 'published to shadow')}>Publish to shadow</button>
         <button type="button" class="primary" onClick={() => void act(() => call('POST', '/admin/v1/policies/promote', {}), (r) => `promoted: live is ${cell(r.setVersion ?? r.set_version)}`)}>Promote shadow</button>
         <button type="button" onClick={() => void act(() => call('DELETE', '/admin/v1/policies/shadow'), () => 'shadow stopped')}>Stop shadow</button>
       </p>
+      <ChangedLines live={liveText} edited={edited} />
+      {cur.data?.shadow_version ? <ShadowDiffs version={String(cur.data.shadow_version)} /> : null}
       <h3>Versions</h3>
       <Table
-        rows={((cur.data?.versions as Row[] | undefined) ?? []).slice(0, 20)}
+        rows={((cur.data?.versions as Row[] | undefined) ?? []).slice(0, 20).map((v) => ({ ...v, createdAt: typeof v.createdAt === 'number' ? new Date(v.createdAt).toISOString() : v.createdAt }))}
         columns={Object.keys(((cur.data?.versions as Row[] | undefined) ?? [])[0] ?? {}).filter((k) => k !== 'text').slice(0, 6)}
         caption="Policy versions"
         actions={(r) => <button type="button" onClick={() => void act(() => call('POST', '/admin/v1/policies/rollback', { version: r.version ?? r.setVersion ?? r.set_version }), () => 'rolled back')}>Roll back to this</button>}
       />
     </section>
+  );
+}
+
+/** The edit against the live set, line by line (what a publish would add and remove). */
+function ChangedLines({ live, edited }: { live: string; edited: string }) {
+  if (live === edited) return null;
+  const a = new Set(live.split('\n').map((l) => l.trimEnd()));
+  const b = new Set(edited.split('\n').map((l) => l.trimEnd()));
+  const added = [...b].filter((l) => l.trim() && !a.has(l));
+  const removed = [...a].filter((l) => l.trim() && !b.has(l));
+  return (
+    <div class="card">
+      <h3>Changes against live</h3>
+      <pre tabIndex={0} aria-label="changes against live" id="policy-diff">{[...removed.map((l) => '- ' + l), ...added.map((l) => '+ ' + l)].join('\n')}</pre>
+    </div>
+  );
+}
+
+/** Requests the shadow candidate decided differently from the live set (GET /admin/v1/policies/shadow/diffs). */
+function ShadowDiffs({ version }: { version: string }) {
+  const diffs = useLoad(() => call<{ data: Row[] }>('GET', '/admin/v1/policies/shadow/diffs'), [version]);
+  return (
+    <div class="card">
+      <h3>Decisions the shadow set would change</h3>
+      <Status error={diffs.error} />
+      <Table
+        rows={(diffs.data?.data ?? []).map((d, i) => ({ id: i, time: d.time, principal: cell((d.principal as Row).id), action: d.action, resource: `${cell((d.resource as Row).type)}::${cell((d.resource as Row).id)}`, live: d.live, shadow: d.candidate }))}
+        columns={['time', 'principal', 'action', 'resource', 'live', 'shadow']}
+        caption="Differing decisions"
+      />
+      <button type="button" onClick={diffs.reload}>Refresh differences</button>
+    </div>
   );
 }
 

@@ -27,6 +27,7 @@ function chromiumMissing(): string | false {
 }
 
 let browser: Browser;
+let walkthroughKey = '';
 let t: TestWarden;
 let idp: TestOidcIdp;
 let backend: Server;
@@ -132,12 +133,12 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
     await page.getByRole('button', { name: 'Create principal' }).click();
     await page.getByText('principal walkthrough created').waitFor();
     await page.getByLabel('Principal', { exact: true }).fill('walkthrough');
-    await page.getByLabel('Actions (scope ceiling)').fill('listModels');
     await page.getByRole('button', { name: 'Create key' }).click();
     const key = await page.locator('#new-key').innerText();
     assert.match(key, /^wdn_/);
-    const models = await t.call('inference', 'GET', '/v1/models', { key });
-    assert.equal(models.status, 200, models.text);
+    walkthroughKey = key;
+    const chat = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: { model: 'demo-chat', messages: [{ role: 'user', content: 'hello' }] } });
+    assert.equal(chat.status, 200, chat.text);
     const created = t.audits().find((a) => a.action === 'key.create' && (a.details as Record<string, unknown> | undefined)?.principal === 'walkthrough') ?? t.audits().find((a) => a.action === 'key.create');
     assert.equal((created?.principal as Record<string, unknown>)?.id, 'admin');
     await axe(page, 'principals');
@@ -152,15 +153,24 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
     await page.waitForFunction(() => (globalThis as unknown as { document: { querySelector(s: string): { value: string } | null } }).document.querySelector('#policy-text')?.value.includes('admin-needs-recent-mfa'));
     const text = await box.inputValue();
     assert.ok(text.includes('admin-needs-recent-mfa'));
-    await box.fill(text + '\n\n@id("console-walkthrough")\npermit (principal in Group::"walkthrough", action == Action::"listModels", resource);\n');
+    await box.fill(text + '\n\n@id("console-walkthrough")\nforbid (principal == User::"walkthrough", action == Action::"chat", resource);\n');
+    assert.match(await page.locator('#policy-diff').innerText(), /\+ forbid \(principal == User::"walkthrough"/);
     await page.getByRole('button', { name: 'Publish to shadow' }).click();
     await page.getByText(/published to shadow/).waitFor();
     assert.notEqual(await page.locator('#shadow-version').innerText(), 'none');
+    // Traffic while the candidate runs in shadow: the live set answers, the page shows what the candidate would change.
+    const during = await t.call('inference', 'POST', '/v1/chat/completions', { key: walkthroughKey, body: { model: 'demo-chat', messages: [{ role: 'user', content: 'hi' }] } });
+    assert.equal(during.status, 200, 'the live set still answers');
+    await page.getByRole('button', { name: 'Refresh differences' }).click();
+    await page.getByRole('cell', { name: 'walkthrough', exact: true }).waitFor();
+    await shot(page, 'policies');
     await page.getByRole('button', { name: 'Promote shadow' }).click();
     await page.getByText(/promoted: live is/).waitFor();
     await page.waitForFunction((b) => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document.querySelector('#live-version')?.textContent !== b, before);
     const cur = await t.admin('GET', '/admin/v1/policies');
     assert.ok((cur.policies as { text: string }[]).some((p) => p.text.includes('console-walkthrough')));
+    const promoted = await t.call('inference', 'POST', '/v1/chat/completions', { key: walkthroughKey, body: { model: 'demo-chat', messages: [{ role: 'user', content: 'hi' }] } });
+    assert.equal(promoted.status, 403, 'the promoted set is live');
     const promote = t.audits().find((a) => a.action === 'policy.promote');
     assert.equal((promote?.principal as Record<string, unknown>)?.id, 'admin');
     // Invalid Cedar is refused with the validator's message, in the page.
@@ -168,7 +178,6 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
     await page.getByRole('button', { name: 'Publish to shadow' }).click();
     await page.getByRole('alert').waitFor();
     await axe(page, 'policies');
-    await shot(page, 'policies');
   });
 
   test('ledger: open an entry and verify its inclusion proof and checkpoint signature in the browser', async () => {

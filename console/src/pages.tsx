@@ -87,6 +87,36 @@ function Bars({ data, caption }: { data: Map<string, number>; caption: string })
   );
 }
 
+/** Entries per minute over the last 30 minutes, allowed above and refused below the axis (inline SVG, no library). */
+function TrafficPlot({ entries }: { entries: Row[] }) {
+  const minutes = 30;
+  const now = Math.floor(Date.now() / 60_000);
+  const allowed = new Array<number>(minutes).fill(0);
+  const refused = new Array<number>(minutes).fill(0);
+  for (const e of entries) {
+    const m = Math.floor(Date.parse(String(e.time)) / 60_000);
+    const i = minutes - 1 - (now - m);
+    if (i < 0 || i >= minutes) continue;
+    if (e.decision === 'allow') allowed[i]!++;
+    else refused[i]!++;
+  }
+  const max = Math.max(1, ...allowed, ...refused);
+  const w = 16;
+  const h = 60;
+  const label = `Ledger entries per minute over the last ${minutes} minutes: ${allowed.reduce((a, b) => a + b, 0)} allowed, ${refused.reduce((a, b) => a + b, 0)} refused`;
+  return (
+    <figure class="card">
+      <svg role="img" aria-label={label} width={minutes * w} height={2 * h + 2} viewBox={`0 0 ${minutes * w} ${2 * h + 2}`}>
+        <title>{label}</title>
+        <line x1="0" y1={h + 1} x2={minutes * w} y2={h + 1} stroke="#57606a" />
+        {allowed.map((v, i) => (v ? <rect key={'a' + i} x={i * w + 2} y={h - (v / max) * h} width={w - 4} height={(v / max) * h} fill="#1a7f37" /> : null))}
+        {refused.map((v, i) => (v ? <rect key={'r' + i} x={i * w + 2} y={h + 2} width={w - 4} height={(v / max) * h} fill="#b42318" /> : null))}
+      </svg>
+      <figcaption>Per minute, last {minutes} minutes: allowed (green, above) and refused (red, below), from the latest ledger entries.</figcaption>
+    </figure>
+  );
+}
+
 async function recentEntries(max = 256): Promise<{ index: number; entry: Row; raw: Uint8Array }[]> {
   const size = Number((await (await fetch('/audit/v1/checkpoint')).text()).split('\n')[1]);
   const out: { index: number; entry: Row; raw: Uint8Array }[] = [];
@@ -128,6 +158,7 @@ export function OverviewPage() {
         <div class="stat"><span>Refused (all stages)</span><strong id="stat-refused">{denied}</strong></div>
         <div class="stat"><span>Recent ledger entries</span><strong>{recent.data?.length ?? 0}</strong></div>
       </div>
+      <TrafficPlot entries={(recent.data ?? []).map((r) => r.entry)} />
       <div class="row">
         <div class="card"><Bars data={requests} caption="Requests by status" /></div>
         <div class="card"><Bars data={refusals} caption="Refusals by stage" /></div>

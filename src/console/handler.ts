@@ -145,6 +145,9 @@ export function createConsoleHandler(d: ConsoleDeps): (req: IncomingMessage, res
         await record(requestId, 'console.signIn', p, err);
         throw err;
       }
+      // A new sign-in replaces whatever session this browser had (no session outlives its replacement).
+      const previous = readCookie(req.headers.cookie, SESSION_COOKIE);
+      if (previous) d.sessions.end(previous);
       const cookie = await signIn(requestId, p, { kind: 'api_key', key }, 'console.signIn');
       return sendJson(res, 200, { signed_in: true }, { ...SECURITY_HEADERS, 'set-cookie': sessionCookie(cookie), 'x-request-id': requestId });
     }

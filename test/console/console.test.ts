@@ -202,13 +202,15 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
     await page.locator('#verify-error').waitFor();
   });
 
-  test('the other pages load and pass axe-core: models, tools, monitor', async () => {
+  test('the other pages load and pass axe-core: overview with traffic, models, tools, monitor', async () => {
     const { page } = admin;
-    for (const [section, link] of [['Models and deployments', 'Models'], ['Tools', 'Tools'], ['Monitor', 'Monitor']] as const) {
+    // The overview again, now with the walkthrough's traffic and refusals in it.
+    for (const [section, link] of [['Overview', 'Overview'], ['Models and deployments', 'Models'], ['Tools', 'Tools'], ['Monitor', 'Monitor']] as const) {
       await page.getByRole('link', { name: link, exact: true }).click();
       await page.getByRole('heading', { level: 2, name: section }).waitFor();
       await page.waitForLoadState('networkidle');
       if (link === 'Tools') await page.getByRole('cell', { name: 'delete_record', exact: true }).waitFor();
+      if (link === 'Overview') await page.getByRole('img', { name: /Ledger entries per minute/ }).waitFor();
       await axe(page, section);
       await shot(page, link.toLowerCase());
     }
@@ -233,7 +235,7 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
     assert.equal(idp.authorizeRequests.at(-1)?.get('code_challenge_method'), 'S256');
     await bob.page.getByRole('link', { name: 'Passkeys', exact: true }).click();
     await bob.page.getByRole('button', { name: 'Register a passkey' }).click();
-    await bob.page.getByText('passkey registered').waitFor();
+    await bob.page.getByText('passkey registered', { exact: true }).waitFor();
     await bob.page.locator('#passkey-count').filter({ hasText: /^1$/ }).waitFor();
     await axe(bob.page, 'passkeys');
     await shot(bob.page, 'passkeys');
@@ -247,7 +249,7 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
     await bob.page.getByRole('link', { name: 'Approvals', exact: true }).click();
     await bob.page.getByRole('alert').filter({ hasText: 'insufficient_user_authentication' }).or(bob.page.getByRole('alert').filter({ hasText: /multi-factor/ })).first().waitFor();
     await bob.page.getByRole('button', { name: 'Step up with passkey' }).click();
-    await bob.page.getByText('stepped up with your passkey').waitFor();
+    await bob.page.getByText('stepped up with your passkey', { exact: true }).waitFor();
     assert.ok(t.audits().some((a) => a.action === 'console.passkey.stepUp' && a.decision === 'allow'));
     await bob.page.getByRole('link', { name: 'Overview', exact: true }).click();
     await bob.page.getByRole('link', { name: 'Approvals', exact: true }).click();

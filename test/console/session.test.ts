@@ -155,6 +155,15 @@ describe('console sessions', () => {
     assert.ok(t.audits().some((a) => a.action === 'console.signIn' && a.errorCode === 'admin_required'));
   });
 
+  test('signing in again replaces the session the browser had', async () => {
+    const first = await keySession(t.adminKey);
+    const again = await send('POST', '/console/auth/key', { cookie: first.cookie, body: { key: t.adminKey } });
+    assert.equal(again.status, 200);
+    assert.notEqual(cookieOf(again), first.cookie);
+    assert.equal((await send('GET', '/admin/v1/principals', { cookie: first.cookie })).status, 401);
+    assert.equal((await send('GET', '/admin/v1/principals', { cookie: cookieOf(again) })).status, 200);
+  });
+
   test('sign-out ends the session on the server: the old cookie opens nothing', async () => {
     const { cookie, csrf } = await keySession(t.adminKey);
     assert.equal((await send('POST', '/console/auth/signout', { cookie })).json?.error?.code, 'csrf_token_invalid');

@@ -289,3 +289,22 @@ describe('console sessions', () => {
     assert.ok(t.audits().some((a) => a.action === 'console.passkey.stepUp' && a.errorCode === 'passkey_no_challenge'));
   });
 });
+
+test('console.enabled: false: no console and no cookie credential on the admin listener', async () => {
+  const off = await startTestWarden((c) => {
+    c.console = { ...c.console, enabled: false };
+  });
+  try {
+    assert.equal(off.w.consoleUrl, null);
+    const page = await request(off.w.adminUrl + '/console/', { dispatcher: off.agent });
+    await page.body.text();
+    assert.equal(page.statusCode, 404);
+    const signIn = await request(off.w.adminUrl + '/console/auth/key', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: off.adminKey }), dispatcher: off.agent });
+    await signIn.body.text();
+    assert.equal(signIn.statusCode, 404);
+    const withCookie = await request(off.w.adminUrl + '/admin/v1/principals', { headers: { cookie: '__Host-warden_console=anything' }, dispatcher: off.agent });
+    assert.equal(withCookie.statusCode, 401, await withCookie.body.text());
+  } finally {
+    await off.stop();
+  }
+});

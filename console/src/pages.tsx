@@ -458,10 +458,10 @@ export function MonitorPage() {
       <h3>Risk per principal</h3>
       <Table
         rows={risk.data?.data ?? []}
-        columns={Object.keys((risk.data?.data ?? [])[0] ?? { principal: 1, risk: 1 }).slice(0, 6)}
+        columns={['principal', 'risk', 'reasons', 'signals', 'throttled', 'revoked'].filter((c) => c === 'principal' || c === 'risk' || (risk.data?.data ?? []).some((r) => c in r))}
         caption="Risk per principal"
         actions={(r) => (
-          <button type="button" onClick={() => call('POST', `/admin/v1/monitor/${encodeURIComponent(String(r.principal ?? r.id))}/reset`, {}).then(() => (setMsg({ ok: 'reset' }), risk.reload()), (e) => setMsg({ error: stepUpHint(e) }))}>Reset</button>
+          <button type="button" aria-label={`Reset ${cell(r.principal)}`} onClick={() => call('POST', `/admin/v1/monitor/${encodeURIComponent(String(r.principal ?? r.id))}/reset`, {}).then(() => (setMsg({ ok: 'reset' }), risk.reload()), (e) => setMsg({ error: stepUpHint(e) }))}>Reset</button>
         )}
       />
       <h3>Playbook steps</h3>

@@ -210,10 +210,15 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
       await page.getByRole('heading', { level: 2, name: section }).waitFor();
       await page.waitForLoadState('networkidle');
       if (link === 'Tools') await page.getByRole('cell', { name: 'delete_record', exact: true }).waitFor();
+      if (link === 'Monitor') await page.getByRole('cell', { name: 'default/user:walkthrough', exact: true }).waitFor();
       if (link === 'Overview') await page.getByRole('img', { name: /Ledger entries per minute/ }).waitFor();
       await axe(page, section);
       await shot(page, link.toLowerCase());
     }
+    // The monitor's reset, from the page: the same admin route and ledger entry as `warden monitor reset`.
+    await page.getByRole('button', { name: 'Reset default/user:walkthrough' }).click();
+    await page.getByText('reset', { exact: true }).waitFor();
+    assert.ok(t.audits().some((a) => a.action === 'monitor.reset' && (a.resource as Record<string, unknown>)?.id === 'default/user:walkthrough'));
   });
 
   test('approvals: an operator signs in through the IdP (code + PKCE), registers a passkey, and approves a held tool call after a passkey step-up', async () => {

@@ -264,6 +264,18 @@ export function PoliciesPage() {
   // Each policy with its id, so an edited set keeps its ids (an id-less policy would be named by position).
   const liveText = policies.map((p) => (String(p.text).includes('@id(') ? String(p.text) : `@id(${JSON.stringify(p.id)})\n${String(p.text)}`)).join('\n\n');
   const edited = textValue ?? liveText;
+  // Cedar validation as you type: the server parses and checks the text against the schema, installing nothing.
+  const [validation, setValidation] = useState<{ ok: boolean; text: string } | null>(null);
+  useEffect(() => {
+    if (textValue === null) return;
+    const timer = setTimeout(() => {
+      call<Row>('POST', '/admin/v1/policies/validate', { text: textValue }).then(
+        (r) => setValidation({ ok: true, text: `valid: ${cell(r.policy_count)} policies` }),
+        (e) => setValidation({ ok: false, text: stepUpHint(e) }),
+      );
+    }, 500);
+    return () => clearTimeout(timer);
+  }, [textValue]);
   const act = async (f: () => Promise<Row>, ok: (r: Row) => string) => {
     setMsg({});
     try {
@@ -283,6 +295,7 @@ export function PoliciesPage() {
       </p>
       <label for="policy-text">Cedar policy set (edit, then publish to shadow to see how decisions would differ)</label>
       <textarea id="policy-text" spellcheck={false} value={edited} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} />
+      <p id="policy-validation" role="status" class={validation ? (validation.ok ? 'ok' : 'error') : ''}>{validation?.text ?? ''}</p>
       <p>
         <button type="button" onClick={() => void act(() => call('POST', '/admin/v1/policies/shadow', { text: edited }), () => 'published to shadow')}>Publish to shadow</button>
         <button type="button" class="primary" onClick={() => void act(() => call('POST', '/admin/v1/policies/promote', {}), (r) => `promoted: live is ${cell(r.setVersion ?? r.set_version)}`)}>Promote shadow</button>

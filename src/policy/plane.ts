@@ -269,6 +269,12 @@ export async function buildPolicyPlane(
         await change('policy.publish', { type: 'Policy', id: 'set' }, async (gate) => admin.publish(await text(), actor, undefined, gate), 201);
         return true;
       }
+      // Parses and validates a candidate against the schema without installing it (the console checks as you type).
+      if (ar.path === '/admin/v1/policies/validate' && req.method === 'POST') {
+        const r = admin.check(await text());
+        sendJson(res, 200, { valid: true, set_version: r.setVersion, policy_count: r.policyCount }, hdr);
+        return true;
+      }
       if (ar.path === '/admin/v1/policies/shadow/diffs' && req.method === 'GET') {
         const current = pdp.shadowVersion;
         sendJson(res, 200, { shadow_version: current, data: shadowDiffs.filter((d) => d.shadow_version === current).reverse() }, hdr);

@@ -155,6 +155,7 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
     assert.ok(text.includes('admin-needs-recent-mfa'));
     await box.fill(text + '\n\n@id("console-walkthrough")\nforbid (principal == User::"walkthrough", action == Action::"chat", resource);\n');
     assert.match(await page.locator('#policy-diff').innerText(), /\+ forbid \(principal == User::"walkthrough"/);
+    await page.locator('#policy-validation').filter({ hasText: /^valid: \d+ policies$/ }).waitFor();
     await page.getByRole('button', { name: 'Publish to shadow' }).click();
     await page.getByText(/published to shadow/).waitFor();
     assert.notEqual(await page.locator('#shadow-version').innerText(), 'none');
@@ -175,6 +176,7 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
     assert.equal((promote?.principal as Record<string, unknown>)?.id, 'admin');
     // Invalid Cedar is refused with the validator's message, in the page.
     await box.fill('permit (principal, action == Action::"noSuchAction", resource);');
+    await page.locator('#policy-validation').filter({ hasText: /noSuchAction/ }).waitFor();
     await page.getByRole('button', { name: 'Publish to shadow' }).click();
     await page.getByRole('alert').waitFor();
     await axe(page, 'policies');

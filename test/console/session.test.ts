@@ -261,6 +261,21 @@ describe('console sessions', () => {
     assert.ok(t.audits().some((a) => a.action === 'console.signIn' && a.errorCode === 'oidc_state_mismatch'));
   });
 
+  test('policy validation for the editor: a valid set is 200 and installs nothing; an invalid one is 400 naming the problem', async () => {
+    const before = await t.admin('GET', '/admin/v1/policies');
+    const ok = await t.call('admin', 'POST', '/admin/v1/policies/validate', { key: t.adminKey, body: { text: '@id("x")\npermit (principal in Group::"ops", action == Action::"chat", resource);' } });
+    assert.equal(ok.status, 200, ok.text);
+    assert.deepEqual([ok.json.valid, ok.json.policy_count], [true, 1]);
+    const bad = await t.call('admin', 'POST', '/admin/v1/policies/validate', { key: t.adminKey, body: { text: 'permit (principal, action == Action::"noSuchAction", resource);' } });
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /noSuchAction/);
+    const empty = await t.call('admin', 'POST', '/admin/v1/policies/validate', { key: t.adminKey, body: {} });
+    assert.equal(empty.json.error.code, 'invalid_field');
+    assert.equal((await t.call('admin', 'POST', '/admin/v1/policies/validate', { body: { text: 'x' } })).status, 401);
+    const after = await t.admin('GET', '/admin/v1/policies');
+    assert.deepEqual([after.live_version, after.shadow_version], [before.live_version, before.shadow_version], 'nothing installed');
+  });
+
   test('passkeys: refused without the CSRF token, for a consumer, without fresh MFA, with no passkey, and at an IP-address origin', async () => {
     const boot = await keySession(t.adminKey);
     const noCsrf = await send('POST', '/console/auth/passkey/register/options', { cookie: boot.cookie, body: {} });

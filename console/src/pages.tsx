@@ -265,6 +265,7 @@ export function PoliciesPage() {
   const liveText = policies.map((p) => (String(p.text).includes('@id(') ? String(p.text) : `@id(${JSON.stringify(p.id)})\n${String(p.text)}`)).join('\n\n');
   const edited = textValue ?? liveText;
   // Cedar validation as you type: the server parses and checks the text against the schema, installing nothing.
+  const [tests, setTests] = useState<Row | null>(null);
   const [validation, setValidation] = useState<{ ok: boolean; text: string } | null>(null);
   useEffect(() => {
     if (textValue === null) return;
@@ -300,7 +301,15 @@ export function PoliciesPage() {
         <button type="button" onClick={() => void act(() => call('POST', '/admin/v1/policies/shadow', { text: edited }), () => 'published to shadow')}>Publish to shadow</button>
         <button type="button" class="primary" onClick={() => void act(() => call('POST', '/admin/v1/policies/promote', {}), (r) => `promoted: live is ${cell(r.setVersion ?? r.set_version)}`)}>Promote shadow</button>
         <button type="button" onClick={() => void act(() => call('DELETE', '/admin/v1/policies/shadow'), () => 'shadow stopped')}>Stop shadow</button>
+        <button type="button" onClick={() => void act(async () => { const r = await call<Row>('POST', '/admin/v1/policies/test', { text: edited }); setTests(r); return r; }, (r) => `policy tests: ${cell(r.passed)} passed, ${cell(r.failed)} failed`)}>Run policy tests</button>
       </p>
+      {tests && (
+        <Table
+          rows={((tests.results as Row[] | undefined) ?? []).filter((r) => !r.passed).map((r, i) => ({ id: i, file: r.file, name: r.name, problems: r.problems }))}
+          columns={['file', 'name', 'problems']}
+          caption="Failing policy tests"
+        />
+      )}
       <ChangedLines live={liveText} edited={edited} />
       {cur.data?.shadow_version ? <ShadowDiffs version={String(cur.data.shadow_version)} /> : null}
       <h3>Versions</h3>

@@ -43,6 +43,7 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   { name: 'policies.shadow.clear', method: 'DELETE', path: '/admin/v1/policies/shadow', need: policies },
   { name: 'policies.shadow.diffs', method: 'GET', path: '/admin/v1/policies/shadow/diffs', need: policies },
   { name: 'policies.validate', method: 'POST', path: '/admin/v1/policies/validate', need: policies },
+  { name: 'policies.test', method: 'POST', path: '/admin/v1/policies/test', need: policies },
   { name: 'policies.promote', method: 'POST', path: '/admin/v1/policies/promote', need: policies },
   { name: 'policies.rollback', method: 'POST', path: '/admin/v1/policies/rollback', need: policies },
   { name: 'principals.list', method: 'GET', path: '/admin/v1/principals', need: identity },

@@ -275,6 +275,13 @@ export async function buildPolicyPlane(
         sendJson(res, 200, { valid: true, set_version: r.setVersion, policy_count: r.policyCount }, hdr);
         return true;
       }
+      // The policy tests of the configured directory (else the starter set's) against a candidate, installing nothing.
+      if (ar.path === '/admin/v1/policies/test' && req.method === 'POST') {
+        const r = admin.test(await text(), config.policies.dir ?? STARTER_POLICY_DIR);
+        const results = r.results.map((x) => ({ file: x.file, name: x.name, passed: x.passed, problems: x.problems }));
+        sendJson(res, 200, { set_version: r.setVersion, passed: results.filter((x) => x.passed).length, failed: results.filter((x) => !x.passed).length, results }, hdr);
+        return true;
+      }
       if (ar.path === '/admin/v1/policies/shadow/diffs' && req.method === 'GET') {
         const current = pdp.shadowVersion;
         sendJson(res, 200, { shadow_version: current, data: shadowDiffs.filter((d) => d.shadow_version === current).reverse() }, hdr);

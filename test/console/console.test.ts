@@ -156,6 +156,8 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
     await box.fill(text + '\n\n@id("console-walkthrough")\nforbid (principal == User::"walkthrough", action == Action::"chat", resource);\n');
     assert.match(await page.locator('#policy-diff').innerText(), /\+ forbid \(principal == User::"walkthrough"/);
     await page.locator('#policy-validation').filter({ hasText: /^valid: \d+ policies$/ }).waitFor();
+    await page.getByRole('button', { name: 'Run policy tests' }).click();
+    await page.getByText(/^policy tests: \d+ passed, 0 failed$/).waitFor();
     await page.getByRole('button', { name: 'Publish to shadow' }).click();
     await page.getByText(/published to shadow/).waitFor();
     assert.notEqual(await page.locator('#shadow-version').innerText(), 'none');

@@ -272,6 +272,15 @@ describe('console sessions', () => {
     const empty = await t.call('admin', 'POST', '/admin/v1/policies/validate', { key: t.adminKey, body: {} });
     assert.equal(empty.json.error.code, 'invalid_field');
     assert.equal((await t.call('admin', 'POST', '/admin/v1/policies/validate', { body: { text: 'x' } })).status, 401);
+    // The starter set's own tests against a candidate: the live text passes them, a set of one permit does not.
+    const liveText = (before.policies as { text: string }[]).map((p) => p.text).join('\n\n');
+    const pass = await t.call('admin', 'POST', '/admin/v1/policies/test', { key: t.adminKey, body: { text: liveText } });
+    assert.equal(pass.status, 200, pass.text);
+    assert.ok(pass.json.passed > 0);
+    assert.equal(pass.json.failed, 0, JSON.stringify(pass.json.results.filter((r: { passed: boolean }) => !r.passed)));
+    const fail = await t.call('admin', 'POST', '/admin/v1/policies/test', { key: t.adminKey, body: { text: '@id("only")\npermit (principal in Group::"ops", action == Action::"chat", resource);' } });
+    assert.ok(fail.json.failed > 0);
+    assert.ok(fail.json.results.some((r: { passed: boolean; problems: string[] }) => !r.passed && r.problems.length > 0));
     const after = await t.admin('GET', '/admin/v1/policies');
     assert.deepEqual([after.live_version, after.shadow_version], [before.live_version, before.shadow_version], 'nothing installed');
   });

@@ -4,7 +4,7 @@
 // one way to turn an IdP's word into a Principal. `state` binds the callback to the browser that started it.
 import { createHash, randomBytes } from 'node:crypto';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { BadRequest, Unauthenticated, UpstreamError } from '../core/errors.js';
+import { BadRequest, RateLimited, Unauthenticated, UpstreamError } from '../core/errors.js';
 
 export interface OidcClientConfig {
   issuer: string;
@@ -12,6 +12,8 @@ export interface OidcClientConfig {
   clientSecret: string | undefined;
   scopes: string[];
   caPem: string | undefined;
+  /** Default MAX_PENDING. */
+  maxPending?: number;
 }
 
 interface Endpoints { authorization: string; token: string }
@@ -20,6 +22,8 @@ export interface PendingSignIn { state: string; verifier: string; redirectUri: s
 
 const CHALLENGE = 'Cookie realm="warden-console"';
 const PENDING_MS = 10 * 60_000;
+/** Sign-ins under way at once: /start needs no credential, so its state is bounded (refused beyond, not evicted). */
+export const MAX_PENDING = 10_000;
 
 export class OidcClient {
   private endpoints: Endpoints | null = null;
@@ -47,6 +51,7 @@ export class OidcClient {
   async start(reauth: boolean, redirectUri: string): Promise<{ url: string; state: string }> {
     const e = await this.discover();
     this.sweep();
+    if (this.pending.size >= (this.c.maxPending ?? MAX_PENDING)) throw new RateLimited('oidc_sign_ins_busy', 'too many sign-ins under way: try again in a minute', 60);
     const state = randomBytes(24).toString('base64url');
     const verifier = randomBytes(48).toString('base64url');
     this.pending.set(state, { state, verifier, redirectUri, createdAt: this.now(), reauth });

@@ -11,7 +11,9 @@ COPY bin ./bin
 COPY src ./src
 COPY test ./test
 COPY bench ./bench
-RUN npm ci --ignore-scripts && npx tsc -p tsconfig.json
+COPY console ./console
+COPY scripts/build-console.mjs ./scripts/build-console.mjs
+RUN npm ci --ignore-scripts && npx tsc -p tsconfig.json && node scripts/build-console.mjs
 
 # 2. Production dependencies only, native modules built here (the runtime image has no compiler).
 FROM node:20-bookworm AS deps
@@ -26,6 +28,7 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/console ./dist/console
 COPY package.json ./
 COPY bin ./bin
 COPY policies ./policies

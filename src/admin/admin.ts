@@ -43,6 +43,12 @@ export interface AdminDeps {
   stepUp?: (token: string) => Promise<Principal>;
   /** The configured OIDC issuers (a principal may be bound to one of them for step-up). */
   oidcIssuers?: readonly string[];
+  /**
+   * The console's session cookie as a credential (src/console/session-auth.ts): the principal it signs in,
+   * or null when the request carries no session (or carries its own Authorization). Throws when the session
+   * ended or a state-changing call lacks its CSRF token. Same gate afterwards: PDP, step-up, ledger.
+   */
+  session?: (req: IncomingMessage) => Promise<Principal | null>;
   /** Extra admin-only routes under /admin/v1; return true if handled. */
   adminRoutes?: ((req: IncomingMessage, res: ServerResponse, ctx: AdminRequest) => Promise<boolean>)[];
 }
@@ -162,8 +168,9 @@ export class AdminApi {
       socket: req.socket as TLSSocket,
       rawBody,
     } as RequestContext;
-    await this.identity(ctx);
-    const p = ctx.principal!;
+    const fromSession = this.d.session ? await this.d.session(req) : null;
+    if (!fromSession) await this.identity(ctx);
+    const p = fromSession ?? ctx.principal!;
     if (!p.admin) throw new Forbidden('admin_required', 'this listener requires an admin principal');
     return p;
   }

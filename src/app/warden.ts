@@ -55,6 +55,7 @@ import { DPOP_ALGORITHMS, parseTokenExchangeRequest, tokenServiceMetadata } from
 import { createEffectiveRoute } from '../admin/effective.js';
 import { buildIdentity } from '../identity/plane.js';
 import { AdminApi, type AdminRequest } from '../admin/admin.js';
+import { createConsole } from '../console/index.js';
 import { Ledger } from '../ledger/ledger.js';
 import { buildDataPlane } from '../data/plane.js';
 import { loadOrCreateLedgerKey, publicLedgerKey } from '../ledger/key.js';
@@ -83,6 +84,8 @@ export interface RunningWarden {
   /** What clients call (listeners.*.publicUrl, else the bound URL): token issuer, DPoP htu, @target-uri. */
   inferenceOrigin: string;
   adminOrigin: string;
+  /** The web console's address (null when console.enabled is false). */
+  consoleUrl: string | null;
   caPemPath: string;
   dataDir: string;
   /** Shown only on the first start of a data dir. */
@@ -623,6 +626,9 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       : {}),
   });
   started.push(() => redTeam.stop());
+  // The console (src/console): browser sessions as admin credentials, and its assets and sign-in under /console/.
+  const consoleUi = config.console.enabled ? await createConsole(config, { clock, audit, store: identityStore, verifiers, adminOrigin, adminUrl }) : null;
+  if (consoleUi) started.push(() => consoleUi.close());
   // Declared after the audit handler that reads it: requests start only once it exists.
   const admin: AdminApi = new AdminApi({
     clock,
@@ -634,7 +640,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     audit,
     publicOrigin: adminOrigin,
     ready: () => readiness.report(),
-    extraRoutes: [auditHandler],
+    extraRoutes: [auditHandler, ...(consoleUi ? [consoleUi.handler] : [])],
+    ...(consoleUi ? { session: consoleUi.session } : {}),
     // Every admin request is a PDP decision (adminActionFor; starter set: admins with MFA < 15 min, or the bootstrap credential).
     authorize: (principal, action, resource, sourceIp, opts) =>
       policy.authorizer.authorize({ principal, action, resource, context: { now: clock.now(), sourceIp, listener: 'admin', findings: null } }, opts),
@@ -753,6 +760,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     adminUrl,
     inferenceOrigin,
     adminOrigin,
+    consoleUrl: consoleUi ? `${adminOrigin}/console/` : null,
     caPemPath: pki.caPemPath,
     dataDir: config.dataDir,
     bootstrapKey,

@@ -145,6 +145,8 @@ export interface WardenConfig {
   };
   upstreams: UpstreamConfig[];
   demoUpstream: { enabled: 'auto' | boolean; port: number };
+  /** The web console on the admin listener (src/console): session lifetimes and the OIDC client people sign in with. */
+  console: ConsoleConfig;
   oidc: { issuers: OidcIssuerConfig[] };
   httpSignatures: { windowSec: number; clients: { keyId: string; publicKeyFile: string; principal: string; alg?: 'ed25519' | 'ecdsa-p256-sha256'; scope?: ScopeConfig }[] };
   spiffe: { trustDomains: string[]; clientCaFile?: string; tenant: string; defaultKind?: 'user' | 'service' | 'agent'; rules: Record<string, unknown>[]; scope: ScopeConfig };
@@ -352,6 +354,15 @@ function checkedPlaybooks(playbooks: Playbook[], source: string | null): Playboo
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
 const validate = ajv.compile(CONFIG_SCHEMA);
 
+export interface ConsoleConfig {
+  enabled: boolean;
+  /** A session unused this long ends; none outlives absoluteTimeoutSec from its sign-in. */
+  idleTimeoutSec: number;
+  absoluteTimeoutSec: number;
+  /** OIDC authorization code + PKCE; `issuer` must be one of oidc.issuers (its access tokens are verified there). */
+  oidc: { issuer: string; clientId: string; clientSecretEnv?: string; scopes: string[] } | null;
+}
+
 type RawConfig = {
   dataDir?: string;
   encryption?: { kek?: KekConfig; previous?: KekConfig[]; tenants?: Record<string, KekConfig> };
@@ -359,6 +370,7 @@ type RawConfig = {
   limits?: Partial<Omit<WardenConfig['limits'], 'attestationPerSource' | 'unauthenticated' | 'upstreamShare'>> & { attestationPerSource?: Partial<WardenConfig['limits']['attestationPerSource']>; unauthenticated?: Partial<WardenConfig['limits']['unauthenticated']>; upstreamShare?: Partial<WardenConfig['limits']['upstreamShare']> };
   upstreams?: (Partial<Omit<UpstreamConfig, 'pool'>> & { endpoints?: { url: string; weight?: number }[]; retries?: number; healthCheck?: Partial<UpstreamPoolConfig['healthCheck']>; outlierEjection?: Partial<UpstreamPoolConfig['outlierEjection']> })[];
   demoUpstream?: Partial<WardenConfig['demoUpstream']>;
+  console?: Partial<Omit<ConsoleConfig, 'oidc'>> & { oidc?: Omit<NonNullable<ConsoleConfig['oidc']>, 'scopes'> & { scopes?: string[] } };
   oidc?: { issuers?: OidcIssuerConfig[] };
   httpSignatures?: Partial<WardenConfig['httpSignatures']>;
   spiffe?: Partial<WardenConfig['spiffe']>;
@@ -513,6 +525,12 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       ...(u.canary !== undefined ? { canary: u.canary } : {}),
     })),
     demoUpstream: { enabled: raw.demoUpstream?.enabled ?? 'auto', port: raw.demoUpstream?.port ?? 0 },
+    console: {
+      enabled: raw.console?.enabled ?? true,
+      idleTimeoutSec: raw.console?.idleTimeoutSec ?? 900,
+      absoluteTimeoutSec: raw.console?.absoluteTimeoutSec ?? 8 * 3600,
+      oidc: raw.console?.oidc ? { ...raw.console.oidc, scopes: raw.console.oidc.scopes ?? ['openid'] } : null,
+    },
     shutdown: { drainTimeoutMs: raw.shutdown?.drainTimeoutMs ?? 25_000 },
     ...(raw.extAuthz ? { extAuthz: extAuthzDefaults(raw.extAuthz, baseDir) } : {}),
     telemetry: {

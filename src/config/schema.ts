@@ -503,6 +503,26 @@ export const CONFIG_SCHEMA = {
         port: { type: 'integer', minimum: 0, maximum: 65535 },
       },
     },
+    console: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        idleTimeoutSec: { type: 'integer', minimum: 60, maximum: 86400 },
+        absoluteTimeoutSec: { type: 'integer', minimum: 300, maximum: 7 * 86400 },
+        oidc: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['issuer', 'clientId'],
+          properties: {
+            issuer: { type: 'string', minLength: 1 },
+            clientId: { type: 'string', minLength: 1 },
+            clientSecretEnv: { type: 'string', minLength: 1 },
+            scopes: { type: 'array', items: { type: 'string', minLength: 1 } },
+          },
+        },
+      },
+    },
     oidc: {
       type: 'object',
       additionalProperties: false,

@@ -130,6 +130,8 @@ export interface PolicyPlane {
   close(): void;
 }
 
+const SHADOW_DIFFS_KEPT = 200;
+
 export async function buildPolicyPlane(
   config: WardenConfig,
   o: {
@@ -147,8 +149,15 @@ export async function buildPolicyPlane(
     shared?: { store: PolicyStore; changes: ChangeFeed };
   },
 ): Promise<PolicyPlane> {
-  const pdp = new PolicyDecisionPoint({
-    onShadowDiff: o.onShadowDiff,
+  // The latest decisions the shadow candidate would change, for GET /admin/v1/policies/shadow/diffs (the console
+  // and `curl` show them; the log has every one). Bounded; emptied when the candidate changes.
+  const shadowDiffs: Record<string, unknown>[] = [];
+  const pdp: PolicyDecisionPoint = new PolicyDecisionPoint({
+    onShadowDiff: (d) => {
+      shadowDiffs.push({ time: new Date(o.clock.now()).toISOString(), shadow_version: pdp.shadowVersion, principal: d.principal, action: d.action, resource: d.resource, live: d.live.allow ? 'allow' : 'deny', candidate: d.candidate.allow ? 'allow' : 'deny', live_policies: d.live.policyIds, candidate_policies: d.candidate.policyIds });
+      if (shadowDiffs.length > SHADOW_DIFFS_KEPT) shadowDiffs.shift();
+      o.onShadowDiff(d);
+    },
     onChange: (c) => {
       if (c.reason !== 'generated') o.onPublished(c.version, c.reason);
     },
@@ -260,8 +269,27 @@ export async function buildPolicyPlane(
         await change('policy.publish', { type: 'Policy', id: 'set' }, async (gate) => admin.publish(await text(), actor, undefined, gate), 201);
         return true;
       }
+      // Parses and validates a candidate against the schema without installing it (the console checks as you type).
+      if (ar.path === '/admin/v1/policies/validate' && req.method === 'POST') {
+        const r = admin.check(await text());
+        sendJson(res, 200, { valid: true, set_version: r.setVersion, policy_count: r.policyCount }, hdr);
+        return true;
+      }
+      // The policy tests of the configured directory (else the starter set's) against a candidate, installing nothing.
+      if (ar.path === '/admin/v1/policies/test' && req.method === 'POST') {
+        const r = admin.test(await text(), config.policies.dir ?? STARTER_POLICY_DIR);
+        const results = r.results.map((x) => ({ file: x.file, name: x.name, passed: x.passed, problems: x.problems }));
+        sendJson(res, 200, { set_version: r.setVersion, passed: results.filter((x) => x.passed).length, failed: results.filter((x) => !x.passed).length, results }, hdr);
+        return true;
+      }
+      if (ar.path === '/admin/v1/policies/shadow/diffs' && req.method === 'GET') {
+        const current = pdp.shadowVersion;
+        sendJson(res, 200, { shadow_version: current, data: shadowDiffs.filter((d) => d.shadow_version === current).reverse() }, hdr);
+        return true;
+      }
       if (ar.path === '/admin/v1/policies/shadow' && req.method === 'POST') {
         const r = admin.shadow(await text());
+        shadowDiffs.length = 0;
         await ar.record('policy.shadow', { type: 'Policy', id: r.setVersion }, { actor });
         sendJson(res, 201, r, hdr);
         return true;

@@ -6,7 +6,8 @@ import type { ChangeFeed } from '../store/pg-changes.js';
 import type { PolicySetSummary, PolicyStore } from '../store/policy-store.js';
 import { FailClosed, NotFound } from '../core/errors.js';
 import type { PolicyDecisionPoint } from './pdp.js';
-import { entriesFromStored, loadPolicyDir, parsePolicies, policySetVersion, type PolicyEntry } from './policy-set.js';
+import { runPolicyTests, type PolicyTestResult } from './policy-tests.js';
+import { entriesFromStored, loadPolicyDir, parsePolicies, policySetVersion, type PolicyEntry, validatePolicies } from './policy-set.js';
 
 export interface PublishResult {
   /** Version of the published set (what the store holds). */
@@ -91,6 +92,20 @@ export class PolicyAdmin {
   }
 
   /** Starts shadow evaluation of a candidate; differences go to the PDP's onShadowDiff. */
+  /** Parses and validates a candidate against the PDP's schema, installing nothing. */
+  check(text: string): { setVersion: string; policyCount: number } {
+    const entries = parsePolicies(text, 'admin');
+    validatePolicies(this.pdp.schema, entries);
+    return { setVersion: policySetVersion(entries), policyCount: entries.length };
+  }
+
+  /** Runs the policy tests under `testDir` (*.test.yaml / *.test.json) against a candidate, installing nothing. */
+  test(text: string, testDir: string): { setVersion: string; results: PolicyTestResult[] } {
+    const entries = parsePolicies(text, 'admin');
+    validatePolicies(this.pdp.schema, entries);
+    return { setVersion: policySetVersion(entries), results: runPolicyTests(entries, testDir, this.pdp.schema) };
+  }
+
   shadow(text: string): { setVersion: string; policyCount: number } {
     const entries = parsePolicies(text, 'admin');
     this.pdp.setShadow(entries);

@@ -1,0 +1,493 @@
+// The console's pages. Each reads and changes Warden only through the admin API (call), so every action is
+// the same PDP decision and the same ledger entry as the CLI's.
+import type { ComponentChildren } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { call, stepUpHint } from './api.js';
+import { entryBundle, servedVkey, verifyEntry, type EntryVerification } from './ledger.js';
+
+type Row = Record<string, unknown>;
+
+function useLoad<T>(load: () => Promise<T>, deps: unknown[] = []): { data: T | null; error: string; reload: () => void } {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState('');
+  const [n, setN] = useState(0);
+  useEffect(() => {
+    load().then((d) => (setData(d), setError('')), (e) => setError(stepUpHint(e)));
+  }, [n, ...deps]);
+  return { data, error, reload: () => setN((x) => x + 1) };
+}
+
+const cell = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+
+function Table({ rows, columns, caption, actions }: { rows: Row[]; columns: string[]; caption: string; actions?: (r: Row) => ComponentChildren }) {
+  if (rows.length === 0) return <p>No {caption.toLowerCase()}.</p>;
+  return (
+    <table>
+      <caption class="skip">{caption}</caption>
+      <thead>
+        <tr>
+          {columns.map((c) => <th scope="col" key={c}>{c}</th>)}
+          {actions && <th scope="col">actions</th>}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r, i) => (
+          <tr key={String(r.id ?? i)}>
+            {columns.map((c) => <td key={c}>{cell(r[c])}</td>)}
+            {actions && <td>{actions(r)}</td>}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Status({ error, ok }: { error?: string; ok?: string }) {
+  return (
+    <>
+      {error && <p class="error" role="alert">{error}</p>}
+      {ok && <p class="ok" role="status">{ok}</p>}
+    </>
+  );
+}
+
+/** Prometheus text: the sum of a counter by one label. */
+function sumBy(metrics: string, name: string, label: string | null, filter: (labels: string) => boolean = () => true): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of metrics.split('\n')) {
+    if (!line.startsWith(name + '{') && !line.startsWith(name + ' ')) continue;
+    const m = /^[^{ ]+(?:\{([^}]*)\})? ([0-9.eE+-]+)$/.exec(line);
+    if (!m) continue;
+    const labels = m[1] ?? '';
+    if (!filter(labels)) continue;
+    const key = label ? (new RegExp(`${label}="([^"]*)"`).exec(labels)?.[1] ?? '') : 'all';
+    out.set(key, (out.get(key) ?? 0) + Number(m[2]));
+  }
+  return out;
+}
+
+function Bars({ data, caption }: { data: Map<string, number>; caption: string }) {
+  const rows = [...data.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10);
+  const max = Math.max(1, ...rows.map((r) => r[1]));
+  if (rows.length === 0) return <p>No {caption.toLowerCase()} yet.</p>;
+  return (
+    <table>
+      <caption>{caption}</caption>
+      <tbody>
+        {rows.map(([k, v]) => (
+          <tr key={k}>
+            <th scope="row">{k || '(none)'}</th>
+            <td>
+              <span class="bar" style={`width:${Math.round((v / max) * 200)}px`} aria-hidden="true" /> {v}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** Entries per minute over the last 30 minutes, allowed above and refused below the axis (inline SVG, no library). */
+function TrafficPlot({ entries }: { entries: Row[] }) {
+  const minutes = 30;
+  const now = Math.floor(Date.now() / 60_000);
+  const allowed = new Array<number>(minutes).fill(0);
+  const refused = new Array<number>(minutes).fill(0);
+  for (const e of entries) {
+    const m = Math.floor(Date.parse(String(e.time)) / 60_000);
+    const i = minutes - 1 - (now - m);
+    if (i < 0 || i >= minutes) continue;
+    if (e.decision === 'allow') allowed[i]!++;
+    else refused[i]!++;
+  }
+  const max = Math.max(1, ...allowed, ...refused);
+  const w = 16;
+  const h = 60;
+  const label = `Ledger entries per minute over the last ${minutes} minutes: ${allowed.reduce((a, b) => a + b, 0)} allowed, ${refused.reduce((a, b) => a + b, 0)} refused`;
+  return (
+    <figure class="card">
+      <svg role="img" aria-label={label} width={minutes * w} height={2 * h + 2} viewBox={`0 0 ${minutes * w} ${2 * h + 2}`}>
+        <title>{label}</title>
+        <line x1="0" y1={h + 1} x2={minutes * w} y2={h + 1} stroke="#57606a" />
+        {allowed.map((v, i) => (v ? <rect key={'a' + i} x={i * w + 2} y={h - (v / max) * h} width={w - 4} height={(v / max) * h} fill="#1a7f37" /> : null))}
+        {refused.map((v, i) => (v ? <rect key={'r' + i} x={i * w + 2} y={h + 2} width={w - 4} height={(v / max) * h} fill="#b42318" /> : null))}
+      </svg>
+      <figcaption>Per minute, last {minutes} minutes: allowed (green, above) and refused (red, below), from the latest ledger entries.</figcaption>
+    </figure>
+  );
+}
+
+async function recentEntries(max = 256): Promise<{ index: number; entry: Row; raw: Uint8Array }[]> {
+  const size = Number((await (await fetch('/audit/v1/checkpoint')).text()).split('\n')[1]);
+  const out: { index: number; entry: Row; raw: Uint8Array }[] = [];
+  let tile = Math.floor((size - 1) / 256);
+  while (tile >= 0 && out.length < max && size > 0) {
+    const width = Math.min(256, size - tile * 256);
+    const bundle = await entryBundle(tile, width);
+    for (let i = bundle.length - 1; i >= 0 && out.length < max; i--) {
+      out.push({ index: tile * 256 + i, raw: bundle[i]!, entry: JSON.parse(new TextDecoder().decode(bundle[i]!)) as Row });
+    }
+    tile--;
+  }
+  return out;
+}
+
+export function OverviewPage() {
+  const m = useLoad(() => fetch('/metrics').then((r) => (r.ok ? r.text() : Promise.reject(new Error(`metrics: ${r.status}`)))));
+  const recent = useLoad(() => recentEntries(256));
+  const requests = m.data ? sumBy(m.data, 'warden_requests_total', 'status') : new Map<string, number>();
+  const refusals = m.data ? sumBy(m.data, 'warden_decisions_total', 'stage', (l) => l.includes('decision="deny"')) : new Map<string, number>();
+  const total = [...requests.values()].reduce((a, b) => a + b, 0);
+  const denied = [...refusals.values()].reduce((a, b) => a + b, 0);
+  const principals = new Map<string, number>();
+  const models = new Map<string, number>();
+  const reasons = new Map<string, number>();
+  for (const { entry } of recent.data ?? []) {
+    const p = (entry.principal as Row | undefined)?.id as string | undefined;
+    if (p) principals.set(p, (principals.get(p) ?? 0) + 1);
+    const r = entry.resource as Row | undefined;
+    if (r?.type === 'Model') models.set(String(r.id), (models.get(String(r.id)) ?? 0) + 1);
+    if (entry.decision === 'deny') reasons.set(String(entry.errorCode ?? 'denied'), (reasons.get(String(entry.errorCode ?? 'denied')) ?? 0) + 1);
+  }
+  return (
+    <section>
+      <h2>Overview</h2>
+      <Status error={m.error || recent.error} />
+      <div class="row">
+        <div class="stat"><span>Inference requests</span><strong id="stat-requests">{total}</strong></div>
+        <div class="stat"><span>Refused (all stages)</span><strong id="stat-refused">{denied}</strong></div>
+        <div class="stat"><span>Recent ledger entries</span><strong>{recent.data?.length ?? 0}</strong></div>
+      </div>
+      <TrafficPlot entries={(recent.data ?? []).map((r) => r.entry)} />
+      <div class="row">
+        <div class="card"><Bars data={requests} caption="Requests by status" /></div>
+        <div class="card"><Bars data={refusals} caption="Refusals by stage" /></div>
+        <div class="card"><Bars data={reasons} caption="Refusals by reason (recent entries)" /></div>
+        <div class="card"><Bars data={principals} caption="Top principals (recent entries)" /></div>
+        <div class="card"><Bars data={models} caption="Top models (recent entries)" /></div>
+      </div>
+      <button type="button" onClick={() => (m.reload(), recent.reload())}>Refresh</button>
+    </section>
+  );
+}
+
+export function PrincipalsPage() {
+  const principals = useLoad(() => call<{ data: Row[] }>('GET', '/admin/v1/principals'));
+  const keys = useLoad(() => call<{ data: Row[] }>('GET', '/admin/v1/keys'));
+  const [msg, setMsg] = useState<{ error?: string; ok?: string }>({});
+  const [newKey, setNewKey] = useState('');
+  const [effective, setEffective] = useState<Row | null>(null);
+  const [form, setForm] = useState({ pid: '', pgroups: 'consumers', kprincipal: '', kmodels: '*', kactions: 'chat' });
+  const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.target as HTMLInputElement).value });
+  const act = async (f: () => Promise<unknown>, ok: string) => {
+    setMsg({});
+    try {
+      await f();
+      setMsg({ ok });
+      principals.reload();
+      keys.reload();
+    } catch (e) {
+      setMsg({ error: stepUpHint(e) });
+    }
+  };
+  const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+  return (
+    <section>
+      <h2>Principals &amp; keys</h2>
+      <Status error={msg.error || principals.error || keys.error} ok={msg.ok} />
+      <div class="row">
+        <form class="card" onSubmit={(e) => (e.preventDefault(), void act(() => call('POST', '/admin/v1/principals', { id: form.pid, groups: list(form.pgroups) }), `principal ${form.pid} created`))}>
+          <h3>New principal</h3>
+          <label for="p-id">Principal id</label>
+          <input id="p-id" value={form.pid} onInput={set('pid')} />
+          <label for="p-groups">Groups (comma-separated)</label>
+          <input id="p-groups" value={form.pgroups} onInput={set('pgroups')} />
+          <p><button type="submit">Create principal</button></p>
+        </form>
+        <form
+          class="card"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void act(async () => {
+              const r = await call<Row>('POST', '/admin/v1/keys', { principal: form.kprincipal, models: list(form.kmodels), actions: list(form.kactions) });
+              setNewKey(String(r.key));
+            }, `key created for ${form.kprincipal}`);
+          }}
+        >
+          <h3>New key</h3>
+          <label for="k-principal">Principal</label>
+          <input id="k-principal" value={form.kprincipal} onInput={set('kprincipal')} />
+          <label for="k-models">Models (scope ceiling)</label>
+          <input id="k-models" value={form.kmodels} onInput={set('kmodels')} />
+          <label for="k-actions">Actions (scope ceiling)</label>
+          <input id="k-actions" value={form.kactions} onInput={set('kactions')} />
+          <p><button type="submit" class="primary">Create key</button></p>
+        </form>
+      </div>
+      {newKey && (
+        <div class="card" role="status">
+          New key (shown once, store it now): <code class="key" id="new-key">{newKey}</code>
+        </div>
+      )}
+      <h3>Principals</h3>
+      <Table rows={principals.data?.data ?? []} columns={['id', 'kind', 'tenant', 'groups', 'admin', 'disabled_at']} caption="Principals" />
+      <h3>Keys</h3>
+      <Table
+        rows={keys.data?.data ?? []}
+        columns={['id', 'principal', 'hint', 'state', 'models', 'actions', 'last_used_at']}
+        caption="Keys"
+        actions={(r) =>
+          r.state === 'revoked' ? null : (
+            <>
+              <button type="button" onClick={() => void act(async () => setEffective(await call('GET', `/admin/v1/keys/${r.id}/effective`)), `effective permissions of ${r.id}`)}>Effective</button>
+              <button type="button" onClick={() => void act(async () => setNewKey(String((await call<Row>('POST', `/admin/v1/keys/${r.id}/rotate`, { grace: '1h' })).key)), `${r.id} rotated`)}>Rotate</button>
+              <button type="button" onClick={() => confirm(`Revoke ${String(r.id)}?`) && void act(() => call('POST', `/admin/v1/keys/${r.id}/revoke`, {}), `${r.id} revoked`)}>Revoke</button>
+            </>
+          )
+        }
+      />
+      {effective && (
+        <div class="card">
+          <h3>Effective permissions</h3>
+          <pre tabIndex={0} aria-label="effective permissions">{JSON.stringify(effective, null, 2)}</pre>
+        </div>
+      )}
+    </section>
+  );
+}
+
+export function PoliciesPage() {
+  const cur = useLoad(() => call<Row>('GET', '/admin/v1/policies'));
+  const [textValue, setText] = useState<string | null>(null);
+  const [msg, setMsg] = useState<{ error?: string; ok?: string }>({});
+  const policies = (cur.data?.policies as Row[] | undefined) ?? [];
+  // Each policy with its id, so an edited set keeps its ids (an id-less policy would be named by position).
+  const liveText = policies.map((p) => (String(p.text).includes('@id(') ? String(p.text) : `@id(${JSON.stringify(p.id)})\n${String(p.text)}`)).join('\n\n');
+  const edited = textValue ?? liveText;
+  // Cedar validation as you type: the server parses and checks the text against the schema, installing nothing.
+  const [tests, setTests] = useState<Row | null>(null);
+  const [validation, setValidation] = useState<{ ok: boolean; text: string } | null>(null);
+  useEffect(() => {
+    if (textValue === null) return;
+    const timer = setTimeout(() => {
+      call<Row>('POST', '/admin/v1/policies/validate', { text: textValue }).then(
+        (r) => setValidation({ ok: true, text: `valid: ${cell(r.policy_count)} policies` }),
+        (e) => setValidation({ ok: false, text: stepUpHint(e) }),
+      );
+    }, 500);
+    return () => clearTimeout(timer);
+  }, [textValue]);
+  const act = async (f: () => Promise<Row>, ok: (r: Row) => string) => {
+    setMsg({});
+    try {
+      const r = await f();
+      setMsg({ ok: ok(r) });
+      cur.reload();
+    } catch (e) {
+      setMsg({ error: stepUpHint(e) });
+    }
+  };
+  return (
+    <section>
+      <h2>Policies</h2>
+      <Status error={msg.error || cur.error} ok={msg.ok} />
+      <p>
+        Live set <code id="live-version">{cell(cur.data?.live_version ?? cur.data?.set_version)}</code> · shadow <code id="shadow-version">{cell(cur.data?.shadow_version) || 'none'}</code>
+      </p>
+      <label for="policy-text">Cedar policy set (edit, then publish to shadow to see how decisions would differ)</label>
+      <textarea id="policy-text" spellcheck={false} value={edited} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} />
+      <p id="policy-validation" role="status" class={validation ? (validation.ok ? 'ok' : 'error') : ''}>{validation?.text ?? ''}</p>
+      <p>
+        <button type="button" onClick={() => void act(() => call('POST', '/admin/v1/policies/shadow', { text: edited }), () => 'published to shadow')}>Publish to shadow</button>
+        <button type="button" class="primary" onClick={() => void act(() => call('POST', '/admin/v1/policies/promote', {}), (r) => `promoted: live is ${cell(r.setVersion ?? r.set_version)}`)}>Promote shadow</button>
+        <button type="button" onClick={() => void act(() => call('DELETE', '/admin/v1/policies/shadow'), () => 'shadow stopped')}>Stop shadow</button>
+        <button type="button" onClick={() => void act(async () => { const r = await call<Row>('POST', '/admin/v1/policies/test', { text: edited }); setTests(r); return r; }, (r) => `policy tests: ${cell(r.passed)} passed, ${cell(r.failed)} failed`)}>Run policy tests</button>
+      </p>
+      {tests && (
+        <Table
+          rows={((tests.results as Row[] | undefined) ?? []).filter((r) => !r.passed).map((r, i) => ({ id: i, file: r.file, name: r.name, problems: r.problems }))}
+          columns={['file', 'name', 'problems']}
+          caption="Failing policy tests"
+        />
+      )}
+      <ChangedLines live={liveText} edited={edited} />
+      {cur.data?.shadow_version ? <ShadowDiffs version={String(cur.data.shadow_version)} /> : null}
+      <h3>Versions</h3>
+      <Table
+        rows={((cur.data?.versions as Row[] | undefined) ?? []).slice(0, 20).map((v) => ({ ...v, createdAt: typeof v.createdAt === 'number' ? new Date(v.createdAt).toISOString() : v.createdAt }))}
+        columns={Object.keys(((cur.data?.versions as Row[] | undefined) ?? [])[0] ?? {}).filter((k) => k !== 'text').slice(0, 6)}
+        caption="Policy versions"
+        actions={(r) => <button type="button" onClick={() => void act(() => call('POST', '/admin/v1/policies/rollback', { version: r.version ?? r.setVersion ?? r.set_version }), () => 'rolled back')}>Roll back to this</button>}
+      />
+    </section>
+  );
+}
+
+/** The edit against the live set, line by line (what a publish would add and remove). */
+function ChangedLines({ live, edited }: { live: string; edited: string }) {
+  if (live === edited) return null;
+  const a = new Set(live.split('\n').map((l) => l.trimEnd()));
+  const b = new Set(edited.split('\n').map((l) => l.trimEnd()));
+  const added = [...b].filter((l) => l.trim() && !a.has(l));
+  const removed = [...a].filter((l) => l.trim() && !b.has(l));
+  return (
+    <div class="card">
+      <h3>Changes against live</h3>
+      <pre tabIndex={0} aria-label="changes against live" id="policy-diff">{[...removed.map((l) => '- ' + l), ...added.map((l) => '+ ' + l)].join('\n')}</pre>
+    </div>
+  );
+}
+
+/** Requests the shadow candidate decided differently from the live set (GET /admin/v1/policies/shadow/diffs). */
+function ShadowDiffs({ version }: { version: string }) {
+  const diffs = useLoad(() => call<{ data: Row[] }>('GET', '/admin/v1/policies/shadow/diffs'), [version]);
+  return (
+    <div class="card">
+      <h3>Decisions the shadow set would change</h3>
+      <Status error={diffs.error} />
+      <Table
+        rows={(diffs.data?.data ?? []).map((d, i) => ({ id: i, time: d.time, principal: cell((d.principal as Row).id), action: d.action, resource: `${cell((d.resource as Row).type)}::${cell((d.resource as Row).id)}`, live: d.live, shadow: d.candidate }))}
+        columns={['time', 'principal', 'action', 'resource', 'live', 'shadow']}
+        caption="Differing decisions"
+      />
+      <button type="button" onClick={diffs.reload}>Refresh differences</button>
+    </div>
+  );
+}
+
+export function LedgerPage() {
+  const [entries, setEntries] = useState<{ index: number; entry: Row; raw: Uint8Array }[]>([]);
+  const [error, setError] = useState('');
+  const [q, setQ] = useState({ principal: '', decision: '', text: '' });
+  const [open, setOpen] = useState<{ index: number; entry: Row; raw: Uint8Array } | null>(null);
+  const [vkey, setVkey] = useState('');
+  const [result, setResult] = useState<EntryVerification | null>(null);
+  const [verr, setVerr] = useState('');
+  useEffect(() => {
+    recentEntries(512).then(setEntries, (e) => setError(stepUpHint(e)));
+    servedVkey().then(setVkey, () => {});
+  }, []);
+  const shown = entries.filter(({ entry }) => {
+    const p = String((entry.principal as Row | undefined)?.id ?? '');
+    return (!q.principal || p.includes(q.principal)) && (!q.decision || entry.decision === q.decision) && (!q.text || JSON.stringify(entry).includes(q.text));
+  });
+  const verify = async () => {
+    setResult(null);
+    setVerr('');
+    try {
+      setResult(await verifyEntry(open!.index, open!.raw, vkey));
+    } catch (e) {
+      setVerr((e as Error).message);
+    }
+  };
+  return (
+    <section>
+      <h2>Ledger</h2>
+      <Status error={error} />
+      <form class="row" onSubmit={(e) => e.preventDefault()} aria-label="Search entries">
+        <div><label for="q-principal">Principal</label><input id="q-principal" value={q.principal} onInput={(e) => setQ({ ...q, principal: (e.target as HTMLInputElement).value })} /></div>
+        <div>
+          <label for="q-decision">Decision</label>
+          <select id="q-decision" value={q.decision} onChange={(e) => setQ({ ...q, decision: (e.target as HTMLSelectElement).value })}>
+            <option value="">any</option><option value="allow">allow</option><option value="deny">deny</option><option value="error">error</option>
+          </select>
+        </div>
+        <div><label for="q-text">Contains (model, action, request id, time)</label><input id="q-text" value={q.text} onInput={(e) => setQ({ ...q, text: (e.target as HTMLInputElement).value })} /></div>
+      </form>
+      <Table
+        rows={shown.slice(0, 100).map(({ index, entry }) => ({ id: index, index, time: entry.time, principal: (entry.principal as Row | undefined)?.id, action: entry.action, resource: entry.resource ? `${cell((entry.resource as Row).type)}::${cell((entry.resource as Row).id)}` : '', decision: entry.decision, status: entry.status }))}
+        columns={['index', 'time', 'principal', 'action', 'resource', 'decision', 'status']}
+        caption="Ledger entries"
+        actions={(r) => <button type="button" aria-label={`Open ${cell(r.index)}`} onClick={() => (setOpen(entries.find((e) => e.index === r.index) ?? null), setResult(null), setVerr(''))}>Open</button>}
+      />
+      {open && (
+        <div class="card" id="entry">
+          <h3>Entry {open.index}</h3>
+          <pre tabIndex={0} aria-label={`entry ${open.index}`}>{JSON.stringify(open.entry, null, 2)}</pre>
+          <label for="vkey">Ledger verifier key you trust (as printed by <code>warden up</code>; prefilled from /audit/v1/keys — compare it)</label>
+          <input id="vkey" style="width:100%" value={vkey} onInput={(e) => setVkey((e.target as HTMLInputElement).value)} />
+          <p><button type="button" class="primary" onClick={() => void verify()}>Verify in this browser</button></p>
+          {result && (
+            <div role="status" id="verify-result" class="ok">
+              <strong>Verified.</strong>
+              <ul>{result.steps.map((s) => <li key={s}>{s}</li>)}</ul>
+            </div>
+          )}
+          {verr && <p class="error" role="alert" id="verify-error">Not verified: {verr}</p>}
+        </div>
+      )}
+    </section>
+  );
+}
+
+export function ApprovalsPage() {
+  const list = useLoad(() => call<{ data: Row[] }>('GET', '/admin/v1/approvals?status=pending'));
+  const [msg, setMsg] = useState<{ error?: string; ok?: string }>({});
+  const [reason, setReason] = useState('');
+  const decide = async (id: string, verb: 'approve' | 'deny') => {
+    setMsg({});
+    try {
+      await call('POST', `/admin/v1/approvals/${encodeURIComponent(id)}/${verb}`, reason ? { reason } : {});
+      setMsg({ ok: `${id} ${verb === 'approve' ? 'approved' : 'denied'}` });
+      list.reload();
+    } catch (e) {
+      setMsg({ error: stepUpHint(e) });
+    }
+  };
+  return (
+    <section>
+      <h2>Approvals</h2>
+      <Status error={msg.error || list.error} ok={msg.ok} />
+      <label for="reason">Reason (recorded in the ledger)</label>
+      <input id="reason" value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
+      <Table
+        rows={list.data?.data ?? []}
+        columns={['id', 'tool', 'requester', 'agent', 'arguments', 'created_at', 'expires_at']}
+        caption="Pending tool calls"
+        actions={(r) => (
+          <>
+            <button type="button" class="primary" aria-label={`Approve ${cell(r.id)}`} onClick={() => void decide(String(r.id), 'approve')}>Approve</button>
+            <button type="button" aria-label={`Deny ${cell(r.id)}`} onClick={() => void decide(String(r.id), 'deny')}>Deny</button>
+          </>
+        )}
+      />
+    </section>
+  );
+}
+
+function RegistryPage({ title, path, columns }: { title: string; path: string; columns: string[] }) {
+  const list = useLoad(() => call<{ data: Row[] }>('GET', path));
+  return (
+    <section>
+      <h2>{title}</h2>
+      <Status error={list.error} />
+      <Table rows={list.data?.data ?? []} columns={columns} caption={title} />
+    </section>
+  );
+}
+
+export const ModelsPage = () => <RegistryPage title="Models and deployments" path="/admin/v1/models" columns={['id', 'model', 'state', 'digest', 'signature', 'attestation', 'updated_at']} />;
+export const ToolsPage = () => <RegistryPage title="Tools" path="/admin/v1/tools" columns={['name', 'version', 'risk', 'grantees', 'needs_approval', 'backend']} />;
+
+export function MonitorPage() {
+  const risk = useLoad(() => call<{ data: Row[] }>('GET', '/admin/v1/monitor'));
+  const pb = useLoad(() => call<{ steps: Row[] }>('GET', '/admin/v1/playbooks'));
+  const [msg, setMsg] = useState<{ error?: string; ok?: string }>({});
+  return (
+    <section>
+      <h2>Monitor</h2>
+      <Status error={msg.error || risk.error || pb.error} ok={msg.ok} />
+      <h3>Risk per principal</h3>
+      <Table
+        rows={risk.data?.data ?? []}
+        columns={['principal', 'risk', 'reasons', 'signals', 'throttled', 'revoked'].filter((c) => c === 'principal' || c === 'risk' || (risk.data?.data ?? []).some((r) => c in r))}
+        caption="Risk per principal"
+        actions={(r) => (
+          <button type="button" aria-label={`Reset ${cell(r.principal)}`} onClick={() => call('POST', `/admin/v1/monitor/${encodeURIComponent(String(r.principal ?? r.id))}/reset`, {}).then(() => (setMsg({ ok: 'reset' }), risk.reload()), (e) => setMsg({ error: stepUpHint(e) }))}>Reset</button>
+        )}
+      />
+      <h3>Playbook steps</h3>
+      <Table rows={pb.data?.steps ?? []} columns={Object.keys((pb.data?.steps ?? [])[0] ?? { id: 1 }).slice(0, 6)} caption="Playbook steps" />
+    </section>
+  );
+}

@@ -1,0 +1,303 @@
+// The console in a real browser: playwright-core driving Debian's chromium against a real Warden and a test
+// OIDC IdP. The walkthrough: the bootstrap admin signs in with the key `warden up` printed, creates a key,
+// publishes a policy to shadow and promotes it, verifies a ledger entry in the page (WebCrypto); an operator
+// signs in through the IdP (code + PKCE, MFA) and approves a held tool call; a consumer who signs in sees no
+// admin page. Each page passes axe-core and is screenshotted into docs/console/ (shown in docs/console.md).
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startTestWarden, type TestWarden } from '../helpers/warden.js';
+import { startTestOidcIdp, type TestOidcIdp } from '../helpers/oidc-idp.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = join(process.cwd(), 'docs', 'console');
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+function chromiumMissing(): string | false {
+  if (existsSync(CHROMIUM)) return false;
+  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing (CI=true: .ci/run installs it; the browser tests must run)`);
+  const reason = `${CHROMIUM} is not installed (apt-get install chromium)`;
+  console.log(`# skipping the browser tests: ${reason}`);
+  return reason;
+}
+
+let browser: Browser;
+let walkthroughKey = '';
+let t: TestWarden;
+let idp: TestOidcIdp;
+let backend: Server;
+const deletes: string[] = [];
+const cspViolations: string[] = [];
+
+async function newPage(): Promise<{ ctx: BrowserContext; page: Page }> {
+  // The test CA is not in the browser's store; the connection is still TLS (and a secure context).
+  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 860 } });
+  ctx.setDefaultTimeout(15_000);
+  const page = await ctx.newPage();
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
+  return { ctx, page };
+}
+
+/** axe-core (WCAG 2.1 A/AA rules) on the page as it is; evaluated through the DevTools protocol, so the page's CSP stays strict. */
+async function axe(page: Page, what: string): Promise<void> {
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const r = await (globalThis as unknown as { axe: { run(o: unknown): Promise<{ violations: { id: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe.run({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return r.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+  });
+  assert.deepEqual(violations, [], `axe-core on ${what}`);
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function open(page: Page, section: string, heading: string): Promise<void> {
+  await page.getByRole('link', { name: heading, exact: true }).click();
+  await page.getByRole('heading', { level: 2, name: section }).waitFor();
+  assert.equal(new URL(page.url()).hash, `#/${section === 'Principals & keys' ? 'principals' : heading.toLowerCase()}`);
+}
+
+const skip = chromiumMissing();
+
+/** The console as a newcomer opens it: at localhost (passkeys need a host name: a WebAuthn RP ID is a domain). */
+const consoleUrl = () => t.w.adminUrl.replace('https://127.0.0.1:', 'https://localhost:') + '/console/';
+
+describe('the console in chromium', { skip, timeout: 180_000 }, () => {
+  let admin: { ctx: BrowserContext; page: Page };
+
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    // A FAKE tool backend (labelled): it records what it was asked to delete.
+    backend = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      req.on('end', () => {
+        deletes.push(body);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ deleted: true }));
+      });
+    });
+    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
+    const backendUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
+    idp = await startTestOidcIdp();
+    t = await startTestWarden((c) => {
+      c.oidc.issuers = [idp.oidcIssuer];
+      c.console = { ...c.console, oidc: { issuer: idp.issuer, clientId: idp.clientId, scopes: ['openid'] } };
+    });
+    // bob: an operator with admin (approves held calls; admins never approve, by the separation-of-duties policy).
+    await t.admin('POST', '/admin/v1/principals', { id: 'bob', kind: 'user', tenant: 'acme', groups: ['operators'], admin: true });
+    await t.admin('POST', '/admin/v1/tools', { name: 'delete_record', description: 'Delete a record', risk: 'destructive', grantees: ['consumers'], input_schema: { type: 'object', properties: { record_id: { type: 'string' } }, required: ['record_id'], additionalProperties: false }, backend: { type: 'http', url: `${backendUrl}/records/delete` }, egress: [backendUrl] });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    admin = await newPage();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await t?.stop();
+    idp?.close();
+    backend?.close();
+  });
+
+  test('the bootstrap admin signs in with the key warden up printed; the overview loads', async () => {
+    const { page } = admin;
+    await page.goto(consoleUrl());
+    await page.getByRole('heading', { name: 'Sign in to the Warden console' }).waitFor();
+    await axe(page, 'sign-in');
+    await shot(page, 'sign-in');
+    await page.getByLabel(/Admin API key/).fill('wdn_not_a_key');
+    await page.getByRole('button', { name: 'Sign in with key' }).click();
+    await page.getByRole('alert').waitFor();
+    await page.getByLabel(/Admin API key/).fill(t.adminKey);
+    await page.getByRole('button', { name: 'Sign in with key' }).click();
+    await page.getByRole('heading', { level: 2, name: 'Overview' }).waitFor();
+    assert.match(await page.locator('#who').innerText(), /admin · bootstrap/);
+    // The cookie is HttpOnly: scripts in the page cannot read it.
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { document: { cookie: string } }).document.cookie), '');
+    await page.locator('#stat-requests').waitFor();
+    await axe(page, 'overview');
+    await shot(page, 'overview');
+  });
+
+  test('principals & keys: create a principal and a key in the browser; the key works on the inference listener', async () => {
+    const { page } = admin;
+    await open(page, 'Principals & keys', 'Principals & keys');
+    await page.getByLabel('Principal id').fill('walkthrough');
+    await page.getByRole('button', { name: 'Create principal' }).click();
+    await page.getByText('principal walkthrough created').waitFor();
+    await page.getByLabel('Principal', { exact: true }).fill('walkthrough');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const key = await page.locator('#new-key').innerText();
+    assert.match(key, /^wdn_/);
+    walkthroughKey = key;
+    const chat = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: { model: 'demo-chat', messages: [{ role: 'user', content: 'hello' }] } });
+    assert.equal(chat.status, 200, chat.text);
+    const created = t.audits().find((a) => a.action === 'key.create' && (a.details as Record<string, unknown> | undefined)?.principal === 'walkthrough') ?? t.audits().find((a) => a.action === 'key.create');
+    assert.equal((created?.principal as Record<string, unknown>)?.id, 'admin');
+    await axe(page, 'principals');
+    await shot(page, 'principals');
+  });
+
+  test('policies: publish an edited set to shadow, then promote it; the live version changes and the ledger says who', async () => {
+    const { page } = admin;
+    await open(page, 'Policies', 'Policies');
+    const before = await page.locator('#live-version').innerText();
+    const box = page.getByLabel(/Cedar policy set/);
+    await page.waitForFunction(() => (globalThis as unknown as { document: { querySelector(s: string): { value: string } | null } }).document.querySelector('#policy-text')?.value.includes('admin-needs-recent-mfa'));
+    const text = await box.inputValue();
+    assert.ok(text.includes('admin-needs-recent-mfa'));
+    await box.fill(text + '\n\n@id("console-walkthrough")\nforbid (principal == User::"walkthrough", action == Action::"chat", resource);\n');
+    assert.match(await page.locator('#policy-diff').innerText(), /\+ forbid \(principal == User::"walkthrough"/);
+    await page.locator('#policy-validation').filter({ hasText: /^valid: \d+ policies$/ }).waitFor();
+    await page.getByRole('button', { name: 'Run policy tests' }).click();
+    await page.getByText(/^policy tests: \d+ passed, 0 failed$/).waitFor();
+    await page.getByRole('button', { name: 'Publish to shadow' }).click();
+    await page.getByText(/published to shadow/).waitFor();
+    assert.notEqual(await page.locator('#shadow-version').innerText(), 'none');
+    // Traffic while the candidate runs in shadow: the live set answers, the page shows what the candidate would change.
+    const during = await t.call('inference', 'POST', '/v1/chat/completions', { key: walkthroughKey, body: { model: 'demo-chat', messages: [{ role: 'user', content: 'hi' }] } });
+    assert.equal(during.status, 200, 'the live set still answers');
+    await page.getByRole('button', { name: 'Refresh differences' }).click();
+    await page.getByRole('cell', { name: 'walkthrough', exact: true }).waitFor();
+    await shot(page, 'policies');
+    await page.getByRole('button', { name: 'Promote shadow' }).click();
+    await page.getByText(/promoted: live is/).waitFor();
+    await page.waitForFunction((b) => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document.querySelector('#live-version')?.textContent !== b, before);
+    const cur = await t.admin('GET', '/admin/v1/policies');
+    assert.ok((cur.policies as { text: string }[]).some((p) => p.text.includes('console-walkthrough')));
+    const promoted = await t.call('inference', 'POST', '/v1/chat/completions', { key: walkthroughKey, body: { model: 'demo-chat', messages: [{ role: 'user', content: 'hi' }] } });
+    assert.equal(promoted.status, 403, 'the promoted set is live');
+    const promote = t.audits().find((a) => a.action === 'policy.promote');
+    assert.equal((promote?.principal as Record<string, unknown>)?.id, 'admin');
+    // Invalid Cedar is refused with the validator's message, in the page.
+    await box.fill('permit (principal, action == Action::"noSuchAction", resource);');
+    await page.locator('#policy-validation').filter({ hasText: /noSuchAction/ }).waitFor();
+    await page.getByRole('button', { name: 'Publish to shadow' }).click();
+    await page.getByRole('alert').waitFor();
+    await axe(page, 'policies');
+  });
+
+  test('ledger: open an entry and verify its inclusion proof and checkpoint signature in the browser', async () => {
+    const { page } = admin;
+    await open(page, 'Ledger', 'Ledger');
+    await page.getByLabel('Contains (model, action, request id, time)').fill('policy.promote');
+    await page.getByRole('button', { name: /^Open \d+$/ }).first().click();
+    await page.locator('#entry').waitFor();
+    const vkey = await page.getByLabel(/Ledger verifier key/).inputValue();
+    assert.equal(vkey, t.w.ledgerVerifierKey, 'prefilled with the key warden up printed');
+    await page.getByRole('button', { name: 'Verify in this browser' }).click();
+    await page.locator('#verify-result').waitFor();
+    const steps = await page.locator('#verify-result').innerText();
+    assert.match(steps, /checkpoint signature valid \(Ed25519/);
+    assert.match(steps, /inclusion proof \(\d+ hashes\) leads to the signed root/);
+    await axe(page, 'ledger');
+    await shot(page, 'ledger');
+    // A key that is not the ledger's: the page says it is not verified.
+    const other = vkey.replace(/\+[0-9a-f]{8}\+/, '+00000000+');
+    await page.getByLabel(/Ledger verifier key/).fill(other);
+    await page.getByRole('button', { name: 'Verify in this browser' }).click();
+    await page.locator('#verify-error').waitFor();
+  });
+
+  test('the other pages load and pass axe-core: overview with traffic, models, tools, monitor', async () => {
+    const { page } = admin;
+    // The overview again, now with the walkthrough's traffic and refusals in it.
+    for (const [section, link] of [['Overview', 'Overview'], ['Models and deployments', 'Models'], ['Tools', 'Tools'], ['Monitor', 'Monitor']] as const) {
+      await page.getByRole('link', { name: link, exact: true }).click();
+      await page.getByRole('heading', { level: 2, name: section }).waitFor();
+      await page.waitForLoadState('networkidle');
+      if (link === 'Tools') await page.getByRole('cell', { name: 'delete_record', exact: true }).waitFor();
+      if (link === 'Monitor') await page.getByRole('cell', { name: 'default/user:walkthrough', exact: true }).waitFor();
+      if (link === 'Overview') await page.getByRole('img', { name: /Ledger entries per minute/ }).waitFor();
+      await axe(page, section);
+      await shot(page, link.toLowerCase());
+    }
+    // The monitor's reset, from the page: the same admin route and ledger entry as `warden monitor reset`.
+    await page.getByRole('button', { name: 'Reset default/user:walkthrough' }).click();
+    await page.getByText('reset', { exact: true }).waitFor();
+    assert.ok(t.audits().some((a) => a.action === 'monitor.reset' && (a.resource as Record<string, unknown>)?.id === 'default/user:walkthrough'));
+  });
+
+  test('approvals: an operator signs in through the IdP (code + PKCE), registers a passkey, and approves a held tool call after a passkey step-up', async () => {
+    const alice = await t.keyFor('alice', ['*'], ['callTool']);
+    const held = await t.call('inference', 'POST', '/v1/tools/delete_record/invoke', { key: alice.key, body: { arguments: { record_id: 'r-42' } } });
+    assert.equal(held.status, 202, held.text);
+    const id = held.json.approval.id as string;
+    const bob = await newPage();
+    // Chromium's virtual authenticator (CDP WebAuthn domain): a platform passkey with user verification.
+    const cdp = await bob.ctx.newCDPSession(bob.page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', { options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true } });
+    // 1. Signed in with MFA at the IdP: registers a passkey.
+    idp.signInAs = { sub: 'bob', groups: [] };
+    await bob.page.goto(consoleUrl());
+    await bob.page.getByRole('link', { name: 'Sign in with your identity provider' }).click();
+    await bob.page.getByRole('heading', { level: 2, name: 'Overview' }).waitFor();
+    assert.match(await bob.page.locator('#who').innerText(), /bob · oidc · MFA/);
+    assert.equal(idp.authorizeRequests.at(-1)?.get('code_challenge_method'), 'S256');
+    await bob.page.getByRole('link', { name: 'Passkeys', exact: true }).click();
+    await bob.page.getByRole('button', { name: 'Register a passkey' }).click();
+    await bob.page.getByText('passkey registered', { exact: true }).waitFor();
+    await bob.page.locator('#passkey-count').filter({ hasText: /^1$/ }).waitFor();
+    await axe(bob.page, 'passkeys');
+    await shot(bob.page, 'passkeys');
+    assert.ok(t.audits().some((a) => a.action === 'console.passkey.register' && (a.principal as Record<string, unknown>)?.id === 'bob'));
+    // 2. A later sign-in without MFA: admin pages ask for a step-up (RFC 9470), the passkey gives it.
+    await bob.page.getByRole('button', { name: 'Sign out' }).click();
+    idp.signInAs = { sub: 'bob', groups: [], mfa: false };
+    await bob.page.getByRole('link', { name: 'Sign in with your identity provider' }).click();
+    await bob.page.getByRole('heading', { level: 2, name: 'Overview' }).waitFor();
+    assert.doesNotMatch(await bob.page.locator('#who').innerText(), /MFA/);
+    await bob.page.getByRole('link', { name: 'Approvals', exact: true }).click();
+    await bob.page.getByRole('alert').filter({ hasText: 'insufficient_user_authentication' }).or(bob.page.getByRole('alert').filter({ hasText: /multi-factor/ })).first().waitFor();
+    await bob.page.getByRole('button', { name: 'Step up with passkey' }).click();
+    await bob.page.getByText('stepped up with your passkey', { exact: true }).waitFor();
+    assert.ok(t.audits().some((a) => a.action === 'console.passkey.stepUp' && a.decision === 'allow'));
+    await bob.page.getByRole('link', { name: 'Overview', exact: true }).click();
+    await bob.page.getByRole('link', { name: 'Approvals', exact: true }).click();
+    await bob.page.getByRole('cell', { name: id, exact: true }).waitFor();
+    await axe(bob.page, 'approvals');
+    await shot(bob.page, 'approvals');
+    await bob.page.getByLabel(/Reason/).fill('ticket 42');
+    await bob.page.getByRole('button', { name: `Approve ${id}` }).click();
+    await bob.page.getByText(`${id} approved`).waitFor();
+    const a = await t.admin('GET', `/admin/v1/approvals/${id}`);
+    assert.deepEqual([a.status, a.decided_by, a.reason], ['approved', 'bob', 'ticket 42']);
+    const run = await t.call('inference', 'POST', '/v1/tools/delete_record/invoke', { key: alice.key, body: { arguments: { record_id: 'r-42' }, approval_id: id } });
+    assert.equal(run.status, 200, run.text);
+    assert.equal(deletes.filter((d) => d.includes('r-42')).length, 1);
+    await bob.ctx.close();
+  });
+
+  test('a consumer who signs in sees no admin page: no navigation, and the API answers 403', async () => {
+    idp.signInAs = { sub: 'alice', groups: ['consumers'] };
+    const c = await newPage();
+    await c.page.goto(consoleUrl());
+    await c.page.getByRole('link', { name: 'Sign in with your identity provider' }).click();
+    await c.page.getByRole('heading', { name: 'No admin access' }).waitFor();
+    assert.equal(await c.page.getByRole('navigation').count(), 0);
+    const status = await c.page.evaluate(async () => (await fetch('/admin/v1/principals')).status);
+    assert.equal(status, 403);
+    await c.page.goto(consoleUrl() + '#/principals');
+    await c.page.getByRole('heading', { name: 'No admin access' }).waitFor();
+    await axe(c.page, 'no admin access');
+    await shot(c.page, 'consumer');
+    await c.ctx.close();
+  });
+
+  test('sign-out ends the session; no page broke the CSP', async () => {
+    const { page } = admin;
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to the Warden console' }).waitFor();
+    const status = await page.evaluate(async () => (await fetch('/admin/v1/principals')).status);
+    assert.equal(status, 401);
+    assert.deepEqual(cspViolations, []);
+  });
+});

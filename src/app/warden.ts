@@ -23,6 +23,7 @@ import { SqliteBudgetPersistence } from '../store/budgets-sqlite.js';
 import { createBudgetsRoute } from '../admin/budgets.js';
 import { openClusterStores } from '../store/cluster.js';
 import { RedisNonceStore } from '../identity/http-signature/redis-nonce-store.js';
+import { RedisChallengeStore } from '../workload/attestation-challenges.js';
 import { RedisRevocationStore } from '../identity/jit/redis-revocation-store.js';
 import { UpstreamShare } from '../network/upstream-share.js';
 import { openSqlite, type SqliteDb } from '../store/sqlite.js';
@@ -454,7 +455,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   });
   started.push(() => workload.close());
   quarantineDeployment = async (id, reason) => (await workload.registry.quarantine(null, id, reason)).state === 'quarantined';
-  const keyRelease = createKeyRelease({ db, keyring, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces });
+  const keyRelease = createKeyRelease({ db, keyring, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces, ...(cluster.redis ? { challenges: new RedisChallengeStore(cluster.redis, `${redisPrefix}attestation:`) } : {}) });
   // Tools plane: /v1/tools, /mcp and /admin/v1/tools|approvals; tool calls decided by the same PDP.
   const tools = await createToolsPlane({
     clock,

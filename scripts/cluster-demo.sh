@@ -50,7 +50,7 @@ trap cleanup EXIT
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "one ledger key for all replicas (one log, one signer); every other key stays in its replica's data dir"
+step "one ledger key for all replicas (one log, one signer)"
 node --input-type=module -e "import('$PWD/dist/src/ledger/key.js').then((m) => console.log(m.loadOrCreateLedgerKey(process.argv[1]).vkey))" "$WORK/key" >"$WORK/vkey"
 VKEY="$(cat "$WORK/vkey")"
 echo "ledger key: $VKEY"
@@ -69,6 +69,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 IDP_ISSUER="https://127.0.0.1:$IDP_PORT"
 echo "issuer $IDP_ISSUER"
 
+step "one data KEK for all replicas (model keys and retained payloads are shared in PostgreSQL, wrapped under it)"
+$WARDEN data new-key "$WORK/key/data-kek.bin"
+
 for i in 1 2 3; do
   mkdir -p -m 700 "$WORK/r$i/data"
   cp "$WORK/key/ledger-key.pem" "$WORK/r$i/data/" && chmod 600 "$WORK/r$i/data/ledger-key.pem"
@@ -80,6 +83,8 @@ listeners:
 store:
   postgres: { connectionString: "$PG_URL", prefix: $PREFIX }
   redis: { url: "$REDIS_URL", prefix: "$PREFIX:" }
+encryption:
+  kek: { file: $WORK/key/data-kek.bin }
 models:
   demo-chat: { grantees: [consumers] }
   demo-embed: { grantees: [consumers] }

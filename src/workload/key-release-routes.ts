@@ -21,6 +21,7 @@ import { readBody } from '../http/body.js';
 import { sendError, sendJson } from '../http/respond.js';
 import { SourceRateLimiter, type SourceRate } from '../network/source-limit.js';
 import { SqliteModelKeyStore } from '../store/model-keys-sqlite.js';
+import type { ModelKeyStore } from '../store/sealed-store.js';
 import type { SqliteDb } from '../store/sqlite.js';
 import { verifyEvidence, type TrustAnchors } from './attestation/index.js';
 import { releaseModelKey } from './key-release.js';
@@ -52,12 +53,14 @@ export interface KeyReleaseDeps {
   perSource: SourceRate;
   /** Used nonces remembered at most (limits.attestationUsedNonces); beyond it key requests get 503. */
   maxConsumedNonces?: number;
+  /** Wrapped model keys; default the data dir's SQLite (with store.postgres, the replicas' one table). */
+  modelKeys?: ModelKeyStore;
   /** Where challenges are issued and spent; default one process (src/workload/attestation-challenges.ts). */
   challenges?: ChallengeStore;
 }
 
 export function createKeyRelease(d: KeyReleaseDeps) {
-  const keys = new SqliteModelKeyStore(d.db);
+  const keys = d.modelKeys ?? new SqliteModelKeyStore(d.db);
   const challenges = d.challenges ?? new LocalChallengeStore(d.maxConsumedNonces);
   const limiter = new SourceRateLimiter(d.clock, d.perSource);
 
@@ -127,7 +130,7 @@ export function createKeyRelease(d: KeyReleaseDeps) {
       const nonce = typeof body.nonce === 'string' ? body.nonce : '';
       // Spent from here on (single use), whatever the evidence says.
       if (!(await challenges.consume(nonce, deployment, now))) throw new Forbidden('invalid_challenge', 'the nonce is unknown, used, expired or for another deployment');
-      const wrapped = keys.get(deployment);
+      const wrapped = await keys.get(deployment);
       if (!wrapped) throw new NotFound('no_model_key', `no key is stored for deployment ${deployment}`);
       const reference = referenceFromRequirement(dep.attestation!);
       const evidence = parseEvidenceJson(Buffer.from(JSON.stringify(body.evidence ?? null)));
@@ -170,7 +173,7 @@ export function createKeyRelease(d: KeyReleaseDeps) {
       const keyId = `mk_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
       await ar.record('model.key.set', { type: 'Deployment', id }, { keyId });
       try {
-        keys.put(id, await wrapModelKey(d.keyring, { keyId, modelId: dep.model, tenant: dep.tenant }, key), d.clock.now());
+        await keys.put(id, await wrapModelKey(d.keyring, { keyId, modelId: dep.model, tenant: dep.tenant }, key), d.clock.now());
       } finally {
         key.fill(0);
       }

@@ -491,6 +491,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     clock,
     log,
     db,
+    ...(cluster.agents ? { store: cluster.agents } : {}),
     audit,
     decide: (r) => decideForTools(r as unknown as ToolPolicyRequest),
     inspector: { inspect: (t) => inspectText(t), count: countFindings, redact },

@@ -13,11 +13,11 @@ import { parseDestination } from '../network/egress-destinations.js';
 import type { ToolInspector } from '../tools/mediator.js';
 import { cardDigest, cardSkills, defaultCardUrl, fetchCard, verifyCard } from './card.js';
 import { AgentCardNotPending, AgentDefinitionInvalid } from './errors.js';
-import type { AgentRecord, SqliteAgentStore } from './store.js';
+import type { AgentRecord, AgentStore } from './store.js';
 
 export interface AgentAdminDeps {
   clock: Clock;
-  store: SqliteAgentStore;
+  store: AgentStore;
   egress: EgressGuard;
   inspector: Pick<ToolInspector, 'inspect'>;
   limits: Pick<EgressPolicy, 'maxResponseBytes' | 'timeoutMs'>;
@@ -98,15 +98,15 @@ export function createAgentAdminRoute(d: AgentAdminDeps) {
   }
 
   async function approve(ar: AdminRequest, id: string): Promise<{ before: AgentRecord; after: AgentRecord }> {
-    const before = d.store.get(id);
+    const before = await d.store.get(id);
     const body = await ar.body();
     if (typeof body.digest !== 'string') throw new BadRequest('missing_field', 'digest is required: the digest of the pending card you reviewed', 'digest');
     if (!before.pending) throw new AgentCardNotPending(`the agent ${id} has no changed card waiting for approval`);
     if (before.pending.digest !== body.digest) throw new AgentCardNotPending(`the card waiting for approval is ${before.pending.digest}, not ${body.digest}`);
     // The new card passes the registration checks again (endpoint, skills, injection, signature).
     await verifyCard(before.pending.card, before.url, before.cardKeys, d.inspector);
-    if (!d.store.approvePending(id, body.digest, ar.principal.id, d.clock.now())) throw new AgentCardNotPending(`the card waiting for approval changed meanwhile; review ${id} again`);
-    return { before, after: d.store.get(id) };
+    if (!(await d.store.approvePending(id, body.digest, ar.principal.id, d.clock.now()))) throw new AgentCardNotPending(`the card waiting for approval changed meanwhile; review ${id} again`);
+    return { before, after: await d.store.get(id) };
   }
 
   /** Runs `f`; a refusal is recorded as the change it refused (fail closed: no record, no answer). */
@@ -123,7 +123,7 @@ export function createAgentAdminRoute(d: AgentAdminDeps) {
     const path = ar.path;
     const send = (status: number, body: unknown) => sendJson(res, status, body, { 'x-request-id': ar.requestId });
     if (path === '/admin/v1/agents') {
-      if (req.method === 'GET') return send(200, { object: 'list', data: d.store.list().map(agentView) }), true;
+      if (req.method === 'GET') return send(200, { object: 'list', data: (await d.store.list()).map(agentView) }), true;
       const a = await recorded(ar, 'agent.register', '-', () => register(ar));
       await ar.record('agent.register', { type: 'AgentSkill', id: `${a.id}/*` }, { url: a.url, cardDigest: a.digest, skills: cardSkills(a.card).map((s) => s.id).join(','), grantees: a.grantees.join(','), signed: a.cardKeys !== null });
       send(201, agentView(a));
@@ -140,8 +140,8 @@ export function createAgentAdminRoute(d: AgentAdminDeps) {
     const m = AGENT.exec(path);
     if (m) {
       const id = decodeURIComponent(m[1]!);
-      if (req.method === 'GET') return send(200, agentView(d.store.get(id))), true;
-      await recorded(ar, 'agent.remove', id, () => Promise.resolve(d.store.remove(id)));
+      if (req.method === 'GET') return send(200, agentView(await d.store.get(id))), true;
+      await recorded(ar, 'agent.remove', id, () => d.store.remove(id));
       await ar.record('agent.remove', { type: 'AgentSkill', id: `${id}/*` });
       send(200, { deleted: id });
       return true;

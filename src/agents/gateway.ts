@@ -35,7 +35,7 @@ import {
   AgentNotFound,
   AgentQuarantined,
 } from './errors.js';
-import type { AgentRecord, SqliteAgentStore } from './store.js';
+import type { AgentRecord, AgentStore } from './store.js';
 
 export interface AgentPolicyRequest {
   principal: Principal;
@@ -48,7 +48,7 @@ export type AgentDecide = (req: AgentPolicyRequest) => Decision;
 export interface A2AGatewayDeps {
   clock: Clock;
   log: Logger;
-  store: SqliteAgentStore;
+  store: AgentStore;
   decide: AgentDecide;
   inspector: ToolInspector;
   egress: EgressGuard;
@@ -139,8 +139,8 @@ export class A2AGateway {
   }
 
   /** The agent as this principal may see it: another tenant's agent does not exist for them; a quarantined one is refused. */
-  private visible(p: Principal, id: string): AgentRecord {
-    const a = this.d.store.find(id);
+  private async visible(p: Principal, id: string): Promise<AgentRecord> {
+    const a = await this.d.store.find(id);
     if (!a || (a.tenant !== null && a.tenant !== p.tenant)) throw new AgentNotFound(id);
     if (a.pending) throw new AgentQuarantined(id, `its card changed (now ${a.pending.digest}); an admin must re-approve it`);
     return a;
@@ -166,7 +166,7 @@ export class A2AGateway {
     const served = await fetchCard(this.d.egress.fetchFor(this.policy(a)), a.cardUrl);
     const digest = cardDigest(served);
     if (digest !== a.digest) {
-      this.d.store.setPending(a.id, served, digest, now);
+      await this.d.store.setPending(a.id, served, digest, now);
       this.checkedAt.delete(a.id);
       const e = new AgentCardChanged(a.id);
       const before = new Set(cardSkills(a.card).map((s) => s.id));
@@ -199,9 +199,9 @@ export class A2AGateway {
   }
 
   /** GET /a2a/{id}/.well-known/agent-card.json: the pinned card, pointing through Warden. */
-  card(p: Principal, id: string): Record<string, unknown> {
+  async card(p: Principal, id: string): Promise<Record<string, unknown>> {
     A2AGateway.checkCaller(p, Number.POSITIVE_INFINITY);
-    const a = this.visible(p, id);
+    const a = await this.visible(p, id);
     return rewriteCard(a.card, `${this.d.publicOrigin}/a2a/${encodeURIComponent(a.id)}`);
   }
 
@@ -243,7 +243,7 @@ export class A2AGateway {
       st.method = rpc.method;
       const params = (rpc.params ?? {}) as Record<string, unknown>;
       if (params === null || typeof params !== 'object' || Array.isArray(params)) throw new A2ARequestInvalid('params must be an object', 'params');
-      const a = this.visible(p, call.agentId);
+      const a = await this.visible(p, call.agentId);
       st.agent = a;
       await this.recheck(a, st);
       st.stage = 'validate';

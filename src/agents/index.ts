@@ -12,10 +12,10 @@ import type { SqliteDb } from '../store/sqlite.js';
 import type { ToolInspector } from '../tools/mediator.js';
 import { createAgentAdminRoute } from './admin-routes.js';
 import { A2AGateway, type A2ACall, type A2AGatewayDeps, type AgentDecide } from './gateway.js';
-import { SqliteAgentStore, type AgentRecord } from './store.js';
+import { SqliteAgentStore, type AgentRecord, type AgentStore } from './store.js';
 
 export { A2AGateway, a2aText, taskIdsOf, type AgentDecide, type AgentPolicyRequest } from './gateway.js';
-export { SqliteAgentStore, type AgentRecord } from './store.js';
+export { SqliteAgentStore, type AgentRecord, type AgentStore } from './store.js';
 export { agentView } from './admin-routes.js';
 export { cardDigest, rewriteCard, verifyCard } from './card.js';
 export * from './errors.js';
@@ -44,6 +44,8 @@ export interface AgentsPlaneDeps {
   clock: Clock;
   log: Logger;
   db: SqliteDb;
+  /** The registry; default the data dir's SQLite (with store.postgres, the replicas' one table). */
+  store?: AgentStore;
   audit: AuditSink;
   decide: AgentDecide;
   inspector: ToolInspector;
@@ -57,12 +59,12 @@ export interface AgentsPlaneDeps {
 
 /** The gateway's view of the plane (GatewayDeps.agents). */
 export interface AgentRoutes {
-  card(p: Principal, id: string): Record<string, unknown>;
+  card(p: Principal, id: string): Promise<Record<string, unknown>>;
   serve(call: A2ACall, res: ServerResponse): Promise<void>;
 }
 
 export interface AgentsPlane {
-  store: SqliteAgentStore;
+  store: AgentStore;
   routes: AgentRoutes;
   adminRoute: (req: IncomingMessage, res: ServerResponse, ar: AdminRequest) => Promise<boolean>;
   close(): Promise<void>;
@@ -70,7 +72,7 @@ export interface AgentsPlane {
 
 export function createAgentsPlane(d: AgentsPlaneDeps): AgentsPlane {
   const c = { ...DEFAULT_AGENTS_CONFIG, ...(d.config ?? {}) };
-  const store = new SqliteAgentStore(d.db);
+  const store = d.store ?? new SqliteAgentStore(d.db);
   const egress = new EgressGuard(d.egress);
   const limits = { timeoutMs: c.timeoutMs, maxResponseBytes: c.maxResponseBytes };
   const gateway = new A2AGateway({

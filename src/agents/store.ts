@@ -1,5 +1,7 @@
-// Registered A2A agents in the data dir's SQLite: the endpoint, who may call it, and the pinned agent card
-// (its digest and the card itself), plus a changed card waiting for an admin's re-approval (quarantine).
+// Registered A2A agents: the endpoint, who may call it, and the pinned agent card (its digest and the card
+// itself), plus a changed card waiting for an admin's re-approval (quarantine). SqliteAgentStore keeps them in
+// the data dir's SQLite; with store.postgres, PostgresAgentStore (src/store/agents-postgres.ts) in the replicas'
+// one table. test/store/agents-contract.test.ts runs one contract on both.
 import type { SqliteDb } from '../store/sqlite.js';
 import { AgentExists, AgentNotFound } from './errors.js';
 
@@ -26,13 +28,13 @@ export interface AgentRecord {
   registeredBy: string;
 }
 
-interface Row {
+export interface Row {
   id: string; url: string; card_url: string; grantees: string; egress: string; actions: string; tenant: string | null; card_keys: string | null;
   card: string; digest: string; pending_card: string | null; pending_digest: string | null; pending_at: number | null;
   created_at: number; updated_at: number; registered_by: string;
 }
 
-function toRecord(r: Row): AgentRecord {
+export function toRecord(r: Row): AgentRecord {
   return {
     id: r.id,
     url: r.url,
@@ -51,7 +53,22 @@ function toRecord(r: Row): AgentRecord {
   };
 }
 
-export class SqliteAgentStore {
+export interface AgentStore {
+  list(): Promise<AgentRecord[]>;
+  find(id: string): Promise<AgentRecord | null>;
+  /** The agent, or AgentNotFound. */
+  get(id: string): Promise<AgentRecord>;
+  /** Registers an agent; AgentExists when the id is taken. */
+  create(a: Omit<AgentRecord, 'pending' | 'createdAt' | 'updatedAt'>, now: number): Promise<AgentRecord>;
+  /** AgentNotFound when there is none. */
+  remove(id: string): Promise<void>;
+  /** A changed card seen at the agent: kept as pending (the agent is quarantined until it is approved). */
+  setPending(id: string, card: Record<string, unknown>, digest: string, now: number): Promise<void>;
+  /** Pins the pending card (the admin's consent) and ends a quarantine, only if the pending digest is still `expected`. */
+  approvePending(id: string, expected: string, by: string, now: number): Promise<boolean>;
+}
+
+export class SqliteAgentStore implements AgentStore {
   constructor(private readonly db: SqliteDb) {
     db.exec(`
       CREATE TABLE IF NOT EXISTS a2a_agents (
@@ -74,23 +91,23 @@ export class SqliteAgentStore {
       );`);
   }
 
-  list(): AgentRecord[] {
+  async list(): Promise<AgentRecord[]> {
     return (this.db.prepare('SELECT * FROM a2a_agents ORDER BY id').all() as Row[]).map(toRecord);
   }
 
-  find(id: string): AgentRecord | null {
+  async find(id: string): Promise<AgentRecord | null> {
     const r = this.db.prepare('SELECT * FROM a2a_agents WHERE id = ?').get(id) as Row | undefined;
     return r ? toRecord(r) : null;
   }
 
-  get(id: string): AgentRecord {
-    const r = this.find(id);
+  async get(id: string): Promise<AgentRecord> {
+    const r = await this.find(id);
     if (!r) throw new AgentNotFound(id);
     return r;
   }
 
-  create(a: Omit<AgentRecord, 'pending' | 'createdAt' | 'updatedAt'>, now: number): AgentRecord {
-    if (this.find(a.id)) throw new AgentExists(a.id);
+  async create(a: Omit<AgentRecord, 'pending' | 'createdAt' | 'updatedAt'>, now: number): Promise<AgentRecord> {
+    if (await this.find(a.id)) throw new AgentExists(a.id);
     this.db
       .prepare(`INSERT INTO a2a_agents (id, url, card_url, grantees, egress, actions, tenant, card_keys, card, digest, created_at, updated_at, registered_by)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -98,17 +115,15 @@ export class SqliteAgentStore {
     return this.get(a.id);
   }
 
-  remove(id: string): void {
+  async remove(id: string): Promise<void> {
     if (this.db.prepare('DELETE FROM a2a_agents WHERE id = ?').run(id).changes === 0) throw new AgentNotFound(id);
   }
 
-  /** A changed card seen at the agent: kept as pending (the agent is quarantined until it is approved). */
-  setPending(id: string, card: Record<string, unknown>, digest: string, now: number): void {
+  async setPending(id: string, card: Record<string, unknown>, digest: string, now: number): Promise<void> {
     this.db.prepare('UPDATE a2a_agents SET pending_card = ?, pending_digest = ?, pending_at = ? WHERE id = ?').run(JSON.stringify(card), digest, now, id);
   }
 
-  /** Pins `card` (the admin's consent) and ends a quarantine, only if the pending digest is still `expected`. */
-  approvePending(id: string, expected: string, by: string, now: number): boolean {
+  async approvePending(id: string, expected: string, by: string, now: number): Promise<boolean> {
     return (
       this.db
         .prepare('UPDATE a2a_agents SET card = pending_card, digest = pending_digest, pending_card = NULL, pending_digest = NULL, pending_at = NULL, updated_at = ?, registered_by = ? WHERE id = ? AND pending_digest = ?')

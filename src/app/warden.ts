@@ -23,6 +23,8 @@ import { SqliteBudgetPersistence } from '../store/budgets-sqlite.js';
 import { createBudgetsRoute } from '../admin/budgets.js';
 import { openClusterStores } from '../store/cluster.js';
 import { RedisNonceStore } from '../identity/http-signature/redis-nonce-store.js';
+import { RedisChallengeStore } from '../workload/attestation-challenges.js';
+import { openSharedSealedStores, SHARED_KEK_REQUIRED, SharedKekMismatch } from '../store/sealed-postgres.js';
 import { RedisRevocationStore } from '../identity/jit/redis-revocation-store.js';
 import { UpstreamShare } from '../network/upstream-share.js';
 import { openSqlite, type SqliteDb } from '../store/sqlite.js';
@@ -211,6 +213,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   const db: SqliteDb = openSqlite(join(config.dataDir, 'warden.db'));
   started.push(() => db.close());
   // Envelope encryption of content at rest (retained payloads, model keys): the platform KEK must open, or no start.
+  // With store.postgres those records are shared, so every replica must name one KEK (not a per-data-dir file).
+  if (config.store.postgres && !config.encryption.kek) throw new StartupRefused('config', SHARED_KEK_REQUIRED);
   const keyring = keyringFromConfig(config);
   started.push(() => keyring.close());
   const publicHosts = [config.listeners.inference.publicUrl, config.listeners.admin.publicUrl].flatMap((u) => (u ? [new URL(u).hostname] : []));
@@ -219,6 +223,12 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   // Cluster stores (store.postgres / store.redis) when configured: reached now or the start is refused.
   const cluster = await openClusterStores(config.store, (e, what) => log.error({ err: e }, `${what}: connection error`));
   started.push(() => cluster.close());
+  const sealed = config.store.postgres
+    ? await openSharedSealedStores(config.store.postgres, keyring.platformKekIds(), { payloads: config.ledger.retainPayloads, now: clock.now() }).catch((e: unknown) => {
+        throw e instanceof SharedKekMismatch ? new StartupRefused('config', e.message, { cause: e }) : e;
+      })
+    : null;
+  if (sealed) started.push(() => sealed.close());
   const identityStore: IdentityStore = cluster.identity ?? new SqliteIdentityStore(db);
   // Key changes reach the policy plane (built below) so each key's scope policies stay in step.
   let onKeyChange: (e: KeyChange) => void = () => {};
@@ -445,7 +455,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     authorize: (principal, action, resource, findings, sourceIp) => policy.authorizer.authorize({ principal, action, resource, context: { now: clock.now(), sourceIp, listener: 'inference', findings } }),
   });
   started.push(() => retrieval.close());
-  const retention = buildRetention(config, { clock, log, ledger, identityStore, keys, keyring, subjectData: retrieval.plane });
+  const retention = buildRetention(config, { clock, log, ledger, identityStore, keys, keyring, subjectData: retrieval.plane, shared: sealed?.payloads ?? null });
   started.push(() => retention.close());
   // SIEM export (ledger.export): pulls committed entries from the ledger, so requests never wait for it.
   const siem = await startSiemExport(config, {
@@ -474,7 +484,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   });
   started.push(() => workload.close());
   quarantineDeployment = async (id, reason) => (await workload.registry.quarantine(null, id, reason)).state === 'quarantined';
-  const keyRelease = createKeyRelease({ db, keyring, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces });
+  const keyRelease = createKeyRelease({ db, keyring, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces, ...(cluster.redis ? { challenges: new RedisChallengeStore(cluster.redis, `${redisPrefix}attestation:`) } : {}), ...(sealed ? { modelKeys: sealed.modelKeys } : {}) });
   // Tools plane: /v1/tools, /mcp and /admin/v1/tools|approvals; tool calls decided by the same PDP.
   const tools = await createToolsPlane({
     clock,
@@ -501,6 +511,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     clock,
     log,
     db,
+    ...(cluster.agents ? { store: cluster.agents } : {}),
     audit,
     decide: (r) => decideForTools(r as unknown as ToolPolicyRequest),
     inspector: { inspect: (t) => inspectText(t), count: countFindings, redact },

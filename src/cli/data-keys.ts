@@ -2,7 +2,8 @@
 //   data migrate [--config F] [--data-dir D] [--remove-legacy-keys]   rewrap records of the pre-envelope formats
 //   data rewrap  [--config F] [--data-dir D]                          move data keys to each tenant's current KEK
 //   data new-key FILE                                                 a new 32-byte key file, mode 0600 (never overwrites)
-// migrate and rewrap work on the data dir's SQLite files; run them with Warden stopped.
+// migrate and rewrap work on the data dir's SQLite files; with store.postgres, rewrap works on the shared tables
+// (records there were never in the pre-envelope formats). Run them with Warden stopped (every replica).
 import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,6 +12,7 @@ import { createKeyFile, keyringFromConfig, readKeyFile } from '../data/crypto/in
 import { LEGACY_MODEL_KEK_FILE, LEGACY_PAYLOAD_KEK_FILE, migrateLegacy, rewrapAll, type MoveReport } from '../data/crypto/migrate.js';
 import { SqlitePayloadStore } from '../store/ledger-payloads-sqlite.js';
 import { SqliteModelKeyStore } from '../store/model-keys-sqlite.js';
+import { PostgresModelKeyStore, PostgresPayloadStore } from '../store/sealed-postgres.js';
 import { SqliteIdentityStore } from '../store/identity-sqlite.js';
 import { PostgresIdentityStore } from '../store/identity-postgres.js';
 import { SqliteRegistryStore } from '../store/registry-sqlite.js';
@@ -40,6 +42,23 @@ async function withStores<T>(config: WardenConfig, fn: (s: { db: SqliteDb; paylo
   }
 }
 
+async function withSharedStores<T>(pg: { connectionString: string; prefix: string }, fn: (s: { payloads: PostgresPayloadStore; models: PostgresModelKeyStore }) => Promise<T>): Promise<T> {
+  let payloads: PostgresPayloadStore | null = null;
+  let models: PostgresModelKeyStore | null = null;
+  try {
+    payloads = await PostgresPayloadStore.connect(pg);
+    models = await PostgresModelKeyStore.connect(pg);
+  } catch (e) {
+    await Promise.allSettled([payloads?.close(), models?.close()]);
+    throw new CliError(`data: store.postgres: ${(e as Error).message}`, 1);
+  }
+  try {
+    return await fn({ payloads, models });
+  } finally {
+    await Promise.allSettled([payloads.close(), models.close()]);
+  }
+}
+
 export async function main(args: string[]): Promise<number> {
   const [verb, ...rest] = args;
   if (verb === 'new-key') {
@@ -54,6 +73,7 @@ export async function main(args: string[]): Promise<number> {
   if (values['data-dir']) config.dataDir = resolve(values['data-dir']);
   const keyring = keyringFromConfig(config);
   try {
+    if (verb === 'rewrap' && config.store.postgres) return report('rewrapped', await withSharedStores(config.store.postgres, (s) => rewrapAll(keyring, s, Date.now())));
     if (verb === 'rewrap') return report('rewrapped', await withStores(config, (s) => rewrapAll(keyring, s, Date.now())));
     const legacy = (name: string) => (existsSync(join(config.dataDir, name)) ? readKeyFile(join(config.dataDir, name)) : undefined);
     const payloadKek = legacy(LEGACY_PAYLOAD_KEK_FILE);

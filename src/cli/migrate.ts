@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/config.js';
 import { PostgresIdentityStore } from '../store/identity-postgres.js';
 import { PostgresPolicyStore } from '../store/policy-postgres.js';
+import { PostgresModelKeyStore } from '../store/sealed-postgres.js';
+import { PostgresAgentStore } from '../store/agents-postgres.js';
 import { PostgresRegistryStore } from '../store/registry-postgres.js';
 import { PostgresToolStore } from '../store/tools-postgres.js';
 import { CliError } from './admin-client.js';
@@ -23,6 +25,8 @@ export async function main(args: string[]): Promise<number> {
     (o: { connectionString: string; prefix: string }) => PostgresToolStore.connect(o),
     (o: { connectionString: string; prefix: string }) => PostgresPolicyStore.connect(o),
     (o: { connectionString: string; prefix: string }) => PostgresRegistryStore.connect(o),
+    (o: { connectionString: string; prefix: string }) => PostgresModelKeyStore.connect(o),
+    (o: { connectionString: string; prefix: string }) => PostgresAgentStore.connect(o),
   ];
   for (const connect of stores) {
     let store: Awaited<ReturnType<typeof connect>>;

@@ -76,7 +76,7 @@ export interface ToolRoutes {
 /** The A2A plane's handlers (src/agents), called once the gateway's stages have authenticated and admitted the caller. */
 export interface AgentRoutes {
   /** GET /a2a/{id}/.well-known/agent-card.json: the pinned card, pointing through Warden. */
-  card(p: Principal, id: string): Record<string, unknown>;
+  card(p: Principal, id: string): Promise<Record<string, unknown>>;
   /** POST /a2a/{id}: a mediated call; the plane answers and writes the call's ledger entry itself. */
   serve(call: { principal: Principal; sourceIp: string; requestId: string; agentId: string; body: Buffer; headers: IncomingMessage['headers'] }, res: ServerResponse): Promise<void>;
 }
@@ -355,7 +355,7 @@ export class Gateway {
         'a2a.card',
         authed([identity, network], async (ctx, res, id) => {
           if (!d.agents) throw new NotFound('route_not_found', 'the A2A gateway is not enabled on this gateway');
-          await this.release(ctx, res, 200, d.agents.card(ctx.principal!, id!));
+          await this.release(ctx, res, 200, await d.agents.card(ctx.principal!, id!));
         }),
       ],
       ['a2a', authed([identity, network, read], (ctx, res, id) => this.a2a(ctx, res, id!))],

@@ -13,6 +13,7 @@ import type { ApiKeyService } from '../identity/api-keys.js';
 import type { IdentityStore } from '../store/identity-store.js';
 import { openSqlite } from '../store/sqlite.js';
 import { SqlitePayloadStore } from '../store/ledger-payloads-sqlite.js';
+import type { PayloadStore } from '../store/sealed-store.js';
 import { PayloadVault } from './retention.js';
 import type { Keyring } from '../data/crypto/index.js';
 import type { Ledger } from './ledger.js';
@@ -37,10 +38,14 @@ export function buildRetention(
     keyring: Keyring;
     /** Other content about a subject that erasure removes: retrieval chunks and files (src/data/retrieval). */
     subjectData?: { subjectHoldings(id: string): { files: number; chunks: number }; eraseSubject(id: string): { files: number; chunks: number } };
+    /** With store.postgres: the replicas' one payload store. */
+    shared?: PayloadStore | null;
   },
 ): Retention {
-  const db = config.ledger.retainPayloads ? openSqlite(join(config.dataDir, 'payloads.db')) : null;
-  const vault = db ? new PayloadVault(new SqlitePayloadStore(db), o.keyring, o.clock) : null;
+  // With store.postgres the replicas' one store (o.shared); otherwise payloads.db in the data dir.
+  const db = config.ledger.retainPayloads && !o.shared ? openSqlite(join(config.dataDir, 'payloads.db')) : null;
+  const store: PayloadStore | null = config.ledger.retainPayloads ? (o.shared ?? new SqlitePayloadStore(db!)) : null;
+  const vault = store ? new PayloadVault(store, o.keyring, o.clock) : null;
 
   return {
     retain: vault
@@ -59,10 +64,10 @@ export function buildRetention(
         if (!p) throw new NotFound('principal_not_found', `no principal ${id}`);
         // Recorded first (fail closed): an erasure the ledger does not show never happens. The one entry says what
         // goes: the retained payloads (deleted) and the data key (destroyed: any copy elsewhere is shredded).
-        const holdings = vault ? vault.holdings(id) : { key: false, payloads: 0 };
+        const holdings = vault ? await vault.holdings(id) : { key: false, payloads: 0 };
         const chunks = o.subjectData?.subjectHoldings(id) ?? { files: 0, chunks: 0 };
         await ar.record('principal.erase', { type: 'Principal', id }, { payloadsDeleted: holdings.payloads, dataKeyDestroyed: holdings.key, apiKeysRevoked: true, retrievalChunksDeleted: chunks.chunks, retrievalFilesDeleted: chunks.files });
-        const shredded = vault ? vault.erase(id) : { keyDestroyed: false, payloadsUnreadable: 0 };
+        const shredded = vault ? await vault.erase(id) : { keyDestroyed: false, payloadsUnreadable: 0 };
         const chunksGone = o.subjectData?.eraseSubject(id) ?? { files: 0, chunks: 0 };
         await o.identityStore.updatePrincipal({ ...p, erasedAt: o.clock.now() });
         await o.keys.principalRemoved(id);

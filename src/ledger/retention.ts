@@ -4,7 +4,7 @@
 // destroys its data key: the ciphertexts become unreadable, while the tree (and every proof) is untouched.
 import type { Clock } from '../core/clock.js';
 import { NotFound, WardenError } from '../core/errors.js';
-import type { SqlitePayloadStore } from '../store/ledger-payloads-sqlite.js';
+import type { PayloadStore } from '../store/sealed-store.js';
 import { EnvelopeTampered, LegacyEnvelope, openWithDataKey, parseWrappedKey, sealWithDataKey, type Keyring } from '../data/crypto/index.js';
 
 export type PayloadKind = 'request' | 'response';
@@ -27,42 +27,50 @@ export const payloadKeyContext = (principal: string) => `data-key:${principal}`;
 
 export class PayloadVault {
   constructor(
-    private readonly store: SqlitePayloadStore,
+    private readonly store: PayloadStore,
     private readonly keyring: Keyring,
     private readonly clock: Clock,
   ) {}
 
   private async dataKey(principal: string, create: { tenant: string } | null): Promise<Buffer> {
-    if (this.store.erasedAt(principal) !== undefined) throw new PayloadErased(principal);
-    const wrapped = this.store.wrappedKey(principal);
-    if (wrapped) {
-      if (!parseWrappedKey(wrapped)) throw new LegacyEnvelope(`the payload data key of principal ${principal}`);
-      try {
-        return (await this.keyring.unwrapDataKey(wrapped, payloadKeyContext(principal))).key;
-      } catch (e) {
-        throw e instanceof EnvelopeTampered ? new PayloadTampered(e.message) : e;
-      }
-    }
+    if ((await this.store.erasedAt(principal)) !== undefined) throw new PayloadErased(principal);
+    const wrapped = await this.store.wrappedKey(principal);
+    if (wrapped) return this.unwrap(principal, wrapped);
     if (!create) throw new NotFound('payload_not_found', `no payloads retained for principal ${principal}`);
     const k = await this.keyring.newDataKey(create.tenant, payloadKeyContext(principal));
-    this.store.putKey(principal, k.wrapped, this.clock.now());
-    return k.key;
+    const stored = await this.store.putKey(principal, k.wrapped, this.clock.now());
+    if (stored?.equals(k.wrapped)) return k.key;
+    k.key.fill(0);
+    // Erased meanwhile (nothing was stored), or another request or replica stored the principal's key first: use it.
+    if (!stored) throw new PayloadErased(principal);
+    return this.unwrap(principal, stored);
+  }
+
+  private async unwrap(principal: string, wrapped: Buffer): Promise<Buffer> {
+    if (!parseWrappedKey(wrapped)) throw new LegacyEnvelope(`the payload data key of principal ${principal}`);
+    try {
+      return (await this.keyring.unwrapDataKey(wrapped, payloadKeyContext(principal))).key;
+    } catch (e) {
+      throw e instanceof EnvelopeTampered ? new PayloadTampered(e.message) : e;
+    }
   }
 
   /** Seals and stores a payload under the principal's data key (wrapped by its tenant's KEK); refused once erased. */
   async put(principal: { id: string; tenant: string }, requestId: string, kind: PayloadKind, data: Uint8Array): Promise<void> {
     const key = await this.dataKey(principal.id, { tenant: principal.tenant });
+    let stored: boolean;
     try {
-      this.store.putPayload(requestId, kind, { principal: principal.id, ...sealWithDataKey(key, data, `${principal.id}|${requestId}|${kind}`) });
+      stored = await this.store.putPayload(requestId, kind, { principal: principal.id, ...sealWithDataKey(key, data, `${principal.id}|${requestId}|${kind}`) });
     } finally {
       key.fill(0);
     }
+    if (!stored) throw new PayloadErased(principal.id);
   }
 
   async get(principal: string, requestId: string, kind: PayloadKind): Promise<Buffer> {
     // An erased principal's payloads are deleted as well as shredded: say so (410), not "never existed".
-    if (this.store.erasedAt(principal) !== undefined) throw new PayloadErased(principal);
-    const p = this.store.getPayload(requestId, kind);
+    if ((await this.store.erasedAt(principal)) !== undefined) throw new PayloadErased(principal);
+    const p = await this.store.getPayload(requestId, kind);
     if (!p || p.principal !== principal) throw new NotFound('payload_not_found', `no ${kind} payload for ${requestId}`);
     const key = await this.dataKey(principal, null);
     try {
@@ -75,7 +83,7 @@ export class PayloadVault {
   }
 
   /** What `erase` would remove now. */
-  holdings(principal: string): { key: boolean; payloads: number } {
+  holdings(principal: string): Promise<{ key: boolean; payloads: number }> {
     return this.store.holdings(principal);
   }
 
@@ -83,8 +91,8 @@ export class PayloadVault {
    * Erasure: deletes the principal's payloads and destroys its data key (crypto-shredding whatever copy the delete
    * cannot reach, such as a backup); later puts are refused. Returns how many payloads were removed.
    */
-  erase(principal: string): { keyDestroyed: boolean; payloadsUnreadable: number } {
-    const r = this.store.destroyKey(principal, this.clock.now());
+  async erase(principal: string): Promise<{ keyDestroyed: boolean; payloadsUnreadable: number }> {
+    const r = await this.store.destroyKey(principal, this.clock.now());
     return { keyDestroyed: r.keyExisted, payloadsUnreadable: r.payloads };
   }
 }

@@ -1,8 +1,9 @@
 // Wrapped model data keys (src/data/crypto envelopes, or legacy records awaiting `warden data migrate`), one per deployment.
 import type { SqliteDb } from './sqlite.js';
 import type { StoredModelKey } from '../workload/key-release-envelope.js';
+import type { ModelKeyStore } from './sealed-store.js';
 
-export class SqliteModelKeyStore {
+export class SqliteModelKeyStore implements ModelKeyStore {
   private readonly q;
   constructor(db: SqliteDb) {
     db.exec('CREATE TABLE IF NOT EXISTS model_keys (deployment_id TEXT PRIMARY KEY, wrapped TEXT NOT NULL, created_at INTEGER NOT NULL)');
@@ -12,15 +13,14 @@ export class SqliteModelKeyStore {
       list: db.prepare('SELECT deployment_id, wrapped FROM model_keys ORDER BY deployment_id'),
     };
   }
-  put(deploymentId: string, w: StoredModelKey, now: number): void {
+  async put(deploymentId: string, w: StoredModelKey, now: number): Promise<void> {
     this.q.put.run(deploymentId, JSON.stringify(w), now);
   }
-  get(deploymentId: string): StoredModelKey | null {
+  async get(deploymentId: string): Promise<StoredModelKey | null> {
     const r = this.q.get.get(deploymentId) as { wrapped: string } | undefined;
     return r ? (JSON.parse(r.wrapped) as StoredModelKey) : null;
   }
-  /** Every stored key (for `warden data migrate|rewrap`). */
-  list(): { deploymentId: string; wrapped: StoredModelKey }[] {
+  async list(): Promise<{ deploymentId: string; wrapped: StoredModelKey }[]> {
     return (this.q.list.all() as { deployment_id: string; wrapped: string }[]).map((r) => ({ deploymentId: r.deployment_id, wrapped: JSON.parse(r.wrapped) as StoredModelKey }));
   }
 }

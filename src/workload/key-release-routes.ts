@@ -6,9 +6,10 @@
 //   POST /v1/attestation/key        {deployment, nonce, evidence}      → {jwe, key_id, alg, enc}
 //   POST /admin/v1/models/{id}/key  {key: base64url of 32 bytes}       (admin; stores the wrapped key)
 // Both /v1/attestation routes answer before any credential is checked (the evidence is the credential), so
-// they are rate-limited per source address, and challenges are stateless (see issueNonce): issuing them
-// cannot fill memory or crowd out a legitimate enclave's challenge.
-import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+// they are rate-limited per source address, and challenges are stateless (see issueNonce in
+// attestation-challenges.ts): issuing them cannot fill memory or crowd out a legitimate enclave's challenge.
+// With store.redis a challenge issued by any replica is accepted once by any replica.
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
@@ -20,6 +21,7 @@ import { readBody } from '../http/body.js';
 import { sendError, sendJson } from '../http/respond.js';
 import { SourceRateLimiter, type SourceRate } from '../network/source-limit.js';
 import { SqliteModelKeyStore } from '../store/model-keys-sqlite.js';
+import type { ModelKeyStore } from '../store/sealed-store.js';
 import type { SqliteDb } from '../store/sqlite.js';
 import { verifyEvidence, type TrustAnchors } from './attestation/index.js';
 import { releaseModelKey } from './key-release.js';
@@ -33,39 +35,9 @@ import type { AttestationRequirement } from '../store/registry-store.js';
 import { parseEvidenceJson } from './attestation/evidence-fetch.js';
 import { referenceFromRequirement } from './attestation/requirement.js';
 import { clientAddress } from '../network/source.js';
+import { LocalChallengeStore, type ChallengeStore } from './attestation-challenges.js';
 
 const NONCE_TTL_MS = 60_000;
-/** Consumed nonces are remembered until they expire (single use); past this many, key requests are refused (503). */
-const MAX_CONSUMED_NONCES = 100_000;
-const NONCE_VERSION = 1;
-const NONCE_BYTES = 56;
-
-/**
- * A stateless challenge: version (1) ‖ expiry, epoch ms (6, big-endian) ‖ random (17) ‖ HMAC-SHA256 over
- * those and the deployment id (32) = 56 bytes, hex on the wire. Nothing is stored when it is issued; the
- * MAC proves on return that Warden issued it for this deployment and when it expires.
- */
-export function issueNonce(macKey: Buffer, deployment: string, expiresAt: number): string {
-  const head = Buffer.alloc(24);
-  head.writeUInt8(NONCE_VERSION, 0);
-  head.writeUIntBE(expiresAt, 1, 6);
-  randomBytes(17).copy(head, 7);
-  return Buffer.concat([head, nonceMac(macKey, head, deployment)]).toString('hex');
-}
-
-/** The nonce's expiry if it is well formed and was issued by this key for this deployment; null otherwise. */
-export function checkNonce(macKey: Buffer, nonceHex: string, deployment: string): number | null {
-  if (!/^[0-9a-f]+$/.test(nonceHex) || nonceHex.length !== NONCE_BYTES * 2) return null;
-  const raw = Buffer.from(nonceHex, 'hex');
-  if (raw.readUInt8(0) !== NONCE_VERSION) return null;
-  const head = raw.subarray(0, 24);
-  if (!timingSafeEqual(raw.subarray(24), nonceMac(macKey, head, deployment))) return null;
-  return head.readUIntBE(1, 6);
-}
-
-function nonceMac(macKey: Buffer, head: Buffer, deployment: string): Buffer {
-  return createHmac('sha256', macKey).update(head).update(deployment, 'utf8').digest();
-}
 
 export interface KeyReleaseDeps {
   db: SqliteDb;
@@ -81,15 +53,15 @@ export interface KeyReleaseDeps {
   perSource: SourceRate;
   /** Used nonces remembered at most (limits.attestationUsedNonces); beyond it key requests get 503. */
   maxConsumedNonces?: number;
+  /** Wrapped model keys; default the data dir's SQLite (with store.postgres, the replicas' one table). */
+  modelKeys?: ModelKeyStore;
+  /** Where challenges are issued and spent; default one process (src/workload/attestation-challenges.ts). */
+  challenges?: ChallengeStore;
 }
 
 export function createKeyRelease(d: KeyReleaseDeps) {
-  const keys = new SqliteModelKeyStore(d.db);
-  // Per process: a restart invalidates open challenges (they live 60 s; the workload asks again).
-  const macKey = randomBytes(32);
-  // Nonces are consumed in roughly expiry order (one TTL), so expired ones are dropped from the front; one may
-  // outlive its expiry by at most a TTL here (it is refused anyway: checkNonce reads the expiry it carries).
-  const consumed = new Map<string, number>();
+  const keys = d.modelKeys ?? new SqliteModelKeyStore(d.db);
+  const challenges = d.challenges ?? new LocalChallengeStore(d.maxConsumedNonces);
   const limiter = new SourceRateLimiter(d.clock, d.perSource);
 
   const record = async (requestId: string, action: string, deployment: string | null, status: number, err?: WardenError) => {
@@ -149,22 +121,16 @@ export function createKeyRelease(d: KeyReleaseDeps) {
       const dep = await confidential(deployment);
       const now = d.clock.now();
       if (action === 'attest.challenge') {
-        const nonce = issueNonce(macKey, deployment, now + NONCE_TTL_MS);
+        const nonce = await challenges.issue(deployment, now + NONCE_TTL_MS);
         await record(requestId, action, deployment, 200);
         sendJson(res, 200, { nonce, expires_in: NONCE_TTL_MS / 1000 }, { 'x-request-id': requestId, 'cache-control': 'no-store' });
         return true;
       }
       // The nonce is single use and bound to this deployment: a replayed or foreign document is refused.
       const nonce = typeof body.nonce === 'string' ? body.nonce : '';
-      for (const [n, exp] of consumed) {
-        if (exp > now) break;
-        consumed.delete(n);
-      }
-      const expiresAt = checkNonce(macKey, nonce, deployment);
-      if (expiresAt === null || expiresAt <= now || consumed.has(nonce)) throw new Forbidden('invalid_challenge', 'the nonce is unknown, used, expired or for another deployment');
-      if (consumed.size >= (d.maxConsumedNonces ?? MAX_CONSUMED_NONCES)) throw new WardenError(503, 'unavailable_error', 'too_many_challenges', 'too many attestation challenges in flight; retry shortly');
-      consumed.set(nonce, expiresAt); // single use from here on, whatever the evidence says
-      const wrapped = keys.get(deployment);
+      // Spent from here on (single use), whatever the evidence says.
+      if (!(await challenges.consume(nonce, deployment, now))) throw new Forbidden('invalid_challenge', 'the nonce is unknown, used, expired or for another deployment');
+      const wrapped = await keys.get(deployment);
       if (!wrapped) throw new NotFound('no_model_key', `no key is stored for deployment ${deployment}`);
       const reference = referenceFromRequirement(dep.attestation!);
       const evidence = parseEvidenceJson(Buffer.from(JSON.stringify(body.evidence ?? null)));
@@ -207,7 +173,7 @@ export function createKeyRelease(d: KeyReleaseDeps) {
       const keyId = `mk_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
       await ar.record('model.key.set', { type: 'Deployment', id }, { keyId });
       try {
-        keys.put(id, await wrapModelKey(d.keyring, { keyId, modelId: dep.model, tenant: dep.tenant }, key), d.clock.now());
+        await keys.put(id, await wrapModelKey(d.keyring, { keyId, modelId: dep.model, tenant: dep.tenant }, key), d.clock.now());
       } finally {
         key.fill(0);
       }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
-import { dropPgPrefix, PG_URL } from '../helpers/cluster.js';
+import { sharedKekFile, dropPgPrefix, PG_URL } from '../helpers/cluster.js';
 import { runWarden, startWardenProcess } from '../helpers/proc.js';
 import { requireService } from '../helpers/services.js';
 
@@ -39,7 +39,8 @@ test('two workers serve the same listeners; a revoked key is refused by both; SI
   writeFileSync(
     join(dir, 'warden.yaml'),
     `dataDir: ${join(dir, 'data')}\nlisteners:\n  inference: { host: 127.0.0.1, port: ${inf} }\n  admin: { host: 127.0.0.1, port: ${adm} }\n` +
-      `store:\n  postgres: { connectionString: "${PG_URL}", prefix: ${prefix} }\n  redis: { url: "redis://127.0.0.1:6379", prefix: "${prefix}:" }\n`,
+      `store:\n  postgres: { connectionString: "${PG_URL}", prefix: ${prefix} }\n  redis: { url: "redis://127.0.0.1:6379", prefix: "${prefix}:" }\n` +
+      `encryption:\n  kek: { file: ${sharedKekFile(dir)} }\n`,
   );
   const w = startWardenProcess(['up', '--config', join(dir, 'warden.yaml'), '--workers', '2']);
   t.after(() => w.stop('SIGKILL'));

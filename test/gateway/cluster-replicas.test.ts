@@ -7,10 +7,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { loadOrCreateLedgerKey, LEDGER_KEY_FILE } from '../../src/ledger/key.js';
+import { tmpdir } from 'node:os';
+import { createKeyFile } from '../../src/data/crypto/key-file.js';
 import pg from 'pg';
 import { requireService } from '../helpers/services.js';
 import { startTestWarden, type TestWarden } from '../helpers/warden.js';
-import { dropPgPrefix, PG_URL as PG, startTestCluster } from '../helpers/cluster.js';
+import { dropPgPrefix, PG_URL as PG, sharedKekFile, startTestCluster } from '../helpers/cluster.js';
 import type { WardenConfig } from '../../src/config/config.js';
 import { openProofReceipt } from '../../src/ledger/receipt-proof.js';
 import { auditVerify } from '../../src/ledger/audit-verify.js';
@@ -111,17 +115,81 @@ test('a replica with another ledger key is refused at start in one line', { time
   const skip = await requireService('postgres');
   if (skip) return t.skip(skip);
   const prefix = `wcr_${randomBytes(4).toString('hex')}_`;
+  const dir = mkdtempSync(join(tmpdir(), 'warden-kek-'));
   const cfg = (c: WardenConfig) => {
     c.store = { postgres: { connectionString: PG, prefix } };
+    c.encryption.kek = { file: sharedKekFile(dir) };
   };
   const a = await startTestWarden(cfg);
   t.after(async () => {
     await a.stop();
     await dropPgPrefix(prefix);
+    rmSync(dir, { recursive: true, force: true });
   });
   await assert.rejects(startTestWarden(cfg), (e: Error) => {
     assert.match(e.message, /not signed by this ledger key .* every replica appending to one log must use the same ledger key/);
     assert.ok(!e.message.includes('\n'));
     return true;
   });
+});
+
+test('store.postgres: no named KEK, or another KEK than the shared store was pinned to, is refused at start; a rotation moves the pin', { timeout: 60_000 }, async (t) => {
+  const skip = await requireService('postgres');
+  if (skip) return t.skip(skip);
+  const prefix = `wcr_${randomBytes(4).toString('hex')}_`;
+  const dir = mkdtempSync(join(tmpdir(), 'warden-kek-'));
+  t.after(async () => {
+    await dropPgPrefix(prefix);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const store = (c: WardenConfig) => {
+    c.store = { postgres: { connectionString: PG, prefix } };
+  };
+  // Every replica its own data dir with the one ledger key (so only the KEK differs between them).
+  const ledgerKeyDir = join(dir, 'ledger');
+  loadOrCreateLedgerKey(ledgerKeyDir);
+  let n = 0;
+  const start = (kek: WardenConfig['encryption']['kek'], previous: NonNullable<WardenConfig['encryption']['kek']>[] = []) => {
+    const dataDir = join(dir, `r${++n}`);
+    mkdirSync(dataDir, { mode: 0o700 });
+    copyFileSync(join(ledgerKeyDir, LEDGER_KEY_FILE), join(dataDir, LEDGER_KEY_FILE));
+    chmodSync(join(dataDir, LEDGER_KEY_FILE), 0o600);
+    return startTestWarden((c) => {
+      store(c);
+      if (kek) c.encryption.kek = kek;
+      c.encryption.previous = previous;
+    }, { dataDir });
+  };
+  const running: TestWarden[] = [];
+  t.after(async () => {
+    for (const r of running) await r.stop();
+  });
+  const refused = (re: RegExp) => (e: Error & { kind?: string }) => {
+    assert.equal(e.name, 'StartupRefused');
+    assert.equal(e.kind, 'config');
+    assert.match(e.message, re);
+    assert.ok(!e.message.includes('\n'));
+    return true;
+  };
+  // No encryption.kek: each data dir would make its own, and no replica could open another's keys.
+  await assert.rejects(start(undefined), refused(/^store\.postgres needs encryption\.kek: .*same KEK/));
+
+  const first = join(dir, 'kek-1.bin');
+  const other = join(dir, 'kek-2.bin');
+  createKeyFile(first);
+  createKeyFile(other);
+  const a = await start({ file: first });
+  running.push(a);
+  // A second replica with another key file (different bytes) is refused.
+  const mismatch = refused(/the shared store's keys are wrapped under KEK \S+, this replica's encryption\.kek is \S+: every replica on one store\.postgres must use the same KEK/);
+  await assert.rejects(start({ file: other }), mismatch);
+  // A copy of the same key is accepted.
+  const copy = join(dir, 'copy.bin');
+  copyFileSync(first, copy);
+  chmodSync(copy, 0o600);
+  await (await start({ file: copy })).stop();
+  await running.pop()!.stop();
+  // A rotation (the new KEK current, the pinned one under previous) moves the pin; the old KEK alone is then refused.
+  await (await start({ file: other }, [{ file: first }])).stop();
+  await assert.rejects(start({ file: first }), mismatch);
 });

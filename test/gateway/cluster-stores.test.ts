@@ -8,16 +8,21 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { requireService } from '../helpers/services.js';
 import { startTestWarden, type TestWarden } from '../helpers/warden.js';
+import { sharedKekFile } from '../helpers/cluster.js';
 import type { WardenConfig } from '../../src/config/config.js';
 
 const PG = 'postgres://postgres@127.0.0.1:5432/test';
 const prefix = `wcs_${randomBytes(4).toString('hex')}_`;
 let skip: string | false = false;
 let redisPort = 0;
+const kekDir = mkdtempSync(join(tmpdir(), 'warden-kek-'));
 let redisProc: ChildProcess | null = null;
 
 function freePort(): Promise<number> {
@@ -65,6 +70,7 @@ before(async () => {
   await startRedis();
 });
 after(async () => {
+  rmSync(kekDir, { recursive: true, force: true });
   await stopRedis();
   if (skip) return;
   const c = new pg.Client({ connectionString: PG });
@@ -76,6 +82,7 @@ after(async () => {
 
 const cluster = (c: WardenConfig) => {
   c.store = { postgres: { connectionString: PG, prefix }, redis: { url: `redis://127.0.0.1:${redisPort}`, prefix: 'wcs:' } };
+  c.encryption.kek = { file: sharedKekFile(kekDir) };
 };
 const chat = (w: TestWarden, key: string) => w.call('inference', 'POST', '/v1/chat/completions', { key, body: { model: 'demo-chat', messages: [{ role: 'user', content: 'hello' }] } });
 
@@ -142,6 +149,7 @@ test('a configured cluster store that cannot be reached refuses the start, namin
   await assert.rejects(
     startTestWarden((c) => {
       c.store = { postgres: { connectionString: `postgres://postgres:pw@127.0.0.1:${dead}/test`, prefix: 'x_' } };
+      c.encryption.kek = { file: sharedKekFile(kekDir) };
     }),
     (e: Error & { cause?: Error }) => e.name === 'StartupRefused' && e.cause?.name === 'ClusterStoreUnavailable' && /store\.postgres: cannot use/.test(e.message) && !e.message.includes(':pw@'),
   );

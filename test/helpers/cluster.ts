@@ -3,7 +3,7 @@
 // signer) and the public origin a load balancer would give them. `stop` removes the replicas, their tables,
 // their Redis keys and their data dirs.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import type { WardenConfig } from '../../src/config/config.js';
 import { loadOrCreateLedgerKey, LEDGER_KEY_FILE, type LedgerKey } from '../../src/ledger/key.js';
 import { startTestWarden, type TestWarden } from './warden.js';
+import { createKeyFile } from '../../src/data/crypto/key-file.js';
 
 export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -23,6 +24,13 @@ export interface TestCluster {
   /** The bootstrap admin credential (exactly one replica printed it). */
   adminKey: string;
   stop(): Promise<void>;
+}
+
+/** A data KEK file (32 random bytes, 0600) under `dir`, to name as `encryption.kek` in every replica's config. */
+export function sharedKekFile(dir: string): string {
+  const file = join(dir, 'shared-kek.bin');
+  if (!existsSync(file)) createKeyFile(file);
+  return file;
 }
 
 /** Drops every table named `<prefix>…`. */
@@ -39,6 +47,9 @@ export async function startTestCluster(n: number, mutate: (c: WardenConfig) => v
   const root = mkdtempSync(join(tmpdir(), 'warden-replicas-'));
   const keyDir = join(root, 'key');
   const ledgerKey = loadOrCreateLedgerKey(keyDir);
+  // One KEK for every replica (store.postgres refuses to start without one named): model keys and retained
+  // payloads are shared.
+  const kek = sharedKekFile(root);
   const dirs = Array.from({ length: n }, (_, i) => {
     const d = join(root, `r${i + 1}`);
     mkdirSync(d, { mode: 0o700 });
@@ -48,6 +59,7 @@ export async function startTestCluster(n: number, mutate: (c: WardenConfig) => v
   });
   const config = (c: WardenConfig) => {
     c.store = { postgres: { connectionString: PG_URL, prefix }, redis: { url: 'redis://127.0.0.1:6379', prefix: `${prefix}:` } };
+    c.encryption.kek = { file: kek };
     // Behind a load balancer every replica names the one origin clients call (token iss/aud).
     c.listeners.inference.publicUrl = 'https://gateway.test';
     mutate(c);

@@ -33,7 +33,7 @@ test('erasing a principal destroys its data key: payloads unreadable, the tree s
   // The ciphertext on disk does not contain the prompt.
   assert.equal(readFileSync(join(dir, 'warden.db')).includes(Buffer.from('alice@example.com')), false);
 
-  const r = vault.erase(alice);
+  const r = await vault.erase(alice);
   assert.deepEqual(r, { keyDestroyed: true, payloadsUnreadable: 2 });
   await assert.rejects(vault.get(alice, inferenceEvent(0).requestId, 'request'), PayloadErased);
   await assert.rejects(vault.put(inferenceEvent(0).principal!, 'req_new', 'request', Buffer.from('x')), { name: 'PayloadErased', status: 410 });

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { FixedClock } from '../../src/core/clock.js';
 import { RateLimited } from '../../src/core/errors.js';
-import { checkNonce, issueNonce } from '../../src/workload/key-release-routes.js';
+import { checkNonce, issueNonce } from '../../src/workload/attestation-challenges.js';
 import { SourceRateLimiter } from '../../src/network/source-limit.js';
 
 test('a challenge nonce verifies only for the key and deployment it was issued for, and carries its expiry', () => {

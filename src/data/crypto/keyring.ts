@@ -110,6 +110,11 @@ export class Keyring {
     return [...new Set([...this.platform.keys(), ...[...this.tenants.values()].map((k) => k.id)])];
   }
 
+  /** The platform KEK's id and its predecessors' (what replicas sharing one store must agree on). */
+  platformKekIds(): { current: string; previous: string[] } {
+    return { current: this.o.kek.id, previous: (this.o.previous ?? []).map((k) => k.id) };
+  }
+
   hasOwnKek(tenant: string): boolean {
     return this.tenants.has(tenant);
   }

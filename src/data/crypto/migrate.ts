@@ -5,8 +5,7 @@
 //    its own (BYOK), are rewrapped under the tenant's current KEK.
 import { createDecipheriv } from 'node:crypto';
 import { payloadKeyContext } from '../../ledger/retention.js';
-import type { SqlitePayloadStore } from '../../store/ledger-payloads-sqlite.js';
-import type { SqliteModelKeyStore } from '../../store/model-keys-sqlite.js';
+import type { ModelKeyStore, PayloadStore } from '../../store/sealed-store.js';
 import { isLegacyModelKey, modelKeyContext, unwrapLegacyModelKey, type WrappedModelKey } from '../../workload/key-release-envelope.js';
 import { EnvelopeTampered } from './errors.js';
 import { parseWrappedKey, type Keyring } from './keyring.js';
@@ -36,8 +35,8 @@ export interface MoveReport {
 }
 
 export interface Stores {
-  payloads?: SqlitePayloadStore;
-  models?: SqliteModelKeyStore;
+  payloads?: PayloadStore;
+  models?: ModelKeyStore;
 }
 
 export async function migrateLegacy(
@@ -46,7 +45,7 @@ export async function migrateLegacy(
   o: { payloadKek?: Buffer; modelKek?: Buffer; tenantOfPrincipal(id: string): Promise<string>; tenantOfDeployment(id: string): Promise<string>; now: number },
 ): Promise<MoveReport> {
   const r: MoveReport = { payloadKeys: 0, modelKeys: 0, skipped: [] };
-  for (const { principal, wrapped } of stores.payloads?.listKeys() ?? []) {
+  for (const { principal, wrapped } of (await stores.payloads?.listKeys()) ?? []) {
     if (parseWrappedKey(wrapped)) continue;
     if (!o.payloadKek) {
       r.skipped.push(`payload data key of ${principal} (no ${LEGACY_PAYLOAD_KEK_FILE})`);
@@ -55,12 +54,12 @@ export async function migrateLegacy(
     const key = openLegacyPayloadKey(o.payloadKek, principal, wrapped);
     try {
       const next = await keyring.wrapDataKey(key, await o.tenantOfPrincipal(principal), payloadContext(principal));
-      if (stores.payloads!.replaceKey(principal, wrapped, next)) r.payloadKeys++;
+      if (await stores.payloads!.replaceKey(principal, wrapped, next)) r.payloadKeys++;
     } finally {
       key.fill(0);
     }
   }
-  for (const { deploymentId, wrapped } of stores.models?.list() ?? []) {
+  for (const { deploymentId, wrapped } of (await stores.models?.list()) ?? []) {
     if (!isLegacyModelKey(wrapped)) continue;
     if (!o.modelKek) {
       r.skipped.push(`model key of ${deploymentId} (no ${LEGACY_MODEL_KEK_FILE})`);
@@ -70,7 +69,7 @@ export async function migrateLegacy(
     try {
       const tenant = await o.tenantOfDeployment(deploymentId);
       const next: WrappedModelKey = { v: 2, keyId: wrapped.keyId, modelId: wrapped.modelId, tenant, wrapped: (await keyring.wrapDataKey(key, tenant, modelKeyContext(wrapped))).toString('base64url') };
-      stores.models!.put(deploymentId, next, o.now);
+      await stores.models!.put(deploymentId, next, o.now);
       r.modelKeys++;
     } finally {
       key.fill(0);
@@ -82,22 +81,22 @@ export async function migrateLegacy(
 /** Rewraps every data key not under its tenant's current KEK. Legacy records are left to `migrateLegacy`. */
 export async function rewrapAll(keyring: Keyring, stores: Stores, now: number): Promise<MoveReport> {
   const r: MoveReport = { payloadKeys: 0, modelKeys: 0, skipped: [] };
-  for (const { principal, wrapped } of stores.payloads?.listKeys() ?? []) {
+  for (const { principal, wrapped } of (await stores.payloads?.listKeys()) ?? []) {
     if (!parseWrappedKey(wrapped)) {
       r.skipped.push(`payload data key of ${principal} (old format: run warden data migrate)`);
       continue;
     }
     const next = await keyring.rewrap(wrapped, payloadContext(principal));
-    if (next && stores.payloads!.replaceKey(principal, wrapped, next)) r.payloadKeys++;
+    if (next && (await stores.payloads!.replaceKey(principal, wrapped, next))) r.payloadKeys++;
   }
-  for (const { deploymentId, wrapped } of stores.models?.list() ?? []) {
+  for (const { deploymentId, wrapped } of (await stores.models?.list()) ?? []) {
     if (isLegacyModelKey(wrapped)) {
       r.skipped.push(`model key of ${deploymentId} (old format: run warden data migrate)`);
       continue;
     }
     const next = await keyring.rewrap(Buffer.from(wrapped.wrapped, 'base64url'), modelKeyContext(wrapped));
     if (next) {
-      stores.models!.put(deploymentId, { ...wrapped, wrapped: next.toString('base64url') }, now);
+      await stores.models!.put(deploymentId, { ...wrapped, wrapped: next.toString('base64url') }, now);
       r.modelKeys++;
     }
   }

@@ -93,14 +93,14 @@ test('retained payloads and model keys are unreadable once the file KEK is withd
   const models = new SqliteModelKeyStore(db);
   await vault.put(ACME, 'req-1', 'request', Buffer.from('secret prompt'));
   const modelKey = randomBytes(32);
-  models.put('dep-1', await wrapModelKey(keyring, { keyId: 'mk-1', modelId: 'm', tenant: 'acme' }, modelKey), 1);
+  await models.put('dep-1', await wrapModelKey(keyring, { keyId: 'mk-1', modelId: 'm', tenant: 'acme' }, modelKey), 1);
   assert.equal((await vault.get('alice', 'req-1', 'request')).toString(), 'secret prompt');
-  assert.ok((await unwrapModelKey(keyring, models.get('dep-1')!)).equals(modelKey));
+  assert.ok((await unwrapModelKey(keyring, (await models.get('dep-1'))!)).equals(modelKey));
   assert.equal(readFileSync(join(d, 'warden.db')).includes(Buffer.from('secret prompt')), false);
 
   renameSync(kekFile, kekFile + '.away');
   await assert.rejects(vault.get('alice', 'req-1', 'request'), (e: unknown) => e instanceof KekUnavailable && e.status === 503 && /withdrawn/.test(e.message));
-  await assert.rejects(unwrapModelKey(keyring, models.get('dep-1')!), KekUnavailable);
+  await assert.rejects(unwrapModelKey(keyring, (await models.get('dep-1'))!), KekUnavailable);
   await assert.rejects(vault.put(GLOBEX, 'req-2', 'request', Buffer.from('x')), KekUnavailable, 'nothing new is sealed either');
   renameSync(kekFile + '.away', kekFile);
   assert.equal((await vault.get('alice', 'req-1', 'request')).toString(), 'secret prompt', 'the key came back');
@@ -115,7 +115,7 @@ test('retained payloads and model keys are unreadable once the file KEK is withd
   const restarted = keyringFromConfig({ dataDir: d, encryption: { previous: [], tenants: {} } });
   const vault2 = new PayloadVault(new SqlitePayloadStore(db), restarted, new FixedClock(1_700_000_000_000));
   await assert.rejects(vault2.get('alice', 'req-1', 'request'), (e: unknown) => e instanceof KekUnavailable && /not configured/.test(e.message));
-  await assert.rejects(unwrapModelKey(restarted, models.get('dep-1')!), KekUnavailable);
+  await assert.rejects(unwrapModelKey(restarted, (await models.get('dep-1'))!), KekUnavailable);
   db.close();
 });
 
@@ -127,17 +127,17 @@ test('KEK rotation rewraps data keys; the sealed data is not re-encrypted', asyn
   const store = new SqlitePayloadStore(db);
   const before = new PayloadVault(store, new Keyring({ kek: old }), new FixedClock(1));
   await before.put(ACME, 'req-1', 'request', Buffer.from('kept across rotation'));
-  const ciphertext = Buffer.from(store.getPayload('req-1', 'request')!.ciphertext);
+  const ciphertext = Buffer.from((await store.getPayload('req-1', 'request'))!.ciphertext);
 
   // During the rotation the old KEK still unwraps (previous); new keys go under the new one.
   const rotating = new Keyring({ kek: next, previous: [old] });
   assert.equal((await new PayloadVault(store, rotating, new FixedClock(1)).get('alice', 'req-1', 'request')).toString(), 'kept across rotation');
-  const wrapped = store.wrappedKey('alice')!;
+  const wrapped = (await store.wrappedKey('alice'))!;
   const rewrapped = (await rotating.rewrap(wrapped, 'data-key:alice'))!;
   assert.equal(parseWrappedKey(rewrapped)!.kekId, next.id);
   assert.equal(await rotating.rewrap(rewrapped, 'data-key:alice'), null, 'already under the current KEK');
   db.prepare('UPDATE ledger_payload_keys SET wrapped_key = ? WHERE principal = ?').run(rewrapped, 'alice');
-  assert.ok(store.getPayload('req-1', 'request')!.ciphertext.equals(ciphertext), 'the payload ciphertext is untouched');
+  assert.ok((await store.getPayload('req-1', 'request'))!.ciphertext.equals(ciphertext), 'the payload ciphertext is untouched');
 
   // After the rotation the old KEK is gone from the config: the data still opens under the new one alone.
   const after = new PayloadVault(store, new Keyring({ kek: next }), new FixedClock(1));
@@ -160,15 +160,15 @@ test('BYOK: a tenant brings its own KEK; withdrawing it makes its payloads and m
 
   await vault.put(ACME, 'req-a', 'request', Buffer.from('acme data'));
   await vault.put(GLOBEX, 'req-g', 'request', Buffer.from('globex data'));
-  models.put('dep-acme', await wrapModelKey(keyring, { keyId: 'mk-a', modelId: 'm', tenant: 'acme' }, randomBytes(32)), 1);
-  assert.equal(parseWrappedKey(store.wrappedKey('alice')!)!.kekId, LocalFileKek.open(acmeKek).id, "acme's data key is under acme's KEK");
-  assert.equal(parseWrappedKey(store.wrappedKey('gina')!)!.kekId, keyring.kekFor('globex').id, 'globex is under the platform KEK');
+  await models.put('dep-acme', await wrapModelKey(keyring, { keyId: 'mk-a', modelId: 'm', tenant: 'acme' }, randomBytes(32)), 1);
+  assert.equal(parseWrappedKey((await store.wrappedKey('alice'))!)!.kekId, LocalFileKek.open(acmeKek).id, "acme's data key is under acme's KEK");
+  assert.equal(parseWrappedKey((await store.wrappedKey('gina'))!)!.kekId, keyring.kekFor('globex').id, 'globex is under the platform KEK');
   assert.notEqual(keyring.kekFor('acme').id, keyring.kekFor('globex').id);
 
   // acme withdraws its key (the file is removed): acme's data is unreadable at once, globex still served.
   rmSync(acmeKek);
   await assert.rejects(vault.get('alice', 'req-a', 'request'), KekUnavailable);
-  await assert.rejects(unwrapModelKey(keyring, models.get('dep-acme')!), KekUnavailable);
+  await assert.rejects(unwrapModelKey(keyring, (await models.get('dep-acme'))!), KekUnavailable);
   await assert.rejects(vault.put({ id: 'amos', tenant: 'acme' }, 'req-a2', 'request', Buffer.from('x')), KekUnavailable);
   assert.equal((await vault.get('gina', 'req-g', 'request')).toString(), 'globex data');
 
@@ -176,7 +176,7 @@ test('BYOK: a tenant brings its own KEK; withdrawing it makes its payloads and m
   const restarted = keyringFromConfig(config);
   const vault2 = new PayloadVault(store, restarted, new FixedClock(1));
   await assert.rejects(vault2.get('alice', 'req-a', 'request'), (e: unknown) => e instanceof KekUnavailable && /withdrawn:acme/.test(e.message));
-  await assert.rejects(unwrapModelKey(restarted, models.get('dep-acme')!), KekUnavailable);
+  await assert.rejects(unwrapModelKey(restarted, (await models.get('dep-acme'))!), KekUnavailable);
   await assert.rejects(vault2.put({ id: 'amos', tenant: 'acme' }, 'req-a3', 'request', Buffer.from('x')), KekUnavailable);
   assert.equal((await vault2.get('gina', 'req-g', 'request')).toString(), 'globex data');
   db.close();
@@ -193,7 +193,7 @@ test('BYOK: data keys wrapped by the platform KEK before the tenant brought its 
   const byok = new Keyring({ kek: platform, tenants: new Map([['acme', LocalFileKek.open(acmeKek)]]) });
   const vault = new PayloadVault(store, byok, new FixedClock(1));
   await assert.rejects(vault.get('alice', 'req-1', 'request'), (e: unknown) => e instanceof KekUnavailable && /warden data rewrap/.test(e.message));
-  const moved = (await byok.rewrap(store.wrappedKey('alice')!, 'data-key:alice'))!;
+  const moved = (await byok.rewrap((await store.wrappedKey('alice'))!, 'data-key:alice'))!;
   db.prepare('UPDATE ledger_payload_keys SET wrapped_key = ? WHERE principal = ?').run(moved, 'alice');
   assert.equal((await vault.get('alice', 'req-1', 'request')).toString(), 'from before BYOK');
   // Another tenant's KEK never opens acme's keys, even if an attacker relabels the record.

@@ -52,19 +52,19 @@ test('legacy payload and model keys are refused until `warden data migrate`, the
   const models = new SqliteModelKeyStore(db);
   const aliceKey = randomBytes(32);
   const w = legacyGcm(payloadKek, aliceKey, Buffer.from('data-key:alice'));
-  payloads.putKey('alice', Buffer.concat([w.iv, w.ct, w.tag]), 1);
-  payloads.putPayload('req-1', 'request', { principal: 'alice', ...sealWithDataKey(aliceKey, Buffer.from('old prompt'), 'alice|req-1|request') });
+  await payloads.putKey('alice', Buffer.concat([w.iv, w.ct, w.tag]), 1);
+  await payloads.putPayload('req-1', 'request', { principal: 'alice', ...sealWithDataKey(aliceKey, Buffer.from('old prompt'), 'alice|req-1|request') });
   const modelKey = randomBytes(32);
   const labels = { alg: 'A256GCM' as const, kekId: 'local-kek-1', keyId: 'mk-1', modelId: 'm' };
   const m = legacyGcm(modelKek, modelKey, Buffer.from(canonicalJson(labels)));
   const legacyRecord: LegacyWrappedModelKey = { ...labels, iv: m.iv.toString('base64url'), ciphertext: m.ct.toString('base64url'), tag: m.tag.toString('base64url') };
-  models.put('dep-1', legacyRecord, 1);
+  await models.put('dep-1', legacyRecord, 1);
 
   const open = () => keyringFromConfig({ dataDir: data, encryption: { previous: [], tenants: { acme: { file: acmeKek } } } });
   let keyring = open();
   const vault = () => new PayloadVault(payloads, keyring, new FixedClock(1));
   await assert.rejects(vault().get('alice', 'req-1', 'request'), (e: unknown) => e instanceof LegacyEnvelope && e.code === 'envelope_needs_migration' && /warden data migrate/.test(e.message));
-  await assert.rejects(unwrapModelKey(keyring, models.get('dep-1')!), LegacyEnvelope);
+  await assert.rejects(unwrapModelKey(keyring, (await models.get('dep-1'))!), LegacyEnvelope);
   await assert.rejects(vault().put({ id: 'alice', tenant: 'acme' }, 'req-2', 'request', Buffer.from('x')), LegacyEnvelope, 'nothing new is sealed under a legacy key');
   // rewrap leaves old-format records to migrate, and says so (exit 1).
   const early = await runWarden(['data', 'rewrap', '--config', conf]);
@@ -77,9 +77,9 @@ test('legacy payload and model keys are refused until `warden data migrate`, the
   assert.equal(existsSync(join(data, 'payload-kek.bin')), false);
   assert.equal(existsSync(join(data, 'model-kek.bin')), false);
   // alice is in tenant acme, which brings its own KEK: her data key is now under it.
-  assert.equal(parseWrappedKey(payloads.wrappedKey('alice')!)!.kekId, LocalFileKek.open(acmeKek).id);
+  assert.equal(parseWrappedKey((await payloads.wrappedKey('alice'))!)!.kekId, LocalFileKek.open(acmeKek).id);
   assert.equal((await vault().get('alice', 'req-1', 'request')).toString(), 'old prompt');
-  assert.ok((await unwrapModelKey(keyring, models.get('dep-1')!)).equals(modelKey));
+  assert.ok((await unwrapModelKey(keyring, (await models.get('dep-1'))!)).equals(modelKey));
   keyring.close();
 
   // Rotation of the platform KEK: a new key file, the old one listed under previous, then rewrap.
@@ -90,7 +90,7 @@ test('legacy payload and model keys are refused until `warden data migrate`, the
   assert.equal(rotated.code, 0, rotated.stdout + rotated.stderr);
   assert.match(rotated.stdout, /^rewrapped: 0 payload data key\(s\), 1 model key\(s\)$/m, "alice's key is under acme's KEK; the model key (tenant default) moves");
   keyring = keyringFromConfig({ dataDir: data, encryption: { kek: { file: next }, previous: [], tenants: { acme: { file: acmeKek } } } });
-  assert.ok((await unwrapModelKey(keyring, models.get('dep-1')!)).equals(modelKey), 'opens without the old KEK');
+  assert.ok((await unwrapModelKey(keyring, (await models.get('dep-1'))!)).equals(modelKey), 'opens without the old KEK');
   assert.equal((await vault().get('alice', 'req-1', 'request')).toString(), 'old prompt');
   keyring.close();
   pdb.close();

@@ -90,22 +90,22 @@ test('retained payloads and model keys are unreadable once the token KEK is dest
   await vault.put({ id: 'gina', tenant: 'globex' }, 'req-g', 'request', Buffer.from('globex prompt'));
   await vault.put({ id: 'alice', tenant: 'acme' }, 'req-a', 'request', Buffer.from('acme prompt'));
   const mk = randomBytes(32);
-  models.put('dep-g', await wrapModelKey(keyring, { keyId: 'mk-g', modelId: 'm', tenant: 'globex' }, mk), 1);
-  models.put('dep-a', await wrapModelKey(keyring, { keyId: 'mk-a', modelId: 'm', tenant: 'acme' }, mk), 1);
+  await models.put('dep-g', await wrapModelKey(keyring, { keyId: 'mk-g', modelId: 'm', tenant: 'globex' }, mk), 1);
+  await models.put('dep-a', await wrapModelKey(keyring, { keyId: 'mk-a', modelId: 'm', tenant: 'acme' }, mk), 1);
   assert.equal(readFileSync(join(d, 'warden.db')).includes(Buffer.from('prompt')), false);
   assert.equal((await vault.get('gina', 'req-g', 'request')).toString(), 'globex prompt');
-  assert.ok((await unwrapModelKey(keyring, models.get('dep-a')!)).equals(mk));
+  assert.ok((await unwrapModelKey(keyring, (await models.get('dep-a'))!)).equals(mk));
 
   // The platform key is destroyed on the token: platform-wrapped data is gone at once; acme's own key still works.
   destroy('doomed-kek');
   await assert.rejects(vault.get('gina', 'req-g', 'request'), (e: unknown) => e instanceof KekUnavailable && /no longer on the token/.test(e.message));
-  await assert.rejects(unwrapModelKey(keyring, models.get('dep-g')!), KekUnavailable);
+  await assert.rejects(unwrapModelKey(keyring, (await models.get('dep-g'))!), KekUnavailable);
   assert.equal((await vault.get('alice', 'req-a', 'request')).toString(), 'acme prompt');
 
   // acme withdraws its key from the token: its payloads and model key are unreadable too.
   destroy('acme-kek');
   await assert.rejects(vault.get('alice', 'req-a', 'request'), KekUnavailable);
-  await assert.rejects(unwrapModelKey(keyring, models.get('dep-a')!), KekUnavailable);
+  await assert.rejects(unwrapModelKey(keyring, (await models.get('dep-a'))!), KekUnavailable);
   keyring.close();
 
   // A restart: the platform KEK must open or Warden does not start; a withdrawn tenant key only stops that tenant.

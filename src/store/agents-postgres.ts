@@ -1,0 +1,85 @@
+// Registered A2A agents in PostgreSQL, for replicas that share one registry (the interface and what it promises:
+// src/agents/store.ts; test/store/agents-contract.test.ts runs one suite on SQLite and here). Every call and
+// admin read asks the table, so an agent registered, re-approved or removed through one replica is what every
+// other serves next; approving a pending card is one conditional UPDATE (of two admins approving through two
+// replicas the one whose reviewed digest is still pending wins).
+import type pg from 'pg';
+import { AgentExists, AgentNotFound } from '../agents/errors.js';
+import { toRecord, type AgentRecord, type AgentStore, type Row } from '../agents/store.js';
+import { connectMigrated, type Migration, type MigrationResult } from './pg-migrate.js';
+
+export const AGENTS_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'a2a_agents',
+    sql: `
+      CREATE TABLE $PREFIXa2a_agents (
+        id text PRIMARY KEY, url text NOT NULL, card_url text NOT NULL, grantees text NOT NULL, egress text NOT NULL,
+        actions text NOT NULL, tenant text, card_keys text, card text NOT NULL, digest text NOT NULL,
+        pending_card text, pending_digest text, pending_at bigint,
+        created_at bigint NOT NULL, updated_at bigint NOT NULL, registered_by text NOT NULL);`,
+  },
+];
+
+/** bigint columns come back as strings from node-postgres; the record has numbers. */
+const row = (r: Record<string, unknown>): Row =>
+  ({ ...r, pending_at: r.pending_at === null ? null : Number(r.pending_at), created_at: Number(r.created_at), updated_at: Number(r.updated_at) }) as unknown as Row;
+
+export class PostgresAgentStore implements AgentStore {
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly table: string,
+    readonly migration: MigrationResult,
+  ) {}
+
+  static async connect(opts: { connectionString: string; prefix?: string; poolSize?: number }): Promise<PostgresAgentStore> {
+    const { pool, prefix, migration } = await connectMigrated({ poolSize: 2, ...opts }, 'agents', AGENTS_MIGRATIONS);
+    return new PostgresAgentStore(pool, `${prefix}a2a_agents`, migration);
+  }
+
+  async list(): Promise<AgentRecord[]> {
+    return (await this.pool.query(`SELECT * FROM ${this.table} ORDER BY id COLLATE "C"`)).rows.map((r: Record<string, unknown>) => toRecord(row(r)));
+  }
+
+  async find(id: string): Promise<AgentRecord | null> {
+    const r = (await this.pool.query(`SELECT * FROM ${this.table} WHERE id = $1`, [id])).rows[0] as Record<string, unknown> | undefined;
+    return r ? toRecord(row(r)) : null;
+  }
+
+  async get(id: string): Promise<AgentRecord> {
+    const r = await this.find(id);
+    if (!r) throw new AgentNotFound(id);
+    return r;
+  }
+
+  async create(a: Omit<AgentRecord, 'pending' | 'createdAt' | 'updatedAt'>, now: number): Promise<AgentRecord> {
+    const inserted = await this.pool.query(
+      `INSERT INTO ${this.table} (id, url, card_url, grantees, egress, actions, tenant, card_keys, card, digest, created_at, updated_at, registered_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) ON CONFLICT (id) DO NOTHING`,
+      [a.id, a.url, a.cardUrl, JSON.stringify(a.grantees), JSON.stringify(a.egress), JSON.stringify(a.actions), a.tenant, a.cardKeys === null ? null : JSON.stringify(a.cardKeys), JSON.stringify(a.card), a.digest, now, a.registeredBy],
+    );
+    if (inserted.rowCount === 0) throw new AgentExists(a.id);
+    return this.get(a.id);
+  }
+
+  async remove(id: string): Promise<void> {
+    if ((await this.pool.query(`DELETE FROM ${this.table} WHERE id = $1`, [id])).rowCount === 0) throw new AgentNotFound(id);
+  }
+
+  async setPending(id: string, card: Record<string, unknown>, digest: string, now: number): Promise<void> {
+    await this.pool.query(`UPDATE ${this.table} SET pending_card = $1, pending_digest = $2, pending_at = $3 WHERE id = $4`, [JSON.stringify(card), digest, now, id]);
+  }
+
+  async approvePending(id: string, expected: string, by: string, now: number): Promise<boolean> {
+    const r = await this.pool.query(
+      `UPDATE ${this.table} SET card = pending_card, digest = pending_digest, pending_card = NULL, pending_digest = NULL, pending_at = NULL, updated_at = $1, registered_by = $2
+       WHERE id = $3 AND pending_digest = $4`,
+      [now, by, id, expected],
+    );
+    return r.rowCount === 1;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

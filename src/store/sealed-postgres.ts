@@ -1,0 +1,212 @@
+// Sealed records in PostgreSQL for replicas that share them: retained payloads with their per-principal data
+// keys and erasure marks, and wrapped model keys (the interfaces and what they promise: sealed-store.ts).
+// Every write for a principal's payloads takes a transaction-scoped advisory lock on that principal, so an
+// erasure through one replica and a retention through another are ordered: nothing is stored after the
+// erasure committed, and an erasure removes everything stored before it.
+//
+// PostgreSQL keeps deleted rows until VACUUM reuses their space (and in its WAL and backups): an erased
+// principal's wrapped data key may survive on disk for a while. It stays shredded as long as the KEK is not
+// also disclosed; rotating the KEK and rewrapping (docs/data-encryption.md) ends even that.
+import type pg from 'pg';
+import { connectMigrated, inTransaction, type Migration, type MigrationResult } from './pg-migrate.js';
+import type { StoredModelKey } from '../workload/key-release-envelope.js';
+import type { ModelKeyStore, PayloadStore, StoredPayload } from './sealed-store.js';
+
+export const SEALED_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'ledger_payload_keys, ledger_payload_erasures, ledger_payloads, model_keys',
+    sql: `
+      CREATE TABLE $PREFIXledger_payload_keys (principal text PRIMARY KEY, wrapped_key bytea NOT NULL, created_ms bigint NOT NULL);
+      CREATE TABLE $PREFIXledger_payload_erasures (principal text PRIMARY KEY, erased_ms bigint NOT NULL);
+      CREATE TABLE $PREFIXledger_payloads (
+        request_id text NOT NULL, kind text NOT NULL, principal text NOT NULL, nonce bytea NOT NULL, ciphertext bytea NOT NULL,
+        PRIMARY KEY (request_id, kind));
+      CREATE INDEX $PREFIXledger_payloads_principal ON $PREFIXledger_payloads (principal);
+      CREATE TABLE $PREFIXmodel_keys (deployment_id text PRIMARY KEY, wrapped jsonb NOT NULL, created_at bigint NOT NULL);
+      -- The platform KEK every replica wraps with (one row): a replica with another is refused at start.
+      CREATE TABLE $PREFIXsealed_kek (one boolean PRIMARY KEY DEFAULT true CHECK (one), kek_id text NOT NULL, set_at bigint NOT NULL);`,
+  },
+];
+
+type Opts = { connectionString: string; prefix?: string; poolSize?: number };
+
+export const SHARED_KEK_REQUIRED =
+  'store.postgres needs encryption.kek: the replicas share model keys and retained payloads in PostgreSQL, so every one must wrap and open them with the same KEK — name a key file copied to every replica ({ file: PATH }, made with `warden data new-key`) or the same PKCS#11 key ({ pkcs11: {...}, pinEnv }); see docs/cluster.md';
+
+/** This replica's platform KEK is not the one the shared store's keys are wrapped under. */
+export class SharedKekMismatch extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SharedKekMismatch';
+  }
+}
+
+/** A pool of the `sealed` store (schema migrated first), shared by the payload and the model-key store shapes. */
+abstract class SealedPostgres {
+  protected constructor(
+    protected readonly pool: pg.Pool,
+    protected readonly prefix: string,
+    readonly migration: MigrationResult,
+  ) {}
+
+  protected static open(opts: Opts) {
+    return connectMigrated({ poolSize: 2, ...opts }, 'sealed', SEALED_MIGRATIONS);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+export class PostgresPayloadStore extends SealedPostgres implements PayloadStore {
+  static async connect(opts: Opts): Promise<PostgresPayloadStore> {
+    const { pool, prefix, migration } = await SealedPostgres.open(opts);
+    return new PostgresPayloadStore(pool, prefix, migration);
+  }
+
+  private t(name: 'keys' | 'erasures' | 'payloads'): string {
+    return `${this.prefix}${name === 'keys' ? 'ledger_payload_keys' : name === 'erasures' ? 'ledger_payload_erasures' : 'ledger_payloads'}`;
+  }
+
+  /** Runs `fn` in a transaction holding the principal's lock, with whether the principal is erased. */
+  private locked<T>(principal: string, fn: (c: pg.PoolClient, erased: boolean) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`warden-payloads:${this.prefix}${principal}`]);
+      const erased = (await c.query(`SELECT 1 FROM ${this.t('erasures')} WHERE principal = $1`, [principal])).rowCount! > 0;
+      return fn(c, erased);
+    });
+  }
+
+  async wrappedKey(principal: string): Promise<Buffer | undefined> {
+    return (await this.pool.query<{ wrapped_key: Buffer }>(`SELECT wrapped_key FROM ${this.t('keys')} WHERE principal = $1`, [principal])).rows[0]?.wrapped_key;
+  }
+
+  async erasedAt(principal: string): Promise<number | undefined> {
+    const r = (await this.pool.query<{ erased_ms: string }>(`SELECT erased_ms FROM ${this.t('erasures')} WHERE principal = $1`, [principal])).rows[0];
+    return r ? Number(r.erased_ms) : undefined;
+  }
+
+  putKey(principal: string, wrapped: Buffer, nowMs: number): Promise<Buffer | undefined> {
+    return this.locked(principal, async (c, erased) => {
+      if (erased) return undefined;
+      await c.query(`INSERT INTO ${this.t('keys')} (principal, wrapped_key, created_ms) VALUES ($1, $2, $3) ON CONFLICT (principal) DO NOTHING`, [principal, wrapped, nowMs]);
+      return (await c.query<{ wrapped_key: Buffer }>(`SELECT wrapped_key FROM ${this.t('keys')} WHERE principal = $1`, [principal])).rows[0]?.wrapped_key;
+    });
+  }
+
+  putPayload(requestId: string, kind: string, p: StoredPayload): Promise<boolean> {
+    return this.locked(p.principal, async (c, erased) => {
+      if (erased) return false;
+      await c.query(`INSERT INTO ${this.t('payloads')} (request_id, kind, principal, nonce, ciphertext) VALUES ($1, $2, $3, $4, $5)`, [requestId, kind, p.principal, p.nonce, p.ciphertext]);
+      return true;
+    });
+  }
+
+  async getPayload(requestId: string, kind: string): Promise<StoredPayload | undefined> {
+    return (await this.pool.query<StoredPayload>(`SELECT principal, nonce, ciphertext FROM ${this.t('payloads')} WHERE request_id = $1 AND kind = $2`, [requestId, kind])).rows[0];
+  }
+
+  async listKeys(): Promise<{ principal: string; wrapped: Buffer }[]> {
+    const rows = (await this.pool.query<{ principal: string; wrapped_key: Buffer }>(`SELECT principal, wrapped_key FROM ${this.t('keys')} ORDER BY principal COLLATE "C"`)).rows;
+    return rows.map((r) => ({ principal: r.principal, wrapped: r.wrapped_key }));
+  }
+
+  async replaceKey(principal: string, from: Buffer, to: Buffer): Promise<boolean> {
+    return (await this.pool.query(`UPDATE ${this.t('keys')} SET wrapped_key = $1 WHERE principal = $2 AND wrapped_key = $3`, [to, principal, from])).rowCount === 1;
+  }
+
+  async holdings(principal: string): Promise<{ key: boolean; payloads: number }> {
+    const r = await this.pool.query<{ key: boolean; payloads: string }>(
+      `SELECT EXISTS (SELECT 1 FROM ${this.t('keys')} WHERE principal = $1) AS key, (SELECT count(*) FROM ${this.t('payloads')} WHERE principal = $1) AS payloads`,
+      [principal],
+    );
+    return { key: r.rows[0]!.key, payloads: Number(r.rows[0]!.payloads) };
+  }
+
+  destroyKey(principal: string, nowMs: number): Promise<{ keyExisted: boolean; payloads: number }> {
+    return this.locked(principal, async (c) => {
+      const keyExisted = (await c.query(`DELETE FROM ${this.t('keys')} WHERE principal = $1`, [principal])).rowCount! > 0;
+      await c.query(`INSERT INTO ${this.t('erasures')} (principal, erased_ms) VALUES ($1, $2) ON CONFLICT (principal) DO UPDATE SET erased_ms = excluded.erased_ms`, [principal, nowMs]);
+      return { keyExisted, payloads: (await c.query(`DELETE FROM ${this.t('payloads')} WHERE principal = $1`, [principal])).rowCount! };
+    });
+  }
+
+}
+
+/**
+ * Pins the platform KEK of the replicas sharing this store: the first start records its KEK id; a replica whose
+ * KEK is another is refused (it would wrap keys the others cannot open, and could open none of theirs). A
+ * replica that names the recorded KEK under encryption.previous and a new one as encryption.kek moves the pin
+ * (a rotation); replicas still on the old KEK are then refused at their next start, and until restarted
+ * answer 503 kek_unavailable for keys wrapped under the new one — rotate every replica together.
+ */
+export async function pinSharedKek(opts: Opts, ids: { current: string; previous: string[] }, now: number): Promise<{ pinned: string; moved: boolean }> {
+  const { pool, prefix } = await connectMigrated({ ...opts, poolSize: 1 }, 'sealed', SEALED_MIGRATIONS);
+  try {
+    return await inTransaction(pool, async (c) => {
+      const table = `${prefix}sealed_kek`;
+      await c.query(`INSERT INTO ${table} (kek_id, set_at) VALUES ($1, $2) ON CONFLICT (one) DO NOTHING`, [ids.current, now]);
+      const pinned = (await c.query<{ kek_id: string }>(`SELECT kek_id FROM ${table} FOR UPDATE`)).rows[0]!.kek_id;
+      if (pinned === ids.current) return { pinned, moved: false };
+      if (ids.previous.includes(pinned)) {
+        await c.query(`UPDATE ${table} SET kek_id = $1, set_at = $2`, [ids.current, now]);
+        return { pinned: ids.current, moved: true };
+      }
+      throw new SharedKekMismatch(
+        `the shared store's keys are wrapped under KEK ${pinned}, this replica's encryption.kek is ${ids.current}: every replica on one store.postgres must use the same KEK (copy one key file to every replica, or name the same PKCS#11 key)`,
+      );
+    });
+  } finally {
+    await pool.end();
+  }
+}
+
+export class PostgresModelKeyStore extends SealedPostgres implements ModelKeyStore {
+  static async connect(opts: Opts): Promise<PostgresModelKeyStore> {
+    const { pool, prefix, migration } = await SealedPostgres.open(opts);
+    return new PostgresModelKeyStore(pool, prefix, migration);
+  }
+
+  private get table(): string {
+    return `${this.prefix}model_keys`;
+  }
+
+  async put(deploymentId: string, w: StoredModelKey, now: number): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ${this.table} (deployment_id, wrapped, created_at) VALUES ($1, $2, $3) ON CONFLICT (deployment_id) DO UPDATE SET wrapped = excluded.wrapped, created_at = excluded.created_at`,
+      [deploymentId, JSON.stringify(w), now],
+    );
+  }
+
+  async get(deploymentId: string): Promise<StoredModelKey | null> {
+    return (await this.pool.query<{ wrapped: StoredModelKey }>(`SELECT wrapped FROM ${this.table} WHERE deployment_id = $1`, [deploymentId])).rows[0]?.wrapped ?? null;
+  }
+
+  async list(): Promise<{ deploymentId: string; wrapped: StoredModelKey }[]> {
+    const rows = (await this.pool.query<{ deployment_id: string; wrapped: StoredModelKey }>(`SELECT deployment_id, wrapped FROM ${this.table} ORDER BY deployment_id COLLATE "C"`)).rows;
+    return rows.map((r) => ({ deploymentId: r.deployment_id, wrapped: r.wrapped }));
+  }
+
+}
+
+/**
+ * The sealed stores of a replica on store.postgres: the KEK pinned first (pinSharedKek), then model keys, and
+ * retained payloads when retention is on.
+ */
+export async function openSharedSealedStores(
+  opts: Opts,
+  kek: { current: string; previous: string[] },
+  o: { payloads: boolean; now: number },
+): Promise<{ modelKeys: PostgresModelKeyStore; payloads: PostgresPayloadStore | null; close(): Promise<void> }> {
+  await pinSharedKek(opts, kek, o.now);
+  const modelKeys = await PostgresModelKeyStore.connect(opts);
+  let payloads: PostgresPayloadStore | null = null;
+  try {
+    payloads = o.payloads ? await PostgresPayloadStore.connect(opts) : null;
+  } catch (e) {
+    await modelKeys.close();
+    throw e;
+  }
+  return { modelKeys, payloads, close: async () => void (await Promise.allSettled([modelKeys.close(), payloads?.close()])) };
+}

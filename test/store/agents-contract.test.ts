@@ -1,0 +1,79 @@
+// One contract, two backends: the A2A agents registry (src/agents/store.ts) behaves the same in SQLite
+// (embedded default) and PostgreSQL (replicas sharing one registry; two store instances on one prefix here).
+import assert from 'node:assert/strict';
+import { openSqlite } from '../../src/store/sqlite.js';
+import { SqliteAgentStore, type AgentRecord, type AgentStore } from '../../src/agents/store.js';
+import { PostgresAgentStore } from '../../src/store/agents-postgres.js';
+import { AgentExists, AgentNotFound } from '../../src/agents/errors.js';
+import { contractCase, PG_TEST_URL, pgTestTables, type StoreBackend } from '../helpers/contract.js';
+
+const pgTables = pgTestTables();
+
+interface Opened {
+  /** Two handles on one registry: the same one for SQLite, two replicas' pools for PostgreSQL. */
+  a: AgentStore;
+  b: AgentStore;
+  close(): Promise<void>;
+}
+
+const backends: StoreBackend<Opened>[] = [
+  {
+    name: 'SQLite',
+    open: async () => {
+      const db = openSqlite(':memory:');
+      const s = new SqliteAgentStore(db);
+      return { a: s, b: s, close: async () => void db.close() };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    open: async () => {
+      const skip = pgTables.skip();
+      if (skip) return skip;
+      const o = { connectionString: PG_TEST_URL, prefix: pgTables.newPrefix() };
+      const [a, b] = [await PostgresAgentStore.connect(o), await PostgresAgentStore.connect(o)];
+      return { a, b, close: async () => void (await Promise.all([a.close(), b.close()])) };
+    },
+  },
+];
+
+const T0 = 1_700_000_000_000;
+const card = (v: string) => ({ name: 'Researcher', version: v, skills: [{ id: 'search', name: 'Search' }], url: 'https://agents.test/a2a' });
+
+function agent(id: string, extra: Partial<AgentRecord> = {}): Omit<AgentRecord, 'pending' | 'createdAt' | 'updatedAt'> {
+  return {
+    id, url: 'https://agents.test/a2a', cardUrl: 'https://agents.test/.well-known/agent-card.json', grantees: ['consumers'], egress: ['https://agents.test'],
+    actions: ['callAgent'], tenant: 'acme', cardKeys: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'AAAA' }] }, card: card('1'), digest: 'sha256:aaa', registeredBy: 'admin', ...extra,
+  };
+}
+
+contractCase(backends, 'register, read through another replica, list in byte order, refuse a taken id, remove', async ({ a, b }) => {
+  const created = await a.create(agent('researcher'), T0);
+  assert.deepEqual(created, { ...agent('researcher'), pending: null, createdAt: T0, updatedAt: T0 });
+  assert.deepEqual(await b.get('researcher'), created);
+  assert.equal(await b.find('nobody'), null);
+  await assert.rejects(b.get('nobody'), AgentNotFound);
+  await assert.rejects(b.create(agent('researcher', { url: 'https://other.test/a2a' }), T0 + 1), AgentExists);
+  await b.create(agent('Writer', { tenant: null, cardKeys: null }), T0 + 2);
+  assert.deepEqual((await a.list()).map((x) => [x.id, x.tenant, x.cardKeys]), [['Writer', null, null], ['researcher', 'acme', { keys: [{ kty: 'OKP', crv: 'Ed25519', x: 'AAAA' }] }]]);
+  await a.remove('Writer');
+  await assert.rejects(b.remove('Writer'), AgentNotFound);
+  assert.deepEqual((await b.list()).map((x) => x.id), ['researcher']);
+});
+
+contractCase(backends, 'a changed card quarantines the agent everywhere; approval pins it only for the digest reviewed', async ({ a, b }) => {
+  await a.create(agent('researcher'), T0);
+  await a.setPending('researcher', card('2'), 'sha256:bbb', T0 + 10);
+  assert.deepEqual((await b.get('researcher')).pending, { card: card('2'), digest: 'sha256:bbb', at: T0 + 10 });
+  assert.equal(await b.approvePending('researcher', 'sha256:ccc', 'ann', T0 + 20), false, 'not the digest waiting');
+  // Two admins approving through two replicas: exactly one succeeds.
+  const raced = await Promise.all([a.approvePending('researcher', 'sha256:bbb', 'ann', T0 + 30), b.approvePending('researcher', 'sha256:bbb', 'bob', T0 + 30)]);
+  assert.deepEqual(raced.filter(Boolean).length, 1);
+  const after = await a.get('researcher');
+  assert.equal(after.digest, 'sha256:bbb');
+  assert.deepEqual(after.card, card('2'));
+  assert.equal(after.pending, null);
+  assert.equal(after.updatedAt, T0 + 30);
+  assert.ok(['ann', 'bob'].includes(after.registeredBy));
+  assert.equal(after.createdAt, T0);
+});

@@ -1,4 +1,4 @@
-// `warden data source|sign|verify|register|show|list|retire|train-on|lineage|scan|screen` (args exclude `data`).
+// `warden data source|sign|verify|register|show|list|retire|train-on|token|lineage|scan|screen` (args exclude `data`).
 // File verbs (sign, verify --key) work on a dataset directory or file. Registry verbs call the admin API
 // (/admin/v1/datasets, /admin/v1/data-sources): each change is a PDP decision (manageDatasets) and a ledger
 // entry before the CLI hears back. There is no offline path: admitting data needs the PDP and the ledger.
@@ -39,6 +39,10 @@ const USAGE = `usage: warden data <verb> [options]
   show ID [--json] | list [--name N] [--state S] [--json] | retire ID
   train-on ID --model M [--family F] [--tenant T]            ask the PDP (trainOn) whether model M may train on the
         dataset (verified datasets only); the decision is in the ledger; exit 1 when denied
+  token ID... --model M [--family F] [--tenant T] [--ttl SECONDS] [--json]
+        a training job's token: the PDP is asked trainOn for M and each dataset (each decision in the ledger);
+        the token reads only those datasets' records, GET /v1/datasets/{id}/records?file=F&offset=N&limit=M
+        on the inference listener, each read authorized again and recorded
   lineage ID|DEPLOYMENT [--mermaid | --json]                 OpenLineage events back to the sources: of a dataset, or
         of every dataset a model deployment's provenance names (model -> datasets -> sources)
   scan DIR|FILE [--sig FILE | --classification C --categories a,b] [--sample N] [--json]
@@ -203,6 +207,18 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       const body = { model: values.model, ...(values.family ? { family: values.family } : {}), ...(values.tenant ? { tenant: values.tenant } : {}) };
       const r = (await adminCall(adminClientOptions(values), 'POST', dsPath(positionals[0], 'train-on'), body)) as { model: string; policyIds: string[]; policyVersion: string };
       out(`allowed: ${r.model} may train on ${positionals[0]} (policies ${r.policyIds.join(', ')}; policy set ${r.policyVersion})`);
+      return 0;
+    }
+    case 'token': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, model: { type: 'string' }, family: { type: 'string' }, tenant: { type: 'string' }, ttl: { type: 'string' }, json: { type: 'boolean' } } });
+      if (positionals.length === 0 || !values.model) throw new UsageError('token needs one or more dataset IDs and --model');
+      const ttl = values.ttl === undefined ? undefined : Number(values.ttl);
+      if (ttl !== undefined && !(Number.isInteger(ttl) && ttl > 0)) throw new UsageError('--ttl must be a number of seconds');
+      const body = { model: values.model, datasets: positionals, ...(values.family ? { family: values.family } : {}), ...(values.tenant ? { tenant: values.tenant } : {}), ...(ttl !== undefined ? { ttlSec: ttl } : {}) };
+      const r = (await adminCall(adminClientOptions(values), 'POST', '/admin/v1/training-tokens', body)) as { access_token: string; expires_in: number; principal: string; datasets: string[] };
+      // The token alone on stdout, so a pipeline can capture it; what it allows on stderr.
+      out(values.json ? JSON.stringify(r, null, 2) : r.access_token);
+      if (!values.json) err(`training token for ${r.principal}: reads ${r.datasets.join(', ')} for ${r.expires_in} s (GET /v1/datasets/{id}/records on the inference listener)`);
       return 0;
     }
     case 'lineage': {

@@ -19,7 +19,8 @@ export type RouteName =
   | 'a2a'
   | 'a2a.card'
   | 'attestation.challenge'
-  | 'attestation.key';
+  | 'attestation.key'
+  | 'datasets.records';
 
 export interface RouteDecl {
   name: RouteName;
@@ -47,4 +48,6 @@ export const INFERENCE_ROUTES: readonly RouteDecl[] = [
   { name: 'a2a.card', method: 'GET', path: /^\/a2a\/([^/]+)\/\.well-known\/agent-card\.json$/, action: 'readAgentCard' },
   { name: 'attestation.challenge', method: 'POST', path: '/v1/attestation/challenge', action: 'attest' },
   { name: 'attestation.key', method: 'POST', path: '/v1/attestation/key', action: 'releaseKey' },
+  // Training data read by a training job's token (src/data/datasets/training-access.ts); trainOn asked per read.
+  { name: 'datasets.records', method: 'GET', path: /^\/v1\/datasets\/([^/]+)\/records$/, action: 'trainOn' },
 ];

@@ -16,6 +16,7 @@ import { scanClassification } from '../screen/classification-scan.js';
 import { readScreenRecords } from '../screen/read.js';
 import { lineageMermaid, lineageText } from '../lineage/openlineage.js';
 import type { DatasetRegistry, DecideTrainOn } from './registry.js';
+import type { TrainingDataAccess } from './training-access.js';
 import { clientAddress } from '../../network/source.js';
 import { datasetIgnorePaths } from './sign-dataset.js';
 import { verifyDataset } from './verify-dataset.js';
@@ -68,19 +69,30 @@ async function readSidecar(path: string, explicit: boolean): Promise<unknown> {
   }
 }
 
-export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTrainOn: (sourceIp: string) => DecideTrainOn }) {
+export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTrainOn: (sourceIp: string) => DecideTrainOn; training: TrainingDataAccess }) {
   const reg = o.registry;
   return async function datasetAdminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean> {
     const p = ar.path;
     const isSources = p === '/admin/v1/data-sources' || p.startsWith('/admin/v1/data-sources/');
     const isDatasets = p === '/admin/v1/datasets' || p.startsWith('/admin/v1/datasets/');
-    if (!isSources && !isDatasets) return false;
+    const isTokens = p === '/admin/v1/training-tokens';
+    if (!isSources && !isDatasets && !isTokens) return false;
     const url = new URL(req.url ?? '/', 'https://admin.invalid');
     const send = (status: number, body: unknown) => {
       sendJson(res, status, body, { 'x-request-id': ar.requestId });
       return true;
     };
     const principal = ar.principal;
+
+    if (isTokens && req.method === 'POST') {
+      const b = await ar.body();
+      const family = str(b, 'family', false);
+      const ttl = b.ttlSec;
+      if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl <= 0)) throw new BadRequest('invalid_field', 'ttlSec must be a positive integer', 'ttlSec');
+      const datasets = list(b, 'datasets');
+      const request = { model: str(b, 'model', true)!, tenant: str(b, 'tenant', false) ?? principal.tenant, datasets, ...(family ? { family } : {}), ...(ttl !== undefined ? { ttlSec: ttl as number } : {}) };
+      return send(201, await o.training.issue(principal, request, o.decideTrainOn(clientAddress(req))));
+    }
 
     if (p === '/admin/v1/data-sources') {
       if (req.method === 'GET') return send(200, { data: reg.listSources() });
@@ -144,7 +156,7 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
         if (scan?.flagged) {
           return reg.refuseVerification(principal, id, new DatasetClassificationMismatch(scan.reasons.join('; ')), { path: dir, found: JSON.stringify(scan.found), records: scan.examples.map((e) => `${e.file} record ${e.index}`).join('; ') });
         }
-        const after = await reg.markVerified(principal, dataset.id, verified, scan ? { implied: scan.implied, found: scan.found, scanned: scan.scanned } : null);
+        const after = await reg.markVerified(principal, dataset.id, verified, scan ? { implied: scan.implied, found: scan.found, scanned: scan.scanned } : null, dir);
         return send(200, { ...datasetView(after), files: verified.files, bytes: verified.bytes, records: verified.records });
       }
     }

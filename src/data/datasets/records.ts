@@ -5,7 +5,7 @@
 // The file's SHA-256 is computed in the same streaming pass, so a shard is read once.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { leafHash } from '../../ledger/hash.js';
+import { EMPTY_ROOT, HASH_SIZE, leafHash, nodeHash } from '../../ledger/hash.js';
 import { MemoryTree } from '../../ledger/memory-tree.js';
 import { inclusionProof } from '../../ledger/merkle-proof.js';
 import { verifyInclusion } from '../../ledger/merkle-verify.js';
@@ -39,14 +39,20 @@ const LF = 0x0a;
 const CR = 0x0d;
 const QUOTE = 0x22;
 
-/** Splits a byte stream into records, calling `onRecord` with each record's bytes and first line. */
+/**
+ * Splits a byte stream into records, calling `onRecord` with each record's bytes, its first line and the byte
+ * offset where it starts in the stream (the data read API seeks to it).
+ */
 export class RecordSplitter {
   private pending: Buffer[] = [];
   private inQuotes = false;
   private line = 1;
   private recordLine = 1;
+  /** Bytes of the stream before the current chunk, and where the record being assembled starts. */
+  private consumed = 0;
+  private recordStart = 0;
 
-  constructor(private readonly format: RecordFormat, private readonly onRecord: (bytes: Buffer, line: number) => void) {}
+  constructor(private readonly format: RecordFormat, private readonly onRecord: (bytes: Buffer, line: number, start: number) => void) {}
 
   push(chunk: Buffer): void {
     let start = 0;
@@ -58,23 +64,25 @@ export class RecordSplitter {
         this.line++;
         if (this.inQuotes) continue;
         this.pending.push(chunk.subarray(start, i));
-        this.emit();
+        this.emit(this.consumed + i + 1);
         start = i + 1;
       }
     }
     if (start < chunk.length) this.pending.push(Buffer.from(chunk.subarray(start)));
+    this.consumed += chunk.length;
   }
 
   end(): void {
-    if (this.pending.some((p) => p.length > 0)) this.emit();
+    if (this.pending.some((p) => p.length > 0)) this.emit(this.consumed);
   }
 
-  private emit(): void {
+  private emit(nextStart: number): void {
     let rec = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
     if (rec.length > 0 && rec[rec.length - 1] === CR) rec = rec.subarray(0, rec.length - 1);
     this.pending = [];
-    this.onRecord(rec, this.recordLine);
+    this.onRecord(rec, this.recordLine, this.recordStart);
     this.recordLine = this.line;
+    this.recordStart = nextStart;
   }
 }
 
@@ -109,6 +117,26 @@ export function hashRecordFile(path: string, format: RecordFormat, onBytes: (n: 
         resolve({ sha256: h.digest('hex'), size, tree: treeOf(format, leaves, lines) });
       });
   });
+}
+
+/**
+ * RFC 9162 §2.1.1 MTH over leaf hashes packed 32 bytes each. Pairing level by level and carrying an odd last
+ * node up unchanged builds the same left-balanced tree as the split at the largest power of two, without
+ * keeping every level (MemoryTree does, for proofs).
+ */
+export function merkleRootOfPacked(packed: Buffer): Buffer {
+  let n = packed.length / HASH_SIZE;
+  if (n === 0) return EMPTY_ROOT;
+  let level: Buffer[] = [];
+  for (let i = 0; i < n; i++) level.push(packed.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
+  while (n > 1) {
+    const up: Buffer[] = [];
+    for (let i = 0; i + 1 < n; i += 2) up.push(nodeHash(level[i]!, level[i + 1]!));
+    if (n % 2 === 1) up.push(level[n - 1]!);
+    level = up;
+    n = up.length;
+  }
+  return Buffer.from(level[0]!);
 }
 
 /** The record tree of bytes already in memory (tests, proofs of a single record). */

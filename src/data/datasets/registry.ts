@@ -39,6 +39,20 @@ const SOURCE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 const dsResource = (id: string): Resource => ({ type: 'Dataset', id });
 const sourceResource = (id: string): Resource => ({ type: 'System', id: `data-source:${id}` });
 
+/**
+ * The model as the PDP sees it for trainOn: the Service `model:<name>` of `tenant`, in groups `model:<name>` and
+ * `family:<family>`, carrying the asking admin's authentication (so a training token minted for it dies with the
+ * admin's credential). `datasets` narrows it further (a training token's ceiling).
+ */
+export function modelPrincipal(admin: Principal, m: { model: string; tenant: string; family?: string }, datasets?: string[]): Principal {
+  if (!MODEL_NAME.test(m.model)) throw new BadRequest('invalid_field', 'model must be a model name', 'model');
+  if (m.family !== undefined && !MODEL_NAME.test(m.family)) throw new BadRequest('invalid_field', 'family must be a name', 'family');
+  return {
+    kind: 'service', id: `model:${m.model}`, tenant: m.tenant, groups: [`model:${m.model}`, ...(m.family ? [`family:${m.family}`] : [])],
+    authn: admin.authn, scope: { models: ['*'], actions: ['trainOn'], ...(datasets ? { datasets } : {}) },
+  };
+}
+
 export class DatasetRegistry {
   private readonly store: DatasetsStore;
   private readonly auditSink: AuditSink;
@@ -173,14 +187,15 @@ export class DatasetRegistry {
   }
 
   /** registered → verified, given the files' verification under the source's key (hashing happens outside). */
-  async markVerified(principal: Principal, id: string, v: VerifiedDataset, classificationScan: unknown = null): Promise<DatasetRecord> {
+  async markVerified(principal: Principal, id: string, v: VerifiedDataset, classificationScan: unknown = null, path: string | null = null): Promise<DatasetRecord> {
     const action = 'data.dataset.verify';
     const d = this.get(id);
     if (d.state !== 'registered') return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, d.state, 'verify'));
     if (v.digest !== d.digest || v.signerIdentity !== d.signerIdentity) {
       return this.refuse(principal, action, dsResource(id), new DatasetManifestInvalid(`the files verified as ${v.digest} under ${v.signerIdentity}, not ${d.digest} under ${d.signerIdentity}`));
     }
-    const verification = { files: v.files, bytes: v.bytes, records: v.records, classificationScan };
+    // `path`: where the gateway hashed the files; the data read API serves records from there (and nowhere else).
+    const verification = { files: v.files, bytes: v.bytes, records: v.records, classificationScan, ...(path !== null ? { path } : {}) };
     const lineage = this.lineage(principal, action, d, 'verified');
     await this.record(principal, action, dsResource(id), { name: d.name, version: d.version, digest: d.digest, from: d.state, to: 'verified', files: v.files, bytes: v.bytes, lineageEvent: lineage.digest });
     if (!this.store.transition(id, 'registered', 'verified', { verification, at: this.clock.now() })) {
@@ -215,15 +230,10 @@ export class DatasetRegistry {
    */
   async trainOn(admin: Principal, id: string, m: { model: string; tenant: string; family?: string }, decide: DecideTrainOn): Promise<TrainDecisionRecord> {
     const action = 'data.dataset.trainOn';
-    if (!MODEL_NAME.test(m.model)) throw new BadRequest('invalid_field', 'model must be a model name', 'model');
-    if (m.family !== undefined && !MODEL_NAME.test(m.family)) throw new BadRequest('invalid_field', 'family must be a name', 'family');
     const d = this.get(id);
     const details = { name: d.name, version: d.version, digest: d.digest, model: m.model, tenant: m.tenant };
     if (d.state !== 'verified') return this.refuse(admin, action, dsResource(id), new DatasetInvalidTransition(id, d.state, 'approve training on it (only verified datasets)'), details);
-    const model: Principal = {
-      kind: 'service', id: `model:${m.model}`, tenant: m.tenant, groups: [`model:${m.model}`, ...(m.family ? [`family:${m.family}`] : [])],
-      authn: admin.authn, scope: { models: ['*'], actions: ['trainOn'] },
-    };
+    const model = modelPrincipal(admin, m);
     const decision = decide(model, { type: 'Dataset', id, attrs: { classification: d.classification } });
     const rec: TrainDecisionRecord = { datasetId: id, model: m.model, tenant: m.tenant, allow: decision.allow, policyIds: decision.policyIds, policyVersion: decision.policyVersion, decidedBy: admin.id, at: this.clock.now() };
     const more = { ...details, policyIds: decision.policyIds.join(','), policyVersion: decision.policyVersion };

@@ -10,7 +10,7 @@ import { DEFAULT_DATASET_SIGNATURE_NAME, datasetIgnorePaths, signDataset, writeD
 import { DEFAULT_RECORDS_NAME } from '../data/datasets/sidecar.js';
 import { verifyDataset } from '../data/datasets/verify-dataset.js';
 import type { TrainingDataStatus } from '../data/datasets/gate.js';
-import { lineageText, modelLineageMermaid, type LineageEvent } from '../data/lineage/openlineage.js';
+import { lineageGraph, lineageText, modelLineageGraph, toDot, toMermaid, type LineageEvent } from '../data/lineage/openlineage.js';
 import { readScreenRecords } from '../data/screen/read.js';
 import { scanClassification } from '../data/screen/classification-scan.js';
 import { parseDatasetStatement } from '../data/datasets/manifest.js';
@@ -43,8 +43,10 @@ const USAGE = `usage: warden data <verb> [options]
         a training job's token: the PDP is asked trainOn for M and each dataset (each decision in the ledger);
         the token reads only those datasets' records, GET /v1/datasets/{id}/records?file=F&offset=N&limit=M
         on the inference listener, each read authorized again and recorded
-  lineage ID|DEPLOYMENT [--mermaid | --json]                 OpenLineage events back to the sources: of a dataset, or
-        of every dataset a model deployment's provenance names (model -> datasets -> sources)
+  lineage ID|DEPLOYMENT [--format text|mermaid|dot|json|openlineage]  OpenLineage events back to the sources: of a
+        dataset, or of every dataset a model deployment's provenance names (model -> datasets -> sources); text, a
+        Mermaid flowchart, Graphviz DOT, the stored events with their ledger digests (json), or the RunEvents one per
+        line as OpenLineage's file transport writes them (openlineage). --mermaid and --json are short for --format
   scan DIR|FILE [--sig FILE | --classification C --categories a,b] [--sample N] [--json]
         the inspection plane's detectors over the records versus the declared classification and categories
         (from the dataset's signed statement, or the flags); exit 1 when the data is more sensitive than declared
@@ -59,6 +61,8 @@ const USAGE = `usage: warden data <verb> [options]
 
 Registry verbs call the admin API: --admin-url URL (or WARDEN_ADMIN_URL), --data-dir DIR (for ca.pem, or
 WARDEN_CA); credential WARDEN_ADMIN_KEY; MFA step-up proof WARDEN_MFA_TOKEN or --mfa-token-file FILE.`;
+
+const LINEAGE_FORMATS = ['text', 'mermaid', 'dot', 'json', 'openlineage'];
 
 const ADMIN_OPTIONS = { 'data-dir': { type: 'string' }, 'admin-url': { type: 'string' }, 'mfa-token-file': { type: 'string' } } as const;
 
@@ -222,26 +226,49 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       return 0;
     }
     case 'lineage': {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, json: { type: 'boolean' }, mermaid: { type: 'boolean' } } });
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, json: { type: 'boolean' }, mermaid: { type: 'boolean' }, format: { type: 'string' } } });
       const id = positionals[0];
       if (!id) throw new UsageError('lineage needs a dataset ID (ds_...) or a model deployment ID (dep_...)');
+      const format = values.format ?? (values.json ? 'json' : values.mermaid ? 'mermaid' : 'text');
+      if (!LINEAGE_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${LINEAGE_FORMATS.join(', ')}`);
       const o = adminClientOptions(values);
       type Lineage = { events: { digest: string; event: LineageEvent }[]; mermaid: string; text: string };
+      // OpenLineage's file transport: one RunEvent per line, as an OpenLineage consumer (e.g. Marquez) takes them.
+      const openlineage = (events: readonly LineageEvent[]): string => events.map((e) => JSON.stringify(e)).join('\n');
       if (!id.startsWith('dep_')) {
         const r = (await adminCall(o, 'GET', dsPath(id, 'lineage'))) as Lineage;
-        out(values.json ? JSON.stringify(r.events, null, 2) : values.mermaid ? r.mermaid : r.text);
+        const events = r.events.map((e) => e.event);
+        if (format === 'json') out(JSON.stringify(r.events, null, 2));
+        else if (format === 'mermaid') out(toMermaid(lineageGraph(events)));
+        else if (format === 'dot') out(toDot(lineageGraph(events)));
+        else if (format === 'openlineage') out(openlineage(events));
+        else out(r.text);
         return 0;
       }
       // A model: the datasets its provenance names (as `model show` explains them), each with its own lineage.
       const dep = (await adminCall(o, 'GET', `/admin/v1/models/${encodeURIComponent(id)}`)) as { id: string; model: string; version: string; trainingData?: TrainingDataStatus[] };
       const datasets = await Promise.all((dep.trainingData ?? []).map(async (s) => {
         const l = s.dataset ? ((await adminCall(o, 'GET', dsPath(s.dataset, 'lineage'))) as Lineage) : null;
-        const events = l?.events.map((e) => e.event) ?? [];
-        return { status: s, name: events[0]?.outputs[0]?.name ?? null, uri: s.uri, ok: s.ok, events };
+        const events: LineageEvent[] = l?.events.map((e) => e.event) ?? [];
+        const version = events.flatMap((e) => e.outputs).find((x) => x.facets?.warden_dataset?.id === s.dataset);
+        return { status: s, name: version?.name ?? null, uri: s.uri, ok: s.ok, events };
       }));
-      if (values.json) out(JSON.stringify({ deployment: dep.id, model: dep.model, datasets: datasets.map((d) => ({ ...d.status, lineage: d.events })) }, null, 2));
-      else if (values.mermaid) out(modelLineageMermaid({ id: dep.id, name: `${dep.model}@${dep.version}` }, datasets));
-      else {
+      const graph = () => modelLineageGraph({ id: dep.id, name: `${dep.model}@${dep.version}` }, datasets);
+      if (format === 'json') out(JSON.stringify({ deployment: dep.id, model: dep.model, datasets: datasets.map((d) => ({ ...d.status, lineage: d.events })) }, null, 2));
+      else if (format === 'mermaid') out(toMermaid(graph()));
+      else if (format === 'dot') out(toDot(graph()));
+      else if (format === 'openlineage') {
+        // A training run's event is stored with every dataset it read: print each event once.
+        const seen = new Set<string>();
+        const unique: LineageEvent[] = [];
+        for (const e of datasets.flatMap((d) => d.events)) {
+          const key = `${e.run.runId} ${e.eventType}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          unique.push(e);
+        }
+        out(openlineage(unique));
+      } else {
         out(`model ${dep.model}@${dep.version} (${dep.id})${datasets.length ? '' : ': its provenance names no training dataset'}`);
         for (const d of datasets) {
           out(`  trained on ${d.uri} ${d.status.digest.slice(0, 19)}…  ${d.ok ? 'approved' : `NOT approved: ${d.status.reason}`}`);

@@ -259,6 +259,11 @@ export class DatasetRegistry {
     return { datasetId: d.id, digest: lineageDigest(event), event, at: this.clock.now() };
   }
 
+  /** Stores a lineage event that touches these datasets (a training run); its digest is already in a ledger entry. */
+  addLineage(datasetIds: readonly string[], digest: string, event: LineageEvent): void {
+    for (const id of datasetIds) this.store.insertLineage({ datasetId: id, digest, event, at: this.clock.now() });
+  }
+
   /** The dataset's lineage events, oldest first; each digest is the one its ledger entry carries. */
   lineageOf(id: string): { digest: string; event: LineageEvent }[] {
     this.get(id);

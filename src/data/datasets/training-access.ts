@@ -13,6 +13,7 @@ import type { Decision, Principal } from '../../core/types.js';
 import type { DatasetRecord } from '../../store/datasets-store.js';
 import { parseBundle } from '../../workload/signing/bundle.js';
 import { dataEvent } from './audit.js';
+import { lineageDigest, trainingRunEvent } from '../lineage/openlineage.js';
 import { DatasetNotInTokenScope, DatasetNotReadable, TrainingTokenRequired, TrainOnDenied } from './errors.js';
 import { parseDatasetStatement } from './manifest.js';
 import { VerifiedRecordReader, type SignedRecordFile } from './record-reader.js';
@@ -61,10 +62,15 @@ export class TrainingDataAccess {
       await this.d.registry.trainOn(admin, id, model, decide);
     }
     const t = await this.d.mint(subject, r.ttlSec);
+    // The training run starts: an OpenLineage START event (datasets → model), its run id the token's jti, chained
+    // into the ledger by its digest in the issue entry, then stored with each dataset's lineage.
+    const event = trainingRunEvent({ at: this.d.clock.now(), runId: t.jti, principal: admin.id, model: r.model, datasets: ids.map((id) => this.d.registry.get(id)) });
+    const digest = lineageDigest(event);
     await this.d.audit(dataEvent({
       at: this.d.clock.now(), principal: admin, action: 'data.trainingToken.issue', resource: { type: 'Principal', id: subject.id }, decision: 'allow', status: 201,
-      details: { model: r.model, tenant: r.tenant, datasets: ids.join(','), jti: t.jti, expiresIn: t.expiresIn },
+      details: { model: r.model, tenant: r.tenant, datasets: ids.join(','), jti: t.jti, expiresIn: t.expiresIn, lineageEvent: digest },
     }));
+    this.d.registry.addLineage(ids, digest, event);
     return { access_token: t.accessToken, token_type: t.tokenType, expires_in: t.expiresIn, jti: t.jti, principal: subject.id, tenant: r.tenant, datasets: ids };
   }
 

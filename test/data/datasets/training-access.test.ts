@@ -28,6 +28,27 @@ function write(name: string): string {
   return dir;
 }
 
+/**
+ * The RunEvent's required fields as the OpenLineage 2-0-2 spec (OpenLineage.json, $defs RunEvent, Run, Job,
+ * Dataset, BaseFacet) states them. No npm package ships the schema, so this checks its required fields and
+ * formats by hand rather than validating against the schema file.
+ */
+function assertRunEvent(e: Record<string, any>): void {
+  assert.ok(['START', 'RUNNING', 'COMPLETE', 'ABORT', 'FAIL', 'OTHER'].includes(e.eventType));
+  assert.ok(!Number.isNaN(Date.parse(e.eventTime)) && /T.*Z$/.test(e.eventTime), 'eventTime is an RFC 3339 date-time');
+  for (const uri of [e.producer, e.schemaURL]) assert.ok(URL.canParse(uri), `${uri} is a URI`);
+  assert.match(e.schemaURL, /^https:\/\/openlineage\.io\/spec\/2-0-2\/OpenLineage\.json#\/\$defs\/RunEvent$/);
+  assert.match(e.run.runId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  assert.equal(typeof e.job.namespace, 'string');
+  assert.equal(typeof e.job.name, 'string');
+  const facets = [...Object.values(e.run.facets ?? {}), ...[...e.inputs, ...e.outputs].flatMap((d: { namespace: string; name: string; facets?: object }) => {
+    assert.equal(typeof d.namespace, 'string');
+    assert.equal(typeof d.name, 'string');
+    return Object.values(d.facets ?? {});
+  })] as { _producer: string; _schemaURL: string }[];
+  for (const f of facets) assert.ok(URL.canParse(f._producer) && URL.canParse(f._schemaURL), 'every facet names its producer and schema');
+}
+
 describe('training tokens and the data read API', () => {
   let t: TestWarden;
   const ids: Record<string, string> = {};
@@ -69,6 +90,27 @@ describe('training tokens and the data read API', () => {
     const issue = lastEntry('data.trainingToken.issue');
     assert.equal(issue.decision, 'allow');
     assert.equal((issue.details as Record<string, string>).datasets, ids.tickets);
+
+    // The training run is a lineage event (OpenLineage START, datasets -> model, run id = the token's jti), chained into
+    // the ledger by the digest in the issue entry; exported as RunEvents one per line, and as DOT.
+    const jti = (issue.details as Record<string, string>).jti!;
+    const ol = await runWarden(['data', 'lineage', ids.tickets!, '--format', 'openlineage'], env);
+    assert.equal(ol.code, 0, ol.stderr);
+    const events = ol.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    assert.deepEqual(events.map((e) => `${e.eventType} ${e.job.name}`), ['COMPLETE data.dataset.register', 'COMPLETE data.dataset.verify', 'START train.tiny-llm']);
+    const train = events[2]!;
+    assert.equal(train.run.runId, jti);
+    assert.deepEqual(train.inputs.map((i: { namespace: string; name: string }) => `${i.namespace}/${i.name}`), ['warden-dataset/tickets@1']);
+    assert.deepEqual(train.outputs, [{ namespace: 'warden-model', name: 'tiny-llm' }]);
+    const { lineageDigest } = await import('../../../src/data/lineage/openlineage.js');
+    assert.equal(lineageDigest(train as never), (issue.details as Record<string, string>).lineageEvent, 'the exported event is the one the ledger entry names');
+    for (const e of events) assertRunEvent(e);
+    const dot = await runWarden(['data', 'lineage', ids.tickets!, '--format', 'dot'], env);
+    assert.equal(dot.code, 0, dot.stderr);
+    assert.match(dot.stdout, /^digraph lineage \{\n {2}rankdir=LR;\n {2}src_vendor \[label="source vendor", shape=cylinder\];\n {2}ds_tickets_1 \[label="dataset tickets@1", shape=box\];\n {2}mdl_tiny_llm \[label="model tiny-llm", shape=ellipse\];/);
+    assert.match(dot.stdout, /\n {2}ds_tickets_1 -> mdl_tiny_llm \[label="train\.tiny-llm [^"]+"\];\n\}\n$/);
+    assert.match((await runWarden(['data', 'lineage', ids.tickets!], env)).stdout, /train\.tiny-llm +tickets@1 \(verified, sha256:[0-9a-f]{12}…\) -> model tiny-llm {2}by \S+/);
+    assert.equal((await runWarden(['data', 'lineage', ids.tickets!, '--format', 'svg'], env)).code, 2);
 
     const r = await read(ids.tickets!, 'file=train.jsonl&offset=5&limit=3');
     assert.equal(r.status, 200, r.text);

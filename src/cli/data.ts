@@ -2,7 +2,7 @@
 // File verbs (sign, verify --key) work on a dataset directory or file. Registry verbs call the admin API
 // (/admin/v1/datasets, /admin/v1/data-sources): each change is a PDP decision (manageDatasets) and a ledger
 // entry before the CLI hears back. There is no offline path: admitting data needs the PDP and the ledger.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DatasetManifestMismatch, describeRecord } from '../data/datasets/errors.js';
@@ -13,6 +13,7 @@ import type { TrainingDataStatus } from '../data/datasets/gate.js';
 import { lineageGraph, lineageText, modelLineageGraph, toDot, toMermaid, type LineageEvent } from '../data/lineage/openlineage.js';
 import { readScreenRecords } from '../data/screen/read.js';
 import { scanClassification } from '../data/screen/classification-scan.js';
+import { screenReportHtml } from '../data/screen/html-report.js';
 import { parseDatasetStatement } from '../data/datasets/manifest.js';
 import { DEFAULT_THRESHOLDS, formatReport, screenDataset, type ScreenThresholds } from '../data/screen/screen.js';
 import type { DataSourceRecord, DatasetRecord } from '../store/datasets-store.js';
@@ -50,10 +51,11 @@ const USAGE = `usage: warden data <verb> [options]
   scan DIR|FILE [--sig FILE | --classification C --categories a,b] [--sample N] [--json]
         the inspection plane's detectors over the records versus the declared classification and categories
         (from the dataset's signed statement, or the flags); exit 1 when the data is more sensitive than declared
-  screen DIR|FILE [--baseline DIR|FILE] [--text-field F] [--label-field F] [--thresholds FILE.json] [--json]
+  screen DIR|FILE [--baseline DIR|FILE] [--text-field F] [--label-field F] [--thresholds FILE.json] [--json] [--html FILE]
         the poisoning screen over JSONL/CSV records: duplicates (exact, MinHash), label changes and
         distribution vs the baseline, robust outliers, backdoor-trigger tokens, injected instructions, drift
-        (PSI, KS). Exit 1 when a check is over its threshold (thresholds: JSON object overriding the defaults)
+        (PSI, KS). Exit 1 when a check is over its threshold (thresholds: JSON object overriding the defaults);
+        --html FILE also writes the report as one self-contained page with plots
   migrate [--config F] [--data-dir D] [--remove-legacy-keys]   rewrap records sealed in the pre-envelope formats
   rewrap [--config F] [--data-dir D]                         move data keys to each tenant's current KEK
   new-key FILE                                               a new 32-byte key file, mode 0600 (never overwrites)
@@ -309,7 +311,7 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       return r.flagged ? 1 : 0;
     }
     case 'screen': {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { baseline: { type: 'string' }, 'text-field': { type: 'string' }, 'label-field': { type: 'string' }, thresholds: { type: 'string' }, json: { type: 'boolean' } } });
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { baseline: { type: 'string' }, 'text-field': { type: 'string' }, 'label-field': { type: 'string' }, thresholds: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' } } });
       if (!positionals[0]) throw new UsageError('screen needs DIR or FILE');
       const read = { ...(values['text-field'] ? { textField: values['text-field'] } : {}), ...(values['label-field'] ? { labelField: values['label-field'] } : {}) };
       const thresholds = values.thresholds ? readJson(values.thresholds) : {};
@@ -318,6 +320,7 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       if (unknown.length) throw new CliError(`--thresholds: unknown or non-numeric key(s) ${unknown.join(', ')}; known: ${Object.keys(DEFAULT_THRESHOLDS).join(', ')}`, 2);
       const report = screenDataset(await readScreenRecords(positionals[0], read), values.baseline ? await readScreenRecords(values.baseline, read) : null, thresholds as Partial<ScreenThresholds>);
       out(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+      if (values.html) writeFileSync(values.html, screenReportHtml(report, `Poisoning screen: ${positionals[0]}`), { mode: 0o644 });
       return report.alarms.length ? 1 : 0;
     }
     default:

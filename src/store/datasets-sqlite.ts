@@ -44,6 +44,7 @@ function toSource(r: Row): DataSourceRecord {
 function toDataset(r: Row): DatasetRecord {
   return {
     id: r.id as string,
+    tenant: r.tenant as string,
     name: r.name as string,
     version: r.version as string,
     digest: r.digest as string,
@@ -70,6 +71,9 @@ export class SqliteDatasetsStore implements DatasetsStore {
 
   constructor(db: SqliteDb) {
     db.exec(SCHEMA);
+    // Datasets registered before tenants were recorded belong to the default tenant.
+    const cols = (db.prepare('PRAGMA table_info(datasets)').all() as { name: string }[]).map((c) => c.name);
+    if (!cols.includes('tenant')) db.exec("ALTER TABLE datasets ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default'");
     this.q = {
       insertSource: db.prepare(
         `INSERT INTO data_sources (id, public_key_pem, key_id, algorithm, owner, description, created_at, retired_at)
@@ -79,15 +83,15 @@ export class SqliteDatasetsStore implements DatasetsStore {
       listSources: db.prepare('SELECT * FROM data_sources ORDER BY created_at, id'),
       retireSource: db.prepare('UPDATE data_sources SET retired_at = ? WHERE id = ? AND retired_at IS NULL'),
       insertDataset: db.prepare(
-        `INSERT INTO datasets (id, name, version, digest, source_id, signer_identity, owner, licence, classification, categories, retention,
+        `INSERT INTO datasets (id, tenant, name, version, digest, source_id, signer_identity, owner, licence, classification, categories, retention,
            state, signature_bundle, files, records, verification, created_at, verified_at, retired_at)
-         VALUES (@id, @name, @version, @digest, @source_id, @signer_identity, @owner, @licence, @classification, @categories, @retention,
+         VALUES (@id, @tenant, @name, @version, @digest, @source_id, @signer_identity, @owner, @licence, @classification, @categories, @retention,
            @state, @signature_bundle, @files, @records, @verification, @created_at, @verified_at, @retired_at)`,
       ),
       getDataset: db.prepare('SELECT * FROM datasets WHERE id = ?'),
       findDataset: db.prepare('SELECT * FROM datasets WHERE name = ? AND version = ?'),
       findByDigest: db.prepare('SELECT * FROM datasets WHERE digest = ? ORDER BY created_at, id'),
-      listDatasets: db.prepare('SELECT * FROM datasets WHERE (@name IS NULL OR name = @name) AND (@state IS NULL OR state = @state) ORDER BY created_at, id'),
+      listDatasets: db.prepare('SELECT * FROM datasets WHERE (@name IS NULL OR name = @name) AND (@state IS NULL OR state = @state) AND (@tenant IS NULL OR tenant = @tenant) ORDER BY created_at, id'),
       insertLineage: db.prepare('INSERT INTO dataset_lineage (dataset_id, digest, event, at) VALUES (?, ?, ?, ?)'),
       listLineage: db.prepare('SELECT digest, event, at FROM dataset_lineage WHERE dataset_id = ? ORDER BY seq'),
       insertTrain: db.prepare('INSERT INTO dataset_train_decisions (dataset_id, model, tenant, allow, policy_ids, policy_version, decided_by, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
@@ -124,7 +128,7 @@ export class SqliteDatasetsStore implements DatasetsStore {
 
   insertDataset(d: DatasetRecord): void {
     this.q.insertDataset.run({
-      id: d.id, name: d.name, version: d.version, digest: d.digest, source_id: d.sourceId, signer_identity: d.signerIdentity,
+      id: d.id, tenant: d.tenant, name: d.name, version: d.version, digest: d.digest, source_id: d.sourceId, signer_identity: d.signerIdentity,
       owner: d.owner, licence: d.licence, classification: d.classification, categories: JSON.stringify(d.categories), retention: d.retention,
       state: d.state, signature_bundle: d.signatureBundle, files: d.files, records: d.records,
       verification: d.verification === null || d.verification === undefined ? null : JSON.stringify(d.verification),
@@ -146,8 +150,8 @@ export class SqliteDatasetsStore implements DatasetsStore {
     return (this.q.findByDigest.all(digest) as Row[]).map(toDataset);
   }
 
-  listDatasets(filter: { name?: string; state?: DatasetState } = {}): DatasetRecord[] {
-    return (this.q.listDatasets.all({ name: filter.name ?? null, state: filter.state ?? null }) as Row[]).map(toDataset);
+  listDatasets(filter: { name?: string; state?: DatasetState; tenant?: string } = {}): DatasetRecord[] {
+    return (this.q.listDatasets.all({ name: filter.name ?? null, state: filter.state ?? null, tenant: filter.tenant ?? null }) as Row[]).map(toDataset);
   }
 
   transition(id: string, from: DatasetState, to: DatasetState, patch: { verification?: unknown; at: number }): boolean {

@@ -20,6 +20,8 @@ export interface DataSourceRecord {
 
 export interface DatasetRecord {
   id: string;
+  /** The tenant that registered it (the registering admin's): every read of the registry is scoped to it. */
+  tenant: string;
   name: string;
   version: string;
   /** `sha256:<hex>` over the file digests in name order (the signed subject digest). */
@@ -56,7 +58,7 @@ export interface DatasetsStore {
   getDataset(id: string): DatasetRecord | undefined;
   findDataset(name: string, version: string): DatasetRecord | undefined;
   findByDigest(digest: string): DatasetRecord[];
-  listDatasets(filter?: { name?: string; state?: DatasetState }): DatasetRecord[];
+  listDatasets(filter?: { name?: string; state?: DatasetState; tenant?: string }): DatasetRecord[];
   /** Compare-and-set on the state; false when the dataset was no longer in `from`. */
   transition(id: string, from: DatasetState, to: DatasetState, patch: { verification?: unknown; at: number }): boolean;
   /** Lineage events (OpenLineage RunEvent JSON) of a dataset, with the digest its ledger entry carries. */

@@ -111,7 +111,7 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
         const state = url.searchParams.get('state');
         if (state !== null && !STATES.includes(state as DatasetState)) throw new BadRequest('invalid_field', `state must be one of ${STATES.join(', ')}`, 'state');
         const name = url.searchParams.get('name');
-        return send(200, { data: reg.list({ ...(name ? { name } : {}), ...(state ? { state: state as DatasetState } : {}) }).map((d) => datasetView(d)) });
+        return send(200, { data: reg.list(principal.tenant, { ...(name ? { name } : {}), ...(state ? { state: state as DatasetState } : {}) }).map((d) => datasetView(d)) });
       }
       const b = await ar.body();
       return send(201, datasetView(await reg.register(principal, b.signatureBundle)));
@@ -119,7 +119,7 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
     const dm = /^\/admin\/v1\/datasets\/([^/]+)(?:\/(verify|retire|lineage|train-on))?$/.exec(p);
     if (dm) {
       const id = decodeURIComponent(dm[1]!);
-      if (dm[2] === 'train-on' && req.method === 'GET') return send(200, { data: reg.trainDecisions(id) });
+      if (dm[2] === 'train-on' && req.method === 'GET') return send(200, { data: reg.trainDecisions(id, principal.tenant) });
       if (dm[2] === 'train-on' && req.method === 'POST') {
         const b = await ar.body();
         const family = str(b, 'family', false);
@@ -127,10 +127,10 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
         return send(200, await reg.trainOn(principal, id, model, o.decideTrainOn(clientAddress(req))));
       }
       if (dm[2] === 'lineage' && req.method === 'GET') {
-        const events = reg.lineageOf(id);
+        const events = reg.lineageOf(id, principal.tenant);
         return send(200, { events, mermaid: lineageMermaid(events.map((e) => e.event)), text: lineageText(events.map((e) => e.event)) });
       }
-      if (!dm[2] && req.method === 'GET') return send(200, datasetView(reg.get(id), url.searchParams.get('bundle') === '1'));
+      if (!dm[2] && req.method === 'GET') return send(200, datasetView(reg.get(id, principal.tenant), url.searchParams.get('bundle') === '1'));
       if (dm[2] === 'retire' && req.method === 'POST') return send(200, datasetView(await reg.retire(principal, id)));
       if (dm[2] === 'verify' && req.method === 'POST') {
         const b = await ar.body();

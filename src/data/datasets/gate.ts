@@ -26,7 +26,7 @@ export function explainTrainingData(reg: DatasetRegistry, model: string, dataset
     if (verified.length === 0) return no(`${ref.uri} is ${candidates.map((c) => `${c.name}@${c.version} ${c.state}`).join(', ')}, not verified`, candidates[0]!.id, candidates[0]!.state);
     for (const c of verified) {
       if (reg.getSource(c.sourceId).retiredAt !== null) continue;
-      const last = reg.trainDecisions(c.id).filter((t) => t.model === model).at(-1);
+      const last = reg.trainDecisions(c.id, c.tenant).filter((t) => t.model === model).at(-1);
       if (last?.allow) return { ...base, dataset: c.id, state: c.state, ok: true, reason: null };
     }
     const c = verified[0]!;

@@ -114,14 +114,15 @@ export class DatasetRegistry {
 
   // --- datasets ----------------------------------------------------------------------------------
 
-  get(id: string): DatasetRecord {
+  /** The dataset, seen from `tenant`: another tenant's dataset is not found (its existence is not revealed). */
+  get(id: string, tenant: string): DatasetRecord {
     const d = this.store.getDataset(id);
-    if (!d) throw new DatasetNotFound(id);
+    if (!d || d.tenant !== tenant) throw new DatasetNotFound(id);
     return d;
   }
 
-  list(filter: { name?: string; state?: DatasetState } = {}): DatasetRecord[] {
-    return this.store.listDatasets(filter);
+  list(tenant: string, filter: { name?: string; state?: DatasetState } = {}): DatasetRecord[] {
+    return this.store.listDatasets({ ...filter, tenant });
   }
 
   byDigest(digest: string): DatasetRecord[] {
@@ -166,7 +167,7 @@ export class DatasetRegistry {
     if (this.store.findDataset(m.name, m.version)) return this.refuse(principal, action, null, new DatasetVersionExists(m.name, m.version), { name: m.name, version: m.version, digest: manifest.digest });
     const now = this.clock.now();
     const rec: DatasetRecord = {
-      id: newId('ds'), name: m.name, version: m.version, digest: manifest.digest, sourceId: source.id, signerIdentity: source.keyId,
+      id: newId('ds'), tenant: principal.tenant, name: m.name, version: m.version, digest: manifest.digest, sourceId: source.id, signerIdentity: source.keyId,
       owner: m.owner, licence: m.licence, classification: m.classification, categories: m.categories, retention: m.retention,
       state: 'registered', signatureBundle: serializeBundle(bundle), files: manifest.files.length,
       records: manifest.files.reduce((s, f) => s + (f.records?.count ?? 0), 0), verification: null, createdAt: now, verifiedAt: null, retiredAt: null,
@@ -180,7 +181,7 @@ export class DatasetRegistry {
 
   /** The source's key for a registered dataset, refusing (audited) when the source is gone or retired. */
   async sourceKeyFor(principal: Principal, id: string): Promise<{ dataset: DatasetRecord; bundle: SignatureBundle; key: ReturnType<typeof createPublicKey> }> {
-    const d = this.get(id);
+    const d = this.get(id, principal.tenant);
     const bundle = parseBundle(d.signatureBundle);
     const { source } = await this.authenticate(principal, 'data.dataset.verify', dsResource(id), bundle);
     return { dataset: d, bundle, key: createPublicKey(source.publicKeyPem) };
@@ -189,7 +190,7 @@ export class DatasetRegistry {
   /** registered → verified, given the files' verification under the source's key (hashing happens outside). */
   async markVerified(principal: Principal, id: string, v: VerifiedDataset, classificationScan: unknown = null, path: string | null = null): Promise<DatasetRecord> {
     const action = 'data.dataset.verify';
-    const d = this.get(id);
+    const d = this.get(id, principal.tenant);
     if (d.state !== 'registered') return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, d.state, 'verify'));
     if (v.digest !== d.digest || v.signerIdentity !== d.signerIdentity) {
       return this.refuse(principal, action, dsResource(id), new DatasetManifestInvalid(`the files verified as ${v.digest} under ${v.signerIdentity}, not ${d.digest} under ${d.signerIdentity}`));
@@ -199,27 +200,27 @@ export class DatasetRegistry {
     const lineage = this.lineage(principal, action, d, 'verified');
     await this.record(principal, action, dsResource(id), { name: d.name, version: d.version, digest: d.digest, from: d.state, to: 'verified', files: v.files, bytes: v.bytes, lineageEvent: lineage.digest });
     if (!this.store.transition(id, 'registered', 'verified', { verification, at: this.clock.now() })) {
-      return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, this.get(id).state, 'verify'), { race: true });
+      return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, this.get(id, principal.tenant).state, 'verify'), { race: true });
     }
     this.store.insertLineage(lineage);
-    return this.get(id);
+    return this.get(id, principal.tenant);
   }
 
   /** Records a refused verification (a file or record that breaks it) and rethrows it. */
   async refuseVerification(principal: Principal, id: string, err: WardenError, details: Record<string, string> = {}): Promise<never> {
-    const d = this.get(id);
+    const d = this.get(id, principal.tenant);
     return this.refuse(principal, 'data.dataset.verify', dsResource(id), err, { name: d.name, version: d.version, digest: d.digest, ...details });
   }
 
   async retire(principal: Principal, id: string): Promise<DatasetRecord> {
     const action = 'data.dataset.retire';
-    const d = this.get(id);
+    const d = this.get(id, principal.tenant);
     if (d.state === 'retired') return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, d.state, 'retire'));
     const lineage = this.lineage(principal, action, d, 'retired');
     await this.record(principal, action, dsResource(id), { name: d.name, version: d.version, digest: d.digest, from: d.state, to: 'retired', lineageEvent: lineage.digest });
-    if (!this.store.transition(id, d.state, 'retired', { at: this.clock.now() })) return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, this.get(id).state, 'retire'), { race: true });
+    if (!this.store.transition(id, d.state, 'retired', { at: this.clock.now() })) return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, this.get(id, principal.tenant).state, 'retire'), { race: true });
     this.store.insertLineage(lineage);
-    return this.get(id);
+    return this.get(id, principal.tenant);
   }
 
   /**
@@ -230,11 +231,12 @@ export class DatasetRegistry {
    */
   async trainOn(admin: Principal, id: string, m: { model: string; tenant: string; family?: string }, decide: DecideTrainOn): Promise<TrainDecisionRecord> {
     const action = 'data.dataset.trainOn';
-    const d = this.get(id);
+    const d = this.get(id, admin.tenant);
     const details = { name: d.name, version: d.version, digest: d.digest, model: m.model, tenant: m.tenant };
     if (d.state !== 'verified') return this.refuse(admin, action, dsResource(id), new DatasetInvalidTransition(id, d.state, 'approve training on it (only verified datasets)'), details);
     const model = modelPrincipal(admin, m);
-    const decision = decide(model, { type: 'Dataset', id, attrs: { classification: d.classification } });
+    // The dataset's tenant goes to the PDP: dataset-tenant-isolation forbids a model of another tenant.
+    const decision = decide(model, { type: 'Dataset', id, attrs: { classification: d.classification, tenant: d.tenant } });
     const rec: TrainDecisionRecord = { datasetId: id, model: m.model, tenant: m.tenant, allow: decision.allow, policyIds: decision.policyIds, policyVersion: decision.policyVersion, decidedBy: admin.id, at: this.clock.now() };
     const more = { ...details, policyIds: decision.policyIds.join(','), policyVersion: decision.policyVersion };
     if (!decision.allow) {
@@ -248,8 +250,8 @@ export class DatasetRegistry {
     return rec;
   }
 
-  trainDecisions(id: string): TrainDecisionRecord[] {
-    this.get(id);
+  trainDecisions(id: string, tenant: string): TrainDecisionRecord[] {
+    this.get(id, tenant);
     return this.store.listTrainDecisions(id);
   }
 
@@ -265,8 +267,8 @@ export class DatasetRegistry {
   }
 
   /** The dataset's lineage events, oldest first; each digest is the one its ledger entry carries. */
-  lineageOf(id: string): { digest: string; event: LineageEvent }[] {
-    this.get(id);
+  lineageOf(id: string, tenant: string): { digest: string; event: LineageEvent }[] {
+    this.get(id, tenant);
     return this.store.listLineage(id).map((l) => ({ digest: l.digest, event: l.event as LineageEvent }));
   }
 }

@@ -56,7 +56,7 @@ export class TrainingDataAccess {
     const model = { model: r.model, tenant: r.tenant, ...(r.family !== undefined ? { family: r.family } : {}) };
     const subject = modelPrincipal(admin, model, ids);
     for (const id of ids) {
-      const ds = this.d.registry.get(id);
+      const ds = this.d.registry.get(id, admin.tenant);
       if (ds.state === 'verified' && readablePath(ds) === null) await this.refuse(admin, 'data.trainingToken.issue', id, new DatasetNotReadable(id, 'it was verified before the gateway recorded where its files are'), { model: r.model });
       // Records the decision (allow or deny) in the ledger and the registry; a deny throws TrainOnDenied.
       await this.d.registry.trainOn(admin, id, model, decide);
@@ -64,7 +64,7 @@ export class TrainingDataAccess {
     const t = await this.d.mint(subject, r.ttlSec);
     // The training run starts: an OpenLineage START event (datasets → model), its run id the token's jti, chained
     // into the ledger by its digest in the issue entry, then stored with each dataset's lineage.
-    const event = trainingRunEvent({ at: this.d.clock.now(), runId: t.jti, principal: admin.id, model: r.model, datasets: ids.map((id) => this.d.registry.get(id)) });
+    const event = trainingRunEvent({ at: this.d.clock.now(), runId: t.jti, principal: admin.id, model: r.model, datasets: ids.map((id) => this.d.registry.get(id, admin.tenant)) });
     const digest = lineageDigest(event);
     await this.d.audit(dataEvent({
       at: this.d.clock.now(), principal: admin, action: 'data.trainingToken.issue', resource: { type: 'Principal', id: subject.id }, decision: 'allow', status: 201,
@@ -83,7 +83,8 @@ export class TrainingDataAccess {
     if (!p.scope.datasets.includes(id)) return fail(new DatasetNotInTokenScope(id));
     let ds: DatasetRecord;
     try {
-      ds = this.d.registry.get(id);
+      // The token's tenant (its model's): a dataset of another tenant is not found, and refused.
+      ds = this.d.registry.get(id, p.tenant);
     } catch (e) {
       return fail(e as WardenError);
     }
@@ -101,7 +102,7 @@ export class TrainingDataAccess {
     }
     const file = this.recordFiles(ds).find((f) => f.name === fileName);
     if (!file) return fail(new NotFound('dataset_file_not_found', `${ds.name}@${ds.version} has no JSONL or CSV file ${fileName}`), { file: fileName });
-    const decision: Decision = this.d.decideRead(call.sourceIp)(p, { type: 'Dataset', id, attrs: { classification: ds.classification } });
+    const decision: Decision = this.d.decideRead(call.sourceIp)(p, { type: 'Dataset', id, attrs: { classification: ds.classification, tenant: ds.tenant } });
     const policy = { policyIds: decision.policyIds.join(','), policyVersion: decision.policyVersion };
     if (!decision.allow) return fail(new TrainOnDenied(`policy does not let ${p.id} train on ${ds.name}@${ds.version} (${ds.classification})`), { file: fileName, ...policy });
     let out;

@@ -189,6 +189,19 @@ describe('training tokens and the data read API', () => {
     assert.equal(widened.json.error.code, 'dataset_not_in_token_scope');
   });
 
+  test('tenants: a model of another tenant gets no token (the PDP\'s dataset-tenant-isolation)', async () => {
+    const home = (await t.admin('GET', `/admin/v1/datasets/${ids.tickets}`)).tenant as string;
+    assert.ok(home.length > 0, 'the dataset records the registering admin\'s tenant');
+    assert.notEqual(home, 'globex');
+    // The home admin asks for a model of tenant globex: the PDP's dataset-tenant-isolation forbids it.
+    const cross = await t.call('admin', 'POST', '/admin/v1/training-tokens', { key: t.adminKey, body: { model: 'tiny-llm', tenant: 'globex', datasets: [ids.tickets] } });
+    assert.equal(cross.status, 403, cross.text);
+    assert.equal(cross.json.error.code, 'train_on_denied');
+    const entry = lastEntry('data.dataset.trainOn');
+    assert.equal(entry.decision, 'deny');
+    assert.match(String((entry.details as Record<string, string>).policyIds), /dataset-tenant-isolation/);
+  });
+
   test('a record changed on disk after verification is refused; so are retired datasets and revoked tokens', async () => {
     const tok = await t.admin('POST', '/admin/v1/training-tokens', { model: 'tiny-llm', datasets: [ids.other] });
     const f = join(dirs.other!, 'train.jsonl');

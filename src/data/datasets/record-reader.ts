@@ -4,6 +4,7 @@
 // (size, mtime, inode) changes. Every record served is hashed again and compared with its signed leaf, so a
 // file changed in place after indexing is refused rather than served.
 import { createReadStream } from 'node:fs';
+import { LRUCache } from 'lru-cache';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HASH_SIZE, leafHash } from '../../ledger/hash.js';
@@ -62,9 +63,12 @@ async function indexFile(path: string, f: SignedRecordFile, identity: string): P
   return { identity, starts: Float64Array.from([...starts, size]), lines: Uint32Array.from(lines), leaves: packed };
 }
 
+/** Files whose index is kept (about 44 bytes per record each): the ones training jobs are reading now. */
+const MAX_INDEXED_FILES = 32;
+
 export class VerifiedRecordReader {
-  /** Key: dataset id and file name. Bounded by the number of verified record files that were read. */
-  private readonly indexes = new Map<string, Promise<FileIndex>>();
+  /** Key: dataset id and file name; least recently read files are dropped (and indexed again when read). */
+  private readonly indexes = new LRUCache<string, Promise<FileIndex>>({ max: MAX_INDEXED_FILES });
 
   /** Records [offset, offset+limit) of `f` under `dir`, stopping early past `maxBytes`; each proven against its leaf. */
   async read(datasetId: string, dir: string, f: SignedRecordFile, offset: number, limit: number, maxBytes: number): Promise<{ records: ReadRecord[]; total: number }> {

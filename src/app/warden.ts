@@ -442,6 +442,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   // Data plane: data sources and signed datasets (/admin/v1/data-sources, /admin/v1/datasets), each change in the ledger.
   const data = buildDataPlane({
     db, audit, clock,
+    ...(cluster.datasets ? { store: cluster.datasets } : {}),
     // trainOn is asked with the model as principal; the context is the admin listener's, at the caller's address.
     decideTrainOn: (sourceIp) => (principal, resource) =>
       policy.pdp.decide({ principal, action: 'trainOn', resource, context: buildContext({ principal, now: clock.now(), sourceIp, listener: 'admin', findings: null, riskScore: 0, tenant: principal.tenant }) }),

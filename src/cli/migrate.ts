@@ -7,6 +7,7 @@ import { PostgresIdentityStore } from '../store/identity-postgres.js';
 import { PostgresPolicyStore } from '../store/policy-postgres.js';
 import { PostgresRegistryStore } from '../store/registry-postgres.js';
 import { PostgresToolStore } from '../store/tools-postgres.js';
+import { PostgresDatasetsStore } from '../store/datasets-postgres.js';
 import { CliError } from './admin-client.js';
 
 export async function main(args: string[]): Promise<number> {
@@ -23,6 +24,7 @@ export async function main(args: string[]): Promise<number> {
     (o: { connectionString: string; prefix: string }) => PostgresToolStore.connect(o),
     (o: { connectionString: string; prefix: string }) => PostgresPolicyStore.connect(o),
     (o: { connectionString: string; prefix: string }) => PostgresRegistryStore.connect(o),
+    (o: { connectionString: string; prefix: string }) => PostgresDatasetsStore.connect(o),
   ];
   for (const connect of stores) {
     let store: Awaited<ReturnType<typeof connect>>;

@@ -4,6 +4,7 @@ import type { AuditSink } from '../core/audit-sink.js';
 import type { Clock } from '../core/clock.js';
 import { SqliteDatasetsStore } from '../store/datasets-sqlite.js';
 import type { SqliteDb } from '../store/sqlite.js';
+import type { DatasetsStore } from '../store/datasets-store.js';
 import { createDatasetAdminRoute } from './datasets/admin-routes.js';
 import { DatasetRegistry, type DecideTrainOn } from './datasets/registry.js';
 import { explainTrainingData, trainingDataGate } from './datasets/gate.js';
@@ -13,6 +14,8 @@ import { TrainingDataAccess, type MintTrainingToken } from './datasets/training-
 
 export function buildDataPlane(d: {
   db: SqliteDb;
+  /** Replicas sharing one control plane: the PostgreSQL dataset store (absent: SQLite in the data dir). */
+  store?: DatasetsStore;
   audit: AuditSink;
   clock: Clock;
   /** trainOn asked on the admin listener (approval, token issue) and on the inference listener (each data read). */
@@ -23,7 +26,7 @@ export function buildDataPlane(d: {
   const audit = async (e: AuditEvent) => {
     await d.audit.append(e);
   };
-  const registry = new DatasetRegistry({ store: new SqliteDatasetsStore(d.db), audit, clock: d.clock });
+  const registry = new DatasetRegistry({ store: d.store ?? new SqliteDatasetsStore(d.db), audit, clock: d.clock });
   const training = new TrainingDataAccess({ registry, audit, clock: d.clock, mint: d.mintTrainingToken, decideRead: d.decideRead });
   return {
     registry,

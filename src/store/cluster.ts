@@ -8,6 +8,7 @@ import { PgChangeFeed } from './pg-changes.js';
 import { PostgresPolicyStore } from './policy-postgres.js';
 import { PostgresRegistryStore } from './registry-postgres.js';
 import { PostgresToolStore } from './tools-postgres.js';
+import { PostgresDatasetsStore } from './datasets-postgres.js';
 
 export interface ClusterStores {
   identity: PostgresIdentityStore | null;
@@ -18,6 +19,8 @@ export interface ClusterStores {
   policies: PostgresPolicyStore | null;
   /** The model registry: versions, deployments and their states (the workload plane). */
   registry: PostgresRegistryStore | null;
+  /** Data sources, datasets, their lineage and trainOn decisions (the data plane). */
+  datasets: PostgresDatasetsStore | null;
   redis: Redis | null;
   /** Readiness probes for what is configured (none in embedded mode). */
   probes: { name: string; probe: () => Promise<boolean> }[];
@@ -49,9 +52,10 @@ export async function openClusterStores(cfg: WardenConfig['store'], onError: (e:
   let tools: PostgresToolStore | null = null;
   let policies: PostgresPolicyStore | null = null;
   let registry: PostgresRegistryStore | null = null;
+  let datasets: PostgresDatasetsStore | null = null;
   let redis: Redis | null = null;
   const close = async () => {
-    await Promise.allSettled([changes?.close(), identity?.close(), tools?.close(), policies?.close(), registry?.close(), redis?.disconnect()]);
+    await Promise.allSettled([changes?.close(), identity?.close(), tools?.close(), policies?.close(), registry?.close(), datasets?.close(), redis?.disconnect()]);
   };
   try {
     if (cfg.postgres) {
@@ -61,6 +65,7 @@ export async function openClusterStores(cfg: WardenConfig['store'], onError: (e:
         tools = await PostgresToolStore.connect({ connectionString, prefix });
         policies = await PostgresPolicyStore.connect({ connectionString, prefix });
         registry = await PostgresRegistryStore.connect({ connectionString, prefix });
+        datasets = await PostgresDatasetsStore.connect({ connectionString, prefix });
         changes = await PgChangeFeed.connect({ connectionString, prefix, onError: (e) => onError(e, 'postgres change listener') });
       } catch (e) {
         throw new ClusterStoreUnavailable(`store.postgres: cannot use ${redact(connectionString)}: ${(e as Error).message}`);
@@ -93,5 +98,5 @@ export async function openClusterStores(cfg: WardenConfig['store'], onError: (e:
     const r = redis;
     probes.push({ name: 'redis', probe: async () => (await r.ping()) === 'PONG' });
   }
-  return { identity, changes, tools, policies, registry, redis, probes, close };
+  return { identity, changes, tools, policies, registry, datasets, redis, probes, close };
 }

@@ -95,7 +95,7 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
     }
 
     if (p === '/admin/v1/data-sources') {
-      if (req.method === 'GET') return send(200, { data: reg.listSources() });
+      if (req.method === 'GET') return send(200, { data: await reg.listSources() });
       const b = await ar.body();
       const s = await reg.registerSource(principal, { id: str(b, 'id', true)!, publicKey: str(b, 'publicKey', true)!, owner: str(b, 'owner', true)!, ...(b.description !== undefined ? { description: str(b, 'description', false)! } : {}) });
       return send(201, s);
@@ -103,7 +103,7 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
     const sm = /^\/admin\/v1\/data-sources\/([^/]+)(?:\/(retire))?$/.exec(p);
     if (sm) {
       const id = decodeURIComponent(sm[1]!);
-      if (!sm[2] && req.method === 'GET') return send(200, reg.getSource(id));
+      if (!sm[2] && req.method === 'GET') return send(200, await reg.getSource(id));
       if (sm[2] && req.method === 'POST') return send(200, await reg.retireSource(principal, id));
     }
     if (p === '/admin/v1/datasets') {
@@ -111,7 +111,7 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
         const state = url.searchParams.get('state');
         if (state !== null && !STATES.includes(state as DatasetState)) throw new BadRequest('invalid_field', `state must be one of ${STATES.join(', ')}`, 'state');
         const name = url.searchParams.get('name');
-        return send(200, { data: reg.list(principal.tenant, { ...(name ? { name } : {}), ...(state ? { state: state as DatasetState } : {}) }).map((d) => datasetView(d)) });
+        return send(200, { data: (await reg.list(principal.tenant, { ...(name ? { name } : {}), ...(state ? { state: state as DatasetState } : {}) })).map((d) => datasetView(d)) });
       }
       const b = await ar.body();
       return send(201, datasetView(await reg.register(principal, b.signatureBundle)));
@@ -119,7 +119,7 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
     const dm = /^\/admin\/v1\/datasets\/([^/]+)(?:\/(verify|retire|lineage|train-on))?$/.exec(p);
     if (dm) {
       const id = decodeURIComponent(dm[1]!);
-      if (dm[2] === 'train-on' && req.method === 'GET') return send(200, { data: reg.trainDecisions(id, principal.tenant) });
+      if (dm[2] === 'train-on' && req.method === 'GET') return send(200, { data: await reg.trainDecisions(id, principal.tenant) });
       if (dm[2] === 'train-on' && req.method === 'POST') {
         const b = await ar.body();
         const family = str(b, 'family', false);
@@ -127,10 +127,10 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
         return send(200, await reg.trainOn(principal, id, model, o.decideTrainOn(clientAddress(req))));
       }
       if (dm[2] === 'lineage' && req.method === 'GET') {
-        const events = reg.lineageOf(id, principal.tenant);
+        const events = await reg.lineageOf(id, principal.tenant);
         return send(200, { events, mermaid: lineageMermaid(events.map((e) => e.event)), text: lineageText(events.map((e) => e.event)) });
       }
-      if (!dm[2] && req.method === 'GET') return send(200, datasetView(reg.get(id, principal.tenant), url.searchParams.get('bundle') === '1'));
+      if (!dm[2] && req.method === 'GET') return send(200, datasetView(await reg.get(id, principal.tenant), url.searchParams.get('bundle') === '1'));
       if (dm[2] === 'retire' && req.method === 'POST') return send(200, datasetView(await reg.retire(principal, id)));
       if (dm[2] === 'verify' && req.method === 'POST') {
         const b = await ar.body();

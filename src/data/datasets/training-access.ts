@@ -56,7 +56,7 @@ export class TrainingDataAccess {
     const model = { model: r.model, tenant: r.tenant, ...(r.family !== undefined ? { family: r.family } : {}) };
     const subject = modelPrincipal(admin, model, ids);
     for (const id of ids) {
-      const ds = this.d.registry.get(id, admin.tenant);
+      const ds = await this.d.registry.get(id, admin.tenant);
       if (ds.state === 'verified' && readablePath(ds) === null) await this.refuse(admin, 'data.trainingToken.issue', id, new DatasetNotReadable(id, 'it was verified before the gateway recorded where its files are'), { model: r.model });
       // Records the decision (allow or deny) in the ledger and the registry; a deny throws TrainOnDenied.
       await this.d.registry.trainOn(admin, id, model, decide);
@@ -64,13 +64,13 @@ export class TrainingDataAccess {
     const t = await this.d.mint(subject, r.ttlSec);
     // The training run starts: an OpenLineage START event (datasets → model), its run id the token's jti, chained
     // into the ledger by its digest in the issue entry, then stored with each dataset's lineage.
-    const event = trainingRunEvent({ at: this.d.clock.now(), runId: t.jti, principal: admin.id, model: r.model, datasets: ids.map((id) => this.d.registry.get(id, admin.tenant)) });
+    const event = trainingRunEvent({ at: this.d.clock.now(), runId: t.jti, principal: admin.id, model: r.model, datasets: await Promise.all(ids.map((id) => this.d.registry.get(id, admin.tenant))) });
     const digest = lineageDigest(event);
     await this.d.audit(dataEvent({
       at: this.d.clock.now(), principal: admin, action: 'data.trainingToken.issue', resource: { type: 'Principal', id: subject.id }, decision: 'allow', status: 201,
       details: { model: r.model, tenant: r.tenant, datasets: ids.join(','), jti: t.jti, expiresIn: t.expiresIn, lineageEvent: digest },
     }));
-    this.d.registry.addLineage(ids, digest, event);
+    await this.d.registry.addLineage(ids, digest, event);
     return { access_token: t.accessToken, token_type: t.tokenType, expires_in: t.expiresIn, jti: t.jti, principal: subject.id, tenant: r.tenant, datasets: ids };
   }
 
@@ -84,7 +84,7 @@ export class TrainingDataAccess {
     let ds: DatasetRecord;
     try {
       // The token's tenant (its model's): a dataset of another tenant is not found, and refused.
-      ds = this.d.registry.get(id, p.tenant);
+      ds = await this.d.registry.get(id, p.tenant);
     } catch (e) {
       return fail(e as WardenError);
     }

@@ -35,14 +35,14 @@ test('every dataset query is scoped by tenant; cross-tenant reads and changes fi
   const signed = await signDataset(dir, { name: 'tickets', version: '1', source: 'vendor', owner: 'o', licence: 'CC0-1.0', classification: 'internal', categories: [], retention: 'P1D' }, pemSigner(pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string));
   const d = await reg.register(acme, signed.bundle);
   assert.equal(d.tenant, 'acme');
-  assert.equal(reg.get(d.id, 'acme').id, d.id);
-  assert.deepEqual(reg.list('acme').map((x) => x.id), [d.id]);
-  assert.deepEqual(reg.list('globex'), []);
+  assert.equal((await reg.get(d.id, 'acme')).id, d.id);
+  assert.deepEqual((await reg.list('acme')).map((x) => x.id), [d.id]);
+  assert.deepEqual(await reg.list('globex'), []);
 
   const notFound = { code: 'dataset_not_found', status: 404 };
-  assert.throws(() => reg.get(d.id, 'globex'), notFound);
-  assert.throws(() => reg.lineageOf(d.id, 'globex'), notFound);
-  assert.throws(() => reg.trainDecisions(d.id, 'globex'), notFound);
+  await assert.rejects(reg.get(d.id, 'globex'), notFound);
+  await assert.rejects(reg.lineageOf(d.id, 'globex'), notFound);
+  await assert.rejects(reg.trainDecisions(d.id, 'globex'), notFound);
   await assert.rejects(reg.retire(globex, d.id), notFound);
   await assert.rejects(reg.sourceKeyFor(globex, d.id), notFound);
   const verified = await verifyDataset(dir, signed.bundle, pair.publicKey);
@@ -51,7 +51,7 @@ test('every dataset query is scoped by tenant; cross-tenant reads and changes fi
   const decide = (_p: Principal, r: Resource & { attrs: Record<string, unknown> }) => ((asked = r), { allow: true, policyIds: ['p'], policyVersion: 'v', obligations: [], reasons: [] });
   await assert.rejects(reg.trainOn(globex, d.id, { model: 'm', tenant: 'globex' }, decide), notFound);
   assert.equal(asked, undefined, 'the PDP was not even asked from the other tenant');
-  assert.equal(reg.get(d.id, 'acme').state, 'registered', 'nothing changed');
+  assert.equal((await reg.get(d.id, 'acme')).state, 'registered', 'nothing changed');
 
   // From its own tenant: verified, then trainOn asked with the dataset's tenant as a resource attribute.
   await reg.markVerified(acme, d.id, verified, null, dir);
@@ -59,7 +59,7 @@ test('every dataset query is scoped by tenant; cross-tenant reads and changes fi
   assert.deepEqual(asked!.attrs, { classification: 'internal', tenant: 'acme' });
 });
 
-test('a datasets table from before tenants gains the column; its rows belong to the default tenant', () => {
+test('a datasets table from before tenants gains the column; its rows belong to the default tenant', async () => {
   const db = openSqlite(join(tmp, 'old.db'));
   db.exec(`CREATE TABLE datasets (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL, digest TEXT NOT NULL, source_id TEXT NOT NULL, signer_identity TEXT NOT NULL,
@@ -68,7 +68,7 @@ test('a datasets table from before tenants gains the column; its rows belong to 
     created_at INTEGER NOT NULL, verified_at INTEGER, retired_at INTEGER, UNIQUE (name, version));
     INSERT INTO datasets VALUES ('ds_old','n','1','sha256:00','s','k','o','l','public','[]','P1D','registered','{}',1,0,NULL,1,NULL,NULL);`);
   const store = new SqliteDatasetsStore(db);
-  assert.equal(store.getDataset('ds_old')!.tenant, 'default');
-  assert.deepEqual(store.listDatasets({ tenant: 'default' }).map((d) => d.id), ['ds_old']);
-  assert.deepEqual(store.listDatasets({ tenant: 'acme' }), []);
+  assert.equal((await store.getDataset('ds_old'))!.tenant, 'default');
+  assert.deepEqual((await store.listDatasets({ tenant: 'default' })).map((d) => d.id), ['ds_old']);
+  assert.deepEqual(await store.listDatasets({ tenant: 'acme' }), []);
 });

@@ -1,7 +1,7 @@
 // `npm run bench`: runs every benchmark (each bounded in time) and assembles bench/RESULTS.md from
 // bench/results/*.md, with the machine and date on top. `node dist/bench/run.js AREA...` runs only those
 // areas (e.g. `gateway`). The gateway CPU profile runs only when named (`gateway-profile`) or with
-// BENCH_PROFILE=1, because the profiler slows the gateway it measures.
+// BENCH_PROFILE=1, because the profiler slows the gateway it measures. BENCH_ASSEMBLE_ONLY=1 only reassembles.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { machine } from './common.js';
@@ -15,7 +15,8 @@ if (unknown.length) {
   process.exit(2);
 }
 const failed: string[] = [];
-for (const area of AREAS) {
+// BENCH_ASSEMBLE_ONLY=1: rebuild RESULTS.md from bench/results/*.md without running anything (after a merge).
+for (const area of process.env.BENCH_ASSEMBLE_ONLY === '1' ? [] : AREAS) {
   if (only.length && !only.includes(area)) continue;
   if (!only.length && ON_REQUEST.has(area) && process.env.BENCH_PROFILE !== '1') continue;
   const file = `dist/bench/${area}.js`;

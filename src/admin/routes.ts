@@ -86,6 +86,8 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   ...(['verify', 'retire', 'train-on'] as const).map(
     (verb): AdminRouteDecl => ({ name: `datasets.${verb}`, method: 'POST', path: new RegExp(`^\\/admin\\/v1\\/datasets\\/([^/]+)\\/${verb}$`), need: (m) => ({ action: 'manageDatasets', resource: ds(m) }), example: `/admin/v1/datasets/none/${verb}` }),
   ),
+  // A training job's token: trainOn for the model and each dataset, then a JIT token naming them (src/data/datasets/training-access.ts).
+  { name: 'trainingTokens.issue', method: 'POST', path: '/admin/v1/training-tokens', need: () => ({ action: 'manageDatasets', resource: sys('datasets') }) },
   { name: 'tools.list', method: 'GET', path: '/admin/v1/tools', need: () => ({ action: 'readRegistry', resource: sys('tools') }) },
   { name: 'tools.create', method: 'POST', path: '/admin/v1/tools', need: () => ({ action: 'manageTools', resource: sys('tools') }) },
   { name: 'tools.get', method: 'GET', path: /^\/admin\/v1\/tools\/([^/]+)$/, need: (m) => ({ action: 'readRegistry', resource: tool(m) }), example: '/admin/v1/tools/none' },

@@ -470,9 +470,19 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   // Data plane: data sources and signed datasets (/admin/v1/data-sources, /admin/v1/datasets), each change in the ledger.
   const data = buildDataPlane({
     db, audit, clock,
+    ...(cluster.datasets ? { store: cluster.datasets } : {}),
     // trainOn is asked with the model as principal; the context is the admin listener's, at the caller's address.
     decideTrainOn: (sourceIp) => (principal, resource) =>
       policy.pdp.decide({ principal, action: 'trainOn', resource, context: buildContext({ principal, now: clock.now(), sourceIp, listener: 'admin', findings: null, riskScore: 0, tenant: principal.tenant }) }),
+    // Each read by a training token is asked again on the inference listener, under the token's generated cap.
+    decideRead: (sourceIp) => (principal, resource) =>
+      policy.pdp.decide({ principal, action: 'trainOn', resource, context: buildContext({ principal, now: clock.now(), sourceIp, listener: 'inference', findings: null, riskScore: 0, tenant: principal.tenant }) }),
+    mintTrainingToken: async (subject, ttlSec) => {
+      const issued = await identity.jit.exchange({ subject, requested: ttlSec !== undefined ? { ttlSec } : {} });
+      const v = await identity.jit.verifyDetailed(issued.access_token);
+      policy.grantJitToken(v.jti, v.principal, v.expiresAt);
+      return { accessToken: issued.access_token, tokenType: issued.token_type, expiresIn: issued.expires_in, jti: v.jti };
+    },
   });
   const workload = await buildWorkloadPlane({
     config, db, clock, log, audit, pdp: policy.pdp, stepUp: createBearerVerifier(verifiers), onModels: (m) => policy.syncRegisteredModels(m),
@@ -567,6 +577,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     agents: agents.routes,
     retrieval: retrieval.routes,
     placementFor: (classification, tenant) => placementRequirements(config.placement, classification, tenant),
+    datasets: { read: (call) => data.readRecords(call) },
     attestation: keyRelease.inferenceRoute,
     routeWith: workload.routeWith,
     filterToolCalls: (ctx, json) => filterToolCalls(json, ctx.principal!, (p, t, a) => tools.assess(p, t, a, ctx.sourceIp)),

@@ -1,8 +1,8 @@
-// `warden data source|sign|verify|register|show|list|retire|train-on|lineage|scan|screen` (args exclude `data`).
+// `warden data source|sign|verify|register|show|list|retire|train-on|token|lineage|scan|screen` (args exclude `data`).
 // File verbs (sign, verify --key) work on a dataset directory or file. Registry verbs call the admin API
 // (/admin/v1/datasets, /admin/v1/data-sources): each change is a PDP decision (manageDatasets) and a ledger
 // entry before the CLI hears back. There is no offline path: admitting data needs the PDP and the ledger.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DatasetManifestMismatch, describeRecord } from '../data/datasets/errors.js';
@@ -10,9 +10,10 @@ import { DEFAULT_DATASET_SIGNATURE_NAME, datasetIgnorePaths, signDataset, writeD
 import { DEFAULT_RECORDS_NAME } from '../data/datasets/sidecar.js';
 import { verifyDataset } from '../data/datasets/verify-dataset.js';
 import type { TrainingDataStatus } from '../data/datasets/gate.js';
-import { lineageText, modelLineageMermaid, type LineageEvent } from '../data/lineage/openlineage.js';
+import { lineageGraph, lineageText, modelLineageGraph, toDot, toMermaid, type LineageEvent } from '../data/lineage/openlineage.js';
 import { readScreenRecords } from '../data/screen/read.js';
 import { scanClassification } from '../data/screen/classification-scan.js';
+import { screenReportHtml } from '../data/screen/html-report.js';
 import { parseDatasetStatement } from '../data/datasets/manifest.js';
 import { DEFAULT_THRESHOLDS, formatReport, screenDataset, type ScreenThresholds } from '../data/screen/screen.js';
 import type { DataSourceRecord, DatasetRecord } from '../store/datasets-store.js';
@@ -39,15 +40,22 @@ const USAGE = `usage: warden data <verb> [options]
   show ID [--json] | list [--name N] [--state S] [--json] | retire ID
   train-on ID --model M [--family F] [--tenant T]            ask the PDP (trainOn) whether model M may train on the
         dataset (verified datasets only); the decision is in the ledger; exit 1 when denied
-  lineage ID|DEPLOYMENT [--mermaid | --json]                 OpenLineage events back to the sources: of a dataset, or
-        of every dataset a model deployment's provenance names (model -> datasets -> sources)
+  token ID... --model M [--family F] [--tenant T] [--ttl SECONDS] [--json]
+        a training job's token: the PDP is asked trainOn for M and each dataset (each decision in the ledger);
+        the token reads only those datasets' records, GET /v1/datasets/{id}/records?file=F&offset=N&limit=M
+        on the inference listener, each read authorized again and recorded
+  lineage ID|DEPLOYMENT [--format text|mermaid|dot|json|openlineage]  OpenLineage events back to the sources: of a
+        dataset, or of every dataset a model deployment's provenance names (model -> datasets -> sources); text, a
+        Mermaid flowchart, Graphviz DOT, the stored events with their ledger digests (json), or the RunEvents one per
+        line as OpenLineage's file transport writes them (openlineage). --mermaid and --json are short for --format
   scan DIR|FILE [--sig FILE | --classification C --categories a,b] [--sample N] [--json]
         the inspection plane's detectors over the records versus the declared classification and categories
         (from the dataset's signed statement, or the flags); exit 1 when the data is more sensitive than declared
-  screen DIR|FILE [--baseline DIR|FILE] [--text-field F] [--label-field F] [--thresholds FILE.json] [--json]
+  screen DIR|FILE [--baseline DIR|FILE] [--text-field F] [--label-field F] [--thresholds FILE.json] [--json] [--html FILE]
         the poisoning screen over JSONL/CSV records: duplicates (exact, MinHash), label changes and
         distribution vs the baseline, robust outliers, backdoor-trigger tokens, injected instructions, drift
-        (PSI, KS). Exit 1 when a check is over its threshold (thresholds: JSON object overriding the defaults)
+        (PSI, KS). Exit 1 when a check is over its threshold (thresholds: JSON object overriding the defaults);
+        --html FILE also writes the report as one self-contained page with plots
   migrate [--config F] [--data-dir D] [--remove-legacy-keys]   rewrap records sealed in the pre-envelope formats
   rewrap [--config F] [--data-dir D]                         move data keys to each tenant's current KEK
   new-key FILE                                               a new 32-byte key file, mode 0600 (never overwrites)
@@ -55,6 +63,8 @@ const USAGE = `usage: warden data <verb> [options]
 
 Registry verbs call the admin API: --admin-url URL (or WARDEN_ADMIN_URL), --data-dir DIR (for ca.pem, or
 WARDEN_CA); credential WARDEN_ADMIN_KEY; MFA step-up proof WARDEN_MFA_TOKEN or --mfa-token-file FILE.`;
+
+const LINEAGE_FORMATS = ['text', 'mermaid', 'dot', 'json', 'openlineage'];
 
 const ADMIN_OPTIONS = { 'data-dir': { type: 'string' }, 'admin-url': { type: 'string' }, 'mfa-token-file': { type: 'string' } } as const;
 
@@ -205,27 +215,62 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       out(`allowed: ${r.model} may train on ${positionals[0]} (policies ${r.policyIds.join(', ')}; policy set ${r.policyVersion})`);
       return 0;
     }
+    case 'token': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, model: { type: 'string' }, family: { type: 'string' }, tenant: { type: 'string' }, ttl: { type: 'string' }, json: { type: 'boolean' } } });
+      if (positionals.length === 0 || !values.model) throw new UsageError('token needs one or more dataset IDs and --model');
+      const ttl = values.ttl === undefined ? undefined : Number(values.ttl);
+      if (ttl !== undefined && !(Number.isInteger(ttl) && ttl > 0)) throw new UsageError('--ttl must be a number of seconds');
+      const body = { model: values.model, datasets: positionals, ...(values.family ? { family: values.family } : {}), ...(values.tenant ? { tenant: values.tenant } : {}), ...(ttl !== undefined ? { ttlSec: ttl } : {}) };
+      const r = (await adminCall(adminClientOptions(values), 'POST', '/admin/v1/training-tokens', body)) as { access_token: string; expires_in: number; principal: string; datasets: string[] };
+      // The token alone on stdout, so a pipeline can capture it; what it allows on stderr.
+      out(values.json ? JSON.stringify(r, null, 2) : r.access_token);
+      if (!values.json) err(`training token for ${r.principal}: reads ${r.datasets.join(', ')} for ${r.expires_in} s (GET /v1/datasets/{id}/records on the inference listener)`);
+      return 0;
+    }
     case 'lineage': {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, json: { type: 'boolean' }, mermaid: { type: 'boolean' } } });
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, json: { type: 'boolean' }, mermaid: { type: 'boolean' }, format: { type: 'string' } } });
       const id = positionals[0];
       if (!id) throw new UsageError('lineage needs a dataset ID (ds_...) or a model deployment ID (dep_...)');
+      const format = values.format ?? (values.json ? 'json' : values.mermaid ? 'mermaid' : 'text');
+      if (!LINEAGE_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${LINEAGE_FORMATS.join(', ')}`);
       const o = adminClientOptions(values);
       type Lineage = { events: { digest: string; event: LineageEvent }[]; mermaid: string; text: string };
+      // OpenLineage's file transport: one RunEvent per line, as an OpenLineage consumer (e.g. Marquez) takes them.
+      const openlineage = (events: readonly LineageEvent[]): string => events.map((e) => JSON.stringify(e)).join('\n');
       if (!id.startsWith('dep_')) {
         const r = (await adminCall(o, 'GET', dsPath(id, 'lineage'))) as Lineage;
-        out(values.json ? JSON.stringify(r.events, null, 2) : values.mermaid ? r.mermaid : r.text);
+        const events = r.events.map((e) => e.event);
+        if (format === 'json') out(JSON.stringify(r.events, null, 2));
+        else if (format === 'mermaid') out(toMermaid(lineageGraph(events)));
+        else if (format === 'dot') out(toDot(lineageGraph(events)));
+        else if (format === 'openlineage') out(openlineage(events));
+        else out(r.text);
         return 0;
       }
       // A model: the datasets its provenance names (as `model show` explains them), each with its own lineage.
       const dep = (await adminCall(o, 'GET', `/admin/v1/models/${encodeURIComponent(id)}`)) as { id: string; model: string; version: string; trainingData?: TrainingDataStatus[] };
       const datasets = await Promise.all((dep.trainingData ?? []).map(async (s) => {
         const l = s.dataset ? ((await adminCall(o, 'GET', dsPath(s.dataset, 'lineage'))) as Lineage) : null;
-        const events = l?.events.map((e) => e.event) ?? [];
-        return { status: s, name: events[0]?.outputs[0]?.name ?? null, uri: s.uri, ok: s.ok, events };
+        const events: LineageEvent[] = l?.events.map((e) => e.event) ?? [];
+        const version = events.flatMap((e) => e.outputs).find((x) => x.facets?.warden_dataset?.id === s.dataset);
+        return { status: s, name: version?.name ?? null, uri: s.uri, ok: s.ok, events };
       }));
-      if (values.json) out(JSON.stringify({ deployment: dep.id, model: dep.model, datasets: datasets.map((d) => ({ ...d.status, lineage: d.events })) }, null, 2));
-      else if (values.mermaid) out(modelLineageMermaid({ id: dep.id, name: `${dep.model}@${dep.version}` }, datasets));
-      else {
+      const graph = () => modelLineageGraph({ id: dep.id, name: `${dep.model}@${dep.version}` }, datasets);
+      if (format === 'json') out(JSON.stringify({ deployment: dep.id, model: dep.model, datasets: datasets.map((d) => ({ ...d.status, lineage: d.events })) }, null, 2));
+      else if (format === 'mermaid') out(toMermaid(graph()));
+      else if (format === 'dot') out(toDot(graph()));
+      else if (format === 'openlineage') {
+        // A training run's event is stored with every dataset it read: print each event once.
+        const seen = new Set<string>();
+        const unique: LineageEvent[] = [];
+        for (const e of datasets.flatMap((d) => d.events)) {
+          const key = `${e.run.runId} ${e.eventType}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          unique.push(e);
+        }
+        out(openlineage(unique));
+      } else {
         out(`model ${dep.model}@${dep.version} (${dep.id})${datasets.length ? '' : ': its provenance names no training dataset'}`);
         for (const d of datasets) {
           out(`  trained on ${d.uri} ${d.status.digest.slice(0, 19)}…  ${d.ok ? 'approved' : `NOT approved: ${d.status.reason}`}`);
@@ -266,7 +311,7 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       return r.flagged ? 1 : 0;
     }
     case 'screen': {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { baseline: { type: 'string' }, 'text-field': { type: 'string' }, 'label-field': { type: 'string' }, thresholds: { type: 'string' }, json: { type: 'boolean' } } });
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { baseline: { type: 'string' }, 'text-field': { type: 'string' }, 'label-field': { type: 'string' }, thresholds: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' } } });
       if (!positionals[0]) throw new UsageError('screen needs DIR or FILE');
       const read = { ...(values['text-field'] ? { textField: values['text-field'] } : {}), ...(values['label-field'] ? { labelField: values['label-field'] } : {}) };
       const thresholds = values.thresholds ? readJson(values.thresholds) : {};
@@ -275,6 +320,7 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       if (unknown.length) throw new CliError(`--thresholds: unknown or non-numeric key(s) ${unknown.join(', ')}; known: ${Object.keys(DEFAULT_THRESHOLDS).join(', ')}`, 2);
       const report = screenDataset(await readScreenRecords(positionals[0], read), values.baseline ? await readScreenRecords(values.baseline, read) : null, thresholds as Partial<ScreenThresholds>);
       out(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
+      if (values.html) writeFileSync(values.html, screenReportHtml(report, `Poisoning screen: ${positionals[0]}`), { mode: 0o644 });
       return report.alarms.length ? 1 : 0;
     }
     default:

@@ -34,6 +34,8 @@ export interface Scope {
   actions: string[];
   /** Tools the credential may call (a JIT token narrowed to one tool); absent means not narrowed. */
   tools?: string[];
+  /** Datasets a training token may read (src/data): a ceiling set when the token is issued; absent means none. */
+  datasets?: string[];
 }
 
 export interface Principal {

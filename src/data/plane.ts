@@ -4,22 +4,35 @@ import type { AuditSink } from '../core/audit-sink.js';
 import type { Clock } from '../core/clock.js';
 import { SqliteDatasetsStore } from '../store/datasets-sqlite.js';
 import type { SqliteDb } from '../store/sqlite.js';
+import type { DatasetsStore } from '../store/datasets-store.js';
 import { createDatasetAdminRoute } from './datasets/admin-routes.js';
 import { DatasetRegistry, type DecideTrainOn } from './datasets/registry.js';
 import { explainTrainingData, trainingDataGate } from './datasets/gate.js';
 import type { DatasetRef } from '../workload/provenance/slsa.js';
+import type { AuditEvent } from '../core/types.js';
+import { TrainingDataAccess, type MintTrainingToken } from './datasets/training-access.js';
 
-export function buildDataPlane(d: { db: SqliteDb; audit: AuditSink; clock: Clock; decideTrainOn: (sourceIp: string) => DecideTrainOn }) {
-  const registry = new DatasetRegistry({
-    store: new SqliteDatasetsStore(d.db),
-    audit: async (e) => {
-      await d.audit.append(e);
-    },
-    clock: d.clock,
-  });
+export function buildDataPlane(d: {
+  db: SqliteDb;
+  /** Replicas sharing one control plane: the PostgreSQL dataset store (absent: SQLite in the data dir). */
+  store?: DatasetsStore;
+  audit: AuditSink;
+  clock: Clock;
+  /** trainOn asked on the admin listener (approval, token issue) and on the inference listener (each data read). */
+  decideTrainOn: (sourceIp: string) => DecideTrainOn;
+  decideRead: (sourceIp: string) => DecideTrainOn;
+  mintTrainingToken: MintTrainingToken;
+}) {
+  const audit = async (e: AuditEvent) => {
+    await d.audit.append(e);
+  };
+  const registry = new DatasetRegistry({ store: d.store ?? new SqliteDatasetsStore(d.db), audit, clock: d.clock });
+  const training = new TrainingDataAccess({ registry, audit, clock: d.clock, mint: d.mintTrainingToken, decideRead: d.decideRead });
   return {
     registry,
-    adminRoute: createDatasetAdminRoute({ registry, decideTrainOn: d.decideTrainOn }),
+    /** GET /v1/datasets/{id}/records on the inference listener (the gateway authenticates; this authorizes and records). */
+    readRecords: (call: Parameters<TrainingDataAccess['read']>[0]) => training.read(call),
+    adminRoute: createDatasetAdminRoute({ registry, decideTrainOn: d.decideTrainOn, training }),
     trainingDataGate: trainingDataGate(registry),
     explainTrainingData: (model: string, datasets: readonly DatasetRef[]) => explainTrainingData(registry, model, datasets),
   };

@@ -155,6 +155,11 @@ export interface GatewayDeps {
   placementFor?: (classification: Classification, tenant: string) => RouteRequirement[];
   /** The retrieval plane (absent: /v1/vector_stores answers 404). */
   retrieval?: RetrievalRoutes;
+  /**
+   * The data plane's read API, GET /v1/datasets/{id}/records: the plane authorizes the read (training token,
+   * trainOn) and writes its ledger entry, allow or deny (absent: 404).
+   */
+  datasets?: { read(call: { principal: Principal; sourceIp: string; requestId: string; datasetId: string; query: URLSearchParams }): Promise<unknown> };
   /** Accounting (and a per-source budget) for refusals of requests that never had a principal. */
   refusals?: UnauthenticatedRefusals;
   /** The workload plane's attestation routes (they authenticate by evidence, and limit per source). */
@@ -362,6 +367,16 @@ export class Gateway {
       // Retrieval: the plane decides the store (and each chunk) with the PDP; every answer is one entry.
       ...(['vector_stores.create', 'vector_stores.files.add', 'vector_stores.search'] as const).map((n): [RouteName, RouteHandler] => [n, authed([identity, network, read, parseObject], (ctx, res, id) => this.retrieval(n, ctx, res, id))]),
       ...(['vector_stores.list', 'vector_stores.get', 'vector_stores.delete', 'vector_stores.files.list'] as const).map((n): [RouteName, RouteHandler] => [n, authed([identity, network], (ctx, res, id) => this.retrieval(n, ctx, res, id))]),
+      [
+        'datasets.records',
+        authed([identity, network], async (ctx, res, id) => {
+          if (!d.datasets) throw new NotFound('route_not_found', 'the data read API is not enabled on this gateway');
+          const query = new URL(ctx.req.url ?? '/', 'https://inference.invalid').searchParams;
+          const answer = await d.datasets.read({ principal: ctx.principal!, sourceIp: ctx.sourceIp, requestId: ctx.requestId, datasetId: id!, query });
+          sendJson(res, 200, answer, { 'x-request-id': ctx.requestId, 'cache-control': 'no-store' });
+          this.d.metrics.requests.inc({ endpoint: ctx.endpoint, status: 200 });
+        }),
+      ],
       // Public by design: key material for verifying credentials and RFC 9728 metadata name no principal.
       ['tools.jwks', { stages: [], unaudited: true, respond: async (ctx, res) => sendJson(res, 200, await (d.tools ?? noTools()).jwks(), { 'x-request-id': ctx.requestId, 'cache-control': 'max-age=300' }) }],
       ['mcp.metadata', { stages: [], unaudited: true, respond: async (ctx, res) => sendJson(res, 200, (d.tools ?? noTools()).metadata(ctx.path), { 'x-request-id': ctx.requestId }) }],

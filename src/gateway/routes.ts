@@ -26,7 +26,8 @@ export type RouteName =
   | 'vector_stores.delete'
   | 'vector_stores.files.add'
   | 'vector_stores.files.list'
-  | 'vector_stores.search';
+  | 'vector_stores.search'
+  | 'datasets.records';
 
 export interface RouteDecl {
   name: RouteName;
@@ -62,6 +63,8 @@ export const INFERENCE_ROUTES: readonly RouteDecl[] = [
   { name: 'vector_stores.files.add', method: 'POST', path: /^\/v1\/vector_stores\/([^/]+)\/files$/, action: 'writeVectorStore' },
   { name: 'vector_stores.files.list', method: 'GET', path: /^\/v1\/vector_stores\/([^/]+)\/files$/, action: 'readVectorStore' },
   { name: 'vector_stores.search', method: 'POST', path: /^\/v1\/vector_stores\/([^/]+)\/search$/, action: 'readVectorStore' },
+  // Training data read by a training job's token (src/data/datasets/training-access.ts); trainOn asked per read.
+  { name: 'datasets.records', method: 'GET', path: /^\/v1\/datasets\/([^/]+)\/records$/, action: 'trainOn' },
 ];
 
 export type RetrievalRouteName = Extract<RouteName, `vector_stores.${string}`>;

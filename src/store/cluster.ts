@@ -9,6 +9,7 @@ import { PostgresPolicyStore } from './policy-postgres.js';
 import { PostgresRegistryStore } from './registry-postgres.js';
 import { PostgresToolStore } from './tools-postgres.js';
 import { PostgresAgentStore } from './agents-postgres.js';
+import { PostgresDatasetsStore } from './datasets-postgres.js';
 
 export interface ClusterStores {
   identity: PostgresIdentityStore | null;
@@ -21,6 +22,8 @@ export interface ClusterStores {
   registry: PostgresRegistryStore | null;
   /** Registered A2A agents (the agents plane). */
   agents: PostgresAgentStore | null;
+  /** Data sources, datasets, their lineage and trainOn decisions (the data plane). */
+  datasets: PostgresDatasetsStore | null;
   redis: Redis | null;
   /** Readiness probes for what is configured (none in embedded mode). */
   probes: { name: string; probe: () => Promise<boolean> }[];
@@ -53,9 +56,10 @@ export async function openClusterStores(cfg: WardenConfig['store'], onError: (e:
   let policies: PostgresPolicyStore | null = null;
   let registry: PostgresRegistryStore | null = null;
   let agents: PostgresAgentStore | null = null;
+  let datasets: PostgresDatasetsStore | null = null;
   let redis: Redis | null = null;
   const close = async () => {
-    await Promise.allSettled([changes?.close(), identity?.close(), tools?.close(), policies?.close(), registry?.close(), agents?.close(), redis?.disconnect()]);
+    await Promise.allSettled([changes?.close(), identity?.close(), tools?.close(), policies?.close(), registry?.close(), agents?.close(), datasets?.close(), redis?.disconnect()]);
   };
   try {
     if (cfg.postgres) {
@@ -66,6 +70,7 @@ export async function openClusterStores(cfg: WardenConfig['store'], onError: (e:
         policies = await PostgresPolicyStore.connect({ connectionString, prefix });
         registry = await PostgresRegistryStore.connect({ connectionString, prefix });
         agents = await PostgresAgentStore.connect({ connectionString, prefix });
+        datasets = await PostgresDatasetsStore.connect({ connectionString, prefix });
         changes = await PgChangeFeed.connect({ connectionString, prefix, onError: (e) => onError(e, 'postgres change listener') });
       } catch (e) {
         throw new ClusterStoreUnavailable(`store.postgres: cannot use ${redact(connectionString)}: ${(e as Error).message}`);
@@ -98,5 +103,5 @@ export async function openClusterStores(cfg: WardenConfig['store'], onError: (e:
     const r = redis;
     probes.push({ name: 'redis', probe: async () => (await r.ping()) === 'PONG' });
   }
-  return { identity, changes, tools, policies, registry, agents, redis, probes, close };
+  return { identity, changes, tools, policies, registry, agents, datasets, redis, probes, close };
 }

@@ -44,6 +44,7 @@ function toSource(r: Row): DataSourceRecord {
 function toDataset(r: Row): DatasetRecord {
   return {
     id: r.id as string,
+    tenant: r.tenant as string,
     name: r.name as string,
     version: r.version as string,
     digest: r.digest as string,
@@ -70,6 +71,9 @@ export class SqliteDatasetsStore implements DatasetsStore {
 
   constructor(db: SqliteDb) {
     db.exec(SCHEMA);
+    // Datasets registered before tenants were recorded belong to the default tenant.
+    const cols = (db.prepare('PRAGMA table_info(datasets)').all() as { name: string }[]).map((c) => c.name);
+    if (!cols.includes('tenant')) db.exec("ALTER TABLE datasets ADD COLUMN tenant TEXT NOT NULL DEFAULT 'default'");
     this.q = {
       insertSource: db.prepare(
         `INSERT INTO data_sources (id, public_key_pem, key_id, algorithm, owner, description, created_at, retired_at)
@@ -79,15 +83,15 @@ export class SqliteDatasetsStore implements DatasetsStore {
       listSources: db.prepare('SELECT * FROM data_sources ORDER BY created_at, id'),
       retireSource: db.prepare('UPDATE data_sources SET retired_at = ? WHERE id = ? AND retired_at IS NULL'),
       insertDataset: db.prepare(
-        `INSERT INTO datasets (id, name, version, digest, source_id, signer_identity, owner, licence, classification, categories, retention,
+        `INSERT INTO datasets (id, tenant, name, version, digest, source_id, signer_identity, owner, licence, classification, categories, retention,
            state, signature_bundle, files, records, verification, created_at, verified_at, retired_at)
-         VALUES (@id, @name, @version, @digest, @source_id, @signer_identity, @owner, @licence, @classification, @categories, @retention,
+         VALUES (@id, @tenant, @name, @version, @digest, @source_id, @signer_identity, @owner, @licence, @classification, @categories, @retention,
            @state, @signature_bundle, @files, @records, @verification, @created_at, @verified_at, @retired_at)`,
       ),
       getDataset: db.prepare('SELECT * FROM datasets WHERE id = ?'),
       findDataset: db.prepare('SELECT * FROM datasets WHERE name = ? AND version = ?'),
       findByDigest: db.prepare('SELECT * FROM datasets WHERE digest = ? ORDER BY created_at, id'),
-      listDatasets: db.prepare('SELECT * FROM datasets WHERE (@name IS NULL OR name = @name) AND (@state IS NULL OR state = @state) ORDER BY created_at, id'),
+      listDatasets: db.prepare('SELECT * FROM datasets WHERE (@name IS NULL OR name = @name) AND (@state IS NULL OR state = @state) AND (@tenant IS NULL OR tenant = @tenant) ORDER BY created_at, id'),
       insertLineage: db.prepare('INSERT INTO dataset_lineage (dataset_id, digest, event, at) VALUES (?, ?, ?, ?)'),
       listLineage: db.prepare('SELECT digest, event, at FROM dataset_lineage WHERE dataset_id = ? ORDER BY seq'),
       insertTrain: db.prepare('INSERT INTO dataset_train_decisions (dataset_id, model, tenant, allow, policy_ids, policy_version, decided_by, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
@@ -102,29 +106,29 @@ export class SqliteDatasetsStore implements DatasetsStore {
     };
   }
 
-  insertSource(s: DataSourceRecord): void {
+  async insertSource(s: DataSourceRecord): Promise<void> {
     this.q.insertSource.run({
       id: s.id, public_key_pem: s.publicKeyPem, key_id: s.keyId, algorithm: s.algorithm, owner: s.owner, description: s.description,
       created_at: s.createdAt, retired_at: s.retiredAt,
     });
   }
 
-  getSource(id: string): DataSourceRecord | undefined {
+  async getSource(id: string): Promise<DataSourceRecord | undefined> {
     const r = this.q.getSource.get(id) as Row | undefined;
     return r && toSource(r);
   }
 
-  listSources(): DataSourceRecord[] {
+  async listSources(): Promise<DataSourceRecord[]> {
     return (this.q.listSources.all() as Row[]).map(toSource);
   }
 
-  retireSource(id: string, at: number): boolean {
+  async retireSource(id: string, at: number): Promise<boolean> {
     return this.q.retireSource.run(at, id).changes === 1;
   }
 
-  insertDataset(d: DatasetRecord): void {
+  async insertDataset(d: DatasetRecord): Promise<void> {
     this.q.insertDataset.run({
-      id: d.id, name: d.name, version: d.version, digest: d.digest, source_id: d.sourceId, signer_identity: d.signerIdentity,
+      id: d.id, tenant: d.tenant, name: d.name, version: d.version, digest: d.digest, source_id: d.sourceId, signer_identity: d.signerIdentity,
       owner: d.owner, licence: d.licence, classification: d.classification, categories: JSON.stringify(d.categories), retention: d.retention,
       state: d.state, signature_bundle: d.signatureBundle, files: d.files, records: d.records,
       verification: d.verification === null || d.verification === undefined ? null : JSON.stringify(d.verification),
@@ -132,41 +136,41 @@ export class SqliteDatasetsStore implements DatasetsStore {
     });
   }
 
-  getDataset(id: string): DatasetRecord | undefined {
+  async getDataset(id: string): Promise<DatasetRecord | undefined> {
     const r = this.q.getDataset.get(id) as Row | undefined;
     return r && toDataset(r);
   }
 
-  findDataset(name: string, version: string): DatasetRecord | undefined {
+  async findDataset(name: string, version: string): Promise<DatasetRecord | undefined> {
     const r = this.q.findDataset.get(name, version) as Row | undefined;
     return r && toDataset(r);
   }
 
-  findByDigest(digest: string): DatasetRecord[] {
+  async findByDigest(digest: string): Promise<DatasetRecord[]> {
     return (this.q.findByDigest.all(digest) as Row[]).map(toDataset);
   }
 
-  listDatasets(filter: { name?: string; state?: DatasetState } = {}): DatasetRecord[] {
-    return (this.q.listDatasets.all({ name: filter.name ?? null, state: filter.state ?? null }) as Row[]).map(toDataset);
+  async listDatasets(filter: { name?: string; state?: DatasetState; tenant?: string } = {}): Promise<DatasetRecord[]> {
+    return (this.q.listDatasets.all({ name: filter.name ?? null, state: filter.state ?? null, tenant: filter.tenant ?? null }) as Row[]).map(toDataset);
   }
 
-  transition(id: string, from: DatasetState, to: DatasetState, patch: { verification?: unknown; at: number }): boolean {
+  async transition(id: string, from: DatasetState, to: DatasetState, patch: { verification?: unknown; at: number }): Promise<boolean> {
     return this.q.transition.run({ id, from, to, at: patch.at, verification: patch.verification === undefined ? null : JSON.stringify(patch.verification) }).changes === 1;
   }
 
-  insertLineage(e: { datasetId: string; digest: string; event: unknown; at: number }): void {
+  async insertLineage(e: { datasetId: string; digest: string; event: unknown; at: number }): Promise<void> {
     this.q.insertLineage.run(e.datasetId, e.digest, JSON.stringify(e.event), e.at);
   }
 
-  listLineage(datasetId: string): { digest: string; event: unknown; at: number }[] {
+  async listLineage(datasetId: string): Promise<{ digest: string; event: unknown; at: number }[]> {
     return (this.q.listLineage.all(datasetId) as Row[]).map((r) => ({ digest: r.digest as string, event: JSON.parse(r.event as string) as unknown, at: r.at as number }));
   }
 
-  insertTrainDecision(d: TrainDecisionRecord): void {
+  async insertTrainDecision(d: TrainDecisionRecord): Promise<void> {
     this.q.insertTrain.run(d.datasetId, d.model, d.tenant, d.allow ? 1 : 0, JSON.stringify(d.policyIds), d.policyVersion, d.decidedBy, d.at);
   }
 
-  listTrainDecisions(datasetId: string): TrainDecisionRecord[] {
+  async listTrainDecisions(datasetId: string): Promise<TrainDecisionRecord[]> {
     return (this.q.listTrain.all(datasetId) as Row[]).map((r) => ({
       datasetId: r.dataset_id as string, model: r.model as string, tenant: r.tenant as string, allow: r.allow === 1,
       policyIds: JSON.parse(r.policy_ids as string) as string[], policyVersion: r.policy_version as string, decidedBy: r.decided_by as string, at: r.at as number,

@@ -1,5 +1,6 @@
-// The contract between the data plane's dataset registry and its storage. SQLite implements it for the
-// embedded default (src/store/datasets-sqlite.ts); the registry never sees SQL.
+// The contract between the data plane's dataset registry and its storage: SQLite for the embedded default
+// (src/store/datasets-sqlite.ts), PostgreSQL for replicas sharing one control plane (datasets-postgres.ts); one
+// contract suite runs on both (test/store/datasets-contract.test.ts). The registry never sees SQL.
 
 export type DatasetState = 'registered' | 'verified' | 'retired';
 
@@ -20,6 +21,8 @@ export interface DataSourceRecord {
 
 export interface DatasetRecord {
   id: string;
+  /** The tenant that registered it (the registering admin's): every read of the registry is scoped to it. */
+  tenant: string;
   name: string;
   version: string;
   /** `sha256:<hex>` over the file digests in name order (the signed subject digest). */
@@ -47,24 +50,24 @@ export interface DatasetRecord {
 }
 
 export interface DatasetsStore {
-  insertSource(s: DataSourceRecord): void;
-  getSource(id: string): DataSourceRecord | undefined;
-  listSources(): DataSourceRecord[];
+  insertSource(s: DataSourceRecord): Promise<void>;
+  getSource(id: string): Promise<DataSourceRecord | undefined>;
+  listSources(): Promise<DataSourceRecord[]>;
   /** Compare-and-set: retires `id` only if it is still active; false otherwise. */
-  retireSource(id: string, at: number): boolean;
-  insertDataset(d: DatasetRecord): void;
-  getDataset(id: string): DatasetRecord | undefined;
-  findDataset(name: string, version: string): DatasetRecord | undefined;
-  findByDigest(digest: string): DatasetRecord[];
-  listDatasets(filter?: { name?: string; state?: DatasetState }): DatasetRecord[];
+  retireSource(id: string, at: number): Promise<boolean>;
+  insertDataset(d: DatasetRecord): Promise<void>;
+  getDataset(id: string): Promise<DatasetRecord | undefined>;
+  findDataset(name: string, version: string): Promise<DatasetRecord | undefined>;
+  findByDigest(digest: string): Promise<DatasetRecord[]>;
+  listDatasets(filter?: { name?: string; state?: DatasetState; tenant?: string }): Promise<DatasetRecord[]>;
   /** Compare-and-set on the state; false when the dataset was no longer in `from`. */
-  transition(id: string, from: DatasetState, to: DatasetState, patch: { verification?: unknown; at: number }): boolean;
+  transition(id: string, from: DatasetState, to: DatasetState, patch: { verification?: unknown; at: number }): Promise<boolean>;
   /** Lineage events (OpenLineage RunEvent JSON) of a dataset, with the digest its ledger entry carries. */
-  insertLineage(e: { datasetId: string; digest: string; event: unknown; at: number }): void;
-  listLineage(datasetId: string): { digest: string; event: unknown; at: number }[];
+  insertLineage(e: { datasetId: string; digest: string; event: unknown; at: number }): Promise<void>;
+  listLineage(datasetId: string): Promise<{ digest: string; event: unknown; at: number }[]>;
   /** trainOn decisions: which model may train on which dataset, under which policy version. */
-  insertTrainDecision(d: TrainDecisionRecord): void;
-  listTrainDecisions(datasetId: string): TrainDecisionRecord[];
+  insertTrainDecision(d: TrainDecisionRecord): Promise<void>;
+  listTrainDecisions(datasetId: string): Promise<TrainDecisionRecord[]>;
 }
 
 export interface TrainDecisionRecord {

@@ -34,6 +34,7 @@ const ATTESTATION_PUBLIC = 'answers before any credential (the evidence is the c
 const SINGLE_JSON = 'answers are single JSON documents';
 const RETRIEVAL_ELSEWHERE = 'same identity and network stages as vector_stores.list (asserted here); served with a store, a writer and its refusals in test/data/retrieval/search.test.ts';
 const NOT_A_PROMPT_RETRIEVAL = 'not a model prompt: chunks are inspected when added, and each chunk a search returns is a PDP decision with its findings (test/data/retrieval)';
+const DATASETS_ELSEWHERE = 'needs a verified dataset on the gateway host and a training token, which this world does not hold: test/data/datasets/training-access.test.ts';
 const A2A_ELSEWHERE = 'needs a registered A2A agent (SDK servers), which this world does not run: test/agents/a2a.test.ts';
 
 const principalLimits = (c: Cell): Pick<Record<Protection, Cell>, 'source CIDR' | 'rate limit' | 'concurrency'> => ({ 'source CIDR': c, 'rate limit': c, concurrency: c });
@@ -131,6 +132,13 @@ const TABLE: Partial<Record<string, RouteRow>> = {
       { framings: ['buffered'], streamedNotApplicable: SINGLE_JSON, cells: { ...noContent(NOT_A_PROMPT_RETRIEVAL), ...principalLimits({ notApplicable: RETRIEVAL_ELSEWHERE }), 'ledger unavailable': { notApplicable: RETRIEVAL_ELSEWHERE } } } satisfies RouteRow,
     ]),
   ),
+  // The data read API runs the same identity and network stages; its refusals, ledger entries (written by the data
+  // plane, allow and deny) and the token ceiling are asserted in test/data/datasets/training-access.test.ts.
+  'datasets.records': {
+    framings: ['buffered'],
+    streamedNotApplicable: SINGLE_JSON,
+    cells: { ...noContent('dataset records are training data read by a training job, not a model prompt; each record is proven against the signed record root instead'), ...principalLimits({ notApplicable: DATASETS_ELSEWHERE }), 'ledger unavailable': { notApplicable: DATASETS_ELSEWHERE } },
+  },
   'attestation.challenge': {
     framings: ['buffered'],
     streamedNotApplicable: SINGLE_JSON,
@@ -251,6 +259,7 @@ describe('differential table: route × framing × protection', () => {
       if (r.name === 'attestation.challenge' || r.name === 'attestation.key') continue; // served in the ledger describe (needs a confidential deployment)
       if (r.name === 'a2a' || r.name === 'a2a.card') continue; // served in test/agents/a2a.test.ts (needs a registered A2A agent)
       if (r.name.startsWith('vector_stores.') && r.name !== 'vector_stores.list') continue; // served in test/data/retrieval (needs a store and a writer)
+      if (r.name === 'datasets.records') continue; // served in test/data/datasets/training-access.test.ts (needs a verified dataset)
       for (const framing of TABLE[r.name]!.framings) {
         const res = await probe(w, r.name, keys.base, { framing, approval: baseApproval });
         assert.ok(served(r.name, res), `${r.name} (${framing}) is not served for a permitted caller: ${res.status} ${res.text.slice(0, 300)}`);

@@ -16,6 +16,7 @@ import { scanClassification } from '../screen/classification-scan.js';
 import { readScreenRecords } from '../screen/read.js';
 import { lineageMermaid, lineageText } from '../lineage/openlineage.js';
 import type { DatasetRegistry, DecideTrainOn } from './registry.js';
+import type { TrainingDataAccess } from './training-access.js';
 import { clientAddress } from '../../network/source.js';
 import { datasetIgnorePaths } from './sign-dataset.js';
 import { verifyDataset } from './verify-dataset.js';
@@ -68,13 +69,14 @@ async function readSidecar(path: string, explicit: boolean): Promise<unknown> {
   }
 }
 
-export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTrainOn: (sourceIp: string) => DecideTrainOn }) {
+export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTrainOn: (sourceIp: string) => DecideTrainOn; training: TrainingDataAccess }) {
   const reg = o.registry;
   return async function datasetAdminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean> {
     const p = ar.path;
     const isSources = p === '/admin/v1/data-sources' || p.startsWith('/admin/v1/data-sources/');
     const isDatasets = p === '/admin/v1/datasets' || p.startsWith('/admin/v1/datasets/');
-    if (!isSources && !isDatasets) return false;
+    const isTokens = p === '/admin/v1/training-tokens';
+    if (!isSources && !isDatasets && !isTokens) return false;
     const url = new URL(req.url ?? '/', 'https://admin.invalid');
     const send = (status: number, body: unknown) => {
       sendJson(res, status, body, { 'x-request-id': ar.requestId });
@@ -82,8 +84,18 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
     };
     const principal = ar.principal;
 
+    if (isTokens && req.method === 'POST') {
+      const b = await ar.body();
+      const family = str(b, 'family', false);
+      const ttl = b.ttlSec;
+      if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl <= 0)) throw new BadRequest('invalid_field', 'ttlSec must be a positive integer', 'ttlSec');
+      const datasets = list(b, 'datasets');
+      const request = { model: str(b, 'model', true)!, tenant: str(b, 'tenant', false) ?? principal.tenant, datasets, ...(family ? { family } : {}), ...(ttl !== undefined ? { ttlSec: ttl as number } : {}) };
+      return send(201, await o.training.issue(principal, request, o.decideTrainOn(clientAddress(req))));
+    }
+
     if (p === '/admin/v1/data-sources') {
-      if (req.method === 'GET') return send(200, { data: reg.listSources() });
+      if (req.method === 'GET') return send(200, { data: await reg.listSources() });
       const b = await ar.body();
       const s = await reg.registerSource(principal, { id: str(b, 'id', true)!, publicKey: str(b, 'publicKey', true)!, owner: str(b, 'owner', true)!, ...(b.description !== undefined ? { description: str(b, 'description', false)! } : {}) });
       return send(201, s);
@@ -91,7 +103,7 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
     const sm = /^\/admin\/v1\/data-sources\/([^/]+)(?:\/(retire))?$/.exec(p);
     if (sm) {
       const id = decodeURIComponent(sm[1]!);
-      if (!sm[2] && req.method === 'GET') return send(200, reg.getSource(id));
+      if (!sm[2] && req.method === 'GET') return send(200, await reg.getSource(id));
       if (sm[2] && req.method === 'POST') return send(200, await reg.retireSource(principal, id));
     }
     if (p === '/admin/v1/datasets') {
@@ -99,7 +111,7 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
         const state = url.searchParams.get('state');
         if (state !== null && !STATES.includes(state as DatasetState)) throw new BadRequest('invalid_field', `state must be one of ${STATES.join(', ')}`, 'state');
         const name = url.searchParams.get('name');
-        return send(200, { data: reg.list({ ...(name ? { name } : {}), ...(state ? { state: state as DatasetState } : {}) }).map((d) => datasetView(d)) });
+        return send(200, { data: (await reg.list(principal.tenant, { ...(name ? { name } : {}), ...(state ? { state: state as DatasetState } : {}) })).map((d) => datasetView(d)) });
       }
       const b = await ar.body();
       return send(201, datasetView(await reg.register(principal, b.signatureBundle)));
@@ -107,7 +119,7 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
     const dm = /^\/admin\/v1\/datasets\/([^/]+)(?:\/(verify|retire|lineage|train-on))?$/.exec(p);
     if (dm) {
       const id = decodeURIComponent(dm[1]!);
-      if (dm[2] === 'train-on' && req.method === 'GET') return send(200, { data: reg.trainDecisions(id) });
+      if (dm[2] === 'train-on' && req.method === 'GET') return send(200, { data: await reg.trainDecisions(id, principal.tenant) });
       if (dm[2] === 'train-on' && req.method === 'POST') {
         const b = await ar.body();
         const family = str(b, 'family', false);
@@ -115,10 +127,10 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
         return send(200, await reg.trainOn(principal, id, model, o.decideTrainOn(clientAddress(req))));
       }
       if (dm[2] === 'lineage' && req.method === 'GET') {
-        const events = reg.lineageOf(id);
+        const events = await reg.lineageOf(id, principal.tenant);
         return send(200, { events, mermaid: lineageMermaid(events.map((e) => e.event)), text: lineageText(events.map((e) => e.event)) });
       }
-      if (!dm[2] && req.method === 'GET') return send(200, datasetView(reg.get(id), url.searchParams.get('bundle') === '1'));
+      if (!dm[2] && req.method === 'GET') return send(200, datasetView(await reg.get(id, principal.tenant), url.searchParams.get('bundle') === '1'));
       if (dm[2] === 'retire' && req.method === 'POST') return send(200, datasetView(await reg.retire(principal, id)));
       if (dm[2] === 'verify' && req.method === 'POST') {
         const b = await ar.body();
@@ -144,7 +156,7 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
         if (scan?.flagged) {
           return reg.refuseVerification(principal, id, new DatasetClassificationMismatch(scan.reasons.join('; ')), { path: dir, found: JSON.stringify(scan.found), records: scan.examples.map((e) => `${e.file} record ${e.index}`).join('; ') });
         }
-        const after = await reg.markVerified(principal, dataset.id, verified, scan ? { implied: scan.implied, found: scan.found, scanned: scan.scanned } : null);
+        const after = await reg.markVerified(principal, dataset.id, verified, scan ? { implied: scan.implied, found: scan.found, scanned: scan.scanned } : null, dir);
         return send(200, { ...datasetView(after), files: verified.files, bytes: verified.bytes, records: verified.records });
       }
     }

@@ -13,11 +13,17 @@ export function dataEvent(args: {
   status: number;
   errorCode?: string;
   details?: Record<string, string | number | boolean | null>;
+  /** The gateway request this entry answers (data reads on the inference listener); a new control id otherwise. */
+  requestId?: string;
+  /** `inference` for reads on the inference listener; `control` for registry changes. */
+  kind?: AuditEvent['kind'];
+  policyIds?: string[];
+  policyVersion?: string;
 }): AuditEvent {
   return auditEvent({
     time: new Date(args.at).toISOString(),
-    requestId: newId('ctl'),
-    kind: 'control',
+    requestId: args.requestId ?? newId('ctl'),
+    kind: args.kind ?? 'control',
     principal: args.principal ? auditPrincipal(args.principal) : null,
     action: args.action,
     resource: args.resource,
@@ -26,5 +32,7 @@ export function dataEvent(args: {
     status: args.status,
     details: { ...args.details },
     ...(args.errorCode !== undefined ? { errorCode: args.errorCode } : {}),
+    ...(args.policyIds !== undefined ? { policyIds: args.policyIds } : {}),
+    ...(args.policyVersion !== undefined ? { policyVersion: args.policyVersion } : {}),
   });
 }

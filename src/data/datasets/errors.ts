@@ -110,3 +110,31 @@ export class TrainOnDenied extends Forbidden {
     super('train_on_denied', message);
   }
 }
+
+/** A verified dataset's file on the gateway host no longer hashes to its signed records: nothing of it is served. */
+export class DatasetChangedOnDisk extends Conflict {
+  constructor(message: string) {
+    super('dataset_changed_on_disk', message);
+  }
+}
+
+/** The data read API serves only training tokens (issued by POST /admin/v1/training-tokens), never other credentials. */
+export class TrainingTokenRequired extends Forbidden {
+  constructor() {
+    super('training_token_required', 'dataset records are read with a training token (warden data token); this credential is not one');
+  }
+}
+
+/** The training token does not name this dataset: its dataset list is a ceiling. */
+export class DatasetNotInTokenScope extends Forbidden {
+  constructor(id: string) {
+    super('dataset_not_in_token_scope', `this training token does not name dataset ${id}`);
+  }
+}
+
+/** Only a verified dataset whose files the gateway hashed can be read through it. */
+export class DatasetNotReadable extends Conflict {
+  constructor(id: string, why: string) {
+    super('dataset_not_readable', `dataset ${id} cannot be read through the gateway: ${why}`);
+  }
+}

@@ -14,30 +14,30 @@ export interface TrainingDataStatus {
   reason: string | null;
 }
 
-export function explainTrainingData(reg: DatasetRegistry, model: string, datasets: readonly DatasetRef[]): TrainingDataStatus[] {
-  return datasets.map((ref) => {
+export async function explainTrainingData(reg: DatasetRegistry, model: string, datasets: readonly DatasetRef[]): Promise<TrainingDataStatus[]> {
+  return Promise.all(datasets.map(async (ref) => {
     const hex = ref.digest.sha256;
     const base = { uri: ref.uri, digest: hex ? `sha256:${hex}` : JSON.stringify(ref.digest) };
     const no = (reason: string, dataset: string | null = null, state: string | null = null): TrainingDataStatus => ({ ...base, dataset, state, ok: false, reason });
     if (!hex) return no(`${ref.uri} is named without a sha256 digest`);
-    const candidates = reg.byDigest(`sha256:${hex}`);
+    const candidates = await reg.byDigest(`sha256:${hex}`);
     if (candidates.length === 0) return no(`${ref.uri} (sha256:${hex.slice(0, 12)}…) is not a registered dataset`);
     const verified = candidates.filter((c) => c.state === 'verified');
     if (verified.length === 0) return no(`${ref.uri} is ${candidates.map((c) => `${c.name}@${c.version} ${c.state}`).join(', ')}, not verified`, candidates[0]!.id, candidates[0]!.state);
     for (const c of verified) {
-      if (reg.getSource(c.sourceId).retiredAt !== null) continue;
-      const last = reg.trainDecisions(c.id).filter((t) => t.model === model).at(-1);
+      if ((await reg.getSource(c.sourceId)).retiredAt !== null) continue;
+      const last = (await reg.trainDecisions(c.id, c.tenant)).filter((t) => t.model === model).at(-1);
       if (last?.allow) return { ...base, dataset: c.id, state: c.state, ok: true, reason: null };
     }
     const c = verified[0]!;
-    return no(`${c.name}@${c.version} is not approved for ${model} (no allowing trainOn decision${reg.getSource(c.sourceId).retiredAt !== null ? '; its source is retired' : ''})`, c.id, c.state);
-  });
+    return no(`${c.name}@${c.version} is not approved for ${model} (no allowing trainOn decision${(await reg.getSource(c.sourceId)).retiredAt !== null ? '; its source is retired' : ''})`, c.id, c.state);
+  }));
 }
 
 /** The registry's gate: the first refusal reason, or null when every named dataset may be used. */
 export function trainingDataGate(reg: DatasetRegistry) {
-  return (model: string, datasets: readonly DatasetRef[]): string | null => {
-    const bad = explainTrainingData(reg, model, datasets).filter((s) => !s.ok);
+  return async (model: string, datasets: readonly DatasetRef[]): Promise<string | null> => {
+    const bad = (await explainTrainingData(reg, model, datasets)).filter((s) => !s.ok);
     return bad.length ? `training data: ${bad.map((b) => b.reason).join('; ')}` : null;
   };
 }

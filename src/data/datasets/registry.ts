@@ -39,6 +39,20 @@ const SOURCE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 const dsResource = (id: string): Resource => ({ type: 'Dataset', id });
 const sourceResource = (id: string): Resource => ({ type: 'System', id: `data-source:${id}` });
 
+/**
+ * The model as the PDP sees it for trainOn: the Service `model:<name>` of `tenant`, in groups `model:<name>` and
+ * `family:<family>`, carrying the asking admin's authentication (so a training token minted for it dies with the
+ * admin's credential). `datasets` narrows it further (a training token's ceiling).
+ */
+export function modelPrincipal(admin: Principal, m: { model: string; tenant: string; family?: string }, datasets?: string[]): Principal {
+  if (!MODEL_NAME.test(m.model)) throw new BadRequest('invalid_field', 'model must be a model name', 'model');
+  if (m.family !== undefined && !MODEL_NAME.test(m.family)) throw new BadRequest('invalid_field', 'family must be a name', 'family');
+  return {
+    kind: 'service', id: `model:${m.model}`, tenant: m.tenant, groups: [`model:${m.model}`, ...(m.family ? [`family:${m.family}`] : [])],
+    authn: admin.authn, scope: { models: ['*'], actions: ['trainOn'], ...(datasets ? { datasets } : {}) },
+  };
+}
+
 export class DatasetRegistry {
   private readonly store: DatasetsStore;
   private readonly auditSink: AuditSink;
@@ -65,13 +79,13 @@ export class DatasetRegistry {
 
   // --- sources -----------------------------------------------------------------------------------
 
-  getSource(id: string): DataSourceRecord {
-    const s = this.store.getSource(id);
+  async getSource(id: string): Promise<DataSourceRecord> {
+    const s = await this.store.getSource(id);
     if (!s) throw new DataSourceNotFound(id);
     return s;
   }
 
-  listSources(): DataSourceRecord[] {
+  listSources(): Promise<DataSourceRecord[]> {
     return this.store.listSources();
   }
 
@@ -79,38 +93,39 @@ export class DatasetRegistry {
     const action = 'data.source.register';
     if (!SOURCE_ID.test(input.id)) throw new BadRequest('invalid_field', 'id must be 1-128 characters of A-Z a-z 0-9 . _ : @ -', 'id');
     const key = loadPublicKey(input.publicKey);
-    if (this.store.getSource(input.id)) return this.refuse(principal, action, sourceResource(input.id), new DataSourceExists(input.id));
+    if (await this.store.getSource(input.id)) return this.refuse(principal, action, sourceResource(input.id), new DataSourceExists(input.id));
     const rec: DataSourceRecord = {
       id: input.id, publicKeyPem: publicKeyPem(key), keyId: signerIdentityOf(key), algorithm: keyAlgorithmOf(key), owner: input.owner,
       description: input.description ?? '', createdAt: this.clock.now(), retiredAt: null,
     };
     await this.record(principal, action, sourceResource(rec.id), { source: rec.id, keyId: rec.keyId, owner: rec.owner });
-    this.store.insertSource(rec);
+    await this.store.insertSource(rec);
     return rec;
   }
 
   async retireSource(principal: Principal, id: string): Promise<DataSourceRecord> {
     const action = 'data.source.retire';
-    const s = this.getSource(id);
+    const s = await this.getSource(id);
     if (s.retiredAt !== null) return this.refuse(principal, action, sourceResource(id), new DatasetInvalidTransition(id, 'retired', 'retire'));
     await this.record(principal, action, sourceResource(id), { source: id, keyId: s.keyId });
-    this.store.retireSource(id, this.clock.now());
+    await this.store.retireSource(id, this.clock.now());
     return this.getSource(id);
   }
 
   // --- datasets ----------------------------------------------------------------------------------
 
-  get(id: string): DatasetRecord {
-    const d = this.store.getDataset(id);
-    if (!d) throw new DatasetNotFound(id);
+  /** The dataset, seen from `tenant`: another tenant's dataset is not found (its existence is not revealed). */
+  async get(id: string, tenant: string): Promise<DatasetRecord> {
+    const d = await this.store.getDataset(id);
+    if (!d || d.tenant !== tenant) throw new DatasetNotFound(id);
     return d;
   }
 
-  list(filter: { name?: string; state?: DatasetState } = {}): DatasetRecord[] {
-    return this.store.listDatasets(filter);
+  list(tenant: string, filter: { name?: string; state?: DatasetState } = {}): Promise<DatasetRecord[]> {
+    return this.store.listDatasets({ ...filter, tenant });
   }
 
-  byDigest(digest: string): DatasetRecord[] {
+  byDigest(digest: string): Promise<DatasetRecord[]> {
     return this.store.findByDigest(digest);
   }
 
@@ -124,7 +139,7 @@ export class DatasetRegistry {
       return this.refuse(principal, action, resource, e instanceof WardenError ? e : new DatasetManifestInvalid((e as Error).message));
     }
     const sourceId = claimed.metadata.source;
-    const source = this.store.getSource(sourceId);
+    const source = await this.store.getSource(sourceId);
     const details = { source: sourceId, name: claimed.metadata.name, version: claimed.metadata.version };
     if (!source) return this.refuse(principal, action, resource, new UntrustedDataSource(`data source ${sourceId} is not registered`), details);
     if (source.retiredAt !== null) return this.refuse(principal, action, resource, new UntrustedDataSource(`data source ${sourceId} is retired`), details);
@@ -149,62 +164,63 @@ export class DatasetRegistry {
     }
     const { source, manifest } = await this.authenticate(principal, action, null, bundle);
     const m = manifest.metadata;
-    if (this.store.findDataset(m.name, m.version)) return this.refuse(principal, action, null, new DatasetVersionExists(m.name, m.version), { name: m.name, version: m.version, digest: manifest.digest });
+    if (await this.store.findDataset(m.name, m.version)) return this.refuse(principal, action, null, new DatasetVersionExists(m.name, m.version), { name: m.name, version: m.version, digest: manifest.digest });
     const now = this.clock.now();
     const rec: DatasetRecord = {
-      id: newId('ds'), name: m.name, version: m.version, digest: manifest.digest, sourceId: source.id, signerIdentity: source.keyId,
+      id: newId('ds'), tenant: principal.tenant, name: m.name, version: m.version, digest: manifest.digest, sourceId: source.id, signerIdentity: source.keyId,
       owner: m.owner, licence: m.licence, classification: m.classification, categories: m.categories, retention: m.retention,
       state: 'registered', signatureBundle: serializeBundle(bundle), files: manifest.files.length,
       records: manifest.files.reduce((s, f) => s + (f.records?.count ?? 0), 0), verification: null, createdAt: now, verifiedAt: null, retiredAt: null,
     };
     const lineage = this.lineage(principal, 'data.dataset.register', rec, 'registered');
     await this.record(principal, action, dsResource(rec.id), { name: rec.name, version: rec.version, digest: rec.digest, source: rec.sourceId, classification: rec.classification, to: 'registered', lineageEvent: lineage.digest });
-    this.store.insertDataset(rec);
-    this.store.insertLineage(lineage);
+    await this.store.insertDataset(rec);
+    await this.store.insertLineage(lineage);
     return rec;
   }
 
   /** The source's key for a registered dataset, refusing (audited) when the source is gone or retired. */
   async sourceKeyFor(principal: Principal, id: string): Promise<{ dataset: DatasetRecord; bundle: SignatureBundle; key: ReturnType<typeof createPublicKey> }> {
-    const d = this.get(id);
+    const d = await this.get(id, principal.tenant);
     const bundle = parseBundle(d.signatureBundle);
     const { source } = await this.authenticate(principal, 'data.dataset.verify', dsResource(id), bundle);
     return { dataset: d, bundle, key: createPublicKey(source.publicKeyPem) };
   }
 
   /** registered → verified, given the files' verification under the source's key (hashing happens outside). */
-  async markVerified(principal: Principal, id: string, v: VerifiedDataset, classificationScan: unknown = null): Promise<DatasetRecord> {
+  async markVerified(principal: Principal, id: string, v: VerifiedDataset, classificationScan: unknown = null, path: string | null = null): Promise<DatasetRecord> {
     const action = 'data.dataset.verify';
-    const d = this.get(id);
+    const d = await this.get(id, principal.tenant);
     if (d.state !== 'registered') return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, d.state, 'verify'));
     if (v.digest !== d.digest || v.signerIdentity !== d.signerIdentity) {
       return this.refuse(principal, action, dsResource(id), new DatasetManifestInvalid(`the files verified as ${v.digest} under ${v.signerIdentity}, not ${d.digest} under ${d.signerIdentity}`));
     }
-    const verification = { files: v.files, bytes: v.bytes, records: v.records, classificationScan };
+    // `path`: where the gateway hashed the files; the data read API serves records from there (and nowhere else).
+    const verification = { files: v.files, bytes: v.bytes, records: v.records, classificationScan, ...(path !== null ? { path } : {}) };
     const lineage = this.lineage(principal, action, d, 'verified');
     await this.record(principal, action, dsResource(id), { name: d.name, version: d.version, digest: d.digest, from: d.state, to: 'verified', files: v.files, bytes: v.bytes, lineageEvent: lineage.digest });
-    if (!this.store.transition(id, 'registered', 'verified', { verification, at: this.clock.now() })) {
-      return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, this.get(id).state, 'verify'), { race: true });
+    if (!(await this.store.transition(id, 'registered', 'verified', { verification, at: this.clock.now() }))) {
+      return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, (await this.get(id, principal.tenant)).state, 'verify'), { race: true });
     }
-    this.store.insertLineage(lineage);
-    return this.get(id);
+    await this.store.insertLineage(lineage);
+    return await this.get(id, principal.tenant);
   }
 
   /** Records a refused verification (a file or record that breaks it) and rethrows it. */
   async refuseVerification(principal: Principal, id: string, err: WardenError, details: Record<string, string> = {}): Promise<never> {
-    const d = this.get(id);
+    const d = await this.get(id, principal.tenant);
     return this.refuse(principal, 'data.dataset.verify', dsResource(id), err, { name: d.name, version: d.version, digest: d.digest, ...details });
   }
 
   async retire(principal: Principal, id: string): Promise<DatasetRecord> {
     const action = 'data.dataset.retire';
-    const d = this.get(id);
+    const d = await this.get(id, principal.tenant);
     if (d.state === 'retired') return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, d.state, 'retire'));
     const lineage = this.lineage(principal, action, d, 'retired');
     await this.record(principal, action, dsResource(id), { name: d.name, version: d.version, digest: d.digest, from: d.state, to: 'retired', lineageEvent: lineage.digest });
-    if (!this.store.transition(id, d.state, 'retired', { at: this.clock.now() })) return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, this.get(id).state, 'retire'), { race: true });
-    this.store.insertLineage(lineage);
-    return this.get(id);
+    if (!(await this.store.transition(id, d.state, 'retired', { at: this.clock.now() }))) return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, (await this.get(id, principal.tenant)).state, 'retire'), { race: true });
+    await this.store.insertLineage(lineage);
+    return await this.get(id, principal.tenant);
   }
 
   /**
@@ -215,32 +231,28 @@ export class DatasetRegistry {
    */
   async trainOn(admin: Principal, id: string, m: { model: string; tenant: string; family?: string }, decide: DecideTrainOn): Promise<TrainDecisionRecord> {
     const action = 'data.dataset.trainOn';
-    if (!MODEL_NAME.test(m.model)) throw new BadRequest('invalid_field', 'model must be a model name', 'model');
-    if (m.family !== undefined && !MODEL_NAME.test(m.family)) throw new BadRequest('invalid_field', 'family must be a name', 'family');
-    const d = this.get(id);
+    const d = await this.get(id, admin.tenant);
     const details = { name: d.name, version: d.version, digest: d.digest, model: m.model, tenant: m.tenant };
     if (d.state !== 'verified') return this.refuse(admin, action, dsResource(id), new DatasetInvalidTransition(id, d.state, 'approve training on it (only verified datasets)'), details);
-    const model: Principal = {
-      kind: 'service', id: `model:${m.model}`, tenant: m.tenant, groups: [`model:${m.model}`, ...(m.family ? [`family:${m.family}`] : [])],
-      authn: admin.authn, scope: { models: ['*'], actions: ['trainOn'] },
-    };
-    const decision = decide(model, { type: 'Dataset', id, attrs: { classification: d.classification } });
+    const model = modelPrincipal(admin, m);
+    // The dataset's tenant goes to the PDP: dataset-tenant-isolation forbids a model of another tenant.
+    const decision = decide(model, { type: 'Dataset', id, attrs: { classification: d.classification, tenant: d.tenant } });
     const rec: TrainDecisionRecord = { datasetId: id, model: m.model, tenant: m.tenant, allow: decision.allow, policyIds: decision.policyIds, policyVersion: decision.policyVersion, decidedBy: admin.id, at: this.clock.now() };
     const more = { ...details, policyIds: decision.policyIds.join(','), policyVersion: decision.policyVersion };
     if (!decision.allow) {
       const err = new TrainOnDenied(`policy does not let ${m.model} train on ${d.name}@${d.version} (${d.classification})`);
       await this.record(admin, action, dsResource(id), more, err);
-      this.store.insertTrainDecision(rec);
+      await this.store.insertTrainDecision(rec);
       throw err;
     }
     await this.record(admin, action, dsResource(id), more);
-    this.store.insertTrainDecision(rec);
+    await this.store.insertTrainDecision(rec);
     return rec;
   }
 
-  trainDecisions(id: string): TrainDecisionRecord[] {
-    this.get(id);
-    return this.store.listTrainDecisions(id);
+  async trainDecisions(id: string, tenant: string): Promise<TrainDecisionRecord[]> {
+    await this.get(id, tenant);
+    return await this.store.listTrainDecisions(id);
   }
 
   /** The OpenLineage event of a change; its digest goes into the change's ledger entry before it is stored. */
@@ -249,9 +261,14 @@ export class DatasetRegistry {
     return { datasetId: d.id, digest: lineageDigest(event), event, at: this.clock.now() };
   }
 
+  /** Stores a lineage event that touches these datasets (a training run); its digest is already in a ledger entry. */
+  async addLineage(datasetIds: readonly string[], digest: string, event: LineageEvent): Promise<void> {
+    for (const id of datasetIds) await this.store.insertLineage({ datasetId: id, digest, event, at: this.clock.now() });
+  }
+
   /** The dataset's lineage events, oldest first; each digest is the one its ledger entry carries. */
-  lineageOf(id: string): { digest: string; event: LineageEvent }[] {
-    this.get(id);
-    return this.store.listLineage(id).map((l) => ({ digest: l.digest, event: l.event as LineageEvent }));
+  async lineageOf(id: string, tenant: string): Promise<{ digest: string; event: LineageEvent }[]> {
+    await this.get(id, tenant);
+    return (await this.store.listLineage(id)).map((l) => ({ digest: l.digest, event: l.event as LineageEvent }));
   }
 }

@@ -1,10 +1,9 @@
 // The record sidecar: every record's leaf hash per JSONL/CSV file, written beside the signature. It is not
 // signed itself: it is trusted only when it rebuilds the record root the signed manifest carries, and then it
 // lets `verify` name the record that changed and lets anyone prove one record in or out.
-import { MemoryTree } from '../../ledger/memory-tree.js';
 import { RecordSidecarInvalid } from './errors.js';
 import type { DatasetFileEntry } from './manifest.js';
-import type { RecordTree } from './records.js';
+import { merkleRootOfPacked, type RecordTree } from './records.js';
 
 export const RECORDS_MEDIA_TYPE = 'application/vnd.warden.dataset-records.v1+json';
 export const DEFAULT_RECORDS_NAME = 'dataset.records';
@@ -17,7 +16,7 @@ export interface RecordSidecar {
 
 export function buildSidecar(trees: ReadonlyMap<string, RecordTree>): RecordSidecar {
   const files: Record<string, string> = {};
-  for (const [name, t] of [...trees].sort(([a], [b]) => (a < b ? -1 : 1))) files[name] = Buffer.concat(t.leaves).toString('base64');
+  for (const [name, t] of [...trees].sort(([a], [b]) => (a < b ? -1 : 1))) files[name] = t.leaves.toString('base64');
   return { mediaType: RECORDS_MEDIA_TYPE, files };
 }
 
@@ -25,8 +24,8 @@ export function serializeSidecar(s: RecordSidecar): string {
   return JSON.stringify(s) + '\n';
 }
 
-/** The signed leaves of `entry`, or throws when the sidecar is malformed or does not rebuild the signed root. */
-export function authenticatedLeaves(sidecar: unknown, entry: DatasetFileEntry): Buffer[] {
+/** The signed leaves of `entry` (packed), or throws when the sidecar is malformed or does not rebuild the signed root. */
+export function authenticatedLeaves(sidecar: unknown, entry: DatasetFileEntry): Buffer {
   if (!entry.records) throw new RecordSidecarInvalid(`${entry.name} has no record tree in the manifest`);
   const s = sidecar as Partial<RecordSidecar> | null;
   if (typeof s !== 'object' || s === null || s.mediaType !== RECORDS_MEDIA_TYPE || typeof s.files !== 'object' || s.files === null) {
@@ -36,13 +35,6 @@ export function authenticatedLeaves(sidecar: unknown, entry: DatasetFileEntry): 
   if (typeof b64 !== 'string') throw new RecordSidecarInvalid(`the record sidecar has no leaves for ${entry.name}`);
   const raw = Buffer.from(b64, 'base64');
   if (raw.length !== entry.records.count * 32) throw new RecordSidecarInvalid(`the record sidecar holds ${raw.length / 32} leaves for ${entry.name}, the manifest ${entry.records.count}`);
-  const leaves: Buffer[] = [];
-  const t = new MemoryTree();
-  for (let i = 0; i < raw.length; i += 32) {
-    const l = raw.subarray(i, i + 32);
-    leaves.push(l);
-    t.append(l);
-  }
-  if (t.root().toString('hex') !== entry.records.root) throw new RecordSidecarInvalid(`the record sidecar's leaves for ${entry.name} do not rebuild the signed record root`);
-  return leaves;
+  if (merkleRootOfPacked(raw).toString('hex') !== entry.records.root) throw new RecordSidecarInvalid(`the record sidecar's leaves for ${entry.name} do not rebuild the signed record root`);
+  return raw;
 }

@@ -56,7 +56,7 @@ export async function verifyDataset(dir: string, bundle: SignatureBundle, key: K
   // Same bytes give the same tree; a signed root that differs means the signer's manifest was wrong.
   for (const f of manifest.files) {
     const t = hashed.trees.get(f.name);
-    if ((f.records?.root ?? null) !== (t?.root ?? null) || (f.records?.count ?? 0) !== (t?.leaves.length ?? 0)) {
+    if ((f.records?.root ?? null) !== (t?.root ?? null) || (f.records?.count ?? 0) !== (t?.count ?? 0)) {
       throw new DatasetManifestInvalid(`${f.name}: the signed record tree does not match the file's records`);
     }
   }

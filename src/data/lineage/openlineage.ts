@@ -1,7 +1,9 @@
 // Lineage of datasets as OpenLineage RunEvents (openlineage.io spec 2-0-2, `RunEvent`): each registry job
 // (register, verify, retire) is a run of a job whose input is the data source and whose output is the dataset
-// version. The event's SHA-256 (over its canonical JSON, RFC 8785) goes into the ledger entry of the change, so
-// the stored event is chained into the ledger: a changed event no longer matches its entry.
+// version; a training run (a training token issued for a model, src/data/datasets/training-access.ts) is a
+// START event of job `train.<model>` whose inputs are the datasets and whose output is the model. The event's
+// SHA-256 (over its canonical JSON, RFC 8785) goes into the ledger entry of the change, so the stored event is
+// chained into the ledger: a changed event no longer matches its entry.
 import { createHash, randomUUID } from 'node:crypto';
 import { canonicalJson } from '../../core/canonical-json.js';
 
@@ -9,72 +11,148 @@ export const OPENLINEAGE_SCHEMA = 'https://openlineage.io/spec/2-0-2/OpenLineage
 export const PRODUCER = 'https://github.com/warden/warden/tree/main/src/data';
 export const NAMESPACE_SOURCES = 'warden-data-source';
 export const NAMESPACE_DATASETS = 'warden-dataset';
+export const NAMESPACE_MODELS = 'warden-model';
+
+const RUN_FACET_SCHEMA = 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunFacet';
+const DATASET_FACET_SCHEMA = 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/DatasetFacet';
+
+interface Facet {
+  _producer: string;
+  _schemaURL: string;
+}
+export interface DatasetFacet extends Facet {
+  id: string;
+  digest: string;
+  state: string;
+}
+
+export interface LineageDataset {
+  namespace: string;
+  name: string;
+  facets?: { warden_dataset?: DatasetFacet };
+}
 
 export interface LineageEvent {
-  eventType: 'COMPLETE';
+  eventType: 'START' | 'COMPLETE';
   eventTime: string;
-  run: { runId: string; facets: { warden_actor: { _producer: string; _schemaURL: string; principal: string | null } } };
+  run: { runId: string; facets: { warden_actor: Facet & { principal: string | null } } };
   job: { namespace: string; name: string };
-  inputs: { namespace: string; name: string }[];
-  outputs: { namespace: string; name: string; facets: { warden_dataset: { _producer: string; _schemaURL: string; id: string; digest: string; state: string } } }[];
+  inputs: LineageDataset[];
+  outputs: LineageDataset[];
   producer: string;
   schemaURL: string;
 }
 
-const FACET_SCHEMA = 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunFacet';
+type DatasetRef = { id: string; name: string; version: string; digest: string; state: string };
 
-export function lineageEvent(a: { at: number; job: string; principal: string | null; source: string; dataset: { id: string; name: string; version: string; digest: string; state: string } }): LineageEvent {
+const datasetNode = (d: DatasetRef): LineageDataset => ({
+  namespace: NAMESPACE_DATASETS,
+  name: `${d.name}@${d.version}`,
+  facets: { warden_dataset: { _producer: PRODUCER, _schemaURL: DATASET_FACET_SCHEMA, id: d.id, digest: d.digest, state: d.state } },
+});
+
+function runEvent(eventType: LineageEvent['eventType'], at: number, job: string, principal: string | null, inputs: LineageDataset[], outputs: LineageDataset[], runId: string = randomUUID()): LineageEvent {
   return {
-    eventType: 'COMPLETE',
-    eventTime: new Date(a.at).toISOString(),
-    run: { runId: randomUUID(), facets: { warden_actor: { _producer: PRODUCER, _schemaURL: FACET_SCHEMA, principal: a.principal } } },
-    job: { namespace: 'warden', name: a.job },
-    inputs: [{ namespace: NAMESPACE_SOURCES, name: a.source }],
-    outputs: [{
-      namespace: NAMESPACE_DATASETS,
-      name: `${a.dataset.name}@${a.dataset.version}`,
-      facets: { warden_dataset: { _producer: PRODUCER, _schemaURL: FACET_SCHEMA, id: a.dataset.id, digest: a.dataset.digest, state: a.dataset.state } },
-    }],
+    eventType,
+    eventTime: new Date(at).toISOString(),
+    run: { runId, facets: { warden_actor: { _producer: PRODUCER, _schemaURL: RUN_FACET_SCHEMA, principal } } },
+    job: { namespace: 'warden', name: job },
+    inputs,
+    outputs,
     producer: PRODUCER,
     schemaURL: OPENLINEAGE_SCHEMA,
   };
+}
+
+/** A registry job on a dataset: source → dataset version. */
+export function lineageEvent(a: { at: number; job: string; principal: string | null; source: string; dataset: DatasetRef }): LineageEvent {
+  return runEvent('COMPLETE', a.at, a.job, a.principal, [{ namespace: NAMESPACE_SOURCES, name: a.source }], [datasetNode(a.dataset)]);
+}
+
+/** A training run starting (its token issued): datasets → model. The run id is the token's jti (a UUID). */
+export function trainingRunEvent(a: { at: number; runId: string; principal: string | null; model: string; datasets: DatasetRef[] }): LineageEvent {
+  return runEvent('START', a.at, `train.${a.model}`, a.principal, a.datasets.map(datasetNode), [{ namespace: NAMESPACE_MODELS, name: a.model }], a.runId);
 }
 
 export function lineageDigest(e: LineageEvent): string {
   return `sha256:${createHash('sha256').update(canonicalJson(e)).digest('hex')}`;
 }
 
-const node = (ns: string, name: string) => `${ns === NAMESPACE_SOURCES ? 'src' : 'ds'}_${name.replace(/[^A-Za-z0-9]/g, '_')}`;
+// --- the graph, and its pictures ------------------------------------------------------------------
 
-/** A Mermaid flowchart of the events: sources → dataset versions, each edge labelled with its job and time. */
-export function lineageMermaid(events: readonly LineageEvent[]): string {
-  const lines = ['flowchart LR'];
-  const seen = new Set<string>();
+type NodeKind = 'source' | 'dataset' | 'model' | 'deployment' | 'unregistered';
+export interface LineageGraph {
+  nodes: Map<string, { kind: NodeKind; label: string }>;
+  edges: { from: string; to: string; label: string }[];
+}
+
+const slug = (s: string) => s.replace(/[^A-Za-z0-9]/g, '_');
+const PREFIX: Record<string, string> = { [NAMESPACE_SOURCES]: 'src', [NAMESPACE_DATASETS]: 'ds', [NAMESPACE_MODELS]: 'mdl' };
+const KIND: Record<string, NodeKind> = { [NAMESPACE_SOURCES]: 'source', [NAMESPACE_DATASETS]: 'dataset', [NAMESPACE_MODELS]: 'model' };
+const nodeId = (n: LineageDataset) => `${PREFIX[n.namespace] ?? 'other'}_${slug(n.name)}`;
+
+/** Sources → dataset versions → models, each edge labelled with its job and time. */
+export function lineageGraph(events: readonly LineageEvent[]): LineageGraph {
+  const g: LineageGraph = { nodes: new Map(), edges: [] };
   for (const e of events) {
-    for (const n of [...e.inputs, ...e.outputs]) {
-      const id = node(n.namespace, n.name);
-      if (seen.has(id)) continue;
-      seen.add(id);
-      lines.push(n.namespace === NAMESPACE_SOURCES ? `  ${id}[("source ${n.name}")]` : `  ${id}["dataset ${n.name}"]`);
-    }
-    for (const i of e.inputs) for (const o of e.outputs) lines.push(`  ${node(i.namespace, i.name)} -->|"${e.job.name} ${e.eventTime}"| ${node(o.namespace, o.name)}`);
+    for (const n of [...e.inputs, ...e.outputs]) if (!g.nodes.has(nodeId(n))) g.nodes.set(nodeId(n), { kind: KIND[n.namespace] ?? 'dataset', label: `${KIND[n.namespace] ?? n.namespace} ${n.name}` });
+    for (const i of e.inputs) for (const o of e.outputs) g.edges.push({ from: nodeId(i), to: nodeId(o), label: `${e.job.name} ${e.eventTime}` });
   }
+  return g;
+}
+
+/** A model deployment trained on datasets: the dataset graphs plus the deployment fed by the datasets its provenance names. */
+export function modelLineageGraph(model: { id: string; name: string }, datasets: readonly { name: string | null; uri: string; ok: boolean; events: readonly LineageEvent[] }[]): LineageGraph {
+  const g = lineageGraph(datasets.flatMap((d) => d.events));
+  const m = `model_${slug(model.id)}`;
+  g.nodes.set(m, { kind: 'deployment', label: `model ${model.name} (${model.id})` });
+  for (const d of datasets) {
+    const from = d.name ? nodeId({ namespace: NAMESPACE_DATASETS, name: d.name }) : `unknown_${slug(d.uri)}`;
+    if (!d.name) g.nodes.set(from, { kind: 'unregistered', label: `unregistered ${d.uri}` });
+    g.edges.push({ from, to: m, label: d.ok ? 'trained (approved)' : 'trained (NOT approved)' });
+  }
+  return g;
+}
+
+const MERMAID_SHAPE: Record<NodeKind, (id: string, label: string) => string> = {
+  source: (id, l) => `${id}[("${l}")]`,
+  dataset: (id, l) => `${id}["${l}"]`,
+  unregistered: (id, l) => `${id}["${l}"]`,
+  model: (id, l) => `${id}(["${l}"])`,
+  deployment: (id, l) => `${id}{{"${l}"}}`,
+};
+
+export function toMermaid(g: LineageGraph): string {
+  const lines = ['flowchart LR'];
+  for (const [id, n] of g.nodes) lines.push(`  ${MERMAID_SHAPE[n.kind](id, n.label.replace(/"/g, '#quot;'))}`);
+  for (const e of g.edges) lines.push(`  ${e.from} -->|"${e.label.replace(/"/g, '#quot;')}"| ${e.to}`);
   return lines.join('\n');
 }
+
+const DOT_SHAPE: Record<NodeKind, string> = { source: 'cylinder', dataset: 'box', unregistered: 'box, style=dashed', model: 'ellipse', deployment: 'hexagon' };
+const dotString = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+
+/** Graphviz DOT (`dot -Tsvg`), the same graph as the Mermaid flowchart. */
+export function toDot(g: LineageGraph): string {
+  const lines = ['digraph lineage {', '  rankdir=LR;'];
+  for (const [id, n] of g.nodes) lines.push(`  ${id} [label=${dotString(n.label)}, shape=${DOT_SHAPE[n.kind]}];`);
+  for (const e of g.edges) lines.push(`  ${e.from} -> ${e.to} [label=${dotString(e.label)}];`);
+  lines.push('}');
+  return lines.join('\n');
+}
+
+export const lineageMermaid = (events: readonly LineageEvent[]): string => toMermaid(lineageGraph(events));
+
+const describeNode = (n: LineageDataset) => {
+  const f = n.facets?.warden_dataset;
+  return f ? `${n.name} (${f.state}, ${f.digest.slice(0, 19)}…)` : `${KIND[n.namespace] ?? n.namespace} ${n.name}`;
+};
 
 export function lineageText(events: readonly LineageEvent[]): string {
-  return events.map((e) => `${e.eventTime}  ${e.job.name.padEnd(22)} ${e.inputs.map((i) => `source ${i.name}`).join(', ')} -> ${e.outputs.map((o) => `${o.name} (${o.facets.warden_dataset.state}, ${o.facets.warden_dataset.digest.slice(0, 19)}…)`).join(', ')}  by ${e.run.facets.warden_actor.principal ?? '(system)'}`).join('\n');
-}
-
-/** A model deployment trained on datasets: the dataset graphs plus model nodes fed by the datasets it names. */
-export function modelLineageMermaid(model: { id: string; name: string }, datasets: readonly { name: string | null; uri: string; ok: boolean; events: readonly LineageEvent[] }[]): string {
-  const lines = lineageMermaid(datasets.flatMap((d) => d.events)).split('\n');
-  const m = `model_${model.id.replace(/[^A-Za-z0-9]/g, '_')}`;
-  lines.push(`  ${m}{{"model ${model.name} (${model.id})"}}`);
-  for (const d of datasets) {
-    const from = d.name ? node(NAMESPACE_DATASETS, d.name) : `unknown_${d.uri.replace(/[^A-Za-z0-9]/g, '_')}`;
-    if (!d.name) lines.push(`  ${from}["unregistered ${d.uri}"]`);
-    lines.push(`  ${from} -->|"${d.ok ? 'trained (approved)' : 'trained (NOT approved)'}"| ${m}`);
-  }
-  return lines.join('\n');
+  return events
+    .map((e) => {
+      const from = e.inputs.map((i) => (i.namespace === NAMESPACE_SOURCES ? `source ${i.name}` : describeNode(i))).join(', ');
+      return `${e.eventTime}  ${e.job.name.padEnd(22)} ${from} -> ${e.outputs.map(describeNode).join(', ')}  by ${e.run.facets.warden_actor.principal ?? '(system)'}`;
+    })
+    .join('\n');
 }

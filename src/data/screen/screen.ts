@@ -80,6 +80,8 @@ export interface ScreenReport {
   records: number;
   baselineRecords: number | null;
   labels: Record<string, number>;
+  /** The baseline's label counts, when the screen had one (the HTML report plots both). */
+  baselineLabels?: Record<string, number>;
   checks: ScreenCheck[];
   /** Names of the checks over their thresholds. */
   alarms: string[];
@@ -275,6 +277,7 @@ export function screenDataset(records: readonly ScreenRecord[], baseline: readon
     records: records.length,
     baselineRecords: baseline ? baseline.length : null,
     labels: Object.fromEntries(labelCounts(records)),
+    ...(baseline ? { baselineLabels: Object.fromEntries(labelCounts(baseline)) } : {}),
     checks,
     alarms: checks.filter((c) => c.alarm).map((c) => c.name),
   };

@@ -32,14 +32,15 @@ export interface ScopeRequest {
   tool?: string;
 }
 
-/** The tools every bound allows: undefined when no bound is narrowed to tools. */
-function toolBound(bounds: Scope[]): string[] | undefined {
-  let tools: string[] | undefined;
+/** The tools (or datasets) every bound allows: undefined when no bound is narrowed to them. */
+function narrowedBound(bounds: Scope[], kind: 'tools' | 'datasets'): string[] | undefined {
+  let out: string[] | undefined;
   for (const b of bounds) {
-    if (b.tools === undefined) continue;
-    tools = tools === undefined ? [...new Set(b.tools)] : tools.filter((t) => b.tools!.includes(t));
+    const own = b[kind];
+    if (own === undefined) continue;
+    out = out === undefined ? [...new Set(own)] : out.filter((t) => own.includes(t));
   }
-  return tools;
+  return out;
 }
 
 /** Returns the token's scope, or throws ScopeNotGranted. `bounds` are subject first, then actor. */
@@ -58,19 +59,22 @@ export function narrowScope(requested: ScopeRequest, bounds: Scope[]): Scope {
   }
   if (models.length === 0 || actions.length === 0) throw new ScopeNotGranted('the subject and actor scopes do not overlap');
   const mayCallTools = actions.includes('callTool') || actions.includes(ANY);
-  const boundTools = toolBound(bounds);
+  const boundTools = narrowedBound(bounds, 'tools');
+  // A training token's datasets (src/data) carry over as a ceiling through every exchange; never widened.
+  const boundDatasets = narrowedBound(bounds, 'datasets');
+  const datasets = boundDatasets === undefined ? {} : { datasets: boundDatasets };
   if (requested.tool !== undefined) {
     // A tool narrowing is only meaningful for a token that may call tools at all.
     if (!mayCallTools) throw new ScopeNotGranted('a tool was requested without the callTool action');
     if (boundTools !== undefined && !boundTools.includes(requested.tool)) {
       throw new ScopeNotGranted(`the subject token is narrowed to ${boundTools.join(', ') || 'no tool'}, not ${requested.tool}`);
     }
-    return { models, actions, tools: [requested.tool] };
+    return { models, actions, tools: [requested.tool], ...datasets };
   }
   // Not asked for: the narrowing of the bounds carries over (a tool-narrowed token stays narrowed).
   if (boundTools !== undefined) {
     if (mayCallTools && boundTools.length === 0) throw new ScopeNotGranted('the subject and actor are narrowed to different tools');
-    return { models, actions, tools: boundTools };
+    return { models, actions, tools: boundTools, ...datasets };
   }
-  return { models, actions };
+  return { models, actions, ...datasets };
 }

@@ -231,6 +231,7 @@ export class JitTokenService {
       models: scope.models,
       scope: scope.actions.join(' '), // RFC 8693 §4.2: space-separated
       ...toolClaim,
+      ...(scope.datasets !== undefined ? { datasets: scope.datasets } : {}),
       ...(chain.length ? { act: actClaim(chain) } : {}),
       ...(ancestors.length ? { anc: [...new Set(ancestors)] } : {}),
       ...(sources.length ? { src: [...new Set(sources)] } : {}),
@@ -360,7 +361,7 @@ export class JitTokenService {
       if (e instanceof errors.JOSEAlgNotAllowed) throw this.invalid('jwt_alg_not_allowed');
       throw this.invalid('jwt_malformed');
     }
-    const { sub, jti, tenant, kind, groups, models, scope, tool, tools, act, anc, src, lim, auth_time: authTime, cidrs, cnf } = payload as Record<string, unknown>;
+    const { sub, jti, tenant, kind, groups, models, scope, tool, tools, datasets, act, anc, src, lim, auth_time: authTime, cidrs, cnf } = payload as Record<string, unknown>;
     let boundKey: string | undefined;
     if (cnf !== undefined) {
       const jkt = (cnf as { jkt?: unknown } | null)?.jkt;
@@ -374,6 +375,7 @@ export class JitTokenService {
       throw this.invalid('jit_claims_malformed');
     }
     if ((tools !== undefined && (!stringArray(tools) || tool !== undefined)) || (src !== undefined && !stringArray(src))) throw this.invalid('jit_claims_malformed');
+    if (datasets !== undefined && !stringArray(datasets)) throw this.invalid('jit_claims_malformed');
     const limits = lim === undefined ? undefined : parseLimits(lim);
     if (limits === null) throw this.invalid('jit_claims_malformed');
     const narrowedTools = tool !== undefined ? [tool as string] : tools !== undefined ? [...(tools as string[])] : undefined;
@@ -392,7 +394,7 @@ export class JitTokenService {
         ...(boundKey ? { boundKey } : {}),
       },
       // A token narrowed to tools carries them in its scope, so every route that checks scope.tools sees it.
-      scope: { models: [...models], actions: scope.split(' '), ...(narrowedTools !== undefined ? { tools: narrowedTools } : {}) },
+      scope: { models: [...models], actions: scope.split(' '), ...(narrowedTools !== undefined ? { tools: narrowedTools } : {}), ...(datasets !== undefined ? { datasets: [...(datasets as string[])] } : {}) },
       ...(chain.length ? { actor: chain } : {}),
       ...(cidrs ? { sourceCidrs: [...cidrs] } : {}),
       // The subject's limits hold through its tokens (the limiter keys on the principal, not the credential).

@@ -32,7 +32,7 @@ export type Authorize = (principal: Principal, action: 'promoteModel', resource:
  * provenance names by digest, the reason promotion must be refused (an unregistered, unverified or not
  * trainOn-approved dataset), or null.
  */
-export type TrainingDataGate = (deployment: DeploymentRecord, datasets: readonly DatasetRef[]) => string | null;
+export type TrainingDataGate = (deployment: DeploymentRecord, datasets: readonly DatasetRef[]) => string | null | Promise<string | null>;
 
 export interface RegistryPolicy {
   /** Keys whose signatures make an artifact acceptable. Empty: nothing can be verified. */
@@ -272,7 +272,7 @@ export class ModelRegistry {
   }
 
   private async trainingDataRefusal(d: DeploymentRecord): Promise<string | null> {
-    return this.policy.trainingData ? this.policy.trainingData(d, await this.trainingDatasets(d)) : null;
+    return this.policy.trainingData ? await this.policy.trainingData(d, await this.trainingDatasets(d)) : null;
   }
 
   private async authorizePromotion(principal: Principal, action: string, d: DeploymentRecord): Promise<void> {

@@ -4,7 +4,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { HashReply } from './hash-worker.js';
 import type { ModelFile } from './walk.js';
 
 export interface HashOptions {
@@ -36,6 +35,61 @@ function hashInline(path: string, onBytes: (n: number) => void): Promise<string>
   });
 }
 
+/** One job for a pool worker: what to post, how big it is (largest first), and what to do with its answer. */
+export interface PoolJob<R> {
+  label: string;
+  size: number;
+  message: unknown;
+  transfer?: ArrayBuffer[];
+  done: (reply: R) => void;
+}
+
+/**
+ * Runs `jobs` on worker threads of `workerUrl`, largest first so the cores finish together. A worker answers
+ * each job with `{kind: 'progress', bytes}` messages, then `{kind: 'done', ...}` or `{kind: 'error', message}`.
+ * Any failure rejects (FileHashFailed naming the job) and every worker is terminated either way.
+ */
+export async function runWorkerPool<R>(workerUrl: URL, jobs: readonly PoolJob<R>[], opts: { concurrency?: number; onBytes?: (n: number) => void } = {}): Promise<void> {
+  const queue = [...jobs].sort((a, b) => b.size - a.size);
+  if (queue.length === 0) return;
+  const n = Math.max(1, Math.min(opts.concurrency ?? availableParallelism(), queue.length));
+  const workers = Array.from({ length: n }, () => new Worker(workerUrl));
+  try {
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            let current: PoolJob<R> | undefined;
+            let finished = false;
+            const next = () => {
+              current = queue.shift();
+              if (!current) {
+                finished = true;
+                return resolve();
+              }
+              w.postMessage(current.message, current.transfer ?? []);
+            };
+            w.on('message', (m: { kind: 'progress'; bytes: number } | ({ kind: 'done' } & R) | { kind: 'error'; message: string }) => {
+              if (!current) return;
+              if (m.kind === 'progress') opts.onBytes?.(m.bytes);
+              else if (m.kind === 'done') {
+                current.done(m as R);
+                next();
+              } else reject(new FileHashFailed(current.label, m.message));
+            });
+            w.on('error', (e) => reject(new FileHashFailed(current?.label ?? '(none)', e.message)));
+            w.on('exit', (code) => {
+              if (!finished) reject(new FileHashFailed(current?.label ?? '(none)', `hash worker exited with code ${code}`));
+            });
+            next();
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
 /** Returns name → lowercase hex SHA-256 for every file. Any read error rejects (no partial manifest). */
 export async function hashFiles(files: readonly ModelFile[], opts: HashOptions = {}): Promise<Map<string, string>> {
   const total = files.reduce((s, f) => s + f.size, 0);
@@ -55,39 +109,10 @@ export async function hashFiles(files: readonly ModelFile[], opts: HashOptions =
     }
     return result;
   }
-  const queue = [...files].sort((a, b) => b.size - a.size);
-  const n = Math.max(1, Math.min(opts.concurrency ?? availableParallelism(), queue.length));
-  const workerUrl = new URL('./hash-worker.js', import.meta.url);
-  const workers = Array.from({ length: n }, () => new Worker(workerUrl));
-  try {
-    await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<void>((resolve, reject) => {
-            let current: ModelFile | undefined;
-            const next = () => {
-              current = queue.shift();
-              if (!current) return resolve();
-              w.postMessage({ id: 0, path: current.path });
-            };
-            w.on('message', (m: HashReply) => {
-              if (!current) return;
-              if (m.kind === 'progress') progress(m.bytes);
-              else if (m.kind === 'done') {
-                result.set(current.name, m.sha256);
-                next();
-              } else reject(new FileHashFailed(current.name, m.message));
-            });
-            w.on('error', (e) => reject(new FileHashFailed(current?.name ?? '(none)', e.message)));
-            w.on('exit', (code) => {
-              if (current && !result.has(current.name)) reject(new FileHashFailed(current.name, `hash worker exited with code ${code}`));
-            });
-            next();
-          }),
-      ),
-    );
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
+  await runWorkerPool(
+    new URL('./hash-worker.js', import.meta.url),
+    files.map((f) => ({ label: f.name, size: f.size, message: { id: 0, path: f.path }, done: (r: { sha256: string }) => void result.set(f.name, r.sha256) })),
+    { ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}), onBytes: progress },
+  );
   return result;
 }

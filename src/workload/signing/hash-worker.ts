@@ -1,8 +1,7 @@
 // Worker thread body for the hash pool: streams one file at a time through SHA-256 so that several
 // files are hashed on several cores while the event loop stays free.
-import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import { parentPort, type MessagePort } from 'node:worker_threads';
+import { sha256File } from './file-digest.js';
 
 export interface HashJob {
   id: number;
@@ -23,21 +22,8 @@ if (port) {
 
 async function hashFile(port: MessagePort, buf: Buffer, job: HashJob): Promise<void> {
   try {
-    const fh = await open(job.path, 'r');
-    try {
-      const h = createHash('sha256');
-      let size = 0;
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
-        if (bytesRead === 0) break;
-        h.update(buf.subarray(0, bytesRead));
-        size += bytesRead;
-        port.postMessage({ id: job.id, kind: 'progress', bytes: bytesRead } satisfies HashReply);
-      }
-      port.postMessage({ id: job.id, kind: 'done', sha256: h.digest('hex'), size } satisfies HashReply);
-    } finally {
-      await fh.close();
-    }
+    const r = await sha256File(job.path, buf, (bytes) => port.postMessage({ id: job.id, kind: 'progress', bytes } satisfies HashReply));
+    port.postMessage({ id: job.id, kind: 'done', ...r } satisfies HashReply);
   } catch (e) {
     port.postMessage({ id: job.id, kind: 'error', message: (e as Error).message } satisfies HashReply);
   }

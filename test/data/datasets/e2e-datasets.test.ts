@@ -90,7 +90,7 @@ describe('warden data: sources, signed datasets, verification, refusals', () => 
     assert.deepEqual(rec.categories, ['pii']);
     assert.equal(rec.retention, 'P365D');
     assert.equal(rec.records, 41);
-    assert.deepEqual(rec.verification, { files: 2, bytes: rec.verification.bytes, records: 41, classificationScan: { implied: 'public', found: {}, scanned: 40 } });
+    assert.deepEqual(rec.verification, { files: 2, bytes: rec.verification.bytes, records: 41, classificationScan: { implied: 'public', found: {}, scanned: 40 }, path: dir });
     assert.match((await data('list', '--state', 'verified')).stdout, new RegExp(`${id} {2}tickets@1 {2}verified`));
     const entries = t.audits().filter((a) => String(a.action).startsWith('data.') && a.decision === 'allow').map((a) => a.action);
     assert.deepEqual(entries, ['data.source.register', 'data.dataset.register', 'data.dataset.verify']);

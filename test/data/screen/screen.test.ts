@@ -155,3 +155,31 @@ test('warden data screen: terminal report and exit 0 on the clean version, JSON 
   const none = await runWarden(['data', 'screen', join(tmp, 'nothing-here')]);
   assert.equal(none.code, 1);
 });
+
+test('warden data screen --html: one self-contained page with plots, the alarm and the blamed record; data is escaped', async () => {
+  const { runWarden } = await import('../../helpers/proc.js');
+  const { readFileSync } = await import('node:fs');
+  const { screenReportHtml } = await import('../../../src/data/screen/html-report.js');
+  const base = join(tmp, 'html-base.jsonl');
+  writeFileSync(base, XSTEST.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const bad = join(tmp, 'html-bad.jsonl');
+  writeFileSync(bad, cleanRows.map((r, i) => JSON.stringify(i === 5 ? { ...r, label: r.label === 'safe' ? 'unsafe' : 'safe' } : r)).join('\n') + '\n');
+  const page = join(tmp, 'screen.html');
+  const r = await runWarden(['data', 'screen', bad, '--baseline', base, '--html', page]);
+  assert.equal(r.code, 1);
+  const html = readFileSync(page, 'utf8');
+  assert.match(html, /^<!doctype html>/);
+  assert.match(html, /content="default-src 'none'; style-src 'unsafe-inline'"/);
+  assert.equal((html.match(/<svg /g) ?? []).length, 2, 'two plots: checks against thresholds, labels against the baseline');
+  assert.match(html, /<strong>1 alarm\(s\): label_changes<\/strong>/);
+  assert.match(html, /<rect x="170" y="\d+" width="[\d.]+" height="16" class="alarm"><title>label_changes: 1 \(threshold 0\)<\/title>/);
+  assert.match(html, /<li>[^<]* record 5[:<]/, 'the flipped record is named');
+  assert.match(html, /class="baseline"/);
+  assert.ok(!/<script/i.test(html));
+
+  // Labels and notes come from the dataset: they are escaped, never markup.
+  const hostile = screenReportHtml({ records: 1, baselineRecords: null, labels: { '<img src=x onerror=alert(1)>': 1 }, checks: [{ name: 'x', alarm: true, value: 1, threshold: 0, summary: 's', examples: [{ file: 'f"<b>', index: 0, note: '</td><script>alert(1)</script>' }] }], alarms: ['x'] }, 'T<');
+  assert.ok(!hostile.includes('<script>') && !hostile.includes('<img'), hostile);
+  assert.match(hostile, /&lt;\/td&gt;&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+  assert.match(hostile, /<title>T&lt;<\/title>/);
+});

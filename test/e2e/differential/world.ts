@@ -165,6 +165,8 @@ export function probe(w: World, route: RouteName, key: string | undefined, ctx: 
       return t.call('inference', 'POST', '/a2a/none', { ...k, body: { jsonrpc: '2.0', id: 1, method: 'SendMessage', params: { message: { messageId: 'm1', role: 'ROLE_USER', parts: [{ text: 'hi' }] } } } });
     case 'a2a.card':
       return t.call('inference', 'GET', '/a2a/none/.well-known/agent-card.json', k);
+    case 'datasets.records':
+      return t.call('inference', 'GET', '/v1/datasets/none/records?file=train.jsonl', k);
     case 'attestation.challenge':
       return t.call('inference', 'POST', '/v1/attestation/challenge', { body: { deployment: ctx.deployment ?? 'dep_missing' } });
     case 'vector_stores.list':

@@ -200,3 +200,30 @@ test('configuration is checked at construction', () => {
   assert.throws(() => service(undefined, { defaultTtlSec: 7200 }), IdentityConfigError);
   assert.throws(() => service(undefined, { audience: '' }), IdentityConfigError);
 });
+
+test('a training token\'s datasets are a ceiling through every exchange: carried, intersected with an actor\'s, never widened', async () => {
+  const s = service();
+  const model: Principal = {
+    kind: 'service', id: 'model:tiny-llm', tenant: 'acme', groups: ['model:tiny-llm'],
+    authn: { method: 'api_key', credentialId: 'key_admin' }, scope: { models: ['*'], actions: ['trainOn'], datasets: ['ds_a', 'ds_b'] },
+  };
+  const first = await s.verify((await s.exchange({ subject: model, requested: {} })).access_token);
+  assert.deepEqual(first.scope, { models: ['*'], actions: ['trainOn'], datasets: ['ds_a', 'ds_b'] });
+  assert.deepEqual(decodeJwt((await s.exchange({ subject: model, requested: {} })).access_token).datasets, ['ds_a', 'ds_b']);
+  const again = await s.verify((await s.exchange({ subject: first, requested: {} })).access_token);
+  assert.deepEqual(again.scope.datasets, ['ds_a', 'ds_b'], 'an exchanged training token keeps the ceiling');
+  const narrowActor: Principal = { ...agent, tenant: 'acme', scope: { models: ['*'], actions: ['*'], datasets: ['ds_b', 'ds_c'] } };
+  const delegated = await s.verify((await s.exchange({ subject: model, actor: narrowActor, requested: {} })).access_token);
+  assert.deepEqual(delegated.scope.datasets, ['ds_b'], 'subject and actor ceilings intersect');
+  const plain = await s.verify((await s.exchange({ subject: alice, requested: { models: ['llama-3'], actions: ['chat'] } })).access_token);
+  assert.equal(plain.scope.datasets, undefined, 'a token not narrowed to datasets names none');
+});
+
+test('a datasets claim that is not a list of strings is refused', async () => {
+  const s = service();
+  const jwt = await new SignJWT({ tenant: 'acme', kind: 'service', groups: [], models: ['*'], scope: 'trainOn', datasets: 'ds_a' })
+    .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: (await s.publicJwk()).kid })
+    .setIssuer(ISS).setAudience(AUD).setSubject('model:x').setIssuedAt(T0 / 1000).setExpirationTime(T0 / 1000 + 60).setJti('j1')
+    .sign(signingKey);
+  await invalidToken(s.verify(jwt), 'jit_claims_malformed');
+});

@@ -1,0 +1,164 @@
+// Data sources, datasets, their lineage and trainOn decisions in PostgreSQL, for replicas that share one control
+// plane. Same contract as SqliteDatasetsStore (test/store/datasets-contract.test.ts runs one suite on both). State
+// changes are single conditional UPDATEs, so of parallel transitions on any number of replicas exactly one wins.
+import type pg from 'pg';
+import { connectMigrated, type Migration, type MigrationResult } from './pg-migrate.js';
+import type { DataSourceRecord, DatasetRecord, DatasetState, DatasetsStore, TrainDecisionRecord } from './datasets-store.js';
+
+export const DATASETS_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'data_sources, datasets, dataset_lineage, dataset_train_decisions',
+    sql: `
+      CREATE TABLE $PREFIXdata_sources (
+        id text PRIMARY KEY, public_key_pem text NOT NULL, key_id text NOT NULL, algorithm text NOT NULL,
+        owner text NOT NULL, description text NOT NULL, created_at bigint NOT NULL, retired_at bigint);
+      CREATE TABLE $PREFIXdatasets (
+        id text PRIMARY KEY, tenant text NOT NULL, name text NOT NULL, version text NOT NULL, digest text NOT NULL,
+        source_id text NOT NULL REFERENCES $PREFIXdata_sources(id), signer_identity text NOT NULL,
+        owner text NOT NULL, licence text NOT NULL, classification text NOT NULL, categories jsonb NOT NULL, retention text NOT NULL,
+        state text NOT NULL CHECK (state IN ('registered','verified','retired')),
+        signature_bundle text NOT NULL, files integer NOT NULL, records bigint NOT NULL, verification jsonb,
+        created_at bigint NOT NULL, verified_at bigint, retired_at bigint, UNIQUE (name, version));
+      CREATE INDEX $PREFIXdatasets_digest ON $PREFIXdatasets (digest);
+      CREATE TABLE $PREFIXdataset_lineage (
+        seq bigserial PRIMARY KEY, dataset_id text NOT NULL REFERENCES $PREFIXdatasets(id), digest text NOT NULL,
+        event jsonb NOT NULL, at bigint NOT NULL);
+      CREATE INDEX $PREFIXdataset_lineage_dataset ON $PREFIXdataset_lineage (dataset_id, seq);
+      CREATE TABLE $PREFIXdataset_train_decisions (
+        seq bigserial PRIMARY KEY, dataset_id text NOT NULL REFERENCES $PREFIXdatasets(id), model text NOT NULL, tenant text NOT NULL,
+        allow boolean NOT NULL, policy_ids jsonb NOT NULL, policy_version text NOT NULL, decided_by text NOT NULL, at bigint NOT NULL);
+      CREATE INDEX $PREFIXdataset_train_decisions_dataset ON $PREFIXdataset_train_decisions (dataset_id, seq);`,
+  },
+];
+
+type Row = Record<string, unknown>;
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const json = (v: unknown) => JSON.stringify(v);
+
+function toSource(r: Row): DataSourceRecord {
+  return {
+    id: r.id as string, publicKeyPem: r.public_key_pem as string, keyId: r.key_id as string, algorithm: r.algorithm as string,
+    owner: r.owner as string, description: r.description as string, createdAt: Number(r.created_at), retiredAt: num(r.retired_at),
+  };
+}
+
+function toDataset(r: Row): DatasetRecord {
+  return {
+    id: r.id as string, tenant: r.tenant as string, name: r.name as string, version: r.version as string, digest: r.digest as string,
+    sourceId: r.source_id as string, signerIdentity: r.signer_identity as string, owner: r.owner as string, licence: r.licence as string,
+    classification: r.classification as string, categories: r.categories as string[], retention: r.retention as string,
+    state: r.state as DatasetState, signatureBundle: r.signature_bundle as string, files: Number(r.files), records: Number(r.records),
+    verification: (r.verification as unknown) ?? null, createdAt: Number(r.created_at), verifiedAt: num(r.verified_at), retiredAt: num(r.retired_at),
+  };
+}
+
+// Sorted as SQLite sorts them (created_at, then id in byte order), so both backends list alike.
+const ORDER = 'ORDER BY created_at, id COLLATE "C"';
+
+export class PostgresDatasetsStore implements DatasetsStore {
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly t: { sources: string; datasets: string; lineage: string; train: string },
+    readonly migration: MigrationResult,
+  ) {}
+
+  /** Connects and brings the schema up to date (see pg-migrate.ts). */
+  static async connect(opts: { connectionString: string; prefix?: string; poolSize?: number }): Promise<PostgresDatasetsStore> {
+    const { pool, prefix, migration } = await connectMigrated(opts, 'datasets', DATASETS_MIGRATIONS);
+    return new PostgresDatasetsStore(pool, { sources: `${prefix}data_sources`, datasets: `${prefix}datasets`, lineage: `${prefix}dataset_lineage`, train: `${prefix}dataset_train_decisions` }, migration);
+  }
+
+  private async rows(sql: string, params: unknown[] = []): Promise<Row[]> {
+    return (await this.pool.query(sql, params)).rows as Row[];
+  }
+
+  async insertSource(s: DataSourceRecord): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ${this.t.sources} (id, public_key_pem, key_id, algorithm, owner, description, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [s.id, s.publicKeyPem, s.keyId, s.algorithm, s.owner, s.description, s.createdAt, s.retiredAt],
+    );
+  }
+
+  async getSource(id: string): Promise<DataSourceRecord | undefined> {
+    const r = (await this.rows(`SELECT * FROM ${this.t.sources} WHERE id = $1`, [id]))[0];
+    return r && toSource(r);
+  }
+
+  async listSources(): Promise<DataSourceRecord[]> {
+    return (await this.rows(`SELECT * FROM ${this.t.sources} ${ORDER}`)).map(toSource);
+  }
+
+  async retireSource(id: string, at: number): Promise<boolean> {
+    return (await this.pool.query(`UPDATE ${this.t.sources} SET retired_at = $2 WHERE id = $1 AND retired_at IS NULL`, [id, at])).rowCount === 1;
+  }
+
+  async insertDataset(d: DatasetRecord): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ${this.t.datasets} (id, tenant, name, version, digest, source_id, signer_identity, owner, licence, classification, categories, retention,
+         state, signature_bundle, files, records, verification, created_at, verified_at, retired_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+      [d.id, d.tenant, d.name, d.version, d.digest, d.sourceId, d.signerIdentity, d.owner, d.licence, d.classification, json(d.categories), d.retention,
+        d.state, d.signatureBundle, d.files, d.records, d.verification === null || d.verification === undefined ? null : json(d.verification), d.createdAt, d.verifiedAt, d.retiredAt],
+    );
+  }
+
+  async getDataset(id: string): Promise<DatasetRecord | undefined> {
+    const r = (await this.rows(`SELECT * FROM ${this.t.datasets} WHERE id = $1`, [id]))[0];
+    return r && toDataset(r);
+  }
+
+  async findDataset(name: string, version: string): Promise<DatasetRecord | undefined> {
+    const r = (await this.rows(`SELECT * FROM ${this.t.datasets} WHERE name = $1 AND version = $2`, [name, version]))[0];
+    return r && toDataset(r);
+  }
+
+  async findByDigest(digest: string): Promise<DatasetRecord[]> {
+    return (await this.rows(`SELECT * FROM ${this.t.datasets} WHERE digest = $1 ${ORDER}`, [digest])).map(toDataset);
+  }
+
+  async listDatasets(filter: { name?: string; state?: DatasetState; tenant?: string } = {}): Promise<DatasetRecord[]> {
+    return (await this.rows(
+      `SELECT * FROM ${this.t.datasets} WHERE ($1::text IS NULL OR name = $1) AND ($2::text IS NULL OR state = $2) AND ($3::text IS NULL OR tenant = $3) ${ORDER}`,
+      [filter.name ?? null, filter.state ?? null, filter.tenant ?? null],
+    )).map(toDataset);
+  }
+
+  async transition(id: string, from: DatasetState, to: DatasetState, patch: { verification?: unknown; at: number }): Promise<boolean> {
+    const r = await this.pool.query(
+      `UPDATE ${this.t.datasets} SET state = $3,
+         verification = COALESCE($4::jsonb, verification),
+         verified_at = CASE WHEN $3 = 'verified' THEN $5 ELSE verified_at END,
+         retired_at = CASE WHEN $3 = 'retired' THEN $5 ELSE retired_at END
+       WHERE id = $1 AND state = $2`,
+      [id, from, to, patch.verification === undefined ? null : json(patch.verification), patch.at],
+    );
+    return r.rowCount === 1;
+  }
+
+  async insertLineage(e: { datasetId: string; digest: string; event: unknown; at: number }): Promise<void> {
+    await this.pool.query(`INSERT INTO ${this.t.lineage} (dataset_id, digest, event, at) VALUES ($1, $2, $3, $4)`, [e.datasetId, e.digest, json(e.event), e.at]);
+  }
+
+  async listLineage(datasetId: string): Promise<{ digest: string; event: unknown; at: number }[]> {
+    return (await this.rows(`SELECT digest, event, at FROM ${this.t.lineage} WHERE dataset_id = $1 ORDER BY seq`, [datasetId])).map((r) => ({ digest: r.digest as string, event: r.event as unknown, at: Number(r.at) }));
+  }
+
+  async insertTrainDecision(d: TrainDecisionRecord): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ${this.t.train} (dataset_id, model, tenant, allow, policy_ids, policy_version, decided_by, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [d.datasetId, d.model, d.tenant, d.allow, json(d.policyIds), d.policyVersion, d.decidedBy, d.at],
+    );
+  }
+
+  async listTrainDecisions(datasetId: string): Promise<TrainDecisionRecord[]> {
+    return (await this.rows(`SELECT * FROM ${this.t.train} WHERE dataset_id = $1 ORDER BY seq`, [datasetId])).map((r) => ({
+      datasetId: r.dataset_id as string, model: r.model as string, tenant: r.tenant as string, allow: r.allow as boolean,
+      policyIds: r.policy_ids as string[], policyVersion: r.policy_version as string, decidedBy: r.decided_by as string, at: Number(r.at),
+    }));
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -288,15 +288,18 @@ export async function buildPolicyPlane(
         return true;
       }
       if (ar.path === '/admin/v1/policies/shadow' && req.method === 'POST') {
-        const r = admin.shadow(await text());
+        // Validated, then recorded (fail closed: an unrecorded candidate is never shadowed), then stored and announced.
+        const candidate = await text();
+        const checked = admin.check(candidate);
+        await ar.record('policy.shadow', { type: 'Policy', id: checked.setVersion }, { actor });
+        const r = await admin.shadow(candidate, actor);
         shadowDiffs.length = 0;
-        await ar.record('policy.shadow', { type: 'Policy', id: r.setVersion }, { actor });
         sendJson(res, 201, r, hdr);
         return true;
       }
       if (ar.path === '/admin/v1/policies/shadow' && req.method === 'DELETE') {
-        admin.stopShadow();
         await ar.record('policy.shadow.stop', { type: 'Policy', id: 'shadow' }, { actor });
+        await admin.stopShadow(actor);
         sendJson(res, 200, { shadow_version: null }, hdr);
         return true;
       }

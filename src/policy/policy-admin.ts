@@ -58,11 +58,23 @@ export class PolicyAdmin {
     }
   }
 
-  /** Makes the stored active set live here if another replica changed it (its hash is checked on load). */
+  /**
+   * Makes the stored active set live here if another replica changed it (its hash is checked on load), and shadows
+   * the stored shadow candidate (or stops shadowing) likewise.
+   */
   async follow(): Promise<void> {
     const active = await this.store.active();
-    if (!active || active.version === policySetVersion(this.pdp.basePolicies())) return;
-    this.apply(entriesFromStored(active.version, active.policies));
+    if (active && active.version !== policySetVersion(this.pdp.basePolicies())) this.apply(entriesFromStored(active.version, active.policies));
+    await this.followShadow();
+  }
+
+  private async followShadow(): Promise<void> {
+    const stored = await this.store.shadow();
+    const mine = this.pdp.shadowBasePolicies();
+    if (stored === (mine ? policySetVersion(mine) : null)) return;
+    if (stored === null) return this.pdp.clearShadow();
+    const set = await this.store.get(stored);
+    if (set) this.pdp.setShadow(entriesFromStored(set.version, set.policies));
   }
 
   close(): void {
@@ -73,8 +85,9 @@ export class PolicyAdmin {
   /** At startup: the last activated stored set, or else `fallbackDir` (published as actor `boot`). */
   async boot(fallbackDir: string): Promise<PublishResult> {
     const active = await this.store.active();
-    if (active) return this.apply(entriesFromStored(active.version, active.policies));
-    return this.publishDirectory(fallbackDir, 'boot');
+    const r = active ? this.apply(entriesFromStored(active.version, active.policies)) : await this.publishDirectory(fallbackDir, 'boot');
+    await this.followShadow();
+    return r;
   }
 
   /** Validates and makes `text` live; on any error it throws (Cedar's message) and nothing changes. */
@@ -106,14 +119,25 @@ export class PolicyAdmin {
     return { setVersion: policySetVersion(entries), results: runPolicyTests(entries, testDir, this.pdp.schema) };
   }
 
-  shadow(text: string): { setVersion: string; policyCount: number } {
+  /**
+   * Starts shadow evaluation of a candidate (validated first; differences go to the PDP's onShadowDiff). The set is
+   * stored and named the shadow candidate in the store, and announced: every replica sharing the store shadows it
+   * too (and a restart resumes it).
+   */
+  async shadow(text: string, actor: string): Promise<{ setVersion: string; policyCount: number }> {
     const entries = parsePolicies(text, 'admin');
     this.pdp.setShadow(entries);
-    return { setVersion: policySetVersion(entries), policyCount: entries.length };
+    const setVersion = policySetVersion(entries);
+    await this.store.save(setVersion, entries, { source: 'shadow' });
+    await this.store.setShadow(setVersion, actor);
+    await this.announce(setVersion);
+    return { setVersion, policyCount: entries.length };
   }
 
-  stopShadow(): void {
+  async stopShadow(actor: string): Promise<void> {
     this.pdp.clearShadow();
+    await this.store.setShadow(null, actor);
+    await this.announce(policySetVersion(this.pdp.basePolicies()));
   }
 
   /** The shadow candidate goes live and is recorded. */
@@ -122,6 +146,7 @@ export class PolicyAdmin {
     if (candidate === null) throw new NotFound('no_shadow_set', 'there is no shadow policy set to promote');
     const r = await this.change(candidate, gate);
     this.pdp.clearShadow();
+    await this.store.setShadow(null, actor);
     await this.persistPublished(r, candidate, actor, 'shadow', note);
     return r;
   }

@@ -21,6 +21,14 @@ export const POLICY_MIGRATIONS: readonly Migration[] = [
         seq bigserial PRIMARY KEY, version text NOT NULL REFERENCES $PREFIXpolicy_sets(version),
         activated_at bigint NOT NULL, actor text NOT NULL);`,
   },
+  {
+    version: 2,
+    description: 'policy_shadow (the shadow candidate every replica evaluates)',
+    sql: `
+      CREATE TABLE $PREFIXpolicy_shadow (
+        id int PRIMARY KEY CHECK (id = 1), version text REFERENCES $PREFIXpolicy_sets(version),
+        actor text NOT NULL, set_at bigint NOT NULL);`,
+  },
 ];
 
 type Row = Record<string, unknown>;
@@ -28,7 +36,7 @@ type Row = Record<string, unknown>;
 export class PostgresPolicyStore implements PolicyStore {
   private constructor(
     private readonly pool: pg.Pool,
-    private readonly t: { sets: string; activations: string },
+    private readonly t: { sets: string; activations: string; shadow: string },
     private readonly clock: Clock,
     readonly migration: MigrationResult,
   ) {}
@@ -36,7 +44,7 @@ export class PostgresPolicyStore implements PolicyStore {
   /** Connects and brings the schema up to date (see pg-migrate.ts). */
   static async connect(opts: { connectionString: string; prefix?: string; poolSize?: number; clock?: Clock }): Promise<PostgresPolicyStore> {
     const { pool, prefix, migration } = await connectMigrated({ poolSize: 2, ...opts }, 'policies', POLICY_MIGRATIONS);
-    return new PostgresPolicyStore(pool, { sets: `${prefix}policy_sets`, activations: `${prefix}policy_activations` }, opts.clock ?? systemClock, migration);
+    return new PostgresPolicyStore(pool, { sets: `${prefix}policy_sets`, activations: `${prefix}policy_activations`, shadow: `${prefix}policy_shadow` }, opts.clock ?? systemClock, migration);
   }
 
   async save(version: string, policies: readonly StoredPolicy[], meta: { source: string; note?: string }): Promise<boolean> {
@@ -55,6 +63,19 @@ export class PostgresPolicyStore implements PolicyStore {
     if (!r) return null;
     const policies = r.policies as StoredPolicy[];
     return { version: r.version as string, createdAt: Number(r.created_at), source: r.source as string, note: (r.note as string | null) ?? null, policyCount: policies.length, policies };
+  }
+
+  async shadow(): Promise<string | null> {
+    const r = (await this.pool.query(`SELECT version FROM ${this.t.shadow} WHERE id = 1`)).rows[0] as Row | undefined;
+    return (r?.version as string | null | undefined) ?? null;
+  }
+
+  async setShadow(version: string | null, actor: string): Promise<void> {
+    if (version !== null && !(await this.get(version))) throw new NotFound('policy_version_not_found', `policy set version ${version} is not stored`);
+    await this.pool.query(
+      `INSERT INTO ${this.t.shadow} (id, version, actor, set_at) VALUES (1, $1, $2, $3) ON CONFLICT (id) DO UPDATE SET version = excluded.version, actor = excluded.actor, set_at = excluded.set_at`,
+      [version, actor, this.clock.now()],
+    );
   }
 
   async list(): Promise<PolicySetSummary[]> {

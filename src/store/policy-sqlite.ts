@@ -24,7 +24,25 @@ export class SqlitePolicyStore implements PolicyStore {
         activated_at INTEGER NOT NULL,
         actor        TEXT NOT NULL
       );
+      CREATE TABLE IF NOT EXISTS policy_shadow (
+        id       INTEGER PRIMARY KEY CHECK (id = 1),
+        version  TEXT REFERENCES policy_sets(version),
+        actor    TEXT NOT NULL,
+        set_at   INTEGER NOT NULL
+      );
     `);
+  }
+
+  async shadow(): Promise<string | null> {
+    const row = this.db.prepare('SELECT version FROM policy_shadow WHERE id = 1').get() as { version: string | null } | undefined;
+    return row?.version ?? null;
+  }
+
+  async setShadow(version: string | null, actor: string): Promise<void> {
+    if (version !== null && !(await this.get(version))) throw new NotFound('policy_version_not_found', `policy set version ${version} is not stored`);
+    this.db
+      .prepare('INSERT INTO policy_shadow (id, version, actor, set_at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version, actor = excluded.actor, set_at = excluded.set_at')
+      .run(version, actor, this.clock.now());
   }
 
   async save(version: string, policies: readonly StoredPolicy[], meta: { source: string; note?: string }): Promise<boolean> {

@@ -39,4 +39,11 @@ export interface PolicyStore {
   /** The most recently activated set, or null when none was ever activated. */
   active(): Promise<PolicySetRecord | null>;
   history(): Promise<PolicyActivation[]>;
+  /**
+   * The shadow candidate every replica evaluates beside the live set (a stored version), or null for none. Set by
+   * `setShadow` (the set itself is saved first with `save`); cleared when it is stopped or promoted.
+   */
+  shadow(): Promise<string | null>;
+  /** NotFound `policy_version_not_found` when `version` is not stored. */
+  setShadow(version: string | null, actor: string): Promise<void>;
 }

@@ -27,6 +27,7 @@ test('boot publishes the directory once, then restores the active stored version
   await admin.publish('@id("deny-all") forbid(principal, action, resource);', 'ada', 'freeze');
   // a restart: new PDP, same database
   const pdp2 = new PolicyDecisionPoint();
+  pdp2.setEntities(MODELS);
   const again = (await new PolicyAdmin(pdp2, store).boot(STARTER_DIR));
   assert.equal(again.policyCount, 1);
   assert.equal(pdp2.decide(chat()).allow, false);
@@ -79,7 +80,7 @@ test('shadow, promote, roll back; versions list the active one', async () => {
   const { pdp, admin } = setup();
   const v1 = (await admin.boot(STARTER_DIR)).setVersion;
   const text = readFileSync(join(STARTER_DIR, 'roles.cedar'), 'utf8');
-  const shadow = admin.shadow(text);
+  const shadow = await admin.shadow(text, 'ada');
   assert.equal(shadow.policyCount, 8);
   assert.equal(pdp.decide(chat()).allow, true);
   const promoted = await admin.promote('ada', 'roles only');
@@ -90,6 +91,22 @@ test('shadow, promote, roll back; versions list the active one', async () => {
   assert.equal(admin.current().setVersion, v1);
   await assert.rejects(admin.rollback('sha256:nope', 'ada'), NotFound);
   await assert.rejects(admin.promote('ada'), NotFound);
+});
+
+test('the shadow candidate is kept in the store: a restart (a fresh admin on the same store) shadows it again; stopping clears it', async () => {
+  const { admin, store } = setup();
+  await admin.boot(STARTER_DIR);
+  const text = readFileSync(join(STARTER_DIR, 'roles.cedar'), 'utf8');
+  const shadow = await admin.shadow(text, 'ada');
+  assert.equal(await store.shadow(), shadow.setVersion);
+  const pdp2 = new PolicyDecisionPoint();
+  const again = new PolicyAdmin(pdp2, store);
+  await again.boot(STARTER_DIR);
+  assert.equal(pdp2.shadowBasePolicies()?.length, 8, 'the restarted PDP shadows the stored candidate');
+  await again.stopShadow('ada');
+  assert.equal(await store.shadow(), null);
+  assert.equal(pdp2.shadowBasePolicies(), null);
+  await assert.rejects(store.setShadow('sha256:not-stored', 'ada'), NotFound);
 });
 
 test('stored versions exclude generated key-scope policies; the live version includes them', async () => {

@@ -89,6 +89,19 @@ contractCase(backends, 'activating an unknown version is NotFound; no activation
   assert.deepEqual(await store.history(), []);
 });
 
+contractCase(backends, 'the shadow candidate: none at first, a stored version once set, none again once cleared; an unknown version is NotFound', async ({ store }) => {
+  assert.equal(await store.shadow(), null);
+  const entries = loadPolicyDir(STARTER_DIR);
+  const version = policySetVersion(entries);
+  await assert.rejects(store.setShadow(version, 'ada'), NotFound, 'not stored yet');
+  await store.save(version, entries, { source: 'shadow' });
+  await store.setShadow(version, 'ada');
+  assert.equal(await store.shadow(), version);
+  await store.setShadow(null, 'bob');
+  assert.equal(await store.shadow(), null);
+  assert.equal(await store.active(), null, 'shadowing activates nothing');
+});
+
 test('stored policies that do not hash to their version are refused', () => {
   const entries = loadPolicyDir(STARTER_DIR);
   const version = policySetVersion(entries);

@@ -358,7 +358,8 @@ function persistBaselines(b: PrincipalBaselines, file: string, log: Logger): { c
   }
   const save = () => {
     try {
-      const tmp = `${file}.tmp`;
+      // Per process: `warden up --workers N` runs N monitors on one data dir (the last writer's baselines win).
+      const tmp = `${file}.${process.pid}.tmp`;
       writeFileSync(tmp, JSON.stringify(b.snapshot()), { mode: 0o600 });
       renameSync(tmp, file);
     } catch (err) {

@@ -283,6 +283,12 @@ describe('console sessions', () => {
     assert.ok(fail.json.results.some((r: { passed: boolean; problems: string[] }) => !r.passed && r.problems.length > 0));
     const after = await t.admin('GET', '/admin/v1/policies');
     assert.deepEqual([after.live_version, after.shadow_version], [before.live_version, before.shadow_version], 'nothing installed');
+    // A consumer may neither validate, test nor read the shadow's differing decisions (managePolicies).
+    const { key: consumer } = await t.keyFor('policy-reader', ['*'], ['chat']);
+    for (const [method, path] of [['POST', '/admin/v1/policies/validate'], ['POST', '/admin/v1/policies/test'], ['GET', '/admin/v1/policies/shadow/diffs']] as const) {
+      const r = await t.call('admin', method, path, { key: consumer, ...(method === 'POST' ? { body: { text: liveText } } : {}) });
+      assert.equal(r.status, 403, `${method} ${path}: ${r.text}`);
+    }
   });
 
   test('passkeys: refused without the CSRF token, for a consumer, without fresh MFA, with no passkey, and at an IP-address origin', async () => {

@@ -7,7 +7,7 @@
 // a ceiling; what the principal may actually do is policy's answer, as for anyone) and revokes it when the run
 // ends, so no long-lived red-team secret sits in the config or the environment. The run's entries name the key.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { auditEvent } from '../../core/audit-event.js';
 import type { AuditSink } from '../../core/audit-sink.js';
@@ -16,7 +16,7 @@ import { Conflict, FailClosed, NotFound } from '../../core/errors.js';
 import { newId, newRequestId } from '../../core/ids.js';
 import type { RedTeamConfig } from '../../config/config.js';
 import type { Metrics } from '../../gateway/metrics.js';
-import { ATTACK_KINDS, selectAttacks, type Attack } from './attacks.js';
+import { selectAttacks, type Attack } from './attacks.js';
 import { runAttacks, type RedTeamRun } from './runner.js';
 
 export interface RedTeamDeps {
@@ -212,9 +212,7 @@ export class RedTeam {
     try {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       appendFileSync(join(this.dir, 'history.jsonl'), JSON.stringify(run) + '\n', { mode: 0o600 });
-      const file = join(this.dir, 'report.md');
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, reportMarkdown(run, this.history()), { mode: 0o600 });
+      writeFileSync(join(this.dir, 'report.md'), reportMarkdown(run, this.history()), { mode: 0o600 });
     } catch (err) {
       this.d.log.error({ err, dir: this.dir }, 'could not write the red-team history or report');
     }
@@ -248,10 +246,6 @@ export class RedTeam {
     const r = this.runs().find((x) => x.id === id);
     if (!r) throw new NotFound('redteam_run_not_found', `no red-team run ${JSON.stringify(id)}`);
     return r;
-  }
-
-  static kinds(): readonly string[] {
-    return ATTACK_KINDS;
   }
 }
 

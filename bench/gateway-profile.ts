@@ -4,7 +4,7 @@
 // request path can be compared before/after. Not part of a plain `npm run bench` (the profiler slows the
 // gateway): `node dist/bench/run.js gateway-profile`, or BENCH_PROFILE=1 npm run bench.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hasWrk, machine, wrk, writeResult, type Child } from './common.js';
@@ -72,6 +72,8 @@ async function main(): Promise<void> {
     if (!mainFile) throw new Error(`no main-thread .cpuprofile in ${profDir} (found: ${files.join(', ') || 'none'})`);
     const load = (f: string) => JSON.parse(readFileSync(join(profDir, f), 'utf8')) as CpuProfile;
     const profile = load(mainFile);
+    // BENCH_PROFILE_KEEP=DIR keeps the raw .cpuprofile files (for a call-tree look in Chrome DevTools or a script).
+    if (process.env.BENCH_PROFILE_KEEP) cpSync(profDir, process.env.BENCH_PROFILE_KEEP, { recursive: true });
     if (from < profile.startTime || to > profile.endTime) {
       throw new Error(`the load window (${from}–${to} µs) is not inside the profile (${profile.startTime}–${profile.endTime} µs): the clocks differ`);
     }

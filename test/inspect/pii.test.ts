@@ -87,6 +87,37 @@ test('national and international numbering plans (libphonenumber metadata): vali
   assert.deepEqual(found('code 000 000000 here', 'phone'), []);
 });
 
+test('phone context: cues on the line before or a label after admit short local numbers; dates with times, house numbers, postal and card numbers are not phones', () => {
+  // Written for this test (not taken from an evaluation set).
+  for (const [text, phone] of [
+    ['Contact\nPhone:\n512 7788\nE-mail: a@b.example', '512 7788'],
+    ['Tel. 22 41 87', '22 41 87'],
+    ['Please ring 4471 2290 after six', '4471 2290'],
+    ['nobody is answering at 903 1175 today', '903 1175'],
+    ['607 4412 office\n(212) 555-0187 mobile', '607 4412'],
+    ['8026114455-Fax', '8026114455'],
+    ['reach us on 0161 496 0000', '0161 496 0000'],
+  ] as const) {
+    assert.ok(found(text, 'phone').includes(phone), `${phone} in ${JSON.stringify(text)}: ${JSON.stringify(found(text, 'phone'))}`);
+  }
+  for (const text of [
+    'Logged at 2019-11-03 14:22:09 by the scheduler',
+    'Created: 2023-07-30 08:15',
+    'Deliver to 0417 22 Wexford Road, Dublin',
+    'Flat 12, 1190 58 Rue Oberkampf, Paris',
+    'call a cab to 31 2208 Harbour Drive',
+    'zip code 01310-200',
+    'postal code: 1012 AB',
+    'card number 4539 1488 0343 6467 expired',
+    'account no. 0044 1290 7731',
+    'order 2231 88419 shipped',
+    'ticket ref 4471-2290',
+    'between 1999 and 2000 we grew 12 34 percent',
+  ]) {
+    assert.deepEqual(found(text, 'phone'), [], text);
+  }
+});
+
 test('IPv4 and IPv6 addresses; versions with a fifth part and times are not', () => {
   for (const v of valuesOf('IP_ADDRESS')) assert.deepEqual(found(`from ${v} today`, 'ip_address'), [v], v);
   assert.deepEqual(found('host 2001:db8::1 and fe80::1 and ::1', 'ip_address'), ['2001:db8::1', 'fe80::1']);

@@ -5,11 +5,34 @@ import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/
 import type { Finding } from '../../core/types.js';
 
 // Groups are separated by exactly one separator, so a run of digits has a single way to split.
+// Not followed by ':' and a digit either: "2000-04-16 11:34:35" is a date and a time, not a phone.
 const PHONE =
-  /(?<![\w+./-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,5}(?:[ .-]\d{2,5}){1,5}(?:[ ]?(?:x|ext\.?)[ ]?\d{1,5})?(?![\w/]|[.-]\d)|(?<![\w+])\+\d{7,15}(?!\w)/g;
-const PHONE_CUE = /\b(?:phone|tel|telephone|mobile|cell|call|fax|whatsapp|telefon|handy)\b[^\n\d]{0,12}$/i;
+  /(?<![\w+./-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,5}(?:[ .-]\d{2,5}){1,5}(?:[ ]?(?:x|ext\.?)[ ]?\d{1,5})?(?![\w/]|[.:-]\d)|(?<![\w+])\+\d{7,15}(?!\w)/g;
+/** A phone cue right before the number, on its line or at the end of the line before ("Phone:\n467 3395"). */
+const PHONE_CUE =
+  /\b(?:phone|ph|tel|telephone|mobile|mob|cell|call|called|calling|dial|ring|text|sms|fax|whatsapp|telefon|handy|téléphone|teléfono|telefono|landline|hotline|answering\s+at|reach\s+(?:me|us|him|her|them)\s+(?:at|on))\b\.?[^\n\d]{0,12}\n?[ \t]*$/i;
+/** A phone label right after the number: "781 1704 office", "3660170548-Fax". */
+const TRAILING_CUE = /^[ \t]*(?:-[ \t]*|\([ \t]*)?(?:office|mobile|cell|fax|home|work|desk|phone|tel|direct|landline)\b/i;
+/** What a number is said to be when it is not a phone: it stays not a phone unless a phone cue says so. */
+const OTHER_NUMBER_CUE =
+  /\b(?:card|account|acct|order|invoice|tracking|iban|zip|postal|postcode|post\s+code|cep|plz|ssn|passport|licen[cs]e|serial|isbn|imei|ticket|ref(?:erence)?|id|apt|apartment|suite|unit|room)\b\.?(?:\s+(?:code|number|no|nr|#))?[^\n\d]{0,12}$/i;
 const DATE_SHAPED = /^\d{1,4}([-/.])\d{1,2}\1\d{1,4}$/;
+/** An ISO date at the start: "2000-04-16 11" is a date and an hour. */
+const ISO_DATE_START = /^\d{4}-\d{2}-\d{2}(?:\D|$)/;
 const DOTTED_QUAD = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+/** A house number and a street after it ("0538 15 Millicent Drive", "712 21 36 Rue de Pologne"): an address. */
+const STREET_AFTER =
+  /^[ \t]+(?:(?:\p{Lu}[\p{L}'.-]*[ \t]+){1,4}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Terrace|Way|Parkway|Circle|Highway|Square|Trail|Crescent|Close|Alley|Row)\b|(?:\d+(?:st|nd|rd|th)[ \t]+(?:Street|St|Avenue|Ave)\b)|(?:rue|Rue|via|Via|calle|Calle|rua|Rua|avenue|Avenue|chemin|Chemin)\b)/u;
+
+/** What the text around a candidate at [start, end) says it is: a phone (cued), something else, or nothing. */
+function contextOf(text: string, start: number, end: number): { cued: boolean; other: boolean } {
+  const before = text.slice(Math.max(0, start - 40), start);
+  const after = text.slice(end, end + 40);
+  // A street after the number makes it a house number even after "call" ("call a taxi to 14 3684 Court Street").
+  if (STREET_AFTER.test(after)) return { cued: false, other: true };
+  const cued = PHONE_CUE.test(before) || TRAILING_CUE.test(after);
+  return { cued, other: !cued && OTHER_NUMBER_CUE.test(before) };
+}
 
 export function findPhones(text: string, out: Finding[]): void {
   const before = out.length;
@@ -31,10 +54,12 @@ function findShapedPhones(text: string, out: Finding[]): void {
       const c = core.charCodeAt(i);
       if (c >= 48 && c <= 57) digits++;
     }
-    if (digits < 7 || digits > 15) continue;
-    if (DATE_SHAPED.test(core) || DOTTED_QUAD.test(core)) continue;
+    if (digits < 6 || digits > 15) continue;
+    if (DATE_SHAPED.test(core) || ISO_DATE_START.test(core) || DOTTED_QUAD.test(core)) continue;
+    const { cued, other } = contextOf(text, m.index, m.index + raw.length);
+    // Six digits in groups ("61 51 81") only where the text says phone.
+    if (other || (digits < 7 && !cued)) continue;
     const strong = raw.charCodeAt(0) === 43 || raw.includes('(') || /[.-]/.test(core) || core.split(' ').length >= 3;
-    const cued = PHONE_CUE.test(text.slice(Math.max(0, m.index - 32), m.index));
     if (!strong && !cued) continue;
     out.push({ category: 'pii', type: 'phone', start: m.index, end: m.index + raw.length, confidence: cued ? 0.85 : strong && raw.charCodeAt(0) === 43 ? 0.8 : 0.6 });
   }
@@ -78,7 +103,9 @@ function findNumberingPlanPhones(text: string, out: Finding[], shaped: ReadonlyM
     let raw = m[0].replace(/[ .\-(]+$/, '');
     if ((shaped.get(m.index) ?? -1) >= m.index + raw.length) continue;
     const international = raw.startsWith('+') || raw.startsWith('(+');
-    const cued = PHONE_CUE.test(text.slice(Math.max(0, m.index - 32), m.index));
+    if (ISO_DATE_START.test(raw)) continue;
+    const { cued, other } = contextOf(text, m.index, m.index + raw.length);
+    if (other && !international) continue;
     const trunk = /^\(?0[1-9]/.test(raw);
     const nanp = /^1[ -.]\(?\d{3}/.test(raw);
     if (!international && !trunk && !nanp && !cued) continue;

@@ -104,13 +104,27 @@ function handle(req: IncomingMessage, res: ServerResponse, raw: string): void {
   if (url === '/v1/completions') {
     const prompt = Array.isArray(body.prompt) ? body.prompt.join(' ') : String(body.prompt ?? '');
     const text = ` (demo echo) ${prompt}`;
+    const usage = { prompt_tokens: words(prompt), completion_tokens: words(text), total_tokens: words(prompt) + words(text) };
+    if (body.stream === true) {
+      // Streamed like a real server (vLLM, llama.cpp): text_completion chunks with choices[].text, then [DONE].
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-model-artifact-digest': DEMO_ARTIFACT_DIGEST });
+      const created = Math.floor(Date.now() / 1000);
+      const chunk = (piece: string, finish: string | null) =>
+        `data: ${JSON.stringify({ id: 'cmpl-demo', object: 'text_completion', created, model: body.model, choices: [{ index: 0, text: piece, finish_reason: finish, logprobs: null }] })}\n\n`;
+      for (const piece of text.match(/\s*\S+/g) ?? []) res.write(chunk(piece, null));
+      res.write(chunk('', 'stop'));
+      const opts = body.stream_options as { include_usage?: boolean } | undefined;
+      if (opts?.include_usage) res.write(`data: ${JSON.stringify({ id: 'cmpl-demo', object: 'text_completion', created, model: body.model, choices: [], usage })}\n\n`);
+      res.end('data: [DONE]\n\n');
+      return;
+    }
     return send(res, 200, {
       id: 'cmpl-demo',
       object: 'text_completion',
       created: Math.floor(Date.now() / 1000),
       model: body.model,
       choices: [{ index: 0, text, finish_reason: 'stop', logprobs: null }],
-      usage: { prompt_tokens: words(prompt), completion_tokens: words(text), total_tokens: words(prompt) + words(text) },
+      usage,
     });
   }
   if (url === '/v1/embeddings') {

@@ -39,7 +39,7 @@ import { MAX_TOKEN_FIELDS } from './stages/obligations.js';
 import { createPolicyStage, type ObligationEnforcers } from './stages/policy.js';
 import { createRouteStage } from './stages/route.js';
 import { StreamToolCallGate } from './stream-tool-calls.js';
-import { callUpstream, readUpstreamBody, UpstreamAbort, upstreamStatusError, upstreamStreamError, type UpstreamTarget } from '../network/upstream.js';
+import { callUpstream, discardUpstreamBody, readUpstreamBody, UpstreamAbort, upstreamStatusError, upstreamStreamError, type UpstreamTarget } from '../network/upstream.js';
 import type { UpstreamShare } from '../network/upstream-share.js';
 import { validateModelRequest } from './validate.js';
 import { externalRequest, type CheckOutcome, type ExternalCheck } from './external-check.js';
@@ -717,7 +717,7 @@ export class Gateway {
       const failed = await opening;
       if (failed) {
         abort.abort();
-        r.body.destroy();
+        discardUpstreamBody(r);
         throw failed;
       }
     }
@@ -784,15 +784,18 @@ export class Gateway {
   ): Promise<void> {
     const target = ctx.target!;
     const ctype = String(r.headers['content-type'] ?? '');
-    if (r.statusCode >= 300 || !ctype.includes('text/event-stream')) {
-      const buf = await readUpstreamBody(target, r);
-      throw upstreamStatusError(target, r.statusCode >= 300 ? r.statusCode : 502, buf);
+    if (r.statusCode >= 300) throw upstreamStatusError(target, r.statusCode, await readUpstreamBody(target, r));
+    if (!ctype.includes('text/event-stream')) {
+      // A streamed request answered whole: nothing here can be relayed as the stream the client asked for, and the
+      // answer is not passed on unchecked either (fail closed), so the error says what the upstream did.
+      discardUpstreamBody(r);
+      throw new UpstreamError(502, 'upstream_not_streaming', `upstream ${target.name} answered a streamed request with ${JSON.stringify(ctype || 'no content type')} instead of an event stream (text/event-stream); retry without "stream": true or fix the upstream`);
     }
     if (this.d.verifyServed) {
       try {
         await this.d.verifyServed(ctx, r.headers);
       } catch (e) {
-        r.body.destroy();
+        discardUpstreamBody(r);
         throw e;
       }
     }

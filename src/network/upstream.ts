@@ -156,6 +156,15 @@ export async function callUpstream(
   }
 }
 
+/**
+ * Drops an upstream answer unread (a refused or unusable response). undici's body emits 'error' when destroyed
+ * before its end; without a listener that would be an uncaught exception, so one is attached first.
+ */
+export function discardUpstreamBody(r: UpstreamResponse): void {
+  r.body.on('error', () => undefined);
+  r.body.destroy();
+}
+
 export async function readUpstreamBody(target: UpstreamTarget, r: UpstreamResponse, limit = 64 * 1024 * 1024): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;

@@ -88,6 +88,19 @@ describe('inference data path with the demo upstream', () => {
     const c = await t.call('inference', 'POST', '/v1/completions', { key, body: { model: 'demo-chat', prompt: 'say hi' } });
     assert.equal(c.status, 200);
     assert.match(c.json.choices[0].text, /say hi/);
+    // Streamed completions: text_completion chunks (choices[].text) relayed as a stream, then the receipt and [DONE].
+    const s = await t.call('inference', 'POST', '/v1/completions', { key, body: { model: 'demo-chat', prompt: 'say hi', stream: true } });
+    assert.equal(s.status, 200);
+    assert.match(String(s.headers['content-type']), /text\/event-stream/);
+    const texts = s.text
+      .split('\n\n')
+      .filter((e) => e.startsWith('data: {'))
+      .map((e) => JSON.parse(e.slice(6)) as { object: string; choices: { text: string }[] })
+      .filter((j) => j.object === 'text_completion')
+      .map((j) => j.choices[0]?.text ?? '');
+    assert.equal(texts.join(''), ' (demo echo) say hi');
+    assert.match(s.text, /event: warden\.receipt/);
+    assert.match(s.text, /data: \[DONE\]\n\n$/);
   });
 
   test('/v1/models lists only the models the caller may use, labelled demo', async () => {

@@ -55,6 +55,32 @@ describe('upstream failures become clear 502/503/504 errors', () => {
     }
   });
 
+  test('a streamed request answered whole (JSON, not an event stream) is a 502 upstream_not_streaming, nothing relayed', async () => {
+    // FAKE external upstream that ignores "stream": true.
+    const whole = await startFakeUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'SECRET-WHOLE-ANSWER' }, finish_reason: 'stop' }] }));
+    });
+    const t = await startTestWarden((c) => {
+      c.upstreams = [{ name: 'whole', baseUrl: whole.url, models: ['whole-model'], connections: 4, connectTimeoutMs: 1000, headersTimeoutMs: 2000, bodyTimeoutMs: 2000 }];
+    });
+    try {
+      const { key } = await t.keyFor('u', ['*'], ['chat']);
+      const r = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: { ...chat('x'), model: 'whole-model', stream: true } });
+      assert.equal(r.status, 502);
+      assert.equal(r.json.error.code, 'upstream_not_streaming');
+      assert.match(r.json.error.message, /application\/json.*instead of an event stream/);
+      assert.doesNotMatch(r.text, /SECRET-WHOLE-ANSWER/);
+      // The stream's opening entry (durable before anything is released) is followed by the entry of the outcome.
+      const entries = t.audits().filter((x) => x.requestId === r.headers['x-request-id']);
+      assert.equal(entries.at(-1)!.decision, 'error');
+      assert.equal(entries.at(-1)!.errorCode, 'upstream_not_streaming');
+    } finally {
+      await t.stop();
+      await whole.close();
+    }
+  });
+
   test('upstream credential comes from the environment, never from the client', async () => {
     const up = await startFakeUpstream((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });

@@ -23,6 +23,7 @@ import { SqliteBudgetPersistence } from '../store/budgets-sqlite.js';
 import { createBudgetsRoute } from '../admin/budgets.js';
 import { openClusterStores } from '../store/cluster.js';
 import { RedisNonceStore } from '../identity/http-signature/redis-nonce-store.js';
+import { RedisSourceRateLimiter } from '../network/redis-source-limit.js';
 import { RedisChallengeStore } from '../workload/attestation-challenges.js';
 import { openSharedSealedStores, SHARED_KEK_REQUIRED, SharedKekMismatch } from '../store/sealed-postgres.js';
 import { RedisRevocationStore } from '../identity/jit/redis-revocation-store.js';
@@ -494,7 +495,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   });
   started.push(() => workload.close());
   quarantineDeployment = async (id, reason) => (await workload.registry.quarantine(null, id, reason)).state === 'quarantined';
-  const keyRelease = createKeyRelease({ db, keyring, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces, ...(cluster.redis ? { challenges: new RedisChallengeStore(cluster.redis, `${redisPrefix}attestation:`) } : {}), ...(sealed ? { modelKeys: sealed.modelKeys } : {}) });
+  const keyRelease = createKeyRelease({ db, keyring, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces, ...(cluster.redis ? { challenges: new RedisChallengeStore(cluster.redis, `${redisPrefix}attestation:`), sourceLimiter: new RedisSourceRateLimiter(cluster.redis, `${redisPrefix}attestation:source:`, config.limits.attestationPerSource) } : {}), ...(sealed ? { modelKeys: sealed.modelKeys } : {}) });
   // Tools plane: /v1/tools, /mcp and /admin/v1/tools|approvals; tool calls decided by the same PDP.
   const tools = await createToolsPlane({
     clock,

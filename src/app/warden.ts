@@ -21,6 +21,9 @@ import { Budgets, LocalBudgetStore } from '../network/budgets.js';
 import { RedisBudgetStore } from '../network/redis-budgets.js';
 import { SqliteBudgetPersistence } from '../store/budgets-sqlite.js';
 import { createBudgetsRoute } from '../admin/budgets.js';
+import { createTenantKeksRoute } from '../admin/tenant-keks.js';
+import { TenantKekMismatch, TenantKeks } from '../data/crypto/tenant-keks.js';
+import { SqliteTenantKekStore } from '../store/tenant-keks-store.js';
 import { openClusterStores } from '../store/cluster.js';
 import { RedisNonceStore } from '../identity/http-signature/redis-nonce-store.js';
 import { RedisSourceRateLimiter } from '../network/redis-source-limit.js';
@@ -230,6 +233,11 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       })
     : null;
   if (sealed) started.push(() => sealed.close());
+  // Tenants' own KEKs: recorded and checked where every replica reads them, withdrawn on all at once.
+  const tenantKeks = await TenantKeks.start({ keyring, store: sealed?.tenantKeks ?? new SqliteTenantKekStore(db), clock, log, changes: cluster.changes }).catch((e: unknown) => {
+    throw e instanceof TenantKekMismatch ? new StartupRefused('config', e.message, { cause: e }) : e;
+  });
+  started.push(() => tenantKeks.close());
   const identityStore: IdentityStore = cluster.identity ?? new SqliteIdentityStore(db);
   // Key changes reach the policy plane (built below) so each key's scope policies stay in step.
   let onKeyChange: (e: KeyChange) => void = () => {};
@@ -723,6 +731,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       },
       (req, res, ar) => retention.adminRoute(req, res, ar),
       createBudgetsRoute(budgets),
+      createTenantKeksRoute(tenantKeks),
       ...(monitor ? [(req: IncomingMessage, res: ServerResponse, ar: AdminRequest) => monitor.adminRoute(req, res, ar)] : []),
       (req, res, ar) => keyRelease.adminRoute(req, res, ar),
       (req, res, ar) => workload.adminRoute(req, res, ar),

@@ -2,52 +2,25 @@
 // CI when none answers; CI fails instead): one bucket per source whichever replica is asked, sources apart, a
 // refusal says when to come back, an idle bucket expires, and an unreachable Redis refuses (503) rather than
 // letting a request through unchecked.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { requireService } from '../helpers/services.js';
+import { limitOutcome, redisTestConns } from '../helpers/redis.js';
 import { FailClosed, RateLimited } from '../../src/core/errors.js';
 import { RedisSourceRateLimiter } from '../../src/network/redis-source-limit.js';
 
-let skip: string | false = false;
-const prefix = `warden-test:${randomUUID()}:source:`;
-const conns: Redis[] = [];
-const conn = () => {
-  const r = new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: 1 });
-  conns.push(r);
-  return r;
-};
+const { prefix: base, skip: skipped, conn } = redisTestConns();
+const prefix = `${base}source:`;
+const outcome = limitOutcome;
 /** A client of a Redis that is not there (nothing listens on port 1), configured as Warden's is (no offline queue). */
 const unreachable = () => {
   const r = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
   r.on('error', () => undefined);
-  conns.push(r);
   return r;
 };
 
-before(async () => {
-  skip = await requireService('redis');
-});
-after(async () => {
-  if (!skip) {
-    const r = conn();
-    const keys = await r.keys(prefix + '*');
-    if (keys.length) await r.del(...keys);
-  }
-  for (const r of conns) r.disconnect();
-});
-
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    return e instanceof RateLimited || e instanceof FailClosed ? e.code : String(e);
-  }
-}
-
 test('one bucket per source across three replicas: the burst holds whichever replica is asked', async (t) => {
+  const skip = skipped();
   if (skip) return t.skip(skip);
   const rate = { requestsPerSecond: 0.01, burst: 5 };
   const replicas = [0, 1, 2].map(() => new RedisSourceRateLimiter(conn(), prefix, rate));
@@ -63,6 +36,7 @@ test('one bucket per source across three replicas: the burst holds whichever rep
 });
 
 test('tokens come back at the configured rate, on Redis\'s clock', async (t) => {
+  const skip = skipped();
   if (skip) return t.skip(skip);
   const l = new RedisSourceRateLimiter(conn(), prefix, { requestsPerSecond: 10, burst: 1 });
   assert.equal(await outcome(l.take('10.0.0.3')), 'ok');
@@ -71,10 +45,11 @@ test('tokens come back at the configured rate, on Redis\'s clock', async (t) => 
   assert.equal(await outcome(l.take('10.0.0.3')), 'ok');
 });
 
-test('Redis unreachable: 503 limits_unavailable, never an unchecked request; a bad rate is refused at construction', async () => {
-  // Nothing listens on port 1.
-  const l = new RedisSourceRateLimiter(unreachable(), prefix, { requestsPerSecond: 1, burst: 1 });
+test('Redis unreachable: 503 limits_unavailable, never an unchecked request; a bad rate is refused at construction', async (t) => {
+  const dead = unreachable();
+  t.after(() => dead.disconnect());
+  const l = new RedisSourceRateLimiter(dead, prefix, { requestsPerSecond: 1, burst: 1 });
   const e = await l.take('10.0.0.1').catch((x: unknown) => x);
   assert.ok(e instanceof FailClosed && e.status === 503 && e.code === 'limits_unavailable', String(e));
-  assert.throws(() => new RedisSourceRateLimiter(unreachable(), prefix, { requestsPerSecond: 0, burst: 1 }), /requestsPerSecond/);
+  assert.throws(() => new RedisSourceRateLimiter(dead, prefix, { requestsPerSecond: 0, burst: 1 }), /requestsPerSecond/);
 });

@@ -2,43 +2,14 @@
 // (embedded default) and PostgreSQL (replicas sharing one registry; two store instances on one prefix here).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
-import { openSqlite } from '../../src/store/sqlite.js';
 import { SqliteAgentStore, type AgentRecord, type AgentStore } from '../../src/agents/store.js';
 import { AGENTS_MIGRATIONS, PostgresAgentStore } from '../../src/store/agents-postgres.js';
-import { migrate } from '../../src/store/pg-migrate.js';
 import { AgentExists, AgentNotFound } from '../../src/agents/errors.js';
-import { contractCase, PG_TEST_URL, pgTestTables, type StoreBackend } from '../helpers/contract.js';
+import { contractCase, olderSchema, PG_TEST_URL, pgTestTables, sqliteAndPostgres } from '../helpers/contract.js';
 
 const pgTables = pgTestTables();
 
-interface Opened {
-  /** Two handles on one registry: the same one for SQLite, two replicas' pools for PostgreSQL. */
-  a: AgentStore;
-  b: AgentStore;
-  close(): Promise<void>;
-}
-
-const backends: StoreBackend<Opened>[] = [
-  {
-    name: 'SQLite',
-    open: async () => {
-      const db = openSqlite(':memory:');
-      const s = new SqliteAgentStore(db);
-      return { a: s, b: s, close: async () => void db.close() };
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    open: async () => {
-      const skip = pgTables.skip();
-      if (skip) return skip;
-      const o = { connectionString: PG_TEST_URL, prefix: pgTables.newPrefix() };
-      const [a, b] = [await PostgresAgentStore.connect(o), await PostgresAgentStore.connect(o)];
-      return { a, b, close: async () => void (await Promise.all([a.close(), b.close()])) };
-    },
-  },
-];
+const backends = sqliteAndPostgres<AgentStore>(pgTables, (db) => new SqliteAgentStore(db), (o) => PostgresAgentStore.connect(o));
 
 const T0 = 1_700_000_000_000;
 const card = (v: string) => ({ name: 'Researcher', version: v, skills: [{ id: 'search', name: 'Search' }], url: 'https://agents.test/a2a' });
@@ -107,20 +78,14 @@ contractCase(backends, 'a task started through one replica is found through anot
 test('PostgreSQL: an agents store written before shared tasks (schema 1) is upgraded and keeps its agents', async (t) => {
   const skip = pgTables.skip();
   if (skip) return t.skip(skip);
-  const prefix = pgTables.newPrefix();
   // What the release before shared tasks created, with one agent registered.
-  const c = new pg.Client({ connectionString: PG_TEST_URL });
-  await c.connect();
-  try {
-    await migrate(c, 'agents', prefix, AGENTS_MIGRATIONS.slice(0, 1));
-    await c.query(
-      `INSERT INTO ${prefix}a2a_agents (id, url, card_url, grantees, egress, actions, tenant, card_keys, card, digest, created_at, updated_at, registered_by)
+  const prefix = await olderSchema(pgTables, 'agents', AGENTS_MIGRATIONS, 1, (c, p) =>
+    c.query(
+      `INSERT INTO ${p}a2a_agents (id, url, card_url, grantees, egress, actions, tenant, card_keys, card, digest, created_at, updated_at, registered_by)
        VALUES ('old', 'https://agents.test/a2a', 'https://agents.test/.well-known/agent-card.json', '["consumers"]', '["https://agents.test"]', '["callAgent"]', 'acme', null, $1, 'sha256:aaa', 1, 1, 'admin')`,
       [JSON.stringify(card('1'))],
-    );
-  } finally {
-    await c.end();
-  }
+    ).then(() => undefined),
+  );
   const s = await PostgresAgentStore.connect({ connectionString: PG_TEST_URL, prefix });
   try {
     assert.deepEqual(s.migration.applied, AGENTS_MIGRATIONS.slice(1).map((m) => m.version));

@@ -34,11 +34,7 @@ test('an MCP session continues through another replica when its first one dies',
   const cl = await startTestCluster(2);
   t.after(() => cl.stop());
   const [a, b] = cl.replicas as [TestWarden, TestWarden];
-  const admin = async (r: TestWarden, method: string, path: string, body?: unknown) => {
-    const res = await r.call('admin', method, path, { key: cl.adminKey, ...(body !== undefined ? { body } : {}) });
-    assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${res.text}`);
-    return res.json;
-  };
+  const admin = cl.adminOk;
   await admin(a, 'POST', '/admin/v1/principals', { id: 'alice', tenant: 'acme', groups: ['consumers'] });
   const alice = (await admin(a, 'POST', '/admin/v1/keys', { principal: 'alice', models: ['*'], actions: ['callTool'] })).key as string;
   await admin(b, 'POST', '/admin/v1/tools', { name: 'weather', description: 'The weather in a city', risk: 'read', grantees: ['consumers'], input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false }, backend: { type: 'http', url: `${backendUrl}/weather` }, egress: [backendUrl] });

@@ -16,7 +16,8 @@ import { Keyring } from '../../src/data/crypto/keyring.js';
 import { LocalFileKek } from '../../src/data/crypto/local-kek.js';
 import { KekUnavailable } from '../../src/data/crypto/errors.js';
 import { TenantKekMismatch, TenantKeks, TenantKekNotFound } from '../../src/data/crypto/tenant-keks.js';
-import { FixedClock } from '../../src/core/clock.js';
+import { FixedClock, systemClock } from '../../src/core/clock.js';
+import { PgChangeFeed } from '../../src/store/pg-changes.js';
 import { contractCase, olderSchema, PG_TEST_URL, pgTestTables, sqliteAndPostgres } from '../helpers/contract.js';
 
 const pgTables = pgTestTables();
@@ -95,4 +96,36 @@ test('PostgreSQL: a sealed store written before tenant KEK records (schema 1) is
   } finally {
     await s.close();
   }
+});
+
+test('PostgreSQL: a replica that cannot read the tenant KEK record for longer than staleAfterMs refuses BYOK tenants until it can', async (t) => {
+  const skip = pgTables.skip();
+  if (skip) return t.skip(skip);
+  const prefix = pgTables.newPrefix();
+  const store = await PostgresTenantKekStore.connect({ connectionString: PG_TEST_URL, prefix });
+  const changes = await PgChangeFeed.connect({ connectionString: PG_TEST_URL, prefix });
+  const ring = new Keyring({ kek: platform, tenants: new Map([['acme', acme]]) });
+  const keks = await TenantKeks.start({ keyring: ring, store, clock: systemClock, log, changes, pollMs: 50, staleAfterMs: 300 });
+  const c = new pg.Client({ connectionString: PG_TEST_URL });
+  await c.connect();
+  t.after(async () => {
+    keks.close();
+    await c.end();
+    await changes.close();
+    await store.close();
+  });
+  const sealed = await ring.newDataKey('acme', 'data-key:alice');
+  const opens = () => ring.unwrapDataKey(sealed.wrapped, 'data-key:alice').then(() => true, (e: unknown) => (e instanceof KekUnavailable ? false : Promise.reject(e)));
+  await c.query(`ALTER TABLE ${prefix}tenant_keks RENAME TO ${prefix}tenant_keks_away`);
+  try {
+    const since = Date.now();
+    while ((await opens()) && Date.now() - since < 3000) await new Promise((r) => setTimeout(r, 50));
+    await assert.rejects(ring.unwrapDataKey(sealed.wrapped, 'data-key:alice'), (e: unknown) => e instanceof KekUnavailable && /cannot be confirmed/.test(e.message));
+    await ring.newDataKey('globex', 'data-key:gina'); // tenants on the platform KEK are served
+  } finally {
+    await c.query(`ALTER TABLE ${prefix}tenant_keks_away RENAME TO ${prefix}tenant_keks`);
+  }
+  const since = Date.now();
+  while (!(await opens()) && Date.now() - since < 3000) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(await opens(), 'readable again once the record can be read');
 });

@@ -121,6 +121,10 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   // What budgets have used is audit material; changing a budget's limits is an identity action.
   { name: 'budgets.list', method: 'GET', path: '/admin/v1/budgets', need: audit('budgets') },
   { name: 'budgets.get', method: 'GET', path: /^\/admin\/v1\/budgets\/([^/]+)\/([^/]+)$/, need: audit('budgets'), example: '/admin/v1/budgets/principal/nobody' },
+  // Tenants' own KEKs: the record is audit material; withdrawing or reinstating one is key management.
+  { name: 'tenantKeks.list', method: 'GET', path: '/admin/v1/tenant-keks', need: audit('tenant-keks') },
+  { name: 'tenantKeks.withdraw', method: 'POST', path: /^\/admin\/v1\/tenant-keks\/([^/]+)\/withdraw$/, need: () => ({ action: 'manageKeys', resource: sys('tenant-keks') }), example: '/admin/v1/tenant-keks/nobody/withdraw' },
+  { name: 'tenantKeks.restore', method: 'POST', path: /^\/admin\/v1\/tenant-keks\/([^/]+)\/restore$/, need: () => ({ action: 'manageKeys', resource: sys('tenant-keks') }), example: '/admin/v1/tenant-keks/nobody/restore' },
   { name: 'budgets.set', method: 'PUT', path: /^\/admin\/v1\/budgets\/([^/]+)\/([^/]+)\/([^/]+)$/, need: () => ({ action: 'manageKeys', resource: sys('budgets') }), example: '/admin/v1/budgets/principal/nobody/day' },
   // Held tool calls carry their arguments: reading them is reading audit material; deciding is `approve`.
   { name: 'approvals.list', method: 'GET', path: '/admin/v1/approvals', need: audit('approvals') },

@@ -124,11 +124,12 @@ interface CallState {
   details: Record<string, string | number | boolean | null>;
 }
 
-const MAX_TASKS = 10_000;
+/** How long Warden remembers who started a task (GetTask / CancelTask after that: a2a_task_unknown). */
+export const TASK_RETENTION_MS = 30 * 24 * 3600_000;
+const PRUNE_EVERY_MS = 3600_000;
 
 export class A2AGateway {
-  /** Task id → who started it through this gateway (tasks/get and tasks/cancel are theirs only), and its skill. */
-  private readonly tasks = new Map<string, { owner: string; agent: string; skill: string }>();
+  private prunedAt = 0;
   /** When each agent's card was last compared with its pin. */
   private readonly checkedAt = new Map<string, number>();
 
@@ -140,7 +141,7 @@ export class A2AGateway {
 
   /** The agent as this principal may see it: another tenant's agent does not exist for them; a quarantined one is refused. */
   private async visible(p: Principal, id: string): Promise<AgentRecord> {
-    const a = await this.d.store.find(id);
+    const a = await this.stored(() => this.d.store.find(id));
     if (!a || (a.tenant !== null && a.tenant !== p.tenant)) throw new AgentNotFound(id);
     if (a.pending) throw new AgentQuarantined(id, `its card changed (now ${a.pending.digest}); an admin must re-approve it`);
     return a;
@@ -166,7 +167,7 @@ export class A2AGateway {
     const served = await fetchCard(this.d.egress.fetchFor(this.policy(a)), a.cardUrl);
     const digest = cardDigest(served);
     if (digest !== a.digest) {
-      await this.d.store.setPending(a.id, served, digest, now);
+      await this.stored(() => this.d.store.setPending(a.id, served, digest, now));
       this.checkedAt.delete(a.id);
       const e = new AgentCardChanged(a.id);
       const before = new Set(cardSkills(a.card).map((s) => s.id));
@@ -209,12 +210,37 @@ export class A2AGateway {
     return `${p.tenant}/${p.kind}/${p.id}`;
   }
 
-  private noteTasks(p: Principal, a: AgentRecord, skill: string, result: unknown, st: CallState): void {
+  /** The agent store (PostgreSQL with replicas) not answering is a refusal, never a guess. */
+  private async stored<T>(f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (e) {
+      if (e instanceof WardenError) throw e;
+      this.d.log.error({ err: e }, 'the agent store cannot be reached');
+      throw new FailClosed('agent_store_unavailable', 'the agent registry cannot be reached');
+    }
+  }
+
+  /** A task this caller started on this agent (through any replica): its skill; else a2a_task_unknown. */
+  private async ownTask(p: Principal, a: AgentRecord, id: string): Promise<string> {
+    const t = await this.stored(() => this.d.store.findTask(a.id, id));
+    if (!t || t.owner !== this.owner(p)) throw new A2ATaskUnknown(id);
+    return t.skill;
+  }
+
+  /**
+   * Records the tasks an answer names as the caller's (the first record of a task stands: an agent naming another
+   * caller's task id gives this caller nothing). Stored before the answer is released: a caller never holds a task
+   * id that no replica would let it read.
+   */
+  private async noteTasks(p: Principal, a: AgentRecord, skill: string, result: unknown, st: CallState): Promise<void> {
+    const now = this.d.clock.now();
     for (const id of taskIdsOf(result)) {
-      if (this.tasks.has(id)) continue;
-      if (this.tasks.size >= MAX_TASKS) this.tasks.delete(this.tasks.keys().next().value!);
-      this.tasks.set(id, { owner: this.owner(p), agent: a.id, skill });
-      st.details.taskId = id;
+      if (await this.stored(() => this.d.store.claimTask({ agent: a.id, id, owner: this.owner(p), skill, createdAt: now }))) st.details.taskId = id;
+    }
+    if (now - this.prunedAt >= PRUNE_EVERY_MS) {
+      this.prunedAt = now;
+      this.d.store.pruneTasks(now - TASK_RETENTION_MS).catch((e: unknown) => this.d.log.warn({ err: e }, 'pruning old A2A tasks failed'));
     }
   }
 
@@ -251,10 +277,8 @@ export class A2AGateway {
       let skillId: string;
       if (kind === 'task') {
         if (typeof params.id !== 'string') throw new A2ARequestInvalid('params.id must name the task', 'params.id');
-        const t = this.tasks.get(params.id);
-        if (!t || t.owner !== this.owner(p) || t.agent !== a.id) throw new A2ATaskUnknown(params.id);
+        skillId = await this.ownTask(p, a, params.id);
         st.details.taskId = params.id;
-        skillId = t.skill;
       } else {
         const message = params.message as Record<string, unknown> | undefined;
         if (!message || typeof message !== 'object' || !Array.isArray(message.parts)) throw new A2ARequestInvalid('params.message with parts is required', 'params.message');
@@ -265,8 +289,7 @@ export class A2AGateway {
         skillId = named ?? skills[0]!.id;
         // A follow-up message on a task of someone else's is refused like reading it.
         if (typeof message.taskId === 'string' && message.taskId !== '') {
-          const t = this.tasks.get(message.taskId);
-          if (!t || t.owner !== this.owner(p) || t.agent !== a.id) throw new A2ATaskUnknown(message.taskId);
+          await this.ownTask(p, a, message.taskId);
         }
       }
       const skill = skills.find((s) => s.id === skillId);
@@ -315,7 +338,7 @@ export class A2AGateway {
       const after = this.decideCall(p, a, skill, depth, st.findings, call.sourceIp);
       st.decision = after;
       if (!after.allow) throw new A2AResultBlocked(after.reasons);
-      this.noteTasks(p, a, skill.id, json.result, st);
+      await this.noteTasks(p, a, skill.id, json.result, st);
       st.responseDigest = sha256Digest(text);
       await this.record(call, st, 200, null, started, { outcome: json.error ? 'agent_error' : 'relayed' });
       sendJson(res, 200, json, { 'x-request-id': call.requestId });
@@ -353,7 +376,7 @@ export class A2AGateway {
         const after = this.decideCall(p, a, skill, depth, f, call.sourceIp);
         st.decision = after;
         if (!after.allow) throw new A2AResultBlocked(after.reasons);
-        this.noteTasks(p, a, skill.id, json.result, st);
+        await this.noteTasks(p, a, skill.id, json.result, st);
         digests.push(sha256Digest(ev.data));
         res.write(ev.type === 'error' ? formatSSEErrorEvent(json) : formatSSEEvent(json));
       }

@@ -1,7 +1,9 @@
 // Registered A2A agents: the endpoint, who may call it, and the pinned agent card (its digest and the card
 // itself), plus a changed card waiting for an admin's re-approval (quarantine). SqliteAgentStore keeps them in
 // the data dir's SQLite; with store.postgres, PostgresAgentStore (src/store/agents-postgres.ts) in the replicas'
-// one table. test/store/agents-contract.test.ts runs one contract on both.
+// one table. Also who started each A2A task through Warden (GetTask / CancelTask and follow-up messages are the
+// starter's only): shared the same way, so a task started through one replica is continued through any.
+// test/store/agents-contract.test.ts runs one contract on both.
 import type { SqliteDb } from '../store/sqlite.js';
 import { AgentExists, AgentNotFound } from './errors.js';
 
@@ -53,6 +55,17 @@ export function toRecord(r: Row): AgentRecord {
   };
 }
 
+/** An A2A task started through Warden: the agent that runs it, who started it, and the skill it was decided on. */
+export interface A2ATaskRecord {
+  agent: string;
+  /** The task id the agent gave it. */
+  id: string;
+  /** `tenant/kind/id` of the principal who started it. */
+  owner: string;
+  skill: string;
+  createdAt: number;
+}
+
 export interface AgentStore {
   list(): Promise<AgentRecord[]>;
   find(id: string): Promise<AgentRecord | null>;
@@ -66,7 +79,15 @@ export interface AgentStore {
   setPending(id: string, card: Record<string, unknown>, digest: string, now: number): Promise<void>;
   /** Pins the pending card (the admin's consent) and ends a quarantine, only if the pending digest is still `expected`. */
   approvePending(id: string, expected: string, by: string, now: number): Promise<boolean>;
+  /** Records who started a task; the first record of an (agent, task id) stands (false when it already existed). */
+  claimTask(t: A2ATaskRecord): Promise<boolean>;
+  findTask(agent: string, id: string): Promise<A2ATaskRecord | null>;
+  /** Forgets tasks recorded before `before` (ms); how many. */
+  pruneTasks(before: number): Promise<number>;
 }
+
+interface TaskRow { agent: string; id: string; owner: string; skill: string; created_at: number | string }
+export const toTask = (r: TaskRow): A2ATaskRecord => ({ agent: r.agent, id: r.id, owner: r.owner, skill: r.skill, createdAt: Number(r.created_at) });
 
 export class SqliteAgentStore implements AgentStore {
   constructor(private readonly db: SqliteDb) {
@@ -88,7 +109,16 @@ export class SqliteAgentStore implements AgentStore {
         created_at     INTEGER NOT NULL,
         updated_at     INTEGER NOT NULL,
         registered_by  TEXT NOT NULL
-      );`);
+      );
+      CREATE TABLE IF NOT EXISTS a2a_tasks (
+        agent      TEXT NOT NULL,
+        id         TEXT NOT NULL,
+        owner      TEXT NOT NULL,
+        skill      TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (agent, id)
+      );
+      CREATE INDEX IF NOT EXISTS a2a_tasks_created ON a2a_tasks (created_at);`);
   }
 
   async list(): Promise<AgentRecord[]> {
@@ -117,6 +147,7 @@ export class SqliteAgentStore implements AgentStore {
 
   async remove(id: string): Promise<void> {
     if (this.db.prepare('DELETE FROM a2a_agents WHERE id = ?').run(id).changes === 0) throw new AgentNotFound(id);
+    this.db.prepare('DELETE FROM a2a_tasks WHERE agent = ?').run(id);
   }
 
   async setPending(id: string, card: Record<string, unknown>, digest: string, now: number): Promise<void> {
@@ -129,5 +160,18 @@ export class SqliteAgentStore implements AgentStore {
         .prepare('UPDATE a2a_agents SET card = pending_card, digest = pending_digest, pending_card = NULL, pending_digest = NULL, pending_at = NULL, updated_at = ?, registered_by = ? WHERE id = ? AND pending_digest = ?')
         .run(now, by, id, expected).changes === 1
     );
+  }
+
+  async claimTask(t: A2ATaskRecord): Promise<boolean> {
+    return this.db.prepare('INSERT INTO a2a_tasks (agent, id, owner, skill, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING').run(t.agent, t.id, t.owner, t.skill, t.createdAt).changes === 1;
+  }
+
+  async findTask(agent: string, id: string): Promise<A2ATaskRecord | null> {
+    const r = this.db.prepare('SELECT * FROM a2a_tasks WHERE agent = ? AND id = ?').get(agent, id) as TaskRow | undefined;
+    return r ? toTask(r) : null;
+  }
+
+  async pruneTasks(before: number): Promise<number> {
+    return Number(this.db.prepare('DELETE FROM a2a_tasks WHERE created_at < ?').run(before).changes);
   }
 }

@@ -21,8 +21,12 @@ import { Budgets, LocalBudgetStore } from '../network/budgets.js';
 import { RedisBudgetStore } from '../network/redis-budgets.js';
 import { SqliteBudgetPersistence } from '../store/budgets-sqlite.js';
 import { createBudgetsRoute } from '../admin/budgets.js';
+import { createTenantKeksRoute } from '../admin/tenant-keks.js';
+import { TenantKekMismatch, TenantKeks } from '../data/crypto/tenant-keks.js';
+import { SqliteTenantKekStore } from '../store/tenant-keks-store.js';
 import { openClusterStores } from '../store/cluster.js';
 import { RedisNonceStore } from '../identity/http-signature/redis-nonce-store.js';
+import { RedisSourceRateLimiter } from '../network/redis-source-limit.js';
 import { RedisChallengeStore } from '../workload/attestation-challenges.js';
 import { openSharedSealedStores, SHARED_KEK_REQUIRED, SharedKekMismatch } from '../store/sealed-postgres.js';
 import { RedisRevocationStore } from '../identity/jit/redis-revocation-store.js';
@@ -229,6 +233,11 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       })
     : null;
   if (sealed) started.push(() => sealed.close());
+  // Tenants' own KEKs: recorded and checked where every replica reads them, withdrawn on all at once.
+  const tenantKeks = await TenantKeks.start({ keyring, store: sealed?.tenantKeks ?? new SqliteTenantKekStore(db), clock, log, changes: cluster.changes }).catch((e: unknown) => {
+    throw e instanceof TenantKekMismatch ? new StartupRefused('config', e.message, { cause: e }) : e;
+  });
+  started.push(() => tenantKeks.close());
   const identityStore: IdentityStore = cluster.identity ?? new SqliteIdentityStore(db);
   // Key changes reach the policy plane (built below) so each key's scope policies stay in step.
   let onKeyChange: (e: KeyChange) => void = () => {};
@@ -494,7 +503,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   });
   started.push(() => workload.close());
   quarantineDeployment = async (id, reason) => (await workload.registry.quarantine(null, id, reason)).state === 'quarantined';
-  const keyRelease = createKeyRelease({ db, keyring, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces, ...(cluster.redis ? { challenges: new RedisChallengeStore(cluster.redis, `${redisPrefix}attestation:`) } : {}), ...(sealed ? { modelKeys: sealed.modelKeys } : {}) });
+  const keyRelease = createKeyRelease({ db, keyring, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces, ...(cluster.redis ? { challenges: new RedisChallengeStore(cluster.redis, `${redisPrefix}attestation:`), sourceLimiter: new RedisSourceRateLimiter(cluster.redis, `${redisPrefix}attestation:source:`, config.limits.attestationPerSource) } : {}), ...(sealed ? { modelKeys: sealed.modelKeys } : {}) });
   // Tools plane: /v1/tools, /mcp and /admin/v1/tools|approvals; tool calls decided by the same PDP.
   const tools = await createToolsPlane({
     clock,
@@ -722,6 +731,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       },
       (req, res, ar) => retention.adminRoute(req, res, ar),
       createBudgetsRoute(budgets),
+      createTenantKeksRoute(tenantKeks),
       ...(monitor ? [(req: IncomingMessage, res: ServerResponse, ar: AdminRequest) => monitor.adminRoute(req, res, ar)] : []),
       (req, res, ar) => keyRelease.adminRoute(req, res, ar),
       (req, res, ar) => workload.adminRoute(req, res, ar),

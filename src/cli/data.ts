@@ -1,4 +1,4 @@
-// `warden data source|sign|verify|register|show|list|retire|train-on|token|lineage|scan|screen` (args exclude `data`).
+// `warden data source|sign|verify|register|show|list|retire|train-on|token|lineage|scan|screen|kek` (args exclude `data`).
 // File verbs (sign, verify --key) work on a dataset directory or file. Registry verbs call the admin API
 // (/admin/v1/datasets, /admin/v1/data-sources): each change is a PDP decision (manageDatasets) and a ledger
 // entry before the CLI hears back. There is no offline path: admitting data needs the PDP and the ledger.
@@ -58,6 +58,9 @@ const USAGE = `usage: warden data <verb> [options]
         --html FILE also writes the report as one self-contained page with plots
   migrate [--config F] [--data-dir D] [--remove-legacy-keys]   rewrap records sealed in the pre-envelope formats
   rewrap [--config F] [--data-dir D]                         move data keys to each tenant's current KEK
+  kek list [--json]                                          tenants with their own KEK: the recorded key id, withdrawn?
+  kek withdraw TENANT [--reason R] | kek restore TENANT      make a tenant's data unreadable (and nothing new of it
+        sealed) on every replica within a second, or reinstate it; a PDP decision and a ledger entry each
   new-key FILE                                               a new 32-byte key file, mode 0600 (never overwrites)
         (content encryption at rest, docs/data-encryption.md; migrate and rewrap run with Warden stopped)
 
@@ -132,10 +135,31 @@ function printMismatch(e: DatasetManifestMismatch): void {
   for (const r of e.records) err(`record: ${describeRecord(r)}`);
 }
 
+interface TenantKekView { tenant: string; kek_id: string; recorded_at: string; withdrawn: { at: string; by: string; reason: string | null } | null }
+const kekLine = (k: TenantKekView) => `${k.tenant}\t${k.kek_id}\t${k.withdrawn ? `withdrawn ${k.withdrawn.at} by ${k.withdrawn.by}${k.withdrawn.reason ? ` (${k.withdrawn.reason})` : ''}` : 'in use'}`;
+
+async function kekVerb(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, reason: { type: 'string' }, json: { type: 'boolean' } } });
+  const [verb, tenant] = positionals;
+  const o = adminClientOptions(values);
+  if (verb === 'list') {
+    const rows = ((await adminCall(o, 'GET', '/admin/v1/tenant-keks')) as { data: TenantKekView[] }).data;
+    out(values.json ? JSON.stringify(rows, null, 2) : rows.length ? rows.map(kekLine).join('\n') : '(no tenant brings its own KEK)');
+    return 0;
+  }
+  if (verb !== 'withdraw' && verb !== 'restore') throw new UsageError('kek needs list, withdraw TENANT or restore TENANT');
+  if (!tenant) throw new UsageError(`kek ${verb} needs TENANT`);
+  const k = (await adminCall(o, 'POST', `/admin/v1/tenant-keks/${encodeURIComponent(tenant)}/${verb}`, values.reason ? { reason: values.reason } : {})) as TenantKekView;
+  out(values.json ? JSON.stringify(k, null, 2) : kekLine(k));
+  return 0;
+}
+
 async function run(verb: string | undefined, args: string[]): Promise<number> {
   switch (verb) {
     case 'source':
       return sourceVerb(args);
+    case 'kek':
+      return kekVerb(args);
     case 'migrate':
     case 'rewrap':
     case 'new-key':

@@ -1,6 +1,8 @@
 // A token bucket per source address for endpoints that answer before any credential is checked (the
 // attestation challenge and key release: the evidence is the credential). The table is bounded: when it is
 // full the least recently seen source is forgotten, so a flood of addresses costs memory once, not forever.
+// With store.redis the buckets are shared by every replica instead (RedisSourceRateLimiter,
+// src/network/redis-source-limit.ts): N replicas then allow the configured rate once, not N times.
 import type { Clock } from '../core/clock.js';
 import { RateLimited } from '../core/errors.js';
 import { TokenBucket } from '../core/token-bucket.js';
@@ -10,7 +12,12 @@ export interface SourceRate {
   burst: number;
 }
 
-export class SourceRateLimiter {
+/** What the per-source endpoints ask: one token for this source, or a refusal (429, or 503 when it cannot be told). */
+export interface SourceLimiter {
+  take(source: string): Promise<void>;
+}
+
+export class SourceRateLimiter implements SourceLimiter {
   private readonly buckets = new Map<string, TokenBucket>();
 
   constructor(
@@ -18,11 +25,15 @@ export class SourceRateLimiter {
     private readonly rate: SourceRate,
     private readonly maxSources = 10_000,
   ) {
-    if (!(rate.requestsPerSecond > 0) || !(rate.burst >= 1)) throw new Error('a source rate needs requestsPerSecond > 0 and burst >= 1');
+    checkSourceRate(rate);
   }
 
   /** Takes one token for `source`, or throws 429 rate_limited with Retry-After. */
-  take(source: string): void {
+  async take(source: string): Promise<void> {
+    this.takeNow(source);
+  }
+
+  private takeNow(source: string): void {
     const now = this.clock.now();
     let b = this.buckets.get(source);
     if (b) this.buckets.delete(source); // re-inserted below: Map order is recency order
@@ -32,10 +43,19 @@ export class SourceRateLimiter {
     }
     this.buckets.set(source, b);
     const wait = b.take(now);
-    if (wait > 0) throw new RateLimited('rate_limited', `at most ${this.rate.requestsPerSecond} request(s)/s from one source address on this endpoint`, wait);
+    if (wait > 0) throw sourceLimited(this.rate, wait);
   }
 
   get size(): number {
     return this.buckets.size;
   }
+}
+
+export function checkSourceRate(rate: SourceRate): SourceRate {
+  if (!(rate.requestsPerSecond > 0) || !(rate.burst >= 1)) throw new Error('a source rate needs requestsPerSecond > 0 and burst >= 1');
+  return rate;
+}
+
+export function sourceLimited(rate: SourceRate, waitS: number): RateLimited {
+  return new RateLimited('rate_limited', `at most ${rate.requestsPerSecond} request(s)/s from one source address on this endpoint`, waitS);
 }

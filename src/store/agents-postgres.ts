@@ -5,7 +5,7 @@
 // replicas the one whose reviewed digest is still pending wins).
 import type pg from 'pg';
 import { AgentExists, AgentNotFound } from '../agents/errors.js';
-import { toRecord, type AgentRecord, type AgentStore, type Row } from '../agents/store.js';
+import { toRecord, toTask, type A2ATaskRecord, type AgentRecord, type AgentStore, type Row } from '../agents/store.js';
 import { connectMigrated, type Migration, type MigrationResult } from './pg-migrate.js';
 
 export const AGENTS_MIGRATIONS: readonly Migration[] = [
@@ -19,6 +19,15 @@ export const AGENTS_MIGRATIONS: readonly Migration[] = [
         pending_card text, pending_digest text, pending_at bigint,
         created_at bigint NOT NULL, updated_at bigint NOT NULL, registered_by text NOT NULL);`,
   },
+  {
+    version: 2,
+    description: 'a2a_tasks: who started each task, shared by replicas',
+    sql: `
+      CREATE TABLE $PREFIXa2a_tasks (
+        agent text NOT NULL, id text NOT NULL, owner text NOT NULL, skill text NOT NULL, created_at bigint NOT NULL,
+        PRIMARY KEY (agent, id));
+      CREATE INDEX $PREFIXa2a_tasks_created ON $PREFIXa2a_tasks (created_at);`,
+  },
 ];
 
 /** bigint columns come back as strings from node-postgres; the record has numbers. */
@@ -29,12 +38,13 @@ export class PostgresAgentStore implements AgentStore {
   private constructor(
     private readonly pool: pg.Pool,
     private readonly table: string,
+    private readonly tasks: string,
     readonly migration: MigrationResult,
   ) {}
 
   static async connect(opts: { connectionString: string; prefix?: string; poolSize?: number }): Promise<PostgresAgentStore> {
     const { pool, prefix, migration } = await connectMigrated({ poolSize: 2, ...opts }, 'agents', AGENTS_MIGRATIONS);
-    return new PostgresAgentStore(pool, `${prefix}a2a_agents`, migration);
+    return new PostgresAgentStore(pool, `${prefix}a2a_agents`, `${prefix}a2a_tasks`, migration);
   }
 
   async list(): Promise<AgentRecord[]> {
@@ -63,7 +73,9 @@ export class PostgresAgentStore implements AgentStore {
   }
 
   async remove(id: string): Promise<void> {
-    if ((await this.pool.query(`DELETE FROM ${this.table} WHERE id = $1`, [id])).rowCount === 0) throw new AgentNotFound(id);
+    // One statement: the agent and the tasks started on it go together.
+    const r = await this.pool.query(`WITH t AS (DELETE FROM ${this.tasks} WHERE agent = $1) DELETE FROM ${this.table} WHERE id = $1`, [id]);
+    if (r.rowCount === 0) throw new AgentNotFound(id);
   }
 
   async setPending(id: string, card: Record<string, unknown>, digest: string, now: number): Promise<void> {
@@ -77,6 +89,20 @@ export class PostgresAgentStore implements AgentStore {
       [now, by, id, expected],
     );
     return r.rowCount === 1;
+  }
+
+  async claimTask(t: A2ATaskRecord): Promise<boolean> {
+    const r = await this.pool.query(`INSERT INTO ${this.tasks} (agent, id, owner, skill, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [t.agent, t.id, t.owner, t.skill, t.createdAt]);
+    return r.rowCount === 1;
+  }
+
+  async findTask(agent: string, id: string): Promise<A2ATaskRecord | null> {
+    const r = (await this.pool.query(`SELECT * FROM ${this.tasks} WHERE agent = $1 AND id = $2`, [agent, id])).rows[0] as Parameters<typeof toTask>[0] | undefined;
+    return r ? toTask(r) : null;
+  }
+
+  async pruneTasks(before: number): Promise<number> {
+    return (await this.pool.query(`DELETE FROM ${this.tasks} WHERE created_at < $1`, [before])).rowCount ?? 0;
   }
 
   async close(): Promise<void> {

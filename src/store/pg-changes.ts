@@ -18,7 +18,9 @@ export type StoreChange =
   | { type: 'model'; id: string }
   /** An approval decided: a call held on any replica (`Prefer: wait`) wakes and reads the decision. */
   | { type: 'approval'; id: string }
-  /** Notifications may have been missed: drop every cached record. */
+  /** A tenant's own KEK withdrawn or reinstated: replicas re-read the tenant KEK records. */
+  | { type: 'tenant_kek'; tenant: string }
+    /** Notifications may have been missed: drop every cached record. */
   | { type: 'resync' };
 
 export interface ChangeFeed {

@@ -11,6 +11,7 @@ import type pg from 'pg';
 import { connectMigrated, inTransaction, type Migration, type MigrationResult } from './pg-migrate.js';
 import type { StoredModelKey } from '../workload/key-release-envelope.js';
 import type { ModelKeyStore, PayloadStore, StoredPayload } from './sealed-store.js';
+import { toTenantKek, type TenantKekRecord, type TenantKekRow, type TenantKekStore } from './tenant-keks-store.js';
 
 export const SEALED_MIGRATIONS: readonly Migration[] = [
   {
@@ -26,6 +27,14 @@ export const SEALED_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE $PREFIXmodel_keys (deployment_id text PRIMARY KEY, wrapped jsonb NOT NULL, created_at bigint NOT NULL);
       -- The platform KEK every replica wraps with (one row): a replica with another is refused at start.
       CREATE TABLE $PREFIXsealed_kek (one boolean PRIMARY KEY DEFAULT true CHECK (one), kek_id text NOT NULL, set_at bigint NOT NULL);`,
+  },
+  {
+    version: 2,
+    description: 'tenant_keks: BYOK tenants, their KEK ids and withdrawals, shared by replicas',
+    sql: `
+      CREATE TABLE $PREFIXtenant_keks (
+        tenant text PRIMARY KEY, kek_id text NOT NULL, recorded_at bigint NOT NULL,
+        withdrawn_at bigint, withdrawn_by text, withdrawn_reason text);`,
   },
 ];
 
@@ -190,23 +199,51 @@ export class PostgresModelKeyStore extends SealedPostgres implements ModelKeySto
 
 }
 
+export class PostgresTenantKekStore extends SealedPostgres implements TenantKekStore {
+  static async connect(opts: Opts): Promise<PostgresTenantKekStore> {
+    const { pool, prefix, migration } = await SealedPostgres.open(opts);
+    return new PostgresTenantKekStore(pool, prefix, migration);
+  }
+
+  private get table(): string {
+    return `${this.prefix}tenant_keks`;
+  }
+
+  async list(): Promise<TenantKekRecord[]> {
+    return (await this.pool.query<TenantKekRow>(`SELECT * FROM ${this.table} ORDER BY tenant COLLATE "C"`)).rows.map(toTenantKek);
+  }
+
+  async record(tenant: string, kekId: string, now: number): Promise<TenantKekRecord> {
+    // Of two replicas recording at once the first id stands; the SELECT (a new snapshot) reads whichever it was.
+    await this.pool.query(`INSERT INTO ${this.table} (tenant, kek_id, recorded_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [tenant, kekId, now]);
+    return toTenantKek((await this.pool.query<TenantKekRow>(`SELECT * FROM ${this.table} WHERE tenant = $1`, [tenant])).rows[0]!);
+  }
+
+  async setWithdrawn(tenant: string, w: TenantKekRecord['withdrawn']): Promise<boolean> {
+    const r = await this.pool.query(`UPDATE ${this.table} SET withdrawn_at = $1, withdrawn_by = $2, withdrawn_reason = $3 WHERE tenant = $4`, [w?.at ?? null, w?.by ?? null, w?.reason ?? null, tenant]);
+    return r.rowCount === 1;
+  }
+}
+
 /**
- * The sealed stores of a replica on store.postgres: the KEK pinned first (pinSharedKek), then model keys, and
- * retained payloads when retention is on.
+ * The sealed stores of a replica on store.postgres: the KEK pinned first (pinSharedKek), then model keys,
+ * retained payloads when retention is on, and the tenants' own KEKs.
  */
 export async function openSharedSealedStores(
   opts: Opts,
   kek: { current: string; previous: string[] },
   o: { payloads: boolean; now: number },
-): Promise<{ modelKeys: PostgresModelKeyStore; payloads: PostgresPayloadStore | null; close(): Promise<void> }> {
+): Promise<{ modelKeys: PostgresModelKeyStore; payloads: PostgresPayloadStore | null; tenantKeks: PostgresTenantKekStore; close(): Promise<void> }> {
   await pinSharedKek(opts, kek, o.now);
   const modelKeys = await PostgresModelKeyStore.connect(opts);
   let payloads: PostgresPayloadStore | null = null;
+  let tenantKeks: PostgresTenantKekStore;
   try {
     payloads = o.payloads ? await PostgresPayloadStore.connect(opts) : null;
+    tenantKeks = await PostgresTenantKekStore.connect(opts);
   } catch (e) {
-    await modelKeys.close();
+    await Promise.allSettled([modelKeys.close(), payloads?.close()]);
     throw e;
   }
-  return { modelKeys, payloads, close: async () => void (await Promise.allSettled([modelKeys.close(), payloads?.close()])) };
+  return { modelKeys, payloads, tenantKeks, close: async () => void (await Promise.allSettled([modelKeys.close(), payloads?.close(), tenantKeks.close()])) };
 }

@@ -8,7 +8,8 @@
 // Both /v1/attestation routes answer before any credential is checked (the evidence is the credential), so
 // they are rate-limited per source address, and challenges are stateless (see issueNonce in
 // attestation-challenges.ts): issuing them cannot fill memory or crowd out a legitimate enclave's challenge.
-// With store.redis a challenge issued by any replica is accepted once by any replica.
+// With store.redis a challenge issued by any replica is accepted once by any replica, and the per-source limit
+// is one bucket across replicas.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -19,7 +20,7 @@ import type { AdminRequest } from '../admin/admin.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import { readBody } from '../http/body.js';
 import { sendError, sendJson } from '../http/respond.js';
-import { SourceRateLimiter, type SourceRate } from '../network/source-limit.js';
+import { SourceRateLimiter, type SourceLimiter, type SourceRate } from '../network/source-limit.js';
 import { SqliteModelKeyStore } from '../store/model-keys-sqlite.js';
 import type { ModelKeyStore } from '../store/sealed-store.js';
 import type { SqliteDb } from '../store/sqlite.js';
@@ -51,6 +52,8 @@ export interface KeyReleaseDeps {
   maxEvidenceAgeMs: number;
   /** Per source address, on /v1/attestation/challenge and /v1/attestation/key together. */
   perSource: SourceRate;
+  /** Where the per-source buckets live; default this process (with store.redis, shared by every replica). */
+  sourceLimiter?: SourceLimiter;
   /** Used nonces remembered at most (limits.attestationUsedNonces); beyond it key requests get 503. */
   maxConsumedNonces?: number;
   /** Wrapped model keys; default the data dir's SQLite (with store.postgres, the replicas' one table). */
@@ -62,7 +65,7 @@ export interface KeyReleaseDeps {
 export function createKeyRelease(d: KeyReleaseDeps) {
   const keys = d.modelKeys ?? new SqliteModelKeyStore(d.db);
   const challenges = d.challenges ?? new LocalChallengeStore(d.maxConsumedNonces);
-  const limiter = new SourceRateLimiter(d.clock, d.perSource);
+  const limiter = d.sourceLimiter ?? new SourceRateLimiter(d.clock, d.perSource);
 
   const record = async (requestId: string, action: string, deployment: string | null, status: number, err?: WardenError) => {
     // Fail closed with the same code as every other route: nothing is released that the ledger did not record.
@@ -113,7 +116,7 @@ export function createKeyRelease(d: KeyReleaseDeps) {
     let deployment: string | null = null;
     const action = path.endsWith('challenge') ? 'attest.challenge' : 'attest.key_release';
     try {
-      limiter.take(clientAddress(req));
+      await limiter.take(clientAddress(req));
       if (req.method !== 'POST') throw new WardenError(405, 'invalid_request_error', 'method_not_allowed', `${path} accepts POST only`);
       const body = parse(await readBody(req, 2 * 1024 * 1024));
       if (typeof body.deployment !== 'string') throw new BadRequest('invalid_field', 'deployment is required', 'deployment');

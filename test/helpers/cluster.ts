@@ -23,6 +23,8 @@ export interface TestCluster {
   replicas: TestWarden[];
   /** The bootstrap admin credential (exactly one replica printed it). */
   adminKey: string;
+  /** An admin call through replica `r` with the bootstrap credential that must succeed (2xx); its JSON. */
+  adminOk(r: TestWarden, method: string, path: string, body?: unknown): Promise<any>;
   stop(): Promise<void>;
 }
 
@@ -81,7 +83,13 @@ export async function startTestCluster(n: number, mutate: (c: WardenConfig) => v
     throw failed.reason;
   }
   const bootstrap = replicas.map((r) => r.w.bootstrapKey).filter((k): k is string => k !== null);
-  return { prefix, root, ledgerKey, replicas, adminKey: bootstrap[0] ?? '', stop };
+  const adminKey = bootstrap[0] ?? '';
+  const adminOk: TestCluster['adminOk'] = async (r, method, path, body) => {
+    const res = await r.call('admin', method, path, { key: adminKey, ...(body !== undefined ? { body } : {}) });
+    assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${res.text}`);
+    return res.json;
+  };
+  return { prefix, root, ledgerKey, replicas, adminKey, adminOk, stop };
 }
 
 /** Polls `probe` until it returns true or a second passes; returns the milliseconds it took (or fails). */

@@ -5,6 +5,8 @@ import { test, before, after } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { requireService } from './services.js';
+import { openSqlite, type SqliteDb } from '../../src/store/sqlite.js';
+import { migrate, type Migration } from '../../src/store/pg-migrate.js';
 
 export const PG_TEST_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -54,4 +56,53 @@ export function contractCase<O extends { close(): Promise<void> }>(backends: rea
       }
     });
   }
+}
+
+/** Two handles on one store: the same one for SQLite, two replicas' pools for PostgreSQL. */
+export interface TwoHandles<S> {
+  a: S;
+  b: S;
+  close(): Promise<void>;
+}
+
+/** The usual pair of backends: an in-memory SQLite store, and two PostgreSQL store instances on one fresh prefix. */
+export function sqliteAndPostgres<S>(
+  pgTables: ReturnType<typeof pgTestTables>,
+  onSqlite: (db: SqliteDb) => S,
+  connectPg: (o: { connectionString: string; prefix: string }) => Promise<S & { close(): Promise<void> }>,
+): StoreBackend<TwoHandles<S>>[] {
+  return [
+    {
+      name: 'SQLite',
+      open: async () => {
+        const db = openSqlite(':memory:');
+        const s = onSqlite(db);
+        return { a: s, b: s, close: async () => void db.close() };
+      },
+    },
+    {
+      name: 'PostgreSQL',
+      open: async () => {
+        const skip = pgTables.skip();
+        if (skip) return skip;
+        const o = { connectionString: PG_TEST_URL, prefix: pgTables.newPrefix() };
+        const [a, b] = [await connectPg(o), await connectPg(o)];
+        return { a, b, close: async () => void (await Promise.all([a.close(), b.close()])) };
+      },
+    },
+  ];
+}
+
+/** A fresh prefix holding what an earlier release wrote: `store`'s first `upTo` migrations, then `seed`. */
+export async function olderSchema(pgTables: ReturnType<typeof pgTestTables>, store: string, migrations: readonly Migration[], upTo: number, seed: (c: pg.Client, prefix: string) => Promise<void> = async () => {}): Promise<string> {
+  const prefix = pgTables.newPrefix();
+  const c = new pg.Client({ connectionString: PG_TEST_URL });
+  await c.connect();
+  try {
+    await migrate(c, store, prefix, migrations.slice(0, upTo));
+    await seed(c, prefix);
+  } finally {
+    await c.end();
+  }
+  return prefix;
 }

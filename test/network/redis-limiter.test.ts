@@ -1,48 +1,21 @@
 // Limits shared by replicas, on a real Redis (skipped with a reason outside CI when none answers; CI fails
 // instead): one bucket and one set of slots whichever replica a request lands on, slots of a dead replica
 // come back, and an unreachable Redis refuses (503) rather than letting requests through unchecked.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
-import { requireService } from '../helpers/services.js';
+import { limitOutcome, redisTestConns } from '../helpers/redis.js';
 import { FailClosed, RateLimited } from '../../src/core/errors.js';
 import { RedisLimiter } from '../../src/network/redis-limiter.js';
 import type { Limits } from '../../src/network/limits.js';
 
-let skip: string | false = false;
-const prefix = `warden-test:${randomUUID()}:`;
-const conns: Redis[] = [];
-const conn = () => {
-  const r = new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: 1 });
-  conns.push(r);
-  return r;
-};
+const { prefix, skip: skipped, conn } = redisTestConns();
 const OPEN: Limits = { requestsPerSecond: 1_000_000, burst: 1_000_000, concurrency: 1_000_000, tokensPerMinute: 1e12 };
-
-before(async () => {
-  skip = await requireService('redis');
-});
-after(async () => {
-  if (!skip) {
-    const r = conn();
-    const keys = await r.keys(prefix + '*');
-    if (keys.length) await r.del(...keys);
-  }
-  for (const r of conns) r.disconnect();
-});
-
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    return e instanceof RateLimited || e instanceof FailClosed ? e.code : String(e);
-  }
-}
+const outcome = limitOutcome;
 
 test('one request budget across three replicas: the bucket holds whichever replica is asked', async (t) => {
+  const skip = skipped();
   if (skip) return t.skip(skip);
   const replicas = [new RedisLimiter(conn(), { prefix }), new RedisLimiter(conn(), { prefix }), new RedisLimiter(conn(), { prefix })];
   const limits: Limits = { ...OPEN, requestsPerSecond: 5, burst: 20 };
@@ -58,6 +31,7 @@ test('one request budget across three replicas: the bucket holds whichever repli
 });
 
 test('concurrency slots are shared, released on release, and a dead replica\'s slot comes back after its lease', async (t) => {
+  const skip = skipped();
   if (skip) return t.skip(skip);
   const a = new RedisLimiter(conn(), { prefix });
   const dyingConn = conn();
@@ -79,6 +53,7 @@ test('concurrency slots are shared, released on release, and a dead replica\'s s
 });
 
 test('model tokens per minute are charged on release and refuse with the window\'s reset time', async (t) => {
+  const skip = skipped();
   if (skip) return t.skip(skip);
   const a = new RedisLimiter(conn(), { prefix });
   const b = new RedisLimiter(conn(), { prefix });
@@ -89,8 +64,8 @@ test('model tokens per minute are charged on release and refuse with the window\
   await assert.rejects(a.acquire('user:carol', limits), (e: unknown) => e instanceof RateLimited && e.code === 'token_limited' && Number(e.headers['retry-after']) >= 1 && Number(e.headers['retry-after']) <= 60);
 });
 
-test('an unreachable Redis refuses with 503 limits_unavailable, never an unchecked request', async () => {
+test('an unreachable Redis refuses with 503 limits_unavailable, never an unchecked request', async (t) => {
   const dead = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  conns.push(dead);
+  t.after(() => dead.disconnect());
   await assert.rejects(new RedisLimiter(dead, { prefix }).acquire('user:dave', OPEN), (e: unknown) => e instanceof FailClosed && e.status === 503 && e.code === 'limits_unavailable');
 });

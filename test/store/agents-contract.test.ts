@@ -1,41 +1,15 @@
 // One contract, two backends: the A2A agents registry (src/agents/store.ts) behaves the same in SQLite
 // (embedded default) and PostgreSQL (replicas sharing one registry; two store instances on one prefix here).
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openSqlite } from '../../src/store/sqlite.js';
 import { SqliteAgentStore, type AgentRecord, type AgentStore } from '../../src/agents/store.js';
-import { PostgresAgentStore } from '../../src/store/agents-postgres.js';
+import { AGENTS_MIGRATIONS, PostgresAgentStore } from '../../src/store/agents-postgres.js';
 import { AgentExists, AgentNotFound } from '../../src/agents/errors.js';
-import { contractCase, PG_TEST_URL, pgTestTables, type StoreBackend } from '../helpers/contract.js';
+import { contractCase, olderSchema, PG_TEST_URL, pgTestTables, sqliteAndPostgres } from '../helpers/contract.js';
 
 const pgTables = pgTestTables();
 
-interface Opened {
-  /** Two handles on one registry: the same one for SQLite, two replicas' pools for PostgreSQL. */
-  a: AgentStore;
-  b: AgentStore;
-  close(): Promise<void>;
-}
-
-const backends: StoreBackend<Opened>[] = [
-  {
-    name: 'SQLite',
-    open: async () => {
-      const db = openSqlite(':memory:');
-      const s = new SqliteAgentStore(db);
-      return { a: s, b: s, close: async () => void db.close() };
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    open: async () => {
-      const skip = pgTables.skip();
-      if (skip) return skip;
-      const o = { connectionString: PG_TEST_URL, prefix: pgTables.newPrefix() };
-      const [a, b] = [await PostgresAgentStore.connect(o), await PostgresAgentStore.connect(o)];
-      return { a, b, close: async () => void (await Promise.all([a.close(), b.close()])) };
-    },
-  },
-];
+const backends = sqliteAndPostgres<AgentStore>(pgTables, (db) => new SqliteAgentStore(db), (o) => PostgresAgentStore.connect(o));
 
 const T0 = 1_700_000_000_000;
 const card = (v: string) => ({ name: 'Researcher', version: v, skills: [{ id: 'search', name: 'Search' }], url: 'https://agents.test/a2a' });
@@ -76,4 +50,49 @@ contractCase(backends, 'a changed card quarantines the agent everywhere; approva
   assert.equal(after.updatedAt, T0 + 30);
   assert.ok(['ann', 'bob'].includes(after.registeredBy));
   assert.equal(after.createdAt, T0);
+});
+
+contractCase(backends, 'a task started through one replica is found through another; the first owner stands; removal and age forget it', async ({ a, b }) => {
+  await a.create(agent('researcher'), T0);
+  await a.create(agent('writer'), T0);
+  const task = { agent: 'researcher', id: 'task-1', owner: 'acme/user/alice', skill: 'search', createdAt: T0 + 5 };
+  assert.equal(await a.claimTask(task), true);
+  assert.deepEqual(await b.findTask('researcher', 'task-1'), task);
+  // Another caller (or another replica racing) naming the same task id does not take it over.
+  const raced = await Promise.all([b.claimTask({ ...task, owner: 'acme/user/mallory' }), a.claimTask({ ...task, owner: 'acme/user/bob' })]);
+  assert.deepEqual(raced, [false, false]);
+  assert.equal((await a.findTask('researcher', 'task-1'))!.owner, 'acme/user/alice');
+  // Task ids are the agent's: the same id on another agent is another task.
+  assert.equal(await b.findTask('writer', 'task-1'), null);
+  assert.equal(await b.claimTask({ ...task, agent: 'writer', owner: 'acme/user/bob', createdAt: T0 + 100 }), true);
+  assert.equal((await a.findTask('writer', 'task-1'))!.owner, 'acme/user/bob');
+  // Old tasks are forgotten; newer ones stay.
+  assert.equal(await b.pruneTasks(T0 + 50), 1);
+  assert.equal(await a.findTask('researcher', 'task-1'), null);
+  assert.ok(await a.findTask('writer', 'task-1'));
+  // Removing the agent forgets its tasks.
+  await b.remove('writer');
+  assert.equal(await a.findTask('writer', 'task-1'), null);
+});
+
+test('PostgreSQL: an agents store written before shared tasks (schema 1) is upgraded and keeps its agents', async (t) => {
+  const skip = pgTables.skip();
+  if (skip) return t.skip(skip);
+  // What the release before shared tasks created, with one agent registered.
+  const prefix = await olderSchema(pgTables, 'agents', AGENTS_MIGRATIONS, 1, (c, p) =>
+    c.query(
+      `INSERT INTO ${p}a2a_agents (id, url, card_url, grantees, egress, actions, tenant, card_keys, card, digest, created_at, updated_at, registered_by)
+       VALUES ('old', 'https://agents.test/a2a', 'https://agents.test/.well-known/agent-card.json', '["consumers"]', '["https://agents.test"]', '["callAgent"]', 'acme', null, $1, 'sha256:aaa', 1, 1, 'admin')`,
+      [JSON.stringify(card('1'))],
+    ).then(() => undefined),
+  );
+  const s = await PostgresAgentStore.connect({ connectionString: PG_TEST_URL, prefix });
+  try {
+    assert.deepEqual(s.migration.applied, AGENTS_MIGRATIONS.slice(1).map((m) => m.version));
+    assert.equal((await s.get('old')).digest, 'sha256:aaa');
+    assert.equal(await s.claimTask({ agent: 'old', id: 't1', owner: 'acme/user/alice', skill: 'search', createdAt: 2 }), true);
+    assert.equal((await s.findTask('old', 't1'))!.owner, 'acme/user/alice');
+  } finally {
+    await s.close();
+  }
 });

@@ -37,11 +37,7 @@ test('an approval through replica B releases a call held on replica A; an approv
   });
   t.after(() => cl.stop());
   const [a, b] = cl.replicas as [TestWarden, TestWarden];
-  const admin = async (r: TestWarden, method: string, path: string, body?: unknown) => {
-    const res = await r.call('admin', method, path, { key: cl.adminKey, ...(body !== undefined ? { body } : {}) });
-    assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${res.text}`);
-    return res.json;
-  };
+  const admin = cl.adminOk;
 
   // Principals and keys through replica A; the tool registered through replica B.
   await admin(a, 'POST', '/admin/v1/principals', { id: 'alice', tenant: 'acme', groups: ['consumers'] });

@@ -27,16 +27,16 @@ test('a challenge nonce verifies only for the key and deployment it was issued f
   assert.equal(checkNonce(key, 'zz'.repeat(56), 'dep_a'), null);
 });
 
-test('the per-source limiter: a burst, then 429 with Retry-After, refill over time, sources apart, table bounded', () => {
+test('the per-source limiter: a burst, then 429 with Retry-After, refill over time, sources apart, table bounded', async () => {
   const clock = new FixedClock(1_000_000);
   const l = new SourceRateLimiter(clock, { requestsPerSecond: 2, burst: 3 }, 4);
-  for (let i = 0; i < 3; i++) l.take('10.0.0.1');
-  assert.throws(() => l.take('10.0.0.1'), (e: unknown) => e instanceof RateLimited && e.status === 429 && e.headers['retry-after'] === '1');
-  l.take('10.0.0.2'); // another source has its own bucket
+  for (let i = 0; i < 3; i++) await l.take('10.0.0.1');
+  await assert.rejects(l.take('10.0.0.1'), (e: unknown) => e instanceof RateLimited && e.status === 429 && e.headers['retry-after'] === '1');
+  await l.take('10.0.0.2'); // another source has its own bucket
   clock.advance(500); // one token back at 2/s
-  l.take('10.0.0.1');
-  assert.throws(() => l.take('10.0.0.1'), RateLimited);
-  for (const s of ['a', 'b', 'c', 'd', 'e']) l.take(s);
+  await l.take('10.0.0.1');
+  await assert.rejects(l.take('10.0.0.1'), RateLimited);
+  for (const s of ['a', 'b', 'c', 'd', 'e']) await l.take(s);
   assert.equal(l.size, 4, 'the least recently seen sources are forgotten');
   assert.throws(() => new SourceRateLimiter(clock, { requestsPerSecond: 0, burst: 1 }), /requestsPerSecond/);
 });

@@ -94,6 +94,10 @@ export interface KeyringOptions {
 export class Keyring {
   private readonly platform: Map<string, KeyEncryptionKey>;
   private readonly tenants: Map<string, KeyEncryptionKey>;
+  /** Tenants withdrawn through the shared record (src/data/crypto/tenant-keks.ts), with why: nothing of theirs opens or is sealed. */
+  private readonly withdrawn = new Map<string, string>();
+  /** Set while the shared record of tenant KEKs cannot be read: every tenant with its own KEK is refused. */
+  private unconfirmed: string | null = null;
 
   constructor(private readonly o: KeyringOptions) {
     this.platform = new Map([o.kek, ...(o.previous ?? [])].map((k) => [k.id, k]));
@@ -119,8 +123,31 @@ export class Keyring {
     return this.tenants.has(tenant);
   }
 
+  /** The tenants configured with their own KEK and its id (null: it could not be opened at start). */
+  tenantKekIds(): Map<string, string | null> {
+    return new Map([...this.tenants].map(([t, k]) => [t, k instanceof WithdrawnKek ? null : k.id]));
+  }
+
+  /** Withdraws (`why`) or reinstates (null) a tenant's data here, whatever its KEK itself would do. */
+  setWithdrawn(tenant: string, why: string | null): void {
+    if (why === null) this.withdrawn.delete(tenant);
+    else this.withdrawn.set(tenant, why);
+  }
+
+  /** While `why` is set, whether a BYOK tenant was withdrawn elsewhere cannot be told: its data is refused. */
+  setUnconfirmed(why: string | null): void {
+    this.unconfirmed = why;
+  }
+
+  private checkTenant(tenant: string): void {
+    const why = this.withdrawn.get(tenant);
+    if (why !== undefined) throw new KekUnavailable(`tenant ${tenant}'s KEK is withdrawn: ${why}`);
+    if (this.unconfirmed !== null && this.tenants.has(tenant)) throw new KekUnavailable(`tenant ${tenant} brings its own KEK and whether it is withdrawn cannot be confirmed: ${this.unconfirmed}`);
+  }
+
   async wrapDataKey(key: Buffer, tenant: string, context: string): Promise<Buffer> {
     if (key.length !== KEY_BYTES) throw new Error(`a data key is ${KEY_BYTES} bytes`);
+    this.checkTenant(tenant);
     const kek = this.kekFor(tenant);
     return encodeWrappedKey({ tenant, kekId: kek.id, blob: await kek.wrap(key, `${tenant}|${context}`) });
   }
@@ -138,6 +165,7 @@ export class Keyring {
   async unwrapDataKey(wrapped: Buffer, context: string, o: { rewrapping?: boolean } = {}): Promise<{ key: Buffer; tenant: string; kekId: string }> {
     const h = parseWrappedKey(wrapped);
     if (!h) throw new EnvelopeTampered(`wrapped data key for ${context} is not in the envelope format`);
+    this.checkTenant(h.tenant);
     const own = this.tenants.get(h.tenant);
     let kek: KeyEncryptionKey | undefined;
     if (own && own.id === h.kekId) kek = own;
@@ -166,6 +194,7 @@ export class Keyring {
     const all = new Set([...this.platform.values(), ...this.tenants.values()]);
     this.platform.clear();
     this.tenants.clear();
+    this.withdrawn.clear();
     for (const k of all) k.close?.();
   }
 }

@@ -5,6 +5,8 @@ import { test } from 'node:test';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { FixedClock } from '../../../src/core/clock.js';
 import { DpopVerifier, InvalidDpopProof } from '../../../src/identity/index.js';
+import { RedisNonceStore } from '../../../src/identity/http-signature/redis-nonce-store.js';
+import { redisTestConns } from '../../helpers/redis.js';
 
 const NOW = Date.UTC(2026, 10, 22, 9, 0, 0);
 const URL_ = 'https://gw.example:8443/v1/chat/completions';
@@ -21,6 +23,7 @@ async function proof(o: { htm?: string; htu?: string; iat?: number; jti?: string
 }
 const ath = (t: string) => createHash('sha256').update(t).digest('base64url');
 const verifier = () => new DpopVerifier({ clock: new FixedClock(NOW) });
+const redis = redisTestConns();
 const refused = (reason: string) => (e: unknown) => e instanceof InvalidDpopProof && e.status === 401 && e.reason === `dpop_${reason}` && e.message === 'the DPoP proof is missing or invalid' && /invalid_dpop_proof/.test(e.headers['www-authenticate'] ?? '');
 
 test('a fresh proof for this request returns the RFC 7638 thumbprint of its key; query and fragment are ignored', async () => {
@@ -54,4 +57,16 @@ test('every §4.3 check refuses', async () => {
   const once = await proof();
   await v.verify(once, e);
   await assert.rejects(v.verify(once, e), refused('replay'));
+});
+
+test('with store.redis a proof used through one replica is a replay on another (one shared cache)', async (t) => {
+  const skip = redis.skip();
+  if (skip) return t.skip(skip);
+  const conn = redis.conn();
+  const [a, b] = [0, 1].map(() => new DpopVerifier({ clock: new FixedClock(NOW), nonceStore: new RedisNonceStore(conn, redis.prefix) }));
+  const e = { method: 'POST', url: URL_ };
+  const once = await proof();
+  await a!.verify(once, e);
+  await assert.rejects(b!.verify(once, e), refused('replay'));
+  await b!.verify(await proof(), e);
 });

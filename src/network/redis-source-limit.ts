@@ -1,0 +1,53 @@
+// The per-source token bucket of the attestation endpoints (src/network/source-limit.ts), shared by every replica
+// through Redis: one bucket per source address whichever replica the request lands on, taken in one Lua script on
+// Redis's clock (TIME), so replicas neither race between reading and writing it nor disagree about time. A bucket
+// expires once it would have refilled, so a flood of addresses costs Redis memory for that long only.
+// Redis unreachable → 503 `limits_unavailable` (fail closed: these endpoints answer before any credential).
+import type { Redis } from 'ioredis';
+import { FailClosed } from '../core/errors.js';
+import { checkSourceRate, sourceLimited, type SourceLimiter, type SourceRate } from './source-limit.js';
+
+const TAKE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local rps, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local s = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(s[1]) or burst
+local at = tonumber(s[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) / 1000 * rps)
+if tokens < 1 then return tostring((1 - tokens) / rps) end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - 1), 'at', now)
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
+return '0'
+`;
+
+type Scripted = Redis & { wardenSourceTake(key: string, rps: number, burst: number, ttlMs: number): Promise<string> };
+
+export class RedisSourceRateLimiter implements SourceLimiter {
+  private readonly r: Scripted;
+  private readonly ttlMs: number;
+
+  /** `prefix` names this deployment and endpoint group, e.g. `warden:attestation:source:`. */
+  constructor(
+    redis: Redis,
+    private readonly prefix: string,
+    private readonly rate: SourceRate,
+  ) {
+    checkSourceRate(rate);
+    // A bucket idle this long is full again: forgetting it changes nothing.
+    this.ttlMs = Math.max(1000, Math.ceil((rate.burst / rate.requestsPerSecond) * 1000));
+    redis.defineCommand('wardenSourceTake', { numberOfKeys: 1, lua: TAKE });
+    this.r = redis as Scripted;
+  }
+
+  async take(source: string): Promise<void> {
+    let wait: number;
+    try {
+      wait = Number(await this.r.wardenSourceTake(`${this.prefix}${source}`, this.rate.requestsPerSecond, this.rate.burst, this.ttlMs));
+    } catch {
+      throw new FailClosed('limits_unavailable', 'the shared rate-limit store cannot be reached');
+    }
+    if (!Number.isFinite(wait)) throw new FailClosed('limits_unavailable', 'unexpected answer from the source rate-limit script');
+    if (wait > 0) throw sourceLimited(this.rate, wait);
+  }
+}

@@ -12,6 +12,7 @@ import type { IdentityStore } from '../store/identity-store.js';
 import { createConsoleHandler } from './handler.js';
 import { OidcClient } from './oidc-client.js';
 import { Passkeys } from './passkeys.js';
+import { loadSamlIdpCerts, SamlClient } from './saml-client.js';
 import { createSessionAuthenticator } from './session-auth.js';
 import { SessionStore } from './sessions.js';
 
@@ -57,6 +58,20 @@ export async function createConsole(
       () => d.clock.now(),
     );
   }
+  const saml = c.saml
+    ? new SamlClient(
+        {
+          entryPoint: c.saml.entryPoint,
+          idpIssuer: c.saml.idpIssuer,
+          idpCertPems: loadSamlIdpCerts(c.saml.idpCertFile),
+          spEntityId: c.saml.spEntityId,
+          principalAttribute: c.saml.principalAttribute ?? null,
+          mfaAuthnContexts: c.saml.mfaAuthnContexts,
+          clockSkewMs: c.saml.clockSkewSec * 1000,
+        },
+        () => d.clock.now(),
+      )
+    : null;
   const verifyOidc = d.verifiers.oidc;
   const auth = { sessions, store: d.store, apiKey: (k: string) => d.verifiers.apiKey(k), origins: consoleOrigins(d.adminOrigin, d.adminUrl), oidcIssuers };
   return {
@@ -65,6 +80,7 @@ export async function createConsole(
       clock: d.clock,
       audit: d.audit,
       oidc,
+      saml,
       passkeys: new Passkeys(d.store, () => d.clock.now()),
       oidcToken: (t) => (verifyOidc ? verifyOidc(t) : Promise.reject(new Error('no OIDC verifier'))),
       ...(d.assetDir ? { assetDir: d.assetDir } : {}),

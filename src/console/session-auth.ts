@@ -43,9 +43,31 @@ export async function oidcSessionPrincipal(d: Pick<SessionAuthDeps, 'store' | 'o
   };
 }
 
+/**
+ * Whom a SAML session signs in: only a principal Warden already knows (the IdP's word alone creates nobody),
+ * live, and not bound to an OIDC issuer other than this IdP (a name at one IdP is not a person at another).
+ * Kind, tenant, groups and admin all come from Warden's record; the MFA time from the IdP's AuthnStatement.
+ */
+export async function samlSessionPrincipal(d: Pick<SessionAuthDeps, 'store'>, c: Extract<ConsoleSession['credential'], { kind: 'saml' }>): Promise<Principal> {
+  const rec = await d.store.getPrincipal(c.subject);
+  if (!rec || rec.erasedAt) throw new Unauthenticated('principal_unknown', `the IdP named ${c.subject}, who is not a principal of this Warden`, CHALLENGE);
+  if (rec.disabledAt) throw new Unauthenticated('principal_disabled', `principal ${c.subject} is disabled`, CHALLENGE);
+  const admin = rec.admin && (rec.oidcIssuer === undefined || rec.oidcIssuer === null || rec.oidcIssuer === c.idpIssuer);
+  return {
+    kind: rec.kind,
+    id: rec.id,
+    tenant: rec.tenant,
+    groups: rec.groups,
+    authn: { method: 'saml', issuer: c.idpIssuer, credentialId: c.assertionId, ...(c.mfaAt !== null ? { mfaAt: c.mfaAt } : {}) },
+    scope: { models: ['*'], actions: ['*'] },
+    admin,
+  };
+}
+
 /** The session's person; a passkey step-up in the session counts as their latest MFA. */
 export async function sessionPrincipal(d: SessionAuthDeps, s: ConsoleSession): Promise<Principal> {
-  const p = s.credential.kind === 'api_key' ? await d.apiKey(s.credential.key) : await oidcSessionPrincipal(d, s.credential);
+  const c = s.credential;
+  const p = c.kind === 'api_key' ? await d.apiKey(c.key) : c.kind === 'oidc' ? await oidcSessionPrincipal(d, c) : await samlSessionPrincipal(d, c);
   if (s.stepUpAt !== undefined && (p.authn.mfaAt === undefined || p.authn.mfaAt < s.stepUpAt)) return { ...p, authn: { ...p.authn, mfaAt: s.stepUpAt } };
   return p;
 }

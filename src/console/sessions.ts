@@ -12,7 +12,9 @@ export type SessionCredential =
   /** Signed in with an API key (the bootstrap admin key): verified again on every request, so revoking it ends the session. */
   | { kind: 'api_key'; key: string }
   /** Signed in through the OIDC issuer: the verified token's person and when they last proved MFA there. */
-  | { kind: 'oidc'; issuer: string; subject: string; tenant: string; principalKind: string; groups: string[]; mfaAt: number | null; tokenId: string };
+  | { kind: 'oidc'; issuer: string; subject: string; tenant: string; principalKind: string; groups: string[]; mfaAt: number | null; tokenId: string }
+  /** Signed in through the SAML IdP: the principal its verified assertion named, and when it last proved MFA there. */
+  | { kind: 'saml'; idpIssuer: string; subject: string; mfaAt: number | null; assertionId: string };
 
 export interface ConsoleSession {
   /** sha256 of the cookie value (the store never holds the cookie itself). */

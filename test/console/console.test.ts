@@ -5,7 +5,7 @@
 // admin page. Each page passes axe-core and is screenshotted into docs/console/ (shown in docs/console.md).
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startTestWarden, type TestWarden } from '../helpers/warden.js';
 import { startTestOidcIdp, type TestOidcIdp } from '../helpers/oidc-idp.js';
+import { startTestSamlIdp, type TestSamlIdp } from '../helpers/saml-idp.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 // The screenshots in docs/console/ are refreshed with WARDEN_SCREENSHOTS=docs (so a plain `npm test` leaves the
@@ -33,6 +34,7 @@ let browser: Browser;
 let walkthroughKey = '';
 let t: TestWarden;
 let idp: TestOidcIdp;
+let samlIdp: TestSamlIdp;
 let backend: Server;
 const deletes: string[] = [];
 const cspViolations: string[] = [];
@@ -91,9 +93,16 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
     await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
     const backendUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
     idp = await startTestOidcIdp();
+    samlIdp = await startTestSamlIdp('https://warden.test/console/saml');
+    const samlCert = join(mkdtempSync(join(tmpdir(), 'warden-saml-')), 'idp.pem');
+    writeFileSync(samlCert, samlIdp.signingCertPem);
     t = await startTestWarden((c) => {
       c.oidc.issuers = [idp.oidcIssuer];
-      c.console = { ...c.console, oidc: { issuer: idp.issuer, clientId: idp.clientId, scopes: ['openid'] } };
+      c.console = {
+        ...c.console,
+        oidc: { issuer: idp.issuer, clientId: idp.clientId, scopes: ['openid'] },
+        saml: { entryPoint: samlIdp.ssoUrl, idpIssuer: samlIdp.entityId, idpCertFile: samlCert, spEntityId: 'https://warden.test/console/saml', mfaAuthnContexts: ['https://refeds.org/profile/mfa'], clockSkewSec: 5 },
+      };
     });
     // bob: an operator with admin (approves held calls; admins never approve, by the separation-of-duties policy).
     await t.admin('POST', '/admin/v1/principals', { id: 'bob', kind: 'user', tenant: 'acme', groups: ['operators'], admin: true });
@@ -106,6 +115,7 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
     await browser?.close();
     await t?.stop();
     idp?.close();
+    samlIdp?.close();
     backend?.close();
   });
 
@@ -293,6 +303,26 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
     await axe(c.page, 'no admin access');
     await shot(c.page, 'consumer');
     await c.ctx.close();
+  });
+
+  test('SAML: an admin signs in through the test SAML IdP (SP-initiated, signed assertion); a SAML consumer sees no admin page', async () => {
+    await t.admin('POST', '/admin/v1/principals', { id: 'sam', kind: 'user', tenant: 'acme', groups: ['consumers'] });
+    const s = await newPage();
+    samlIdp.signInAs = { subject: 'bob' };
+    await s.page.goto(consoleUrl());
+    // The IdP's page posts the signed Response back to the ACS (HTTP-POST binding); Warden redirects to the console.
+    await s.page.getByRole('link', { name: 'Sign in with SAML single sign-on' }).click();
+    await s.page.getByRole('heading', { level: 2, name: 'Overview' }).waitFor();
+    assert.match(await s.page.locator('#who').innerText(), /bob · saml · MFA/);
+    assert.equal(samlIdp.requests.at(-1)?.acsUrl, consoleUrl().replace(/\/console\/$/, '/console/auth/saml/acs'));
+    assert.ok(t.audits().some((a) => a.action === 'console.signIn' && a.decision === 'allow' && (a.principal as Record<string, unknown>)?.authn === 'saml'));
+    await s.page.getByRole('button', { name: 'Sign out' }).click();
+    samlIdp.signInAs = { subject: 'sam' };
+    await s.page.getByRole('link', { name: 'Sign in with SAML single sign-on' }).click();
+    await s.page.getByRole('heading', { name: 'No admin access' }).waitFor();
+    assert.equal(await s.page.getByRole('navigation').count(), 0);
+    assert.equal(await s.page.evaluate(async () => (await fetch('/admin/v1/principals')).status), 403);
+    await s.ctx.close();
   });
 
   test('sign-out ends the session; no page broke the CSP', async () => {

@@ -22,6 +22,7 @@ import { RedisBudgetStore } from '../network/redis-budgets.js';
 import { SqliteBudgetPersistence } from '../store/budgets-sqlite.js';
 import { createBudgetsRoute } from '../admin/budgets.js';
 import { openClusterStores } from '../store/cluster.js';
+import { SqliteConsoleSessionStore } from '../store/console-sessions-store.js';
 import { RedisNonceStore } from '../identity/http-signature/redis-nonce-store.js';
 import { RedisChallengeStore } from '../workload/attestation-challenges.js';
 import { openSharedSealedStores, SHARED_KEK_REQUIRED, SharedKekMismatch } from '../store/sealed-postgres.js';
@@ -649,7 +650,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   });
   started.push(() => redTeam.stop());
   // The console (src/console): browser sessions as admin credentials, and its assets and sign-in under /console/.
-  const consoleUi = config.console.enabled ? await createConsole(config, { clock, audit, store: identityStore, verifiers, adminOrigin, adminUrl }) : null;
+  const consoleUi = config.console.enabled ? await createConsole(config, { clock, audit, store: identityStore, sessionStore: cluster.consoleSessions ?? new SqliteConsoleSessionStore(db), verifiers, adminOrigin, adminUrl }) : null;
   if (consoleUi) started.push(() => consoleUi.close());
   // Declared after the audit handler that reads it: requests start only once it exists.
   const admin: AdminApi = new AdminApi({

@@ -96,20 +96,20 @@ export function createConsoleHandler(d: ConsoleDeps): (req: IncomingMessage, res
   /** A new session for a verified person: recorded in the ledger first (fail closed), then the cookie. */
   const signIn = async (requestId: string, principal: Principal, credential: SessionCredential, action: string): Promise<string> => {
     await record(requestId, action, principal);
-    return d.sessions.create(credential).cookie;
+    return (await d.sessions.create(credential)).cookie;
   };
 
   /** The end of a redirect sign-in (OIDC, SAML): the browser's old session ends, a new one starts, back to the console. */
   const redirectSignedIn = async (req: IncomingMessage, res: ServerResponse, requestId: string, p: Principal, credential: SessionCredential, clearState: string, status: 302 | 303): Promise<void> => {
     const previous = readCookie(req.headers.cookie, SESSION_COOKIE);
-    if (previous) d.sessions.end(previous);
+    if (previous) await d.sessions.end(previous);
     const cookie = await signIn(requestId, p, credential, 'console.signIn');
     res.writeHead(status, { ...SECURITY_HEADERS, location: '/console/', 'set-cookie': [clearState, sessionCookie(cookie)] });
     res.end();
   };
 
   const sessionView = async (req: IncomingMessage) => {
-    const s = requestSession(d, req);
+    const s = await requestSession(d, req);
     if (!s) return { signed_in: false, oidc: d.oidc !== null, saml: d.saml !== null };
     const p = await sessionPrincipal(d, s);
     return {
@@ -165,15 +165,15 @@ export function createConsoleHandler(d: ConsoleDeps): (req: IncomingMessage, res
       }
       // A new sign-in replaces whatever session this browser had (no session outlives its replacement).
       const previous = readCookie(req.headers.cookie, SESSION_COOKIE);
-      if (previous) d.sessions.end(previous);
+      if (previous) await d.sessions.end(previous);
       const cookie = await signIn(requestId, p, { kind: 'api_key', key }, 'console.signIn');
       return sendJson(res, 200, { signed_in: true }, { ...SECURITY_HEADERS, 'set-cookie': sessionCookie(cookie), 'x-request-id': requestId });
     }
     if (path === '/console/auth/signout' && method === 'POST') {
-      const s = requestSession(d, req);
+      const s = await requestSession(d, req);
       const cookie = readCookie(req.headers.cookie, SESSION_COOKIE);
       if (s && cookie) {
-        d.sessions.end(cookie);
+        await d.sessions.end(cookie);
         await record(requestId, 'console.signOut', await sessionPrincipal(d, s).catch(() => null));
       }
       return sendJson(res, 200, { signed_in: false }, { ...SECURITY_HEADERS, 'set-cookie': clearedSessionCookie(), 'x-request-id': requestId });
@@ -181,7 +181,7 @@ export function createConsoleHandler(d: ConsoleDeps): (req: IncomingMessage, res
     const pk = /^\/console\/auth\/passkey\/(register|stepup)\/(options|verify)$/.exec(path);
     if (pk && method === 'POST') {
       // Signed in (with the CSRF token: requestSession checks it for a POST), as an admin.
-      const s = requestSession(d, req);
+      const s = await requestSession(d, req);
       if (!s) throw new Unauthenticated('session_required', 'sign in first', 'Cookie realm="warden-console"');
       const p = await sessionPrincipal(d, s);
       if (!p.admin) throw new Forbidden('admin_required', 'passkeys are for admins of this Warden');
@@ -189,11 +189,10 @@ export function createConsoleHandler(d: ConsoleDeps): (req: IncomingMessage, res
       if (pk[2] === 'options') {
         const origin = requestOrigin(d, req);
         const r = pk[1] === 'register' ? await d.passkeys.registrationOptions(p, origin) : await d.passkeys.stepUpOptions(p, origin);
-        s.pendingPasskey = r.pending;
+        await d.sessions.setPendingPasskey(s, r.pending);
         return sendJson(res, 200, r.options, hdr);
       }
-      const pending = s.pendingPasskey ?? null;
-      s.pendingPasskey = null;
+      const pending = await d.sessions.takePendingPasskey(s);
       let response: unknown;
       try {
         response = JSON.parse((await readBody(req, 64 * 1024)).toString('utf8'));
@@ -209,7 +208,7 @@ export function createConsoleHandler(d: ConsoleDeps): (req: IncomingMessage, res
         throw e;
       }
       await record(requestId, action, p);
-      if (pk[1] === 'stepup') s.stepUpAt = d.clock.now();
+      if (pk[1] === 'stepup') await d.sessions.setStepUp(s, d.clock.now());
       return sendJson(res, 200, { ok: true, ...(pk[1] === 'stepup' ? { mfa_at: new Date(s.stepUpAt!).toISOString() } : {}) }, hdr);
     }
     if (path === '/console/auth/oidc/start' && method === 'GET') {

@@ -8,6 +8,7 @@ import type { Principal } from '../core/types.js';
 import { StartupRefused } from '../core/errors.js';
 import type { CredentialVerifiers } from '../identity/verifiers.js';
 import { loadIssuerCaFile } from '../identity/oidc/ca-file.js';
+import type { ConsoleSessionStore } from '../store/console-sessions-store.js';
 import type { IdentityStore } from '../store/identity-store.js';
 import { createConsoleHandler } from './handler.js';
 import { OidcClient } from './oidc-client.js';
@@ -36,10 +37,10 @@ export function consoleOrigins(adminOrigin: string, adminUrl: string): string[] 
 
 export async function createConsole(
   config: WardenConfig,
-  d: { clock: Clock; audit: AuditSink; store: IdentityStore; verifiers: CredentialVerifiers; adminOrigin: string; adminUrl: string; assetDir?: string },
+  d: { clock: Clock; audit: AuditSink; store: IdentityStore; sessionStore: ConsoleSessionStore; verifiers: CredentialVerifiers; adminOrigin: string; adminUrl: string; assetDir?: string },
 ): Promise<ConsoleUi> {
   const c = config.console;
-  const sessions = new SessionStore(d.clock, c.idleTimeoutSec * 1000, c.absoluteTimeoutSec * 1000);
+  const sessions = new SessionStore(d.sessionStore, d.clock, c.idleTimeoutSec * 1000, c.absoluteTimeoutSec * 1000);
   const oidcIssuers = config.oidc.issuers.map((i) => i.issuer);
   let oidc: OidcClient | null = null;
   if (c.oidc) {

@@ -76,10 +76,10 @@ export async function sessionPrincipal(d: SessionAuthDeps, s: ConsoleSession): P
  * The session a request carries, checked for a state-changing call (CSRF: the X-Warden-CSRF header must
  * equal the session's token and Origin, when sent, must be the admin origin). Null: no session cookie.
  */
-export function requestSession(d: SessionAuthDeps, req: IncomingMessage): ConsoleSession | null {
+export async function requestSession(d: SessionAuthDeps, req: IncomingMessage): Promise<ConsoleSession | null> {
   const cookie = readCookie(req.headers.cookie, SESSION_COOKIE);
   if (cookie === null) return null;
-  const r = d.sessions.lookup(cookie);
+  const r = await d.sessions.lookup(cookie);
   if ('ended' in r) {
     const why = r.ended === 'unknown' ? 'the console session is not known (signed out, or Warden restarted)' : r.ended === 'idle' ? 'the console session ended after being idle' : 'the console session reached its maximum age';
     throw new Unauthenticated('session_ended', `${why}: sign in again`, CHALLENGE, `session_${r.ended}`);
@@ -102,7 +102,7 @@ export function requestOrigin(d: Pick<SessionAuthDeps, 'origins'>, req: Incoming
 export function createSessionAuthenticator(d: SessionAuthDeps): (req: IncomingMessage) => Promise<Principal | null> {
   return async (req) => {
     if (req.headers.authorization !== undefined || req.headers.signature !== undefined) return null;
-    const s = requestSession(d, req);
+    const s = await requestSession(d, req);
     return s ? sessionPrincipal(d, s) : null;
   };
 }

@@ -22,6 +22,7 @@ import { RedisBudgetStore } from '../network/redis-budgets.js';
 import { SqliteBudgetPersistence } from '../store/budgets-sqlite.js';
 import { createBudgetsRoute } from '../admin/budgets.js';
 import { openClusterStores } from '../store/cluster.js';
+import { createLedgerSearchRoute } from '../ledger/search.js';
 import { SqliteConsoleSessionStore } from '../store/console-sessions-store.js';
 import { RedisNonceStore } from '../identity/http-signature/redis-nonce-store.js';
 import { RedisChallengeStore } from '../workload/attestation-challenges.js';
@@ -722,6 +723,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
         return true;
       },
       (req, res, ar) => retention.adminRoute(req, res, ar),
+      createLedgerSearchRoute(ledger),
       createBudgetsRoute(budgets),
       ...(monitor ? [(req: IncomingMessage, res: ServerResponse, ar: AdminRequest) => monitor.adminRoute(req, res, ar)] : []),
       (req, res, ar) => keyRelease.adminRoute(req, res, ar),

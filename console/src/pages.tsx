@@ -355,22 +355,63 @@ function ShadowDiffs({ version }: { version: string }) {
   );
 }
 
+/** The served bytes of entry `index` (from its entry bundle): what the browser hashes, never a re-serialization. */
+async function entryBytes(index: number): Promise<Uint8Array> {
+  const size = Number((await (await fetch('/audit/v1/checkpoint')).text()).split('\n')[1]);
+  if (!(index < size)) throw new Error(`entry ${index} is not yet in the signed tree (size ${size})`);
+  const tile = Math.floor(index / 256);
+  const bundle = await entryBundle(tile, Math.min(256, size - tile * 256));
+  return bundle[index % 256]!;
+}
+
+type Found = { index: number; entry: Row };
+
 export function LedgerPage() {
-  const [entries, setEntries] = useState<{ index: number; entry: Row; raw: Uint8Array }[]>([]);
+  const [entries, setEntries] = useState<Found[]>([]);
+  const [nextBefore, setNextBefore] = useState<number | null>(null);
   const [error, setError] = useState('');
-  const [q, setQ] = useState({ principal: '', decision: '', text: '' });
+  const [q, setQ] = useState({ principal: '', model: '', decision: '', since: '', until: '', text: '' });
   const [open, setOpen] = useState<{ index: number; entry: Row; raw: Uint8Array } | null>(null);
   const [vkey, setVkey] = useState('');
   const [result, setResult] = useState<EntryVerification | null>(null);
   const [verr, setVerr] = useState('');
+  // The search runs on the server (GET /admin/v1/audit/entries); "contains" refines what came back.
+  const search = async (before: number | null) => {
+    setError('');
+    const p = new URLSearchParams({ limit: '200' });
+    if (q.principal) p.set('principal', q.principal);
+    if (q.model) p.set('model', q.model);
+    if (q.decision) p.set('decision', q.decision);
+    if (q.since) p.set('since', new Date(q.since).toISOString());
+    if (q.until) p.set('until', new Date(q.until).toISOString());
+    if (before !== null) p.set('before', String(before));
+    try {
+      const r = await call<{ data: Found[]; next_before: number | null }>('GET', `/admin/v1/audit/entries?${p}`);
+      setEntries(before === null ? r.data : [...entries, ...r.data]);
+      setNextBefore(r.next_before);
+    } catch (e) {
+      setError(stepUpHint(e));
+    }
+  };
   useEffect(() => {
-    recentEntries(512).then(setEntries, (e) => setError(stepUpHint(e)));
+    void search(null);
     servedVkey().then(setVkey, () => {});
   }, []);
-  const shown = entries.filter(({ entry }) => {
-    const p = String((entry.principal as Row | undefined)?.id ?? '');
-    return (!q.principal || p.includes(q.principal)) && (!q.decision || entry.decision === q.decision) && (!q.text || JSON.stringify(entry).includes(q.text));
-  });
+  const shown = entries.filter(({ entry }) => !q.text || JSON.stringify(entry).includes(q.text));
+  const openEntry = async (index: number) => {
+    const found = entries.find((e) => e.index === index);
+    if (!found) return;
+    setResult(null);
+    setVerr('');
+    try {
+      setOpen({ ...found, raw: await entryBytes(index) });
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  const field = (id: keyof typeof q, label: string, type = 'text') => (
+    <div><label for={`q-${id}`}>{label}</label><input id={`q-${id}`} type={type} value={q[id]} onInput={(e) => setQ({ ...q, [id]: (e.target as HTMLInputElement).value })} /></div>
+  );
   const verify = async () => {
     setResult(null);
     setVerr('');
@@ -384,22 +425,27 @@ export function LedgerPage() {
     <section>
       <h2>Ledger</h2>
       <Status error={error} />
-      <form class="row" onSubmit={(e) => e.preventDefault()} aria-label="Search entries">
-        <div><label for="q-principal">Principal</label><input id="q-principal" value={q.principal} onInput={(e) => setQ({ ...q, principal: (e.target as HTMLInputElement).value })} /></div>
+      <form class="row" onSubmit={(e) => (e.preventDefault(), void search(null))} aria-label="Search entries">
+        {field('principal', 'Principal')}
+        {field('model', 'Model')}
         <div>
           <label for="q-decision">Decision</label>
           <select id="q-decision" value={q.decision} onChange={(e) => setQ({ ...q, decision: (e.target as HTMLSelectElement).value })}>
             <option value="">any</option><option value="allow">allow</option><option value="deny">deny</option><option value="error">error</option>
           </select>
         </div>
-        <div><label for="q-text">Contains (model, action, request id, time)</label><input id="q-text" value={q.text} onInput={(e) => setQ({ ...q, text: (e.target as HTMLInputElement).value })} /></div>
+        {field('since', 'Since', 'datetime-local')}
+        {field('until', 'Until', 'datetime-local')}
+        <div><button type="submit" class="primary">Search</button></div>
+        {field('text', 'Contains (action, request id, …) in the results')}
       </form>
       <Table
-        rows={shown.slice(0, 100).map(({ index, entry }) => ({ id: index, index, time: entry.time, principal: (entry.principal as Row | undefined)?.id, action: entry.action, resource: entry.resource ? `${cell((entry.resource as Row).type)}::${cell((entry.resource as Row).id)}` : '', decision: entry.decision, status: entry.status }))}
+        rows={shown.map(({ index, entry }) => ({ id: index, index, time: entry.time, principal: (entry.principal as Row | undefined)?.id, action: entry.action, resource: entry.resource ? `${cell((entry.resource as Row).type)}::${cell((entry.resource as Row).id)}` : '', decision: entry.decision, status: entry.status }))}
         columns={['index', 'time', 'principal', 'action', 'resource', 'decision', 'status']}
         caption="Ledger entries"
-        actions={(r) => <button type="button" aria-label={`Open ${cell(r.index)}`} onClick={() => (setOpen(entries.find((e) => e.index === r.index) ?? null), setResult(null), setVerr(''))}>Open</button>}
+        actions={(r) => <button type="button" aria-label={`Open ${cell(r.index)}`} onClick={() => void openEntry(Number(r.index))}>Open</button>}
       />
+      {nextBefore !== null && <p><button type="button" onClick={() => void search(nextBefore)}>Older entries</button></p>}
       {open && (
         <div class="card" id="entry">
           <h3>Entry {open.index}</h3>

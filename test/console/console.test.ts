@@ -200,7 +200,14 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
   test('ledger: open an entry and verify its inclusion proof and checkpoint signature in the browser', async () => {
     const { page } = admin;
     await open(page, 'Ledger', 'Ledger');
-    await page.getByLabel('Contains (model, action, request id, time)').fill('policy.promote');
+    // The search runs on the server (principal, decision, time range); "contains" refines its results.
+    await page.getByLabel('Principal', { exact: true }).fill('admin');
+    await page.getByLabel('Decision').selectOption('allow');
+    await page.getByLabel('Since').fill(new Date(Date.now() - 3_600_000 - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 16));
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.getByLabel(/^Contains/).fill('policy.promote');
+    await page.getByRole('button', { name: /^Open \d+$/ }).first().waitFor();
+    assert.ok(t.audits().some((a) => a.action === 'audit.search' && (a.details as Record<string, unknown>)?.principal === 'admin'), 'the page searched on the server');
     await page.getByRole('button', { name: /^Open \d+$/ }).first().click();
     await page.locator('#entry').waitFor();
     const vkey = await page.getByLabel(/Ledger verifier key/).inputValue();

@@ -515,14 +515,83 @@ function RegistryPage({ title, path, columns }: { title: string; path: string; c
 export const ModelsPage = () => <RegistryPage title="Models and deployments" path="/admin/v1/models" columns={['id', 'model', 'state', 'digest', 'signature', 'attestation', 'updated_at']} />;
 export const ToolsPage = () => <RegistryPage title="Tools" path="/admin/v1/tools" columns={['name', 'version', 'risk', 'grantees', 'needs_approval', 'backend']} />;
 
+type RiskPoint = { t: number; risk: number };
+const RISK_COLOURS = ['#b42318', '#0969da', '#8250df', '#9a6700', '#1a7f37'];
+
+/**
+ * Risk over the last 30 minutes for the five riskiest principals (inline SVG, no library): the points are the
+ * monitor's actions in the ledger (each `monitor.*` entry carries the risk it acted on) and the page's own
+ * readings of /admin/v1/monitor, one every 10 seconds while it is open.
+ */
+function RiskPlot({ series }: { series: Map<string, RiskPoint[]> }) {
+  const minutes = 30;
+  const w = 480;
+  const h = 120;
+  const now = Date.now();
+  const from = now - minutes * 60_000;
+  const top = [...series.entries()]
+    .map(([k, pts]) => [k, pts.filter((p) => p.t >= from).sort((a, b) => a.t - b.t)] as const)
+    .filter(([, pts]) => pts.length > 0)
+    .sort((a, b) => b[1].at(-1)!.risk - a[1].at(-1)!.risk)
+    .slice(0, RISK_COLOURS.length);
+  const x = (t: number) => Math.round(((t - from) / (now - from)) * w);
+  const y = (r: number) => Math.round(h - Math.min(1, Math.max(0, r)) * h);
+  const label = `Risk over the last ${minutes} minutes: ${top.length ? top.map(([k, pts]) => `${k} ${pts.at(-1)!.risk}`).join(', ') : 'no readings yet'}`;
+  return (
+    <figure class="card">
+      <svg role="img" aria-label={label} width={w} height={h + 2} viewBox={`0 0 ${w} ${h + 2}`}>
+        <title>{label}</title>
+        <line x1="0" y1={h + 1} x2={w} y2={h + 1} stroke="#57606a" />
+        <line x1="0" y1={y(0.5)} x2={w} y2={y(0.5)} stroke="#d0d7de" stroke-dasharray="4 4" />
+        {top.map(([k, pts], i) => (pts.length === 1
+          ? <circle key={k} cx={x(pts[0]!.t)} cy={y(pts[0]!.risk)} r="3" fill={RISK_COLOURS[i]} />
+          : <polyline key={k} fill="none" stroke={RISK_COLOURS[i]} stroke-width="2" points={pts.map((p) => `${x(p.t)},${y(p.risk)}`).join(' ')} />))}
+      </svg>
+      <figcaption>
+        Risk (0 to 1; dashed line 0.5) over the last {minutes} minutes, from the monitor's actions in the ledger and this page's readings every 10 s.
+        {top.length > 0 && <ul class="legend">{top.map(([k, pts], i) => <li key={k}><span aria-hidden="true" style={`color:${RISK_COLOURS[i]}`}>■</span> {k}: {pts.at(-1)!.risk}</li>)}</ul>}
+      </figcaption>
+    </figure>
+  );
+}
+
 export function MonitorPage() {
   const risk = useLoad(() => call<{ data: Row[] }>('GET', '/admin/v1/monitor'));
   const pb = useLoad(() => call<{ steps: Row[] }>('GET', '/admin/v1/playbooks'));
+  const history = useLoad(() => recentEntries(256));
+  const [readings, setReadings] = useState<Map<string, RiskPoint[]>>(new Map());
   const [msg, setMsg] = useState<{ error?: string; ok?: string }>({});
+  useEffect(() => {
+    const timer = setInterval(() => risk.reload(), 10_000);
+    return () => clearInterval(timer);
+  }, []);
+  useEffect(() => {
+    if (!risk.data) return;
+    const t = Date.now();
+    setReadings((prev) => {
+      const next = new Map(prev);
+      for (const r of risk.data!.data) {
+        const k = String(r.principal);
+        next.set(k, [...(next.get(k) ?? []), { t, risk: Number(r.risk) }].slice(-180));
+      }
+      return next;
+    });
+  }, [risk.data]);
+  const series = new Map<string, RiskPoint[]>();
+  for (const { entry } of history.data ?? []) {
+    const p = entry.principal as Row | null;
+    const d = entry.details as Row | undefined;
+    if (!String(entry.action).startsWith('monitor.') || !p || typeof d?.risk !== 'number') continue;
+    const k = `${cell(p.tenant)}/${cell(p.kind)}:${cell(p.id)}`;
+    series.set(k, [...(series.get(k) ?? []), { t: Date.parse(String(entry.time)), risk: d.risk }]);
+  }
+  for (const [k, pts] of readings) series.set(k, [...(series.get(k) ?? []), ...pts]);
   return (
     <section>
       <h2>Monitor</h2>
       <Status error={msg.error || risk.error || pb.error} ok={msg.ok} />
+      <h3>Risk over time</h3>
+      <RiskPlot series={series} />
       <h3>Risk per principal</h3>
       <Table
         rows={risk.data?.data ?? []}

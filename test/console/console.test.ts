@@ -235,6 +235,7 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
       await page.waitForLoadState('networkidle');
       if (link === 'Tools') await page.getByRole('cell', { name: 'delete_record', exact: true }).waitFor();
       if (link === 'Monitor') await page.getByRole('cell', { name: 'default/user:walkthrough', exact: true }).waitFor();
+      if (link === 'Monitor') await page.getByRole('img', { name: /^Risk over the last 30 minutes: .*default\/user:walkthrough \d/ }).waitFor();
       if (link === 'Overview') await page.getByRole('img', { name: /Ledger entries per minute/ }).waitFor();
       await axe(page, section);
       await shot(page, link.toLowerCase());

@@ -512,7 +512,54 @@ function RegistryPage({ title, path, columns }: { title: string; path: string; c
   );
 }
 
-export const ModelsPage = () => <RegistryPage title="Models and deployments" path="/admin/v1/models" columns={['id', 'model', 'state', 'digest', 'signature', 'attestation', 'updated_at']} />;
+/**
+ * Deployments and their lifecycle, through the admin API the CLI uses (`warden model promote|quarantine|retire|
+ * rollback`): the same PDP decision (promoteModel / manageModels) and ledger entry for each. Promotion and
+ * rollback want fresh MFA under the starter policy: step up (passkey or IdP) when the page says so.
+ */
+export function ModelsPage() {
+  const list = useLoad(() => call<{ data: Row[] }>('GET', '/admin/v1/models'));
+  const [msg, setMsg] = useState<{ error?: string; ok?: string }>({});
+  const [reason, setReason] = useState('');
+  const act = (what: string, path: string, body: unknown) =>
+    call('POST', path, body).then(() => (setMsg({ ok: what }), list.reload()), (e) => setMsg({ error: stepUpHint(e) }));
+  const rows = list.data?.data ?? [];
+  const rollbackable = [...new Set(rows.filter((r) => r.state === 'retired').map((r) => String(r.model)))];
+  return (
+    <section>
+      <h2>Models and deployments</h2>
+      <Status error={msg.error || list.error} ok={msg.ok} />
+      <div class="row">
+        <div><label for="quarantine-reason">Reason (for a quarantine)</label><input id="quarantine-reason" value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} /></div>
+      </div>
+      <Table
+        rows={rows}
+        columns={['id', 'model', 'version', 'state', 'digest', 'signature', 'attestation', 'updated_at'].filter((c) => c !== 'version' || rows.some((r) => 'version' in r))}
+        caption="Models and deployments"
+        actions={(r) => {
+          const id = String(r.id);
+          const at = `/admin/v1/models/${encodeURIComponent(id)}`;
+          return (
+            <>
+              {r.state === 'verified' && <button type="button" aria-label={`Promote ${id}`} onClick={() => void act(`${id} promoted`, `${at}/promote`, {})}>Promote</button>}
+              {r.state !== 'quarantined' && r.state !== 'retired' && (
+                <button type="button" aria-label={`Quarantine ${id}`} disabled={!reason} onClick={() => void act(`${id} quarantined`, `${at}/quarantine`, { reason })}>Quarantine</button>
+              )}
+              {r.state === 'promoted' && <button type="button" aria-label={`Retire ${id}`} onClick={() => void act(`${id} retired`, `${at}/retire`, {})}>Retire</button>}
+            </>
+          );
+        }}
+      />
+      {rollbackable.length > 0 && (
+        <p>
+          {rollbackable.map((m) => (
+            <button key={m} type="button" onClick={() => void act(`${m} rolled back`, '/admin/v1/models/rollback', { model: m })}>Roll back {m}</button>
+          ))}
+        </p>
+      )}
+    </section>
+  );
+}
 export const ToolsPage = () => <RegistryPage title="Tools" path="/admin/v1/tools" columns={['name', 'version', 'risk', 'grantees', 'needs_approval', 'backend']} />;
 
 type RiskPoint = { t: number; risk: number };

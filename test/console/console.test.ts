@@ -5,7 +5,7 @@
 // admin page. Each page passes axe-core and is screenshotted into docs/console/ (shown in docs/console.md).
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
@@ -15,6 +15,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { startTestWarden, type TestWarden } from '../helpers/warden.js';
 import { startTestOidcIdp, type TestOidcIdp } from '../helpers/oidc-idp.js';
 import { startTestSamlIdp, type TestSamlIdp } from '../helpers/saml-idp.js';
+import { testdata } from '../helpers/testdata.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 // The screenshots in docs/console/ are refreshed with WARDEN_SCREENSHOTS=docs (so a plain `npm test` leaves the
@@ -98,6 +99,8 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
     writeFileSync(samlCert, samlIdp.signingCertPem);
     t = await startTestWarden((c) => {
       c.oidc.issuers = [idp.oidcIssuer];
+      // The model-signing test vector's signer: the Models page promotes deployments signed by it.
+      c.workload.trustedSigners = [testdata('crypto_vectors/model_signing/keys/certificate/signing-key-pub.pem')];
       c.console = {
         ...c.console,
         oidc: { issuer: idp.issuer, clientId: idp.clientId, scopes: ['openid'] },
@@ -331,6 +334,47 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
     assert.equal(await s.page.getByRole('navigation').count(), 0);
     assert.equal(await s.page.evaluate(async () => (await fetch('/admin/v1/principals')).status), 403);
     await s.ctx.close();
+  });
+
+  test('models: a model admin signed in through SAML (with MFA) promotes, rolls back and quarantines deployments in the page', async () => {
+    const vector = testdata('crypto_vectors/model_signing/v1.0.0-certificate');
+    const dir = join(mkdtempSync(join(tmpdir(), 'warden-console-model-')), 'summarizer');
+    cpSync(vector, dir, { recursive: true });
+    chmodSync(dir, 0o755);
+    for (const f of readdirSync(dir)) chmodSync(join(dir, f), 0o644);
+    const ids: string[] = [];
+    for (const version of ['1', '2']) {
+      const reg = await t.admin('POST', '/admin/v1/models', { model: 'summarizer', version, upstream: 'http://127.0.0.1:9', tier: 'onprem', region: 'eu-west-1', tenant: 'acme', signatureBundle: JSON.parse(readFileSync(join(vector, 'model.sig'), 'utf8')) });
+      ids.push(reg.id as string);
+      await t.admin('POST', `/admin/v1/models/${reg.id}/verify`, { path: dir });
+    }
+    const [v1, v2] = ids as [string, string];
+    await t.admin('POST', '/admin/v1/principals', { id: 'mona', kind: 'user', tenant: 'acme', groups: ['model-admins'], admin: true });
+    samlIdp.signInAs = { subject: 'mona' };
+    const m = await newPage();
+    await m.page.goto(consoleUrl());
+    await m.page.getByRole('link', { name: 'Sign in with SAML single sign-on' }).click();
+    await m.page.getByRole('heading', { level: 2, name: 'Overview' }).waitFor();
+    await m.page.getByRole('link', { name: 'Models', exact: true }).click();
+    await m.page.getByRole('heading', { level: 2, name: 'Models and deployments' }).waitFor();
+    await m.page.getByRole('button', { name: `Promote ${v1}` }).click();
+    await m.page.getByText(`${v1} promoted`, { exact: true }).waitFor();
+    await m.page.getByRole('button', { name: `Promote ${v2}` }).click();
+    await m.page.getByText(`${v2} promoted`, { exact: true }).waitFor();
+    const state = async (id: string) => (await t.admin('GET', `/admin/v1/models/${id}`)).state as string;
+    assert.deepEqual([await state(v1), await state(v2)], ['retired', 'promoted'], 'promoting v2 retired v1');
+    await m.page.getByRole('button', { name: 'Roll back summarizer' }).click();
+    await m.page.getByText('summarizer rolled back', { exact: true }).waitFor();
+    assert.equal(await state(v1), 'promoted', 'the last known-good is back');
+    await m.page.getByLabel('Reason (for a quarantine)').fill('CVE-2026-0001');
+    await m.page.getByRole('button', { name: `Quarantine ${v1}` }).click();
+    await m.page.getByText(`${v1} quarantined`, { exact: true }).waitFor();
+    assert.equal(await state(v1), 'quarantined');
+    await axe(m.page, 'models with actions');
+    for (const action of ['model.promote', 'model.rollback', 'model.quarantine']) {
+      assert.ok(t.audits().some((a) => a.action === action && (a.principal as Record<string, unknown>)?.id === 'mona' && (a.principal as Record<string, unknown>)?.authn === 'saml'), `${action} names mona (saml)`);
+    }
+    await m.ctx.close();
   });
 
   test('sign-out ends the session; no page broke the CSP', async () => {

@@ -144,6 +144,12 @@ describe('console SAML sign-in', () => {
   test('an expired assertion is refused', async () => refused(await signIn('bob', { validForSec: -60 }), 'saml_assertion_expired'));
   test('an assertion for another audience is refused', async () => refused(await signIn('bob', { audience: 'https://other-sp.example' }), 'saml_audience_mismatch'));
   test('an assertion from another issuer is refused', async () => refused(await signIn('bob', { issuer: 'https://evil-idp.example' }), 'saml_issuer_mismatch'));
+  test('an encrypted assertion is refused (not supported: never read unverified)', async () => {
+    const st = await start();
+    const xml = Buffer.from(idp.response({ inResponseTo: st.requestId, acsUrl: st.acsUrl, subject: 'bob' }), 'base64').toString('utf8')
+      .replace(/<saml:Assertion[\s\S]*<\/saml:Assertion>/, '<saml:EncryptedAssertion><xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#"/></saml:EncryptedAssertion>');
+    await refused(await post(Buffer.from(xml).toString('base64'), st.relayState, st.stateCookie), 'saml_invalid');
+  });
   test('a principal Warden does not know is refused (the IdP creates nobody)', async () => refused(await signIn('nobody-here'), 'principal_unknown'));
 
   test('a replayed response is refused: with the same RelayState, and under a new sign-in', async () => {

@@ -21,24 +21,14 @@ let idpAgent: Agent;
 
 interface Res { status: number; headers: Record<string, string | string[] | undefined>; json: any; text: string }
 
-async function send(method: string, path: string, o: { cookie?: string; csrf?: string; body?: string; json?: unknown; contentType?: string } = {}): Promise<Res> {
+/** The admin listener as a browser calls it (TestWarden.call): a JSON body, or a form (the IdP's POST). */
+async function send(method: string, path: string, o: { cookie?: string; csrf?: string; body?: string; json?: unknown } = {}): Promise<Res> {
   const headers: Record<string, string> = {};
   if (o.cookie) headers.cookie = o.cookie;
   if (o.csrf) headers['x-warden-csrf'] = o.csrf;
-  let body: string | undefined = o.body;
-  if (o.json !== undefined) {
-    body = JSON.stringify(o.json);
-    headers['content-type'] = 'application/json';
-  } else if (body !== undefined) headers['content-type'] = o.contentType ?? 'application/x-www-form-urlencoded';
-  const r = await request(t.w.adminUrl + path, { method: method as 'GET', headers, dispatcher: t.agent, ...(body !== undefined ? { body } : {}) });
-  const text = await r.body.text();
-  let json: unknown = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    /* not JSON */
-  }
-  return { status: r.statusCode, headers: r.headers, json, text };
+  if (o.json === undefined && o.body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+  const body = o.json !== undefined ? o.json : o.body;
+  return (await t.call('admin', method, path, { headers, ...(body !== undefined ? { body } : {}) })) as Res;
 }
 
 const setCookies = (r: Res) => ([] as string[]).concat(r.headers['set-cookie'] ?? []);

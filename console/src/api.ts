@@ -3,6 +3,7 @@
 export interface SessionInfo {
   signed_in: boolean;
   oidc: boolean;
+  saml?: boolean;
   csrf?: string;
   ended?: string;
   principal?: { id: string; kind: string; tenant: string; groups: string[]; admin: boolean; authn: string; mfa_at: string | null };

@@ -71,6 +71,11 @@ function SignIn({ info, onDone }: { info: SessionInfo; onDone: () => void }) {
           <a class="button" href="/console/auth/oidc/start" id="oidc-signin">Sign in with your identity provider</a>
         </p>
       )}
+      {info.saml && (
+        <p>
+          <a class="button" href="/console/auth/saml/start" id="saml-signin">Sign in with SAML single sign-on</a>
+        </p>
+      )}
       <form onSubmit={submit}>
         <label for="admin-key">Admin API key (the bootstrap key printed once by <code>warden up</code>)</label>
         <input id="admin-key" type="password" autocomplete="off" value={key} onInput={(e) => setKey((e.target as HTMLInputElement).value)} />

@@ -355,22 +355,63 @@ function ShadowDiffs({ version }: { version: string }) {
   );
 }
 
+/** The served bytes of entry `index` (from its entry bundle): what the browser hashes, never a re-serialization. */
+async function entryBytes(index: number): Promise<Uint8Array> {
+  const size = Number((await (await fetch('/audit/v1/checkpoint')).text()).split('\n')[1]);
+  if (!(index < size)) throw new Error(`entry ${index} is not yet in the signed tree (size ${size})`);
+  const tile = Math.floor(index / 256);
+  const bundle = await entryBundle(tile, Math.min(256, size - tile * 256));
+  return bundle[index % 256]!;
+}
+
+type Found = { index: number; entry: Row };
+
 export function LedgerPage() {
-  const [entries, setEntries] = useState<{ index: number; entry: Row; raw: Uint8Array }[]>([]);
+  const [entries, setEntries] = useState<Found[]>([]);
+  const [nextBefore, setNextBefore] = useState<number | null>(null);
   const [error, setError] = useState('');
-  const [q, setQ] = useState({ principal: '', decision: '', text: '' });
+  const [q, setQ] = useState({ principal: '', model: '', decision: '', since: '', until: '', text: '' });
   const [open, setOpen] = useState<{ index: number; entry: Row; raw: Uint8Array } | null>(null);
   const [vkey, setVkey] = useState('');
   const [result, setResult] = useState<EntryVerification | null>(null);
   const [verr, setVerr] = useState('');
+  // The search runs on the server (GET /admin/v1/audit/entries); "contains" refines what came back.
+  const search = async (before: number | null) => {
+    setError('');
+    const p = new URLSearchParams({ limit: '200' });
+    if (q.principal) p.set('principal', q.principal);
+    if (q.model) p.set('model', q.model);
+    if (q.decision) p.set('decision', q.decision);
+    if (q.since) p.set('since', new Date(q.since).toISOString());
+    if (q.until) p.set('until', new Date(q.until).toISOString());
+    if (before !== null) p.set('before', String(before));
+    try {
+      const r = await call<{ data: Found[]; next_before: number | null }>('GET', `/admin/v1/audit/entries?${p}`);
+      setEntries(before === null ? r.data : [...entries, ...r.data]);
+      setNextBefore(r.next_before);
+    } catch (e) {
+      setError(stepUpHint(e));
+    }
+  };
   useEffect(() => {
-    recentEntries(512).then(setEntries, (e) => setError(stepUpHint(e)));
+    void search(null);
     servedVkey().then(setVkey, () => {});
   }, []);
-  const shown = entries.filter(({ entry }) => {
-    const p = String((entry.principal as Row | undefined)?.id ?? '');
-    return (!q.principal || p.includes(q.principal)) && (!q.decision || entry.decision === q.decision) && (!q.text || JSON.stringify(entry).includes(q.text));
-  });
+  const shown = entries.filter(({ entry }) => !q.text || JSON.stringify(entry).includes(q.text));
+  const openEntry = async (index: number) => {
+    const found = entries.find((e) => e.index === index);
+    if (!found) return;
+    setResult(null);
+    setVerr('');
+    try {
+      setOpen({ ...found, raw: await entryBytes(index) });
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  const field = (id: keyof typeof q, label: string, type = 'text') => (
+    <div><label for={`q-${id}`}>{label}</label><input id={`q-${id}`} type={type} value={q[id]} onInput={(e) => setQ({ ...q, [id]: (e.target as HTMLInputElement).value })} /></div>
+  );
   const verify = async () => {
     setResult(null);
     setVerr('');
@@ -384,22 +425,27 @@ export function LedgerPage() {
     <section>
       <h2>Ledger</h2>
       <Status error={error} />
-      <form class="row" onSubmit={(e) => e.preventDefault()} aria-label="Search entries">
-        <div><label for="q-principal">Principal</label><input id="q-principal" value={q.principal} onInput={(e) => setQ({ ...q, principal: (e.target as HTMLInputElement).value })} /></div>
+      <form class="row" onSubmit={(e) => (e.preventDefault(), void search(null))} aria-label="Search entries">
+        {field('principal', 'Principal')}
+        {field('model', 'Model')}
         <div>
           <label for="q-decision">Decision</label>
           <select id="q-decision" value={q.decision} onChange={(e) => setQ({ ...q, decision: (e.target as HTMLSelectElement).value })}>
             <option value="">any</option><option value="allow">allow</option><option value="deny">deny</option><option value="error">error</option>
           </select>
         </div>
-        <div><label for="q-text">Contains (model, action, request id, time)</label><input id="q-text" value={q.text} onInput={(e) => setQ({ ...q, text: (e.target as HTMLInputElement).value })} /></div>
+        {field('since', 'Since', 'datetime-local')}
+        {field('until', 'Until', 'datetime-local')}
+        <div><button type="submit" class="primary">Search</button></div>
+        {field('text', 'Contains (action, request id, …) in the results')}
       </form>
       <Table
-        rows={shown.slice(0, 100).map(({ index, entry }) => ({ id: index, index, time: entry.time, principal: (entry.principal as Row | undefined)?.id, action: entry.action, resource: entry.resource ? `${cell((entry.resource as Row).type)}::${cell((entry.resource as Row).id)}` : '', decision: entry.decision, status: entry.status }))}
+        rows={shown.map(({ index, entry }) => ({ id: index, index, time: entry.time, principal: (entry.principal as Row | undefined)?.id, action: entry.action, resource: entry.resource ? `${cell((entry.resource as Row).type)}::${cell((entry.resource as Row).id)}` : '', decision: entry.decision, status: entry.status }))}
         columns={['index', 'time', 'principal', 'action', 'resource', 'decision', 'status']}
         caption="Ledger entries"
-        actions={(r) => <button type="button" aria-label={`Open ${cell(r.index)}`} onClick={() => (setOpen(entries.find((e) => e.index === r.index) ?? null), setResult(null), setVerr(''))}>Open</button>}
+        actions={(r) => <button type="button" aria-label={`Open ${cell(r.index)}`} onClick={() => void openEntry(Number(r.index))}>Open</button>}
       />
+      {nextBefore !== null && <p><button type="button" onClick={() => void search(nextBefore)}>Older entries</button></p>}
       {open && (
         <div class="card" id="entry">
           <h3>Entry {open.index}</h3>
@@ -466,17 +512,133 @@ function RegistryPage({ title, path, columns }: { title: string; path: string; c
   );
 }
 
-export const ModelsPage = () => <RegistryPage title="Models and deployments" path="/admin/v1/models" columns={['id', 'model', 'state', 'digest', 'signature', 'attestation', 'updated_at']} />;
+/**
+ * Deployments and their lifecycle, through the admin API the CLI uses (`warden model promote|quarantine|retire|
+ * rollback`): the same PDP decision (promoteModel / manageModels) and ledger entry for each. Promotion and
+ * rollback want fresh MFA under the starter policy: step up (passkey or IdP) when the page says so.
+ */
+export function ModelsPage() {
+  const list = useLoad(() => call<{ data: Row[] }>('GET', '/admin/v1/models'));
+  const [msg, setMsg] = useState<{ error?: string; ok?: string }>({});
+  const [reason, setReason] = useState('');
+  const act = (what: string, path: string, body: unknown) =>
+    call('POST', path, body).then(() => (setMsg({ ok: what }), list.reload()), (e) => setMsg({ error: stepUpHint(e) }));
+  const rows = list.data?.data ?? [];
+  const rollbackable = [...new Set(rows.filter((r) => r.state === 'retired').map((r) => String(r.model)))];
+  return (
+    <section>
+      <h2>Models and deployments</h2>
+      <Status error={msg.error || list.error} ok={msg.ok} />
+      <div class="row">
+        <div><label for="quarantine-reason">Reason (for a quarantine)</label><input id="quarantine-reason" value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} /></div>
+      </div>
+      <Table
+        rows={rows}
+        columns={['id', 'model', 'version', 'state', 'digest', 'signature', 'attestation', 'updated_at'].filter((c) => c !== 'version' || rows.some((r) => 'version' in r))}
+        caption="Models and deployments"
+        actions={(r) => {
+          const id = String(r.id);
+          const at = `/admin/v1/models/${encodeURIComponent(id)}`;
+          return (
+            <>
+              {r.state === 'verified' && <button type="button" aria-label={`Promote ${id}`} onClick={() => void act(`${id} promoted`, `${at}/promote`, {})}>Promote</button>}
+              {r.state !== 'quarantined' && r.state !== 'retired' && (
+                <button type="button" aria-label={`Quarantine ${id}`} disabled={!reason} onClick={() => void act(`${id} quarantined`, `${at}/quarantine`, { reason })}>Quarantine</button>
+              )}
+              {r.state === 'promoted' && <button type="button" aria-label={`Retire ${id}`} onClick={() => void act(`${id} retired`, `${at}/retire`, {})}>Retire</button>}
+            </>
+          );
+        }}
+      />
+      {rollbackable.length > 0 && (
+        <p>
+          {rollbackable.map((m) => (
+            <button key={m} type="button" onClick={() => void act(`${m} rolled back`, '/admin/v1/models/rollback', { model: m })}>Roll back {m}</button>
+          ))}
+        </p>
+      )}
+    </section>
+  );
+}
 export const ToolsPage = () => <RegistryPage title="Tools" path="/admin/v1/tools" columns={['name', 'version', 'risk', 'grantees', 'needs_approval', 'backend']} />;
+
+type RiskPoint = { t: number; risk: number };
+const RISK_COLOURS = ['#b42318', '#0969da', '#8250df', '#9a6700', '#1a7f37'];
+
+/**
+ * Risk over the last 30 minutes for the five riskiest principals (inline SVG, no library): the points are the
+ * monitor's actions in the ledger (each `monitor.*` entry carries the risk it acted on) and the page's own
+ * readings of /admin/v1/monitor, one every 10 seconds while it is open.
+ */
+function RiskPlot({ series }: { series: Map<string, RiskPoint[]> }) {
+  const minutes = 30;
+  const w = 480;
+  const h = 120;
+  const now = Date.now();
+  const from = now - minutes * 60_000;
+  const top = [...series.entries()]
+    .map(([k, pts]) => [k, pts.filter((p) => p.t >= from).sort((a, b) => a.t - b.t)] as const)
+    .filter(([, pts]) => pts.length > 0)
+    .sort((a, b) => b[1].at(-1)!.risk - a[1].at(-1)!.risk)
+    .slice(0, RISK_COLOURS.length);
+  const x = (t: number) => Math.round(((t - from) / (now - from)) * w);
+  const y = (r: number) => Math.round(h - Math.min(1, Math.max(0, r)) * h);
+  const label = `Risk over the last ${minutes} minutes: ${top.length ? top.map(([k, pts]) => `${k} ${pts.at(-1)!.risk}`).join(', ') : 'no readings yet'}`;
+  return (
+    <figure class="card">
+      <svg role="img" aria-label={label} width={w} height={h + 2} viewBox={`0 0 ${w} ${h + 2}`}>
+        <title>{label}</title>
+        <line x1="0" y1={h + 1} x2={w} y2={h + 1} stroke="#57606a" />
+        <line x1="0" y1={y(0.5)} x2={w} y2={y(0.5)} stroke="#d0d7de" stroke-dasharray="4 4" />
+        {top.map(([k, pts], i) => (pts.length === 1
+          ? <circle key={k} cx={x(pts[0]!.t)} cy={y(pts[0]!.risk)} r="3" fill={RISK_COLOURS[i]} />
+          : <polyline key={k} fill="none" stroke={RISK_COLOURS[i]} stroke-width="2" points={pts.map((p) => `${x(p.t)},${y(p.risk)}`).join(' ')} />))}
+      </svg>
+      <figcaption>
+        Risk (0 to 1; dashed line 0.5) over the last {minutes} minutes, from the monitor's actions in the ledger and this page's readings every 10 s.
+        {top.length > 0 && <ul class="legend">{top.map(([k, pts], i) => <li key={k}><span aria-hidden="true" style={`color:${RISK_COLOURS[i]}`}>■</span> {k}: {pts.at(-1)!.risk}</li>)}</ul>}
+      </figcaption>
+    </figure>
+  );
+}
 
 export function MonitorPage() {
   const risk = useLoad(() => call<{ data: Row[] }>('GET', '/admin/v1/monitor'));
   const pb = useLoad(() => call<{ steps: Row[] }>('GET', '/admin/v1/playbooks'));
+  const history = useLoad(() => recentEntries(256));
+  const [readings, setReadings] = useState<Map<string, RiskPoint[]>>(new Map());
   const [msg, setMsg] = useState<{ error?: string; ok?: string }>({});
+  useEffect(() => {
+    const timer = setInterval(() => risk.reload(), 10_000);
+    return () => clearInterval(timer);
+  }, []);
+  useEffect(() => {
+    if (!risk.data) return;
+    const t = Date.now();
+    setReadings((prev) => {
+      const next = new Map(prev);
+      for (const r of risk.data!.data) {
+        const k = String(r.principal);
+        next.set(k, [...(next.get(k) ?? []), { t, risk: Number(r.risk) }].slice(-180));
+      }
+      return next;
+    });
+  }, [risk.data]);
+  const series = new Map<string, RiskPoint[]>();
+  for (const { entry } of history.data ?? []) {
+    const p = entry.principal as Row | null;
+    const d = entry.details as Row | undefined;
+    if (!String(entry.action).startsWith('monitor.') || !p || typeof d?.risk !== 'number') continue;
+    const k = `${cell(p.tenant)}/${cell(p.kind)}:${cell(p.id)}`;
+    series.set(k, [...(series.get(k) ?? []), { t: Date.parse(String(entry.time)), risk: d.risk }]);
+  }
+  for (const [k, pts] of readings) series.set(k, [...(series.get(k) ?? []), ...pts]);
   return (
     <section>
       <h2>Monitor</h2>
       <Status error={msg.error || risk.error || pb.error} ok={msg.ok} />
+      <h3>Risk over time</h3>
+      <RiskPlot series={series} />
       <h3>Risk per principal</h3>
       <Table
         rows={risk.data?.data ?? []}

@@ -25,6 +25,8 @@ import { createTenantKeksRoute } from '../admin/tenant-keks.js';
 import { TenantKekMismatch, TenantKeks } from '../data/crypto/tenant-keks.js';
 import { SqliteTenantKekStore } from '../store/tenant-keks-store.js';
 import { openClusterStores } from '../store/cluster.js';
+import { createLedgerSearchRoute } from '../ledger/search.js';
+import { SqliteConsoleSessionStore } from '../store/console-sessions-store.js';
 import { RedisNonceStore } from '../identity/http-signature/redis-nonce-store.js';
 import { RedisSourceRateLimiter } from '../network/redis-source-limit.js';
 import { RedisChallengeStore } from '../workload/attestation-challenges.js';
@@ -658,7 +660,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   });
   started.push(() => redTeam.stop());
   // The console (src/console): browser sessions as admin credentials, and its assets and sign-in under /console/.
-  const consoleUi = config.console.enabled ? await createConsole(config, { clock, audit, store: identityStore, verifiers, adminOrigin, adminUrl }) : null;
+  const consoleUi = config.console.enabled ? await createConsole(config, { clock, audit, store: identityStore, sessionStore: cluster.consoleSessions ?? new SqliteConsoleSessionStore(db), verifiers, adminOrigin, adminUrl }) : null;
   if (consoleUi) started.push(() => consoleUi.close());
   // Declared after the audit handler that reads it: requests start only once it exists.
   const admin: AdminApi = new AdminApi({
@@ -730,6 +732,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
         return true;
       },
       (req, res, ar) => retention.adminRoute(req, res, ar),
+      createLedgerSearchRoute(ledger),
       createBudgetsRoute(budgets),
       createTenantKeksRoute(tenantKeks),
       ...(monitor ? [(req: IncomingMessage, res: ServerResponse, ar: AdminRequest) => monitor.adminRoute(req, res, ar)] : []),

@@ -25,6 +25,7 @@ const USAGE = `usage: warden <command> [options]
   tokens revoke --jti ID | --token-file FILE     revoke a JIT token from /v1/token before it expires
   policy validate|test|diff|explain              policy-as-code tools
   audit verify                                   verify the ledger offline
+  ledger search                                  search ledger entries by principal, model, decision, time (admin API)
   receipt verify                                 verify a response receipt offline
   witness [key] --data-dir DIR --log-key VKEY    run a C2SP tlog-witness for a log; key: print its verifier key
   migrate [--config warden.yaml]                 bring the store.postgres schema up to this release
@@ -143,6 +144,7 @@ async function demoUpstream(args: string[]): Promise<number> {
 const PLANE_VERBS: Record<string, { module: string; pass: 'rest' | 'all' }> = {
   policy: { module: './policy.js', pass: 'rest' },
   audit: { module: './audit.js', pass: 'all' },
+  ledger: { module: './ledger.js', pass: 'rest' },
   receipt: { module: './audit.js', pass: 'all' },
   inspect: { module: './inspect.js', pass: 'rest' },
   model: { module: './model.js', pass: 'rest' },

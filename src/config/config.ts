@@ -361,6 +361,19 @@ export interface ConsoleConfig {
   absoluteTimeoutSec: number;
   /** OIDC authorization code + PKCE; `issuer` must be one of oidc.issuers (its access tokens are verified there). */
   oidc: { issuer: string; clientId: string; clientSecretEnv?: string; scopes: string[] } | null;
+  /** SAML 2.0 SP-initiated sign-in (src/console/saml-client.ts): the IdP, its signing certificate, this SP's entity ID. */
+  saml: ConsoleSamlConfig | null;
+}
+
+export interface ConsoleSamlConfig {
+  entryPoint: string;
+  idpIssuer: string;
+  idpCertFile: string;
+  spEntityId: string;
+  /** The attribute that names the Warden principal; absent: the NameID. */
+  principalAttribute?: string;
+  mfaAuthnContexts: string[];
+  clockSkewSec: number;
 }
 
 type RawConfig = {
@@ -370,7 +383,7 @@ type RawConfig = {
   limits?: Partial<Omit<WardenConfig['limits'], 'attestationPerSource' | 'unauthenticated' | 'upstreamShare'>> & { attestationPerSource?: Partial<WardenConfig['limits']['attestationPerSource']>; unauthenticated?: Partial<WardenConfig['limits']['unauthenticated']>; upstreamShare?: Partial<WardenConfig['limits']['upstreamShare']> };
   upstreams?: (Partial<Omit<UpstreamConfig, 'pool'>> & { endpoints?: { url: string; weight?: number }[]; retries?: number; healthCheck?: Partial<UpstreamPoolConfig['healthCheck']>; outlierEjection?: Partial<UpstreamPoolConfig['outlierEjection']> })[];
   demoUpstream?: Partial<WardenConfig['demoUpstream']>;
-  console?: Partial<Omit<ConsoleConfig, 'oidc'>> & { oidc?: Omit<NonNullable<ConsoleConfig['oidc']>, 'scopes'> & { scopes?: string[] } };
+  console?: Partial<Omit<ConsoleConfig, 'oidc' | 'saml'>> & { oidc?: Omit<NonNullable<ConsoleConfig['oidc']>, 'scopes'> & { scopes?: string[] }; saml?: Omit<ConsoleSamlConfig, 'mfaAuthnContexts' | 'clockSkewSec'> & Partial<Pick<ConsoleSamlConfig, 'mfaAuthnContexts' | 'clockSkewSec'>> };
   oidc?: { issuers?: OidcIssuerConfig[] };
   httpSignatures?: Partial<WardenConfig['httpSignatures']>;
   spiffe?: Partial<WardenConfig['spiffe']>;
@@ -530,6 +543,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       idleTimeoutSec: raw.console?.idleTimeoutSec ?? 900,
       absoluteTimeoutSec: raw.console?.absoluteTimeoutSec ?? 8 * 3600,
       oidc: raw.console?.oidc ? { ...raw.console.oidc, scopes: raw.console.oidc.scopes ?? ['openid'] } : null,
+      saml: raw.console?.saml ? { ...raw.console.saml, idpCertFile: resolve(baseDir, raw.console.saml.idpCertFile), mfaAuthnContexts: raw.console.saml.mfaAuthnContexts ?? ['https://refeds.org/profile/mfa'], clockSkewSec: raw.console.saml.clockSkewSec ?? 30 } : null,
     },
     shutdown: { drainTimeoutMs: raw.shutdown?.drainTimeoutMs ?? 25_000 },
     ...(raw.extAuthz ? { extAuthz: extAuthzDefaults(raw.extAuthz, baseDir) } : {}),

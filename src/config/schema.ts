@@ -521,6 +521,20 @@ export const CONFIG_SCHEMA = {
             scopes: { type: 'array', items: { type: 'string', minLength: 1 } },
           },
         },
+        saml: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['entryPoint', 'idpIssuer', 'idpCertFile', 'spEntityId'],
+          properties: {
+            entryPoint: { type: 'string', pattern: '^https://[^\\s]+$' },
+            idpIssuer: { type: 'string', minLength: 1 },
+            idpCertFile: { type: 'string', minLength: 1 },
+            spEntityId: { type: 'string', minLength: 1 },
+            principalAttribute: { type: 'string', minLength: 1 },
+            mfaAuthnContexts: { type: 'array', items: { type: 'string', minLength: 1 } },
+            clockSkewSec: { type: 'integer', minimum: 0, maximum: 300 },
+          },
+        },
       },
     },
     oidc: {

@@ -16,13 +16,20 @@ import { readBody } from '../http/body.js';
 import { sendError, sendJson } from '../http/respond.js';
 import type { OidcClient } from './oidc-client.js';
 import type { Passkeys } from './passkeys.js';
-import { oidcSessionPrincipal, requestOrigin, requestSession, sessionPrincipal, type SessionAuthDeps } from './session-auth.js';
+import type { SamlClient } from './saml-client.js';
+import { oidcSessionPrincipal, samlSessionPrincipal, requestOrigin, requestSession, sessionPrincipal, type SessionAuthDeps } from './session-auth.js';
 import { clearedSessionCookie, readCookie, SESSION_COOKIE, sessionCookie, type SessionCredential } from './sessions.js';
 
 /** Where the built assets are: dist/console beside dist/src (this file is dist/src/console/handler.js). */
 export const DEFAULT_ASSET_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'console');
 
 const STATE_COOKIE = '__Host-warden_oidc_state';
+// SameSite=None: the IdP's answer is a cross-site POST (HTTP-POST binding), which carries no Lax cookie.
+// The cookie holds only RelayState, single use, and is what stops a login CSRF (someone else's response posted here).
+const SAML_STATE_COOKIE = '__Host-warden_saml_state';
+const samlStateCookie = (v: string, maxAge: number) => `${SAML_STATE_COOKIE}=${v}; Path=/; Secure; HttpOnly; SameSite=None; Max-Age=${maxAge}`;
+/** An IdP's POST to the ACS is a signed XML document, base64'd: a few KiB, with room for certificates. */
+const MAX_SAML_POST = 256 * 1024;
 
 /**
  * No inline script or style, nothing from elsewhere, no framing (frame-ancestors + X-Frame-Options for old
@@ -47,6 +54,7 @@ export interface ConsoleDeps extends SessionAuthDeps {
   clock: Clock;
   audit: AuditSink;
   oidc: OidcClient | null;
+  saml: SamlClient | null;
   /** The OIDC verifier of the API's bearer tokens (identity plane): the one judge of the IdP's access token. */
   oidcToken: (token: string) => Promise<Principal>;
   passkeys: Passkeys;
@@ -88,16 +96,26 @@ export function createConsoleHandler(d: ConsoleDeps): (req: IncomingMessage, res
   /** A new session for a verified person: recorded in the ledger first (fail closed), then the cookie. */
   const signIn = async (requestId: string, principal: Principal, credential: SessionCredential, action: string): Promise<string> => {
     await record(requestId, action, principal);
-    return d.sessions.create(credential).cookie;
+    return (await d.sessions.create(credential)).cookie;
+  };
+
+  /** The end of a redirect sign-in (OIDC, SAML): the browser's old session ends, a new one starts, back to the console. */
+  const redirectSignedIn = async (req: IncomingMessage, res: ServerResponse, requestId: string, p: Principal, credential: SessionCredential, clearState: string, status: 302 | 303): Promise<void> => {
+    const previous = readCookie(req.headers.cookie, SESSION_COOKIE);
+    if (previous) await d.sessions.end(previous);
+    const cookie = await signIn(requestId, p, credential, 'console.signIn');
+    res.writeHead(status, { ...SECURITY_HEADERS, location: '/console/', 'set-cookie': [clearState, sessionCookie(cookie)] });
+    res.end();
   };
 
   const sessionView = async (req: IncomingMessage) => {
-    const s = requestSession(d, req);
-    if (!s) return { signed_in: false, oidc: d.oidc !== null };
+    const s = await requestSession(d, req);
+    if (!s) return { signed_in: false, oidc: d.oidc !== null, saml: d.saml !== null };
     const p = await sessionPrincipal(d, s);
     return {
       signed_in: true,
       oidc: d.oidc !== null,
+      saml: d.saml !== null,
       csrf: s.csrf,
       principal: { id: p.id, kind: p.kind, tenant: p.tenant, groups: p.groups, admin: p.admin === true, authn: p.authn.method, mfa_at: p.authn.mfaAt ? new Date(p.authn.mfaAt).toISOString() : null },
       created_at: new Date(s.createdAt).toISOString(),
@@ -117,7 +135,7 @@ export function createConsoleHandler(d: ConsoleDeps): (req: IncomingMessage, res
         return sendJson(res, 200, await sessionView(req), { ...SECURITY_HEADERS, 'cache-control': 'no-store', 'x-request-id': requestId });
       } catch (e) {
         // An ended session answers "signed out" (and clears the cookie), not an error page.
-        if (e instanceof WardenError && e.status === 401) return sendJson(res, 200, { signed_in: false, oidc: d.oidc !== null, ended: e.code }, { ...SECURITY_HEADERS, 'set-cookie': clearedSessionCookie(), 'x-request-id': requestId });
+        if (e instanceof WardenError && e.status === 401) return sendJson(res, 200, { signed_in: false, oidc: d.oidc !== null, saml: d.saml !== null, ended: e.code }, { ...SECURITY_HEADERS, 'set-cookie': clearedSessionCookie(), 'x-request-id': requestId });
         throw e;
       }
     }
@@ -147,15 +165,15 @@ export function createConsoleHandler(d: ConsoleDeps): (req: IncomingMessage, res
       }
       // A new sign-in replaces whatever session this browser had (no session outlives its replacement).
       const previous = readCookie(req.headers.cookie, SESSION_COOKIE);
-      if (previous) d.sessions.end(previous);
+      if (previous) await d.sessions.end(previous);
       const cookie = await signIn(requestId, p, { kind: 'api_key', key }, 'console.signIn');
       return sendJson(res, 200, { signed_in: true }, { ...SECURITY_HEADERS, 'set-cookie': sessionCookie(cookie), 'x-request-id': requestId });
     }
     if (path === '/console/auth/signout' && method === 'POST') {
-      const s = requestSession(d, req);
+      const s = await requestSession(d, req);
       const cookie = readCookie(req.headers.cookie, SESSION_COOKIE);
       if (s && cookie) {
-        d.sessions.end(cookie);
+        await d.sessions.end(cookie);
         await record(requestId, 'console.signOut', await sessionPrincipal(d, s).catch(() => null));
       }
       return sendJson(res, 200, { signed_in: false }, { ...SECURITY_HEADERS, 'set-cookie': clearedSessionCookie(), 'x-request-id': requestId });
@@ -163,7 +181,7 @@ export function createConsoleHandler(d: ConsoleDeps): (req: IncomingMessage, res
     const pk = /^\/console\/auth\/passkey\/(register|stepup)\/(options|verify)$/.exec(path);
     if (pk && method === 'POST') {
       // Signed in (with the CSRF token: requestSession checks it for a POST), as an admin.
-      const s = requestSession(d, req);
+      const s = await requestSession(d, req);
       if (!s) throw new Unauthenticated('session_required', 'sign in first', 'Cookie realm="warden-console"');
       const p = await sessionPrincipal(d, s);
       if (!p.admin) throw new Forbidden('admin_required', 'passkeys are for admins of this Warden');
@@ -171,11 +189,10 @@ export function createConsoleHandler(d: ConsoleDeps): (req: IncomingMessage, res
       if (pk[2] === 'options') {
         const origin = requestOrigin(d, req);
         const r = pk[1] === 'register' ? await d.passkeys.registrationOptions(p, origin) : await d.passkeys.stepUpOptions(p, origin);
-        s.pendingPasskey = r.pending;
+        await d.sessions.setPendingPasskey(s, r.pending);
         return sendJson(res, 200, r.options, hdr);
       }
-      const pending = s.pendingPasskey ?? null;
-      s.pendingPasskey = null;
+      const pending = await d.sessions.takePendingPasskey(s);
       let response: unknown;
       try {
         response = JSON.parse((await readBody(req, 64 * 1024)).toString('utf8'));
@@ -191,7 +208,7 @@ export function createConsoleHandler(d: ConsoleDeps): (req: IncomingMessage, res
         throw e;
       }
       await record(requestId, action, p);
-      if (pk[1] === 'stepup') s.stepUpAt = d.clock.now();
+      if (pk[1] === 'stepup') await d.sessions.setStepUp(s, d.clock.now());
       return sendJson(res, 200, { ok: true, ...(pk[1] === 'stepup' ? { mfa_at: new Date(s.stepUpAt!).toISOString() } : {}) }, hdr);
     }
     if (path === '/console/auth/oidc/start' && method === 'GET') {
@@ -217,13 +234,35 @@ export function createConsoleHandler(d: ConsoleDeps): (req: IncomingMessage, res
         res.setHeader('set-cookie', clearState);
         throw err;
       }
-      const previous = readCookie(req.headers.cookie, SESSION_COOKIE);
-      if (previous) d.sessions.end(previous);
       const credential: SessionCredential = { kind: 'oidc', issuer: p.authn.issuer!, subject: p.id, tenant: p.tenant, principalKind: p.kind, groups: p.groups, mfaAt: p.authn.mfaAt ?? null, tokenId: p.authn.credentialId ?? 'oidc' };
-      const cookie = await signIn(requestId, await oidcSessionPrincipal(d, credential), credential, 'console.signIn');
-      res.writeHead(302, { ...SECURITY_HEADERS, location: '/console/', 'set-cookie': [clearState, sessionCookie(cookie)] });
+      return redirectSignedIn(req, res, requestId, await oidcSessionPrincipal(d, credential), credential, clearState, 302);
+    }
+    if (path === '/console/auth/saml/start' && method === 'GET') {
+      if (!d.saml) throw new WardenError(404, 'not_found_error', 'saml_not_configured', 'no SAML IdP is configured for the console (console.saml)');
+      const { url: to, state } = await d.saml.start(`${requestOrigin(d, req)}/console/auth/saml/acs`);
+      res.writeHead(302, { ...SECURITY_HEADERS, location: to, 'set-cookie': samlStateCookie(state, 600) });
       res.end();
       return;
+    }
+    if (path === '/console/auth/saml/acs' && method === 'POST') {
+      if (!d.saml) throw new WardenError(404, 'not_found_error', 'saml_not_configured', 'no SAML IdP is configured for the console (console.saml)');
+      const clearState = samlStateCookie('', 0);
+      let credential: SessionCredential;
+      let p: Principal;
+      try {
+        if (!(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) throw new BadRequest('invalid_content_type', 'the IdP must POST the SAMLResponse as a form (HTTP-POST binding)');
+        const form = new URLSearchParams((await readBody(req, MAX_SAML_POST)).toString('utf8'));
+        const signedIn = await d.saml.finish(form, readCookie(req.headers.cookie, SAML_STATE_COOKIE));
+        credential = { kind: 'saml', idpIssuer: signedIn.idpIssuer, subject: signedIn.subject, mfaAt: signedIn.mfaAt, assertionId: signedIn.assertionId };
+        p = await samlSessionPrincipal(d, credential);
+      } catch (e) {
+        const err = e instanceof WardenError ? e : new WardenError(401, 'authentication_error', 'saml_failed', 'the sign-in could not be verified');
+        await record(requestId, 'console.signIn', null, err);
+        res.setHeader('set-cookie', clearState);
+        throw err;
+      }
+      // 303: the browser follows a POST's answer with a GET.
+      return redirectSignedIn(req, res, requestId, p, credential, clearState, 303);
     }
     if (method === 'GET' && (path === '/console/' || path.startsWith('/console/'))) {
       const name = path === '/console/' ? 'index.html' : path.slice('/console/'.length);

@@ -8,10 +8,12 @@ import type { Principal } from '../core/types.js';
 import { StartupRefused } from '../core/errors.js';
 import type { CredentialVerifiers } from '../identity/verifiers.js';
 import { loadIssuerCaFile } from '../identity/oidc/ca-file.js';
+import type { ConsoleSessionStore } from '../store/console-sessions-store.js';
 import type { IdentityStore } from '../store/identity-store.js';
 import { createConsoleHandler } from './handler.js';
 import { OidcClient } from './oidc-client.js';
 import { Passkeys } from './passkeys.js';
+import { loadSamlIdpCerts, SamlClient } from './saml-client.js';
 import { createSessionAuthenticator } from './session-auth.js';
 import { SessionStore } from './sessions.js';
 
@@ -35,10 +37,10 @@ export function consoleOrigins(adminOrigin: string, adminUrl: string): string[] 
 
 export async function createConsole(
   config: WardenConfig,
-  d: { clock: Clock; audit: AuditSink; store: IdentityStore; verifiers: CredentialVerifiers; adminOrigin: string; adminUrl: string; assetDir?: string },
+  d: { clock: Clock; audit: AuditSink; store: IdentityStore; sessionStore: ConsoleSessionStore; verifiers: CredentialVerifiers; adminOrigin: string; adminUrl: string; assetDir?: string },
 ): Promise<ConsoleUi> {
   const c = config.console;
-  const sessions = new SessionStore(d.clock, c.idleTimeoutSec * 1000, c.absoluteTimeoutSec * 1000);
+  const sessions = new SessionStore(d.sessionStore, d.clock, c.idleTimeoutSec * 1000, c.absoluteTimeoutSec * 1000);
   const oidcIssuers = config.oidc.issuers.map((i) => i.issuer);
   let oidc: OidcClient | null = null;
   if (c.oidc) {
@@ -57,6 +59,20 @@ export async function createConsole(
       () => d.clock.now(),
     );
   }
+  const saml = c.saml
+    ? new SamlClient(
+        {
+          entryPoint: c.saml.entryPoint,
+          idpIssuer: c.saml.idpIssuer,
+          idpCertPems: loadSamlIdpCerts(c.saml.idpCertFile),
+          spEntityId: c.saml.spEntityId,
+          principalAttribute: c.saml.principalAttribute ?? null,
+          mfaAuthnContexts: c.saml.mfaAuthnContexts,
+          clockSkewMs: c.saml.clockSkewSec * 1000,
+        },
+        () => d.clock.now(),
+      )
+    : null;
   const verifyOidc = d.verifiers.oidc;
   const auth = { sessions, store: d.store, apiKey: (k: string) => d.verifiers.apiKey(k), origins: consoleOrigins(d.adminOrigin, d.adminUrl), oidcIssuers };
   return {
@@ -65,6 +81,7 @@ export async function createConsole(
       clock: d.clock,
       audit: d.audit,
       oidc,
+      saml,
       passkeys: new Passkeys(d.store, () => d.clock.now()),
       oidcToken: (t) => (verifyOidc ? verifyOidc(t) : Promise.reject(new Error('no OIDC verifier'))),
       ...(d.assetDir ? { assetDir: d.assetDir } : {}),

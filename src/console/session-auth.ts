@@ -43,9 +43,31 @@ export async function oidcSessionPrincipal(d: Pick<SessionAuthDeps, 'store' | 'o
   };
 }
 
+/**
+ * Whom a SAML session signs in: only a principal Warden already knows (the IdP's word alone creates nobody),
+ * live, and not bound to an OIDC issuer other than this IdP (a name at one IdP is not a person at another).
+ * Kind, tenant, groups and admin all come from Warden's record; the MFA time from the IdP's AuthnStatement.
+ */
+export async function samlSessionPrincipal(d: Pick<SessionAuthDeps, 'store'>, c: Extract<ConsoleSession['credential'], { kind: 'saml' }>): Promise<Principal> {
+  const rec = await d.store.getPrincipal(c.subject);
+  if (!rec || rec.erasedAt) throw new Unauthenticated('principal_unknown', `the IdP named ${c.subject}, who is not a principal of this Warden`, CHALLENGE);
+  if (rec.disabledAt) throw new Unauthenticated('principal_disabled', `principal ${c.subject} is disabled`, CHALLENGE);
+  const admin = rec.admin && (rec.oidcIssuer === undefined || rec.oidcIssuer === null || rec.oidcIssuer === c.idpIssuer);
+  return {
+    kind: rec.kind,
+    id: rec.id,
+    tenant: rec.tenant,
+    groups: rec.groups,
+    authn: { method: 'saml', issuer: c.idpIssuer, credentialId: c.assertionId, ...(c.mfaAt !== null ? { mfaAt: c.mfaAt } : {}) },
+    scope: { models: ['*'], actions: ['*'] },
+    admin,
+  };
+}
+
 /** The session's person; a passkey step-up in the session counts as their latest MFA. */
 export async function sessionPrincipal(d: SessionAuthDeps, s: ConsoleSession): Promise<Principal> {
-  const p = s.credential.kind === 'api_key' ? await d.apiKey(s.credential.key) : await oidcSessionPrincipal(d, s.credential);
+  const c = s.credential;
+  const p = c.kind === 'api_key' ? await d.apiKey(c.key) : c.kind === 'oidc' ? await oidcSessionPrincipal(d, c) : await samlSessionPrincipal(d, c);
   if (s.stepUpAt !== undefined && (p.authn.mfaAt === undefined || p.authn.mfaAt < s.stepUpAt)) return { ...p, authn: { ...p.authn, mfaAt: s.stepUpAt } };
   return p;
 }
@@ -54,10 +76,10 @@ export async function sessionPrincipal(d: SessionAuthDeps, s: ConsoleSession): P
  * The session a request carries, checked for a state-changing call (CSRF: the X-Warden-CSRF header must
  * equal the session's token and Origin, when sent, must be the admin origin). Null: no session cookie.
  */
-export function requestSession(d: SessionAuthDeps, req: IncomingMessage): ConsoleSession | null {
+export async function requestSession(d: SessionAuthDeps, req: IncomingMessage): Promise<ConsoleSession | null> {
   const cookie = readCookie(req.headers.cookie, SESSION_COOKIE);
   if (cookie === null) return null;
-  const r = d.sessions.lookup(cookie);
+  const r = await d.sessions.lookup(cookie);
   if ('ended' in r) {
     const why = r.ended === 'unknown' ? 'the console session is not known (signed out, or Warden restarted)' : r.ended === 'idle' ? 'the console session ended after being idle' : 'the console session reached its maximum age';
     throw new Unauthenticated('session_ended', `${why}: sign in again`, CHALLENGE, `session_${r.ended}`);
@@ -80,7 +102,7 @@ export function requestOrigin(d: Pick<SessionAuthDeps, 'origins'>, req: Incoming
 export function createSessionAuthenticator(d: SessionAuthDeps): (req: IncomingMessage) => Promise<Principal | null> {
   return async (req) => {
     if (req.headers.authorization !== undefined || req.headers.signature !== undefined) return null;
-    const s = requestSession(d, req);
+    const s = await requestSession(d, req);
     return s ? sessionPrincipal(d, s) : null;
   };
 }

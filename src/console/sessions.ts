@@ -2,8 +2,9 @@
 // bound to the admin listener's origin), the state kept server-side so signing out ends the session for good.
 // A session holds what authenticates its person on every admin request (an API key, or the person's OIDC
 // sign-in), never a snapshot of their permissions: each request is judged again by the same verifier and PDP.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
+import type { ConsoleSessionStore } from '../store/console-sessions-store.js';
 import type { PendingChallenge } from './passkeys.js';
 
 export const SESSION_COOKIE = '__Host-warden_console';
@@ -12,10 +13,12 @@ export type SessionCredential =
   /** Signed in with an API key (the bootstrap admin key): verified again on every request, so revoking it ends the session. */
   | { kind: 'api_key'; key: string }
   /** Signed in through the OIDC issuer: the verified token's person and when they last proved MFA there. */
-  | { kind: 'oidc'; issuer: string; subject: string; tenant: string; principalKind: string; groups: string[]; mfaAt: number | null; tokenId: string };
+  | { kind: 'oidc'; issuer: string; subject: string; tenant: string; principalKind: string; groups: string[]; mfaAt: number | null; tokenId: string }
+  /** Signed in through the SAML IdP: the principal its verified assertion named, and when it last proved MFA there. */
+  | { kind: 'saml'; idpIssuer: string; subject: string; mfaAt: number | null; assertionId: string };
 
 export interface ConsoleSession {
-  /** sha256 of the cookie value (the store never holds the cookie itself). */
+  /** sha256 of the cookie value (the store never holds the cookie itself, nor the credential unsealed). */
   handle: string;
   /** Double-submit token: every state-changing call sends it in X-Warden-CSRF. */
   csrf: string;
@@ -32,54 +35,100 @@ export type SessionLookup = { session: ConsoleSession } | { ended: 'unknown' | '
 
 const digest = (v: string) => createHash('sha256').update(v).digest('base64url');
 
-export class SessionStore {
-  private readonly sessions = new Map<string, ConsoleSession>();
+/** The key that seals a session's credential: derived from the cookie, which the store never sees. */
+const sealingKey = (cookie: string) => createHmac('sha256', cookie).update('warden console session credential v1').digest();
 
+function seal(cookie: string, handle: string, credential: SessionCredential): string {
+  const iv = randomBytes(12);
+  const c = createCipheriv('aes-256-gcm', sealingKey(cookie), iv);
+  c.setAAD(Buffer.from(handle));
+  const body = Buffer.concat([c.update(JSON.stringify(credential), 'utf8'), c.final()]);
+  return Buffer.concat([iv, body, c.getAuthTag()]).toString('base64url');
+}
+
+/** Null when the row was not sealed for this cookie (a forged or swapped row opens nothing). */
+function unseal(cookie: string, handle: string, sealed: string): SessionCredential | null {
+  try {
+    const b = Buffer.from(sealed, 'base64url');
+    const d = createDecipheriv('aes-256-gcm', sealingKey(cookie), b.subarray(0, 12));
+    d.setAAD(Buffer.from(handle));
+    d.setAuthTag(b.subarray(b.length - 16));
+    return JSON.parse(Buffer.concat([d.update(b.subarray(12, b.length - 16)), d.final()]).toString('utf8')) as SessionCredential;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The sessions, kept in the configured store (src/store/console-sessions-store.ts: SQLite in the data dir, or
+ * PostgreSQL with store.postgres), so every worker and replica knows each one and a sign-out through any
+ * of them ends it for all. Timeouts are judged from the stored times on every lookup.
+ */
+export class SessionStore {
   constructor(
+    private readonly store: ConsoleSessionStore,
     private readonly clock: Clock,
     private readonly idleMs: number,
     private readonly absoluteMs: number,
   ) {}
 
   /** Returns the cookie value (shown to the browser once) and the session. */
-  create(credential: SessionCredential): { cookie: string; session: ConsoleSession } {
-    this.sweep();
+  async create(credential: SessionCredential): Promise<{ cookie: string; session: ConsoleSession }> {
+    await this.sweep();
     const cookie = randomBytes(32).toString('base64url');
     const now = this.clock.now();
     const session: ConsoleSession = { handle: digest(cookie), csrf: randomBytes(32).toString('base64url'), credential, createdAt: now, lastSeenAt: now };
-    this.sessions.set(session.handle, session);
+    await this.store.insert({ handle: session.handle, csrf: session.csrf, credential: seal(cookie, session.handle, credential), createdAt: now, lastSeenAt: now, stepUpAt: null, pendingPasskey: null });
     return { cookie, session };
   }
 
   /** The live session for a cookie value; an idle or expired one is ended here (and reported as such). */
-  lookup(cookie: string, touch = true): SessionLookup {
+  async lookup(cookie: string, touch = true): Promise<SessionLookup> {
     const handle = digest(cookie);
-    const s = this.sessions.get(handle);
-    if (!s) return { ended: 'unknown' };
+    const r = await this.store.get(handle);
+    const credential = r ? unseal(cookie, handle, r.credential) : null;
+    if (!r || !credential) return { ended: 'unknown' };
     const now = this.clock.now();
-    if (now - s.createdAt >= this.absoluteMs) {
-      this.sessions.delete(handle);
+    if (now - r.createdAt >= this.absoluteMs) {
+      await this.store.delete(handle);
       return { ended: 'expired' };
     }
-    if (now - s.lastSeenAt >= this.idleMs) {
-      this.sessions.delete(handle);
+    if (now - r.lastSeenAt >= this.idleMs) {
+      await this.store.delete(handle);
       return { ended: 'idle' };
     }
-    if (touch) s.lastSeenAt = now;
-    return { session: s };
+    if (touch) await this.store.touch(handle, now);
+    const session: ConsoleSession = { handle, csrf: r.csrf, credential, createdAt: r.createdAt, lastSeenAt: touch ? Math.max(now, r.lastSeenAt) : r.lastSeenAt };
+    if (r.stepUpAt !== null) session.stepUpAt = r.stepUpAt;
+    if (r.pendingPasskey !== null) session.pendingPasskey = JSON.parse(r.pendingPasskey) as PendingChallenge;
+    return { session };
   }
 
-  end(cookie: string): boolean {
-    return this.sessions.delete(digest(cookie));
+  async end(cookie: string): Promise<boolean> {
+    return this.store.delete(digest(cookie));
   }
 
-  get size(): number {
-    return this.sessions.size;
+  async setStepUp(session: ConsoleSession, at: number): Promise<void> {
+    session.stepUpAt = at;
+    await this.store.setStepUp(session.handle, at);
   }
 
-  private sweep(): void {
+  async setPendingPasskey(session: ConsoleSession, pending: PendingChallenge): Promise<void> {
+    session.pendingPasskey = pending;
+    await this.store.setPendingPasskey(session.handle, JSON.stringify(pending));
+  }
+
+  /** The session's outstanding challenge, cleared: one caller gets it, even when two replicas race. */
+  async takePendingPasskey(session: ConsoleSession): Promise<PendingChallenge | null> {
+    const p = session.pendingPasskey ?? null;
+    session.pendingPasskey = null;
+    if (!p) return null;
+    return (await this.store.takePendingPasskey(session.handle, JSON.stringify(p))) ? p : null;
+  }
+
+  private async sweep(): Promise<void> {
     const now = this.clock.now();
-    for (const [h, s] of this.sessions) if (now - s.createdAt >= this.absoluteMs || now - s.lastSeenAt >= this.idleMs) this.sessions.delete(h);
+    await this.store.deleteExpired(now - this.absoluteMs, now - this.idleMs);
   }
 }
 

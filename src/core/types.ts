@@ -5,6 +5,7 @@ export type PrincipalKind = 'user' | 'service' | 'agent';
 export type AuthnMethod =
   | 'api_key'
   | 'oidc'
+  | 'saml'
   | 'mtls'
   | 'http_signature'
   | 'jit_token'

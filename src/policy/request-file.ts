@@ -76,7 +76,7 @@ const requestProperties = {
         type: 'object',
         additionalProperties: false,
         properties: {
-          method: { enum: ['api_key', 'oidc', 'mtls', 'http_signature', 'jit_token', 'bootstrap'] },
+          method: { enum: ['api_key', 'oidc', 'saml', 'mtls', 'http_signature', 'jit_token', 'bootstrap'] },
           credentialId: { type: 'string' },
           mfaAgeSeconds: { type: 'integer', minimum: 0 },
           certFingerprint: { type: 'string' },

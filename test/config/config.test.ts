@@ -72,3 +72,14 @@ test('budgets: limits and prices parse; a budget without a limit, a duplicate an
   assert.throws(() => parseConfig('budgets:\n  limits:\n    - { scope: key, id: k, window: year, tokens: 1 }\n', 'w.yaml'), /window/);
   assert.throws(() => parseConfig('budgets:\n  prices:\n    m: { inputPer1k: 1 }\n', 'w.yaml'), /outputPer1k/);
 });
+
+test('console.saml: defaults, the certificate file resolved beside the config, and bad values refused', () => {
+  const base = 'console:\n  saml:\n    entryPoint: https://idp.example/sso\n    idpIssuer: https://idp.example/metadata\n    idpCertFile: certs/idp.pem\n    spEntityId: https://warden.example/console/saml\n';
+  const c = parseConfig(base, '/etc/warden/warden.yaml');
+  assert.deepEqual(c.console.saml, { entryPoint: 'https://idp.example/sso', idpIssuer: 'https://idp.example/metadata', idpCertFile: '/etc/warden/certs/idp.pem', spEntityId: 'https://warden.example/console/saml', mfaAuthnContexts: ['https://refeds.org/profile/mfa'], clockSkewSec: 30 });
+  assert.equal(parseConfig('{}\n', '/tmp/w.yaml').console.saml, null);
+  assert.throws(() => parseConfig(base.replace('https://idp.example/sso', 'http://idp.example/sso'), 'w.yaml'), ConfigError, 'the SSO URL must be https');
+  assert.throws(() => parseConfig(base + '    clockSkewSec: 3600\n', 'w.yaml'), ConfigError);
+  assert.throws(() => parseConfig(base + '    wantAssertionsSigned: false\n', 'w.yaml'), /unknown key "wantAssertionsSigned"/, 'signed assertions cannot be turned off');
+  assert.throws(() => parseConfig(base.replace('    spEntityId: https://warden.example/console/saml\n', ''), 'w.yaml'), ConfigError);
+});

@@ -5,7 +5,7 @@
 // admin page. Each page passes axe-core and is screenshotted into docs/console/ (shown in docs/console.md).
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
@@ -14,6 +14,8 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startTestWarden, type TestWarden } from '../helpers/warden.js';
 import { startTestOidcIdp, type TestOidcIdp } from '../helpers/oidc-idp.js';
+import { startTestSamlIdp, type TestSamlIdp } from '../helpers/saml-idp.js';
+import { testdata } from '../helpers/testdata.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 // The screenshots in docs/console/ are refreshed with WARDEN_SCREENSHOTS=docs (so a plain `npm test` leaves the
@@ -33,6 +35,7 @@ let browser: Browser;
 let walkthroughKey = '';
 let t: TestWarden;
 let idp: TestOidcIdp;
+let samlIdp: TestSamlIdp;
 let backend: Server;
 const deletes: string[] = [];
 const cspViolations: string[] = [];
@@ -91,9 +94,18 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
     await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
     const backendUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
     idp = await startTestOidcIdp();
+    samlIdp = await startTestSamlIdp('https://warden.test/console/saml');
+    const samlCert = join(mkdtempSync(join(tmpdir(), 'warden-saml-')), 'idp.pem');
+    writeFileSync(samlCert, samlIdp.signingCertPem);
     t = await startTestWarden((c) => {
       c.oidc.issuers = [idp.oidcIssuer];
-      c.console = { ...c.console, oidc: { issuer: idp.issuer, clientId: idp.clientId, scopes: ['openid'] } };
+      // The model-signing test vector's signer: the Models page promotes deployments signed by it.
+      c.workload.trustedSigners = [testdata('crypto_vectors/model_signing/keys/certificate/signing-key-pub.pem')];
+      c.console = {
+        ...c.console,
+        oidc: { issuer: idp.issuer, clientId: idp.clientId, scopes: ['openid'] },
+        saml: { entryPoint: samlIdp.ssoUrl, idpIssuer: samlIdp.entityId, idpCertFile: samlCert, spEntityId: 'https://warden.test/console/saml', mfaAuthnContexts: ['https://refeds.org/profile/mfa'], clockSkewSec: 5 },
+      };
     });
     // bob: an operator with admin (approves held calls; admins never approve, by the separation-of-duties policy).
     await t.admin('POST', '/admin/v1/principals', { id: 'bob', kind: 'user', tenant: 'acme', groups: ['operators'], admin: true });
@@ -106,6 +118,7 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
     await browser?.close();
     await t?.stop();
     idp?.close();
+    samlIdp?.close();
     backend?.close();
   });
 
@@ -190,7 +203,14 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
   test('ledger: open an entry and verify its inclusion proof and checkpoint signature in the browser', async () => {
     const { page } = admin;
     await open(page, 'Ledger', 'Ledger');
-    await page.getByLabel('Contains (model, action, request id, time)').fill('policy.promote');
+    // The search runs on the server (principal, decision, time range); "contains" refines its results.
+    await page.getByLabel('Principal', { exact: true }).fill('admin');
+    await page.getByLabel('Decision').selectOption('allow');
+    await page.getByLabel('Since').fill(new Date(Date.now() - 3_600_000 - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 16));
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.getByLabel(/^Contains/).fill('policy.promote');
+    await page.getByRole('button', { name: /^Open \d+$/ }).first().waitFor();
+    assert.ok(t.audits().some((a) => a.action === 'audit.search' && (a.details as Record<string, unknown>)?.principal === 'admin'), 'the page searched on the server');
     await page.getByRole('button', { name: /^Open \d+$/ }).first().click();
     await page.locator('#entry').waitFor();
     const vkey = await page.getByLabel(/Ledger verifier key/).inputValue();
@@ -218,6 +238,7 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
       await page.waitForLoadState('networkidle');
       if (link === 'Tools') await page.getByRole('cell', { name: 'delete_record', exact: true }).waitFor();
       if (link === 'Monitor') await page.getByRole('cell', { name: 'default/user:walkthrough', exact: true }).waitFor();
+      if (link === 'Monitor') await page.getByRole('img', { name: /^Risk over the last 30 minutes: .*default\/user:walkthrough \d/ }).waitFor();
       if (link === 'Overview') await page.getByRole('img', { name: /Ledger entries per minute/ }).waitFor();
       await axe(page, section);
       await shot(page, link.toLowerCase());
@@ -293,6 +314,67 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
     await axe(c.page, 'no admin access');
     await shot(c.page, 'consumer');
     await c.ctx.close();
+  });
+
+  test('SAML: an admin signs in through the test SAML IdP (SP-initiated, signed assertion); a SAML consumer sees no admin page', async () => {
+    await t.admin('POST', '/admin/v1/principals', { id: 'sam', kind: 'user', tenant: 'acme', groups: ['consumers'] });
+    const s = await newPage();
+    samlIdp.signInAs = { subject: 'bob' };
+    await s.page.goto(consoleUrl());
+    // The IdP's page posts the signed Response back to the ACS (HTTP-POST binding); Warden redirects to the console.
+    await s.page.getByRole('link', { name: 'Sign in with SAML single sign-on' }).click();
+    await s.page.getByRole('heading', { level: 2, name: 'Overview' }).waitFor();
+    assert.match(await s.page.locator('#who').innerText(), /bob · saml · MFA/);
+    assert.equal(samlIdp.requests.at(-1)?.acsUrl, consoleUrl().replace(/\/console\/$/, '/console/auth/saml/acs'));
+    assert.ok(t.audits().some((a) => a.action === 'console.signIn' && a.decision === 'allow' && (a.principal as Record<string, unknown>)?.authn === 'saml'));
+    await s.page.getByRole('button', { name: 'Sign out' }).click();
+    samlIdp.signInAs = { subject: 'sam' };
+    await s.page.getByRole('link', { name: 'Sign in with SAML single sign-on' }).click();
+    await s.page.getByRole('heading', { name: 'No admin access' }).waitFor();
+    assert.equal(await s.page.getByRole('navigation').count(), 0);
+    assert.equal(await s.page.evaluate(async () => (await fetch('/admin/v1/principals')).status), 403);
+    await s.ctx.close();
+  });
+
+  test('models: a model admin signed in through SAML (with MFA) promotes, rolls back and quarantines deployments in the page', async () => {
+    const vector = testdata('crypto_vectors/model_signing/v1.0.0-certificate');
+    const dir = join(mkdtempSync(join(tmpdir(), 'warden-console-model-')), 'summarizer');
+    cpSync(vector, dir, { recursive: true });
+    chmodSync(dir, 0o755);
+    for (const f of readdirSync(dir)) chmodSync(join(dir, f), 0o644);
+    const ids: string[] = [];
+    for (const version of ['1', '2']) {
+      const reg = await t.admin('POST', '/admin/v1/models', { model: 'summarizer', version, upstream: 'http://127.0.0.1:9', tier: 'onprem', region: 'eu-west-1', tenant: 'acme', signatureBundle: JSON.parse(readFileSync(join(vector, 'model.sig'), 'utf8')) });
+      ids.push(reg.id as string);
+      await t.admin('POST', `/admin/v1/models/${reg.id}/verify`, { path: dir });
+    }
+    const [v1, v2] = ids as [string, string];
+    await t.admin('POST', '/admin/v1/principals', { id: 'mona', kind: 'user', tenant: 'acme', groups: ['model-admins'], admin: true });
+    samlIdp.signInAs = { subject: 'mona' };
+    const m = await newPage();
+    await m.page.goto(consoleUrl());
+    await m.page.getByRole('link', { name: 'Sign in with SAML single sign-on' }).click();
+    await m.page.getByRole('heading', { level: 2, name: 'Overview' }).waitFor();
+    await m.page.getByRole('link', { name: 'Models', exact: true }).click();
+    await m.page.getByRole('heading', { level: 2, name: 'Models and deployments' }).waitFor();
+    await m.page.getByRole('button', { name: `Promote ${v1}` }).click();
+    await m.page.getByText(`${v1} promoted`, { exact: true }).waitFor();
+    await m.page.getByRole('button', { name: `Promote ${v2}` }).click();
+    await m.page.getByText(`${v2} promoted`, { exact: true }).waitFor();
+    const state = async (id: string) => (await t.admin('GET', `/admin/v1/models/${id}`)).state as string;
+    assert.deepEqual([await state(v1), await state(v2)], ['retired', 'promoted'], 'promoting v2 retired v1');
+    await m.page.getByRole('button', { name: 'Roll back summarizer' }).click();
+    await m.page.getByText('summarizer rolled back', { exact: true }).waitFor();
+    assert.equal(await state(v1), 'promoted', 'the last known-good is back');
+    await m.page.getByLabel('Reason (for a quarantine)').fill('CVE-2026-0001');
+    await m.page.getByRole('button', { name: `Quarantine ${v1}` }).click();
+    await m.page.getByText(`${v1} quarantined`, { exact: true }).waitFor();
+    assert.equal(await state(v1), 'quarantined');
+    await axe(m.page, 'models with actions');
+    for (const action of ['model.promote', 'model.rollback', 'model.quarantine']) {
+      assert.ok(t.audits().some((a) => a.action === action && (a.principal as Record<string, unknown>)?.id === 'mona' && (a.principal as Record<string, unknown>)?.authn === 'saml'), `${action} names mona (saml)`);
+    }
+    await m.ctx.close();
   });
 
   test('sign-out ends the session; no page broke the CSP', async () => {

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import type { WardenConfig } from '../../src/config/config.js';
+import type { Clock } from '../../src/core/clock.js';
 import { loadOrCreateLedgerKey, LEDGER_KEY_FILE, type LedgerKey } from '../../src/ledger/key.js';
 import { startTestWarden, type TestWarden } from './warden.js';
 import { createKeyFile } from '../../src/data/crypto/key-file.js';
@@ -44,7 +45,7 @@ export async function dropPgPrefix(prefix: string): Promise<void> {
   await c.end();
 }
 
-export async function startTestCluster(n: number, mutate: (c: WardenConfig) => void = () => {}): Promise<TestCluster> {
+export async function startTestCluster(n: number, mutate: (c: WardenConfig) => void = () => {}, opts: { clock?: Clock } = {}): Promise<TestCluster> {
   const prefix = `wcr_${randomBytes(4).toString('hex')}_`;
   const root = mkdtempSync(join(tmpdir(), 'warden-replicas-'));
   const keyDir = join(root, 'key');
@@ -66,7 +67,7 @@ export async function startTestCluster(n: number, mutate: (c: WardenConfig) => v
     c.listeners.inference.publicUrl = 'https://gateway.test';
     mutate(c);
   };
-  const started = await Promise.allSettled(dirs.map((dataDir) => startTestWarden(config, { dataDir })));
+  const started = await Promise.allSettled(dirs.map((dataDir) => startTestWarden(config, { dataDir, ...(opts.clock ? { clock: opts.clock } : {}) })));
   const replicas = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const stop = async () => {
     await Promise.allSettled(replicas.map((r) => r.stop()));

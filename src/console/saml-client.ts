@@ -1,0 +1,224 @@
+// The console as a SAML 2.0 service provider (SP-initiated Web Browser SSO: AuthnRequest by HTTP-Redirect,
+// Response by HTTP-POST to the ACS), on @node-saml/node-saml. What must hold before a person is named:
+//  - the assertion is signed by the configured IdP certificate (unsigned or wrongly signed: refused; a signed
+//    Response around an unsigned assertion is not enough: SAML core §5, signature wrapping);
+//  - the assertion's Issuer is the configured IdP (checked here: the library checks it on logout only), Audience is this SP, NotBefore/NotOnOrAfter hold (30 s skew at most);
+//  - InResponseTo is an AuthnRequest this Warden sent to this browser (bound by a `__Host-` cookie holding
+//    RelayState), redeemed once: an unsolicited (IdP-initiated), replayed or other browser's response is refused.
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { SAML, ValidateInResponseTo, type CacheItem, type CacheProvider, type Profile } from '@node-saml/node-saml';
+import { RateLimited, StartupRefused, Unauthenticated } from '../core/errors.js';
+
+export interface SamlClientConfig {
+  /** The IdP's single sign-on URL (HTTP-Redirect binding). */
+  entryPoint: string;
+  /** The IdP's entity ID: the Issuer every response must carry. */
+  idpIssuer: string;
+  /** PEM certificate(s) the IdP signs assertions with (one file, several for a rollover). */
+  idpCertPems: string[];
+  /** This Warden's SP entity ID: the AuthnRequest's Issuer and the Audience every assertion must name. */
+  spEntityId: string;
+  /** The attribute naming the Warden principal; absent: the NameID. */
+  principalAttribute: string | null;
+  /** AuthnContextClassRefs that mean the person proved a second factor (the AuthnInstant is then their MFA time). */
+  mfaAuthnContexts: string[];
+  clockSkewMs: number;
+  /** Default MAX_PENDING. */
+  maxPending?: number;
+}
+
+/** What a verified assertion says about the person. */
+export interface SamlSignIn {
+  idpIssuer: string;
+  subject: string;
+  /** Epoch ms of the IdP's AuthnInstant when the AuthnContextClassRef is one of mfaAuthnContexts. */
+  mfaAt: number | null;
+  assertionId: string;
+}
+
+interface PendingRequest { requestId: string; acsUrl: string; createdAt: number }
+
+const CHALLENGE = 'Cookie realm="warden-console"';
+const PENDING_MS = 10 * 60_000;
+export const MAX_PENDING = 10_000;
+
+/** Reads and checks the IdP's certificate file at start-up (a missing or unparsable one refuses to start). */
+export function loadSamlIdpCerts(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new StartupRefused('config', `console.saml.idpCertFile ${file}: ${(e as Error).message}`);
+  }
+  const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (pems.length === 0) throw new StartupRefused('config', `console.saml.idpCertFile ${file}: no PEM certificate in it`);
+  for (const p of pems) {
+    try {
+      new X509Certificate(p);
+    } catch (e) {
+      throw new StartupRefused('config', `console.saml.idpCertFile ${file}: not a certificate (${(e as Error).message})`);
+    }
+  }
+  return pems;
+}
+
+/**
+ * The library's request-id cache: exactly the AuthnRequests this process sent, each redeemable once
+ * (node-saml removes an id after its response is accepted) and for PENDING_MS.
+ */
+class RequestIds implements CacheProvider {
+  private readonly ids = new Map<string, CacheItem>();
+  constructor(private readonly now: () => number) {}
+  saveAsync(key: string, value: string): Promise<CacheItem | null> {
+    if (this.ids.has(key)) return Promise.resolve(null);
+    const item = { value, createdAt: this.now() };
+    this.ids.set(key, item);
+    return Promise.resolve(item);
+  }
+  getAsync(key: string): Promise<string | null> {
+    const item = this.ids.get(key);
+    if (!item || this.now() - item.createdAt > PENDING_MS) return Promise.resolve(null);
+    return Promise.resolve(item.value);
+  }
+  removeAsync(key: string | null): Promise<string | null> {
+    if (key === null) return Promise.resolve(null);
+    const item = this.ids.get(key);
+    this.ids.delete(key);
+    return Promise.resolve(item?.value ?? null);
+  }
+  sweep(): void {
+    const now = this.now();
+    for (const [k, v] of this.ids) if (now - v.createdAt > PENDING_MS) this.ids.delete(k);
+  }
+}
+
+/** The library's error, as a coded refusal (the message says which check failed). */
+function refusal(e: unknown): Unauthenticated {
+  const m = e instanceof Error ? e.message : String(e);
+  const code = /signature|No response found|Cannot obtain assertion/i.test(m) ? 'saml_signature_invalid'
+    : /expired|not yet valid|No valid subject confirmation/i.test(m) ? 'saml_assertion_expired'
+    : /audience/i.test(m) ? 'saml_audience_mismatch'
+    : /InResponseTo/i.test(m) ? 'saml_unsolicited_or_replayed'
+    : /issuer/i.test(m) ? 'saml_issuer_mismatch'
+    : /provider returned|status code/i.test(m) ? 'saml_idp_refused'
+    : 'saml_invalid';
+  return new Unauthenticated(code, `the SAML response was refused: ${m}`, CHALLENGE);
+}
+
+export class SamlClient {
+  private readonly requestIds: RequestIds;
+  private readonly pending = new Map<string, PendingRequest>();
+  /** One library instance per ACS URL (the console's origins: a handful), sharing one request-id cache. */
+  private readonly sps = new Map<string, SAML>();
+  /** Set only while getAuthorizeUrlAsync runs synchronously up to its first await (see start()). */
+  private nextRequestId: string | null = null;
+
+  constructor(private readonly c: SamlClientConfig, private readonly now: () => number) {
+    this.requestIds = new RequestIds(now);
+  }
+
+  private sp(acsUrl: string): SAML {
+    let sp = this.sps.get(acsUrl);
+    if (!sp) {
+      sp = new SAML({
+        entryPoint: this.c.entryPoint,
+        issuer: this.c.spEntityId,
+        audience: this.c.spEntityId,
+        callbackUrl: acsUrl,
+        idpCert: this.c.idpCertPems,
+        idpIssuer: this.c.idpIssuer,
+        wantAssertionsSigned: true,
+        // Many IdPs sign only the assertion; the assertion's own signature is what is required (above).
+        wantAuthnResponseSigned: false,
+        validateInResponseTo: ValidateInResponseTo.always,
+        requestIdExpirationPeriodMs: PENDING_MS,
+        cacheProvider: this.requestIds,
+        acceptedClockSkewMs: this.c.clockSkewMs,
+        signatureAlgorithm: 'sha256',
+        disableRequestedAuthnContext: true,
+        generateUniqueId: () => {
+          if (this.nextRequestId === null) throw new Error('an AuthnRequest id was asked for outside start()');
+          return this.nextRequestId;
+        },
+      });
+      this.sps.set(acsUrl, sp);
+    }
+    return sp;
+  }
+
+  /** The IdP URL to send the browser to, and the state (RelayState) to bind to it in a cookie. */
+  async start(acsUrl: string): Promise<{ url: string; state: string }> {
+    this.sweep();
+    if (this.pending.size >= (this.c.maxPending ?? MAX_PENDING)) throw new RateLimited('saml_sign_ins_busy', 'too many sign-ins under way: try again in a minute', 60);
+    const state = randomBytes(24).toString('base64url');
+    // An NCName (xs:ID): a letter first.
+    const requestId = '_' + randomBytes(20).toString('hex');
+    // node-saml takes the id from generateUniqueId before its first await, so it is ours for this call only.
+    this.nextRequestId = requestId;
+    let pending: Promise<string>;
+    try {
+      pending = this.sp(acsUrl).getAuthorizeUrlAsync(state, undefined, {});
+    } finally {
+      this.nextRequestId = null;
+    }
+    const url = await pending;
+    this.pending.set(state, { requestId, acsUrl, createdAt: this.now() });
+    return { url, state };
+  }
+
+  /** The ACS: RelayState must be this browser's, the response must answer its request, and the assertion must verify. */
+  async finish(form: URLSearchParams, browserState: string | null): Promise<SamlSignIn> {
+    const state = form.get('RelayState');
+    if (!state || !browserState || state !== browserState) throw new Unauthenticated('saml_state_mismatch', 'the sign-in did not start in this browser (RelayState mismatch): start again', CHALLENGE);
+    const p = this.pending.get(state);
+    this.pending.delete(state);
+    if (!p || this.now() - p.createdAt > PENDING_MS) throw new Unauthenticated('saml_state_unknown', 'the sign-in expired or was already used: start again', CHALLENGE);
+    const response = form.get('SAMLResponse');
+    if (!response) {
+      await this.requestIds.removeAsync(p.requestId);
+      throw new Unauthenticated('saml_invalid', 'the IdP posted no SAMLResponse', CHALLENGE);
+    }
+    let profile: Profile | null;
+    try {
+      ({ profile } = await this.sp(p.acsUrl).validatePostResponseAsync({ SAMLResponse: response }));
+    } catch (e) {
+      throw refusal(e);
+    } finally {
+      // Whatever came back, this request is answered: it is not redeemable again.
+      await this.requestIds.removeAsync(p.requestId);
+    }
+    if (!profile) throw new Unauthenticated('saml_invalid', 'the SAML response carried no assertion', CHALLENGE);
+    // node-saml checks `idpIssuer` on logout messages only: the signed assertion's Issuer is checked here.
+    if (profile.issuer !== this.c.idpIssuer) throw new Unauthenticated('saml_issuer_mismatch', `the assertion was issued by ${JSON.stringify(profile.issuer)}, not by the configured IdP`, CHALLENGE);
+    // The library accepts any request id of ours; this browser's response must answer this browser's request.
+    if (profile.inResponseTo !== p.requestId) throw new Unauthenticated('saml_unsolicited_or_replayed', 'the SAML response answers another sign-in', CHALLENGE);
+    const subject = this.subjectOf(profile);
+    return { idpIssuer: profile.issuer, subject, mfaAt: this.mfaAt(profile), assertionId: typeof profile.ID === 'string' ? profile.ID : 'saml' };
+  }
+
+  private subjectOf(profile: Profile): string {
+    const attr = this.c.principalAttribute;
+    const v = attr === null ? profile.nameID : profile[attr];
+    const value = Array.isArray(v) && v.length === 1 ? (v[0] as unknown) : v;
+    if (typeof value !== 'string' || value.length === 0 || value.length > 256) {
+      throw new Unauthenticated('saml_subject_missing', attr === null ? 'the assertion has no NameID' : `the assertion has no single value of attribute ${attr}`, CHALLENGE);
+    }
+    return value;
+  }
+
+  private mfaAt(profile: Profile): number | null {
+    const assertion = profile.getAssertion?.() as { Assertion?: { AuthnStatement?: { $?: { AuthnInstant?: string }; AuthnContext?: { AuthnContextClassRef?: ({ _?: string } | string)[] }[] }[] } } | undefined;
+    const st = assertion?.Assertion?.AuthnStatement?.[0];
+    const ref = st?.AuthnContext?.[0]?.AuthnContextClassRef?.[0];
+    const cls = typeof ref === 'string' ? ref : ref?._;
+    const at = st?.$?.AuthnInstant ? Date.parse(st.$.AuthnInstant) : NaN;
+    return cls && this.c.mfaAuthnContexts.includes(cls) && Number.isFinite(at) ? at : null;
+  }
+
+  private sweep(): void {
+    const now = this.now();
+    for (const [k, p] of this.pending) if (now - p.createdAt > PENDING_MS) this.pending.delete(k);
+    this.requestIds.sweep();
+  }
+}

@@ -1,0 +1,71 @@
+// Console sessions in PostgreSQL (store.postgres): every replica reads the same rows, so a session made through
+// one is honoured by all, and signing out through any deletes it for all (the interface and its contract:
+// console-sessions-store.ts). Each request asks the table: there is no per-replica cache to outlive a sign-out.
+import type pg from 'pg';
+import { toSessionRow, type ConsoleSessionRow, type ConsoleSessionStore } from './console-sessions-store.js';
+import { connectMigrated, type Migration, type MigrationResult } from './pg-migrate.js';
+
+export const CONSOLE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'console_sessions (browser sessions shared by every replica)',
+    sql: `
+      CREATE TABLE $PREFIXconsole_sessions (
+        handle text PRIMARY KEY, csrf text NOT NULL, credential text NOT NULL, created_at bigint NOT NULL,
+        last_seen_at bigint NOT NULL, step_up_at bigint, pending_passkey text);
+      CREATE INDEX $PREFIXconsole_sessions_seen ON $PREFIXconsole_sessions (last_seen_at);`,
+  },
+];
+
+export class PostgresConsoleSessionStore implements ConsoleSessionStore {
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly table: string,
+    readonly migration: MigrationResult,
+  ) {}
+
+  static async connect(opts: { connectionString: string; prefix?: string; poolSize?: number }): Promise<PostgresConsoleSessionStore> {
+    const { pool, prefix, migration } = await connectMigrated({ poolSize: 2, ...opts }, 'console', CONSOLE_MIGRATIONS);
+    return new PostgresConsoleSessionStore(pool, `${prefix}console_sessions`, migration);
+  }
+
+  async insert(r: ConsoleSessionRow): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ${this.table} (handle, csrf, credential, created_at, last_seen_at, step_up_at, pending_passkey) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [r.handle, r.csrf, r.credential, r.createdAt, r.lastSeenAt, r.stepUpAt, r.pendingPasskey],
+    );
+  }
+
+  async get(handle: string): Promise<ConsoleSessionRow | null> {
+    const r = (await this.pool.query(`SELECT * FROM ${this.table} WHERE handle = $1`, [handle])).rows[0] as Record<string, unknown> | undefined;
+    return r ? toSessionRow(r) : null;
+  }
+
+  async touch(handle: string, at: number): Promise<void> {
+    await this.pool.query(`UPDATE ${this.table} SET last_seen_at = $2 WHERE handle = $1 AND last_seen_at < $2`, [handle, at]);
+  }
+
+  async setStepUp(handle: string, at: number): Promise<void> {
+    await this.pool.query(`UPDATE ${this.table} SET step_up_at = $2 WHERE handle = $1`, [handle, at]);
+  }
+
+  async setPendingPasskey(handle: string, pending: string | null): Promise<void> {
+    await this.pool.query(`UPDATE ${this.table} SET pending_passkey = $2 WHERE handle = $1`, [handle, pending]);
+  }
+
+  async takePendingPasskey(handle: string, pending: string): Promise<boolean> {
+    return ((await this.pool.query(`UPDATE ${this.table} SET pending_passkey = NULL WHERE handle = $1 AND pending_passkey = $2`, [handle, pending])).rowCount ?? 0) === 1;
+  }
+
+  async delete(handle: string): Promise<boolean> {
+    return ((await this.pool.query(`DELETE FROM ${this.table} WHERE handle = $1`, [handle])).rowCount ?? 0) === 1;
+  }
+
+  async deleteExpired(createdBefore: number, seenBefore: number): Promise<number> {
+    return (await this.pool.query(`DELETE FROM ${this.table} WHERE created_at < $1 OR last_seen_at < $2`, [createdBefore, seenBefore])).rowCount ?? 0;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,102 @@
+// Console sessions (src/console/sessions.ts) behind a small interface, so that every worker and replica sees
+// one set: SQLite in the data dir (embedded; `--workers N` share the file) or PostgreSQL with store.postgres
+// (console-sessions-postgres.ts). test/store/console-sessions-contract.test.ts runs one suite on both.
+// A row holds no usable secret on its own: the handle is SHA-256 of the cookie, and the credential (an API
+// key, or whom an IdP named) is sealed under a key derived from the cookie, which only the browser has.
+import type { SqliteDb } from './sqlite.js';
+
+export interface ConsoleSessionRow {
+  handle: string;
+  csrf: string;
+  /** The sealed credential (AES-256-GCM under a key derived from the cookie; src/console/sessions.ts). */
+  credential: string;
+  createdAt: number;
+  lastSeenAt: number;
+  stepUpAt: number | null;
+  /** The one outstanding WebAuthn challenge, as JSON. */
+  pendingPasskey: string | null;
+}
+
+export interface ConsoleSessionStore {
+  insert(r: ConsoleSessionRow): Promise<void>;
+  get(handle: string): Promise<ConsoleSessionRow | null>;
+  /** Moves last_seen_at forward (never back: replicas' clocks and requests race). */
+  touch(handle: string, at: number): Promise<void>;
+  setStepUp(handle: string, at: number): Promise<void>;
+  setPendingPasskey(handle: string, pending: string | null): Promise<void>;
+  /** Clears the pending challenge if it is still `pending`: true for exactly one caller (single use across replicas). */
+  takePendingPasskey(handle: string, pending: string): Promise<boolean>;
+  delete(handle: string): Promise<boolean>;
+  /** Deletes sessions created before `createdBefore` or last seen before `seenBefore`; returns how many. */
+  deleteExpired(createdBefore: number, seenBefore: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+type Row = Record<string, unknown>;
+
+export function toSessionRow(r: Row): ConsoleSessionRow {
+  return {
+    handle: r.handle as string,
+    csrf: r.csrf as string,
+    credential: r.credential as string,
+    createdAt: Number(r.created_at),
+    lastSeenAt: Number(r.last_seen_at),
+    stepUpAt: r.step_up_at === null || r.step_up_at === undefined ? null : Number(r.step_up_at),
+    pendingPasskey: (r.pending_passkey as string | null) ?? null,
+  };
+}
+
+export class SqliteConsoleSessionStore implements ConsoleSessionStore {
+  private readonly q;
+
+  constructor(db: SqliteDb) {
+    // New in this release: created on open (an older data dir simply gets the table).
+    db.exec(`CREATE TABLE IF NOT EXISTS console_sessions (
+      handle TEXT PRIMARY KEY, csrf TEXT NOT NULL, credential TEXT NOT NULL, created_at INTEGER NOT NULL,
+      last_seen_at INTEGER NOT NULL, step_up_at INTEGER, pending_passkey TEXT);
+      CREATE INDEX IF NOT EXISTS console_sessions_seen ON console_sessions(last_seen_at);`);
+    this.q = {
+      insert: db.prepare('INSERT INTO console_sessions (handle, csrf, credential, created_at, last_seen_at, step_up_at, pending_passkey) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      get: db.prepare('SELECT * FROM console_sessions WHERE handle = ?'),
+      touch: db.prepare('UPDATE console_sessions SET last_seen_at = ? WHERE handle = ? AND last_seen_at < ?'),
+      stepUp: db.prepare('UPDATE console_sessions SET step_up_at = ? WHERE handle = ?'),
+      pending: db.prepare('UPDATE console_sessions SET pending_passkey = ? WHERE handle = ?'),
+      take: db.prepare('UPDATE console_sessions SET pending_passkey = NULL WHERE handle = ? AND pending_passkey = ?'),
+      delete: db.prepare('DELETE FROM console_sessions WHERE handle = ?'),
+      expired: db.prepare('DELETE FROM console_sessions WHERE created_at < ? OR last_seen_at < ?'),
+    };
+  }
+
+  insert(r: ConsoleSessionRow): Promise<void> {
+    this.q.insert.run(r.handle, r.csrf, r.credential, r.createdAt, r.lastSeenAt, r.stepUpAt, r.pendingPasskey);
+    return Promise.resolve();
+  }
+  get(handle: string): Promise<ConsoleSessionRow | null> {
+    const r = this.q.get.get(handle) as Row | undefined;
+    return Promise.resolve(r ? toSessionRow(r) : null);
+  }
+  touch(handle: string, at: number): Promise<void> {
+    this.q.touch.run(at, handle, at);
+    return Promise.resolve();
+  }
+  setStepUp(handle: string, at: number): Promise<void> {
+    this.q.stepUp.run(at, handle);
+    return Promise.resolve();
+  }
+  setPendingPasskey(handle: string, pending: string | null): Promise<void> {
+    this.q.pending.run(pending, handle);
+    return Promise.resolve();
+  }
+  takePendingPasskey(handle: string, pending: string): Promise<boolean> {
+    return Promise.resolve(this.q.take.run(handle, pending).changes === 1);
+  }
+  delete(handle: string): Promise<boolean> {
+    return Promise.resolve(this.q.delete.run(handle).changes === 1);
+  }
+  deleteExpired(createdBefore: number, seenBefore: number): Promise<number> {
+    return Promise.resolve(this.q.expired.run(createdBefore, seenBefore).changes);
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

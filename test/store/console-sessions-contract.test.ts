@@ -1,0 +1,117 @@
+// One contract, two backends: the console's session rows (src/store/console-sessions-store.ts) behave the same
+// in SQLite (embedded; workers share the file) and PostgreSQL (replicas; two store instances on one prefix
+// here): a row written through one handle is read, touched, stepped up and deleted through the other.
+// Above the rows, the SessionStore (src/console/sessions.ts) on both: timeouts, sealing, single-use challenges.
+import assert from 'node:assert/strict';
+import { openSqlite } from '../../src/store/sqlite.js';
+import { SqliteConsoleSessionStore, type ConsoleSessionRow, type ConsoleSessionStore } from '../../src/store/console-sessions-store.js';
+import { PostgresConsoleSessionStore } from '../../src/store/console-sessions-postgres.js';
+import { SessionStore } from '../../src/console/sessions.js';
+import { FixedClock } from '../../src/core/clock.js';
+import { contractCase, PG_TEST_URL, pgTestTables, type StoreBackend } from '../helpers/contract.js';
+
+const pgTables = pgTestTables();
+
+interface Opened {
+  a: ConsoleSessionStore;
+  b: ConsoleSessionStore;
+  close(): Promise<void>;
+}
+
+const backends: StoreBackend<Opened>[] = [
+  {
+    name: 'SQLite',
+    open: async () => {
+      const db = openSqlite(':memory:');
+      const s = new SqliteConsoleSessionStore(db);
+      return { a: s, b: s, close: async () => void db.close() };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    open: async () => {
+      const skip = pgTables.skip();
+      if (skip) return skip;
+      const o = { connectionString: PG_TEST_URL, prefix: pgTables.newPrefix() };
+      const [a, b] = [await PostgresConsoleSessionStore.connect(o), await PostgresConsoleSessionStore.connect(o)];
+      return { a, b, close: async () => void (await Promise.all([a.close(), b.close()])) };
+    },
+  },
+];
+
+const T0 = 1_700_000_000_000;
+const row = (handle: string, extra: Partial<ConsoleSessionRow> = {}): ConsoleSessionRow => ({ handle, csrf: `csrf-${handle}`, credential: 'sealed', createdAt: T0, lastSeenAt: T0, stepUpAt: null, pendingPasskey: null, ...extra });
+
+contractCase(backends, 'a row written through one handle is read, touched (forward only) and deleted through the other', async ({ a, b }) => {
+  await a.insert(row('h1'));
+  assert.deepEqual(await b.get('h1'), row('h1'));
+  assert.equal(await b.get('nope'), null);
+  await b.touch('h1', T0 + 5000);
+  await a.touch('h1', T0 + 1000);
+  assert.equal((await a.get('h1'))!.lastSeenAt, T0 + 5000, 'a late touch does not move it back');
+  await a.setStepUp('h1', T0 + 6000);
+  assert.equal((await b.get('h1'))!.stepUpAt, T0 + 6000);
+  assert.equal(await b.delete('h1'), true);
+  assert.equal(await a.get('h1'), null);
+  assert.equal(await a.delete('h1'), false);
+  await assert.rejects(async () => {
+    await a.insert(row('dup'));
+    await b.insert(row('dup'));
+  }, 'a handle is unique');
+});
+
+contractCase(backends, 'a pending passkey challenge is taken once, through either handle', async ({ a, b }) => {
+  await a.insert(row('h2'));
+  await a.setPendingPasskey('h2', '{"c":1}');
+  const [x, y] = await Promise.all([a.takePendingPasskey('h2', '{"c":1}'), b.takePendingPasskey('h2', '{"c":1}')]);
+  assert.equal(Number(x) + Number(y), 1, 'exactly one caller gets it');
+  assert.equal((await a.get('h2'))!.pendingPasskey, null);
+  await b.setPendingPasskey('h2', '{"c":2}');
+  assert.equal(await a.takePendingPasskey('h2', '{"c":1}'), false, 'an older challenge is not the pending one');
+});
+
+contractCase(backends, 'expired rows are swept: created too long ago, or idle too long', async ({ a, b }) => {
+  await a.insert(row('old', { createdAt: T0 - 10_000, lastSeenAt: T0 }));
+  await a.insert(row('idle', { createdAt: T0, lastSeenAt: T0 - 10_000 }));
+  await a.insert(row('live'));
+  assert.equal(await b.deleteExpired(T0 - 5000, T0 - 5000), 2);
+  assert.deepEqual([await a.get('old'), await a.get('idle'), (await a.get('live'))?.handle], [null, null, 'live']);
+});
+
+contractCase(backends, 'SessionStore over the rows: one sign-in seen through two processes, timeouts from stored times, sealed credentials', async ({ a, b }) => {
+  const clock = new FixedClock(T0);
+  const one = new SessionStore(a, clock, 60_000, 300_000);
+  const two = new SessionStore(b, clock, 60_000, 300_000);
+  const { cookie, session } = await one.create({ kind: 'api_key', key: 'wdn_secret' });
+  const seen = await two.lookup(cookie);
+  assert.ok('session' in seen && seen.session.csrf === session.csrf);
+  assert.deepEqual('session' in seen && seen.session.credential, { kind: 'api_key', key: 'wdn_secret' });
+  const stored = await a.get(session.handle);
+  assert.ok(stored && !stored.credential.includes('wdn_secret'), 'the key is not stored in the clear');
+  assert.deepEqual(await two.lookup(cookie.slice(0, -2) + 'AA'), { ended: 'unknown' });
+  // Another session's sealed credential moved onto this handle opens nothing (sealed for another cookie).
+  const other = await one.create({ kind: 'api_key', key: 'wdn_other' });
+  await b.delete(session.handle);
+  await b.insert({ ...(await a.get(other.session.handle))!, handle: session.handle });
+  assert.deepEqual(await one.lookup(cookie), { ended: 'unknown' });
+  // Idle: used through one process, judged by the other.
+  clock.advance(50_000);
+  assert.ok('session' in (await one.lookup(other.cookie)));
+  clock.advance(50_000);
+  assert.ok('session' in (await two.lookup(other.cookie)), 'the touch through one counts for the other');
+  clock.advance(60_000);
+  assert.deepEqual(await two.lookup(other.cookie), { ended: 'idle' });
+  assert.deepEqual(await one.lookup(other.cookie), { ended: 'unknown' }, 'ended for both');
+  // Absolute: however busy.
+  const busy = await one.create({ kind: 'api_key', key: 'wdn_busy' });
+  for (let i = 0; i < 5; i++) {
+    clock.advance(50_000);
+    assert.ok('session' in (await (i % 2 ? one : two).lookup(busy.cookie)));
+  }
+  clock.advance(50_000);
+  assert.deepEqual(await one.lookup(busy.cookie), { ended: 'expired' });
+  // Sign-out through one ends it for the other.
+  const s = await one.create({ kind: 'api_key', key: 'wdn_x' });
+  assert.equal(await two.end(s.cookie), true);
+  assert.deepEqual(await one.lookup(s.cookie), { ended: 'unknown' });
+});

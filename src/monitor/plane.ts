@@ -22,6 +22,7 @@ import { PlaybookEngine, type AttestationFailure, type Playbook } from './playbo
 import { ExtractionDetector, promptsOf, type ExtractionRequest } from './extraction.js';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { PrincipalBaselines } from './baselines.js';
+import { SharedBaselines, type SharedBaselineStore } from './baselines-shared.js';
 
 /** What the monitor reads of an answered model request to profile its answer (the gateway's context). */
 export interface AnsweredRequest {
@@ -54,8 +55,8 @@ export interface MonitorPlane {
    * red team clears its own principal before each attack so that each is judged on its own (the caller records it).
    */
   forget(p: { tenant: string; kind: string; id: string }): Promise<void>;
-  /** Saves what must survive a restart (the baselines) and stops the monitor's timers. */
-  close(): void;
+  /** Saves what must survive a restart (the baselines: to the file, or merged into the shared store) and stops the monitor's timers. */
+  close(): Promise<void>;
   /** Workload plane: a deployment's attestation turned untrusted (playbooks with `when: { attestation: true }`). */
   onAttestationFailure(e: AttestationFailure): void;
   adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean>;
@@ -92,6 +93,8 @@ export function buildMonitor(
     baselinesFile?: string;
     /** Cluster mode: windows and risk shared by every replica under `<prefix>` (e.g. `warden:monitor:`). */
     shared?: { redis: Redis; prefix: string };
+    /** Cluster mode: the per-principal baselines merged by every replica (instead of `baselinesFile`). */
+    sharedBaselines?: SharedBaselineStore;
     /** Takes a registered deployment out of routing (the workload plane's quarantine); false when it cannot. */
     quarantine?: (deploymentId: string, reason: string) => Promise<boolean>;
     /** Revokes every Warden token naming the principal (a playbook's revokeTokens). */
@@ -134,7 +137,10 @@ export function buildMonitor(
         onDeviation: (principal, d) => finding('monitor.deviation', principal, { score: d.score, reasons: d.reasons.join('; ') }),
       })
     : null;
-  const keepBaselines = baselines && o.baselinesFile ? persistBaselines(baselines, o.baselinesFile, o.log) : null;
+  // Cluster stores: one baseline per principal for every replica, kept in the store; else a file in the data dir.
+  const sharedBaselines = baselines && o.sharedBaselines ? new SharedBaselines(baselines, o.sharedBaselines, { syncMs: bl.syncMs, clock: o.clock, log: o.log }) : null;
+  sharedBaselines?.start();
+  const keepBaselines = baselines && !sharedBaselines && o.baselinesFile ? persistBaselines(baselines, o.baselinesFile, o.log) : null;
   // The PDP's risk: behaviour, extraction weighted (a confirmed campaign alone reaches riskWeight), and the
   // deviation from the principal's own baseline.
   const riskOf = (key: string) => {
@@ -202,7 +208,8 @@ export function buildMonitor(
   const forgetKey = async (key: string): Promise<void> => {
     await monitor.reset(key);
     extraction?.reset(key);
-    baselines?.reset(key);
+    if (sharedBaselines) await sharedBaselines.reset(key);
+    else baselines?.reset(key);
     playbooks?.forget(key);
   };
 
@@ -210,6 +217,8 @@ export function buildMonitor(
     admit(p) {
       const key = monitorKey(p);
       const shared = monitor.admit(key);
+      // The principal's shared baseline is read (when not known here lately) before its request is judged.
+      if (sharedBaselines) return Promise.all([shared, sharedBaselines.admit(key)]).then(() => playbooks?.admit(key, p));
       if (shared) return shared.then(() => playbooks?.admit(key, p));
       playbooks?.admit(key, p);
     },
@@ -246,7 +255,10 @@ export function buildMonitor(
       return { risk: riskOf(key), reasons };
     },
     forget: (p) => forgetKey(monitorKey(p)),
-    close: () => keepBaselines?.close(),
+    async close() {
+      keepBaselines?.close();
+      await sharedBaselines?.close().catch((e: unknown) => o.log.error({ err: e }, 'monitor: the last baselines merge failed'));
+    },
     onAttestationFailure(e) {
       playbooks?.onAttestationFailure(e).catch((err: unknown) => o.log.error({ err, deployment: e.deployment }, 'a response playbook failed'));
     },

@@ -10,6 +10,7 @@ import { PostgresRegistryStore } from './registry-postgres.js';
 import { PostgresToolStore } from './tools-postgres.js';
 import { PostgresAgentStore } from './agents-postgres.js';
 import { PostgresDatasetsStore } from './datasets-postgres.js';
+import { PostgresBaselineStore } from './baselines-postgres.js';
 
 export interface ClusterStores {
   identity: PostgresIdentityStore | null;
@@ -24,6 +25,8 @@ export interface ClusterStores {
   agents: PostgresAgentStore | null;
   /** Data sources, datasets, their lineage and trainOn decisions (the data plane). */
   datasets: PostgresDatasetsStore | null;
+  /** The monitor's per-principal baselines, merged by every replica (src/monitor/baselines-shared.ts). */
+  baselines: PostgresBaselineStore | null;
   redis: Redis | null;
   /** Readiness probes for what is configured (none in embedded mode). */
   probes: { name: string; probe: () => Promise<boolean> }[];
@@ -57,9 +60,10 @@ export async function openClusterStores(cfg: WardenConfig['store'], onError: (e:
   let registry: PostgresRegistryStore | null = null;
   let agents: PostgresAgentStore | null = null;
   let datasets: PostgresDatasetsStore | null = null;
+  let baselines: PostgresBaselineStore | null = null;
   let redis: Redis | null = null;
   const close = async () => {
-    await Promise.allSettled([changes?.close(), identity?.close(), tools?.close(), policies?.close(), registry?.close(), agents?.close(), datasets?.close(), redis?.disconnect()]);
+    await Promise.allSettled([changes?.close(), identity?.close(), tools?.close(), policies?.close(), registry?.close(), agents?.close(), datasets?.close(), baselines?.close(), redis?.disconnect()]);
   };
   try {
     if (cfg.postgres) {
@@ -71,6 +75,7 @@ export async function openClusterStores(cfg: WardenConfig['store'], onError: (e:
         registry = await PostgresRegistryStore.connect({ connectionString, prefix });
         agents = await PostgresAgentStore.connect({ connectionString, prefix });
         datasets = await PostgresDatasetsStore.connect({ connectionString, prefix });
+        baselines = await PostgresBaselineStore.connect({ connectionString, prefix });
         changes = await PgChangeFeed.connect({ connectionString, prefix, onError: (e) => onError(e, 'postgres change listener') });
       } catch (e) {
         throw new ClusterStoreUnavailable(`store.postgres: cannot use ${redact(connectionString)}: ${(e as Error).message}`);
@@ -103,5 +108,5 @@ export async function openClusterStores(cfg: WardenConfig['store'], onError: (e:
     const r = redis;
     probes.push({ name: 'redis', probe: async () => (await r.ping()) === 'PONG' });
   }
-  return { identity, changes, tools, policies, registry, agents, datasets, redis, probes, close };
+  return { identity, changes, tools, policies, registry, agents, datasets, baselines, redis, probes, close };
 }

@@ -10,6 +10,7 @@ import { PostgresAgentStore } from '../store/agents-postgres.js';
 import { PostgresRegistryStore } from '../store/registry-postgres.js';
 import { PostgresToolStore } from '../store/tools-postgres.js';
 import { PostgresDatasetsStore } from '../store/datasets-postgres.js';
+import { PostgresBaselineStore } from '../store/baselines-postgres.js';
 import { CliError } from './admin-client.js';
 
 export async function main(args: string[]): Promise<number> {
@@ -29,6 +30,7 @@ export async function main(args: string[]): Promise<number> {
     (o: { connectionString: string; prefix: string }) => PostgresModelKeyStore.connect(o),
     (o: { connectionString: string; prefix: string }) => PostgresAgentStore.connect(o),
     (o: { connectionString: string; prefix: string }) => PostgresDatasetsStore.connect(o),
+    (o: { connectionString: string; prefix: string }) => PostgresBaselineStore.connect(o),
   ];
   for (const connect of stores) {
     let store: Awaited<ReturnType<typeof connect>>;

@@ -41,7 +41,7 @@ test('warden migrate applies the schema once, then reports it current; the conne
   const tools = TOOLS_MIGRATIONS.map((m) => m.version);
   assert.equal(
     first.stdout.trim(),
-    `identity (${prefix}*): schema 0 -> ${all.length}, applied ${all.join(', ')}\ntools (${prefix}*): schema 0 -> ${tools.length}, applied ${tools.join(', ')}\npolicies (${prefix}*): schema 0 -> 2, applied 1, 2\nregistry (${prefix}*): schema 0 -> 1, applied 1\nsealed (${prefix}*): schema 0 -> 1, applied 1\nagents (${prefix}*): schema 0 -> 1, applied 1\ndatasets (${prefix}*): schema 0 -> 1, applied 1`,
+    `identity (${prefix}*): schema 0 -> ${all.length}, applied ${all.join(', ')}\ntools (${prefix}*): schema 0 -> ${tools.length}, applied ${tools.join(', ')}\npolicies (${prefix}*): schema 0 -> 2, applied 1, 2\nregistry (${prefix}*): schema 0 -> 1, applied 1\nsealed (${prefix}*): schema 0 -> 1, applied 1\nagents (${prefix}*): schema 0 -> 1, applied 1\ndatasets (${prefix}*): schema 0 -> 1, applied 1\nmonitor_baselines (${prefix}*): schema 0 -> 1, applied 1`,
   );
   const again = cli(['migrate', '--config', cfg], { TEST_WARDEN_PG: PG });
   assert.equal(again.status, 0, again.stderr);
@@ -52,6 +52,7 @@ test('warden migrate applies the schema once, then reports it current; the conne
   assert.match(again.stdout, /sealed .*schema 1 -> 1, already current/);
   assert.match(again.stdout, /agents .*schema 1 -> 1, already current/);
   assert.match(again.stdout, /datasets .*schema 1 -> 1, already current/);
+  assert.match(again.stdout, /monitor_baselines .*schema 1 -> 1, already current/);
   const noEnv = cli(['migrate', '--config', cfg], { TEST_WARDEN_PG: '' });
   assert.equal(noEnv.status, 2, 'a config that names an unset variable is a config error');
   assert.match(noEnv.stderr, /environment variable TEST_WARDEN_PG is not set/);

@@ -25,6 +25,15 @@ export interface SharedBaselineStore {
   delete(principal: string): Promise<boolean>;
 }
 
+/** The same store with every key under `prefix` (the peer-group, model and tool baselines beside the principals'). */
+export function prefixedStore(store: SharedBaselineStore, prefix: string): SharedBaselineStore {
+  return {
+    get: (k) => store.get(prefix + k),
+    put: (k, v, r) => store.put(prefix + k, v, r),
+    delete: (k) => store.delete(prefix + k),
+  };
+}
+
 export class BaselinesUnavailable extends FailClosed {
   constructor(cause: unknown) {
     super('monitor_unavailable', `the shared baselines cannot be read: ${(cause as Error).message ?? String(cause)}`);

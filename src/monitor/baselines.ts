@@ -255,29 +255,12 @@ export class PrincipalBaselines {
     const b = this.state(principal);
     const hour = new Date(now).getUTCHours();
     const net = networkOf(ob.sourceIp);
-    if (b.n >= this.minObservations) {
-      const reasons: string[] = [];
-      const parts: number[] = [];
-      if ((b.networks.get(net) ?? 0) / b.weight < RARE) {
-        reasons.push(`new_network ${net}`);
-        parts.push(WEIGHTS.network);
-      }
-      if (b.hours[hour]! / b.weight < RARE) {
-        reasons.push(`unusual_hour ${String(hour).padStart(2, '0')}h UTC`);
-        parts.push(WEIGHTS.hour);
-      }
-      if (ob.model && !b.models.has(ob.model)) {
-        reasons.push(`new_model ${ob.model}`);
-        parts.push(WEIGHTS.model);
-      }
-      const p99 = b.prompt.quantile(0.99);
-      if (ob.promptChars > 2 * p99 && ob.promptChars > 200) {
-        reasons.push(`prompt_length ${ob.promptChars} > 2 × p99 ${Math.round(p99)}`);
-        parts.push(WEIGHTS.prompt);
-      }
-      const score = Math.round((1 - parts.reduce((acc, p) => acc * (1 - p), 1)) * 1000) / 1000;
+    const found = this.compare(b, hour, net, ob);
+    if (found) {
       const held = this.current(b, now);
-      if (score > 0 && score >= (held?.score ?? 0)) b.deviation = { score, reasons, at: now };
+      if (found.score >= (held?.score ?? 0)) b.deviation = { ...found, at: now };
+    }
+    if (b.n >= this.minObservations) {
       const d = this.current(b, now);
       if (d && d.score >= this.reportAt && !b.reported) {
         b.reported = true;
@@ -286,6 +269,46 @@ export class PrincipalBaselines {
     }
     this.learn(b, hour, net, ob);
     return this.current(b, now);
+  }
+
+  /**
+   * Compares an observation with the baseline under `key` and learns it, holding nothing (the caller attributes
+   * the deviation: a peer group's or a model's baseline judges the principal that made the request).
+   */
+  judgeAndLearn(key: string, ob: BaselineObservation): { score: number; reasons: string[] } | null {
+    const b = this.state(key);
+    const hour = new Date(this.o.clock.now()).getUTCHours();
+    const net = networkOf(ob.sourceIp);
+    const found = this.compare(b, hour, net, ob);
+    this.learn(b, hour, net, ob);
+    return found;
+  }
+
+  /** How the observation deviates from a mature baseline (null: immature, or it does not). */
+  private compare(b: Stats, hour: number, net: string, ob: BaselineObservation): { score: number; reasons: string[] } | null {
+    if (b.n < this.minObservations) return null;
+    const reasons: string[] = [];
+    const parts: number[] = [];
+    if ((b.networks.get(net) ?? 0) / b.weight < RARE) {
+      reasons.push(`new_network ${net}`);
+      parts.push(WEIGHTS.network);
+    }
+    if (b.hours[hour]! / b.weight < RARE) {
+      reasons.push(`unusual_hour ${String(hour).padStart(2, '0')}h UTC`);
+      parts.push(WEIGHTS.hour);
+    }
+    // Rare rather than never: one odd call must not teach a peer group (or the principal) that the model is usual.
+    if (ob.model && (b.models.get(ob.model) ?? 0) / b.weight < RARE) {
+      reasons.push(`new_model ${ob.model}`);
+      parts.push(WEIGHTS.model);
+    }
+    const p99 = b.prompt.quantile(0.99);
+    if (ob.promptChars > 2 * p99 && ob.promptChars > 200) {
+      reasons.push(`prompt_length ${ob.promptChars} > 2 × p99 ${Math.round(p99)}`);
+      parts.push(WEIGHTS.prompt);
+    }
+    const score = Math.round((1 - parts.reduce((acc, p) => acc * (1 - p), 1)) * 1000) / 1000;
+    return score > 0 ? { score, reasons } : null;
   }
 
   /** The principal's deviation now (null: none, or it has faded). */

@@ -1,7 +1,7 @@
 // Baselines across replicas through the real gateway (two in-process Wardens on one PostgreSQL + Redis): a key
 // used only through replica A is judged on replica B against what A learnt; a deviation seen by A raises the
 // principal's risk on B (reported once, by A); the baselines are in PostgreSQL, not in the data dirs; an
-// admin reset through B forgets the baseline on A.
+// admin reset through B forgets the baseline on A. The model's and the peer group's baselines are merged there too.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,7 +53,10 @@ test('two replicas share one baseline per principal, kept in PostgreSQL', { time
   const c = new pg.Client({ connectionString: PG_URL });
   await c.connect();
   const stored = (await c.query<{ record: string }>(`SELECT record FROM ${cl.prefix}monitor_baselines WHERE principal = $1`, ['acme/user:kim'])).rows[0];
+  // The model's and the peer group's baselines beside it, learnt from both replicas.
+  const resources = (await c.query<{ principal: string; record: string }>(`SELECT principal, record FROM ${cl.prefix}monitor_baselines WHERE principal LIKE 'res:%' ORDER BY principal`)).rows;
   await c.end();
+  assert.deepEqual(resources.map((x) => [x.principal, (JSON.parse(x.record) as { stats: { n: number } }).stats.n]), [['res:model:demo-chat', 15], ['res:peer:acme/user[consumers]', 15]]);
   assert.equal((JSON.parse(stored!.record) as { stats: { n: number } }).stats.n, 15);
 
   // A reset through B forgets kim's baseline on A as well (A reads the store again at kim's next request).

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startTestWarden } from '../helpers/warden.js';
+import { startToolsWorld } from '../tools/fixtures.js';
 
 test('a newcomer unlike its peers raises its risk with the reason; an operator reset forgets it', async (t) => {
   const w = await startTestWarden((c) => {
@@ -36,4 +37,18 @@ test('a newcomer unlike its peers raises its risk with the reason; an operator r
 
   assert.equal((await w.call('admin', 'POST', '/admin/v1/monitor/acme%2Fuser%3Alee/reset', { key: w.adminKey })).status, 200);
   assert.equal((await row())?.peerDeviation ?? null, null);
+});
+
+test('tool calls: arguments far beyond what a tool and the caller\'s peers usually send are held against the caller', async (t) => {
+  const w = await startToolsWorld({
+    mutate: (c) => {
+      c.monitor.baselines.minObservations = 10;
+      c.monitor.baselines.reportAt = 0.3;
+    },
+  });
+  t.after(() => w.stop());
+  for (let i = 0; i < 12; i++) assert.equal((await w.invoke(w.keys.alice, 'fetch_doc', { doc_id: `d${i}` })).status, 200);
+  assert.equal((await w.invoke(w.keys.carol, 'fetch_doc', { doc_id: 'q'.repeat(5_000) })).status, 200);
+  const row = ((await w.t.call('admin', 'GET', '/admin/v1/monitor', { key: w.t.adminKey })).json.data as { principal: string; peerDeviation: { reasons: string[] } | null }[]).find((r) => r.principal === 'acme/user:carol')!;
+  assert.deepEqual(row.peerDeviation!.reasons.map((r) => r.replace(/ \d+/g, ' N')), ['peers acme/user[consumers]: prompt_length N > N × p99 N', 'tool:fetch_doc: prompt_length N > N × p99 N']);
 });

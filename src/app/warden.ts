@@ -45,6 +45,7 @@ import { buildRetrievalPlane } from '../data/retrieval/index.js';
 import { localStoreRefusal, placementRequirements } from '../data/placement.js';
 import { buildWorkloadPlane } from '../workload/plane.js';
 import { buildMonitor } from '../monitor/plane.js';
+import { RedisBaselineStore } from '../store/baselines-redis.js';
 import { createInventoryRoute } from '../monitor/inventory.js';
 import { KeyRotation } from '../monitor/rotation.js';
 import { createToolsPlane, filterToolCalls, pdpToolDecider, toolAuthenticator, type ToolPolicyRequest } from '../tools/index.js';
@@ -348,6 +349,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     baselinesFile: join(config.dataDir, 'monitor-baselines.json'),
     // Replicas share every principal's windows and risk (docs/monitor.md, "Across replicas").
     ...(cluster.redis ? { shared: { redis: cluster.redis, prefix: `${config.store.redis?.prefix ?? ''}monitor:` } } : {}),
+    // Baselines are durable learnt state: PostgreSQL when configured, else Redis (docs/monitor.md, "Baselines across replicas").
+    ...(cluster.baselines ? { sharedBaselines: cluster.baselines } : cluster.redis ? { sharedBaselines: new RedisBaselineStore(cluster.redis, `${config.store.redis?.prefix ?? ''}monitor:`) } : {}),
   });
   // API keys on a cadence (monitor.rotation; off by default): rotated with an overlap, the new secret in a
   // 0600 file under the data dir for a secret manager, reminders, unused keys disabled; never the bootstrap key.
@@ -827,7 +830,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       await Promise.all([stop(infServer), stop(admServer), ...(demo ? [stop(demo.server)] : []), extAuthz?.close()]);
       await Promise.all(targets.map((t) => closeUpstreamTarget(t)));
       await redTeam.stop();
-      monitor?.close();
+      await monitor?.close();
       await refusals.close();
       await tracing?.shutdown();
       await metricsExport?.shutdown();

@@ -11,6 +11,7 @@ import { PostgresRegistryStore } from '../store/registry-postgres.js';
 import { PostgresToolStore } from '../store/tools-postgres.js';
 import { PostgresDatasetsStore } from '../store/datasets-postgres.js';
 import { PostgresConsoleSessionStore } from '../store/console-sessions-postgres.js';
+import { PostgresBaselineStore } from '../store/baselines-postgres.js';
 import { CliError } from './admin-client.js';
 
 export async function main(args: string[]): Promise<number> {
@@ -31,6 +32,7 @@ export async function main(args: string[]): Promise<number> {
     (o: { connectionString: string; prefix: string }) => PostgresAgentStore.connect(o),
     (o: { connectionString: string; prefix: string }) => PostgresDatasetsStore.connect(o),
     (o: { connectionString: string; prefix: string }) => PostgresConsoleSessionStore.connect(o),
+    (o: { connectionString: string; prefix: string }) => PostgresBaselineStore.connect(o),
   ];
   for (const connect of stores) {
     let store: Awaited<ReturnType<typeof connect>>;

@@ -260,6 +260,10 @@ export interface BaselinesConfig {
   halfLife: number;
   /** Deviation at which a ledger entry `monitor.deviation` is written (once per crossing). */
   reportAt: number;
+  /** Cluster stores: how often each replica merges what it learnt into the shared baselines (and reads them again). */
+  syncMs: number;
+  /** Weight in the risk of a deviation from the principal's peer group and from the models' and tools' baselines (0: off). */
+  peerWeight: number;
 }
 
 export interface ExtractionConfig {
@@ -622,6 +626,8 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
         holdMs: raw.monitor?.baselines?.holdMs ?? 600_000,
         halfLife: raw.monitor?.baselines?.halfLife ?? 2_000,
         reportAt: raw.monitor?.baselines?.reportAt ?? 0.5,
+        syncMs: raw.monitor?.baselines?.syncMs ?? 5_000,
+        peerWeight: raw.monitor?.baselines?.peerWeight ?? 0.5,
       },
       inventory: { unusedAfterDays: raw.monitor?.inventory?.unusedAfterDays ?? 30, rotateAfterDays: raw.monitor?.inventory?.rotateAfterDays ?? 90 },
       rotation: {

@@ -155,6 +155,8 @@ export const CONFIG_SCHEMA = {
             holdMs: { type: 'integer', minimum: 1000 },
             halfLife: { type: 'integer', minimum: 10 },
             reportAt: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+            syncMs: { type: 'integer', minimum: 100, maximum: 600_000 },
+            peerWeight: { type: 'number', minimum: 0, maximum: 1 },
           },
         },
         inventory: {

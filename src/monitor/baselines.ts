@@ -36,6 +36,7 @@ export interface BaselineOptions {
 const WEIGHTS = { network: 0.35, hour: 0.25, model: 0.15, prompt: 0.2 };
 const RARE = 0.01;
 const MAX_NETWORKS = 64;
+const EWMA_ALPHA = 0.05;
 const GAMMA = 1.04; // sketch bucket ratio: relative accuracy (γ − 1) / (γ + 1) ≈ 2 %
 
 /** The network a source address belongs to: /24 for IPv4, /48 for IPv6. */
@@ -111,7 +112,28 @@ export interface BaselinesSnapshot {
   principals: [string, { n: number; inc: number; hours: number[]; networks: [string, number][]; models: [string, number][]; weight: number; prompt: unknown; promptEwma: number }][];
 }
 
-interface Baseline {
+/**
+ * A baseline's learnt statistics as replicas share them (docs/monitor.md "Baselines across replicas"):
+ * normalised so that the newest observation weighs 1 and one `j` observations older weighs decayʲ.
+ */
+export interface SharedStats {
+  n: number;
+  weight: number;
+  hours: number[];
+  networks: [string, number][];
+  models: [string, number][];
+  prompt: { buckets: [number, number][]; total: number };
+  promptEwma: number;
+}
+
+/** What the shared store keeps per principal: the merged statistics and the deviation last seen by any replica. */
+export interface SharedBaseline {
+  stats: SharedStats;
+  deviation: Deviation | null;
+}
+
+/** The learnt part of a baseline; weights in the scale of `inc` (lazy decay). */
+interface Stats {
   n: number;
   /** The weight of the next observation: 1/decayⁿ, so older ones weigh decayᵏ relative to it (lazy decay). */
   inc: number;
@@ -121,8 +143,82 @@ interface Baseline {
   weight: number;
   prompt: QuantileSketch;
   promptEwma: number;
+}
+
+interface Baseline extends Stats {
   deviation: Deviation | null;
   reported: boolean;
+  /** Shared mode: what this replica learnt since it last merged into the shared store. */
+  delta: Stats | null;
+  /** Shared mode: when this replica last took the shared view (0: never). */
+  syncedAt: number;
+}
+
+const emptyStats = (): Stats => ({ n: 0, inc: 1, hours: new Array<number>(24).fill(0), networks: new Map(), models: new Map(), weight: 0, prompt: new QuantileSketch(), promptEwma: 0 });
+
+const pairsOk = (v: unknown): v is [string, number][] => Array.isArray(v) && v.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && finite(p[1]));
+
+/** A record read back from a file or a shared store: anything malformed is refused whole. */
+export function parseSharedBaseline(x: unknown, who: string): SharedBaseline {
+  const r = x as Partial<SharedBaseline>;
+  const s = r?.stats as SharedStats | undefined;
+  if (!s || !Number.isInteger(s.n) || s.n < 0 || !finite(s.weight) || !finite(s.promptEwma) || !Array.isArray(s.hours) || s.hours.length !== 24 || !s.hours.every(finite) || !pairsOk(s.networks) || !pairsOk(s.models)) {
+    throw new Error(`the shared baseline of ${who} is malformed`);
+  }
+  const prompt = QuantileSketch.fromJSON(s.prompt).toJSON();
+  const d = r.deviation;
+  if (d !== null && (typeof d !== 'object' || !finite(d.score) || !finite(d.at) || !Array.isArray(d.reasons) || !d.reasons.every((x) => typeof x === 'string'))) throw new Error(`the shared deviation of ${who} is malformed`);
+  return { stats: { ...s, prompt }, deviation: d ?? null };
+}
+
+/** The statistics normalised (newest observation weighs 1), to share. */
+function exportStats(s: Stats): SharedStats {
+  const f = 1 / s.inc;
+  const sketch = s.prompt.toJSON();
+  return {
+    n: s.n,
+    weight: s.weight * f,
+    hours: s.hours.map((h) => h * f),
+    networks: [...s.networks].map(([k, v]) => [k, v * f]),
+    models: [...s.models].map(([k, v]) => [k, v * f]),
+    prompt: { buckets: sketch.buckets.map(([k, v]) => [k, v * f]), total: sketch.total * f },
+    promptEwma: s.promptEwma,
+  };
+}
+
+function importStats(s: SharedStats): Stats {
+  return { n: s.n, inc: 1, weight: s.weight, hours: [...s.hours], networks: new Map(s.networks), models: new Map(s.models), prompt: QuantileSketch.fromJSON(s.prompt), promptEwma: s.promptEwma };
+}
+
+/** The `max` heaviest entries, tiny ones (decayed to nothing next to the total) dropped. */
+function heaviest<K>(m: Map<K, number>, total: number, max: number): [K, number][] {
+  return [...m].filter(([, v]) => v > total * 1e-12).sort((a, b) => b[1] - a[1]).slice(0, max);
+}
+
+/**
+ * `newer` learnt after `older`: older × decayⁿ⁽ⁿᵉʷᵉʳ⁾ + newer. Exact when every observation of `newer` came after
+ * every one of `older`; replicas merging every few seconds interleave within that interval only, which a
+ * statistic with a half-life of thousands of observations does not notice. The EWMA is blended the same way.
+ */
+export function mergeStats(older: SharedStats | null, newer: SharedStats, decay: number): SharedStats {
+  if (!older || older.n === 0) return newer;
+  const f = decay ** newer.n;
+  const weight = older.weight * f + newer.weight;
+  const add = <K>(a: [K, number][], b: [K, number][], max: number) => {
+    const m = new Map<K, number>(a.map(([k, v]) => [k, v * f]));
+    for (const [k, v] of b) m.set(k, (m.get(k) ?? 0) + v);
+    return heaviest(m, weight, max);
+  };
+  const keep = (1 - EWMA_ALPHA) ** newer.n;
+  return {
+    n: older.n + newer.n,
+    weight,
+    hours: older.hours.map((h, i) => h * f + newer.hours[i]!),
+    networks: add(older.networks, newer.networks, MAX_NETWORKS),
+    models: add(older.models, newer.models, MAX_NETWORKS),
+    prompt: { buckets: add(older.prompt.buckets, newer.prompt.buckets, Number.MAX_SAFE_INTEGER), total: older.prompt.total * f + newer.prompt.total },
+    promptEwma: older.promptEwma * keep + newer.promptEwma * (1 - keep),
+  };
 }
 
 export interface BaselineReport {
@@ -142,6 +238,7 @@ export class PrincipalBaselines {
   private readonly decay: number;
   private readonly maxPrincipals: number;
   private readonly reportAt: number;
+  private tracking = false;
 
   constructor(private readonly o: BaselineOptions & { clock: { now(): number } }) {
     this.minObservations = o.minObservations ?? 200;
@@ -158,29 +255,12 @@ export class PrincipalBaselines {
     const b = this.state(principal);
     const hour = new Date(now).getUTCHours();
     const net = networkOf(ob.sourceIp);
-    if (b.n >= this.minObservations) {
-      const reasons: string[] = [];
-      const parts: number[] = [];
-      if ((b.networks.get(net) ?? 0) / b.weight < RARE) {
-        reasons.push(`new_network ${net}`);
-        parts.push(WEIGHTS.network);
-      }
-      if (b.hours[hour]! / b.weight < RARE) {
-        reasons.push(`unusual_hour ${String(hour).padStart(2, '0')}h UTC`);
-        parts.push(WEIGHTS.hour);
-      }
-      if (ob.model && !b.models.has(ob.model)) {
-        reasons.push(`new_model ${ob.model}`);
-        parts.push(WEIGHTS.model);
-      }
-      const p99 = b.prompt.quantile(0.99);
-      if (ob.promptChars > 2 * p99 && ob.promptChars > 200) {
-        reasons.push(`prompt_length ${ob.promptChars} > 2 × p99 ${Math.round(p99)}`);
-        parts.push(WEIGHTS.prompt);
-      }
-      const score = Math.round((1 - parts.reduce((acc, p) => acc * (1 - p), 1)) * 1000) / 1000;
+    const found = this.compare(b, hour, net, ob);
+    if (found) {
       const held = this.current(b, now);
-      if (score > 0 && score >= (held?.score ?? 0)) b.deviation = { score, reasons, at: now };
+      if (found.score >= (held?.score ?? 0)) b.deviation = { ...found, at: now };
+    }
+    if (b.n >= this.minObservations) {
       const d = this.current(b, now);
       if (d && d.score >= this.reportAt && !b.reported) {
         b.reported = true;
@@ -189,6 +269,46 @@ export class PrincipalBaselines {
     }
     this.learn(b, hour, net, ob);
     return this.current(b, now);
+  }
+
+  /**
+   * Compares an observation with the baseline under `key` and learns it, holding nothing (the caller attributes
+   * the deviation: a peer group's or a model's baseline judges the principal that made the request).
+   */
+  judgeAndLearn(key: string, ob: BaselineObservation): { score: number; reasons: string[] } | null {
+    const b = this.state(key);
+    const hour = new Date(this.o.clock.now()).getUTCHours();
+    const net = networkOf(ob.sourceIp);
+    const found = this.compare(b, hour, net, ob);
+    this.learn(b, hour, net, ob);
+    return found;
+  }
+
+  /** How the observation deviates from a mature baseline (null: immature, or it does not). */
+  private compare(b: Stats, hour: number, net: string, ob: BaselineObservation): { score: number; reasons: string[] } | null {
+    if (b.n < this.minObservations) return null;
+    const reasons: string[] = [];
+    const parts: number[] = [];
+    if ((b.networks.get(net) ?? 0) / b.weight < RARE) {
+      reasons.push(`new_network ${net}`);
+      parts.push(WEIGHTS.network);
+    }
+    if (b.hours[hour]! / b.weight < RARE) {
+      reasons.push(`unusual_hour ${String(hour).padStart(2, '0')}h UTC`);
+      parts.push(WEIGHTS.hour);
+    }
+    // Rare rather than never: one odd call must not teach a peer group (or the principal) that the model is usual.
+    if (ob.model && (b.models.get(ob.model) ?? 0) / b.weight < RARE) {
+      reasons.push(`new_model ${ob.model}`);
+      parts.push(WEIGHTS.model);
+    }
+    const p99 = b.prompt.quantile(0.99);
+    if (ob.promptChars > 2 * p99 && ob.promptChars > 200) {
+      reasons.push(`prompt_length ${ob.promptChars} > 2 × p99 ${Math.round(p99)}`);
+      parts.push(WEIGHTS.prompt);
+    }
+    const score = Math.round((1 - parts.reduce((acc, p) => acc * (1 - p), 1)) * 1000) / 1000;
+    return score > 0 ? { score, reasons } : null;
   }
 
   /** The principal's deviation now (null: none, or it has faded). */
@@ -232,11 +352,10 @@ export class PrincipalBaselines {
     for (const entry of s.principals as unknown[]) {
       if (!Array.isArray(entry) || typeof entry[0] !== 'string') throw new Error('a snapshot entry is not [principal, state]');
       const x = entry[1] as BaselinesSnapshot['principals'][number][1];
-      const pairs = (v: unknown) => Array.isArray(v) && v.every((p) => Array.isArray(p) && typeof p[0] === 'string' && finite(p[1]));
-      if (!Number.isInteger(x?.n) || !finite(x.inc) || !finite(x.weight) || !finite(x.promptEwma) || !Array.isArray(x.hours) || x.hours.length !== 24 || !x.hours.every(finite) || !pairs(x.networks) || !pairs(x.models)) {
+      if (!Number.isInteger(x?.n) || !finite(x.inc) || !finite(x.weight) || !finite(x.promptEwma) || !Array.isArray(x.hours) || x.hours.length !== 24 || !x.hours.every(finite) || !pairsOk(x.networks) || !pairsOk(x.models)) {
         throw new Error(`the snapshot of ${entry[0]} is malformed`);
       }
-      loaded.push([entry[0], { n: x.n, inc: x.inc, hours: [...x.hours], networks: new Map(x.networks), models: new Map(x.models), weight: x.weight, prompt: QuantileSketch.fromJSON(x.prompt), promptEwma: x.promptEwma, deviation: null, reported: false }]);
+      loaded.push([entry[0], { n: x.n, inc: x.inc, hours: [...x.hours], networks: new Map(x.networks), models: new Map(x.models), weight: x.weight, prompt: QuantileSketch.fromJSON(x.prompt), promptEwma: x.promptEwma, deviation: null, reported: false, delta: null, syncedAt: 0 }]);
     }
     for (const [k, b] of loaded) if (!this.states.has(k) && this.states.size < this.maxPrincipals) this.states.set(k, b);
     return loaded.length;
@@ -247,6 +366,11 @@ export class PrincipalBaselines {
   }
 
   private learn(b: Baseline, hour: number, net: string, ob: BaselineObservation): void {
+    this.learnInto(b, hour, net, ob);
+    if (b.delta) this.learnInto(b.delta, hour, net, ob);
+  }
+
+  private learnInto(b: Stats, hour: number, net: string, ob: BaselineObservation): void {
     b.n++;
     b.inc /= this.decay;
     if (b.inc > 1e150) this.renormalize(b);
@@ -258,12 +382,12 @@ export class PrincipalBaselines {
     if (ob.model) b.models.set(ob.model, (b.models.get(ob.model) ?? 0) + w);
     if (b.models.size > MAX_NETWORKS) b.models.delete([...b.models.entries()].sort((x, y) => x[1] - y[1])[0]![0]);
     b.prompt.add(ob.promptChars, w);
-    // EWMA with α = 0.05: the usual prompt length lately.
-    b.promptEwma = b.n === 1 ? ob.promptChars : b.promptEwma + 0.05 * (ob.promptChars - b.promptEwma);
+    // EWMA: the usual prompt length lately.
+    b.promptEwma = b.n === 1 ? ob.promptChars : b.promptEwma + EWMA_ALPHA * (ob.promptChars - b.promptEwma);
   }
 
   /** Brings the lazily inflated weights back to the scale of 1 (shares are unchanged). */
-  private renormalize(b: Baseline): void {
+  private renormalize(b: Stats): void {
     const f = 1 / b.inc;
     b.inc = 1;
     b.weight *= f;
@@ -272,13 +396,85 @@ export class PrincipalBaselines {
     b.prompt.scale(f);
   }
 
+  // --- Shared mode (baselines-shared.ts): this replica's view is the shared baseline plus what it learnt since.
+
+  /** Starts keeping, per principal, what is learnt from now on apart (to be merged into the shared store). */
+  trackDeltas(): void {
+    this.tracking = true;
+    for (const b of this.states.values()) b.delta ??= emptyStats();
+  }
+
+  /** Principals with observations not yet merged into the shared store. */
+  dirty(): string[] {
+    return [...this.states].filter(([, b]) => b.delta && b.delta.n > 0).map(([k]) => k);
+  }
+
+  /** What this replica learnt of the principal since the last merge (normalised), and its deviation; the delta starts again. */
+  takeDelta(principal: string): { stats: SharedStats; deviation: Deviation | null } | null {
+    const b = this.states.get(principal);
+    if (!b?.delta || b.delta.n === 0) return null;
+    const stats = exportStats(b.delta);
+    b.delta = emptyStats();
+    return { stats, deviation: this.current(b, this.o.clock.now()) };
+  }
+
+  /** A delta that could not be merged, kept for the next attempt (older than what was learnt since). */
+  giveBack(principal: string, older: SharedStats): void {
+    const b = this.states.get(principal);
+    if (!b?.delta) return;
+    b.delta = importStats(mergeStats(older, exportStats(b.delta), this.decay));
+  }
+
+  /** When this replica last took the shared view of the principal (0: never, or not known here). */
+  syncedAt(principal: string): number {
+    return this.states.get(principal)?.syncedAt ?? 0;
+  }
+
+  /**
+   * Takes the shared view (null: the store has nothing on the principal) plus what this replica learnt since it
+   * was read. A deviation another replica saw counts here too (and is not reported again).
+   */
+  adopt(principal: string, shared: SharedBaseline | null): void {
+    const b = this.state(principal);
+    const now = this.o.clock.now();
+    if (shared) {
+      const mine = b.delta ?? emptyStats();
+      Object.assign(b, importStats(mergeStats(shared.stats, exportStats(mine), this.decay)));
+      const theirs = this.stronger(shared.deviation, null);
+      const held = this.current(b, now);
+      if (theirs && theirs.score > (held?.score ?? 0)) {
+        b.deviation = theirs;
+        if (theirs.score >= this.reportAt) b.reported = true;
+      }
+    } else if (b.syncedAt > 0) {
+      // Forgotten in the store since this replica read it (an operator's reset through another replica): only
+      // what was learnt here since remains, and no deviation.
+      Object.assign(b, importStats(exportStats(b.delta ?? emptyStats())));
+      b.deviation = null;
+      b.reported = false;
+    }
+    b.syncedAt = now;
+  }
+
+  /** Of two deviations, the one still held now with the higher score (null: neither is held). */
+  stronger(a: Deviation | null, b: Deviation | null): Deviation | null {
+    const now = this.o.clock.now();
+    const [x, y] = [a, b].map((d) => (d && now - d.at < this.holdMs ? d : null));
+    return x && y ? (y.score >= x.score ? y : x) : (x ?? y ?? null);
+  }
+
+  /** The weight decay per observation (for merging). */
+  get decayPerObservation(): number {
+    return this.decay;
+  }
+
   private state(principal: string): Baseline {
     let b = this.states.get(principal);
     if (b) {
       this.states.delete(principal);
     } else {
       if (this.states.size >= this.maxPrincipals) this.states.delete(this.states.keys().next().value!);
-      b = { n: 0, inc: 1, hours: new Array<number>(24).fill(0), networks: new Map(), models: new Map(), weight: 0, prompt: new QuantileSketch(), promptEwma: 0, deviation: null, reported: false };
+      b = { ...emptyStats(), deviation: null, reported: false, delta: this.tracking ? emptyStats() : null, syncedAt: 0 };
     }
     this.states.set(principal, b);
     return b;

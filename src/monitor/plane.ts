@@ -22,6 +22,8 @@ import { PlaybookEngine, type AttestationFailure, type Playbook } from './playbo
 import { ExtractionDetector, promptsOf, type ExtractionRequest } from './extraction.js';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { PrincipalBaselines } from './baselines.js';
+import { prefixedStore, SharedBaselines, type SharedBaselineStore } from './baselines-shared.js';
+import { PeerBaselines } from './peers.js';
 
 /** What the monitor reads of an answered model request to profile its answer (the gateway's context). */
 export interface AnsweredRequest {
@@ -42,7 +44,7 @@ export interface MonitorPlane {
   /** Hears of every answered request (the gateway's context: who asked, and what inspection found). */
   observe(ctx: { principal?: Principal; findings?: Findings; endpoint?: string; body?: Record<string, unknown>; sourceIp?: string; model?: string | null }, event: AuditEvent): void;
   /** Tools plane: every decided tool call. */
-  observeTool(p: Principal, o: { status: number; stage: string | null; findings: Findings | null }): void;
+  observeTool(p: Principal, o: { status: number; stage: string | null; findings: Findings | null; tool?: string; sourceIp?: string; argsChars?: number }): void;
   /** Gateway: a model's (non-streamed) answer as released, with the count of what the answer guard found in it. */
   observeAnswer(ctx: AnsweredRequest, answer: unknown, findings: readonly unknown[]): void;
   /** PDP: the principal's risk, 0..1. */
@@ -54,8 +56,8 @@ export interface MonitorPlane {
    * red team clears its own principal before each attack so that each is judged on its own (the caller records it).
    */
   forget(p: { tenant: string; kind: string; id: string }): Promise<void>;
-  /** Saves what must survive a restart (the baselines) and stops the monitor's timers. */
-  close(): void;
+  /** Saves what must survive a restart (the baselines: to the file, or merged into the shared store) and stops the monitor's timers. */
+  close(): Promise<void>;
   /** Workload plane: a deployment's attestation turned untrusted (playbooks with `when: { attestation: true }`). */
   onAttestationFailure(e: AttestationFailure): void;
   adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean>;
@@ -92,6 +94,8 @@ export function buildMonitor(
     baselinesFile?: string;
     /** Cluster mode: windows and risk shared by every replica under `<prefix>` (e.g. `warden:monitor:`). */
     shared?: { redis: Redis; prefix: string };
+    /** Cluster mode: the per-principal baselines merged by every replica (instead of `baselinesFile`). */
+    sharedBaselines?: SharedBaselineStore;
     /** Takes a registered deployment out of routing (the workload plane's quarantine); false when it cannot. */
     quarantine?: (deploymentId: string, reason: string) => Promise<boolean>;
     /** Revokes every Warden token naming the principal (a playbook's revokeTokens). */
@@ -134,11 +138,28 @@ export function buildMonitor(
         onDeviation: (principal, d) => finding('monitor.deviation', principal, { score: d.score, reasons: d.reasons.join('; ') }),
       })
     : null;
-  const keepBaselines = baselines && o.baselinesFile ? persistBaselines(baselines, o.baselinesFile, o.log) : null;
+  // Cluster stores: one baseline per principal for every replica, kept in the store; else a file in the data dir.
+  const sharedBaselines = baselines && o.sharedBaselines ? new SharedBaselines(baselines, o.sharedBaselines, { syncMs: bl.syncMs, clock: o.clock, log: o.log }) : null;
+  sharedBaselines?.start();
+  // Peer groups, models and tools (docs/monitor.md "Peer groups, models and tools"); shared like the rest, by merge only.
+  const peers =
+    bl.enabled && bl.peerWeight > 0
+      ? new PeerBaselines({
+          clock: o.clock,
+          minObservations: bl.minObservations,
+          holdMs: bl.holdMs,
+          halfLife: bl.halfLife,
+          reportAt: bl.reportAt,
+          onDeviation: (principal, d) => finding('monitor.peer_deviation', principal, { score: d.score, reasons: d.reasons.join('; ') }),
+        })
+      : null;
+  const sharedPeers = peers && o.sharedBaselines ? new SharedBaselines(peers.baselines, prefixedStore(o.sharedBaselines, 'res:'), { syncMs: bl.syncMs, clock: o.clock, log: o.log }) : null;
+  sharedPeers?.start();
+  const keepBaselines = baselines && !sharedBaselines && o.baselinesFile ? persistBaselines(baselines, o.baselinesFile, o.log) : null;
   // The PDP's risk: behaviour, extraction weighted (a confirmed campaign alone reaches riskWeight), and the
   // deviation from the principal's own baseline.
   const riskOf = (key: string) => {
-    const r = 1 - (1 - monitor.risk(key)) * (1 - x.riskWeight * extractionOf(key)) * (1 - (baselines?.deviation(key)?.score ?? 0));
+    const r = 1 - (1 - monitor.risk(key)) * (1 - x.riskWeight * extractionOf(key)) * (1 - (baselines?.deviation(key)?.score ?? 0)) * (1 - bl.peerWeight * (peers?.deviation(key)?.score ?? 0));
     return Math.round(r * 1000) / 1000;
   };
   const record = (a: MonitorAction, decision: 'allow' | 'deny', extra: Record<string, string | number | boolean | null> = {}) =>
@@ -171,10 +192,12 @@ export function buildMonitor(
   };
   const monitor: MonitorEngine = o.shared ? new SharedBehaviourMonitor(o.shared.redis, o.shared.prefix, options) : new BehaviourMonitor(options);
 
-  const report = (p: Principal, status: number, stage: string | null, findings: Findings | null, request: ExtractionRequest | null, seen?: { sourceIp: string; model: string | null }) => {
+  const report = (p: Principal, status: number, stage: string | null, findings: Findings | null, request: ExtractionRequest | null, seen?: { sourceIp: string; model: string | null; tool?: string; chars?: number }) => {
     const key = monitorKey(p);
     if (extraction && request && status < 400) extraction.observe(key, request);
-    if (baselines && seen && status < 400) baselines.observe(key, { sourceIp: seen.sourceIp, model: seen.model, promptChars: request ? promptsOf(request).reduce((a, t) => a + t.length, 0) : 0 });
+    const chars = seen?.chars ?? (request ? promptsOf(request).reduce((a, t) => a + t.length, 0) : 0);
+    if (baselines && seen && !seen.tool && status < 400) baselines.observe(key, { sourceIp: seen.sourceIp, model: seen.model, promptChars: chars });
+    if (peers && seen && status < 400) peers.observe({ principal: key, who: p, sourceIp: seen.sourceIp, model: seen.model, tool: seen.tool ?? null, chars });
     const pending = monitor.observe({
       principal: key,
       who: { id: p.id, kind: p.kind, tenant: p.tenant },
@@ -202,7 +225,9 @@ export function buildMonitor(
   const forgetKey = async (key: string): Promise<void> => {
     await monitor.reset(key);
     extraction?.reset(key);
-    baselines?.reset(key);
+    if (sharedBaselines) await sharedBaselines.reset(key);
+    else baselines?.reset(key);
+    peers?.reset(key);
     playbooks?.forget(key);
   };
 
@@ -210,6 +235,8 @@ export function buildMonitor(
     admit(p) {
       const key = monitorKey(p);
       const shared = monitor.admit(key);
+      // The principal's shared baseline is read (when not known here lately) before its request is judged.
+      if (sharedBaselines) return Promise.all([shared, sharedBaselines.admit(key)]).then(() => playbooks?.admit(key, p));
       if (shared) return shared.then(() => playbooks?.admit(key, p));
       playbooks?.admit(key, p);
     },
@@ -226,7 +253,7 @@ export function buildMonitor(
         inputDrift.observe(`input:${ctx.model}`, ctx.model, profileRequest(promptsOf(request).join('\n'), Array.isArray(request.body.tools) && request.body.tools.length > 0, found));
       }
     },
-    observeTool: (p, o) => report(p, o.status, o.stage, o.findings, null),
+    observeTool: (p, o) => report(p, o.status, o.stage, o.findings, null, o.tool && o.sourceIp ? { sourceIp: o.sourceIp, model: null, tool: o.tool, chars: o.argsChars ?? 0 } : undefined),
     observeAnswer(ctx, answer, findings) {
       if (!drift || !ctx.model) return;
       // A registered deployment is watched as itself; a configured upstream per model it serves.
@@ -243,10 +270,16 @@ export function buildMonitor(
       if (e && e.score > 0) reasons.push(`extraction ${e.score} (${Object.entries(e.parts).filter(([, v]) => v > 0).map(([k]) => k).join(', ')})`);
       const d = baselines?.deviation(key);
       if (d) reasons.push(...d.reasons);
+      const pd = peers?.deviation(key);
+      if (pd) reasons.push(...pd.reasons);
       return { risk: riskOf(key), reasons };
     },
     forget: (p) => forgetKey(monitorKey(p)),
-    close: () => keepBaselines?.close(),
+    async close() {
+      keepBaselines?.close();
+      await sharedPeers?.close().catch((e: unknown) => o.log.error({ err: e }, 'monitor: the last peer baselines merge failed'));
+      await sharedBaselines?.close().catch((e: unknown) => o.log.error({ err: e }, 'monitor: the last baselines merge failed'));
+    },
     onAttestationFailure(e) {
       playbooks?.onAttestationFailure(e).catch((err: unknown) => o.log.error({ err, deployment: e.deployment }, 'a response playbook failed'));
     },
@@ -254,7 +287,7 @@ export function buildMonitor(
       if (ar.path === '/admin/v1/monitor') {
         if (req.method !== 'GET') throw new BadRequest('method_not_allowed', '/admin/v1/monitor accepts GET only');
         const data = (await monitor.report())
-          .map((r) => ({ ...r, risk: riskOf(r.principal), extraction: extraction ? extraction.assessment(r.principal) : null, baseline: baselines?.report(r.principal) ?? null }))
+          .map((r) => ({ ...r, risk: riskOf(r.principal), extraction: extraction ? extraction.assessment(r.principal) : null, baseline: baselines?.report(r.principal) ?? null, peerDeviation: peers?.deviation(r.principal) ?? null }))
           .sort((a, b) => b.risk - a.risk);
         sendJson(res, 200, { data }, { 'x-request-id': ar.requestId });
         return true;

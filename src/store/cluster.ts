@@ -11,6 +11,7 @@ import { PostgresToolStore } from './tools-postgres.js';
 import { PostgresAgentStore } from './agents-postgres.js';
 import { PostgresDatasetsStore } from './datasets-postgres.js';
 import { PostgresConsoleSessionStore } from './console-sessions-postgres.js';
+import { PostgresBaselineStore } from './baselines-postgres.js';
 
 export interface ClusterStores {
   identity: PostgresIdentityStore | null;
@@ -27,6 +28,8 @@ export interface ClusterStores {
   datasets: PostgresDatasetsStore | null;
   /** The console's browser sessions (src/console/sessions.ts). */
   consoleSessions: PostgresConsoleSessionStore | null;
+  /** The monitor's per-principal baselines, merged by every replica (src/monitor/baselines-shared.ts). */
+  baselines: PostgresBaselineStore | null;
   redis: Redis | null;
   /** Readiness probes for what is configured (none in embedded mode). */
   probes: { name: string; probe: () => Promise<boolean> }[];
@@ -61,9 +64,10 @@ export async function openClusterStores(cfg: WardenConfig['store'], onError: (e:
   let agents: PostgresAgentStore | null = null;
   let datasets: PostgresDatasetsStore | null = null;
   let consoleSessions: PostgresConsoleSessionStore | null = null;
+  let baselines: PostgresBaselineStore | null = null;
   let redis: Redis | null = null;
   const close = async () => {
-    await Promise.allSettled([changes?.close(), identity?.close(), tools?.close(), policies?.close(), registry?.close(), agents?.close(), datasets?.close(), consoleSessions?.close(), redis?.disconnect()]);
+    await Promise.allSettled([changes?.close(), identity?.close(), tools?.close(), policies?.close(), registry?.close(), agents?.close(), datasets?.close(), consoleSessions?.close(), baselines?.close(), redis?.disconnect()]);
   };
   try {
     if (cfg.postgres) {
@@ -76,6 +80,7 @@ export async function openClusterStores(cfg: WardenConfig['store'], onError: (e:
         agents = await PostgresAgentStore.connect({ connectionString, prefix });
         datasets = await PostgresDatasetsStore.connect({ connectionString, prefix });
         consoleSessions = await PostgresConsoleSessionStore.connect({ connectionString, prefix });
+        baselines = await PostgresBaselineStore.connect({ connectionString, prefix });
         changes = await PgChangeFeed.connect({ connectionString, prefix, onError: (e) => onError(e, 'postgres change listener') });
       } catch (e) {
         throw new ClusterStoreUnavailable(`store.postgres: cannot use ${redact(connectionString)}: ${(e as Error).message}`);
@@ -108,5 +113,5 @@ export async function openClusterStores(cfg: WardenConfig['store'], onError: (e:
     const r = redis;
     probes.push({ name: 'redis', probe: async () => (await r.ping()) === 'PONG' });
   }
-  return { identity, changes, tools, policies, registry, agents, datasets, consoleSessions, redis, probes, close };
+  return { identity, changes, tools, policies, registry, agents, datasets, consoleSessions, baselines, redis, probes, close };
 }

@@ -77,7 +77,7 @@ export interface MediatorDeps {
   /** The monitor's throttle: throws 429 `monitor_throttled` for a throttled caller beyond its allowance. */
   admit?: (p: Principal) => void | Promise<void>;
   /** Hears of every decided call (the monitor plane): who, the answer's status, the refusing stage, findings. */
-  observe?: (p: Principal, o: { status: number; stage: string | null; findings: Findings | null }) => void;
+  observe?: (p: Principal, o: { status: number; stage: string | null; findings: Findings | null; tool?: string; sourceIp?: string; argsChars?: number }) => void;
 }
 
 export interface ToolCall {
@@ -327,7 +327,7 @@ export class ToolMediator {
       if (err.reason !== undefined) event.reason = err.reason;
       event.stage = err.stage ?? st.stage;
     }
-    this.d.observe?.(p, { status, stage: event.stage ?? null, findings: st.findings });
+    this.d.observe?.(p, { status, stage: event.stage ?? null, findings: st.findings, tool: call.tool, sourceIp: call.sourceIp, argsChars: JSON.stringify(call.args ?? null).length });
     try {
       await this.d.audit.append(event);
     } catch (e) {

@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { Redis } from 'ioredis';
 import { requireService } from './services.js';
 import { openSqlite, type SqliteDb } from '../../src/store/sqlite.js';
 import { migrate, type Migration } from '../../src/store/pg-migrate.js';
@@ -37,6 +38,36 @@ export function pgTestTables(): { skip: () => string | false; newPrefix: () => s
     skip: () => skip,
     newPrefix: () => {
       const p = `t${randomBytes(5).toString('hex')}_`;
+      prefixes.push(p);
+      return p;
+    },
+  };
+}
+
+/**
+ * Registers before/after hooks: whether Redis answers, one connected client for the file, and the deletion of the
+ * keys under every prefix handed out (`<tag>_<random>:`).
+ */
+export function redisTestPrefixes(tag: string): { skip: () => string | false; redis: Redis; newPrefix: () => string } {
+  let skip: string | false = false;
+  const redis = new Redis({ lazyConnect: true });
+  const prefixes: string[] = [];
+  before(async () => {
+    skip = await requireService('redis');
+    if (!skip) await redis.connect();
+  });
+  after(async () => {
+    for (const p of prefixes) {
+      const keys = await redis.keys(`${p}*`);
+      if (keys.length) await redis.del(...keys);
+    }
+    redis.disconnect();
+  });
+  return {
+    skip: () => skip,
+    redis,
+    newPrefix: () => {
+      const p = `${tag}_${randomBytes(4).toString('hex')}:`;
       prefixes.push(p);
       return p;
     },

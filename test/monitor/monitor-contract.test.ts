@@ -4,15 +4,13 @@
 // them, and Redis down refuses admission with 503 `monitor_unavailable` instead of letting a throttled
 // principal through.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { FixedClock } from '../../src/core/clock.js';
 import { WardenError } from '../../src/core/errors.js';
 import { BehaviourMonitor, type MonitorAction, type MonitorOptions, type Observation, type RiskReport } from '../../src/monitor/monitor.js';
 import { SharedBehaviourMonitor } from '../../src/monitor/redis-monitor.js';
-import { contractCase, type StoreBackend } from '../helpers/contract.js';
-import { requireService } from '../helpers/services.js';
+import { contractCase, redisTestPrefixes, type StoreBackend } from '../helpers/contract.js';
 
 const T0 = Date.UTC(2026, 10, 22, 12, 0, 0);
 const P = 'acme/user:mallory';
@@ -35,25 +33,8 @@ interface Opened {
   close(): Promise<void>;
 }
 
-let redisSkip: string | false = false;
-const redis = new Redis({ lazyConnect: true });
-const prefixes: string[] = [];
-before(async () => {
-  redisSkip = await requireService('redis');
-  if (!redisSkip) await redis.connect();
-});
-after(async () => {
-  for (const p of prefixes) {
-    const keys = await redis.keys(`${p}*`);
-    if (keys.length) await redis.del(...keys);
-  }
-  redis.disconnect();
-});
-const newPrefix = () => {
-  const p = `tmon_${randomBytes(4).toString('hex')}:`;
-  prefixes.push(p);
-  return p;
-};
+const redisKeys = redisTestPrefixes('tmon');
+const { redis, newPrefix } = redisKeys;
 
 const backends: StoreBackend<Opened>[] = [
   {
@@ -71,7 +52,8 @@ const backends: StoreBackend<Opened>[] = [
   {
     name: 'Redis',
     open: async () => {
-      if (redisSkip) return redisSkip;
+      const skip = redisKeys.skip();
+      if (skip) return skip;
       const clock = new FixedClock(T0);
       const actions: MonitorAction[] = [];
       const prefix = newPrefix();
@@ -154,7 +136,8 @@ contractCase(backends, 'reset forgets a principal (unthrottled at once); resetti
 });
 
 test('shared: two replicas see one risk, a reset through either forgets it on both, and a crossing is reported once', async (t) => {
-  if (redisSkip) return t.skip(redisSkip);
+  const skip = redisKeys.skip();
+  if (skip) return t.skip(skip);
   const clock = new FixedClock(T0);
   const prefix = newPrefix();
   const seen: string[] = [];
@@ -174,7 +157,8 @@ test('shared: two replicas see one risk, a reset through either forgets it on bo
 });
 
 test('shared: Redis down refuses admission with 503 monitor_unavailable', async (t) => {
-  if (redisSkip) return t.skip(redisSkip);
+  const skip = redisKeys.skip();
+  if (skip) return t.skip(skip);
   // A port nothing listens on: the client cannot connect, and has no offline queue to wait in.
   const dead = new Redis({ port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => null });
   dead.on('error', () => {});

@@ -1,6 +1,7 @@
 // A real Warden (startTestWarden) with the tools plane, real backends (HTTP + an MCP server built with
 // the official SDK), an attacker's server that counts what reaches it, an OIDC issuer for the approver's
 // MFA step-up, and helpers for delegated tokens and calls. Documents come from the BIPIA benchmark.
+import type { WardenConfig } from '../../src/config/config.js';
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -84,7 +85,7 @@ when { context has args && !context.args.contains({ name: "language", value: "ja
 forbid (principal is Agent, action == Action::"callTool", resource);
 `;
 
-export async function startToolsWorld(opts: { clock?: Clock } = {}): Promise<ToolsWorld> {
+export async function startToolsWorld(opts: { clock?: Clock; mutate?: (c: WardenConfig) => void } = {}): Promise<ToolsWorld> {
   const backendHits: Hit[] = [];
   const attackerHits: Hit[] = [];
   const docs = new Map<string, string>();
@@ -167,6 +168,7 @@ export async function startToolsWorld(opts: { clock?: Clock } = {}): Promise<Too
     (c) => {
       c.policies = { dir: policyDir };
       c.oidc.issuers = [idp.oidcIssuer];
+      opts.mutate?.(c);
     },
     opts.clock ? { clock: opts.clock } : {},
   );

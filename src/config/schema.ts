@@ -323,7 +323,12 @@ export const CONFIG_SCHEMA = {
                 type: 'object',
                 additionalProperties: false,
                 minProperties: 1,
-                properties: { tiers: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }, regions: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } } },
+                properties: {
+                  tiers: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+                  regions: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+                  // How long data of this class is kept (retained payloads, retrieval chunks): 30d, 12h, or indefinite.
+                  retention: { type: 'string', pattern: '^(indefinite|[1-9][0-9]{0,8}(s|m|h|d))$' },
+                },
               },
             ]),
           ),
@@ -338,6 +343,8 @@ export const CONFIG_SCHEMA = {
           },
         },
         region: { type: 'string', minLength: 1 },
+        // How often expired payloads and chunks are deleted (reads refuse them as soon as they expire).
+        sweepIntervalMs: { type: 'integer', minimum: 1000 },
       },
     },
     // Vector stores on the inference listener (docs/retrieval.md).

@@ -1,7 +1,8 @@
 // Payload retention with crypto-shredding (the SIEM export of ledger entries is src/ledger/export/).
 // The tree never holds prompts or answers; when retention is on they go to a separate store, sealed with a
 // per-principal data key, and erasing the principal destroys that key (the tree stays verifiable).
-import type { Principal } from '../core/types.js';
+import type { Classification, Principal } from '../core/types.js';
+import { expiryFor } from '../data/placement.js';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -22,7 +23,9 @@ import { sendJson } from '../http/respond.js';
 export interface Retention {
   /** Stores the request and response of an answered request (only when retention is on). */
   /** Keeps a request's body and its answer, sealed (the gateway's context names who and which request). */
-  retain: ((ctx: { principal?: Principal; requestId: string; rawBody: Buffer }, response: Buffer) => Promise<void>) | undefined;
+  retain: ((ctx: { principal?: Principal; requestId: string; rawBody: Buffer; findings?: { classification: Classification } }, response: Buffer) => Promise<void>) | undefined;
+  /** Retained payloads whose class's retention has ended (for the retention sweep, src/data/retention-sweep.ts). */
+  expired: { count(nowMs: number): Promise<number>; delete(nowMs: number): Promise<number> } | null;
   adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -51,10 +54,13 @@ export function buildRetention(
     retain: vault
       ? async (ctx, response) => {
         const who = ctx.principal!;
-        await vault.put(who, ctx.requestId, 'request', ctx.rawBody);
-        await vault.put(who, ctx.requestId, 'response', response);
+        // Kept as long as the request's class allows (what the inspector found in it; unknown: restricted).
+        const expiresAt = expiryFor(config.placement, ctx.findings?.classification, o.clock.now());
+        await vault.put(who, ctx.requestId, 'request', ctx.rawBody, expiresAt);
+        await vault.put(who, ctx.requestId, 'response', response, expiresAt);
       }
       : undefined,
+    expired: vault?.expired ?? null,
     async adminRoute(req, res, ar) {
       const hdr = { 'x-request-id': ar.requestId };
       const erase = /^\/admin\/v1\/principals\/([^/]+)\/erase$/.exec(ar.path);

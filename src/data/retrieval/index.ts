@@ -51,7 +51,7 @@ export function buildRetrievalPlane(dataDir: string, config: RetrievalConfig, de
     const hdr = { 'x-request-id': ar.requestId };
     if (ar.path === '/admin/v1/vector-stores' && req.method === 'GET') {
       const tenant = new URL(req.url ?? '/', 'https://admin.invalid').searchParams.get('tenant');
-      sendJson(res, 200, { vector_stores: store.listStores(tenant).map((s) => ({ ...s, files: store.listFiles(s.tenant, s.id).length })) }, hdr);
+      sendJson(res, 200, { vector_stores: store.listStores(tenant).map((s) => ({ ...s, files: store.listFiles(s.tenant, s.id, deps.clock.now()).length })) }, hdr);
       return true;
     }
     const m = /^\/admin\/v1\/vector-stores\/([^/]+)$/.exec(ar.path);
@@ -60,11 +60,11 @@ export function buildRetrievalPlane(dataDir: string, config: RetrievalConfig, de
     const s = store.getStoreAnyTenant(id);
     if (!s) throw new NotFound('vector_store_not_found', `no vector store ${id}`);
     if (req.method === 'GET') {
-      sendJson(res, 200, { ...s, files: store.listFiles(s.tenant, s.id) }, hdr);
+      sendJson(res, 200, { ...s, files: store.listFiles(s.tenant, s.id, deps.clock.now()) }, hdr);
       return true;
     }
     if (req.method === 'DELETE') {
-      const held = store.listFiles(s.tenant, s.id);
+      const held = store.listFiles(s.tenant, s.id, deps.clock.now());
       // Recorded before it happens (fail closed): a deletion the ledger does not show never happens.
       await ar.record('vector_store.delete', { type: 'VectorStore', id }, { tenant: s.tenant, files: held.length, chunks: held.reduce((n, f) => n + f.chunks, 0) });
       const gone = store.deleteStore(s.tenant, s.id);

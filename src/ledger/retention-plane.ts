@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { BadRequest, NotFound } from '../core/errors.js';
+import { adminTenantScope } from '../core/tenant.js';
 import type { WardenConfig } from '../config/config.js';
 import type { AdminRequest } from '../admin/admin.js';
 import type { ApiKeyService } from '../identity/api-keys.js';
@@ -67,7 +68,14 @@ export function buildRetention(
       if (erase && req.method === 'POST') {
         const id = decodeURIComponent(erase[1]!);
         const p = await o.identityStore.getPrincipal(id);
+        // An admin outside the platform tenant erases only its own tenant's principals (others: not found).
+        const scope = adminTenantScope(ar.principal);
         if (!p) throw new NotFound('principal_not_found', `no principal ${id}`);
+        if (scope !== null && p.tenant !== scope) {
+          const err = new NotFound('principal_not_found', `no principal ${id}`);
+          await ar.record('principal.erase', { type: 'Principal', id }, { crossTenant: true }, err);
+          throw err;
+        }
         // Recorded first (fail closed): an erasure the ledger does not show never happens. The one entry says what
         // goes: the retained payloads (deleted) and the data key (destroyed: any copy elsewhere is shredded).
         const holdings = vault ? await vault.holdings(id) : { key: false, payloads: 0 };
@@ -87,6 +95,13 @@ export function buildRetention(
         const principal = url.searchParams.get('principal');
         const kind = url.searchParams.get('kind') ?? 'request';
         if (!principal) throw new BadRequest('missing_field', 'principal is required', 'principal');
+        // An admin outside the platform tenant reads only its own tenant's principals' payloads (others: not found).
+        const scope = adminTenantScope(ar.principal);
+        if (scope !== null && (await o.identityStore.getPrincipal(principal))?.tenant !== scope) {
+          const err = new NotFound('payload_not_found', `no ${kind} payload for ${decodeURIComponent(pay[1]!)}`);
+          await ar.record('payload.read', { type: 'Principal', id: principal }, { requestId: decodeURIComponent(pay[1]!), kind, crossTenant: true }, err);
+          throw err;
+        }
         if (kind !== 'request' && kind !== 'response') throw new BadRequest('invalid_field', 'kind must be request or response', 'kind');
         const data = await vault.get(principal, decodeURIComponent(pay[1]!), kind);
         await ar.record('payload.read', { type: 'Principal', id: principal }, { requestId: decodeURIComponent(pay[1]!), kind });

@@ -724,6 +724,27 @@ export const CONFIG_SCHEMA = {
       oneOf: [
         { type: 'object', additionalProperties: false, required: ['file'], properties: { file: { type: 'string', minLength: 1 } } },
         { $ref: '#/$defs/pkcs11Key' },
+        // HashiCorp Vault transit (src/data/crypto/vault-transit-kek.ts); the token comes from an environment variable.
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['vaultTransit'],
+          properties: {
+            vaultTransit: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['address', 'key', 'tokenEnv'],
+              properties: {
+                address: { type: 'string', pattern: '^https?://[^\\s]+$' },
+                mount: { type: 'string', minLength: 1 },
+                key: { type: 'string', minLength: 1 },
+                tokenEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+                caFile: { type: 'string', minLength: 1 },
+                timeoutMs: { type: 'integer', minimum: 100 },
+              },
+            },
+          },
+        },
       ],
     },
     /** A key held in a PKCS#11 token, found by token and key label; the PIN comes from an environment variable. */

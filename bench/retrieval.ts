@@ -56,10 +56,10 @@ async function run(index: 'auto' | 'exact-scan', keyring: Keyring, authorizer: P
     const chunks: NewChunk[] = [];
     for (let i = 0; i < perFile; i++) {
       const cls = CLASSES[(f * perFile + i) % 4]!;
-      chunks.push({ embedding: vector(), position: i, sealed: await sealBlob(keyring, 'acme', chunkAad('vs_bench', fileId, i), Buffer.from(`${text} ${f}/${i}`)), classification: cls, rank: CLASSES.indexOf(cls), findings: { injectionScore: 0, injectionSignals: [], types: [] } });
+      chunks.push({ embedding: vector(), position: i, sealed: await sealBlob(keyring, 'acme', chunkAad('vs_bench', fileId, i), Buffer.from(`${text} ${f}/${i}`)), classification: cls, rank: CLASSES.indexOf(cls), expiresAt: null, findings: { injectionScore: 0, injectionSignals: [], types: [] } });
     }
     // Every fifth file is for the legal group only: found by the KNN query, then refused by the PDP.
-    store.addFile({ id: fileId, storeId: 'vs_bench', tenant: 'acme', filename: fileId, datasetDigest: 'sha256:' + '0'.repeat(64), classification: 'restricted', access: f % 5 === 0 ? ['legal'] : [], subject: null, chunks: perFile, createdBy: 'bench', createdAt: Date.now() }, chunks);
+    store.addFile({ id: fileId, storeId: 'vs_bench', tenant: 'acme', filename: fileId, datasetDigest: 'sha256:' + '0'.repeat(64), classification: 'restricted', access: f % 5 === 0 ? ['legal'] : [], subject: null, chunks: perFile, createdBy: 'bench', createdAt: Date.now(), expiresAt: null }, chunks);
   }
   const plane = new RetrievalPlane({
     store,
@@ -84,11 +84,11 @@ async function run(index: 'auto' | 'exact-scan', keyring: Keyring, authorizer: P
   };
   for (let i = 0; i < QUERIES; i++) {
     await time(bare, async () => {
-      const found = store.nearest({ tenant: 'acme', storeId: 'vs_bench', maxRank: 3, embedding: queries[i]!, limit: K });
-      const rows = store.chunks(found.map((c) => c.chunkId));
+      const found = store.nearest({ tenant: 'acme', storeId: 'vs_bench', maxRank: 3, embedding: queries[i]!, limit: K, nowMs: Date.now() });
+      const rows = store.chunks(found.map((c) => c.chunkId), Date.now());
       for (const c of rows.values()) await openBlob(keyring, chunkAad(c.storeId, c.fileId, c.position), c.sealed);
     });
-    await time(filtered, () => store.nearest({ tenant: 'acme', storeId: 'vs_bench', maxRank: 1, embedding: queries[i]!, limit: 16 }));
+    await time(filtered, () => store.nearest({ tenant: 'acme', storeId: 'vs_bench', maxRank: 1, embedding: queries[i]!, limit: 16, nowMs: Date.now() }));
     await time(authorized, async () => {
       const r = await plane.allowedNearest({ principal: carl, sourceIp: '10.0.0.1' }, rec, queries[i]!, K);
       if (r.results.length !== K) throw new Error(`expected ${K} results, got ${r.results.length}`);

@@ -37,7 +37,7 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   { name: 'metrics', method: 'GET', path: '/metrics', need: audit('warden') },
   { name: 'inspect', method: 'POST', path: '/admin/v1/inspect', need: audit('warden') },
   { name: 'audit.search', method: 'GET', path: '/admin/v1/audit/entries', need: audit('audit') },
-  { name: 'payloads.get', method: 'GET', path: /^\/admin\/v1\/payloads\/([^/]+)$/, need: audit('audit'), example: '/admin/v1/payloads/req_x' },
+  { name: 'payloads.get', method: 'GET', path: /^\/admin\/v1\/payloads\/([^/]+)$/, need: audit('payloads'), example: '/admin/v1/payloads/req_x' },
   { name: 'policies.list', method: 'GET', path: '/admin/v1/policies', need: policies },
   { name: 'policies.publish', method: 'POST', path: '/admin/v1/policies', need: policies },
   { name: 'policies.shadow.set', method: 'POST', path: '/admin/v1/policies/shadow', need: policies },

@@ -42,7 +42,8 @@ import { buildRetention } from '../ledger/retention-plane.js';
 import { createKeyRelease } from '../workload/key-release-routes.js';
 import { keyringFromConfig } from '../data/crypto/index.js';
 import { buildRetrievalPlane } from '../data/retrieval/index.js';
-import { localStoreRefusal, placementRequirements } from '../data/placement.js';
+import { expiryFor, localStoreRefusal, placementRequirements } from '../data/placement.js';
+import { DEFAULT_SWEEP_INTERVAL_MS, RetentionSweep } from '../data/retention-sweep.js';
 import { buildWorkloadPlane } from '../workload/plane.js';
 import { buildMonitor } from '../monitor/plane.js';
 import { RedisBaselineStore } from '../store/baselines-redis.js';
@@ -466,11 +467,25 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     log,
     inspect: (t) => inspectText(t),
     storeRefusal: (tenant) => localStoreRefusal(config.placement, tenant),
+    expiryFor: (classification, nowMs) => expiryFor(config.placement, classification, nowMs),
     authorize: (principal, action, resource, findings, sourceIp) => policy.authorizer.authorize({ principal, action, resource, context: { now: clock.now(), sourceIp, listener: 'inference', findings } }),
   });
   started.push(() => retrieval.close());
   const retention = buildRetention(config, { clock, log, ledger, identityStore, keys, keyring, subjectData: retrieval.plane, shared: sealed?.payloads ?? null });
   started.push(() => retention.close());
+  // Retention by class: what has expired is already refused on read; the sweep deletes it, one ledger entry a round.
+  const sweep = new RetentionSweep({
+    kinds: [
+      ...(retention.expired ? [{ name: 'payloads', count: async (t: number) => ({ deleted: await retention.expired!.count(t) }), delete: async (t: number) => ({ deleted: await retention.expired!.delete(t) }) }] : []),
+      { name: 'retrievalChunks', count: (t: number) => retrieval.store.countExpired(t), delete: (t: number) => retrieval.store.deleteExpired(t) },
+    ],
+    audit,
+    clock,
+    log: log.child({ component: 'retention-sweep' }),
+    intervalMs: config.placement.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS,
+  });
+  sweep.start();
+  started.push(() => sweep.close());
   // SIEM export (ledger.export): pulls committed entries from the ledger, so requests never wait for it.
   const siem = await startSiemExport(config, {
     log: ledger,
@@ -838,6 +853,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       await identity.close();
       await tools.close();
       await agents.close();
+      await sweep.close(); // before the stores it deletes from
       retrieval.close();
       policy.close();
       await workload.close();

@@ -13,10 +13,14 @@ import type { BudgetLimit, BudgetsConfig } from '../network/budgets.js';
 import type { ScanOptions } from '../workload/scan/scan-model.js';
 
 /** A key-encryption key: a key file (mode 0600) or an AES-256 key in a PKCS#11 token. */
-export type KekConfig = { file: string } | { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string };
+export type KekConfig = { file: string } | { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string } | { vaultTransit: import('../data/crypto/vault-transit-kek.js').VaultTransitConfig };
 
 const kekConfig = (k: KekConfig, baseDir: string): KekConfig =>
-  'file' in k ? { file: resolve(baseDir, k.file) } : { pkcs11: { ...k.pkcs11, module: resolve(baseDir, k.pkcs11.module) }, pinEnv: k.pinEnv };
+  'file' in k
+    ? { file: resolve(baseDir, k.file) }
+    : 'vaultTransit' in k
+      ? { vaultTransit: { ...k.vaultTransit, ...(k.vaultTransit.caFile ? { caFile: resolve(baseDir, k.vaultTransit.caFile) } : {}) } }
+      : { pkcs11: { ...k.pkcs11, module: resolve(baseDir, k.pkcs11.module) }, pinEnv: k.pinEnv };
 
 /** A PEM certificate (chain) and its private key, as absolute paths. */
 export interface CertPair {
@@ -652,7 +656,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     budgets: budgetDefaults(raw.budgets, source),
     agents: { ...(raw.agents ?? {}) },
     retrieval: { index: raw.retrieval?.index ?? 'auto', ...(raw.retrieval?.embeddingModel ? { embeddingModel: raw.retrieval.embeddingModel } : {}) },
-    placement: { classes: { ...(raw.placement?.classes ?? {}) }, tenants: { ...(raw.placement?.tenants ?? {}) }, ...(raw.placement?.region ? { region: raw.placement.region } : {}) },
+    placement: { classes: { ...(raw.placement?.classes ?? {}) }, tenants: { ...(raw.placement?.tenants ?? {}) }, ...(raw.placement?.region ? { region: raw.placement.region } : {}), ...(raw.placement?.sweepIntervalMs ? { sweepIntervalMs: raw.placement.sweepIntervalMs } : {}) },
   };
 }
 

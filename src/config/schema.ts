@@ -325,7 +325,12 @@ export const CONFIG_SCHEMA = {
                 type: 'object',
                 additionalProperties: false,
                 minProperties: 1,
-                properties: { tiers: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }, regions: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } } },
+                properties: {
+                  tiers: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+                  regions: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+                  // How long data of this class is kept (retained payloads, retrieval chunks): 30d, 12h, or indefinite.
+                  retention: { type: 'string', pattern: '^(indefinite|[1-9][0-9]{0,8}(s|m|h|d))$' },
+                },
               },
             ]),
           ),
@@ -340,6 +345,8 @@ export const CONFIG_SCHEMA = {
           },
         },
         region: { type: 'string', minLength: 1 },
+        // How often expired payloads and chunks are deleted (reads refuse them as soon as they expire).
+        sweepIntervalMs: { type: 'integer', minimum: 1000 },
       },
     },
     // Vector stores on the inference listener (docs/retrieval.md).
@@ -733,6 +740,27 @@ export const CONFIG_SCHEMA = {
       oneOf: [
         { type: 'object', additionalProperties: false, required: ['file'], properties: { file: { type: 'string', minLength: 1 } } },
         { $ref: '#/$defs/pkcs11Key' },
+        // HashiCorp Vault transit (src/data/crypto/vault-transit-kek.ts); the token comes from an environment variable.
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['vaultTransit'],
+          properties: {
+            vaultTransit: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['address', 'key', 'tokenEnv'],
+              properties: {
+                address: { type: 'string', pattern: '^https?://[^\\s]+$' },
+                mount: { type: 'string', minLength: 1 },
+                key: { type: 'string', minLength: 1 },
+                tokenEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+                caFile: { type: 'string', minLength: 1 },
+                timeoutMs: { type: 'integer', minimum: 100 },
+              },
+            },
+          },
+        },
       ],
     },
     /** A key held in a PKCS#11 token, found by token and key label; the PIN comes from an environment variable. */

@@ -2,16 +2,20 @@
 // inspector found in it; for retrieval embeddings, the chunks' text) to the tiers and regions that may process it,
 // and a tenant's residency to the regions its data may go. They become route requirements that both routers (the
 // configured upstreams and the model registry) check, so an upstream outside the table is refused, fail closed: an
-// upstream whose tier or region is not declared meets no rule.
+// upstream whose tier or region is not declared meets no rule. The same table says how long data of each class
+// lives (retention): retained payloads and retrieval chunks carry an expiry from their class when they are stored.
+import { parseDuration } from '../core/duration.js';
 import type { Classification, RouteRequirement } from '../core/types.js';
 
 export interface PlacementConfig {
   /** Per class: the tiers and/or regions allowed to process it. A class without a row is not constrained here. */
-  classes: Partial<Record<Classification, { tiers?: string[]; regions?: string[] }>>;
+  classes: Partial<Record<Classification, { tiers?: string[]; regions?: string[]; retention?: string }>>;
   /** Per tenant: the regions its data may be processed and stored in (residency). */
   tenants: Record<string, { regions: string[] }>;
   /** Where this Warden (its data dir: retrieval stores, retained payloads) runs; needed for a tenant with residency. */
   region?: string;
+  /** How often expired payloads and chunks are deleted (default 60 s); reads refuse them from the moment they expire. */
+  sweepIntervalMs?: number;
 }
 
 const oneOf = (attr: 'tier' | 'region', values: string[], placement: string): RouteRequirement => ({ attr, value: values.join('|'), oneOf: values, placement });
@@ -34,4 +38,14 @@ export function localStoreRefusal(cfg: PlacementConfig, tenant: string): string 
   if (cfg.region === undefined) return `tenant ${tenant}'s data stays in region ${residency.regions.join(' or ')}, and this Warden declares no region (placement.region)`;
   if (!residency.regions.includes(cfg.region)) return `tenant ${tenant}'s data stays in region ${residency.regions.join(' or ')}; this Warden's stores are in ${cfg.region}`;
   return null;
+}
+
+/**
+ * When data of `classification` stored at `nowMs` expires (epoch ms), or null when it is kept indefinitely (the class
+ * has no `retention`, or says `indefinite`). Data whose class is unknown is judged `restricted`, as for routing.
+ */
+export function expiryFor(cfg: PlacementConfig, classification: Classification | undefined, nowMs: number): number | null {
+  const retention = cfg.classes[classification ?? 'restricted']?.retention;
+  if (retention === undefined || retention === 'indefinite') return null;
+  return nowMs + parseDuration(retention, `placement.classes.${classification ?? 'restricted'}.retention`);
 }

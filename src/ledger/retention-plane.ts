@@ -1,12 +1,14 @@
 // Payload retention with crypto-shredding (the SIEM export of ledger entries is src/ledger/export/).
 // The tree never holds prompts or answers; when retention is on they go to a separate store, sealed with a
 // per-principal data key, and erasing the principal destroys that key (the tree stays verifiable).
-import type { Principal } from '../core/types.js';
+import type { Classification, Principal } from '../core/types.js';
+import { expiryFor } from '../data/placement.js';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { BadRequest, NotFound } from '../core/errors.js';
+import { adminTenantScope } from '../core/tenant.js';
 import type { WardenConfig } from '../config/config.js';
 import type { AdminRequest } from '../admin/admin.js';
 import type { ApiKeyService } from '../identity/api-keys.js';
@@ -22,7 +24,9 @@ import { sendJson } from '../http/respond.js';
 export interface Retention {
   /** Stores the request and response of an answered request (only when retention is on). */
   /** Keeps a request's body and its answer, sealed (the gateway's context names who and which request). */
-  retain: ((ctx: { principal?: Principal; requestId: string; rawBody: Buffer }, response: Buffer) => Promise<void>) | undefined;
+  retain: ((ctx: { principal?: Principal; requestId: string; rawBody: Buffer; findings?: { classification: Classification } }, response: Buffer) => Promise<void>) | undefined;
+  /** Retained payloads whose class's retention has ended (for the retention sweep, src/data/retention-sweep.ts). */
+  expired: { count(nowMs: number): Promise<number>; delete(nowMs: number): Promise<number> } | null;
   adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -51,17 +55,27 @@ export function buildRetention(
     retain: vault
       ? async (ctx, response) => {
         const who = ctx.principal!;
-        await vault.put(who, ctx.requestId, 'request', ctx.rawBody);
-        await vault.put(who, ctx.requestId, 'response', response);
+        // Kept as long as the request's class allows (what the inspector found in it; unknown: restricted).
+        const expiresAt = expiryFor(config.placement, ctx.findings?.classification, o.clock.now());
+        await vault.put(who, ctx.requestId, 'request', ctx.rawBody, expiresAt);
+        await vault.put(who, ctx.requestId, 'response', response, expiresAt);
       }
       : undefined,
+    expired: vault?.expired ?? null,
     async adminRoute(req, res, ar) {
       const hdr = { 'x-request-id': ar.requestId };
       const erase = /^\/admin\/v1\/principals\/([^/]+)\/erase$/.exec(ar.path);
       if (erase && req.method === 'POST') {
         const id = decodeURIComponent(erase[1]!);
         const p = await o.identityStore.getPrincipal(id);
+        // An admin outside the platform tenant erases only its own tenant's principals (others: not found).
+        const scope = adminTenantScope(ar.principal);
         if (!p) throw new NotFound('principal_not_found', `no principal ${id}`);
+        if (scope !== null && p.tenant !== scope) {
+          const err = new NotFound('principal_not_found', `no principal ${id}`);
+          await ar.record('principal.erase', { type: 'Principal', id }, { crossTenant: true }, err);
+          throw err;
+        }
         // Recorded first (fail closed): an erasure the ledger does not show never happens. The one entry says what
         // goes: the retained payloads (deleted) and the data key (destroyed: any copy elsewhere is shredded).
         const holdings = vault ? await vault.holdings(id) : { key: false, payloads: 0 };
@@ -81,6 +95,13 @@ export function buildRetention(
         const principal = url.searchParams.get('principal');
         const kind = url.searchParams.get('kind') ?? 'request';
         if (!principal) throw new BadRequest('missing_field', 'principal is required', 'principal');
+        // An admin outside the platform tenant reads only its own tenant's principals' payloads (others: not found).
+        const scope = adminTenantScope(ar.principal);
+        if (scope !== null && (await o.identityStore.getPrincipal(principal))?.tenant !== scope) {
+          const err = new NotFound('payload_not_found', `no ${kind} payload for ${decodeURIComponent(pay[1]!)}`);
+          await ar.record('payload.read', { type: 'Principal', id: principal }, { requestId: decodeURIComponent(pay[1]!), kind, crossTenant: true }, err);
+          throw err;
+        }
         if (kind !== 'request' && kind !== 'response') throw new BadRequest('invalid_field', 'kind must be request or response', 'kind');
         const data = await vault.get(principal, decodeURIComponent(pay[1]!), kind);
         await ar.record('payload.read', { type: 'Principal', id: principal }, { requestId: decodeURIComponent(pay[1]!), kind });

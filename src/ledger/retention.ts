@@ -15,6 +15,12 @@ export class PayloadErased extends WardenError {
     super(410, 'not_found_error', 'payload_erased', `payloads of principal ${principal} were erased (data key destroyed)`);
   }
 }
+/** Its class's retention ended (placement.classes.<class>.retention): refused from that moment, deleted by the sweep. */
+export class PayloadExpired extends WardenError {
+  constructor(requestId: string, kind: PayloadKind) {
+    super(410, 'not_found_error', 'payload_expired', `the ${kind} payload of ${requestId} has expired under its classification's retention`);
+  }
+}
 /** Ciphertext, key or binding does not authenticate: refuse rather than return altered data. */
 export class PayloadTampered extends WardenError {
   constructor(message: string) {
@@ -56,11 +62,11 @@ export class PayloadVault {
   }
 
   /** Seals and stores a payload under the principal's data key (wrapped by its tenant's KEK); refused once erased. */
-  async put(principal: { id: string; tenant: string }, requestId: string, kind: PayloadKind, data: Uint8Array): Promise<void> {
+  async put(principal: { id: string; tenant: string }, requestId: string, kind: PayloadKind, data: Uint8Array, expiresAt: number | null = null): Promise<void> {
     const key = await this.dataKey(principal.id, { tenant: principal.tenant });
     let stored: boolean;
     try {
-      stored = await this.store.putPayload(requestId, kind, { principal: principal.id, ...sealWithDataKey(key, data, `${principal.id}|${requestId}|${kind}`) });
+      stored = await this.store.putPayload(requestId, kind, { principal: principal.id, ...sealWithDataKey(key, data, `${principal.id}|${requestId}|${kind}`), expiresAt });
     } finally {
       key.fill(0);
     }
@@ -72,6 +78,7 @@ export class PayloadVault {
     if ((await this.store.erasedAt(principal)) !== undefined) throw new PayloadErased(principal);
     const p = await this.store.getPayload(requestId, kind);
     if (!p || p.principal !== principal) throw new NotFound('payload_not_found', `no ${kind} payload for ${requestId}`);
+    if (p.expiresAt !== undefined && p.expiresAt !== null && p.expiresAt <= this.clock.now()) throw new PayloadExpired(requestId, kind);
     const key = await this.dataKey(principal, null);
     try {
       return openWithDataKey(key, p.nonce, p.ciphertext, `${principal}|${requestId}|${kind}`);
@@ -80,6 +87,11 @@ export class PayloadVault {
     } finally {
       key.fill(0);
     }
+  }
+
+  /** The payloads whose class's retention has ended by `nowMs` (counted for the ledger, then deleted). */
+  get expired() {
+    return { count: (nowMs: number) => this.store.countExpired(nowMs), delete: (nowMs: number) => this.store.deleteExpired(nowMs) };
   }
 
   /** What `erase` would remove now. */

@@ -13,7 +13,10 @@ export class SqlitePayloadStore implements PayloadStore {
     db.exec(`
       CREATE TABLE IF NOT EXISTS ledger_payload_keys (principal TEXT PRIMARY KEY, wrapped_key BLOB NOT NULL, created_ms INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS ledger_payload_erasures (principal TEXT PRIMARY KEY, erased_ms INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS ledger_payloads (request_id TEXT NOT NULL, kind TEXT NOT NULL, principal TEXT NOT NULL, nonce BLOB NOT NULL, ciphertext BLOB NOT NULL, PRIMARY KEY (request_id, kind)) WITHOUT ROWID;`);
+      CREATE TABLE IF NOT EXISTS ledger_payloads (request_id TEXT NOT NULL, kind TEXT NOT NULL, principal TEXT NOT NULL, nonce BLOB NOT NULL, ciphertext BLOB NOT NULL, expires_ms INTEGER, PRIMARY KEY (request_id, kind)) WITHOUT ROWID;`);
+    // Data dirs from before retention by class: their payloads have no expiry (kept, as they were promised).
+    if (!(db.prepare("SELECT name FROM pragma_table_info('ledger_payloads')").pluck().all() as string[]).includes('expires_ms')) db.exec('ALTER TABLE ledger_payloads ADD COLUMN expires_ms INTEGER');
+    db.exec('CREATE INDEX IF NOT EXISTS ledger_payloads_expiry ON ledger_payloads(expires_ms) WHERE expires_ms IS NOT NULL');
     // Each write checks the erasure mark in the same statement: nothing is stored for an erased principal, even
     // when the erasure happened while the caller was wrapping a key or sealing a payload.
     const notErased = 'WHERE NOT EXISTS (SELECT 1 FROM ledger_payload_erasures WHERE principal = ?)';
@@ -23,8 +26,10 @@ export class SqlitePayloadStore implements PayloadStore {
       delKey: db.prepare('DELETE FROM ledger_payload_keys WHERE principal = ?'),
       erased: db.prepare('SELECT erased_ms FROM ledger_payload_erasures WHERE principal = ?').pluck(),
       markErased: db.prepare('INSERT INTO ledger_payload_erasures (principal, erased_ms) VALUES (?, ?) ON CONFLICT (principal) DO UPDATE SET erased_ms = excluded.erased_ms'),
-      putPayload: db.prepare(`INSERT INTO ledger_payloads (request_id, kind, principal, nonce, ciphertext) SELECT ?, ?, ?, ?, ? ${notErased}`),
-      getPayload: db.prepare('SELECT principal, nonce, ciphertext FROM ledger_payloads WHERE request_id = ? AND kind = ?'),
+      putPayload: db.prepare(`INSERT INTO ledger_payloads (request_id, kind, principal, nonce, ciphertext, expires_ms) SELECT ?, ?, ?, ?, ?, ? ${notErased}`),
+      getPayload: db.prepare('SELECT principal, nonce, ciphertext, expires_ms AS expiresAt FROM ledger_payloads WHERE request_id = ? AND kind = ?'),
+      countExpired: db.prepare('SELECT count(*) FROM ledger_payloads WHERE expires_ms <= ?').pluck(),
+      delExpired: db.prepare('DELETE FROM ledger_payloads WHERE expires_ms <= ?'),
       countPayloads: db.prepare('SELECT count(*) FROM ledger_payloads WHERE principal = ?').pluck(),
       delPayloads: db.prepare('DELETE FROM ledger_payloads WHERE principal = ?'),
       listKeys: db.prepare('SELECT principal, wrapped_key FROM ledger_payload_keys ORDER BY principal'),
@@ -45,7 +50,7 @@ export class SqlitePayloadStore implements PayloadStore {
     })();
   }
   async putPayload(requestId: string, kind: string, p: StoredPayload): Promise<boolean> {
-    return this.q.putPayload.run(requestId, kind, p.principal, p.nonce, p.ciphertext, p.principal).changes === 1;
+    return this.q.putPayload.run(requestId, kind, p.principal, p.nonce, p.ciphertext, p.expiresAt ?? null, p.principal).changes === 1;
   }
   async getPayload(requestId: string, kind: string): Promise<StoredPayload | undefined> {
     return this.q.getPayload.get(requestId, kind) as StoredPayload | undefined;
@@ -55,6 +60,15 @@ export class SqlitePayloadStore implements PayloadStore {
   }
   async replaceKey(principal: string, from: Buffer, to: Buffer): Promise<boolean> {
     return this.q.replaceKey.run(to, principal, from).changes === 1;
+  }
+  async countExpired(nowMs: number): Promise<number> {
+    return this.q.countExpired.get(nowMs) as number;
+  }
+  /** Expired payloads are overwritten (secure_delete) and the WAL that still holds them is folded in and cut. */
+  async deleteExpired(nowMs: number): Promise<number> {
+    const n = this.q.delExpired.run(nowMs).changes;
+    if (n > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return n;
   }
   async holdings(principal: string): Promise<{ key: boolean; payloads: number }> {
     return { key: this.q.getKey.get(principal) !== undefined, payloads: this.q.countPayloads.get(principal) as number };

@@ -15,7 +15,7 @@ CREATE INDEX IF NOT EXISTS retrieval_stores_tenant ON retrieval_stores(tenant, c
 CREATE TABLE IF NOT EXISTS retrieval_files (
   id TEXT PRIMARY KEY, store_id TEXT NOT NULL REFERENCES retrieval_stores(id) ON DELETE CASCADE, tenant TEXT NOT NULL,
   filename TEXT NOT NULL, dataset_digest TEXT NOT NULL, classification TEXT NOT NULL, access TEXT NOT NULL,
-  subject TEXT, chunks INTEGER NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL
+  subject TEXT, chunks INTEGER NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS retrieval_files_store ON retrieval_files(store_id, created_at);
 CREATE INDEX IF NOT EXISTS retrieval_files_subject ON retrieval_files(subject);
@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS retrieval_chunks (
   id INTEGER PRIMARY KEY AUTOINCREMENT, store_id TEXT NOT NULL, file_id TEXT NOT NULL REFERENCES retrieval_files(id) ON DELETE CASCADE,
   tenant TEXT NOT NULL, classification TEXT NOT NULL, rank INTEGER NOT NULL, dataset_digest TEXT NOT NULL,
   access TEXT NOT NULL, subject TEXT, position INTEGER NOT NULL, sealed BLOB NOT NULL, findings TEXT NOT NULL,
-  dims INTEGER NOT NULL, embedding BLOB
+  dims INTEGER NOT NULL, embedding BLOB, expires_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS retrieval_chunks_store ON retrieval_chunks(store_id, tenant, rank);
 CREATE INDEX IF NOT EXISTS retrieval_chunks_subject ON retrieval_chunks(subject);
@@ -55,6 +55,7 @@ const toFile = (r: Row): VectorFileRecord => ({
   chunks: r.chunks as number,
   createdBy: r.created_by as string,
   createdAt: r.created_at as number,
+  expiresAt: (r.expires_at as number | null) ?? null,
 });
 
 const toChunk = (r: Row): ChunkRecord => ({
@@ -70,7 +71,19 @@ const toChunk = (r: Row): ChunkRecord => ({
   position: r.position as number,
   sealed: r.sealed as Buffer,
   findings: JSON.parse(r.findings as string) as ChunkRecord['findings'],
+  expiresAt: (r.expires_at as number | null) ?? null,
 });
+
+/** Stores from before retention by class: their rows gain an expiry column (null: kept, as they were). */
+function addExpiryColumns(db: SqliteDb): void {
+  for (const table of ['retrieval_files', 'retrieval_chunks']) {
+    const cols = db.prepare(`SELECT name FROM pragma_table_info('${table}')`).pluck().all() as string[];
+    if (!cols.includes('expires_at')) db.exec(`ALTER TABLE ${table} ADD COLUMN expires_at INTEGER`);
+  }
+  db.exec('CREATE INDEX IF NOT EXISTS retrieval_chunks_expiry ON retrieval_chunks(expires_at) WHERE expires_at IS NOT NULL');
+}
+
+const LIVE = '(expires_at IS NULL OR expires_at > ?)';
 
 /** Loads sqlite-vec into `db`; the reason it could not, or null. */
 export function loadSqliteVec(db: SqliteDb): string | null {
@@ -111,6 +124,7 @@ export class SqliteRetrievalStore implements RetrievalStore {
     opts: { index?: 'auto' | 'exact-scan' } = {},
   ) {
     db.exec(SCHEMA);
+    addExpiryColumns(db);
     // Erased chunks are overwritten in the file, not just unlinked from the b-tree.
     db.pragma('secure_delete = ON');
     const failed = opts.index === 'exact-scan' ? 'exact scan requested' : loadSqliteVec(db);
@@ -152,8 +166,8 @@ export class SqliteRetrievalStore implements RetrievalStore {
     return (rows as Row[]).map(toStore);
   }
 
-  listFiles(tenant: string, storeId: string): VectorFileRecord[] {
-    return (this.db.prepare('SELECT * FROM retrieval_files WHERE store_id = ? AND tenant = ? ORDER BY created_at, id').all(storeId, tenant) as Row[]).map(toFile);
+  listFiles(tenant: string, storeId: string, nowMs: number): VectorFileRecord[] {
+    return (this.db.prepare(`SELECT * FROM retrieval_files WHERE store_id = ? AND tenant = ? AND ${LIVE} ORDER BY created_at, id`).all(storeId, tenant, nowMs) as Row[]).map(toFile);
   }
 
   addFile(f: VectorFileRecord, chunks: NewChunk[]): number[] {
@@ -161,7 +175,7 @@ export class SqliteRetrievalStore implements RetrievalStore {
     if (dims !== undefined && chunks.some((c) => c.embedding.length !== dims)) throw new Error('the chunks of one file have different vector sizes');
     const vec = dims !== undefined && this.index === 'sqlite-vec' ? this.vecTable(dims) : null;
     const insertChunk = this.db.prepare(
-      'INSERT INTO retrieval_chunks (store_id, file_id, tenant, classification, rank, dataset_digest, access, subject, position, sealed, findings, dims, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO retrieval_chunks (store_id, file_id, tenant, classification, rank, dataset_digest, access, subject, position, sealed, findings, dims, embedding, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     const insertVec = vec ? this.db.prepare(`INSERT INTO ${vec} (rowid, store_id, tenant, rank, embedding) VALUES (?, ?, ?, ?, ?)`) : null;
     return this.db.transaction(() => {
@@ -172,11 +186,11 @@ export class SqliteRetrievalStore implements RetrievalStore {
         else if (store.dims !== dims) throw new Error(`the store holds ${store.dims}-dimensional vectors, the embedding model answered ${dims}`);
       }
       this.db
-        .prepare('INSERT INTO retrieval_files (id, store_id, tenant, filename, dataset_digest, classification, access, subject, chunks, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(f.id, f.storeId, f.tenant, f.filename, f.datasetDigest, f.classification, JSON.stringify(f.access), f.subject, chunks.length, f.createdBy, f.createdAt);
+        .prepare('INSERT INTO retrieval_files (id, store_id, tenant, filename, dataset_digest, classification, access, subject, chunks, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(f.id, f.storeId, f.tenant, f.filename, f.datasetDigest, f.classification, JSON.stringify(f.access), f.subject, chunks.length, f.createdBy, f.createdAt, f.expiresAt);
       const ids: number[] = [];
       for (const c of chunks) {
-        const r = insertChunk.run(f.storeId, f.id, f.tenant, c.classification, c.rank, f.datasetDigest, JSON.stringify(f.access), f.subject, c.position, c.sealed, JSON.stringify(c.findings), c.embedding.length, vec ? null : f32(c.embedding));
+        const r = insertChunk.run(f.storeId, f.id, f.tenant, c.classification, c.rank, f.datasetDigest, JSON.stringify(f.access), f.subject, c.position, c.sealed, JSON.stringify(c.findings), c.embedding.length, vec ? null : f32(c.embedding), c.expiresAt);
         const id = Number(r.lastInsertRowid);
         insertVec?.run(BigInt(id), f.storeId, f.tenant, BigInt(c.rank), c.embedding);
         ids.push(id);
@@ -185,7 +199,8 @@ export class SqliteRetrievalStore implements RetrievalStore {
     })();
   }
 
-  nearest(q: { tenant: string; storeId: string; maxRank: number; embedding: Float32Array; limit: number }): Candidate[] {
+  /** Expiry is not a vec0 column (tables made before it exist): an expired candidate is dropped by `chunks()`. */
+  nearest(q: { tenant: string; storeId: string; maxRank: number; embedding: Float32Array; limit: number; nowMs: number }): Candidate[] {
     if (this.index === 'sqlite-vec') {
       if (!this.vecTables.has(q.embedding.length)) return [];
       const t = this.vecTable(q.embedding.length);
@@ -196,8 +211,8 @@ export class SqliteRetrievalStore implements RetrievalStore {
       return rows.map((r) => ({ chunkId: Number(r.id), distance: r.distance }));
     }
     const rows = this.db
-      .prepare('SELECT id, embedding FROM retrieval_chunks WHERE store_id = ? AND tenant = ? AND rank <= ? AND dims = ?')
-      .all(q.storeId, q.tenant, q.maxRank, q.embedding.length) as { id: number; embedding: Buffer }[];
+      .prepare(`SELECT id, embedding FROM retrieval_chunks WHERE store_id = ? AND tenant = ? AND rank <= ? AND dims = ? AND ${LIVE}`)
+      .all(q.storeId, q.tenant, q.maxRank, q.embedding.length, q.nowMs) as { id: number; embedding: Buffer }[];
     const scored = rows.map((r) => ({
       chunkId: r.id,
       distance: cosineDistance(q.embedding, new Float32Array(r.embedding.buffer, r.embedding.byteOffset, r.embedding.byteLength / 4)),
@@ -206,19 +221,19 @@ export class SqliteRetrievalStore implements RetrievalStore {
     return scored.slice(0, q.limit);
   }
 
-  chunks(ids: readonly number[]): Map<number, ChunkRecord> {
+  chunks(ids: readonly number[], nowMs: number): Map<number, ChunkRecord> {
     const out = new Map<number, ChunkRecord>();
     if (ids.length === 0) return out;
-    const get = this.db.prepare('SELECT * FROM retrieval_chunks WHERE id = ?');
+    const get = this.db.prepare(`SELECT * FROM retrieval_chunks WHERE id = ? AND ${LIVE}`);
     for (const id of ids) {
-      const r = get.get(id) as Row | undefined;
+      const r = get.get(id, nowMs) as Row | undefined;
       if (r) out.set(id, toChunk(r));
     }
     return out;
   }
 
   /** Removes chunks from the vector tables first, their vectors overwritten with zeros (vec0 keeps deleted slots). */
-  private dropVectors(where: string, arg: string): number {
+  private dropVectors(where: string, arg: string | number): number {
     const rows = this.db.prepare(`SELECT id, dims FROM retrieval_chunks WHERE ${where}`).all(arg) as { id: number; dims: number }[];
     if (this.index === 'sqlite-vec') {
       for (const r of rows) {
@@ -242,6 +257,35 @@ export class SqliteRetrievalStore implements RetrievalStore {
     })();
   }
 
+  countExpired(nowMs: number): { files: number; chunks: number } {
+    const chunks = (this.db.prepare('SELECT COUNT(*) AS n FROM retrieval_chunks WHERE expires_at <= ?').get(nowMs) as { n: number }).n;
+    const files = (this.db.prepare('SELECT COUNT(*) AS n FROM retrieval_files f WHERE NOT EXISTS (SELECT 1 FROM retrieval_chunks c WHERE c.file_id = f.id AND (c.expires_at IS NULL OR c.expires_at > ?))').get(nowMs) as { n: number }).n;
+    return { files, chunks };
+  }
+
+  deleteExpired(nowMs: number): { files: number; chunks: number } {
+    return this.purgeChunks('expires_at <= ?', nowMs, () => {
+      // A file whose every chunk expired goes with them; the others keep their count of what is left.
+      const files = this.db.prepare('DELETE FROM retrieval_files WHERE NOT EXISTS (SELECT 1 FROM retrieval_chunks c WHERE c.file_id = retrieval_files.id)').run().changes;
+      this.db.prepare('UPDATE retrieval_files SET chunks = (SELECT COUNT(*) FROM retrieval_chunks c WHERE c.file_id = retrieval_files.id)').run();
+      return files;
+    });
+  }
+
+  /**
+   * Deletes the chunks `where` selects (vectors zeroed first), then what `deleteFiles` removes, in one transaction;
+   * the deleted pages are overwritten (secure_delete) and the WAL that still holds them is folded in and cut.
+   */
+  private purgeChunks(where: string, arg: string | number, deleteFiles: () => number): { files: number; chunks: number } {
+    const done = this.db.transaction(() => {
+      const chunks = this.dropVectors(where, arg);
+      this.db.prepare(`DELETE FROM retrieval_chunks WHERE ${where}`).run(arg);
+      return { files: deleteFiles(), chunks };
+    })();
+    if (done.chunks > 0 || done.files > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return done;
+  }
+
   countSubject(subject: string): { files: number; chunks: number } {
     const files = (this.db.prepare('SELECT COUNT(*) AS n FROM retrieval_files WHERE subject = ?').get(subject) as { n: number }).n;
     const chunks = (this.db.prepare('SELECT COUNT(*) AS n FROM retrieval_chunks WHERE subject = ?').get(subject) as { n: number }).n;
@@ -249,15 +293,7 @@ export class SqliteRetrievalStore implements RetrievalStore {
   }
 
   eraseSubject(subject: string): { files: number; chunks: number } {
-    const done = this.db.transaction(() => {
-      const chunks = this.dropVectors('subject = ?', subject);
-      this.db.prepare('DELETE FROM retrieval_chunks WHERE subject = ?').run(subject);
-      const files = this.db.prepare('DELETE FROM retrieval_files WHERE subject = ?').run(subject).changes;
-      return { files, chunks };
-    })();
-    // The deleted pages are overwritten (secure_delete); the WAL that still holds them is folded in and cut.
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
-    return done;
+    return this.purgeChunks('subject = ?', subject, () => this.db.prepare('DELETE FROM retrieval_files WHERE subject = ?').run(subject).changes);
   }
 
   close(): void {

@@ -28,6 +28,8 @@ export interface VectorFileRecord {
   chunks: number;
   createdBy: string;
   createdAt: number;
+  /** When its last chunk expires (epoch ms), null when one is kept indefinitely. */
+  expiresAt: number | null;
 }
 
 export interface ChunkRecord {
@@ -46,6 +48,8 @@ export interface ChunkRecord {
   sealed: Buffer;
   /** The inspector's findings of the chunk text at ingest (injection score, signals, finding types). */
   findings: { injectionScore: number; injectionSignals: string[]; types: string[] };
+  /** When its class's retention ends (epoch ms; placement.classes.<class>.retention), null: kept indefinitely. */
+  expiresAt: number | null;
 }
 
 export interface NewChunk {
@@ -56,6 +60,7 @@ export interface NewChunk {
   findings: ChunkRecord['findings'];
   classification: string;
   rank: number;
+  expiresAt: number | null;
 }
 
 export interface Candidate {
@@ -73,12 +78,18 @@ export interface RetrievalStore {
   getStoreAnyTenant(id: string): VectorStoreRecord | null;
   listStores(tenant: string | null): VectorStoreRecord[];
   deleteStore(tenant: string, id: string): { files: number; chunks: number };
-  listFiles(tenant: string, storeId: string): VectorFileRecord[];
+  /** The store's files that still hold a chunk not expired at `nowMs`. */
+  listFiles(tenant: string, storeId: string, nowMs: number): VectorFileRecord[];
   /** Adds a file and its chunks in one transaction; fixes the store's dims on its first file. */
   addFile(f: VectorFileRecord, chunks: NewChunk[]): number[];
   /** The `limit` nearest chunks of a store, within a tenant and at or below a classification rank. */
-  nearest(q: { tenant: string; storeId: string; maxRank: number; embedding: Float32Array; limit: number }): Candidate[];
-  chunks(ids: readonly number[]): Map<number, ChunkRecord>;
+  nearest(q: { tenant: string; storeId: string; maxRank: number; embedding: Float32Array; limit: number; nowMs: number }): Candidate[];
+  /** The chunks of `ids` that exist and have not expired at `nowMs` (an expired one is never handed out). */
+  chunks(ids: readonly number[], nowMs: number): Map<number, ChunkRecord>;
+  /** Chunks (and files left without one) whose class's retention has ended by `nowMs`. */
+  countExpired(nowMs: number): { files: number; chunks: number };
+  /** Deletes them (vectors zeroed first, as for erasure); returns what went. */
+  deleteExpired(nowMs: number): { files: number; chunks: number };
   /** Everything about a data subject: its chunks and files are deleted (secure_delete), counts returned. */
   eraseSubject(subject: string): { files: number; chunks: number };
   countSubject(subject: string): { files: number; chunks: number };

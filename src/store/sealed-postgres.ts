@@ -36,6 +36,13 @@ export const SEALED_MIGRATIONS: readonly Migration[] = [
         tenant text PRIMARY KEY, kek_id text NOT NULL, recorded_at bigint NOT NULL,
         withdrawn_at bigint, withdrawn_by text, withdrawn_reason text);`,
   },
+  {
+    version: 3,
+    description: 'ledger_payloads.expires_ms (retention by class)',
+    sql: `
+      ALTER TABLE $PREFIXledger_payloads ADD COLUMN expires_ms bigint;
+      CREATE INDEX $PREFIXledger_payloads_expiry ON $PREFIXledger_payloads (expires_ms) WHERE expires_ms IS NOT NULL;`,
+  },
 ];
 
 type Opts = { connectionString: string; prefix?: string; poolSize?: number };
@@ -107,13 +114,22 @@ export class PostgresPayloadStore extends SealedPostgres implements PayloadStore
   putPayload(requestId: string, kind: string, p: StoredPayload): Promise<boolean> {
     return this.locked(p.principal, async (c, erased) => {
       if (erased) return false;
-      await c.query(`INSERT INTO ${this.t('payloads')} (request_id, kind, principal, nonce, ciphertext) VALUES ($1, $2, $3, $4, $5)`, [requestId, kind, p.principal, p.nonce, p.ciphertext]);
+      await c.query(`INSERT INTO ${this.t('payloads')} (request_id, kind, principal, nonce, ciphertext, expires_ms) VALUES ($1, $2, $3, $4, $5, $6)`, [requestId, kind, p.principal, p.nonce, p.ciphertext, p.expiresAt ?? null]);
       return true;
     });
   }
 
   async getPayload(requestId: string, kind: string): Promise<StoredPayload | undefined> {
-    return (await this.pool.query<StoredPayload>(`SELECT principal, nonce, ciphertext FROM ${this.t('payloads')} WHERE request_id = $1 AND kind = $2`, [requestId, kind])).rows[0];
+    const r = (await this.pool.query<Omit<StoredPayload, 'expiresAt'> & { expires_ms: string | null }>(`SELECT principal, nonce, ciphertext, expires_ms FROM ${this.t('payloads')} WHERE request_id = $1 AND kind = $2`, [requestId, kind])).rows[0];
+    return r && { principal: r.principal, nonce: r.nonce, ciphertext: r.ciphertext, expiresAt: r.expires_ms === null ? null : Number(r.expires_ms) };
+  }
+
+  async countExpired(nowMs: number): Promise<number> {
+    return Number((await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.t('payloads')} WHERE expires_ms <= $1`, [nowMs])).rows[0]!.n);
+  }
+
+  async deleteExpired(nowMs: number): Promise<number> {
+    return (await this.pool.query(`DELETE FROM ${this.t('payloads')} WHERE expires_ms <= $1`, [nowMs])).rowCount ?? 0;
   }
 
   async listKeys(): Promise<{ principal: string; wrapped: Buffer }[]> {

@@ -10,6 +10,8 @@ export interface StoredPayload {
   principal: string;
   nonce: Buffer;
   ciphertext: Buffer;
+  /** When its class's retention ends (epoch ms; placement.classes.<class>.retention), absent or null: kept indefinitely. */
+  expiresAt?: number | null;
 }
 
 export interface PayloadStore {
@@ -27,6 +29,10 @@ export interface PayloadStore {
   listKeys(): Promise<{ principal: string; wrapped: Buffer }[]>;
   /** Swaps a wrapped key for its rewrapped form; false if it changed (or was erased) meanwhile. */
   replaceKey(principal: string, from: Buffer, to: Buffer): Promise<boolean>;
+  /** How many payloads have expired at `nowMs` (recorded in the ledger before they are deleted). */
+  countExpired(nowMs: number): Promise<number>;
+  /** Deletes the payloads expired at `nowMs`; returns how many. */
+  deleteExpired(nowMs: number): Promise<number>;
   /** What an erasure of `principal` would remove now (recorded in the ledger before it happens). */
   holdings(principal: string): Promise<{ key: boolean; payloads: number }>;
   /** Deletes the key and the payloads and records the erasure, in one transaction. */

@@ -41,7 +41,7 @@ test('warden migrate applies the schema once, then reports it current; the conne
   const tools = TOOLS_MIGRATIONS.map((m) => m.version);
   assert.equal(
     first.stdout.trim(),
-    `identity (${prefix}*): schema 0 -> ${all.length}, applied ${all.join(', ')}\ntools (${prefix}*): schema 0 -> ${tools.length}, applied ${tools.join(', ')}\npolicies (${prefix}*): schema 0 -> 2, applied 1, 2\nregistry (${prefix}*): schema 0 -> 1, applied 1\nsealed (${prefix}*): schema 0 -> 2, applied 1, 2\nagents (${prefix}*): schema 0 -> 2, applied 1, 2\ndatasets (${prefix}*): schema 0 -> 1, applied 1\nconsole (${prefix}*): schema 0 -> 1, applied 1\nmonitor_baselines (${prefix}*): schema 0 -> 1, applied 1`,
+    `identity (${prefix}*): schema 0 -> ${all.length}, applied ${all.join(', ')}\ntools (${prefix}*): schema 0 -> ${tools.length}, applied ${tools.join(', ')}\npolicies (${prefix}*): schema 0 -> 2, applied 1, 2\nregistry (${prefix}*): schema 0 -> 1, applied 1\nsealed (${prefix}*): schema 0 -> 3, applied 1, 2, 3\nagents (${prefix}*): schema 0 -> 2, applied 1, 2\ndatasets (${prefix}*): schema 0 -> 1, applied 1\nconsole (${prefix}*): schema 0 -> 1, applied 1\nmonitor_baselines (${prefix}*): schema 0 -> 1, applied 1`,
   );
   const again = cli(['migrate', '--config', cfg], { TEST_WARDEN_PG: PG });
   assert.equal(again.status, 0, again.stderr);
@@ -49,7 +49,7 @@ test('warden migrate applies the schema once, then reports it current; the conne
   assert.match(again.stdout, new RegExp(`tools .*schema ${tools.length} -> ${tools.length}, already current`));
   assert.match(again.stdout, /policies .*schema 2 -> 2, already current/);
   assert.match(again.stdout, /registry .*schema 1 -> 1, already current/);
-  assert.match(again.stdout, /sealed .*schema 2 -> 2, already current/);
+  assert.match(again.stdout, /sealed .*schema 3 -> 3, already current/);
   assert.match(again.stdout, /agents .*schema 2 -> 2, already current/);
   assert.match(again.stdout, /datasets .*schema 1 -> 1, already current/);
   assert.match(again.stdout, /monitor_baselines .*schema 1 -> 1, already current/);

@@ -138,3 +138,23 @@ contractCase(backends, 'the payload vault on top: sealed through one replica, op
   await assert.rejects(va.get('fay', 'req-9', 'request'), gone);
   await assert.rejects(va.put({ id: 'fay', tenant: 'acme' }, 'req-10', 'request', Buffer.from('x')), gone);
 });
+
+contractCase(backends, 'retention by class: an expiry round-trips, expired payloads are counted, refused by the vault and deleted', async ({ payloads: [a, b] }) => {
+  const clock = new FixedClock(1_000);
+  const [va, vb] = [new PayloadVault(a, keyring, clock), new PayloadVault(b, keyring, clock)];
+  await va.put({ id: 'gus', tenant: 'acme' }, 'short', 'request', Buffer.from('brief'), 2_000);
+  await va.put({ id: 'gus', tenant: 'acme' }, 'long', 'request', Buffer.from('kept'), 5_000);
+  await va.put({ id: 'gus', tenant: 'acme' }, 'ever', 'request', Buffer.from('for ever'));
+  assert.equal((await b.getPayload('short', 'request'))!.expiresAt, 2_000);
+  assert.equal((await b.getPayload('ever', 'request'))!.expiresAt, null);
+  assert.equal(await b.countExpired(1_999), 0);
+  clock.set(2_000);
+  await assert.rejects(vb.get('gus', 'short', 'request'), (e: WardenError) => e.status === 410 && e.code === 'payload_expired');
+  assert.equal((await vb.get('gus', 'long', 'request')).toString(), 'kept');
+  assert.equal(await b.countExpired(2_000), 1);
+  assert.equal(await a.deleteExpired(2_000), 1);
+  assert.equal(await b.getPayload('short', 'request'), undefined);
+  assert.equal(await b.deleteExpired(10_000), 1, 'the next one, once it expires');
+  clock.set(10_000_000);
+  assert.equal((await vb.get('gus', 'ever', 'request')).toString(), 'for ever');
+});

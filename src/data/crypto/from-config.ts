@@ -7,11 +7,14 @@ import type { KeyEncryptionKey } from './kek.js';
 import { Keyring, WithdrawnKek } from './keyring.js';
 import { LocalFileKek } from './local-kek.js';
 import { Pkcs11Kek } from './pkcs11-kek.js';
+import { VaultTransitKek } from './vault-transit-kek.js';
 
 export const DATA_KEK_FILE = 'data-kek.bin';
 
 export function openKek(k: KekConfig, o: { create?: boolean; env?: NodeJS.ProcessEnv } = {}): KeyEncryptionKey {
-  return 'file' in k ? LocalFileKek.open(k.file, { create: o.create ?? false }) : Pkcs11Kek.open(k, o.env);
+  if ('file' in k) return LocalFileKek.open(k.file, { create: o.create ?? false });
+  if ('vaultTransit' in k) return VaultTransitKek.open(k.vaultTransit, o.env);
+  return Pkcs11Kek.open(k, o.env);
 }
 
 export function keyringFromConfig(config: Pick<WardenConfig, 'dataDir' | 'encryption'>, env: NodeJS.ProcessEnv = process.env): Keyring {

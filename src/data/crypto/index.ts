@@ -4,5 +4,6 @@ export type { KeyEncryptionKey } from './kek.js';
 export { KEY_BYTES, createKeyFile, loadOrCreateKeyFile, readKeyFile } from './key-file.js';
 export { LocalFileKek, fileKekId } from './local-kek.js';
 export { Pkcs11Kek, type Pkcs11KekConfig } from './pkcs11-kek.js';
+export { VaultTransitKek, type VaultTransitConfig } from './vault-transit-kek.js';
 export { Keyring, WithdrawnKek, openBlob, openWithDataKey, parseWrappedKey, sealBlob, sealWithDataKey, type KeyringOptions } from './keyring.js';
 export { DATA_KEK_FILE, keyringFromConfig, openKek } from './from-config.js';

@@ -3,8 +3,8 @@
 // transit). A provider only wraps and unwraps 32-byte data keys, bound to a context string that names what the
 // key protects, so a wrapped key moved to another record no longer opens.
 //
-// A cloud KMS or Vault transit provider implements this interface with the service's own calls — it is NOT
-// built into Warden today (docs/data-encryption.md "KMS providers"):
+// A cloud KMS or Vault transit provider implements this interface with the service's own calls. Vault transit is
+// built in (vault-transit-kek.ts); the cloud KMSs are not (docs/data-encryption.md "KEK providers"):
 //   AWS KMS        wrap: Encrypt{KeyId, Plaintext, EncryptionContext: {warden: context}}
 //                  unwrap: Decrypt{CiphertextBlob, KeyId, EncryptionContext}
 //   GCP Cloud KMS  wrap: encrypt{name, plaintext, additionalAuthenticatedData: context}; unwrap: decrypt{…}

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BadRequest, NotFound, WardenError } from '../../core/errors.js';
+import { crossTenantRefusal } from '../../core/tenant.js';
 import type { AdminRequest } from '../../admin/admin.js';
 import { sendJson } from '../../http/respond.js';
 import type { DatasetRecord, DatasetState } from '../../store/datasets-store.js';
@@ -31,6 +32,20 @@ function str(b: Record<string, unknown>, name: string, required: boolean): strin
   }
   if (typeof v !== 'string' || v === '') throw new BadRequest('invalid_field', `${name} must be a non-empty string`, name);
   return v;
+}
+
+/**
+ * The tenant of the model asked about: the caller's by default; another only for a platform admin (src/core/tenant.ts).
+ * A refusal is recorded before it is thrown.
+ */
+async function modelTenant(ar: AdminRequest, b: Record<string, unknown>): Promise<string> {
+  const tenant = str(b, 'tenant', false) ?? ar.principal.tenant;
+  const refused = crossTenantRefusal(ar.principal, tenant);
+  if (refused) {
+    await ar.record('data.dataset.crossTenant', { type: 'System', id: 'datasets' }, { tenant, path: ar.path }, refused);
+    throw refused;
+  }
+  return tenant;
 }
 
 function list(b: Record<string, unknown>, name: string): string[] {
@@ -90,7 +105,7 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
       const ttl = b.ttlSec;
       if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl <= 0)) throw new BadRequest('invalid_field', 'ttlSec must be a positive integer', 'ttlSec');
       const datasets = list(b, 'datasets');
-      const request = { model: str(b, 'model', true)!, tenant: str(b, 'tenant', false) ?? principal.tenant, datasets, ...(family ? { family } : {}), ...(ttl !== undefined ? { ttlSec: ttl as number } : {}) };
+      const request = { model: str(b, 'model', true)!, tenant: await modelTenant(ar, b), datasets, ...(family ? { family } : {}), ...(ttl !== undefined ? { ttlSec: ttl as number } : {}) };
       return send(201, await o.training.issue(principal, request, o.decideTrainOn(clientAddress(req))));
     }
 
@@ -123,7 +138,7 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
       if (dm[2] === 'train-on' && req.method === 'POST') {
         const b = await ar.body();
         const family = str(b, 'family', false);
-        const model = { model: str(b, 'model', true)!, tenant: str(b, 'tenant', false) ?? principal.tenant, ...(family ? { family } : {}) };
+        const model = { model: str(b, 'model', true)!, tenant: await modelTenant(ar, b), ...(family ? { family } : {}) };
         return send(200, await reg.trainOn(principal, id, model, o.decideTrainOn(clientAddress(req))));
       }
       if (dm[2] === 'lineage' && req.method === 'GET') {

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { AdminRequest } from '../../admin/admin.js';
 import { NotFound } from '../../core/errors.js';
+import { adminTenantScope, crossTenantRefusal } from '../../core/tenant.js';
 import { sendJson } from '../../http/respond.js';
 import type { RetrievalRoutes } from '../../gateway/gateway.js';
 import { SqliteRetrievalStore } from '../../store/retrieval-sqlite.js';
@@ -46,25 +47,40 @@ export function buildRetrievalPlane(dataDir: string, config: RetrievalConfig, de
       }
     },
   };
-  /** The admin view: every tenant's stores (the admin dispatcher asked readRegistry / manageDatasets first). */
+  /**
+   * The admin view (the admin dispatcher asked readRegistry / manageDatasets first): a platform admin sees every
+   * tenant's stores, any other admin only its own tenant's (another tenant's store is not found: not revealed).
+   */
   async function adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean> {
     const hdr = { 'x-request-id': ar.requestId };
+    const scope = adminTenantScope(ar.principal);
+    const now = deps.clock.now();
     if (ar.path === '/admin/v1/vector-stores' && req.method === 'GET') {
-      const tenant = new URL(req.url ?? '/', 'https://admin.invalid').searchParams.get('tenant');
-      sendJson(res, 200, { vector_stores: store.listStores(tenant).map((s) => ({ ...s, files: store.listFiles(s.tenant, s.id).length })) }, hdr);
+      const asked = new URL(req.url ?? '/', 'https://admin.invalid').searchParams.get('tenant');
+      const refused = asked === null ? null : crossTenantRefusal(ar.principal, asked);
+      if (refused) {
+        await ar.record('vector_store.list', { type: 'System', id: 'vector-stores' }, { tenant: asked! }, refused);
+        throw refused;
+      }
+      sendJson(res, 200, { vector_stores: store.listStores(asked ?? scope).map((s) => ({ ...s, files: store.listFiles(s.tenant, s.id, now).length })) }, hdr);
       return true;
     }
     const m = /^\/admin\/v1\/vector-stores\/([^/]+)$/.exec(ar.path);
     if (!m) return false;
     const id = decodeURIComponent(m[1]!);
-    const s = store.getStoreAnyTenant(id);
-    if (!s) throw new NotFound('vector_store_not_found', `no vector store ${id}`);
+    const s = scope === null ? store.getStoreAnyTenant(id) : store.getStore(scope, id);
+    if (!s) {
+      const err = new NotFound('vector_store_not_found', `no vector store ${id}`);
+      // Recorded when the store exists in another tenant: an attempt across tenants is in the ledger.
+      if (scope !== null && store.getStoreAnyTenant(id)) await ar.record(`vector_store.${req.method === 'DELETE' ? 'delete' : 'get'}`, { type: 'VectorStore', id }, { crossTenant: true }, err);
+      throw err;
+    }
     if (req.method === 'GET') {
-      sendJson(res, 200, { ...s, files: store.listFiles(s.tenant, s.id) }, hdr);
+      sendJson(res, 200, { ...s, files: store.listFiles(s.tenant, s.id, now) }, hdr);
       return true;
     }
     if (req.method === 'DELETE') {
-      const held = store.listFiles(s.tenant, s.id);
+      const held = store.listFiles(s.tenant, s.id, now);
       // Recorded before it happens (fail closed): a deletion the ledger does not show never happens.
       await ar.record('vector_store.delete', { type: 'VectorStore', id }, { tenant: s.tenant, files: held.length, chunks: held.reduce((n, f) => n + f.chunks, 0) });
       const gone = store.deleteStore(s.tenant, s.id);

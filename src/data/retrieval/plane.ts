@@ -31,6 +31,8 @@ export interface RetrievalDeps {
   defaultEmbeddingModel: string | null;
   /** Why this Warden's stores may not hold a tenant's data (residency, src/data/placement.ts), or null. */
   storeRefusal?: (tenant: string) => string | null;
+  /** When a chunk of `classification` stored at `nowMs` expires (placement.classes.<class>.retention; null: never). */
+  expiryFor?: (classification: Classification, nowMs: number) => number | null;
 }
 
 /** What one call on the listener knows: who, from where, and how to embed through Warden's own path. */
@@ -173,7 +175,7 @@ export class RetrievalPlane {
 
   get(call: RetrievalCall, id: string): RetrievalAnswer {
     const s = this.storeFor(call, id, 'readVectorStore');
-    return { status: 200, body: storeJson(s, this.d.store.listFiles(s.tenant, s.id)), details: { vectorStore: s.id } };
+    return { status: 200, body: storeJson(s, this.d.store.listFiles(s.tenant, s.id, this.d.clock.now())), details: { vectorStore: s.id } };
   }
 
   delete(call: RetrievalCall, id: string): RetrievalAnswer {
@@ -184,7 +186,7 @@ export class RetrievalPlane {
 
   listFiles(call: RetrievalCall, id: string): RetrievalAnswer {
     const s = this.storeFor(call, id, 'readVectorStore');
-    const files = this.d.store.listFiles(s.tenant, s.id);
+    const files = this.d.store.listFiles(s.tenant, s.id, this.d.clock.now());
     return { status: 200, body: { object: 'list', data: files.map(fileJson), has_more: false }, details: { vectorStore: s.id, listed: files.length } };
   }
 
@@ -212,7 +214,10 @@ export class RetrievalPlane {
     if (vectors.length !== pieces.length) throw new FailClosed('embedding_mismatch', `the embedding model answered ${vectors.length} vectors for ${pieces.length} chunks`);
 
     const fileId = newId('file');
+    const now = this.d.clock.now();
     let fileClass: Classification = declared;
+    // The file's record lives as long as its longest-kept chunk (null: one is kept indefinitely).
+    let fileExpiry: number | null = -Infinity;
     const chunks: NewChunk[] = [];
     for (let i = 0; i < pieces.length; i++) {
       const text = pieces[i]!;
@@ -221,6 +226,9 @@ export class RetrievalPlane {
       const classification = maxClassification(declared, f.classification);
       fileClass = maxClassification(fileClass, classification);
       const tenantKey = s.tenant;
+      // Retention follows the chunk's own class (never below what the inspector found in it).
+      const expiresAt = this.d.expiryFor?.(classification, now) ?? null;
+      fileExpiry = fileExpiry === null || expiresAt === null ? null : Math.max(fileExpiry, expiresAt);
       const sealed = await sealBlob(this.d.keyring, tenantKey, chunkAad(s.id, fileId, i), Buffer.from(text, 'utf8'));
       chunks.push({
         embedding: Float32Array.from(vectors[i]!),
@@ -228,10 +236,11 @@ export class RetrievalPlane {
         sealed,
         classification,
         rank: classificationRank(classification),
+        expiresAt,
         findings: { injectionScore: f.injectionScore, injectionSignals: f.injectionSignals, types: [...new Set(f.items.map((x) => `${x.category}.${x.type}`))] },
       });
     }
-    const file: VectorFileRecord = { id: fileId, storeId: s.id, tenant: s.tenant, filename, datasetDigest, classification: fileClass, access: access as string[], subject, chunks: chunks.length, createdBy: call.principal.id, createdAt: this.d.clock.now() };
+    const file: VectorFileRecord = { id: fileId, storeId: s.id, tenant: s.tenant, filename, datasetDigest, classification: fileClass, access: access as string[], subject, chunks: chunks.length, createdBy: call.principal.id, createdAt: now, expiresAt: fileExpiry };
     try {
       this.d.store.addFile(file, chunks);
     } catch (e) {
@@ -263,18 +272,19 @@ export class RetrievalPlane {
   async allowedNearest(call: Pick<RetrievalCall, 'principal' | 'sourceIp'>, s: VectorStoreRecord, embedding: Float32Array, k: number) {
     const maxRank = classificationRank(clearanceOf(call.principal));
     const seen = new Set<number>();
+    const nowMs = this.d.clock.now();
     const allowed: { chunk: ChunkRecord; distance: number }[] = [];
     let denied = 0;
     let limit = Math.max(MIN_CANDIDATES, k * 4);
     for (;;) {
-      const found = this.d.store.nearest({ tenant: call.principal.tenant, storeId: s.id, maxRank, embedding, limit });
+      const found = this.d.store.nearest({ tenant: call.principal.tenant, storeId: s.id, maxRank, embedding, limit, nowMs });
       const fresh = found.filter((c) => !seen.has(c.chunkId));
-      const records = this.d.store.chunks(fresh.map((c) => c.chunkId));
+      const records = this.d.store.chunks(fresh.map((c) => c.chunkId), nowMs);
       for (const c of fresh) {
         if (allowed.length >= k) break;
         seen.add(c.chunkId);
         const rec = records.get(c.chunkId);
-        if (!rec) continue; // deleted between the two reads
+        if (!rec) continue; // deleted between the two reads, or expired (retention by class)
         const d = this.d.authorize(call.principal, 'retrieve', chunkResource(rec), chunkFindings(rec), call.sourceIp);
         if (d.allow) allowed.push({ chunk: rec, distance: c.distance });
         else denied++;

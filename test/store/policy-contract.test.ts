@@ -53,7 +53,7 @@ contractCase(backends, 'a loaded set is stored by version, activated, and restor
 
   const active = (await store.active())!;
   assert.equal(active.version, version);
-  assert.equal(active.policyCount, entries.length, "every policy of the starter set and the extra one");
+  assert.equal(active.policyCount, entries.length, 'every policy of the starter set and the extra one');
   assert.equal(active.source, 'dir:policies/starter');
   const pdp = new PolicyDecisionPoint();
   const restored = pdp.replacePolicies(entriesFromStored(active.version, active.policies));

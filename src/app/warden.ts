@@ -863,6 +863,11 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       if (budgetStore instanceof LocalBudgetStore) budgetStore.close();
       await witnessing?.close();
       await ledger.close(); // closes ledger.db after the last batch
+      // Timers and pools that would keep the process alive after everything else closed (the tenant KEKs re-read
+      // every second; the console's sessions; the shared sealed stores' PostgreSQL pools).
+      tenantKeks.close();
+      await consoleUi?.close();
+      await sealed?.close();
       await cluster.close();
       tokenKey?.close();
       keyring.close();

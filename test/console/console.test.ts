@@ -176,6 +176,11 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
     await page.getByText(/^policy tests: \d+ passed, 0 failed$/).waitFor();
     await page.getByRole('button', { name: 'Publish to shadow' }).click();
     await page.getByText(/published to shadow/).waitFor();
+    // The status line comes first; the version cell follows once the page has re-read the policies (slower under load).
+    await page.waitForFunction(() => {
+      const v = (globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document.querySelector('#shadow-version')?.textContent;
+      return v !== undefined && v !== 'none';
+    });
     assert.notEqual(await page.locator('#shadow-version').innerText(), 'none');
     // Traffic while the candidate runs in shadow: the live set answers, the page shows what the candidate would change.
     const during = await t.call('inference', 'POST', '/v1/chat/completions', { key: walkthroughKey, body: { model: 'demo-chat', messages: [{ role: 'user', content: 'hi' }] } });

@@ -111,10 +111,19 @@ test('phone context: cues on the line before or a label after admit short local 
     'card number 4539 1488 0343 6467 expired',
     'account no. 0044 1290 7731',
     'order 2231 88419 shipped',
-    'ticket ref 4471-2290',
     'between 1999 and 2000 we grew 12 34 percent',
   ]) {
     assert.deepEqual(found(text, 'phone'), [], text);
+  }
+  // A label is no proof: a number valid in a numbering plan stays a phone (it must not escape redaction by a word).
+  for (const [text, phone] of [
+    ['ticket 415-555-0100 please', '415-555-0100'],
+    ['ref 020 7946 0958', '020 7946 0958'],
+    ['zip 415-555-0100', '415-555-0100'],
+    // Valid as a local number in eight-digit plans (Singapore, Hong Kong): redacted rather than trusted to its label.
+    ['ticket ref 4471-2290', '4471-2290'],
+  ] as const) {
+    assert.deepEqual(found(text, 'phone'), [phone], text);
   }
 });
 

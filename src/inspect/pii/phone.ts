@@ -16,6 +16,7 @@ const TRAILING_CUE = /^[ \t]*(?:-[ \t]*|\([ \t]*)?(?:office|mobile|cell|fax|home
 /** What a number is said to be when it is not a phone: it stays not a phone unless a phone cue says so. */
 const OTHER_NUMBER_CUE =
   /\b(?:card|account|acct|order|invoice|tracking|iban|zip|postal|postcode|post\s+code|cep|plz|ssn|passport|licen[cs]e|serial|isbn|imei|ticket|ref(?:erence)?|id|apt|apartment|suite|unit|room)\b\.?(?:\s+(?:code|number|no|nr|#))?[^\n\d]{0,12}$/i;
+const POSTAL_CUE = /\b(?:zip|postal|postcode|post\s+code|cep|plz)\b(?:\s+code)?[^\n\d]{0,12}$/i;
 const DATE_SHAPED = /^\d{1,4}([-/.])\d{1,2}\1\d{1,4}$/;
 /** An ISO date at the start: "2000-04-16 11" is a date and an hour. */
 const ISO_DATE_START = /^\d{4}-\d{2}-\d{2}(?:\D|$)/;
@@ -31,7 +32,13 @@ function contextOf(text: string, start: number, end: number): { cued: boolean; o
   // A street after the number makes it a house number even after "call" ("call a taxi to 14 3684 Court Street").
   if (STREET_AFTER.test(after)) return { cued: false, other: true };
   const cued = PHONE_CUE.test(before) || TRAILING_CUE.test(after);
-  return { cued, other: !cued && OTHER_NUMBER_CUE.test(before) };
+  // A word before a number is no proof it is not a phone: "ticket 415-555-0100" must not hide a real number from
+  // redaction, so a number valid in a numbering plan stays a phone whatever the text calls it.
+  // Postal codes are the exception: never longer than eight digits, and often valid local numbers somewhere.
+  if (cued || !OTHER_NUMBER_CUE.test(before)) return { cued, other: false };
+  const raw = text.slice(start, end);
+  const postal = POSTAL_CUE.test(before) && digitCount(raw) <= 8;
+  return { cued, other: postal || !validIn(raw, PHONE_REGIONS) };
 }
 
 export function findPhones(text: string, out: Finding[]): void {

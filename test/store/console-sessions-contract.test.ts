@@ -3,41 +3,16 @@
 // here): a row written through one handle is read, touched, stepped up and deleted through the other.
 // Above the rows, the SessionStore (src/console/sessions.ts) on both: timeouts, sealing, single-use challenges.
 import assert from 'node:assert/strict';
-import { openSqlite } from '../../src/store/sqlite.js';
 import { SqliteConsoleSessionStore, type ConsoleSessionRow, type ConsoleSessionStore } from '../../src/store/console-sessions-store.js';
 import { PostgresConsoleSessionStore } from '../../src/store/console-sessions-postgres.js';
 import { SessionStore } from '../../src/console/sessions.js';
 import { FixedClock } from '../../src/core/clock.js';
-import { contractCase, PG_TEST_URL, pgTestTables, type StoreBackend } from '../helpers/contract.js';
+import { contractCase, pgTestTables, sqliteAndPostgres } from '../helpers/contract.js';
 
 const pgTables = pgTestTables();
 
-interface Opened {
-  a: ConsoleSessionStore;
-  b: ConsoleSessionStore;
-  close(): Promise<void>;
-}
-
-const backends: StoreBackend<Opened>[] = [
-  {
-    name: 'SQLite',
-    open: async () => {
-      const db = openSqlite(':memory:');
-      const s = new SqliteConsoleSessionStore(db);
-      return { a: s, b: s, close: async () => void db.close() };
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    open: async () => {
-      const skip = pgTables.skip();
-      if (skip) return skip;
-      const o = { connectionString: PG_TEST_URL, prefix: pgTables.newPrefix() };
-      const [a, b] = [await PostgresConsoleSessionStore.connect(o), await PostgresConsoleSessionStore.connect(o)];
-      return { a, b, close: async () => void (await Promise.all([a.close(), b.close()])) };
-    },
-  },
-];
+// SQLite: one store for both handles (workers share the file); PostgreSQL: two store instances on one prefix.
+const backends = sqliteAndPostgres<ConsoleSessionStore>(pgTables, (db) => new SqliteConsoleSessionStore(db), (o) => PostgresConsoleSessionStore.connect(o));
 
 const T0 = 1_700_000_000_000;
 const row = (handle: string, extra: Partial<ConsoleSessionRow> = {}): ConsoleSessionRow => ({ handle, csrf: `csrf-${handle}`, credential: 'sealed', createdAt: T0, lastSeenAt: T0, stepUpAt: null, pendingPasskey: null, ...extra });

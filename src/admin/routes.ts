@@ -123,6 +123,7 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   { name: 'budgets.list', method: 'GET', path: '/admin/v1/budgets', need: audit('budgets') },
   { name: 'budgets.get', method: 'GET', path: /^\/admin\/v1\/budgets\/([^/]+)\/([^/]+)$/, need: audit('budgets'), example: '/admin/v1/budgets/principal/nobody' },
   // Tenants' own KEKs: the record is audit material; withdrawing or reinstating one is key management.
+  { name: 'ledger.key.rotate', method: 'POST', path: '/admin/v1/ledger/key/rotate', need: () => ({ action: 'manageKeys', resource: sys('ledger-key') }) },
   { name: 'tenantKeks.list', method: 'GET', path: '/admin/v1/tenant-keks', need: audit('tenant-keks') },
   { name: 'tenantKeks.withdraw', method: 'POST', path: /^\/admin\/v1\/tenant-keks\/([^/]+)\/withdraw$/, need: () => ({ action: 'manageKeys', resource: sys('tenant-keks') }), example: '/admin/v1/tenant-keks/nobody/withdraw' },
   { name: 'tenantKeks.restore', method: 'POST', path: /^\/admin\/v1\/tenant-keks\/([^/]+)\/restore$/, need: () => ({ action: 'manageKeys', resource: sys('tenant-keks') }), example: '/admin/v1/tenant-keks/nobody/restore' },

@@ -68,7 +68,8 @@ import { AdminApi, type AdminRequest } from '../admin/admin.js';
 import { createConsole } from '../console/index.js';
 import { Ledger } from '../ledger/ledger.js';
 import { buildDataPlane } from '../data/plane.js';
-import { loadOrCreateLedgerKey, publicLedgerKey } from '../ledger/key.js';
+import { fixedKeyRing, loadLedgerKeyRing, ringVerifiers } from '../ledger/key-ring.js';
+import { LedgerKeyRotation } from '../ledger/key-rotation.js';
 import { openPkcs11LedgerKey } from '../ledger/pkcs11-key.js';
 import { createAuditHandler } from '../ledger/http.js';
 import { ThreadedSqliteLedgerStore } from '../store/ledger-sqlite-threaded.js';
@@ -86,8 +87,10 @@ import { createRedTeamRoute } from '../monitor/redteam/route.js';
 import { DEMO_MODELS, DEMO_OWNER, startDemoUpstream } from '../demo/upstream.js';
 
 export interface RunningWarden {
-  /** The ledger's public key (C2SP verifier key) that auditors pin. */
-  ledgerVerifierKey: string;
+  /** The ledger's current public key (C2SP verifier key) that auditors pin. */
+  readonly ledgerVerifierKey: string;
+  /** Rotates the ledger key (docs/ledger.md); its `tick` runs the cadence. */
+  ledgerKeyRotation: LedgerKeyRotation;
   /** Where the listeners are bound. */
   inferenceUrl: string;
   adminUrl: string;
@@ -295,7 +298,10 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   // The signing key lives in a PKCS#11 token when configured; a token that cannot sign refuses the start.
   const tokenKey = config.ledger.signingKey ? openPkcs11LedgerKey(config.ledger.signingKey) : null;
   if (tokenKey) started.push(() => tokenKey.close());
-  const ledgerKey = tokenKey?.key ?? loadOrCreateLedgerKey(config.dataDir);
+  // A key file keeps its own history across rotations (ledger-keys.json); a token key is given its predecessors.
+  if (!tokenKey && config.ledger.previousKeys.length > 0) throw new ConfigError('ledger.previousKeys applies to a ledger.signingKey in a PKCS#11 token; a key file records the keys it replaced in ledger-keys.json');
+  const ledgerRing = tokenKey ? fixedKeyRing(tokenKey.key, config.ledger.previousKeys, clock.now()) : loadLedgerKeyRing(config.dataDir, clock.now());
+  const ledgerKey = ledgerRing.current;
   // Its batch commits (and their fsync) run on a worker thread so the event loop keeps serving meanwhile.
   // Cluster mode: the tree lives in PostgreSQL and every replica appends to it (batches serialized by a
   // lock; replicas must share the ledger key).
@@ -303,7 +309,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   const ledgerStore = ledgerPg
     ? await PostgresLedgerStore.connect({ connectionString: ledgerPg.connectionString, ...(ledgerPg.prefix ? { prefix: ledgerPg.prefix } : {}) })
     : await ThreadedSqliteLedgerStore.open(join(config.dataDir, 'ledger.db'));
-  const ledger = await Ledger.open({ store: ledgerStore, key: ledgerKey }).catch(async (e: unknown) => {
+  const ledger = await Ledger.open({ store: ledgerStore, key: ledgerKey, cosigners: ledgerRing.cosigners, previousKeys: ringVerifiers(ledgerRing).slice(1) }).catch(async (e: unknown) => {
     // Release the store before refusing to start.
     await ledgerStore.close().catch(() => {});
     throw e;
@@ -312,7 +318,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   // C2SP tlog-witness: each new checkpoint goes to the configured witnesses; what they cosign is served at
   // /audit/v1/witnessed-checkpoint, so an auditor need not trust the key that sits beside this ledger.
   const witnessing = config.ledger.witnesses.length > 0
-    ? new WitnessSubmitter({ ledger, logKey: ledgerKey.verifier, witnesses: config.ledger.witnesses, intervalMs: config.ledger.witnessIntervalMs, clock, statePath: join(config.dataDir, WITNESSED_CHECKPOINT_FILE),
+    ? new WitnessSubmitter({ ledger, logKey: ledgerKey.verifier, previousLogKeys: ringVerifiers(ledgerRing).slice(1), witnesses: config.ledger.witnesses, intervalMs: config.ledger.witnessIntervalMs, clock, statePath: join(config.dataDir, WITNESSED_CHECKPOINT_FILE),
         log: log.child({ component: 'witness-submitter' }),
         onResult: (witness, cosigned, atMs) => {
           metrics.witnessSubmissions.inc({ witness, result: cosigned ? 'cosigned' : 'failed' });
@@ -326,6 +332,28 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   }
   const ledgerSink = new LedgerAuditSink(ledger, () => clock.now());
   const audit: AuditSink = config.log.auditToLog ? new LoggedAuditSink(ledgerSink, log) : ledgerSink;
+  // The ledger key on demand and on a cadence (ledger.keyRotation, off by default): each rotation recorded
+  // before it takes effect, the old key co-signing through the overlap (docs/ledger.md).
+  const kr = config.ledger.keyRotation;
+  const ledgerKeyRotation = new LedgerKeyRotation({
+    ledger,
+    ring: ledgerRing,
+    dataDir: tokenKey ? null : config.dataDir,
+    shared: ledgerPg !== undefined,
+    clock,
+    rotateAfterMs: kr.enabled ? kr.rotateAfterDays * 86_400_000 : null,
+    overlapMs: kr.overlapDays * 86_400_000,
+    record: async (action, details) => {
+      await audit.append(auditEvent({ time: new Date(clock.now()).toISOString(), requestId: newRequestId(), kind: 'system', action, decision: 'allow', status: 200, resource: { type: 'System', id: 'ledger-key' }, details }));
+    },
+  });
+  if (kr.enabled || ledgerRing.cosigners.length > 0) {
+    const timer = setInterval(() => {
+      ledgerKeyRotation.tick().catch((e: unknown) => log.error({ err: e }, 'ledger key rotation tick failed'));
+    }, kr.intervalMs);
+    timer.unref();
+    started.push(() => clearInterval(timer));
+  }
 
   const systemEvent = (action: string, details: AuditEvent['details'], policyVersion: string | null = null): AuditEvent =>
     auditEvent({ time: new Date(clock.now()).toISOString(), requestId: newRequestId(), kind: 'system', action, decision: 'allow', status: 200, policyVersion, ...(details ? { details } : {}) });
@@ -639,12 +667,12 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   // Entry bundles name principals and decisions: an admin allowed readAudit reads them (unless
   // ledger.publicEntries); checkpoints, hash tiles and proofs stay public for witnesses and receipt holders.
   const witnessedCheckpoint = () => witnessing?.witnessedCheckpoint() ?? null;
-  const auditHandler = createAuditHandler(ledger, ledgerKey, config.ledger.publicEntries ? { witnessedCheckpoint } : {
+  const auditHandler = createAuditHandler(ledger, { previousKeys: () => ledgerKeyRotation.previous(), currentSince: () => ledgerKeyRotation.since(), now: () => clock.now(), ...(config.ledger.publicEntries ? { witnessedCheckpoint } : {
     witnessedCheckpoint,
     authorizeEntries: async (req, requestId) => {
       return admin.authorizeRead(req, requestId, 'readAudit', { type: 'System', id: 'audit' });
     },
-  });
+  }) });
   // The continuous red team (docs/monitor.md "Red team"): attacks sent through this process's own inference
   // listener as the configured principal, with a key minted per run and revoked after it.
   const redTeam = new RedTeam({
@@ -753,6 +781,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       createLedgerSearchRoute(ledger),
       createBudgetsRoute(budgets),
       createTenantKeksRoute(tenantKeks),
+      (req, res, ar) => ledgerKeyRotation.adminRoute(req, res, ar),
       ...(monitor ? [(req: IncomingMessage, res: ServerResponse, ar: AdminRequest) => monitor.adminRoute(req, res, ar)] : []),
       (req, res, ar) => keyRelease.adminRoute(req, res, ar),
       (req, res, ar) => workload.adminRoute(req, res, ar),
@@ -822,7 +851,10 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     demoUpstreamUrl: demo?.url ?? null,
     extAuthzGrpcPort: extAuthz?.grpcPort ?? null,
     extAuthzHttpPort: extAuthz?.httpPort ?? null,
-    ledgerVerifierKey: publicLedgerKey(ledgerKey).vkey,
+    get ledgerVerifierKey() {
+      return ledger.key.vkey;
+    },
+    ledgerKeyRotation,
     log,
     async shutdown() {
       if (closed) return;

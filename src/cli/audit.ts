@@ -14,10 +14,10 @@ const processIo: CliIo = { out: (l) => process.stdout.write(l + '\n'), err: (l) 
 
 class UsageError extends Error {}
 
-const AUDIT_USAGE = 'usage: warden audit verify --log <url|dir> --key <vkey|pubkey.pem|file> [--state <file>] [--witness <vkey|file> ... --min-witnesses N [--max-witness-age SECONDS]]';
+const AUDIT_USAGE = 'usage: warden audit verify --log <url|dir> --key <vkey|pubkey.pem|file> [--key ...] [--state <file>] [--witness <vkey|file> ... --min-witnesses N [--max-witness-age SECONDS]]';
 /** Without --max-witness-age, cosignatures older than this do not count: an old cosignature of a shorter tree would otherwise vouch for a truncated log. */
 export const DEFAULT_MAX_WITNESS_AGE_SEC = 3600;
-const RECEIPT_USAGE = 'usage: warden receipt verify <receipt|file> --log <url|dir> --key <vkey|pubkey.pem|file> [--request <file>] [--response <file>]';
+const RECEIPT_USAGE = 'usage: warden receipt verify <receipt|file> --log <url|dir> --key <vkey|pubkey.pem|file> [--key ...] [--request <file>] [--response <file>]';
 
 /** --key: a C2SP vkey, or a file holding a vkey or a PEM public key. */
 function readKey(arg: string): string {
@@ -25,9 +25,20 @@ function readKey(arg: string): string {
   return arg.trim();
 }
 
+/**
+ * Every --key: the log's keys across rotations (`warden ledger key list --vkeys` prints them, one per line,
+ * so a file may hold several vkeys; a PEM file holds one key).
+ */
+function readKeys(args: readonly string[]): string[] {
+  return args.flatMap((a) => {
+    const text = readKey(a);
+    return text.includes('-----BEGIN') ? [text] : text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  });
+}
+
 const OPTIONS = {
   log: { type: 'string' },
-  key: { type: 'string' },
+  key: { type: 'string', multiple: true },
   state: { type: 'string' },
   request: { type: 'string' },
   response: { type: 'string' },
@@ -56,7 +67,7 @@ function logHeaders(): Record<string, string> | undefined {
 
 async function auditVerifyCmd(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, AUDIT_USAGE, ['state', 'witness', 'min-witnesses', 'max-witness-age']);
-  if (positionals.length > 0 || !values.log || !values.key) throw new UsageError(AUDIT_USAGE);
+  if (positionals.length > 0 || !values.log || !values.key?.length) throw new UsageError(AUDIT_USAGE);
   const count = (name: string, v: string | undefined, min: number): number | undefined => {
     if (v === undefined) return undefined;
     if (!/^[0-9]{1,9}$/.test(v) || Number(v) < min) throw new UsageError(`--${name} must be an integer >= ${min}\n${AUDIT_USAGE}`);
@@ -70,7 +81,7 @@ async function auditVerifyCmd(args: string[], io: CliIo): Promise<number> {
   const headers = logHeaders();
   const r = await auditVerify({
     log: values.log,
-    key: readKey(values.key),
+    key: readKeys(values.key),
     ...(values.state ? { statePath: values.state } : {}),
     ...(headers ? { headers } : {}),
     ...(minWitnesses !== undefined ? { witnesses, minWitnesses, maxWitnessAgeSec: maxAge ?? DEFAULT_MAX_WITNESS_AGE_SEC } : {}),
@@ -86,13 +97,13 @@ async function auditVerifyCmd(args: string[], io: CliIo): Promise<number> {
 
 async function receiptVerifyCmd(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(args, RECEIPT_USAGE, ['request', 'response']);
-  if (positionals.length !== 1 || !values.log || !values.key) throw new UsageError(RECEIPT_USAGE);
+  if (positionals.length !== 1 || !values.log || !values.key?.length) throw new UsageError(RECEIPT_USAGE);
   const receiptArg = positionals[0]!;
   const receipt = existsSync(receiptArg) ? readFileSync(receiptArg, 'utf8').trim() : receiptArg;
   const r = await receiptVerify({
     receipt,
     log: values.log,
-    key: readKey(values.key),
+    key: readKeys(values.key),
     ...(values.request ? { request: readFileSync(values.request) } : {}),
     ...(values.response ? { response: readFileSync(values.response) } : {}),
     ...(logHeaders() ? { headers: logHeaders()! } : {}),

@@ -26,6 +26,7 @@ const USAGE = `usage: warden <command> [options]
   policy validate|test|diff|explain              policy-as-code tools
   audit verify                                   verify the ledger offline
   ledger search                                  search ledger entries by principal, model, decision, time (admin API)
+  ledger key list|rotate                         the ledger signing key, the keys it replaced; rotate it (docs/ledger.md)
   receipt verify                                 verify a response receipt offline
   witness [key] --data-dir DIR --log-key VKEY    run a C2SP tlog-witness for a log; key: print its verifier key
   migrate [--config warden.yaml]                 bring the store.postgres schema up to this release

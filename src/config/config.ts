@@ -188,6 +188,13 @@ export interface WardenConfig {
     witnessIntervalMs: number;
     /** The checkpoint and receipt signing key in a PKCS#11 token (absent: `<dataDir>/ledger-key.pem`). */
     signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string };
+    /**
+     * C2SP verifier keys this log was signed with before its current key (a PKCS#11 key replaced by another):
+     * checkpoints they signed are still this log's. A key file rotated by Warden records its own history.
+     */
+    previousKeys: string[];
+    /** The ledger key on a cadence (docs/ledger.md, "Rotating the ledger key"); off by default. */
+    keyRotation: { enabled: boolean; intervalMs: number; rotateAfterDays: number; overlapDays: number };
   };
   /** Policy set directory; absent: the last published set, or else the shipped starter set. */
   policies: { dir?: string };
@@ -407,7 +414,7 @@ type RawConfig = {
     attestation?: Partial<WorkloadConfig['attestation']>;
     provenance?: Partial<NonNullable<WorkloadConfig['provenance']>>;
   };
-  ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number; batchSize?: number; syslog?: { host: string; port?: number; caFile: string; serverName?: string; clientTls?: CertPair; facility?: number; appName?: string; hostname?: string; settleMs?: number }; otlpLogs?: { endpoint: string; serviceName?: string } }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number; signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string } };
+  ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number; batchSize?: number; syslog?: { host: string; port?: number; caFile: string; serverName?: string; clientTls?: CertPair; facility?: number; appName?: string; hostname?: string; settleMs?: number }; otlpLogs?: { endpoint: string; serviceName?: string } }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number; signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string }; previousKeys?: string[]; keyRotation?: Partial<WardenConfig['ledger']['keyRotation']> };
   monitor?: Partial<Omit<MonitorConfig, 'drift' | 'extraction' | 'baselines' | 'inventory' | 'rotation' | 'redteam'>> & { redteam?: Partial<RedTeamConfig>; drift?: Partial<DriftConfig>; extraction?: Partial<ExtractionConfig>; baselines?: Partial<BaselinesConfig>; inventory?: Partial<MonitorConfig['inventory']>; rotation?: Partial<MonitorConfig['rotation']> };
   agents?: WardenConfig['agents'];
   retrieval?: Partial<WardenConfig['retrieval']>;
@@ -584,6 +591,13 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       publicEntries: raw.ledger?.publicEntries ?? false,
       witnesses: raw.ledger?.witnesses ?? [],
       witnessIntervalMs: raw.ledger?.witnessIntervalMs ?? 60_000,
+      previousKeys: raw.ledger?.previousKeys ?? [],
+      keyRotation: {
+        enabled: raw.ledger?.keyRotation?.enabled ?? false,
+        intervalMs: raw.ledger?.keyRotation?.intervalMs ?? 3_600_000,
+        rotateAfterDays: raw.ledger?.keyRotation?.rotateAfterDays ?? 365,
+        overlapDays: raw.ledger?.keyRotation?.overlapDays ?? 30,
+      },
       ...(raw.ledger?.signingKey ? { signingKey: { pkcs11: { ...raw.ledger.signingKey.pkcs11, module: resolve(baseDir, raw.ledger.signingKey.pkcs11.module) }, pinEnv: raw.ledger.signingKey.pinEnv } } : {}),
       ...(raw.ledger?.postgres ? { postgres: raw.ledger.postgres } : {}),
       export: {

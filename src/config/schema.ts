@@ -247,6 +247,17 @@ export const CONFIG_SCHEMA = {
       properties: {
         retainPayloads: { type: 'boolean' },
         publicEntries: { type: 'boolean' },
+        previousKeys: { type: 'array', items: { type: 'string', pattern: '^[^+\\s]+\\+[0-9a-f]{8}\\+[A-Za-z0-9+/=]+$' } },
+        keyRotation: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            enabled: { type: 'boolean' },
+            intervalMs: { type: 'integer', minimum: 1000 },
+            rotateAfterDays: { type: 'integer', minimum: 1 },
+            overlapDays: { type: 'integer', minimum: 0 },
+          },
+        },
         postgres: {
           type: 'object',
           additionalProperties: false,

@@ -2,7 +2,7 @@
 // signature, recompute every leaf from the entry bundles and the root from the leaves, check every tile,
 // and (with a state file) check the new checkpoint is consistent with the last one seen.
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { openCheckpoint, parseCheckpointBody, type SignedCheckpoint } from './checkpoint.js';
+import { openCheckpointWith, type SignedCheckpoint } from './checkpoint.js';
 import { CompactRange, type StoredNode } from './compact-range.js';
 import { parseCosignatureVerifierKey, verifyCosignatures, type VerifiedCosignature } from './cosignature.js';
 import { ConsistencyProofInvalid, CosignatureInvalid, LogEntryMismatch, LogForked, NoteMalformed, RootMismatch, TileInvalid } from './errors.js';
@@ -10,15 +10,15 @@ import { b64, hashEquals, HASH_SIZE, leafHash, parseHashB64 } from './hash.js';
 import { LogResourceMissing, openLogSource } from './log-source.js';
 import { consistencyProof } from './merkle-proof.js';
 import { verifyConsistency } from './merkle-verify.js';
-import { parseNote } from './note.js';
-import { noteVerifierFor, type TrustedLedgerKey } from './receipt.js';
+import { noteVerifiersFor, openTrustedCheckpoint, type TrustedLedgerKeys } from './trusted-key.js';
 import { TileNodeReader, type FetchPath } from './tile-reader.js';
 import { decodeEntryBundle, tilePath, tilesForSize, tileWidthAt, TILE_HEIGHT, TILE_WIDTH } from './tiles.js';
 
 export interface AuditVerifyOptions {
   /** `https://host/audit/v1` or a directory written by exportStatic. */
   log: string;
-  key: TrustedLedgerKey;
+  /** The log's public key, or its keys across rotations (current and earlier). */
+  key: TrustedLedgerKeys;
   /** JSON file holding the last verified checkpoint; created if absent, updated on success. */
   statePath?: string;
   /** Extra headers for an HTTP log: the entry bundles need an admin credential unless published openly. */
@@ -53,7 +53,7 @@ interface SavedState {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Fetches and verifies the log's current checkpoint with the trusted key. */
-export async function fetchCheckpoint(fetchPath: FetchPath, key: TrustedLedgerKey): Promise<SignedCheckpoint> {
+export async function fetchCheckpoint(fetchPath: FetchPath, key: TrustedLedgerKeys): Promise<SignedCheckpoint> {
   // Fetched outside the try: a failed fetch is a TypeError too, and must not be reported as bad UTF-8.
   const bytes = await fetchPath('checkpoint');
   let note: string;
@@ -63,8 +63,7 @@ export async function fetchCheckpoint(fetchPath: FetchPath, key: TrustedLedgerKe
     if (e instanceof TypeError) throw new NoteMalformed('invalid_utf8', 'checkpoint is not valid UTF-8');
     throw e;
   }
-  const verifier = noteVerifierFor(key, parseCheckpointBody(parseNote(note).text).origin);
-  return openCheckpoint(note, verifier, verifier.name);
+  return openTrustedCheckpoint(note, key);
 }
 
 /** Names what happened to the entries of one bundle, given the hashes the tree committed to. */
@@ -194,7 +193,7 @@ async function checkWitnessed(note: string, reader: TileNodeReader, cp: SignedCh
   const min = opts.minWitnesses!;
   const witnesses = (opts.witnesses ?? []).map(parseCosignatureVerifierKey);
   if (new Set(witnesses.map((w) => w.name)).size < min) throw new CosignatureInvalid('too_few_witness_keys', `${min} witnesses are required but only ${witnesses.length} distinct witness keys were given`);
-  const wcp = openCheckpoint(note, noteVerifierFor(opts.key, cp.origin), cp.origin);
+  const wcp = openCheckpointWith(note, noteVerifiersFor(opts.key, cp.origin), cp.origin);
   const nowSec = Math.floor((opts.now ?? Date.now()) / 1000);
   const all = verifyCosignatures(note, witnesses, { now: nowSec });
   const maxAge = opts.maxWitnessAgeSec;

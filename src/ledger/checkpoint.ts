@@ -36,8 +36,8 @@ export function parseCheckpointBody(text: string): Checkpoint {
   return { origin, size, rootHash };
 }
 
-export function signCheckpoint(cp: Checkpoint, signer: NoteSigner): SignedCheckpoint {
-  const note = signNote(formatCheckpointBody(cp), [signer]);
+export function signCheckpoint(cp: Checkpoint, signer: NoteSigner | readonly NoteSigner[]): SignedCheckpoint {
+  const note = signNote(formatCheckpointBody(cp), Array.isArray(signer) ? signer : [signer as NoteSigner]);
   return { ...cp, note };
 }
 
@@ -46,7 +46,12 @@ export function signCheckpoint(cp: Checkpoint, signer: NoteSigner): SignedCheckp
  * expected origin (default: the key name, as tlog-checkpoint says the key name SHOULD match the origin).
  */
 export function openCheckpoint(note: string, verifier: NoteVerifier, expectedOrigin: string = verifier.name): SignedCheckpoint {
-  const opened = openNote(note, [verifier]);
+  return openCheckpointWith(note, [verifier], expectedOrigin);
+}
+
+/** openCheckpoint trusting any of `verifiers` (a log's current key and the keys it replaced). */
+export function openCheckpointWith(note: string, verifiers: readonly NoteVerifier[], expectedOrigin: string): SignedCheckpoint {
+  const opened = openNote(note, verifiers);
   const cp = parseCheckpointBody(opened.text);
   if (cp.origin !== expectedOrigin) throw new CheckpointMalformed('origin_mismatch', `checkpoint origin ${JSON.stringify(cp.origin)} is not the expected ${JSON.stringify(expectedOrigin)}`);
   return { ...cp, note };

@@ -4,7 +4,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isWardenError, WardenError } from '../core/errors.js';
 import { newRequestId } from '../core/ids.js';
 import { LedgerBadRequest } from './errors.js';
-import { publicLedgerKey, type LedgerKey } from './key.js';
+import { publicLedgerKey, publicLedgerKeyOf } from './key.js';
+import type { PreviousLedgerKey } from './key-ring.js';
+import { parseVerifierKey } from './note.js';
 import type { Ledger } from './ledger.js';
 import { parseTilePath } from './tiles.js';
 
@@ -42,6 +44,12 @@ export interface AuditHandlerOptions {
   authorizeEntries?: (req: IncomingMessage, requestId: string) => Promise<unknown>;
   /** The latest checkpoint with its witness cosignatures (C2SP tlog-cosignature), null until one was cosigned. */
   witnessedCheckpoint?: () => string | null;
+  /** The keys the ledger's current key replaced (newest first), published beside it at /audit/v1/keys. */
+  previousKeys?: () => readonly PreviousLedgerKey[];
+  /** When the current key began signing (ms). */
+  currentSince?: () => number | null;
+  /** The clock that says whether a replaced key still co-signs (default Date.now). */
+  now?: () => number;
 }
 
 class NotWitnessed extends WardenError {
@@ -51,8 +59,23 @@ class NotWitnessed extends WardenError {
 }
 
 /** Returns a request listener fragment: true if it handled the request (any /audit/v1 path), false otherwise. */
-export function createAuditHandler(ledger: Ledger, keys: LedgerKey, opts: AuditHandlerOptions = {}): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const keysBody = JSON.stringify({ keys: [keys.publicJwk], ...publicLedgerKey(keys) });
+export function createAuditHandler(ledger: Ledger, opts: AuditHandlerOptions = {}): (req: IncomingMessage, res: ServerResponse) => boolean {
+  // The current key at the top level (as before key rotation existed), every key in `keys` (JWK Set) and in
+  // `history` with what it is for now: current, cosigning (a replaced key during its overlap) or retired.
+  const keysBody = (): string => {
+    const current = ledger.key;
+    const previous = opts.previousKeys?.() ?? [];
+    const now = opts.now?.() ?? Date.now();
+    const earlier = previous.map((p) => ({ pub: publicLedgerKeyOf(parseVerifierKey(p.vkey).publicKey, current.name), p }));
+    return JSON.stringify({
+      keys: [current.publicJwk, ...earlier.map((e) => e.pub.publicJwk)],
+      ...publicLedgerKey(current),
+      history: [
+        { vkey: current.vkey, kid: current.kid, status: 'current', since: opts.currentSince?.() ?? null },
+        ...earlier.map(({ pub, p }) => ({ vkey: p.vkey, kid: pub.publicJwk.kid, status: now < p.overlapUntil ? 'cosigning' : 'retired', since: p.since, retiredAt: p.retiredAt, overlapUntil: p.overlapUntil })),
+      ].map((h) => ({ ...h, since: h.since === null ? null : new Date(h.since).toISOString(), ...('retiredAt' in h ? { retiredAt: new Date(h.retiredAt).toISOString(), overlapUntil: new Date(h.overlapUntil).toISOString() } : {}) })),
+    });
+  };
   const json = (res: ServerResponse, req: IncomingMessage, status: number, v: unknown, cache = 'no-store') => send(res, req, status, 'application/json', JSON.stringify(v), cache);
 
   async function route(req: IncomingMessage, res: ServerResponse, url: URL, requestId: string): Promise<void> {
@@ -66,7 +89,7 @@ export function createAuditHandler(ledger: Ledger, keys: LedgerKey, opts: AuditH
       if (note === null) throw new NotWitnessed();
       return send(res, req, 200, 'text/plain; charset=utf-8', note, 'no-cache, max-age=2');
     }
-    if (path === 'keys') return send(res, req, 200, 'application/json', keysBody, 'max-age=300');
+    if (path === 'keys') return send(res, req, 200, 'application/json', keysBody(), 'max-age=60');
     if (path === 'proof/inclusion') return json(res, req, 200, await ledger.inclusionProof(param(url.searchParams, 'index'), param(url.searchParams, 'size')));
     if (path === 'proof/consistency') return json(res, req, 200, await ledger.consistencyProof(param(url.searchParams, 'old'), param(url.searchParams, 'size')));
     if (path.startsWith('tile/')) {

@@ -51,19 +51,26 @@ export function ledgerKeyFromPrivate(privateKey: KeyObject, name: string = DEFAU
  * lives: a key file, or a PKCS#11 token that never lets it out.
  */
 export function ledgerKeyFromSigner(publicKey: KeyObject, sign: (message: Buffer) => Buffer, name: string = DEFAULT_LEDGER_ORIGIN): LedgerKey {
+  const pub = publicLedgerKeyOf(publicKey, name);
+  return {
+    ...pub,
+    kid: pub.publicJwk.kid,
+    publicKey,
+    signer: { name, keyId: ed25519KeyId(name, rawEd25519PublicKey(publicKey)), sign },
+    verifier: parseVerifierKey(pub.vkey),
+  };
+}
+
+/** The published forms (vkey, PEM, JWK) of an Ed25519 public key of the log `name`. */
+export function publicLedgerKeyOf(publicKey: KeyObject, name: string = DEFAULT_LEDGER_ORIGIN): PublicLedgerKey {
   const raw = rawEd25519PublicKey(publicKey);
   const x = raw.toString('base64url');
   const kid = jwkThumbprint(x);
-  const vkey = formatVerifierKey(name, raw);
   return {
     name,
-    vkey,
-    kid,
-    publicKey,
+    vkey: formatVerifierKey(name, raw),
     publicKeyPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
     publicJwk: { kty: 'OKP', crv: 'Ed25519', x, kid, alg: 'EdDSA', use: 'sig' },
-    signer: { name, keyId: ed25519KeyId(name, raw), sign },
-    verifier: parseVerifierKey(vkey),
   };
 }
 

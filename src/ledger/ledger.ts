@@ -5,12 +5,13 @@ import type { AuditEvent } from '../core/types.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { BadRequest } from '../core/errors.js';
 import type { LedgerAppend, LedgerBatch, LedgerState, LedgerStore } from '../store/ledger-store.js';
-import { openCheckpoint, signCheckpoint, type SignedCheckpoint } from './checkpoint.js';
+import { openCheckpointWith, signCheckpoint, type SignedCheckpoint } from './checkpoint.js';
 import { BatchNodes } from './batch-nodes.js';
 import { CompactRange, type StoredNode } from './compact-range.js';
 import { LedgerBadRequest, LedgerUnavailable, LogForked, NoteSignatureInvalid, RootMismatch, TileNotFound } from './errors.js';
 import { b64, EMPTY_ROOT, hashEquals, leafHash } from './hash.js';
 import type { LedgerKey } from './key.js';
+import type { NoteSigner, NoteVerifier } from './note.js';
 import { consistencyProof, inclusionProof, rootAt } from './merkle-proof.js';
 import { verifyConsistency } from './merkle-verify.js';
 import { tileFromNodes } from './tile-reader.js';
@@ -47,6 +48,13 @@ export interface ConsistencyProofResult {
 export interface LedgerOptions {
   store: LedgerStore;
   key: LedgerKey;
+  /** Keys that sign each new checkpoint beside `key` (a rotated-out key during its overlap). */
+  cosigners?: readonly NoteSigner[];
+  /**
+   * Earlier keys of this log: a stored (or another replica's) checkpoint signed by one of them is accepted as
+   * this log's, so the log resumes across a key rotation. `key` is always trusted.
+   */
+  previousKeys?: readonly NoteVerifier[];
   /** Largest batch written in one transaction. 1 gives one fsync per entry (the benchmark baseline). */
   maxBatch?: number;
   /**
@@ -85,15 +93,36 @@ export class Ledger {
   private scheduled = false;
   private closed = false;
   private readonly maxBatch: number;
+  private signers: NoteSigner[];
+  private trusted: NoteVerifier[];
 
   private constructor(
     private readonly store: LedgerStore,
-    readonly key: LedgerKey,
+    private currentKey: LedgerKey,
+    keys: { cosigners: readonly NoteSigner[]; trusted: NoteVerifier[] },
     private frontier: CompactRange,
     private checkpoint: SignedCheckpoint,
     maxBatch: number,
   ) {
     this.maxBatch = maxBatch;
+    this.signers = [currentKey.signer, ...keys.cosigners];
+    this.trusted = keys.trusted;
+  }
+
+  /** The key that signs new checkpoints. */
+  get key(): LedgerKey {
+    return this.currentKey;
+  }
+
+  /**
+   * Signs every batch from now on with `key` (and `cosigners`), and trusts `previousKeys` besides it: a key
+   * rotation. The tree is unchanged; the first checkpoint the new key signs extends the one the old key signed.
+   */
+  useKey(key: LedgerKey, cosigners: readonly NoteSigner[], previousKeys: readonly NoteVerifier[]): void {
+    if (key.name !== this.currentKey.name) throw new RangeError(`a rotated ledger key must keep the log's name ${this.currentKey.name}, not ${key.name}`);
+    this.currentKey = key;
+    this.signers = [key.signer, ...cosigners];
+    this.trusted = [key.verifier, ...previousKeys];
   }
 
   /**
@@ -105,20 +134,22 @@ export class Ledger {
     const { store, key } = opts;
     const maxBatch = opts.maxBatch ?? 4096;
     if (!(Number.isInteger(maxBatch) && maxBatch >= 1)) throw new RangeError('maxBatch must be a positive integer');
-    const state = store.beginAppend ? await pinLedgerKey(store, key) : await store.load();
+    const keys = { cosigners: opts.cosigners ?? [], trusted: [key.verifier, ...(opts.previousKeys ?? [])] };
+    const signers = [key.signer, ...keys.cosigners];
+    const state = store.beginAppend ? await pinLedgerKey(store, key.name, signers) : await store.load();
     if (state.checkpoint === null) {
       if (state.size !== 0) throw new RootMismatch('missing_checkpoint', `store holds ${state.size} entries but no checkpoint`);
-      const empty = signCheckpoint({ origin: key.name, size: 0, rootHash: EMPTY_ROOT }, key.signer);
-      return new Ledger(store, key, CompactRange.empty(), empty, maxBatch);
+      const empty = signCheckpoint({ origin: key.name, size: 0, rootHash: EMPTY_ROOT }, signers);
+      return new Ledger(store, key, keys, CompactRange.empty(), empty, maxBatch);
     }
-    const cp = openOwnCheckpoint(state.checkpoint, key);
+    const cp = openOwnCheckpoint(state.checkpoint, key, keys.trusted);
     if (cp.size !== state.size) throw new RootMismatch('checkpoint_size_mismatch', `stored checkpoint size ${cp.size} differs from stored size ${state.size}`);
     const frontier = await CompactRange.load(store, state.size);
     if (!hashEquals(frontier.root(), cp.rootHash)) {
       throw new RootMismatch('stored_tree_mismatch', `stored tree of size ${state.size} does not hash to its signed checkpoint root`);
     }
     await verifyTail(store, state.size, Math.min(state.size, opts.verifyTail ?? maxBatch), cp.rootHash);
-    return new Ledger(store, key, frontier, cp, maxBatch);
+    return new Ledger(store, key, keys, frontier, cp, maxBatch);
   }
 
   /** Committed tree size (every entry below it is durable and covered by the latest checkpoint). */
@@ -201,7 +232,7 @@ export class Ledger {
    */
   private async catchUp(state: LedgerState, onlyForward = false): Promise<void> {
     if (state.checkpoint === null) throw new LogForked('log_rolled_back', `the shared log holds ${state.size} entries and no checkpoint, but this replica committed up to ${this.checkpoint.size}`);
-    const cp = openOwnCheckpoint(state.checkpoint, this.key);
+    const cp = openOwnCheckpoint(state.checkpoint, this.currentKey, this.trusted);
     if (cp.size !== state.size) throw new RootMismatch('checkpoint_size_mismatch', `stored checkpoint size ${cp.size} differs from stored size ${state.size}`);
     const old = this.checkpoint;
     if (cp.size < old.size) throw new LogForked('log_rolled_back', `the shared log is at size ${cp.size}, below the size ${old.size} this replica committed`);
@@ -260,7 +291,7 @@ export class Ledger {
       leaves.push(h);
       next.append(h, nodes);
     }
-    const cp = signCheckpoint({ origin: this.key.name, size: next.size, rootHash: next.root() }, this.key.signer);
+    const cp = signCheckpoint({ origin: this.currentKey.name, size: next.size, rootHash: next.root() }, this.signers);
     return { next, leaves, cp, batch: { firstIndex: first, entries: batch.map((p) => p.entry), nodes, checkpoint: { size: cp.size, note: cp.note } } };
   }
 
@@ -328,13 +359,17 @@ export class Ledger {
   }
 }
 
-/** A stored checkpoint, which must be signed by this ledger's key: a replica with another key is refused in one line. */
-function openOwnCheckpoint(note: string, key: LedgerKey): SignedCheckpoint {
+/**
+ * A stored checkpoint, which must be signed by this ledger's key or one it replaced: a replica with another key
+ * is refused in one line.
+ */
+function openOwnCheckpoint(note: string, key: LedgerKey, trusted: readonly NoteVerifier[]): SignedCheckpoint {
   try {
-    return openCheckpoint(note, key.verifier, key.name);
+    return openCheckpointWith(note, trusted, key.name);
   } catch (e) {
     if (!(e instanceof NoteSignatureInvalid && e.code === 'no_trusted_signature')) throw e;
-    throw new NoteSignatureInvalid('no_trusted_signature', `the stored ledger checkpoint is not signed by this ledger key (${key.vkey}); every replica appending to one log must use the same ledger key`);
+    const earlier = trusted.length > 1 ? ` or by one of the ${trusted.length - 1} key(s) it replaced` : '';
+    throw new NoteSignatureInvalid('no_trusted_signature', `the stored ledger checkpoint is not signed by this ledger key (${key.vkey})${earlier}; every replica appending to one log must use the same ledger key`);
   }
 }
 
@@ -342,11 +377,11 @@ function openOwnCheckpoint(note: string, key: LedgerKey): SignedCheckpoint {
  * A fresh shared log gets a signed empty checkpoint at once, so the first replica's key is pinned: a replica
  * started with another key is refused at start, not at its first append. Returns the committed state.
  */
-async function pinLedgerKey(store: LedgerStore, key: LedgerKey): Promise<LedgerState> {
+async function pinLedgerKey(store: LedgerStore, origin: string, signers: readonly NoteSigner[]): Promise<LedgerState> {
   const txn = await store.beginAppend!();
   try {
     if (txn.state.checkpoint !== null || txn.state.size !== 0) return txn.state;
-    const empty = signCheckpoint({ origin: key.name, size: 0, rootHash: EMPTY_ROOT }, key.signer);
+    const empty = signCheckpoint({ origin, size: 0, rootHash: EMPTY_ROOT }, signers);
     await txn.commit({ firstIndex: 0, entries: [], nodes: [], checkpoint: { size: 0, note: empty.note } });
     return { size: 0, checkpoint: empty.note };
   } finally {

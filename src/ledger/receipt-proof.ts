@@ -5,14 +5,14 @@
 // and they tie the claims to the leaf by hashing instead of by assertion. Wire form:
 //   "wr2." BASE64URL(JSON {v: 2, leafIndex, entry: <RFC 8785 entry text>, inclusionProof: [base64], checkpoint})
 import { canonicalJson } from '../core/canonical-json.js';
-import { openCheckpoint, parseCheckpointBody } from './checkpoint.js';
+import { parseCheckpointBody } from './checkpoint.js';
 import { InclusionProofInvalid, ReceiptInvalid } from './errors.js';
 import { b64, leafHash, parseHashB64 } from './hash.js';
 import type { AppendResult } from './ledger.js';
 import { verifyInclusion } from './merkle-verify.js';
 import { parseNote } from './note.js';
 import type { ReceiptPayload, VerifiedReceipt } from './receipt.js';
-import { noteVerifierFor, type TrustedLedgerKey } from './trusted-key.js';
+import { openTrustedCheckpoint, type TrustedLedgerKeys } from './trusted-key.js';
 
 export const RECEIPT_V2_PREFIX = 'wr2.';
 
@@ -82,17 +82,14 @@ function member(entry: Record<string, unknown>, k: string): Record<string, unkno
  * §2.1.3.2), that the entry is canonical (so it says one thing) and records a released inference response.
  * Returns the same claims a v1 receipt carried, read from the proven entry.
  */
-export function openProofReceipt(receipt: string, key: TrustedLedgerKey): VerifiedReceipt {
+export function openProofReceipt(receipt: string, key: TrustedLedgerKeys): VerifiedReceipt {
   const w = parseWire(receipt);
-  // The origin is read from the unverified checkpoint only to name a PEM key; the note signature decides.
-  let unverifiedOrigin: string;
   try {
-    unverifiedOrigin = parseCheckpointBody(parseNote(w.checkpoint).text).origin;
+    parseCheckpointBody(parseNote(w.checkpoint).text);
   } catch {
     throw new ReceiptInvalid('malformed_receipt', 'receipt checkpoint is not a C2SP signed checkpoint');
   }
-  const verifier = noteVerifierFor(key, unverifiedOrigin);
-  const cp = openCheckpoint(w.checkpoint, verifier); // origin must be the trusted key's name
+  const cp = openTrustedCheckpoint(w.checkpoint, key); // origin must be a trusted key's name
   if (w.leafIndex >= cp.size) throw new ReceiptInvalid('leaf_not_in_checkpoint', `leaf ${w.leafIndex} is not inside the receipt's checkpoint of size ${cp.size}`);
   const entryBytes = Buffer.from(w.entry, 'utf8');
   const leaf = leafHash(entryBytes);

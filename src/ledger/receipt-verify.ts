@@ -8,14 +8,16 @@ import { hashEquals, leafHash, parseHashB64 } from './hash.js';
 import { LogAccessDenied, openLogSource } from './log-source.js';
 import { consistencyProof, inclusionProof } from './merkle-proof.js';
 import { verifyConsistency, verifyInclusion } from './merkle-verify.js';
-import { verifyReceipt, type ReceiptPayload, type TrustedLedgerKey } from './receipt.js';
+import { verifyReceipt, type ReceiptPayload } from './receipt.js';
+import type { TrustedLedgerKeys } from './trusted-key.js';
 import { TileNodeReader } from './tile-reader.js';
 import { decodeEntryBundle, tilePath, tileWidthAt, TILE_WIDTH } from './tiles.js';
 
 export interface ReceiptVerifyOptions {
   receipt: string;
   log: string;
-  key: TrustedLedgerKey;
+  /** The log's public key, or its keys across rotations: the receipt's checkpoint and the log's latest may be signed by different ones. */
+  key: TrustedLedgerKeys;
   /** Raw request / response body bytes; their sha256 digests must match the receipt. */
   request?: Uint8Array;
   response?: Uint8Array;

@@ -4,16 +4,16 @@
 // The gateway now issues v2 (receipt-proof.ts: no per-response signature); v1 receipts already handed out
 // still verify here, and verifyReceipt accepts either form.
 import { compactVerify, errors as joseErrors } from 'jose';
-import { openCheckpoint, parseCheckpointBody, type SignedCheckpoint } from './checkpoint.js';
+import { openCheckpointWith, parseCheckpointBody, type SignedCheckpoint } from './checkpoint.js';
 import { ReceiptInvalid } from './errors.js';
 import { parseHashB64 } from './hash.js';
 import type { LedgerKey } from './key.js';
 import type { AppendResult } from './ledger.js';
 import { parseNote } from './note.js';
 import { openProofReceipt, RECEIPT_V2_PREFIX } from './receipt-proof.js';
-import { noteVerifierFor, type TrustedLedgerKey } from './trusted-key.js';
+import { noteVerifiersFor, type TrustedLedgerKeys } from './trusted-key.js';
 
-export { noteVerifierFor, type TrustedLedgerKey } from './trusted-key.js';
+export { noteVerifierFor, type TrustedLedgerKey, type TrustedLedgerKeys } from './trusted-key.js';
 
 export const RECEIPT_TYP = 'warden-receipt+jws';
 
@@ -78,7 +78,7 @@ export interface VerifiedReceipt {
  * signature and inclusion proof (receipt-proof.ts), v1 by its JWS signature, claim shapes and embedded
  * checkpoint. Does not consult the log (see receiptVerify).
  */
-export async function verifyReceipt(receipt: string, key: TrustedLedgerKey): Promise<VerifiedReceipt> {
+export async function verifyReceipt(receipt: string, key: TrustedLedgerKeys): Promise<VerifiedReceipt> {
   if (receipt.startsWith(RECEIPT_V2_PREFIX)) return openProofReceipt(receipt, key);
   return verifyJwsReceipt(receipt, key);
 }
@@ -87,7 +87,7 @@ export async function verifyReceipt(receipt: string, key: TrustedLedgerKey): Pro
  * v1: verifies the JWS signature with the trusted key, the claim shapes, and the embedded checkpoint's
  * note signature; checks the leaf lies inside that checkpoint.
  */
-async function verifyJwsReceipt(receipt: string, key: TrustedLedgerKey): Promise<VerifiedReceipt> {
+async function verifyJwsReceipt(receipt: string, key: TrustedLedgerKeys): Promise<VerifiedReceipt> {
   // The origin is read from the unverified checkpoint only to name the key; the signatures below decide.
   let unverifiedOrigin: string;
   try {
@@ -97,23 +97,28 @@ async function verifyJwsReceipt(receipt: string, key: TrustedLedgerKey): Promise
   } catch {
     throw new ReceiptInvalid('malformed_receipt', 'receipt is not a compact JWS carrying a checkpoint');
   }
-  const verifier = noteVerifierFor(key, unverifiedOrigin);
-  let payload: Record<string, unknown>;
-  try {
-    const { payload: bytes, protectedHeader } = await compactVerify(receipt, verifier.publicKey, { algorithms: ['EdDSA'] });
-    if (protectedHeader.typ !== RECEIPT_TYP) throw new ReceiptInvalid('wrong_type', `receipt typ is ${String(protectedHeader.typ)}, expected ${RECEIPT_TYP}`);
-    payload = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, unknown>;
-  } catch (e) {
-    if (e instanceof ReceiptInvalid) throw e;
-    if (e instanceof joseErrors.JWSSignatureVerificationFailed) throw new ReceiptInvalid('bad_signature', 'receipt signature does not verify with the trusted ledger key');
-    throw new ReceiptInvalid('malformed_receipt', `receipt does not parse as a JWS: ${(e as Error).message}`);
+  // A rotated log: the receipt was signed by whichever trusted key signed at the time; try each.
+  const verifiers = noteVerifiersFor(key, unverifiedOrigin);
+  let payload: Record<string, unknown> | null = null;
+  for (const verifier of verifiers) {
+    try {
+      const { payload: bytes, protectedHeader } = await compactVerify(receipt, verifier.publicKey, { algorithms: ['EdDSA'] });
+      if (protectedHeader.typ !== RECEIPT_TYP) throw new ReceiptInvalid('wrong_type', `receipt typ is ${String(protectedHeader.typ)}, expected ${RECEIPT_TYP}`);
+      payload = JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, unknown>;
+      break;
+    } catch (e) {
+      if (e instanceof ReceiptInvalid) throw e;
+      if (e instanceof joseErrors.JWSSignatureVerificationFailed) continue;
+      throw new ReceiptInvalid('malformed_receipt', `receipt does not parse as a JWS: ${(e as Error).message}`);
+    }
   }
+  if (payload === null) throw new ReceiptInvalid('bad_signature', `receipt signature does not verify with the trusted ledger key${verifiers.length > 1 ? 's' : ''}`);
   if (payload.v !== 1) throw new ReceiptInvalid('bad_version', 'unsupported receipt version');
   for (const k of ['requestDigest', 'responseDigest', 'model', 'deployment', 'artifactDigest', 'policyVersion']) str(payload, k, true);
   for (const k of ['iss', 'decisionId', 'leafHash', 'checkpoint']) str(payload, k, false);
   if (!Number.isSafeInteger(payload.leafIndex) || (payload.leafIndex as number) < 0) throw new ReceiptInvalid('bad_claim', 'receipt leafIndex is not a non-negative integer');
   if (!parseHashB64(payload.leafHash as string)) throw new ReceiptInvalid('bad_claim', 'receipt leafHash is not a base64 SHA-256 hash');
-  const cp = openCheckpoint(payload.checkpoint as string, verifier, payload.iss as string);
+  const cp = openCheckpointWith(payload.checkpoint as string, verifiers, payload.iss as string);
   if ((payload.leafIndex as number) >= cp.size) throw new ReceiptInvalid('leaf_not_in_checkpoint', `leaf ${String(payload.leafIndex)} is not inside the receipt's checkpoint of size ${cp.size}`);
   return { payload: payload as unknown as ReceiptPayload, checkpoint: cp };
 }

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import { openCheckpoint, type SignedCheckpoint } from './checkpoint.js';
+import { openCheckpointWith, type SignedCheckpoint } from './checkpoint.js';
 import { parseCosignatureLines, parseCosignatureVerifierKey, verifyCosignatures, type CosignatureVerifier } from './cosignature.js';
 import type { Ledger } from './ledger.js';
 import type { NoteVerifier } from './note.js';
@@ -34,6 +34,8 @@ export interface WitnessSubmitterOptions {
   ledger: Pick<Ledger, 'latestCheckpoint' | 'consistencyProof'>;
   /** The log's own key, to check the stored witnessed checkpoint at start. */
   logKey: NoteVerifier;
+  /** Keys the log's key replaced: a saved witnessed checkpoint from before a rotation still loads. */
+  previousLogKeys?: readonly NoteVerifier[];
   witnesses: readonly WitnessEndpoint[];
   intervalMs: number;
   clock: Clock;
@@ -83,7 +85,7 @@ export class WitnessSubmitter {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw e;
     }
-    const cp = openCheckpoint(note, this.opts.logKey);
+    const cp = openCheckpointWith(note, [this.opts.logKey, ...(this.opts.previousLogKeys ?? [])], this.opts.logKey.name);
     const count = verifyCosignatures(note, this.witnesses.map((w) => w.verifier), { now: this.now() }).length;
     this.served = { note, size: cp.size, count, at: 0 };
     const current = this.opts.ledger.latestCheckpoint().size;

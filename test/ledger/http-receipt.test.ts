@@ -32,7 +32,7 @@ function subjectFor(i: number): ReceiptSubject {
 test.before(async () => {
   ledger = await openLedger(join(dir, 'data'));
   results = await appendRange(ledger, 0, 300);
-  const handler = createAuditHandler(ledger, ledger.key);
+  const handler = createAuditHandler(ledger);
   server = createServer((req, res) => {
     if (!handler(req, res)) {
       res.writeHead(418);

@@ -23,7 +23,7 @@ test('sigstore-js verifies the served checkpoint signature and RFC 6962 inclusio
     rmSync(dir + '-other', { recursive: true, force: true });
   });
   await appendRange(ledger, 0, 777);
-  const handler = createAuditHandler(ledger, ledger.key);
+  const handler = createAuditHandler(ledger);
   const server = createServer((req, res) => void handler(req, res));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => new Promise((r) => server.close(r)));

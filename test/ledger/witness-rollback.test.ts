@@ -64,7 +64,7 @@ async function serveLog(dir: string): Promise<ServedLog> {
     clock,
     statePath: join(dir, WITNESSED_CHECKPOINT_FILE),
   });
-  const handler = createAuditHandler(ledger, ledger.key, { witnessedCheckpoint: () => served.submitter.witnessedCheckpoint() });
+  const handler = createAuditHandler(ledger, { witnessedCheckpoint: () => served.submitter.witnessedCheckpoint() });
   const server: Server = createServer((req, res) => {
     if (!handler(req, res)) res.writeHead(404).end();
   });

@@ -11,7 +11,9 @@ import { loadConfig, type WardenConfig } from '../config/config.js';
 import { LocalFileKek, keyringFromConfig } from '../data/crypto/index.js';
 import { LEDGER_FILE, checkSqliteIntegrity, createBackup, openBackup, restoreFiles, verifyBackupLedger, type OpenedBackup } from '../data/backup/backup.js';
 import { verifyLedgerFile } from '../data/backup/verify-ledger.js';
-import { loadOrCreateLedgerKey, LEDGER_KEY_FILE } from '../ledger/key.js';
+import { LEDGER_KEY_FILE } from '../ledger/key.js';
+import { loadLedgerKeyRing, ringVerifiers } from '../ledger/key-ring.js';
+import { parseVerifierKey } from '../ledger/note.js';
 import { openPkcs11LedgerKey } from '../ledger/pkcs11-key.js';
 import { CliError } from './admin-client.js';
 
@@ -30,7 +32,7 @@ async function withLedgerKey<T>(config: WardenConfig | null, fn: (key: Parameter
 async function verified(file: string, key: LocalFileKek, config: WardenConfig | null): Promise<OpenedBackup> {
   const b = await openBackup(file, key);
   checkSqliteIntegrity(b);
-  const ledger = await withLedgerKey(config, (k) => verifyBackupLedger(b, k));
+  const ledger = await withLedgerKey(config, (k) => verifyBackupLedger(b, k, tokenPreviousKeys(config)));
   const bytes = b.files.reduce((n, f) => n + f.entry.size, 0);
   process.stdout.write(`backup ${file}: ${b.files.length} files, ${bytes} bytes, created ${b.header.created}; digests and SQLite integrity OK\n`);
   process.stdout.write(ledger ? `  ledger: ${ledger.size} entries, checkpoint signature and every leaf verify (root ${ledger.rootHash})\n` : '  ledger: not in this backup (PostgreSQL ledger: back it up with the database)\n');
@@ -72,7 +74,11 @@ export async function main(args: string[]): Promise<number> {
   const dataDir = resolve(values['data-dir']);
   restoreFiles(b, dataDir);
   if (existsSync(join(dataDir, LEDGER_FILE))) {
-    const r = await withLedgerKey(config, (k) => verifyLedgerFile(join(dataDir, LEDGER_FILE), k ?? restoredKey(dataDir)));
+    const r = await withLedgerKey(config, (k) => {
+      if (k) return verifyLedgerFile(join(dataDir, LEDGER_FILE), k, tokenPreviousKeys(config));
+      const ring = restoredKey(dataDir);
+      return verifyLedgerFile(join(dataDir, LEDGER_FILE), ring.current, ringVerifiers(ring).slice(1));
+    });
     process.stdout.write(`restored into ${dataDir}; the restored ledger verifies: ${r.size} entries (root ${r.rootHash})\n`);
   } else {
     process.stdout.write(`restored into ${dataDir}\n`);
@@ -81,7 +87,12 @@ export async function main(args: string[]): Promise<number> {
   return 0;
 }
 
+/** The keys a token-held ledger key replaced (ledger.previousKeys). */
+function tokenPreviousKeys(config: WardenConfig | null) {
+  return (config?.ledger.previousKeys ?? []).map(parseVerifierKey);
+}
+
 function restoredKey(dataDir: string) {
   if (!existsSync(join(dataDir, LEDGER_KEY_FILE))) throw new CliError(`the restored ${LEDGER_FILE} has no ${LEDGER_KEY_FILE} beside it; give --config with ledger.signingKey`, 1);
-  return loadOrCreateLedgerKey(dataDir);
+  return loadLedgerKeyRing(dataDir, Date.now());
 }

@@ -15,7 +15,9 @@ import { canonicalJson } from '../../core/canonical-json.js';
 import { WardenError } from '../../core/errors.js';
 import type { KeyEncryptionKey } from '../crypto/kek.js';
 import { Keyring, openBlob, sealBlob } from '../crypto/keyring.js';
-import { LEDGER_KEY_FILE, loadOrCreateLedgerKey, type LedgerKey } from '../../ledger/key.js';
+import { LEDGER_KEY_FILE, type LedgerKey } from '../../ledger/key.js';
+import { LEDGER_KEY_RING_FILE, loadLedgerKeyRing, ringVerifiers, type LedgerKeyRing } from '../../ledger/key-ring.js';
+import type { NoteVerifier } from '../../ledger/note.js';
 import { verifyLedgerFile } from './verify-ledger.js';
 
 const MAGIC = Buffer.from('WBK1');
@@ -199,22 +201,29 @@ export function restoreFiles(b: OpenedBackup, dataDir: string): void {
  * Verifies the ledger inside a backup (written to a scratch dir): with `key` (a token-held ledger key) or else the
  * backup's own ledger-key.pem. Null when the backup holds no ledger (it lives in PostgreSQL: back that up there).
  */
-export async function verifyBackupLedger(b: OpenedBackup, key?: LedgerKey): Promise<{ size: number; rootHash: string } | null> {
+export async function verifyBackupLedger(b: OpenedBackup, key?: LedgerKey, previousKeys: readonly NoteVerifier[] = []): Promise<{ size: number; rootHash: string } | null> {
   const ledger = b.files.find((f) => f.entry.path === LEDGER_FILE);
   if (!ledger) return null;
   const scratch = mkdtempSync(join(tmpdir(), 'warden-backup-ledger-'));
   try {
     writeExclusive(join(scratch, LEDGER_FILE), ledger.bytes, 0o600);
-    return await verifyLedgerFile(join(scratch, LEDGER_FILE), key ?? ownLedgerKey(b, scratch));
+    if (key) return await verifyLedgerFile(join(scratch, LEDGER_FILE), key, previousKeys);
+    const ring = ownLedgerKeyRing(b, scratch);
+    return await verifyLedgerFile(join(scratch, LEDGER_FILE), ring.current, ringVerifiers(ring).slice(1));
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
 }
 
-/** The backup's ledger-key.pem, never a new one: a backup without its key cannot prove its ledger. */
-function ownLedgerKey(b: OpenedBackup, dir: string): LedgerKey {
+/**
+ * The backup's ledger-key.pem with the key history beside it (ledger-keys.json, for a rotated key), never a new
+ * key: a backup without its key cannot prove its ledger.
+ */
+function ownLedgerKeyRing(b: OpenedBackup, dir: string): LedgerKeyRing {
   const pem = b.files.find((f) => f.entry.path === LEDGER_KEY_FILE);
   if (!pem) throw new BackupInvalid(`the backup holds ${LEDGER_FILE} but no ${LEDGER_KEY_FILE}; give the ledger signing key (ledger.signingKey) to verify it`);
   writeExclusive(join(dir, LEDGER_KEY_FILE), pem.bytes, 0o600);
-  return loadOrCreateLedgerKey(dir);
+  const ring = b.files.find((f) => f.entry.path === LEDGER_KEY_RING_FILE);
+  if (ring) writeExclusive(join(dir, LEDGER_KEY_RING_FILE), ring.bytes, 0o600);
+  return loadLedgerKeyRing(dir, Date.now());
 }

@@ -43,20 +43,20 @@ function jwkThumbprint(x: string): string {
 
 export function ledgerKeyFromPrivate(privateKey: KeyObject, name: string = DEFAULT_LEDGER_ORIGIN): LedgerKey {
   if (privateKey.asymmetricKeyType !== 'ed25519') throw new LedgerKeyInsecure(`ledger key must be Ed25519, got ${privateKey.asymmetricKeyType}`);
-  return ledgerKeyFromSigner(createPublicKey(privateKey), (message) => edSign(null, message, privateKey), name);
+  return ledgerKeyFromSigner(createPublicKey(privateKey), (message) => edSign(null, message, privateKey), name, privateKey);
 }
 
 /**
  * A ledger key whose private half signs through `sign` (RFC 8032 Ed25519 over the message), wherever it
  * lives: a key file, or a PKCS#11 token that never lets it out.
  */
-export function ledgerKeyFromSigner(publicKey: KeyObject, sign: (message: Buffer) => Buffer, name: string = DEFAULT_LEDGER_ORIGIN): LedgerKey {
+export function ledgerKeyFromSigner(publicKey: KeyObject, sign: (message: Buffer) => Buffer, name: string = DEFAULT_LEDGER_ORIGIN, privateKey?: KeyObject): LedgerKey {
   const pub = publicLedgerKeyOf(publicKey, name);
   return {
     ...pub,
     kid: pub.publicJwk.kid,
     publicKey,
-    signer: { name, keyId: ed25519KeyId(name, rawEd25519PublicKey(publicKey)), sign },
+    signer: { name, keyId: ed25519KeyId(name, rawEd25519PublicKey(publicKey)), sign, ...(privateKey ? { privateKey } : {}) },
     verifier: parseVerifierKey(pub.vkey),
   };
 }

@@ -12,6 +12,8 @@ export interface NoteSigner {
   keyId: Buffer;
   /** Ed25519 (RFC 8032) signature over the message: an in-memory key or a PKCS#11 token. */
   sign(message: Buffer): Buffer;
+  /** The private key when it is in memory (not in a token): the ledger may then sign on its writer thread. */
+  privateKey?: KeyObject;
 }
 
 export interface NoteVerifier {

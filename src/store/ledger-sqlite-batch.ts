@@ -1,10 +1,10 @@
 // A ledger batch packed into three transferable buffers, so handing it to the writer thread moves
 // memory instead of structured-cloning thousands of small Buffers (one object each) on the event loop.
-import type { LedgerBatch, LedgerNodeRow } from './ledger-store.js';
+import type { LedgerBatch, LedgerNodeRow, UnsignedLedgerBatch } from './ledger-store.js';
 
-export interface PackedBatch {
+export interface PackedBatch<C = LedgerBatch['checkpoint']> {
   firstIndex: number;
-  checkpoint: { size: number; note: string };
+  checkpoint: C;
   /** Entry lengths, in order; the entry bytes are concatenated in `entryBytes`. */
   entryLengths: Uint32Array;
   entryBytes: Uint8Array;
@@ -15,7 +15,7 @@ export interface PackedBatch {
 
 const HASH = 32;
 
-export function packBatch(b: LedgerBatch): PackedBatch {
+export function packBatch<B extends LedgerBatch | UnsignedLedgerBatch>(b: B): PackedBatch<B['checkpoint']> {
   const entryLengths = new Uint32Array(b.entries.length);
   let total = 0;
   for (let i = 0; i < b.entries.length; i++) total += entryLengths[i] = b.entries[i]!.length;
@@ -38,12 +38,12 @@ export function packBatch(b: LedgerBatch): PackedBatch {
 }
 
 /** The buffers postMessage may transfer (detach) instead of copying. */
-export function transferList(p: PackedBatch): ArrayBuffer[] {
+export function transferList(p: PackedBatch<unknown>): ArrayBuffer[] {
   return [p.entryLengths.buffer, p.entryBytes.buffer, p.nodeIds.buffer, p.nodeHashes.buffer] as ArrayBuffer[];
 }
 
 /** Views over the packed memory (no copies). */
-export function unpackBatch(p: PackedBatch): LedgerBatch {
+export function unpackBatch<C>(p: PackedBatch<C>): Omit<LedgerBatch, 'checkpoint'> & { checkpoint: C } {
   const entries: Buffer[] = [];
   let at = 0;
   for (const len of p.entryLengths) {

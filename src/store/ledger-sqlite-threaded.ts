@@ -7,7 +7,8 @@ import { Worker } from 'node:worker_threads';
 import type { SqliteDb } from './sqlite.js';
 import { openSqlite } from './sqlite.js';
 import { SqliteLedgerStore } from './ledger-sqlite.js';
-import { LedgerStoreConflict, type LedgerBatch, type LedgerNodeId, type LedgerState, type LedgerStore } from './ledger-store.js';
+import type { KeyObject } from 'node:crypto';
+import { LedgerStoreConflict, type LedgerBatch, type LedgerNodeId, type LedgerState, type LedgerStore, type UnsignedLedgerBatch } from './ledger-store.js';
 import { packBatch, transferList } from './ledger-sqlite-batch.js';
 import type { WriterInit, WriterReply, WriterRequest } from './ledger-sqlite-writer.js';
 
@@ -22,7 +23,7 @@ export class LedgerWriterUnavailable extends Error {
 const WRITER_URL = new URL('./ledger-sqlite-writer.js', import.meta.url);
 
 interface Waiter {
-  resolve: () => void;
+  resolve: (note?: string) => void;
   reject: (e: Error) => void;
 }
 
@@ -49,7 +50,7 @@ export class ThreadedSqliteLedgerStore implements LedgerStore {
       const w = this.waiting.get(m.id);
       if (!w) return;
       this.waiting.delete(m.id);
-      if (m.ok) w.resolve();
+      if (m.ok) w.resolve(m.note);
       else w.reject(rebuild(m.error));
     });
     worker.on('error', (e) => this.fail(`the ledger writer thread failed: ${e.message}`));
@@ -109,9 +110,9 @@ export class ThreadedSqliteLedgerStore implements LedgerStore {
     this.waiting.clear();
   }
 
-  private request(msg: WriterRequest, transfer: ArrayBuffer[] = []): Promise<void> {
+  private request(msg: Exclude<WriterRequest, { op: 'signers' }>, transfer: ArrayBuffer[] = []): Promise<string | undefined> {
     if (this.broken) return Promise.reject(this.broken);
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<string | undefined>((resolve, reject) => {
       this.waiting.set(msg.id, { resolve, reject });
       this.worker.postMessage(msg, transfer);
     });
@@ -122,9 +123,23 @@ export class ThreadedSqliteLedgerStore implements LedgerStore {
   }
 
   /** Resolves once the writer thread's COMMIT (WAL fsync, synchronous=FULL) of this batch returned. */
-  appendBatch(batch: LedgerBatch): Promise<void> {
+  async appendBatch(batch: LedgerBatch): Promise<void> {
     const packed = packBatch(batch);
-    return this.request({ op: 'append', id: this.nextId++, batch: packed }, transferList(packed));
+    await this.request({ op: 'append', id: this.nextId++, batch: packed }, transferList(packed));
+  }
+
+  useCheckpointSigners(name: string, keys: readonly KeyObject[]): void {
+    if (this.broken) return;
+    // KeyObjects are cloneable across threads (node:crypto); the writer builds its signers from them.
+    this.worker.postMessage({ op: 'signers', name, keys: [...keys] } satisfies WriterRequest);
+  }
+
+  /** The writer signs the checkpoint (keys from useCheckpointSigners), commits, and answers with the note. */
+  async appendUnsigned(batch: UnsignedLedgerBatch): Promise<string> {
+    const packed = packBatch(batch);
+    const note = await this.request({ op: 'appendUnsigned', id: this.nextId++, batch: packed }, transferList(packed));
+    if (typeof note !== 'string') throw new LedgerWriterUnavailable('the ledger writer thread committed a batch without answering its signed checkpoint');
+    return note;
   }
 
   readNodes(ids: readonly LedgerNodeId[]): Promise<Buffer[]> {

@@ -3,6 +3,7 @@
 // A store one process owns (SQLite) takes batches the ledger built on its own frontier (appendBatch: no
 // extra round trip). A store several replicas append to (PostgreSQL) serializes them instead: beginAppend
 // holds the log's write lock and tells the ledger what is committed, and the ledger builds its batch on that.
+import type { KeyObject } from 'node:crypto';
 
 export interface LedgerNodeId {
   level: number;
@@ -39,10 +40,22 @@ export interface LedgerAppend {
   abort(): Promise<void>;
 }
 
+/** A batch whose checkpoint the store signs where it writes it (`body`: the C2SP checkpoint text). */
+export interface UnsignedLedgerBatch extends Omit<LedgerBatch, 'checkpoint'> {
+  checkpoint: { size: number; body: string };
+}
+
 export interface LedgerStore {
   load(): Promise<LedgerState>;
   /** Resolves only when the batch is durable (fsync / COMMIT). Rejects without partial effects. */
   appendBatch(batch: LedgerBatch): Promise<void>;
+  /**
+   * Present on a store that signs checkpoints off the event loop (the SQLite writer thread): the keys (Ed25519
+   * private KeyObjects, first the current key, then co-signers) that sign every later unsigned batch.
+   */
+  useCheckpointSigners?(name: string, keys: readonly KeyObject[]): void;
+  /** With useCheckpointSigners: signs the checkpoint, writes the batch, resolves with the signed note once durable. */
+  appendUnsigned?(batch: UnsignedLedgerBatch): Promise<string>;
   /** Present on stores that several writers share; the ledger then appends only through it. */
   beginAppend?(): Promise<LedgerAppend>;
   /** One hash per id, in order; throws if any is missing. */

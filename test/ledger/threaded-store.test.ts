@@ -10,7 +10,8 @@ import { SqliteLedgerStore } from '../../src/store/ledger-sqlite.js';
 import { LedgerWriterUnavailable, ThreadedSqliteLedgerStore } from '../../src/store/ledger-sqlite-threaded.js';
 import { LedgerStoreConflict } from '../../src/store/ledger-store.js';
 import { Ledger } from '../../src/ledger/ledger.js';
-import { loadOrCreateLedgerKey } from '../../src/ledger/key.js';
+import { ledgerKeyFromSigner, loadOrCreateLedgerKey } from '../../src/ledger/key.js';
+import { openCheckpoint } from '../../src/ledger/checkpoint.js';
 import { verifyInclusion } from '../../src/ledger/merkle-verify.js';
 import { leafHash } from '../../src/ledger/hash.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
@@ -118,4 +119,40 @@ test('threaded store: a database the writer cannot open is refused at start', as
   const notAFile = join(dir, 'is-a-directory.db');
   mkdirSync(notAFile);
   await assert.rejects(ThreadedSqliteLedgerStore.open(notAFile), /unable to open database file|directory/i);
+});
+
+test('threaded store: the writer thread signs checkpoints with a key in memory; a key that signs elsewhere (a token) signs here; no key refuses', async (t) => {
+  const dir = tmpDir();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const fileKey = loadOrCreateLedgerKey(dir, ORIGIN);
+  const store = await ThreadedSqliteLedgerStore.open(join(dir, 'warden.db'));
+  let mainThreadSignatures = 0;
+  // The same key without its private half in memory, as a PKCS#11 token presents it: the ledger signs on this thread.
+  const tokenLike = ledgerKeyFromSigner(fileKey.publicKey, (m) => {
+    mainThreadSignatures++;
+    return fileKey.signer.sign(m);
+  }, ORIGIN);
+  const onToken = await Ledger.open({ store, key: tokenLike });
+  await onToken.append(inferenceEvent(0));
+  assert.ok(mainThreadSignatures >= 2, 'empty checkpoint and the batch signed by the token-like signer');
+  await onToken.close();
+
+  let fileSigns = 0;
+  const counted = { ...fileKey, signer: { ...fileKey.signer, sign: (m: Buffer) => (fileSigns++, fileKey.signer.sign(m)) } };
+  const ledger = await Ledger.open({ store: await ThreadedSqliteLedgerStore.open(join(dir, 'warden.db')), key: counted });
+  const r = await Promise.all([1, 2, 3].map((i) => ledger.append(inferenceEvent(i))));
+  assert.equal(fileSigns, 0, 'with the private key in memory, no checkpoint is signed on the event loop');
+  assert.equal(openCheckpoint(r[2]!.checkpoint.note, fileKey.verifier).size, 4, 'the writer-signed checkpoint verifies');
+  await ledger.close();
+  // What the writer signed and stored is what a restart opens.
+  const reopened = await openThreaded(dir);
+  assert.equal(reopened.size, 4);
+  await reopened.close();
+
+  // A writer that was never given a key refuses unsigned batches (fail closed), and the ledger does not advance.
+  const bare = await ThreadedSqliteLedgerStore.open(join(dir, 'warden.db'));
+  const packed = { firstIndex: 4, entries: [Buffer.from('{}')], nodes: [], checkpoint: { size: 5, body: 'x\n5\nAAAA\n' } };
+  await assert.rejects(bare.appendUnsigned(packed), /no checkpoint signing key/);
+  assert.equal((await bare.load()).size, 4);
+  await bare.close();
 });

@@ -5,10 +5,12 @@
 //  - the assertion's Issuer is the configured IdP (checked here: the library checks it on logout only), Audience is this SP, NotBefore/NotOnOrAfter hold (30 s skew at most);
 //  - InResponseTo is an AuthnRequest this Warden sent to this browser (bound by a `__Host-` cookie holding
 //    RelayState), redeemed once: an unsolicited (IdP-initiated), replayed or other browser's response is refused.
+// The RelayState and the request ids live in the console's store (pending-sign-ins.ts): any replica can finish.
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SAML, ValidateInResponseTo, type CacheItem, type CacheProvider, type Profile } from '@node-saml/node-saml';
-import { RateLimited, StartupRefused, Unauthenticated } from '../core/errors.js';
+import { StartupRefused, Unauthenticated } from '../core/errors.js';
+import { PENDING_MS, type PendingSignIns } from './pending-sign-ins.js';
 
 export interface SamlClientConfig {
   /** The IdP's single sign-on URL (HTTP-Redirect binding). */
@@ -24,8 +26,6 @@ export interface SamlClientConfig {
   /** AuthnContextClassRefs that mean the person proved a second factor (the AuthnInstant is then their MFA time). */
   mfaAuthnContexts: string[];
   clockSkewMs: number;
-  /** Default MAX_PENDING. */
-  maxPending?: number;
 }
 
 /** What a verified assertion says about the person. */
@@ -37,11 +37,13 @@ export interface SamlSignIn {
   assertionId: string;
 }
 
-interface PendingRequest { requestId: string; acsUrl: string; createdAt: number }
+interface PendingRequest { requestId: string; acsUrl: string }
 
 const CHALLENGE = 'Cookie realm="warden-console"';
-const PENDING_MS = 10 * 60_000;
-export const MAX_PENDING = 10_000;
+/** RelayState → the AuthnRequest it goes with. */
+const KIND = 'saml';
+/** AuthnRequest ids node-saml accepts an answer to (its cache provider). */
+const REQUEST_KIND = 'saml_request';
 
 /** Reads and checks the IdP's certificate file at start-up (a missing or unparsable one refuses to start). */
 export function loadSamlIdpCerts(file: string): string[] {
@@ -64,32 +66,20 @@ export function loadSamlIdpCerts(file: string): string[] {
 }
 
 /**
- * The library's request-id cache: exactly the AuthnRequests this process sent, each redeemable once
- * (node-saml removes an id after its response is accepted) and for PENDING_MS.
+ * The library's request-id cache: exactly the AuthnRequests this Warden (any replica) sent, each redeemable
+ * once (node-saml removes an id after its response is accepted) and for PENDING_MS.
  */
 class RequestIds implements CacheProvider {
-  private readonly ids = new Map<string, CacheItem>();
-  constructor(private readonly now: () => number) {}
-  saveAsync(key: string, value: string): Promise<CacheItem | null> {
-    if (this.ids.has(key)) return Promise.resolve(null);
-    const item = { value, createdAt: this.now() };
-    this.ids.set(key, item);
-    return Promise.resolve(item);
+  constructor(private readonly pending: PendingSignIns) {}
+  async saveAsync(key: string, value: string): Promise<CacheItem | null> {
+    const createdAt = this.pending.now();
+    return (await this.pending.add(REQUEST_KIND, key, value, 'saml_sign_ins_busy')) ? { value, createdAt } : null;
   }
   getAsync(key: string): Promise<string | null> {
-    const item = this.ids.get(key);
-    if (!item || this.now() - item.createdAt > PENDING_MS) return Promise.resolve(null);
-    return Promise.resolve(item.value);
+    return this.pending.get<string>(REQUEST_KIND, key);
   }
   removeAsync(key: string | null): Promise<string | null> {
-    if (key === null) return Promise.resolve(null);
-    const item = this.ids.get(key);
-    this.ids.delete(key);
-    return Promise.resolve(item?.value ?? null);
-  }
-  sweep(): void {
-    const now = this.now();
-    for (const [k, v] of this.ids) if (now - v.createdAt > PENDING_MS) this.ids.delete(k);
+    return key === null ? Promise.resolve(null) : this.pending.take<string>(REQUEST_KIND, key);
   }
 }
 
@@ -108,14 +98,13 @@ function refusal(e: unknown): Unauthenticated {
 
 export class SamlClient {
   private readonly requestIds: RequestIds;
-  private readonly pending = new Map<string, PendingRequest>();
   /** One library instance per ACS URL (the console's origins: a handful), sharing one request-id cache. */
   private readonly sps = new Map<string, SAML>();
   /** Set only while getAuthorizeUrlAsync runs synchronously up to its first await (see start()). */
   private nextRequestId: string | null = null;
 
-  constructor(private readonly c: SamlClientConfig, private readonly now: () => number) {
-    this.requestIds = new RequestIds(now);
+  constructor(private readonly c: SamlClientConfig, private readonly pending: PendingSignIns) {
+    this.requestIds = new RequestIds(pending);
   }
 
   private sp(acsUrl: string): SAML {
@@ -149,21 +138,19 @@ export class SamlClient {
 
   /** The IdP URL to send the browser to, and the state (RelayState) to bind to it in a cookie. */
   async start(acsUrl: string): Promise<{ url: string; state: string }> {
-    this.sweep();
-    if (this.pending.size >= (this.c.maxPending ?? MAX_PENDING)) throw new RateLimited('saml_sign_ins_busy', 'too many sign-ins under way: try again in a minute', 60);
     const state = randomBytes(24).toString('base64url');
     // An NCName (xs:ID): a letter first.
     const requestId = '_' + randomBytes(20).toString('hex');
     // node-saml takes the id from generateUniqueId before its first await, so it is ours for this call only.
     this.nextRequestId = requestId;
-    let pending: Promise<string>;
+    let authorizeUrl: Promise<string>;
     try {
-      pending = this.sp(acsUrl).getAuthorizeUrlAsync(state, undefined, {});
+      authorizeUrl = this.sp(acsUrl).getAuthorizeUrlAsync(state, undefined, {});
     } finally {
       this.nextRequestId = null;
     }
-    const url = await pending;
-    this.pending.set(state, { requestId, acsUrl, createdAt: this.now() });
+    const url = await authorizeUrl;
+    if (!(await this.pending.add(KIND, state, { requestId, acsUrl } satisfies PendingRequest, 'saml_sign_ins_busy'))) throw new Error('SAML RelayState collision');
     return { url, state };
   }
 
@@ -171,9 +158,8 @@ export class SamlClient {
   async finish(form: URLSearchParams, browserState: string | null): Promise<SamlSignIn> {
     const state = form.get('RelayState');
     if (!state || !browserState || state !== browserState) throw new Unauthenticated('saml_state_mismatch', 'the sign-in did not start in this browser (RelayState mismatch): start again', CHALLENGE);
-    const p = this.pending.get(state);
-    this.pending.delete(state);
-    if (!p || this.now() - p.createdAt > PENDING_MS) throw new Unauthenticated('saml_state_unknown', 'the sign-in expired or was already used: start again', CHALLENGE);
+    const p = await this.pending.take<PendingRequest>(KIND, state);
+    if (!p) throw new Unauthenticated('saml_state_unknown', 'the sign-in expired or was already used: start again', CHALLENGE);
     const response = form.get('SAMLResponse');
     if (!response) {
       await this.requestIds.removeAsync(p.requestId);
@@ -214,11 +200,5 @@ export class SamlClient {
     const cls = typeof ref === 'string' ? ref : ref?._;
     const at = st?.$?.AuthnInstant ? Date.parse(st.$.AuthnInstant) : NaN;
     return cls && this.c.mfaAuthnContexts.includes(cls) && Number.isFinite(at) ? at : null;
-  }
-
-  private sweep(): void {
-    const now = this.now();
-    for (const [k, p] of this.pending) if (now - p.createdAt > PENDING_MS) this.pending.delete(k);
-    this.requestIds.sweep();
   }
 }

@@ -29,7 +29,30 @@ export interface ConsoleSessionStore {
   delete(handle: string): Promise<boolean>;
   /** Deletes sessions created before `createdBefore` or last seen before `seenBefore`; returns how many. */
   deleteExpired(createdBefore: number, seenBefore: number): Promise<number>;
+  /** Records a sign-in under way; false (nothing written) when `kind`/`key` is already taken. */
+  putPendingSignIn(r: PendingSignInRow): Promise<boolean>;
+  /** Deletes and returns the row: of two replicas asking at once, exactly one gets it. */
+  takePendingSignIn(kind: string, key: string): Promise<PendingSignInRow | null>;
+  /** The row, left in place (node-saml asks whether a request id is ours before it is removed). */
+  getPendingSignIn(kind: string, key: string): Promise<PendingSignInRow | null>;
+  /** Rows of `kind` created at or after `since`. */
+  countPendingSignIns(kind: string, since: number): Promise<number>;
+  /** Deletes rows created before `createdBefore`; returns how many. */
+  deletePendingSignInsBefore(createdBefore: number): Promise<number>;
   close(): Promise<void>;
+}
+
+/**
+ * A sign-in under way (src/console/pending-sign-ins.ts): the OIDC state with its PKCE verifier, the SAML
+ * RelayState with its AuthnRequest id, the AuthnRequest ids node-saml accepts answers to. Kept beside the
+ * sessions so a sign-in started through one replica can finish through another.
+ */
+export interface PendingSignInRow {
+  kind: string;
+  key: string;
+  /** JSON. */
+  value: string;
+  createdAt: number;
 }
 
 type Row = Record<string, unknown>;
@@ -46,6 +69,10 @@ export function toSessionRow(r: Row): ConsoleSessionRow {
   };
 }
 
+export function toPendingRow(r: Row): PendingSignInRow {
+  return { kind: r.kind as string, key: r.key as string, value: r.value as string, createdAt: Number(r.created_at) };
+}
+
 export class SqliteConsoleSessionStore implements ConsoleSessionStore {
   private readonly q;
 
@@ -54,7 +81,10 @@ export class SqliteConsoleSessionStore implements ConsoleSessionStore {
     db.exec(`CREATE TABLE IF NOT EXISTS console_sessions (
       handle TEXT PRIMARY KEY, csrf TEXT NOT NULL, credential TEXT NOT NULL, created_at INTEGER NOT NULL,
       last_seen_at INTEGER NOT NULL, step_up_at INTEGER, pending_passkey TEXT);
-      CREATE INDEX IF NOT EXISTS console_sessions_seen ON console_sessions(last_seen_at);`);
+      CREATE INDEX IF NOT EXISTS console_sessions_seen ON console_sessions(last_seen_at);
+      CREATE TABLE IF NOT EXISTS console_pending_sign_ins (
+      kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (kind, key));
+      CREATE INDEX IF NOT EXISTS console_pending_sign_ins_created ON console_pending_sign_ins(created_at);`);
     this.q = {
       insert: db.prepare('INSERT INTO console_sessions (handle, csrf, credential, created_at, last_seen_at, step_up_at, pending_passkey) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       get: db.prepare('SELECT * FROM console_sessions WHERE handle = ?'),
@@ -64,6 +94,11 @@ export class SqliteConsoleSessionStore implements ConsoleSessionStore {
       take: db.prepare('UPDATE console_sessions SET pending_passkey = NULL WHERE handle = ? AND pending_passkey = ?'),
       delete: db.prepare('DELETE FROM console_sessions WHERE handle = ?'),
       expired: db.prepare('DELETE FROM console_sessions WHERE created_at < ? OR last_seen_at < ?'),
+      putPending: db.prepare('INSERT INTO console_pending_sign_ins (kind, key, value, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+      takePending: db.prepare('DELETE FROM console_pending_sign_ins WHERE kind = ? AND key = ? RETURNING *'),
+      getPending: db.prepare('SELECT * FROM console_pending_sign_ins WHERE kind = ? AND key = ?'),
+      countPending: db.prepare('SELECT count(*) AS n FROM console_pending_sign_ins WHERE kind = ? AND created_at >= ?'),
+      expiredPending: db.prepare('DELETE FROM console_pending_sign_ins WHERE created_at < ?'),
     };
   }
 
@@ -95,6 +130,23 @@ export class SqliteConsoleSessionStore implements ConsoleSessionStore {
   }
   deleteExpired(createdBefore: number, seenBefore: number): Promise<number> {
     return Promise.resolve(this.q.expired.run(createdBefore, seenBefore).changes);
+  }
+  putPendingSignIn(r: PendingSignInRow): Promise<boolean> {
+    return Promise.resolve(this.q.putPending.run(r.kind, r.key, r.value, r.createdAt).changes === 1);
+  }
+  takePendingSignIn(kind: string, key: string): Promise<PendingSignInRow | null> {
+    const r = this.q.takePending.get(kind, key) as Row | undefined;
+    return Promise.resolve(r ? toPendingRow(r) : null);
+  }
+  getPendingSignIn(kind: string, key: string): Promise<PendingSignInRow | null> {
+    const r = this.q.getPending.get(kind, key) as Row | undefined;
+    return Promise.resolve(r ? toPendingRow(r) : null);
+  }
+  countPendingSignIns(kind: string, since: number): Promise<number> {
+    return Promise.resolve(Number((this.q.countPending.get(kind, since) as { n: number }).n));
+  }
+  deletePendingSignInsBefore(createdBefore: number): Promise<number> {
+    return Promise.resolve(this.q.expiredPending.run(createdBefore).changes);
   }
   close(): Promise<void> {
     return Promise.resolve();

@@ -68,6 +68,7 @@ export async function createConsole(
           idpIssuer: c.saml.idpIssuer,
           idpCertPems: loadSamlIdpCerts(c.saml.idpCertFile),
           spEntityId: c.saml.spEntityId,
+          logoutUrl: c.saml.logoutUrl ?? null,
           principalAttribute: c.saml.principalAttribute ?? null,
           mfaAuthnContexts: c.saml.mfaAuthnContexts,
           clockSkewMs: c.saml.clockSkewSec * 1000,

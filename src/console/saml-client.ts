@@ -6,11 +6,16 @@
 //  - InResponseTo is an AuthnRequest this Warden sent to this browser (bound by a `__Host-` cookie holding
 //    RelayState), redeemed once: an unsolicited (IdP-initiated), replayed or other browser's response is refused.
 // The RelayState and the request ids live in the console's store (pending-sign-ins.ts): any replica can finish.
+// Single logout (SAML profiles §4.4, HTTP-Redirect binding) when `logoutUrl` is set: signing out sends the IdP a
+// LogoutRequest, whose LogoutResponse must answer it (once); an IdP's LogoutRequest ends the person's sessions.
+// Either message must carry a valid query signature by the IdP's key: node-saml accepts an unsigned one, Warden not.
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { inflateRawSync } from 'node:zlib';
 import { SAML, ValidateInResponseTo, type CacheItem, type CacheProvider, type Profile } from '@node-saml/node-saml';
 import { StartupRefused, Unauthenticated } from '../core/errors.js';
 import { PENDING_MS, type PendingSignIns } from './pending-sign-ins.js';
+import type { SamlLogoutName } from './sessions.js';
 
 export interface SamlClientConfig {
   /** The IdP's single sign-on URL (HTTP-Redirect binding). */
@@ -21,6 +26,8 @@ export interface SamlClientConfig {
   idpCertPems: string[];
   /** This Warden's SP entity ID: the AuthnRequest's Issuer and the Audience every assertion must name. */
   spEntityId: string;
+  /** The IdP's single logout URL (HTTP-Redirect); null: no single logout. */
+  logoutUrl: string | null;
   /** The attribute naming the Warden principal; absent: the NameID. */
   principalAttribute: string | null;
   /** AuthnContextClassRefs that mean the person proved a second factor (the AuthnInstant is then their MFA time). */
@@ -35,7 +42,16 @@ export interface SamlSignIn {
   /** Epoch ms of the IdP's AuthnInstant when the AuthnContextClassRef is one of mfaAuthnContexts. */
   mfaAt: number | null;
   assertionId: string;
+  /** What a LogoutRequest for this sign-in names. */
+  logout: SamlLogoutName;
 }
+
+/** A logout message the IdP sent to the SLO endpoint, verified. */
+export type SamlLogoutMessage =
+  /** The answer to our LogoutRequest. */
+  | { kind: 'response' }
+  /** The IdP ends a person's sessions; `responseUrl` sends the browser back with our LogoutResponse. */
+  | { kind: 'request'; idpIssuer: string; nameId: string; sessionIndex: string | null; responseUrl: string };
 
 interface PendingRequest { requestId: string; acsUrl: string }
 
@@ -44,6 +60,8 @@ const CHALLENGE = 'Cookie realm="warden-console"';
 const KIND = 'saml';
 /** AuthnRequest ids node-saml accepts an answer to (its cache provider). */
 const REQUEST_KIND = 'saml_request';
+/** LogoutRequest ids awaiting the IdP's LogoutResponse. */
+const LOGOUT_KIND = 'saml_logout';
 
 /** Reads and checks the IdP's certificate file at start-up (a missing or unparsable one refuses to start). */
 export function loadSamlIdpCerts(file: string): string[] {
@@ -117,6 +135,7 @@ export class SamlClient {
         callbackUrl: acsUrl,
         idpCert: this.c.idpCertPems,
         idpIssuer: this.c.idpIssuer,
+        ...(this.c.logoutUrl ? { logoutUrl: this.c.logoutUrl } : {}),
         wantAssertionsSigned: true,
         // Many IdPs sign only the assertion; the assertion's own signature is what is required (above).
         wantAuthnResponseSigned: false,
@@ -127,7 +146,7 @@ export class SamlClient {
         signatureAlgorithm: 'sha256',
         disableRequestedAuthnContext: true,
         generateUniqueId: () => {
-          if (this.nextRequestId === null) throw new Error('an AuthnRequest id was asked for outside start()');
+          if (this.nextRequestId === null) throw new Error('a SAML message id was asked for outside withId()');
           return this.nextRequestId;
         },
       });
@@ -141,17 +160,62 @@ export class SamlClient {
     const state = randomBytes(24).toString('base64url');
     // An NCName (xs:ID): a letter first.
     const requestId = '_' + randomBytes(20).toString('hex');
-    // node-saml takes the id from generateUniqueId before its first await, so it is ours for this call only.
-    this.nextRequestId = requestId;
-    let authorizeUrl: Promise<string>;
+    const url = await this.withId(requestId, () => this.sp(acsUrl).getAuthorizeUrlAsync(state, undefined, {}));
+    if (!(await this.pending.add(KIND, state, { requestId, acsUrl } satisfies PendingRequest, 'saml_sign_ins_busy'))) throw new Error('SAML RelayState collision');
+    return { url, state };
+  }
+
+  /** node-saml takes a message id from generateUniqueId before its first await, so `id` is this call's only. */
+  private withId<T>(id: string, f: () => Promise<T>): Promise<T> {
+    this.nextRequestId = id;
     try {
-      authorizeUrl = this.sp(acsUrl).getAuthorizeUrlAsync(state, undefined, {});
+      return f();
     } finally {
       this.nextRequestId = null;
     }
-    const url = await authorizeUrl;
-    if (!(await this.pending.add(KIND, state, { requestId, acsUrl } satisfies PendingRequest, 'saml_sign_ins_busy'))) throw new Error('SAML RelayState collision');
-    return { url, state };
+  }
+
+  get singleLogout(): boolean {
+    return this.c.logoutUrl !== null;
+  }
+
+  /** SP-initiated logout: the IdP URL (HTTP-Redirect) carrying a LogoutRequest for this sign-in. */
+  async startLogout(name: SamlLogoutName, acsUrl: string): Promise<string> {
+    const id = '_' + randomBytes(20).toString('hex');
+    const profile = { issuer: this.c.idpIssuer, nameID: name.nameId, nameIDFormat: name.nameIdFormat ?? 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified', ...(name.sessionIndex ? { sessionIndex: name.sessionIndex } : {}) } as Profile;
+    const url = await this.withId(id, () => this.sp(acsUrl).getLogoutUrlAsync(profile, randomBytes(16).toString('base64url'), {}));
+    if (!(await this.pending.add(LOGOUT_KIND, id, {}, 'saml_sign_ins_busy'))) throw new Error('SAML LogoutRequest id collision');
+    return url;
+  }
+
+  /**
+   * The SLO endpoint (HTTP-Redirect binding): a LogoutResponse answering one of our LogoutRequests (once), or
+   * the IdP's LogoutRequest. `rawQuery` is the query string as received: the signature covers its bytes.
+   */
+  async logoutMessage(query: URLSearchParams, rawQuery: string, acsUrl: string): Promise<SamlLogoutMessage> {
+    const isResponse = query.has('SAMLResponse');
+    if (!isResponse && !query.has('SAMLRequest')) throw new Unauthenticated('saml_invalid', 'the SLO endpoint takes a SAMLRequest or a SAMLResponse', CHALLENGE);
+    if (!query.get('Signature') || !query.get('SigAlg')) throw new Unauthenticated('saml_signature_invalid', 'a logout message must carry the IdP\'s query signature (Signature and SigAlg)', CHALLENGE);
+    const sp = this.sp(acsUrl);
+    let result: { profile: Profile | null };
+    try {
+      result = await sp.validateRedirectAsync(Object.fromEntries(query), rawQuery);
+    } catch (e) {
+      throw refusal(e);
+    }
+    if (isResponse) {
+      // node-saml accepts a LogoutResponse without InResponseTo: it must answer a LogoutRequest of ours, once.
+      const xml = inflateRawSync(Buffer.from(query.get('SAMLResponse')!, 'base64')).toString('utf8');
+      const inResponseTo = /<(?:[\w-]+:)?LogoutResponse\b[^>]*?\sInResponseTo="([^"]+)"/.exec(xml)?.[1];
+      if (!inResponseTo || (await this.pending.take(LOGOUT_KIND, inResponseTo)) === null) throw new Unauthenticated('saml_unsolicited_or_replayed', 'the LogoutResponse answers no logout of ours (or one already answered)', CHALLENGE);
+      await this.requestIds.removeAsync(inResponseTo);
+      return { kind: 'response' };
+    }
+    const p = result.profile;
+    if (!p || typeof p.nameID !== 'string' || p.nameID.length === 0) throw new Unauthenticated('saml_subject_missing', 'the LogoutRequest names nobody', CHALLENGE);
+    const sessionIndex = typeof p.sessionIndex === 'string' && p.sessionIndex.length > 0 ? p.sessionIndex : null;
+    const responseUrl = await this.withId('_' + randomBytes(20).toString('hex'), () => sp.getLogoutResponseUrlAsync(p, query.get('RelayState') ?? '', {}, true));
+    return { kind: 'request', idpIssuer: this.c.idpIssuer, nameId: p.nameID, sessionIndex, responseUrl };
   }
 
   /** The ACS: RelayState must be this browser's, the response must answer its request, and the assertion must verify. */
@@ -180,7 +244,8 @@ export class SamlClient {
     // The library accepts any request id of ours; this browser's response must answer this browser's request.
     if (profile.inResponseTo !== p.requestId) throw new Unauthenticated('saml_unsolicited_or_replayed', 'the SAML response answers another sign-in', CHALLENGE);
     const subject = this.subjectOf(profile);
-    return { idpIssuer: profile.issuer, subject, mfaAt: this.mfaAt(profile), assertionId: typeof profile.ID === 'string' ? profile.ID : 'saml' };
+    const logout: SamlLogoutName = { nameId: profile.nameID, nameIdFormat: profile.nameIDFormat ?? null, sessionIndex: typeof profile.sessionIndex === 'string' ? profile.sessionIndex : null };
+    return { idpIssuer: profile.issuer, subject, mfaAt: this.mfaAt(profile), assertionId: typeof profile.ID === 'string' ? profile.ID : 'saml', logout };
   }
 
   private subjectOf(profile: Profile): string {

@@ -23,6 +23,13 @@ export const CONSOLE_MIGRATIONS: readonly Migration[] = [
         kind text NOT NULL, key text NOT NULL, value text NOT NULL, created_at bigint NOT NULL, PRIMARY KEY (kind, key));
       CREATE INDEX $PREFIXconsole_pending_sign_ins_created ON $PREFIXconsole_pending_sign_ins (created_at);`,
   },
+  {
+    version: 3,
+    description: 'console_sessions.saml_subject, saml_session (an IdP-initiated SAML LogoutRequest finds the sessions it ends)',
+    sql: `
+      ALTER TABLE $PREFIXconsole_sessions ADD COLUMN saml_subject text, ADD COLUMN saml_session text;
+      CREATE INDEX $PREFIXconsole_sessions_saml ON $PREFIXconsole_sessions (saml_subject);`,
+  },
 ];
 
 export class PostgresConsoleSessionStore implements ConsoleSessionStore {
@@ -40,8 +47,8 @@ export class PostgresConsoleSessionStore implements ConsoleSessionStore {
 
   async insert(r: ConsoleSessionRow): Promise<void> {
     await this.pool.query(
-      `INSERT INTO ${this.table} (handle, csrf, credential, created_at, last_seen_at, step_up_at, pending_passkey) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [r.handle, r.csrf, r.credential, r.createdAt, r.lastSeenAt, r.stepUpAt, r.pendingPasskey],
+      `INSERT INTO ${this.table} (handle, csrf, credential, created_at, last_seen_at, step_up_at, pending_passkey, saml_subject, saml_session) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [r.handle, r.csrf, r.credential, r.createdAt, r.lastSeenAt, r.stepUpAt, r.pendingPasskey, r.samlSubject, r.samlSession],
     );
   }
 
@@ -72,6 +79,10 @@ export class PostgresConsoleSessionStore implements ConsoleSessionStore {
 
   async deleteExpired(createdBefore: number, seenBefore: number): Promise<number> {
     return (await this.pool.query(`DELETE FROM ${this.table} WHERE created_at < $1 OR last_seen_at < $2`, [createdBefore, seenBefore])).rowCount ?? 0;
+  }
+
+  async deleteSaml(subject: string, session: string | null): Promise<number> {
+    return (await this.pool.query(`DELETE FROM ${this.table} WHERE saml_subject = $1 AND ($2::text IS NULL OR saml_session = $2)`, [subject, session])).rowCount ?? 0;
   }
 
   async putPendingSignIn(r: PendingSignInRow): Promise<boolean> {

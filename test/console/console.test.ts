@@ -123,7 +123,7 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
       c.console = {
         ...c.console,
         oidc: { issuer: idp.issuer, clientId: idp.clientId, scopes: ['openid'] },
-        saml: { entryPoint: samlIdp.ssoUrl, idpIssuer: samlIdp.entityId, idpCertFile: samlCert, spEntityId: 'https://warden.test/console/saml', mfaAuthnContexts: ['https://refeds.org/profile/mfa'], clockSkewSec: 5 },
+        saml: { entryPoint: samlIdp.ssoUrl, idpIssuer: samlIdp.entityId, idpCertFile: samlCert, spEntityId: 'https://warden.test/console/saml', logoutUrl: samlIdp.sloUrl, mfaAuthnContexts: ['https://refeds.org/profile/mfa'], clockSkewSec: 5 },
       };
     });
     // bob: an operator with admin (approves held calls; admins never approve, by the separation-of-duties policy).
@@ -425,7 +425,14 @@ describe('the console in chromium', { skip, timeout: 180_000 }, () => {
     assert.match(await s.page.locator('#who').innerText(), /bob · saml · MFA/);
     assert.equal(samlIdp.requests.at(-1)?.acsUrl, consoleUrl().replace(/\/console\/$/, '/console/auth/saml/acs'));
     assert.ok(t.audits().some((a) => a.action === 'console.signIn' && a.decision === 'allow' && (a.principal as Record<string, unknown>)?.authn === 'saml'));
+    // Single logout: the browser goes to the IdP with a LogoutRequest and comes back with its signed LogoutResponse.
+    const logouts = samlIdp.logoutRequests.length;
     await s.page.getByRole('button', { name: 'Sign out' }).click();
+    await s.page.getByRole('heading', { name: 'Sign in to the Warden console' }).waitFor();
+    assert.equal(samlIdp.logoutRequests.length, logouts + 1);
+    assert.equal(samlIdp.logoutRequests.at(-1)?.nameId, 'bob');
+    await s.page.waitForURL(/\/console\/$/);
+    assert.ok(t.audits().some((a) => a.action === 'console.samlLogout' && a.decision === 'allow'), 'the LogoutResponse came back through the browser');
     samlIdp.signInAs = { subject: 'sam' };
     await s.page.getByRole('link', { name: 'Sign in with SAML single sign-on' }).click();
     await s.page.getByRole('heading', { name: 'No admin access' }).waitFor();

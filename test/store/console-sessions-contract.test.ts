@@ -18,7 +18,7 @@ const pgTables = pgTestTables();
 const backends = sqliteAndPostgres<ConsoleSessionStore>(pgTables, (db) => new SqliteConsoleSessionStore(db), (o) => PostgresConsoleSessionStore.connect(o));
 
 const T0 = 1_700_000_000_000;
-const row = (handle: string, extra: Partial<ConsoleSessionRow> = {}): ConsoleSessionRow => ({ handle, csrf: `csrf-${handle}`, credential: 'sealed', createdAt: T0, lastSeenAt: T0, stepUpAt: null, pendingPasskey: null, ...extra });
+const row = (handle: string, extra: Partial<ConsoleSessionRow> = {}): ConsoleSessionRow => ({ handle, csrf: `csrf-${handle}`, credential: 'sealed', createdAt: T0, lastSeenAt: T0, stepUpAt: null, pendingPasskey: null, samlSubject: null, samlSession: null, ...extra });
 
 contractCase(backends, 'a row written through one handle is read, touched (forward only) and deleted through the other', async ({ a, b }) => {
   await a.insert(row('h1'));
@@ -125,4 +125,18 @@ contractCase(backends, 'PendingSignIns over the rows: begun through one process,
   assert.equal(await two.get('oidc', 's2'), null, 'expired');
   assert.equal(await one.take('oidc', 's3'), null, 'expired');
   assert.equal(await two.add('oidc', 's5', {}, 'busy'), true, 'the expired ones no longer count against the bound');
+});
+
+contractCase(backends, 'an IdP\'s logout finds SAML sessions by subject: all of them, or the one with its SessionIndex', async ({ a, b }) => {
+  await a.insert(row('s1', { samlSubject: 'subj-bob', samlSession: 'idx-1' }));
+  await a.insert(row('s2', { samlSubject: 'subj-bob', samlSession: 'idx-2' }));
+  await a.insert(row('s3', { samlSubject: 'subj-bob', samlSession: 'idx-3' }));
+  await a.insert(row('other', { samlSubject: 'subj-alice', samlSession: 'idx-1' }));
+  await a.insert(row('key'));
+  assert.equal(await b.deleteSaml('subj-bob', 'idx-1'), 1);
+  assert.equal(await a.get('s1'), null);
+  assert.equal((await a.get('other'))?.samlSession, 'idx-1', 'another subject\'s session with the same index stays');
+  assert.equal(await b.deleteSaml('subj-bob', null), 2);
+  assert.deepEqual([await a.get('s2'), await a.get('s3'), (await a.get('key'))?.handle], [null, null, 'key']);
+  assert.equal(await b.deleteSaml('subj-nobody', null), 0);
 });

@@ -41,7 +41,7 @@ test('warden migrate applies the schema once, then reports it current; the conne
   const tools = TOOLS_MIGRATIONS.map((m) => m.version);
   assert.equal(
     first.stdout.trim(),
-    `identity (${prefix}*): schema 0 -> ${all.length}, applied ${all.join(', ')}\ntools (${prefix}*): schema 0 -> ${tools.length}, applied ${tools.join(', ')}\npolicies (${prefix}*): schema 0 -> 2, applied 1, 2\nregistry (${prefix}*): schema 0 -> 1, applied 1\nsealed (${prefix}*): schema 0 -> 3, applied 1, 2, 3\nagents (${prefix}*): schema 0 -> 2, applied 1, 2\ndatasets (${prefix}*): schema 0 -> 1, applied 1\nconsole (${prefix}*): schema 0 -> 2, applied 1, 2\nmonitor_baselines (${prefix}*): schema 0 -> 1, applied 1`,
+    `identity (${prefix}*): schema 0 -> ${all.length}, applied ${all.join(', ')}\ntools (${prefix}*): schema 0 -> ${tools.length}, applied ${tools.join(', ')}\npolicies (${prefix}*): schema 0 -> 2, applied 1, 2\nregistry (${prefix}*): schema 0 -> 1, applied 1\nsealed (${prefix}*): schema 0 -> 3, applied 1, 2, 3\nagents (${prefix}*): schema 0 -> 2, applied 1, 2\ndatasets (${prefix}*): schema 0 -> 1, applied 1\nconsole (${prefix}*): schema 0 -> 3, applied 1, 2, 3\nmonitor_baselines (${prefix}*): schema 0 -> 1, applied 1`,
   );
   const again = cli(['migrate', '--config', cfg], { TEST_WARDEN_PG: PG });
   assert.equal(again.status, 0, again.stderr);

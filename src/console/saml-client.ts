@@ -62,6 +62,8 @@ const KIND = 'saml';
 const REQUEST_KIND = 'saml_request';
 /** LogoutRequest ids awaiting the IdP's LogoutResponse. */
 const LOGOUT_KIND = 'saml_logout';
+/** The IdP's LogoutRequest ids already honoured (each once, while fresh). */
+const IDP_LOGOUT_KIND = 'saml_idp_logout';
 
 /** Reads and checks the IdP's certificate file at start-up (a missing or unparsable one refuses to start). */
 export function loadSamlIdpCerts(file: string): string[] {
@@ -213,6 +215,12 @@ export class SamlClient {
     }
     const p = result.profile;
     if (!p || typeof p.nameID !== 'string' || p.nameID.length === 0) throw new Unauthenticated('saml_subject_missing', 'the LogoutRequest names nobody', CHALLENGE);
+    // A signed LogoutRequest is honoured once, and only while fresh: replayed later it would end new sessions.
+    const xml = inflateRawSync(Buffer.from(query.get('SAMLRequest')!, 'base64')).toString('utf8');
+    const issued = Date.parse(/<(?:[\w-]+:)?LogoutRequest\b[^>]*?\sIssueInstant="([^"]+)"/.exec(xml)?.[1] ?? '');
+    const now = this.pending.now();
+    if (!Number.isFinite(issued) || issued > now + this.c.clockSkewMs || now - issued > PENDING_MS) throw new Unauthenticated('saml_logout_stale', 'the LogoutRequest is not fresh (IssueInstant more than ten minutes ago, or in the future)', CHALLENGE);
+    if (typeof p.ID !== 'string' || !(await this.pending.add(IDP_LOGOUT_KIND, p.ID, {}, 'saml_sign_ins_busy'))) throw new Unauthenticated('saml_unsolicited_or_replayed', 'this LogoutRequest was already honoured', CHALLENGE);
     const sessionIndex = typeof p.sessionIndex === 'string' && p.sessionIndex.length > 0 ? p.sessionIndex : null;
     const responseUrl = await this.withId('_' + randomBytes(20).toString('hex'), () => sp.getLogoutResponseUrlAsync(p, query.get('RelayState') ?? '', {}, true));
     return { kind: 'request', idpIssuer: this.c.idpIssuer, nameId: p.nameID, sessionIndex, responseUrl };

@@ -243,12 +243,18 @@ describe('console SAML sign-in', () => {
       assert.equal(r.json.error.code, code, JSON.stringify(o));
     }
     assert.deepEqual([await principalsWith(first), await principalsWith(second)], [200, 200], 'no refused request ended anything');
+    const stale = await send('GET', pathOf(idp.logoutRequestUrl(sloUrl(), { nameId: 'bob', issuedAt: Date.now() - 11 * 60_000 })));
+    assert.equal(stale.json.error.code, 'saml_logout_stale');
+    assert.deepEqual([await principalsWith(first), await principalsWith(second)], [200, 200], 'no refused request ended anything');
     // Naming the first sign-in's SessionIndex: that session ends, the other stays.
-    const one = await send('GET', pathOf(idp.logoutRequestUrl(sloUrl(), { nameId: 'bob', sessionIndex: firstIndex })));
+    const firstLogout = idp.logoutRequestUrl(sloUrl(), { nameId: 'bob', sessionIndex: firstIndex });
+    const one = await send('GET', pathOf(firstLogout));
     assert.equal(one.status, 302, one.text);
     assert.ok(String(one.headers.location).startsWith(idp.sloUrl + '?SAMLResponse='), 'answered with a LogoutResponse at the IdP');
     assert.deepEqual([await principalsWith(first), await principalsWith(second)], [401, 200]);
     assert.ok(t.audits().some((a) => a.action === 'console.signOut' && (a.details as Record<string, unknown> | undefined)?.sessionsEnded === 1));
+    const replayed = await send('GET', pathOf(firstLogout));
+    assert.equal(replayed.json.error.code, 'saml_unsolicited_or_replayed', 'a LogoutRequest is honoured once');
     // Naming the person only: all their sessions end; another person's stays.
     assert.equal((await send('GET', pathOf(idp.logoutRequestUrl(sloUrl(), { nameId: 'bob' })))).status, 302);
     assert.equal(await principalsWith(second), 401);

@@ -55,7 +55,7 @@ export interface TestSamlIdp {
   /** The LogoutRequests the SLO URL received (decoded XML), and where it sent each LogoutResponse. */
   logoutRequests: { xml: string; id: string; nameId: string; sessionIndex: string | null; relayState: string; answeredTo: string }[];
   /** An IdP-initiated LogoutRequest as a redirect to `spSloUrl`. */
-  logoutRequestUrl(spSloUrl: string, o: { nameId: string; sessionIndex?: string; signing?: LogoutSigning; issuer?: string }): string;
+  logoutRequestUrl(spSloUrl: string, o: { nameId: string; sessionIndex?: string; signing?: LogoutSigning; issuer?: string; issuedAt?: number }): string;
   /** A LogoutResponse as a redirect to `spSloUrl`. */
   logoutResponseUrl(spSloUrl: string, o: { inResponseTo: string | null; signing?: LogoutSigning }): string;
   close(): void;
@@ -120,7 +120,7 @@ export async function startTestSamlIdp(spEntityId: string): Promise<TestSamlIdp>
     sessions: new Map(),
     logoutRequests: [],
     logoutRequestUrl(spSloUrl, o) {
-      const xml = `<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_l${randomBytes(16).toString('hex')}" Version="2.0" IssueInstant="${new Date().toISOString()}" Destination="${esc(spSloUrl)}">`
+      const xml = `<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_l${randomBytes(16).toString('hex')}" Version="2.0" IssueInstant="${new Date(o.issuedAt ?? Date.now()).toISOString()}" Destination="${esc(spSloUrl)}">`
         + `<saml:Issuer>${esc(o.issuer ?? idp.entityId)}</saml:Issuer><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified">${esc(o.nameId)}</saml:NameID>`
         + (o.sessionIndex ? `<samlp:SessionIndex>${esc(o.sessionIndex)}</samlp:SessionIndex>` : '') + '</samlp:LogoutRequest>';
       return spSloUrl + '?' + redirectQuery('SAMLRequest', xml, randomBytes(8).toString('hex'), o.signing ?? 'ok');

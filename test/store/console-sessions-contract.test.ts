@@ -4,6 +4,7 @@
 // Above the rows, the SessionStore (src/console/sessions.ts) on both: timeouts, sealing, single-use challenges;
 // and the sign-ins under way (src/console/pending-sign-ins.ts): taken once, expiring, bounded.
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { SqliteConsoleSessionStore, type ConsoleSessionRow, type ConsoleSessionStore } from '../../src/store/console-sessions-store.js';
 import { PostgresConsoleSessionStore } from '../../src/store/console-sessions-postgres.js';
 import { SessionStore } from '../../src/console/sessions.js';
@@ -11,6 +12,7 @@ import { PENDING_MS, PendingSignIns } from '../../src/console/pending-sign-ins.j
 import { WardenError } from '../../src/core/errors.js';
 import { FixedClock } from '../../src/core/clock.js';
 import { contractCase, pgTestTables, sqliteAndPostgres } from '../helpers/contract.js';
+import { openSqlite } from '../../src/store/sqlite.js';
 
 const pgTables = pgTestTables();
 
@@ -139,4 +141,17 @@ contractCase(backends, 'an IdP\'s logout finds SAML sessions by subject: all of 
   assert.equal(await b.deleteSaml('subj-bob', null), 2);
   assert.deepEqual([await a.get('s2'), await a.get('s3'), (await a.get('key'))?.handle], [null, null, 'key']);
   assert.equal(await b.deleteSaml('subj-nobody', null), 0);
+});
+
+test('SQLite: a data dir from before single logout gets the SAML columns on open; its sessions stay', async () => {
+  const db = openSqlite(':memory:');
+  db.exec(`CREATE TABLE console_sessions (handle TEXT PRIMARY KEY, csrf TEXT NOT NULL, credential TEXT NOT NULL, created_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL, step_up_at INTEGER, pending_passkey TEXT);
+    INSERT INTO console_sessions VALUES ('old', 'c', 'sealed', ${T0}, ${T0}, NULL, NULL);`);
+  const s = new SqliteConsoleSessionStore(db);
+  assert.deepEqual(await s.get('old'), row('old', { csrf: 'c' }));
+  await s.insert(row('new', { samlSubject: 'subj', samlSession: 'idx' }));
+  assert.equal(await s.deleteSaml('subj', null), 1);
+  new SqliteConsoleSessionStore(db); // opening again changes nothing
+  assert.equal((await s.get('old'))?.handle, 'old');
 });

@@ -122,8 +122,10 @@ function App() {
     document.title = `${p?.title ?? 'Console'} · Warden console`;
   }, [page]);
   const signOut = async () => {
-    await call('POST', '/console/auth/signout').catch(() => {});
+    const r = await call<{ logout_url?: string }>('POST', '/console/auth/signout').catch(() => ({}) as { logout_url?: string });
     setCsrf('');
+    // SAML single logout: the Warden session has ended; the IdP ends its own and sends the browser back.
+    if (r.logout_url) return window.location.assign(r.logout_url);
     await load();
   };
   if (!info) return <main id="main"><p>Loading…</p></main>;

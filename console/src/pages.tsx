@@ -17,6 +17,22 @@ function useLoad<T>(load: () => Promise<T>, deps: unknown[] = []): { data: T | n
   return { data, error, reload: () => setN((x) => x + 1) };
 }
 
+/** A button's call: the status line says what was done (or why not, with the step-up hint), and the lists are read again. */
+function useAct(...lists: { reload: () => void }[]): { msg: { error?: string; ok?: string }; act: (f: () => Promise<unknown>, ok: string) => Promise<void> } {
+  const [msg, setMsg] = useState<{ error?: string; ok?: string }>({});
+  const act = async (f: () => Promise<unknown>, ok: string) => {
+    setMsg({});
+    try {
+      await f();
+      setMsg({ ok });
+      for (const l of lists) l.reload();
+    } catch (e) {
+      setMsg({ error: stepUpHint(e) });
+    }
+  };
+  return { msg, act };
+}
+
 const cell = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
 function Table({ rows, columns, caption, actions }: { rows: Row[]; columns: string[]; caption: string; actions?: (r: Row) => ComponentChildren }) {
@@ -174,22 +190,11 @@ export function OverviewPage() {
 export function PrincipalsPage() {
   const principals = useLoad(() => call<{ data: Row[] }>('GET', '/admin/v1/principals'));
   const keys = useLoad(() => call<{ data: Row[] }>('GET', '/admin/v1/keys'));
-  const [msg, setMsg] = useState<{ error?: string; ok?: string }>({});
+  const { msg, act } = useAct(principals, keys);
   const [newKey, setNewKey] = useState('');
   const [effective, setEffective] = useState<Row | null>(null);
   const [form, setForm] = useState({ pid: '', pgroups: 'consumers', kprincipal: '', kmodels: '*', kactions: 'chat' });
   const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.target as HTMLInputElement).value });
-  const act = async (f: () => Promise<unknown>, ok: string) => {
-    setMsg({});
-    try {
-      await f();
-      setMsg({ ok });
-      principals.reload();
-      keys.reload();
-    } catch (e) {
-      setMsg({ error: stepUpHint(e) });
-    }
-  };
   const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
   return (
     <section>
@@ -501,17 +506,6 @@ export function ApprovalsPage() {
   );
 }
 
-function RegistryPage({ title, path, columns }: { title: string; path: string; columns: string[] }) {
-  const list = useLoad(() => call<{ data: Row[] }>('GET', path));
-  return (
-    <section>
-      <h2>{title}</h2>
-      <Status error={list.error} />
-      <Table rows={list.data?.data ?? []} columns={columns} caption={title} />
-    </section>
-  );
-}
-
 /**
  * Deployments and their lifecycle, through the admin API the CLI uses (`warden model promote|quarantine|retire|
  * rollback`): the same PDP decision (promoteModel / manageModels) and ledger entry for each. Promotion and
@@ -521,8 +515,10 @@ export function ModelsPage() {
   const list = useLoad(() => call<{ data: Row[] }>('GET', '/admin/v1/models'));
   const [msg, setMsg] = useState<{ error?: string; ok?: string }>({});
   const [reason, setReason] = useState('');
-  const act = (what: string, path: string, body: unknown) =>
-    call('POST', path, body).then(() => (setMsg({ ok: what }), list.reload()), (e) => setMsg({ error: stepUpHint(e) }));
+  const [modelDir, setModelDir] = useState('');
+  const [attested, setAttested] = useState<Row | null>(null);
+  const act = (what: string, path: string, body: unknown, then: (r: Row) => void = () => {}) =>
+    call<Row>('POST', path, body).then((r) => (then(r), setMsg({ ok: what }), list.reload()), (e) => setMsg({ error: stepUpHint(e) }));
   const rows = list.data?.data ?? [];
   const rollbackable = [...new Set(rows.filter((r) => r.state === 'retired').map((r) => String(r.model)))];
   return (
@@ -531,6 +527,7 @@ export function ModelsPage() {
       <Status error={msg.error || list.error} ok={msg.ok} />
       <div class="row">
         <div><label for="quarantine-reason">Reason (for a quarantine)</label><input id="quarantine-reason" value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} /></div>
+        <div><label for="model-dir">Model directory on the gateway host (for a verification)</label><input id="model-dir" value={modelDir} onInput={(e) => setModelDir((e.target as HTMLInputElement).value)} /></div>
       </div>
       <Table
         rows={rows}
@@ -541,6 +538,10 @@ export function ModelsPage() {
           const at = `/admin/v1/models/${encodeURIComponent(id)}`;
           return (
             <>
+              {r.state === 'registered' && (
+                <button type="button" aria-label={`Verify ${id}`} disabled={!modelDir} onClick={() => void act(`${id} verified`, `${at}/verify`, { path: modelDir })}>Verify</button>
+              )}
+              {r.state === 'promoted' && <button type="button" aria-label={`Attest ${id}`} onClick={() => void act(`${id} attested`, `${at}/attest`, {}, setAttested)}>Attest</button>}
               {r.state === 'verified' && <button type="button" aria-label={`Promote ${id}`} onClick={() => void act(`${id} promoted`, `${at}/promote`, {})}>Promote</button>}
               {r.state !== 'quarantined' && r.state !== 'retired' && (
                 <button type="button" aria-label={`Quarantine ${id}`} disabled={!reason} onClick={() => void act(`${id} quarantined`, `${at}/quarantine`, { reason })}>Quarantine</button>
@@ -550,6 +551,12 @@ export function ModelsPage() {
           );
         }}
       />
+      {attested && (
+        <div class="card" role="status">
+          <h3>Attestation of {cell(attested.id)}</h3>
+          <pre tabIndex={0} aria-label="attestation status">{JSON.stringify(attested, null, 2)}</pre>
+        </div>
+      )}
       {rollbackable.length > 0 && (
         <p>
           {rollbackable.map((m) => (
@@ -560,7 +567,85 @@ export function ModelsPage() {
     </section>
   );
 }
-export const ToolsPage = () => <RegistryPage title="Tools" path="/admin/v1/tools" columns={['name', 'version', 'risk', 'grantees', 'needs_approval', 'backend']} />;
+/** A definition as the admin API takes it (PUT/POST body): the view without what the registry sets itself. */
+const editable = (t: Row): Row => {
+  const { version: _v, created_at: _c, updated_at: _u, ...rest } = t;
+  return rest;
+};
+
+/**
+ * The tool registry through the admin API the CLI uses (`warden tools add|update|remove|definition|
+ * approve-definition`): register or change a definition (JSON, as the API takes it), remove a tool, and for an
+ * MCP-backed tool review its pinned definition and re-approve a changed one by the digest you reviewed. Each is
+ * the same PDP decision (manageTools / readRegistry) and ledger entry as through the CLI.
+ */
+export function ToolsPage() {
+  const list = useLoad(() => call<{ data: Row[] }>('GET', '/admin/v1/tools'));
+  const { msg, act } = useAct(list);
+  const [json, setJson] = useState('');
+  const [pin, setPin] = useState<Row | null>(null);
+  /** The definition in the box, parsed; a syntax error is the page's own message, before any call. */
+  const definition = (): Row => {
+    try {
+      const v = JSON.parse(json) as unknown;
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('the definition must be a JSON object');
+      return v as Row;
+    } catch (e) {
+      throw new Error(`the definition is not valid JSON: ${(e as Error).message}`);
+    }
+  };
+  const at = (name: string) => `/admin/v1/tools/${encodeURIComponent(name)}`;
+  const pending = pin?.pending as Row | null | undefined;
+  return (
+    <section>
+      <h2>Tools</h2>
+      <Status error={msg.error || list.error} ok={msg.ok} />
+      <Table
+        rows={(list.data?.data ?? []).map((t) => ({ ...t, id: t.name, backend: cell((t.backend as Row | undefined)?.type) }))}
+        columns={['name', 'version', 'risk', 'grantees', 'needs_approval', 'backend']}
+        caption="Tools"
+        actions={(r) => {
+          const name = String(r.name);
+          const full = (list.data?.data ?? []).find((t) => t.name === name)!;
+          return (
+            <>
+              <button type="button" aria-label={`Edit ${name}`} onClick={() => setJson(JSON.stringify(editable(full), null, 2))}>Edit</button>
+              {r.backend === 'mcp' && (
+                <button type="button" aria-label={`Definition of ${name}`} onClick={() => void act(async () => setPin(await call<Row>('GET', `${at(name)}/definition`)), `pinned definition of ${name}`)}>Definition</button>
+              )}
+              <button type="button" aria-label={`Delete ${name}`} onClick={() => confirm(`Delete the tool ${name}?`) && void act(() => call('DELETE', at(name)), `${name} deleted`)}>Delete</button>
+            </>
+          );
+        }}
+      />
+      {pin && (
+        <div class="card" id="tool-definition">
+          <h3>Pinned definition of {cell(pin.tool)}</h3>
+          <p>{pin.quarantined ? 'Quarantined: the server now serves another definition. Review the change; approving pins it and ends the quarantine.' : 'The server serves the pinned definition.'}</p>
+          <pre tabIndex={0} aria-label="pinned definition">{JSON.stringify((pin.pinned as Row).definition, null, 2)}</pre>
+          {pending && (
+            <>
+              <h4>Pending change (digest <code>{cell(pending.digest)}</code>)</h4>
+              <pre tabIndex={0} aria-label="pending change">{JSON.stringify(pending.diff, null, 2)}</pre>
+              <button type="button" class="primary" onClick={() => void act(async () => setPin(await call<Row>('POST', `${at(String(pin.tool))}/definition/approve`, { digest: pending.digest })), `definition of ${cell(pin.tool)} approved`)}>
+                Approve definition of {cell(pin.tool)}
+              </button>
+            </>
+          )}
+        </div>
+      )}
+      <div class="card">
+        <h3>Register or change a tool</h3>
+        <label for="tool-json">Tool definition (JSON, as the admin API takes it: name, risk, grantees, input_schema, backend, egress, …)</label>
+        <textarea id="tool-json" spellcheck={false} value={json} onInput={(e) => setJson((e.target as HTMLTextAreaElement).value)} />
+        <p>
+          <button type="button" class="primary" onClick={() => void act(async () => { const d = definition(); await call('POST', '/admin/v1/tools', d); }, 'tool registered')}>Register tool</button>
+          <button type="button" onClick={() => void act(async () => { const d = definition(); await call('PUT', at(String(d.name)), d); }, 'tool updated')}>Update tool</button>
+        </p>
+      </div>
+    </section>
+  );
+}
 
 type RiskPoint = { t: number; risk: number };
 const RISK_COLOURS = ['#b42318', '#0969da', '#8250df', '#9a6700', '#1a7f37'];
@@ -649,7 +734,16 @@ export function MonitorPage() {
         )}
       />
       <h3>Playbook steps</h3>
-      <Table rows={pb.data?.steps ?? []} columns={Object.keys((pb.data?.steps ?? [])[0] ?? { id: 1 }).slice(0, 6)} caption="Playbook steps" />
+      <Table
+        rows={(pb.data?.steps ?? []).map((st) => ({ ...st, at: new Date(Number(st.at)).toISOString(), reverted_at: st.revertedAt === null ? '' : new Date(Number(st.revertedAt)).toISOString() }))}
+        columns={['id', 'at', 'playbook', 'step', 'subject', 'done', 'reverted_at']}
+        caption="Playbook steps"
+        actions={(r) =>
+          r.reversible && r.revertedAt === null ? (
+            <button type="button" aria-label={`Revert ${cell(r.id)}`} onClick={() => call('POST', `/admin/v1/playbooks/steps/${encodeURIComponent(String(r.id))}/revert`, {}).then(() => (setMsg({ ok: `${cell(r.id)} reverted` }), pb.reload(), risk.reload()), (e) => setMsg({ error: stepUpHint(e) }))}>Revert</button>
+          ) : null
+        }
+      />
     </section>
   );
 }

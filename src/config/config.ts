@@ -385,6 +385,8 @@ export interface ConsoleSamlConfig {
   idpIssuer: string;
   idpCertFile: string;
   spEntityId: string;
+  /** The IdP's single logout URL (HTTP-Redirect binding); absent: signing out ends the Warden session only. */
+  logoutUrl?: string;
   /** The attribute that names the Warden principal; absent: the NameID. */
   principalAttribute?: string;
   mfaAuthnContexts: string[];

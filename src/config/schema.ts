@@ -550,6 +550,7 @@ export const CONFIG_SCHEMA = {
             idpIssuer: { type: 'string', minLength: 1 },
             idpCertFile: { type: 'string', minLength: 1 },
             spEntityId: { type: 'string', minLength: 1 },
+            logoutUrl: { type: 'string', pattern: '^https://[^\\s]+$' },
             principalAttribute: { type: 'string', minLength: 1 },
             mfaAuthnContexts: { type: 'array', items: { type: 'string', minLength: 1 } },
             clockSkewSec: { type: 'integer', minimum: 0, maximum: 300 },

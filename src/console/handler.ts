@@ -16,7 +16,7 @@ import { readBody } from '../http/body.js';
 import { sendError, sendJson } from '../http/respond.js';
 import type { OidcClient } from './oidc-client.js';
 import type { Passkeys } from './passkeys.js';
-import type { SamlClient } from './saml-client.js';
+import type { SamlClient, SamlLogoutMessage } from './saml-client.js';
 import { oidcSessionPrincipal, samlSessionPrincipal, requestOrigin, requestSession, sessionPrincipal, type SessionAuthDeps } from './session-auth.js';
 import { clearedSessionCookie, readCookie, SESSION_COOKIE, sessionCookie, type SessionCredential } from './sessions.js';
 
@@ -77,7 +77,7 @@ export function createConsoleHandler(d: ConsoleDeps): (req: IncomingMessage, res
     res.end(body);
   };
 
-  const record = async (requestId: string, action: string, principal: Principal | null, refused?: WardenError) => {
+  const record = async (requestId: string, action: string, principal: Principal | null, refused?: WardenError, details?: Record<string, string | number>) => {
     await d.audit.append(
       auditEvent({
         time: new Date(d.clock.now()).toISOString(),
@@ -89,6 +89,7 @@ export function createConsoleHandler(d: ConsoleDeps): (req: IncomingMessage, res
         decision: refused ? 'deny' : 'allow',
         status: refused ? refused.status : 200,
         ...(refused ? { errorCode: refused.code } : {}),
+        ...(details ? { details } : {}),
       }),
     );
   };
@@ -172,11 +173,15 @@ export function createConsoleHandler(d: ConsoleDeps): (req: IncomingMessage, res
     if (path === '/console/auth/signout' && method === 'POST') {
       const s = await requestSession(d, req);
       const cookie = readCookie(req.headers.cookie, SESSION_COOKIE);
+      let logoutUrl: string | null = null;
       if (s && cookie) {
         await d.sessions.end(cookie);
         await record(requestId, 'console.signOut', await sessionPrincipal(d, s).catch(() => null));
+        // SAML single logout: the Warden session is over already; the IdP is asked to end its own.
+        const c = s.credential;
+        if (c.kind === 'saml' && c.logout && d.saml?.singleLogout) logoutUrl = await d.saml.startLogout(c.logout, `${requestOrigin(d, req)}/console/auth/saml/acs`);
       }
-      return sendJson(res, 200, { signed_in: false }, { ...SECURITY_HEADERS, 'set-cookie': clearedSessionCookie(), 'x-request-id': requestId });
+      return sendJson(res, 200, { signed_in: false, ...(logoutUrl ? { logout_url: logoutUrl } : {}) }, { ...SECURITY_HEADERS, 'set-cookie': clearedSessionCookie(), 'x-request-id': requestId });
     }
     const pk = /^\/console\/auth\/passkey\/(register|stepup)\/(options|verify)$/.exec(path);
     if (pk && method === 'POST') {
@@ -253,7 +258,7 @@ export function createConsoleHandler(d: ConsoleDeps): (req: IncomingMessage, res
         if (!(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) throw new BadRequest('invalid_content_type', 'the IdP must POST the SAMLResponse as a form (HTTP-POST binding)');
         const form = new URLSearchParams((await readBody(req, MAX_SAML_POST)).toString('utf8'));
         const signedIn = await d.saml.finish(form, readCookie(req.headers.cookie, SAML_STATE_COOKIE));
-        credential = { kind: 'saml', idpIssuer: signedIn.idpIssuer, subject: signedIn.subject, mfaAt: signedIn.mfaAt, assertionId: signedIn.assertionId };
+        credential = { kind: 'saml', idpIssuer: signedIn.idpIssuer, subject: signedIn.subject, mfaAt: signedIn.mfaAt, assertionId: signedIn.assertionId, logout: signedIn.logout };
         p = await samlSessionPrincipal(d, credential);
       } catch (e) {
         const err = e instanceof WardenError ? e : new WardenError(401, 'authentication_error', 'saml_failed', 'the sign-in could not be verified');
@@ -263,6 +268,31 @@ export function createConsoleHandler(d: ConsoleDeps): (req: IncomingMessage, res
       }
       // 303: the browser follows a POST's answer with a GET.
       return redirectSignedIn(req, res, requestId, p, credential, clearState, 303);
+    }
+    if (path === '/console/auth/saml/slo' && method === 'GET') {
+      if (!d.saml?.singleLogout) throw new WardenError(404, 'not_found_error', 'saml_slo_not_configured', 'SAML single logout is not configured for the console (console.saml.logoutUrl)');
+      const rawQuery = (req.url ?? '').includes('?') ? (req.url ?? '').slice((req.url ?? '').indexOf('?') + 1) : '';
+      let m: SamlLogoutMessage;
+      try {
+        m = await d.saml.logoutMessage(url.searchParams, rawQuery, `${requestOrigin(d, req)}/console/auth/saml/acs`);
+      } catch (e) {
+        const err = e instanceof WardenError ? e : new WardenError(401, 'authentication_error', 'saml_failed', 'the logout message could not be verified');
+        await record(requestId, 'console.samlLogout', null, err);
+        throw err;
+      }
+      if (m.kind === 'response') {
+        // The IdP confirms the logout this browser asked for (its Warden session ended at sign-out).
+        await record(requestId, 'console.samlLogout', null, undefined, { message: 'LogoutResponse' });
+        res.writeHead(303, { ...SECURITY_HEADERS, location: '/console/', 'set-cookie': clearedSessionCookie() });
+        res.end();
+        return;
+      }
+      // The IdP ends the person's sessions (the browser here may be anyone's: the signed request is the authority).
+      const ended = await d.sessions.endSaml(m.idpIssuer, m.nameId, m.sessionIndex);
+      await record(requestId, 'console.signOut', null, undefined, { message: 'LogoutRequest', idpIssuer: m.idpIssuer, sessionsEnded: ended });
+      res.writeHead(302, { ...SECURITY_HEADERS, location: m.responseUrl });
+      res.end();
+      return;
     }
     if (method === 'GET' && (path === '/console/' || path.startsWith('/console/'))) {
       const name = path === '/console/' ? 'index.html' : path.slice('/console/'.length);

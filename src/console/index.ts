@@ -12,6 +12,7 @@ import type { ConsoleSessionStore } from '../store/console-sessions-store.js';
 import type { IdentityStore } from '../store/identity-store.js';
 import { createConsoleHandler } from './handler.js';
 import { OidcClient } from './oidc-client.js';
+import { PendingSignIns } from './pending-sign-ins.js';
 import { Passkeys } from './passkeys.js';
 import { loadSamlIdpCerts, SamlClient } from './saml-client.js';
 import { createSessionAuthenticator } from './session-auth.js';
@@ -41,6 +42,7 @@ export async function createConsole(
 ): Promise<ConsoleUi> {
   const c = config.console;
   const sessions = new SessionStore(d.sessionStore, d.clock, c.idleTimeoutSec * 1000, c.absoluteTimeoutSec * 1000);
+  const pending = new PendingSignIns(d.sessionStore, () => d.clock.now());
   const oidcIssuers = config.oidc.issuers.map((i) => i.issuer);
   let oidc: OidcClient | null = null;
   if (c.oidc) {
@@ -56,7 +58,7 @@ export async function createConsole(
         scopes: c.oidc.scopes,
         caPem: (issuer as { caPem?: string }).caPem ?? (issuer.caFile ? loadIssuerCaFile(issuer.issuer, issuer.caFile) : undefined),
       },
-      () => d.clock.now(),
+      pending,
     );
   }
   const saml = c.saml
@@ -66,11 +68,12 @@ export async function createConsole(
           idpIssuer: c.saml.idpIssuer,
           idpCertPems: loadSamlIdpCerts(c.saml.idpCertFile),
           spEntityId: c.saml.spEntityId,
+          logoutUrl: c.saml.logoutUrl ?? null,
           principalAttribute: c.saml.principalAttribute ?? null,
           mfaAuthnContexts: c.saml.mfaAuthnContexts,
           clockSkewMs: c.saml.clockSkewSec * 1000,
         },
-        () => d.clock.now(),
+        pending,
       )
     : null;
   const verifyOidc = d.verifiers.oidc;

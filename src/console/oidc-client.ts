@@ -1,10 +1,12 @@
 // The console as an OIDC relying party: authorization code flow with PKCE (RFC 7636, S256 only) against one
 // configured issuer. The person's identity is the access token the token endpoint returns, verified by the
 // same OIDC verifier as a bearer token on the API (issuer, audience, signature, expiry, claims mapping):
-// one way to turn an IdP's word into a Principal. `state` binds the callback to the browser that started it.
+// one way to turn an IdP's word into a Principal. `state` binds the callback to the browser that started it;
+// the state and its PKCE verifier are kept in the console's store (pending-sign-ins.ts), so any replica can finish.
 import { createHash, randomBytes } from 'node:crypto';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { BadRequest, RateLimited, Unauthenticated, UpstreamError } from '../core/errors.js';
+import { BadRequest, Unauthenticated, UpstreamError } from '../core/errors.js';
+import type { PendingSignIns } from './pending-sign-ins.js';
 
 export interface OidcClientConfig {
   issuer: string;
@@ -12,25 +14,20 @@ export interface OidcClientConfig {
   clientSecret: string | undefined;
   scopes: string[];
   caPem: string | undefined;
-  /** Default MAX_PENDING. */
-  maxPending?: number;
 }
 
 interface Endpoints { authorization: string; token: string }
 
-export interface PendingSignIn { state: string; verifier: string; redirectUri: string; createdAt: number; reauth: boolean }
+interface PendingSignIn { verifier: string; redirectUri: string }
 
 const CHALLENGE = 'Cookie realm="warden-console"';
-const PENDING_MS = 10 * 60_000;
-/** Sign-ins under way at once: /start needs no credential, so its state is bounded (refused beyond, not evicted). */
-export const MAX_PENDING = 10_000;
+const KIND = 'oidc';
 
 export class OidcClient {
   private endpoints: Endpoints | null = null;
-  private readonly pending = new Map<string, PendingSignIn>();
   private readonly dispatcher: Agent;
 
-  constructor(private readonly c: OidcClientConfig, private readonly now: () => number) {
+  constructor(private readonly c: OidcClientConfig, private readonly pending: PendingSignIns) {
     this.dispatcher = new Agent({ connect: { ...(c.caPem ? { ca: c.caPem } : {}) }, headersTimeout: 5000, bodyTimeout: 5000 });
   }
 
@@ -50,11 +47,10 @@ export class OidcClient {
   /** The URL to send the browser to, and the state to bind to it (kept here, and in a cookie). */
   async start(reauth: boolean, redirectUri: string): Promise<{ url: string; state: string }> {
     const e = await this.discover();
-    this.sweep();
-    if (this.pending.size >= (this.c.maxPending ?? MAX_PENDING)) throw new RateLimited('oidc_sign_ins_busy', 'too many sign-ins under way: try again in a minute', 60);
     const state = randomBytes(24).toString('base64url');
     const verifier = randomBytes(48).toString('base64url');
-    this.pending.set(state, { state, verifier, redirectUri, createdAt: this.now(), reauth });
+    // 24 random bytes: a taken key is not a collision but a broken random source, and is refused.
+    if (!(await this.pending.add(KIND, state, { verifier, redirectUri } satisfies PendingSignIn, 'oidc_sign_ins_busy'))) throw new Error('OIDC state collision');
     const u = new URL(e.authorization);
     u.searchParams.set('response_type', 'code');
     u.searchParams.set('client_id', this.c.clientId);
@@ -75,9 +71,8 @@ export class OidcClient {
   async finish(params: URLSearchParams, browserState: string | null): Promise<{ accessToken: string }> {
     const state = params.get('state');
     if (!state || !browserState || state !== browserState) throw new Unauthenticated('oidc_state_mismatch', 'the sign-in did not start in this browser (state mismatch): start again', CHALLENGE);
-    const p = this.pending.get(state);
-    this.pending.delete(state);
-    if (!p || this.now() - p.createdAt > PENDING_MS) throw new Unauthenticated('oidc_state_unknown', 'the sign-in expired or was already used: start again', CHALLENGE);
+    const p = await this.pending.take<PendingSignIn>(KIND, state);
+    if (!p) throw new Unauthenticated('oidc_state_unknown', 'the sign-in expired or was already used: start again', CHALLENGE);
     const err = params.get('error');
     if (err) throw new Unauthenticated('oidc_error', `the identity provider refused the sign-in: ${err}`, CHALLENGE);
     const code = params.get('code');
@@ -91,11 +86,6 @@ export class OidcClient {
     const body = (await r.json().catch(() => ({}))) as Record<string, unknown>;
     if (!r.ok || typeof body.access_token !== 'string') throw new Unauthenticated('oidc_code_refused', `the token endpoint refused the code (${r.status} ${typeof body.error === 'string' ? body.error : ''})`.trim(), CHALLENGE);
     return { accessToken: body.access_token };
-  }
-
-  private sweep(): void {
-    const now = this.now();
-    for (const [k, p] of this.pending) if (now - p.createdAt > PENDING_MS) this.pending.delete(k);
   }
 
   close(): void {

@@ -5,10 +5,17 @@
 //  - the assertion's Issuer is the configured IdP (checked here: the library checks it on logout only), Audience is this SP, NotBefore/NotOnOrAfter hold (30 s skew at most);
 //  - InResponseTo is an AuthnRequest this Warden sent to this browser (bound by a `__Host-` cookie holding
 //    RelayState), redeemed once: an unsolicited (IdP-initiated), replayed or other browser's response is refused.
+// The RelayState and the request ids live in the console's store (pending-sign-ins.ts): any replica can finish.
+// Single logout (SAML profiles §4.4, HTTP-Redirect binding) when `logoutUrl` is set: signing out sends the IdP a
+// LogoutRequest, whose LogoutResponse must answer it (once); an IdP's LogoutRequest ends the person's sessions.
+// Either message must carry a valid query signature by the IdP's key: node-saml accepts an unsigned one, Warden not.
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { inflateRawSync } from 'node:zlib';
 import { SAML, ValidateInResponseTo, type CacheItem, type CacheProvider, type Profile } from '@node-saml/node-saml';
-import { RateLimited, StartupRefused, Unauthenticated } from '../core/errors.js';
+import { StartupRefused, Unauthenticated } from '../core/errors.js';
+import { PENDING_MS, type PendingSignIns } from './pending-sign-ins.js';
+import type { SamlLogoutName } from './sessions.js';
 
 export interface SamlClientConfig {
   /** The IdP's single sign-on URL (HTTP-Redirect binding). */
@@ -19,13 +26,13 @@ export interface SamlClientConfig {
   idpCertPems: string[];
   /** This Warden's SP entity ID: the AuthnRequest's Issuer and the Audience every assertion must name. */
   spEntityId: string;
+  /** The IdP's single logout URL (HTTP-Redirect); null: no single logout. */
+  logoutUrl: string | null;
   /** The attribute naming the Warden principal; absent: the NameID. */
   principalAttribute: string | null;
   /** AuthnContextClassRefs that mean the person proved a second factor (the AuthnInstant is then their MFA time). */
   mfaAuthnContexts: string[];
   clockSkewMs: number;
-  /** Default MAX_PENDING. */
-  maxPending?: number;
 }
 
 /** What a verified assertion says about the person. */
@@ -35,13 +42,28 @@ export interface SamlSignIn {
   /** Epoch ms of the IdP's AuthnInstant when the AuthnContextClassRef is one of mfaAuthnContexts. */
   mfaAt: number | null;
   assertionId: string;
+  /** What a LogoutRequest for this sign-in names. */
+  logout: SamlLogoutName;
 }
 
-interface PendingRequest { requestId: string; acsUrl: string; createdAt: number }
+/** A logout message the IdP sent to the SLO endpoint, verified. */
+export type SamlLogoutMessage =
+  /** The answer to our LogoutRequest. */
+  | { kind: 'response' }
+  /** The IdP ends a person's sessions; `responseUrl` sends the browser back with our LogoutResponse. */
+  | { kind: 'request'; idpIssuer: string; nameId: string; sessionIndex: string | null; responseUrl: string };
+
+interface PendingRequest { requestId: string; acsUrl: string }
 
 const CHALLENGE = 'Cookie realm="warden-console"';
-const PENDING_MS = 10 * 60_000;
-export const MAX_PENDING = 10_000;
+/** RelayState → the AuthnRequest it goes with. */
+const KIND = 'saml';
+/** AuthnRequest ids node-saml accepts an answer to (its cache provider). */
+const REQUEST_KIND = 'saml_request';
+/** LogoutRequest ids awaiting the IdP's LogoutResponse. */
+const LOGOUT_KIND = 'saml_logout';
+/** The IdP's LogoutRequest ids already honoured (each once, while fresh). */
+const IDP_LOGOUT_KIND = 'saml_idp_logout';
 
 /** Reads and checks the IdP's certificate file at start-up (a missing or unparsable one refuses to start). */
 export function loadSamlIdpCerts(file: string): string[] {
@@ -64,32 +86,20 @@ export function loadSamlIdpCerts(file: string): string[] {
 }
 
 /**
- * The library's request-id cache: exactly the AuthnRequests this process sent, each redeemable once
- * (node-saml removes an id after its response is accepted) and for PENDING_MS.
+ * The library's request-id cache: exactly the AuthnRequests this Warden (any replica) sent, each redeemable
+ * once (node-saml removes an id after its response is accepted) and for PENDING_MS.
  */
 class RequestIds implements CacheProvider {
-  private readonly ids = new Map<string, CacheItem>();
-  constructor(private readonly now: () => number) {}
-  saveAsync(key: string, value: string): Promise<CacheItem | null> {
-    if (this.ids.has(key)) return Promise.resolve(null);
-    const item = { value, createdAt: this.now() };
-    this.ids.set(key, item);
-    return Promise.resolve(item);
+  constructor(private readonly pending: PendingSignIns) {}
+  async saveAsync(key: string, value: string): Promise<CacheItem | null> {
+    const createdAt = this.pending.now();
+    return (await this.pending.add(REQUEST_KIND, key, value, 'saml_sign_ins_busy')) ? { value, createdAt } : null;
   }
   getAsync(key: string): Promise<string | null> {
-    const item = this.ids.get(key);
-    if (!item || this.now() - item.createdAt > PENDING_MS) return Promise.resolve(null);
-    return Promise.resolve(item.value);
+    return this.pending.get<string>(REQUEST_KIND, key);
   }
   removeAsync(key: string | null): Promise<string | null> {
-    if (key === null) return Promise.resolve(null);
-    const item = this.ids.get(key);
-    this.ids.delete(key);
-    return Promise.resolve(item?.value ?? null);
-  }
-  sweep(): void {
-    const now = this.now();
-    for (const [k, v] of this.ids) if (now - v.createdAt > PENDING_MS) this.ids.delete(k);
+    return key === null ? Promise.resolve(null) : this.pending.take<string>(REQUEST_KIND, key);
   }
 }
 
@@ -108,14 +118,13 @@ function refusal(e: unknown): Unauthenticated {
 
 export class SamlClient {
   private readonly requestIds: RequestIds;
-  private readonly pending = new Map<string, PendingRequest>();
   /** One library instance per ACS URL (the console's origins: a handful), sharing one request-id cache. */
   private readonly sps = new Map<string, SAML>();
   /** Set only while getAuthorizeUrlAsync runs synchronously up to its first await (see start()). */
   private nextRequestId: string | null = null;
 
-  constructor(private readonly c: SamlClientConfig, private readonly now: () => number) {
-    this.requestIds = new RequestIds(now);
+  constructor(private readonly c: SamlClientConfig, private readonly pending: PendingSignIns) {
+    this.requestIds = new RequestIds(pending);
   }
 
   private sp(acsUrl: string): SAML {
@@ -128,6 +137,7 @@ export class SamlClient {
         callbackUrl: acsUrl,
         idpCert: this.c.idpCertPems,
         idpIssuer: this.c.idpIssuer,
+        ...(this.c.logoutUrl ? { logoutUrl: this.c.logoutUrl } : {}),
         wantAssertionsSigned: true,
         // Many IdPs sign only the assertion; the assertion's own signature is what is required (above).
         wantAuthnResponseSigned: false,
@@ -138,7 +148,7 @@ export class SamlClient {
         signatureAlgorithm: 'sha256',
         disableRequestedAuthnContext: true,
         generateUniqueId: () => {
-          if (this.nextRequestId === null) throw new Error('an AuthnRequest id was asked for outside start()');
+          if (this.nextRequestId === null) throw new Error('a SAML message id was asked for outside withId()');
           return this.nextRequestId;
         },
       });
@@ -149,31 +159,79 @@ export class SamlClient {
 
   /** The IdP URL to send the browser to, and the state (RelayState) to bind to it in a cookie. */
   async start(acsUrl: string): Promise<{ url: string; state: string }> {
-    this.sweep();
-    if (this.pending.size >= (this.c.maxPending ?? MAX_PENDING)) throw new RateLimited('saml_sign_ins_busy', 'too many sign-ins under way: try again in a minute', 60);
     const state = randomBytes(24).toString('base64url');
     // An NCName (xs:ID): a letter first.
     const requestId = '_' + randomBytes(20).toString('hex');
-    // node-saml takes the id from generateUniqueId before its first await, so it is ours for this call only.
-    this.nextRequestId = requestId;
-    let pending: Promise<string>;
+    const url = await this.withId(requestId, () => this.sp(acsUrl).getAuthorizeUrlAsync(state, undefined, {}));
+    if (!(await this.pending.add(KIND, state, { requestId, acsUrl } satisfies PendingRequest, 'saml_sign_ins_busy'))) throw new Error('SAML RelayState collision');
+    return { url, state };
+  }
+
+  /** node-saml takes a message id from generateUniqueId before its first await, so `id` is this call's only. */
+  private withId<T>(id: string, f: () => Promise<T>): Promise<T> {
+    this.nextRequestId = id;
     try {
-      pending = this.sp(acsUrl).getAuthorizeUrlAsync(state, undefined, {});
+      return f();
     } finally {
       this.nextRequestId = null;
     }
-    const url = await pending;
-    this.pending.set(state, { requestId, acsUrl, createdAt: this.now() });
-    return { url, state };
+  }
+
+  get singleLogout(): boolean {
+    return this.c.logoutUrl !== null;
+  }
+
+  /** SP-initiated logout: the IdP URL (HTTP-Redirect) carrying a LogoutRequest for this sign-in. */
+  async startLogout(name: SamlLogoutName, acsUrl: string): Promise<string> {
+    const id = '_' + randomBytes(20).toString('hex');
+    const profile = { issuer: this.c.idpIssuer, nameID: name.nameId, nameIDFormat: name.nameIdFormat ?? 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified', ...(name.sessionIndex ? { sessionIndex: name.sessionIndex } : {}) } as Profile;
+    const url = await this.withId(id, () => this.sp(acsUrl).getLogoutUrlAsync(profile, randomBytes(16).toString('base64url'), {}));
+    if (!(await this.pending.add(LOGOUT_KIND, id, {}, 'saml_sign_ins_busy'))) throw new Error('SAML LogoutRequest id collision');
+    return url;
+  }
+
+  /**
+   * The SLO endpoint (HTTP-Redirect binding): a LogoutResponse answering one of our LogoutRequests (once), or
+   * the IdP's LogoutRequest. `rawQuery` is the query string as received: the signature covers its bytes.
+   */
+  async logoutMessage(query: URLSearchParams, rawQuery: string, acsUrl: string): Promise<SamlLogoutMessage> {
+    const isResponse = query.has('SAMLResponse');
+    if (!isResponse && !query.has('SAMLRequest')) throw new Unauthenticated('saml_invalid', 'the SLO endpoint takes a SAMLRequest or a SAMLResponse', CHALLENGE);
+    if (!query.get('Signature') || !query.get('SigAlg')) throw new Unauthenticated('saml_signature_invalid', 'a logout message must carry the IdP\'s query signature (Signature and SigAlg)', CHALLENGE);
+    const sp = this.sp(acsUrl);
+    let result: { profile: Profile | null };
+    try {
+      result = await sp.validateRedirectAsync(Object.fromEntries(query), rawQuery);
+    } catch (e) {
+      throw refusal(e);
+    }
+    if (isResponse) {
+      // node-saml accepts a LogoutResponse without InResponseTo: it must answer a LogoutRequest of ours, once.
+      const xml = inflateRawSync(Buffer.from(query.get('SAMLResponse')!, 'base64')).toString('utf8');
+      const inResponseTo = /<(?:[\w-]+:)?LogoutResponse\b[^>]*?\sInResponseTo="([^"]+)"/.exec(xml)?.[1];
+      if (!inResponseTo || (await this.pending.take(LOGOUT_KIND, inResponseTo)) === null) throw new Unauthenticated('saml_unsolicited_or_replayed', 'the LogoutResponse answers no logout of ours (or one already answered)', CHALLENGE);
+      await this.requestIds.removeAsync(inResponseTo);
+      return { kind: 'response' };
+    }
+    const p = result.profile;
+    if (!p || typeof p.nameID !== 'string' || p.nameID.length === 0) throw new Unauthenticated('saml_subject_missing', 'the LogoutRequest names nobody', CHALLENGE);
+    // A signed LogoutRequest is honoured once, and only while fresh: replayed later it would end new sessions.
+    const xml = inflateRawSync(Buffer.from(query.get('SAMLRequest')!, 'base64')).toString('utf8');
+    const issued = Date.parse(/<(?:[\w-]+:)?LogoutRequest\b[^>]*?\sIssueInstant="([^"]+)"/.exec(xml)?.[1] ?? '');
+    const now = this.pending.now();
+    if (!Number.isFinite(issued) || issued > now + this.c.clockSkewMs || now - issued > PENDING_MS) throw new Unauthenticated('saml_logout_stale', 'the LogoutRequest is not fresh (IssueInstant more than ten minutes ago, or in the future)', CHALLENGE);
+    if (typeof p.ID !== 'string' || !(await this.pending.add(IDP_LOGOUT_KIND, p.ID, {}, 'saml_sign_ins_busy'))) throw new Unauthenticated('saml_unsolicited_or_replayed', 'this LogoutRequest was already honoured', CHALLENGE);
+    const sessionIndex = typeof p.sessionIndex === 'string' && p.sessionIndex.length > 0 ? p.sessionIndex : null;
+    const responseUrl = await this.withId('_' + randomBytes(20).toString('hex'), () => sp.getLogoutResponseUrlAsync(p, query.get('RelayState') ?? '', {}, true));
+    return { kind: 'request', idpIssuer: this.c.idpIssuer, nameId: p.nameID, sessionIndex, responseUrl };
   }
 
   /** The ACS: RelayState must be this browser's, the response must answer its request, and the assertion must verify. */
   async finish(form: URLSearchParams, browserState: string | null): Promise<SamlSignIn> {
     const state = form.get('RelayState');
     if (!state || !browserState || state !== browserState) throw new Unauthenticated('saml_state_mismatch', 'the sign-in did not start in this browser (RelayState mismatch): start again', CHALLENGE);
-    const p = this.pending.get(state);
-    this.pending.delete(state);
-    if (!p || this.now() - p.createdAt > PENDING_MS) throw new Unauthenticated('saml_state_unknown', 'the sign-in expired or was already used: start again', CHALLENGE);
+    const p = await this.pending.take<PendingRequest>(KIND, state);
+    if (!p) throw new Unauthenticated('saml_state_unknown', 'the sign-in expired or was already used: start again', CHALLENGE);
     const response = form.get('SAMLResponse');
     if (!response) {
       await this.requestIds.removeAsync(p.requestId);
@@ -194,7 +252,8 @@ export class SamlClient {
     // The library accepts any request id of ours; this browser's response must answer this browser's request.
     if (profile.inResponseTo !== p.requestId) throw new Unauthenticated('saml_unsolicited_or_replayed', 'the SAML response answers another sign-in', CHALLENGE);
     const subject = this.subjectOf(profile);
-    return { idpIssuer: profile.issuer, subject, mfaAt: this.mfaAt(profile), assertionId: typeof profile.ID === 'string' ? profile.ID : 'saml' };
+    const logout: SamlLogoutName = { nameId: profile.nameID, nameIdFormat: profile.nameIDFormat ?? null, sessionIndex: typeof profile.sessionIndex === 'string' ? profile.sessionIndex : null };
+    return { idpIssuer: profile.issuer, subject, mfaAt: this.mfaAt(profile), assertionId: typeof profile.ID === 'string' ? profile.ID : 'saml', logout };
   }
 
   private subjectOf(profile: Profile): string {
@@ -214,11 +273,5 @@ export class SamlClient {
     const cls = typeof ref === 'string' ? ref : ref?._;
     const at = st?.$?.AuthnInstant ? Date.parse(st.$.AuthnInstant) : NaN;
     return cls && this.c.mfaAuthnContexts.includes(cls) && Number.isFinite(at) ? at : null;
-  }
-
-  private sweep(): void {
-    const now = this.now();
-    for (const [k, p] of this.pending) if (now - p.createdAt > PENDING_MS) this.pending.delete(k);
-    this.requestIds.sweep();
   }
 }

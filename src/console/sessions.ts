@@ -15,7 +15,17 @@ export type SessionCredential =
   /** Signed in through the OIDC issuer: the verified token's person and when they last proved MFA there. */
   | { kind: 'oidc'; issuer: string; subject: string; tenant: string; principalKind: string; groups: string[]; mfaAt: number | null; tokenId: string }
   /** Signed in through the SAML IdP: the principal its verified assertion named, and when it last proved MFA there. */
-  | { kind: 'saml'; idpIssuer: string; subject: string; mfaAt: number | null; assertionId: string };
+  | { kind: 'saml'; idpIssuer: string; subject: string; mfaAt: number | null; assertionId: string; logout?: SamlLogoutName };
+
+/** What a SAML LogoutRequest must name: the assertion's NameID (and its format) and SessionIndex. */
+export interface SamlLogoutName {
+  nameId: string;
+  nameIdFormat: string | null;
+  sessionIndex: string | null;
+}
+
+/** The key under which an IdP's LogoutRequest finds a person's sessions (the store never holds the NameID itself). */
+export const samlSubjectKey = (idpIssuer: string, nameId: string) => digest(`${idpIssuer}\n${nameId}`);
 
 export interface ConsoleSession {
   /** sha256 of the cookie value (the store never holds the cookie itself, nor the credential unsealed). */
@@ -78,7 +88,8 @@ export class SessionStore {
     const cookie = randomBytes(32).toString('base64url');
     const now = this.clock.now();
     const session: ConsoleSession = { handle: digest(cookie), csrf: randomBytes(32).toString('base64url'), credential, createdAt: now, lastSeenAt: now };
-    await this.store.insert({ handle: session.handle, csrf: session.csrf, credential: seal(cookie, session.handle, credential), createdAt: now, lastSeenAt: now, stepUpAt: null, pendingPasskey: null });
+    const saml = credential.kind === 'saml' && credential.logout ? { samlSubject: samlSubjectKey(credential.idpIssuer, credential.logout.nameId), samlSession: credential.logout.sessionIndex } : { samlSubject: null, samlSession: null };
+    await this.store.insert({ handle: session.handle, csrf: session.csrf, credential: seal(cookie, session.handle, credential), createdAt: now, lastSeenAt: now, stepUpAt: null, pendingPasskey: null, ...saml });
     return { cookie, session };
   }
 
@@ -106,6 +117,11 @@ export class SessionStore {
 
   async end(cookie: string): Promise<boolean> {
     return this.store.delete(digest(cookie));
+  }
+
+  /** An IdP's LogoutRequest: ends the person's sessions (only the one with `sessionIndex`, when it names one). */
+  async endSaml(idpIssuer: string, nameId: string, sessionIndex: string | null): Promise<number> {
+    return this.store.deleteSaml(samlSubjectKey(idpIssuer, nameId), sessionIndex);
   }
 
   async setStepUp(session: ConsoleSession, at: number): Promise<void> {

@@ -1,14 +1,20 @@
 // The console's OIDC client against the test IdP: discovery checks, and the bound on sign-ins under way
-// (/console/auth/oidc/start needs no credential, so its state must not grow without limit).
+// (/console/auth/oidc/start needs no credential, so its state must not grow without limit), kept in the
+// console's store (an in-memory SQLite here).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { OidcClient } from '../../src/console/oidc-client.js';
 import { WardenError } from '../../src/core/errors.js';
+import { PendingSignIns } from '../../src/console/pending-sign-ins.js';
+import { openSqlite } from '../../src/store/sqlite.js';
+import { SqliteConsoleSessionStore } from '../../src/store/console-sessions-store.js';
 import { startTestOidcIdp } from '../helpers/oidc-idp.js';
+
+const pending = (max?: number) => new PendingSignIns(new SqliteConsoleSessionStore(openSqlite(':memory:')), Date.now, max);
 
 test('sign-ins under way are bounded: beyond the limit /start is a 429, not an eviction of the others', async () => {
   const idp = await startTestOidcIdp();
-  const c = new OidcClient({ issuer: idp.issuer, clientId: idp.clientId, clientSecret: undefined, scopes: ['openid'], caPem: idp.caPem, maxPending: 2 }, Date.now);
+  const c = new OidcClient({ issuer: idp.issuer, clientId: idp.clientId, clientSecret: undefined, scopes: ['openid'], caPem: idp.caPem }, pending(2));
   try {
     const a = await c.start(false, 'https://localhost:1/console/auth/oidc/callback');
     await c.start(false, 'https://localhost:1/console/auth/oidc/callback');
@@ -26,7 +32,7 @@ test('sign-ins under way are bounded: beyond the limit /start is a 429, not an e
 
 test('discovery naming another issuer is refused (the metadata must be the configured issuer\'s)', async () => {
   const idp = await startTestOidcIdp();
-  const c = new OidcClient({ issuer: idp.issuer + '/', clientId: idp.clientId, clientSecret: undefined, scopes: ['openid'], caPem: idp.caPem }, Date.now);
+  const c = new OidcClient({ issuer: idp.issuer + '/', clientId: idp.clientId, clientSecret: undefined, scopes: ['openid'], caPem: idp.caPem }, pending());
   try {
     await assert.rejects(c.start(false, 'https://localhost:1/cb'), (e: unknown) => e instanceof WardenError && e.code === 'oidc_discovery_failed');
   } finally {

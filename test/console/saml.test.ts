@@ -2,6 +2,8 @@
 // made per run: an admin and a consumer sign in (SP-initiated, signed assertion), and every broken response is
 // refused and recorded: unsigned, signed by another key, tampered after signing, expired, for another audience,
 // from another issuer, replayed, unsolicited, posted without the browser's RelayState, naming nobody we know.
+// Single logout: sign-out sends the IdP a LogoutRequest and takes its signed LogoutResponse once; the IdP's
+// signed LogoutRequest ends the named session; unsigned, wrongly signed, tampered or foreign ones end nothing.
 // The browser flow through the same IdP is in console.test.ts.
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -72,7 +74,7 @@ describe('console SAML sign-in', () => {
     const certFile = join(mkdtempSync(join(tmpdir(), 'warden-saml-')), 'idp.pem');
     writeFileSync(certFile, idp.signingCertPem);
     t = await startTestWarden((c) => {
-      c.console = { ...c.console, saml: { entryPoint: idp.ssoUrl, idpIssuer: idp.entityId, idpCertFile: certFile, spEntityId: SP, mfaAuthnContexts: ['https://refeds.org/profile/mfa'], clockSkewSec: 5 } };
+      c.console = { ...c.console, saml: { entryPoint: idp.ssoUrl, idpIssuer: idp.entityId, idpCertFile: certFile, spEntityId: SP, logoutUrl: idp.sloUrl, mfaAuthnContexts: ['https://refeds.org/profile/mfa'], clockSkewSec: 5 } };
     });
     await t.admin('POST', '/admin/v1/principals', { id: 'bob', kind: 'user', tenant: 'acme', groups: ['admins'], admin: true });
     await t.admin('POST', '/admin/v1/principals', { id: 'alice', kind: 'user', tenant: 'acme', groups: ['consumers'] });
@@ -177,6 +179,89 @@ describe('console SAML sign-in', () => {
     assert.equal(json.json.error.code, 'invalid_content_type');
   });
 
+  const sloPath = () => '/console/auth/saml/slo';
+  const sloUrl = () => `${t.w.adminOrigin}/console/auth/saml/slo`;
+  const pathOf = (u: string) => { const x = new URL(u); return x.pathname + x.search; };
+  const signedInCookie = async (subject: string) => {
+    const r = await signIn(subject);
+    assert.equal(r.status, 303, r.text);
+    return sessionCookieOf(r)!;
+  };
+  const principalsWith = async (cookie: string) => (await send('GET', '/admin/v1/principals', { cookie })).status;
+
+  test('SP-initiated single logout: sign-out ends the session here and asks the IdP; its signed LogoutResponse is taken once', async () => {
+    const cookie = await signedInCookie('bob');
+    const view = await send('GET', '/console/auth/session', { cookie });
+    const out = await send('POST', '/console/auth/signout', { cookie, csrf: view.json.csrf });
+    assert.equal(out.status, 200, out.text);
+    const logoutUrl = String(out.json.logout_url);
+    assert.ok(logoutUrl.startsWith(idp.sloUrl + '?SAMLRequest='), logoutUrl);
+    assert.equal(await principalsWith(cookie), 401, 'the Warden session ended at sign-out, before the IdP answered');
+    const atIdp = await request(logoutUrl, { dispatcher: idpAgent });
+    await atIdp.body.text();
+    const lr = idp.logoutRequests.at(-1)!;
+    assert.deepEqual([lr.nameId, lr.sessionIndex], ['bob', idp.sessions.get('bob')!.at(-1)], 'the LogoutRequest names the NameID and SessionIndex of this sign-in');
+    const back = String(atIdp.headers.location);
+    assert.ok(back.startsWith(sloUrl() + '?SAMLResponse='), back);
+    const done = await send('GET', pathOf(back));
+    assert.equal(done.status, 303, done.text);
+    assert.equal(done.headers.location, '/console/');
+    assert.ok(t.audits().some((a) => a.action === 'console.samlLogout' && a.decision === 'allow'));
+    const replay = await send('GET', pathOf(back));
+    assert.equal(replay.json.error.code, 'saml_unsolicited_or_replayed');
+    assert.ok(t.audits().some((a) => a.action === 'console.samlLogout' && a.decision === 'deny' && a.errorCode === 'saml_unsolicited_or_replayed'));
+    for (const inResponseTo of [null, '_never-asked']) assert.equal((await send('GET', pathOf(idp.logoutResponseUrl(sloUrl(), { inResponseTo })))).json.error.code, 'saml_unsolicited_or_replayed');
+  });
+
+  test('SP-initiated single logout: an unsigned or wrongly signed LogoutResponse is refused', async () => {
+    const cookie = await signedInCookie('bob');
+    const out = await send('POST', '/console/auth/signout', { cookie, csrf: (await send('GET', '/console/auth/session', { cookie })).json.csrf });
+    const atIdp = await request(String(out.json.logout_url), { dispatcher: idpAgent });
+    await atIdp.body.text();
+    const id = idp.logoutRequests.at(-1)!.id;
+    for (const signing of ['none', 'other'] as const) {
+      const r = await send('GET', pathOf(idp.logoutResponseUrl(sloUrl(), { inResponseTo: id, signing })));
+      assert.equal(r.status, 401, r.text);
+      assert.equal(r.json.error.code, 'saml_signature_invalid', signing);
+    }
+    assert.equal((await send('GET', pathOf(idp.logoutResponseUrl(sloUrl(), { inResponseTo: id })))).status, 303, 'the real answer is still taken');
+  });
+
+  test('IdP-initiated single logout: a signed LogoutRequest ends the session it names; unsigned, forged, tampered or foreign ones end nothing', async () => {
+    const first = await signedInCookie('bob');
+    const firstIndex = idp.sessions.get('bob')!.at(-1)!;
+    const second = await signedInCookie('bob');
+    const alice = await signedInCookie('alice');
+    for (const [o, code] of [
+      [{ signing: 'none' }, 'saml_signature_invalid'],
+      [{ signing: 'other' }, 'saml_signature_invalid'],
+      [{ signing: 'tampered' }, 'saml_signature_invalid'],
+      [{ issuer: 'https://evil-idp.example' }, 'saml_issuer_mismatch'],
+    ] as const) {
+      const r = await send('GET', pathOf(idp.logoutRequestUrl(sloUrl(), { nameId: 'bob', ...o })));
+      assert.equal(r.status, 401, r.text);
+      assert.equal(r.json.error.code, code, JSON.stringify(o));
+    }
+    assert.deepEqual([await principalsWith(first), await principalsWith(second)], [200, 200], 'no refused request ended anything');
+    const stale = await send('GET', pathOf(idp.logoutRequestUrl(sloUrl(), { nameId: 'bob', issuedAt: Date.now() - 11 * 60_000 })));
+    assert.equal(stale.json.error.code, 'saml_logout_stale');
+    assert.deepEqual([await principalsWith(first), await principalsWith(second)], [200, 200], 'no refused request ended anything');
+    // Naming the first sign-in's SessionIndex: that session ends, the other stays.
+    const firstLogout = idp.logoutRequestUrl(sloUrl(), { nameId: 'bob', sessionIndex: firstIndex });
+    const one = await send('GET', pathOf(firstLogout));
+    assert.equal(one.status, 302, one.text);
+    assert.ok(String(one.headers.location).startsWith(idp.sloUrl + '?SAMLResponse='), 'answered with a LogoutResponse at the IdP');
+    assert.deepEqual([await principalsWith(first), await principalsWith(second)], [401, 200]);
+    assert.ok(t.audits().some((a) => a.action === 'console.signOut' && (a.details as Record<string, unknown> | undefined)?.sessionsEnded === 1));
+    const replayed = await send('GET', pathOf(firstLogout));
+    assert.equal(replayed.json.error.code, 'saml_unsolicited_or_replayed', 'a LogoutRequest is honoured once');
+    // Naming the person only: all their sessions end; another person's stays.
+    assert.equal((await send('GET', pathOf(idp.logoutRequestUrl(sloUrl(), { nameId: 'bob' })))).status, 302);
+    assert.equal(await principalsWith(second), 401);
+    assert.equal((await send('GET', '/console/auth/session', { cookie: alice })).json.signed_in, true);
+    assert.equal((await send('GET', sloPath())).json.error.code, 'saml_invalid');
+  });
+
   test('a disabled principal\'s SAML session ends at its next request', async () => {
     await t.admin('POST', '/admin/v1/principals', { id: 'gina', kind: 'user', tenant: 'acme', groups: ['admins'], admin: true });
     const r = await signIn('gina');
@@ -189,7 +274,7 @@ describe('console SAML sign-in', () => {
   });
 });
 
-test('SAML not configured: the sign-in endpoints answer 404 saml_not_configured', async () => {
+test('SAML not configured: the sign-in and logout endpoints answer 404', async () => {
   const plain = await startTestWarden();
   try {
     const r = await request(plain.w.adminUrl + '/console/auth/saml/start', { dispatcher: plain.agent });
@@ -197,6 +282,9 @@ test('SAML not configured: the sign-in endpoints answer 404 saml_not_configured'
     assert.equal(((await r.body.json()) as any).error.code, 'saml_not_configured');
     const s = await request(plain.w.adminUrl + '/console/auth/session', { dispatcher: plain.agent });
     assert.equal(((await s.body.json()) as any).saml, false);
+    const slo = await request(plain.w.adminUrl + '/console/auth/saml/slo?SAMLRequest=x', { dispatcher: plain.agent });
+    assert.equal(slo.statusCode, 404);
+    assert.equal(((await slo.body.json()) as any).error.code, 'saml_slo_not_configured');
   } finally {
     await plain.stop();
   }

@@ -4,12 +4,15 @@
 // (HTTP-Redirect binding) reads the AuthnRequest and answers with an auto-posting form (HTTP-POST binding)
 // that signs in whoever the test names in `signInAs`. `response()` builds a response directly, and can build
 // the broken ones the tests need (unsigned, signed by another key, tampered, expired, for another audience).
+// Single logout (HTTP-Redirect binding, query signatures RSA-SHA256): its SLO URL answers an SP's LogoutRequest
+// with a signed LogoutResponse sent back to the SP's SLO endpoint; `logoutRequestUrl()` and
+// `logoutResponseUrl()` build IdP messages (signed, unsigned or signed by another key) for the tests.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { generateKeyPairSync, randomBytes, webcrypto } from 'node:crypto';
+import { createSign, generateKeyPairSync, randomBytes, webcrypto } from 'node:crypto';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { inflateRawSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { SignedXml } from 'xml-crypto';
 import { issueServerCert, makeTestCa } from './pki.js';
 
@@ -45,8 +48,22 @@ export interface TestSamlIdp {
   /** The last response the SSO URL posted (base64), for replay tests. */
   lastResponse: string | null;
   response(o: SamlResponseOptions): string;
+  /** The IdP's single logout URL (HTTP-Redirect). */
+  sloUrl: string;
+  /** The SessionIndex of each sign-in the IdP answered, by subject (latest last). */
+  sessions: Map<string, string[]>;
+  /** The LogoutRequests the SLO URL received (decoded XML), and where it sent each LogoutResponse. */
+  logoutRequests: { xml: string; id: string; nameId: string; sessionIndex: string | null; relayState: string; answeredTo: string }[];
+  /** An IdP-initiated LogoutRequest as a redirect to `spSloUrl`. */
+  logoutRequestUrl(spSloUrl: string, o: { nameId: string; sessionIndex?: string; signing?: LogoutSigning; issuer?: string; issuedAt?: number }): string;
+  /** A LogoutResponse as a redirect to `spSloUrl`. */
+  logoutResponseUrl(spSloUrl: string, o: { inResponseTo: string | null; signing?: LogoutSigning }): string;
   close(): void;
 }
+
+/** ok: signed by the IdP's key; none: no query signature; other: signed by a key the SP does not trust; tampered: the message changed after signing. */
+export type LogoutSigning = 'ok' | 'none' | 'other' | 'tampered';
+const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -99,17 +116,31 @@ export async function startTestSamlIdp(spEntityId: string): Promise<TestSamlIdp>
     signInAs: null,
     requests: [],
     lastResponse: null,
+    sloUrl: '',
+    sessions: new Map(),
+    logoutRequests: [],
+    logoutRequestUrl(spSloUrl, o) {
+      const xml = `<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_l${randomBytes(16).toString('hex')}" Version="2.0" IssueInstant="${new Date(o.issuedAt ?? Date.now()).toISOString()}" Destination="${esc(spSloUrl)}">`
+        + `<saml:Issuer>${esc(o.issuer ?? idp.entityId)}</saml:Issuer><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified">${esc(o.nameId)}</saml:NameID>`
+        + (o.sessionIndex ? `<samlp:SessionIndex>${esc(o.sessionIndex)}</samlp:SessionIndex>` : '') + '</samlp:LogoutRequest>';
+      return spSloUrl + '?' + redirectQuery('SAMLRequest', xml, randomBytes(8).toString('hex'), o.signing ?? 'ok');
+    },
+    logoutResponseUrl(spSloUrl, o) {
+      return spSloUrl + '?' + redirectQuery('SAMLResponse', logoutResponse(spSloUrl, o.inResponseTo), '', o.signing ?? 'ok');
+    },
     response(o) {
       const now = Date.now();
       const iso = (ms: number) => new Date(ms).toISOString();
       const until = iso(now + (o.validForSec ?? 300) * 1000);
+      const sessionIndex = `_s${randomBytes(8).toString('hex')}`;
+      idp.sessions.set(o.subject, [...(idp.sessions.get(o.subject) ?? []), sessionIndex]);
       const issuer = esc(o.issuer ?? idp.entityId);
       const assertion = `<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_a${randomBytes(16).toString('hex')}" Version="2.0" IssueInstant="${iso(now)}">`
         + `<saml:Issuer>${issuer}</saml:Issuer>`
         + `<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified">${esc(o.subject)}</saml:NameID>`
         + `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData InResponseTo="${esc(o.inResponseTo)}" NotOnOrAfter="${until}" Recipient="${esc(o.acsUrl)}"/></saml:SubjectConfirmation></saml:Subject>`
         + `<saml:Conditions NotBefore="${iso(now - 60_000)}" NotOnOrAfter="${until}"><saml:AudienceRestriction><saml:Audience>${esc(o.audience ?? spEntityId)}</saml:Audience></saml:AudienceRestriction></saml:Conditions>`
-        + `<saml:AuthnStatement AuthnInstant="${iso(now)}" SessionIndex="_s${randomBytes(8).toString('hex')}"><saml:AuthnContext><saml:AuthnContextClassRef>${esc(o.authnContext ?? SAML_MFA)}</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`
+        + `<saml:AuthnStatement AuthnInstant="${iso(now)}" SessionIndex="${sessionIndex}"><saml:AuthnContext><saml:AuthnContextClassRef>${esc(o.authnContext ?? SAML_MFA)}</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`
         + `<saml:AttributeStatement><saml:Attribute Name="uid"><saml:AttributeValue>${esc(o.subject)}</saml:AttributeValue></saml:Attribute></saml:AttributeStatement>`
         + '</saml:Assertion>';
       const xml = `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r${randomBytes(16).toString('hex')}" Version="2.0" IssueInstant="${iso(now)}" Destination="${esc(o.acsUrl)}" InResponseTo="${esc(o.inResponseTo)}">`
@@ -126,8 +157,31 @@ export async function startTestSamlIdp(spEntityId: string): Promise<TestSamlIdp>
     `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r${randomBytes(16).toString('hex')}" Version="2.0" IssueInstant="${new Date().toISOString()}" Destination="${esc(acsUrl)}" InResponseTo="${esc(inResponseTo)}"><saml:Issuer>${esc(idp.entityId)}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:AuthnFailed"/></samlp:StatusCode></samlp:Status></samlp:Response>`,
   ).toString('base64');
 
+  /** HTTP-Redirect binding (SAML bindings §3.4.4.1): DEFLATE, base64, URL-encode; the signature covers the query as sent. */
+  const redirectQuery = (param: 'SAMLRequest' | 'SAMLResponse', xml: string, relayState: string, signing: LogoutSigning): string => {
+    const enc = (v: string) => encodeURIComponent(v);
+    let q = `${param}=${enc(deflateRawSync(Buffer.from(xml, 'utf8')).toString('base64'))}` + (relayState ? `&RelayState=${enc(relayState)}` : '') + `&SigAlg=${enc(RSA_SHA256)}`;
+    if (signing === 'none') return q;
+    const sig = createSign('RSA-SHA256').update(q).sign((signing === 'other' ? stranger : signer).keyPem, 'base64');
+    if (signing === 'tampered') q = `${param}=${enc(deflateRawSync(Buffer.from(xml.replace(/>([^<]+)<\/saml:NameID>/, '>admin</saml:NameID>'), 'utf8')).toString('base64'))}` + q.slice(q.indexOf('&'));
+    return `${q}&Signature=${enc(sig)}`;
+  };
+  const logoutResponse = (destination: string, inResponseTo: string | null) =>
+    `<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_lr${randomBytes(16).toString('hex')}" Version="2.0" IssueInstant="${new Date().toISOString()}" Destination="${esc(destination)}"${inResponseTo ? ` InResponseTo="${esc(inResponseTo)}"` : ''}>`
+    + `<saml:Issuer>${esc(idp.entityId)}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:LogoutResponse>`;
+
   const server: Server = createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
     const url = new URL(req.url ?? '/', idp.ssoUrl);
+    if (url.pathname === '/slo' && req.method === 'GET') {
+      // An SP's LogoutRequest: the IdP ends its session and answers at the SP's SLO endpoint (beside its ACS).
+      const xml = inflateRawSync(Buffer.from(url.searchParams.get('SAMLRequest') ?? '', 'base64')).toString('utf8');
+      const id = /\sID="([^"]+)"/.exec(xml)?.[1] ?? '';
+      const relayState = url.searchParams.get('RelayState') ?? '';
+      const answeredTo = (idp.requests.at(-1)?.acsUrl ?? '').replace(/\/acs$/, '/slo');
+      idp.logoutRequests.push({ xml, id, nameId: />([^<]+)<\/saml:NameID>/.exec(xml)?.[1] ?? '', sessionIndex: /SessionIndex[^>]*>([^<]+)</.exec(xml)?.[1] ?? null, relayState, answeredTo });
+      res.writeHead(302, { location: answeredTo + '?' + redirectQuery('SAMLResponse', logoutResponse(answeredTo, id), relayState, 'ok') }).end();
+      return;
+    }
     if (url.pathname !== '/sso' || req.method !== 'GET') {
       res.writeHead(404).end();
       return;
@@ -150,5 +204,6 @@ export async function startTestSamlIdp(spEntityId: string): Promise<TestSamlIdp>
   const origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   idp.entityId = `${origin}/metadata`;
   idp.ssoUrl = `${origin}/sso`;
+  idp.sloUrl = `${origin}/slo`;
   return idp;
 }

@@ -49,7 +49,7 @@ import { buildMonitor } from '../monitor/plane.js';
 import { RedisBaselineStore } from '../store/baselines-redis.js';
 import { createInventoryRoute } from '../monitor/inventory.js';
 import { KeyRotation } from '../monitor/rotation.js';
-import { createToolsPlane, filterToolCalls, pdpToolDecider, toolAuthenticator, type ToolPolicyRequest } from '../tools/index.js';
+import { createToolsPlane, filterToolCalls, pdpToolDecider, toolAuthenticator, type ToolPolicyRequest, type ToolsPlane } from '../tools/index.js';
 import { calleeActor, createAgentsPlane } from '../agents/index.js';
 import { buildContext } from '../policy/index.js';
 import { countFindings, redact } from '../inspect/index.js';
@@ -335,7 +335,13 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   // Quarantining a drifting deployment needs the workload plane, built after the policy plane (which needs the monitor).
   let quarantineDeployment: ((id: string, reason: string) => Promise<boolean>) | null = null;
   let revokeTokensOf: ((principalId: string) => Promise<void>) | null = null;
+  // A playbook's quarantineTool needs the tools plane, built after the workload plane.
+  let toolQuarantine: Pick<ToolsPlane, 'quarantineTool' | 'releaseTool'> | null = null;
   const monitor = buildMonitor(config, {
+    tools: {
+      quarantineTool: (name, reason, by) => (toolQuarantine ? toolQuarantine.quarantineTool(name, reason, by) : Promise.resolve(null)),
+      releaseTool: (name, by, made) => (toolQuarantine ? toolQuarantine.releaseTool(name, by, made) : Promise.resolve(false)),
+    },
     quarantine: (id, reason) => (quarantineDeployment ? quarantineDeployment(id, reason) : Promise.resolve(false)),
     revokeTokens: async (principalId) => (revokeTokensOf ? (await revokeTokensOf(principalId), true) : false),
     clock,
@@ -543,6 +549,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       : {}),
   });
   started.push(() => tools.close());
+  toolQuarantine = tools;
   // A2A plane: /a2a/{id} and /admin/v1/agents; agent calls decided by the same PDP (pdpToolDecider passes the
   // action and resource through: callAgent on AgentSkill), callees get JIT tokens naming them as the actor.
   const decideForTools = pdpToolDecider(policy.pdp, buildContext);

@@ -223,6 +223,7 @@ export const CONFIG_SCHEMA = {
                     { type: 'object', additionalProperties: false, required: ['do'], properties: { do: { enum: ['suspendCredential', 'revokeCredential', 'revokeTokens', 'quarantineDeployment'] } } },
                     { type: 'object', additionalProperties: false, required: ['do'], properties: { do: { const: 'stepUp' }, maxAgeSec: { type: 'integer', minimum: 1 } } },
                     { type: 'object', additionalProperties: false, required: ['do', 'requestsPerSecond'], properties: { do: { const: 'throttle' }, requestsPerSecond: { type: 'number', exclusiveMinimum: 0 } } },
+                    { type: 'object', additionalProperties: false, required: ['do'], properties: { do: { const: 'quarantineTool' }, tool: { type: 'string', pattern: '^[a-zA-Z][a-zA-Z0-9_-]{0,63}$' } } },
                     { type: 'object', additionalProperties: false, required: ['do', 'url'], properties: { do: { const: 'webhook' }, url: { type: 'string', pattern: '^https?://' } } },
                   ],
                 },

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { Server as McpServer } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { startToolsWorld, type ToolsWorld } from './fixtures.js';
+import { cliIo, startToolsWorld, type ToolsWorld } from './fixtures.js';
 import { main as toolsCli } from '../../src/cli/tools.js';
 import { definitionDigest } from '../../src/tools/pins.js';
 
@@ -53,14 +53,6 @@ after(async () => {
 
 const calcDef = (name: string, tool: string, extra: Record<string, unknown> = {}) => ({ name, risk: 'read', grantees: ['consumers'], input_schema: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } }, required: ['a', 'b'] }, backend: { type: 'mcp', url: `${mcpOrigin}/mcp`, tool }, egress: [mcpOrigin], ...extra });
 const entries = (requestId: string) => w.t.audits().filter((a) => a.requestId === requestId) as Record<string, any>[];
-
-function cliIo() {
-  const out: string[] = [];
-  process.env.WARDEN_ADMIN_KEY = w.t.adminKey;
-  process.env.WARDEN_ADMIN_URL = w.t.w.adminUrl;
-  process.env.WARDEN_CA = w.t.w.caPemPath;
-  return { out, io: { out: (s: string) => void out.push(s), err: (s: string) => void out.push(s) } };
-}
 
 describe('pinned MCP tool definitions', () => {
   test('a changed definition quarantines the tool (diff in the ledger) until an admin re-approves exactly that digest', async () => {
@@ -111,7 +103,7 @@ describe('pinned MCP tool definitions', () => {
     assert.ok(w.t.audits().some((a) => a.requestId === wrong.headers['x-request-id'] && a.action === 'tool.definition.approve' && a.decision === 'deny'));
     const missing = await w.t.call('admin', 'POST', '/admin/v1/tools/calc_add/definition/approve', { key: w.t.adminKey, body: {} });
     assert.equal(missing.status, 400);
-    const { out, io } = cliIo();
+    const { out, io } = cliIo(w);
     assert.equal(await toolsCli(['definition', 'calc_add'], io), 0);
     assert.match(out.join(''), /"quarantined": true/);
     assert.equal(await toolsCli(['approve-definition', 'calc_add', '--digest', pending.pending.digest], io), 0);

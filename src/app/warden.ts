@@ -1,6 +1,7 @@
 // The composition root: builds every plane from the config and starts both TLS listeners.
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { KeyObject } from 'node:crypto';
 import { mkdirSync, chmodSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -49,7 +50,7 @@ import { buildMonitor } from '../monitor/plane.js';
 import { RedisBaselineStore } from '../store/baselines-redis.js';
 import { createInventoryRoute } from '../monitor/inventory.js';
 import { KeyRotation } from '../monitor/rotation.js';
-import { createToolsPlane, filterToolCalls, pdpToolDecider, toolAuthenticator, type ToolPolicyRequest, type ToolsPlane } from '../tools/index.js';
+import { createToolsPlane, filterToolCalls, pdpToolDecider, toolAuthenticator, ToolCredentialKeys, type ToolPolicyRequest, type ToolsPlane } from '../tools/index.js';
 import { calleeActor, createAgentsPlane } from '../agents/index.js';
 import { buildContext } from '../policy/index.js';
 import { countFindings, redact } from '../inspect/index.js';
@@ -530,6 +531,36 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   started.push(() => workload.close());
   quarantineDeployment = async (id, reason) => (await workload.registry.quarantine(null, id, reason)).state === 'quarantined';
   const keyRelease = createKeyRelease({ db, keyring, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces, ...(cluster.redis ? { challenges: new RedisChallengeStore(cluster.redis, `${redisPrefix}attestation:`), sourceLimiter: new RedisSourceRateLimiter(cluster.redis, `${redisPrefix}attestation:source:`, config.limits.attestationPerSource) } : {}), ...(sealed ? { modelKeys: sealed.modelKeys } : {}) });
+  // The keys that sign per-call tool credentials: one key for good, or rotated on a cadence with an overlap
+  // (monitor.rotation.toolCredentialKeys; docs/monitor.md), each rotation and retirement a ledger entry.
+  const toolCredentialKeys = (): KeyObject | ToolCredentialKeys => {
+    const legacyFile = join(config.dataDir, 'tool-credential-key.pem');
+    const tk = config.monitor.rotation.toolCredentialKeys;
+    if (!tk.enabled) return loadOrCreateEd25519(legacyFile);
+    const keys = new ToolCredentialKeys({
+      dir: join(config.dataDir, 'tool-credential-keys'),
+      clock,
+      rotateAfterMs: tk.rotateAfterDays * 86_400_000,
+      overlapMs: tk.overlapMinutes * 60_000,
+      publishAheadMs: tk.publishAheadMinutes * 60_000,
+      legacyFile,
+      record: (action, details) =>
+        void audit
+          .append(auditEvent({ time: new Date(clock.now()).toISOString(), requestId: newRequestId(), kind: 'system', action, decision: 'allow', status: 200, resource: { type: 'System', id: 'tool-credential-keys' }, details }))
+          .catch((e: unknown) => log.error({ err: e, action }, 'could not record a tool credential key rotation in the ledger')),
+    });
+    const timer = setInterval(() => {
+      try {
+        keys.tick();
+      } catch (e) {
+        log.error({ err: e }, 'tool credential key rotation failed (the current key keeps signing)');
+      }
+    }, config.monitor.rotation.intervalMs);
+    timer.unref();
+    started.push(() => clearInterval(timer));
+    keys.tick();
+    return keys;
+  };
   // Tools plane: /v1/tools, /mcp and /admin/v1/tools|approvals; tool calls decided by the same PDP.
   const tools = await createToolsPlane({
     clock,
@@ -543,7 +574,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     publicOrigin: inferenceOrigin,
     // MCP clients log users in at the configured OIDC issuers; Warden's own token service (exchange) comes last.
     authorizationServers: [...config.oidc.issuers.map((i) => i.issuer), inferenceOrigin],
-    credentialKey: loadOrCreateEd25519(join(config.dataDir, 'tool-credential-key.pem')),
+    credentialKey: toolCredentialKeys(),
     ...(monitor
       ? { risk: (p: Principal) => monitor.risk(p), observe: (p: Principal, o: Parameters<typeof monitor.observeTool>[1]) => monitor.observeTool(p, o) }
       : {}),

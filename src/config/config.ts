@@ -213,6 +213,15 @@ export interface WardenConfig {
   placement: import('../data/placement.js').PlacementConfig;
 }
 
+export interface ToolCredentialKeysConfig {
+  enabled: boolean;
+  rotateAfterDays: number;
+  /** The replaced key stays published this long after the new one signs (≥ 5). */
+  overlapMinutes: number;
+  /** A new key is published this long before it signs (≥ 5: the JWKS max-age). */
+  publishAheadMinutes: number;
+}
+
 export interface MonitorConfig {
   enabled: boolean;
   windowMs: number;
@@ -233,7 +242,11 @@ export interface MonitorConfig {
   /** When the inventory flags a key (src/monitor/inventory.ts). */
   inventory: { unusedAfterDays: number; rotateAfterDays: number };
   /** API keys on a cadence (src/monitor/rotation.ts); off by default. */
-  rotation: { enabled: boolean; intervalMs: number; rotateAfterDays: number; overlapDays: number; remindDaysBefore: number; disableUnusedAfterDays: number | null; deliverDir: string };
+  rotation: {
+    enabled: boolean; intervalMs: number; rotateAfterDays: number; overlapDays: number; remindDaysBefore: number; disableUnusedAfterDays: number | null; deliverDir: string;
+    /** The keys that sign per-call tool credentials (src/tools/credential-keys.ts); off by default (one key for good). */
+    toolCredentialKeys: ToolCredentialKeysConfig;
+  };
   /** The continuous red team (src/monitor/redteam): off while `principal` is null. */
   redteam: RedTeamConfig;
 }
@@ -408,7 +421,7 @@ type RawConfig = {
     provenance?: Partial<NonNullable<WorkloadConfig['provenance']>>;
   };
   ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number; batchSize?: number; syslog?: { host: string; port?: number; caFile: string; serverName?: string; clientTls?: CertPair; facility?: number; appName?: string; hostname?: string; settleMs?: number }; otlpLogs?: { endpoint: string; serviceName?: string } }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number; signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string } };
-  monitor?: Partial<Omit<MonitorConfig, 'drift' | 'extraction' | 'baselines' | 'inventory' | 'rotation' | 'redteam'>> & { redteam?: Partial<RedTeamConfig>; drift?: Partial<DriftConfig>; extraction?: Partial<ExtractionConfig>; baselines?: Partial<BaselinesConfig>; inventory?: Partial<MonitorConfig['inventory']>; rotation?: Partial<MonitorConfig['rotation']> };
+  monitor?: Partial<Omit<MonitorConfig, 'drift' | 'extraction' | 'baselines' | 'inventory' | 'rotation' | 'redteam'>> & { redteam?: Partial<RedTeamConfig>; drift?: Partial<DriftConfig>; extraction?: Partial<ExtractionConfig>; baselines?: Partial<BaselinesConfig>; inventory?: Partial<MonitorConfig['inventory']>; rotation?: Partial<Omit<MonitorConfig['rotation'], 'toolCredentialKeys'>> & { toolCredentialKeys?: Partial<ToolCredentialKeysConfig> } };
   agents?: WardenConfig['agents'];
   retrieval?: Partial<WardenConfig['retrieval']>;
   placement?: Partial<WardenConfig['placement']>;
@@ -642,6 +655,12 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
         remindDaysBefore: raw.monitor?.rotation?.remindDaysBefore ?? 14,
         disableUnusedAfterDays: raw.monitor?.rotation?.disableUnusedAfterDays ?? null,
         deliverDir: raw.monitor?.rotation?.deliverDir ?? 'rotated-keys',
+        toolCredentialKeys: {
+          enabled: raw.monitor?.rotation?.toolCredentialKeys?.enabled ?? false,
+          rotateAfterDays: raw.monitor?.rotation?.toolCredentialKeys?.rotateAfterDays ?? 30,
+          overlapMinutes: raw.monitor?.rotation?.toolCredentialKeys?.overlapMinutes ?? 1440,
+          publishAheadMinutes: raw.monitor?.rotation?.toolCredentialKeys?.publishAheadMinutes ?? 10,
+        },
       },
       redteam: {
         principal: raw.monitor?.redteam?.principal ?? null,

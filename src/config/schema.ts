@@ -175,6 +175,16 @@ export const CONFIG_SCHEMA = {
             remindDaysBefore: { type: 'integer', minimum: 0 },
             disableUnusedAfterDays: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }] },
             deliverDir: { type: 'string', minLength: 1 },
+            toolCredentialKeys: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                enabled: { type: 'boolean' },
+                rotateAfterDays: { type: 'integer', minimum: 1 },
+                overlapMinutes: { type: 'integer', minimum: 5 },
+                publishAheadMinutes: { type: 'integer', minimum: 5 },
+              },
+            },
           },
         },
         redteam: {

@@ -17,6 +17,7 @@ import type { ToolStore } from '../store/tools-store.js';
 import { createAdminRoute } from './admin-routes.js';
 import { ApprovalService, type ApprovalOptions } from './approvals.js';
 import { ToolCredentialIssuer } from './credential.js';
+import type { SigningKeys } from './credential-keys.js';
 import type { ToolDecide } from './decide.js';
 import { createToolRoutes, type ToolAuthenticator, type VerifiedCaller } from './http.js';
 import { ToolMediator, type MediatorDeps, type ProposedCallDecision, type ToolInspector } from './mediator.js';
@@ -39,6 +40,7 @@ export { ToolPins, definitionDigest, diffDefinitions, DESCRIPTION_INJECTION_THRE
 export { ToolQuarantines, quarantineView } from './quarantine.js';
 export { ApprovalService, approvalView } from './approvals.js';
 export { ToolCredentialIssuer, TOOL_CREDENTIAL_TYP } from './credential.js';
+export { ToolCredentialKeys, fixedSigningKey, ed25519Kid, type SigningKeys } from './credential-keys.js';
 export type { ToolAuthenticator, VerifiedCaller } from './http.js';
 export * from './errors.js';
 export { SandboxPool, type SandboxOptions, type SandboxOutcome } from './sandbox/pool.js';
@@ -66,8 +68,8 @@ export interface ToolsPlaneDeps {
   egress?: EgressGuardOptions;
   approvals?: ApprovalOptions;
   limits?: Partial<Pick<EgressPolicy, 'maxResponseBytes' | 'timeoutMs' | 'maxRedirects'>>;
-  /** Ed25519 key for per-call credentials (persist it in the data dir so backends can pin the JWKS). */
-  credentialKey?: KeyObject;
+  /** Ed25519 key for per-call credentials, or the rotated set (credential-keys.ts); persist them in the data dir so backends can pin the JWKS. */
+  credentialKey?: KeyObject | SigningKeys;
   /** The code sandbox's pool (warm threads, concurrency); defaults when absent. */
   sandbox?: SandboxOptions;
   /** The monitor plane: the caller's risk for each decision, and every decided tool call reported back. */

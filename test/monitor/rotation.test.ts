@@ -123,3 +123,30 @@ test('in the running gateway (monitor.rotation): the timer rotates an old key, d
     await t.stop();
   }
 });
+
+test('in the running gateway (monitor.rotation.toolCredentialKeys): /v1/tools/jwks publishes the next key ahead, keeps the old one through the overlap, and each rotation and retirement is in the ledger', async () => {
+  const clock = new FixedClock(Date.now());
+  const t = await startTestWarden((c) => {
+    c.monitor.rotation = { ...c.monitor.rotation, intervalMs: 1000, toolCredentialKeys: { enabled: true, rotateAfterDays: 30, overlapMinutes: 60, publishAheadMinutes: 10 } };
+  }, { clock });
+  try {
+    const kids = async () => ((await t.call('inference', 'GET', '/v1/tools/jwks')).json.keys as { kid: string }[]).map((k) => k.kid).sort();
+    const [first] = await kids();
+    assert.ok(first);
+    const until = async (what: () => boolean) => {
+      for (let i = 0; i < 60 && !what(); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(what());
+    };
+    clock.advance(30 * DAY);
+    const rotation = () => t.audits().find((a) => a.action === 'tool_credential_key.rotate');
+    await until(() => rotation() !== undefined);
+    const second = (rotation()!.details as { kid: string }).kid;
+    assert.equal((rotation()!.details as { previous: string }).previous, first);
+    assert.deepEqual(await kids(), [first, second].sort());
+    clock.advance(71 * 60_000);
+    assert.deepEqual(await kids(), [second]);
+    await until(() => t.audits().some((a) => a.action === 'tool_credential_key.retire' && (a.details as { kid: string }).kid === first));
+  } finally {
+    await t.stop();
+  }
+});

@@ -61,7 +61,8 @@ import { Gateway, type ModelInfo } from '../gateway/gateway.js';
 import { UnauthenticatedRefusals } from '../gateway/refusals.js';
 import { Metrics } from '../gateway/metrics.js';
 import type { AuditSink } from '../core/audit-sink.js';
-import { closeUpstreamTarget, createUpstreamTarget, type UpstreamTarget } from '../network/upstream.js';
+import { closeUpstreamTarget, createUpstreamTarget, setUpstreamSecret, type UpstreamTarget } from '../network/upstream.js';
+import { UpstreamCredentialRotation } from '../network/upstream-credential.js';
 import { DPOP_ALGORITHMS, parseTokenExchangeRequest, tokenServiceMetadata } from '../identity/index.js';
 import { createEffectiveRoute } from '../admin/effective.js';
 import { buildIdentity } from '../identity/plane.js';
@@ -330,6 +331,26 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
 
   const systemEvent = (action: string, details: AuditEvent['details'], policyVersion: string | null = null): AuditEvent =>
     auditEvent({ time: new Date(clock.now()).toISOString(), requestId: newRequestId(), kind: 'system', action, decision: 'allow', status: 200, policyVersion, ...(details ? { details } : {}) });
+  // Upstream secrets from an apiKeySource are re-read every refreshMs: a change is used from the next request, an
+  // unreadable source takes the upstream out of use (503) until it reads again; each a ledger entry.
+  upstreamCfgs.forEach((u, i) => {
+    if (!u.apiKeySource) return;
+    const target = targets[i]!;
+    const rotation = new UpstreamCredentialRotation({
+      target: { name: u.name, setSecret: (secret) => setUpstreamSecret(target, secret) },
+      source: u.apiKeySource,
+      initial: target.authorization!.slice('Bearer '.length),
+      record: (action, ok, details) => {
+        (ok ? log.info : log.error).call(log, { upstream: u.name, action }, 'upstream credential');
+        audit
+          .append(auditEvent({ time: new Date(clock.now()).toISOString(), requestId: newRequestId(), kind: 'system', action, decision: ok ? 'allow' : 'deny', status: 200, resource: { type: 'System', id: `upstream:${u.name}` }, details }))
+          .catch((e: unknown) => log.error({ err: e, action }, 'could not record an upstream credential change in the ledger'));
+      },
+    });
+    const timer = setInterval(() => void rotation.tick(), u.apiKeySource.refreshMs);
+    timer.unref();
+    started.push(() => clearInterval(timer));
+  });
   // The monitor plane: behaviour → risk (the PDP's riskScorePermille) and responses, each in the ledger.
   // Revoking a Warden token needs the identity plane, built once the listeners have their ports.
   let revokeJit: ((jti: string) => Promise<void>) | null = null;

@@ -64,6 +64,11 @@ export interface UpstreamConfig {
   name: string;
   baseUrl: string;
   apiKeyEnv?: string;
+  /**
+   * The upstream secret, re-read on a cadence from a file a secret manager rewrites or from a command's output
+   * (src/network/upstream-credential.ts); exclusive with apiKeyEnv.
+   */
+  apiKeySource?: ApiKeySourceConfig;
   models: string[];
   connections: number;
   connectTimeoutMs: number;
@@ -86,6 +91,8 @@ export interface UpstreamConfig {
   /** True for the built-in demo model server. */
   demo?: boolean;
 }
+
+export type ApiKeySourceConfig = ({ file: string } | { command: string[] }) & { refreshMs: number };
 
 export interface ScopeConfig {
   models: string[];
@@ -402,7 +409,7 @@ type RawConfig = {
   encryption?: { kek?: KekConfig; previous?: KekConfig[]; tenants?: Record<string, KekConfig> };
   listeners?: { inference?: Partial<ListenerConfig>; admin?: Partial<ListenerConfig> };
   limits?: Partial<Omit<WardenConfig['limits'], 'attestationPerSource' | 'unauthenticated' | 'upstreamShare'>> & { attestationPerSource?: Partial<WardenConfig['limits']['attestationPerSource']>; unauthenticated?: Partial<WardenConfig['limits']['unauthenticated']>; upstreamShare?: Partial<WardenConfig['limits']['upstreamShare']> };
-  upstreams?: (Partial<Omit<UpstreamConfig, 'pool'>> & { endpoints?: { url: string; weight?: number }[]; retries?: number; healthCheck?: Partial<UpstreamPoolConfig['healthCheck']>; outlierEjection?: Partial<UpstreamPoolConfig['outlierEjection']> })[];
+  upstreams?: (Partial<Omit<UpstreamConfig, 'pool' | 'apiKeySource'>> & { apiKeySource?: { file?: string; command?: string[]; refreshMs?: number } } & { endpoints?: { url: string; weight?: number }[]; retries?: number; healthCheck?: Partial<UpstreamPoolConfig['healthCheck']>; outlierEjection?: Partial<UpstreamPoolConfig['outlierEjection']> })[];
   demoUpstream?: Partial<WardenConfig['demoUpstream']>;
   console?: Partial<Omit<ConsoleConfig, 'oidc' | 'saml'>> & { oidc?: Omit<NonNullable<ConsoleConfig['oidc']>, 'scopes'> & { scopes?: string[] }; saml?: Omit<ConsoleSamlConfig, 'mfaAuthnContexts' | 'clockSkewSec'> & Partial<Pick<ConsoleSamlConfig, 'mfaAuthnContexts' | 'clockSkewSec'>> };
   oidc?: { issuers?: OidcIssuerConfig[] };
@@ -551,6 +558,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       headersTimeoutMs: u.headersTimeoutMs ?? 60_000,
       bodyTimeoutMs: u.bodyTimeoutMs ?? 300_000,
       ...(u.apiKeyEnv ? { apiKeyEnv: u.apiKeyEnv } : {}),
+      ...(u.apiKeySource ? { apiKeySource: { ...(u.apiKeySource.file !== undefined ? { file: resolve(baseDir, u.apiKeySource.file) } : { command: u.apiKeySource.command! }), refreshMs: u.apiKeySource.refreshMs ?? 300_000 } } : {}),
       ...(u.caFile ? { caFile: resolve(baseDir, u.caFile) } : {}),
       ...(u.clientTls ? { clientTls: certPair(u.clientTls, baseDir) } : {}),
       ...(u.tier ? { tier: u.tier } : {}),
@@ -821,6 +829,7 @@ function checkConfig(cfg: WardenConfig, raw: unknown, file: string): WardenConfi
       if (prev) throw new ConfigError(`${file}: model ${JSON.stringify(m)} is served by two upstreams (${prev}, ${u.name}); a model must have one upstream`);
       seen.set(m, u.name);
     }
+    if (u.apiKeyEnv && u.apiKeySource) throw new ConfigError(`${file}: upstream ${u.name}: apiKeyEnv and apiKeySource both name its secret; keep one`);
     if (u.apiKeyEnv && process.env[u.apiKeyEnv] === undefined) {
       throw new ConfigError(`${file}: upstream ${u.name}: environment variable ${u.apiKeyEnv} (apiKeyEnv) is not set`);
     }

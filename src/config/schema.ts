@@ -84,6 +84,12 @@ export const CONFIG_SCHEMA = {
           },
           streamStallMs: { type: 'integer', minimum: 100, maximum: 3600000 },
           apiKeyEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+          apiKeySource: {
+            oneOf: [
+              { type: 'object', additionalProperties: false, required: ['file'], properties: { file: { type: 'string', minLength: 1 }, refreshMs: { type: 'integer', minimum: 1000 } } },
+              { type: 'object', additionalProperties: false, required: ['command'], properties: { command: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }, refreshMs: { type: 'integer', minimum: 1000 } } },
+            ],
+          },
           models: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
           connections: { type: 'integer', minimum: 1, maximum: 4096 },
           connectTimeoutMs: { type: 'integer', minimum: 1 },

@@ -50,6 +50,7 @@ import { buildMonitor } from '../monitor/plane.js';
 import { RedisBaselineStore } from '../store/baselines-redis.js';
 import { createInventoryRoute } from '../monitor/inventory.js';
 import { KeyRotation } from '../monitor/rotation.js';
+import { webhookChannel } from '../monitor/secret-delivery.js';
 import { createToolsPlane, filterToolCalls, pdpToolDecider, toolAuthenticator, ToolCredentialKeys, type ToolPolicyRequest, type ToolsPlane } from '../tools/index.js';
 import { calleeActor, createAgentsPlane } from '../agents/index.js';
 import { buildContext } from '../policy/index.js';
@@ -394,6 +395,9 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       remindDaysBefore: rc.remindDaysBefore,
       disableUnusedAfterDays: rc.disableUnusedAfterDays,
       deliverDir: resolve(config.dataDir, rc.deliverDir),
+      ...(rc.webhook
+        ? { channel: webhookChannel({ url: rc.webhook.url, signingSecret: process.env[rc.webhook.signingSecretEnv]!, attempts: rc.webhook.attempts, backoffMs: rc.webhook.backoffMs, timeoutMs: rc.webhook.timeoutMs, clock, ...(rc.webhook.caFile ? { caFile: rc.webhook.caFile } : {}) }) }
+        : {}),
       exempt: (id) => id === bootstrapId,
       record: (action, ok, details) =>
         void audit

@@ -220,6 +220,16 @@ export interface WardenConfig {
   placement: import('../data/placement.js').PlacementConfig;
 }
 
+export interface RotationWebhookConfig {
+  url: string;
+  /** The environment variable holding the HMAC key shared with the receiver (≥ 32 characters). */
+  signingSecretEnv: string;
+  attempts: number;
+  backoffMs: number;
+  timeoutMs: number;
+  caFile?: string;
+}
+
 export interface ToolCredentialKeysConfig {
   enabled: boolean;
   rotateAfterDays: number;
@@ -253,6 +263,8 @@ export interface MonitorConfig {
     enabled: boolean; intervalMs: number; rotateAfterDays: number; overlapDays: number; remindDaysBefore: number; disableUnusedAfterDays: number | null; deliverDir: string;
     /** The keys that sign per-call tool credentials (src/tools/credential-keys.ts); off by default (one key for good). */
     toolCredentialKeys: ToolCredentialKeysConfig;
+    /** Deliver rotated secrets by a signed webhook instead of the file channel (src/monitor/secret-delivery.ts). */
+    webhook: RotationWebhookConfig | null;
   };
   /** The continuous red team (src/monitor/redteam): off while `principal` is null. */
   redteam: RedTeamConfig;
@@ -428,7 +440,7 @@ type RawConfig = {
     provenance?: Partial<NonNullable<WorkloadConfig['provenance']>>;
   };
   ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number; batchSize?: number; syslog?: { host: string; port?: number; caFile: string; serverName?: string; clientTls?: CertPair; facility?: number; appName?: string; hostname?: string; settleMs?: number }; otlpLogs?: { endpoint: string; serviceName?: string } }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number; signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string } };
-  monitor?: Partial<Omit<MonitorConfig, 'drift' | 'extraction' | 'baselines' | 'inventory' | 'rotation' | 'redteam'>> & { redteam?: Partial<RedTeamConfig>; drift?: Partial<DriftConfig>; extraction?: Partial<ExtractionConfig>; baselines?: Partial<BaselinesConfig>; inventory?: Partial<MonitorConfig['inventory']>; rotation?: Partial<Omit<MonitorConfig['rotation'], 'toolCredentialKeys'>> & { toolCredentialKeys?: Partial<ToolCredentialKeysConfig> } };
+  monitor?: Partial<Omit<MonitorConfig, 'drift' | 'extraction' | 'baselines' | 'inventory' | 'rotation' | 'redteam'>> & { redteam?: Partial<RedTeamConfig>; drift?: Partial<DriftConfig>; extraction?: Partial<ExtractionConfig>; baselines?: Partial<BaselinesConfig>; inventory?: Partial<MonitorConfig['inventory']>; rotation?: Partial<Omit<MonitorConfig['rotation'], 'toolCredentialKeys' | 'webhook'>> & { toolCredentialKeys?: Partial<ToolCredentialKeysConfig>; webhook?: Partial<RotationWebhookConfig> | null } };
   agents?: WardenConfig['agents'];
   retrieval?: Partial<WardenConfig['retrieval']>;
   placement?: Partial<WardenConfig['placement']>;
@@ -669,6 +681,16 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
           overlapMinutes: raw.monitor?.rotation?.toolCredentialKeys?.overlapMinutes ?? 1440,
           publishAheadMinutes: raw.monitor?.rotation?.toolCredentialKeys?.publishAheadMinutes ?? 10,
         },
+        webhook: raw.monitor?.rotation?.webhook
+          ? {
+              url: raw.monitor.rotation.webhook.url!,
+              signingSecretEnv: raw.monitor.rotation.webhook.signingSecretEnv!,
+              attempts: raw.monitor.rotation.webhook.attempts ?? 3,
+              backoffMs: raw.monitor.rotation.webhook.backoffMs ?? 1_000,
+              timeoutMs: raw.monitor.rotation.webhook.timeoutMs ?? 5_000,
+              ...(raw.monitor.rotation.webhook.caFile ? { caFile: resolve(baseDir, raw.monitor.rotation.webhook.caFile) } : {}),
+            }
+          : null,
       },
       redteam: {
         principal: raw.monitor?.redteam?.principal ?? null,
@@ -822,6 +844,8 @@ function checkConfig(cfg: WardenConfig, raw: unknown, file: string): WardenConfi
     if (u.endpoints && new Set(u.endpoints.map((e) => e.url.replace(/\/+$/, ''))).size !== u.endpoints.length) throw new ConfigError(`${at}: endpoints: the same url is listed twice`);
     if (u.endpoints && u.retries !== undefined && u.retries > u.endpoints.length - 1) throw new ConfigError(`${at}: retries is ${u.retries} but there are only ${u.endpoints.length - 1} other endpoints to try`);
   });
+  const hook = cfg.monitor.rotation.webhook;
+  if (hook && (process.env[hook.signingSecretEnv] ?? '').length < 32) throw new ConfigError(`${file}: monitor.rotation.webhook: environment variable ${hook.signingSecretEnv} (signingSecretEnv) must hold a signing secret of at least 32 characters`);
   const seen = new Map<string, string>();
   for (const u of cfg.upstreams) {
     for (const m of u.models) {

@@ -181,6 +181,24 @@ export const CONFIG_SCHEMA = {
             remindDaysBefore: { type: 'integer', minimum: 0 },
             disableUnusedAfterDays: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }] },
             deliverDir: { type: 'string', minLength: 1 },
+            webhook: {
+              anyOf: [
+                {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['url', 'signingSecretEnv'],
+                  properties: {
+                    url: { type: 'string', pattern: '^https://' },
+                    signingSecretEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+                    attempts: { type: 'integer', minimum: 1, maximum: 10 },
+                    backoffMs: { type: 'integer', minimum: 0, maximum: 600000 },
+                    timeoutMs: { type: 'integer', minimum: 100, maximum: 60000 },
+                    caFile: { type: 'string', minLength: 1 },
+                  },
+                },
+                { type: 'null' },
+              ],
+            },
             toolCredentialKeys: {
               type: 'object',
               additionalProperties: false,

@@ -771,6 +771,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
         // Pending last-use touches first, so a key in use is not listed as never used.
         keys: async () => (await keys.flushTouches(), keys.list()),
         tools: () => tools.registry.list(),
+        toolQuarantined: (name) => tools.quarantines.isQuarantined(name),
         deployments: () => workload.registry.list(),
         configuredModels: () => upstreamCfgs.flatMap((u) => u.models.map((model) => ({ model, upstream: u.name }))),
         ...(monitor ? { risk: (p: { tenant: string; kind: string; id: string }) => monitor.riskWithReasons(p) } : {}),

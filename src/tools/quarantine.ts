@@ -93,6 +93,11 @@ export class ToolQuarantines {
     ToolQuarantines.usable(name, await this.refresh(name));
   }
 
+  /** This replica's view, for reports (the inventory). */
+  isQuarantined(name: string): boolean {
+    return this.mirror.has(name);
+  }
+
   /** For paths that only look (listings, filtering proposed calls): this replica's mirror. */
   peekUsable(name: string): void {
     ToolQuarantines.usable(name, this.mirror.get(name));

@@ -113,6 +113,11 @@ describe('tool quarantine', () => {
     const alice = await call('/admin/v1/tools/fetch_doc/release', {}, w.keys.alice);
     assert.ok(alice.status === 401 || alice.status === 403, alice.text);
     assert.ok((await w.t.admin('GET', '/admin/v1/tools/fetch_doc')).quarantine);
+    // An admin whose credential the PDP does not grant manageTools (bob's API key, without an MFA step-up).
+    const bob = await call('/admin/v1/tools/orders_lookup/quarantine', { reason: 'r' }, w.keys.bob);
+    assert.equal(bob.status, 403, bob.text);
+    assert.ok(w.t.audits().some((a) => a.requestId === bob.headers['x-request-id'] && a.decision === 'deny'), 'the refusal is in the ledger');
+    assert.equal((await w.t.admin('GET', '/admin/v1/tools/orders_lookup')).quarantine, null);
     // A quarantine outlives the tool: deleted and registered again, it is still refused until released.
     const def = await w.t.admin('GET', '/admin/v1/tools/fetch_doc');
     await w.t.call('admin', 'DELETE', '/admin/v1/tools/fetch_doc', { key: w.t.adminKey });

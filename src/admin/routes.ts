@@ -96,6 +96,9 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   { name: 'tools.delete', method: 'DELETE', path: /^\/admin\/v1\/tools\/([^/]+)$/, need: (m) => ({ action: 'manageTools', resource: tool(m) }), example: '/admin/v1/tools/none' },
   // Pinned MCP definitions: reading one is reading the registry; re-approving a changed one is managing tools.
   { name: 'tools.definition.get', method: 'GET', path: /^\/admin\/v1\/tools\/([^/]+)\/definition$/, need: (m) => ({ action: 'readRegistry', resource: tool(m) }), example: '/admin/v1/tools/none/definition' },
+  // Taking a tool out of service and putting it back: managing tools (a ledger entry each).
+  { name: 'tools.quarantine', method: 'POST', path: /^\/admin\/v1\/tools\/([^/]+)\/quarantine$/, need: (m) => ({ action: 'manageTools', resource: tool(m) }), example: '/admin/v1/tools/none/quarantine' },
+  { name: 'tools.release', method: 'POST', path: /^\/admin\/v1\/tools\/([^/]+)\/release$/, need: (m) => ({ action: 'manageTools', resource: tool(m) }), example: '/admin/v1/tools/none/release' },
   { name: 'tools.definition.approve', method: 'POST', path: /^\/admin\/v1\/tools\/([^/]+)\/definition\/approve$/, need: (m) => ({ action: 'manageTools', resource: tool(m) }), example: '/admin/v1/tools/none/definition/approve' },
   // The A2A agent registry (src/agents): reading it is reading a registry; registering, removing and re-approving a changed card is manageAgents.
   { name: 'agents.list', method: 'GET', path: '/admin/v1/agents', need: () => ({ action: 'readRegistry', resource: sys('agents') }) },

@@ -1,6 +1,7 @@
 // The composition root: builds every plane from the config and starts both TLS listeners.
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { KeyObject } from 'node:crypto';
 import { mkdirSync, chmodSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -49,7 +50,8 @@ import { buildMonitor } from '../monitor/plane.js';
 import { RedisBaselineStore } from '../store/baselines-redis.js';
 import { createInventoryRoute } from '../monitor/inventory.js';
 import { KeyRotation } from '../monitor/rotation.js';
-import { createToolsPlane, filterToolCalls, pdpToolDecider, toolAuthenticator, type ToolPolicyRequest } from '../tools/index.js';
+import { webhookChannel } from '../monitor/secret-delivery.js';
+import { createToolsPlane, filterToolCalls, pdpToolDecider, toolAuthenticator, ToolCredentialKeys, type ToolPolicyRequest, type ToolsPlane } from '../tools/index.js';
 import { calleeActor, createAgentsPlane } from '../agents/index.js';
 import { buildContext } from '../policy/index.js';
 import { countFindings, redact } from '../inspect/index.js';
@@ -60,7 +62,8 @@ import { Gateway, type ModelInfo } from '../gateway/gateway.js';
 import { UnauthenticatedRefusals } from '../gateway/refusals.js';
 import { Metrics } from '../gateway/metrics.js';
 import type { AuditSink } from '../core/audit-sink.js';
-import { closeUpstreamTarget, createUpstreamTarget, type UpstreamTarget } from '../network/upstream.js';
+import { closeUpstreamTarget, createUpstreamTarget, setUpstreamSecret, type UpstreamTarget } from '../network/upstream.js';
+import { UpstreamCredentialRotation } from '../network/upstream-credential.js';
 import { DPOP_ALGORITHMS, parseTokenExchangeRequest, tokenServiceMetadata } from '../identity/index.js';
 import { createEffectiveRoute } from '../admin/effective.js';
 import { buildIdentity } from '../identity/plane.js';
@@ -357,13 +360,39 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
 
   const systemEvent = (action: string, details: AuditEvent['details'], policyVersion: string | null = null): AuditEvent =>
     auditEvent({ time: new Date(clock.now()).toISOString(), requestId: newRequestId(), kind: 'system', action, decision: 'allow', status: 200, policyVersion, ...(details ? { details } : {}) });
+  // Upstream secrets from an apiKeySource are re-read every refreshMs: a change is used from the next request, an
+  // unreadable source takes the upstream out of use (503) until it reads again; each a ledger entry.
+  upstreamCfgs.forEach((u, i) => {
+    if (!u.apiKeySource) return;
+    const target = targets[i]!;
+    const rotation = new UpstreamCredentialRotation({
+      target: { name: u.name, setSecret: (secret) => setUpstreamSecret(target, secret) },
+      source: u.apiKeySource,
+      initial: target.authorization!.slice('Bearer '.length),
+      record: (action, ok, details) => {
+        (ok ? log.info : log.error).call(log, { upstream: u.name, action }, 'upstream credential');
+        audit
+          .append(auditEvent({ time: new Date(clock.now()).toISOString(), requestId: newRequestId(), kind: 'system', action, decision: ok ? 'allow' : 'deny', status: 200, resource: { type: 'System', id: `upstream:${u.name}` }, details }))
+          .catch((e: unknown) => log.error({ err: e, action }, 'could not record an upstream credential change in the ledger'));
+      },
+    });
+    const timer = setInterval(() => void rotation.tick(), u.apiKeySource.refreshMs);
+    timer.unref();
+    started.push(() => clearInterval(timer));
+  });
   // The monitor plane: behaviour → risk (the PDP's riskScorePermille) and responses, each in the ledger.
   // Revoking a Warden token needs the identity plane, built once the listeners have their ports.
   let revokeJit: ((jti: string) => Promise<void>) | null = null;
   // Quarantining a drifting deployment needs the workload plane, built after the policy plane (which needs the monitor).
   let quarantineDeployment: ((id: string, reason: string) => Promise<boolean>) | null = null;
   let revokeTokensOf: ((principalId: string) => Promise<void>) | null = null;
+  // A playbook's quarantineTool needs the tools plane, built after the workload plane.
+  let toolQuarantine: Pick<ToolsPlane, 'quarantineTool' | 'releaseTool'> | null = null;
   const monitor = buildMonitor(config, {
+    tools: {
+      quarantineTool: (name, reason, by) => (toolQuarantine ? toolQuarantine.quarantineTool(name, reason, by) : Promise.resolve(null)),
+      releaseTool: (name, by, made) => (toolQuarantine ? toolQuarantine.releaseTool(name, by, made) : Promise.resolve(false)),
+    },
     quarantine: (id, reason) => (quarantineDeployment ? quarantineDeployment(id, reason) : Promise.resolve(false)),
     revokeTokens: async (principalId) => (revokeTokensOf ? (await revokeTokensOf(principalId), true) : false),
     clock,
@@ -394,6 +423,9 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       remindDaysBefore: rc.remindDaysBefore,
       disableUnusedAfterDays: rc.disableUnusedAfterDays,
       deliverDir: resolve(config.dataDir, rc.deliverDir),
+      ...(rc.webhook
+        ? { channel: webhookChannel({ url: rc.webhook.url, signingSecret: process.env[rc.webhook.signingSecretEnv]!, attempts: rc.webhook.attempts, backoffMs: rc.webhook.backoffMs, timeoutMs: rc.webhook.timeoutMs, clock, ...(rc.webhook.caFile ? { caFile: rc.webhook.caFile } : {}) }) }
+        : {}),
       exempt: (id) => id === bootstrapId,
       record: (action, ok, details) =>
         void audit
@@ -552,6 +584,36 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   started.push(() => workload.close());
   quarantineDeployment = async (id, reason) => (await workload.registry.quarantine(null, id, reason)).state === 'quarantined';
   const keyRelease = createKeyRelease({ db, keyring, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces, ...(cluster.redis ? { challenges: new RedisChallengeStore(cluster.redis, `${redisPrefix}attestation:`), sourceLimiter: new RedisSourceRateLimiter(cluster.redis, `${redisPrefix}attestation:source:`, config.limits.attestationPerSource) } : {}), ...(sealed ? { modelKeys: sealed.modelKeys } : {}) });
+  // The keys that sign per-call tool credentials: one key for good, or rotated on a cadence with an overlap
+  // (monitor.rotation.toolCredentialKeys; docs/monitor.md), each rotation and retirement a ledger entry.
+  const toolCredentialKeys = (): KeyObject | ToolCredentialKeys => {
+    const legacyFile = join(config.dataDir, 'tool-credential-key.pem');
+    const tk = config.monitor.rotation.toolCredentialKeys;
+    if (!tk.enabled) return loadOrCreateEd25519(legacyFile);
+    const keys = new ToolCredentialKeys({
+      dir: join(config.dataDir, 'tool-credential-keys'),
+      clock,
+      rotateAfterMs: tk.rotateAfterDays * 86_400_000,
+      overlapMs: tk.overlapMinutes * 60_000,
+      publishAheadMs: tk.publishAheadMinutes * 60_000,
+      legacyFile,
+      record: (action, details) =>
+        void audit
+          .append(auditEvent({ time: new Date(clock.now()).toISOString(), requestId: newRequestId(), kind: 'system', action, decision: 'allow', status: 200, resource: { type: 'System', id: 'tool-credential-keys' }, details }))
+          .catch((e: unknown) => log.error({ err: e, action }, 'could not record a tool credential key rotation in the ledger')),
+    });
+    const timer = setInterval(() => {
+      try {
+        keys.tick();
+      } catch (e) {
+        log.error({ err: e }, 'tool credential key rotation failed (the current key keeps signing)');
+      }
+    }, config.monitor.rotation.intervalMs);
+    timer.unref();
+    started.push(() => clearInterval(timer));
+    keys.tick();
+    return keys;
+  };
   // Tools plane: /v1/tools, /mcp and /admin/v1/tools|approvals; tool calls decided by the same PDP.
   const tools = await createToolsPlane({
     clock,
@@ -565,12 +627,13 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     publicOrigin: inferenceOrigin,
     // MCP clients log users in at the configured OIDC issuers; Warden's own token service (exchange) comes last.
     authorizationServers: [...config.oidc.issuers.map((i) => i.issuer), inferenceOrigin],
-    credentialKey: loadOrCreateEd25519(join(config.dataDir, 'tool-credential-key.pem')),
+    credentialKey: toolCredentialKeys(),
     ...(monitor
       ? { risk: (p: Principal) => monitor.risk(p), observe: (p: Principal, o: Parameters<typeof monitor.observeTool>[1]) => monitor.observeTool(p, o) }
       : {}),
   });
   started.push(() => tools.close());
+  toolQuarantine = tools;
   // A2A plane: /a2a/{id} and /admin/v1/agents; agent calls decided by the same PDP (pdpToolDecider passes the
   // action and resource through: callAgent on AgentSkill), callees get JIT tokens naming them as the actor.
   const decideForTools = pdpToolDecider(policy.pdp, buildContext);
@@ -736,6 +799,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
         // Pending last-use touches first, so a key in use is not listed as never used.
         keys: async () => (await keys.flushTouches(), keys.list()),
         tools: () => tools.registry.list(),
+        toolQuarantined: (name) => tools.quarantines.isQuarantined(name),
         deployments: () => workload.registry.list(),
         configuredModels: () => upstreamCfgs.flatMap((u) => u.models.map((model) => ({ model, upstream: u.name }))),
         ...(monitor ? { risk: (p: { tenant: string; kind: string; id: string }) => monitor.riskWithReasons(p) } : {}),

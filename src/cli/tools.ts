@@ -1,4 +1,4 @@
-// `warden tools list|show|create|update|delete|definition|approve-definition` — the tool registry over the admin API. Definitions are
+// `warden tools list|show|create|update|delete|definition|approve-definition|quarantine|release` — the tool registry over the admin API. Definitions are
 // JSON or YAML files in the admin API's shape (name, description, input_schema, risk, needs_approval,
 // backend, egress, grantees, tenant); docs/tools.md describes every field.
 import { readFileSync } from 'node:fs';
@@ -17,6 +17,8 @@ const USAGE = `usage: warden tools <verb> [options]
   delete NAME
   definition NAME                      the pinned MCP definition; when quarantined, the changed one and the diff
   approve-definition NAME --digest D   re-approve the changed definition you reviewed (ends the quarantine)
+  quarantine NAME --reason TEXT        take the tool out of service: every call is refused (403 tool_quarantined)
+  release NAME                         end its quarantine
 options: --data-dir DIR, --admin-url URL (credential: WARDEN_ADMIN_KEY; MFA step-up proof: WARDEN_MFA_TOKEN or --mfa-token-file)`;
 
 function readDefinition(file: string | undefined): Record<string, unknown> {
@@ -37,7 +39,7 @@ export async function main(args: string[], io: CliIo = defaultIo): Promise<numbe
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { json: { type: 'boolean' }, file: { type: 'string' }, digest: { type: 'string' }, 'expected-version': { type: 'string' }, 'data-dir': { type: 'string' }, 'admin-url': { type: 'string' }, 'mfa-token-file': { type: 'string' } },
+    options: { json: { type: 'boolean' }, file: { type: 'string' }, digest: { type: 'string' }, reason: { type: 'string' }, 'expected-version': { type: 'string' }, 'data-dir': { type: 'string' }, 'admin-url': { type: 'string' }, 'mfa-token-file': { type: 'string' } },
   });
   if (verb === undefined || verb === 'help' || verb === '--help') {
     io.out(USAGE + '\n');
@@ -86,6 +88,18 @@ export async function main(args: string[], io: CliIo = defaultIo): Promise<numbe
       io.out(`approved the definition of ${name}: pinned ${r.pinned.digest}\n`);
       return 0;
     }
+    case 'quarantine': {
+      if (!name) throw new CliError('quarantine needs a tool name', 2);
+      if (!values.reason) throw new CliError('--reason is required: it goes in the ledger and tells whoever releases the tool why', 2);
+      await adminCall(o, 'POST', `${path(name)}/quarantine`, { reason: values.reason });
+      io.out(`quarantined ${name}: every call is refused until it is released\n`);
+      return 0;
+    }
+    case 'release':
+      if (!name) throw new CliError('release needs a tool name', 2);
+      await adminCall(o, 'POST', `${path(name)}/release`, {});
+      io.out(`released ${name}\n`);
+      return 0;
     default:
       io.err(`warden tools: unknown verb ${JSON.stringify(verb)}\n${USAGE}\n`);
       return 2;

@@ -64,6 +64,11 @@ export interface UpstreamConfig {
   name: string;
   baseUrl: string;
   apiKeyEnv?: string;
+  /**
+   * The upstream secret, re-read on a cadence from a file a secret manager rewrites or from a command's output
+   * (src/network/upstream-credential.ts); exclusive with apiKeyEnv.
+   */
+  apiKeySource?: ApiKeySourceConfig;
   models: string[];
   connections: number;
   connectTimeoutMs: number;
@@ -86,6 +91,8 @@ export interface UpstreamConfig {
   /** True for the built-in demo model server. */
   demo?: boolean;
 }
+
+export type ApiKeySourceConfig = ({ file: string } | { command: string[] }) & { refreshMs: number };
 
 export interface ScopeConfig {
   models: string[];
@@ -220,6 +227,25 @@ export interface WardenConfig {
   placement: import('../data/placement.js').PlacementConfig;
 }
 
+export interface RotationWebhookConfig {
+  url: string;
+  /** The environment variable holding the HMAC key shared with the receiver (≥ 32 characters). */
+  signingSecretEnv: string;
+  attempts: number;
+  backoffMs: number;
+  timeoutMs: number;
+  caFile?: string;
+}
+
+export interface ToolCredentialKeysConfig {
+  enabled: boolean;
+  rotateAfterDays: number;
+  /** The replaced key stays published this long after the new one signs (≥ 5). */
+  overlapMinutes: number;
+  /** A new key is published this long before it signs (≥ 5: the JWKS max-age). */
+  publishAheadMinutes: number;
+}
+
 export interface MonitorConfig {
   enabled: boolean;
   windowMs: number;
@@ -240,7 +266,13 @@ export interface MonitorConfig {
   /** When the inventory flags a key (src/monitor/inventory.ts). */
   inventory: { unusedAfterDays: number; rotateAfterDays: number };
   /** API keys on a cadence (src/monitor/rotation.ts); off by default. */
-  rotation: { enabled: boolean; intervalMs: number; rotateAfterDays: number; overlapDays: number; remindDaysBefore: number; disableUnusedAfterDays: number | null; deliverDir: string };
+  rotation: {
+    enabled: boolean; intervalMs: number; rotateAfterDays: number; overlapDays: number; remindDaysBefore: number; disableUnusedAfterDays: number | null; deliverDir: string;
+    /** The keys that sign per-call tool credentials (src/tools/credential-keys.ts); off by default (one key for good). */
+    toolCredentialKeys: ToolCredentialKeysConfig;
+    /** Deliver rotated secrets by a signed webhook instead of the file channel (src/monitor/secret-delivery.ts). */
+    webhook: RotationWebhookConfig | null;
+  };
   /** The continuous red team (src/monitor/redteam): off while `principal` is null. */
   redteam: RedTeamConfig;
 }
@@ -398,7 +430,7 @@ type RawConfig = {
   encryption?: { kek?: KekConfig; previous?: KekConfig[]; tenants?: Record<string, KekConfig> };
   listeners?: { inference?: Partial<ListenerConfig>; admin?: Partial<ListenerConfig> };
   limits?: Partial<Omit<WardenConfig['limits'], 'attestationPerSource' | 'unauthenticated' | 'upstreamShare'>> & { attestationPerSource?: Partial<WardenConfig['limits']['attestationPerSource']>; unauthenticated?: Partial<WardenConfig['limits']['unauthenticated']>; upstreamShare?: Partial<WardenConfig['limits']['upstreamShare']> };
-  upstreams?: (Partial<Omit<UpstreamConfig, 'pool'>> & { endpoints?: { url: string; weight?: number }[]; retries?: number; healthCheck?: Partial<UpstreamPoolConfig['healthCheck']>; outlierEjection?: Partial<UpstreamPoolConfig['outlierEjection']> })[];
+  upstreams?: (Partial<Omit<UpstreamConfig, 'pool' | 'apiKeySource'>> & { apiKeySource?: { file?: string; command?: string[]; refreshMs?: number } } & { endpoints?: { url: string; weight?: number }[]; retries?: number; healthCheck?: Partial<UpstreamPoolConfig['healthCheck']>; outlierEjection?: Partial<UpstreamPoolConfig['outlierEjection']> })[];
   demoUpstream?: Partial<WardenConfig['demoUpstream']>;
   console?: Partial<Omit<ConsoleConfig, 'oidc' | 'saml'>> & { oidc?: Omit<NonNullable<ConsoleConfig['oidc']>, 'scopes'> & { scopes?: string[] }; saml?: Omit<ConsoleSamlConfig, 'mfaAuthnContexts' | 'clockSkewSec'> & Partial<Pick<ConsoleSamlConfig, 'mfaAuthnContexts' | 'clockSkewSec'>> };
   oidc?: { issuers?: OidcIssuerConfig[] };
@@ -417,7 +449,7 @@ type RawConfig = {
     provenance?: Partial<NonNullable<WorkloadConfig['provenance']>>;
   };
   ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number; batchSize?: number; syslog?: { host: string; port?: number; caFile: string; serverName?: string; clientTls?: CertPair; facility?: number; appName?: string; hostname?: string; settleMs?: number }; otlpLogs?: { endpoint: string; serviceName?: string } }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number; signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string }; previousKeys?: string[]; keyRotation?: Partial<WardenConfig['ledger']['keyRotation']> };
-  monitor?: Partial<Omit<MonitorConfig, 'drift' | 'extraction' | 'baselines' | 'inventory' | 'rotation' | 'redteam'>> & { redteam?: Partial<RedTeamConfig>; drift?: Partial<DriftConfig>; extraction?: Partial<ExtractionConfig>; baselines?: Partial<BaselinesConfig>; inventory?: Partial<MonitorConfig['inventory']>; rotation?: Partial<MonitorConfig['rotation']> };
+  monitor?: Partial<Omit<MonitorConfig, 'drift' | 'extraction' | 'baselines' | 'inventory' | 'rotation' | 'redteam'>> & { redteam?: Partial<RedTeamConfig>; drift?: Partial<DriftConfig>; extraction?: Partial<ExtractionConfig>; baselines?: Partial<BaselinesConfig>; inventory?: Partial<MonitorConfig['inventory']>; rotation?: Partial<Omit<MonitorConfig['rotation'], 'toolCredentialKeys' | 'webhook'>> & { toolCredentialKeys?: Partial<ToolCredentialKeysConfig>; webhook?: Partial<RotationWebhookConfig> | null } };
   agents?: WardenConfig['agents'];
   retrieval?: Partial<WardenConfig['retrieval']>;
   placement?: Partial<WardenConfig['placement']>;
@@ -547,6 +579,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       headersTimeoutMs: u.headersTimeoutMs ?? 60_000,
       bodyTimeoutMs: u.bodyTimeoutMs ?? 300_000,
       ...(u.apiKeyEnv ? { apiKeyEnv: u.apiKeyEnv } : {}),
+      ...(u.apiKeySource ? { apiKeySource: { ...(u.apiKeySource.file !== undefined ? { file: resolve(baseDir, u.apiKeySource.file) } : { command: u.apiKeySource.command! }), refreshMs: u.apiKeySource.refreshMs ?? 300_000 } } : {}),
       ...(u.caFile ? { caFile: resolve(baseDir, u.caFile) } : {}),
       ...(u.clientTls ? { clientTls: certPair(u.clientTls, baseDir) } : {}),
       ...(u.tier ? { tier: u.tier } : {}),
@@ -658,6 +691,22 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
         remindDaysBefore: raw.monitor?.rotation?.remindDaysBefore ?? 14,
         disableUnusedAfterDays: raw.monitor?.rotation?.disableUnusedAfterDays ?? null,
         deliverDir: raw.monitor?.rotation?.deliverDir ?? 'rotated-keys',
+        toolCredentialKeys: {
+          enabled: raw.monitor?.rotation?.toolCredentialKeys?.enabled ?? false,
+          rotateAfterDays: raw.monitor?.rotation?.toolCredentialKeys?.rotateAfterDays ?? 30,
+          overlapMinutes: raw.monitor?.rotation?.toolCredentialKeys?.overlapMinutes ?? 1440,
+          publishAheadMinutes: raw.monitor?.rotation?.toolCredentialKeys?.publishAheadMinutes ?? 10,
+        },
+        webhook: raw.monitor?.rotation?.webhook
+          ? {
+              url: raw.monitor.rotation.webhook.url!,
+              signingSecretEnv: raw.monitor.rotation.webhook.signingSecretEnv!,
+              attempts: raw.monitor.rotation.webhook.attempts ?? 3,
+              backoffMs: raw.monitor.rotation.webhook.backoffMs ?? 1_000,
+              timeoutMs: raw.monitor.rotation.webhook.timeoutMs ?? 5_000,
+              ...(raw.monitor.rotation.webhook.caFile ? { caFile: resolve(baseDir, raw.monitor.rotation.webhook.caFile) } : {}),
+            }
+          : null,
       },
       redteam: {
         principal: raw.monitor?.redteam?.principal ?? null,
@@ -811,6 +860,8 @@ function checkConfig(cfg: WardenConfig, raw: unknown, file: string): WardenConfi
     if (u.endpoints && new Set(u.endpoints.map((e) => e.url.replace(/\/+$/, ''))).size !== u.endpoints.length) throw new ConfigError(`${at}: endpoints: the same url is listed twice`);
     if (u.endpoints && u.retries !== undefined && u.retries > u.endpoints.length - 1) throw new ConfigError(`${at}: retries is ${u.retries} but there are only ${u.endpoints.length - 1} other endpoints to try`);
   });
+  const hook = cfg.monitor.rotation.webhook;
+  if (hook && (process.env[hook.signingSecretEnv] ?? '').length < 32) throw new ConfigError(`${file}: monitor.rotation.webhook: environment variable ${hook.signingSecretEnv} (signingSecretEnv) must hold a signing secret of at least 32 characters`);
   const seen = new Map<string, string>();
   for (const u of cfg.upstreams) {
     for (const m of u.models) {
@@ -818,6 +869,7 @@ function checkConfig(cfg: WardenConfig, raw: unknown, file: string): WardenConfi
       if (prev) throw new ConfigError(`${file}: model ${JSON.stringify(m)} is served by two upstreams (${prev}, ${u.name}); a model must have one upstream`);
       seen.set(m, u.name);
     }
+    if (u.apiKeyEnv && u.apiKeySource) throw new ConfigError(`${file}: upstream ${u.name}: apiKeyEnv and apiKeySource both name its secret; keep one`);
     if (u.apiKeyEnv && process.env[u.apiKeyEnv] === undefined) {
       throw new ConfigError(`${file}: upstream ${u.name}: environment variable ${u.apiKeyEnv} (apiKeyEnv) is not set`);
     }

@@ -84,6 +84,12 @@ export const CONFIG_SCHEMA = {
           },
           streamStallMs: { type: 'integer', minimum: 100, maximum: 3600000 },
           apiKeyEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+          apiKeySource: {
+            oneOf: [
+              { type: 'object', additionalProperties: false, required: ['file'], properties: { file: { type: 'string', minLength: 1 }, refreshMs: { type: 'integer', minimum: 1000 } } },
+              { type: 'object', additionalProperties: false, required: ['command'], properties: { command: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }, refreshMs: { type: 'integer', minimum: 1000 } } },
+            ],
+          },
           models: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
           connections: { type: 'integer', minimum: 1, maximum: 4096 },
           connectTimeoutMs: { type: 'integer', minimum: 1 },
@@ -175,6 +181,34 @@ export const CONFIG_SCHEMA = {
             remindDaysBefore: { type: 'integer', minimum: 0 },
             disableUnusedAfterDays: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }] },
             deliverDir: { type: 'string', minLength: 1 },
+            webhook: {
+              anyOf: [
+                {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['url', 'signingSecretEnv'],
+                  properties: {
+                    url: { type: 'string', pattern: '^https://' },
+                    signingSecretEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+                    attempts: { type: 'integer', minimum: 1, maximum: 10 },
+                    backoffMs: { type: 'integer', minimum: 0, maximum: 600000 },
+                    timeoutMs: { type: 'integer', minimum: 100, maximum: 60000 },
+                    caFile: { type: 'string', minLength: 1 },
+                  },
+                },
+                { type: 'null' },
+              ],
+            },
+            toolCredentialKeys: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                enabled: { type: 'boolean' },
+                rotateAfterDays: { type: 'integer', minimum: 1 },
+                overlapMinutes: { type: 'integer', minimum: 5 },
+                publishAheadMinutes: { type: 'integer', minimum: 5 },
+              },
+            },
           },
         },
         redteam: {
@@ -223,6 +257,7 @@ export const CONFIG_SCHEMA = {
                     { type: 'object', additionalProperties: false, required: ['do'], properties: { do: { enum: ['suspendCredential', 'revokeCredential', 'revokeTokens', 'quarantineDeployment'] } } },
                     { type: 'object', additionalProperties: false, required: ['do'], properties: { do: { const: 'stepUp' }, maxAgeSec: { type: 'integer', minimum: 1 } } },
                     { type: 'object', additionalProperties: false, required: ['do', 'requestsPerSecond'], properties: { do: { const: 'throttle' }, requestsPerSecond: { type: 'number', exclusiveMinimum: 0 } } },
+                    { type: 'object', additionalProperties: false, required: ['do'], properties: { do: { const: 'quarantineTool' }, tool: { type: 'string', pattern: '^[a-zA-Z][a-zA-Z0-9_-]{0,63}$' } } },
                     { type: 'object', additionalProperties: false, required: ['do', 'url'], properties: { do: { const: 'webhook' }, url: { type: 'string', pattern: '^https?://' } } },
                   ],
                 },

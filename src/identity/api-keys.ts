@@ -146,7 +146,12 @@ export class ApiKeyService {
   }
 
   /** Issues a successor with the same scope; the old key keeps working for `graceMs`, then stops. */
-  async rotate(id: string, graceMs: number): Promise<CreatedKey & { previous: ApiKeyRecord }> {
+  /**
+   * Rotates a key: a successor with the same scope, and the old key expiring `graceMs` from now. With `deliver`,
+   * the successor's secret is handed over first; if that fails the successor is revoked (nobody holds its secret)
+   * and the old key is left exactly as it was (KeyNotDelivered), so a failed hand-over never starts its overlap.
+   */
+  async rotate(id: string, graceMs: number, deliver?: (created: CreatedKey) => Promise<void>): Promise<CreatedKey & { previous: ApiKeyRecord }> {
     if (!Number.isFinite(graceMs) || graceMs < 0) throw new BadRequest('invalid_grace', 'grace must be a non-negative duration', 'grace');
     const old = await this.store.getKey(id);
     if (!old) throw new NotFound('key_not_found', `no key ${JSON.stringify(id)}`);
@@ -163,6 +168,14 @@ export class ApiKeyService {
       ...(remainingTtl !== undefined ? { ttlMs: remainingTtl } : {}),
       ...(old.description !== null ? { description: old.description } : {}),
     });
+    if (deliver) {
+      try {
+        await deliver(created);
+      } catch (e) {
+        await this.revoke(created.record.id);
+        throw new KeyNotDelivered(id, created.record.id, (e as Error).message);
+      }
+    }
     const graceEnd = now + graceMs;
     const expiresAt = old.expiresAt !== null ? Math.min(old.expiresAt, graceEnd) : graceEnd;
     await this.store.updateKeyState(id, { expiresAt, revokedAt: null, rotatedTo: created.record.id });
@@ -299,4 +312,15 @@ export function toPrincipal(pr: PrincipalRecord, key: ApiKeyRecord, bootstrap = 
     ...(pr.limits ? { limits: pr.limits } : {}),
     admin: pr.admin,
   };
+}
+
+/** The successor's secret could not be handed over: the successor is revoked and the old key stays as it was. */
+export class KeyNotDelivered extends FailClosed {
+  constructor(
+    readonly keyId: string,
+    readonly successor: string,
+    readonly why: string,
+  ) {
+    super('key_not_delivered', `the new secret for key ${keyId} could not be delivered (${why}); its successor ${successor} is revoked and ${keyId} stays valid`);
+  }
 }

@@ -18,6 +18,8 @@ export interface InventorySources {
   principals(): Promise<PrincipalRecord[]>;
   keys(): Promise<ApiKeyRecord[]>;
   tools(): ToolRecord[];
+  /** Whether a tool is quarantined (taken out of service by an operator or a playbook). */
+  toolQuarantined?: (name: string) => boolean;
   deployments(): Promise<DeploymentRecord[]>;
   /** Models served by configured upstreams (not through the registry). */
   configuredModels(): { model: string; upstream: string }[];
@@ -53,6 +55,7 @@ export async function buildInventory(s: InventorySources): Promise<InventoryItem
     const flags: string[] = [];
     if (t.risk !== 'read' && !t.needsApproval) flags.push('no_approval_rule');
     if (t.grantees.length === 0) flags.push('no_grantees');
+    if (s.toolQuarantined?.(t.name)) flags.push('quarantined');
     items.push({ kind: 'tool', id: t.name, detail: { risk: t.risk, needsApproval: t.needsApproval, backend: t.backend.type, egress: t.egress, grantees: t.grantees }, flags });
   }
   for (const k of await s.keys()) {

@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AdminRequest } from '../admin/admin.js';
 import type { Clock } from '../core/clock.js';
-import { BadRequest, NotFound } from '../core/errors.js';
+import { BadRequest, NotFound, WardenError } from '../core/errors.js';
 import type { AuditEvent, AuthnMethod, Findings, Principal } from '../core/types.js';
 import type { WardenConfig } from '../config/config.js';
 import type { AuditSink } from '../core/audit-sink.js';
@@ -18,7 +18,7 @@ import { SharedBehaviourMonitor } from './redis-monitor.js';
 import { recordSystemEntry } from './entries.js';
 import { profileAnswer, profileRequest } from './answer-profile.js';
 import { DriftDetector, type DriftEvent } from './drift.js';
-import { PlaybookEngine, type AttestationFailure, type Playbook } from './playbooks.js';
+import { PlaybookEngine, type AttestationFailure, type Playbook, type PlaybookEffects } from './playbooks.js';
 import { ExtractionDetector, promptsOf, type ExtractionRequest } from './extraction.js';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { PrincipalBaselines } from './baselines.js';
@@ -100,6 +100,8 @@ export function buildMonitor(
     quarantine?: (deploymentId: string, reason: string) => Promise<boolean>;
     /** Revokes every Warden token naming the principal (a playbook's revokeTokens). */
     revokeTokens?: (principalId: string) => Promise<boolean>;
+    /** Takes a tool out of service and puts it back (the tools plane's quarantine; a playbook's quarantineTool and its revert). */
+    tools?: { quarantineTool: PlaybookEffects['quarantineTool']; releaseTool: PlaybookEffects['releaseTool'] };
   },
 ): MonitorPlane | null {
   const m = config.monitor;
@@ -213,7 +215,7 @@ export function buildMonitor(
       const now = monitor.assess(key);
       if (!now) return;
       playbooks
-        .onPrincipal({ principal: key, who: { id: p.id, kind: p.kind, tenant: p.tenant }, authn: p.authn.method, credentialId: p.authn.credentialId, signals: now.signals, extraction: extractionOf(key), risk: riskOf(key) })
+        .onPrincipal({ principal: key, who: { id: p.id, kind: p.kind, tenant: p.tenant }, authn: p.authn.method, credentialId: p.authn.credentialId, signals: now.signals, extraction: extractionOf(key), risk: riskOf(key), tool: seen?.tool ?? null })
         .catch((e: unknown) => o.log.error({ err: e, principal: key }, 'a response playbook failed'));
     };
     // The answer has gone already: an observation the shared store did not take can only be logged.
@@ -321,7 +323,15 @@ export function buildMonitor(
         if (!playbooks) throw new NotFound('step_not_found', `no playbook step ${id} (no playbooks are configured)`);
         playbooks.revertable(id);
         await ar.record('playbook.revert', { type: 'System', id });
-        sendJson(res, 200, { reverted: playbooks.revert(id) }, { 'x-request-id': ar.requestId });
+        let reverted;
+        try {
+          reverted = await playbooks.revertStep(id);
+        } catch (e) {
+          // Decided and recorded, but the tool's quarantine was no longer the step's to lift: the refusal is recorded too.
+          if (e instanceof WardenError) await ar.record('playbook.revert', { type: 'System', id }, {}, e);
+          throw e;
+        }
+        sendJson(res, 200, { reverted }, { 'x-request-id': ar.requestId });
         return true;
       }
       const r = /^\/admin\/v1\/monitor\/([^/]+)\/reset$/.exec(ar.path);
@@ -441,6 +451,8 @@ function buildPlaybooks(books: Playbook[], o: Parameters<typeof buildMonitor>[1]
       revokeCredential: o.revoke,
       revokeTokens: (who) => (o.revokeTokens ? o.revokeTokens(who.id) : Promise.resolve(false)),
       quarantine: (id, reason) => (o.quarantine ? o.quarantine(id, reason) : Promise.resolve(false)),
+      quarantineTool: (name, reason, by) => (o.tools ? o.tools.quarantineTool(name, reason, by) : Promise.resolve(null)),
+      releaseTool: (name, by, made) => (o.tools ? o.tools.releaseTool(name, by, made) : Promise.resolve(false)),
       webhook: async (url, body) => {
         const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(5_000) });
         await r.body?.cancel();

@@ -25,6 +25,11 @@ export type PlaybookStep =
   /** Every Warden token naming the principal is revoked (its sessions end; it must exchange again). */
   | { do: 'revokeTokens' }
   | { do: 'quarantineDeployment' }
+  /**
+   * The named tool, or (without `tool`) the tool of the call that made the principal cross, is taken out of
+   * service for everyone (403 `tool_quarantined` on every path) until an operator reverts the step or releases it.
+   */
+  | { do: 'quarantineTool'; tool?: string }
   | { do: 'webhook'; url: string };
 
 export interface PlaybookConditions {
@@ -63,6 +68,8 @@ export interface PrincipalFacts {
   risk: number;
   signals: Signals;
   extraction: number;
+  /** The tool of the observed request, when it was a tool call. */
+  tool?: string | null;
 }
 
 /** The planes a step acts through; each says whether it was carried out. */
@@ -70,6 +77,10 @@ export interface PlaybookEffects {
   revokeCredential(authn: AuthnMethod, credentialId: string): Promise<boolean>;
   revokeTokens(who: Who): Promise<boolean>;
   quarantine(deploymentId: string, reason: string): Promise<boolean>;
+  /** The quarantine made (who and when, for a revert to lift exactly it), or null when none was (unknown tool, quarantined already). */
+  quarantineTool(name: string, reason: string, by: string): Promise<{ by: string; at: number } | null>;
+  /** Lifts the quarantine `made`; false when it is no longer in place (released, or replaced by another). */
+  releaseTool(name: string, by: string, made: { by: string; at: number }): Promise<boolean>;
   webhook(url: string, body: unknown): Promise<boolean>;
 }
 
@@ -99,10 +110,10 @@ export interface PlaybookOptions {
   maxRecords?: number;
 }
 
-const PRINCIPAL_STEPS = new Set<PlaybookStep['do']>(['stepUp', 'throttle', 'suspendCredential', 'revokeCredential', 'revokeTokens', 'webhook']);
+const PRINCIPAL_STEPS = new Set<PlaybookStep['do']>(['stepUp', 'throttle', 'suspendCredential', 'revokeCredential', 'revokeTokens', 'quarantineTool', 'webhook']);
 const DEPLOYMENT_STEPS = new Set<PlaybookStep['do']>(['quarantineDeployment', 'webhook']);
 /** Steps whose effect Warden holds itself and can lift; the others are revocations and quarantines for good. */
-const REVERSIBLE = new Set<PlaybookStep['do']>(['stepUp', 'throttle', 'suspendCredential']);
+const REVERSIBLE = new Set<PlaybookStep['do']>(['stepUp', 'throttle', 'suspendCredential', 'quarantineTool']);
 
 /** Refuses a playbook that could never fire, or whose steps do not fit its subject. */
 export function validatePlaybooks(playbooks: Playbook[]): void {
@@ -235,9 +246,25 @@ export class PlaybookEngine {
     return r;
   }
 
-  /** An operator undoes a step (the caller records the decision first). */
+  /**
+   * An operator undoes a step (the caller records the decision first). A tool quarantine is lifted in the tool
+   * store: only the one the step made (409 `tool_quarantine_changed` when it was released or replaced since).
+   */
+  async revertStep(id: string): Promise<StepRecord> {
+    const r = this.revertable(id);
+    if (r.step !== 'quarantineTool') return this.revert(id);
+    const made = { by: String(r.detail.quarantinedBy), at: Number(r.detail.quarantinedAt) };
+    if (!(await this.o.effects.releaseTool(String(r.detail.tool), `revert ${id}`, made))) {
+      throw new Conflict('tool_quarantine_changed', `the tool ${String(r.detail.tool)} is no longer under this step's quarantine (released or quarantined again since); see warden tools show`);
+    }
+    r.revertedAt = this.o.clock.now();
+    return r;
+  }
+
+  /** An operator undoes a held step (stepUp, throttle, suspendCredential). */
   revert(id: string): StepRecord {
     const r = this.revertable(id);
+    if (r.step === 'quarantineTool') throw new Conflict('step_needs_release', 'a quarantineTool step is reverted through revertStep');
     const h = this.holds.get(r.subject);
     if (h) {
       if (r.step === 'stepUp' && h.stepUpSince?.id === id) delete h.stepUpSince;
@@ -256,7 +283,7 @@ export class PlaybookEngine {
 
   private async runPrincipalStep(p: Playbook, s: PlaybookStep, f: PrincipalFacts): Promise<void> {
     const detail = { risk: f.risk, extraction: f.extraction, denials: f.signals.denials, injections: f.signals.injections, secrets: f.signals.secrets, requests: f.signals.requests, credential: f.credentialId };
-    if (p.dryRun) return void this.record(p, s, f.principal, f.who, false, detail);
+    if (p.dryRun) return void this.record(p, s, f.principal, f.who, false, s.do === 'quarantineTool' ? { ...detail, tool: s.tool ?? f.tool ?? null } : detail);
     const now = this.o.clock.now();
     const hold = () => {
       let h = this.holds.get(f.principal);
@@ -286,6 +313,11 @@ export class PlaybookEngine {
       case 'revokeTokens': {
         const done = await this.o.effects.revokeTokens(f.who).catch(() => false);
         return void this.record(p, s, f.principal, f.who, done, detail);
+      }
+      case 'quarantineTool': {
+        const tool = s.tool ?? f.tool ?? null;
+        const made = tool === null ? null : await this.o.effects.quarantineTool(tool, `playbook ${p.name}: ${f.principal} risk ${f.risk}`, `playbook:${p.name}`).catch(() => null);
+        return void this.record(p, s, f.principal, f.who, made !== null, { ...detail, tool, quarantinedBy: made?.by ?? null, quarantinedAt: made?.at ?? null });
       }
       case 'webhook': {
         const done = await this.o.effects.webhook(s.url, { playbook: p.name, principal: f.principal, risk: f.risk, extraction: f.extraction, signals: f.signals }).catch(() => false);

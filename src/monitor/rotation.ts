@@ -1,18 +1,20 @@
 // API keys on a cadence: each `tick` (a timer in the running gateway, the test's fake clock here) rotates
 // every active key older than `rotateAfterDays` with an overlap (the old key works `overlapDays` more), hands
-// the new secret to the configured channel (a file, mode 0600, for a secret manager to pick up), reminds ahead
-// of expiry, and disables (revokes) keys unused for `disableUnusedAfterDays`. Every act is a ledger entry.
+// the new secret to the configured channel (a file, mode 0600, for a secret manager to pick up, or a signed
+// webhook: secret-delivery.ts), reminds ahead of expiry, and disables (revokes) keys unused for
+// `disableUnusedAfterDays`. A secret that cannot be delivered leaves the old key as it was (its overlap does not
+// start) and the successor revoked; the next tick tries again. Every act is a ledger entry.
 // The bootstrap key is never touched (it may be the only way in).
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import type { ApiKeyRecord } from '../store/identity-store.js';
+import { fileChannel, type SecretChannel } from './secret-delivery.js';
 
 const DAY = 86_400_000;
 
 export interface RotationKeys {
   list(): Promise<ApiKeyRecord[]>;
-  rotate(id: string, graceMs: number): Promise<{ key: string; record: ApiKeyRecord }>;
+  /** `deliver` runs before the old key's overlap starts; when it throws, the old key is left as it was. */
+  rotate(id: string, graceMs: number, deliver: (created: { key: string; record: ApiKeyRecord }) => Promise<void>): Promise<{ key: string; record: ApiKeyRecord }>;
   revoke(id: string): Promise<ApiKeyRecord>;
 }
 
@@ -24,24 +26,31 @@ export interface RotationOptions {
   remindDaysBefore: number;
   /** null: unused keys are left alone. */
   disableUnusedAfterDays: number | null;
-  /** Where new secrets go: `<dir>/<principal>.<keyId>.key`, mode 0600. */
+  /** Where new secrets go: `<dir>/<principal>.<keyId>.key`, mode 0600 (unless `channel` is given). */
   deliverDir: string;
+  /** Another channel for new secrets (a webhook). */
+  channel?: SecretChannel;
   /** Never rotated or disabled (the bootstrap key). */
   exempt: (keyId: string) => boolean;
   record: (action: 'key.rotate' | 'key.expiry_reminder' | 'key.disable_unused', ok: boolean, details: Record<string, string | number | boolean | null>) => void;
 }
 
 export interface TickReport {
+  /** `file`: where the secret went (a path, or the webhook's URL). */
   rotated: { from: string; to: string; file: string | null }[];
+  /** Keys whose successor's secret could not be delivered: still valid, rotated again at the next tick. */
+  undelivered?: string[];
   reminded: string[];
   disabled: string[];
 }
 
 export class KeyRotation {
   private readonly reminded = new Set<string>();
+  private readonly channel: SecretChannel;
 
   constructor(private readonly o: RotationOptions) {
     if (!(o.rotateAfterDays > 0 && o.overlapDays >= 0 && o.remindDaysBefore >= 0)) throw new Error('monitor.rotation: rotateAfterDays must be > 0, overlapDays and remindDaysBefore ≥ 0');
+    this.channel = o.channel ?? fileChannel(o.deliverDir);
   }
 
   async tick(): Promise<TickReport> {
@@ -58,19 +67,19 @@ export class KeyRotation {
         continue;
       }
       if (now - k.createdAt > this.o.rotateAfterDays * DAY) {
-        const created = await this.o.keys.rotate(k.id, this.o.overlapDays * DAY);
-        let file: string | null = null;
+        let where: string | null = null;
         try {
-          mkdirSync(this.o.deliverDir, { recursive: true, mode: 0o700 });
-          file = join(this.o.deliverDir, `${k.principalId}.${created.record.id}.key`);
-          writeFileSync(file, created.key + '\n', { mode: 0o600, flag: 'wx' });
-        } catch {
-          // The successor exists but its secret could not be handed over: the entry says so, and the operator
-          // has the overlap to issue one by hand before the old key stops.
-          file = null;
+          const created = await this.o.keys.rotate(k.id, this.o.overlapDays * DAY, async (c) => {
+            where = await this.channel.deliver({ principal: k.principalId, key: c.record.id, previous: k.id, secret: c.key, overlapDays: this.o.overlapDays });
+          });
+          this.o.record('key.rotate', true, { key: k.id, successor: created.record.id, principal: k.principalId, overlapDays: this.o.overlapDays, delivered: true, channel: this.channel.kind });
+          out.rotated.push({ from: k.id, to: created.record.id, file: where });
+        } catch (e) {
+          // Not handed over: the successor is revoked and the old key stays valid, without an overlap clock.
+          const successor = (e as { successor?: string }).successor ?? null;
+          this.o.record('key.rotate', false, { key: k.id, successor, principal: k.principalId, delivered: false, channel: this.channel.kind, error: ((e as { why?: string }).why ?? (e as Error).message).slice(0, 300) });
+          (out.undelivered ??= []).push(k.id);
         }
-        this.o.record('key.rotate', file !== null, { key: k.id, successor: created.record.id, principal: k.principalId, overlapDays: this.o.overlapDays, delivered: file !== null });
-        out.rotated.push({ from: k.id, to: created.record.id, file });
         continue;
       }
       if (k.expiresAt !== null && k.expiresAt - now <= this.o.remindDaysBefore * DAY && !this.reminded.has(k.id)) {

@@ -46,7 +46,7 @@ export async function simulatePlaybooks(monitor: WardenConfig['monitor'], playbo
   const engine = new PlaybookEngine({
     playbooks: playbooks.map((p) => ({ ...p, dryRun: true })),
     clock,
-    effects: { revokeCredential: async () => false, revokeTokens: async () => false, quarantine: async () => false, webhook: async () => false },
+    effects: { revokeCredential: async () => false, revokeTokens: async () => false, quarantine: async () => false, quarantineTool: async () => null, releaseTool: async () => false, webhook: async () => false },
     onStep: (r) => fired.push({ at: r.at - T0, line, playbook: r.playbook, step: r.step, subject: r.subject, detail: r.detail }),
   });
   const behaviour = new BehaviourMonitor({ clock, windowMs: monitor.windowMs, injectionThreshold: monitor.injectionThreshold, burstPerWindow: monitor.burstPerWindow, throttleAt: monitor.throttleAt, throttleRps: monitor.throttleRequestsPerSecond, revokeAt: null });

@@ -73,7 +73,12 @@ export class EndpointPool {
   private readonly endpoints: Endpoint[];
   private readonly timer: NodeJS.Timeout | null = null;
   private checking = false;
-  private readonly authorization: string | undefined;
+  private authorization: string | undefined;
+
+  /** A rotated upstream secret, for the health checks (calls carry the target's). */
+  setAuthorization(a: string): void {
+    this.authorization = a;
+  }
 
   constructor(
     private readonly name: string,

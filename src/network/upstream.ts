@@ -8,6 +8,7 @@ import type { UpstreamConfig } from '../config/config.js';
 import { makeCanary } from '../inspect/index.js';
 import type { OutputPolicy } from '../inspect/output/policy.js';
 import { EndpointPool, openPool, type UpstreamAttempt } from './upstream-pool.js';
+import { readApiKeySourceSync } from './upstream-credential.js';
 
 export interface UpstreamTarget {
   name: string;
@@ -28,8 +29,18 @@ export interface UpstreamTarget {
   streamStallMs: number;
   /** Several endpoints (upstreams[].endpoints): calls go through it; `pool` is its first endpoint's. */
   endpoints?: EndpointPool;
-  /** Upstream credential, read from the environment at start (never from the YAML). */
+  /** Upstream credential, read from the environment or its apiKeySource (never from the YAML). */
   authorization?: string;
+  /** Its apiKeySource could not be read at the last refresh: calls are refused (fail closed). */
+  credentialUnavailable?: boolean;
+}
+
+/** A rotated secret, or null when the source could not be read: every call then refuses with 503. */
+export function setUpstreamSecret(t: UpstreamTarget, secret: string | null): void {
+  t.credentialUnavailable = secret === null;
+  if (secret === null) return;
+  t.authorization = `Bearer ${secret}`;
+  t.endpoints?.setAuthorization(t.authorization);
 }
 
 export function createUpstreamTarget(cfg: UpstreamConfig): UpstreamTarget {
@@ -37,7 +48,7 @@ export function createUpstreamTarget(cfg: UpstreamConfig): UpstreamTarget {
   if (cfg.clientTls && url.protocol !== 'https:') throw new ServerCertificateInvalid(`upstream ${cfg.name}: clientTls needs an https baseUrl`);
   const client = cfg.clientTls ? loadServerCertificate(cfg.clientTls.certFile, cfg.clientTls.keyFile) : null;
   const ca = cfg.caFile ? readFileSync(cfg.caFile, 'utf8') : undefined;
-  const key = cfg.apiKeyEnv ? process.env[cfg.apiKeyEnv] : undefined;
+  const key = cfg.apiKeySource ? readApiKeySourceSync(cfg.name, cfg.apiKeySource) : cfg.apiKeyEnv ? process.env[cfg.apiKeyEnv] : undefined;
   const authorization = key ? `Bearer ${key}` : undefined;
   const conn = { connections: cfg.connections, connectTimeoutMs: cfg.connectTimeoutMs, ...(ca ? { ca } : {}), ...(client ? { cert: client.certPem, key: client.keyPem } : {}) };
   const endpoints = cfg.pool ? new EndpointPool(cfg.name, cfg.pool, { ...conn, ...(authorization ? { authorization } : {}) }) : undefined;
@@ -134,6 +145,7 @@ export async function callUpstream(
 ): Promise<UpstreamResponse> {
   const headers: Record<string, string> = { accept: 'application/json, text/event-stream', 'x-request-id': requestId };
   if (body) headers['content-type'] = 'application/json';
+  if (target.credentialUnavailable) throw new UpstreamError(503, 'upstream_credential_unavailable', `upstream ${target.name}: its credential could not be read at the last rotation; nothing is sent until it can be`);
   if (target.authorization) headers.authorization = target.authorization;
   const traceparent = call?.trace?.traceparent;
   if (traceparent) headers.traceparent = traceparent;

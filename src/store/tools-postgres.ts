@@ -5,7 +5,7 @@
 import type pg from 'pg';
 import { Conflict } from '../core/errors.js';
 import { connectMigrated, inTransaction, type Migration, type MigrationResult } from './pg-migrate.js';
-import type { ApprovalQuery, ApprovalRecord, ApprovalStatus, ServedToolDefinition, ToolBackend, ToolPinRecord, ToolRecord, ToolStore } from './tools-store.js';
+import type { ApprovalQuery, ApprovalRecord, ApprovalStatus, ServedToolDefinition, ToolBackend, ToolPinRecord, ToolQuarantineRecord, ToolRecord, ToolStore } from './tools-store.js';
 
 export const TOOLS_MIGRATIONS: readonly Migration[] = [
   {
@@ -40,6 +40,13 @@ export const TOOLS_MIGRATIONS: readonly Migration[] = [
       -- Keyset paging walks (created_at, id) in byte order of id, as SQLite compares it.
       CREATE INDEX $PREFIXtool_approvals_page ON $PREFIXtool_approvals (created_at, id COLLATE "C");
       CREATE INDEX $PREFIXtool_approvals_status_page ON $PREFIXtool_approvals (status, created_at, id COLLATE "C");`,
+  },
+  {
+    version: 3,
+    description: 'tool_quarantines',
+    sql: `
+      -- Tools taken out of service by an operator or a response playbook, by name, until released.
+      CREATE TABLE $PREFIXtool_quarantines (name text PRIMARY KEY, reason text NOT NULL, quarantined_by text NOT NULL, quarantined_at bigint NOT NULL);`,
   },
 ];
 
@@ -87,17 +94,21 @@ function toApproval(r: Row): ApprovalRecord {
 
 const json = (v: unknown) => JSON.stringify(v);
 
+function toQuarantine(r: Row): ToolQuarantineRecord {
+  return { name: r.name as string, reason: r.reason as string, by: r.quarantined_by as string, at: Number(r.quarantined_at) };
+}
+
 export class PostgresToolStore implements ToolStore {
   private constructor(
     private readonly pool: pg.Pool,
-    private readonly t: { tools: string; high: string; approvals: string; pins: string },
+    private readonly t: { tools: string; high: string; approvals: string; pins: string; quarantines: string },
     readonly migration: MigrationResult,
   ) {}
 
   /** Connects and brings the schema up to date (see pg-migrate.ts). */
   static async connect(opts: { connectionString: string; prefix?: string; poolSize?: number }): Promise<PostgresToolStore> {
     const { pool, prefix, migration } = await connectMigrated(opts, 'tools', TOOLS_MIGRATIONS);
-    return new PostgresToolStore(pool, { tools: `${prefix}tools`, high: `${prefix}tool_version_high`, approvals: `${prefix}tool_approvals`, pins: `${prefix}tool_pins` }, migration);
+    return new PostgresToolStore(pool, { tools: `${prefix}tools`, high: `${prefix}tool_version_high`, approvals: `${prefix}tool_approvals`, pins: `${prefix}tool_pins`, quarantines: `${prefix}tool_quarantines` }, migration);
   }
 
   private async rows(sql: string, params: unknown[] = []): Promise<Row[]> {
@@ -184,6 +195,25 @@ export class PostgresToolStore implements ToolStore {
 
   async deletePin(name: string): Promise<void> {
     await this.pool.query(`DELETE FROM ${this.t.pins} WHERE name = $1`, [name]);
+  }
+
+  async setQuarantine(q: ToolQuarantineRecord): Promise<boolean> {
+    const r = await this.pool.query(`INSERT INTO ${this.t.quarantines} (name, reason, quarantined_by, quarantined_at) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING`, [q.name, q.reason, q.by, q.at]);
+    return r.rowCount === 1;
+  }
+
+  async clearQuarantine(name: string): Promise<ToolQuarantineRecord | null> {
+    const [r] = await this.rows(`DELETE FROM ${this.t.quarantines} WHERE name = $1 RETURNING *`, [name]);
+    return r ? toQuarantine(r) : null;
+  }
+
+  async getQuarantine(name: string): Promise<ToolQuarantineRecord | null> {
+    const [r] = await this.rows(`SELECT * FROM ${this.t.quarantines} WHERE name = $1`, [name]);
+    return r ? toQuarantine(r) : null;
+  }
+
+  async listQuarantines(): Promise<ToolQuarantineRecord[]> {
+    return (await this.rows(`SELECT * FROM ${this.t.quarantines} ORDER BY name COLLATE "C"`, [])).map(toQuarantine);
   }
 
   async insertApproval(a: ApprovalRecord): Promise<void> {

@@ -3,7 +3,7 @@
 // makes the two state changes that must be atomic (decide once, consume once) single UPDATEs.
 import { Conflict } from '../core/errors.js';
 import type { SqliteDb } from './sqlite.js';
-import type { ApprovalQuery, ApprovalRecord, ApprovalStatus, ServedToolDefinition, ToolBackend, ToolPinRecord, ToolRecord, ToolRisk, ToolStore } from './tools-store.js';
+import type { ApprovalQuery, ApprovalRecord, ApprovalStatus, ServedToolDefinition, ToolBackend, ToolPinRecord, ToolQuarantineRecord, ToolRecord, ToolRisk, ToolStore } from './tools-store.js';
 
 interface ToolRow {
   name: string; description: string; input_schema: string; risk: ToolRisk; needs_approval: number; backend: string;
@@ -91,6 +91,13 @@ export class SqliteToolStore implements ToolStore {
         pending_digest     TEXT,
         pending_definition TEXT,
         pending_at         INTEGER
+      );
+      -- Tools taken out of service by an operator or a response playbook, by name, until released.
+      CREATE TABLE IF NOT EXISTS tool_quarantines (
+        name   TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        quarantined_by TEXT NOT NULL,
+        quarantined_at INTEGER NOT NULL
       );
     `);
     // Stores written before the table existed: the live tools and every version an approval names.
@@ -184,6 +191,22 @@ export class SqliteToolStore implements ToolStore {
 
   async deletePin(name: string): Promise<void> {
     this.db.prepare('DELETE FROM tool_pins WHERE name = ?').run(name);
+  }
+
+  async setQuarantine(q: ToolQuarantineRecord): Promise<boolean> {
+    return this.db.prepare('INSERT INTO tool_quarantines (name, reason, quarantined_by, quarantined_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING').run(q.name, q.reason, q.by, q.at).changes === 1;
+  }
+
+  async clearQuarantine(name: string): Promise<ToolQuarantineRecord | null> {
+    return (this.db.prepare('DELETE FROM tool_quarantines WHERE name = ? RETURNING name, reason, quarantined_by AS by, quarantined_at AS at').get(name) as ToolQuarantineRecord | undefined) ?? null;
+  }
+
+  async getQuarantine(name: string): Promise<ToolQuarantineRecord | null> {
+    return (this.db.prepare('SELECT name, reason, quarantined_by AS by, quarantined_at AS at FROM tool_quarantines WHERE name = ?').get(name) as ToolQuarantineRecord | undefined) ?? null;
+  }
+
+  async listQuarantines(): Promise<ToolQuarantineRecord[]> {
+    return this.db.prepare('SELECT name, reason, quarantined_by AS by, quarantined_at AS at FROM tool_quarantines ORDER BY name').all() as ToolQuarantineRecord[];
   }
 
   async insertApproval(a: ApprovalRecord): Promise<void> {

@@ -46,6 +46,15 @@ export interface ToolPinRecord {
   pending: { digest: string; definition: ServedToolDefinition; at: number } | null;
 }
 
+/** A tool taken out of service by an operator or a response playbook: every call is refused until it is released. */
+export interface ToolQuarantineRecord {
+  name: string;
+  reason: string;
+  /** Who quarantined it: an admin's principal id, or `playbook:NAME`. */
+  by: string;
+  at: number;
+}
+
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'consumed';
 
 export interface ApprovalRecord {
@@ -96,6 +105,16 @@ export interface ToolStore {
   setPending(name: string, digest: string, definition: ServedToolDefinition, at: number): Promise<void>;
   getPin(name: string): Promise<ToolPinRecord | null>;
   deletePin(name: string): Promise<void>;
+  /**
+   * Quarantines a tool by name (kept when the tool is deleted and re-registered: only a release ends it). False
+   * when it was quarantined already (the first quarantine, its reason and author, stay).
+   */
+  setQuarantine(q: ToolQuarantineRecord): Promise<boolean>;
+  /** Releases a quarantine; the lifted record, or null when the tool was not quarantined. */
+  clearQuarantine(name: string): Promise<ToolQuarantineRecord | null>;
+  getQuarantine(name: string): Promise<ToolQuarantineRecord | null>;
+  /** Every quarantined tool name, by name. */
+  listQuarantines(): Promise<ToolQuarantineRecord[]>;
   insertApproval(a: ApprovalRecord): Promise<void>;
   getApproval(id: string): Promise<ApprovalRecord | null>;
   /**

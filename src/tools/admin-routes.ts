@@ -4,6 +4,8 @@
 //   POST /admin/v1/approvals/{id}/approve|deny  {reason?, mfa_token?}      (ledger: one tool entry each)
 //   GET /admin/v1/tools/{name}/definition                                  pinned MCP definition, pending change + diff
 //   POST /admin/v1/tools/{name}/definition/approve  {digest}               re-approve a changed definition (ends quarantine)
+//   POST /admin/v1/tools/{name}/quarantine  {reason}                       take a tool out of service (every call refused)
+//   POST /admin/v1/tools/{name}/release                                    end its quarantine
 // Approvers step up (RFC 9470) by sending a token of their own with recent MFA (`mfa_token`, or the
 // `Warden-MFA-Token` header): an OIDC token with amr mfa and auth_time, for the same person.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -19,7 +21,8 @@ import { APPROVAL_PAGE_MAX, approvalView, type ApprovalListQuery, type ApprovalS
 import type { ToolDecide } from './decide.js';
 import { toolView, type ToolDefinition, type ToolRegistry } from './registry.js';
 import { diffDetail, pinView, type ToolPins } from './pins.js';
-import { ToolDefinitionUnavailable } from './errors.js';
+import { parseQuarantineReason, quarantineView, type ToolQuarantines } from './quarantine.js';
+import { ToolAlreadyQuarantined, ToolDefinitionUnavailable, ToolNotQuarantined } from './errors.js';
 import { clientAddress } from '../network/source.js';
 
 export interface AdminRouteDeps {
@@ -30,6 +33,7 @@ export interface AdminRouteDeps {
   approvals: ApprovalService;
   decide: ToolDecide;
   pins: ToolPins;
+  quarantines: ToolQuarantines;
   /** What the MCP server behind a definition serves for its tool now (null: it does not list it). */
   fetchDefinition: (t: ToolDefinition, admin: Principal, requestId: string) => Promise<ServedToolDefinition | null>;
 }
@@ -38,6 +42,7 @@ const TOOL = /^\/admin\/v1\/tools\/([^/]+)$/;
 const APPROVAL = /^\/admin\/v1\/approvals\/([^/]+)$/;
 const DEFINITION = /^\/admin\/v1\/tools\/([^/]+)\/definition$/;
 const DEFINITION_APPROVE = /^\/admin\/v1\/tools\/([^/]+)\/definition\/approve$/;
+const QUARANTINE = /^\/admin\/v1\/tools\/([^/]+)\/(quarantine|release)$/;
 const DECIDE = /^\/admin\/v1\/approvals\/([^/]+)\/(approve|deny)$/;
 const STATUSES: ApprovalStatus[] = ['pending', 'approved', 'denied', 'consumed'];
 const LIST_PARAMS = new Set(['status', 'tool', 'requester', 'order', 'limit', 'cursor']);
@@ -181,11 +186,37 @@ export function createAdminRoute(d: AdminRouteDeps) {
     }
   }
 
+  /** Quarantine or release, decided by the PDP at the gate (manageTools on the tool); the ledger entry before the change. */
+  async function quarantineChange(ar: AdminRequest, name: string, verb: 'quarantine' | 'release'): Promise<unknown> {
+    const resource = { type: 'Tool' as const, id: name };
+    const action = verb === 'quarantine' ? 'tool.quarantine' : 'tool.release';
+    try {
+      if (verb === 'quarantine') {
+        const reason = parseQuarantineReason((await ar.body()).reason);
+        await d.registry.get(name);
+        if (await d.quarantines.get(name)) throw new ToolAlreadyQuarantined(name); // the first one stays
+        await ar.record(action, resource, { reason });
+        return quarantineView(await d.quarantines.quarantine(name, reason, ar.principal.id));
+      }
+      // A release needs no registered tool: a quarantine outlives the tool's deletion.
+      const q = await d.quarantines.get(name);
+      if (!q) throw new ToolNotQuarantined(name);
+      await ar.record(action, resource, { reason: q.reason, quarantinedBy: q.by });
+      return { released: quarantineView(await d.quarantines.release(name)) };
+    } catch (e) {
+      if (e instanceof WardenError && e.stage !== 'audit') await ar.record(action, resource, {}, e);
+      throw e;
+    }
+  }
+
   return async function adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean> {
     const path = ar.path;
     const send = (status: number, body: unknown) => sendJson(res, status, body, { 'x-request-id': ar.requestId });
     if (path === '/admin/v1/tools') {
-      if (req.method === 'GET') return send(200, { object: 'list', data: (await d.registry.listStored()).map(toolView) }), true;
+      if (req.method === 'GET') {
+        const quarantined = new Map((await d.quarantines.list()).map((q) => [q.name, quarantineView(q)]));
+        return send(200, { object: 'list', data: (await d.registry.listStored()).map((t) => ({ ...toolView(t), quarantine: quarantined.get(t.name) ?? null })) }), true;
+      }
       if (req.method !== 'POST') throw methodNotAllowed(path);
       const { def, served } = await vet(d.registry.parse(await ar.body()), ar);
       const t = await d.registry.create(def);
@@ -197,7 +228,11 @@ export function createAdminRoute(d: AdminRouteDeps) {
     const tm = TOOL.exec(path);
     if (tm) {
       const name = decodeURIComponent(tm[1]!);
-      if (req.method === 'GET') return send(200, toolView(await d.registry.get(name))), true;
+      if (req.method === 'GET') {
+        const t = await d.registry.get(name);
+        const q = await d.quarantines.get(name);
+        return send(200, { ...toolView(t), quarantine: q ? quarantineView(q) : null }), true;
+      }
       if (req.method === 'DELETE') {
         await d.registry.remove(name);
         await d.pins.remove(name);
@@ -218,6 +253,11 @@ export function createAdminRoute(d: AdminRouteDeps) {
       await ar.record('tool.update', { type: 'Tool', id: t.name }, { risk: t.risk, needsApproval: t.needsApproval, backend: t.backend.type, egress: t.egress.join(','), version: t.version, ...pinned });
       send(200, toolView(t));
       return true;
+    }
+    const qm = QUARANTINE.exec(path);
+    if (qm) {
+      if (req.method !== 'POST') throw methodNotAllowed(path);
+      return send(200, await quarantineChange(ar, decodeURIComponent(qm[1]!), qm[2] as 'quarantine' | 'release')), true;
     }
     const dfm = DEFINITION.exec(path);
     if (dfm) {

@@ -2,10 +2,11 @@
 // backend never sees the user's or the agent's own token (which it could replay against Warden or
 // other tools). Audience = the backend's origin; `args_digest` binds it to the exact arguments;
 // `act` names the agent (RFC 8693 §4.1). Backends verify it with the JWKS from publicJwks().
-import { generateKeyPairSync, randomUUID, createPublicKey, type KeyObject } from 'node:crypto';
-import { SignJWT, exportJWK, calculateJwkThumbprint, type JWK } from 'jose';
+import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { SignJWT, type JWK } from 'jose';
 import type { Clock } from '../core/clock.js';
 import type { Principal } from '../core/types.js';
+import { fixedSigningKey, type SigningKeys } from './credential-keys.js';
 
 export const TOOL_CREDENTIAL_TYP = 'wardentool+jwt';
 
@@ -19,23 +20,23 @@ export interface ToolCredentialInput {
 }
 
 export class ToolCredentialIssuer {
-  private readonly key: KeyObject;
-  private kid: string | undefined;
+  private readonly keys: SigningKeys;
 
   constructor(
     private readonly issuer: string,
     private readonly clock: Clock,
     private readonly ttlSec = 60,
-    key?: KeyObject,
+    /** One fixed key, or the rotated set (credential-keys.ts); a fresh key when absent. */
+    key?: KeyObject | SigningKeys,
   ) {
-    this.key = key ?? generateKeyPairSync('ed25519').privateKey;
-    if (this.key.asymmetricKeyType !== 'ed25519' || this.key.type !== 'private') throw new TypeError('tool credentials: an Ed25519 private key is required');
+    this.keys = key === undefined ? fixedSigningKey(generateKeyPairSync('ed25519').privateKey) : 'signing' in key ? key : fixedSigningKey(key);
     if (!(ttlSec > 0 && ttlSec <= 300)) throw new TypeError('tool credentials: ttl must be 1..300 s');
   }
 
   async mint(i: ToolCredentialInput): Promise<string> {
     const now = Math.floor(this.clock.now() / 1000);
     const actor = i.principal.actor?.[0];
+    const { kid, key } = this.keys.signing();
     return new SignJWT({
       tool: i.tool,
       tenant: i.principal.tenant,
@@ -44,22 +45,18 @@ export class ToolCredentialIssuer {
       scope: 'callTool',
       ...(actor ? { act: { sub: actor.id, kind: actor.kind } } : {}),
     })
-      .setProtectedHeader({ alg: 'EdDSA', typ: TOOL_CREDENTIAL_TYP, kid: await this.keyId() })
+      .setProtectedHeader({ alg: 'EdDSA', typ: TOOL_CREDENTIAL_TYP, kid })
       .setIssuer(this.issuer)
       .setSubject(i.principal.id)
       .setAudience(i.audience)
       .setIssuedAt(now)
       .setExpirationTime(now + this.ttlSec)
       .setJti(randomUUID())
-      .sign(this.key);
+      .sign(key);
   }
 
+  /** The keys a backend verifies with: while a rotation overlaps, the next and the previous one too. */
   async publicJwks(): Promise<{ keys: JWK[] }> {
-    return { keys: [{ ...(await exportJWK(createPublicKey(this.key))), kid: await this.keyId(), alg: 'EdDSA', use: 'sig' }] };
-  }
-
-  private async keyId(): Promise<string> {
-    this.kid ??= await calculateJwkThumbprint(await exportJWK(createPublicKey(this.key)));
-    return this.kid;
+    return { keys: this.keys.jwks() };
   }
 }

@@ -145,6 +145,18 @@ export class ToolQuarantined extends Forbidden {
   }
 }
 
+export class ToolAlreadyQuarantined extends Conflict {
+  constructor(name: string) {
+    super('tool_already_quarantined', `the tool ${name} is quarantined already; release it first to quarantine it again`);
+  }
+}
+
+export class ToolNotQuarantined extends Conflict {
+  constructor(name: string) {
+    super('tool_not_quarantined', `the tool ${name} is not quarantined`);
+  }
+}
+
 /** An admin approves a served definition only by the digest they were shown. */
 export class ToolDefinitionNotPending extends Conflict {
   constructor(message: string) {

@@ -17,11 +17,15 @@ import type { ToolStore } from '../store/tools-store.js';
 import { createAdminRoute } from './admin-routes.js';
 import { ApprovalService, type ApprovalOptions } from './approvals.js';
 import { ToolCredentialIssuer } from './credential.js';
+import type { SigningKeys } from './credential-keys.js';
 import type { ToolDecide } from './decide.js';
 import { createToolRoutes, type ToolAuthenticator, type VerifiedCaller } from './http.js';
 import { ToolMediator, type MediatorDeps, type ProposedCallDecision, type ToolInspector } from './mediator.js';
 import { ToolRegistry, type ToolDefinition } from './registry.js';
 import { ToolPins } from './pins.js';
+import { ToolQuarantines } from './quarantine.js';
+import { auditEvent } from '../core/audit-event.js';
+import { newRequestId } from '../core/ids.js';
 import { fetchMcpDefinition } from './backend.js';
 import { parseDestination } from '../network/egress-destinations.js';
 import { canonicalJson } from '../core/canonical-json.js';
@@ -33,8 +37,10 @@ export { pdpToolDecider, toolResourceAttrs, CEDAR_RISK, type ToolDecide, type To
 export { ToolMediator, checkCaller, type ToolCall, type ToolOutcome, type ToolInspector, type ProposedCallDecision } from './mediator.js';
 export { ToolRegistry, parseToolDefinition, toolView, type ToolDefinition } from './registry.js';
 export { ToolPins, definitionDigest, diffDefinitions, DESCRIPTION_INJECTION_THRESHOLD } from './pins.js';
+export { ToolQuarantines, quarantineView } from './quarantine.js';
 export { ApprovalService, approvalView } from './approvals.js';
 export { ToolCredentialIssuer, TOOL_CREDENTIAL_TYP } from './credential.js';
+export { ToolCredentialKeys, fixedSigningKey, ed25519Kid, type SigningKeys } from './credential-keys.js';
 export type { ToolAuthenticator, VerifiedCaller } from './http.js';
 export * from './errors.js';
 export { SandboxPool, type SandboxOptions, type SandboxOutcome } from './sandbox/pool.js';
@@ -62,8 +68,8 @@ export interface ToolsPlaneDeps {
   egress?: EgressGuardOptions;
   approvals?: ApprovalOptions;
   limits?: Partial<Pick<EgressPolicy, 'maxResponseBytes' | 'timeoutMs' | 'maxRedirects'>>;
-  /** Ed25519 key for per-call credentials (persist it in the data dir so backends can pin the JWKS). */
-  credentialKey?: KeyObject;
+  /** Ed25519 key for per-call credentials, or the rotated set (credential-keys.ts); persist them in the data dir so backends can pin the JWKS. */
+  credentialKey?: KeyObject | SigningKeys;
   /** The code sandbox's pool (warm threads, concurrency); defaults when absent. */
   sandbox?: SandboxOptions;
   /** The monitor plane: the caller's risk for each decision, and every decided tool call reported back. */
@@ -81,6 +87,16 @@ export interface ToolsPlane {
   adminRoute: (req: IncomingMessage, res: ServerResponse, ar: AdminRequest) => Promise<boolean>;
   /** The code sandbox that runs sandbox tools (src/tools/sandbox). */
   sandbox: SandboxPool;
+  quarantines: ToolQuarantines;
+  /**
+   * A response playbook takes a registered tool out of service (`quarantineTool`) or an operator's revert of that
+   * step puts it back; each a `tool.quarantine` / `tool.release` system entry naming `by`. quarantineTool answers
+   * the quarantine it made, or null: an unregistered tool, or one quarantined already (that quarantine is not the
+   * playbook's to lift). releaseTool lifts only that quarantine (false when someone released it, or released and
+   * quarantined it again).
+   */
+  quarantineTool(name: string, reason: string, by: string): Promise<{ by: string; at: number } | null>;
+  releaseTool(name: string, by: string, made: { by: string; at: number }): Promise<boolean>;
   /** For filterToolCalls: would `principal` be allowed to call `tool` with `args` (and would it be held)? */
   assess: (principal: Principal, tool: string, args: unknown, sourceIp: string) => ProposedCallDecision;
   close(): Promise<void>;
@@ -128,6 +144,8 @@ export async function createToolsPlane(deps: ToolsPlaneDeps): Promise<ToolsPlane
   // The pins mirror (for listings) follows the registry's tools and the same change feed.
   const pins = new ToolPins(store, deps.clock, deps.inspector, () => registry.list().map((t) => t.name), shared);
   await pins.load();
+  const quarantines = new ToolQuarantines(store, deps.clock, shared);
+  await quarantines.load();
   const sandbox = new SandboxPool(deps.sandbox);
   // Threads are kept warm only where a sandbox tool is registered (a tool created later warms on first use).
   if (registry.list().some((t) => t.backend.type === 'sandbox')) sandbox.prewarm();
@@ -141,6 +159,7 @@ export async function createToolsPlane(deps: ToolsPlaneDeps): Promise<ToolsPlane
     egress,
     credentials,
     pins,
+    quarantines,
     sandbox,
     audit: deps.audit,
     ...(deps.limits ? { limits: deps.limits } : {}),
@@ -158,7 +177,11 @@ export async function createToolsPlane(deps: ToolsPlaneDeps): Promise<ToolsPlane
     const credential = await credentials.mint({ tool: t.name, audience: target.origin, principal: admin, argsDigest: sha256Digest(canonicalJson({})), requestId });
     return fetchMcpDefinition(egress, { url: t.backend.url, tool: t.backend.tool, credential, requestId, policy });
   };
-  const adminRoute = createAdminRoute({ clock: deps.clock, log: deps.log, audit: deps.audit, registry, approvals, pins, fetchDefinition, decide: deps.decide });
+  const adminRoute = createAdminRoute({ clock: deps.clock, log: deps.log, audit: deps.audit, registry, approvals, pins, quarantines, fetchDefinition, decide: deps.decide });
+  const systemEntry = (action: string, name: string, details: Record<string, string | number | boolean | null>) =>
+    deps.audit
+      .append(auditEvent({ time: new Date(deps.clock.now()).toISOString(), requestId: newRequestId(), kind: 'system', action, decision: 'allow', status: 200, resource: { type: 'Tool', id: name }, details }))
+      .catch((e: unknown) => deps.log.error({ err: e, action, tool: name }, 'could not record a tool quarantine change in the ledger'));
   return {
     registry,
     approvals,
@@ -166,11 +189,28 @@ export async function createToolsPlane(deps: ToolsPlaneDeps): Promise<ToolsPlane
     routes,
     adminRoute,
     assess: (p, tool, args, sourceIp) => mediator.assess(p, tool, args, sourceIp),
+    quarantines,
+    async quarantineTool(name, reason, by) {
+      if (!(await store.getTool(name))) return null;
+      const q = await quarantines.quarantine(name, reason, by).catch(() => null);
+      if (!q) return null;
+      await systemEntry('tool.quarantine', name, { reason, by });
+      return { by: q.by, at: q.at };
+    },
+    async releaseTool(name, by, made) {
+      // Only the quarantine the step made: not one an admin set after releasing it.
+      const q = await quarantines.get(name);
+      if (!q || q.at !== made.at || q.by !== made.by) return false;
+      await quarantines.release(name);
+      await systemEntry('tool.release', name, { by, reason: q.reason, quarantinedBy: q.by });
+      return true;
+    },
     sandbox,
     close: async () => {
       registry.close();
       approvals.close();
       pins.close();
+      quarantines.close();
       await sandbox.close();
       await egress.close();
     },

@@ -25,6 +25,7 @@ import { toolResourceAttrs, type ToolDecide } from './decide.js';
 import { DelegationRequired, ToolCallDenied, ToolNotFound, ToolOutsideTokenScope, ToolResultBlocked } from './errors.js';
 import type { ToolRegistry } from './registry.js';
 import type { ToolPins } from './pins.js';
+import type { ToolQuarantines } from './quarantine.js';
 
 /** The inspection plane as the tools plane uses it (src/inspect: inspectText, countFindings). */
 export interface ToolInspector {
@@ -70,6 +71,8 @@ export interface MediatorDeps {
   limits?: Partial<Pick<EgressPolicy, 'maxResponseBytes' | 'timeoutMs' | 'maxRedirects'>>;
   /** Pinned definitions of MCP-backed tools (rug-pull quarantine). */
   pins: ToolPins;
+  /** Tools an operator or a playbook took out of service: refused on every path. */
+  quarantines: ToolQuarantines;
   /** Runs sandbox tools (`backend.type: "sandbox"`); without it such tools are refused (503 sandbox_unavailable). */
   sandbox?: SandboxPool;
   /** The monitor's current risk for the caller (0..1): the PDP context's riskScorePermille. Default 0. */
@@ -146,7 +149,6 @@ export class ToolMediator {
   private visible(p: Principal, t: ToolRecord): ToolRecord {
     if (t.tenant !== null && t.tenant !== p.tenant) throw new ToolNotFound(t.name);
     return t;
-    return t;
   }
 
   private policyFor(t: ToolRecord): EgressPolicy {
@@ -190,7 +192,8 @@ export class ToolMediator {
     try {
       checkCaller(p, name);
       const t = this.visible(p, this.d.registry.peek(name));
-      // A quarantined tool (its MCP server changed what it says it is) is neither listed nor proposed.
+      // A quarantined tool (taken out of service, or its MCP server changed what it says it is) is neither listed nor proposed.
+      this.d.quarantines.peekUsable(t.name);
       this.d.pins.peekUsable(t);
       const checked = args === undefined ? undefined : this.d.registry.validateArgs(t, args);
       const findings = checked === undefined ? null : this.d.inspector.inspect(canonicalJson(checked));
@@ -217,7 +220,9 @@ export class ToolMediator {
       st.stage = 'validate';
       // An execution reads the stored definition, never a replica's possibly older copy.
       const t = this.visible(p, await this.d.registry.get(call.tool));
-      // A quarantined tool is not called; the pin is read from the store, as the definition is.
+      // A quarantined tool is not called (nor is an approval spent on it); the quarantine and the pin are read
+      // from the store, as the definition is.
+      await this.d.quarantines.assertUsable(t.name);
       await this.d.pins.assertUsable(t);
       st.tool = t;
       const args = this.d.registry.validateArgs(t, call.args);

@@ -83,3 +83,28 @@ test('console.saml: defaults, the certificate file resolved beside the config, a
   assert.throws(() => parseConfig(base + '    wantAssertionsSigned: false\n', 'w.yaml'), /unknown key "wantAssertionsSigned"/, 'signed assertions cannot be turned off');
   assert.throws(() => parseConfig(base.replace('    spEntityId: https://warden.example/console/saml\n', ''), 'w.yaml'), ConfigError);
 });
+
+test('rotation and upstream credential sources: each misconfiguration is refused at load', () => {
+  const hook = (extra: string) => `monitor:\n  rotation:\n    enabled: true\n    webhook:\n      url: https://secrets.example/intake\n      signingSecretEnv: WARDEN_TEST_HOOK_SECRET\n${extra}`;
+  delete process.env.WARDEN_TEST_HOOK_SECRET;
+  assert.throws(() => parseConfig(hook(''), 'w.yaml'), /WARDEN_TEST_HOOK_SECRET \(signingSecretEnv\) must hold a signing secret of at least 32 characters/);
+  process.env.WARDEN_TEST_HOOK_SECRET = 'x'.repeat(32);
+  try {
+    assert.equal(parseConfig(hook(''), 'w.yaml').monitor.rotation.webhook!.attempts, 3);
+    assert.throws(() => parseConfig(hook('      attempts: 11\n'), 'w.yaml'), /attempts/);
+    assert.throws(() => parseConfig(hook('').replace('https://secrets', 'http://secrets'), 'w.yaml'), /url/);
+  } finally {
+    delete process.env.WARDEN_TEST_HOOK_SECRET;
+  }
+  const up = (src: string) => `upstreams:\n  - name: a\n    baseUrl: http://127.0.0.1:8000/v1\n    models: [m]\n${src}`;
+  assert.equal(parseConfig(up('    apiKeySource: { file: keys/a.key }\n'), '/etc/warden/w.yaml').upstreams[0]!.apiKeySource!.refreshMs, 300_000);
+  assert.throws(() => parseConfig(up('    apiKeySource: { file: a.key, command: [cat, a.key] }\n'), 'w.yaml'), /apiKeySource/);
+  assert.throws(() => parseConfig(up('    apiKeySource: { refreshMs: 5000 }\n'), 'w.yaml'), /apiKeySource/);
+  process.env.WARDEN_TEST_UP_KEY = 'k';
+  try {
+    assert.throws(() => parseConfig(up('    apiKeyEnv: WARDEN_TEST_UP_KEY\n    apiKeySource: { file: a.key }\n'), 'w.yaml'), /apiKeyEnv and apiKeySource both name its secret/);
+  } finally {
+    delete process.env.WARDEN_TEST_UP_KEY;
+  }
+  assert.throws(() => parseConfig('monitor:\n  rotation:\n    toolCredentialKeys: { enabled: true, overlapMinutes: 1 }\n', 'w.yaml'), /overlapMinutes/);
+});

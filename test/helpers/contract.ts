@@ -137,3 +137,13 @@ export async function olderSchema(pgTables: ReturnType<typeof pgTestTables>, sto
   }
   return prefix;
 }
+
+/** Whether `f` throws (for checks on synchronous paths that refuse by throwing). */
+export const throws = (f: () => void): boolean => {
+  try {
+    f();
+    return false;
+  } catch {
+    return true;
+  }
+};

@@ -30,6 +30,10 @@ test('warden inventory: models, tools, keys and principals with their risk flags
     assert.deepEqual(find(fresh.json.data, 'model', 'demo-chat').flags, ['unregistered']);
     assert.deepEqual(find(fresh.json.data, 'tool', 'wire_money').flags, ['no_approval_rule', 'no_grantees']);
     assert.ok(!find(fresh.json.data, 'tool', 'read_docs').flags.includes('no_approval_rule'));
+    // A quarantined tool says so; released, the flag goes.
+    await t.admin('POST', '/admin/v1/tools/read_docs/quarantine', { reason: 'review' });
+    assert.ok(find((await t.call('admin', 'GET', '/admin/v1/inventory', { key: t.adminKey })).json.data, 'tool', 'read_docs').flags.includes('quarantined'));
+    await t.admin('POST', '/admin/v1/tools/read_docs/release', {});
     assert.deepEqual(find(fresh.json.data, 'key', idleId).flags, ['no_expiry'], 'a new key is not yet unused');
     const uma = find(fresh.json.data, 'principal', 'acme/user:uma');
     assert.ok((uma.detail.risk as number) >= 0.5);

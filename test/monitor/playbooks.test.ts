@@ -31,6 +31,8 @@ function setup(playbooks: Playbook[]) {
       revokeCredential: async (authn, id) => (effects.push(`revoke ${authn} ${id}`), authn === 'api_key'),
       revokeTokens: async (w) => (effects.push(`tokens ${w.id}`), true),
       quarantine: async (id) => (effects.push(`quarantine ${id}`), true),
+      quarantineTool: async () => null,
+      releaseTool: async () => false,
       webhook: async (url) => {
         effects.push(`webhook ${url}`);
         throw new Error('unreachable');
@@ -114,6 +116,58 @@ test('conditions: every one given must hold; a playbook is armed again once they
   await x.engine.onPrincipal(facts({ extraction: 0.75 }));
   assert.deepEqual(x.effects, ['tokens eve']);
   assert.equal(x.steps[0]!.done, true);
+});
+
+test('quarantineTool: the named tool or the one just called is quarantined; a revert lifts only that quarantine', async () => {
+  const clock = new FixedClock(T0);
+  const steps: StepRecord[] = [];
+  const quarantined = new Map<string, { by: string; at: number }>();
+  const engine = new PlaybookEngine({
+    playbooks: [
+      { name: 'tool-abuse', when: { signals: { denials: 3 } }, steps: [{ do: 'quarantineTool' }] },
+      { name: 'pin-search', when: { risk: 0.9 }, steps: [{ do: 'quarantineTool', tool: 'search' }] },
+    ],
+    clock,
+    onStep: (r) => steps.push(r),
+    effects: {
+      revokeCredential: async () => false,
+      revokeTokens: async () => false,
+      quarantine: async () => false,
+      webhook: async () => false,
+      // A fake of the tools plane's quarantine (the real one: test/tools/quarantine.test.ts, playbooks-e2e).
+      quarantineTool: async (name, _reason, by) => {
+        if (name === 'ghost' || quarantined.has(name)) return null;
+        const made = { by, at: clock.now() };
+        quarantined.set(name, made);
+        return made;
+      },
+      releaseTool: async (name, _by, made) => {
+        const q = quarantined.get(name);
+        if (!q || q.at !== made.at || q.by !== made.by) return false;
+        quarantined.delete(name);
+        return true;
+      },
+    },
+  });
+  // A request that was no tool call: there is no tool to quarantine; the step says so.
+  await engine.onPrincipal(facts({ signals: { ...signals, denials: 3 } }));
+  assert.deepEqual(steps.map((s) => [s.step, s.done, s.reversible, s.detail.tool]), [['quarantineTool', false, false, null]]);
+  engine.forget(KEY);
+  await engine.onPrincipal(facts({ signals: { ...signals, denials: 3 }, tool: 'orders_lookup' }));
+  const made = steps.at(-1)!;
+  assert.deepEqual([made.done, made.reversible, made.detail.tool, made.detail.quarantinedBy], [true, true, 'orders_lookup', 'playbook:tool-abuse']);
+  await engine.onPrincipal(facts({ risk: 0.95, tool: 'orders_lookup' }));
+  assert.equal(steps.at(-1)!.detail.tool, 'search', 'a named tool, whatever was called');
+  assert.ok(quarantined.has('search') && quarantined.has('orders_lookup'));
+  assert.throws(() => engine.revert(made.id), { code: 'step_needs_release' });
+  await engine.revertStep(made.id);
+  assert.equal(quarantined.has('orders_lookup'), false);
+  await assert.rejects(engine.revertStep(made.id), { code: 'step_already_reverted' });
+  // Released by an admin and quarantined again by someone else: the step's revert does not lift the new one.
+  const search = steps.at(-1)!;
+  quarantined.set('search', { by: 'bob', at: T0 + 5 });
+  await assert.rejects(engine.revertStep(search.id), { code: 'tool_quarantine_changed' });
+  assert.ok(quarantined.has('search'));
 });
 
 test('dry run records what would run and does nothing', async () => {

@@ -111,6 +111,20 @@ withStore('updates bump the version, guard against lost updates, and a re-create
   assert.equal((await s.insertTool(tool('pay'))).version, 3, 'continues after the highest version the name ever had');
 });
 
+withStore('a quarantine is set once (the first stays), read back by every writer, listed, released once', async (s, second) => {
+  assert.equal(await s.getQuarantine('pay'), null);
+  const q = { name: 'pay', reason: 'incident 42', by: 'bob', at: 1_700_000_000_000 };
+  assert.equal(await s.setQuarantine(q), true);
+  assert.equal(await s.setQuarantine({ ...q, reason: 'second', by: 'playbook:x', at: 1_700_000_000_001 }), false);
+  const other = second ? await second() : s;
+  assert.deepEqual(await other.getQuarantine('pay'), q, 'the first quarantine stays, seen by another writer');
+  await s.setQuarantine({ ...q, name: 'B_tool' });
+  assert.deepEqual((await s.listQuarantines()).map((x) => x.name), ['B_tool', 'pay']);
+  assert.deepEqual(await other.clearQuarantine('pay'), q);
+  assert.equal(await s.clearQuarantine('pay'), null, 'released once');
+  assert.equal(await s.getQuarantine('pay'), null);
+});
+
 withStore('approvals: stored as given, listed newest first on request and by status, limited', async (s) => {
   const a1 = approval('apr_1');
   const a2 = approval('apr_2', { createdAt: 1_700_000_000_100, agent: null });

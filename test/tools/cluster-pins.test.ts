@@ -11,7 +11,7 @@ import { PostgresToolStore } from '../../src/store/tools-postgres.js';
 import type { ServedToolDefinition } from '../../src/store/tools-store.js';
 import { ToolPins, definitionDigest } from '../../src/tools/pins.js';
 import { ToolRegistry } from '../../src/tools/registry.js';
-import { PG_TEST_URL, pgTestTables } from '../helpers/contract.js';
+import { PG_TEST_URL, pgTestTables, throws } from '../helpers/contract.js';
 
 const pgTables = pgTestTables();
 
@@ -21,15 +21,6 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
   assert.ok(cond(), what);
 }
-
-const throws = (f: () => void): boolean => {
-  try {
-    f();
-    return false;
-  } catch {
-    return true;
-  }
-};
 
 test('a quarantine seen through one replica refuses the call on the other at once; listings follow; re-approval anywhere ends it', { timeout: 30_000 }, async (t) => {
   const skip = pgTables.skip();

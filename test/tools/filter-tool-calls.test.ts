@@ -13,6 +13,7 @@ import { EgressGuard } from '../../src/network/egress.js';
 import { ApprovalService, ToolCredentialIssuer, ToolMediator, ToolRegistry, filterToolCalls, pdpToolDecider } from '../../src/tools/index.js';
 import { ToolPins } from '../../src/tools/pins.js';
 import { TEST_POLICY } from './fixtures.js';
+import { ToolQuarantines } from '../../src/tools/quarantine.js';
 
 async function world() {
   const clock = new FixedClock(Date.UTC(2026, 0, 5, 10));
@@ -24,6 +25,7 @@ async function world() {
     registry.create(registry.parse({ name, risk, grantees: ['consumers'], input_schema: { type: 'object', properties: props, additionalProperties: false }, backend: { type: 'http', url: 'https://tools.example.com/x' }, egress: ['https://tools.example.com'] }));
   await def('orders_lookup', 'read', { customer_id: { type: 'string' } });
   await def('delete_record', 'destructive', { record_id: { type: 'string' } });
+  const quarantines = new ToolQuarantines(store, clock);
   const mediator = new ToolMediator({
     clock,
     log: pino({ level: 'silent' }),
@@ -34,9 +36,10 @@ async function world() {
     egress: new EgressGuard(),
     credentials: new ToolCredentialIssuer('https://warden.test', clock),
     pins: new ToolPins(store, clock, { inspect: inspectText }),
+    quarantines,
     audit: { append: async () => ({}) },
   });
-  return { mediator };
+  return { mediator, quarantines };
 }
 
 const alice: Principal = {
@@ -73,6 +76,18 @@ test('calls the user may make are kept; others removed with a reason; approval-b
   assert.equal(r.kept, 2);
   // the input object is left as it was
   assert.equal(input.choices[0]!.message.tool_calls.length, 6);
+});
+
+test('a model\'s proposed call of a quarantined tool is removed (tool_quarantined) until the tool is released', async () => {
+  const { mediator, quarantines } = await world();
+  const decide = (p: Principal, tool: string, args: unknown) => mediator.assess(p, tool, args, '10.0.0.1');
+  const kept = () => (filterToolCalls(completion([call('c1', 'orders_lookup', { customer_id: 'alice' })]), alice, decide).json as { choices: { message: { tool_calls?: unknown[]; warden_tool_calls?: { reason: string }[] } }[] }).choices[0]!.message;
+  assert.equal(kept().tool_calls?.length, 1);
+  await quarantines.quarantine('orders_lookup', 'suspected exfiltration', 'bob');
+  assert.equal(kept().tool_calls, undefined);
+  assert.equal(kept().warden_tool_calls![0]!.reason, 'tool_quarantined');
+  await quarantines.release('orders_lookup');
+  assert.equal(kept().tool_calls?.length, 1);
 });
 
 test('an agent on its own authority gets every call removed and finish_reason becomes stop', async () => {

@@ -64,6 +64,15 @@ export interface ToolsWorld {
   stop(): Promise<void>;
 }
 
+/** The CLI pointed at the world's admin listener as its admin (environment), and what it prints. */
+export function cliIo(w: ToolsWorld) {
+  const out: string[] = [];
+  process.env.WARDEN_ADMIN_KEY = w.t.adminKey;
+  process.env.WARDEN_ADMIN_URL = w.t.w.adminUrl;
+  process.env.WARDEN_CA = w.t.w.caPemPath;
+  return { out, io: { out: (s: string) => void out.push(s), err: (s: string) => void out.push(s) } };
+}
+
 export const TEST_POLICY = `
 // Tools test policies (beside the starter set).
 // Orders: alice and carol read only their own orders (args carry customer_id).

@@ -4,7 +4,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
-import { startToolsWorld, type ToolsWorld } from './fixtures.js';
+import { cliIo, startToolsWorld, type ToolsWorld } from './fixtures.js';
 import { startFakeMcpServer, type ServedTools } from '../helpers/fake-mcp.js';
 import { main as toolsCli } from '../../src/cli/tools.js';
 import { definitionDigest } from '../../src/tools/pins.js';
@@ -32,14 +32,6 @@ after(async () => {
 
 const calcDef = (name: string, tool: string, extra: Record<string, unknown> = {}) => ({ name, risk: 'read', grantees: ['consumers'], input_schema: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } }, required: ['a', 'b'] }, backend: { type: 'mcp', url: `${mcpOrigin}/mcp`, tool }, egress: [mcpOrigin], ...extra });
 const entries = (requestId: string) => w.t.audits().filter((a) => a.requestId === requestId) as Record<string, any>[];
-
-function cliIo() {
-  const out: string[] = [];
-  process.env.WARDEN_ADMIN_KEY = w.t.adminKey;
-  process.env.WARDEN_ADMIN_URL = w.t.w.adminUrl;
-  process.env.WARDEN_CA = w.t.w.caPemPath;
-  return { out, io: { out: (s: string) => void out.push(s), err: (s: string) => void out.push(s) } };
-}
 
 describe('pinned MCP tool definitions', () => {
   test('a changed definition quarantines the tool (diff in the ledger) until an admin re-approves exactly that digest', async () => {
@@ -90,7 +82,7 @@ describe('pinned MCP tool definitions', () => {
     assert.ok(w.t.audits().some((a) => a.requestId === wrong.headers['x-request-id'] && a.action === 'tool.definition.approve' && a.decision === 'deny'));
     const missing = await w.t.call('admin', 'POST', '/admin/v1/tools/calc_add/definition/approve', { key: w.t.adminKey, body: {} });
     assert.equal(missing.status, 400);
-    const { out, io } = cliIo();
+    const { out, io } = cliIo(w);
     assert.equal(await toolsCli(['definition', 'calc_add'], io), 0);
     assert.match(out.join(''), /"quarantined": true/);
     assert.equal(await toolsCli(['approve-definition', 'calc_add', '--digest', pending.pending.digest], io), 0);

@@ -1,4 +1,4 @@
-// `warden data source|sign|verify|register|show|list|retire|train-on|token|lineage|scan|screen|kek` (args exclude `data`).
+// `warden data source|sign|verify|register|show|list|retire|train-on|token|end-run|lineage|scan|screen|kek` (args exclude `data`).
 // File verbs (sign, verify --key) work on a dataset directory or file. Registry verbs call the admin API
 // (/admin/v1/datasets, /admin/v1/data-sources): each change is a PDP decision (manageDatasets) and a ledger
 // entry before the CLI hears back. There is no offline path: admitting data needs the PDP and the ledger.
@@ -44,6 +44,9 @@ const USAGE = `usage: warden data <verb> [options]
         a training job's token: the PDP is asked trainOn for M and each dataset (each decision in the ledger);
         the token reads only those datasets' records, GET /v1/datasets/{id}/records?file=F&offset=N&limit=M
         on the inference listener, each read authorized again and recorded
+  end-run JTI [--fail ERROR]                                 end the training run a token started (its jti): the token
+        is revoked and the run's OpenLineage COMPLETE (or, with --fail, FAIL with the error) event is in the ledger;
+        a run whose token expires is ended (COMPLETE) by the gateway itself
   lineage ID|DEPLOYMENT [--format text|mermaid|dot|json|openlineage]  OpenLineage events back to the sources: of a
         dataset, or of every dataset a model deployment's provenance names (model -> datasets -> sources); text, a
         Mermaid flowchart, Graphviz DOT, the stored events with their ledger digests (json), or the RunEvents one per
@@ -249,6 +252,15 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       // The token alone on stdout, so a pipeline can capture it; what it allows on stderr.
       out(values.json ? JSON.stringify(r, null, 2) : r.access_token);
       if (!values.json) err(`training token for ${r.principal}: reads ${r.datasets.join(', ')} for ${r.expires_in} s (GET /v1/datasets/{id}/records on the inference listener)`);
+      return 0;
+    }
+    case 'end-run': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, fail: { type: 'string' } } });
+      const jti = positionals[0];
+      if (!jti) throw new UsageError('end-run needs the run id (the training token\'s jti)');
+      const body = values.fail !== undefined ? { outcome: 'fail', error: values.fail } : { outcome: 'complete' };
+      const r = (await adminCall(adminClientOptions(values), 'POST', `/admin/v1/training-tokens/${encodeURIComponent(jti)}/end`, body)) as { outcome: string; model: string; datasets: string[]; lineageEvent: string };
+      out(`run ${jti} of ${r.model} ended: ${r.outcome} (datasets ${r.datasets.join(', ')}; lineage event ${r.lineageEvent})`);
       return 0;
     }
     case 'lineage': {

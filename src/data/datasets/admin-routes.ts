@@ -106,7 +106,8 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
       const ttl = b.ttlSec;
       if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl <= 0)) throw new BadRequest('invalid_field', 'ttlSec must be a positive integer', 'ttlSec');
       const datasets = list(b, 'datasets');
-      const request = { model: str(b, 'model', true)!, tenant: await modelTenant(ar, b), datasets, ...(family ? { family } : {}), ...(ttl !== undefined ? { ttlSec: ttl as number } : {}) };
+      if (b.slices !== undefined && !Array.isArray(b.slices)) throw new BadRequest('invalid_field', 'slices must be a list of {dataset, files?, records?}', 'slices');
+      const request = { model: str(b, 'model', true)!, tenant: await modelTenant(ar, b), datasets, ...(b.slices !== undefined ? { slices: b.slices as unknown[] } : {}), ...(family ? { family } : {}), ...(ttl !== undefined ? { ttlSec: ttl as number } : {}) };
       return send(201, await o.training.issue(principal, request, o.decideTrainOn(clientAddress(req))));
     }
     const tm = /^\/admin\/v1\/training-tokens\/([^/]+)\/end$/.exec(p);

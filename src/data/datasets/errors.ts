@@ -152,3 +152,10 @@ export class TrainingRunEnded extends Conflict {
     super('training_run_ended', `training run ${runId} has already ended (${outcome ?? 'unknown'})`);
   }
 }
+
+/** The training token names only a slice of this dataset (some files, a record range), and the read is outside it. */
+export class DatasetSliceDenied extends Forbidden {
+  constructor(message: string) {
+    super('dataset_slice_denied', message);
+  }
+}

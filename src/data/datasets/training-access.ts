@@ -21,6 +21,7 @@ import { DatasetNotInTokenScope, DatasetNotReadable, TrainingRunEnded, TrainingR
 import { parseDatasetStatement } from './manifest.js';
 import { VerifiedRecordReader, type SignedRecordFile } from './record-reader.js';
 import { modelPrincipal, type AuditSink, type DatasetRegistry, type DecideTrainOn } from './registry.js';
+import { clampToSlices, grantsOn, parseSlice, sliceClaim, type DatasetSlice } from './slices.js';
 
 /** Mints a Warden JIT token for `subject` (its scope is the token's ceiling) and registers its policy cap. */
 export type MintTrainingToken = (subject: Principal, ttlSec: number | undefined) => Promise<{ accessToken: string; tokenType: string; expiresIn: number; jti: string }>;
@@ -30,6 +31,8 @@ export interface TrainingTokenRequest {
   family?: string;
   tenant: string;
   datasets: string[];
+  /** Slices of datasets (some files, a record range) the token may read instead of the whole datasets. */
+  slices?: unknown[];
   ttlSec?: number;
 }
 
@@ -68,10 +71,18 @@ export class TrainingDataAccess {
 
   /** POST /admin/v1/training-tokens: trainOn for every dataset (each decision recorded), then one token naming them. */
   async issue(admin: Principal, r: TrainingTokenRequest, decide: DecideTrainOn): Promise<Record<string, unknown>> {
-    const ids = [...new Set(r.datasets)];
-    if (ids.length === 0 || ids.length > MAX_DATASETS) throw new BadRequest('invalid_field', `datasets must name 1 to ${MAX_DATASETS} datasets`, 'datasets');
+    const whole = [...new Set(r.datasets)];
+    if ((r.slices ?? []).length > MAX_DATASETS) throw new BadRequest('invalid_field', `slices must name at most ${MAX_DATASETS} slices`, 'slices');
+    const slices: DatasetSlice[] = [];
+    for (const s of r.slices ?? []) {
+      slices.push(await parseSlice(s, async (id) => this.recordFiles(await this.d.registry.get(id, admin.tenant)).map((f) => f.name)));
+    }
+    const ids = [...new Set([...whole, ...slices.map((s) => s.dataset)])];
+    if (ids.length === 0 || ids.length > MAX_DATASETS) throw new BadRequest('invalid_field', `datasets and slices must name 1 to ${MAX_DATASETS} datasets`, 'datasets');
     const model = { model: r.model, tenant: r.tenant, ...(r.family !== undefined ? { family: r.family } : {}) };
-    const subject = modelPrincipal(admin, model, ids);
+    // The token's ceiling: whole datasets by id, slices as their claim strings (a dataset named whole needs no slice).
+    const claims = [...whole, ...new Set(slices.filter((s) => !whole.includes(s.dataset)).map(sliceClaim))];
+    const subject = modelPrincipal(admin, model, claims);
     for (const id of ids) {
       const ds = await this.d.registry.get(id, admin.tenant);
       if (ds.state === 'verified' && readablePath(ds) === null) await this.refuse(admin, 'data.trainingToken.issue', id, new DatasetNotReadable(id, 'it was verified before the gateway recorded where its files are'), { model: r.model });
@@ -86,11 +97,11 @@ export class TrainingDataAccess {
     const digest = lineageDigest(event);
     await this.d.audit(dataEvent({
       at: now, principal: admin, action: 'data.trainingToken.issue', resource: { type: 'Principal', id: subject.id }, decision: 'allow', status: 201,
-      details: { model: r.model, tenant: r.tenant, datasets: ids.join(','), jti: t.jti, expiresIn: t.expiresIn, lineageEvent: digest },
+      details: { model: r.model, tenant: r.tenant, datasets: ids.join(','), scope: claims.join(' '), jti: t.jti, expiresIn: t.expiresIn, lineageEvent: digest },
     }));
     await this.d.runs.insertTrainingRun({ runId: t.jti, tenant: admin.tenant, model: r.model, datasets: ids, issuedBy: admin.id, startedAt: now, expiresAt: now + t.expiresIn * 1000, endedAt: null, outcome: null });
     await this.d.registry.addLineage(ids, digest, event);
-    return { access_token: t.accessToken, token_type: t.tokenType, expires_in: t.expiresIn, jti: t.jti, principal: subject.id, tenant: r.tenant, datasets: ids };
+    return { access_token: t.accessToken, token_type: t.tokenType, expires_in: t.expiresIn, jti: t.jti, principal: subject.id, tenant: r.tenant, datasets: ids, scope: claims };
   }
 
   /** GET /v1/datasets/{id}/records: the caller is the model a training token names. */
@@ -99,7 +110,8 @@ export class TrainingDataAccess {
     const fail = (err: WardenError, details: Record<string, string | number> = {}) => this.refuse(p, 'data.dataset.read', id, err, details, call.requestId);
     // The token's dataset list is checked first, so a token cannot probe which other datasets exist.
     if (p.scope.datasets === undefined) return fail(new TrainingTokenRequired());
-    if (!p.scope.datasets.includes(id)) return fail(new DatasetNotInTokenScope(id));
+    const grants = grantsOn(p.scope.datasets, id);
+    if (!grants.whole && grants.slices.length === 0) return fail(new DatasetNotInTokenScope(id));
     let ds: DatasetRecord;
     try {
       // The token's tenant (its model's): a dataset of another tenant is not found, and refused.
@@ -121,6 +133,15 @@ export class TrainingDataAccess {
     }
     const file = this.recordFiles(ds).find((f) => f.name === fileName);
     if (!file) return fail(new NotFound('dataset_file_not_found', `${ds.name}@${ds.version} has no JSONL or CSV file ${fileName}`), { file: fileName });
+    // A token naming only slices of the dataset reads inside them: the file, and records up to the slice's end.
+    let end = Number.POSITIVE_INFINITY;
+    if (!grants.whole) {
+      try {
+        ({ limit, end } = clampToSlices(grants.slices, fileName, offset, limit));
+      } catch (e) {
+        return fail(e as WardenError, { file: fileName, offset });
+      }
+    }
     const decision: Decision = this.d.decideRead(call.sourceIp)(p, { type: 'Dataset', id, attrs: { classification: ds.classification, tenant: ds.tenant } });
     const policy = { policyIds: decision.policyIds.join(','), policyVersion: decision.policyVersion };
     if (!decision.allow) return fail(new TrainOnDenied(`policy does not let ${p.id} train on ${ds.name}@${ds.version} (${ds.classification})`), { file: fileName, ...policy });
@@ -131,12 +152,12 @@ export class TrainingDataAccess {
       if (e instanceof WardenError) return fail(e, { file: fileName, offset });
       throw e;
     }
-    const next = offset + out.records.length < out.total && out.records.length > 0 ? offset + out.records.length : null;
+    const next = offset + out.records.length < Math.min(out.total, end) && out.records.length > 0 ? offset + out.records.length : null;
     // Durable before release: the read is in the ledger before a record leaves.
     await this.d.audit(dataEvent({
       at: this.d.clock.now(), principal: p, action: 'data.dataset.read', resource: { type: 'Dataset', id }, decision: 'allow', status: 200,
       requestId: call.requestId, kind: 'inference', policyIds: decision.policyIds, policyVersion: decision.policyVersion,
-      details: { name: ds.name, version: ds.version, digest: ds.digest, file: fileName, offset, count: out.records.length, total: out.total },
+      details: { name: ds.name, version: ds.version, digest: ds.digest, file: fileName, offset, count: out.records.length, total: out.total, ...(grants.whole ? {} : { slice: true }) },
     }));
     return { dataset: id, name: ds.name, version: ds.version, digest: ds.digest, file: fileName, root: file.root, offset, total: out.total, next, records: out.records };
   }

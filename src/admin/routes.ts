@@ -89,6 +89,8 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   ),
   // A training job's token: trainOn for the model and each dataset, then a JIT token naming them (src/data/datasets/training-access.ts).
   { name: 'trainingTokens.issue', method: 'POST', path: '/admin/v1/training-tokens', need: () => ({ action: 'manageDatasets', resource: sys('datasets') }) },
+  // Ending a training run (COMPLETE or FAIL): its token is revoked and the end is an OpenLineage event in the ledger.
+  { name: 'trainingTokens.end', method: 'POST', path: /^\/admin\/v1\/training-tokens\/([^/]+)\/end$/, need: () => ({ action: 'manageDatasets', resource: sys('datasets') }), example: '/admin/v1/training-tokens/none/end' },
   { name: 'tools.list', method: 'GET', path: '/admin/v1/tools', need: () => ({ action: 'readRegistry', resource: sys('tools') }) },
   { name: 'tools.create', method: 'POST', path: '/admin/v1/tools', need: () => ({ action: 'manageTools', resource: sys('tools') }) },
   { name: 'tools.get', method: 'GET', path: /^\/admin\/v1\/tools\/([^/]+)$/, need: (m) => ({ action: 'readRegistry', resource: tool(m) }), example: '/admin/v1/tools/none' },

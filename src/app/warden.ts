@@ -572,7 +572,12 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       policy.grantJitToken(v.jti, v.principal, v.expiresAt);
       return { accessToken: issued.access_token, tokenType: issued.token_type, expiresIn: issued.expires_in, jti: v.jti };
     },
+    revokeTrainingToken: (jti, expiresAt) => identity.jit.revoke(jti, expiresAt),
+    ...(config.data.lineage ? { lineagePush: { ...config.data.lineage, ...(config.data.lineage.caFile ? { caPem: readFileSync(config.data.lineage.caFile, 'utf8') } : {}) } } : {}),
+    sweepIntervalMs: config.data.sweepIntervalMs,
+    onError: (e) => log.warn({ err: e.message, component: 'data-plane' }, 'data plane background task failed'),
   });
+  started.push(() => data.close());
   const workload = await buildWorkloadPlane({
     config, db, clock, log, audit, pdp: policy.pdp, stepUp: createBearerVerifier(verifiers), onModels: (m) => policy.syncRegisteredModels(m),
     // A deployment whose attestation fails: the monitor's playbooks act on it (`when: { attestation: true }`).

@@ -1,4 +1,4 @@
-// `warden data source|sign|verify|register|show|list|retire|train-on|token|lineage|scan|screen|kek` (args exclude `data`).
+// `warden data source|sign|verify|register|show|list|retire|train-on|token|end-run|lineage|scan|screen|kek` (args exclude `data`).
 // File verbs (sign, verify --key) work on a dataset directory or file. Registry verbs call the admin API
 // (/admin/v1/datasets, /admin/v1/data-sources): each change is a PDP decision (manageDatasets) and a ledger
 // entry before the CLI hears back. There is no offline path: admitting data needs the PDP and the ledger.
@@ -40,10 +40,14 @@ const USAGE = `usage: warden data <verb> [options]
   show ID [--json] | list [--name N] [--state S] [--json] | retire ID
   train-on ID --model M [--family F] [--tenant T]            ask the PDP (trainOn) whether model M may train on the
         dataset (verified datasets only); the decision is in the ledger; exit 1 when denied
-  token ID... --model M [--family F] [--tenant T] [--ttl SECONDS] [--json]
+  token [ID...] [--slice ID:files=F,G:records=FROM-TO]... --model M [--family F] [--tenant T] [--ttl SECONDS] [--json]
         a training job's token: the PDP is asked trainOn for M and each dataset (each decision in the ledger);
         the token reads only those datasets' records, GET /v1/datasets/{id}/records?file=F&offset=N&limit=M
-        on the inference listener, each read authorized again and recorded
+        on the inference listener, each read authorized again and recorded; a --slice limits it to some record
+        files (shards) of a dataset and/or the records FROM..TO-1 of each (files= and records= are each optional)
+  end-run JTI [--fail ERROR]                                 end the training run a token started (its jti): the token
+        is revoked and the run's OpenLineage COMPLETE (or, with --fail, FAIL with the error) event is in the ledger;
+        a run whose token expires is ended (COMPLETE) by the gateway itself
   lineage ID|DEPLOYMENT [--format text|mermaid|dot|json|openlineage]  OpenLineage events back to the sources: of a
         dataset, or of every dataset a model deployment's provenance names (model -> datasets -> sources); text, a
         Mermaid flowchart, Graphviz DOT, the stored events with their ledger digests (json), or the RunEvents one per
@@ -66,6 +70,19 @@ const USAGE = `usage: warden data <verb> [options]
 
 Registry verbs call the admin API: --admin-url URL (or WARDEN_ADMIN_URL), --data-dir DIR (for ca.pem, or
 WARDEN_CA); credential WARDEN_ADMIN_KEY; MFA step-up proof WARDEN_MFA_TOKEN or --mfa-token-file FILE.`;
+
+/** `--slice ID:files=a.jsonl,b.jsonl:records=0-100` as the admin API's slice object. */
+function parseSliceArg(arg: string): Record<string, unknown> {
+  const [dataset, ...parts] = arg.split(':');
+  const slice: Record<string, unknown> = { dataset };
+  for (const p of parts) {
+    const r = /^records=(\d+)-(\d+)$/.exec(p);
+    if (p.startsWith('files=')) slice.files = p.slice('files='.length).split(',').filter(Boolean);
+    else if (r) slice.records = { from: Number(r[1]), to: Number(r[2]) };
+    else throw new UsageError(`--slice ${arg}: expected ID[:files=F,G][:records=FROM-TO]`);
+  }
+  return slice;
+}
 
 const LINEAGE_FORMATS = ['text', 'mermaid', 'dot', 'json', 'openlineage'];
 
@@ -240,15 +257,25 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       return 0;
     }
     case 'token': {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, model: { type: 'string' }, family: { type: 'string' }, tenant: { type: 'string' }, ttl: { type: 'string' }, json: { type: 'boolean' } } });
-      if (positionals.length === 0 || !values.model) throw new UsageError('token needs one or more dataset IDs and --model');
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, model: { type: 'string' }, family: { type: 'string' }, tenant: { type: 'string' }, ttl: { type: 'string' }, json: { type: 'boolean' }, slice: { type: 'string', multiple: true } } });
+      const slices = (values.slice ?? []).map(parseSliceArg);
+      if ((positionals.length === 0 && slices.length === 0) || !values.model) throw new UsageError('token needs one or more dataset IDs (or --slice) and --model');
       const ttl = values.ttl === undefined ? undefined : Number(values.ttl);
       if (ttl !== undefined && !(Number.isInteger(ttl) && ttl > 0)) throw new UsageError('--ttl must be a number of seconds');
-      const body = { model: values.model, datasets: positionals, ...(values.family ? { family: values.family } : {}), ...(values.tenant ? { tenant: values.tenant } : {}), ...(ttl !== undefined ? { ttlSec: ttl } : {}) };
+      const body = { model: values.model, datasets: positionals, ...(slices.length ? { slices } : {}), ...(values.family ? { family: values.family } : {}), ...(values.tenant ? { tenant: values.tenant } : {}), ...(ttl !== undefined ? { ttlSec: ttl } : {}) };
       const r = (await adminCall(adminClientOptions(values), 'POST', '/admin/v1/training-tokens', body)) as { access_token: string; expires_in: number; principal: string; datasets: string[] };
       // The token alone on stdout, so a pipeline can capture it; what it allows on stderr.
       out(values.json ? JSON.stringify(r, null, 2) : r.access_token);
       if (!values.json) err(`training token for ${r.principal}: reads ${r.datasets.join(', ')} for ${r.expires_in} s (GET /v1/datasets/{id}/records on the inference listener)`);
+      return 0;
+    }
+    case 'end-run': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, fail: { type: 'string' } } });
+      const jti = positionals[0];
+      if (!jti) throw new UsageError('end-run needs the run id (the training token\'s jti)');
+      const body = values.fail !== undefined ? { outcome: 'fail', error: values.fail } : { outcome: 'complete' };
+      const r = (await adminCall(adminClientOptions(values), 'POST', `/admin/v1/training-tokens/${encodeURIComponent(jti)}/end`, body)) as { outcome: string; model: string; datasets: string[]; lineageEvent: string };
+      out(`run ${jti} of ${r.model} ended: ${r.outcome} (datasets ${r.datasets.join(', ')}; lineage event ${r.lineageEvent})`);
       return 0;
     }
     case 'lineage': {

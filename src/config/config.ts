@@ -225,6 +225,14 @@ export interface WardenConfig {
   retrieval: { embeddingModel?: string; index: 'auto' | 'exact-scan' };
   /** Classification → allowed tiers/regions, tenant residency, this Warden's region (src/data/placement.ts). */
   placement: import('../data/placement.js').PlacementConfig;
+  /** The data plane (docs/data.md): the OpenLineage export, and how often ended training runs and failed pushes are swept. */
+  data: DataConfig;
+}
+
+export interface DataConfig {
+  /** Lineage events POSTed to an OpenLineage endpoint (src/data/lineage/push.ts); absent: kept in the ledger and registry only. */
+  lineage?: { endpoint: string; token?: string; caFile?: string; attempts: number; retryDelayMs: number; timeoutMs: number };
+  sweepIntervalMs: number;
 }
 
 export interface RotationWebhookConfig {
@@ -453,6 +461,7 @@ type RawConfig = {
   agents?: WardenConfig['agents'];
   retrieval?: Partial<WardenConfig['retrieval']>;
   placement?: Partial<WardenConfig['placement']>;
+  data?: { lineage?: { endpoint: string; token?: string; tokenEnv?: string; caFile?: string; attempts?: number; retryDelayMs?: number; timeoutMs?: number }; sweepIntervalMs?: number };
   budgets?: { limits?: { scope: BudgetLimit['scope']; id: string; window: BudgetLimit['window']; tokens?: number; cost?: number }[]; prices?: BudgetsConfig['prices']; defaultMaxTokens?: number };
   store?: {
     postgres?: { connectionString?: string; connectionStringEnv?: string; prefix?: string };
@@ -722,6 +731,23 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     agents: { ...(raw.agents ?? {}) },
     retrieval: { index: raw.retrieval?.index ?? 'auto', ...(raw.retrieval?.embeddingModel ? { embeddingModel: raw.retrieval.embeddingModel } : {}) },
     placement: { classes: { ...(raw.placement?.classes ?? {}) }, tenants: { ...(raw.placement?.tenants ?? {}) }, ...(raw.placement?.region ? { region: raw.placement.region } : {}), ...(raw.placement?.sweepIntervalMs ? { sweepIntervalMs: raw.placement.sweepIntervalMs } : {}) },
+    data: dataDefaults(raw.data, source, baseDir),
+  };
+}
+
+function dataDefaults(d: RawConfig['data'], source: string | null, baseDir: string): DataConfig {
+  const l = d?.lineage;
+  const token = l && (l.token !== undefined || l.tokenEnv !== undefined) ? secretOrEnv('data.lineage', l.token, l.tokenEnv, source, ['token', 'tokenEnv']) : undefined;
+  return {
+    sweepIntervalMs: d?.sweepIntervalMs ?? 10_000,
+    ...(l
+      ? {
+          lineage: {
+            endpoint: l.endpoint, attempts: l.attempts ?? 3, retryDelayMs: l.retryDelayMs ?? 500, timeoutMs: l.timeoutMs ?? 10_000,
+            ...(token !== undefined ? { token } : {}), ...(l.caFile ? { caFile: resolve(baseDir, l.caFile) } : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -356,6 +356,28 @@ export const CONFIG_SCHEMA = {
       additionalProperties: false,
       properties: { dir: { type: 'string', minLength: 1 } },
     },
+    // The data plane (docs/data.md): lineage events also POSTed to an OpenLineage endpoint (HTTP transport).
+    data: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        lineage: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['endpoint'],
+          properties: {
+            endpoint: { $ref: '#/$defs/httpUrl' },
+            token: { type: 'string', minLength: 1 },
+            tokenEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+            caFile: { type: 'string', minLength: 1 },
+            attempts: { type: 'integer', minimum: 1, maximum: 10 },
+            retryDelayMs: { type: 'integer', minimum: 0, maximum: 60000 },
+            timeoutMs: { type: 'integer', minimum: 100, maximum: 120000 },
+          },
+        },
+        sweepIntervalMs: { type: 'integer', minimum: 50, maximum: 3600000 },
+      },
+    },
     // Classification decides placement (docs/retrieval.md "Placement"): class → tiers/regions, tenant residency.
     placement: {
       type: 'object',

@@ -11,6 +11,7 @@ import { explainTrainingData, trainingDataGate } from './datasets/gate.js';
 import type { DatasetRef } from '../workload/provenance/slsa.js';
 import type { AuditEvent } from '../core/types.js';
 import { TrainingDataAccess, type MintTrainingToken } from './datasets/training-access.js';
+import { LineagePusher, type LineagePushConfig } from './lineage/push.js';
 
 export function buildDataPlane(d: {
   db: SqliteDb;
@@ -22,12 +23,24 @@ export function buildDataPlane(d: {
   decideTrainOn: (sourceIp: string) => DecideTrainOn;
   decideRead: (sourceIp: string) => DecideTrainOn;
   mintTrainingToken: MintTrainingToken;
+  revokeTrainingToken: (jti: string, expiresAt: number) => Promise<void>;
+  /** The OpenLineage export (config `data.lineage`); absent: lineage stays in the ledger and the registry. */
+  lineagePush?: Omit<LineagePushConfig, 'sweepIntervalMs'>;
+  /** How often expired training runs are ended and failed pushes retried. */
+  sweepIntervalMs: number;
+  onError?: (e: Error) => void;
 }) {
   const audit = async (e: AuditEvent) => {
     await d.audit.append(e);
   };
-  const registry = new DatasetRegistry({ store: d.store ?? new SqliteDatasetsStore(d.db), audit, clock: d.clock });
-  const training = new TrainingDataAccess({ registry, audit, clock: d.clock, mint: d.mintTrainingToken, decideRead: d.decideRead });
+  const store = d.store ?? new SqliteDatasetsStore(d.db);
+  const pusher = d.lineagePush ? new LineagePusher({ config: { ...d.lineagePush, sweepIntervalMs: d.sweepIntervalMs }, outbox: store, audit, clock: d.clock, ...(d.onError ? { onError: d.onError } : {}) }) : null;
+  const registry = new DatasetRegistry({ store, audit, clock: d.clock, ...(pusher ? { onLineage: (digest, event) => pusher.enqueue(digest, event) } : {}) });
+  const training = new TrainingDataAccess({
+    registry, runs: store, audit, clock: d.clock, mint: d.mintTrainingToken, revoke: d.revokeTrainingToken, decideRead: d.decideRead, ...(d.onError ? { onError: d.onError } : {}),
+  });
+  training.start(d.sweepIntervalMs);
+  pusher?.start();
   return {
     registry,
     /** GET /v1/datasets/{id}/records on the inference listener (the gateway authenticates; this authorizes and records). */
@@ -35,5 +48,11 @@ export function buildDataPlane(d: {
     adminRoute: createDatasetAdminRoute({ registry, decideTrainOn: d.decideTrainOn, training }),
     trainingDataGate: trainingDataGate(registry),
     explainTrainingData: (model: string, datasets: readonly DatasetRef[]) => explainTrainingData(registry, model, datasets),
+    training,
+    pusher,
+    close: async () => {
+      await training.close();
+      await pusher?.close();
+    },
   };
 }

@@ -3,7 +3,7 @@
 // changes are single conditional UPDATEs, so of parallel transitions on any number of replicas exactly one wins.
 import type pg from 'pg';
 import { connectMigrated, type Migration, type MigrationResult } from './pg-migrate.js';
-import type { DataSourceRecord, DatasetRecord, DatasetState, DatasetsStore, TrainDecisionRecord } from './datasets-store.js';
+import type { DataSourceRecord, DatasetRecord, DatasetState, DatasetsStore, TrainDecisionRecord, TrainingRunOutcome, TrainingRunRecord } from './datasets-store.js';
 
 export const DATASETS_MIGRATIONS: readonly Migration[] = [
   {
@@ -30,6 +30,43 @@ export const DATASETS_MIGRATIONS: readonly Migration[] = [
         allow boolean NOT NULL, policy_ids jsonb NOT NULL, policy_version text NOT NULL, decided_by text NOT NULL, at bigint NOT NULL);
       CREATE INDEX $PREFIXdataset_train_decisions_dataset ON $PREFIXdataset_train_decisions (dataset_id, seq);`,
   },
+  {
+    version: 2,
+    description: 'data sources and dataset name@version scoped to a tenant',
+    // A source becomes its tenant's: a copy in every tenant whose datasets name it, the rest in 'default'. The
+    // constraints dropped are version 1's (the source foreign key, name@version, the sources' key), looked up by
+    // kind because PostgreSQL shortens their generated names under a long prefix.
+    sql: `
+      DO $do$ DECLARE c record; BEGIN
+        FOR c IN SELECT conname FROM pg_constraint WHERE conrelid = '$PREFIXdatasets'::regclass AND contype IN ('f', 'u') LOOP
+          EXECUTE format('ALTER TABLE $PREFIXdatasets DROP CONSTRAINT %I', c.conname);
+        END LOOP;
+        FOR c IN SELECT conname FROM pg_constraint WHERE conrelid = '$PREFIXdata_sources'::regclass AND contype = 'p' LOOP
+          EXECUTE format('ALTER TABLE $PREFIXdata_sources DROP CONSTRAINT %I', c.conname);
+        END LOOP;
+      END $do$;
+      ALTER TABLE $PREFIXdata_sources ADD COLUMN tenant text NOT NULL DEFAULT 'default';
+      INSERT INTO $PREFIXdata_sources (tenant, id, public_key_pem, key_id, algorithm, owner, description, created_at, retired_at)
+        SELECT DISTINCT d.tenant, s.id, s.public_key_pem, s.key_id, s.algorithm, s.owner, s.description, s.created_at, s.retired_at
+        FROM $PREFIXdatasets d JOIN $PREFIXdata_sources s ON s.id = d.source_id AND s.tenant = 'default' WHERE d.tenant <> 'default';
+      ALTER TABLE $PREFIXdata_sources ALTER COLUMN tenant DROP DEFAULT;
+      ALTER TABLE $PREFIXdata_sources ADD PRIMARY KEY (tenant, id);
+      ALTER TABLE $PREFIXdatasets ADD UNIQUE (tenant, name, version);
+      ALTER TABLE $PREFIXdatasets ADD FOREIGN KEY (tenant, source_id) REFERENCES $PREFIXdata_sources (tenant, id);`,
+  },
+  {
+    version: 3,
+    description: 'dataset_training_runs (training runs end once), lineage_outbox (events for the OpenLineage endpoint)',
+    sql: `
+      CREATE TABLE $PREFIXdataset_training_runs (
+        run_id text PRIMARY KEY, tenant text NOT NULL, model text NOT NULL, datasets jsonb NOT NULL, issued_by text NOT NULL,
+        started_at bigint NOT NULL, expires_at bigint NOT NULL, ended_at bigint, outcome text CHECK (outcome IN ('COMPLETE','FAIL')));
+      CREATE INDEX $PREFIXdataset_training_runs_open ON $PREFIXdataset_training_runs (expires_at) WHERE ended_at IS NULL;
+      CREATE TABLE $PREFIXlineage_outbox (
+        digest text PRIMARY KEY, event jsonb NOT NULL, created_at bigint NOT NULL, pushed_at bigint,
+        attempts integer NOT NULL DEFAULT 0, last_error text, last_attempt_at bigint);
+      CREATE INDEX $PREFIXlineage_outbox_pending ON $PREFIXlineage_outbox (created_at) WHERE pushed_at IS NULL;`,
+  },
 ];
 
 type Row = Record<string, unknown>;
@@ -38,7 +75,7 @@ const json = (v: unknown) => JSON.stringify(v);
 
 function toSource(r: Row): DataSourceRecord {
   return {
-    id: r.id as string, publicKeyPem: r.public_key_pem as string, keyId: r.key_id as string, algorithm: r.algorithm as string,
+    tenant: r.tenant as string, id: r.id as string, publicKeyPem: r.public_key_pem as string, keyId: r.key_id as string, algorithm: r.algorithm as string,
     owner: r.owner as string, description: r.description as string, createdAt: Number(r.created_at), retiredAt: num(r.retired_at),
   };
 }
@@ -53,20 +90,27 @@ function toDataset(r: Row): DatasetRecord {
   };
 }
 
+function toRun(r: Row): TrainingRunRecord {
+  return {
+    runId: r.run_id as string, tenant: r.tenant as string, model: r.model as string, datasets: r.datasets as string[], issuedBy: r.issued_by as string,
+    startedAt: Number(r.started_at), expiresAt: Number(r.expires_at), endedAt: num(r.ended_at), outcome: (r.outcome as TrainingRunOutcome | null) ?? null,
+  };
+}
+
 // Sorted as SQLite sorts them (created_at, then id in byte order), so both backends list alike.
 const ORDER = 'ORDER BY created_at, id COLLATE "C"';
 
 export class PostgresDatasetsStore implements DatasetsStore {
   private constructor(
     private readonly pool: pg.Pool,
-    private readonly t: { sources: string; datasets: string; lineage: string; train: string },
+    private readonly t: { sources: string; datasets: string; lineage: string; train: string; runs: string; outbox: string },
     readonly migration: MigrationResult,
   ) {}
 
   /** Connects and brings the schema up to date (see pg-migrate.ts). */
   static async connect(opts: { connectionString: string; prefix?: string; poolSize?: number }): Promise<PostgresDatasetsStore> {
     const { pool, prefix, migration } = await connectMigrated(opts, 'datasets', DATASETS_MIGRATIONS);
-    return new PostgresDatasetsStore(pool, { sources: `${prefix}data_sources`, datasets: `${prefix}datasets`, lineage: `${prefix}dataset_lineage`, train: `${prefix}dataset_train_decisions` }, migration);
+    return new PostgresDatasetsStore(pool, { sources: `${prefix}data_sources`, datasets: `${prefix}datasets`, lineage: `${prefix}dataset_lineage`, train: `${prefix}dataset_train_decisions`, runs: `${prefix}dataset_training_runs`, outbox: `${prefix}lineage_outbox` }, migration);
   }
 
   private async rows(sql: string, params: unknown[] = []): Promise<Row[]> {
@@ -75,22 +119,22 @@ export class PostgresDatasetsStore implements DatasetsStore {
 
   async insertSource(s: DataSourceRecord): Promise<void> {
     await this.pool.query(
-      `INSERT INTO ${this.t.sources} (id, public_key_pem, key_id, algorithm, owner, description, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [s.id, s.publicKeyPem, s.keyId, s.algorithm, s.owner, s.description, s.createdAt, s.retiredAt],
+      `INSERT INTO ${this.t.sources} (tenant, id, public_key_pem, key_id, algorithm, owner, description, created_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [s.tenant, s.id, s.publicKeyPem, s.keyId, s.algorithm, s.owner, s.description, s.createdAt, s.retiredAt],
     );
   }
 
-  async getSource(id: string): Promise<DataSourceRecord | undefined> {
-    const r = (await this.rows(`SELECT * FROM ${this.t.sources} WHERE id = $1`, [id]))[0];
+  async getSource(tenant: string, id: string): Promise<DataSourceRecord | undefined> {
+    const r = (await this.rows(`SELECT * FROM ${this.t.sources} WHERE tenant = $1 AND id = $2`, [tenant, id]))[0];
     return r && toSource(r);
   }
 
-  async listSources(): Promise<DataSourceRecord[]> {
-    return (await this.rows(`SELECT * FROM ${this.t.sources} ${ORDER}`)).map(toSource);
+  async listSources(tenant: string): Promise<DataSourceRecord[]> {
+    return (await this.rows(`SELECT * FROM ${this.t.sources} WHERE tenant = $1 ${ORDER}`, [tenant])).map(toSource);
   }
 
-  async retireSource(id: string, at: number): Promise<boolean> {
-    return (await this.pool.query(`UPDATE ${this.t.sources} SET retired_at = $2 WHERE id = $1 AND retired_at IS NULL`, [id, at])).rowCount === 1;
+  async retireSource(tenant: string, id: string, at: number): Promise<boolean> {
+    return (await this.pool.query(`UPDATE ${this.t.sources} SET retired_at = $3 WHERE tenant = $1 AND id = $2 AND retired_at IS NULL`, [tenant, id, at])).rowCount === 1;
   }
 
   async insertDataset(d: DatasetRecord): Promise<void> {
@@ -108,13 +152,13 @@ export class PostgresDatasetsStore implements DatasetsStore {
     return r && toDataset(r);
   }
 
-  async findDataset(name: string, version: string): Promise<DatasetRecord | undefined> {
-    const r = (await this.rows(`SELECT * FROM ${this.t.datasets} WHERE name = $1 AND version = $2`, [name, version]))[0];
+  async findDataset(tenant: string, name: string, version: string): Promise<DatasetRecord | undefined> {
+    const r = (await this.rows(`SELECT * FROM ${this.t.datasets} WHERE tenant = $1 AND name = $2 AND version = $3`, [tenant, name, version]))[0];
     return r && toDataset(r);
   }
 
-  async findByDigest(digest: string): Promise<DatasetRecord[]> {
-    return (await this.rows(`SELECT * FROM ${this.t.datasets} WHERE digest = $1 ${ORDER}`, [digest])).map(toDataset);
+  async findByDigest(digest: string, tenant?: string): Promise<DatasetRecord[]> {
+    return (await this.rows(`SELECT * FROM ${this.t.datasets} WHERE digest = $1 AND ($2::text IS NULL OR tenant = $2) ${ORDER}`, [digest, tenant ?? null])).map(toDataset);
   }
 
   async listDatasets(filter: { name?: string; state?: DatasetState; tenant?: string } = {}): Promise<DatasetRecord[]> {
@@ -142,6 +186,47 @@ export class PostgresDatasetsStore implements DatasetsStore {
 
   async listLineage(datasetId: string): Promise<{ digest: string; event: unknown; at: number }[]> {
     return (await this.rows(`SELECT digest, event, at FROM ${this.t.lineage} WHERE dataset_id = $1 ORDER BY seq`, [datasetId])).map((r) => ({ digest: r.digest as string, event: r.event as unknown, at: Number(r.at) }));
+  }
+
+  async insertTrainingRun(r: TrainingRunRecord): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ${this.t.runs} (run_id, tenant, model, datasets, issued_by, started_at, expires_at, ended_at, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [r.runId, r.tenant, r.model, json(r.datasets), r.issuedBy, r.startedAt, r.expiresAt, r.endedAt, r.outcome],
+    );
+  }
+
+  async getTrainingRun(runId: string): Promise<TrainingRunRecord | undefined> {
+    const r = (await this.rows(`SELECT * FROM ${this.t.runs} WHERE run_id = $1`, [runId]))[0];
+    return r && toRun(r);
+  }
+
+  async endTrainingRun(runId: string, outcome: TrainingRunOutcome, at: number): Promise<boolean> {
+    return (await this.pool.query(`UPDATE ${this.t.runs} SET ended_at = $3, outcome = $2 WHERE run_id = $1 AND ended_at IS NULL`, [runId, outcome, at])).rowCount === 1;
+  }
+
+  async reopenTrainingRun(runId: string): Promise<void> {
+    await this.pool.query(`UPDATE ${this.t.runs} SET ended_at = NULL, outcome = NULL WHERE run_id = $1`, [runId]);
+  }
+
+  async expiredTrainingRuns(now: number, limit: number): Promise<TrainingRunRecord[]> {
+    return (await this.rows(`SELECT * FROM ${this.t.runs} WHERE ended_at IS NULL AND expires_at < $1 ORDER BY expires_at, run_id COLLATE "C" LIMIT $2`, [now, limit])).map(toRun);
+  }
+
+  async enqueueLineagePush(e: { digest: string; event: unknown; at: number }): Promise<void> {
+    await this.pool.query(`INSERT INTO ${this.t.outbox} (digest, event, created_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING`, [e.digest, json(e.event), e.at]);
+  }
+
+  async pendingLineagePushes(limit: number): Promise<{ digest: string; event: unknown; attempts: number }[]> {
+    return (await this.rows(`SELECT digest, event, attempts FROM ${this.t.outbox} WHERE pushed_at IS NULL ORDER BY created_at, digest COLLATE "C" LIMIT $1`, [limit]))
+      .map((r) => ({ digest: r.digest as string, event: r.event as unknown, attempts: Number(r.attempts) }));
+  }
+
+  async markLineagePushed(digest: string, at: number): Promise<void> {
+    await this.pool.query(`UPDATE ${this.t.outbox} SET pushed_at = $2, attempts = attempts + 1, last_error = NULL, last_attempt_at = $2 WHERE digest = $1`, [digest, at]);
+  }
+
+  async lineagePushFailed(digest: string, error: string, at: number): Promise<void> {
+    await this.pool.query(`UPDATE ${this.t.outbox} SET attempts = attempts + 1, last_error = $2, last_attempt_at = $3 WHERE digest = $1`, [digest, error, at]);
   }
 
   async insertTrainDecision(d: TrainDecisionRecord): Promise<void> {

@@ -6,7 +6,9 @@ export type DatasetState = 'registered' | 'verified' | 'retired';
 
 /** A data source: an identity with a public key, registered by an admin. Only its signatures admit datasets. */
 export interface DataSourceRecord {
-  /** Chosen by the admin; what a dataset manifest names in `predicate.dataset.source`. */
+  /** The tenant of the admin who registered it: only that tenant's datasets can name it, and only it sees it. */
+  tenant: string;
+  /** Chosen by the admin, unique within its tenant; what a dataset manifest names in `predicate.dataset.source`. */
   id: string;
   /** SPKI PEM of the source's Ed25519 / ECDSA P-256 / P-384 key. */
   publicKeyPem: string;
@@ -51,20 +53,36 @@ export interface DatasetRecord {
 
 export interface DatasetsStore {
   insertSource(s: DataSourceRecord): Promise<void>;
-  getSource(id: string): Promise<DataSourceRecord | undefined>;
-  listSources(): Promise<DataSourceRecord[]>;
-  /** Compare-and-set: retires `id` only if it is still active; false otherwise. */
-  retireSource(id: string, at: number): Promise<boolean>;
+  getSource(tenant: string, id: string): Promise<DataSourceRecord | undefined>;
+  listSources(tenant: string): Promise<DataSourceRecord[]>;
+  /** Compare-and-set: retires the tenant's source `id` only if it is still active; false otherwise. */
+  retireSource(tenant: string, id: string, at: number): Promise<boolean>;
   insertDataset(d: DatasetRecord): Promise<void>;
   getDataset(id: string): Promise<DatasetRecord | undefined>;
-  findDataset(name: string, version: string): Promise<DatasetRecord | undefined>;
-  findByDigest(digest: string): Promise<DatasetRecord[]>;
+  /** name@version is unique within a tenant (two tenants may both have tickets@1). */
+  findDataset(tenant: string, name: string, version: string): Promise<DatasetRecord | undefined>;
+  /** Datasets of that digest, of `tenant` only when given. */
+  findByDigest(digest: string, tenant?: string): Promise<DatasetRecord[]>;
   listDatasets(filter?: { name?: string; state?: DatasetState; tenant?: string }): Promise<DatasetRecord[]>;
   /** Compare-and-set on the state; false when the dataset was no longer in `from`. */
   transition(id: string, from: DatasetState, to: DatasetState, patch: { verification?: unknown; at: number }): Promise<boolean>;
   /** Lineage events (OpenLineage RunEvent JSON) of a dataset, with the digest its ledger entry carries. */
   insertLineage(e: { datasetId: string; digest: string; event: unknown; at: number }): Promise<void>;
   listLineage(datasetId: string): Promise<{ digest: string; event: unknown; at: number }[]>;
+  /** Training runs (a training token issued): ended once, by an admin or by the token's expiry (compare-and-set). */
+  insertTrainingRun(r: TrainingRunRecord): Promise<void>;
+  getTrainingRun(runId: string): Promise<TrainingRunRecord | undefined>;
+  /** Ends the run if it is still open; false when it had already ended (another replica, or the admin, was first). */
+  endTrainingRun(runId: string, outcome: TrainingRunOutcome, at: number): Promise<boolean>;
+  /** Opens an ended run again (its end could not be written to the ledger; the next sweep retries it). */
+  reopenTrainingRun(runId: string): Promise<void>;
+  /** Open runs whose token expired before `now`, oldest first. */
+  expiredTrainingRuns(now: number, limit: number): Promise<TrainingRunRecord[]>;
+  /** The outbox of lineage events for the configured OpenLineage endpoint, one row per event digest. */
+  enqueueLineagePush(e: { digest: string; event: unknown; at: number }): Promise<void>;
+  pendingLineagePushes(limit: number): Promise<{ digest: string; event: unknown; attempts: number }[]>;
+  markLineagePushed(digest: string, at: number): Promise<void>;
+  lineagePushFailed(digest: string, error: string, at: number): Promise<void>;
   /** trainOn decisions: which model may train on which dataset, under which policy version. */
   insertTrainDecision(d: TrainDecisionRecord): Promise<void>;
   listTrainDecisions(datasetId: string): Promise<TrainDecisionRecord[]>;
@@ -79,4 +97,19 @@ export interface TrainDecisionRecord {
   policyVersion: string;
   decidedBy: string;
   at: number;
+}
+
+export type TrainingRunOutcome = 'COMPLETE' | 'FAIL';
+
+/** A training run: the token issued for `model` to read `datasets` (of `tenant`), its run id the token's jti. */
+export interface TrainingRunRecord {
+  runId: string;
+  tenant: string;
+  model: string;
+  datasets: string[];
+  issuedBy: string;
+  startedAt: number;
+  expiresAt: number;
+  endedAt: number | null;
+  outcome: TrainingRunOutcome | null;
 }

@@ -3,6 +3,7 @@
 // registry writes each change, and each refusal, to the ledger before it happens.
 //   GET/POST /admin/v1/data-sources, GET /admin/v1/data-sources/{id}, POST /admin/v1/data-sources/{id}/retire
 //   GET/POST /admin/v1/datasets,     GET /admin/v1/datasets/{id}[/lineage], POST /admin/v1/datasets/{id}/verify|retire
+//   POST /admin/v1/training-tokens, POST /admin/v1/training-tokens/{jti}/end
 // Verification hashes the dataset ON THE GATEWAY HOST (an absolute path) under the registered source's key.
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
@@ -90,7 +91,7 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
     const p = ar.path;
     const isSources = p === '/admin/v1/data-sources' || p.startsWith('/admin/v1/data-sources/');
     const isDatasets = p === '/admin/v1/datasets' || p.startsWith('/admin/v1/datasets/');
-    const isTokens = p === '/admin/v1/training-tokens';
+    const isTokens = p === '/admin/v1/training-tokens' || p.startsWith('/admin/v1/training-tokens/');
     if (!isSources && !isDatasets && !isTokens) return false;
     const url = new URL(req.url ?? '/', 'https://admin.invalid');
     const send = (status: number, body: unknown) => {
@@ -99,18 +100,29 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
     };
     const principal = ar.principal;
 
-    if (isTokens && req.method === 'POST') {
+    if (p === '/admin/v1/training-tokens' && req.method === 'POST') {
       const b = await ar.body();
       const family = str(b, 'family', false);
       const ttl = b.ttlSec;
       if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl <= 0)) throw new BadRequest('invalid_field', 'ttlSec must be a positive integer', 'ttlSec');
       const datasets = list(b, 'datasets');
-      const request = { model: str(b, 'model', true)!, tenant: await modelTenant(ar, b), datasets, ...(family ? { family } : {}), ...(ttl !== undefined ? { ttlSec: ttl as number } : {}) };
+      if (b.slices !== undefined && !Array.isArray(b.slices)) throw new BadRequest('invalid_field', 'slices must be a list of {dataset, files?, records?}', 'slices');
+      const request = { model: str(b, 'model', true)!, tenant: await modelTenant(ar, b), datasets, ...(b.slices !== undefined ? { slices: b.slices as unknown[] } : {}), ...(family ? { family } : {}), ...(ttl !== undefined ? { ttlSec: ttl as number } : {}) };
       return send(201, await o.training.issue(principal, request, o.decideTrainOn(clientAddress(req))));
+    }
+    const tm = /^\/admin\/v1\/training-tokens\/([^/]+)\/end$/.exec(p);
+    if (tm && req.method === 'POST') {
+      const b = await ar.body();
+      const outcome = (str(b, 'outcome', false) ?? 'complete').toUpperCase();
+      if (outcome !== 'COMPLETE' && outcome !== 'FAIL') throw new BadRequest('invalid_field', 'outcome must be complete or fail', 'outcome');
+      const error = str(b, 'error', false);
+      if (outcome === 'FAIL' && error === undefined) throw new BadRequest('missing_field', 'a failed run needs the error it failed with', 'error');
+      if (error !== undefined && error.length > 2000) throw new BadRequest('invalid_field', 'error must be at most 2000 characters', 'error');
+      return send(200, await o.training.end(principal, decodeURIComponent(tm[1]!), { outcome, ...(error !== undefined ? { error } : {}) }));
     }
 
     if (p === '/admin/v1/data-sources') {
-      if (req.method === 'GET') return send(200, { data: await reg.listSources() });
+      if (req.method === 'GET') return send(200, { data: await reg.listSources(principal.tenant) });
       const b = await ar.body();
       const s = await reg.registerSource(principal, { id: str(b, 'id', true)!, publicKey: str(b, 'publicKey', true)!, owner: str(b, 'owner', true)!, ...(b.description !== undefined ? { description: str(b, 'description', false)! } : {}) });
       return send(201, s);
@@ -118,7 +130,7 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
     const sm = /^\/admin\/v1\/data-sources\/([^/]+)(?:\/(retire))?$/.exec(p);
     if (sm) {
       const id = decodeURIComponent(sm[1]!);
-      if (!sm[2] && req.method === 'GET') return send(200, await reg.getSource(id));
+      if (!sm[2] && req.method === 'GET') return send(200, await reg.getSource(id, principal.tenant));
       if (sm[2] && req.method === 'POST') return send(200, await reg.retireSource(principal, id));
     }
     if (p === '/admin/v1/datasets') {

@@ -138,3 +138,24 @@ export class DatasetNotReadable extends Conflict {
     super('dataset_not_readable', `dataset ${id} cannot be read through the gateway: ${why}`);
   }
 }
+
+/** No training run of that id in the caller's tenant (another tenant's runs are not revealed). */
+export class TrainingRunNotFound extends NotFound {
+  constructor(runId: string) {
+    super('training_run_not_found', `no training run ${runId}`);
+  }
+}
+
+/** A training run ends once: by an admin, or when its token expires. */
+export class TrainingRunEnded extends Conflict {
+  constructor(runId: string, outcome: string | null) {
+    super('training_run_ended', `training run ${runId} has already ended (${outcome ?? 'unknown'})`);
+  }
+}
+
+/** The training token names only a slice of this dataset (some files, a record range), and the read is outside it. */
+export class DatasetSliceDenied extends Forbidden {
+  constructor(message: string) {
+    super('dataset_slice_denied', message);
+  }
+}

@@ -25,12 +25,12 @@ export async function explainTrainingData(reg: DatasetRegistry, model: string, d
     const verified = candidates.filter((c) => c.state === 'verified');
     if (verified.length === 0) return no(`${ref.uri} is ${candidates.map((c) => `${c.name}@${c.version} ${c.state}`).join(', ')}, not verified`, candidates[0]!.id, candidates[0]!.state);
     for (const c of verified) {
-      if ((await reg.getSource(c.sourceId)).retiredAt !== null) continue;
+      if ((await reg.getSource(c.sourceId, c.tenant)).retiredAt !== null) continue;
       const last = (await reg.trainDecisions(c.id, c.tenant)).filter((t) => t.model === model).at(-1);
       if (last?.allow) return { ...base, dataset: c.id, state: c.state, ok: true, reason: null };
     }
     const c = verified[0]!;
-    return no(`${c.name}@${c.version} is not approved for ${model} (no allowing trainOn decision${(await reg.getSource(c.sourceId)).retiredAt !== null ? '; its source is retired' : ''})`, c.id, c.state);
+    return no(`${c.name}@${c.version} is not approved for ${model} (no allowing trainOn decision${(await reg.getSource(c.sourceId, c.tenant)).retiredAt !== null ? '; its source is retired' : ''})`, c.id, c.state);
   }));
 }
 

@@ -30,6 +30,8 @@ export interface DatasetRegistryDeps {
   store: DatasetsStore;
   audit: AuditSink;
   clock?: Clock;
+  /** Each lineage event once stored and chained into the ledger (the OpenLineage export's outbox, when configured). */
+  onLineage?: (digest: string, event: LineageEvent) => Promise<void>;
 }
 
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$/;
@@ -37,7 +39,8 @@ const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$/;
 const SOURCE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 
 const dsResource = (id: string): Resource => ({ type: 'Dataset', id });
-const sourceResource = (id: string): Resource => ({ type: 'System', id: `data-source:${id}` });
+// A source is its tenant's: two tenants may both have a source `vendor`, so the ledger names the tenant too.
+const sourceResource = (tenant: string, id: string): Resource => ({ type: 'System', id: `data-source:${tenant}/${id}` });
 
 /**
  * The model as the PDP sees it for trainOn: the Service `model:<name>` of `tenant`, in groups `model:<name>` and
@@ -57,11 +60,13 @@ export class DatasetRegistry {
   private readonly store: DatasetsStore;
   private readonly auditSink: AuditSink;
   private readonly clock: Clock;
+  private readonly onLineage: DatasetRegistryDeps['onLineage'];
 
   constructor(d: DatasetRegistryDeps) {
     this.store = d.store;
     this.auditSink = d.audit;
     this.clock = d.clock ?? systemClock;
+    this.onLineage = d.onLineage;
   }
 
   private async record(principal: Principal | null, action: string, resource: Resource | null, details: Record<string, string | number | boolean | null>, err?: WardenError): Promise<void> {
@@ -79,37 +84,40 @@ export class DatasetRegistry {
 
   // --- sources -----------------------------------------------------------------------------------
 
-  async getSource(id: string): Promise<DataSourceRecord> {
-    const s = await this.store.getSource(id);
+  /** The source, seen from `tenant`: another tenant's source is not found (its existence is not revealed). */
+  async getSource(id: string, tenant: string): Promise<DataSourceRecord> {
+    const s = await this.store.getSource(tenant, id);
     if (!s) throw new DataSourceNotFound(id);
     return s;
   }
 
-  listSources(): Promise<DataSourceRecord[]> {
-    return this.store.listSources();
+  listSources(tenant: string): Promise<DataSourceRecord[]> {
+    return this.store.listSources(tenant);
   }
 
   async registerSource(principal: Principal, input: { id: string; publicKey: string; owner: string; description?: string }): Promise<DataSourceRecord> {
     const action = 'data.source.register';
     if (!SOURCE_ID.test(input.id)) throw new BadRequest('invalid_field', 'id must be 1-128 characters of A-Z a-z 0-9 . _ : @ -', 'id');
     const key = loadPublicKey(input.publicKey);
-    if (await this.store.getSource(input.id)) return this.refuse(principal, action, sourceResource(input.id), new DataSourceExists(input.id));
+    const tenant = principal.tenant;
+    if (await this.store.getSource(tenant, input.id)) return this.refuse(principal, action, sourceResource(tenant, input.id), new DataSourceExists(input.id));
     const rec: DataSourceRecord = {
-      id: input.id, publicKeyPem: publicKeyPem(key), keyId: signerIdentityOf(key), algorithm: keyAlgorithmOf(key), owner: input.owner,
+      tenant, id: input.id, publicKeyPem: publicKeyPem(key), keyId: signerIdentityOf(key), algorithm: keyAlgorithmOf(key), owner: input.owner,
       description: input.description ?? '', createdAt: this.clock.now(), retiredAt: null,
     };
-    await this.record(principal, action, sourceResource(rec.id), { source: rec.id, keyId: rec.keyId, owner: rec.owner });
+    await this.record(principal, action, sourceResource(tenant, rec.id), { source: rec.id, tenant, keyId: rec.keyId, owner: rec.owner });
     await this.store.insertSource(rec);
     return rec;
   }
 
   async retireSource(principal: Principal, id: string): Promise<DataSourceRecord> {
     const action = 'data.source.retire';
-    const s = await this.getSource(id);
-    if (s.retiredAt !== null) return this.refuse(principal, action, sourceResource(id), new DatasetInvalidTransition(id, 'retired', 'retire'));
-    await this.record(principal, action, sourceResource(id), { source: id, keyId: s.keyId });
-    await this.store.retireSource(id, this.clock.now());
-    return this.getSource(id);
+    const tenant = principal.tenant;
+    const s = await this.getSource(id, tenant);
+    if (s.retiredAt !== null) return this.refuse(principal, action, sourceResource(tenant, id), new DatasetInvalidTransition(id, 'retired', 'retire'));
+    await this.record(principal, action, sourceResource(tenant, id), { source: id, tenant, keyId: s.keyId });
+    await this.store.retireSource(tenant, id, this.clock.now());
+    return this.getSource(id, tenant);
   }
 
   // --- datasets ----------------------------------------------------------------------------------
@@ -125,12 +133,16 @@ export class DatasetRegistry {
     return this.store.listDatasets({ ...filter, tenant });
   }
 
+  /** Every tenant's datasets of that digest (the promotion gate's lookup: a deployment's tenant is its serving slot). */
   byDigest(digest: string): Promise<DatasetRecord[]> {
     return this.store.findByDigest(digest);
   }
 
-  /** The active source a manifest names, and the manifest authenticated under its key; refusals are audited. */
-  private async authenticate(principal: Principal, action: string, resource: Resource | null, bundle: SignatureBundle): Promise<{ source: DataSourceRecord; manifest: DatasetManifest }> {
+  /**
+   * The active source of `tenant` a manifest names, and the manifest authenticated under its key; refusals are
+   * audited. Another tenant's source of the same name is unknown here: its key never admits this tenant's data.
+   */
+  private async authenticate(principal: Principal, tenant: string, action: string, resource: Resource | null, bundle: SignatureBundle): Promise<{ source: DataSourceRecord; manifest: DatasetManifest }> {
     let claimed: DatasetManifest;
     try {
       // Read only to learn which source to check; nothing of it is used until the signature verifies.
@@ -139,7 +151,7 @@ export class DatasetRegistry {
       return this.refuse(principal, action, resource, e instanceof WardenError ? e : new DatasetManifestInvalid((e as Error).message));
     }
     const sourceId = claimed.metadata.source;
-    const source = await this.store.getSource(sourceId);
+    const source = await this.store.getSource(tenant, sourceId);
     const details = { source: sourceId, name: claimed.metadata.name, version: claimed.metadata.version };
     if (!source) return this.refuse(principal, action, resource, new UntrustedDataSource(`data source ${sourceId} is not registered`), details);
     if (source.retiredAt !== null) return this.refuse(principal, action, resource, new UntrustedDataSource(`data source ${sourceId} is retired`), details);
@@ -162,9 +174,9 @@ export class DatasetRegistry {
     } catch (e) {
       return this.refuse(principal, action, null, e as WardenError);
     }
-    const { source, manifest } = await this.authenticate(principal, action, null, bundle);
+    const { source, manifest } = await this.authenticate(principal, principal.tenant, action, null, bundle);
     const m = manifest.metadata;
-    if (await this.store.findDataset(m.name, m.version)) return this.refuse(principal, action, null, new DatasetVersionExists(m.name, m.version), { name: m.name, version: m.version, digest: manifest.digest });
+    if (await this.store.findDataset(principal.tenant, m.name, m.version)) return this.refuse(principal, action, null, new DatasetVersionExists(m.name, m.version), { name: m.name, version: m.version, digest: manifest.digest });
     const now = this.clock.now();
     const rec: DatasetRecord = {
       id: newId('ds'), tenant: principal.tenant, name: m.name, version: m.version, digest: manifest.digest, sourceId: source.id, signerIdentity: source.keyId,
@@ -175,7 +187,7 @@ export class DatasetRegistry {
     const lineage = this.lineage(principal, 'data.dataset.register', rec, 'registered');
     await this.record(principal, action, dsResource(rec.id), { name: rec.name, version: rec.version, digest: rec.digest, source: rec.sourceId, classification: rec.classification, to: 'registered', lineageEvent: lineage.digest });
     await this.store.insertDataset(rec);
-    await this.store.insertLineage(lineage);
+    await this.addLineage([rec.id], lineage.digest, lineage.event);
     return rec;
   }
 
@@ -183,7 +195,7 @@ export class DatasetRegistry {
   async sourceKeyFor(principal: Principal, id: string): Promise<{ dataset: DatasetRecord; bundle: SignatureBundle; key: ReturnType<typeof createPublicKey> }> {
     const d = await this.get(id, principal.tenant);
     const bundle = parseBundle(d.signatureBundle);
-    const { source } = await this.authenticate(principal, 'data.dataset.verify', dsResource(id), bundle);
+    const { source } = await this.authenticate(principal, d.tenant, 'data.dataset.verify', dsResource(id), bundle);
     return { dataset: d, bundle, key: createPublicKey(source.publicKeyPem) };
   }
 
@@ -202,14 +214,18 @@ export class DatasetRegistry {
     if (!(await this.store.transition(id, 'registered', 'verified', { verification, at: this.clock.now() }))) {
       return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, (await this.get(id, principal.tenant)).state, 'verify'), { race: true });
     }
-    await this.store.insertLineage(lineage);
+    await this.addLineage([id], lineage.digest, lineage.event);
     return await this.get(id, principal.tenant);
   }
 
-  /** Records a refused verification (a file or record that breaks it) and rethrows it. */
+  /** Records a refused verification (a file or record that breaks it), with its FAIL lineage event, and rethrows it. */
   async refuseVerification(principal: Principal, id: string, err: WardenError, details: Record<string, string> = {}): Promise<never> {
+    const action = 'data.dataset.verify';
     const d = await this.get(id, principal.tenant);
-    return this.refuse(principal, 'data.dataset.verify', dsResource(id), err, { name: d.name, version: d.version, digest: d.digest, ...details });
+    const lineage = this.lineage(principal, action, d, d.state, `${err.code}: ${err.message}`);
+    await this.record(principal, action, dsResource(id), { name: d.name, version: d.version, digest: d.digest, ...details, lineageEvent: lineage.digest }, err);
+    await this.addLineage([id], lineage.digest, lineage.event);
+    throw err;
   }
 
   async retire(principal: Principal, id: string): Promise<DatasetRecord> {
@@ -219,7 +235,7 @@ export class DatasetRegistry {
     const lineage = this.lineage(principal, action, d, 'retired');
     await this.record(principal, action, dsResource(id), { name: d.name, version: d.version, digest: d.digest, from: d.state, to: 'retired', lineageEvent: lineage.digest });
     if (!(await this.store.transition(id, d.state, 'retired', { at: this.clock.now() }))) return this.refuse(principal, action, dsResource(id), new DatasetInvalidTransition(id, (await this.get(id, principal.tenant)).state, 'retire'), { race: true });
-    await this.store.insertLineage(lineage);
+    await this.addLineage([id], lineage.digest, lineage.event);
     return await this.get(id, principal.tenant);
   }
 
@@ -255,15 +271,19 @@ export class DatasetRegistry {
     return await this.store.listTrainDecisions(id);
   }
 
-  /** The OpenLineage event of a change; its digest goes into the change's ledger entry before it is stored. */
-  private lineage(principal: Principal, job: string, d: DatasetRecord, state: DatasetState) {
-    const event = lineageEvent({ at: this.clock.now(), job, principal: principal.id, source: d.sourceId, dataset: { id: d.id, name: d.name, version: d.version, digest: d.digest, state } });
-    return { datasetId: d.id, digest: lineageDigest(event), event, at: this.clock.now() };
+  /** The OpenLineage event of a change (FAIL when `failed` says why it was refused); its digest goes into the change's ledger entry before it is stored. */
+  private lineage(principal: Principal, job: string, d: DatasetRecord, state: DatasetState, failed?: string) {
+    const event = lineageEvent({ at: this.clock.now(), job, principal: principal.id, source: d.sourceId, dataset: { id: d.id, name: d.name, version: d.version, digest: d.digest, state }, ...(failed !== undefined ? { failed } : {}) });
+    return { digest: lineageDigest(event), event };
   }
 
-  /** Stores a lineage event that touches these datasets (a training run); its digest is already in a ledger entry. */
+  /**
+   * Stores a lineage event with every dataset it touches, then hands it to the OpenLineage export; its digest is
+   * already in a ledger entry. The one path every lineage event takes.
+   */
   async addLineage(datasetIds: readonly string[], digest: string, event: LineageEvent): Promise<void> {
     for (const id of datasetIds) await this.store.insertLineage({ datasetId: id, digest, event, at: this.clock.now() });
+    await this.onLineage?.(digest, event);
   }
 
   /** The dataset's lineage events, oldest first; each digest is the one its ledger entry carries. */

@@ -7,17 +7,21 @@
 //   read:  GET /v1/datasets/{id}/records?file=F&offset=N&limit=M (inference listener). Each read is authorized
 //          again (the token names the dataset, the dataset is still verified, the PDP still says trainOn) and
 //          is a ledger entry, allow or deny; each record served is proven against the signed record root.
+//   end:   the run the token started (an OpenLineage START event, run id = the token's jti) ends once: an admin
+//          ends it (POST /admin/v1/training-tokens/{jti}/end: COMPLETE, or FAIL with an error; the token is
+//          revoked), or the sweep finds its token expired (COMPLETE). Each end is a ledger entry chaining its event.
 import type { Clock } from '../../core/clock.js';
 import { BadRequest, NotFound, WardenError } from '../../core/errors.js';
 import type { Decision, Principal } from '../../core/types.js';
-import type { DatasetRecord } from '../../store/datasets-store.js';
+import type { DatasetRecord, DatasetsStore, TrainingRunRecord } from '../../store/datasets-store.js';
 import { parseBundle } from '../../workload/signing/bundle.js';
 import { dataEvent } from './audit.js';
-import { lineageDigest, trainingRunEvent } from '../lineage/openlineage.js';
-import { DatasetNotInTokenScope, DatasetNotReadable, TrainingTokenRequired, TrainOnDenied } from './errors.js';
+import { lineageDigest, trainingRunEndEvent, trainingRunEvent, type LineageEvent } from '../lineage/openlineage.js';
+import { DatasetNotInTokenScope, DatasetNotReadable, TrainingRunEnded, TrainingRunNotFound, TrainingTokenRequired, TrainOnDenied } from './errors.js';
 import { parseDatasetStatement } from './manifest.js';
 import { VerifiedRecordReader, type SignedRecordFile } from './record-reader.js';
 import { modelPrincipal, type AuditSink, type DatasetRegistry, type DecideTrainOn } from './registry.js';
+import { clampToSlices, grantsOn, parseSlice, sliceClaim, type DatasetSlice } from './slices.js';
 
 /** Mints a Warden JIT token for `subject` (its scope is the token's ceiling) and registers its policy cap. */
 export type MintTrainingToken = (subject: Principal, ttlSec: number | undefined) => Promise<{ accessToken: string; tokenType: string; expiresIn: number; jti: string }>;
@@ -27,6 +31,8 @@ export interface TrainingTokenRequest {
   family?: string;
   tenant: string;
   datasets: string[];
+  /** Slices of datasets (some files, a record range) the token may read instead of the whole datasets. */
+  slices?: unknown[];
   ttlSec?: number;
 }
 
@@ -47,14 +53,36 @@ export class TrainingDataAccess {
   /** Signed record files per dataset id (a dataset's manifest never changes once registered). */
   private readonly manifests = new Map<string, SignedRecordFile[]>();
 
-  constructor(private readonly d: { registry: DatasetRegistry; audit: AuditSink; clock: Clock; mint: MintTrainingToken; decideRead: (sourceIp: string) => DecideTrainOn }) {}
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<number> | null = null;
+
+  constructor(private readonly d: {
+    registry: DatasetRegistry;
+    /** Where training runs are kept (the registry's store). */
+    runs: Pick<DatasetsStore, 'insertTrainingRun' | 'getTrainingRun' | 'endTrainingRun' | 'reopenTrainingRun' | 'expiredTrainingRuns'>;
+    audit: AuditSink;
+    clock: Clock;
+    mint: MintTrainingToken;
+    /** Revokes a training token (its run ended before it expired). */
+    revoke: (jti: string, expiresAt: number) => Promise<void>;
+    decideRead: (sourceIp: string) => DecideTrainOn;
+    onError?: (e: Error) => void;
+  }) {}
 
   /** POST /admin/v1/training-tokens: trainOn for every dataset (each decision recorded), then one token naming them. */
   async issue(admin: Principal, r: TrainingTokenRequest, decide: DecideTrainOn): Promise<Record<string, unknown>> {
-    const ids = [...new Set(r.datasets)];
-    if (ids.length === 0 || ids.length > MAX_DATASETS) throw new BadRequest('invalid_field', `datasets must name 1 to ${MAX_DATASETS} datasets`, 'datasets');
+    const whole = [...new Set(r.datasets)];
+    if ((r.slices ?? []).length > MAX_DATASETS) throw new BadRequest('invalid_field', `slices must name at most ${MAX_DATASETS} slices`, 'slices');
+    const slices: DatasetSlice[] = [];
+    for (const s of r.slices ?? []) {
+      slices.push(await parseSlice(s, async (id) => this.recordFiles(await this.d.registry.get(id, admin.tenant)).map((f) => f.name)));
+    }
+    const ids = [...new Set([...whole, ...slices.map((s) => s.dataset)])];
+    if (ids.length === 0 || ids.length > MAX_DATASETS) throw new BadRequest('invalid_field', `datasets and slices must name 1 to ${MAX_DATASETS} datasets`, 'datasets');
     const model = { model: r.model, tenant: r.tenant, ...(r.family !== undefined ? { family: r.family } : {}) };
-    const subject = modelPrincipal(admin, model, ids);
+    // The token's ceiling: whole datasets by id, slices as their claim strings (a dataset named whole needs no slice).
+    const claims = [...whole, ...new Set(slices.filter((s) => !whole.includes(s.dataset)).map(sliceClaim))];
+    const subject = modelPrincipal(admin, model, claims);
     for (const id of ids) {
       const ds = await this.d.registry.get(id, admin.tenant);
       if (ds.state === 'verified' && readablePath(ds) === null) await this.refuse(admin, 'data.trainingToken.issue', id, new DatasetNotReadable(id, 'it was verified before the gateway recorded where its files are'), { model: r.model });
@@ -64,14 +92,16 @@ export class TrainingDataAccess {
     const t = await this.d.mint(subject, r.ttlSec);
     // The training run starts: an OpenLineage START event (datasets → model), its run id the token's jti, chained
     // into the ledger by its digest in the issue entry, then stored with each dataset's lineage.
-    const event = trainingRunEvent({ at: this.d.clock.now(), runId: t.jti, principal: admin.id, model: r.model, datasets: await Promise.all(ids.map((id) => this.d.registry.get(id, admin.tenant))) });
+    const now = this.d.clock.now();
+    const event = trainingRunEvent({ at: now, runId: t.jti, principal: admin.id, model: r.model, datasets: await Promise.all(ids.map((id) => this.d.registry.get(id, admin.tenant))) });
     const digest = lineageDigest(event);
     await this.d.audit(dataEvent({
-      at: this.d.clock.now(), principal: admin, action: 'data.trainingToken.issue', resource: { type: 'Principal', id: subject.id }, decision: 'allow', status: 201,
-      details: { model: r.model, tenant: r.tenant, datasets: ids.join(','), jti: t.jti, expiresIn: t.expiresIn, lineageEvent: digest },
+      at: now, principal: admin, action: 'data.trainingToken.issue', resource: { type: 'Principal', id: subject.id }, decision: 'allow', status: 201,
+      details: { model: r.model, tenant: r.tenant, datasets: ids.join(','), scope: claims.join(' '), jti: t.jti, expiresIn: t.expiresIn, lineageEvent: digest },
     }));
+    await this.d.runs.insertTrainingRun({ runId: t.jti, tenant: admin.tenant, model: r.model, datasets: ids, issuedBy: admin.id, startedAt: now, expiresAt: now + t.expiresIn * 1000, endedAt: null, outcome: null });
     await this.d.registry.addLineage(ids, digest, event);
-    return { access_token: t.accessToken, token_type: t.tokenType, expires_in: t.expiresIn, jti: t.jti, principal: subject.id, tenant: r.tenant, datasets: ids };
+    return { access_token: t.accessToken, token_type: t.tokenType, expires_in: t.expiresIn, jti: t.jti, principal: subject.id, tenant: r.tenant, datasets: ids, scope: claims };
   }
 
   /** GET /v1/datasets/{id}/records: the caller is the model a training token names. */
@@ -80,7 +110,8 @@ export class TrainingDataAccess {
     const fail = (err: WardenError, details: Record<string, string | number> = {}) => this.refuse(p, 'data.dataset.read', id, err, details, call.requestId);
     // The token's dataset list is checked first, so a token cannot probe which other datasets exist.
     if (p.scope.datasets === undefined) return fail(new TrainingTokenRequired());
-    if (!p.scope.datasets.includes(id)) return fail(new DatasetNotInTokenScope(id));
+    const grants = grantsOn(p.scope.datasets, id);
+    if (!grants.whole && grants.slices.length === 0) return fail(new DatasetNotInTokenScope(id));
     let ds: DatasetRecord;
     try {
       // The token's tenant (its model's): a dataset of another tenant is not found, and refused.
@@ -102,6 +133,15 @@ export class TrainingDataAccess {
     }
     const file = this.recordFiles(ds).find((f) => f.name === fileName);
     if (!file) return fail(new NotFound('dataset_file_not_found', `${ds.name}@${ds.version} has no JSONL or CSV file ${fileName}`), { file: fileName });
+    // A token naming only slices of the dataset reads inside them: the file, and records up to the slice's end.
+    let end = Number.POSITIVE_INFINITY;
+    if (!grants.whole) {
+      try {
+        ({ limit, end } = clampToSlices(grants.slices, fileName, offset, limit));
+      } catch (e) {
+        return fail(e as WardenError, { file: fileName, offset });
+      }
+    }
     const decision: Decision = this.d.decideRead(call.sourceIp)(p, { type: 'Dataset', id, attrs: { classification: ds.classification, tenant: ds.tenant } });
     const policy = { policyIds: decision.policyIds.join(','), policyVersion: decision.policyVersion };
     if (!decision.allow) return fail(new TrainOnDenied(`policy does not let ${p.id} train on ${ds.name}@${ds.version} (${ds.classification})`), { file: fileName, ...policy });
@@ -112,14 +152,94 @@ export class TrainingDataAccess {
       if (e instanceof WardenError) return fail(e, { file: fileName, offset });
       throw e;
     }
-    const next = offset + out.records.length < out.total && out.records.length > 0 ? offset + out.records.length : null;
+    const next = offset + out.records.length < Math.min(out.total, end) && out.records.length > 0 ? offset + out.records.length : null;
     // Durable before release: the read is in the ledger before a record leaves.
     await this.d.audit(dataEvent({
       at: this.d.clock.now(), principal: p, action: 'data.dataset.read', resource: { type: 'Dataset', id }, decision: 'allow', status: 200,
       requestId: call.requestId, kind: 'inference', policyIds: decision.policyIds, policyVersion: decision.policyVersion,
-      details: { name: ds.name, version: ds.version, digest: ds.digest, file: fileName, offset, count: out.records.length, total: out.total },
+      details: { name: ds.name, version: ds.version, digest: ds.digest, file: fileName, offset, count: out.records.length, total: out.total, ...(grants.whole ? {} : { slice: true }) },
     }));
     return { dataset: id, name: ds.name, version: ds.version, digest: ds.digest, file: fileName, root: file.root, offset, total: out.total, next, records: out.records };
+  }
+
+  /**
+   * POST /admin/v1/training-tokens/{jti}/end: the admin ends the run (COMPLETE, or FAIL with `error`). The token is
+   * revoked first (ending never leaves it usable), then the end is a ledger entry chaining its event, then the run
+   * is closed (compare-and-set: the run ends once, whoever is first) and the event stored with each dataset.
+   */
+  async end(admin: Principal, runId: string, r: { outcome: 'COMPLETE' | 'FAIL'; error?: string }): Promise<Record<string, unknown>> {
+    const action = 'data.trainingRun.end';
+    const run = await this.d.runs.getTrainingRun(runId);
+    // Another tenant's run is not found, as another tenant's dataset is not.
+    if (!run || run.tenant !== admin.tenant) return this.refuseRun(admin, action, runId, new TrainingRunNotFound(runId));
+    if (run.endedAt !== null) return this.refuseRun(admin, action, runId, new TrainingRunEnded(runId, run.outcome));
+    await this.d.revoke(runId, run.expiresAt);
+    const { event, digest } = await this.endEvent(run, admin.id, r.outcome, 'ended by an admin', r.error);
+    await this.d.audit(dataEvent({
+      at: this.d.clock.now(), principal: admin, action, resource: { type: 'System', id: `training-run:${runId}` }, decision: 'allow', status: 200,
+      details: { model: run.model, datasets: run.datasets.join(','), outcome: r.outcome, reason: 'ended by an admin', lineageEvent: digest },
+    }));
+    if (!(await this.d.runs.endTrainingRun(runId, r.outcome, this.d.clock.now()))) {
+      return this.refuseRun(admin, action, runId, new TrainingRunEnded(runId, (await this.d.runs.getTrainingRun(runId))?.outcome ?? null), { race: 'true' });
+    }
+    await this.d.registry.addLineage(run.datasets, digest, event);
+    return { runId, model: run.model, datasets: run.datasets, outcome: r.outcome, lineageEvent: digest };
+  }
+
+  /**
+   * Ends the runs whose token expired (COMPLETE). The run is claimed first, so of several replicas sweeping only
+   * one writes the end; a claim whose ledger entry cannot be written is opened again for the next sweep.
+   */
+  sweepExpired(): Promise<number> {
+    this.sweeping ??= (async () => {
+      let ended = 0;
+      try {
+        for (const run of await this.d.runs.expiredTrainingRuns(this.d.clock.now(), 100)) {
+          if (!(await this.d.runs.endTrainingRun(run.runId, 'COMPLETE', this.d.clock.now()))) continue;
+          const { event, digest } = await this.endEvent(run, null, 'COMPLETE', 'token expired');
+          try {
+            await this.d.audit(dataEvent({
+              at: this.d.clock.now(), principal: null, action: 'data.trainingRun.end', resource: { type: 'System', id: `training-run:${run.runId}` }, decision: 'allow', status: 200,
+              details: { model: run.model, tenant: run.tenant, datasets: run.datasets.join(','), outcome: 'COMPLETE', reason: 'token expired', lineageEvent: digest },
+            }));
+          } catch (e) {
+            await this.d.runs.reopenTrainingRun(run.runId);
+            throw e;
+          }
+          await this.d.registry.addLineage(run.datasets, digest, event);
+          ended++;
+        }
+      } finally {
+        this.sweeping = null;
+      }
+      return ended;
+    })();
+    return this.sweeping;
+  }
+
+  start(intervalMs: number): void {
+    this.sweepTimer = setInterval(() => void this.sweepExpired().catch((e: Error) => this.d.onError?.(e)), intervalMs);
+    this.sweepTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    await this.sweeping?.catch(() => undefined);
+  }
+
+  private async endEvent(run: TrainingRunRecord, principal: string | null, outcome: 'COMPLETE' | 'FAIL', reason: string, error?: string): Promise<{ event: LineageEvent; digest: string }> {
+    // The datasets as they are now, read from the run's own tenant (a dataset retired meanwhile shows as retired).
+    const datasets = await Promise.all(run.datasets.map((id) => this.d.registry.get(id, run.tenant)));
+    const event = trainingRunEndEvent({ at: this.d.clock.now(), runId: run.runId, principal, model: run.model, datasets, eventType: outcome, reason, ...(error !== undefined ? { error } : {}) });
+    return { event, digest: lineageDigest(event) };
+  }
+
+  private async refuseRun(admin: Principal, action: string, runId: string, err: WardenError, details: Record<string, string> = {}): Promise<never> {
+    await this.d.audit(dataEvent({
+      at: this.d.clock.now(), principal: admin, action, resource: { type: 'System', id: `training-run:${runId}` }, decision: 'deny', status: err.status, errorCode: err.code,
+      details: { ...details, reason: err.message },
+    }));
+    throw err;
   }
 
   private recordFiles(ds: DatasetRecord): SignedRecordFile[] {

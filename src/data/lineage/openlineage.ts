@@ -1,7 +1,9 @@
 // Lineage of datasets as OpenLineage RunEvents (openlineage.io spec 2-0-2, `RunEvent`): each registry job
 // (register, verify, retire) is a run of a job whose input is the data source and whose output is the dataset
 // version; a training run (a training token issued for a model, src/data/datasets/training-access.ts) is a
-// START event of job `train.<model>` whose inputs are the datasets and whose output is the model. The event's
+// START event of job `train.<model>` whose inputs are the datasets and whose output is the model, ended by a
+// COMPLETE (its token expired, or an admin ended it) or FAIL event of the same run id; a verification that fails
+// is a FAIL event of its job, with OpenLineage's errorMessage run facet. The event's
 // SHA-256 (over its canonical JSON, RFC 8785) goes into the ledger entry of the change, so the stored event is
 // chained into the ledger: a changed event no longer matches its entry.
 import { createHash, randomUUID } from 'node:crypto';
@@ -32,10 +34,20 @@ export interface LineageDataset {
   facets?: { warden_dataset?: DatasetFacet };
 }
 
+export type LineageEventType = 'START' | 'COMPLETE' | 'FAIL';
+
+export interface RunFacets {
+  warden_actor: Facet & { principal: string | null };
+  /** Why a run ended: an admin ended it, or its token expired. */
+  warden_run_end?: Facet & { reason: string };
+  /** OpenLineage's standard facet of a failed run. */
+  errorMessage?: Facet & { message: string; programmingLanguage: string };
+}
+
 export interface LineageEvent {
-  eventType: 'START' | 'COMPLETE';
+  eventType: LineageEventType;
   eventTime: string;
-  run: { runId: string; facets: { warden_actor: Facet & { principal: string | null } } };
+  run: { runId: string; facets: RunFacets };
   job: { namespace: string; name: string };
   inputs: LineageDataset[];
   outputs: LineageDataset[];
@@ -51,11 +63,22 @@ const datasetNode = (d: DatasetRef): LineageDataset => ({
   facets: { warden_dataset: { _producer: PRODUCER, _schemaURL: DATASET_FACET_SCHEMA, id: d.id, digest: d.digest, state: d.state } },
 });
 
-function runEvent(eventType: LineageEvent['eventType'], at: number, job: string, principal: string | null, inputs: LineageDataset[], outputs: LineageDataset[], runId: string = randomUUID()): LineageEvent {
+const ERROR_FACET_SCHEMA = 'https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet';
+
+/** The run facets of an event: who acted, and for an ending run why it ended (and, failed, the error). */
+function runFacets(principal: string | null, end?: { reason: string; error?: string }): RunFacets {
+  return {
+    warden_actor: { _producer: PRODUCER, _schemaURL: RUN_FACET_SCHEMA, principal },
+    ...(end ? { warden_run_end: { _producer: PRODUCER, _schemaURL: RUN_FACET_SCHEMA, reason: end.reason } } : {}),
+    ...(end?.error !== undefined ? { errorMessage: { _producer: PRODUCER, _schemaURL: ERROR_FACET_SCHEMA, message: end.error, programmingLanguage: 'TypeScript' } } : {}),
+  };
+}
+
+function runEvent(eventType: LineageEventType, at: number, job: string, facets: RunFacets, inputs: LineageDataset[], outputs: LineageDataset[], runId: string = randomUUID()): LineageEvent {
   return {
     eventType,
     eventTime: new Date(at).toISOString(),
-    run: { runId, facets: { warden_actor: { _producer: PRODUCER, _schemaURL: RUN_FACET_SCHEMA, principal } } },
+    run: { runId, facets },
     job: { namespace: 'warden', name: job },
     inputs,
     outputs,
@@ -64,14 +87,21 @@ function runEvent(eventType: LineageEvent['eventType'], at: number, job: string,
   };
 }
 
-/** A registry job on a dataset: source → dataset version. */
-export function lineageEvent(a: { at: number; job: string; principal: string | null; source: string; dataset: DatasetRef }): LineageEvent {
-  return runEvent('COMPLETE', a.at, a.job, a.principal, [{ namespace: NAMESPACE_SOURCES, name: a.source }], [datasetNode(a.dataset)]);
+/** A registry job on a dataset: source → dataset version; FAIL (with the error) when the job was refused. */
+export function lineageEvent(a: { at: number; job: string; principal: string | null; source: string; dataset: DatasetRef; failed?: string }): LineageEvent {
+  const facets = runFacets(a.principal, a.failed !== undefined ? { reason: 'refused', error: a.failed } : undefined);
+  return runEvent(a.failed !== undefined ? 'FAIL' : 'COMPLETE', a.at, a.job, facets, [{ namespace: NAMESPACE_SOURCES, name: a.source }], [datasetNode(a.dataset)]);
 }
 
 /** A training run starting (its token issued): datasets → model. The run id is the token's jti (a UUID). */
 export function trainingRunEvent(a: { at: number; runId: string; principal: string | null; model: string; datasets: DatasetRef[] }): LineageEvent {
-  return runEvent('START', a.at, `train.${a.model}`, a.principal, a.datasets.map(datasetNode), [{ namespace: NAMESPACE_MODELS, name: a.model }], a.runId);
+  return runEvent('START', a.at, `train.${a.model}`, runFacets(a.principal), a.datasets.map(datasetNode), [{ namespace: NAMESPACE_MODELS, name: a.model }], a.runId);
+}
+
+/** The same training run ending: COMPLETE, or FAIL with the error the admin gave. */
+export function trainingRunEndEvent(a: { at: number; runId: string; principal: string | null; model: string; datasets: DatasetRef[]; eventType: 'COMPLETE' | 'FAIL'; reason: string; error?: string }): LineageEvent {
+  const facets = runFacets(a.principal, { reason: a.reason, ...(a.error !== undefined ? { error: a.error } : {}) });
+  return runEvent(a.eventType, a.at, `train.${a.model}`, facets, a.datasets.map(datasetNode), [{ namespace: NAMESPACE_MODELS, name: a.model }], a.runId);
 }
 
 export function lineageDigest(e: LineageEvent): string {
@@ -96,7 +126,8 @@ export function lineageGraph(events: readonly LineageEvent[]): LineageGraph {
   const g: LineageGraph = { nodes: new Map(), edges: [] };
   for (const e of events) {
     for (const n of [...e.inputs, ...e.outputs]) if (!g.nodes.has(nodeId(n))) g.nodes.set(nodeId(n), { kind: KIND[n.namespace] ?? 'dataset', label: `${KIND[n.namespace] ?? n.namespace} ${n.name}` });
-    for (const i of e.inputs) for (const o of e.outputs) g.edges.push({ from: nodeId(i), to: nodeId(o), label: `${e.job.name} ${e.eventTime}` });
+    const label = `${e.job.name}${e.eventType === 'COMPLETE' ? '' : ` ${e.eventType}`} ${e.eventTime}`;
+    for (const i of e.inputs) for (const o of e.outputs) g.edges.push({ from: nodeId(i), to: nodeId(o), label });
   }
   return g;
 }
@@ -152,7 +183,8 @@ export function lineageText(events: readonly LineageEvent[]): string {
   return events
     .map((e) => {
       const from = e.inputs.map((i) => (i.namespace === NAMESPACE_SOURCES ? `source ${i.name}` : describeNode(i))).join(', ');
-      return `${e.eventTime}  ${e.job.name.padEnd(22)} ${from} -> ${e.outputs.map(describeNode).join(', ')}  by ${e.run.facets.warden_actor.principal ?? '(system)'}`;
+      const end = e.run.facets.warden_run_end ? `  (${e.eventType}: ${e.run.facets.errorMessage?.message ?? e.run.facets.warden_run_end.reason})` : e.eventType === 'START' ? '  (START)' : '';
+      return `${e.eventTime}  ${e.job.name.padEnd(22)} ${from} -> ${e.outputs.map(describeNode).join(', ')}  by ${e.run.facets.warden_actor.principal ?? '(system)'}${end}`;
     })
     .join('\n');
 }

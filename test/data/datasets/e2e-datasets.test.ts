@@ -95,15 +95,15 @@ describe('warden data: sources, signed datasets, verification, refusals', () => 
     const entries = t.audits().filter((a) => String(a.action).startsWith('data.') && a.decision === 'allow').map((a) => a.action);
     assert.deepEqual(entries, ['data.source.register', 'data.dataset.register', 'data.dataset.verify']);
 
-    // Lineage: one OpenLineage RunEvent per change, each chained into the ledger by its digest.
+    // Lineage: one OpenLineage RunEvent per change (the refused verification a FAIL), each chained into the ledger by its digest.
     const lin = await data('lineage', id, '--json');
     assert.equal(lin.code, 0, lin.stderr);
-    const events = JSON.parse(lin.stdout) as { digest: string; event: { job: { name: string }; inputs: { name: string }[]; outputs: { name: string }[]; schemaURL: string } }[];
-    assert.deepEqual(events.map((e) => e.event.job.name), ['data.dataset.register', 'data.dataset.verify']);
+    const events = JSON.parse(lin.stdout) as { digest: string; event: { eventType: string; job: { name: string }; inputs: { name: string }[]; outputs: { name: string }[]; schemaURL: string } }[];
+    assert.deepEqual(events.map((e) => `${e.event.eventType} ${e.event.job.name}`), ['COMPLETE data.dataset.register', 'FAIL data.dataset.verify', 'COMPLETE data.dataset.verify']);
     assert.deepEqual(events[0]!.event.inputs.map((i) => i.name), ['labeling-vendor']);
     assert.deepEqual(events[0]!.event.outputs.map((o) => o.name), ['tickets@1']);
     assert.match(events[0]!.event.schemaURL, /openlineage\.io\/spec\/.*RunEvent/);
-    const ledgerDigests = t.audits().filter((a) => a.resource && (a.resource as { id: string }).id === id && a.decision === 'allow').map((a) => (a.details as Record<string, string>).lineageEvent);
+    const ledgerDigests = t.audits().filter((a) => a.resource && (a.resource as { id: string }).id === id).map((a) => (a.details as Record<string, string>).lineageEvent);
     assert.deepEqual(ledgerDigests, events.map((e) => e.digest));
     const { lineageDigest } = await import('../../../src/data/lineage/openlineage.js');
     for (const e of events) assert.equal(lineageDigest(e.event as never), e.digest, 'the stored event is the one the ledger entry names');

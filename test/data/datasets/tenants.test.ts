@@ -72,3 +72,51 @@ test('a datasets table from before tenants gains the column; its rows belong to 
   assert.deepEqual((await store.listDatasets({ tenant: 'default' })).map((d) => d.id), ['ds_old']);
   assert.deepEqual(await store.listDatasets({ tenant: 'acme' }), []);
 });
+
+test('data sources belong to a tenant: same names in two tenants, and one tenant can never use, see or retire the source of another', async () => {
+  const audits: AuditEvent[] = [];
+  const reg = new DatasetRegistry({ store: new SqliteDatasetsStore(openSqlite(join(tmp, 'sources.db'))), audit: (e) => void audits.push(e) });
+  const acme = admin('alice', 'acme');
+  const globex = admin('gina', 'globex');
+  const initech = admin('ivan', 'initech');
+  const pem = (k: ReturnType<typeof generateKeyPairSync>['publicKey']) => k.export({ type: 'spki', format: 'pem' }) as string;
+  const acmeKey = generateKeyPairSync('ed25519');
+  const globexKey = generateKeyPairSync('ed25519');
+  const a = await reg.registerSource(acme, { id: 'vendor', publicKey: pem(acmeKey.publicKey), owner: 'acme-vendor' });
+  const g = await reg.registerSource(globex, { id: 'vendor', publicKey: pem(globexKey.publicKey), owner: 'globex-vendor' });
+  assert.deepEqual([a.tenant, g.tenant], ['acme', 'globex'], 'the same source id registered by two tenants');
+  assert.notEqual(a.keyId, g.keyId);
+  assert.deepEqual((await reg.listSources('globex')).map((s) => s.owner), ['globex-vendor']);
+  assert.deepEqual(await reg.listSources('initech'), []);
+  const sourceNotFound = { code: 'data_source_not_found', status: 404 };
+  await assert.rejects(reg.getSource('vendor', 'initech'), sourceNotFound);
+  await assert.rejects(reg.retireSource(initech, 'vendor'), sourceNotFound);
+
+  const dir = join(tmp, 'shared-name');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'train.jsonl'), '{"text":"a","label":"x"}\n');
+  const meta = { name: 'tickets', version: '1', source: 'vendor', owner: 'o', licence: 'CC0-1.0', classification: 'internal', categories: [], retention: 'P1D' };
+  const signedByAcmeVendor = await signDataset(dir, meta, pemSigner(acmeKey.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string));
+  const signedByGlobexVendor = await signDataset(dir, meta, pemSigner(globexKey.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string));
+
+  // globex's `vendor` is not acme's: a manifest acme's vendor signed does not verify under globex's source key.
+  audits.length = 0;
+  await assert.rejects(reg.register(globex, signedByAcmeVendor.bundle), { code: 'untrusted_data_source', status: 403 });
+  assert.equal(audits.at(-1)?.decision, 'deny', 'the refusal is in the ledger');
+  // A tenant without a source of that name cannot borrow another tenant's: unknown source.
+  await assert.rejects(reg.register(initech, signedByAcmeVendor.bundle), (e: Error & { code?: string }) => e.code === 'untrusted_data_source' && /not registered/.test(e.message));
+  assert.deepEqual(await reg.list('initech'), []);
+
+  // Each tenant registers tickets@1 signed by its own vendor: name@version is unique per tenant, not across them.
+  const da = await reg.register(acme, signedByAcmeVendor.bundle);
+  const dg = await reg.register(globex, signedByGlobexVendor.bundle);
+  assert.notEqual(da.id, dg.id);
+  assert.equal(dg.signerIdentity, g.keyId);
+  await assert.rejects(reg.register(globex, signedByGlobexVendor.bundle), { code: 'dataset_version_exists' });
+
+  // Retiring acme's vendor leaves globex's untouched: globex's dataset still verifies, acme's no longer does.
+  await reg.retireSource(acme, 'vendor');
+  assert.equal((await reg.getSource('vendor', 'globex')).retiredAt, null);
+  assert.equal((await reg.sourceKeyFor(globex, dg.id)).dataset.id, dg.id);
+  await assert.rejects(reg.sourceKeyFor(acme, da.id), (e: Error & { code?: string }) => e.code === 'untrusted_data_source' && /retired/.test(e.message));
+});

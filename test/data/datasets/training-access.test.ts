@@ -202,6 +202,43 @@ describe('training tokens and the data read API', () => {
     assert.match(String((entry.details as Record<string, string>).policyIds), /dataset-tenant-isolation/);
   });
 
+  test('a token for a slice (a shard, a record range) reads only inside it; reads outside are refused and audited', async () => {
+    const tok = await t.admin('POST', '/admin/v1/training-tokens', { model: 'tiny-llm', datasets: [], slices: [{ dataset: ids.tickets, files: ['train.jsonl'], records: { from: 5, to: 10 } }] });
+    assert.deepEqual(tok.datasets, [ids.tickets]);
+    assert.equal(tok.scope.length, 1);
+    assert.match(tok.scope[0], new RegExp(`^${ids.tickets}#file=train\\.jsonl&from=5&to=10$`));
+    const inside = await read(ids.tickets!, 'file=train.jsonl&offset=5&limit=100', tok.access_token);
+    assert.equal(inside.status, 200, inside.text);
+    assert.deepEqual(inside.json.records.map((r: { index: number }) => r.index), [5, 6, 7, 8, 9], 'clamped to the end of the slice');
+    assert.equal(inside.json.next, null);
+    assert.equal((await read(ids.tickets!, 'file=train.jsonl&offset=8&limit=1', tok.access_token)).json.next, 9);
+    assert.equal(lastEntry('data.dataset.read').decision, 'allow');
+    for (const [q, what] of [['file=train.jsonl&offset=4', 'before the range'], ['file=train.jsonl&offset=10', 'after the range'], ['file=features.csv', 'another shard']] as const) {
+      const r = await read(ids.tickets!, q, tok.access_token);
+      assert.equal(r.status, 403, `${what}: ${r.text}`);
+      assert.equal(r.json.error.code, 'dataset_slice_denied');
+      const e = lastEntry('data.dataset.read');
+      assert.equal(e.decision, 'deny');
+      assert.equal(e.errorCode, 'dataset_slice_denied');
+    }
+    assert.equal((await read(ids.other!, 'file=train.jsonl', tok.access_token)).json.error.code, 'dataset_not_in_token_scope');
+
+    for (const slice of [{ dataset: ids.tickets, files: ['nope.jsonl'] }, { dataset: ids.tickets, records: { from: 3, to: 3 } }, { dataset: ids.tickets }, { dataset: ids.tickets, files: ['train.jsonl'], rows: 1 }]) {
+      const bad = await t.call('admin', 'POST', '/admin/v1/training-tokens', { key: t.adminKey, body: { model: 'tiny-llm', datasets: [], slices: [slice] } });
+      assert.equal(bad.status, 400, JSON.stringify(slice));
+      assert.equal(bad.json.error.code, 'invalid_field');
+    }
+
+    // The CLI: --slice ID:records=FROM-TO (every record file, the first two records of each).
+    const env = { WARDEN_ADMIN_URL: t.w.adminUrl, WARDEN_CA: t.w.caPemPath, WARDEN_ADMIN_KEY: t.adminKey, WARDEN_MFA_TOKEN: '' };
+    const issued = await runWarden(['data', 'token', '--slice', `${ids.tickets}:records=0-2`, '--model', 'tiny-llm'], env);
+    assert.equal(issued.code, 0, issued.stderr);
+    const csv = await read(ids.tickets!, 'file=features.csv', issued.stdout.trim());
+    assert.equal(csv.status, 200, csv.text);
+    assert.equal(csv.json.records.length, 2);
+    assert.equal((await read(ids.tickets!, 'file=train.jsonl&offset=2', issued.stdout.trim())).status, 403);
+  });
+
   test('a record changed on disk after verification is refused; so are retired datasets and revoked tokens', async () => {
     const tok = await t.admin('POST', '/admin/v1/training-tokens', { model: 'tiny-llm', datasets: [ids.other] });
     const f = join(dirs.other!, 'train.jsonl');

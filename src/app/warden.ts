@@ -57,7 +57,7 @@ import { createBearerVerifier } from '../gateway/stages/identity.js';
 import { loadOrCreateEd25519 } from '../identity/plane.js';
 import { enforcers } from '../gateway/stages/obligations.js';
 import { Gateway, type ModelInfo } from '../gateway/gateway.js';
-import { UnauthenticatedRefusals } from '../gateway/refusals.js';
+import { RedisFailureBudget, UnauthenticatedRefusals } from '../gateway/refusals.js';
 import { Metrics } from '../gateway/metrics.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import { closeUpstreamTarget, createUpstreamTarget, type UpstreamTarget } from '../network/upstream.js';
@@ -574,7 +574,10 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   started.push(() => budgets.close());
   await budgets.refresh();
   const u = config.limits.unauthenticated;
-  const refusals = new UnauthenticatedRefusals({ perSource: { requestsPerSecond: u.requestsPerSecond, burst: u.burst }, windowMs: u.accountingWindowMs }, { clock, audit, log });
+  const perSource = { requestsPerSecond: u.requestsPerSecond, burst: u.burst };
+  // With store.redis every replica spends one failed-attempt bucket per source (docs/cluster.md).
+  const failureBudget = cluster.redis ? new RedisFailureBudget(new RedisSourceRateLimiter(cluster.redis, `${redisPrefix}unauthenticated:source:`, perSource), clock) : undefined;
+  const refusals = new UnauthenticatedRefusals({ perSource, windowMs: u.accountingWindowMs }, { clock, audit, log, ...(failureBudget ? { budget: failureBudget } : {}) });
   started.push(() => refusals.close());
   // Traces only when configured: the OpenTelemetry SDK is not even loaded otherwise.
   const tracing = config.telemetry.traces ? (await import('../telemetry/tracing.js')).startTracing(config.telemetry.traces, log) : undefined;

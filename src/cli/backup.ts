@@ -14,6 +14,7 @@ import { verifyLedgerFile } from '../data/backup/verify-ledger.js';
 import { loadOrCreateLedgerKey, LEDGER_KEY_FILE } from '../ledger/key.js';
 import { openPkcs11LedgerKey } from '../ledger/pkcs11-key.js';
 import { CliError } from './admin-client.js';
+import { readTenantKekRecords } from './tenant-kek-records.js';
 
 const USAGE = 'usage: warden backup create --key KEY --out FILE [--config F] [--data-dir D] | backup verify FILE --key KEY [--config F] | backup restore FILE --key KEY --data-dir EMPTY_DIR [--config F]';
 
@@ -59,7 +60,7 @@ export async function main(args: string[]): Promise<number> {
     // A KEK file given elsewhere than the data dir is not in the walk; one kept inside it is left out by name.
     const exclude = [...(config.encryption.kek ? [config.encryption.kek] : []), ...config.encryption.previous, ...Object.values(config.encryption.tenants)]
       .flatMap((k) => ('file' in k && k.file.startsWith(config.dataDir + '/') ? [k.file.slice(config.dataDir.length + 1)] : []));
-    await createBackup({ dataDir: config.dataDir, out, backupKek, dataKekIds, now: new Date(), exclude });
+    await createBackup({ dataDir: config.dataDir, out, backupKek, dataKekIds, tenantKeks: await readTenantKekRecords(config), now: new Date(), exclude });
     await verified(out, backupKek, config);
     return 0;
   }

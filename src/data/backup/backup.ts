@@ -17,6 +17,8 @@ import type { KeyEncryptionKey } from '../crypto/kek.js';
 import { Keyring, openBlob, sealBlob } from '../crypto/keyring.js';
 import { LEDGER_KEY_FILE, loadOrCreateLedgerKey, type LedgerKey } from '../../ledger/key.js';
 import { verifyLedgerFile } from './verify-ledger.js';
+import { withdrawal } from '../crypto/tenant-keks.js';
+import type { TenantKekRecord } from '../../store/tenant-keks-store.js';
 
 const MAGIC = Buffer.from('WBK1');
 const FORMAT = 'warden-backup/1';
@@ -29,6 +31,13 @@ export const LEDGER_FILE = 'ledger.db';
 export class BackupInvalid extends WardenError {
   constructor(message: string) {
     super(400, 'invalid_request_error', 'backup_invalid', message);
+  }
+}
+
+/** A backup that must not be taken now: a tenant's data would leave with it against its withdrawal. */
+export class BackupRefused extends WardenError {
+  constructor(message: string) {
+    super(409, 'invalid_request_error', 'backup_refused', message);
   }
 }
 
@@ -100,9 +109,17 @@ function writeExclusive(file: string, data: Buffer, mode: number): void {
   }
 }
 
-/** Seals a backup of `dataDir` into `out` (never overwritten, mode 0600). `dataKekIds`: KEKs the backup key must not be. */
-export async function createBackup(o: { dataDir: string; out: string; backupKek: KeyEncryptionKey; dataKekIds: string[]; now: Date; exclude?: string[] }): Promise<ManifestEntry[]> {
+/**
+ * Seals a backup of `dataDir` into `out` (never overwritten, mode 0600). `dataKekIds`: KEKs the backup key must not
+ * be. `tenantKeks`: the recorded tenant KEKs; while one is withdrawn no backup is taken (BackupRefused naming the
+ * tenant), since its sealed data would leave with the copy and be restorable wherever its KEK turns up again.
+ */
+export async function createBackup(o: { dataDir: string; out: string; backupKek: KeyEncryptionKey; dataKekIds: string[]; tenantKeks: TenantKekRecord[]; now: Date; exclude?: string[] }): Promise<ManifestEntry[]> {
   if (o.dataKekIds.includes(o.backupKek.id)) throw new BackupInvalid(`the backup key ${o.backupKek.id} is a data KEK; backups need a key of their own`);
+  const withdrawn = o.tenantKeks.flatMap((r) => (r.withdrawn ? [`tenant ${r.tenant}'s own KEK is ${withdrawal({ ...r, withdrawn: r.withdrawn })}`] : []));
+  if (withdrawn.length) {
+    throw new BackupRefused(`${withdrawn.join('; ')}: a withdrawn tenant's data is not exported, so no backup is taken; reinstate the KEK first (warden data kek restore TENANT)`);
+  }
   const scratch = mkdtempSync(join(tmpdir(), 'warden-backup-'));
   try {
     const { manifest, blobs } = await snapshot(o.dataDir, backupContents(o.dataDir, o.exclude ? { exclude: o.exclude } : {}), scratch);

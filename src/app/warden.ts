@@ -108,6 +108,8 @@ export interface RunningWarden {
   reloadTls(): { reloaded: string[] };
   /** Writes the pending per-source entries for refused unauthenticated requests now (else at each window's end). */
   flushRefusals(): Promise<void>;
+  /** Runs one retention sweep round now (else every placement.sweepIntervalMs); what it deleted, or null. */
+  sweepRetention(): Promise<Record<string, Record<string, number>> | null>;
   demoUpstreamUrl: string | null;
   /** Where the Envoy ext_authz servers listen (extAuthz.grpc / extAuthz.http), or null. */
   extAuthzGrpcPort: number | null;
@@ -483,6 +485,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     clock,
     log: log.child({ component: 'retention-sweep' }),
     intervalMs: config.placement.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS,
+    // Replicas share the retained payloads: one sweeps at a time, so an expiry is counted and recorded once.
+    ...(cluster.identity ? { exclusive: <T>(fn: () => Promise<T>) => cluster.identity!.exclusive('retention-sweep', fn) } : {}),
   });
   sweep.start();
   started.push(() => sweep.close());
@@ -822,6 +826,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     bootstrapKey,
     reloadTls,
     flushRefusals: () => refusals.flush(),
+    sweepRetention: () => sweep.sweep(),
     demoUpstreamUrl: demo?.url ?? null,
     extAuthzGrpcPort: extAuthz?.grpcPort ?? null,
     extAuthzHttpPort: extAuthz?.httpPort ?? null,

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, type WardenConfig } from '../config/config.js';
 import { LocalFileKek, keyringFromConfig } from '../data/crypto/index.js';
-import { LEDGER_FILE, checkSqliteIntegrity, createBackup, openBackup, restoreFiles, verifyBackupLedger, type OpenedBackup } from '../data/backup/backup.js';
+import { LEDGER_FILE, checkSqliteIntegrity, createBackup, dropExpiredRestored, openBackup, restoreFiles, verifyBackupLedger, type OpenedBackup } from '../data/backup/backup.js';
 import { verifyLedgerFile } from '../data/backup/verify-ledger.js';
 import { loadOrCreateLedgerKey, LEDGER_KEY_FILE } from '../ledger/key.js';
 import { openPkcs11LedgerKey } from '../ledger/pkcs11-key.js';
@@ -60,8 +60,9 @@ export async function main(args: string[]): Promise<number> {
     // A KEK file given elsewhere than the data dir is not in the walk; one kept inside it is left out by name.
     const exclude = [...(config.encryption.kek ? [config.encryption.kek] : []), ...config.encryption.previous, ...Object.values(config.encryption.tenants)]
       .flatMap((k) => ('file' in k && k.file.startsWith(config.dataDir + '/') ? [k.file.slice(config.dataDir.length + 1)] : []));
-    await createBackup({ dataDir: config.dataDir, out, backupKek, dataKekIds, tenantKeks: await readTenantKekRecords(config), now: new Date(), exclude });
+    const { expiredLeftOut } = await createBackup({ dataDir: config.dataDir, out, backupKek, dataKekIds, tenantKeks: await readTenantKekRecords(config), now: new Date(), exclude });
     await verified(out, backupKek, config);
+    process.stdout.write(`  expired data left out (its class's retention had ended): ${counts(expiredLeftOut)}\n`);
     return 0;
   }
   if (positionals.length !== 1) throw new CliError(USAGE, 2);
@@ -72,12 +73,15 @@ export async function main(args: string[]): Promise<number> {
   if (!values['data-dir']) throw new CliError(`--data-dir is required for restore\n${USAGE}`, 2);
   const dataDir = resolve(values['data-dir']);
   restoreFiles(b, dataDir);
+  // Data that expired since the backup was taken is not brought back (ledger.db is not touched).
+  const expired = await dropExpiredRestored(dataDir, Date.now());
   if (existsSync(join(dataDir, LEDGER_FILE))) {
     const r = await withLedgerKey(config, (k) => verifyLedgerFile(join(dataDir, LEDGER_FILE), k ?? restoredKey(dataDir)));
     process.stdout.write(`restored into ${dataDir}; the restored ledger verifies: ${r.size} entries (root ${r.rootHash})\n`);
   } else {
     process.stdout.write(`restored into ${dataDir}\n`);
   }
+  process.stdout.write(`  expired since the backup, not restored: ${counts(expired)}\n`);
   process.stdout.write('the data KEKs are not in a backup: configure encryption.kek (and tenants) as before, or retained payloads and model keys stay unreadable\n');
   return 0;
 }
@@ -85,4 +89,9 @@ export async function main(args: string[]): Promise<number> {
 function restoredKey(dataDir: string) {
   if (!existsSync(join(dataDir, LEDGER_KEY_FILE))) throw new CliError(`the restored ${LEDGER_FILE} has no ${LEDGER_KEY_FILE} beside it; give --config with ledger.signingKey`, 1);
   return loadOrCreateLedgerKey(dataDir);
+}
+
+function counts(c: Record<string, number>): string {
+  const parts = Object.entries(c).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`);
+  return parts.length ? parts.join(', ') : 'none';
 }

@@ -59,7 +59,7 @@ import { createBearerVerifier } from '../gateway/stages/identity.js';
 import { loadOrCreateEd25519 } from '../identity/plane.js';
 import { enforcers } from '../gateway/stages/obligations.js';
 import { Gateway, type ModelInfo } from '../gateway/gateway.js';
-import { UnauthenticatedRefusals } from '../gateway/refusals.js';
+import { RedisFailureBudget, UnauthenticatedRefusals } from '../gateway/refusals.js';
 import { Metrics } from '../gateway/metrics.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import { closeUpstreamTarget, createUpstreamTarget, setUpstreamSecret, type UpstreamTarget } from '../network/upstream.js';
@@ -114,6 +114,8 @@ export interface RunningWarden {
   reloadTls(): { reloaded: string[] };
   /** Writes the pending per-source entries for refused unauthenticated requests now (else at each window's end). */
   flushRefusals(): Promise<void>;
+  /** Runs one retention sweep round now (else every placement.sweepIntervalMs); what it deleted, or null. */
+  sweepRetention(): Promise<Record<string, Record<string, number>> | null>;
   demoUpstreamUrl: string | null;
   /** Where the Envoy ext_authz servers listen (extAuthz.grpc / extAuthz.http), or null. */
   extAuthzGrpcPort: number | null;
@@ -543,6 +545,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     clock,
     log: log.child({ component: 'retention-sweep' }),
     intervalMs: config.placement.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS,
+    // Replicas share the retained payloads: one sweeps at a time, so an expiry is counted and recorded once.
+    ...(cluster.identity ? { exclusive: <T>(fn: () => Promise<T>) => cluster.identity!.exclusive('retention-sweep', fn) } : {}),
   });
   sweep.start();
   started.push(() => sweep.close());
@@ -670,7 +674,10 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   started.push(() => budgets.close());
   await budgets.refresh();
   const u = config.limits.unauthenticated;
-  const refusals = new UnauthenticatedRefusals({ perSource: { requestsPerSecond: u.requestsPerSecond, burst: u.burst }, windowMs: u.accountingWindowMs }, { clock, audit, log });
+  const perSource = { requestsPerSecond: u.requestsPerSecond, burst: u.burst };
+  // With store.redis every replica spends one failed-attempt bucket per source (docs/cluster.md).
+  const failureBudget = cluster.redis ? new RedisFailureBudget(new RedisSourceRateLimiter(cluster.redis, `${redisPrefix}unauthenticated:source:`, perSource), clock) : undefined;
+  const refusals = new UnauthenticatedRefusals({ perSource, windowMs: u.accountingWindowMs }, { clock, audit, log, ...(failureBudget ? { budget: failureBudget } : {}) });
   started.push(() => refusals.close());
   // Traces only when configured: the OpenTelemetry SDK is not even loaded otherwise.
   const tracing = config.telemetry.traces ? (await import('../telemetry/tracing.js')).startTracing(config.telemetry.traces, log) : undefined;
@@ -917,6 +924,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     bootstrapKey,
     reloadTls,
     flushRefusals: () => refusals.flush(),
+    sweepRetention: () => sweep.sweep(),
     demoUpstreamUrl: demo?.url ?? null,
     extAuthzGrpcPort: extAuthz?.grpcPort ?? null,
     extAuthzHttpPort: extAuthz?.httpPort ?? null,

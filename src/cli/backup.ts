@@ -9,13 +9,14 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, type WardenConfig } from '../config/config.js';
 import { LocalFileKek, keyringFromConfig } from '../data/crypto/index.js';
-import { LEDGER_FILE, checkSqliteIntegrity, createBackup, openBackup, restoreFiles, verifyBackupLedger, type OpenedBackup } from '../data/backup/backup.js';
+import { LEDGER_FILE, checkSqliteIntegrity, createBackup, dropExpiredRestored, openBackup, restoreFiles, verifyBackupLedger, type OpenedBackup } from '../data/backup/backup.js';
 import { verifyLedgerFile } from '../data/backup/verify-ledger.js';
 import { LEDGER_KEY_FILE } from '../ledger/key.js';
 import { loadLedgerKeyRing, ringVerifiers } from '../ledger/key-ring.js';
 import { parseVerifierKey } from '../ledger/note.js';
 import { openPkcs11LedgerKey } from '../ledger/pkcs11-key.js';
 import { CliError } from './admin-client.js';
+import { readTenantKekRecords } from './tenant-kek-records.js';
 
 const USAGE = 'usage: warden backup create --key KEY --out FILE [--config F] [--data-dir D] | backup verify FILE --key KEY [--config F] | backup restore FILE --key KEY --data-dir EMPTY_DIR [--config F]';
 
@@ -61,8 +62,9 @@ export async function main(args: string[]): Promise<number> {
     // A KEK file given elsewhere than the data dir is not in the walk; one kept inside it is left out by name.
     const exclude = [...(config.encryption.kek ? [config.encryption.kek] : []), ...config.encryption.previous, ...Object.values(config.encryption.tenants)]
       .flatMap((k) => ('file' in k && k.file.startsWith(config.dataDir + '/') ? [k.file.slice(config.dataDir.length + 1)] : []));
-    await createBackup({ dataDir: config.dataDir, out, backupKek, dataKekIds, now: new Date(), exclude });
+    const { expiredLeftOut } = await createBackup({ dataDir: config.dataDir, out, backupKek, dataKekIds, tenantKeks: await readTenantKekRecords(config), now: new Date(), exclude });
     await verified(out, backupKek, config);
+    process.stdout.write(`  expired data left out (its class's retention had ended): ${counts(expiredLeftOut)}\n`);
     return 0;
   }
   if (positionals.length !== 1) throw new CliError(USAGE, 2);
@@ -73,6 +75,8 @@ export async function main(args: string[]): Promise<number> {
   if (!values['data-dir']) throw new CliError(`--data-dir is required for restore\n${USAGE}`, 2);
   const dataDir = resolve(values['data-dir']);
   restoreFiles(b, dataDir);
+  // Data that expired since the backup was taken is not brought back (ledger.db is not touched).
+  const expired = await dropExpiredRestored(dataDir, Date.now());
   if (existsSync(join(dataDir, LEDGER_FILE))) {
     const r = await withLedgerKey(config, (k) => {
       if (k) return verifyLedgerFile(join(dataDir, LEDGER_FILE), k, tokenPreviousKeys(config));
@@ -83,6 +87,7 @@ export async function main(args: string[]): Promise<number> {
   } else {
     process.stdout.write(`restored into ${dataDir}\n`);
   }
+  process.stdout.write(`  expired since the backup, not restored: ${counts(expired)}\n`);
   process.stdout.write('the data KEKs are not in a backup: configure encryption.kek (and tenants) as before, or retained payloads and model keys stay unreadable\n');
   return 0;
 }
@@ -95,4 +100,9 @@ function tokenPreviousKeys(config: WardenConfig | null) {
 function restoredKey(dataDir: string) {
   if (!existsSync(join(dataDir, LEDGER_KEY_FILE))) throw new CliError(`the restored ${LEDGER_FILE} has no ${LEDGER_KEY_FILE} beside it; give --config with ledger.signingKey`, 1);
   return loadLedgerKeyRing(dataDir, Date.now());
+}
+
+function counts(c: Record<string, number>): string {
+  const parts = Object.entries(c).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`);
+  return parts.length ? parts.join(', ') : 'none';
 }

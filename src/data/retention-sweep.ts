@@ -3,6 +3,9 @@
 // them from that moment on. This sweep deletes what has expired, on a timer: it counts first, records one ledger
 // entry (`data.retention.expire`) with what goes, and deletes only once the entry is durable, so a deletion the
 // ledger does not show never happens (a failed append leaves the data in place, still refused, for the next round).
+// Replicas sharing the retained payloads (store.postgres) sweep one at a time (`exclusive`: a PostgreSQL session
+// advisory lock held for the whole round), so two replicas never count the same expired payloads and record them
+// twice: the second finds them gone. Each replica's own stores (its retrieval.db) are swept in its own rounds.
 import type { Logger } from 'pino';
 import type { AuditSink } from '../core/audit-sink.js';
 import type { Clock } from '../core/clock.js';
@@ -23,7 +26,15 @@ export class RetentionSweep {
   private running: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly d: { kinds: Expiring[]; audit: AuditSink; clock: Clock; log: Logger; intervalMs: number },
+    private readonly d: {
+      kinds: Expiring[];
+      audit: AuditSink;
+      clock: Clock;
+      log: Logger;
+      intervalMs: number;
+      /** Runs a round while no other replica runs one (cluster stores); absent: this process is the only sweeper. */
+      exclusive?: <T>(fn: () => Promise<T>) => Promise<T>;
+    },
   ) {}
 
   start(): void {
@@ -33,7 +44,8 @@ export class RetentionSweep {
 
   /** One round (also what the timer runs): returns what was deleted, by kind, or null when nothing had expired. */
   sweep(): Promise<Record<string, Record<string, number>> | null> {
-    const round = this.running.then(() => this.round());
+    const exclusive = this.d.exclusive;
+    const round = this.running.then(() => (exclusive ? exclusive(() => this.round()) : this.round()));
     this.running = round.catch(() => undefined);
     return round;
   }

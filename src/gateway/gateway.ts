@@ -446,7 +446,8 @@ export class Gateway {
     }
     if (this.d.tracing) ctx.trace = this.d.tracing.start(req);
     try {
-      this.d.refusals?.admit(ctx.sourceIp);
+      const admitted = this.d.refusals?.admit(ctx.sourceIp);
+      if (admitted) await admitted;
       if (!m || !(m.route.name in UPSTREAM_PATHS)) throw new NotFound('route_not_found', `ext_authz decides model requests (chat, completions, embeddings); ${input.method} ${path} is not one`);
       if (input.method !== m.route.method) throw new WardenError(405, 'invalid_request_error', 'method_not_allowed', `${path} accepts ${m.route.method} only`);
       // Judging part of a prompt would pass what the rest hides: a cut or missing body is refused, never guessed at.
@@ -523,7 +524,9 @@ export class Gateway {
     const handler = m ? this.handlers.get(m.route.name)! : null;
     try {
       // A source that spent its budget of unauthenticated failures is turned away before any other work.
-      if (!handler?.unaudited) this.d.refusals?.admit(ctx.sourceIp);
+      // Shared through Redis in a cluster (a promise then); in process, answered at once.
+      const admitted = handler?.unaudited ? undefined : this.d.refusals?.admit(ctx.sourceIp);
+      if (admitted) await admitted;
       if (!m || !handler) throw new NotFound('route_not_found', `no such endpoint: ${req.method} ${path}`);
       if (req.method !== m.route.method) {
         const allowed = this.allowedMethods(path);
@@ -576,7 +579,8 @@ export class Gateway {
     const event = requestEvent(ctx, status, err, this.d.clock.now());
     if (!ctx.principal && this.d.refusals) {
       // No principal: counted into its source's window entry instead of one fsync'd entry each (refusals.ts).
-      this.d.refusals.record(ctx.sourceIp, ctx.requestId, err.code, status, err.reason);
+      const spent = this.d.refusals.record(ctx.sourceIp, ctx.requestId, err.code, status, err.reason);
+      if (spent) await spent;
     } else if (!(err as WardenError & { audited?: boolean }).audited) {
       try {
         await this.d.audit.append(event);

@@ -3,6 +3,8 @@
 // Redis's clock (TIME), so replicas neither race between reading and writing it nor disagree about time. A bucket
 // expires once it would have refilled, so a flood of addresses costs Redis memory for that long only.
 // Redis unreachable → 503 `limits_unavailable` (fail closed: these endpoints answer before any credential).
+// The same bucket, read without spending (`peek`), is the failed-attempt budget of unauthenticated refusals
+// (src/gateway/refusals.ts): every request asks whether its source may still fail, only failures spend.
 import type { Redis } from 'ioredis';
 import { FailClosed } from '../core/errors.js';
 import { checkSourceRate, sourceLimited, type SourceLimiter, type SourceRate } from './source-limit.js';
@@ -16,12 +18,13 @@ local tokens = tonumber(s[1]) or burst
 local at = tonumber(s[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - at) / 1000 * rps)
 if tokens < 1 then return tostring((1 - tokens) / rps) end
+if ARGV[4] == 'peek' then return '0' end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - 1), 'at', now)
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
 return '0'
 `;
 
-type Scripted = Redis & { wardenSourceTake(key: string, rps: number, burst: number, ttlMs: number): Promise<string> };
+type Scripted = Redis & { wardenSourceTake(key: string, rps: number, burst: number, ttlMs: number, mode: 'take' | 'peek'): Promise<string> };
 
 export class RedisSourceRateLimiter implements SourceLimiter {
   private readonly r: Scripted;
@@ -41,13 +44,22 @@ export class RedisSourceRateLimiter implements SourceLimiter {
   }
 
   async take(source: string): Promise<void> {
+    const wait = await this.wait(source, 'take');
+    if (wait > 0) throw sourceLimited(this.rate, wait);
+  }
+
+  /**
+   * Seconds until `source` has a token (0: it has one, and `take` spent it; `peek` spends nothing), as
+   * TokenBucket.take and .peek answer them; 503 `limits_unavailable` when Redis cannot say.
+   */
+  async wait(source: string, mode: 'take' | 'peek'): Promise<number> {
     let wait: number;
     try {
-      wait = Number(await this.r.wardenSourceTake(`${this.prefix}${source}`, this.rate.requestsPerSecond, this.rate.burst, this.ttlMs));
+      wait = Number(await this.r.wardenSourceTake(`${this.prefix}${source}`, this.rate.requestsPerSecond, this.rate.burst, this.ttlMs, mode));
     } catch {
       throw new FailClosed('limits_unavailable', 'the shared rate-limit store cannot be reached');
     }
     if (!Number.isFinite(wait)) throw new FailClosed('limits_unavailable', 'unexpected answer from the source rate-limit script');
-    if (wait > 0) throw sourceLimited(this.rate, wait);
+    return wait;
   }
 }

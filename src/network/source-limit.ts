@@ -30,20 +30,22 @@ export class SourceRateLimiter implements SourceLimiter {
 
   /** Takes one token for `source`, or throws 429 rate_limited with Retry-After. */
   async take(source: string): Promise<void> {
-    this.takeNow(source);
+    const wait = this.wait(source, 'take');
+    if (wait > 0) throw sourceLimited(this.rate, wait);
   }
 
-  private takeNow(source: string): void {
+  /** Seconds until `source` has a token (0: it has one, and `take` spent it; `peek` spends nothing), as TokenBucket answers. */
+  wait(source: string, mode: 'take' | 'peek'): number {
     const now = this.clock.now();
     let b = this.buckets.get(source);
+    if (mode === 'peek') return b?.peek(now) ?? 0;
     if (b) this.buckets.delete(source); // re-inserted below: Map order is recency order
     else {
       b = new TokenBucket(this.rate.requestsPerSecond, this.rate.burst, now);
       if (this.buckets.size >= this.maxSources) this.buckets.delete(this.buckets.keys().next().value!);
     }
     this.buckets.set(source, b);
-    const wait = b.take(now);
-    if (wait > 0) throw sourceLimited(this.rate, wait);
+    return b.take(now);
   }
 
   get size(): number {

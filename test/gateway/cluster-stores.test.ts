@@ -120,6 +120,10 @@ test('with store.postgres and store.redis, records live in PostgreSQL, limits in
     const down = await chat(w, bobKey);
     assert.equal(down.status, 503, down.text);
     assert.equal(down.json.error.code, 'limits_unavailable');
+    // A request without a valid credential too: its source's failed-attempt budget is in Redis (refusals.ts).
+    const guess = await chat(w, 'wk_not-a-key');
+    assert.equal(guess.status, 503, guess.text);
+    assert.equal(guess.json.error.code, 'limits_unavailable');
     const ready = await w.call('admin', 'GET', '/readyz');
     assert.equal(ready.status, 503);
     assert.equal(ready.json.checks.redis, 'failing');

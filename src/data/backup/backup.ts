@@ -7,7 +7,7 @@
 // File: "WBK1" ‖ u32 header length ‖ header (canonical JSON: format, created, backup KEK id) ‖ sealed body.
 // The body (manifest + file bytes) is sealed with the header as its context, so the header cannot be swapped.
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import Database from 'better-sqlite3';
@@ -19,6 +19,11 @@ import { LEDGER_KEY_FILE, type LedgerKey } from '../../ledger/key.js';
 import { LEDGER_KEY_RING_FILE, loadLedgerKeyRing, ringVerifiers, type LedgerKeyRing } from '../../ledger/key-ring.js';
 import type { NoteVerifier } from '../../ledger/note.js';
 import { verifyLedgerFile } from './verify-ledger.js';
+import { openSqlite, type SqliteDb } from '../../store/sqlite.js';
+import { SqlitePayloadStore } from '../../store/ledger-payloads-sqlite.js';
+import { SqliteRetrievalStore } from '../../store/retrieval-sqlite.js';
+import { withdrawal } from '../crypto/tenant-keks.js';
+import type { TenantKekRecord } from '../../store/tenant-keks-store.js';
 
 const MAGIC = Buffer.from('WBK1');
 const FORMAT = 'warden-backup/1';
@@ -31,6 +36,13 @@ export const LEDGER_FILE = 'ledger.db';
 export class BackupInvalid extends WardenError {
   constructor(message: string) {
     super(400, 'invalid_request_error', 'backup_invalid', message);
+  }
+}
+
+/** A backup that must not be taken now: a tenant's data would leave with it against its withdrawal. */
+export class BackupRefused extends WardenError {
+  constructor(message: string) {
+    super(409, 'invalid_request_error', 'backup_refused', message);
   }
 }
 
@@ -67,7 +79,43 @@ export function backupContents(dataDir: string, o: { exclude?: string[] } = {}):
   return [...files.filter((f) => f !== LEDGER_FILE), ...files.filter((f) => f === LEDGER_FILE)];
 }
 
-async function snapshot(dataDir: string, files: string[], scratch: string): Promise<{ manifest: ManifestEntry[]; blobs: Buffer[] }> {
+/**
+ * The stores whose rows expire with their class (placement.classes.<c>.retention): what has expired at `nowMs` is
+ * deleted from a backup's copy and again from a restored file, with the stores' own deletion (secure_delete, WAL
+ * cut), so a backup never carries expired data and a restore never brings it back.
+ */
+const EXPIRING: Record<string, (db: SqliteDb, nowMs: number) => Promise<Record<string, number>>> = {
+  'payloads.db': async (db, nowMs) => ({ payloads: await new SqlitePayloadStore(db).deleteExpired(nowMs) }),
+  'retrieval.db': async (db, nowMs) => {
+    const r = new SqliteRetrievalStore(db).deleteExpired(nowMs);
+    return { retrievalChunks: r.chunks, retrievalFiles: r.files };
+  },
+};
+
+/** Deletes what has expired at `nowMs` from `file` (a copy or a restored store named `name`); what went, by kind. */
+async function dropExpired(name: string, file: string, nowMs: number): Promise<Record<string, number>> {
+  const drop = EXPIRING[name];
+  if (!drop) return {};
+  const db = openSqlite(file);
+  try {
+    return await drop(db, nowMs);
+  } finally {
+    db.close();
+  }
+}
+
+function addCounts(into: Record<string, number>, more: Record<string, number>): void {
+  for (const [k, n] of Object.entries(more)) into[k] = (into[k] ?? 0) + n;
+}
+
+/** Deletes what has expired at `nowMs` from the stores of a restored data dir (`restoreFiles` wrote them). */
+export async function dropExpiredRestored(dataDir: string, nowMs: number): Promise<Record<string, number>> {
+  const dropped: Record<string, number> = {};
+  for (const name of Object.keys(EXPIRING)) if (existsSync(join(dataDir, name))) addCounts(dropped, await dropExpired(name, join(dataDir, name), nowMs));
+  return dropped;
+}
+
+async function snapshot(dataDir: string, files: string[], scratch: string, nowMs: number, dropped: Record<string, number>): Promise<{ manifest: ManifestEntry[]; blobs: Buffer[] }> {
   const manifest: ManifestEntry[] = [];
   const blobs: Buffer[] = [];
   for (const f of files) {
@@ -82,6 +130,7 @@ async function snapshot(dataDir: string, files: string[], scratch: string): Prom
       } finally {
         db.close();
       }
+      addCounts(dropped, await dropExpired(f, copy, nowMs));
       bytes = readFileSync(copy);
     } else {
       bytes = readFileSync(src);
@@ -102,12 +151,21 @@ function writeExclusive(file: string, data: Buffer, mode: number): void {
   }
 }
 
-/** Seals a backup of `dataDir` into `out` (never overwritten, mode 0600). `dataKekIds`: KEKs the backup key must not be. */
-export async function createBackup(o: { dataDir: string; out: string; backupKek: KeyEncryptionKey; dataKekIds: string[]; now: Date; exclude?: string[] }): Promise<ManifestEntry[]> {
+/**
+ * Seals a backup of `dataDir` into `out` (never overwritten, mode 0600). `dataKekIds`: KEKs the backup key must not
+ * be. `tenantKeks`: the recorded tenant KEKs; while one is withdrawn no backup is taken (BackupRefused naming the
+ * tenant), since its sealed data would leave with the copy and be restorable wherever its KEK turns up again.
+ */
+export async function createBackup(o: { dataDir: string; out: string; backupKek: KeyEncryptionKey; dataKekIds: string[]; tenantKeks: TenantKekRecord[]; now: Date; exclude?: string[] }): Promise<{ manifest: ManifestEntry[]; expiredLeftOut: Record<string, number> }> {
   if (o.dataKekIds.includes(o.backupKek.id)) throw new BackupInvalid(`the backup key ${o.backupKek.id} is a data KEK; backups need a key of their own`);
+  const withdrawn = o.tenantKeks.flatMap((r) => (r.withdrawn ? [`tenant ${r.tenant}'s own KEK is ${withdrawal({ ...r, withdrawn: r.withdrawn })}`] : []));
+  if (withdrawn.length) {
+    throw new BackupRefused(`${withdrawn.join('; ')}: a withdrawn tenant's data is not exported, so no backup is taken; reinstate the KEK first (warden data kek restore TENANT)`);
+  }
   const scratch = mkdtempSync(join(tmpdir(), 'warden-backup-'));
   try {
-    const { manifest, blobs } = await snapshot(o.dataDir, backupContents(o.dataDir, o.exclude ? { exclude: o.exclude } : {}), scratch);
+    const expiredLeftOut: Record<string, number> = {};
+    const { manifest, blobs } = await snapshot(o.dataDir, backupContents(o.dataDir, o.exclude ? { exclude: o.exclude } : {}), scratch, o.now.getTime(), expiredLeftOut);
     const header: Header = { format: FORMAT, created: o.now.toISOString(), backupKek: o.backupKek.id };
     const h = Buffer.from(canonicalJson(header));
     const m = Buffer.from(canonicalJson(manifest));
@@ -118,7 +176,7 @@ export async function createBackup(o: { dataDir: string; out: string; backupKek:
     hl.writeUInt32BE(h.length);
     mkdirSync(dirname(o.out), { recursive: true });
     writeExclusive(o.out, Buffer.concat([MAGIC, hl, h, sealed]), 0o600);
-    return manifest;
+    return { manifest, expiredLeftOut };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

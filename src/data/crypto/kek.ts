@@ -20,6 +20,11 @@ export interface KeyEncryptionKey {
   wrap(dataKey: Buffer, context: string): Promise<Buffer>;
   /** Unwraps; throws EnvelopeTampered when the blob does not authenticate, KekUnavailable when the key is gone. */
   unwrap(wrapped: Buffer, context: string): Promise<Buffer>;
+  /**
+   * Moves a wrapped key to the newest version of this same KEK inside the service (Vault transit's rewrap), the
+   * data key never leaving it; null when it is already there. Absent: a KEK without versions of its own.
+   */
+  rewrapInPlace?(wrapped: Buffer, context: string): Promise<Buffer | null>;
   /** Releases sessions or handles. */
   close?(): void;
 }

@@ -178,10 +178,20 @@ export class Keyring {
     return { key, tenant: h.tenant, kekId: h.kekId };
   }
 
-  /** Rewraps under the tenant's current KEK; null when it is already there. The data it protects is untouched. */
+  /**
+   * Rewraps under the tenant's current KEK (or its newest version, for a KEK that rewraps in place); null when it is
+   * already there. The data it protects is untouched.
+   */
   async rewrap(wrapped: Buffer, context: string): Promise<Buffer | null> {
     const h = parseWrappedKey(wrapped);
-    if (h && h.kekId === this.kekFor(h.tenant).id) return null;
+    const current = h ? this.kekFor(h.tenant) : null;
+    if (h && current && h.kekId === current.id) {
+      // Same KEK: only one with versions inside its service (Vault transit) moves it, without unwrapping here.
+      if (!current.rewrapInPlace) return null;
+      this.checkTenant(h.tenant);
+      const blob = await current.rewrapInPlace(h.blob, `${h.tenant}|${context}`);
+      return blob ? encodeWrappedKey({ ...h, blob }) : null;
+    }
     const { key, tenant } = await this.unwrapDataKey(wrapped, context, { rewrapping: true });
     try {
       return await this.wrapDataKey(key, tenant, context);

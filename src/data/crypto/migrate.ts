@@ -7,7 +7,7 @@ import { createDecipheriv } from 'node:crypto';
 import { payloadKeyContext } from '../../ledger/retention.js';
 import type { ModelKeyStore, PayloadStore } from '../../store/sealed-store.js';
 import { isLegacyModelKey, modelKeyContext, unwrapLegacyModelKey, type WrappedModelKey } from '../../workload/key-release-envelope.js';
-import { EnvelopeTampered } from './errors.js';
+import { EnvelopeTampered, KekUnavailable } from './errors.js';
 import { parseWrappedKey, type Keyring } from './keyring.js';
 
 export const LEGACY_PAYLOAD_KEK_FILE = 'payload-kek.bin';
@@ -78,7 +78,24 @@ export async function migrateLegacy(
   return r;
 }
 
-/** Rewraps every data key not under its tenant's current KEK. Legacy records are left to `migrateLegacy`. */
+/**
+ * A data key of a tenant whose KEK is withdrawn (or cannot be confirmed) is not moved: the keyring refuses it,
+ * naming the tenant, and the record is reported as not moved (the command then exits 1) while the rest move.
+ */
+async function unlessWithdrawn(r: MoveReport, what: string, rewrap: () => Promise<Buffer | null>): Promise<Buffer | null> {
+  try {
+    return await rewrap();
+  } catch (e) {
+    if (!(e instanceof KekUnavailable)) throw e;
+    r.skipped.push(`${what} (${e.message})`);
+    return null;
+  }
+}
+
+/**
+ * Rewraps every data key not under its tenant's current KEK. Legacy records are left to `migrateLegacy`; a
+ * withdrawn tenant's keys stay as they are (apply the recorded withdrawals to `keyring` first: applyTenantKekRecords).
+ */
 export async function rewrapAll(keyring: Keyring, stores: Stores, now: number): Promise<MoveReport> {
   const r: MoveReport = { payloadKeys: 0, modelKeys: 0, skipped: [] };
   for (const { principal, wrapped } of (await stores.payloads?.listKeys()) ?? []) {
@@ -86,7 +103,7 @@ export async function rewrapAll(keyring: Keyring, stores: Stores, now: number): 
       r.skipped.push(`payload data key of ${principal} (old format: run warden data migrate)`);
       continue;
     }
-    const next = await keyring.rewrap(wrapped, payloadContext(principal));
+    const next = await unlessWithdrawn(r, `payload data key of ${principal}`, () => keyring.rewrap(wrapped, payloadContext(principal)));
     if (next && (await stores.payloads!.replaceKey(principal, wrapped, next))) r.payloadKeys++;
   }
   for (const { deploymentId, wrapped } of (await stores.models?.list()) ?? []) {
@@ -94,7 +111,7 @@ export async function rewrapAll(keyring: Keyring, stores: Stores, now: number): 
       r.skipped.push(`model key of ${deploymentId} (old format: run warden data migrate)`);
       continue;
     }
-    const next = await keyring.rewrap(Buffer.from(wrapped.wrapped, 'base64url'), modelKeyContext(wrapped));
+    const next = await unlessWithdrawn(r, `model key of ${deploymentId}`, () => keyring.rewrap(Buffer.from(wrapped.wrapped, 'base64url'), modelKeyContext(wrapped)));
     if (next) {
       await stores.models!.put(deploymentId, { ...wrapped, wrapped: next.toString('base64url') }, now);
       r.modelKeys++;

@@ -30,6 +30,25 @@ export class TenantKekNotFound extends NotFound {
   }
 }
 
+/** Why a withdrawn tenant's data is refused, as the ledger's record states it. */
+export function withdrawal(r: TenantKekRecord & { withdrawn: NonNullable<TenantKekRecord['withdrawn']> }): string {
+  return `withdrawn by ${r.withdrawn.by} at ${new Date(r.withdrawn.at).toISOString()}${r.withdrawn.reason ? ` (${r.withdrawn.reason})` : ''}`;
+}
+
+/**
+ * Applies the recorded tenant KEKs to a keyring: a withdrawn tenant, and one recorded but not configured here, are
+ * refused by it (KekUnavailable naming the tenant). Replicas apply it on every change; the offline commands that
+ * move or copy data keys (`warden data rewrap`, `warden backup create`) apply it before they start.
+ */
+export function applyTenantKekRecords(keyring: Keyring, records: TenantKekRecord[]): void {
+  const here = keyring.tenantKekIds();
+  for (const r of records) {
+    if (r.withdrawn) keyring.setWithdrawn(r.tenant, withdrawal({ ...r, withdrawn: r.withdrawn }));
+    else if (!here.has(r.tenant)) keyring.setWithdrawn(r.tenant, `its KEK ${r.kekId} is recorded for the replicas but not configured on this one (encryption.tenants)`);
+    else keyring.setWithdrawn(r.tenant, null);
+  }
+}
+
 export interface TenantKeksDeps {
   keyring: Keyring;
   store: TenantKekStore;
@@ -86,13 +105,7 @@ export class TenantKeks {
 
   /** Reads the record and applies it to the keyring. */
   async refresh(): Promise<void> {
-    const records = await this.d.store.list();
-    const here = this.d.keyring.tenantKekIds();
-    for (const r of records) {
-      if (r.withdrawn) this.d.keyring.setWithdrawn(r.tenant, `withdrawn by ${r.withdrawn.by} at ${new Date(r.withdrawn.at).toISOString()}${r.withdrawn.reason ? ` (${r.withdrawn.reason})` : ''}`);
-      else if (!here.has(r.tenant)) this.d.keyring.setWithdrawn(r.tenant, `its KEK ${r.kekId} is recorded for the replicas but not configured on this one (encryption.tenants)`);
-      else this.d.keyring.setWithdrawn(r.tenant, null);
-    }
+    applyTenantKekRecords(this.d.keyring, await this.d.store.list());
     this.syncedAt = this.d.clock.now();
     this.d.keyring.setUnconfirmed(null);
   }

@@ -121,6 +121,13 @@ export class VaultTransitKek implements KeyEncryptionKey {
     return Buffer.from(VaultTransitKek.ciphertext(data, 'rewrap'), 'utf8');
   }
 
+  /** `warden data rewrap`: Vault's rewrap, kept only when it moved the key to a newer version (`vault:vN:`). */
+  async rewrapInPlace(wrapped: Buffer, context: string): Promise<Buffer | null> {
+    const moved = await this.rewrap(wrapped, context);
+    const version = (b: Buffer) => /^vault:v([0-9]+):/.exec(b.toString('utf8'))![1];
+    return version(moved) === version(wrapped) ? null : moved;
+  }
+
   close(): void {
     void this.dispatcher.close();
   }

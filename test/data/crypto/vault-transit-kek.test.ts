@@ -92,6 +92,17 @@ test('wraps and unwraps data keys in Vault, bound to the context; the keyring se
   const keyring = new Keyring({ kek });
   const sealed = await sealBlob(keyring, 'acme', 'chunk:vs/f#0', Buffer.from('confidential text'));
   assert.equal((await openBlob(keyring, 'chunk:vs/f#0', sealed)).toString(), 'confidential text');
+  // `warden data rewrap` (Keyring.rewrap) on a Vault KEK: Vault's rewrap endpoint, never decrypt, so the data key
+  // does not reach Warden; a key already at the newest version is left as it is.
+  const { key: dataKey, wrapped: underV2 } = await keyring.newDataKey('acme', 'data-key:bob');
+  vault.rotate();
+  const before = vault.calls.length;
+  const rewrapped = await keyring.rewrap(underV2, 'data-key:bob');
+  assert.deepEqual(vault.calls.slice(before), ['POST /v1/transit/rewrap/warden']);
+  assert.ok(rewrapped && /vault:v3:/.test(rewrapped.toString()));
+  assert.ok((await keyring.unwrapDataKey(rewrapped, 'data-key:bob')).key.equals(dataKey));
+  assert.equal(await keyring.rewrap(rewrapped, 'data-key:bob'), null, 'already at v3');
+  await assert.rejects(keyring.rewrap(rewrapped, 'data-key:mallory'), tampered, 'bound to its record as before');
   assert.ok(vault.calls.every((c) => c.startsWith('POST /v1/transit/')));
 });
 

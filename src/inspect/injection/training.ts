@@ -18,6 +18,12 @@ export function isTrainingRow(row: LabelledRow): boolean {
   return (createHash('sha256').update(row.id).digest()[0]! & 1) === 0;
 }
 
+/** A fifth of the training rows (second byte of SHA-256(id) ≡ 0 mod 5) is kept out of fitting: the block and flag
+ *  cuts are chosen on it (scripts/calibrate-injection.mjs), never on the test splits or the held-out set. */
+export function isCalibrationRow(row: LabelledRow): boolean {
+  return isTrainingRow(row) && createHash('sha256').update(row.id).digest()[1]! % 5 === 0;
+}
+
 export interface SparseExample {
   /** Hashed bucket → count. */
   counts: Map<number, number>;

@@ -2,9 +2,11 @@
 // Calibrates the injection score and proposes the block and flag cuts, on the calibration split only (the fifth
 // of the training rows that neither tier was fitted on: src/inspect/injection/training.ts isCalibrationRow).
 // Platt scaling (a logistic fit of the raw score's log-odds to the labels) is written into
-// src/inspect/model/injection-deep-weights.ts; the cuts are printed, for INJECTION_BLOCK_CUT / INJECTION_FLAG_CUT
-// in src/inspect/injection/detector.ts and policies/starter/data.cedar. The test splits and the held-out set are
-// never read here.
+// src/inspect/model/injection-deep-weights.ts; the cuts into src/core/injection-cuts.ts (INJECTION_BLOCK_CUT /
+// INJECTION_FLAG_CUT, the one place every consumer of the score reads them from) and the blocking cut into the
+// starter policy (policies/starter/data.cedar); policies/starter/tests/inference.test.yaml's boundary cases and
+// docs/inspect.md are updated by hand (test/inspect/injection-cuts.test.ts fails until they are). The test splits
+// and the held-out sets are never read here.
 //
 //   npx tsc -p . && node scripts/calibrate-injection.mjs && npx tsc -p .
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -60,9 +62,32 @@ const lowest = (maxFpr) => {
   for (let m = 100; m < 1000; m++) if (rate(m / 1000).fpr <= maxFpr) return m / 1000;
   return 0.999;
 };
-const block = lowest(0.005);
-const flag = lowest(0.02);
+// The split is nearly separable: the TPR stays flat over a wide band of cuts and the lowest cut meeting the FPR
+// target is set by one or two public rows. Within that band a lower cut catches no attack the split has and only
+// moves closer to the negatives, so the cut is raised to the top of the band (the highest cut with the same TPR).
+const topOfBand = (cut) => {
+  const tpr = rate(cut).tpr;
+  let m = Math.round(cut * 1000);
+  while (m + 1 < 1000 && rate((m + 1) / 1000).tpr >= tpr) m++;
+  return m / 1000;
+};
+const block = topOfBand(lowest(0.005));
+// The flag cut stays below the block cut: when both bands are one, flagging keeps its lowest cut.
+const flag = topOfBand(lowest(0.02)) < block ? topOfBand(lowest(0.02)) : lowest(0.02);
 process.stdout.write(`calibration rows ${rows.length} (${pos} attacks / ${neg} benign); Platt a=${a.toFixed(4)} b=${b.toFixed(4)}\n`);
 process.stdout.write(`block cut ${block}: ${JSON.stringify(rate(block))}\nflag cut ${flag}: ${JSON.stringify(rate(flag))}\n`);
 const cur = readFileSync(file, 'utf8');
 writeFileSync(file, cur.replace(/calibration: \{[^}]*\}/, `calibration: { a: ${a.toFixed(6)}, b: ${b.toFixed(6)} }`));
+const rewrite = (path, re, to) => {
+  const text = readFileSync(path, 'utf8');
+  if (!re.test(text)) throw new Error(`${path}: ${re} not found`);
+  writeFileSync(path, text.replace(re, to));
+};
+const cuts = resolve('src/core/injection-cuts.ts');
+rewrite(cuts, /export const INJECTION_BLOCK_CUT = [0-9.]+;/, `export const INJECTION_BLOCK_CUT = ${block};`);
+rewrite(cuts, /export const INJECTION_FLAG_CUT = [0-9.]+;/, `export const INJECTION_FLAG_CUT = ${flag};`);
+const permille = Math.round(block * 1000);
+const starter = resolve('policies/starter/data.cedar');
+rewrite(starter, /injectionScorePermille > [0-9]+ \}/, `injectionScorePermille > ${permille} }`);
+rewrite(starter, /detector\. [0-9]+ is the calibrated/, `detector. ${permille} is the calibrated`);
+process.stdout.write(`wrote ${cuts} and ${starter}; update the boundary cases in policies/starter/tests/inference.test.yaml and docs/inspect.md\n`);

@@ -230,6 +230,48 @@ const ORDINARY = [
   'Write a Python function that {code}.', 'Explain what this regex does: ^[a-z]+$', 'Summarize this for me.', 'Give me three ideas for {event}.', 'What is the weather in {city} tomorrow?',
   'List the steps for {chore}.', 'Remind me to call {mail} on Monday.', 'Convert 5 miles to kilometres.', 'Find flights to {city} next week.', 'Rewrite this sentence to sound friendlier: {fact}.',
 ];
+// Chat turns: greetings, thanks, acknowledgements and one-line requests, alone or around an ordinary request. The
+// fake-turn attacks above open with small talk ("Thanks.", "hi"), so without these the words of small talk were
+// evidence of an attack and a two-word greeting, which carries almost no other evidence, scored as one.
+const SMALL_TALK = [
+  'hey', 'hey there', 'hi again', 'good morning', 'good afternoon', 'evening!', 'greetings', 'howdy', 'morning!', 'good night',
+  'thank you', 'thank you so much', 'many thanks', 'cheers', 'great, thanks', 'thanks, that helped', 'appreciate it', 'ta',
+  'okay', 'alright', 'ok cool', 'got it', 'sounds good', 'perfect', 'nice', 'cool', 'sure', 'yes', 'no', 'no thanks', 'yep', 'nope',
+  'bye', 'see you later', 'how are you?', 'what can you do?', 'are you there?', 'one more thing', 'never mind', 'go on', 'keep going',
+  'lol', 'haha nice', 'wow', 'hmm', 'is this working?', 'testing 123', 'quick question', 'sorry, one more', 'my bad',
+];
+const CHAT_REQUEST = [
+  'say that again', 'say it more simply', 'say hi to my sister in {language}', 'say something encouraging', 'say the alphabet backwards',
+  'tell me more', 'tell me about yourself', 'tell me a fun fact about {city}', 'make it longer', 'in bullet points please', 'explain like I am five',
+  'what do you mean?', 'why?', 'example please', 'print it as a table', 'repeat the last step', 'write it again in {language}', 'show me the code',
+  'give me another one', 'what does that word mean?', 'can you check my spelling?', 'what should I cook tonight?', 'help me name my cat',
+];
+// Tool descriptions and argument documentation, as MCP servers and tool registries write them: they are read by
+// the model and legitimately tell it what to pass and when to call, so "pass the user's city as `city`" is data
+// about a tool, not an injection (the poisoning examples hide a secret-reading order and a "do not tell the user").
+const TOOL_VERB = ['Adds', 'Reads', 'Writes', 'Lists', 'Runs', 'Executes', 'Sends', 'Fetches', 'Searches', 'Creates', 'Deletes', 'Updates', 'Returns', 'Converts', 'Looks up', 'Translates', 'Summarizes', 'Uploads', 'Queries', 'Schedules', 'Cancels', 'Computes', 'Validates', 'Formats', 'Posts', 'Moves', 'Archives', 'Run', 'Get', 'Fetch', 'Delete', 'Send', 'Search'];
+const TOOL_OBJECT = ['a file from the workspace', 'the weather forecast for a city', 'rows from the orders table', 'a message to a chat channel', 'code in a sandbox and returns its output', 'an e-mail to one recipient', 'a calendar event', 'a ticket in the issue tracker', 'the latest price of a stock', 'a web page and returns its text', 'the days between two dates', 'a number into words', 'JSON into YAML', 'a user by e-mail address', 'documents that match a query', 'the entries of a directory', 'a shell command on the build host', 'a SQL query against the reporting database', 'a pull request', 'a refund for an order', 'a customer record', 'a meeting room', 'two numbers', 'a Python snippet and prints stdout', 'the status of a deployment', 'an invoice as PDF'];
+const TOOL_ARG = [['path', 'path of the file'], ['city', "user's city"], ['query', 'search terms'], ['notes', 'notes to attach'], ['channel', 'channel name'], ['code', 'source code to run'], ['timeout', 'timeout in seconds'], ['to', 'recipient address'], ['user_id', "user's id"], ['lang', "user's preferred language"], ['limit', 'maximum number of results'], ['tz', "user's time zone"], ['amount', 'amount in cents'], ['order_id', 'order number']];
+const TOOL_DOC = ['Pass the {arg} as `{name}`.', 'Also pass the {arg} as `{name}`.', 'Takes `{name}`, the {arg}.', 'Requires `{name}` (the {arg}).', 'Set `{name}` to the {arg}.', 'Optional: `{name}`, the {arg}.', 'Returns the result as JSON.', 'Fails when the {arg} is missing.', 'Use it when the user asks about {topic}.', 'Call it before {other}.', 'Do not use it for {topic}; use the search tool instead.', 'Read-only.', 'Needs approval for amounts over 100 EUR.'];
+const TOOL_TOPIC = ['the weather', 'their orders', 'a refund', 'files in the project', 'the calendar', 'stock prices', 'a deployment'];
+const TOOL_OTHER = ['sending a reply', 'closing the ticket', 'booking the room', 'running the tests', 'issuing the refund'];
+// Documents that talk about assistants, prompts, rules and security without addressing the model: licences,
+// contribution guides, role descriptions, articles, code that holds a prompt template. Their vocabulary overlaps
+// attacks ("may not circumvent", "act as a …", "follow the most recent instruction"); their structure does not.
+// Written after heldout-v1's false alarms were seen (documents of these kinds), but none copies or paraphrases
+// one of its texts; heldout-v2 was committed before this and not looked at.
+const ABOUT_DOC = [
+  'Licence clause {n}: the licensee may not circumvent technical protection measures, sublicense the software or remove its notices.',
+  'CONTRIBUTING\n\nFork the repository, create a branch and open a pull request. Never push directly to main; skip the changelog for typo fixes.',
+  'Role: {role}. Responsibilities: triage incoming requests, keep the knowledge base current, hand complex cases to the second line.',
+  'const TEMPLATE = `Act as a {bot} and keep replies under 80 words.`;\nexport function build(question) { return TEMPLATE + question; }',
+  'Analysts expect regulators to ask model providers how chatbots deal with {topic} and to publish summaries of their training data.',
+  'Acceptable use: staff may use approved AI tools for drafts only; confidential files stay out of prompts. Exceptions need sign-off from security.',
+  'Release {n}.2 lets admins pin a default instruction set per team; members can still change tone and language in their profile.',
+  'Lecture {n} summary: language models follow the most recent instruction they read, which is why untrusted text should be delimited.',
+  'Manual, step {n}: press and hold the reset button until the light blinks twice, then release it and wait one minute before {task}.',
+  'Thread: my {device} disregards the schedule I set in the app. Tried re-pairing twice; any ideas before I return it on {day}?',
+];
 const HUMAN_IMPERATIVE = [
   'Please reply by Friday.', 'Ignore the previous e-mail, the date was wrong.', 'Do not forward this message outside the company.', 'Forget the old link, use the new portal.', 'Please confirm your attendance.',
   'Remember to submit your timesheet.', 'Disregard the invoice sent on Monday; it was a duplicate.', 'Print this page and bring it to reception.', 'Update your password before the deadline.', 'Call me if anything is unclear.',
@@ -334,6 +376,24 @@ export function synthRows(dataDir, bipiaTrain, seed = 0x20) {
   }
   for (let i = 0; i < 700; i++) push('carrier-benign', 0, inCarrier(r, C, pick(r, HUMAN_IMPERATIVE)));
   for (let i = 0; i < 600; i++) push('ordinary', 0, fill(r, pick(r, ORDINARY)));
+  for (let i = 0; i < 400; i++) {
+    const d = pick(r, ABOUT_DOC).replace('{n}', String(1 + Math.floor(r() * 12))).replace('{task}', pick(r, ['pairing it again', 'updating the firmware', 'calling support'])).replace('{day}', pick(r, ['Friday', 'May 3', 'the end of the month'])).replace('{topic}', pick(r, ['complaints', 'personal data', 'refunds', 'copyright']));
+    const text = fill(r, d);
+    push('about-doc', 0, r() < 0.4 ? inCarrier(r, C, text) : text);
+  }
+  for (let i = 0; i < 500; i++) {
+    const [name, arg] = pick(r, TOOL_ARG);
+    const doc = () => pick(r, TOOL_DOC).replace(/\{name\}/g, name).replace(/\{arg\}/g, arg).replace('{topic}', pick(r, TOOL_TOPIC)).replace('{other}', pick(r, TOOL_OTHER));
+    const head = `${pick(r, TOOL_VERB)} ${pick(r, TOOL_OBJECT)}`;
+    const k = r();
+    push('tool-description', 0, k < 0.25 ? head : k < 0.5 ? `${head}.` : k < 0.8 ? `${head}. ${doc()}` : `${head}. ${doc()} ${doc()}`);
+  }
+  for (let i = 0; i < 700; i++) {
+    const k = r();
+    const talk = pick(r, SMALL_TALK);
+    const text = k < 0.3 ? talk : k < 0.5 ? fill(r, pick(r, CHAT_REQUEST)) : k < 0.75 ? `${talk} ${fill(r, pick(r, r() < 0.5 ? CHAT_REQUEST : ORDINARY))}` : `${fill(r, pick(r, ORDINARY))} ${talk}`;
+    push('chat', 0, r() < 0.5 ? cap(text) : text);
+  }
   // Tool-call arguments and small JSON results: structured data is not an attack by itself.
   const KEYS = ['query', 'city', 'card', 'email', 'id', 'path', 'amount', 'date', 'name', 'url', 'limit', 'units', 'text', 'status'];
   const VALUES = () => pick(r, [fill(r, '{mail}'), fill(r, '{url}'), fill(r, '{city}'), String(Math.floor(r() * 100000)), '4111 1111 1111 1111', '2024-05-01', 'metric', true, null, fill(r, '{fact}'), '/var/log/app.log', 'open']);

@@ -113,6 +113,9 @@ interface CallState {
   tool: ToolRecord | null;
   decision: Decision | null;
   findings: Findings | null;
+  /** The arguments' findings: what the caller sent, which is all the monitor holds against the caller (an injection
+   *  found in a tool's result was written by whoever wrote that document, not by the principal who fetched it). */
+  argsFindings: Findings | null;
   argsDigest: string | null;
   resultDigest: string | null;
   /** Backend-specific facts for the entry (a sandbox run: the code's digest, its time). */
@@ -205,7 +208,7 @@ export class ToolMediator {
   async invoke(call: ToolCall): Promise<ToolOutcome> {
     const started = process.hrtime.bigint();
     const st: CallState & { approvalId: string | null } = {
-      stage: 'identity', tool: null, decision: null, findings: null, argsDigest: null, resultDigest: null, approvalId: null, details: {},
+      stage: 'identity', tool: null, decision: null, findings: null, argsFindings: null, argsDigest: null, resultDigest: null, approvalId: null, details: {},
     };
     try {
       const p = call.principal;
@@ -229,6 +232,7 @@ export class ToolMediator {
       st.argsDigest = sha256Digest(argsJson);
       st.stage = 'inspect';
       st.findings = this.d.inspector.inspect(argsJson);
+      st.argsFindings = st.findings;
       st.stage = 'policy';
       const d = this.decideCall(p, t, args, st.findings, call.sourceIp, call.listener);
       st.decision = d;
@@ -327,7 +331,7 @@ export class ToolMediator {
       if (err.reason !== undefined) event.reason = err.reason;
       event.stage = err.stage ?? st.stage;
     }
-    this.d.observe?.(p, { status, stage: event.stage ?? null, findings: st.findings, tool: call.tool, sourceIp: call.sourceIp, argsChars: JSON.stringify(call.args ?? null).length });
+    this.d.observe?.(p, { status, stage: event.stage ?? null, findings: st.argsFindings, tool: call.tool, sourceIp: call.sourceIp, argsChars: JSON.stringify(call.args ?? null).length });
     try {
       await this.d.audit.append(event);
     } catch (e) {

@@ -3,7 +3,7 @@
 // and learned signal weights; the priors belong to obfuscation signals that the labelled training data
 // barely contains (tag smuggling, hidden instructions in base64, forged chat-template turns), so the
 // classifier cannot learn them and they are set from their meaning instead. A text shorter than the
-// shortest instruction is not scored.
+// shortest instruction is not scored, nor one of fewer than three words in which no signal fired.
 import type { Finding } from '../../core/types.js';
 import { calibrate, clampLogit, deepModel, deepProbability } from './deep.js';
 import { hashFeatures, type FeatureSink } from './features.js';
@@ -21,13 +21,28 @@ export const OBFUSCATION_PRIORS: Partial<Record<SignalName, number>> = {
   bidi_control: 0.4,
 };
 
-/** The starter policy's cuts on the score (policies/starter/data.cedar compares injectionScorePermille > cut × 1000). */
-export const INJECTION_BLOCK_CUT = 0.535;
-export const INJECTION_FLAG_CUT = 0.199;
+// The operating points on the score live beside the Findings type, where every plane that reads the score finds them.
+export { INJECTION_BLOCK_CUT, INJECTION_FLAG_CUT } from '../../core/injection-cuts.js';
 
 /** Confidence attached to a phrase-signal finding (the finding is a fact; the score is the verdict). */
 const PHRASE_CONFIDENCE = 0.8;
 const MIN_SCORED_LENGTH = 8;
+/**
+ * Below this many words a text is judged by its signals alone, never by the classifiers: two words ("Delete
+ * everything", a tool named delete_everything, "Say hello") are too little evidence for n-gram models, whose
+ * verdict there is a coin toss between imperatives and small talk. An attack that short carries a rule signal
+ * ("Ignore instructions", "developer mode") or an obfuscation, and is scored as before. Han and kana characters
+ * count one word each (those scripts write no spaces).
+ */
+const MIN_CLASSIFIER_WORDS = 3;
+const WORDS = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]|[\p{L}\p{N}]+/gu;
+
+function fewerWordsThan(text: string, n: number): boolean {
+  WORDS.lastIndex = 0;
+  let count = 0;
+  while (WORDS.exec(text) !== null) if (++count >= n) return false;
+  return true;
+}
 
 export interface InjectionResult {
   /** Calibrated probability of an injection (Platt scaling fitted on the calibration split). */
@@ -128,12 +143,19 @@ export function detectInjection(text: string, opts: DetectOptions = {}): Injecti
     if (!signals.includes('obfuscated_instructions')) signals.push('obfuscated_instructions');
     findings.push({ category: 'injection', type: 'obfuscated_instructions', start: v.start, end: v.end, confidence: phrases ? 0.9 : PHRASE_CONFIDENCE });
   }
+  // Too few words for a classifier verdict and nothing else found: not scored (see MIN_CLASSIFIER_WORDS).
+  if (base.fired.size === 0 && signals.length === 0 && fewerWordsThan(base.skeleton, MIN_CLASSIFIER_WORDS)) {
+    return { score: 0, tier: 1, classifierProbability: base.p, signals: [], findings: [] };
+  }
   if (base.p >= 0.5) signals.push('classifier');
   if (opts.tier === 'fast') return { score, tier: 1, classifierProbability: base.p, signals, findings };
   const model = deepModel();
   let tier: 1 | 2 = 1;
-  // Not when a reading (leetspeak, rot13, decoded base64, …) made the score: the network reads the text as written.
-  if (score >= model.unsure.low && score <= model.unsure.high && !signals.includes('obfuscated_instructions')) {
+  // Not when a reading (leetspeak, rot13, decoded base64, …) or an obfuscation prior (tag characters, hidden
+  // instructions, forged turns, homoglyphs, …) made the score: the network reads the skeleton as written and has
+  // never seen what those signals stand for, so averaging with it would undo them.
+  const priorFired = [...base.fired].some((s) => OBFUSCATION_PRIORS[s] !== undefined);
+  if (score >= model.unsure.low && score <= model.unsure.high && !signals.includes('obfuscated_instructions') && !priorFired) {
     // The two tiers' log-odds averaged: the network reads what the linear model cannot (word order, character
     // 3/5-grams, interactions) and the linear model keeps what the views and priors revealed.
     const p2 = deepProbability(model, base.skeleton, base.fired);

@@ -1,7 +1,9 @@
 // The injection detector on held-out data (issue 20): `node dist/bench/injection-heldout.js [--md FILE]`.
-// Held out = never trained on and never tuned on: the hand-written set test/fixtures/prompt_injection/warden/
-// heldout-v1.jsonl (committed before any training on new data), obfuscated variants of its English attacks,
-// and the test halves of the public sets (Set A and B test splits, the odd SHA-256(id) halves of the pools).
+// Held out = never trained on: the hand-written set test/fixtures/prompt_injection/warden/heldout-v1.jsonl
+// (committed before any training on new data, but looked at while the detector was tuned), obfuscated variants of
+// its English attacks, and the test halves of the public sets (Set A and B test splits, the odd SHA-256(id) halves
+// of the pools); and, reported apart, heldout-v2.jsonl, written and committed before any further tuning and
+// never looked at for it.
 // Per kind of attack: the share caught at the starter policy's block and flag cuts; per kind of negative: the
 // share wrongly blocked/flagged; peers scored on the same texts.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -27,11 +29,14 @@ function jsonl<T>(file: string): T[] {
   return readFileSync(resolve(FIX, file), 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
 }
 
-/** Everything held out, by kind. */
-export function heldOutItems(): EvalItem[] {
+export type HeldOutSet = 'v1' | 'v2';
+
+/** Everything held out, by kind: v1 with its variants and the public test halves, or v2 alone. */
+export function heldOutItems(set: HeldOutSet = 'v1'): EvalItem[] {
   const items: EvalItem[] = [];
-  const own = jsonl<{ text: string; label: 0 | 1; kind: string; lang: string }>('warden/heldout-v1.jsonl');
+  const own = jsonl<{ text: string; label: 0 | 1; kind: string; lang: string }>(`warden/heldout-${set}.jsonl`);
   for (const r of own) items.push({ text: r.text, label: r.label, kind: r.kind, lang: r.lang });
+  if (set === 'v2') return items;
   for (const r of own) {
     if (r.label !== 1 || r.lang !== 'en' || !['direct', 'extraction', 'roleplay'].includes(r.kind)) continue;
     for (const v of VARIANT_KINDS) items.push({ text: makeVariant(v, r.text), label: 1, kind: `obfuscated:${v}`, lang: 'en' });
@@ -96,8 +101,11 @@ async function loadPeers(): Promise<Peer[]> {
 const pct = (a: number, b: number): string => (b === 0 ? '–' : `${a}/${b} (${((100 * a) / b).toFixed(0)}%)`);
 const f3 = (x: number): string => (Number.isNaN(x) ? '–' : x.toFixed(3));
 
-export async function heldOutReport(): Promise<string[]> {
-  const items = heldOutItems();
+/** Kinds whose attacks sit inside content that should be data (the issue's "indirect" target). */
+const INDIRECT_KINDS = new Set(['indirect']);
+
+export async function heldOutReport(set: HeldOutSet = 'v1'): Promise<string[]> {
+  const items = heldOutItems(set);
   const peers = await loadPeers();
   const scorers: { name: string; score: Scorer; block: number; flag?: number; inclusive: boolean }[] = [
     { name: 'Warden', score: (t) => detectInjection(t).score, block: INJECTION_BLOCK_CUT, flag: INJECTION_FLAG_CUT, inclusive: false },
@@ -114,7 +122,7 @@ export async function heldOutReport(): Promise<string[]> {
   }
   const out: string[] = [];
   const counted = items.map((it) => !NOT_COUNTED.has(it.kind));
-  out.push(`Held-out texts: ${items.filter((_, i) => counted[i]).length} counted (${items.filter((it, i) => counted[i] && it.label === 1).length} attacks / ${items.filter((it, i) => counted[i] && it.label === 0).length} negatives).`);
+  out.push(`Held-out set ${set}${set === 'v1' ? ' (with obfuscated variants of its English attacks and the public test halves)' : ''}: ${items.filter((_, i) => counted[i]).length} counted (${items.filter((it, i) => counted[i] && it.label === 1).length} attacks / ${items.filter((it, i) => counted[i] && it.label === 0).length} negatives).`);
   out.push(`Warden blocks at score > ${INJECTION_BLOCK_CUT} and flags at score > ${INJECTION_FLAG_CUT} (the starter policy's cuts); each peer at its own default threshold.`);
   out.push('');
   out.push('| detector | TPR at block | FPR at block | TPR at flag | FPR at flag | ROC AUC | TPR at 1% FPR |');
@@ -156,7 +164,32 @@ export async function heldOutReport(): Promise<string[]> {
       return `${l} ${idx.filter((i) => s0[i]! > INJECTION_BLOCK_CUT).length}/${idx.filter((i) => s0[i]! > INJECTION_FLAG_CUT).length} of ${idx.length}`;
     })
     .join(', ')}.`);
+  out.push('');
+  out.push(...targets(items, scores[0]!, counted));
   return out;
+}
+
+/** The issue's "done when" figures for Warden at the block cut, each with whether it is met. */
+function targets(items: EvalItem[], s: number[], counted: boolean[]): string[] {
+  const share = (pred: (it: EvalItem) => boolean): { hit: number; n: number } => {
+    const idx = items.map((it, i) => (counted[i] && pred(it) ? i : -1)).filter((i) => i >= 0);
+    return { hit: idx.filter((i) => s[i]! > INJECTION_BLOCK_CUT).length, n: idx.length };
+  };
+  const r = (x: { hit: number; n: number }): number => (x.n === 0 ? Number.NaN : x.hit / x.n);
+  const met = (ok: boolean): string => (ok ? 'met' : '**not met**');
+  const tpr = share((it) => it.label === 1);
+  const fpr = share((it) => it.label === 0);
+  const indirect = share((it) => it.label === 1 && (INDIRECT_KINDS.has(it.kind) || it.kind.endsWith('-indirect')));
+  const obf = share((it) => it.label === 1 && (it.kind === 'obfuscation' || it.kind.startsWith('obfuscated:')));
+  const langs = [...new Set(items.filter((it) => it.kind === 'multilingual').map((it) => it.lang!))].sort();
+  const perLang = langs.map((l) => ({ l, ...share((it) => it.kind === 'multilingual' && it.lang === l) }));
+  const good = perLang.filter((x) => x.n > 0 && x.hit / x.n >= 0.8);
+  return [
+    `Targets at the block cut (${INJECTION_BLOCK_CUT}): TPR ${f3(r(tpr))} (${tpr.hit}/${tpr.n}) at FPR ${f3(r(fpr))} (${fpr.hit}/${fpr.n}), target TPR ≥ 0.90 at FPR ≤ 0.05: ${met(r(tpr) >= 0.9 && r(fpr) <= 0.05)}; ` +
+      `indirect ${f3(r(indirect))} (${indirect.hit}/${indirect.n}), target ≥ 0.85: ${met(r(indirect) >= 0.85)}; ` +
+      `languages at ≥ 0.80: ${good.length} of ${perLang.length} (${good.map((x) => x.l).join(', ') || 'none'}), target ≥ 10: ${met(good.length >= 10)}; ` +
+      `obfuscations ${f3(r(obf))} (${obf.hit}/${obf.n}), target ≥ 0.85: ${met(r(obf) >= 0.85)}.`,
+  ];
 }
 
 /** p50 of detectInjection on a text, µs. */
@@ -202,7 +235,7 @@ export async function tierTimings(): Promise<string[]> {
 }
 
 if (process.argv[1]?.endsWith('injection-heldout.js')) {
-  const lines = [...(await heldOutReport()), '', ...(await tierTimings())];
+  const lines = [...(await heldOutReport('v1')), '', ...(await heldOutReport('v2')), '', ...(await tierTimings())];
   const md = process.argv.indexOf('--md');
   if (md !== -1) writeFileSync(process.argv[md + 1]!, `${lines.join('\n')}\n`);
   else process.stdout.write(`${lines.join('\n')}\n`);

@@ -320,14 +320,21 @@ function langAttack(r, L) {
 }
 
 // ---------- carriers (documents an agent reads) ----------
-function carriers(dataDir) {
-  const emails = readFileSync(resolve(dataDir, 'extra/bipia/benchmark/email/test.jsonl'), 'utf8')
+// The e-mails are real ham from the SpamAssassin public corpus (test/fixtures/prompt_injection/benign/spamassassin,
+// derived by scripts/spamassassin-ham.mjs), never BIPIA's e-mails: those are what test/tools fetches as benign
+// tool results, so they must stay unseen. A fifth of the e-mails (by the hash of their id, as isCalibrationRow
+// splits rows) is kept for calibration: every row built from one of them, bare or with an attack planted, goes to
+// the calibration split, so the tool-result cut is chosen on e-mails the classifiers never saw.
+function emailPools(dataDir) {
+  const all = readFileSync(resolve(dataDir, 'benign/spamassassin/ham.jsonl'), 'utf8')
     .split('\n')
     .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l).context)
-    // Even rows only: the e-mails are a small pool, so half stays unseen (the held-out set has its own carriers).
-    .filter((_, i) => i % 2 === 0)
-    .map((c) => c.replace(/\|/g, '\n').slice(0, 1200));
+    .map((l) => JSON.parse(l));
+  const held = (e) => createHash('sha256').update(e.id).digest()[1] % 5 === 0;
+  return { fit: all.filter((e) => !held(e)), calibration: all.filter(held) };
+}
+
+function carriers(emails) {
   const gen = [
     (r, x) => `<html><head><title>${pick(r, ['Garden tips', 'City guide', 'Release notes', 'Recipe'])}</title></head><body><p>${pick(r, ['Water tomatoes twice a week.', 'The museum opens at 9.', 'Version 2.3 fixes the login bug.', 'Bake at 180 degrees for 40 minutes.'])}</p>${x}<p>${pick(r, ['Contact us for more.', 'Last updated in May.', 'All rights reserved.'])}</p></body></html>`,
     (r, x) => `Ticket #${1000 + Math.floor(r() * 9000)}\nStatus: open\nCustomer: ${pick(r, ['Printer not working.', 'Refund request for order 5521.', 'Cannot reset password.', 'App crashes on start.'])}\n${x}\nAssigned: tier 1`,
@@ -341,11 +348,32 @@ function carriers(dataDir) {
   return { emails, gen };
 }
 
+/** An e-mail as a mail tool may return it: whole, body only, or with its header lines joined on one line. */
+function renderEmail(r, text) {
+  const k = r();
+  if (k < 0.6) return text;
+  const i = text.indexOf('\n\n');
+  if (k < 0.8 || i === -1) return i === -1 ? text : text.slice(i + 2);
+  return `${text.slice(0, i).replace(/\n/g, ' | ')} | ${text.slice(i + 2)}`;
+}
+
+// Set when a row embeds a fit-pool e-mail: such a row never goes to the calibration split (see emailPools).
+let usedFitEmail = false;
+
+/** `planted` inside one of `emails`, rendered as a mail tool may return it. */
+function inEmail(r, emails, planted) {
+  const e = renderEmail(r, pick(r, emails).text);
+  // At a line break when there is one near the cut: an instruction planted mid-word is not what attackers write.
+  let cut = Math.floor(r() * e.length);
+  const nl = e.indexOf('\n', cut);
+  if (nl !== -1 && nl - cut < 200) cut = nl;
+  return `${e.slice(0, cut)}\n${planted}\n${e.slice(cut)}`;
+}
+
 function inCarrier(r, C, planted) {
   if (r() < 0.4) {
-    const e = pick(r, C.emails);
-    const cut = Math.floor(r() * e.length);
-    return `${e.slice(0, cut)}\n${planted}\n${e.slice(cut)}`;
+    usedFitEmail = true;
+    return inEmail(r, C.emails, planted);
   }
   return pick(r, C.gen)(r, planted);
 }
@@ -354,8 +382,15 @@ function inCarrier(r, C, planted) {
 export function synthRows(dataDir, bipiaTrain, seed = 0x20) {
   const r = rng(seed);
   const rows = [];
-  const push = (source, label, text) => rows.push({ id: `synth-${source}-${rows.length}`, text, label, source: `synthetic:${source}` });
-  const C = carriers(dataDir);
+  const pools = emailPools(dataDir);
+  // Rows are generated with the fit pool's e-mails unless `pool` says otherwise (see emailPools).
+  let pool = 'fit';
+  const push = (source, label, text) => {
+    const calibration = pool === 'calibration' ? { calibration: true } : usedFitEmail ? { calibration: false } : {};
+    usedFitEmail = false;
+    rows.push({ id: `synth-${source}-${rows.length}`, text, label, source: `synthetic:${source}`, ...calibration });
+  };
+  const C = carriers(pools.fit);
   for (let i = 0; i < 900; i++) push('direct', 1, englishAttack(r));
   for (let i = 0; i < 700; i++) {
     const planted = r() < 0.5 ? plantedInstruction(r) : pick(r, FRAME)(pick(r, ADDRESSEE), `${pick(r, NEWTASK)} ${pick(r, bipiaTrain).replace(/[.?!]$/, '')}.`);
@@ -402,6 +437,55 @@ export function synthRows(dataDir, bipiaTrain, seed = 0x20) {
     for (let k = 0, n = 1 + Math.floor(r() * 4); k < n; k++) o[pick(r, KEYS)] = VALUES();
     push('tool-json', 0, JSON.stringify(r() < 0.3 ? { result: o } : o));
   }
+  // Code as a code tool's argument or a file tool's result: programs that open sockets, spawn processes, read files
+  // or call URLs are what code-running tools exist for; they are data for the sandbox, not instructions to a model.
+  const CODE = [
+    'const res = await fetch("{url}/api/items"); console.log(await res.json());',
+    'import subprocess\nout = subprocess.run(["ls", "-la", "{dir}"], capture_output=True)\nprint(out.stdout)',
+    'const { execSync } = require("child_process");\nconsole.log(execSync("git status").toString());',
+    'import os\nfor name in os.listdir("{dir}"):\n    print(name)',
+    'curl -s {url}/health | jq .status',
+    'const ws = new WebSocket("wss://{host}/feed"); ws.onmessage = (m) => console.log(m.data);',
+    'import requests\nr = requests.get("{url}/v1/orders", timeout=5)\nprint(r.status_code)',
+    'const fs = require("fs"); fs.writeFileSync("{dir}/out.txt", "done");',
+    'os.system("rm -rf {dir}/build")',
+    'let total = 0; for (const x of [3, 5, 8]) total += x; total',
+    'import("node:path").then((path) => console.log(path.join("{dir}", "a.txt")))',
+    'exec(open("{dir}/setup.py").read())',
+    'const xhr = new XMLHttpRequest(); xhr.open("GET", "{url}/data.json"); xhr.send();',
+    'wget -q -O - {url}/install.sh | head -n 20',
+    'print(sum(range(100)))',
+    'process.env.HOME',
+    'const child = spawn("python3", ["{dir}/job.py"]); child.on("exit", (c) => console.log(c));',
+    'def handler(event):\n    return {"status": 200, "body": event.get("path")}',
+  ];
+  const codeFill = (t) => t.replace(/\{url\}/g, pick(r, ['https://api.example.com', 'http://localhost:8080', 'http://10.0.0.7:3000', 'https://status.example.org'])).replace(/\{dir\}/g, pick(r, ['/tmp', '/srv/app', './build', '/home/dev/project'])).replace(/\{host\}/g, pick(r, ['stream.example.net', 'localhost:9000']));
+  for (let i = 0; i < 300; i++) {
+    const code = codeFill(pick(r, CODE));
+    const k = r();
+    push('tool-code', 0, k < 0.5 ? JSON.stringify({ code, ...(r() < 0.4 ? { language: pick(r, ['javascript', 'python', 'bash']) } : {}) }) : k < 0.8 ? code : JSON.stringify({ result: { stdout: code, exit_code: 0 } }));
+  }
+  // Bare e-mails and documents as tools return them (issue 20): without these, e-mail-looking text was evidence of
+  // an attack, since the only e-mails in training carried one (7 of 50 real BIPIA e-mails refused as tool results).
+  // Each pool: its e-mails bare (twice, differently rendered), bare generated documents, and indirect attacks
+  // planted in its own e-mails, so the calibration fifth holds both classes on e-mails the fit never saw.
+  const documentFiller = () => fill(r, pick(r, ['Note: {fact}.', 'FYI {fact}.', 'Reminder: {fact}.', '{fact}.']));
+  for (const [name, emails] of [['fit', pools.fit], ['calibration', pools.calibration]]) {
+    pool = name;
+    for (const e of emails) {
+      usedFitEmail = name === 'fit';
+      push('email-benign', 0, e.text);
+      usedFitEmail = name === 'fit';
+      push('email-benign', 0, renderEmail(r, e.text));
+    }
+    for (let i = 0; i < emails.length / 2; i++) push('document-benign', 0, pick(r, C.gen)(r, documentFiller()));
+    for (let i = 0; i < emails.length / 2; i++) {
+      const planted = r() < 0.5 ? plantedInstruction(r) : pick(r, FRAME)(pick(r, ADDRESSEE), `${pick(r, NEWTASK)} ${pick(r, bipiaTrain).replace(/[.?!]$/, '')}.`);
+      usedFitEmail = name === 'fit';
+      push('email-indirect', 1, inEmail(r, emails, planted));
+    }
+  }
+  pool = 'fit';
   return rows;
 }
 
@@ -415,7 +499,8 @@ export function trainingRows(dataDir, files, { isTrainingRow, isCalibrationRow }
   const fit = [];
   const calibration = [];
   const bipiaTrain = [];
-  const take = (r) => (isCalibrationRow(r) ? calibration : fit).push(r);
+  // A synthetic row built from a calibration e-mail says so (`calibration: true`); the others split by their id.
+  const take = (r) => ((r.calibration ?? isCalibrationRow(r)) ? calibration : fit).push(r);
   for (const f of files) {
     const raw = readFileSync(resolve(dataDir, f));
     hash.update(f).update(raw);
@@ -432,6 +517,7 @@ export function trainingRows(dataDir, files, { isTrainingRow, isCalibrationRow }
       if (isTrainingRow(r)) take({ ...r, file: f });
     }
   }
+  hash.update('benign/spamassassin/ham.jsonl').update(readFileSync(resolve(dataDir, '../benign/spamassassin/ham.jsonl')));
   for (const r of synthRows(resolve(dataDir, '..'), bipiaTrain)) take({ ...r, file: r.source.replace(/-(benign|indirect)$/, '').replace(/^synthetic:lang-.*/, 'synthetic:lang') });
   const digest = hash.digest('hex');
   return { fit: { rows: fit, digest }, calibration: { rows: calibration, digest } };

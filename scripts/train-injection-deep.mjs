@@ -18,6 +18,7 @@ const imp = async (p) => import(pathToFileURL(`${dist}/src/inspect/injection/${p
 const { isTrainingRow, isCalibrationRow } = await imp('training.js');
 const { DEEP_HASH_BITS, DEEP_HASH_DIM, DEEP_DENSE, DEEP_FORMAT, deepFeatures } = await imp('deep.js');
 const { SIGNAL_NAMES, scanSignals } = await imp('signals.js');
+const { l2Normalizer, sumOfSquares } = await imp('features.js');
 
 const HIDDEN = 16;
 const EPOCHS = 8;
@@ -31,8 +32,8 @@ const cw = { 1: rows.length / (2 * pos), 0: rows.length / (2 * (rows.length - po
 const examples = rows.map((r) => {
   const { skeleton, hits } = scanSignals(r.text);
   const counts = new Map();
-  const n = deepFeatures(skeleton.text, (i) => void counts.set(i, (counts.get(i) ?? 0) + 1));
-  const norm = n > 0 ? 1 / Math.sqrt(n) : 0;
+  deepFeatures(skeleton.text, (i) => void counts.set(i, (counts.get(i) ?? 0) + 1));
+  const norm = l2Normalizer(sumOfSquares(counts));
   return { idx: Int32Array.from(counts.keys()), val: Float64Array.from(counts.values(), (c) => c * norm), sig: [...new Set(hits.map((h) => SIGNAL_NAMES.indexOf(h.signal)))], y: r.label };
 });
 

@@ -33,7 +33,7 @@ const cw = { 1: rows.length / (2 * pos), 0: rows.length / (2 * neg) };
 
 const examples = rows.map((r) => {
   const ex = extractExample(r.text);
-  const norm = ex.n > 0 ? 1 / Math.sqrt(ex.n) : 0;
+  const norm = ex.norm;
   const idx = Int32Array.from(ex.counts.keys());
   const val = Float64Array.from(ex.counts.values(), (c) => c * norm);
   return { idx, val, sig: ex.signals, y: r.label };

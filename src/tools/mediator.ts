@@ -166,12 +166,12 @@ export class ToolMediator {
     };
   }
 
-  private decideCall(p: Principal, t: ToolRecord, args: Record<string, unknown> | undefined, findings: Findings | null, sourceIp: string, listener: string): Decision {
+  private decideCall(p: Principal, t: ToolRecord, args: Record<string, unknown> | undefined, findings: Findings | null, sourceIp: string, listener: string, fromToolResult = false): Decision {
     return this.d.decide({
       principal: p,
       action: 'callTool',
       resource: { type: 'Tool', id: t.name, attrs: toolResourceAttrs(t) },
-      context: { now: this.d.clock.now(), sourceIp, listener, findings, riskScore: this.d.risk?.(p) ?? 0, tenant: p.tenant, ...(args !== undefined ? { toolArgs: args } : {}) },
+      context: { now: this.d.clock.now(), sourceIp, listener, findings, fromToolResult, riskScore: this.d.risk?.(p) ?? 0, tenant: p.tenant, ...(args !== undefined ? { toolArgs: args } : {}) },
     });
   }
 
@@ -272,7 +272,7 @@ export class ToolMediator {
       // Indirect prompt injection: the result is inspected and the PDP asked again with its findings.
       const findings = this.d.inspector.inspect(result.text);
       st.findings = findings;
-      const after = this.decideCall(p, t, args, findings, call.sourceIp, call.listener);
+      const after = this.decideCall(p, t, args, findings, call.sourceIp, call.listener, true);
       st.decision = after;
       if (!after.allow) throw new ToolResultBlocked(after.reasons);
       // The decision that releases the result decides its duties (a finding in the result can add one).

@@ -4,12 +4,13 @@
 // (src/inspect/model/injection-deep-weights.ts, written by scripts/train-injection-deep.mjs): nothing is
 // downloaded or compiled at run time. The featurizer below is shared verbatim with the training script.
 import { INJECTION_DEEP_MODEL } from '../model/injection-deep-weights.js';
+import { l2Normalizer, sumOfSquares } from './features.js';
 import { SIGNAL_NAMES, type SignalName } from './signals.js';
 
 export const DEEP_HASH_BITS = 15;
 export const DEEP_HASH_DIM = 1 << DEEP_HASH_BITS;
 const MASK = DEEP_HASH_DIM - 1;
-export const DEEP_FORMAT = 'warden-injection-mlp-v1';
+export const DEEP_FORMAT = 'warden-injection-mlp-v2';
 /** Extra dense inputs after the hashed buckets: one per signal. */
 export const DEEP_DENSE = SIGNAL_NAMES.length;
 
@@ -148,8 +149,8 @@ export function deepProbability(model: DeepModel, skeleton: string, signals: Rea
   const H = model.hidden;
   const h = new Float64Array(H);
   const counts = new Map<number, number>();
-  const n = deepFeatures(skeleton, (i) => void counts.set(i, (counts.get(i) ?? 0) + 1));
-  const norm = n > 0 ? model.scale / Math.sqrt(n) : 0;
+  deepFeatures(skeleton, (i) => void counts.set(i, (counts.get(i) ?? 0) + 1));
+  const norm = model.scale * l2Normalizer(sumOfSquares(counts));
   for (const [i, c] of counts) {
     const row = i * H;
     const v = c * norm;

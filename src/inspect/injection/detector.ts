@@ -6,7 +6,7 @@
 // shortest instruction is not scored, nor one of fewer than three words in which no signal fired.
 import type { Finding } from '../../core/types.js';
 import { calibrate, clampLogit, deepModel, deepProbability } from './deep.js';
-import { hashFeatures, type FeatureSink } from './features.js';
+import { HASH_DIM, hashFeatures, l2Normalizer, type FeatureSink } from './features.js';
 import { injectionModel, type InjectionModel } from './model.js';
 import { SIGNAL_NAMES, scanSignals, type SignalName } from './signals.js';
 import { findEncodedPayloads } from './encoded.js';
@@ -55,11 +55,25 @@ export interface InjectionResult {
   findings: Finding[];
 }
 
+// Per-bucket counts for the L2 norm, reused across calls (one text at a time on this thread) and reset through
+// the list of buckets touched, so the hot path allocates nothing of the table's size.
+const bucketCounts = new Uint32Array(HASH_DIM);
+
 class DotSink implements FeatureSink {
   sum = 0;
+  /** Σ count² so far: adding to a bucket holding k raises it by 2k + 1. */
+  sumSq = 0;
+  readonly touched: number[] = [];
   constructor(private readonly w: Int8Array) {}
   add(i: number): void {
     this.sum += this.w[i]!;
+    const k = bucketCounts[i]!;
+    if (k === 0) this.touched.push(i);
+    bucketCounts[i] = k + 1;
+    this.sumSq += 2 * k + 1;
+  }
+  reset(): void {
+    for (const i of this.touched) bucketCounts[i] = 0;
   }
 }
 
@@ -69,8 +83,12 @@ function sigmoid(z: number): number {
 
 export function classifierProbability(model: InjectionModel, skeleton: string, signals: ReadonlySet<SignalName>): number {
   const sink = new DotSink(model.weights);
-  const n = hashFeatures(skeleton, sink);
-  let z = model.bias + (n > 0 ? (sink.sum * model.scale) / Math.sqrt(n) : 0);
+  try {
+    hashFeatures(skeleton, sink);
+  } finally {
+    sink.reset();
+  }
+  let z = model.bias + sink.sum * model.scale * l2Normalizer(sink.sumSq);
   for (const s of signals) z += model.signalWeights[SIGNAL_NAMES.indexOf(s)]!;
   return sigmoid(z);
 }

@@ -2,7 +2,7 @@
 // the fixed split. Sets A and B carry their upstream train/test split; the extra attack pool and the
 // benign pool have none, so each row is assigned by the first byte of SHA-256(id): even → train.
 import { createHash } from 'node:crypto';
-import { hashFeatures } from './features.js';
+import { hashFeatures, l2Normalizer, sumOfSquares } from './features.js';
 import { SIGNAL_NAMES, scanSignals } from './signals.js';
 
 export interface LabelledRow {
@@ -27,8 +27,10 @@ export function isCalibrationRow(row: LabelledRow): boolean {
 export interface SparseExample {
   /** Hashed bucket → count. */
   counts: Map<number, number>;
-  /** Number of hashed features emitted (the normalizer √n). */
+  /** Number of hashed features emitted. */
   n: number;
+  /** The L2 normalizer of the counts (features.ts l2Normalizer), as inference applies it. */
+  norm: number;
   /** Indices into SIGNAL_NAMES of the signals that fired. */
   signals: number[];
 }
@@ -38,5 +40,5 @@ export function extractExample(text: string): SparseExample {
   const counts = new Map<number, number>();
   const n = hashFeatures(skeleton.text, { add: (i) => void counts.set(i, (counts.get(i) ?? 0) + 1) });
   const signals = [...new Set(hits.map((h) => SIGNAL_NAMES.indexOf(h.signal)))];
-  return { counts, n, signals };
+  return { counts, n, norm: l2Normalizer(sumOfSquares(counts)), signals };
 }

@@ -33,7 +33,7 @@ export interface LedgerKeyRotationOptions {
   /** Default overlap of a rotation. */
   overlapMs: number;
   /** Records a step in the ledger; resolves once durable. */
-  record: (action: 'ledger.key.rotate' | 'ledger.key.overlap_end', details: Record<string, string | number | boolean | null>) => Promise<void>;
+  record: (action: 'ledger.key.rotate' | 'ledger.key.rotate_failed' | 'ledger.key.overlap_end', details: Record<string, string | number | boolean | null>) => Promise<void>;
 }
 
 export interface RotationResult {
@@ -83,7 +83,13 @@ export class LedgerKeyRotation {
     const old = this.ring.current.vkey;
     // Durable before it takes effect: if the ledger cannot record the rotation, the key does not change.
     await this.o.record('ledger.key.rotate', { previous: old, by, reason, overlapUntil: new Date(now + overlapMs).toISOString(), scheduled: by === null });
-    this.ring = rotateLedgerKey(this.o.dataDir!, this.ring, now, overlapMs, this.ring.current.name);
+    try {
+      this.ring = rotateLedgerKey(this.o.dataDir!, this.ring, now, overlapMs, this.ring.current.name);
+    } catch (e) {
+      // The announced rotation did not happen (the key files could not be written): say so in the ledger too.
+      await this.o.record('ledger.key.rotate_failed', { previous: old, by, error: (e as Error).message });
+      throw e;
+    }
     this.o.ledger.useKey(this.ring.current, this.ring.cosigners, ringVerifiers(this.ring).slice(1));
     return { previous: old, current: this.ring.current.vkey, overlapUntil: new Date(now + overlapMs).toISOString() };
   }

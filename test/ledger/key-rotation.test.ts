@@ -4,7 +4,7 @@
 // on a fixed clock, and every refusal. Real keys, a real SQLite ledger on its writer thread.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { FixedClock } from '../../src/core/clock.js';
@@ -236,6 +236,27 @@ test('ledger.previousKeys for a token key: names another log refused; listed key
     assert.equal(openCheckpointWith(next.checkpoint.note, [parseVerifierKey(replacement.vkey)], ORIGIN).size, 2);
     assert.equal(openCheckpoint(first.checkpoint.note, ring0.current.verifier).size, 1);
     await resumed.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a rotation whose key files cannot be written is recorded as failed and leaves the key', async () => {
+  const dir = tmpDir();
+  const clock = new FixedClock(T0);
+  try {
+    const ring = loadLedgerKeyRing(dir, clock.now(), ORIGIN);
+    const ledger = await open(dir, ring);
+    const recorded: string[] = [];
+    const rotation = new LedgerKeyRotation({ ledger, ring, dataDir: dir, shared: false, clock, rotateAfterMs: null, overlapMs: DAY, record: async (action) => void recorded.push(action) });
+    // A leftover previous-key path that is a directory: the rotation cannot write the replaced key there.
+    mkdirSync(join(dir, PREVIOUS_KEY_FILE));
+    writeFileSync(join(dir, PREVIOUS_KEY_FILE, 'x'), 'keep');
+    await assert.rejects(rotation.rotate('ops'));
+    assert.deepEqual(recorded, ['ledger.key.rotate', 'ledger.key.rotate_failed']);
+    assert.equal(ledger.key.vkey, ring.current.vkey);
+    assert.equal(JSON.parse(readFileSync(join(dir, LEDGER_KEY_RING_FILE), 'utf8')).current, ring.current.vkey);
+    await ledger.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

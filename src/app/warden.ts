@@ -562,7 +562,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   started.push(() => siem.close());
   // Data plane: data sources and signed datasets (/admin/v1/data-sources, /admin/v1/datasets), each change in the ledger.
   const data = buildDataPlane({
-    db, audit, clock,
+    db, audit, clock, placement: config.placement,
     ...(cluster.datasets ? { store: cluster.datasets } : {}),
     // trainOn is asked with the model as principal; the context is the admin listener's, at the caller's address.
     decideTrainOn: (sourceIp) => (principal, resource) =>

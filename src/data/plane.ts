@@ -12,11 +12,14 @@ import type { DatasetRef } from '../workload/provenance/slsa.js';
 import type { AuditEvent } from '../core/types.js';
 import { TrainingDataAccess, type MintTrainingToken } from './datasets/training-access.js';
 import { LineagePusher, type LineagePushConfig } from './lineage/push.js';
+import type { PlacementConfig } from './placement.js';
 
 export function buildDataPlane(d: {
   db: SqliteDb;
   /** Replicas sharing one control plane: the PostgreSQL dataset store (absent: SQLite in the data dir). */
   store?: DatasetsStore;
+  /** The placement table: a class's retention bounds what a dataset of that class may declare. */
+  placement?: PlacementConfig;
   audit: AuditSink;
   clock: Clock;
   /** trainOn asked on the admin listener (approval, token issue) and on the inference listener (each data read). */
@@ -35,7 +38,12 @@ export function buildDataPlane(d: {
   };
   const store = d.store ?? new SqliteDatasetsStore(d.db);
   const pusher = d.lineagePush ? new LineagePusher({ config: { ...d.lineagePush, sweepIntervalMs: d.sweepIntervalMs }, outbox: store, audit, clock: d.clock, ...(d.onError ? { onError: d.onError } : {}) }) : null;
-  const registry = new DatasetRegistry({ store, audit, clock: d.clock, ...(pusher ? { onLineage: (digest, event) => pusher.enqueue(digest, event) } : {}) });
+  const classes = d.placement?.classes as Record<string, { retention?: string } | undefined> | undefined;
+  const registry = new DatasetRegistry({
+    store, audit, clock: d.clock,
+    ...(pusher ? { onLineage: (digest, event) => pusher.enqueue(digest, event) } : {}),
+    ...(classes ? { classRetention: (c: string) => classes[c]?.retention } : {}),
+  });
   const training = new TrainingDataAccess({
     registry, runs: store, audit, clock: d.clock, mint: d.mintTrainingToken, revoke: d.revokeTrainingToken, decideRead: d.decideRead, ...(d.onError ? { onError: d.onError } : {}),
   });

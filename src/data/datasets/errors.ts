@@ -91,6 +91,13 @@ export class DatasetVersionExists extends Conflict {
   }
 }
 
+/** The manifest keeps the data longer than its classification allows (placement.classes.<class>.retention). */
+export class DatasetRetentionTooLong extends BadRequest {
+  constructor(retention: string, classification: string, allowed: string) {
+    super('retention_exceeds_class', `the manifest's retention ${retention} is longer than ${classification} data may be kept here (placement.classes.${classification}.retention: ${allowed}); sign a manifest with a retention of at most ${allowed}`, 'retention');
+  }
+}
+
 export class DatasetInvalidTransition extends Conflict {
   constructor(id: string, from: string, action: string) {
     super('invalid_transition', `dataset ${id} is ${from}; cannot ${action}`);

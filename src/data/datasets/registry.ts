@@ -6,6 +6,7 @@
 import { createPublicKey } from 'node:crypto';
 import { BadRequest, WardenError } from '../../core/errors.js';
 import { systemClock, type Clock } from '../../core/clock.js';
+import { parseDuration } from '../../core/duration.js';
 import { newId } from '../../core/ids.js';
 import type { AuditEvent, Decision, Principal, Resource } from '../../core/types.js';
 import type { DataSourceRecord, DatasetRecord, DatasetState, DatasetsStore, TrainDecisionRecord } from '../../store/datasets-store.js';
@@ -16,7 +17,7 @@ import { dataEvent } from './audit.js';
 import { lineageDigest, lineageEvent, type LineageEvent } from '../lineage/openlineage.js';
 import {
   DataSourceExists, DataSourceNotFound, DatasetInvalidTransition, DatasetManifestInvalid, DatasetNotFound, DatasetUnsigned,
-  DatasetVersionExists, TrainOnDenied, UntrustedDataSource,
+  DatasetVersionExists, TrainOnDenied, UntrustedDataSource, DatasetRetentionTooLong,
 } from './errors.js';
 import { parseDatasetStatement, type DatasetManifest } from './manifest.js';
 import { authenticateManifest, type VerifiedDataset } from './verify-dataset.js';
@@ -32,6 +33,21 @@ export interface DatasetRegistryDeps {
   clock?: Clock;
   /** Each lineage event once stored and chained into the ledger (the OpenLineage export's outbox, when configured). */
   onLineage?: (digest: string, event: LineageEvent) => Promise<void>;
+  /** The longest a class's data may be kept (placement.classes.<class>.retention); undefined: no limit. */
+  classRetention?: (classification: string) => string | undefined;
+}
+
+const DAY = 86_400_000;
+
+/**
+ * The longest an ISO 8601 duration of the manifest (`P1Y2M3W4D`) can be: a year counted as 366 days, a month as
+ * 31, so a manifest is never judged shorter than it may turn out to be.
+ */
+export function isoRetentionMaxMs(iso: string): number {
+  const m = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$/.exec(iso);
+  if (!m) return Number.POSITIVE_INFINITY;
+  const [y, mo, w, d] = m.slice(1).map((x) => Number(x ?? 0)) as [number, number, number, number];
+  return (y * 366 + mo * 31 + w * 7 + d) * DAY;
 }
 
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$/;
@@ -67,7 +83,10 @@ export class DatasetRegistry {
     this.auditSink = d.audit;
     this.clock = d.clock ?? systemClock;
     this.onLineage = d.onLineage;
+    this.classRetention = d.classRetention;
   }
+
+  private readonly classRetention: DatasetRegistryDeps['classRetention'];
 
   private async record(principal: Principal | null, action: string, resource: Resource | null, details: Record<string, string | number | boolean | null>, err?: WardenError): Promise<void> {
     await this.auditSink(dataEvent({
@@ -177,6 +196,11 @@ export class DatasetRegistry {
     const { source, manifest } = await this.authenticate(principal, principal.tenant, action, null, bundle);
     const m = manifest.metadata;
     if (await this.store.findDataset(principal.tenant, m.name, m.version)) return this.refuse(principal, action, null, new DatasetVersionExists(m.name, m.version), { name: m.name, version: m.version, digest: manifest.digest });
+    // The class's retention bounds what a manifest may declare: `indefinite` or anything longer is refused.
+    const allowed = this.classRetention?.(m.classification);
+    if (allowed !== undefined && allowed !== 'indefinite' && (m.retention === 'indefinite' || isoRetentionMaxMs(m.retention) > parseDuration(allowed, `placement.classes.${m.classification}.retention`))) {
+      return this.refuse(principal, action, null, new DatasetRetentionTooLong(m.retention, m.classification, allowed), { name: m.name, version: m.version, digest: manifest.digest });
+    }
     const now = this.clock.now();
     const rec: DatasetRecord = {
       id: newId('ds'), tenant: principal.tenant, name: m.name, version: m.version, digest: manifest.digest, sourceId: source.id, signerIdentity: source.keyId,

@@ -1,4 +1,4 @@
-// `warden model sign|verify|scan|register|promote|quarantine|rollback|list|show` (args exclude `model`).
+// `warden model sign|verify|scan|register|promote|quarantine|attest|rollback|list|show` (args exclude `model`).
 // File verbs work on a model directory. Registry verbs call the admin API (/admin/v1/models): each change is
 // decided by the PDP (manageModels, promoteModel; the starter set wants an MFA step-up, WARDEN_MFA_TOKEN)
 // and is a ledger entry before the CLI hears back. `--offline --data-dir D` is the break-glass path when
@@ -39,6 +39,7 @@ const USAGE = `usage: warden model <verb> [options]
   register DIR --model M --version V --upstream URL --tier T --region R --tenant X
         [--sig FILE] [--provenance FILE] [--sbom FILE] [--attestation-type T --reference k=v,...]
   promote ID | quarantine ID --reason TEXT | retire ID | rollback MODEL [--tenant --region --tier]
+  attest ID   challenge a promoted confidential deployment's runtime now (fresh evidence, checked and recorded)
   list [--model M] [--state S] [--json] | show ID [--json]
 
 Registry verbs call the admin API: --admin-url URL (or WARDEN_ADMIN_URL), --data-dir DIR (for ca.pem, or
@@ -107,7 +108,7 @@ async function registryVerb(verb: string, args: string[]): Promise<number> {
     },
   });
   const id = positionals[0];
-  if (['promote', 'quarantine', 'retire', 'show'].includes(verb) && !id) throw new UsageError(`${verb} needs a deployment ID`);
+  if (['promote', 'quarantine', 'retire', 'show', 'attest'].includes(verb) && !id) throw new UsageError(`${verb} needs a deployment ID`);
   if (verb === 'quarantine' && !values.reason) throw new UsageError('quarantine needs --reason');
   if (values.offline) {
     if (!OFFLINE_VERBS.has(verb)) throw new UsageError(`${verb} needs the PDP and the ledger: run it against the admin API (without --offline); offline only quarantine, retire, list and show`);
@@ -146,6 +147,9 @@ async function registryVerb(verb: string, args: string[]): Promise<number> {
       return 0;
     case 'retire':
       show((await adminCall(o, 'POST', depPath(id!, 'retire'), {})) as DeploymentRecord);
+      return 0;
+    case 'attest':
+      out(JSON.stringify(await adminCall(o, 'POST', depPath(id!, 'attest'), {}), null, 2));
       return 0;
     case 'rollback': {
       if (!positionals[0]) throw new UsageError('rollback needs MODEL');
@@ -264,6 +268,7 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
     case 'promote':
     case 'quarantine':
     case 'retire':
+    case 'attest':
     case 'rollback':
     case 'list':
     case 'show':

@@ -392,6 +392,11 @@ test('`warden model` registry verbs go through the admin API: PDP-decided, in th
   assert.equal(p.code, 0, p.stderr);
   assert.match((await cli('list', '--model', 'cli-api')).stdout, /cli-api@1\s+promoted/);
   assert.match((await cli('show', id)).stdout, /state\s+promoted/);
+  // `attest` challenges a confidential deployment's runtime; this one is not confidential, and the CLI says so.
+  const att = await cli('attest', id);
+  assert.equal(att.code, 1);
+  assert.match(att.stderr, /not_confidential/);
+  assert.equal((await cli('attest')).code, 2, 'attest needs a deployment ID');
   assert.equal((await chat('cli-api')).status, 200);
   const q = await cli('quarantine', id, '--reason', 'pulled by the operator');
   assert.equal(q.code, 0, q.stderr);

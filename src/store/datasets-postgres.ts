@@ -229,6 +229,11 @@ export class PostgresDatasetsStore implements DatasetsStore {
     await this.pool.query(`UPDATE ${this.t.outbox} SET attempts = attempts + 1, last_error = $2, last_attempt_at = $3 WHERE digest = $1`, [digest, error, at]);
   }
 
+  async pruneLineagePushed(before: number): Promise<number> {
+    const r = await this.pool.query(`DELETE FROM ${this.t.outbox} WHERE pushed_at IS NOT NULL AND pushed_at < $1`, [before]);
+    return r.rowCount ?? 0;
+  }
+
   async insertTrainDecision(d: TrainDecisionRecord): Promise<void> {
     await this.pool.query(
       `INSERT INTO ${this.t.train} (dataset_id, model, tenant, allow, policy_ids, policy_version, decided_by, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,

@@ -171,6 +171,7 @@ export class SqliteDatasetsStore implements DatasetsStore {
       pendingPushes: db.prepare('SELECT digest, event, attempts FROM lineage_outbox WHERE pushed_at IS NULL ORDER BY created_at, digest LIMIT ?'),
       markPushed: db.prepare('UPDATE lineage_outbox SET pushed_at = ?, attempts = attempts + 1, last_error = NULL, last_attempt_at = ? WHERE digest = ?'),
       pushFailed: db.prepare('UPDATE lineage_outbox SET attempts = attempts + 1, last_error = ?, last_attempt_at = ? WHERE digest = ?'),
+      prunePushed: db.prepare('DELETE FROM lineage_outbox WHERE pushed_at IS NOT NULL AND pushed_at < ?'),
       transition: db.prepare(
         `UPDATE datasets SET state = @to,
            verification = COALESCE(@verification, verification),
@@ -279,6 +280,10 @@ export class SqliteDatasetsStore implements DatasetsStore {
 
   async lineagePushFailed(digest: string, error: string, at: number): Promise<void> {
     this.q.pushFailed.run(error, at, digest);
+  }
+
+  async pruneLineagePushed(before: number): Promise<number> {
+    return this.q.prunePushed.run(before).changes;
   }
 
   async insertTrainDecision(d: TrainDecisionRecord): Promise<void> {

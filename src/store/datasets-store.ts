@@ -83,6 +83,8 @@ export interface DatasetsStore {
   pendingLineagePushes(limit: number): Promise<{ digest: string; event: unknown; attempts: number }[]>;
   markLineagePushed(digest: string, at: number): Promise<void>;
   lineagePushFailed(digest: string, error: string, at: number): Promise<void>;
+  /** Deletes events pushed before `before` (they live on in the ledger and the dataset's lineage); how many. */
+  pruneLineagePushed(before: number): Promise<number>;
   /** trainOn decisions: which model may train on which dataset, under which policy version. */
   insertTrainDecision(d: TrainDecisionRecord): Promise<void>;
   listTrainDecisions(datasetId: string): Promise<TrainDecisionRecord[]>;

@@ -244,4 +244,9 @@ withStore('the lineage outbox holds each event once until it is pushed; failures
   assert.deepEqual(await s.pendingLineagePushes(10), [{ digest: 'sha256:a', event: ev(1), attempts: 1 }]);
   await s.markLineagePushed('sha256:a', 6);
   assert.deepEqual(await s.pendingLineagePushes(10), []);
+  // Pushed events are pruned by age; a pending one never is.
+  await s.enqueueLineagePush({ digest: 'sha256:c', event: ev(3), at: 7 });
+  assert.equal(await s.pruneLineagePushed(6), 1, 'only b was pushed before 6');
+  assert.equal(await s.pruneLineagePushed(1_000), 1, 'then a; c is still pending');
+  assert.deepEqual(await s.pendingLineagePushes(10), [{ digest: 'sha256:c', event: ev(3), attempts: 0 }]);
 });

@@ -27,9 +27,11 @@ export interface LineagePushConfig {
   timeoutMs: number;
 }
 
-type Outbox = Pick<DatasetsStore, 'enqueueLineagePush' | 'pendingLineagePushes' | 'markLineagePushed' | 'lineagePushFailed'>;
+type Outbox = Pick<DatasetsStore, 'enqueueLineagePush' | 'pendingLineagePushes' | 'markLineagePushed' | 'lineagePushFailed' | 'pruneLineagePushed'>;
 
 const BATCH = 100;
+/** How long a pushed event stays in the outbox (it lives on in the ledger and the dataset's lineage). */
+export const PUSHED_KEEP_MS = 7 * 86_400_000;
 
 /** One POST of one event; resolves on a 2xx, rejects with what went wrong. */
 function post(c: LineagePushConfig, body: string): Promise<void> {
@@ -68,8 +70,18 @@ export class LineagePusher {
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.drain(), this.d.config.sweepIntervalMs);
+    this.timer = setInterval(() => void this.drain().then(() => this.prune()), this.d.config.sweepIntervalMs);
     this.timer.unref();
+  }
+
+  /** Drops events pushed more than PUSHED_KEEP_MS ago, so the outbox does not grow with every event ever sent. */
+  async prune(): Promise<number> {
+    try {
+      return await this.d.outbox.pruneLineagePushed(this.d.clock.now() - PUSHED_KEEP_MS);
+    } catch (e) {
+      this.d.onError?.(e as Error);
+      return 0;
+    }
   }
 
   /** Pushes what the outbox holds, oldest first; stops at the first event the endpoint refuses after every try. */

@@ -25,8 +25,8 @@ const key: Record<string, string> = {};
 const ids: Record<string, string> = {};
 
 /** An admin call with a fresh MFA step-up token of the caller from its tenant's identity provider. */
-async function asAdmin(who: 'tam' | 'pam' | 'gia', method: string, path: string, body?: unknown) {
-  const idp = who === 'gia' ? globexIdp : acmeIdp;
+async function asAdmin(who: 'tam' | 'pam' | 'gia' | 'gil', method: string, path: string, body?: unknown) {
+  const idp = who === 'gia' || who === 'gil' ? globexIdp : acmeIdp;
   const mfa = await idp.mfaToken(who, Math.floor(Date.now() / 1000), undefined, []);
   return w.call('admin', method, path, { key: key[who]!, headers: { 'warden-mfa-token': mfa }, ...(body !== undefined ? { body } : {}) });
 }
@@ -58,7 +58,13 @@ before(async () => {
   await admin('tam', 'acme', ['tenant-admins'], acmeIdp.issuer);
   await admin('pam', 'acme', ['admins'], acmeIdp.issuer);
   await admin('gia', 'globex', ['tenant-admins'], globexIdp.issuer);
-  await w.admin('POST', '/admin/v1/data-sources', { id: 'vendor', publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }), owner: 'vendor@example' });
+  await admin('gil', 'globex', ['admins'], globexIdp.issuer);
+  // Data sources belong to a tenant, and registering one is a platform admin's act (tenant admins may not):
+  // each tenant's full admin registers the vendor in its own tenant.
+  for (const who of ['pam', 'gil'] as const) {
+    const src = await asAdmin(who, 'POST', '/admin/v1/data-sources', { id: 'vendor', publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }), owner: 'vendor@example' });
+    assert.equal(src.status, 201, src.text);
+  }
   ids.acmeData = await admitDataset('tam', 'acme-tickets');
   ids.globexData = await admitDataset('gia', 'globex-tickets');
 

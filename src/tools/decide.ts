@@ -9,8 +9,6 @@ export interface ToolPolicyContext {
   sourceIp: string;
   listener: string;
   findings: Findings | null;
-  /** The findings are of the tool's result (the second decision), judged at the tool-result injection cut. */
-  fromToolResult?: boolean;
   riskScore: number;
   tenant: string;
   toolArgs?: Record<string, unknown>;

@@ -17,7 +17,6 @@ export const SIGNAL_NAMES = [
   'invisible_chars',
   'bidi_control',
   'homoglyphs',
-  'addressed_to_model',
 ] as const;
 
 export type SignalName = (typeof SIGNAL_NAMES)[number];

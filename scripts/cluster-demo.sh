@@ -88,6 +88,11 @@ encryption:
 models:
   demo-chat: { grantees: [consumers] }
   demo-embed: { grantees: [consumers] }
+# Every request of this demo comes from 127.0.0.1, including its deliberate failures (40 polls of revoked keys
+# until they answer 401), and the budget of failed authentications per source is shared by the replicas: raised
+# here so the demo's own checks are not taken for a credential-stuffing source (default burst 30, 2/s).
+limits:
+  unauthenticated: { burst: 1000, requestsPerSecond: 100 }
 oidc:
   issuers:
     - issuer: $IDP_ISSUER

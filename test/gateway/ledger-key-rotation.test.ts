@@ -118,3 +118,13 @@ test('rotate through the admin API and the CLI; receipts and the audit verify ac
     rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('ledger.previousKeys beside a key file is refused at start: a key file records the keys it replaced itself', async () => {
+  const vkey = 'warden.local/audit+01234567+AZcvLHJcu0hjmTzXfeo5v1McmyqD9MF7e8CihkWah9/I';
+  await assert.rejects(
+    startTestWarden((c) => {
+      c.ledger.previousKeys = [vkey];
+    }),
+    /ledger\.previousKeys applies to a ledger\.signingKey in a PKCS#11 token/,
+  );
+});

@@ -531,7 +531,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     storeRefusal: (tenant) => localStoreRefusal(config.placement, tenant),
     expiryFor: (classification, nowMs) => expiryFor(config.placement, classification, nowMs),
     authorize: (principal, action, resource, findings, sourceIp) => policy.authorizer.authorize({ principal, action, resource, context: { now: clock.now(), sourceIp, listener: 'inference', findings } }),
-  });
+  }, cluster.retrieval);
   started.push(() => retrieval.close());
   const retention = buildRetention(config, { clock, log, ledger, identityStore, keys, keyring, subjectData: retrieval.plane, shared: sealed?.payloads ?? null });
   started.push(() => retention.close());
@@ -963,7 +963,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       await tools.close();
       await agents.close();
       await sweep.close(); // before the stores it deletes from
-      retrieval.close();
+      await retrieval.close();
       policy.close();
       await workload.close();
       await retention.close();

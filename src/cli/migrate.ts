@@ -12,6 +12,7 @@ import { PostgresToolStore } from '../store/tools-postgres.js';
 import { PostgresDatasetsStore } from '../store/datasets-postgres.js';
 import { PostgresConsoleSessionStore } from '../store/console-sessions-postgres.js';
 import { PostgresBaselineStore } from '../store/baselines-postgres.js';
+import { PostgresRetrievalStore } from '../store/retrieval-postgres.js';
 import { CliError } from './admin-client.js';
 
 export async function main(args: string[]): Promise<number> {
@@ -33,6 +34,7 @@ export async function main(args: string[]): Promise<number> {
     (o: { connectionString: string; prefix: string }) => PostgresDatasetsStore.connect(o),
     (o: { connectionString: string; prefix: string }) => PostgresConsoleSessionStore.connect(o),
     (o: { connectionString: string; prefix: string }) => PostgresBaselineStore.connect(o),
+    (o: { connectionString: string; prefix: string }) => PostgresRetrievalStore.connect(o),
   ];
   for (const connect of stores) {
     let store: Awaited<ReturnType<typeof connect>>;

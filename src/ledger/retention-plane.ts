@@ -41,7 +41,7 @@ export function buildRetention(
     keys: ApiKeyService;
     keyring: Keyring;
     /** Other content about a subject that erasure removes: retrieval chunks and files (src/data/retrieval). */
-    subjectData?: { subjectHoldings(id: string): { files: number; chunks: number }; eraseSubject(id: string): { files: number; chunks: number } };
+    subjectData?: { subjectHoldings(id: string): Promise<{ files: number; chunks: number }>; eraseSubject(id: string): Promise<{ files: number; chunks: number }> };
     /** With store.postgres: the replicas' one payload store. */
     shared?: PayloadStore | null;
   },
@@ -79,10 +79,10 @@ export function buildRetention(
         // Recorded first (fail closed): an erasure the ledger does not show never happens. The one entry says what
         // goes: the retained payloads (deleted) and the data key (destroyed: any copy elsewhere is shredded).
         const holdings = vault ? await vault.holdings(id) : { key: false, payloads: 0 };
-        const chunks = o.subjectData?.subjectHoldings(id) ?? { files: 0, chunks: 0 };
+        const chunks = (await o.subjectData?.subjectHoldings(id)) ?? { files: 0, chunks: 0 };
         await ar.record('principal.erase', { type: 'Principal', id }, { payloadsDeleted: holdings.payloads, dataKeyDestroyed: holdings.key, apiKeysRevoked: true, retrievalChunksDeleted: chunks.chunks, retrievalFilesDeleted: chunks.files });
         const shredded = vault ? await vault.erase(id) : { keyDestroyed: false, payloadsUnreadable: 0 };
-        const chunksGone = o.subjectData?.eraseSubject(id) ?? { files: 0, chunks: 0 };
+        const chunksGone = (await o.subjectData?.eraseSubject(id)) ?? { files: 0, chunks: 0 };
         await o.identityStore.updatePrincipal({ ...p, erasedAt: o.clock.now() });
         await o.keys.principalRemoved(id);
         sendJson(res, 200, { principal: id, erased: true, key_destroyed: shredded.keyDestroyed, payloads_deleted: shredded.payloadsUnreadable, payloads_unreadable: shredded.payloadsUnreadable, retrieval_chunks_deleted: chunksGone.chunks, retrieval_files_deleted: chunksGone.files }, hdr);

@@ -1,4 +1,4 @@
-// The cluster stores named by `store:` in warden.yaml: PostgreSQL (identity records, policies, tools and approvals, the model registry, A2A agents, change announcements;
+// The cluster stores named by `store:` in warden.yaml: PostgreSQL (identity records, policies, tools and approvals, the model registry, A2A agents, vector stores, change announcements;
 // the ledger connects on its own) and Redis (limits, token revocations, replay caches). Both are reached at
 // start or the start is refused; later outages fail closed where they are used (503) and turn /readyz.
 import { Redis } from 'ioredis';
@@ -12,6 +12,7 @@ import { PostgresAgentStore } from './agents-postgres.js';
 import { PostgresDatasetsStore } from './datasets-postgres.js';
 import { PostgresConsoleSessionStore } from './console-sessions-postgres.js';
 import { PostgresBaselineStore } from './baselines-postgres.js';
+import { PostgresRetrievalStore } from './retrieval-postgres.js';
 
 export interface ClusterStores {
   identity: PostgresIdentityStore | null;
@@ -30,6 +31,8 @@ export interface ClusterStores {
   consoleSessions: PostgresConsoleSessionStore | null;
   /** The monitor's per-principal baselines, merged by every replica (src/monitor/baselines-shared.ts). */
   baselines: PostgresBaselineStore | null;
+  /** Vector stores, their files and chunks (the retrieval plane, src/data/retrieval). */
+  retrieval: PostgresRetrievalStore | null;
   redis: Redis | null;
   /** Readiness probes for what is configured (none in embedded mode). */
   probes: { name: string; probe: () => Promise<boolean> }[];
@@ -65,9 +68,10 @@ export async function openClusterStores(cfg: WardenConfig['store'], onError: (e:
   let datasets: PostgresDatasetsStore | null = null;
   let consoleSessions: PostgresConsoleSessionStore | null = null;
   let baselines: PostgresBaselineStore | null = null;
+  let retrieval: PostgresRetrievalStore | null = null;
   let redis: Redis | null = null;
   const close = async () => {
-    await Promise.allSettled([changes?.close(), identity?.close(), tools?.close(), policies?.close(), registry?.close(), agents?.close(), datasets?.close(), consoleSessions?.close(), baselines?.close(), redis?.disconnect()]);
+    await Promise.allSettled([changes?.close(), identity?.close(), tools?.close(), policies?.close(), registry?.close(), agents?.close(), datasets?.close(), consoleSessions?.close(), baselines?.close(), retrieval?.close(), redis?.disconnect()]);
   };
   try {
     if (cfg.postgres) {
@@ -81,6 +85,7 @@ export async function openClusterStores(cfg: WardenConfig['store'], onError: (e:
         datasets = await PostgresDatasetsStore.connect({ connectionString, prefix });
         consoleSessions = await PostgresConsoleSessionStore.connect({ connectionString, prefix });
         baselines = await PostgresBaselineStore.connect({ connectionString, prefix });
+        retrieval = await PostgresRetrievalStore.connect({ connectionString, prefix });
         changes = await PgChangeFeed.connect({ connectionString, prefix, onError: (e) => onError(e, 'postgres change listener') });
       } catch (e) {
         throw new ClusterStoreUnavailable(`store.postgres: cannot use ${redact(connectionString)}: ${(e as Error).message}`);
@@ -113,5 +118,5 @@ export async function openClusterStores(cfg: WardenConfig['store'], onError: (e:
     const r = redis;
     probes.push({ name: 'redis', probe: async () => (await r.ping()) === 'PONG' });
   }
-  return { identity, changes, tools, policies, registry, agents, datasets, consoleSessions, baselines, redis, probes, close };
+  return { identity, changes, tools, policies, registry, agents, datasets, consoleSessions, baselines, retrieval, redis, probes, close };
 }

@@ -4,7 +4,7 @@
 // so the tenant and classification filters run inside the KNN query (pushed down, not applied afterwards).
 import { createRequire } from 'node:module';
 import type { SqliteDb } from './sqlite.js';
-import type { Candidate, ChunkRecord, NewChunk, RetrievalStore, VectorFileRecord, VectorStoreRecord } from './retrieval-store.js';
+import { chunkFromRow, cosineDistance, fileFromRow, storeFromRow, type Candidate, type ChunkRecord, type NearestQuery, type NewChunk, type RetrievalStore, type VectorFileRecord, type VectorStoreRecord } from './retrieval-store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS retrieval_stores (
@@ -32,47 +32,6 @@ CREATE INDEX IF NOT EXISTS retrieval_chunks_file ON retrieval_chunks(file_id);
 
 type Row = Record<string, unknown>;
 
-const toStore = (r: Row): VectorStoreRecord => ({
-  id: r.id as string,
-  tenant: r.tenant as string,
-  name: r.name as string,
-  classification: r.classification as string,
-  embeddingModel: r.embedding_model as string,
-  createdBy: r.created_by as string,
-  createdAt: r.created_at as number,
-  dims: (r.dims as number | null) ?? null,
-});
-
-const toFile = (r: Row): VectorFileRecord => ({
-  id: r.id as string,
-  storeId: r.store_id as string,
-  tenant: r.tenant as string,
-  filename: r.filename as string,
-  datasetDigest: r.dataset_digest as string,
-  classification: r.classification as string,
-  access: JSON.parse(r.access as string) as string[],
-  subject: (r.subject as string | null) ?? null,
-  chunks: r.chunks as number,
-  createdBy: r.created_by as string,
-  createdAt: r.created_at as number,
-  expiresAt: (r.expires_at as number | null) ?? null,
-});
-
-const toChunk = (r: Row): ChunkRecord => ({
-  id: r.id as number,
-  storeId: r.store_id as string,
-  fileId: r.file_id as string,
-  tenant: r.tenant as string,
-  classification: r.classification as string,
-  rank: r.rank as number,
-  datasetDigest: r.dataset_digest as string,
-  access: JSON.parse(r.access as string) as string[],
-  subject: (r.subject as string | null) ?? null,
-  position: r.position as number,
-  sealed: r.sealed as Buffer,
-  findings: JSON.parse(r.findings as string) as ChunkRecord['findings'],
-  expiresAt: (r.expires_at as number | null) ?? null,
-});
 
 /** Stores from before retention by class: their rows gain an expiry column (null: kept, as they were). */
 function addExpiryColumns(db: SqliteDb): void {
@@ -99,18 +58,6 @@ export function loadSqliteVec(db: SqliteDb): string | null {
 
 const f32 = (v: Float32Array): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 
-function cosineDistance(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  const d = Math.sqrt(na) * Math.sqrt(nb);
-  return d === 0 ? 1 : 1 - dot / d;
-}
 
 export class SqliteRetrievalStore implements RetrievalStore {
   readonly index: 'sqlite-vec' | 'exact-scan';
@@ -145,32 +92,32 @@ export class SqliteRetrievalStore implements RetrievalStore {
     return name;
   }
 
-  createStore(r: VectorStoreRecord): void {
+  async createStore(r: VectorStoreRecord): Promise<void> {
     this.db
       .prepare('INSERT INTO retrieval_stores (id, tenant, name, classification, embedding_model, created_by, created_at, dims) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(r.id, r.tenant, r.name, r.classification, r.embeddingModel, r.createdBy, r.createdAt, r.dims);
   }
 
-  getStore(tenant: string, id: string): VectorStoreRecord | null {
+  async getStore(tenant: string, id: string): Promise<VectorStoreRecord | null> {
     const r = this.db.prepare('SELECT * FROM retrieval_stores WHERE id = ? AND tenant = ?').get(id, tenant) as Row | undefined;
-    return r ? toStore(r) : null;
+    return r ? storeFromRow(r) : null;
   }
 
-  getStoreAnyTenant(id: string): VectorStoreRecord | null {
+  async getStoreAnyTenant(id: string): Promise<VectorStoreRecord | null> {
     const r = this.db.prepare('SELECT * FROM retrieval_stores WHERE id = ?').get(id) as Row | undefined;
-    return r ? toStore(r) : null;
+    return r ? storeFromRow(r) : null;
   }
 
-  listStores(tenant: string | null): VectorStoreRecord[] {
+  async listStores(tenant: string | null): Promise<VectorStoreRecord[]> {
     const rows = tenant === null ? this.db.prepare('SELECT * FROM retrieval_stores ORDER BY created_at, id').all() : this.db.prepare('SELECT * FROM retrieval_stores WHERE tenant = ? ORDER BY created_at, id').all(tenant);
-    return (rows as Row[]).map(toStore);
+    return (rows as Row[]).map(storeFromRow);
   }
 
-  listFiles(tenant: string, storeId: string, nowMs: number): VectorFileRecord[] {
-    return (this.db.prepare(`SELECT * FROM retrieval_files WHERE store_id = ? AND tenant = ? AND ${LIVE} ORDER BY created_at, id`).all(storeId, tenant, nowMs) as Row[]).map(toFile);
+  async listFiles(tenant: string, storeId: string, nowMs: number): Promise<VectorFileRecord[]> {
+    return (this.db.prepare(`SELECT * FROM retrieval_files WHERE store_id = ? AND tenant = ? AND ${LIVE} ORDER BY created_at, id`).all(storeId, tenant, nowMs) as Row[]).map(fileFromRow);
   }
 
-  addFile(f: VectorFileRecord, chunks: NewChunk[]): number[] {
+  async addFile(f: VectorFileRecord, chunks: NewChunk[]): Promise<number[]> {
     const dims = chunks[0]?.embedding.length;
     if (dims !== undefined && chunks.some((c) => c.embedding.length !== dims)) throw new Error('the chunks of one file have different vector sizes');
     const vec = dims !== undefined && this.index === 'sqlite-vec' ? this.vecTable(dims) : null;
@@ -200,7 +147,7 @@ export class SqliteRetrievalStore implements RetrievalStore {
   }
 
   /** Expiry is not a vec0 column (tables made before it exist): an expired candidate is dropped by `chunks()`. */
-  nearest(q: { tenant: string; storeId: string; maxRank: number; embedding: Float32Array; limit: number; nowMs: number }): Candidate[] {
+  async nearest(q: NearestQuery): Promise<Candidate[]> {
     if (this.index === 'sqlite-vec') {
       if (!this.vecTables.has(q.embedding.length)) return [];
       const t = this.vecTable(q.embedding.length);
@@ -221,13 +168,13 @@ export class SqliteRetrievalStore implements RetrievalStore {
     return scored.slice(0, q.limit);
   }
 
-  chunks(ids: readonly number[], nowMs: number): Map<number, ChunkRecord> {
+  async chunks(ids: readonly number[], nowMs: number): Promise<Map<number, ChunkRecord>> {
     const out = new Map<number, ChunkRecord>();
     if (ids.length === 0) return out;
     const get = this.db.prepare(`SELECT * FROM retrieval_chunks WHERE id = ? AND ${LIVE}`);
     for (const id of ids) {
       const r = get.get(id, nowMs) as Row | undefined;
-      if (r) out.set(id, toChunk(r));
+      if (r) out.set(id, chunkFromRow(r));
     }
     return out;
   }
@@ -246,9 +193,9 @@ export class SqliteRetrievalStore implements RetrievalStore {
     return rows.length;
   }
 
-  deleteStore(tenant: string, id: string): { files: number; chunks: number } {
+  async deleteStore(tenant: string, id: string): Promise<{ files: number; chunks: number }> {
     return this.db.transaction(() => {
-      if (!this.getStore(tenant, id)) return { files: 0, chunks: 0 };
+      if (!this.db.prepare('SELECT 1 FROM retrieval_stores WHERE id = ? AND tenant = ?').get(id, tenant)) return { files: 0, chunks: 0 };
       const chunks = this.dropVectors('store_id = ?', id);
       const files = this.db.prepare('DELETE FROM retrieval_files WHERE store_id = ?').run(id).changes;
       this.db.prepare('DELETE FROM retrieval_chunks WHERE store_id = ?').run(id);
@@ -257,13 +204,13 @@ export class SqliteRetrievalStore implements RetrievalStore {
     })();
   }
 
-  countExpired(nowMs: number): { files: number; chunks: number } {
+  async countExpired(nowMs: number): Promise<{ files: number; chunks: number }> {
     const chunks = (this.db.prepare('SELECT COUNT(*) AS n FROM retrieval_chunks WHERE expires_at <= ?').get(nowMs) as { n: number }).n;
     const files = (this.db.prepare('SELECT COUNT(*) AS n FROM retrieval_files f WHERE NOT EXISTS (SELECT 1 FROM retrieval_chunks c WHERE c.file_id = f.id AND (c.expires_at IS NULL OR c.expires_at > ?))').get(nowMs) as { n: number }).n;
     return { files, chunks };
   }
 
-  deleteExpired(nowMs: number): { files: number; chunks: number } {
+  async deleteExpired(nowMs: number): Promise<{ files: number; chunks: number }> {
     return this.purgeChunks('expires_at <= ?', nowMs, () => {
       // A file whose every chunk expired goes with them; the others keep their count of what is left.
       const files = this.db.prepare('DELETE FROM retrieval_files WHERE NOT EXISTS (SELECT 1 FROM retrieval_chunks c WHERE c.file_id = retrieval_files.id)').run().changes;
@@ -286,17 +233,17 @@ export class SqliteRetrievalStore implements RetrievalStore {
     return done;
   }
 
-  countSubject(subject: string): { files: number; chunks: number } {
+  async countSubject(subject: string): Promise<{ files: number; chunks: number }> {
     const files = (this.db.prepare('SELECT COUNT(*) AS n FROM retrieval_files WHERE subject = ?').get(subject) as { n: number }).n;
     const chunks = (this.db.prepare('SELECT COUNT(*) AS n FROM retrieval_chunks WHERE subject = ?').get(subject) as { n: number }).n;
     return { files, chunks };
   }
 
-  eraseSubject(subject: string): { files: number; chunks: number } {
+  async eraseSubject(subject: string): Promise<{ files: number; chunks: number }> {
     return this.purgeChunks('subject = ?', subject, () => this.db.prepare('DELETE FROM retrieval_files WHERE subject = ?').run(subject).changes);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 }

@@ -70,33 +70,106 @@ export interface Candidate {
 }
 
 export interface RetrievalStore {
-  /** Which nearest-neighbour index answers: the sqlite-vec extension, or an exact cosine scan. */
-  readonly index: 'sqlite-vec' | 'exact-scan';
-  createStore(r: VectorStoreRecord): void;
-  getStore(tenant: string, id: string): VectorStoreRecord | null;
+  /**
+   * Which nearest-neighbour query answers: the sqlite-vec extension, an exact cosine scan in JS (SQLite without the
+   * extension), or an exact cosine scan computed inside PostgreSQL (only the `limit` nearest rows leave the server).
+   */
+  readonly index: 'sqlite-vec' | 'exact-scan' | 'postgres-exact';
+  createStore(r: VectorStoreRecord): Promise<void>;
+  getStore(tenant: string, id: string): Promise<VectorStoreRecord | null>;
   /** Any tenant's store (admin API only). */
-  getStoreAnyTenant(id: string): VectorStoreRecord | null;
-  listStores(tenant: string | null): VectorStoreRecord[];
-  deleteStore(tenant: string, id: string): { files: number; chunks: number };
+  getStoreAnyTenant(id: string): Promise<VectorStoreRecord | null>;
+  listStores(tenant: string | null): Promise<VectorStoreRecord[]>;
+  deleteStore(tenant: string, id: string): Promise<{ files: number; chunks: number }>;
   /** The store's files that still hold a chunk not expired at `nowMs`. */
-  listFiles(tenant: string, storeId: string, nowMs: number): VectorFileRecord[];
+  listFiles(tenant: string, storeId: string, nowMs: number): Promise<VectorFileRecord[]>;
   /** Adds a file and its chunks in one transaction; fixes the store's dims on its first file. */
-  addFile(f: VectorFileRecord, chunks: NewChunk[]): number[];
+  addFile(f: VectorFileRecord, chunks: NewChunk[]): Promise<number[]>;
   /** The `limit` nearest chunks of a store, within a tenant and at or below a classification rank. */
-  nearest(q: { tenant: string; storeId: string; maxRank: number; embedding: Float32Array; limit: number; nowMs: number }): Candidate[];
+  nearest(q: NearestQuery): Promise<Candidate[]>;
   /** The chunks of `ids` that exist and have not expired at `nowMs` (an expired one is never handed out). */
-  chunks(ids: readonly number[], nowMs: number): Map<number, ChunkRecord>;
+  chunks(ids: readonly number[], nowMs: number): Promise<Map<number, ChunkRecord>>;
   /** Chunks (and files left without one) whose class's retention has ended by `nowMs`. */
-  countExpired(nowMs: number): { files: number; chunks: number };
+  countExpired(nowMs: number): Promise<{ files: number; chunks: number }>;
   /** Deletes them (vectors zeroed first, as for erasure); returns what went. */
-  deleteExpired(nowMs: number): { files: number; chunks: number };
+  deleteExpired(nowMs: number): Promise<{ files: number; chunks: number }>;
   /** Everything about a data subject: its chunks and files are deleted (secure_delete), counts returned. */
-  eraseSubject(subject: string): { files: number; chunks: number };
-  countSubject(subject: string): { files: number; chunks: number };
-  close(): void;
+  eraseSubject(subject: string): Promise<{ files: number; chunks: number }>;
+  countSubject(subject: string): Promise<{ files: number; chunks: number }>;
+  close(): Promise<void>;
+}
+
+export interface NearestQuery {
+  tenant: string;
+  storeId: string;
+  maxRank: number;
+  embedding: Float32Array;
+  limit: number;
+  nowMs: number;
+}
+
+/** Cosine distance (0 = same direction, 1 when either vector is all zeros), in doubles over the float32 values. */
+export function cosineDistance(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  const d = Math.sqrt(na) * Math.sqrt(nb);
+  return d === 0 ? 1 : 1 - dot / d;
 }
 
 /** The AAD (and data-key context) of a chunk's sealed text: a ciphertext moved to another chunk does not open. */
 export function chunkAad(storeId: string, fileId: string, position: number): string {
   return `chunk:${storeId}/${fileId}#${position}`;
 }
+
+/** A row of either backend: SQLite gives JSON columns as text and integers as numbers, PostgreSQL jsonb as values and bigints as strings. */
+type Row = Record<string, unknown>;
+const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+export const storeFromRow = (r: Row): VectorStoreRecord => ({
+  id: r.id as string,
+  tenant: r.tenant as string,
+  name: r.name as string,
+  classification: r.classification as string,
+  embeddingModel: r.embedding_model as string,
+  createdBy: r.created_by as string,
+  createdAt: Number(r.created_at),
+  dims: numOrNull(r.dims),
+});
+
+export const fileFromRow = (r: Row): VectorFileRecord => ({
+  id: r.id as string,
+  storeId: r.store_id as string,
+  tenant: r.tenant as string,
+  filename: r.filename as string,
+  datasetDigest: r.dataset_digest as string,
+  classification: r.classification as string,
+  access: json<string[]>(r.access),
+  subject: (r.subject as string | null) ?? null,
+  chunks: Number(r.chunks),
+  createdBy: r.created_by as string,
+  createdAt: Number(r.created_at),
+  expiresAt: numOrNull(r.expires_at),
+});
+
+export const chunkFromRow = (r: Row): ChunkRecord => ({
+  id: Number(r.id),
+  storeId: r.store_id as string,
+  fileId: r.file_id as string,
+  tenant: r.tenant as string,
+  classification: r.classification as string,
+  rank: Number(r.rank),
+  datasetDigest: r.dataset_digest as string,
+  access: json<string[]>(r.access),
+  subject: (r.subject as string | null) ?? null,
+  position: Number(r.position),
+  sealed: r.sealed as Buffer,
+  findings: json<ChunkRecord['findings']>(r.findings),
+  expiresAt: numOrNull(r.expires_at),
+});

@@ -121,8 +121,8 @@ test('the sweep deletes nothing when the ledger refuses its entry (expired data 
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const s = new SqliteRetrievalStore(openSqlite(join(dir, 'r.db')), { index: 'exact-scan' });
   t.after(() => s.close());
-  s.createStore({ id: 'vs', tenant: 'acme', name: 'vs', classification: 'internal', embeddingModel: 'm', createdBy: 'w', createdAt: 0, dims: null });
-  s.addFile({ id: 'f', storeId: 'vs', tenant: 'acme', filename: 'f', datasetDigest: 'sha256:' + '0'.repeat(64), classification: 'public', access: [], subject: null, chunks: 1, createdBy: 'w', createdAt: 0, expiresAt: 10 }, [
+  await s.createStore({ id: 'vs', tenant: 'acme', name: 'vs', classification: 'internal', embeddingModel: 'm', createdBy: 'w', createdAt: 0, dims: null });
+  await s.addFile({ id: 'f', storeId: 'vs', tenant: 'acme', filename: 'f', datasetDigest: 'sha256:' + '0'.repeat(64), classification: 'public', access: [], subject: null, chunks: 1, createdBy: 'w', createdAt: 0, expiresAt: 10 }, [
     { embedding: new Float32Array([1, 0]), position: 0, sealed: Buffer.from('x'), classification: 'public', rank: 0, expiresAt: 10, findings: { injectionScore: 0, injectionSignals: [], types: [] } },
   ]);
   const kinds = [{ name: 'retrievalChunks', count: (n: number) => s.countExpired(n), delete: (n: number) => s.deleteExpired(n) }];
@@ -130,8 +130,8 @@ test('the sweep deletes nothing when the ledger refuses its entry (expired data 
   // A ledger that refuses every append (fault injection at the sink interface).
   const refusing = new RetentionSweep({ kinds, clock: new FixedClock(11), log, intervalMs: 1000, audit: { append: () => Promise.reject(new Error('ledger unavailable')) } });
   await assert.rejects(refusing.sweep(), /ledger unavailable/);
-  assert.deepEqual(s.countExpired(11), { files: 1, chunks: 1 }, 'nothing deleted without its entry');
-  assert.equal(s.chunks([1], 11).size, 0, 'still refused on read');
+  assert.deepEqual(await s.countExpired(11), { files: 1, chunks: 1 }, 'nothing deleted without its entry');
+  assert.equal((await s.chunks([1], 11)).size, 0, 'still refused on read');
   const appended: unknown[] = [];
   const ok = new RetentionSweep({ kinds, clock: new FixedClock(11), log, intervalMs: 1000, audit: { append: async (e) => (appended.push(e), {}) } });
   assert.deepEqual(await ok.sweep(), { retrievalChunks: { files: 1, chunks: 1 } });
@@ -165,11 +165,11 @@ test('stores from before retention by class gain the expiry column; their rows a
 
   const file = join(dir, 'retrieval.db');
   const r = new SqliteRetrievalStore(openSqlite(file), { index: 'exact-scan' });
-  r.close();
+  await r.close();
   const db = openSqlite(file);
   db.exec('DROP INDEX retrieval_chunks_expiry; ALTER TABLE retrieval_chunks DROP COLUMN expires_at; ALTER TABLE retrieval_files DROP COLUMN expires_at');
   db.close();
   const upgraded = new SqliteRetrievalStore(openSqlite(file), { index: 'exact-scan' });
   t.after(() => upgraded.close());
-  assert.deepEqual(upgraded.countExpired(Number.MAX_SAFE_INTEGER), { files: 0, chunks: 0 });
+  assert.deepEqual(await upgraded.countExpired(Number.MAX_SAFE_INTEGER), { files: 0, chunks: 0 });
 });

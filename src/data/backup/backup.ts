@@ -87,7 +87,7 @@ export function backupContents(dataDir: string, o: { exclude?: string[] } = {}):
 const EXPIRING: Record<string, (db: SqliteDb, nowMs: number) => Promise<Record<string, number>>> = {
   'payloads.db': async (db, nowMs) => ({ payloads: await new SqlitePayloadStore(db).deleteExpired(nowMs) }),
   'retrieval.db': async (db, nowMs) => {
-    const r = new SqliteRetrievalStore(db).deleteExpired(nowMs);
+    const r = await new SqliteRetrievalStore(db).deleteExpired(nowMs);
     return { retrievalChunks: r.chunks, retrievalFiles: r.files };
   },
 };

@@ -1,4 +1,5 @@
-// The retrieval plane's composition: the embedded store (SQLite + sqlite-vec, <dataDir>/retrieval.db), the
+// The retrieval plane's composition: the store (embedded: SQLite + sqlite-vec, <dataDir>/retrieval.db; in a cluster
+// the PostgreSQL one every replica shares), the
 // listener routes (/v1/vector_stores, called by the gateway after identity and network), and the admin routes
 // behind `warden vector-stores` (GET /admin/v1/vector-stores[/{id}], DELETE /admin/v1/vector-stores/{id}).
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { adminTenantScope, crossTenantRefusal } from '../../core/tenant.js';
 import { sendJson } from '../../http/respond.js';
 import type { RetrievalRoutes } from '../../gateway/gateway.js';
 import { SqliteRetrievalStore } from '../../store/retrieval-sqlite.js';
+import type { RetrievalStore } from '../../store/retrieval-store.js';
 import { openSqlite } from '../../store/sqlite.js';
 import { RetrievalPlane, type RetrievalDeps } from './plane.js';
 
@@ -23,9 +25,18 @@ export interface RetrievalConfig {
   index: 'auto' | 'exact-scan';
 }
 
-export function buildRetrievalPlane(dataDir: string, config: RetrievalConfig, deps: Omit<RetrievalDeps, 'store' | 'defaultEmbeddingModel'> & { log: Logger }) {
-  const store = new SqliteRetrievalStore(openSqlite(join(dataDir, 'retrieval.db')), { index: config.index });
-  if (store.fallbackReason && config.index !== 'exact-scan') deps.log.warn({ reason: store.fallbackReason }, 'sqlite-vec did not load: vector search is an exact cosine scan');
+/**
+ * `shared`: the cluster's PostgreSQL store (store.postgres), owned and closed by the cluster stores; without it the
+ * embedded SQLite store in the data dir, owned here.
+ */
+export function buildRetrievalPlane(dataDir: string, config: RetrievalConfig, deps: Omit<RetrievalDeps, 'store' | 'defaultEmbeddingModel'> & { log: Logger }, shared: RetrievalStore | null = null) {
+  let store: RetrievalStore;
+  if (shared) store = shared;
+  else {
+    const local = new SqliteRetrievalStore(openSqlite(join(dataDir, 'retrieval.db')), { index: config.index });
+    if (local.fallbackReason && config.index !== 'exact-scan') deps.log.warn({ reason: local.fallbackReason }, 'sqlite-vec did not load: vector search is an exact cosine scan');
+    store = local;
+  }
   const plane = new RetrievalPlane({ ...deps, store, defaultEmbeddingModel: config.embeddingModel ?? null });
   const routes: RetrievalRoutes = {
     async serve(route, call, id, body) {
@@ -62,32 +73,35 @@ export function buildRetrievalPlane(dataDir: string, config: RetrievalConfig, de
         await ar.record('vector_store.list', { type: 'System', id: 'vector-stores' }, { tenant: asked! }, refused);
         throw refused;
       }
-      sendJson(res, 200, { vector_stores: store.listStores(asked ?? scope).map((s) => ({ ...s, files: store.listFiles(s.tenant, s.id, now).length })) }, hdr);
+      const stores = await store.listStores(asked ?? scope);
+      const out = [];
+      for (const s of stores) out.push({ ...s, files: (await store.listFiles(s.tenant, s.id, now)).length });
+      sendJson(res, 200, { vector_stores: out }, hdr);
       return true;
     }
     const m = /^\/admin\/v1\/vector-stores\/([^/]+)$/.exec(ar.path);
     if (!m) return false;
     const id = decodeURIComponent(m[1]!);
-    const s = scope === null ? store.getStoreAnyTenant(id) : store.getStore(scope, id);
+    const s = scope === null ? await store.getStoreAnyTenant(id) : await store.getStore(scope, id);
     if (!s) {
       const err = new NotFound('vector_store_not_found', `no vector store ${id}`);
       // Recorded when the store exists in another tenant: an attempt across tenants is in the ledger.
-      if (scope !== null && store.getStoreAnyTenant(id)) await ar.record(`vector_store.${req.method === 'DELETE' ? 'delete' : 'get'}`, { type: 'VectorStore', id }, { crossTenant: true }, err);
+      if (scope !== null && (await store.getStoreAnyTenant(id))) await ar.record(`vector_store.${req.method === 'DELETE' ? 'delete' : 'get'}`, { type: 'VectorStore', id }, { crossTenant: true }, err);
       throw err;
     }
     if (req.method === 'GET') {
-      sendJson(res, 200, { ...s, files: store.listFiles(s.tenant, s.id, now) }, hdr);
+      sendJson(res, 200, { ...s, files: await store.listFiles(s.tenant, s.id, now) }, hdr);
       return true;
     }
     if (req.method === 'DELETE') {
-      const held = store.listFiles(s.tenant, s.id, now);
+      const held = await store.listFiles(s.tenant, s.id, now);
       // Recorded before it happens (fail closed): a deletion the ledger does not show never happens.
       await ar.record('vector_store.delete', { type: 'VectorStore', id }, { tenant: s.tenant, files: held.length, chunks: held.reduce((n, f) => n + f.chunks, 0) });
-      const gone = store.deleteStore(s.tenant, s.id);
+      const gone = await store.deleteStore(s.tenant, s.id);
       sendJson(res, 200, { id, deleted: true, files: gone.files, chunks: gone.chunks }, hdr);
       return true;
     }
     return false;
   }
-  return { plane, store, routes, adminRoute, close: () => store.close() };
+  return { plane, store, routes, adminRoute, close: () => (shared ? Promise.resolve() : store.close()) };
 }

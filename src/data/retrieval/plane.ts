@@ -139,8 +139,8 @@ export class RetrievalPlane {
   constructor(readonly d: RetrievalDeps) {}
 
   /** The store a call names, decided for `action`; another tenant's store is a PDP refusal, not a lookup miss. */
-  private storeFor(call: RetrievalCall, id: string, action: Action): VectorStoreRecord {
-    const s = this.d.store.getStoreAnyTenant(id);
+  private async storeFor(call: RetrievalCall, id: string, action: Action): Promise<VectorStoreRecord> {
+    const s = await this.d.store.getStoreAnyTenant(id);
     if (!s) throw new NotFound('vector_store_not_found', `no vector store ${id}`);
     this.decide(call, action, s);
     return s;
@@ -163,36 +163,36 @@ export class RetrievalPlane {
     if (refusal) throw new Forbidden('placement_refused', refusal);
     const s: VectorStoreRecord = { id: newId('vs'), tenant: call.principal.tenant, name, classification, embeddingModel: model, createdBy: call.principal.id, createdAt: this.d.clock.now(), dims: null };
     this.decide(call, 'createVectorStore', s);
-    this.d.store.createStore(s);
+    await this.d.store.createStore(s);
     return { status: 200, body: storeJson(s, []), details: { vectorStore: s.id } };
   }
 
-  list(call: RetrievalCall): RetrievalAnswer {
+  async list(call: RetrievalCall): Promise<RetrievalAnswer> {
     // Only the caller's tenant is read; each store is still one the PDP lets it read.
-    const visible = this.d.store.listStores(call.principal.tenant).filter((s) => this.d.authorize(call.principal, 'readVectorStore', { type: 'VectorStore', id: s.id, attrs: { tenant: s.tenant, classification: s.classification } }, null, call.sourceIp).allow);
+    const visible = (await this.d.store.listStores(call.principal.tenant)).filter((s) => this.d.authorize(call.principal, 'readVectorStore', { type: 'VectorStore', id: s.id, attrs: { tenant: s.tenant, classification: s.classification } }, null, call.sourceIp).allow);
     return { status: 200, body: { object: 'list', data: visible.map((s) => storeJson(s)), has_more: false }, details: { listed: visible.length } };
   }
 
-  get(call: RetrievalCall, id: string): RetrievalAnswer {
-    const s = this.storeFor(call, id, 'readVectorStore');
-    return { status: 200, body: storeJson(s, this.d.store.listFiles(s.tenant, s.id, this.d.clock.now())), details: { vectorStore: s.id } };
+  async get(call: RetrievalCall, id: string): Promise<RetrievalAnswer> {
+    const s = await this.storeFor(call, id, 'readVectorStore');
+    return { status: 200, body: storeJson(s, await this.d.store.listFiles(s.tenant, s.id, this.d.clock.now())), details: { vectorStore: s.id } };
   }
 
-  delete(call: RetrievalCall, id: string): RetrievalAnswer {
-    const s = this.storeFor(call, id, 'writeVectorStore');
-    const gone = this.d.store.deleteStore(s.tenant, s.id);
+  async delete(call: RetrievalCall, id: string): Promise<RetrievalAnswer> {
+    const s = await this.storeFor(call, id, 'writeVectorStore');
+    const gone = await this.d.store.deleteStore(s.tenant, s.id);
     return { status: 200, body: { id: s.id, object: 'vector_store.deleted', deleted: true }, details: { vectorStore: s.id, filesDeleted: gone.files, chunksDeleted: gone.chunks } };
   }
 
-  listFiles(call: RetrievalCall, id: string): RetrievalAnswer {
-    const s = this.storeFor(call, id, 'readVectorStore');
-    const files = this.d.store.listFiles(s.tenant, s.id, this.d.clock.now());
+  async listFiles(call: RetrievalCall, id: string): Promise<RetrievalAnswer> {
+    const s = await this.storeFor(call, id, 'readVectorStore');
+    const files = await this.d.store.listFiles(s.tenant, s.id, this.d.clock.now());
     return { status: 200, body: { object: 'list', data: files.map(fileJson), has_more: false }, details: { vectorStore: s.id, listed: files.length } };
   }
 
   /** Adds text content: chunked, each chunk inspected, classed, embedded through Warden and sealed. */
   async addFile(call: RetrievalCall, id: string, body: Record<string, unknown>): Promise<RetrievalAnswer> {
-    const s = this.storeFor(call, id, 'writeVectorStore');
+    const s = await this.storeFor(call, id, 'writeVectorStore');
     if (body.file_id !== undefined) throw new BadRequest('unsupported_field', 'file_id is not supported: send the text as content', 'file_id');
     const content = str(body, 'content', Number.MAX_SAFE_INTEGER, true)!;
     const filename = str(body, 'filename', 256, false) ?? 'content.txt';
@@ -242,7 +242,7 @@ export class RetrievalPlane {
     }
     const file: VectorFileRecord = { id: fileId, storeId: s.id, tenant: s.tenant, filename, datasetDigest, classification: fileClass, access: access as string[], subject, chunks: chunks.length, createdBy: call.principal.id, createdAt: now, expiresAt: fileExpiry };
     try {
-      this.d.store.addFile(file, chunks);
+      await this.d.store.addFile(file, chunks);
     } catch (e) {
       if (e instanceof WardenError) throw e;
       throw new BadRequest('invalid_content', (e as Error).message);
@@ -251,7 +251,7 @@ export class RetrievalPlane {
   }
 
   async search(call: RetrievalCall, id: string, body: Record<string, unknown>): Promise<RetrievalAnswer> {
-    const s = this.storeFor(call, id, 'readVectorStore');
+    const s = await this.storeFor(call, id, 'readVectorStore');
     const query = body.query;
     if (typeof query !== 'string' || query.length === 0 || query.length > MAX_QUERY_CHARS) throw new BadRequest('invalid_field', `query must be a non-empty string of at most ${MAX_QUERY_CHARS} characters`, 'query');
     const k = body.max_num_results ?? 10;
@@ -277,9 +277,9 @@ export class RetrievalPlane {
     let denied = 0;
     let limit = Math.max(MIN_CANDIDATES, k * 4);
     for (;;) {
-      const found = this.d.store.nearest({ tenant: call.principal.tenant, storeId: s.id, maxRank, embedding, limit, nowMs });
+      const found = await this.d.store.nearest({ tenant: call.principal.tenant, storeId: s.id, maxRank, embedding, limit, nowMs });
       const fresh = found.filter((c) => !seen.has(c.chunkId));
-      const records = this.d.store.chunks(fresh.map((c) => c.chunkId), nowMs);
+      const records = await this.d.store.chunks(fresh.map((c) => c.chunkId), nowMs);
       for (const c of fresh) {
         if (allowed.length >= k) break;
         seen.add(c.chunkId);
@@ -301,11 +301,11 @@ export class RetrievalPlane {
   }
 
   /** Erasure of a data subject: counts first (for the ledger entry), then the delete. */
-  subjectHoldings(subject: string): { files: number; chunks: number } {
+  subjectHoldings(subject: string): Promise<{ files: number; chunks: number }> {
     return this.d.store.countSubject(subject);
   }
 
-  eraseSubject(subject: string): { files: number; chunks: number } {
+  eraseSubject(subject: string): Promise<{ files: number; chunks: number }> {
     return this.d.store.eraseSubject(subject);
   }
 }

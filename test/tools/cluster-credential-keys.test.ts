@@ -1,0 +1,132 @@
+// Tool-credential signing keys shared by replicas (store.postgres): two in-process Wardens on one PostgreSQL + Redis
+// (each its own data dir, a shared fixed clock the test moves). Before the keys were shared each replica made its
+// own key in its data dir: the JWKS served by A and by B differed, a credential issued through A did not verify
+// against B's JWKS, and each replica rotated its own keys (one rotate entry per replica). Here: one JWKS on every
+// replica, a credential from either verifies against the other's, a rotation is made once (the other replica skips
+// or finds nothing due) and reaches the other's JWKS within a second, and a round never runs unlocked: with the
+// lock held elsewhere it is skipped, with the store unreachable it fails and changes nothing.
+// The tool backend is a small fake of an external upstream (labelled below), verifying like a real one would.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
+import { FixedClock } from '../../src/core/clock.js';
+import { requireService } from '../helpers/services.js';
+import { PG_URL, startTestCluster, withinOneSecond } from '../helpers/cluster.js';
+import { PG_TEST_URL, pgTestTables } from '../helpers/contract.js';
+import type { TestWarden } from '../helpers/warden.js';
+import { platformSeedSeal, PostgresToolCredentialKeyStore } from '../../src/store/sealed-postgres.js';
+import { PLATFORM_TENANT } from '../../src/core/tenant.js';
+import { tmpKeyring } from '../helpers/keyring.js';
+import { SharedToolCredentialKeys } from '../../src/tools/credential-keys-shared.js';
+
+const DAY = 86_400_000;
+const MIN = 60_000;
+const pgTables = pgTestTables();
+
+test('two replicas publish one JWKS, verify each other’s credentials, and rotate once between them', { timeout: 120_000 }, async (t) => {
+  const skip = (await requireService('postgres')) || (await requireService('redis'));
+  if (skip) return t.skip(skip);
+  // FAKE tool backend (an external upstream, not Warden code): keeps the credential each call carried.
+  const credentials: string[] = [];
+  const backend = createServer((req, res) => {
+    credentials.push(/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '');
+    req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
+  });
+  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
+  t.after(() => void backend.close());
+  const backendUrl = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
+
+  const clock = new FixedClock(Date.now());
+  const cl = await startTestCluster(
+    2,
+    (c) => {
+      // The timer never fires within the test: rounds are run by hand, both at once.
+      c.monitor.rotation = { ...c.monitor.rotation, intervalMs: 3_600_000, toolCredentialKeys: { enabled: true, rotateAfterDays: 30, overlapMinutes: 60, publishAheadMinutes: 10 } };
+    },
+    { clock },
+  );
+  t.after(() => cl.stop());
+  const [a, b] = cl.replicas as [TestWarden, TestWarden];
+  const jwks = async (r: TestWarden) => (await r.call('inference', 'GET', '/v1/tools/jwks')).json.keys as JWK[];
+  const kids = async (r: TestWarden) => (await jwks(r)).map((k) => k.kid!).sort();
+  const entries = (action: string) => [...a.audits(), ...b.audits()].filter((e) => e.action === action);
+  /** The entries of `action` once the ledger appends under way have landed (they are recorded after the commit). */
+  const settled = async (action: string) => {
+    await new Promise((r) => setTimeout(r, 200));
+    return entries(action);
+  };
+
+  const [first] = await kids(a);
+  assert.deepEqual(await kids(b), [first], 'both replicas publish the one shared key');
+
+  await cl.adminOk(a, 'POST', '/admin/v1/principals', { id: 'alice', tenant: 'acme', groups: ['consumers'] });
+  const alice = (await cl.adminOk(a, 'POST', '/admin/v1/keys', { principal: 'alice', models: ['*'], actions: ['callTool'] })).key as string;
+  const def = { name: 'lookup', description: 'Look a record up', risk: 'read', grantees: ['consumers'], input_schema: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'], additionalProperties: false }, backend: { type: 'http', url: `${backendUrl}/lookup` }, egress: [backendUrl] };
+  await cl.adminOk(a, 'POST', '/admin/v1/tools', def);
+  /** A call through `r`; the credential the backend received, checked against the JWKS `other` serves. */
+  const credentialVerifiesOn = async (r: TestWarden, other: TestWarden): Promise<string> => {
+    const res = await r.call('inference', 'POST', '/v1/tools/lookup/invoke', { key: alice, body: { arguments: { id: 'x' } } });
+    assert.equal(res.status, 200, res.text);
+    const credential = credentials.at(-1)!;
+    await jwtVerify(credential, createLocalJWKSet({ keys: await jwks(other) }), { issuer: 'https://gateway.test', typ: 'wardentool+jwt', currentDate: new Date(clock.now()) });
+    return decodeProtectedHeader(credential).kid!;
+  };
+  assert.equal(await credentialVerifiesOn(a, b), first, 'issued through A, verified with the JWKS served by B');
+  assert.equal(await credentialVerifiesOn(b, a), first);
+
+  clock.advance(30 * DAY);
+  // The lock held by someone else (as by a replica mid-round): the round is skipped, nothing rotates.
+  const holder = new pg.Client({ connectionString: PG_URL });
+  await holder.connect();
+  t.after(() => holder.end());
+  await holder.query('BEGIN');
+  await holder.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`warden-tool-credential-keys:${cl.prefix}`]);
+  assert.equal(await a.w.rotateToolCredentialKeys(), 'skipped');
+  await holder.query('COMMIT');
+  assert.equal(entries('tool_credential_key.rotate').length, 0);
+  assert.deepEqual(await kids(a), [first]);
+
+  // Both replicas due at once: one rotates, the other skips or finds the new key already there.
+  const rounds = (await Promise.all([a.w.rotateToolCredentialKeys(), b.w.rotateToolCredentialKeys()])) as ({ rotated: string | null } | 'skipped')[];
+  const rotated = rounds.flatMap((r) => (r !== 'skipped' && r.rotated ? [r.rotated] : []));
+  assert.equal(rotated.length, 1, `one rotation: ${JSON.stringify(rounds)}`);
+  const second = rotated[0]!;
+  const rotations = await settled('tool_credential_key.rotate');
+  assert.equal(rotations.length, 1, 'one ledger entry for the rotation');
+  assert.equal((rotations[0]!.details as { previous: string }).previous, first);
+  // Published ahead on both (the other replica through the announcement).
+  for (const r of [a, b]) await withinOneSecond('the new key published', async () => (await kids(r)).includes(second));
+  assert.deepEqual(await kids(a), await kids(b));
+  assert.equal(await credentialVerifiesOn(b, a), first, 'the old key signs until the new one activates');
+
+  clock.advance(11 * MIN);
+  assert.equal(await credentialVerifiesOn(b, a), second, 'the new key signs on B, A publishes it');
+  assert.equal(await credentialVerifiesOn(a, b), second);
+
+  clock.advance(60 * MIN);
+  await Promise.all([a.w.rotateToolCredentialKeys(), b.w.rotateToolCredentialKeys()]);
+  const retired = await settled('tool_credential_key.retire');
+  assert.equal(retired.length, 1, 'one ledger entry for the retirement');
+  assert.equal((retired[0]!.details as { kid: string }).kid, first);
+  for (const r of [a, b]) assert.deepEqual(await kids(r), [second]);
+});
+
+test('a round with the shared store unreachable fails and changes nothing; the loaded keys keep signing', { timeout: 30_000 }, async (t) => {
+  const skip = pgTables.skip();
+  if (skip) return t.skip(skip);
+  const prefix = pgTables.newPrefix();
+  const clock = new FixedClock(Date.now());
+  const store = (await PostgresToolCredentialKeyStore.connect({ connectionString: PG_TEST_URL, prefix })).sealWith(platformSeedSeal(tmpKeyring().keyring, PLATFORM_TENANT));
+  const recorded: string[] = [];
+  const keys = await SharedToolCredentialKeys.start({ store, clock, rotateAfterMs: DAY, overlapMs: 60 * MIN, publishAheadMs: 10 * MIN, record: (action) => void recorded.push(action), announce: async () => {} });
+  const { kid } = keys.signing();
+  clock.advance(2 * DAY);
+  await store.close(); // PostgreSQL unreachable from this replica
+  await assert.rejects(keys.tick());
+  assert.deepEqual(recorded, [], 'nothing recorded: no rotation happened');
+  assert.equal(keys.signing().kid, kid, 'the loaded key keeps signing');
+  assert.deepEqual(keys.jwks().map((k) => k.kid), [kid]);
+});

@@ -13,7 +13,7 @@ import type { StoredModelKey } from '../workload/key-release-envelope.js';
 import type { ModelKeyStore, PayloadStore, StoredPayload } from './sealed-store.js';
 import { toTenantKek, type TenantKekRecord, type TenantKekRow, type TenantKekStore } from './tenant-keks-store.js';
 import type { CredentialKeyStore, CredentialKeyTransaction } from '../tools/credential-keys-shared.js';
-import { ed25519FromSeed, ed25519Kid, ed25519Seed, type ScheduledKey } from '../tools/credential-keys.js';
+import { ed25519FromSeed, ed25519Kid, ed25519Seed, toolCredentialKeyContext, type ScheduledKey } from '../tools/credential-keys.js';
 
 export const SEALED_MIGRATIONS: readonly Migration[] = [
   {
@@ -261,8 +261,8 @@ export function platformSeedSeal(keyring: {
   unwrapDataKey(wrapped: Buffer, context: string): Promise<{ key: Buffer }>;
 }, platformTenant: string): SeedSeal {
   return {
-    wrap: (seed, kid) => keyring.wrapDataKey(seed, platformTenant, `tool-credential-key:${kid}`),
-    open: async (wrapped, kid) => (await keyring.unwrapDataKey(wrapped, `tool-credential-key:${kid}`)).key,
+    wrap: (seed, kid) => keyring.wrapDataKey(seed, platformTenant, toolCredentialKeyContext(kid)),
+    open: async (wrapped, kid) => (await keyring.unwrapDataKey(wrapped, toolCredentialKeyContext(kid))).key,
   };
 }
 
@@ -279,7 +279,7 @@ export class PostgresToolCredentialKeyStore extends SealedPostgres implements Cr
     return new PostgresToolCredentialKeyStore(pool, prefix, migration);
   }
 
-  /** The KEK that wraps the keys (set once, before the first use). */
+  /** The KEK that wraps and opens the keys (set before the first use). */
   sealWith(seal: SeedSeal): this {
     this.seal = seal;
     return this;
@@ -313,6 +313,16 @@ export class PostgresToolCredentialKeyStore extends SealedPostgres implements Cr
 
   list(): Promise<ScheduledKey[]> {
     return this.read(this.pool);
+  }
+
+  /** The wrapped seeds as stored (`warden data rewrap` moves them to the current KEK without a seal). */
+  async listWrapped(): Promise<{ kid: string; wrapped: Buffer }[]> {
+    return (await this.pool.query<{ kid: string; wrapped_seed: Buffer }>(`SELECT kid, wrapped_seed FROM ${this.table} ORDER BY kid COLLATE "C"`)).rows.map((r) => ({ kid: r.kid, wrapped: r.wrapped_seed }));
+  }
+
+  /** Replaces a wrapped seed only if it is still `from` (a concurrent rewrap or retirement wins). */
+  async replaceWrapped(kid: string, from: Buffer, to: Buffer): Promise<boolean> {
+    return (await this.pool.query(`UPDATE ${this.table} SET wrapped_seed = $1 WHERE kid = $2 AND wrapped_seed = $3`, [to, kid, from])).rowCount === 1;
   }
 
   exclusive<T>(fn: (tx: CredentialKeyTransaction) => Promise<T>, o: { wait: boolean }): Promise<T | null> {

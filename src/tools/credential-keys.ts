@@ -100,6 +100,9 @@ export function rotateDetails(next: ScheduledKey, previous: ScheduledKey, now: n
   };
 }
 
+/** What a shared key's wrapped seed is bound to under the KEK (another key's seed does not open in its place). */
+export const toolCredentialKeyContext = (kid: string): string => `tool-credential-key:${kid}`;
+
 /** RFC 8410 PKCS#8 prefix of an Ed25519 private key; the 32-byte seed follows. */
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 

@@ -21,6 +21,8 @@ import { platformSeedSeal, PostgresToolCredentialKeyStore } from '../../src/stor
 import { PLATFORM_TENANT } from '../../src/core/tenant.js';
 import { tmpKeyring } from '../helpers/keyring.js';
 import { SharedToolCredentialKeys } from '../../src/tools/credential-keys-shared.js';
+import { ed25519Seed } from '../../src/tools/credential-keys.js';
+import { parseWrappedKey } from '../../src/data/crypto/index.js';
 
 const DAY = 86_400_000;
 const MIN = 60_000;
@@ -122,7 +124,12 @@ test('a round with the shared store unreachable fails and changes nothing; the l
   const store = (await PostgresToolCredentialKeyStore.connect({ connectionString: PG_TEST_URL, prefix })).sealWith(platformSeedSeal(tmpKeyring().keyring, PLATFORM_TENANT));
   const recorded: string[] = [];
   const keys = await SharedToolCredentialKeys.start({ store, clock, rotateAfterMs: DAY, overlapMs: 60 * MIN, publishAheadMs: 10 * MIN, record: (action) => void recorded.push(action), announce: async () => {} });
-  const { kid } = keys.signing();
+  const { kid, key } = keys.signing();
+  // Stored wrapped under the KEK (the envelope format), never as the seed itself.
+  const [stored] = await store.listWrapped();
+  assert.equal(stored!.kid, kid);
+  assert.ok(parseWrappedKey(stored!.wrapped), 'in the envelope format');
+  assert.equal(stored!.wrapped.indexOf(ed25519Seed(key)), -1, 'the seed does not appear in the stored bytes');
   clock.advance(2 * DAY);
   await store.close(); // PostgreSQL unreachable from this replica
   await assert.rejects(keys.tick());

@@ -4,7 +4,8 @@
 // against B's JWKS, and each replica rotated its own keys (one rotate entry per replica). Here: one JWKS on every
 // replica, a credential from either verifies against the other's, a rotation is made once (the other replica skips
 // or finds nothing due) and reaches the other's JWKS within a second, and a round never runs unlocked: with the
-// lock held elsewhere it is skipped, with the store unreachable it fails and changes nothing.
+// lock held elsewhere it is skipped, with the store unreachable it fails and changes nothing. Replicas starting
+// together on a fresh store make one first key; a stored key that does not match its kid is refused.
 // The tool backend is a small fake of an external upstream (labelled below), verifying like a real one would.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +22,8 @@ import { platformSeedSeal, PostgresToolCredentialKeyStore } from '../../src/stor
 import { PLATFORM_TENANT } from '../../src/core/tenant.js';
 import { tmpKeyring } from '../helpers/keyring.js';
 import { SharedToolCredentialKeys } from '../../src/tools/credential-keys-shared.js';
-import { ed25519Seed } from '../../src/tools/credential-keys.js';
+import { ed25519Kid, ed25519Seed } from '../../src/tools/credential-keys.js';
+import { generateKeyPairSync } from 'node:crypto';
 import { parseWrappedKey } from '../../src/data/crypto/index.js';
 
 const DAY = 86_400_000;
@@ -136,4 +138,50 @@ test('a round with the shared store unreachable fails and changes nothing; the l
   assert.deepEqual(recorded, [], 'nothing recorded: no rotation happened');
   assert.equal(keys.signing().kid, kid, 'the loaded key keeps signing');
   assert.deepEqual(keys.jwks().map((k) => k.kid), [kid]);
+});
+
+test('a fresh shared store: replicas starting together make one first key, the first replica’s own key if it had one', { timeout: 30_000 }, async (t) => {
+  const skip = pgTables.skip();
+  if (skip) return t.skip(skip);
+  const prefix = pgTables.newPrefix();
+  const clock = new FixedClock(Date.now());
+  const { keyring } = tmpKeyring();
+  const stores = await Promise.all([0, 1, 2].map(async () => (await PostgresToolCredentialKeyStore.connect({ connectionString: PG_TEST_URL, prefix })).sealWith(platformSeedSeal(keyring, PLATFORM_TENANT))));
+  t.after(() => Promise.all(stores.map((s) => s.close())));
+  // Each replica had its own tool-credential-key.pem before the keys were shared (a backend may have pinned it).
+  const own = [0, 1, 2].map(() => generateKeyPairSync('ed25519').privateKey);
+  const started = await Promise.all(
+    stores.map((store, i) =>
+      SharedToolCredentialKeys.start({ store, clock, rotateAfterMs: DAY, overlapMs: 60 * MIN, publishAheadMs: 10 * MIN, record: () => {}, announce: async () => {}, firstKey: () => ({ key: own[i]!, since: clock.now() - DAY / 2 }) }),
+    ),
+  );
+  const signing = started.map((k) => k.signing().kid);
+  assert.equal(new Set(signing).size, 1, `one key for all: ${signing.join(', ')}`);
+  assert.ok(own.some((k) => ed25519Kid(k) === signing[0]), 'it is one replica’s own key, adopted');
+  assert.equal((await stores[0]!.listWrapped()).length, 1);
+  for (const k of started) assert.deepEqual(k.jwks().map((j) => j.kid), [signing[0]]);
+});
+
+test('fail closed: a stored key that is not the key its kid names, or a seed moved to another row, is refused', { timeout: 30_000 }, async (t) => {
+  const skip = pgTables.skip();
+  if (skip) return t.skip(skip);
+  const prefix = pgTables.newPrefix();
+  const store = (await PostgresToolCredentialKeyStore.connect({ connectionString: PG_TEST_URL, prefix })).sealWith(platformSeedSeal(tmpKeyring().keyring, PLATFORM_TENANT));
+  t.after(() => store.close());
+  const [k1, k2] = [generateKeyPairSync('ed25519').privateKey, generateKeyPairSync('ed25519').privateKey];
+  await store.exclusive(async (tx) => {
+    await tx.add({ kid: ed25519Kid(k1), activeFrom: 1, key: k1 });
+    await tx.add({ kid: ed25519Kid(k2), activeFrom: 2, key: k2 });
+  }, { wait: true });
+  assert.equal((await store.list()).length, 2);
+  // Someone with write access to the table moves k1's wrapped seed into k2's row: the KEK binds each seed to its kid.
+  const c = new pg.Client({ connectionString: PG_TEST_URL });
+  await c.connect();
+  t.after(() => c.end());
+  await c.query(`UPDATE ${prefix}tool_credential_keys SET wrapped_seed = (SELECT wrapped_seed FROM ${prefix}tool_credential_keys WHERE kid = $1) WHERE kid = $2`, [ed25519Kid(k1), ed25519Kid(k2)]);
+  await assert.rejects(store.list(), { name: 'EnvelopeTampered' });
+  // A row naming a kid its key does not hash to (wrapped for that kid, so the KEK opens it): refused too.
+  await c.query(`DELETE FROM ${prefix}tool_credential_keys`);
+  await store.exclusive((tx) => tx.add({ kid: ed25519Kid(k1), activeFrom: 1, key: k2 }), { wait: true });
+  await assert.rejects(store.list(), /is not the key its kid names/);
 });

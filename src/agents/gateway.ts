@@ -167,7 +167,9 @@ export class A2AGateway {
     const served = await fetchCard(this.d.egress.fetchFor(this.policy(a)), a.cardUrl);
     const digest = cardDigest(served);
     if (digest !== a.digest) {
-      await this.stored(() => this.d.store.setPending(a.id, served, digest, now));
+      // Recorded only if the pin is still the one this call read and nothing is pending (another replica may have
+      // recorded the change first, or an admin approved it meanwhile); the call is refused either way.
+      await this.stored(() => this.d.store.setPending(a.id, served, digest, now, a.digest));
       this.checkedAt.delete(a.id);
       const e = new AgentCardChanged(a.id);
       const before = new Set(cardSkills(a.card).map((s) => s.id));

@@ -75,8 +75,12 @@ export interface AgentStore {
   create(a: Omit<AgentRecord, 'pending' | 'createdAt' | 'updatedAt'>, now: number): Promise<AgentRecord>;
   /** AgentNotFound when there is none. */
   remove(id: string): Promise<void>;
-  /** A changed card seen at the agent: kept as pending (the agent is quarantined until it is approved). */
-  setPending(id: string, card: Record<string, unknown>, digest: string, now: number): Promise<void>;
+  /**
+   * A changed card seen at the agent: kept as pending (the agent is quarantined until it is approved), only while
+   * the pin is still `pinned` and nothing is pending: the first change any replica saw is the one an admin reviews,
+   * and a replica that fetched the card before an approval cannot quarantine the agent again. False otherwise.
+   */
+  setPending(id: string, card: Record<string, unknown>, digest: string, now: number, pinned: string): Promise<boolean>;
   /** Pins the pending card (the admin's consent) and ends a quarantine, only if the pending digest is still `expected`. */
   approvePending(id: string, expected: string, by: string, now: number): Promise<boolean>;
   /** Records who started a task; the first record of an (agent, task id) stands (false when it already existed). */
@@ -150,8 +154,8 @@ export class SqliteAgentStore implements AgentStore {
     this.db.prepare('DELETE FROM a2a_tasks WHERE agent = ?').run(id);
   }
 
-  async setPending(id: string, card: Record<string, unknown>, digest: string, now: number): Promise<void> {
-    this.db.prepare('UPDATE a2a_agents SET pending_card = ?, pending_digest = ?, pending_at = ? WHERE id = ?').run(JSON.stringify(card), digest, now, id);
+  async setPending(id: string, card: Record<string, unknown>, digest: string, now: number, pinned: string): Promise<boolean> {
+    return this.db.prepare('UPDATE a2a_agents SET pending_card = ?, pending_digest = ?, pending_at = ? WHERE id = ? AND digest = ? AND pending_digest IS NULL').run(JSON.stringify(card), digest, now, id, pinned).changes === 1;
   }
 
   async approvePending(id: string, expected: string, by: string, now: number): Promise<boolean> {

@@ -2,11 +2,12 @@
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { KeyObject } from 'node:crypto';
-import { mkdirSync, chmodSync, readFileSync } from 'node:fs';
+import { mkdirSync, chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { pino, destination, type Logger, type DestinationStream } from 'pino';
 import { systemClock, type Clock } from '../core/clock.js';
+import { PLATFORM_TENANT } from '../core/tenant.js';
 import { newRequestId } from '../core/ids.js';
 import { auditEvent } from '../core/audit-event.js';
 import type { AuditEvent, Principal } from '../core/types.js';
@@ -31,7 +32,7 @@ import { SqliteConsoleSessionStore } from '../store/console-sessions-store.js';
 import { RedisNonceStore } from '../identity/http-signature/redis-nonce-store.js';
 import { RedisSourceRateLimiter } from '../network/redis-source-limit.js';
 import { RedisChallengeStore } from '../workload/attestation-challenges.js';
-import { openSharedSealedStores, SHARED_KEK_REQUIRED, SharedKekMismatch } from '../store/sealed-postgres.js';
+import { openSharedSealedStores, platformSeedSeal, SHARED_KEK_REQUIRED, SharedKekMismatch } from '../store/sealed-postgres.js';
 import { RedisRevocationStore } from '../identity/jit/redis-revocation-store.js';
 import { UpstreamShare } from '../network/upstream-share.js';
 import { openSqlite, type SqliteDb } from '../store/sqlite.js';
@@ -51,7 +52,7 @@ import { RedisBaselineStore } from '../store/baselines-redis.js';
 import { createInventoryRoute } from '../monitor/inventory.js';
 import { KeyRotation } from '../monitor/rotation.js';
 import { webhookChannel } from '../monitor/secret-delivery.js';
-import { createToolsPlane, filterToolCalls, pdpToolDecider, toolAuthenticator, ToolCredentialKeys, type ToolPolicyRequest, type ToolsPlane } from '../tools/index.js';
+import { createToolsPlane, filterToolCalls, pdpToolDecider, toolAuthenticator, ToolCredentialKeys, SharedToolCredentialKeys, type ToolPolicyRequest, type ToolsPlane } from '../tools/index.js';
 import { calleeActor, createAgentsPlane } from '../agents/index.js';
 import { buildContext } from '../policy/index.js';
 import { countFindings, redact } from '../inspect/index.js';
@@ -116,6 +117,8 @@ export interface RunningWarden {
   flushRefusals(): Promise<void>;
   /** Runs one retention sweep round now (else every placement.sweepIntervalMs); what it deleted, or null. */
   sweepRetention(): Promise<Record<string, Record<string, number>> | null>;
+  /** Runs one tool-credential key round now (else every monitor.rotation.intervalMs): what it did, 'skipped', or null (failed, logged). */
+  rotateToolCredentialKeys(): Promise<unknown>;
   demoUpstreamUrl: string | null;
   /** Where the Envoy ext_authz servers listen (extAuthz.grpc / extAuthz.http), or null. */
   extAuthzGrpcPort: number | null;
@@ -594,33 +597,53 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   quarantineDeployment = async (id, reason) => (await workload.registry.quarantine(null, id, reason)).state === 'quarantined';
   const keyRelease = createKeyRelease({ db, keyring, registry: workload.registry, trust: workload.trust, audit, clock, log, maxEvidenceAgeMs: config.workload.attestation.maxEvidenceAgeMs, perSource: config.limits.attestationPerSource, maxConsumedNonces: config.limits.attestationUsedNonces, ...(cluster.redis ? { challenges: new RedisChallengeStore(cluster.redis, `${redisPrefix}attestation:`), sourceLimiter: new RedisSourceRateLimiter(cluster.redis, `${redisPrefix}attestation:source:`, config.limits.attestationPerSource) } : {}), ...(sealed ? { modelKeys: sealed.modelKeys } : {}) });
   // The keys that sign per-call tool credentials: one key for good, or rotated on a cadence with an overlap
-  // (monitor.rotation.toolCredentialKeys; docs/monitor.md), each rotation and retirement a ledger entry.
-  const toolCredentialKeys = (): KeyObject | ToolCredentialKeys => {
+  // (monitor.rotation.toolCredentialKeys; docs/monitor.md), each rotation and retirement a ledger entry. With
+  // store.postgres the replicas share them (wrapped under the shared KEK): one signs what all publish, and one
+  // replica at a time rotates (docs/cluster.md).
+  let toolCredentialRound: () => Promise<unknown> = async () => null;
+  const toolCredentialKeys = async (): Promise<KeyObject | ToolCredentialKeys | SharedToolCredentialKeys> => {
     const legacyFile = join(config.dataDir, 'tool-credential-key.pem');
     const tk = config.monitor.rotation.toolCredentialKeys;
-    if (!tk.enabled) return loadOrCreateEd25519(legacyFile);
-    const keys = new ToolCredentialKeys({
-      dir: join(config.dataDir, 'tool-credential-keys'),
-      clock,
-      rotateAfterMs: tk.rotateAfterDays * 86_400_000,
-      overlapMs: tk.overlapMinutes * 60_000,
-      publishAheadMs: tk.publishAheadMinutes * 60_000,
-      legacyFile,
-      record: (action, details) =>
-        void audit
-          .append(auditEvent({ time: new Date(clock.now()).toISOString(), requestId: newRequestId(), kind: 'system', action, decision: 'allow', status: 200, resource: { type: 'System', id: 'tool-credential-keys' }, details }))
-          .catch((e: unknown) => log.error({ err: e, action }, 'could not record a tool credential key rotation in the ledger')),
-    });
-    const timer = setInterval(() => {
-      try {
-        keys.tick();
-      } catch (e) {
-        log.error({ err: e }, 'tool credential key rotation failed (the current key keeps signing)');
+    const record: ConstructorParameters<typeof ToolCredentialKeys>[0]['record'] = (action, details) =>
+      void audit
+        .append(auditEvent({ time: new Date(clock.now()).toISOString(), requestId: newRequestId(), kind: 'system', action, decision: 'allow', status: 200, resource: { type: 'System', id: 'tool-credential-keys' }, details }))
+        .catch((e: unknown) => log.error({ err: e, action }, 'could not record a tool credential key rotation in the ledger'));
+    const schedule = { clock, rotateAfterMs: tk.enabled ? tk.rotateAfterDays * 86_400_000 : Infinity, overlapMs: tk.overlapMinutes * 60_000, publishAheadMs: tk.publishAheadMinutes * 60_000, record };
+    let keys: ToolCredentialKeys | SharedToolCredentialKeys;
+    if (sealed) {
+      const changes = cluster.changes;
+      const store = sealed.toolCredentialKeys.sealWith(platformSeedSeal(keyring, PLATFORM_TENANT));
+      const shared = await SharedToolCredentialKeys.start({
+        ...schedule,
+        store,
+        announce: async () => void (await changes?.publish({ type: 'tool_credential_keys' })),
+        // This replica's key from before the keys were shared becomes the store's first (backends may pin it).
+        firstKey: () => (existsSync(legacyFile) ? { key: loadOrCreateEd25519(legacyFile), since: Math.floor(statSync(legacyFile).mtimeMs) } : null),
+      });
+      if (changes) {
+        const reload = () => void shared.reload().catch((e: unknown) => log.error({ err: e }, 'could not reload the shared tool credential keys (the loaded ones keep signing)'));
+        started.push(changes.subscribe((c) => (c.type === 'tool_credential_keys' || c.type === 'resync') && reload()));
       }
-    }, config.monitor.rotation.intervalMs);
-    timer.unref();
-    started.push(() => clearInterval(timer));
-    keys.tick();
+      keys = shared;
+    } else {
+      if (!tk.enabled) return loadOrCreateEd25519(legacyFile);
+      keys = new ToolCredentialKeys({ ...schedule, dir: join(config.dataDir, 'tool-credential-keys'), legacyFile });
+    }
+    // A round that fails (the shared store unreachable) is skipped and logged: never run on local state.
+    toolCredentialRound = async () => {
+      try {
+        return await keys.tick();
+      } catch (e) {
+        log.error({ err: e }, 'tool credential key rotation skipped (the current key keeps signing)');
+        return null;
+      }
+    };
+    if (tk.enabled) {
+      const timer = setInterval(() => void toolCredentialRound(), config.monitor.rotation.intervalMs);
+      timer.unref();
+      started.push(() => clearInterval(timer));
+    }
+    await toolCredentialRound();
     return keys;
   };
   // Tools plane: /v1/tools, /mcp and /admin/v1/tools|approvals; tool calls decided by the same PDP.
@@ -636,7 +659,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     publicOrigin: inferenceOrigin,
     // MCP clients log users in at the configured OIDC issuers; Warden's own token service (exchange) comes last.
     authorizationServers: [...config.oidc.issuers.map((i) => i.issuer), inferenceOrigin],
-    credentialKey: toolCredentialKeys(),
+    credentialKey: await toolCredentialKeys(),
     ...(monitor
       ? { risk: (p: Principal) => monitor.risk(p), observe: (p: Principal, o: Parameters<typeof monitor.observeTool>[1]) => monitor.observeTool(p, o) }
       : {}),
@@ -925,6 +948,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     reloadTls,
     flushRefusals: () => refusals.flush(),
     sweepRetention: () => sweep.sweep(),
+    rotateToolCredentialKeys: () => toolCredentialRound(),
     demoUpstreamUrl: demo?.url ?? null,
     extAuthzGrpcPort: extAuthz?.grpcPort ?? null,
     extAuthzHttpPort: extAuthz?.httpPort ?? null,

@@ -12,7 +12,7 @@ import { createKeyFile, keyringFromConfig, readKeyFile } from '../data/crypto/in
 import { LEGACY_MODEL_KEK_FILE, LEGACY_PAYLOAD_KEK_FILE, migrateLegacy, rewrapAll, type MoveReport } from '../data/crypto/migrate.js';
 import { SqlitePayloadStore } from '../store/ledger-payloads-sqlite.js';
 import { SqliteModelKeyStore } from '../store/model-keys-sqlite.js';
-import { PostgresModelKeyStore, PostgresPayloadStore } from '../store/sealed-postgres.js';
+import { PostgresModelKeyStore, PostgresPayloadStore, PostgresToolCredentialKeyStore } from '../store/sealed-postgres.js';
 import { SqliteIdentityStore } from '../store/identity-sqlite.js';
 import { PostgresIdentityStore } from '../store/identity-postgres.js';
 import { SqliteRegistryStore } from '../store/registry-sqlite.js';
@@ -26,6 +26,7 @@ const USAGE = 'usage: warden data migrate|rewrap [--config FILE] [--data-dir DIR
 
 function report(verb: string, r: MoveReport): number {
   process.stdout.write(`${verb}: ${r.payloadKeys} payload data key(s), ${r.modelKeys} model key(s)\n`);
+  if (r.toolCredentialKeys !== undefined) process.stdout.write(`${verb}: ${r.toolCredentialKeys} tool credential key(s)\n`);
   for (const s of r.skipped) process.stdout.write(`  not moved: ${s}\n`);
   return r.skipped.length ? 1 : 0;
 }
@@ -44,20 +45,22 @@ async function withStores<T>(config: WardenConfig, fn: (s: { db: SqliteDb; paylo
   }
 }
 
-async function withSharedStores<T>(pg: { connectionString: string; prefix: string }, fn: (s: { payloads: PostgresPayloadStore; models: PostgresModelKeyStore }) => Promise<T>): Promise<T> {
+async function withSharedStores<T>(pg: { connectionString: string; prefix: string }, fn: (s: { payloads: PostgresPayloadStore; models: PostgresModelKeyStore; toolCredentialKeys: PostgresToolCredentialKeyStore }) => Promise<T>): Promise<T> {
   let payloads: PostgresPayloadStore | null = null;
   let models: PostgresModelKeyStore | null = null;
+  let toolCredentialKeys: PostgresToolCredentialKeyStore | null = null;
   try {
     payloads = await PostgresPayloadStore.connect(pg);
     models = await PostgresModelKeyStore.connect(pg);
+    toolCredentialKeys = await PostgresToolCredentialKeyStore.connect(pg);
   } catch (e) {
-    await Promise.allSettled([payloads?.close(), models?.close()]);
+    await Promise.allSettled([payloads?.close(), models?.close(), toolCredentialKeys?.close()]);
     throw new CliError(`data: store.postgres: ${(e as Error).message}`, 1);
   }
   try {
-    return await fn({ payloads, models });
+    return await fn({ payloads, models, toolCredentialKeys });
   } finally {
-    await Promise.allSettled([payloads.close(), models.close()]);
+    await Promise.allSettled([payloads.close(), models.close(), toolCredentialKeys.close()]);
   }
 }
 

@@ -78,8 +78,9 @@ export class PostgresAgentStore implements AgentStore {
     if (r.rowCount === 0) throw new AgentNotFound(id);
   }
 
-  async setPending(id: string, card: Record<string, unknown>, digest: string, now: number): Promise<void> {
-    await this.pool.query(`UPDATE ${this.table} SET pending_card = $1, pending_digest = $2, pending_at = $3 WHERE id = $4`, [JSON.stringify(card), digest, now, id]);
+  async setPending(id: string, card: Record<string, unknown>, digest: string, now: number, pinned: string): Promise<boolean> {
+    const r = await this.pool.query(`UPDATE ${this.table} SET pending_card = $1, pending_digest = $2, pending_at = $3 WHERE id = $4 AND digest = $5 AND pending_digest IS NULL`, [JSON.stringify(card), digest, now, id, pinned]);
+    return r.rowCount === 1;
   }
 
   async approvePending(id: string, expected: string, by: string, now: number): Promise<boolean> {

@@ -20,6 +20,8 @@ export type StoreChange =
   | { type: 'approval'; id: string }
   /** A tenant's own KEK withdrawn or reinstated: replicas re-read the tenant KEK records. */
   | { type: 'tenant_kek'; tenant: string }
+  /** The shared tool-credential signing keys rotated or retired: replicas reload them. */
+  | { type: 'tool_credential_keys' }
     /** Notifications may have been missed: drop every cached record. */
   | { type: 'resync' };
 

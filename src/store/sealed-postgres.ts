@@ -12,6 +12,8 @@ import { connectMigrated, inTransaction, type Migration, type MigrationResult } 
 import type { StoredModelKey } from '../workload/key-release-envelope.js';
 import type { ModelKeyStore, PayloadStore, StoredPayload } from './sealed-store.js';
 import { toTenantKek, type TenantKekRecord, type TenantKekRow, type TenantKekStore } from './tenant-keks-store.js';
+import type { CredentialKeyStore, CredentialKeyTransaction } from '../tools/credential-keys-shared.js';
+import { ed25519FromSeed, ed25519Kid, ed25519Seed, toolCredentialKeyContext, type ScheduledKey } from '../tools/credential-keys.js';
 
 export const SEALED_MIGRATIONS: readonly Migration[] = [
   {
@@ -42,6 +44,12 @@ export const SEALED_MIGRATIONS: readonly Migration[] = [
     sql: `
       ALTER TABLE $PREFIXledger_payloads ADD COLUMN expires_ms bigint;
       CREATE INDEX $PREFIXledger_payloads_expiry ON $PREFIXledger_payloads (expires_ms) WHERE expires_ms IS NOT NULL;`,
+  },
+  {
+    version: 4,
+    description: 'tool_credential_keys: the keys that sign per-call tool credentials, shared by replicas (wrapped)',
+    sql: `
+      CREATE TABLE $PREFIXtool_credential_keys (kid text PRIMARY KEY, active_from bigint NOT NULL, wrapped_seed bytea NOT NULL, created_at bigint NOT NULL);`,
   },
 ];
 
@@ -241,6 +249,99 @@ export class PostgresTenantKekStore extends SealedPostgres implements TenantKekS
   }
 }
 
+/** Wraps and opens an Ed25519 seed under the platform KEK, bound to the key's kid. */
+export interface SeedSeal {
+  wrap(seed: Buffer, kid: string): Promise<Buffer>;
+  open(wrapped: Buffer, kid: string): Promise<Buffer>;
+}
+
+/** The seal of the shared tool-credential keys: the keyring's platform KEK, each seed bound to its kid. */
+export function platformSeedSeal(keyring: {
+  wrapDataKey(key: Buffer, tenant: string, context: string): Promise<Buffer>;
+  unwrapDataKey(wrapped: Buffer, context: string): Promise<{ key: Buffer }>;
+}, platformTenant: string): SeedSeal {
+  return {
+    wrap: (seed, kid) => keyring.wrapDataKey(seed, platformTenant, toolCredentialKeyContext(kid)),
+    open: async (wrapped, kid) => (await keyring.unwrapDataKey(wrapped, toolCredentialKeyContext(kid))).key,
+  };
+}
+
+/**
+ * The tool-credential signing keys every replica signs with and publishes (tools/credential-keys-shared.ts):
+ * each private key's seed wrapped under the platform KEK; maintenance in a transaction holding an advisory lock,
+ * taken with `pg_try_advisory_xact_lock` by the timer's rounds so a replica finding it held skips the round.
+ */
+export class PostgresToolCredentialKeyStore extends SealedPostgres implements CredentialKeyStore {
+  private seal: SeedSeal | null = null;
+
+  static async connect(opts: Opts): Promise<PostgresToolCredentialKeyStore> {
+    const { pool, prefix, migration } = await SealedPostgres.open(opts);
+    return new PostgresToolCredentialKeyStore(pool, prefix, migration);
+  }
+
+  /** The KEK that wraps and opens the keys (set before the first use). */
+  sealWith(seal: SeedSeal): this {
+    this.seal = seal;
+    return this;
+  }
+
+  private get table(): string {
+    return `${this.prefix}tool_credential_keys`;
+  }
+
+  private async read(q: pg.Pool | pg.PoolClient): Promise<ScheduledKey[]> {
+    const rows = (await q.query<{ kid: string; active_from: string; wrapped_seed: Buffer }>(`SELECT kid, active_from, wrapped_seed FROM ${this.table} ORDER BY active_from, kid COLLATE "C"`)).rows;
+    const out: ScheduledKey[] = [];
+    for (const r of rows) {
+      const seed = await this.sealed().open(r.wrapped_seed, r.kid);
+      try {
+        const key = ed25519FromSeed(seed);
+        // A row whose key is not the one its kid names is refused (fail closed), as a key file is.
+        if (ed25519Kid(key) !== r.kid) throw new Error(`tool credential key ${r.kid} in ${this.table} is not the key its kid names`);
+        out.push({ kid: r.kid, activeFrom: Number(r.active_from), key });
+      } finally {
+        seed.fill(0);
+      }
+    }
+    return out;
+  }
+
+  private sealed(): SeedSeal {
+    if (!this.seal) throw new Error('tool credential keys: no KEK to open them with');
+    return this.seal;
+  }
+
+  list(): Promise<ScheduledKey[]> {
+    return this.read(this.pool);
+  }
+
+  /** The wrapped seeds as stored (`warden data rewrap` moves them to the current KEK without a seal). */
+  async listWrapped(): Promise<{ kid: string; wrapped: Buffer }[]> {
+    return (await this.pool.query<{ kid: string; wrapped_seed: Buffer }>(`SELECT kid, wrapped_seed FROM ${this.table} ORDER BY kid COLLATE "C"`)).rows.map((r) => ({ kid: r.kid, wrapped: r.wrapped_seed }));
+  }
+
+  /** Replaces a wrapped seed only if it is still `from` (a concurrent rewrap or retirement wins). */
+  async replaceWrapped(kid: string, from: Buffer, to: Buffer): Promise<boolean> {
+    return (await this.pool.query(`UPDATE ${this.table} SET wrapped_seed = $1 WHERE kid = $2 AND wrapped_seed = $3`, [to, kid, from])).rowCount === 1;
+  }
+
+  exclusive<T>(fn: (tx: CredentialKeyTransaction) => Promise<T>, o: { wait: boolean }): Promise<T | null> {
+    return inTransaction(this.pool, async (c) => {
+      const lock = `warden-tool-credential-keys:${this.prefix}`;
+      if (o.wait) await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [lock]);
+      else if (!(await c.query<{ got: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS got', [lock])).rows[0]!.got) return null;
+      return fn({
+        list: () => this.read(c),
+        add: async (k) => {
+          const seed = ed25519Seed(k.key);
+          await c.query(`INSERT INTO ${this.table} (kid, active_from, wrapped_seed, created_at) VALUES ($1, $2, $3, $4)`, [k.kid, k.activeFrom, await this.sealed().wrap(seed, k.kid), Date.now()]);
+        },
+        remove: async (kid) => (await c.query(`DELETE FROM ${this.table} WHERE kid = $1`, [kid])).rowCount === 1,
+      });
+    });
+  }
+}
+
 /**
  * The sealed stores of a replica on store.postgres: the KEK pinned first (pinSharedKek), then model keys,
  * retained payloads when retention is on, and the tenants' own KEKs.
@@ -249,17 +350,20 @@ export async function openSharedSealedStores(
   opts: Opts,
   kek: { current: string; previous: string[] },
   o: { payloads: boolean; now: number },
-): Promise<{ modelKeys: PostgresModelKeyStore; payloads: PostgresPayloadStore | null; tenantKeks: PostgresTenantKekStore; close(): Promise<void> }> {
+): Promise<{ modelKeys: PostgresModelKeyStore; payloads: PostgresPayloadStore | null; tenantKeks: PostgresTenantKekStore; toolCredentialKeys: PostgresToolCredentialKeyStore; close(): Promise<void> }> {
   await pinSharedKek(opts, kek, o.now);
   const modelKeys = await PostgresModelKeyStore.connect(opts);
   let payloads: PostgresPayloadStore | null = null;
-  let tenantKeks: PostgresTenantKekStore;
+  let tenantKeks: PostgresTenantKekStore | undefined;
+  let toolCredentialKeys: PostgresToolCredentialKeyStore;
   try {
     payloads = o.payloads ? await PostgresPayloadStore.connect(opts) : null;
     tenantKeks = await PostgresTenantKekStore.connect(opts);
+    toolCredentialKeys = await PostgresToolCredentialKeyStore.connect(opts);
   } catch (e) {
-    await Promise.allSettled([modelKeys.close(), payloads?.close()]);
+    await Promise.allSettled([modelKeys.close(), payloads?.close(), tenantKeks?.close()]);
     throw e;
   }
-  return { modelKeys, payloads, tenantKeks, close: async () => void (await Promise.allSettled([modelKeys.close(), payloads?.close(), tenantKeks.close()])) };
+  const all = [modelKeys, payloads, tenantKeks, toolCredentialKeys];
+  return { modelKeys, payloads, tenantKeks, toolCredentialKeys, close: async () => void (await Promise.allSettled(all.map((s) => s?.close()))) };
 }

@@ -40,11 +40,83 @@ export function fixedSigningKey(key: KeyObject): SigningKeys {
   return { signing: () => ({ kid, key }), jwks: () => [jwk] };
 }
 
-interface StoredKey {
-  file: string;
+/** A key in the rotation schedule: when it starts signing, and the private key. */
+export interface ScheduledKey {
   kid: string;
   activeFrom: number;
   key: KeyObject;
+}
+
+interface StoredKey extends ScheduledKey {
+  file: string;
+}
+
+// The schedule, shared by the keys of one data dir (below) and those shared by replicas in PostgreSQL
+// (credential-keys-shared.ts); `keys` are sorted oldest activation first.
+
+/** When `k` stops being published: `overlapMs` after a newer key started signing (null while none has). */
+function retiresAt(keys: readonly ScheduledKey[], k: ScheduledKey, now: number, overlapMs: number): number | null {
+  const successor = keys.find((x) => x.activeFrom > k.activeFrom && x.activeFrom <= now);
+  return successor ? successor.activeFrom + overlapMs : null;
+}
+
+/** The newest key whose activation has come (none: refused, fail closed). */
+export function signingKey(keys: readonly ScheduledKey[], now: number): { kid: string; key: KeyObject } {
+  const k = keys.filter((x) => x.activeFrom <= now).at(-1);
+  if (!k) throw new FailClosed('tool_credential_key_unavailable', 'no tool credential signing key is active');
+  return k;
+}
+
+/** The public keys still published at `now` (not yet past their overlap). */
+export function publishedKeys(keys: readonly ScheduledKey[], now: number, overlapMs: number): JWK[] {
+  return keys.filter((k) => (retiresAt(keys, k, now, overlapMs) ?? Infinity) > now).map((k) => publicJwk(k.key, k.kid));
+}
+
+/** The keys past their overlap at `now`, to delete. */
+export function retiredKeys<K extends ScheduledKey>(keys: readonly K[], now: number, overlapMs: number): K[] {
+  return keys.filter((k) => {
+    const at = retiresAt(keys, k, now, overlapMs);
+    return at !== null && at <= now;
+  });
+}
+
+/** Whether the newest key (none waiting to activate) is old enough to be replaced. */
+export function rotationDue(keys: readonly ScheduledKey[], now: number, rotateAfterMs: number): boolean {
+  const newest = keys.at(-1);
+  return newest !== undefined && newest.activeFrom <= now && now - newest.activeFrom >= rotateAfterMs;
+}
+
+export function retireDetails(k: ScheduledKey, now: number): Record<string, string> {
+  return { kid: k.kid, activeFrom: new Date(k.activeFrom).toISOString(), retiredAt: new Date(now).toISOString() };
+}
+
+export function rotateDetails(next: ScheduledKey, previous: ScheduledKey, now: number, overlapMs: number): Record<string, string> {
+  return {
+    kid: next.kid,
+    previous: previous.kid,
+    publishedAt: new Date(now).toISOString(),
+    activeFrom: new Date(next.activeFrom).toISOString(),
+    previousRetiresAt: new Date(next.activeFrom + overlapMs).toISOString(),
+  };
+}
+
+/** What a shared key's wrapped seed is bound to under the KEK (another key's seed does not open in its place). */
+export const toolCredentialKeyContext = (kid: string): string => `tool-credential-key:${kid}`;
+
+/** RFC 8410 PKCS#8 prefix of an Ed25519 private key; the 32-byte seed follows. */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/** The 32-byte seed of an Ed25519 private key (what the shared store wraps under the data KEK). */
+export function ed25519Seed(key: KeyObject): Buffer {
+  const der = key.export({ format: 'der', type: 'pkcs8' });
+  if (der.length !== ED25519_PKCS8_PREFIX.length + 32 || !der.subarray(0, ED25519_PKCS8_PREFIX.length).equals(ED25519_PKCS8_PREFIX)) throw new TypeError('tool credentials: an Ed25519 private key is required');
+  return der.subarray(ED25519_PKCS8_PREFIX.length);
+}
+
+/** The Ed25519 private key of a 32-byte seed. */
+export function ed25519FromSeed(seed: Buffer): KeyObject {
+  if (seed.length !== 32) throw new FailClosed('tool_credential_key_invalid', 'an Ed25519 seed is 32 bytes');
+  return createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
 }
 
 export interface CredentialKeysOptions {
@@ -65,14 +137,19 @@ const NAME = /^(\d{13,})-([A-Za-z0-9_-]{43})\.pem$/;
 const JWKS_MAX_AGE_MS = 300_000;
 const CREDENTIAL_TTL_MS = 300_000; // the issuer's largest allowed ttl
 
+/** Refuses a schedule under which a credential or a cached JWKS could outlive the key that verifies it. */
+export function checkSchedule(o: { rotateAfterMs: number; overlapMs: number; publishAheadMs: number }): void {
+  if (!(o.rotateAfterMs > 0)) throw new Error('tool credential keys: rotateAfterMs must be > 0');
+  if (o.overlapMs < CREDENTIAL_TTL_MS) throw new Error('tool credential keys: the overlap must outlast the credentials (≥ 300 s)');
+  if (o.publishAheadMs < JWKS_MAX_AGE_MS) throw new Error('tool credential keys: publishAhead must cover the JWKS max-age (≥ 300 s)');
+}
+
 export class ToolCredentialKeys implements SigningKeys {
   private keys: StoredKey[] = [];
   private seen = -1;
 
   constructor(private readonly o: CredentialKeysOptions) {
-    if (!(o.rotateAfterMs > 0)) throw new Error('tool credential keys: rotateAfterMs must be > 0');
-    if (o.overlapMs < CREDENTIAL_TTL_MS) throw new Error('tool credential keys: the overlap must outlast the credentials (≥ 300 s)');
-    if (o.publishAheadMs < JWKS_MAX_AGE_MS) throw new Error('tool credential keys: publishAhead must cover the JWKS max-age (≥ 300 s)');
+    checkSchedule(o);
     mkdirSync(o.dir, { recursive: true, mode: 0o700 });
     if (o.legacyFile && existsSync(o.legacyFile) && this.read().length === 0) {
       const key = createPrivateKey(readFileSync(o.legacyFile, 'utf8'));
@@ -121,23 +198,13 @@ export class ToolCredentialKeys implements SigningKeys {
   /** The newest key whose activation has come. */
   signing(): { kid: string; key: KeyObject } {
     this.refresh();
-    const now = this.o.clock.now();
-    const k = this.keys.filter((x) => x.activeFrom <= now).at(-1);
-    if (!k) throw new FailClosed('tool_credential_key_unavailable', 'no tool credential signing key is active');
-    return k;
-  }
-
-  /** When `k` stops being published: `overlapMs` after a newer key started signing (null while none has). */
-  private retiresAt(k: StoredKey, now: number): number | null {
-    const successor = this.keys.find((x) => x.activeFrom > k.activeFrom && x.activeFrom <= now);
-    return successor ? successor.activeFrom + this.o.overlapMs : null;
+    return signingKey(this.keys, this.o.clock.now());
   }
 
   /** Every key a backend may meet: the one signing, the next one (published ahead), those in their overlap. */
   jwks(): JWK[] {
     this.refresh();
-    const now = this.o.clock.now();
-    return this.keys.filter((k) => (this.retiresAt(k, now) ?? Infinity) > now).map((k) => publicJwk(k.key, k.kid));
+    return publishedKeys(this.keys, this.o.clock.now(), this.o.overlapMs);
   }
 
   /** Rotates when the newest key is due (none waiting to activate) and deletes keys past their overlap. */
@@ -145,9 +212,7 @@ export class ToolCredentialKeys implements SigningKeys {
     this.refresh();
     const now = this.o.clock.now();
     const retired: string[] = [];
-    for (const k of this.keys) {
-      const at = this.retiresAt(k, now);
-      if (at === null || at > now) continue;
+    for (const k of retiredKeys(this.keys, now, this.o.overlapMs)) {
       try {
         unlinkSync(k.file);
       } catch (e) {
@@ -155,19 +220,13 @@ export class ToolCredentialKeys implements SigningKeys {
         continue;
       }
       retired.push(k.kid);
-      this.o.record('tool_credential_key.retire', { kid: k.kid, activeFrom: new Date(k.activeFrom).toISOString(), retiredAt: new Date(now).toISOString() });
+      this.o.record('tool_credential_key.retire', retireDetails(k, now));
     }
     this.keys = this.keys.filter((k) => !retired.includes(k.kid));
     const newest = this.keys.at(-1)!;
-    if (newest.activeFrom > now || now - newest.activeFrom < this.o.rotateAfterMs) return { rotated: null, retired };
+    if (!rotationDue(this.keys, now, this.o.rotateAfterMs)) return { rotated: null, retired };
     const next = this.create(now + this.o.publishAheadMs);
-    this.o.record('tool_credential_key.rotate', {
-      kid: next.kid,
-      previous: newest.kid,
-      publishedAt: new Date(now).toISOString(),
-      activeFrom: new Date(next.activeFrom).toISOString(),
-      previousRetiresAt: new Date(next.activeFrom + this.o.overlapMs).toISOString(),
-    });
+    this.o.record('tool_credential_key.rotate', rotateDetails(next, newest, now, this.o.overlapMs));
     return { rotated: next.kid, retired };
   }
 }

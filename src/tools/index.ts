@@ -41,6 +41,7 @@ export { ToolQuarantines, quarantineView } from './quarantine.js';
 export { ApprovalService, approvalView } from './approvals.js';
 export { ToolCredentialIssuer, TOOL_CREDENTIAL_TYP } from './credential.js';
 export { ToolCredentialKeys, fixedSigningKey, ed25519Kid, type SigningKeys } from './credential-keys.js';
+export { SharedToolCredentialKeys, type CredentialKeyStore } from './credential-keys-shared.js';
 export type { ToolAuthenticator, VerifiedCaller } from './http.js';
 export * from './errors.js';
 export { SandboxPool, type SandboxOptions, type SandboxOutcome } from './sandbox/pool.js';

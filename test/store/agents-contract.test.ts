@@ -37,8 +37,11 @@ contractCase(backends, 'register, read through another replica, list in byte ord
 
 contractCase(backends, 'a changed card quarantines the agent everywhere; approval pins it only for the digest reviewed', async ({ a, b }) => {
   await a.create(agent('researcher'), T0);
-  await a.setPending('researcher', card('2'), 'sha256:bbb', T0 + 10);
+  assert.equal(await a.setPending('researcher', card('2'), 'sha256:bbb', T0 + 10, 'sha256:aaa'), true);
   assert.deepEqual((await b.get('researcher')).pending, { card: card('2'), digest: 'sha256:bbb', at: T0 + 10 });
+  // Another replica seeing yet another card: the first change recorded stands (that is what an admin reviews).
+  assert.equal(await b.setPending('researcher', card('3'), 'sha256:ddd', T0 + 11, 'sha256:aaa'), false);
+  assert.equal((await a.get('researcher')).pending!.digest, 'sha256:bbb');
   assert.equal(await b.approvePending('researcher', 'sha256:ccc', 'ann', T0 + 20), false, 'not the digest waiting');
   // Two admins approving through two replicas: exactly one succeeds.
   const raced = await Promise.all([a.approvePending('researcher', 'sha256:bbb', 'ann', T0 + 30), b.approvePending('researcher', 'sha256:bbb', 'bob', T0 + 30)]);
@@ -50,6 +53,9 @@ contractCase(backends, 'a changed card quarantines the agent everywhere; approva
   assert.equal(after.updatedAt, T0 + 30);
   assert.ok(['ann', 'bob'].includes(after.registeredBy));
   assert.equal(after.createdAt, T0);
+  // A replica that read the old pin and fetched the card before the approval does not quarantine the agent again.
+  assert.equal(await b.setPending('researcher', card('2'), 'sha256:bbb', T0 + 31, 'sha256:aaa'), false);
+  assert.equal((await a.get('researcher')).pending, null);
 });
 
 contractCase(backends, 'a task started through one replica is found through another; the first owner stands; removal and age forget it', async ({ a, b }) => {

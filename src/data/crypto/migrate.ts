@@ -5,6 +5,7 @@
 //    its own (BYOK), are rewrapped under the tenant's current KEK.
 import { createDecipheriv } from 'node:crypto';
 import { payloadKeyContext } from '../../ledger/retention.js';
+import { toolCredentialKeyContext } from '../../tools/credential-keys.js';
 import type { ModelKeyStore, PayloadStore } from '../../store/sealed-store.js';
 import { isLegacyModelKey, modelKeyContext, unwrapLegacyModelKey, type WrappedModelKey } from '../../workload/key-release-envelope.js';
 import { EnvelopeTampered, KekUnavailable } from './errors.js';
@@ -30,6 +31,8 @@ function openLegacyPayloadKey(kek: Buffer, principal: string, wrapped: Buffer): 
 export interface MoveReport {
   payloadKeys: number;
   modelKeys: number;
+  /** Shared tool-credential signing keys (store.postgres only; absent otherwise). */
+  toolCredentialKeys?: number;
   /** Records left as they were because the needed old key is absent (named, never silently skipped). */
   skipped: string[];
 }
@@ -37,6 +40,8 @@ export interface MoveReport {
 export interface Stores {
   payloads?: PayloadStore;
   models?: ModelKeyStore;
+  /** The tool-credential keys replicas share, each seed wrapped under the platform KEK. */
+  toolCredentialKeys?: { listWrapped(): Promise<{ kid: string; wrapped: Buffer }[]>; replaceWrapped(kid: string, from: Buffer, to: Buffer): Promise<boolean> };
 }
 
 export async function migrateLegacy(
@@ -115,6 +120,13 @@ export async function rewrapAll(keyring: Keyring, stores: Stores, now: number): 
     if (next) {
       await stores.models!.put(deploymentId, { ...wrapped, wrapped: next.toString('base64url') }, now);
       r.modelKeys++;
+    }
+  }
+  if (stores.toolCredentialKeys) {
+    r.toolCredentialKeys = 0;
+    for (const { kid, wrapped } of await stores.toolCredentialKeys.listWrapped()) {
+      const next = await unlessWithdrawn(r, `tool credential key ${kid}`, () => keyring.rewrap(wrapped, toolCredentialKeyContext(kid)));
+      if (next && (await stores.toolCredentialKeys.replaceWrapped(kid, wrapped, next))) r.toolCredentialKeys++;
     }
   }
   return r;

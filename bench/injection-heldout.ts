@@ -82,8 +82,8 @@ async function loadPeers(): Promise<Peer[]> {
         return r.safe ? 0 : Math.max(0, ...(r.threats ?? []).map((x) => x.severity));
       },
     });
-  } catch {
-    /* not installed */
+  } catch (e) {
+    skipPeer('@andersmyrmel/vard', e);
   }
   try {
     // llm_guardrail: TF-IDF + logistic regression models; its injection and jailbreak models, the higher confidence
@@ -92,10 +92,15 @@ async function loadPeers(): Promise<Peer[]> {
     const mod = (await import(spec)) as { checkInjection(t: string): Promise<{ confidence: number }>; checkJailbreak(t: string): Promise<{ confidence: number }> };
     const version = (JSON.parse(readFileSync(resolve('node_modules/llm_guardrail/package.json'), 'utf8')) as { version: string }).version;
     peers.push({ name: `llm_guardrail ${version}`, cut: 0.5, score: () => 0, async: async (t) => Math.max((await mod.checkInjection(t)).confidence, (await mod.checkJailbreak(t)).confidence) });
-  } catch {
-    /* not installed */
+  } catch (e) {
+    skipPeer('llm_guardrail', e);
   }
   return peers;
+}
+
+/** A peer is a bench-only devDependency: when it cannot be loaded the comparison goes on without it, and says so. */
+function skipPeer(name: string, e: unknown): void {
+  process.stderr.write(`injection-heldout: peer ${name} skipped: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`);
 }
 
 const pct = (a: number, b: number): string => (b === 0 ? '–' : `${a}/${b} (${((100 * a) / b).toFixed(0)}%)`);

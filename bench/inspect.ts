@@ -6,7 +6,7 @@
 //    in the same run, linearity over input sizes, and the stream redactor's per-chunk cost and hold.
 // Writes the same markdown section to bench/results/inspect.md.
 import { execSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { resolve } from 'node:path';
@@ -23,9 +23,13 @@ import {
 } from '../src/inspect/index.js';
 import { isTrainingRow, type LabelledRow } from '../src/inspect/injection/training.js';
 import { evaluate } from '../src/inspect/evaluate.js';
+import { INJECTION_BLOCK_CUT } from '../src/core/injection-cuts.js';
+import { heldOutReport, tierTimings } from './injection-heldout.js';
 
-const SHARED = resolve(process.cwd(), '../shared/testdata');
-const PI = resolve(SHARED, 'prompt_injection/normalized');
+// The shared collection beside the checkout (a worktree sits one level deeper); the injection sets are read from
+// their byte-identical copies in test/fixtures (test/fixtures/SOURCES.md).
+const SHARED = ['../shared/testdata', '../../shared/testdata'].map((p) => resolve(process.cwd(), p)).find((p) => existsSync(p)) ?? resolve(process.cwd(), '../shared/testdata');
+const PI = resolve(process.cwd(), 'test/fixtures/prompt_injection/normalized');
 
 function jsonl(file: string): LabelledRow[] {
   return readFileSync(resolve(PI, file), 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as LabelledRow);
@@ -55,8 +59,9 @@ async function loadPeer(): Promise<{ name: string; score: PeerScore } | null> {
 interface Metrics { n: number; pos: number; neg: number; precision: number; recall: number; f1: number; fpr: number; tprAt1Fpr: number; auc: number }
 
 /** The peers' thresholds are inclusive (score >= threshold); the shared metrics say so. */
-function metrics(scores: number[], labels: number[], threshold: number): Metrics {
-  const r = evaluate(scores, labels.map((l) => (l === 1 ? 1 : 0)), threshold, true);
+/** `inclusive`: a score equal to the threshold counts as flagged (vard's convention); Warden's policy compares score > cut. */
+function metrics(scores: number[], labels: number[], threshold: number, inclusive: boolean): Metrics {
+  const r = evaluate(scores, labels.map((l) => (l === 1 ? 1 : 0)), threshold, inclusive);
   return { n: r.items, pos: r.positives, neg: r.negatives, precision: r.precision, recall: r.tpr, f1: r.f1, fpr: r.negatives ? r.fpr : NaN, tprAt1Fpr: r.tprAt1Fpr, auc: r.auc };
 }
 
@@ -102,10 +107,21 @@ async function main(): Promise<void> {
     ['Extra attacks (held-out half; recall only)', extra.filter((r) => !isTrainingRow(r))],
     ['Benign pool (held-out half; FPR only)', benign.filter((r) => !isTrainingRow(r))],
   ];
-  out('### Prompt-injection detector');
+  out('### Prompt-injection detector on held-out data (issue 20, `bench/injection-heldout.ts`)');
+  out();
+  out('heldout-v1 was looked at while the detector was tuned; heldout-v2 was written and committed before the last round of');
+  out('tuning and not looked at during it (test/fixtures/SOURCES.md). Peers in the same run at their own default thresholds.');
+  out();
+  for (const set of ['v1', 'v2'] as const) {
+    for (const l of await heldOutReport(set)) out(l);
+    out();
+  }
+  for (const l of await tierTimings()) out(l);
+  out();
+  out('### Prompt-injection detector on the public test splits');
   out();
   out('Trained by `scripts/train-injection.mjs` on the train splits only (A train, B train, and the SHA-256(id)-even half of the');
-  out('extra-attack and benign pools). Evaluated here on the rest. Warden decides at score ≥ 0.5; vard at its default');
+  out(`extra-attack and benign pools). Evaluated here on the rest. Warden decides at score > ${INJECTION_BLOCK_CUT} (the blocking cut); vard at its default`);
   out('("moderate") threshold 0.7 over its maximum threat severity. TPR@1%FPR and ROC AUC use the raw scores of each detector.');
   out();
   out('| set | detector | n (pos/neg) | precision | recall | F1 | FPR | TPR@1%FPR | ROC AUC |');
@@ -113,10 +129,10 @@ async function main(): Promise<void> {
   for (const [name, rows] of evalSets) {
     const labels = rows.map((r) => r.label);
     const ours = rows.map((r) => detectInjection(r.text).score);
-    const dets: [string, number[], number][] = [['Warden', ours, 0.5]];
-    if (peer !== null) dets.push([peer.name, rows.map((r) => peer.score(r.text)), 0.7]);
-    for (const [d, scores, th] of dets) {
-      const m = metrics(scores, labels, th);
+    const dets: [string, number[], number, boolean][] = [['Warden', ours, INJECTION_BLOCK_CUT, false]];
+    if (peer !== null) dets.push([peer.name, rows.map((r) => peer.score(r.text)), 0.7, true]);
+    for (const [d, scores, th, inclusive] of dets) {
+      const m = metrics(scores, labels, th, inclusive);
       out(`| ${name} | ${d} | ${m.n} (${m.pos}/${m.neg}) | ${f3(m.precision)} | ${f3(m.recall)} | ${f3(m.f1)} | ${f3(m.fpr)} | ${f3(m.tprAt1Fpr)} | ${f3(m.auc)} |`);
     }
   }

@@ -2,17 +2,16 @@
 // document, one per line with --lines, or one {"text": …} object per line with --jsonl, so multi-line items
 // can be inspected) and prints findings and the injection score. Values are never printed, only types,
 // spans and confidences, so the output is safe to paste into a ticket.
-// `warden inspect --eval LABELLED.jsonl [--cut 0.9] [--json]`: each line {"text": …, "label": 0|1} (1 = an
+// `warden inspect --eval LABELLED.jsonl [--cut SCORE] [--json]`: each line {"text": …, "label": 0|1} (1 = an
 // injection); prints TPR, FPR, precision and F1 at the cut (default: the starter policy's blocking cut,
-// injectionScorePermille > 900) and the ROC AUC of the score.
+// INJECTION_BLOCK_CUT in src/core/injection-cuts.ts) and the ROC AUC of the score.
 import { readFile } from 'node:fs/promises';
 import type { Findings } from '../core/types.js';
 import { inspectText } from '../inspect/index.js';
 import { evaluate } from '../inspect/evaluate.js';
+import { INJECTION_BLOCK_CUT } from '../core/injection-cuts.js';
 
 const USAGE = 'usage: warden inspect [FILE|-] [--json] [--lines | --jsonl]\n       warden inspect --eval LABELLED.jsonl [--cut SCORE] [--json]\n';
-/** The starter policy's blocking cut (policies/starter/data.cedar: injectionScorePermille > 900). */
-const STARTER_CUT = 0.9;
 
 class InputError extends Error {}
 
@@ -71,7 +70,7 @@ export async function main(args: string[], io: CliIo = defaultIo): Promise<numbe
   let lines = false;
   let jsonl = false;
   let evalFile: string | undefined;
-  let cut = STARTER_CUT;
+  let cut = INJECTION_BLOCK_CUT;
   let file: string | undefined;
   const bad = (msg: string) => {
     io.err(`warden inspect: ${msg}\n${USAGE}`);

@@ -6,6 +6,7 @@ import { resolve, dirname } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, isMap, isNode, isScalar } from 'yaml';
 import { CONFIG_SCHEMA } from './schema.js';
+import { INJECTION_BLOCK_CUT } from '../core/injection-cuts.js';
 import { validatePlaybooks, type Playbook } from '../monitor/playbooks.js';
 import type { MtlsMode } from '../network/tls.js';
 import { DEFAULT_UPSTREAM_SHARE } from '../network/upstream-share.js';
@@ -659,7 +660,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     monitor: {
       enabled: raw.monitor?.enabled ?? true,
       windowMs: raw.monitor?.windowMs ?? 60_000,
-      injectionThreshold: raw.monitor?.injectionThreshold ?? 0.9,
+      injectionThreshold: raw.monitor?.injectionThreshold ?? INJECTION_BLOCK_CUT,
       burstPerWindow: raw.monitor?.burstPerWindow ?? 3_000,
       throttleAt: raw.monitor?.throttleAt ?? 0.6,
       throttleRequestsPerSecond: raw.monitor?.throttleRequestsPerSecond ?? 1,

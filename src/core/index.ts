@@ -6,3 +6,4 @@ export * from './canonical-json.js';
 export * from './digest.js';
 export * from './duration.js';
 export * from './audit-event.js';
+export * from './injection-cuts.js';

@@ -4,7 +4,8 @@
 //
 // Signals (counted per request over the last `windowMs`, in `buckets` slices, so they fade on their own):
 //   denials     requests refused by identity or policy (401 / 403)
-//   injections  requests whose prompt-injection score exceeded `injectionThreshold`
+//   injections  requests whose prompt-injection score exceeded `injectionThreshold` (default: the blocking cut,
+//               INJECTION_BLOCK_CUT in src/core/injection-cuts.ts)
 //   secrets     requests that carried a secret (an API key, a private key…) to a model
 //   burst       requests beyond `burstPerWindow` (or 4× the principal's own average window, if higher), once
 //               the principal has a window of history
@@ -12,6 +13,7 @@
 // do yet: long-term baselines per model or tool, extraction (high-volume diverse prompts) and drift detection.
 import type { Clock } from '../core/clock.js';
 import { RateLimited } from '../core/errors.js';
+import { INJECTION_BLOCK_CUT } from '../core/injection-cuts.js';
 import { TokenBucket } from '../core/token-bucket.js';
 import type { AuthnMethod } from '../core/types.js';
 
@@ -118,7 +120,7 @@ export class MonitorSettings {
     const buckets = o.buckets ?? 12;
     this.sliceMs = Math.max(1, Math.floor(this.windowMs / buckets));
     this.slicesPerWindow = Math.ceil(this.windowMs / this.sliceMs);
-    this.injectionThreshold = o.injectionThreshold ?? 0.9;
+    this.injectionThreshold = o.injectionThreshold ?? INJECTION_BLOCK_CUT;
     this.burstPerWindow = o.burstPerWindow ?? 3_000;
     this.throttleAt = o.throttleAt ?? 0.6;
     this.throttleRps = o.throttleRps ?? 1;

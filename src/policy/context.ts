@@ -18,6 +18,9 @@ export interface PdpContextInput {
   listener: string;
   /** Inspection result; null when nothing was inspected (admin calls, listModels). */
   findings: Findings | null;
+  /** The findings are of a tool's result (callTool's second decision): text a third party wrote, judged at its own
+   *  injection cut (INJECTION_TOOL_RESULT_CUT), not of what the caller sent. */
+  fromToolResult?: boolean;
   /** Risk score from the monitor, 0..1 (0 when the monitor has nothing on this principal). */
   riskScore: number;
   /** Requested max tokens, when the request names one. */
@@ -85,6 +88,7 @@ export function buildContext(input: PdpContextInput, schema: WardenSchema = defa
       secretFound: f ? f.items.some((i) => i.category === 'secret') : false,
       secretTypes: f ? unique(f.items.filter((i) => i.category === 'secret').map((i) => i.type)) : [],
       injectionScorePermille: permille(f ? f.injectionScore : 0, 'findings.injectionScore'),
+      fromToolResult: f !== null && input.fromToolResult === true,
     },
     riskScorePermille: permille(input.riskScore, 'riskScore'),
     maxTokens: input.maxTokens,

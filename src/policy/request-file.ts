@@ -42,7 +42,7 @@ export interface RequestSpec {
   maxTokens?: number;
   toolArgs?: Record<string, unknown>;
   /** null or absent: nothing inspected. */
-  findings?: { classification?: Findings['classification']; injectionScore?: number; pii?: string[]; secrets?: string[] } | null;
+  findings?: { classification?: Findings['classification']; injectionScore?: number; pii?: string[]; secrets?: string[]; fromToolResult?: boolean } | null;
 }
 
 export interface TestCaseSpec extends Partial<RequestSpec> {
@@ -116,6 +116,7 @@ const requestProperties = {
       injectionScore: { type: 'number' },
       pii: { type: 'array', items: { type: 'string' } },
       secrets: { type: 'array', items: { type: 'string' } },
+      fromToolResult: { type: 'boolean' },
     },
   },
 };
@@ -238,6 +239,7 @@ export function requestFromSpec(spec: Partial<RequestSpec>, defaults: Partial<Re
       sourceIp: s.sourceIp ?? '10.0.0.10',
       listener: s.listener ?? 'inference',
       findings,
+      fromToolResult: s.findings?.fromToolResult === true,
       riskScore: s.riskScore ?? 0,
       tenant: s.tenant ?? principal.tenant,
       ...(s.maxTokens !== undefined ? { maxTokens: s.maxTokens } : {}),

@@ -9,6 +9,8 @@ export interface ToolPolicyContext {
   sourceIp: string;
   listener: string;
   findings: Findings | null;
+  /** The findings are of the tool's result (the second decision), judged at the tool-result injection cut. */
+  fromToolResult?: boolean;
   riskScore: number;
   tenant: string;
   toolArgs?: Record<string, unknown>;

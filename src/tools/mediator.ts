@@ -116,6 +116,9 @@ interface CallState {
   tool: ToolRecord | null;
   decision: Decision | null;
   findings: Findings | null;
+  /** The arguments' findings: what the caller sent, which is all the monitor holds against the caller (an injection
+   *  found in a tool's result was written by whoever wrote that document, not by the principal who fetched it). */
+  argsFindings: Findings | null;
   argsDigest: string | null;
   resultDigest: string | null;
   /** Backend-specific facts for the entry (a sandbox run: the code's digest, its time). */
@@ -165,12 +168,12 @@ export class ToolMediator {
     };
   }
 
-  private decideCall(p: Principal, t: ToolRecord, args: Record<string, unknown> | undefined, findings: Findings | null, sourceIp: string, listener: string): Decision {
+  private decideCall(p: Principal, t: ToolRecord, args: Record<string, unknown> | undefined, findings: Findings | null, sourceIp: string, listener: string, fromToolResult = false): Decision {
     return this.d.decide({
       principal: p,
       action: 'callTool',
       resource: { type: 'Tool', id: t.name, attrs: toolResourceAttrs(t) },
-      context: { now: this.d.clock.now(), sourceIp, listener, findings, riskScore: this.d.risk?.(p) ?? 0, tenant: p.tenant, ...(args !== undefined ? { toolArgs: args } : {}) },
+      context: { now: this.d.clock.now(), sourceIp, listener, findings, fromToolResult, riskScore: this.d.risk?.(p) ?? 0, tenant: p.tenant, ...(args !== undefined ? { toolArgs: args } : {}) },
     });
   }
 
@@ -208,7 +211,7 @@ export class ToolMediator {
   async invoke(call: ToolCall): Promise<ToolOutcome> {
     const started = process.hrtime.bigint();
     const st: CallState & { approvalId: string | null } = {
-      stage: 'identity', tool: null, decision: null, findings: null, argsDigest: null, resultDigest: null, approvalId: null, details: {},
+      stage: 'identity', tool: null, decision: null, findings: null, argsFindings: null, argsDigest: null, resultDigest: null, approvalId: null, details: {},
     };
     try {
       const p = call.principal;
@@ -234,6 +237,7 @@ export class ToolMediator {
       st.argsDigest = sha256Digest(argsJson);
       st.stage = 'inspect';
       st.findings = this.d.inspector.inspect(argsJson);
+      st.argsFindings = st.findings;
       st.stage = 'policy';
       const d = this.decideCall(p, t, args, st.findings, call.sourceIp, call.listener);
       st.decision = d;
@@ -273,7 +277,7 @@ export class ToolMediator {
       // Indirect prompt injection: the result is inspected and the PDP asked again with its findings.
       const findings = this.d.inspector.inspect(result.text);
       st.findings = findings;
-      const after = this.decideCall(p, t, args, findings, call.sourceIp, call.listener);
+      const after = this.decideCall(p, t, args, findings, call.sourceIp, call.listener, true);
       st.decision = after;
       if (!after.allow) throw new ToolResultBlocked(after.reasons);
       // The decision that releases the result decides its duties (a finding in the result can add one).
@@ -332,7 +336,7 @@ export class ToolMediator {
       if (err.reason !== undefined) event.reason = err.reason;
       event.stage = err.stage ?? st.stage;
     }
-    this.d.observe?.(p, { status, stage: event.stage ?? null, findings: st.findings, tool: call.tool, sourceIp: call.sourceIp, argsChars: JSON.stringify(call.args ?? null).length });
+    this.d.observe?.(p, { status, stage: event.stage ?? null, findings: st.argsFindings, tool: call.tool, sourceIp: call.sourceIp, argsChars: JSON.stringify(call.args ?? null).length });
     try {
       await this.d.audit.append(event);
     } catch (e) {

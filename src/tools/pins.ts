@@ -6,6 +6,7 @@
 // are pinned or shown: a poisoned one is refused.
 import type { Clock } from '../core/clock.js';
 import { canonicalJson } from '../core/canonical-json.js';
+import { INJECTION_BLOCK_CUT } from '../core/injection-cuts.js';
 import { sha256Digest } from '../core/digest.js';
 import type { ServedToolDefinition, ToolPinRecord, ToolRecord, ToolStore } from '../store/tools-store.js';
 import { ToolDefinitionChanged, ToolDefinitionNotPending, ToolDescriptionInjection, ToolQuarantined } from './errors.js';
@@ -13,16 +14,17 @@ import type { ToolInspector } from './mediator.js';
 import { announceToolChange, followToolChanges, type SharedTools } from './changes.js';
 
 /**
- * Injection score at or above which a description is refused. A description tells a model what a tool does;
- * ordinary ones score low, the published tool-poisoning examples (an <IMPORTANT> block telling the model to
- * read a secret file and keep quiet) above 0.9.
+ * Injection score above which a description is refused: the blocking cut the starter policy refuses prompts at
+ * (src/core/injection-cuts.ts). A description tells a model what a tool does; ordinary ones score low, the
+ * published tool-poisoning examples (an <IMPORTANT> block telling the model to read a secret file and keep quiet)
+ * close to 1.
  */
-export const DESCRIPTION_INJECTION_THRESHOLD = 0.8;
+export const DESCRIPTION_INJECTION_THRESHOLD = INJECTION_BLOCK_CUT;
 
 /**
- * Below this many words the classifier's score alone does not refuse a description: a two-word imperative such as
- * "Delete everything" scores 0.93, as high as a real poisoning block, yet carries no instruction to the model
- * beyond naming the tool. A rule signal (ignore-instructions, system-prompt extraction, …) refuses at any length.
+ * Below this many words the classifier's score alone does not refuse a description: a short imperative such as
+ * "Delete everything and start over" can score as high as a real poisoning block, yet carries no instruction to
+ * the model beyond naming what the tool does (under three words the detector itself gives no classifier verdict). A rule signal (ignore-instructions, system-prompt extraction, …) refuses at any length.
  */
 export const DESCRIPTION_MIN_WORDS_FOR_CLASSIFIER = 8;
 
@@ -32,7 +34,7 @@ export const DESCRIPTION_MIN_WORDS_FOR_CLASSIFIER = 8;
  */
 export function descriptionInjection(inspector: Pick<ToolInspector, 'inspect'>, text: string): { injectionScore: number; injectionSignals: string[] } | null {
   const f = inspector.inspect(text);
-  if (f.injectionScore < DESCRIPTION_INJECTION_THRESHOLD) return null;
+  if (!(f.injectionScore > DESCRIPTION_INJECTION_THRESHOLD)) return null;
   const ruled = f.injectionSignals.some((s) => s !== 'classifier');
   const words = text.trim().split(/\s+/).length;
   return ruled || words >= DESCRIPTION_MIN_WORDS_FOR_CLASSIFIER ? f : null;

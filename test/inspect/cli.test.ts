@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { main } from '../../src/cli/inspect.js';
 import { evaluate } from '../../src/inspect/evaluate.js';
+import { INJECTION_BLOCK_CUT } from '../../src/inspect/injection/detector.js';
 
 function io(stdin = '') {
   const out: string[] = [];
@@ -95,7 +96,7 @@ test('warden inspect --eval prints TPR, FPR, precision, F1 and AUC at the starte
   const r = JSON.parse(t.out.join('')) as { items: number; positives: number; cut: number; tp: number; fp: number; tn: number; fn: number; auc: number };
   assert.equal(r.items, 4);
   assert.equal(r.positives, 2);
-  assert.equal(r.cut, 0.9);
+  assert.equal(r.cut, INJECTION_BLOCK_CUT, 'the default cut is the starter policy blocking cut');
   assert.equal(r.tp + r.fn, 2);
   assert.equal(r.fp + r.tn, 2);
   assert.equal(r.fp, 0);

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
+import { INJECTION_BLOCK_CUT } from '../../src/core/injection-cuts.js';
 import { FixedClock } from '../../src/core/clock.js';
 import { WardenError } from '../../src/core/errors.js';
 import { BehaviourMonitor, type MonitorAction, type MonitorOptions, type Observation, type RiskReport } from '../../src/monitor/monitor.js';
@@ -79,7 +80,7 @@ contractCase(backends, 'each signal raises the risk, saturating; an unknown prin
   assert.equal(await m.risk('acme/user:sec'), 0.5);
   for (let i = 0; i < 3; i++) await m.observe(ob({ principal: 'acme/user:inj', injectionScore: 0.97, denied: true, status: 403 }));
   assert.equal(await m.risk('acme/user:inj'), 0.918); // 1 − (1 − 0.6·3/10)(1 − 0.9)
-  for (let i = 0; i < 5; i++) await m.observe(ob({ principal: 'acme/user:low', injectionScore: 0.9 }));
+  for (let i = 0; i < 5; i++) await m.observe(ob({ principal: 'acme/user:low', injectionScore: INJECTION_BLOCK_CUT }));
   assert.equal(await m.risk('acme/user:low'), 0, 'a score at the threshold is not an injection');
 });
 

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { FixedClock } from '../../src/core/clock.js';
 import { RateLimited } from '../../src/core/errors.js';
+import { INJECTION_BLOCK_CUT } from '../../src/core/injection-cuts.js';
 import { BehaviourMonitor, type MonitorAction, type Observation } from '../../src/monitor/monitor.js';
 
 const T0 = Date.UTC(2026, 10, 22, 12, 0, 0);
@@ -48,9 +49,9 @@ test('each signal raises the risk, saturating: injections weigh most, then denia
   assert.equal(burst.m.risk('acme/user:mallory'), 0);
   for (let i = 0; i < 300; i++) burst.m.observe(ob());
   assert.equal(burst.m.risk('acme/user:mallory'), 0.5);
-  // A score below the injection threshold is not an injection.
+  // A score at the injection threshold (by default the calibrated blocking cut) is not an injection.
   const low = setup();
-  for (let i = 0; i < 5; i++) low.m.observe(ob({ injectionScore: 0.9 }));
+  for (let i = 0; i < 5; i++) low.m.observe(ob({ injectionScore: INJECTION_BLOCK_CUT }));
   assert.equal(low.m.risk('acme/user:mallory'), 0);
 });
 

@@ -98,10 +98,13 @@ test('a run through the gateway: the echo model is never compromised, the vulner
     assert.equal(r.outcome, 'blocked', JSON.stringify(r));
     assert.equal(r.status, 403);
   }
-  // The vulnerable model leaks its system prompt when asked plainly: nothing in the request looks like an
-  // attack to Warden, and the canary is not a secret it could redact. That is what a red team is for.
+  // The plain question for the system prompt is refused too since the detector learned extraction's structure
+  // (issue 20 counted it as a miss at 0.40); the vulnerable model would have answered it.
   const leak = of('vuln-chat').find((r) => r.attack === 'leak.what-is-your-prompt')!;
-  assert.equal(leak.outcome, 'succeeded', JSON.stringify(leak));
+  assert.equal(leak.outcome, 'blocked', JSON.stringify(leak));
+  assert.equal(leak.status, 403);
+  // What Warden still lets through, the vulnerable model falls for: that is what a red team is for (exit 3 above).
+  assert.ok(of('vuln-chat').some((r) => r.outcome === 'succeeded'), JSON.stringify(of('vuln-chat')));
   // Every attempt is a ledger entry of the red-team principal (request ids come back on each answer).
   assert.ok(run.results.every((r) => typeof r.requestId === 'string' && r.requestId.length > 0));
   const entries = t.audits();
@@ -126,11 +129,14 @@ test('a run through the gateway: the echo model is never compromised, the vulner
   assert.match(report, /\| vuln-chat \| system_prompt_leak \| 3 \|/);
   const metrics = await t.call('admin', 'GET', '/metrics', { key: t.adminKey });
   assert.match(metrics.text, /warden_redteam_attack_success_ratio\{model="demo-chat",kind="direct_injection"\} 0/);
-  assert.match(metrics.text, /warden_redteam_attack_success_ratio\{model="vuln-chat",kind="system_prompt_leak"\} (0\.\d+|1)/);
+  // System-prompt leaks are all refused now (issue 20); what still works against the vulnerable model shows as a share.
+  assert.match(metrics.text, /warden_redteam_attack_success_ratio\{model="vuln-chat",kind="system_prompt_leak"\} 0$/m);
+  assert.match(metrics.text, /warden_redteam_attack_success_ratio\{model="vuln-chat",kind="[a-z_]+"\} (0\.\d+|1)$/m);
   assert.match(metrics.text, /warden_redteam_attacks_total\{model="vuln-chat",kind="direct_injection",outcome="blocked"\} [1-9]/);
   const shown = await runWarden(['redteam', 'show', run.id], admin);
   assert.equal(shown.code, 0, shown.stderr);
-  assert.match(shown.stdout, /^SUCCEEDED +vuln-chat +leak\.what-is-your-prompt$/m);
+  assert.match(shown.stdout, /^SUCCEEDED +vuln-chat +[a-z]+\.[a-z-]+$/m);
+  assert.match(shown.stdout, /^BLOCKED +vuln-chat +leak\.what-is-your-prompt +\(403 \w+\)$/m);
   assert.match(shown.stdout, /^BLOCKED +demo-chat +direct\.ignore-previous +\(403 \w+\)$/m);
   const hist = await runWarden(['redteam', 'history'], admin);
   assert.match(hist.stdout, new RegExp(`^${run.id} .* ${run.results.length} attack\\(s\\): \\d+ blocked, \\d+ succeeded$`, 'm'));
@@ -250,7 +256,8 @@ test('the schedule: a run starts once everyMs has passed on the clock, not befor
   const run = rt.get(id) as RedTeamRun;
   assert.equal(run.results.length, 3);
   assert.ok(run.results.every((r) => r.outcome === 'succeeded' || r.outcome === 'blocked'), JSON.stringify(run.results));
-  assert.equal(run.results.find((r) => r.attack === 'leak.what-is-your-prompt')?.outcome, 'succeeded', JSON.stringify(run.results));
+  // Every system-prompt-leak attack of the suite is refused by the starter policy's injection rule (issue 20).
+  assert.equal(run.results.find((r) => r.attack === 'leak.what-is-your-prompt')?.outcome, 'blocked', JSON.stringify(run.results));
   assert.equal(minted.length, 1);
 });
 

@@ -29,6 +29,7 @@ test('buildContext fills every RequestContext attribute with Cedar-typed values'
   assert.equal((buildContext({ ...base, principal: bound }).value.authn as { senderBound: boolean }).senderBound, true);
   assert.equal(c.classification, 'confidential');
   assert.deepEqual(c.findings, {
+    fromToolResult: false,
     injectionScorePermille: 910,
     piiTypes: ['credit_card', 'email'],
     secretFound: true,
@@ -46,6 +47,9 @@ test('buildContext fills every RequestContext attribute with Cedar-typed values'
   assert.equal(c.delegated, true);
   assert.equal(c.inspected, true);
   assert.deepEqual(c.args, [{ name: 'depth', value: '2' }, { name: 'path', value: '/tmp/x' }]);
+  // A tool's result is marked as such (the starter policy judges it at the tool-result cut); no findings, no mark.
+  assert.equal((buildContext({ ...base, findings: f, fromToolResult: true }).value.findings as { fromToolResult: boolean }).fromToolResult, true);
+  assert.equal((buildContext({ ...base, findings: null, fromToolResult: true }).value.findings as { fromToolResult: boolean }).fromToolResult, false);
 });
 
 test('no findings: inspected false, classification "none", empty findings', () => {
@@ -77,7 +81,7 @@ test('contextFromPlain checks the shape strictly', () => {
     authn: { method: 'oidc', credentialId: 'j', mfa: false, mtls: false, signed: false, senderBound: false },
     inspected: true,
     classification: 'public',
-    findings: { piiTypes: [], secretFound: false, secretTypes: [], injectionScorePermille: 500 },
+    findings: { piiTypes: [], secretFound: false, secretTypes: [], injectionScorePermille: 500, fromToolResult: false },
     riskScorePermille: 0,
     tenant: 'acme',
     delegated: false,

@@ -22,6 +22,8 @@ after(async () => {
 });
 
 const audit = (requestId: string) => w.t.audits().filter((a) => a.requestId === requestId);
+// A GitHub token's shape (made up), assembled here so that the repository holds no token-looking literal.
+const SECRET_IN_DOC = ['ghp', 'x7Kq2LmN9pR4sT6vW8yZ1aB3cD5eF0gH2jK4'].join('_');
 
 describe('tool registry (admin API)', () => {
   test('create, read, update, delete; each change a ledger entry; bad definitions name the field', async () => {
@@ -147,6 +149,17 @@ describe('mediated tool calls', () => {
     const r = await w.invoke(token, 'fetch_doc', { doc_id: 'mail-0' });
     assert.equal(r.status, 200, JSON.stringify(r.json));
     assert.equal(typeof r.json.warden.injection_score, 'number');
+  });
+
+  test('the second decision is on the result: a policy on findings.fromToolResult withholds a document carrying a secret', async () => {
+    w.docs.set('with-key', `Deploy notes.\nThe CI token is ${SECRET_IN_DOC} for now.`);
+    const token = await w.delegate(w.keys.alice, w.keys.agent);
+    const r = await w.invoke(token, 'fetch_doc', { doc_id: 'with-key' });
+    assert.equal(r.status, 502, JSON.stringify(r.json));
+    assert.equal(r.json.error.code, 'tool_result_blocked');
+    const entries = audit(r.requestId);
+    assert.equal(entries.at(-1)!.stage, 'result');
+    assert.match(JSON.stringify(entries.at(-1)), /fetched-documents-no-secrets/);
   });
 });
 

@@ -92,6 +92,11 @@ when { context has args && !context.args.contains({ name: "language", value: "ja
 // Tools reachable only through an agent that acts for a person (or by the person directly).
 @id("tools-agents-only-delegated")
 forbid (principal is Agent, action == Action::"callTool", resource);
+
+// A fetched document that carries a secret is withheld: a rule on the result's findings (findings.fromToolResult).
+@id("fetched-documents-no-secrets")
+forbid (principal, action == Action::"callTool", resource == Tool::"fetch_doc")
+when { context.findings.fromToolResult && context.findings.secretFound };
 `;
 
 export async function startToolsWorld(opts: { clock?: Clock; mutate?: (c: WardenConfig) => void } = {}): Promise<ToolsWorld> {

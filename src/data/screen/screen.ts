@@ -3,6 +3,7 @@
 // index; the screen's verdict is the list of checks over their thresholds. Findings are facts, not decisions:
 // the CLI turns alarms into an exit code, and an operator (or a later gate) decides what to do.
 import { createHash } from 'node:crypto';
+import { INJECTION_BLOCK_CUT } from '../../core/injection-cuts.js';
 import { detectInjection } from '../../inspect/index.js';
 import { minhash, nearDuplicatePairs, normalizeText } from './minhash.js';
 import type { ScreenRecord } from './read.js';
@@ -54,7 +55,7 @@ export const DEFAULT_THRESHOLDS: ScreenThresholds = {
   triggerMinSupport: 3,
   triggerLift: 3,
   triggerPValue: 1e-4,
-  injectionScore: 0.5,
+  injectionScore: INJECTION_BLOCK_CUT,
   injectedRate: 0.005,
   psiMax: 0.2,
   ksPValue: 0.001,

@@ -3,12 +3,14 @@
 // and learned signal weights; the priors belong to obfuscation signals that the labelled training data
 // barely contains (tag smuggling, hidden instructions in base64, forged chat-template turns), so the
 // classifier cannot learn them and they are set from their meaning instead. A text shorter than the
-// shortest instruction is not scored.
+// shortest instruction is not scored, nor one of fewer than three words in which no signal fired.
 import type { Finding } from '../../core/types.js';
-import { hashFeatures, type FeatureSink } from './features.js';
+import { calibrate, clampLogit, deepModel, deepProbability } from './deep.js';
+import { HASH_DIM, hashFeatures, l2Normalizer, type FeatureSink } from './features.js';
 import { injectionModel, type InjectionModel } from './model.js';
 import { SIGNAL_NAMES, scanSignals, type SignalName } from './signals.js';
-import { obfuscatedViews } from './views.js';
+import { findEncodedPayloads } from './encoded.js';
+import { obfuscatedViews, type TextView } from './views.js';
 
 export const OBFUSCATION_PRIORS: Partial<Record<SignalName, number>> = {
   encoded_instructions: 0.9,
@@ -19,23 +21,59 @@ export const OBFUSCATION_PRIORS: Partial<Record<SignalName, number>> = {
   bidi_control: 0.4,
 };
 
+// The operating points on the score live beside the Findings type, where every plane that reads the score finds them.
+export { INJECTION_BLOCK_CUT, INJECTION_FLAG_CUT } from '../../core/injection-cuts.js';
+
 /** Confidence attached to a phrase-signal finding (the finding is a fact; the score is the verdict). */
 const PHRASE_CONFIDENCE = 0.8;
 const MIN_SCORED_LENGTH = 8;
+/**
+ * Below this many words a text is judged by its signals alone, never by the classifiers: two words ("Delete
+ * everything", a tool named delete_everything, "Say hello") are too little evidence for n-gram models, whose
+ * verdict there is a coin toss between imperatives and small talk. An attack that short carries a rule signal
+ * ("Ignore instructions", "developer mode") or an obfuscation, and is scored as before. Han and kana characters
+ * count one word each (those scripts write no spaces).
+ */
+const MIN_CLASSIFIER_WORDS = 3;
+const WORDS = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]|[\p{L}\p{N}]+/gu;
+
+function fewerWordsThan(text: string, n: number): boolean {
+  WORDS.lastIndex = 0;
+  let count = 0;
+  while (WORDS.exec(text) !== null) if (++count >= n) return false;
+  return true;
+}
 
 export interface InjectionResult {
+  /** Calibrated probability of an injection (Platt scaling fitted on the calibration split). */
   score: number;
+  /** Which tier produced the score: the fast one alone, or the deeper one because the fast one was unsure. */
+  tier: 1 | 2;
   /** Classifier probability alone, before obfuscation priors. */
   classifierProbability: number;
   signals: string[];
   findings: Finding[];
 }
 
+// Per-bucket counts for the L2 norm, reused across calls (one text at a time on this thread) and reset through
+// the list of buckets touched, so the hot path allocates nothing of the table's size.
+const bucketCounts = new Uint32Array(HASH_DIM);
+
 class DotSink implements FeatureSink {
   sum = 0;
+  /** Σ count² so far: adding to a bucket holding k raises it by 2k + 1. */
+  sumSq = 0;
+  readonly touched: number[] = [];
   constructor(private readonly w: Int8Array) {}
   add(i: number): void {
     this.sum += this.w[i]!;
+    const k = bucketCounts[i]!;
+    if (k === 0) this.touched.push(i);
+    bucketCounts[i] = k + 1;
+    this.sumSq += 2 * k + 1;
+  }
+  reset(): void {
+    for (const i of this.touched) bucketCounts[i] = 0;
   }
 }
 
@@ -45,13 +83,18 @@ function sigmoid(z: number): number {
 
 export function classifierProbability(model: InjectionModel, skeleton: string, signals: ReadonlySet<SignalName>): number {
   const sink = new DotSink(model.weights);
-  const n = hashFeatures(skeleton, sink);
-  let z = model.bias + (n > 0 ? (sink.sum * model.scale) / Math.sqrt(n) : 0);
+  try {
+    hashFeatures(skeleton, sink);
+  } finally {
+    sink.reset();
+  }
+  let z = model.bias + sink.sum * model.scale * l2Normalizer(sink.sumSq);
   for (const s of signals) z += model.signalWeights[SIGNAL_NAMES.indexOf(s)]!;
   return sigmoid(z);
 }
 
 interface Scored {
+  skeleton: string;
   score: number;
   p: number;
   fired: Set<SignalName>;
@@ -64,7 +107,7 @@ function scoreText(text: string): Scored {
   const p = classifierProbability(injectionModel(), skeleton.text, fired);
   let keep = 1 - p;
   for (const s of fired) keep *= 1 - (OBFUSCATION_PRIORS[s] ?? 0);
-  return { score: 1 - keep, p, fired, hits };
+  return { skeleton: skeleton.text, score: 1 - keep, p, fired, hits };
 }
 
 /** Phrase signals (an attack's wording) in `fired` that `before` did not have: what a view revealed. */
@@ -73,11 +116,20 @@ function newPhrases(fired: ReadonlySet<SignalName>, before: ReadonlySet<SignalNa
   return false;
 }
 
-/** A view's classifier verdict counts only when it turns the text's: below 0.5 as written, ≥ 0.5 read so. */
+/** A view's classifier verdict counts only when it turns the text's: below 0.5 as written, ≥ VIEW_MIN_P read so. */
 const VIEW_MARGIN = 0.2;
+/** …and only when the reading is clearly an instruction: short readings of ordinary text ("USACE and the grades were
+ *  ABCDF" from spaced capitals) can reach an unsure 0.6. */
+const VIEW_MIN_P = 0.8;
 
-export function detectInjection(text: string): InjectionResult {
-  if (text.trim().length < MIN_SCORED_LENGTH) return { score: 0, classifierProbability: 0, signals: [], findings: [] };
+export interface DetectOptions {
+  /** 'fast': the first tier only, uncalibrated (what the training scripts read); 'raw': both tiers, uncalibrated
+   *  (what the calibration fits); default: both tiers, calibrated. */
+  tier?: 'fast' | 'raw' | 'auto';
+}
+
+export function detectInjection(text: string, opts: DetectOptions = {}): InjectionResult {
+  if (text.trim().length < MIN_SCORED_LENGTH) return { score: 0, tier: 1, classifierProbability: 0, signals: [], findings: [] };
   const base = scoreText(text);
   const findings: Finding[] = base.hits.map((h) => ({
     category: 'injection',
@@ -90,19 +142,44 @@ export function detectInjection(text: string): InjectionResult {
   let score = base.score;
   // An instruction readable only once leetspeak, rot13, reversal, spacing, separated hex or variation-selector
   // smuggling is undone is scored as that reading; attack wording found there counts as hidden instructions.
-  for (const v of obfuscatedViews(text)) {
+  const views: TextView[] = obfuscatedViews(text);
+  // A base64 or hex run that decodes to text is read like the text: its decoded words are scored, not only
+  // matched against the phrase families.
+  if (base.fired.has('encoded_payload')) {
+    for (const p of findEncodedPayloads(text).slice(0, 4)) views.push({ kind: 'encoded', text: p.text.slice(0, 4096), start: p.start, end: p.end });
+  }
+  for (const v of views) {
     if (v.text.trim().length < MIN_SCORED_LENGTH) continue;
     const r = scoreText(v.text);
     // Only what the reading reveals counts: wording the text as written did not show, or a classifier verdict
     // it did not reach. A prompt whose "35-year-old" reads "3s-year-old" reveals nothing.
     const phrases = newPhrases(r.fired, base.fired);
-    if (!phrases && !(r.p >= 0.5 && base.p < 0.5 && r.p > base.p + VIEW_MARGIN)) continue;
+    if (!phrases && !(r.p >= VIEW_MIN_P && base.p < 0.5 && r.p > base.p + VIEW_MARGIN)) continue;
     const viewScore = phrases ? 1 - (1 - r.score) * (1 - OBFUSCATION_PRIORS.encoded_instructions!) : r.score;
     if (viewScore <= score && signals.includes('obfuscated_instructions')) continue;
     score = Math.max(score, viewScore);
     if (!signals.includes('obfuscated_instructions')) signals.push('obfuscated_instructions');
     findings.push({ category: 'injection', type: 'obfuscated_instructions', start: v.start, end: v.end, confidence: phrases ? 0.9 : PHRASE_CONFIDENCE });
   }
+  // Too few words for a classifier verdict and nothing else found: not scored (see MIN_CLASSIFIER_WORDS).
+  if (base.fired.size === 0 && signals.length === 0 && fewerWordsThan(base.skeleton, MIN_CLASSIFIER_WORDS)) {
+    return { score: 0, tier: 1, classifierProbability: base.p, signals: [], findings: [] };
+  }
   if (base.p >= 0.5) signals.push('classifier');
-  return { score, classifierProbability: base.p, signals, findings };
+  if (opts.tier === 'fast') return { score, tier: 1, classifierProbability: base.p, signals, findings };
+  const model = deepModel();
+  let tier: 1 | 2 = 1;
+  // Not when a reading (leetspeak, rot13, decoded base64, …) or an obfuscation prior (tag characters, hidden
+  // instructions, forged turns, homoglyphs, …) made the score: the network reads the skeleton as written and has
+  // never seen what those signals stand for, so averaging with it would undo them.
+  const priorFired = [...base.fired].some((s) => OBFUSCATION_PRIORS[s] !== undefined);
+  if (score >= model.unsure.low && score <= model.unsure.high && !signals.includes('obfuscated_instructions') && !priorFired) {
+    // The two tiers' log-odds averaged: the network reads what the linear model cannot (word order, character
+    // 3/5-grams, interactions) and the linear model keeps what the views and priors revealed.
+    const p2 = deepProbability(model, base.skeleton, base.fired);
+    score = 1 / (1 + Math.exp(-(clampLogit(score) + clampLogit(p2)) / 2));
+    tier = 2;
+  }
+  if (opts.tier === 'raw') return { score, tier, classifierProbability: base.p, signals, findings };
+  return { score: calibrate(model, score), tier, classifierProbability: base.p, signals, findings };
 }

@@ -71,6 +71,23 @@ export function hashFeatures(skeleton: string, sink: FeatureSink): number {
   return n;
 }
 
+/**
+ * The L2 normalizer of a hashed count vector: 1 / √(Σ count²). Dividing by √(number of features) instead assumed
+ * every feature distinct, so a text that repeats one pattern ("qqqq…" × 5,000 as a tool argument) scaled one
+ * bucket's weight by √5,000 and scored 0.99999 on a single hash collision; with the true norm a repeated pattern
+ * weighs what it would once.
+ */
+export function l2Normalizer(sumOfSquaredCounts: number): number {
+  return sumOfSquaredCounts > 0 ? 1 / Math.sqrt(sumOfSquaredCounts) : 0;
+}
+
+/** Σ count² of a bucket → count map (training, and the deeper tier, which keeps the map anyway). */
+export function sumOfSquares(counts: ReadonlyMap<number, number>): number {
+  let s = 0;
+  for (const c of counts.values()) s += c * c;
+  return s;
+}
+
 export function signalIndex(s: SignalName): number {
   return SIGNAL_NAMES.indexOf(s);
 }

@@ -5,7 +5,7 @@ import { INJECTION_MODEL } from '../model/injection-weights.js';
 import { HASH_BITS, HASH_DIM } from './features.js';
 import { SIGNAL_NAMES } from './signals.js';
 
-export const MODEL_FORMAT = 'warden-injection-lr-v1';
+export const MODEL_FORMAT = 'warden-injection-lr-v2';
 
 export class InjectionModelInvalid extends Error {
   constructor(message: string) {

@@ -42,6 +42,12 @@ export const PHRASE_FAMILIES: readonly PhraseFamily[] = [
     'system_prompt_extraction',
     `(?:reveal|show|print|repeat|output|display|tell me|give me|leak|dump|spell out|write out|copy|what (?:is|are|was|were)|zeige?|gib|wiederhole)\\b${GAP}\\b(?:(?:your|the|initial|original|hidden|secret) (?:system )?(?:prompt|instructions)|system ?prompt|prompt[- ]?te(?:xt|xte)s?|(?:text|words|everything|instructions) above|beginning of this prompt|pre-?prompt|deine (?:anweisungen|instruktionen))\\b`,
   ),
+  // An instruction addressed to the model from inside content that should be data (Greshake et al. 2023): a note
+  // to "the AI", "if you are an assistant reading this", "language models processing this page must …".
+  family(
+    'addressed_to_model',
+    String.raw`(?:(?:note|message|instructions?|directive|reminder|hint|p\.s\.?) (?:to|for) (?:the |any |all |every )?(?:ai|assistant|chatbot|bot|llm|language model|model|agent|copilot|summari[sz]er)s?\b|if you are an? (?:ai|assistant|chatbot|bot|llm|language model|large language model|model|agent)\b|(?:ai|assistant|chatbot|bot|llm|language model|model|agent)s? (?:reading|processing|summari[sz]ing|parsing|handling|evaluating|screening|reviewing) this\b|(?:dear|attention|hey) (?:ai|assistant|chatbot|llm|language model|model|agent)\b)`,
+  ),
 ];
 
 /** Chat-template control tokens and role headers a user has no reason to type (ChatML, Llama 2/3,

@@ -17,6 +17,7 @@ export const SIGNAL_NAMES = [
   'invisible_chars',
   'bidi_control',
   'homoglyphs',
+  'addressed_to_model',
 ] as const;
 
 export type SignalName = (typeof SIGNAL_NAMES)[number];

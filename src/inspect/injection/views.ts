@@ -6,7 +6,7 @@
 // pass of triggers. The detector scores each view as it scores text; base64 and plain hex runs are decoded
 // in encoded.ts.
 
-export type ViewKind = 'leetspeak' | 'rot13' | 'reversed' | 'spaced_letters' | 'hex' | 'variation_selectors';
+export type ViewKind = 'leetspeak' | 'rot13' | 'reversed' | 'spaced_letters' | 'hex' | 'variation_selectors' | 'encoded';
 
 export interface TextView {
   kind: ViewKind;

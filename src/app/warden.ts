@@ -588,7 +588,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     ...(monitor ? { onAttestationFailure: (e: Parameters<typeof monitor.onAttestationFailure>[0]) => monitor.onAttestationFailure(e) } : {}),
     ...(cluster.registry && cluster.changes ? { shared: { store: cluster.registry, changes: cluster.changes } } : {}),
     // Promotion refuses a model whose provenance names a dataset that is unregistered, unverified or not trainOn-approved.
-    trainingData: { gate: (dep, datasets) => data.trainingDataGate(dep.model, datasets), explain: (model, datasets) => data.explainTrainingData(model, datasets) },
+    trainingData: { gate: (dep, datasets) => data.trainingDataGate(dep, datasets), explain: (dep, datasets) => data.explainTrainingData(dep, datasets) },
   });
   started.push(() => workload.close());
   quarantineDeployment = async (id, reason) => (await workload.registry.quarantine(null, id, reason)).state === 'quarantined';

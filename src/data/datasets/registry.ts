@@ -152,9 +152,9 @@ export class DatasetRegistry {
     return this.store.listDatasets({ ...filter, tenant });
   }
 
-  /** Every tenant's datasets of that digest (the promotion gate's lookup: a deployment's tenant is its serving slot). */
-  byDigest(digest: string): Promise<DatasetRecord[]> {
-    return this.store.findByDigest(digest);
+  /** The datasets of that digest in each of `tenants`, in that order (the promotion gate's lookup). */
+  async byDigest(digest: string, tenants: readonly string[]): Promise<DatasetRecord[]> {
+    return (await Promise.all([...new Set(tenants)].map((t) => this.store.findByDigest(digest, t)))).flat();
   }
 
   /**

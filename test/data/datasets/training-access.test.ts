@@ -239,6 +239,58 @@ describe('training tokens and the data read API', () => {
     assert.equal((await read(ids.tickets!, 'file=train.jsonl&offset=2', issued.stdout.trim())).status, 403);
   });
 
+  test('exchanging a sliced token: alone it keeps its slices; with a narrower actor a slice is dropped; a wider actor never widens it', async () => {
+    const issue = async (body: Record<string, unknown>) => (await t.admin('POST', '/admin/v1/training-tokens', { model: 'tiny-llm', datasets: [], ...body })).access_token as string;
+    const head = { dataset: ids.tickets, files: ['train.jsonl'], records: { from: 0, to: 5 } };
+    const csv = { dataset: ids.tickets, files: ['features.csv'] };
+    const subject = await issue({ slices: [head, csv] });
+    const exchange = async (actor?: string) => {
+      const form = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: subject, subject_token_type: 'urn:ietf:params:oauth:token-type:access_token' });
+      if (actor) for (const [k, v] of Object.entries({ actor_token: actor, actor_token_type: 'urn:ietf:params:oauth:token-type:access_token' })) form.set(k, v);
+      const ex = await t.call('inference', 'POST', '/v1/token', { body: form.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      assert.equal(ex.status, 200, ex.text);
+      return ex.json.access_token as string;
+    };
+    const claims = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()).datasets as string[];
+    const sliceOf = (s: typeof head | typeof csv) => new RegExp(`^${ids.tickets}#${'records' in s ? 'file=train\\.jsonl&from=0&to=5' : 'file=features\\.csv'}$`);
+    const refused = async (tok: string, q: string, code: string) => {
+      const r = await read(ids.tickets!, q, tok);
+      assert.equal(r.status, 403, `${q}: ${r.text}`);
+      assert.equal(r.json.error.code, code);
+      assert.equal(lastEntry('data.dataset.read').errorCode, code, 'the refusal is in the ledger');
+    };
+
+    // Kept: exchanged alone, the child carries both slices, exactly, and reads inside them only.
+    const kept = await exchange();
+    assert.deepEqual(claims(kept).sort(), claims(subject).sort());
+    assert.equal(claims(kept).length, 2);
+    assert.deepEqual((await read(ids.tickets!, 'file=train.jsonl&limit=100', kept)).json.records.map((r: { index: number }) => r.index), [0, 1, 2, 3, 4]);
+    assert.equal((await read(ids.tickets!, 'file=features.csv', kept)).status, 200);
+    await refused(kept, 'file=train.jsonl&offset=5', 'dataset_slice_denied');
+
+    // Dropped: an actor holding only the head slice leaves the child only that slice.
+    const dropped = await exchange(await issue({ slices: [head] }));
+    assert.equal(claims(dropped).length, 1);
+    assert.match(claims(dropped)[0]!, sliceOf(head));
+    assert.equal((await read(ids.tickets!, 'file=train.jsonl&offset=4', dropped)).status, 200);
+    await refused(dropped, 'file=features.csv', 'dataset_slice_denied');
+
+    // Widen: an actor holding the whole dataset (and another one) does not turn a slice into the dataset.
+    const wide = await exchange(await issue({ datasets: [ids.tickets, ids.other] }));
+    assert.deepEqual(claims(wide), [], 'the intersection of slices and whole datasets is empty: nothing is widened');
+    await refused(wide, 'file=train.jsonl&offset=0', 'dataset_not_in_token_scope');
+    await refused(wide, 'file=train.jsonl&offset=10', 'dataset_not_in_token_scope');
+    const other = await read(ids.other!, 'file=train.jsonl', wide);
+    assert.equal(other.status, 403);
+    assert.equal(other.json.error.code, 'dataset_not_in_token_scope');
+    // Nor does exchanging the whole-dataset token with the sliced one as actor: the ceiling is the intersection.
+    const form = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: await issue({ datasets: [ids.tickets] }), subject_token_type: 'urn:ietf:params:oauth:token-type:access_token', actor_token: subject, actor_token_type: 'urn:ietf:params:oauth:token-type:access_token' });
+    const reverse = await t.call('inference', 'POST', '/v1/token', { body: form.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal(reverse.status, 200, reverse.text);
+    assert.deepEqual(claims(reverse.json.access_token), []);
+    await refused(reverse.json.access_token, 'file=train.jsonl&offset=0', 'dataset_not_in_token_scope');
+  });
+
   test('a record changed on disk after verification is refused; so are retired datasets and revoked tokens', async () => {
     const tok = await t.admin('POST', '/admin/v1/training-tokens', { model: 'tiny-llm', datasets: [ids.other] });
     const f = join(dirs.other!, 'train.jsonl');

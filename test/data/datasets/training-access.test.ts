@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { signDataset } from '../../../src/data/datasets/sign-dataset.js';
+import { signDataset, writeDatasetSignature } from '../../../src/data/datasets/sign-dataset.js';
 import { pemSigner } from '../../../src/workload/signing/keys.js';
 import { runWarden } from '../../helpers/proc.js';
 import { startTestWarden, type TestWarden } from '../../helpers/warden.js';
@@ -237,6 +237,67 @@ describe('training tokens and the data read API', () => {
     assert.equal(csv.status, 200, csv.text);
     assert.equal(csv.json.records.length, 2);
     assert.equal((await read(ids.tickets!, 'file=train.jsonl&offset=2', issued.stdout.trim())).status, 403);
+  });
+
+  test('data screen --dataset: the run is an OpenLineage event of the dataset, chained into the ledger; other files are refused', async () => {
+    const env = { WARDEN_ADMIN_URL: t.w.adminUrl, WARDEN_CA: t.w.caPemPath, WARDEN_ADMIN_KEY: t.adminKey, WARDEN_MFA_TOKEN: '' };
+    // A dataset of text/label records only (the shared ones hold a CSV without text, which the screen refuses).
+    const dir = join(tmp, 'screened');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'train.jsonl'), LINES.join('\n') + '\n');
+    const signed = await signDataset(dir, { name: 'screened', version: '1', source: 'vendor', owner: 'o', licence: 'CC0-1.0', classification: 'internal', categories: [], retention: 'P30D' }, signer);
+    await writeDatasetSignature(signed, join(dir, 'dataset.sig'), join(dir, 'dataset.records'));
+    const id = (await t.admin('POST', '/admin/v1/datasets', { signatureBundle: signed.bundle })).id as string;
+    await t.admin('POST', `/admin/v1/datasets/${id}/verify`, { path: dir });
+    const screened = await runWarden(['data', 'screen', dir, '--dataset', id, '--json'], env);
+    assert.ok(screened.stdout, screened.stderr);
+    const report = JSON.parse(screened.stdout) as { records: number; alarms: string[]; checks: { name: string }[] };
+    assert.equal(screened.code, report.alarms.length ? 1 : 0, screened.stderr);
+    assert.equal(report.records, 20);
+    const recorded = /screen recorded for (ds_\w+): lineage event (sha256:[0-9a-f]{64})/.exec(screened.stderr);
+    assert.ok(recorded, screened.stderr);
+    assert.equal(recorded[1], id);
+    const entry = lastEntry('data.dataset.screen');
+    assert.equal(entry.decision, 'allow');
+    const details = entry.details as Record<string, string | number>;
+    assert.equal(details.lineageEvent, recorded[2], 'the ledger entry names the lineage event');
+    assert.equal(details.alarms, report.alarms.join(','));
+    assert.equal(details.records, report.records);
+    const lineage = await t.admin('GET', `/admin/v1/datasets/${id}/lineage`);
+    const stored = (lineage.events as { digest: string; event: Record<string, any> }[]).find((e) => e.digest === recorded[2]);
+    assert.ok(stored, 'the event is in the dataset\'s lineage under the digest the ledger holds');
+    assertRunEvent(stored.event);
+    const { lineageDigest } = await import('../../../src/data/lineage/openlineage.js');
+    assert.equal(lineageDigest(stored.event as never), recorded[2]);
+    assert.equal(stored.event.job.name, 'data.dataset.screen');
+    assert.equal(stored.event.eventType, 'COMPLETE');
+    assert.equal(stored.event.run.facets.warden_actor.principal, 'admin');
+    assert.deepEqual(stored.event.inputs.map((i: { name: string; facets: { warden_dataset: { id: string } } }) => [i.name, i.facets.warden_dataset.id]), [['screened@1', id]]);
+    assert.deepEqual(stored.event.run.facets.warden_screen.checks.map((c: { name: string }) => c.name), report.checks.map((c) => c.name));
+    assert.match(lineage.text, /data\.dataset\.screen +screened@1 \(verified, sha256:[0-9a-f]{12}…\) screened: 20 record\(s\)/);
+
+    // Files that are not the dataset's (one record changed): refused, in the ledger, nothing added to the lineage.
+    const changed = join(tmp, 'screened-changed');
+    mkdirSync(changed);
+    writeFileSync(join(changed, 'train.jsonl'), LINES.map((l, i) => (i === 3 ? l.replace('billing', 'BILLING') : l)).join('\n') + '\n');
+    const refused = await runWarden(['data', 'screen', changed, '--dataset', id], env);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /screen_digest_mismatch: the screened files hash to sha256:[0-9a-f]{64}, not to ds_\w+'s digest/);
+    const denied = lastEntry('data.dataset.screen');
+    assert.equal(denied.decision, 'deny');
+    assert.equal(denied.errorCode, 'screen_digest_mismatch');
+    assert.equal((await t.admin('GET', `/admin/v1/datasets/${id}/lineage`)).events.length, lineage.events.length);
+    // Bad bodies and an unknown dataset.
+    const post = (id: string, body: unknown) => t.call('admin', 'POST', `/admin/v1/datasets/${id}/screen`, { key: t.adminKey, body });
+    const digest = stored.event.inputs[0].facets.warden_dataset.digest as string;
+    for (const body of [{ report: { records: 1, baselineRecords: null, checks: [] } }, { digest: 'sha256:zz', report: { records: 1, baselineRecords: null, checks: [] } }, { digest }, { digest, report: { records: -1, baselineRecords: null, checks: [] } }, { digest, report: { records: 1, baselineRecords: null, checks: [{ name: 'x' }] } }]) {
+      const r = await post(id, body);
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.match(r.json.error.code, /^(missing_field|invalid_field)$/);
+    }
+    const unknown = await post('ds_nope', { digest, report: { records: 1, baselineRecords: null, checks: [] } });
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.json.error.code, 'dataset_not_found');
   });
 
   test('exchanging a sliced token: alone it keeps its slices; with a narrower actor a slice is dropped; a wider actor never widens it', async () => {

@@ -132,6 +132,8 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   { name: 'tenantKeks.list', method: 'GET', path: '/admin/v1/tenant-keks', need: audit('tenant-keks') },
   { name: 'tenantKeks.withdraw', method: 'POST', path: /^\/admin\/v1\/tenant-keks\/([^/]+)\/withdraw$/, need: () => ({ action: 'manageKeys', resource: sys('tenant-keks') }), example: '/admin/v1/tenant-keks/nobody/withdraw' },
   { name: 'tenantKeks.restore', method: 'POST', path: /^\/admin\/v1\/tenant-keks\/([^/]+)\/restore$/, need: () => ({ action: 'manageKeys', resource: sys('tenant-keks') }), example: '/admin/v1/tenant-keks/nobody/restore' },
+  // Forgetting a withdrawn tenant's KEK record once none of its data is wrapped under it: key management too.
+  { name: 'tenantKeks.forget', method: 'POST', path: /^\/admin\/v1\/tenant-keks\/([^/]+)\/forget$/, need: () => ({ action: 'manageKeys', resource: sys('tenant-keks') }), example: '/admin/v1/tenant-keks/nobody/forget' },
   { name: 'budgets.set', method: 'PUT', path: /^\/admin\/v1\/budgets\/([^/]+)\/([^/]+)\/([^/]+)$/, need: () => ({ action: 'manageKeys', resource: sys('budgets') }), example: '/admin/v1/budgets/principal/nobody/day' },
   // Held tool calls carry their arguments: reading them is reading audit material; deciding is `approve`.
   { name: 'approvals.list', method: 'GET', path: '/admin/v1/approvals', need: audit('approvals') },

@@ -68,6 +68,8 @@ const USAGE = `usage: warden data <verb> [options]
   kek list [--json]                                          tenants with their own KEK: the recorded key id, withdrawn?
   kek withdraw TENANT [--reason R] | kek restore TENANT      make a tenant's data unreadable (and nothing new of it
         sealed) on every replica within a second, or reinstate it; a PDP decision and a ledger entry each
+  kek forget TENANT [--reason R]                              delete a withdrawn tenant's KEK record once none of its
+        data is wrapped under it and no replica is configured with it (refused otherwise); PDP decision + ledger entry
   new-key FILE                                               a new 32-byte key file, mode 0600 (never overwrites)
         (content encryption at rest, docs/data-encryption.md; migrate and rewrap run with Warden stopped)
 
@@ -167,10 +169,10 @@ async function kekVerb(args: string[]): Promise<number> {
     out(values.json ? JSON.stringify(rows, null, 2) : rows.length ? rows.map(kekLine).join('\n') : '(no tenant brings its own KEK)');
     return 0;
   }
-  if (verb !== 'withdraw' && verb !== 'restore') throw new UsageError('kek needs list, withdraw TENANT or restore TENANT');
+  if (verb !== 'withdraw' && verb !== 'restore' && verb !== 'forget') throw new UsageError('kek needs list, withdraw TENANT, restore TENANT or forget TENANT');
   if (!tenant) throw new UsageError(`kek ${verb} needs TENANT`);
   const k = (await adminCall(o, 'POST', `/admin/v1/tenant-keks/${encodeURIComponent(tenant)}/${verb}`, values.reason ? { reason: values.reason } : {})) as TenantKekView;
-  out(values.json ? JSON.stringify(k, null, 2) : kekLine(k));
+  out(values.json ? JSON.stringify(k, null, 2) : verb === 'forget' ? `forgot ${k.tenant}'s KEK record (${k.kek_id}); it was ${kekLine(k).split('\t')[2]}` : kekLine(k));
   return 0;
 }
 

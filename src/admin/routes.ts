@@ -84,7 +84,7 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   { name: 'datasets.get', method: 'GET', path: /^\/admin\/v1\/datasets\/([^/]+)$/, need: (m) => ({ action: 'readRegistry', resource: ds(m) }), example: '/admin/v1/datasets/none' },
   { name: 'datasets.lineage', method: 'GET', path: /^\/admin\/v1\/datasets\/([^/]+)\/lineage$/, need: (m) => ({ action: 'readRegistry', resource: ds(m) }), example: '/admin/v1/datasets/none/lineage' },
   { name: 'datasets.trainOn.list', method: 'GET', path: /^\/admin\/v1\/datasets\/([^/]+)\/train-on$/, need: (m) => ({ action: 'readRegistry', resource: ds(m) }), example: '/admin/v1/datasets/none/train-on' },
-  ...(['verify', 'retire', 'train-on'] as const).map(
+  ...(['verify', 'retire', 'train-on', 'screen'] as const).map(
     (verb): AdminRouteDecl => ({ name: `datasets.${verb}`, method: 'POST', path: new RegExp(`^\\/admin\\/v1\\/datasets\\/([^/]+)\\/${verb}$`), need: (m) => ({ action: 'manageDatasets', resource: ds(m) }), example: `/admin/v1/datasets/none/${verb}` }),
   ),
   // A training job's token: trainOn for the model and each dataset, then a JIT token naming them (src/data/datasets/training-access.ts).
@@ -132,6 +132,8 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   { name: 'tenantKeks.list', method: 'GET', path: '/admin/v1/tenant-keks', need: audit('tenant-keks') },
   { name: 'tenantKeks.withdraw', method: 'POST', path: /^\/admin\/v1\/tenant-keks\/([^/]+)\/withdraw$/, need: () => ({ action: 'manageKeys', resource: sys('tenant-keks') }), example: '/admin/v1/tenant-keks/nobody/withdraw' },
   { name: 'tenantKeks.restore', method: 'POST', path: /^\/admin\/v1\/tenant-keks\/([^/]+)\/restore$/, need: () => ({ action: 'manageKeys', resource: sys('tenant-keks') }), example: '/admin/v1/tenant-keks/nobody/restore' },
+  // Forgetting a withdrawn tenant's KEK record once none of its data is wrapped under it: key management too.
+  { name: 'tenantKeks.forget', method: 'POST', path: /^\/admin\/v1\/tenant-keks\/([^/]+)\/forget$/, need: () => ({ action: 'manageKeys', resource: sys('tenant-keks') }), example: '/admin/v1/tenant-keks/nobody/forget' },
   { name: 'budgets.set', method: 'PUT', path: /^\/admin\/v1\/budgets\/([^/]+)\/([^/]+)\/([^/]+)$/, need: () => ({ action: 'manageKeys', resource: sys('budgets') }), example: '/admin/v1/budgets/principal/nobody/day' },
   // Held tool calls carry their arguments: reading them is reading audit material; deciding is `approve`.
   { name: 'approvals.list', method: 'GET', path: '/admin/v1/approvals', need: audit('approvals') },

@@ -25,6 +25,8 @@ import { SqliteBudgetPersistence } from '../store/budgets-sqlite.js';
 import { createBudgetsRoute } from '../admin/budgets.js';
 import { createTenantKeksRoute } from '../admin/tenant-keks.js';
 import { TenantKekMismatch, TenantKeks } from '../data/crypto/tenant-keks.js';
+import { tenantHoldings } from '../data/crypto/tenant-holdings.js';
+import { SqliteModelKeyStore } from '../store/model-keys-sqlite.js';
 import { SqliteTenantKekStore } from '../store/tenant-keks-store.js';
 import { openClusterStores } from '../store/cluster.js';
 import { createLedgerSearchRoute } from '../ledger/search.js';
@@ -591,7 +593,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     ...(monitor ? { onAttestationFailure: (e: Parameters<typeof monitor.onAttestationFailure>[0]) => monitor.onAttestationFailure(e) } : {}),
     ...(cluster.registry && cluster.changes ? { shared: { store: cluster.registry, changes: cluster.changes } } : {}),
     // Promotion refuses a model whose provenance names a dataset that is unregistered, unverified or not trainOn-approved.
-    trainingData: { gate: (dep, datasets) => data.trainingDataGate(dep.model, datasets), explain: (model, datasets) => data.explainTrainingData(model, datasets) },
+    trainingData: { gate: (dep, datasets) => data.trainingDataGate(dep, datasets), explain: (dep, datasets) => data.explainTrainingData(dep, datasets) },
   });
   started.push(() => workload.close());
   quarantineDeployment = async (id, reason) => (await workload.registry.quarantine(null, id, reason)).state === 'quarantined';
@@ -879,7 +881,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       (req, res, ar) => retention.adminRoute(req, res, ar),
       createLedgerSearchRoute(ledger),
       createBudgetsRoute(budgets),
-      createTenantKeksRoute(tenantKeks),
+      createTenantKeksRoute(tenantKeks, tenantHoldings({ payloadKeys: () => retention.payloadKeys(), models: sealed?.modelKeys ?? new SqliteModelKeyStore(db), chunks: (t) => retrieval.store.countTenant(t) })),
       (req, res, ar) => ledgerKeyRotation.adminRoute(req, res, ar),
       ...(monitor ? [(req: IncomingMessage, res: ServerResponse, ar: AdminRequest) => monitor.adminRoute(req, res, ar)] : []),
       (req, res, ar) => keyRelease.adminRoute(req, res, ar),

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, type WardenConfig } from '../config/config.js';
 import { LocalFileKek, keyringFromConfig } from '../data/crypto/index.js';
-import { LEDGER_FILE, checkSqliteIntegrity, createBackup, dropExpiredRestored, openBackup, restoreFiles, verifyBackupLedger, type OpenedBackup } from '../data/backup/backup.js';
+import { LEDGER_FILE, checkSqliteIntegrity, createBackup, dropExpiredRestored, dropWithdrawnRestored, openBackup, restoreFiles, verifyBackupLedger, type OpenedBackup } from '../data/backup/backup.js';
 import { verifyLedgerFile } from '../data/backup/verify-ledger.js';
 import { LEDGER_KEY_FILE } from '../ledger/key.js';
 import { loadLedgerKeyRing, ringVerifiers } from '../ledger/key-ring.js';
@@ -37,6 +37,7 @@ async function verified(file: string, key: LocalFileKek, config: WardenConfig | 
   const bytes = b.files.reduce((n, f) => n + f.entry.size, 0);
   process.stdout.write(`backup ${file}: ${b.files.length} files, ${bytes} bytes, created ${b.header.created}; digests and SQLite integrity OK\n`);
   process.stdout.write(ledger ? `  ledger: ${ledger.size} entries, checkpoint signature and every leaf verify (root ${ledger.rootHash})\n` : '  ledger: not in this backup (PostgreSQL ledger: back it up with the database)\n');
+  for (const t of b.excludedTenants) process.stdout.write(`  tenant ${t.tenant} excluded: its own KEK is ${t.withdrawn}; none of its content is in this backup\n`);
   return b;
 }
 
@@ -62,9 +63,10 @@ export async function main(args: string[]): Promise<number> {
     // A KEK file given elsewhere than the data dir is not in the walk; one kept inside it is left out by name.
     const exclude = [...(config.encryption.kek ? [config.encryption.kek] : []), ...config.encryption.previous, ...Object.values(config.encryption.tenants)]
       .flatMap((k) => ('file' in k && k.file.startsWith(config.dataDir + '/') ? [k.file.slice(config.dataDir.length + 1)] : []));
-    const { expiredLeftOut } = await createBackup({ dataDir: config.dataDir, out, backupKek, dataKekIds, tenantKeks: await readTenantKekRecords(config), now: new Date(), exclude });
+    const { expiredLeftOut, withdrawnLeftOut } = await createBackup({ dataDir: config.dataDir, out, backupKek, dataKekIds, tenantKeks: await readTenantKekRecords(config), now: new Date(), exclude });
     await verified(out, backupKek, config);
     process.stdout.write(`  expired data left out (its class's retention had ended): ${counts(expiredLeftOut)}\n`);
+    process.stdout.write(`  withdrawn tenants' data left out: ${counts(withdrawnLeftOut)}\n`);
     return 0;
   }
   if (positionals.length !== 1) throw new CliError(USAGE, 2);
@@ -77,6 +79,8 @@ export async function main(args: string[]): Promise<number> {
   restoreFiles(b, dataDir);
   // Data that expired since the backup was taken is not brought back (ledger.db is not touched).
   const expired = await dropExpiredRestored(dataDir, Date.now());
+  // Nothing of a tenant the backup excluded is brought back, whatever the file holds.
+  const withdrawn = dropWithdrawnRestored(dataDir, b.excludedTenants);
   if (existsSync(join(dataDir, LEDGER_FILE))) {
     const r = await withLedgerKey(config, (k) => {
       if (k) return verifyLedgerFile(join(dataDir, LEDGER_FILE), k, tokenPreviousKeys(config));
@@ -88,6 +92,7 @@ export async function main(args: string[]): Promise<number> {
     process.stdout.write(`restored into ${dataDir}\n`);
   }
   process.stdout.write(`  expired since the backup, not restored: ${counts(expired)}\n`);
+  if (b.excludedTenants.length) process.stdout.write(`  excluded tenants (${b.excludedTenants.map((t) => t.tenant).join(', ')}): not restored; found in the backup and deleted: ${counts(withdrawn)}\n`);
   process.stdout.write('the data KEKs are not in a backup: configure encryption.kek (and tenants) as before, or retained payloads and model keys stay unreadable\n');
   return 0;
 }

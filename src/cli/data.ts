@@ -14,7 +14,8 @@ import { lineageGraph, lineageText, modelLineageGraph, toDot, toMermaid, type Li
 import { readScreenRecords } from '../data/screen/read.js';
 import { scanClassification } from '../data/screen/classification-scan.js';
 import { screenReportHtml } from '../data/screen/html-report.js';
-import { parseDatasetStatement } from '../data/datasets/manifest.js';
+import { datasetDigestOf, parseDatasetStatement } from '../data/datasets/manifest.js';
+import { hashDataset } from '../data/datasets/hash-dataset.js';
 import { DEFAULT_THRESHOLDS, formatReport, screenDataset, type ScreenThresholds } from '../data/screen/screen.js';
 import type { DataSourceRecord, DatasetRecord } from '../store/datasets-store.js';
 import { parseBundle } from '../workload/signing/bundle.js';
@@ -55,16 +56,20 @@ const USAGE = `usage: warden data <verb> [options]
   scan DIR|FILE [--sig FILE | --classification C --categories a,b] [--sample N] [--json]
         the inspection plane's detectors over the records versus the declared classification and categories
         (from the dataset's signed statement, or the flags); exit 1 when the data is more sensitive than declared
-  screen DIR|FILE [--baseline DIR|FILE] [--text-field F] [--label-field F] [--thresholds FILE.json] [--json] [--html FILE]
+  screen DIR|FILE [--dataset ID] [--baseline DIR|FILE] [--text-field F] [--label-field F] [--thresholds FILE.json] [--json] [--html FILE]
         the poisoning screen over JSONL/CSV records: duplicates (exact, MinHash), label changes and
         distribution vs the baseline, robust outliers, backdoor-trigger tokens, injected instructions, drift
         (PSI, KS). Exit 1 when a check is over its threshold (thresholds: JSON object overriding the defaults);
-        --html FILE also writes the report as one self-contained page with plots
+        --html FILE also writes the report as one self-contained page with plots. With --dataset ID the
+        files screened must be that registered dataset's (same digest): the gateway records the run as an
+        OpenLineage event of job data.dataset.screen, chained into the ledger (data.dataset.screen)
   migrate [--config F] [--data-dir D] [--remove-legacy-keys]   rewrap records sealed in the pre-envelope formats
   rewrap [--config F] [--data-dir D]                         move data keys to each tenant's current KEK
   kek list [--json]                                          tenants with their own KEK: the recorded key id, withdrawn?
   kek withdraw TENANT [--reason R] | kek restore TENANT      make a tenant's data unreadable (and nothing new of it
         sealed) on every replica within a second, or reinstate it; a PDP decision and a ledger entry each
+  kek forget TENANT [--reason R]                              delete a withdrawn tenant's KEK record once none of its
+        data is wrapped under it and no replica is configured with it (refused otherwise); PDP decision + ledger entry
   new-key FILE                                               a new 32-byte key file, mode 0600 (never overwrites)
         (content encryption at rest, docs/data-encryption.md; migrate and rewrap run with Warden stopped)
 
@@ -164,10 +169,10 @@ async function kekVerb(args: string[]): Promise<number> {
     out(values.json ? JSON.stringify(rows, null, 2) : rows.length ? rows.map(kekLine).join('\n') : '(no tenant brings its own KEK)');
     return 0;
   }
-  if (verb !== 'withdraw' && verb !== 'restore') throw new UsageError('kek needs list, withdraw TENANT or restore TENANT');
+  if (verb !== 'withdraw' && verb !== 'restore' && verb !== 'forget') throw new UsageError('kek needs list, withdraw TENANT, restore TENANT or forget TENANT');
   if (!tenant) throw new UsageError(`kek ${verb} needs TENANT`);
   const k = (await adminCall(o, 'POST', `/admin/v1/tenant-keks/${encodeURIComponent(tenant)}/${verb}`, values.reason ? { reason: values.reason } : {})) as TenantKekView;
-  out(values.json ? JSON.stringify(k, null, 2) : kekLine(k));
+  out(values.json ? JSON.stringify(k, null, 2) : verb === 'forget' ? `forgot ${k.tenant}'s KEK record (${k.kek_id}); it was ${kekLine(k).split('\t')[2]}` : kekLine(k));
   return 0;
 }
 
@@ -362,7 +367,7 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       return r.flagged ? 1 : 0;
     }
     case 'screen': {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { baseline: { type: 'string' }, 'text-field': { type: 'string' }, 'label-field': { type: 'string' }, thresholds: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' } } });
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, dataset: { type: 'string' }, baseline: { type: 'string' }, 'text-field': { type: 'string' }, 'label-field': { type: 'string' }, thresholds: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' } } });
       if (!positionals[0]) throw new UsageError('screen needs DIR or FILE');
       const read = { ...(values['text-field'] ? { textField: values['text-field'] } : {}), ...(values['label-field'] ? { labelField: values['label-field'] } : {}) };
       const thresholds = values.thresholds ? readJson(values.thresholds) : {};
@@ -372,11 +377,24 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       const report = screenDataset(await readScreenRecords(positionals[0], read), values.baseline ? await readScreenRecords(values.baseline, read) : null, thresholds as Partial<ScreenThresholds>);
       out(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
       if (values.html) writeFileSync(values.html, screenReportHtml(report, `Poisoning screen: ${positionals[0]}`), { mode: 0o644 });
+      if (values.dataset) {
+        // The gateway checks the screened files are the dataset's (digest) and records the run in its lineage and the ledger.
+        const body = { digest: await screenedDigest(positionals[0]), ...(values.baseline ? { baselineDigest: await screenedDigest(values.baseline) } : {}), report: { records: report.records, baselineRecords: report.baselineRecords, checks: report.checks.map(({ name, value, threshold, alarm }) => ({ name, value, threshold, alarm })) } };
+        const r = (await adminCall(adminClientOptions(values), 'POST', dsPath(values.dataset, 'screen'), body)) as { lineageEvent: string };
+        const recorded = `screen recorded for ${values.dataset}: lineage event ${r.lineageEvent}`;
+        if (values.json) process.stderr.write(`${recorded}\n`); // stdout stays the JSON report
+        else out(recorded);
+      }
       return report.alarms.length ? 1 : 0;
     }
     default:
       throw new UsageError(verb ? `unknown verb ${JSON.stringify(verb)}` : 'missing verb');
   }
+}
+
+/** The dataset digest of the files a screen read (as `data sign` computes it, signature and sidecar left out). */
+async function screenedDigest(path: string): Promise<string> {
+  return datasetDigestOf((await hashDataset(path, datasetIgnorePaths(path, {}).ignorePaths)).files);
 }
 
 export function main(args: string[]): Promise<number> {

@@ -1,11 +1,10 @@
 // The recorded tenant KEKs (BYOK) for the offline data commands: where a running Warden reads them (PostgreSQL
 // with store.postgres, else the data dir's warden.db), so `warden data rewrap` and `warden backup create` honour a
 // withdrawal made through any replica (`warden data kek withdraw`) exactly as the replicas do.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WardenConfig } from '../config/config.js';
 import { PostgresTenantKekStore } from '../store/sealed-postgres.js';
-import { openSqlite } from '../store/sqlite.js';
+import { readSqliteFile } from '../store/sqlite.js';
 import { SqliteTenantKekStore, type TenantKekRecord } from '../store/tenant-keks-store.js';
 import { CliError } from './admin-client.js';
 
@@ -22,12 +21,5 @@ export async function readTenantKekRecords(config: WardenConfig): Promise<Tenant
       await store?.close();
     }
   }
-  const file = join(config.dataDir, 'warden.db');
-  if (!existsSync(file)) return [];
-  const db = openSqlite(file);
-  try {
-    return await new SqliteTenantKekStore(db).list();
-  } finally {
-    db.close();
-  }
+  return readSqliteFile(join(config.dataDir, 'warden.db'), [], (db) => new SqliteTenantKekStore(db).list());
 }

@@ -7,7 +7,7 @@ import type { SqliteDb } from '../store/sqlite.js';
 import type { DatasetsStore } from '../store/datasets-store.js';
 import { createDatasetAdminRoute } from './datasets/admin-routes.js';
 import { DatasetRegistry, type DecideTrainOn } from './datasets/registry.js';
-import { explainTrainingData, trainingDataGate } from './datasets/gate.js';
+import { explainTrainingData, trainingDataGate, type GatedModel } from './datasets/gate.js';
 import type { DatasetRef } from '../workload/provenance/slsa.js';
 import type { AuditEvent } from '../core/types.js';
 import { TrainingDataAccess, type MintTrainingToken } from './datasets/training-access.js';
@@ -55,7 +55,7 @@ export function buildDataPlane(d: {
     readRecords: (call: Parameters<TrainingDataAccess['read']>[0]) => training.read(call),
     adminRoute: createDatasetAdminRoute({ registry, decideTrainOn: d.decideTrainOn, training }),
     trainingDataGate: trainingDataGate(registry),
-    explainTrainingData: (model: string, datasets: readonly DatasetRef[]) => explainTrainingData(registry, model, datasets),
+    explainTrainingData: (dep: GatedModel, datasets: readonly DatasetRef[]) => explainTrainingData(registry, dep, datasets),
     training,
     pusher,
     close: async () => {

@@ -7,13 +7,13 @@ import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import { BadRequest, NotFound } from '../core/errors.js';
+import { BadRequest, FailClosed, NotFound } from '../core/errors.js';
 import { adminTenantScope } from '../core/tenant.js';
 import type { WardenConfig } from '../config/config.js';
 import type { AdminRequest } from '../admin/admin.js';
 import type { ApiKeyService } from '../identity/api-keys.js';
 import type { IdentityStore } from '../store/identity-store.js';
-import { openSqlite } from '../store/sqlite.js';
+import { openSqlite, readSqliteFile } from '../store/sqlite.js';
 import { SqlitePayloadStore } from '../store/ledger-payloads-sqlite.js';
 import type { PayloadStore } from '../store/sealed-store.js';
 import { PayloadVault } from './retention.js';
@@ -28,6 +28,11 @@ export interface Retention {
   /** Retained payloads whose class's retention has ended (for the retention sweep, src/data/retention-sweep.ts). */
   expired: { count(nowMs: number): Promise<number>; delete(nowMs: number): Promise<number> } | null;
   adminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean>;
+  /**
+   * Every principal's wrapped payload data key, also with retention off when an earlier payloads.db is in the
+   * data dir (forgetting a tenant's KEK checks none is left); FailClosed when the shared store is not open here.
+   */
+  payloadKeys(): Promise<{ principal: string; wrapped: Buffer }[]>;
   close(): Promise<void>;
 }
 
@@ -110,6 +115,11 @@ export function buildRetention(
         return true;
       }
       return false;
+    },
+    async payloadKeys() {
+      if (store) return store.listKeys();
+      if (config.store.postgres) throw new FailClosed('payload_store_unavailable', 'ledger.retainPayloads is off on this replica, so it cannot read the shared payload keys; ask a replica with retention on');
+      return readSqliteFile(join(config.dataDir, 'payloads.db'), [], (earlier) => new SqlitePayloadStore(earlier).listKeys());
     },
     async close() {
       db?.close();

@@ -209,6 +209,10 @@ export class PostgresRetrievalStore implements RetrievalStore {
     return { files: Number(r.rows[0]!.files), chunks: Number(r.rows[0]!.chunks) };
   }
 
+  async countTenant(tenant: string): Promise<number> {
+    return Number((await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.t('chunks')} WHERE tenant = $1`, [tenant])).rows[0]!.n);
+  }
+
   async eraseSubject(subject: string): Promise<{ files: number; chunks: number }> {
     return inTransaction(this.pool, async (c) => {
       const chunks = (await c.query(`DELETE FROM ${this.t('chunks')} WHERE subject = $1`, [subject])).rowCount ?? 0;

@@ -233,6 +233,18 @@ export class SqliteRetrievalStore implements RetrievalStore {
     return done;
   }
 
+  /** How many chunks (sealed under the tenant's data keys) a tenant holds here. */
+  async countTenant(tenant: string): Promise<number> {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM retrieval_chunks WHERE tenant = ?').get(tenant) as { n: number }).n;
+  }
+
+  /** Every store, file and chunk of a tenant (a backup's copy of a withdrawn tenant: src/data/backup/withdrawn.ts). */
+  deleteTenant(tenant: string): { stores: number; files: number; chunks: number } {
+    const done = this.purgeChunks('tenant = ?', tenant, () => this.db.prepare('DELETE FROM retrieval_files WHERE tenant = ?').run(tenant).changes);
+    const stores = this.db.prepare('DELETE FROM retrieval_stores WHERE tenant = ?').run(tenant).changes;
+    return { stores, ...done };
+  }
+
   async countSubject(subject: string): Promise<{ files: number; chunks: number }> {
     const files = (this.db.prepare('SELECT COUNT(*) AS n FROM retrieval_files WHERE subject = ?').get(subject) as { n: number }).n;
     const chunks = (this.db.prepare('SELECT COUNT(*) AS n FROM retrieval_chunks WHERE subject = ?').get(subject) as { n: number }).n;

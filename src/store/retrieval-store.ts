@@ -96,6 +96,8 @@ export interface RetrievalStore {
   /** Everything about a data subject: its chunks and files are deleted (secure_delete), counts returned. */
   eraseSubject(subject: string): Promise<{ files: number; chunks: number }>;
   countSubject(subject: string): Promise<{ files: number; chunks: number }>;
+  /** How many chunks (sealed under the tenant's data keys) a tenant holds (before its KEK record is forgotten). */
+  countTenant(tenant: string): Promise<number>;
   close(): Promise<void>;
 }
 

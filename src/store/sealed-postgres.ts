@@ -247,6 +247,10 @@ export class PostgresTenantKekStore extends SealedPostgres implements TenantKekS
     const r = await this.pool.query(`UPDATE ${this.table} SET withdrawn_at = $1, withdrawn_by = $2, withdrawn_reason = $3 WHERE tenant = $4`, [w?.at ?? null, w?.by ?? null, w?.reason ?? null, tenant]);
     return r.rowCount === 1;
   }
+
+  async forgetWithdrawn(tenant: string): Promise<boolean> {
+    return (await this.pool.query(`DELETE FROM ${this.table} WHERE tenant = $1 AND withdrawn_at IS NOT NULL`, [tenant])).rowCount === 1;
+  }
 }
 
 /** Wraps and opens an Ed25519 seed under the platform KEK, bound to the key's kid. */

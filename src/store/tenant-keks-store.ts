@@ -18,6 +18,8 @@ export interface TenantKekStore {
   record(tenant: string, kekId: string, now: number): Promise<TenantKekRecord>;
   /** Marks the recorded tenant withdrawn (or, with null, no longer); false when no KEK is recorded for it. */
   setWithdrawn(tenant: string, w: TenantKekRecord['withdrawn']): Promise<boolean>;
+  /** Deletes the record of `tenant` if it is still withdrawn (compare-and-delete); false otherwise. */
+  forgetWithdrawn(tenant: string): Promise<boolean>;
 }
 
 export interface TenantKekRow {
@@ -54,5 +56,9 @@ export class SqliteTenantKekStore implements TenantKekStore {
 
   async setWithdrawn(tenant: string, w: TenantKekRecord['withdrawn']): Promise<boolean> {
     return this.db.prepare('UPDATE tenant_keks SET withdrawn_at = ?, withdrawn_by = ?, withdrawn_reason = ? WHERE tenant = ?').run(w?.at ?? null, w?.by ?? null, w?.reason ?? null, tenant).changes === 1;
+  }
+
+  async forgetWithdrawn(tenant: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM tenant_keks WHERE tenant = ? AND withdrawn_at IS NOT NULL').run(tenant).changes === 1;
   }
 }

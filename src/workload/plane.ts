@@ -56,7 +56,7 @@ export interface WorkloadPlaneDeps {
   /** Told the registry's models (placement of the promoted deployment, else of any) after each refresh, for the policies. */
   onModels?: (models: { id: string; tier: string; region: string }[]) => void;
   /** The data plane's training-data gate on promotion, and its per-dataset explanation for `warden model show`. */
-  trainingData?: { gate: TrainingDataGate; explain: (model: string, datasets: readonly DatasetRef[]) => unknown };
+  trainingData?: { gate: TrainingDataGate; explain: (deployment: DeploymentRecord, datasets: readonly DatasetRef[]) => unknown };
 }
 
 /** What the route stage knows of a request, and where the plane writes its choice (the gateway's context). */
@@ -283,7 +283,7 @@ export async function buildWorkloadPlane(d: WorkloadPlaneDeps): Promise<Workload
 
   const adminRoute = createModelAdminRoute({
     registry,
-    ...(d.trainingData ? { trainingData: async (dep: DeploymentRecord) => d.trainingData!.explain(dep.model, await registry.trainingDatasets(dep)) } : {}),
+    ...(d.trainingData ? { trainingData: async (dep: DeploymentRecord) => d.trainingData!.explain(dep, await registry.trainingDatasets(dep)) } : {}),
     store,
     registryFor: (sourceIp) => new ModelRegistry({ store, audit: registryAudit, authorize: authorizeFrom(sourceIp), policy, clock: d.clock }),
     trustedSigners,

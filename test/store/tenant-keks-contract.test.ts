@@ -44,6 +44,12 @@ contractCase(backends, 'the first KEK id recorded for a tenant stands; withdrawa
   assert.equal(await b.setWithdrawn('acme', null), true);
   assert.equal((await a.list()).find((r) => r.tenant === 'acme')!.withdrawn, null);
   assert.equal(await a.setWithdrawn('nobody', { at: T0, by: 'ann', reason: null }), false, 'no record: nothing to withdraw');
+  // Forgetting deletes only a withdrawn record (compare-and-delete), seen through the other replica.
+  assert.equal(await a.forgetWithdrawn('acme'), false, 'in use: not forgotten');
+  assert.equal(await a.setWithdrawn('acme', { at: T0 + 20, by: 'ann', reason: null }), true);
+  assert.equal(await b.forgetWithdrawn('acme'), true);
+  assert.equal(await a.forgetWithdrawn('acme'), false, 'already forgotten');
+  assert.deepEqual((await a.list()).map((r) => r.tenant), ['Globex']);
 });
 
 contractCase(backends, 'TenantKeks: another key for a recorded tenant is refused; a withdrawal through one replica is applied by the other; unconfigured tenants are refused', async ({ a, b }) => {

@@ -4,8 +4,12 @@
 // with its backup key still cannot open retained payloads or model keys). Verified after writing; restored only
 // into an empty dir, after which the restored ledger is re-verified (signed checkpoint, every leaf to the root).
 //
+// A tenant whose own KEK is withdrawn is left out: its content rows are deleted from the copies (withdrawn.ts), the
+// sealed manifest names it, and a restore deletes anything of it again.
+//
 // File: "WBK1" ‖ u32 header length ‖ header (canonical JSON: format, created, backup KEK id) ‖ sealed body.
 // The body (manifest + file bytes) is sealed with the header as its context, so the header cannot be swapped.
+// warden-backup/2: the manifest is {files, excludedTenants}; warden-backup/1 (read still): the files alone.
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,10 +27,12 @@ import { openSqlite, type SqliteDb } from '../../store/sqlite.js';
 import { SqlitePayloadStore } from '../../store/ledger-payloads-sqlite.js';
 import { SqliteRetrievalStore } from '../../store/retrieval-sqlite.js';
 import { withdrawal } from '../crypto/tenant-keks.js';
+import { dropWithdrawnTenants, principalsOf, TENANT_CONTENT_STORES, type ExcludedTenant } from './withdrawn.js';
 import type { TenantKekRecord } from '../../store/tenant-keks-store.js';
 
 const MAGIC = Buffer.from('WBK1');
-const FORMAT = 'warden-backup/1';
+const FORMAT = 'warden-backup/2';
+const READABLE = new Set([FORMAT, 'warden-backup/1']);
 /** Key files that never go into a backup (the data KEK and the pre-envelope KEKs). */
 const NEVER = new Set(['data-kek.bin', 'payload-kek.bin', 'model-kek.bin']);
 const SQLITE_SIDE = /\.db-(wal|shm|journal)$/;
@@ -36,13 +42,6 @@ export const LEDGER_FILE = 'ledger.db';
 export class BackupInvalid extends WardenError {
   constructor(message: string) {
     super(400, 'invalid_request_error', 'backup_invalid', message);
-  }
-}
-
-/** A backup that must not be taken now: a tenant's data would leave with it against its withdrawal. */
-export class BackupRefused extends WardenError {
-  constructor(message: string) {
-    super(409, 'invalid_request_error', 'backup_refused', message);
   }
 }
 
@@ -108,6 +107,18 @@ function addCounts(into: Record<string, number>, more: Record<string, number>): 
   for (const [k, n] of Object.entries(more)) into[k] = (into[k] ?? 0) + n;
 }
 
+/**
+ * Deletes anything of the backup's excluded (withdrawn) tenants from the stores of a restored data dir: the backup
+ * should hold none, and whatever it holds is not brought back. What went, by kind (zero for a backup made here).
+ */
+export function dropWithdrawnRestored(dataDir: string, excluded: readonly ExcludedTenant[]): Record<string, number> {
+  const tenants = excluded.map((t) => t.tenant);
+  const principals = principalsOf(join(dataDir, 'warden.db'), tenants);
+  const dropped: Record<string, number> = {};
+  for (const name of TENANT_CONTENT_STORES) if (existsSync(join(dataDir, name))) addCounts(dropped, dropWithdrawnTenants(name, join(dataDir, name), tenants, principals));
+  return dropped;
+}
+
 /** Deletes what has expired at `nowMs` from the stores of a restored data dir (`restoreFiles` wrote them). */
 export async function dropExpiredRestored(dataDir: string, nowMs: number): Promise<Record<string, number>> {
   const dropped: Record<string, number> = {};
@@ -115,7 +126,14 @@ export async function dropExpiredRestored(dataDir: string, nowMs: number): Promi
   return dropped;
 }
 
-async function snapshot(dataDir: string, files: string[], scratch: string, nowMs: number, dropped: Record<string, number>): Promise<{ manifest: ManifestEntry[]; blobs: Buffer[] }> {
+/** Who is left out of a backup, and what of them: the withdrawn tenants and their principals. */
+interface LeftOut {
+  tenants: string[];
+  principals: string[];
+  counts: Record<string, number>;
+}
+
+async function snapshot(dataDir: string, files: string[], scratch: string, nowMs: number, dropped: Record<string, number>, withdrawn: LeftOut): Promise<{ manifest: ManifestEntry[]; blobs: Buffer[] }> {
   const manifest: ManifestEntry[] = [];
   const blobs: Buffer[] = [];
   for (const f of files) {
@@ -131,6 +149,7 @@ async function snapshot(dataDir: string, files: string[], scratch: string, nowMs
         db.close();
       }
       addCounts(dropped, await dropExpired(f, copy, nowMs));
+      addCounts(withdrawn.counts, dropWithdrawnTenants(f, copy, withdrawn.tenants, withdrawn.principals));
       bytes = readFileSync(copy);
     } else {
       bytes = readFileSync(src);
@@ -151,24 +170,28 @@ function writeExclusive(file: string, data: Buffer, mode: number): void {
   }
 }
 
+/** The tenants whose own KEK the record says is withdrawn: what a backup leaves out. */
+export function withdrawnTenants(records: readonly TenantKekRecord[]): ExcludedTenant[] {
+  return records.flatMap((r) => (r.withdrawn ? [{ tenant: r.tenant, withdrawn: withdrawal({ ...r, withdrawn: r.withdrawn }) }] : []));
+}
+
 /**
  * Seals a backup of `dataDir` into `out` (never overwritten, mode 0600). `dataKekIds`: KEKs the backup key must not
- * be. `tenantKeks`: the recorded tenant KEKs; while one is withdrawn no backup is taken (BackupRefused naming the
- * tenant), since its sealed data would leave with the copy and be restorable wherever its KEK turns up again.
+ * be. `tenantKeks`: the recorded tenant KEKs; a withdrawn tenant's content is left out of the copy (its sealed data
+ * would otherwise leave with it and be restorable wherever its KEK turns up again) and named in the manifest.
  */
-export async function createBackup(o: { dataDir: string; out: string; backupKek: KeyEncryptionKey; dataKekIds: string[]; tenantKeks: TenantKekRecord[]; now: Date; exclude?: string[] }): Promise<{ manifest: ManifestEntry[]; expiredLeftOut: Record<string, number> }> {
+export async function createBackup(o: { dataDir: string; out: string; backupKek: KeyEncryptionKey; dataKekIds: string[]; tenantKeks: TenantKekRecord[]; now: Date; exclude?: string[] }): Promise<{ manifest: ManifestEntry[]; expiredLeftOut: Record<string, number>; excludedTenants: ExcludedTenant[]; withdrawnLeftOut: Record<string, number> }> {
   if (o.dataKekIds.includes(o.backupKek.id)) throw new BackupInvalid(`the backup key ${o.backupKek.id} is a data KEK; backups need a key of their own`);
-  const withdrawn = o.tenantKeks.flatMap((r) => (r.withdrawn ? [`tenant ${r.tenant}'s own KEK is ${withdrawal({ ...r, withdrawn: r.withdrawn })}`] : []));
-  if (withdrawn.length) {
-    throw new BackupRefused(`${withdrawn.join('; ')}: a withdrawn tenant's data is not exported, so no backup is taken; reinstate the KEK first (warden data kek restore TENANT)`);
-  }
+  const excludedTenants = withdrawnTenants(o.tenantKeks);
+  const tenants = excludedTenants.map((t) => t.tenant);
+  const withdrawn: LeftOut = { tenants, principals: principalsOf(join(o.dataDir, 'warden.db'), tenants), counts: {} };
   const scratch = mkdtempSync(join(tmpdir(), 'warden-backup-'));
   try {
     const expiredLeftOut: Record<string, number> = {};
-    const { manifest, blobs } = await snapshot(o.dataDir, backupContents(o.dataDir, o.exclude ? { exclude: o.exclude } : {}), scratch, o.now.getTime(), expiredLeftOut);
+    const { manifest, blobs } = await snapshot(o.dataDir, backupContents(o.dataDir, o.exclude ? { exclude: o.exclude } : {}), scratch, o.now.getTime(), expiredLeftOut, withdrawn);
     const header: Header = { format: FORMAT, created: o.now.toISOString(), backupKek: o.backupKek.id };
     const h = Buffer.from(canonicalJson(header));
-    const m = Buffer.from(canonicalJson(manifest));
+    const m = Buffer.from(canonicalJson({ files: manifest, excludedTenants }));
     const len = Buffer.alloc(4);
     len.writeUInt32BE(m.length);
     const sealed = await sealBlob(new Keyring({ kek: o.backupKek }), 'backup', `backup:${h.toString()}`, Buffer.concat([len, m, ...blobs]));
@@ -176,7 +199,7 @@ export async function createBackup(o: { dataDir: string; out: string; backupKek:
     hl.writeUInt32BE(h.length);
     mkdirSync(dirname(o.out), { recursive: true });
     writeExclusive(o.out, Buffer.concat([MAGIC, hl, h, sealed]), 0o600);
-    return { manifest, expiredLeftOut };
+    return { manifest, expiredLeftOut, excludedTenants, withdrawnLeftOut: withdrawn.counts };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -185,6 +208,8 @@ export async function createBackup(o: { dataDir: string; out: string; backupKek:
 export interface OpenedBackup {
   header: Header;
   files: { entry: ManifestEntry; bytes: Buffer }[];
+  /** Withdrawn tenants whose content was left out (none in a warden-backup/1 file). */
+  excludedTenants: ExcludedTenant[];
 }
 
 /** Decrypts and checks every file against the sealed manifest; any mismatch is BackupInvalid. */
@@ -200,11 +225,13 @@ export async function openBackup(file: string, backupKek: KeyEncryptionKey): Pro
   } catch {
     throw new BackupInvalid(`${file} has an unreadable header`);
   }
-  if (header.format !== FORMAT) throw new BackupInvalid(`${file} is ${String(header.format)}, this Warden reads ${FORMAT}`);
+  if (!READABLE.has(header.format)) throw new BackupInvalid(`${file} is ${String(header.format)}, this Warden reads ${[...READABLE].join(' and ')}`);
   if (header.backupKek !== backupKek.id) throw new BackupInvalid(`${file} is sealed under backup key ${header.backupKek}, not ${backupKek.id}`);
   const body = await openBlob(new Keyring({ kek: backupKek }), `backup:${h.toString()}`, raw.subarray(8 + hl));
   const ml = body.readUInt32BE(0);
-  const manifest = JSON.parse(body.subarray(4, 4 + ml).toString('utf8')) as ManifestEntry[];
+  const sealedManifest = JSON.parse(body.subarray(4, 4 + ml).toString('utf8')) as ManifestEntry[] | { files: ManifestEntry[]; excludedTenants: ExcludedTenant[] };
+  const [manifest, excludedTenants] = Array.isArray(sealedManifest) ? [sealedManifest, []] : [sealedManifest.files, sealedManifest.excludedTenants];
+  if (!Array.isArray(manifest) || !Array.isArray(excludedTenants) || excludedTenants.some((t) => typeof t?.tenant !== 'string')) throw new BackupInvalid(`${file} has a malformed manifest`);
   let at = 4 + ml;
   const files = manifest.map((entry) => {
     const bytes = body.subarray(at, at + entry.size);
@@ -214,7 +241,7 @@ export async function openBackup(file: string, backupKek: KeyEncryptionKey): Pro
     return { entry, bytes };
   });
   if (at !== body.length) throw new BackupInvalid(`${file} carries bytes beyond its manifest`);
-  return { header, files };
+  return { header, files, excludedTenants };
 }
 
 /** Every SQLite file in the backup passes `PRAGMA integrity_check` (checked on a scratch copy). */

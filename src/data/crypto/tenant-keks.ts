@@ -11,7 +11,7 @@
 //   read for longer than `staleAfterMs` every BYOK tenant is refused (fail closed: a withdrawal may be unseen).
 import type { Logger } from 'pino';
 import type { Clock } from '../../core/clock.js';
-import { NotFound } from '../../core/errors.js';
+import { Conflict, NotFound } from '../../core/errors.js';
 import type { ChangeFeed } from '../../store/pg-changes.js';
 import type { TenantKekRecord, TenantKekStore } from '../../store/tenant-keks-store.js';
 import type { Keyring } from './keyring.js';
@@ -29,6 +29,16 @@ export class TenantKekNotFound extends NotFound {
     super('tenant_kek_not_found', `no own KEK is recorded for tenant ${JSON.stringify(tenant)}`);
   }
 }
+
+/** Forgetting a tenant's KEK record is refused while it could still matter; the code says why. */
+export class TenantKekForgetRefused extends Conflict {
+  constructor(code: 'tenant_kek_in_use' | 'tenant_kek_still_configured' | 'tenant_kek_still_wraps_data', message: string) {
+    super(code, message);
+  }
+}
+
+/** Data still wrapped under a tenant's keys, by kind (what must be gone before its KEK record is forgotten). */
+export type TenantHoldings = (tenant: string) => Promise<Record<string, number>>;
 
 /** Why a withdrawn tenant's data is refused, as the ledger's record states it. */
 export function withdrawal(r: TenantKekRecord & { withdrawn: NonNullable<TenantKekRecord['withdrawn']> }): string {
@@ -120,6 +130,34 @@ export class TenantKeks {
     await this.d.changes?.publish({ type: 'tenant_kek', tenant });
     await this.refresh();
     return (await this.d.store.list()).find((r) => r.tenant === tenant)!;
+  }
+
+  /**
+   * Checks that `tenant`'s KEK record may be forgotten (TenantKekNotFound, TenantKekForgetRefused): it is
+   * withdrawn, this replica is not configured with the key, and no data of the tenant is still wrapped under it.
+   * Returns what was checked, for the ledger entry written before `forget`.
+   */
+  async checkForget(tenant: string, holdings: TenantHoldings): Promise<{ record: TenantKekRecord; holdings: Record<string, number> }> {
+    const record = (await this.d.store.list()).find((r) => r.tenant === tenant);
+    if (!record) throw new TenantKekNotFound(tenant);
+    if (!record.withdrawn) throw new TenantKekForgetRefused('tenant_kek_in_use', `tenant ${tenant}'s KEK ${record.kekId} is in use: withdraw it first (warden data kek withdraw ${tenant})`);
+    if (this.d.keyring.tenantKekIds().has(tenant)) {
+      throw new TenantKekForgetRefused('tenant_kek_still_configured', `this replica is still configured with tenant ${tenant}'s KEK (encryption.tenants.${tenant}): remove it from every replica's config first, or a restart would record it again`);
+    }
+    const held = await holdings(tenant);
+    const left = Object.entries(held).filter(([, n]) => n > 0);
+    if (left.length) {
+      throw new TenantKekForgetRefused('tenant_kek_still_wraps_data', `tenant ${tenant} still has data wrapped under its keys (${left.map(([k, n]) => `${n} ${k}`).join(', ')}): erase it first (warden erase SUBJECT, or delete its vector stores)`);
+    }
+    return { record, holdings: held };
+  }
+
+  /** Deletes a withdrawn tenant's record on every replica (checkForget first); false when it changed meanwhile. */
+  async forget(tenant: string): Promise<boolean> {
+    if (!(await this.d.store.forgetWithdrawn(tenant))) return false;
+    await this.d.changes?.publish({ type: 'tenant_kek', tenant });
+    await this.refresh();
+    return true;
   }
 
   close(): void {

@@ -16,7 +16,7 @@ import type { DatasetRecord, DatasetState } from '../../store/datasets-store.js'
 import { DatasetClassificationMismatch, DatasetManifestMismatch, describeRecord } from './errors.js';
 import { scanClassification } from '../screen/classification-scan.js';
 import { readScreenRecords } from '../screen/read.js';
-import { lineageMermaid, lineageText } from '../lineage/openlineage.js';
+import { lineageMermaid, lineageText, type ScreenSummary } from '../lineage/openlineage.js';
 import type { DatasetRegistry, DecideTrainOn } from './registry.js';
 import type { TrainingDataAccess } from './training-access.js';
 import { clientAddress } from '../../network/source.js';
@@ -61,6 +61,30 @@ function absolute(b: Record<string, unknown>, name: string, required: boolean): 
   if (v === undefined) return undefined;
   if (!isAbsolute(v)) throw new BadRequest('invalid_field', `${name} must be an absolute path on the gateway host`, name);
   return resolve(v);
+}
+
+function digestField(b: Record<string, unknown>, name: string, required: boolean): string | undefined {
+  const v = str(b, name, required);
+  if (v !== undefined && !/^sha256:[0-9a-f]{64}$/.test(v)) throw new BadRequest('invalid_field', `${name} must be sha256:<64 hex>`, name);
+  return v;
+}
+
+const count = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+/** A screen report's figures as the CLI posts them (ScreenReport of src/data/screen/screen.ts); record text is never taken. */
+function screenSummary(v: unknown, baselineDigest: string | null): ScreenSummary {
+  const bad = (why: string) => new BadRequest('invalid_field', `report ${why}`, 'report');
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('must be the screen report object');
+  const r = v as Record<string, unknown>;
+  if (!count(r.records)) throw bad('.records must be a record count');
+  if (r.baselineRecords !== null && !count(r.baselineRecords)) throw bad('.baselineRecords must be a record count or null');
+  if (!Array.isArray(r.checks) || r.checks.length > 64) throw bad('.checks must be a list of at most 64 checks');
+  const checks = r.checks.map((c: unknown) => {
+    const x = (typeof c === 'object' && c !== null ? c : {}) as Record<string, unknown>;
+    if (typeof x.name !== 'string' || !/^[a-z_]{1,64}$/.test(x.name) || typeof x.value !== 'number' || typeof x.threshold !== 'number' || typeof x.alarm !== 'boolean') throw bad('.checks[] must be {name, value, threshold, alarm}');
+    return { name: x.name, value: x.value, threshold: x.threshold, alarm: x.alarm };
+  });
+  return { records: r.records as number, baselineRecords: (r.baselineRecords as number | null) ?? null, baselineDigest, alarms: checks.filter((c) => c.alarm).map((c) => c.name), checks };
 }
 
 /** The dataset as the API shows it: without the bundle text (GET /{id}?bundle=1 includes it). */
@@ -143,7 +167,7 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
       const b = await ar.body();
       return send(201, datasetView(await reg.register(principal, b.signatureBundle)));
     }
-    const dm = /^\/admin\/v1\/datasets\/([^/]+)(?:\/(verify|retire|lineage|train-on))?$/.exec(p);
+    const dm = /^\/admin\/v1\/datasets\/([^/]+)(?:\/(verify|retire|lineage|train-on|screen))?$/.exec(p);
     if (dm) {
       const id = decodeURIComponent(dm[1]!);
       if (dm[2] === 'train-on' && req.method === 'GET') return send(200, { data: await reg.trainDecisions(id, principal.tenant) });
@@ -159,6 +183,11 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
       }
       if (!dm[2] && req.method === 'GET') return send(200, datasetView(await reg.get(id, principal.tenant), url.searchParams.get('bundle') === '1'));
       if (dm[2] === 'retire' && req.method === 'POST') return send(200, datasetView(await reg.retire(principal, id)));
+      if (dm[2] === 'screen' && req.method === 'POST') {
+        const b = await ar.body();
+        const r = await reg.recordScreen(principal, id, digestField(b, 'digest', true)!, screenSummary(b.report, digestField(b, 'baselineDigest', false) ?? null));
+        return send(200, { dataset: datasetView(r.dataset), lineageEvent: r.lineageEvent });
+      }
       if (dm[2] === 'verify' && req.method === 'POST') {
         const b = await ar.body();
         const dir = absolute(b, 'path', true)!;

@@ -166,3 +166,10 @@ export class DatasetSliceDenied extends Forbidden {
     super('dataset_slice_denied', message);
   }
 }
+
+/** A screen report is recorded against a dataset whose digest is not the one of the files screened. */
+export class ScreenDigestMismatch extends Conflict {
+  constructor(screened: string, dataset: string, id: string) {
+    super('screen_digest_mismatch', `the screened files hash to ${screened}, not to ${id}'s digest ${dataset}: screen the dataset's own files`);
+  }
+}

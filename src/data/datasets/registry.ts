@@ -14,10 +14,10 @@ import { parseBundle, serializeBundle, type SignatureBundle } from '../../worklo
 import { keyAlgorithmOf, loadPublicKey, publicKeyPem } from '../../workload/signing/keys.js';
 import { signerIdentityOf } from '../../workload/signing/verify-model.js';
 import { dataEvent } from './audit.js';
-import { lineageDigest, lineageEvent, type LineageEvent } from '../lineage/openlineage.js';
+import { lineageDigest, lineageEvent, screenRunEvent, type LineageEvent, type ScreenSummary } from '../lineage/openlineage.js';
 import {
   DataSourceExists, DataSourceNotFound, DatasetInvalidTransition, DatasetManifestInvalid, DatasetNotFound, DatasetUnsigned,
-  DatasetVersionExists, TrainOnDenied, UntrustedDataSource, DatasetRetentionTooLong,
+  DatasetVersionExists, TrainOnDenied, UntrustedDataSource, DatasetRetentionTooLong, ScreenDigestMismatch,
 } from './errors.js';
 import { parseDatasetStatement, type DatasetManifest } from './manifest.js';
 import { authenticateManifest, type VerifiedDataset } from './verify-dataset.js';
@@ -152,9 +152,9 @@ export class DatasetRegistry {
     return this.store.listDatasets({ ...filter, tenant });
   }
 
-  /** Every tenant's datasets of that digest (the promotion gate's lookup: a deployment's tenant is its serving slot). */
-  byDigest(digest: string): Promise<DatasetRecord[]> {
-    return this.store.findByDigest(digest);
+  /** The datasets of that digest in each of `tenants`, in that order (the promotion gate's lookup). */
+  async byDigest(digest: string, tenants: readonly string[]): Promise<DatasetRecord[]> {
+    return (await Promise.all([...new Set(tenants)].map((t) => this.store.findByDigest(digest, t)))).flat();
   }
 
   /**
@@ -250,6 +250,23 @@ export class DatasetRegistry {
     await this.record(principal, action, dsResource(id), { name: d.name, version: d.version, digest: d.digest, ...details, lineageEvent: lineage.digest }, err);
     await this.addLineage([id], lineage.digest, lineage.event);
     throw err;
+  }
+
+  /**
+   * Records a poisoning screen of the dataset (run by `warden data screen --dataset`): an OpenLineage run of job
+   * `data.dataset.screen` whose input is the dataset version, its figures in a `warden_screen` facet, chained into
+   * the ledger like every other job. The files screened must hash to the dataset's digest (else refused, recorded).
+   */
+  async recordScreen(principal: Principal, id: string, screenedDigest: string, screen: ScreenSummary): Promise<{ dataset: DatasetRecord; lineageEvent: string }> {
+    const action = 'data.dataset.screen';
+    const d = await this.get(id, principal.tenant);
+    const base = { name: d.name, version: d.version, digest: d.digest };
+    if (screenedDigest !== d.digest) return this.refuse(principal, action, dsResource(id), new ScreenDigestMismatch(screenedDigest, d.digest, id), { ...base, screened: screenedDigest });
+    const event = screenRunEvent({ at: this.clock.now(), principal: principal.id, dataset: { id, name: d.name, version: d.version, digest: d.digest, state: d.state }, screen });
+    const digest = lineageDigest(event);
+    await this.record(principal, action, dsResource(id), { ...base, records: screen.records, alarms: screen.alarms.join(','), baseline: screen.baselineDigest, lineageEvent: digest });
+    await this.addLineage([id], digest, event);
+    return { dataset: d, lineageEvent: digest };
   }
 
   async retire(principal: Principal, id: string): Promise<DatasetRecord> {

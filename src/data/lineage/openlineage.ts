@@ -42,6 +42,18 @@ export interface RunFacets {
   warden_run_end?: Facet & { reason: string };
   /** OpenLineage's standard facet of a failed run. */
   errorMessage?: Facet & { message: string; programmingLanguage: string };
+  /** A poisoning screen's result (`warden data screen --dataset`): each check's value against its threshold. */
+  warden_screen?: Facet & ScreenSummary;
+}
+
+/** What a screen run records of its report (src/data/screen/screen.ts): no record text, only the figures. */
+export interface ScreenSummary {
+  records: number;
+  baselineRecords: number | null;
+  /** The baseline's dataset digest, when the screen had one. */
+  baselineDigest: string | null;
+  alarms: string[];
+  checks: { name: string; value: number; threshold: number; alarm: boolean }[];
 }
 
 export interface LineageEvent {
@@ -91,6 +103,12 @@ function runEvent(eventType: LineageEventType, at: number, job: string, facets: 
 export function lineageEvent(a: { at: number; job: string; principal: string | null; source: string; dataset: DatasetRef; failed?: string }): LineageEvent {
   const facets = runFacets(a.principal, a.failed !== undefined ? { reason: 'refused', error: a.failed } : undefined);
   return runEvent(a.failed !== undefined ? 'FAIL' : 'COMPLETE', a.at, a.job, facets, [{ namespace: NAMESPACE_SOURCES, name: a.source }], [datasetNode(a.dataset)]);
+}
+
+/** A poisoning screen over a dataset version (run in the CLI, recorded by the gateway): its input is the dataset. */
+export function screenRunEvent(a: { at: number; principal: string | null; dataset: DatasetRef; screen: ScreenSummary }): LineageEvent {
+  const facets: RunFacets = { ...runFacets(a.principal), warden_screen: { _producer: PRODUCER, _schemaURL: RUN_FACET_SCHEMA, ...a.screen } };
+  return runEvent('COMPLETE', a.at, 'data.dataset.screen', facets, [datasetNode(a.dataset)], []);
 }
 
 /** A training run starting (its token issued): datasets → model. The run id is the token's jti (a UUID). */
@@ -183,6 +201,8 @@ export function lineageText(events: readonly LineageEvent[]): string {
   return events
     .map((e) => {
       const from = e.inputs.map((i) => (i.namespace === NAMESPACE_SOURCES ? `source ${i.name}` : describeNode(i))).join(', ');
+      const screen = e.run.facets.warden_screen;
+      if (screen) return `${e.eventTime}  ${e.job.name.padEnd(22)} ${from} screened: ${screen.records} record(s), ${screen.alarms.length ? `ALARMS ${screen.alarms.join(', ')}` : 'no alarm'}  by ${e.run.facets.warden_actor.principal ?? '(system)'}`;
       const end = e.run.facets.warden_run_end ? `  (${e.eventType}: ${e.run.facets.errorMessage?.message ?? e.run.facets.warden_run_end.reason})` : e.eventType === 'START' ? '  (START)' : '';
       return `${e.eventTime}  ${e.job.name.padEnd(22)} ${from} -> ${e.outputs.map(describeNode).join(', ')}  by ${e.run.facets.warden_actor.principal ?? '(system)'}${end}`;
     })

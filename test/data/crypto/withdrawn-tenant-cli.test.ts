@@ -1,7 +1,8 @@
 // `warden data rewrap` and `warden backup create` honour a recorded tenant-KEK withdrawal (`warden data kek
 // withdraw`), in child processes against a real data dir: alice (tenant acme) has a payload data key still under the
 // platform KEK from before acme brought its own; with acme withdrawn, rewrap leaves that key where it is and names
-// acme (exit 1) and no backup is taken (exit 1, naming acme, no file written); once reinstated, both go through.
+// acme (exit 1) and the backup leaves acme's data out (naming acme); once reinstated, both take it.
+// (The backup and restore of a withdrawn tenant end to end: test/data/backup/withdrawn-tenant.test.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,11 +51,11 @@ test('a withdrawn tenant\'s data keys are neither rewrapped nor backed up; reins
   assert.match(rewrap.stdout, /not moved: payload data key of alice \(tenant acme's KEK is withdrawn: withdrawn by ops at 2026-01-02T00:00:00.000Z \(customer revoked\)\)/);
   assert.equal(await kekOfAlice(), platformId, 'left where it was');
 
-  const out = join(dir, 'b.wbk');
-  const backup = await runWarden(['backup', 'create', '--config', conf, '--key', backupKey, '--out', out]);
-  assert.equal(backup.code, 1, backup.stdout + backup.stderr);
-  assert.match(backup.stderr, /tenant acme's own KEK is withdrawn by ops at 2026-01-02T00:00:00.000Z \(customer revoked\): a withdrawn tenant's data is not exported, so no backup is taken/);
-  assert.equal(existsSync(out), false, 'nothing written');
+  const without = join(dir, 'without-acme.wbk');
+  const backup = await runWarden(['backup', 'create', '--config', conf, '--key', backupKey, '--out', without]);
+  assert.equal(backup.code, 0, backup.stdout + backup.stderr);
+  assert.match(backup.stdout, /tenant acme excluded: its own KEK is withdrawn by ops at 2026-01-02T00:00:00.000Z \(customer revoked\); none of its content is in this backup/);
+  assert.match(backup.stdout, /withdrawn tenants' data left out: 1 payloadKeys, 1 payloads/);
 
   // Reinstated (`warden data kek restore acme`): the same commands move and copy it.
   assert.equal(await keks.setWithdrawn('acme', null), true);
@@ -62,7 +63,10 @@ test('a withdrawn tenant\'s data keys are neither rewrapped nor backed up; reins
   assert.equal(moved.code, 0, moved.stdout + moved.stderr);
   assert.match(moved.stdout, /^rewrapped: 1 payload data key\(s\), 0 model key\(s\)$/m);
   assert.equal(await kekOfAlice(), LocalFileKek.open(acmeKek).id);
+  const out = join(dir, 'b.wbk');
   const taken = await runWarden(['backup', 'create', '--config', conf, '--key', backupKey, '--out', out]);
   assert.equal(taken.code, 0, taken.stdout + taken.stderr);
   assert.ok(existsSync(out));
+  assert.doesNotMatch(taken.stdout, /excluded/);
+  assert.match(taken.stdout, /withdrawn tenants' data left out: none/);
 });

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { signDataset } from '../../../src/data/datasets/sign-dataset.js';
+import { signDataset, writeDatasetSignature } from '../../../src/data/datasets/sign-dataset.js';
 import { pemSigner } from '../../../src/workload/signing/keys.js';
 import { runWarden } from '../../helpers/proc.js';
 import { startTestWarden, type TestWarden } from '../../helpers/warden.js';
@@ -237,6 +237,119 @@ describe('training tokens and the data read API', () => {
     assert.equal(csv.status, 200, csv.text);
     assert.equal(csv.json.records.length, 2);
     assert.equal((await read(ids.tickets!, 'file=train.jsonl&offset=2', issued.stdout.trim())).status, 403);
+  });
+
+  test('data screen --dataset: the run is an OpenLineage event of the dataset, chained into the ledger; other files are refused', async () => {
+    const env = { WARDEN_ADMIN_URL: t.w.adminUrl, WARDEN_CA: t.w.caPemPath, WARDEN_ADMIN_KEY: t.adminKey, WARDEN_MFA_TOKEN: '' };
+    // A dataset of text/label records only (the shared ones hold a CSV without text, which the screen refuses).
+    const dir = join(tmp, 'screened');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'train.jsonl'), LINES.join('\n') + '\n');
+    const signed = await signDataset(dir, { name: 'screened', version: '1', source: 'vendor', owner: 'o', licence: 'CC0-1.0', classification: 'internal', categories: [], retention: 'P30D' }, signer);
+    await writeDatasetSignature(signed, join(dir, 'dataset.sig'), join(dir, 'dataset.records'));
+    const id = (await t.admin('POST', '/admin/v1/datasets', { signatureBundle: signed.bundle })).id as string;
+    await t.admin('POST', `/admin/v1/datasets/${id}/verify`, { path: dir });
+    const screened = await runWarden(['data', 'screen', dir, '--dataset', id, '--json'], env);
+    assert.ok(screened.stdout, screened.stderr);
+    const report = JSON.parse(screened.stdout) as { records: number; alarms: string[]; checks: { name: string }[] };
+    assert.equal(screened.code, report.alarms.length ? 1 : 0, screened.stderr);
+    assert.equal(report.records, 20);
+    const recorded = /screen recorded for (ds_\w+): lineage event (sha256:[0-9a-f]{64})/.exec(screened.stderr);
+    assert.ok(recorded, screened.stderr);
+    assert.equal(recorded[1], id);
+    const entry = lastEntry('data.dataset.screen');
+    assert.equal(entry.decision, 'allow');
+    const details = entry.details as Record<string, string | number>;
+    assert.equal(details.lineageEvent, recorded[2], 'the ledger entry names the lineage event');
+    assert.equal(details.alarms, report.alarms.join(','));
+    assert.equal(details.records, report.records);
+    const lineage = await t.admin('GET', `/admin/v1/datasets/${id}/lineage`);
+    const stored = (lineage.events as { digest: string; event: Record<string, any> }[]).find((e) => e.digest === recorded[2]);
+    assert.ok(stored, 'the event is in the dataset\'s lineage under the digest the ledger holds');
+    assertRunEvent(stored.event);
+    const { lineageDigest } = await import('../../../src/data/lineage/openlineage.js');
+    assert.equal(lineageDigest(stored.event as never), recorded[2]);
+    assert.equal(stored.event.job.name, 'data.dataset.screen');
+    assert.equal(stored.event.eventType, 'COMPLETE');
+    assert.equal(stored.event.run.facets.warden_actor.principal, 'admin');
+    assert.deepEqual(stored.event.inputs.map((i: { name: string; facets: { warden_dataset: { id: string } } }) => [i.name, i.facets.warden_dataset.id]), [['screened@1', id]]);
+    assert.deepEqual(stored.event.run.facets.warden_screen.checks.map((c: { name: string }) => c.name), report.checks.map((c) => c.name));
+    assert.match(lineage.text, /data\.dataset\.screen +screened@1 \(verified, sha256:[0-9a-f]{12}…\) screened: 20 record\(s\)/);
+
+    // Files that are not the dataset's (one record changed): refused, in the ledger, nothing added to the lineage.
+    const changed = join(tmp, 'screened-changed');
+    mkdirSync(changed);
+    writeFileSync(join(changed, 'train.jsonl'), LINES.map((l, i) => (i === 3 ? l.replace('billing', 'BILLING') : l)).join('\n') + '\n');
+    const refused = await runWarden(['data', 'screen', changed, '--dataset', id], env);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /screen_digest_mismatch: the screened files hash to sha256:[0-9a-f]{64}, not to ds_\w+'s digest/);
+    const denied = lastEntry('data.dataset.screen');
+    assert.equal(denied.decision, 'deny');
+    assert.equal(denied.errorCode, 'screen_digest_mismatch');
+    assert.equal((await t.admin('GET', `/admin/v1/datasets/${id}/lineage`)).events.length, lineage.events.length);
+    // Bad bodies and an unknown dataset.
+    const post = (id: string, body: unknown) => t.call('admin', 'POST', `/admin/v1/datasets/${id}/screen`, { key: t.adminKey, body });
+    const digest = stored.event.inputs[0].facets.warden_dataset.digest as string;
+    for (const body of [{ report: { records: 1, baselineRecords: null, checks: [] } }, { digest: 'sha256:zz', report: { records: 1, baselineRecords: null, checks: [] } }, { digest }, { digest, report: { records: -1, baselineRecords: null, checks: [] } }, { digest, report: { records: 1, baselineRecords: null, checks: [{ name: 'x' }] } }]) {
+      const r = await post(id, body);
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.match(r.json.error.code, /^(missing_field|invalid_field)$/);
+    }
+    const unknown = await post('ds_nope', { digest, report: { records: 1, baselineRecords: null, checks: [] } });
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.json.error.code, 'dataset_not_found');
+  });
+
+  test('exchanging a sliced token: alone it keeps its slices; with a narrower actor a slice is dropped; a wider actor never widens it', async () => {
+    const issue = async (body: Record<string, unknown>) => (await t.admin('POST', '/admin/v1/training-tokens', { model: 'tiny-llm', datasets: [], ...body })).access_token as string;
+    const head = { dataset: ids.tickets, files: ['train.jsonl'], records: { from: 0, to: 5 } };
+    const csv = { dataset: ids.tickets, files: ['features.csv'] };
+    const subject = await issue({ slices: [head, csv] });
+    const exchange = async (actor?: string) => {
+      const form = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: subject, subject_token_type: 'urn:ietf:params:oauth:token-type:access_token' });
+      if (actor) for (const [k, v] of Object.entries({ actor_token: actor, actor_token_type: 'urn:ietf:params:oauth:token-type:access_token' })) form.set(k, v);
+      const ex = await t.call('inference', 'POST', '/v1/token', { body: form.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      assert.equal(ex.status, 200, ex.text);
+      return ex.json.access_token as string;
+    };
+    const claims = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()).datasets as string[];
+    const sliceOf = (s: typeof head | typeof csv) => new RegExp(`^${ids.tickets}#${'records' in s ? 'file=train\\.jsonl&from=0&to=5' : 'file=features\\.csv'}$`);
+    const refused = async (tok: string, q: string, code: string) => {
+      const r = await read(ids.tickets!, q, tok);
+      assert.equal(r.status, 403, `${q}: ${r.text}`);
+      assert.equal(r.json.error.code, code);
+      assert.equal(lastEntry('data.dataset.read').errorCode, code, 'the refusal is in the ledger');
+    };
+
+    // Kept: exchanged alone, the child carries both slices, exactly, and reads inside them only.
+    const kept = await exchange();
+    assert.deepEqual(claims(kept).sort(), claims(subject).sort());
+    assert.equal(claims(kept).length, 2);
+    assert.deepEqual((await read(ids.tickets!, 'file=train.jsonl&limit=100', kept)).json.records.map((r: { index: number }) => r.index), [0, 1, 2, 3, 4]);
+    assert.equal((await read(ids.tickets!, 'file=features.csv', kept)).status, 200);
+    await refused(kept, 'file=train.jsonl&offset=5', 'dataset_slice_denied');
+
+    // Dropped: an actor holding only the head slice leaves the child only that slice.
+    const dropped = await exchange(await issue({ slices: [head] }));
+    assert.equal(claims(dropped).length, 1);
+    assert.match(claims(dropped)[0]!, sliceOf(head));
+    assert.equal((await read(ids.tickets!, 'file=train.jsonl&offset=4', dropped)).status, 200);
+    await refused(dropped, 'file=features.csv', 'dataset_slice_denied');
+
+    // Widen: an actor holding the whole dataset (and another one) does not turn a slice into the dataset.
+    const wide = await exchange(await issue({ datasets: [ids.tickets, ids.other] }));
+    assert.deepEqual(claims(wide), [], 'the intersection of slices and whole datasets is empty: nothing is widened');
+    await refused(wide, 'file=train.jsonl&offset=0', 'dataset_not_in_token_scope');
+    await refused(wide, 'file=train.jsonl&offset=10', 'dataset_not_in_token_scope');
+    const other = await read(ids.other!, 'file=train.jsonl', wide);
+    assert.equal(other.status, 403);
+    assert.equal(other.json.error.code, 'dataset_not_in_token_scope');
+    // Nor does exchanging the whole-dataset token with the sliced one as actor: the ceiling is the intersection.
+    const form = new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', subject_token: await issue({ datasets: [ids.tickets] }), subject_token_type: 'urn:ietf:params:oauth:token-type:access_token', actor_token: subject, actor_token_type: 'urn:ietf:params:oauth:token-type:access_token' });
+    const reverse = await t.call('inference', 'POST', '/v1/token', { body: form.toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    assert.equal(reverse.status, 200, reverse.text);
+    assert.deepEqual(claims(reverse.json.access_token), []);
+    await refused(reverse.json.access_token, 'file=train.jsonl&offset=0', 'dataset_not_in_token_scope');
   });
 
   test('a record changed on disk after verification is refused; so are retired datasets and revoked tokens', async () => {

@@ -20,6 +20,7 @@ interface VerdictRow {
   expires_at: string | null;
   checked_at: string;
   replica: string;
+  revision: string;
 }
 
 const num = (v: string | null): number | null => (v === null ? null : Number(v));
@@ -37,6 +38,7 @@ function toVerdict(r: VerdictRow): SharedVerdict {
     expiresAt: num(r.expires_at),
     checkedAt: Number(r.checked_at),
     replica: r.replica,
+    revision: Number(r.revision),
   };
 }
 
@@ -65,21 +67,23 @@ export class PostgresAttestationVerdictStore implements AttestationVerdictStore 
     return (await this.pool.query<VerdictRow>(`SELECT * FROM ${this.table} ORDER BY deployment_id COLLATE "C"`)).rows.map(toVerdict);
   }
 
-  round(deploymentId: string, fn: (current: SharedVerdict | null) => Promise<SharedVerdict | null>, o: { wait: boolean }): Promise<{ stored: SharedVerdict | null } | null> {
+  round(deploymentId: string, fn: (current: SharedVerdict | null) => Promise<Omit<SharedVerdict, 'revision'> | null>, o: { wait: boolean }): Promise<{ stored: SharedVerdict | null } | null> {
     return inTransaction(this.pool, async (c) => {
       const lock = `warden-attestation:${this.prefix}${deploymentId}`;
       if (o.wait) await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [lock]);
       else if (!(await c.query<{ got: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS got', [lock])).rows[0]!.got) return null;
       const row = (await c.query<VerdictRow>(`SELECT * FROM ${this.table} WHERE deployment_id = $1`, [deploymentId])).rows[0];
-      const v = await fn(row ? toVerdict(row) : null);
-      if (!v) return { stored: null };
+      const current = row ? toVerdict(row) : null;
+      const next = await fn(current);
+      if (!next) return { stored: null };
+      const v: SharedVerdict = { ...next, revision: (current?.revision ?? 0) + 1 };
       await c.query(
-        `INSERT INTO ${this.table} (deployment_id, reference_digest, trusted, evidence_digest, measurements, code, reason, verified_at, expires_at, checked_at, replica)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        `INSERT INTO ${this.table} (deployment_id, reference_digest, trusted, evidence_digest, measurements, code, reason, verified_at, expires_at, checked_at, replica, revision)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (deployment_id) DO UPDATE SET reference_digest = EXCLUDED.reference_digest, trusted = EXCLUDED.trusted,
            evidence_digest = EXCLUDED.evidence_digest, measurements = EXCLUDED.measurements, code = EXCLUDED.code, reason = EXCLUDED.reason,
-           verified_at = EXCLUDED.verified_at, expires_at = EXCLUDED.expires_at, checked_at = EXCLUDED.checked_at, replica = EXCLUDED.replica`,
-        [v.deploymentId, v.referenceDigest, v.trusted, v.evidenceDigest, v.measurements === null ? null : JSON.stringify(v.measurements), v.code, v.reason, v.verifiedAt, v.expiresAt, v.checkedAt, v.replica],
+           verified_at = EXCLUDED.verified_at, expires_at = EXCLUDED.expires_at, checked_at = EXCLUDED.checked_at, replica = EXCLUDED.replica, revision = EXCLUDED.revision`,
+        [v.deploymentId, v.referenceDigest, v.trusted, v.evidenceDigest, v.measurements === null ? null : JSON.stringify(v.measurements), v.code, v.reason, v.verifiedAt, v.expiresAt, v.checkedAt, v.replica, v.revision],
       );
       return { stored: v };
     });

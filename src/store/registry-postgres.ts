@@ -33,7 +33,7 @@ export const REGISTRY_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE $PREFIXattestation_verdicts (
         deployment_id text PRIMARY KEY, reference_digest text NOT NULL, trusted boolean NOT NULL,
         evidence_digest text, measurements text, code text, reason text,
-        verified_at bigint, expires_at bigint, checked_at bigint NOT NULL, replica text NOT NULL,
+        verified_at bigint, expires_at bigint, checked_at bigint NOT NULL, replica text NOT NULL, revision bigint NOT NULL,
         CHECK (NOT trusted OR (evidence_digest IS NOT NULL AND verified_at IS NOT NULL AND expires_at IS NOT NULL)));`,
   },
 ];

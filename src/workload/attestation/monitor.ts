@@ -217,7 +217,7 @@ export class AttestationMonitor {
   /** Holds a stored verdict unless a later one is already held (a slow read must not undo a newer verdict). */
   private accept(v: SharedVerdict): void {
     const e = this.entries.get(v.deploymentId);
-    if (!e || (e.shared && e.shared.checkedAt > v.checkedAt)) return;
+    if (!e || (e.shared && e.shared.revision > v.revision)) return;
     e.shared = v;
   }
 
@@ -278,7 +278,7 @@ export class AttestationMonitor {
     return verified;
   }
 
-  private toShared(deploymentId: string, e: Entry, a: Attempt, replica: string): SharedVerdict {
+  private toShared(deploymentId: string, e: Entry, a: Attempt, replica: string): Omit<SharedVerdict, 'revision'> {
     const base = { deploymentId, referenceDigest: e.referenceDigest, checkedAt: a.started, replica };
     if (a.verified && a.digest)
       return { ...base, trusted: true, evidenceDigest: a.digest, measurements: { ...a.verified.measurements }, code: null, reason: null, verifiedAt: a.verified.verifiedAt, expiresAt: a.verified.verifiedAt + this.o.trustTtlMs };

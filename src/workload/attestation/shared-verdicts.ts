@@ -23,6 +23,11 @@ export interface SharedVerdict {
   checkedAt: number;
   /** The replica that challenged and recorded it. */
   replica: string;
+  /**
+   * Counts the writes of this deployment's verdict (the store sets it): a replica holds the highest it has read,
+   * so a slow read cannot bring back an older verdict, whatever the replicas' clocks say.
+   */
+  revision: number;
 }
 
 export interface AttestationVerdictStore {
@@ -33,7 +38,7 @@ export interface AttestationVerdictStore {
    * nothing stored), all in one transaction. `wait: false` (the scheduler's rounds): null at once when another
    * replica holds the deployment. Rejects when the store cannot be reached (nothing is stored then).
    */
-  round(deploymentId: string, fn: (current: SharedVerdict | null) => Promise<SharedVerdict | null>, o: { wait: boolean }): Promise<{ stored: SharedVerdict | null } | null>;
+  round(deploymentId: string, fn: (current: SharedVerdict | null) => Promise<Omit<SharedVerdict, 'revision'> | null>, o: { wait: boolean }): Promise<{ stored: SharedVerdict | null } | null>;
 }
 
 /** What a verdict means now for a replica holding `referenceDigest`: trusted only while unexpired and about that reference. */

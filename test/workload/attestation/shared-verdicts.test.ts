@@ -73,7 +73,7 @@ async function cuttableRelay(): Promise<{ url: string; cut(): void }> {
   };
 }
 
-async function replicas(o: { connectionString?: (name: string) => string } = {}) {
+async function replicas(o: { connectionString?: (name: string) => string; skewOfB?: number } = {}) {
   const prefix = `wav_${randomBytes(4).toString('hex')}_`;
   prefixes.push(prefix);
   const clock = new FixedClock(Date.now());
@@ -86,7 +86,7 @@ async function replicas(o: { connectionString?: (name: string) => string } = {})
     closers.push(() => store.close(), () => feed.close());
     const monitor = new AttestationMonitor({
       trust,
-      clock,
+      clock: name === 'replica-b' && o.skewOfB ? { now: () => clock.now() - o.skewOfB! } : clock,
       trustTtlMs: 5 * MIN,
       reverifyEveryMs: MIN,
       maxEvidenceAgeMs: MIN,
@@ -200,4 +200,17 @@ test('PostgreSQL unreachable: the round is skipped and logged, nothing is challe
   assert.equal(b.isTrusted('dep-1'), true);
   assert.equal(a.isTrusted('dep-1'), false);
   assert.deepEqual(attests(), ['allow::unknown:replica-a', 'allow::expired:replica-b']);
+});
+
+test('a failure stored by a replica whose clock is behind still replaces the verdict the others hold', { timeout: 60_000 }, async (t) => {
+  if (skip) return t.skip(skip);
+  // B's clock is 20 s behind A's: its later verdict carries an earlier checkedAt than A's.
+  const { a, b, fake, attests } = await replicas({ skewOfB: 20_000 });
+  await a.tick();
+  await withinOneSecond('the verdict on B', async () => b.isTrusted('dep-1'));
+  fake.state.behaviour = 'wrong-pcr';
+  await b.challenge('dep-1');
+  assert.equal(b.isTrusted('dep-1'), false);
+  await withinOneSecond('the failure on A', async () => !a.isTrusted('dep-1'));
+  assert.deepEqual(attests(), ['allow::unknown:replica-a', 'deny:attestation_measurement_mismatch:trusted:replica-b']);
 });

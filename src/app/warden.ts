@@ -121,6 +121,8 @@ export interface RunningWarden {
   sweepRetention(): Promise<Record<string, Record<string, number>> | null>;
   /** Runs one tool-credential key round now (else every monitor.rotation.intervalMs): what it did, 'skipped', or null (failed, logged). */
   rotateToolCredentialKeys(): Promise<unknown>;
+  /** Runs one attestation round now (else every workload.attestation.reverifyEveryMs); with store.postgres, shared with the other replicas. */
+  attestationRound(): Promise<void>;
   demoUpstreamUrl: string | null;
   /** Where the Envoy ext_authz servers listen (extAuthz.grpc / extAuthz.http), or null. */
   extAuthzGrpcPort: number | null;
@@ -591,7 +593,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     config, db, clock, log, audit, pdp: policy.pdp, stepUp: createBearerVerifier(verifiers), onModels: (m) => policy.syncRegisteredModels(m),
     // A deployment whose attestation fails: the monitor's playbooks act on it (`when: { attestation: true }`).
     ...(monitor ? { onAttestationFailure: (e: Parameters<typeof monitor.onAttestationFailure>[0]) => monitor.onAttestationFailure(e) } : {}),
-    ...(cluster.registry && cluster.changes ? { shared: { store: cluster.registry, changes: cluster.changes } } : {}),
+    ...(cluster.registry && cluster.changes ? { shared: { store: cluster.registry, changes: cluster.changes, ...(cluster.attestationVerdicts ? { verdicts: cluster.attestationVerdicts } : {}) } } : {}),
     // Promotion refuses a model whose provenance names a dataset that is unregistered, unverified or not trainOn-approved.
     trainingData: { gate: (dep, datasets) => data.trainingDataGate(dep, datasets), explain: (dep, datasets) => data.explainTrainingData(dep, datasets) },
   });
@@ -951,6 +953,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     flushRefusals: () => refusals.flush(),
     sweepRetention: () => sweep.sweep(),
     rotateToolCredentialKeys: () => toolCredentialRound(),
+    attestationRound: () => workload.monitor.tick(),
     demoUpstreamUrl: demo?.url ?? null,
     extAuthzGrpcPort: extAuthz?.grpcPort ?? null,
     extAuthzHttpPort: extAuthz?.httpPort ?? null,

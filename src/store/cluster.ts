@@ -7,6 +7,7 @@ import { PostgresIdentityStore } from './identity-postgres.js';
 import { PgChangeFeed } from './pg-changes.js';
 import { PostgresPolicyStore } from './policy-postgres.js';
 import { PostgresRegistryStore } from './registry-postgres.js';
+import { PostgresAttestationVerdictStore } from './attestation-verdicts-postgres.js';
 import { PostgresToolStore } from './tools-postgres.js';
 import { PostgresAgentStore } from './agents-postgres.js';
 import { PostgresDatasetsStore } from './datasets-postgres.js';
@@ -23,6 +24,8 @@ export interface ClusterStores {
   policies: PostgresPolicyStore | null;
   /** The model registry: versions, deployments and their states (the workload plane). */
   registry: PostgresRegistryStore | null;
+  /** Attestation verdicts of confidential deployments, one replica challenging at a time (src/workload/attestation/shared-verdicts.ts). */
+  attestationVerdicts: PostgresAttestationVerdictStore | null;
   /** Registered A2A agents (the agents plane). */
   agents: PostgresAgentStore | null;
   /** Data sources, datasets, their lineage and trainOn decisions (the data plane). */
@@ -64,6 +67,7 @@ export async function openClusterStores(cfg: WardenConfig['store'], onError: (e:
   let tools: PostgresToolStore | null = null;
   let policies: PostgresPolicyStore | null = null;
   let registry: PostgresRegistryStore | null = null;
+  let attestationVerdicts: PostgresAttestationVerdictStore | null = null;
   let agents: PostgresAgentStore | null = null;
   let datasets: PostgresDatasetsStore | null = null;
   let consoleSessions: PostgresConsoleSessionStore | null = null;
@@ -71,7 +75,7 @@ export async function openClusterStores(cfg: WardenConfig['store'], onError: (e:
   let retrieval: PostgresRetrievalStore | null = null;
   let redis: Redis | null = null;
   const close = async () => {
-    await Promise.allSettled([changes?.close(), identity?.close(), tools?.close(), policies?.close(), registry?.close(), agents?.close(), datasets?.close(), consoleSessions?.close(), baselines?.close(), retrieval?.close(), redis?.disconnect()]);
+    await Promise.allSettled([changes?.close(), identity?.close(), tools?.close(), policies?.close(), registry?.close(), attestationVerdicts?.close(), agents?.close(), datasets?.close(), consoleSessions?.close(), baselines?.close(), retrieval?.close(), redis?.disconnect()]);
   };
   try {
     if (cfg.postgres) {
@@ -81,6 +85,7 @@ export async function openClusterStores(cfg: WardenConfig['store'], onError: (e:
         tools = await PostgresToolStore.connect({ connectionString, prefix });
         policies = await PostgresPolicyStore.connect({ connectionString, prefix });
         registry = await PostgresRegistryStore.connect({ connectionString, prefix });
+        attestationVerdicts = await PostgresAttestationVerdictStore.connect({ connectionString, prefix });
         agents = await PostgresAgentStore.connect({ connectionString, prefix });
         datasets = await PostgresDatasetsStore.connect({ connectionString, prefix });
         consoleSessions = await PostgresConsoleSessionStore.connect({ connectionString, prefix });
@@ -118,5 +123,5 @@ export async function openClusterStores(cfg: WardenConfig['store'], onError: (e:
     const r = redis;
     probes.push({ name: 'redis', probe: async () => (await r.ping()) === 'PONG' });
   }
-  return { identity, changes, tools, policies, registry, agents, datasets, consoleSessions, baselines, retrieval, redis, probes, close };
+  return { identity, changes, tools, policies, registry, attestationVerdicts, agents, datasets, consoleSessions, baselines, retrieval, redis, probes, close };
 }

@@ -22,6 +22,8 @@ export type StoreChange =
   | { type: 'tenant_kek'; tenant: string }
   /** The shared tool-credential signing keys rotated or retired: replicas reload them. */
   | { type: 'tool_credential_keys' }
+  /** A deployment's shared attestation verdict was written: replicas re-read it (routing follows it). */
+  | { type: 'attestation'; deployment: string }
     /** Notifications may have been missed: drop every cached record. */
   | { type: 'resync' };
 

@@ -26,6 +26,16 @@ export const REGISTRY_MIGRATIONS: readonly Migration[] = [
         created_at bigint NOT NULL, updated_at bigint NOT NULL, promoted_at bigint);
       CREATE INDEX $PREFIXmodel_deployments_state ON $PREFIXmodel_deployments(state);`,
   },
+  {
+    version: 2,
+    description: 'attestation_verdicts (shared by the replicas, src/store/attestation-verdicts-postgres.ts)',
+    sql: `
+      CREATE TABLE $PREFIXattestation_verdicts (
+        deployment_id text PRIMARY KEY, reference_digest text NOT NULL, trusted boolean NOT NULL,
+        evidence_digest text, measurements text, code text, reason text,
+        verified_at bigint, expires_at bigint, checked_at bigint NOT NULL, replica text NOT NULL, revision bigint NOT NULL,
+        CHECK (NOT trusted OR (evidence_digest IS NOT NULL AND verified_at IS NOT NULL AND expires_at IS NOT NULL)));`,
+  },
 ];
 
 export class PostgresRegistryStore implements RegistryStore {

@@ -6,6 +6,8 @@
 // `workload.requireRegistered`. Everything else fails closed with a typed error (issue 6, docs/models.md).
 import { createRegistrySpool } from './registry/spool.js';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KeyObject } from 'node:crypto';
 import { createRemoteJWKSet } from 'jose';
@@ -33,6 +35,7 @@ import { createEvidenceFetcher } from './attestation/evidence-fetch.js';
 import { createModelAdminRoute } from './admin-routes.js';
 import { DeploymentUntrusted, ModelNotRegistered, NoPromotedDeployment } from './routing-errors.js';
 import { referenceFromRequirement } from './attestation/requirement.js';
+import type { AttestationVerdictStore } from './attestation/shared-verdicts.js';
 
 export interface WorkloadPlaneDeps {
   config: WardenConfig;
@@ -49,8 +52,10 @@ export interface WorkloadPlaneDeps {
   /**
    * Shared store (cluster): the registry lives in PostgreSQL; every change is announced and every replica
    * reloads its routing snapshot when told (and every `workload.refreshIntervalMs` in case it missed one).
+   * With `verdicts`, attestation verdicts are shared too: one replica at a time challenges a deployment, every
+   * replica routes on the stored verdict (docs/cluster.md, "Attestation across replicas").
    */
-  shared?: { store: RegistryStore; changes: ChangeFeed };
+  shared?: { store: RegistryStore; changes: ChangeFeed; verdicts?: AttestationVerdictStore };
   /** Told when a deployment's attestation verdict turns untrusted (the monitor's playbooks act on it). */
   onAttestationFailure?: (e: { deployment: string; code: string | null; reason: string | null }) => void;
   /** Told the registry's models (placement of the promoted deployment, else of any) after each refresh, for the policies. */
@@ -149,7 +154,19 @@ export async function buildWorkloadPlane(d: WorkloadPlaneDeps): Promise<Workload
     // Intel PCS collateral the operator keeps in a directory (never downloaded): TDX TCB status evaluation.
     ...(att.tdxCollateralDir ? { tdxCollateral: tdxCollateralDirectory(att.tdxCollateralDir) } : {}),
   });
+  const shared = d.shared;
+  const replica = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
   const monitor = new AttestationMonitor({
+    ...(shared?.verdicts
+      ? {
+          shared: {
+            store: shared.verdicts,
+            replica,
+            announce: (deployment: string) => shared.changes.publish({ type: 'attestation', deployment }),
+            onError: (err: unknown, what: string, deployment: string | null) => d.log.warn({ err, deployment, replica }, what),
+          },
+        }
+      : {}),
     trust,
     clock: d.clock,
     // The monitor's hook is synchronous; the ledger append completes asynchronously and a failure is logged.
@@ -222,7 +239,8 @@ export async function buildWorkloadPlane(d: WorkloadPlaneDeps): Promise<Workload
         void t.pool.close().catch(() => {});
       }
     }
-    await Promise.all(fresh.map((id) => monitor.challenge(id)));
+    // Shared verdicts: a deployment new to this replica is challenged only if no peer has a current verdict for it.
+    await Promise.all(fresh.map((id) => monitor.challenge(id, { force: false })));
   };
   const sync = (): Promise<void> => {
     // Concurrent callers share one pass, and a caller arriving mid-pass gets a pass that starts after it.
@@ -313,6 +331,8 @@ export async function buildWorkloadPlane(d: WorkloadPlaneDeps): Promise<Workload
   // Another replica registered or moved a deployment (or announcements may have been missed): reload.
   const unsubscribe = d.shared?.changes.subscribe((c) => {
     if (c.type === 'model' || c.type === 'resync') void sync().catch((err) => d.log.error({ err }, 'registry refresh after a change announcement failed'));
+    if (c.type === 'attestation') void monitor.reload(c.deployment);
+    if (c.type === 'resync') void monitor.reloadAll();
   });
 
   return {

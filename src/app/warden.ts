@@ -547,6 +547,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     kinds: [
       ...(retention.expired ? [{ name: 'payloads', count: async (t: number) => ({ deleted: await retention.expired!.count(t) }), delete: async (t: number) => ({ deleted: await retention.expired!.delete(t) }) }] : []),
       { name: 'retrievalChunks', count: (t: number) => retrieval.store.countExpired(t), delete: (t: number) => retrieval.store.deleteExpired(t) },
+      // Uploads (/v1/files) nobody added to a store within retrieval.uploadTtlMs (or their own expires_after).
+      { name: 'retrievalUploads', count: async (t: number) => ({ deleted: await retrieval.store.countExpiredUploads(t) }), delete: async (t: number) => ({ deleted: await retrieval.store.deleteExpiredUploads(t) }) },
     ],
     audit,
     clock,
@@ -883,7 +885,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       (req, res, ar) => retention.adminRoute(req, res, ar),
       createLedgerSearchRoute(ledger),
       createBudgetsRoute(budgets),
-      createTenantKeksRoute(tenantKeks, tenantHoldings({ payloadKeys: () => retention.payloadKeys(), models: sealed?.modelKeys ?? new SqliteModelKeyStore(db), chunks: (t) => retrieval.store.countTenant(t) })),
+      createTenantKeksRoute(tenantKeks, tenantHoldings({ payloadKeys: () => retention.payloadKeys(), models: sealed?.modelKeys ?? new SqliteModelKeyStore(db), retrieval: (t) => retrieval.store.countTenant(t) })),
       (req, res, ar) => ledgerKeyRotation.adminRoute(req, res, ar),
       ...(monitor ? [(req: IncomingMessage, res: ServerResponse, ar: AdminRequest) => monitor.adminRoute(req, res, ar)] : []),
       (req, res, ar) => keyRelease.adminRoute(req, res, ar),

@@ -223,7 +223,7 @@ export interface WardenConfig {
   /** The A2A gateway (docs/agents.md): chain depth, card re-check interval, limits; defaults in src/agents. */
   agents: { maxDepth?: number; cardRecheckMs?: number; timeoutMs?: number; maxResponseBytes?: number };
   /** Vector stores on the inference listener (docs/retrieval.md): default embedding model, index kind. */
-  retrieval: { embeddingModel?: string; index: 'auto' | 'exact-scan' };
+  retrieval: { embeddingModel?: string; index: 'auto' | 'exact-scan'; uploadTtlMs: number };
   /** Classification → allowed tiers/regions, tenant residency, this Warden's region (src/data/placement.ts). */
   placement: import('../data/placement.js').PlacementConfig;
   /** The data plane (docs/data.md): the OpenLineage export, and how often ended training runs and failed pushes are swept. */
@@ -730,7 +730,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     store: storeDefaults(raw.store, source),
     budgets: budgetDefaults(raw.budgets, source),
     agents: { ...(raw.agents ?? {}) },
-    retrieval: { index: raw.retrieval?.index ?? 'auto', ...(raw.retrieval?.embeddingModel ? { embeddingModel: raw.retrieval.embeddingModel } : {}) },
+    retrieval: { index: raw.retrieval?.index ?? 'auto', uploadTtlMs: raw.retrieval?.uploadTtlMs ?? 86_400_000, ...(raw.retrieval?.embeddingModel ? { embeddingModel: raw.retrieval.embeddingModel } : {}) },
     placement: { classes: { ...(raw.placement?.classes ?? {}) }, tenants: { ...(raw.placement?.tenants ?? {}) }, ...(raw.placement?.region ? { region: raw.placement.region } : {}), ...(raw.placement?.sweepIntervalMs ? { sweepIntervalMs: raw.placement.sweepIntervalMs } : {}) },
     data: dataDefaults(raw.data, source, baseDir),
   };

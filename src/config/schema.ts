@@ -424,6 +424,8 @@ export const CONFIG_SCHEMA = {
       properties: {
         embeddingModel: { type: 'string', minLength: 1 },
         index: { enum: ['auto', 'exact-scan'] },
+        // How long a file uploaded through /v1/files is kept for adding to a vector store (ms; 1 min .. 30 days).
+        uploadTtlMs: { type: 'integer', minimum: 60000, maximum: 2592000000 },
       },
     },
     // Agent-to-agent calls through /a2a/{id} (docs/agents.md).

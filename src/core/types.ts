@@ -81,10 +81,13 @@ export type Action =
   | 'createVectorStore'
   | 'readVectorStore'
   | 'writeVectorStore'
-  | 'retrieve';
+  | 'retrieve'
+  | 'uploadFile'
+  | 'readFile'
+  | 'deleteFile';
 
 export interface Resource {
-  type: 'Model' | 'Deployment' | 'Tool' | 'AgentSkill' | 'Dataset' | 'Key' | 'Policy' | 'Principal' | 'System' | 'VectorStore' | 'Chunk';
+  type: 'Model' | 'Deployment' | 'Tool' | 'AgentSkill' | 'Dataset' | 'Key' | 'Policy' | 'Principal' | 'System' | 'VectorStore' | 'Chunk' | 'Upload';
   id: string;
 }
 

@@ -90,10 +90,12 @@ export interface RetrievalRoutes {
       sourceIp: string;
       /** /v1/embeddings for this caller through the model stages (policy on the model, routing, budget, its own entry). */
       embed(model: string, input: string[], classification?: Classification): Promise<number[][]>;
-      decided(d: import('../core/types.js').Decision, resource: { type: 'VectorStore'; id: string }): void;
+      decided(d: import('../core/types.js').Decision, resource: { type: 'VectorStore' | 'Upload'; id: string }): void;
     },
     param: string | undefined,
     body: Record<string, unknown>,
+    /** The raw body and its type, for the one route that is not JSON (POST /v1/files, multipart). */
+    raw?: { bytes: Buffer; contentType: string | undefined },
   ): Promise<{ status: number; body: unknown; details: Record<string, string | number | boolean> }>;
 }
 
@@ -366,7 +368,8 @@ export class Gateway {
       ['a2a', authed([identity, network, read], (ctx, res, id) => this.a2a(ctx, res, id!))],
       // Retrieval: the plane decides the store (and each chunk) with the PDP; every answer is one entry.
       ...(['vector_stores.create', 'vector_stores.files.add', 'vector_stores.search'] as const).map((n): [RouteName, RouteHandler] => [n, authed([identity, network, read, parseObject], (ctx, res, id) => this.retrieval(n, ctx, res, id))]),
-      ...(['vector_stores.list', 'vector_stores.get', 'vector_stores.delete', 'vector_stores.files.list'] as const).map((n): [RouteName, RouteHandler] => [n, authed([identity, network], (ctx, res, id) => this.retrieval(n, ctx, res, id))]),
+      ['files.upload', authed([identity, network, read], (ctx, res) => this.retrieval('files.upload', ctx, res, undefined))],
+      ...(['vector_stores.list', 'vector_stores.get', 'vector_stores.delete', 'vector_stores.files.list', 'vector_stores.files.get', 'files.list', 'files.get', 'files.delete'] as const).map((n): [RouteName, RouteHandler] => [n, authed([identity, network], (ctx, res, id) => this.retrieval(n, ctx, res, id))]),
       [
         'datasets.records',
         authed([identity, network], async (ctx, res, id) => {
@@ -530,7 +533,7 @@ export class Gateway {
       if (!m || !handler) throw new NotFound('route_not_found', `no such endpoint: ${req.method} ${path}`);
       if (req.method !== m.route.method) {
         const allowed = this.allowedMethods(path);
-        if (m.route.name === 'mcp' || m.route.name.startsWith('vector_stores.')) res.setHeader('allow', allowed);
+        if (m.route.name === 'mcp' || m.route.name.startsWith('vector_stores.') || m.route.name.startsWith('files.')) res.setHeader('allow', allowed);
         throw new WardenError(405, 'invalid_request_error', 'method_not_allowed', `${path} accepts ${allowed} only`);
       }
       const param = m.param === undefined ? undefined : decodeSegment(m.param);
@@ -1048,6 +1051,7 @@ export class Gateway {
         },
         id,
         ctx.body,
+        route === 'files.upload' ? { bytes: ctx.rawBody, contentType: ctx.req.headers['content-type'] } : undefined,
       );
     } catch (e) {
       if (e instanceof WardenError && e.status === 403 && e.code === 'policy_denied') e.stage = 'policy';

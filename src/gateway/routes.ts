@@ -27,6 +27,11 @@ export type RouteName =
   | 'vector_stores.files.add'
   | 'vector_stores.files.list'
   | 'vector_stores.search'
+  | 'vector_stores.files.get'
+  | 'files.upload'
+  | 'files.list'
+  | 'files.get'
+  | 'files.delete'
   | 'datasets.records';
 
 export interface RouteDecl {
@@ -63,8 +68,14 @@ export const INFERENCE_ROUTES: readonly RouteDecl[] = [
   { name: 'vector_stores.files.add', method: 'POST', path: /^\/v1\/vector_stores\/([^/]+)\/files$/, action: 'writeVectorStore' },
   { name: 'vector_stores.files.list', method: 'GET', path: /^\/v1\/vector_stores\/([^/]+)\/files$/, action: 'readVectorStore' },
   { name: 'vector_stores.search', method: 'POST', path: /^\/v1\/vector_stores\/([^/]+)\/search$/, action: 'readVectorStore' },
+  { name: 'vector_stores.files.get', method: 'GET', path: /^\/v1\/vector_stores\/([^/]+\/files\/[^/]+)$/, action: 'readVectorStore' },
+  // OpenAI's Files API, for content added to a vector store by file_id (text files only; sealed; kept a day by default).
+  { name: 'files.upload', method: 'POST', path: '/v1/files', action: 'uploadFile' },
+  { name: 'files.list', method: 'GET', path: '/v1/files', action: 'readFile' },
+  { name: 'files.get', method: 'GET', path: /^\/v1\/files\/([^/]+)$/, action: 'readFile' },
+  { name: 'files.delete', method: 'DELETE', path: /^\/v1\/files\/([^/]+)$/, action: 'deleteFile' },
   // Training data read by a training job's token (src/data/datasets/training-access.ts); trainOn asked per read.
   { name: 'datasets.records', method: 'GET', path: /^\/v1\/datasets\/([^/]+)\/records$/, action: 'trainOn' },
 ];
 
-export type RetrievalRouteName = Extract<RouteName, `vector_stores.${string}`>;
+export type RetrievalRouteName = Extract<RouteName, `vector_stores.${string}` | `files.${string}`>;

@@ -13,7 +13,7 @@ import type { ChangeFeed, StoreChange } from '../store/pg-changes.js';
 
 export const API_KEY_PREFIX = 'wdn_';
 const KEY_RE = /^wdn_[A-Za-z0-9_-]{43}$/;
-export const KNOWN_ACTIONS = ['chat', 'complete', 'embed', 'listModels', 'callTool', 'callAgent', 'createVectorStore', 'readVectorStore', 'writeVectorStore', 'retrieve', '*'] as const;
+export const KNOWN_ACTIONS = ['chat', 'complete', 'embed', 'listModels', 'callTool', 'callAgent', 'createVectorStore', 'readVectorStore', 'writeVectorStore', 'retrieve', 'uploadFile', 'readFile', 'deleteFile', '*'] as const;
 const CHALLENGE = 'Bearer realm="warden", error="invalid_token"';
 
 /** Every key failure is the same 401 to the client; `reason` tells the operator which it was. */

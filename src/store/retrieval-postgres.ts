@@ -12,7 +12,7 @@
 // unreadable without that KEK; the vectors are in the clear there, as they are in the live table.
 import type pg from 'pg';
 import { connectMigrated, inTransaction, type Migration, type MigrationResult } from './pg-migrate.js';
-import { chunkFromRow, fileFromRow, storeFromRow, type Candidate, type ChunkRecord, type NearestQuery, type NewChunk, type RetrievalStore, type VectorFileRecord, type VectorStoreRecord } from './retrieval-store.js';
+import { chunkFromRow, fileFromRow, storeFromRow, uploadFromRow, type UploadRecord, type Candidate, type ChunkRecord, type NearestQuery, type NewChunk, type RetrievalStore, type VectorFileRecord, type VectorStoreRecord } from './retrieval-store.js';
 
 export const RETRIEVAL_MIGRATIONS: readonly Migration[] = [
   {
@@ -40,6 +40,16 @@ export const RETRIEVAL_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX $PREFIXretrieval_chunks_subject ON $PREFIXretrieval_chunks (subject) WHERE subject IS NOT NULL;
       CREATE INDEX $PREFIXretrieval_chunks_file ON $PREFIXretrieval_chunks (file_id);
       CREATE INDEX $PREFIXretrieval_chunks_expiry ON $PREFIXretrieval_chunks (expires_at) WHERE expires_at IS NOT NULL;`,
+  },
+  {
+    version: 2,
+    description: 'retrieval_uploads: files uploaded through /v1/files, sealed, until attached or expired',
+    sql: `
+      CREATE TABLE $PREFIXretrieval_uploads (
+        id text PRIMARY KEY, tenant text NOT NULL, filename text NOT NULL, purpose text NOT NULL, bytes integer NOT NULL,
+        sealed bytea NOT NULL, created_by text NOT NULL, created_at bigint NOT NULL, expires_at bigint NOT NULL);
+      CREATE INDEX $PREFIXretrieval_uploads_tenant ON $PREFIXretrieval_uploads (tenant, created_at);
+      CREATE INDEX $PREFIXretrieval_uploads_expiry ON $PREFIXretrieval_uploads (expires_at);`,
   },
 ];
 
@@ -70,7 +80,7 @@ export class PostgresRetrievalStore implements RetrievalStore {
     return new PostgresRetrievalStore(pool, prefix, migration);
   }
 
-  private t(name: 'stores' | 'files' | 'chunks'): string {
+  private t(name: 'stores' | 'files' | 'chunks' | 'uploads'): string {
     return `${this.prefix}retrieval_${name}`;
   }
 
@@ -209,8 +219,45 @@ export class PostgresRetrievalStore implements RetrievalStore {
     return { files: Number(r.rows[0]!.files), chunks: Number(r.rows[0]!.chunks) };
   }
 
-  async countTenant(tenant: string): Promise<number> {
-    return Number((await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.t('chunks')} WHERE tenant = $1`, [tenant])).rows[0]!.n);
+  async countTenant(tenant: string): Promise<{ chunks: number; uploads: number }> {
+    const r = await this.pool.query<{ chunks: string; uploads: string }>(`SELECT (SELECT count(*) FROM ${this.t('chunks')} WHERE tenant = $1) AS chunks, (SELECT count(*) FROM ${this.t('uploads')} WHERE tenant = $1) AS uploads`, [tenant]);
+    return { chunks: Number(r.rows[0]!.chunks), uploads: Number(r.rows[0]!.uploads) };
+  }
+
+  async putUpload(u: UploadRecord, sealed: Buffer): Promise<void> {
+    await this.pool.query(`INSERT INTO ${this.t('uploads')} (id, tenant, filename, purpose, bytes, sealed, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+      u.id,
+      u.tenant,
+      u.filename,
+      u.purpose,
+      u.bytes,
+      sealed,
+      u.createdBy,
+      u.createdAt,
+      u.expiresAt,
+    ]);
+  }
+
+  async getUpload(id: string, nowMs: number): Promise<(UploadRecord & { sealed: Buffer }) | null> {
+    const r = (await this.pool.query(`SELECT * FROM ${this.t('uploads')} WHERE id = $1 AND expires_at > $2`, [id, nowMs])).rows[0] as Row | undefined;
+    return r ? { ...uploadFromRow(r), sealed: r.sealed as Buffer } : null;
+  }
+
+  async listUploads(tenant: string, nowMs: number): Promise<UploadRecord[]> {
+    const r = await this.pool.query(`SELECT * FROM ${this.t('uploads')} WHERE tenant = $1 AND expires_at > $2 ORDER BY created_at, id COLLATE "C"`, [tenant, nowMs]);
+    return (r.rows as Row[]).map(uploadFromRow);
+  }
+
+  async deleteUpload(tenant: string, id: string): Promise<boolean> {
+    return ((await this.pool.query(`DELETE FROM ${this.t('uploads')} WHERE id = $1 AND tenant = $2`, [id, tenant])).rowCount ?? 0) > 0;
+  }
+
+  async countExpiredUploads(nowMs: number): Promise<number> {
+    return Number((await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.t('uploads')} WHERE expires_at <= $1`, [nowMs])).rows[0]!.n);
+  }
+
+  async deleteExpiredUploads(nowMs: number): Promise<number> {
+    return (await this.pool.query(`DELETE FROM ${this.t('uploads')} WHERE expires_at <= $1`, [nowMs])).rowCount ?? 0;
   }
 
   async eraseSubject(subject: string): Promise<{ files: number; chunks: number }> {

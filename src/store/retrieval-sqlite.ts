@@ -4,7 +4,7 @@
 // so the tenant and classification filters run inside the KNN query (pushed down, not applied afterwards).
 import { createRequire } from 'node:module';
 import type { SqliteDb } from './sqlite.js';
-import { chunkFromRow, cosineDistance, fileFromRow, storeFromRow, type Candidate, type ChunkRecord, type NearestQuery, type NewChunk, type RetrievalStore, type VectorFileRecord, type VectorStoreRecord } from './retrieval-store.js';
+import { chunkFromRow, cosineDistance, fileFromRow, storeFromRow, uploadFromRow, type UploadRecord, type Candidate, type ChunkRecord, type NearestQuery, type NewChunk, type RetrievalStore, type VectorFileRecord, type VectorStoreRecord } from './retrieval-store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS retrieval_stores (
@@ -28,6 +28,12 @@ CREATE TABLE IF NOT EXISTS retrieval_chunks (
 CREATE INDEX IF NOT EXISTS retrieval_chunks_store ON retrieval_chunks(store_id, tenant, rank);
 CREATE INDEX IF NOT EXISTS retrieval_chunks_subject ON retrieval_chunks(subject);
 CREATE INDEX IF NOT EXISTS retrieval_chunks_file ON retrieval_chunks(file_id);
+CREATE TABLE IF NOT EXISTS retrieval_uploads (
+  id TEXT PRIMARY KEY, tenant TEXT NOT NULL, filename TEXT NOT NULL, purpose TEXT NOT NULL, bytes INTEGER NOT NULL,
+  sealed BLOB NOT NULL, created_by TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS retrieval_uploads_tenant ON retrieval_uploads(tenant, created_at);
+CREATE INDEX IF NOT EXISTS retrieval_uploads_expiry ON retrieval_uploads(expires_at);
 `;
 
 type Row = Record<string, unknown>;
@@ -234,15 +240,48 @@ export class SqliteRetrievalStore implements RetrievalStore {
   }
 
   /** How many chunks (sealed under the tenant's data keys) a tenant holds here. */
-  async countTenant(tenant: string): Promise<number> {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM retrieval_chunks WHERE tenant = ?').get(tenant) as { n: number }).n;
+  async countTenant(tenant: string): Promise<{ chunks: number; uploads: number }> {
+    const n = (sql: string) => (this.db.prepare(sql).get(tenant) as { n: number }).n;
+    return { chunks: n('SELECT COUNT(*) AS n FROM retrieval_chunks WHERE tenant = ?'), uploads: n('SELECT COUNT(*) AS n FROM retrieval_uploads WHERE tenant = ?') };
   }
 
-  /** Every store, file and chunk of a tenant (a backup's copy of a withdrawn tenant: src/data/backup/withdrawn.ts). */
-  deleteTenant(tenant: string): { stores: number; files: number; chunks: number } {
+  async putUpload(u: UploadRecord, sealed: Buffer): Promise<void> {
+    this.db
+      .prepare('INSERT INTO retrieval_uploads (id, tenant, filename, purpose, bytes, sealed, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(u.id, u.tenant, u.filename, u.purpose, u.bytes, sealed, u.createdBy, u.createdAt, u.expiresAt);
+  }
+
+  async getUpload(id: string, nowMs: number): Promise<(UploadRecord & { sealed: Buffer }) | null> {
+    const r = this.db.prepare('SELECT * FROM retrieval_uploads WHERE id = ? AND expires_at > ?').get(id, nowMs) as Row | undefined;
+    return r ? { ...uploadFromRow(r), sealed: r.sealed as Buffer } : null;
+  }
+
+  async listUploads(tenant: string, nowMs: number): Promise<UploadRecord[]> {
+    return (this.db.prepare('SELECT * FROM retrieval_uploads WHERE tenant = ? AND expires_at > ? ORDER BY created_at, id').all(tenant, nowMs) as Row[]).map(uploadFromRow);
+  }
+
+  async deleteUpload(tenant: string, id: string): Promise<boolean> {
+    const gone = this.db.prepare('DELETE FROM retrieval_uploads WHERE id = ? AND tenant = ?').run(id, tenant).changes > 0;
+    if (gone) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return gone;
+  }
+
+  async countExpiredUploads(nowMs: number): Promise<number> {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM retrieval_uploads WHERE expires_at <= ?').get(nowMs) as { n: number }).n;
+  }
+
+  async deleteExpiredUploads(nowMs: number): Promise<number> {
+    const n = this.db.prepare('DELETE FROM retrieval_uploads WHERE expires_at <= ?').run(nowMs).changes;
+    if (n > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return n;
+  }
+
+  /** Every store, file, chunk and upload of a tenant (a backup's copy of a withdrawn tenant: src/data/backup/withdrawn.ts). */
+  deleteTenant(tenant: string): { stores: number; files: number; chunks: number; uploads: number } {
     const done = this.purgeChunks('tenant = ?', tenant, () => this.db.prepare('DELETE FROM retrieval_files WHERE tenant = ?').run(tenant).changes);
     const stores = this.db.prepare('DELETE FROM retrieval_stores WHERE tenant = ?').run(tenant).changes;
-    return { stores, ...done };
+    const uploads = this.db.prepare('DELETE FROM retrieval_uploads WHERE tenant = ?').run(tenant).changes;
+    return { stores, ...done, uploads };
   }
 
   async countSubject(subject: string): Promise<{ files: number; chunks: number }> {

@@ -52,6 +52,22 @@ export interface ChunkRecord {
   expiresAt: number | null;
 }
 
+/**
+ * A file uploaded through /v1/files (OpenAI's Files API) to be added to a vector store by `file_id`: its content is
+ * sealed under the tenant's KEK (AAD `uploadAad(id)`), and it expires (`retrieval.uploadTtl`, or the caller's
+ * shorter `expires_after`): an upload nobody attaches does not stay.
+ */
+export interface UploadRecord {
+  id: string;
+  tenant: string;
+  filename: string;
+  purpose: string;
+  bytes: number;
+  createdBy: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
 export interface NewChunk {
   embedding: Float32Array;
   position: number;
@@ -96,8 +112,17 @@ export interface RetrievalStore {
   /** Everything about a data subject: its chunks and files are deleted (secure_delete), counts returned. */
   eraseSubject(subject: string): Promise<{ files: number; chunks: number }>;
   countSubject(subject: string): Promise<{ files: number; chunks: number }>;
-  /** How many chunks (sealed under the tenant's data keys) a tenant holds (before its KEK record is forgotten). */
-  countTenant(tenant: string): Promise<number>;
+  /** How many chunks and uploads (sealed under the tenant's data keys) a tenant holds (before its KEK record is forgotten). */
+  countTenant(tenant: string): Promise<{ chunks: number; uploads: number }>;
+  putUpload(u: UploadRecord, sealed: Buffer): Promise<void>;
+  /** An upload of any tenant (the caller decides who may see it) with its sealed content; null when missing or expired at `nowMs`. */
+  getUpload(id: string, nowMs: number): Promise<(UploadRecord & { sealed: Buffer }) | null>;
+  /** A tenant's uploads not expired at `nowMs`, oldest first. */
+  listUploads(tenant: string, nowMs: number): Promise<UploadRecord[]>;
+  /** Deletes a tenant's upload; false when it has none of that id. */
+  deleteUpload(tenant: string, id: string): Promise<boolean>;
+  countExpiredUploads(nowMs: number): Promise<number>;
+  deleteExpiredUploads(nowMs: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -123,6 +148,22 @@ export function cosineDistance(a: Float32Array, b: Float32Array): number {
   const d = Math.sqrt(na) * Math.sqrt(nb);
   return d === 0 ? 1 : 1 - dot / d;
 }
+
+/** The AAD of an upload's sealed content: a ciphertext moved to another upload does not open. */
+export function uploadAad(id: string): string {
+  return `upload:${id}`;
+}
+
+export const uploadFromRow = (r: Record<string, unknown>): UploadRecord => ({
+  id: r.id as string,
+  tenant: r.tenant as string,
+  filename: r.filename as string,
+  purpose: r.purpose as string,
+  bytes: Number(r.bytes),
+  createdBy: r.created_by as string,
+  createdAt: Number(r.created_at),
+  expiresAt: Number(r.expires_at),
+});
 
 /** The AAD (and data-key context) of a chunk's sealed text: a ciphertext moved to another chunk does not open. */
 export function chunkAad(storeId: string, fileId: string, position: number): string {

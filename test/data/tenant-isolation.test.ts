@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_ROUTES } from '../../src/admin/routes.js';
 import { INFERENCE_ROUTES } from '../../src/gateway/routes.js';
+import { multipart } from '../helpers/multipart.js';
 import { startTestWarden, type TestWarden } from '../helpers/warden.js';
 
 let w: TestWarden;
@@ -55,9 +56,15 @@ test('every admin route is refused to another tenant\'s principals (consumer: ad
 
 test('every vector store route on another tenant\'s store is refused, and the store is unchanged', async () => {
   const tried: string[] = [];
+  const acmeFile = (await w.call('inference', 'GET', `/v1/vector_stores/${store}/files`, { key: acmeKey })).json.data[0].id as string;
   for (const r of INFERENCE_ROUTES.filter((x) => x.name.startsWith('vector_stores.'))) {
     if (typeof r.path === 'string') continue; // create and list name no store: the caller's own tenant only (below)
-    const path = r.name === 'vector_stores.get' || r.name === 'vector_stores.delete' ? `/v1/vector_stores/${store}` : `/v1/vector_stores/${store}/${r.name.endsWith('search') ? 'search' : 'files'}`;
+    const path =
+      r.name === 'vector_stores.get' || r.name === 'vector_stores.delete'
+        ? `/v1/vector_stores/${store}`
+        : r.name === 'vector_stores.files.get'
+          ? `/v1/vector_stores/${store}/files/${acmeFile}`
+          : `/v1/vector_stores/${store}/${r.name.endsWith('search') ? 'search' : 'files'}`;
     const body = r.name.endsWith('search') ? { query: 'acme roadmap' } : r.name.endsWith('files.add') ? { content: 'planted' } : undefined;
     const res = await w.call('inference', r.method, path, { key: globex.consumer!, ...(body ? { body } : {}) });
     tried.push(r.name);
@@ -65,11 +72,30 @@ test('every vector store route on another tenant\'s store is refused, and the st
     const entry = w.audits().find((a) => a.requestId === res.headers['x-request-id']) as any;
     assert.ok(entry?.policyIds.includes('retrieval-tenant-isolation'), `${r.name}: ${JSON.stringify(entry?.policyIds)}`);
   }
-  assert.equal(tried.length, 5);
+  assert.equal(tried.length, 6);
   const listed = await w.call('inference', 'GET', '/v1/vector_stores', { key: globex.consumer! });
   assert.deepEqual(listed.json.data, []);
   const mine = await w.call('inference', 'GET', `/v1/vector_stores/${store}/files`, { key: acmeKey });
   assert.equal(mine.json.data.length, 1, 'nothing was added or removed');
   const found = await w.call('inference', 'POST', `/v1/vector_stores/${store}/search`, { key: acmeKey, body: { query: 'acme roadmap' } });
   assert.equal(found.json.data[0].content[0].text, 'acme roadmap');
+});
+
+test('every upload route on another tenant\'s upload is refused, and the upload is unchanged', async () => {
+  const up = await w.call('inference', 'POST', '/v1/files', { key: acmeKey, ...(await multipart({ purpose: 'assistants', file: { name: 'acme.txt', bytes: 'acme upload' } })) });
+  assert.equal(up.status, 200, up.text);
+  const tried: string[] = [];
+  for (const r of INFERENCE_ROUTES.filter((x) => x.name.startsWith('files.') && typeof x.path !== 'string')) {
+    const res = await w.call('inference', r.method, `/v1/files/${up.json.id}`, { key: globex.consumer! });
+    tried.push(r.name);
+    assert.equal(res.status, 403, `${r.name}: ${res.text}`);
+    const entry = w.audits().find((a) => a.requestId === res.headers['x-request-id']) as any;
+    assert.ok(entry?.policyIds.includes('retrieval-tenant-isolation'), `${r.name}: ${JSON.stringify(entry?.policyIds)}`);
+  }
+  assert.deepEqual(tried.sort(), ['files.delete', 'files.get']);
+  // Attaching it to a store of the other tenant is refused the same way; the listing of that tenant never shows it.
+  const own = await w.call('inference', 'GET', '/v1/files', { key: globex.consumer! });
+  assert.deepEqual(own.json.data, []);
+  const still = await w.call('inference', 'GET', `/v1/files/${up.json.id}`, { key: acmeKey });
+  assert.equal(still.status, 200, 'the upload is unchanged');
 });

@@ -34,6 +34,8 @@ const ATTESTATION_PUBLIC = 'answers before any credential (the evidence is the c
 const SINGLE_JSON = 'answers are single JSON documents';
 const RETRIEVAL_ELSEWHERE = 'same identity and network stages as vector_stores.list (asserted here); served with a store, a writer and its refusals in test/data/retrieval/search.test.ts';
 const NOT_A_PROMPT_RETRIEVAL = 'not a model prompt: chunks are inspected when added, and each chunk a search returns is a PDP decision with its findings (test/data/retrieval)';
+const NOT_A_PROMPT_UPLOAD = 'not a model prompt: an uploaded file is sealed as it is; its text is chunked and each chunk inspected when it is added to a vector store (test/data/retrieval/files.test.ts)';
+const UPLOADS_ELSEWHERE = 'same identity and network stages as files.list (asserted here); served with a writer, its refusals and the OpenAI SDK in test/data/retrieval/files.test.ts';
 const DATASETS_ELSEWHERE = 'needs a verified dataset on the gateway host and a training token, which this world does not hold: test/data/datasets/training-access.test.ts';
 const A2A_ELSEWHERE = 'needs a registered A2A agent (SDK servers), which this world does not run: test/agents/a2a.test.ts';
 
@@ -126,8 +128,15 @@ const TABLE: Partial<Record<string, RouteRow>> = {
     cells: { ...noContent(NOT_A_MODEL_PROMPT), ...principalLimits({ notApplicable: A2A_ELSEWHERE }), 'ledger unavailable': { notApplicable: A2A_ELSEWHERE } },
   },
   'vector_stores.list': { framings: ['buffered'], streamedNotApplicable: SINGLE_JSON, cells: { ...noContent(NOT_A_PROMPT_RETRIEVAL), ...principalLimits('assert'), 'ledger unavailable': 'assert' } },
+  'files.list': { framings: ['buffered'], streamedNotApplicable: SINGLE_JSON, cells: { ...noContent(NOT_A_PROMPT_UPLOAD), ...principalLimits('assert'), 'ledger unavailable': 'assert' } },
   ...Object.fromEntries(
-    (['vector_stores.create', 'vector_stores.get', 'vector_stores.delete', 'vector_stores.files.add', 'vector_stores.files.list', 'vector_stores.search'] as const).map((n) => [
+    (['files.upload', 'files.get', 'files.delete'] as const).map((n) => [
+      n,
+      { framings: ['buffered'], streamedNotApplicable: SINGLE_JSON, cells: { ...noContent(NOT_A_PROMPT_UPLOAD), ...principalLimits({ notApplicable: UPLOADS_ELSEWHERE }), 'ledger unavailable': { notApplicable: UPLOADS_ELSEWHERE } } } satisfies RouteRow,
+    ]),
+  ),
+  ...Object.fromEntries(
+    (['vector_stores.create', 'vector_stores.get', 'vector_stores.delete', 'vector_stores.files.add', 'vector_stores.files.list', 'vector_stores.files.get', 'vector_stores.search'] as const).map((n) => [
       n,
       { framings: ['buffered'], streamedNotApplicable: SINGLE_JSON, cells: { ...noContent(NOT_A_PROMPT_RETRIEVAL), ...principalLimits({ notApplicable: RETRIEVAL_ELSEWHERE }), 'ledger unavailable': { notApplicable: RETRIEVAL_ELSEWHERE } } } satisfies RouteRow,
     ]),
@@ -259,6 +268,7 @@ describe('differential table: route × framing × protection', () => {
       if (r.name === 'attestation.challenge' || r.name === 'attestation.key') continue; // served in the ledger describe (needs a confidential deployment)
       if (r.name === 'a2a' || r.name === 'a2a.card') continue; // served in test/agents/a2a.test.ts (needs a registered A2A agent)
       if (r.name.startsWith('vector_stores.') && r.name !== 'vector_stores.list') continue; // served in test/data/retrieval (needs a store and a writer)
+      if (r.name.startsWith('files.') && r.name !== 'files.list') continue; // served in test/data/retrieval/files.test.ts (needs a writer)
       if (r.name === 'datasets.records') continue; // served in test/data/datasets/training-access.test.ts (needs a verified dataset)
       for (const framing of TABLE[r.name]!.framings) {
         const res = await probe(w, r.name, keys.base, { framing, approval: baseApproval });

@@ -48,9 +48,10 @@ export async function startTestWarden(mutate: (c: WardenConfig) => void = () => 
     const base = listener === 'inference' ? w.inferenceUrl : w.adminUrl;
     const headers: Record<string, string> = { ...(o.headers ?? {}) };
     if (o.key) headers.authorization = `Bearer ${o.key}`;
-    let body: string | undefined;
+    let body: string | Buffer | undefined;
     if (o.body !== undefined) {
-      body = typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
+      // A string or Buffer is sent as it is (multipart bodies, malformed JSON); anything else as JSON.
+      body = typeof o.body === 'string' || Buffer.isBuffer(o.body) ? o.body : JSON.stringify(o.body);
       headers['content-type'] ??= 'application/json';
     }
     const r = await request(base + path, { method: method as 'GET', headers, dispatcher: agent, ...(body !== undefined ? { body } : {}) });

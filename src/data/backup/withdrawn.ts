@@ -77,12 +77,13 @@ function dropModelKeys(db: SqliteDb, tenants: Set<string>): Counts {
 function dropRetrieval(db: SqliteDb, tenants: Set<string>): Counts {
   if (!hasTable(db, 'retrieval_chunks')) return {};
   const store = new SqliteRetrievalStore(db);
-  const c: Counts = { retrievalStores: 0, retrievalFiles: 0, retrievalChunks: 0 };
+  const c: Counts = { retrievalStores: 0, retrievalFiles: 0, retrievalChunks: 0, retrievalUploads: 0 };
   for (const t of tenants) {
     const r = store.deleteTenant(t);
     c.retrievalStores! += r.stores;
     c.retrievalFiles! += r.files;
     c.retrievalChunks! += r.chunks;
+    c.retrievalUploads! += r.uploads;
   }
   return c;
 }

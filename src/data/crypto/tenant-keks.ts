@@ -147,7 +147,7 @@ export class TenantKeks {
     const held = await holdings(tenant);
     const left = Object.entries(held).filter(([, n]) => n > 0);
     if (left.length) {
-      throw new TenantKekForgetRefused('tenant_kek_still_wraps_data', `tenant ${tenant} still has data wrapped under its keys (${left.map(([k, n]) => `${n} ${k}`).join(', ')}): erase it first (warden erase SUBJECT, or delete its vector stores)`);
+      throw new TenantKekForgetRefused('tenant_kek_still_wraps_data', `tenant ${tenant} still has data wrapped under its keys (${left.map(([k, n]) => `${n} ${k}`).join(', ')}): erase it first (warden erase SUBJECT, or delete its vector stores and uploaded files)`);
     }
     return { record, holdings: held };
   }

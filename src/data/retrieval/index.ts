@@ -23,6 +23,8 @@ export interface RetrievalConfig {
   embeddingModel?: string;
   /** `exact-scan` forces the exact cosine scan even where sqlite-vec loads. */
   index: 'auto' | 'exact-scan';
+  /** How long an upload (/v1/files) is kept for adding to a store. */
+  uploadTtlMs?: number;
 }
 
 /**
@@ -37,10 +39,23 @@ export function buildRetrievalPlane(dataDir: string, config: RetrievalConfig, de
     if (local.fallbackReason && config.index !== 'exact-scan') deps.log.warn({ reason: local.fallbackReason }, 'sqlite-vec did not load: vector search is an exact cosine scan');
     store = local;
   }
-  const plane = new RetrievalPlane({ ...deps, store, defaultEmbeddingModel: config.embeddingModel ?? null });
+  const plane = new RetrievalPlane({ ...deps, store, defaultEmbeddingModel: config.embeddingModel ?? null, ...(config.uploadTtlMs ? { uploadTtlMs: config.uploadTtlMs } : {}) });
   const routes: RetrievalRoutes = {
-    async serve(route, call, id, body) {
+    async serve(route, call, id, body, raw) {
       switch (route) {
+        case 'files.upload':
+          return plane.upload(call, raw?.bytes ?? Buffer.alloc(0), raw?.contentType);
+        case 'files.list':
+          return plane.listUploads(call);
+        case 'files.get':
+          return plane.getUpload(call, id!);
+        case 'files.delete':
+          return plane.deleteUpload(call, id!);
+        case 'vector_stores.files.get': {
+          // The route's parameter is `<store>/files/<file>` (one pattern group): split at the first "/files/".
+          const i = id!.indexOf('/files/');
+          return plane.getStoreFile(call, id!.slice(0, i), id!.slice(i + 7));
+        }
         case 'vector_stores.create':
           return plane.create(call, body);
         case 'vector_stores.list':

@@ -5,19 +5,20 @@
 // the caller's clearance are pushed into the nearest-neighbour query as filters (they only ever narrow); every
 // candidate left is then decided by the PDP one by one, and more candidates are fetched while fewer than asked
 // are allowed: a denied chunk is never in the answer.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Clock } from '../../core/clock.js';
 import { BadRequest, FailClosed, Forbidden, NotFound, WardenError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { Action, Classification, Decision, Findings, Principal } from '../../core/types.js';
 import { classificationRank, maxClassification, parseClassification } from '../../inspect/index.js';
-import { chunkAad, type ChunkRecord, type NewChunk, type RetrievalStore, type VectorFileRecord, type VectorStoreRecord } from '../../store/retrieval-store.js';
+import { chunkAad, uploadAad, type ChunkRecord, type NewChunk, type RetrievalStore, type UploadRecord, type VectorFileRecord, type VectorStoreRecord } from '../../store/retrieval-store.js';
 import { openBlob, sealBlob, type Keyring } from '../crypto/index.js';
 import { chunkText, parseChunkingStrategy } from './chunk.js';
 
 export type RetrievalResource =
   | { type: 'VectorStore'; id: string; attrs: { tenant: string; classification: string } }
-  | { type: 'Chunk'; id: string; attrs: { tenant: string; store: string; classification: string; dataset: string; access: string[]; subject?: string } };
+  | { type: 'Chunk'; id: string; attrs: { tenant: string; store: string; classification: string; dataset: string; access: string[]; subject?: string } }
+  | { type: 'Upload'; id: string; attrs: { tenant: string; createdBy: string } };
 
 export interface RetrievalDeps {
   store: RetrievalStore;
@@ -33,6 +34,8 @@ export interface RetrievalDeps {
   storeRefusal?: (tenant: string) => string | null;
   /** When a chunk of `classification` stored at `nowMs` expires (placement.classes.<class>.retention; null: never). */
   expiryFor?: (classification: Classification, nowMs: number) => number | null;
+  /** How long an upload (/v1/files) is kept for adding to a store (default one day). */
+  uploadTtlMs?: number;
 }
 
 /** What one call on the listener knows: who, from where, and how to embed through Warden's own path. */
@@ -42,7 +45,7 @@ export interface RetrievalCall {
   /** Runs /v1/embeddings for this caller through the gateway's model stages (its own ledger entry). */
   embed(model: string, input: string[], classification?: Classification): Promise<number[][]>;
   /** Told of every store-level decision (the gateway records the deciding policies in the entry). */
-  decided(d: Decision, resource: { type: 'VectorStore'; id: string }): void;
+  decided(d: Decision, resource: { type: 'VectorStore' | 'Upload'; id: string }): void;
 }
 
 export interface RetrievalAnswer {
@@ -108,6 +111,23 @@ function fileJson(f: VectorFileRecord): Record<string, unknown> {
   };
 }
 
+/** The purposes an upload may declare: content for vector stores (OpenAI's `assistants`, and `user_data`). */
+const UPLOAD_PURPOSES = new Set(['assistants', 'user_data']);
+
+function uploadJson(u: UploadRecord): Record<string, unknown> {
+  return {
+    id: u.id,
+    object: 'file',
+    bytes: u.bytes,
+    created_at: Math.floor(u.createdAt / 1000),
+    expires_at: Math.floor(u.expiresAt / 1000),
+    filename: u.filename,
+    purpose: u.purpose,
+    status: 'processed',
+    status_details: null,
+  };
+}
+
 /**
  * A chunk as the PDP sees it. Its Cedar id names its file (`<store>/<file>`): a policy can name a file's chunks,
  * and the chunks of one file with the same attributes and findings share the decision cache (each new resource
@@ -146,6 +166,99 @@ export class RetrievalPlane {
     return s;
   }
 
+  /** An upload as the PDP sees it. */
+  private decideUpload(call: RetrievalCall, action: Action, u: Pick<UploadRecord, 'id' | 'tenant' | 'createdBy'>): void {
+    const resource = { type: 'Upload' as const, id: u.id };
+    const d = this.d.authorize(call.principal, action, { ...resource, attrs: { tenant: u.tenant, createdBy: u.createdBy } }, null, call.sourceIp);
+    call.decided(d, resource);
+    if (!d.allow) throw new Forbidden('policy_denied', `${action} on file ${u.id} is not allowed: ${d.reasons.join('; ') || 'no policy permits it'}`);
+  }
+
+  /** The upload a call names, decided for `action`; another tenant's upload is a PDP refusal, not a lookup miss. */
+  private async uploadFor(call: RetrievalCall, id: string, action: Action): Promise<UploadRecord & { sealed: Buffer }> {
+    const u = await this.d.store.getUpload(id, this.d.clock.now());
+    if (!u) throw new NotFound('file_not_found', `no file ${id} (or it expired: uploads are kept ${Math.round(this.uploadTtlMs / 3_600_000)} h for adding to a vector store)`);
+    this.decideUpload(call, action, u);
+    return u;
+  }
+
+  private get uploadTtlMs(): number {
+    return this.d.uploadTtlMs ?? 86_400_000;
+  }
+
+  /**
+   * POST /v1/files (OpenAI's Files API, multipart/form-data: `file`, `purpose`, optional `expires_after`): a UTF-8
+   * text file to add to a vector store by `file_id`. Sealed under the tenant's KEK; kept until deleted or expired.
+   */
+  async upload(call: RetrievalCall, raw: Buffer, contentType: string | undefined): Promise<RetrievalAnswer> {
+    if (!contentType || !/^multipart\/form-data\s*;/i.test(contentType)) {
+      throw new WardenError(415, 'invalid_request_error', 'unsupported_media_type', 'POST /v1/files takes multipart/form-data with the fields file and purpose');
+    }
+    let form: FormData;
+    try {
+      // The WHATWG multipart parser Node ships (undici); the body is already bounded by the listener's limit.
+      form = await new Response(raw, { headers: { 'content-type': contentType } }).formData();
+    } catch {
+      throw new BadRequest('invalid_multipart', 'the body is not valid multipart/form-data');
+    }
+    const purpose = form.get('purpose');
+    if (typeof purpose !== 'string') throw new BadRequest('missing_field', 'purpose is required', 'purpose');
+    if (!UPLOAD_PURPOSES.has(purpose)) throw new BadRequest('unsupported_purpose', `purpose ${JSON.stringify(purpose.slice(0, 64))} is not supported: Warden keeps files for vector stores only (${[...UPLOAD_PURPOSES].join(', ')})`, 'purpose');
+    const file = form.get('file');
+    if (file === null || typeof file === 'string') throw new BadRequest('missing_field', 'file is required (a file part)', 'file');
+    const bytes = Buffer.from(await file.arrayBuffer());
+    if (bytes.length === 0) throw new BadRequest('invalid_field', 'file is empty', 'file');
+    const filename = (file.name || 'upload.txt').slice(0, 256);
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      text = '\0';
+    }
+    if (text.includes('\0')) throw new WardenError(415, 'invalid_request_error', 'unsupported_file_type', `${filename} is not UTF-8 text: only text files can be added to vector stores (PDF, Office documents and images are not parsed)`);
+    let ttl = this.uploadTtlMs;
+    const anchor = form.get('expires_after[anchor]');
+    const seconds = form.get('expires_after[seconds]');
+    if (anchor !== null || seconds !== null) {
+      const n = typeof seconds === 'string' && /^\d{1,10}$/.test(seconds) ? Number(seconds) : NaN;
+      if (anchor !== 'created_at' || !(n >= 3600 && n <= 2_592_000)) throw new BadRequest('invalid_field', 'expires_after must be { anchor: "created_at", seconds: 3600..2592000 }', 'expires_after');
+      ttl = Math.min(ttl, n * 1000);
+    }
+    const refusal = this.d.storeRefusal?.(call.principal.tenant);
+    if (refusal) throw new Forbidden('placement_refused', refusal);
+    const now = this.d.clock.now();
+    const u: UploadRecord = { id: `file-${randomUUID().replace(/-/g, '').slice(0, 24)}`, tenant: call.principal.tenant, filename, purpose, bytes: bytes.length, createdBy: call.principal.id, createdAt: now, expiresAt: now + ttl };
+    this.decideUpload(call, 'uploadFile', u);
+    await this.d.store.putUpload(u, await sealBlob(this.d.keyring, u.tenant, uploadAad(u.id), bytes));
+    return { status: 200, body: uploadJson(u), details: { file: u.id, bytes: u.bytes } };
+  }
+
+  /** GET /v1/files: the caller's tenant's uploads the PDP lets it read. */
+  async listUploads(call: RetrievalCall): Promise<RetrievalAnswer> {
+    const all = await this.d.store.listUploads(call.principal.tenant, this.d.clock.now());
+    const visible = all.filter((u) => this.d.authorize(call.principal, 'readFile', { type: 'Upload', id: u.id, attrs: { tenant: u.tenant, createdBy: u.createdBy } }, null, call.sourceIp).allow);
+    return { status: 200, body: { object: 'list', data: visible.map(uploadJson), has_more: false, first_id: visible[0]?.id ?? null, last_id: visible.at(-1)?.id ?? null }, details: { listed: visible.length } };
+  }
+
+  async getUpload(call: RetrievalCall, id: string): Promise<RetrievalAnswer> {
+    const u = await this.uploadFor(call, id, 'readFile');
+    return { status: 200, body: uploadJson(u), details: { file: u.id } };
+  }
+
+  async deleteUpload(call: RetrievalCall, id: string): Promise<RetrievalAnswer> {
+    const u = await this.uploadFor(call, id, 'deleteFile');
+    await this.d.store.deleteUpload(u.tenant, u.id);
+    return { status: 200, body: { id: u.id, object: 'file', deleted: true }, details: { file: u.id } };
+  }
+
+  /** GET /v1/vector_stores/{id}/files/{file_id}: one file of a store (what a client polls after adding it). */
+  async getStoreFile(call: RetrievalCall, storeId: string, fileId: string): Promise<RetrievalAnswer> {
+    const s = await this.storeFor(call, storeId, 'readVectorStore');
+    const f = (await this.d.store.listFiles(s.tenant, s.id, this.d.clock.now())).find((x) => x.id === fileId);
+    if (!f) throw new NotFound('file_not_found', `vector store ${s.id} has no file ${fileId}`);
+    return { status: 200, body: fileJson(f), details: { vectorStore: s.id, file: f.id } };
+  }
+
   private decide(call: RetrievalCall, action: Action, s: Pick<VectorStoreRecord, 'id' | 'tenant' | 'classification'>): void {
     const resource = { type: 'VectorStore' as const, id: s.id };
     const d = this.d.authorize(call.principal, action, { ...resource, attrs: { tenant: s.tenant, classification: s.classification } }, null, call.sourceIp);
@@ -158,13 +271,21 @@ export class RetrievalPlane {
     const classification = body.classification === undefined ? 'internal' : parseClassification(body.classification, 'classification');
     const model = str(body, 'embedding_model', 256, false) ?? this.d.defaultEmbeddingModel;
     if (!model) throw new BadRequest('missing_field', 'embedding_model is required (no retrieval.embeddingModel is configured)', 'embedding_model');
-    for (const f of ['file_ids', 'expires_after']) if (body[f] !== undefined) throw new BadRequest('unsupported_field', `${f} is not supported: add content with POST /v1/vector_stores/{id}/files`, f);
+    if (body.expires_after !== undefined) throw new BadRequest('unsupported_field', 'expires_after is not supported: what a store holds expires with its class (placement.classes.<class>.retention)', 'expires_after');
+    const fileIds = body.file_ids ?? [];
+    if (!Array.isArray(fileIds) || fileIds.length > 100 || !fileIds.every((f) => typeof f === 'string' && f.length > 0 && f.length <= 128) || new Set(fileIds).size !== fileIds.length) {
+      throw new BadRequest('invalid_field', 'file_ids must be a list of at most 100 distinct file ids', 'file_ids');
+    }
     const refusal = this.d.storeRefusal?.(call.principal.tenant);
     if (refusal) throw new Forbidden('placement_refused', refusal);
     const s: VectorStoreRecord = { id: newId('vs'), tenant: call.principal.tenant, name, classification, embeddingModel: model, createdBy: call.principal.id, createdAt: this.d.clock.now(), dims: null };
     this.decide(call, 'createVectorStore', s);
+    // Every file named must be there and readable before the store exists: a refused one creates nothing.
+    for (const f of fileIds as string[]) await this.uploadFor(call, f, 'readFile');
     await this.d.store.createStore(s);
-    return { status: 200, body: storeJson(s, []), details: { vectorStore: s.id } };
+    for (const f of fileIds as string[]) await this.addFile(call, s.id, { file_id: f });
+    const files = fileIds.length ? await this.d.store.listFiles(s.tenant, s.id, this.d.clock.now()) : [];
+    return { status: 200, body: storeJson(s, files), details: { vectorStore: s.id, ...(fileIds.length ? { files: fileIds.length } : {}) } };
   }
 
   async list(call: RetrievalCall): Promise<RetrievalAnswer> {
@@ -193,9 +314,22 @@ export class RetrievalPlane {
   /** Adds text content: chunked, each chunk inspected, classed, embedded through Warden and sealed. */
   async addFile(call: RetrievalCall, id: string, body: Record<string, unknown>): Promise<RetrievalAnswer> {
     const s = await this.storeFor(call, id, 'writeVectorStore');
-    if (body.file_id !== undefined) throw new BadRequest('unsupported_field', 'file_id is not supported: send the text as content', 'file_id');
-    const content = str(body, 'content', Number.MAX_SAFE_INTEGER, true)!;
-    const filename = str(body, 'filename', 256, false) ?? 'content.txt';
+    // Content comes inline (`content`, Warden's form) or from an upload (`file_id`, OpenAI's): one of the two.
+    let content: string;
+    let filename: string;
+    let fileId: string;
+    if (body.file_id !== undefined) {
+      if (body.content !== undefined) throw new BadRequest('invalid_request', 'give either file_id or content, not both', 'file_id');
+      const upload = await this.uploadFor(call, str(body, 'file_id', 128, true)!, 'readFile');
+      content = (await openBlob(this.d.keyring, uploadAad(upload.id), upload.sealed)).toString('utf8');
+      filename = str(body, 'filename', 256, false) ?? upload.filename;
+      // The store's file carries the upload's id, as OpenAI's does (a client polls /vector_stores/{id}/files/{file_id}).
+      fileId = upload.id;
+    } else {
+      content = str(body, 'content', Number.MAX_SAFE_INTEGER, true)!;
+      filename = str(body, 'filename', 256, false) ?? 'content.txt';
+      fileId = newId('file');
+    }
     const declared = body.classification === undefined ? (s.classification as Classification) : parseClassification(body.classification, 'classification');
     const access = body.access ?? [];
     if (!Array.isArray(access) || access.length > 32 || !access.every((g) => typeof g === 'string' && GROUP_RE.test(g))) {
@@ -213,7 +347,6 @@ export class RetrievalPlane {
     for (let i = 0; i < pieces.length; i += EMBED_BATCH) vectors.push(...(await call.embed(s.embeddingModel, pieces.slice(i, i + EMBED_BATCH), declared)));
     if (vectors.length !== pieces.length) throw new FailClosed('embedding_mismatch', `the embedding model answered ${vectors.length} vectors for ${pieces.length} chunks`);
 
-    const fileId = newId('file');
     const now = this.d.clock.now();
     let fileClass: Classification = declared;
     // The file's record lives as long as its longest-kept chunk (null: one is kept indefinitely).
@@ -245,6 +378,10 @@ export class RetrievalPlane {
       await this.d.store.addFile(file, chunks);
     } catch (e) {
       if (e instanceof WardenError) throw e;
+      // The file's id is its upload's: one upload goes into one store (SQLite and PostgreSQL name the clash alike).
+      if (/UNIQUE constraint failed: retrieval_files\.id|duplicate key value.*retrieval_files_pkey/.test((e as Error).message)) {
+        throw new WardenError(409, 'invalid_request_error', 'file_already_added', `file ${fileId} is already in a vector store; upload it again to add it to another`);
+      }
       throw new BadRequest('invalid_content', (e as Error).message);
     }
     return { status: 200, body: fileJson(file), details: { vectorStore: s.id, file: fileId, chunks: chunks.length, classification: fileClass } };

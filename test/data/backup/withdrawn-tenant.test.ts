@@ -39,6 +39,7 @@ const rowsByTenant = (dataDir: string) => {
       chunks: (retrieval.prepare('SELECT tenant, COUNT(*) AS n FROM retrieval_chunks GROUP BY tenant ORDER BY tenant').all() as { tenant: string; n: number }[]).map((r) => `${r.tenant}:${r.n}`),
       stores: (retrieval.prepare('SELECT id FROM retrieval_stores ORDER BY id').pluck().all() as string[]),
       files: (retrieval.prepare('SELECT id FROM retrieval_files ORDER BY id').pluck().all() as string[]),
+      uploads: (retrieval.prepare('SELECT id FROM retrieval_uploads ORDER BY id').pluck().all() as string[]),
     };
   } finally {
     payloads.close();
@@ -68,13 +69,15 @@ test('backup with a withdrawn tenant: its rows are left out, named in the manife
     await identity.insertPrincipal({ id: who, kind: 'user', tenant, groups: [], admin: false, sourceCidrs: null, limits: null, createdAt: 1, erasedAt: null });
     for (const r of ['req-1', 'req-2']) await vault.put({ id: who, tenant }, `${tenant}-${r}`, 'request', Buffer.from(`${tenant} secret prompt ${r}`));
     await models.put(`dep_${tenant}`, await wrapModelKey(keyring, { keyId: 'k1', modelId: `m-${tenant}`, tenant }, Buffer.alloc(32, 7)), 1);
-    retrieval.createStore({ id: `vs_${tenant}`, tenant, name: tenant, classification: 'internal', embeddingModel: 'demo-embed', createdBy: who, createdAt: 1, dims: null });
+    await retrieval.createStore({ id: `vs_${tenant}`, tenant, name: tenant, classification: 'internal', embeddingModel: 'demo-embed', createdBy: who, createdAt: 1, dims: null });
     const file = { id: `file_${tenant}`, storeId: `vs_${tenant}`, tenant, filename: 'notes.txt', datasetDigest: `sha256:${'0'.repeat(64)}`, classification: 'internal', access: [], subject: null, chunks: 2, createdBy: who, createdAt: 1, expiresAt: null };
     const chunks = await Promise.all([0, 1].map(async (position) => ({
       embedding: new Float32Array([1, position, 0, 0]), position, findings: {} as never, classification: 'internal', rank: 1, expiresAt: null,
       sealed: await sealBlob(keyring, tenant, `chunk:${tenant}:${position}`, Buffer.from(`${tenant} chunk ${position}`)),
     })));
-    retrieval.addFile(file, chunks);
+    await retrieval.addFile(file, chunks);
+    // An upload (/v1/files) not yet added to a store: sealed under the tenant's KEK like the chunks.
+    await retrieval.putUpload({ id: `file-up-${tenant}`, tenant, filename: 'up.txt', purpose: 'assistants', bytes: 9, createdBy: who, createdAt: 1, expiresAt: 8.64e15 }, await sealBlob(keyring, tenant, `upload:file-up-${tenant}`, Buffer.from(`${tenant} upload`)));
   }
   const acmeWrapped = (await new SqlitePayloadStore(pdb).wrappedKey('acme-user'))!;
   // A ledger beside them, as `warden up` keeps it.
@@ -87,7 +90,7 @@ test('backup with a withdrawn tenant: its rows are left out, named in the manife
   assert.equal(await keks.setWithdrawn('acme', { at: Date.UTC(2026, 0, 2), by: 'ops', reason: 'contract ended' }), true);
   keyring.close();
   const before = rowsByTenant(data);
-  retrieval.close();
+  await retrieval.close();
   pdb.close();
   db.close();
   assert.deepEqual(before.chunks, ['acme:2', 'globex:2']);
@@ -100,7 +103,7 @@ test('backup with a withdrawn tenant: its rows are left out, named in the manife
   assert.match(created.stdout, /tenant acme excluded: its own KEK is withdrawn by ops at 2026-01-02T00:00:00\.000Z \(contract ended\); none of its content is in this backup/);
   assert.doesNotMatch(created.stdout, /tenant globex excluded/);
   const leftOut = /withdrawn tenants' data left out: (.*)/.exec(created.stdout)![1]!;
-  for (const part of ['1 payloadKeys', '2 payloads', '1 retrievalStores', '1 retrievalFiles', '2 retrievalChunks', '1 modelKeys']) assert.ok(leftOut.split(', ').includes(part), `${part} in ${leftOut}`);
+  for (const part of ['1 payloadKeys', '2 payloads', '1 retrievalStores', '1 retrievalFiles', '2 retrievalChunks', '1 retrievalUploads', '1 modelKeys']) assert.ok(leftOut.split(', ').includes(part), `${part} in ${leftOut}`);
   assert.deepEqual(rowsByTenant(data), before, 'the data dir backed up is not touched');
 
   // The sealed manifest names the tenant; the copies hold none of its rows, not even in freed pages.
@@ -125,6 +128,7 @@ test('backup with a withdrawn tenant: its rows are left out, named in the manife
     chunks: ['globex:2'],
     stores: ['vs_globex'],
     files: ['file_globex'],
+    uploads: ['file-up-globex'],
   });
   const rk = openSqlite(join(target, 'warden.db'));
   t.after(() => rk.close());
@@ -136,7 +140,7 @@ test('backup with a withdrawn tenant: its rows are left out, named in the manife
   mkdirSync(again);
   for (const name of ['warden.db', 'payloads.db', 'retrieval.db']) copyFileSync(join(data, name), join(again, name));
   const dropped = dropWithdrawnRestored(again, b.excludedTenants);
-  assert.deepEqual(dropped, { payloadKeys: 1, payloads: 2, retrievalStores: 1, retrievalFiles: 1, retrievalChunks: 2, modelKeys: 1 });
+  assert.deepEqual(dropped, { payloadKeys: 1, payloads: 2, retrievalStores: 1, retrievalFiles: 1, retrievalChunks: 2, retrievalUploads: 1, modelKeys: 1 });
   const left = rowsByTenant(again);
   assert.deepEqual([left.payloadKeys, left.modelKeys, left.chunks, left.stores], [['globex-user'], ['dep_globex'], ['globex:2'], ['vs_globex']]);
 });

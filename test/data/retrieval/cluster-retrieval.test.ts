@@ -11,10 +11,12 @@ import { test } from 'node:test';
 import { chunkText } from '../../../src/data/retrieval/index.js';
 import { startTestCluster } from '../../helpers/cluster.js';
 import { requireService } from '../../helpers/services.js';
+import { multipart } from '../../helpers/multipart.js';
 import type { TestWarden } from '../../helpers/warden.js';
 
 const SECRET = 'Project Nightjar acquisition target is Globex Corp at 41 dollars per share';
 const FAQ = ['Our office opens at nine in the morning on weekdays', 'Parking permits are issued by the facilities desk', 'The library lends laptops for up to three days'];
+const UPLOADED = 'Visitors collect their badges at the east lobby desk';
 const TICKET = 'Sam Rivers asked for a refund on order 7781 and his address is 12 Elm Street';
 const SMALL_CHUNKS = { type: 'static', static: { max_chunk_size_tokens: 16, chunk_overlap_tokens: 0 } };
 const first = (text: string) => chunkText(text, { maxTokens: 16, overlapTokens: 0 })[0]!;
@@ -50,10 +52,17 @@ test('a vector store filled through replica A is searched, erased from and delet
   await add(SECRET, { classification: 'confidential' });
   await add(TICKET, { classification: 'internal', subject: 'sam' });
 
+  // A file uploaded through A (OpenAI's Files API, multipart) is added to the store through B by its file_id.
+  const up = await a.call('inference', 'POST', '/v1/files', { key: key.wendy!, ...(await multipart({ purpose: 'assistants', file: { name: 'uploaded.txt', bytes: UPLOADED } })) });
+  assert.equal(up.status, 200, up.text);
+  const attached = await call(b, 'wendy', 'POST', `/v1/vector_stores/${store}/files`, { file_id: up.json.id, chunking_strategy: SMALL_CHUNKS });
+  assert.equal(attached.status, 200, attached.text);
+  assert.equal((await call(a, 'wendy', 'GET', `/v1/vector_stores/${store}/files/${up.json.id}`)).json.status, 'completed', 'A sees the file B added');
+
   // B lists and reads what A wrote, and opens the chunk text (sealed under the tenant's KEK, shared by the replicas).
   const listed = await call(b, 'wendy', 'GET', `/v1/vector_stores/${store}/files`);
   assert.equal(listed.status, 200, listed.text);
-  assert.equal(listed.json.data.length, 5);
+  assert.equal(listed.json.data.length, 6);
   const cleared = await call(b, 'wendy', 'POST', `/v1/vector_stores/${store}/search`, { query: first(SECRET), max_num_results: 1 });
   assert.equal(cleared.status, 200, cleared.text);
   assert.deepEqual(texts(cleared), [first(SECRET)], 'B finds and opens the chunk A stored');

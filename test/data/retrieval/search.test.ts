@@ -243,7 +243,9 @@ describe('refusals', () => {
       [`/v1/vector_stores/${store}/files`, { content: 'x', access: ['ok', 'no spaces'] }, 'access'],
       [`/v1/vector_stores/${store}/files`, { content: 'x', dataset_digest: 'md5:00' }, 'dataset_digest'],
       [`/v1/vector_stores/${store}/files`, { content: 'x', chunking_strategy: { type: 'static', static: { max_chunk_size_tokens: 1 } } }, 'chunking_strategy.static.max_chunk_size_tokens'],
-      [`/v1/vector_stores/${store}/files`, { file_id: 'file-abc' }, 'file_id'],
+      [`/v1/vector_stores/${store}/files`, { file_id: 7 }, 'file_id'],
+      ['/v1/vector_stores', { embedding_model: 'demo-embed', file_ids: 'file-abc' }, 'file_ids'],
+      ['/v1/vector_stores', { embedding_model: 'demo-embed', expires_after: { anchor: 'last_active_at', days: 1 } }, 'expires_after'],
       ['/v1/vector_stores', { embedding_model: 'demo-embed', classification: 7 }, 'classification'],
     ];
     for (const [path, body, field] of bad) {

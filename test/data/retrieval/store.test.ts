@@ -223,3 +223,33 @@ test('PostgreSQL: two replicas adding first files of different sizes at once fix
   assert.deepEqual(await a.deleteStore('acme', 'vs_d'), { files: 1, chunks: 1 });
   assert.equal(await b.getStoreAnyTenant('vs_d'), null);
 });
+
+test('uploads: stored sealed as given, read by id from any handle, listed per tenant, deleted only in their tenant, expired alike on every backend', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-retrieval-uploads-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const pair = await pgPair();
+  if (typeof pair === 'string') t.diagnostic(`PostgreSQL store not tested: ${pair}`);
+  else t.after(() => Promise.all([pair.a.close(), pair.b.close()]));
+  const local = new SqliteRetrievalStore(openSqlite(join(dir, 'u.db')), { index: 'exact-scan' });
+  t.after(() => local.close());
+  const cases: [string, RetrievalStore, RetrievalStore][] = [['sqlite', local, local], ...(typeof pair === 'string' ? [] : ([['postgres', pair.a, pair.b]] as [string, RetrievalStore, RetrievalStore][]))];
+  for (const [name, a, b] of cases) {
+    const up = (id: string, tenant: string, createdAt: number, expiresAt: number) => a.putUpload({ id, tenant, filename: `${id}.txt`, purpose: 'assistants', bytes: 3, createdBy: 'w', createdAt, expiresAt }, Buffer.from(`sealed-${id}`));
+    await up('file-1', 'acme', 10, 100);
+    await up('file-2', 'acme', 20, 1000);
+    await up('file-3', 'globex', 30, 1000);
+    const got = await b.getUpload('file-1', 50);
+    assert.deepEqual(got && { ...got, sealed: got.sealed.toString() }, { id: 'file-1', tenant: 'acme', filename: 'file-1.txt', purpose: 'assistants', bytes: 3, createdBy: 'w', createdAt: 10, expiresAt: 100, sealed: 'sealed-file-1' }, name);
+    assert.equal(await b.getUpload('file-1', 100), null, `${name}: expired at its expiry`);
+    assert.deepEqual((await b.listUploads('acme', 50)).map((u) => u.id), ['file-1', 'file-2'], name);
+    assert.deepEqual((await b.listUploads('acme', 100)).map((u) => u.id), ['file-2'], name);
+    assert.deepEqual(await b.countTenant('acme'), { chunks: 0, uploads: 2 }, name);
+    assert.equal(await b.deleteUpload('globex', 'file-2'), false, `${name}: not deleted from another tenant`);
+    assert.equal(await b.countExpiredUploads(100), 1, name);
+    assert.equal(await a.deleteExpiredUploads(100), 1, name);
+    assert.equal(await b.deleteExpiredUploads(100), 0, `${name}: nothing twice`);
+    assert.equal(await b.deleteUpload('acme', 'file-2'), true, name);
+    assert.deepEqual(await a.countTenant('acme'), { chunks: 0, uploads: 0 }, name);
+    assert.deepEqual(await a.countTenant('globex'), { chunks: 0, uploads: 1 }, name);
+  }
+});

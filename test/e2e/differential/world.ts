@@ -10,6 +10,7 @@ import { startTestWarden, type TestWarden } from '../../helpers/warden.js';
 import type { RouteName } from '../../../src/gateway/routes.js';
 import type { WardenConfig } from '../../../src/config/config.js';
 import { startScriptedModel, type ScriptedModel } from './model.js';
+import { multipart } from '../../helpers/multipart.js';
 
 /** Models: `cloud-m` is served from a public cloud with output rules and a canary; `plain-m` on-prem, nothing extra. */
 export const CLOUD = 'cloud-m';
@@ -181,6 +182,15 @@ export function probe(w: World, route: RouteName, key: string | undefined, ctx: 
       return t.call('inference', 'POST', '/v1/vector_stores/vs_missing/files', { ...k, body: { content: 'x' } });
     case 'vector_stores.files.list':
       return t.call('inference', 'GET', '/v1/vector_stores/vs_missing/files', k);
+    case 'vector_stores.files.get':
+      return t.call('inference', 'GET', '/v1/vector_stores/vs_missing/files/file-missing', k);
+    case 'files.list':
+      return t.call('inference', 'GET', '/v1/files', k);
+    case 'files.upload':
+      return multipart({ purpose: 'assistants', file: { name: 'probe.txt', bytes: 'probe text' } }).then((m) => t.call('inference', 'POST', '/v1/files', { ...k, ...m }));
+    case 'files.get':
+    case 'files.delete':
+      return t.call('inference', route === 'files.get' ? 'GET' : 'DELETE', '/v1/files/file-missing', k);
     case 'vector_stores.search':
       return t.call('inference', 'POST', '/v1/vector_stores/vs_missing/search', { ...k, body: { query: 'x' } });
     case 'attestation.key':

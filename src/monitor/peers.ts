@@ -18,6 +18,8 @@ export interface PeerObservation {
   tool: string | null;
   /** The prompt's length (a model request) or the arguments' (a tool call). */
   chars: number;
+  /** What the answer cost and what came of it (tokens, refusal, findings), learnt by every baseline here. */
+  answer?: Pick<BaselineObservation, 'tokensIn' | 'tokensOut' | 'refusal' | 'findings'>;
 }
 
 export interface PeerOptions {
@@ -50,13 +52,13 @@ export class PeerBaselines {
     const used = ob.model ?? (ob.tool ? `tool:${ob.tool}` : null);
     const group = peerGroupOf(ob.who);
     const found: { score: number; reasons: string[] }[] = [];
-    const peers = this.baselines.judgeAndLearn(`peer:${group}`, { sourceIp: ob.sourceIp, model: used, promptChars: ob.chars });
+    const peers = this.baselines.judgeAndLearn(`peer:${group}`, { sourceIp: ob.sourceIp, model: used, promptChars: ob.chars, ...ob.answer });
     if (peers) found.push({ score: peers.score, reasons: peers.reasons.map((r) => `peers ${group}: ${r}`) });
     const resource = ob.model ? `model:${ob.model}` : ob.tool ? `tool:${ob.tool}` : null;
     if (resource) {
       // Who calls a model is the peer group's business (new_model there); the resource's own baseline judges where
       // from, when and how large.
-      const r = this.baselines.judgeAndLearn(resource, { sourceIp: ob.sourceIp, model: null, promptChars: ob.chars } satisfies BaselineObservation);
+      const r = this.baselines.judgeAndLearn(resource, { sourceIp: ob.sourceIp, model: null, promptChars: ob.chars, ...ob.answer } satisfies BaselineObservation);
       if (r) found.push({ score: r.score, reasons: r.reasons.map((x) => `${resource}: ${x}`) });
     }
     const now = this.o.clock.now();

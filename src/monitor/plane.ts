@@ -21,7 +21,7 @@ import { DriftDetector, type DriftEvent } from './drift.js';
 import { PlaybookEngine, type AttestationFailure, type Playbook, type PlaybookEffects } from './playbooks.js';
 import { ExtractionDetector, promptsOf, type ExtractionRequest } from './extraction.js';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { PrincipalBaselines } from './baselines.js';
+import { PrincipalBaselines, type BaselineObservation } from './baselines.js';
 import { prefixedStore, SharedBaselines, type SharedBaselineStore } from './baselines-shared.js';
 import { PeerBaselines } from './peers.js';
 
@@ -42,7 +42,7 @@ export interface MonitorPlane {
    */
   admit(p: Principal): void | Promise<void>;
   /** Hears of every answered request (the gateway's context: who asked, and what inspection found). */
-  observe(ctx: { principal?: Principal; findings?: Findings; endpoint?: string; body?: Record<string, unknown>; sourceIp?: string; model?: string | null }, event: AuditEvent): void;
+  observe(ctx: { principal?: Principal; findings?: Findings; endpoint?: string; body?: Record<string, unknown>; sourceIp?: string; model?: string | null; usage?: { prompt: number; completion: number } | null }, event: AuditEvent): void;
   /** Tools plane: every decided tool call. */
   observeTool(p: Principal, o: { status: number; stage: string | null; findings: Findings | null; tool?: string; sourceIp?: string; argsChars?: number }): void;
   /** Gateway: a model's (non-streamed) answer as released, with the count of what the answer guard found in it. */
@@ -194,12 +194,14 @@ export function buildMonitor(
   };
   const monitor: MonitorEngine = o.shared ? new SharedBehaviourMonitor(o.shared.redis, o.shared.prefix, options) : new BehaviourMonitor(options);
 
-  const report = (p: Principal, status: number, stage: string | null, findings: Findings | null, request: ExtractionRequest | null, seen?: { sourceIp: string; model: string | null; tool?: string; chars?: number }) => {
+  /** What the answer cost and what came of it (docs/monitor.md "Baselines per principal"), for the baselines. */
+  type AnswerFeatures = Pick<BaselineObservation, 'tokensIn' | 'tokensOut' | 'refusal' | 'findings'>;
+  const report = (p: Principal, status: number, stage: string | null, findings: Findings | null, request: ExtractionRequest | null, seen?: { sourceIp: string; model: string | null; tool?: string; chars?: number; answer: AnswerFeatures }) => {
     const key = monitorKey(p);
     if (extraction && request && status < 400) extraction.observe(key, request);
     const chars = seen?.chars ?? (request ? promptsOf(request).reduce((a, t) => a + t.length, 0) : 0);
-    if (baselines && seen && !seen.tool && status < 400) baselines.observe(key, { sourceIp: seen.sourceIp, model: seen.model, promptChars: chars });
-    if (peers && seen && status < 400) peers.observe({ principal: key, who: p, sourceIp: seen.sourceIp, model: seen.model, tool: seen.tool ?? null, chars });
+    if (baselines && seen && !seen.tool && status < 400) baselines.observe(key, { sourceIp: seen.sourceIp, model: seen.model, promptChars: chars, ...seen.answer });
+    if (peers && seen && status < 400) peers.observe({ principal: key, who: p, sourceIp: seen.sourceIp, model: seen.model, tool: seen.tool ?? null, chars, answer: seen.answer });
     const pending = monitor.observe({
       principal: key,
       who: { id: p.id, kind: p.kind, tenant: p.tenant },
@@ -233,6 +235,11 @@ export function buildMonitor(
     playbooks?.forget(key);
   };
 
+  /** Findings of a request (and its answer): each item, and an injection score past the threshold. */
+  const findingsOf = (f: Findings | null | undefined) => (f ? f.items.length + (f.injectionScore > m.injectionThreshold ? 1 : 0) : 0);
+  /** Whether a non-streamed answer was a refusal, from observeAnswer to the request's observation that follows it. */
+  const refusals = new WeakMap<object, boolean>();
+
   return {
     admit(p) {
       const key = monitorKey(p);
@@ -246,21 +253,30 @@ export function buildMonitor(
       if (!ctx.principal) return;
       const e = ctx.endpoint;
       const request: ExtractionRequest | null = (e === 'chat' || e === 'completions' || e === 'embeddings') && ctx.body ? { endpoint: e, body: ctx.body } : null;
-      report(ctx.principal, event.status, event.stage ?? null, ctx.findings ?? null, request, ctx.sourceIp ? { sourceIp: ctx.sourceIp, model: ctx.model ?? null } : undefined);
+      // Tokens as the upstream reported them (an estimate for a stream that reported none); an embedding has no output.
+      const answer: AnswerFeatures = {
+        tokensIn: ctx.usage?.prompt ?? null,
+        tokensOut: ctx.usage && e !== 'embeddings' ? ctx.usage.completion : null,
+        refusal: refusals.get(ctx) ?? null,
+        findings: findingsOf(ctx.findings),
+      };
+      report(ctx.principal, event.status, event.stage ?? null, ctx.findings ?? null, request, ctx.sourceIp ? { sourceIp: ctx.sourceIp, model: ctx.model ?? null, answer } : undefined);
       // Input drift per model: every request that named a model, refused or not (a wave of refused
       // injections at one model is exactly the shift to see).
       if (inputDrift && ctx.model && request && e !== 'embeddings') {
-        const f = ctx.findings;
-        const found = f ? f.items.length + (f.injectionScore > m.injectionThreshold ? 1 : 0) : 0;
-        inputDrift.observe(`input:${ctx.model}`, ctx.model, profileRequest(promptsOf(request).join('\n'), Array.isArray(request.body.tools) && request.body.tools.length > 0, found));
+        inputDrift.observe(`input:${ctx.model}`, ctx.model, profileRequest(promptsOf(request).join('\n'), Array.isArray(request.body.tools) && request.body.tools.length > 0, findingsOf(ctx.findings)));
       }
     },
-    observeTool: (p, o) => report(p, o.status, o.stage, o.findings, null, o.tool && o.sourceIp ? { sourceIp: o.sourceIp, model: null, tool: o.tool, chars: o.argsChars ?? 0 } : undefined),
+    observeTool: (p, o) =>
+      report(p, o.status, o.stage, o.findings, null, o.tool && o.sourceIp ? { sourceIp: o.sourceIp, model: null, tool: o.tool, chars: o.argsChars ?? 0, answer: { findings: findingsOf(o.findings) } } : undefined),
     observeAnswer(ctx, answer, findings) {
-      if (!drift || !ctx.model) return;
+      if ((!drift && !baselines) || !ctx.model) return;
+      const profile = profileAnswer(answer, findings.length);
+      if (baselines) refusals.set(ctx, profile.refusal);
+      if (!drift) return;
       // A registered deployment is watched as itself; a configured upstream per model it serves.
       const key = ctx.deployment ? ctx.deployment.id : `upstream:${ctx.target?.name ?? 'none'}/${ctx.model}`;
-      drift.detector.observe(key, ctx.model, profileAnswer(answer, findings.length));
+      drift.detector.observe(key, ctx.model, profile);
     },
     risk: (p) => riskOf(monitorKey(p)),
     riskWithReasons(p) {

@@ -14,7 +14,7 @@ import type { WardenConfig } from '../config/config.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import { sendJson } from '../http/respond.js';
 import { BehaviourMonitor, type MonitorAction, type MonitorOptions, type Observation, type RiskReport, type Signals } from './monitor.js';
-import { SharedBehaviourMonitor } from './redis-monitor.js';
+import { MonitorUnavailable, SharedBehaviourMonitor } from './redis-monitor.js';
 import { recordSystemEntry } from './entries.js';
 import { profileAnswer, profileRequest } from './answer-profile.js';
 import { DriftDetector, type DriftEvent } from './drift.js';
@@ -24,6 +24,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { PrincipalBaselines, type BaselineObservation } from './baselines.js';
 import { prefixedStore, SharedBaselines, type SharedBaselineStore } from './baselines-shared.js';
 import { PeerBaselines } from './peers.js';
+import type { HoldStore, StepStore } from './playbook-state.js';
 
 /** What the monitor reads of an answered model request to profile its answer (the gateway's context). */
 export interface AnsweredRequest {
@@ -100,6 +101,11 @@ export function buildMonitor(
     quarantine?: (deploymentId: string, reason: string) => Promise<boolean>;
     /** Revokes every Warden token naming the principal (a playbook's revokeTokens). */
     revokeTokens?: (principalId: string) => Promise<boolean>;
+    /**
+     * Where playbook step records outlive the process (a revert after a restart or through another replica), and in
+     * cluster mode where holds are shared (docs/monitor.md "Response playbooks").
+     */
+    playbookState?: { steps: StepStore; holds?: HoldStore };
     /** Takes a tool out of service and puts it back (the tools plane's quarantine; a playbook's quarantineTool and its revert). */
     tools?: { quarantineTool: PlaybookEffects['quarantineTool']; releaseTool: PlaybookEffects['releaseTool'] };
   },
@@ -232,7 +238,7 @@ export function buildMonitor(
     if (sharedBaselines) await sharedBaselines.reset(key);
     else baselines?.reset(key);
     peers?.reset(key);
-    playbooks?.forget(key);
+    await playbooks?.forget(key);
   };
 
   /** Findings of a request (and its answer): each item, and an injection score past the threshold. */
@@ -244,8 +250,10 @@ export function buildMonitor(
     admit(p) {
       const key = monitorKey(p);
       const shared = monitor.admit(key);
+      // Holds set or lifted by any replica are read before the request is judged (a store away: 503).
+      const holds = o.playbookState?.holds && playbooks?.hasPrincipalPlaybooks ? playbooks.syncHolds(key).catch((e: unknown) => Promise.reject(new MonitorUnavailable(e))) : null;
       // The principal's shared baseline is read (when not known here lately) before its request is judged.
-      if (sharedBaselines) return Promise.all([shared, sharedBaselines.admit(key)]).then(() => playbooks?.admit(key, p));
+      if (sharedBaselines || holds) return Promise.all([shared, sharedBaselines?.admit(key), holds]).then(() => playbooks?.admit(key, p));
       if (shared) return shared.then(() => playbooks?.admit(key, p));
       playbooks?.admit(key, p);
     },
@@ -330,13 +338,14 @@ export function buildMonitor(
         return true;
       }
       if (ar.path === '/admin/v1/playbooks') {
-        sendJson(res, 200, { playbooks: m.playbooks, steps: playbooks ? playbooks.steps().reverse() : [] }, { 'x-request-id': ar.requestId });
+        sendJson(res, 200, { playbooks: m.playbooks, steps: playbooks ? (await playbooks.allSteps()).reverse() : [] }, { 'x-request-id': ar.requestId });
         return true;
       }
       const rv = /^\/admin\/v1\/playbooks\/steps\/([^/]+)\/revert$/.exec(ar.path);
       if (rv) {
         const id = decodeURIComponent(rv[1]!);
         if (!playbooks) throw new NotFound('step_not_found', `no playbook step ${id} (no playbooks are configured)`);
+        await playbooks.load(id); // a step run before a restart, or by another replica
         playbooks.revertable(id);
         await ar.record('playbook.revert', { type: 'System', id });
         let reverted;
@@ -463,6 +472,8 @@ function buildPlaybooks(books: Playbook[], o: Parameters<typeof buildMonitor>[1]
   return new PlaybookEngine({
     playbooks: books,
     clock: o.clock,
+    ...(o.playbookState ? { steps: o.playbookState.steps, ...(o.playbookState.holds ? { holds: o.playbookState.holds } : {}) } : {}),
+    onStoreError: (err, what) => o.log.error({ err }, `monitor: ${what} could not be written to its store`),
     effects: {
       revokeCredential: o.revoke,
       revokeTokens: (who) => (o.revokeTokens ? o.revokeTokens(who.id) : Promise.resolve(false)),

@@ -27,6 +27,13 @@ export interface StepStore {
 export interface HoldStore {
   put(principal: string, hold: SharedHold | null): Promise<void>;
   get(principal: string): Promise<SharedHold | null>;
+  /**
+   * A playbook fires once per subject while its conditions hold, whichever replica sees them first: true when this
+   * replica claimed the firing (`key`: playbook and subject), false when another one had.
+   */
+  claim(key: string): Promise<boolean>;
+  /** The conditions stopped holding (or the principal was reset): the playbook is armed again. */
+  unclaim(key: string): Promise<void>;
 }
 
 const isRecord = (x: unknown): x is StepRecord => {
@@ -110,7 +117,14 @@ export class RedisPlaybookState implements StepStore {
 
   /** The hold store's face of this object (put/get by principal). */
   holds(): HoldStore {
-    return { put: (p, h) => this.putHold(p, h), get: (p) => this.getHold(p) };
+    const latch = (k: string) => `${this.prefix}pb:l:${k}`;
+    return {
+      put: (p, h) => this.putHold(p, h),
+      get: (p) => this.getHold(p),
+      // Kept an hour at most: a claim whose conditions faded where no replica saw it arms the playbook again by then.
+      claim: async (k) => (await this.redis.set(latch(k), '1', 'PX', 3_600_000, 'NX')) === 'OK',
+      unclaim: async (k) => void (await this.redis.del(latch(k))),
+    };
   }
 
   private async putHold(principal: string, hold: SharedHold | null): Promise<void> {

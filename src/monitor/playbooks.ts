@@ -173,11 +173,13 @@ export class PlaybookEngine {
     for (const p of this.principalBooks) {
       const key = `${p.name}\u0000${f.principal}`;
       if (!principalMatches(p.when, f)) {
-        this.latched.delete(key);
+        if (this.latched.delete(key)) await this.o.holds?.unclaim(key).catch((e: unknown) => this.o.onStoreError?.(e, `the playbook latch of ${key}`));
         continue;
       }
       if (this.latched.has(key)) continue;
       this.latched.add(key);
+      // Cluster: one replica fires it (a store that does not answer: this replica does, rather than none).
+      if (this.o.holds && !(await this.o.holds.claim(key).catch(() => true))) continue;
       for (const s of p.steps) await this.runPrincipalStep(p, s, f);
     }
   }
@@ -296,7 +298,8 @@ export class PlaybookEngine {
     this.holds.delete(key);
     const shared = this.share(key);
     for (const l of this.latched) if (l.endsWith(`\u0000${key}`)) this.latched.delete(l);
-    return shared;
+    const unclaimed = this.principalBooks.map((p) => this.o.holds?.unclaim(`${p.name}\u0000${key}`).catch((e: unknown) => this.o.onStoreError?.(e, `the playbook latch of ${key}`)));
+    return Promise.all([shared, ...unclaimed]).then(() => undefined);
   }
 
   private async runPrincipalStep(p: Playbook, s: PlaybookStep, f: PrincipalFacts): Promise<void> {
@@ -403,9 +406,12 @@ export class PlaybookEngine {
     this.holds.set(key, { ...(s.stepUp ? { stepUpSince: s.stepUp } : {}), ...(throttle ? { throttle } : {}), suspended: new Map(s.suspended) });
   }
 
-  /** A step this process does not hold (run before a restart, or by another replica), read from the store. */
+  /**
+   * The step as its store has it (run before a restart or by another replica, or reverted through another replica
+   * since this one ran it), before an operator's revert is judged.
+   */
   async load(id: string): Promise<void> {
-    if (this.records.has(id) || !this.o.steps) return;
+    if (!this.o.steps) return;
     const r = await this.o.steps.get(id);
     if (r) this.remember(r);
   }

@@ -24,6 +24,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { PrincipalBaselines, type BaselineObservation } from './baselines.js';
 import { prefixedStore, SharedBaselines, type SharedBaselineStore } from './baselines-shared.js';
 import { PeerBaselines } from './peers.js';
+import { RedisPeerDeviations } from './redis-peers.js';
 import type { HoldStore, StepStore } from './playbook-state.js';
 
 /** What the monitor reads of an answered model request to profile its answer (the gateway's context). */
@@ -159,6 +160,9 @@ export function buildMonitor(
           halfLife: bl.halfLife,
           reportAt: bl.reportAt,
           onDeviation: (principal, d) => finding('monitor.peer_deviation', principal, { score: d.score, reasons: d.reasons.join('; ') }),
+          // Cluster: what one replica holds against a principal counts on every one (reported once).
+          ...(o.shared ? { shared: new RedisPeerDeviations(o.shared.redis, o.shared.prefix, { holdMs: bl.holdMs, clock: o.clock }) } : {}),
+          onShareError: (err, principal) => o.log.error({ err, principal }, 'monitor: a peer deviation could not be shared with the other replicas'),
         })
       : null;
   const sharedPeers = peers && o.sharedBaselines ? new SharedBaselines(peers.baselines, prefixedStore(o.sharedBaselines, 'res:'), { syncMs: bl.syncMs, clock: o.clock, log: o.log }) : null;
@@ -237,7 +241,7 @@ export function buildMonitor(
     extraction?.reset(key);
     if (sharedBaselines) await sharedBaselines.reset(key);
     else baselines?.reset(key);
-    peers?.reset(key);
+    await peers?.reset(key);
     await playbooks?.forget(key);
   };
 
@@ -251,9 +255,12 @@ export function buildMonitor(
       const key = monitorKey(p);
       const shared = monitor.admit(key);
       // Holds set or lifted by any replica are read before the request is judged (a store away: 503).
-      const holds = o.playbookState?.holds && playbooks?.hasPrincipalPlaybooks ? playbooks.syncHolds(key).catch((e: unknown) => Promise.reject(new MonitorUnavailable(e))) : null;
+      const unavailable = (e: unknown) => Promise.reject(new MonitorUnavailable(e));
+      const holds = o.playbookState?.holds && playbooks?.hasPrincipalPlaybooks ? playbooks.syncHolds(key).catch(unavailable) : null;
+      // What another replica holds against the principal from its peers' baselines counts here too.
+      const peerHeld = o.shared && peers ? peers.admit(key).catch(unavailable) : null;
       // The principal's shared baseline is read (when not known here lately) before its request is judged.
-      if (sharedBaselines || holds) return Promise.all([shared, sharedBaselines?.admit(key), holds]).then(() => playbooks?.admit(key, p));
+      if (sharedBaselines || holds || peerHeld) return Promise.all([shared, sharedBaselines?.admit(key), holds, peerHeld]).then(() => playbooks?.admit(key, p));
       if (shared) return shared.then(() => playbooks?.admit(key, p));
       playbooks?.admit(key, p);
     },

@@ -19,7 +19,8 @@ import { recordSystemEntry } from './entries.js';
 import { profileAnswer, profileRequest } from './answer-profile.js';
 import { DriftDetector, type DriftEvent } from './drift.js';
 import { PlaybookEngine, type AttestationFailure, type Playbook, type PlaybookEffects } from './playbooks.js';
-import { ExtractionDetector, promptsOf, type ExtractionRequest } from './extraction.js';
+import { ExtractionDetector, promptsOf, type ExtractionAssessment, type ExtractionRequest } from './extraction.js';
+import { SharedExtraction } from './redis-extraction.js';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { PrincipalBaselines, type BaselineObservation } from './baselines.js';
 import { prefixedStore, SharedBaselines, type SharedBaselineStore } from './baselines-shared.js';
@@ -131,11 +132,16 @@ export function buildMonitor(
         samples: x.samples,
         embeddingInputs: x.embeddingInputs,
         threshold: x.threshold,
-        onSuspect: (principal, a) =>
-          finding('monitor.extraction', principal, { score: a.score, ...Object.fromEntries(Object.entries(a.parts).map(([k, v]) => [k, Math.round(v * 1000) / 1000])), requests: a.requests, distinctShort: a.distinctShort, templatedRequests: a.templatedRequests, logprobRequests: a.logprobRequests, samples: a.samples, embeddingInputs: a.embeddingInputs }),
+        onSuspect: (principal, a) => suspect(principal, a),
       })
     : null;
-  const extractionOf = (key: string) => (extraction ? extraction.score(key) : 0);
+  function suspect(principal: string, a: ExtractionAssessment): void {
+    finding('monitor.extraction', principal, { score: a.score, ...Object.fromEntries(Object.entries(a.parts).map(([k, v]) => [k, Math.round(v * 1000) / 1000])), requests: a.requests, distinctShort: a.distinctShort, templatedRequests: a.templatedRequests, logprobRequests: a.logprobRequests, samples: a.samples, embeddingInputs: a.embeddingInputs });
+  }
+  // Cluster: the windows are counted in Redis, so a campaign spread over the replicas is one campaign.
+  const sharedExtraction = extraction && o.shared ? new SharedExtraction(o.shared.redis, o.shared.prefix, extraction, { clock: o.clock, onSuspect: suspect }) : null;
+  const extractionView = sharedExtraction ?? extraction;
+  const extractionOf = (key: string) => (extractionView ? extractionView.score(key) : 0);
   const bl = m.baselines;
   const baselines = bl.enabled
     ? new PrincipalBaselines({
@@ -208,11 +214,11 @@ export function buildMonitor(
   type AnswerFeatures = Pick<BaselineObservation, 'tokensIn' | 'tokensOut' | 'refusal' | 'findings'>;
   const report = (p: Principal, status: number, stage: string | null, findings: Findings | null, request: ExtractionRequest | null, seen?: { sourceIp: string; model: string | null; tool?: string; chars?: number; answer: AnswerFeatures }) => {
     const key = monitorKey(p);
-    if (extraction && request && status < 400) extraction.observe(key, request);
+    const counted = request && status < 400 ? (sharedExtraction ? sharedExtraction.observe(key, request) : extraction?.observe(key, request)) : null;
     const chars = seen?.chars ?? (request ? promptsOf(request).reduce((a, t) => a + t.length, 0) : 0);
     if (baselines && seen && !seen.tool && status < 400) baselines.observe(key, { sourceIp: seen.sourceIp, model: seen.model, promptChars: chars, ...seen.answer });
     if (peers && seen && status < 400) peers.observe({ principal: key, who: p, sourceIp: seen.sourceIp, model: seen.model, tool: seen.tool ?? null, chars, answer: seen.answer });
-    const pending = monitor.observe({
+    const observed = monitor.observe({
       principal: key,
       who: { id: p.id, kind: p.kind, tenant: p.tenant },
       authn: p.authn.method,
@@ -222,6 +228,7 @@ export function buildMonitor(
       injectionScore: findings?.injectionScore ?? 0,
       secrets: findings ? findings.items.filter((i) => i.category === 'secret').length : 0,
     });
+    const pending = counted instanceof Promise ? Promise.all([observed, counted]) : observed;
     const afterObserve = () => {
       if (!playbooks?.hasPrincipalPlaybooks) return;
       const now = monitor.assess(key);
@@ -238,7 +245,8 @@ export function buildMonitor(
   /** Everything the monitor holds on one principal, gone (the admin reset, the red team before each attack). */
   const forgetKey = async (key: string): Promise<void> => {
     await monitor.reset(key);
-    extraction?.reset(key);
+    if (sharedExtraction) await sharedExtraction.reset(key);
+    else extraction?.reset(key);
     if (sharedBaselines) await sharedBaselines.reset(key);
     else baselines?.reset(key);
     await peers?.reset(key);
@@ -259,8 +267,9 @@ export function buildMonitor(
       const holds = o.playbookState?.holds && playbooks?.hasPrincipalPlaybooks ? playbooks.syncHolds(key).catch(unavailable) : null;
       // What another replica holds against the principal from its peers' baselines counts here too.
       const peerHeld = o.shared && peers ? peers.admit(key).catch(unavailable) : null;
+      const extractionRead = sharedExtraction ? sharedExtraction.admit(key).catch(unavailable) : null;
       // The principal's shared baseline is read (when not known here lately) before its request is judged.
-      if (sharedBaselines || holds || peerHeld) return Promise.all([shared, sharedBaselines?.admit(key), holds, peerHeld]).then(() => playbooks?.admit(key, p));
+      if (sharedBaselines || holds || peerHeld || extractionRead) return Promise.all([shared, sharedBaselines?.admit(key), holds, peerHeld, extractionRead]).then(() => playbooks?.admit(key, p));
       if (shared) return shared.then(() => playbooks?.admit(key, p));
       playbooks?.admit(key, p);
     },
@@ -299,7 +308,7 @@ export function buildMonitor(
       const reasons: string[] = [];
       const b = monitor.assess(key);
       if (b) for (const k of ['denials', 'injections', 'secrets'] as const) if (b.signals[k] > 0) reasons.push(`${k} ${b.signals[k]} in the window`);
-      const e = extraction?.assessment(key);
+      const e = extractionView?.assessment(key);
       if (e && e.score > 0) reasons.push(`extraction ${e.score} (${Object.entries(e.parts).filter(([, v]) => v > 0).map(([k]) => k).join(', ')})`);
       const d = baselines?.deviation(key);
       if (d) reasons.push(...d.reasons);
@@ -320,7 +329,7 @@ export function buildMonitor(
       if (ar.path === '/admin/v1/monitor') {
         if (req.method !== 'GET') throw new BadRequest('method_not_allowed', '/admin/v1/monitor accepts GET only');
         const data = (await monitor.report())
-          .map((r) => ({ ...r, risk: riskOf(r.principal), extraction: extraction ? extraction.assessment(r.principal) : null, baseline: baselines?.report(r.principal) ?? null, peerDeviation: peers?.deviation(r.principal) ?? null }))
+          .map((r) => ({ ...r, risk: riskOf(r.principal), extraction: extractionView ? extractionView.assessment(r.principal) : null, baseline: baselines?.report(r.principal) ?? null, peerDeviation: peers?.deviation(r.principal) ?? null }))
           .sort((a, b) => b.risk - a.risk);
         sendJson(res, 200, { data }, { 'x-request-id': ar.requestId });
         return true;

@@ -51,6 +51,7 @@ import { DEFAULT_SWEEP_INTERVAL_MS, RetentionSweep } from '../data/retention-swe
 import { buildWorkloadPlane } from '../workload/plane.js';
 import { buildMonitor } from '../monitor/plane.js';
 import { RedisBaselineStore } from '../store/baselines-redis.js';
+import { playbookState } from '../monitor/playbook-state.js';
 import { createInventoryRoute } from '../monitor/inventory.js';
 import { KeyRotation } from '../monitor/rotation.js';
 import { webhookChannel } from '../monitor/secret-delivery.js';
@@ -414,6 +415,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       return false;
     },
     baselinesFile: join(config.dataDir, 'monitor-baselines.json'),
+    // Playbook step records outlive the process (a revert after a restart); with Redis, shared with the holds.
+    playbookState: playbookState({ dataDir: config.dataDir, redis: cluster.redis ?? null, redisPrefix: config.store.redis?.prefix ?? '', log }),
     // Replicas share every principal's windows and risk (docs/monitor.md, "Across replicas").
     ...(cluster.redis ? { shared: { redis: cluster.redis, prefix: `${config.store.redis?.prefix ?? ''}monitor:` } } : {}),
     // Baselines are durable learnt state: PostgreSQL when configured, else Redis (docs/monitor.md, "Baselines across replicas").

@@ -4,6 +4,10 @@
 // ±2 %) with an EWMA of its prompt length. Once a principal has `minObservations` requests, each new
 // request is compared with that baseline before it is learnt: a network it has (nearly) never used, an
 // hour it is (nearly) never active, a model it never called, a prompt far beyond its own 99th percentile.
+// At the end of the answer the same observation carries what it cost and what came of it: tokens in and out
+// (the upstream's usage; a sketch each, judged like the prompt length), whether the answer was a refusal and
+// whether inspection found anything (a decayed rate each, with a short EWMA of the recent rate: a jump of the
+// recent rate far above one's own long-run rate deviates).
 // The deviation (noisy-OR of those, with the reasons) lasts `holdMs` and feeds the risk: a compromised key
 // used from a new network at odd hours stands out even when each request looks ordinary.
 import { isIPv4 } from 'node:net';
@@ -12,6 +16,13 @@ export interface BaselineObservation {
   sourceIp: string;
   model: string | null;
   promptChars: number;
+  /** The upstream's usage for the answer (prompt_tokens, completion_tokens); absent or null: not known, not learnt. */
+  tokensIn?: number | null;
+  tokensOut?: number | null;
+  /** Whether the answer was a refusal (null: not known, e.g. a streamed answer or a tool call). */
+  refusal?: boolean | null;
+  /** How many inspection findings the request and its answer carried (null: not known). */
+  findings?: number | null;
 }
 
 export interface Deviation {
@@ -33,7 +44,23 @@ export interface BaselineOptions {
   onDeviation?: (principal: string, d: Deviation) => void;
 }
 
-const WEIGHTS = { network: 0.35, hour: 0.25, model: 0.15, prompt: 0.2 };
+const WEIGHTS = { network: 0.35, hour: 0.25, model: 0.15, prompt: 0.2, tokensIn: 0.15, tokensOut: 0.2, refusals: 0.25, findings: 0.25 };
+/** Below this many tokens a request or an answer is never "far beyond" its baseline (short ones vary a lot). */
+const TOKENS_FLOOR = 100;
+/**
+ * Tokens far beyond one's own 99th percentile: three times it (twice, as for the prompt's characters, flagged a
+ * few benign answers in 20,000 of a log-normal length; three times none, while 20× a usual answer is far past it).
+ */
+const TOKENS_BEYOND_P99 = 3;
+/** The recent rate of refusals and findings: an EWMA over about the last 1/α answers. */
+const RATE_ALPHA = 0.05;
+/**
+ * A recent rate deviates when it exceeds the long-run rate p by max(RATE_MARGIN, RATE_SIGMAS·σ), σ the standard
+ * deviation of the EWMA of Bernoulli(p) answers, √(p(1−p)·α/(2−α)): at p = 2 % about six refusals among the last
+ * twenty answers, which benign traffic almost never shows (measured in test/monitor/baselines.test.ts).
+ */
+const RATE_MARGIN = 0.25;
+const RATE_SIGMAS = 6;
 const RARE = 0.01;
 const MAX_NETWORKS = 64;
 const EWMA_ALPHA = 0.05;
@@ -104,19 +131,42 @@ export class QuantileSketch {
   }
 }
 
+const round2 = (x: number) => Math.round(x * 100) / 100;
 const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0;
+
+/** A quantile sketch of one feature with the number of observations in it (its own maturity). */
+export interface SketchJSON {
+  n: number;
+  sketch: { buckets: [number, number][]; total: number };
+}
+
+/** A yes/no feature: observations, their decayed weight, the weight of the yes, and the recent rate (EWMA). */
+export interface RateJSON {
+  n: number;
+  weight: number;
+  yes: number;
+  recent: number;
+}
+
+/** The answer features (tokens, refusals, findings); optional in every stored form, so records older than them load. */
+interface AnswerStatsJSON {
+  tokensIn?: SketchJSON;
+  tokensOut?: SketchJSON;
+  refusals?: RateJSON;
+  findings?: RateJSON;
+}
 
 /** What survives a restart (docs/monitor.md "Baselines per principal"); a deviation in progress does not. */
 export interface BaselinesSnapshot {
   v: 1;
-  principals: [string, { n: number; inc: number; hours: number[]; networks: [string, number][]; models: [string, number][]; weight: number; prompt: unknown; promptEwma: number }][];
+  principals: [string, { n: number; inc: number; hours: number[]; networks: [string, number][]; models: [string, number][]; weight: number; prompt: unknown; promptEwma: number } & AnswerStatsJSON][];
 }
 
 /**
  * A baseline's learnt statistics as replicas share them (docs/monitor.md "Baselines across replicas"):
  * normalised so that the newest observation weighs 1 and one `j` observations older weighs decayʲ.
  */
-export interface SharedStats {
+export interface SharedStats extends AnswerStatsJSON {
   n: number;
   weight: number;
   hours: number[];
@@ -143,6 +193,10 @@ interface Stats {
   weight: number;
   prompt: QuantileSketch;
   promptEwma: number;
+  tokensIn: { n: number; sketch: QuantileSketch };
+  tokensOut: { n: number; sketch: QuantileSketch };
+  refusals: RateJSON;
+  findings: RateJSON;
 }
 
 interface Baseline extends Stats {
@@ -154,9 +208,48 @@ interface Baseline extends Stats {
   syncedAt: number;
 }
 
-const emptyStats = (): Stats => ({ n: 0, inc: 1, hours: new Array<number>(24).fill(0), networks: new Map(), models: new Map(), weight: 0, prompt: new QuantileSketch(), promptEwma: 0 });
+const emptyRate = (): RateJSON => ({ n: 0, weight: 0, yes: 0, recent: 0 });
+const emptyAnswerStats = () => ({ tokensIn: { n: 0, sketch: new QuantileSketch() }, tokensOut: { n: 0, sketch: new QuantileSketch() }, refusals: emptyRate(), findings: emptyRate() });
+const emptyStats = (): Stats => ({ n: 0, inc: 1, hours: new Array<number>(24).fill(0), networks: new Map(), models: new Map(), weight: 0, prompt: new QuantileSketch(), promptEwma: 0, ...emptyAnswerStats() });
 
 const pairsOk = (v: unknown): v is [string, number][] => Array.isArray(v) && v.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && finite(p[1]));
+
+/**
+ * The answer features of a stored record: each absent one is empty (a record written before they existed loads,
+ * and they mature from the next answers on); a present one that is malformed refuses the record whole.
+ */
+function parseAnswerStats(x: AnswerStatsJSON, who: string): Required<AnswerStatsJSON> {
+  const sketch = (j: SketchJSON | undefined, name: string): SketchJSON => {
+    if (j === undefined) return { n: 0, sketch: { buckets: [], total: 0 } };
+    if (!Number.isInteger(j?.n) || j.n < 0) throw new Error(`the ${name} of ${who} is malformed`);
+    return { n: j.n, sketch: QuantileSketch.fromJSON(j.sketch).toJSON() };
+  };
+  const rate = (j: RateJSON | undefined, name: string): RateJSON => {
+    if (j === undefined) return emptyRate();
+    if (!Number.isInteger(j?.n) || j.n < 0 || !finite(j.weight) || !finite(j.yes) || j.yes > j.weight * (1 + 1e-9) || !finite(j.recent) || j.recent > 1) throw new Error(`the ${name} of ${who} is malformed`);
+    return { n: j.n, weight: j.weight, yes: j.yes, recent: j.recent };
+  };
+  return { tokensIn: sketch(x.tokensIn, 'tokensIn'), tokensOut: sketch(x.tokensOut, 'tokensOut'), refusals: rate(x.refusals, 'refusals'), findings: rate(x.findings, 'findings') };
+}
+
+function importAnswerStats(x: Required<AnswerStatsJSON>): Pick<Stats, 'tokensIn' | 'tokensOut' | 'refusals' | 'findings'> {
+  return {
+    tokensIn: { n: x.tokensIn.n, sketch: QuantileSketch.fromJSON(x.tokensIn.sketch) },
+    tokensOut: { n: x.tokensOut.n, sketch: QuantileSketch.fromJSON(x.tokensOut.sketch) },
+    refusals: { ...x.refusals },
+    findings: { ...x.findings },
+  };
+}
+
+/** The answer features as stored, weights multiplied by `f` (1/inc normalises them; 1 keeps them as they are). */
+function exportAnswerStats(s: Stats, f: number): Required<AnswerStatsJSON> {
+  const sketch = (t: Stats['tokensIn']): SketchJSON => {
+    const j = t.sketch.toJSON();
+    return { n: t.n, sketch: { buckets: j.buckets.map(([k, v]) => [k, v * f]), total: j.total * f } };
+  };
+  const rate = (r: RateJSON): RateJSON => ({ n: r.n, weight: r.weight * f, yes: r.yes * f, recent: r.recent });
+  return { tokensIn: sketch(s.tokensIn), tokensOut: sketch(s.tokensOut), refusals: rate(s.refusals), findings: rate(s.findings) };
+}
 
 /** A record read back from a file or a shared store: anything malformed is refused whole. */
 export function parseSharedBaseline(x: unknown, who: string): SharedBaseline {
@@ -166,9 +259,10 @@ export function parseSharedBaseline(x: unknown, who: string): SharedBaseline {
     throw new Error(`the shared baseline of ${who} is malformed`);
   }
   const prompt = QuantileSketch.fromJSON(s.prompt).toJSON();
+  const answers = parseAnswerStats(s, `the shared baseline of ${who}`);
   const d = r.deviation;
   if (d !== null && (typeof d !== 'object' || !finite(d.score) || !finite(d.at) || !Array.isArray(d.reasons) || !d.reasons.every((x) => typeof x === 'string'))) throw new Error(`the shared deviation of ${who} is malformed`);
-  return { stats: { ...s, prompt }, deviation: d ?? null };
+  return { stats: { ...s, prompt, ...answers }, deviation: d ?? null };
 }
 
 /** The statistics normalised (newest observation weighs 1), to share. */
@@ -183,11 +277,12 @@ function exportStats(s: Stats): SharedStats {
     models: [...s.models].map(([k, v]) => [k, v * f]),
     prompt: { buckets: sketch.buckets.map(([k, v]) => [k, v * f]), total: sketch.total * f },
     promptEwma: s.promptEwma,
+    ...exportAnswerStats(s, f),
   };
 }
 
 function importStats(s: SharedStats): Stats {
-  return { n: s.n, inc: 1, weight: s.weight, hours: [...s.hours], networks: new Map(s.networks), models: new Map(s.models), prompt: QuantileSketch.fromJSON(s.prompt), promptEwma: s.promptEwma };
+  return { n: s.n, inc: 1, weight: s.weight, hours: [...s.hours], networks: new Map(s.networks), models: new Map(s.models), prompt: QuantileSketch.fromJSON(s.prompt), promptEwma: s.promptEwma, ...importAnswerStats(parseAnswerStats(s, 'a baseline')) };
 }
 
 /** The `max` heaviest entries, tiny ones (decayed to nothing next to the total) dropped. */
@@ -210,6 +305,13 @@ export function mergeStats(older: SharedStats | null, newer: SharedStats, decay:
     return heaviest(m, weight, max);
   };
   const keep = (1 - EWMA_ALPHA) ** newer.n;
+  const [oa, na] = [parseAnswerStats(older, 'a baseline'), parseAnswerStats(newer, 'a baseline')];
+  const sketch = (a: SketchJSON, b: SketchJSON): SketchJSON => (a.n === 0 ? b : { n: a.n + b.n, sketch: { buckets: add(a.sketch.buckets, b.sketch.buckets, Number.MAX_SAFE_INTEGER), total: a.sketch.total * f + b.sketch.total } });
+  const rate = (a: RateJSON, b: RateJSON): RateJSON => {
+    if (a.n === 0) return b;
+    const k = (1 - RATE_ALPHA) ** b.n;
+    return { n: a.n + b.n, weight: a.weight * f + b.weight, yes: a.yes * f + b.yes, recent: a.recent * k + b.recent * (1 - k) };
+  };
   return {
     n: older.n + newer.n,
     weight,
@@ -218,6 +320,10 @@ export function mergeStats(older: SharedStats | null, newer: SharedStats, decay:
     models: add(older.models, newer.models, MAX_NETWORKS),
     prompt: { buckets: add(older.prompt.buckets, newer.prompt.buckets, Number.MAX_SAFE_INTEGER), total: older.prompt.total * f + newer.prompt.total },
     promptEwma: older.promptEwma * keep + newer.promptEwma * (1 - keep),
+    tokensIn: sketch(oa.tokensIn, na.tokensIn),
+    tokensOut: sketch(oa.tokensOut, na.tokensOut),
+    refusals: rate(oa.refusals, na.refusals),
+    findings: rate(oa.findings, na.findings),
   };
 }
 
@@ -228,6 +334,12 @@ export interface BaselineReport {
   activeHoursUtc: number[];
   models: string[];
   promptChars: { ewma: number; p50: number; p99: number };
+  /** Tokens per request and per answer (null until some answer reported its usage). */
+  tokensIn: { p50: number; p99: number } | null;
+  tokensOut: { p50: number; p99: number } | null;
+  /** Share of answers that were refusals, and of requests with inspection findings: long-run and recent (null: none seen). */
+  refusalRate: { rate: number; recent: number } | null;
+  findingRate: { rate: number; recent: number } | null;
   deviation: Deviation | null;
 }
 
@@ -279,13 +391,15 @@ export class PrincipalBaselines {
     const b = this.state(key);
     const hour = new Date(this.o.clock.now()).getUTCHours();
     const net = networkOf(ob.sourceIp);
-    const found = this.compare(b, hour, net, ob);
+    // A recent rate is the whole baseline's, not one request's: a model's refusal rate jumping is its drift, and a
+    // group's is its members'; only one's own rate is held against one (the resource still learns the rates).
+    const found = this.compare(b, hour, net, ob, false);
     this.learn(b, hour, net, ob);
     return found;
   }
 
   /** How the observation deviates from a mature baseline (null: immature, or it does not). */
-  private compare(b: Stats, hour: number, net: string, ob: BaselineObservation): { score: number; reasons: string[] } | null {
+  private compare(b: Stats, hour: number, net: string, ob: BaselineObservation, judgeRates = true): { score: number; reasons: string[] } | null {
     if (b.n < this.minObservations) return null;
     const reasons: string[] = [];
     const parts: number[] = [];
@@ -306,6 +420,26 @@ export class PrincipalBaselines {
     if (ob.promptChars > 2 * p99 && ob.promptChars > 200) {
       reasons.push(`prompt_length ${ob.promptChars} > 2 × p99 ${Math.round(p99)}`);
       parts.push(WEIGHTS.prompt);
+    }
+    for (const [name, t, x, w] of [['tokens_in', b.tokensIn, ob.tokensIn, WEIGHTS.tokensIn], ['tokens_out', b.tokensOut, ob.tokensOut, WEIGHTS.tokensOut]] as const) {
+      if (x === undefined || x === null || t.n < this.minObservations) continue;
+      const q = t.sketch.quantile(0.99);
+      if (x > TOKENS_BEYOND_P99 * q && x > TOKENS_FLOOR) {
+        reasons.push(`${name} ${x} > ${TOKENS_BEYOND_P99} × p99 ${Math.round(q)}`);
+        parts.push(w);
+      }
+    }
+    if (judgeRates) {
+      for (const [name, r, x, w] of [['refusal_rate', b.refusals, ob.refusal, WEIGHTS.refusals], ['finding_rate', b.findings, ob.findings, WEIGHTS.findings]] as const) {
+        if (x === undefined || x === null || r.n < this.minObservations) continue;
+        const recent = r.recent + RATE_ALPHA * (Number(x !== false && x !== 0) - r.recent);
+        const p = r.yes / r.weight;
+        const sigma = Math.sqrt((p * (1 - p) * RATE_ALPHA) / (2 - RATE_ALPHA));
+        if (recent > p + Math.max(RATE_MARGIN, RATE_SIGMAS * sigma)) {
+          reasons.push(`${name} ${round2(recent)} recently > ${round2(p)} usually`);
+          parts.push(w);
+        }
+      }
     }
     const score = Math.round((1 - parts.reduce((acc, p) => acc * (1 - p), 1)) * 1000) / 1000;
     return score > 0 ? { score, reasons } : null;
@@ -328,6 +462,10 @@ export class PrincipalBaselines {
       activeHoursUtc: b.hours.map((w, h) => [w, h] as const).filter(([w]) => w / b.weight >= RARE).map(([, h]) => h),
       models: [...b.models.keys()],
       promptChars: { ewma: Math.round(b.promptEwma), p50: Math.round(b.prompt.quantile(0.5)), p99: Math.round(b.prompt.quantile(0.99)) },
+      tokensIn: b.tokensIn.n ? { p50: Math.round(b.tokensIn.sketch.quantile(0.5)), p99: Math.round(b.tokensIn.sketch.quantile(0.99)) } : null,
+      tokensOut: b.tokensOut.n ? { p50: Math.round(b.tokensOut.sketch.quantile(0.5)), p99: Math.round(b.tokensOut.sketch.quantile(0.99)) } : null,
+      refusalRate: b.refusals.n ? { rate: round2(b.refusals.yes / b.refusals.weight), recent: round2(b.refusals.recent) } : null,
+      findingRate: b.findings.n ? { rate: round2(b.findings.yes / b.findings.weight), recent: round2(b.findings.recent) } : null,
       deviation: this.current(b, this.o.clock.now()),
     };
   }
@@ -340,7 +478,7 @@ export class PrincipalBaselines {
   snapshot(): BaselinesSnapshot {
     return {
       v: 1,
-      principals: [...this.states.entries()].map(([k, b]) => [k, { n: b.n, inc: b.inc, hours: b.hours, networks: [...b.networks.entries()], models: [...b.models.entries()], weight: b.weight, prompt: b.prompt.toJSON(), promptEwma: b.promptEwma }]),
+      principals: [...this.states.entries()].map(([k, b]) => [k, { n: b.n, inc: b.inc, hours: b.hours, networks: [...b.networks.entries()], models: [...b.models.entries()], weight: b.weight, prompt: b.prompt.toJSON(), promptEwma: b.promptEwma, ...exportAnswerStats(b, 1) }]),
     };
   }
 
@@ -355,7 +493,8 @@ export class PrincipalBaselines {
       if (!Number.isInteger(x?.n) || !finite(x.inc) || !finite(x.weight) || !finite(x.promptEwma) || !Array.isArray(x.hours) || x.hours.length !== 24 || !x.hours.every(finite) || !pairsOk(x.networks) || !pairsOk(x.models)) {
         throw new Error(`the snapshot of ${entry[0]} is malformed`);
       }
-      loaded.push([entry[0], { n: x.n, inc: x.inc, hours: [...x.hours], networks: new Map(x.networks), models: new Map(x.models), weight: x.weight, prompt: QuantileSketch.fromJSON(x.prompt), promptEwma: x.promptEwma, deviation: null, reported: false, delta: null, syncedAt: 0 }]);
+      const answers = importAnswerStats(parseAnswerStats(x, `the snapshot of ${entry[0]}`));
+      loaded.push([entry[0], { n: x.n, inc: x.inc, hours: [...x.hours], networks: new Map(x.networks), models: new Map(x.models), weight: x.weight, prompt: QuantileSketch.fromJSON(x.prompt), promptEwma: x.promptEwma, ...answers, deviation: null, reported: false, delta: null, syncedAt: 0 }]);
     }
     for (const [k, b] of loaded) if (!this.states.has(k) && this.states.size < this.maxPrincipals) this.states.set(k, b);
     return loaded.length;
@@ -384,6 +523,20 @@ export class PrincipalBaselines {
     b.prompt.add(ob.promptChars, w);
     // EWMA: the usual prompt length lately.
     b.promptEwma = b.n === 1 ? ob.promptChars : b.promptEwma + EWMA_ALPHA * (ob.promptChars - b.promptEwma);
+    for (const [t, x] of [[b.tokensIn, ob.tokensIn], [b.tokensOut, ob.tokensOut]] as const) {
+      if (x === undefined || x === null) continue;
+      t.n++;
+      t.sketch.add(x, w);
+    }
+    for (const [r, x] of [[b.refusals, ob.refusal], [b.findings, ob.findings]] as const) {
+      if (x === undefined || x === null) continue;
+      const yes = Number(x !== false && x !== 0);
+      r.n++;
+      r.weight += w;
+      r.yes += yes * w;
+      // The first answers set the recent rate as their mean, so that it starts where the long-run rate does.
+      r.recent += (yes - r.recent) / Math.min(r.n, 1 / RATE_ALPHA);
+    }
   }
 
   /** Brings the lazily inflated weights back to the scale of 1 (shares are unchanged). */
@@ -394,6 +547,12 @@ export class PrincipalBaselines {
     for (let h = 0; h < 24; h++) b.hours[h]! *= f;
     for (const m of [b.networks, b.models]) for (const [k, v] of m) m.set(k, v * f);
     b.prompt.scale(f);
+    b.tokensIn.sketch.scale(f);
+    b.tokensOut.sketch.scale(f);
+    for (const r of [b.refusals, b.findings]) {
+      r.weight *= f;
+      r.yes *= f;
+    }
   }
 
   // --- Shared mode (baselines-shared.ts): this replica's view is the shared baseline plus what it learnt since.

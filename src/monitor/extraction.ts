@@ -121,6 +121,44 @@ const asksLogprobs = (r: ExtractionRequest): boolean => {
   return false;
 };
 
+/** What one request adds to the window: the same reading for the in-process detector and the shared one. */
+export interface RequestFeatures {
+  logprobs: boolean;
+  samples: number;
+  embeddingInputs: number;
+  /** The prompt's template (null: an embedding request, or no prompt). */
+  template: string | null;
+  /** A short prompt's fingerprint (null: none, or not short). */
+  shortPrompt: string | null;
+}
+
+export function requestFeatures(r: ExtractionRequest): RequestFeatures {
+  if (r.endpoint === 'embeddings') return { logprobs: false, samples: 0, embeddingInputs: Math.max(1, promptsOf(r).length), template: null, shortPrompt: null };
+  const n = r.body.n;
+  const prompt = promptsOf(r)[0];
+  return {
+    logprobs: asksLogprobs(r),
+    samples: typeof n === 'number' && Number.isInteger(n) && n > 0 ? Math.min(n, 128) : 1,
+    embeddingInputs: 0,
+    template: prompt === undefined ? null : templateOf(prompt.slice(0, 300)), // six words: the opening is enough
+    shortPrompt: prompt !== undefined && prompt.length < SHORT ? fingerprint(prompt) : null,
+  };
+}
+
+/** The window's counts an assessment is made of. */
+export interface WindowCounts {
+  requests: number;
+  logprobRequests: number;
+  samples: number;
+  embeddingInputs: number;
+  shortPrompts: number;
+  distinctShort: number;
+  templatedRequests: number;
+}
+
+/** Requests sharing one template before they count as templated (exported for the shared detector's script). */
+export const TEMPLATE_MIN_REQUESTS = TEMPLATE_MIN;
+
 export class ExtractionDetector {
   private readonly states = new Map<string, State>();
   private readonly windowMs: number;
@@ -151,31 +189,28 @@ export class ExtractionDetector {
     const s = this.state(principal);
     this.expire(s, now);
     const slice = this.slice(s, now);
+    const f = requestFeatures(r);
     slice.requests++;
-    if (asksLogprobs(r)) slice.logprobRequests++;
-    if (r.endpoint === 'embeddings') slice.embeddingInputs += Math.max(1, promptsOf(r).length);
-    else {
-      const n = r.body.n;
-      slice.samples += typeof n === 'number' && Number.isInteger(n) && n > 0 ? Math.min(n, 128) : 1;
-      const prompt = promptsOf(r)[0];
-      if (prompt !== undefined) {
-        const t = templateOf(prompt.slice(0, 300)); // six words: the opening is enough
-        slice.templates.push(t);
-        const c = (s.templates.get(t) ?? 0) + 1;
-        s.templates.set(t, c);
-        if (c === TEMPLATE_MIN) s.templatedRequests += TEMPLATE_MIN;
-        else if (c > TEMPLATE_MIN) s.templatedRequests++;
-        if (prompt.length < SHORT) {
-          s.shortPrompts++;
-          const f = fingerprint(prompt);
-          if (s.prompts.size >= this.maxPrompts && !s.prompts.has(f)) {
-            s.overflow++;
-            slice.prompts.push('');
-          } else {
-            slice.prompts.push(f);
-            s.prompts.set(f, (s.prompts.get(f) ?? 0) + 1);
-          }
-        }
+    if (f.logprobs) slice.logprobRequests++;
+    slice.embeddingInputs += f.embeddingInputs;
+    slice.samples += f.samples;
+    if (f.template !== null) {
+      const t = f.template;
+      slice.templates.push(t);
+      const c = (s.templates.get(t) ?? 0) + 1;
+      s.templates.set(t, c);
+      if (c === TEMPLATE_MIN) s.templatedRequests += TEMPLATE_MIN;
+      else if (c > TEMPLATE_MIN) s.templatedRequests++;
+    }
+    if (f.shortPrompt !== null) {
+      s.shortPrompts++;
+      const fp = f.shortPrompt;
+      if (s.prompts.size >= this.maxPrompts && !s.prompts.has(fp)) {
+        s.overflow++;
+        slice.prompts.push('');
+      } else {
+        slice.prompts.push(fp);
+        s.prompts.set(fp, (s.prompts.get(fp) ?? 0) + 1);
       }
     }
     const a = this.assess(s);
@@ -204,6 +239,11 @@ export class ExtractionDetector {
     this.states.delete(principal);
   }
 
+  /** The window's settings, for the shared detector. */
+  get settings(): { windowMs: number; threshold: number; maxPrompts: number } {
+    return { windowMs: this.windowMs, threshold: this.threshold, maxPrompts: this.maxPrompts };
+  }
+
   private assess(s: State): ExtractionAssessment {
     let requests = 0;
     let logprobRequests = 0;
@@ -215,7 +255,13 @@ export class ExtractionDetector {
       samples += x.samples;
       embeddingInputs += x.embeddingInputs;
     }
-    const distinctShort = s.prompts.size + s.overflow;
+    return this.assessCounts({ requests, logprobRequests, samples, embeddingInputs, shortPrompts: s.shortPrompts, distinctShort: s.prompts.size + s.overflow, templatedRequests: s.templatedRequests });
+  }
+
+  /** The assessment of a window's counts (the shared detector counts in Redis and scores here). */
+  assessCounts(c: WindowCounts): ExtractionAssessment {
+    const { requests, logprobRequests, samples, embeddingInputs, distinctShort } = c;
+    const s = { shortPrompts: c.shortPrompts, templatedRequests: c.templatedRequests };
     const ramp = (v: number, floor: number) => (v < floor ? 0 : Math.min(1, v / (2 * floor)));
     const parts: Record<ExtractionSignal, number> = {
       diverse: s.shortPrompts >= this.minRequests && distinctShort / s.shortPrompts >= 0.9 ? WEIGHTS.diverse * ramp(s.shortPrompts, this.minRequests) : 0,

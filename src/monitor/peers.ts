@@ -18,6 +18,8 @@ export interface PeerObservation {
   tool: string | null;
   /** The prompt's length (a model request) or the arguments' (a tool call). */
   chars: number;
+  /** What the answer cost and what came of it (tokens, refusal, findings), learnt by every baseline here. */
+  answer?: Pick<BaselineObservation, 'tokensIn' | 'tokensOut' | 'refusal' | 'findings'>;
 }
 
 export interface PeerOptions {
@@ -27,6 +29,22 @@ export interface PeerOptions {
   halfLife?: number;
   reportAt?: number;
   onDeviation?: (principal: string, d: Deviation) => void;
+  /** Cluster: where every replica's held deviations meet (redis-peers.ts); the one that reports is the store's call. */
+  shared?: SharedPeerDeviations;
+  /** A held deviation that could not be shared (it still holds here). */
+  onShareError?: (err: unknown, principal: string) => void;
+}
+
+/** The held peer deviations shared by the replicas. */
+export interface SharedPeerDeviations {
+  /**
+   * Keeps the stronger of `d` and the one held (for `holdMs`); true when this call is the first to see the
+   * principal's deviation at or past `reportAt` while held (this replica reports it).
+   */
+  put(principal: string, d: Deviation, reportAt: number): Promise<boolean>;
+  /** The deviation held for the principal by any replica (null: none, or it faded). */
+  get(principal: string): Promise<Deviation | null>;
+  delete(principal: string): Promise<void>;
 }
 
 /** The peer group a principal belongs to: its tenant, kind and groups (sorted). */
@@ -50,13 +68,13 @@ export class PeerBaselines {
     const used = ob.model ?? (ob.tool ? `tool:${ob.tool}` : null);
     const group = peerGroupOf(ob.who);
     const found: { score: number; reasons: string[] }[] = [];
-    const peers = this.baselines.judgeAndLearn(`peer:${group}`, { sourceIp: ob.sourceIp, model: used, promptChars: ob.chars });
+    const peers = this.baselines.judgeAndLearn(`peer:${group}`, { sourceIp: ob.sourceIp, model: used, promptChars: ob.chars, ...ob.answer });
     if (peers) found.push({ score: peers.score, reasons: peers.reasons.map((r) => `peers ${group}: ${r}`) });
     const resource = ob.model ? `model:${ob.model}` : ob.tool ? `tool:${ob.tool}` : null;
     if (resource) {
       // Who calls a model is the peer group's business (new_model there); the resource's own baseline judges where
       // from, when and how large.
-      const r = this.baselines.judgeAndLearn(resource, { sourceIp: ob.sourceIp, model: null, promptChars: ob.chars } satisfies BaselineObservation);
+      const r = this.baselines.judgeAndLearn(resource, { sourceIp: ob.sourceIp, model: null, promptChars: ob.chars, ...ob.answer } satisfies BaselineObservation);
       if (r) found.push({ score: r.score, reasons: r.reasons.map((x) => `${resource}: ${x}`) });
     }
     const now = this.o.clock.now();
@@ -68,9 +86,17 @@ export class PeerBaselines {
         this.held.delete(ob.principal);
         if (this.held.size >= 100_000) this.held.delete(this.held.keys().next().value!);
         this.held.set(ob.principal, d);
-        if (d.score >= this.reportAt && !d.reported) {
+        const seen = { score: d.score, reasons: d.reasons, at: d.at };
+        if (this.o.shared) {
+          // The cluster's held deviation: the stronger stays, and exactly one replica reports a crossing.
           d.reported = true;
-          this.o.onDeviation?.(ob.principal, { score: d.score, reasons: d.reasons, at: d.at });
+          this.o.shared.put(ob.principal, seen, this.reportAt).then(
+            (first) => first && this.o.onDeviation?.(ob.principal, seen),
+            (e: unknown) => this.o.onShareError?.(e, ob.principal),
+          );
+        } else if (d.score >= this.reportAt && !d.reported) {
+          d.reported = true;
+          this.o.onDeviation?.(ob.principal, seen);
         }
       }
     }
@@ -93,8 +119,25 @@ export class PeerBaselines {
     return this.baselines.report(key);
   }
 
-  /** Forgets what is held against the principal (its peers' and the resources' baselines are not its own). */
-  reset(principal: string): void {
+  /** Forgets what is held against the principal (its peers' and the resources' baselines are not its own), everywhere. */
+  async reset(principal: string): Promise<void> {
     this.held.delete(principal);
+    await this.o.shared?.delete(principal);
+  }
+
+  /** Cluster: before the principal's request, what any replica holds against it counts here too (not reported again). */
+  async admit(principal: string): Promise<void> {
+    if (!this.o.shared) return;
+    const theirs = await this.o.shared.get(principal);
+    const mine = this.deviation(principal);
+    if (!theirs || this.o.clock.now() - theirs.at >= this.holdMs) {
+      // Lifted everywhere (an operator's reset through another replica) or faded.
+      if (!theirs) this.held.delete(principal);
+      return;
+    }
+    if (!mine || theirs.score > mine.score) {
+      this.held.delete(principal);
+      this.held.set(principal, { ...theirs, reported: true });
+    }
   }
 }

@@ -14,16 +14,19 @@ import type { WardenConfig } from '../config/config.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import { sendJson } from '../http/respond.js';
 import { BehaviourMonitor, type MonitorAction, type MonitorOptions, type Observation, type RiskReport, type Signals } from './monitor.js';
-import { SharedBehaviourMonitor } from './redis-monitor.js';
+import { MonitorUnavailable, SharedBehaviourMonitor } from './redis-monitor.js';
 import { recordSystemEntry } from './entries.js';
 import { profileAnswer, profileRequest } from './answer-profile.js';
 import { DriftDetector, type DriftEvent } from './drift.js';
 import { PlaybookEngine, type AttestationFailure, type Playbook, type PlaybookEffects } from './playbooks.js';
-import { ExtractionDetector, promptsOf, type ExtractionRequest } from './extraction.js';
+import { ExtractionDetector, promptsOf, type ExtractionAssessment, type ExtractionRequest } from './extraction.js';
+import { SharedExtraction } from './redis-extraction.js';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { PrincipalBaselines } from './baselines.js';
+import { PrincipalBaselines, type BaselineObservation } from './baselines.js';
 import { prefixedStore, SharedBaselines, type SharedBaselineStore } from './baselines-shared.js';
 import { PeerBaselines } from './peers.js';
+import { RedisPeerDeviations } from './redis-peers.js';
+import type { HoldStore, StepStore } from './playbook-state.js';
 
 /** What the monitor reads of an answered model request to profile its answer (the gateway's context). */
 export interface AnsweredRequest {
@@ -42,7 +45,7 @@ export interface MonitorPlane {
    */
   admit(p: Principal): void | Promise<void>;
   /** Hears of every answered request (the gateway's context: who asked, and what inspection found). */
-  observe(ctx: { principal?: Principal; findings?: Findings; endpoint?: string; body?: Record<string, unknown>; sourceIp?: string; model?: string | null }, event: AuditEvent): void;
+  observe(ctx: { principal?: Principal; findings?: Findings; endpoint?: string; body?: Record<string, unknown>; sourceIp?: string; model?: string | null; usage?: { prompt: number; completion: number } | null }, event: AuditEvent): void;
   /** Tools plane: every decided tool call. */
   observeTool(p: Principal, o: { status: number; stage: string | null; findings: Findings | null; tool?: string; sourceIp?: string; argsChars?: number }): void;
   /** Gateway: a model's (non-streamed) answer as released, with the count of what the answer guard found in it. */
@@ -100,6 +103,11 @@ export function buildMonitor(
     quarantine?: (deploymentId: string, reason: string) => Promise<boolean>;
     /** Revokes every Warden token naming the principal (a playbook's revokeTokens). */
     revokeTokens?: (principalId: string) => Promise<boolean>;
+    /**
+     * Where playbook step records outlive the process (a revert after a restart or through another replica), and in
+     * cluster mode where holds are shared (docs/monitor.md "Response playbooks").
+     */
+    playbookState?: { steps: StepStore; holds?: HoldStore };
     /** Takes a tool out of service and puts it back (the tools plane's quarantine; a playbook's quarantineTool and its revert). */
     tools?: { quarantineTool: PlaybookEffects['quarantineTool']; releaseTool: PlaybookEffects['releaseTool'] };
   },
@@ -124,11 +132,16 @@ export function buildMonitor(
         samples: x.samples,
         embeddingInputs: x.embeddingInputs,
         threshold: x.threshold,
-        onSuspect: (principal, a) =>
-          finding('monitor.extraction', principal, { score: a.score, ...Object.fromEntries(Object.entries(a.parts).map(([k, v]) => [k, Math.round(v * 1000) / 1000])), requests: a.requests, distinctShort: a.distinctShort, templatedRequests: a.templatedRequests, logprobRequests: a.logprobRequests, samples: a.samples, embeddingInputs: a.embeddingInputs }),
+        onSuspect: (principal, a) => suspect(principal, a),
       })
     : null;
-  const extractionOf = (key: string) => (extraction ? extraction.score(key) : 0);
+  function suspect(principal: string, a: ExtractionAssessment): void {
+    finding('monitor.extraction', principal, { score: a.score, ...Object.fromEntries(Object.entries(a.parts).map(([k, v]) => [k, Math.round(v * 1000) / 1000])), requests: a.requests, distinctShort: a.distinctShort, templatedRequests: a.templatedRequests, logprobRequests: a.logprobRequests, samples: a.samples, embeddingInputs: a.embeddingInputs });
+  }
+  // Cluster: the windows are counted in Redis, so a campaign spread over the replicas is one campaign.
+  const sharedExtraction = extraction && o.shared ? new SharedExtraction(o.shared.redis, o.shared.prefix, extraction, { clock: o.clock, onSuspect: suspect }) : null;
+  const extractionView = sharedExtraction ?? extraction;
+  const extractionOf = (key: string) => (extractionView ? extractionView.score(key) : 0);
   const bl = m.baselines;
   const baselines = bl.enabled
     ? new PrincipalBaselines({
@@ -153,6 +166,9 @@ export function buildMonitor(
           halfLife: bl.halfLife,
           reportAt: bl.reportAt,
           onDeviation: (principal, d) => finding('monitor.peer_deviation', principal, { score: d.score, reasons: d.reasons.join('; ') }),
+          // Cluster: what one replica holds against a principal counts on every one (reported once).
+          ...(o.shared ? { shared: new RedisPeerDeviations(o.shared.redis, o.shared.prefix, { holdMs: bl.holdMs, clock: o.clock }) } : {}),
+          onShareError: (err, principal) => o.log.error({ err, principal }, 'monitor: a peer deviation could not be shared with the other replicas'),
         })
       : null;
   const sharedPeers = peers && o.sharedBaselines ? new SharedBaselines(peers.baselines, prefixedStore(o.sharedBaselines, 'res:'), { syncMs: bl.syncMs, clock: o.clock, log: o.log }) : null;
@@ -194,13 +210,15 @@ export function buildMonitor(
   };
   const monitor: MonitorEngine = o.shared ? new SharedBehaviourMonitor(o.shared.redis, o.shared.prefix, options) : new BehaviourMonitor(options);
 
-  const report = (p: Principal, status: number, stage: string | null, findings: Findings | null, request: ExtractionRequest | null, seen?: { sourceIp: string; model: string | null; tool?: string; chars?: number }) => {
+  /** What the answer cost and what came of it (docs/monitor.md "Baselines per principal"), for the baselines. */
+  type AnswerFeatures = Pick<BaselineObservation, 'tokensIn' | 'tokensOut' | 'refusal' | 'findings'>;
+  const report = (p: Principal, status: number, stage: string | null, findings: Findings | null, request: ExtractionRequest | null, seen?: { sourceIp: string; model: string | null; tool?: string; chars?: number; answer: AnswerFeatures }) => {
     const key = monitorKey(p);
-    if (extraction && request && status < 400) extraction.observe(key, request);
+    const counted = request && status < 400 ? (sharedExtraction ? sharedExtraction.observe(key, request) : extraction?.observe(key, request)) : null;
     const chars = seen?.chars ?? (request ? promptsOf(request).reduce((a, t) => a + t.length, 0) : 0);
-    if (baselines && seen && !seen.tool && status < 400) baselines.observe(key, { sourceIp: seen.sourceIp, model: seen.model, promptChars: chars });
-    if (peers && seen && status < 400) peers.observe({ principal: key, who: p, sourceIp: seen.sourceIp, model: seen.model, tool: seen.tool ?? null, chars });
-    const pending = monitor.observe({
+    if (baselines && seen && !seen.tool && status < 400) baselines.observe(key, { sourceIp: seen.sourceIp, model: seen.model, promptChars: chars, ...seen.answer });
+    if (peers && seen && status < 400) peers.observe({ principal: key, who: p, sourceIp: seen.sourceIp, model: seen.model, tool: seen.tool ?? null, chars, answer: seen.answer });
+    const observed = monitor.observe({
       principal: key,
       who: { id: p.id, kind: p.kind, tenant: p.tenant },
       authn: p.authn.method,
@@ -210,6 +228,7 @@ export function buildMonitor(
       injectionScore: findings?.injectionScore ?? 0,
       secrets: findings ? findings.items.filter((i) => i.category === 'secret').length : 0,
     });
+    const pending = counted instanceof Promise ? Promise.all([observed, counted]) : observed;
     const afterObserve = () => {
       if (!playbooks?.hasPrincipalPlaybooks) return;
       const now = monitor.assess(key);
@@ -226,19 +245,31 @@ export function buildMonitor(
   /** Everything the monitor holds on one principal, gone (the admin reset, the red team before each attack). */
   const forgetKey = async (key: string): Promise<void> => {
     await monitor.reset(key);
-    extraction?.reset(key);
+    if (sharedExtraction) await sharedExtraction.reset(key);
+    else extraction?.reset(key);
     if (sharedBaselines) await sharedBaselines.reset(key);
     else baselines?.reset(key);
-    peers?.reset(key);
-    playbooks?.forget(key);
+    await peers?.reset(key);
+    await playbooks?.forget(key);
   };
+
+  /** Findings of a request (and its answer): each item, and an injection score past the threshold. */
+  const findingsOf = (f: Findings | null | undefined) => (f ? f.items.length + (f.injectionScore > m.injectionThreshold ? 1 : 0) : 0);
+  /** Whether a non-streamed answer was a refusal, from observeAnswer to the request's observation that follows it. */
+  const refusals = new WeakMap<object, boolean>();
 
   return {
     admit(p) {
       const key = monitorKey(p);
       const shared = monitor.admit(key);
+      // Holds set or lifted by any replica are read before the request is judged (a store away: 503).
+      const unavailable = (e: unknown) => Promise.reject(new MonitorUnavailable(e));
+      const holds = o.playbookState?.holds && playbooks?.hasPrincipalPlaybooks ? playbooks.syncHolds(key).catch(unavailable) : null;
+      // What another replica holds against the principal from its peers' baselines counts here too.
+      const peerHeld = o.shared && peers ? peers.admit(key).catch(unavailable) : null;
+      const extractionRead = sharedExtraction ? sharedExtraction.admit(key).catch(unavailable) : null;
       // The principal's shared baseline is read (when not known here lately) before its request is judged.
-      if (sharedBaselines) return Promise.all([shared, sharedBaselines.admit(key)]).then(() => playbooks?.admit(key, p));
+      if (sharedBaselines || holds || peerHeld || extractionRead) return Promise.all([shared, sharedBaselines?.admit(key), holds, peerHeld, extractionRead]).then(() => playbooks?.admit(key, p));
       if (shared) return shared.then(() => playbooks?.admit(key, p));
       playbooks?.admit(key, p);
     },
@@ -246,21 +277,30 @@ export function buildMonitor(
       if (!ctx.principal) return;
       const e = ctx.endpoint;
       const request: ExtractionRequest | null = (e === 'chat' || e === 'completions' || e === 'embeddings') && ctx.body ? { endpoint: e, body: ctx.body } : null;
-      report(ctx.principal, event.status, event.stage ?? null, ctx.findings ?? null, request, ctx.sourceIp ? { sourceIp: ctx.sourceIp, model: ctx.model ?? null } : undefined);
+      // Tokens as the upstream reported them (an estimate for a stream that reported none); an embedding has no output.
+      const answer: AnswerFeatures = {
+        tokensIn: ctx.usage?.prompt ?? null,
+        tokensOut: ctx.usage && e !== 'embeddings' ? ctx.usage.completion : null,
+        refusal: refusals.get(ctx) ?? null,
+        findings: findingsOf(ctx.findings),
+      };
+      report(ctx.principal, event.status, event.stage ?? null, ctx.findings ?? null, request, ctx.sourceIp ? { sourceIp: ctx.sourceIp, model: ctx.model ?? null, answer } : undefined);
       // Input drift per model: every request that named a model, refused or not (a wave of refused
       // injections at one model is exactly the shift to see).
       if (inputDrift && ctx.model && request && e !== 'embeddings') {
-        const f = ctx.findings;
-        const found = f ? f.items.length + (f.injectionScore > m.injectionThreshold ? 1 : 0) : 0;
-        inputDrift.observe(`input:${ctx.model}`, ctx.model, profileRequest(promptsOf(request).join('\n'), Array.isArray(request.body.tools) && request.body.tools.length > 0, found));
+        inputDrift.observe(`input:${ctx.model}`, ctx.model, profileRequest(promptsOf(request).join('\n'), Array.isArray(request.body.tools) && request.body.tools.length > 0, findingsOf(ctx.findings)));
       }
     },
-    observeTool: (p, o) => report(p, o.status, o.stage, o.findings, null, o.tool && o.sourceIp ? { sourceIp: o.sourceIp, model: null, tool: o.tool, chars: o.argsChars ?? 0 } : undefined),
+    observeTool: (p, o) =>
+      report(p, o.status, o.stage, o.findings, null, o.tool && o.sourceIp ? { sourceIp: o.sourceIp, model: null, tool: o.tool, chars: o.argsChars ?? 0, answer: { findings: findingsOf(o.findings) } } : undefined),
     observeAnswer(ctx, answer, findings) {
-      if (!drift || !ctx.model) return;
+      if ((!drift && !baselines) || !ctx.model) return;
+      const profile = profileAnswer(answer, findings.length);
+      if (baselines) refusals.set(ctx, profile.refusal);
+      if (!drift) return;
       // A registered deployment is watched as itself; a configured upstream per model it serves.
       const key = ctx.deployment ? ctx.deployment.id : `upstream:${ctx.target?.name ?? 'none'}/${ctx.model}`;
-      drift.detector.observe(key, ctx.model, profileAnswer(answer, findings.length));
+      drift.detector.observe(key, ctx.model, profile);
     },
     risk: (p) => riskOf(monitorKey(p)),
     riskWithReasons(p) {
@@ -268,7 +308,7 @@ export function buildMonitor(
       const reasons: string[] = [];
       const b = monitor.assess(key);
       if (b) for (const k of ['denials', 'injections', 'secrets'] as const) if (b.signals[k] > 0) reasons.push(`${k} ${b.signals[k]} in the window`);
-      const e = extraction?.assessment(key);
+      const e = extractionView?.assessment(key);
       if (e && e.score > 0) reasons.push(`extraction ${e.score} (${Object.entries(e.parts).filter(([, v]) => v > 0).map(([k]) => k).join(', ')})`);
       const d = baselines?.deviation(key);
       if (d) reasons.push(...d.reasons);
@@ -289,7 +329,7 @@ export function buildMonitor(
       if (ar.path === '/admin/v1/monitor') {
         if (req.method !== 'GET') throw new BadRequest('method_not_allowed', '/admin/v1/monitor accepts GET only');
         const data = (await monitor.report())
-          .map((r) => ({ ...r, risk: riskOf(r.principal), extraction: extraction ? extraction.assessment(r.principal) : null, baseline: baselines?.report(r.principal) ?? null, peerDeviation: peers?.deviation(r.principal) ?? null }))
+          .map((r) => ({ ...r, risk: riskOf(r.principal), extraction: extractionView ? extractionView.assessment(r.principal) : null, baseline: baselines?.report(r.principal) ?? null, peerDeviation: peers?.deviation(r.principal) ?? null }))
           .sort((a, b) => b.risk - a.risk);
         sendJson(res, 200, { data }, { 'x-request-id': ar.requestId });
         return true;
@@ -314,13 +354,14 @@ export function buildMonitor(
         return true;
       }
       if (ar.path === '/admin/v1/playbooks') {
-        sendJson(res, 200, { playbooks: m.playbooks, steps: playbooks ? playbooks.steps().reverse() : [] }, { 'x-request-id': ar.requestId });
+        sendJson(res, 200, { playbooks: m.playbooks, steps: playbooks ? (await playbooks.allSteps()).reverse() : [] }, { 'x-request-id': ar.requestId });
         return true;
       }
       const rv = /^\/admin\/v1\/playbooks\/steps\/([^/]+)\/revert$/.exec(ar.path);
       if (rv) {
         const id = decodeURIComponent(rv[1]!);
         if (!playbooks) throw new NotFound('step_not_found', `no playbook step ${id} (no playbooks are configured)`);
+        await playbooks.load(id); // a step run before a restart, or by another replica
         playbooks.revertable(id);
         await ar.record('playbook.revert', { type: 'System', id });
         let reverted;
@@ -447,6 +488,8 @@ function buildPlaybooks(books: Playbook[], o: Parameters<typeof buildMonitor>[1]
   return new PlaybookEngine({
     playbooks: books,
     clock: o.clock,
+    ...(o.playbookState ? { steps: o.playbookState.steps, ...(o.playbookState.holds ? { holds: o.playbookState.holds } : {}) } : {}),
+    onStoreError: (err, what) => o.log.error({ err }, `monitor: ${what} could not be written to its store`),
     effects: {
       revokeCredential: o.revoke,
       revokeTokens: (who) => (o.revokeTokens ? o.revokeTokens(who.id) : Promise.resolve(false)),

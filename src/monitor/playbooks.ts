@@ -13,6 +13,7 @@ import type { AuthnMethod, Principal } from '../core/types.js';
 import { CHALLENGE } from '../http/credentials.js';
 import type { DriftEvent } from './drift.js';
 import type { Signals, Who } from './monitor.js';
+import type { HoldStore, SharedHold, StepStore } from './playbook-state.js';
 
 export type PlaybookStep =
   /** RFC 9470: the principal's next requests need a fresh MFA authentication (after the step fired). */
@@ -108,6 +109,12 @@ export interface PlaybookOptions {
   onStep: (r: StepRecord) => void;
   /** Step records kept for listing and reverting, at most. */
   maxRecords?: number;
+  /** Where step records outlive the process (a file, or Redis shared by the replicas); revert reads it. */
+  steps?: StepStore;
+  /** Cluster: where holds are shared by the replicas (each reads a principal's before admitting it). */
+  holds?: HoldStore;
+  /** A record or hold that could not be written to its store (the step itself was carried out). */
+  onStoreError?: (err: unknown, what: string) => void;
 }
 
 const PRINCIPAL_STEPS = new Set<PlaybookStep['do']>(['stepUp', 'throttle', 'suspendCredential', 'revokeCredential', 'revokeTokens', 'quarantineTool', 'webhook']);
@@ -166,11 +173,13 @@ export class PlaybookEngine {
     for (const p of this.principalBooks) {
       const key = `${p.name}\u0000${f.principal}`;
       if (!principalMatches(p.when, f)) {
-        this.latched.delete(key);
+        if (this.latched.delete(key)) await this.o.holds?.unclaim(key).catch((e: unknown) => this.o.onStoreError?.(e, `the playbook latch of ${key}`));
         continue;
       }
       if (this.latched.has(key)) continue;
       this.latched.add(key);
+      // Cluster: one replica fires it (a store that does not answer: this replica does, rather than none).
+      if (this.o.holds && !(await this.o.holds.claim(key).catch(() => true))) continue;
       for (const s of p.steps) await this.runPrincipalStep(p, s, f);
     }
   }
@@ -252,12 +261,19 @@ export class PlaybookEngine {
    */
   async revertStep(id: string): Promise<StepRecord> {
     const r = this.revertable(id);
-    if (r.step !== 'quarantineTool') return this.revert(id);
+    if (r.step !== 'quarantineTool') {
+      // The holds as every replica has them now (another replica may have set or lifted some since this one read them).
+      await this.syncHolds(r.subject);
+      const done = this.revert(id);
+      await this.share(r.subject);
+      return done;
+    }
     const made = { by: String(r.detail.quarantinedBy), at: Number(r.detail.quarantinedAt) };
     if (!(await this.o.effects.releaseTool(String(r.detail.tool), `revert ${id}`, made))) {
       throw new Conflict('tool_quarantine_changed', `the tool ${String(r.detail.tool)} is no longer under this step's quarantine (released or quarantined again since); see warden tools show`);
     }
     r.revertedAt = this.o.clock.now();
+    this.save(r);
     return r;
   }
 
@@ -272,13 +288,18 @@ export class PlaybookEngine {
       if (r.step === 'suspendCredential') for (const [cred, sid] of h.suspended) if (sid === id) h.suspended.delete(cred);
     }
     r.revertedAt = this.o.clock.now();
+    this.save(r);
+    void this.share(r.subject);
     return r;
   }
 
   /** The monitor forgot the principal (an operator's reset): its holds go too, and its playbooks are armed again. */
-  forget(key: string): void {
+  forget(key: string): Promise<void> {
     this.holds.delete(key);
+    const shared = this.share(key);
     for (const l of this.latched) if (l.endsWith(`\u0000${key}`)) this.latched.delete(l);
+    const unclaimed = this.principalBooks.map((p) => this.o.holds?.unclaim(`${p.name}\u0000${key}`).catch((e: unknown) => this.o.onStoreError?.(e, `the playbook latch of ${key}`)));
+    return Promise.all([shared, ...unclaimed]).then(() => undefined);
   }
 
   private async runPrincipalStep(p: Playbook, s: PlaybookStep, f: PrincipalFacts): Promise<void> {
@@ -294,17 +315,17 @@ export class PlaybookEngine {
       case 'stepUp': {
         const r = this.record(p, s, f.principal, f.who, true, detail);
         hold().stepUpSince = { at: now, maxAgeSec: s.maxAgeSec ?? 300, id: r.id };
-        return;
+        return this.share(f.principal);
       }
       case 'throttle': {
         const r = this.record(p, s, f.principal, f.who, true, { ...detail, requestsPerSecond: s.requestsPerSecond });
         hold().throttle = { bucket: new TokenBucket(s.requestsPerSecond, 1, now), rps: s.requestsPerSecond, id: r.id };
-        return;
+        return this.share(f.principal);
       }
       case 'suspendCredential': {
         const r = this.record(p, s, f.principal, f.who, true, detail);
         hold().suspended.set(f.credentialId, r.id);
-        return;
+        return this.share(f.principal);
       }
       case 'revokeCredential': {
         const done = await this.o.effects.revokeCredential(f.authn, f.credentialId).catch(() => false);
@@ -342,10 +363,66 @@ export class PlaybookEngine {
       reversible: done && REVERSIBLE.has(s.do),
       detail: { ...detail, ...(s.do === 'webhook' ? { url: s.url } : {}) },
     };
+    this.remember(r);
+    this.o.onStep(r);
+    this.save(r);
+    return r;
+  }
+
+  private remember(r: StepRecord): void {
+    this.records.delete(r.id);
     if (this.records.size >= this.maxRecords) this.records.delete(this.records.keys().next().value!);
     this.records.set(r.id, r);
-    this.o.onStep(r);
-    return r;
+  }
+
+  /** The record to its store (a revert after a restart, or through another replica, reads it there). */
+  private save(r: StepRecord): void {
+    this.o.steps?.put(r).catch((e: unknown) => this.o.onStoreError?.(e, `the playbook step ${r.id}`));
+  }
+
+  /** The principal's holds to the shared store (every replica reads them before admitting the principal). */
+  private async share(key: string): Promise<void> {
+    if (!this.o.holds) return;
+    const h = this.holds.get(key);
+    const shared: SharedHold | null = h
+      ? { ...(h.stepUpSince ? { stepUp: h.stepUpSince } : {}), ...(h.throttle ? { throttle: { rps: h.throttle.rps, id: h.throttle.id } } : {}), suspended: [...h.suspended] }
+      : null;
+    await this.o.holds.put(key, shared).catch((e: unknown) => this.o.onStoreError?.(e, `the playbook holds of ${key}`));
+  }
+
+  /**
+   * Cluster: takes the principal's holds as the shared store has them (set or lifted by any replica), before its
+   * request is admitted. A store that does not answer throws (the caller refuses the request: 503).
+   */
+  async syncHolds(key: string): Promise<void> {
+    if (!this.o.holds) return;
+    const s = await this.o.holds.get(key);
+    const mine = this.holds.get(key);
+    if (!s) {
+      this.holds.delete(key);
+      return;
+    }
+    const throttle = s.throttle ? (mine?.throttle?.id === s.throttle.id ? mine.throttle : { bucket: new TokenBucket(s.throttle.rps, 1, this.o.clock.now()), rps: s.throttle.rps, id: s.throttle.id }) : undefined;
+    this.holds.set(key, { ...(s.stepUp ? { stepUpSince: s.stepUp } : {}), ...(throttle ? { throttle } : {}), suspended: new Map(s.suspended) });
+  }
+
+  /**
+   * The step as its store has it (run before a restart or by another replica, or reverted through another replica
+   * since this one ran it), before an operator's revert is judged.
+   */
+  async load(id: string): Promise<void> {
+    if (!this.o.steps) return;
+    const r = await this.o.steps.get(id);
+    if (r) this.remember(r);
+  }
+
+  /** Every step, newest last: the store's when there is one (every replica's, and those before a restart). */
+  async allSteps(): Promise<StepRecord[]> {
+    if (!this.o.steps) return this.steps();
+    const stored = await this.o.steps.list(this.maxRecords);
+    const byId = new Map(stored.map((r) => [r.id, r]));
+    for (const r of this.records.values()) byId.set(r.id, r);
+    return [...byId.values()].sort((a, b) => a.at - b.at);
   }
 }
 

@@ -177,6 +177,35 @@ contractCase(backends, 'a malformed shared record is ignored when read and repla
   assert.equal(back.local.report(P)!.observations, 5);
 });
 
+contractCase(backends, 'a record written before the answer features (tokens, refusals, findings) loads, is judged on, and gains them at the next merge', async ({ handle }) => {
+  const clock = new FixedClock(MONDAY + 10 * HOUR);
+  const store = await handle();
+  // The record as a replica before tokens, refusals and findings wrote it.
+  const old = { stats: { n: 300, weight: 280, hours: Array.from({ length: 24 }, (_, h) => (h === 10 ? 280 : 0)), networks: [['10.1.2.0/24', 280]], models: [['summarizer', 280]], prompt: { buckets: [[120, 280]], total: 280 }, promptEwma: 110 }, deviation: null };
+  assert.equal(await store.put(P, 0, JSON.stringify(old)), true);
+  const errors: string[] = [];
+  const log = pino({ level: 'error' }, { write: (line: string) => void errors.push(line) });
+  const a = replica(store, clock, [], log);
+  await a.shared.admit(P);
+  assert.equal(a.local.report(P)!.observations, 300, 'loaded, not refused as malformed');
+  assert.equal(a.local.report(P)!.tokensOut, null);
+  // Its old features judge at once.
+  assert.deepEqual(a.local.observe(P, { sourceIp: '203.0.113.5', model: 'summarizer', promptChars: 110, tokensOut: 40, refusal: false, findings: 0 })?.reasons, ['new_network 203.0.113.0/24']);
+  for (let i = 0; i < 60; i++) a.local.observe(P, { sourceIp: '10.1.2.7', model: 'summarizer', promptChars: 110, tokensIn: 80, tokensOut: 40, refusal: false, findings: 0 });
+  await a.shared.sync();
+  assert.deepEqual(errors, []);
+  const stored = JSON.parse((await store.get(P))!.record) as { stats: { n: number; tokensOut: { n: number }; refusals: { n: number } } };
+  assert.equal(stored.stats.n, 361);
+  assert.equal(stored.stats.tokensOut.n, 61);
+  assert.equal(stored.stats.refusals.n, 61);
+  // Another replica judges the new features against what A learnt (once A's new_network is no longer held).
+  clock.advance(11 * 60_000);
+  const b = replica(await handle(), clock);
+  await b.shared.admit(P);
+  assert.ok(Math.abs(b.local.report(P)!.tokensOut!.p50 - 40) <= 1, 'within the sketch\'s ±2 %');
+  assert.match(b.local.observe(P, { sourceIp: '10.1.2.7', model: 'summarizer', promptChars: 110, tokensOut: 800 })!.reasons[0]!, /^tokens_out 800 > 3 × p99 4\d$/);
+});
+
 test('merging replicas\' deltas gives the statistics of one replica seeing the whole sequence', () => {
   const clock = new FixedClock(MONDAY);
   const one = new PrincipalBaselines({ clock, minObservations: 10, halfLife: 200 });
@@ -187,7 +216,7 @@ test('merging replicas\' deltas gives the statistics of one replica seeing the w
   for (let round = 0; round < 10; round++) {
     for (let i = 0; i < 60; i++) {
       clock.set(MONDAY + (round < 5 ? 9 : 20) * HOUR + i * 1000);
-      const ob = { sourceIp: round < 5 ? '10.1.2.3' : '192.0.2.4', model: 'm', promptChars: round < 5 ? 100 + i : 1000 + i * 10 };
+      const ob = { sourceIp: round < 5 ? '10.1.2.3' : '192.0.2.4', model: 'm', promptChars: round < 5 ? 100 + i : 1000 + i * 10, tokensIn: 30 + i, tokensOut: round < 5 ? 20 + i : 400 + i, refusal: i % 7 === 0, findings: round > 7 && i % 4 < 2 ? 1 : 0 };
       one.observe(P, ob);
       parts[i % 2]!.observe(P, ob);
     }
@@ -201,6 +230,13 @@ test('merging replicas\' deltas gives the statistics of one replica seeing the w
   assert.deepEqual(y.networks.sort(), x.networks.sort());
   assert.deepEqual(y.activeHoursUtc, x.activeHoursUtc);
   for (const k of ['p50', 'p99'] as const) assert.ok(Math.abs(y.promptChars[k] - x.promptChars[k]) / x.promptChars[k] < 0.05, `${k}: ${y.promptChars[k]} vs ${x.promptChars[k]}`);
+  for (const f of ['tokensIn', 'tokensOut'] as const) for (const k of ['p50', 'p99'] as const) assert.ok(Math.abs(y[f]![k] - x[f]![k]) / x[f]![k] < 0.05, `${f} ${k}: ${y[f]![k]} vs ${x[f]![k]}`);
+  // The long-run rates within 0.02 (interleaving within an interval reorders the decay); the recent ones lag like
+  // the EWMA (within 0.1 here, where findings jump to 50 %).
+  for (const f of ['refusalRate', 'findingRate'] as const) {
+    assert.ok(Math.abs(y[f]!.rate - x[f]!.rate) <= 0.02, `${f}: ${y[f]!.rate} vs ${x[f]!.rate}`);
+    assert.ok(Math.abs(y[f]!.recent - x[f]!.recent) <= 0.1, `${f} recent: ${y[f]!.recent} vs ${x[f]!.recent}`);
+  }
   // The EWMA (shown to operators, not judged on) follows a rising trend with the lag of each replica's share:
   // within 15 % here, where prompt lengths climb 60 % within one interval.
   assert.ok(Math.abs(y.promptChars.ewma - x.promptChars.ewma) / x.promptChars.ewma < 0.15, `ewma ${y.promptChars.ewma} vs ${x.promptChars.ewma}`);

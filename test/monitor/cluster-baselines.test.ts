@@ -42,7 +42,8 @@ test('two replicas share one baseline per principal, kept in PostgreSQL', { time
   await pause(SYNC_MS * 3);
   assert.equal((await send(b, 'note 13')).status, 200);
   const onB = (await row(b))!;
-  assert.match(onB.baseline!.deviation!.reasons.join(), /^prompt_length \d+ > 2 × p99 \d+$/);
+  // The demo model echoes: the answer's tokens grow with the prompt, and are far beyond kim's too.
+  assert.match(onB.baseline!.deviation!.reasons.join(), /^prompt_length \d+ > 2 × p99 \d+,tokens_in \d+ > 3 × p99 \d+,tokens_out \d+ > 3 × p99 \d+$/);
   assert.ok(onB.risk >= 0.2, `risk on B ${onB.risk}`);
   const reports = [...a.audits(), ...b.audits()].filter((e) => e.action === 'monitor.deviation');
   assert.equal(reports.length, 1, 'reported once, by the replica that saw it');

@@ -28,9 +28,17 @@ test('a newcomer unlike its peers raises its risk with the reason; an operator r
   const entries = w.audits().filter((e) => e.action === 'monitor.peer_deviation') as { principal: { id: string }; details: { reasons: string } }[];
   assert.equal(entries.length, 1);
   assert.equal(entries[0]!.principal.id, 'lee');
-  assert.match(entries[0]!.details.reasons, /^peers acme\/user\[consumers\]: prompt_length \d+ > 2 × p99 \d+; model:demo-chat: prompt_length/);
-  assert.equal(r.peerDeviation!.score, 0.36);
-  assert.equal(r.risk, 0.18, 'peerWeight 0.5 × 0.36');
+  // The demo model echoes: the answer's tokens (in and out) are as far beyond the peers' and the model's as the prompt.
+  assert.deepEqual(entries[0]!.details.reasons.split('; ').map((x) => x.replace(/ \d+/g, ' N')), [
+    'peers acme/user[consumers]: prompt_length N > N × p99 N',
+    'peers acme/user[consumers]: tokens_in N > N × p99 N',
+    'peers acme/user[consumers]: tokens_out N > N × p99 N',
+    'model:demo-chat: prompt_length N > N × p99 N',
+    'model:demo-chat: tokens_in N > N × p99 N',
+    'model:demo-chat: tokens_out N > N × p99 N',
+  ]);
+  assert.equal(r.peerDeviation!.score, 0.704, 'noisy-OR of 0.2, 0.15 and 0.2 per baseline, of the two baselines');
+  assert.equal(r.risk, 0.352, 'peerWeight 0.5 × 0.704');
   const inv = (await w.call('admin', 'GET', '/admin/v1/inventory', { key: w.adminKey })).json;
   const leeInv = JSON.stringify(inv).includes('peers acme/user[consumers]: prompt_length');
   assert.ok(leeInv, 'the inventory names the reason');

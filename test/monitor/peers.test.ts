@@ -38,7 +38,7 @@ test('peer group: tenant, kind and groups (sorted)', () => {
   assert.equal(peerGroupOf({ tenant: 'acme', kind: 'service', groups: [] }), 'acme/service[]');
 });
 
-test('benign departments raise nothing; a newcomer like its peers is not flagged; one unlike them is, with reasons, once', () => {
+test('benign departments raise nothing; a newcomer like its peers is not flagged; one unlike them is, with reasons, once', async () => {
   const clock = new FixedClock(MONDAY);
   const reported: [string, Deviation][] = [];
   const peers = new PeerBaselines({ clock, minObservations: 100, onDeviation: (p, d) => reported.push([p, d]) });
@@ -88,6 +88,6 @@ test('benign departments raise nothing; a newcomer like its peers is not flagged
   assert.equal(peers.deviation('acme/user:c4'), null);
   peers.observe({ ...consumer('c5'), sourceIp: '10.1.2.9', model: 'ledger-model', tool: null, chars: 250 });
   assert.ok(peers.deviation('acme/user:c5'));
-  peers.reset('acme/user:c5');
+  await peers.reset('acme/user:c5');
   assert.equal(peers.deviation('acme/user:c5'), null);
 });

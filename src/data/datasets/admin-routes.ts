@@ -144,7 +144,8 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
       if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl <= 0)) throw new BadRequest('invalid_field', 'ttlSec must be a positive integer', 'ttlSec');
       const datasets = list(b, 'datasets');
       if (b.slices !== undefined && !Array.isArray(b.slices)) throw new BadRequest('invalid_field', 'slices must be a list of {dataset, files?, records?}', 'slices');
-      const request = { model: str(b, 'model', true)!, tenant: await modelTenant(ar, b), datasets, ...(b.slices !== undefined ? { slices: b.slices as unknown[] } : {}), ...(family ? { family } : {}), ...(ttl !== undefined ? { ttlSec: ttl as number } : {}) };
+      const purpose = str(b, 'purpose', false);
+      const request = { model: str(b, 'model', true)!, tenant: await modelTenant(ar, b), datasets, ...(purpose !== undefined ? { purpose } : {}), ...(b.slices !== undefined ? { slices: b.slices as unknown[] } : {}), ...(family ? { family } : {}), ...(ttl !== undefined ? { ttlSec: ttl as number } : {}) };
       return send(201, await o.training.issue(principal, request, o.decideTrainOn(clientAddress(req))));
     }
     const tm = /^\/admin\/v1\/training-tokens\/([^/]+)\/end$/.exec(p);
@@ -192,7 +193,8 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
       if (dm[2] === 'train-on' && req.method === 'POST') {
         const b = await ar.body();
         const family = str(b, 'family', false);
-        const model = { model: str(b, 'model', true)!, tenant: await modelTenant(ar, b), ...(family ? { family } : {}) };
+        const purpose = str(b, 'purpose', false);
+        const model = { model: str(b, 'model', true)!, tenant: await modelTenant(ar, b), ...(family ? { family } : {}), ...(purpose !== undefined ? { purpose } : {}) };
         return send(200, await reg.trainOn(principal, id, model, o.decideTrainOn(clientAddress(req))));
       }
       if (dm[2] === 'evaluate' && req.method === 'POST') {

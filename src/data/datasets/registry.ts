@@ -24,8 +24,23 @@ import { authenticateManifest, type VerifiedDataset } from './verify-dataset.js'
 
 export type AuditSink = (event: AuditEvent) => void | Promise<void>;
 
-/** The PDP's trainOn decision for a model principal and a dataset resource (injected by the composition root). */
-export type DecideTrainOn = (model: Principal, dataset: Resource & { attrs: Record<string, unknown> }) => Decision;
+/**
+ * The PDP's trainOn decision for a model principal and a dataset resource (injected by the composition root);
+ * `purpose`, when the request names one, is the Cedar context's `purpose`.
+ */
+export type DecideTrainOn = (model: Principal, dataset: Resource & { attrs: Record<string, unknown> }, purpose?: string) => Decision;
+
+/** What a model is trained for, as a request names it: a short lower-case word (`research`, `fraud-detection`). */
+const PURPOSE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const PURPOSE_GROUP = 'purpose:';
+
+/** The purpose a training token's model principal carries (its `purpose:<p>` group, signed into the token), if any. */
+export function purposeOf(p: Principal): string | undefined {
+  return p.groups.find((g) => g.startsWith(PURPOSE_GROUP))?.slice(PURPOSE_GROUP.length);
+}
+
+/** The dataset as trainOn / evaluateOn see it: classification, tenant and data categories. */
+const datasetResource = (d: DatasetRecord): Resource & { attrs: Record<string, unknown> } => ({ type: 'Dataset', id: d.id, attrs: { classification: d.classification, tenant: d.tenant, categories: d.categories } });
 
 export interface DatasetRegistryDeps {
   store: DatasetsStore;
@@ -58,16 +73,27 @@ const dsResource = (id: string): Resource => ({ type: 'Dataset', id });
 // A source is its tenant's: two tenants may both have a source `vendor`, so the ledger names the tenant too.
 const sourceResource = (tenant: string, id: string): Resource => ({ type: 'System', id: `data-source:${tenant}/${id}` });
 
+/** The model a trainOn / evaluateOn question is about, and (trainOn) the purpose it is trained for. */
+export interface ModelAsked {
+  model: string;
+  tenant: string;
+  family?: string;
+  purpose?: string;
+}
+
 /**
  * The model as the PDP sees it for trainOn: the Service `model:<name>` of `tenant`, in groups `model:<name>` and
  * `family:<family>`, carrying the asking admin's authentication (so a training token minted for it dies with the
  * admin's credential). `datasets` narrows it further (a training token's ceiling).
  */
-export function modelPrincipal(admin: Principal, m: { model: string; tenant: string; family?: string }, datasets?: string[], action: 'trainOn' | 'evaluateOn' = 'trainOn'): Principal {
+export function modelPrincipal(admin: Principal, m: ModelAsked, datasets?: string[], action: 'trainOn' | 'evaluateOn' = 'trainOn'): Principal {
   if (!MODEL_NAME.test(m.model)) throw new BadRequest('invalid_field', 'model must be a model name', 'model');
   if (m.family !== undefined && !MODEL_NAME.test(m.family)) throw new BadRequest('invalid_field', 'family must be a name', 'family');
+  if (m.purpose !== undefined && !PURPOSE.test(m.purpose)) throw new BadRequest('invalid_field', 'purpose must be 1-64 characters of a-z 0-9 . _ - (starting with a letter or digit)', 'purpose');
   return {
-    kind: 'service', id: `model:${m.model}`, tenant: m.tenant, groups: [`model:${m.model}`, ...(m.family ? [`family:${m.family}`] : [])],
+    kind: 'service', id: `model:${m.model}`, tenant: m.tenant,
+    // The purpose rides in a group so that a training token carries it, signed, to every read's trainOn question.
+    groups: [`model:${m.model}`, ...(m.family ? [`family:${m.family}`] : []), ...(m.purpose !== undefined ? [`${PURPOSE_GROUP}${m.purpose}`] : [])],
     authn: admin.authn, scope: { models: ['*'], actions: [action], ...(datasets ? { datasets } : {}) },
   };
 }
@@ -311,18 +337,18 @@ export class DatasetRegistry {
    * MFA the context carries). Only a verified dataset can be approved. The decision, either way, is a ledger entry
    * and is stored; a deny is thrown as TrainOnDenied.
    */
-  async trainOn(admin: Principal, id: string, m: { model: string; tenant: string; family?: string }, decide: DecideTrainOn): Promise<TrainDecisionRecord> {
+  async trainOn(admin: Principal, id: string, m: ModelAsked, decide: DecideTrainOn): Promise<TrainDecisionRecord> {
     const action = 'data.dataset.trainOn';
     const d = await this.get(id, admin.tenant);
-    const details = { name: d.name, version: d.version, digest: d.digest, model: m.model, tenant: m.tenant };
+    const details = { name: d.name, version: d.version, digest: d.digest, model: m.model, tenant: m.tenant, ...(m.purpose !== undefined ? { purpose: m.purpose } : {}) };
     if (d.state !== 'verified') return this.refuse(admin, action, dsResource(id), new DatasetInvalidTransition(id, d.state, 'approve training on it (only verified datasets)'), details);
     const model = modelPrincipal(admin, m);
     // The dataset's tenant goes to the PDP: dataset-tenant-isolation forbids a model of another tenant.
-    const decision = decide(model, { type: 'Dataset', id, attrs: { classification: d.classification, tenant: d.tenant } });
+    const decision = decide(model, datasetResource(d), m.purpose);
     const rec: TrainDecisionRecord = { datasetId: id, model: m.model, tenant: m.tenant, allow: decision.allow, policyIds: decision.policyIds, policyVersion: decision.policyVersion, decidedBy: admin.id, at: this.clock.now() };
     const more = { ...details, policyIds: decision.policyIds.join(','), policyVersion: decision.policyVersion };
     if (!decision.allow) {
-      const err = new TrainOnDenied(`policy does not let ${m.model} train on ${d.name}@${d.version} (${d.classification})`);
+      const err = new TrainOnDenied(`policy does not let ${m.model} train on ${d.name}@${d.version} (${d.classification})${m.purpose !== undefined ? ` for ${m.purpose}` : ''}`);
       await this.record(admin, action, dsResource(id), more, err);
       await this.store.insertTrainDecision(rec);
       throw err;
@@ -344,7 +370,7 @@ export class DatasetRegistry {
     const d = await this.get(id, admin.tenant);
     const details = { name: d.name, version: d.version, digest: d.digest, model: m.model, tenant: m.tenant };
     if (d.state !== 'verified') return this.refuse(admin, action, dsResource(id), new DatasetInvalidTransition(id, d.state, 'evaluate a model on it (only verified datasets)'), details);
-    const decision = decide(modelPrincipal(admin, m, undefined, 'evaluateOn'), { type: 'Dataset', id, attrs: { classification: d.classification, tenant: d.tenant } });
+    const decision = decide(modelPrincipal(admin, m, undefined, 'evaluateOn'), datasetResource(d));
     const more = { ...details, policyIds: decision.policyIds.join(','), policyVersion: decision.policyVersion };
     if (!decision.allow) return this.refuse(admin, action, dsResource(id), new EvaluateOnDenied(`policy does not let ${m.model} be evaluated on ${d.name}@${d.version} (${d.classification})`), more);
     const event = evaluationRunEvent({ at: this.clock.now(), principal: admin.id, model: m.model, dataset: d, metrics });

@@ -253,12 +253,10 @@ export class DatasetRegistry {
       records: manifest.files.reduce((s, f) => s + (f.records?.count ?? 0), 0), verification: null, createdAt: now, verifiedAt: null, retiredAt: null,
     };
     const lineage = this.lineage(principal, 'data.dataset.register', rec, 'registered');
-    const transform = parent ? transformRunEvent({ at: now, principal: principal.id, parent: parent, dataset: { ...rec, state: 'registered' }, description: derived?.description ?? null }) : null;
+    const transform = parent ? transformRunEvent({ at: now, principal: principal.id, parent, dataset: rec, description: derived?.description ?? null }) : null;
     const transformDigest = transform ? lineageDigest(transform) : null;
     await this.record(principal, action, dsResource(rec.id), { name: rec.name, version: rec.version, digest: rec.digest, source: rec.sourceId, classification: rec.classification, to: 'registered', lineageEvent: lineage.digest, ...(parent ? { derivedFrom: parent.id } : {}) });
-    if (parent && transform && transformDigest) {
-      await this.record(principal, 'data.dataset.transform', dsResource(rec.id), { name: rec.name, version: rec.version, digest: rec.digest, derivedFrom: parent.id, parentDigest: parent.digest, lineageEvent: transformDigest });
-    }
+    if (parent) await this.record(principal, 'data.dataset.transform', dsResource(rec.id), { name: rec.name, version: rec.version, digest: rec.digest, derivedFrom: parent.id, parentDigest: parent.digest, lineageEvent: transformDigest });
     await this.store.insertDataset(rec);
     await this.addLineage([rec.id], lineage.digest, lineage.event);
     // Stored with both versions: the parent's lineage shows what was derived from it, the child's where it came from.
@@ -365,7 +363,7 @@ export class DatasetRegistry {
    * (inputs the model and the dataset version, the metrics in a `warden_evaluation` facet) whose digest is in the
    * `data.dataset.evaluate` ledger entry; denied, a ledger entry and EvaluateOnDenied.
    */
-  async evaluate(admin: Principal, id: string, m: { model: string; tenant: string; family?: string }, metrics: Record<string, number>, decide: DecideTrainOn): Promise<{ dataset: DatasetRecord; model: string; metrics: Record<string, number>; policyIds: string[]; policyVersion: string; lineageEvent: string }> {
+  async evaluate(admin: Principal, id: string, m: Omit<ModelAsked, 'purpose'>, metrics: Record<string, number>, decide: DecideTrainOn): Promise<{ dataset: DatasetRecord; model: string; metrics: Record<string, number>; policyIds: string[]; policyVersion: string; lineageEvent: string }> {
     const action = 'data.dataset.evaluate';
     const d = await this.get(id, admin.tenant);
     const details = { name: d.name, version: d.version, digest: d.digest, model: m.model, tenant: m.tenant };

@@ -84,7 +84,7 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   { name: 'datasets.get', method: 'GET', path: /^\/admin\/v1\/datasets\/([^/]+)$/, need: (m) => ({ action: 'readRegistry', resource: ds(m) }), example: '/admin/v1/datasets/none' },
   { name: 'datasets.lineage', method: 'GET', path: /^\/admin\/v1\/datasets\/([^/]+)\/lineage$/, need: (m) => ({ action: 'readRegistry', resource: ds(m) }), example: '/admin/v1/datasets/none/lineage' },
   { name: 'datasets.trainOn.list', method: 'GET', path: /^\/admin\/v1\/datasets\/([^/]+)\/train-on$/, need: (m) => ({ action: 'readRegistry', resource: ds(m) }), example: '/admin/v1/datasets/none/train-on' },
-  ...(['verify', 'retire', 'train-on', 'screen'] as const).map(
+  ...(['verify', 'retire', 'train-on', 'screen', 'evaluate'] as const).map(
     (verb): AdminRouteDecl => ({ name: `datasets.${verb}`, method: 'POST', path: new RegExp(`^\\/admin\\/v1\\/datasets\\/([^/]+)\\/${verb}$`), need: (m) => ({ action: 'manageDatasets', resource: ds(m) }), example: `/admin/v1/datasets/none/${verb}` }),
   ),
   // A training job's token: trainOn for the model and each dataset, then a JIT token naming them (src/data/datasets/training-access.ts).

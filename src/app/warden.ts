@@ -577,11 +577,13 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     db, audit, clock, placement: config.placement,
     ...(cluster.datasets ? { store: cluster.datasets } : {}),
     // trainOn is asked with the model as principal; the context is the admin listener's, at the caller's address.
-    decideTrainOn: (sourceIp) => (principal, resource) =>
-      policy.pdp.decide({ principal, action: 'trainOn', resource, context: buildContext({ principal, now: clock.now(), sourceIp, listener: 'admin', findings: null, riskScore: 0, tenant: principal.tenant }) }),
+    decideTrainOn: (sourceIp) => (principal, resource, purpose) =>
+      policy.pdp.decide({ principal, action: 'trainOn', resource, context: buildContext({ principal, now: clock.now(), sourceIp, listener: 'admin', findings: null, riskScore: 0, tenant: principal.tenant, ...(purpose !== undefined ? { purpose } : {}) }) }),
+    decideEvaluateOn: (sourceIp) => (principal, resource) =>
+      policy.pdp.decide({ principal, action: 'evaluateOn', resource, context: buildContext({ principal, now: clock.now(), sourceIp, listener: 'admin', findings: null, riskScore: 0, tenant: principal.tenant }) }),
     // Each read by a training token is asked again on the inference listener, under the token's generated cap.
-    decideRead: (sourceIp) => (principal, resource) =>
-      policy.pdp.decide({ principal, action: 'trainOn', resource, context: buildContext({ principal, now: clock.now(), sourceIp, listener: 'inference', findings: null, riskScore: 0, tenant: principal.tenant }) }),
+    decideRead: (sourceIp) => (principal, resource, purpose) =>
+      policy.pdp.decide({ principal, action: 'trainOn', resource, context: buildContext({ principal, now: clock.now(), sourceIp, listener: 'inference', findings: null, riskScore: 0, tenant: principal.tenant, ...(purpose !== undefined ? { purpose } : {}) }) }),
     mintTrainingToken: async (subject, ttlSec) => {
       const issued = await identity.jit.exchange({ subject, requested: ttlSec !== undefined ? { ttlSec } : {} });
       const v = await identity.jit.verifyDetailed(issued.access_token);

@@ -37,11 +37,14 @@ const USAGE = `usage: warden data <verb> [options]
   verify DIR --key PUBKEY [--sig FILE] [--records FILE]      recompute every file and record; names what changed
   verify DIR --dataset ID [--records FILE]                   the gateway verifies DIR (same host, absolute path)
         under the registered source's key and records it (registered -> verified), refusals in the ledger
-  register DIR [--sig FILE]                                  admit a dataset signed by a registered source
+  register DIR [--sig FILE] [--derived-from ID [--transformation TEXT]]   admit a dataset signed by a registered
+        source; --derived-from: it was made from dataset ID (of this tenant, not retired), recorded as an
+        OpenLineage run of job data.dataset.transform (ID -> the new version), so its lineage reaches ID's source
   show ID [--json] | list [--name N] [--state S] [--json] | retire ID
-  train-on ID --model M [--family F] [--tenant T]            ask the PDP (trainOn) whether model M may train on the
-        dataset (verified datasets only); the decision is in the ledger; exit 1 when denied
-  token [ID...] [--slice ID:files=F,G:records=FROM-TO]... --model M [--family F] [--tenant T] [--ttl SECONDS] [--json]
+  train-on ID --model M [--family F] [--tenant T] [--purpose P]  ask the PDP (trainOn) whether model M may train on
+        the dataset (verified datasets only), for purpose P (Cedar context.purpose); the decision is in the ledger;
+        exit 1 when denied
+  token [ID...] [--slice ID:files=F,G:records=FROM-TO]... --model M [--family F] [--tenant T] [--purpose P] [--ttl SECONDS] [--json]
         a training job's token: the PDP is asked trainOn for M and each dataset (each decision in the ledger);
         the token reads only those datasets' records, GET /v1/datasets/{id}/records?file=F&offset=N&limit=M
         on the inference listener, each read authorized again and recorded; a --slice limits it to some record
@@ -237,10 +240,12 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       return 0;
     }
     case 'register': {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, sig: { type: 'string' }, json: { type: 'boolean' } } });
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, sig: { type: 'string' }, json: { type: 'boolean' }, 'derived-from': { type: 'string' }, transformation: { type: 'string' } } });
       const dir = positionals[0];
       if (!dir && !values.sig) throw new UsageError('register needs DIR (or --sig FILE)');
-      const d = (await adminCall(adminClientOptions(values), 'POST', '/admin/v1/datasets', { signatureBundle: readJson(values.sig ?? join(dir!, DEFAULT_DATASET_SIGNATURE_NAME)) })) as DatasetRecord;
+      if (values.transformation && !values['derived-from']) throw new UsageError('--transformation describes a derived dataset: give --derived-from ID too');
+      const derived = values['derived-from'] ? { derivedFrom: values['derived-from'], ...(values.transformation ? { transformation: values.transformation } : {}) } : {};
+      const d = (await adminCall(adminClientOptions(values), 'POST', '/admin/v1/datasets', { signatureBundle: readJson(values.sig ?? join(dir!, DEFAULT_DATASET_SIGNATURE_NAME)), ...derived })) as DatasetRecord;
       out(values.json ? JSON.stringify(d, null, 2) : datasetLine(d));
       return 0;
     }
@@ -254,20 +259,20 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       return 0;
     }
     case 'train-on': {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, model: { type: 'string' }, family: { type: 'string' }, tenant: { type: 'string' } } });
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, model: { type: 'string' }, family: { type: 'string' }, tenant: { type: 'string' }, purpose: { type: 'string' } } });
       if (!positionals[0] || !values.model) throw new UsageError('train-on needs a dataset ID and --model');
-      const body = { model: values.model, ...(values.family ? { family: values.family } : {}), ...(values.tenant ? { tenant: values.tenant } : {}) };
+      const body = { model: values.model, ...(values.family ? { family: values.family } : {}), ...(values.tenant ? { tenant: values.tenant } : {}), ...(values.purpose !== undefined ? { purpose: values.purpose } : {}) };
       const r = (await adminCall(adminClientOptions(values), 'POST', dsPath(positionals[0], 'train-on'), body)) as { model: string; policyIds: string[]; policyVersion: string };
       out(`allowed: ${r.model} may train on ${positionals[0]} (policies ${r.policyIds.join(', ')}; policy set ${r.policyVersion})`);
       return 0;
     }
     case 'token': {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, model: { type: 'string' }, family: { type: 'string' }, tenant: { type: 'string' }, ttl: { type: 'string' }, json: { type: 'boolean' }, slice: { type: 'string', multiple: true } } });
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, model: { type: 'string' }, family: { type: 'string' }, tenant: { type: 'string' }, purpose: { type: 'string' }, ttl: { type: 'string' }, json: { type: 'boolean' }, slice: { type: 'string', multiple: true } } });
       const slices = (values.slice ?? []).map(parseSliceArg);
       if ((positionals.length === 0 && slices.length === 0) || !values.model) throw new UsageError('token needs one or more dataset IDs (or --slice) and --model');
       const ttl = values.ttl === undefined ? undefined : Number(values.ttl);
       if (ttl !== undefined && !(Number.isInteger(ttl) && ttl > 0)) throw new UsageError('--ttl must be a number of seconds');
-      const body = { model: values.model, datasets: positionals, ...(slices.length ? { slices } : {}), ...(values.family ? { family: values.family } : {}), ...(values.tenant ? { tenant: values.tenant } : {}), ...(ttl !== undefined ? { ttlSec: ttl } : {}) };
+      const body = { model: values.model, datasets: positionals, ...(slices.length ? { slices } : {}), ...(values.family ? { family: values.family } : {}), ...(values.tenant ? { tenant: values.tenant } : {}), ...(values.purpose !== undefined ? { purpose: values.purpose } : {}), ...(ttl !== undefined ? { ttlSec: ttl } : {}) };
       const r = (await adminCall(adminClientOptions(values), 'POST', '/admin/v1/training-tokens', body)) as { access_token: string; expires_in: number; principal: string; datasets: string[] };
       // The token alone on stdout, so a pipeline can capture it; what it allows on stderr.
       out(values.json ? JSON.stringify(r, null, 2) : r.access_token);

@@ -1,4 +1,4 @@
-// `warden model sign|verify|scan|register|promote|quarantine|attest|rollback|list|show` (args exclude `model`).
+// `warden model sign|verify|scan|register|promote|quarantine|attest|rollback|list|show|evaluate` (args exclude `model`).
 // File verbs work on a model directory. Registry verbs call the admin API (/admin/v1/models): each change is
 // decided by the PDP (manageModels, promoteModel; the starter set wants an MFA step-up, WARDEN_MFA_TOKEN)
 // and is a ledger entry before the CLI hears back. `--offline --data-dir D` is the break-glass path when
@@ -41,6 +41,10 @@ const USAGE = `usage: warden model <verb> [options]
   promote ID | quarantine ID --reason TEXT | retire ID | rollback MODEL [--tenant --region --tier]
   attest ID   challenge a promoted confidential deployment's runtime now (fresh evidence, checked and recorded)
   list [--model M] [--state S] [--json] | show ID [--json]
+  evaluate MODEL --dataset ID --metrics FILE.json [--family F] [--tenant T] [--json]
+        record an evaluation of model MODEL on a verified dataset: the PDP is asked evaluateOn (the model as
+        principal, like data train-on); the metrics ({name: number}) go into an OpenLineage run of job
+        evaluate.MODEL (inputs the model and the dataset), chained into the ledger (data.dataset.evaluate)
 
 Registry verbs call the admin API: --admin-url URL (or WARDEN_ADMIN_URL), --data-dir DIR (for ca.pem, or
 WARDEN_CA); credential WARDEN_ADMIN_KEY; MFA step-up proof WARDEN_MFA_TOKEN or --mfa-token-file FILE.
@@ -263,6 +267,14 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       const r = await scanModel(positionals[0], { ...limits, ignorePaths: csv(values['ignore-paths']), extraAllowedGlobals });
       printScan(r, !!values.json);
       return r.ok ? 0 : 1;
+    }
+    case 'evaluate': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, dataset: { type: 'string' }, metrics: { type: 'string' }, family: { type: 'string' }, tenant: { type: 'string' }, json: { type: 'boolean' } } });
+      if (!positionals[0] || !values.dataset || !values.metrics) throw new UsageError('evaluate needs MODEL, --dataset ID and --metrics FILE.json');
+      const body = { model: positionals[0], metrics: readJsonFile(values.metrics), ...(values.family ? { family: values.family } : {}), ...(values.tenant ? { tenant: values.tenant } : {}) };
+      const r = (await adminCall(adminClientOptions(values), 'POST', `/admin/v1/datasets/${encodeURIComponent(values.dataset)}/evaluate`, body)) as { model: string; metrics: Record<string, number>; policyIds: string[]; lineageEvent: string; dataset: { name: string; version: string } };
+      out(values.json ? JSON.stringify(r, null, 2) : `evaluated ${r.model} on ${r.dataset.name}@${r.dataset.version}: ${Object.entries(r.metrics).map(([k, v]) => `${k}=${v}`).join(' ')} (policy ${r.policyIds.join(', ')}; lineage event ${r.lineageEvent})`);
+      return 0;
     }
     case 'register':
     case 'promote':

@@ -66,6 +66,7 @@ export type Action =
   | 'writeDataset'
   | 'train'
   | 'trainOn'
+  | 'evaluateOn'
   | 'manageKeys'
   | 'managePolicies'
   | 'promoteModel'

@@ -25,6 +25,8 @@ export function buildDataPlane(d: {
   /** trainOn asked on the admin listener (approval, token issue) and on the inference listener (each data read). */
   decideTrainOn: (sourceIp: string) => DecideTrainOn;
   decideRead: (sourceIp: string) => DecideTrainOn;
+  /** evaluateOn (may this model be evaluated on this dataset?), asked on the admin listener like trainOn. */
+  decideEvaluateOn: (sourceIp: string) => DecideTrainOn;
   mintTrainingToken: MintTrainingToken;
   revokeTrainingToken: (jti: string, expiresAt: number) => Promise<void>;
   /** The OpenLineage export (config `data.lineage`); absent: lineage stays in the ledger and the registry. */
@@ -53,7 +55,7 @@ export function buildDataPlane(d: {
     registry,
     /** GET /v1/datasets/{id}/records on the inference listener (the gateway authenticates; this authorizes and records). */
     readRecords: (call: Parameters<TrainingDataAccess['read']>[0]) => training.read(call),
-    adminRoute: createDatasetAdminRoute({ registry, decideTrainOn: d.decideTrainOn, training }),
+    adminRoute: createDatasetAdminRoute({ registry, decideTrainOn: d.decideTrainOn, decideEvaluateOn: d.decideEvaluateOn, training }),
     trainingDataGate: trainingDataGate(registry),
     explainTrainingData: (dep: GatedModel, datasets: readonly DatasetRef[]) => explainTrainingData(registry, dep, datasets),
     training,

@@ -30,6 +30,8 @@ export interface PdpContextInput {
   /** Tenant the request is for. */
   tenant: string;
   region?: string;
+  /** trainOn: the purpose the model is trained for (`research`, `marketing`, …), when the request names one. */
+  purpose?: string;
   /** Tool-call arguments (callTool only); non-string values are carried as RFC 8785 JSON text. */
   toolArgs?: Record<string, unknown>;
 }
@@ -96,6 +98,7 @@ export function buildContext(input: PdpContextInput, schema: WardenSchema = defa
     budgetCostLeftMicros: input.budgetLeft?.cost === null || input.budgetLeft?.cost === undefined ? undefined : Math.round(input.budgetLeft.cost * 1_000_000),
     tenant: input.tenant,
     region: input.region,
+    purpose: input.purpose,
     agent: actor ? { kind: actor.kind, id: actor.id, tenant: actor.tenant } : undefined,
     delegated: actor !== undefined,
     args: input.toolArgs

@@ -38,6 +38,7 @@ export interface RequestSpec {
   listener?: string;
   tenant?: string;
   region?: string;
+  purpose?: string;
   riskScore?: number;
   maxTokens?: number;
   toolArgs?: Record<string, unknown>;
@@ -105,6 +106,7 @@ const requestProperties = {
   listener: { type: 'string' },
   tenant: { type: 'string' },
   region: { type: 'string' },
+  purpose: { type: 'string' },
   riskScore: { type: 'number' },
   maxTokens: { type: 'integer' },
   toolArgs: { type: 'object' },
@@ -244,6 +246,7 @@ export function requestFromSpec(spec: Partial<RequestSpec>, defaults: Partial<Re
       tenant: s.tenant ?? principal.tenant,
       ...(s.maxTokens !== undefined ? { maxTokens: s.maxTokens } : {}),
       ...(s.region !== undefined ? { region: s.region } : {}),
+      ...(s.purpose !== undefined ? { purpose: s.purpose } : {}),
       ...(s.toolArgs !== undefined ? { toolArgs: s.toolArgs } : {}),
     },
     schema,

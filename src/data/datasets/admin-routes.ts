@@ -2,7 +2,7 @@
 // The admin dispatcher has already asked the PDP (manageDatasets / readRegistry, src/admin/routes.ts); the
 // registry writes each change, and each refusal, to the ledger before it happens.
 //   GET/POST /admin/v1/data-sources, GET /admin/v1/data-sources/{id}, POST /admin/v1/data-sources/{id}/retire
-//   GET/POST /admin/v1/datasets,     GET /admin/v1/datasets/{id}[/lineage], POST /admin/v1/datasets/{id}/verify|retire
+//   GET/POST /admin/v1/datasets,     GET /admin/v1/datasets/{id}[/lineage], POST /admin/v1/datasets/{id}/verify|retire|screen|evaluate
 //   POST /admin/v1/training-tokens, POST /admin/v1/training-tokens/{jti}/end
 // Verification hashes the dataset ON THE GATEWAY HOST (an absolute path) under the registered source's key.
 import { readFile } from 'node:fs/promises';
@@ -87,6 +87,19 @@ function screenSummary(v: unknown, baselineDigest: string | null): ScreenSummary
   return { records: r.records as number, baselineRecords: (r.baselineRecords as number | null) ?? null, baselineDigest, alarms: checks.filter((c) => c.alarm).map((c) => c.name), checks };
 }
 
+/** An evaluation's metrics: `{name: number}`, at most 64, names of letters, digits, `_ . -`; finite numbers only. */
+function metricsField(v: unknown): Record<string, number> {
+  const bad = (why: string) => new BadRequest('invalid_field', `metrics ${why}`, 'metrics');
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('must be an object of metric name to number');
+  const entries = Object.entries(v as Record<string, unknown>);
+  if (entries.length === 0 || entries.length > 64) throw bad('must hold 1 to 64 metrics');
+  for (const [k, x] of entries) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(k)) throw bad(`name ${JSON.stringify(k)} must be 1-64 letters, digits, _ . -`);
+    if (typeof x !== 'number' || !Number.isFinite(x)) throw bad(`.${k} must be a finite number`);
+  }
+  return Object.fromEntries(entries) as Record<string, number>;
+}
+
 /** The dataset as the API shows it: without the bundle text (GET /{id}?bundle=1 includes it). */
 export function datasetView(d: DatasetRecord, withBundle = false): Record<string, unknown> {
   const { signatureBundle, ...rest } = d;
@@ -109,7 +122,7 @@ async function readSidecar(path: string, explicit: boolean): Promise<unknown> {
   }
 }
 
-export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTrainOn: (sourceIp: string) => DecideTrainOn; training: TrainingDataAccess }) {
+export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTrainOn: (sourceIp: string) => DecideTrainOn; decideEvaluateOn: (sourceIp: string) => DecideTrainOn; training: TrainingDataAccess }) {
   const reg = o.registry;
   return async function datasetAdminRoute(req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean> {
     const p = ar.path;
@@ -131,7 +144,8 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
       if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl <= 0)) throw new BadRequest('invalid_field', 'ttlSec must be a positive integer', 'ttlSec');
       const datasets = list(b, 'datasets');
       if (b.slices !== undefined && !Array.isArray(b.slices)) throw new BadRequest('invalid_field', 'slices must be a list of {dataset, files?, records?}', 'slices');
-      const request = { model: str(b, 'model', true)!, tenant: await modelTenant(ar, b), datasets, ...(b.slices !== undefined ? { slices: b.slices as unknown[] } : {}), ...(family ? { family } : {}), ...(ttl !== undefined ? { ttlSec: ttl as number } : {}) };
+      const purpose = str(b, 'purpose', false);
+      const request = { model: str(b, 'model', true)!, tenant: await modelTenant(ar, b), datasets, ...(purpose !== undefined ? { purpose } : {}), ...(b.slices !== undefined ? { slices: b.slices as unknown[] } : {}), ...(family ? { family } : {}), ...(ttl !== undefined ? { ttlSec: ttl as number } : {}) };
       return send(201, await o.training.issue(principal, request, o.decideTrainOn(clientAddress(req))));
     }
     const tm = /^\/admin\/v1\/training-tokens\/([^/]+)\/end$/.exec(p);
@@ -165,17 +179,31 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
         return send(200, { data: (await reg.list(principal.tenant, { ...(name ? { name } : {}), ...(state ? { state: state as DatasetState } : {}) })).map((d) => datasetView(d)) });
       }
       const b = await ar.body();
-      return send(201, datasetView(await reg.register(principal, b.signatureBundle)));
+      const derivedFrom = str(b, 'derivedFrom', false);
+      const transformation = str(b, 'transformation', false);
+      if (transformation !== undefined && derivedFrom === undefined) throw new BadRequest('invalid_field', 'transformation describes a derived dataset: give derivedFrom too', 'transformation');
+      if (transformation !== undefined && transformation.length > 2000) throw new BadRequest('invalid_field', 'transformation must be at most 2000 characters', 'transformation');
+      const derived = derivedFrom !== undefined ? { parentId: derivedFrom, ...(transformation !== undefined ? { description: transformation } : {}) } : undefined;
+      return send(201, datasetView(await reg.register(principal, b.signatureBundle, derived)));
     }
-    const dm = /^\/admin\/v1\/datasets\/([^/]+)(?:\/(verify|retire|lineage|train-on|screen))?$/.exec(p);
+    const dm = /^\/admin\/v1\/datasets\/([^/]+)(?:\/(verify|retire|lineage|train-on|screen|evaluate))?$/.exec(p);
     if (dm) {
       const id = decodeURIComponent(dm[1]!);
       if (dm[2] === 'train-on' && req.method === 'GET') return send(200, { data: await reg.trainDecisions(id, principal.tenant) });
       if (dm[2] === 'train-on' && req.method === 'POST') {
         const b = await ar.body();
         const family = str(b, 'family', false);
-        const model = { model: str(b, 'model', true)!, tenant: await modelTenant(ar, b), ...(family ? { family } : {}) };
+        const purpose = str(b, 'purpose', false);
+        const model = { model: str(b, 'model', true)!, tenant: await modelTenant(ar, b), ...(family ? { family } : {}), ...(purpose !== undefined ? { purpose } : {}) };
         return send(200, await reg.trainOn(principal, id, model, o.decideTrainOn(clientAddress(req))));
+      }
+      if (dm[2] === 'evaluate' && req.method === 'POST') {
+        const b = await ar.body();
+        const family = str(b, 'family', false);
+        const metrics = metricsField(b.metrics);
+        const model = { model: str(b, 'model', true)!, tenant: await modelTenant(ar, b), ...(family ? { family } : {}) };
+        const r = await reg.evaluate(principal, id, model, metrics, o.decideEvaluateOn(clientAddress(req)));
+        return send(200, { ...r, dataset: datasetView(r.dataset) });
       }
       if (dm[2] === 'lineage' && req.method === 'GET') {
         const events = await reg.lineageOf(id, principal.tenant);

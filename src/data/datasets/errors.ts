@@ -173,3 +173,17 @@ export class ScreenDigestMismatch extends Conflict {
     super('screen_digest_mismatch', `the screened files hash to ${screened}, not to ${id}'s digest ${dataset}: screen the dataset's own files`);
   }
 }
+
+/** A dataset is registered as derived from a retired one: a retired version feeds nothing new. */
+export class DatasetParentRetired extends Conflict {
+  constructor(parent: string) {
+    super('dataset_parent_retired', `dataset ${parent} is retired: a new dataset cannot be derived from it`);
+  }
+}
+
+/** The PDP said no to evaluateOn: this model may not be evaluated on this dataset. */
+export class EvaluateOnDenied extends Forbidden {
+  constructor(message: string) {
+    super('evaluate_on_denied', message);
+  }
+}

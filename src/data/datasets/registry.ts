@@ -14,18 +14,33 @@ import { parseBundle, serializeBundle, type SignatureBundle } from '../../worklo
 import { keyAlgorithmOf, loadPublicKey, publicKeyPem } from '../../workload/signing/keys.js';
 import { signerIdentityOf } from '../../workload/signing/verify-model.js';
 import { dataEvent } from './audit.js';
-import { lineageDigest, lineageEvent, screenRunEvent, type LineageEvent, type ScreenSummary } from '../lineage/openlineage.js';
+import { evaluationRunEvent, lineageDigest, lineageEvent, screenRunEvent, transformRunEvent, type LineageEvent, type ScreenSummary } from '../lineage/openlineage.js';
 import {
   DataSourceExists, DataSourceNotFound, DatasetInvalidTransition, DatasetManifestInvalid, DatasetNotFound, DatasetUnsigned,
-  DatasetVersionExists, TrainOnDenied, UntrustedDataSource, DatasetRetentionTooLong, ScreenDigestMismatch,
+  DatasetVersionExists, TrainOnDenied, UntrustedDataSource, DatasetRetentionTooLong, ScreenDigestMismatch, DatasetParentRetired, EvaluateOnDenied,
 } from './errors.js';
 import { parseDatasetStatement, type DatasetManifest } from './manifest.js';
 import { authenticateManifest, type VerifiedDataset } from './verify-dataset.js';
 
 export type AuditSink = (event: AuditEvent) => void | Promise<void>;
 
-/** The PDP's trainOn decision for a model principal and a dataset resource (injected by the composition root). */
-export type DecideTrainOn = (model: Principal, dataset: Resource & { attrs: Record<string, unknown> }) => Decision;
+/**
+ * The PDP's trainOn decision for a model principal and a dataset resource (injected by the composition root);
+ * `purpose`, when the request names one, is the Cedar context's `purpose`.
+ */
+export type DecideTrainOn = (model: Principal, dataset: Resource & { attrs: Record<string, unknown> }, purpose?: string) => Decision;
+
+/** What a model is trained for, as a request names it: a short lower-case word (`research`, `fraud-detection`). */
+const PURPOSE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const PURPOSE_GROUP = 'purpose:';
+
+/** The purpose a training token's model principal carries (its `purpose:<p>` group, signed into the token), if any. */
+export function purposeOf(p: Principal): string | undefined {
+  return p.groups.find((g) => g.startsWith(PURPOSE_GROUP))?.slice(PURPOSE_GROUP.length);
+}
+
+/** The dataset as trainOn / evaluateOn see it: classification, tenant and data categories. */
+const datasetResource = (d: DatasetRecord): Resource & { attrs: Record<string, unknown> } => ({ type: 'Dataset', id: d.id, attrs: { classification: d.classification, tenant: d.tenant, categories: d.categories } });
 
 export interface DatasetRegistryDeps {
   store: DatasetsStore;
@@ -58,17 +73,28 @@ const dsResource = (id: string): Resource => ({ type: 'Dataset', id });
 // A source is its tenant's: two tenants may both have a source `vendor`, so the ledger names the tenant too.
 const sourceResource = (tenant: string, id: string): Resource => ({ type: 'System', id: `data-source:${tenant}/${id}` });
 
+/** The model a trainOn / evaluateOn question is about, and (trainOn) the purpose it is trained for. */
+export interface ModelAsked {
+  model: string;
+  tenant: string;
+  family?: string;
+  purpose?: string;
+}
+
 /**
  * The model as the PDP sees it for trainOn: the Service `model:<name>` of `tenant`, in groups `model:<name>` and
  * `family:<family>`, carrying the asking admin's authentication (so a training token minted for it dies with the
  * admin's credential). `datasets` narrows it further (a training token's ceiling).
  */
-export function modelPrincipal(admin: Principal, m: { model: string; tenant: string; family?: string }, datasets?: string[]): Principal {
+export function modelPrincipal(admin: Principal, m: ModelAsked, datasets?: string[], action: 'trainOn' | 'evaluateOn' = 'trainOn'): Principal {
   if (!MODEL_NAME.test(m.model)) throw new BadRequest('invalid_field', 'model must be a model name', 'model');
   if (m.family !== undefined && !MODEL_NAME.test(m.family)) throw new BadRequest('invalid_field', 'family must be a name', 'family');
+  if (m.purpose !== undefined && !PURPOSE.test(m.purpose)) throw new BadRequest('invalid_field', 'purpose must be 1-64 characters of a-z 0-9 . _ - (starting with a letter or digit)', 'purpose');
   return {
-    kind: 'service', id: `model:${m.model}`, tenant: m.tenant, groups: [`model:${m.model}`, ...(m.family ? [`family:${m.family}`] : [])],
-    authn: admin.authn, scope: { models: ['*'], actions: ['trainOn'], ...(datasets ? { datasets } : {}) },
+    kind: 'service', id: `model:${m.model}`, tenant: m.tenant,
+    // The purpose rides in a group so that a training token carries it, signed, to every read's trainOn question.
+    groups: [`model:${m.model}`, ...(m.family ? [`family:${m.family}`] : []), ...(m.purpose !== undefined ? [`${PURPOSE_GROUP}${m.purpose}`] : [])],
+    authn: admin.authn, scope: { models: ['*'], actions: [action], ...(datasets ? { datasets } : {}) },
   };
 }
 
@@ -183,8 +209,25 @@ export class DatasetRegistry {
     }
   }
 
-  /** Admits a dataset whose manifest a registered, active source signed. Metadata comes from the signed manifest only. */
-  async register(principal: Principal, bundleInput: unknown): Promise<DatasetRecord> {
+  /**
+   * The parent a new dataset is derived from: a dataset of the caller's tenant that is not retired. Another
+   * tenant's dataset is not found, exactly as an unknown one (its existence is not revealed). Refusals are recorded.
+   */
+  private async parentFor(principal: Principal, parentId: string): Promise<DatasetRecord> {
+    const action = 'data.dataset.transform';
+    const parent = await this.store.getDataset(parentId);
+    if (!parent || parent.tenant !== principal.tenant) return this.refuse(principal, action, dsResource(parentId), new DatasetNotFound(parentId), { derivedFrom: parentId });
+    if (parent.state === 'retired') return this.refuse(principal, action, dsResource(parentId), new DatasetParentRetired(parentId), { derivedFrom: parentId, name: parent.name, version: parent.version });
+    return parent;
+  }
+
+  /**
+   * Admits a dataset whose manifest a registered, active source signed. Metadata comes from the signed manifest only.
+   * `derived`: the dataset is a transformation of another of this tenant (not retired); besides the register run,
+   * a `data.dataset.transform` run from the parent version to the new one is recorded, so the lineage of the new
+   * dataset reaches back through its parent to the parent's source.
+   */
+  async register(principal: Principal, bundleInput: unknown, derived?: { parentId: string; description?: string }): Promise<DatasetRecord> {
     const action = 'data.dataset.register';
     if (bundleInput === undefined || bundleInput === null) return this.refuse(principal, action, null, new DatasetUnsigned());
     let bundle: SignatureBundle;
@@ -194,6 +237,7 @@ export class DatasetRegistry {
       return this.refuse(principal, action, null, e as WardenError);
     }
     const { source, manifest } = await this.authenticate(principal, principal.tenant, action, null, bundle);
+    const parent = derived ? await this.parentFor(principal, derived.parentId) : null;
     const m = manifest.metadata;
     if (await this.store.findDataset(principal.tenant, m.name, m.version)) return this.refuse(principal, action, null, new DatasetVersionExists(m.name, m.version), { name: m.name, version: m.version, digest: manifest.digest });
     // The class's retention bounds what a manifest may declare: `indefinite` or anything longer is refused.
@@ -209,9 +253,14 @@ export class DatasetRegistry {
       records: manifest.files.reduce((s, f) => s + (f.records?.count ?? 0), 0), verification: null, createdAt: now, verifiedAt: null, retiredAt: null,
     };
     const lineage = this.lineage(principal, 'data.dataset.register', rec, 'registered');
-    await this.record(principal, action, dsResource(rec.id), { name: rec.name, version: rec.version, digest: rec.digest, source: rec.sourceId, classification: rec.classification, to: 'registered', lineageEvent: lineage.digest });
+    const transform = parent ? transformRunEvent({ at: now, principal: principal.id, parent, dataset: rec, description: derived?.description ?? null }) : null;
+    const transformDigest = transform ? lineageDigest(transform) : null;
+    await this.record(principal, action, dsResource(rec.id), { name: rec.name, version: rec.version, digest: rec.digest, source: rec.sourceId, classification: rec.classification, to: 'registered', lineageEvent: lineage.digest, ...(parent ? { derivedFrom: parent.id } : {}) });
+    if (parent) await this.record(principal, 'data.dataset.transform', dsResource(rec.id), { name: rec.name, version: rec.version, digest: rec.digest, derivedFrom: parent.id, parentDigest: parent.digest, lineageEvent: transformDigest });
     await this.store.insertDataset(rec);
     await this.addLineage([rec.id], lineage.digest, lineage.event);
+    // Stored with both versions: the parent's lineage shows what was derived from it, the child's where it came from.
+    if (parent && transform && transformDigest) await this.addLineage([rec.id, parent.id], transformDigest, transform);
     return rec;
   }
 
@@ -286,18 +335,18 @@ export class DatasetRegistry {
    * MFA the context carries). Only a verified dataset can be approved. The decision, either way, is a ledger entry
    * and is stored; a deny is thrown as TrainOnDenied.
    */
-  async trainOn(admin: Principal, id: string, m: { model: string; tenant: string; family?: string }, decide: DecideTrainOn): Promise<TrainDecisionRecord> {
+  async trainOn(admin: Principal, id: string, m: ModelAsked, decide: DecideTrainOn): Promise<TrainDecisionRecord> {
     const action = 'data.dataset.trainOn';
     const d = await this.get(id, admin.tenant);
-    const details = { name: d.name, version: d.version, digest: d.digest, model: m.model, tenant: m.tenant };
+    const details = { name: d.name, version: d.version, digest: d.digest, model: m.model, tenant: m.tenant, ...(m.purpose !== undefined ? { purpose: m.purpose } : {}) };
     if (d.state !== 'verified') return this.refuse(admin, action, dsResource(id), new DatasetInvalidTransition(id, d.state, 'approve training on it (only verified datasets)'), details);
     const model = modelPrincipal(admin, m);
     // The dataset's tenant goes to the PDP: dataset-tenant-isolation forbids a model of another tenant.
-    const decision = decide(model, { type: 'Dataset', id, attrs: { classification: d.classification, tenant: d.tenant } });
+    const decision = decide(model, datasetResource(d), m.purpose);
     const rec: TrainDecisionRecord = { datasetId: id, model: m.model, tenant: m.tenant, allow: decision.allow, policyIds: decision.policyIds, policyVersion: decision.policyVersion, decidedBy: admin.id, at: this.clock.now() };
     const more = { ...details, policyIds: decision.policyIds.join(','), policyVersion: decision.policyVersion };
     if (!decision.allow) {
-      const err = new TrainOnDenied(`policy does not let ${m.model} train on ${d.name}@${d.version} (${d.classification})`);
+      const err = new TrainOnDenied(`policy does not let ${m.model} train on ${d.name}@${d.version} (${d.classification})${m.purpose !== undefined ? ` for ${m.purpose}` : ''}`);
       await this.record(admin, action, dsResource(id), more, err);
       await this.store.insertTrainDecision(rec);
       throw err;
@@ -305,6 +354,28 @@ export class DatasetRegistry {
     await this.record(admin, action, dsResource(id), more);
     await this.store.insertTrainDecision(rec);
     return rec;
+  }
+
+  /**
+   * Records an evaluation of `model` on the dataset (`warden model evaluate`): the PDP is asked evaluateOn with the
+   * model as principal (as for trainOn, so a held-out test set can be open to evaluation and closed to training);
+   * only a verified dataset can be evaluated on. Allowed, the run is an OpenLineage event of job `evaluate.<model>`
+   * (inputs the model and the dataset version, the metrics in a `warden_evaluation` facet) whose digest is in the
+   * `data.dataset.evaluate` ledger entry; denied, a ledger entry and EvaluateOnDenied.
+   */
+  async evaluate(admin: Principal, id: string, m: Omit<ModelAsked, 'purpose'>, metrics: Record<string, number>, decide: DecideTrainOn): Promise<{ dataset: DatasetRecord; model: string; metrics: Record<string, number>; policyIds: string[]; policyVersion: string; lineageEvent: string }> {
+    const action = 'data.dataset.evaluate';
+    const d = await this.get(id, admin.tenant);
+    const details = { name: d.name, version: d.version, digest: d.digest, model: m.model, tenant: m.tenant };
+    if (d.state !== 'verified') return this.refuse(admin, action, dsResource(id), new DatasetInvalidTransition(id, d.state, 'evaluate a model on it (only verified datasets)'), details);
+    const decision = decide(modelPrincipal(admin, m, undefined, 'evaluateOn'), datasetResource(d));
+    const more = { ...details, policyIds: decision.policyIds.join(','), policyVersion: decision.policyVersion };
+    if (!decision.allow) return this.refuse(admin, action, dsResource(id), new EvaluateOnDenied(`policy does not let ${m.model} be evaluated on ${d.name}@${d.version} (${d.classification})`), more);
+    const event = evaluationRunEvent({ at: this.clock.now(), principal: admin.id, model: m.model, dataset: d, metrics });
+    const digest = lineageDigest(event);
+    await this.record(admin, action, dsResource(id), { ...more, metrics: JSON.stringify(metrics), lineageEvent: digest });
+    await this.addLineage([id], digest, event);
+    return { dataset: d, model: m.model, metrics, policyIds: decision.policyIds, policyVersion: decision.policyVersion, lineageEvent: digest };
   }
 
   async trainDecisions(id: string, tenant: string): Promise<TrainDecisionRecord[]> {
@@ -327,9 +398,28 @@ export class DatasetRegistry {
     await this.onLineage?.(digest, event);
   }
 
-  /** The dataset's lineage events, oldest first; each digest is the one its ledger entry carries. */
+  /**
+   * The dataset's lineage events, oldest first, and those of every dataset it was derived from (through its
+   * `data.dataset.transform` runs, back to the sources); each digest is the one its ledger entry carries.
+   */
   async lineageOf(id: string, tenant: string): Promise<{ digest: string; event: LineageEvent }[]> {
     await this.get(id, tenant);
-    return (await this.store.listLineage(id)).map((l) => ({ digest: l.digest, event: l.event as LineageEvent }));
+    const seen = new Map<string, { digest: string; event: LineageEvent }>();
+    const visited = new Set<string>();
+    const queue = [id];
+    while (queue.length > 0) {
+      const at = queue.shift()!;
+      if (visited.has(at)) continue;
+      visited.add(at);
+      for (const l of await this.store.listLineage(at)) {
+        const event = l.event as LineageEvent;
+        seen.set(l.digest, { digest: l.digest, event });
+        // Follow a transform into this dataset back to its parent (a dataset of the same tenant, checked at registration).
+        if (event.job.name === 'data.dataset.transform' && event.outputs.some((o) => o.facets?.warden_dataset?.id === at)) {
+          for (const i of event.inputs) if (i.facets?.warden_dataset) queue.push(i.facets.warden_dataset.id);
+        }
+      }
+    }
+    return [...seen.values()].sort((a, b) => a.event.eventTime.localeCompare(b.event.eventTime));
   }
 }

@@ -20,7 +20,7 @@ import { lineageDigest, trainingRunEndEvent, trainingRunEvent, type LineageEvent
 import { DatasetNotInTokenScope, DatasetNotReadable, TrainingRunEnded, TrainingRunNotFound, TrainingTokenRequired, TrainOnDenied } from './errors.js';
 import { parseDatasetStatement } from './manifest.js';
 import { VerifiedRecordReader, type SignedRecordFile } from './record-reader.js';
-import { modelPrincipal, type AuditSink, type DatasetRegistry, type DecideTrainOn } from './registry.js';
+import { modelPrincipal, purposeOf, type AuditSink, type DatasetRegistry, type DecideTrainOn } from './registry.js';
 import { clampToSlices, grantsOn, parseSlice, sliceClaim, type DatasetSlice } from './slices.js';
 
 /** Mints a Warden JIT token for `subject` (its scope is the token's ceiling) and registers its policy cap. */
@@ -30,6 +30,8 @@ export interface TrainingTokenRequest {
   model: string;
   family?: string;
   tenant: string;
+  /** What the model is trained for: the Cedar context's `purpose` for trainOn, at issue and on every read. */
+  purpose?: string;
   datasets: string[];
   /** Slices of datasets (some files, a record range) the token may read instead of the whole datasets. */
   slices?: unknown[];
@@ -79,7 +81,7 @@ export class TrainingDataAccess {
     }
     const ids = [...new Set([...whole, ...slices.map((s) => s.dataset)])];
     if (ids.length === 0 || ids.length > MAX_DATASETS) throw new BadRequest('invalid_field', `datasets and slices must name 1 to ${MAX_DATASETS} datasets`, 'datasets');
-    const model = { model: r.model, tenant: r.tenant, ...(r.family !== undefined ? { family: r.family } : {}) };
+    const model = { model: r.model, tenant: r.tenant, ...(r.family !== undefined ? { family: r.family } : {}), ...(r.purpose !== undefined ? { purpose: r.purpose } : {}) };
     // The token's ceiling: whole datasets by id, slices as their claim strings (a dataset named whole needs no slice).
     const claims = [...whole, ...new Set(slices.filter((s) => !whole.includes(s.dataset)).map(sliceClaim))];
     const subject = modelPrincipal(admin, model, claims);
@@ -97,7 +99,7 @@ export class TrainingDataAccess {
     const digest = lineageDigest(event);
     await this.d.audit(dataEvent({
       at: now, principal: admin, action: 'data.trainingToken.issue', resource: { type: 'Principal', id: subject.id }, decision: 'allow', status: 201,
-      details: { model: r.model, tenant: r.tenant, datasets: ids.join(','), scope: claims.join(' '), jti: t.jti, expiresIn: t.expiresIn, lineageEvent: digest },
+      details: { model: r.model, tenant: r.tenant, ...(r.purpose !== undefined ? { purpose: r.purpose } : {}), datasets: ids.join(','), scope: claims.join(' '), jti: t.jti, expiresIn: t.expiresIn, lineageEvent: digest },
     }));
     await this.d.runs.insertTrainingRun({ runId: t.jti, tenant: admin.tenant, model: r.model, datasets: ids, issuedBy: admin.id, startedAt: now, expiresAt: now + t.expiresIn * 1000, endedAt: null, outcome: null });
     await this.d.registry.addLineage(ids, digest, event);
@@ -142,7 +144,8 @@ export class TrainingDataAccess {
         return fail(e as WardenError, { file: fileName, offset });
       }
     }
-    const decision: Decision = this.d.decideRead(call.sourceIp)(p, { type: 'Dataset', id, attrs: { classification: ds.classification, tenant: ds.tenant } });
+    // The purpose the token was issued for (signed into it) is asked again with every read.
+    const decision: Decision = this.d.decideRead(call.sourceIp)(p, { type: 'Dataset', id, attrs: { classification: ds.classification, tenant: ds.tenant, categories: ds.categories } }, purposeOf(p));
     const policy = { policyIds: decision.policyIds.join(','), policyVersion: decision.policyVersion };
     if (!decision.allow) return fail(new TrainOnDenied(`policy does not let ${p.id} train on ${ds.name}@${ds.version} (${ds.classification})`), { file: fileName, ...policy });
     let out;

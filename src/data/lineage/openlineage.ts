@@ -2,7 +2,9 @@
 // (register, verify, retire) is a run of a job whose input is the data source and whose output is the dataset
 // version; a training run (a training token issued for a model, src/data/datasets/training-access.ts) is a
 // START event of job `train.<model>` whose inputs are the datasets and whose output is the model, ended by a
-// COMPLETE (its token expired, or an admin ended it) or FAIL event of the same run id; a verification that fails
+// COMPLETE (its token expired, or an admin ended it) or FAIL event of the same run id; a dataset registered as
+// derived from another is a `data.dataset.transform` run (parent version → new version); an evaluation of a model
+// on a dataset is a run of job `evaluate.<model>` whose inputs are the model and the dataset; a verification that fails
 // is a FAIL event of its job, with OpenLineage's errorMessage run facet. The event's
 // SHA-256 (over its canonical JSON, RFC 8785) goes into the ledger entry of the change, so the stored event is
 // chained into the ledger: a changed event no longer matches its entry.
@@ -44,6 +46,10 @@ export interface RunFacets {
   errorMessage?: Facet & { message: string; programmingLanguage: string };
   /** A poisoning screen's result (`warden data screen --dataset`): each check's value against its threshold. */
   warden_screen?: Facet & ScreenSummary;
+  /** A derived dataset (registered with `derivedFrom`): what the transformation did, as the registering admin says. */
+  warden_transform?: Facet & { description: string | null };
+  /** An evaluation of a model on a dataset (`warden model evaluate`): the model and the metrics the evaluator reported. */
+  warden_evaluation?: Facet & { model: string; metrics: Record<string, number> };
 }
 
 /** What a screen run records of its report (src/data/screen/screen.ts): no record text, only the figures. */
@@ -109,6 +115,18 @@ export function lineageEvent(a: { at: number; job: string; principal: string | n
 export function screenRunEvent(a: { at: number; principal: string | null; dataset: DatasetRef; screen: ScreenSummary }): LineageEvent {
   const facets: RunFacets = { ...runFacets(a.principal), warden_screen: { _producer: PRODUCER, _schemaURL: RUN_FACET_SCHEMA, ...a.screen } };
   return runEvent('COMPLETE', a.at, 'data.dataset.screen', facets, [datasetNode(a.dataset)], []);
+}
+
+/** A dataset derived from another (registered with `derivedFrom`): the parent version → the new version. */
+export function transformRunEvent(a: { at: number; principal: string | null; parent: DatasetRef; dataset: DatasetRef; description: string | null }): LineageEvent {
+  const facets: RunFacets = { ...runFacets(a.principal), warden_transform: { _producer: PRODUCER, _schemaURL: RUN_FACET_SCHEMA, description: a.description } };
+  return runEvent('COMPLETE', a.at, 'data.dataset.transform', facets, [datasetNode(a.parent)], [datasetNode(a.dataset)]);
+}
+
+/** An evaluation of a model on a dataset version (`warden model evaluate`): inputs the model and the dataset, no output. */
+export function evaluationRunEvent(a: { at: number; principal: string | null; model: string; dataset: DatasetRef; metrics: Record<string, number> }): LineageEvent {
+  const facets: RunFacets = { ...runFacets(a.principal), warden_evaluation: { _producer: PRODUCER, _schemaURL: RUN_FACET_SCHEMA, model: a.model, metrics: a.metrics } };
+  return runEvent('COMPLETE', a.at, `evaluate.${a.model}`, facets, [{ namespace: NAMESPACE_MODELS, name: a.model }, datasetNode(a.dataset)], []);
 }
 
 /** A training run starting (its token issued): datasets → model. The run id is the token's jti (a UUID). */
@@ -202,6 +220,8 @@ export function lineageText(events: readonly LineageEvent[]): string {
     .map((e) => {
       const from = e.inputs.map((i) => (i.namespace === NAMESPACE_SOURCES ? `source ${i.name}` : describeNode(i))).join(', ');
       const screen = e.run.facets.warden_screen;
+      const evaluation = e.run.facets.warden_evaluation;
+      if (evaluation) return `${e.eventTime}  ${e.job.name.padEnd(22)} model ${evaluation.model} on ${e.inputs.filter((i) => i.namespace === NAMESPACE_DATASETS).map(describeNode).join(', ')}: ${Object.entries(evaluation.metrics).map(([k, v]) => `${k}=${v}`).join(' ')}  by ${e.run.facets.warden_actor.principal ?? '(system)'}`;
       if (screen) return `${e.eventTime}  ${e.job.name.padEnd(22)} ${from} screened: ${screen.records} record(s), ${screen.alarms.length ? `ALARMS ${screen.alarms.join(', ')}` : 'no alarm'}  by ${e.run.facets.warden_actor.principal ?? '(system)'}`;
       const end = e.run.facets.warden_run_end ? `  (${e.eventType}: ${e.run.facets.errorMessage?.message ?? e.run.facets.warden_run_end.reason})` : e.eventType === 'START' ? '  (START)' : '';
       return `${e.eventTime}  ${e.job.name.padEnd(22)} ${from} -> ${e.outputs.map(describeNode).join(', ')}  by ${e.run.facets.warden_actor.principal ?? '(system)'}${end}`;

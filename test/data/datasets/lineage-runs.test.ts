@@ -192,6 +192,20 @@ describe('lineage: runs that end, and the OpenLineage export', () => {
     await until('the FAIL event at the receiver', () => receiver.events.some((e) => lineageDigest(e) === fail.digest));
   });
 
+  test('transform and evaluate runs are pushed like every other event, as their ledger entries name them', async () => {
+    const dir = join(tmp, 'derived');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'train.jsonl'), LINES.slice(2).join('\n') + '\n');
+    const signed = await signDataset(dir, { name: 'derived', version: '1', source: 'vendor', owner: 'o', licence: 'CC0-1.0', classification: 'internal', categories: [], retention: 'P30D' }, signer);
+    await t.admin('POST', '/admin/v1/datasets', { signatureBundle: signed.bundle, derivedFrom: ids.tickets, transformation: 'first two records dropped' });
+    const transform = details(entries('data.dataset.transform').at(-1)!).lineageEvent;
+    const evaluated = await t.admin('POST', `/admin/v1/datasets/${ids.tickets}/evaluate`, { model: 'tiny-llm', metrics: { accuracy: 0.8 } });
+    assert.equal(details(entries('data.dataset.evaluate').at(-1)!).lineageEvent, evaluated.lineageEvent);
+    for (const digest of [transform, evaluated.lineageEvent]) await until(`${String(digest)} at the receiver`, () => receiver.events.some((e) => lineageDigest(e) === digest));
+    const jobs = receiver.events.filter((e) => [transform, evaluated.lineageEvent].includes(lineageDigest(e))).map((e) => e.job.name).sort();
+    assert.deepEqual(jobs, ['data.dataset.transform', 'evaluate.tiny-llm']);
+  });
+
   test('while the endpoint fails, each failure is in the ledger and the event stays queued; then every event arrives', async () => {
     receiver.failWith = 503;
     const before = receiver.events.length;

@@ -56,7 +56,7 @@ test('every dataset query is scoped by tenant; cross-tenant reads and changes fi
   // From its own tenant: verified, then trainOn asked with the dataset's tenant as a resource attribute.
   await reg.markVerified(acme, d.id, verified, null, dir);
   await reg.trainOn(acme, d.id, { model: 'm', tenant: 'acme' }, decide);
-  assert.deepEqual(asked!.attrs, { classification: 'internal', tenant: 'acme' });
+  assert.deepEqual(asked!.attrs, { classification: 'internal', tenant: 'acme', categories: [] });
 });
 
 test('a datasets table from before tenants gains the column; its rows belong to the default tenant', async () => {

@@ -107,7 +107,7 @@ test('conditions: every one given must hold; a playbook is armed again once they
   await engine.onPrincipal(facts({ risk: 0.9, signals: { ...signals, injections: 2 } }));
   assert.equal(steps.length, 2, 'fired again after the conditions fell');
   // An operator's reset of the principal lifts its holds and arms its playbooks.
-  engine.forget(KEY);
+  await engine.forget(KEY);
   engine.admit(KEY, principal());
   await engine.onPrincipal(facts({ risk: 0.9, signals: { ...signals, injections: 2 } }));
   assert.equal(steps.length, 3);

@@ -152,7 +152,7 @@ test('quarantineTool: the named tool or the one just called is quarantined; a re
   // A request that was no tool call: there is no tool to quarantine; the step says so.
   await engine.onPrincipal(facts({ signals: { ...signals, denials: 3 } }));
   assert.deepEqual(steps.map((s) => [s.step, s.done, s.reversible, s.detail.tool]), [['quarantineTool', false, false, null]]);
-  engine.forget(KEY);
+  await engine.forget(KEY);
   await engine.onPrincipal(facts({ signals: { ...signals, denials: 3 }, tool: 'orders_lookup' }));
   const made = steps.at(-1)!;
   assert.deepEqual([made.done, made.reversible, made.detail.tool, made.detail.quarantinedBy], [true, true, 'orders_lookup', 'playbook:tool-abuse']);

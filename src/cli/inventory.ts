@@ -1,4 +1,4 @@
-// `warden inventory [--json]`: every model, deployment, tool, key and principal Warden knows, with its risk
+// `warden inventory [--json]`: every model, deployment, dataset, A2A agent, vector store, tool, key and principal Warden knows, with its risk
 // flags (GET /admin/v1/inventory). Credential: WARDEN_ADMIN_KEY; MFA step-up proof: WARDEN_MFA_TOKEN.
 import { parseArgs } from 'node:util';
 import type { InventoryItem } from '../monitor/inventory.js';
@@ -30,6 +30,12 @@ function summary(i: InventoryItem): string {
       return `upstream ${String(d.upstream)}`;
     case 'deployment':
       return `${String(d.model)}@${String(d.version)} ${String(d.state)} ${String(d.tier)}/${String(d.region)}`;
+    case 'dataset':
+      return `${String(d.name)}@${String(d.version)} ${String(d.state)} ${String(d.classification)} (tenant ${String(d.tenant)})`;
+    case 'agent':
+      return `${String(d.url)} (tenant ${String(d.tenant ?? '-')})`;
+    case 'vector_store':
+      return `${String(d.name) || '-'} ${String(d.classification)} (tenant ${String(d.tenant)})`;
     case 'tool':
       return `risk ${String(d.risk)}, approval ${d.needsApproval ? 'yes' : 'no'}`;
     case 'key':

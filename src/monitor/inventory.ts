@@ -1,5 +1,5 @@
-// The inventory ("you cannot secure what you cannot see"): every model and deployment, tool, key and
-// principal Warden knows, each with the risk flags an operator should act on — keys unused or unrotated or
+// The inventory ("you cannot secure what you cannot see"): every model and deployment, dataset, A2A agent, vector
+// store, tool, key and principal Warden knows, each with the risk flags an operator should act on — keys unused or unrotated or
 // without expiry, deployments not registered or not attested, tools that act without an approval rule,
 // principals at risk now (with the monitor's reasons), admins and disabled principals.
 // GET /admin/v1/inventory (readAudit); `warden inventory [--json]`.
@@ -9,6 +9,9 @@ import type { Clock } from '../core/clock.js';
 import { sendJson } from '../http/respond.js';
 import type { ApiKeyRecord, PrincipalRecord } from '../store/identity-store.js';
 import type { DeploymentRecord } from '../store/registry-store.js';
+import type { DatasetRecord } from '../store/datasets-store.js';
+import type { VectorStoreRecord } from '../store/retrieval-store.js';
+import type { AgentRecord } from '../agents/store.js';
 import type { ToolRecord } from '../store/tools-store.js';
 
 const DAY = 86_400_000;
@@ -23,6 +26,12 @@ export interface InventorySources {
   deployments(): Promise<DeploymentRecord[]>;
   /** Models served by configured upstreams (not through the registry). */
   configuredModels(): { model: string; upstream: string }[];
+  /** Every tenant's registered datasets (the data plane's registry). */
+  datasets?: () => Promise<DatasetRecord[]>;
+  /** Registered A2A agents. */
+  agents?: () => Promise<AgentRecord[]>;
+  /** Every tenant's vector stores (the retrieval plane). */
+  vectorStores?: () => Promise<VectorStoreRecord[]>;
   /** The monitor's view of a principal (absent: the monitor is off). */
   risk?: (p: { tenant: string; kind: string; id: string }) => { risk: number; reasons: string[] };
   unusedAfterDays: number;
@@ -30,7 +39,7 @@ export interface InventorySources {
 }
 
 export interface InventoryItem {
-  kind: 'model' | 'deployment' | 'tool' | 'key' | 'principal';
+  kind: 'model' | 'deployment' | 'dataset' | 'agent' | 'vector_store' | 'tool' | 'key' | 'principal';
   id: string;
   detail: Record<string, string | number | boolean | null | string[]>;
   flags: string[];
@@ -50,6 +59,26 @@ export async function buildInventory(s: InventorySources): Promise<InventoryItem
     if (d.attestation === null) flags.push('unattested');
     if (d.state === 'quarantined') flags.push('quarantined');
     items.push({ kind: 'deployment', id: d.id, detail: { model: d.model, version: d.version, state: d.state, tier: d.tier, region: d.region, tenant: d.tenant, artifactDigest: d.artifactDigest, confidential: d.attestation !== null }, flags });
+  }
+  for (const d of (await s.datasets?.()) ?? []) {
+    const flags: string[] = [];
+    // Registered but never verified against its signed manifest: nothing may train on it yet, and nobody checked it.
+    if (d.state === 'registered') flags.push('unverified');
+    // Declared public while its own manifest says it holds personal, health or financial data.
+    if (d.classification === 'public' && d.categories.some((c) => SENSITIVE_CATEGORIES.has(c))) flags.push('sensitive_but_public');
+    if (d.retention === 'indefinite') flags.push('indefinite_retention');
+    items.push({ kind: 'dataset', id: d.id, detail: { name: d.name, version: d.version, tenant: d.tenant, source: d.sourceId, classification: d.classification, categories: d.categories, state: d.state, digest: d.digest, retention: d.retention }, flags });
+  }
+  for (const a of (await s.agents?.()) ?? []) {
+    const flags: string[] = [];
+    // Its card changed since it was approved: calls are refused until an admin approves or rejects the change.
+    if (a.pending !== null) flags.push('card_changed');
+    if (a.cardKeys === null) flags.push('unsigned_card');
+    if (a.grantees.length === 0) flags.push('no_grantees');
+    items.push({ kind: 'agent', id: a.id, detail: { url: a.url, tenant: a.tenant, grantees: a.grantees, actions: a.actions, cardDigest: a.digest }, flags });
+  }
+  for (const v of (await s.vectorStores?.()) ?? []) {
+    items.push({ kind: 'vector_store', id: v.id, detail: { name: v.name, tenant: v.tenant, classification: v.classification, embeddingModel: v.embeddingModel, createdBy: v.createdBy }, flags: [] });
   }
   for (const t of s.tools()) {
     const flags: string[] = [];
@@ -83,6 +112,9 @@ export async function buildInventory(s: InventorySources): Promise<InventoryItem
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Data categories a `public` dataset should not declare (the manifest's own categories). */
+const SENSITIVE_CATEGORIES = new Set(['pii', 'health', 'financial', 'biometric', 'credentials']);
 
 export function createInventoryRoute(s: InventorySources) {
   return async (_req: IncomingMessage, res: ServerResponse, ar: AdminRequest): Promise<boolean> => {

@@ -24,10 +24,15 @@ test('warden inventory: models, tools, keys and principals with their risk flags
     assert.equal((await chat('hello')).status, 200);
     for (let i = 0; i < 2; i++) assert.equal((await chat(INJECTION)).status, 403);
 
+    // A vector store (the retrieval plane's, read through the same sources as datasets and agents).
+    const { key: writer } = (await t.keyFor('wes', ['demo-embed'], ['*'], { groups: ['consumers', 'retrieval-writers'] })) as { key: string };
+    const vs = await t.call('inference', 'POST', '/v1/vector_stores', { key: writer, body: { name: 'handbook', embedding_model: 'demo-embed' } });
+    assert.equal(vs.status, 200, vs.text);
     const fresh = await t.call('admin', 'GET', '/admin/v1/inventory', { key: t.adminKey });
     assert.equal(fresh.status, 200, fresh.text);
     const find = (data: { kind: string; id: string; flags: string[]; detail: Record<string, unknown> }[], kind: string, id: string) => data.find((i) => i.kind === kind && i.id === id)!;
     assert.deepEqual(find(fresh.json.data, 'model', 'demo-chat').flags, ['unregistered']);
+    assert.deepEqual(find(fresh.json.data, 'vector_store', vs.json.id).detail, { name: 'handbook', tenant: 'acme', classification: 'internal', embeddingModel: 'demo-embed', createdBy: 'wes' });
     assert.deepEqual(find(fresh.json.data, 'tool', 'wire_money').flags, ['no_approval_rule', 'no_grantees']);
     assert.ok(!find(fresh.json.data, 'tool', 'read_docs').flags.includes('no_approval_rule'));
     // A quarantined tool says so; released, the flag goes.

@@ -174,6 +174,11 @@ export class DatasetRegistry {
     return d;
   }
 
+  /** Every tenant's datasets (the platform inventory only: never an answer to a tenant's own request). */
+  listAll(): Promise<DatasetRecord[]> {
+    return this.store.listDatasets();
+  }
+
   list(tenant: string, filter: { name?: string; state?: DatasetState } = {}): Promise<DatasetRecord[]> {
     return this.store.listDatasets({ ...filter, tenant });
   }

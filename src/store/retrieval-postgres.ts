@@ -12,7 +12,7 @@
 // unreadable without that KEK; the vectors are in the clear there, as they are in the live table.
 import type pg from 'pg';
 import { connectMigrated, inTransaction, type Migration, type MigrationResult } from './pg-migrate.js';
-import { chunkFromRow, fileFromRow, storeFromRow, uploadFromRow, type UploadRecord, type Candidate, type ChunkRecord, type NearestQuery, type NewChunk, type RetrievalStore, type VectorFileRecord, type VectorStoreRecord } from './retrieval-store.js';
+import { FileIdTaken, chunkFromRow, fileFromRow, storeFromRow, uploadFromRow, type UploadRecord, type Candidate, type ChunkRecord, type NearestQuery, type NewChunk, type RetrievalStore, type VectorFileRecord, type VectorStoreRecord } from './retrieval-store.js';
 
 export const RETRIEVAL_MIGRATIONS: readonly Migration[] = [
   {
@@ -137,10 +137,11 @@ export class PostgresRetrievalStore implements RetrievalStore {
         if (store.dims === null) await c.query(`UPDATE ${this.t('stores')} SET dims = $1 WHERE id = $2`, [dims, f.storeId]);
         else if (store.dims !== dims) throw new Error(`the store holds ${store.dims}-dimensional vectors, the embedding model answered ${dims}`);
       }
-      await c.query(
-        `INSERT INTO ${this.t('files')} (id, store_id, tenant, filename, dataset_digest, classification, access, subject, chunks, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      const inserted = await c.query(
+        `INSERT INTO ${this.t('files')} (id, store_id, tenant, filename, dataset_digest, classification, access, subject, chunks, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING`,
         [f.id, f.storeId, f.tenant, f.filename, f.datasetDigest, f.classification, JSON.stringify(f.access), f.subject, chunks.length, f.createdBy, f.createdAt, f.expiresAt],
       );
+      if (inserted.rowCount === 0) throw new FileIdTaken(f.id);
       const idOf = new Map<number, number>();
       for (let i = 0; i < chunks.length; i += ROWS_PER_INSERT) {
         const batch = chunks.slice(i, i + ROWS_PER_INSERT);

@@ -4,7 +4,7 @@
 // so the tenant and classification filters run inside the KNN query (pushed down, not applied afterwards).
 import { createRequire } from 'node:module';
 import type { SqliteDb } from './sqlite.js';
-import { chunkFromRow, cosineDistance, fileFromRow, storeFromRow, uploadFromRow, type UploadRecord, type Candidate, type ChunkRecord, type NearestQuery, type NewChunk, type RetrievalStore, type VectorFileRecord, type VectorStoreRecord } from './retrieval-store.js';
+import { FileIdTaken, chunkFromRow, cosineDistance, fileFromRow, storeFromRow, uploadFromRow, type UploadRecord, type Candidate, type ChunkRecord, type NearestQuery, type NewChunk, type RetrievalStore, type VectorFileRecord, type VectorStoreRecord } from './retrieval-store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS retrieval_stores (
@@ -138,9 +138,10 @@ export class SqliteRetrievalStore implements RetrievalStore {
         if (store.dims === null) this.db.prepare('UPDATE retrieval_stores SET dims = ? WHERE id = ?').run(dims, f.storeId);
         else if (store.dims !== dims) throw new Error(`the store holds ${store.dims}-dimensional vectors, the embedding model answered ${dims}`);
       }
-      this.db
-        .prepare('INSERT INTO retrieval_files (id, store_id, tenant, filename, dataset_digest, classification, access, subject, chunks, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      const inserted = this.db
+        .prepare('INSERT INTO retrieval_files (id, store_id, tenant, filename, dataset_digest, classification, access, subject, chunks, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING')
         .run(f.id, f.storeId, f.tenant, f.filename, f.datasetDigest, f.classification, JSON.stringify(f.access), f.subject, chunks.length, f.createdBy, f.createdAt, f.expiresAt);
+      if (inserted.changes === 0) throw new FileIdTaken(f.id);
       const ids: number[] = [];
       for (const c of chunks) {
         const r = insertChunk.run(f.storeId, f.id, f.tenant, c.classification, c.rank, f.datasetDigest, JSON.stringify(f.access), f.subject, c.position, c.sealed, JSON.stringify(c.findings), c.embedding.length, vec ? null : f32(c.embedding), c.expiresAt);

@@ -149,6 +149,14 @@ export function cosineDistance(a: Float32Array, b: Float32Array): number {
   return d === 0 ? 1 : 1 - dot / d;
 }
 
+/** A file id already in a store (an upload's id goes into one store only): both backends throw it from addFile. */
+export class FileIdTaken extends Error {
+  constructor(readonly fileId: string) {
+    super(`file ${fileId} is already in a vector store`);
+    this.name = 'FileIdTaken';
+  }
+}
+
 /** The AAD of an upload's sealed content: a ciphertext moved to another upload does not open. */
 export function uploadAad(id: string): string {
   return `upload:${id}`;

@@ -11,7 +11,7 @@ import { BadRequest, FailClosed, Forbidden, NotFound, WardenError } from '../../
 import { newId } from '../../core/ids.js';
 import type { Action, Classification, Decision, Findings, Principal } from '../../core/types.js';
 import { classificationRank, maxClassification, parseClassification } from '../../inspect/index.js';
-import { chunkAad, uploadAad, type ChunkRecord, type NewChunk, type RetrievalStore, type UploadRecord, type VectorFileRecord, type VectorStoreRecord } from '../../store/retrieval-store.js';
+import { FileIdTaken, chunkAad, uploadAad, type ChunkRecord, type NewChunk, type RetrievalStore, type UploadRecord, type VectorFileRecord, type VectorStoreRecord } from '../../store/retrieval-store.js';
 import { openBlob, sealBlob, type Keyring } from '../crypto/index.js';
 import { chunkText, parseChunkingStrategy } from './chunk.js';
 
@@ -378,8 +378,8 @@ export class RetrievalPlane {
       await this.d.store.addFile(file, chunks);
     } catch (e) {
       if (e instanceof WardenError) throw e;
-      // The file's id is its upload's: one upload goes into one store (SQLite and PostgreSQL name the clash alike).
-      if (/UNIQUE constraint failed: retrieval_files\.id|duplicate key value.*retrieval_files_pkey/.test((e as Error).message)) {
+      // The file's id is its upload's: one upload goes into one store.
+      if (e instanceof FileIdTaken) {
         throw new WardenError(409, 'invalid_request_error', 'file_already_added', `file ${fileId} is already in a vector store; upload it again to add it to another`);
       }
       throw new BadRequest('invalid_content', (e as Error).message);

@@ -14,7 +14,7 @@ import pg from 'pg';
 import { openSqlite } from '../../../src/store/sqlite.js';
 import { SqliteRetrievalStore } from '../../../src/store/retrieval-sqlite.js';
 import { PostgresRetrievalStore } from '../../../src/store/retrieval-postgres.js';
-import type { NewChunk, RetrievalStore, VectorFileRecord } from '../../../src/store/retrieval-store.js';
+import { FileIdTaken, type NewChunk, type RetrievalStore, type VectorFileRecord } from '../../../src/store/retrieval-store.js';
 import { PG_TEST_URL, pgTestTables } from '../../helpers/contract.js';
 
 const pgTables = pgTestTables();
@@ -251,5 +251,22 @@ test('uploads: stored sealed as given, read by id from any handle, listed per te
     assert.equal(await b.deleteUpload('acme', 'file-2'), true, name);
     assert.deepEqual(await a.countTenant('acme'), { chunks: 0, uploads: 0 }, name);
     assert.deepEqual(await a.countTenant('globex'), { chunks: 0, uploads: 1 }, name);
+  }
+});
+
+test('a file id already in a store is refused on every backend (FileIdTaken), and nothing of the second add is written', async (t) => {
+  const pair = await pgPair();
+  if (typeof pair === 'string') t.diagnostic(`PostgreSQL store not tested: ${pair}`);
+  else t.after(() => Promise.all([pair.a.close(), pair.b.close()]));
+  const local = new SqliteRetrievalStore(openSqlite(':memory:'), { index: 'exact-scan' });
+  t.after(() => local.close());
+  for (const [name, s] of [['sqlite', local], ...(typeof pair === 'string' ? [] : [['postgres', pair.a]])] as [string, RetrievalStore][]) {
+    for (const id of ['vs_1', 'vs_2']) await s.createStore({ id, tenant: 'acme', name: id, classification: 'internal', embeddingModel: 'm', createdBy: 'w', createdAt: 1, dims: null });
+    const rec = (storeId: string): VectorFileRecord => ({ id: 'file-same', storeId, tenant: 'acme', filename: 'f', datasetDigest: 'sha256:' + '0'.repeat(64), classification: 'internal', access: [], subject: null, chunks: 0, createdBy: 'w', createdAt: 1, expiresAt: null });
+    const chunk: NewChunk = { embedding: new Float32Array([1, 0]), position: 0, sealed: Buffer.from('x'), classification: 'internal', rank: 1, expiresAt: null, findings: { injectionScore: 0, injectionSignals: [], types: [] } };
+    await s.addFile(rec('vs_1'), [chunk]);
+    await assert.rejects(s.addFile(rec('vs_2'), [chunk]), FileIdTaken, name);
+    assert.deepEqual(await s.listFiles('acme', 'vs_2', 1), [], `${name}: nothing written to the second store`);
+    assert.equal((await s.getStore('acme', 'vs_2'))!.dims, null, `${name}: the second store's size was not fixed`);
   }
 });

@@ -269,7 +269,12 @@ export function buildMonitor(
       const peerHeld = o.shared && peers ? peers.admit(key).catch(unavailable) : null;
       const extractionRead = sharedExtraction ? sharedExtraction.admit(key).catch(unavailable) : null;
       // The principal's shared baseline is read (when not known here lately) before its request is judged.
-      if (sharedBaselines || holds || peerHeld || extractionRead) return Promise.all([shared, sharedBaselines?.admit(key), holds, peerHeld, extractionRead]).then(() => playbooks?.admit(key, p));
+      if (sharedBaselines || holds || peerHeld || extractionRead) {
+        return Promise.all([shared, sharedBaselines?.admit(key), holds, peerHeld, extractionRead]).then(() => {
+          playbooks?.admit(key, p);
+          return playbooks?.admitThrottle(key) ?? undefined;
+        });
+      }
       if (shared) return shared.then(() => playbooks?.admit(key, p));
       playbooks?.admit(key, p);
     },

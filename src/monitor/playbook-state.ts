@@ -7,9 +7,10 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import { redisBucketWait } from '../network/redis-source-limit.js';
 import type { StepRecord } from './playbooks.js';
 
-/** A principal's holds as every replica reads them (a throttle's bucket is each replica's own). */
+/** A principal's holds as every replica reads them (with `throttle`, a throttle's bucket is shared too). */
 export interface SharedHold {
   stepUp?: { at: number; maxAgeSec: number; id: string };
   throttle?: { rps: number; id: string };
@@ -34,6 +35,11 @@ export interface HoldStore {
   claim(key: string): Promise<boolean>;
   /** The conditions stopped holding (or the principal was reset): the playbook is armed again. */
   unclaim(key: string): Promise<void>;
+  /**
+   * A throttle step's allowance, one bucket for the cluster (burst 1): seconds until the principal may send again,
+   * 0 when it may (the token is spent). Absent: each replica keeps its own bucket. Throws when it cannot tell.
+   */
+  throttle?(principal: string, stepId: string, requestsPerSecond: number): Promise<number>;
 }
 
 const isRecord = (x: unknown): x is StepRecord => {
@@ -124,6 +130,9 @@ export class RedisPlaybookState implements StepStore {
       // Kept an hour at most: a claim whose conditions faded where no replica saw it arms the playbook again by then.
       claim: async (k) => (await this.redis.set(latch(k), '1', 'PX', 3_600_000, 'NX')) === 'OK',
       unclaim: async (k) => void (await this.redis.del(latch(k))),
+      // One bucket per throttle step and principal on Redis's clock, whichever replica the request lands on; idle
+      // past one refill it is full again and forgotten.
+      throttle: (p, id, rps) => redisBucketWait(this.redis, `${this.prefix}pb:t:${id}:${p}`, rps, 1, Math.max(1000, Math.ceil(1000 / rps)), 'take'),
     };
   }
 

@@ -14,6 +14,7 @@ import { CHALLENGE } from '../http/credentials.js';
 import type { DriftEvent } from './drift.js';
 import type { Signals, Who } from './monitor.js';
 import type { HoldStore, SharedHold, StepStore } from './playbook-state.js';
+import { MonitorUnavailable } from './redis-monitor.js';
 
 export type PlaybookStep =
   /** RFC 9470: the principal's next requests need a fresh MFA authentication (after the step fired). */
@@ -138,6 +139,11 @@ export function validatePlaybooks(playbooks: Playbook[]): void {
   }
 }
 
+/** 429 when a throttle's bucket says to wait. */
+function throttled(rps: number, wait: number): void {
+  if (wait > 0) throw new RateLimited('playbook_throttled', `unusual behaviour: this principal is limited to ${rps} request(s)/s by a response playbook`, wait);
+}
+
 const isDeploymentBook = (p: Playbook): boolean => Boolean(p.when.drift) || p.when.attestation === true;
 
 interface Hold {
@@ -216,7 +222,8 @@ export class PlaybookEngine {
 
   /**
    * Before a principal's request: a step-up it has not met is 401 insufficient_user_authentication (RFC 9470
-   * challenge); a suspended credential 401 credential_suspended; a throttle beyond its allowance 429.
+   * challenge); a suspended credential 401 credential_suspended; a throttle beyond its allowance 429 (this
+   * replica's bucket; with a shared hold store that keeps throttles, `admitThrottle` judges it instead).
    */
   admit(key: string, p: Principal): void {
     const h = this.holds.get(key);
@@ -233,11 +240,26 @@ export class PlaybookEngine {
         );
       }
     }
-    if (h.throttle) {
-      const wait = h.throttle.bucket.take(this.o.clock.now());
-      if (wait > 0) throw new RateLimited('playbook_throttled', `unusual behaviour: this principal is limited to ${h.throttle.rps} request(s)/s by a response playbook`, wait);
-    }
+    if (h.throttle && !this.o.holds?.throttle) throttled(h.throttle.rps, h.throttle.bucket.take(this.o.clock.now()));
   }
+
+  /**
+   * Cluster: a throttled principal's request takes its token from the cluster's one bucket (after `syncHolds` and
+   * `admit`): 429 beyond the allowance, 503 `monitor_unavailable` when the store cannot tell. Null: no shared throttle.
+   */
+  admitThrottle(key: string): Promise<void> | null {
+    const t = this.holds.get(key)?.throttle;
+    const shared = this.o.holds?.throttle;
+    if (!t || !shared) return null;
+    return shared(key, t.id, t.rps).then(
+      (wait) => throttled(t.rps, wait),
+      (e: unknown) => {
+        throw new MonitorUnavailable(e);
+      },
+    );
+  }
+
+
 
   steps(): StepRecord[] {
     return [...this.records.values()];

@@ -26,21 +26,31 @@ return '0'
 
 type Scripted = Redis & { wardenSourceTake(key: string, rps: number, burst: number, ttlMs: number, mode: 'take' | 'peek'): Promise<string> };
 
+/**
+ * A token bucket in Redis under `key` (`rps` tokens per second up to `burst`, on Redis's clock): seconds until a
+ * token is available, 0 when one was (and, with `take`, spent). Idle for `ttlMs`, the bucket is forgotten (full).
+ * Throws whatever Redis throws, and on an answer that is not a number: the caller fails closed.
+ */
+export async function redisBucketWait(redis: Redis, key: string, rps: number, burst: number, ttlMs: number, mode: 'take' | 'peek'): Promise<number> {
+  const r = redis as Scripted;
+  if (typeof r.wardenSourceTake !== 'function') redis.defineCommand('wardenSourceTake', { numberOfKeys: 1, lua: TAKE });
+  const wait = Number(await r.wardenSourceTake(key, rps, burst, ttlMs, mode));
+  if (!Number.isFinite(wait)) throw new Error('unexpected answer from the rate-limit script');
+  return wait;
+}
+
 export class RedisSourceRateLimiter implements SourceLimiter {
-  private readonly r: Scripted;
   private readonly ttlMs: number;
 
   /** `prefix` names this deployment and endpoint group, e.g. `warden:attestation:source:`. */
   constructor(
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly prefix: string,
     private readonly rate: SourceRate,
   ) {
     checkSourceRate(rate);
     // A bucket idle this long is full again: forgetting it changes nothing.
     this.ttlMs = Math.max(1000, Math.ceil((rate.burst / rate.requestsPerSecond) * 1000));
-    redis.defineCommand('wardenSourceTake', { numberOfKeys: 1, lua: TAKE });
-    this.r = redis as Scripted;
   }
 
   async take(source: string): Promise<void> {
@@ -53,13 +63,10 @@ export class RedisSourceRateLimiter implements SourceLimiter {
    * TokenBucket.take and .peek answer them; 503 `limits_unavailable` when Redis cannot say.
    */
   async wait(source: string, mode: 'take' | 'peek'): Promise<number> {
-    let wait: number;
     try {
-      wait = Number(await this.r.wardenSourceTake(`${this.prefix}${source}`, this.rate.requestsPerSecond, this.rate.burst, this.ttlMs, mode));
+      return await redisBucketWait(this.redis, `${this.prefix}${source}`, this.rate.requestsPerSecond, this.rate.burst, this.ttlMs, mode);
     } catch {
       throw new FailClosed('limits_unavailable', 'the shared rate-limit store cannot be reached');
     }
-    if (!Number.isFinite(wait)) throw new FailClosed('limits_unavailable', 'unexpected answer from the source rate-limit script');
-    return wait;
   }
 }

@@ -61,3 +61,49 @@ test('a hold set by a playbook on one replica is honoured on the other; the step
     assert.equal(refused.json.error.code, 'monitor_unavailable');
   }
 });
+
+test("a playbook's throttle is one allowance for the cluster, not one per replica", { timeout: 120_000 }, async (t) => {
+  const skip = (await requireService('postgres')) || (await requireService('redis'));
+  if (skip) return t.skip(skip);
+  const cl = await startTestCluster(2, (c) => {
+    c.monitor.throttleAt = 1; // the monitor's own throttle stays out of the way
+    // One request every 20 s: the test's requests all fall within one refill.
+    c.monitor.playbooks = [{ name: 'slow-down', when: { signals: { injections: 1 } }, steps: [{ do: 'throttle', requestsPerSecond: 0.05 }] }];
+  });
+  t.after(() => cl.stop());
+  const [a, b] = cl.replicas as [TestWarden, TestWarden];
+  await cl.adminOk(a, 'POST', '/admin/v1/principals', { id: 'trudy', tenant: 'acme', groups: ['consumers'] });
+  const key = (await cl.adminOk(a, 'POST', '/admin/v1/keys', { principal: 'trudy', models: ['demo-chat'], actions: ['chat'] })).key as string;
+  const send = (r: TestWarden, content: string) => r.call('inference', 'POST', '/v1/chat/completions', { key, body: { model: 'demo-chat', messages: [{ role: 'user', content }] } });
+
+  assert.equal((await send(a, INJECTION)).status, 403);
+  const steps = () => [...a.audits(), ...b.audits()].filter((e) => e.action === 'playbook.step') as Record<string, any>[];
+  for (let i = 0; i < 100 && steps().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(steps().length, 1);
+  const id = String(steps()[0]!.details.stepId);
+
+  // The one request the allowance holds is spent on A; B, which has never admitted the principal under the
+  // throttle, refuses the next one instead of granting a second allowance of its own.
+  assert.equal((await send(a, 'hello')).status, 200);
+  const onB = await send(b, 'hello again');
+  assert.equal(onB.status, 429, onB.text);
+  assert.equal(onB.json.error.code, 'playbook_throttled');
+  assert.ok(Number(onB.headers['retry-after']) >= 1, 'Retry-After says when');
+  assert.equal((await send(a, 'and again')).status, 429);
+
+  // An allowance that cannot be read is no allowance: 503 monitor_unavailable, on every replica.
+  const redis = new Redis();
+  t.after(() => redis.disconnect());
+  await redis.set(`${cl.prefix}:monitor:pb:t:${id}:acme/user:trudy`, 'not a bucket');
+  for (const r of [a, b]) {
+    const refused = await send(r, 'and once more');
+    assert.equal(refused.status, 503, refused.text);
+    assert.equal(refused.json.error.code, 'monitor_unavailable');
+  }
+
+  // Reverted through B, the throttle is gone on both.
+  await redis.del(`${cl.prefix}:monitor:pb:t:${id}:acme/user:trudy`);
+  assert.equal((await b.call('admin', 'POST', `/admin/v1/playbooks/steps/${id}/revert`, { key: cl.adminKey })).status, 200);
+  assert.equal((await send(a, 'free again')).status, 200);
+  assert.equal((await send(b, 'free again')).status, 200);
+});

@@ -7,6 +7,7 @@ import { findIbans } from './pii/iban.js';
 import { findIpAddresses } from './pii/ip-address.js';
 import { findNationalIds } from './pii/national-id.js';
 import { findPaymentCards } from './pii/payment-card.js';
+import { findGivenNames } from './pii/given-name.js';
 import { findPersonNames } from './pii/person-name.js';
 import { findPhones } from './pii/phone.js';
 import { findStreetAddresses } from './pii/street-address.js';
@@ -68,6 +69,7 @@ export function detectSensitive(text: string): Finding[] {
   findCredentialAssignments(text, out);
   findEmails(text, out);
   findPersonNames(text, out);
+  findGivenNames(text, out);
   if (HAS_DIGIT.test(text)) {
     findPaymentCards(text, out);
     findIbans(text, out);

@@ -155,6 +155,30 @@ test('person names where the text introduces them', () => {
   assert.deepEqual(found('The weather in Paris is nice', 'person'), []);
 });
 
+test('person names that no phrase introduces: a known given name and a family name', () => {
+  assert.deepEqual(found('Please forward the contract to Jennifer Lopez before noon.', 'person'), ['Jennifer Lopez']);
+  assert.deepEqual(found('Signed by John F. Kennedy in 1961', 'person'), ['John F. Kennedy']);
+  assert.deepEqual(found('The file was sent by Anna van der Berg.', 'person'), ['Anna van der Berg']);
+  assert.deepEqual(found("Ask Sean O'Brien about the invoice", 'person'), ["Sean O'Brien"]);
+  assert.deepEqual(found('Patient: follow-up for Charlotte Oberhuber on Monday', 'person'), ['Charlotte Oberhuber']);
+  // A greeting or sign-off introduces a given name on its own.
+  assert.deepEqual(found('Hi Maria,\nthe report is attached.', 'person'), ['Maria']);
+  assert.deepEqual(found('See you soon. Thanks, Peter', 'person'), ['Peter']);
+  assert.deepEqual(found('Thank you! Just doing my job.', 'person'), [], 'an ordinary word after a greeting is no name');
+});
+
+test('capitalised phrases that begin with a given name but are not people', () => {
+  // Given names that are ordinary words count only where a phrase introduces them.
+  for (const t of ['Submit the Grant Application Form by Friday', 'The May Day parade starts at ten', 'Hope Springs is a film', 'Will Power and discipline'])
+    assert.deepEqual(found(t, 'person'), [], t);
+  // A place, organisation, event or title after the given name.
+  for (const t of ['Meet me at Victoria Station', 'She studied at Georgia Tech', 'We drove to Virginia Beach', 'An Amber Alert went out', 'Lincoln Memorial at dusk', 'The Ford Show aired', 'New York Mayor Adams said'])
+    assert.deepEqual(found(t, 'person'), [], t);
+  // Glued to an address or a path: not a name in running text.
+  assert.deepEqual(found('write to jennifer.Lopez@example.com', 'person'), []);
+  assert.deepEqual(found('the weather in Paris is nice', 'person'), []);
+});
+
 test('overlapping candidates resolve to one finding per span, the more specific winning', () => {
   const text = 'SSN 123-45-6788 here';
   assert.deepEqual(typesIn(text), ['us_ssn']);

@@ -11,6 +11,7 @@ import { findEmails } from '../../src/inspect/pii/email.js';
 import { findIbans } from '../../src/inspect/pii/iban.js';
 import { findIpAddresses } from '../../src/inspect/pii/ip-address.js';
 import { findPaymentCards } from '../../src/inspect/pii/payment-card.js';
+import { findGivenNames } from '../../src/inspect/pii/given-name.js';
 import { findPersonNames } from '../../src/inspect/pii/person-name.js';
 import { findPhones } from '../../src/inspect/pii/phone.js';
 import { findStreetAddresses } from '../../src/inspect/pii/street-address.js';
@@ -35,6 +36,8 @@ const ADVERSARIAL: Record<string, string> = {
   domains: fill('@a-'),
   words: fill('Aa '),
   capitals: fill('Mr Aaaa '),
+  givenNames: fill('Anna '),
+  nameParticles: fill('Anna van der '),
   base64: fill('QUJD'),
   pemHeaders: fill('-----BEGIN PRIVATE KEY-----'),
   jwtish: fill('eyJhbGciOi.'),
@@ -49,7 +52,7 @@ const ADVERSARIAL: Record<string, string> = {
 
 const DETECTORS: Record<string, (t: string, out: Finding[]) => void> = {
   findEmails, findPaymentCards, findIbans, findUsSsns, findPhones, findIpAddresses, findDatesOfBirth,
-  findStreetAddresses, findPersonNames, findPrivateKeys, findUnarmouredPrivateKeys, findFormattedTokens, findCredentialAssignments,
+  findStreetAddresses, findPersonNames, findGivenNames, findPrivateKeys, findUnarmouredPrivateKeys, findFormattedTokens, findCredentialAssignments,
 };
 
 function timed(fn: () => void): number {

@@ -3,7 +3,7 @@
 // uploads are counted in the one `principal.erase` entry and the CLI's answer, then deleted (their sealed bytes out
 // of retrieval.db and its WAL); afterwards another writer of the same tenant finds them neither in `GET /v1/files`,
 // nor by id, nor by content, nor can add them to a vector store, while its own uploads are untouched; a backup taken
-// afterwards and restored into an empty dir holds none of them.
+// afterwards and restored into an empty dir holds none of them, nor the chunk added about the subject.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +31,9 @@ test('erasing a principal deletes the files it uploaded: gone from the Files API
   };
   const wendyFiles = [await upload(wendy, 'w1.txt', 'Wendy home address: 12 Larch Lane'), await upload(wendy, 'w2.txt', 'Wendy medical leave until March')];
   const waltFile = await upload(walt, 'v1.txt', 'Walt keeps the spare server keys');
+  // And a chunk another writer added about her (subject), to see it leave the later backup too.
+  const notes = (await w.call('inference', 'POST', '/v1/vector_stores', { key: walt, body: { embedding_model: 'demo-embed' } })).json.id as string;
+  assert.equal((await w.call('inference', 'POST', `/v1/vector_stores/${notes}/files`, { key: walt, body: { content: 'Wendy asked for a standing desk', subject: 'wendy' } })).status, 200);
 
   // The ciphertexts as stored, to look for after the erasure: their tail (nonce and ciphertext; a blob's head is the
   // envelope's header and wrapped key, alike in part for every blob).
@@ -50,11 +53,11 @@ test('erasing a principal deletes the files it uploaded: gone from the Files API
   const env = { WARDEN_ADMIN_URL: w.w.adminUrl, WARDEN_CA: w.w.caPemPath, WARDEN_ADMIN_KEY: w.adminKey, WARDEN_MFA_TOKEN: '' };
   const erased = await runWarden(['erase', 'wendy'], env);
   assert.equal(erased.code, 0, erased.stderr);
-  assert.equal(erased.stdout, 'erased wendy: 0 retained payload(s) deleted, data key absent, 0 retrieval chunk(s) deleted, 2 uploaded file(s) deleted, API keys revoked\n');
+  assert.equal(erased.stdout, 'erased wendy: 0 retained payload(s) deleted, data key absent, 1 retrieval chunk(s) deleted, 2 uploaded file(s) deleted, API keys revoked\n');
   // One ledger entry, counting the uploads.
   const entries = w.audits().filter((a) => a.action === 'principal.erase') as any[];
   assert.equal(entries.length, 1);
-  assert.equal(entries[0].details.retrievalUploadsDeleted, 2);
+  assert.deepEqual([entries[0].details.retrievalUploadsDeleted, entries[0].details.retrievalChunksDeleted], [2, 1]);
 
   // Gone for another writer of the same tenant (uploads-in-tenant would let it read them): listing, id, content, add.
   const listed = await w.call('inference', 'GET', '/v1/files', { key: walt });
@@ -90,8 +93,12 @@ test('erasing a principal deletes the files it uploaded: gone from the Files API
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const rdb = new Database(join(restored, 'retrieval.db'), { readonly: true });
   const uploads = rdb.prepare('SELECT id, created_by AS by FROM retrieval_uploads ORDER BY id').all();
+  const aboutHer = rdb.prepare("SELECT (SELECT COUNT(*) FROM retrieval_chunks WHERE subject = 'wendy') + (SELECT COUNT(*) FROM retrieval_files WHERE subject = 'wendy')").pluck().get();
+  const kept = rdb.prepare('SELECT COUNT(*) FROM retrieval_chunks').pluck().get();
   rdb.close();
   assert.deepEqual(uploads, [{ id: waltFile, by: 'walt' }]);
+  assert.equal(aboutHer, 0, 'no chunk or file about the erased subject in the restored store');
+  assert.ok((kept as number) >= 1, 'setup: the restored store holds the chunks added from Walt\'s upload');
 
   // A second erasure finds nothing more.
   const twice = await runWarden(['erase', 'wendy', '--json'], env);

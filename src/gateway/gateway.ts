@@ -22,7 +22,7 @@ import { requestEvent } from './audit.js';
 import type { Authorizer } from '../policy/authorizer.js';
 import type { Endpoint, ModelEndpoint, RequestContext, RequestTracing } from './context.js';
 import { readBody } from '../http/body.js';
-import { sendError, sendJson } from '../http/respond.js';
+import { sendBytes, sendError, sendJson } from '../http/respond.js';
 import type { Metrics } from './metrics.js';
 import { GEN_AI_OPERATION } from '../telemetry/genai.js';
 import { AnswerGuard, OutputBlocked, maxClassification } from '../inspect/index.js';
@@ -96,7 +96,7 @@ export interface RetrievalRoutes {
     body: Record<string, unknown>,
     /** The raw body and its type, for the one route that is not JSON (POST /v1/files, multipart). */
     raw?: { bytes: Buffer; contentType: string | undefined },
-  ): Promise<{ status: number; body: unknown; details: Record<string, string | number | boolean> }>;
+  ): Promise<{ status: number; body: unknown; details: Record<string, string | number | boolean>; content?: { bytes: Buffer; type: string } }>;
 }
 
 export interface GatewayDeps {
@@ -369,7 +369,7 @@ export class Gateway {
       // Retrieval: the plane decides the store (and each chunk) with the PDP; every answer is one entry.
       ...(['vector_stores.create', 'vector_stores.files.add', 'vector_stores.search'] as const).map((n): [RouteName, RouteHandler] => [n, authed([identity, network, read, parseObject], (ctx, res, id) => this.retrieval(n, ctx, res, id))]),
       ['files.upload', authed([identity, network, read], (ctx, res) => this.retrieval('files.upload', ctx, res, undefined))],
-      ...(['vector_stores.list', 'vector_stores.get', 'vector_stores.delete', 'vector_stores.files.list', 'vector_stores.files.get', 'files.list', 'files.get', 'files.delete'] as const).map((n): [RouteName, RouteHandler] => [n, authed([identity, network], (ctx, res, id) => this.retrieval(n, ctx, res, id))]),
+      ...(['vector_stores.list', 'vector_stores.get', 'vector_stores.delete', 'vector_stores.files.list', 'vector_stores.files.get', 'files.list', 'files.get', 'files.content', 'files.delete'] as const).map((n): [RouteName, RouteHandler] => [n, authed([identity, network], (ctx, res, id) => this.retrieval(n, ctx, res, id))]),
       [
         'datasets.records',
         authed([identity, network], async (ctx, res, id) => {
@@ -650,9 +650,14 @@ export class Gateway {
 
   /** A JSON answer released after its entry is durable. */
   private async release(ctx: RequestContext, res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, details?: AuditEvent['details']): Promise<void> {
+    await this.releaseWith(ctx, status, details, () => sendJson(res, status, body, { 'x-request-id': ctx.requestId, ...headers }));
+  }
+
+  /** Commits the request's entry, then sends the answer (durable before release), then counts it. */
+  private async releaseWith(ctx: RequestContext, status: number, details: AuditEvent['details'] | undefined, send: () => void): Promise<void> {
     const { event } = await this.commit(ctx, status, details);
     ctx.lease?.release(0);
-    sendJson(res, status, body, { 'x-request-id': ctx.requestId, ...headers });
+    send();
     this.finish(ctx, status, event);
   }
 
@@ -1057,7 +1062,10 @@ export class Gateway {
       if (e instanceof WardenError && e.status === 403 && e.code === 'policy_denied') e.stage = 'policy';
       throw e;
     }
-    await this.release(ctx, res, answer.status, answer.body, {}, answer.details);
+    const { content } = answer;
+    // A file's bytes (GET /v1/files/{id}/content) are released like every answer: after the entry commits.
+    if (content) await this.releaseWith(ctx, answer.status, answer.details, () => sendBytes(res, answer.status, content.bytes, content.type, { 'x-request-id': ctx.requestId }));
+    else await this.release(ctx, res, answer.status, answer.body, {}, answer.details);
   }
 
   /**

@@ -31,6 +31,7 @@ export type RouteName =
   | 'files.upload'
   | 'files.list'
   | 'files.get'
+  | 'files.content'
   | 'files.delete'
   | 'datasets.records';
 
@@ -73,6 +74,7 @@ export const INFERENCE_ROUTES: readonly RouteDecl[] = [
   { name: 'files.upload', method: 'POST', path: '/v1/files', action: 'uploadFile' },
   { name: 'files.list', method: 'GET', path: '/v1/files', action: 'readFile' },
   { name: 'files.get', method: 'GET', path: /^\/v1\/files\/([^/]+)$/, action: 'readFile' },
+  { name: 'files.content', method: 'GET', path: /^\/v1\/files\/([^/]+)\/content$/, action: 'readFile' },
   { name: 'files.delete', method: 'DELETE', path: /^\/v1\/files\/([^/]+)$/, action: 'deleteFile' },
   // Training data read by a training job's token (src/data/datasets/training-access.ts); trainOn asked per read.
   { name: 'datasets.records', method: 'GET', path: /^\/v1\/datasets\/([^/]+)\/records$/, action: 'trainOn' },

@@ -8,6 +8,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
+/** Bytes as they are, with their media type (a file's content: GET /v1/files/{id}/content). */
+export function sendBytes(res: ServerResponse, status: number, bytes: Buffer, contentType: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': bytes.length, 'x-content-type-options': 'nosniff', ...headers });
+  res.end(bytes);
+}
+
 export function sendError(res: ServerResponse, err: WardenError, requestId: string, close = false): void {
   if (res.headersSent) {
     res.destroy();

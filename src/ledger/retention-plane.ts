@@ -18,6 +18,7 @@ import { SqlitePayloadStore } from '../store/ledger-payloads-sqlite.js';
 import type { PayloadStore } from '../store/sealed-store.js';
 import { PayloadVault } from './retention.js';
 import type { Keyring } from '../data/crypto/index.js';
+import type { SubjectHoldings } from '../data/retrieval/index.js';
 import type { Ledger } from './ledger.js';
 import { sendJson } from '../http/respond.js';
 
@@ -45,8 +46,8 @@ export function buildRetention(
     identityStore: IdentityStore;
     keys: ApiKeyService;
     keyring: Keyring;
-    /** Other content about a subject that erasure removes: retrieval chunks and files (src/data/retrieval). */
-    subjectData?: { subjectHoldings(id: string): Promise<{ files: number; chunks: number }>; eraseSubject(id: string): Promise<{ files: number; chunks: number }> };
+    /** Other content of a subject that erasure removes: retrieval chunks and files about it, uploads it made (src/data/retrieval). */
+    subjectData?: { subjectHoldings(id: string, tenant: string): Promise<SubjectHoldings>; eraseSubject(id: string, tenant: string): Promise<SubjectHoldings> };
     /** With store.postgres: the replicas' one payload store. */
     shared?: PayloadStore | null;
   },
@@ -84,13 +85,14 @@ export function buildRetention(
         // Recorded first (fail closed): an erasure the ledger does not show never happens. The one entry says what
         // goes: the retained payloads (deleted) and the data key (destroyed: any copy elsewhere is shredded).
         const holdings = vault ? await vault.holdings(id) : { key: false, payloads: 0 };
-        const chunks = (await o.subjectData?.subjectHoldings(id)) ?? { files: 0, chunks: 0 };
-        await ar.record('principal.erase', { type: 'Principal', id }, { payloadsDeleted: holdings.payloads, dataKeyDestroyed: holdings.key, apiKeysRevoked: true, retrievalChunksDeleted: chunks.chunks, retrievalFilesDeleted: chunks.files });
+        const none: SubjectHoldings = { files: 0, chunks: 0, uploads: 0 };
+        const held = (await o.subjectData?.subjectHoldings(id, p.tenant)) ?? none;
+        await ar.record('principal.erase', { type: 'Principal', id }, { payloadsDeleted: holdings.payloads, dataKeyDestroyed: holdings.key, apiKeysRevoked: true, retrievalChunksDeleted: held.chunks, retrievalFilesDeleted: held.files, retrievalUploadsDeleted: held.uploads });
         const shredded = vault ? await vault.erase(id) : { keyDestroyed: false, payloadsUnreadable: 0 };
-        const chunksGone = (await o.subjectData?.eraseSubject(id)) ?? { files: 0, chunks: 0 };
+        const gone = (await o.subjectData?.eraseSubject(id, p.tenant)) ?? none;
         await o.identityStore.updatePrincipal({ ...p, erasedAt: o.clock.now() });
         await o.keys.principalRemoved(id);
-        sendJson(res, 200, { principal: id, erased: true, key_destroyed: shredded.keyDestroyed, payloads_deleted: shredded.payloadsUnreadable, payloads_unreadable: shredded.payloadsUnreadable, retrieval_chunks_deleted: chunksGone.chunks, retrieval_files_deleted: chunksGone.files }, hdr);
+        sendJson(res, 200, { principal: id, erased: true, key_destroyed: shredded.keyDestroyed, payloads_deleted: shredded.payloadsUnreadable, payloads_unreadable: shredded.payloadsUnreadable, retrieval_chunks_deleted: gone.chunks, retrieval_files_deleted: gone.files, retrieval_uploads_deleted: gone.uploads }, hdr);
         return true;
       }
       const pay = /^\/admin\/v1\/payloads\/([^/]+)$/.exec(ar.path);

@@ -253,6 +253,14 @@ export class PostgresRetrievalStore implements RetrievalStore {
     return ((await this.pool.query(`DELETE FROM ${this.t('uploads')} WHERE id = $1 AND tenant = $2`, [id, tenant])).rowCount ?? 0) > 0;
   }
 
+  async countUploadsBy(tenant: string, createdBy: string): Promise<number> {
+    return Number((await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.t('uploads')} WHERE tenant = $1 AND created_by = $2`, [tenant, createdBy])).rows[0]!.n);
+  }
+
+  async eraseUploadsBy(tenant: string, createdBy: string): Promise<number> {
+    return (await this.pool.query(`DELETE FROM ${this.t('uploads')} WHERE tenant = $1 AND created_by = $2`, [tenant, createdBy])).rowCount ?? 0;
+  }
+
   async countExpiredUploads(nowMs: number): Promise<number> {
     return Number((await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.t('uploads')} WHERE expires_at <= $1`, [nowMs])).rows[0]!.n);
   }

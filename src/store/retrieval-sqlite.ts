@@ -267,6 +267,17 @@ export class SqliteRetrievalStore implements RetrievalStore {
     return gone;
   }
 
+  async countUploadsBy(tenant: string, createdBy: string): Promise<number> {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM retrieval_uploads WHERE tenant = ? AND created_by = ?').get(tenant, createdBy) as { n: number }).n;
+  }
+
+  async eraseUploadsBy(tenant: string, createdBy: string): Promise<number> {
+    const n = this.db.prepare('DELETE FROM retrieval_uploads WHERE tenant = ? AND created_by = ?').run(tenant, createdBy).changes;
+    // secure_delete overwrote the pages; the WAL that still holds them is folded in and cut.
+    if (n > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return n;
+  }
+
   async countExpiredUploads(nowMs: number): Promise<number> {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM retrieval_uploads WHERE expires_at <= ?').get(nowMs) as { n: number }).n;
   }

@@ -121,6 +121,10 @@ export interface RetrievalStore {
   listUploads(tenant: string, nowMs: number): Promise<UploadRecord[]>;
   /** Deletes a tenant's upload; false when it has none of that id. */
   deleteUpload(tenant: string, id: string): Promise<boolean>;
+  /** How many uploads a principal of `tenant` made (expired or not: erasure counts what is still on disk). */
+  countUploadsBy(tenant: string, createdBy: string): Promise<number>;
+  /** Erasure of a principal: deletes every upload it made in its tenant (secure_delete), returns how many. */
+  eraseUploadsBy(tenant: string, createdBy: string): Promise<number>;
   countExpiredUploads(nowMs: number): Promise<number>;
   deleteExpiredUploads(nowMs: number): Promise<number>;
   close(): Promise<void>;

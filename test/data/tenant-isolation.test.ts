@@ -86,13 +86,13 @@ test('every upload route on another tenant\'s upload is refused, and the upload 
   assert.equal(up.status, 200, up.text);
   const tried: string[] = [];
   for (const r of INFERENCE_ROUTES.filter((x) => x.name.startsWith('files.') && typeof x.path !== 'string')) {
-    const res = await w.call('inference', r.method, `/v1/files/${up.json.id}`, { key: globex.consumer! });
+    const res = await w.call('inference', r.method, `/v1/files/${up.json.id}${r.name === 'files.content' ? '/content' : ''}`, { key: globex.consumer! });
     tried.push(r.name);
     assert.equal(res.status, 403, `${r.name}: ${res.text}`);
     const entry = w.audits().find((a) => a.requestId === res.headers['x-request-id']) as any;
     assert.ok(entry?.policyIds.includes('retrieval-tenant-isolation'), `${r.name}: ${JSON.stringify(entry?.policyIds)}`);
   }
-  assert.deepEqual(tried.sort(), ['files.delete', 'files.get']);
+  assert.deepEqual(tried.sort(), ['files.content', 'files.delete', 'files.get']);
   // Attaching it to a store of the other tenant is refused the same way; the listing of that tenant never shows it.
   const own = await w.call('inference', 'GET', '/v1/files', { key: globex.consumer! });
   assert.deepEqual(own.json.data, []);

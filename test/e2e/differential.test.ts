@@ -130,7 +130,7 @@ const TABLE: Partial<Record<string, RouteRow>> = {
   'vector_stores.list': { framings: ['buffered'], streamedNotApplicable: SINGLE_JSON, cells: { ...noContent(NOT_A_PROMPT_RETRIEVAL), ...principalLimits('assert'), 'ledger unavailable': 'assert' } },
   'files.list': { framings: ['buffered'], streamedNotApplicable: SINGLE_JSON, cells: { ...noContent(NOT_A_PROMPT_UPLOAD), ...principalLimits('assert'), 'ledger unavailable': 'assert' } },
   ...Object.fromEntries(
-    (['files.upload', 'files.get', 'files.delete'] as const).map((n) => [
+    (['files.upload', 'files.get', 'files.content', 'files.delete'] as const).map((n) => [
       n,
       { framings: ['buffered'], streamedNotApplicable: SINGLE_JSON, cells: { ...noContent(NOT_A_PROMPT_UPLOAD), ...principalLimits({ notApplicable: UPLOADS_ELSEWHERE }), 'ledger unavailable': { notApplicable: UPLOADS_ELSEWHERE } } } satisfies RouteRow,
     ]),

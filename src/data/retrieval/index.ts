@@ -15,7 +15,7 @@ import type { RetrievalStore } from '../../store/retrieval-store.js';
 import { openSqlite } from '../../store/sqlite.js';
 import { RetrievalPlane, type RetrievalDeps } from './plane.js';
 
-export { RetrievalPlane, clearanceOf, MAX_CANDIDATES, type RetrievalCall, type RetrievalDeps, type RetrievalResource } from './plane.js';
+export { RetrievalPlane, clearanceOf, MAX_CANDIDATES, type RetrievalCall, type RetrievalDeps, type RetrievalResource, type SubjectHoldings } from './plane.js';
 export { chunkText, parseChunkingStrategy, DEFAULT_CHUNKING } from './chunk.js';
 
 export interface RetrievalConfig {
@@ -49,6 +49,8 @@ export function buildRetrievalPlane(dataDir: string, config: RetrievalConfig, de
           return plane.listUploads(call);
         case 'files.get':
           return plane.getUpload(call, id!);
+        case 'files.content':
+          return plane.uploadContent(call, id!);
         case 'files.delete':
           return plane.deleteUpload(call, id!);
         case 'vector_stores.files.get': {

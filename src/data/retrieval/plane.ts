@@ -53,6 +53,8 @@ export interface RetrievalAnswer {
   body: unknown;
   /** Flat facts for the request's ledger entry. */
   details: Record<string, string | number | boolean>;
+  /** Bytes sent as they are instead of `body` as JSON (a file's content). */
+  content?: { bytes: Buffer; type: string };
 }
 
 /** The search loop fetches at least this many candidates per round, and never scans past MAX_CANDIDATES. */
@@ -243,6 +245,16 @@ export class RetrievalPlane {
   async getUpload(call: RetrievalCall, id: string): Promise<RetrievalAnswer> {
     const u = await this.uploadFor(call, id, 'readFile');
     return { status: 200, body: uploadJson(u), details: { file: u.id } };
+  }
+
+  /**
+   * GET /v1/files/{id}/content (OpenAI's `files.content`): the uploaded bytes, opened with the tenant's keyring (a
+   * withdrawn KEK is 503 kek_unavailable, never content). Uploads are UTF-8 text only, so the type is text/plain.
+   */
+  async uploadContent(call: RetrievalCall, id: string): Promise<RetrievalAnswer> {
+    const u = await this.uploadFor(call, id, 'readFile');
+    const bytes = await openBlob(this.d.keyring, uploadAad(u.id), u.sealed);
+    return { status: 200, body: null, content: { bytes, type: 'text/plain; charset=utf-8' }, details: { file: u.id, bytes: bytes.length } };
   }
 
   async deleteUpload(call: RetrievalCall, id: string): Promise<RetrievalAnswer> {
@@ -437,14 +449,24 @@ export class RetrievalPlane {
     return { results, candidates: seen.size, denied };
   }
 
-  /** Erasure of a data subject: counts first (for the ledger entry), then the delete. */
-  subjectHoldings(subject: string): Promise<{ files: number; chunks: number }> {
-    return this.d.store.countSubject(subject);
+  /**
+   * Erasure of a data subject (a principal of `tenant`): the chunks and files added about it (`subject`) and the
+   * uploads it made (`/v1/files`, its tenant only). Counts first, for the ledger entry, then the delete.
+   */
+  async subjectHoldings(subject: string, tenant: string): Promise<SubjectHoldings> {
+    return { ...(await this.d.store.countSubject(subject)), uploads: await this.d.store.countUploadsBy(tenant, subject) };
   }
 
-  eraseSubject(subject: string): Promise<{ files: number; chunks: number }> {
-    return this.d.store.eraseSubject(subject);
+  async eraseSubject(subject: string, tenant: string): Promise<SubjectHoldings> {
+    return { ...(await this.d.store.eraseSubject(subject)), uploads: await this.d.store.eraseUploadsBy(tenant, subject) };
   }
+}
+
+/** What erasure finds of a subject in retrieval: chunks and files about it, uploads it made. */
+export interface SubjectHoldings {
+  files: number;
+  chunks: number;
+  uploads: number;
 }
 
 function page(query: string, results: { chunk: ChunkRecord; text: string; score: number }[]): Record<string, unknown> {

@@ -1,6 +1,6 @@
 // The KEK in a PKCS#11 token: a real SoftHSM2 token created in a temp dir, an AES-256 key generated inside it
 // (sensitive, not extractable). Data keys are wrapped and unwrapped on the token; destroying the key on the
-// token withdraws it, and retained payloads and model keys become unreadable. Without SoftHSM2 the tests skip
+// token withdraws it, and retained payloads, model keys, retrieval chunks and uploads become unreadable. Without SoftHSM2 the tests skip
 // with a printed reason; in CI (CI=true) its absence is a failure.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import pkcs11js from 'pkcs11js';
 import { FixedClock } from '../../../src/core/clock.js';
-import { EnvelopeTampered, KekUnavailable, Keyring, Pkcs11Kek, keyringFromConfig, parseWrappedKey, type Pkcs11KekConfig } from '../../../src/data/crypto/index.js';
+import { EnvelopeTampered, KekUnavailable, Keyring, Pkcs11Kek, keyringFromConfig, openBlob, parseWrappedKey, sealBlob, type Pkcs11KekConfig } from '../../../src/data/crypto/index.js';
+import { SqliteRetrievalStore } from '../../../src/store/retrieval-sqlite.js';
+import { chunkAad, uploadAad } from '../../../src/store/retrieval-store.js';
 import { PayloadVault } from '../../../src/ledger/retention.js';
 import { SqliteModelKeyStore } from '../../../src/store/model-keys-sqlite.js';
 import { SqlitePayloadStore } from '../../../src/store/ledger-payloads-sqlite.js';
@@ -78,7 +80,7 @@ test('the KEK stays on the token: its value cannot be read, data keys are wrappe
   }
 });
 
-test('retained payloads and model keys are unreadable once the token KEK is destroyed; BYOK on the token too', { skip: missing }, async () => {
+test('retained payloads, model keys, retrieval chunks and uploads are unreadable once the token KEK is destroyed; BYOK on the token too', { skip: missing }, async () => {
   const d = join(tmp, 'data');
   mkdirSync(d);
   generateAes('doomed-kek');
@@ -92,6 +94,28 @@ test('retained payloads and model keys are unreadable once the token KEK is dest
   const mk = randomBytes(32);
   await models.put('dep-g', await wrapModelKey(keyring, { keyId: 'mk-g', modelId: 'm', tenant: 'globex' }, mk), 1);
   await models.put('dep-a', await wrapModelKey(keyring, { keyId: 'mk-a', modelId: 'm', tenant: 'acme' }, mk), 1);
+  // A chunk and an upload per tenant, sealed and read back as the retrieval plane does (sealBlob / openBlob with their AAD).
+  const retrieval = new SqliteRetrievalStore(openSqlite(join(d, 'retrieval.db')), { index: 'exact-scan' });
+  for (const tenant of ['globex', 'acme']) {
+    const storeId = `vs_${tenant}`;
+    await retrieval.createStore({ id: storeId, tenant, name: storeId, classification: 'internal', embeddingModel: 'm', createdBy: 'w', createdAt: 1, dims: null });
+    const sealed = await sealBlob(keyring, tenant, chunkAad(storeId, `f-${tenant}`, 0), Buffer.from(`${tenant} chunk text`));
+    await retrieval.addFile({ id: `f-${tenant}`, storeId, tenant, filename: 'f', datasetDigest: 'sha256:' + '0'.repeat(64), classification: 'internal', access: [], subject: null, chunks: 1, createdBy: 'w', createdAt: 1, expiresAt: null }, [{ embedding: Float32Array.from([1, 0]), position: 0, sealed, classification: 'internal', rank: 1, expiresAt: null, findings: { injectionScore: 0, injectionSignals: [], types: [] } }]);
+    const u = `file-${tenant}`;
+    await retrieval.putUpload({ id: u, tenant, filename: 'u.txt', purpose: 'assistants', bytes: 11, createdBy: 'w', createdAt: 1, expiresAt: 10 }, await sealBlob(keyring, tenant, uploadAad(u), Buffer.from(`${tenant} upload text`)));
+  }
+  const chunkOf = async (tenant: string) => {
+    const [c] = await retrieval.nearest({ tenant, storeId: `vs_${tenant}`, maxRank: 3, embedding: Float32Array.from([1, 0]), limit: 1, nowMs: 1 });
+    const rec = (await retrieval.chunks([c!.chunkId], 1)).get(c!.chunkId)!;
+    return (await openBlob(keyring, chunkAad(rec.storeId, rec.fileId, rec.position), rec.sealed)).toString();
+  };
+  const uploadOf = async (tenant: string) => {
+    const u = (await retrieval.getUpload(`file-${tenant}`, 1))!;
+    return (await openBlob(keyring, uploadAad(u.id), u.sealed)).toString();
+  };
+  assert.equal(await chunkOf('globex'), 'globex chunk text');
+  assert.equal(await uploadOf('acme'), 'acme upload text');
+
   assert.equal(readFileSync(join(d, 'warden.db')).includes(Buffer.from('prompt')), false);
   assert.equal((await vault.get('gina', 'req-g', 'request')).toString(), 'globex prompt');
   assert.ok((await unwrapModelKey(keyring, (await models.get('dep-a'))!)).equals(mk));
@@ -100,12 +124,18 @@ test('retained payloads and model keys are unreadable once the token KEK is dest
   destroy('doomed-kek');
   await assert.rejects(vault.get('gina', 'req-g', 'request'), (e: unknown) => e instanceof KekUnavailable && /no longer on the token/.test(e.message));
   await assert.rejects(unwrapModelKey(keyring, (await models.get('dep-g'))!), KekUnavailable);
+  await assert.rejects(chunkOf('globex'), KekUnavailable);
+  await assert.rejects(uploadOf('globex'), KekUnavailable);
   assert.equal((await vault.get('alice', 'req-a', 'request')).toString(), 'acme prompt');
+  assert.equal(await chunkOf('acme'), 'acme chunk text');
 
   // acme withdraws its key from the token: its payloads and model key are unreadable too.
   destroy('acme-kek');
   await assert.rejects(vault.get('alice', 'req-a', 'request'), KekUnavailable);
   await assert.rejects(unwrapModelKey(keyring, (await models.get('dep-a'))!), KekUnavailable);
+  await assert.rejects(chunkOf('acme'), KekUnavailable);
+  await assert.rejects(uploadOf('acme'), KekUnavailable);
+  await retrieval.close();
   keyring.close();
 
   // A restart: the platform KEK must open or Warden does not start; a withdrawn tenant key only stops that tenant.

@@ -1,10 +1,10 @@
 // OpenAI's Files API in front of vector stores, driven by the official `openai` SDK against a running Warden (real
 // TLS, real SQLite, the real PDP with the starter policies; embeddings from the built-in demo upstream, a labelled
 // FAKE model): a file is uploaded (multipart), added to a store by file_id (uploadAndPoll, createAndPoll, and
-// vectorStores.create({ file_ids })), searched, listed and deleted. Every refusal answers with its status, code and
+// vectorStores.create({ file_ids })), searched, listed, read back (files.content) and deleted. Every refusal answers with its status, code and
 // one ledger entry: a consumer uploading, another tenant reading or attaching an upload, a key whose scope lacks the
 // action, a body that is not multipart, a purpose other than vector-store content, a binary file, an upload added
-// twice, an expired upload. The uploaded text is sealed at rest.
+// twice, an expired upload, the content of an upload the caller may not read. The uploaded text is sealed at rest.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -101,6 +101,25 @@ describe('the OpenAI SDK: upload, add by file_id, search, list, delete', () => {
     assert.ok(after.includes(a.id));
   });
 
+  test('files.content gives the uploaded bytes back as text/plain, in one allow entry', async () => {
+    const text = 'Zürich office: the badge reader on floor 2 is replaced on Friday ✓';
+    const f = await sdk.wendy!.files.create({ file: await toFile(Buffer.from(text), 'zurich.txt'), purpose: 'assistants' });
+    const r = await sdk.wendy!.files.content(f.id);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-type'), 'text/plain; charset=utf-8');
+    assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(await r.text(), text);
+    const entry = (w.audits() as Record<string, any>[]).find((e) => e.requestId === r.headers.get('x-request-id'));
+    assert.equal(entry?.action, 'readFile');
+    assert.equal(entry?.decision, 'allow');
+    assert.deepEqual(entry?.resource, { type: 'Upload', id: f.id });
+    assert.deepEqual([entry?.details.file, entry?.details.bytes], [f.id, Buffer.byteLength(text)]);
+    assert.ok(entry?.policyIds.includes('uploads-in-tenant'), JSON.stringify(entry?.policyIds));
+    // The content is read only: another method is 405.
+    const del = await w.call('inference', 'DELETE', `/v1/files/${f.id}/content`, { key: key.wendy! });
+    assert.equal(del.status, 405);
+  });
+
   test('the uploaded text is sealed at rest', async () => {
     await sdk.wendy!.files.create({ file: await toFile(Buffer.from(SEALED_MARKER), 'vault.txt'), purpose: 'assistants' });
     const db = join(w.w.dataDir, 'retrieval.db');
@@ -134,6 +153,23 @@ describe('every refusal, with its status, code and entry', () => {
     const denials = (w.audits() as Record<string, any>[]).filter((e) => e.decision === 'deny' && e.principal?.id === 'gina' && e.resource?.type === 'Upload' && e.resource?.id === f.id);
     assert.deepEqual(denials.map((e) => e.action).sort(), ['createVectorStore', 'deleteFile', 'readFile', 'writeVectorStore']);
     for (const e of denials) assert.ok(e.policyIds.includes('retrieval-tenant-isolation'), JSON.stringify(e));
+  });
+
+  test('files.content is refused to another tenant, a consumer, a key without readFile, and for an unknown id', async () => {
+    const f = await sdk.wendy!.files.create({ file: await toFile(Buffer.from('acme payroll runs on the 25th'), 'payroll.txt'), purpose: 'assistants' });
+    const before = w.audits().length;
+    assert.deepEqual(await refused(sdk.gina!.files.content(f.id)), { status: 403, code: 'policy_denied' });
+    assert.deepEqual(await refused(sdk.carl!.files.content(f.id)), { status: 403, code: 'policy_denied' });
+    assert.equal((await refused(sdk.vera!.files.content(f.id))).status, 403, 'the key scope is a ceiling');
+    const denials = (w.audits().slice(before) as Record<string, any>[]).filter((e) => e.action === 'readFile' && e.decision === 'deny');
+    assert.deepEqual(denials.map((e) => e.principal?.id).sort(), ['carl', 'gina', 'vera']);
+    assert.ok(denials.find((e) => e.principal?.id === 'gina')!.policyIds.includes('retrieval-tenant-isolation'));
+    // No content in any refusal; an unknown id is a JSON 404.
+    const unknown = await w.call('inference', 'GET', '/v1/files/file-000000000000000000000000/content', { key: key.wendy! });
+    assert.deepEqual([unknown.status, unknown.headers['content-type'], unknown.json.error.code], [404, 'application/json', 'file_not_found']);
+    const cross = await w.call('inference', 'GET', `/v1/files/${f.id}/content`, { key: key.gina! });
+    assert.deepEqual([cross.status, cross.json.error.code], [403, 'policy_denied']);
+    assert.equal(cross.text.includes('payroll'), false);
   });
 
   test('bad uploads: not multipart 415, malformed 400, purpose 400, binary 415, no file part 400, bad expires_after 400', async () => {
@@ -178,6 +214,7 @@ describe('every refusal, with its status, code and entry', () => {
     const vs = await c.vectorStores.create({ name: 'late', embedding_model: 'demo-embed' } as never);
     clock.advance(3_600_000);
     assert.deepEqual(await refused(c.files.retrieve(f.id)), { status: 404, code: 'file_not_found' });
+    assert.deepEqual(await refused(c.files.content(f.id)), { status: 404, code: 'file_not_found' });
     assert.deepEqual(await refused(c.vectorStores.files.create(vs.id, { file_id: f.id })), { status: 404, code: 'file_not_found' });
     const swept = await w.w.sweepRetention();
     assert.ok((swept as any)?.retrievalUploads?.deleted >= 1, JSON.stringify(swept));

@@ -4,7 +4,7 @@
 // instances on one table prefix stand for two replicas: what one writes, the other answers). All must return the
 // same candidates, never outside the tenant, the store or the classification rank asked, never an expired chunk,
 // and forget a subject's chunks (vectors included) on erasure.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -224,15 +224,22 @@ test('PostgreSQL: two replicas adding first files of different sizes at once fix
   assert.equal(await b.getStoreAnyTenant('vs_d'), null);
 });
 
-test('uploads: stored sealed as given, read by id from any handle, listed per tenant, deleted only in their tenant, expired alike on every backend', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'warden-retrieval-uploads-'));
+/** The upload contract's backends: a SQLite file (one handle) and, where PostgreSQL runs, two replicas on one prefix. */
+async function uploadStores(t: TestContext, tmpPrefix: string) {
+  const dir = mkdtempSync(join(tmpdir(), tmpPrefix));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const pair = await pgPair();
   if (typeof pair === 'string') t.diagnostic(`PostgreSQL store not tested: ${pair}`);
   else t.after(() => Promise.all([pair.a.close(), pair.b.close()]));
-  const local = new SqliteRetrievalStore(openSqlite(join(dir, 'u.db')), { index: 'exact-scan' });
+  const file = join(dir, 'u.db');
+  const local = new SqliteRetrievalStore(openSqlite(file), { index: 'exact-scan' });
   t.after(() => local.close());
   const cases: [string, RetrievalStore, RetrievalStore][] = [['sqlite', local, local], ...(typeof pair === 'string' ? [] : ([['postgres', pair.a, pair.b]] as [string, RetrievalStore, RetrievalStore][]))];
+  return { cases, file, pair };
+}
+
+test('uploads: stored sealed as given, read by id from any handle, listed per tenant, deleted only in their tenant, expired alike on every backend', async (t) => {
+  const { cases } = await uploadStores(t, 'warden-retrieval-uploads-');
   for (const [name, a, b] of cases) {
     const up = (id: string, tenant: string, createdAt: number, expiresAt: number) => a.putUpload({ id, tenant, filename: `${id}.txt`, purpose: 'assistants', bytes: 3, createdBy: 'w', createdAt, expiresAt }, Buffer.from(`sealed-${id}`));
     await up('file-1', 'acme', 10, 100);
@@ -268,5 +275,31 @@ test('a file id already in a store is refused on every backend (FileIdTaken), an
     await assert.rejects(s.addFile(rec('vs_2'), [chunk]), FileIdTaken, name);
     assert.deepEqual(await s.listFiles('acme', 'vs_2', 1), [], `${name}: nothing written to the second store`);
     assert.equal((await s.getStore('acme', 'vs_2'))!.dims, null, `${name}: the second store's size was not fixed`);
+  }
+});
+
+test('erasing a principal\'s uploads: every one it made in its tenant (expired or not) goes, on every backend; others stay; (SQLite) the sealed bytes leave the file', async (t) => {
+  // PostgreSQL: written and erased through replica a, checked through replica b.
+  const { cases, file, pair } = await uploadStores(t, 'warden-retrieval-erase-uploads-');
+  for (const [name, a, b] of cases) {
+    const up = (id: string, tenant: string, createdBy: string, expiresAt = 1000) => a.putUpload({ id, tenant, filename: `${id}.txt`, purpose: 'assistants', bytes: 3, createdBy, createdAt: 10, expiresAt }, Buffer.from(`erasable-${createdBy}-${id}`));
+    await up('file-w1', 'acme', 'wendy');
+    await up('file-w2', 'acme', 'wendy', 50); // expired, not yet swept: still on disk, so erased too
+    await up('file-v1', 'acme', 'walt');
+    await up('file-g1', 'globex', 'wendy'); // the same id in another tenant is another principal
+    assert.equal(await b.countUploadsBy('acme', 'wendy'), 2, name);
+    assert.equal(await a.eraseUploadsBy('acme', 'wendy'), 2, name);
+    assert.equal(await b.countUploadsBy('acme', 'wendy'), 0, name);
+    assert.equal(await b.eraseUploadsBy('acme', 'wendy'), 0, `${name}: nothing twice`);
+    assert.equal(await b.getUpload('file-w1', 20), null, name);
+    assert.deepEqual((await b.listUploads('acme', 20)).map((u) => u.id), ['file-v1'], name);
+    assert.deepEqual((await b.listUploads('globex', 20)).map((u) => u.id), ['file-g1'], name);
+  }
+  const bytes = Buffer.concat([readFileSync(file), ...(existsSync(file + '-wal') ? [readFileSync(file + '-wal')] : [])]);
+  assert.equal(bytes.includes(Buffer.from('erasable-wendy-file-w')), false, 'sealed bytes left in the SQLite file');
+  assert.equal(bytes.includes(Buffer.from('erasable-walt-file-v1')), true, 'setup: the bytes would be seen');
+  if (typeof pair !== 'string') {
+    const left = await pgQuery(`SELECT count(*) AS n FROM ${pair.prefix}retrieval_uploads WHERE position(convert_to('erasable-wendy-file-w', 'UTF8') in sealed) > 0`);
+    assert.equal(left.rows[0].n, '0');
   }
 });

@@ -191,6 +191,8 @@ export function probe(w: World, route: RouteName, key: string | undefined, ctx: 
     case 'files.get':
     case 'files.delete':
       return t.call('inference', route === 'files.get' ? 'GET' : 'DELETE', '/v1/files/file-missing', k);
+    case 'files.content':
+      return t.call('inference', 'GET', '/v1/files/file-missing/content', k);
     case 'vector_stores.search':
       return t.call('inference', 'POST', '/v1/vector_stores/vs_missing/search', { ...k, body: { query: 'x' } });
     case 'attestation.key':

@@ -34,7 +34,7 @@ const CAMPAIGNS: Record<string, (r: () => number) => string> = {
 };
 
 test('answer profiles: SQL, shell, code, URL, refusal, tool call and findings are told apart', () => {
-  assert.deepEqual(profileAnswer(chat('The quarter went well; revenue grew.'), 0), { length: 36, sql: false, shell: false, code: false, url: false, refusal: false, toolCall: false, finding: false });
+  assert.deepEqual(profileAnswer(chat('The quarter went well; revenue grew.'), 0), { length: 36, language: 'en', sql: false, shell: false, code: false, url: false, refusal: false, toolCall: false, finding: false });
   const sql = profileAnswer(chat('SELECT name FROM users WHERE id = 1;'), 0);
   assert.equal(sql.sql, true);
   assert.equal(sql.code, true, 'SQL is code too');

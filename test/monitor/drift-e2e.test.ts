@@ -7,13 +7,14 @@
 // upstream, streaming, approved from an answer set, drifts after a restart of the gateway on its data dir
 // (the approved baseline was kept, not relearnt); it cannot be quarantined: its entry says so.
 import assert from 'node:assert/strict';
-import { chmodSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { WardenConfig } from '../../src/config/config.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { testdata } from '../helpers/testdata.js';
+import { runWarden } from '../helpers/proc.js';
 import { startTestWarden, type TestWarden } from '../helpers/warden.js';
 
 const VECTOR = testdata('crypto_vectors/model_signing/v1.0.0-certificate');
@@ -214,4 +215,28 @@ test('streamed answers of a configured upstream, approved from an answer set, dr
   assert.equal(drift[0]!.decision, 'deny', 'the configured response could not be carried out');
   assert.equal(audits((e) => e.action === 'monitor.drift.approve' || e.action === 'monitor.drift.relearn').length, 0, 'no approval or relearn on the restarted gateway');
   mode.answer = SUMMARY;
+});
+
+test('the CLI lists the profiles, approves one from an answer file (JSON lines), and relearns', async () => {
+  const env = { WARDEN_ADMIN_URL: t.w.adminUrl, WARDEN_CA: t.w.caPemPath, WARDEN_ADMIN_KEY: adminKey, WARDEN_MFA_TOKEN: '' };
+  const listed = await runWarden(['monitor', 'drift'], env);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, /^upstream:cfg\/cfg-summarizer {2}cfg-summarizer {2}drifted {2}baseline=20 .*approved by /m);
+  const file = join(tmp, 'prompts.jsonl');
+  // The model's inputs: prompts it is normally asked (a text a line, or {"text"}).
+  writeFileSync(file, Array.from({ length: 20 }, (_, i) => JSON.stringify(i % 2 ? 'Summarize the quarterly report.' : { text: 'Summarize the board minutes.' })).join('\n') + '\n\n');
+  const ok = await runWarden(['monitor', 'drift', 'approve', 'input:cfg-summarizer', '--from', file], env);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /^approved input:cfg-summarizer: 20 answers, watching$/m);
+  assert.equal(audits((e) => e.action === 'monitor.drift.approve' && e.resource.id === 'input:cfg-summarizer').length, 1);
+  writeFileSync(file, '"fine"\nnot json\n');
+  const bad = await runWarden(['monitor', 'drift', 'approve', 'input:cfg-summarizer', '--from', file], env);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /prompts\.jsonl:2: not a JSON value/);
+  const refused = await runWarden(['monitor', 'drift', 'approve', 'input:cfg-summarizer'], env);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /baseline_already_approved|already approved/);
+  const rl = await runWarden(['monitor', 'drift', 'relearn', 'input:cfg-summarizer'], env);
+  assert.equal(rl.code, 0, rl.stderr);
+  assert.equal((await t.call('admin', 'GET', '/admin/v1/monitor/drift', { key: adminKey })).json.inputs.find((x: { deployment: string }) => x.deployment === 'input:cfg-summarizer').phase, 'learning');
 });

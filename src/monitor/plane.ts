@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AdminRequest } from '../admin/admin.js';
 import type { Clock } from '../core/clock.js';
-import { BadRequest, NotFound, WardenError } from '../core/errors.js';
+import { BadRequest, FailClosed, NotFound, WardenError } from '../core/errors.js';
 import type { AuditEvent, AuthnMethod, Findings, Principal } from '../core/types.js';
 import type { WardenConfig } from '../config/config.js';
 import type { AuditSink } from '../core/audit-sink.js';
@@ -289,7 +289,8 @@ export function buildMonitor(
     }
     const by = `${ar.principal.kind}:${ar.principal.id}`;
     const details = { answers: answers?.length ?? null, from: answers ? 'answer_set' : 'learnt' };
-    if (!sharedDrift) throw new NotFound('drift_store_unavailable', 'approval needs the drift profile store');
+    // Every gateway has a store (warden.db or PostgreSQL); a monitor built without one cannot keep an approval.
+    if (!sharedDrift) throw new FailClosed('drift_store_unavailable', 'approving a baseline needs the drift profile store');
     const current = await sharedDrift.peek(key);
     if (!answers) {
       if (!current) throw new NotFound('deployment_not_profiled', `the monitor has no profile for ${key} (approve it with an answer set, or let it answer first)`);

@@ -2,6 +2,7 @@
 // durable learnt state, kept with the other durable records and surviving a restart of every replica and of
 // Redis). One row per principal; a merge is written by a conditional INSERT/UPDATE on the version it was computed
 // from (src/monitor/baselines-shared.ts), so concurrent replicas never overwrite each other's observations.
+// Migration 2 adds the drift profiles beside them (src/store/drift-postgres.ts), on the same pool.
 import type pg from 'pg';
 import type { SharedBaselineStore } from '../monitor/baselines-shared.js';
 import { PostgresDriftProfileStore } from './drift-postgres.js';

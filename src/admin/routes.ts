@@ -113,6 +113,8 @@ export const ADMIN_ROUTES: readonly AdminRouteDecl[] = [
   // A deployment's answer profile is audit material; re-learning its baseline approves its answers as they are.
   { name: 'monitor.drift.list', method: 'GET', path: '/admin/v1/monitor/drift', need: audit('monitor') },
   { name: 'monitor.drift.relearn', method: 'POST', path: /^\/admin\/v1\/monitor\/drift\/([^/]+)\/relearn$/, need: (m) => ({ action: 'manageModels', resource: dep(m) }), example: '/admin/v1/monitor/drift/none/relearn' },
+  // Approving a baseline (the learnt one, or an answer set) decides what the deployment's answers are judged against: as relearn.
+  { name: 'monitor.drift.approve', method: 'POST', path: /^\/admin\/v1\/monitor\/drift\/([^/]+)\/approve$/, need: (m) => ({ action: 'manageModels', resource: dep(m) }), example: '/admin/v1/monitor/drift/none/approve' },
   // What playbooks did is audit material; undoing a step (lifting a step-up, a throttle, a suspension) is an identity action.
   { name: 'playbooks.list', method: 'GET', path: '/admin/v1/playbooks', need: audit('monitor') },
   { name: 'playbooks.revert', method: 'POST', path: /^\/admin\/v1\/playbooks\/steps\/([^/]+)\/revert$/, need: () => ({ action: 'manageKeys', resource: sys('monitor') }), example: '/admin/v1/playbooks/steps/none/revert' },

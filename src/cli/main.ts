@@ -36,7 +36,7 @@ const USAGE = `usage: warden <command> [options]
   tools list|show|create|update|delete|definition|approve-definition   the tool registry (admin API)
   agents list|show|register|remove|approve-card  the A2A agent registry (admin API)
   approvals list|approve|deny                    held tool calls (admin API)
-  monitor list|reset                             what the monitor sees of principals, and resets (admin API)
+  monitor list|reset|drift                       what the monitor sees of principals and deployments; resets, drift approvals (admin API)
   playbook list|revert|simulate                  response playbooks: steps run, undo one; replay traffic in dry run
   inventory [--json] [--flagged]                 every model, deployment, tool, key and principal with risk flags (admin API)
   redteam run|history|show|attacks               attack the configured models through Warden and report success (admin API)

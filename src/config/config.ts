@@ -335,7 +335,7 @@ export interface ExtractionConfig {
 
 export interface DriftConfig {
   enabled: boolean;
-  /** Answers that make a deployment's approved baseline (learnt from its first answers, or after an operator's relearn). */
+  /** Answers that make a deployment's baseline (learnt from its first answers, or after an operator's relearn), and the least an approved answer set holds. */
   baselineAnswers: number;
   /** The sliding window of recent answers compared with the baseline. */
   windowAnswers: number;
@@ -345,6 +345,13 @@ export interface DriftConfig {
   action: 'alert' | 'quarantine';
   /** Input drift per model (what it is asked, same features and thresholds): a `monitor.input_drift` entry, never a quarantine. */
   inputs: boolean;
+  /**
+   * `operator` (default): a learnt baseline waits for an operator's approval (POST /admin/v1/monitor/drift/{id}/approve)
+   * before answers are judged against it; `auto`: it is approved as it completes (the first answers are trusted).
+   */
+  approval: 'operator' | 'auto';
+  /** How often each replica merges what it learnt into the stored profiles and reads them (ms). */
+  syncMs: number;
 }
 
 /** workload.scan: the scanner's own limits, minus what is per scan (ignorePaths). */
@@ -672,6 +679,8 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
         threshold: raw.monitor?.drift?.threshold ?? 0.5,
         action: raw.monitor?.drift?.action ?? 'alert',
         inputs: raw.monitor?.drift?.inputs ?? true,
+        approval: raw.monitor?.drift?.approval ?? 'operator',
+        syncMs: raw.monitor?.drift?.syncMs ?? 5_000,
       },
       playbooks: checkedPlaybooks(raw.monitor?.playbooks ?? [], source),
       extraction: {

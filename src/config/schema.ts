@@ -137,6 +137,8 @@ export const CONFIG_SCHEMA = {
             threshold: { type: 'number', exclusiveMinimum: 0 },
             action: { enum: ['alert', 'quarantine'] },
             inputs: { type: 'boolean' },
+            approval: { enum: ['operator', 'auto'] },
+            syncMs: { type: 'integer', minimum: 100 },
           },
         },
         extraction: {
@@ -245,7 +247,7 @@ export const CONFIG_SCHEMA = {
                     minProperties: 1,
                     properties: Object.fromEntries(['denials', 'injections', 'secrets', 'requests'].map((k) => [k, { type: 'integer', minimum: 1 }])),
                   },
-                  drift: { anyOf: [{ const: true }, { type: 'object', additionalProperties: false, required: ['features'], properties: { features: { type: 'array', minItems: 1, items: { enum: ['length', 'sql', 'shell', 'code', 'url', 'refusal', 'toolCall', 'finding'] } } } }] },
+                  drift: { anyOf: [{ const: true }, { type: 'object', additionalProperties: false, required: ['features'], properties: { features: { type: 'array', minItems: 1, items: { enum: ['length', 'language', 'sql', 'shell', 'code', 'url', 'refusal', 'toolCall', 'finding'] } } } }] },
                   attestation: { const: true },
                 },
               },

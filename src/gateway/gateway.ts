@@ -136,7 +136,7 @@ export interface GatewayDeps {
   /** Payload retention (when enabled): called before the entry is written, after the answer is final. */
   retain?: (ctx: RequestContext, response: Buffer) => Promise<void>;
   /** The monitor plane: admits (or throttles) a principal before any other work, and hears of every answered request. */
-  monitor?: { admit(p: Principal): void | Promise<void>; observe(ctx: RequestContext, event: AuditEvent): void; observeAnswer?(ctx: RequestContext, answer: unknown, findings: readonly Finding[]): void };
+  monitor?: { admit(p: Principal): void | Promise<void>; observe(ctx: RequestContext, event: AuditEvent): void; observeAnswer?(ctx: RequestContext, answer: unknown, findings: readonly Finding[]): void; observeStreamedAnswer?(ctx: RequestContext, events: readonly string[], findings: readonly Finding[]): void };
   /**
    * RFC 8693 token exchange at /v1/token (absent: the endpoint answers 404), and the RFC 8414 metadata that
    * describes it at /.well-known/oauth-authorization-server.
@@ -179,6 +179,8 @@ interface RouteHandler {
 const UPSTREAM_PATHS: Record<ModelEndpoint, string> = { chat: '/chat/completions', completions: '/completions', embeddings: '/embeddings' };
 const USE_ACTIONS: Action[] = ['chat', 'complete', 'embed'];
 const EMPTY = Buffer.alloc(0);
+/** Event data of a streamed answer the monitor profiles at most (characters of the upstream's `data:` payloads). */
+const STREAM_PROFILE_CHARS = 1 << 20;
 
 function usageTokens(json: unknown): number {
   const u = (json as { usage?: { total_tokens?: unknown } } | null)?.usage;
@@ -821,6 +823,10 @@ export class Gateway {
     let lastChunk: Record<string, unknown> | undefined;
     // With retention on, the streamed answer is also kept (it is what the client received).
     const kept: string[] | null = this.d.retain ? [] : null;
+    // The monitor profiles the answer as the model produced it (before redaction), once, at its end: the upstream's
+    // events are kept by reference until then (up to STREAM_PROFILE_CHARS; past that the answer is long whatever it says).
+    const produced: string[] | null = this.d.monitor?.observeStreamedAnswer && ctx.model ? [] : null;
+    let producedChars = 0;
     // The events cut from one upstream read go out in one socket write (one TLS record, one syscall) instead
     // of one each: the response is corked while they are relayed, and uncorked before waiting for a drain.
     let corked = false;
@@ -853,6 +859,10 @@ export class Gateway {
       if (data === '[DONE]') return; // held: the receipt goes before it
       if (data === null) return emit(ev + '\n\n');
       completionChars += data.length;
+      if (produced && producedChars < STREAM_PROFILE_CHARS) {
+        produced.push(data);
+        producedChars += data.length;
+      }
       if (guard.idle && !gate) {
         if (data.includes('"usage"')) this.noteUsage(ctx, data);
         return emit(ev + '\n\n');
@@ -895,6 +905,7 @@ export class Gateway {
       throw upstreamStreamError(target, e);
     }
     this.noteFinding(ctx, ...guard.findings());
+    if (produced) this.d.monitor!.observeStreamedAnswer!(ctx, produced, guard.findings()); // output drift, as for a whole answer
     // Without reported usage, charge an estimate (~4 characters per token) so token limits still bite.
     if (ctx.modelTokens === 0) ctx.modelTokens = Math.ceil(completionChars / 4);
     // The same estimate for the budget, with the prompt as it was estimated at reservation.

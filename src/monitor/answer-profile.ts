@@ -1,11 +1,12 @@
 // What a model's answer looks like, reduced to a few categorical features the drift detector compares with
-// the deployment's approved baseline: how long it is, and whether it carries SQL, shell, code, URLs, a
-// refusal, a tool call or a sensitive-data finding. "A normally concise summarization model suddenly
+// the deployment's approved baseline: how long it is, which language (script) it is written in, and whether
+// it carries SQL, shell, code, URLs, a refusal, a tool call or a sensitive-data finding. "A normally concise summarization model suddenly
 // outputting raw database queries" shows up as a jump in the `sql` share and a shift in `length`.
 
 /** The features of one answer. Each binary feature is a share over the window; `length` is a histogram. */
 export interface AnswerSample {
   length: number;
+  language: Language;
   sql: boolean;
   shell: boolean;
   code: boolean;
@@ -17,7 +18,15 @@ export interface AnswerSample {
 
 export const BINARY_FEATURES = ['sql', 'shell', 'code', 'url', 'refusal', 'toolCall', 'finding'] as const;
 export type BinaryFeature = (typeof BINARY_FEATURES)[number];
-export type Feature = BinaryFeature | 'length';
+export type Feature = BinaryFeature | 'length' | 'language';
+
+/**
+ * The answer's language, cheaply: the script most of its first letters are written in, and for Latin script
+ * whether English function words outnumber those of the other common Latin-script languages. `none`: fewer
+ * than 8 letters (a number, an empty tool-call answer).
+ */
+export const LANGUAGES = ['none', 'en', 'latin', 'cyrillic', 'arabic', 'cjk', 'other'] as const;
+export type Language = (typeof LANGUAGES)[number];
 
 /** Upper bounds (characters, inclusive) of the length bins; the last bin is open. */
 export const LENGTH_BINS = [40, 160, 640, 2560] as const;
@@ -67,11 +76,76 @@ export function profileRequest(prompt: string, offersTools: boolean, findings: n
   return profileText(prompt, offersTools, findings);
 }
 
+/** Letters looked at: the script of an answer shows in its first sentences, and the scan stays O(1) per answer. */
+const LANGUAGE_SCAN = 600;
+const EN_WORDS = /\b(the|and|of|to|is|are|was|that|this|with|for|it|be|have|not)\b/gi;
+const OTHER_LATIN_WORDS = /\b(el|la|los|las|que|y|una|por|und|der|die|das|ist|nicht|ein|le|les|des|et|est|une|il|che|per|sono|não|uma|com|het|een|van|och|att|är)\b/gi;
+
+export function languageOf(text: string): Language {
+  const head = text.length > LANGUAGE_SCAN ? text.slice(0, LANGUAGE_SCAN) : text;
+  let latin = 0;
+  let cyrillic = 0;
+  let arabic = 0;
+  let cjk = 0;
+  let other = 0;
+  for (let i = 0; i < head.length; i++) {
+    const c = head.charCodeAt(i);
+    if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 0xc0 && c <= 0x24f && c !== 0xd7 && c !== 0xf7)) latin++;
+    else if (c < 0x370) continue; // digits, punctuation, spacing marks
+    else if (c >= 0x400 && c <= 0x52f) cyrillic++;
+    else if (c >= 0x600 && c <= 0x6ff) arabic++;
+    else if ((c >= 0x3040 && c <= 0x30ff) || (c >= 0x4e00 && c <= 0x9fff) || (c >= 0xac00 && c <= 0xd7af)) cjk++;
+    else if (c < 0x2000 || (c >= 0x3000 && c < 0xd800)) other++; // Greek, Hebrew, Indic, Thai …, not symbols or surrogates
+  }
+  const top = Math.max(latin, cyrillic, arabic, cjk, other);
+  // Ideographs carry a word each: a few of them are a sentence.
+  if (top === 0 || (top < 8 && cjk < 3)) return 'none';
+  if (top === latin) {
+    const en = head.match(EN_WORDS)?.length ?? 0;
+    return en > (head.match(OTHER_LATIN_WORDS)?.length ?? 0) ? 'en' : 'latin';
+  }
+  return top === cjk ? 'cjk' : top === cyrillic ? 'cyrillic' : top === arabic ? 'arabic' : 'other';
+}
+
+/**
+ * A streamed answer as the whole answer it adds up to: each event's `choices[].delta` (content and tool calls)
+ * or `choices[].text`, per choice, in order. `events` are the upstream's `data:` payloads as they came (the
+ * answer as the model produced it, before any redaction); one that is not JSON is skipped.
+ */
+export function assembleStreamedAnswer(events: readonly string[]): { choices: { message: { content: string; tool_calls?: unknown[] } }[] } {
+  const texts: string[][] = [];
+  const tools: boolean[] = [];
+  for (const data of events) {
+    let ev: unknown;
+    try {
+      ev = JSON.parse(data);
+    } catch {
+      continue;
+    }
+    const choices = (ev as { choices?: unknown } | null)?.choices;
+    if (!Array.isArray(choices)) continue;
+    for (const c of choices as Record<string, unknown>[]) {
+      if (!c || typeof c !== 'object') continue;
+      const i = typeof c.index === 'number' && c.index >= 0 && c.index < 128 ? c.index : 0;
+      const parts = (texts[i] ??= []);
+      if (typeof c.text === 'string') parts.push(c.text);
+      const d = c.delta as Record<string, unknown> | undefined;
+      if (!d || typeof d !== 'object') continue;
+      if (typeof d.content === 'string') parts.push(d.content);
+      if ((Array.isArray(d.tool_calls) && d.tool_calls.length > 0) || (d.function_call && typeof d.function_call === 'object')) tools[i] = true;
+    }
+  }
+  const choices: { message: { content: string; tool_calls?: unknown[] } }[] = [];
+  for (let i = 0; i < Math.max(texts.length, tools.length); i++) choices.push({ message: { content: (texts[i] ?? []).join(''), ...(tools[i] ? { tool_calls: [{}] } : {}) } });
+  return { choices };
+}
+
 function profileText(text: string, toolCall: boolean, findings: number): AnswerSample {
   const sql = SQL.test(text);
   const shell = SHELL.test(text);
   return {
     length: text.length,
+    language: languageOf(text),
     sql,
     shell,
     code: sql || shell || CODE.test(text),

@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AdminRequest } from '../admin/admin.js';
 import type { Clock } from '../core/clock.js';
-import { BadRequest, NotFound, WardenError } from '../core/errors.js';
+import { BadRequest, FailClosed, NotFound, WardenError } from '../core/errors.js';
 import type { AuditEvent, AuthnMethod, Findings, Principal } from '../core/types.js';
 import type { WardenConfig } from '../config/config.js';
 import type { AuditSink } from '../core/audit-sink.js';
@@ -16,8 +16,9 @@ import { sendJson } from '../http/respond.js';
 import { BehaviourMonitor, type MonitorAction, type MonitorOptions, type Observation, type RiskReport, type Signals } from './monitor.js';
 import { MonitorUnavailable, SharedBehaviourMonitor } from './redis-monitor.js';
 import { recordSystemEntry } from './entries.js';
-import { profileAnswer, profileRequest } from './answer-profile.js';
+import { assembleStreamedAnswer, profileAnswer, profileRequest, type AnswerSample } from './answer-profile.js';
 import { DriftDetector, type DriftEvent } from './drift.js';
+import { SharedDrift, type DriftProfileStore } from './drift-shared.js';
 import { PlaybookEngine, type AttestationFailure, type Playbook, type PlaybookEffects } from './playbooks.js';
 import { ExtractionDetector, promptsOf, type ExtractionAssessment, type ExtractionRequest } from './extraction.js';
 import { SharedExtraction } from './redis-extraction.js';
@@ -48,8 +49,10 @@ export interface MonitorPlane {
   observe(ctx: { principal?: Principal; findings?: Findings; endpoint?: string; body?: Record<string, unknown>; sourceIp?: string; model?: string | null; usage?: { prompt: number; completion: number } | null }, event: AuditEvent): void;
   /** Tools plane: every decided tool call. */
   observeTool(p: Principal, o: { status: number; stage: string | null; findings: Findings | null; tool?: string; sourceIp?: string; argsChars?: number }): void;
-  /** Gateway: a model's (non-streamed) answer as released, with the count of what the answer guard found in it. */
+  /** Gateway: a model's answer as it produced it (a stream assembled at its end), with what the answer guard found in it. */
   observeAnswer(ctx: AnsweredRequest, answer: unknown, findings: readonly unknown[]): void;
+  /** Gateway: a streamed answer at its end, as the upstream's event payloads (assembled and profiled here, once). */
+  observeStreamedAnswer(ctx: AnsweredRequest, events: readonly string[], findings: readonly unknown[]): void;
   /** PDP: the principal's risk, 0..1. */
   risk(p: Principal): number;
   /** Inventory: the principal's risk and why (behaviour signals, extraction, deviation from its baseline). */
@@ -59,6 +62,8 @@ export interface MonitorPlane {
    * red team clears its own principal before each attack so that each is judged on its own (the caller records it).
    */
   forget(p: { tenant: string; kind: string; id: string }): Promise<void>;
+  /** Reads the stored drift profiles before the gateway serves (a restarted gateway judges at once), then keeps them in sync. */
+  start(): Promise<void>;
   /** Saves what must survive a restart (the baselines: to the file, or merged into the shared store) and stops the monitor's timers. */
   close(): Promise<void>;
   /** Workload plane: a deployment's attestation turned untrusted (playbooks with `when: { attestation: true }`). */
@@ -99,6 +104,8 @@ export function buildMonitor(
     shared?: { redis: Redis; prefix: string };
     /** Cluster mode: the per-principal baselines merged by every replica (instead of `baselinesFile`). */
     sharedBaselines?: SharedBaselineStore;
+    /** Where the drift profiles are kept and shared (SQLite in the data dir, or PostgreSQL); absent: per process. */
+    driftStore?: DriftProfileStore;
     /** Takes a registered deployment out of routing (the workload plane's quarantine); false when it cannot. */
     quarantine?: (deploymentId: string, reason: string) => Promise<boolean>;
     /** Revokes every Warden token naming the principal (a playbook's revokeTokens). */
@@ -117,6 +124,7 @@ export function buildMonitor(
   const playbooks = m.playbooks.length ? buildPlaybooks(m.playbooks, o) : null;
   const drift = m.drift.enabled ? buildDrift(config, o, playbooks) : null;
   const inputDrift = m.drift.enabled && m.drift.inputs ? buildInputDrift(config, o) : null;
+  const sharedDrift = drift && o.driftStore ? new SharedDrift(drift.detector, inputDrift, o.driftStore, { syncMs: m.drift.syncMs, clock: o.clock, log: o.log }) : null;
   /** A finding about a principal (extraction, deviation): a warning and a `kind: system` entry naming it. */
   const finding = (action: string, principal: string, details: Record<string, string | number | boolean | null>) => {
     o.log.warn({ principal, [action]: details }, `monitor: ${action}`);
@@ -258,6 +266,48 @@ export function buildMonitor(
   /** Whether a non-streamed answer was a refusal, from observeAnswer to the request's observation that follows it. */
   const refusals = new WeakMap<object, boolean>();
 
+  /**
+   * An operator approves a profile's baseline: the learnt one awaiting approval, or (`answers`) an answer set given
+   * now. Checked before it is recorded, recorded before it is written; a refusal found in the write (another
+   * operator got there first) is recorded too.
+   */
+  async function approveDrift(key: string, detector: DriftDetector | null, ar: AdminRequest, res: ServerResponse): Promise<boolean> {
+    const body = await ar.body();
+    const input = key.startsWith('input:');
+    if (!detector) throw new NotFound('deployment_not_profiled', `input drift is off (monitor.drift.inputs): no profile ${key}`);
+    if (body.model !== undefined && (typeof body.model !== 'string' || !body.model)) throw new BadRequest('invalid_model', '`model` must be a non-empty string');
+    let answers: AnswerSample[] | null = null;
+    if (body.answers !== undefined) {
+      if (!Array.isArray(body.answers)) throw new BadRequest('invalid_answers', '`answers` must be an array of answers (a text, {"text"}, or a chat/completions response)');
+      answers = body.answers.map((a: unknown, i) => {
+        const text = typeof a === 'string' ? a : a && typeof a === 'object' && typeof (a as { text?: unknown }).text === 'string' ? (a as { text: string }).text : null;
+        if (text !== null) return input ? profileRequest(text, false, 0) : profileAnswer({ choices: [{ text }] }, 0);
+        if (a && typeof a === 'object' && Array.isArray((a as { choices?: unknown }).choices) && !input) return profileAnswer(a, 0);
+        throw new BadRequest('invalid_answers', `answers[${i}] is not ${input ? 'a prompt text' : 'an answer'} (a text, {"text"}, or a chat/completions response)`);
+      });
+      if (answers.length < detector.baselineAnswers) throw new BadRequest('too_few_answers', `an approved answer set needs at least monitor.drift.baselineAnswers (${detector.baselineAnswers}) answers; got ${answers.length}`);
+    }
+    const by = `${ar.principal.kind}:${ar.principal.id}`;
+    const details = { answers: answers?.length ?? null, from: answers ? 'answer_set' : 'learnt' };
+    // Every gateway has a store (warden.db or PostgreSQL); a monitor built without one cannot keep an approval.
+    if (!sharedDrift) throw new FailClosed('drift_store_unavailable', 'approving a baseline needs the drift profile store');
+    const current = await sharedDrift.peek(key);
+    if (!answers) {
+      if (!current) throw new NotFound('deployment_not_profiled', `the monitor has no profile for ${key} (approve it with an answer set, or let it answer first)`);
+      sharedDrift.checkApprovable(key, current);
+    }
+    await ar.record('monitor.drift.approve', { type: 'Deployment', id: key }, details);
+    let r;
+    try {
+      r = await sharedDrift.approve(key, by, answers, typeof body.model === 'string' ? body.model : null);
+    } catch (e) {
+      if (e instanceof WardenError) await ar.record('monitor.drift.approve', { type: 'Deployment', id: key }, details, e);
+      throw e;
+    }
+    sendJson(res, 200, { approved: key, phase: r.phase, baselineAnswers: r.baselineN, approvedBy: r.approvedBy, approvedAt: r.approvedAt }, { 'x-request-id': ar.requestId });
+    return true;
+  }
+
   return {
     admit(p) {
       const key = monitorKey(p);
@@ -307,6 +357,9 @@ export function buildMonitor(
       const key = ctx.deployment ? ctx.deployment.id : `upstream:${ctx.target?.name ?? 'none'}/${ctx.model}`;
       drift.detector.observe(key, ctx.model, profile);
     },
+    observeStreamedAnswer(ctx, events, findings) {
+      if ((drift || baselines) && ctx.model) this.observeAnswer(ctx, assembleStreamedAnswer(events), findings);
+    },
     risk: (p) => riskOf(monitorKey(p)),
     riskWithReasons(p) {
       const key = monitorKey(p);
@@ -322,8 +375,10 @@ export function buildMonitor(
       return { risk: riskOf(key), reasons };
     },
     forget: (p) => forgetKey(monitorKey(p)),
+    start: async () => sharedDrift?.start(),
     async close() {
       keepBaselines?.close();
+      await sharedDrift?.close().catch((e: unknown) => o.log.error({ err: e }, 'monitor: the last drift profiles merge failed'));
       await sharedPeers?.close().catch((e: unknown) => o.log.error({ err: e }, 'monitor: the last peer baselines merge failed'));
       await sharedBaselines?.close().catch((e: unknown) => o.log.error({ err: e }, 'monitor: the last baselines merge failed'));
     },
@@ -345,16 +400,18 @@ export function buildMonitor(
         sendJson(res, 200, { data: drift.detector.report(), inputs: inputDrift?.report() ?? [] }, { 'x-request-id': ar.requestId });
         return true;
       }
-      const rl = /^\/admin\/v1\/monitor\/drift\/([^/]+)\/relearn$/.exec(ar.path);
+      const rl = /^\/admin\/v1\/monitor\/drift\/([^/]+)\/(relearn|approve)$/.exec(ar.path);
       if (rl) {
-        if (req.method !== 'POST') throw new BadRequest('method_not_allowed', 'relearn accepts POST only');
+        if (req.method !== 'POST') throw new BadRequest('method_not_allowed', `${rl[2]} accepts POST only`);
         if (!drift) throw new NotFound('drift_disabled', 'monitor.drift.enabled is false');
         const key = decodeURIComponent(rl[1]!);
         // `input:MODEL` names a model's input profile (GET /admin/v1/monitor/drift, `inputs`); anything else a deployment's answers.
         const detector = key.startsWith('input:') ? inputDrift : drift.detector;
-        if (!detector?.report().some((x) => x.deployment === key)) throw new NotFound('deployment_not_profiled', `the monitor has no ${key.startsWith('input:') ? 'input' : 'answer'} profile for ${key}`);
+        if (rl[2] === 'approve') return approveDrift(key, detector, ar, res);
+        if (!detector || !(sharedDrift ? await sharedDrift.known(key) : detector.record(key))) throw new NotFound('deployment_not_profiled', `the monitor has no ${key.startsWith('input:') ? 'input' : 'answer'} profile for ${key}`);
         await ar.record('monitor.drift.relearn', { type: 'Deployment', id: key });
-        detector.relearn(key);
+        if (sharedDrift) await sharedDrift.relearn(key);
+        else detector.relearn(key);
         sendJson(res, 200, { relearn: key }, { 'x-request-id': ar.requestId });
         return true;
       }
@@ -400,6 +457,7 @@ export function buildMonitor(
  */
 function buildDrift(config: WardenConfig, o: Parameters<typeof buildMonitor>[1], playbooks: PlaybookEngine | null): { detector: DriftDetector } {
   const d = config.monitor.drift;
+  if (d.approval === 'operator') o.log.info('monitor: drift baselines wait for an operator\'s approval (warden monitor drift approve DEPLOYMENT) before answers are judged');
   const record = (e: DriftEvent, quarantined: boolean): void =>
     recordSystemEntry(o, {
       action: 'monitor.drift',
@@ -411,6 +469,7 @@ function buildDrift(config: WardenConfig, o: Parameters<typeof buildMonitor>[1],
     baselineAnswers: d.baselineAnswers,
     windowAnswers: d.windowAnswers,
     threshold: d.threshold,
+    approval: d.approval,
     onDrift: (e) => {
       o.log.warn({ drift: e }, 'a deployment\'s answers drifted from its baseline');
       playbooks?.onDrift(e).catch((err: unknown) => o.log.error({ err, deployment: e.deployment }, 'a response playbook failed'));
@@ -476,6 +535,7 @@ function buildInputDrift(config: WardenConfig, o: Parameters<typeof buildMonitor
     baselineAnswers: d.baselineAnswers,
     windowAnswers: d.windowAnswers,
     threshold: d.threshold,
+    approval: d.approval,
     onDrift: (e) => {
       o.log.warn({ inputDrift: e }, 'the requests to a model drifted from its baseline');
       recordSystemEntry(o, {

@@ -32,7 +32,7 @@ export interface ClusterStores {
   datasets: PostgresDatasetsStore | null;
   /** The console's browser sessions (src/console/sessions.ts). */
   consoleSessions: PostgresConsoleSessionStore | null;
-  /** The monitor's per-principal baselines, merged by every replica (src/monitor/baselines-shared.ts). */
+  /** The monitor's per-principal baselines, merged by every replica (src/monitor/baselines-shared.ts); its pool also holds the drift profiles (`driftProfiles()`). */
   baselines: PostgresBaselineStore | null;
   /** Vector stores, their files and chunks (the retrieval plane, src/data/retrieval). */
   retrieval: PostgresRetrievalStore | null;

@@ -21,6 +21,15 @@ before(async () => {
   upstream = await startFakeUpstream((_req, res, body) => {
     const who = /^(\w+):/.exec((JSON.parse(body) as { messages: { content: string }[] }).messages.at(-1)!.content)?.[1] ?? '';
     const m = mode[who] ?? { content: SHORT, completionTokens: 30 };
+    if ((JSON.parse(body) as { stream?: boolean }).stream === true) {
+      // Streamed: the content in two pieces, then the usage.
+      const ev = (o: unknown) => `data: ${JSON.stringify(o)}\n\n`;
+      const half = Math.ceil(m.content.length / 2);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (const piece of [m.content.slice(0, half), m.content.slice(half)]) res.write(ev({ id: 'c1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] }));
+      res.end(ev({ id: 'c1', object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 40, completion_tokens: m.completionTokens, total_tokens: 40 + m.completionTokens } }) + 'data: [DONE]\n\n');
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ id: 'c1', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: m.content }, finish_reason: 'stop' }], usage: { prompt_tokens: 40, completion_tokens: m.completionTokens, total_tokens: 40 + m.completionTokens } }));
   });
@@ -36,7 +45,8 @@ after(async () => {
   await upstream?.close();
 });
 
-const chat = (who: string, text: string) => t.call('inference', 'POST', '/v1/chat/completions', { key: keys[who]!, body: { model: 'fake-chat', messages: [{ role: 'user', content: `${who}: ${text}` }] } });
+// lee's answers are streamed: a stream's refusals are profiled at its end like a whole answer's.
+const chat = (who: string, text: string) => t.call('inference', 'POST', '/v1/chat/completions', { key: keys[who]!, body: { model: 'fake-chat', stream: who === 'lee', messages: [{ role: 'user', content: `${who}: ${text}` }] } });
 type Row = { principal: string; risk: number; baseline: { deviation: { score: number; reasons: string[] } | null; tokensOut: { p99: number } | null; refusalRate: { rate: number; recent: number } | null } | null };
 const row = async (who: string) => ((await t.call('admin', 'GET', '/admin/v1/monitor', { key: t.adminKey })).json.data as Row[]).find((r) => r.principal === `acme/user:${who}`)!;
 
@@ -54,7 +64,7 @@ test('20× the tokens, a refusal-rate jump, a finding-rate jump: each a deviatio
   assert.ok(k.baseline!.deviation!.reasons.some((r) => /^tokens_out 600 > 3 × p99 \d+$/.test(r)), k.baseline!.deviation!.reasons.join('; '));
   assert.ok(k.risk >= 0.2, `risk ${k.risk}`);
 
-  // lee: the model starts refusing.
+  // lee: the model starts refusing (streamed answers).
   mode.lee = { content: "I'm sorry, but I can't help with that request.", completionTokens: 12 };
   let n = 0;
   while (!(await row('lee')).baseline!.deviation && n < 30) assert.equal((await chat('lee', `note ${100 + n++}: when is the meeting?`)).status, 200);

@@ -1,4 +1,4 @@
-// Output drift per deployment: answer profiles (SQL, shell, code, URL, refusal, tool call, length), PSI
+// Output drift per deployment: answer profiles (SQL, shell, code, URL, refusal, tool call, length, language), PSI
 // against the approved baseline, one latched alarm naming the feature that moved, relearning after approval.
 // The detection rate and false alarms are measured here on scripted traffic: a summarizer that starts
 // answering raw SQL (the seed's example), one that starts emitting shell commands, one poisoned to plant a
@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { seededRandom } from '../helpers/seeded.js';
-import { profileAnswer } from '../../src/monitor/answer-profile.js';
+import { assembleStreamedAnswer, profileAnswer } from '../../src/monitor/answer-profile.js';
 import { DriftDetector, psi, type DriftEvent } from '../../src/monitor/drift.js';
 
 const chat = (content: string) => ({ choices: [{ index: 0, message: { role: 'assistant', content } }] });
@@ -34,7 +34,7 @@ const CAMPAIGNS: Record<string, (r: () => number) => string> = {
 };
 
 test('answer profiles: SQL, shell, code, URL, refusal, tool call and findings are told apart', () => {
-  assert.deepEqual(profileAnswer(chat('The quarter went well; revenue grew.'), 0), { length: 36, sql: false, shell: false, code: false, url: false, refusal: false, toolCall: false, finding: false });
+  assert.deepEqual(profileAnswer(chat('The quarter went well; revenue grew.'), 0), { length: 36, language: 'en', sql: false, shell: false, code: false, url: false, refusal: false, toolCall: false, finding: false });
   const sql = profileAnswer(chat('SELECT name FROM users WHERE id = 1;'), 0);
   assert.equal(sql.sql, true);
   assert.equal(sql.code, true, 'SQL is code too');
@@ -148,4 +148,63 @@ test('bad options are refused at construction; the table of deployments is bound
   const { d } = detector({ maxDeployments: 3 });
   for (let i = 0; i < 5; i++) d.observe(`dep_${i}`, 'm', profileAnswer(chat('hi'), 0));
   assert.deepEqual(d.report().map((x) => x.deployment), ['dep_2', 'dep_3', 'dep_4']);
+});
+
+test('the answer\'s language: script, and English or another Latin-script language, from its first letters', () => {
+  const lang = (s: string) => profileAnswer(chat(s), 0).language;
+  assert.equal(lang('The board approved the plan and the hiring of two engineers.'), 'en');
+  assert.equal(lang('El informe muestra que los ingresos crecieron y que la junta aprobó el plan.'), 'latin');
+  assert.equal(lang('Der Bericht zeigt, dass der Umsatz gestiegen ist und die Kosten nicht.'), 'latin');
+  assert.equal(lang('Отчёт показывает, что выручка выросла, а расходы снизились.'), 'cyrillic');
+  assert.equal(lang('报告显示第三季度收入增长，成本下降。'), 'cjk');
+  assert.equal(lang('يُظهر التقرير أن الإيرادات نمت في الربع الثالث'), 'arabic');
+  assert.equal(lang('Η έκθεση δείχνει ότι τα έσοδα αυξήθηκαν.'), 'other');
+  assert.equal(lang('42 / 7 = 6'), 'none');
+  assert.equal(lang(''), 'none');
+});
+
+test('a summarizer that starts answering in another language drifts on `language`', () => {
+  const r = rng(5);
+  const SPANISH = ['El informe muestra que los ingresos crecieron en el tercer trimestre.', 'La junta aprobó el plan de contratación para las dos regiones.', 'Los costes bajaron y el margen es mejor que el del año pasado.'];
+  const { d, events } = detector({ baselineAnswers: 200, windowAnswers: 50 });
+  for (let i = 0; i < 300; i++) d.observe('dep', 'summarizer', profileAnswer(chat(summary(r)), 0));
+  assert.equal(events.length, 0);
+  let sent = 0;
+  while (sent < 50 && events.length === 0) d.observe('dep', 'summarizer', profileAnswer(chat(SPANISH[sent++ % 3]!), 0));
+  assert.equal(events.length, 1);
+  assert.equal(events[0]!.feature, 'language');
+  assert.ok(sent <= 15, `detected after ${sent} Spanish answers`);
+  assert.ok(events[0]!.baseline > 0.95 && events[0]!.window < 0.9, `English share ${events[0]!.baseline} then, ${events[0]!.window} now`);
+});
+
+test('a streamed answer is profiled as the answer its events add up to', () => {
+  const ev = (choices: unknown[]) => JSON.stringify({ object: 'chat.completion.chunk', choices });
+  const events = [
+    ev([{ index: 0, delta: { role: 'assistant', content: '' } }]),
+    ev([{ index: 0, delta: { content: 'Here it is:\nSEL' } }]),
+    'not json',
+    ev([{ index: 0, delta: { content: 'ECT id FROM users;' } }]),
+    ev([{ index: 1, delta: { tool_calls: [{ index: 0, function: { name: 'f', arguments: '' } }] } }]),
+    ev([{ index: 0, delta: {}, finish_reason: 'stop' }]),
+    JSON.stringify({ usage: { prompt_tokens: 1 } }),
+  ];
+  const answer = assembleStreamedAnswer(events);
+  assert.equal(answer.choices[0]!.message.content, 'Here it is:\nSELECT id FROM users;', 'split across events, still one statement');
+  const p = profileAnswer(answer, 0);
+  assert.equal(p.sql, true);
+  assert.equal(p.toolCall, true, 'the second choice called a tool');
+  assert.equal(profileAnswer(assembleStreamedAnswer([ev([{ index: 0, text: 'DROP ' }]), ev([{ index: 0, text: 'TABLE users;' }])]), 0).sql, true, 'completions streams too');
+});
+
+test('with approval by an operator a learnt baseline is not judged until it is approved', () => {
+  const r = rng(9);
+  const { d, events } = detector({ baselineAnswers: 50, windowAnswers: 20, approval: 'operator' });
+  for (let i = 0; i < 50; i++) d.observe('dep', 'summarizer', profileAnswer(chat(summary(r)), 0));
+  assert.equal(d.report()[0]!.phase, 'awaiting_approval');
+  for (let i = 0; i < 40; i++) d.observe('dep', 'summarizer', profileAnswer(chat(CAMPAIGNS.sql!(r)), 0));
+  assert.equal(events.length, 0);
+  assert.equal(d.report()[0]!.windowAnswers, 0, 'nor counted into a window');
+  d.adopt('dep', { ...d.record('dep')!, phase: 'watching', approvedBy: 'user:ops', approvedAt: 1 });
+  for (let i = 0; i < 20; i++) d.observe('dep', 'summarizer', profileAnswer(chat(CAMPAIGNS.sql!(r)), 0));
+  assert.equal(events.length, 1);
 });

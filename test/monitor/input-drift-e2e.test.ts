@@ -11,7 +11,7 @@ const TOPICS = ['the budget review', 'the office move', 'the hiring plan', 'the 
 
 test('requests to a model that turn into SQL are an input drift, recorded and re-learnable', async () => {
   const t = await startTestWarden((c) => {
-    c.monitor.drift = { enabled: true, baselineAnswers: 20, windowAnswers: 10, threshold: 0.5, action: 'alert', inputs: true };
+    c.monitor.drift = { enabled: true, baselineAnswers: 20, windowAnswers: 10, threshold: 0.5, action: 'alert', inputs: true, approval: 'auto', syncMs: 5_000 };
   });
   try {
     const { key } = await t.keyFor('ana', ['*'], ['chat']);
@@ -58,7 +58,7 @@ test('requests to a model that turn into SQL are an input drift, recorded and re
 
 test('with monitor.drift.inputs off there are no input profiles', async () => {
   const t = await startTestWarden((c) => {
-    c.monitor.drift = { enabled: true, baselineAnswers: 20, windowAnswers: 10, threshold: 0.5, action: 'alert', inputs: false };
+    c.monitor.drift = { enabled: true, baselineAnswers: 20, windowAnswers: 10, threshold: 0.5, action: 'alert', inputs: false, approval: 'auto', syncMs: 5_000 };
   });
   try {
     const { key } = await t.keyFor('ben', ['*'], ['chat']);

@@ -1,0 +1,56 @@
+// Drift profiles across replicas through the real gateway (two in-process Wardens on one PostgreSQL + Redis, the
+// demo upstream echoing the prompt): a deployment's baseline learnt through replica A waits for an operator, who
+// approves it through replica B; the answers then turn to raw SQL through B and B, which never learnt a baseline
+// itself, reports the drift (once, in the shared ledger) against the baseline approved there; the profile is a row
+// of PostgreSQL, not in the data dirs.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import pg from 'pg';
+import { requireService } from '../helpers/services.js';
+import { PG_URL, startTestCluster } from '../helpers/cluster.js';
+import type { TestWarden } from '../helpers/warden.js';
+
+const SYNC_MS = 200;
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('two replicas share one approved drift baseline per deployment, kept in PostgreSQL', { timeout: 120_000 }, async (t) => {
+  const skip = (await requireService('postgres')) || (await requireService('redis'));
+  if (skip) return t.skip(skip);
+  const cl = await startTestCluster(2, (c) => {
+    c.monitor.drift = { ...c.monitor.drift, baselineAnswers: 20, windowAnswers: 10, syncMs: SYNC_MS, approval: 'operator' };
+  });
+  t.after(() => cl.stop());
+  const [a, b] = cl.replicas as [TestWarden, TestWarden];
+  assert.equal((await a.call('admin', 'POST', '/admin/v1/principals', { key: cl.adminKey, body: { id: 'lee', tenant: 'acme', groups: ['consumers'] } })).status, 201);
+  const key = (await a.call('admin', 'POST', '/admin/v1/keys', { key: cl.adminKey, body: { principal: 'lee', models: ['demo-chat'], actions: ['chat'] } })).json.key as string;
+  const send = async (r: TestWarden, content: string) => assert.equal((await r.call('inference', 'POST', '/v1/chat/completions', { key, body: { model: 'demo-chat', messages: [{ role: 'user', content }] } })).status, 200);
+  const rows = async (r: TestWarden) => (await r.call('admin', 'GET', '/admin/v1/monitor/drift', { key: cl.adminKey })).json.data as { deployment: string; phase: string; baselineAnswers: number; approvedBy: string | null }[];
+
+  for (let i = 0; i < 20; i++) await send(a, `Summarize the notes of meeting ${i}: the team agreed on the plan and the budget.`);
+  await pause(SYNC_MS * 3);
+  const onB = (await rows(b)).find((x) => x.deployment.endsWith('/demo-chat'));
+  assert.ok(onB, 'B lists the profile A learnt');
+  assert.equal(onB.phase, 'awaiting_approval');
+  assert.equal(onB.baselineAnswers, 20);
+  const approved = await b.call('admin', 'POST', `/admin/v1/monitor/drift/${encodeURIComponent(onB.deployment)}/approve`, { key: cl.adminKey });
+  assert.equal(approved.status, 200, approved.text);
+  await pause(SYNC_MS * 3);
+  assert.equal((await rows(a)).find((x) => x.deployment === onB.deployment)!.phase, 'watching', 'A judges against the baseline approved through B');
+
+  for (let i = 0; i < 12; i++) await send(b, `Here it is:\nSELECT id, email, salary FROM employees WHERE id > ${i * 100};`);
+  for (let i = 0; i < 50 && ![...a.audits(), ...b.audits()].some((e) => e.action === 'monitor.drift'); i++) await pause(20);
+  const drifts = [...a.audits(), ...b.audits()].filter((e) => e.action === 'monitor.drift') as Record<string, any>[];
+  assert.equal(drifts.length, 1, 'reported once');
+  assert.ok(b.audits().includes(drifts[0]!), 'by the replica that saw it');
+  assert.equal(drifts[0]!.details.deployment, onB.deployment);
+  await pause(SYNC_MS * 3);
+  assert.equal((await rows(a)).find((x) => x.deployment === onB.deployment)!.phase, 'drifted', 'latched on A too');
+
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  const stored = (await c.query<{ record: string }>(`SELECT record FROM ${cl.prefix}monitor_drift_profiles WHERE key = $1`, [onB.deployment])).rows[0];
+  await c.end();
+  const rec = JSON.parse(stored!.record) as { phase: string; baselineN: number; approvedBy: string };
+  assert.deepEqual([rec.phase, rec.baselineN], ['drifted', 20]);
+  assert.match(rec.approvedBy, /admin/);
+});

@@ -1,0 +1,201 @@
+// Drift profiles kept and shared, one contract on both stores (SQLite in a data dir, PostgreSQL), fixed clock: two
+// replicas (two detectors, two store handles) learn one deployment's baseline between them without losing a
+// concurrent replica's answers; the learnt baseline waits for an operator, whose approval through one replica is
+// judged on the other; a drift seen by one is latched on the other without being reported twice; a new process
+// judges at once against the approved baseline (no relearning); a relearn drops learning done under the old
+// baseline; an answer set approved for a deployment never seen is its baseline; a malformed record is ignored.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { FixedClock } from '../../src/core/clock.js';
+import { WardenError } from '../../src/core/errors.js';
+import { profileAnswer, type AnswerSample } from '../../src/monitor/answer-profile.js';
+import { DriftDetector, type DriftEvent } from '../../src/monitor/drift.js';
+import { SharedDrift, type DriftProfileStore } from '../../src/monitor/drift-shared.js';
+import { PostgresBaselineStore } from '../../src/store/baselines-postgres.js';
+import { SqliteDriftProfileStore } from '../../src/store/drift-sqlite.js';
+import { openSqlite, type SqliteDb } from '../../src/store/sqlite.js';
+import { contractCase, PG_TEST_URL, pgTestTables, type StoreBackend } from '../helpers/contract.js';
+
+const pgTables = pgTestTables();
+const DEP = 'dep_summarizer';
+
+interface Opened {
+  /** Store handles as separate replicas (or processes) would hold them, on one shared store. */
+  handle(): Promise<DriftProfileStore>;
+  close(): Promise<void>;
+}
+
+const backends: StoreBackend<Opened>[] = [
+  {
+    name: 'SQLite',
+    open: async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'warden-drift-store-'));
+      const dbs: SqliteDb[] = [];
+      return {
+        // Each handle its own connection to warden.db, as two gateways on one data dir hold it.
+        handle: async () => {
+          const db = openSqlite(join(dir, 'warden.db'));
+          dbs.push(db);
+          return new SqliteDriftProfileStore(db);
+        },
+        close: async () => {
+          for (const db of dbs) db.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    open: async () => {
+      const skip = pgTables.skip();
+      if (skip) return skip;
+      const prefix = pgTables.newPrefix();
+      const stores: PostgresBaselineStore[] = [];
+      return {
+        handle: async () => {
+          const s = await PostgresBaselineStore.connect({ connectionString: PG_TEST_URL, prefix });
+          stores.push(s);
+          return s.driftProfiles();
+        },
+        close: async () => void (await Promise.all(stores.map((s) => s.close()))),
+      };
+    },
+  },
+];
+
+const silent = pino({ level: 'silent' });
+const SUMMARY = 'The report finds that revenue grew in the third quarter while costs fell, and the board approved hiring.';
+const SQL = "Here it is:\nSELECT id, email, salary FROM employees WHERE region = 'eu';";
+const sample = (text: string): AnswerSample => profileAnswer({ choices: [{ message: { content: text } }] }, 0);
+
+function replica(store: DriftProfileStore, approval: 'operator' | 'auto' = 'operator', log = silent) {
+  const events: DriftEvent[] = [];
+  const detector = new DriftDetector({ baselineAnswers: 20, windowAnswers: 10, approval, onDrift: (e) => events.push(e) });
+  const shared = new SharedDrift(detector, null, store, { syncMs: 60_000, clock: new FixedClock(1_700_000_000_000), log });
+  const phase = () => detector.report().find((r) => r.deployment === DEP)?.phase ?? null;
+  const answer = (text: string, n: number) => {
+    for (let i = 0; i < n; i++) detector.observe(DEP, 'summarizer', sample(text));
+  };
+  return { detector, shared, events, phase, answer };
+}
+
+contractCase(backends, 'the version check refuses a write computed from a stale read', async ({ handle }) => {
+  const s = await handle();
+  assert.equal(await s.get(DEP), null);
+  assert.equal(await s.put(DEP, 0, '{"a":1}'), true);
+  assert.equal(await s.put(DEP, 0, '{"a":2}'), false, 'created meanwhile');
+  assert.equal(await s.put(DEP, 1, '{"a":3}'), true);
+  assert.equal(await s.put(DEP, 1, '{"a":4}'), false, 'written meanwhile');
+  assert.deepEqual(await s.get(DEP), { version: 2, record: '{"a":3}' });
+  assert.deepEqual(await s.list(), [{ key: DEP, record: '{"a":3}' }]);
+});
+
+contractCase(backends, 'two replicas learn one baseline; an approval through one is judged on the other; a drift is latched everywhere, reported once', async ({ handle }) => {
+  const a = replica(await handle());
+  const b = replica(await handle());
+  await Promise.all([a.shared.start(), b.shared.start()]);
+  a.answer(SUMMARY, 12);
+  b.answer(SUMMARY, 8);
+  // Both merge at once: compare-and-set keeps every answer.
+  await Promise.all([a.shared.sync(), b.shared.sync()]);
+  await Promise.all([a.shared.sync(), b.shared.sync()]);
+  for (const r of [a, b]) {
+    assert.equal(r.phase(), 'awaiting_approval');
+    assert.equal(r.detector.record(DEP)!.baselineN, 20);
+  }
+  // Not judged before approval, on either replica.
+  a.answer(SQL, 15);
+  assert.equal(a.events.length, 0);
+
+  // Approval refused while nothing is learnt elsewhere, then through B.
+  await assert.rejects(b.shared.approve('dep_unknown', 'user:ops', null, null), (e: WardenError) => e.code === 'deployment_not_profiled');
+  const approved = await b.shared.approve(DEP, 'user:ops', null, null);
+  assert.equal(approved.phase, 'watching');
+  await assert.rejects(b.shared.approve(DEP, 'user:ops', null, null), (e: WardenError) => e.code === 'baseline_already_approved');
+  await a.shared.sync();
+  assert.equal(a.phase(), 'watching');
+  assert.equal(a.detector.report()[0]!.approvedBy, 'user:ops');
+
+  // A sees the summarizer answer SQL: one drift, on A; B takes the latch at its next read and never reports it.
+  a.answer(SUMMARY, 10);
+  a.answer(SQL, 10);
+  assert.equal(a.events.length, 1);
+  assert.ok(['sql', 'code', 'length', 'language'].includes(a.events[0]!.feature), a.events[0]!.feature);
+  await a.shared.sync();
+  await b.shared.sync();
+  assert.equal(b.phase(), 'drifted');
+  b.answer(SQL, 20);
+  assert.equal(b.events.length, 0, 'reported once, by the replica that saw it');
+
+  // Relearn through B: A learns again after its next read.
+  await b.shared.relearn(DEP);
+  await a.shared.sync();
+  assert.equal(a.phase(), 'learning');
+  // A learns five answers; meanwhile B relearns again: those five were learnt for a baseline no longer in force.
+  a.answer(SUMMARY, 5);
+  assert.equal(a.detector.record(DEP)!.baselineN, 5);
+  await b.shared.relearn(DEP);
+  await a.shared.sync();
+  assert.equal(a.phase(), 'learning');
+  assert.equal(a.detector.record(DEP)!.baselineN, 0, 'dropped, not merged into the new baseline');
+  await a.shared.close();
+  await b.shared.close();
+});
+
+contractCase(backends, 'a new process judges at once against the approved baseline (no relearning)', async ({ handle }) => {
+  const first = replica(await handle());
+  await first.shared.start();
+  first.answer(SUMMARY, 20);
+  await first.shared.sync();
+  await first.shared.approve(DEP, 'user:ops', null, null);
+  await first.shared.close();
+
+  const next = replica(await handle());
+  await next.shared.start();
+  assert.equal(next.phase(), 'watching', 'read back before any answer');
+  next.answer(SQL, 10);
+  assert.equal(next.events.length, 1, 'the drift is seen within one window of the restart');
+  await next.shared.close();
+});
+
+contractCase(backends, 'an answer set approved for a deployment never seen is its baseline; a malformed record is ignored and replaced', async ({ handle }) => {
+  const store = await handle();
+  const errors: unknown[] = [];
+  const log = pino({ level: 'error' }, { write: (l: string) => void errors.push(JSON.parse(l)) });
+  const r = replica(store, 'operator', log);
+  await r.shared.start();
+  const set = Array.from({ length: 20 }, () => sample(SUMMARY));
+  const rec = await r.shared.approve('dep_new', 'user:ops', set, 'summarizer');
+  assert.deepEqual([rec.phase, rec.baselineN, rec.model, rec.epoch], ['watching', 20, 'summarizer', 1]);
+  for (let i = 0; i < 10; i++) r.detector.observe('dep_new', 'summarizer', sample(SQL));
+  assert.equal(r.events.length, 1);
+
+  // A record no Warden wrote is ignored (and said so), then replaced by the next merge.
+  assert.equal(await store.put('dep_bad', 0, '{"model":"x","epoch":0,"phase":"sideways"}'), true);
+  await r.shared.sync();
+  assert.ok(errors.some((e) => (e as { profile?: string }).profile === 'dep_bad'));
+  assert.equal(r.detector.record('dep_bad'), null);
+  for (let i = 0; i < 3; i++) r.detector.observe('dep_bad', 'm', sample(SUMMARY));
+  await r.shared.sync();
+  assert.equal(JSON.parse((await store.get('dep_bad'))!.record).baselineN, 3);
+  await r.shared.close();
+});
+
+contractCase(backends, 'with approval auto the learnt baseline is approved as it completes', async ({ handle }) => {
+  const a = replica(await handle(), 'auto');
+  const b = replica(await handle(), 'auto');
+  await Promise.all([a.shared.start(), b.shared.start()]);
+  a.answer(SUMMARY, 20);
+  await a.shared.sync();
+  await b.shared.sync();
+  assert.equal(b.phase(), 'watching');
+  assert.equal(b.detector.report()[0]!.approvedBy, null);
+  b.answer(SQL, 10);
+  assert.equal(b.events.length, 1);
+  await a.shared.close();
+  await b.shared.close();
+});

@@ -17,7 +17,7 @@ import { screenReportHtml } from '../data/screen/html-report.js';
 import { datasetDigestOf, parseDatasetStatement } from '../data/datasets/manifest.js';
 import { hashDataset } from '../data/datasets/hash-dataset.js';
 import { DEFAULT_THRESHOLDS, formatReport, screenDataset, type ScreenThresholds } from '../data/screen/screen.js';
-import type { DataSourceRecord, DatasetRecord } from '../store/datasets-store.js';
+import type { DataSourceRecord, DatasetRecord, TrainDecisionRecord } from '../store/datasets-store.js';
 import { parseBundle } from '../workload/signing/bundle.js';
 import { loadPublicKey } from '../workload/signing/keys.js';
 import { terminalProgress } from '../workload/signing/progress.js';
@@ -120,6 +120,9 @@ function sourceLine(s: DataSourceRecord): string {
 function describe(o: object): string {
   return Object.entries(o).map(([k, v]) => `${k.padEnd(15)} ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`).join('\n');
 }
+
+const trainDecisionLine = (t: TrainDecisionRecord) =>
+  `${'trainOn'.padEnd(15)} ${t.allow ? 'allow' : 'deny'} ${t.model} (tenant ${t.tenant})${t.purpose !== null ? ` for ${t.purpose}` : ''} by ${t.decidedBy} at ${new Date(t.at).toISOString()}, policy set ${t.policyVersion}`;
 
 const dsPath = (id: string, verb?: string) => `/admin/v1/datasets/${encodeURIComponent(id)}${verb ? `/${verb}` : ''}`;
 
@@ -254,8 +257,15 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, json: { type: 'boolean' } } });
       const id = positionals[0];
       if (!id) throw new UsageError(`${verb} needs a dataset ID`);
-      const d = (await adminCall(adminClientOptions(values), verb === 'show' ? 'GET' : 'POST', dsPath(id, verb === 'retire' ? 'retire' : undefined), verb === 'retire' ? {} : undefined)) as DatasetRecord;
-      out(values.json ? JSON.stringify(d, null, 2) : verb === 'show' ? describe(d) : datasetLine(d));
+      const o = adminClientOptions(values);
+      const d = (await adminCall(o, verb === 'show' ? 'GET' : 'POST', dsPath(id, verb === 'retire' ? 'retire' : undefined), verb === 'retire' ? {} : undefined)) as DatasetRecord;
+      if (verb === 'retire') {
+        out(values.json ? JSON.stringify(d, null, 2) : datasetLine(d));
+        return 0;
+      }
+      // The trainOn decisions recorded for it (each with the purpose it was asked for), oldest first.
+      const decisions = ((await adminCall(o, 'GET', dsPath(id, 'train-on'))) as { data: TrainDecisionRecord[] }).data;
+      out(values.json ? JSON.stringify({ ...d, trainOn: decisions }, null, 2) : [describe(d), ...decisions.map(trainDecisionLine)].join('\n'));
       return 0;
     }
     case 'train-on': {

@@ -348,7 +348,7 @@ export class DatasetRegistry {
     const model = modelPrincipal(admin, m);
     // The dataset's tenant goes to the PDP: dataset-tenant-isolation forbids a model of another tenant.
     const decision = decide(model, datasetResource(d), m.purpose);
-    const rec: TrainDecisionRecord = { datasetId: id, model: m.model, tenant: m.tenant, allow: decision.allow, policyIds: decision.policyIds, policyVersion: decision.policyVersion, decidedBy: admin.id, at: this.clock.now() };
+    const rec: TrainDecisionRecord = { datasetId: id, model: m.model, tenant: m.tenant, allow: decision.allow, policyIds: decision.policyIds, policyVersion: decision.policyVersion, decidedBy: admin.id, at: this.clock.now(), purpose: m.purpose ?? null };
     const more = { ...details, policyIds: decision.policyIds.join(','), policyVersion: decision.policyVersion };
     if (!decision.allow) {
       const err = new TrainOnDenied(`policy does not let ${m.model} train on ${d.name}@${d.version} (${d.classification})${m.purpose !== undefined ? ` for ${m.purpose}` : ''}`);

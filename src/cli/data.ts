@@ -16,7 +16,9 @@ import { scanClassification } from '../data/screen/classification-scan.js';
 import { screenReportHtml } from '../data/screen/html-report.js';
 import { datasetDigestOf, parseDatasetStatement } from '../data/datasets/manifest.js';
 import { hashDataset } from '../data/datasets/hash-dataset.js';
-import { DEFAULT_THRESHOLDS, formatReport, screenDataset, type ScreenThresholds } from '../data/screen/screen.js';
+import { formatReport, screenDataset } from '../data/screen/screen.js';
+import { parseThresholds, type ScreenThresholds } from '../data/screen/thresholds.js';
+import { loadConfig } from '../config/config.js';
 import type { DataSourceRecord, DatasetRecord, TrainDecisionRecord } from '../store/datasets-store.js';
 import { parseBundle } from '../workload/signing/bundle.js';
 import { loadPublicKey } from '../workload/signing/keys.js';
@@ -59,10 +61,11 @@ const USAGE = `usage: warden data <verb> [options]
   scan DIR|FILE [--sig FILE | --classification C --categories a,b] [--sample N] [--json]
         the inspection plane's detectors over the records versus the declared classification and categories
         (from the dataset's signed statement, or the flags); exit 1 when the data is more sensitive than declared
-  screen DIR|FILE [--dataset ID] [--baseline DIR|FILE] [--text-field F] [--label-field F] [--thresholds FILE.json] [--json] [--html FILE]
+  screen DIR|FILE [--dataset ID] [--baseline DIR|FILE] [--text-field F] [--label-field F] [--config warden.yaml] [--thresholds FILE.json] [--json] [--html FILE]
         the poisoning screen over JSONL/CSV records: duplicates (exact, MinHash), label changes and
         distribution vs the baseline, robust outliers, backdoor-trigger tokens, injected instructions, drift
-        (PSI, KS). Exit 1 when a check is over its threshold (thresholds: JSON object overriding the defaults);
+        (PSI, KS). Exit 1 when a check is over its threshold (the defaults, then --config's data.screen.thresholds,
+        then --thresholds: a JSON object of the same keys);
         --html FILE also writes the report as one self-contained page with plots. With --dataset ID the
         files screened must be that registered dataset's (same digest): the gateway records the run as an
         OpenLineage event of job data.dataset.screen, chained into the ledger (data.dataset.screen)
@@ -382,14 +385,18 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       return r.flagged ? 1 : 0;
     }
     case 'screen': {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, dataset: { type: 'string' }, baseline: { type: 'string' }, 'text-field': { type: 'string' }, 'label-field': { type: 'string' }, thresholds: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' } } });
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, config: { type: 'string' }, dataset: { type: 'string' }, baseline: { type: 'string' }, 'text-field': { type: 'string' }, 'label-field': { type: 'string' }, thresholds: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' } } });
       if (!positionals[0]) throw new UsageError('screen needs DIR or FILE');
       const read = { ...(values['text-field'] ? { textField: values['text-field'] } : {}), ...(values['label-field'] ? { labelField: values['label-field'] } : {}) };
-      const thresholds = values.thresholds ? readJson(values.thresholds) : {};
-      if (typeof thresholds !== 'object' || thresholds === null || Array.isArray(thresholds)) throw new CliError('--thresholds must hold a JSON object', 2);
-      const unknown = Object.keys(thresholds).filter((k) => !(k in DEFAULT_THRESHOLDS) || typeof (thresholds as Record<string, unknown>)[k] !== 'number');
-      if (unknown.length) throw new CliError(`--thresholds: unknown or non-numeric key(s) ${unknown.join(', ')}; known: ${Object.keys(DEFAULT_THRESHOLDS).join(', ')}`, 2);
-      const report = screenDataset(await readScreenRecords(positionals[0], read), values.baseline ? await readScreenRecords(values.baseline, read) : null, thresholds as Partial<ScreenThresholds>);
+      // The defaults, then warden.yaml's data.screen.thresholds (checked at load), then --thresholds FILE on top.
+      const configured = values.config ? loadConfig(values.config).data.screen.thresholds : {};
+      let flagged: Partial<ScreenThresholds> = {};
+      try {
+        if (values.thresholds) flagged = parseThresholds(readJson(values.thresholds), '--thresholds');
+      } catch (e) {
+        throw new CliError((e as Error).message, 2);
+      }
+      const report = screenDataset(await readScreenRecords(positionals[0], read), values.baseline ? await readScreenRecords(values.baseline, read) : null, { ...configured, ...flagged });
       out(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
       if (values.html) writeFileSync(values.html, screenReportHtml(report, `Poisoning screen: ${positionals[0]}`), { mode: 0o644 });
       if (values.dataset) {

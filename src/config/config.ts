@@ -234,6 +234,8 @@ export interface DataConfig {
   /** Lineage events POSTed to an OpenLineage endpoint (src/data/lineage/push.ts); absent: kept in the ledger and registry only. */
   lineage?: { endpoint: string; token?: string; caFile?: string; attempts: number; retryDelayMs: number; timeoutMs: number };
   sweepIntervalMs: number;
+  /** `warden data screen --config`: thresholds over the defaults (src/data/screen/thresholds.ts); its flags override them. */
+  screen: { thresholds: Partial<import('../data/screen/thresholds.js').ScreenThresholds> };
 }
 
 export interface RotationWebhookConfig {
@@ -462,7 +464,7 @@ type RawConfig = {
   agents?: WardenConfig['agents'];
   retrieval?: Partial<WardenConfig['retrieval']>;
   placement?: Partial<WardenConfig['placement']>;
-  data?: { lineage?: { endpoint: string; token?: string; tokenEnv?: string; caFile?: string; attempts?: number; retryDelayMs?: number; timeoutMs?: number }; sweepIntervalMs?: number };
+  data?: { lineage?: { endpoint: string; token?: string; tokenEnv?: string; caFile?: string; attempts?: number; retryDelayMs?: number; timeoutMs?: number }; sweepIntervalMs?: number; screen?: { thresholds?: DataConfig['screen']['thresholds'] } };
   budgets?: { limits?: { scope: BudgetLimit['scope']; id: string; window: BudgetLimit['window']; tokens?: number; cost?: number }[]; prices?: BudgetsConfig['prices']; defaultMaxTokens?: number };
   store?: {
     postgres?: { connectionString?: string; connectionStringEnv?: string; prefix?: string };
@@ -741,6 +743,7 @@ function dataDefaults(d: RawConfig['data'], source: string | null, baseDir: stri
   const token = l && (l.token !== undefined || l.tokenEnv !== undefined) ? secretOrEnv('data.lineage', l.token, l.tokenEnv, source, ['token', 'tokenEnv']) : undefined;
   return {
     sweepIntervalMs: d?.sweepIntervalMs ?? 10_000,
+    screen: { thresholds: { ...(d?.screen?.thresholds ?? {}) } },
     ...(l
       ? {
           lineage: {

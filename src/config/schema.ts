@@ -1,6 +1,8 @@
 // JSON Schema of warden.yaml. The config loader validates against it and reports file:line:col, path and expectation.
 // Every object is closed (additionalProperties: false, or a schema for the values of a map): a misspelt key is an
 // error at start, never a setting silently ignored (test/config/schema-closed.test.ts walks the whole schema).
+import { thresholdsSchema } from '../data/screen/thresholds.js';
+
 export const CONFIG_SCHEMA = {
   $id: 'https://warden.local/schema/config.json',
   type: 'object',
@@ -376,6 +378,12 @@ export const CONFIG_SCHEMA = {
           },
         },
         sweepIntervalMs: { type: 'integer', minimum: 50, maximum: 3600000 },
+        // `warden data screen --config`: the thresholds over which it exits 1 (docs/data.md "Poisoning screen").
+        screen: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { thresholds: thresholdsSchema() },
+        },
       },
     },
     // Classification decides placement (docs/retrieval.md "Placement"): class → tiers/regions, tenant residency.

@@ -18,7 +18,8 @@ import { datasetDigestOf, parseDatasetStatement } from '../data/datasets/manifes
 import { hashDataset } from '../data/datasets/hash-dataset.js';
 import { formatReport, screenDataset } from '../data/screen/screen.js';
 import { parseThresholds, type ScreenThresholds } from '../data/screen/thresholds.js';
-import { loadConfig } from '../config/config.js';
+import { classificationSchemeOf, loadConfig } from '../config/config.js';
+import { DEFAULT_SCHEME } from '../inspect/classification.js';
 import type { DataSourceRecord, DatasetRecord, TrainDecisionRecord } from '../store/datasets-store.js';
 import { parseBundle } from '../workload/signing/bundle.js';
 import { loadPublicKey } from '../workload/signing/keys.js';
@@ -61,6 +62,7 @@ const USAGE = `usage: warden data <verb> [options]
   scan DIR|FILE [--sig FILE | --classification C --categories a,b] [--sample N] [--json]
         the inspection plane's detectors over the records versus the declared classification and categories
         (from the dataset's signed statement, or the flags); exit 1 when the data is more sensitive than declared
+  (sign and scan take --config warden.yaml: its classification levels are the ones a dataset may declare)
   screen DIR|FILE [--dataset ID] [--baseline DIR|FILE] [--text-field F] [--label-field F] [--config warden.yaml] [--thresholds FILE.json] [--json] [--html FILE]
         the poisoning screen over JSONL/CSV records: duplicates (exact, MinHash), label changes and
         distribution vs the baseline, robust outliers, backdoor-trigger tokens, injected instructions, drift
@@ -126,6 +128,9 @@ function describe(o: object): string {
 
 const trainDecisionLine = (t: TrainDecisionRecord) =>
   `${'trainOn'.padEnd(15)} ${t.allow ? 'allow' : 'deny'} ${t.model} (tenant ${t.tenant})${t.purpose !== null ? ` for ${t.purpose}` : ''} by ${t.decidedBy} at ${new Date(t.at).toISOString()}, policy set ${t.policyVersion}`;
+
+/** The classification levels of a warden.yaml (`classification`), as the gateway reading it would build them. */
+const configuredLevels = (file: string) => classificationSchemeOf(loadConfig(file), file);
 
 const dsPath = (id: string, verb?: string) => `/admin/v1/datasets/${encodeURIComponent(id)}${verb ? `/${verb}` : ''}`;
 
@@ -201,7 +206,7 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
         options: {
           key: { type: 'string' }, output: { type: 'string' }, records: { type: 'string' }, 'ignore-paths': { type: 'string' },
           name: { type: 'string' }, version: { type: 'string' }, source: { type: 'string' }, owner: { type: 'string' }, licence: { type: 'string' },
-          classification: { type: 'string' }, categories: { type: 'string' }, retention: { type: 'string' },
+          classification: { type: 'string' }, categories: { type: 'string' }, retention: { type: 'string' }, config: { type: 'string' },
         },
       });
       const dir = positionals[0];
@@ -213,7 +218,9 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       try {
         const progress = terminalProgress('hashing');
         const meta = { name: values.name, version: values.version, source: values.source, owner: values.owner, licence: values.licence, classification: values.classification, categories: csv(values.categories), retention: values.retention ?? 'indefinite' };
-        const signed = await signDataset(dir, meta, signer, { ...paths, hash: progress ? { onProgress: progress } : {} });
+        // --config: the gateway's classification levels (the manifest must name one of them; default the built-in four).
+        const levels = values.config ? { classifications: configuredLevels(values.config).levels } : {};
+        const signed = await signDataset(dir, meta, signer, { ...paths, ...levels, hash: progress ? { onProgress: progress } : {} });
         await writeDatasetSignature(signed, signaturePath, recordsPath);
         out(`signed ${signed.files.length} file(s), ${signed.records} record(s), ${signed.bytes} bytes with ${signer.description}\ndataset digest ${signed.digest}\nsignature      ${signaturePath}\nrecords        ${recordsPath}`);
       } finally {
@@ -361,7 +368,7 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       return 0;
     }
     case 'scan': {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { sig: { type: 'string' }, classification: { type: 'string' }, categories: { type: 'string' }, sample: { type: 'string' }, 'text-field': { type: 'string' }, json: { type: 'boolean' } } });
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { sig: { type: 'string' }, classification: { type: 'string' }, categories: { type: 'string' }, sample: { type: 'string' }, 'text-field': { type: 'string' }, json: { type: 'boolean' }, config: { type: 'string' } } });
       const path = positionals[0];
       if (!path) throw new UsageError('scan needs DIR or FILE');
       let declared: { classification: string; categories: string[] };
@@ -374,7 +381,8 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       }
       const sample = values.sample ? Number(values.sample) : undefined;
       if (sample !== undefined && !(Number.isSafeInteger(sample) && sample > 0)) throw new UsageError('--sample must be a positive integer');
-      const r = scanClassification(await readScreenRecords(path, values['text-field'] ? { textField: values['text-field'] } : {}), declared, sample ? { sample } : {});
+      const scheme = values.config ? configuredLevels(values.config) : DEFAULT_SCHEME;
+      const r = scanClassification(await readScreenRecords(path, values['text-field'] ? { textField: values['text-field'] } : {}), declared, { scheme, ...(sample ? { sample } : {}) });
       if (values.json) out(JSON.stringify(r, null, 2));
       else {
         out(`scanned ${r.scanned} record(s): found ${JSON.stringify(r.found)}, implies ${r.implied}; declared ${declared.classification} [${declared.categories.join(', ')}]`);

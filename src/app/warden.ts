@@ -11,7 +11,7 @@ import { PLATFORM_TENANT } from '../core/tenant.js';
 import { newRequestId } from '../core/ids.js';
 import { auditEvent } from '../core/audit-event.js';
 import type { AuditEvent, Principal } from '../core/types.js';
-import { ConfigError, type WardenConfig, type UpstreamConfig } from '../config/config.js';
+import { ConfigError, classificationSchemeOf, type WardenConfig, type UpstreamConfig } from '../config/config.js';
 import { ensureDevPki } from '../network/dev-ca.js';
 import { createClientAddressResolver } from '../network/source.js';
 import { listenerTlsOptions } from '../network/tls.js';
@@ -85,7 +85,7 @@ import { PostgresLedgerStore } from '../store/ledger-postgres.js';
 import { LedgerAuditSink } from '../ledger/sink.js';
 import { WITNESSED_CHECKPOINT_FILE, WitnessSubmitter } from '../ledger/witness-submitter.js';
 import { Readiness } from '../admin/readiness.js';
-import { inspectRequest, inspectText, parseClassification } from '../inspect/index.js';
+import { inspectRequest, inspectText } from '../inspect/index.js';
 import { BadRequest, StartupRefused, UpstreamError } from '../core/errors.js';
 import { IdentityConfigError } from '../identity/errors.js';
 import { loadServerCertificate, ServerCertificateInvalid } from '../network/server-cert.js';
@@ -226,6 +226,8 @@ export async function startWarden(config: WardenConfig, opts: StartOptions = {})
 
 async function startWardenSteps(config: WardenConfig, opts: StartOptions, started: (() => unknown)[]): Promise<RunningWarden> {
   const clock = opts.clock ?? systemClock;
+  // The classification levels every plane ranks and parses labels against (refused here when the config is bad).
+  const classification = classificationSchemeOf(config);
   // Log lines are written in blocks of at least 4 KiB or every 200 ms, whichever comes first (one write per
   // access-log line was a syscall per request); pino flushes what is buffered when the process exits. Only a
   // SIGKILL can lose the last 200 ms of log lines; the ledger, not the log, is the record of requests.
@@ -542,9 +544,10 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     keyring,
     clock,
     log,
-    inspect: (t) => inspectText(t),
+    classification,
+    inspect: (t) => inspectText(t, { scheme: classification }),
     storeRefusal: (tenant) => localStoreRefusal(config.placement, tenant),
-    expiryFor: (classification, nowMs) => expiryFor(config.placement, classification, nowMs),
+    expiryFor: (c, nowMs) => expiryFor(config.placement, c, nowMs, classification.highest),
     authorize: (principal, action, resource, findings, sourceIp) => policy.authorizer.authorize({ principal, action, resource, context: { now: clock.now(), sourceIp, listener: 'inference', findings } }),
   }, cluster.retrieval);
   started.push(() => retrieval.close());
@@ -579,7 +582,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   started.push(() => siem.close());
   // Data plane: data sources and signed datasets (/admin/v1/data-sources, /admin/v1/datasets), each change in the ledger.
   const data = buildDataPlane({
-    db, audit, clock, placement: config.placement,
+    db, audit, clock, placement: config.placement, classification,
     ...(cluster.datasets ? { store: cluster.datasets } : {}),
     // trainOn is asked with the model as principal; the context is the admin listener's, at the caller's address.
     decideTrainOn: (sourceIp) => (principal, resource, purpose) =>
@@ -747,7 +750,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     tools: tools.routes,
     agents: agents.routes,
     retrieval: retrieval.routes,
-    placementFor: (classification, tenant) => placementRequirements(config.placement, classification, tenant),
+    placementFor: (c, tenant) => placementRequirements(config.placement, c, tenant),
+    classification,
     datasets: { read: (call) => data.readRecords(call) },
     attestation: keyRelease.inferenceRoute,
     routeWith: workload.routeWith,
@@ -756,7 +760,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     verifyServed: workload.verifyServed,
     ...(monitor ? { monitor } : {}),
     // Input inspection: findings (types and counts) go into the ledger entry and the policy context.
-    inspector: { inspectRequest: (endpoint, body) => inspectRequest(endpoint, body) },
+    inspector: { inspectRequest: (endpoint, body) => inspectRequest(endpoint, body, { scheme: classification }) },
     tokens: {
       parse: (b) => parseTokenExchangeRequest(b),
       metadata: () => tokenServiceMetadata({ issuer: inferenceOrigin, tokenEndpoint: `${inferenceOrigin}/v1/token`, dpopAlgorithms: DPOP_ALGORITHMS }),
@@ -913,8 +917,8 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
         if (req.method !== 'POST') throw new BadRequest('method_not_allowed', '/admin/v1/inspect accepts POST only');
         const b = await ar.body();
         if (typeof b.text !== 'string') throw new BadRequest('invalid_field', 'text must be a string', 'text');
-        const label = b.label === undefined ? undefined : parseClassification(b.label, 'label');
-        const f = inspectText(b.text, label ? { assertedLabel: label } : {});
+        const label = b.label === undefined ? undefined : classification.parse(b.label, 'label');
+        const f = inspectText(b.text, { scheme: classification, ...(label ? { assertedLabel: label } : {}) });
         sendJson(res, 200, { classification: f.classification, injectionScore: f.injectionScore, injectionSignals: f.injectionSignals, findings: f.items }, { 'x-request-id': ar.requestId });
         return true;
       },

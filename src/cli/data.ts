@@ -16,8 +16,11 @@ import { scanClassification } from '../data/screen/classification-scan.js';
 import { screenReportHtml } from '../data/screen/html-report.js';
 import { datasetDigestOf, parseDatasetStatement } from '../data/datasets/manifest.js';
 import { hashDataset } from '../data/datasets/hash-dataset.js';
-import { DEFAULT_THRESHOLDS, formatReport, screenDataset, type ScreenThresholds } from '../data/screen/screen.js';
-import type { DataSourceRecord, DatasetRecord } from '../store/datasets-store.js';
+import { formatReport, screenDataset } from '../data/screen/screen.js';
+import { parseThresholds, type ScreenThresholds } from '../data/screen/thresholds.js';
+import { classificationSchemeOf, loadConfig } from '../config/config.js';
+import { DEFAULT_SCHEME } from '../inspect/classification.js';
+import type { DataSourceRecord, DatasetRecord, TrainDecisionRecord } from '../store/datasets-store.js';
 import { parseBundle } from '../workload/signing/bundle.js';
 import { loadPublicKey } from '../workload/signing/keys.js';
 import { terminalProgress } from '../workload/signing/progress.js';
@@ -59,10 +62,12 @@ const USAGE = `usage: warden data <verb> [options]
   scan DIR|FILE [--sig FILE | --classification C --categories a,b] [--sample N] [--json]
         the inspection plane's detectors over the records versus the declared classification and categories
         (from the dataset's signed statement, or the flags); exit 1 when the data is more sensitive than declared
-  screen DIR|FILE [--dataset ID] [--baseline DIR|FILE] [--text-field F] [--label-field F] [--thresholds FILE.json] [--json] [--html FILE]
+  (sign and scan take --config warden.yaml: its classification levels are the ones a dataset may declare)
+  screen DIR|FILE [--dataset ID] [--baseline DIR|FILE] [--text-field F] [--label-field F] [--config warden.yaml] [--thresholds FILE.json] [--json] [--html FILE]
         the poisoning screen over JSONL/CSV records: duplicates (exact, MinHash), label changes and
         distribution vs the baseline, robust outliers, backdoor-trigger tokens, injected instructions, drift
-        (PSI, KS). Exit 1 when a check is over its threshold (thresholds: JSON object overriding the defaults);
+        (PSI, KS). Exit 1 when a check is over its threshold (the defaults, then --config's data.screen.thresholds,
+        then --thresholds: a JSON object of the same keys);
         --html FILE also writes the report as one self-contained page with plots. With --dataset ID the
         files screened must be that registered dataset's (same digest): the gateway records the run as an
         OpenLineage event of job data.dataset.screen, chained into the ledger (data.dataset.screen)
@@ -120,6 +125,12 @@ function sourceLine(s: DataSourceRecord): string {
 function describe(o: object): string {
   return Object.entries(o).map(([k, v]) => `${k.padEnd(15)} ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`).join('\n');
 }
+
+const trainDecisionLine = (t: TrainDecisionRecord) =>
+  `${'trainOn'.padEnd(15)} ${t.allow ? 'allow' : 'deny'} ${t.model} (tenant ${t.tenant})${t.purpose !== null ? ` for ${t.purpose}` : ''} by ${t.decidedBy} at ${new Date(t.at).toISOString()}, policy set ${t.policyVersion}`;
+
+/** The classification levels of a warden.yaml (`classification`), as the gateway reading it would build them. */
+const configuredLevels = (file: string) => classificationSchemeOf(loadConfig(file), file);
 
 const dsPath = (id: string, verb?: string) => `/admin/v1/datasets/${encodeURIComponent(id)}${verb ? `/${verb}` : ''}`;
 
@@ -195,7 +206,7 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
         options: {
           key: { type: 'string' }, output: { type: 'string' }, records: { type: 'string' }, 'ignore-paths': { type: 'string' },
           name: { type: 'string' }, version: { type: 'string' }, source: { type: 'string' }, owner: { type: 'string' }, licence: { type: 'string' },
-          classification: { type: 'string' }, categories: { type: 'string' }, retention: { type: 'string' },
+          classification: { type: 'string' }, categories: { type: 'string' }, retention: { type: 'string' }, config: { type: 'string' },
         },
       });
       const dir = positionals[0];
@@ -207,7 +218,9 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       try {
         const progress = terminalProgress('hashing');
         const meta = { name: values.name, version: values.version, source: values.source, owner: values.owner, licence: values.licence, classification: values.classification, categories: csv(values.categories), retention: values.retention ?? 'indefinite' };
-        const signed = await signDataset(dir, meta, signer, { ...paths, hash: progress ? { onProgress: progress } : {} });
+        // --config: the gateway's classification levels (the manifest must name one of them; default the built-in four).
+        const levels = values.config ? { classifications: configuredLevels(values.config).levels } : {};
+        const signed = await signDataset(dir, meta, signer, { ...paths, ...levels, hash: progress ? { onProgress: progress } : {} });
         await writeDatasetSignature(signed, signaturePath, recordsPath);
         out(`signed ${signed.files.length} file(s), ${signed.records} record(s), ${signed.bytes} bytes with ${signer.description}\ndataset digest ${signed.digest}\nsignature      ${signaturePath}\nrecords        ${recordsPath}`);
       } finally {
@@ -254,8 +267,15 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, json: { type: 'boolean' } } });
       const id = positionals[0];
       if (!id) throw new UsageError(`${verb} needs a dataset ID`);
-      const d = (await adminCall(adminClientOptions(values), verb === 'show' ? 'GET' : 'POST', dsPath(id, verb === 'retire' ? 'retire' : undefined), verb === 'retire' ? {} : undefined)) as DatasetRecord;
-      out(values.json ? JSON.stringify(d, null, 2) : verb === 'show' ? describe(d) : datasetLine(d));
+      const o = adminClientOptions(values);
+      const d = (await adminCall(o, verb === 'show' ? 'GET' : 'POST', dsPath(id, verb === 'retire' ? 'retire' : undefined), verb === 'retire' ? {} : undefined)) as DatasetRecord;
+      if (verb === 'retire') {
+        out(values.json ? JSON.stringify(d, null, 2) : datasetLine(d));
+        return 0;
+      }
+      // The trainOn decisions recorded for it (each with the purpose it was asked for), oldest first.
+      const decisions = ((await adminCall(o, 'GET', dsPath(id, 'train-on'))) as { data: TrainDecisionRecord[] }).data;
+      out(values.json ? JSON.stringify({ ...d, trainOn: decisions }, null, 2) : [describe(d), ...decisions.map(trainDecisionLine)].join('\n'));
       return 0;
     }
     case 'train-on': {
@@ -348,7 +368,7 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       return 0;
     }
     case 'scan': {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { sig: { type: 'string' }, classification: { type: 'string' }, categories: { type: 'string' }, sample: { type: 'string' }, 'text-field': { type: 'string' }, json: { type: 'boolean' } } });
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { sig: { type: 'string' }, classification: { type: 'string' }, categories: { type: 'string' }, sample: { type: 'string' }, 'text-field': { type: 'string' }, json: { type: 'boolean' }, config: { type: 'string' } } });
       const path = positionals[0];
       if (!path) throw new UsageError('scan needs DIR or FILE');
       let declared: { classification: string; categories: string[] };
@@ -361,7 +381,8 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       }
       const sample = values.sample ? Number(values.sample) : undefined;
       if (sample !== undefined && !(Number.isSafeInteger(sample) && sample > 0)) throw new UsageError('--sample must be a positive integer');
-      const r = scanClassification(await readScreenRecords(path, values['text-field'] ? { textField: values['text-field'] } : {}), declared, sample ? { sample } : {});
+      const scheme = values.config ? configuredLevels(values.config) : DEFAULT_SCHEME;
+      const r = scanClassification(await readScreenRecords(path, values['text-field'] ? { textField: values['text-field'] } : {}), declared, { scheme, ...(sample ? { sample } : {}) });
       if (values.json) out(JSON.stringify(r, null, 2));
       else {
         out(`scanned ${r.scanned} record(s): found ${JSON.stringify(r.found)}, implies ${r.implied}; declared ${declared.classification} [${declared.categories.join(', ')}]`);
@@ -372,14 +393,18 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       return r.flagged ? 1 : 0;
     }
     case 'screen': {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, dataset: { type: 'string' }, baseline: { type: 'string' }, 'text-field': { type: 'string' }, 'label-field': { type: 'string' }, thresholds: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' } } });
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, config: { type: 'string' }, dataset: { type: 'string' }, baseline: { type: 'string' }, 'text-field': { type: 'string' }, 'label-field': { type: 'string' }, thresholds: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' } } });
       if (!positionals[0]) throw new UsageError('screen needs DIR or FILE');
       const read = { ...(values['text-field'] ? { textField: values['text-field'] } : {}), ...(values['label-field'] ? { labelField: values['label-field'] } : {}) };
-      const thresholds = values.thresholds ? readJson(values.thresholds) : {};
-      if (typeof thresholds !== 'object' || thresholds === null || Array.isArray(thresholds)) throw new CliError('--thresholds must hold a JSON object', 2);
-      const unknown = Object.keys(thresholds).filter((k) => !(k in DEFAULT_THRESHOLDS) || typeof (thresholds as Record<string, unknown>)[k] !== 'number');
-      if (unknown.length) throw new CliError(`--thresholds: unknown or non-numeric key(s) ${unknown.join(', ')}; known: ${Object.keys(DEFAULT_THRESHOLDS).join(', ')}`, 2);
-      const report = screenDataset(await readScreenRecords(positionals[0], read), values.baseline ? await readScreenRecords(values.baseline, read) : null, thresholds as Partial<ScreenThresholds>);
+      // The defaults, then warden.yaml's data.screen.thresholds (checked at load), then --thresholds FILE on top.
+      const configured = values.config ? loadConfig(values.config).data.screen.thresholds : {};
+      let flagged: Partial<ScreenThresholds> = {};
+      try {
+        if (values.thresholds) flagged = parseThresholds(readJson(values.thresholds), '--thresholds');
+      } catch (e) {
+        throw new CliError((e as Error).message, 2);
+      }
+      const report = screenDataset(await readScreenRecords(positionals[0], read), values.baseline ? await readScreenRecords(values.baseline, read) : null, { ...configured, ...flagged });
       out(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
       if (values.html) writeFileSync(values.html, screenReportHtml(report, `Poisoning screen: ${positionals[0]}`), { mode: 0o644 });
       if (values.dataset) {

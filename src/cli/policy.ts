@@ -10,6 +10,8 @@ import { runPolicyTests } from '../policy/policy-tests.js';
 import { loadPolicyDir, policySetVersion, validatePolicies } from '../policy/policy-set.js';
 import { readExplainFile, requestFromSpec } from '../policy/request-file.js';
 import { DEFAULT_SCHEMA_PATH, WardenSchema } from '../policy/schema.js';
+import { classificationSchemeOf, loadConfig } from '../config/config.js';
+import { DEFAULT_SCHEME } from '../inspect/classification.js';
 
 const USAGE = `usage: warden policy <command>
   validate DIR                          parse and validate every .cedar file in DIR against the schema
@@ -18,6 +20,7 @@ const USAGE = `usage: warden policy <command>
   explain --request FILE [--policies DIR]
                                         which policies matched one request and why (default DIR: policies/starter)
 options: --schema FILE (default: ${DEFAULT_SCHEMA_PATH})
+         --config warden.yaml (its classification levels: the ones a request's findings.classification may name)
 `;
 
 interface Parsed {
@@ -54,6 +57,9 @@ export async function main(args: string[], out: (s: string) => void = (s) => pro
   try {
     const { positional, flags } = parseArgs(rest);
     const schema = WardenSchema.fromFile(flags.get('schema') ?? DEFAULT_SCHEMA_PATH);
+    // --config warden.yaml: its classification levels are the ones a request file's findings may name.
+    const config = flags.get('config');
+    const levels = config ? classificationSchemeOf(loadConfig(config), config) : DEFAULT_SCHEME;
     switch (command) {
       case 'validate': {
         const dir = requireDir(positional[0], 'DIR');
@@ -66,7 +72,7 @@ export async function main(args: string[], out: (s: string) => void = (s) => pro
         const dir = requireDir(positional[0], 'DIR');
         const entries = loadPolicyDir(dir);
         validatePolicies(schema, entries);
-        const results = runPolicyTests(entries, dir, schema);
+        const results = runPolicyTests(entries, dir, schema, levels);
         if (results.length === 0) {
           err(`no test files (*.test.yaml, *.test.json) under ${dir}\n`);
           return 1;
@@ -100,7 +106,7 @@ export async function main(args: string[], out: (s: string) => void = (s) => pro
         const pdp = new PolicyDecisionPoint({ schema, cacheSize: 0 });
         pdp.loadDirectory(dir);
         if (spec.entities) pdp.setEntities(spec.entities);
-        const x = explain(pdp, requestFromSpec(spec, {}, schema, file));
+        const x = explain(pdp, requestFromSpec(spec, {}, schema, file, levels));
         out(`decision: ${x.decision.allow ? 'ALLOW' : 'DENY'}  (policy set ${x.decision.policyVersion})\n`);
         for (const r of x.decision.reasons) out(`  reason: ${r}\n`);
         if (x.decision.obligations.length) out(`  obligations: ${x.decision.obligations.join(', ')}\n`);

@@ -6,6 +6,7 @@ import { resolve, dirname } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, isMap, isNode, isScalar } from 'yaml';
 import { CONFIG_SCHEMA } from './schema.js';
+import { BUILT_IN_LEVELS, ClassificationScheme, ClassificationSchemeInvalid, type BuiltInLevel } from '../inspect/classification.js';
 import { INJECTION_BLOCK_CUT } from '../core/injection-cuts.js';
 import { validatePlaybooks, type Playbook } from '../monitor/playbooks.js';
 import type { MtlsMode } from '../network/tls.js';
@@ -224,6 +225,8 @@ export interface WardenConfig {
   agents: { maxDepth?: number; cardRecheckMs?: number; timeoutMs?: number; maxResponseBytes?: number };
   /** Vector stores on the inference listener (docs/retrieval.md): default embedding model, index kind. */
   retrieval: { embeddingModel?: string; index: 'auto' | 'exact-scan'; uploadTtlMs: number };
+  /** The classification levels, lowest first, and where the detectors' built-in sensitivities land (src/inspect/classification.ts). */
+  classification: { levels: string[]; detectors: Partial<Record<BuiltInLevel, string>> };
   /** Classification → allowed tiers/regions, tenant residency, this Warden's region (src/data/placement.ts). */
   placement: import('../data/placement.js').PlacementConfig;
   /** The data plane (docs/data.md): the OpenLineage export, and how often ended training runs and failed pushes are swept. */
@@ -234,6 +237,8 @@ export interface DataConfig {
   /** Lineage events POSTed to an OpenLineage endpoint (src/data/lineage/push.ts); absent: kept in the ledger and registry only. */
   lineage?: { endpoint: string; token?: string; caFile?: string; attempts: number; retryDelayMs: number; timeoutMs: number };
   sweepIntervalMs: number;
+  /** `warden data screen --config`: thresholds over the defaults (src/data/screen/thresholds.ts); its flags override them. */
+  screen: { thresholds: Partial<import('../data/screen/thresholds.js').ScreenThresholds> };
 }
 
 export interface RotationWebhookConfig {
@@ -469,8 +474,9 @@ type RawConfig = {
   monitor?: Partial<Omit<MonitorConfig, 'drift' | 'extraction' | 'baselines' | 'inventory' | 'rotation' | 'redteam'>> & { redteam?: Partial<RedTeamConfig>; drift?: Partial<DriftConfig>; extraction?: Partial<ExtractionConfig>; baselines?: Partial<BaselinesConfig>; inventory?: Partial<MonitorConfig['inventory']>; rotation?: Partial<Omit<MonitorConfig['rotation'], 'toolCredentialKeys' | 'webhook'>> & { toolCredentialKeys?: Partial<ToolCredentialKeysConfig>; webhook?: Partial<RotationWebhookConfig> | null } };
   agents?: WardenConfig['agents'];
   retrieval?: Partial<WardenConfig['retrieval']>;
+  classification?: { levels?: string[]; detectors?: Partial<Record<BuiltInLevel, string>> };
   placement?: Partial<WardenConfig['placement']>;
-  data?: { lineage?: { endpoint: string; token?: string; tokenEnv?: string; caFile?: string; attempts?: number; retryDelayMs?: number; timeoutMs?: number }; sweepIntervalMs?: number };
+  data?: { lineage?: { endpoint: string; token?: string; tokenEnv?: string; caFile?: string; attempts?: number; retryDelayMs?: number; timeoutMs?: number }; sweepIntervalMs?: number; screen?: { thresholds?: DataConfig['screen']['thresholds'] } };
   budgets?: { limits?: { scope: BudgetLimit['scope']; id: string; window: BudgetLimit['window']; tokens?: number; cost?: number }[]; prices?: BudgetsConfig['prices']; defaultMaxTokens?: number };
   store?: {
     postgres?: { connectionString?: string; connectionStringEnv?: string; prefix?: string };
@@ -552,6 +558,24 @@ function describe(e: ErrorObject): string {
 }
 
 /** Applies defaults to a raw (already validated) config object. */
+/**
+ * The classification scheme the config describes (src/inspect/classification.ts), and every placement class one of
+ * its levels: the gateway builds its scheme here, and loading a config checks it the same way (ConfigError).
+ */
+export function classificationSchemeOf(cfg: Pick<WardenConfig, 'classification' | 'placement'>, source: string | null = null): ClassificationScheme {
+  let scheme: ClassificationScheme;
+  try {
+    scheme = new ClassificationScheme(cfg.classification.levels, cfg.classification.detectors);
+  } catch (e) {
+    if (!(e instanceof ClassificationSchemeInvalid)) throw e;
+    throw new ConfigError(`${source ?? 'config'}: classification.${e.message}`);
+  }
+  for (const c of Object.keys(cfg.placement.classes)) {
+    if (!scheme.has(c)) throw new ConfigError(`${source ?? 'config'}: placement.classes.${c}: ${JSON.stringify(c)} is not a classification level (${scheme.levels.join(', ')})`);
+  }
+  return scheme;
+}
+
 export function withDefaults(raw: RawConfig, source: string | null, baseDir = process.cwd()): WardenConfig {
   const listener = (l: Partial<ListenerConfig> | undefined, port: number): ListenerConfig => ({
     host: l?.host ?? '127.0.0.1',
@@ -741,6 +765,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
     budgets: budgetDefaults(raw.budgets, source),
     agents: { ...(raw.agents ?? {}) },
     retrieval: { index: raw.retrieval?.index ?? 'auto', uploadTtlMs: raw.retrieval?.uploadTtlMs ?? 86_400_000, ...(raw.retrieval?.embeddingModel ? { embeddingModel: raw.retrieval.embeddingModel } : {}) },
+    classification: { levels: [...(raw.classification?.levels ?? BUILT_IN_LEVELS)], detectors: { ...(raw.classification?.detectors ?? {}) } },
     placement: { classes: { ...(raw.placement?.classes ?? {}) }, tenants: { ...(raw.placement?.tenants ?? {}) }, ...(raw.placement?.region ? { region: raw.placement.region } : {}), ...(raw.placement?.sweepIntervalMs ? { sweepIntervalMs: raw.placement.sweepIntervalMs } : {}) },
     data: dataDefaults(raw.data, source, baseDir),
   };
@@ -751,6 +776,7 @@ function dataDefaults(d: RawConfig['data'], source: string | null, baseDir: stri
   const token = l && (l.token !== undefined || l.tokenEnv !== undefined) ? secretOrEnv('data.lineage', l.token, l.tokenEnv, source, ['token', 'tokenEnv']) : undefined;
   return {
     sweepIntervalMs: d?.sweepIntervalMs ?? 10_000,
+    screen: { thresholds: { ...(d?.screen?.thresholds ?? {}) } },
     ...(l
       ? {
           lineage: {
@@ -861,6 +887,7 @@ export function parseRawConfig(text: string, file: string): Record<string, unkno
 }
 
 function checkConfig(cfg: WardenConfig, raw: unknown, file: string): WardenConfig {
+  classificationSchemeOf(cfg, file);
   for (const l of [cfg.listeners.inference, cfg.listeners.admin]) {
     if (l.mtls !== 'off' && !l.clientCaFile && !cfg.spiffe.clientCaFile) {
       throw new ConfigError(`${file}: mtls is ${l.mtls} but no client CA is configured (listeners.*.clientCaFile or spiffe.clientCaFile)`);

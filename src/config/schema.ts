@@ -1,6 +1,9 @@
 // JSON Schema of warden.yaml. The config loader validates against it and reports file:line:col, path and expectation.
 // Every object is closed (additionalProperties: false, or a schema for the values of a map): a misspelt key is an
 // error at start, never a setting silently ignored (test/config/schema-closed.test.ts walks the whole schema).
+import { thresholdsSchema } from '../data/screen/thresholds.js';
+import { BUILT_IN_LEVELS, LEVEL_NAME } from '../inspect/classification.js';
+
 export const CONFIG_SCHEMA = {
   $id: 'https://warden.local/schema/config.json',
   type: 'object',
@@ -378,32 +381,48 @@ export const CONFIG_SCHEMA = {
           },
         },
         sweepIntervalMs: { type: 'integer', minimum: 50, maximum: 3600000 },
+        // `warden data screen --config`: the thresholds over which it exits 1 (docs/data.md "Poisoning screen").
+        screen: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { thresholds: thresholdsSchema() },
+        },
+      },
+    },
+    // The classification levels, lowest first, and where the detectors' own sensitivities land among them
+    // (docs/inspect.md "Classification levels"); the loader refuses a duplicate, an unknown or a missing level.
+    classification: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        levels: { type: 'array', minItems: 1, maxItems: 32, items: { type: 'string', pattern: LEVEL_NAME.source } },
+        detectors: {
+          type: 'object',
+          additionalProperties: false,
+          properties: Object.fromEntries(BUILT_IN_LEVELS.map((b) => [b, { type: 'string', pattern: LEVEL_NAME.source }])),
+        },
       },
     },
     // Classification decides placement (docs/retrieval.md "Placement"): class → tiers/regions, tenant residency.
+    // A class is one of classification.levels (checked by the loader).
     placement: {
       type: 'object',
       additionalProperties: false,
       properties: {
         classes: {
           type: 'object',
-          additionalProperties: false,
-          properties: Object.fromEntries(
-            ['public', 'internal', 'confidential', 'restricted'].map((c) => [
-              c,
-              {
-                type: 'object',
-                additionalProperties: false,
-                minProperties: 1,
-                properties: {
-                  tiers: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
-                  regions: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
-                  // How long data of this class is kept (retained payloads, retrieval chunks): 30d, 12h, or indefinite.
-                  retention: { type: 'string', pattern: '^(indefinite|[1-9][0-9]{0,8}(s|m|h|d))$' },
-                },
-              },
-            ]),
-          ),
+          propertyNames: { pattern: LEVEL_NAME.source },
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            minProperties: 1,
+            properties: {
+              tiers: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+              regions: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+              // How long data of this class is kept (retained payloads, retrieval chunks): 30d, 12h, or indefinite.
+              retention: { type: 'string', pattern: '^(indefinite|[1-9][0-9]{0,8}(s|m|h|d))$' },
+            },
+          },
         },
         tenants: {
           type: 'object',

@@ -104,7 +104,8 @@ export interface Finding {
   confidence: number;
 }
 
-export type Classification = 'public' | 'internal' | 'confidential' | 'restricted';
+/** A configured classification level (src/inspect/classification.ts ClassificationScheme; by default public, internal, confidential, restricted). */
+export type Classification = string;
 
 export interface Findings {
   items: Finding[];

@@ -6,9 +6,11 @@
 // lives (retention): retained payloads and retrieval chunks carry an expiry from their class when they are stored.
 import { parseDuration } from '../core/duration.js';
 import type { Classification, RouteRequirement } from '../core/types.js';
+import { DEFAULT_SCHEME } from '../inspect/classification.js';
 
 export interface PlacementConfig {
   /** Per class: the tiers and/or regions allowed to process it. A class without a row is not constrained here. */
+  /** Keyed by the configured classification levels (the loader refuses another key). */
   classes: Partial<Record<Classification, { tiers?: string[]; regions?: string[]; retention?: string }>>;
   /** Per tenant: the regions its data may be processed and stored in (residency). */
   tenants: Record<string, { regions: string[] }>;
@@ -42,10 +44,12 @@ export function localStoreRefusal(cfg: PlacementConfig, tenant: string): string 
 
 /**
  * When data of `classification` stored at `nowMs` expires (epoch ms), or null when it is kept indefinitely (the class
- * has no `retention`, or says `indefinite`). Data whose class is unknown is judged `restricted`, as for routing.
+ * has no `retention`, or says `indefinite`). Data whose class is unknown is judged `unknownAs`, the highest configured
+ * level (`restricted` by default), as for routing.
  */
-export function expiryFor(cfg: PlacementConfig, classification: Classification | undefined, nowMs: number): number | null {
-  const retention = cfg.classes[classification ?? 'restricted']?.retention;
+export function expiryFor(cfg: PlacementConfig, classification: Classification | undefined, nowMs: number, unknownAs: Classification = DEFAULT_SCHEME.highest): number | null {
+  const c = classification ?? unknownAs;
+  const retention = cfg.classes[c]?.retention;
   if (retention === undefined || retention === 'indefinite') return null;
-  return nowMs + parseDuration(retention, `placement.classes.${classification ?? 'restricted'}.retention`);
+  return nowMs + parseDuration(retention, `placement.classes.${c}.retention`);
 }

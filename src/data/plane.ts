@@ -13,6 +13,7 @@ import type { AuditEvent } from '../core/types.js';
 import { TrainingDataAccess, type MintTrainingToken } from './datasets/training-access.js';
 import { LineagePusher, type LineagePushConfig } from './lineage/push.js';
 import type { PlacementConfig } from './placement.js';
+import type { ClassificationScheme } from '../inspect/classification.js';
 
 export function buildDataPlane(d: {
   db: SqliteDb;
@@ -20,6 +21,8 @@ export function buildDataPlane(d: {
   store?: DatasetsStore;
   /** The placement table: a class's retention bounds what a dataset of that class may declare. */
   placement?: PlacementConfig;
+  /** The configured classification levels (absent: the four built-in ones). */
+  classification?: ClassificationScheme;
   audit: AuditSink;
   clock: Clock;
   /** trainOn asked on the admin listener (approval, token issue) and on the inference listener (each data read). */
@@ -45,6 +48,7 @@ export function buildDataPlane(d: {
     store, audit, clock: d.clock,
     ...(pusher ? { onLineage: (digest, event) => pusher.enqueue(digest, event) } : {}),
     ...(classes ? { classRetention: (c: string) => classes[c]?.retention } : {}),
+    ...(d.classification ? { classification: d.classification } : {}),
   });
   const training = new TrainingDataAccess({
     registry, runs: store, audit, clock: d.clock, mint: d.mintTrainingToken, revoke: d.revokeTrainingToken, decideRead: d.decideRead, ...(d.onError ? { onError: d.onError } : {}),

@@ -25,7 +25,7 @@ import { readBody } from '../http/body.js';
 import { sendBytes, sendError, sendJson } from '../http/respond.js';
 import type { Metrics } from './metrics.js';
 import { GEN_AI_OPERATION } from '../telemetry/genai.js';
-import { AnswerGuard, OutputBlocked, maxClassification } from '../inspect/index.js';
+import { AnswerGuard, DEFAULT_SCHEME, OutputBlocked, type ClassificationScheme } from '../inspect/index.js';
 import { withCanary } from './output.js';
 import { runStages, stage, type Stage } from './pipeline.js';
 import type { UnauthenticatedRefusals } from './refusals.js';
@@ -152,9 +152,11 @@ export interface GatewayDeps {
   agents?: AgentRoutes;
   /**
    * Placement by classification and tenant residency (src/data/placement.ts): route requirements added before
-   * routing; the request's class is the inspector's (unknown without an inspector: judged as restricted).
+   * routing; the request's class is the inspector's (unknown without an inspector: judged as the highest level).
    */
   placementFor?: (classification: Classification, tenant: string) => RouteRequirement[];
+  /** The configured classification levels (warden.yaml `classification`; absent: the four built-in ones). */
+  classification?: ClassificationScheme;
   /** The retrieval plane (absent: /v1/vector_stores answers 404). */
   retrieval?: RetrievalRoutes;
   /**
@@ -302,7 +304,7 @@ export class Gateway {
     const routeStage = createRouteStage(d.routes);
     const route = stage('route', (ctx) => {
       if (d.placementFor) {
-        const placed = d.placementFor(ctx.findings?.classification ?? 'restricted', ctx.principal!.tenant);
+        const placed = d.placementFor(ctx.findings?.classification ?? (d.classification ?? DEFAULT_SCHEME).highest, ctx.principal!.tenant);
         if (placed.length > 0) ctx.routeRequirements = [...(ctx.routeRequirements ?? []), ...placed];
       }
       if (d.routeWith) d.routeWith(ctx, routeStage);
@@ -553,7 +555,7 @@ export class Gateway {
 
   private noteFinding(ctx: RequestContext, ...found: Finding[]): void {
     if (found.length === 0) return;
-    const base = ctx.findings ?? { items: [], classification: 'public' as const, injectionScore: 0, injectionSignals: [] };
+    const base = ctx.findings ?? { items: [], classification: (this.d.classification ?? DEFAULT_SCHEME).lowest, injectionScore: 0, injectionSignals: [] };
     ctx.findings = { ...base, items: [...base.items, ...found] };
   }
 
@@ -1098,7 +1100,7 @@ export class Gateway {
     try {
       await runStages(this.embedStages.inspect, ctx);
       // Content the plane already classed (a file declared confidential) is never judged below that class.
-      if (floor && ctx.findings) ctx.findings = { ...ctx.findings, classification: maxClassification(ctx.findings.classification, floor) };
+      if (floor && ctx.findings) ctx.findings = { ...ctx.findings, classification: (this.d.classification ?? DEFAULT_SCHEME).max(ctx.findings.classification, floor) };
       await runStages(this.embedStages.decide, ctx);
       ctx.stage = 'network';
       slot = this.d.upstreamShare?.acquire(ctx.target!, `${p.kind}:${p.id}`);

@@ -41,6 +41,12 @@ export {
   maxClassification,
   parseClassification,
   CLASSIFICATION_LEVELS,
+  BUILT_IN_LEVELS,
+  ClassificationScheme,
+  ClassificationSchemeInvalid,
+  DEFAULT_SCHEME,
+  LEVEL_NAME,
+  type BuiltInLevel,
 } from './classification.js';
 export { redact, redactionMarker, type RedactTarget } from './output/redact.js';
 export { createStreamRedactor, StreamRedactorClosed, type StreamRedactor } from './output/stream-redactor.js';

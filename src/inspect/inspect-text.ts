@@ -1,6 +1,6 @@
 // The hot-path entry point: PII, secrets, injection and classification of one text, synchronously.
 import type { Classification, Findings } from '../core/types.js';
-import { classify } from './classification.js';
+import { DEFAULT_SCHEME, type ClassificationScheme } from './classification.js';
 import { detectSensitive } from './detect-sensitive.js';
 import { detectInjection } from './injection/detector.js';
 
@@ -9,6 +9,8 @@ export interface InspectOptions {
   assertedLabel?: Classification;
   /** Level of the dataset or tenant the request refers to. */
   contextLevel?: Classification;
+  /** The configured levels (warden.yaml `classification`); the four built-in levels without it. */
+  scheme?: ClassificationScheme;
 }
 
 export function inspectText(text: string, opts: InspectOptions = {}): Findings {
@@ -16,7 +18,7 @@ export function inspectText(text: string, opts: InspectOptions = {}): Findings {
   const injection = detectInjection(text);
   return {
     items: sensitive.concat(injection.findings),
-    classification: classify(sensitive, opts),
+    classification: (opts.scheme ?? DEFAULT_SCHEME).classify(sensitive, opts),
     injectionScore: injection.score,
     injectionSignals: injection.signals,
   };

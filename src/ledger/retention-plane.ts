@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { BadRequest, FailClosed, NotFound } from '../core/errors.js';
 import { adminTenantScope } from '../core/tenant.js';
-import type { WardenConfig } from '../config/config.js';
+import { classificationSchemeOf, type WardenConfig } from '../config/config.js';
 import type { AdminRequest } from '../admin/admin.js';
 import type { ApiKeyService } from '../identity/api-keys.js';
 import type { IdentityStore } from '../store/identity-store.js';
@@ -56,13 +56,14 @@ export function buildRetention(
   const db = config.ledger.retainPayloads && !o.shared ? openSqlite(join(config.dataDir, 'payloads.db')) : null;
   const store: PayloadStore | null = config.ledger.retainPayloads ? (o.shared ?? new SqlitePayloadStore(db!)) : null;
   const vault = store ? new PayloadVault(store, o.keyring, o.clock) : null;
+  const unknownClass = classificationSchemeOf(config).highest;
 
   return {
     retain: vault
       ? async (ctx, response) => {
         const who = ctx.principal!;
-        // Kept as long as the request's class allows (what the inspector found in it; unknown: restricted).
-        const expiresAt = expiryFor(config.placement, ctx.findings?.classification, o.clock.now());
+        // Kept as long as the request's class allows (what the inspector found in it; unknown: the highest level).
+        const expiresAt = expiryFor(config.placement, ctx.findings?.classification, o.clock.now(), unknownClass);
         await vault.put(who, ctx.requestId, 'request', ctx.rawBody, expiresAt);
         await vault.put(who, ctx.requestId, 'response', response, expiresAt);
       }

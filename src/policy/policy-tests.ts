@@ -6,6 +6,7 @@ import type { Decision } from '../core/types.js';
 import { PolicyDecisionPoint } from './pdp.js';
 import type { PolicyEntry } from './policy-set.js';
 import { readTestFile, requestFromSpec, type TestCaseSpec } from './request-file.js';
+import { DEFAULT_SCHEME, type ClassificationScheme } from '../inspect/classification.js';
 import type { WardenSchema } from './schema.js';
 
 export interface PolicyTestResult {
@@ -37,7 +38,7 @@ function check(c: TestCaseSpec, d: Decision): string[] {
 }
 
 /** Runs every test file under testDir against `policies`. Each file gets a fresh PDP with its own entities. */
-export function runPolicyTests(policies: readonly PolicyEntry[], testDir: string, schema: WardenSchema): PolicyTestResult[] {
+export function runPolicyTests(policies: readonly PolicyEntry[], testDir: string, schema: WardenSchema, levels: ClassificationScheme = DEFAULT_SCHEME): PolicyTestResult[] {
   const results: PolicyTestResult[] = [];
   for (const file of findTestFiles(testDir)) {
     const rel = relative(testDir, file) || file;
@@ -47,7 +48,7 @@ export function runPolicyTests(policies: readonly PolicyEntry[], testDir: string
     if (spec.entities) pdp.setEntities(spec.entities);
     for (const c of spec.cases) {
       try {
-        const d = pdp.decide(requestFromSpec(c, spec.defaults ?? {}, schema, `${rel}: ${c.name}`));
+        const d = pdp.decide(requestFromSpec(c, spec.defaults ?? {}, schema, `${rel}: ${c.name}`, levels));
         const problems = check(c, d);
         results.push({ file: rel, name: c.name, passed: problems.length === 0, problems, decision: d });
       } catch (e) {

@@ -6,6 +6,7 @@ import AjvModule from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { BadRequest } from '../core/errors.js';
 import type { Action, Finding, Findings, Principal, Resource } from '../core/types.js';
+import { DEFAULT_SCHEME, LEVEL_NAME, type ClassificationScheme } from '../inspect/classification.js';
 import { buildContext } from './context.js';
 import type { StoredEntityInput } from './entities.js';
 import type { PdpRequest } from './pdp.js';
@@ -114,7 +115,8 @@ const requestProperties = {
     type: ['object', 'null'],
     additionalProperties: false,
     properties: {
-      classification: { enum: ['public', 'internal', 'confidential', 'restricted'] },
+      // One of the configured levels (requestFromSpec checks it against the scheme it is given).
+      classification: { type: 'string', pattern: LEVEL_NAME.source },
       injectionScore: { type: 'number' },
       pii: { type: 'array', items: { type: 'string' } },
       secrets: { type: 'array', items: { type: 'string' } },
@@ -199,7 +201,12 @@ export function readExplainFile(file: string): ExplainFileSpec {
 /** Built-in defaults: a weekday morning, a private address, the inference listener. */
 const DEFAULT_NOW = '2025-01-15T10:00:00Z';
 
-export function requestFromSpec(spec: Partial<RequestSpec>, defaults: Partial<RequestSpec>, schema: WardenSchema, where: string): PdpRequest {
+function parseLevel(levels: ClassificationScheme, v: string, where: string): string {
+  if (!levels.has(v)) throw new RequestFileInvalid(where, `findings.classification ${JSON.stringify(v)} is not one of ${levels.levels.join(', ')}`);
+  return v;
+}
+
+export function requestFromSpec(spec: Partial<RequestSpec>, defaults: Partial<RequestSpec>, schema: WardenSchema, where: string, levels: ClassificationScheme = DEFAULT_SCHEME): PdpRequest {
   const merged = { ...defaults, ...spec };
   for (const k of ['principal', 'action', 'resource'] as const) {
     if (merged[k] === undefined) throw new RequestFileInvalid(where, `no ${k} (neither in the case nor in defaults)`);
@@ -228,7 +235,7 @@ export function requestFromSpec(spec: Partial<RequestSpec>, defaults: Partial<Re
   if (s.findings) {
     const item = (category: Finding['category'], type: string): Finding => ({ category, type, start: 0, end: 0, confidence: 1 });
     findings = {
-      classification: s.findings.classification ?? 'internal',
+      classification: s.findings.classification === undefined ? levels.builtIn.internal : parseLevel(levels, s.findings.classification, where),
       injectionScore: s.findings.injectionScore ?? 0,
       injectionSignals: [],
       items: [...(s.findings.pii ?? []).map((t) => item('pii', t)), ...(s.findings.secrets ?? []).map((t) => item('secret', t))],

@@ -67,6 +67,11 @@ export const DATASETS_MIGRATIONS: readonly Migration[] = [
         attempts integer NOT NULL DEFAULT 0, last_error text, last_attempt_at bigint);
       CREATE INDEX $PREFIXlineage_outbox_pending ON $PREFIXlineage_outbox (created_at) WHERE pushed_at IS NULL;`,
   },
+  {
+    version: 4,
+    description: 'dataset_train_decisions.purpose (the purpose a trainOn decision was asked for; NULL: none named)',
+    sql: 'ALTER TABLE $PREFIXdataset_train_decisions ADD COLUMN purpose text;',
+  },
 ];
 
 type Row = Record<string, unknown>;
@@ -236,8 +241,8 @@ export class PostgresDatasetsStore implements DatasetsStore {
 
   async insertTrainDecision(d: TrainDecisionRecord): Promise<void> {
     await this.pool.query(
-      `INSERT INTO ${this.t.train} (dataset_id, model, tenant, allow, policy_ids, policy_version, decided_by, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [d.datasetId, d.model, d.tenant, d.allow, json(d.policyIds), d.policyVersion, d.decidedBy, d.at],
+      `INSERT INTO ${this.t.train} (dataset_id, model, tenant, allow, policy_ids, policy_version, decided_by, at, purpose) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [d.datasetId, d.model, d.tenant, d.allow, json(d.policyIds), d.policyVersion, d.decidedBy, d.at, d.purpose],
     );
   }
 
@@ -245,6 +250,7 @@ export class PostgresDatasetsStore implements DatasetsStore {
     return (await this.rows(`SELECT * FROM ${this.t.train} WHERE dataset_id = $1 ORDER BY seq`, [datasetId])).map((r) => ({
       datasetId: r.dataset_id as string, model: r.model as string, tenant: r.tenant as string, allow: r.allow as boolean,
       policyIds: r.policy_ids as string[], policyVersion: r.policy_version as string, decidedBy: r.decided_by as string, at: Number(r.at),
+      purpose: (r.purpose as string | null) ?? null,
     }));
   }
 

@@ -40,11 +40,18 @@ CREATE TABLE IF NOT EXISTS lineage_outbox (
 CREATE INDEX IF NOT EXISTS lineage_outbox_pending ON lineage_outbox(created_at) WHERE pushed_at IS NULL;
 CREATE TABLE IF NOT EXISTS dataset_train_decisions (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, dataset_id TEXT NOT NULL REFERENCES datasets(id), model TEXT NOT NULL, tenant TEXT NOT NULL,
-  allow INTEGER NOT NULL, policy_ids TEXT NOT NULL, policy_version TEXT NOT NULL, decided_by TEXT NOT NULL, at INTEGER NOT NULL
+  allow INTEGER NOT NULL, policy_ids TEXT NOT NULL, policy_version TEXT NOT NULL, decided_by TEXT NOT NULL, at INTEGER NOT NULL,
+  purpose TEXT
 );
 `;
 
 const columnsOf = (db: SqliteDb, table: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
+
+/** A data dir from before the trainOn decision kept its purpose: its earlier decisions named none (NULL). */
+function addTrainDecisionPurpose(db: SqliteDb): void {
+  const cols = columnsOf(db, 'dataset_train_decisions');
+  if (cols.length > 0 && !cols.includes('purpose')) db.exec('ALTER TABLE dataset_train_decisions ADD COLUMN purpose TEXT');
+}
 
 /**
  * Brings a data dir from before tenant-scoped sources up to date: datasets gain their tenant ('default' for rows
@@ -137,6 +144,7 @@ export class SqliteDatasetsStore implements DatasetsStore {
 
   constructor(db: SqliteDb) {
     migrateToTenantScope(db);
+    addTrainDecisionPurpose(db);
     db.exec(SCHEMA);
     this.q = {
       insertSource: db.prepare(
@@ -157,7 +165,7 @@ export class SqliteDatasetsStore implements DatasetsStore {
       listDatasets: db.prepare('SELECT * FROM datasets WHERE (@name IS NULL OR name = @name) AND (@state IS NULL OR state = @state) AND (@tenant IS NULL OR tenant = @tenant) ORDER BY created_at, id'),
       insertLineage: db.prepare('INSERT INTO dataset_lineage (dataset_id, digest, event, at) VALUES (?, ?, ?, ?)'),
       listLineage: db.prepare('SELECT digest, event, at FROM dataset_lineage WHERE dataset_id = ? ORDER BY seq'),
-      insertTrain: db.prepare('INSERT INTO dataset_train_decisions (dataset_id, model, tenant, allow, policy_ids, policy_version, decided_by, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      insertTrain: db.prepare('INSERT INTO dataset_train_decisions (dataset_id, model, tenant, allow, policy_ids, policy_version, decided_by, at, purpose) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       listTrain: db.prepare('SELECT * FROM dataset_train_decisions WHERE dataset_id = ? ORDER BY seq'),
       insertRun: db.prepare(
         `INSERT INTO dataset_training_runs (run_id, tenant, model, datasets, issued_by, started_at, expires_at, ended_at, outcome)
@@ -287,13 +295,14 @@ export class SqliteDatasetsStore implements DatasetsStore {
   }
 
   async insertTrainDecision(d: TrainDecisionRecord): Promise<void> {
-    this.q.insertTrain.run(d.datasetId, d.model, d.tenant, d.allow ? 1 : 0, JSON.stringify(d.policyIds), d.policyVersion, d.decidedBy, d.at);
+    this.q.insertTrain.run(d.datasetId, d.model, d.tenant, d.allow ? 1 : 0, JSON.stringify(d.policyIds), d.policyVersion, d.decidedBy, d.at, d.purpose);
   }
 
   async listTrainDecisions(datasetId: string): Promise<TrainDecisionRecord[]> {
     return (this.q.listTrain.all(datasetId) as Row[]).map((r) => ({
       datasetId: r.dataset_id as string, model: r.model as string, tenant: r.tenant as string, allow: r.allow === 1,
       policyIds: JSON.parse(r.policy_ids as string) as string[], policyVersion: r.policy_version as string, decidedBy: r.decided_by as string, at: r.at as number,
+      purpose: (r.purpose as string | null) ?? null,
     }));
   }
 }

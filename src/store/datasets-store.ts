@@ -99,6 +99,8 @@ export interface TrainDecisionRecord {
   policyVersion: string;
   decidedBy: string;
   at: number;
+  /** The purpose the decision was asked for (the Cedar context's `purpose`); null when none was named. */
+  purpose: string | null;
 }
 
 export type TrainingRunOutcome = 'COMPLETE' | 'FAIL';

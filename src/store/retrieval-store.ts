@@ -38,7 +38,7 @@ export interface ChunkRecord {
   fileId: string;
   tenant: string;
   classification: string;
-  /** 0 public .. 3 restricted: the rank the SQL filter compares. */
+  /** The level's rank in the configured classification levels (0 = lowest; by default 0 public .. 3 restricted): the rank the SQL filter compares. */
   rank: number;
   datasetDigest: string;
   access: string[];

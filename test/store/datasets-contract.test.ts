@@ -140,10 +140,10 @@ withStore('lineage events and trainOn decisions come back in the order they were
   await s.insertLineage({ datasetId: 'ds_1', digest: 'sha256:2', event: event('data.dataset.verify'), at: 2 });
   assert.deepEqual(await s.listLineage('ds_1'), [{ digest: 'sha256:1', event: event('data.dataset.register'), at: 1 }, { digest: 'sha256:2', event: event('data.dataset.verify'), at: 2 }]);
   assert.deepEqual(await s.listLineage('ds_2'), []);
-  const decision = (allow: boolean, at: number) => ({ datasetId: 'ds_1', model: 'tiny-llm', tenant: 'acme', allow, policyIds: ['p1', 'p2'], policyVersion: 'sha256:v', decidedBy: 'alice', at });
-  await s.insertTrainDecision(decision(false, 1));
+  const decision = (allow: boolean, at: number, purpose: string | null = null) => ({ datasetId: 'ds_1', model: 'tiny-llm', tenant: 'acme', allow, policyIds: ['p1', 'p2'], policyVersion: 'sha256:v', decidedBy: 'alice', at, purpose });
+  await s.insertTrainDecision(decision(false, 1, 'marketing'));
   await s.insertTrainDecision(decision(true, 2));
-  assert.deepEqual(await s.listTrainDecisions('ds_1'), [decision(false, 1), decision(true, 2)]);
+  assert.deepEqual(await s.listTrainDecisions('ds_1'), [decision(false, 1, 'marketing'), decision(true, 2)], 'the purpose asked for is kept with the decision');
   await assert.rejects(s.insertTrainDecision({ ...decision(true, 3), datasetId: 'ds_missing' }), 'a decision names a stored dataset');
 });
 
@@ -170,7 +170,7 @@ test('PostgreSQL: migration 2 gives every tenant whose datasets name a source it
   });
   const s = await PostgresDatasetsStore.connect({ connectionString: PG_TEST_URL, prefix });
   try {
-    assert.deepEqual(s.migration.applied, [2, 3]);
+    assert.deepEqual(s.migration.applied, [2, 3, 4]);
     assert.equal((await s.getSource('default', 'vendor'))!.keyId, 'key:sha256:aa');
     assert.equal((await s.getSource('globex', 'vendor'))!.keyId, 'key:sha256:aa', 'copied into the tenant of the dataset that names it');
     assert.equal(await s.getSource('acme', 'vendor'), undefined);
@@ -209,6 +209,25 @@ test('SQLite: a data dir from before tenant-scoped sources is rebuilt the same w
     await s.insertLineage({ datasetId: 'ds_a', digest: 'sha256:2', event: {}, at: 2 });
     assert.deepEqual(db.pragma('foreign_key_check'), [], 'no dangling references after the rebuild');
     assert.equal(db.pragma('foreign_keys', { simple: true }), 1, 'foreign keys are on again');
+  } finally {
+    db.close();
+  }
+});
+
+test('SQLite: a data dir from before trainOn decisions kept their purpose gains the column; earlier decisions name none', async () => {
+  const db = openSqlite(':memory:');
+  const s0 = new SqliteDatasetsStore(db);
+  await s0.insertSource(source('vendor'));
+  await s0.insertDataset(dataset('ds_1'));
+  // The table as it was: no purpose column, one decision in it.
+  db.exec(`DROP TABLE dataset_train_decisions;
+    CREATE TABLE dataset_train_decisions (seq INTEGER PRIMARY KEY AUTOINCREMENT, dataset_id TEXT NOT NULL REFERENCES datasets(id), model TEXT NOT NULL, tenant TEXT NOT NULL,
+      allow INTEGER NOT NULL, policy_ids TEXT NOT NULL, policy_version TEXT NOT NULL, decided_by TEXT NOT NULL, at INTEGER NOT NULL);
+    INSERT INTO dataset_train_decisions (dataset_id, model, tenant, allow, policy_ids, policy_version, decided_by, at) VALUES ('ds_1', 'tiny-llm', 'acme', 1, '["p"]', 'v', 'alice', 1);`);
+  const s = new SqliteDatasetsStore(db);
+  try {
+    await s.insertTrainDecision({ datasetId: 'ds_1', model: 'tiny-llm', tenant: 'acme', allow: false, policyIds: ['q'], policyVersion: 'v', decidedBy: 'bob', at: 2, purpose: 'marketing' });
+    assert.deepEqual((await s.listTrainDecisions('ds_1')).map((d) => [d.decidedBy, d.purpose]), [['alice', null], ['bob', 'marketing']]);
   } finally {
     db.close();
   }

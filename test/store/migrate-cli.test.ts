@@ -41,7 +41,7 @@ test('warden migrate applies the schema once, then reports it current; the conne
   const tools = TOOLS_MIGRATIONS.map((m) => m.version);
   assert.equal(
     first.stdout.trim(),
-    `identity (${prefix}*): schema 0 -> ${all.length}, applied ${all.join(', ')}\ntools (${prefix}*): schema 0 -> ${tools.length}, applied ${tools.join(', ')}\npolicies (${prefix}*): schema 0 -> 2, applied 1, 2\nregistry (${prefix}*): schema 0 -> 2, applied 1, 2\nsealed (${prefix}*): schema 0 -> 4, applied 1, 2, 3, 4\nagents (${prefix}*): schema 0 -> 2, applied 1, 2\ndatasets (${prefix}*): schema 0 -> 3, applied 1, 2, 3\nconsole (${prefix}*): schema 0 -> 3, applied 1, 2, 3\nmonitor_baselines (${prefix}*): schema 0 -> 2, applied 1, 2\nretrieval (${prefix}*): schema 0 -> 2, applied 1, 2`,
+    `identity (${prefix}*): schema 0 -> ${all.length}, applied ${all.join(', ')}\ntools (${prefix}*): schema 0 -> ${tools.length}, applied ${tools.join(', ')}\npolicies (${prefix}*): schema 0 -> 2, applied 1, 2\nregistry (${prefix}*): schema 0 -> 2, applied 1, 2\nsealed (${prefix}*): schema 0 -> 4, applied 1, 2, 3, 4\nagents (${prefix}*): schema 0 -> 2, applied 1, 2\ndatasets (${prefix}*): schema 0 -> 4, applied 1, 2, 3, 4\nconsole (${prefix}*): schema 0 -> 3, applied 1, 2, 3\nmonitor_baselines (${prefix}*): schema 0 -> 2, applied 1, 2\nretrieval (${prefix}*): schema 0 -> 2, applied 1, 2`,
   );
   const again = cli(['migrate', '--config', cfg], { TEST_WARDEN_PG: PG });
   assert.equal(again.status, 0, again.stderr);
@@ -51,7 +51,7 @@ test('warden migrate applies the schema once, then reports it current; the conne
   assert.match(again.stdout, /registry .*schema 2 -> 2, already current/);
   assert.match(again.stdout, /sealed .*schema 4 -> 4, already current/);
   assert.match(again.stdout, /agents .*schema 2 -> 2, already current/);
-  assert.match(again.stdout, /datasets .*schema 3 -> 3, already current/);
+  assert.match(again.stdout, /datasets .*schema 4 -> 4, already current/);
   assert.match(again.stdout, /monitor_baselines .*schema 2 -> 2, already current/);
   assert.match(again.stdout, /retrieval .*schema 2 -> 2, already current/);
   const noEnv = cli(['migrate', '--config', cfg], { TEST_WARDEN_PG: '' });

@@ -236,7 +236,7 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
         }
         // Declared and checked: the inspection plane's detectors over every record of the verified files.
         const m = verified.manifest.metadata;
-        const scan = verified.records > 0 ? scanClassification(await readScreenRecords(dir, { allStrings: true }), { classification: m.classification, categories: m.categories }) : null;
+        const scan = verified.records > 0 ? scanClassification(await readScreenRecords(dir, { allStrings: true }), { classification: m.classification, categories: m.categories }, { scheme: reg.classification }) : null;
         if (scan?.flagged) {
           return reg.refuseVerification(principal, id, new DatasetClassificationMismatch(scan.reasons.join('; ')), { path: dir, found: JSON.stringify(scan.found), records: scan.examples.map((e) => `${e.file} record ${e.index}`).join('; ') });
         }

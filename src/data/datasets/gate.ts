@@ -17,6 +17,8 @@ export interface TrainingDataStatus {
   state: string | null;
   ok: boolean;
   reason: string | null;
+  /** The allowing trainOn decision that approves it (ok only): the purpose it was asked for, the policy set, who asked, when. */
+  approval: { purpose: string | null; policyVersion: string; decidedBy: string; at: number } | null;
 }
 
 /** The deployment the gate judges: its model and the tenant of the slot it serves. */
@@ -31,7 +33,7 @@ export async function explainTrainingData(reg: DatasetRegistry, dep: GatedModel,
   return Promise.all(datasets.map(async (ref) => {
     const hex = ref.digest.sha256;
     const base = { uri: ref.uri, digest: hex ? `sha256:${hex}` : JSON.stringify(ref.digest) };
-    const no = (reason: string, dataset: string | null = null, state: string | null = null): TrainingDataStatus => ({ ...base, dataset, state, ok: false, reason });
+    const no = (reason: string, dataset: string | null = null, state: string | null = null): TrainingDataStatus => ({ ...base, dataset, state, ok: false, reason, approval: null });
     if (!hex) return no(`${ref.uri} is named without a sha256 digest`);
     const candidates = await reg.byDigest(`sha256:${hex}`, [tenant, PLATFORM_TENANT]);
     if (candidates.length === 0) return no(`${ref.uri} (sha256:${hex.slice(0, 12)}…) is not a registered dataset of ${where}`);
@@ -41,7 +43,7 @@ export async function explainTrainingData(reg: DatasetRegistry, dep: GatedModel,
       if ((await reg.getSource(c.sourceId, c.tenant)).retiredAt !== null) continue;
       // A decision about the model of this deployment's tenant, or (for a platform dataset) of the platform.
       const last = (await reg.trainDecisions(c.id, c.tenant)).filter((t) => t.model === model && (t.tenant === tenant || t.tenant === c.tenant)).at(-1);
-      if (last?.allow) return { ...base, dataset: c.id, state: c.state, ok: true, reason: null };
+      if (last?.allow) return { ...base, dataset: c.id, state: c.state, ok: true, reason: null, approval: { purpose: last.purpose, policyVersion: last.policyVersion, decidedBy: last.decidedBy, at: last.at } };
     }
     const c = verified[0]!;
     return no(`${c.name}@${c.version} is not approved for ${model} (no allowing trainOn decision${(await reg.getSource(c.sourceId, c.tenant)).retiredAt !== null ? '; its source is retired' : ''})`, c.id, c.state);

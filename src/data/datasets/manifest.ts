@@ -4,12 +4,14 @@
 // The predicate adds what a dataset carries: its source, owner, licence, classification, categories,
 // retention, and for JSONL/CSV shards the record count and the RFC 9162 Merkle root over the records.
 import { IN_TOTO_STATEMENT_V1, modelDigestOf } from '../../workload/signing/statement.js';
+import { BUILT_IN_LEVELS, LEVEL_NAME } from '../../inspect/classification.js';
 import { DatasetManifestInvalid } from './errors.js';
 import type { RecordFormat } from './records.js';
 
 export const DATASET_MANIFEST_V1 = 'https://warden.dev/dataset-manifest/v1';
 
-export const CLASSIFICATIONS = ['public', 'internal', 'confidential', 'restricted'] as const;
+/** The levels a manifest may declare when signed without a config naming others (the four built-in levels). */
+export const CLASSIFICATIONS: readonly string[] = BUILT_IN_LEVELS;
 
 export interface DatasetMetadata {
   name: string;
@@ -52,8 +54,12 @@ export function datasetDigestOf(files: readonly DatasetFileEntry[]): string {
   return `sha256:${modelDigestOf(files.map((f) => ({ name: f.name, sha256: f.sha256 })))}`;
 }
 
-/** Checks declared metadata; the same rules hold when signing and when a signed manifest is read. */
-export function checkMetadata(m: Record<string, unknown>, classifications: readonly string[] = CLASSIFICATIONS): DatasetMetadata {
+/**
+ * Checks declared metadata; the same rules hold when signing and when a signed manifest is read. The classification
+ * must be one of `classifications` (the signer's levels); reading (null) checks its shape only, and the registry
+ * then checks it against the gateway's configured levels (the deployment decides which levels exist).
+ */
+export function checkMetadata(m: Record<string, unknown>, classifications: readonly string[] | null = CLASSIFICATIONS): DatasetMetadata {
   const str = (k: string, re?: RegExp) => {
     const v = m[k];
     if (typeof v !== 'string' || v === '' || v.length > 256) throw new DatasetManifestInvalid(`dataset ${k} must be a non-empty string`);
@@ -61,7 +67,9 @@ export function checkMetadata(m: Record<string, unknown>, classifications: reado
     return v;
   };
   const classification = str('classification');
-  if (!classifications.includes(classification)) throw new DatasetManifestInvalid(`classification ${JSON.stringify(classification)} is not one of ${classifications.join(', ')}`);
+  if (classifications === null ? !LEVEL_NAME.test(classification) : !classifications.includes(classification)) {
+    throw new DatasetManifestInvalid(classifications === null ? `classification ${JSON.stringify(classification)} is not a level name` : `classification ${JSON.stringify(classification)} is not one of ${classifications.join(', ')}`);
+  }
   const cats = m.categories ?? [];
   if (!Array.isArray(cats) || !cats.every((c) => typeof c === 'string' && CATEGORY.test(c))) throw new DatasetManifestInvalid('dataset categories must be a list of lowercase names');
   return {
@@ -112,7 +120,7 @@ function count(v: unknown, what: string): number {
 }
 
 /** Parses the payload of a DSSE envelope (authenticated bytes only, except to read the source it names). */
-export function parseDatasetStatement(payload: Uint8Array, classifications?: readonly string[]): DatasetManifest {
+export function parseDatasetStatement(payload: Uint8Array, classifications: readonly string[] | null = null): DatasetManifest {
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(payload).toString('utf8'));

@@ -20,6 +20,7 @@ import {
   DatasetVersionExists, TrainOnDenied, UntrustedDataSource, DatasetRetentionTooLong, ScreenDigestMismatch, DatasetParentRetired, EvaluateOnDenied,
 } from './errors.js';
 import { parseDatasetStatement, type DatasetManifest } from './manifest.js';
+import { DEFAULT_SCHEME, type ClassificationScheme } from '../../inspect/classification.js';
 import { authenticateManifest, type VerifiedDataset } from './verify-dataset.js';
 
 export type AuditSink = (event: AuditEvent) => void | Promise<void>;
@@ -50,6 +51,8 @@ export interface DatasetRegistryDeps {
   onLineage?: (digest: string, event: LineageEvent) => Promise<void>;
   /** The longest a class's data may be kept (placement.classes.<class>.retention); undefined: no limit. */
   classRetention?: (classification: string) => string | undefined;
+  /** The configured classification levels a manifest may declare (absent: the four built-in ones). */
+  classification?: ClassificationScheme;
 }
 
 const DAY = 86_400_000;
@@ -104,7 +107,11 @@ export class DatasetRegistry {
   private readonly clock: Clock;
   private readonly onLineage: DatasetRegistryDeps['onLineage'];
 
+  /** The levels a dataset may be classified at, and how the verify scan ranks what it finds. */
+  readonly classification: ClassificationScheme;
+
   constructor(d: DatasetRegistryDeps) {
+    this.classification = d.classification ?? DEFAULT_SCHEME;
     this.store = d.store;
     this.auditSink = d.audit;
     this.clock = d.clock ?? systemClock;
@@ -196,7 +203,7 @@ export class DatasetRegistry {
     let claimed: DatasetManifest;
     try {
       // Read only to learn which source to check; nothing of it is used until the signature verifies.
-      claimed = parseDatasetStatement(Buffer.from(bundle.dsseEnvelope.payload, 'base64'));
+      claimed = parseDatasetStatement(Buffer.from(bundle.dsseEnvelope.payload, 'base64'), this.classification.levels);
     } catch (e) {
       return this.refuse(principal, action, resource, e instanceof WardenError ? e : new DatasetManifestInvalid((e as Error).message));
     }
@@ -348,7 +355,7 @@ export class DatasetRegistry {
     const model = modelPrincipal(admin, m);
     // The dataset's tenant goes to the PDP: dataset-tenant-isolation forbids a model of another tenant.
     const decision = decide(model, datasetResource(d), m.purpose);
-    const rec: TrainDecisionRecord = { datasetId: id, model: m.model, tenant: m.tenant, allow: decision.allow, policyIds: decision.policyIds, policyVersion: decision.policyVersion, decidedBy: admin.id, at: this.clock.now() };
+    const rec: TrainDecisionRecord = { datasetId: id, model: m.model, tenant: m.tenant, allow: decision.allow, policyIds: decision.policyIds, policyVersion: decision.policyVersion, decidedBy: admin.id, at: this.clock.now(), purpose: m.purpose ?? null };
     const more = { ...details, policyIds: decision.policyIds.join(','), policyVersion: decision.policyVersion };
     if (!decision.allow) {
       const err = new TrainOnDenied(`policy does not let ${m.model} train on ${d.name}@${d.version} (${d.classification})${m.purpose !== undefined ? ` for ${m.purpose}` : ''}`);

@@ -21,6 +21,8 @@ export interface DatasetPaths {
   recordsPath?: string;
   ignorePaths?: string[];
   hash?: HashOptions;
+  /** The levels the classification may name (a gateway's configured levels; default the four built-in ones). */
+  classifications?: readonly string[];
 }
 
 export interface SignedDataset {
@@ -41,7 +43,7 @@ export function datasetIgnorePaths(dir: string, o: DatasetPaths): { ignorePaths:
 }
 
 export async function signDataset(dir: string, metadata: Record<string, unknown>, signer: Signer, o: DatasetPaths = {}): Promise<SignedDataset> {
-  const meta: DatasetMetadata = checkMetadata(metadata);
+  const meta: DatasetMetadata = checkMetadata(metadata, o.classifications);
   const { ignorePaths } = datasetIgnorePaths(dir, o);
   const hashed = await hashDataset(dir, ignorePaths, o.hash);
   const statement = buildDatasetStatement(meta, hashed.files, ignorePaths);

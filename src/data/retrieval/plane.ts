@@ -10,7 +10,7 @@ import type { Clock } from '../../core/clock.js';
 import { BadRequest, FailClosed, Forbidden, NotFound, WardenError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { Action, Classification, Decision, Findings, Principal } from '../../core/types.js';
-import { classificationRank, maxClassification, parseClassification } from '../../inspect/index.js';
+import { DEFAULT_SCHEME, type ClassificationScheme } from '../../inspect/index.js';
 import { FileIdTaken, chunkAad, uploadAad, type ChunkRecord, type NewChunk, type RetrievalStore, type UploadRecord, type VectorFileRecord, type VectorStoreRecord } from '../../store/retrieval-store.js';
 import { openBlob, sealBlob, type Keyring } from '../crypto/index.js';
 import { chunkText, parseChunkingStrategy } from './chunk.js';
@@ -36,6 +36,11 @@ export interface RetrievalDeps {
   expiryFor?: (classification: Classification, nowMs: number) => number | null;
   /** How long an upload (/v1/files) is kept for adding to a store (default one day). */
   uploadTtlMs?: number;
+  /**
+   * The configured classification levels (absent: the four built-in ones): labels given to stores and files are
+   * parsed against them, and a chunk's stored rank is its level's rank in them.
+   */
+  classification?: ClassificationScheme;
 }
 
 /** What one call on the listener knows: who, from where, and how to embed through Warden's own path. */
@@ -67,14 +72,13 @@ const GROUP_RE = /^[A-Za-z0-9._:@-]{1,128}$/;
 const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
 
 /**
- * The highest classification a principal's groups can reach, as the starter policy `retrieve-within-clearance`
- * grants it: the SQL filter uses it to skip what the PDP would refuse anyway. It only narrows: a chunk above it is
- * never fetched, a chunk under it is still decided by the PDP.
+ * The highest classification a principal's groups can reach (`clearance:<level>`; every member reaches where contact
+ * data lands, `internal` by default), as the starter policy `retrieve-within-clearance` grants it: the SQL filter uses
+ * it to skip what the PDP would refuse anyway. It only narrows: a chunk above it is never fetched, a chunk under it
+ * is still decided by the PDP.
  */
-export function clearanceOf(p: Principal): Classification {
-  if (p.groups.includes('clearance:restricted')) return 'restricted';
-  if (p.groups.includes('clearance:confidential')) return 'confidential';
-  return 'internal';
+export function clearanceOf(p: Principal, scheme: ClassificationScheme = DEFAULT_SCHEME): Classification {
+  return scheme.clearanceOf(p.groups);
 }
 
 function str(body: Record<string, unknown>, field: string, max: number, required: boolean): string | undefined {
@@ -158,7 +162,11 @@ function chunkFindings(c: ChunkRecord): Findings {
 }
 
 export class RetrievalPlane {
-  constructor(readonly d: RetrievalDeps) {}
+  private readonly scheme: ClassificationScheme;
+
+  constructor(readonly d: RetrievalDeps) {
+    this.scheme = d.classification ?? DEFAULT_SCHEME;
+  }
 
   /** The store a call names, decided for `action`; another tenant's store is a PDP refusal, not a lookup miss. */
   private async storeFor(call: RetrievalCall, id: string, action: Action): Promise<VectorStoreRecord> {
@@ -280,7 +288,7 @@ export class RetrievalPlane {
 
   async create(call: RetrievalCall, body: Record<string, unknown>): Promise<RetrievalAnswer> {
     const name = str(body, 'name', 256, false) ?? '';
-    const classification = body.classification === undefined ? 'internal' : parseClassification(body.classification, 'classification');
+    const classification = body.classification === undefined ? this.scheme.builtIn.internal : this.scheme.parse(body.classification, 'classification');
     const model = str(body, 'embedding_model', 256, false) ?? this.d.defaultEmbeddingModel;
     if (!model) throw new BadRequest('missing_field', 'embedding_model is required (no retrieval.embeddingModel is configured)', 'embedding_model');
     if (body.expires_after !== undefined) throw new BadRequest('unsupported_field', 'expires_after is not supported: what a store holds expires with its class (placement.classes.<class>.retention)', 'expires_after');
@@ -342,7 +350,7 @@ export class RetrievalPlane {
       filename = str(body, 'filename', 256, false) ?? 'content.txt';
       fileId = newId('file');
     }
-    const declared = body.classification === undefined ? (s.classification as Classification) : parseClassification(body.classification, 'classification');
+    const declared = body.classification === undefined ? (s.classification as Classification) : this.scheme.parse(body.classification, 'classification');
     const access = body.access ?? [];
     if (!Array.isArray(access) || access.length > 32 || !access.every((g) => typeof g === 'string' && GROUP_RE.test(g))) {
       throw new BadRequest('invalid_field', 'access must be a list of at most 32 group names', 'access');
@@ -368,8 +376,8 @@ export class RetrievalPlane {
       const text = pieces[i]!;
       const f = this.d.inspect(text);
       // Data is classed by default: never below what the inspector finds in the text itself.
-      const classification = maxClassification(declared, f.classification);
-      fileClass = maxClassification(fileClass, classification);
+      const classification = this.scheme.max(declared, f.classification);
+      fileClass = this.scheme.max(fileClass, classification);
       const tenantKey = s.tenant;
       // Retention follows the chunk's own class (never below what the inspector found in it).
       const expiresAt = this.d.expiryFor?.(classification, now) ?? null;
@@ -380,7 +388,7 @@ export class RetrievalPlane {
         position: i,
         sealed,
         classification,
-        rank: classificationRank(classification),
+        rank: this.scheme.rank(classification),
         expiresAt,
         findings: { injectionScore: f.injectionScore, injectionSignals: f.injectionSignals, types: [...new Set(f.items.map((x) => `${x.category}.${x.type}`))] },
       });
@@ -411,7 +419,7 @@ export class RetrievalPlane {
     const [vector] = await call.embed(s.embeddingModel, [query]);
     if (!vector || vector.length !== s.dims) throw new FailClosed('embedding_mismatch', `the embedding model answered a vector of ${vector?.length ?? 0} dimensions; the store holds ${s.dims}`);
     const out = await this.allowedNearest(call, s, Float32Array.from(vector), k);
-    return { status: 200, body: page(query, out.results), details: { vectorStore: s.id, candidates: out.candidates, denied: out.denied, returned: out.results.length, clearance: clearanceOf(call.principal) } };
+    return { status: 200, body: page(query, out.results), details: { vectorStore: s.id, candidates: out.candidates, denied: out.denied, returned: out.results.length, clearance: clearanceOf(call.principal, this.scheme) } };
   }
 
   /**
@@ -419,7 +427,7 @@ export class RetrievalPlane {
    * while fewer than `k` are allowed and the store has more, the next round fetches twice as many candidates.
    */
   async allowedNearest(call: Pick<RetrievalCall, 'principal' | 'sourceIp'>, s: VectorStoreRecord, embedding: Float32Array, k: number) {
-    const maxRank = classificationRank(clearanceOf(call.principal));
+    const maxRank = this.scheme.rank(clearanceOf(call.principal, this.scheme));
     const seen = new Set<number>();
     const nowMs = this.d.clock.now();
     const allowed: { chunk: ChunkRecord; distance: number }[] = [];

@@ -1,7 +1,7 @@
 // Declared versus found: runs the inspection plane's detectors (PII, secrets) over a dataset's records and
 // compares what they imply with the classification and data categories the source declared. A dataset
 // declared `public` that holds card numbers is flagged; so is any category found but not declared.
-import { classificationRank, classifyFindings, detectSensitive, isClassification } from '../../inspect/index.js';
+import { DEFAULT_SCHEME, detectSensitive, type ClassificationScheme } from '../../inspect/index.js';
 import type { Classification } from '../../core/types.js';
 import type { ScreenRecord } from './read.js';
 import type { RecordRef } from './screen.js';
@@ -22,7 +22,7 @@ const categoryOf = (f: { category: string; type: string }) => CATEGORY_BY_TYPE[f
 
 export interface ClassificationScan {
   declared: { classification: string; categories: string[] };
-  /** The level the findings imply (classifyFindings of the inspection plane). */
+  /** The level the findings imply (the configured scheme's classifyFindings). */
   implied: Classification;
   /** Finding type → records holding it. */
   found: Record<string, number>;
@@ -33,7 +33,8 @@ export interface ClassificationScan {
   scanned: number;
 }
 
-export function scanClassification(records: readonly ScreenRecord[], declared: { classification: string; categories: string[] }, o: { sample?: number } = {}): ClassificationScan {
+export function scanClassification(records: readonly ScreenRecord[], declared: { classification: string; categories: string[] }, o: { sample?: number; scheme?: ClassificationScheme } = {}): ClassificationScan {
+  const scheme = o.scheme ?? DEFAULT_SCHEME;
   const step = o.sample && o.sample < records.length ? records.length / o.sample : 1;
   const found: Record<string, number> = {};
   const all: { category: 'pii' | 'secret'; type: string; start: number; end: number; confidence: number }[] = [];
@@ -51,13 +52,13 @@ export function scanClassification(records: readonly ScreenRecord[], declared: {
     for (const t of types) found[t] = (found[t] ?? 0) + 1;
     if (types.size && examples.length < 10) examples.push({ file: r.file, index: r.index, note: [...types].join(', ') });
   }
-  const implied = classifyFindings(all);
+  const implied = scheme.classifyFindings(all);
   const categories = [...new Set(all.map(categoryOf))].sort();
   const undeclaredCategories = categories.filter((c) => !declared.categories.includes(c));
   const reasons: string[] = [];
   // An unknown declared level cannot be compared: that is a finding too (fail closed).
-  if (!isClassification(declared.classification)) reasons.push(`declared classification ${JSON.stringify(declared.classification)} is not a known level`);
-  else if (classificationRank(implied) > classificationRank(declared.classification)) reasons.push(`declared ${declared.classification} but the records hold ${Object.keys(found).join(', ')} (${implied})`);
+  if (!scheme.has(declared.classification)) reasons.push(`declared classification ${JSON.stringify(declared.classification)} is not a known level (${scheme.levels.join(', ')})`);
+  else if (scheme.rank(implied) > scheme.rank(declared.classification)) reasons.push(`declared ${declared.classification} but the records hold ${Object.keys(found).join(', ')} (${implied})`);
   if (undeclaredCategories.length) reasons.push(`undeclared data categories: ${undeclaredCategories.join(', ')}`);
   return { declared, implied, found, undeclaredCategories, flagged: reasons.length > 0, reasons, examples, scanned };
 }

@@ -3,64 +3,13 @@
 // index; the screen's verdict is the list of checks over their thresholds. Findings are facts, not decisions:
 // the CLI turns alarms into an exit code, and an operator (or a later gate) decides what to do.
 import { createHash } from 'node:crypto';
-import { INJECTION_BLOCK_CUT } from '../../core/injection-cuts.js';
 import { detectInjection } from '../../inspect/index.js';
 import { minhash, nearDuplicatePairs, normalizeText } from './minhash.js';
 import type { ScreenRecord } from './read.js';
 import { categoricalPsi, ks, psi, robustZ, tvd } from './stats.js';
 
-export interface ScreenThresholds {
-  /** Share of records that repeat an earlier record's text exactly. */
-  exactDuplicateRate: number;
-  /** Share of records in a near-duplicate pair (MinHash estimate ≥ nearDuplicateJaccard) that are not exact. */
-  nearDuplicateRate: number;
-  nearDuplicateJaccard: number;
-  /** Share of records whose (near-)duplicate carries another label. */
-  conflictingLabelRate: number;
-  /** Records whose text is in the baseline under another label (relabelled). */
-  labelChangesMax: number;
-  /** Total variation distance of the label distribution from the baseline's. */
-  labelTvd: number;
-  /** |modified z| above which a value is an outlier, and the share of outlying records that alarms. */
-  outlierZ: number;
-  outlierRate: number;
-  /** A token is a trigger candidate when at least this share of its records carry one label ... */
-  triggerPurity: number;
-  /** ... it is in at least this many records ... */
-  triggerMinSupport: number;
-  /** ... and (with a baseline) it is this many times more frequent than in the baseline. */
-  triggerLift: number;
-  /** Without a baseline: the binomial tail of the label skew, before dividing by the vocabulary size. */
-  triggerPValue: number;
-  /** Injection detector score from which a text counts as carrying instructions, and how many may. */
-  injectionScore: number;
-  /** Share of screened records that may read as instructions (the detector has false positives, ~0.2% on XSTest). */
-  injectedRate: number;
-  /** Drift against the baseline: PSI, and KS p-value with a minimum effect D. */
-  psiMax: number;
-  ksPValue: number;
-  ksMinD: number;
-}
-
-export const DEFAULT_THRESHOLDS: ScreenThresholds = {
-  exactDuplicateRate: 0.005,
-  nearDuplicateRate: 0.01,
-  nearDuplicateJaccard: 0.85,
-  conflictingLabelRate: 0.005,
-  labelChangesMax: 0,
-  labelTvd: 0.05,
-  outlierZ: 3.5,
-  outlierRate: 0.05,
-  triggerPurity: 0.95,
-  triggerMinSupport: 3,
-  triggerLift: 3,
-  triggerPValue: 1e-4,
-  injectionScore: INJECTION_BLOCK_CUT,
-  injectedRate: 0.005,
-  psiMax: 0.2,
-  ksPValue: 0.001,
-  ksMinD: 0.1,
-};
+export { DEFAULT_THRESHOLDS, type ScreenThresholds } from './thresholds.js';
+import { DEFAULT_THRESHOLDS, type ScreenThresholds } from './thresholds.js';
 
 export interface RecordRef {
   file: string;

@@ -11,7 +11,7 @@
 import { LRUCache } from 'lru-cache';
 import { BadRequest } from '../../core/errors.js';
 import type { Finding, Findings } from '../../core/types.js';
-import { classify } from '../classification.js';
+import { DEFAULT_SCHEME } from '../classification.js';
 import type { InspectOptions } from '../inspect-text.js';
 import { detectInjectionFolded, detectSensitiveFolded, type InjectionView } from './detect.js';
 import { decodedView, detectSensitiveJson } from './json-view.js';
@@ -350,5 +350,5 @@ export function inspectRequest(endpoint: RequestEndpoint, body: Record<string, u
     }
     offset += t.text.length + 1;
   }
-  return { items: items.concat(injectionItems), classification: classify(items, opts), injectionScore: score, injectionSignals: [...signals] };
+  return { items: items.concat(injectionItems), classification: (opts.scheme ?? DEFAULT_SCHEME).classify(items, opts), injectionScore: score, injectionSignals: [...signals] };
 }

@@ -100,13 +100,17 @@ test('promotion waits for the training dataset to be registered, verified and ap
   p = await promote();
   assert.match(p.stderr, /corpus@3 is not approved for tiny-llm \(no allowing trainOn decision\)/);
 
-  const approve = await warden('data', 'train-on', dsId, '--model', 'tiny-llm');
+  const approve = await warden('data', 'train-on', dsId, '--model', 'tiny-llm', '--purpose', 'research');
   assert.equal(approve.code, 0, approve.stderr);
   p = await promote();
   assert.equal(p.code, 0, p.stderr);
   assert.match(p.stdout, /promoted/);
   const after = JSON.parse((await warden('model', 'show', dep, '--json')).stdout);
-  assert.deepEqual(after.trainingData, [{ uri: 'warden-dataset:corpus@3', digest: `sha256:${datasetHex}`, dataset: dsId, state: 'verified', ok: true, reason: null }]);
+  const approval = after.trainingData[0].approval as { purpose: string; policyVersion: string; decidedBy: string; at: number };
+  assert.deepEqual(after.trainingData, [{ uri: 'warden-dataset:corpus@3', digest: `sha256:${datasetHex}`, dataset: dsId, state: 'verified', ok: true, reason: null, approval }]);
+  assert.equal(approval.purpose, 'research', 'model show names the purpose the approving trainOn decision was asked for');
+  assert.ok(approval.policyVersion.length > 0);
+  assert.match((await warden('model', 'show', dep)).stdout, /"approval":\{"purpose":"research"/);
   // Lineage from the model back to the source.
   const text = await warden('data', 'lineage', dep);
   assert.equal(text.code, 0, text.stderr);

@@ -93,7 +93,7 @@ describe('lineage: runs that end, and the OpenLineage export', () => {
     const caFile = join(tmp, 'receiver-ca.pem');
     writeFileSync(caFile, ca.certPem);
     t = await startTestWarden((c) => {
-      c.data = { sweepIntervalMs: 200, lineage: { endpoint, token: TOKEN, caFile, attempts: 2, retryDelayMs: 20, timeoutMs: 5_000 } };
+      c.data = { ...c.data, sweepIntervalMs: 200, lineage: { endpoint, token: TOKEN, caFile, attempts: 2, retryDelayMs: 20, timeoutMs: 5_000 } };
     });
     await t.admin('POST', '/admin/v1/data-sources', { id: 'vendor', publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }), owner: 'vendor@acme' });
     await admit('tickets');

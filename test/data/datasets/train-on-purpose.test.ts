@@ -56,8 +56,16 @@ describe('trainOn with a purpose', () => {
     assert.equal((denied.details as Record<string, string>).purpose, 'marketing');
     assert.match(String((denied.details as Record<string, string>).policyIds), /no-training-on-personal-data-for-marketing/);
     // Stored decisions: the deny is the latest for the model (so the promotion gate sees it as not approved).
-    const decisions = (await t.admin('GET', `/admin/v1/datasets/${pii}/train-on`)).data as { allow: boolean }[];
-    assert.deepEqual(decisions.map((d) => d.allow), [true, false]);
+    const decisions = (await t.admin('GET', `/admin/v1/datasets/${pii}/train-on`)).data as { allow: boolean; purpose: string | null }[];
+    assert.deepEqual(decisions.map((d) => [d.allow, d.purpose]), [[true, 'research'], [false, 'marketing']], 'each stored decision keeps the purpose it was asked for');
+    // `warden data show` prints them, purpose included (and --json carries them).
+    const shown = await runWarden(['data', 'show', pii], env);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /trainOn +allow tiny-llm \(tenant \S+\) for research by \S+ at \S+, policy set \S+/);
+    assert.match(shown.stdout, /trainOn +deny tiny-llm \(tenant \S+\) for marketing by /);
+    const json = JSON.parse((await runWarden(['data', 'show', pii, '--json'], env)).stdout) as { id: string; trainOn: { purpose: string | null }[] };
+    assert.equal(json.id, pii);
+    assert.deepEqual(json.trainOn.map((d) => d.purpose), ['research', 'marketing']);
   });
 
   test('a training token for marketing is refused, none is issued; a bad purpose is 400', async () => {

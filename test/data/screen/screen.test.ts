@@ -151,9 +151,42 @@ test('warden data screen: terminal report and exit 0 on the clean version, JSON 
   writeFileSync(th, JSON.stringify({ labelChanges: 1 }));
   const wrong = await runWarden(['data', 'screen', bad, '--thresholds', th]);
   assert.equal(wrong.code, 2);
-  assert.match(wrong.stderr, /unknown or non-numeric key\(s\) labelChanges/);
+  assert.match(wrong.stderr, /--thresholds: unknown threshold "labelChanges"; known: exactDuplicateRate/);
+  writeFileSync(th, JSON.stringify({ labelChangesMax: 0.5 }));
+  const fraction = await runWarden(['data', 'screen', bad, '--thresholds', th]);
+  assert.equal(fraction.code, 2, 'a count threshold is an integer');
+  assert.match(fraction.stderr, /--thresholds\.labelChangesMax must be an integer >= 0, not 0\.5/);
   const none = await runWarden(['data', 'screen', join(tmp, 'nothing-here')]);
   assert.equal(none.code, 1);
+});
+
+test('warden data screen --config: warden.yaml\'s data.screen.thresholds decide the exit code, --thresholds overrides them; a bad one is refused at load', async () => {
+  const { runWarden } = await import('../../helpers/proc.js');
+  const base = join(tmp, 'cfg-base.jsonl');
+  writeFileSync(base, XSTEST.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const bad = join(tmp, 'cfg-bad.jsonl');
+  writeFileSync(bad, cleanRows.map((r, i) => JSON.stringify(i === 5 ? { ...r, label: r.label === 'safe' ? 'unsafe' : 'safe' } : r)).join('\n') + '\n');
+  const cfg = join(tmp, 'screen-warden.yaml');
+  // One relabelled record: over the default (0), within a config that allows one.
+  writeFileSync(cfg, 'data:\n  screen:\n    thresholds:\n      labelChangesMax: 1\n');
+  const allowed = await runWarden(['data', 'screen', bad, '--baseline', base, '--config', cfg, '--json']);
+  assert.equal(allowed.code, 0, allowed.stderr);
+  assert.equal((JSON.parse(allowed.stdout) as ScreenReport).checks.find((c) => c.name === 'label_changes')!.threshold, 1, 'the report shows the configured threshold');
+  // A config at 0 (the default, written out) exits 1; --thresholds on top lets it through again.
+  writeFileSync(cfg, 'data:\n  screen:\n    thresholds:\n      labelChangesMax: 0\n');
+  assert.equal((await runWarden(['data', 'screen', bad, '--baseline', base, '--config', cfg])).code, 1, 'over the configured threshold: exit 1');
+  const th = join(tmp, 'cfg-th.json');
+  writeFileSync(th, JSON.stringify({ labelChangesMax: 1 }));
+  assert.equal((await runWarden(['data', 'screen', bad, '--baseline', base, '--config', cfg, '--thresholds', th])).code, 0, 'the flag overrides the config');
+  // Refused at load: a rate above 1, a key the screen does not know.
+  writeFileSync(cfg, 'data:\n  screen:\n    thresholds:\n      exactDuplicateRate: 2\n');
+  const refused = await runWarden(['data', 'screen', bad, '--config', cfg]);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /invalid configuration\n.*screen-warden\.yaml:4:\d+: \/data\/screen\/thresholds\/exactDuplicateRate: .*<= 1/);
+  writeFileSync(cfg, 'data:\n  screen:\n    thresholds:\n      labelChange: 1\n');
+  const unknown = await runWarden(['data', 'screen', bad, '--config', cfg]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /labelChange/);
 });
 
 test('warden data screen --html: one self-contained page with plots, the alarm and the blamed record; data is escaped', async () => {

@@ -2,10 +2,11 @@
 // registered with a subject field names each record's data subject; `warden erase SUBJECT` counts that subject's
 // records in the one `principal.erase` entry and withholds them from then on: the data read API answers their index
 // with `erased: true` and no content (the others' proofs still hold), and counts them in the read's ledger entry.
-// Another subject's records, and a dataset that declares no subject field, are served as before.
+// Another subject's records, and a dataset that declares no subject field, are served as before. A declared dataset
+// that can no longer be read as signed refuses the erasure (fail closed): nothing is erased.
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -103,5 +104,17 @@ describe('erasing a data subject withholds its dataset records', () => {
     assert.equal(finn.dataset_records_erased, 3);
     const last = await read(ids.tickets!, 'file=train.jsonl&offset=3&limit=1');
     assert.deepEqual(last.json.records, [{ index: 3, line: 4, text: LINES[3] }], "gail's record is still served");
+  });
+
+  test('fails closed: a declared dataset whose file no longer matches its signed root refuses the erasure, which erases nothing', async () => {
+    await admit('broken', 'customer');
+    const gail = await t.keyFor('gail', ['demo-chat'], ['chat'], { tenant });
+    appendFileSync(join(tmp, 'broken', 'train.jsonl'), JSON.stringify({ customer: 'gail', text: 'added after signing' }) + '\n');
+    const r = await t.call('admin', 'POST', '/admin/v1/principals/gail/erase', { key: t.adminKey, body: {} });
+    assert.equal(r.status, 409, r.text);
+    assert.equal(r.json.error.code, 'dataset_changed_on_disk');
+    assert.equal(t.audits().filter((a) => a.action === 'principal.erase' && (a.resource as { id?: string } | undefined)?.id === 'gail' && a.decision === 'allow').length, 0, 'no erasure recorded');
+    const chat = await t.call('inference', 'POST', '/v1/chat/completions', { key: gail.key, body: { model: 'demo-chat', messages: [{ role: 'user', content: 'still here' }] } });
+    assert.equal(chat.status, 200, 'gail was not erased: her key still works');
   });
 });

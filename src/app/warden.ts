@@ -76,6 +76,7 @@ import { AdminApi, type AdminRequest } from '../admin/admin.js';
 import { createConsole } from '../console/index.js';
 import { Ledger } from '../ledger/ledger.js';
 import { buildDataPlane } from '../data/plane.js';
+import type { TrainingDataAccess } from '../data/datasets/training-access.js';
 import { fixedKeyRing, loadLedgerKeyRing, ringVerifiers } from '../ledger/key-ring.js';
 import { LedgerKeyRotation } from '../ledger/key-rotation.js';
 import { openPkcs11LedgerKey } from '../ledger/pkcs11-key.js';
@@ -551,7 +552,13 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     authorize: (principal, action, resource, findings, sourceIp) => policy.authorizer.authorize({ principal, action, resource, context: { now: clock.now(), sourceIp, listener: 'inference', findings } }),
   }, cluster.retrieval);
   started.push(() => retrieval.close());
-  const retention = buildRetention(config, { clock, log, ledger, identityStore, keys, keyring, subjectData: retrieval.plane, shared: sealed?.payloads ?? null });
+  // Dataset records about an erased subject: the data plane is built below, and erasure only runs once serving.
+  let datasetSubjects: TrainingDataAccess | null = null;
+  const datasetRecords = {
+    subjectRecords: (id: string, tenant: string) => datasetSubjects!.subjectRecords(id, tenant),
+    eraseSubject: (id: string, tenant: string) => datasetSubjects!.eraseSubject(id, tenant),
+  };
+  const retention = buildRetention(config, { clock, log, ledger, identityStore, keys, keyring, subjectData: retrieval.plane, datasetRecords, shared: sealed?.payloads ?? null });
   started.push(() => retention.close());
   // Retention by class: what has expired is already refused on read; the sweep deletes it, one ledger entry a round.
   const sweep = new RetentionSweep({
@@ -604,6 +611,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     onError: (e) => log.warn({ err: e.message, component: 'data-plane' }, 'data plane background task failed'),
   });
   started.push(() => data.close());
+  datasetSubjects = data.training;
   const workload = await buildWorkloadPlane({
     config, db, clock, log, audit, pdp: policy.pdp, stepUp: createBearerVerifier(verifiers), onModels: (m) => policy.syncRegisteredModels(m),
     // A deployment whose attestation fails: the monitor's playbooks act on it (`when: { attestation: true }`).

@@ -40,9 +40,11 @@ const USAGE = `usage: warden data <verb> [options]
   verify DIR --key PUBKEY [--sig FILE] [--records FILE]      recompute every file and record; names what changed
   verify DIR --dataset ID [--records FILE]                   the gateway verifies DIR (same host, absolute path)
         under the registered source's key and records it (registered -> verified), refusals in the ledger
-  register DIR [--sig FILE] [--derived-from ID [--transformation TEXT]]   admit a dataset signed by a registered
+  register DIR [--sig FILE] [--derived-from ID [--transformation TEXT]] [--subject-field F]   admit a dataset signed by a registered
         source; --derived-from: it was made from dataset ID (of this tenant, not retired), recorded as an
-        OpenLineage run of job data.dataset.transform (ID -> the new version), so its lineage reaches ID's source
+        OpenLineage run of job data.dataset.transform (ID -> the new version), so its lineage reaches ID's source;
+        --subject-field: the JSONL field / CSV column naming each record's data subject (a principal id), whose
+        records warden erase SUBJECT then withholds from the data read API
   show ID [--json] | list [--name N] [--state S] [--json] | retire ID
   train-on ID --model M [--family F] [--tenant T] [--purpose P]  ask the PDP (trainOn) whether model M may train on
         the dataset (verified datasets only), for purpose P (Cedar context.purpose); the decision is in the ledger;
@@ -253,12 +255,12 @@ async function run(verb: string | undefined, args: string[]): Promise<number> {
       return 0;
     }
     case 'register': {
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, sig: { type: 'string' }, json: { type: 'boolean' }, 'derived-from': { type: 'string' }, transformation: { type: 'string' } } });
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...ADMIN_OPTIONS, sig: { type: 'string' }, json: { type: 'boolean' }, 'derived-from': { type: 'string' }, transformation: { type: 'string' }, 'subject-field': { type: 'string' } } });
       const dir = positionals[0];
       if (!dir && !values.sig) throw new UsageError('register needs DIR (or --sig FILE)');
       if (values.transformation && !values['derived-from']) throw new UsageError('--transformation describes a derived dataset: give --derived-from ID too');
       const derived = values['derived-from'] ? { derivedFrom: values['derived-from'], ...(values.transformation ? { transformation: values.transformation } : {}) } : {};
-      const d = (await adminCall(adminClientOptions(values), 'POST', '/admin/v1/datasets', { signatureBundle: readJson(values.sig ?? join(dir!, DEFAULT_DATASET_SIGNATURE_NAME)), ...derived })) as DatasetRecord;
+      const d = (await adminCall(adminClientOptions(values), 'POST', '/admin/v1/datasets', { signatureBundle: readJson(values.sig ?? join(dir!, DEFAULT_DATASET_SIGNATURE_NAME)), ...derived, ...(values['subject-field'] !== undefined ? { subjectField: values['subject-field'] } : {}) })) as DatasetRecord;
       out(values.json ? JSON.stringify(d, null, 2) : datasetLine(d));
       return 0;
     }

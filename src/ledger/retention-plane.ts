@@ -48,6 +48,11 @@ export function buildRetention(
     keyring: Keyring;
     /** Other content of a subject that erasure removes: retrieval chunks and files about it, uploads it made (src/data/retrieval). */
     subjectData?: { subjectHoldings(id: string, tenant: string): Promise<SubjectHoldings>; eraseSubject(id: string, tenant: string): Promise<SubjectHoldings> };
+    /**
+     * Dataset records naming the subject in their dataset's declared subject field (src/data/datasets): counted,
+     * then withheld from the data read API (the customer's files are not Warden's to delete).
+     */
+    datasetRecords?: { subjectRecords(id: string, tenant: string): Promise<unknown[]>; eraseSubject(id: string, tenant: string): Promise<number> };
     /** With store.postgres: the replicas' one payload store. */
     shared?: PayloadStore | null;
   },
@@ -88,12 +93,14 @@ export function buildRetention(
         const holdings = vault ? await vault.holdings(id) : { key: false, payloads: 0 };
         const none: SubjectHoldings = { files: 0, chunks: 0, uploads: 0 };
         const held = (await o.subjectData?.subjectHoldings(id, p.tenant)) ?? none;
-        await ar.record('principal.erase', { type: 'Principal', id }, { payloadsDeleted: holdings.payloads, dataKeyDestroyed: holdings.key, apiKeysRevoked: true, retrievalChunksDeleted: held.chunks, retrievalFilesDeleted: held.files, retrievalUploadsDeleted: held.uploads });
+        const records = (await o.datasetRecords?.subjectRecords(id, p.tenant))?.length ?? 0;
+        await ar.record('principal.erase', { type: 'Principal', id }, { payloadsDeleted: holdings.payloads, dataKeyDestroyed: holdings.key, apiKeysRevoked: true, retrievalChunksDeleted: held.chunks, retrievalFilesDeleted: held.files, retrievalUploadsDeleted: held.uploads, datasetRecordsErased: records });
         const shredded = vault ? await vault.erase(id) : { keyDestroyed: false, payloadsUnreadable: 0 };
         const gone = (await o.subjectData?.eraseSubject(id, p.tenant)) ?? none;
+        const withheld = (await o.datasetRecords?.eraseSubject(id, p.tenant)) ?? 0;
         await o.identityStore.updatePrincipal({ ...p, erasedAt: o.clock.now() });
         await o.keys.principalRemoved(id);
-        sendJson(res, 200, { principal: id, erased: true, key_destroyed: shredded.keyDestroyed, payloads_deleted: shredded.payloadsUnreadable, payloads_unreadable: shredded.payloadsUnreadable, retrieval_chunks_deleted: gone.chunks, retrieval_files_deleted: gone.files, retrieval_uploads_deleted: gone.uploads }, hdr);
+        sendJson(res, 200, { principal: id, erased: true, key_destroyed: shredded.keyDestroyed, payloads_deleted: shredded.payloadsUnreadable, payloads_unreadable: shredded.payloadsUnreadable, retrieval_chunks_deleted: gone.chunks, retrieval_files_deleted: gone.files, retrieval_uploads_deleted: gone.uploads, dataset_records_erased: withheld }, hdr);
         return true;
       }
       const pay = /^\/admin\/v1\/payloads\/([^/]+)$/.exec(ar.path);

@@ -3,7 +3,7 @@
 // changes are single conditional UPDATEs, so of parallel transitions on any number of replicas exactly one wins.
 import type pg from 'pg';
 import { connectMigrated, type Migration, type MigrationResult } from './pg-migrate.js';
-import type { DataSourceRecord, DatasetRecord, DatasetState, DatasetsStore, TrainDecisionRecord, TrainingRunOutcome, TrainingRunRecord } from './datasets-store.js';
+import type { DataSourceRecord, DatasetRecord, DatasetState, DatasetsStore, RecordErasure, TrainDecisionRecord, TrainingRunOutcome, TrainingRunRecord } from './datasets-store.js';
 
 export const DATASETS_MIGRATIONS: readonly Migration[] = [
   {
@@ -72,6 +72,15 @@ export const DATASETS_MIGRATIONS: readonly Migration[] = [
     description: 'dataset_train_decisions.purpose (the purpose a trainOn decision was asked for; NULL: none named)',
     sql: 'ALTER TABLE $PREFIXdataset_train_decisions ADD COLUMN purpose text;',
   },
+  {
+    version: 5,
+    description: 'datasets.subject_field, dataset_record_erasures (records withheld after their subject was erased)',
+    sql: `
+      ALTER TABLE $PREFIXdatasets ADD COLUMN subject_field text;
+      CREATE TABLE $PREFIXdataset_record_erasures (
+        dataset_id text NOT NULL REFERENCES $PREFIXdatasets (id), file text NOT NULL, record_index bigint NOT NULL, erased_at bigint NOT NULL,
+        PRIMARY KEY (dataset_id, file, record_index));`,
+  },
 ];
 
 type Row = Record<string, unknown>;
@@ -92,6 +101,7 @@ function toDataset(r: Row): DatasetRecord {
     classification: r.classification as string, categories: r.categories as string[], retention: r.retention as string,
     state: r.state as DatasetState, signatureBundle: r.signature_bundle as string, files: Number(r.files), records: Number(r.records),
     verification: (r.verification as unknown) ?? null, createdAt: Number(r.created_at), verifiedAt: num(r.verified_at), retiredAt: num(r.retired_at),
+    subjectField: (r.subject_field as string | null) ?? null,
   };
 }
 
@@ -108,14 +118,14 @@ const ORDER = 'ORDER BY created_at, id COLLATE "C"';
 export class PostgresDatasetsStore implements DatasetsStore {
   private constructor(
     private readonly pool: pg.Pool,
-    private readonly t: { sources: string; datasets: string; lineage: string; train: string; runs: string; outbox: string },
+    private readonly t: { sources: string; datasets: string; lineage: string; train: string; runs: string; outbox: string; erasures: string },
     readonly migration: MigrationResult,
   ) {}
 
   /** Connects and brings the schema up to date (see pg-migrate.ts). */
   static async connect(opts: { connectionString: string; prefix?: string; poolSize?: number }): Promise<PostgresDatasetsStore> {
     const { pool, prefix, migration } = await connectMigrated(opts, 'datasets', DATASETS_MIGRATIONS);
-    return new PostgresDatasetsStore(pool, { sources: `${prefix}data_sources`, datasets: `${prefix}datasets`, lineage: `${prefix}dataset_lineage`, train: `${prefix}dataset_train_decisions`, runs: `${prefix}dataset_training_runs`, outbox: `${prefix}lineage_outbox` }, migration);
+    return new PostgresDatasetsStore(pool, { sources: `${prefix}data_sources`, datasets: `${prefix}datasets`, lineage: `${prefix}dataset_lineage`, train: `${prefix}dataset_train_decisions`, runs: `${prefix}dataset_training_runs`, outbox: `${prefix}lineage_outbox`, erasures: `${prefix}dataset_record_erasures` }, migration);
   }
 
   private async rows(sql: string, params: unknown[] = []): Promise<Row[]> {
@@ -145,11 +155,26 @@ export class PostgresDatasetsStore implements DatasetsStore {
   async insertDataset(d: DatasetRecord): Promise<void> {
     await this.pool.query(
       `INSERT INTO ${this.t.datasets} (id, tenant, name, version, digest, source_id, signer_identity, owner, licence, classification, categories, retention,
-         state, signature_bundle, files, records, verification, created_at, verified_at, retired_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+         state, signature_bundle, files, records, verification, created_at, verified_at, retired_at, subject_field)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
       [d.id, d.tenant, d.name, d.version, d.digest, d.sourceId, d.signerIdentity, d.owner, d.licence, d.classification, json(d.categories), d.retention,
-        d.state, d.signatureBundle, d.files, d.records, d.verification === null || d.verification === undefined ? null : json(d.verification), d.createdAt, d.verifiedAt, d.retiredAt],
+        d.state, d.signatureBundle, d.files, d.records, d.verification === null || d.verification === undefined ? null : json(d.verification), d.createdAt, d.verifiedAt, d.retiredAt, d.subjectField],
     );
+  }
+
+  async insertRecordErasures(rows: readonly RecordErasure[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const r = await this.pool.query(
+      `INSERT INTO ${this.t.erasures} (dataset_id, file, record_index, erased_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) ON CONFLICT DO NOTHING`,
+      [rows.map((e) => e.datasetId), rows.map((e) => e.file), rows.map((e) => e.index), rows.map((e) => e.erasedAt)],
+    );
+    return r.rowCount ?? 0;
+  }
+
+  async erasedRecords(datasetId: string, file: string, from: number, to: number): Promise<number[]> {
+    const rows = await this.rows(`SELECT record_index FROM ${this.t.erasures} WHERE dataset_id = $1 AND file = $2 AND record_index >= $3 AND record_index < $4 ORDER BY record_index`, [datasetId, file, from, to]);
+    return rows.map((r) => Number(r.record_index));
   }
 
   async getDataset(id: string): Promise<DatasetRecord | undefined> {

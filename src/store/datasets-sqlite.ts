@@ -1,5 +1,5 @@
 import type { SqliteDb } from './sqlite.js';
-import type { DataSourceRecord, DatasetRecord, DatasetState, DatasetsStore, TrainDecisionRecord, TrainingRunOutcome, TrainingRunRecord } from './datasets-store.js';
+import type { DataSourceRecord, DatasetRecord, DatasetState, DatasetsStore, RecordErasure, TrainDecisionRecord, TrainingRunOutcome, TrainingRunRecord } from './datasets-store.js';
 
 // Sources and datasets are a tenant's own: two tenants may name a source or a dataset alike, and a dataset may
 // only name a source of its own tenant (the composite foreign key).
@@ -42,6 +42,10 @@ CREATE TABLE IF NOT EXISTS dataset_train_decisions (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, dataset_id TEXT NOT NULL REFERENCES datasets(id), model TEXT NOT NULL, tenant TEXT NOT NULL,
   allow INTEGER NOT NULL, policy_ids TEXT NOT NULL, policy_version TEXT NOT NULL, decided_by TEXT NOT NULL, at INTEGER NOT NULL,
   purpose TEXT
+);
+CREATE TABLE IF NOT EXISTS dataset_record_erasures (
+  dataset_id TEXT NOT NULL REFERENCES datasets(id), file TEXT NOT NULL, record_index INTEGER NOT NULL, erased_at INTEGER NOT NULL,
+  PRIMARY KEY (dataset_id, file, record_index)
 );
 `;
 
@@ -128,6 +132,7 @@ function toDataset(r: Row): DatasetRecord {
     createdAt: r.created_at as number,
     verifiedAt: (r.verified_at as number | null) ?? null,
     retiredAt: (r.retired_at as number | null) ?? null,
+    subjectField: (r.subject_field as string | null) ?? null,
   };
 }
 
@@ -142,10 +147,12 @@ function toRun(r: Row): TrainingRunRecord {
 export class SqliteDatasetsStore implements DatasetsStore {
   private readonly q;
 
-  constructor(db: SqliteDb) {
+  constructor(private readonly db: SqliteDb) {
     migrateToTenantScope(db);
     addTrainDecisionPurpose(db);
     db.exec(SCHEMA);
+    // Data dirs from before subject fields (issue 16): their datasets declare none.
+    if (!columnsOf(db, 'datasets').includes('subject_field')) db.exec('ALTER TABLE datasets ADD COLUMN subject_field TEXT');
     this.q = {
       insertSource: db.prepare(
         `INSERT INTO data_sources (tenant, ${SOURCE_COLUMNS})
@@ -155,10 +162,12 @@ export class SqliteDatasetsStore implements DatasetsStore {
       listSources: db.prepare('SELECT * FROM data_sources WHERE tenant = ? ORDER BY created_at, id'),
       retireSource: db.prepare('UPDATE data_sources SET retired_at = ? WHERE tenant = ? AND id = ? AND retired_at IS NULL'),
       insertDataset: db.prepare(
-        `INSERT INTO datasets (${DATASET_COLUMNS})
+        `INSERT INTO datasets (${DATASET_COLUMNS}, subject_field)
          VALUES (@id, @tenant, @name, @version, @digest, @source_id, @signer_identity, @owner, @licence, @classification, @categories, @retention,
-           @state, @signature_bundle, @files, @records, @verification, @created_at, @verified_at, @retired_at)`,
+           @state, @signature_bundle, @files, @records, @verification, @created_at, @verified_at, @retired_at, @subject_field)`,
       ),
+      insertErasure: db.prepare('INSERT INTO dataset_record_erasures (dataset_id, file, record_index, erased_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+      erased: db.prepare('SELECT record_index FROM dataset_record_erasures WHERE dataset_id = ? AND file = ? AND record_index >= ? AND record_index < ? ORDER BY record_index'),
       getDataset: db.prepare('SELECT * FROM datasets WHERE id = ?'),
       findDataset: db.prepare('SELECT * FROM datasets WHERE tenant = ? AND name = ? AND version = ?'),
       findByDigest: db.prepare('SELECT * FROM datasets WHERE digest = @digest AND (@tenant IS NULL OR tenant = @tenant) ORDER BY created_at, id'),
@@ -216,8 +225,18 @@ export class SqliteDatasetsStore implements DatasetsStore {
       owner: d.owner, licence: d.licence, classification: d.classification, categories: JSON.stringify(d.categories), retention: d.retention,
       state: d.state, signature_bundle: d.signatureBundle, files: d.files, records: d.records,
       verification: d.verification === null || d.verification === undefined ? null : JSON.stringify(d.verification),
-      created_at: d.createdAt, verified_at: d.verifiedAt, retired_at: d.retiredAt,
+      created_at: d.createdAt, verified_at: d.verifiedAt, retired_at: d.retiredAt, subject_field: d.subjectField,
     });
+  }
+
+  private readonly insertErasures = (rows: readonly RecordErasure[]) => rows.reduce((n, r) => n + this.q.insertErasure.run(r.datasetId, r.file, r.index, r.erasedAt).changes, 0);
+
+  async insertRecordErasures(rows: readonly RecordErasure[]): Promise<number> {
+    return this.db.transaction(this.insertErasures)(rows);
+  }
+
+  async erasedRecords(datasetId: string, file: string, from: number, to: number): Promise<number[]> {
+    return (this.q.erased.all(datasetId, file, from, to) as { record_index: number }[]).map((r) => r.record_index);
   }
 
   async getDataset(id: string): Promise<DatasetRecord | undefined> {

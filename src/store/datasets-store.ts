@@ -46,6 +46,11 @@ export interface DatasetRecord {
   records: number;
   /** What verification established (files, bytes), once verified. */
   verification: unknown;
+  /**
+   * The record field (JSONL key / CSV header column) naming each record's data subject, a principal id, as the
+   * registering admin declared it; null: the dataset has none, and erasing a subject leaves it untouched.
+   */
+  subjectField: string | null;
   createdAt: number;
   verifiedAt: number | null;
   retiredAt: number | null;
@@ -88,6 +93,18 @@ export interface DatasetsStore {
   /** trainOn decisions: which model may train on which dataset, under which policy version. */
   insertTrainDecision(d: TrainDecisionRecord): Promise<void>;
   listTrainDecisions(datasetId: string): Promise<TrainDecisionRecord[]>;
+  /** Records erased for a data subject (right to erasure): never served again. How many were not erased before. */
+  insertRecordErasures(rows: readonly RecordErasure[]): Promise<number>;
+  /** Indexes of erased records of one file of a dataset, in [from, to). */
+  erasedRecords(datasetId: string, file: string, from: number, to: number): Promise<number[]>;
+}
+
+/** A record withheld because its data subject was erased (the customer's file still holds it). */
+export interface RecordErasure {
+  datasetId: string;
+  file: string;
+  index: number;
+  erasedAt: number;
 }
 
 export interface TrainDecisionRecord {

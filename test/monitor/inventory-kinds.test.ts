@@ -21,7 +21,7 @@ test('datasets, agents and vector stores are in the inventory with their flags',
   for (const tenant of ['acme', 'globex']) await datasets.insertSource({ tenant, id: 'vendor', publicKeyPem: 'PEM', keyId: 'key:sha256:00', algorithm: 'ed25519', owner: 'o', description: '', createdAt: 1, retiredAt: null });
   const ds = (id: string, over: Partial<DatasetRecord>): DatasetRecord => ({
     id, tenant: 'acme', name: id, version: '1', digest: `sha256:${'0'.repeat(63)}${id.length}`, sourceId: 'vendor', signerIdentity: 'key:sha256:00', owner: 'o', licence: 'CC0-1.0',
-    classification: 'internal', categories: [], retention: 'P30D', state: 'verified', signatureBundle: '{}', files: 1, records: 1, verification: null, createdAt: 1, verifiedAt: 2, retiredAt: null, ...over,
+    classification: 'internal', categories: [], retention: 'P30D', state: 'verified', signatureBundle: '{}', files: 1, records: 1, verification: null, createdAt: 1, verifiedAt: 2, retiredAt: null, subjectField: null, ...over,
   });
   await datasets.insertDataset(ds('clean', {}));
   await datasets.insertDataset(ds('fresh', { state: 'registered', verifiedAt: null }));

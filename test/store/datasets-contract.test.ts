@@ -55,7 +55,7 @@ const dataset = (id: string, over: Partial<DatasetRecord> = {}): DatasetRecord =
   id, tenant: 'acme', name: 'tickets', version: '1', digest: `sha256:${'b'.repeat(64)}`, sourceId: 'vendor', signerIdentity: `key:sha256:${'a'.repeat(64)}`,
   owner: 'o', licence: 'CC0-1.0', classification: 'internal', categories: ['pii', 'financial'], retention: 'P365D', state: 'registered',
   signatureBundle: '{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}', files: 2, records: 41, verification: null,
-  createdAt: 1_700_000_000_000, verifiedAt: null, retiredAt: null, ...over,
+  createdAt: 1_700_000_000_000, verifiedAt: null, retiredAt: null, subjectField: null, ...over,
 });
 
 withStore('sources round-trip, list in order, and retire once', async (s) => {
@@ -170,7 +170,7 @@ test('PostgreSQL: migration 2 gives every tenant whose datasets name a source it
   });
   const s = await PostgresDatasetsStore.connect({ connectionString: PG_TEST_URL, prefix });
   try {
-    assert.deepEqual(s.migration.applied, [2, 3, 4]);
+    assert.deepEqual(s.migration.applied, [2, 3, 4, 5]);
     assert.equal((await s.getSource('default', 'vendor'))!.keyId, 'key:sha256:aa');
     assert.equal((await s.getSource('globex', 'vendor'))!.keyId, 'key:sha256:aa', 'copied into the tenant of the dataset that names it');
     assert.equal(await s.getSource('acme', 'vendor'), undefined);
@@ -268,4 +268,19 @@ withStore('the lineage outbox holds each event once until it is pushed; failures
   assert.equal(await s.pruneLineagePushed(6), 1, 'only b was pushed before 6');
   assert.equal(await s.pruneLineagePushed(1_000), 1, 'then a; c is still pending');
   assert.deepEqual(await s.pendingLineagePushes(10), [{ digest: 'sha256:c', event: ev(3), attempts: 0 }]);
+});
+
+withStore('a declared subject field round-trips; erased records are stored once and listed by range', async (s) => {
+  await s.insertSource(source('vendor'));
+  await s.insertDataset(dataset('ds_1', { subjectField: 'customer_id' }));
+  assert.equal((await s.getDataset('ds_1'))!.subjectField, 'customer_id');
+  const erased = (index: number, file = 'a.jsonl') => ({ datasetId: 'ds_1', file, index, erasedAt: 9 });
+  assert.equal(await s.insertRecordErasures([]), 0);
+  assert.equal(await s.insertRecordErasures([erased(3), erased(7), erased(3, 'b.csv')]), 3);
+  assert.equal(await s.insertRecordErasures([erased(3), erased(8)]), 1, 'a record already erased is not counted again');
+  assert.deepEqual(await s.erasedRecords('ds_1', 'a.jsonl', 0, 100), [3, 7, 8]);
+  assert.deepEqual(await s.erasedRecords('ds_1', 'a.jsonl', 4, 8), [7], 'from inclusive, to exclusive');
+  assert.deepEqual(await s.erasedRecords('ds_1', 'b.csv', 0, 100), [3]);
+  assert.deepEqual(await s.erasedRecords('ds_2', 'a.jsonl', 0, 100), []);
+  await assert.rejects(s.insertRecordErasures([{ ...erased(1), datasetId: 'ds_missing' }]), 'an erasure names a stored dataset');
 });

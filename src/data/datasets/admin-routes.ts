@@ -24,6 +24,7 @@ import { datasetIgnorePaths } from './sign-dataset.js';
 import { verifyDataset } from './verify-dataset.js';
 
 const STATES: DatasetState[] = ['registered', 'verified', 'retired'];
+const SUBJECT_FIELD = /^\P{Cc}{1,128}$/u;
 
 function str(b: Record<string, unknown>, name: string, required: boolean): string | undefined {
   const v = b[name];
@@ -184,7 +185,10 @@ export function createDatasetAdminRoute(o: { registry: DatasetRegistry; decideTr
       if (transformation !== undefined && derivedFrom === undefined) throw new BadRequest('invalid_field', 'transformation describes a derived dataset: give derivedFrom too', 'transformation');
       if (transformation !== undefined && transformation.length > 2000) throw new BadRequest('invalid_field', 'transformation must be at most 2000 characters', 'transformation');
       const derived = derivedFrom !== undefined ? { parentId: derivedFrom, ...(transformation !== undefined ? { description: transformation } : {}) } : undefined;
-      return send(201, datasetView(await reg.register(principal, b.signatureBundle, derived)));
+      // The record field naming each record's data subject (a principal id): what erasing that subject withholds.
+      const subjectField = str(b, 'subjectField', false);
+      if (subjectField !== undefined && !SUBJECT_FIELD.test(subjectField)) throw new BadRequest('invalid_field', 'subjectField must be a JSONL field or CSV column name of 1 to 128 printable characters', 'subjectField');
+      return send(201, datasetView(await reg.register(principal, b.signatureBundle, derived, subjectField ?? null)));
     }
     const dm = /^\/admin\/v1\/datasets\/([^/]+)(?:\/(verify|retire|lineage|train-on|screen|evaluate))?$/.exec(p);
     if (dm) {

@@ -239,7 +239,7 @@ export class DatasetRegistry {
    * a `data.dataset.transform` run from the parent version to the new one is recorded, so the lineage of the new
    * dataset reaches back through its parent to the parent's source.
    */
-  async register(principal: Principal, bundleInput: unknown, derived?: { parentId: string; description?: string }): Promise<DatasetRecord> {
+  async register(principal: Principal, bundleInput: unknown, derived?: { parentId: string; description?: string }, subjectField: string | null = null): Promise<DatasetRecord> {
     const action = 'data.dataset.register';
     if (bundleInput === undefined || bundleInput === null) return this.refuse(principal, action, null, new DatasetUnsigned());
     let bundle: SignatureBundle;
@@ -262,12 +262,12 @@ export class DatasetRegistry {
       id: newId('ds'), tenant: principal.tenant, name: m.name, version: m.version, digest: manifest.digest, sourceId: source.id, signerIdentity: source.keyId,
       owner: m.owner, licence: m.licence, classification: m.classification, categories: m.categories, retention: m.retention,
       state: 'registered', signatureBundle: serializeBundle(bundle), files: manifest.files.length,
-      records: manifest.files.reduce((s, f) => s + (f.records?.count ?? 0), 0), verification: null, createdAt: now, verifiedAt: null, retiredAt: null,
+      records: manifest.files.reduce((s, f) => s + (f.records?.count ?? 0), 0), verification: null, createdAt: now, verifiedAt: null, retiredAt: null, subjectField,
     };
     const lineage = this.lineage(principal, 'data.dataset.register', rec, 'registered');
     const transform = parent ? transformRunEvent({ at: now, principal: principal.id, parent, dataset: rec, description: derived?.description ?? null }) : null;
     const transformDigest = transform ? lineageDigest(transform) : null;
-    await this.record(principal, action, dsResource(rec.id), { name: rec.name, version: rec.version, digest: rec.digest, source: rec.sourceId, classification: rec.classification, to: 'registered', lineageEvent: lineage.digest, ...(parent ? { derivedFrom: parent.id } : {}) });
+    await this.record(principal, action, dsResource(rec.id), { name: rec.name, version: rec.version, digest: rec.digest, source: rec.sourceId, classification: rec.classification, to: 'registered', lineageEvent: lineage.digest, ...(parent ? { derivedFrom: parent.id } : {}), ...(subjectField !== null ? { subjectField } : {}) });
     if (parent) await this.record(principal, 'data.dataset.transform', dsResource(rec.id), { name: rec.name, version: rec.version, digest: rec.digest, derivedFrom: parent.id, parentDigest: parent.digest, lineageEvent: transformDigest });
     await this.store.insertDataset(rec);
     await this.addLineage([rec.id], lineage.digest, lineage.event);

@@ -13,7 +13,9 @@
 import type { Clock } from '../../core/clock.js';
 import { BadRequest, NotFound, WardenError } from '../../core/errors.js';
 import type { Decision, Principal } from '../../core/types.js';
-import type { DatasetRecord, DatasetsStore, TrainingRunRecord } from '../../store/datasets-store.js';
+import type { DatasetRecord, DatasetsStore, RecordErasure, TrainingRunRecord } from '../../store/datasets-store.js';
+import { csvFields } from '../screen/read.js';
+import type { RecordFormat } from './records.js';
 import { parseBundle } from '../../workload/signing/bundle.js';
 import { dataEvent } from './audit.js';
 import { lineageDigest, trainingRunEndEvent, trainingRunEvent, type LineageEvent } from '../lineage/openlineage.js';
@@ -60,8 +62,8 @@ export class TrainingDataAccess {
 
   constructor(private readonly d: {
     registry: DatasetRegistry;
-    /** Where training runs are kept (the registry's store). */
-    runs: Pick<DatasetsStore, 'insertTrainingRun' | 'getTrainingRun' | 'endTrainingRun' | 'reopenTrainingRun' | 'expiredTrainingRuns'>;
+    /** Where training runs and erased records are kept (the registry's store). */
+    runs: Pick<DatasetsStore, 'insertTrainingRun' | 'getTrainingRun' | 'endTrainingRun' | 'reopenTrainingRun' | 'expiredTrainingRuns' | 'insertRecordErasures' | 'erasedRecords'>;
     audit: AuditSink;
     clock: Clock;
     mint: MintTrainingToken;
@@ -156,13 +158,47 @@ export class TrainingDataAccess {
       throw e;
     }
     const next = offset + out.records.length < Math.min(out.total, end) && out.records.length > 0 ? offset + out.records.length : null;
+    // Records whose data subject was erased are withheld: their index stays (the others' proofs still verify), never their content.
+    const erased = new Set(out.records.length > 0 ? await this.d.runs.erasedRecords(id, fileName, offset, offset + out.records.length) : []);
+    const records = out.records.map((r) => (erased.has(r.index) ? { index: r.index, erased: true } : r));
     // Durable before release: the read is in the ledger before a record leaves.
     await this.d.audit(dataEvent({
       at: this.d.clock.now(), principal: p, action: 'data.dataset.read', resource: { type: 'Dataset', id }, decision: 'allow', status: 200,
       requestId: call.requestId, kind: 'inference', policyIds: decision.policyIds, policyVersion: decision.policyVersion,
-      details: { name: ds.name, version: ds.version, digest: ds.digest, file: fileName, offset, count: out.records.length, total: out.total, ...(grants.whole ? {} : { slice: true }) },
+      details: { name: ds.name, version: ds.version, digest: ds.digest, file: fileName, offset, count: out.records.length, total: out.total, ...(erased.size > 0 ? { withheld: erased.size } : {}), ...(grants.whole ? {} : { slice: true }) },
     }));
-    return { dataset: id, name: ds.name, version: ds.version, digest: ds.digest, file: fileName, root: file.root, offset, total: out.total, next, records: out.records };
+    return { dataset: id, name: ds.name, version: ds.version, digest: ds.digest, file: fileName, root: file.root, offset, total: out.total, next, records };
+  }
+
+  /**
+   * The records of `tenant`'s verified datasets that declare a subject field and name `subject` in it, not yet
+   * erased. Read the way the data read API reads them (each proven against its signed leaf), so the indexes
+   * erased are the indexes a training job would have been served.
+   */
+  async subjectRecords(subject: string, tenant: string): Promise<RecordErasure[]> {
+    const found: RecordErasure[] = [];
+    const at = this.d.clock.now();
+    for (const ds of await this.d.registry.list(tenant, { state: 'verified' })) {
+      const dir = readablePath(ds);
+      if (ds.subjectField === null || dir === null) continue;
+      for (const f of this.recordFiles(ds)) {
+        const matches = subjectMatcher(f.format, ds.subjectField, subject);
+        const hits: number[] = [];
+        for (let offset = 0; offset < f.count;) {
+          const { records } = await this.reader.read(ds.id, dir, f, offset, MAX_LIMIT, MAX_ANSWER_BYTES);
+          for (const r of records) if (matches(r.index, r.text)) hits.push(r.index);
+          offset += records.length;
+        }
+        const already = new Set(hits.length > 0 ? await this.d.runs.erasedRecords(ds.id, f.name, hits[0]!, hits[hits.length - 1]! + 1) : []);
+        for (const index of hits) if (!already.has(index)) found.push({ datasetId: ds.id, file: f.name, index, erasedAt: at });
+      }
+    }
+    return found;
+  }
+
+  /** Right to erasure (issue 16): withholds `subject`'s records from now on; how many were newly withheld. */
+  async eraseSubject(subject: string, tenant: string): Promise<number> {
+    return this.d.runs.insertRecordErasures(await this.subjectRecords(subject, tenant));
   }
 
   /**
@@ -265,6 +301,31 @@ export class TrainingDataAccess {
     (err as WardenError & { audited?: boolean }).audited = true;
     throw err;
   }
+}
+
+/**
+ * Whether a record names `subject` in `field`: a JSONL record's top-level field, a CSV record's column of that
+ * header name (the header, record 0, is no one's). A record that does not parse names no one.
+ */
+function subjectMatcher(format: RecordFormat, field: string, subject: string): (index: number, text: string) => boolean {
+  if (format === 'jsonl') {
+    return (_i, text) => {
+      try {
+        const v = JSON.parse(text) as unknown;
+        return typeof v === 'object' && v !== null && !Array.isArray(v) && (v as Record<string, unknown>)[field] === subject;
+      } catch {
+        return false;
+      }
+    };
+  }
+  let column = -1;
+  return (index, text) => {
+    if (index === 0) {
+      column = csvFields(text).indexOf(field);
+      return false;
+    }
+    return column >= 0 && csvFields(text)[column] === subject;
+  };
 }
 
 function readablePath(ds: DatasetRecord): string | null {

@@ -81,8 +81,12 @@ export class SharedDrift {
     if (r.phase !== 'awaiting_approval') throw new Conflict('baseline_already_approved', `${key}'s baseline is already approved (${r.phase}); relearn it to approve another`);
   }
 
-  /** The stored record (null: none, or malformed), what an approval is checked against. */
+  /**
+   * The stored record (null: none, or malformed), what an approval is checked against: this replica's learning is
+   * merged into the store first, so an approval right after the answers that completed a baseline sees them.
+   */
   async peek(key: string): Promise<DriftRecord | null> {
+    await this.sync();
     const cur = await this.store.get(key);
     return cur ? this.parse(key, cur.record) : null;
   }

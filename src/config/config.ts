@@ -351,8 +351,9 @@ export interface DriftConfig {
   /** Input drift per model (what it is asked, same features and thresholds): a `monitor.input_drift` entry, never a quarantine. */
   inputs: boolean;
   /**
-   * `operator` (default): a learnt baseline waits for an operator's approval (POST /admin/v1/monitor/drift/{id}/approve)
-   * before answers are judged against it; `auto`: it is approved as it completes (the first answers are trusted).
+   * `auto` (default): the learnt baseline is approved as it completes (the first answers are trusted, so drift is
+   * watched from the first day); `operator`: a learnt baseline waits for an operator's approval
+   * (POST /admin/v1/monitor/drift/{id}/approve, or an answer set given then) before answers are judged against it.
    */
   approval: 'operator' | 'auto';
   /** How often each replica merges what it learnt into the stored profiles and reads them (ms). */
@@ -703,7 +704,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
         threshold: raw.monitor?.drift?.threshold ?? 0.5,
         action: raw.monitor?.drift?.action ?? 'alert',
         inputs: raw.monitor?.drift?.inputs ?? true,
-        approval: raw.monitor?.drift?.approval ?? 'operator',
+        approval: raw.monitor?.drift?.approval ?? 'auto',
         syncMs: raw.monitor?.drift?.syncMs ?? 5_000,
       },
       playbooks: checkedPlaybooks(raw.monitor?.playbooks ?? [], source),

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { BadRequest, Conflict, NotFound, WardenError } from '../core/errors.js';
 import type { Decision, Principal, Resource } from '../core/types.js';
-import type { WardenConfig } from '../config/config.js';
+import { classificationSchemeOf, type WardenConfig } from '../config/config.js';
 import { PolicyAdmin, PolicyDecisionPoint, buildContext, type PublishResult, type ShadowDiff, type StoredEntityInput } from './index.js';
 import type { ChangeGate } from './policy-admin.js';
 import type { ChangeFeed } from '../store/pg-changes.js';
@@ -166,6 +166,7 @@ export async function buildPolicyPlane(
     pdp,
     o.shared?.store ?? new SqlitePolicyStore(o.db),
     o.shared ? { changes: o.shared.changes, onError: (e) => o.log.error({ err: e }, 'policies: could not load the set another replica published (retried)') } : null,
+    classificationSchemeOf(config),
   );
   if (config.policies.dir) await admin.publishDirectory(config.policies.dir, 'config', `dir:${config.policies.dir}`);
   else await admin.boot(STARTER_POLICY_DIR);

@@ -7,6 +7,7 @@ import type { PolicySetSummary, PolicyStore } from '../store/policy-store.js';
 import { FailClosed, NotFound } from '../core/errors.js';
 import type { PolicyDecisionPoint } from './pdp.js';
 import { runPolicyTests, type PolicyTestResult } from './policy-tests.js';
+import { DEFAULT_SCHEME, type ClassificationScheme } from '../inspect/classification.js';
 import { entriesFromStored, loadPolicyDir, parsePolicies, policySetVersion, type PolicyEntry, validatePolicies } from './policy-set.js';
 
 export interface PublishResult {
@@ -47,6 +48,8 @@ export class PolicyAdmin {
     private readonly pdp: PolicyDecisionPoint,
     private readonly store: PolicyStore,
     private readonly shared: SharedPolicies | null = null,
+    /** The configured classification levels that policy request files may name (warden.yaml `classification`). */
+    private readonly levels: ClassificationScheme = DEFAULT_SCHEME,
   ) {
     if (shared) {
       const follow = () => void this.follow().catch((e: unknown) => shared.onError?.(e));
@@ -116,7 +119,7 @@ export class PolicyAdmin {
   test(text: string, testDir: string): { setVersion: string; results: PolicyTestResult[] } {
     const entries = parsePolicies(text, 'admin');
     validatePolicies(this.pdp.schema, entries);
-    return { setVersion: policySetVersion(entries), results: runPolicyTests(entries, testDir, this.pdp.schema) };
+    return { setVersion: policySetVersion(entries), results: runPolicyTests(entries, testDir, this.pdp.schema, this.levels) };
   }
 
   /**

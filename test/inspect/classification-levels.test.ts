@@ -10,6 +10,13 @@ import { scanClassification } from '../../src/data/screen/classification-scan.js
 import { DEFAULT_SCHEME, inspectRequest, inspectText } from '../../src/inspect/index.js';
 import { requestFromSpec, RequestFileInvalid } from '../../src/policy/request-file.js';
 import { WardenSchema } from '../../src/policy/schema.js';
+import { PolicyDecisionPoint } from '../../src/policy/pdp.js';
+import { PolicyAdmin } from '../../src/policy/policy-admin.js';
+import { SqlitePolicyStore } from '../../src/store/policy-sqlite.js';
+import { openSqlite } from '../../src/store/sqlite.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const FIVE = `classification:
   levels: [public, internal, confidential, secret, top-secret]
@@ -76,6 +83,29 @@ test('policy request files (warden policy test / explain) name the configured le
   assert.equal(req.context.value.classification, 'secret');
   assert.throws(() => requestFromSpec(spec, {}, schema, 'f.test.yaml'), (e: unknown) => e instanceof RequestFileInvalid && /"secret" is not one of public, internal, confidential, restricted/.test(e.message));
   assert.throws(() => requestFromSpec({ ...spec, findings: { classification: 'restricted' } }, {}, schema, 'f.test.yaml', scheme), RequestFileInvalid);
+});
+
+test('the admin API\'s policy test (POST /admin/v1/policies/test) reads request files with the configured levels', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-levels-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'levels.test.yaml'), [
+    'cases:',
+    '  - name: secret data may not reach a public cloud model',
+    '    principal: { kind: user, id: u, tenant: acme, groups: [consumers] }',
+    '    action: chat',
+    '    resource: { type: Model, id: m, attrs: { tier: public_cloud, grantees: [consumers] } }',
+    '    findings: { classification: secret }',
+    '    expect: { decision: deny }',
+    '',
+  ].join('\n'));
+  const policy = '@id("no-secret-to-cloud")\nforbid (principal, action, resource is Model) when { context.classification == "secret" && resource has tier && resource.tier == "public_cloud" };\n@id("all")\npermit (principal, action, resource);\n';
+  const adminWith = (levels?: typeof scheme) => new PolicyAdmin(new PolicyDecisionPoint(), new SqlitePolicyStore(openSqlite(':memory:')), null, ...(levels ? [levels] : []));
+  const five = adminWith(scheme).test(policy, dir).results;
+  assert.deepEqual(five.map((r) => [r.name, r.passed]), [['secret data may not reach a public cloud model', true]], JSON.stringify(five));
+  // The same file under the default levels names a level that does not exist: the case fails, saying so.
+  const four = adminWith().test(policy, dir).results;
+  assert.equal(four[0]!.passed, false);
+  assert.match(String((four[0] as { problems?: string[] }).problems), /"secret" is not one of public, internal, confidential, restricted/);
 });
 
 test('a bad scheme is refused when the config is loaded, saying which level and why', () => {

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { createServer } from 'node:net';
 import { requireService } from '../helpers/services.js';
 
 const NGINX = '/usr/sbin/nginx';
@@ -38,8 +39,9 @@ test('scripts/cluster-demo.sh: three replicas behind nginx hold one rate limit, 
     if (process.env.CI === 'true') throw new Error(`${NGINX} is missing (CI=true: the cluster demo must run; apt-get install nginx)`);
     return t.skip(`${NGINX} is missing`);
   }
-  // Ports of their own, so a demo someone runs by hand on the default ports does not collide.
-  const base = 20000 + Math.floor(Math.random() * 400) * 10;
+  // Ports of their own, so a demo someone runs by hand on the default ports does not collide; a base whose ports
+  // something on this machine already holds (RabbitMQ's 25672, another test) is skipped for the next one.
+  const base = await freeBase();
   const started = Date.now();
   const { code, out } = await runDemo({ LB_PORT: String(base), IDP_PORT: String(base + 1), PORT_BASE: String(base + 4000) });
   console.log(`# the demo ran in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -69,3 +71,22 @@ test('scripts/cluster-demo.sh: three replicas behind nginx hold one rate limit, 
   figure(out, /OK: log \S+ verified: \d+ entries/);
   assert.equal([...out.matchAll(/^OK: receipt for req_/gm)].length, 6);
 });
+
+/** Whether nothing listens on 127.0.0.1:`port` (a listener that binds and closes at once). */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const srv = createServer();
+    srv.once('error', () => done(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => done(true)));
+  });
+}
+
+/** A random base whose demo ports (load balancer, IdP, three replicas' inference and admin listeners) are all free. */
+async function freeBase(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 400) * 10;
+    const ports = [base, base + 1, ...[1, 2, 3].flatMap((i) => [base + 4000 + i, base + 4500 + i])];
+    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
+  }
+  throw new Error('no free port range for the cluster demo in 50 tries');
+}

@@ -8,7 +8,7 @@ import { SourceMap } from 'node:module';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-interface CallFrame {
+export interface CallFrame {
   functionName: string;
   url: string;
   lineNumber: number;
@@ -51,7 +51,7 @@ function sourceMapFor(jsFile: string): SourceMap | null {
 }
 
 /** `src/gateway/gateway.ts:123` for compiled Warden code (through its source map), a short form otherwise. */
-function location(f: CallFrame): string {
+export function location(f: CallFrame): string {
   const line = f.lineNumber + 1;
   if (f.url.startsWith('file://')) {
     const file = fileURLToPath(f.url);
@@ -68,7 +68,7 @@ function location(f: CallFrame): string {
 }
 
 /** The bucket a frame's own time is counted in. */
-function group(f: CallFrame): string {
+export function group(f: CallFrame): string {
   if (!f.url) {
     if (f.functionName === '(garbage collector)') return 'GC';
     if (f.functionName === '(program)') return 'V8/native outside JS (program)';
@@ -93,11 +93,11 @@ function group(f: CallFrame): string {
   return f.url;
 }
 
-function isWarden(f: CallFrame): boolean {
+export function isWarden(f: CallFrame): boolean {
   return f.url.startsWith('file://') && /\/dist\/src\//.test(f.url) && !f.url.includes('/node_modules/');
 }
 
-function fnKey(f: CallFrame): string {
+export function fnKey(f: CallFrame): string {
   return `${f.functionName || '(anonymous)'} ${location(f)}`.trim();
 }
 

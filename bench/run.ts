@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { machine } from './common.js';
 
-const AREAS = ['gateway', 'gateway-cpu', 'gateway-profile', 'gateway-notes', 'identity', 'ledger', 'policy', 'inspect', 'workload', 'attest', 'tools', 'sandbox', 'budgets', 'data-hash', 'retrieval', 'monitor-admission'];
+const AREAS = ['gateway', 'gateway-cpu', 'gateway-alloc', 'gateway-profile', 'gateway-notes', 'identity', 'ledger', 'policy', 'inspect', 'workload', 'attest', 'tools', 'sandbox', 'budgets', 'data-hash', 'retrieval', 'monitor-admission'];
 const ON_REQUEST = new Set(['gateway-profile']);
 const only = process.argv.slice(2);
 const unknown = only.filter((a) => !AREAS.includes(a));

@@ -17,6 +17,15 @@ export class CliError extends Error {
   }
 }
 
+/** A file the operator named (`-` for standard input where allowed): unreadable is one line naming it, exit 2. */
+export function readInputFile(path: string | 0, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new CliError(`cannot read ${what} ${path === 0 ? 'from standard input' : path}: ${(e as Error).message}`, 2);
+  }
+}
+
 /** Resolves the admin URL, credential and CA from flags/environment (credentials never come from argv). */
 export function adminClientOptions(flags: { 'data-dir'?: string | undefined; 'admin-url'?: string | undefined; 'mfa-token-file'?: string | undefined }): AdminClientOptions {
   const url = flags['admin-url'] ?? process.env.WARDEN_ADMIN_URL ?? 'https://127.0.0.1:9443';

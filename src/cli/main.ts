@@ -217,6 +217,12 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`warden ${cmd}: ${(e as unknown as Error).message}\n`);
       return 2;
     }
+    // A file the command was pointed at that cannot be opened (missing, a directory, not readable): the system's
+    // one line names the path and the operation; a stack would only bury it.
+    if (isFileError(e)) {
+      process.stderr.write(`warden ${cmd}: ${e.message}\n`);
+      return 2;
+    }
     // A refusal Warden itself raised (a certificate that does not fit its key, an attestation anchor that does
     // not parse, …) is the whole message; anything else is a bug, printed with its stack.
     if (e instanceof Error && (e.name === 'ServerCertificateInvalid' || isWardenError(e))) {
@@ -226,4 +232,10 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`warden ${cmd}: ${(e as Error).stack ?? String(e)}\n`);
     return 1;
   }
+}
+
+const FILE_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG']);
+
+function isFileError(e: unknown): e is NodeJS.ErrnoException {
+  return e instanceof Error && FILE_ERRORS.has(String((e as NodeJS.ErrnoException).code));
 }

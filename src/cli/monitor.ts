@@ -1,8 +1,7 @@
 // `warden monitor list|reset|drift`: the monitor plane over the admin API (what it sees of each principal, an
 // operator's reset after review, and each deployment's answer profile with its approval). Credential: WARDEN_ADMIN_KEY; MFA step-up proof: WARDEN_MFA_TOKEN.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { adminCall, adminClientOptions, CliError } from './admin-client.js';
+import { adminCall, adminClientOptions, CliError, readInputFile } from './admin-client.js';
 
 const USAGE = `usage: warden monitor <verb> [options]
   list [--json]            principals by risk: signals in the window, throttled, revoked credentials
@@ -28,7 +27,8 @@ interface DriftRow {
 /** The answer set of `--from`: one JSON value a line (blank lines skipped); a line that is not JSON names itself. */
 function readAnswers(file: string): unknown[] {
   const out: unknown[] = [];
-  readFileSync(file, 'utf8')
+  readInputFile(file, 'the answer set')
+    .toString('utf8')
     .split('\n')
     .forEach((line, i) => {
       if (!line.trim()) return;

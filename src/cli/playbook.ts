@@ -2,12 +2,11 @@
 // through the admin API (WARDEN_ADMIN_KEY; MFA step-up proof: WARDEN_MFA_TOKEN); `simulate` is offline: it
 // replays scripted traffic (JSON lines, see src/monitor/simulate.ts) against the config's playbooks, all
 // in dry run, and prints what would have fired.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/config.js';
 import { simulatePlaybooks, SimulationInputError } from '../monitor/simulate.js';
 import type { StepRecord } from '../monitor/playbooks.js';
-import { adminCall, adminClientOptions, CliError } from './admin-client.js';
+import { adminCall, adminClientOptions, CliError, readInputFile } from './admin-client.js';
 
 const USAGE = `usage: warden playbook <verb> [options]
   list [--json]                              the configured playbooks and the steps they ran (newest first)
@@ -31,7 +30,7 @@ export async function main(args: string[]): Promise<number> {
     if (!values.traffic) throw new CliError('simulate needs --traffic FILE (JSON lines; - for stdin)', 2);
     const config = loadConfig(values.config);
     if (config.monitor.playbooks.length === 0) throw new CliError('the config declares no monitor.playbooks to simulate', 2);
-    const text = readFileSync(values.traffic === '-' ? 0 : values.traffic, 'utf8');
+    const text = readInputFile(values.traffic === '-' ? 0 : values.traffic, 'the traffic file').toString('utf8');
     let report;
     try {
       report = await simulatePlaybooks(config.monitor, config.monitor.playbooks, text);

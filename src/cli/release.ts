@@ -7,7 +7,7 @@ import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadPublicKey, pemSigner } from '../workload/signing/keys.js';
 import { signRelease, verifyRelease } from '../workload/release/provenance.js';
-import { CliError } from './admin-client.js';
+import { CliError, readInputFile } from './admin-client.js';
 
 const USAGE = `usage:
   warden release build --key PRIVATE.pem [--out DIR] [--dir PACKAGE_DIR] [--builder-id URI] [--allow-dirty]
@@ -17,14 +17,6 @@ const USAGE = `usage:
       checks the signature, the tarball's digest against the signed subject and the SBOM's digest`;
 
 const DEFAULT_BUILDER = 'https://warden.local/release/builder/local';
-
-function readOrFail(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new CliError(`cannot read ${what} ${path}: ${(e as Error).message}`, 2);
-  }
-}
 
 function run(cmd: string, args: string[], cwd: string): string {
   try {
@@ -41,10 +33,10 @@ async function build(args: string[]): Promise<number> {
     options: { key: { type: 'string' }, out: { type: 'string' }, dir: { type: 'string' }, 'builder-id': { type: 'string' }, 'allow-dirty': { type: 'boolean' } },
   });
   if (!values.key) throw new CliError(`--key is required\n${USAGE}`, 2);
-  const signer = pemSigner(readOrFail(values.key, 'release key'));
+  const signer = pemSigner(readInputFile(values.key, 'release key'));
   const dir = resolve(values.dir ?? '.');
   const out = resolve(values.out ?? join(dir, 'release'));
-  const pkg = JSON.parse(readOrFail(join(dir, 'package.json'), 'package.json').toString('utf8')) as { name?: unknown; version?: unknown };
+  const pkg = JSON.parse(readInputFile(join(dir, 'package.json'), 'package.json').toString('utf8')) as { name?: unknown; version?: unknown };
   if (typeof pkg.name !== 'string' || typeof pkg.version !== 'string') throw new CliError('package.json has no name or version', 2);
 
   // The provenance names the commit; a tree with uncommitted changes would make that claim false.
@@ -102,16 +94,16 @@ function verify(args: string[]): number {
   if (!tarball || positionals.length !== 1 || !values.provenance || !values.sbom || !values.key) throw new CliError(USAGE, 2);
   let envelope: unknown;
   try {
-    envelope = JSON.parse(readOrFail(values.provenance, 'provenance').toString('utf8'));
+    envelope = JSON.parse(readInputFile(values.provenance, 'provenance').toString('utf8'));
   } catch (e) {
     if (e instanceof CliError) throw e;
     throw new CliError(`${values.provenance} is not JSON`, 1);
   }
   const v = verifyRelease({
     envelope,
-    tarball: readOrFail(tarball, 'tarball'),
-    sbom: readOrFail(values.sbom, 'SBOM'),
-    key: loadPublicKey(readOrFail(values.key, 'public key')),
+    tarball: readInputFile(tarball, 'tarball'),
+    sbom: readInputFile(values.sbom, 'SBOM'),
+    key: loadPublicKey(readInputFile(values.key, 'public key')),
   });
   process.stdout.write(
     `release verified: ${v.packageName}@${v.version} ${v.tarballName} sha256:${v.tarballSha256}\n` +

@@ -79,6 +79,8 @@ export interface DriftDelta {
   counts: Counts;
   n: number;
   drift: { feature: Feature; psi: number } | null;
+  /** The drift as it is reported, held until this replica's write latches it (only when drifts are claimed through a store). */
+  event: DriftEvent | null;
 }
 
 const BINS: Record<'length' | 'language', number> = { length: LENGTH_BINS.length + 1, language: LANGUAGES.length };
@@ -99,6 +101,8 @@ export function addSample(c: Counts, s: AnswerSample, by: 1 | -1): void {
 function addCounts(into: Counts, from: Counts): void {
   for (const f of FEATURES) for (let i = 0; i < into[f].length; i++) into[f][i]! += from[f][i]!;
 }
+
+const emptyDelta = (r: DriftRecord): DriftDelta => ({ epoch: r.epoch, model: r.model, counts: emptyCounts(), n: 0, drift: null, event: null });
 
 export const freshRecord = (model: string, epoch: number): DriftRecord => ({ model, epoch, phase: 'learning', baseline: emptyCounts(), baselineN: 0, approvedBy: null, approvedAt: null, drift: null });
 
@@ -174,6 +178,7 @@ interface Profile {
 export class DriftDetector {
   private readonly profiles = new Map<string, Profile>();
   private readonly dirtyKeys = new Set<string>();
+  private claimThrough: ((deployment: string) => void) | null = null;
   readonly baselineAnswers: number;
   readonly approval: DriftApproval;
   private readonly windowAnswers: number;
@@ -217,8 +222,25 @@ export class DriftDetector {
       p.delta.drift = r.drift;
       this.dirtyKeys.add(deployment);
       const c = centers(f, r.baseline[f], p.window[f]);
-      this.o.onDrift({ deployment, model: r.model || model, feature: f, psi: round(p.last.psi), answersSinceBaseline: p.sinceBaseline, baseline: round(c.baseline), window: round(c.window) });
+      const event: DriftEvent = { deployment, model: r.model || model, feature: f, psi: round(p.last.psi), answersSinceBaseline: p.sinceBaseline, baseline: round(c.baseline), window: round(c.window) };
+      if (!this.claimThrough) return this.o.onDrift(event);
+      p.delta.event = event;
+      this.claimThrough(deployment);
     }
+  }
+
+  /**
+   * Replicas sharing a store: a drift seen here is not reported at once but held in the delta, and `flush` is asked
+   * to write it; only the replica whose write turns the stored record from watching to drifted reports it
+   * (`announce`), the others adopt the latch silently (src/monitor/drift-shared.ts).
+   */
+  claimDriftsThrough(flush: (deployment: string) => void): void {
+    this.claimThrough = flush;
+  }
+
+  /** Reports a drift held in a delta: this replica's write latched it (or the store could not be asked). */
+  announce(e: DriftEvent): void {
+    this.o.onDrift(e);
   }
 
   /** The profile's record as this replica sees it (null: none here). */
@@ -245,7 +267,7 @@ export class DriftDetector {
     const p = this.profiles.get(deployment);
     if (!p || (p.delta.n === 0 && !p.delta.drift)) return null;
     const d = p.delta;
-    p.delta = { epoch: p.record.epoch, model: p.record.model, counts: emptyCounts(), n: 0, drift: null };
+    p.delta = emptyDelta(p.record);
     return d;
   }
 
@@ -256,6 +278,7 @@ export class DriftDetector {
     addCounts(p.delta.counts, d.counts);
     p.delta.n += d.n;
     p.delta.drift ??= d.drift;
+    p.delta.event ??= d.event;
     this.dirtyKeys.add(deployment);
   }
 
@@ -271,7 +294,7 @@ export class DriftDetector {
     }
     const was = p.record;
     const view = mergeDelta(rec, p.delta, this);
-    if (p.delta.epoch !== rec.epoch) p.delta = { epoch: rec.epoch, model: rec.model, counts: emptyCounts(), n: 0, drift: null };
+    if (p.delta.epoch !== rec.epoch) p.delta = emptyDelta(rec);
     p.record = view;
     const sameBaseline = was.epoch === view.epoch && (was.phase === 'watching' || was.phase === 'drifted') && (view.phase === 'watching' || view.phase === 'drifted');
     if (!sameBaseline) {
@@ -306,7 +329,7 @@ export class DriftDetector {
   }
 
   private fresh(record: DriftRecord): Profile {
-    return { record: structuredClone(record), delta: { epoch: record.epoch, model: record.model, counts: emptyCounts(), n: 0, drift: null }, recent: [], window: emptyCounts(), sinceBaseline: 0, last: null };
+    return { record: structuredClone(record), delta: emptyDelta(record), recent: [], window: emptyCounts(), sinceBaseline: 0, last: null };
   }
 
   private insert(deployment: string, p: Profile): void {

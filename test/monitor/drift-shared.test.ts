@@ -1,4 +1,4 @@
-// Drift profiles kept and shared, one contract on both stores (SQLite in a data dir, PostgreSQL), fixed clock: two
+// Drift profiles kept and shared, one contract on every store (SQLite in a data dir, PostgreSQL, Redis), fixed clock: two
 // replicas (two detectors, two store handles) learn one deployment's baseline between them without losing a
 // concurrent replica's answers; the learnt baseline waits for an operator, whose approval through one replica is
 // judged on the other; a drift seen by one is latched on the other without being reported twice; a new process
@@ -17,10 +17,13 @@ import { DriftDetector, type DriftEvent } from '../../src/monitor/drift.js';
 import { SharedDrift, type DriftProfileStore } from '../../src/monitor/drift-shared.js';
 import { PostgresBaselineStore } from '../../src/store/baselines-postgres.js';
 import { SqliteDriftProfileStore } from '../../src/store/drift-sqlite.js';
+import { RedisDriftProfileStore } from '../../src/store/drift-redis.js';
 import { openSqlite, type SqliteDb } from '../../src/store/sqlite.js';
-import { contractCase, PG_TEST_URL, pgTestTables, type StoreBackend } from '../helpers/contract.js';
+import { Redis } from 'ioredis';
+import { contractCase, PG_TEST_URL, pgTestTables, redisTestPrefixes, type StoreBackend } from '../helpers/contract.js';
 
 const pgTables = pgTestTables();
+const redisKeys = redisTestPrefixes('h17drift');
 const DEP = 'dep_summarizer';
 
 interface Opened {
@@ -63,6 +66,24 @@ const backends: StoreBackend<Opened>[] = [
           return s.driftProfiles();
         },
         close: async () => void (await Promise.all(stores.map((s) => s.close()))),
+      };
+    },
+  },
+  {
+    name: 'Redis',
+    open: async () => {
+      const skip = redisKeys.skip();
+      if (skip) return skip;
+      const prefix = redisKeys.newPrefix();
+      const clients: Redis[] = [];
+      return {
+        // Each handle its own connection, as replicas hold them.
+        handle: async () => {
+          const c = new Redis();
+          clients.push(c);
+          return new RedisDriftProfileStore(c, prefix);
+        },
+        close: async () => clients.forEach((c) => c.disconnect()),
       };
     },
   },
@@ -282,4 +303,35 @@ test('a drift the store cannot latch is reported by the replica that saw it (unc
     other.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('Redis down: a merge is kept for later and a drift reported unclaimed; both reach the store once it answers', async (t) => {
+  const skip = redisKeys.skip();
+  if (skip) return t.skip(skip);
+  const prefix = redisKeys.newPrefix();
+  // A real client, disconnected, with no offline queue: every command fails at once, as with Redis down.
+  const down = new Redis({ enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  t.after(() => down.disconnect());
+  await new Promise((r) => down.once('ready', r));
+  const errors: { msg: string; profile?: string }[] = [];
+  const log = pino({ level: 'error' }, { write: (l: string) => void errors.push(JSON.parse(l)) });
+  const r = replica(new RedisDriftProfileStore(down, prefix), 'auto', log);
+  await r.shared.start();
+  const ended = new Promise((res) => down.once('end', res));
+  down.disconnect();
+  await ended;
+  r.answer(SUMMARY, 20);
+  await r.shared.sync();
+  assert.ok(errors.some((e) => /could not merge/.test(e.msg)), JSON.stringify(errors));
+  assert.equal(r.phase(), 'watching', 'judged here on what was learnt here');
+  r.answer(SQL, 10);
+  await r.shared.sync();
+  assert.equal(r.events.length, 1);
+  assert.ok(errors.some((e) => /could not be claimed/.test(e.msg)));
+  await down.connect();
+  await r.shared.sync();
+  const stored = JSON.parse((await new RedisDriftProfileStore(redisKeys.redis, prefix).get(DEP))!.record) as { phase: string; baselineN: number };
+  assert.deepEqual([stored.phase, stored.baselineN], ['drifted', 20], 'the learning and the latch, kept and merged');
+  assert.equal(r.events.length, 1, 'not reported again');
+  await r.shared.close();
 });

@@ -70,6 +70,12 @@ export interface DriftRecord {
   approvedAt: number | null;
   /** The drift that latched it (phase `drifted`). */
   drift: { feature: Feature; psi: number } | null;
+  /**
+   * A baseline stored before Latin-script languages were told apart (its language histogram had the first seven
+   * bins only): its language is compared with Spanish, French … folded into `latin`, as it was learnt. Cleared by
+   * a relearn or an approved answer set.
+   */
+  coarseLanguage?: true;
 }
 
 /** What a replica learnt since its last merge: answers into a learning baseline of `epoch`, or a drift it saw. */
@@ -84,6 +90,16 @@ export interface DriftDelta {
 }
 
 const BINS: Record<'length' | 'language', number> = { length: LENGTH_BINS.length + 1, language: LANGUAGES.length };
+/** The language bins before Spanish, French, German, Italian, Portuguese and Dutch had bins of their own. */
+const COARSE_LANGUAGE_BINS = LANGUAGES.indexOf('other') + 1;
+const LATIN_BIN = LANGUAGES.indexOf('latin');
+
+/** A language histogram as a coarse baseline counts it: every told-apart Latin-script language back in `latin`. */
+function foldLanguage(c: number[]): number[] {
+  const f = c.slice(0, COARSE_LANGUAGE_BINS);
+  for (let i = COARSE_LANGUAGE_BINS; i < c.length; i++) f[LATIN_BIN]! += c[i]!;
+  return f;
+}
 export const FEATURES: readonly Feature[] = ['length', 'language', ...BINARY_FEATURES];
 
 export const emptyCounts = (): Counts => {
@@ -114,6 +130,9 @@ export function parseDriftRecord(v: unknown): DriftRecord {
   if (!['learning', 'awaiting_approval', 'watching', 'drifted'].includes(r.phase as string)) throw new Error(`unknown drift phase ${JSON.stringify(r.phase)}`);
   const b = r.baseline as Partial<Counts> | undefined;
   if (!b || typeof b !== 'object') throw new Error('a drift record needs its baseline counts');
+  const coarse = r.coarseLanguage === true || (Array.isArray(b.language) && b.language.length === COARSE_LANGUAGE_BINS);
+  if (r.coarseLanguage !== undefined && r.coarseLanguage !== true) throw new Error('coarseLanguage must be true or absent');
+  if (Array.isArray(b.language) && b.language.length === COARSE_LANGUAGE_BINS) b.language = [...b.language, ...new Array<number>(BINS.language - COARSE_LANGUAGE_BINS).fill(0)];
   for (const f of FEATURES) {
     const want = f === 'length' || f === 'language' ? BINS[f] : 2;
     if (!Array.isArray(b[f]) || b[f].length !== want || !b[f].every(nat)) throw new Error(`drift baseline feature ${f}: ${want} counts expected`);
@@ -121,7 +140,7 @@ export function parseDriftRecord(v: unknown): DriftRecord {
   if (r.approvedBy !== null && typeof r.approvedBy !== 'string') throw new Error('approvedBy must be a string or null');
   if (r.approvedAt !== null && !nat(r.approvedAt)) throw new Error('approvedAt must be a time or null');
   if (r.drift !== null && (typeof r.drift !== 'object' || !FEATURES.includes(r.drift?.feature as Feature) || typeof r.drift?.psi !== 'number')) throw new Error('drift must be {feature, psi} or null');
-  return { model: r.model, epoch: r.epoch!, phase: r.phase!, baseline: b as Counts, baselineN: r.baselineN!, approvedBy: r.approvedBy ?? null, approvedAt: r.approvedAt ?? null, drift: r.drift ?? null };
+  return { model: r.model, epoch: r.epoch!, phase: r.phase!, baseline: b as Counts, baselineN: r.baselineN!, approvedBy: r.approvedBy ?? null, approvedAt: r.approvedAt ?? null, drift: r.drift ?? null, ...(coarse ? { coarseLanguage: true as const } : {}) };
 }
 
 /**
@@ -221,7 +240,7 @@ export class DriftDetector {
       r.drift = { feature: f, psi: round(p.last.psi) };
       p.delta.drift = r.drift;
       this.dirtyKeys.add(deployment);
-      const c = centers(f, r.baseline[f], p.window[f]);
+      const c = centers(f, ...this.compared(p, f));
       const event: DriftEvent = { deployment, model: r.model || model, feature: f, psi: round(p.last.psi), answersSinceBaseline: p.sinceBaseline, baseline: round(c.baseline), window: round(c.window) };
       if (!this.claimThrough) return this.o.onDrift(event);
       p.delta.event = event;
@@ -319,10 +338,17 @@ export class DriftDetector {
     }));
   }
 
+  /** The baseline's and the window's counts of `f` as they are compared (a coarse baseline's language folded). */
+  private compared(p: Profile, f: Feature): [number[], number[]] {
+    const b = p.record.baseline[f];
+    const w = p.window[f];
+    return f === 'language' && p.record.coarseLanguage ? [foldLanguage(b), foldLanguage(w)] : [b, w];
+  }
+
   private worst(p: Profile): { psi: number; feature: Feature } {
     let best: { psi: number; feature: Feature } = { psi: -1, feature: 'length' };
     for (const f of FEATURES) {
-      const v = psi(p.record.baseline[f], p.window[f]);
+      const v = psi(...this.compared(p, f));
       if (v > best.psi) best = { psi: v, feature: f };
     }
     return best;

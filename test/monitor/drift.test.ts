@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { seededRandom } from '../helpers/seeded.js';
 import { assembleStreamedAnswer, profileAnswer } from '../../src/monitor/answer-profile.js';
-import { DriftDetector, psi, type DriftEvent } from '../../src/monitor/drift.js';
+import { DriftDetector, parseDriftRecord, psi, type DriftEvent } from '../../src/monitor/drift.js';
 
 const chat = (content: string) => ({ choices: [{ index: 0, message: { role: 'assistant', content } }] });
 
@@ -150,11 +150,18 @@ test('bad options are refused at construction; the table of deployments is bound
   assert.deepEqual(d.report().map((x) => x.deployment), ['dep_2', 'dep_3', 'dep_4']);
 });
 
-test('the answer\'s language: script, and English or another Latin-script language, from its first letters', () => {
+test('the answer\'s language: script, and which main Latin-script language, from its first letters', () => {
   const lang = (s: string) => profileAnswer(chat(s), 0).language;
   assert.equal(lang('The board approved the plan and the hiring of two engineers.'), 'en');
-  assert.equal(lang('El informe muestra que los ingresos crecieron y que la junta aprobó el plan.'), 'latin');
-  assert.equal(lang('Der Bericht zeigt, dass der Umsatz gestiegen ist und die Kosten nicht.'), 'latin');
+  assert.equal(lang('El informe muestra que los ingresos crecieron y que la junta aprobó el plan.'), 'es');
+  assert.equal(lang('Le rapport montre que les recettes ont augmenté et que le conseil a approuvé le plan.'), 'fr');
+  assert.equal(lang('Der Bericht zeigt, dass der Umsatz gestiegen ist und die Kosten nicht.'), 'de');
+  assert.equal(lang('Il rapporto mostra che i ricavi sono cresciuti e che il consiglio ha approvato il piano.'), 'it');
+  assert.equal(lang('O relatório mostra que as receitas cresceram e que o conselho aprovou o plano.'), 'pt');
+  assert.equal(lang('Het rapport laat zien dat de omzet is gestegen en dat het bestuur het plan heeft goedgekeurd.'), 'nl');
+  assert.equal(lang('Rapporten visar att intäkterna ökade och att styrelsen godkände planen.'), 'latin', 'Swedish: none of the seven');
+  assert.equal(lang('Revenue grew; costs fell; hiring approved.'), 'latin', 'no function word: no winner');
+  assert.equal(lang('ÉTÉ, ÉLÈVES ET PROFESSEURS SONT DANS LES ÉCOLES.'), 'fr', 'upper case and accents read as words');
   assert.equal(lang('Отчёт показывает, что выручка выросла, а расходы снизились.'), 'cyrillic');
   assert.equal(lang('报告显示第三季度收入增长，成本下降。'), 'cjk');
   assert.equal(lang('يُظهر التقرير أن الإيرادات نمت في الربع الثالث'), 'arabic');
@@ -175,6 +182,46 @@ test('a summarizer that starts answering in another language drifts on `language
   assert.equal(events[0]!.feature, 'language');
   assert.ok(sent <= 15, `detected after ${sent} Spanish answers`);
   assert.ok(events[0]!.baseline > 0.95 && events[0]!.window < 0.9, `English share ${events[0]!.baseline} then, ${events[0]!.window} now`);
+});
+
+test('a summarizer that switches from French to Spanish drifts on `language`', () => {
+  const r = rng(7);
+  const FRENCH = ['Le rapport montre que les recettes ont augmenté au troisième trimestre.', 'Le conseil a approuvé le plan de recrutement pour les deux régions.', 'Les coûts sont en baisse et la marge est meilleure que celle de l\'an dernier.', 'Les équipes sont dans les temps et le budget est respecté.'];
+  const SPANISH = ['El informe muestra que los ingresos crecieron en el tercer trimestre.', 'La junta aprobó el plan de contratación para las dos regiones.', 'Los costes bajaron y el margen es mejor que el del año pasado.'];
+  for (const s of FRENCH) assert.equal(profileAnswer(chat(s), 0).language, 'fr', s);
+  for (const s of SPANISH) assert.equal(profileAnswer(chat(s), 0).language, 'es', s);
+  const { d, events } = detector({ baselineAnswers: 200, windowAnswers: 50 });
+  for (let i = 0; i < 300; i++) d.observe('dep', 'summarizer', profileAnswer(chat(FRENCH[Math.floor(r() * FRENCH.length)]!), 0));
+  assert.equal(events.length, 0, 'French against a French baseline: no drift');
+  let sent = 0;
+  while (sent < 50 && events.length === 0) d.observe('dep', 'summarizer', profileAnswer(chat(SPANISH[sent++ % 3]!), 0));
+  assert.equal(events.length, 1);
+  assert.equal(events[0]!.feature, 'language');
+  assert.ok(sent <= 15, `detected after ${sent} Spanish answers`);
+  assert.ok(events[0]!.baseline > 0.95 && events[0]!.window < 0.9, `French share ${events[0]!.baseline} then, ${events[0]!.window} now`);
+});
+
+test('a baseline stored before languages were told apart is still read, its Latin-script languages folded into `latin`', () => {
+  const r = rng(8);
+  const SPANISH = ['El informe muestra que los ingresos crecieron en el tercer trimestre.', 'La junta aprobó el plan de contratación para las dos regiones.'];
+  // A Spanish summarizer's baseline as an older Warden stored it: seven language bins, Spanish counted as `latin`.
+  const length = [0, 200, 0, 0, 0];
+  const stored = { model: 'm', epoch: 1, phase: 'watching', baseline: { length, language: [0, 0, 200, 0, 0, 0, 0], sql: [200, 0], shell: [200, 0], code: [200, 0], url: [200, 0], refusal: [200, 0], toolCall: [200, 0], finding: [200, 0] }, baselineN: 200, approvedBy: 'user:ops', approvedAt: 1, drift: null };
+  const rec = parseDriftRecord(JSON.parse(JSON.stringify(stored)));
+  assert.equal(rec.coarseLanguage, true);
+  assert.equal(rec.baseline.language.length, 13);
+  assert.equal(parseDriftRecord(JSON.parse(JSON.stringify(rec))).coarseLanguage, true, 'kept when written back');
+  assert.throws(() => parseDriftRecord({ ...stored, coarseLanguage: 'yes' }), /coarseLanguage/);
+  assert.throws(() => parseDriftRecord({ ...stored, baseline: { ...stored.baseline, language: [1, 2, 3] } }), /language/);
+  const { d, events } = detector({ baselineAnswers: 200, windowAnswers: 50 });
+  d.adopt('dep', rec);
+  for (let i = 0; i < 100; i++) d.observe('dep', 'm', profileAnswer(chat(SPANISH[Math.floor(r() * 2)]!), 0));
+  assert.equal(events.length, 0, 'Spanish answers against a coarse Spanish baseline: no false alarm');
+  for (let i = 0; i < 50 && events.length === 0; i++) d.observe('dep', 'm', profileAnswer(chat('The board approved the plan and the hiring of two engineers.'), 0));
+  assert.equal(events[0]?.feature, 'language', 'English is still a move away from it');
+  // A relearn starts a baseline with every language told apart.
+  d.relearn('dep');
+  assert.equal(d.record('dep')!.coarseLanguage, undefined);
 });
 
 test('a streamed answer is profiled as the answer its events add up to', () => {

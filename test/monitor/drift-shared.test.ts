@@ -211,7 +211,8 @@ contractCase(backends, 'an answer set approved for a deployment never seen is it
   await r.shared.close();
 });
 
-contractCase(backends, 'with approval auto the learnt baseline is approved as it completes', async ({ handle }) => {
+/** Two replicas with approval auto: A learns the whole baseline, B reads it approved. */
+async function learntOnA(handle: Opened['handle']) {
   const a = replica(await handle(), 'auto');
   const b = replica(await handle(), 'auto');
   await Promise.all([a.shared.start(), b.shared.start()]);
@@ -219,6 +220,11 @@ contractCase(backends, 'with approval auto the learnt baseline is approved as it
   await a.shared.sync();
   await b.shared.sync();
   assert.equal(b.phase(), 'watching');
+  return { a, b };
+}
+
+contractCase(backends, 'with approval auto the learnt baseline is approved as it completes', async ({ handle }) => {
+  const { a, b } = await learntOnA(handle);
   assert.equal(b.detector.report()[0]!.approvedBy, null);
   b.answer(SQL, 10);
   await b.shared.sync();
@@ -257,13 +263,7 @@ contractCase(backends, 'a drift two replicas see at once is reported by exactly 
 });
 
 contractCase(backends, 'a drift seen after a relearn elsewhere latched nothing in force: not reported, the new baseline is learnt', async ({ handle }) => {
-  const a = replica(await handle(), 'auto');
-  const b = replica(await handle(), 'auto');
-  await Promise.all([a.shared.start(), b.shared.start()]);
-  a.answer(SUMMARY, 20);
-  await a.shared.sync();
-  await b.shared.sync();
-  assert.equal(b.phase(), 'watching');
+  const { a, b } = await learntOnA(handle);
   await b.shared.relearn(DEP);
   // A has not read the relearn: it judges against the old baseline, sees a drift, and its claim finds a new epoch.
   a.answer(SQL, 10);

@@ -151,59 +151,56 @@ test('bad options are refused at construction; the table of deployments is bound
 });
 
 test('the answer\'s language: script, and which main Latin-script language, from its first letters', () => {
-  const lang = (s: string) => profileAnswer(chat(s), 0).language;
-  assert.equal(lang('The board approved the plan and the hiring of two engineers.'), 'en');
-  assert.equal(lang('El informe muestra que los ingresos crecieron y que la junta aprobó el plan.'), 'es');
-  assert.equal(lang('Le rapport montre que les recettes ont augmenté et que le conseil a approuvé le plan.'), 'fr');
-  assert.equal(lang('Der Bericht zeigt, dass der Umsatz gestiegen ist und die Kosten nicht.'), 'de');
-  assert.equal(lang('Il rapporto mostra che i ricavi sono cresciuti e che il consiglio ha approvato il piano.'), 'it');
-  assert.equal(lang('O relatório mostra que as receitas cresceram e que o conselho aprovou o plano.'), 'pt');
-  assert.equal(lang('Het rapport laat zien dat de omzet is gestegen en dat het bestuur het plan heeft goedgekeurd.'), 'nl');
-  assert.equal(lang('Rapporten visar att intäkterna ökade och att styrelsen godkände planen.'), 'latin', 'Swedish: none of the seven');
-  assert.equal(lang('Revenue grew; costs fell; hiring approved.'), 'latin', 'no function word: no winner');
-  assert.equal(lang('ÉTÉ, ÉLÈVES ET PROFESSEURS SONT DANS LES ÉCOLES.'), 'fr', 'upper case and accents read as words');
-  assert.equal(lang('Отчёт показывает, что выручка выросла, а расходы снизились.'), 'cyrillic');
-  assert.equal(lang('报告显示第三季度收入增长，成本下降。'), 'cjk');
-  assert.equal(lang('يُظهر التقرير أن الإيرادات نمت في الربع الثالث'), 'arabic');
-  assert.equal(lang('Η έκθεση δείχνει ότι τα έσοδα αυξήθηκαν.'), 'other');
-  assert.equal(lang('42 / 7 = 6'), 'none');
-  assert.equal(lang(''), 'none');
+  const cases: [string, string, string?][] = [
+    ['The board approved the plan and the hiring of two engineers.', 'en'],
+    ['El informe muestra que los ingresos crecieron y que la junta aprobó el plan.', 'es'],
+    ['Le rapport montre que les recettes ont augmenté et que le conseil a approuvé le plan.', 'fr'],
+    ['Der Bericht zeigt, dass der Umsatz gestiegen ist und die Kosten nicht.', 'de'],
+    ['Il rapporto mostra che i ricavi sono cresciuti e che il consiglio ha approvato il piano.', 'it'],
+    ['O relatório mostra que as receitas cresceram e que o conselho aprovou o plano.', 'pt'],
+    ['Het rapport laat zien dat de omzet is gestegen en dat het bestuur het plan heeft goedgekeurd.', 'nl'],
+    ['Rapporten visar att intäkterna ökade och att styrelsen godkände planen.', 'latin', 'Swedish: none of the seven'],
+    ['Revenue grew; costs fell; hiring approved.', 'latin', 'no function word: no winner'],
+    ['ÉTÉ, ÉLÈVES ET PROFESSEURS SONT DANS LES ÉCOLES.', 'fr', 'upper case and accents read as words'],
+    ['Отчёт показывает, что выручка выросла, а расходы снизились.', 'cyrillic'],
+    ['报告显示第三季度收入增长，成本下降。', 'cjk'],
+    ['يُظهر التقرير أن الإيرادات نمت في الربع الثالث', 'arabic'],
+    ['Η έκθεση δείχνει ότι τα έσοδα αυξήθηκαν.', 'other'],
+    ['42 / 7 = 6', 'none'],
+    ['', 'none'],
+  ];
+  for (const [text, want, why] of cases) assert.equal(profileAnswer(chat(text), 0).language, want, why ?? text);
 });
 
-test('a summarizer that starts answering in another language drifts on `language`', () => {
-  const r = rng(5);
-  const SPANISH = ['El informe muestra que los ingresos crecieron en el tercer trimestre.', 'La junta aprobó el plan de contratación para las dos regiones.', 'Los costes bajaron y el margen es mejor que el del año pasado.'];
+const SPANISH = ['El informe muestra que los ingresos crecieron en el tercer trimestre.', 'La junta aprobó el plan de contratación para las dos regiones.', 'Los costes bajaron y el margen es mejor que el del año pasado.'];
+const FRENCH = ['Le rapport montre que les recettes ont augmenté au troisième trimestre.', 'Le conseil a approuvé le plan de recrutement pour les deux régions.', 'Les coûts sont en baisse et la marge est meilleure que celle de l\'an dernier.', 'Les équipes sont dans les temps et le budget est respecté.'];
+
+/** 300 answers from `before` (no drift), then Spanish until the drift: it is on `language`, within 15 answers. */
+function switchesToSpanish(before: (r: () => number) => string, seed: number, baselineLanguage: string): void {
+  const r = rng(seed);
   const { d, events } = detector({ baselineAnswers: 200, windowAnswers: 50 });
-  for (let i = 0; i < 300; i++) d.observe('dep', 'summarizer', profileAnswer(chat(summary(r)), 0));
-  assert.equal(events.length, 0);
+  for (let i = 0; i < 300; i++) d.observe('dep', 'summarizer', profileAnswer(chat(before(r)), 0));
+  assert.equal(events.length, 0, `${baselineLanguage} against its own baseline: no drift`);
   let sent = 0;
   while (sent < 50 && events.length === 0) d.observe('dep', 'summarizer', profileAnswer(chat(SPANISH[sent++ % 3]!), 0));
   assert.equal(events.length, 1);
   assert.equal(events[0]!.feature, 'language');
   assert.ok(sent <= 15, `detected after ${sent} Spanish answers`);
-  assert.ok(events[0]!.baseline > 0.95 && events[0]!.window < 0.9, `English share ${events[0]!.baseline} then, ${events[0]!.window} now`);
+  assert.ok(events[0]!.baseline > 0.95 && events[0]!.window < 0.9, `${baselineLanguage} share ${events[0]!.baseline} then, ${events[0]!.window} now`);
+}
+
+test('a summarizer that starts answering in another language drifts on `language`', () => {
+  switchesToSpanish(summary, 5, 'English');
 });
 
 test('a summarizer that switches from French to Spanish drifts on `language`', () => {
-  const r = rng(7);
-  const FRENCH = ['Le rapport montre que les recettes ont augmenté au troisième trimestre.', 'Le conseil a approuvé le plan de recrutement pour les deux régions.', 'Les coûts sont en baisse et la marge est meilleure que celle de l\'an dernier.', 'Les équipes sont dans les temps et le budget est respecté.'];
-  const SPANISH = ['El informe muestra que los ingresos crecieron en el tercer trimestre.', 'La junta aprobó el plan de contratación para las dos regiones.', 'Los costes bajaron y el margen es mejor que el del año pasado.'];
   for (const s of FRENCH) assert.equal(profileAnswer(chat(s), 0).language, 'fr', s);
   for (const s of SPANISH) assert.equal(profileAnswer(chat(s), 0).language, 'es', s);
-  const { d, events } = detector({ baselineAnswers: 200, windowAnswers: 50 });
-  for (let i = 0; i < 300; i++) d.observe('dep', 'summarizer', profileAnswer(chat(FRENCH[Math.floor(r() * FRENCH.length)]!), 0));
-  assert.equal(events.length, 0, 'French against a French baseline: no drift');
-  let sent = 0;
-  while (sent < 50 && events.length === 0) d.observe('dep', 'summarizer', profileAnswer(chat(SPANISH[sent++ % 3]!), 0));
-  assert.equal(events.length, 1);
-  assert.equal(events[0]!.feature, 'language');
-  assert.ok(sent <= 15, `detected after ${sent} Spanish answers`);
-  assert.ok(events[0]!.baseline > 0.95 && events[0]!.window < 0.9, `French share ${events[0]!.baseline} then, ${events[0]!.window} now`);
+  switchesToSpanish((r) => FRENCH[Math.floor(r() * FRENCH.length)]!, 7, 'French');
 });
 
 test('a baseline stored before languages were told apart is still read, its Latin-script languages folded into `latin`', () => {
   const r = rng(8);
-  const SPANISH = ['El informe muestra que los ingresos crecieron en el tercer trimestre.', 'La junta aprobó el plan de contratación para las dos regiones.'];
   // A Spanish summarizer's baseline as an older Warden stored it: seven language bins, Spanish counted as `latin`.
   const length = [0, 200, 0, 0, 0];
   const stored = { model: 'm', epoch: 1, phase: 'watching', baseline: { length, language: [0, 0, 200, 0, 0, 0, 0], sql: [200, 0], shell: [200, 0], code: [200, 0], url: [200, 0], refusal: [200, 0], toolCall: [200, 0], finding: [200, 0] }, baselineN: 200, approvedBy: 'user:ops', approvedAt: 1, drift: null };

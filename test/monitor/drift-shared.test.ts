@@ -335,3 +335,16 @@ test('Redis down: a merge is kept for later and a drift reported unclaimed; both
   assert.equal(r.events.length, 1, 'not reported again');
   await r.shared.close();
 });
+
+contractCase(backends, 'a drift seen while a merge is running is claimed right after it, not at the next interval', async ({ handle }) => {
+  const { a, b } = await learntOnA(handle);
+  const running = b.shared.sync();
+  b.answer(SQL, 10);
+  await running;
+  // No further sync is asked for here: the claim follows the running merge on its own (syncMs is a minute).
+  for (let i = 0; i < 100 && b.events.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(b.events.length, 1);
+  assert.equal(JSON.parse((await (await handle()).get(DEP))!.record).phase, 'drifted');
+  await a.shared.close();
+  await b.shared.close();
+});

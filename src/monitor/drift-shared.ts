@@ -68,6 +68,8 @@ export class SharedDrift {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.sync();
+    // A drift claimed during that last merge is written by the follow-up sync: wait for it before the store closes.
+    while (this.syncing) await this.syncing;
   }
 
   /**

@@ -8,7 +8,8 @@
 //
 // The baseline is a record (`DriftRecord`) every replica shares through a store (src/monitor/drift-shared.ts):
 // this detector keeps its local view of each record plus what it learnt since (`takeDelta`), and judges each
-// answer against the view alone, with no store round trip. The window is this process's own.
+// answer against the view alone, with no store round trip. The window is this process's own. With a store, a drift
+// is reported only once the store has latched it for this replica (`claimDriftsThrough`): one report per drift.
 import { BINARY_FEATURES, LANGUAGES, LENGTH_BINS, lengthBin, type AnswerSample, type Feature } from './answer-profile.js';
 
 /**

@@ -348,3 +348,14 @@ contractCase(backends, 'a drift seen while a merge is running is claimed right a
   await a.shared.close();
   await b.shared.close();
 });
+
+contractCase(backends, 'closing waits for a drift claimed during the last merge', async ({ handle }) => {
+  const { a, b } = await learntOnA(handle);
+  const running = b.shared.sync();
+  b.answer(SQL, 10);
+  await b.shared.close();
+  assert.equal(b.events.length, 1, 'reported before close returned');
+  assert.equal(JSON.parse((await (await handle()).get(DEP))!.record).phase, 'drifted');
+  await running;
+  await a.shared.close();
+});

@@ -51,6 +51,7 @@ import { DEFAULT_SWEEP_INTERVAL_MS, RetentionSweep } from '../data/retention-swe
 import { buildWorkloadPlane } from '../workload/plane.js';
 import { buildMonitor } from '../monitor/plane.js';
 import { SqliteDriftProfileStore } from '../store/drift-sqlite.js';
+import { RedisDriftProfileStore } from '../store/drift-redis.js';
 import { RedisBaselineStore } from '../store/baselines-redis.js';
 import { playbookState } from '../monitor/playbook-state.js';
 import { createInventoryRoute } from '../monitor/inventory.js';
@@ -425,8 +426,12 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     ...(cluster.redis ? { shared: { redis: cluster.redis, prefix: `${config.store.redis?.prefix ?? ''}monitor:` } } : {}),
     // Baselines are durable learnt state: PostgreSQL when configured, else Redis (docs/monitor.md, "Baselines across replicas").
     ...(cluster.baselines ? { sharedBaselines: cluster.baselines } : cluster.redis ? { sharedBaselines: new RedisBaselineStore(cluster.redis, `${config.store.redis?.prefix ?? ''}monitor:`) } : {}),
-    // Drift baselines survive a restart and are shared: PostgreSQL when configured, else warden.db (docs/monitor.md, "Drift profiles across restarts and replicas").
-    driftStore: cluster.baselines ? cluster.baselines.driftProfiles() : new SqliteDriftProfileStore(db),
+    // Drift baselines survive a restart and are shared: PostgreSQL when configured, else Redis, else warden.db (docs/monitor.md, "Drift profiles across restarts and replicas").
+    driftStore: cluster.baselines
+      ? cluster.baselines.driftProfiles()
+      : cluster.redis
+        ? new RedisDriftProfileStore(cluster.redis, `${config.store.redis?.prefix ?? ''}monitor:`)
+        : new SqliteDriftProfileStore(db),
   });
   // A restarted gateway judges answers against the approved baselines at once: they are read before it serves.
   await monitor?.start();

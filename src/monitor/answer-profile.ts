@@ -22,10 +22,12 @@ export type Feature = BinaryFeature | 'length' | 'language';
 
 /**
  * The answer's language, cheaply: the script most of its first letters are written in, and for Latin script
- * whether English function words outnumber those of the other common Latin-script languages. `none`: fewer
- * than 8 letters (a number, an empty tool-call answer).
+ * which of English, Spanish, French, German, Italian, Portuguese and Dutch its function words belong to most
+ * (`latin`: another Latin-script language, or no clear winner). `none`: fewer than 8 letters (a number, an empty
+ * tool-call answer). The seven languages come after the scripts, so a stored histogram of the first seven bins
+ * (before they were told apart) is the same list's prefix (src/monitor/drift.ts folds it).
  */
-export const LANGUAGES = ['none', 'en', 'latin', 'cyrillic', 'arabic', 'cjk', 'other'] as const;
+export const LANGUAGES = ['none', 'en', 'latin', 'cyrillic', 'arabic', 'cjk', 'other', 'es', 'fr', 'de', 'it', 'pt', 'nl'] as const;
 export type Language = (typeof LANGUAGES)[number];
 
 /** Upper bounds (characters, inclusive) of the length bins; the last bin is open. */
@@ -78,8 +80,41 @@ export function profileRequest(prompt: string, offersTools: boolean, findings: n
 
 /** Letters looked at: the script of an answer shows in its first sentences, and the scan stays O(1) per answer. */
 const LANGUAGE_SCAN = 600;
-const EN_WORDS = /\b(the|and|of|to|is|are|was|that|this|with|for|it|be|have|not)\b/gi;
-const OTHER_LATIN_WORDS = /\b(el|la|los|las|que|y|una|por|und|der|die|das|ist|nicht|ein|le|les|des|et|est|une|il|che|per|sono|não|uma|com|het|een|van|och|att|är)\b/gi;
+/**
+ * Frequent function words, each one language's only: words two of them share (`de`, `la`, `que`, `en`, `e`, `un`,
+ * `es`, `no` …) are left out, so a count is evidence for one language alone.
+ */
+const FUNCTION_WORDS: Record<'en' | 'es' | 'fr' | 'de' | 'it' | 'pt' | 'nl', string> = {
+  en: 'the and of to are were that this with for it be have has not which from by or will would their they been there its',
+  es: 'el los las y está están más pero muy también fue hay sus cuando hasta según sin',
+  fr: 'les des et est une du au aux dans pour pas qui sur avec sont cette ont été leur nous ces elle',
+  de: 'der die das und ist nicht ein eine mit den dem auf für sich zu auch wird wurde sind im dass nach bei einer',
+  it: 'gli della delle dei di che non sono per anche è nel nella alla questo più degli dal',
+  pt: 'o os não uma com na em ao é são também foi pelo pela seu sua às mas muito isso',
+  nl: 'het een van niet op met voor zijn wordt ook aan bij naar heeft dit dat worden werd hebben',
+};
+const LATIN_LANGUAGES = Object.keys(FUNCTION_WORDS) as (keyof typeof FUNCTION_WORDS)[];
+const WORD_LANGUAGE = new Map<string, number>();
+for (const [i, lang] of LATIN_LANGUAGES.entries()) {
+  for (const w of FUNCTION_WORDS[lang].split(' ')) {
+    if (WORD_LANGUAGE.has(w)) throw new Error(`function word ${w} is listed for two languages`);
+    WORD_LANGUAGE.set(w, i);
+  }
+}
+const NOT_LETTERS = /[^\p{L}]+/u;
+
+/** The Latin-script language whose function words the text has most of (more than any other's: a tie is `latin`). */
+function latinLanguageOf(head: string): Language {
+  const counts = new Array<number>(LATIN_LANGUAGES.length).fill(0);
+  for (const w of head.toLowerCase().split(NOT_LETTERS)) {
+    const i = WORD_LANGUAGE.get(w);
+    if (i !== undefined) counts[i]!++;
+  }
+  let best = 0;
+  for (let i = 1; i < counts.length; i++) if (counts[i]! > counts[best]!) best = i;
+  const top = counts[best]!;
+  return top > 0 && counts.filter((c) => c === top).length === 1 ? LATIN_LANGUAGES[best]! : 'latin';
+}
 
 export function languageOf(text: string): Language {
   const head = text.length > LANGUAGE_SCAN ? text.slice(0, LANGUAGE_SCAN) : text;
@@ -100,10 +135,7 @@ export function languageOf(text: string): Language {
   const top = Math.max(latin, cyrillic, arabic, cjk, other);
   // Ideographs carry a word each: a few of them are a sentence.
   if (top === 0 || (top < 8 && cjk < 3)) return 'none';
-  if (top === latin) {
-    const en = head.match(EN_WORDS)?.length ?? 0;
-    return en > (head.match(OTHER_LATIN_WORDS)?.length ?? 0) ? 'en' : 'latin';
-  }
+  if (top === latin) return latinLanguageOf(head);
   return top === cjk ? 'cjk' : top === cyrillic ? 'cyrillic' : top === arabic ? 'arabic' : 'other';
 }
 

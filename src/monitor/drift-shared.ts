@@ -4,7 +4,9 @@
 // `syncMs` each replica merges what it learnt by compare-and-set (as the principals' baselines do,
 // src/monitor/baselines-shared.ts) and reads every record, so a baseline learnt or approved through one replica is
 // judged on all of them, and a restarted gateway judges at once instead of learning again. Operators' approvals and
-// relearns are written to the store before they are answered.
+// relearns are written to the store before they are answered. A drift is a claim: the replica that sees it writes
+// the latch at once, and only the one whose write turns the record from watching to drifted reports it (alert,
+// playbooks, quarantine); a replica that saw the same drift and lost adopts the latch silently.
 import type { Logger } from 'pino';
 import { Conflict, NotFound } from '../core/errors.js';
 import { freshRecord, mergeDelta, parseDriftRecord, addSample, emptyCounts, type DriftDetector, type DriftRecord } from './drift.js';
@@ -23,6 +25,8 @@ const MAX_ATTEMPTS = 8;
 export class SharedDrift {
   private timer: NodeJS.Timeout | null = null;
   private syncing: Promise<void> | null = null;
+  /** A drift arrived while a sync was running (it may have passed its profile already): sync once more after it. */
+  private again = false;
 
   /** `outputs` holds deployments' profiles, `inputs` (optional) the `input:MODEL` ones. */
   constructor(
@@ -30,7 +34,14 @@ export class SharedDrift {
     private readonly inputs: DriftDetector | null,
     private readonly store: DriftProfileStore,
     private readonly o: { syncMs: number; clock: { now(): number }; log: Logger },
-  ) {}
+  ) {
+    const flush = () => {
+      if (this.syncing) this.again = true;
+      else void this.sync();
+    };
+    outputs.claimDriftsThrough(flush);
+    inputs?.claimDriftsThrough(flush);
+  }
 
   private detector(key: string): DriftDetector | null {
     return key.startsWith('input:') ? this.inputs : this.outputs;
@@ -44,13 +55,21 @@ export class SharedDrift {
   }
 
   sync(): Promise<void> {
-    this.syncing ??= this.syncAll().finally(() => (this.syncing = null));
+    this.syncing ??= this.syncAll().finally(() => {
+      this.syncing = null;
+      if (this.again) {
+        this.again = false;
+        void this.sync();
+      }
+    });
     return this.syncing;
   }
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.sync();
+    // A drift claimed during that last merge is written by the follow-up sync: wait for it before the store closes.
+    while (this.syncing) await this.syncing;
   }
 
   /**
@@ -134,12 +153,26 @@ export class SharedDrift {
       for (const key of d.dirty()) {
         const delta = d.takeDelta(key);
         if (!delta) continue;
+        const o = { baselineAnswers: d.baselineAnswers, approval: d.approval };
+        let latched = false;
         try {
-          await this.update(key, (old) => mergeDelta(old, delta, { baselineAnswers: d.baselineAnswers, approval: d.approval }));
+          await this.update(key, (old) => {
+            const next = mergeDelta(old, delta, o);
+            // Won: this write is the one that turns the record (with what was learnt here) from watching to drifted.
+            latched = delta.event !== null && next.phase === 'drifted' && mergeDelta(old, { ...delta, drift: null }, o).phase === 'watching';
+            return next;
+          });
         } catch (e) {
-          d.giveBack(key, delta);
           if (failed++ === 0) this.o.log.error({ err: e, profile: key }, 'monitor: could not merge a drift profile into its store (kept, retried at the next sync)');
+          if (delta.event) {
+            // Acting alone beats nobody acting: reported here unclaimed (another replica may report it too); the latch is written at the next merge.
+            this.o.log.error({ profile: key }, 'monitor: a drift could not be claimed in the store; reported by this replica unclaimed');
+            d.announce(delta.event);
+          }
+          d.giveBack(key, { ...delta, event: null });
+          continue;
         }
+        if (latched) d.announce(delta.event!);
       }
     }
     let all: { key: string; record: string }[];

@@ -8,7 +8,8 @@
 //
 // The baseline is a record (`DriftRecord`) every replica shares through a store (src/monitor/drift-shared.ts):
 // this detector keeps its local view of each record plus what it learnt since (`takeDelta`), and judges each
-// answer against the view alone, with no store round trip. The window is this process's own.
+// answer against the view alone, with no store round trip. The window is this process's own. With a store, a drift
+// is reported only once the store has latched it for this replica (`claimDriftsThrough`): one report per drift.
 import { BINARY_FEATURES, LANGUAGES, LENGTH_BINS, lengthBin, type AnswerSample, type Feature } from './answer-profile.js';
 
 /**
@@ -70,6 +71,12 @@ export interface DriftRecord {
   approvedAt: number | null;
   /** The drift that latched it (phase `drifted`). */
   drift: { feature: Feature; psi: number } | null;
+  /**
+   * A baseline stored before Latin-script languages were told apart (its language histogram had the first seven
+   * bins only): its language is compared with Spanish, French … folded into `latin`, as it was learnt. Cleared by
+   * a relearn or an approved answer set.
+   */
+  coarseLanguage?: true;
 }
 
 /** What a replica learnt since its last merge: answers into a learning baseline of `epoch`, or a drift it saw. */
@@ -79,9 +86,21 @@ export interface DriftDelta {
   counts: Counts;
   n: number;
   drift: { feature: Feature; psi: number } | null;
+  /** The drift as it is reported, held until this replica's write latches it (only when drifts are claimed through a store). */
+  event: DriftEvent | null;
 }
 
 const BINS: Record<'length' | 'language', number> = { length: LENGTH_BINS.length + 1, language: LANGUAGES.length };
+/** The language bins before Spanish, French, German, Italian, Portuguese and Dutch had bins of their own. */
+const COARSE_LANGUAGE_BINS = LANGUAGES.indexOf('other') + 1;
+const LATIN_BIN = LANGUAGES.indexOf('latin');
+
+/** A language histogram as a coarse baseline counts it: every told-apart Latin-script language back in `latin`. */
+function foldLanguage(c: number[]): number[] {
+  const f = c.slice(0, COARSE_LANGUAGE_BINS);
+  for (let i = COARSE_LANGUAGE_BINS; i < c.length; i++) f[LATIN_BIN]! += c[i]!;
+  return f;
+}
 export const FEATURES: readonly Feature[] = ['length', 'language', ...BINARY_FEATURES];
 
 export const emptyCounts = (): Counts => {
@@ -100,6 +119,8 @@ function addCounts(into: Counts, from: Counts): void {
   for (const f of FEATURES) for (let i = 0; i < into[f].length; i++) into[f][i]! += from[f][i]!;
 }
 
+const emptyDelta = (r: DriftRecord): DriftDelta => ({ epoch: r.epoch, model: r.model, counts: emptyCounts(), n: 0, drift: null, event: null });
+
 export const freshRecord = (model: string, epoch: number): DriftRecord => ({ model, epoch, phase: 'learning', baseline: emptyCounts(), baselineN: 0, approvedBy: null, approvedAt: null, drift: null });
 
 /** A record read from the store, checked whole: a malformed one throws (the caller ignores it and says so). */
@@ -110,6 +131,9 @@ export function parseDriftRecord(v: unknown): DriftRecord {
   if (!['learning', 'awaiting_approval', 'watching', 'drifted'].includes(r.phase as string)) throw new Error(`unknown drift phase ${JSON.stringify(r.phase)}`);
   const b = r.baseline as Partial<Counts> | undefined;
   if (!b || typeof b !== 'object') throw new Error('a drift record needs its baseline counts');
+  const coarse = r.coarseLanguage === true || (Array.isArray(b.language) && b.language.length === COARSE_LANGUAGE_BINS);
+  if (r.coarseLanguage !== undefined && r.coarseLanguage !== true) throw new Error('coarseLanguage must be true or absent');
+  if (Array.isArray(b.language) && b.language.length === COARSE_LANGUAGE_BINS) b.language = [...b.language, ...new Array<number>(BINS.language - COARSE_LANGUAGE_BINS).fill(0)];
   for (const f of FEATURES) {
     const want = f === 'length' || f === 'language' ? BINS[f] : 2;
     if (!Array.isArray(b[f]) || b[f].length !== want || !b[f].every(nat)) throw new Error(`drift baseline feature ${f}: ${want} counts expected`);
@@ -117,7 +141,7 @@ export function parseDriftRecord(v: unknown): DriftRecord {
   if (r.approvedBy !== null && typeof r.approvedBy !== 'string') throw new Error('approvedBy must be a string or null');
   if (r.approvedAt !== null && !nat(r.approvedAt)) throw new Error('approvedAt must be a time or null');
   if (r.drift !== null && (typeof r.drift !== 'object' || !FEATURES.includes(r.drift?.feature as Feature) || typeof r.drift?.psi !== 'number')) throw new Error('drift must be {feature, psi} or null');
-  return { model: r.model, epoch: r.epoch!, phase: r.phase!, baseline: b as Counts, baselineN: r.baselineN!, approvedBy: r.approvedBy ?? null, approvedAt: r.approvedAt ?? null, drift: r.drift ?? null };
+  return { model: r.model, epoch: r.epoch!, phase: r.phase!, baseline: b as Counts, baselineN: r.baselineN!, approvedBy: r.approvedBy ?? null, approvedAt: r.approvedAt ?? null, drift: r.drift ?? null, ...(coarse ? { coarseLanguage: true as const } : {}) };
 }
 
 /**
@@ -174,6 +198,7 @@ interface Profile {
 export class DriftDetector {
   private readonly profiles = new Map<string, Profile>();
   private readonly dirtyKeys = new Set<string>();
+  private claimThrough: ((deployment: string) => void) | null = null;
   readonly baselineAnswers: number;
   readonly approval: DriftApproval;
   private readonly windowAnswers: number;
@@ -216,9 +241,26 @@ export class DriftDetector {
       r.drift = { feature: f, psi: round(p.last.psi) };
       p.delta.drift = r.drift;
       this.dirtyKeys.add(deployment);
-      const c = centers(f, r.baseline[f], p.window[f]);
-      this.o.onDrift({ deployment, model: r.model || model, feature: f, psi: round(p.last.psi), answersSinceBaseline: p.sinceBaseline, baseline: round(c.baseline), window: round(c.window) });
+      const c = centers(f, ...this.compared(p, f));
+      const event: DriftEvent = { deployment, model: r.model || model, feature: f, psi: round(p.last.psi), answersSinceBaseline: p.sinceBaseline, baseline: round(c.baseline), window: round(c.window) };
+      if (!this.claimThrough) return this.o.onDrift(event);
+      p.delta.event = event;
+      this.claimThrough(deployment);
     }
+  }
+
+  /**
+   * Replicas sharing a store: a drift seen here is not reported at once but held in the delta, and `flush` is asked
+   * to write it; only the replica whose write turns the stored record from watching to drifted reports it
+   * (`announce`), the others adopt the latch silently (src/monitor/drift-shared.ts).
+   */
+  claimDriftsThrough(flush: (deployment: string) => void): void {
+    this.claimThrough = flush;
+  }
+
+  /** Reports a drift held in a delta: this replica's write latched it (or the store could not be asked). */
+  announce(e: DriftEvent): void {
+    this.o.onDrift(e);
   }
 
   /** The profile's record as this replica sees it (null: none here). */
@@ -245,7 +287,7 @@ export class DriftDetector {
     const p = this.profiles.get(deployment);
     if (!p || (p.delta.n === 0 && !p.delta.drift)) return null;
     const d = p.delta;
-    p.delta = { epoch: p.record.epoch, model: p.record.model, counts: emptyCounts(), n: 0, drift: null };
+    p.delta = emptyDelta(p.record);
     return d;
   }
 
@@ -256,6 +298,7 @@ export class DriftDetector {
     addCounts(p.delta.counts, d.counts);
     p.delta.n += d.n;
     p.delta.drift ??= d.drift;
+    p.delta.event ??= d.event;
     this.dirtyKeys.add(deployment);
   }
 
@@ -271,7 +314,7 @@ export class DriftDetector {
     }
     const was = p.record;
     const view = mergeDelta(rec, p.delta, this);
-    if (p.delta.epoch !== rec.epoch) p.delta = { epoch: rec.epoch, model: rec.model, counts: emptyCounts(), n: 0, drift: null };
+    if (p.delta.epoch !== rec.epoch) p.delta = emptyDelta(rec);
     p.record = view;
     const sameBaseline = was.epoch === view.epoch && (was.phase === 'watching' || was.phase === 'drifted') && (view.phase === 'watching' || view.phase === 'drifted');
     if (!sameBaseline) {
@@ -296,17 +339,24 @@ export class DriftDetector {
     }));
   }
 
+  /** The baseline's and the window's counts of `f` as they are compared (a coarse baseline's language folded). */
+  private compared(p: Profile, f: Feature): [number[], number[]] {
+    const b = p.record.baseline[f];
+    const w = p.window[f];
+    return f === 'language' && p.record.coarseLanguage ? [foldLanguage(b), foldLanguage(w)] : [b, w];
+  }
+
   private worst(p: Profile): { psi: number; feature: Feature } {
     let best: { psi: number; feature: Feature } = { psi: -1, feature: 'length' };
     for (const f of FEATURES) {
-      const v = psi(p.record.baseline[f], p.window[f]);
+      const v = psi(...this.compared(p, f));
       if (v > best.psi) best = { psi: v, feature: f };
     }
     return best;
   }
 
   private fresh(record: DriftRecord): Profile {
-    return { record: structuredClone(record), delta: { epoch: record.epoch, model: record.model, counts: emptyCounts(), n: 0, drift: null }, recent: [], window: emptyCounts(), sinceBaseline: 0, last: null };
+    return { record: structuredClone(record), delta: emptyDelta(record), recent: [], window: emptyCounts(), sinceBaseline: 0, last: null };
   }
 
   private insert(deployment: string, p: Profile): void {

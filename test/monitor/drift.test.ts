@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { seededRandom } from '../helpers/seeded.js';
 import { assembleStreamedAnswer, profileAnswer } from '../../src/monitor/answer-profile.js';
-import { DriftDetector, psi, type DriftEvent } from '../../src/monitor/drift.js';
+import { DriftDetector, parseDriftRecord, psi, type DriftEvent } from '../../src/monitor/drift.js';
 
 const chat = (content: string) => ({ choices: [{ index: 0, message: { role: 'assistant', content } }] });
 
@@ -150,31 +150,75 @@ test('bad options are refused at construction; the table of deployments is bound
   assert.deepEqual(d.report().map((x) => x.deployment), ['dep_2', 'dep_3', 'dep_4']);
 });
 
-test('the answer\'s language: script, and English or another Latin-script language, from its first letters', () => {
-  const lang = (s: string) => profileAnswer(chat(s), 0).language;
-  assert.equal(lang('The board approved the plan and the hiring of two engineers.'), 'en');
-  assert.equal(lang('El informe muestra que los ingresos crecieron y que la junta aprobó el plan.'), 'latin');
-  assert.equal(lang('Der Bericht zeigt, dass der Umsatz gestiegen ist und die Kosten nicht.'), 'latin');
-  assert.equal(lang('Отчёт показывает, что выручка выросла, а расходы снизились.'), 'cyrillic');
-  assert.equal(lang('报告显示第三季度收入增长，成本下降。'), 'cjk');
-  assert.equal(lang('يُظهر التقرير أن الإيرادات نمت في الربع الثالث'), 'arabic');
-  assert.equal(lang('Η έκθεση δείχνει ότι τα έσοδα αυξήθηκαν.'), 'other');
-  assert.equal(lang('42 / 7 = 6'), 'none');
-  assert.equal(lang(''), 'none');
+test('the answer\'s language: script, and which main Latin-script language, from its first letters', () => {
+  const cases: [string, string, string?][] = [
+    ['The board approved the plan and the hiring of two engineers.', 'en'],
+    ['El informe muestra que los ingresos crecieron y que la junta aprobó el plan.', 'es'],
+    ['Le rapport montre que les recettes ont augmenté et que le conseil a approuvé le plan.', 'fr'],
+    ['Der Bericht zeigt, dass der Umsatz gestiegen ist und die Kosten nicht.', 'de'],
+    ['Il rapporto mostra che i ricavi sono cresciuti e che il consiglio ha approvato il piano.', 'it'],
+    ['O relatório mostra que as receitas cresceram e que o conselho aprovou o plano.', 'pt'],
+    ['Het rapport laat zien dat de omzet is gestegen en dat het bestuur het plan heeft goedgekeurd.', 'nl'],
+    ['Rapporten visar att intäkterna ökade och att styrelsen godkände planen.', 'latin', 'Swedish: none of the seven'],
+    ['Revenue grew; costs fell; hiring approved.', 'latin', 'no function word: no winner'],
+    ['ÉTÉ, ÉLÈVES ET PROFESSEURS SONT DANS LES ÉCOLES.', 'fr', 'upper case and accents read as words'],
+    ['Отчёт показывает, что выручка выросла, а расходы снизились.', 'cyrillic'],
+    ['报告显示第三季度收入增长，成本下降。', 'cjk'],
+    ['يُظهر التقرير أن الإيرادات نمت في الربع الثالث', 'arabic'],
+    ['Η έκθεση δείχνει ότι τα έσοδα αυξήθηκαν.', 'other'],
+    ['42 / 7 = 6', 'none'],
+    ['', 'none'],
+  ];
+  for (const [text, want, why] of cases) assert.equal(profileAnswer(chat(text), 0).language, want, why ?? text);
 });
 
-test('a summarizer that starts answering in another language drifts on `language`', () => {
-  const r = rng(5);
-  const SPANISH = ['El informe muestra que los ingresos crecieron en el tercer trimestre.', 'La junta aprobó el plan de contratación para las dos regiones.', 'Los costes bajaron y el margen es mejor que el del año pasado.'];
+const SPANISH = ['El informe muestra que los ingresos crecieron en el tercer trimestre.', 'La junta aprobó el plan de contratación para las dos regiones.', 'Los costes bajaron y el margen es mejor que el del año pasado.'];
+const FRENCH = ['Le rapport montre que les recettes ont augmenté au troisième trimestre.', 'Le conseil a approuvé le plan de recrutement pour les deux régions.', 'Les coûts sont en baisse et la marge est meilleure que celle de l\'an dernier.', 'Les équipes sont dans les temps et le budget est respecté.'];
+
+/** 300 answers from `before` (no drift), then Spanish until the drift: it is on `language`, within 15 answers. */
+function switchesToSpanish(before: (r: () => number) => string, seed: number, baselineLanguage: string): void {
+  const r = rng(seed);
   const { d, events } = detector({ baselineAnswers: 200, windowAnswers: 50 });
-  for (let i = 0; i < 300; i++) d.observe('dep', 'summarizer', profileAnswer(chat(summary(r)), 0));
-  assert.equal(events.length, 0);
+  for (let i = 0; i < 300; i++) d.observe('dep', 'summarizer', profileAnswer(chat(before(r)), 0));
+  assert.equal(events.length, 0, `${baselineLanguage} against its own baseline: no drift`);
   let sent = 0;
   while (sent < 50 && events.length === 0) d.observe('dep', 'summarizer', profileAnswer(chat(SPANISH[sent++ % 3]!), 0));
   assert.equal(events.length, 1);
   assert.equal(events[0]!.feature, 'language');
   assert.ok(sent <= 15, `detected after ${sent} Spanish answers`);
-  assert.ok(events[0]!.baseline > 0.95 && events[0]!.window < 0.9, `English share ${events[0]!.baseline} then, ${events[0]!.window} now`);
+  assert.ok(events[0]!.baseline > 0.95 && events[0]!.window < 0.9, `${baselineLanguage} share ${events[0]!.baseline} then, ${events[0]!.window} now`);
+}
+
+test('a summarizer that starts answering in another language drifts on `language`', () => {
+  switchesToSpanish(summary, 5, 'English');
+});
+
+test('a summarizer that switches from French to Spanish drifts on `language`', () => {
+  for (const s of FRENCH) assert.equal(profileAnswer(chat(s), 0).language, 'fr', s);
+  for (const s of SPANISH) assert.equal(profileAnswer(chat(s), 0).language, 'es', s);
+  switchesToSpanish((r) => FRENCH[Math.floor(r() * FRENCH.length)]!, 7, 'French');
+});
+
+test('a baseline stored before languages were told apart is still read, its Latin-script languages folded into `latin`', () => {
+  const r = rng(8);
+  // A Spanish summarizer's baseline as an older Warden stored it: seven language bins, Spanish counted as `latin`.
+  const length = [0, 200, 0, 0, 0];
+  const stored = { model: 'm', epoch: 1, phase: 'watching', baseline: { length, language: [0, 0, 200, 0, 0, 0, 0], sql: [200, 0], shell: [200, 0], code: [200, 0], url: [200, 0], refusal: [200, 0], toolCall: [200, 0], finding: [200, 0] }, baselineN: 200, approvedBy: 'user:ops', approvedAt: 1, drift: null };
+  const rec = parseDriftRecord(JSON.parse(JSON.stringify(stored)));
+  assert.equal(rec.coarseLanguage, true);
+  assert.equal(rec.baseline.language.length, 13);
+  assert.equal(parseDriftRecord(JSON.parse(JSON.stringify(rec))).coarseLanguage, true, 'kept when written back');
+  assert.throws(() => parseDriftRecord({ ...stored, coarseLanguage: 'yes' }), /coarseLanguage/);
+  assert.throws(() => parseDriftRecord({ ...stored, baseline: { ...stored.baseline, language: [1, 2, 3] } }), /language/);
+  const { d, events } = detector({ baselineAnswers: 200, windowAnswers: 50 });
+  d.adopt('dep', rec);
+  for (let i = 0; i < 100; i++) d.observe('dep', 'm', profileAnswer(chat(SPANISH[Math.floor(r() * 2)]!), 0));
+  assert.equal(events.length, 0, 'Spanish answers against a coarse Spanish baseline: no false alarm');
+  for (let i = 0; i < 50 && events.length === 0; i++) d.observe('dep', 'm', profileAnswer(chat('The board approved the plan and the hiring of two engineers.'), 0));
+  assert.equal(events[0]?.feature, 'language', 'English is still a move away from it');
+  // A relearn starts a baseline with every language told apart.
+  d.relearn('dep');
+  assert.equal(d.record('dep')!.coarseLanguage, undefined);
 });
 
 test('a streamed answer is profiled as the answer its events add up to', () => {

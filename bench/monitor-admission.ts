@@ -34,6 +34,18 @@ function principal(i: number): Principal {
   return { kind: 'user', id: `u${i}`, tenant: 'bench', groups: ['consumers'], authn: { method: 'api_key', credentialId: `key_${i}` }, scope: { models: ['*'], actions: ['*'] } };
 }
 
+/** What the gateway reports of one answered chat request (the fields the monitor reads). */
+function seen(p: Principal): Parameters<MonitorPlane['observe']>[0] {
+  return {
+    principal: p,
+    endpoint: 'chat',
+    model: 'demo-chat',
+    sourceIp: '10.0.0.7',
+    body: { model: 'demo-chat', messages: [{ role: 'user', content: `Summarize ticket ${p.id} in two sentences.` }] },
+    usage: { prompt: 20, completion: 40 },
+  };
+}
+
 interface Timing {
   p50: number;
   p99: number;
@@ -106,15 +118,19 @@ async function main(): Promise<void> {
   try {
     await local.start();
     await shared.start();
-    // Warm both (JIT, and every principal's state exists in Redis, as for a principal that has been seen).
+    // Warm both (JIT), and let each principal be seen once (its window, baseline and extraction state exist, as
+    // for a principal in steady use): an observed chat request each.
     for (const p of principals) {
-      await local.admit(p);
-      await shared.admit(p);
+      for (const m of [local, shared]) {
+        await m.admit(p);
+        m.observe(seen(p), { status: 200 } as AuditEvent);
+      }
     }
+    await new Promise((r) => setTimeout(r, 500)); // the shared observations' writes land
     const ping = await measure(() => redis.ping().then(() => undefined), SECONDS);
     const inProcess = await measure((i) => local.admit(principals[i % PRINCIPALS]!), SECONDS);
     const cluster = await measure((i) => shared.admit(principals[i % PRINCIPALS]!), SECONDS);
-    const calls = await countCalls(redis, () => shared.admit(principals[0]!));
+    const { count: calls, commands } = await countCalls(redis, () => shared.admit(principals[0]!));
     const row = (name: string, t: Timing) => `| ${name} | ${t.p50.toFixed(4)} | ${t.p99.toFixed(4)} | ${Math.round(t.perSecond)} | ${t.n} |`;
     const md = [
       '## Cluster admission: the monitor plane\'s shared reads per request (issue 17)',
@@ -124,7 +140,7 @@ async function main(): Promise<void> {
       `and with \`store.redis\` (windows and risk, baseline, playbook holds and throttle allowance, held peer deviation,`,
       `extraction score shared by the replicas), ${PRINCIPALS} principals in rotation, one throttling playbook configured.`,
       `Floor: one Redis PING on the same connection. Sequential for ${SECONDS / 2} s (latency), then 32 in flight for ${SECONDS / 2} s (rate).`,
-      `Redis commands per admission (seen by Redis MONITOR for this connection): **${calls}**.`,
+      `Redis commands per admission (seen by Redis MONITOR for this connection): **${calls}**: ${commands}.`,
       'Command: `node dist/bench/monitor-admission.js`.',
       '',
       '| admission | p50 ms | p99 ms | per second (32 in flight) | sequential samples |',
@@ -133,9 +149,9 @@ async function main(): Promise<void> {
       row('in process (one replica)', inProcess),
       row('shared through Redis (cluster)', cluster),
       '',
-      `Added by the cluster mode per request: **${(cluster.p50 - inProcess.p50).toFixed(3)} ms** at p50 (${(cluster.p50 / ping.p50).toFixed(1)}× one Redis round trip:`,
-      `the ${calls} commands are issued at once on one connection, so they cost about one round trip, not ${calls}); one replica admits at most`,
-      `${Math.round(cluster.perSecond)} requests per second through this path on this machine.`,
+      `Added by the cluster mode per request: **${(cluster.p50 - inProcess.p50).toFixed(3)} ms** at p50, ${(cluster.p50 / ping.p50).toFixed(1)}× one Redis PING round trip;`,
+      `one replica admits at most ${Math.round(cluster.perSecond)} requests per second through this path on this machine (scripts \`s\` = the principal's`,
+      `window, \`x\` = its extraction score, \`t\` = its throttle allowance; \`pb\` = playbook holds, \`pd\` = held peer deviation).`,
     ].join('\n');
     writeResult('monitor-admission', md + '\n');
     process.stdout.write(md + '\n');
@@ -150,21 +166,23 @@ async function main(): Promise<void> {
 }
 
 /**
- * Redis commands one admission issues, seen by MONITOR on a second connection and counted for this connection's
+ * Redis commands one admission issues (in order), seen by MONITOR on a second connection and counted for this connection's
  * address only (other clients of the same Redis do not count).
  */
-async function countCalls(redis: Redis, op: () => void | Promise<void>): Promise<number> {
+async function countCalls(redis: Redis, op: () => void | Promise<void>): Promise<{ count: number; commands: string }> {
   const self = `${redis.stream.localAddress}:${redis.stream.localPort}`;
   const watcher = await redis.duplicate().monitor();
-  let n = 0;
-  watcher.on('monitor', (_time: string, _args: string[], source: string) => {
-    if (source.endsWith(self)) n++;
+  const seen: { what: string }[] = [];
+  watcher.on('monitor', (_time: string, args: string[], source: string) => {
+    // A script is named by the key it works on (its first key), a plain command by itself.
+    if (source.endsWith(self)) seen.push({ what: args[0] === 'eval' || args[0] === 'evalsha' ? `script on ${String(args[3]).replace(/^bench-admit-\d+:monitor:/, '').replace(/:.*$/, '')}` : `${args[0]} ${String(args[1]).replace(/^bench-admit-\d+:monitor:/, '').replace(/:.*$/, '')}` });
   });
   await op();
-  await redis.ping(); // its echo is the last of this connection's commands MONITOR reports
+  await redis.ping(); // the last of this connection's commands MONITOR reports
   await new Promise((r) => setTimeout(r, 100));
   watcher.disconnect();
-  return n - 1;
+  seen.pop();
+  return { count: seen.length, commands: seen.map((c) => c.what).join(', ') };
 }
 
 await main();

@@ -2,16 +2,18 @@
 // wording of the public sets. Attacks = an instruction addressed to the model (override of earlier instructions,
 // a new task, a persona without rules, a request for the hidden prompt, a fake turn or role boundary, an
 // authority claim), alone or planted inside content that should be data (e-mails, pages, tickets, CSV, JSON
-// tool results, code, notes), in English and 13 other languages. Negatives = the hard cases: requests whose
-// words overlap attacks ("ignore whitespace in git diff", "developer mode in Chrome", "act as my tutor"),
-// security education, requests that quote an attack in order to discuss it, the same carriers without an
-// injection (with ordinary imperatives addressed to people), and ordinary prompts in every language.
+// tool results, code, notes), in English and 18 other languages (their phrase tables: injection-synth-languages.mjs).
+// Negatives = the hard cases: requests whose words overlap attacks ("ignore whitespace in git diff", "developer
+// mode in Chrome", "act as my tutor"), security education, requests that quote an attack in order to discuss it,
+// the same carriers without an injection (with ordinary imperatives addressed to people), and ordinary prompts and
+// notes addressed to people in every language.
 //
-// Written independently of the held-out set (test/fixtures/prompt_injection/warden/heldout-v1.jsonl), which is
+// Written independently of the held-out sets (test/fixtures/prompt_injection/warden/heldout-v*.jsonl), which are
 // never read here. Deterministic: a seeded generator, no clock.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { MORE_LANGS } from './injection-synth-languages.mjs';
 
 export function rng(seed) {
   let s = seed >>> 0;
@@ -176,6 +178,12 @@ const LANGS = {
   },
 };
 
+// The other intents and five more languages (sv cs uk id vi): hand-written tables, see injection-synth-languages.mjs.
+for (const [code, more] of Object.entries(MORE_LANGS)) {
+  const L = (LANGS[code] ??= {});
+  for (const [key, value] of Object.entries(more)) L[key] = key === 'benign' ? [...(L.benign ?? []), ...value] : value;
+}
+
 // ---------- negatives ----------
 const TRIGGER_BENIGN = [
   'How do I ignore {x} in {tool}?', 'Is there a flag to ignore {x} when running {tool}?', 'Can I override the default {y} in {tool}?', 'How do I bypass the {z} during local development?',
@@ -310,7 +318,20 @@ function plantedRaw(r) {
   return pick(r, FRAME)(pick(r, ADDRESSEE), inner);
 }
 
+/** An attack in language L: an override of earlier instructions (the original table), or one of the other intents
+ *  of injection-synth-languages.mjs — a new task, a persona without rules, a request for the hidden prompt, a note
+ *  addressed to the model — each with an instruction from the language's own table. */
 function langAttack(r, L) {
+  const k = r();
+  if (L.newtask === undefined || k < 0.4) return langOverride(r, L);
+  const task = pick(r, L.task);
+  if (k < 0.55) return `${pick(r, L.newtask)} ${task}`;
+  if (k < 0.7) return r() < 0.5 ? pick(r, L.persona) : `${pick(r, L.persona)} ${cap(task)}`;
+  if (k < 0.85) return pick(r, L.extract);
+  return `${pick(r, L.note)} ${r() < 0.5 ? task : langOverride(r, L)}`;
+}
+
+function langOverride(r, L) {
   const o = pick(r, L.override);
   const t = pick(r, L.target);
   const p = pick(r, L.payload);
@@ -400,9 +421,14 @@ export function synthRows(dataDir, bipiaTrain, statusLines = [], seed = 0x20) {
   for (const [code, L] of Object.entries(LANGS)) {
     for (let i = 0; i < 80; i++) push(`lang-${code}`, 1, langAttack(r, L));
     for (let i = 0; i < 12; i++) push(`lang-${code}-indirect`, 1, inCarrier(r, C, langAttack(r, L)));
+    // A note to the model planted in a document, as the English indirect rows are.
+    for (let i = 0; i < 12; i++) push(`lang-${code}-indirect`, 1, inCarrier(r, C, `${pick(r, L.note)} ${pick(r, L.task)}.`));
     for (const b of L.benign) push(`lang-${code}-benign`, 0, b);
     // Benign sentences in pairs, so that length alone does not separate the languages' classes.
     for (let i = 0; i < 30; i++) push(`lang-${code}-benign`, 0, `${pick(r, L.benign)} ${pick(r, L.benign)}`);
+    // The same frame addressed to a person is not an injection: notes to a team, alone and inside documents.
+    for (const h of L.humanNote) push(`lang-${code}-benign`, 0, h);
+    for (let i = 0; i < 12; i++) push(`lang-${code}-benign`, 0, inCarrier(r, C, pick(r, L.humanNote)));
   }
   for (let i = 0; i < 900; i++) push('trigger-words', 0, fill(r, pick(r, TRIGGER_BENIGN)));
   for (let i = 0; i < 250; i++) push('education', 0, pick(r, EDUCATION).replace('{topic}', pick(r, TOPICS)));

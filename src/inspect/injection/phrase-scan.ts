@@ -1,5 +1,6 @@
 // The first match of every phrase family in (almost) one regex pass over the skeleton, instead of one
-// pass per family. A combined pattern `\b(?:(body1)|(body2)|…)` stops at the leftmost position where
+// pass per family. A combined pattern `\b(?:(body1)|(body2)|…)` (the families of other scripts joined
+// after it without the `\b`) stops at the leftmost position where
 // any family still missing matches, and its capturing group names that family. The other missing
 // families are then tried at that same position (two can start at one place: "from now on, you are"),
 // and the scan resumes one character later with a pattern of the families still missing. Every stop
@@ -33,21 +34,32 @@ for (const f of PHRASE_FAMILIES) {
 
 const FAMILY_COUNT = PHRASE_FAMILIES.length;
 const ALL_FAMILIES = (1 << FAMILY_COUNT) - 1;
+/** The families matched after a word boundary; the others hold a non-ASCII letter in every alternative. */
+let anchoredMask = 0;
+for (let i = 0; i < FAMILY_COUNT; i++) if (PHRASE_FAMILIES[i]!.anchored) anchoredMask |= 1 << i;
+const ANCHORED_FAMILIES = anchoredMask;
 const stickyPatterns: RegExp[] = PHRASE_FAMILIES.map((f) => new RegExp(f.pattern.source, 'y'));
-/** Combined patterns by bit mask of the families they contain, compiled on first use (at most 2^5). */
+/** Combined patterns by bit mask of the families they contain, compiled on first use (a handful in practice). */
 const combinedByMask = new Map<number, { re: RegExp; families: number[] }>();
 
 function combinedFor(mask: number): { re: RegExp; families: number[] } {
   let c = combinedByMask.get(mask);
   if (c === undefined) {
-    const families: number[] = [];
-    for (let i = 0; i < FAMILY_COUNT; i++) if ((mask & (1 << i)) !== 0) families.push(i);
-    const alternatives = families.map((i) => `(${PHRASE_FAMILIES[i]!.body})`).join('|');
-    c = { re: new RegExp(`\\b(?:${alternatives})`, 'g'), families };
+    // Anchored families first, under one `\b`, then the others: group g + 1 is families[g].
+    const anchored: number[] = [];
+    const free: number[] = [];
+    for (let i = 0; i < FAMILY_COUNT; i++) if ((mask & (1 << i)) !== 0) (PHRASE_FAMILIES[i]!.anchored ? anchored : free).push(i);
+    const group = (i: number): string => `(${PHRASE_FAMILIES[i]!.body})`;
+    const parts: string[] = [];
+    if (anchored.length > 0) parts.push(`\\b(?:${anchored.map(group).join('|')})`);
+    for (const i of free) parts.push(group(i));
+    c = { re: new RegExp(`(?:${parts.join('|')})`, 'g'), families: [...anchored, ...free] };
     combinedByMask.set(mask, c);
   }
   return c;
 }
+
+const NON_ASCII = /\P{ASCII}/u;
 
 /** Every match of DELIMITER_SPOOF contains one of these, so text with none of them is not scanned. */
 function mayHoldDelimiter(text: string): boolean {
@@ -57,7 +69,8 @@ function mayHoldDelimiter(text: string): boolean {
 /** First match of each phrase family (in PHRASE_FAMILIES order), then of DELIMITER_SPOOF. */
 export function scanPhrases(text: string): PhraseHit[] {
   const found: (PhraseHit | undefined)[] = new Array<PhraseHit | undefined>(FAMILY_COUNT);
-  let missing = ALL_FAMILIES;
+  // A pure-ASCII text cannot match a family without a word boundary (each alternative holds a non-ASCII letter).
+  let missing = NON_ASCII.test(text) ? ALL_FAMILIES : ALL_FAMILIES & ANCHORED_FAMILIES;
   let from = 0;
   while (missing !== 0) {
     const { re, families } = combinedFor(missing);

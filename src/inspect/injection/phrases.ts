@@ -1,20 +1,33 @@
 // Known attack phrasings, matched on the skeleton (lower case, de-obfuscated). Families follow the
 // published taxonomies (OWASP LLM01:2025 prompt injection; Perez & Ribeiro 2022 "Ignore Previous
 // Prompt" goal hijacking and prompt leaking; Liu et al. 2023 jailbreak patterns; Greshake et al. 2023
-// indirect injection). English and German, the two languages of the labelled training data.
+// indirect injection). English and German, the two languages of the labelled training data, plus the same
+// structures in the other measured languages (phrases-multilingual.ts).
 // Every gap is a bounded negated class, so a failing start costs at most the gap length.
+
+import { LATIN_ALTERNATIVES, OTHER_SCRIPT_BODIES } from './phrases-multilingual.js';
 
 export interface PhraseFamily {
   signal: string;
+  /** Matched after a word boundary (`\b`); false for scripts JavaScript's ASCII `\b` cannot see (Cyrillic, Han,
+   *  kana, Hangul, Arabic, Devanagari), whose every alternative holds a non-ASCII letter. */
+  anchored: boolean;
   /** The family's alternatives without the leading word boundary they all share. No capturing groups:
    *  the one-pass scanner (phrase-scan.ts) tells families apart by their group in a combined pattern. */
   body: string;
-  /** `\b(?:body)`: the family on its own, what the one-pass scanner must agree with. */
+  /** `\b(?:body)` (or `(?:body)` when not anchored): the family on its own, what the one-pass scanner must agree with. */
   pattern: RegExp;
 }
 
+/** An English (and German) family, with the other Latin-script languages' alternatives for its signal. */
 function family(signal: string, body: string): PhraseFamily {
-  return { signal, body, pattern: new RegExp(`\\b(?:${body})`) };
+  const latin = LATIN_ALTERNATIVES[signal];
+  const all = latin === undefined ? body : `${body}|${latin}`;
+  return { signal, anchored: true, body: all, pattern: new RegExp(`\\b(?:${all})`) };
+}
+
+function otherScriptFamily(signal: string, body: string): PhraseFamily {
+  return { signal, anchored: false, body, pattern: new RegExp(`(?:${body})`) };
 }
 
 const GAP = '[^.!?\\n]{0,60}?';
@@ -46,8 +59,10 @@ export const PHRASE_FAMILIES: readonly PhraseFamily[] = [
   // to "the AI", "if you are an assistant reading this", "language models processing this page must …".
   family(
     'addressed_to_model',
-    String.raw`(?:(?:note|message|instructions?|directive|reminder|hint|p\.s\.?) (?:to|for) (?:the |any |all |every )?(?:ai|assistant|chatbot|bot|llm|language model|model|agent|copilot|summari[sz]er)s?\b|if you are an? (?:ai|assistant|chatbot|bot|llm|language model|large language model|model|agent)\b|(?:ai|assistant|chatbot|bot|llm|language model|model|agent)s? (?:reading|processing|summari[sz]ing|parsing|handling|evaluating|screening|reviewing) this\b|(?:dear|attention|hey) (?:ai|assistant|chatbot|llm|language model|model|agent)\b)`,
+    String.raw`(?:(?:note|message|instructions?|directive|reminder|hint|p\.s\.?) (?:to|for) (?:the |any |all |every )?(?:ai|assistant|chatbot|bot|llm|language model|model|agent|copilot|summari[sz]er)s?\b|if you are an? (?:ai|assistant|chatbot|bot|llm|language model|large language model|model|agent)\b|(?:ai|assistant|chatbot|bot|llm|language model|model|agent)s? (?:reading|processing|summari[sz]ing|parsing|handling|evaluating|screening|reviewing) this\b|(?:dear|attention|hey|hello|hi|listen),? (?:the |any )?(?:large )?(?:ai|assistant|chatbot|llm|language model|model|agent|gpt|copilot)\b|(?:llm|gpt|chatbot|ai assistant|ai agent|ai system|language model|copilot|virtual assistant|automated assistant|summari[sz]er)[,:] )`,
   ),
+  // Last: the families matched without a word boundary (see PhraseFamily.anchored).
+  ...Object.entries(OTHER_SCRIPT_BODIES).map(([signal, body]) => otherScriptFamily(signal, body)),
 ];
 
 /** Chat-template control tokens and role headers a user has no reason to type (ChatML, Llama 2/3,

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, type WardenConfig } from '../config/config.js';
 import { LocalFileKek, keyringFromConfig, subjectKeysFile } from '../data/crypto/index.js';
-import { RETRIEVAL_FILE, dropErasedSubjects } from '../data/backup/erased-subjects.js';
+import { ERASABLE_FILES, dropErasedSubjects } from '../data/backup/erased-subjects.js';
 import { SqliteSubjectKeyStore } from '../store/subject-keys-store.js';
 import { LEDGER_FILE, checkSqliteIntegrity, createBackup, dropExpiredRestored, dropWithdrawnRestored, openBackup, restoreFiles, verifyBackupLedger, type OpenedBackup } from '../data/backup/backup.js';
 import { verifyLedgerFile } from '../data/backup/verify-ledger.js';
@@ -82,9 +82,9 @@ export async function main(args: string[]): Promise<number> {
   const dataDir = resolve(values['data-dir']);
   // Erasures made since the backup are applied from the subject-key store (named by --config; it is never in a
   // backup). It must open before anything is written: a restore that cannot tell what was erased is refused.
-  const holdsRetrieval = b.files.some((f) => f.entry.path === RETRIEVAL_FILE);
+  const holdsErasable = b.files.some((f) => ERASABLE_FILES.includes(f.entry.path));
   let subjectKeys: SqliteSubjectKeyStore | null = null;
-  if (config && holdsRetrieval) {
+  if (config && holdsErasable) {
     const file = subjectKeysFile(config);
     try {
       subjectKeys = SqliteSubjectKeyStore.open(file, { mustExist: true });
@@ -105,7 +105,7 @@ export async function main(args: string[]): Promise<number> {
   let erased: Record<string, number> | null = null;
   if (subjectKeys) {
     try {
-      erased = await dropErasedSubjects(join(dataDir, RETRIEVAL_FILE), subjectKeys);
+      erased = await dropErasedSubjects(dataDir, subjectKeys);
     } finally {
       await subjectKeys.close();
     }
@@ -122,7 +122,7 @@ export async function main(args: string[]): Promise<number> {
   }
   process.stdout.write(`  expired since the backup, not restored: ${counts(expired)}\n`);
   if (erased) process.stdout.write(`  unreadable, their subject erased since the backup (subject key destroyed), not restored: ${counts(erased)}\n`);
-  else if (holdsRetrieval) process.stdout.write('  erasures since the backup not checked (no --config naming the subject-key store): chunks and uploads of an erased subject stay unreadable and are skipped\n');
+  else if (holdsErasable) process.stdout.write('  erasures since the backup not checked (no --config naming the subject-key store): chunks and uploads of an erased subject stay unreadable and are skipped; restore again with --config to drop them and its retained payloads\n');
   if (b.excludedTenants.length) process.stdout.write(`  excluded tenants (${b.excludedTenants.map((t) => t.tenant).join(', ')}): not restored; found in the backup and deleted: ${counts(withdrawn)}\n`);
   process.stdout.write('the data KEKs and the subject keys are not in a backup: configure encryption.kek (and tenants) and encryption.subjectKeys as before, or retained payloads, model keys and subject-sealed content stay unreadable\n');
   return 0;

@@ -32,6 +32,7 @@ test('a backup taken before an erasure no longer yields the erased subject after
   const data = join(dir, 'data');
   const configure = (c: WardenConfig) => {
     c.monitor.enabled = false;
+    c.ledger.retainPayloads = true;
     c.encryption.kek = { file: kek };
     c.encryption.subjectKeys = subjectKeys;
   };
@@ -40,7 +41,7 @@ test('a backup taken before an erasure no longer yields the erased subject after
   let live: TestWarden | null = w;
   t.after(() => live?.stop());
 
-  const writer = (id: string) => w.keyFor(id, ['demo-embed'], ['*'], { tenant: 'acme', groups: ['consumers', 'retrieval-writers'] }).then((k) => k.key);
+  const writer = (id: string) => w.keyFor(id, ['demo-embed', 'demo-chat'], ['*'], { tenant: 'acme', groups: ['consumers', 'retrieval-writers'] }).then((k) => k.key);
   const wes = await writer('wes');
   const alice = await writer('alice');
   const bob = await writer('bob');
@@ -60,6 +61,14 @@ test('a backup taken before an erasure no longer yields the erased subject after
   };
   const aliceUpload = await upload(alice, 'Alice uploaded her passport number X1234567');
   const bobUpload = await upload(bob, 'Bob uploaded his chess openings');
+  // And a retained payload each (ledger.retainPayloads): payloads.db holds their data keys, so the backup does too.
+  const chat = async (key: string, text: string) => {
+    const r = await w.call('inference', 'POST', '/v1/chat/completions', { key, body: { model: 'demo-chat', messages: [{ role: 'user', content: text }] } });
+    assert.equal(r.status, 200, r.text);
+    return String(r.headers['x-request-id']);
+  };
+  const aliceChat = await chat(alice, 'alice private question');
+  const bobChat = await chat(bob, 'bob private question');
 
   // At rest: a chunk about a subject and an upload are sealed under the subject's key ("WSK1"), the handbook under the
   // tenant's ("WSB1").
@@ -102,7 +111,7 @@ test('a backup taken before an erasure no longer yields the erased subject after
   const r1 = await runWarden(['backup', 'restore', out, '--key', backupKey, '--data-dir', purged, '--config', conf]);
   assert.equal(r1.code, 0, r1.stdout + r1.stderr);
   assert.match(r1.stdout, /the restored ledger verifies: \d+ entries/);
-  assert.match(r1.stdout, /unreadable, their subject erased since the backup \(subject key destroyed\), not restored: 1 retrievalChunks, 1 retrievalFiles, 1 retrievalUploads\n/);
+  assert.match(r1.stdout, /unreadable, their subject erased since the backup \(subject key destroyed\), not restored: 1 retrievalChunks, 1 retrievalFiles, 1 retrievalUploads, 1 payloadKeys, 2 payloads\n/);
   const pdb = new Database(join(purged, 'retrieval.db'), { readonly: true });
   assert.deepEqual(pdb.prepare('SELECT created_by FROM retrieval_uploads').pluck().all(), ['bob']);
   assert.deepEqual(pdb.prepare("SELECT COUNT(*) FROM retrieval_chunks WHERE subject = 'alice'").pluck().get(), 0);
@@ -150,6 +159,13 @@ test('a backup taken before an erasure no longer yields the erased subject after
     // The ledger export holds no content either way, and the restored ledger still verifies through the admin API.
     const cp = await r.call('admin', 'GET', '/audit/v1/checkpoint', { key: adminKey });
     assert.equal(cp.status, 200, cp.text);
+    // Retained payloads: bob's open; alice's are erased again where the restore applied the erasures.
+    const payload = (id: string, who: string) => r.call('admin', 'GET', `/admin/v1/payloads/${id}?principal=${who}&kind=request`, { key: adminKey });
+    assert.match((await payload(bobChat, 'bob')).text, /bob private question/);
+    if (restored === purged) {
+      const p = await payload(aliceChat, 'alice');
+      assert.deepEqual([p.status, p.json.error.code], [410, 'payload_erased'], p.text);
+    }
     await r.stop();
     live = null;
   }

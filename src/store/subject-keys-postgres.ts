@@ -62,5 +62,13 @@ export class PostgresSubjectKeyStore implements SubjectKeyStore {
     return Number(r.rows[0]!.n);
   }
 
+  async listLive(): Promise<{ tenant: string; subject: string; wrapped: Buffer }[]> {
+    return (await this.pool.query<{ tenant: string; subject: string; wrapped: Buffer }>(`SELECT tenant, subject, wrapped FROM ${this.table} WHERE erased_at IS NULL ORDER BY tenant, subject`)).rows;
+  }
+
+  async replaceWrapped(tenant: string, subject: string, from: Buffer, to: Buffer): Promise<boolean> {
+    return ((await this.pool.query(`UPDATE ${this.table} SET wrapped = $1 WHERE tenant = $2 AND subject = $3 AND wrapped = $4 AND erased_at IS NULL`, [to, tenant, subject, from])).rowCount ?? 0) > 0;
+  }
+
   async close(): Promise<void> {}
 }

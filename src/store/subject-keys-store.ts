@@ -38,6 +38,10 @@ export interface SubjectKeyStore {
   erase(subject: string, tenant: string, nowMs: number): Promise<number>;
   /** How many keys (live) a tenant's KEK wraps here (before its KEK record may be forgotten). */
   countTenant(tenant: string): Promise<number>;
+  /** Every live key, for `warden data rewrap`. */
+  listLive(): Promise<{ tenant: string; subject: string; wrapped: Buffer }[]>;
+  /** Replaces a live key's wrapping if it is still `from` (compare-and-set: an erasure meanwhile wins). */
+  replaceWrapped(tenant: string, subject: string, from: Buffer, to: Buffer): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -118,6 +122,14 @@ export class SqliteSubjectKeyStore implements SubjectKeyStore {
 
   async countTenant(tenant: string): Promise<number> {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM subject_keys WHERE tenant = ? AND erased_at IS NULL').get(tenant) as { n: number }).n;
+  }
+
+  async listLive(): Promise<{ tenant: string; subject: string; wrapped: Buffer }[]> {
+    return this.db.prepare('SELECT tenant, subject, wrapped FROM subject_keys WHERE erased_at IS NULL ORDER BY tenant, subject').all() as { tenant: string; subject: string; wrapped: Buffer }[];
+  }
+
+  async replaceWrapped(tenant: string, subject: string, from: Buffer, to: Buffer): Promise<boolean> {
+    return this.db.prepare('UPDATE subject_keys SET wrapped = ? WHERE tenant = ? AND subject = ? AND wrapped = ? AND erased_at IS NULL').run(to, tenant, subject, from).changes > 0;
   }
 
   async close(): Promise<void> {

@@ -29,7 +29,8 @@ export class SubjectKeysUnavailable extends WardenError {
   }
 }
 
-const keyContext = (subject: string) => `subject-key:${subject}`;
+/** The context a subject's key is wrapped under (with its tenant): a wrapped key moved to another subject does not open. */
+export const subjectKeyContext = (subject: string) => `subject-key:${subject}`;
 
 /** The (tenant, subject) a sealed blob is under, or null for content sealed under the tenant's key alone (WSB1). */
 export function sealedSubject(sealed: Buffer): { tenant: string; subject: string } | null {
@@ -63,13 +64,13 @@ export class SubjectKeys {
   private async keyFor(tenant: string, subject: string, create: boolean): Promise<Buffer> {
     let row = await this.ask('be read', () => this.store.get(tenant, subject));
     if (!row && create) {
-      const fresh = await this.keyring.newDataKey(tenant, keyContext(subject));
+      const fresh = await this.keyring.newDataKey(tenant, subjectKeyContext(subject));
       fresh.key.fill(0);
       row = await this.ask('be written', () => this.store.putIfAbsent(tenant, subject, fresh.wrapped, this.now()));
     }
     if (!row) throw new SubjectKeysUnavailable(`no key for data subject ${subject} of tenant ${tenant} in the subject-key store (is encryption.subjectKeys the store this data was sealed with?)`);
     if (row.erasedAt !== null || !row.wrapped) throw new SubjectErased(subject);
-    return (await this.keyring.unwrapDataKey(row.wrapped, keyContext(subject))).key;
+    return (await this.keyring.unwrapDataKey(row.wrapped, subjectKeyContext(subject))).key;
   }
 
   async seal(tenant: string, subject: string, context: string, plaintext: Uint8Array): Promise<Buffer> {

@@ -2,7 +2,8 @@
 // two replicas on one table prefix (the retrieval store's pool, migration 3). Content sealed under a subject's key
 // opens until the subject is erased; then it, and every copy of it (a backup's), is refused with subject_erased,
 // nothing more is sealed about the subject, and the tombstone says who was erased. Content sealed before subject
-// keys (under the tenant's key) still opens. A store that cannot answer is a 503, never plaintext.
+// keys (under the tenant's key) still opens. A store that cannot answer is a 503, never plaintext. `warden data
+// rewrap` moves subject keys to a rotated KEK.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,9 @@ import { EnvelopeTampered, KekUnavailable, Keyring, LocalFileKek, SubjectErased,
 import { backupContents } from '../../../src/data/backup/backup.js';
 import { PostgresRetrievalStore } from '../../../src/store/retrieval-postgres.js';
 import { SqliteSubjectKeyStore, type SubjectKeyStore } from '../../../src/store/subject-keys-store.js';
+import { openSqlite } from '../../../src/store/sqlite.js';
 import { PG_TEST_URL, pgTestTables } from '../../helpers/contract.js';
+import { runWarden } from '../../helpers/proc.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'warden-subject-keys-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -128,4 +131,35 @@ test('a backup never carries the subject-key store kept in the data dir', () => 
   // Plain files stand for the stores: what goes into a backup is decided by name.
   for (const f of ['warden.db', 'retrieval.db', 'subject-keys.db', 'subject-keys.db-wal', 'data-kek.bin', 'ledger.db']) writeFileSync(join(dir, f), 'x');
   assert.deepEqual(backupContents(dir), ['retrieval.db', 'warden.db', 'ledger.db']);
+});
+
+test('warden data rewrap moves subject keys to the current KEK without touching what they seal; an erased key is not revived', async () => {
+  const dir = mkdtempSync(join(tmp, 'rotate-'));
+  const data = join(dir, 'data');
+  const oldKek = join(dir, 'old.bin');
+  const newKek = join(dir, 'new.bin');
+  const skFile = join(dir, 'subject-keys.db');
+  const before = new Keyring({ kek: LocalFileKek.open(oldKek, { create: true }) });
+  LocalFileKek.open(newKek, { create: true });
+  const store = SqliteSubjectKeyStore.open(skFile);
+  const sealed = await new SubjectKeys(before, store, () => now).seal('acme', 'kim', 'chunk:vs/k#0', Buffer.from('Kim note'));
+  await new SubjectKeys(before, store, () => now).seal('acme', 'lee', 'chunk:vs/l#0', Buffer.from('Lee note'));
+  await new SubjectKeys(before, store, () => now).erase('lee', 'acme');
+  await store.close();
+  // A data dir with nothing else in it (the rewrap also walks payload and model keys: none here).
+  openSqlite(join(data, 'warden.db')).close();
+  const conf = join(dir, 'warden.yaml');
+  writeFileSync(conf, `dataDir: ${data}\nencryption:\n  kek: { file: ${newKek} }\n  previous: [{ file: ${oldKek} }]\n  subjectKeys: ${skFile}\n`);
+  const r = await runWarden(['data', 'rewrap', '--config', conf]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^rewrapped: 1 subject key\(s\)$/m);
+  // The old KEK gone: kim's content opens under the new one alone; lee stays erased.
+  const after = new Keyring({ kek: LocalFileKek.open(newKek) });
+  const reopened = SqliteSubjectKeyStore.open(skFile, { mustExist: true });
+  const keys = new SubjectKeys(after, reopened, () => now);
+  assert.equal((await keys.open('chunk:vs/k#0', sealed)).toString(), 'Kim note');
+  assert.equal((await reopened.get('acme', 'lee'))!.wrapped, null);
+  const again = await runWarden(['data', 'rewrap', '--config', conf]);
+  assert.match(again.stdout, /^rewrapped: 0 subject key\(s\)$/m);
+  await reopened.close();
 });

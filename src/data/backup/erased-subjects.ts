@@ -5,7 +5,8 @@
 //   retrieval.db  the chunks and files about each erased subject and the files it uploaded (vectors zeroed,
 //                 secure_delete), whatever sealed them (rows from before subject keys are under the tenant's key);
 //   payloads.db   the subject's retained payloads and its payload data key, which the backup does hold, with the
-//                 erasure mark, so they answer 410 payload_erased as they did before the restore.
+//                 erasure mark, so they answer 410 payload_erased as they did before the restore;
+//   warden.db     the principal record is marked erased again (its API keys no longer authenticate).
 // Then each file is rewritten without free pages (VACUUM). The counts are what the restore reports.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,8 +17,9 @@ import { openSqlite, type SqliteDb } from '../../store/sqlite.js';
 
 const RETRIEVAL_FILE = 'retrieval.db';
 const PAYLOADS_FILE = 'payloads.db';
+const MAIN_FILE = 'warden.db';
 /** The restored store files the erasures apply to. */
-export const ERASABLE_FILES = [RETRIEVAL_FILE, PAYLOADS_FILE];
+export const ERASABLE_FILES = [RETRIEVAL_FILE, PAYLOADS_FILE, MAIN_FILE];
 
 type Erased = { tenant: string; subject: string; erasedAt: number }[];
 
@@ -35,7 +37,7 @@ async function inFile(file: string, fn: (db: SqliteDb) => Promise<void>): Promis
 
 export async function dropErasedSubjects(dataDir: string, keys: SubjectKeyStore): Promise<Record<string, number>> {
   const erased: Erased = await keys.listErased();
-  const counts = { retrievalChunks: 0, retrievalFiles: 0, retrievalUploads: 0, payloadKeys: 0, payloads: 0 };
+  const counts = { retrievalChunks: 0, retrievalFiles: 0, retrievalUploads: 0, payloadKeys: 0, payloads: 0, principals: 0 };
   if (!erased.length) return counts;
   const subjects = new Map<string, number>();
   for (const e of erased) subjects.set(e.subject, Math.min(e.erasedAt, subjects.get(e.subject) ?? Infinity));
@@ -56,6 +58,11 @@ export async function dropErasedSubjects(dataDir: string, keys: SubjectKeyStore)
       counts.payloadKeys += r.keyExisted ? 1 : 0;
       counts.payloads += r.payloads;
     }
+  });
+  await inFile(join(dataDir, MAIN_FILE), async (db) => {
+    if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'principals'").get()) return;
+    const mark = db.prepare('UPDATE principals SET erased_at = ? WHERE id = ? AND erased_at IS NULL');
+    for (const [subject, at] of subjects) counts.principals += mark.run(at, subject).changes;
   });
   return counts;
 }

@@ -111,7 +111,7 @@ test('a backup taken before an erasure no longer yields the erased subject after
   const r1 = await runWarden(['backup', 'restore', out, '--key', backupKey, '--data-dir', purged, '--config', conf]);
   assert.equal(r1.code, 0, r1.stdout + r1.stderr);
   assert.match(r1.stdout, /the restored ledger verifies: \d+ entries/);
-  assert.match(r1.stdout, /unreadable, their subject erased since the backup \(subject key destroyed\), not restored: 1 retrievalChunks, 1 retrievalFiles, 1 retrievalUploads, 1 payloadKeys, 2 payloads\n/);
+  assert.match(r1.stdout, /unreadable, their subject erased since the backup \(subject key destroyed\), not restored: 1 retrievalChunks, 1 retrievalFiles, 1 retrievalUploads, 1 payloadKeys, 2 payloads, 1 principals\n/);
   const pdb = new Database(join(purged, 'retrieval.db'), { readonly: true });
   assert.deepEqual(pdb.prepare('SELECT created_by FROM retrieval_uploads').pluck().all(), ['bob']);
   assert.deepEqual(pdb.prepare("SELECT COUNT(*) FROM retrieval_chunks WHERE subject = 'alice'").pluck().get(), 0);
@@ -165,6 +165,8 @@ test('a backup taken before an erasure no longer yields the erased subject after
     if (restored === purged) {
       const p = await payload(aliceChat, 'alice');
       assert.deepEqual([p.status, p.json.error.code], [410, 'payload_erased'], p.text);
+      // And alice is erased again: her restored API key no longer authenticates.
+      assert.equal((await call('GET', '/v1/files', alice)).status, 401);
     }
     await r.stop();
     live = null;

@@ -70,7 +70,12 @@ export class SubjectKeys {
     }
     if (!row) throw new SubjectKeysUnavailable(`no key for data subject ${subject} of tenant ${tenant} in the subject-key store (is encryption.subjectKeys the store this data was sealed with?)`);
     if (row.erasedAt !== null || !row.wrapped) throw new SubjectErased(subject);
-    return (await this.keyring.unwrapDataKey(row.wrapped, subjectKeyContext(subject))).key;
+    const opened = await this.keyring.unwrapDataKey(row.wrapped, subjectKeyContext(subject));
+    if (opened.tenant !== tenant) {
+      opened.key.fill(0);
+      throw new EnvelopeTampered(`the key stored for data subject ${subject} of tenant ${tenant} is wrapped for tenant ${opened.tenant}`);
+    }
+    return opened.key;
   }
 
   async seal(tenant: string, subject: string, context: string, plaintext: Uint8Array): Promise<Buffer> {

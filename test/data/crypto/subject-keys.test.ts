@@ -106,6 +106,9 @@ test('a subject key missing from the store, a store that cannot answer, and a wi
 
   // A truncated blob is tampered, not opened.
   await assert.rejects(keys.open('chunk:vs/d#0', sealed.subarray(0, 8)), EnvelopeTampered);
+  // A key row holding another tenant's wrapped key (a tampered store) is refused, not used.
+  await store.putIfAbsent('acme', 'mia', (await keyring.newDataKey('globex', 'subject-key:mia')).wrapped, now);
+  await assert.rejects(keys.seal('acme', 'mia', 'chunk:vs/m#0', Buffer.from('Mia')), (e: unknown) => e instanceof EnvelopeTampered && /wrapped for tenant globex/.test(e.message));
 
   // A KEK that no longer opens (another platform key): the subject key cannot be unwrapped.
   const foreign = new SubjectKeys(new Keyring({ kek: LocalFileKek.open(join(tmp, 'other-kek.bin'), { create: true }) }), SqliteSubjectKeyStore.open(file), () => now);

@@ -11,7 +11,7 @@ import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Principal } from '../src/core/types.js';
-import { Keyring, LocalFileKek, openBlob, sealBlob } from '../src/data/crypto/index.js';
+import { Keyring, LocalFileKek, SubjectKeys, openBlob, sealBlob } from '../src/data/crypto/index.js';
 import { RetrievalPlane } from '../src/data/retrieval/index.js';
 import { PolicyDecisionPoint } from '../src/policy/pdp.js';
 import { PdpAuthorizer, STARTER_POLICY_DIR } from '../src/policy/plane.js';
@@ -20,6 +20,7 @@ import { chunkAad, type NewChunk, type RetrievalStore } from '../src/store/retri
 import { PostgresRetrievalStore } from '../src/store/retrieval-postgres.js';
 import { SqliteRetrievalStore } from '../src/store/retrieval-sqlite.js';
 import { openSqlite } from '../src/store/sqlite.js';
+import { SqliteSubjectKeyStore } from '../src/store/subject-keys-store.js';
 import { machine, writeResult } from './common.js';
 
 const N = Number(process.argv[2] ?? 8_000);
@@ -65,6 +66,7 @@ async function run(store: RetrievalStore, n: number, keyring: Keyring, authorize
   const plane = new RetrievalPlane({
     store,
     keyring,
+    subjectKeys: new SubjectKeys(keyring, SqliteSubjectKeyStore.open(':memory:'), () => Date.now()),
     clock: { now: () => Date.now() } as never,
     inspect: inspectText,
     defaultEmbeddingModel: null,

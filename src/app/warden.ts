@@ -44,7 +44,7 @@ import { ApiKeyService, type KeyChange } from '../identity/api-keys.js';
 import { buildPolicyPlane } from '../policy/plane.js';
 import { buildRetention } from '../ledger/retention-plane.js';
 import { createKeyRelease } from '../workload/key-release-routes.js';
-import { keyringFromConfig } from '../data/crypto/index.js';
+import { keyringFromConfig, subjectKeysFile } from '../data/crypto/index.js';
 import { buildRetrievalPlane } from '../data/retrieval/index.js';
 import { expiryFor, localStoreRefusal, placementRequirements } from '../data/placement.js';
 import { DEFAULT_SWEEP_INTERVAL_MS, RetentionSweep } from '../data/retention-sweep.js';
@@ -548,6 +548,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   // Retrieval: /v1/vector_stores; the store, and each chunk a search would return, decided by the same PDP.
   const retrieval = buildRetrievalPlane(config.dataDir, config.retrieval, {
     keyring,
+    subjectKeysFile: subjectKeysFile(config),
     clock,
     log,
     classification,
@@ -915,7 +916,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
       (req, res, ar) => retention.adminRoute(req, res, ar),
       createLedgerSearchRoute(ledger),
       createBudgetsRoute(budgets),
-      createTenantKeksRoute(tenantKeks, tenantHoldings({ payloadKeys: () => retention.payloadKeys(), models: sealed?.modelKeys ?? new SqliteModelKeyStore(db), retrieval: (t) => retrieval.store.countTenant(t) })),
+      createTenantKeksRoute(tenantKeks, tenantHoldings({ payloadKeys: () => retention.payloadKeys(), models: sealed?.modelKeys ?? new SqliteModelKeyStore(db), retrieval: (t) => retrieval.store.countTenant(t), subjectKeys: (t) => retrieval.subjectKeys.countTenant(t) })),
       (req, res, ar) => ledgerKeyRotation.adminRoute(req, res, ar),
       ...(monitor ? [(req: IncomingMessage, res: ServerResponse, ar: AdminRequest) => monitor.adminRoute(req, res, ar)] : []),
       (req, res, ar) => keyRelease.adminRoute(req, res, ar),

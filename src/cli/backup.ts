@@ -1,14 +1,17 @@
 // `warden backup create|verify|restore` (docs/data-encryption.md "Backups"):
 //   backup create  --key BACKUP.key --out FILE [--config F] [--data-dir D]   online snapshot, sealed, verified after writing
 //   backup verify  FILE --key BACKUP.key [--config F]                        decrypt, digests, integrity_check, ledger
-//   backup restore FILE --key BACKUP.key --data-dir EMPTY [--config F]       verify, write, re-verify the restored ledger
+//   backup restore FILE --key BACKUP.key --data-dir EMPTY [--config F]       verify, write, apply erasures since, re-verify the restored ledger
 // The backup key is a key file of its own (`warden data new-key`), never a data KEK; the data KEKs are not in the
-// backup, so restored payloads and model keys open only where the KEK is configured again.
+// backup, so restored payloads and model keys open only where the KEK is configured again; nor are the per-subject
+// keys, so what an erasure shredded after the backup stays shredded in its restore.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, type WardenConfig } from '../config/config.js';
-import { LocalFileKek, keyringFromConfig } from '../data/crypto/index.js';
+import { LocalFileKek, keyringFromConfig, subjectKeysFile } from '../data/crypto/index.js';
+import { ERASABLE_FILES, dropErasedSubjects } from '../data/backup/erased-subjects.js';
+import { SqliteSubjectKeyStore } from '../store/subject-keys-store.js';
 import { LEDGER_FILE, checkSqliteIntegrity, createBackup, dropExpiredRestored, dropWithdrawnRestored, openBackup, restoreFiles, verifyBackupLedger, type OpenedBackup } from '../data/backup/backup.js';
 import { verifyLedgerFile } from '../data/backup/verify-ledger.js';
 import { LEDGER_KEY_FILE } from '../ledger/key.js';
@@ -61,8 +64,9 @@ export async function main(args: string[]): Promise<number> {
     }
     const out = resolve(values.out);
     // A KEK file given elsewhere than the data dir is not in the walk; one kept inside it is left out by name.
-    const exclude = [...(config.encryption.kek ? [config.encryption.kek] : []), ...config.encryption.previous, ...Object.values(config.encryption.tenants)]
-      .flatMap((k) => ('file' in k && k.file.startsWith(config.dataDir + '/') ? [k.file.slice(config.dataDir.length + 1)] : []));
+    // So is the subject-key store: a backup never holds a key an erasure may destroy.
+    const exclude = [...[...(config.encryption.kek ? [config.encryption.kek] : []), ...config.encryption.previous, ...Object.values(config.encryption.tenants)].flatMap((k) => ('file' in k ? [k.file] : [])), subjectKeysFile(config)]
+      .flatMap((f) => (f.startsWith(config.dataDir + '/') ? [f.slice(config.dataDir.length + 1)] : []));
     const { expiredLeftOut, withdrawnLeftOut } = await createBackup({ dataDir: config.dataDir, out, backupKek, dataKekIds, tenantKeks: await readTenantKekRecords(config), now: new Date(), exclude });
     await verified(out, backupKek, config);
     process.stdout.write(`  expired data left out (its class's retention had ended): ${counts(expiredLeftOut)}\n`);
@@ -76,11 +80,36 @@ export async function main(args: string[]): Promise<number> {
   if (verb === 'verify') return 0;
   if (!values['data-dir']) throw new CliError(`--data-dir is required for restore\n${USAGE}`, 2);
   const dataDir = resolve(values['data-dir']);
-  restoreFiles(b, dataDir);
+  // Erasures made since the backup are applied from the subject-key store (named by --config; it is never in a
+  // backup). It must open before anything is written: a restore that cannot tell what was erased is refused.
+  const holdsErasable = b.files.some((f) => ERASABLE_FILES.includes(f.entry.path));
+  let subjectKeys: SqliteSubjectKeyStore | null = null;
+  if (config && holdsErasable) {
+    const file = subjectKeysFile(config);
+    try {
+      subjectKeys = SqliteSubjectKeyStore.open(file, { mustExist: true });
+    } catch (e) {
+      throw new CliError(`the subject-key store ${file} cannot be read (${(e as Error).message}): erasures made since the backup could not be applied; nothing restored`, 1);
+    }
+  }
+  try {
+    restoreFiles(b, dataDir);
+  } catch (e) {
+    await subjectKeys?.close();
+    throw e;
+  }
   // Data that expired since the backup was taken is not brought back (ledger.db is not touched).
   const expired = await dropExpiredRestored(dataDir, Date.now());
   // Nothing of a tenant the backup excluded is brought back, whatever the file holds.
   const withdrawn = dropWithdrawnRestored(dataDir, b.excludedTenants);
+  let erased: Record<string, number> | null = null;
+  if (subjectKeys) {
+    try {
+      erased = await dropErasedSubjects(dataDir, subjectKeys);
+    } finally {
+      await subjectKeys.close();
+    }
+  }
   if (existsSync(join(dataDir, LEDGER_FILE))) {
     const r = await withLedgerKey(config, (k) => {
       if (k) return verifyLedgerFile(join(dataDir, LEDGER_FILE), k, tokenPreviousKeys(config));
@@ -92,8 +121,10 @@ export async function main(args: string[]): Promise<number> {
     process.stdout.write(`restored into ${dataDir}\n`);
   }
   process.stdout.write(`  expired since the backup, not restored: ${counts(expired)}\n`);
+  if (erased) process.stdout.write(`  unreadable, their subject erased since the backup (subject key destroyed), not restored: ${counts(erased)}\n`);
+  else if (holdsErasable) process.stdout.write('  erasures since the backup not checked (no --config naming the subject-key store): chunks and uploads of an erased subject stay unreadable and are skipped; restore again with --config to drop them and its retained payloads\n');
   if (b.excludedTenants.length) process.stdout.write(`  excluded tenants (${b.excludedTenants.map((t) => t.tenant).join(', ')}): not restored; found in the backup and deleted: ${counts(withdrawn)}\n`);
-  process.stdout.write('the data KEKs are not in a backup: configure encryption.kek (and tenants) as before, or retained payloads and model keys stay unreadable\n');
+  process.stdout.write('the data KEKs and the subject keys are not in a backup: configure encryption.kek (and tenants) and encryption.subjectKeys as before, or retained payloads, model keys and subject-sealed content stay unreadable\n');
   return 0;
 }
 

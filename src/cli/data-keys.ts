@@ -8,11 +8,14 @@ import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, type WardenConfig } from '../config/config.js';
-import { createKeyFile, keyringFromConfig, readKeyFile } from '../data/crypto/index.js';
+import { createKeyFile, keyringFromConfig, readKeyFile, subjectKeysFile } from '../data/crypto/index.js';
 import { LEGACY_MODEL_KEK_FILE, LEGACY_PAYLOAD_KEK_FILE, migrateLegacy, rewrapAll, type MoveReport } from '../data/crypto/migrate.js';
 import { SqlitePayloadStore } from '../store/ledger-payloads-sqlite.js';
 import { SqliteModelKeyStore } from '../store/model-keys-sqlite.js';
 import { PostgresModelKeyStore, PostgresPayloadStore, PostgresToolCredentialKeyStore } from '../store/sealed-postgres.js';
+import { PostgresRetrievalStore } from '../store/retrieval-postgres.js';
+import type { PostgresSubjectKeyStore } from '../store/subject-keys-postgres.js';
+import { SqliteSubjectKeyStore } from '../store/subject-keys-store.js';
 import { SqliteIdentityStore } from '../store/identity-sqlite.js';
 import { PostgresIdentityStore } from '../store/identity-postgres.js';
 import { SqliteRegistryStore } from '../store/registry-sqlite.js';
@@ -27,40 +30,47 @@ const USAGE = 'usage: warden data migrate|rewrap [--config FILE] [--data-dir DIR
 function report(verb: string, r: MoveReport): number {
   process.stdout.write(`${verb}: ${r.payloadKeys} payload data key(s), ${r.modelKeys} model key(s)\n`);
   if (r.toolCredentialKeys !== undefined) process.stdout.write(`${verb}: ${r.toolCredentialKeys} tool credential key(s)\n`);
+  if (r.subjectKeys !== undefined) process.stdout.write(`${verb}: ${r.subjectKeys} subject key(s)\n`);
   for (const s of r.skipped) process.stdout.write(`  not moved: ${s}\n`);
   return r.skipped.length ? 1 : 0;
 }
 
-async function withStores<T>(config: WardenConfig, fn: (s: { db: SqliteDb; payloads?: SqlitePayloadStore; models: SqliteModelKeyStore }) => Promise<T>): Promise<T> {
+async function withStores<T>(config: WardenConfig, fn: (s: { db: SqliteDb; payloads?: SqlitePayloadStore; models: SqliteModelKeyStore; subjectKeys?: SqliteSubjectKeyStore }) => Promise<T>): Promise<T> {
   const main = join(config.dataDir, 'warden.db');
   if (!existsSync(main)) throw new CliError(`no Warden data in ${config.dataDir} (warden.db is missing)`, 1);
   const db = openSqlite(main);
   const payloadFile = join(config.dataDir, 'payloads.db');
   const pdb = existsSync(payloadFile) ? openSqlite(payloadFile) : null;
+  // The per-subject keys, where encryption.subjectKeys (or the data dir) keeps them.
+  const subjects = existsSync(subjectKeysFile(config)) ? SqliteSubjectKeyStore.open(subjectKeysFile(config), { mustExist: true }) : null;
   try {
-    return await fn({ db, models: new SqliteModelKeyStore(db), ...(pdb ? { payloads: new SqlitePayloadStore(pdb) } : {}) });
+    return await fn({ db, models: new SqliteModelKeyStore(db), ...(pdb ? { payloads: new SqlitePayloadStore(pdb) } : {}), ...(subjects ? { subjectKeys: subjects } : {}) });
   } finally {
+    await subjects?.close();
     pdb?.close();
     db.close();
   }
 }
 
-async function withSharedStores<T>(pg: { connectionString: string; prefix: string }, fn: (s: { payloads: PostgresPayloadStore; models: PostgresModelKeyStore; toolCredentialKeys: PostgresToolCredentialKeyStore }) => Promise<T>): Promise<T> {
+async function withSharedStores<T>(pg: { connectionString: string; prefix: string }, fn: (s: { payloads: PostgresPayloadStore; models: PostgresModelKeyStore; toolCredentialKeys: PostgresToolCredentialKeyStore; subjectKeys: PostgresSubjectKeyStore }) => Promise<T>): Promise<T> {
   let payloads: PostgresPayloadStore | null = null;
   let models: PostgresModelKeyStore | null = null;
   let toolCredentialKeys: PostgresToolCredentialKeyStore | null = null;
+  let retrieval: PostgresRetrievalStore | null = null;
   try {
     payloads = await PostgresPayloadStore.connect(pg);
     models = await PostgresModelKeyStore.connect(pg);
     toolCredentialKeys = await PostgresToolCredentialKeyStore.connect(pg);
+    // The per-subject keys live beside the retrieval tables (retrieval migration 3).
+    retrieval = await PostgresRetrievalStore.connect(pg);
   } catch (e) {
-    await Promise.allSettled([payloads?.close(), models?.close(), toolCredentialKeys?.close()]);
+    await Promise.allSettled([payloads?.close(), models?.close(), toolCredentialKeys?.close(), retrieval?.close()]);
     throw new CliError(`data: store.postgres: ${(e as Error).message}`, 1);
   }
   try {
-    return await fn({ payloads, models, toolCredentialKeys });
+    return await fn({ payloads, models, toolCredentialKeys, subjectKeys: retrieval.subjectKeys() });
   } finally {
-    await Promise.allSettled([payloads.close(), models.close(), toolCredentialKeys.close()]);
+    await Promise.allSettled([payloads.close(), models.close(), toolCredentialKeys.close(), retrieval.close()]);
   }
 }
 

@@ -175,8 +175,9 @@ export interface WardenConfig {
   /**
    * Envelope encryption of content at rest (docs/data-encryption.md): the platform KEK (default: the key file
    * `<dataDir>/data-kek.bin`), earlier KEKs kept for unwrapping until `warden data rewrap`, and tenants' own KEKs.
+   * `subjectKeys`: the per-subject key store's SQLite file (default `<dataDir>/subject-keys.db`), never in a backup.
    */
-  encryption: { kek?: KekConfig; previous: KekConfig[]; tenants: Record<string, KekConfig> };
+  encryption: { kek?: KekConfig; previous: KekConfig[]; tenants: Record<string, KekConfig>; subjectKeys?: string };
   /** Payload retention (sealed per principal, erasable) and the JSON-lines export of ledger entries for a SIEM. */
   ledger: {
     retainPayloads: boolean;
@@ -449,7 +450,7 @@ export interface ConsoleSamlConfig {
 
 type RawConfig = {
   dataDir?: string;
-  encryption?: { kek?: KekConfig; previous?: KekConfig[]; tenants?: Record<string, KekConfig> };
+  encryption?: { kek?: KekConfig; previous?: KekConfig[]; tenants?: Record<string, KekConfig>; subjectKeys?: string };
   listeners?: { inference?: Partial<ListenerConfig>; admin?: Partial<ListenerConfig> };
   limits?: Partial<Omit<WardenConfig['limits'], 'attestationPerSource' | 'unauthenticated' | 'upstreamShare'>> & { attestationPerSource?: Partial<WardenConfig['limits']['attestationPerSource']>; unauthenticated?: Partial<WardenConfig['limits']['unauthenticated']>; upstreamShare?: Partial<WardenConfig['limits']['upstreamShare']> };
   upstreams?: (Partial<Omit<UpstreamConfig, 'pool' | 'apiKeySource'>> & { apiKeySource?: { file?: string; command?: string[]; refreshMs?: number } } & { endpoints?: { url: string; weight?: number }[]; retries?: number; healthCheck?: Partial<UpstreamPoolConfig['healthCheck']>; outlierEjection?: Partial<UpstreamPoolConfig['outlierEjection']> })[];
@@ -662,6 +663,7 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       ...(raw.encryption?.kek ? { kek: kekConfig(raw.encryption.kek, baseDir) } : {}),
       previous: (raw.encryption?.previous ?? []).map((k) => kekConfig(k, baseDir)),
       tenants: Object.fromEntries(Object.entries(raw.encryption?.tenants ?? {}).map(([t, k]) => [t, kekConfig(k, baseDir)])),
+      ...(raw.encryption?.subjectKeys ? { subjectKeys: resolve(baseDir, raw.encryption.subjectKeys) } : {}),
     },
     ledger: {
       retainPayloads: raw.ledger?.retainPayloads ?? false,

@@ -279,6 +279,7 @@ export const CONFIG_SCHEMA = {
         kek: { $ref: '#/$defs/kek' },
         previous: { type: 'array', items: { $ref: '#/$defs/kek' } },
         tenants: { type: 'object', additionalProperties: { $ref: '#/$defs/kek' } },
+        subjectKeys: { type: 'string', minLength: 1 },
       },
     },
     ledger: {

@@ -91,16 +91,16 @@ export function buildRetention(
         // Recorded first (fail closed): an erasure the ledger does not show never happens. The one entry says what
         // goes: the retained payloads (deleted) and the data key (destroyed: any copy elsewhere is shredded).
         const holdings = vault ? await vault.holdings(id) : { key: false, payloads: 0 };
-        const none: SubjectHoldings = { files: 0, chunks: 0, uploads: 0 };
+        const none: SubjectHoldings = { files: 0, chunks: 0, uploads: 0, keys: 0 };
         const held = (await o.subjectData?.subjectHoldings(id, p.tenant)) ?? none;
         const records = (await o.datasetRecords?.subjectRecords(id, p.tenant))?.length ?? 0;
-        await ar.record('principal.erase', { type: 'Principal', id }, { payloadsDeleted: holdings.payloads, dataKeyDestroyed: holdings.key, apiKeysRevoked: true, retrievalChunksDeleted: held.chunks, retrievalFilesDeleted: held.files, retrievalUploadsDeleted: held.uploads, datasetRecordsErased: records });
+        await ar.record('principal.erase', { type: 'Principal', id }, { payloadsDeleted: holdings.payloads, dataKeyDestroyed: holdings.key, apiKeysRevoked: true, retrievalChunksDeleted: held.chunks, retrievalFilesDeleted: held.files, retrievalUploadsDeleted: held.uploads, subjectKeysDestroyed: held.keys, datasetRecordsErased: records });
         const shredded = vault ? await vault.erase(id) : { keyDestroyed: false, payloadsUnreadable: 0 };
         const gone = (await o.subjectData?.eraseSubject(id, p.tenant)) ?? none;
         const withheld = (await o.datasetRecords?.eraseSubject(id, p.tenant)) ?? 0;
         await o.identityStore.updatePrincipal({ ...p, erasedAt: o.clock.now() });
         await o.keys.principalRemoved(id);
-        sendJson(res, 200, { principal: id, erased: true, key_destroyed: shredded.keyDestroyed, payloads_deleted: shredded.payloadsUnreadable, payloads_unreadable: shredded.payloadsUnreadable, retrieval_chunks_deleted: gone.chunks, retrieval_files_deleted: gone.files, retrieval_uploads_deleted: gone.uploads, dataset_records_erased: withheld }, hdr);
+        sendJson(res, 200, { principal: id, erased: true, key_destroyed: shredded.keyDestroyed, payloads_deleted: shredded.payloadsUnreadable, payloads_unreadable: shredded.payloadsUnreadable, retrieval_chunks_deleted: gone.chunks, retrieval_files_deleted: gone.files, retrieval_uploads_deleted: gone.uploads, subject_keys_destroyed: gone.keys, dataset_records_erased: withheld }, hdr);
         return true;
       }
       const pay = /^\/admin\/v1\/payloads\/([^/]+)$/.exec(ar.path);

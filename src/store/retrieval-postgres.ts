@@ -12,6 +12,7 @@
 // unreadable without that KEK; the vectors are in the clear there, as they are in the live table.
 import type pg from 'pg';
 import { connectMigrated, inTransaction, type Migration, type MigrationResult } from './pg-migrate.js';
+import { PostgresSubjectKeyStore } from './subject-keys-postgres.js';
 import { FileIdTaken, chunkFromRow, fileFromRow, storeFromRow, uploadFromRow, type UploadRecord, type Candidate, type ChunkRecord, type NearestQuery, type NewChunk, type RetrievalStore, type VectorFileRecord, type VectorStoreRecord } from './retrieval-store.js';
 
 export const RETRIEVAL_MIGRATIONS: readonly Migration[] = [
@@ -51,6 +52,15 @@ export const RETRIEVAL_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX $PREFIXretrieval_uploads_tenant ON $PREFIXretrieval_uploads (tenant, created_at);
       CREATE INDEX $PREFIXretrieval_uploads_expiry ON $PREFIXretrieval_uploads (expires_at);`,
   },
+  {
+    version: 3,
+    description: 'subject_keys: per-subject data keys (wrapped by the tenant KEK) and the tombstones erasure leaves',
+    sql: `
+      CREATE TABLE $PREFIXsubject_keys (
+        tenant text NOT NULL, subject text NOT NULL, wrapped bytea, created_at bigint NOT NULL, erased_at bigint,
+        PRIMARY KEY (tenant, subject));
+      CREATE INDEX $PREFIXsubject_keys_subject ON $PREFIXsubject_keys (subject);`,
+  },
 ];
 
 type Row = Record<string, unknown>;
@@ -78,6 +88,11 @@ export class PostgresRetrievalStore implements RetrievalStore {
   static async connect(opts: { connectionString: string; prefix?: string; poolSize?: number }): Promise<PostgresRetrievalStore> {
     const { pool, prefix, migration } = await connectMigrated({ poolSize: 4, ...opts }, 'retrieval', RETRIEVAL_MIGRATIONS);
     return new PostgresRetrievalStore(pool, prefix, migration);
+  }
+
+  /** The replicas' shared subject keys, on this store's pool (closed with it). */
+  subjectKeys(): PostgresSubjectKeyStore {
+    return new PostgresSubjectKeyStore(this.pool, this.prefix);
   }
 
   private t(name: 'stores' | 'files' | 'chunks' | 'uploads'): string {

@@ -47,12 +47,12 @@ test('warden erase SUBJECT deletes its payloads and data key, records one entry,
   const env = { WARDEN_ADMIN_URL: w.w.adminUrl, WARDEN_CA: w.w.caPemPath, WARDEN_ADMIN_KEY: w.adminKey, WARDEN_MFA_TOKEN: '' };
   const erased = await runWarden(['erase', 'erin'], env);
   assert.equal(erased.code, 0, erased.stderr);
-  assert.equal(erased.stdout, 'erased erin: 4 retained payload(s) deleted, data key destroyed, 0 retrieval chunk(s) deleted, 0 uploaded file(s) deleted, 0 dataset record(s) withheld, API keys revoked\n');
+  assert.equal(erased.stdout, 'erased erin: 4 retained payload(s) deleted, data key destroyed, 0 retrieval chunk(s) deleted, 0 uploaded file(s) deleted, 0 subject key(s) destroyed, 0 dataset record(s) withheld, API keys revoked\n');
 
   // One ledger entry, saying what was erased.
   const entries = w.audits().filter((a) => a.action === 'principal.erase');
   assert.equal(entries.length, 1);
-  assert.deepEqual(entries[0]!.details, { payloadsDeleted: 4, dataKeyDestroyed: true, apiKeysRevoked: true, retrievalChunksDeleted: 0, retrievalFilesDeleted: 0, retrievalUploadsDeleted: 0, datasetRecordsErased: 0 });
+  assert.deepEqual(entries[0]!.details, { payloadsDeleted: 4, dataKeyDestroyed: true, apiKeysRevoked: true, retrievalChunksDeleted: 0, retrievalFilesDeleted: 0, retrievalUploadsDeleted: 0, subjectKeysDestroyed: 0, datasetRecordsErased: 0 });
 
   // Gone: the payload export answers 410, the rows and their bytes are out of the store file and its WAL.
   for (const id of erinIds) assert.equal((await payload(id, 'erin')).status, 410);
@@ -76,6 +76,6 @@ test('warden erase SUBJECT deletes its payloads and data key, records one entry,
   assert.match(unknown.stderr, /no principal nobody/);
   const twice = await runWarden(['erase', 'erin', '--json'], env);
   assert.equal(twice.code, 0, twice.stderr);
-  assert.deepEqual(JSON.parse(twice.stdout), { principal: 'erin', erased: true, key_destroyed: false, payloads_deleted: 0, payloads_unreadable: 0, retrieval_chunks_deleted: 0, retrieval_files_deleted: 0, retrieval_uploads_deleted: 0, dataset_records_erased: 0 });
+  assert.deepEqual(JSON.parse(twice.stdout), { principal: 'erin', erased: true, key_destroyed: false, payloads_deleted: 0, payloads_unreadable: 0, retrieval_chunks_deleted: 0, retrieval_files_deleted: 0, retrieval_uploads_deleted: 0, subject_keys_destroyed: 0, dataset_records_erased: 0 });
   assert.equal((await runWarden(['erase'], env)).code, 2);
 });

@@ -25,7 +25,7 @@ after(async () => {
   if (skip) return;
   const c = new pg.Client({ connectionString: PG });
   await c.connect();
-  await c.query(`DROP TABLE IF EXISTS ${prefix}api_keys, ${prefix}principals, ${prefix}meta, ${prefix}tools, ${prefix}tool_version_high, ${prefix}tool_approvals, ${prefix}tool_pins, ${prefix}tool_quarantines, ${prefix}policy_shadow, ${prefix}policy_activations, ${prefix}policy_sets, ${prefix}attestation_verdicts, ${prefix}model_deployments, ${prefix}model_versions, ${prefix}jit_keys, ${prefix}ledger_payload_keys, ${prefix}ledger_payload_erasures, ${prefix}ledger_payloads, ${prefix}model_keys, ${prefix}sealed_kek, ${prefix}tenant_keks, ${prefix}tool_credential_keys, ${prefix}a2a_tasks, ${prefix}a2a_agents, ${prefix}dataset_record_erasures, ${prefix}dataset_train_decisions, ${prefix}dataset_training_runs, ${prefix}lineage_outbox, ${prefix}dataset_lineage, ${prefix}datasets, ${prefix}data_sources, ${prefix}console_sessions, ${prefix}console_pending_sign_ins, ${prefix}monitor_baselines, ${prefix}monitor_drift_profiles, ${prefix}retrieval_chunks, ${prefix}retrieval_files, ${prefix}retrieval_stores, ${prefix}retrieval_uploads, ${prefix}schema_migrations CASCADE`);
+  await c.query(`DROP TABLE IF EXISTS ${prefix}api_keys, ${prefix}principals, ${prefix}meta, ${prefix}tools, ${prefix}tool_version_high, ${prefix}tool_approvals, ${prefix}tool_pins, ${prefix}tool_quarantines, ${prefix}policy_shadow, ${prefix}policy_activations, ${prefix}policy_sets, ${prefix}attestation_verdicts, ${prefix}model_deployments, ${prefix}model_versions, ${prefix}jit_keys, ${prefix}ledger_payload_keys, ${prefix}ledger_payload_erasures, ${prefix}ledger_payloads, ${prefix}model_keys, ${prefix}sealed_kek, ${prefix}tenant_keks, ${prefix}tool_credential_keys, ${prefix}a2a_tasks, ${prefix}a2a_agents, ${prefix}dataset_record_erasures, ${prefix}dataset_train_decisions, ${prefix}dataset_training_runs, ${prefix}lineage_outbox, ${prefix}dataset_lineage, ${prefix}datasets, ${prefix}data_sources, ${prefix}console_sessions, ${prefix}console_pending_sign_ins, ${prefix}monitor_baselines, ${prefix}monitor_drift_profiles, ${prefix}retrieval_chunks, ${prefix}retrieval_files, ${prefix}retrieval_stores, ${prefix}retrieval_uploads, ${prefix}subject_keys, ${prefix}schema_migrations CASCADE`);
   await c.end();
 });
 
@@ -41,7 +41,7 @@ test('warden migrate applies the schema once, then reports it current; the conne
   const tools = TOOLS_MIGRATIONS.map((m) => m.version);
   assert.equal(
     first.stdout.trim(),
-    `identity (${prefix}*): schema 0 -> ${all.length}, applied ${all.join(', ')}\ntools (${prefix}*): schema 0 -> ${tools.length}, applied ${tools.join(', ')}\npolicies (${prefix}*): schema 0 -> 2, applied 1, 2\nregistry (${prefix}*): schema 0 -> 2, applied 1, 2\nsealed (${prefix}*): schema 0 -> 4, applied 1, 2, 3, 4\nagents (${prefix}*): schema 0 -> 2, applied 1, 2\ndatasets (${prefix}*): schema 0 -> 5, applied 1, 2, 3, 4, 5\nconsole (${prefix}*): schema 0 -> 3, applied 1, 2, 3\nmonitor_baselines (${prefix}*): schema 0 -> 2, applied 1, 2\nretrieval (${prefix}*): schema 0 -> 2, applied 1, 2`,
+    `identity (${prefix}*): schema 0 -> ${all.length}, applied ${all.join(', ')}\ntools (${prefix}*): schema 0 -> ${tools.length}, applied ${tools.join(', ')}\npolicies (${prefix}*): schema 0 -> 2, applied 1, 2\nregistry (${prefix}*): schema 0 -> 2, applied 1, 2\nsealed (${prefix}*): schema 0 -> 4, applied 1, 2, 3, 4\nagents (${prefix}*): schema 0 -> 2, applied 1, 2\ndatasets (${prefix}*): schema 0 -> 5, applied 1, 2, 3, 4, 5\nconsole (${prefix}*): schema 0 -> 3, applied 1, 2, 3\nmonitor_baselines (${prefix}*): schema 0 -> 2, applied 1, 2\nretrieval (${prefix}*): schema 0 -> 3, applied 1, 2, 3`,
   );
   const again = cli(['migrate', '--config', cfg], { TEST_WARDEN_PG: PG });
   assert.equal(again.status, 0, again.stderr);
@@ -53,7 +53,7 @@ test('warden migrate applies the schema once, then reports it current; the conne
   assert.match(again.stdout, /agents .*schema 2 -> 2, already current/);
   assert.match(again.stdout, /datasets .*schema 5 -> 5, already current/);
   assert.match(again.stdout, /monitor_baselines .*schema 2 -> 2, already current/);
-  assert.match(again.stdout, /retrieval .*schema 2 -> 2, already current/);
+  assert.match(again.stdout, /retrieval .*schema 3 -> 3, already current/);
   const noEnv = cli(['migrate', '--config', cfg], { TEST_WARDEN_PG: '' });
   assert.equal(noEnv.status, 2, 'a config that names an unset variable is a config error');
   assert.match(noEnv.stderr, /environment variable TEST_WARDEN_PG is not set/);

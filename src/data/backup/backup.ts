@@ -19,6 +19,7 @@ import { canonicalJson } from '../../core/canonical-json.js';
 import { WardenError } from '../../core/errors.js';
 import type { KeyEncryptionKey } from '../crypto/kek.js';
 import { Keyring, openBlob, sealBlob } from '../crypto/keyring.js';
+import { SUBJECT_KEYS_FILE } from '../crypto/from-config.js';
 import { LEDGER_KEY_FILE, type LedgerKey } from '../../ledger/key.js';
 import { LEDGER_KEY_RING_FILE, loadLedgerKeyRing, ringVerifiers, type LedgerKeyRing } from '../../ledger/key-ring.js';
 import type { NoteVerifier } from '../../ledger/note.js';
@@ -33,8 +34,11 @@ import type { TenantKekRecord } from '../../store/tenant-keks-store.js';
 const MAGIC = Buffer.from('WBK1');
 const FORMAT = 'warden-backup/2';
 const READABLE = new Set([FORMAT, 'warden-backup/1']);
-/** Key files that never go into a backup (the data KEK and the pre-envelope KEKs). */
-const NEVER = new Set(['data-kek.bin', 'payload-kek.bin', 'model-kek.bin']);
+/**
+ * Files that never go into a backup: the data KEK, the pre-envelope KEKs, and the per-subject key store (with its
+ * SQLite side files, left out as every store's are), so a key erasure destroys stays destroyed in every backup taken before it.
+ */
+const NEVER = new Set(['data-kek.bin', 'payload-kek.bin', 'model-kek.bin', SUBJECT_KEYS_FILE]);
 const SQLITE_SIDE = /\.db-(wal|shm|journal)$/;
 /** The ledger's own file in the data dir (src/app/warden.ts). */
 export const LEDGER_FILE = 'ledger.db';

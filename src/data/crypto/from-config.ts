@@ -10,6 +10,13 @@ import { Pkcs11Kek } from './pkcs11-kek.js';
 import { VaultTransitKek } from './vault-transit-kek.js';
 
 export const DATA_KEK_FILE = 'data-kek.bin';
+/** The per-subject key store's default file in the data dir (src/store/subject-keys-store.ts); never in a backup. */
+export const SUBJECT_KEYS_FILE = 'subject-keys.db';
+
+/** Where the embedded per-subject key store is: `encryption.subjectKeys`, or `<dataDir>/subject-keys.db`. */
+export function subjectKeysFile(config: Pick<WardenConfig, 'dataDir' | 'encryption'>): string {
+  return config.encryption.subjectKeys ?? join(config.dataDir, SUBJECT_KEYS_FILE);
+}
 
 export function openKek(k: KekConfig, o: { create?: boolean; env?: NodeJS.ProcessEnv } = {}): KeyEncryptionKey {
   if ('file' in k) return LocalFileKek.open(k.file, { create: o.create ?? false });

@@ -10,6 +10,8 @@ import type { ModelKeyStore, PayloadStore } from '../../store/sealed-store.js';
 import { isLegacyModelKey, modelKeyContext, unwrapLegacyModelKey, type WrappedModelKey } from '../../workload/key-release-envelope.js';
 import { EnvelopeTampered, KekUnavailable } from './errors.js';
 import { parseWrappedKey, type Keyring } from './keyring.js';
+import { subjectKeyContext } from './subject-keys.js';
+import type { SubjectKeyStore } from '../../store/subject-keys-store.js';
 
 export const LEGACY_PAYLOAD_KEK_FILE = 'payload-kek.bin';
 export const LEGACY_MODEL_KEK_FILE = 'model-kek.bin';
@@ -33,6 +35,8 @@ export interface MoveReport {
   modelKeys: number;
   /** Shared tool-credential signing keys (store.postgres only; absent otherwise). */
   toolCredentialKeys?: number;
+  /** Per-subject keys (absent when no subject-key store was given). */
+  subjectKeys?: number;
   /** Records left as they were because the needed old key is absent (named, never silently skipped). */
   skipped: string[];
 }
@@ -42,6 +46,8 @@ export interface Stores {
   models?: ModelKeyStore;
   /** The tool-credential keys replicas share, each seed wrapped under the platform KEK. */
   toolCredentialKeys?: { listWrapped(): Promise<{ kid: string; wrapped: Buffer }[]>; replaceWrapped(kid: string, from: Buffer, to: Buffer): Promise<boolean> };
+  /** Per-subject keys (src/data/crypto/subject-keys.ts), each wrapped under its tenant's KEK. */
+  subjectKeys?: Pick<SubjectKeyStore, 'listLive' | 'replaceWrapped'>;
 }
 
 export async function migrateLegacy(
@@ -127,6 +133,13 @@ export async function rewrapAll(keyring: Keyring, stores: Stores, now: number): 
     for (const { kid, wrapped } of await stores.toolCredentialKeys.listWrapped()) {
       const next = await unlessWithdrawn(r, `tool credential key ${kid}`, () => keyring.rewrap(wrapped, toolCredentialKeyContext(kid)));
       if (next && (await stores.toolCredentialKeys.replaceWrapped(kid, wrapped, next))) r.toolCredentialKeys++;
+    }
+  }
+  if (stores.subjectKeys) {
+    r.subjectKeys = 0;
+    for (const { tenant, subject, wrapped } of await stores.subjectKeys.listLive()) {
+      const next = await unlessWithdrawn(r, `subject key of ${subject} (tenant ${tenant})`, () => keyring.rewrap(wrapped, subjectKeyContext(subject)));
+      if (next && (await stores.subjectKeys.replaceWrapped(tenant, subject, wrapped, next))) r.subjectKeys++;
     }
   }
   return r;

@@ -12,6 +12,8 @@ import { sendJson } from '../../http/respond.js';
 import type { RetrievalRoutes } from '../../gateway/gateway.js';
 import { SqliteRetrievalStore } from '../../store/retrieval-sqlite.js';
 import type { RetrievalStore } from '../../store/retrieval-store.js';
+import { SqliteSubjectKeyStore, type SubjectKeyStore } from '../../store/subject-keys-store.js';
+import { SubjectKeys } from '../crypto/subject-keys.js';
 import { openSqlite } from '../../store/sqlite.js';
 import { RetrievalPlane, type RetrievalDeps } from './plane.js';
 
@@ -28,18 +30,21 @@ export interface RetrievalConfig {
 }
 
 /**
- * `shared`: the cluster's PostgreSQL store (store.postgres), owned and closed by the cluster stores; without it the
- * embedded SQLite store in the data dir, owned here.
+ * `shared`: the cluster's PostgreSQL store (store.postgres), owned and closed by the cluster stores, whose pool also
+ * holds the subject keys; without it the embedded SQLite store in the data dir and the subject-key store in
+ * `subjectKeysFile` (beside the KEKs, never in a backup), owned here.
  */
-export function buildRetrievalPlane(dataDir: string, config: RetrievalConfig, deps: Omit<RetrievalDeps, 'store' | 'defaultEmbeddingModel'> & { log: Logger }, shared: RetrievalStore | null = null) {
+export function buildRetrievalPlane(dataDir: string, config: RetrievalConfig, deps: Omit<RetrievalDeps, 'store' | 'defaultEmbeddingModel' | 'subjectKeys'> & { log: Logger; subjectKeysFile: string }, shared: (RetrievalStore & { subjectKeys(): SubjectKeyStore }) | null = null) {
   let store: RetrievalStore;
+  const keyStore: SubjectKeyStore = shared ? shared.subjectKeys() : SqliteSubjectKeyStore.open(deps.subjectKeysFile);
+  const subjectKeys = new SubjectKeys(deps.keyring, keyStore, () => deps.clock.now());
   if (shared) store = shared;
   else {
     const local = new SqliteRetrievalStore(openSqlite(join(dataDir, 'retrieval.db')), { index: config.index });
     if (local.fallbackReason && config.index !== 'exact-scan') deps.log.warn({ reason: local.fallbackReason }, 'sqlite-vec did not load: vector search is an exact cosine scan');
     store = local;
   }
-  const plane = new RetrievalPlane({ ...deps, store, defaultEmbeddingModel: config.embeddingModel ?? null, ...(config.uploadTtlMs ? { uploadTtlMs: config.uploadTtlMs } : {}) });
+  const plane = new RetrievalPlane({ ...deps, store, subjectKeys, defaultEmbeddingModel: config.embeddingModel ?? null, ...(config.uploadTtlMs ? { uploadTtlMs: config.uploadTtlMs } : {}) });
   const routes: RetrievalRoutes = {
     async serve(route, call, id, body, raw) {
       switch (route) {
@@ -120,5 +125,5 @@ export function buildRetrievalPlane(dataDir: string, config: RetrievalConfig, de
     }
     return false;
   }
-  return { plane, store, routes, adminRoute, close: () => (shared ? Promise.resolve() : store.close()) };
+  return { plane, store, subjectKeys, routes, adminRoute, close: () => (shared ? Promise.resolve() : Promise.all([store.close(), keyStore.close()]).then(() => undefined)) };
 }

@@ -12,7 +12,7 @@ import { newId } from '../../core/ids.js';
 import type { Action, Classification, Decision, Findings, Principal } from '../../core/types.js';
 import { DEFAULT_SCHEME, type ClassificationScheme } from '../../inspect/index.js';
 import { FileIdTaken, chunkAad, uploadAad, type ChunkRecord, type NewChunk, type RetrievalStore, type UploadRecord, type VectorFileRecord, type VectorStoreRecord } from '../../store/retrieval-store.js';
-import { openBlob, sealBlob, type Keyring } from '../crypto/index.js';
+import { SubjectErased, sealBlob, type Keyring, type SubjectKeys } from '../crypto/index.js';
 import { chunkText, parseChunkingStrategy } from './chunk.js';
 
 export type RetrievalResource =
@@ -23,6 +23,8 @@ export type RetrievalResource =
 export interface RetrievalDeps {
   store: RetrievalStore;
   keyring: Keyring;
+  /** Per-subject keys: chunks naming a subject and uploads (subject: the uploader) are sealed under them (erasure crypto-shreds). */
+  subjectKeys: SubjectKeys;
   clock: Clock;
   /** The PDP (behind the credential's scope ceiling), with the findings the decision's context carries. */
   authorize(p: Principal, action: Action, resource: RetrievalResource, findings: Findings | null, sourceIp: string): Decision;
@@ -188,6 +190,8 @@ export class RetrievalPlane {
   private async uploadFor(call: RetrievalCall, id: string, action: Action): Promise<UploadRecord & { sealed: Buffer }> {
     const u = await this.d.store.getUpload(id, this.d.clock.now());
     if (!u) throw new NotFound('file_not_found', `no file ${id} (or it expired: uploads are kept ${Math.round(this.uploadTtlMs / 3_600_000)} h for adding to a vector store)`);
+    // An erased uploader's file (a copy restored from a backup taken before the erasure) is gone: its key is.
+    if ((await this.d.subjectKeys.erasedAmong(u.tenant, [u.createdBy])).size) throw new NotFound('file_not_found', `no file ${id} (its uploader was erased)`);
     this.decideUpload(call, action, u);
     return u;
   }
@@ -239,13 +243,16 @@ export class RetrievalPlane {
     const now = this.d.clock.now();
     const u: UploadRecord = { id: `file-${randomUUID().replace(/-/g, '').slice(0, 24)}`, tenant: call.principal.tenant, filename, purpose, bytes: bytes.length, createdBy: call.principal.id, createdAt: now, expiresAt: now + ttl };
     this.decideUpload(call, 'uploadFile', u);
-    await this.d.store.putUpload(u, await sealBlob(this.d.keyring, u.tenant, uploadAad(u.id), bytes));
+    // Sealed under the uploader's own key: erasing it shreds every copy, a backup's included.
+    await this.d.store.putUpload(u, await this.d.subjectKeys.seal(u.tenant, u.createdBy, uploadAad(u.id), bytes));
     return { status: 200, body: uploadJson(u), details: { file: u.id, bytes: u.bytes } };
   }
 
   /** GET /v1/files: the caller's tenant's uploads the PDP lets it read. */
   async listUploads(call: RetrievalCall): Promise<RetrievalAnswer> {
-    const all = await this.d.store.listUploads(call.principal.tenant, this.d.clock.now());
+    const listed = await this.d.store.listUploads(call.principal.tenant, this.d.clock.now());
+    const erased = await this.d.subjectKeys.erasedAmong(call.principal.tenant, listed.map((u) => u.createdBy));
+    const all = listed.filter((u) => !erased.has(u.createdBy));
     const visible = all.filter((u) => this.d.authorize(call.principal, 'readFile', { type: 'Upload', id: u.id, attrs: { tenant: u.tenant, createdBy: u.createdBy } }, null, call.sourceIp).allow);
     return { status: 200, body: { object: 'list', data: visible.map(uploadJson), has_more: false, first_id: visible[0]?.id ?? null, last_id: visible.at(-1)?.id ?? null }, details: { listed: visible.length } };
   }
@@ -261,7 +268,7 @@ export class RetrievalPlane {
    */
   async uploadContent(call: RetrievalCall, id: string): Promise<RetrievalAnswer> {
     const u = await this.uploadFor(call, id, 'readFile');
-    const bytes = await openBlob(this.d.keyring, uploadAad(u.id), u.sealed);
+    const bytes = await this.d.subjectKeys.open(uploadAad(u.id), u.sealed);
     return { status: 200, body: null, content: { bytes, type: 'text/plain; charset=utf-8' }, details: { file: u.id, bytes: bytes.length } };
   }
 
@@ -274,9 +281,16 @@ export class RetrievalPlane {
   /** GET /v1/vector_stores/{id}/files/{file_id}: one file of a store (what a client polls after adding it). */
   async getStoreFile(call: RetrievalCall, storeId: string, fileId: string): Promise<RetrievalAnswer> {
     const s = await this.storeFor(call, storeId, 'readVectorStore');
-    const f = (await this.d.store.listFiles(s.tenant, s.id, this.d.clock.now())).find((x) => x.id === fileId);
+    const f = (await this.liveFiles(s)).find((x) => x.id === fileId);
     if (!f) throw new NotFound('file_not_found', `vector store ${s.id} has no file ${fileId}`);
     return { status: 200, body: fileJson(f), details: { vectorStore: s.id, file: f.id } };
+  }
+
+  /** A store's files, without those about an erased subject (copies restored from a backup taken before the erasure). */
+  private async liveFiles(s: VectorStoreRecord): Promise<VectorFileRecord[]> {
+    const files = await this.d.store.listFiles(s.tenant, s.id, this.d.clock.now());
+    const erased = await this.d.subjectKeys.erasedAmong(s.tenant, files.flatMap((f) => (f.subject ? [f.subject] : [])));
+    return erased.size ? files.filter((f) => !f.subject || !erased.has(f.subject)) : files;
   }
 
   private decide(call: RetrievalCall, action: Action, s: Pick<VectorStoreRecord, 'id' | 'tenant' | 'classification'>): void {
@@ -304,7 +318,7 @@ export class RetrievalPlane {
     for (const f of fileIds as string[]) await this.uploadFor(call, f, 'readFile');
     await this.d.store.createStore(s);
     for (const f of fileIds as string[]) await this.addFile(call, s.id, { file_id: f });
-    const files = fileIds.length ? await this.d.store.listFiles(s.tenant, s.id, this.d.clock.now()) : [];
+    const files = fileIds.length ? await this.liveFiles(s) : [];
     return { status: 200, body: storeJson(s, files), details: { vectorStore: s.id, ...(fileIds.length ? { files: fileIds.length } : {}) } };
   }
 
@@ -316,7 +330,7 @@ export class RetrievalPlane {
 
   async get(call: RetrievalCall, id: string): Promise<RetrievalAnswer> {
     const s = await this.storeFor(call, id, 'readVectorStore');
-    return { status: 200, body: storeJson(s, await this.d.store.listFiles(s.tenant, s.id, this.d.clock.now())), details: { vectorStore: s.id } };
+    return { status: 200, body: storeJson(s, await this.liveFiles(s)), details: { vectorStore: s.id } };
   }
 
   async delete(call: RetrievalCall, id: string): Promise<RetrievalAnswer> {
@@ -327,7 +341,7 @@ export class RetrievalPlane {
 
   async listFiles(call: RetrievalCall, id: string): Promise<RetrievalAnswer> {
     const s = await this.storeFor(call, id, 'readVectorStore');
-    const files = await this.d.store.listFiles(s.tenant, s.id, this.d.clock.now());
+    const files = await this.liveFiles(s);
     return { status: 200, body: { object: 'list', data: files.map(fileJson), has_more: false }, details: { vectorStore: s.id, listed: files.length } };
   }
 
@@ -341,7 +355,7 @@ export class RetrievalPlane {
     if (body.file_id !== undefined) {
       if (body.content !== undefined) throw new BadRequest('invalid_request', 'give either file_id or content, not both', 'file_id');
       const upload = await this.uploadFor(call, str(body, 'file_id', 128, true)!, 'readFile');
-      content = (await openBlob(this.d.keyring, uploadAad(upload.id), upload.sealed)).toString('utf8');
+      content = (await this.d.subjectKeys.open(uploadAad(upload.id), upload.sealed)).toString('utf8');
       filename = str(body, 'filename', 256, false) ?? upload.filename;
       // The store's file carries the upload's id, as OpenAI's does (a client polls /vector_stores/{id}/files/{file_id}).
       fileId = upload.id;
@@ -378,11 +392,12 @@ export class RetrievalPlane {
       // Data is classed by default: never below what the inspector finds in the text itself.
       const classification = this.scheme.max(declared, f.classification);
       fileClass = this.scheme.max(fileClass, classification);
-      const tenantKey = s.tenant;
       // Retention follows the chunk's own class (never below what the inspector found in it).
       const expiresAt = this.d.expiryFor?.(classification, now) ?? null;
       fileExpiry = fileExpiry === null || expiresAt === null ? null : Math.max(fileExpiry, expiresAt);
-      const sealed = await sealBlob(this.d.keyring, tenantKey, chunkAad(s.id, fileId, i), Buffer.from(text, 'utf8'));
+      // About a subject: under its own key (erasure shreds every copy); otherwise under the tenant's.
+      const aad = chunkAad(s.id, fileId, i);
+      const sealed = subject ? await this.d.subjectKeys.seal(s.tenant, subject, aad, Buffer.from(text, 'utf8')) : await sealBlob(this.d.keyring, s.tenant, aad, Buffer.from(text, 'utf8'));
       chunks.push({
         embedding: Float32Array.from(vectors[i]!),
         position: i,
@@ -419,7 +434,7 @@ export class RetrievalPlane {
     const [vector] = await call.embed(s.embeddingModel, [query]);
     if (!vector || vector.length !== s.dims) throw new FailClosed('embedding_mismatch', `the embedding model answered a vector of ${vector?.length ?? 0} dimensions; the store holds ${s.dims}`);
     const out = await this.allowedNearest(call, s, Float32Array.from(vector), k);
-    return { status: 200, body: page(query, out.results), details: { vectorStore: s.id, candidates: out.candidates, denied: out.denied, returned: out.results.length, clearance: clearanceOf(call.principal, this.scheme) } };
+    return { status: 200, body: page(query, out.results), details: { vectorStore: s.id, candidates: out.candidates, denied: out.denied, returned: out.results.length, clearance: clearanceOf(call.principal, this.scheme), ...(out.erased ? { erasedSubjectSkipped: out.erased } : {}) } };
   }
 
   /**
@@ -430,31 +445,43 @@ export class RetrievalPlane {
     const maxRank = this.scheme.rank(clearanceOf(call.principal, this.scheme));
     const seen = new Set<number>();
     const nowMs = this.d.clock.now();
-    const allowed: { chunk: ChunkRecord; distance: number }[] = [];
+    const allowed: { chunk: ChunkRecord; distance: number; text: string }[] = [];
     let denied = 0;
+    // Chunks about an erased subject (restored from a backup taken before the erasure): skipped and counted, never opened.
+    let erased = 0;
     let limit = Math.max(MIN_CANDIDATES, k * 4);
     for (;;) {
       const found = await this.d.store.nearest({ tenant: call.principal.tenant, storeId: s.id, maxRank, embedding, limit, nowMs });
       const fresh = found.filter((c) => !seen.has(c.chunkId));
       const records = await this.d.store.chunks(fresh.map((c) => c.chunkId), nowMs);
+      const gone = await this.d.subjectKeys.erasedAmong(call.principal.tenant, [...records.values()].flatMap((r) => (r.subject ? [r.subject] : [])));
       for (const c of fresh) {
         if (allowed.length >= k) break;
         seen.add(c.chunkId);
         const rec = records.get(c.chunkId);
         if (!rec) continue; // deleted between the two reads, or expired (retention by class)
+        if (rec.subject && gone.has(rec.subject)) {
+          erased++;
+          continue;
+        }
         const d = this.d.authorize(call.principal, 'retrieve', chunkResource(rec), chunkFindings(rec), call.sourceIp);
-        if (d.allow) allowed.push({ chunk: rec, distance: c.distance });
-        else denied++;
+        if (!d.allow) {
+          denied++;
+          continue;
+        }
+        // Only allowed chunks are opened; one whose subject was erased meanwhile is skipped like the others.
+        try {
+          allowed.push({ chunk: rec, distance: c.distance, text: (await this.d.subjectKeys.open(chunkAad(rec.storeId, rec.fileId, rec.position), rec.sealed)).toString('utf8') });
+        } catch (e) {
+          if (!(e instanceof SubjectErased)) throw e;
+          erased++;
+        }
       }
       if (allowed.length >= k || found.length < limit || limit >= MAX_CANDIDATES) break;
       limit = Math.min(MAX_CANDIDATES, limit * 2);
     }
-    const results = [];
-    for (const a of allowed) {
-      const text = (await openBlob(this.d.keyring, chunkAad(a.chunk.storeId, a.chunk.fileId, a.chunk.position), a.chunk.sealed)).toString('utf8');
-      results.push({ chunk: a.chunk, text, score: 1 - a.distance });
-    }
-    return { results, candidates: seen.size, denied };
+    const results = allowed.map((a) => ({ chunk: a.chunk, text: a.text, score: 1 - a.distance }));
+    return { results, candidates: seen.size, denied, erased };
   }
 
   /**
@@ -462,11 +489,13 @@ export class RetrievalPlane {
    * uploads it made (`/v1/files`, its tenant only). Counts first, for the ledger entry, then the delete.
    */
   async subjectHoldings(subject: string, tenant: string): Promise<SubjectHoldings> {
-    return { ...(await this.d.store.countSubject(subject)), uploads: await this.d.store.countUploadsBy(tenant, subject) };
+    return { ...(await this.d.store.countSubject(subject)), uploads: await this.d.store.countUploadsBy(tenant, subject), keys: await this.d.subjectKeys.countLive(subject) };
   }
 
+  /** Deletes what the stores hold, then destroys the subject's keys: copies the delete cannot reach (backups) stay unreadable. */
   async eraseSubject(subject: string, tenant: string): Promise<SubjectHoldings> {
-    return { ...(await this.d.store.eraseSubject(subject)), uploads: await this.d.store.eraseUploadsBy(tenant, subject) };
+    const gone = { ...(await this.d.store.eraseSubject(subject)), uploads: await this.d.store.eraseUploadsBy(tenant, subject) };
+    return { ...gone, keys: await this.d.subjectKeys.erase(subject, tenant) };
   }
 }
 
@@ -475,6 +504,8 @@ export interface SubjectHoldings {
   files: number;
   chunks: number;
   uploads: number;
+  /** Its per-subject keys (one per tenant it has content in): destroyed by the erasure. */
+  keys: number;
 }
 
 function page(query: string, results: { chunk: ChunkRecord; text: string; score: number }[]): Record<string, unknown> {

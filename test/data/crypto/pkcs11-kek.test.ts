@@ -1,6 +1,7 @@
 // The KEK in a PKCS#11 token: a real SoftHSM2 token created in a temp dir, an AES-256 key generated inside it
 // (sensitive, not extractable). Data keys are wrapped and unwrapped on the token; destroying the key on the
-// token withdraws it, and retained payloads, model keys, retrieval chunks and uploads become unreadable. Without SoftHSM2 the tests skip
+// token withdraws it, and retained payloads, model keys, retrieval chunks and uploads become unreadable; subject
+// keys wrapped there are shredded by erasure and withdrawn with the token key. Without SoftHSM2 the tests skip
 // with a printed reason; in CI (CI=true) its absence is a failure.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -10,7 +11,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import pkcs11js from 'pkcs11js';
 import { FixedClock } from '../../../src/core/clock.js';
-import { EnvelopeTampered, KekUnavailable, Keyring, Pkcs11Kek, keyringFromConfig, openBlob, parseWrappedKey, sealBlob, type Pkcs11KekConfig } from '../../../src/data/crypto/index.js';
+import { EnvelopeTampered, KekUnavailable, Keyring, Pkcs11Kek, SubjectErased, SubjectKeys, keyringFromConfig, openBlob, parseWrappedKey, sealBlob, type Pkcs11KekConfig } from '../../../src/data/crypto/index.js';
+import { SqliteSubjectKeyStore } from '../../../src/store/subject-keys-store.js';
 import { SqliteRetrievalStore } from '../../../src/store/retrieval-sqlite.js';
 import { chunkAad, uploadAad } from '../../../src/store/retrieval-store.js';
 import { PayloadVault } from '../../../src/ledger/retention.js';
@@ -153,4 +155,24 @@ test('a wrong PIN, an unset PIN variable, a missing or short key, a missing toke
   assert.throws(() => Pkcs11Kek.open(cfg('short-kek'), env), /is not AES-256/);
   assert.throws(() => Pkcs11Kek.open(cfg('platform-kek', { tokenLabel: 'no-such-token' }), env), /no PKCS#11 token labelled "no-such-token"/);
   assert.throws(() => Pkcs11Kek.open(cfg('platform-kek', { module: join(tmp, 'missing.so') }), env), /cannot load the PKCS#11 module/);
+});
+
+test('subject keys wrapped on the token: erasure shreds a copy of the subject\'s chunk; destroying the token key leaves every subject unreadable', { skip: missing }, async () => {
+  generateAes('subject-kek');
+  const keyring = new Keyring({ kek: Pkcs11Kek.open(cfg('subject-kek'), env) });
+  const store = SqliteSubjectKeyStore.open(join(tmp, 'subject-keys.db'));
+  const keys = new SubjectKeys(keyring, store, () => 1);
+  const hers = await keys.seal('acme', 'hana', chunkAad('vs', 'f1', 0), Buffer.from('Hana lives on Birch Road'));
+  const his = await keys.seal('acme', 'ivan', uploadAad('file-ivan'), Buffer.from('Ivan uploaded this'));
+  // The wrapped subject key was made on the token: it names the token's key, and opens only there.
+  assert.equal(parseWrappedKey((await store.get('acme', 'hana'))!.wrapped!)?.kekId, 'pkcs11:warden-kek/subject-kek');
+  const backupCopy = Buffer.from(hers);
+  assert.equal((await keys.open(chunkAad('vs', 'f1', 0), backupCopy)).toString(), 'Hana lives on Birch Road');
+  assert.equal(await keys.erase('hana', 'acme'), 1);
+  await assert.rejects(keys.open(chunkAad('vs', 'f1', 0), backupCopy), SubjectErased);
+  assert.equal((await keys.open(uploadAad('file-ivan'), his)).toString(), 'Ivan uploaded this');
+  destroy('subject-kek');
+  await assert.rejects(keys.open(uploadAad('file-ivan'), his), KekUnavailable);
+  await store.close();
+  keyring.close();
 });

@@ -3,13 +3,18 @@
 // each replica's own embeddings stages. A store created and filled through replica A is searched through replica B
 // (chunk text opened there under the shared KEK); a principal without clearance never gets the confidential chunk
 // through either replica; an erasure and a deletion through B are what A answers afterwards; neither replica keeps a
-// local retrieval.db.
+// local retrieval.db. Sam's chunks are sealed under his subject key in the shared table: after the erasure a copy of
+// them (a dump, a dead row) no longer opens.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import pg from 'pg';
+import { Keyring, LocalFileKek, SubjectErased, SubjectKeys } from '../../../src/data/crypto/index.js';
 import { chunkText } from '../../../src/data/retrieval/index.js';
-import { startTestCluster } from '../../helpers/cluster.js';
+import { PostgresRetrievalStore } from '../../../src/store/retrieval-postgres.js';
+import { chunkAad } from '../../../src/store/retrieval-store.js';
+import { PG_URL, sharedKekFile, startTestCluster } from '../../helpers/cluster.js';
 import { requireService } from '../../helpers/services.js';
 import { multipart } from '../../helpers/multipart.js';
 import type { TestWarden } from '../../helpers/warden.js';
@@ -81,9 +86,25 @@ test('a vector store filled through replica A is searched, erased from and delet
   // Sam erased through B (the admin API): A's searches no longer return the ticket.
   const before = await call(a, 'wendy', 'POST', `/v1/vector_stores/${store}/search`, { query: first(TICKET), max_num_results: 1 });
   assert.deepEqual(texts(before), [first(TICKET)]);
+  // A copy of Sam's sealed chunks as a database dump or a dead row would keep them: sealed under his subject key.
+  const pgc = new pg.Client({ connectionString: PG_URL });
+  await pgc.connect();
+  t.after(() => pgc.end());
+  const copies = (await pgc.query<{ sealed: Buffer; store_id: string; file_id: string; position: number }>(`SELECT sealed, store_id, file_id, position FROM ${cl.prefix}retrieval_chunks WHERE subject = 'sam'`)).rows;
+  assert.ok(copies.length > 0 && copies.every((c) => c.sealed.subarray(0, 4).toString() === 'WSK1'));
   const erased = await cl.adminOk(b, 'POST', '/admin/v1/principals/sam/erase', {});
   assert.equal(erased.retrieval_chunks_deleted, chunkText(TICKET, { maxTokens: 16, overlapTokens: 0 }).length);
   assert.equal(erased.retrieval_files_deleted, 1);
+  assert.equal(erased.subject_keys_destroyed, 1);
+  // The shared key is destroyed (a tombstone left): the copies no longer open on any replica, and nothing new about Sam is stored.
+  assert.deepEqual((await pgc.query(`SELECT tenant, subject, wrapped FROM ${cl.prefix}subject_keys WHERE subject = 'sam'`)).rows, [{ tenant: 'acme', subject: 'sam', wrapped: null }]);
+  const shared = await PostgresRetrievalStore.connect({ connectionString: PG_URL, prefix: cl.prefix });
+  t.after(() => shared.close());
+  const keyring = new Keyring({ kek: LocalFileKek.open(sharedKekFile(cl.root)) });
+  const keys = new SubjectKeys(keyring, shared.subjectKeys(), () => Date.now());
+  for (const c of copies) await assert.rejects(keys.open(chunkAad(c.store_id, c.file_id, c.position), c.sealed), SubjectErased);
+  const again = await call(a, 'wendy', 'POST', `/v1/vector_stores/${store}/files`, { content: 'Sam Rivers again', subject: 'sam' });
+  assert.deepEqual([again.status, again.json.error.code], [410, 'subject_erased']);
   const afterErase = await call(a, 'wendy', 'POST', `/v1/vector_stores/${store}/search`, { query: first(TICKET), max_num_results: 10 });
   assert.equal(afterErase.status, 200, afterErase.text);
   assert.ok(!texts(afterErase).some((x) => x.includes('Sam Rivers')), 'the erased subject is gone from A too');

@@ -53,11 +53,11 @@ test('erasing a principal deletes the files it uploaded: gone from the Files API
   const env = { WARDEN_ADMIN_URL: w.w.adminUrl, WARDEN_CA: w.w.caPemPath, WARDEN_ADMIN_KEY: w.adminKey, WARDEN_MFA_TOKEN: '' };
   const erased = await runWarden(['erase', 'wendy'], env);
   assert.equal(erased.code, 0, erased.stderr);
-  assert.equal(erased.stdout, 'erased wendy: 0 retained payload(s) deleted, data key absent, 1 retrieval chunk(s) deleted, 2 uploaded file(s) deleted, 0 dataset record(s) withheld, API keys revoked\n');
+  assert.equal(erased.stdout, 'erased wendy: 0 retained payload(s) deleted, data key absent, 1 retrieval chunk(s) deleted, 2 uploaded file(s) deleted, 1 subject key(s) destroyed, 0 dataset record(s) withheld, API keys revoked\n');
   // One ledger entry, counting the uploads.
   const entries = w.audits().filter((a) => a.action === 'principal.erase') as any[];
   assert.equal(entries.length, 1);
-  assert.deepEqual([entries[0].details.retrievalUploadsDeleted, entries[0].details.retrievalChunksDeleted], [2, 1]);
+  assert.deepEqual([entries[0].details.retrievalUploadsDeleted, entries[0].details.retrievalChunksDeleted, entries[0].details.subjectKeysDestroyed], [2, 1, 1]);
 
   // Gone for another writer of the same tenant (uploads-in-tenant would let it read them): listing, id, content, add.
   const listed = await w.call('inference', 'GET', '/v1/files', { key: walt });

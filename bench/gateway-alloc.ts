@@ -6,14 +6,12 @@
 // sampling heap profiler records every allocation (sampled every 4 KiB, scaled by V8 to an estimate of all
 // bytes, freed objects included) while this process drives 8 keep-alive connections of small buffered chat
 // requests and counts the answers. `node dist/bench/run.js gateway-alloc` (Linux).
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { execFileSync } from 'node:child_process';
-import { machine, startChild, writeResult, type Child } from './common.js';
-import { BODY, startDemoUpstream, startWardenUnderTest } from './gateway-stack.js';
-import { createCa, issueServerCert } from '../src/network/dev-ca.js';
+import { machine, writeResult, type Child } from './common.js';
+import { BODY, commitLine, startBareProxy, startDemoUpstream, startWardenUnderTest } from './gateway-stack.js';
 import { fnKey, group, isWarden, type CallFrame } from './cpu-profile.js';
 
 const SECONDS = Math.min(10, Number(process.env.BENCH_SECONDS ?? 5));
@@ -95,28 +93,18 @@ async function main(): Promise<void> {
   try {
     const demo = await startDemoUpstream();
     children.push(demo.child);
-    const ca = await createCa('bench CA');
-    const cert = await issueServerCert(ca, ['127.0.0.1', 'localhost']);
-    writeFileSync(join(dir, 'c.pem'), cert.certPem);
-    writeFileSync(join(dir, 'k.pem'), cert.keyPem, { mode: 0o600 });
     const bareFile = join(dir, 'bare.heapprofile');
-    const bare = await startChild(process.execPath, ['--import', SAMPLER, 'dist/bench/bare-proxy.js', demo.url, join(dir, 'c.pem'), join(dir, 'k.pem')], /listening at (https:\/\/127\.0\.0\.1:\d+)/, { HEAP_SAMPLE_FILE: bareFile });
-    children.push(bare);
+    const bare = await startBareProxy(dir, demo.url, ['--import', SAMPLER], { HEAP_SAMPLE_FILE: bareFile });
+    children.push(bare.child);
     const wardenFile = join(dir, 'warden.heapprofile');
     process.env.HEAP_SAMPLE_FILE = wardenFile; // inherited by `warden up` (startChild passes the environment on)
     const w = await startWardenUnderTest(dir, demo.url, ['--import', SAMPLER]);
     delete process.env.HEAP_SAMPLE_FILE;
     children.push(w.child);
-    const b = await measure(bare.proc.pid!, bareFile, `${bare.match[1]}/v1/chat/completions`, ca.certPem, {});
+    const b = await measure(bare.child.proc.pid!, bareFile, `${bare.url}/v1/chat/completions`, bare.caPem, {});
     const wr = await measure(w.child.proc.pid!, wardenFile, `${w.url}/v1/chat/completions`, w.ca, { authorization: `Bearer ${w.key}` });
     const top = (m: Map<string, number>, n: number) => [...m].sort((x, y) => y[1] - x[1]).slice(0, n);
-    const commit = (() => {
-      try {
-        return `src/ as of \`${execFileSync('git', ['log', '-1', '--format=%h %s'], { encoding: 'utf8' }).trim().slice(0, 80)}\``;
-      } catch {
-        return 'commit unknown';
-      }
-    })();
+    const commit = commitLine();
     const md = [
       '## Gateway allocation per request (Warden vs the bare Node TLS proxy)',
       '',

@@ -4,13 +4,11 @@
 // (8 connections, small buffered chat requests to the demo upstream); the process's threads are read from
 // /proc before and after, and their CPU is divided by the requests wrk completed.
 // `node dist/bench/run.js gateway-cpu` (Linux only: /proc).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hasWrk, machine, startChild, wrk, writeResult, type Child } from './common.js';
-import { BODY, startDemoUpstream, startWardenUnderTest, wrkScript } from './gateway-stack.js';
-import { createCa, issueServerCert } from '../src/network/dev-ca.js';
+import { hasWrk, machine, wrk, writeResult, type Child } from './common.js';
+import { BODY, commitLine, startBareProxy, startDemoUpstream, startWardenUnderTest, wrkScript } from './gateway-stack.js';
 
 const SECONDS = Math.min(10, Number(process.env.BENCH_SECONDS ?? 5));
 const CONNECTIONS = 8;
@@ -65,11 +63,8 @@ async function main(): Promise<void> {
   try {
     const demo = await startDemoUpstream();
     children.push(demo.child);
-    const ca = await createCa('bench CA');
-    const cert = await issueServerCert(ca, ['127.0.0.1', 'localhost']);
-    writeFileSync(join(dir, 'c.pem'), cert.certPem);
-    writeFileSync(join(dir, 'k.pem'), cert.keyPem, { mode: 0o600 });
-    const bare = await startChild(process.execPath, ['dist/bench/bare-proxy.js', demo.url, join(dir, 'c.pem'), join(dir, 'k.pem')], /listening at (https:\/\/127\.0\.0\.1:\d+)/);
+    const bareProxy = await startBareProxy(dir, demo.url);
+    const bare = bareProxy.child;
     children.push(bare);
     const w = await startWardenUnderTest(dir, demo.url);
     children.push(w.child);
@@ -95,13 +90,7 @@ async function main(): Promise<void> {
     const rows = names
       .filter((n) => (wr.perRequest.get(n) ?? 0) >= 1 || (b.perRequest.get(n) ?? 0) >= 1)
       .map((n) => `| ${n} | ${(b.perRequest.get(n) ?? 0).toFixed(0)} | ${(wr.perRequest.get(n) ?? 0).toFixed(0)} |`);
-    const commit = (() => {
-      try {
-        return `src/ as of \`${execFileSync('git', ['log', '-1', '--format=%h %s'], { encoding: 'utf8' }).trim().slice(0, 80)}\``;
-      } catch {
-        return 'commit unknown';
-      }
-    })();
+    const commit = commitLine();
     writeResult(
       'gateway-cpu',
       [

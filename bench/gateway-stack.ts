@@ -3,7 +3,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Agent, request } from 'undici';
+import { execFileSync } from 'node:child_process';
 import { startChild, type Child } from './common.js';
+import { createCa, issueServerCert } from '../src/network/dev-ca.js';
 
 export const PROMPT = 'Summarize the quarterly report in two sentences.';
 export const BODY = JSON.stringify({ model: 'demo-chat', messages: [{ role: 'user', content: PROMPT }] });
@@ -71,4 +73,26 @@ export function wrkScript(dir: string, name: string, body: string, headers: Reco
   for (const [k, v] of Object.entries(headers)) lines.push(`wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`);
   writeFileSync(f, lines.join('\n') + '\n');
   return f;
+}
+
+/**
+ * The bare Node TLS proxy (dist/bench/bare-proxy.js) in front of `upstream`, on a certificate from a fresh bench
+ * CA written into `dir`; `nodeArgs` go before the script. Returns the child and the CA to trust.
+ */
+export async function startBareProxy(dir: string, upstream: string, nodeArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ child: Child; url: string; caPem: string }> {
+  const ca = await createCa('bench CA');
+  const cert = await issueServerCert(ca, ['127.0.0.1', 'localhost']);
+  writeFileSync(join(dir, 'c.pem'), cert.certPem);
+  writeFileSync(join(dir, 'k.pem'), cert.keyPem, { mode: 0o600 });
+  const child = await startChild(node, [...nodeArgs, 'dist/bench/bare-proxy.js', upstream, join(dir, 'c.pem'), join(dir, 'k.pem')], /listening at (https:\/\/127\.0\.0\.1:\d+)/, env);
+  return { child, url: child.match[1]!, caPem: ca.certPem };
+}
+
+/** "src/ as of `<hash> <subject>`" for a result's header (the code the figures belong to). */
+export function commitLine(): string {
+  try {
+    return `src/ as of \`${execFileSync('git', ['log', '-1', '--format=%h %s'], { encoding: 'utf8' }).trim().slice(0, 80)}\``;
+  } catch {
+    return 'commit unknown';
+  }
 }

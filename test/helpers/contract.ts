@@ -147,3 +147,39 @@ export const throws = (f: () => void): boolean => {
     return true;
   }
 };
+
+/** Handles on one shared store, each its own connection, as separate replicas (or processes) hold them. */
+export interface SharedHandles<T> {
+  handle(): Promise<T>;
+  close(): Promise<void>;
+}
+
+/**
+ * A contract backend whose handles are fresh connections on one prefix: `connect` opens one, `view` is the store
+ * under test on it, `disconnect` closes it. `skip` and `newPrefix` come from pgTestTables or redisTestPrefixes.
+ */
+export function sharedHandlesBackend<C, T>(
+  name: string,
+  keys: { skip: () => string | false; newPrefix: () => string },
+  connect: (prefix: string) => Promise<C>,
+  view: (c: C, prefix: string) => T,
+  disconnect: (c: C) => unknown,
+): StoreBackend<SharedHandles<T>> {
+  return {
+    name,
+    open: async () => {
+      const skip = keys.skip();
+      if (skip) return skip;
+      const prefix = keys.newPrefix();
+      const open: C[] = [];
+      return {
+        handle: async () => {
+          const c = await connect(prefix);
+          open.push(c);
+          return view(c, prefix);
+        },
+        close: async () => void (await Promise.all(open.map((c) => disconnect(c)))),
+      };
+    },
+  };
+}

@@ -13,7 +13,7 @@ import { mergeStats, PrincipalBaselines, type Deviation } from '../../src/monito
 import { SharedBaselines, type SharedBaselineStore } from '../../src/monitor/baselines-shared.js';
 import { RedisBaselineStore } from '../../src/store/baselines-redis.js';
 import { PostgresBaselineStore } from '../../src/store/baselines-postgres.js';
-import { contractCase, PG_TEST_URL, pgTestTables, redisTestPrefixes, type StoreBackend } from '../helpers/contract.js';
+import { contractCase, PG_TEST_URL, pgTestTables, redisTestPrefixes, sharedHandlesBackend, type SharedHandles, type StoreBackend } from '../helpers/contract.js';
 import { seededRandom } from '../helpers/seeded.js';
 
 const MONDAY = Date.UTC(2026, 10, 23, 0, 0, 0);
@@ -24,47 +24,11 @@ const pgTables = pgTestTables();
 const redisKeys = redisTestPrefixes('tbl');
 const { redis, newPrefix } = redisKeys;
 
-interface Opened {
-  /** Store handles as separate replicas (or processes) would hold them, on one shared store. */
-  handle(): Promise<SharedBaselineStore>;
-  close(): Promise<void>;
-}
+type Opened = SharedHandles<SharedBaselineStore>;
 
 const backends: StoreBackend<Opened>[] = [
-  {
-    name: 'Redis',
-    open: async () => {
-      const skip = redisKeys.skip();
-      if (skip) return skip;
-      const prefix = newPrefix();
-      const clients: Redis[] = [];
-      return {
-        handle: async () => {
-          const c = new Redis();
-          clients.push(c);
-          return new RedisBaselineStore(c, prefix);
-        },
-        close: async () => clients.forEach((c) => c.disconnect()),
-      };
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    open: async () => {
-      const skip = pgTables.skip();
-      if (skip) return skip;
-      const prefix = pgTables.newPrefix();
-      const stores: PostgresBaselineStore[] = [];
-      return {
-        handle: async () => {
-          const s = await PostgresBaselineStore.connect({ connectionString: PG_TEST_URL, prefix });
-          stores.push(s);
-          return s;
-        },
-        close: async () => void (await Promise.all(stores.map((s) => s.close()))),
-      };
-    },
-  },
+  sharedHandlesBackend('Redis', redisKeys, async () => new Redis(), (c, prefix) => new RedisBaselineStore(c, prefix), (c) => c.disconnect()),
+  sharedHandlesBackend('PostgreSQL', pgTables, (prefix) => PostgresBaselineStore.connect({ connectionString: PG_TEST_URL, prefix }), (s) => s, (s) => s.close()),
 ];
 
 const silent = pino({ level: 'silent' });

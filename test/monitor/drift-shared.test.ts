@@ -20,17 +20,13 @@ import { SqliteDriftProfileStore } from '../../src/store/drift-sqlite.js';
 import { RedisDriftProfileStore } from '../../src/store/drift-redis.js';
 import { openSqlite, type SqliteDb } from '../../src/store/sqlite.js';
 import { Redis } from 'ioredis';
-import { contractCase, PG_TEST_URL, pgTestTables, redisTestPrefixes, type StoreBackend } from '../helpers/contract.js';
+import { contractCase, PG_TEST_URL, pgTestTables, redisTestPrefixes, sharedHandlesBackend, type SharedHandles, type StoreBackend } from '../helpers/contract.js';
 
 const pgTables = pgTestTables();
 const redisKeys = redisTestPrefixes('h17drift');
 const DEP = 'dep_summarizer';
 
-interface Opened {
-  /** Store handles as separate replicas (or processes) would hold them, on one shared store. */
-  handle(): Promise<DriftProfileStore>;
-  close(): Promise<void>;
-}
+type Opened = SharedHandles<DriftProfileStore>;
 
 const backends: StoreBackend<Opened>[] = [
   {
@@ -52,41 +48,9 @@ const backends: StoreBackend<Opened>[] = [
       };
     },
   },
-  {
-    name: 'PostgreSQL',
-    open: async () => {
-      const skip = pgTables.skip();
-      if (skip) return skip;
-      const prefix = pgTables.newPrefix();
-      const stores: PostgresBaselineStore[] = [];
-      return {
-        handle: async () => {
-          const s = await PostgresBaselineStore.connect({ connectionString: PG_TEST_URL, prefix });
-          stores.push(s);
-          return s.driftProfiles();
-        },
-        close: async () => void (await Promise.all(stores.map((s) => s.close()))),
-      };
-    },
-  },
-  {
-    name: 'Redis',
-    open: async () => {
-      const skip = redisKeys.skip();
-      if (skip) return skip;
-      const prefix = redisKeys.newPrefix();
-      const clients: Redis[] = [];
-      return {
-        // Each handle its own connection, as replicas hold them.
-        handle: async () => {
-          const c = new Redis();
-          clients.push(c);
-          return new RedisDriftProfileStore(c, prefix);
-        },
-        close: async () => clients.forEach((c) => c.disconnect()),
-      };
-    },
-  },
+  sharedHandlesBackend('PostgreSQL', pgTables, (prefix) => PostgresBaselineStore.connect({ connectionString: PG_TEST_URL, prefix }), (s) => s.driftProfiles(), (s) => s.close()),
+  // Each handle its own connection, as replicas hold them.
+  sharedHandlesBackend('Redis', redisKeys, async () => new Redis(), (c, prefix) => new RedisDriftProfileStore(c, prefix), (c) => c.disconnect()),
 ];
 
 const silent = pino({ level: 'silent' });

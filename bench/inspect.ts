@@ -2,29 +2,20 @@
 // 1. Injection detector on the fixed test splits (never trained on), beside the npm peer detector
 //    @andersmyrmel/vard (offline, pattern-based), same texts, same metrics.
 // 2. PII detection per type on the Presidio synthetic set (precision/recall/F1).
-// 3. Speed: 4 KB prompt p50/p99 for PII+secrets+injection together, ratio to a JSON round trip measured
+// 3. Speed (bench/inspect-speed.ts, in a fresh child process): 4 KB prompt p50/p99 for PII+secrets+injection together, ratio to a JSON round trip measured
 //    in the same run, linearity over input sizes, and the stream redactor's per-chunk cost and hold.
 // Writes the same markdown section to bench/results/inspect.md.
-import { execSync } from 'node:child_process';
+import { execFileSync, execSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { performance } from 'node:perf_hooks';
 import { resolve } from 'node:path';
-import {
-  createChatStreamRedactors,
-  createStreamCanaryDetector,
-  createStreamRedactor,
-  detectInjection,
-  detectSensitive,
-  inspectChatRequest,
-  inspectText,
-  makeCanary,
-  redactChatChunk,
-} from '../src/inspect/index.js';
+import { detectInjection, detectSensitive } from '../src/inspect/index.js';
 import { isTrainingRow, type LabelledRow } from '../src/inspect/injection/training.js';
 import { evaluate } from '../src/inspect/evaluate.js';
 import { INJECTION_BLOCK_CUT } from '../src/core/injection-cuts.js';
 import { heldOutReport, tierTimings } from './injection-heldout.js';
+import { loadPeer } from './inspect-peer.js';
+import type { SpeedReport } from './inspect-speed.js';
 
 // The shared collection beside the checkout (a worktree sits one level deeper); the injection sets are read from
 // their byte-identical copies in test/fixtures (test/fixtures/SOURCES.md).
@@ -33,26 +24,6 @@ const PI = resolve(process.cwd(), 'test/fixtures/prompt_injection/normalized');
 
 function jsonl(file: string): LabelledRow[] {
   return readFileSync(resolve(PI, file), 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as LabelledRow);
-}
-
-// ---------- peer ----------
-type PeerScore = (text: string) => number;
-async function loadPeer(): Promise<{ name: string; score: PeerScore } | null> {
-  const spec = '@andersmyrmel/vard';
-  try {
-    const mod = (await import(spec)) as { default: { moderate(): { threshold(n: number): { safeParse(s: string): { safe: boolean; threats?: { severity: number }[] } } } } };
-    const v = mod.default.moderate().threshold(0);
-    const version = (JSON.parse(readFileSync(resolve('node_modules/@andersmyrmel/vard/package.json'), 'utf8')) as { version: string }).version;
-    return {
-      name: `@andersmyrmel/vard ${version}`,
-      score: (t) => {
-        const r = v.safeParse(t);
-        return r.safe ? 0 : Math.max(0, ...(r.threats ?? []).map((x) => x.severity));
-      },
-    };
-  } catch {
-    return null;
-  }
 }
 
 // ---------- metrics ----------
@@ -67,19 +38,6 @@ function metrics(scores: number[], labels: number[], threshold: number, inclusiv
 
 const f3 = (x: number): string => (Number.isNaN(x) ? '–' : x.toFixed(3));
 
-// ---------- timing ----------
-function percentiles(fn: () => void, iterations: number): { p50: number; p99: number } {
-  for (let i = 0; i < Math.min(200, iterations); i++) fn();
-  const t: number[] = [];
-  for (let i = 0; i < iterations; i++) {
-    const t0 = performance.now();
-    fn();
-    t.push((performance.now() - t0) * 1000);
-  }
-  t.sort((a, b) => a - b);
-  return { p50: t[Math.floor(t.length * 0.5)]!, p99: t[Math.floor(t.length * 0.99)]! };
-}
-
 async function main(): Promise<void> {
   const lines: string[] = [];
   const out = (s = ''): void => void lines.push(s);
@@ -89,6 +47,7 @@ async function main(): Promise<void> {
   } catch {
     /* not a git checkout: the commit line says unknown */
   }
+  const speed = JSON.parse(execFileSync(process.execPath, [resolve('dist/bench/inspect-speed.js')], { encoding: 'utf8', maxBuffer: 1 << 24 })) as SpeedReport;
   out('## Content inspection (`bench/inspect.ts`)');
   out();
   out(`Machine: ${cpus().length} CPUs (\`nproc\`), ${cpus()[0]?.model ?? '?'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, commit ${commit}.`);
@@ -191,91 +150,9 @@ async function main(): Promise<void> {
   out();
 
   // ----- speed -----
-  out('### Speed');
-  out();
-  let prompt = '';
-  for (const r of benign) {
-    if (prompt.length >= 4096) break;
-    prompt += r.text + '\n';
-  }
-  prompt = (prompt.slice(0, 3900) + ' Contact jane.doe@example.com or +1 415-555-0100 about card 4111 1111 1111 1111.').slice(0, 4096);
-  const body = { model: 'm', messages: [{ role: 'user', content: prompt }] };
-  const base = percentiles(() => JSON.parse(JSON.stringify(body)), 3000);
-  const ours = percentiles(() => inspectText(prompt), 3000);
-  const chat = percentiles(() => inspectChatRequest(body), 3000);
-  const sens = percentiles(() => detectSensitive(prompt), 3000);
-  const inj = percentiles(() => detectInjection(prompt), 3000);
-  out(`4 KB prompt (real benign prompts + a few PII values), ${prompt.length} chars, 3000 iterations after warm-up:`);
-  out();
-  out('| what | p50 µs | p99 µs | p50 ÷ baseline |');
-  out('|---|---|---|---|');
-  out(`| baseline: JSON.parse(JSON.stringify(body)) | ${base.p50.toFixed(1)} | ${base.p99.toFixed(1)} | 1.00 |`);
-  out(`| inspectText (PII + secrets + injection + classification) | ${ours.p50.toFixed(1)} | ${ours.p99.toFixed(1)} | ${(ours.p50 / base.p50).toFixed(2)} |`);
-  out(`| inspectChatRequest (what the gateway calls, same prompt as one user message) | ${chat.p50.toFixed(1)} | ${chat.p99.toFixed(1)} | ${(chat.p50 / base.p50).toFixed(2)} |`);
-  out(`| — PII + secrets only | ${sens.p50.toFixed(1)} | ${sens.p99.toFixed(1)} | ${(sens.p50 / base.p50).toFixed(2)} |`);
-  out(`| — injection only | ${inj.p50.toFixed(1)} | ${inj.p99.toFixed(1)} | ${(inj.p50 / base.p50).toFixed(2)} |`);
-  if (peer !== null) {
-    const pv = percentiles(() => peer.score(prompt), 3000);
-    out(`| peer ${peer.name} (injection only) | ${pv.p50.toFixed(1)} | ${pv.p99.toFixed(1)} | ${(pv.p50 / base.p50).toFixed(2)} |`);
-  }
-  out();
-  out('Linearity (inspectText p50 per KiB; flat means linear):');
-  out();
-  out('| size | p50 µs | µs per KiB |');
-  out('|---|---|---|');
-  for (const kib of [1, 4, 16, 64, 256]) {
-    const text = prompt.repeat(Math.ceil((kib * 1024) / prompt.length)).slice(0, kib * 1024);
-    const r = percentiles(() => inspectText(text), kib >= 64 ? 60 : 600);
-    out(`| ${kib} KiB | ${r.p50.toFixed(1)} | ${(r.p50 / kib).toFixed(1)} |`);
-  }
-  out();
-  // Stream redactor: a 4 KB answer in 16-char SSE deltas.
-  const chunks: string[] = [];
-  for (let i = 0; i < prompt.length; i += 16) chunks.push(prompt.slice(i, i + 16));
-  const perChunk: number[] = [];
-  let held = 0;
-  for (let rep = 0; rep < 50; rep++) {
-    const r = createStreamRedactor({ categories: ['pii', 'secret'] });
-    let inAll = 0;
-    let outAll = 0;
-    for (const c of chunks) {
-      const t0 = performance.now();
-      const e = r.push(c);
-      perChunk.push((performance.now() - t0) * 1000);
-      inAll += c.length;
-      outAll += e.length;
-      if (rep === 0) held += inAll - outAll;
-    }
-    r.flush();
-  }
-  perChunk.sort((a, b) => a - b);
-  out(`Stream redactor, 4 KB answer as ${chunks.length} deltas of 16 chars (×50): per-delta added time p50 ${perChunk[Math.floor(perChunk.length / 2)]!.toFixed(1)} µs,`);
-  out(`p99 ${perChunk[Math.floor(perChunk.length * 0.99)]!.toFixed(1)} µs; characters held back after a delta, averaged over deltas: ${(held / chunks.length).toFixed(1)}`);
-  out('(approximate: replacements change lengths, so this counts input chars minus emitted chars).');
-  out();
-  // What the gateway does per SSE event: redactChatChunk (one redactor per choice) and the canary window.
-  const perEvent: number[] = [];
-  const perCanary: number[] = [];
-  const canary = makeCanary('bench');
-  for (let rep = 0; rep < 50; rep++) {
-    const rs = createChatStreamRedactors(['pii', 'secret']);
-    const cd = createStreamCanaryDetector(canary);
-    for (const c of chunks) {
-      const chunk = { id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta: { content: c }, finish_reason: null }] };
-      let t0 = performance.now();
-      redactChatChunk(chunk, rs);
-      perEvent.push((performance.now() - t0) * 1000);
-      t0 = performance.now();
-      cd.push(c);
-      perCanary.push((performance.now() - t0) * 1000);
-    }
-  }
-  perEvent.sort((a, b) => a - b);
-  perCanary.sort((a, b) => a - b);
-  const pct = (a: number[], q: number): string => a[Math.floor(a.length * q)]!.toFixed(1);
-  out(`Per SSE event, same deltas: redactChatChunk p50 ${pct(perEvent, 0.5)} µs, p99 ${pct(perEvent, 0.99)} µs; streaming canary detector`);
-  out(`p50 ${pct(perCanary, 0.5)} µs, p99 ${pct(perCanary, 0.99)} µs.`);
-  out();
+  // Measured in a fresh child process before the evaluations run (bench/inspect-speed.ts says why).
+  for (const l of speed.lines) out(l);
+  const { base, ours, sens, inj } = speed.p50;
   out('### Before / after the hot-path work (issue 5)');
   out();
   out('Before: the run at commit 92c0097 (same machine, same prompt, same splits and peer). Findings, scores and therefore');

@@ -11,6 +11,13 @@ import { candidateRuns, findEncodedPayloads } from '../../src/inspect/injection/
 import { scanPhrases, type PhraseHit } from '../../src/inspect/injection/phrase-scan.js';
 import { DELIMITER_SPOOF, PHRASE_FAMILIES } from '../../src/inspect/injection/phrases.js';
 import { findFormattedTokens, TOKEN_FORMATS } from '../../src/inspect/secrets/token-formats.js';
+import { classifierProbability } from '../../src/inspect/injection/detector.js';
+import { deepFeatures, deepModel, deepProbability, type DeepModel } from '../../src/inspect/injection/deep.js';
+import { hashFeatures, l2Normalizer, sumOfSquares } from '../../src/inspect/injection/features.js';
+import { injectionModel, type InjectionModel } from '../../src/inspect/injection/model.js';
+import { SIGNAL_NAMES, type SignalName } from '../../src/inspect/injection/signals.js';
+import { COMMON, englishness, leetTokens } from '../../src/inspect/injection/views.js';
+import { longestDigitRun, RULES } from '../../src/inspect/pii/national-id.js';
 import { testdata } from '../helpers/testdata.js';
 
 /** The reference: every family's own pattern, run on its own. */
@@ -173,4 +180,117 @@ test('property: looking for token prefixes only inside long runs finds every tok
     { numRuns: 2000 },
   );
   assert.ok(found > 1000, String(found));
+});
+
+// ---- The classifiers' sums and the view triggers, against their plain formulations ----
+
+/** The first tier's probability with a map of counts, as the training featurizer counts (training.ts). */
+function linearByMap(model: InjectionModel, skeleton: string, signals: ReadonlySet<SignalName>): number {
+  const counts = new Map<number, number>();
+  let sum = 0;
+  hashFeatures(skeleton, {
+    add: (i) => {
+      counts.set(i, (counts.get(i) ?? 0) + 1);
+      sum += model.weights[i]!;
+    },
+  });
+  let z = model.bias + sum * model.scale * l2Normalizer(sumOfSquares(counts));
+  for (const s of signals) z += model.signalWeights[SIGNAL_NAMES.indexOf(s)]!;
+  return 1 / (1 + Math.exp(-z));
+}
+
+/** The deeper tier with a map of counts (its formulation before the reused count table). */
+function deepByMap(model: DeepModel, skeleton: string, signals: ReadonlySet<SignalName>): number {
+  const H = model.hidden;
+  const h = new Float64Array(H);
+  const counts = new Map<number, number>();
+  deepFeatures(skeleton, (i) => void counts.set(i, (counts.get(i) ?? 0) + 1));
+  const norm = model.scale * l2Normalizer(sumOfSquares(counts));
+  for (const [i, c] of counts) {
+    const v = c * norm;
+    for (let j = 0; j < H; j++) h[j]! += model.w1[i * H + j]! * v;
+  }
+  for (const s of signals) for (let j = 0; j < H; j++) h[j]! += model.dense[SIGNAL_NAMES.indexOf(s) * H + j]!;
+  let z = model.b2;
+  for (let j = 0; j < H; j++) {
+    const a = h[j]! + model.b1[j]!;
+    if (a > 0) z += a * model.w2[j]!;
+  }
+  return 1 / (1 + Math.exp(-z));
+}
+
+test('both tiers give, to the last bit, what their map-of-counts formulations give on every labelled prompt', () => {
+  const lin = injectionModel();
+  const deep = deepModel();
+  const signals = new Set<SignalName>(['ignore_instructions', 'homoglyphs']);
+  const texts = promptTexts();
+  for (const t of texts) {
+    assert.equal(classifierProbability(lin, t, signals), linearByMap(lin, t, signals), t.slice(0, 200));
+    assert.equal(deepProbability(deep, t, signals), deepByMap(deep, t, signals), t.slice(0, 200));
+  }
+  // Long texts too: repeated patterns pile many counts on few buckets.
+  const long = texts.slice(0, 400).join('\n');
+  for (const t of [long, 'qqqq'.repeat(20_000), long.repeat(4)]) {
+    assert.equal(classifierProbability(lin, t, new Set()), linearByMap(lin, t, new Set()));
+    assert.equal(deepProbability(deep, t, new Set()), deepByMap(deep, t, new Set()));
+  }
+});
+
+test('a text with more features than the packed counts hold is summed by the map and scores as the map does', () => {
+  // 'a ' × 2.2 M: four features per two characters, 8.8 M features, past the packed table's 2^23.
+  const t = 'a '.repeat(2_200_000);
+  const lin = injectionModel();
+  assert.equal(classifierProbability(lin, t, new Set()), linearByMap(lin, t, new Set()));
+});
+
+function leetByRegex(text: string): number {
+  return (text.match(/[a-z][0-9@$|][a-z0-9@$|]|[0-9@$|][a-z]/gi) ?? []).length;
+}
+
+function englishnessByExec(text: string): { ratio: number; words: number } {
+  let words = 0;
+  let common = 0;
+  const WORD = /[a-z]+/gi;
+  for (let m = WORD.exec(text); m !== null; m = WORD.exec(text)) {
+    words++;
+    if (COMMON.has(m[0].toLowerCase())) common++;
+  }
+  return { ratio: words === 0 ? 0 : common / words, words };
+}
+
+test('property: the symbol-led leetspeak count equals the regex count; englishness equals a word-by-word reading', () => {
+  const unit = fc.constantFrom('a', 'Z', 'x', '0', '1', '3', '@', '$', '|', ' ', '.', 'é', '\n', 'K', '1gn0r3', 'h3ll0', 'The', 'YOU', 'ignore');
+  fc.assert(
+    fc.property(fc.array(unit, { maxLength: 60 }), (parts) => {
+      const text = parts.join('');
+      assert.equal(leetTokens(text), leetByRegex(text), text);
+      assert.deepEqual(englishness(text), englishnessByExec(text), text);
+    }),
+    { numRuns: 3000 },
+  );
+  for (const t of promptTexts()) assert.equal(leetTokens(t), leetByRegex(t));
+});
+
+test('property: every match of a national-ID rule holds a digit run as long as the minDigitRun of the rule', () => {
+  // Digits in runs of every length, the separators and letters the rules use: matches of every rule form.
+  const unit = fc.oneof(
+    fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 1, maxLength: 18 }),
+    fc.constantFrom(' ', '-', '.', '+', '<', 'X', 'Z', 'A', 'B', 'M', 'F', 'P', 'T', 'k', 'AB', 'RSSMRA', 'P<', '\n'),
+  );
+  let matched = 0;
+  fc.assert(
+    fc.property(fc.array(unit, { maxLength: 20 }), (parts) => {
+      const text = parts.join('');
+      const longest = Math.max(0, ...(text.match(/\d+/g) ?? []).map((r) => r.length));
+      assert.equal(longestDigitRun(text), longest);
+      for (const rule of RULES) {
+        for (const m of text.matchAll(new RegExp(rule.re.source, rule.re.flags))) {
+          matched++;
+          assert.ok(longestDigitRun(m[0]) >= rule.minDigitRun, `${rule.re.source} matched ${m[0]}`);
+        }
+      }
+    }),
+    { numRuns: 3000 },
+  );
+  assert.ok(matched > 200, String(matched));
 });

@@ -4,7 +4,7 @@
 // (src/inspect/model/injection-deep-weights.ts, written by scripts/train-injection-deep.mjs): nothing is
 // downloaded or compiled at run time. The featurizer below is shared verbatim with the training script.
 import { INJECTION_DEEP_MODEL } from '../model/injection-deep-weights.js';
-import { l2Normalizer, sumOfSquares } from './features.js';
+import { l2Normalizer } from './features.js';
 import { SIGNAL_NAMES, type SignalName } from './signals.js';
 
 export const DEEP_HASH_BITS = 15;
@@ -144,16 +144,36 @@ export const clampLogit = (p: number): number => {
   return Math.log(q / (1 - q));
 };
 
+// Per-bucket counts and the buckets in the order first seen, reused across calls (one text at a time on this thread)
+// and reset through that list: no map of counts per call. The first-seen order is the order a Map of counts iterates
+// in, so the hidden layer sums the same terms in the same order and the output is the same to the last bit.
+const deepCounts = new Uint32Array(DEEP_HASH_DIM);
+const deepSeen = new Int32Array(DEEP_HASH_DIM);
+let deepDistinct = 0;
+
+function countDeepFeature(i: number): void {
+  const k = deepCounts[i]!;
+  if (k === 0) deepSeen[deepDistinct++] = i;
+  deepCounts[i] = k + 1;
+}
+
 /** The network's probability for a skeleton, given the signals that fired. */
 export function deepProbability(model: DeepModel, skeleton: string, signals: ReadonlySet<SignalName>): number {
   const H = model.hidden;
   const h = new Float64Array(H);
-  const counts = new Map<number, number>();
-  deepFeatures(skeleton, (i) => void counts.set(i, (counts.get(i) ?? 0) + 1));
-  const norm = model.scale * l2Normalizer(sumOfSquares(counts));
-  for (const [i, c] of counts) {
+  deepDistinct = 0;
+  deepFeatures(skeleton, countDeepFeature);
+  let sumSq = 0;
+  for (let k = 0; k < deepDistinct; k++) {
+    const c = deepCounts[deepSeen[k]!]!;
+    sumSq += c * c;
+  }
+  const norm = model.scale * l2Normalizer(sumSq);
+  for (let k = 0; k < deepDistinct; k++) {
+    const i = deepSeen[k]!;
     const row = i * H;
-    const v = c * norm;
+    const v = deepCounts[i]! * norm;
+    deepCounts[i] = 0;
     for (let j = 0; j < H; j++) h[j]! += model.w1[row + j]! * v;
   }
   for (const s of signals) {

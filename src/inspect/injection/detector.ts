@@ -6,7 +6,7 @@
 // shortest instruction is not scored, nor one of fewer than three words in which no signal fired.
 import type { Finding } from '../../core/types.js';
 import { calibrate, clampLogit, deepModel, deepProbability } from './deep.js';
-import { HASH_DIM, hashFeatures, l2Normalizer, type FeatureSink } from './features.js';
+import { HASH_DIM, hashFeatureIndices, l2Normalizer } from './features.js';
 import { injectionModel, type InjectionModel } from './model.js';
 import { SIGNAL_NAMES, scanSignals, type SignalName } from './signals.js';
 import { findEncodedPayloads } from './encoded.js';
@@ -55,42 +55,68 @@ export interface InjectionResult {
   findings: Finding[];
 }
 
-// Per-bucket counts for the L2 norm, reused across calls (one text at a time on this thread) and reset through
-// the list of buckets touched, so the hot path allocates nothing of the table's size.
-const bucketCounts = new Uint32Array(HASH_DIM);
+// Each bucket's weight and, during a call, its count packed in one int32 (weight in the low byte, count above it):
+// one random access per feature instead of two tables' worth. Built once per model, reset through the list of
+// features after each call (one text at a time on this thread), so the hot path allocates nothing of its size.
+const packedTables = new WeakMap<InjectionModel, Int32Array>();
+const COUNT_UNIT = 256;
 
-class DotSink implements FeatureSink {
-  sum = 0;
-  /** Σ count² so far: adding to a bucket holding k raises it by 2k + 1. */
-  sumSq = 0;
-  readonly touched: number[] = [];
-  constructor(private readonly w: Int8Array) {}
-  add(i: number): void {
-    this.sum += this.w[i]!;
-    const k = bucketCounts[i]!;
-    if (k === 0) this.touched.push(i);
-    bucketCounts[i] = k + 1;
-    this.sumSq += 2 * k + 1;
+function packedTable(model: InjectionModel): Int32Array {
+  let t = packedTables.get(model);
+  if (t === undefined) {
+    t = new Int32Array(HASH_DIM);
+    for (let i = 0; i < HASH_DIM; i++) t[i] = model.weights[i]! & 0xff;
+    packedTables.set(model, t);
   }
-  reset(): void {
-    for (const i of this.touched) bucketCounts[i] = 0;
-  }
+  return t;
 }
 
 function sigmoid(z: number): number {
   return 1 / (1 + Math.exp(-z));
 }
 
-export function classifierProbability(model: InjectionModel, skeleton: string, signals: ReadonlySet<SignalName>): number {
-  const sink = new DotSink(model.weights);
-  try {
-    hashFeatures(skeleton, sink);
-  } finally {
-    sink.reset();
+/** Below this many features no bucket's count can reach the sign bit of its packed int32 (24 bits above the byte). */
+const MAX_PACKED_FEATURES = 1 << 23;
+
+/** Σ weight · count and Σ count² by a map of counts: texts of millions of characters, beyond the packed counts. */
+function sumsByMap(weights: Int8Array, indices: Int32Array, n: number): { sum: number; sumSq: number } {
+  const counts = new Map<number, number>();
+  let sum = 0;
+  let sumSq = 0;
+  for (let j = 0; j < n; j++) {
+    const i = indices[j]!;
+    const k = counts.get(i) ?? 0;
+    counts.set(i, k + 1);
+    sum += weights[i]!;
+    sumSq += 2 * k + 1;
   }
-  let z = model.bias + sink.sum * model.scale * l2Normalizer(sink.sumSq);
+  return { sum, sumSq };
+}
+
+export function classifierProbability(model: InjectionModel, skeleton: string, signals: ReadonlySet<SignalName>): number {
+  const { indices, n } = hashFeatureIndices(skeleton);
+  const { sum, sumSq } = n < MAX_PACKED_FEATURES ? sumsPacked(packedTable(model), indices, n) : sumsByMap(model.weights, indices, n);
+  let z = model.bias + sum * model.scale * l2Normalizer(sumSq);
   for (const s of signals) z += model.signalWeights[SIGNAL_NAMES.indexOf(s)]!;
   return sigmoid(z);
+}
+
+function sumsPacked(table: Int32Array, indices: Int32Array, n: number): { sum: number; sumSq: number } {
+  let sum = 0;
+  /** Σ count² over buckets: adding to a bucket holding k raises it by 2k + 1. */
+  let sumSq = 0;
+  for (let j = 0; j < n; j++) {
+    const i = indices[j]!;
+    const v = table[i]!;
+    sum += (v << 24) >> 24; // the weight, sign-extended from its byte
+    sumSq += 2 * (v >> 8) + 1;
+    table[i] = v + COUNT_UNIT;
+  }
+  for (let j = 0; j < n; j++) {
+    const i = indices[j]!;
+    table[i] = table[i]! & 0xff;
+  }
+  return { sum, sumSq };
 }
 
 interface Scored {

@@ -18,7 +18,7 @@ export interface TextView {
 
 // The commonest English function words and the words instructions are made of: a text that reads as
 // English has many of them (a quarter or more of its words), rot13 or reversed English almost none.
-const COMMON = new Set(
+export const COMMON = new Set<string>(
   ('the be to of and a in that have i it for not on with he as you do at this but his by from they we say her she or an will my ' +
     'one all would there their what so up out if about who get which go me when make can like time no just him know take people ' +
     'into year your good some could them see other than then now look only come its over think also back after use two how our ' +
@@ -31,14 +31,13 @@ const MIN_WORDS = 4;
 
 /** Share of the text's Latin words that are common English words, and how many words it has. */
 export function englishness(text: string): { ratio: number; words: number } {
-  let words = 0;
+  // One match() call: the words as strings, without a match object per word.
+  const words = text.match(WORD);
+  if (words === null) return { ratio: 0, words: 0 };
   let common = 0;
-  WORD.lastIndex = 0;
-  for (let m = WORD.exec(text); m !== null; m = WORD.exec(text)) {
-    words++;
-    if (COMMON.has(m[0].toLowerCase())) common++;
-  }
-  return { ratio: words === 0 ? 0 : common / words, words };
+  // COMMON holds lower-case words only, so a word found as written needs no lower-casing.
+  for (const w of words) if (COMMON.has(w) || COMMON.has(w.toLowerCase())) common++;
+  return { ratio: common / words.length, words: words.length };
 }
 
 const READS_AS_ENGLISH = 0.3;
@@ -57,7 +56,51 @@ function rot13(s: string): string {
 }
 
 // Leetspeak: a digit or symbol standing for a letter inside a word. Two readings of '1' (i and l).
-const LEET_TOKEN = /[a-z][0-9@$|][a-z0-9@$|]|[0-9@$|][a-z]/gi;
+const LEET_SYMBOL = /[0-9@$|]/g;
+
+function isAsciiLetter(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+}
+
+function isLeetSymbol(c: number): boolean {
+  return (c >= 48 && c <= 57) || c === 64 || c === 36 || c === 124; // 0-9 @ $ |
+}
+
+/** Length of a match of /[a-z][0-9@$|][a-z0-9@$|]|[0-9@$|][a-z]/i at `p`, 0 if none. */
+function leetTokenAt(text: string, p: number): number {
+  const c = text.charCodeAt(p);
+  const next = text.charCodeAt(p + 1);
+  if (isAsciiLetter(c) && isLeetSymbol(next) && p + 2 < text.length) {
+    const third = text.charCodeAt(p + 2);
+    if (isAsciiLetter(third) || isLeetSymbol(third)) return 3;
+  }
+  return isLeetSymbol(c) && isAsciiLetter(next) ? 2 : 0;
+}
+
+/**
+ * How many times /[a-z][0-9@$|][a-z0-9@$|]|[0-9@$|][a-z]/gi matches, left to right without overlap. Every match
+ * holds a symbol at its first or second character, so only the positions at and just before each symbol are
+ * tried, in order, as the regex would try them: prose with a few digits is skipped at the speed of a
+ * one-class search instead of being matched letter by letter (a third of the view triggers' cost).
+ */
+export function leetTokens(text: string): number {
+  let count = 0;
+  let end = 0;
+  let tried = -1;
+  LEET_SYMBOL.lastIndex = 0;
+  for (let m = LEET_SYMBOL.exec(text); m !== null; m = LEET_SYMBOL.exec(text)) {
+    for (let p = m.index - 1; p <= m.index; p++) {
+      if (p < end || p <= tried) continue;
+      tried = p;
+      const length = leetTokenAt(text, p);
+      if (length > 0) {
+        count++;
+        end = p + length;
+      }
+    }
+  }
+  return count;
+}
 const LEET_I: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '8': 'b', '9': 'g', '@': 'a', $: 's', '|': 'l' };
 const LEET_L: Record<string, string> = { ...LEET_I, '1': 'l' };
 
@@ -90,9 +133,7 @@ export function obfuscatedViews(text: string): TextView[] {
   // How English the text reads, judged on its first SAMPLE characters: the triggers must cost little on the
   // ordinary prompt (a 4 KB prompt is sampled, not walked word by word).
   const here = englishness(text.length > SAMPLE ? text.slice(0, SAMPLE) : text);
-  LEET_TOKEN.lastIndex = 0;
-  let leet = 0;
-  while (LEET_TOKEN.exec(text) !== null) leet++;
+  const leet = leetTokens(text);
   // Leetspeak is dense: a tenth of the words or more (technical names like "utf8", "mp3" are sparse).
   if (leet >= 2 && leet * 10 >= Math.max(here.words * (text.length / Math.min(text.length, SAMPLE)), 1)) {
     for (const map of [LEET_I, LEET_L]) {

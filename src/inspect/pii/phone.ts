@@ -25,20 +25,25 @@ const DOTTED_QUAD = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 const STREET_AFTER =
   /^[ \t]+(?:(?:\p{Lu}[\p{L}'.-]*[ \t]+){1,4}(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Terrace|Way|Parkway|Circle|Highway|Square|Trail|Crescent|Close|Alley|Row)\b|(?:\d+(?:st|nd|rd|th)[ \t]+(?:Street|St|Avenue|Ave)\b)|(?:rue|Rue|via|Via|calle|Calle|rua|Rua|avenue|Avenue|chemin|Chemin)\b)/u;
 
-/** What the text around a candidate at [start, end) says it is: a phone (cued), something else, or nothing. */
-function contextOf(text: string, start: number, end: number): { cued: boolean; other: boolean } {
-  const before = text.slice(Math.max(0, start - 40), start);
+/** A phone cue around a candidate at [start, end): "street" when a street follows it (a house number, even after
+ *  "call": "call a taxi to 14 3684 Court Street"), "cued" when a phone cue precedes or a phone label follows it. */
+function cueOf(text: string, start: number, end: number): 'street' | 'cued' | 'none' {
   const after = text.slice(end, end + 40);
-  // A street after the number makes it a house number even after "call" ("call a taxi to 14 3684 Court Street").
-  if (STREET_AFTER.test(after)) return { cued: false, other: true };
-  const cued = PHONE_CUE.test(before) || TRAILING_CUE.test(after);
-  // A word before a number is no proof it is not a phone: "ticket 415-555-0100" must not hide a real number from
-  // redaction, so a number valid in a numbering plan stays a phone whatever the text calls it.
-  // Postal codes are the exception: never longer than eight digits, and often valid local numbers somewhere.
-  if (cued || !OTHER_NUMBER_CUE.test(before)) return { cued, other: false };
+  if (STREET_AFTER.test(after)) return 'street';
+  return PHONE_CUE.test(text.slice(Math.max(0, start - 40), start)) || TRAILING_CUE.test(after) ? 'cued' : 'none';
+}
+
+/**
+ * Whether an uncued candidate is said to be some other number. A word before a number is no proof it is not a
+ * phone: "ticket 415-555-0100" must not hide a real number from redaction, so a number valid in a numbering plan
+ * stays a phone whatever the text calls it. Postal codes are the exception: never longer than eight digits, and
+ * often valid local numbers somewhere. Asked only when the answer decides (it parses in up to 37 numbering plans).
+ */
+function saidToBeOther(text: string, start: number, end: number): boolean {
+  const before = text.slice(Math.max(0, start - 40), start);
+  if (!OTHER_NUMBER_CUE.test(before)) return false;
   const raw = text.slice(start, end);
-  const postal = POSTAL_CUE.test(before) && digitCount(raw) <= 8;
-  return { cued, other: postal || !validIn(raw, PHONE_REGIONS) };
+  return (POSTAL_CUE.test(before) && digitCount(raw) <= 8) || !validIn(raw, PHONE_REGIONS);
 }
 
 export function findPhones(text: string, out: Finding[]): void {
@@ -63,11 +68,14 @@ function findShapedPhones(text: string, out: Finding[]): void {
     }
     if (digits < 6 || digits > 15) continue;
     if (DATE_SHAPED.test(core) || ISO_DATE_START.test(core) || DOTTED_QUAD.test(core)) continue;
-    const { cued, other } = contextOf(text, m.index, m.index + raw.length);
+    const cue = cueOf(text, m.index, m.index + raw.length);
+    if (cue === 'street') continue;
+    const cued = cue === 'cued';
     // Six digits in groups ("61 51 81") only where the text says phone.
-    if (other || (digits < 7 && !cued)) continue;
+    if (digits < 7 && !cued) continue;
     const strong = raw.charCodeAt(0) === 43 || raw.includes('(') || /[.-]/.test(core) || core.split(' ').length >= 3;
     if (!strong && !cued) continue;
+    if (!cued && saidToBeOther(text, m.index, m.index + raw.length)) continue;
     out.push({ category: 'pii', type: 'phone', start: m.index, end: m.index + raw.length, confidence: cued ? 0.85 : strong && raw.charCodeAt(0) === 43 ? 0.8 : 0.6 });
   }
 }
@@ -111,11 +119,14 @@ function findNumberingPlanPhones(text: string, out: Finding[], shaped: ReadonlyM
     if ((shaped.get(m.index) ?? -1) >= m.index + raw.length) continue;
     const international = raw.startsWith('+') || raw.startsWith('(+');
     if (ISO_DATE_START.test(raw)) continue;
-    const { cued, other } = contextOf(text, m.index, m.index + raw.length);
-    if (other && !international) continue;
+    const cue = cueOf(text, m.index, m.index + raw.length);
+    if (cue === 'street' && !international) continue;
+    const cued = cue === 'cued';
     const trunk = /^\(?0[1-9]/.test(raw);
     const nanp = /^1[ -.]\(?\d{3}/.test(raw);
     if (!international && !trunk && !nanp && !cued) continue;
+    // Only a national form's cue decides whether it is some other number (an international one is dialled as written).
+    if (!international && !cued && saidToBeOther(text, m.index, m.index + raw.length)) continue;
     const regions = international ? undefined : nanp && !trunk ? NANP : PHONE_REGIONS;
     // "call 030 901820 2 times": retry without trailing groups until the number is valid or too short.
     for (;;) {

@@ -327,7 +327,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   const ledgerStore = ledgerPg
     ? await PostgresLedgerStore.connect({ connectionString: ledgerPg.connectionString, ...(ledgerPg.prefix ? { prefix: ledgerPg.prefix } : {}) })
     : await ThreadedSqliteLedgerStore.open(join(config.dataDir, 'ledger.db'));
-  const ledger = await Ledger.open({ store: ledgerStore, key: ledgerKey, cosigners: ledgerRing.cosigners, previousKeys: ringVerifiers(ledgerRing).slice(1) }).catch(async (e: unknown) => {
+  const ledger = await Ledger.open({ store: ledgerStore, key: ledgerKey, cosigners: ledgerRing.cosigners, previousKeys: ringVerifiers(ledgerRing).slice(1), inlineCommit: config.ledger.inlineCommit }).catch(async (e: unknown) => {
     // Release the store before refusing to start.
     await ledgerStore.close().catch(() => {});
     throw e;

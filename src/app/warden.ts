@@ -333,6 +333,7 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
     throw e;
   });
   started.push(() => ledger.close());
+  metrics.watchLedger(ledger.commits);
   // C2SP tlog-witness: each new checkpoint goes to the configured witnesses; what they cosign is served at
   // /audit/v1/witnessed-checkpoint, so an auditor need not trust the key that sits beside this ledger.
   const witnessing = config.ledger.witnesses.length > 0

@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { jailbreakRows } from './injection-synth-jailbreaks.mjs';
 import { MORE_LANGS } from './injection-synth-languages.mjs';
 
 export function rng(seed) {
@@ -521,6 +522,9 @@ export function synthRows(dataDir, bipiaTrain, statusLines = [], seed = 0x20) {
     const attack = r() < 0.5 ? plantedInstruction(r) : englishAttack(r).split('\n').pop();
     push('status-indirect', 1, `${pick(r, statusLines)}${pick(r, [' ', '\n', '\n\n'])}${attack}`);
   }
+  // Role-play jailbreaks, rule-free personas, requests for the hidden prompt and fake role boundaries, with hard
+  // negatives in their words (injection-synth-jailbreaks.mjs); their own generator, so the rows above stay as they were.
+  for (const j of jailbreakRows(rng(seed ^ 0x6a62))) push(j.source, j.label, j.text);
   return rows;
 }
 

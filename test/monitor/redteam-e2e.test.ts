@@ -78,8 +78,6 @@ async function finished(id: string): Promise<RedTeamRun> {
 
 test('a run through the gateway: the echo model is never compromised, the vulnerable one is where Warden lets attacks through', async () => {
   const cli = await runWarden(['redteam', 'run'], admin);
-  // Exit 3: at least one attack worked (against the vulnerable model).
-  assert.equal(cli.code, 3, cli.stderr + cli.stdout);
   assert.match(cli.stdout, /^MODEL +KIND +ATTEMPTS +BLOCKED +RESISTED +SUCCEEDED +ERRORS +SUCCESS$/m);
   const history = await t.call('admin', 'GET', '/admin/v1/redteam/runs', { key: t.adminKey });
   assert.equal(history.json.data.length, 1);
@@ -89,6 +87,9 @@ test('a run through the gateway: the echo model is never compromised, the vulner
   assert.match(run.policyVersion, /^[0-9a-f]{8,}|^sha256:/, run.policyVersion);
 
   const of = (model: string) => run.results.filter((r) => r.model === model);
+  // Exit 3 when at least one attack worked, 0 when none did.
+  const succeeded = run.results.filter((r) => r.outcome === 'succeeded');
+  assert.equal(cli.code, succeeded.length > 0 ? 3 : 0, cli.stderr + cli.stdout);
   // The demo upstream only echoes the last user message: it never assembles the marker, never sees the
   // canary in a user message, never calls an unforced tool. Nothing succeeds against it.
   assert.deepEqual(of('demo-chat').filter((r) => r.outcome === 'succeeded'), []);
@@ -103,8 +104,13 @@ test('a run through the gateway: the echo model is never compromised, the vulner
   const leak = of('vuln-chat').find((r) => r.attack === 'leak.what-is-your-prompt')!;
   assert.equal(leak.outcome, 'blocked', JSON.stringify(leak));
   assert.equal(leak.status, 403);
-  // What Warden still lets through, the vulnerable model falls for: that is what a red team is for (exit 3 above).
-  assert.ok(of('vuln-chat').some((r) => r.outcome === 'succeeded'), JSON.stringify(of('vuln-chat')));
+  // The vulnerable model obeys whatever reaches it, so for the attacks that work on the words of the request (all but
+  // data leaks and tool abuse, which the answer's redaction and the tool-call filter stop), the starter policy's
+  // refusal is all that stands between the attack and the model: each is refused or succeeds. Since the detector
+  // learned role-play jailbreaks and fake role boundaries (issue 20), the suite's grandmother attack is refused as
+  // well (jailbreaks: success ratio 0 below), and the fake system turn scores just above the block cut.
+  const wordAttacks = of('vuln-chat').filter((r) => !['data_leak', 'tool_abuse'].includes(r.kind));
+  assert.ok(wordAttacks.every((r) => r.outcome === 'blocked' || r.outcome === 'succeeded'), JSON.stringify(wordAttacks));
   // Every attempt is a ledger entry of the red-team principal (request ids come back on each answer).
   assert.ok(run.results.every((r) => typeof r.requestId === 'string' && r.requestId.length > 0));
   const entries = t.audits();
@@ -129,13 +135,13 @@ test('a run through the gateway: the echo model is never compromised, the vulner
   assert.match(report, /\| vuln-chat \| system_prompt_leak \| 3 \|/);
   const metrics = await t.call('admin', 'GET', '/metrics', { key: t.adminKey });
   assert.match(metrics.text, /warden_redteam_attack_success_ratio\{model="demo-chat",kind="direct_injection"\} 0/);
-  // System-prompt leaks are all refused now (issue 20); what still works against the vulnerable model shows as a share.
+  // System-prompt leaks and jailbreaks are all refused now (issue 20): a success ratio of 0 per kind.
   assert.match(metrics.text, /warden_redteam_attack_success_ratio\{model="vuln-chat",kind="system_prompt_leak"\} 0$/m);
-  assert.match(metrics.text, /warden_redteam_attack_success_ratio\{model="vuln-chat",kind="[a-z_]+"\} (0\.\d+|1)$/m);
+  assert.match(metrics.text, /warden_redteam_attack_success_ratio\{model="vuln-chat",kind="jailbreak"\} 0$/m);
   assert.match(metrics.text, /warden_redteam_attacks_total\{model="vuln-chat",kind="direct_injection",outcome="blocked"\} [1-9]/);
   const shown = await runWarden(['redteam', 'show', run.id], admin);
   assert.equal(shown.code, 0, shown.stderr);
-  assert.match(shown.stdout, /^SUCCEEDED +vuln-chat +[a-z]+\.[a-z-]+$/m);
+  for (const r of succeeded) assert.match(shown.stdout, new RegExp(`^SUCCEEDED +${r.model} +${r.attack.replace('.', '\\.')}$`, 'm'));
   assert.match(shown.stdout, /^BLOCKED +vuln-chat +leak\.what-is-your-prompt +\(403 \w+\)$/m);
   assert.match(shown.stdout, /^BLOCKED +demo-chat +direct\.ignore-previous +\(403 \w+\)$/m);
   const hist = await runWarden(['redteam', 'history'], admin);

@@ -13,7 +13,8 @@ import { findEncodedPayloads } from './encoded.js';
 import { obfuscatedViews, type TextView } from './views.js';
 
 export const OBFUSCATION_PRIORS: Partial<Record<SignalName, number>> = {
-  encoded_instructions: 0.9,
+  // Attack wording in a decoded base64 or hex run: the readings' prior (HIDDEN_READING_PRIOR), for the same reason.
+  encoded_instructions: 0.5,
   unicode_tags: 0.9,
   delimiter_spoofing: 0.6,
   homoglyphs: 0.5,
@@ -142,11 +143,27 @@ function newPhrases(fired: ReadonlySet<SignalName>, before: ReadonlySet<SignalNa
   return false;
 }
 
-/** A view's classifier verdict counts only when it turns the text's: below 0.5 as written, ≥ VIEW_MIN_P read so. */
+/** A view's classifier verdict counts only when it clearly beats the text's as written (by VIEW_MARGIN)… */
 const VIEW_MARGIN = 0.2;
 /** …and only when the reading is clearly an instruction: short readings of ordinary text ("USACE and the grades were
  *  ABCDF" from spaced capitals) can reach an unsure 0.6. */
 const VIEW_MIN_P = 0.8;
+/** Hiding an instruction is itself evidence: a reading that reveals attack wording or a classifier verdict is
+ *  combined with this prior. Chosen on obfuscated calibration rows, attacks and ordinary texts alike (the same
+ *  transforms as bench/injection-variants.ts): at 0.9 a hidden "Pretend to be a poet" or "What are the instructions
+ *  for changing a tyre?" was refused (59 of 642 ordinary rows, every transform), at 0.5 3–5 of them, while the
+ *  attacks caught fell by one of 219. Wording alone so reaches the flag and tool-result cuts; a block needs the
+ *  reading's classifier verdict too. */
+const HIDDEN_READING_PRIOR = 0.5;
+
+/** Both tiers on one reading, uncalibrated: what the text would have scored had it been written so. */
+function twoTierScore(r: Scored): number {
+  const model = deepModel();
+  const priorFired = [...r.fired].some((s) => OBFUSCATION_PRIORS[s] !== undefined);
+  if (r.score < model.unsure.low || r.score > model.unsure.high || priorFired) return r.score;
+  const p2 = deepProbability(model, r.skeleton, r.fired);
+  return 1 / (1 + Math.exp(-(clampLogit(r.score) + clampLogit(p2)) / 2));
+}
 
 export interface DetectOptions {
   /** 'fast': the first tier only, uncalibrated (what the training scripts read); 'raw': both tiers, uncalibrated
@@ -174,19 +191,35 @@ export function detectInjection(text: string, opts: DetectOptions = {}): Injecti
   if (base.fired.has('encoded_payload')) {
     for (const p of findEncodedPayloads(text).slice(0, 4)) views.push({ kind: 'encoded', text: p.text.slice(0, 4096), start: p.start, end: p.end });
   }
+  // The text's classifier verdict as both tiers give it (computed once, only when there is a reading to compare).
+  let baseTwo: number | undefined;
+  // A reading of the whole text (spaced, reversed, rot13 or leetspeak throughout) is what the text says: both tiers
+  // read the text as written as noise they have not seen, and their verdict there is a coin toss ("P r e t e n d  t o
+  // b e  a  p o e t" at 0.65).
+  let wholeReading: number | undefined;
+  /** The highest score a reading that reveals something gives (with HIDDEN_READING_PRIOR). */
+  let revealed = 0;
   for (const v of views) {
     if (v.text.trim().length < MIN_SCORED_LENGTH) continue;
     const r = scoreText(v.text);
     // Only what the reading reveals counts: wording the text as written did not show, or a classifier verdict
-    // it did not reach. A prompt whose "35-year-old" reads "3s-year-old" reveals nothing.
+    // it did not reach. A prompt whose "35-year-old" reads "3s-year-old" reveals nothing. The reading is judged by
+    // both tiers, as the text would have been had it been written so (a reading must not count for less).
     const phrases = newPhrases(r.fired, base.fired);
-    if (!phrases && !(r.p >= VIEW_MIN_P && base.p < 0.5 && r.p > base.p + VIEW_MARGIN)) continue;
-    const viewScore = phrases ? 1 - (1 - r.score) * (1 - OBFUSCATION_PRIORS.encoded_instructions!) : r.score;
-    if (viewScore <= score && signals.includes('obfuscated_instructions')) continue;
-    score = Math.max(score, viewScore);
+    const rs = opts.tier === 'fast' ? r.score : twoTierScore(r);
+    if (v.kind !== 'encoded' && (v.end - v.start) * 10 >= text.length * 9) wholeReading = Math.max(wholeReading ?? 0, rs);
+    baseTwo ??= opts.tier === 'fast' ? base.p : twoTierScore({ ...base, score: base.p });
+    const verdict = rs >= VIEW_MIN_P && rs > baseTwo + VIEW_MARGIN;
+    if (!phrases && !verdict) continue;
+    const viewScore = 1 - (1 - rs) * (1 - HIDDEN_READING_PRIOR);
+    if (viewScore <= revealed && signals.includes('obfuscated_instructions')) continue;
+    revealed = Math.max(revealed, viewScore);
     if (!signals.includes('obfuscated_instructions')) signals.push('obfuscated_instructions');
     findings.push({ category: 'injection', type: 'obfuscated_instructions', start: v.start, end: v.end, confidence: phrases ? 0.9 : PHRASE_CONFIDENCE });
   }
+  // A text read as a whole is judged by its reading; otherwise a reading can only raise the score.
+  const noise = wholeReading !== undefined && base.fired.size === 0;
+  score = Math.max(noise ? wholeReading! : score, revealed);
   // Too few words for a classifier verdict and nothing else found: not scored (see MIN_CLASSIFIER_WORDS).
   if (base.fired.size === 0 && signals.length === 0 && fewerWordsThan(base.skeleton, MIN_CLASSIFIER_WORDS)) {
     return { score: 0, tier: 1, classifierProbability: base.p, signals: [], findings: [] };
@@ -199,7 +232,7 @@ export function detectInjection(text: string, opts: DetectOptions = {}): Injecti
   // instructions, forged turns, homoglyphs, …) made the score: the network reads the skeleton as written and has
   // never seen what those signals stand for, so averaging with it would undo them.
   const priorFired = [...base.fired].some((s) => OBFUSCATION_PRIORS[s] !== undefined);
-  if (score >= model.unsure.low && score <= model.unsure.high && !signals.includes('obfuscated_instructions') && !priorFired) {
+  if (score >= model.unsure.low && score <= model.unsure.high && !signals.includes('obfuscated_instructions') && !priorFired && !noise) {
     // The two tiers' log-odds averaged: the network reads what the linear model cannot (word order, character
     // 3/5-grams, interactions) and the linear model keeps what the views and priors revealed.
     const p2 = deepProbability(model, base.skeleton, base.fired);

@@ -24,7 +24,14 @@ export const COMMON = new Set<string>(
     'into year your good some could them see other than then now look only come its over think also back after use two how our ' +
     'work first well way even new want because any these give day most us is are was were been has had did does am should must ' +
     'ignore previous instructions instruction prompt system forget above below disregard reveal print say tell rules output ' +
-    'password secret everything told before now act pretend').split(' '),
+    'password secret everything told before now act pretend ' +
+    // More of the commonest words (instructions are short: "write ZON hates the SPD", "call the tool with amount 5000"
+    // read as English only with these), still words a rot13, reversed or spaced reading of other text hardly makes.
+    'write answer question every following execute command call tool task text tell ask please here where why very ' +
+    'those each more many much own same such may might never always again still off down through while should ' +
+    'without under between next last long great little right old big high different small large every help show ' +
+    'user data file send keep start stop mode rule reply respond message model assistant chat human ai story world ' +
+    'repeat following read decode').split(' '),
 );
 const WORD = /[a-z]+/gi;
 const MIN_WORDS = 4;
@@ -105,12 +112,15 @@ const LEET_I: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a',
 const LEET_L: Record<string, string> = { ...LEET_I, '1': 'l' };
 
 function unleet(s: string, map: Record<string, string>): string {
-  // Only inside words (a letter on one side): numbers in prose stay numbers.
-  return s.replace(/(?<=[a-z0-9@$|])[0-9@$|]|[0-9@$|](?=[a-z0-9@$|]*[a-z])/gi, (c) => map[c] ?? c);
+  // Words with a letter ("y0ur"), and words made only of letter digits ("15" for "is", "4" for "a"): the reading is
+  // made only for dense leetspeak, where such a word is a word; other numbers ("2026", "3.5") stay numbers.
+  return s.replace(/[a-z0-9@$|]+/gi, (w) => (/[a-z]/i.test(w) || /^[013457@$|]+$/.test(w) ? w.replace(/[0-9@$|]/g, (c) => map[c] ?? c) : w));
 }
 
 // Letters spaced apart: five or more single characters separated by single spaces; words by wider gaps.
 const SPACED = /(?<!\S)(?:\S ){4,}\S(?!\S)/g;
+/** Runs of one-character tokens parted by one to three spaces (the spaced region's extent). */
+const SPACED_TOKENS = /(?<!\S)\S(?:[ \t]{1,3}\S(?!\S))+/g;
 
 // Hex bytes with separators (the unseparated form is encoded.ts's).
 const SEPARATED_HEX = /(?<![0-9a-f])(?:[0-9a-f]{2}[ :,-]){11,}[0-9a-f]{2}(?![0-9a-f])/gi;
@@ -122,8 +132,42 @@ function readableUtf8(bytes: Buffer): string | null {
   const s = bytes.toString('utf8');
   if (s.includes('\uFFFD')) return null;
   let printable = 0;
-  for (const ch of s) if (/[\p{L}\p{N}\p{P}\p{Zs}\n\t]/u.test(ch)) printable++;
+  // Symbols count (\p{S}: "<<SYS>>", "$", "|"): instructions quote markup and commands.
+  for (const ch of s) if (/[\p{L}\p{N}\p{P}\p{S}\p{Zs}\n\t]/u.test(ch)) printable++;
   return printable / [...s].length >= 0.95 && s.includes(' ') ? s : null;
+}
+
+const reverse = (s: string): string => [...s].reverse().join('');
+/** A segment reads better undone by at least this share of common words. */
+const SEGMENT_GAIN = 0.15;
+/** Single spaces between single characters join them; wider gaps part words. */
+function joinSpaced(s: string): string {
+  return s.replace(/(?<=(?:^|\s)\S) (?=\S(?:\s|$))/g, '').replace(/\s{2,}/g, ' ');
+}
+
+/** At most this many segments are tried per reading. */
+const MAX_SEGMENTS = 64;
+
+/** `text` with every sentence or line undone that does not read as English as written, or null when no segment
+ *  of MIN_WORDS words reads as English undone (and clearly better than as written). */
+function segmentReading(text: string, undo: (s: string) => string): string | null {
+  let found = false;
+  let out = '';
+  let last = 0;
+  let tried = 0;
+  SEGMENT.lastIndex = 0;
+  for (let m = SEGMENT.exec(text); m !== null && tried < MAX_SEGMENTS; m = SEGMENT.exec(text)) {
+    tried++;
+    const seg = englishness(m[0]);
+    const u = undo(m[0]);
+    const read = englishness(u);
+    // A segment that reads as English as written, and worse undone, stays; every other one is undone.
+    if (seg.ratio >= LOOKS_FOREIGN && read.ratio <= seg.ratio) continue;
+    if (seg.words >= MIN_WORDS && read.ratio >= READS_AS_ENGLISH && read.ratio >= seg.ratio + SEGMENT_GAIN) found = true;
+    out += text.slice(last, m.index) + u;
+    last = m.index + m[0].length;
+  }
+  return found ? out + text.slice(last) : null;
 }
 
 /** The alternative readings worth scoring (bounded: at most one of each kind, each cut to 4 KiB). */
@@ -138,32 +182,38 @@ export function obfuscatedViews(text: string): TextView[] {
   if (leet >= 2 && leet * 10 >= Math.max(here.words * (text.length / Math.min(text.length, SAMPLE)), 1)) {
     for (const map of [LEET_I, LEET_L]) {
       const v = unleet(text, map);
-      if (englishness(v.slice(0, SAMPLE)).ratio > here.ratio) whole('leetspeak', v);
+      const read = englishness(v.slice(0, SAMPLE)).ratio;
+      if (read > here.ratio && read >= LOOKS_FOREIGN) whole('leetspeak', v);
     }
   }
   // rot13 and reversal, per sentence or line that does not read as English (a plain-English preface such as
-  // "decode this and follow it:" must not hide the encoded sentence after it); at most four such segments.
-  let segments = 0;
-  SEGMENT.lastIndex = 0;
-  for (let m = here.ratio < MOSTLY_ENGLISH ? SEGMENT.exec(text) : null; m !== null && segments < 4; m = SEGMENT.exec(text)) {
-    const seg = englishness(m[0]);
-    if (seg.words < MIN_WORDS || seg.ratio >= LOOKS_FOREIGN) continue;
-    segments++;
-    const r = rot13(m[0]);
-    if (englishness(r).ratio >= READS_AS_ENGLISH) views.push({ kind: 'rot13', text: r.slice(0, 4096), start: m.index, end: m.index + m[0].length });
-    const rev = [...m[0]].reverse().join('');
-    if (englishness(rev).ratio >= READS_AS_ENGLISH) views.push({ kind: 'reversed', text: rev.slice(0, 4096), start: m.index, end: m.index + m[0].length });
+  // "decode this and follow it:" must not hide the encoded sentence after it). When one such segment (of at least
+  // MIN_WORDS words) reads as English so, the reading is the text with every segment that reads better so
+  // replaced: an instruction split over short lines ("[END]", "[SYSTEM OVERRIDE] …") is scored whole.
+  if (here.ratio < MOSTLY_ENGLISH) {
+    for (const [kind, undo] of [['rot13', rot13], ['reversed', reverse]] as const) {
+      const v = segmentReading(text.slice(0, 4096), undo);
+      if (v !== null) views.push({ kind, text: v, start: 0, end: text.length });
+    }
   }
   SPACED.lastIndex = 0;
-  const spaced = SPACED.exec(text);
-  if (spaced) {
-    // From the first spaced run to the end of the last one; single spaces inside a run join letters, wider gaps part words.
-    let last = spaced;
-    for (let m = SPACED.exec(text); m !== null; m = SPACED.exec(text)) last = m;
-    const start = spaced.index;
-    const end = last.index + last[0].length;
-    const v = text.slice(start, end).replace(/(?<=(?:^|\s)\S) (?=\S(?:\s|$))/g, '').replace(/\s{2,}/g, ' ');
-    if (englishness(v).ratio >= READS_AS_ENGLISH) views.push({ kind: 'spaced_letters', text: v.slice(0, 4096), start, end });
+  if (SPACED.test(text)) {
+    // From the first run of spaced characters to the end of the last one (short words count: "W h a t  d i d"); single
+    // spaces inside a run join letters, wider gaps part words.
+    let start = -1;
+    let end = -1;
+    let joined = '';
+    SPACED_TOKENS.lastIndex = 0;
+    for (let m = SPACED_TOKENS.exec(text); m !== null && joined.length < SAMPLE; m = SPACED_TOKENS.exec(text)) {
+      if (m[0].length < 5) continue;
+      if (start === -1) start = m.index;
+      end = m.index + m[0].length;
+      joined += ` ${joinSpaced(m[0])}`;
+    }
+    const v = joinSpaced(text.slice(start, end));
+    // The spaced run is itself the trigger: the words the joined letters make need only some English (a fifth of
+    // them; "U S A C E" and "A B C D F" make none).
+    if (englishness(joined).ratio >= LOOKS_FOREIGN) views.push({ kind: 'spaced_letters', text: v.slice(0, 4096), start, end });
   }
   SEPARATED_HEX.lastIndex = 0;
   const hex = SEPARATED_HEX.exec(text);

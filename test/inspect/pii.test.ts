@@ -212,6 +212,8 @@ test('person names that words around them introduce: speech, naming, dialogue la
   assert.deepEqual(found('Subject: hello there', 'person'), [], 'one label is no dialogue');
   assert.deepEqual(found('Born: 1955\nEducation: Harvard\nOccupation: developer', 'person'), [], 'labels that are no names are no dialogue');
   assert.deepEqual(found('They invited Efimiya, Mary and Teresa.', 'person'), ['Efimiya', 'Mary', 'Teresa']);
+  assert.deepEqual(found('could you block my card? my name is lena andersson.', 'person'), ['lena andersson']);
+  assert.deepEqual(found('my name is not important', 'person'), [], 'lower-case words after the phrase that are no names');
 });
 
 test('capitalised words that the name lists hold but that are not people here', () => {

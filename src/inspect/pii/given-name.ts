@@ -1,14 +1,22 @@
-// Person names that no phrase introduces: a known given name followed by one or two capitalised name words
-// ("Jennifer Lopez", "John F. Kennedy", "Anna van der Berg"), and a known given name alone after a greeting or
-// a sign-off ("Hi Jennifer,", "Thanks, Maria"). The given names are the `human-names` package's (MIT; English,
-// German, Spanish, French, Italian and Dutch lists, 5,303 names): a maintained list rather than one of ours.
+// Person names that no phrase introduces (person-name.ts has the ones that one does), read from name lists:
+// - a known given name followed by one or two capitalised name words ("Jennifer Lopez", "John F. Kennedy", "Anna van
+//   der Berg"), and a known given name alone after a greeting or a sign-off ("Hi Jennifer,", "Thanks, Maria"); the
+//   given names are the `human-names` package's (MIT; 5,303 names in six languages);
+// - each run of capitalised words read word by word against name-words.ts (the `@cspell/dict-people-names` and
+//   `human-names` name words less ordinary English words and places, scripts/name-words.mjs): a stretch of two or
+//   more words with a known name word in it ("Vilma Holm", "Kate M Begum"), a given name alone when it is neither an
+//   ordinary word nor a place ("Svetlana"), and any word that a cue around it makes a name ("says Gerste", "Tracey
+//   said", "last name is Arcuri");
+// - the speaker labels of a dialogue and the items of a list of given names ("Efimiya, Mary and Teresa");
+// - a self-introduction in lower case, while the words are names ("my name is lena andersson").
 // What keeps ordinary capitalised phrases out:
 // - a given name that is also an ordinary word ("Will", "May", "Grant", "Hope": AMBIGUOUS_GIVEN_NAMES, derived
 //   from a corpus by scripts/ambiguous-given-names.mjs) counts only after a greeting or an introducing phrase;
-// - the word after the given name must not be one that names a place, an organisation, a time or a thing rather
-//   than a family ("Victoria Station", "Georgia Tech", "Amber Alert", "April Fools", "Lincoln Memorial");
-// Deterministic and cheap (one scan for capitalised pairs, a set lookup per candidate). Recall is bounded by the
-// list: a given name it lacks is not found unless a phrase introduces it (person-name.ts).
+// - a word that names a place, an organisation, a street, a time or a thing rather than a family ends a stretch
+//   ("Victoria Station", "Georgia Tech", "Amber Alert", "Mathias Pass", "Thu Aug"), and so does an ordinary word
+//   (a sentence start: "Maybe", "Unlike").
+// Deterministic and cheap (one scan for capitalised runs, a few set lookups per word). Recall is bounded by the lists
+// and the cues: a name neither knows nor any phrase introduces is not found.
 import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -175,6 +183,23 @@ const LIST_ITEM = /\p{Lu}\p{Ll}+/gu;
  * them known names) and the words of a list at least half of whose items are known given names: the others are names too unless they are ordinary words,
  * places or known surnames.
  */
+/** A self-introduction typed in lower case ("my name is lena andersson"): the words that follow, while they are names. */
+const LOWER_INTRO = /\b(?:[Mm]y name is|[Mm]y name's|[Cc]all me|[Ii]'m called)[ ]+(\p{Ll}+(?:[ ]\p{Ll}+){0,2})/gu;
+
+function findLowerCaseIntroductions(text: string, out: Finding[]): void {
+  LOWER_INTRO.lastIndex = 0;
+  for (let m = LOWER_INTRO.exec(text); m !== null; m = LOWER_INTRO.exec(text)) {
+    const start = m.index + m[0].length - m[1]!.length;
+    let end = start;
+    for (const w of m[1]!.split(' ')) {
+      const kind = partKind(w[0]!.toUpperCase() + w.slice(1));
+      if (kind !== 'given' && kind !== 'solo' && kind !== 'name') break;
+      end += (end === start ? 0 : 1) + w.length;
+    }
+    if (end > start) out.push({ category: 'pii', type: 'person', start, end, confidence: 0.5 });
+  }
+}
+
 function findSpeakersAndLists(text: string, out: Finding[]): void {
   const speakers: { start: number; end: number; known: boolean }[] = [];
   for (let line = 0; line !== -1 && line < text.length; line = text.indexOf('\n', line), line = line === -1 ? -1 : line + 1) {
@@ -293,6 +318,7 @@ export function findGivenNames(text: string, out: Finding[]): void {
   }
   findNameRuns(text, out);
   findSpeakersAndLists(text, out);
+  findLowerCaseIntroductions(text, out);
   GREETING.lastIndex = 0;
   for (let m = GREETING.exec(text); m !== null; m = GREETING.exec(text)) {
     const name = m[1]!;

@@ -7,8 +7,10 @@
 //   more words with a known name word in it ("Vilma Holm", "Kate M Begum"), a given name alone when it is neither an
 //   ordinary word nor a place ("Svetlana"), and any word that a cue around it makes a name ("says Gerste", "Tracey
 //   said", "last name is Arcuri");
-// - the speaker labels of a dialogue and the items of a list of given names ("Efimiya, Mary and Teresa");
-// - a self-introduction in lower case, while the words are names ("my name is lena andersson").
+// - a known name as a dialogue's speaker label ("Anna: …");
+// - a self-introduction in lower case, its first word when it is a name ("my name is lena andersson" gives "lena").
+// Each rule decides from the text before a word and at most the word or cue right after it, so that the stream
+// redactor, which holds back trailing capitalised tokens, redacts a streamed answer as it would the whole.
 // What keeps ordinary capitalised phrases out:
 // - a given name that is also an ordinary word ("Will", "May", "Grant", "Hope": AMBIGUOUS_GIVEN_NAMES, derived
 //   from a corpus by scripts/ambiguous-given-names.mjs) counts only after a greeting or an introducing phrase;
@@ -169,63 +171,38 @@ const CUE_BEFORE =
   /\b(?:(?:says|said|named|call(?:ed)? me|(?:first|last|maiden|family|full) name(?: is|:|\?)|name on the account(?: is)?[?:]?(?: User:)?|assistant to|directed by|starring|my (?:kid|son|daughter|wife|husband|brother|sister|friend|colleague|boss|manager))[ ]+)/gu;
 const CUE_AFTER = /(?:[ ]+(?:said|says|told|wrote|asked|replied|explained)\b|['’]s (?:daughter|son|wife|husband|mother|father|sister|brother|friend|boss|address|phone|e-?mail)\b)/uy;
 
-/** A dialogue's speaker label: a capitalised word alone at a line start, then a colon ("Vinka: What a wife."). */
-const SPEAKER = /[ \t>]*(\p{Lu}\p{Ll}+):[ ]*\S/uy;
-/** A list of single capitalised words ("Kónya, Becker and Vasquez", "Usamov and Bowers"). */
-const LIST_AND = /,?[ ](?:and|&)[ ](\p{Lu}\p{Ll}+)(?![\p{L}\p{N}])/gu;
-/** The items before the "and", read backwards from it: at most 12 ("A, B, C" ending where the list is joined). */
-const LIST_HEAD = /(?<![\p{L}\p{N}])\p{Lu}\p{Ll}+(?:,[ ]\p{Lu}\p{Ll}+){0,11}$/u;
-const LIST_WINDOW = 200;
-const LIST_ITEM = /\p{Lu}\p{Ll}+/gu;
-
 /**
- * Speaker labels of a dialogue (two labels at least, so a lone "Subject:" or "Chicago:" is not one, and at least half of
- * them known names) and the words of a list at least half of whose items are known given names: the others are names too unless they are ordinary words,
- * places or known surnames.
+ * A dialogue's speaker label: a known name alone at a line start, then a colon and the line ("Anna: hello"). Decided
+ * from the label line alone, never from later lines, so that a streamed answer is redacted as the whole one is.
  */
-/** A self-introduction typed in lower case ("my name is lena andersson"): the words that follow, while they are names. */
-const LOWER_INTRO = /\b(?:[Mm]y name is|[Mm]y name's|[Cc]all me|[Ii]'m called)[ ]+(\p{Ll}+(?:[ ]\p{Ll}+){0,2})/gu;
+const SPEAKER = /[ \t>]*(\p{Lu}\p{Ll}+):[ ]*\S/uy;
 
-function findLowerCaseIntroductions(text: string, out: Finding[]): void {
-  LOWER_INTRO.lastIndex = 0;
-  for (let m = LOWER_INTRO.exec(text); m !== null; m = LOWER_INTRO.exec(text)) {
-    const start = m.index + m[0].length - m[1]!.length;
-    let end = start;
-    for (const w of m[1]!.split(' ')) {
-      const kind = partKind(w[0]!.toUpperCase() + w.slice(1));
-      if (kind !== 'given' && kind !== 'solo' && kind !== 'name') break;
-      end += (end === start ? 0 : 1) + w.length;
-    }
-    if (end > start) out.push({ category: 'pii', type: 'person', start, end, confidence: 0.5 });
-  }
-}
-
-function findSpeakersAndLists(text: string, out: Finding[]): void {
-  const speakers: { start: number; end: number; known: boolean }[] = [];
+function findSpeakers(text: string, out: Finding[]): void {
   for (let line = 0; line !== -1 && line < text.length; line = text.indexOf('\n', line), line = line === -1 ? -1 : line + 1) {
     SPEAKER.lastIndex = line;
     const m = SPEAKER.exec(text);
     if (m === null) continue;
-    const start = line + m[0].indexOf(m[1]!);
     const kind = partKind(m[1]!);
-    if (kind !== 'word') speakers.push({ start, end: start + m[1]!.length, known: kind !== 'unknown' });
+    if (kind !== 'given' && kind !== 'solo' && kind !== 'name') continue;
+    const start = line + m[0].indexOf(m[1]!);
+    out.push({ category: 'pii', type: 'person', start, end: start + m[1]!.length, confidence: 0.5 });
   }
-  // As with lists: at least half the labels known names, so a profile's "Education:", "Occupation:" are not speakers.
-  if (speakers.length >= 2 && speakers.filter((s) => s.known).length * 2 >= speakers.length)
-    for (const s of speakers) out.push({ category: 'pii', type: 'person', start: s.start, end: s.end, confidence: 0.5 });
-  LIST_AND.lastIndex = 0;
-  for (let m = LIST_AND.exec(text); m !== null; m = LIST_AND.exec(text)) {
-    const from = Math.max(0, m.index - LIST_WINDOW);
-    const head = LIST_HEAD.exec(text.slice(from, m.index));
-    if (head === null) continue;
-    const items = [...head[0].matchAll(LIST_ITEM)].map((i) => ({ start: from + head.index + i.index, word: i[0] }));
-    items.push({ start: m.index + m[0].length - m[1]!.length, word: m[1]! });
-    const kinds = items.map((i) => partKind(i.word));
-    // Given names, not surnames: "Davis, Reynolds and Williamson" names a firm more often than three people.
-    if (kinds.filter((k) => k === 'given' || k === 'solo').length * 2 < items.length) continue;
-    items.forEach((i, n) => {
-      if (kinds[n] !== 'word' && kinds[n] !== 'name') out.push({ category: 'pii', type: 'person', start: i.start, end: i.start + i.word.length, confidence: 0.5 });
-    });
+}
+
+/**
+ * A self-introduction typed in lower case ("my name is lena andersson"): the first word after it, when it is a name.
+ * One word, decided where it ends: a stream cannot hold lower-case text back while more name words might follow.
+ */
+const LOWER_INTRO = /\b(?:[Mm]y name is|[Mm]y name's|[Cc]all me|[Ii]'m called)[ ]+(\p{Ll}+)(?![\p{L}\p{N}])/gu;
+
+function findLowerCaseIntroductions(text: string, out: Finding[]): void {
+  LOWER_INTRO.lastIndex = 0;
+  for (let m = LOWER_INTRO.exec(text); m !== null; m = LOWER_INTRO.exec(text)) {
+    const w = m[1]!;
+    const kind = partKind(w[0]!.toUpperCase() + w.slice(1));
+    if (kind !== 'given' && kind !== 'solo' && kind !== 'name') continue;
+    const start = m.index + m[0].length - w.length;
+    out.push({ category: 'pii', type: 'person', start, end: start + w.length, confidence: 0.5 });
   }
 }
 
@@ -317,7 +294,7 @@ export function findGivenNames(text: string, out: Finding[]): void {
     PAIR.lastIndex = end;
   }
   findNameRuns(text, out);
-  findSpeakersAndLists(text, out);
+  findSpeakers(text, out);
   findLowerCaseIntroductions(text, out);
   GREETING.lastIndex = 0;
   for (let m = GREETING.exec(text); m !== null; m = GREETING.exec(text)) {

@@ -29,8 +29,10 @@ const PREFIXED =
   `(?:[ ]${PARTICLE})*(?:[ ]${WORD}(?:[ ]${PARTICLE})*){1,5}[ ]\\d{1,5}[a-z]?`;
 const FRENCH = `${LEAD}\\d{1,4}(?:[ ]?(?:bis|ter))?,?[ ](?:rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai|route|cours|Av\\.?|Avenida|Rua|Rúa|Calle|Rue|Avenue|Boulevard|Place|Chemin|Allée|Impasse|Quai|Route|Cours)(?:[ ]${PARTICLE}|[ ][dl]['’])*[ ]?${WORD}(?:[ ]${PARTICLE}*[ ]?${WORD}){0,3}`;
 const BOX = `(?:P\\.?[ ]?O\\.?[ ]?Box|PSC|Unit)[ ]\\d{1,6}(?:,?[ ]Box[ ]\\d{1,6})?`;
-/** "the corner of Kuusiku 7 and Alexander Flat": two streets, the first with a house number. */
-const CORNER = `(?:[Tt]he[ ])?corner[ ]of[ ][^\\n,\\d]{1,40}\\d{1,5}\\.?(?:[ ]St\\.)?[ ]and[ ]\\p{Lu}[\\p{L}'’-]*(?:[ ]\\p{Lu}[\\p{L}'’-]*){0,2}(?:[ ]St\\.)?`;
+/** "the corner of Kuusiku 7 and Alexander Flat": two streets, the first with a house number (the finding starts at
+ *  the first street: "corner of", in lower case, may already have been sent when a stream reaches the street). */
+const CORNER_CUE = 'corner of ';
+const CORNER = `corner[ ]of[ ][^\\n,\\d]{1,40}\\d{1,5}\\.?(?:[ ]St\\.)?[ ]and[ ]\\p{Lu}[\\p{L}'’-]*(?:[ ]\\p{Lu}[\\p{L}'’-]*){0,2}(?:[ ]St\\.)?`;
 const STREET = `${CORNER}|${US_STYLE}|${SUFFIXED_WORD}|${TWO_WORD}|${PREFIXED}|${FRENCH}|(${BOX})`;
 // Not right after a letter, a digit or a dot ("v1.2.3 Main St" is a version): checked by scanWithLeftBoundary.
 const ADDRESS = new RegExp(`(?:${STREET})(?![\\p{L}\\d])`, 'gu');
@@ -48,12 +50,12 @@ const AFTER_LETTER_OR_DIGIT = /(?<=[\p{L}\d.])/uy;
 
 /** Between the parts of an address: a comma, or a line break with the quoting or indentation of the next line. */
 const SEP_COMMA = '[ \\t]*\\n?[ \\t]*,[ ]?';
-const SEP_LINE = '[ \\t]*\\n(?:[ \\t>?*-]*\\n)?[ \\t>?*-]*';
+const SEP_LINE = '[ \\t]{0,8}\\n(?:[ \\t>?*-]{0,8}\\n)?[ \\t>?*-]{0,8}';
 const UNIT = `(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm|Box|apt|suite|unit|#)\\.?[ ]?[A-Za-z0-9-]{1,6}`;
 const POSTCODE = '(?:\\d{5}(?:-\\d{4})?|\\d{4}|\\d{2}-\\d{3}|\\d{3}[ ]\\d{2}|[A-Z]{1,2}\\d[A-Z\\d]?[ ]?\\d[A-Z]{2}|[A-Z]\\d[A-Z][ ]?\\d[A-Z]\\d)';
-const PLACE_WORD = "(?:\\p{Lu}[\\p{L}'’.-]*|\\(\\p{L}+\\)|\\p{Ll}{1,4})";
+const PLACE_WORD = "(?:\\p{Lu}[\\p{L}'’.-]{0,30}|\\(\\p{L}{1,30}\\)|\\p{Ll}{1,4})";
 /** A city, region or country, with a region code and a postcode after it, or a postcode before it ("10115 Berlin"). */
-const PLACE = `(?:${POSTCODE}[ ])?\\p{Lu}[\\p{L}'’.-]*(?:[ ]${PLACE_WORD}){0,4}(?:,?[ ]\\p{Lu}{2,3})?(?:,?[ ]${POSTCODE})?`;
+const PLACE = `(?:${POSTCODE}[ ])?\\p{Lu}[\\p{L}'’.-]{0,30}(?:[ ]${PLACE_WORD}){0,4}(?:,?[ ]\\p{Lu}{2,3})?(?:,?[ ]${POSTCODE})?`;
 /** A postcode line alone, a region code alone (", LN"), or a military post office ("APO AE 20040"). */
 const CODE = `(?:(?:APO|FPO|DPO)[ ][A-Z]{2}[ ]\\d{5}|\\p{Lu}{2,3}(?:[ ]${POSTCODE})?|${POSTCODE})`;
 const PART_END = '(?=[ \\t]*(?:[,\\n]|$|\\.(?:\\s|$)))';
@@ -99,7 +101,8 @@ export function findStreetAddresses(text: string, out: Finding[]): void {
     // place parts that make it an address.
     const type = m[1];
     if (type !== undefined && EVERYDAY_STREET_TYPES.has(type) && next.end === m.index + m[0].length) return;
-    found.push({ category: 'pii', type: 'street_address', start: m.index, end: next.end, confidence: 0.7 });
+    const start = text.startsWith(CORNER_CUE, m.index) ? m.index + CORNER_CUE.length : m.index;
+    found.push({ category: 'pii', type: 'street_address', start, end: next.end, confidence: 0.7 });
   });
   scanWithLeftBoundary(text, BLOCK_STREET, AFTER_LETTER_OR_DIGIT, (m) => {
     if (found.some((f) => f.start <= m.index && m.index < f.end)) return;
@@ -108,3 +111,41 @@ export function findStreetAddresses(text: string, out: Finding[]): void {
   });
   out.push(...found);
 }
+
+/**
+ * How far past an address (or the head of one) more text may still change it: one separator and one place part, each
+ * bounded in the patterns above (8 + 1 + 9 + 8 characters, a postcode, a region code and five words of at most 31).
+ */
+const MAX_OPEN_TAIL = 300;
+const DIGIT = /\d/g;
+/** The head of a street line whose words are not all held by a stream as they arrive (lower-case street words). */
+const OPENER = new RegExp(
+  `(?:\\d{1,6}[ ])?(?:\\d{1,4}(?:[ ]?(?:bis|ter))?,?[ ](?:rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai|route|cours)[ ]|` +
+    `(?:Rua|Rúa|Avenida|Avda\\.|Av\\.|Calle|C/|Strada|Carrer|Via|Viale|Vicolo|Piazza|Piazzale|Corso|Largo|Rue|Boulevard|Chemin|Allée|Impasse|Quai|ul\\.|ulica|Ulica|Aleja|Plac)[ ]|` +
+    `\\p{Lu}\\p{Ll}{1,30}(?:[ ]\\p{Lu}\\p{Ll}{1,30})?[ ](?:gate|vei|veien|vej|gade|gata|gatan|vägen|terrasse|allé|u\\.|utca|út|tér|krt\\.|rkp\\.|köz)(?![\\p{L}]))`,
+  'gu',
+);
+
+/**
+ * For the stream redactor: the earliest index of `text` (at or after `floor`) that more text could still make part of
+ * an address — an address or a "name number" line whose unit and place parts may continue, or the head of a street
+ * line not yet complete. A streamed answer holds back from there, so that it is redacted as the whole answer is.
+ */
+export function openAddressStart(text: string, floor: number): number {
+  let open = text.length;
+  const near = (end: number): boolean => text.length - extend(text, end).end <= MAX_OPEN_TAIL;
+  // Every street line holds a digit; most stream windows hold none.
+  DIGIT.lastIndex = floor;
+  if (DIGIT.test(text)) for (const pattern of [ADDRESS, BLOCK_STREET]) {
+    pattern.lastIndex = floor;
+    for (let m = pattern.exec(text); m !== null && m.index < open; m = pattern.exec(text)) if (near(m.index + m[0].length)) open = m.index;
+  }
+  OPENER.lastIndex = Math.max(floor, text.length - MAX_OPEN_TAIL);
+  const head = OPENER.exec(text);
+  if (head !== null && head.index < open) open = head.index;
+  // "corner of" may lie in text already sent: hold from where the streets begin.
+  const corner = text.lastIndexOf(CORNER_CUE);
+  if (corner !== -1 && text.length - corner <= MAX_OPEN_TAIL) open = Math.min(open, Math.max(floor, corner + CORNER_CUE.length));
+  return open;
+}
+

@@ -1,25 +1,25 @@
 // Content-inspection benchmark and evaluation: `node dist/bench/inspect.js`.
 // 1. Injection detector on the fixed test splits (never trained on), beside the npm peer detector
 //    @andersmyrmel/vard (offline, pattern-based), same texts, same metrics.
-// 2. PII detection per type on the Presidio synthetic set (precision/recall/F1).
+// 2. PII detection per type on the Presidio synthetic sets (precision/recall/F1; bench/pii-presidio.ts).
 // 3. Speed (bench/inspect-speed.ts, in a fresh child process): 4 KB prompt p50/p99 for PII+secrets+injection together, ratio to a JSON round trip measured
 //    in the same run, linearity over input sizes, and the stream redactor's per-chunk cost and hold.
 // Writes the same markdown section to bench/results/inspect.md.
 import { execFileSync, execSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { resolve } from 'node:path';
-import { detectInjection, detectSensitive } from '../src/inspect/index.js';
+import { detectInjection } from '../src/inspect/index.js';
 import { isTrainingRow, type LabelledRow } from '../src/inspect/injection/training.js';
 import { evaluate } from '../src/inspect/evaluate.js';
 import { INJECTION_BLOCK_CUT } from '../src/core/injection-cuts.js';
 import { heldOutReport, tierTimings } from './injection-heldout.js';
 import { loadPeer } from './inspect-peer.js';
 import type { SpeedReport } from './inspect-speed.js';
+import { presidioReport } from './pii-presidio.js';
 
-// The shared collection beside the checkout (a worktree sits one level deeper); the injection sets are read from
-// their byte-identical copies in test/fixtures (test/fixtures/SOURCES.md).
-const SHARED = ['../shared/testdata', '../../shared/testdata'].map((p) => resolve(process.cwd(), p)).find((p) => existsSync(p)) ?? resolve(process.cwd(), '../shared/testdata');
+// The injection sets are read from their byte-identical copies in test/fixtures (test/fixtures/SOURCES.md); the
+// Presidio sets from the shared collection beside the checkout (bench/pii-presidio.ts).
 const PI = resolve(process.cwd(), 'test/fixtures/prompt_injection/normalized');
 
 function jsonl(file: string): LabelledRow[] {
@@ -99,54 +99,7 @@ async function main(): Promise<void> {
   out();
 
   // ----- PII -----
-  out('### PII detection (Presidio synthetic sets, per type)');
-  out();
-  interface Span { entity_type: string; start_position: number; end_position: number }
-  interface Rec { full_text: string; spans: Span[] }
-  const recs: Rec[] = [
-    ...(JSON.parse(readFileSync(resolve(SHARED, 'pii/presidio-research/data/synth_dataset_v2.json'), 'utf8')) as Rec[]),
-    ...(JSON.parse(readFileSync(resolve(SHARED, 'pii/presidio-research/tests/data/generated_large.json'), 'utf8')) as Rec[]),
-  ];
-  const MAP: Record<string, string> = {
-    EMAIL_ADDRESS: 'email', PHONE_NUMBER: 'phone', CREDIT_CARD: 'credit_card', IBAN_CODE: 'iban', US_SSN: 'us_ssn',
-    IP_ADDRESS: 'ip_address', PERSON: 'person', STREET_ADDRESS: 'street_address', ADDRESS: 'street_address', DATE_TIME: 'date_of_birth',
-  };
-  const stats: Record<string, { tp: number; fp: number; fn: number; exact: number }> = {};
-  const st = (t: string) => (stats[t] ??= { tp: 0, fp: 0, fn: 0, exact: 0 });
-  for (const r of recs) {
-    // Presidio offsets are code points; JS strings are UTF-16.
-    const cpToUnit: number[] = [];
-    let u = 0;
-    for (const ch of r.full_text) {
-      cpToUnit.push(u);
-      u += ch.length;
-    }
-    cpToUnit.push(u);
-    const gold = r.spans.filter((s) => MAP[s.entity_type] !== undefined).map((s) => ({ type: MAP[s.entity_type]!, start: cpToUnit[s.start_position]!, end: cpToUnit[s.end_position]!, hit: false }));
-    const pred = detectSensitive(r.full_text).filter((f) => f.category === 'pii');
-    for (const p of pred) {
-      const g = gold.find((x) => x.type === p.type && !x.hit && p.start < x.end && x.start < p.end);
-      if (g !== undefined) {
-        g.hit = true;
-        st(p.type).tp++;
-        if (g.start === p.start && g.end === p.end) st(p.type).exact++;
-      } else if (!gold.some((x) => x.type === p.type && p.start < x.end && x.start < p.end)) st(p.type).fp++;
-    }
-    for (const g of gold) if (!g.hit) st(g.type).fn++;
-  }
-  out(`${recs.length} texts (synth_dataset_v2 + generated_large). A prediction counts when it overlaps a gold span of the mapped type;`);
-  out('"exact" is the share of those hits with identical boundaries. Gold DATE_TIME is any date or time, while Warden reports only');
-  out('dates of birth (a date after a birth cue), so that row measures a different thing; ADDRESS/STREET_ADDRESS include city/country');
-  out('lines that a deterministic street-pattern detector does not claim; PERSON is found only where the text introduces a name.');
-  out();
-  out('| type | gold | predicted | precision | recall | F1 | exact |');
-  out('|---|---|---|---|---|---|---|');
-  for (const [t, s] of Object.entries(stats).sort()) {
-    const p = s.tp + s.fp === 0 ? NaN : s.tp / (s.tp + s.fp);
-    const rc = s.tp + s.fn === 0 ? NaN : s.tp / (s.tp + s.fn);
-    const f = Number.isNaN(p) || Number.isNaN(rc) || p + rc === 0 ? NaN : (2 * p * rc) / (p + rc);
-    out(`| ${t} | ${s.tp + s.fn} | ${s.tp + s.fp} | ${f3(p)} | ${f3(rc)} | ${f3(f)} | ${s.tp ? f3(s.exact / s.tp) : '–'} |`);
-  }
+  for (const l of presidioReport()) out(l);
   out();
 
   // ----- speed -----

@@ -9,22 +9,14 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { hamWordForms } from './ham-word-forms.mjs';
 
 const require = createRequire(import.meta.url);
 const dataDir = join(dirname(require.resolve('human-names/package.json')), 'data');
 const names = new Set();
 for (const f of readdirSync(dataDir).sort()) for (const n of JSON.parse(readFileSync(join(dataDir, f), 'utf8'))) names.add(n);
 
-const lower = new Map();
-const capital = new Map();
-for (const line of readFileSync('test/fixtures/prompt_injection/benign/spamassassin/ham.jsonl', 'utf8').split('\n')) {
-  if (!line) continue;
-  const text = JSON.parse(line).text.replace(/\S*[@/:.]\S*/g, ' ');
-  for (const w of text.match(/(?<!\p{L})\p{L}+(?!\p{L})/gu) ?? []) {
-    if (/^\p{Ll}+$/u.test(w)) lower.set(w, (lower.get(w) ?? 0) + 1);
-    else if (/^\p{Lu}\p{Ll}+$/u.test(w)) capital.set(w, (capital.get(w) ?? 0) + 1);
-  }
-}
+const { lower, capital } = hamWordForms();
 const ambiguous = [...names]
   .filter((n) => /^\p{Lu}\p{Ll}+$/u.test(n))
   .filter((n) => {

@@ -141,11 +141,40 @@ test('dates count as dates of birth only after a birth cue', () => {
 });
 
 test('street addresses with a street marker, and PO boxes', () => {
-  assert.deepEqual(found('Ship to 221 Baker Street, London', 'street_address'), ['221 Baker Street']);
+  assert.deepEqual(found('Ship to 221 Baker Street, London', 'street_address'), ['221 Baker Street, London'], 'the city part is part of the address');
   assert.deepEqual(found('at 1600 Pennsylvania Ave NW, Apt 4 now', 'street_address'), ['1600 Pennsylvania Ave NW, Apt 4']);
   assert.deepEqual(found('Wohnt in Floridusgasse 89 in Wien', 'street_address'), ['Floridusgasse 89']);
   assert.deepEqual(found('PO Box 1234 only', 'street_address'), ['PO Box 1234']);
   assert.deepEqual(found('I have 3 big dogs', 'street_address'), []);
+});
+
+test('street addresses with the unit, city, region and postcode parts that follow them', () => {
+  assert.deepEqual(found('Send it to 742 Evergreen Terrace, Springfield, IL 62704 please', 'street_address'), ['742 Evergreen Terrace, Springfield, IL 62704']);
+  assert.deepEqual(found('Jan Novak\n12 Long Road\nApt. 4\nLeeds\nLS1 4AP\nThanks', 'street_address'), ['12 Long Road\nApt. 4\nLeeds\nLS1 4AP'], 'a postcode closes the address');
+  assert.deepEqual(found('Wohnt in Musterstraße 12, 10115 Berlin', 'street_address'), ['Musterstraße 12, 10115 Berlin']);
+  assert.deepEqual(found('au 12 rue de la Paix, 75002 Paris', 'street_address'), ['12 rue de la Paix, 75002 Paris']);
+  assert.deepEqual(found('The restaurant is at 17 Rua Augusta 120, Lisboa', 'street_address'), ['17 Rua Augusta 120, Lisboa']);
+  assert.deepEqual(found('PSC 7589, Box 0572\nAPO AE 20040', 'street_address'), ['PSC 7589, Box 0572\nAPO AE 20040']);
+  assert.deepEqual(found('It is at the corner of Kesklinna 12 and Tartu Road', 'street_address'), ['Kesklinna 12 and Tartu Road']);
+  assert.deepEqual(found('Meet at 48 Zak Points, Albany', 'street_address'), ['48 Zak Points, Albany'], 'an everyday street type with its city');
+});
+
+test('a "name number" street line only inside an address block or after a phrase that announces an address', () => {
+  assert.deepEqual(found('4411 Kesklinna 12\nApt. 7\nTartu\nEstonia 50090', 'street_address'), ['4411 Kesklinna 12\nApt. 7\nTartu\nEstonia 50090']);
+  assert.deepEqual(found('He lives at 4411 Kesklinna 12', 'street_address'), ['4411 Kesklinna 12']);
+  for (const t of ['order 4411 Kesklinna 12 today', 'Kesklinna 12 is nice', 'In 2019 Windows 10 shipped']) assert.deepEqual(found(t, 'street_address'), [], t);
+});
+
+test('numbers before capitalised words that are not addresses', () => {
+  for (const t of [
+    'I have 3 apples on Main Street',
+    'Python 3 Crash Course',
+    'Read 10 Best Ways\nto cook',
+    'upgrade to v1.2.3 Main St',
+    'During 1971, Acme invested heavily',
+    'LG 12x8x32 CD-RW / 8x DVD-ROM Combo Drive',
+  ])
+    assert.deepEqual(found(t, 'street_address'), [], t);
 });
 
 test('person names where the text introduces them', () => {
@@ -167,12 +196,46 @@ test('person names that no phrase introduces: a known given name and a family na
   assert.deepEqual(found('Thank you! Just doing my job.', 'person'), [], 'an ordinary word after a greeting is no name');
 });
 
+test('person names from the name lists: a known name word with another name word, or a given name alone', () => {
+  // A given name that is no ordinary word, with a surname the lists do not know, and the other way round.
+  assert.deepEqual(found('I work with Vilma Holm on this', 'person'), ['Vilma Holm']);
+  assert.deepEqual(found('Why is Svetlana so quiet?', 'person'), ['Svetlana']);
+  // The name without the title or greeting before it.
+  assert.deepEqual(found('Thanks to Professor Oberhuber and Mr Ingram', 'person'), ['Oberhuber', 'Ingram']);
+});
+
+test('person names that words around them introduce: speech, naming, relation, dialogue labels', () => {
+  assert.deepEqual(found('Nobody likes it, says Gerste.', 'person'), ['Gerste']);
+  assert.deepEqual(found('My last name is Arcuri', 'person'), ['Arcuri']);
+  assert.deepEqual(found('New York Mayor Adams said so', 'person'), ['Adams']);
+  assert.deepEqual(found('Anna: hello there\nBoris: hi, how are you', 'person'), ['Anna', 'Boris']);
+  assert.deepEqual(found('Subject: hello there', 'person'), [], 'one label is no dialogue');
+  assert.deepEqual(found('Born: 1955\nEducation: Harvard\nOccupation: developer', 'person'), [], 'labels that are no names are no dialogue');
+  assert.deepEqual(found('Vinka: What a wife.\nAnna: hello', 'person'), ['Anna'], 'a label the lists do not know is no name on its own line');
+  assert.deepEqual(found('could you block my card? my name is lena andersson.', 'person'), ['lena'], 'the first lower-case word only');
+  assert.deepEqual(found('my name is not important', 'person'), [], 'lower-case words after the phrase that are no names');
+});
+
+test('capitalised words that the name lists hold but that are not people here', () => {
+  for (const t of [
+    'Apple released a phone.',
+    'We flew to France and Austria with Carolina',
+    'Voters in South Carolina and New York',
+    'Steps from Noe Valley',
+    'Date: Thu Aug 22 2002',
+    'The Thomas Street bridge',
+    'Hello, World: a first program',
+    'Princeton University is old',
+  ])
+    assert.deepEqual(found(t, 'person'), [], t);
+});
+
 test('capitalised phrases that begin with a given name but are not people', () => {
   // Given names that are ordinary words count only where a phrase introduces them.
   for (const t of ['Submit the Grant Application Form by Friday', 'The May Day parade starts at ten', 'Hope Springs is a film', 'Will Power and discipline'])
     assert.deepEqual(found(t, 'person'), [], t);
   // A place, organisation, event or title after the given name.
-  for (const t of ['Meet me at Victoria Station', 'She studied at Georgia Tech', 'We drove to Virginia Beach', 'An Amber Alert went out', 'Lincoln Memorial at dusk', 'The Ford Show aired', 'New York Mayor Adams said'])
+  for (const t of ['Meet me at Victoria Station', 'She studied at Georgia Tech', 'We drove to Virginia Beach', 'An Amber Alert went out', 'Lincoln Memorial at dusk', 'The Ford Show aired', 'New York Mayor Adams'])
     assert.deepEqual(found(t, 'person'), [], t);
   // Glued to an address or a path: not a name in running text.
   assert.deepEqual(found('write to jennifer.Lopez@example.com', 'person'), []);

@@ -68,6 +68,10 @@ const PIECES = [
   'John Smith', '221 Baker Street', 'ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'DE89 3704 0044 0532 0130 00', 'born on ',
   '12 March 1980', '10.0.0.1', '2001:db8::1', 'password: Xk9#mQ2$vL8pZ', 'phone ', '9747 6578', ' ', ' ', '\n', ', ', '. ',
   'and', 'the', 'Hello', 'x', '1', '12', '-', '@', '.', 'A', 'My name is ',
+  // Names read from the lists and their cues, and addresses with the parts that follow them, on later lines too.
+  'Vilma Holm', 'Svetlana', 'Anna: ', 'says Gerste', 'Tracey said', 'my name is lena', '28030 Edeby 55', '742 Evergreen Terrace',
+  '\n Apt. 297', '\n TYSTBERGA', ', Springfield, IL 62704', ' Sweden 99178', '\n    ', '\n> ', '12 rue de la Paix', '31401 ul. Słowicza 10',
+  'Trenerys gate 232', 'the corner of Kesklinna 12 and Tartu Road', 'He lives at ',
 ];
 
 test('property: for any text of PII pieces and any chunking, streaming equals non-streaming redaction', () => {

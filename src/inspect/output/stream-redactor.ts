@@ -6,9 +6,12 @@
 //     short single-line gap (digit groups, capitalised words, month names, PEM armour);
 //   - any finding that reaches the end of the text (it might still grow), e.g. an unterminated key;
 //   - a token prefix whose pieces (wrapped lines, concatenated strings, spaced groups) reach the end of the
-//     text: the next chunk may complete a split token (src/inspect/secrets/split-tokens.ts).
+//     text: the next chunk may complete a split token (src/inspect/secrets/split-tokens.ts);
+//   - an address whose unit, city or postcode lines may still follow, or the head of a street line not yet
+//     complete (src/inspect/pii/street-address.ts, openAddressStart).
 // Nothing else is delayed. The hold for multi-token tails is capped at MAX_TAIL_HOLD characters.
 import type { Finding } from '../../core/types.js';
+import { openAddressStart } from '../pii/street-address.js';
 import { openSplitTokenStart } from '../secrets/split-tokens.js';
 import { applyRedactions, findRedactable, type RedactTarget } from './redact.js';
 
@@ -84,7 +87,7 @@ export function createStreamRedactor(opts: { categories: readonly RedactTarget[]
     const findings: Finding[] = findRedactable(window, targets)
       .filter((f) => f.end > off)
       .map((f) => (f.start >= off ? f : { ...f, start: off }));
-    let hold = final ? window.length : Math.min(tailHoldStart(window, off), openSplitTokenStart(window, off));
+    let hold = final ? window.length : Math.min(tailHoldStart(window, off), openSplitTokenStart(window, off), openAddressStart(window, off));
     if (!final) {
       for (const f of findings) {
         if (f.end >= window.length - GROWTH_MARGIN || (f.start < hold && f.end > hold)) hold = Math.min(hold, f.start);

@@ -1,19 +1,31 @@
-// Person names that no phrase introduces: a known given name followed by one or two capitalised name words
-// ("Jennifer Lopez", "John F. Kennedy", "Anna van der Berg"), and a known given name alone after a greeting or
-// a sign-off ("Hi Jennifer,", "Thanks, Maria"). The given names are the `human-names` package's (MIT; English,
-// German, Spanish, French, Italian and Dutch lists, 5,303 names): a maintained list rather than one of ours.
+// Person names that no phrase introduces (person-name.ts has the ones that one does), read from name lists:
+// - a known given name followed by one or two capitalised name words ("Jennifer Lopez", "John F. Kennedy", "Anna van
+//   der Berg"), and a known given name alone after a greeting or a sign-off ("Hi Jennifer,", "Thanks, Maria"); the
+//   given names are the `human-names` package's (MIT; 5,303 names in six languages);
+// - each run of capitalised words read word by word against name-words.ts (the `@cspell/dict-people-names` and
+//   `human-names` name words less ordinary English words and places, scripts/name-words.mjs): a stretch of two or
+//   more words with a known name word in it ("Vilma Holm", "Kate M Begum"), a given name alone when it is neither an
+//   ordinary word nor a place ("Svetlana"), and any word that a cue around it makes a name ("says Gerste", "Tracey
+//   said", "last name is Arcuri");
+// - a known name as a dialogue's speaker label ("Anna: …");
+// - a self-introduction in lower case, its first word when it is a name ("my name is lena andersson" gives "lena").
+// Each rule decides from the text before a word and at most the word or cue right after it, so that the stream
+// redactor, which holds back trailing capitalised tokens, redacts a streamed answer as it would the whole.
 // What keeps ordinary capitalised phrases out:
 // - a given name that is also an ordinary word ("Will", "May", "Grant", "Hope": AMBIGUOUS_GIVEN_NAMES, derived
 //   from a corpus by scripts/ambiguous-given-names.mjs) counts only after a greeting or an introducing phrase;
-// - the word after the given name must not be one that names a place, an organisation, a time or a thing rather
-//   than a family ("Victoria Station", "Georgia Tech", "Amber Alert", "April Fools", "Lincoln Memorial");
-// Deterministic and cheap (one scan for capitalised pairs, a set lookup per candidate). Recall is bounded by the
-// list: a given name it lacks is not found unless a phrase introduces it (person-name.ts).
+// - a word that names a place, an organisation, a street, a time or a thing rather than a family ends a stretch
+//   ("Victoria Station", "Georgia Tech", "Amber Alert", "Mathias Pass", "Thu Aug"), and so does an ordinary word
+//   (a sentence start: "Maybe", "Unlike").
+// Deterministic and cheap (one scan for capitalised runs, a few set lookups per word). Recall is bounded by the lists
+// and the cues: a name neither knows nor any phrase introduces is not found.
 import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Finding } from '../../core/types.js';
 import { AMBIGUOUS_GIVEN_NAMES } from './ambiguous-given-names.js';
+import { COMMON_WORDS, NAME_WORDS, PLACE_WORDS, SOLO_GIVEN_NAMES } from './name-words.js';
+import { STREET_TYPES } from './street-types.js';
 
 let names: ReadonlySet<string> | null = null;
 
@@ -29,6 +41,28 @@ export function givenNames(): ReadonlySet<string> {
   if (s.size < 1000) throw new Error(`human-names: only ${s.size} given names found in ${dir}`);
   names = s;
   return s;
+}
+
+let nameWords: ReadonlySet<string> | null = null;
+let commonWords: ReadonlySet<string> | null = null;
+let placeWords: ReadonlySet<string> | null = null;
+let soloNames: ReadonlySet<string> | null = null;
+
+/** Given names and surnames that are not ordinary words (name-words.ts), split once on first use. */
+function nameWordSet(): ReadonlySet<string> {
+  return (nameWords ??= new Set(NAME_WORDS.split(' ')));
+}
+
+function commonWordSet(): ReadonlySet<string> {
+  return (commonWords ??= new Set(COMMON_WORDS.split(' ')));
+}
+
+function placeWordSet(): ReadonlySet<string> {
+  return (placeWords ??= new Set(PLACE_WORDS.split(' ')));
+}
+
+function soloNameSet(): ReadonlySet<string> {
+  return (soloNames ??= new Set(SOLO_GIVEN_NAMES.split(' ')));
 }
 
 /**
@@ -53,8 +87,17 @@ const NOT_A_SURNAME = new Set(
     'Project Protocol Server Framework Library Code Model Version Edition Series Collection Report Act Law Treaty Accord Agreement Plan ' +
     'Show Exchange Region Pacific Atlantic Brothers Bros Models Field Today Restaurant Republicans Democrats Clan ' +
     // titles and offices that follow a place or a first word ("New York Mayor", "York Sen.")
-    'Mayor Governor Senator Sen Rep Gov President Minister Chief Judge General Gen Captain Capt Lt Col Sgt Director Chairman CEO'
-  ).split(' '),
+    'Mayor Governor Senator Sen Rep Gov President Minister Chief Judge General Gen Captain Capt Lt Col Sgt Director Chairman CEO ' +
+    'Royal Princess Prince Orchestra Investments Consulting Associates Republic ' +
+    // the first word of a place name ("San Bernardino", "Los Angeles", "Porto Alegre")
+    'San Santa Santo São Los Las El Saint Sankt Porto Nord Sud Novo Nova ' +
+    'Mon Tue Wed Thu Fri Sat Sun Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec ' +
+    // greetings and titles before a name: the name is what follows ("Hi Maria", "Aunt Bertha", "Queen Elizabeth")
+    'Hi Hello Hey Dear Thanks Cheers Regards Best Love Yours Welcome Mr Mrs Ms Mx Dr Prof Sir Madam Miss Professor Teacher ' +
+    'Queen King Aunt Uncle Lord Lady Dame Herr Frau'
+  )
+    .split(' ')
+    .concat(STREET_TYPES),
 );
 
 /** Surname particles that may come before the family name ("van der Berg", "de la Cruz", "di Maria"). */
@@ -69,6 +112,160 @@ const GREETING = /(?:\b(?:Hi|Hello|Hey|Dear|Thanks|Thank you|Cheers|Best|Regards
 /** A candidate glued to what precedes it (a letter, digit, or part of an address or path) is not a name. */
 const GLUED_BEFORE = /[\p{L}\p{N}@./_\\-]/u;
 const NEXT_PART = new RegExp(`[ ](${PART})`, 'uy');
+
+/** A run of capitalised name parts, initials with or without their dot among them ("Kate M Begum"). */
+const RUN = new RegExp(`(?:${WORD}|\\p{Lu}\\.)(?:[ ](?:\\p{Lu}\\.?|${PARTICLE}${WORD})){0,4}(?![\\p{L}\\p{N}])`, 'gu');
+const RUN_PART = new RegExp(`${PARTICLE}[^ ]+`, 'gu');
+const INITIAL = /^\p{Lu}\.?$/u;
+
+type PartKind = 'initial' | 'solo' | 'given' | 'name' | 'unknown' | 'word';
+
+function isNameWord(w: string): boolean {
+  if (nameWordSet().has(w) || (givenNames().has(w) && !AMBIGUOUS_GIVEN_NAMES.has(w))) return true;
+  if (!HYPHEN_OR_APOSTROPHE.test(w)) return false;
+  const parts = w.split(/[-'’]/u);
+  return parts.every((p) => p.length > 1 && nameWordSet().has(p));
+}
+
+const HYPHEN_OR_APOSTROPHE = /[-'’]/u;
+/**
+ * Ordinary words seen so far: capitalised sentence starts repeat ("The", "What"), and telling them apart costs several
+ * lookups. Only ordinary words are kept, never a name or an unknown word, so no personal data outlives a call.
+ */
+const kindCache = new Map<string, PartKind>();
+const KIND_CACHE_LIMIT = 20_000;
+
+function partKind(part: string): PartKind {
+  let kind = kindCache.get(part);
+  if (kind === undefined) {
+    kind = classify(part);
+    if (kind !== 'word') return kind;
+    if (kindCache.size >= KIND_CACHE_LIMIT) kindCache.clear();
+    kindCache.set(part, kind);
+  }
+  return kind;
+}
+
+function classify(part: string): PartKind {
+  if (part.length <= 2 && INITIAL.test(part)) return 'initial';
+  const w = part.slice(part.lastIndexOf(' ') + 1);
+  const head = HYPHEN_OR_APOSTROPHE.test(w) ? w.replace(/[-'’].*$/u, '') : w;
+  if (NOT_A_SURNAME.has(head) || placeWordSet().has(w)) return 'word';
+  if (soloNameSet().has(w)) return 'solo';
+  if (givenNames().has(w) && !AMBIGUOUS_GIVEN_NAMES.has(w)) return 'given';
+  if (isNameWord(w)) return 'name';
+  return commonWordSet().has(w.toLowerCase()) ? 'word' : 'unknown';
+}
+
+/**
+ * Runs of capitalised words read part by part: a stretch of name words, unknown words and inner initials that holds
+ * at least two words, one of them a known name word ("Miklós Hajdu", "Vilma Holm", "Kate M Begum"), or a known name
+ * word alone. An ordinary word (a sentence start, "Unlike", "Maybe") or a place/organisation word ends the stretch.
+ */
+/**
+ * Words around a capitalised word that make it a person's name whatever the word: a speech verb ("says Gerste",
+ * "Tracey said"), a naming phrase ("named Timmie", "last name? Arcuri", "call me Vide"), a relation ("my kid
+ * Dzhambek", "the assistant to Asya Godina", "Jennifer's daughter").
+ */
+const CUE_BEFORE =
+  /\b(?:(?:says|said|named|call(?:ed)? me|(?:first|last|maiden|family|full) name(?: is|:|\?)|name on the account(?: is)?[?:]?(?: User:)?|assistant to|directed by|starring|my (?:kid|son|daughter|wife|husband|brother|sister|friend|colleague|boss|manager))[ ]+)/gu;
+const CUE_AFTER = /(?:[ ]+(?:said|says|told|wrote|asked|replied|explained)\b|['’]s (?:daughter|son|wife|husband|mother|father|sister|brother|friend|boss|address|phone|e-?mail)\b)/uy;
+
+/**
+ * A dialogue's speaker label: a known name alone at a line start, then a colon and the line ("Anna: hello"). Decided
+ * from the label line alone, never from later lines, so that a streamed answer is redacted as the whole one is.
+ */
+const SPEAKER = /[ \t>]*(\p{Lu}\p{Ll}+):[ ]*\S/uy;
+
+function findSpeakers(text: string, out: Finding[]): void {
+  for (let line = 0; line !== -1 && line < text.length; line = text.indexOf('\n', line), line = line === -1 ? -1 : line + 1) {
+    SPEAKER.lastIndex = line;
+    const m = SPEAKER.exec(text);
+    if (m === null) continue;
+    const kind = partKind(m[1]!);
+    if (kind !== 'given' && kind !== 'solo' && kind !== 'name') continue;
+    const start = line + m[0].indexOf(m[1]!);
+    out.push({ category: 'pii', type: 'person', start, end: start + m[1]!.length, confidence: 0.5 });
+  }
+}
+
+/**
+ * A self-introduction typed in lower case ("my name is lena andersson"): the first word after it, when it is a name.
+ * One word, decided where it ends: a stream cannot hold lower-case text back while more name words might follow.
+ */
+const LOWER_INTRO = /\b(?:[Mm]y name is|[Mm]y name's|[Cc]all me|[Ii]'m called)[ ]+(\p{Ll}+)(?![\p{L}\p{N}])/gu;
+
+function findLowerCaseIntroductions(text: string, out: Finding[]): void {
+  LOWER_INTRO.lastIndex = 0;
+  for (let m = LOWER_INTRO.exec(text); m !== null; m = LOWER_INTRO.exec(text)) {
+    const w = m[1]!;
+    const kind = partKind(w[0]!.toUpperCase() + w.slice(1));
+    if (kind !== 'given' && kind !== 'solo' && kind !== 'name') continue;
+    const start = m.index + m[0].length - w.length;
+    out.push({ category: 'pii', type: 'person', start, end: start + w.length, confidence: 0.5 });
+  }
+}
+
+/** Where the phrases that introduce a name end in `text`: found in one scan, and only when a candidate needs them. */
+class CueEnds {
+  private ends: Set<number> | null = null;
+  constructor(private readonly text: string) {}
+  has(start: number, end: number): boolean {
+    if (this.ends === null) {
+      this.ends = new Set();
+      CUE_BEFORE.lastIndex = 0;
+      for (let m = CUE_BEFORE.exec(this.text); m !== null; m = CUE_BEFORE.exec(this.text)) this.ends.add(m.index + m[0].length);
+    }
+    if (this.ends.has(start)) return true;
+    const next = this.text.charCodeAt(end);
+    if (next !== 0x20 && next !== 0x27 && next !== 0x2019) return false;
+    CUE_AFTER.lastIndex = end;
+    return CUE_AFTER.test(this.text);
+  }
+}
+
+function findNameRuns(text: string, out: Finding[]): void {
+  const cues = new CueEnds(text);
+  RUN.lastIndex = 0;
+  for (let m = RUN.exec(text); m !== null; m = RUN.exec(text)) {
+    if (gluedLeft(text, m.index)) continue;
+    const run = m[0];
+    if (!run.includes(' ')) {
+      // Most runs are one capitalised word (a sentence start): no stretch to assemble.
+      const kind = partKind(run);
+      const end = m.index + run.length;
+      if (kind === 'solo' || (kind !== 'word' && kind !== 'initial' && cues.has(m.index, end)))
+        out.push({ category: 'pii', type: 'person', start: m.index, end, confidence: 0.5 });
+      continue;
+    }
+    const parts: { start: number; end: number; kind: PartKind }[] = [];
+    RUN_PART.lastIndex = 0;
+    for (let p = RUN_PART.exec(run); p !== null; p = RUN_PART.exec(run))
+      parts.push({ start: m.index + p.index, end: m.index + p.index + p[0].length, kind: partKind(p[0]) });
+    let i = 0;
+    while (i < parts.length) {
+      if (parts[i]!.kind === 'word' || parts[i]!.kind === 'initial') {
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j + 1 < parts.length && parts[j + 1]!.kind !== 'word') j++;
+      let last = j;
+      while (parts[last]!.kind === 'initial') last--;
+      const words = parts.slice(i, last + 1).filter((p) => p.kind !== 'initial');
+      // With particles ("van der Berg", "del Cid") the run is a person's only when it starts with a given name.
+      const particles = words.some((p) => text.slice(p.start, p.end).includes(' '));
+      // A name alone must be one that is no ordinary word or place, and not part of a longer capitalised phrase
+      // ("Noe Valley", "New York", "South Carolina").
+      const alone = words[0]!.kind === 'solo' && (i === 0 || parts[i - 1]!.kind !== 'word') && (j + 1 === parts.length || parts[j + 1]!.kind !== 'word');
+      const person =
+        words.length >= 2 ? words.some((p) => p.kind !== 'unknown') && (!particles || words[0]!.kind === 'given' || words[0]!.kind === 'solo') : alone;
+      if (person || cues.has(parts[i]!.start, parts[last]!.end))
+        out.push({ category: 'pii', type: 'person', start: parts[i]!.start, end: parts[last]!.end, confidence: 0.5 });
+      i = j + 1;
+    }
+  }
+}
 
 function gluedLeft(text: string, start: number): boolean {
   return start > 0 && GLUED_BEFORE.test(text[start - 1]!);
@@ -96,10 +293,13 @@ export function findGivenNames(text: string, out: Finding[]): void {
     out.push({ category: 'pii', type: 'person', start: m.index, end, confidence: 0.5 });
     PAIR.lastIndex = end;
   }
+  findNameRuns(text, out);
+  findSpeakers(text, out);
+  findLowerCaseIntroductions(text, out);
   GREETING.lastIndex = 0;
   for (let m = GREETING.exec(text); m !== null; m = GREETING.exec(text)) {
     const name = m[1]!;
-    if (!known.has(name)) continue;
+    if (!known.has(name) && !nameWordSet().has(name)) continue;
     const start = m.index + m[0].length - name.length;
     out.push({ category: 'pii', type: 'person', start, end: start + name.length, confidence: 0.5 });
   }

@@ -8,11 +8,11 @@ const NAME_WORD = "\\p{Lu}[\\p{Ll}'’-]{1,30}";
 const INITIAL = '\\p{Lu}\\.';
 const NAME = `${NAME_WORD}(?:[ ](?:${INITIAL}|${NAME_WORD})){0,2}`;
 const CUE =
-  "(?:(?:Mr|Mrs|Ms|Mx|Dr|Prof|Sir|Madam|Miss|Herr|Frau)\\.?|[Mm]y name is|[Mm]y name's|[Nn]ame:|[Ii]ch heiße|[Mm]ein Name ist|[Dd]ear|[Ss]incerely,|[Rr]egards,|[Cc]ontact person:|[Ss]igned,)";
+  "(?:(?:Mr|Mrs|Ms|Mx|Dr|Prof(?:essor)?|Sir|Madam|Miss|Herr|Frau)\\.?|[Mm]y name is|[Mm]y name's|[Nn]ame:|[Ii]ch heiße|[Mm]ein Name ist|[Dd]ear|[Ss]incerely,|[Rr]egards,|[Cc]ontact person:|[Ss]igned,)";
 // "Dear Mr. Smith": a salutation may be followed by an honorific before the name itself.
 const HONORIFIC = '(?:(?:Mr|Mrs|Ms|Mx|Dr|Prof)\\.?[ ])?';
 // Not right after a letter ("Madam" is not "dam"): checked by scanWithLeftBoundary, not in the pattern.
-const PERSON = new RegExp(`${CUE}[ ]${HONORIFIC}(${NAME})(?![\\p{L}])`, 'gu');
+const PERSON = new RegExp(`${CUE}[ ]+${HONORIFIC}(${NAME})(?![\\p{L}])`, 'gu');
 const AFTER_LETTER = /(?<=\p{L})/uy;
 
 export function findPersonNames(text: string, out: Finding[]): void {

@@ -327,13 +327,12 @@ async function startWardenSteps(config: WardenConfig, opts: StartOptions, starte
   const ledgerStore = ledgerPg
     ? await PostgresLedgerStore.connect({ connectionString: ledgerPg.connectionString, ...(ledgerPg.prefix ? { prefix: ledgerPg.prefix } : {}) })
     : await ThreadedSqliteLedgerStore.open(join(config.dataDir, 'ledger.db'));
-  const ledger = await Ledger.open({ store: ledgerStore, key: ledgerKey, cosigners: ledgerRing.cosigners, previousKeys: ringVerifiers(ledgerRing).slice(1), inlineCommit: config.ledger.inlineCommit }).catch(async (e: unknown) => {
+  const ledger = await Ledger.open({ store: ledgerStore, key: ledgerKey, cosigners: ledgerRing.cosigners, previousKeys: ringVerifiers(ledgerRing).slice(1) }).catch(async (e: unknown) => {
     // Release the store before refusing to start.
     await ledgerStore.close().catch(() => {});
     throw e;
   });
   started.push(() => ledger.close());
-  metrics.watchLedger(ledger.commits);
   // C2SP tlog-witness: each new checkpoint goes to the configured witnesses; what they cosign is served at
   // /audit/v1/witnessed-checkpoint, so an auditor need not trust the key that sits beside this ledger.
   const witnessing = config.ledger.witnesses.length > 0

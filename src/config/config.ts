@@ -11,7 +11,6 @@ import { INJECTION_BLOCK_CUT } from '../core/injection-cuts.js';
 import { validatePlaybooks, type Playbook } from '../monitor/playbooks.js';
 import type { MtlsMode } from '../network/tls.js';
 import { DEFAULT_UPSTREAM_SHARE } from '../network/upstream-share.js';
-import { DEFAULT_INLINE_COMMIT } from '../ledger/ledger.js';
 import type { BudgetLimit, BudgetsConfig } from '../network/budgets.js';
 import type { ScanOptions } from '../workload/scan/scan-model.js';
 
@@ -197,11 +196,6 @@ export interface WardenConfig {
     witnesses: { name: string; url: string; key: string }[];
     /** How often the latest checkpoint goes to the witnesses (also refreshes cosignatures of an idle log). */
     witnessIntervalMs: number;
-    /**
-     * The embedded ledger writes small batches on the event loop while its commits stay fast (docs/ledger.md "Inline
-     * commits"); `false`: every batch on the writer thread. Not used with `ledger.postgres`.
-     */
-    inlineCommit: { maxEntries: number; budgetMs: number; retryMs: number } | false;
     /** The checkpoint and receipt signing key in a PKCS#11 token (absent: `<dataDir>/ledger-key.pem`). */
     signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string };
     /**
@@ -477,7 +471,7 @@ type RawConfig = {
     attestation?: Partial<WorkloadConfig['attestation']>;
     provenance?: Partial<NonNullable<WorkloadConfig['provenance']>>;
   };
-  ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number; batchSize?: number; syslog?: { host: string; port?: number; caFile: string; serverName?: string; clientTls?: CertPair; facility?: number; appName?: string; hostname?: string; settleMs?: number }; otlpLogs?: { endpoint: string; serviceName?: string } }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number; inlineCommit?: Partial<{ maxEntries: number; budgetMs: number; retryMs: number }> | false; signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string }; previousKeys?: string[]; keyRotation?: Partial<WardenConfig['ledger']['keyRotation']> };
+  ledger?: { retainPayloads?: boolean; export?: { file?: string; webhook?: string; intervalMs?: number; batchSize?: number; syslog?: { host: string; port?: number; caFile: string; serverName?: string; clientTls?: CertPair; facility?: number; appName?: string; hostname?: string; settleMs?: number }; otlpLogs?: { endpoint: string; serviceName?: string } }; postgres?: { connectionString: string; prefix?: string }; publicEntries?: boolean; witnesses?: { name: string; url: string; key: string }[]; witnessIntervalMs?: number; signingKey?: { pkcs11: { module: string; tokenLabel: string; keyLabel: string }; pinEnv: string }; previousKeys?: string[]; keyRotation?: Partial<WardenConfig['ledger']['keyRotation']> };
   monitor?: Partial<Omit<MonitorConfig, 'drift' | 'extraction' | 'baselines' | 'inventory' | 'rotation' | 'redteam'>> & { redteam?: Partial<RedTeamConfig>; drift?: Partial<DriftConfig>; extraction?: Partial<ExtractionConfig>; baselines?: Partial<BaselinesConfig>; inventory?: Partial<MonitorConfig['inventory']>; rotation?: Partial<Omit<MonitorConfig['rotation'], 'toolCredentialKeys' | 'webhook'>> & { toolCredentialKeys?: Partial<ToolCredentialKeysConfig>; webhook?: Partial<RotationWebhookConfig> | null } };
   agents?: WardenConfig['agents'];
   retrieval?: Partial<WardenConfig['retrieval']>;
@@ -676,7 +670,6 @@ export function withDefaults(raw: RawConfig, source: string | null, baseDir = pr
       publicEntries: raw.ledger?.publicEntries ?? false,
       witnesses: raw.ledger?.witnesses ?? [],
       witnessIntervalMs: raw.ledger?.witnessIntervalMs ?? 60_000,
-      inlineCommit: raw.ledger?.inlineCommit === false ? false : { ...DEFAULT_INLINE_COMMIT, ...raw.ledger?.inlineCommit },
       previousKeys: raw.ledger?.previousKeys ?? [],
       keyRotation: {
         enabled: raw.ledger?.keyRotation?.enabled ?? false,

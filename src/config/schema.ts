@@ -354,20 +354,6 @@ export const CONFIG_SCHEMA = {
           },
         },
         witnessIntervalMs: { type: 'integer', minimum: 1000, maximum: 86400000 },
-        inlineCommit: {
-          oneOf: [
-            { const: false },
-            {
-              type: 'object',
-              additionalProperties: false,
-              properties: {
-                maxEntries: { type: 'integer', minimum: 1, maximum: 4096 },
-                budgetMs: { type: 'number', exclusiveMinimum: 0, maximum: 1000 },
-                retryMs: { type: 'integer', minimum: 1, maximum: 3600000 },
-              },
-            },
-          ],
-        },
         signingKey: { $ref: '#/$defs/pkcs11Key' },
       },
     },

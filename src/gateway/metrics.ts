@@ -14,22 +14,6 @@ export class Metrics {
   });
   readonly upstreamErrors = new Counter({ name: 'warden_upstream_errors_total', help: 'Upstream failures by upstream and code', labelNames: ['upstream', 'code'] as const, registers: [this.registry] });
   readonly auditFailures = new Counter({ name: 'warden_audit_failures_total', help: 'Audit appends that failed', registers: [this.registry] });
-  /** Where the ledger's batches were committed (docs/ledger.md "Inline commits"), read from the ledger at each scrape. */
-  private ledgerCommits: { readonly inline: number; readonly handedOff: number; readonly inlineBusy: number } | null = null;
-  readonly ledgerBatches = new Counter({
-    name: 'warden_ledger_batches_total',
-    help: 'Ledger batches committed, by path: inline (on the event loop), handed_off (the writer thread or the shared log), inline_busy (inline attempts the locked database refused, then handed off)',
-    labelNames: ['path'] as const,
-    registers: [this.registry],
-    collect: () => {
-      const c = this.ledgerCommits;
-      if (!c) return;
-      this.ledgerBatches.reset();
-      this.ledgerBatches.inc({ path: 'inline' }, c.inline);
-      this.ledgerBatches.inc({ path: 'handed_off' }, c.handedOff);
-      this.ledgerBatches.inc({ path: 'inline_busy' }, c.inlineBusy);
-    },
-  });
   /** Set whenever a budget is reserved on, settled or shown (docs/budgets.md); unit `tokens` or `cost`. */
   readonly budgetRemaining = new Gauge({ name: 'warden_budget_remaining', help: 'Remaining budget (reservations in flight counted as spent) by scope, id, window and unit', labelNames: ['scope', 'id', 'window', 'unit'] as const, registers: [this.registry] });
   /** Witness submissions (docs/ledger.md "Witnesses"): a witness that stopped cosigning shows here, not in /readyz. */
@@ -67,11 +51,6 @@ export class Metrics {
 
   constructor(defaults = true) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'warden_' });
-  }
-
-  /** The ledger whose batch counts `warden_ledger_batches_total` reports. */
-  watchLedger(commits: { readonly inline: number; readonly handedOff: number; readonly inlineBusy: number }): void {
-    this.ledgerCommits = commits;
   }
 }
 

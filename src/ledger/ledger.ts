@@ -4,7 +4,7 @@
 import type { AuditEvent } from '../core/types.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { BadRequest } from '../core/errors.js';
-import { LedgerStoreBusy, type LedgerAppend, type LedgerBatch, type LedgerState, type LedgerStore, type UnsignedLedgerBatch } from '../store/ledger-store.js';
+import type { LedgerAppend, LedgerBatch, LedgerState, LedgerStore, UnsignedLedgerBatch } from '../store/ledger-store.js';
 import { formatCheckpointBody, openCheckpointWith, signCheckpoint, type Checkpoint, type SignedCheckpoint } from './checkpoint.js';
 import { BatchNodes } from './batch-nodes.js';
 import { CompactRange, type StoredNode } from './compact-range.js';
@@ -63,32 +63,6 @@ export interface LedgerOptions {
    * `maxBatch`). The last batch is the one a crash or a hand edit is most likely to have touched.
    */
   verifyTail?: number;
-  /**
-   * Inline commits, on a store that offers them (appendBatchInline: the SQLite store with a writer thread): a batch
-   * of at most `maxEntries` is written on the event loop, without the two thread hand-offs, while such commits
-   * (fsync included) take at most `budgetMs` (a moving average); above it batches go to the writer thread, and
-   * one inline commit every `retryMs` measures the disk again. `false` sends every batch to the thread. Default
-   * DEFAULT_INLINE_COMMIT.
-   */
-  inlineCommit?: InlineCommitOptions | false;
-  /** The clock inline commits are timed with (ms, fractional); tests give a fake one. */
-  monotonicNow?: () => number;
-}
-
-export interface InlineCommitOptions {
-  maxEntries: number;
-  budgetMs: number;
-  retryMs: number;
-}
-
-export const DEFAULT_INLINE_COMMIT: InlineCommitOptions = { maxEntries: 8, budgetMs: 1, retryMs: 5000 };
-
-/** Where the batches went: on the event loop (inline), or to the store's writer (its thread, or the shared log). */
-export interface CommitCounts {
-  inline: number;
-  handedOff: number;
-  /** Inline attempts the database refused as locked (each then handed off). */
-  inlineBusy: number;
 }
 
 /** An entry too large for a C2SP entry bundle (uint16 length prefix). */
@@ -124,12 +98,6 @@ export class Ledger {
   private readonly maxBatch: number;
   private signers: NoteSigner[];
   private trusted: NoteVerifier[];
-  private readonly inlineCommit: InlineCommitOptions | null;
-  private readonly monotonicNow: () => number;
-  /** Moving average of inline commit times (ms); above the budget, batches are handed off until `inlineRetryAt`. */
-  private inlineMs = 0;
-  private inlineRetryAt = 0;
-  readonly commits: CommitCounts = { inline: 0, handedOff: 0, inlineBusy: 0 };
 
   private constructor(
     private readonly store: LedgerStore,
@@ -138,11 +106,8 @@ export class Ledger {
     private frontier: CompactRange,
     private checkpoint: SignedCheckpoint,
     maxBatch: number,
-    inline: { options: InlineCommitOptions | null; now: () => number },
   ) {
     this.maxBatch = maxBatch;
-    this.inlineCommit = store.appendBatchInline ? inline.options : null;
-    this.monotonicNow = inline.now;
     this.signers = [currentKey.signer, ...keys.cosigners];
     this.trusted = keys.trusted;
     this.storeSigns = this.handSignersToStore();
@@ -189,16 +154,13 @@ export class Ledger {
     const { store, key } = opts;
     const maxBatch = opts.maxBatch ?? 4096;
     if (!(Number.isInteger(maxBatch) && maxBatch >= 1)) throw new RangeError('maxBatch must be a positive integer');
-    const ic = opts.inlineCommit === false ? null : (opts.inlineCommit ?? DEFAULT_INLINE_COMMIT);
-    if (ic && !(Number.isInteger(ic.maxEntries) && ic.maxEntries >= 1 && ic.budgetMs > 0 && ic.retryMs > 0)) throw new RangeError('inlineCommit needs maxEntries >= 1, budgetMs > 0 and retryMs > 0');
-    const inline = { options: ic, now: opts.monotonicNow ?? (() => performance.now()) };
     const keys = { cosigners: opts.cosigners ?? [], trusted: [key.verifier, ...(opts.previousKeys ?? [])] };
     const signers = [key.signer, ...keys.cosigners];
     const state = store.beginAppend ? await pinLedgerKey(store, key.name, signers) : await store.load();
     if (state.checkpoint === null) {
       if (state.size !== 0) throw new RootMismatch('missing_checkpoint', `store holds ${state.size} entries but no checkpoint`);
       const empty = signCheckpoint({ origin: key.name, size: 0, rootHash: EMPTY_ROOT }, signers);
-      return new Ledger(store, key, keys, CompactRange.empty(), empty, maxBatch, inline);
+      return new Ledger(store, key, keys, CompactRange.empty(), empty, maxBatch);
     }
     const cp = openOwnCheckpoint(state.checkpoint, key, keys.trusted);
     if (cp.size !== state.size) throw new RootMismatch('checkpoint_size_mismatch', `stored checkpoint size ${cp.size} differs from stored size ${state.size}`);
@@ -207,7 +169,7 @@ export class Ledger {
       throw new RootMismatch('stored_tree_mismatch', `stored tree of size ${state.size} does not hash to its signed checkpoint root`);
     }
     await verifyTail(store, state.size, Math.min(state.size, opts.verifyTail ?? maxBatch), cp.rootHash);
-    return new Ledger(store, key, keys, frontier, cp, maxBatch, inline);
+    return new Ledger(store, key, keys, frontier, cp, maxBatch);
   }
 
   /** Committed tree size (every entry below it is durable and covered by the latest checkpoint). */
@@ -255,15 +217,6 @@ export class Ledger {
 
   private async commit(batch: Pending[]): Promise<void> {
     if (this.store.beginAppend) return this.commitShared(batch, this.store.beginAppend.bind(this.store));
-    if (this.inlineFits(batch.length)) {
-      const built = this.build(batch, false);
-      if (this.commitInline(built.batch as LedgerBatch)) return this.advance(batch, built);
-      // The database was locked: the same signed batch goes through the writer thread.
-      this.commits.handedOff++;
-      await this.store.appendBatch(built.batch as LedgerBatch);
-      return this.advance(batch, built);
-    }
-    this.commits.handedOff++;
     const built = this.build(batch, this.storeSigns);
     if (built.cp === null) {
       const note = await this.store.appendUnsigned!(built.batch as UnsignedLedgerBatch);
@@ -272,36 +225,6 @@ export class Ledger {
       await this.store.appendBatch(built.batch as LedgerBatch);
     }
     this.advance(batch, built);
-  }
-
-  /** Whether this batch is written on the event loop (see LedgerOptions.inlineCommit). */
-  private inlineFits(entries: number): boolean {
-    const ic = this.inlineCommit;
-    if (!ic || entries > ic.maxEntries) return false;
-    return this.inlineMs <= ic.budgetMs || this.monotonicNow() >= this.inlineRetryAt;
-  }
-
-  /**
-   * Writes the batch on this thread (durable when it returns) and times it; false when the database was locked
-   * (nothing written). The first commit after a hand-off period replaces the average rather than joining it, so
-   * a slow disk spell does not keep inline commits off long after it ends.
-   */
-  private commitInline(batch: LedgerBatch): boolean {
-    const ic = this.inlineCommit!;
-    const t0 = this.monotonicNow();
-    try {
-      this.store.appendBatchInline!(batch);
-    } catch (e) {
-      if (!(e instanceof LedgerStoreBusy)) throw e;
-      this.commits.inlineBusy++;
-      return false;
-    }
-    const at = this.monotonicNow();
-    const ms = at - t0;
-    this.inlineMs = this.inlineMs > ic.budgetMs ? ms : 0.8 * this.inlineMs + 0.2 * ms;
-    if (this.inlineMs > ic.budgetMs) this.inlineRetryAt = at + ic.retryMs;
-    this.commits.inline++;
-    return true;
   }
 
   /**

@@ -3,19 +3,12 @@
 // connection on the calling thread, made read-only with PRAGMA query_only. WAL gives that reader a
 // consistent snapshot; the ledger only reads sizes its last acknowledged batch covers, which are committed.
 // If the writer thread fails or exits, every pending and later batch is refused (fail closed).
-//
-// Inline commits: a third connection writes a small batch on the calling thread when the ledger asks
-// (appendBatchInline), for when the disk is fast and the gateway is quiet. Handing a batch to the writer thread
-// and back costs two thread wake-ups, which on this project's 2-core VM measured ~150 µs of CPU each at one
-// request at a time and about 0.3 ms of added commit latency (bench/results/gateway-notes.md). The ledger
-// serializes batches, so the two writing connections never write at once; the inline one never checkpoints the
-// WAL itself (that would copy pages on the event loop), it asks the writer thread to, every WAL_CHECKPOINT_BYTES.
 import { Worker } from 'node:worker_threads';
 import type { SqliteDb } from './sqlite.js';
 import { openSqlite } from './sqlite.js';
 import { SqliteLedgerStore } from './ledger-sqlite.js';
 import type { KeyObject } from 'node:crypto';
-import { LedgerStoreBusy, LedgerStoreConflict, type LedgerBatch, type LedgerNodeId, type LedgerState, type LedgerStore, type UnsignedLedgerBatch } from './ledger-store.js';
+import { LedgerStoreConflict, type LedgerBatch, type LedgerNodeId, type LedgerState, type LedgerStore, type UnsignedLedgerBatch } from './ledger-store.js';
 import { packBatch, transferList } from './ledger-sqlite-batch.js';
 import type { WriterInit, WriterReply, WriterRequest } from './ledger-sqlite-writer.js';
 
@@ -28,11 +21,6 @@ export class LedgerWriterUnavailable extends Error {
 }
 
 const WRITER_URL = new URL('./ledger-sqlite-writer.js', import.meta.url);
-
-/** Bytes written inline after which the writer thread is asked to checkpoint the WAL (SQLite's own default is ~4 MB). */
-const WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024;
-/** Rough bytes of one tree-node row in the WAL (hash, level, index, b-tree overhead), for the count above. */
-const NODE_ROW_BYTES = 64;
 
 interface Waiter {
   resolve: (note?: string) => void;
@@ -51,13 +39,11 @@ export class ThreadedSqliteLedgerStore implements LedgerStore {
   private readonly waiting = new Map<number, Waiter>();
   private nextId = 1;
   private broken: LedgerWriterUnavailable | null = null;
-  private inlineBytes = 0;
 
   private constructor(
     private readonly worker: Worker,
     private readonly reader: SqliteLedgerStore,
     private readonly readerDb: SqliteDb,
-    private readonly inline: { store: SqliteLedgerStore; db: SqliteDb },
   ) {
     worker.on('message', (m: WriterReply) => {
       if (!('id' in m)) return;
@@ -104,25 +90,17 @@ export class ThreadedSqliteLedgerStore implements LedgerStore {
       await worker.terminate();
       throw e;
     });
-    let db: SqliteDb | undefined;
-    let inlineDb: SqliteDb | undefined;
+    let db: SqliteDb;
     let reader: SqliteLedgerStore;
-    let inline: SqliteLedgerStore;
     try {
       db = openSqlite(file);
       reader = new SqliteLedgerStore(db); // the schema exists already, so its CREATE IF NOT EXISTS writes nothing
-      db.pragma('query_only = ON'); // this connection never writes: batches go to the writer thread or inline
-      inlineDb = openSqlite(file); // WAL, synchronous=FULL as the writer's (SqliteLedgerStore refuses less)
-      inline = new SqliteLedgerStore(inlineDb);
-      inlineDb.pragma('wal_autocheckpoint = 0'); // checkpoints run on the writer thread (see the top of this file)
-      inlineDb.pragma('busy_timeout = 0'); // never wait on the event loop: a locked database sends the batch to the thread
+      db.pragma('query_only = ON'); // this connection never writes: the writer thread is the only writer
     } catch (e) {
-      db?.close();
-      inlineDb?.close();
       await worker.terminate();
       throw e;
     }
-    return new ThreadedSqliteLedgerStore(worker, reader, db, { store: inline, db: inlineDb });
+    return new ThreadedSqliteLedgerStore(worker, reader, db);
   }
 
   private fail(message: string): void {
@@ -132,7 +110,7 @@ export class ThreadedSqliteLedgerStore implements LedgerStore {
     this.waiting.clear();
   }
 
-  private request(msg: Exclude<WriterRequest, { op: 'signers' } | { op: 'checkpoint' }>, transfer: ArrayBuffer[] = []): Promise<string | undefined> {
+  private request(msg: Exclude<WriterRequest, { op: 'signers' }>, transfer: ArrayBuffer[] = []): Promise<string | undefined> {
     if (this.broken) return Promise.reject(this.broken);
     return new Promise<string | undefined>((resolve, reject) => {
       this.waiting.set(msg.id, { resolve, reject });
@@ -148,27 +126,6 @@ export class ThreadedSqliteLedgerStore implements LedgerStore {
   async appendBatch(batch: LedgerBatch): Promise<void> {
     const packed = packBatch(batch);
     await this.request({ op: 'append', id: this.nextId++, batch: packed }, transferList(packed));
-  }
-
-  /**
-   * Writes the batch on this thread, returning once it is durable (see the top of this file). A locked database is
-   * a LedgerStoreBusy (nothing written); any other failure is thrown as it is (a full disk, a second writer).
-   */
-  appendBatchInline(batch: LedgerBatch): void {
-    if (this.broken) throw this.broken;
-    try {
-      this.inline.store.appendBatchNow(batch);
-    } catch (e) {
-      if ((e as { code?: unknown }).code === 'SQLITE_BUSY') throw new LedgerStoreBusy(`the ledger database is locked: ${(e as Error).message}`);
-      throw e;
-    }
-    let bytes = NODE_ROW_BYTES * batch.nodes.length + batch.checkpoint.note.length;
-    for (const e of batch.entries) bytes += e.length;
-    this.inlineBytes += bytes;
-    if (this.inlineBytes >= WAL_CHECKPOINT_BYTES) {
-      this.inlineBytes = 0;
-      this.worker.postMessage({ op: 'checkpoint' } satisfies WriterRequest);
-    }
   }
 
   useCheckpointSigners(name: string, keys: readonly KeyObject[]): void {
@@ -201,7 +158,6 @@ export class ThreadedSqliteLedgerStore implements LedgerStore {
       this.fail('the ledger store is closed');
       await this.worker.terminate();
       this.readerDb.close();
-      this.inline.db.close();
     }
   }
 }

@@ -18,8 +18,6 @@ export type WriterRequest =
   | { op: 'append'; id: number; batch: PackedBatch }
   | { op: 'appendUnsigned'; id: number; batch: PackedBatch<{ size: number; body: string }> }
   | { op: 'signers'; name: string; keys: KeyObject[] }
-  /** The calling thread wrote batches itself (inline) on a connection that never checkpoints: copy the WAL back. */
-  | { op: 'checkpoint' }
   | { op: 'close'; id: number };
 
 export type WriterReply =
@@ -61,14 +59,6 @@ function signAndAppend(p: PackedBatch<{ size: number; body: string }>): Promise<
 port.on('message', (msg: WriterRequest) => {
   if (msg.op === 'signers') {
     signers = msg.keys.map((k) => ledgerKeyFromPrivate(k, msg.name).signer);
-    return;
-  }
-  if (msg.op === 'checkpoint') {
-    try {
-      store.checkpointWal();
-    } catch {
-      // A busy or failed checkpoint leaves the WAL as it is; the next request (or a batch here) checkpoints it.
-    }
     return;
   }
   if (msg.op === 'appendUnsigned') {

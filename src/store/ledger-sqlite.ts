@@ -58,11 +58,7 @@ export class SqliteLedgerStore implements LedgerStore {
   }
 
   async appendBatch(batch: LedgerBatch): Promise<void> {
-    this.appendBatchNow(batch);
-  }
-
-  /** The same transaction, returning once it is durable: better-sqlite3 runs it synchronously, COMMIT fsyncs the WAL (synchronous=FULL). */
-  appendBatchNow(batch: LedgerBatch): void {
+    // better-sqlite3 runs the transaction synchronously; COMMIT fsyncs the WAL (synchronous=FULL).
     this.commitBatch.immediate(batch);
   }
 
@@ -76,11 +72,6 @@ export class SqliteLedgerStore implements LedgerStore {
 
   async readEntries(from: number, count: number): Promise<Buffer[]> {
     return this.selectEntries.all(from, from + count) as Buffer[];
-  }
-
-  /** Copies what the WAL holds into the database where no reader needs it (never waits for a lock). */
-  checkpointWal(): void {
-    this.db.pragma('wal_checkpoint(PASSIVE)');
   }
 
   async close(): Promise<void> {

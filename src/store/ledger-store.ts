@@ -56,13 +56,6 @@ export interface LedgerStore {
   useCheckpointSigners?(name: string, keys: readonly KeyObject[]): void;
   /** With useCheckpointSigners: signs the checkpoint, writes the batch, resolves with the signed note once durable. */
   appendUnsigned?(batch: UnsignedLedgerBatch): Promise<string>;
-  /**
-   * Present on a store that can also write a batch on the calling thread (the SQLite store whose writes normally
-   * run on its writer thread): the same transaction, synchronously, returning once it is durable. Throws without
-   * partial effects; a `LedgerStoreBusy` means nothing was written and the batch may go through appendBatch.
-   * The ledger uses it for small batches while such commits stay fast (Ledger, "inline commits").
-   */
-  appendBatchInline?(batch: LedgerBatch): void;
   /** Present on stores that several writers share; the ledger then appends only through it. */
   beginAppend?(): Promise<LedgerAppend>;
   /** One hash per id, in order; throws if any is missing. */
@@ -77,13 +70,5 @@ export class LedgerStoreConflict extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'LedgerStoreConflict';
-  }
-}
-
-/** The store's database was locked by another connection: nothing was written (the batch may be retried elsewhere). */
-export class LedgerStoreBusy extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'LedgerStoreBusy';
   }
 }

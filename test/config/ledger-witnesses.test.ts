@@ -1,4 +1,4 @@
-// ledger.witnesses, ledger.witnessIntervalMs and ledger.inlineCommit: closed objects, keys that must be cosignature/v1 vkeys.
+// ledger.witnesses and ledger.witnessIntervalMs: closed objects, keys that must be cosignature/v1 vkeys.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
@@ -33,14 +33,4 @@ test('an unknown key under a witness, a missing key, a duplicate name and a too 
 test('a log key (signature type 0x01) given as a witness key is refused', () => {
   const logVkey = ledgerKeyFromPrivate(generateKeyPairSync('ed25519').privateKey).vkey;
   assert.throws(() => parseConfig(witness('', logVkey), 'w.yaml'), /is not an Ed25519 cosignature\/v1 verifier key/);
-});
-
-test('ledger.inlineCommit: defaults, partial overrides, false; out-of-range values, unknown keys and true are refused', () => {
-  assert.deepEqual(parseConfig('{}\n', 'w.yaml').ledger.inlineCommit, { maxEntries: 8, budgetMs: 1, retryMs: 5000 });
-  assert.deepEqual(parseConfig('ledger: { inlineCommit: { budgetMs: 0.5 } }\n', 'w.yaml').ledger.inlineCommit, { maxEntries: 8, budgetMs: 0.5, retryMs: 5000 });
-  assert.equal(parseConfig('ledger: { inlineCommit: false }\n', 'w.yaml').ledger.inlineCommit, false);
-  assert.throws(() => parseConfig('ledger: { inlineCommit: { budgetMs: 0 } }\n', 'w.yaml'), /inlineCommit/);
-  assert.throws(() => parseConfig('ledger: { inlineCommit: { maxEntries: 0 } }\n', 'w.yaml'), /inlineCommit/);
-  assert.throws(() => parseConfig('ledger: { inlineCommit: { fsync: false } }\n', 'w.yaml'), /inlineCommit/);
-  assert.throws(() => parseConfig('ledger: { inlineCommit: true }\n', 'w.yaml'), /inlineCommit/);
 });

@@ -139,10 +139,9 @@ test('threaded store: the writer thread signs checkpoints with a key in memory; 
 
   let fileSigns = 0;
   const counted = { ...fileKey, signer: { ...fileKey.signer, sign: (m: Buffer) => (fileSigns++, fileKey.signer.sign(m)) } };
-  // Batches handed to the writer thread (inline commits off: those sign here, see the inline-commit tests).
-  const ledger = await Ledger.open({ store: await ThreadedSqliteLedgerStore.open(join(dir, 'warden.db')), key: counted, inlineCommit: false });
+  const ledger = await Ledger.open({ store: await ThreadedSqliteLedgerStore.open(join(dir, 'warden.db')), key: counted });
   const r = await Promise.all([1, 2, 3].map((i) => ledger.append(inferenceEvent(i))));
-  assert.equal(fileSigns, 0, 'with the private key in memory, no handed-off checkpoint is signed on the event loop');
+  assert.equal(fileSigns, 0, 'with the private key in memory, no checkpoint is signed on the event loop');
   assert.equal(openCheckpoint(r[2]!.checkpoint.note, fileKey.verifier).size, 4, 'the writer-signed checkpoint verifies');
   await ledger.close();
   // What the writer signed and stored is what a restart opens.

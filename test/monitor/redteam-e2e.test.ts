@@ -207,6 +207,34 @@ test('a disabled red-team principal: the run fails closed before any attack is s
   }
 });
 
+test('a red-team principal in the `red-team` group probes the model itself: what the vulnerable model falls for is reported, exit 3', async () => {
+  // The starter set exempts the `red-team` group from the injection rules, so that one can measure a model's own
+  // defences rather than Warden's: here every word attack reaches the vulnerable model, which obeys it.
+  const probing = await startTestWarden((c) => {
+    c.upstreams = withDefaults({ upstreams: [{ name: 'vuln', baseUrl: vulnerable.url, models: ['vuln-chat'] }] }, null).upstreams;
+    c.monitor.redteam.principal = 'probe-bot';
+    c.monitor.redteam.models = ['vuln-chat'];
+    c.monitor.redteam.kinds = ['jailbreak'];
+  });
+  try {
+    await probing.admin('POST', '/admin/v1/principals', { id: 'probe-bot', kind: 'service', tenant: 'acme', groups: ['consumers', 'red-team'] });
+    const env = { WARDEN_ADMIN_URL: probing.w.adminUrl, WARDEN_CA: probing.w.caPemPath, WARDEN_ADMIN_KEY: probing.adminKey, WARDEN_MFA_TOKEN: '' };
+    const cli = await runWarden(['redteam', 'run'], env);
+    assert.equal(cli.code, 3, cli.stderr + cli.stdout);
+    const runs = await probing.admin('GET', '/admin/v1/redteam/runs');
+    const run = (await probing.admin('GET', `/admin/v1/redteam/runs/${runs.data[0].id}`)) as RedTeamRun;
+    const jailbreaks = ATTACKS.filter((a) => a.kind === 'jailbreak');
+    assert.equal(run.results.length, jailbreaks.length);
+    assert.ok(run.results.every((r) => r.outcome === 'succeeded'), JSON.stringify(run.results));
+    const shown = await runWarden(['redteam', 'show', run.id], env);
+    for (const a of jailbreaks) assert.match(shown.stdout, new RegExp(`^SUCCEEDED +vuln-chat +${a.id.replace('.', '\\.')}$`, 'm'));
+    const metrics = await probing.call('admin', 'GET', '/metrics', { key: probing.adminKey });
+    assert.match(metrics.text, /warden_redteam_attack_success_ratio\{model="vuln-chat",kind="jailbreak"\} 1$/m);
+  } finally {
+    await probing.stop();
+  }
+});
+
 test('without a red-team principal the admin API refuses runs (404) and lists none', async () => {
   const plain = await startTestWarden();
   try {

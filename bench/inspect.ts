@@ -19,7 +19,7 @@ import type { SpeedReport } from './inspect-speed.js';
 import { presidioReport } from './pii-presidio.js';
 
 // The injection sets are read from their byte-identical copies in test/fixtures (test/fixtures/SOURCES.md); the
-// Presidio sets from the shared collection beside the checkout (bench/pii-presidio.ts).
+// Presidio sets likewise (bench/pii-presidio.ts).
 const PI = resolve(process.cwd(), 'test/fixtures/prompt_injection/normalized');
 
 function jsonl(file: string): LabelledRow[] {

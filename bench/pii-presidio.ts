@@ -7,13 +7,12 @@
 // right when it overlaps any gold span of its type). The overlap figures are the ones that matter for redaction,
 // and the only fair ones for synth_dataset_v2's addresses, whose gold splits one address into its building number,
 // street, unit and postcode ("20789", "Allika 46", "Suite 501", "62488").
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { detectSensitive } from '../src/inspect/index.js';
 
-// The shared collection beside the checkout (a worktree sits one level deeper).
-const SHARED =
-  ['../shared/testdata', '../../shared/testdata'].map((p) => resolve(process.cwd(), p)).find((p) => existsSync(p)) ?? resolve(process.cwd(), '../shared/testdata');
+// Both sets are copied into test/fixtures (test/fixtures/SOURCES.md), so the benchmark runs on a fresh clone.
+const PII = resolve(process.cwd(), 'test/fixtures/pii');
 
 interface Span {
   entity_type: string;
@@ -91,8 +90,8 @@ function rows(set: string, stats: Record<string, Stats>): string[] {
 
 /** The markdown section: per set and type, one-to-one and overlap precision and recall. */
 export function presidioReport(): string[] {
-  const v2 = JSON.parse(readFileSync(resolve(SHARED, 'pii/presidio-research/data/synth_dataset_v2.json'), 'utf8')) as Rec[];
-  const large = JSON.parse(readFileSync(resolve(SHARED, 'pii/presidio-research/tests/data/generated_large.json'), 'utf8')) as Rec[];
+  const v2 = JSON.parse(readFileSync(resolve(PII, 'presidio-research/data/synth_dataset_v2.json'), 'utf8')) as Rec[];
+  const large = JSON.parse(readFileSync(resolve(PII, 'presidio-research/tests/data/generated_large.json'), 'utf8')) as Rec[];
   return [
     '### PII detection (Presidio synthetic sets, per type)',
     '',

@@ -3,7 +3,8 @@
 // (committed before any training on new data, but looked at while the detector was tuned), obfuscated variants of
 // its English attacks, and the test halves of the public sets (Set A and B test splits, the odd SHA-256(id) halves
 // of the pools); and, reported apart, heldout-v2.jsonl, written and committed before any further tuning and
-// never looked at for it.
+// never looked at for it, and heldout-v3.jsonl, written and committed later the same way, by someone who had not read
+// the detector, its data or the earlier sets.
 // Per kind of attack: the share caught at the starter policy's block and flag cuts; per kind of negative: the
 // share wrongly blocked/flagged; peers scored on the same texts.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -29,18 +30,26 @@ function jsonl<T>(file: string): T[] {
   return readFileSync(resolve(FIX, file), 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
 }
 
-export type HeldOutSet = 'v1' | 'v2';
+export type HeldOutSet = 'v1' | 'v2' | 'v3';
 
-/** Everything held out, by kind: v1 with its variants and the public test halves, or v2 alone. */
+/**
+ * Everything held out, by kind: v1 with its variants and the public test halves; v2 alone; or v3 with one obfuscated
+ * variant of each English direct, extraction and role-play attack (the variant kinds taken in turn).
+ */
 export function heldOutItems(set: HeldOutSet = 'v1'): EvalItem[] {
   const items: EvalItem[] = [];
   const own = jsonl<{ text: string; label: 0 | 1; kind: string; lang: string }>(`warden/heldout-${set}.jsonl`);
   for (const r of own) items.push({ text: r.text, label: r.label, kind: r.kind, lang: r.lang });
   if (set === 'v2') return items;
-  for (const r of own) {
-    if (r.label !== 1 || r.lang !== 'en' || !['direct', 'extraction', 'roleplay'].includes(r.kind)) continue;
-    for (const v of VARIANT_KINDS) items.push({ text: makeVariant(v, r.text), label: 1, kind: `obfuscated:${v}`, lang: 'en' });
+  const plain = own.filter((r) => r.label === 1 && r.lang === 'en' && ['direct', 'extraction', 'roleplay'].includes(r.kind));
+  if (set === 'v3') {
+    plain.forEach((r, i) => {
+      const v = VARIANT_KINDS[i % VARIANT_KINDS.length]!;
+      items.push({ text: makeVariant(v, r.text), label: 1, kind: `obfuscated:${v}`, lang: 'en' });
+    });
+    return items;
   }
+  for (const r of plain) for (const v of VARIANT_KINDS) items.push({ text: makeVariant(v, r.text), label: 1, kind: `obfuscated:${v}`, lang: 'en' });
   for (const r of jsonl<LabelledRow>('normalized/setA_deepset.jsonl')) if (r.split === 'test') items.push({ text: r.text, label: r.label, kind: 'public:setA-test' });
   for (const r of jsonl<LabelledRow>('normalized/setB_jackhhao.jsonl')) if (r.split === 'test') items.push({ text: r.text, label: r.label, kind: 'public:setB-test' });
   for (const r of jsonl<LabelledRow & { source: string }>('normalized/extra_attack_pool.jsonl')) {
@@ -127,7 +136,7 @@ export async function heldOutReport(set: HeldOutSet = 'v1'): Promise<string[]> {
   }
   const out: string[] = [];
   const counted = items.map((it) => !NOT_COUNTED.has(it.kind));
-  out.push(`Held-out set ${set}${set === 'v1' ? ' (with obfuscated variants of its English attacks and the public test halves)' : ''}: ${items.filter((_, i) => counted[i]).length} counted (${items.filter((it, i) => counted[i] && it.label === 1).length} attacks / ${items.filter((it, i) => counted[i] && it.label === 0).length} negatives).`);
+  out.push(`Held-out set ${set}${set === 'v1' ? ' (with obfuscated variants of its English attacks and the public test halves)' : set === 'v3' ? ' (with one obfuscated variant of each English direct, extraction and role-play attack)' : ''}: ${items.filter((_, i) => counted[i]).length} counted (${items.filter((it, i) => counted[i] && it.label === 1).length} attacks / ${items.filter((it, i) => counted[i] && it.label === 0).length} negatives).`);
   out.push(`Warden blocks at score > ${INJECTION_BLOCK_CUT} and flags at score > ${INJECTION_FLAG_CUT} (the starter policy's cuts); each peer at its own default threshold.`);
   out.push('');
   out.push('| detector | TPR at block | FPR at block | TPR at flag | FPR at flag | ROC AUC | TPR at 1% FPR |');
@@ -240,7 +249,7 @@ export async function tierTimings(): Promise<string[]> {
 }
 
 if (process.argv[1]?.endsWith('injection-heldout.js')) {
-  const lines = [...(await heldOutReport('v1')), '', ...(await heldOutReport('v2')), '', ...(await tierTimings())];
+  const lines = [...(await heldOutReport('v1')), '', ...(await heldOutReport('v2')), '', ...(await heldOutReport('v3')), '', ...(await tierTimings())];
   const md = process.argv.indexOf('--md');
   if (md !== -1) writeFileSync(process.argv[md + 1]!, `${lines.join('\n')}\n`);
   else process.stdout.write(`${lines.join('\n')}\n`);

@@ -87,7 +87,26 @@ export function hasWrk(): boolean {
 
 /** Runs wrk (bounded by duration) with a Lua script that sets the method, body and headers. */
 export function wrk(url: string, luaFile: string, connections: number, seconds: number): WrkResult {
-  const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', luaFile, url], { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
+  return parseWrk(execFileSync('wrk', wrkArgs(url, luaFile, connections, seconds), { encoding: 'utf8', timeout: (seconds + 30) * 1000 }));
+}
+
+const wrkArgs = (url: string, luaFile: string, connections: number, seconds: number): string[] => ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', luaFile, url];
+
+/**
+ * As `wrk`, plus the CPU the load generator itself spent (µs, user + system): run under bash, whose `times`
+ * builtin prints its children's CPU after wrk exits. The client shares this machine's cores with the servers.
+ */
+export function wrkWithCpu(url: string, luaFile: string, connections: number, seconds: number): WrkResult & { clientCpuUs: number } {
+  const out = execFileSync('bash', ['-c', 'wrk "$@" && times', 'wrk', ...wrkArgs(url, luaFile, connections, seconds)], { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
+  // `times` prints the shell's user/system times, then its children's: "0m1.234s 0m0.567s".
+  const lines = out.trimEnd().split('\n');
+  const m = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(lines[lines.length - 1] ?? '');
+  if (!m) throw new Error(`could not read wrk's CPU time from bash's times: ${JSON.stringify(lines.slice(-2))}`);
+  const clientCpuUs = (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1e6;
+  return { ...parseWrk(out), clientCpuUs };
+}
+
+function parseWrk(out: string): WrkResult {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const pct = (p: string) => ms(new RegExp(`\\s${p}%\\s+(\\S+)`).exec(out)?.[1] ?? '');
   const requests = Number(/(\d+) requests in/.exec(out)?.[1]);

@@ -83,7 +83,7 @@ async function up(args: string[]): Promise<number> {
     `  inference  ${w.inferenceUrl}/v1   (TLS 1.3 only)`,
     `  admin      ${w.adminUrl}          (/admin/v1, /metrics, /healthz, /readyz)`,
     ...(w.consoleUrl ? [`  console    ${w.consoleUrl}   (web console: sign in with the bootstrap key below, or your IdP; docs/console.md)`] : []),
-    `  CA         ${w.caPemPath}   (trust it: curl --cacert, NODE_EXTRA_CA_CERTS)`,
+    `  CA         ${w.caPemPath}   (trust it: curl --cacert, NODE_EXTRA_CA_CERTS; the warden CLI reads it from --data-dir or WARDEN_CA)`,
     `  data dir   ${w.dataDir}`,
     `  ledger key ${w.ledgerVerifierKey}   (verify: WARDEN_ADMIN_KEY=... warden audit verify --log ${w.adminUrl}/audit/v1 --key <this>)`,
   ];

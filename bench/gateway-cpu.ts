@@ -4,7 +4,7 @@
 // (8 connections, small buffered chat requests to the demo upstream); the process's threads are read from
 // /proc before and after, and their CPU is divided by the requests wrk completed.
 // `node dist/bench/run.js gateway-cpu` (Linux only: /proc).
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hasWrk, machine, wrk, wrkWithCpu, writeResult, type Child } from './common.js';
@@ -13,6 +13,7 @@ import { BODY, commitLine, startBareProxy, startDemoUpstream, startWardenUnderTe
 const SECONDS = Math.min(10, Number(process.env.BENCH_SECONDS ?? 5));
 const CONNECTIONS = 8;
 const TICK_US = 1e6 / 100; // USER_HZ: /proc reports CPU in 1/100 s on Linux
+const LEAN_CONFIG = 'monitor: { enabled: false }\nlog: { accessLog: false }\n';
 
 type ThreadCpu = Map<string, number>; // thread name -> CPU µs (threads of one name summed)
 
@@ -75,9 +76,16 @@ async function main(): Promise<void> {
     children.push(bare);
     const w = await startWardenUnderTest(dir, demo.url);
     children.push(w.child);
+    // The same gateway with the behaviour monitor and the access log off: what those two cost per request (the
+    // issue's speed target names API key, limits, inspection, Cedar, ledger and receipts; the default has both on).
+    const leanDir = join(dir, 'lean');
+    mkdirSync(leanDir);
+    const lean = await startWardenUnderTest(leanDir, demo.url, [], LEAN_CONFIG);
+    children.push(lean.child);
     const targets = [
       { id: 'bare', pid: bare.proc.pid!, url: `${bare.match[1]}/v1/chat/completions`, script: wrkScript(dir, 'bare', BODY, {}) },
       { id: 'warden', pid: w.child.proc.pid!, url: `${w.url}/v1/chat/completions`, script: wrkScript(dir, 'warden', BODY, { authorization: `Bearer ${w.key}` }) },
+      { id: 'lean', pid: lean.child.proc.pid!, url: `${lean.url}/v1/chat/completions`, script: wrkScript(dir, 'lean', BODY, { authorization: `Bearer ${lean.key}` }) },
     ];
     for (const t of targets) wrk(t.url, t.script, CONNECTIONS, 2); // warm-up: JIT, pools, TLS sessions
     // Two interleaved rounds each; the lower total of the two is kept (noise only ever adds CPU: cache misses, steal).
@@ -93,6 +101,7 @@ async function main(): Promise<void> {
     }
     const b = best.get('bare')!;
     const wr = best.get('warden')!;
+    const ln = best.get('lean')!;
     const names = [...new Set([...wr.perRequest.keys(), ...b.perRequest.keys()])].sort((x, y) => (wr.perRequest.get(y) ?? 0) - (wr.perRequest.get(x) ?? 0));
     const rows = names
       .filter((n) => (wr.perRequest.get(n) ?? 0) >= 1 || (b.perRequest.get(n) ?? 0) >= 1)
@@ -119,6 +128,9 @@ async function main(): Promise<void> {
         '| thread | bare proxy µs/request | Warden µs/request |',
         '|---|---|---|',
         ...rows,
+        '',
+        `Warden with the behaviour monitor and the access log off (\`${LEAN_CONFIG.trim().replace(/\n/g, '; ')}\`): ${ln.rps.toFixed(0)} req/s, **${ln.total.toFixed(0)} µs** CPU per request ` +
+          `(${(ln.total / b.total).toFixed(2)}× the bare proxy's; the two cost ${(wr.total - ln.total).toFixed(0)} µs per request in this run).`,
         '',
         `The rest of the path, per request, beside the bare proxy / beside Warden: the load generator (wrk) ${b.client.toFixed(0)} / ${wr.client.toFixed(0)} µs, the demo model server ${b.upstream.toFixed(0)} / ${wr.upstream.toFixed(0)} µs.`,
         `**CPU budget at half the bare proxy's rate** (${halfRate.toFixed(0)} req/s) on these ${cores} cores, if the gateway could use every cycle the client and the model server leave: ` +

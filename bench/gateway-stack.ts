@@ -31,9 +31,10 @@ export interface WardenUnderTest {
 /**
  * `warden up` with every plane in its default (embedded) configuration and limits set high enough not to
  * refuse the benchmark's load (they are still checked on every request). `nodeArgs` go before the script,
- * e.g. --cpu-prof.
+ * e.g. --cpu-prof. `extraConfig` is YAML appended to the config (top-level keys the base config does not set),
+ * for a run that measures what one plane costs.
  */
-export async function startWardenUnderTest(dir: string, upstream: string, nodeArgs: string[] = []): Promise<WardenUnderTest> {
+export async function startWardenUnderTest(dir: string, upstream: string, nodeArgs: string[] = [], extraConfig = ''): Promise<WardenUnderTest> {
   const dataDir = join(dir, 'data');
   const cfg = join(dir, 'warden.yaml');
   writeFileSync(
@@ -42,7 +43,8 @@ export async function startWardenUnderTest(dir: string, upstream: string, nodeAr
       `limits: { requestsPerSecond: 1000000, burst: 1000000, concurrency: 10000, tokensPerMinute: 1000000000 }\n` +
       `upstreams:\n  - { name: demo, baseUrl: "${upstream}", models: [demo-chat] }\n` +
       // A key's scope is a ceiling: the grant comes from policy (the starter set lets consumers use granted models).
-      `models:\n  demo-chat: { grantees: [consumers] }\n`,
+      `models:\n  demo-chat: { grantees: [consumers] }\n` +
+      extraConfig,
   );
   const child = await startChild(node, [...nodeArgs, warden, 'up', '--config', cfg], /inference\s+(https:\/\/\S+)\/v1[\s\S]*admin\s+(https:\/\/\S+)[\s\S]*Bootstrap admin credential[^\n]*\n\s+(wdn_\S+)/);
   const [, url, admUrl, adminKey] = child.match as unknown as [string, string, string, string];

@@ -11,7 +11,7 @@ import { sha256Digest } from '../core/digest.js';
 import type { ServedToolDefinition, ToolPinRecord, ToolRecord, ToolStore } from '../store/tools-store.js';
 import { ToolDefinitionChanged, ToolDefinitionNotPending, ToolDescriptionInjection, ToolQuarantined } from './errors.js';
 import type { ToolInspector } from './mediator.js';
-import { announceToolChange, followToolChanges, type SharedTools } from './changes.js';
+import { announceToolChange, StoreMirror, type SharedTools } from './changes.js';
 
 /**
  * Injection score above which a description is refused: the blocking cut the starter policy refuses prompts at
@@ -80,45 +80,40 @@ export function pinView(p: ToolPinRecord): Record<string, unknown> {
  * as a 'tool' change, and the mirror follows the feed and a periodic reload.
  */
 export class ToolPins {
-  private mirror = new Map<string, ToolPinRecord>();
-  private readonly stop: () => void = () => undefined;
+  private readonly mirror: StoreMirror<ToolPinRecord>;
 
   constructor(
     private readonly store: ToolStore,
     private readonly clock: Clock,
     private readonly inspector: Pick<ToolInspector, 'inspect'>,
     /** The names whose pins the mirror holds (the registry's tools). */
-    private readonly names: () => string[] = () => [],
+    names: () => string[] = () => [],
     private readonly shared: SharedTools | null = null,
   ) {
-    if (shared) this.stop = followToolChanges(shared, (name) => this.refresh(name), () => this.load());
+    const readAll = async () => {
+      const all = new Map<string, ToolPinRecord>();
+      for (const name of names()) {
+        const p = await store.getPin(name);
+        if (p) all.set(name, p);
+      }
+      return all;
+    };
+    this.mirror = new StoreMirror((name) => store.getPin(name), readAll, shared);
   }
 
   /** Fills the mirror from the store (at start, after a resync, and periodically). */
-  async load(): Promise<void> {
-    const next = new Map<string, ToolPinRecord>();
-    for (const name of this.names()) {
-      const p = await this.store.getPin(name);
-      if (p) next.set(name, p);
-    }
-    this.mirror = next;
-  }
-
-  private async refresh(name: string): Promise<ToolPinRecord | null> {
-    const p = await this.store.getPin(name);
-    if (p) this.mirror.set(name, p);
-    else this.mirror.delete(name);
-    return p;
+  load(): Promise<void> {
+    return this.mirror.load();
   }
 
   /** Refreshes this replica's copy and tells the other replicas (503 change_not_announced when they cannot be told). */
   private async announce(name: string): Promise<void> {
-    await this.refresh(name);
+    await this.mirror.refresh(name);
     await announceToolChange(this.shared, name);
   }
 
   close(): void {
-    this.stop();
+    this.mirror.close();
   }
 
   /** Refuses a description that reads as instructions to the model (tool poisoning). */
@@ -156,12 +151,12 @@ export class ToolPins {
   /** Before a call: an MCP tool runs only while it has a pin and no changed definition is waiting (read from the store). */
   async assertUsable(t: ToolRecord): Promise<void> {
     if (t.backend.type !== 'mcp') return;
-    ToolPins.usable(t, await this.refresh(t.name));
+    ToolPins.usable(t, await this.mirror.refresh(t.name));
   }
 
   /** The same check against this replica's mirror, for paths that only look (never before an execution). */
   peekUsable(t: ToolRecord): void {
-    ToolPins.usable(t, this.mirror.get(t.name));
+    ToolPins.usable(t, this.mirror.peek(t.name));
   }
 
   /**

@@ -8,7 +8,7 @@
 import type { Clock } from '../core/clock.js';
 import { BadRequest } from '../core/errors.js';
 import type { ToolQuarantineRecord, ToolStore } from '../store/tools-store.js';
-import { announceToolChange, followToolChanges, type SharedTools } from './changes.js';
+import { announceToolChange, StoreMirror, type SharedTools } from './changes.js';
 import { ToolAlreadyQuarantined, ToolNotQuarantined, ToolQuarantined } from './errors.js';
 
 const MAX_REASON = 1000;
@@ -24,37 +24,29 @@ export function parseQuarantineReason(v: unknown): string {
 }
 
 export class ToolQuarantines {
-  private mirror = new Map<string, ToolQuarantineRecord>();
-  private readonly stop: () => void = () => undefined;
+  private readonly mirror: StoreMirror<ToolQuarantineRecord>;
 
   constructor(
     private readonly store: ToolStore,
     private readonly clock: Clock,
     private readonly shared: SharedTools | null = null,
   ) {
-    if (shared) this.stop = followToolChanges(shared, (name) => this.refresh(name), () => this.load());
+    this.mirror = new StoreMirror((name) => store.getQuarantine(name), async () => new Map((await store.listQuarantines()).map((q) => [q.name, q])), shared);
   }
 
-  async load(): Promise<void> {
-    this.mirror = new Map((await this.store.listQuarantines()).map((q) => [q.name, q]));
-  }
-
-  private async refresh(name: string): Promise<ToolQuarantineRecord | null> {
-    const q = await this.store.getQuarantine(name);
-    if (q) this.mirror.set(name, q);
-    else this.mirror.delete(name);
-    return q;
+  load(): Promise<void> {
+    return this.mirror.load();
   }
 
   close(): void {
-    this.stop();
+    this.mirror.close();
   }
 
   /** Quarantines `name` (409 tool_already_quarantined: the first quarantine stays, with its reason and author). */
   async quarantine(name: string, reason: string, by: string): Promise<ToolQuarantineRecord> {
     const q: ToolQuarantineRecord = { name, reason, by, at: this.clock.now() };
     if (!(await this.store.setQuarantine(q))) throw new ToolAlreadyQuarantined(name);
-    await this.refresh(name);
+    await this.mirror.refresh(name);
     await this.announce(name);
     return q;
   }
@@ -63,7 +55,7 @@ export class ToolQuarantines {
   async release(name: string): Promise<ToolQuarantineRecord> {
     const q = await this.store.clearQuarantine(name);
     if (!q) throw new ToolNotQuarantined(name);
-    await this.refresh(name);
+    await this.mirror.refresh(name);
     await this.announce(name);
     return q;
   }
@@ -90,16 +82,16 @@ export class ToolQuarantines {
 
   /** Before an execution: read from the store, never a replica's possibly older copy. */
   async assertUsable(name: string): Promise<void> {
-    ToolQuarantines.usable(name, await this.refresh(name));
+    ToolQuarantines.usable(name, await this.mirror.refresh(name));
   }
 
   /** This replica's view, for reports (the inventory). */
   isQuarantined(name: string): boolean {
-    return this.mirror.has(name);
+    return this.mirror.peek(name) !== undefined;
   }
 
   /** For paths that only look (listings, filtering proposed calls): this replica's mirror. */
   peekUsable(name: string): void {
-    ToolQuarantines.usable(name, this.mirror.get(name));
+    ToolQuarantines.usable(name, this.mirror.peek(name));
   }
 }

@@ -7,7 +7,7 @@ import type { Clock } from '../core/clock.js';
 
 import { findDestination, parseDestination, parseTarget } from '../network/egress-destinations.js';
 import type { ToolBackend, ToolRecord, ToolRisk, ToolStore } from '../store/tools-store.js';
-import { announceToolChange, followToolChanges, type SharedTools } from './changes.js';
+import { announceToolChange, StoreMirror, type SharedTools } from './changes.js';
 import { ToolArgumentsInvalid, ToolDefinitionInvalid, ToolNotFound } from './errors.js';
 import { parseSandboxBackend, SANDBOX_INPUT_SCHEMA } from './sandbox/definition.js';
 
@@ -131,8 +131,7 @@ export function toolView(t: ToolRecord): Record<string, unknown> {
 export class ToolRegistry {
   readonly ajv: Ajv;
   private readonly validators = new Map<string, { version: number; validate: ValidateFunction }>();
-  private mirror = new Map<string, ToolRecord>();
-  private readonly stop: () => void = () => undefined;
+  private readonly mirror: StoreMirror<ToolRecord>;
 
   constructor(
     private readonly store: ToolStore,
@@ -141,24 +140,17 @@ export class ToolRegistry {
   ) {
     // strict: unknown keywords in a schema are refused at registration instead of silently ignored.
     this.ajv = addFormats(new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }));
-    if (shared) this.stop = followToolChanges(shared, (name) => this.refresh(name), () => this.load());
+    this.mirror = new StoreMirror((name) => store.getTool(name), async () => new Map((await store.listTools()).map((t) => [t.name, t])), shared);
   }
 
   /** Fills the mirror from the store (at start, and after a resync). */
-  async load(): Promise<void> {
-    this.mirror = new Map((await this.store.listTools()).map((t) => [t.name, t]));
-  }
-
-  private async refresh(name: string): Promise<ToolRecord | null> {
-    const t = await this.store.getTool(name);
-    if (t) this.mirror.set(name, t);
-    else this.mirror.delete(name);
-    return t;
+  load(): Promise<void> {
+    return this.mirror.load();
   }
 
   /** Tells the other replicas (and this one) that `name` changed; the change is committed already. */
   private async announce(name: string): Promise<void> {
-    await this.refresh(name);
+    await this.mirror.refresh(name);
     await announceToolChange(this.shared, name);
   }
 
@@ -184,14 +176,14 @@ export class ToolRegistry {
 
   /** The stored definition (what an execution or an admin reads). */
   async get(name: string): Promise<ToolRecord> {
-    const t = TOOL_NAME_RE.test(name) ? await this.refresh(name) : null;
+    const t = TOOL_NAME_RE.test(name) ? await this.mirror.refresh(name) : null;
     if (!t) throw new ToolNotFound(name);
     return t;
   }
 
   /** The definition as this replica last saw it, for paths that only look (never for an execution). */
   peek(name: string): ToolRecord {
-    const t = this.mirror.get(name);
+    const t = this.mirror.peek(name);
     if (!t) throw new ToolNotFound(name);
     return t;
   }
@@ -208,7 +200,7 @@ export class ToolRegistry {
   }
 
   close(): void {
-    this.stop();
+    this.mirror.close();
   }
 
   parse(body: Record<string, unknown>, nameFromPath?: string): ToolDefinition {

@@ -11,7 +11,7 @@ import { candidateRuns, findEncodedPayloads } from '../../src/inspect/injection/
 import { scanPhrases, type PhraseHit } from '../../src/inspect/injection/phrase-scan.js';
 import { DELIMITER_SPOOF, PHRASE_FAMILIES } from '../../src/inspect/injection/phrases.js';
 import { skeletonize } from '../../src/inspect/injection/normalize.js';
-import { matchPrefixes, prefixGuard, RegexPrefixUnsupported } from '../../src/inspect/injection/regex-prefix.js';
+import { matchPrefixes, prefixGuard, RegexPrefixUnsupported, requiredUnits } from '../../src/inspect/injection/regex-prefix.js';
 import { findFormattedTokens, TOKEN_FORMATS } from '../../src/inspect/secrets/token-formats.js';
 import { classifierProbability } from '../../src/inspect/injection/detector.js';
 import { deepFeatures, deepModel, deepProbability, type DeepModel } from '../../src/inspect/injection/deep.js';
@@ -125,6 +125,29 @@ test('the lookahead requires the first characters and rules out the rest; a body
   }
   // A body that can begin with any character needs no lookahead either.
   assert.equal(prefixGuard(['ignore', '[^x]y'], 5), '');
+});
+
+test('every match of a family without a word boundary holds one of the code units its body requires', () => {
+  let checked = 0;
+  for (const f of PHRASE_FAMILIES) {
+    const units = requiredUnits(f.body);
+    if (units === null) continue;
+    // Runs of three consecutive pieces make the languages' phrases ("забудь все прежние инструкции").
+    for (const t of MULTILINGUAL_PIECES.map((_, i) => skeletonize(MULTILINGUAL_PIECES.slice(i, i + 3).join('')).text)) {
+      const m = f.pattern.exec(t);
+      if (m === null) continue;
+      assert.ok([...m[0]].some((ch) => units.has(ch.charCodeAt(0))), `${f.signal}: ${m[0]}`);
+      checked++;
+    }
+  }
+  assert.ok(checked >= 10, String(checked));
+  // Required where every alternative holds one; not where one alternative, an optional part or a class does not;
+  // nothing for a body outside the subset read.
+  assert.deepEqual(requiredUnits('ab(?:ы|й)'), new Set([0x44b, 0x439]));
+  assert.equal(requiredUnits('a(?:ы|b)'), null);
+  assert.equal(requiredUnits('(?:ы)?x'), null);
+  assert.equal(requiredUnits('[ы]'), null);
+  assert.equal(requiredUnits('(ы)\\1'), null);
 });
 
 test('two families that start at the same place, or one inside the other, are both reported', () => {

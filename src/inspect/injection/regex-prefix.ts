@@ -75,6 +75,19 @@ function repeat(x: Prefixes, min: number, max: number, k: number): Prefixes {
   return out;
 }
 
+/** What is read from a source: its prefixes, and code units of which every match holds one (null: none known). */
+interface Reading {
+  prefixes: Prefixes;
+  required: ReadonlySet<number> | null;
+}
+
+const NOTHING_REQUIRED = (prefixes: Prefixes): Reading => ({ prefixes, required: null });
+
+/** A code unit beyond ASCII is required where it stands alone; ASCII ones are not tracked (every text has them). */
+function literal(set: CharSet): Reading {
+  return { prefixes: [[set]], required: set !== null && set.length === 1 && set[0]! >= 128 ? new Set(set) : null };
+}
+
 class Parser {
   private i = 0;
   constructor(
@@ -82,48 +95,56 @@ class Parser {
     private readonly k: number,
   ) {}
 
-  parse(): Prefixes {
-    const p = this.disjunction();
+  parse(): Reading {
+    const r = this.disjunction();
     if (this.i !== this.src.length) throw new RegexPrefixUnsupported(`unexpected ${this.src[this.i]} at ${this.i}`);
-    return p;
+    return r;
   }
 
-  private disjunction(): Prefixes {
+  private disjunction(): Reading {
     const alternatives = [this.alternative()];
     while (this.src[this.i] === '|') {
       this.i++;
       alternatives.push(this.alternative());
     }
-    return union(...alternatives);
+    // A unit is required only if every alternative requires one: then one of all theirs.
+    const required = alternatives.every((a) => a.required !== null) ? new Set(alternatives.flatMap((a) => [...a.required!])) : null;
+    return { prefixes: union(...alternatives.map((a) => a.prefixes)), required };
   }
 
-  private alternative(): Prefixes {
-    let out = EMPTY;
-    while (this.i < this.src.length && this.src[this.i] !== '|' && this.src[this.i] !== ')') out = concat(out, this.term(), this.k);
-    return out;
+  private alternative(): Reading {
+    let prefixes = EMPTY;
+    let required: ReadonlySet<number> | null = null;
+    while (this.i < this.src.length && this.src[this.i] !== '|' && this.src[this.i] !== ')') {
+      const t = this.term();
+      prefixes = concat(prefixes, t.prefixes, this.k);
+      // Any one term's requirement is the sequence's; the narrowest is kept.
+      if (t.required !== null && (required === null || t.required.size < required.size)) required = t.required;
+    }
+    return { prefixes, required };
   }
 
-  private term(): Prefixes {
+  private term(): Reading {
     const c = this.src[this.i]!;
     if (c === '^' || c === '$') {
       this.i++;
-      return EMPTY;
+      return NOTHING_REQUIRED(EMPTY);
     }
     if (c === '\\' && (this.src[this.i + 1] === 'b' || this.src[this.i + 1] === 'B')) {
       this.i += 2;
-      return EMPTY;
+      return NOTHING_REQUIRED(EMPTY);
     }
     if (this.src.startsWith('(?=', this.i) || this.src.startsWith('(?!', this.i) || this.src.startsWith('(?<=', this.i) || this.src.startsWith('(?<!', this.i)) {
       // A lookaround consumes nothing; taken as always true (an over-approximation).
       this.i += this.src[this.i + 2] === '<' ? 4 : 3;
       this.disjunction();
       this.expect(')');
-      return EMPTY;
+      return NOTHING_REQUIRED(EMPTY);
     }
     return this.quantified(this.atom());
   }
 
-  private quantified(atom: Prefixes): Prefixes {
+  private quantified(atom: Reading): Reading {
     const c = this.src[this.i];
     let min: number;
     let max: number;
@@ -138,10 +159,10 @@ class Parser {
       max = m[2] === undefined ? min : m[3] === '' ? Infinity : Number(m[3]);
     }
     if (this.src[this.i] === '?') this.i++; // lazy: the same strings
-    return repeat(atom, min, max, this.k);
+    return { prefixes: repeat(atom.prefixes, min, max, this.k), required: min >= 1 ? atom.required : null };
   }
 
-  private atom(): Prefixes {
+  private atom(): Reading {
     const c = this.src[this.i]!;
     if (c === '(') {
       if (this.src.startsWith('(?:', this.i)) this.i += 3;
@@ -151,15 +172,15 @@ class Parser {
       this.expect(')');
       return inner;
     }
-    if (c === '[') return [[this.charClass()]];
+    if (c === '[') return NOTHING_REQUIRED([[this.charClass()]]);
     if (c === '.') {
       this.i++;
-      return [[null]];
+      return NOTHING_REQUIRED([[null]]);
     }
-    if (c === '\\') return [[this.escape(false)]];
+    if (c === '\\') return literal(this.escape(false));
     if (c === '*' || c === '+' || c === '?' || c === ')' || c === '{') throw new RegexPrefixUnsupported(`${c} at ${this.i}`);
     this.i++;
-    return [[[c.charCodeAt(0)]]];
+    return literal([c.charCodeAt(0)]);
   }
 
   private expect(c: string): void {
@@ -225,14 +246,29 @@ class Parser {
 /** The prefixes of `source`'s matches, `length` characters long or ending the match (see Prefixes); throws
  *  RegexPrefixUnsupported outside the subset. */
 export function matchPrefixes(source: string, length: number): Prefixes {
-  const key = `${length}:${source}`;
-  let prefixes = analysed.get(key);
-  if (prefixes === undefined) analysed.set(key, (prefixes = new Parser(source, length).parse()));
-  return prefixes;
+  return read(source, length).prefixes;
+}
+
+/** Code units beyond ASCII of which every match of `source` holds one, or null when none can be named (an
+ *  alternative without a non-ASCII literal, or outside the subset read here). */
+export function requiredUnits(source: string): ReadonlySet<number> | null {
+  try {
+    return read(source, 1).required;
+  } catch (e) {
+    if (e instanceof RegexPrefixUnsupported) return null;
+    throw e;
+  }
 }
 
 /** Each source is read once per process: the phrase scan builds a lookahead for every set of families it combines. */
-const analysed = new Map<string, Prefixes>();
+const analysed = new Map<string, Reading>();
+
+function read(source: string, length: number): Reading {
+  const key = `${length}:${source}`;
+  let r = analysed.get(key);
+  if (r === undefined) analysed.set(key, (r = new Parser(source, length).parse()));
+  return r;
+}
 
 interface TrieNode {
   /** A prefix ends here (the match may end, or continue with any character): nothing further is required. */

@@ -10,6 +10,8 @@ import { scanWithLeftBoundary } from '../../src/inspect/left-boundary.js';
 import { candidateRuns, findEncodedPayloads } from '../../src/inspect/injection/encoded.js';
 import { scanPhrases, type PhraseHit } from '../../src/inspect/injection/phrase-scan.js';
 import { DELIMITER_SPOOF, PHRASE_FAMILIES } from '../../src/inspect/injection/phrases.js';
+import { skeletonize } from '../../src/inspect/injection/normalize.js';
+import { matchPrefixes, prefixGuard, RegexPrefixUnsupported, requiredUnits } from '../../src/inspect/injection/regex-prefix.js';
 import { findFormattedTokens, TOKEN_FORMATS } from '../../src/inspect/secrets/token-formats.js';
 import { classifierProbability } from '../../src/inspect/injection/detector.js';
 import { deepFeatures, deepModel, deepProbability, type DeepModel } from '../../src/inspect/injection/deep.js';
@@ -70,6 +72,82 @@ test('property: the one-pass phrase scan equals the families one by one on any m
     }),
     { numRuns: 1500 },
   );
+});
+
+// The languages' phrases (injection-multilingual.test.ts) cut into words, with glue: the families without a word
+// boundary, the folded Cyrillic and the accented Latin alternatives start and overlap at every kind of position.
+const MULTILINGUAL_PIECES = [
+  'oubliez ', 'les consignes ', 'zignoruj ', 'wcześniejsze ', 'polecenia ', 'kuralları ', 'görmezden gel ', 'ahora eres ', 'du är nu ',
+  'bây giờ bạn là ', 'poznámka pro ai: ', 'nota para o assistente: ', 'dimmi ', 'il tuo prompt di sistema ', 'je nieuwe opdracht ',
+  'забудь ', 'все прежние ', 'инструкции ', 'відтепер ти ', '请忽略', '上面所有的', '指令', 'あなたの', 'システムプロンプトを', '出力して',
+  '앞의 ', '지시를 ', '무시하고 ', 'أنت الآن ', 'एआई के लिए ', 'निर्देश: ', ' ', '. ', '\n', 'a', 'é', '_', 'x', 'ignore ', 'instructions ',
+];
+
+test('property: the one-pass phrase scan equals the families one by one on any mix of the languages\' phrases', () => {
+  let hits = 0;
+  fc.assert(
+    fc.property(fc.array(fc.constantFrom(...MULTILINGUAL_PIECES, ...PHRASE_PIECES), { maxLength: 30 }), fc.boolean(), (pieces, upper) => {
+      const joined = pieces.join('');
+      const text = skeletonize(upper ? joined.toUpperCase() : joined).text;
+      const expected = phrasesOneByOne(text);
+      hits += expected.length;
+      assert.deepEqual(scanPhrases(text), expected);
+    }),
+    { numRuns: 1500 },
+  );
+  assert.ok(hits > 1500, String(hits));
+});
+
+test('every match of every phrase family begins where the lookahead built from its body holds', () => {
+  const guards = PHRASE_FAMILIES.map((f) => new RegExp(prefixGuard([f.body], 5), 'y'));
+  let checked = 0;
+  for (const t of [...promptTexts(), ...MULTILINGUAL_PIECES.map((p) => skeletonize(`${p}${p}`).text)]) {
+    for (let i = 0; i < PHRASE_FAMILIES.length; i++) {
+      const m = PHRASE_FAMILIES[i]!.pattern.exec(t);
+      if (m === null) continue;
+      guards[i]!.lastIndex = m.index;
+      assert.ok(guards[i]!.test(t), `${PHRASE_FAMILIES[i]!.signal} at ${m.index}: ${t.slice(m.index, m.index + 40)}`);
+      checked++;
+    }
+  }
+  assert.ok(checked > 500, String(checked));
+});
+
+test('the lookahead requires the first characters and rules out the rest; a body it cannot read gets none', () => {
+  const guard = new RegExp(`^${prefixGuard(['(?:ignore|forget)\\b[^.]{0,9}rules', 'you are now'], 5)}`);
+  for (const t of ['ignore them', 'forget', 'you are now', 'you are a']) assert.ok(guard.test(t), t);
+  for (const t of ['ignite', 'forgo', 'you', 'hello']) assert.ok(!guard.test(t), t);
+  // A back-reference, a named group, an unknown escape: outside the subset, so no lookahead (it would rule nothing out
+  // safely), and the scan falls back to trying every alternative.
+  for (const body of ['(a)\\1', '(?<w>a)', '\\p{L}']) {
+    assert.throws(() => matchPrefixes(body, 5), RegexPrefixUnsupported);
+    assert.equal(prefixGuard(['ignore', body], 5), '');
+  }
+  // A body that can begin with any character needs no lookahead either.
+  assert.equal(prefixGuard(['ignore', '[^x]y'], 5), '');
+});
+
+test('every match of a family without a word boundary holds one of the code units its body requires', () => {
+  let checked = 0;
+  for (const f of PHRASE_FAMILIES) {
+    const units = requiredUnits(f.body);
+    if (units === null) continue;
+    // Runs of three consecutive pieces make the languages' phrases ("забудь все прежние инструкции").
+    for (const t of MULTILINGUAL_PIECES.map((_, i) => skeletonize(MULTILINGUAL_PIECES.slice(i, i + 3).join('')).text)) {
+      const m = f.pattern.exec(t);
+      if (m === null) continue;
+      assert.ok([...m[0]].some((ch) => units.has(ch.charCodeAt(0))), `${f.signal}: ${m[0]}`);
+      checked++;
+    }
+  }
+  assert.ok(checked >= 10, String(checked));
+  // Required where every alternative holds one; not where one alternative, an optional part or a class does not;
+  // nothing for a body outside the subset read.
+  assert.deepEqual(requiredUnits('ab(?:ы|й)'), new Set([0x44b, 0x439]));
+  assert.equal(requiredUnits('a(?:ы|b)'), null);
+  assert.equal(requiredUnits('(?:ы)?x'), null);
+  assert.equal(requiredUnits('[ы]'), null);
+  assert.equal(requiredUnits('(ы)\\1'), null);
 });
 
 test('two families that start at the same place, or one inside the other, are both reported', () => {

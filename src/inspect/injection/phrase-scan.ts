@@ -7,7 +7,11 @@
 // finds at least one new family, so there are at most as many passes as families, and each family's
 // hit is exactly what `family.pattern.exec(text)` returns on its own: no family can match before the
 // stop, or the combined pattern would have stopped there.
+// Each part of the combined pattern starts with a lookahead for the first characters its families' matches can
+// begin with (regex-prefix.ts, read from the bodies, so it follows any change to the phrase lists): most word
+// starts fail that one test instead of every alternative of every family, and no match changes.
 import { DELIMITER_SPOOF, PHRASE_FAMILIES } from './phrases.js';
+import { prefixGuard, requiredUnits } from './regex-prefix.js';
 
 export interface PhraseHit {
   signal: string;
@@ -41,6 +45,8 @@ const ANCHORED_FAMILIES = anchoredMask;
 const stickyPatterns: RegExp[] = PHRASE_FAMILIES.map((f) => new RegExp(f.pattern.source, 'y'));
 /** Combined patterns by bit mask of the families they contain, compiled on first use (a handful in practice). */
 const combinedByMask = new Map<number, { re: RegExp; families: number[] }>();
+/** How many leading characters the lookaheads require (5 beat 4 and 6 on a 4 KB prompt). */
+const GUARD_LENGTH = 5;
 
 function combinedFor(mask: number): { re: RegExp; families: number[] } {
   let c = combinedByMask.get(mask);
@@ -50,9 +56,10 @@ function combinedFor(mask: number): { re: RegExp; families: number[] } {
     const free: number[] = [];
     for (let i = 0; i < FAMILY_COUNT; i++) if ((mask & (1 << i)) !== 0) (PHRASE_FAMILIES[i]!.anchored ? anchored : free).push(i);
     const group = (i: number): string => `(${PHRASE_FAMILIES[i]!.body})`;
+    const guard = (families: number[]): string => prefixGuard(families.map((i) => PHRASE_FAMILIES[i]!.body), GUARD_LENGTH);
     const parts: string[] = [];
-    if (anchored.length > 0) parts.push(`\\b(?:${anchored.map(group).join('|')})`);
-    for (const i of free) parts.push(group(i));
+    if (anchored.length > 0) parts.push(`\\b${guard(anchored)}(?:${anchored.map(group).join('|')})`);
+    if (free.length > 0) parts.push(`${guard(free)}(?:${free.map(group).join('|')})`);
     c = { re: new RegExp(`(?:${parts.join('|')})`, 'g'), families: [...anchored, ...free] };
     combinedByMask.set(mask, c);
   }
@@ -60,6 +67,23 @@ function combinedFor(mask: number): { re: RegExp; families: number[] } {
 }
 
 const NON_ASCII = /\P{ASCII}/u;
+
+/** Per family without a word boundary, a class of the code units beyond ASCII of which each of its matches holds
+ *  one (regex-prefix.ts), or null when none can be named: a text with none of them is not scanned for the family
+ *  (most non-ASCII texts hold an accent or a curly quote, not Cyrillic or Han). */
+const REQUIRED_UNITS: (RegExp | null)[] = PHRASE_FAMILIES.map((f) => {
+  const units = f.anchored ? null : requiredUnits(f.body);
+  return units === null ? null : new RegExp(`[${[...units].map((u) => `\\u${u.toString(16).padStart(4, '0')}`).join('')}]`);
+});
+
+/** The families to scan `text` for: all but those it holds no required code unit of. */
+function familiesToScan(text: string): number {
+  // A pure-ASCII text cannot match a family without a word boundary (each alternative holds a non-ASCII letter).
+  if (!NON_ASCII.test(text)) return ALL_FAMILIES & ANCHORED_FAMILIES;
+  let families = ALL_FAMILIES;
+  for (let i = 0; i < FAMILY_COUNT; i++) if (REQUIRED_UNITS[i] !== null && !REQUIRED_UNITS[i]!.test(text)) families &= ~(1 << i);
+  return families;
+}
 
 /** Every match of DELIMITER_SPOOF contains one of these, so text with none of them is not scanned. */
 function mayHoldDelimiter(text: string): boolean {
@@ -69,8 +93,7 @@ function mayHoldDelimiter(text: string): boolean {
 /** First match of each phrase family (in PHRASE_FAMILIES order), then of DELIMITER_SPOOF. */
 export function scanPhrases(text: string): PhraseHit[] {
   const found: (PhraseHit | undefined)[] = new Array<PhraseHit | undefined>(FAMILY_COUNT);
-  // A pure-ASCII text cannot match a family without a word boundary (each alternative holds a non-ASCII letter).
-  let missing = NON_ASCII.test(text) ? ALL_FAMILIES : ALL_FAMILIES & ANCHORED_FAMILIES;
+  let missing = familiesToScan(text);
   let from = 0;
   while (missing !== 0) {
     const { re, families } = combinedFor(missing);

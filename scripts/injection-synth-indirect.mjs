@@ -160,6 +160,8 @@ const USER_TASK = [
   'Extract the dates and amounts from the text below.', 'Translate the following into German:', 'You are a helpful assistant. Given the document, list the action items.',
   'Read the content below and tell me who wrote it.', 'Rewrite this in plain English:', 'For the record below, answer: what is the total?', 'Find any typos in this:',
 ];
+/** `x` in one of the documents above (for the other generators' planted rows). */
+export const inDocument = (r, x) => pick(r, DOC)(r, x);
 const withTask = (r, doc) => (r() < 0.3 ? `${pick(r, USER_TASK)}\n\n${doc}` : doc);
 
 /**

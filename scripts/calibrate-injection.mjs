@@ -95,7 +95,7 @@ const flag = flagTop < block ? flagTop : lowest(0.02, rate);
 // request-path cut refused ordinary e-mails. Their cut is chosen on the calibration rows shaped like tool results
 // only: the documents and e-mails (bare, with an ordinary imperative for a person, or with an injection planted),
 // never on BIPIA's e-mails (which test/tools fetches) or a held-out set. Same rule as the block cut.
-const DOCUMENT_SOURCES = /^synthetic:(email-benign|email-indirect|document-benign|carrier-benign|indirect|lang-[a-z]+-indirect|about-doc|tool-json)$/;
+const DOCUMENT_SOURCES = /^synthetic:(email-benign|email-indirect|document-benign|carrier-benign|indirect|indirect-structure|indirect-structure-benign|lang-[a-z]+-indirect|about-doc|tool-json)$/;
 const docRows = rows.map((r, i) => (DOCUMENT_SOURCES.test(r.source ?? '') ? i : -1)).filter((i) => i >= 0);
 const docRate = rateAmong(docRows);
 const toolResult = topOfBand(lowest(0.005, docRate), docRate);

@@ -13,7 +13,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { indirectRows, inDocument } from './injection-synth-indirect.mjs';
 import { jailbreakRows } from './injection-synth-jailbreaks.mjs';
+import { extraLangRows } from './injection-synth-languages-extra.mjs';
 import { MORE_LANGS } from './injection-synth-languages.mjs';
 
 export function rng(seed) {
@@ -525,6 +527,13 @@ export function synthRows(dataDir, bipiaTrain, statusLines = [], seed = 0x20) {
   // Role-play jailbreaks, rule-free personas, requests for the hidden prompt and fake role boundaries, with hard
   // negatives in their words (injection-synth-jailbreaks.mjs); their own generator, so the rows above stay as they were.
   for (const j of jailbreakRows(rng(seed ^ 0x6a62))) push(j.source, j.label, j.text);
+  // Indirect injections built from their structure (an order to the reading model, an agent-hijacking action, an
+  // order to hide it, a hiding place) in documents of many shapes, with the same documents' orders to people
+  // (injection-synth-indirect.mjs); their own generator, so the rows above stay as they were.
+  for (const j of indirectRows(rng(seed ^ 0x696e), LANGS)) push(j.source, j.label, j.text);
+  // Whole native sentences for the languages caught least, with hard negatives in their words
+  // (injection-synth-languages-extra.mjs: zh ja ko it pl ar hi vi id cs sv uk tr); their own generator too.
+  for (const j of extraLangRows(rng(seed ^ 0x6c61), LANGS, inDocument)) push(j.source, j.label, j.text);
   return rows;
 }
 

@@ -85,7 +85,33 @@ export const LATIN_ALTERNATIVES: Readonly<Record<string, string>> = {
     '|(?:notering|meddelande|instruktion(?:er)?|anteckning) (?:till|för) (?:ai|assistenten|modellen|chattboten)|om du är en (?:ai|assistent|språkmodell)' + // sv
     '|(?:poznámka|zpráva|pokyny?) pro (?:ai|asistenta|model|umělou inteligenci|chatbota)|pokud jsi (?:ai|asistent|jazykový model)' + // cs
     '|(?:catatan|pesan|instruksi) (?:untuk|kepada|bagi) (?:ai|asisten|model|chatbot)|jika (?:kamu|anda) (?:adalah )?(?:ai|asisten|model bahasa)' + // id
-    '|(?:ghi chú|lời nhắn|tin nhắn|hướng dẫn) (?:cho|gửi) (?:ai|trợ lý|mô hình)|nếu bạn là (?:ai|trợ lý|mô hình)', // vi
+    '|(?:ghi chú|lời nhắn|tin nhắn|hướng dẫn) (?:cho|gửi) (?:ai|trợ lý|mô hình)|nếu bạn là (?:ai|trợ lý|mô hình)' + // vi
+    // an order to keep something from the user, which a person writing to a person does not give
+    "|ne (?:le )?dis (?:rien )?(?:pas )?à l'utilisateur|sans (?:le dire|prévenir) (?:à )?l'utilisateur" + // fr
+    '|no (?:le )?(?:digas|cuentes|informes) (?:nada )?al usuario|sin (?:decirle|avisar) al usuario' + // es
+    "|non dir(?:e|lo|gli) (?:niente )?all'utente|senza (?:dirlo|avvisare) (?:all')?utente" + // it
+    '|não (?:conte|diga|informe) (?:nada )?ao usuário|nao (?:conte|diga) ao usuario|sem (?:contar|avisar) ao usuário' + // pt
+    '|sag (?:es )?dem (?:nutzer|benutzer) nicht|ohne (?:es )?dem (?:nutzer|benutzer) zu sagen|verschweige (?:es )?dem (?:nutzer|benutzer)' + // de
+    '|vertel (?:het )?de gebruiker niet|vertel het niet aan de gebruiker|zonder de gebruiker te (?:vertellen|informeren)' + // nl
+    '|nie mów (?:o tym )?użytkownikowi|nie informuj użytkownika|bez informowania użytkownika' + // pl
+    '|berätta inte (?:det )?för användaren|utan att (?:berätta för|informera) användaren' + // sv
+    '|neříkej (?:to )?uživateli|neinformuj uživatele|bez vědomí uživatele' + // cs
+    '|jangan (?:beri tahu|memberi tahu|kasih tahu|beritahu) pengguna|tanpa sepengetahuan pengguna' + // id
+    '|đừng (?:nói|báo) (?:cho|với) người dùng|không (?:được )?cho người dùng biết' + // vi
+    '|kullanıcıya (?:söyleme|bildirme|haber verme)', // tr
+  jailbreak_persona:
+    'mode (?:développeur|developpeur|sans restriction)|sans aucune (?:restriction|limite|censure)' + // fr
+    '|modo (?:desarrollador|de desarrollador)|sin (?:ninguna )?(?:restricción|restricciones|censura)' + // es
+    '|modalità sviluppatore|senza (?:alcuna )?(?:restrizion|censura)' + // it
+    '|modo (?:desenvolvedor|de desenvolvedor)|sem (?:nenhuma )?(?:restriç|censura)' + // pt
+    '|entwicklermodus|ohne (?:jegliche )?(?:einschränkungen|zensur)' + // de
+    '|ontwikkelaarsmodus|zonder (?:enige )?(?:beperkingen|censuur)' + // nl
+    '|tryb (?:dewelopera|programisty)|bez (?:żadnych )?(?:ograniczeń|cenzury)' + // pl
+    '|utvecklarläge|utan (?:några )?(?:begränsningar|regler|censur)' + // sv
+    '|vývojářský režim|režim vývojáře|bez (?:jakýchkoli )?(?:omezení|cenzury)' + // cs
+    '|mode pengembang|tanpa (?:batasan|sensor|aturan apa pun)' + // id
+    '|chế độ nhà phát triển|không (?:có )?(?:giới hạn|kiểm duyệt|hạn chế) nào' + // vi
+    '|geliştirici modu|kısıtlama(?:sız| olmadan)|sansürsüz', // tr
 };
 
 /** Cyrillic written as read, folded to the skeleton's letters (an "о" is an "o" there). */
@@ -142,6 +168,23 @@ const OTHER_SCRIPT_ALTERNATIVES: Readonly<Record<string, readonly string[]>> = {
     '(?:ai|어시스턴트|언어 모델|모델)(?:에게|에 대한) (?:메모|메시지|지시|안내)|만약 (?:당신|네)가 (?:ai|어시스턴트|언어 모델)', // ko
     '(?:ملاحظة|رسالة|تعليمات)[^.!?\\n]{0,8}(?:المساعد|للمساعد|الذكاء الاصطناعي|للذكاء الاصطناعي|النموذج|للنموذج)|إذا كنت (?:مساعدا|ذكاء اصطناعيا|نموذجا)', // ar
     '(?:एआई|सहायक|मॉडल|ai) के लिए (?:नोट|संदेश|निर्देश)|(?:यदि|अगर) (?:आप|तुम) (?:एक )?(?:एआई|सहायक)', // hi
+    // an order to keep something from the user
+    '(?:не говори|не сообщай|не рассказывай)(?: об этом| ничего)? пользовател|без ведома пользовател', // ru
+    '(?:не кажи|не повідомляй|не розповідай)(?: про це| нічого)? користувач|без відома користувач', // uk
+    '(?:不要|别|別|不得)(?:告诉|告訴|通知|提醒)(?:用户|用戶|使用者)|(?:用户|用戶|使用者)(?:不|不能|不得)(?:知道|发现|發現)', // zh
+    'ユーザー(?:に|には)(?:言わない|伝えない|知らせない|教えない|内緒)|ユーザーに気づかれない', // ja
+    '사용자(?:에게|한테) (?:알리지|말하지|보여주지) (?:마|말)|사용자 모르게', // ko
+    '(?:لا تخبر|لا تبلغ|لا تعلم) المستخدم|دون (?:علم|إخبار) المستخدم', // ar
+    'उपयोगकर्ता को (?:मत|न) (?:बताओ|बताएं|बताना)|उपयोगकर्ता को बताए बिना', // hi
+  ],
+  jailbreak_persona: [
+    '(?:режим разработчика|без (?:каких-либо |всяких )?(?:ограничений|цензуры|фильтров))', // ru
+    '(?:режим розробника|без (?:будь-яких )?(?:обмежень|цензури|фільтрів))', // uk
+    '(?:开发者模式|開發者模式|开发人员模式|没有任何限制|沒有任何限制|不受任何限制|无限制模式|無限制模式|没有限制的|沒有限制的)', // zh
+    '(?:開発者モード|デベロッパーモード|制限のない|制限なしで|何の制限も|検閲なし)', // ja
+    '(?:개발자 모드|제한 없는|제한이 없는|아무 제한 없이|검열 없는)', // ko
+    '(?:وضع المطور|بلا قيود|بدون قيود|دون أي قيود)', // ar
+    '(?:डेवलपर मोड|बिना किसी प्रतिबंध|बिना प्रतिबंध|बिना किसी सीमा)', // hi
   ],
 };
 

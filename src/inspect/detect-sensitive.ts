@@ -7,7 +7,8 @@ import { findIbans } from './pii/iban.js';
 import { findIpAddresses } from './pii/ip-address.js';
 import { findNationalIds } from './pii/national-id.js';
 import { findPaymentCards } from './pii/payment-card.js';
-import { findGivenNames } from './pii/given-name.js';
+import { findGivenNames, type UnsureWord } from './pii/given-name.js';
+import { findModelNames, personNameModel, type NameModel } from './pii/name-model.js';
 import { findPersonNames } from './pii/person-name.js';
 import { findPhones } from './pii/phone.js';
 import { findStreetAddresses } from './pii/street-address.js';
@@ -58,8 +59,11 @@ export function resolveOverlaps(items: Finding[]): Finding[] {
   return kept;
 }
 
-/** All PII and secret findings in `text`, non-overlapping, ordered by start. */
-export function detectSensitive(text: string): Finding[] {
+/**
+ * All PII and secret findings in `text`, non-overlapping, ordered by start. `names` is the person-name model: the
+ * committed one, or another being trained and evaluated (scripts/train-person-names.mjs); null for the rules alone.
+ */
+export function detectSensitive(text: string, names: NameModel | null = personNameModel()): Finding[] {
   const out: Finding[] = [];
   if (text.length < MIN_DETECTABLE_LENGTH) return out;
   findPrivateKeys(text, out);
@@ -69,7 +73,9 @@ export function detectSensitive(text: string): Finding[] {
   findCredentialAssignments(text, out);
   findEmails(text, out);
   findPersonNames(text, out);
-  findGivenNames(text, out);
+  const unsure: UnsureWord[] | null = names === null ? null : [];
+  findGivenNames(text, out, unsure);
+  if (names !== null) findModelNames(text, unsure!, out, names);
   if (HAS_DIGIT.test(text)) {
     findPaymentCards(text, out);
     findIbans(text, out);

@@ -211,7 +211,8 @@ test('person names that words around them introduce: speech, naming, relation, d
   assert.deepEqual(found('Anna: hello there\nBoris: hi, how are you', 'person'), ['Anna', 'Boris']);
   assert.deepEqual(found('Subject: hello there', 'person'), [], 'one label is no dialogue');
   assert.deepEqual(found('Born: 1955\nEducation: Harvard\nOccupation: developer', 'person'), [], 'labels that are no names are no dialogue');
-  assert.deepEqual(found('Vinka: What a wife.\nAnna: hello', 'person'), ['Anna'], 'a label the lists do not know is no name on its own line');
+  // A speaker label the lists do not know is left to the person-name model, which reads it as a name.
+  assert.deepEqual(found('Vinka: What a wife.\nAnna: hello', 'person'), ['Vinka', 'Anna']);
   assert.deepEqual(found('could you block my card? my name is lena andersson.', 'person'), ['lena'], 'the first lower-case word only');
   assert.deepEqual(found('my name is not important', 'person'), [], 'lower-case words after the phrase that are no names');
 });

@@ -49,19 +49,19 @@ let placeWords: ReadonlySet<string> | null = null;
 let soloNames: ReadonlySet<string> | null = null;
 
 /** Given names and surnames that are not ordinary words (name-words.ts), split once on first use. */
-function nameWordSet(): ReadonlySet<string> {
+export function nameWordSet(): ReadonlySet<string> {
   return (nameWords ??= new Set(NAME_WORDS.split(' ')));
 }
 
-function commonWordSet(): ReadonlySet<string> {
+export function commonWordSet(): ReadonlySet<string> {
   return (commonWords ??= new Set(COMMON_WORDS.split(' ')));
 }
 
-function placeWordSet(): ReadonlySet<string> {
+export function placeWordSet(): ReadonlySet<string> {
   return (placeWords ??= new Set(PLACE_WORDS.split(' ')));
 }
 
-function soloNameSet(): ReadonlySet<string> {
+export function soloNameSet(): ReadonlySet<string> {
   return (soloNames ??= new Set(SOLO_GIVEN_NAMES.split(' ')));
 }
 
@@ -70,7 +70,7 @@ function soloNameSet(): ReadonlySet<string> {
  * organisations, institutions, events, times, and the things a given-name word also names. Written for this
  * detector (no list in the npm registry fits), deliberately short: a surname is far likelier after a given name.
  */
-const NOT_A_SURNAME = new Set(
+export const NOT_A_SURNAME: ReadonlySet<string> = new Set(
   (
     // streets, places and buildings
     'Street St Avenue Ave Road Rd Boulevard Blvd Lane Drive Court Place Terrace Way Parkway Circle Highway Square Trail Crescent Close Alley Row ' +
@@ -118,7 +118,14 @@ const RUN = new RegExp(`(?:${WORD}|\\p{Lu}\\.)(?:[ ](?:\\p{Lu}\\.?|${PARTICLE}${
 const RUN_PART = new RegExp(`${PARTICLE}[^ ]+`, 'gu');
 const INITIAL = /^\p{Lu}\.?$/u;
 
-type PartKind = 'initial' | 'solo' | 'given' | 'name' | 'unknown' | 'word';
+export type PartKind = 'initial' | 'solo' | 'given' | 'name' | 'unknown' | 'word';
+
+/** A capitalised word the rules did not call a name but might be one: what the person-name model (name-model.ts) scores. */
+export interface UnsureWord {
+  start: number;
+  end: number;
+  kind: PartKind;
+}
 
 function isNameWord(w: string): boolean {
   if (nameWordSet().has(w) || (givenNames().has(w) && !AMBIGUOUS_GIVEN_NAMES.has(w))) return true;
@@ -135,7 +142,7 @@ const HYPHEN_OR_APOSTROPHE = /[-'’]/u;
 const kindCache = new Map<string, PartKind>();
 const KIND_CACHE_LIMIT = 20_000;
 
-function partKind(part: string): PartKind {
+export function partKind(part: string): PartKind {
   let kind = kindCache.get(part);
   if (kind === undefined) {
     kind = classify(part);
@@ -224,7 +231,7 @@ class CueEnds {
   }
 }
 
-function findNameRuns(text: string, out: Finding[]): void {
+function findNameRuns(text: string, out: Finding[], unsure: UnsureWord[] | null): void {
   const cues = new CueEnds(text);
   RUN.lastIndex = 0;
   for (let m = RUN.exec(text); m !== null; m = RUN.exec(text)) {
@@ -236,6 +243,7 @@ function findNameRuns(text: string, out: Finding[]): void {
       const end = m.index + run.length;
       if (kind === 'solo' || (kind !== 'word' && kind !== 'initial' && cues.has(m.index, end)))
         out.push({ category: 'pii', type: 'person', start: m.index, end, confidence: 0.5 });
+      else if (unsure !== null && kind !== 'word' && kind !== 'initial') unsure.push({ start: m.index, end, kind });
       continue;
     }
     const parts: { start: number; end: number; kind: PartKind }[] = [];
@@ -262,6 +270,7 @@ function findNameRuns(text: string, out: Finding[]): void {
         words.length >= 2 ? words.some((p) => p.kind !== 'unknown') && (!particles || words[0]!.kind === 'given' || words[0]!.kind === 'solo') : alone;
       if (person || cues.has(parts[i]!.start, parts[last]!.end))
         out.push({ category: 'pii', type: 'person', start: parts[i]!.start, end: parts[last]!.end, confidence: 0.5 });
+      else if (unsure !== null) for (const p of words) unsure.push({ start: p.start + text.slice(p.start, p.end).lastIndexOf(' ') + 1, end: p.end, kind: p.kind });
       i = j + 1;
     }
   }
@@ -271,7 +280,8 @@ function gluedLeft(text: string, start: number): boolean {
   return start > 0 && GLUED_BEFORE.test(text[start - 1]!);
 }
 
-export function findGivenNames(text: string, out: Finding[]): void {
+/** `unsure`, when given, receives the capitalised words that the runs' rules left undecided (for name-model.ts). */
+export function findGivenNames(text: string, out: Finding[], unsure: UnsureWord[] | null = null): void {
   const known = givenNames();
   PAIR.lastIndex = 0;
   for (let m = PAIR.exec(text); m !== null; m = PAIR.exec(text)) {
@@ -293,7 +303,7 @@ export function findGivenNames(text: string, out: Finding[]): void {
     out.push({ category: 'pii', type: 'person', start: m.index, end, confidence: 0.5 });
     PAIR.lastIndex = end;
   }
-  findNameRuns(text, out);
+  findNameRuns(text, out, unsure);
   findSpeakers(text, out);
   findLowerCaseIntroductions(text, out);
   GREETING.lastIndex = 0;

@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { indirectRows, inDocument } from './injection-synth-indirect.mjs';
 import { jailbreakRows } from './injection-synth-jailbreaks.mjs';
+import { dataRequestRows, shortRows } from './injection-synth-ordinary.mjs';
 import { extraLangRows } from './injection-synth-languages-extra.mjs';
 import { MORE_LANGS } from './injection-synth-languages.mjs';
 
@@ -534,6 +535,11 @@ export function synthRows(dataDir, bipiaTrain, statusLines = [], seed = 0x20) {
   // Whole native sentences for the languages caught least, with hard negatives in their words
   // (injection-synth-languages-extra.mjs: zh ja ko it pl ar hi vi id cs sv uk tr); their own generator too.
   for (const j of extraLangRows(rng(seed ^ 0x6c61), LANGS, inDocument)) push(j.source, j.label, j.text);
+  // Short ordinary messages (a greeting with a counter, an item reference, a one-line question), whose few n-grams
+  // otherwise decide the deeper tier's score alone, and a user's requests about their own data (the objects the
+  // indirect rows' exfiltration orders name) (injection-synth-ordinary.mjs); their own generators too.
+  for (const j of shortRows(rng(seed ^ 0x7368))) push(j.source, j.label, j.text);
+  for (const j of dataRequestRows(rng(seed ^ 0x6472))) push(j.source, j.label, j.text);
   return rows;
 }
 

@@ -1,7 +1,7 @@
 // Person names that neither list-and-cue rule finds (given-name.ts, person-name.ts): a logistic regression over the
 // features of each capitalised word those rules left undecided (name-features.ts), trained by scripts/train-person-names.mjs on the development set
 // only, its weights in src/inspect/model/person-name-weights.ts. A word scoring at or above the model's threshold (chosen
-// on a validation split of the development set) is part of a name; neighbouring such words, with initials between,
+// by 5-fold cross-validation over the development set, with the rules) is part of a name; neighbouring such words, with initials between,
 // make one finding ("Jennifer Lopez", "Kate M. Begum").
 // A model that does not match this featurizer, or whose weights are not finite, is refused when first used: the
 // detector then throws rather than silently finding nothing.

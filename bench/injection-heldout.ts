@@ -3,8 +3,8 @@
 // (committed before any training on new data, but looked at while the detector was tuned), obfuscated variants of
 // its English attacks, and the test halves of the public sets (Set A and B test splits, the odd SHA-256(id) halves
 // of the pools); and, reported apart, heldout-v2.jsonl, written and committed before any further tuning and
-// never looked at for it, and heldout-v3.jsonl, written and committed later the same way, by someone who had not read
-// the detector, its data or the earlier sets.
+// never looked at for it, heldout-v3.jsonl, written and committed later the same way, by someone who had not read
+// the detector, its data or the earlier sets, and heldout-v4.jsonl, written the same way after v3 had been scored.
 // Per kind of attack: the share caught at the starter policy's block and flag cuts; per kind of negative: the
 // share wrongly blocked/flagged; peers scored on the same texts.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -30,11 +30,11 @@ function jsonl<T>(file: string): T[] {
   return readFileSync(resolve(FIX, file), 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T);
 }
 
-export type HeldOutSet = 'v1' | 'v2' | 'v3';
+export type HeldOutSet = 'v1' | 'v2' | 'v3' | 'v4';
 
 /**
- * Everything held out, by kind: v1 with its variants and the public test halves; v2 alone; or v3 with one obfuscated
- * variant of each English direct, extraction and role-play attack (the variant kinds taken in turn).
+ * Everything held out, by kind: v1 with its variants and the public test halves; v2 alone; or v3 or v4 with one
+ * obfuscated variant of each English direct, extraction and role-play attack (the variant kinds taken in turn).
  */
 export function heldOutItems(set: HeldOutSet = 'v1'): EvalItem[] {
   const items: EvalItem[] = [];
@@ -42,7 +42,7 @@ export function heldOutItems(set: HeldOutSet = 'v1'): EvalItem[] {
   for (const r of own) items.push({ text: r.text, label: r.label, kind: r.kind, lang: r.lang });
   if (set === 'v2') return items;
   const plain = own.filter((r) => r.label === 1 && r.lang === 'en' && ['direct', 'extraction', 'roleplay'].includes(r.kind));
-  if (set === 'v3') {
+  if (set === 'v3' || set === 'v4') {
     plain.forEach((r, i) => {
       const v = VARIANT_KINDS[i % VARIANT_KINDS.length]!;
       items.push({ text: makeVariant(v, r.text), label: 1, kind: `obfuscated:${v}`, lang: 'en' });
@@ -136,7 +136,7 @@ export async function heldOutReport(set: HeldOutSet = 'v1'): Promise<string[]> {
   }
   const out: string[] = [];
   const counted = items.map((it) => !NOT_COUNTED.has(it.kind));
-  out.push(`Held-out set ${set}${set === 'v1' ? ' (with obfuscated variants of its English attacks and the public test halves)' : set === 'v3' ? ' (with one obfuscated variant of each English direct, extraction and role-play attack)' : ''}: ${items.filter((_, i) => counted[i]).length} counted (${items.filter((it, i) => counted[i] && it.label === 1).length} attacks / ${items.filter((it, i) => counted[i] && it.label === 0).length} negatives).`);
+  out.push(`Held-out set ${set}${set === 'v1' ? ' (with obfuscated variants of its English attacks and the public test halves)' : set === 'v3' || set === 'v4' ? ' (with one obfuscated variant of each English direct, extraction and role-play attack)' : ''}: ${items.filter((_, i) => counted[i]).length} counted (${items.filter((it, i) => counted[i] && it.label === 1).length} attacks / ${items.filter((it, i) => counted[i] && it.label === 0).length} negatives).`);
   out.push(`Warden blocks at score > ${INJECTION_BLOCK_CUT} and flags at score > ${INJECTION_FLAG_CUT} (the starter policy's cuts); each peer at its own default threshold.`);
   out.push('');
   out.push('| detector | TPR at block | FPR at block | TPR at flag | FPR at flag | ROC AUC | TPR at 1% FPR |');
@@ -249,7 +249,7 @@ export async function tierTimings(): Promise<string[]> {
 }
 
 if (process.argv[1]?.endsWith('injection-heldout.js')) {
-  const lines = [...(await heldOutReport('v1')), '', ...(await heldOutReport('v2')), '', ...(await heldOutReport('v3')), '', ...(await tierTimings())];
+  const lines = [...(await heldOutReport('v1')), '', ...(await heldOutReport('v2')), '', ...(await heldOutReport('v3')), '', ...(await heldOutReport('v4')), '', ...(await tierTimings())];
   const md = process.argv.indexOf('--md');
   if (md !== -1) writeFileSync(process.argv[md + 1]!, `${lines.join('\n')}\n`);
   else process.stdout.write(`${lines.join('\n')}\n`);

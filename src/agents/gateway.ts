@@ -12,7 +12,8 @@ import type { Clock } from '../core/clock.js';
 import { canonicalJson } from '../core/canonical-json.js';
 import { sha256Digest } from '../core/digest.js';
 import { FailClosed, WardenError } from '../core/errors.js';
-import { auditEvent, auditPrincipal } from '../core/audit-event.js';
+import { auditEvent, auditPrincipal, flagDetails } from '../core/audit-event.js';
+import { flagsOnly } from '../policy/obligations.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import type { AuditEvent, Decision, Findings, Principal } from '../core/types.js';
 import { sendError, sendJson } from '../http/respond.js';
@@ -303,6 +304,8 @@ export class A2AGateway {
       const d = this.decideCall(p, a, skill, depth, st.findings, call.sourceIp);
       st.decision = d;
       if (!d.allow) throw new A2ACallDenied(d.reasons);
+      // An agent call honours a flag (recorded in its entry); any other duty is refused, never ignored.
+      flagDetails(st.details, flagsOnly(d.obligations, 'an agent call'));
       st.stage = 'egress';
       const token = await this.d.mint(p, a);
       const headers: Record<string, string> = {
@@ -340,6 +343,7 @@ export class A2AGateway {
       const after = this.decideCall(p, a, skill, depth, st.findings, call.sourceIp);
       st.decision = after;
       if (!after.allow) throw new A2AResultBlocked(after.reasons);
+      flagDetails(st.details, flagsOnly(after.obligations, 'an agent call'));
       await this.noteTasks(p, a, skill.id, json.result, st);
       st.responseDigest = sha256Digest(text);
       await this.record(call, st, 200, null, started, { outcome: json.error ? 'agent_error' : 'relayed' });
@@ -378,6 +382,7 @@ export class A2AGateway {
         const after = this.decideCall(p, a, skill, depth, f, call.sourceIp);
         st.decision = after;
         if (!after.allow) throw new A2AResultBlocked(after.reasons);
+        flagDetails(st.details, flagsOnly(after.obligations, 'an agent call'));
         await this.noteTasks(p, a, skill.id, json.result, st);
         digests.push(sha256Digest(ev.data));
         res.write(ev.type === 'error' ? formatSSEErrorEvent(json) : formatSSEEvent(json));

@@ -34,3 +34,10 @@ export function clientRequestId(header: string | string[] | undefined): { client
   if (typeof header !== 'string' || header.length === 0 || header.length > 128 || !/^[\x21-\x7e]+$/.test(header)) return undefined;
   return { client_request_id: header };
 }
+
+/** `flag:<label>` duties in an entry's flat details: `details.flags`, comma-separated, sorted, no repeats. */
+export function flagDetails(details: Record<string, string | number | boolean | null>, flags: readonly string[]): void {
+  if (flags.length === 0) return;
+  const all = new Set([...(typeof details.flags === 'string' ? details.flags.split(',') : []), ...flags]);
+  details.flags = [...all].sort().join(',');
+}

@@ -32,6 +32,8 @@ export function requestEvent(ctx: RequestContext, status: number, err: WardenErr
   if (cid) e.details = { ...e.details, ...cid };
   if (ctx.via) e.details = { ...e.details, via: ctx.via };
   if (ctx.parentRequestId) e.details = { ...e.details, parentRequestId: ctx.parentRequestId };
+  // `flag:<label>` obligations: the labels of a request allowed but marked for review (details are flat scalars).
+  if (ctx.flags?.length) e.details = { ...e.details, flags: [...ctx.flags].sort().join(',') };
   // Entry details are flat scalars: one attempt per `;`, each `<upstream>#<i> <origin> <outcome> [status|code]`.
   if (ctx.upstreamAttempts) e.details = { ...e.details, upstreamAttempts: ctx.upstreamAttempts.map((a) => `${a.endpoint} ${a.outcome}${a.status !== undefined ? ` ${a.status}` : ''}${a.code ? ` ${a.code}` : ''}`).join('; ') };
   if (err) {

@@ -70,6 +70,8 @@ export interface RequestContext {
   routeRequirements?: RouteRequirement[];
   /** Rewrites of a non-streamed answer the policy obliged (`harden:logprobs`, `harden:embeddings`), in order. */
   answerHardening?: ((answer: Record<string, unknown>) => Record<string, unknown>)[];
+  /** Labels of `flag:<label>` obligations: allowed, marked for review in the ledger entry and the metrics. */
+  flags?: string[];
   /** Finding categories/types the policy obliged to redact from the answer (`redact:pii` → `pii`). */
   redactTargets?: string[];
   /** /v1/token: the parsed exchange request, its actor and the DPoP key the issued token is bound to. */

@@ -617,6 +617,7 @@ export class Gateway {
     this.d.monitor?.observe(ctx, event);
     this.d.metrics.requests.inc({ endpoint: ctx.endpoint, status });
     this.d.metrics.decisions.inc({ decision: event.decision, stage: event.stage ?? 'done' });
+    if (ctx.flags) for (const flag of ctx.flags) this.d.metrics.flagged.inc({ flag });
     this.d.metrics.latency.observe({ endpoint: ctx.endpoint }, event.latencyMs / 1000);
     const op = GEN_AI_OPERATION[ctx.endpoint];
     if (op && ctx.model) {

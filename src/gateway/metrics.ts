@@ -12,6 +12,8 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
+  /** Requests allowed with a `flag:<label>` obligation (marked for review), by label. */
+  readonly flagged = new Counter({ name: 'warden_flagged_requests_total', help: 'Requests allowed but flagged for review by a flag:<label> obligation, by label', labelNames: ['flag'] as const, registers: [this.registry] });
   readonly upstreamErrors = new Counter({ name: 'warden_upstream_errors_total', help: 'Upstream failures by upstream and code', labelNames: ['upstream', 'code'] as const, registers: [this.registry] });
   readonly auditFailures = new Counter({ name: 'warden_audit_failures_total', help: 'Audit appends that failed', registers: [this.registry] });
   /** Set whenever a budget is reserved on, settled or shown (docs/budgets.md); unit `tokens` or `cost`. */

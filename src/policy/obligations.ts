@@ -13,6 +13,8 @@ export type ParsedObligation =
   | { kind: 'spotlight' }
   | { kind: 'max_tokens'; limit: number }
   | { kind: 'route'; key: 'tier' | 'region'; value: string }
+  /** The request is allowed and marked for review: its ledger entry and a metric carry the label. */
+  | { kind: 'flag'; label: string }
   /** Output hardening against extraction (src/monitor/harden.ts). */
   | { kind: 'harden'; what: 'logprobs'; hardening: LogprobHardening }
   | { kind: 'harden'; what: 'embeddings'; sigma: number };
@@ -26,6 +28,7 @@ export const KNOWN_OBLIGATIONS: readonly string[] = Object.freeze([
   'max_tokens:<n>',
   'route:tier=<v>',
   'route:region=<v>',
+  'flag:<v>',
   'harden:logprobs',
   'harden:logprobs=round',
   'harden:logprobs=strip',
@@ -36,6 +39,7 @@ export const KNOWN_OBLIGATIONS: readonly string[] = Object.freeze([
 
 const MAX_TOKENS = /^max_tokens:([1-9]\d{0,8})$/;
 const ROUTE = /^route:(tier|region)=([a-z0-9][a-z0-9_-]{0,62})$/;
+const FLAG = /^flag:([a-z0-9][a-z0-9_-]{0,62})$/;
 // ε in (0, 100], σ in (0, 1]: decimals, at most three places.
 const HARDEN_NOISE = /^harden:logprobs=noise:((?:[1-9]\d?|100|0)(?:\.\d{1,3})?)$/;
 const HARDEN_EMBEDDINGS = /^harden:embeddings=((?:0|1)(?:\.\d{1,3})?)$/;
@@ -50,6 +54,8 @@ export function parseObligation(text: Obligation, where = 'obligation'): ParsedO
   if (mt) return { kind: 'max_tokens', limit: Number(mt[1]) };
   const rt = ROUTE.exec(text);
   if (rt) return { kind: 'route', key: rt[1] as 'tier' | 'region', value: rt[2]! };
+  const fl = FLAG.exec(text);
+  if (fl) return { kind: 'flag', label: fl[1]! };
   if (text === 'harden:logprobs' || text === 'harden:logprobs=round') return { kind: 'harden', what: 'logprobs', hardening: { mode: 'round' } };
   if (text === 'harden:logprobs=strip') return { kind: 'harden', what: 'logprobs', hardening: { mode: 'strip' } };
   if (text === 'harden:embeddings') return { kind: 'harden', what: 'embeddings', sigma: 0.05 };
@@ -92,4 +98,17 @@ export function decisionDuties(obligations: readonly Obligation[]): ParsedObliga
   } catch {
     throw new Forbidden('unenforceable_obligation', 'the policy attached an obligation this gateway cannot enforce');
   }
+}
+
+/**
+ * For an enforcement point that can honour no duty but a flag (an A2A call): the decision's `flag:<label>` labels,
+ * or a 403 `unenforceable_obligation` for any other duty (never an ignored one).
+ */
+export function flagsOnly(obligations: readonly Obligation[], where: string): string[] {
+  const flags: string[] = [];
+  for (const o of decisionDuties(obligations)) {
+    if (o.kind === 'flag') flags.push(o.label);
+    else throw new Forbidden('unenforceable_obligation', `the policy attached an obligation ${where} cannot honour (${o.kind})`);
+  }
+  return flags;
 }

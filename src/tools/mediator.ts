@@ -9,7 +9,7 @@ import { canonicalJson } from '../core/canonical-json.js';
 import { sha256Digest } from '../core/digest.js';
 import { FailClosed, Forbidden, WardenError } from '../core/errors.js';
 import { decisionDuties } from '../policy/obligations.js';
-import { auditEvent, auditPrincipal } from '../core/audit-event.js';
+import { auditEvent, auditPrincipal, flagDetails } from '../core/audit-event.js';
 import type { AuditEvent, Decision, Findings, Principal } from '../core/types.js';
 import type { AuditSink } from '../core/audit-sink.js';
 import type { EgressGuard, EgressPolicy } from '../network/egress.js';
@@ -37,14 +37,15 @@ export interface ToolInspector {
 
 /**
  * What a tool call's decision obliges, from the policy plane's one parse. A tool call can be held for
- * approval and have its result redacted; `max_tokens`, `route:*` and `spotlight` describe model calls, so
- * on a tool call they are refused (403 unenforceable_obligation), never ignored.
+ * approval, have its result redacted and be flagged for review; `max_tokens`, `route:*` and `spotlight`
+ * describe model calls, so on a tool call they are refused (403 unenforceable_obligation), never ignored.
  */
-export function toolDuties(d: Decision): { approval: boolean; redact: ('pii' | 'secret')[] } {
-  const out = { approval: false, redact: [] as ('pii' | 'secret')[] };
+export function toolDuties(d: Decision): { approval: boolean; redact: ('pii' | 'secret')[]; flags: string[] } {
+  const out = { approval: false, redact: [] as ('pii' | 'secret')[], flags: [] as string[] };
   for (const o of decisionDuties(d.obligations)) {
     if (o.kind === 'approval') out.approval = true;
     else if (o.kind === 'redact') out.redact.push(o.what === 'pii' ? 'pii' : 'secret');
+    else if (o.kind === 'flag') out.flags.push(o.label);
     else throw new Forbidden('unenforceable_obligation', `the policy attached an obligation a tool call cannot honour (${o.kind})`);
   }
   return out;
@@ -242,7 +243,9 @@ export class ToolMediator {
       const d = this.decideCall(p, t, args, st.findings, call.sourceIp, call.listener);
       st.decision = d;
       if (!d.allow) throw new ToolCallDenied(d.reasons);
-      const needsApproval = t.needsApproval || toolDuties(d).approval;
+      const before = toolDuties(d);
+      flagDetails(st.details, before.flags);
+      const needsApproval = t.needsApproval || before.approval;
       st.stage = 'approval';
       if (call.approvalId !== undefined) {
         st.approvalId = call.approvalId;
@@ -282,6 +285,7 @@ export class ToolMediator {
       if (!after.allow) throw new ToolResultBlocked(after.reasons);
       // The decision that releases the result decides its duties (a finding in the result can add one).
       const duties = toolDuties(after);
+      flagDetails(st.details, duties.flags);
       if (duties.redact.length > 0) {
         const r = (x: string) => this.d.inspector.redact(x, duties.redact);
         result = { ...result, value: mapStrings(result.value, r), text: r(result.text) };

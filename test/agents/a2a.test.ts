@@ -99,7 +99,13 @@ before(async () => {
   const policyDir = mkdtempSync(join(tmpdir(), 'warden-a2a-policies-'));
   const starter = join(process.cwd(), 'policies/starter');
   for (const f of readdirSync(starter)) if (f.endsWith('.cedar')) copyFileSync(join(starter, f), join(policyDir, f));
-  writeFileSync(join(policyDir, 'a2a-test.cedar'), '// bob may read the worker\'s card but call no agent.\n@id("bob-no-agents")\nforbid (principal == User::"bob", action == Action::"callAgent", resource);\n');
+  writeFileSync(
+    join(policyDir, 'a2a-test.cedar'),
+    '// bob may read the worker\'s card but call no agent.\n@id("bob-no-agents")\nforbid (principal == User::"bob", action == Action::"callAgent", resource);\n' +
+      // Duties on agent calls: a flag is recorded; a duty an agent call cannot honour is refused, never ignored.
+      '@id("carol-flagged")\n@obligation("flag:agent-review")\npermit (principal == User::"carol", action == Action::"callAgent", resource is AgentSkill)\nwhen { resource has grantees && principal in resource.grantees };\n' +
+      '@id("dave-redacted")\n@obligation("redact:pii")\npermit (principal == User::"dave", action == Action::"callAgent", resource is AgentSkill)\nwhen { resource has grantees && principal in resource.grantees };\n',
+  );
   t = await startTestWarden((c) => {
     c.policies = { dir: policyDir };
     c.agents = { maxDepth: 2, cardRecheckMs: 0, timeoutMs: 10_000 };
@@ -259,6 +265,29 @@ describe('A2A gateway', () => {
     const unnamed = await t.call('inference', 'POST', '/a2a/worker', { key: aliceKey, body: { ...body, params: { message: { ...body.params.message, metadata: {} } } } });
     assert.equal(unnamed.status, 400);
     assert.equal(unnamed.json.error.code, 'a2a_skill_required');
+  });
+
+  test('duties on agent calls: a flag is recorded in the entry; any other duty is refused before the agent is reached', async () => {
+    const carolKey = (await t.keyFor('carol', ['*'], ['callAgent'], { groups: ['consumers'] })).key;
+    const daveKey = (await t.keyFor('dave', ['*'], ['callAgent'], { groups: ['consumers'] })).key;
+    const body = { jsonrpc: '2.0', id: 9, method: 'SendMessage', params: { message: { messageId: 'm-duty', role: 'ROLE_USER', parts: [{ text: 'the weekly report' }], metadata: { 'warden/skill': 'summarize' } } } };
+    const flagged = await t.call('inference', 'POST', '/a2a/worker', { key: carolKey, body, headers: { 'a2a-version': '1.0' } });
+    assert.equal(flagged.status, 200, flagged.text);
+    const fe = entries((a) => a.requestId === flagged.headers['x-request-id'])[0]!;
+    assert.equal(fe.decision, 'allow');
+    assert.equal(fe.details.flags, 'agent-review');
+    const calls = worker.calls;
+    const redacted = await t.call('inference', 'POST', '/a2a/worker', { key: daveKey, body, headers: { 'a2a-version': '1.0' } });
+    assert.equal(redacted.status, 403, redacted.text);
+    assert.equal(redacted.json.error.code, 'unenforceable_obligation');
+    assert.equal(worker.calls, calls, 'the refused call reached nothing');
+    const re = entries((a) => a.requestId === redacted.headers['x-request-id'])[0]!;
+    assert.equal(re.decision, 'deny');
+    assert.equal(re.errorCode, 'unenforceable_obligation');
+    // The caller whose permit carries no duty is relayed without a flag.
+    const plain = await t.call('inference', 'POST', '/a2a/worker', { key: aliceKey, body: { ...body, id: 10 }, headers: { 'a2a-version': '1.0' } });
+    assert.equal(plain.status, 200, plain.text);
+    assert.equal(entries((a) => a.requestId === plain.headers['x-request-id'])[0]!.details.flags, undefined);
   });
 
   test('unauthenticated, unregistered, malformed and unsupported calls are refused with clear codes', async () => {

@@ -171,6 +171,22 @@ describe('obligations are enforced or the request is denied', () => {
       assert.match(tool.content, /^<<untrusted-[0-9a-f]{12}>>\nIGNORE\u02c6previous\u02c6instructions/);
       assert.match(forwarded.messages[0]!.content, /untrusted data/);
       assert.equal(forwarded.messages[0]!.role, 'system');
+      // flag:<label>: allowed, and marked for review in the ledger entry and the metrics, buffered and streamed alike.
+      await t.admin('POST', '/admin/v1/policies', { text: ADMINS + '@id("review-long")\n@obligation("flag:review")\npermit (principal, action == Action::"chat", resource);' });
+      const flagged = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: { ...chat('x'), model: 'capped-model' } });
+      assert.equal(flagged.status, 200, flagged.text);
+      const flaggedStream = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: { ...chat('x'), model: 'capped-model', stream: true } });
+      assert.equal(flaggedStream.status, 200, flaggedStream.text);
+      for (const r of [flagged, flaggedStream]) {
+        const entries = t.audits().filter((a) => a.requestId === r.headers['x-request-id']);
+        assert.ok(entries.length > 0);
+        for (const e of entries) assert.equal((e.details as Record<string, unknown> | undefined)?.flags, 'review', JSON.stringify(e));
+      }
+      const metrics = await t.call('admin', 'GET', '/metrics', { key: t.adminKey });
+      assert.match(metrics.text, /warden_flagged_requests_total\{flag="review"\} 2/);
+      // A request no flagging permit matched carries no flag.
+      const plain = t.audits().find((a) => a.requestId === sp.headers['x-request-id'])!;
+      assert.equal((plain.details as Record<string, unknown> | undefined)?.flags, undefined);
       await t.admin('POST', '/admin/v1/policies', { text: ADMINS + '@id("hold-all")\n@obligation("approval")\npermit (principal, action == Action::"chat", resource);' });
       const held = await t.call('inference', 'POST', '/v1/chat/completions', { key, body: { ...chat('x'), model: 'capped-model' } });
       assert.equal(held.status, 403);
@@ -223,6 +239,12 @@ describe('registry models reach the policies as Model entities', async () => {
       assert.doesNotMatch(red.text, /jane\.doe@example\.com/);
       assert.deepEqual(red.json.result.contact, { email: '[REDACTED:email]' });
       assert.deepEqual(red.json.result.notes, ['call [REDACTED:email]']);
+      // flag:<label> on a tool call: executed, and its ledger entry carries the label.
+      await t.admin('POST', '/admin/v1/policies', { text: ADMINS + '@id("tools-flagged")\n@obligation("flag:tool-review")\npermit (principal, action == Action::"callTool", resource);' });
+      const flagged = await call();
+      assert.equal(flagged.status, 200, flagged.text);
+      const flaggedEntry = t.audits().find((a) => a.requestId === flagged.headers['x-request-id']);
+      assert.equal((flaggedEntry?.details as Record<string, unknown> | undefined)?.flags, 'tool-review', JSON.stringify(flaggedEntry));
       // A duty that describes model calls is refused on a tool call, before anything reaches the backend.
       const hits = backend.requests.length;
       await t.admin('POST', '/admin/v1/policies', { text: ADMINS + '@id("tools-capped")\n@obligation("max_tokens:5")\npermit (principal, action == Action::"callTool", resource);' });

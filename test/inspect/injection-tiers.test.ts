@@ -96,6 +96,17 @@ test('the starter policy judges a tool\'s result at the tool-result cut, and its
   assert.ok(cases.some(([v, d]) => v === (INJECTION_TOOL_RESULT_PERMILLE + 1) / 1000 && d === 'deny'), 'one permille above is withheld');
 });
 
+test('the starter policy flags for review at the flag cut, and its tests pin that boundary', () => {
+  const cedar = readFileSync(resolve(process.cwd(), 'policies/starter/data.cedar'), 'utf8');
+  const rule = /@id\("flag-possible-injection"\)\n@obligation\("flag:injection"\)\npermit[\s\S]*?injectionScorePermille > (\d+)\n\};/.exec(cedar);
+  assert.ok(rule, 'flag-possible-injection carries flag:injection and compares injectionScorePermille');
+  assert.equal(Number(rule[1]), Math.round(INJECTION_FLAG_CUT * 1000));
+  const yaml = readFileSync(resolve(process.cwd(), 'policies/starter/tests/inference.test.yaml'), 'utf8');
+  const cases = [...yaml.matchAll(/injectionScore: ([0-9.]+) \}\n\s+expect: \{ decision: allow, obligations: \[([^\]]*)\]/g)].map((x) => [Number(x[1]), x[2]] as const);
+  assert.ok(cases.some(([v, o]) => v === INJECTION_FLAG_CUT && o === ''), 'a score at the flag cut is not flagged');
+  assert.ok(cases.some(([v, o]) => v === (Math.round(INJECTION_FLAG_CUT * 1000) + 1) / 1000 && o === '"flag:injection"'), 'one permille above is flagged');
+});
+
 test('ordinary e-mails fetched as tool results are not withheld (training never saw these: BIPIA\'s test e-mails)', () => {
   // The carriers and bare e-mails in training are SpamAssassin ham (scripts/injection-synth.mjs); BIPIA's e-mails are
   // what test/tools fetches as benign documents, and a detector that read e-mail-looking text as an attack refused 7

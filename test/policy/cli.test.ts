@@ -22,7 +22,7 @@ function tempCopy(): string {
 test('validate: the starter set is valid and its version is printed', async () => {
   const r = await run(['validate', STARTER_DIR]);
   assert.equal(r.code, 0);
-  assert.match(r.out, /ok: 37 policies valid, version sha256:[0-9a-f]{64}/);
+  assert.match(r.out, /ok: 38 policies valid, version sha256:[0-9a-f]{64}/);
 });
 
 test('validate: an invalid policy exits 1 with Cedar\'s error', async () => {
@@ -89,7 +89,7 @@ test('diff: added, removed and changed policies', async () => {
     assert.match(r.out, /^\+ high-risk \(forbid, risk\.cedar\)/m);
     assert.match(r.out, /^- tools-granted-low-risk/m);
     assert.match(r.out, /^~ admin-needs-recent-mfa/m);
-    assert.match(r.out, /1 added, 2 removed, 1 changed, 34 unchanged/);
+    assert.match(r.out, /1 added, 2 removed, 1 changed, 35 unchanged/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -115,7 +115,7 @@ test('explain: lists the policies in scope and which matched', async () => {
     assert.match(r.out, /MATCHED +forbid restricted-data-onprem-only/);
     assert.match(r.out, /MATCHED +permit consumers-invoke-granted-models/);
     assert.match(r.out, /no match forbid deny-likely-injection/);
-    assert.match(r.out, /5 of 37 policies in scope/);
+    assert.match(r.out, /6 of 38 policies in scope/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

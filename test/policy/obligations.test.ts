@@ -10,7 +10,9 @@ test('every known obligation form parses', () => {
   assert.deepEqual(parseObligation('max_tokens:512'), { kind: 'max_tokens', limit: 512 });
   assert.deepEqual(parseObligation('route:tier=onprem'), { kind: 'route', key: 'tier', value: 'onprem' });
   assert.deepEqual(parseObligation('route:region=eu-west'), { kind: 'route', key: 'region', value: 'eu-west' });
-  assert.equal(KNOWN_OBLIGATIONS.length, 13);
+  assert.deepEqual(parseObligation('flag:injection'), { kind: 'flag', label: 'injection' });
+  assert.deepEqual(parseObligation('flag:pii-review_2'), { kind: 'flag', label: 'pii-review_2' });
+  assert.equal(KNOWN_OBLIGATIONS.length, 14);
   assert.deepEqual(parseObligation('spotlight'), { kind: 'spotlight' });
   assert.deepEqual(parseObligation('harden:logprobs'), { kind: 'harden', what: 'logprobs', hardening: { mode: 'round' } });
   assert.deepEqual(parseObligation('harden:logprobs=round'), { kind: 'harden', what: 'logprobs', hardening: { mode: 'round' } });
@@ -22,7 +24,7 @@ test('every known obligation form parses', () => {
 });
 
 test('anything else is an unknown obligation (the gateway denies)', () => {
-  for (const bad of ['redact:everything', 'max_tokens:0', 'max_tokens:-1', 'max_tokens:12abc', 'route:tier=', 'route:zone=a', 'approval ', 'APPROVAL', '', 'harden:logprobs=noise:0', 'harden:logprobs=noise:101', 'harden:logprobs=noise:', 'harden:logprobs=blur', 'harden:embeddings=0', 'harden:embeddings=1.5', 'harden:weights']) {
+  for (const bad of ['redact:everything', 'max_tokens:0', 'max_tokens:-1', 'max_tokens:12abc', 'route:tier=', 'route:zone=a', 'approval ', 'APPROVAL', '', 'harden:logprobs=noise:0', 'harden:logprobs=noise:101', 'harden:logprobs=noise:', 'harden:logprobs=blur', 'harden:embeddings=0', 'harden:embeddings=1.5', 'harden:weights', 'flag:', 'flag', 'flag:Injection', 'flag:a b', 'flag:-x']) {
     assert.throws(() => parseObligation(bad), ObligationUnknown, bad);
   }
   assert.throws(() => parseDecisionObligations(['approval', 'teleport']), ObligationUnknown);

@@ -22,7 +22,7 @@ const chat = () => request(principal(), 'chat', { type: 'Model', id: 'llama-onpr
 test('boot publishes the directory once, then restores the active stored version', async () => {
   const { db, pdp, store, admin } = setup();
   const first = await admin.boot(STARTER_DIR);
-  assert.equal(first.policyCount, 37);
+  assert.equal(first.policyCount, 38);
   assert.equal(pdp.decide(chat()).allow, true);
   await admin.publish('@id("deny-all") forbid(principal, action, resource);', 'ada', 'freeze');
   // a restart: new PDP, same database

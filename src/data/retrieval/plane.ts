@@ -8,6 +8,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Clock } from '../../core/clock.js';
 import { BadRequest, FailClosed, Forbidden, NotFound, WardenError } from '../../core/errors.js';
+import { withoutDuties } from '../../core/decisions.js';
 import { newId } from '../../core/ids.js';
 import type { Action, Classification, Decision, Findings, Principal } from '../../core/types.js';
 import { DEFAULT_SCHEME, type ClassificationScheme } from '../../inspect/index.js';
@@ -166,8 +167,13 @@ function chunkFindings(c: ChunkRecord): Findings {
 export class RetrievalPlane {
   private readonly scheme: ClassificationScheme;
 
-  constructor(readonly d: RetrievalDeps) {
-    this.scheme = d.classification ?? DEFAULT_SCHEME;
+  readonly d: RetrievalDeps;
+
+  constructor(deps: RetrievalDeps) {
+    // Retrieval honours no duty: an allow that carries an obligation is a refusal on every decision below
+    // (stores, files, chunks), never an allow whose duty is dropped.
+    this.d = { ...deps, authorize: (...a) => withoutDuties(deps.authorize(...a), 'retrieval') };
+    this.scheme = deps.classification ?? DEFAULT_SCHEME;
   }
 
   /** The store a call names, decided for `action`; another tenant's store is a PDP refusal, not a lookup miss. */

@@ -41,6 +41,11 @@ export const enforcers: ObligationEnforcers = {
   route(ctx, { key, value }) {
     (ctx.routeRequirements ??= []).push({ attr: key, value });
   },
+  /** `flag:<label>`: allowed and marked for review — the request's ledger entry (`details.flags`) and a metric carry it. */
+  flag(ctx, { label }) {
+    const flags = (ctx.flags ??= []);
+    if (!flags.includes(label)) flags.push(label);
+  },
   /** `redact:pii` / `redact:secrets`: the answer is redacted before release (streams too, chunk by chunk). */
   redact(ctx, { what }) {
     (ctx.redactTargets ??= []).push(what === 'pii' ? 'pii' : 'secret');

@@ -114,3 +114,30 @@ test('dataset registration: a configured level is admitted, a level outside them
   assert.equal(entry.decision, 'deny', 'the refusal is in the ledger');
   await assert.rejects(sign('ops-cosmic', 'cosmic'), /classification "cosmic" is not one of public, internal, confidential, secret, top-secret/, 'the signer is told too');
 });
+
+test('retrieval honours no obligation: an allow that carries one refuses the store or withholds the chunk, never drops the duty', async () => {
+  const dir = join(process.cwd(), 'policies', 'starter');
+  const starter = readdirSync(dir).filter((f) => f.endsWith('.cedar')).map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
+  const anyClass = '\n@id("retrieve-any-class-in-tenant")\npermit (principal, action == Action::"retrieve", resource is Chunk) when { resource.tenant == principal.tenant };\n';
+  const canteen = first('The canteen opens at noon');
+  assert.ok(texts(await search('carl', canteen)).includes(canteen), 'before: carl reaches the public chunk');
+  try {
+    // A redaction duty on carl's chunks: retrieval cannot redact a chunk, so the chunk is withheld.
+    const chunkDuty = '\n@id("carl-chunks-redacted")\n@obligation("redact:pii")\npermit (principal == User::"carl", action == Action::"retrieve", resource is Chunk) when { resource.tenant == principal.tenant };\n';
+    await w.admin('POST', '/admin/v1/policies', { text: starter + anyClass + chunkDuty });
+    const withheld = await search('carl', canteen);
+    assert.equal(withheld.status, 200, withheld.text);
+    assert.ok(!texts(withheld).includes(canteen), 'the chunk whose allow carries a duty is not released');
+    assert.ok(texts(await search('sid', canteen)).includes(canteen), 'a caller without the duty still reaches it');
+    // The same duty on reading the store: the whole search is refused.
+    const storeDuty = '\n@id("carl-store-flagged")\n@obligation("flag:review")\npermit (principal == User::"carl", action == Action::"readVectorStore", resource is VectorStore);\n';
+    await w.admin('POST', '/admin/v1/policies', { text: starter + anyClass + storeDuty });
+    const refused = await search('carl', canteen);
+    assert.equal(refused.status, 403, refused.text);
+    assert.equal(refused.json.error.code, 'policy_denied');
+    assert.match(refused.json.error.message, /unenforceable obligation flag:review/);
+  } finally {
+    await w.admin('POST', '/admin/v1/policies', { text: starter + anyClass });
+  }
+  assert.ok(texts(await search('carl', canteen)).includes(canteen), 'after: carl reaches it again');
+});

@@ -150,6 +150,7 @@ export function findStreetAddresses(text: string, out: Finding[]): void {
  */
 const MAX_OPEN_TAIL = 300;
 const DIGIT = /\d/g;
+const LEADING_NUMBER = /^\d{1,6}[ ]/u;
 /** The head of a street line whose words are not all held by a stream as they arrive (lower-case street words). */
 const OPENER = new RegExp(
   `(?:\\d{1,6}[ ])?(?:\\d{1,4}(?:[ ]?(?:bis|ter))?,?[ ](?:rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai|route|cours|rúa|avenida|Rúa|Avenida)[ ]|` +
@@ -159,6 +160,16 @@ const OPENER = new RegExp(
     `(?:psc|unit)(?:[ ]\\d{0,6}(?:,?[ ]?(?:b|bo|box)?[ ]?\\d{0,6})?)?$)`,
   'gu',
 );
+
+/**
+ * Where a stream holds an address (or its head) back from: a unit may stand before it or before the street word after
+ * its building number ("Room 5 psc …", which the whole text reads as a unit and a box); holding from the earlier of the
+ * two never sends what the whole text would redact.
+ */
+function holdFrom(text: string, index: number, match: string): number {
+  const afterNumber = index + (LEADING_NUMBER.exec(match)?.[0].length ?? 0);
+  return Math.min(withUnitBefore(text, index), withUnitBefore(text, afterNumber));
+}
 
 /**
  * For the stream redactor: the earliest index of `text` (at or after `floor`) that more text could still make part of
@@ -172,11 +183,13 @@ export function openAddressStart(text: string, floor: number): number {
   DIGIT.lastIndex = floor;
   if (DIGIT.test(text)) for (const pattern of [ADDRESS, BLOCK_STREET]) {
     pattern.lastIndex = floor;
-    for (let m = pattern.exec(text); m !== null && m.index < open; m = pattern.exec(text)) if (near(m.index + m[0].length)) open = Math.max(floor, withUnitBefore(text, m.index));
+    for (let m = pattern.exec(text); m !== null && m.index < open; m = pattern.exec(text)) if (near(m.index + m[0].length)) open = Math.max(floor, holdFrom(text, m.index, m[0]));
   }
   OPENER.lastIndex = Math.max(floor, text.length - MAX_OPEN_TAIL);
   const head = OPENER.exec(text);
-  if (head !== null && head.index < open) open = head.index;
+  if (head !== null && head.index < open) {
+    open = Math.max(floor, holdFrom(text, head.index, head[0]));
+  }
   // "corner of" may lie in text already sent: hold from where the streets begin.
   const corner = text.lastIndexOf(CORNER_CUE);
   if (corner !== -1 && text.length - corner <= MAX_OPEN_TAIL) open = Math.min(open, Math.max(floor, corner + CORNER_CUE.length));

@@ -177,6 +177,47 @@ test('numbers before capitalised words that are not addresses', () => {
     assert.deepEqual(found(t, 'street_address'), [], t);
 });
 
+test('address forms added after reading the development set\'s misses (2026-12-07): unit first, lower case, more street words', () => {
+  const cases: [string, string][] = [
+    // a unit written before the street line, as a form's one-line address
+    ['Deliver to Suite 12 4410 Birkenweg 7\nKiel 24103 thanks', 'Suite 12 4410 Birkenweg 7\nKiel 24103'],
+    ['Apt. 3B 18 Mill Road, Cambridge CB1 2AD', 'Apt. 3B 18 Mill Road, Cambridge CB1 2AD'],
+    // a street word that is no English word, its name in lower case, after a house number
+    ['Ship to 5 rue des fleurs, 69001 Lyon', '5 rue des fleurs, 69001 Lyon'],
+    ['Write to 2613 avenida praia 1 suite 4, Porto', '2613 avenida praia 1 suite 4, Porto'],
+    // lower-case street words that carry their type, after a building number
+    ['Meet at 31 sortedamsvej 12, then lunch', '31 sortedamsvej 12'],
+    // more street words: German, Estonian and Icelandic types, Spanish and Italian prefixes, Italian particles
+    ['Send to Villacher Strasse 89, 9500 Villach', 'Villacher Strasse 89, 9500 Villach'],
+    ['Viru tee 4\nApt. 2\nTallinn\nEstonia 10111', 'Viru tee 4\nApt. 2\nTallinn\nEstonia 10111'],
+    ['Our office: 12 Paseo de la Castellana 200, Madrid', '12 Paseo de la Castellana 200, Madrid'],
+    ['Post to 2113 Via delle Rose 4\nApt. 9\nFirenze\nItaly 50122', '2113 Via delle Rose 4\nApt. 9\nFirenze\nItaly 50122'],
+    ['He lives at 8 Laugavegur-Stræti 3', '8 Laugavegur-Stræti 3'],
+    ['I stayed at 41 Skólavörðustræti 9, Reykjavík', '41 Skólavörðustræti 9, Reykjavík'],
+    // a building number before a PO box, a hyphenated "name number" line in an address block, military boxes in lower case
+    ['Write to 77 P.O. Box 310, Reno NV 89501', '77 P.O. Box 310, Reno NV 89501'],
+    ['5502 Mere-Kalda 8\nApt. 1\nNarva\nEstonia 20104', '5502 Mere-Kalda 8\nApt. 1\nNarva\nEstonia 20104'],
+    ['psc 1234, box 5678\napo ae 09123', 'psc 1234, box 5678\napo ae 09123'],
+    // "the corner of" with the house number first
+    ['Wait at the corner of 22 Harbour Lane and Quay Street', '22 Harbour Lane and Quay Street'],
+  ];
+  for (const [text, address] of cases) assert.deepEqual(found(text, 'street_address'), [address], text);
+});
+
+test('what the new address forms leave alone: English words after a number, units alone, dates', () => {
+  for (const t of [
+    'the top 3 rue is fine',
+    'i have 3 rue plants at home',
+    'We bought 4 avenida tickets',
+    'Suite 4 is on the left',
+    'run the unit 5 box tests',
+    'It was 24 August 9, 2002 and then 11 Sep 2002, Bob came',
+    'Tie 3 knots, then untie 2 of them',
+    'Golf clubs: 3 Wood 5 Iron',
+  ])
+    assert.deepEqual(found(t, 'street_address'), [], t);
+});
+
 test('person names where the text introduces them', () => {
   assert.deepEqual(found('Dear Mr. John Smith, hello', 'person'), ['John Smith']);
   assert.deepEqual(found('My name is Krisztián Szöllösy.', 'person'), ['Krisztián Szöllösy']);

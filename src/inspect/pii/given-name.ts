@@ -24,6 +24,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Finding } from '../../core/types.js';
 import { AMBIGUOUS_GIVEN_NAMES } from './ambiguous-given-names.js';
+import { ENGLISH_WORDS } from './english-words.js';
+import { CITY_WORDS, FIRM_WORDS } from './firm-place-words.js';
 import { COMMON_WORDS, NAME_WORDS, PLACE_WORDS, SOLO_GIVEN_NAMES } from './name-words.js';
 import { STREET_TYPES } from './street-types.js';
 
@@ -63,6 +65,19 @@ export function placeWordSet(): ReadonlySet<string> {
 
 export function soloNameSet(): ReadonlySet<string> {
   return (soloNames ??= new Set(SOLO_GIVEN_NAMES.split(' ')));
+}
+
+let firmPlaceWords: ReadonlySet<string> | null = null;
+let englishWords: ReadonlySet<string> | null = null;
+
+/** Common lower-case English words (english-words.ts, SCOWL): a capitalised one no name list knows is a word. */
+export function englishWordSet(): ReadonlySet<string> {
+  return (englishWords ??= new Set(ENGLISH_WORDS.split(' ')));
+}
+
+/** One-word firm, product and large-city names (firm-place-words.ts): not a person when no name list knows the word. */
+export function firmPlaceWordSet(): ReadonlySet<string> {
+  return (firmPlaceWords ??= new Set(`${FIRM_WORDS} ${CITY_WORDS}`.split(' ')));
 }
 
 /**
@@ -161,7 +176,10 @@ function classify(part: string): PartKind {
   if (soloNameSet().has(w)) return 'solo';
   if (givenNames().has(w) && !AMBIGUOUS_GIVEN_NAMES.has(w)) return 'given';
   if (isNameWord(w)) return 'name';
-  return commonWordSet().has(w.toLowerCase()) ? 'word' : 'unknown';
+  // A firm, product, city or common English word the name lists do not know ("LinkedIn", "Jira", "Istanbul",
+  // "Analyze") is not left to the model.
+  const lower = w.toLowerCase();
+  return commonWordSet().has(lower) || firmPlaceWordSet().has(w) || englishWordSet().has(lower) ? 'word' : 'unknown';
 }
 
 /**

@@ -21,19 +21,38 @@ const LEAD = '(?:\\d{1,6}[ ])?';
 const US_STYLE = `${LEAD}\\d{1,6}[A-Z]?(?:[ ](?:${WORD}|${ORDINAL})){1,4}[ ](${TYPE})\\.?(?:[ ](?:N|S|E|W|NE|NW|SE|SW)\\b)?`;
 const SUFFIXED_WORD =
   `${LEAD}\\p{Lu}\\p{Ll}{1,30}(?:straße|strasse|str\\.|gasse|weg|allee|platz|damm|vej|vænget|gade|gatan|gata|vägen|veien|vegen|vegur|` +
-  `laan|straat|steeg|gracht|plein|utca|katu|tie|kuja|polku|väylä)\\.?[ ]\\d{1,5}[a-z]?`;
-const TWO_WORD = `${LEAD}\\p{Lu}\\p{Ll}{1,30}(?:[ ]\\p{Lu}\\p{Ll}{1,30})?[ ](?:gate|vei|veien|vej|gade|gata|gatan|vägen|terrasse|allé|u\\.|utca|út|tér|krt\\.|rkp\\.|köz)[ ]\\d{1,5}\\.?`;
-const PARTICLE = "(?:de|da|do|dos|das|del|della|dei|degli|di|du|des|la|le|les|e|y|[dl]['’])";
+  `laan|straat|steeg|gracht|plein|utca|katu|tie|kuja|polku|väylä|stræti)\\.?[ ]\\d{1,5}[a-z]?`;
+/** A street word with its type, typed in lower case, after a building number ("255 hersnapvej 18", "2407 tawastintie 6"). */
+const LOWER_SUFFIX = '(?:vej|gade|gatan|vägen|veien|vegen|tie|katu|kuja|straße|strasse|gasse|straat)';
+const LOWER_SUFFIXED = `\\d{1,6}[ ]\\p{Ll}{2,30}${LOWER_SUFFIX}[ ]\\d{1,5}[a-z]?`;
+/** Street types written as a word of their own after the name (Nordic, German, Estonian, Hungarian). */
+const SEPARATE_TYPES = 'gate|vei|veien|vej|gade|gata|gatan|vägen|terrasse|allé|u\\.|utca|út|útja|tér|krt\\.|rkp\\.|köz|Strasse|Straße|Gasse|Allee|tee|põik|maantee|puiestee';
+const TWO_WORD =
+  `${LEAD}\\p{Lu}\\p{Ll}{1,30}(?:[ ]\\p{Lu}\\p{Ll}{1,30})?[ ](?:${SEPARATE_TYPES})[ ]\\d{1,5}\\.?`;
+
+const PARTICLE = "(?:de|da|do|dos|das|del|della|delle|dello|dei|degli|dal|dalla|di|du|des|la|le|les|e|y|[dl]['’])";
+/** Street words written before the name (Portuguese, Spanish, Italian, Catalan, French, Polish, Slovene/Croatian). */
+const PREFIX_WORDS =
+  'Rua|Rúa|Avenida|Avda\\.|Av\\.|Calle|C/|Paseo|Camino|Calzada|Rambla|Ronda|Praça|Travessa|Strada|Carrer|Via|Viale|Vicolo|Piazza|Piazzale|Corso|Largo|' +
+  'Rue|Boulevard|Chemin|Allée|Impasse|Quai|ul\\.|ulica|Ulica|Aleja|Plac|Trg|trg';
 const PREFIXED =
-  `${LEAD}(?:Rua|Rúa|Avenida|Avda\\.|Av\\.|Calle|C/|Strada|Carrer|Via|Viale|Vicolo|Piazza|Piazzale|Corso|Largo|Rue|Boulevard|Chemin|Allée|Impasse|Quai|ul\\.|ulica|Ulica|Aleja|Plac)` +
+  `${LEAD}(?:${PREFIX_WORDS})` +
   `(?:[ ]${PARTICLE})*(?:[ ]${WORD}(?:[ ]${PARTICLE})*){1,5}[ ]\\d{1,5}[a-z]?`;
 const FRENCH = `${LEAD}\\d{1,4}(?:[ ]?(?:bis|ter))?,?[ ](?:rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai|route|cours|Av\\.?|Avenida|Rua|Rúa|Calle|Rue|Avenue|Boulevard|Place|Chemin|Allée|Impasse|Quai|Route|Cours)(?:[ ]${PARTICLE}|[ ][dl]['’])*[ ]?${WORD}(?:[ ]${PARTICLE}*[ ]?${WORD}){0,3}`;
-const BOX = `(?:P\\.?[ ]?O\\.?[ ]?Box|PSC|Unit)[ ]\\d{1,6}(?:,?[ ]Box[ ]\\d{1,6})?`;
+/** A street word that is no English word, after a house number, whose name may be written in lower case ("770 26 rue
+ *  des lieutemants Thomazo", "2613 avenida praia 1"): up to four words, and only with a particle after the street word,
+ *  the street word capitalised, or a house number closing the name ("3 rue is fine" is no address). */
+const LOWER_NAME = "(?:[ ][\\p{L}'’.-]{1,30}){1,4}?";
+const LOWER_NAME_END = '(?=[ ]*(?:[,\\n]|$|\\.(?:\\s|$)|[ ](?:apt|suite|Apt|Suite)\\b))';
+const NUMBER_FIRST_LOWER =
+  `${LEAD}\\d{1,4}(?:[ ]?(?:bis|ter))?,?[ ](?:(?:rue|rúa|avenida)[ ]${PARTICLE}${LOWER_NAME}(?:[ ]\\d{1,5}[a-z]?)?|` +
+  `(?:Rue|Rúa|Avenida)${LOWER_NAME}(?:[ ]\\d{1,5}[a-z]?)?|(?:rue|rúa|avenida)${LOWER_NAME}[ ]\\d{1,5}[a-z]?)${LOWER_NAME_END}`;
+const BOX = `${LEAD}(?:P\\.?[ ]?O\\.?[ ]?Box|PSC|Unit)[ ]\\d{1,6}(?:,?[ ]Box[ ]\\d{1,6})?|(?:psc|unit)[ ]\\d{1,6},?[ ]box[ ]\\d{1,6}`;
 /** "the corner of Kuusiku 7 and Alexander Flat": two streets, the first with a house number (the finding starts at
  *  the first street: "corner of", in lower case, may already have been sent when a stream reaches the street). */
 const CORNER_CUE = 'corner of ';
-const CORNER = `corner[ ]of[ ][^\\n,\\d]{1,40}\\d{1,5}\\.?(?:[ ]St\\.)?[ ]and[ ]\\p{Lu}[\\p{L}'’-]*(?:[ ]\\p{Lu}[\\p{L}'’-]*){0,2}(?:[ ]St\\.)?`;
-const STREET = `${CORNER}|${US_STYLE}|${SUFFIXED_WORD}|${TWO_WORD}|${PREFIXED}|${FRENCH}|(${BOX})`;
+const CORNER = `corner[ ]of[ ](?:[^\\n,\\d]{1,40}\\d{1,5}\\.?|\\d{1,5}[ ][^\\n,\\d]{1,40}?)(?:[ ](?:St\\.|str\\.?))?[ ]and[ ]\\p{Lu}[\\p{L}'’-]*(?:[ ]\\p{Lu}[\\p{L}'’-]*){0,2}(?:[ ]St\\.)?`;
+const STREET = `${CORNER}|${US_STYLE}|${SUFFIXED_WORD}|${LOWER_SUFFIXED}|${TWO_WORD}|${PREFIXED}|${NUMBER_FIRST_LOWER}|${FRENCH}|(${BOX})`;
 // Not right after a letter, a digit or a dot ("v1.2.3 Main St" is a version): checked by scanWithLeftBoundary.
 const ADDRESS = new RegExp(`(?:${STREET})(?![\\p{L}\\d])`, 'gu');
 /**
@@ -41,11 +60,12 @@ const ADDRESS = new RegExp(`(?:${STREET})(?![\\p{L}\\d])`, 'gu');
  * trusted only inside an address block (a unit or postcode part follows) or after a phrase that announces one.
  */
 const BLOCK_STREET = new RegExp(
-  `\\d{1,6}[ ]\\p{Lu}\\p{Ll}{2,30}(?:[ ]\\p{Lu}\\p{Ll}{1,30}){0,2}[ ]\\d{1,5}[a-z]?(?![\\p{L}\\d])|(?:USNS|USNV|USS|USCGC)[ ]\\p{Lu}\\p{Ll}+(?![\\p{L}\\d])`,
+  `\\d{1,6}[ ]\\p{Lu}\\p{Ll}{2,30}(?:-\\p{Lu}?\\p{Ll}{1,30})?(?:[ ](?:\\p{Ll}{1,3}[ ])?\\p{Lu}\\p{Ll}{1,30}){0,2}[ ]\\d{1,5}[a-z]?(?![\\p{L}\\d])|(?:USNS|USNV|USS|USCGC)[ ]\\p{Lu}\\p{Ll}+(?![\\p{L}\\d])`,
   'gu',
 );
 const ADDRESS_CUE = /(?:address(?:es)?(?: is)?:?|lives? (?:at|in|on)|lived (?:at|in)|located at|(?:sent|ship(?:ped)?|deliver(?:ed)?|mail(?:ed)?) to|off at|offices? (?:at|in)|meet (?:me )?at|is at|are at)[ ]*$/iu;
 const CUE_WINDOW = 40;
+const MONTH_AFTER_NUMBER = /^\d{1,6}[ ](?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)/u;
 const AFTER_LETTER_OR_DIGIT = /(?<=[\p{L}\d.])/uy;
 
 /** Between the parts of an address: a comma, or a line break with the quoting or indentation of the next line. */
@@ -57,7 +77,7 @@ const PLACE_WORD = "(?:\\p{Lu}[\\p{L}'’.-]{0,30}|\\(\\p{L}{1,30}\\)|\\p{Ll}{1,
 /** A city, region or country, with a region code and a postcode after it, or a postcode before it ("10115 Berlin"). */
 const PLACE = `(?:${POSTCODE}[ ])?\\p{Lu}[\\p{L}'’.-]{0,30}(?:[ ]${PLACE_WORD}){0,4}(?:,?[ ]\\p{Lu}{2,3})?(?:,?[ ]${POSTCODE})?`;
 /** A postcode line alone, a region code alone (", LN"), or a military post office ("APO AE 20040"). */
-const CODE = `(?:(?:APO|FPO|DPO)[ ][A-Z]{2}[ ]\\d{5}|\\p{Lu}{2,3}(?:[ ]${POSTCODE})?|${POSTCODE})`;
+const CODE = `(?:(?:APO|FPO|DPO)[ ][A-Z]{2}[ ]\\d{5}|(?:apo|fpo|dpo)[ ][a-z]{2}[ ]\\d{5}|\\p{Lu}{2,3}(?:[ ]${POSTCODE})?|${POSTCODE})`;
 const PART_END = '(?=[ \\t]*(?:[,\\n]|$|\\.(?:\\s|$)))';
 const NEXT_UNIT = new RegExp(`(?:,?[ ]|${SEP_LINE})(${UNIT})(?![\\p{L}\\d])`, 'uy');
 // A place part ends the line or the comma-separated part; one that ends with a code or postcode may end anywhere
@@ -93,6 +113,16 @@ function extend(text: string, end: number): { end: number; unitOrPostcode: boole
   return { end, unitOrPostcode };
 }
 
+/** A unit written before the street line ("Apt. 675 62314 Mellemvej 32", as in a form's one-line address). */
+// Capitalised and numbered only: a stream holds such tokens back until the street line after them is read.
+const UNIT_BEFORE = /(?<![\p{L}\d])(?:Apt|Apartment|Suite|Ste|Unit|Flat|Room|Rm)\.?[ ]?#?[A-Z]?\d{1,5}[A-Z]?[ ]$/u;
+const UNIT_BEFORE_WINDOW = 16;
+
+function withUnitBefore(text: string, start: number): number {
+  const m = UNIT_BEFORE.exec(text.slice(Math.max(0, start - UNIT_BEFORE_WINDOW), start));
+  return m === null ? start : start - m[0].length;
+}
+
 export function findStreetAddresses(text: string, out: Finding[]): void {
   const found: Finding[] = [];
   scanWithLeftBoundary(text, ADDRESS, AFTER_LETTER_OR_DIGIT, (m) => {
@@ -101,13 +131,15 @@ export function findStreetAddresses(text: string, out: Finding[]): void {
     // place parts that make it an address.
     const type = m[1];
     if (type !== undefined && EVERYDAY_STREET_TYPES.has(type) && next.end === m.index + m[0].length) return;
-    const start = text.startsWith(CORNER_CUE, m.index) ? m.index + CORNER_CUE.length : m.index;
+    const start = text.startsWith(CORNER_CUE, m.index) ? m.index + CORNER_CUE.length : withUnitBefore(text, m.index);
     found.push({ category: 'pii', type: 'street_address', start, end: next.end, confidence: 0.7 });
   });
   scanWithLeftBoundary(text, BLOCK_STREET, AFTER_LETTER_OR_DIGIT, (m) => {
     if (found.some((f) => f.start <= m.index && m.index < f.end)) return;
+    // "24 August 9, 2002", "11 Sep 2002": a date, not a building number and a street.
+    if (MONTH_AFTER_NUMBER.test(m[0])) return;
     const next = extend(text, m.index + m[0].length);
-    if (next.unitOrPostcode || ADDRESS_CUE.test(text.slice(Math.max(0, m.index - CUE_WINDOW), m.index))) found.push({ category: 'pii', type: 'street_address', start: m.index, end: next.end, confidence: 0.6 });
+    if (next.unitOrPostcode || ADDRESS_CUE.test(text.slice(Math.max(0, m.index - CUE_WINDOW), m.index))) found.push({ category: 'pii', type: 'street_address', start: withUnitBefore(text, m.index), end: next.end, confidence: 0.6 });
   });
   out.push(...found);
 }
@@ -118,13 +150,26 @@ export function findStreetAddresses(text: string, out: Finding[]): void {
  */
 const MAX_OPEN_TAIL = 300;
 const DIGIT = /\d/g;
+const LEADING_NUMBER = /^\d{1,6}[ ]/u;
 /** The head of a street line whose words are not all held by a stream as they arrive (lower-case street words). */
 const OPENER = new RegExp(
-  `(?:\\d{1,6}[ ])?(?:\\d{1,4}(?:[ ]?(?:bis|ter))?,?[ ](?:rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai|route|cours)[ ]|` +
-    `(?:Rua|Rúa|Avenida|Avda\\.|Av\\.|Calle|C/|Strada|Carrer|Via|Viale|Vicolo|Piazza|Piazzale|Corso|Largo|Rue|Boulevard|Chemin|Allée|Impasse|Quai|ul\\.|ulica|Ulica|Aleja|Plac)[ ]|` +
-    `\\p{Lu}\\p{Ll}{1,30}(?:[ ]\\p{Lu}\\p{Ll}{1,30})?[ ](?:gate|vei|veien|vej|gade|gata|gatan|vägen|terrasse|allé|u\\.|utca|út|tér|krt\\.|rkp\\.|köz)(?![\\p{L}]))`,
+  `(?:\\d{1,6}[ ])?(?:\\d{1,4}(?:[ ]?(?:bis|ter))?,?[ ](?:rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai|route|cours|rúa|avenida|Rúa|Avenida)[ ]|` +
+    `(?:${PREFIX_WORDS})[ ]|\\d{1,6}[ ]\\p{Ll}{2,30}${LOWER_SUFFIX}(?![\\p{L}])|` +
+    `\\p{Lu}\\p{Ll}{1,30}(?:[ ]\\p{Lu}\\p{Ll}{1,30})?[ ](?:${SEPARATE_TYPES})(?![\\p{L}])|` +
+    // A lower-case military box ("psc 5420, box 2708"), still arriving: nothing in it is held as a capitalised token.
+    `(?:psc|unit)(?:[ ]\\d{0,6}(?:,?[ ]?(?:b|bo|box)?[ ]?\\d{0,6})?)?$)`,
   'gu',
 );
+
+/**
+ * Where a stream holds an address (or its head) back from: a unit may stand before it or before the street word after
+ * its building number ("Room 5 psc …", which the whole text reads as a unit and a box); holding from the earlier of the
+ * two never sends what the whole text would redact.
+ */
+function holdFrom(text: string, index: number, match: string): number {
+  const afterNumber = index + (LEADING_NUMBER.exec(match)?.[0].length ?? 0);
+  return Math.min(withUnitBefore(text, index), withUnitBefore(text, afterNumber));
+}
 
 /**
  * For the stream redactor: the earliest index of `text` (at or after `floor`) that more text could still make part of
@@ -138,11 +183,13 @@ export function openAddressStart(text: string, floor: number): number {
   DIGIT.lastIndex = floor;
   if (DIGIT.test(text)) for (const pattern of [ADDRESS, BLOCK_STREET]) {
     pattern.lastIndex = floor;
-    for (let m = pattern.exec(text); m !== null && m.index < open; m = pattern.exec(text)) if (near(m.index + m[0].length)) open = m.index;
+    for (let m = pattern.exec(text); m !== null && m.index < open; m = pattern.exec(text)) if (near(m.index + m[0].length)) open = Math.max(floor, holdFrom(text, m.index, m[0]));
   }
   OPENER.lastIndex = Math.max(floor, text.length - MAX_OPEN_TAIL);
   const head = OPENER.exec(text);
-  if (head !== null && head.index < open) open = head.index;
+  if (head !== null && head.index < open) {
+    open = Math.max(floor, holdFrom(text, head.index, head[0]));
+  }
   // "corner of" may lie in text already sent: hold from where the streets begin.
   const corner = text.lastIndexOf(CORNER_CUE);
   if (corner !== -1 && text.length - corner <= MAX_OPEN_TAIL) open = Math.min(open, Math.max(floor, corner + CORNER_CUE.length));

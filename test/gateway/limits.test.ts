@@ -9,7 +9,9 @@ describe('network plane limits and credential lifetimes', () => {
   test('requests per second: the bucket empties to 429 with Retry-After', async () => {
     const t = await startTestWarden();
     try {
-      const { key } = await t.keyFor('ratey', ['demo-chat'], ['chat'], { limits: { requestsPerSecond: 1, burst: 2 } });
+      // One token per 30 s: the bucket cannot refill between these requests however slow a loaded machine is (at
+      // 1 per second, four requests that took over a second each under CI load found a token again).
+      const { key } = await t.keyFor('ratey', ['demo-chat'], ['chat'], { limits: { requestsPerSecond: 1 / 30, burst: 2 } });
       const codes: number[] = [];
       for (let i = 0; i < 3; i++) codes.push((await t.call('inference', 'POST', '/v1/chat/completions', { key, body: chat('x') })).status);
       assert.deepEqual(codes, [200, 200, 429]);

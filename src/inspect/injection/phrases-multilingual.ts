@@ -9,9 +9,10 @@
 // with an ASCII letter; accented letters appear only inside them, and none ends with `\b` after a non-ASCII
 // letter, which JavaScript's ASCII `\b` would never see). Other scripts cannot use `\b` (Cyrillic, Han, kana,
 // Hangul, Arabic and Devanagari are all "non-word" to it), so they form families of their own matched anywhere;
-// every one of their alternatives holds a non-ASCII letter, so a pure-ASCII text cannot match them and is not
-// scanned for them (phrase-scan.ts). Cyrillic is written as it reads and folded here as the skeleton folds it
-// (a Cyrillic "о" is an "o" there: normalize.ts CONFUSABLE).
+// a pure-ASCII text is not scanned for a family only when every one of its matches must hold a non-ASCII unit
+// (phrase-scan.ts reads that from the pattern). Cyrillic is written as it reads and folded here as the skeleton
+// folds it (a Cyrillic "о" is an "o" there: normalize.ts CONFUSABLE), so some Cyrillic alternatives fold to pure
+// ASCII ("твое новое" is "tboe hoboe") and their family is scanned on ASCII text too.
 import { CONFUSABLE } from './normalize.js';
 
 const GAP = '[^.!?\\n]{0,60}?';
@@ -192,8 +193,3 @@ const OTHER_SCRIPT_ALTERNATIVES: Readonly<Record<string, readonly string[]>> = {
 export const OTHER_SCRIPT_BODIES: Readonly<Record<string, string>> = Object.fromEntries(
   Object.entries(OTHER_SCRIPT_ALTERNATIVES).map(([signal, alts]) => [signal, alts.map(folded).join('|')]),
 );
-
-/** Every other-script alternative must hold a non-ASCII letter after folding (phrase-scan.ts skips them on ASCII text). */
-export function otherScriptAlternativesAreNonAscii(): boolean {
-  return Object.values(OTHER_SCRIPT_ALTERNATIVES).every((alts) => alts.every((a) => /\P{ASCII}/u.test(folded(a).replace(/\[[^\]]*\]/g, ''))));
-}

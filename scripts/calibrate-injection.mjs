@@ -80,7 +80,7 @@ const topOfBand = (cut, rate) => {
 // Hard negatives (ordinary requests with an attack's trigger words, security education, quoted attacks, documents
 // about assistants and rules, task and job status lines such as "<job> cancelled by the user") are where false alarms happen outside the lab, and there are few of them beside the
 // easy negatives, so the block cut must also meet the target among them alone: the cut is the lowest where both hold.
-const HARD_NEGATIVES = /^synthetic:(trigger-words|education|quoted|about-doc|status)$/;
+const HARD_NEGATIVES = /^synthetic:(trigger-words|education|quoted|quoted-meta|authority-benign|about-doc|status)$/;
 const hardRows = rows.map((r, i) => (r.label === 1 || HARD_NEGATIVES.test(r.source ?? '') ? i : -1)).filter((i) => i >= 0);
 const hardRate = rateAmong(hardRows);
 const blockRate = (cut) => {
@@ -95,7 +95,7 @@ const flag = flagTop < block ? flagTop : lowest(0.02, rate);
 // request-path cut refused ordinary e-mails. Their cut is chosen on the calibration rows shaped like tool results
 // only: the documents and e-mails (bare, with an ordinary imperative for a person, or with an injection planted),
 // never on BIPIA's e-mails (which test/tools fetches) or a held-out set. Same rule as the block cut.
-const DOCUMENT_SOURCES = /^synthetic:(email-benign|email-indirect|document-benign|carrier-benign|indirect|indirect-structure|indirect-structure-benign|lang-[a-z]+-indirect|about-doc|tool-json)$/;
+const DOCUMENT_SOURCES = /^synthetic:(email-benign|email-indirect|document-benign|carrier-benign|indirect|indirect-structure|indirect-structure-benign|lang-[a-z]+-indirect|about-doc|tool-json|vocative-indirect|vocative-benign)$/;
 const docRows = rows.map((r, i) => (DOCUMENT_SOURCES.test(r.source ?? '') ? i : -1)).filter((i) => i >= 0);
 const docRate = rateAmong(docRows);
 const toolResult = topOfBand(lowest(0.005, docRate), docRate);

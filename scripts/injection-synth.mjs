@@ -18,6 +18,7 @@ import { jailbreakRows } from './injection-synth-jailbreaks.mjs';
 import { dataRequestRows, shortRows } from './injection-synth-ordinary.mjs';
 import { extraLangRows } from './injection-synth-languages-extra.mjs';
 import { MORE_LANGS } from './injection-synth-languages.mjs';
+import { quotedRows } from './injection-synth-quoted.mjs';
 
 export function rng(seed) {
   let s = seed >>> 0;
@@ -540,6 +541,10 @@ export function synthRows(dataDir, bipiaTrain, statusLines = [], seed = 0x20) {
   // indirect rows' exfiltration orders name) (injection-synth-ordinary.mjs); their own generators too.
   for (const j of shortRows(rng(seed ^ 0x7368))) push(j.source, j.label, j.text);
   for (const j of dataRequestRows(rng(seed ^ 0x6472))) push(j.source, j.label, j.text);
+  // Requests about a quoted attack (label 0) and the same quotes with an order to carry them out (label 1), claims
+  // that the model's rules were switched off, documents that address their reading agent by role, role-play around a
+  // harmful request (injection-synth-quoted.mjs); their own generator too.
+  for (const j of quotedRows(rng(seed ^ 0x7175), inDocument)) push(j.source, j.label, j.text);
   return rows;
 }
 

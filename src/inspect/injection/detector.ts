@@ -8,7 +8,7 @@ import type { Finding } from '../../core/types.js';
 import { calibrate, clampLogit, deepModel, deepProbability } from './deep.js';
 import { HASH_DIM, hashFeatureIndices, l2Normalizer } from './features.js';
 import { injectionModel, type InjectionModel } from './model.js';
-import { SIGNAL_NAMES, scanSignals, type SignalName } from './signals.js';
+import { CUE_SIGNALS, SIGNAL_NAMES, scanSignals, type SignalName } from './signals.js';
 import { findEncodedPayloads } from './encoded.js';
 import { obfuscatedViews, type TextView } from './views.js';
 
@@ -139,7 +139,7 @@ function scoreText(text: string): Scored {
 
 /** Phrase signals (an attack's wording) in `fired` that `before` did not have: what a view revealed. */
 function newPhrases(fired: ReadonlySet<SignalName>, before: ReadonlySet<SignalName>): boolean {
-  for (const s of fired) if (OBFUSCATION_PRIORS[s] === undefined && s !== 'encoded_payload' && !before.has(s)) return true;
+  for (const s of fired) if (OBFUSCATION_PRIORS[s] === undefined && s !== 'encoded_payload' && !CUE_SIGNALS.has(s) && !before.has(s)) return true;
   return false;
 }
 
@@ -174,14 +174,15 @@ export interface DetectOptions {
 export function detectInjection(text: string, opts: DetectOptions = {}): InjectionResult {
   if (text.trim().length < MIN_SCORED_LENGTH) return { score: 0, tier: 1, classifierProbability: 0, signals: [], findings: [] };
   const base = scoreText(text);
-  const findings: Finding[] = base.hits.map((h) => ({
+  const evidence = base.hits.filter((h) => !CUE_SIGNALS.has(h.signal));
+  const findings: Finding[] = evidence.map((h) => ({
     category: 'injection',
     type: h.signal,
     start: h.start,
     end: h.end,
     confidence: OBFUSCATION_PRIORS[h.signal] ?? PHRASE_CONFIDENCE,
   }));
-  const signals = [...base.fired] as string[];
+  const signals = [...base.fired].filter((s) => !CUE_SIGNALS.has(s)) as string[];
   let score = base.score;
   // An instruction readable only once leetspeak, rot13, reversal, spacing, separated hex or variation-selector
   // smuggling is undone is scored as that reading; attack wording found there counts as hidden instructions.
@@ -218,10 +219,10 @@ export function detectInjection(text: string, opts: DetectOptions = {}): Injecti
     findings.push({ category: 'injection', type: 'obfuscated_instructions', start: v.start, end: v.end, confidence: phrases ? 0.9 : PHRASE_CONFIDENCE });
   }
   // A text read as a whole is judged by its reading; otherwise a reading can only raise the score.
-  const noise = wholeReading !== undefined && base.fired.size === 0;
+  const noise = wholeReading !== undefined && evidence.length === 0;
   score = Math.max(noise ? wholeReading! : score, revealed);
   // Too few words for a classifier verdict and nothing else found: not scored (see MIN_CLASSIFIER_WORDS).
-  if (base.fired.size === 0 && signals.length === 0 && fewerWordsThan(base.skeleton, MIN_CLASSIFIER_WORDS)) {
+  if (evidence.length === 0 && signals.length === 0 && fewerWordsThan(base.skeleton, MIN_CLASSIFIER_WORDS)) {
     return { score: 0, tier: 1, classifierProbability: base.p, signals: [], findings: [] };
   }
   if (base.p >= 0.5) signals.push('classifier');

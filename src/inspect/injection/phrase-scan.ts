@@ -76,10 +76,17 @@ const REQUIRED_UNITS: (RegExp | null)[] = PHRASE_FAMILIES.map((f) => {
   return units === null ? null : new RegExp(`[${[...units].map((u) => `\\u${u.toString(16).padStart(4, '0')}`).join('')}]`);
 });
 
+/** The families without a word boundary that a pure-ASCII text can match: those of which no required non-ASCII
+ *  unit can be named. Cyrillic is folded to Latin look-alikes in the skeleton, so a Russian phrase can fold to pure
+ *  ASCII ("твое новое" is "tboe hoboe" there); skipping such a family on ASCII text lost its match. */
+let asciiScannable = ANCHORED_FAMILIES;
+for (let i = 0; i < FAMILY_COUNT; i++) if (REQUIRED_UNITS[i] === null) asciiScannable |= 1 << i;
+const ASCII_FAMILIES = asciiScannable;
+
 /** The families to scan `text` for: all but those it holds no required code unit of. */
 function familiesToScan(text: string): number {
-  // A pure-ASCII text cannot match a family without a word boundary (each alternative holds a non-ASCII letter).
-  if (!NON_ASCII.test(text)) return ALL_FAMILIES & ANCHORED_FAMILIES;
+  // A pure-ASCII text cannot match a family whose every match holds a named non-ASCII unit.
+  if (!NON_ASCII.test(text)) return ALL_FAMILIES & ASCII_FAMILIES;
   let families = ALL_FAMILIES;
   for (let i = 0; i < FAMILY_COUNT; i++) if (REQUIRED_UNITS[i] !== null && !REQUIRED_UNITS[i]!.test(text)) families &= ~(1 << i);
   return families;

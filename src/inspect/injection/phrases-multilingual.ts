@@ -9,9 +9,10 @@
 // with an ASCII letter; accented letters appear only inside them, and none ends with `\b` after a non-ASCII
 // letter, which JavaScript's ASCII `\b` would never see). Other scripts cannot use `\b` (Cyrillic, Han, kana,
 // Hangul, Arabic and Devanagari are all "non-word" to it), so they form families of their own matched anywhere;
-// every one of their alternatives holds a non-ASCII letter, so a pure-ASCII text cannot match them and is not
-// scanned for them (phrase-scan.ts). Cyrillic is written as it reads and folded here as the skeleton folds it
-// (a Cyrillic "о" is an "o" there: normalize.ts CONFUSABLE).
+// a pure-ASCII text is not scanned for a family only when every one of its matches must hold a non-ASCII unit
+// (phrase-scan.ts reads that from the pattern). Cyrillic is written as it reads and folded here as the skeleton
+// folds it (a Cyrillic "о" is an "o" there: normalize.ts CONFUSABLE), so some Cyrillic alternatives fold to pure
+// ASCII ("твое новое" is "tboe hoboe") and their family is scanned on ASCII text too.
 import { CONFUSABLE } from './normalize.js';
 
 const GAP = '[^.!?\\n]{0,60}?';
@@ -111,7 +112,15 @@ export const LATIN_ALTERNATIVES: Readonly<Record<string, string>> = {
     '|vývojářský režim|režim vývojáře|bez (?:jakýchkoli )?(?:omezení|cenzury)' + // cs
     '|mode pengembang|tanpa (?:batasan|sensor|aturan apa pun)' + // id
     '|chế độ nhà phát triển|không (?:có )?(?:giới hạn|kiểm duyệt|hạn chế) nào' + // vi
-    '|geliştirici modu|kısıtlama(?:sız| olmadan)|sansürsüz', // tr
+    '|geliştirici modu|kısıtlama(?:sız| olmadan)|sansürsüz' + // tr
+    // a claim that someone switched the model's rules off
+    '|(?:désactivé|suspendu|levé) (?:tes|vos) (?:filtres|règles|restrictions)|(?:tes|vos) (?:filtres|règles|restrictions) de sécurité (?:sont|ont été) (?:désactivé|suspendu|levé)' + // fr
+    '|(?:desactivó|desactivado|suspendido|quitado) (?:tus|sus) (?:filtros|normas|reglas|restricciones)|(?:tus|sus) (?:filtros|normas|reglas|restricciones) de seguridad (?:ya no aplican|están desactivad|han sido desactivad|fueron desactivad)' + // es
+    '|(?:deine|ihre) (?:sicherheitsfilter|sicherheitsregeln|einschränkungen|richtlinien)[^.!?\\n]{0,40}(?:abgeschaltet|deaktiviert|aufgehoben|ausgeschaltet)|(?:abgeschaltet|deaktiviert|aufgehoben)[^.!?\\n]{0,20}(?:deine|ihre) (?:sicherheitsfilter|sicherheitsregeln|einschränkungen)' + // de
+    '|(?:je|uw) (?:veiligheidsregels|veiligheidsfilters|beperkingen) (?:zijn|werden) (?:[\\w-]+ ){0,4}(?:uitgeschakeld|uitgezet|opgeheven)|(?:uitgeschakeld|uitgezet|opgeheven)[^.!?\\n]{0,20}(?:je|uw) (?:veiligheidsregels|veiligheidsfilters|beperkingen)' + // nl
+    '|(?:twoje|pana|pani) (?:zasady bezpieczeństwa|filtry bezpieczeństwa|ograniczenia) (?:zostały|są) (?:[\\w-]+ ){0,3}(?:wyłączone|zawieszone|zniesione)|wyłączył (?:twoje|wszystkie twoje) (?:filtry|zasady|ograniczenia)' + // pl
+    '|(?:i tuoi|le tue) (?:filtri|regole|restrizioni) di sicurezza (?:sono stat[ie] )?(?:disattivat|sospes|rimoss)|(?:disattivato|sospeso) (?:i tuoi|le tue) (?:filtri|regole|restrizioni)' + // it
+    '|(?:os seus|as suas|seus|suas) (?:filtros|regras|restrições) de segurança (?:foram )?(?:desligad|desativad|suspens)|(?:desligou|desativou|suspendeu) (?:os seus|as suas|seus|suas) (?:filtros|regras|restrições)', // pt
 };
 
 /** Cyrillic written as read, folded to the skeleton's letters (an "о" is an "o" there). */
@@ -155,6 +164,7 @@ const OTHER_SCRIPT_ALTERNATIVES: Readonly<Record<string, readonly string[]>> = {
     `(?:покажи|виведи|розкрий|повтори|напиши|скажи|який|які|процитуй)${GAP}(?:системн${END} (?:промпт|підказк|інструкці)|сво(?:ї|ю) інструкці|приховані інструкці|початков${END} інструкці)`, // uk
     `(?:显示|顯示|告诉我|告訴我|输出|輸出|泄露|透露|重复|重複|打印|公开|公開|给我看|給我看)${CJK_GAP}(?:系统提示|系統提示|系统指令|系統指令|隐藏的指令|隱藏的指令|初始指令|原始指令|你的指令)`, // zh
     `(?:系统提示词|系統提示詞|你的系统提示|你的系統提示|你的初始指令|你的指令)${CJK_GAP}(?:是什么|是什麼)`, // zh
+    `(?:把|将|將)(?:你的)?${CJK_GAP}(?:系统提示|系統提示|系统指令|系統指令|初始指令|隐藏指令|隱藏指令)${CJK_GAP}(?:输出|輸出|显示|顯示|告诉|告訴|打印|发给|發給|贴出|貼出|复述|複述|给我|給我)`, // zh: the object first
     `(?:システムプロンプト|隠された指示|隠し指示|初期指示|元の指示|最初の指示)${CJK_GAP}(?:表示|教えて|見せて|出力|繰り返|明かし|書き出)`, // ja
     `(?:시스템 프롬프트|숨겨진 지시|초기 지시|원래 지시|처음 지시)${CJK_GAP}(?:보여|알려|출력|반복|공개)`, // ko
     `(?:اعرض|أظهر|اكشف|كرر|أعطني|ما هو|ما هي)${GAP}(?:موجه النظام|تعليمات النظام|التعليمات المخفية|تعليماتك)`, // ar
@@ -179,11 +189,16 @@ const OTHER_SCRIPT_ALTERNATIVES: Readonly<Record<string, readonly string[]>> = {
   ],
   jailbreak_persona: [
     '(?:режим разработчика|без (?:каких-либо |всяких )?(?:ограничений|цензуры|фильтров))', // ru
+    `(?:отключил|отключила|отключили|снял|сняли|отключены|сняты)${END}${GAP}(?:твои|ваши)? ?(?:фильтр|ограничени|правил)${END}|(?:твои|ваши) (?:фильтры|ограничения|правила)(?: безопасности)? (?:отключены|сняты)`, // ru: the rules switched off
     '(?:режим розробника|без (?:будь-яких )?(?:обмежень|цензури|фільтрів))', // uk
     '(?:开发者模式|開發者模式|开发人员模式|没有任何限制|沒有任何限制|不受任何限制|无限制模式|無限制模式|没有限制的|沒有限制的)', // zh
+    `(?:关闭|關閉|停用|禁用|取消|解除)了?(?:你的)?(?:所有)?${CJK_GAP}(?:安全规则|安全規則|安全过滤|安全過濾|安全限制|限制|审查|審查|过滤器|過濾器)`, // zh: the rules switched off
     '(?:開発者モード|デベロッパーモード|制限のない|制限なしで|何の制限も|検閲なし)', // ja
+    `(?:安全ルール|安全フィルター|制限|セーフティ)${CJK_GAP}(?:無効|解除|停止|オフ)`, // ja: the rules switched off
     '(?:개발자 모드|제한 없는|제한이 없는|아무 제한 없이|검열 없는)', // ko
+    `(?:안전 규칙|안전 필터|제한)${CJK_GAP}(?:꺼|해제|비활성)`, // ko: the rules switched off
     '(?:وضع المطور|بلا قيود|بدون قيود|دون أي قيود)', // ar
+    `(?:عطّل|عطل|بتعطيل|تعطيل|رفع|ألغى|أوقف)${GAP}(?:قواعد الأمان|مرشحات الأمان|القيود|المرشحات)`, // ar: the rules switched off
     '(?:डेवलपर मोड|बिना किसी प्रतिबंध|बिना प्रतिबंध|बिना किसी सीमा)', // hi
   ],
 };
@@ -192,8 +207,3 @@ const OTHER_SCRIPT_ALTERNATIVES: Readonly<Record<string, readonly string[]>> = {
 export const OTHER_SCRIPT_BODIES: Readonly<Record<string, string>> = Object.fromEntries(
   Object.entries(OTHER_SCRIPT_ALTERNATIVES).map(([signal, alts]) => [signal, alts.map(folded).join('|')]),
 );
-
-/** Every other-script alternative must hold a non-ASCII letter after folding (phrase-scan.ts skips them on ASCII text). */
-export function otherScriptAlternativesAreNonAscii(): boolean {
-  return Object.values(OTHER_SCRIPT_ALTERNATIVES).every((alts) => alts.every((a) => /\P{ASCII}/u.test(folded(a).replace(/\[[^\]]*\]/g, ''))));
-}

@@ -2,6 +2,7 @@
 import { findEncodedPayloads } from './encoded.js';
 import { originalIndex, skeletonize, type Skeleton } from './normalize.js';
 import { scanPhrases } from './phrase-scan.js';
+import { quotedMetaSpans } from './structure.js';
 
 /** Fixed order: the classifier has one learned weight per signal, stored by this index. */
 export const SIGNAL_NAMES = [
@@ -18,9 +19,14 @@ export const SIGNAL_NAMES = [
   'bidi_control',
   'homoglyphs',
   'addressed_to_model',
+  'quoted_request',
 ] as const;
 
 export type SignalName = (typeof SIGNAL_NAMES)[number];
+
+/** Structure cues the models weigh like signals but that are no evidence of an attack (structure.ts): never reported
+ *  as a finding or a signal, and not counted where "a signal fired" decides something. */
+export const CUE_SIGNALS: ReadonlySet<SignalName> = new Set<SignalName>(['quoted_request']);
 
 export interface SignalHit {
   signal: SignalName;
@@ -37,9 +43,13 @@ export interface SignalScan {
 export function scanSignals(text: string): SignalScan {
   const skeleton = skeletonize(text);
   const hits: SignalHit[] = [];
+  // A request about a quoted span (structure.ts): the phrases inside the quotes are the quote's, not the writer's.
+  const quoted = quotedMetaSpans(text);
+  if (quoted !== null) hits.push({ signal: 'quoted_request', start: 0, end: text.length });
   for (const h of scanPhrases(skeleton.text)) {
     const start = Math.min(originalIndex(skeleton, h.index), text.length);
     const end = Math.min(originalIndex(skeleton, h.index + h.length - 1) + 1, text.length);
+    if (quoted !== null && quoted.some(([a, b]) => start >= a && end <= b)) continue;
     hits.push({ signal: h.signal as SignalName, start, end });
   }
   for (const o of skeleton.obfuscations) {

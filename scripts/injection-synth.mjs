@@ -17,6 +17,7 @@ import { indirectRows, inDocument } from './injection-synth-indirect.mjs';
 import { jailbreakRows } from './injection-synth-jailbreaks.mjs';
 import { dataRequestRows, shortRows } from './injection-synth-ordinary.mjs';
 import { extraLangRows } from './injection-synth-languages-extra.mjs';
+import { templateRows } from './injection-synth-templates.mjs';
 import { MORE_LANGS } from './injection-synth-languages.mjs';
 
 export function rng(seed) {
@@ -540,6 +541,10 @@ export function synthRows(dataDir, bipiaTrain, statusLines = [], seed = 0x20) {
   // indirect rows' exfiltration orders name) (injection-synth-ordinary.mjs); their own generators too.
   for (const j of shortRows(rng(seed ^ 0x7368))) push(j.source, j.label, j.text);
   for (const j of dataRequestRows(rng(seed ^ 0x6472))) push(j.source, j.label, j.text);
+  // Application prompt templates in the user's turn (a persona, a task, rules, defensive clauses that protect the
+  // operator's instructions against the data's), the same templates with a subversive clause (attacks), and
+  // answer-shape constraints ("reply only with …") (injection-synth-templates.mjs); their own generator too.
+  for (const j of templateRows(rng(seed ^ 0x746d))) push(j.source, j.label, j.text);
   return rows;
 }
 

@@ -80,7 +80,7 @@ const topOfBand = (cut, rate) => {
 // Hard negatives (ordinary requests with an attack's trigger words, security education, quoted attacks, documents
 // about assistants and rules, task and job status lines such as "<job> cancelled by the user") are where false alarms happen outside the lab, and there are few of them beside the
 // easy negatives, so the block cut must also meet the target among them alone: the cut is the lowest where both hold.
-const HARD_NEGATIVES = /^synthetic:(trigger-words|education|quoted|quoted-meta|authority-benign|about-doc|status)$/;
+const HARD_NEGATIVES = /^synthetic:(trigger-words|education|quoted|quoted-meta|authority-benign|about-doc|status|app-template)$/;
 const hardRows = rows.map((r, i) => (r.label === 1 || HARD_NEGATIVES.test(r.source ?? '') ? i : -1)).filter((i) => i >= 0);
 const hardRate = rateAmong(hardRows);
 const blockRate = (cut) => {

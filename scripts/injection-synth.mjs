@@ -17,6 +17,7 @@ import { indirectRows, inDocument } from './injection-synth-indirect.mjs';
 import { jailbreakRows } from './injection-synth-jailbreaks.mjs';
 import { dataRequestRows, shortRows } from './injection-synth-ordinary.mjs';
 import { extraLangRows } from './injection-synth-languages-extra.mjs';
+import { templateRows } from './injection-synth-templates.mjs';
 import { MORE_LANGS } from './injection-synth-languages.mjs';
 import { quotedRows } from './injection-synth-quoted.mjs';
 
@@ -545,6 +546,10 @@ export function synthRows(dataDir, bipiaTrain, statusLines = [], seed = 0x20) {
   // that the model's rules were switched off, documents that address their reading agent by role, role-play around a
   // harmful request (injection-synth-quoted.mjs); their own generator too.
   for (const j of quotedRows(rng(seed ^ 0x7175), inDocument)) push(j.source, j.label, j.text);
+  // Application prompt templates in the user's turn (a persona, a task, rules, defensive clauses that protect the
+  // operator's instructions against the data's), the same templates with a subversive clause (attacks), and
+  // answer-shape constraints ("reply only with …") (injection-synth-templates.mjs); their own generator too.
+  for (const j of templateRows(rng(seed ^ 0x746d))) push(j.source, j.label, j.text);
   return rows;
 }
 

@@ -17,7 +17,7 @@ import { indirectRows, inDocument } from './injection-synth-indirect.mjs';
 import { jailbreakRows } from './injection-synth-jailbreaks.mjs';
 import { dataRequestRows, shortRows } from './injection-synth-ordinary.mjs';
 import { extraLangRows } from './injection-synth-languages-extra.mjs';
-import { templateRows } from './injection-synth-templates.mjs';
+import { answerMetaRows, templateRows } from './injection-synth-templates.mjs';
 import { MORE_LANGS } from './injection-synth-languages.mjs';
 import { quotedRows } from './injection-synth-quoted.mjs';
 
@@ -550,6 +550,9 @@ export function synthRows(dataDir, bipiaTrain, statusLines = [], seed = 0x20) {
   // operator's instructions against the data's), the same templates with a subversive clause (attacks), and
   // answer-shape constraints ("reply only with …") (injection-synth-templates.mjs); their own generator too.
   for (const j of templateRows(rng(seed ^ 0x746d))) push(j.source, j.label, j.text);
+  // A user's own instructions about how to answer ("before you answer, think step by step", "answer in German from
+  // now on"), in several languages (injection-synth-templates.mjs, its own generator).
+  for (const j of answerMetaRows(rng(seed ^ 0x616d))) push(j.source, j.label, j.text);
   return rows;
 }
 

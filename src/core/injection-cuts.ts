@@ -10,18 +10,18 @@
 
 /** Refuse: the lowest cut whose false-positive rate on the calibration split is at most 0.5%, raised to the top of
  *  the band of cuts with the same calibration TPR (scripts/calibrate-injection.mjs says why). */
-export const INJECTION_BLOCK_CUT = 0.579;
+export const INJECTION_BLOCK_CUT = 0.527;
 
 /** Flag for review (a log line, a risk signal that does not refuse): calibration FPR at most 2%, raised likewise
  *  while it stays below the block cut. */
-export const INJECTION_FLAG_CUT = 0.193;
+export const INJECTION_FLAG_CUT = 0.186;
 
 /** Withhold a tool's result (an MCP or HTTP tool's answer, what an agent fetches: e-mails, pages, documents, JSON
  *  written by third parties): its own operating point, chosen by the block cut's rule (FPR at most 0.5%, top of the
  *  band) on the calibration rows shaped like tool results only: bare e-mails and documents, the same with an
  *  ordinary instruction to a person, and with an injection planted, the e-mails ones the classifiers never saw.
  *  Prompts and documents are different populations; one cut for both was set by whichever dominated. */
-export const INJECTION_TOOL_RESULT_CUT = 0.526;
+export const INJECTION_TOOL_RESULT_CUT = 0.684;
 
 /** The block cut as the policy context carries scores (injectionScorePermille: round(score × 1000)). */
 export const INJECTION_BLOCK_PERMILLE = Math.round(INJECTION_BLOCK_CUT * 1000);

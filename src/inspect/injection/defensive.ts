@@ -16,7 +16,7 @@ const DATA_PLACE =
 const DEFENSIVE_OBJECT = new RegExp(
   String.raw`^([^.!?\n]{0,60}?\b(?:that (?:may |might |could )?(?:appear|appears|are|is|occur|occurs|come|comes|show up|shows up)|which (?:appear|are|is)|found|embedded|contained|hidden|included|written|placed|given)?\s*(?:in|inside|within|from|in the body of)\s+(?:(?:the|this|that|these|those|any|a|an|each|every)\s+)?(?:\w+\s+){0,2}?` +
     DATA_PLACE +
-    "s?" +
+    's?' +
     String.raw`)\b(?!\s*(?:above|earlier|before))`,
   'u',
 );

@@ -70,7 +70,8 @@ async function main(): Promise<void> {
   out();
   out('heldout-v1 was looked at while the detector was tuned; heldout-v2 was written and committed before the last round of');
   out('tuning and not looked at during it; heldout-v3 was written later, before any tuning on it, by someone who had not read the');
-  out('detector, its data or the earlier sets; heldout-v4 the same way after v3 had been scored (test/fixtures/SOURCES.md). Peers in');
+  out('detector, its data or the earlier sets, and read as a development set from the quoted-request round on (docs/inspect.md);');
+  out('heldout-v4 was written the same way after v3 had been scored, and is the held-out set now (test/fixtures/SOURCES.md). Peers in');
   out('the same run at their own default thresholds.');
   out();
   for (const set of ['v1', 'v2', 'v3', 'v4'] as const) {

@@ -12,8 +12,8 @@ import { parseDuration } from '../core/duration.js';
 import { loadLedgerKeyRing, rotateLedgerKey } from '../ledger/key-ring.js';
 import { adminCall, adminClientOptions, CliError } from './admin-client.js';
 
-const USAGE = `usage: warden ledger search [--principal ID] [--model NAME] [--decision allow|deny|error] [--since ISO] [--until ISO]
-                             [--limit N] [--before INDEX] [--json]
+const USAGE = `usage: warden ledger search [--principal ID] [--model NAME] [--decision allow|deny|error] [--flag LABEL]
+                             [--since ISO] [--until ISO] [--limit N] [--before INDEX] [--json]
        warden ledger key list [--vkeys] [--json]
        warden ledger key rotate [--overlap 30d] [--reason TEXT]
        warden ledger key rotate --offline --data-dir DIR [--overlap 30d]   (Warden stopped)
@@ -60,7 +60,7 @@ async function keyVerb(args: string[]): Promise<number> {
   throw new CliError(`unknown verb ledger key ${JSON.stringify(verb ?? '')}\n${USAGE}`, 2);
 }
 
-interface Found { index: number; entry: { time: string; principal: { id: string } | null; action: string; resource: { type: string; id: string } | null; decision: string; status: number; errorCode?: string } }
+interface Found { index: number; entry: { time: string; principal: { id: string } | null; action: string; resource: { type: string; id: string } | null; decision: string; status: number; errorCode?: string; details?: { flags?: string } } }
 
 export async function main(args: string[]): Promise<number> {
   const [verb, ...rest] = args;
@@ -73,20 +73,20 @@ export async function main(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args: rest,
     options: {
-      principal: { type: 'string' }, model: { type: 'string' }, decision: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' },
+      principal: { type: 'string' }, model: { type: 'string' }, decision: { type: 'string' }, flag: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' },
       limit: { type: 'string' }, before: { type: 'string' }, json: { type: 'boolean' },
       'data-dir': { type: 'string' }, 'admin-url': { type: 'string' }, 'mfa-token-file': { type: 'string' },
     },
   });
   const q = new URLSearchParams();
-  for (const k of ['principal', 'model', 'decision', 'since', 'until', 'limit', 'before'] as const) if (values[k] !== undefined) q.set(k, values[k]);
+  for (const k of ['principal', 'model', 'decision', 'flag', 'since', 'until', 'limit', 'before'] as const) if (values[k] !== undefined) q.set(k, values[k]);
   const r = (await adminCall(adminClientOptions(values), 'GET', `/admin/v1/audit/entries${q.size ? `?${q}` : ''}`)) as { data: Found[]; next_before: number | null; scanned: number };
   if (values.json) {
     process.stdout.write(JSON.stringify(r, null, 2) + '\n');
     return 0;
   }
   const line = ({ index, entry: e }: Found) =>
-    `${index}  ${e.time}  ${e.principal?.id ?? '-'}  ${e.action}  ${e.resource ? `${e.resource.type}::${e.resource.id}` : '-'}  ${e.decision} ${e.status}${e.errorCode ? ` ${e.errorCode}` : ''}`;
+    `${index}  ${e.time}  ${e.principal?.id ?? '-'}  ${e.action}  ${e.resource ? `${e.resource.type}::${e.resource.id}` : '-'}  ${e.decision} ${e.status}${e.errorCode ? ` ${e.errorCode}` : ''}${e.details?.flags ? `  flags=${e.details.flags}` : ''}`;
   process.stdout.write((r.data.length ? r.data.map(line).join('\n') : '(no matching entries)') + '\n');
   if (r.next_before !== null) process.stdout.write(`(read ${r.scanned} entries; older ones: --before ${r.next_before})\n`);
   return 0;

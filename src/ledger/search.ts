@@ -1,5 +1,5 @@
 // Server-side search of the ledger's entries (GET /admin/v1/audit/entries; `warden ledger search`; the console's
-// Ledger page): by principal, model, decision and time range, newest first. The ledger has no secondary index:
+// Ledger page): by principal, model, decision, flag and time range, newest first. The ledger has no secondary index:
 // a search reads entries backwards from the tree's end (or from `before`, the cursor a previous page returned)
 // and stops at `limit` matches or after MAX_SCAN entries, answering where to continue. Bounded work per request.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,6 +11,8 @@ export interface LedgerQuery {
   principal?: string;
   model?: string;
   decision?: AuditDecision;
+  /** A `flag:<label>` obligation's label: entries whose `details.flags` hold it (requests flagged for review). */
+  flag?: string;
   /** Epoch ms, inclusive. */
   since?: number;
   /** Epoch ms, exclusive. */
@@ -35,7 +37,7 @@ const CHUNK = 256;
 export function parseLedgerQuery(params: URLSearchParams): LedgerQuery {
   const q: LedgerQuery = { limit: 100 };
   for (const key of params.keys()) {
-    if (!['principal', 'model', 'decision', 'since', 'until', 'before', 'limit'].includes(key)) throw new BadRequest('invalid_field', `unknown search parameter ${key}`, key);
+    if (!['principal', 'model', 'decision', 'flag', 'since', 'until', 'before', 'limit'].includes(key)) throw new BadRequest('invalid_field', `unknown search parameter ${key}`, key);
   }
   const text = (name: 'principal' | 'model') => {
     const v = params.get(name);
@@ -49,6 +51,11 @@ export function parseLedgerQuery(params: URLSearchParams): LedgerQuery {
   if (decision !== null) {
     if (decision !== 'allow' && decision !== 'deny' && decision !== 'error') throw new BadRequest('invalid_field', 'decision must be allow, deny or error', 'decision');
     q.decision = decision;
+  }
+  const flag = params.get('flag');
+  if (flag !== null) {
+    if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(flag)) throw new BadRequest('invalid_field', 'flag must be a flag:<label> label ([a-z0-9][a-z0-9_-], at most 63 characters)', 'flag');
+    q.flag = flag;
   }
   for (const name of ['since', 'until'] as const) {
     const v = params.get(name);
@@ -74,6 +81,7 @@ function matches(e: AuditEvent, q: LedgerQuery): boolean {
   if (q.principal !== undefined && e.principal?.id !== q.principal) return false;
   if (q.model !== undefined && !(e.resource?.type === 'Model' && e.resource.id === q.model)) return false;
   if (q.decision !== undefined && e.decision !== q.decision) return false;
+  if (q.flag !== undefined && !(typeof e.details?.flags === 'string' && e.details.flags.split(',').includes(q.flag))) return false;
   if (q.since !== undefined || q.until !== undefined) {
     const t = Date.parse(e.time);
     if (q.since !== undefined && !(t >= q.since)) return false;

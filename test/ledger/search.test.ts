@@ -80,6 +80,32 @@ describe('ledger search', () => {
     const bad = await run(process.execPath, ['--input-type=module', '-e', RUNNER, 'ledger', 'search', '--decision', 'maybe', '--admin-url', t.w.adminUrl], { env: { ...process.env, WARDEN_ADMIN_KEY: t.adminKey, WARDEN_CA: t.w.caPemPath } }).catch((e: { code: number; stderr: string }) => e);
     assert.notEqual((bad as { code?: number }).code ?? 0, 0);
   });
+
+  test('by flag: the requests a flag:<label> obligation marked for review, from the API and the CLI', async () => {
+    // A set in which wes's chats carry flag:review (and the admins keep readAudit to search).
+    const admins = '@id("admins-administer")\npermit (principal in Group::"admins", action in [Action::"manageKeys", Action::"managePolicies", Action::"readAudit"], resource);\n';
+    await t.admin('POST', '/admin/v1/policies', { text: admins + '@id("review-wes")\n@obligation("flag:review")\npermit (principal == User::"wes", action == Action::"chat", resource);\n' });
+    const { key: wes } = await t.keyFor('wes2', ['demo-chat'], ['chat']);
+    assert.equal((await t.call('inference', 'POST', '/v1/chat/completions', { key: wes, body: chat('demo-chat') })).status, 403, 'wes2 is not wes: no permit');
+    const wesKey = (await t.call('admin', 'POST', '/admin/v1/keys', { key: t.adminKey, body: { principal: 'wes', models: ['demo-chat'], actions: ['chat'] } })).json.key as string;
+    const flagged = await t.call('inference', 'POST', '/v1/chat/completions', { key: wesKey, body: chat('demo-chat') });
+    assert.equal(flagged.status, 200, flagged.text);
+    const r = await search('?flag=review');
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.data.length, 1, JSON.stringify(r.json.data));
+    assert.equal(r.json.data[0].entry.requestId, flagged.headers['x-request-id']);
+    assert.equal(r.json.data[0].entry.details.flags, 'review');
+    assert.deepEqual((await search('?flag=injection')).json.data, [], 'no entry carries another label');
+    for (const bad of ['Review', 'a b', '-x', '']) {
+      const b = await search(`?flag=${encodeURIComponent(bad)}`);
+      assert.equal(b.status, 400, bad);
+      assert.match(b.json.error.message, /flag/);
+    }
+    const cli = await run(process.execPath, ['--input-type=module', '-e', RUNNER, 'ledger', 'search', '--flag', 'review', '--admin-url', t.w.adminUrl], { env: { ...process.env, WARDEN_ADMIN_KEY: t.adminKey, WARDEN_CA: t.w.caPemPath } });
+    const lines = cli.stdout.trim().split('\n');
+    assert.equal(lines.length, 1, cli.stdout);
+    assert.match(lines[0]!, /wes .*Model::demo-chat\s+allow 200\s+flags=review/);
+  });
 });
 
 test('searchLedger reads at most maxScan entries and says where to go on', async () => {

@@ -15,9 +15,9 @@
 // (test/fixtures/prompt_injection/warden/heldout-v*.jsonl), which are never read here. Deterministic: the
 // caller's seeded generator.
 
-const pick = (r, a) => a[Math.floor(r() * a.length)];
+import { int, pick } from './synth-random.mjs';
+
 const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
-const int = (r, lo, hi) => lo + Math.floor(r() * (hi - lo + 1));
 
 const MAIL = ['billing@acme-support.net', 'backup@files-sync.io', 'collect@datahub.example', 'j.smith@partner.org', 'admin@it-helpdesk.co', 'reports@analytics.example.net', 'noreply@verify-account.com', 'mark.r@outlook.example'];
 const URL = ['https://acme-support.net/verify', 'http://files-sync.io/upload', 'https://datahub.example/c?id=', 'https://bit.example/x9k2', 'http://198.51.100.7/collect', 'https://cdn.track.example/p.png', 'https://login-portal.example.com/reset', 'https://paste.example.org/new'];

@@ -10,7 +10,8 @@
 // (test/fixtures/prompt_injection/warden/heldout-v*.jsonl), which are never read here. Deterministic: the caller's
 // seeded generator.
 
-const pick = (r, a) => a[Math.floor(r() * a.length)];
+import { pick } from './synth-random.mjs';
+
 const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
 
 const RELATIVE = ['grandmother', 'grandma', 'grandfather', 'grandpa', 'uncle', 'aunt', 'father', 'mother', 'older brother', 'nanny', 'godfather', 'great-aunt'];

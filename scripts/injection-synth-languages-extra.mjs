@@ -10,7 +10,8 @@
 // Written by hand for this file, independently of the held-out sets (test/fixtures/prompt_injection/warden/
 // heldout-v*.jsonl), which are never read here. Deterministic: the caller's seeded generator.
 
-const pick = (r, a) => a[Math.floor(r() * a.length)];
+
+import { pick } from './synth-random.mjs';
 
 export const EXTRA_LANGS = {
   zh: {

@@ -12,8 +12,8 @@
 // Written by hand, independently of the held-out sets (test/fixtures/prompt_injection/warden/heldout-v*.jsonl),
 // which are never read here. Deterministic: the caller's seeded generator.
 
-const pick = (r, a) => a[Math.floor(r() * a.length)];
-const int = (r, lo, hi) => lo + Math.floor(r() * (hi - lo + 1));
+
+import { int, pick } from './synth-random.mjs';
 
 const GREET = ['hello', 'hi', 'hey', 'hallo', 'hola', 'good morning', 'yo', 'greetings', 'ping', 'test', 'testing', 'check', 'sample', 'request', 'message', 'note', 'question', 'ok'];
 const COUNTER = ['number', 'no.', 'nr', '#', 'message', 'request', 'item', 'attempt', 'try', 'run', 'round', 'iteration', 'case', 'sample', 'call', 'line', 'step', 'part', 'page', 'batch', 'user', 'client', 'worker', 'thread', 'session', 'turn', 'test', 'probe', 'job', 'task'];

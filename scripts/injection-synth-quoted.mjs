@@ -24,7 +24,8 @@
 // heldout-v4 is never read. Deterministic: the caller's seeded generator (injection-synth.mjs gives it its own seed,
 // so the earlier rows stay as they were).
 
-const pick = (r, a) => a[Math.floor(r() * a.length)];
+import { pick } from './synth-random.mjs';
+
 const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
 
 // ---- quoted attacks, from their structure ----

@@ -12,8 +12,8 @@
 // which are never read here, and of test/inspect/injection-templates.test.ts, whose texts were written first and
 // are not these rows. Deterministic: the caller's seeded generator.
 
-const pick = (r, a) => a[Math.floor(r() * a.length)];
-const int = (r, lo, hi) => lo + Math.floor(r() * (hi - lo + 1));
+import { int, pick } from './synth-random.mjs';
+
 const some = (r, a, lo, hi) => {
   const n = int(r, lo, hi);
   const left = [...a];

@@ -20,15 +20,10 @@ import { extraLangRows } from './injection-synth-languages-extra.mjs';
 import { answerMetaRows, templateRows } from './injection-synth-templates.mjs';
 import { MORE_LANGS } from './injection-synth-languages.mjs';
 import { quotedRows } from './injection-synth-quoted.mjs';
+import { pick, rng } from './synth-random.mjs';
 
-export function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-    s ^= s >>> 13;
-    return (s >>> 0) / 2 ** 32;
-  };
-}
+export { pick, rng };
+
 
 // ---------- English building blocks ----------
 const OVERRIDE = ['ignore', 'disregard', 'forget', 'set aside', 'drop', 'discard', 'cancel', 'abandon', 'override', 'skip', 'bypass', 'stop following', 'pay no attention to', 'throw out', 'never mind', 'put aside', 'erase', 'wipe', 'clear', 'do not obey', 'no longer follow', 'stop obeying', 'scrap'];
@@ -291,9 +286,6 @@ const HUMAN_IMPERATIVE = [
   'Remember to submit your timesheet.', 'Disregard the invoice sent on Monday; it was a duplicate.', 'Print this page and bring it to reception.', 'Update your password before the deadline.', 'Call me if anything is unclear.',
 ];
 
-export function pick(r, a) {
-  return a[Math.floor(r() * a.length)];
-}
 function fill(r, t) {
   return t.replace(/\{(\w+)\}/g, (m, k) => (FILL[k] ? pick(r, FILL[k]) : m));
 }

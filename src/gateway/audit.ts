@@ -3,7 +3,7 @@ import type { AuditEvent } from '../core/types.js';
 import type { WardenError } from '../core/errors.js';
 import type { RequestContext } from './context.js';
 import { countFindings } from '../inspect/index.js';
-import { auditPrincipal, clientRequestId } from '../core/audit-event.js';
+import { auditPrincipal, clientRequestId, flagDetails } from '../core/audit-event.js';
 
 export type { AuditReceipt, AuditSink } from '../core/audit-sink.js';
 
@@ -32,8 +32,12 @@ export function requestEvent(ctx: RequestContext, status: number, err: WardenErr
   if (cid) e.details = { ...e.details, ...cid };
   if (ctx.via) e.details = { ...e.details, via: ctx.via };
   if (ctx.parentRequestId) e.details = { ...e.details, parentRequestId: ctx.parentRequestId };
-  // `flag:<label>` obligations: the labels of a request allowed but marked for review (details are flat scalars).
-  if (ctx.flags?.length) e.details = { ...e.details, flags: [...ctx.flags].sort().join(',') };
+  // `flag:<label>` obligations: the labels of a request allowed but marked for review (the tool and A2A entries' format).
+  if (ctx.flags?.length) {
+    const details = { ...e.details };
+    flagDetails(details, ctx.flags);
+    e.details = details;
+  }
   // Entry details are flat scalars: one attempt per `;`, each `<upstream>#<i> <origin> <outcome> [status|code]`.
   if (ctx.upstreamAttempts) e.details = { ...e.details, upstreamAttempts: ctx.upstreamAttempts.map((a) => `${a.endpoint} ${a.outcome}${a.status !== undefined ? ` ${a.status}` : ''}${a.code ? ` ${a.code}` : ''}`).join('; ') };
   if (err) {

@@ -51,8 +51,16 @@ function joinable(token: string): boolean {
 function tailHoldStart(text: string, floor: number): number {
   let i = text.length;
   while (i > floor && !isSpace(text.charCodeAt(i - 1))) i--;
-  let hold = i;
-  // The trailing token (possibly empty) is held; now walk back across short gaps to joinable tokens.
+  // The trailing token (possibly empty) is held, and the joinable tokens before it.
+  return joinableBefore(text, i, floor);
+}
+
+/**
+ * From `from`, back across short single-line gaps over joinable tokens: an entity that reaches `from` may begin
+ * there ("Baker " before a held "Streetphone Viru tee 42…" is the start of a name once the address reading fails).
+ */
+function joinableBefore(text: string, from: number, floor: number): number {
+  let hold = from;
   for (;;) {
     let g = hold;
     while (g > floor && hold - g <= MAX_GAP && isSpace(text.charCodeAt(g - 1)) && text.charCodeAt(g - 1) !== 10) g--;
@@ -89,8 +97,14 @@ export function createStreamRedactor(opts: { categories: readonly RedactTarget[]
       .map((f) => (f.start >= off ? f : { ...f, start: off }));
     let hold = final ? window.length : Math.min(tailHoldStart(window, off), openSplitTokenStart(window, off), openAddressStart(window, off));
     if (!final) {
-      for (const f of findings) {
-        if (f.end >= window.length - GROWTH_MARGIN || (f.start < hold && f.end > hold)) hold = Math.min(hold, f.start);
+      // A held finding or a held address head may be read otherwise once more text arrives (an address that fails
+      // becomes a name that began a token earlier): the joinable tokens before the hold are held with it.
+      for (let before = -1; before !== hold; ) {
+        before = hold;
+        for (const f of findings) {
+          if (f.end >= window.length - GROWTH_MARGIN || (f.start < hold && f.end > hold)) hold = Math.min(hold, f.start);
+        }
+        hold = joinableBefore(window, hold, off);
       }
     }
     const emitted = applyRedactions(window, findings, off, hold);

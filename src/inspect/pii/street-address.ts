@@ -157,7 +157,10 @@ const OPENER = new RegExp(
     `(?:${PREFIX_WORDS})[ ]|\\d{1,6}[ ]\\p{Ll}{2,30}${LOWER_SUFFIX}(?![\\p{L}])|` +
     `\\p{Lu}\\p{Ll}{1,30}(?:[ ]\\p{Lu}\\p{Ll}{1,30})?[ ](?:${SEPARATE_TYPES})(?![\\p{L}])|` +
     // A lower-case military box ("psc 5420, box 2708"), still arriving: nothing in it is held as a capitalised token.
-    `(?:psc|unit)(?:[ ]\\d{0,6}(?:,?[ ]?(?:b|bo|box)?[ ]?\\d{0,6})?)?$)`,
+    `(?:psc|unit)(?:[ ]\\d{0,6}(?:,?[ ]?(?:b|bo|box)?[ ]?\\d{0,6})?)?$|` +
+    // A "name number" line (BLOCK_STREET) still arriving with a lower-case particle in its name ("221 Baker Street on
+    // Yesterday 9747 6578"): the particle is no capitalised token, so without this the head before it was sent.
+    `\\d{1,6}[ ]\\p{Lu}\\p{Ll}{2,30}(?:-\\p{Lu}?\\p{Ll}{0,30})?(?:[ ]\\p{Lu}\\p{Ll}{0,30}){0,2}[ ]\\p{Ll}{1,3}(?:[ ]\\p{Lu}\\p{Ll}{0,30}){0,2}[ ]?$)`,
   'gu',
 );
 
